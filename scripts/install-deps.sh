@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything Vireo needs to build, test and benchmark, from Debian 12 packages only.
+# Idempotent: safe to run on every build (it skips apt when all packages are present).
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config
+  # libraries (design.md, "Dependencies")
+  libzydis-dev libxbyak-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # test material: real programs and a second libc
+  busybox-static musl-tools
+  # references: qemu-user for benchmarks, qemu-system for bare-metal guests
+  qemu-user qemu-system-x86
+  # bench charts
+  gnuplot-nox
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "install-deps: all dependencies present"

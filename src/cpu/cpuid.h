@@ -1,0 +1,38 @@
+// CPUID: the features Vireo advertises, which must be exactly the features it implements
+// (programs such as glibc pick code paths from these bits).
+#pragma once
+
+#include <cstdint>
+
+namespace vireo {
+
+struct CpuidResult {
+  uint32_t eax, ebx, ecx, edx;
+};
+
+// Leaf-1 ECX/EDX and leaf-0x80000001 ECX/EDX bits (SDM Vol. 2, CPUID, Tables 3-10, 3-11).
+namespace cpuid_bits {
+// leaf 1 EDX
+inline constexpr uint32_t FPU = 1u << 0, TSC = 1u << 4, CX8 = 1u << 8, CMOV = 1u << 15,
+                          FXSR = 1u << 24, SSE = 1u << 25, SSE2 = 1u << 26;
+// leaf 1 ECX
+inline constexpr uint32_t SSE3 = 1u << 0, SSSE3 = 1u << 9, CX16 = 1u << 13,
+                          SSE41 = 1u << 19, SSE42 = 1u << 20, MOVBE = 1u << 22,
+                          POPCNT = 1u << 23;
+// leaf 0x80000001 ECX / EDX
+inline constexpr uint32_t LAHF_LM = 1u << 0, ABM_LZCNT = 1u << 5;
+inline constexpr uint32_t SYSCALL = 1u << 11, NX = 1u << 20, LM = 1u << 29;
+}  // namespace cpuid_bits
+
+// The advertised feature words. Kept in one place (cpuid.cpp) so that a family landing in the
+// interpreter turns its bit on here in the same change.
+struct CpuFeatures {
+  uint32_t leaf1_ecx, leaf1_edx;
+  uint32_t leaf7_ebx;
+  uint32_t ext1_ecx, ext1_edx;
+};
+const CpuFeatures& advertised_features();
+
+CpuidResult cpuid(uint32_t leaf, uint32_t subleaf);
+
+}  // namespace vireo

@@ -1,0 +1,195 @@
+#include "cpu/decoder.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "cpu/cpu_state.h"
+
+namespace vireo {
+
+namespace {
+
+// Zydis register -> (class, index).
+bool map_register(ZydisRegister r, RegClass& cls, uint8_t& idx) {
+  switch (r) {
+    case ZYDIS_REGISTER_AH: cls = RegClass::GprHigh; idx = 0; return true;
+    case ZYDIS_REGISTER_CH: cls = RegClass::GprHigh; idx = 1; return true;
+    case ZYDIS_REGISTER_DH: cls = RegClass::GprHigh; idx = 2; return true;
+    case ZYDIS_REGISTER_BH: cls = RegClass::GprHigh; idx = 3; return true;
+    default: break;
+  }
+  ZydisRegisterClass zc = ZydisRegisterGetClass(r);
+  int8_t id = ZydisRegisterGetId(r);
+  switch (zc) {
+    case ZYDIS_REGCLASS_GPR8:
+      // Zydis ids for GPR8 are AL,CL,DL,BL,AH,CH,DH,BH,SPL,BPL,SIL,DIL,R8B..: the legacy
+      // high bytes occupy 4..7, so SPL.. are shifted by four.
+      cls = RegClass::Gpr;
+      idx = id >= 8 ? uint8_t(id - 4) : uint8_t(id);
+      return true;
+    case ZYDIS_REGCLASS_GPR16:
+    case ZYDIS_REGCLASS_GPR32:
+    case ZYDIS_REGCLASS_GPR64: cls = RegClass::Gpr; idx = uint8_t(id); return true;
+    case ZYDIS_REGCLASS_XMM: cls = RegClass::Xmm; idx = uint8_t(id); return true;
+    case ZYDIS_REGCLASS_MMX: cls = RegClass::Mmx; idx = uint8_t(id); return true;
+    case ZYDIS_REGCLASS_X87: cls = RegClass::St; idx = uint8_t(id); return true;
+    case ZYDIS_REGCLASS_SEGMENT: cls = RegClass::Seg; idx = uint8_t(id); return true;
+    case ZYDIS_REGCLASS_CONTROL: cls = RegClass::Cr; idx = uint8_t(id); return true;
+    case ZYDIS_REGCLASS_DEBUG: cls = RegClass::Dr; idx = uint8_t(id); return true;
+    default: cls = RegClass::Other; idx = uint8_t(r & 0xFF); return true;
+  }
+}
+
+uint8_t gpr_index(ZydisRegister r) {
+  if (r == ZYDIS_REGISTER_NONE) return kNoReg;
+  RegClass c;
+  uint8_t i;
+  map_register(r, c, i);
+  return c == RegClass::Gpr ? i : kNoReg;
+}
+
+uint8_t seg_index(ZydisRegister r) {
+  switch (r) {
+    case ZYDIS_REGISTER_ES: return SEG_ES;
+    case ZYDIS_REGISTER_CS: return SEG_CS;
+    case ZYDIS_REGISTER_SS: return SEG_SS;
+    case ZYDIS_REGISTER_DS: return SEG_DS;
+    case ZYDIS_REGISTER_FS: return SEG_FS;
+    case ZYDIS_REGISTER_GS: return SEG_GS;
+    default: return kNoReg;
+  }
+}
+
+// Condition code (the low nibble of Jcc/SETcc/CMOVcc opcodes) from the mnemonic.
+uint8_t condition_code(ZydisMnemonic m) {
+  switch (m) {
+    case ZYDIS_MNEMONIC_JO: case ZYDIS_MNEMONIC_SETO: case ZYDIS_MNEMONIC_CMOVO: return 0;
+    case ZYDIS_MNEMONIC_JNO: case ZYDIS_MNEMONIC_SETNO: case ZYDIS_MNEMONIC_CMOVNO: return 1;
+    case ZYDIS_MNEMONIC_JB: case ZYDIS_MNEMONIC_SETB: case ZYDIS_MNEMONIC_CMOVB: return 2;
+    case ZYDIS_MNEMONIC_JNB: case ZYDIS_MNEMONIC_SETNB: case ZYDIS_MNEMONIC_CMOVNB: return 3;
+    case ZYDIS_MNEMONIC_JZ: case ZYDIS_MNEMONIC_SETZ: case ZYDIS_MNEMONIC_CMOVZ: return 4;
+    case ZYDIS_MNEMONIC_JNZ: case ZYDIS_MNEMONIC_SETNZ: case ZYDIS_MNEMONIC_CMOVNZ: return 5;
+    case ZYDIS_MNEMONIC_JBE: case ZYDIS_MNEMONIC_SETBE: case ZYDIS_MNEMONIC_CMOVBE: return 6;
+    case ZYDIS_MNEMONIC_JNBE: case ZYDIS_MNEMONIC_SETNBE: case ZYDIS_MNEMONIC_CMOVNBE: return 7;
+    case ZYDIS_MNEMONIC_JS: case ZYDIS_MNEMONIC_SETS: case ZYDIS_MNEMONIC_CMOVS: return 8;
+    case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_SETNS: case ZYDIS_MNEMONIC_CMOVNS: return 9;
+    case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_SETP: case ZYDIS_MNEMONIC_CMOVP: return 10;
+    case ZYDIS_MNEMONIC_JNP: case ZYDIS_MNEMONIC_SETNP: case ZYDIS_MNEMONIC_CMOVNP: return 11;
+    case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_SETL: case ZYDIS_MNEMONIC_CMOVL: return 12;
+    case ZYDIS_MNEMONIC_JNL: case ZYDIS_MNEMONIC_SETNL: case ZYDIS_MNEMONIC_CMOVNL: return 13;
+    case ZYDIS_MNEMONIC_JLE: case ZYDIS_MNEMONIC_SETLE: case ZYDIS_MNEMONIC_CMOVLE: return 14;
+    case ZYDIS_MNEMONIC_JNLE: case ZYDIS_MNEMONIC_SETNLE: case ZYDIS_MNEMONIC_CMOVNLE: return 15;
+    default: return 0xFF;
+  }
+}
+
+}  // namespace
+
+Decoder::Decoder(CpuMode mode) {
+  switch (mode) {
+    case CpuMode::Long64:
+      ZydisDecoderInit(&decoder_, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+      break;
+    case CpuMode::Protected32:
+      ZydisDecoderInit(&decoder_, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+      break;
+    case CpuMode::Real16:
+      ZydisDecoderInit(&decoder_, ZYDIS_MACHINE_MODE_REAL_16, ZYDIS_STACK_WIDTH_16);
+      break;
+  }
+}
+
+bool Decoder::decode_full(const uint8_t* bytes, size_t avail, ZydisDecodedInstruction& insn,
+                          ZydisDecodedOperand* operands) const {
+  return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder_, bytes, avail, &insn, operands));
+}
+
+bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out) const {
+  ZydisDecodedInstruction zi;
+  ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
+  if (!decode_full(bytes, avail, zi, zo)) return false;
+
+  std::memset(&out, 0, sizeof out);
+  out.mnemonic = uint16_t(zi.mnemonic);
+  out.len = zi.length;
+  out.opsize = uint8_t(zi.operand_width / 8);
+  out.addrsize = uint8_t(zi.address_width / 8);
+  out.opcode = zi.opcode;
+  out.map = uint8_t(zi.opcode_map);
+  out.cc = condition_code(zi.mnemonic);
+  std::memcpy(out.bytes, bytes, zi.length);
+  if (zi.attributes & ZYDIS_ATTRIB_HAS_LOCK) out.prefixes |= pfx::LOCK;
+  if (zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE)) out.prefixes |= pfx::REP;
+  if (zi.attributes & ZYDIS_ATTRIB_HAS_REPNE) out.prefixes |= pfx::REPNE;
+  if (zi.attributes & ZYDIS_ATTRIB_HAS_REX && (zi.raw.rex.W)) out.prefixes |= pfx::REX_W;
+
+  uint8_t n = 0;
+  for (uint8_t i = 0; i < zi.operand_count_visible && n < 4; ++i) {
+    const ZydisDecodedOperand& z = zo[i];
+    if (z.visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT) continue;
+    Operand& o = out.op[n++];
+    o.size = uint8_t((z.size + 7) / 8);
+    o.base = o.index = o.seg = kNoReg;
+    switch (z.type) {
+      case ZYDIS_OPERAND_TYPE_REGISTER:
+        o.kind = OpKind::Reg;
+        map_register(z.reg.value, o.rclass, o.reg);
+        break;
+      case ZYDIS_OPERAND_TYPE_MEMORY: {
+        o.kind = OpKind::Mem;
+        o.seg = seg_index(z.mem.segment);
+        o.scale = z.mem.scale ? z.mem.scale : 1;
+        o.disp = z.mem.disp.has_displacement ? z.mem.disp.value : 0;
+        if (z.mem.base == ZYDIS_REGISTER_RIP || z.mem.base == ZYDIS_REGISTER_EIP) {
+          // RIP-relative: the address is fixed for this instruction at this rip.
+          uint64_t a = rip + zi.length + uint64_t(o.disp);
+          if (z.mem.base == ZYDIS_REGISTER_EIP) a &= 0xFFFFFFFFu;
+          o.disp = int64_t(a);
+        } else {
+          o.base = gpr_index(z.mem.base);
+        }
+        o.index = gpr_index(z.mem.index);
+        if (z.mem.type == ZYDIS_MEMOP_TYPE_AGEN) o.size = 0;  // lea: no access
+        break;
+      }
+      case ZYDIS_OPERAND_TYPE_POINTER:
+        o.kind = OpKind::Imm;
+        o.disp = int64_t(z.ptr.offset) | (int64_t(z.ptr.segment) << 32);
+        break;
+      case ZYDIS_OPERAND_TYPE_IMMEDIATE:
+        o.kind = OpKind::Imm;
+        if (z.imm.is_relative) {
+          o.disp = int64_t(rip + zi.length + z.imm.value.u);  // branch target
+        } else {
+          o.disp = z.imm.is_signed ? z.imm.value.s : int64_t(z.imm.value.u);
+        }
+        break;
+      default: o.kind = OpKind::None; break;
+    }
+  }
+  out.nops = n;
+  return true;
+}
+
+std::string disassemble(const uint8_t* bytes, size_t avail, uint64_t rip, CpuMode mode) {
+  Decoder d(mode);
+  ZydisDecodedInstruction zi;
+  ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
+  if (!d.decode_full(bytes, avail, zi, zo)) return "(bad)";
+  ZydisFormatter f;
+  ZydisFormatterInit(&f, ZYDIS_FORMATTER_STYLE_INTEL);
+  char buf[256];
+  if (!ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&f, &zi, zo, zi.operand_count_visible, buf,
+                                                    sizeof buf, rip, nullptr)))
+    return "(bad)";
+  return buf;
+}
+
+std::string hex_bytes(const uint8_t* bytes, size_t len) {
+  std::string s;
+  for (size_t i = 0; i < len; ++i) s += fmt::format("{}{:02x}", i ? " " : "", bytes[i]);
+  return s;
+}
+
+}  // namespace vireo

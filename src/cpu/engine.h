@@ -1,0 +1,23 @@
+// Engine: the one interface every execution engine (interp, jit, kvm) offers its platform.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "cpu/cpu_state.h"
+
+namespace vireo {
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  // Runs the CPU until something needs the platform (design.md, "One picture").
+  virtual StopReason run(CpuState& cpu) = 0;
+  virtual const char* name() const = 0;
+  // Engine-specific --stats lines.
+  virtual void print_stats(std::FILE* out, double seconds) const = 0;
+  // Drops cached translations/decodes of [addr, addr+len) (e.g. after munmap or mprotect).
+  virtual void invalidate(uint64_t addr, uint64_t len) {}
+};
+
+}  // namespace vireo

@@ -1,0 +1,69 @@
+// Insn: a decoded guest instruction in the compact form the engines execute.
+//
+// Zydis decodes; this is what we keep of its answer in the decoded-instruction cache, so that
+// hot code is not decoded again (design.md, "The three engines": interp). Only explicit
+// operands are kept; each handler knows its instruction's implicit operands.
+#pragma once
+
+#include <cstdint>
+
+namespace vireo {
+
+enum class OpKind : uint8_t { None, Reg, Mem, Imm };
+
+enum class RegClass : uint8_t {
+  Gpr,      // RAX..R15 at any width except the legacy high bytes
+  GprHigh,  // AH, CH, DH, BH (index 0..3 = the register whose byte 1 they name)
+  Xmm,
+  Mmx,
+  St,       // x87 ST(i)
+  Seg,      // ES..GS
+  Cr,
+  Dr,
+  Other,
+};
+
+inline constexpr uint8_t kNoReg = 0xFF;
+
+struct Operand {
+  OpKind kind;
+  uint8_t size;       // bytes accessed (register width, memory width or immediate width)
+  RegClass rclass;    // Reg
+  uint8_t reg;        // Reg: index within its class
+  // Mem: linear = seg_base + (base + index*scale + disp) truncated to the address size.
+  // RIP-relative operands are resolved at decode time into an absolute disp.
+  uint8_t seg;        // SegIndex, or kNoReg for "no segment override that has a base"
+  uint8_t base;       // GPR index or kNoReg
+  uint8_t index;      // GPR index or kNoReg
+  uint8_t scale;      // 1, 2, 4, 8
+  int64_t disp;       // Mem: displacement; Imm: the immediate, sign-extended to 64 bits
+};
+
+struct Insn;
+struct Exec;
+using Handler = void (*)(Exec&, const Insn&);
+
+// Prefix bits (Insn::prefixes).
+namespace pfx {
+inline constexpr uint8_t REP = 1;    // F3 (rep / repe / repz)
+inline constexpr uint8_t REPNE = 2;  // F2 (repne / repnz)
+inline constexpr uint8_t LOCK = 4;
+inline constexpr uint8_t REX_W = 8;
+}  // namespace pfx
+
+struct Insn {
+  Handler fn;
+  uint16_t mnemonic;   // ZydisMnemonic
+  uint8_t len;         // instruction length in bytes
+  uint8_t opsize;      // operand size in bytes (Zydis operand_width / 8)
+  uint8_t addrsize;    // address size in bytes
+  uint8_t nops;        // explicit operand count
+  uint8_t prefixes;    // pfx bits
+  uint8_t cc;          // condition code 0..15 for jcc/setcc/cmovcc (SDM Vol. 1, B.1)
+  uint8_t opcode;      // the last opcode byte (distinguishes forms of one mnemonic)
+  uint8_t map;         // opcode map: 0 = one-byte, 1 = 0F, 2 = 0F38, 3 = 0F3A
+  uint8_t bytes[15];   // raw bytes, used to check a cached entry still matches memory
+  Operand op[4];
+};
+
+}  // namespace vireo

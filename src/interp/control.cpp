@@ -1,0 +1,78 @@
+// Control transfer: jmp, jcc, call, ret, loop/loope/loopne, jrcxz/jecxz.
+#include <Zydis/Mnemonic.h>
+
+#include "cpu/flags.h"
+#include "interp/dispatch.h"
+#include "interp/exec.h"
+
+namespace vireo {
+
+namespace {
+
+// Branch target of operand 0: relative immediates were resolved to absolute at decode time.
+uint64_t target(Exec& x, const Insn& in) {
+  const Operand& o = in.op[0];
+  if (o.kind == OpKind::Imm) return uint64_t(o.disp);
+  return x.read(in, o);
+}
+
+void jmp(Exec& x, const Insn& in) {
+  if (in.opcode == 0xEA || (in.opcode == 0xFF && in.op[0].kind == OpKind::Mem &&
+                            in.op[0].size > 8)) {
+    x.raise_ud();  // far jmp: not in user mode
+  }
+  x.cpu->rip = target(x, in);
+}
+
+void jcc(Exec& x, const Insn& in) {
+  if (flags::cond(x.cpu->rflags, in.cc)) x.cpu->rip = uint64_t(in.op[0].disp);
+}
+
+void call(Exec& x, const Insn& in) {
+  uint64_t t = target(x, in);
+  x.push64(x.cpu->rip);
+  x.cpu->rip = t;
+}
+
+void ret(Exec& x, const Insn& in) {
+  uint64_t t = x.load<uint64_t>(x.gpr(RSP));
+  uint64_t extra = in.nops ? uint64_t(in.op[0].disp) & 0xFFFF : 0;
+  x.cpu->gpr[RSP] += 8 + extra;
+  x.cpu->rip = t;
+}
+
+// loop/loope/loopne decrement rCX (at the address size) without touching flags.
+template <int kind>  // 0 loop, 1 loope, 2 loopne
+void loop(Exec& x, const Insn& in) {
+  uint64_t c = x.gpr(RCX) - 1;
+  x.set_gpr(RCX, in.addrsize, c);
+  c = Exec::truncate(c, in.addrsize);
+  bool zf = x.cpu->rflags & flag::ZF;
+  bool take = c != 0 && (kind == 0 || (kind == 1 && zf) || (kind == 2 && !zf));
+  if (take) x.cpu->rip = uint64_t(in.op[0].disp);
+}
+
+void jrcxz(Exec& x, const Insn& in) {
+  if (Exec::truncate(x.gpr(RCX), in.addrsize) == 0) x.cpu->rip = uint64_t(in.op[0].disp);
+}
+
+}  // namespace
+
+void register_control(DispatchTable& t) {
+  t[ZYDIS_MNEMONIC_JMP] = jmp;
+  t[ZYDIS_MNEMONIC_CALL] = call;
+  t[ZYDIS_MNEMONIC_RET] = ret;
+  t[ZYDIS_MNEMONIC_LOOP] = loop<0>;
+  t[ZYDIS_MNEMONIC_LOOPE] = loop<1>;
+  t[ZYDIS_MNEMONIC_LOOPNE] = loop<2>;
+  t[ZYDIS_MNEMONIC_JRCXZ] = jrcxz;
+  t[ZYDIS_MNEMONIC_JECXZ] = jrcxz;
+  for (auto m : {ZYDIS_MNEMONIC_JO, ZYDIS_MNEMONIC_JNO, ZYDIS_MNEMONIC_JB, ZYDIS_MNEMONIC_JNB,
+                 ZYDIS_MNEMONIC_JZ, ZYDIS_MNEMONIC_JNZ, ZYDIS_MNEMONIC_JBE,
+                 ZYDIS_MNEMONIC_JNBE, ZYDIS_MNEMONIC_JS, ZYDIS_MNEMONIC_JNS, ZYDIS_MNEMONIC_JP,
+                 ZYDIS_MNEMONIC_JNP, ZYDIS_MNEMONIC_JL, ZYDIS_MNEMONIC_JNL, ZYDIS_MNEMONIC_JLE,
+                 ZYDIS_MNEMONIC_JNLE})
+    t[m] = jcc;
+}
+
+}  // namespace vireo

@@ -1,0 +1,42 @@
+#include "interp/dispatch.h"
+
+#include "interp/exec.h"
+#include "interp/interpreter.h"
+
+namespace vireo {
+
+namespace {
+
+void unimplemented(Exec& x, const Insn& in) {
+  x.interp->report_unimplemented(in);
+  x.raise_ud();
+}
+
+DispatchTable build() {
+  DispatchTable t;
+  t.fill(&unimplemented);
+  register_alu(t);
+  register_move(t);
+  register_control(t);
+  register_stack(t);
+  register_system(t);
+  register_shift(t);
+  register_muldiv(t);
+  register_bit(t);
+  register_string(t);
+  register_atomic(t);
+  register_sse_int(t);
+  register_sse_fp(t);
+  register_sse_move(t);
+  register_x87(t);
+  return t;
+}
+
+}  // namespace
+
+const DispatchTable& dispatch_table() {
+  static const DispatchTable table = build();
+  return table;
+}
+
+}  // namespace vireo

@@ -1,0 +1,36 @@
+// The interpreter's dispatch table: Zydis mnemonic -> handler.
+//
+// Each instruction family (one file in src/interp/) registers its handlers in a function
+// declared here; build_dispatch_table() calls them all. A mnemonic with no handler executes as
+// #UD and is reported once by name (design.md, "Habits").
+#pragma once
+
+#include <Zydis/Mnemonic.h>
+
+#include <array>
+
+#include "cpu/insn.h"
+
+namespace vireo {
+
+using DispatchTable = std::array<Handler, ZYDIS_MNEMONIC_MAX_VALUE + 1>;
+
+const DispatchTable& dispatch_table();
+
+// One per family file.
+void register_alu(DispatchTable& t);       // alu.cpp: add/sub/adc/sbb/and/or/xor/cmp/test/inc/dec/neg/not
+void register_move(DispatchTable& t);      // move.cpp: mov/movzx/movsx/lea/xchg/cmov/setcc/bswap/cbw..
+void register_control(DispatchTable& t);   // control.cpp: jmp/jcc/call/ret/loop/jrcxz
+void register_stack(DispatchTable& t);     // stack.cpp: push/pop/leave/enter/pushf/popf
+void register_system(DispatchTable& t);    // system.cpp: syscall/cpuid/rdtsc/nop/hlt/int3/ud2/fences
+void register_shift(DispatchTable& t);     // shift.cpp
+void register_muldiv(DispatchTable& t);    // muldiv.cpp
+void register_bit(DispatchTable& t);       // bit.cpp
+void register_string(DispatchTable& t);    // string.cpp
+void register_atomic(DispatchTable& t);    // atomic.cpp: cmpxchg/cmpxchg16b/xadd
+void register_sse_int(DispatchTable& t);   // sse_int.cpp
+void register_sse_fp(DispatchTable& t);    // sse_fp.cpp
+void register_sse_move(DispatchTable& t);  // sse_move.cpp
+void register_x87(DispatchTable& t);       // x87.cpp
+
+}  // namespace vireo

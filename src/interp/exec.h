@@ -1,0 +1,185 @@
+// Exec: what an instruction handler sees — the CPU, guest memory, and the operand helpers.
+//
+// Conventions every handler follows (they make faults precise without undo logs):
+//  * when a handler runs, cpu->rip already points at the next instruction; branches set it;
+//  * a handler performs all its memory accesses that can fault before it writes any register
+//    (a fault restores rip to the faulting instruction and leaves the registers as they were);
+//  * faults are raised with raise_*() and never return.
+#pragma once
+
+#include <csetjmp>
+#include <cstdint>
+#include <cstring>
+
+#include "cpu/cpu_state.h"
+#include "cpu/insn.h"
+#include "mem/guest_memory.h"
+#include "mem/host_fault.h"
+
+namespace vireo {
+
+class Interpreter;
+
+struct Exec {
+  CpuState* cpu = nullptr;
+  GuestMemory mem;
+  GuestFaultScope* scope = nullptr;
+  Interpreter* interp = nullptr;
+  uint64_t insn_rip = 0;  // address of the executing instruction
+  StopReason stop = StopReason::None;
+
+  // ---- faults ----
+  [[noreturn]] void raise(uint8_t vector, uint32_t error_code = 0, bool has_error = false,
+                          uint64_t address = 0, bool is_write = false) {
+    cpu->fault = {vector, has_error, error_code, address, is_write};
+    siglongjmp(scope->env, 2);
+  }
+  [[noreturn]] void raise_ud() { raise(VEC_UD); }
+  [[noreturn]] void raise_gp(uint32_t ec = 0) { raise(VEC_GP, ec, true); }
+  [[noreturn]] void raise_de() { raise(VEC_DE); }
+  [[noreturn]] void raise_pf(uint64_t addr, bool write) {
+    raise(VEC_PF, write ? 6 : 4, true, addr, write);
+  }
+
+  // ---- memory (linear addresses) ----
+  template <class T>
+  T load(uint64_t la) {
+    if (!mem.contains(la, sizeof(T))) [[unlikely]]
+      raise_pf(la, false);
+    T v;
+    std::memcpy(&v, mem.base + la, sizeof(T));
+    return v;
+  }
+  template <class T>
+  void store(uint64_t la, T v) {
+    if (!mem.contains(la, sizeof(T))) [[unlikely]]
+      raise_pf(la, true);
+    std::memcpy(mem.base + la, &v, sizeof(T));
+  }
+  // Checked host pointer to [la, la+len) for bulk access (string ops, SSE, fxsave); the caller
+  // still touches memory through it, so host faults are caught as usual.
+  uint8_t* host_ptr(uint64_t la, uint64_t len, bool write) {
+    if (!mem.contains(la, len)) [[unlikely]]
+      raise_pf(la, write);
+    return mem.base + la;
+  }
+
+  uint64_t load_sized(uint64_t la, unsigned size) {
+    switch (size) {
+      case 1: return load<uint8_t>(la);
+      case 2: return load<uint16_t>(la);
+      case 4: return load<uint32_t>(la);
+      default: return load<uint64_t>(la);
+    }
+  }
+  void store_sized(uint64_t la, unsigned size, uint64_t v) {
+    switch (size) {
+      case 1: store<uint8_t>(la, uint8_t(v)); break;
+      case 2: store<uint16_t>(la, uint16_t(v)); break;
+      case 4: store<uint32_t>(la, uint32_t(v)); break;
+      default: store<uint64_t>(la, v); break;
+    }
+  }
+
+  // ---- effective addresses ----
+  uint64_t seg_base(uint8_t seg) const {
+    // In 64-bit mode only FS and GS contribute a base (SDM Vol. 1, 3.3.7.1).
+    return (seg == SEG_FS || seg == SEG_GS) ? cpu->seg[seg].base : 0;
+  }
+  // Effective address (offset) of a memory operand, truncated to the address size.
+  uint64_t offset(const Insn& in, const Operand& o) const {
+    uint64_t a = uint64_t(o.disp);
+    if (o.base != kNoReg) a += cpu->gpr[o.base];
+    if (o.index != kNoReg) a += cpu->gpr[o.index] * o.scale;
+    if (in.addrsize == 4) a = uint32_t(a);
+    else if (in.addrsize == 2) a = uint16_t(a);
+    return a;
+  }
+  uint64_t linear(const Insn& in, const Operand& o) const {
+    return offset(in, o) + (o.seg == kNoReg ? 0 : seg_base(o.seg));
+  }
+
+  // ---- general-purpose registers ----
+  uint64_t gpr(unsigned i) const { return cpu->gpr[i]; }
+  // Writes `size` bytes of a GPR with the x86-64 rule: 32-bit writes zero the upper half,
+  // 8/16-bit writes merge.
+  void set_gpr(unsigned i, unsigned size, uint64_t v) {
+    uint64_t& r = cpu->gpr[i];
+    switch (size) {
+      case 1: r = (r & ~uint64_t(0xFF)) | (v & 0xFF); break;
+      case 2: r = (r & ~uint64_t(0xFFFF)) | (v & 0xFFFF); break;
+      case 4: r = uint32_t(v); break;
+      default: r = v; break;
+    }
+  }
+
+  // ---- integer operands (value zero-extended to 64 bits) ----
+  uint64_t read(const Insn& in, const Operand& o) {
+    switch (o.kind) {
+      case OpKind::Reg:
+        if (o.rclass == RegClass::Gpr) return truncate(cpu->gpr[o.reg], o.size);
+        if (o.rclass == RegClass::GprHigh) return (cpu->gpr[o.reg] >> 8) & 0xFF;
+        if (o.rclass == RegClass::Seg) return cpu->seg[o.reg].selector;
+        raise_ud();
+      case OpKind::Mem: return load_sized(linear(in, o), o.size);
+      case OpKind::Imm: return truncate(uint64_t(o.disp), o.size ? o.size : 8);
+      default: raise_ud();
+    }
+  }
+  // Immediates are sign-extended to the operation size (e.g. add rax, imm32).
+  uint64_t read_as(const Insn& in, const Operand& o, unsigned size) {
+    if (o.kind == OpKind::Imm) return truncate(uint64_t(o.disp), size);
+    return read(in, o);
+  }
+  void write(const Insn& in, const Operand& o, uint64_t v) {
+    switch (o.kind) {
+      case OpKind::Reg:
+        if (o.rclass == RegClass::Gpr) return set_gpr(o.reg, o.size, v);
+        if (o.rclass == RegClass::GprHigh) {
+          uint64_t& r = cpu->gpr[o.reg];
+          r = (r & ~uint64_t(0xFF00)) | ((v & 0xFF) << 8);
+          return;
+        }
+        raise_ud();
+      case OpKind::Mem: return store_sized(linear(in, o), o.size, v);
+      default: raise_ud();
+    }
+  }
+
+  static uint64_t truncate(uint64_t v, unsigned size) {
+    return size >= 8 ? v : v & ((uint64_t(1) << (size * 8)) - 1);
+  }
+  static int64_t sign_extend(uint64_t v, unsigned size) {
+    switch (size) {
+      case 1: return int8_t(v);
+      case 2: return int16_t(v);
+      case 4: return int32_t(v);
+      default: return int64_t(v);
+    }
+  }
+
+  // ---- stack (64-bit mode: SS base 0) ----
+  void push64(uint64_t v) {
+    uint64_t sp = cpu->gpr[RSP] - 8;
+    store<uint64_t>(sp, v);
+    cpu->gpr[RSP] = sp;
+  }
+  uint64_t pop64() {
+    uint64_t v = load<uint64_t>(cpu->gpr[RSP]);
+    cpu->gpr[RSP] += 8;
+    return v;
+  }
+};
+
+// Calls f.template operator()<T>() with T the unsigned type of `size` bytes.
+template <class F>
+inline decltype(auto) by_size(unsigned size, F&& f) {
+  switch (size) {
+    case 1: return f.template operator()<uint8_t>();
+    case 2: return f.template operator()<uint16_t>();
+    case 4: return f.template operator()<uint32_t>();
+    default: return f.template operator()<uint64_t>();
+  }
+}
+
+}  // namespace vireo

@@ -1,0 +1,142 @@
+#include "interp/interpreter.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "interp/dispatch.h"
+
+namespace vireo {
+
+Interpreter::Interpreter(const GuestMemory& mem)
+    : cache_(std::make_unique<std::array<CacheEntry, kCacheSize>>()) {
+  x_.mem = mem;
+  x_.scope = &scope_;
+  x_.interp = this;
+  for (auto& e : *cache_) e.rip = ~uint64_t(0);
+  install_host_fault_handlers();
+}
+
+Interpreter::~Interpreter() = default;
+
+void Interpreter::invalidate(uint64_t addr, uint64_t len) {
+  // The cache validates entries against the bytes in memory on every hit, so correctness never
+  // depends on this; dropping entries just frees their slots.
+  for (auto& e : *cache_)
+    if (e.rip - addr < len) e.rip = ~uint64_t(0);
+}
+
+// Returns the decoded instruction at cpu.rip, decoding on a miss. A cached entry is used only
+// if the bytes in memory still equal the bytes it was decoded from, which makes self-modifying
+// code correct with no write tracking at all.
+const Insn* Interpreter::fetch(CpuState& cpu) {
+  uint64_t rip = cpu.rip;
+  CacheEntry& e = (*cache_)[(rip ^ (rip >> 14)) & (kCacheSize - 1)];
+  if (e.rip == rip && x_.mem.contains(rip, e.insn.len) &&
+      std::memcmp(e.insn.bytes, x_.mem.base + rip, e.insn.len) == 0) [[likely]]
+    return &e.insn;
+
+  ++decode_misses_;
+  // Read up to 15 bytes, stopping at the end of the window; a fetch from an unmapped page
+  // faults on the host and becomes a guest #PF at this rip.
+  if (!x_.mem.contains(rip, 1)) x_.raise_pf(rip, false);
+  size_t avail = std::min<uint64_t>(15, x_.mem.limit - rip);
+  uint8_t buf[15];
+  // Copy byte by byte up to the first unmapped byte (an instruction may end right before an
+  // unmapped page); the first byte faults for real if unmapped.
+  size_t got = 0;
+  buf[got++] = x_.mem.base[rip];
+  uint64_t page_end = (rip | 4095) + 1;
+  while (got < avail && rip + got < page_end) { buf[got] = x_.mem.base[rip + got]; ++got; }
+  if (got < avail) {
+    // Crossing into the next page: probe it, tolerating a fault by decoding what we have.
+    GuestFaultScope probe;
+    activate_fault_scope(probe, x_.mem);
+    if (sigsetjmp(probe.env, 0) == 0) {
+      while (got < avail) { buf[got] = x_.mem.base[rip + got]; ++got; }
+    }
+    deactivate_fault_scope(probe);
+  }
+  e.rip = ~uint64_t(0);
+  if (!decoder_.decode(buf, got, rip, e.insn)) {
+    // Undecodable: #UD, or #PF if the instruction runs into an unmapped page.
+    if (got < 15 && got < avail) x_.raise_pf(rip + got, false);
+    x_.raise_ud();
+  }
+  e.insn.fn = dispatch_table()[e.insn.mnemonic];
+  e.rip = rip;
+  return &e.insn;
+}
+
+StopReason Interpreter::fault_stop(CpuState& cpu, int how) {
+  deactivate_fault_scope(scope_);
+  cpu.rip = x_.insn_rip;
+  if (how == 1) {  // host fault on a guest access
+    cpu.fault = {VEC_PF, true, scope_.fault.is_write ? 6u : 4u, scope_.fault.guest_addr,
+                 scope_.fault.is_write};
+  }
+  return StopReason::Fault;
+}
+
+StopReason Interpreter::run(CpuState& cpu) {
+  x_.cpu = &cpu;
+  x_.stop = StopReason::None;
+  x_.insn_rip = cpu.rip;
+  activate_fault_scope(scope_, x_.mem);
+  // Faults come back here by siglongjmp (Exec::raise or the host SIGSEGV handler). Everything
+  // the loop needs afterwards lives in members, not locals, so nothing is clobbered.
+  if (int how = sigsetjmp(scope_.env, 0)) return fault_stop(cpu, how);
+
+  for (;;) {
+    if (cpu.exit_request) [[unlikely]] {
+      deactivate_fault_scope(scope_);
+      return StopReason::ExitRequest;
+    }
+    x_.insn_rip = cpu.rip;
+    const Insn* in = fetch(cpu);
+    cpu.rip += in->len;
+    in->fn(x_, *in);
+    ++cpu.insn_count;
+    if (x_.stop != StopReason::None) [[unlikely]] {
+      deactivate_fault_scope(scope_);
+      StopReason r = x_.stop;
+      x_.stop = StopReason::None;
+      return r;
+    }
+    if (limit_ && --limit_ == 0) [[unlikely]] {
+      deactivate_fault_scope(scope_);
+      return StopReason::InstructionLimit;
+    }
+  }
+}
+
+StopReason Interpreter::step_one(CpuState& cpu, const Insn& in) {
+  x_.cpu = &cpu;
+  x_.stop = StopReason::None;
+  x_.insn_rip = cpu.rip;
+  activate_fault_scope(scope_, x_.mem);
+  if (int how = sigsetjmp(scope_.env, 0)) return fault_stop(cpu, how);
+  cpu.rip += in.len;
+  in.fn(x_, in);
+  ++cpu.insn_count;
+  deactivate_fault_scope(scope_);
+  StopReason r = x_.stop;
+  x_.stop = StopReason::None;
+  return r;
+}
+
+void Interpreter::report_unimplemented(const Insn& in) {
+  if (unimplemented_[in.mnemonic]++ == 0)
+    fmt::print(stderr, "vireo: unimplemented instruction '{}' at pc=0x{:x} ({})\n",
+               ZydisMnemonicGetString(ZydisMnemonic(in.mnemonic)), x_.insn_rip,
+               hex_bytes(in.bytes, in.len));
+}
+
+void Interpreter::print_stats(std::FILE* out, double seconds) const {
+  fmt::print(out, "  decode cache misses:  {}\n", decode_misses_);
+  for (auto& [m, n] : unimplemented_)
+    fmt::print(out, "  unimplemented:        {} x{}\n",
+               ZydisMnemonicGetString(ZydisMnemonic(m)), n);
+}
+
+}  // namespace vireo

@@ -1,0 +1,57 @@
+// Interpreter: the reference engine. Decode (cached), execute, exact flags, exact exceptions.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "cpu/decoder.h"
+#include "cpu/engine.h"
+#include "interp/exec.h"
+#include "mem/guest_memory.h"
+
+namespace vireo {
+
+class Interpreter final : public Engine {
+ public:
+  explicit Interpreter(const GuestMemory& mem);
+  ~Interpreter() override;
+
+  StopReason run(CpuState& cpu) override;
+  const char* name() const override { return "interp"; }
+  void print_stats(std::FILE* out, double seconds) const override;
+  void invalidate(uint64_t addr, uint64_t len) override;
+
+  // Stop after this many more instructions (difftest, tests); 0 = no limit.
+  void set_instruction_limit(uint64_t n) { limit_ = n; }
+
+  // Called by the #UD path for a mnemonic without a handler: reported once per mnemonic.
+  void report_unimplemented(const Insn& in);
+
+  // Executes exactly one already-decoded instruction (used by the JIT as its fallback).
+  StopReason step_one(CpuState& cpu, const Insn& in);
+
+  uint64_t decode_misses() const { return decode_misses_; }
+
+ private:
+  struct CacheEntry {
+    uint64_t rip;  // ~0 = empty
+    Insn insn;
+  };
+  static constexpr size_t kCacheSize = 1 << 14;
+
+  const Insn* fetch(CpuState& cpu);
+  StopReason fault_stop(CpuState& cpu, int how);
+
+  Decoder decoder_;
+  Exec x_;
+  GuestFaultScope scope_;
+  std::unique_ptr<std::array<CacheEntry, kCacheSize>> cache_;
+  uint64_t limit_ = 0;
+  uint64_t decode_misses_ = 0;
+  std::map<uint16_t, uint64_t> unimplemented_;  // mnemonic -> times hit
+};
+
+}  // namespace vireo

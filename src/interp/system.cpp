@@ -1,0 +1,95 @@
+// System and miscellaneous: syscall, cpuid, rdtsc(p), nop/pause/endbr, fences, prefetch,
+// flag instructions (clc/stc/cmc/cld/std), int3, ud2, hlt and other privileged ones (#GP in
+// user mode).
+#include <Zydis/Mnemonic.h>
+#include <x86intrin.h>
+
+#include "cpu/cpuid.h"
+#include "interp/dispatch.h"
+#include "interp/exec.h"
+
+namespace vireo {
+
+namespace {
+
+void nop(Exec&, const Insn&) {}
+
+void syscall(Exec& x, const Insn&) {
+  // SYSCALL saves RIP in RCX and RFLAGS in R11 (SDM Vol. 2, SYSCALL); the kernel returns with
+  // them restored, so user mode observes RCX = next rip and R11 = rflags after the call.
+  x.cpu->gpr[RCX] = x.cpu->rip;
+  x.cpu->gpr[R11] = x.cpu->rflags & ~flag::RF;
+  x.stop = StopReason::Syscall;
+}
+
+void cpuid(Exec& x, const Insn&) {
+  CpuidResult r = vireo::cpuid(uint32_t(x.gpr(RAX)), uint32_t(x.gpr(RCX)));
+  x.set_gpr(RAX, 4, r.eax);
+  x.set_gpr(RBX, 4, r.ebx);
+  x.set_gpr(RCX, 4, r.ecx);
+  x.set_gpr(RDX, 4, r.edx);
+}
+
+void rdtsc(Exec& x, const Insn&) {
+  uint64_t t = __rdtsc() + x.cpu->tsc_offset;
+  x.set_gpr(RAX, 4, t);
+  x.set_gpr(RDX, 4, t >> 32);
+}
+
+void rdtscp(Exec& x, const Insn& in) {
+  rdtsc(x, in);
+  x.set_gpr(RCX, 4, 0);  // IA32_TSC_AUX: processor 0
+}
+
+void int3(Exec& x, const Insn&) {
+  // #BP is a trap: the reported rip is after the int3.
+  x.insn_rip = x.cpu->rip;
+  x.raise(VEC_BP);
+}
+
+void ud(Exec& x, const Insn&) { x.raise_ud(); }
+
+void privileged(Exec& x, const Insn&) { x.raise_gp(0); }
+
+template <uint64_t clear, uint64_t set, bool complement = false>
+void flag_op(Exec& x, const Insn&) {
+  if (complement) x.cpu->rflags ^= flag::CF;
+  else x.cpu->rflags = (x.cpu->rflags & ~clear) | set;
+}
+
+}  // namespace
+
+void register_system(DispatchTable& t) {
+  for (auto m : {ZYDIS_MNEMONIC_NOP, ZYDIS_MNEMONIC_PAUSE, ZYDIS_MNEMONIC_ENDBR64,
+                 ZYDIS_MNEMONIC_ENDBR32, ZYDIS_MNEMONIC_LFENCE, ZYDIS_MNEMONIC_MFENCE,
+                 ZYDIS_MNEMONIC_SFENCE, ZYDIS_MNEMONIC_PREFETCHT0, ZYDIS_MNEMONIC_PREFETCHT1,
+                 ZYDIS_MNEMONIC_PREFETCHT2, ZYDIS_MNEMONIC_PREFETCHNTA,
+                 ZYDIS_MNEMONIC_PREFETCHW, ZYDIS_MNEMONIC_PREFETCH})
+    t[m] = nop;
+  t[ZYDIS_MNEMONIC_SYSCALL] = syscall;
+  t[ZYDIS_MNEMONIC_CPUID] = cpuid;
+  t[ZYDIS_MNEMONIC_RDTSC] = rdtsc;
+  t[ZYDIS_MNEMONIC_RDTSCP] = rdtscp;
+  t[ZYDIS_MNEMONIC_INT3] = int3;
+  t[ZYDIS_MNEMONIC_UD0] = ud;
+  t[ZYDIS_MNEMONIC_UD1] = ud;
+  t[ZYDIS_MNEMONIC_UD2] = ud;
+  for (auto m : {ZYDIS_MNEMONIC_HLT, ZYDIS_MNEMONIC_CLI, ZYDIS_MNEMONIC_STI,
+                 ZYDIS_MNEMONIC_IN, ZYDIS_MNEMONIC_OUT, ZYDIS_MNEMONIC_INSB,
+                 ZYDIS_MNEMONIC_INSW, ZYDIS_MNEMONIC_INSD, ZYDIS_MNEMONIC_OUTSB,
+                 ZYDIS_MNEMONIC_OUTSW, ZYDIS_MNEMONIC_OUTSD, ZYDIS_MNEMONIC_LGDT,
+                 ZYDIS_MNEMONIC_LIDT, ZYDIS_MNEMONIC_LLDT, ZYDIS_MNEMONIC_LTR,
+                 ZYDIS_MNEMONIC_INVLPG, ZYDIS_MNEMONIC_WBINVD, ZYDIS_MNEMONIC_INVD,
+                 ZYDIS_MNEMONIC_RDMSR, ZYDIS_MNEMONIC_WRMSR, ZYDIS_MNEMONIC_SWAPGS,
+                 ZYDIS_MNEMONIC_SYSRET, ZYDIS_MNEMONIC_IRETQ, ZYDIS_MNEMONIC_IRETD,
+                 ZYDIS_MNEMONIC_IRET, ZYDIS_MNEMONIC_INT, ZYDIS_MNEMONIC_INTO,
+                 ZYDIS_MNEMONIC_CLTS, ZYDIS_MNEMONIC_LMSW})
+    t[m] = privileged;
+  t[ZYDIS_MNEMONIC_CLC] = flag_op<flag::CF, 0>;
+  t[ZYDIS_MNEMONIC_STC] = flag_op<0, flag::CF>;
+  t[ZYDIS_MNEMONIC_CMC] = flag_op<0, 0, true>;
+  t[ZYDIS_MNEMONIC_CLD] = flag_op<flag::DF, 0>;
+  t[ZYDIS_MNEMONIC_STD] = flag_op<0, flag::DF>;
+}
+
+}  // namespace vireo

@@ -1,0 +1,6 @@
+// Placeholder: this family is being written; until then its mnemonics execute as #UD.
+#include "interp/dispatch.h"
+
+namespace vireo {
+void register_x87(DispatchTable&) {}
+}  // namespace vireo

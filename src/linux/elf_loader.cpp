@@ -1,0 +1,133 @@
+#include "linux/elf_loader.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <vector>
+
+namespace vireo {
+
+namespace {
+
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+std::vector<uint8_t> read_file(const std::string& path, int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) throw ElfError(fmt::format("{}: {}", path, strerror(errno)));
+  if (!S_ISREG(st.st_mode)) throw ElfError(fmt::format("{}: not a regular file", path));
+  std::vector<uint8_t> data(size_t(st.st_size));
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::pread(fd, data.data() + off, data.size() - off, off_t(off));
+    if (n <= 0) throw ElfError(fmt::format("{}: read error", path));
+    off += size_t(n);
+  }
+  return data;
+}
+
+int prot_of(uint32_t p_flags) {
+  return ((p_flags & PF_R) ? PROT_READ : 0) | ((p_flags & PF_W) ? PROT_WRITE : 0) |
+         ((p_flags & PF_X) ? PROT_EXEC : 0);
+}
+
+}  // namespace
+
+bool looks_like_elf(const std::string& path) {
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  unsigned char m[4];
+  return f.fd >= 0 && ::pread(f.fd, m, 4, 0) == 4 && std::memcmp(m, ELFMAG, SELFMAG) == 0;
+}
+
+LoadedElf load_elf(const std::string& path, AddressSpace& as) {
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) throw ElfError(fmt::format("{}: {}", path, strerror(errno)));
+  std::vector<uint8_t> file = read_file(path, f.fd);
+
+  auto fail = [&](const char* why) -> ElfError {
+    return ElfError(fmt::format("{}: {}", path, why));
+  };
+  if (file.size() < SELFMAG || std::memcmp(file.data(), ELFMAG, SELFMAG) != 0)
+    throw fail("not an ELF file");
+  if (file.size() < sizeof(Elf64_Ehdr)) throw fail("truncated ELF header");
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, file.data(), sizeof eh);
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64) throw fail("not a 64-bit ELF file");
+  if (eh.e_ident[EI_DATA] != ELFDATA2LSB) throw fail("not a little-endian ELF file");
+  if (eh.e_machine != EM_X86_64) throw fail("not an x86-64 executable");
+  if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) throw fail("not an executable ELF file");
+  if (eh.e_phentsize != sizeof(Elf64_Phdr)) throw fail("bad program header size");
+  if (eh.e_phnum == 0 || eh.e_phnum > 512) throw fail("bad program header count");
+  if (eh.e_phoff > file.size() || uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr) > file.size() - eh.e_phoff)
+    throw fail("program headers lie outside the file");
+
+  std::vector<Elf64_Phdr> ph(eh.e_phnum);
+  std::memcpy(ph.data(), file.data() + eh.e_phoff, ph.size() * sizeof(Elf64_Phdr));
+
+  LoadedElf out{};
+  uint64_t lo = ~uint64_t(0), hi = 0;
+  bool any_load = false;
+  for (auto& p : ph) {
+    if (p.p_type == PT_INTERP)
+      throw fail("dynamically linked program (has PT_INTERP): vireo runs static executables only");
+    if (p.p_type == PT_GNU_STACK) out.executable_stack = p.p_flags & PF_X;
+    if (p.p_type != PT_LOAD) continue;
+    if (p.p_memsz == 0) continue;
+    if (p.p_filesz > p.p_memsz) throw fail("segment file size exceeds memory size");
+    if (p.p_offset > file.size() || p.p_filesz > file.size() - p.p_offset)
+      throw fail("segment lies outside the file");
+    if (p.p_align > 1 && ((p.p_vaddr - p.p_offset) % 4096) != 0)
+      throw fail("segment is misaligned");
+    if (p.p_vaddr + p.p_memsz < p.p_vaddr) throw fail("segment wraps around the address space");
+    lo = std::min(lo, page_align_down(p.p_vaddr));
+    hi = std::max(hi, p.p_vaddr + p.p_memsz);
+    any_load = true;
+  }
+  if (!any_load) throw fail("no loadable segments");
+
+  uint64_t bias = 0;
+  if (eh.e_type == ET_DYN) bias = AddressSpace::kPieBase - lo;
+  if (!as.contains(lo + bias, page_align_up(hi) - lo) || hi + bias >= AddressSpace::kMmapTop / 2)
+    throw fail("segments lie outside the guest address space");
+
+  // Map each segment: anonymous memory, file bytes copied in, then the final protection.
+  for (auto& p : ph) {
+    if (p.p_type != PT_LOAD || p.p_memsz == 0) continue;
+    uint64_t start = page_align_down(p.p_vaddr + bias);
+    uint64_t end = page_align_up(p.p_vaddr + bias + p.p_memsz);
+    int64_t r = as.mmap(start, end - start, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (r < 0) throw fail("cannot map segment");
+    std::memcpy(as.host(p.p_vaddr + bias), file.data() + p.p_offset, p.p_filesz);
+    as.mprotect(start, end - start, prot_of(p.p_flags));
+  }
+
+  out.load_bias = bias;
+  out.entry = eh.e_entry + bias;
+  out.phent = eh.e_phentsize;
+  out.phnum = eh.e_phnum;
+  out.brk = hi + bias;
+  // AT_PHDR: where the headers are in memory: PT_PHDR if present, else inside the first
+  // segment that covers e_phoff in the file.
+  out.phdr = 0;
+  for (auto& p : ph)
+    if (p.p_type == PT_PHDR) out.phdr = p.p_vaddr + bias;
+  if (!out.phdr)
+    for (auto& p : ph)
+      if (p.p_type == PT_LOAD && eh.e_phoff >= p.p_offset && eh.e_phoff < p.p_offset + p.p_filesz)
+        out.phdr = p.p_vaddr + bias + (eh.e_phoff - p.p_offset);
+  if (!as.is_mapped(out.entry, 1, PROT_EXEC)) throw fail("entry point is not in an executable segment");
+  return out;
+}
+
+}  // namespace vireo

@@ -1,0 +1,50 @@
+#include "linux/guest_access.h"
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "linux/process.h"
+
+namespace vireo {
+
+namespace {
+bool transfer(Process& p, void* local, uint64_t guest, size_t len, bool to_guest) {
+  if (len == 0) return true;
+  if (!p.as().contains(guest, len)) return false;
+  iovec l{local, len}, r{p.as().host(guest), len};
+  ssize_t n = to_guest ? process_vm_writev(getpid(), &l, 1, &r, 1, 0)
+                       : process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+  return n == ssize_t(len);
+}
+}  // namespace
+
+bool copy_from_guest(Process& p, void* dst, uint64_t src, size_t len) {
+  return transfer(p, dst, src, len, false);
+}
+
+bool copy_to_guest(Process& p, uint64_t dst, const void* src, size_t len) {
+  return transfer(p, const_cast<void*>(src), dst, len, true);
+}
+
+bool read_guest_string(Process& p, uint64_t addr, std::string& out, size_t max) {
+  out.clear();
+  char chunk[256];
+  while (out.size() < max) {
+    // Read up to the end of the page so a string ending just before an unmapped page works.
+    size_t n = std::min<size_t>(sizeof chunk, 4096 - (addr & 4095));
+    if (!copy_from_guest(p, chunk, addr, n)) return false;
+    for (size_t i = 0; i < n; ++i) {
+      if (chunk[i] == '\0') return true;
+      out += chunk[i];
+    }
+    addr += n;
+  }
+  return false;
+}
+
+void* guest_ptr(Process& p, uint64_t addr, size_t len) {
+  if (!p.as().contains(addr, len)) return nullptr;
+  return p.as().host(addr);
+}
+
+}  // namespace vireo

@@ -1,0 +1,33 @@
+// Safe access to guest memory from the syscall layer.
+//
+// A guest can hand the kernel any pointer; copying through it must give -EFAULT, never a Vireo
+// crash. These helpers check the address against the guest window and copy with
+// process_vm_readv/writev on our own pid, which fails with EFAULT instead of faulting.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace vireo {
+
+class Process;
+
+bool copy_from_guest(Process& p, void* dst, uint64_t src, size_t len);
+bool copy_to_guest(Process& p, uint64_t dst, const void* src, size_t len);
+// Reads a NUL-terminated string of at most `max` bytes; false on a bad pointer or no NUL.
+bool read_guest_string(Process& p, uint64_t addr, std::string& out, size_t max = 4096);
+// Host pointer for passing a guest buffer straight to a host syscall (the host kernel reports
+// EFAULT itself for unmapped pages). nullptr if [addr, addr+len) leaves the guest window.
+void* guest_ptr(Process& p, uint64_t addr, size_t len);
+
+template <class T>
+bool read_guest(Process& p, uint64_t addr, T& v) {
+  return copy_from_guest(p, &v, addr, sizeof(T));
+}
+template <class T>
+bool write_guest(Process& p, uint64_t addr, const T& v) {
+  return copy_to_guest(p, addr, &v, sizeof(T));
+}
+
+}  // namespace vireo

@@ -1,0 +1,83 @@
+#include "linux/initial_stack.h"
+
+#include <elf.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <random>
+#include <stdexcept>
+
+#include "cpu/cpuid.h"
+
+namespace vireo {
+
+uint64_t build_initial_stack(AddressSpace& as, const LoadedElf& elf,
+                             const std::vector<std::string>& argv,
+                             const std::vector<std::string>& envp, const std::string& execfn) {
+  const uint64_t top = AddressSpace::kStackTop;
+  const uint64_t size = AddressSpace::kStackSize;
+  int prot = PROT_READ | PROT_WRITE | (elf.executable_stack ? PROT_EXEC : 0);
+  if (as.mmap(top - size, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) < 0)
+    throw std::runtime_error("cannot map the guest stack");
+
+  uint64_t sp = top;
+  auto put_bytes = [&](const void* p, size_t n) {
+    sp -= n;
+    std::memcpy(as.host(sp), p, n);
+    return sp;
+  };
+  auto put_string = [&](const std::string& s) { return put_bytes(s.c_str(), s.size() + 1); };
+
+  sp -= 8;  // Linux leaves the top word for the end marker; keep the same shape.
+  uint64_t execfn_addr = put_string(execfn);
+  std::vector<uint64_t> env_addrs, arg_addrs;
+  for (auto it = envp.rbegin(); it != envp.rend(); ++it) env_addrs.insert(env_addrs.begin(), put_string(*it));
+  for (auto it = argv.rbegin(); it != argv.rend(); ++it) arg_addrs.insert(arg_addrs.begin(), put_string(*it));
+  uint64_t platform = put_string("x86_64");
+  uint8_t random[16];
+  std::random_device rd;
+  for (auto& b : random) b = uint8_t(rd());
+  uint64_t random_addr = put_bytes(random, 16);
+  sp &= ~uint64_t(15);
+
+  std::vector<uint64_t> aux = {
+      AT_HWCAP,   advertised_features().leaf1_edx,
+      AT_PAGESZ,  4096,
+      AT_CLKTCK,  uint64_t(sysconf(_SC_CLK_TCK)),
+      AT_PHDR,    elf.phdr,
+      AT_PHENT,   elf.phent,
+      AT_PHNUM,   elf.phnum,
+      AT_BASE,    0,
+      AT_FLAGS,   0,
+      AT_ENTRY,   elf.entry,
+      AT_UID,     getuid(),
+      AT_EUID,    geteuid(),
+      AT_GID,     getgid(),
+      AT_EGID,    getegid(),
+      AT_SECURE,  0,
+      AT_RANDOM,  random_addr,
+      AT_HWCAP2,  0,
+      AT_EXECFN,  execfn_addr,
+      AT_PLATFORM, platform,
+      AT_NULL,    0,
+  };
+  size_t words = 1 + arg_addrs.size() + 1 + env_addrs.size() + 1 + aux.size();
+  sp -= words * 8;
+  sp &= ~uint64_t(15);  // rsp is 16-byte aligned at the entry point (psABI 3.4.1)
+  uint64_t p = sp;
+  auto put_word = [&](uint64_t v) {
+    std::memcpy(as.host(p), &v, 8);
+    p += 8;
+  };
+  put_word(arg_addrs.size());
+  for (auto a : arg_addrs) put_word(a);
+  put_word(0);
+  for (auto e : env_addrs) put_word(e);
+  put_word(0);
+  for (auto a : aux) put_word(a);
+  return sp;
+}
+
+}  // namespace vireo

@@ -1,0 +1,53 @@
+// System information: uname, prlimit64, getrandom.
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+
+#include <cstring>
+
+#include "linux/guest_access.h"
+#include "linux/process.h"
+#include "linux/syscalls/host_result.h"
+#include "linux/syscalls/syscall_table.h"
+
+namespace vireo {
+
+namespace {
+
+int64_t sys_uname(Process& p, const SyscallArgs& a) {
+  struct utsname u;
+  ::uname(&u);
+  std::strncpy(u.machine, "x86_64", sizeof u.machine);
+  return copy_to_guest(p, a.a[0], &u, sizeof u) ? 0 : -EFAULT;
+}
+
+int64_t sys_prlimit64(Process& p, const SyscallArgs& a) {
+  struct rlimit64 nl, ol;
+  struct rlimit64* np = nullptr;
+  if (a.a[2]) {
+    if (!copy_from_guest(p, &nl, a.a[2], sizeof nl)) return -EFAULT;
+    np = &nl;
+  }
+  // Limits of other processes are not ours to report.
+  if (a.a[0] != 0 && int(a.a[0]) != ::getpid()) return -EPERM;
+  int64_t r = host_result(::prlimit64(0, __rlimit_resource(a.a[1]), np, &ol));
+  if (r == 0 && a.a[3] && !copy_to_guest(p, a.a[3], &ol, sizeof ol)) return -EFAULT;
+  return r;
+}
+
+int64_t sys_getrandom(Process& p, const SyscallArgs& a) {
+  void* buf = guest_ptr(p, a.a[0], a.a[1]);
+  if (!buf && a.a[1]) return -EFAULT;
+  return host_result(::getrandom(buf, a.a[1], unsigned(a.a[2])));
+}
+
+}  // namespace
+
+void register_info_syscalls(SyscallTable& t) {
+  t[SYS_uname] = {"uname", sys_uname, {Arg::Ptr}};
+  t[SYS_prlimit64] = {"prlimit64", sys_prlimit64, {Arg::Int, Arg::Int, Arg::Ptr, Arg::Ptr}};
+  t[SYS_getrandom] = {"getrandom", sys_getrandom, {Arg::Ptr, Arg::Uint, Arg::Hex}};
+}
+
+}  // namespace vireo

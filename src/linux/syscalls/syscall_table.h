@@ -1,0 +1,59 @@
+// The Linux x86-64 system call table: number -> name, argument kinds (for --strace) and the
+// handler. Handlers live in one file per area (fs.cpp, memory.cpp, process.cpp, ...), each
+// registering its calls.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace vireo {
+
+class Process;
+
+// How --strace prints an argument or a result.
+enum class Arg : uint8_t {
+  None,   // absent
+  Int,    // signed decimal
+  Uint,   // unsigned decimal
+  Hex,    // 0x...
+  Ptr,    // guest pointer, 0x... or NULL
+  Str,    // NUL-terminated guest string (paths), quoted
+  Fd,     // file descriptor (AT_FDCWD shown by name)
+  Oct,    // octal (modes)
+  Buf,    // guest buffer whose length is the next argument (write) or the result (read)
+};
+
+struct SyscallArgs {
+  uint64_t a[6];
+};
+
+using SyscallFn = int64_t (*)(Process&, const SyscallArgs&);
+
+struct SyscallDef {
+  const char* name = nullptr;
+  SyscallFn fn = nullptr;
+  Arg args[6] = {};
+  Arg ret = Arg::Int;
+};
+
+inline constexpr size_t kMaxSyscall = 512;
+using SyscallTable = std::array<SyscallDef, kMaxSyscall>;
+
+const SyscallTable& syscall_table();
+
+// The name of syscall `nr`, or nullptr.
+const char* syscall_name(uint64_t nr);
+
+// Registration, one per area.
+void register_fs_syscalls(SyscallTable& t);       // fs.cpp: files, directories, fds
+void register_memory_syscalls(SyscallTable& t);   // memory.cpp: brk, mmap, ...
+void register_process_syscalls(SyscallTable& t);  // process.cpp: exit, ids, fork, execve, wait
+void register_info_syscalls(SyscallTable& t);     // info.cpp: uname, sysinfo, limits, random
+void register_time_syscalls(SyscallTable& t);     // time.cpp: clocks, sleeps
+void register_signal_syscalls(SyscallTable& t);   // signal.cpp: sigaction, sigprocmask, ...
+
+// Formats a syscall line for --strace ("openat(AT_FDCWD, \"/etc/x\", 0x0) = 3").
+std::string format_syscall(Process& p, uint64_t nr, const SyscallArgs& args, int64_t result);
+
+}  // namespace vireo

@@ -1,0 +1,208 @@
+#include "mem/address_space.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace vireo {
+
+AddressSpace::AddressSpace() {
+  void* p = ::mmap(nullptr, kWindowSize, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    throw std::runtime_error("cannot reserve the 64 TiB guest address window");
+  mem_.base = static_cast<uint8_t*>(p);
+  mem_.limit = kWindowSize;
+}
+
+AddressSpace::~AddressSpace() { ::munmap(mem_.base, kWindowSize); }
+
+void AddressSpace::reserve(uint64_t start, uint64_t len) {
+  ::mmap(host(start), len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+         -1, 0);
+}
+
+void AddressSpace::forget(uint64_t start, uint64_t end) {
+  // Split regions overlapping [start, end) and drop the overlap.
+  auto it = regions_.lower_bound(start);
+  if (it != regions_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.end > start) it = prev;
+  }
+  while (it != regions_.end() && it->first < end) {
+    uint64_t s = it->first, e = it->second.end;
+    int prot = it->second.prot;
+    it = regions_.erase(it);
+    if (s < start) regions_[s] = {start, prot};
+    if (e > end) regions_[end] = {e, prot};
+  }
+}
+
+void AddressSpace::record(uint64_t start, uint64_t end, int prot) {
+  forget(start, end);
+  regions_[start] = {end, prot};
+}
+
+bool AddressSpace::is_mapped(uint64_t addr, uint64_t len, int prot) const {
+  if (!contains(addr, len)) return false;
+  uint64_t a = page_align_down(addr), end = page_align_up(addr + len);
+  while (a < end) {
+    auto it = regions_.upper_bound(a);
+    if (it == regions_.begin()) return false;
+    --it;
+    if (it->second.end <= a || (it->second.prot & prot) != prot) return false;
+    a = it->second.end;
+  }
+  return true;
+}
+
+uint64_t AddressSpace::find_free(uint64_t len, uint64_t hint) const {
+  auto fits = [&](uint64_t start) {
+    if (start < 0x10000 || start + len > kMmapTop) return false;
+    auto it = regions_.upper_bound(start);
+    if (it != regions_.begin() && std::prev(it)->second.end > start) return false;
+    return it == regions_.end() || it->first >= start + len;
+  };
+  if (hint && fits(page_align_down(hint))) return page_align_down(hint);
+  // Top-down first fit below kMmapTop, as Linux's default mmap layout does.
+  uint64_t top = kMmapTop;
+  for (auto it = regions_.lower_bound(kMmapTop); it != regions_.begin();) {
+    --it;
+    uint64_t gap_start = it->second.end;
+    if (gap_start < top && top - gap_start >= len) return top - len;
+    top = std::min(top, it->first);
+  }
+  if (top >= len + 0x10000) return top - len;
+  return 0;
+}
+
+int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd,
+                           uint64_t offset) {
+  if (len == 0 || (offset & (kPageSize - 1))) return -EINVAL;
+  len = page_align_up(len);
+  if (len == 0 || len > kWindowSize) return -ENOMEM;
+  if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+    if (addr & (kPageSize - 1)) return -EINVAL;
+    if (!contains(addr, len)) return -ENOMEM;
+    if ((flags & MAP_FIXED_NOREPLACE) && !(flags & MAP_FIXED)) {
+      auto it = regions_.lower_bound(addr);
+      if (it != regions_.begin() && std::prev(it)->second.end > addr) return -EEXIST;
+      if (it != regions_.end() && it->first < addr + len) return -EEXIST;
+    }
+  } else {
+    addr = find_free(len, addr);
+    if (!addr) return -ENOMEM;
+  }
+  // Strip placement flags the host must not see (we place it ourselves, inside the window);
+  // MAP_GROWSDOWN and MAP_32BIT have no meaning for an address we choose.
+  int host_flags = (flags & ~(MAP_FIXED_NOREPLACE | MAP_GROWSDOWN | MAP_32BIT)) | MAP_FIXED;
+  void* p = ::mmap(host(addr), len, prot, host_flags, fd, off_t(offset));
+  if (p == MAP_FAILED) return -errno;
+  record(addr, addr + len, prot);
+  return int64_t(addr);
+}
+
+int64_t AddressSpace::munmap(uint64_t addr, uint64_t len) {
+  if ((addr & (kPageSize - 1)) || len == 0) return -EINVAL;
+  len = page_align_up(len);
+  if (!contains(addr, len)) return -EINVAL;
+  reserve(addr, len);
+  forget(addr, addr + len);
+  return 0;
+}
+
+int64_t AddressSpace::mprotect(uint64_t addr, uint64_t len, int prot) {
+  if (addr & (kPageSize - 1)) return -EINVAL;
+  len = page_align_up(len);
+  if (!contains(addr, len)) return -ENOMEM;
+  if (!is_mapped(addr, len)) return -ENOMEM;
+  if (::mprotect(host(addr), len, prot) != 0) return -errno;
+  // Re-record with the new protection, keeping the split pieces.
+  record(addr, addr + len, prot);
+  return 0;
+}
+
+int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
+                             uint64_t new_addr) {
+  if (old_addr & (kPageSize - 1)) return -EINVAL;
+  old_len = page_align_up(old_len);
+  new_len = page_align_up(new_len);
+  if (new_len == 0 || !contains(old_addr, old_len) || !is_mapped(old_addr, old_len))
+    return -EFAULT;
+  auto it = std::prev(regions_.upper_bound(old_addr));
+  int prot = it->second.prot;
+  if (new_len <= old_len && !(flags & MREMAP_FIXED)) {
+    if (new_len < old_len) munmap(old_addr + new_len, old_len - new_len);
+    return int64_t(old_addr);
+  }
+  // Grow in place when the following pages are free.
+  if (!(flags & MREMAP_FIXED)) {
+    auto next = regions_.lower_bound(old_addr + old_len);
+    bool room = contains(old_addr, new_len) &&
+                (next == regions_.end() || next->first >= old_addr + new_len);
+    if (room) {
+      void* p = ::mremap(host(old_addr), old_len, new_len, 0);
+      if (p != MAP_FAILED) {
+        record(old_addr, old_addr + new_len, prot);
+        return int64_t(old_addr);
+      }
+    }
+    if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
+    new_addr = find_free(new_len, 0);
+    if (!new_addr) return -ENOMEM;
+  } else if (!contains(new_addr, new_len) || (new_addr & (kPageSize - 1))) {
+    return -EINVAL;
+  }
+  void* p = ::mremap(host(old_addr), old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
+                     host(new_addr));
+  if (p == MAP_FAILED) return -errno;
+  reserve(old_addr, old_len);  // the host unmapped it: put the reservation back
+  forget(old_addr, old_addr + old_len);
+  record(new_addr, new_addr + new_len, prot);
+  return int64_t(new_addr);
+}
+
+int64_t AddressSpace::madvise(uint64_t addr, uint64_t len, int advice) {
+  if (addr & (kPageSize - 1)) return -EINVAL;
+  if (!contains(addr, page_align_up(len))) return -ENOMEM;
+  if (advice != MADV_DONTNEED && advice != MADV_FREE) return 0;  // hints only
+  if (!is_mapped(addr, len)) return -ENOMEM;
+  return ::madvise(host(addr), page_align_up(len), advice) ? -errno : 0;
+}
+
+void AddressSpace::set_brk_start(uint64_t start) {
+  brk_start_ = brk_cur_ = start;
+  brk_mapped_end_ = page_align_up(start);
+}
+
+uint64_t AddressSpace::brk(uint64_t new_brk) {
+  if (new_brk < brk_start_) return brk_cur_;
+  uint64_t want_end = page_align_up(new_brk);
+  if (want_end > brk_mapped_end_) {
+    uint64_t len = want_end - brk_mapped_end_;
+    // Linux refuses to grow the heap into an existing mapping.
+    auto it = regions_.lower_bound(brk_mapped_end_);
+    if (it != regions_.end() && it->first < want_end) return brk_cur_;
+    if (mmap(brk_mapped_end_, len, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) < 0)
+      return brk_cur_;
+  } else if (want_end < brk_mapped_end_) {
+    munmap(want_end, brk_mapped_end_ - want_end);
+  }
+  brk_mapped_end_ = want_end;
+  brk_cur_ = new_brk;
+  return brk_cur_;
+}
+
+std::string AddressSpace::describe() const {
+  std::string s;
+  for (auto& [start, r] : regions_)
+    s += fmt::format("{:012x}-{:012x} {}{}{}\n", start, r.end, (r.prot & PROT_READ) ? 'r' : '-',
+                     (r.prot & PROT_WRITE) ? 'w' : '-', (r.prot & PROT_EXEC) ? 'x' : '-');
+  return s;
+}
+
+}  // namespace vireo

@@ -1,0 +1,74 @@
+// AddressSpace: a user-mode guest's virtual memory, backed by real host mappings.
+//
+// Layout (documented in docs/usage.md): the guest window is 64 TiB (guest addresses
+// 0 .. 0x3fff'ffff'ffff), reserved PROT_NONE at start-up at a host address chosen by the host
+// kernel (`guest_base`). Guest mappings are host mmaps placed with MAP_FIXED inside the window,
+// so host permissions enforce guest permissions and a guest access is base + address.
+// The stack sits at the top of the window; mmap(NULL) allocates top-down below it, as Linux
+// does; ET_DYN programs load at kPieBase.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "mem/guest_memory.h"
+
+namespace vireo {
+
+class AddressSpace {
+ public:
+  static constexpr uint64_t kWindowSize = uint64_t(1) << 46;
+  static constexpr uint64_t kPageSize = 4096;
+  static constexpr uint64_t kStackTop = kWindowSize - 0x1000'0000;  // leave a guard area
+  static constexpr uint64_t kStackSize = 8 << 20;                   // RLIMIT_STACK default
+  static constexpr uint64_t kMmapTop = kStackTop - (uint64_t(1) << 32);
+  static constexpr uint64_t kPieBase = 0x5555'5555'4000 & (kWindowSize - 1);
+
+  AddressSpace();
+  ~AddressSpace();
+  AddressSpace(const AddressSpace&) = delete;
+  AddressSpace& operator=(const AddressSpace&) = delete;
+
+  const GuestMemory& memory() const { return mem_; }
+  uint8_t* host(uint64_t addr) const { return mem_.base + addr; }
+  bool contains(uint64_t addr, uint64_t len) const { return mem_.contains(addr, len); }
+
+  // Linux-style mmap inside the window. Returns the guest address or -errno.
+  // `fd` >= 0 maps a host file. MAP_FIXED is honoured; otherwise `addr` is a hint.
+  int64_t mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t offset);
+  int64_t munmap(uint64_t addr, uint64_t len);
+  int64_t mprotect(uint64_t addr, uint64_t len, int prot);
+  int64_t mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
+                 uint64_t new_addr);
+  int64_t madvise(uint64_t addr, uint64_t len, int advice);
+
+  // Program break (brk). set_brk_start is called by the ELF loader.
+  void set_brk_start(uint64_t start);
+  uint64_t brk(uint64_t new_brk);
+
+  // True if every page of [addr, addr+len) is mapped with at least `prot`.
+  bool is_mapped(uint64_t addr, uint64_t len, int prot = 0) const;
+
+  // One line per mapping, /proc/self/maps style (for -d and tests).
+  std::string describe() const;
+
+ private:
+  struct Region {
+    uint64_t end;
+    int prot;
+  };
+  uint64_t find_free(uint64_t len, uint64_t hint) const;
+  void record(uint64_t start, uint64_t end, int prot);
+  void forget(uint64_t start, uint64_t end);
+  void reserve(uint64_t start, uint64_t len);  // back to PROT_NONE reservation
+
+  GuestMemory mem_;
+  std::map<uint64_t, Region> regions_;  // start -> region, non-overlapping
+  uint64_t brk_start_ = 0, brk_cur_ = 0, brk_mapped_end_ = 0;
+};
+
+inline uint64_t page_align_up(uint64_t v) { return (v + 4095) & ~uint64_t(4095); }
+inline uint64_t page_align_down(uint64_t v) { return v & ~uint64_t(4095); }
+
+}  // namespace vireo

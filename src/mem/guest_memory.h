@@ -1,0 +1,24 @@
+// GuestMemory: how engines reach guest memory.
+//
+// User mode: guest virtual address A lives at host address base + A, for A < limit. The whole
+// window [base, base + limit) is reserved PROT_NONE at start-up, so a guest access anywhere in
+// it either hits a real guest mapping or faults on the host; the host SIGSEGV is turned into a
+// guest fault by the engine (see host_fault.h). Addresses at or past `limit` are rejected
+// before any host access, so a wild guest pointer can never touch Vireo's own memory.
+#pragma once
+
+#include <cstdint>
+
+namespace vireo {
+
+struct GuestMemory {
+  uint8_t* base = nullptr;
+  uint64_t limit = 0;
+
+  bool contains(uint64_t addr, uint64_t len) const {
+    return addr < limit && len <= limit - addr;
+  }
+  uint8_t* host(uint64_t addr) const { return base + addr; }
+};
+
+}  // namespace vireo

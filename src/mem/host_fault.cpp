@@ -1,0 +1,72 @@
+#include "mem/host_fault.h"
+
+#include <signal.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace vireo {
+
+namespace {
+
+thread_local GuestFaultScope* t_scope = nullptr;
+
+void on_host_fault(int signo, siginfo_t* si, void* ctx) {
+  GuestFaultScope* s = t_scope;
+  auto addr = reinterpret_cast<uintptr_t>(si->si_addr);
+  if (s && s->mem) {
+    auto base = reinterpret_cast<uintptr_t>(s->mem->base);
+    if (addr >= base && addr - base < s->mem->limit) {
+      auto* uc = static_cast<ucontext_t*>(ctx);
+      // Page-fault error code bit 1: the access was a write (SDM Vol. 3, 4.7).
+      s->fault.is_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+      s->fault.guest_addr = addr - base;
+      s->fault.signo = signo;
+      siglongjmp(s->env, 1);
+    }
+  }
+  // Not a guest access: an internal error. Say so in one line and die with the signal so that
+  // a core dump (if enabled) points at the bug.
+  char msg[160];
+  int n = snprintf(msg, sizeof msg, "vireo: internal error: host %s at address %p\n",
+                   signo == SIGBUS ? "SIGBUS" : "SIGSEGV", si->si_addr);
+  if (n > 0) (void)!write(2, msg, size_t(n));
+  signal(signo, SIG_DFL);
+  raise(signo);
+}
+
+}  // namespace
+
+void install_host_fault_handlers() {
+  static bool installed = false;
+  if (installed) return;
+  installed = true;
+  // An alternate stack lets us report even a host stack overflow.
+  static char altstack[64 * 1024];
+  stack_t ss{};
+  ss.ss_sp = altstack;
+  ss.ss_size = sizeof altstack;
+  sigaltstack(&ss, nullptr);
+  struct sigaction sa {};
+  sa.sa_sigaction = on_host_fault;
+  // SA_NODEFER: we leave the handler by siglongjmp without restoring the mask (sigsetjmp with
+  // savemask=0 is much cheaper), so the signal must not be blocked while it runs.
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, nullptr);
+  sigaction(SIGBUS, &sa, nullptr);
+}
+
+GuestFaultScope*& current_fault_scope() { return t_scope; }
+
+void activate_fault_scope(GuestFaultScope& scope, const GuestMemory& mem) {
+  scope.mem = &mem;
+  scope.prev = t_scope;
+  t_scope = &scope;
+}
+
+void deactivate_fault_scope(GuestFaultScope& scope) { t_scope = scope.prev; }
+
+}  // namespace vireo

@@ -1,0 +1,40 @@
+// Host faults on guest accesses.
+//
+// Engines access guest memory with plain host loads and stores. When one faults, the process
+// SIGSEGV/SIGBUS handler checks that the faulting host address lies inside the guest window of
+// the current thread's active GuestFaultScope; if so it records the fault and siglongjmps to
+// that scope. Any other fault is a Vireo bug: the handler reports it and dies with the signal.
+#pragma once
+
+#include <csetjmp>
+#include <cstdint>
+
+#include "mem/guest_memory.h"
+
+namespace vireo {
+
+struct HostFault {
+  uint64_t guest_addr;  // faulting guest address
+  bool is_write;
+  int signo;            // SIGSEGV or SIGBUS
+};
+
+struct GuestFaultScope {
+  sigjmp_buf env;
+  const GuestMemory* mem = nullptr;
+  HostFault fault{};
+  GuestFaultScope* prev = nullptr;
+};
+
+// Installs the process-wide handlers (idempotent).
+void install_host_fault_handlers();
+
+// The innermost active scope of this thread (nullptr if none).
+GuestFaultScope*& current_fault_scope();
+
+// Activates `scope` for the current thread until deactivate_fault_scope().
+// Use with: if (sigsetjmp(scope.env, 0)) { ...fault... } (SA_NODEFER keeps SIGSEGV unblocked).
+void activate_fault_scope(GuestFaultScope& scope, const GuestMemory& mem);
+void deactivate_fault_scope(GuestFaultScope& scope);
+
+}  // namespace vireo
