@@ -1,6 +1,9 @@
 // vireo: an x86-64 virtual machine. `vireo run` (user mode) and `vireo boot` (system mode).
 #include <CLI/CLI.hpp>
 
+#include <cstring>
+#include <vector>
+
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -8,6 +11,19 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   vireo::cli::add_run_command(app);
   vireo::cli::add_boot_command(app);
-  CLI11_PARSE(app, argc, argv);
+  // `vireo run [opts] -- PROGRAM ...`: `run` parses in CLI11's prefix mode (the first
+  // positional ends option parsing), where a literal "--" would instead turn PROGRAM into an
+  // unexpected positional; drop the first "--" after `run`, it means nothing more here.
+  std::vector<char*> args(argv, argv + argc);
+  for (size_t i = 1; i + 1 < args.size(); ++i) {
+    if (std::strcmp(args[i], "run") != 0) continue;
+    for (size_t j = i + 1; j < args.size(); ++j)
+      if (std::strcmp(args[j], "--") == 0) {
+        args.erase(args.begin() + long(j));
+        break;
+      }
+    break;
+  }
+  CLI11_PARSE(app, int(args.size()), args.data());
   return 0;
 }

@@ -85,11 +85,15 @@ void add_run_command(CLI::App& app) {
   run_cmd->add_option("-U", args->unset_env, "Remove VAR from the guest environment")
       ->allow_extra_args(false);
   run_cmd->add_option("--argv0", args->argv0, "argv[0] for the guest (default: PROGRAM)");
-  run_cmd->add_option("command", args->command, "PROGRAM [ARGS...]")->required();
-  // Everything after PROGRAM belongs to the guest, options included.
+  // PROGRAM and everything after it belong to the guest, options included: CLI11's prefix
+  // mode stops option parsing at the first positional and leaves the rest in remaining().
   run_cmd->prefix_command();
+  run_cmd->footer("PROGRAM [ARGS...]: the program and its arguments; everything after PROGRAM "
+                  "is passed to the guest.");
   run_cmd->final_callback([args, run_cmd] {
-    for (auto& extra : run_cmd->remaining()) args->command.push_back(extra);
+    args->command = run_cmd->remaining();
+    if (!args->command.empty() && args->command.front() == "--") args->command.erase(args->command.begin());
+    if (args->command.empty()) throw CLI::RequiredError("PROGRAM");
     std::exit(run(*args));
   });
 }
