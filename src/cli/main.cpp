@@ -17,11 +17,16 @@ int main(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
   for (size_t i = 1; i + 1 < args.size(); ++i) {
     if (std::strcmp(args[i], "run") != 0) continue;
-    for (size_t j = i + 1; j < args.size(); ++j)
+    for (size_t j = i + 1; j < args.size(); ++j) {
       if (std::strcmp(args[j], "--") == 0) {
         args.erase(args.begin() + long(j));
         break;
       }
+      bool takes_value = !std::strcmp(args[j], "-E") || !std::strcmp(args[j], "-U") ||
+                         !std::strcmp(args[j], "--engine") || !std::strcmp(args[j], "--argv0");
+      if (takes_value) ++j;
+      else if (args[j][0] != '-') break;  // PROGRAM: a later "--" is the guest's
+    }
     break;
   }
   CLI11_PARSE(app, int(args.size()), args.data());
