@@ -12,8 +12,8 @@ packages=(
   busybox-static musl-tools
   # references: qemu-user for benchmarks, qemu-system for bare-metal guests
   qemu-user qemu-system-x86
-  # bench charts
-  gnuplot-nox
+  # bench runner and its charts
+  python3 gnuplot-nox
 )
 
 missing=()

@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: native, qemu-x86_64 and every Vireo engine on the same workloads.
+
+Runs are interleaved (repetition-major) so that machine noise spreads over all runners, and
+medians are reported. Runners that would take too long on the full input (the interpreter)
+run a scaled-down input, marked as such, and their ratio is computed against native on that
+same input. Writes bench/out/results.md, bench/out/results.json and bench/out/chart.png; with
+--update-docs also the table and chart in docs/.
+
+Usage: bench/run.py [--quick] [--reps N] [--engines interp,...] [--update-docs]
+"""
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "bench", "out")
+BIN = os.path.join(OUT, "bin")
+DATA = os.path.join(OUT, "data")
+VIREO = os.path.join(ROOT, "build", "vireo")
+BUSYBOX = "/bin/busybox"
+
+# Engines whose speed calls for the scaled-down inputs.
+SLOW_ENGINES = {"interp"}
+
+
+class Workload:
+    def __init__(self, name, program, full, small, quick=None, kind="C"):
+        self.name, self.program, self.kind = name, program, kind
+        self.full, self.small = full, small
+        self.quick = quick if quick is not None else small
+
+
+def workloads(data):
+    """Each workload: (argv after the program) for the full, scaled-down and quick inputs."""
+    c = lambda n: os.path.join(BIN, n)
+    big, small = data["big"], data["small"]
+    return [
+        Workload("sha256sum", BUSYBOX, ["sha256sum", big], ["sha256sum", small], kind="busybox"),
+        Workload("gzip", BUSYBOX, ["gzip", "-c", big], ["gzip", "-c", small], kind="busybox"),
+        Workload("bzip2", BUSYBOX, ["bzip2", "-c", big], ["bzip2", "-c", small], kind="busybox"),
+        Workload("int_heavy", c("int_heavy"), ["150000000"], ["3000000"]),
+        Workload("nbody", c("nbody"), ["5000000"], ["100000"]),
+        Workload("sieve", c("sieve"), ["50000000", "3"], ["2000000", "1"]),
+        Workload("qsort_cb", c("qsort_cb"), ["2000000", "3"], ["100000", "1"]),
+        Workload("switch_interp", c("switch_interp"), ["10000000"], ["200000"]),
+        Workload("matmul", c("matmul"), ["700"], ["150"]),
+        Workload("string_mem", c("string_mem"), ["400000"], ["8000"]),
+        Workload("hello", c("hello"), [], [], kind="startup"),
+    ]
+
+
+def build_workloads():
+    os.makedirs(BIN, exist_ok=True)
+    for folder in ("workloads", "tools"):
+        src = os.path.join(ROOT, "bench", folder)
+        for f in sorted(os.listdir(src)):
+            if not f.endswith(".c"):
+                continue
+            out = os.path.join(BIN, f[:-2])
+            if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(os.path.join(src, f)):
+                continue
+            subprocess.run(["gcc", "-O2", "-static", "-o", out, os.path.join(src, f), "-lm"], check=True)
+
+
+def make_data(big_mb, small_kb):
+    """Deterministic, compressible text (words from an LCG), so gzip/bzip2 do real work."""
+    os.makedirs(DATA, exist_ok=True)
+    words = [w for w in "the quick brown fox jumps over lazy dog vireo emulates x86 code "
+             "with an interpreter translator and hardware virtualization of guest memory "
+             "pages blocks flags registers".split()]
+
+    def gen(path, size):
+        if os.path.exists(path) and os.path.getsize(path) == size:
+            return path
+        state, out, n = 12345, [], 0
+        while n < size:
+            state = (state * 1103515245 + 12345) & 0x7FFFFFFF
+            w = words[state % len(words)] + (" " if state & 0x30 else "\n")
+            if state % 97 == 0:
+                w = str(state) + " "
+            out.append(w)
+            n += len(w)
+        with open(path, "w") as f:
+            f.write("".join(out)[:size])
+        return path
+
+    return {"big": gen(os.path.join(DATA, f"text-{big_mb}M.txt"), big_mb << 20),
+            "small": gen(os.path.join(DATA, f"text-{small_kb}K.txt"), small_kb << 10)}
+
+
+def run_measured(argv):
+    """Runs argv with output discarded through the peakrss launcher (bench/tools/peakrss.c);
+    returns (seconds, peak RSS in KiB, exit code)."""
+    r, w = os.pipe()
+    p = subprocess.Popen([os.path.join(BIN, "peakrss"), str(w)] + argv, pass_fds=(w,))
+    os.close(w)
+    with os.fdopen(r) as f:
+        code, maxrss, secs = f.read().split()
+    p.wait()
+    return float(secs), int(maxrss), int(code)
+
+
+def runners(engines, have_qemu):
+    r = [("native", lambda prog, args: [prog] + args, False)]
+    if have_qemu:
+        r.append(("qemu-x86_64", lambda prog, args: ["qemu-x86_64", prog] + args, False))
+    for e in engines:
+        r.append((f"vireo-{e}", (lambda e: lambda prog, args: [VIREO, "run", "--engine", e, prog] + args)(e),
+                  e in SLOW_ENGINES))
+    return r
+
+
+def parse_stats(text):
+    stats = {}
+    for line in text.splitlines():
+        m = re.match(r"\s+([a-zA-Z][a-zA-Z \-/()]+?):\s+([0-9.]+)", line)
+        if m:
+            stats[m.group(1).strip()] = m.group(2)
+    return stats
+
+
+def geomean(xs):
+    xs = [x for x in xs if x and x > 0]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small inputs, one repetition (< 2 minutes)")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--engines", default="interp")
+    ap.add_argument("--only", default="", help="comma-separated workload names")
+    ap.add_argument("--update-docs", action="store_true")
+    args = ap.parse_args()
+    if not os.path.exists(VIREO):
+        sys.exit("bench: build/vireo not found; run scripts/build.sh first")
+    engines = [e for e in args.engines.split(",") if e]
+    reps = 1 if args.quick else args.reps
+    build_workloads()
+    data = make_data(2 if args.quick else 24, 256 if args.quick else 512)
+    wl = workloads(data)
+    if args.only:
+        wl = [w for w in wl if w.name in args.only.split(",")]
+    have_qemu = shutil.which("qemu-x86_64") is not None
+    rs = runners(engines, have_qemu)
+
+    def inputs(w, slow):
+        if args.quick:
+            return w.quick
+        return w.small if slow else w.full
+
+    # Correctness first: every runner's stdout must equal native's on the same input.
+    outputs_ok = {}
+    for w in wl:
+        for name, mk, slow in rs:
+            a = inputs(w, slow)
+            ref = subprocess.run([w.program] + a, capture_output=True).stdout
+            got = subprocess.run(mk(w.program, a), capture_output=True)
+            outputs_ok[(w.name, name)] = got.stdout == ref and got.returncode == 0
+
+    times, rss = {}, {}
+    for rep in range(reps):
+        for w in wl:
+            for name, mk, slow in rs:
+                a = inputs(w, slow)
+                secs, maxrss, _ = run_measured(mk(w.program, a))
+                times.setdefault((w.name, name), []).append(secs)
+                rss[(w.name, name)] = max(rss.get((w.name, name), 0), maxrss)
+                if slow and not args.quick:  # native on the scaled input, for the ratio
+                    secs, _, _ = run_measured([w.program] + a)
+                    times.setdefault((w.name, "native-small"), []).append(secs)
+            print(f"bench: rep {rep + 1}/{reps} {w.name} done", file=sys.stderr)
+
+    # --stats figures that explain the time, from one extra run per Vireo engine.
+    stats = {}
+    for w in wl:
+        for name, mk, slow in rs:
+            if not name.startswith("vireo-"):
+                continue
+            cmd = mk(w.program, inputs(w, slow))
+            cmd.insert(cmd.index("run") + 1, "--stats")
+            stats[(w.name, name)] = parse_stats(subprocess.run(cmd, capture_output=True, text=True).stderr)
+
+    med = {k: statistics.median(v) for k, v in times.items()}
+    names = [n for n, _, _ in rs]
+    results = {"workloads": [], "runners": names, "quick": args.quick, "reps": reps}
+    lines = ["| workload | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    ratios = {n: [] for n in names}
+    for w in wl:
+        row = [w.name]
+        entry = {"name": w.name, "runners": {}}
+        for name, _, slow in rs:
+            t = med[(w.name, name)]
+            base = med[(w.name, "native-small")] if (slow and not args.quick) else med[(w.name, "native")]
+            ratio = t / base if base > 0 else float("nan")
+            ok = outputs_ok[(w.name, name)]
+            if name != "native" and w.kind != "startup":
+                ratios[name].append(ratio if ok else None)
+            mark = "" if ok else " **wrong output**"
+            scaled = " (scaled)" if (slow and not args.quick) else ""
+            row.append(f"{t:.3f}s" if name == "native" else f"{t:.3f}s ×{ratio:.1f}{scaled}{mark}")
+            entry["runners"][name] = {"seconds": t, "ratio": ratio, "ok": ok, "scaled": bool(scaled),
+                                      "max_rss_kib": rss[(w.name, name)], "stats": stats.get((w.name, name), {})}
+        lines.append("| " + " | ".join(row) + " |")
+        results["workloads"].append(entry)
+    lines.append("| **geometric mean (ratio)** | 1.0 | " +
+                 " | ".join(f"×{geomean(ratios[n]):.1f}" for n in names[1:]) + " |")
+
+    rss_lines = ["| workload | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for w in wl:
+        rss_lines.append("| " + w.name + " | " + " | ".join(f"{rss[(w.name, n)] / 1024:.1f} MiB" for n in names) + " |")
+
+    stat_lines = []
+    for name in names:
+        if not name.startswith("vireo-"):
+            continue
+        keys = sorted({k for w in wl for k in stats.get((w.name, name), {})})
+        keep = [k for k in keys if k in ("guest instructions", "MIPS", "decode cache misses", "syscalls",
+                                         "blocks translated", "interpreter fallbacks", "chains patched",
+                                         "jump cache hit rate", "cache flushes")]
+        if not keep:
+            continue
+        stat_lines += [f"\n{name} `--stats`:\n", "| workload | " + " | ".join(keep) + " |",
+                       "|---|" + "---|" * len(keep)]
+        for w in wl:
+            s = stats.get((w.name, name), {})
+            stat_lines.append("| " + w.name + " | " + " | ".join(s.get(k, "") for k in keep) + " |")
+
+    cmd = "bench/run.py " + " ".join(a for a in sys.argv[1:] if a != "--update-docs")
+    header = (f"Command: `{cmd.strip()}` — {reps} repetition(s), medians; ratio = time / native time on the "
+              f"same input. Runs marked (scaled) used the scaled-down input and are compared with native "
+              f"on that input.\n")
+    md = "\n".join([header, *lines, "", "Peak RSS:", "", *rss_lines, *stat_lines, ""])
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write(md)
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    chart = make_chart(results, names)
+    print(md)
+    if args.update_docs:
+        update_docs(md, chart)
+
+
+def make_chart(results, names):
+    """A clustered bar chart of ratio to native per workload and runner, log scale."""
+    if not shutil.which("gnuplot"):
+        print("bench: gnuplot not found; no chart", file=sys.stderr)
+        return None
+    dat = os.path.join(OUT, "chart.dat")
+    others = [n for n in names if n != "native"]
+    with open(dat, "w") as f:
+        f.write("workload " + " ".join(others) + "\n")
+        for w in results["workloads"]:
+            vals = []
+            for n in others:
+                r = w["runners"][n]
+                vals.append(f"{r['ratio']:.4f}" if r["ok"] else "NaN")
+            f.write(w["name"] + " " + " ".join(vals) + "\n")
+    png = os.path.join(OUT, "chart.png")
+    plot = ", ".join(f"'{dat}' using {i + 2}:xtic(1) title '{n}'" for i, n in enumerate(others))
+    script = f"""
+set terminal pngcairo size 1100,500
+set output '{png}'
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid border -1
+set logscale y
+set ylabel 'time / native (log scale)'
+set xtics rotate by -30
+set key top left
+set grid ytics
+set title 'Vireo vs native and qemu-x86_64 (lower is better)'
+plot {plot}
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    return png
+
+
+def update_docs(md, chart):
+    doc = os.path.join(ROOT, "docs", "performance.md")
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    text = open(doc).read() if os.path.exists(doc) else f"# Performance\n\n{begin}\n{end}\n"
+    if begin not in text:
+        text += f"\n{begin}\n{end}\n"
+    body = md + ("\n![ratio to native](perf-chart.png)\n" if chart else "")
+    pre, rest = text.split(begin, 1)
+    _, post = rest.split(end, 1)
+    with open(doc, "w") as f:
+        f.write(pre + begin + "\n" + body + end + post)
+    if chart:
+        shutil.copy(chart, os.path.join(ROOT, "docs", "perf-chart.png"))
+
+
+if __name__ == "__main__":
+    main()
