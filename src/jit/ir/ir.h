@@ -1,0 +1,70 @@
+// The IR of one translation block: a list of SSA instructions and a typed terminal.
+//
+// A value is the index of the instruction that defines it. Arguments are either values or
+// immediates, as the opcode table says. Each instruction records the guest pc of the guest
+// instruction it came from, which is how a fault in translated code finds its guest state.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "jit/ir/types.h"
+
+namespace vireo::jit::ir {
+
+struct Value {
+  uint32_t id = kNone;
+  static constexpr uint32_t kNone = ~0u;
+  bool valid() const { return id != kNone; }
+};
+
+struct Arg {
+  bool is_imm = false;
+  uint64_t v = 0;  // immediate, or value id
+  static Arg imm(uint64_t x) { return {true, x}; }
+  static Arg val(Value x) { return {false, x.id}; }
+};
+
+struct Inst {
+  Opcode op;
+  uint8_t nargs = 0;
+  bool dead = false;  // removed by a pass; kept in place so ids stay stable
+  Arg args[4];
+  uint64_t guest_pc = 0;
+};
+
+// How a block ends (dynarmic's "terminal"): where control goes next.
+struct Terminal {
+  enum class Kind : uint8_t {
+    None,       // not yet set (the verifier rejects it)
+    Jump,       // to a known guest pc: `target` (chainable)
+    Branch,     // `cond` ? target : fallthrough (both chainable)
+    Indirect,   // to the guest pc in value `dest` (jump cache)
+    Syscall,    // return to the platform: SYSCALL executed, rip = target
+    Exit,       // return to the dispatcher with rip = target (e.g. after a fallback)
+  };
+  Kind kind = Kind::None;
+  uint64_t target = 0, fallthrough = 0;
+  Value cond, dest;
+};
+
+struct Block {
+  uint64_t guest_pc = 0;      // first guest instruction
+  uint32_t guest_insns = 0;   // guest instructions covered
+  uint64_t guest_end = 0;     // address after the last guest instruction
+  std::vector<Inst> insts;
+  Terminal term;
+
+  Type type_of(Value v) const { return info(insts[v.id].op).result; }
+};
+
+// Text form, one instruction per line ("%3 = Add %1, %2"), for `-d op` and tests.
+std::string print(const Block& b);
+
+// Checks argument counts and types against the opcode table, that every value is defined
+// before use and is not dead, and that the terminal is set and well-typed. Returns an empty
+// string when the block is valid, else a description of the first problem.
+std::string verify(const Block& b);
+
+}  // namespace vireo::jit::ir
