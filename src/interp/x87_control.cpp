@@ -61,8 +61,9 @@ void fldcw(Exec& x, const Insn& in) {
 void fnstcw(Exec& x, const Insn& in) { x.write(in, in.op[0], x.cpu->x87.fcw); }
 
 void fnstsw(Exec& x, const Insn& in) {
-  // FNSTSW AX (DF E0) or m16.
-  x.write(in, in.op[0], status_word(x.cpu->x87));
+  // FNSTSW m16, or FNSTSW AX (DF E0), whose AX operand the decoder may keep implicit.
+  if (in.nops && in.op[0].kind == OpKind::Mem) x.write(in, in.op[0], status_word(x.cpu->x87));
+  else x.set_gpr(RAX, 2, status_word(x.cpu->x87));
 }
 
 // The 28-byte environment: each 16-bit field padded to 32 bits with ones in the upper half, as

@@ -2,8 +2,8 @@
 // same bytes copied into the harness' code page). The bytes are identical by construction, so
 // the only thing that can differ is the result.
 //
-// A sequence gets %rdi = a 2 KiB, 16-byte aligned buffer laid out as below, starts with FNINIT
-// and FLDCW from the buffer, stores everything it wants compared into the buffer, and ends with
+// A sequence gets %rdi = a 2 KiB, 16-byte aligned buffer laid out as below, starts with FNINIT,
+// clearing the registers and FLDCW from the buffer, stores everything it wants compared into the buffer, and ends with
 // FNINIT (the ABI wants an empty x87 stack and FCW 037FH at a call boundary).
 #pragma once
 
@@ -33,9 +33,14 @@ inline constexpr unsigned kQ = 56;     // int64   b converted
 inline constexpr unsigned kOut = 64;   // outputs from here on
 inline constexpr unsigned kBufSize = 2048;
 
+// Physical registers keep their contents when freed, and FNSAVE/FXSAVE store them all, so the
+// prologue writes +0 into all eight to make the native and guest runs start alike.
+#define kX87ClearRegs                                                                 \
+  "fldz\n\tfldz\n\tfldz\n\tfldz\n\tfldz\n\tfldz\n\tfldz\n\tfldz\n\tfninit\n\t"
+
 #define X87_SEQ(name, body)                                                                 \
   asm(".pushsection .text\n\t.p2align 4\n\t.globl x87seq_" #name "\n\t.hidden x87seq_" #name \
-      "\nx87seq_" #name ":\n\tfninit\n\tfldcw 48(%rdi)\n\t" body                              \
+      "\nx87seq_" #name ":\n\tfninit\n\t" kX87ClearRegs "fldcw 48(%rdi)\n\t" body                              \
       "\n\tfninit\n\t.globl x87seq_" #name "_end\n\t.hidden x87seq_" #name "_end\nx87seq_"    \
       #name "_end:\n\tret\n\t.popsection");                                                 \
   extern "C" void x87seq_##name(uint8_t*);                                                 \
