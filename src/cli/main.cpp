@@ -23,7 +23,9 @@ int main(int argc, char** argv) {
         break;
       }
       bool takes_value = !std::strcmp(args[j], "-E") || !std::strcmp(args[j], "-U") ||
-                         !std::strcmp(args[j], "--engine") || !std::strcmp(args[j], "--argv0");
+                         !std::strcmp(args[j], "--engine") || !std::strcmp(args[j], "--argv0") ||
+                         !std::strcmp(args[j], "--tc-size") || !std::strcmp(args[j], "-d") ||
+                         !std::strcmp(args[j], "-D");
       if (takes_value) ++j;
       else if (args[j][0] != '-') break;  // PROGRAM: a later "--" is the guest's
     }

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "interp/interpreter.h"
+#include "jit/jit_engine.h"
 #include "linux/elf_loader.h"
 #include "linux/process.h"
 
@@ -25,11 +26,38 @@ struct RunArgs {
   std::vector<std::string> unset_env;
   std::string argv0;
   std::vector<std::string> command;  // PROGRAM ARGS...
+  // jit
+  uint64_t tc_size_mib = 16;
+  bool no_chain = false, no_jump_cache = false;
+  std::string debug;     // -d in_asm,op,out_asm,exec
+  std::string log_file;  // -D FILE
 };
 
-std::unique_ptr<Engine> make_engine(const std::string& name, const GuestMemory& mem) {
-  if (name == "interp") return std::make_unique<Interpreter>(mem);
-  throw std::runtime_error(fmt::format("unknown engine '{}' (available: interp)", name));
+std::unique_ptr<Engine> make_engine(const RunArgs& a, const GuestMemory& mem) {
+  if (a.engine == "interp") return std::make_unique<Interpreter>(mem);
+  if (a.engine == "jit") {
+    jit::JitOptions o;
+    o.tc_size = size_t(a.tc_size_mib) << 20;
+    o.chain = !a.no_chain;
+    o.jump_cache = !a.no_jump_cache;
+    for (size_t pos = 0; pos <= a.debug.size() && !a.debug.empty();) {
+      size_t comma = a.debug.find(',', pos);
+      std::string item = a.debug.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      if (item == "in_asm") o.log_in_asm = true;
+      else if (item == "op") o.log_op = true;
+      else if (item == "out_asm") o.log_out_asm = true;
+      else if (item == "exec") o.log_exec = true;
+      else throw std::runtime_error(fmt::format("unknown -d item '{}' (in_asm, op, out_asm, exec)", item));
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    if (!a.log_file.empty()) {
+      o.log = std::fopen(a.log_file.c_str(), "w");
+      if (!o.log) throw std::runtime_error(fmt::format("cannot open log file {}", a.log_file));
+    }
+    return std::make_unique<jit::JitEngine>(mem, o);
+  }
+  throw std::runtime_error(fmt::format("unknown engine '{}' (available: interp, jit)", a.engine));
 }
 
 std::vector<std::string> guest_environment(const RunArgs& a) {
@@ -59,8 +87,7 @@ int run(const RunArgs& a) {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   o.vireo_path = n > 0 ? std::string(self, size_t(n)) : "vireo";
-  std::string engine = a.engine;
-  o.make_engine = [engine](const GuestMemory& m) { return make_engine(engine, m); };
+  o.make_engine = [a](const GuestMemory& m) { return make_engine(a, m); };
   Process p(std::move(o));
   try {
     p.load();
@@ -76,8 +103,14 @@ int run(const RunArgs& a) {
 void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* run_cmd = app.add_subcommand("run", "Run a static x86-64 Linux program (user mode)");
-  run_cmd->add_option("--engine", args->engine, "Execution engine: interp")
-      ->check(CLI::IsMember({"interp"}));
+  run_cmd->add_option("--engine", args->engine, "Execution engine: interp, jit")
+      ->check(CLI::IsMember({"interp", "jit"}));
+  run_cmd->add_option("--tc-size", args->tc_size_mib, "jit: translation cache size in MiB (default 16)")
+      ->check(CLI::Range(1, 1024));
+  run_cmd->add_flag("--no-chain", args->no_chain, "jit: no direct block chaining");
+  run_cmd->add_flag("--no-jump-cache", args->no_jump_cache, "jit: no jump cache for indirect branches");
+  run_cmd->add_option("-d", args->debug, "jit: log items, comma-separated: in_asm,op,out_asm,exec");
+  run_cmd->add_option("-D", args->log_file, "jit: write the -d log to FILE instead of stderr");
   run_cmd->add_flag("--stats", args->stats, "Print execution statistics at exit");
   run_cmd->add_flag("--strace", args->strace, "Print each system call with arguments and result");
   run_cmd->add_option("-E", args->set_env, "Set VAR=VAL in the guest environment")

@@ -24,6 +24,7 @@ void on_host_fault(int signo, siginfo_t* si, void* ctx) {
       s->fault.is_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
       s->fault.guest_addr = addr - base;
       s->fault.signo = signo;
+      s->fault.host_pc = uint64_t(uc->uc_mcontext.gregs[REG_RIP]);
       siglongjmp(s->env, 1);
     }
   }

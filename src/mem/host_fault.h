@@ -17,6 +17,7 @@ struct HostFault {
   uint64_t guest_addr;  // faulting guest address
   bool is_write;
   int signo;            // SIGSEGV or SIGBUS
+  uint64_t host_pc;     // host instruction that faulted (the JIT maps it to a guest pc)
 };
 
 struct GuestFaultScope {

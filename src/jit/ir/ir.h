@@ -42,7 +42,9 @@ struct Terminal {
     Branch,     // `cond` ? target : fallthrough (both chainable)
     Indirect,   // to the guest pc in value `dest` (jump cache)
     Syscall,    // return to the platform: SYSCALL executed, rip = target
-    Exit,       // return to the dispatcher with rip = target (e.g. after a fallback)
+    Exit,       // return to the dispatcher with rip = target
+    Return,     // return to the dispatcher; rip is already in the guest state (after a
+                // fallback instruction that transferred control)
   };
   Kind kind = Kind::None;
   uint64_t target = 0, fallthrough = 0;

@@ -33,6 +33,7 @@ std::string print(const Block& b) {
     case Terminal::Kind::Indirect: s += fmt::format("  -> indirect %{}\n", b.term.dest.id); break;
     case Terminal::Kind::Syscall: s += fmt::format("  -> syscall, resume {:#x}\n", b.term.target); break;
     case Terminal::Kind::Exit: s += fmt::format("  -> exit to dispatcher at {:#x}\n", b.term.target); break;
+    case Terminal::Kind::Return: s += "  -> return to dispatcher (rip in state)\n"; break;
   }
   return s;
 }

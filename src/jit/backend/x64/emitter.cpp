@@ -1,0 +1,415 @@
+#include "jit/backend/x64/emitter.h"
+
+#include <sys/mman.h>
+
+#include <xbyak/xbyak.h>
+
+#include <cstddef>
+#include <deque>
+#include <stdexcept>
+
+#include "cpu/cpu_state.h"
+
+namespace vireo::jit {
+
+using ir::Opcode;
+using Xbyak::Reg64;
+
+namespace {
+
+constexpr int kOffGpr = offsetof(CpuState, gpr);
+constexpr int kOffRip = offsetof(CpuState, rip);
+constexpr int kOffFlags = offsetof(CpuState, rflags);
+constexpr int kOffExitRequest = offsetof(CpuState, exit_request);
+constexpr int kOffInsnCount = offsetof(CpuState, insn_count);
+constexpr int kWindowBits = 46;  // AddressSpace::kWindowSize = 2^46
+
+// Registers that hold IR values (rbx, r15, r11 and rsp are reserved).
+const int kPool[] = {Xbyak::Operand::RAX, Xbyak::Operand::RCX, Xbyak::Operand::RDX,
+                     Xbyak::Operand::RSI, Xbyak::Operand::RDI, Xbyak::Operand::R8,
+                     Xbyak::Operand::R9,  Xbyak::Operand::R10, Xbyak::Operand::R12,
+                     Xbyak::Operand::R13, Xbyak::Operand::R14, Xbyak::Operand::RBP};
+bool caller_saved(int r) {
+  return r != Xbyak::Operand::R12 && r != Xbyak::Operand::R13 && r != Xbyak::Operand::R14 &&
+         r != Xbyak::Operand::RBP;
+}
+
+Xbyak::Reg sized(const Reg64& r, unsigned size) {
+  switch (size) {
+    case 1: return r.cvt8();
+    case 2: return r.cvt16();
+    case 4: return r.cvt32();
+    default: return r;
+  }
+}
+
+class BlockEmitter : public Xbyak::CodeGenerator {
+ public:
+  BlockEmitter(const ir::Block& b, std::vector<std::unique_ptr<FallbackInsn>>& fb, CodeCache& cache,
+               const Runtime& rt, TranslatedBlock& out)
+      : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out),
+        reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0) {}
+
+  void run() {
+    compute_last_uses();
+    // Exit check at block entry (design: interrupt/exit checks at TB entry), then count the
+    // block's guest instructions.
+    cmp(dword[rbx + kOffExitRequest], 0);
+    jne(exit_request_, T_NEAR);
+    uint32_t fallbacks = 0;
+    for (const ir::Inst& in : b_.insts)
+      if (!in.dead && in.op == Opcode::Interpret) ++fallbacks;
+    if (b_.guest_insns > fallbacks) add(qword[rbx + kOffInsnCount], b_.guest_insns - fallbacks);
+    uint64_t last_pc = ~uint64_t(0);
+    for (uint32_t i = 0; i < b_.insts.size(); ++i) {
+      const ir::Inst& in = b_.insts[i];
+      if (in.dead) continue;
+      if (in.guest_pc != last_pc) {
+        out_.pc_map.emplace_back(uint32_t(getSize()), in.guest_pc);
+        last_pc = in.guest_pc;
+      }
+      emit(i, in);
+      release_dying(i);
+    }
+    terminal();
+    out_of_line();
+  }
+
+ private:
+  // ---- register allocation: linear scan over the block's SSA values ----
+  void compute_last_uses() {
+    for (uint32_t i = 0; i < b_.insts.size(); ++i) {
+      const ir::Inst& in = b_.insts[i];
+      if (in.dead) continue;
+      for (int a = 0; a < in.nargs; ++a)
+        if (!in.args[a].is_imm) last_use_[in.args[a].v] = i;
+    }
+    uint32_t end = uint32_t(b_.insts.size());
+    if (b_.term.cond.valid()) last_use_[b_.term.cond.id] = end;
+    if (b_.term.dest.valid()) last_use_[b_.term.dest.id] = end;
+  }
+  Reg64 val(uint64_t id) const {
+    if (reg_of_[id] < 0) throw std::runtime_error("jit backend: value has no register");
+    return Reg64(reg_of_[id]);
+  }
+  Reg64 alloc(uint32_t id) {
+    for (int r : kPool)
+      if (!(used_ & (1u << r))) {
+        used_ |= 1u << r;
+        reg_of_[id] = r;
+        return Reg64(r);
+      }
+    throw std::runtime_error("jit backend: out of registers");
+  }
+  void release_dying(uint32_t i) {
+    const ir::Inst& in = b_.insts[i];
+    for (int a = 0; a < in.nargs; ++a)
+      if (!in.args[a].is_imm && last_use_[in.args[a].v] == i && reg_of_[in.args[a].v] >= 0) {
+        used_ &= ~(1u << reg_of_[in.args[a].v]);
+      }
+    // A value nothing uses (e.g. a load kept for its fault) frees its register at once.
+    if (reg_of_[i] >= 0 && last_use_[i] <= i) used_ &= ~(1u << reg_of_[i]);
+  }
+
+  // ---- instructions ----
+  void emit(uint32_t i, const ir::Inst& in) {
+    auto A = [&](int k) { return val(in.args[k].v); };
+    auto imm = [&](int k) { return in.args[k].v; };
+    Reg64 d = ir::info(in.op).result == ir::Type::Void ? r11 : alloc(i);
+    switch (in.op) {
+      case Opcode::GetGpr: mov(d, qword[rbx + kOffGpr + 8 * int(imm(0))]); break;
+      case Opcode::SetGpr: mov(qword[rbx + kOffGpr + 8 * int(imm(0))], A(1)); break;
+      case Opcode::GetFlags: mov(d, qword[rbx + kOffFlags]); break;
+      case Opcode::SetFlags: {
+        uint32_t mask = uint32_t(imm(0));
+        mov(r11, A(1));
+        and_(r11, mask);
+        and_(qword[rbx + kOffFlags], int32_t(~mask));
+        or_(qword[rbx + kOffFlags], r11);
+        break;
+      }
+      case Opcode::GetSegBase:
+        mov(d, qword[rbx + int(offsetof(CpuState, seg) + imm(0) * sizeof(Segment) + offsetof(Segment, base))]);
+        break;
+      case Opcode::Const: mov(d, imm(0)); break;
+      case Opcode::ZeroExt8: movzx(d.cvt32(), A(0).cvt8()); break;
+      case Opcode::ZeroExt16: movzx(d.cvt32(), A(0).cvt16()); break;
+      case Opcode::ZeroExt32: mov(d.cvt32(), A(0).cvt32()); break;
+      case Opcode::SignExt8: movsx(d, A(0).cvt8()); break;
+      case Opcode::SignExt16: movsx(d, A(0).cvt16()); break;
+      case Opcode::SignExt32: movsxd(d, A(0).cvt32()); break;
+      case Opcode::MergeLow:
+        mov(r11, A(0));
+        if (imm(2) == 1) mov(r11b, A(1).cvt8());
+        else mov(r11w, A(1).cvt16());
+        mov(d, r11);
+        break;
+      case Opcode::MergeHigh8:
+        movzx(r11d, A(1).cvt8());
+        shl(r11d, 8);
+        if (d.getIdx() != A(0).getIdx()) mov(d, A(0));
+        and_(d, int32_t(0xFFFF00FF));
+        or_(d, r11);
+        break;
+      case Opcode::Add: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { add(x, y); }); break;
+      case Opcode::Sub: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { sub(x, y); }); break;
+      case Opcode::And: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { and_(x, y); }); break;
+      case Opcode::Or: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { or_(x, y); }); break;
+      case Opcode::Xor: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { xor_(x, y); }); break;
+      case Opcode::Mul: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { imul(x, y); }); break;
+      case Opcode::Not: mov(r11, A(0)); not_(r11); mov(d, r11); break;
+      case Opcode::Neg: mov(r11, A(0)); neg(r11); mov(d, r11); break;
+      case Opcode::Shl: case Opcode::Shr: case Opcode::Sar: shift(in, d); break;
+      case Opcode::FlagsAdd: mov(r11, A(0)); add(sized(r11, imm(2)), sized(A(1), imm(2))); capture_flags(d); break;
+      case Opcode::FlagsSub: mov(r11, A(0)); cmp(sized(r11, imm(2)), sized(A(1), imm(2))); capture_flags(d); break;
+      case Opcode::FlagsLogic: test(sized(A(0), imm(1)), sized(A(0), imm(1))); capture_flags(d); break;
+      case Opcode::FlagsInc: mov(r11, A(0)); inc(sized(r11, imm(1))); capture_flags(d); break;
+      case Opcode::FlagsDec: mov(r11, A(0)); dec(sized(r11, imm(1))); capture_flags(d); break;
+      case Opcode::TestCond: test_cond(d, A(0), uint8_t(imm(1))); break;
+      case Opcode::Select:
+        mov(r11, A(2));
+        test(A(0), A(0));
+        cmovnz(r11, A(1));
+        mov(d, r11);
+        break;
+      case Opcode::Load8: guest_access(in, A(0), false); movzx(d.cvt32(), byte[r15 + A(0)]); break;
+      case Opcode::Load16: guest_access(in, A(0), false); movzx(d.cvt32(), word[r15 + A(0)]); break;
+      case Opcode::Load32: guest_access(in, A(0), false); mov(d.cvt32(), dword[r15 + A(0)]); break;
+      case Opcode::Load64: guest_access(in, A(0), false); mov(d, qword[r15 + A(0)]); break;
+      case Opcode::Store8: guest_access(in, A(0), true); mov(byte[r15 + A(0)], A(1).cvt8()); break;
+      case Opcode::Store16: guest_access(in, A(0), true); mov(word[r15 + A(0)], A(1).cvt16()); break;
+      case Opcode::Store32: guest_access(in, A(0), true); mov(dword[r15 + A(0)], A(1).cvt32()); break;
+      case Opcode::Store64: guest_access(in, A(0), true); mov(qword[r15 + A(0)], A(1)); break;
+      case Opcode::Interpret: fallback(i, in); break;
+      default: throw std::runtime_error("jit backend: unsupported opcode");
+    }
+  }
+
+  template <class F>
+  void binary(const Reg64& d, const Reg64& a, const Reg64& b, F op) {
+    if (d.getIdx() == b.getIdx() && d.getIdx() != a.getIdx()) {
+      mov(r11, a);
+      op(r11, b);
+      mov(d, r11);
+      return;
+    }
+    if (d.getIdx() != a.getIdx()) mov(d, a);
+    op(d, b);
+  }
+
+  void shift(const ir::Inst& in, const Reg64& d) {
+    const ir::Inst& c = b_.insts[in.args[1].v];
+    if (c.op != Opcode::Const) throw std::runtime_error("jit backend: variable shift count");
+    uint8_t n = uint8_t(c.args[0].v);
+    mov(r11, val(in.args[0].v));
+    if (n >= 64) {
+      if (in.op == Opcode::Sar) sar(r11, 63);
+      else xor_(r11d, r11d);
+    } else if (n) {
+      if (in.op == Opcode::Shl) shl(r11, n);
+      else if (in.op == Opcode::Shr) shr(r11, n);
+      else sar(r11, n);
+    }
+    mov(d, r11);
+  }
+
+  // The host computed the same operation: its RFLAGS are the guest's arithmetic flags.
+  void capture_flags(const Reg64& d) {
+    pushfq();
+    pop(d);
+  }
+
+  void test_cond(const Reg64& d, const Reg64& flags, uint8_t cc) {
+    // Load only the arithmetic bits into the host RFLAGS (never DF or TF), then setcc.
+    mov(r11, flags);
+    and_(r11, int32_t(flag::ARITH));
+    push(r11);
+    popfq();
+    static void (Xbyak::CodeGenerator::*const setcc[16])(const Xbyak::Operand&) = {
+        &CodeGenerator::seto, &CodeGenerator::setno, &CodeGenerator::setb, &CodeGenerator::setnb,
+        &CodeGenerator::setz, &CodeGenerator::setnz, &CodeGenerator::setbe, &CodeGenerator::setnbe,
+        &CodeGenerator::sets, &CodeGenerator::setns, &CodeGenerator::setp, &CodeGenerator::setnp,
+        &CodeGenerator::setl, &CodeGenerator::setnl, &CodeGenerator::setle, &CodeGenerator::setnle};
+    (this->*setcc[cc & 15])(d.cvt8());
+    movzx(d.cvt32(), d.cvt8());
+  }
+
+  // Guest addresses at or past the window fault without touching the host; the rest fault (or
+  // not) on the host exactly where the guest page is missing.
+  void guest_access(const ir::Inst& in, const Reg64& addr, bool write) {
+    mov(r11, addr);
+    shr(r11, kWindowBits);
+    Xbyak::Label& l = range_faults_.emplace_back();
+    range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write});
+    jnz(l, T_NEAR);
+  }
+
+  void fallback(uint32_t i, const ir::Inst& in) {
+    FallbackInsn* f = fb_[in.args[0].v].get();
+    // Keep values that live past the call in caller-saved registers safe on the stack.
+    std::vector<int> saved;
+    for (int r : kPool)
+      if ((used_ & (1u << r)) && caller_saved(r)) saved.push_back(r);
+    for (int r : saved) push(Reg64(r));
+    if (saved.size() & 1) sub(rsp, 8);
+    mov(rdi, rbx);
+    mov(rsi, uint64_t(f));
+    mov(rax, uint64_t(rt_.fallback_helper));
+    call(rax);
+    if (saved.size() & 1) add(rsp, 8);
+    for (auto it = saved.rbegin(); it != saved.rend(); ++it) pop(Reg64(*it));
+    test(eax, eax);
+    jnz(leave_with_eax_, T_NEAR);
+  }
+
+  // ---- block ends ----
+  void exit_with(uint32_t code) {
+    mov(eax, code);
+    jmp(rt_.exit_stub, T_NEAR);
+  }
+  void set_rip(uint64_t pc) {
+    mov(r11, pc);
+    mov(qword[rbx + kOffRip], r11);
+  }
+  // A chainable exit: a 5-byte jmp that leads to a link stub until the dispatcher patches it.
+  void chainable_exit(uint64_t target) {
+    auto slot = std::make_unique<ExitSlot>();
+    slot->jmp = const_cast<uint8_t*>(getCurr());
+    slot->target_pc = target;
+    Xbyak::Label& stub = link_stubs_.emplace_back();
+    jmp(stub, T_NEAR);
+    link_slots_.push_back(slot.get());
+    out_.exits.push_back(std::move(slot));
+  }
+
+  void terminal() {
+    const ir::Terminal& t = b_.term;
+    switch (t.kind) {
+      case ir::Terminal::Kind::Jump: chainable_exit(t.target); break;
+      case ir::Terminal::Kind::Branch: {
+        Xbyak::Label not_taken;
+        test(val(t.cond.id), val(t.cond.id));
+        jz(not_taken, T_NEAR);
+        chainable_exit(t.target);
+        L(not_taken);
+        chainable_exit(t.fallthrough);
+        break;
+      }
+      case ir::Terminal::Kind::Indirect: {
+        Reg64 dest = val(t.dest.id);
+        if (dest.getIdx() != rax.getIdx()) mov(rax, dest);
+        mov(qword[rbx + kOffRip], rax);
+        if (rt_.use_jump_cache) {
+          Xbyak::Label miss;
+          mov(rcx, rax);
+          shr(rcx, 12);
+          xor_(rcx, rax);
+          and_(ecx, uint32_t(CodeCache::kJumpCacheSize - 1));
+          shl(ecx, 4);
+          mov(rdx, uint64_t(rt_.jump_cache));
+          add(rdx, rcx);
+          cmp(qword[rdx], rax);
+          jne(miss);
+          jmp(qword[rdx + 8]);
+          L(miss);
+        }
+        exit_with(kExitDispatch);
+        break;
+      }
+      case ir::Terminal::Kind::Syscall: set_rip(t.target); exit_with(kExitSyscall); break;
+      case ir::Terminal::Kind::Exit: set_rip(t.target); exit_with(kExitDispatch); break;
+      case ir::Terminal::Kind::Return: exit_with(kExitDispatch); break;
+      case ir::Terminal::Kind::None: throw std::runtime_error("jit backend: block without terminal");
+    }
+  }
+
+  void out_of_line() {
+    L(exit_request_);
+    set_rip(b_.guest_pc);
+    exit_with(kExitRequest);
+    L(leave_with_eax_);
+    jmp(rt_.exit_stub, T_NEAR);
+    for (size_t k = 0; k < link_stubs_.size(); ++k) {
+      L(link_stubs_[k]);
+      link_slots_[k]->unlinked = const_cast<uint8_t*>(getCurr());
+      set_rip(link_slots_[k]->target_pc);
+      mov(rdx, uint64_t(link_slots_[k]));
+      exit_with(kExitLink);
+    }
+    for (size_t k = 0; k < range_faults_.size(); ++k) {
+      L(range_faults_[k]);
+      const auto& f = range_fault_info_[k];
+      mov(rsi, Reg64(f.addr_reg));
+      mov(rdi, rbx);
+      mov(rdx, f.pc);
+      mov(ecx, uint32_t(f.write));
+      mov(rax, uint64_t(rt_.range_fault_helper));
+      call(rax);
+      exit_with(kExitFault);
+    }
+  }
+
+  struct RangeFault {
+    int addr_reg;
+    uint64_t pc;
+    bool write;
+  };
+
+  const ir::Block& b_;
+  std::vector<std::unique_ptr<FallbackInsn>>& fb_;
+  const Runtime& rt_;
+  TranslatedBlock& out_;
+  std::vector<int> reg_of_;
+  std::vector<uint32_t> last_use_;
+  uint32_t used_ = 0;
+  Xbyak::Label exit_request_, leave_with_eax_;
+  std::deque<Xbyak::Label> link_stubs_;
+  std::vector<ExitSlot*> link_slots_;
+  std::deque<Xbyak::Label> range_faults_;
+  std::vector<RangeFault> range_fault_info_;
+};
+
+}  // namespace
+
+bool emit_block(const ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
+                CodeCache& cache, const Runtime& rt, TranslatedBlock& out) {
+  if (cache.free_bytes() < 4096) return false;
+  try {
+    BlockEmitter e(block, fallbacks, cache, rt, out);
+    e.run();
+    e.ready();
+    out.code = cache.begin();
+    out.code_size = uint32_t(e.getSize());
+    cache.commit(e.getSize());
+    return true;
+  } catch (const Xbyak::Error& err) {
+    if (int(err) == Xbyak::ERR_CODE_IS_TOO_BIG) return false;
+    throw std::runtime_error(std::string("jit backend: ") + err.what());
+  }
+}
+
+Trampolines make_trampolines() {
+  void* mem = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) throw std::runtime_error("cannot allocate JIT trampolines");
+  struct Gen : Xbyak::CodeGenerator {
+    uint8_t* exit_stub;
+    explicit Gen(void* m) : Xbyak::CodeGenerator(4096, m) {
+      // enter(rdi = cpu, rsi = guest_base, rdx = code, rcx = link_out)
+      push(rbp); push(rbx); push(r12); push(r13); push(r14); push(r15);
+      push(rcx);  // 7 pushes after the return address: rsp is 16-byte aligned in blocks
+      mov(rbx, rdi);
+      mov(r15, rsi);
+      jmp(rdx);
+      align(16);
+      exit_stub = const_cast<uint8_t*>(getCurr());
+      pop(rcx);
+      mov(qword[rcx], rdx);
+      pop(r15); pop(r14); pop(r13); pop(r12); pop(rbx); pop(rbp);
+      ret();
+    }
+  } g(mem);
+  g.ready();
+  return {reinterpret_cast<Trampolines::EnterFn>(mem), g.exit_stub};
+}
+
+}  // namespace vireo::jit

@@ -1,0 +1,50 @@
+// The x86-64 backend: IR block -> host code in the translation cache, with Xbyak.
+//
+// Host register convention inside translated code:
+//   rbx = CpuState*, r15 = guest_base (guest address A is host r15 + A), r11 = scratch,
+//   rsp = host stack (16-byte aligned at every call), the rest hold IR values.
+// Blocks leave through the exit stub with eax = an ExitCode.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "jit/cache/code_cache.h"
+#include "jit/ir/ir.h"
+
+namespace vireo::jit {
+
+enum ExitCode : uint32_t {
+  kExitDispatch = 0,  // look up the block at cpu.rip
+  kExitSyscall = 1,   // SYSCALL: cpu.rip = next instruction
+  kExitFault = 2,     // cpu.fault and cpu.rip are set
+  kExitLink = 3,      // rdx = ExitSlot* to chain to the block at cpu.rip
+  kExitRequest = 4,   // cpu.exit_request was set at block entry
+  kExitStop = 0x100,  // + StopReason: an interpreter fallback stopped (HLT, ...)
+};
+
+struct Runtime {
+  uint8_t* exit_stub;     // restores host state, returns eax (and rdx) to the dispatcher
+  void* fallback_helper;  // uint32_t (CpuState*, FallbackInsn*)
+  void* range_fault_helper;  // uint32_t (CpuState*, uint64_t addr, uint64_t pc, uint64_t write)
+  JumpCacheEntry* jump_cache;
+  bool use_jump_cache = true;
+};
+
+// Emits `block` into the cache. Fills out.code, code_size, pc_map and exits. Returns false if
+// the cache has no room (the caller flushes and retries) and throws std::runtime_error for a
+// block the backend cannot allocate registers for (the caller retranslates it as fallbacks).
+bool emit_block(const ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
+                CodeCache& cache, const Runtime& rt, TranslatedBlock& out);
+
+// The entry trampoline: uint64_t enter(CpuState* cpu, uint8_t* guest_base, void* code).
+// Returns eax = ExitCode in the low 32 bits and rdx (for kExitLink) via *link_out.
+struct Trampolines {
+  using EnterFn = uint32_t (*)(void* cpu, uint8_t* guest_base, const void* code, void** link_out);
+  EnterFn enter;
+  uint8_t* exit_stub;
+};
+// Generates the trampolines in their own small executable buffer (never flushed).
+Trampolines make_trampolines();
+
+}  // namespace vireo::jit

@@ -1,0 +1,92 @@
+#include "jit/cache/code_cache.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace vireo::jit {
+
+uint64_t TranslatedBlock::guest_pc_at(uint64_t host_pc) const {
+  uint64_t off = host_pc - uint64_t(code);
+  auto it = std::upper_bound(pc_map.begin(), pc_map.end(), off,
+                             [](uint64_t o, const auto& e) { return o < e.first; });
+  return it == pc_map.begin() ? guest_pc : std::prev(it)->second;
+}
+
+CodeCache::CodeCache(size_t size) : size_(size), jump_cache_(new JumpCacheEntry[kJumpCacheSize]) {
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::runtime_error("cannot allocate the translation cache");
+  base_ = cursor_ = static_cast<uint8_t*>(p);
+  for (size_t i = 0; i < kJumpCacheSize; ++i) jump_cache_[i] = {~uint64_t(0), nullptr};
+}
+
+CodeCache::~CodeCache() { munmap(base_, size_); }
+
+void CodeCache::insert(std::unique_ptr<TranslatedBlock> b) {
+  for (uint64_t page = b->guest_pc >> 12; page <= (b->guest_end - 1) >> 12; ++page)
+    pages_[page].push_back(b.get());
+  uint64_t pc = b->guest_pc;
+  blocks_[pc] = std::move(b);
+}
+
+void CodeCache::patch_jmp(uint8_t* at, const uint8_t* to) {
+  int32_t rel = int32_t(to - (at + 5));
+  at[0] = 0xE9;
+  std::memcpy(at + 1, &rel, 4);
+}
+
+void CodeCache::link(ExitSlot* slot, TranslatedBlock* to) {
+  patch_jmp(slot->jmp, to->code);
+  slot->linked = to;
+  to->incoming.push_back(slot);
+}
+
+void CodeCache::remove(TranslatedBlock* b) {
+  // Unlink every chain that leads into b, and forget b's own outgoing links.
+  for (ExitSlot* s : b->incoming) {
+    patch_jmp(s->jmp, s->unlinked);
+    s->linked = nullptr;
+  }
+  for (auto& s : b->exits)
+    if (s->linked) std::erase(s->linked->incoming, s.get());
+  for (uint64_t page = b->guest_pc >> 12; page <= (b->guest_end - 1) >> 12; ++page) {
+    auto it = pages_.find(page);
+    if (it == pages_.end()) continue;
+    std::erase(it->second, b);
+    if (it->second.empty()) pages_.erase(it);
+  }
+  for (size_t i = 0; i < kJumpCacheSize; ++i)
+    if (jump_cache_[i].host == b->code) jump_cache_[i] = {~uint64_t(0), nullptr};
+  blocks_.erase(b->guest_pc);  // destroys b
+}
+
+size_t CodeCache::invalidate(uint64_t addr, uint64_t len) {
+  std::vector<TranslatedBlock*> victims;
+  for (uint64_t page = addr >> 12; page <= (addr + len - 1) >> 12; ++page) {
+    auto it = pages_.find(page);
+    if (it == pages_.end()) continue;
+    for (TranslatedBlock* b : it->second)
+      if (b->guest_pc < addr + len && addr < b->guest_end &&
+          std::find(victims.begin(), victims.end(), b) == victims.end())
+        victims.push_back(b);
+  }
+  for (TranslatedBlock* b : victims) remove(b);
+  return victims.size();
+}
+
+void CodeCache::flush() {
+  blocks_.clear();
+  pages_.clear();
+  cursor_ = base_;
+  for (size_t i = 0; i < kJumpCacheSize; ++i) jump_cache_[i] = {~uint64_t(0), nullptr};
+}
+
+TranslatedBlock* CodeCache::block_at_host(uint64_t pc) const {
+  for (auto& [gpc, b] : blocks_)
+    if (pc >= uint64_t(b->code) && pc < uint64_t(b->code) + b->code_size) return b.get();
+  return nullptr;
+}
+
+}  // namespace vireo::jit

@@ -1,0 +1,75 @@
+// CodeCache: the translation cache. One RWX buffer (16 MiB by default) filled by bump
+// allocation, a map (guest pc -> block), a page index for invalidation, the jump cache for
+// indirect branches, and chaining (patching block exits into direct jumps).
+// When the buffer is full, everything is flushed and translation starts again (QEMU's policy).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "jit/cache/translated_block.h"
+
+namespace vireo::jit {
+
+struct JumpCacheEntry {
+  uint64_t guest_pc;
+  uint8_t* host;
+};
+
+class CodeCache {
+ public:
+  static constexpr size_t kJumpCacheSize = 4096;  // entries, power of two
+
+  explicit CodeCache(size_t size);
+  ~CodeCache();
+
+  // Space for a new block's code: [begin(), end()). commit() takes `used` bytes of it.
+  uint8_t* begin() const { return cursor_; }
+  uint8_t* end() const { return base_ + size_; }
+  size_t free_bytes() const { return size_t(end() - cursor_); }
+  void commit(size_t used) { cursor_ += used; }
+
+  TranslatedBlock* lookup(uint64_t pc) const {
+    auto it = blocks_.find(pc);
+    return it == blocks_.end() ? nullptr : it->second.get();
+  }
+  void insert(std::unique_ptr<TranslatedBlock> b);
+
+  // Drops every block overlapping [addr, addr+len), unlinking chains into them.
+  size_t invalidate(uint64_t addr, uint64_t len);
+  // Drops everything (full buffer or explicit flush).
+  void flush();
+
+  // Patches `slot` to jump straight to `to`.
+  void link(ExitSlot* slot, TranslatedBlock* to);
+
+  // The block whose code contains host address `pc`, or nullptr.
+  TranslatedBlock* block_at_host(uint64_t pc) const;
+
+  JumpCacheEntry* jump_cache() { return jump_cache_.get(); }
+  static size_t jump_cache_index(uint64_t pc) { return (pc ^ (pc >> 12)) & (kJumpCacheSize - 1); }
+  void jump_cache_fill(uint64_t pc, uint8_t* host) {
+    jump_cache_[jump_cache_index(pc)] = {pc, host};
+  }
+
+  size_t block_count() const { return blocks_.size(); }
+  size_t used_bytes() const { return size_t(cursor_ - base_); }
+  // Guest pages that hold translated code (for write-protection by the engine).
+  const std::unordered_map<uint64_t, std::vector<TranslatedBlock*>>& pages() const { return pages_; }
+
+ private:
+  void remove(TranslatedBlock* b);
+  static void patch_jmp(uint8_t* at, const uint8_t* to);
+
+  uint8_t* base_;
+  size_t size_;
+  uint8_t* cursor_;
+  std::unordered_map<uint64_t, std::unique_ptr<TranslatedBlock>> blocks_;
+  std::unordered_map<uint64_t, std::vector<TranslatedBlock*>> pages_;  // guest page -> blocks
+  std::unique_ptr<JumpCacheEntry[]> jump_cache_;
+};
+
+}  // namespace vireo::jit

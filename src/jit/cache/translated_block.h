@@ -1,0 +1,49 @@
+// TranslatedBlock: one guest block's host code and what is needed to manage it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "cpu/insn.h"
+
+namespace vireo {
+class Interpreter;
+}
+
+namespace vireo::jit {
+
+// A guest instruction the block runs through the interpreter (the JIT's fallback, like a
+// QEMU helper call). Heap-allocated so translated code can point at it.
+struct FallbackInsn {
+  Insn insn;
+  uint64_t pc;
+  Interpreter* interp;
+};
+
+// A patchable block exit: a 5-byte `jmp rel32` that first leads to a stub asking the
+// dispatcher to link it, and is then patched to jump straight to the successor.
+struct ExitSlot {
+  uint8_t* jmp;           // address of the E9 rel32 instruction
+  uint8_t* unlinked;      // where it jumps while unlinked (the block's link stub)
+  uint64_t target_pc;     // guest pc it leads to
+  struct TranslatedBlock* linked = nullptr;
+};
+
+struct TranslatedBlock {
+  uint64_t guest_pc = 0, guest_end = 0;
+  uint32_t guest_insns = 0;
+  uint8_t* code = nullptr;  // entry
+  uint32_t code_size = 0;
+  // Host offset -> guest pc of the instruction whose code starts there, ascending, so a host
+  // pc inside the block finds its guest instruction (precise exceptions).
+  std::vector<std::pair<uint32_t, uint64_t>> pc_map;
+  std::vector<std::unique_ptr<ExitSlot>> exits;
+  std::vector<ExitSlot*> incoming;  // slots in other blocks patched to jump here
+  std::vector<std::unique_ptr<FallbackInsn>> fallbacks;
+
+  uint64_t guest_pc_at(uint64_t host_pc) const;
+};
+
+}  // namespace vireo::jit

@@ -1,0 +1,99 @@
+// Frontend, integer ALU (mirrors src/interp/alu.cpp): add, sub, and, or, xor, cmp, test,
+// inc, dec, neg, not. adc/sbb go to the interpreter for now.
+#include "cpu/cpu_state.h"
+#include "jit/frontend/translator.h"
+
+namespace vireo::jit {
+
+using ir::Arg;
+using ir::Opcode;
+
+namespace {
+
+template <Opcode op, Opcode flags_op, bool writes>
+bool binary(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  const Operand& s = in.op[1];
+  if (!Translator::is_integer_operand(d) || !Translator::is_integer_operand(s)) return false;
+  unsigned size = d.size;
+  // Memory destination: compute the address once for the load and the store.
+  Value addr = d.kind == OpKind::Mem ? t.address(d) : Value{};
+  Value a = addr.valid() ? t.load(addr, size) : t.read(d, size);
+  Value b = t.read(s, size);  // immediates arrive sign-extended, truncated to `size`
+  Value r = t.ir.op(op, a, b);
+  if constexpr (flags_op == Opcode::FlagsLogic) {
+    Value f = t.ir.emit(Opcode::FlagsLogic, {Arg::val(t.zero_extend(r, size)), Arg::imm(size)});
+    if (writes) {
+      if (addr.valid()) t.store(addr, size, r);
+      else t.write(d, size, r);
+    }
+    t.ir.set_flags(flag::ARITH, f);
+  } else {
+    Value f = t.ir.emit(flags_op, {Arg::val(a), Arg::val(b), Arg::imm(size)});
+    if (writes) {
+      if (addr.valid()) t.store(addr, size, r);
+      else t.write(d, size, r);
+    }
+    t.ir.set_flags(flag::ARITH, f);
+  }
+  return true;
+}
+
+template <bool inc>
+bool incdec(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  if (!Translator::is_integer_operand(d)) return false;
+  unsigned size = d.size;
+  Value addr = d.kind == OpKind::Mem ? t.address(d) : Value{};
+  Value a = addr.valid() ? t.load(addr, size) : t.read(d, size);
+  Value r = t.ir.op(inc ? Opcode::Add : Opcode::Sub, a, t.constant(1));
+  Value f = t.ir.emit(inc ? Opcode::FlagsInc : Opcode::FlagsDec, {Arg::val(a), Arg::imm(size)});
+  if (addr.valid()) t.store(addr, size, r);
+  else t.write(d, size, r);
+  t.ir.set_flags(flag::ARITH & ~flag::CF, f);  // inc/dec leave CF alone
+  return true;
+}
+
+bool neg(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  if (!Translator::is_integer_operand(d)) return false;
+  unsigned size = d.size;
+  Value addr = d.kind == OpKind::Mem ? t.address(d) : Value{};
+  Value a = addr.valid() ? t.load(addr, size) : t.read(d, size);
+  Value zero = t.constant(0);
+  Value r = t.ir.op(Opcode::Sub, zero, a);
+  Value f = t.ir.emit(Opcode::FlagsSub, {Arg::val(zero), Arg::val(a), Arg::imm(size)});
+  if (addr.valid()) t.store(addr, size, r);
+  else t.write(d, size, r);
+  t.ir.set_flags(flag::ARITH, f);
+  return true;
+}
+
+bool not_(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  if (!Translator::is_integer_operand(d)) return false;
+  Value addr = d.kind == OpKind::Mem ? t.address(d) : Value{};
+  Value a = addr.valid() ? t.load(addr, d.size) : t.read(d, d.size);
+  Value r = t.ir.op(Opcode::Not, a);
+  if (addr.valid()) t.store(addr, d.size, r);
+  else t.write(d, d.size, r);
+  return true;
+}
+
+}  // namespace
+
+void register_frontend_alu(FrontendTable& t) {
+  t[ZYDIS_MNEMONIC_ADD] = binary<Opcode::Add, Opcode::FlagsAdd, true>;
+  t[ZYDIS_MNEMONIC_SUB] = binary<Opcode::Sub, Opcode::FlagsSub, true>;
+  t[ZYDIS_MNEMONIC_CMP] = binary<Opcode::Sub, Opcode::FlagsSub, false>;
+  t[ZYDIS_MNEMONIC_AND] = binary<Opcode::And, Opcode::FlagsLogic, true>;
+  t[ZYDIS_MNEMONIC_OR] = binary<Opcode::Or, Opcode::FlagsLogic, true>;
+  t[ZYDIS_MNEMONIC_XOR] = binary<Opcode::Xor, Opcode::FlagsLogic, true>;
+  t[ZYDIS_MNEMONIC_TEST] = binary<Opcode::And, Opcode::FlagsLogic, false>;
+  t[ZYDIS_MNEMONIC_INC] = incdec<true>;
+  t[ZYDIS_MNEMONIC_DEC] = incdec<false>;
+  t[ZYDIS_MNEMONIC_NEG] = neg;
+  t[ZYDIS_MNEMONIC_NOT] = not_;
+}
+
+}  // namespace vireo::jit

@@ -1,0 +1,81 @@
+// Frontend, control transfer (mirrors src/interp/control.cpp): jmp, jcc, call, ret, syscall.
+// Each ends the block with a typed terminal.
+#include "cpu/cpu_state.h"
+#include "jit/frontend/translator.h"
+
+namespace vireo::jit {
+
+using ir::Arg;
+using ir::Opcode;
+
+namespace {
+
+bool jmp(Translator& t, const Insn& in) {
+  const Operand& o = in.op[0];
+  if (o.kind == OpKind::Imm) {
+    t.ir.jump(uint64_t(o.disp));
+  } else if (Translator::is_integer_operand(o) && o.size == 8) {
+    t.ir.indirect(t.read(o, 8));
+  } else {
+    return false;  // far jumps
+  }
+  t.ends_block = true;
+  return true;
+}
+
+bool jcc(Translator& t, const Insn& in) {
+  Value cond = t.ir.emit(Opcode::TestCond, {Arg::val(t.ir.emit(Opcode::GetFlags, {})), Arg::imm(in.cc)});
+  t.ir.branch(cond, uint64_t(in.op[0].disp), t.next_pc());
+  t.ends_block = true;
+  return true;
+}
+
+bool call(Translator& t, const Insn& in) {
+  const Operand& o = in.op[0];
+  if (o.kind != OpKind::Imm && !(Translator::is_integer_operand(o) && o.size == 8)) return false;
+  Value target = o.kind == OpKind::Imm ? Value{} : t.read(o, 8);  // read before rsp moves
+  Value sp = t.ir.op(Opcode::Sub, t.ir.get_gpr(RSP), t.constant(8));
+  t.store(sp, 8, t.constant(t.next_pc()));
+  t.ir.set_gpr(RSP, sp);
+  if (o.kind == OpKind::Imm) t.ir.jump(uint64_t(o.disp));
+  else t.ir.indirect(target);
+  t.ends_block = true;
+  return true;
+}
+
+bool ret(Translator& t, const Insn& in) {
+  Value sp = t.ir.get_gpr(RSP);
+  Value target = t.load(sp, 8);
+  uint64_t pop = 8 + (in.nops ? (uint64_t(in.op[0].disp) & 0xFFFF) : 0);
+  t.ir.set_gpr(RSP, t.ir.op(Opcode::Add, sp, t.constant(pop)));
+  t.ir.indirect(target);
+  t.ends_block = true;
+  return true;
+}
+
+bool syscall(Translator& t, const Insn&) {
+  // SYSCALL: RCX = next rip, R11 = rflags (as the interpreter does), then the platform runs.
+  t.ir.set_gpr(RCX, t.constant(t.next_pc()));
+  Value fl = t.ir.emit(Opcode::GetFlags, {});
+  t.ir.set_gpr(R11, t.ir.op(Opcode::And, fl, t.constant(~flag::RF)));
+  t.ir.syscall(t.next_pc());
+  t.ends_block = true;
+  return true;
+}
+
+}  // namespace
+
+void register_frontend_control(FrontendTable& t) {
+  t[ZYDIS_MNEMONIC_JMP] = jmp;
+  t[ZYDIS_MNEMONIC_CALL] = call;
+  t[ZYDIS_MNEMONIC_RET] = ret;
+  t[ZYDIS_MNEMONIC_SYSCALL] = syscall;
+  for (auto m : {ZYDIS_MNEMONIC_JO, ZYDIS_MNEMONIC_JNO, ZYDIS_MNEMONIC_JB, ZYDIS_MNEMONIC_JNB,
+                 ZYDIS_MNEMONIC_JZ, ZYDIS_MNEMONIC_JNZ, ZYDIS_MNEMONIC_JBE,
+                 ZYDIS_MNEMONIC_JNBE, ZYDIS_MNEMONIC_JS, ZYDIS_MNEMONIC_JNS, ZYDIS_MNEMONIC_JP,
+                 ZYDIS_MNEMONIC_JNP, ZYDIS_MNEMONIC_JL, ZYDIS_MNEMONIC_JNL, ZYDIS_MNEMONIC_JLE,
+                 ZYDIS_MNEMONIC_JNLE})
+    t[m] = jcc;
+}
+
+}  // namespace vireo::jit

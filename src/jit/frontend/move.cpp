@@ -1,0 +1,92 @@
+// Frontend, data movement (mirrors src/interp/move.cpp): mov, movzx, movsx, movsxd, lea,
+// cmovcc, setcc, and the no-op family.
+#include "cpu/cpu_state.h"
+#include "jit/frontend/translator.h"
+
+namespace vireo::jit {
+
+using ir::Arg;
+using ir::Opcode;
+
+namespace {
+
+bool mov(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  const Operand& s = in.op[1];
+  if (!Translator::is_integer_operand(d) || !Translator::is_integer_operand(s)) return false;
+  t.write(d, d.size, t.read(s, d.size));
+  return true;
+}
+
+bool movzx(Translator& t, const Insn& in) {
+  if (!Translator::is_integer_operand(in.op[1]) || in.op[0].kind != OpKind::Reg) return false;
+  t.write(in.op[0], in.op[0].size, t.read(in.op[1], in.op[1].size));
+  return true;
+}
+
+bool movsx(Translator& t, const Insn& in) {
+  if (!Translator::is_integer_operand(in.op[1]) || in.op[0].kind != OpKind::Reg) return false;
+  Value v = t.sign_extend(t.read(in.op[1], in.op[1].size), in.op[1].size);
+  t.write(in.op[0], in.op[0].size, v);
+  return true;
+}
+
+bool lea(Translator& t, const Insn& in) {
+  if (in.op[0].kind != OpKind::Reg || in.op[0].rclass != RegClass::Gpr) return false;
+  // lea computes the offset only: no segment base (Exec::offset).
+  Operand o = in.op[1];
+  o.seg = kNoReg;
+  t.write(in.op[0], in.op[0].size, t.address(o));
+  return true;
+}
+
+bool cmovcc(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  if (d.kind != OpKind::Reg || d.rclass != RegClass::Gpr || !Translator::is_integer_operand(in.op[1]))
+    return false;
+  Value src = t.read(in.op[1], d.size);  // read (and fault) whatever the condition
+  Value cond = t.ir.emit(Opcode::TestCond, {Arg::val(t.ir.emit(Opcode::GetFlags, {})), Arg::imm(in.cc)});
+  Value old = t.read(d, d.size);
+  t.write(d, d.size, t.ir.emit(Opcode::Select, {Arg::val(cond), Arg::val(src), Arg::val(old)}));
+  return true;
+}
+
+bool setcc(Translator& t, const Insn& in) {
+  if (!Translator::is_integer_operand(in.op[0])) return false;
+  Value cond = t.ir.emit(Opcode::TestCond, {Arg::val(t.ir.emit(Opcode::GetFlags, {})), Arg::imm(in.cc)});
+  Value v = t.ir.emit(Opcode::Select, {Arg::val(cond), Arg::val(t.constant(1)), Arg::val(t.constant(0))});
+  t.write(in.op[0], 1, v);
+  return true;
+}
+
+bool nop(Translator&, const Insn&) { return true; }
+
+}  // namespace
+
+void register_frontend_move(FrontendTable& t) {
+  t[ZYDIS_MNEMONIC_MOV] = mov;
+  t[ZYDIS_MNEMONIC_MOVZX] = movzx;
+  t[ZYDIS_MNEMONIC_MOVSX] = movsx;
+  t[ZYDIS_MNEMONIC_MOVSXD] = movsx;
+  t[ZYDIS_MNEMONIC_LEA] = lea;
+  for (auto m : {ZYDIS_MNEMONIC_NOP, ZYDIS_MNEMONIC_ENDBR64, ZYDIS_MNEMONIC_PAUSE,
+                 ZYDIS_MNEMONIC_PREFETCHT0, ZYDIS_MNEMONIC_PREFETCHT1, ZYDIS_MNEMONIC_PREFETCHT2,
+                 ZYDIS_MNEMONIC_PREFETCHNTA, ZYDIS_MNEMONIC_PREFETCHW})
+    t[m] = nop;
+  for (auto m : {ZYDIS_MNEMONIC_CMOVO, ZYDIS_MNEMONIC_CMOVNO, ZYDIS_MNEMONIC_CMOVB,
+                 ZYDIS_MNEMONIC_CMOVNB, ZYDIS_MNEMONIC_CMOVZ, ZYDIS_MNEMONIC_CMOVNZ,
+                 ZYDIS_MNEMONIC_CMOVBE, ZYDIS_MNEMONIC_CMOVNBE, ZYDIS_MNEMONIC_CMOVS,
+                 ZYDIS_MNEMONIC_CMOVNS, ZYDIS_MNEMONIC_CMOVP, ZYDIS_MNEMONIC_CMOVNP,
+                 ZYDIS_MNEMONIC_CMOVL, ZYDIS_MNEMONIC_CMOVNL, ZYDIS_MNEMONIC_CMOVLE,
+                 ZYDIS_MNEMONIC_CMOVNLE})
+    t[m] = cmovcc;
+  for (auto m : {ZYDIS_MNEMONIC_SETO, ZYDIS_MNEMONIC_SETNO, ZYDIS_MNEMONIC_SETB,
+                 ZYDIS_MNEMONIC_SETNB, ZYDIS_MNEMONIC_SETZ, ZYDIS_MNEMONIC_SETNZ,
+                 ZYDIS_MNEMONIC_SETBE, ZYDIS_MNEMONIC_SETNBE, ZYDIS_MNEMONIC_SETS,
+                 ZYDIS_MNEMONIC_SETNS, ZYDIS_MNEMONIC_SETP, ZYDIS_MNEMONIC_SETNP,
+                 ZYDIS_MNEMONIC_SETL, ZYDIS_MNEMONIC_SETNL, ZYDIS_MNEMONIC_SETLE,
+                 ZYDIS_MNEMONIC_SETNLE})
+    t[m] = setcc;
+}
+
+}  // namespace vireo::jit

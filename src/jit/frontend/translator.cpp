@@ -1,0 +1,183 @@
+#include "jit/frontend/translator.h"
+
+#include <cstring>
+
+#include "cpu/cpu_state.h"
+#include "mem/host_fault.h"
+
+namespace vireo::jit {
+
+using ir::Arg;
+using ir::Opcode;
+
+namespace {
+uint64_t truncate(uint64_t v, unsigned size) {
+  return size >= 8 ? v : v & ((uint64_t(1) << (size * 8)) - 1);
+}
+}  // namespace
+
+Value Translator::zero_extend(Value v, unsigned size) {
+  switch (size) {
+    case 1: return ir.op(Opcode::ZeroExt8, v);
+    case 2: return ir.op(Opcode::ZeroExt16, v);
+    case 4: return ir.op(Opcode::ZeroExt32, v);
+    default: return v;
+  }
+}
+
+Value Translator::sign_extend(Value v, unsigned size) {
+  switch (size) {
+    case 1: return ir.op(Opcode::SignExt8, v);
+    case 2: return ir.op(Opcode::SignExt16, v);
+    case 4: return ir.op(Opcode::SignExt32, v);
+    default: return v;
+  }
+}
+
+Value Translator::address(const Operand& o) {
+  Value a = constant(uint64_t(o.disp));
+  if (o.base != kNoReg) a = ir.op(Opcode::Add, a, ir.get_gpr(o.base));
+  if (o.index != kNoReg) {
+    Value idx = ir.get_gpr(o.index);
+    if (o.scale > 1) idx = ir.op(Opcode::Shl, idx, constant(__builtin_ctz(o.scale)));
+    a = ir.op(Opcode::Add, a, idx);
+  }
+  if (in.addrsize == 4) a = ir.op(Opcode::ZeroExt32, a);
+  if (o.seg == SEG_FS || o.seg == SEG_GS)
+    a = ir.op(Opcode::Add, a, ir.emit(Opcode::GetSegBase, {Arg::imm(o.seg)}));
+  return a;
+}
+
+Value Translator::load(Value addr, unsigned size) {
+  switch (size) {
+    case 1: return ir.op(Opcode::Load8, addr);
+    case 2: return ir.op(Opcode::Load16, addr);
+    case 4: return ir.op(Opcode::Load32, addr);
+    default: return ir.op(Opcode::Load64, addr);
+  }
+}
+
+void Translator::store(Value addr, unsigned size, Value v) {
+  static constexpr Opcode ops[] = {Opcode::Store8, Opcode::Store16, Opcode::Store32, Opcode::Store64};
+  ir.op(ops[size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3], addr, v);
+}
+
+Value Translator::read(const Operand& o, unsigned size) {
+  switch (o.kind) {
+    case OpKind::Imm: return constant(truncate(uint64_t(o.disp), size));
+    case OpKind::Mem: return load(address(o), o.size ? o.size : size);
+    default:
+      if (o.rclass == RegClass::GprHigh)
+        return ir.op(Opcode::ZeroExt8, ir.op(Opcode::Shr, ir.get_gpr(o.reg), constant(8)));
+      return zero_extend(ir.get_gpr(o.reg), o.size);
+  }
+}
+
+void Translator::write(const Operand& o, unsigned size, Value v) {
+  if (o.kind == OpKind::Mem) return store(address(o), o.size ? o.size : size, v);
+  if (o.rclass == RegClass::GprHigh) {
+    ir.set_gpr(o.reg, ir.op(Opcode::MergeHigh8, ir.get_gpr(o.reg), v));
+    return;
+  }
+  switch (o.size) {
+    case 8: ir.set_gpr(o.reg, v); break;
+    case 4: ir.set_gpr(o.reg, ir.op(Opcode::ZeroExt32, v)); break;  // 32-bit writes zero-extend
+    default:
+      ir.set_gpr(o.reg, ir.emit(Opcode::MergeLow, {Arg::val(ir.get_gpr(o.reg)), Arg::val(v), Arg::imm(o.size)}));
+      break;
+  }
+}
+
+const FrontendTable& frontend_table() {
+  static const FrontendTable t = [] {
+    FrontendTable t{};
+    register_frontend_alu(t);
+    register_frontend_move(t);
+    register_frontend_control(t);
+    register_frontend_stack(t);
+    return t;
+  }();
+  return t;
+}
+
+namespace {
+
+// Instructions after which the block must end because the next pc is not known statically
+// when they run in the interpreter.
+bool changes_control_flow(uint16_t m) {
+  switch (m) {
+    case ZYDIS_MNEMONIC_JMP: case ZYDIS_MNEMONIC_CALL: case ZYDIS_MNEMONIC_RET:
+    case ZYDIS_MNEMONIC_LOOP: case ZYDIS_MNEMONIC_LOOPE: case ZYDIS_MNEMONIC_LOOPNE:
+    case ZYDIS_MNEMONIC_JRCXZ: case ZYDIS_MNEMONIC_JECXZ: case ZYDIS_MNEMONIC_SYSCALL:
+    case ZYDIS_MNEMONIC_INT: case ZYDIS_MNEMONIC_INT3: case ZYDIS_MNEMONIC_INTO:
+    case ZYDIS_MNEMONIC_HLT: case ZYDIS_MNEMONIC_UD0: case ZYDIS_MNEMONIC_UD1:
+    case ZYDIS_MNEMONIC_UD2: case ZYDIS_MNEMONIC_IRETQ: case ZYDIS_MNEMONIC_SYSRET:
+      return true;
+    default:
+      return (m >= ZYDIS_MNEMONIC_JB && m <= ZYDIS_MNEMONIC_JZ);
+  }
+}
+
+// Copies up to 15 code bytes, stopping before an unreadable page.
+size_t fetch(const GuestMemory& mem, uint64_t pc, uint8_t* out) {
+  size_t avail = mem.contains(pc, 1) ? std::min<uint64_t>(15, mem.limit - pc) : 0;
+  size_t got = 0;
+  GuestFaultScope probe;
+  activate_fault_scope(probe, mem);
+  if (sigsetjmp(probe.env, 0) == 0) {
+    while (got < avail) {
+      out[got] = mem.base[pc + got];
+      ++got;
+    }
+  }
+  deactivate_fault_scope(probe);
+  return got;
+}
+
+}  // namespace
+
+bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& limits,
+                     ir::Block& block, std::vector<Insn>& fallbacks, bool interpret_all) {
+  static const Decoder decoder(CpuMode::Long64);
+  const FrontendTable& table = frontend_table();
+  block.guest_pc = pc;
+  ir::Builder ir(block);
+  for (uint32_t n = 0;; ++n) {
+    uint8_t bytes[15];
+    size_t got = fetch(mem, pc, bytes);
+    Insn in;
+    bool ok = got > 0 && decoder.decode(bytes, got, pc, in);
+    // A block never runs into a page that is not there, nor past its size limit; an
+    // undecodable first instruction is left to the interpreter, which raises the fault.
+    if (!ok || n == limits.max_insns) {
+      if (n == 0) return false;
+      ir.set_guest_pc(pc);
+      ir.exit_to(pc);
+      break;
+    }
+    Translator t(block, in, pc);
+    FrontendFn fn = interpret_all ? nullptr : table[in.mnemonic];
+    if (!fn || !fn(t, in)) {
+      fallbacks.push_back(in);
+      t.ir.emit(ir::Opcode::Interpret, {Arg::imm(fallbacks.size() - 1)});
+      if (changes_control_flow(in.mnemonic)) {
+        t.ir.block().term = {ir::Terminal::Kind::Return, 0, 0, {}, {}};
+        t.ends_block = true;
+      }
+    }
+    ++block.guest_insns;
+    pc += in.len;
+    block.guest_end = pc;
+    if (t.ends_block) break;
+    // Stay within the page of the first instruction (plus the tail of the last instruction),
+    // so that invalidating a page finds every block that reads it.
+    if ((pc >> 12) != (block.guest_pc >> 12)) {
+      ir.set_guest_pc(pc);
+      ir.exit_to(pc);
+      break;
+    }
+  }
+  return true;
+}
+
+}  // namespace vireo::jit

@@ -1,0 +1,77 @@
+// Frontend: guest instructions -> IR for one translation block.
+//
+// One file per instruction family, mirroring src/interp/. A family function returns false for
+// a form it does not translate; the translator then emits an Interpret op, which runs that one
+// instruction in the interpreter (counted by mnemonic in --stats).
+#pragma once
+
+#include <Zydis/Mnemonic.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "cpu/decoder.h"
+#include "cpu/insn.h"
+#include "jit/ir/builder.h"
+#include "mem/guest_memory.h"
+
+namespace vireo::jit {
+
+using ir::Value;
+
+class Translator {
+ public:
+  Translator(ir::Block& block, const Insn& in, uint64_t pc) : ir(block), in(in), pc(pc) {
+    ir.set_guest_pc(pc);
+  }
+
+  ir::Builder ir;
+  const Insn& in;
+  uint64_t pc;                 // this instruction's address
+  uint64_t next_pc() const { return pc + in.len; }
+  bool ends_block = false;     // set when the instruction set the block's terminal
+
+  // Operand access, mirroring Exec::read/write: values are zero-extended to 64 bits.
+  Value read(const Operand& o, unsigned size);
+  void write(const Operand& o, unsigned size, Value v);
+  Value address(const Operand& o);     // linear guest address of a memory operand
+  Value load(Value addr, unsigned size);
+  void store(Value addr, unsigned size, Value v);
+  Value constant(uint64_t v) { return ir.constant(v); }
+  Value zero_extend(Value v, unsigned size);
+  Value sign_extend(Value v, unsigned size);
+
+  // True if the operand can be translated (GPR, memory or immediate).
+  static bool is_integer_operand(const Operand& o) {
+    return o.kind == OpKind::Imm || o.kind == OpKind::Mem ||
+           (o.kind == OpKind::Reg && (o.rclass == RegClass::Gpr || o.rclass == RegClass::GprHigh));
+  }
+};
+
+using FrontendFn = bool (*)(Translator&, const Insn&);
+using FrontendTable = std::array<FrontendFn, ZYDIS_MNEMONIC_MAX_VALUE + 1>;
+
+void register_frontend_alu(FrontendTable& t);
+void register_frontend_move(FrontendTable& t);
+void register_frontend_control(FrontendTable& t);
+void register_frontend_stack(FrontendTable& t);
+
+const FrontendTable& frontend_table();
+
+// Reads guest code: returns up to 15 bytes at `pc` (fewer at the end of a mapping).
+// Returns false when `pc` itself is not readable.
+using CodeReader = bool (*)(const GuestMemory& mem, uint64_t pc, uint8_t* out, size_t& len);
+
+struct BlockLimits {
+  uint32_t max_insns = 64;
+};
+
+// Decodes and translates one block starting at `pc`. `fallbacks` receives the instructions
+// emitted as Interpret ops (the op's immediate is the index into it).
+// Returns false if the first instruction cannot even be fetched/decoded: the caller then lets
+// the interpreter raise the fault.
+bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& limits,
+                     ir::Block& block, std::vector<Insn>& fallbacks, bool interpret_all);
+
+}  // namespace vireo::jit

@@ -1,0 +1,228 @@
+#include "jit/jit_engine.h"
+
+#include <Zydis/Zydis.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "cpu/decoder.h"
+#include "interp/dispatch.h"
+#include "jit/passes/passes.h"
+
+namespace vireo::jit {
+
+namespace {
+
+JitStats* g_stats = nullptr;  // for the fallback counters (one engine per process)
+
+// Called from translated code for an instruction the frontend does not translate.
+uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f) {
+  ++g_stats->fallbacks_by_mnemonic[f->insn.mnemonic];
+  cpu->rip = f->pc;
+  StopReason r = f->interp->step_one(*cpu, f->insn);
+  switch (r) {
+    case StopReason::None: return kExitDispatch;  // 0: continue in the block
+    case StopReason::Fault: return kExitFault;
+    case StopReason::Syscall: return kExitSyscall;
+    default: return kExitStop + uint32_t(r);
+  }
+}
+
+// Called from translated code for a guest address outside the guest window.
+uint32_t range_fault_helper(CpuState* cpu, uint64_t addr, uint64_t pc, uint64_t write) {
+  cpu->rip = pc;
+  cpu->fault = {VEC_PF, true, write ? 6u : 4u, addr, write != 0};
+  return kExitFault;
+}
+
+}  // namespace
+
+JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
+    : mem_(mem), opts_(opts), interp_(mem), cache_(opts.tc_size), tramp_(make_trampolines()) {
+  if (opts_.log_exec) opts_.chain = opts_.jump_cache = false;  // every block entry is seen
+  rt_.exit_stub = tramp_.exit_stub;
+  rt_.fallback_helper = reinterpret_cast<void*>(&fallback_helper);
+  rt_.range_fault_helper = reinterpret_cast<void*>(&range_fault_helper);
+  rt_.jump_cache = cache_.jump_cache();
+  rt_.use_jump_cache = opts_.jump_cache;
+  g_stats = &stats_;
+  install_host_fault_handlers();
+}
+
+JitEngine::~JitEngine() = default;
+
+void JitEngine::invalidate(uint64_t addr, uint64_t len) {
+  stats_.invalidations += cache_.invalidate(addr, len);
+  interp_.invalidate(addr, len);
+}
+
+TranslatedBlock* JitEngine::translate(uint64_t pc) {
+  auto t0 = std::chrono::steady_clock::now();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    bool interpret_all = attempt > 0;  // a block the backend cannot allocate: all fallbacks
+    ir::Block block;
+    std::vector<Insn> fallbacks;
+    BlockLimits limits{opts_.max_block_insns};
+    if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
+    ir::Block before = block;
+    passes::optimize(block);
+#ifndef NDEBUG
+    if (std::string e = ir::verify(block); !e.empty())
+      throw std::runtime_error(fmt::format("jit: IR verifier: {} in block {:#x}", e, pc));
+#endif
+    auto tb = std::make_unique<TranslatedBlock>();
+    tb->guest_pc = block.guest_pc;
+    tb->guest_end = block.guest_end;
+    tb->guest_insns = block.guest_insns;
+    for (auto& in : fallbacks) {
+      in.fn = dispatch_table()[in.mnemonic];  // the interpreter's handler for this instruction
+      tb->fallbacks.push_back(std::make_unique<FallbackInsn>(FallbackInsn{in, 0, &interp_}));
+    }
+    // Record each fallback's guest pc from its Interpret op.
+    for (auto& in : block.insts)
+      if (in.op == ir::Opcode::Interpret) tb->fallbacks[in.args[0].v]->pc = in.guest_pc;
+    try {
+      if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb)) {
+        cache_.flush();  // full: start again (QEMU's policy)
+        ++stats_.flushes;
+        tb->pc_map.clear();
+        tb->exits.clear();
+        if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb))
+          throw std::runtime_error("jit: a block does not fit in an empty translation cache");
+      }
+    } catch (const std::runtime_error& e) {
+      if (std::string(e.what()).find("jit backend") == std::string::npos) throw;
+      ++stats_.regalloc_retries;
+      continue;
+    }
+    ++stats_.blocks_translated;
+    stats_.guest_insns_translated += tb->guest_insns;
+    stats_.host_bytes += tb->code_size;
+    if (opts_.log_in_asm || opts_.log_op || opts_.log_out_asm) log_block(before, block, *tb);
+    TranslatedBlock* raw = tb.get();
+    cache_.insert(std::move(tb));
+    stats_.translate_time += std::chrono::steady_clock::now() - t0;
+    return raw;
+  }
+  throw std::runtime_error(fmt::format("jit: cannot translate the block at {:#x}", pc));
+}
+
+TranslatedBlock* JitEngine::lookup_or_translate(uint64_t pc) {
+  if (TranslatedBlock* b = cache_.lookup(pc)) return b;
+  return translate(pc);
+}
+
+StopReason JitEngine::host_fault(CpuState& cpu) {
+  deactivate_fault_scope(scope_);
+  const HostFault& f = scope_.fault;
+  if (TranslatedBlock* b = cache_.block_at_host(f.host_pc)) cpu.rip = b->guest_pc_at(f.host_pc);
+  cpu.fault = {VEC_PF, true, f.is_write ? 6u : 4u, f.guest_addr, f.is_write};
+  return StopReason::Fault;
+}
+
+StopReason JitEngine::run(CpuState& cpu) {
+  activate_fault_scope(scope_, mem_);
+  if (sigsetjmp(scope_.env, 0)) return host_fault(cpu);
+  for (;;) {
+    if (cpu.exit_request) {
+      deactivate_fault_scope(scope_);
+      return StopReason::ExitRequest;
+    }
+    TranslatedBlock* b = lookup_or_translate(cpu.rip);
+    if (!b) {
+      // Not even the first instruction can be fetched or decoded: the interpreter raises the
+      // exact fault for it.
+      interp_.set_instruction_limit(1);
+      StopReason r = interp_.run(cpu);
+      interp_.set_instruction_limit(0);
+      if (r == StopReason::InstructionLimit) continue;
+      deactivate_fault_scope(scope_);
+      return r;
+    }
+    if (opts_.jump_cache) cache_.jump_cache_fill(b->guest_pc, b->code);
+    if (opts_.log_exec)
+      fmt::print(opts_.log, "Trace: {:#x} [{:#x}]\n", uint64_t(b->code), b->guest_pc);
+    ++stats_.block_entries;
+    void* link = nullptr;
+    uint32_t code = tramp_.enter(&cpu, mem_.base, b->code, &link);
+    switch (code) {
+      case kExitDispatch: break;
+      case kExitLink: {
+        if (!opts_.chain) break;
+        uint64_t flushes = stats_.flushes;
+        TranslatedBlock* to = lookup_or_translate(cpu.rip);
+        // A flush while translating the target destroyed the slot's block: nothing to patch.
+        if (to && flushes == stats_.flushes) {
+          cache_.link(static_cast<ExitSlot*>(link), to);
+          ++stats_.chains_patched;
+        }
+        break;
+      }
+      case kExitSyscall: deactivate_fault_scope(scope_); return StopReason::Syscall;
+      case kExitFault: deactivate_fault_scope(scope_); return StopReason::Fault;
+      case kExitRequest: break;  // loop top returns ExitRequest
+      default: deactivate_fault_scope(scope_); return StopReason(code - kExitStop);
+    }
+  }
+}
+
+void JitEngine::log_block(const ir::Block& before, const ir::Block& after, const TranslatedBlock& tb) {
+  std::FILE* f = opts_.log;
+  if (opts_.log_in_asm) {
+    fmt::print(f, "IN: {:#x}\n", tb.guest_pc);
+    for (uint64_t pc = tb.guest_pc; pc < tb.guest_end;) {
+      uint8_t bytes[15];
+      size_t n = std::min<uint64_t>(15, tb.guest_end - pc);
+      std::memcpy(bytes, mem_.base + pc, n);
+      Decoder d;
+      Insn in;
+      if (!d.decode(bytes, n, pc, in)) break;
+      fmt::print(f, "{:#018x}:  {}\n", pc, disassemble(bytes, n, pc));
+      pc += in.len;
+    }
+    fmt::print(f, "\n");
+  }
+  if (opts_.log_op) {
+    fmt::print(f, "OP:\n{}\nOP after optimization:\n{}\n", ir::print(before), ir::print(after));
+  }
+  if (opts_.log_out_asm) {
+    fmt::print(f, "OUT: [size={}]\n", tb.code_size);
+    ZydisDecoder dec;
+    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    for (uint32_t off = 0; off < tb.code_size;) {
+      ZydisDecodedInstruction zi;
+      if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, nullptr, tb.code + off, tb.code_size - off, &zi)))
+        break;
+      fmt::print(f, "{:#018x}:  {}\n", uint64_t(tb.code + off),
+                 disassemble(tb.code + off, tb.code_size - off, uint64_t(tb.code + off)));
+      off += zi.length;
+    }
+    fmt::print(f, "\n");
+  }
+}
+
+void JitEngine::print_stats(std::FILE* out, double seconds) const {
+  const JitStats& s = stats_;
+  fmt::print(out, "  blocks translated:    {}\n", s.blocks_translated);
+  fmt::print(out, "  guest insns translated: {}\n", s.guest_insns_translated);
+  fmt::print(out, "  host code bytes:      {}\n", s.host_bytes);
+  fmt::print(out, "  translation time:     {:.3f} s\n", std::chrono::duration<double>(s.translate_time).count());
+  fmt::print(out, "  cache flushes:        {}\n", s.flushes);
+  fmt::print(out, "  block entries (dispatcher): {}\n", s.block_entries);
+  fmt::print(out, "  chains patched:       {}\n", s.chains_patched);
+  fmt::print(out, "  invalidated blocks:   {}\n", s.invalidations);
+  fmt::print(out, "  regalloc retries:     {}\n", s.regalloc_retries);
+  uint64_t total = 0;
+  for (uint64_t n : s.fallbacks_by_mnemonic) total += n;
+  fmt::print(out, "  interpreter fallbacks: {}\n", total);
+  std::vector<std::pair<uint64_t, size_t>> top;
+  for (size_t m = 0; m < std::size(s.fallbacks_by_mnemonic); ++m)
+    if (s.fallbacks_by_mnemonic[m]) top.emplace_back(s.fallbacks_by_mnemonic[m], m);
+  std::sort(top.rbegin(), top.rend());
+  for (size_t i = 0; i < top.size() && i < 15; ++i)
+    fmt::print(out, "    {:<20} {}\n", ZydisMnemonicGetString(ZydisMnemonic(top[i].second)), top[i].first);
+  interp_.print_stats(out, seconds);
+}
+
+}  // namespace vireo::jit

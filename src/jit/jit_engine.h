@@ -1,0 +1,71 @@
+// JitEngine: the dynamic binary translator (design.md, "The three engines": jit).
+//
+// run() looks up the translation block for cpu.rip (translating it on a miss), enters it
+// through the trampoline, and serves what it exits for: chaining requests, indirect-branch
+// misses, system calls, faults. Host faults inside translated code are mapped back to the
+// guest instruction through the block's host-pc -> guest-pc map.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "cpu/engine.h"
+#include "interp/interpreter.h"
+#include "jit/backend/x64/emitter.h"
+#include "jit/cache/code_cache.h"
+#include "jit/frontend/translator.h"
+#include "mem/host_fault.h"
+
+namespace vireo::jit {
+
+struct JitOptions {
+  size_t tc_size = 16 << 20;  // translation cache bytes (--tc-size)
+  bool chain = true;          // direct block chaining (--no-chain turns it off)
+  bool jump_cache = true;     // indirect-branch jump cache (--no-jump-cache)
+  uint32_t max_block_insns = 64;
+  // -d items (QEMU's names): in_asm, op, out_asm, exec.
+  bool log_in_asm = false, log_op = false, log_out_asm = false, log_exec = false;
+  std::FILE* log = stderr;    // -D FILE
+};
+
+struct JitStats {
+  uint64_t blocks_translated = 0, guest_insns_translated = 0, host_bytes = 0;
+  uint64_t flushes = 0, chains_patched = 0, block_entries = 0;
+  uint64_t jump_cache_hits = 0, jump_cache_misses = 0;
+  uint64_t invalidations = 0, regalloc_retries = 0;
+  std::chrono::nanoseconds translate_time{0};
+  uint64_t fallbacks_by_mnemonic[2048] = {};
+};
+
+class JitEngine final : public Engine {
+ public:
+  JitEngine(const GuestMemory& mem, JitOptions opts);
+  ~JitEngine() override;
+
+  StopReason run(CpuState& cpu) override;
+  const char* name() const override { return "jit"; }
+  void print_stats(std::FILE* out, double seconds) const override;
+  void invalidate(uint64_t addr, uint64_t len) override;
+
+  const JitStats& stats() const { return stats_; }
+
+ private:
+  TranslatedBlock* translate(uint64_t pc);
+  TranslatedBlock* lookup_or_translate(uint64_t pc);
+  StopReason host_fault(CpuState& cpu);
+  void log_block(const ir::Block& before, const ir::Block& after, const TranslatedBlock& tb);
+
+  GuestMemory mem_;
+  JitOptions opts_;
+  Interpreter interp_;
+  CodeCache cache_;
+  Trampolines tramp_;
+  Runtime rt_;
+  GuestFaultScope scope_;
+  JitStats stats_;
+};
+
+}  // namespace vireo::jit

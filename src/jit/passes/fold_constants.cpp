@@ -1,0 +1,92 @@
+#include <vector>
+
+#include "cpu/flags.h"
+#include "jit/passes/passes.h"
+
+namespace vireo::jit::passes {
+
+using ir::Opcode;
+
+namespace {
+
+bool is_const(const ir::Block& b, uint64_t id, uint64_t& v) {
+  const ir::Inst& d = b.insts[id];
+  if (d.op != Opcode::Const) return false;
+  v = d.args[0].v;
+  return true;
+}
+
+bool fold(Opcode op, const uint64_t* a, uint64_t imm, uint64_t& r) {
+  switch (op) {
+    case Opcode::Add: r = a[0] + a[1]; return true;
+    case Opcode::Sub: r = a[0] - a[1]; return true;
+    case Opcode::And: r = a[0] & a[1]; return true;
+    case Opcode::Or: r = a[0] | a[1]; return true;
+    case Opcode::Xor: r = a[0] ^ a[1]; return true;
+    case Opcode::Not: r = ~a[0]; return true;
+    case Opcode::Neg: r = -a[0]; return true;
+    case Opcode::Mul: r = a[0] * a[1]; return true;
+    case Opcode::Shl: r = a[1] >= 64 ? 0 : a[0] << a[1]; return true;
+    case Opcode::Shr: r = a[1] >= 64 ? 0 : a[0] >> a[1]; return true;
+    case Opcode::Sar: r = uint64_t(int64_t(a[0]) >> (a[1] >= 64 ? 63 : a[1])); return true;
+    case Opcode::ZeroExt8: r = uint8_t(a[0]); return true;
+    case Opcode::ZeroExt16: r = uint16_t(a[0]); return true;
+    case Opcode::ZeroExt32: r = uint32_t(a[0]); return true;
+    case Opcode::SignExt8: r = uint64_t(int64_t(int8_t(a[0]))); return true;
+    case Opcode::SignExt16: r = uint64_t(int64_t(int16_t(a[0]))); return true;
+    case Opcode::SignExt32: r = uint64_t(int64_t(int32_t(a[0]))); return true;
+    case Opcode::MergeLow: {
+      uint64_t m = imm == 1 ? 0xFF : 0xFFFF;
+      r = (a[0] & ~m) | (a[1] & m);
+      return true;
+    }
+    case Opcode::MergeHigh8: r = (a[0] & ~uint64_t(0xFF00)) | ((a[1] & 0xFF) << 8); return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+void fold_constants(ir::Block& b) {
+  std::vector<uint32_t> alias(b.insts.size());
+  for (uint32_t i = 0; i < alias.size(); ++i) alias[i] = i;
+  for (uint32_t i = 0; i < b.insts.size(); ++i) {
+    ir::Inst& in = b.insts[i];
+    if (in.dead) continue;
+    uint64_t vals[4] = {};
+    bool all_const = true, any_value = false;
+    uint64_t imm = 0;
+    for (int a = 0; a < in.nargs; ++a) {
+      if (in.args[a].is_imm) {
+        imm = in.args[a].v;
+        continue;
+      }
+      in.args[a].v = alias[in.args[a].v];
+      any_value = true;
+      if (!is_const(b, in.args[a].v, vals[a])) all_const = false;
+    }
+    uint64_t r;
+    if (any_value && all_const && fold(in.op, vals, imm, r)) {
+      in.op = Opcode::Const;
+      in.nargs = 1;
+      in.args[0] = ir::Arg::imm(r);
+      continue;
+    }
+    // Identities with one constant operand: x + 0, x - 0, x | 0, x ^ 0, x << 0.
+    if ((in.op == Opcode::Add || in.op == Opcode::Sub || in.op == Opcode::Or ||
+         in.op == Opcode::Xor || in.op == Opcode::Shl || in.op == Opcode::Shr) &&
+        !in.args[1].is_imm && is_const(b, in.args[1].v, vals[1]) && vals[1] == 0) {
+      alias[i] = uint32_t(in.args[0].v);
+      in.dead = true;
+      continue;
+    }
+    if (in.op == Opcode::Add && is_const(b, in.args[0].v, vals[0]) && vals[0] == 0) {
+      alias[i] = uint32_t(in.args[1].v);
+      in.dead = true;
+    }
+  }
+  if (b.term.cond.valid()) b.term.cond.id = alias[b.term.cond.id];
+  if (b.term.dest.valid()) b.term.dest.id = alias[b.term.dest.id];
+}
+
+}  // namespace vireo::jit::passes

@@ -1,0 +1,171 @@
+#include <array>
+#include <vector>
+
+#include "cpu/cpu_state.h"
+#include "jit/passes/passes.h"
+
+namespace vireo::jit::passes {
+
+using ir::Opcode;
+using ir::Value;
+
+bool has_side_effects(Opcode op) {
+  switch (op) {
+    case Opcode::SetGpr: case Opcode::SetFlags: case Opcode::SetXmm: case Opcode::SetRip:
+    case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64:
+    case Opcode::Store128: case Opcode::Interpret:
+    case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
+    case Opcode::Load128:
+      return true;
+    default: return false;
+  }
+}
+
+bool is_sync_point(Opcode op) {
+  switch (op) {
+    case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64:
+    case Opcode::Store128: case Opcode::Interpret:
+    case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
+    case Opcode::Load128:
+      return true;
+    default: return false;
+  }
+}
+
+namespace {
+
+// Flags a condition code reads (SDM Vol. 1, Appendix B).
+uint64_t flags_read_by(uint64_t cc) {
+  switch (cc >> 1) {
+    case 0: return flag::OF;
+    case 1: return flag::CF;
+    case 2: return flag::ZF;
+    case 3: return flag::CF | flag::ZF;
+    case 4: return flag::SF;
+    case 5: return flag::PF;
+    case 6: return flag::SF | flag::OF;
+    default: return flag::ZF | flag::SF | flag::OF;
+  }
+}
+
+}  // namespace
+
+void forward_guest_state(ir::Block& b) {
+  std::vector<uint32_t> alias(b.insts.size());
+  for (uint32_t i = 0; i < alias.size(); ++i) alias[i] = i;
+  std::array<Value, 16> known{};
+  Value flags_value;     // value of the last SetFlags
+  uint64_t flags_mask = 0;
+  std::vector<uint32_t> get_flags_after;  // GetFlags ids defined while flags_value was current
+  std::vector<uint8_t> getflags_valid(b.insts.size(), 0);
+  std::vector<uint32_t> getflags_src(b.insts.size(), 0);
+  std::vector<uint64_t> getflags_mask(b.insts.size(), 0);
+
+  for (uint32_t i = 0; i < b.insts.size(); ++i) {
+    ir::Inst& in = b.insts[i];
+    if (in.dead) continue;
+    for (int a = 0; a < in.nargs; ++a)
+      if (!in.args[a].is_imm) in.args[a].v = alias[in.args[a].v];
+    switch (in.op) {
+      case Opcode::GetGpr: {
+        Value& k = known[in.args[0].v & 15];
+        if (k.valid()) {
+          alias[i] = k.id;
+          in.dead = true;
+        } else {
+          k = Value{i};
+        }
+        break;
+      }
+      case Opcode::SetGpr: known[in.args[0].v & 15] = Value{uint32_t(in.args[1].v)}; break;
+      case Opcode::SetFlags:
+        flags_value = Value{uint32_t(in.args[1].v)};
+        flags_mask = in.args[0].v;
+        break;
+      case Opcode::GetFlags:
+        if (flags_value.valid()) {
+          getflags_valid[i] = 1;
+          getflags_src[i] = flags_value.id;
+          getflags_mask[i] = flags_mask;
+        }
+        break;
+      case Opcode::TestCond: {
+        uint32_t f = uint32_t(in.args[0].v);
+        if (b.insts[f].op == Opcode::GetFlags && getflags_valid[f] &&
+            (flags_read_by(in.args[1].v) & ~getflags_mask[f]) == 0)
+          in.args[0].v = getflags_src[f];
+        break;
+      }
+      case Opcode::Interpret:
+        known.fill(Value{});
+        flags_value = Value{};
+        break;
+      default: break;
+    }
+  }
+  if (b.term.cond.valid()) b.term.cond.id = alias[b.term.cond.id];
+  if (b.term.dest.valid()) b.term.dest.id = alias[b.term.dest.id];
+
+  // Dead SetGpr: overwritten later with no read or sync point in between.
+  std::array<bool, 16> overwritten{};
+  for (size_t i = b.insts.size(); i-- > 0;) {
+    ir::Inst& in = b.insts[i];
+    if (in.dead) continue;
+    if (in.op == Opcode::SetGpr) {
+      unsigned r = in.args[0].v & 15;
+      if (overwritten[r]) in.dead = true;
+      overwritten[r] = true;
+    } else if (in.op == Opcode::GetGpr) {
+      overwritten[in.args[0].v & 15] = false;
+    } else if (is_sync_point(in.op)) {
+      overwritten.fill(false);
+    }
+  }
+}
+
+void eliminate_dead_flags(ir::Block& b) {
+  uint64_t live = flag::ARITH;  // live at the block's end
+  for (size_t i = b.insts.size(); i-- > 0;) {
+    ir::Inst& in = b.insts[i];
+    if (in.dead) continue;
+    if (in.op == Opcode::SetFlags) {
+      uint64_t mask = in.args[0].v;
+      if ((mask & live) == 0) {
+        in.dead = true;
+        continue;
+      }
+      in.args[0].v = mask & live;
+      live &= ~mask;
+    } else if (in.op == Opcode::GetFlags || is_sync_point(in.op)) {
+      live = flag::ARITH;
+    }
+  }
+}
+
+void eliminate_dead_code(ir::Block& b) {
+  std::vector<uint32_t> uses(b.insts.size(), 0);
+  auto count = [&](const ir::Inst& in, int d) {
+    for (int a = 0; a < in.nargs; ++a)
+      if (!in.args[a].is_imm) uses[in.args[a].v] += d;
+  };
+  for (auto& in : b.insts)
+    if (!in.dead) count(in, 1);
+  if (b.term.cond.valid()) ++uses[b.term.cond.id];
+  if (b.term.dest.valid()) ++uses[b.term.dest.id];
+  for (size_t i = b.insts.size(); i-- > 0;) {
+    ir::Inst& in = b.insts[i];
+    if (in.dead || uses[i] || has_side_effects(in.op)) continue;
+    in.dead = true;
+    for (int a = 0; a < in.nargs; ++a)
+      if (!in.args[a].is_imm) --uses[in.args[a].v];
+  }
+}
+
+void optimize(ir::Block& b) {
+  forward_guest_state(b);
+  fold_constants(b);
+  eliminate_dead_flags(b);
+  eliminate_dead_code(b);
+}
+
+}  // namespace vireo::jit::passes

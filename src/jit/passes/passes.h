@@ -1,0 +1,36 @@
+// IR passes, named for what they remove (design.md). Each keeps instruction ids stable by
+// marking removed instructions dead instead of erasing them.
+#pragma once
+
+#include "jit/ir/ir.h"
+
+namespace vireo::jit::passes {
+
+// GetGpr after SetGpr/GetGpr of the same register in the block reuses the known value, and
+// TestCond of GetFlags uses the flags value of the last SetFlags that covers its condition:
+// a block-local register cache. Also deletes SetGpr that a later SetGpr overwrites before any
+// reader or possible fault.
+void forward_guest_state(ir::Block& b);
+
+// Folds instructions whose operands are constants, and simple identities (x + 0, x & ~0).
+void fold_constants(ir::Block& b);
+
+// Flag liveness: a SetFlags whose bits are all overwritten before anything can read them (a
+// GetFlags, an interpreter fallback, a possible fault, the block's end) is deleted; the others
+// are narrowed to their live bits. Flags are live at every block exit (conservative).
+void eliminate_dead_flags(ir::Block& b);
+
+// Deletes pure instructions whose value nothing uses.
+void eliminate_dead_code(ir::Block& b);
+
+// The standard pipeline, in order.
+void optimize(ir::Block& b);
+
+// True for instructions with effects beyond their value (state writes, memory, fallbacks,
+// and loads, which can fault).
+bool has_side_effects(ir::Opcode op);
+// True for instructions at which the guest state in CpuState must be exact: anything that can
+// fault or that runs the interpreter.
+bool is_sync_point(ir::Opcode op);
+
+}  // namespace vireo::jit::passes
