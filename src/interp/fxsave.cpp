@@ -11,9 +11,6 @@ namespace vireo::x87 {
 
 namespace {
 
-// Bytes 0..415 hold state; FXSAVE leaves 416..511 (reserved and software-available) unwritten,
-// as the host does.
-constexpr unsigned kStateBytes = 416;
 constexpr unsigned kImageBytes = 512;
 
 // MXCSR_MASK as the host reports it (SDM Vol. 1, 11.6.6): the bits FXRSTOR/LDMXCSR accept.
@@ -38,16 +35,31 @@ uint64_t image_address(Exec& x, const Insn& in) {
 
 void fxsave(Exec& x, const Insn& in) {
   uint64_t la = image_address(x, in);
-  const CpuState& c = *x.cpu;
+  uint8_t img[kStateBytes];
+  write_fxsave_image(*x.cpu, img, in.prefixes & pfx::REX_W);
+  std::memcpy(x.host_ptr(la, kImageBytes, true), img, kStateBytes);
+}
+
+void fxrstor(Exec& x, const Insn& in) {
+  uint64_t la = image_address(x, in);
+  uint8_t img[kStateBytes];
+  std::memcpy(img, x.host_ptr(la, kImageBytes, false), kStateBytes);
+  if (!read_fxsave_image(*x.cpu, img, in.prefixes & pfx::REX_W))
+    x.raise_gp(0);  // reserved MXCSR bits (SDM Vol. 2, FXRSTOR)
+}
+
+}  // namespace
+
+void write_fxsave_image(const CpuState& c, uint8_t* img, bool ptr64) {
   const X87State& s = c.x87;
-  uint8_t img[kStateBytes] = {};
+  std::memset(img, 0, kStateBytes);
   auto put16 = [&](unsigned off, uint16_t v) { std::memcpy(img + off, &v, 2); };
   auto put32 = [&](unsigned off, uint32_t v) { std::memcpy(img + off, &v, 4); };
   put16(0, s.fcw);
   put16(2, status_word(s));
   img[4] = uint8_t(~s.tag_empty);  // abridged tag word: 1 = not empty
   put16(6, s.fop & 0x7FF);
-  if (in.prefixes & pfx::REX_W) {
+  if (ptr64) {
     std::memcpy(img + 8, &s.fip, 8);
     std::memcpy(img + 16, &s.fdp, 8);
   } else {
@@ -60,18 +72,12 @@ void fxsave(Exec& x, const Insn& in) {
   put32(28, mxcsr_mask());
   for (unsigned i = 0; i < 8; ++i) std::memcpy(img + 32 + 16 * i, &s.st[(s.top + i) & 7], 10);
   for (unsigned i = 0; i < 16; ++i) std::memcpy(img + 160 + 16 * i, &c.xmm[i], 16);
-  std::memcpy(x.host_ptr(la, kImageBytes, true), img, kStateBytes);
 }
 
-void fxrstor(Exec& x, const Insn& in) {
-  uint64_t la = image_address(x, in);
-  uint8_t img[kStateBytes];
-  std::memcpy(img, x.host_ptr(la, kImageBytes, false), kStateBytes);
+bool read_fxsave_image(CpuState& c, const uint8_t* img, bool ptr64) {
   uint32_t mxcsr;
   std::memcpy(&mxcsr, img + 24, 4);
-  if (mxcsr & ~mxcsr_mask()) x.raise_gp(0);  // reserved MXCSR bits (SDM Vol. 2, FXRSTOR)
-
-  CpuState& c = *x.cpu;
+  if (mxcsr & ~mxcsr_mask()) return false;
   X87State& s = c.x87;
   uint16_t fcw, fsw, fop;
   std::memcpy(&fcw, img + 0, 2);
@@ -80,7 +86,7 @@ void fxrstor(Exec& x, const Insn& in) {
   s.fcw = uint16_t((fcw & 0x1F3F) | 0x40);
   s.tag_empty = uint8_t(~img[4]);
   s.fop = fop & 0x7FF;
-  if (in.prefixes & pfx::REX_W) {
+  if (ptr64) {
     std::memcpy(&s.fip, img + 8, 8);
     std::memcpy(&s.fdp, img + 16, 8);
   } else {
@@ -94,9 +100,8 @@ void fxrstor(Exec& x, const Insn& in) {
   for (unsigned i = 0; i < 8; ++i) std::memcpy(&s.st[(s.top + i) & 7], img + 32 + 16 * i, 10);
   c.mxcsr = mxcsr;
   for (unsigned i = 0; i < 16; ++i) std::memcpy(&c.xmm[i], img + 160 + 16 * i, 16);
+  return true;
 }
-
-}  // namespace
 
 void register_fxsave(DispatchTable& t) {
   t[ZYDIS_MNEMONIC_FXSAVE] = fxsave;

@@ -75,6 +75,15 @@ uint16_t full_tag_word(const X87State& s);
 // 8.6). The N-forms (FNINIT, FNCLEX, FNSTSW, FNSTCW, FNSTENV, FNSAVE) do not wait.
 void check_pending(Exec& x);
 
+// The FXSAVE image outside of FXSAVE/FXRSTOR (e.g. a signal frame's fpstate): bytes
+// 0..kStateBytes-1 of the 512-byte layout; ptr64 selects the REX.W form of FIP/FDP. Reading
+// fails (returns false, nothing changed) when the image sets MXCSR bits outside MXCSR_MASK.
+// Bytes 416..511 are reserved or available to software: FXSAVE leaves them unwritten, as the
+// host does.
+inline constexpr unsigned kStateBytes = 416;
+void write_fxsave_image(const CpuState& c, uint8_t* img, bool ptr64);
+bool read_fxsave_image(CpuState& c, const uint8_t* img, bool ptr64);
+
 void register_control(DispatchTable& t);  // x87_control.cpp
 void register_fxsave(DispatchTable& t);   // fxsave.cpp
 
