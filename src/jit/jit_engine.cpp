@@ -46,6 +46,10 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   rt_.range_fault_helper = reinterpret_cast<void*>(&range_fault_helper);
   rt_.jump_cache = cache_.jump_cache();
   rt_.use_jump_cache = opts_.jump_cache;
+  // The backend's range check is one shift: the guest window must be a power of two.
+  if (mem_.limit & (mem_.limit - 1))
+    throw std::runtime_error("jit: the guest window size must be a power of two");
+  rt_.window_bits = __builtin_ctzll(mem_.limit);
   g_stats = &stats_;
   install_host_fault_handlers();
 }

@@ -22,7 +22,6 @@ constexpr int kOffRip = offsetof(CpuState, rip);
 constexpr int kOffFlags = offsetof(CpuState, rflags);
 constexpr int kOffExitRequest = offsetof(CpuState, exit_request);
 constexpr int kOffInsnCount = offsetof(CpuState, insn_count);
-constexpr int kWindowBits = 46;  // AddressSpace::kWindowSize = 2^46
 
 // Registers that hold IR values (rbx, r15, r11 and rsp are reserved).
 const int kPool[] = {Xbyak::Operand::RAX, Xbyak::Operand::RCX, Xbyak::Operand::RDX,
@@ -238,7 +237,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // not) on the host exactly where the guest page is missing.
   void guest_access(const ir::Inst& in, const Reg64& addr, bool write) {
     mov(r11, addr);
-    shr(r11, kWindowBits);
+    shr(r11, rt_.window_bits);
     Xbyak::Label& l = range_faults_.emplace_back();
     range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write});
     jnz(l, T_NEAR);

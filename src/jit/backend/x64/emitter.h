@@ -29,6 +29,7 @@ struct Runtime {
   void* range_fault_helper;  // uint32_t (CpuState*, uint64_t addr, uint64_t pc, uint64_t write)
   JumpCacheEntry* jump_cache;
   bool use_jump_cache = true;
+  int window_bits = 46;   // guest addresses are valid below 2^window_bits (GuestMemory::limit)
 };
 
 // Emits `block` into the cache. Fills out.code, code_size, pc_map and exits. Returns false if

@@ -1,0 +1,218 @@
+// The JIT against the interpreter (the semantic reference): same code, same start state, same
+// final state. Also the JIT's own machinery: chaining, the jump cache, cache flushes, precise
+// faults and exit requests.
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+
+#include <random>
+#include <thread>
+
+#include "interp/interpreter.h"
+#include "jit/jit_engine.h"
+#include "mem/address_space.h"
+
+namespace vireo::test {
+namespace {
+
+constexpr uint64_t kCode = 0x10000, kData = 0x20000;
+
+struct Machine {
+  AddressSpace as;
+  CpuState cpu{};
+  Machine() {
+    as.mmap(kCode, 0x10000, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    as.mmap(kData, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    reset_user_state(cpu);
+    cpu.gpr[RSP] = kData + 0x8000;
+    cpu.rip = kCode;
+  }
+  void load(const std::vector<uint8_t>& code) { std::memcpy(as.host(kCode), code.data(), code.size()); }
+};
+
+// Runs `code` (which must end in `syscall`) on both engines from the same state, one after the
+// other (two 64 TiB guest windows do not fit in one host address space at once), and keeps
+// what each left behind.
+struct Pair {
+  struct Result {
+    StopReason r;
+    CpuState cpu;
+    std::vector<uint8_t> data;
+  } jit, ref;
+
+  void run(const std::vector<uint8_t>& code, const CpuState& start, jit::JitOptions o = {}) {
+    for (bool use_jit : {true, false}) {
+      Machine m;
+      m.load(code);
+      uint64_t rsp = m.cpu.gpr[RSP];
+      m.cpu = start;
+      if (!start.gpr[RSP]) m.cpu.gpr[RSP] = rsp;
+      m.cpu.rip = kCode;
+      for (int i = 0; i < 256; ++i) m.as.host(kData)[i] = uint8_t(i * 7);
+      Result& res = use_jit ? jit : ref;
+      if (use_jit) {
+        jit::JitEngine e(m.as.memory(), o);
+        res.r = e.run(m.cpu);
+      } else {
+        Interpreter e(m.as.memory());
+        res.r = e.run(m.cpu);
+      }
+      res.cpu = m.cpu;
+      res.data.assign(m.as.host(kData), m.as.host(kData) + 0x10000);
+    }
+  }
+
+  void expect_same() {
+    EXPECT_EQ(jit.r, ref.r);
+    EXPECT_EQ(jit.cpu.rip, ref.cpu.rip);
+    for (int r = 0; r < 16; ++r) EXPECT_EQ(jit.cpu.gpr[r], ref.cpu.gpr[r]) << "gpr " << r;
+    EXPECT_EQ(jit.cpu.rflags, ref.cpu.rflags);
+    EXPECT_TRUE(jit.data == ref.data);
+  }
+};
+
+CpuState random_state(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  CpuState s{};
+  reset_user_state(s);
+  for (int r = 0; r < 16; ++r) s.gpr[r] = rng();
+  s.gpr[RSP] = kData + 0x8000;
+  s.gpr[RBX] = kData + 0x100;  // a valid data pointer for memory forms
+  s.rflags = flag::FIXED1 | (rng() & flag::ARITH);
+  return s;
+}
+
+const std::vector<uint8_t> kSyscall = {0x0F, 0x05};
+
+std::vector<uint8_t> cat(std::initializer_list<std::vector<uint8_t>> parts) {
+  std::vector<uint8_t> v;
+  for (auto& p : parts) v.insert(v.end(), p.begin(), p.end());
+  return v;
+}
+
+TEST(Jit, StraightLineAluMatchesInterpreter) {
+  // add rax,rcx; sub rdx,rax; and rsi,rdi; or r8,r9; xor r10d,r11d; cmp rax,rdx; inc r12;
+  // dec r13w; neg r14b; not r15; add al,ah; lea rbp,[rax+rcx*4+0x10]; mov [rbx],rax;
+  // add [rbx+8],rdx; movzx eax,byte [rbx+3]; movsx rcx,word [rbx+5]; test rax,rax; syscall
+  std::vector<uint8_t> code = cat({
+      {0x48, 0x01, 0xC8}, {0x48, 0x29, 0xC2}, {0x48, 0x21, 0xFE}, {0x4D, 0x09, 0xC8},
+      {0x45, 0x31, 0xDA}, {0x48, 0x39, 0xD0}, {0x49, 0xFF, 0xC4}, {0x66, 0x41, 0xFF, 0xCD},
+      {0x41, 0xF6, 0xDE}, {0x49, 0xF7, 0xD7}, {0x00, 0xE0}, {0x48, 0x8D, 0x6C, 0x88, 0x10},
+      {0x48, 0x89, 0x03}, {0x48, 0x01, 0x53, 0x08}, {0x0F, 0xB6, 0x43, 0x03},
+      {0x48, 0x0F, 0xBF, 0x4B, 0x05}, {0x48, 0x85, 0xC0}, kSyscall});
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    Pair p;
+    p.run(code, random_state(seed));
+    ASSERT_EQ(p.jit.r, StopReason::Syscall);
+    p.expect_same();
+  }
+}
+
+TEST(Jit, FlagsConsumedLaterAndPartialWrites) {
+  // cmp eax,ecx; mov edx,5 (no flags); setb dl; cmovz esi,edi; inc r8 (keeps CF); adc r9,r10
+  // (fallback reads CF from inc's merge); sete ah; syscall
+  std::vector<uint8_t> code = cat({{0x39, 0xC8}, {0xBA, 0x05, 0x00, 0x00, 0x00}, {0x0F, 0x92, 0xC2},
+                                   {0x0F, 0x44, 0xF7}, {0x49, 0xFF, 0xC0}, {0x4D, 0x11, 0xD1},
+                                   {0x0F, 0x94, 0xC4}, kSyscall});
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    CpuState s = random_state(seed);
+    if (seed % 3 == 0) s.gpr[RCX] = s.gpr[RAX];  // equal operands: ZF paths
+    Pair p;
+    p.run(code, s);
+    p.expect_same();
+  }
+}
+
+TEST(Jit, LoopsChainBlocksAndCallsUseTheJumpCache) {
+  // mov ecx,1000; xor eax,eax; loop: add rax,rcx; call f; dec ecx; jnz loop; syscall;
+  // f: add rax,1; ret
+  std::vector<uint8_t> code = {0xB9, 0xE8, 0x03, 0x00, 0x00,  // mov ecx, 1000
+                               0x31, 0xC0,                    // xor eax, eax
+                               0x48, 0x01, 0xC8,              // loop: add rax, rcx
+                               0xE8, 0x08, 0x00, 0x00, 0x00,  // call f (+8)
+                               0xFF, 0xC9,                    // dec ecx
+                               0x75, 0xF4,                    // jnz loop
+                               0x0F, 0x05,                    // syscall
+                               0x90, 0x90, 0x90,              // padding
+                               0x48, 0x83, 0xC0, 0x01,        // f: add rax, 1
+                               0xC3};                         // ret
+  for (bool chain : {true, false})
+    for (bool jc : {true, false}) {
+      jit::JitOptions o;
+      o.chain = chain;
+      o.jump_cache = jc;
+      Machine m;
+      m.load(code);
+      jit::JitEngine jit(m.as.memory(), o);
+      ASSERT_EQ(jit.run(m.cpu), StopReason::Syscall);
+      EXPECT_EQ(m.cpu.gpr[RAX], 1000u * 1001u / 2u + 1000u);
+      EXPECT_EQ(jit.stats().chains_patched > 0, chain);
+      // With chaining and the jump cache, the dispatcher sees a handful of entries, not 3000.
+      if (chain && jc) EXPECT_LT(jit.stats().block_entries, 50u);
+      if (!chain && !jc) EXPECT_GT(jit.stats().block_entries, 2000u);
+    }
+}
+
+TEST(Jit, TinyCacheFlushesAndStaysCorrect) {
+  // 300 distinct blocks: each `add rax, i; jmp next`, then syscall.
+  std::vector<uint8_t> code;
+  for (int i = 0; i < 300; ++i) {
+    code.insert(code.end(), {0x48, 0x83, 0xC0, uint8_t(i & 0x7F)});  // add rax, imm8
+    code.insert(code.end(), {0xEB, 0x00});                           // jmp +0 (next block)
+  }
+  code.insert(code.end(), kSyscall.begin(), kSyscall.end());
+  uint64_t expect = 0;
+  for (int i = 0; i < 300; ++i) expect += i & 0x7F;
+  jit::JitOptions o;
+  o.tc_size = 8 << 10;  // 8 KiB: far less than 300 blocks need
+  Machine m;
+  m.load(code);
+  m.cpu.gpr[RAX] = 0;
+  jit::JitEngine jit(m.as.memory(), o);
+  ASSERT_EQ(jit.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.gpr[RAX], expect);
+  EXPECT_GT(jit.stats().flushes, 0u);
+}
+
+TEST(Jit, FaultInTranslatedCodeIsPrecise) {
+  // mov rax,1; mov rcx,[rdx] (rdx -> unmapped); mov rax,2; syscall
+  std::vector<uint8_t> code = cat({{0x48, 0xC7, 0xC0, 0x01, 0x00, 0x00, 0x00}, {0x48, 0x8B, 0x0A},
+                                   {0x48, 0xC7, 0xC0, 0x02, 0x00, 0x00, 0x00}, kSyscall});
+  for (uint64_t bad : {uint64_t(0x1000), uint64_t(1) << 50, ~uint64_t(0) - 3}) {
+    CpuState s = random_state(7);
+    s.gpr[RDX] = bad;
+    Pair p;
+    p.run(code, s);
+    ASSERT_EQ(p.jit.r, StopReason::Fault);
+    EXPECT_EQ(p.jit.cpu.rip, kCode + 7);  // the load, not the block start
+    EXPECT_EQ(p.jit.cpu.fault.vector, VEC_PF);
+    EXPECT_EQ(p.jit.cpu.fault.address, bad);
+    p.expect_same();
+  }
+}
+
+TEST(Jit, ExitRequestStopsATightLoop) {
+  Machine m;
+  m.load({0xEB, 0xFE});  // jmp $
+  jit::JitEngine jit(m.as.memory(), {});
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    m.cpu.exit_request = 1;
+  });
+  EXPECT_EQ(jit.run(m.cpu), StopReason::ExitRequest);
+  t.join();
+  EXPECT_EQ(m.cpu.rip, kCode);
+}
+
+TEST(Jit, UntranslatedInstructionsFallBackToTheInterpreter) {
+  // imul rax, rcx (not translated yet) between translated instructions; ud2 at the end.
+  std::vector<uint8_t> code = cat({{0x48, 0x01, 0xC8}, {0x48, 0x0F, 0xAF, 0xC1}, {0x48, 0x01, 0xC8},
+                                   {0x0F, 0x0B}});
+  Pair p;
+  p.run(code, random_state(3));
+  EXPECT_EQ(p.jit.r, StopReason::Fault);
+  EXPECT_EQ(p.jit.cpu.fault.vector, VEC_UD);
+  p.expect_same();
+}
+
+}  // namespace
+}  // namespace vireo::test
