@@ -49,6 +49,24 @@ bool looks_like_elf(const std::string& path) {
   return f.fd >= 0 && ::pread(f.fd, m, 4, 0) == 4 && std::memcmp(m, ELFMAG, SELFMAG) == 0;
 }
 
+ExecKind classify_executable(const std::string& path) {
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) return ExecKind::NotElf;
+  Elf64_Ehdr eh;
+  ssize_t n = ::pread(f.fd, &eh, sizeof eh, 0);
+  if (n < SELFMAG || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return ExecKind::NotElf;
+  if (n != sizeof eh || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+      eh.e_machine != EM_X86_64 || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
+      eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 512)
+    return ExecKind::OtherElf;
+  std::vector<Elf64_Phdr> ph(eh.e_phnum);
+  size_t bytes = ph.size() * sizeof(Elf64_Phdr);
+  if (::pread(f.fd, ph.data(), bytes, off_t(eh.e_phoff)) != ssize_t(bytes)) return ExecKind::OtherElf;
+  for (auto& p : ph)
+    if (p.p_type == PT_INTERP) return ExecKind::Dynamic;
+  return ExecKind::StaticX86_64;
+}
+
 LoadedElf load_elf(const std::string& path, AddressSpace& as) {
   Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) throw ElfError(fmt::format("{}: {}", path, strerror(errno)));

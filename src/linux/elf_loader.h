@@ -31,4 +31,13 @@ LoadedElf load_elf(const std::string& path, AddressSpace& as);
 // True if the file starts like an ELF file (used by execve to decide what it is handed).
 bool looks_like_elf(const std::string& path);
 
+// What execve is looking at, judged from the headers only (nothing is mapped).
+enum class ExecKind {
+  StaticX86_64,  // an x86-64 executable vireo can load
+  Dynamic,       // an x86-64 executable that needs an ELF interpreter (PT_INTERP)
+  OtherElf,      // an ELF file for another class/machine/type, or with broken headers
+  NotElf,        // anything else (scripts are recognised by the caller)
+};
+ExecKind classify_executable(const std::string& path);
+
 }  // namespace vireo

@@ -1,7 +1,10 @@
 #include "linux/guest_access.h"
 
+#include <errno.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "linux/process.h"
 
@@ -40,6 +43,30 @@ bool read_guest_string(Process& p, uint64_t addr, std::string& out, size_t max) 
     addr += n;
   }
   return false;
+}
+
+int read_guest_path(Process& p, uint64_t addr, std::string& out) {
+  out.clear();
+  char chunk[256];
+  while (out.size() < 4096) {
+    size_t n = std::min<size_t>(sizeof chunk, 4096 - (addr & 4095));
+    if (!copy_from_guest(p, chunk, addr, n)) return -EFAULT;
+    for (size_t i = 0; i < n; ++i) {
+      if (chunk[i] == '\0') return 0;
+      out += chunk[i];
+    }
+    addr += n;
+  }
+  return -ENAMETOOLONG;
+}
+
+void* host_arg(Process& p, uint64_t addr, size_t len) {
+  if (void* h = guest_ptr(p, addr, len)) return h;
+  return reinterpret_cast<void*>(uintptr_t(0xffff'ff00'0000'0000));
+}
+
+void* host_opt(Process& p, uint64_t addr, size_t len) {
+  return addr ? host_arg(p, addr, len) : nullptr;
 }
 
 void* guest_ptr(Process& p, uint64_t addr, size_t len) {

@@ -21,6 +21,16 @@ bool read_guest_string(Process& p, uint64_t addr, std::string& out, size_t max =
 // EFAULT itself for unmapped pages). nullptr if [addr, addr+len) leaves the guest window.
 void* guest_ptr(Process& p, uint64_t addr, size_t len);
 
+// Host pointer for handing a guest buffer to a host syscall that must see EFAULT (not crash,
+// not touch Vireo's memory) for a bad guest pointer: a pointer outside the guest window becomes
+// a kernel-half address, which every host syscall rejects with EFAULT.
+void* host_arg(Process& p, uint64_t addr, size_t len);
+// As host_arg, but guest NULL stays NULL (for optional arguments: "times = NULL" means now).
+void* host_opt(Process& p, uint64_t addr, size_t len);
+
+// Reads a guest path: 0, -EFAULT or -ENAMETOOLONG (no NUL within PATH_MAX bytes).
+int read_guest_path(Process& p, uint64_t addr, std::string& out);
+
 template <class T>
 bool read_guest(Process& p, uint64_t addr, T& v) {
   return copy_from_guest(p, &v, addr, sizeof(T));

@@ -1,11 +1,14 @@
 #include "linux/process.h"
 
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "cpu/decoder.h"
 #include "linux/initial_stack.h"
@@ -21,7 +24,16 @@ void Process::load() {
   LoadedElf elf = load_elf(opts_.program, *as_);
   as_->set_brk_start(elf.brk);
   reset_user_state(cpu_);
-  exe_path = opts_.program;
+  char* abs = ::realpath(opts_.program.c_str(), nullptr);
+  exe_path = abs ? abs : opts_.program;
+  std::free(abs);
+  // Dispositions are inherited across execve: a signal the parent ignored starts ignored.
+  for (int sig = 1; sig < 65; ++sig) {
+    struct sigaction old {};
+    if (sig != SIGKILL && sig != SIGSTOP && ::sigaction(sig, nullptr, &old) == 0 &&
+        old.sa_handler == SIG_IGN)
+      sigactions[sig].handler = uint64_t(SIG_IGN);
+  }
   cpu_.gpr[RSP] = build_initial_stack(*as_, elf, opts_.argv, opts_.env, opts_.program);
   cpu_.rip = elf.entry;
   engine_ = opts_.make_engine(as_->memory());
@@ -87,6 +99,11 @@ int Process::terminate_by_signal(int signo, uint64_t address) {
   if (opts_.stats) print_stats();
   opts_.stats = false;
   return 128 + signo;
+}
+
+void Process::terminate_with_signal(int signo) {
+  exit_status = terminate_by_signal(signo, 0);
+  exited = true;
 }
 
 int Process::terminate_by_fault() {

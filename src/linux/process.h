@@ -27,6 +27,8 @@ struct RunOptions {
   std::vector<std::string> argv;     // guest argv (argv[0] included)
   std::vector<std::string> env;      // guest environment
   std::string vireo_path;            // host path of the vireo binary (for execve)
+  // Further `vireo run` options to repeat when execve re-executes vireo (engine tuning, ...).
+  std::vector<std::string> reexec_options;
   // Creates the execution engine for a guest memory (chosen by the CLI from `engine`).
   std::function<std::unique_ptr<Engine>(const GuestMemory&)> make_engine;
 };
@@ -61,8 +63,13 @@ class Process {
   // Syscall counts by number, for --stats.
   std::map<uint64_t, uint64_t> syscall_counts;
 
-  // Guest-visible path of the running program (for /proc/self/exe and execve of it).
+  // Guest-visible path of the running program (for /proc/self/exe and execve of it):
+  // absolute, as the kernel's /proc/self/exe link is.
   std::string exe_path;
+
+  // Ends the guest as signal `signo`'s default action would: the "guest terminated" line,
+  // exit status 128+signo. Used by kill/tgkill aimed at the guest itself.
+  void terminate_with_signal(int signo);
 
  private:
   void handle_syscall();

@@ -1,8 +1,11 @@
-// System information: uname, prlimit64, getrandom.
+// System information: uname, limits, sysinfo, usage, scheduling, getrandom.
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/utsname.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -42,11 +45,49 @@ int64_t sys_getrandom(Process& p, const SyscallArgs& a) {
   return host_result(::getrandom(buf, a.a[1], unsigned(a.a[2])));
 }
 
+int64_t sys_getrlimit(Process& p, const SyscallArgs& a) {
+  return host_result(::syscall(SYS_getrlimit, long(a.a[0]), host_arg(p, a.a[1], 16)));
+}
+int64_t sys_setrlimit(Process& p, const SyscallArgs& a) {
+  return host_result(::syscall(SYS_setrlimit, long(a.a[0]), host_arg(p, a.a[1], 16)));
+}
+
+int64_t sys_sysinfo(Process& p, const SyscallArgs& a) {
+  return host_result(::syscall(SYS_sysinfo, host_arg(p, a.a[0], sizeof(struct sysinfo))));
+}
+
+int64_t sys_getrusage(Process& p, const SyscallArgs& a) {
+  return host_result(::syscall(SYS_getrusage, long(a.a[0]), host_arg(p, a.a[1], sizeof(struct rusage))));
+}
+
+int64_t sys_sched_yield(Process&, const SyscallArgs&) { return host_result(::sched_yield()); }
+
+int64_t sys_sched_getaffinity(Process& p, const SyscallArgs& a) {
+  return host_result(::syscall(SYS_sched_getaffinity, long(a.a[0]), long(a.a[1]),
+                               host_arg(p, a.a[2], a.a[1])));
+}
+int64_t sys_sched_setaffinity(Process& p, const SyscallArgs& a) {
+  return host_result(::syscall(SYS_sched_setaffinity, long(a.a[0]), long(a.a[1]),
+                               host_arg(p, a.a[2], a.a[1])));
+}
+
+int64_t sys_getcpu(Process& p, const SyscallArgs& a) {
+  return host_result(::syscall(SYS_getcpu, host_opt(p, a.a[0], 4), host_opt(p, a.a[1], 4), nullptr));
+}
+
 }  // namespace
 
 void register_info_syscalls(SyscallTable& t) {
   t[SYS_uname] = {"uname", sys_uname, {Arg::Ptr}};
   t[SYS_prlimit64] = {"prlimit64", sys_prlimit64, {Arg::Int, Arg::Int, Arg::Ptr, Arg::Ptr}};
+  t[SYS_getrlimit] = {"getrlimit", sys_getrlimit, {Arg::Int, Arg::Ptr}};
+  t[SYS_setrlimit] = {"setrlimit", sys_setrlimit, {Arg::Int, Arg::Ptr}};
+  t[SYS_sysinfo] = {"sysinfo", sys_sysinfo, {Arg::Ptr}};
+  t[SYS_getrusage] = {"getrusage", sys_getrusage, {Arg::Int, Arg::Ptr}};
+  t[SYS_sched_yield] = {"sched_yield", sys_sched_yield, {}};
+  t[SYS_sched_getaffinity] = {"sched_getaffinity", sys_sched_getaffinity, {Arg::Int, Arg::Uint, Arg::Ptr}};
+  t[SYS_sched_setaffinity] = {"sched_setaffinity", sys_sched_setaffinity, {Arg::Int, Arg::Uint, Arg::Ptr}};
+  t[SYS_getcpu] = {"getcpu", sys_getcpu, {Arg::Ptr, Arg::Ptr, Arg::Ptr}};
   t[SYS_getrandom] = {"getrandom", sys_getrandom, {Arg::Ptr, Arg::Uint, Arg::Hex}};
 }
 

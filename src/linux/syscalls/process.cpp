@@ -1,7 +1,18 @@
-// Process system calls: exit, ids, thread-area setup.
+// Process system calls: exit, ids and sessions, thread-area setup, fork/vfork/clone, wait,
+// kill. A forked guest is a forked Vireo: host fork() duplicates the emulator together with the
+// guest's memory and CPU state, and both sides go on emulating.
 #include <asm/prctl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 #include "linux/guest_access.h"
 #include "linux/process.h"
@@ -12,22 +23,33 @@ namespace vireo {
 
 namespace {
 
+int64_t host_syscall(long nr, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0) {
+  return host_result(::syscall(nr, a, b, c, d, e));
+}
+long L(const void* p) { return long(reinterpret_cast<uintptr_t>(p)); }
+
+template <long NR>
+int64_t sys_plain(Process&, const SyscallArgs& a) {
+  return host_syscall(NR, long(a.a[0]), long(a.a[1]), long(a.a[2]), long(a.a[3]), long(a.a[4]));
+}
+
 int64_t sys_exit_group(Process& p, const SyscallArgs& a) {
   p.exited = true;
   p.exit_status = int(a.a[0] & 0xFF);
   return 0;
 }
 
-int64_t sys_getpid(Process&, const SyscallArgs&) { return ::getpid(); }
-int64_t sys_gettid(Process&, const SyscallArgs&) { return ::gettid(); }
-
 int64_t sys_set_tid_address(Process& p, const SyscallArgs& a) {
   p.clear_child_tid = a.a[0];
   return ::gettid();
 }
 
-int64_t sys_set_robust_list(Process&, const SyscallArgs&) { return 0; }
-int64_t sys_rseq(Process&, const SyscallArgs&) { return -ENOSYS; }
+int64_t sys_set_robust_list(Process&, const SyscallArgs& a) { return a.a[1] == 24 ? 0 : -EINVAL; }
+
+// rseq and clone3 answer -ENOSYS deliberately and silently, as a kernel built without them
+// would: glibc probes both on every start or spawn and falls back (no rseq; clone instead of
+// clone3), so a warning would only add noise to every guest's stderr.
+int64_t sys_quiet_enosys(Process&, const SyscallArgs&) { return -ENOSYS; }
 
 int64_t sys_arch_prctl(Process& p, const SyscallArgs& a) {
   switch (a.a[0]) {
@@ -51,17 +73,206 @@ int64_t sys_arch_prctl(Process& p, const SyscallArgs& a) {
   }
 }
 
+int64_t sys_getgroups(Process& p, const SyscallArgs& a) {
+  int n = int(a.a[0]);
+  if (n < 0) return -EINVAL;
+  return host_syscall(SYS_getgroups, n, L(n ? host_arg(p, a.a[1], size_t(n) * 4) : nullptr));
+}
+
+template <long NR>
+int64_t sys_getres_ids(Process& p, const SyscallArgs& a) {
+  return host_syscall(NR, L(host_arg(p, a.a[0], 4)), L(host_arg(p, a.a[1], 4)),
+                      L(host_arg(p, a.a[2], 4)));
+}
+
+int64_t sys_prctl(Process& p, const SyscallArgs& a) {
+  switch (int(a.a[0])) {
+    case PR_SET_NAME: case PR_GET_NAME:
+      return host_syscall(SYS_prctl, long(a.a[0]), L(host_arg(p, a.a[1], 16)));
+    case PR_GET_DUMPABLE: case PR_SET_DUMPABLE: case PR_SET_PDEATHSIG: case PR_SET_NO_NEW_PRIVS:
+    case PR_GET_NO_NEW_PRIVS: case PR_GET_KEEPCAPS: case PR_SET_KEEPCAPS:
+    case PR_SET_CHILD_SUBREAPER:
+      return host_syscall(SYS_prctl, long(a.a[0]), long(a.a[1]), long(a.a[2]), long(a.a[3]),
+                          long(a.a[4]));
+    default: return -EINVAL;
+  }
+}
+
+// ---- fork, vfork, clone ----
+
+// Host fork, keeping vfork's ordering when asked: the parent is held until the child execs
+// or exits, which the child signals by the close-on-exec pipe end it holds going away.
+int64_t fork_guest(Process& p, int exit_signal, bool hold_parent) {
+  int hold[2] = {-1, -1};
+  if (hold_parent && ::pipe2(hold, O_CLOEXEC) == 0) {
+    // Keep our pipe out of the low fd numbers the guest manages itself.
+    for (int& fd : hold) {
+      int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 900);
+      if (high >= 0) {
+        ::close(fd);
+        fd = high;
+      }
+    }
+  }
+  pid_t pid = exit_signal == SIGCHLD ? ::fork()
+                                     : pid_t(::syscall(SYS_clone, long(exit_signal & CSIGNAL), 0L, 0L, 0L, 0L));
+  if (pid < 0) {
+    int e = errno;
+    if (hold[0] >= 0) ::close(hold[0]), ::close(hold[1]);
+    return -e;
+  }
+  if (pid == 0) {
+    if (hold[0] >= 0) ::close(hold[0]);  // hold[1] stays open until exec or exit
+    return 0;
+  }
+  if (hold[0] >= 0) {
+    ::close(hold[1]);
+    char c;
+    while (::read(hold[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    ::close(hold[0]);
+  }
+  return pid;
+}
+
+int64_t sys_fork(Process& p, const SyscallArgs&) { return fork_guest(p, SIGCHLD, false); }
+int64_t sys_vfork(Process& p, const SyscallArgs&) { return fork_guest(p, SIGCHLD, true); }
+
+// clone(flags, newsp, parent_tid, child_tid, tls) on x86-64.
+int64_t sys_clone(Process& p, const SyscallArgs& a) {
+  uint64_t flags = a.a[0];
+  if (flags & CLONE_THREAD) {
+    static bool warned = false;
+    if (!warned) {
+      warned = true;
+      fmt::print(stderr, "vireo: clone with CLONE_THREAD (threads) is not supported yet, returning -ENOSYS\n");
+    }
+    return -ENOSYS;
+  }
+  // CLONE_VM shares memory with the parent; without threads we can only honour it when the
+  // parent waits for the child's exec or exit (CLONE_VFORK, as posix_spawn does).
+  if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) {
+    fmt::print(stderr, "vireo: clone with CLONE_VM but without CLONE_VFORK is not supported, returning -ENOSYS\n");
+    return -ENOSYS;
+  }
+  const uint64_t supported = CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_FS | CLONE_FILES |
+                             CLONE_SIGHAND | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID |
+                             CLONE_CHILD_CLEARTID | CLONE_SETTLS;
+  if (flags & ~supported) return -EINVAL;
+  int64_t pid = fork_guest(p, int(flags & CSIGNAL), flags & CLONE_VFORK);
+  if (pid < 0) return pid;
+  if (flags & CLONE_PARENT_SETTID) {
+    int32_t v = int32_t(pid ? pid : ::getpid());
+    write_guest(p, a.a[2], v);
+  }
+  if (pid == 0) {
+    if (flags & CLONE_CHILD_SETTID) {
+      int32_t tid = int32_t(::gettid());
+      write_guest(p, a.a[3], tid);
+    }
+    if (flags & CLONE_CHILD_CLEARTID) p.clear_child_tid = a.a[3];
+    if (flags & CLONE_SETTLS) fs_base(p.cpu()) = a.a[4];
+    if (a.a[1]) p.cpu().gpr[RSP] = a.a[1];
+  }
+  return pid;
+}
+
+int64_t sys_wait4(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_wait4, long(a.a[0]), L(host_opt(p, a.a[1], 4)), long(a.a[2]),
+                      L(host_opt(p, a.a[3], sizeof(struct rusage))));
+}
+
+int64_t sys_waitid(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_waitid, long(a.a[0]), long(a.a[1]), L(host_opt(p, a.a[2], sizeof(siginfo_t))),
+                      long(a.a[3]), L(host_opt(p, a.a[4], sizeof(struct rusage))));
+}
+
+// ---- kill ----
+
+// A signal the guest sends itself. Handlers are recorded but not yet delivered, so only the
+// default and ignore dispositions act: the default action terminates, stops or does nothing.
+int64_t signal_self(Process& p, int sig) {
+  if (sig < 0 || sig > 64) return -EINVAL;
+  if (sig == 0) return 0;
+  uint64_t handler = p.sigactions[sig].handler;
+  if (sig != SIGKILL && sig != SIGSTOP && handler != uint64_t(SIG_DFL)) {
+    if (handler != uint64_t(SIG_IGN)) {
+      static bool warned = false;
+      if (!warned) {
+        warned = true;
+        fmt::print(stderr, "vireo: signal {} to a guest handler: delivery to guest handlers is not implemented yet\n", sig);
+      }
+    }
+    return 0;
+  }
+  switch (sig) {
+    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH: return 0;
+    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+      return host_result(::kill(::getpid(), SIGSTOP));
+    default: p.terminate_with_signal(sig); return 0;
+  }
+}
+
+int64_t sys_kill(Process& p, const SyscallArgs& a) {
+  pid_t pid = pid_t(a.a[0]);
+  if (pid == ::getpid()) return signal_self(p, int(a.a[1]));
+  return host_result(::kill(pid, int(a.a[1])));
+}
+
+int64_t sys_tgkill(Process& p, const SyscallArgs& a) {
+  if (pid_t(a.a[0]) == ::getpid() && pid_t(a.a[1]) == ::gettid()) return signal_self(p, int(a.a[2]));
+  return host_syscall(SYS_tgkill, long(a.a[0]), long(a.a[1]), long(a.a[2]));
+}
+
+int64_t sys_tkill(Process& p, const SyscallArgs& a) {
+  if (pid_t(a.a[0]) == ::gettid()) return signal_self(p, int(a.a[1]));
+  return host_syscall(SYS_tkill, long(a.a[0]), long(a.a[1]));
+}
+
 }  // namespace
 
 void register_process_syscalls(SyscallTable& t) {
   t[SYS_exit] = {"exit", sys_exit_group, {Arg::Int}};
   t[SYS_exit_group] = {"exit_group", sys_exit_group, {Arg::Int}};
-  t[SYS_getpid] = {"getpid", sys_getpid, {}};
-  t[SYS_gettid] = {"gettid", sys_gettid, {}};
+  t[SYS_getpid] = {"getpid", sys_plain<SYS_getpid>, {}};
+  t[SYS_getppid] = {"getppid", sys_plain<SYS_getppid>, {}};
+  t[SYS_gettid] = {"gettid", sys_plain<SYS_gettid>, {}};
+  t[SYS_getuid] = {"getuid", sys_plain<SYS_getuid>, {}};
+  t[SYS_geteuid] = {"geteuid", sys_plain<SYS_geteuid>, {}};
+  t[SYS_getgid] = {"getgid", sys_plain<SYS_getgid>, {}};
+  t[SYS_getegid] = {"getegid", sys_plain<SYS_getegid>, {}};
+  t[SYS_setuid] = {"setuid", sys_plain<SYS_setuid>, {Arg::Int}};
+  t[SYS_setgid] = {"setgid", sys_plain<SYS_setgid>, {Arg::Int}};
+  t[SYS_setreuid] = {"setreuid", sys_plain<SYS_setreuid>, {Arg::Int, Arg::Int}};
+  t[SYS_setregid] = {"setregid", sys_plain<SYS_setregid>, {Arg::Int, Arg::Int}};
+  t[SYS_setresuid] = {"setresuid", sys_plain<SYS_setresuid>, {Arg::Int, Arg::Int, Arg::Int}};
+  t[SYS_setresgid] = {"setresgid", sys_plain<SYS_setresgid>, {Arg::Int, Arg::Int, Arg::Int}};
+  t[SYS_getresuid] = {"getresuid", sys_getres_ids<SYS_getresuid>, {Arg::Ptr, Arg::Ptr, Arg::Ptr}};
+  t[SYS_getresgid] = {"getresgid", sys_getres_ids<SYS_getresgid>, {Arg::Ptr, Arg::Ptr, Arg::Ptr}};
+  t[SYS_setfsuid] = {"setfsuid", sys_plain<SYS_setfsuid>, {Arg::Int}};
+  t[SYS_setfsgid] = {"setfsgid", sys_plain<SYS_setfsgid>, {Arg::Int}};
+  t[SYS_getgroups] = {"getgroups", sys_getgroups, {Arg::Int, Arg::Ptr}};
+  t[SYS_getpgrp] = {"getpgrp", sys_plain<SYS_getpgrp>, {}};
+  t[SYS_getpgid] = {"getpgid", sys_plain<SYS_getpgid>, {Arg::Int}};
+  t[SYS_setpgid] = {"setpgid", sys_plain<SYS_setpgid>, {Arg::Int, Arg::Int}};
+  t[SYS_getsid] = {"getsid", sys_plain<SYS_getsid>, {Arg::Int}};
+  t[SYS_setsid] = {"setsid", sys_plain<SYS_setsid>, {}};
+  t[SYS_getpriority] = {"getpriority", sys_plain<SYS_getpriority>, {Arg::Int, Arg::Int}};
+  t[SYS_setpriority] = {"setpriority", sys_plain<SYS_setpriority>, {Arg::Int, Arg::Int, Arg::Int}};
+  t[SYS_prctl] = {"prctl", sys_prctl, {Arg::Int, Arg::Hex, Arg::Hex, Arg::Hex, Arg::Hex}};
   t[SYS_set_tid_address] = {"set_tid_address", sys_set_tid_address, {Arg::Ptr}};
   t[SYS_set_robust_list] = {"set_robust_list", sys_set_robust_list, {Arg::Ptr, Arg::Uint}};
-  t[SYS_rseq] = {"rseq", sys_rseq, {Arg::Ptr, Arg::Uint, Arg::Hex, Arg::Hex}};
+  t[SYS_rseq] = {"rseq", sys_quiet_enosys, {Arg::Ptr, Arg::Uint, Arg::Hex, Arg::Hex}};
   t[SYS_arch_prctl] = {"arch_prctl", sys_arch_prctl, {Arg::Hex, Arg::Hex}};
+  t[SYS_fork] = {"fork", sys_fork, {}};
+  t[SYS_vfork] = {"vfork", sys_vfork, {}};
+  t[SYS_clone] = {"clone", sys_clone, {Arg::Hex, Arg::Ptr, Arg::Ptr, Arg::Ptr, Arg::Ptr}};
+  t[SYS_clone3] = {"clone3", sys_quiet_enosys, {Arg::Ptr, Arg::Uint}};
+  t[SYS_wait4] = {"wait4", sys_wait4, {Arg::Int, Arg::Ptr, Arg::Hex, Arg::Ptr}};
+  t[SYS_waitid] = {"waitid", sys_waitid, {Arg::Int, Arg::Int, Arg::Ptr, Arg::Hex, Arg::Ptr}};
+  t[SYS_kill] = {"kill", sys_kill, {Arg::Int, Arg::Int}};
+  t[SYS_tgkill] = {"tgkill", sys_tgkill, {Arg::Int, Arg::Int, Arg::Int}};
+  t[SYS_tkill] = {"tkill", sys_tkill, {Arg::Int, Arg::Int}};
 }
 
 }  // namespace vireo

@@ -14,9 +14,11 @@ namespace vireo {
 const SyscallTable& syscall_table() {
   static const SyscallTable table = [] {
     SyscallTable t{};
-    register_fs_syscalls(t);
+    register_fs_fd_syscalls(t);
+    register_fs_path_syscalls(t);
     register_memory_syscalls(t);
     register_process_syscalls(t);
+    register_exec_syscalls(t);
     register_info_syscalls(t);
     register_time_syscalls(t);
     register_signal_syscalls(t);

@@ -46,9 +46,11 @@ const SyscallTable& syscall_table();
 const char* syscall_name(uint64_t nr);
 
 // Registration, one per area.
-void register_fs_syscalls(SyscallTable& t);       // fs.cpp: files, directories, fds
+void register_fs_fd_syscalls(SyscallTable& t);    // fs_fd.cpp: fd I/O, pipes, fcntl, ioctl, poll
+void register_fs_path_syscalls(SyscallTable& t);  // fs_path.cpp: open, stat, directories, links
 void register_memory_syscalls(SyscallTable& t);   // memory.cpp: brk, mmap, ...
-void register_process_syscalls(SyscallTable& t);  // process.cpp: exit, ids, fork, execve, wait
+void register_process_syscalls(SyscallTable& t);  // process.cpp: exit, ids, fork, clone, wait, kill
+void register_exec_syscalls(SyscallTable& t);     // exec.cpp: execve, execveat
 void register_info_syscalls(SyscallTable& t);     // info.cpp: uname, sysinfo, limits, random
 void register_time_syscalls(SyscallTable& t);     // time.cpp: clocks, sleeps
 void register_signal_syscalls(SyscallTable& t);   // signal.cpp: sigaction, sigprocmask, ...

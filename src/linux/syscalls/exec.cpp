@@ -1,0 +1,143 @@
+// execve: a guest that executes an x86-64 program gets a fresh Vireo running it. The checks a
+// kernel makes before giving up the old image (exists, executable, a format it can run) are made
+// here first, so a failing execve returns to the guest with the kernel's error; only then is the
+// vireo binary re-executed with the same options, `--argv0 <guest argv[0]> -- PROGRAM ARGS...`
+// and the guest's environment.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "linux/elf_loader.h"
+#include "linux/guest_access.h"
+#include "linux/process.h"
+#include "linux/syscalls/guest_path.h"
+#include "linux/syscalls/syscall_table.h"
+
+namespace vireo {
+
+namespace {
+
+constexpr size_t kMaxArgStrlen = 128 * 1024;  // the kernel's MAX_ARG_STRLEN
+constexpr size_t kMaxArgs = 1 << 17;
+
+// Reads a NULL-terminated guest array of strings (argv or envp). NULL means empty.
+int64_t read_string_array(Process& p, uint64_t addr, std::vector<std::string>& out) {
+  out.clear();
+  if (!addr) return 0;
+  for (size_t i = 0;; ++i) {
+    if (i >= kMaxArgs) return -E2BIG;
+    uint64_t ptr;
+    if (!read_guest(p, addr + i * 8, ptr)) return -EFAULT;
+    if (!ptr) return 0;
+    std::string s;
+    if (!read_guest_string(p, ptr, s, kMaxArgStrlen)) return -EFAULT;
+    out.push_back(std::move(s));
+  }
+}
+
+// Finds what to run for `path` with `args`, following "#!" lines as the kernel does:
+// argv becomes {interpreter, [optional argument], path, args[1...]}. On success `program` is an
+// x86-64 static executable and `args` its argv.
+int64_t resolve_program(std::string path, std::vector<std::string>& args, std::string& program) {
+  for (int depth = 0;; ++depth) {
+    if (depth > 4) return -ELOOP;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return -errno;
+    if (!S_ISREG(st.st_mode)) return -EACCES;
+    if (::access(path.c_str(), X_OK) != 0) return -errno;
+    char head[256] = {};
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t n = ::read(fd, head, sizeof head - 1);
+    ::close(fd);
+    if (n >= 2 && head[0] == '#' && head[1] == '!') {
+      std::string line(head + 2, size_t(n - 2));
+      line = line.substr(0, line.find('\n'));
+      auto ws = [](char c) { return c == ' ' || c == '\t'; };
+      size_t b = 0;
+      while (b < line.size() && ws(line[b])) ++b;
+      size_t e = b;
+      while (e < line.size() && !ws(line[e])) ++e;
+      if (b == e) return -ENOEXEC;
+      std::string interp = line.substr(b, e - b);
+      while (e < line.size() && ws(line[e])) ++e;
+      std::string opt = line.substr(e);
+      while (!opt.empty() && ws(opt.back())) opt.pop_back();
+      std::vector<std::string> next{interp};
+      if (!opt.empty()) next.push_back(opt);
+      next.push_back(path);
+      if (args.size() > 1) next.insert(next.end(), args.begin() + 1, args.end());
+      args = std::move(next);
+      path = interp;
+      continue;
+    }
+    switch (classify_executable(path)) {
+      case ExecKind::StaticX86_64: program = path; return 0;
+      case ExecKind::Dynamic:
+        fmt::print(stderr, "vireo: {}: dynamically linked program (has PT_INTERP): vireo runs static executables only\n", path);
+        return -ENOEXEC;
+      case ExecKind::OtherElf:
+      case ExecKind::NotElf: return -ENOEXEC;
+    }
+  }
+}
+
+int64_t do_execve(Process& p, uint64_t path_addr, uint64_t argv_addr, uint64_t envp_addr) {
+  std::string path;
+  if (int e = guest_path(p, path_addr, path)) return e;
+  std::vector<std::string> args, env;
+  if (int64_t e = read_string_array(p, argv_addr, args)) return e;
+  if (int64_t e = read_string_array(p, envp_addr, env)) return e;
+  if (path.empty()) return -ENOENT;
+  std::string program;
+  if (int64_t e = resolve_program(path, args, program)) return e;
+
+  const RunOptions& o = p.options();
+  std::vector<std::string> host_args{o.vireo_path, "run", "--engine=" + o.engine};
+  if (o.stats) host_args.push_back("--stats");
+  if (o.strace) host_args.push_back("--strace");
+  host_args.insert(host_args.end(), o.reexec_options.begin(), o.reexec_options.end());
+  // "--argv0=X" (one word) so that an argv[0] starting with '-' (login shells) stays a value.
+  if (!args.empty()) host_args.push_back("--argv0=" + args[0]);
+  host_args.push_back("--");
+  host_args.push_back(program);
+  if (args.size() > 1) host_args.insert(host_args.end(), args.begin() + 1, args.end());
+
+  std::vector<char*> hargv, henv;
+  for (auto& s : host_args) hargv.push_back(s.data());
+  hargv.push_back(nullptr);
+  for (auto& s : env) henv.push_back(s.data());
+  henv.push_back(nullptr);
+  if (o.strace)
+    fmt::print(stderr, "{} execve({:?}, ...) = 0 (vireo re-executes itself for {})\n", ::getpid(),
+               path, program);
+  ::execve(o.vireo_path.c_str(), hargv.data(), henv.data());
+  return -errno;
+}
+
+int64_t sys_execve(Process& p, const SyscallArgs& a) { return do_execve(p, a.a[0], a.a[1], a.a[2]); }
+
+int64_t sys_execveat(Process& p, const SyscallArgs& a) {
+  // Only the forms that name a path the host can resolve from here.
+  std::string path;
+  if (int e = read_guest_path(p, a.a[1], path)) return e;
+  if (int(a.a[0]) != AT_FDCWD && (path.empty() || path[0] != '/')) return -ENOSYS;
+  if (a.a[4] & ~uint64_t(AT_SYMLINK_NOFOLLOW)) return -EINVAL;
+  return do_execve(p, a.a[1], a.a[2], a.a[3]);
+}
+
+}  // namespace
+
+void register_exec_syscalls(SyscallTable& t) {
+  t[SYS_execve] = {"execve", sys_execve, {Arg::Str, Arg::Ptr, Arg::Ptr}};
+  t[SYS_execveat] = {"execveat", sys_execveat, {Arg::Fd, Arg::Str, Arg::Ptr, Arg::Ptr, Arg::Hex}};
+}
+
+}  // namespace vireo

@@ -1,0 +1,230 @@
+// File-descriptor system calls: I/O, seeking, duplication, pipes, fcntl, terminal ioctls,
+// polling. Guest fds are host fds, so these pass through to the host kernel; guest buffers are
+// handed over as host pointers into the guest window (host_arg), where a bad guest pointer makes
+// the host kernel itself answer EFAULT.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "linux/guest_access.h"
+#include "linux/process.h"
+#include "linux/syscalls/host_result.h"
+#include "linux/syscalls/syscall_table.h"
+
+namespace vireo {
+
+namespace {
+
+int64_t host_syscall(long nr, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0,
+                     long f = 0) {
+  return host_result(::syscall(nr, a, b, c, d, e, f));
+}
+long L(void* p) { return long(reinterpret_cast<uintptr_t>(p)); }
+
+int64_t sys_read(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_read, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]));
+}
+int64_t sys_write(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_write, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]));
+}
+int64_t sys_pread64(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_pread64, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]),
+                      long(a.a[3]));
+}
+int64_t sys_pwrite64(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_pwrite64, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]),
+                      long(a.a[3]));
+}
+
+// Translates a guest iovec array into host iovecs. Returns -errno or the count.
+int64_t guest_iov(Process& p, uint64_t addr, uint64_t count, std::vector<iovec>& out) {
+  if (count > IOV_MAX) return -EINVAL;
+  out.resize(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t pair[2];
+    if (!copy_from_guest(p, pair, addr + i * 16, 16)) return -EFAULT;
+    out[i] = {host_arg(p, pair[0], pair[1]), pair[1]};
+  }
+  return int64_t(count);
+}
+
+template <long NR>
+int64_t sys_vector_io(Process& p, const SyscallArgs& a) {
+  std::vector<iovec> iov;
+  if (int64_t r = guest_iov(p, a.a[1], a.a[2], iov); r < 0) return r;
+  return host_syscall(NR, long(a.a[0]), L(iov.data()), long(iov.size()), long(a.a[3]),
+                      long(a.a[4]), long(a.a[5]));
+}
+
+// Calls whose arguments are all plain integers pass straight through.
+template <long NR>
+int64_t sys_plain(Process&, const SyscallArgs& a) {
+  return host_syscall(NR, long(a.a[0]), long(a.a[1]), long(a.a[2]), long(a.a[3]), long(a.a[4]),
+                      long(a.a[5]));
+}
+
+int64_t sys_pipe2(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_pipe2, L(host_arg(p, a.a[0], 8)), long(a.a[1]));
+}
+int64_t sys_pipe(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_pipe2, L(host_arg(p, a.a[0], 8)), 0);
+}
+
+int64_t sys_fcntl(Process& p, const SyscallArgs& a) {
+  int cmd = int(a.a[1]);
+  switch (cmd) {
+    // Commands that take a pointer to struct flock (same layout on guest and host).
+    case F_GETLK: case F_SETLK: case F_SETLKW:
+    case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
+      return host_syscall(SYS_fcntl, long(a.a[0]), cmd, L(host_arg(p, a.a[2], sizeof(struct flock))));
+    case F_GETOWN_EX: case F_SETOWN_EX:
+      return host_syscall(SYS_fcntl, long(a.a[0]), cmd, L(host_arg(p, a.a[2], sizeof(f_owner_ex))));
+    case F_DUPFD: case F_DUPFD_CLOEXEC: case F_GETFD: case F_SETFD: case F_GETFL: case F_SETFL:
+    case F_GETOWN: case F_SETOWN: case F_GETSIG: case F_SETSIG: case F_GETLEASE:
+    case F_SETLEASE: case F_NOTIFY: case F_GETPIPE_SZ: case F_SETPIPE_SZ: case F_ADD_SEALS:
+    case F_GET_SEALS:
+      return host_syscall(SYS_fcntl, long(a.a[0]), cmd, long(a.a[2]));
+    default: return -EINVAL;
+  }
+}
+
+// Terminal and fd ioctls whose argument size is known. Anything else is refused: passing an
+// untranslated guest pointer to the host could make the kernel write into Vireo's own memory.
+int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
+  unsigned long req = a.a[1];
+  size_t size;
+  switch (req) {
+    case TCGETS: case TCSETS: case TCSETSW: case TCSETSF: size = sizeof(struct termios); break;
+    case TIOCGWINSZ: case TIOCSWINSZ: size = sizeof(struct winsize); break;
+    case TIOCGPGRP: case TIOCSPGRP: case TIOCGSID: case FIONREAD: case FIONBIO: case TIOCOUTQ:
+    case TIOCGPTN: case TIOCSPTLCK:
+      size = sizeof(int); break;
+    case FIOCLEX: case FIONCLEX: case TIOCNOTTY: case TIOCEXCL: case TIOCNXCL:
+      return host_syscall(SYS_ioctl, long(a.a[0]), long(req), 0);
+    case TCFLSH: case TCXONC: case TCSBRK: case TIOCSCTTY:
+      return host_syscall(SYS_ioctl, long(a.a[0]), long(req), long(a.a[2]));
+    default: {
+      static std::vector<unsigned long> warned;
+      if (std::find(warned.begin(), warned.end(), req) == warned.end()) {
+        warned.push_back(req);
+        fmt::print(stderr, "vireo: unsupported ioctl {:#x} on fd {}, returning -ENOTTY\n", req,
+                   int(a.a[0]));
+      }
+      return -ENOTTY;
+    }
+  }
+  return host_syscall(SYS_ioctl, long(a.a[0]), long(req), L(host_arg(p, a.a[2], size)));
+}
+
+int64_t sys_poll(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_poll, L(host_arg(p, a.a[0], a.a[1] * sizeof(pollfd))), long(a.a[1]),
+                      long(a.a[2]));
+}
+
+int64_t sys_ppoll(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_ppoll, L(host_arg(p, a.a[0], a.a[1] * sizeof(pollfd))), long(a.a[1]),
+                      L(host_opt(p, a.a[2], 16)), L(host_opt(p, a.a[3], a.a[4])), long(a.a[4]));
+}
+
+int64_t sys_select(Process& p, const SyscallArgs& a) {
+  size_t bytes = (std::min<uint64_t>(a.a[0], FD_SETSIZE * 8) + 63) / 64 * 8;
+  return host_syscall(SYS_select, long(a.a[0]), L(host_opt(p, a.a[1], bytes)),
+                      L(host_opt(p, a.a[2], bytes)), L(host_opt(p, a.a[3], bytes)),
+                      L(host_opt(p, a.a[4], 16)));
+}
+
+int64_t sys_pselect6(Process& p, const SyscallArgs& a) {
+  size_t bytes = (std::min<uint64_t>(a.a[0], FD_SETSIZE * 8) + 63) / 64 * 8;
+  // The sixth argument points at {const sigset_t* ss; size_t ss_len}: translate the inner
+  // pointer too.
+  uint64_t sig[2] = {0, 0};
+  uint64_t* sigp = nullptr;
+  if (a.a[5]) {
+    if (!copy_from_guest(p, sig, a.a[5], 16)) return -EFAULT;
+    sig[0] = reinterpret_cast<uint64_t>(host_opt(p, sig[0], sig[1]));
+    sigp = sig;
+  }
+  return host_syscall(SYS_pselect6, long(a.a[0]), L(host_opt(p, a.a[1], bytes)),
+                      L(host_opt(p, a.a[2], bytes)), L(host_opt(p, a.a[3], bytes)),
+                      L(host_opt(p, a.a[4], 16)), L(sigp));
+}
+
+int64_t sys_sendfile(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_sendfile, long(a.a[0]), long(a.a[1]), L(host_opt(p, a.a[2], 8)),
+                      long(a.a[3]));
+}
+
+int64_t sys_copy_file_range(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_copy_file_range, long(a.a[0]), L(host_opt(p, a.a[1], 8)), long(a.a[2]),
+                      L(host_opt(p, a.a[3], 8)), long(a.a[4]), long(a.a[5]));
+}
+
+int64_t sys_getdents64(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_getdents64, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]));
+}
+
+int64_t sys_fstat(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_fstat, long(a.a[0]), L(host_arg(p, a.a[1], sizeof(struct stat))));
+}
+
+int64_t sys_fstatfs(Process& p, const SyscallArgs& a) {
+  return host_syscall(SYS_fstatfs, long(a.a[0]), L(host_arg(p, a.a[1], 120)));
+}
+
+}  // namespace
+
+void register_fs_fd_syscalls(SyscallTable& t) {
+  t[SYS_read] = {"read", sys_read, {Arg::Fd, Arg::Buf, Arg::Uint}};
+  t[SYS_write] = {"write", sys_write, {Arg::Fd, Arg::Buf, Arg::Uint}};
+  t[SYS_pread64] = {"pread64", sys_pread64, {Arg::Fd, Arg::Buf, Arg::Uint, Arg::Int}};
+  t[SYS_pwrite64] = {"pwrite64", sys_pwrite64, {Arg::Fd, Arg::Buf, Arg::Uint, Arg::Int}};
+  t[SYS_readv] = {"readv", sys_vector_io<SYS_readv>, {Arg::Fd, Arg::Ptr, Arg::Uint}};
+  t[SYS_writev] = {"writev", sys_vector_io<SYS_writev>, {Arg::Fd, Arg::Ptr, Arg::Uint}};
+  t[SYS_preadv] = {"preadv", sys_vector_io<SYS_preadv>, {Arg::Fd, Arg::Ptr, Arg::Uint, Arg::Int}};
+  t[SYS_pwritev] = {"pwritev", sys_vector_io<SYS_pwritev>, {Arg::Fd, Arg::Ptr, Arg::Uint, Arg::Int}};
+  t[SYS_preadv2] = {"preadv2", sys_vector_io<SYS_preadv2>, {Arg::Fd, Arg::Ptr, Arg::Uint, Arg::Int, Arg::Int, Arg::Hex}};
+  t[SYS_pwritev2] = {"pwritev2", sys_vector_io<SYS_pwritev2>, {Arg::Fd, Arg::Ptr, Arg::Uint, Arg::Int, Arg::Int, Arg::Hex}};
+  t[SYS_close] = {"close", sys_plain<SYS_close>, {Arg::Fd}};
+  t[SYS_lseek] = {"lseek", sys_plain<SYS_lseek>, {Arg::Fd, Arg::Int, Arg::Int}};
+  t[SYS_dup] = {"dup", sys_plain<SYS_dup>, {Arg::Fd}};
+  t[SYS_dup2] = {"dup2", sys_plain<SYS_dup2>, {Arg::Fd, Arg::Fd}};
+  t[SYS_dup3] = {"dup3", sys_plain<SYS_dup3>, {Arg::Fd, Arg::Fd, Arg::Hex}};
+  t[SYS_pipe] = {"pipe", sys_pipe, {Arg::Ptr}};
+  t[SYS_pipe2] = {"pipe2", sys_pipe2, {Arg::Ptr, Arg::Hex}};
+  t[SYS_fcntl] = {"fcntl", sys_fcntl, {Arg::Fd, Arg::Int, Arg::Hex}};
+  t[SYS_ioctl] = {"ioctl", sys_ioctl, {Arg::Fd, Arg::Hex, Arg::Hex}};
+  t[SYS_flock] = {"flock", sys_plain<SYS_flock>, {Arg::Fd, Arg::Hex}};
+  t[SYS_fsync] = {"fsync", sys_plain<SYS_fsync>, {Arg::Fd}};
+  t[SYS_fdatasync] = {"fdatasync", sys_plain<SYS_fdatasync>, {Arg::Fd}};
+  t[SYS_syncfs] = {"syncfs", sys_plain<SYS_syncfs>, {Arg::Fd}};
+  t[SYS_sync] = {"sync", sys_plain<SYS_sync>, {}};
+  t[SYS_ftruncate] = {"ftruncate", sys_plain<SYS_ftruncate>, {Arg::Fd, Arg::Int}};
+  t[SYS_fallocate] = {"fallocate", sys_plain<SYS_fallocate>, {Arg::Fd, Arg::Hex, Arg::Int, Arg::Int}};
+  t[SYS_fadvise64] = {"fadvise64", sys_plain<SYS_fadvise64>, {Arg::Fd, Arg::Int, Arg::Int, Arg::Int}};
+  t[SYS_readahead] = {"readahead", sys_plain<SYS_readahead>, {Arg::Fd, Arg::Int, Arg::Uint}};
+  t[SYS_fchmod] = {"fchmod", sys_plain<SYS_fchmod>, {Arg::Fd, Arg::Oct}};
+  t[SYS_fchown] = {"fchown", sys_plain<SYS_fchown>, {Arg::Fd, Arg::Int, Arg::Int}};
+  t[SYS_fchdir] = {"fchdir", sys_plain<SYS_fchdir>, {Arg::Fd}};
+  t[SYS_fstat] = {"fstat", sys_fstat, {Arg::Fd, Arg::Ptr}};
+  t[SYS_fstatfs] = {"fstatfs", sys_fstatfs, {Arg::Fd, Arg::Ptr}};
+  t[SYS_getdents64] = {"getdents64", sys_getdents64, {Arg::Fd, Arg::Ptr, Arg::Uint}};
+  t[SYS_poll] = {"poll", sys_poll, {Arg::Ptr, Arg::Uint, Arg::Int}};
+  t[SYS_ppoll] = {"ppoll", sys_ppoll, {Arg::Ptr, Arg::Uint, Arg::Ptr, Arg::Ptr, Arg::Uint}};
+  t[SYS_select] = {"select", sys_select, {Arg::Int, Arg::Ptr, Arg::Ptr, Arg::Ptr, Arg::Ptr}};
+  t[SYS_pselect6] = {"pselect6", sys_pselect6, {Arg::Int, Arg::Ptr, Arg::Ptr, Arg::Ptr, Arg::Ptr, Arg::Ptr}};
+  t[SYS_sendfile] = {"sendfile", sys_sendfile, {Arg::Fd, Arg::Fd, Arg::Ptr, Arg::Uint}};
+  t[SYS_copy_file_range] = {"copy_file_range", sys_copy_file_range, {Arg::Fd, Arg::Ptr, Arg::Fd, Arg::Ptr, Arg::Uint, Arg::Hex}};
+}
+
+}  // namespace vireo

@@ -1,0 +1,30 @@
+// Guest paths as the syscall layer sees them.
+//
+// /proc/self/exe (and /proc/<our pid>/exe) names the vireo binary on the host, but the guest
+// must see its own program there: busybox, for one, re-executes /proc/self/exe to run applets.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+
+#include "linux/guest_access.h"
+#include "linux/process.h"
+
+namespace vireo {
+
+inline bool names_proc_self_exe(const std::string& path) {
+  if (path == "/proc/self/exe" || path == "/proc/thread-self/exe") return true;
+  return path == "/proc/" + std::to_string(::getpid()) + "/exe";
+}
+
+// Reads the guest path at `addr` into `out`, redirecting /proc/self/exe to the guest program.
+// Returns 0 or -errno.
+inline int guest_path(Process& p, uint64_t addr, std::string& out) {
+  if (int r = read_guest_path(p, addr, out)) return r;
+  if (names_proc_self_exe(out)) out = p.exe_path;
+  return 0;
+}
+
+}  // namespace vireo
