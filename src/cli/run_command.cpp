@@ -88,6 +88,10 @@ int run(const RunArgs& a) {
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   o.vireo_path = n > 0 ? std::string(self, size_t(n)) : "vireo";
   o.make_engine = [a](const GuestMemory& m) { return make_engine(a, m); };
+  // Engine tuning is repeated when the guest's execve re-executes vireo.
+  if (a.tc_size_mib != 16) o.reexec_options.push_back(fmt::format("--tc-size={}", a.tc_size_mib));
+  if (a.no_chain) o.reexec_options.push_back("--no-chain");
+  if (a.no_jump_cache) o.reexec_options.push_back("--no-jump-cache");
   Process p(std::move(o));
   try {
     p.load();
