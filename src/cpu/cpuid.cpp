@@ -8,10 +8,10 @@ using namespace cpuid_bits;
 
 const CpuFeatures& advertised_features() {
   static const CpuFeatures f{
-      /*leaf1_ecx=*/CX16 | MOVBE,
+      /*leaf1_ecx=*/CX16 | MOVBE | POPCNT,
       /*leaf1_edx=*/FPU | TSC | CX8 | CMOV | FXSR | SSE | SSE2,
-      /*leaf7_ebx=*/0,
-      /*ext1_ecx=*/LAHF_LM,
+      /*leaf7_ebx=*/BMI1,
+      /*ext1_ecx=*/LAHF_LM | ABM_LZCNT,
       /*ext1_edx=*/SYSCALL | NX | LM,
   };
   return f;

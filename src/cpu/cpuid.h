@@ -19,6 +19,8 @@ inline constexpr uint32_t FPU = 1u << 0, TSC = 1u << 4, CX8 = 1u << 8, CMOV = 1u
 inline constexpr uint32_t SSE3 = 1u << 0, SSSE3 = 1u << 9, CX16 = 1u << 13,
                           SSE41 = 1u << 19, SSE42 = 1u << 20, MOVBE = 1u << 22,
                           POPCNT = 1u << 23;
+// leaf 7 (subleaf 0) EBX
+inline constexpr uint32_t BMI1 = 1u << 3;
 // leaf 0x80000001 ECX / EDX
 inline constexpr uint32_t LAHF_LM = 1u << 0, ABM_LZCNT = 1u << 5;
 inline constexpr uint32_t SYSCALL = 1u << 11, NX = 1u << 20, LM = 1u << 29;
