@@ -124,10 +124,12 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
   if (zi.attributes & ZYDIS_ATTRIB_HAS_REPNE) out.prefixes |= pfx::REPNE;
   if (zi.attributes & ZYDIS_ATTRIB_HAS_REX && (zi.raw.rex.W)) out.prefixes |= pfx::REX_W;
 
+  // Keep the operands the assembly text shows: explicit ones and implicit-but-visible ones
+  // such as the accumulator of `cmp eax, imm32`, the `1` of `shl rax, 1` or the `cl` of
+  // `shl rax, cl`. Hidden operands (mul's rdx:rax, string registers) stay implicit.
   uint8_t n = 0;
   for (uint8_t i = 0; i < zi.operand_count_visible && n < 4; ++i) {
     const ZydisDecodedOperand& z = zo[i];
-    if (z.visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT) continue;
     Operand& o = out.op[n++];
     o.size = uint8_t((z.size + 7) / 8);
     o.base = o.index = o.seg = kNoReg;

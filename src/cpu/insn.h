@@ -1,8 +1,8 @@
 // Insn: a decoded guest instruction in the compact form the engines execute.
 //
 // Zydis decodes; this is what we keep of its answer in the decoded-instruction cache, so that
-// hot code is not decoded again (design.md, "The three engines": interp). Only explicit
-// operands are kept; each handler knows its instruction's implicit operands.
+// hot code is not decoded again (design.md, "The three engines": interp). The visible operands
+// are kept (those the assembly text shows); each handler knows its hidden ones.
 #pragma once
 
 #include <cstdint>
@@ -57,7 +57,7 @@ struct Insn {
   uint8_t len;         // instruction length in bytes
   uint8_t opsize;      // operand size in bytes (Zydis operand_width / 8)
   uint8_t addrsize;    // address size in bytes
-  uint8_t nops;        // explicit operand count
+  uint8_t nops;        // visible operand count
   uint8_t prefixes;    // pfx bits
   uint8_t cc;          // condition code 0..15 for jcc/setcc/cmovcc (SDM Vol. 1, B.1)
   uint8_t opcode;      // the last opcode byte (distinguishes forms of one mnemonic)

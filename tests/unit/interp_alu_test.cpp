@@ -101,3 +101,23 @@ TEST(InterpAlu, UnmappedCodeAndUndefinedOpcode) {
 
 }  // namespace
 }  // namespace vireo::test
+
+namespace vireo::test {
+namespace {
+
+// Accumulator forms whose register operand Zydis reports as implicit-but-visible.
+TEST(InterpAlu, AccumulatorImmediateForms) {
+  InterpHarness h;
+  h.cpu.gpr[RAX] = 7;
+  ASSERT_EQ(h.run({0x3D, 0x07, 0x00, 0x00, 0x00}), StopReason::None);  // cmp eax, 7
+  EXPECT_TRUE(h.cpu.rflags & flag::ZF);
+  ASSERT_EQ(h.run({0x48, 0x25, 0x03, 0x00, 0x00, 0x00}), StopReason::None);  // and rax, 3
+  EXPECT_EQ(h.cpu.gpr[RAX], 3u);
+  h.cpu.gpr[RCX] = 9;
+  ASSERT_EQ(h.run({0x48, 0x91}), StopReason::None);  // xchg rax, rcx
+  EXPECT_EQ(h.cpu.gpr[RAX], 9u);
+  EXPECT_EQ(h.cpu.gpr[RCX], 3u);
+}
+
+}  // namespace
+}  // namespace vireo::test

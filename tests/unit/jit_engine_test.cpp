@@ -122,6 +122,27 @@ TEST(Jit, FlagsConsumedLaterAndPartialWrites) {
   }
 }
 
+TEST(Jit, EveryConditionCodeMatchesInterpreter) {
+  // setcc al; jcc +2 (over `inc ecx`)... as a Branch terminal; then syscall.
+  for (uint8_t cc = 0; cc < 16; ++cc) {
+    std::vector<uint8_t> code = {0x0F, uint8_t(0x90 + cc), 0xC0,   // setcc al
+                                 uint8_t(0x70 + cc), 0x02,         // jcc +2
+                                 0xFF, 0xC1,                       // inc ecx
+                                 0x0F, 0x05};
+    for (uint64_t fl = 0; fl < 64; ++fl) {
+      // All 64 combinations of CF, PF, AF, ZF, SF, OF.
+      uint64_t bits[] = {flag::CF, flag::PF, flag::AF, flag::ZF, flag::SF, flag::OF};
+      CpuState s = random_state(fl);
+      s.rflags = flag::FIXED1;
+      for (int k = 0; k < 6; ++k)
+        if (fl & (1u << k)) s.rflags |= bits[k];
+      Pair p;
+      p.run(code, s);
+      p.expect_same();
+    }
+  }
+}
+
 TEST(Jit, LoopsChainBlocksAndCallsUseTheJumpCache) {
   // mov ecx,1000; xor eax,eax; loop: add rax,rcx; call f; dec ecx; jnz loop; syscall;
   // f: add rax,1; ret

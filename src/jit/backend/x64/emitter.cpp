@@ -218,18 +218,33 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     pop(d);
   }
 
+  // Evaluates condition code `cc` (SDM Vol. 1, Appendix B) on a flags value with plain bit
+  // tests, leaving 0 or 1 in d.
   void test_cond(const Reg64& d, const Reg64& flags, uint8_t cc) {
-    // Load only the arithmetic bits into the host RFLAGS (never DF or TF), then setcc.
-    mov(r11, flags);
-    and_(r11, int32_t(flag::ARITH));
-    push(r11);
-    popfq();
-    static void (Xbyak::CodeGenerator::*const setcc[16])(const Xbyak::Operand&) = {
-        &CodeGenerator::seto, &CodeGenerator::setno, &CodeGenerator::setb, &CodeGenerator::setnb,
-        &CodeGenerator::setz, &CodeGenerator::setnz, &CodeGenerator::setbe, &CodeGenerator::setnbe,
-        &CodeGenerator::sets, &CodeGenerator::setns, &CodeGenerator::setp, &CodeGenerator::setnp,
-        &CodeGenerator::setl, &CodeGenerator::setnl, &CodeGenerator::setle, &CodeGenerator::setnle};
-    (this->*setcc[cc & 15])(d.cvt8());
+    bool negate = cc & 1;
+    switch (cc >> 1) {
+      case 0: test(flags.cvt32(), uint32_t(flag::OF)); break;
+      case 1: test(flags.cvt32(), uint32_t(flag::CF)); break;
+      case 2: test(flags.cvt32(), uint32_t(flag::ZF)); break;
+      case 3: test(flags.cvt32(), uint32_t(flag::CF | flag::ZF)); break;
+      case 4: test(flags.cvt32(), uint32_t(flag::SF)); break;
+      case 5: test(flags.cvt32(), uint32_t(flag::PF)); break;
+      default:
+        // L: SF != OF. OF (bit 11) shifted down by 4 lands on SF (bit 7). LE adds ZF.
+        mov(r11d, flags.cvt32());
+        shr(r11d, 4);
+        xor_(r11d, flags.cvt32());
+        and_(r11d, uint32_t(flag::SF));
+        if ((cc >> 1) == 7) {
+          mov(d.cvt32(), flags.cvt32());
+          and_(d.cvt32(), uint32_t(flag::ZF));
+          or_(r11d, d.cvt32());
+        }
+        test(r11d, r11d);
+        break;
+    }
+    if (negate) setz(d.cvt8());
+    else setnz(d.cvt8());
     movzx(d.cvt32(), d.cvt8());
   }
 
