@@ -28,6 +28,8 @@ DispatchTable build() {
   register_sse_int(t);
   register_sse_fp(t);
   register_sse_move(t);
+  register_sse_shuffle(t);
+  register_sse_int_ext(t);
   register_x87(t);
   return t;
 }

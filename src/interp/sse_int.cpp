@@ -1,6 +1,161 @@
-// Placeholder: this family is being written; until then its mnemonics execute as #UD.
+// SSE2 packed integer arithmetic on XMM registers: add/sub (wrapping and saturating),
+// multiplies, pmaddwd, psadbw, averages, min/max, compares, bitwise logic (also the
+// andps/andnps/orps/xorps and pd forms, which are the same bit operations), and shifts by an
+// XMM/memory count or an immediate. SSSE3/SSE4.1/SSE4.2 integer additions are in
+// sse_int_ext.cpp.
+#include <Zydis/Mnemonic.h>
+
+#include <cstdlib>
+#include <type_traits>
+
 #include "interp/dispatch.h"
+#include "interp/exec.h"
+#include "interp/sse_common.h"
 
 namespace vireo {
-void register_sse_int(DispatchTable&) {}
+
+namespace {
+
+using namespace sse;
+
+// d = F(d, s) with s from xmm/m128 (aligned).
+template <Xmm (*F)(const Xmm&, const Xmm&)>
+void binary(Exec& x, const Insn& in) {
+  Xmm s = read_src(x, in, in.op[1]);
+  Xmm& d = xreg(x, in.op[0]);
+  d = F(d, s);
+}
+
+// Lane-wise operations written once as function objects over the lane type.
+template <class T>
+Xmm add(const Xmm& a, const Xmm& b) { return map2<T>(a, b, [](T p, T q) { return T(p + q); }); }
+template <class T>
+Xmm sub(const Xmm& a, const Xmm& b) { return map2<T>(a, b, [](T p, T q) { return T(p - q); }); }
+template <class T>
+Xmm adds(const Xmm& a, const Xmm& b) {
+  return map2<T>(a, b, [](T p, T q) { return saturate<T>(int64_t(p) + int64_t(q)); });
+}
+template <class T>
+Xmm subs(const Xmm& a, const Xmm& b) {
+  return map2<T>(a, b, [](T p, T q) { return saturate<T>(int64_t(p) - int64_t(q)); });
+}
+template <class T>
+Xmm min(const Xmm& a, const Xmm& b) { return map2<T>(a, b, [](T p, T q) { return p < q ? p : q; }); }
+template <class T>
+Xmm max(const Xmm& a, const Xmm& b) { return map2<T>(a, b, [](T p, T q) { return p > q ? p : q; }); }
+template <class T>
+Xmm avg(const Xmm& a, const Xmm& b) {  // rounds up: (p + q + 1) >> 1 without overflow
+  return map2<T>(a, b, [](T p, T q) { return T((uint32_t(p) + q + 1) >> 1); });
+}
+template <class T>
+Xmm cmpeq(const Xmm& a, const Xmm& b) { return map2<T>(a, b, [](T p, T q) { return p == q ? T(~T(0)) : T(0); }); }
+template <class T>
+Xmm cmpgt(const Xmm& a, const Xmm& b) { return map2<T>(a, b, [](T p, T q) { return p > q ? T(~T(0)) : T(0); }); }
+
+Xmm pmullw(const Xmm& a, const Xmm& b) {
+  return map2<int16_t>(a, b, [](int16_t p, int16_t q) { return int16_t(int32_t(p) * q); });
+}
+Xmm pmulhw(const Xmm& a, const Xmm& b) {
+  return map2<int16_t>(a, b, [](int16_t p, int16_t q) { return int16_t((int32_t(p) * q) >> 16); });
+}
+Xmm pmulhuw(const Xmm& a, const Xmm& b) {
+  return map2<uint16_t>(a, b, [](uint16_t p, uint16_t q) { return uint16_t((uint32_t(p) * q) >> 16); });
+}
+// pmuludq: the even unsigned dwords multiplied into full quadwords.
+Xmm pmuludq(const Xmm& a, const Xmm& b) {
+  Xmm r;
+  for (int k = 0; k < 2; ++k) r.u64[k] = uint64_t(a.u32[2 * k]) * b.u32[2 * k];
+  return r;
+}
+// pmaddwd: adjacent signed word products summed into dwords (0x8000*0x8000*2 wraps to
+// 0x80000000, as on hardware).
+Xmm pmaddwd(const Xmm& a, const Xmm& b) {
+  Xmm r;
+  for (int k = 0; k < 4; ++k)
+    r.u32[k] = uint32_t(int32_t(a.i16[2 * k]) * b.i16[2 * k]) +
+               uint32_t(int32_t(a.i16[2 * k + 1]) * b.i16[2 * k + 1]);
+  return r;
+}
+// psadbw: sum of absolute byte differences of each 8-byte half, into the low word of each
+// quadword.
+Xmm psadbw(const Xmm& a, const Xmm& b) {
+  Xmm r{};
+  for (int h = 0; h < 2; ++h) {
+    uint32_t s = 0;
+    for (int k = 0; k < 8; ++k) s += std::abs(int(a.u8[8 * h + k]) - int(b.u8[8 * h + k]));
+    r.u64[h] = s;
+  }
+  return r;
+}
+
+Xmm pand(const Xmm& a, const Xmm& b) { return map2<uint64_t>(a, b, [](uint64_t p, uint64_t q) { return p & q; }); }
+Xmm pandn(const Xmm& a, const Xmm& b) { return map2<uint64_t>(a, b, [](uint64_t p, uint64_t q) { return ~p & q; }); }
+Xmm por(const Xmm& a, const Xmm& b) { return map2<uint64_t>(a, b, [](uint64_t p, uint64_t q) { return p | q; }); }
+Xmm pxor(const Xmm& a, const Xmm& b) { return map2<uint64_t>(a, b, [](uint64_t p, uint64_t q) { return p ^ q; }); }
+
+// Shifts. The count is the low 64 bits of an XMM/m128 operand, or an imm8; counts at or above
+// the lane width give 0 (logical) or the sign fill (arithmetic).
+enum class Shift { Left, Right, Arith };
+
+template <class T, Shift K>
+Xmm shift(const Xmm& a, uint64_t n) {
+  constexpr unsigned bits = sizeof(T) * 8;
+  return map1<T>(a, [n](T v) -> T {
+    if constexpr (K == Shift::Arith) {
+      using S = std::make_signed_t<T>;
+      return T(S(v) >> (n >= bits ? bits - 1 : n));
+    } else if (n >= bits) {
+      return 0;
+    } else if constexpr (K == Shift::Left) {
+      return T(v << n);
+    } else {
+      return T(v >> n);
+    }
+  });
+}
+
+template <class T, Shift K>
+void shift_op(Exec& x, const Insn& in) {
+  const Operand& c = in.op[1];
+  uint64_t n = c.kind == OpKind::Imm ? uint64_t(c.disp) & 0xFF : read_src(x, in, c).u64[0];
+  Xmm& d = xreg(x, in.op[0]);
+  d = shift<T, K>(d, n);
+}
+
+}  // namespace
+
+void register_sse_int(DispatchTable& t) {
+#define B(M, ...) t[ZYDIS_MNEMONIC_##M] = &binary<__VA_ARGS__>
+  B(PADDB, add<uint8_t>); B(PADDW, add<uint16_t>); B(PADDD, add<uint32_t>); B(PADDQ, add<uint64_t>);
+  B(PSUBB, sub<uint8_t>); B(PSUBW, sub<uint16_t>); B(PSUBD, sub<uint32_t>); B(PSUBQ, sub<uint64_t>);
+  B(PADDSB, adds<int8_t>); B(PADDSW, adds<int16_t>);
+  B(PADDUSB, adds<uint8_t>); B(PADDUSW, adds<uint16_t>);
+  B(PSUBSB, subs<int8_t>); B(PSUBSW, subs<int16_t>);
+  B(PSUBUSB, subs<uint8_t>); B(PSUBUSW, subs<uint16_t>);
+  B(PMULLW, pmullw); B(PMULHW, pmulhw); B(PMULHUW, pmulhuw); B(PMULUDQ, pmuludq);
+  B(PMADDWD, pmaddwd); B(PSADBW, psadbw);
+  B(PAVGB, avg<uint8_t>); B(PAVGW, avg<uint16_t>);
+  B(PMINUB, min<uint8_t>); B(PMAXUB, max<uint8_t>); B(PMINSW, min<int16_t>); B(PMAXSW, max<int16_t>);
+  B(PCMPEQB, cmpeq<uint8_t>); B(PCMPEQW, cmpeq<uint16_t>); B(PCMPEQD, cmpeq<uint32_t>);
+  B(PCMPGTB, cmpgt<int8_t>); B(PCMPGTW, cmpgt<int16_t>); B(PCMPGTD, cmpgt<int32_t>);
+  B(PAND, pand); B(PANDN, pandn); B(POR, por); B(PXOR, pxor);
+  B(ANDPS, pand); B(ANDNPS, pandn); B(ORPS, por); B(XORPS, pxor);
+  B(ANDPD, pand); B(ANDNPD, pandn); B(ORPD, por); B(XORPD, pxor);
+  // SSE4.1 additions of the same shapes.
+  B(PMINSB, min<int8_t>); B(PMAXSB, max<int8_t>); B(PMINSD, min<int32_t>); B(PMAXSD, max<int32_t>);
+  B(PMINUW, min<uint16_t>); B(PMAXUW, max<uint16_t>); B(PMINUD, min<uint32_t>); B(PMAXUD, max<uint32_t>);
+  B(PCMPEQQ, cmpeq<uint64_t>);
+  // SSE4.2
+  B(PCMPGTQ, cmpgt<int64_t>);
+#undef B
+  t[ZYDIS_MNEMONIC_PSLLW] = &shift_op<uint16_t, Shift::Left>;
+  t[ZYDIS_MNEMONIC_PSLLD] = &shift_op<uint32_t, Shift::Left>;
+  t[ZYDIS_MNEMONIC_PSLLQ] = &shift_op<uint64_t, Shift::Left>;
+  t[ZYDIS_MNEMONIC_PSRLW] = &shift_op<uint16_t, Shift::Right>;
+  t[ZYDIS_MNEMONIC_PSRLD] = &shift_op<uint32_t, Shift::Right>;
+  t[ZYDIS_MNEMONIC_PSRLQ] = &shift_op<uint64_t, Shift::Right>;
+  t[ZYDIS_MNEMONIC_PSRAW] = &shift_op<uint16_t, Shift::Arith>;
+  t[ZYDIS_MNEMONIC_PSRAD] = &shift_op<uint32_t, Shift::Arith>;
+}
+
 }  // namespace vireo
