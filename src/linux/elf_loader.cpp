@@ -22,18 +22,18 @@ struct Fd {
   }
 };
 
-std::vector<uint8_t> read_file(const std::string& path, int fd) {
-  struct stat st;
-  if (fstat(fd, &st) != 0) throw ElfError(fmt::format("{}: {}", path, strerror(errno)));
-  if (!S_ISREG(st.st_mode)) throw ElfError(fmt::format("{}: not a regular file", path));
-  std::vector<uint8_t> data(size_t(st.st_size));
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::pread(fd, data.data() + off, data.size() - off, off_t(off));
-    if (n <= 0) throw ElfError(fmt::format("{}: read error", path));
-    off += size_t(n);
+// Reads exactly `len` bytes at `off`; false on a short read (the file is too small).
+bool read_at(int fd, void* dst, size_t len, uint64_t off) {
+  auto* p = static_cast<uint8_t*>(dst);
+  while (len) {
+    ssize_t n = ::pread(fd, p, len, off_t(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    len -= size_t(n);
+    off += uint64_t(n);
   }
-  return data;
+  return true;
 }
 
 int prot_of(uint32_t p_flags) {
@@ -44,13 +44,13 @@ int prot_of(uint32_t p_flags) {
 }  // namespace
 
 bool looks_like_elf(const std::string& path) {
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
   unsigned char m[4];
   return f.fd >= 0 && ::pread(f.fd, m, 4, 0) == 4 && std::memcmp(m, ELFMAG, SELFMAG) == 0;
 }
 
 ExecKind classify_executable(const std::string& path) {
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
   if (f.fd < 0) return ExecKind::NotElf;
   Elf64_Ehdr eh;
   ssize_t n = ::pread(f.fd, &eh, sizeof eh, 0);
@@ -68,33 +68,43 @@ ExecKind classify_executable(const std::string& path) {
 }
 
 LoadedElf load_elf(const std::string& path, AddressSpace& as) {
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  // O_NONBLOCK: a FIFO must not hang the open; it is rejected as "not a regular file" below.
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
   if (f.fd < 0) throw ElfError(fmt::format("{}: {}", path, strerror(errno)));
-  std::vector<uint8_t> file = read_file(path, f.fd);
-
   auto fail = [&](const char* why) -> ElfError {
     return ElfError(fmt::format("{}: {}", path, why));
   };
-  if (file.size() < SELFMAG || std::memcmp(file.data(), ELFMAG, SELFMAG) != 0)
+  struct stat st;
+  if (fstat(f.fd, &st) != 0) throw ElfError(fmt::format("{}: {}", path, strerror(errno)));
+  if (S_ISDIR(st.st_mode)) throw fail("is a directory");
+  if (!S_ISREG(st.st_mode)) throw fail("not a regular file");
+  // Only the headers are read up front; segments are read straight into guest memory, so a
+  // huge (or huge sparse) file costs nothing more than its headers.
+  const uint64_t file_size = uint64_t(st.st_size);
+
+  Elf64_Ehdr eh{};
+  if (file_size < SELFMAG || !read_at(f.fd, &eh, SELFMAG, 0) ||
+      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
     throw fail("not an ELF file");
-  if (file.size() < sizeof(Elf64_Ehdr)) throw fail("truncated ELF header");
-  Elf64_Ehdr eh;
-  std::memcpy(&eh, file.data(), sizeof eh);
+  if (file_size < sizeof(Elf64_Ehdr) || !read_at(f.fd, &eh, sizeof eh, 0))
+    throw fail("truncated ELF header");
   if (eh.e_ident[EI_CLASS] != ELFCLASS64) throw fail("not a 64-bit ELF file");
   if (eh.e_ident[EI_DATA] != ELFDATA2LSB) throw fail("not a little-endian ELF file");
   if (eh.e_machine != EM_X86_64) throw fail("not an x86-64 executable");
   if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) throw fail("not an executable ELF file");
   if (eh.e_phentsize != sizeof(Elf64_Phdr)) throw fail("bad program header size");
   if (eh.e_phnum == 0 || eh.e_phnum > 512) throw fail("bad program header count");
-  if (eh.e_phoff > file.size() || uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr) > file.size() - eh.e_phoff)
+  if (eh.e_phoff > file_size || uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr) > file_size - eh.e_phoff)
     throw fail("program headers lie outside the file");
 
   std::vector<Elf64_Phdr> ph(eh.e_phnum);
-  std::memcpy(ph.data(), file.data() + eh.e_phoff, ph.size() * sizeof(Elf64_Phdr));
+  if (!read_at(f.fd, ph.data(), ph.size() * sizeof(Elf64_Phdr), eh.e_phoff))
+    throw fail("program headers lie outside the file");
 
   LoadedElf out{};
   uint64_t lo = ~uint64_t(0), hi = 0;
   bool any_load = false;
+  std::vector<const Elf64_Phdr*> loads;
   for (auto& p : ph) {
     if (p.p_type == PT_INTERP)
       throw fail("dynamically linked program (has PT_INTERP): vireo runs static executables only");
@@ -102,14 +112,16 @@ LoadedElf load_elf(const std::string& path, AddressSpace& as) {
     if (p.p_type != PT_LOAD) continue;
     if (p.p_memsz == 0) continue;
     if (p.p_filesz > p.p_memsz) throw fail("segment file size exceeds memory size");
-    if (p.p_offset > file.size() || p.p_filesz > file.size() - p.p_offset)
+    if (p.p_offset > file_size || p.p_filesz > file_size - p.p_offset)
       throw fail("segment lies outside the file");
     if (p.p_align > 1 && ((p.p_vaddr - p.p_offset) % 4096) != 0)
       throw fail("segment is misaligned");
-    if (p.p_vaddr + p.p_memsz < p.p_vaddr) throw fail("segment wraps around the address space");
+    if (p.p_vaddr + p.p_memsz < p.p_vaddr || p.p_vaddr + p.p_memsz > AddressSpace::kWindowSize)
+      throw fail("segments lie outside the guest address space");
     lo = std::min(lo, page_align_down(p.p_vaddr));
     hi = std::max(hi, p.p_vaddr + p.p_memsz);
     any_load = true;
+    loads.push_back(&p);
   }
   if (!any_load) throw fail("no loadable segments");
 
@@ -118,16 +130,40 @@ LoadedElf load_elf(const std::string& path, AddressSpace& as) {
   if (!as.contains(lo + bias, page_align_up(hi) - lo) || hi + bias >= AddressSpace::kMmapTop / 2)
     throw fail("segments lie outside the guest address space");
 
-  // Map each segment: anonymous memory, file bytes copied in, then the final protection.
-  for (auto& p : ph) {
-    if (p.p_type != PT_LOAD || p.p_memsz == 0) continue;
-    uint64_t start = page_align_down(p.p_vaddr + bias);
-    uint64_t end = page_align_up(p.p_vaddr + bias + p.p_memsz);
-    int64_t r = as.mmap(start, end - start, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    if (r < 0) throw fail("cannot map segment");
-    std::memcpy(as.host(p.p_vaddr + bias), file.data() + p.p_offset, p.p_filesz);
-    as.mprotect(start, end - start, prot_of(p.p_flags));
+  // Map each segment as anonymous read-write memory and read its file bytes in. Segments may
+  // share a page (the end of one and the start of the next): pages an earlier segment already
+  // mapped are kept, not replaced, so its bytes survive.
+  for (const Elf64_Phdr* p : loads) {
+    uint64_t start = page_align_down(p->p_vaddr + bias);
+    uint64_t end = page_align_up(p->p_vaddr + bias + p->p_memsz);
+    for (uint64_t a = start; a < end;) {
+      uint64_t b = std::min(end, as.run_end(a));
+      if (as.is_mapped(a, 1)) {
+        as.mprotect(a, b - a, PROT_READ | PROT_WRITE);
+      } else if (as.mmap(a, b - a, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) < 0) {
+        throw fail("cannot map segment (not enough memory)");
+      }
+      a = b;
+    }
+    if (!read_at(f.fd, as.host(p->p_vaddr + bias), p->p_filesz, p->p_offset))
+      throw fail("segment lies outside the file");
+  }
+  // Final protections; a page shared by several segments gets the union of theirs.
+  for (const Elf64_Phdr* p : loads) {
+    uint64_t start = page_align_down(p->p_vaddr + bias);
+    uint64_t end = page_align_up(p->p_vaddr + bias + p->p_memsz);
+    as.mprotect(start, end - start, prot_of(p->p_flags));
+  }
+  for (const Elf64_Phdr* p : loads) {
+    for (uint64_t page : {page_align_down(p->p_vaddr + bias),
+                          page_align_up(p->p_vaddr + bias + p->p_memsz) - AddressSpace::kPageSize}) {
+      int prot = 0;
+      for (const Elf64_Phdr* q : loads)
+        if (page + AddressSpace::kPageSize > q->p_vaddr + bias && page < q->p_vaddr + bias + q->p_memsz)
+          prot |= prot_of(q->p_flags);
+      as.mprotect(page, AddressSpace::kPageSize, prot);
+    }
   }
 
   out.load_bias = bias;

@@ -59,6 +59,12 @@ bool AddressSpace::is_mapped(uint64_t addr, uint64_t len, int prot) const {
   return true;
 }
 
+uint64_t AddressSpace::run_end(uint64_t addr) const {
+  auto it = regions_.upper_bound(addr);
+  if (it != regions_.begin() && std::prev(it)->second.end > addr) return std::prev(it)->second.end;
+  return it == regions_.end() ? kWindowSize : it->first;
+}
+
 uint64_t AddressSpace::find_free(uint64_t len, uint64_t hint) const {
   auto fits = [&](uint64_t start) {
     if (start < 0x10000 || start + len > kMmapTop) return false;

@@ -50,6 +50,10 @@ class AddressSpace {
   // True if every page of [addr, addr+len) is mapped with at least `prot`.
   bool is_mapped(uint64_t addr, uint64_t len, int prot = 0) const;
 
+  // For walking [addr, ...) run by run: if the page at `addr` is mapped, the end of the mapping
+  // that holds it; otherwise the start of the next mapping above it (kWindowSize if none).
+  uint64_t run_end(uint64_t addr) const;
+
   // One line per mapping, /proc/self/maps style (for -d and tests).
   std::string describe() const;
 
