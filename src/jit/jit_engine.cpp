@@ -120,7 +120,18 @@ TranslatedBlock* JitEngine::lookup_or_translate(uint64_t pc) {
 StopReason JitEngine::host_fault(CpuState& cpu) {
   deactivate_fault_scope(scope_);
   const HostFault& f = scope_.fault;
-  if (TranslatedBlock* b = cache_.block_at_host(f.host_pc)) cpu.rip = b->guest_pc_at(f.host_pc);
+  if (TranslatedBlock* b = cache_.block_at_host(f.host_pc)) {
+    cpu.rip = b->guest_pc_at(f.host_pc);
+    // Guest registers and flags that lived only in host registers at this access.
+    uint32_t off = uint32_t(f.host_pc - uint64_t(b->code));
+    auto it = std::lower_bound(b->sync.begin(), b->sync.end(), off,
+                               [](const SyncRecord& r, uint32_t o) { return r.host_offset < o; });
+    if (it != b->sync.end() && it->host_offset == off) {
+      for (auto [guest, host] : it->gprs) cpu.gpr[guest] = f.host_regs[host];
+      if (it->flags_reg >= 0)
+        cpu.rflags = (cpu.rflags & ~it->flags_mask) | (f.host_regs[it->flags_reg] & it->flags_mask);
+    }
+  }
   cpu.fault = {VEC_PF, true, f.is_write ? 6u : 4u, f.guest_addr, f.is_write};
   return StopReason::Fault;
 }

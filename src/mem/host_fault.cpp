@@ -25,6 +25,11 @@ void on_host_fault(int signo, siginfo_t* si, void* ctx) {
       s->fault.guest_addr = addr - base;
       s->fault.signo = signo;
       s->fault.host_pc = uint64_t(uc->uc_mcontext.gregs[REG_RIP]);
+      static constexpr int kOrder[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
+                                         REG_RSI, REG_RDI, REG_R8,  REG_R9,  REG_R10, REG_R11,
+                                         REG_R12, REG_R13, REG_R14, REG_R15};
+      for (int i = 0; i < 16; ++i) s->fault.host_regs[i] = uint64_t(uc->uc_mcontext.gregs[kOrder[i]]);
+      s->fault.host_rflags = uint64_t(uc->uc_mcontext.gregs[REG_EFL]);
       siglongjmp(s->env, 1);
     }
   }

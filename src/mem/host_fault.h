@@ -18,6 +18,10 @@ struct HostFault {
   bool is_write;
   int signo;            // SIGSEGV or SIGBUS
   uint64_t host_pc;     // host instruction that faulted (the JIT maps it to a guest pc)
+  // Host general registers at the fault, in x86 encoding order (rax, rcx, rdx, rbx, rsp, rbp,
+  // rsi, rdi, r8..r15): the JIT rebuilds guest registers it kept in host registers from them.
+  uint64_t host_regs[16];
+  uint64_t host_rflags;
 };
 
 struct GuestFaultScope {

@@ -211,6 +211,26 @@ TEST(Jit, FaultInTranslatedCodeIsPrecise) {
   }
 }
 
+TEST(Jit, FaultRebuildsDirtyRegistersAndFlagsFromHostState) {
+  // Several guest registers and the flags are modified (and kept in host registers by the
+  // JIT) before a store faults; the state at the fault must be the interpreter's.
+  // add rax,rcx; mov edx,5; sub r8,r9; lea r10,[rax+rdx]; mov [rsi],rax; mov rax,0; syscall
+  std::vector<uint8_t> code = cat({{0x48, 0x01, 0xC8}, {0xBA, 0x05, 0x00, 0x00, 0x00}, {0x4D, 0x29, 0xC8},
+                                   {0x4C, 0x8D, 0x14, 0x10}, {0x48, 0x89, 0x06},
+                                   {0x48, 0xC7, 0xC0, 0x00, 0x00, 0x00, 0x00}, kSyscall});
+  for (uint64_t bad : {uint64_t(0x3000), uint64_t(1) << 47}) {
+    for (uint64_t seed = 1; seed <= 10; ++seed) {
+      CpuState s = random_state(seed);
+      s.gpr[RSI] = bad;
+      Pair p;
+      p.run(code, s);
+      ASSERT_EQ(p.jit.r, StopReason::Fault);
+      EXPECT_EQ(p.jit.cpu.fault.is_write, true);
+      p.expect_same();
+    }
+  }
+}
+
 TEST(Jit, ExitRequestStopsATightLoop) {
   Machine m;
   m.load({0xEB, 0xFE});  // jmp $

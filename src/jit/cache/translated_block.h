@@ -31,6 +31,15 @@ struct ExitSlot {
   struct TranslatedBlock* linked = nullptr;
 };
 
+// At a guest memory access inside translated code, which guest state lives only in host
+// registers: a host fault there copies it from the signal context into CpuState.
+struct SyncRecord {
+  uint32_t host_offset;                           // the access instruction
+  std::vector<std::pair<uint8_t, uint8_t>> gprs;  // (guest GPR, host register)
+  int8_t flags_reg = -1;                          // host register holding dirty flags
+  uint64_t flags_mask = 0;
+};
+
 struct TranslatedBlock {
   uint64_t guest_pc = 0, guest_end = 0;
   uint32_t guest_insns = 0;
@@ -39,6 +48,7 @@ struct TranslatedBlock {
   // Host offset -> guest pc of the instruction whose code starts there, ascending, so a host
   // pc inside the block finds its guest instruction (precise exceptions).
   std::vector<std::pair<uint32_t, uint64_t>> pc_map;
+  std::vector<SyncRecord> sync;  // ascending host_offset
   std::vector<std::unique_ptr<ExitSlot>> exits;
   std::vector<ExitSlot*> incoming;  // slots in other blocks patched to jump here
   std::vector<std::unique_ptr<FallbackInsn>> fallbacks;

@@ -92,22 +92,100 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     return Reg64(reg_of_[id]);
   }
   Reg64 alloc(uint32_t id) {
-    for (int r : kPool)
-      if (!(used_ & (1u << r))) {
-        used_ |= 1u << r;
-        reg_of_[id] = r;
-        return Reg64(r);
-      }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      for (int r : kPool)
+        if (!(used_ & (1u << r))) {
+          used_ |= 1u << r;
+          reg_of_[id] = r;
+          return Reg64(r);
+        }
+      // Out of registers: write dirty guest registers whose values are otherwise dead back to
+      // CpuState (their home), which frees their host registers.
+      spill_dirty(id);
+    }
     throw std::runtime_error("jit backend: out of registers");
+  }
+  // Frees the register of value v if nothing needs it any more: its last use is past (`now`)
+  // and no dirty guest register or flags still live in it.
+  void maybe_free(uint32_t v, uint32_t now) {
+    int r = reg_of_[v];
+    if (r >= 0 && last_use_[v] <= now && pins_[r] == 0) used_ &= ~(1u << r);
   }
   void release_dying(uint32_t i) {
     const ir::Inst& in = b_.insts[i];
     for (int a = 0; a < in.nargs; ++a)
-      if (!in.args[a].is_imm && last_use_[in.args[a].v] == i && reg_of_[in.args[a].v] >= 0) {
-        used_ &= ~(1u << reg_of_[in.args[a].v]);
-      }
+      if (!in.args[a].is_imm && last_use_[in.args[a].v] == i) maybe_free(uint32_t(in.args[a].v), i);
     // A value nothing uses (e.g. a load kept for its fault) frees its register at once.
-    if (reg_of_[i] >= 0 && last_use_[i] <= i) used_ &= ~(1u << reg_of_[i]);
+    if (last_use_[i] <= i) maybe_free(i, i);
+  }
+
+  // ---- lazy guest state: dirty GPRs and flags live in host registers until written back ----
+  static constexpr uint32_t kNone = ~0u;
+  void pin(uint32_t v) { ++pins_[reg_of_[v]]; }
+  void unpin(uint32_t v, uint32_t now) {
+    --pins_[reg_of_[v]];
+    maybe_free(v, now);
+  }
+  void set_gpr_lazy(unsigned r, uint32_t v, uint32_t now) {
+    uint32_t old = dirty_gpr_[r];
+    dirty_gpr_[r] = v;
+    pin(v);
+    if (old != kNone) unpin(old, now);
+  }
+  void store_flags(uint32_t f, uint64_t mask) {
+    mov(r11, val(f));
+    and_(r11, uint32_t(mask));
+    and_(qword[rbx + kOffFlags], int32_t(~uint32_t(mask)));
+    or_(qword[rbx + kOffFlags], r11);
+  }
+  void set_flags_lazy(uint64_t mask, uint32_t f, uint32_t now) {
+    if (dirty_flags_ != kNone) {
+      // Bits of the older value this one does not cover must reach CpuState first.
+      if (dirty_flags_mask_ & ~mask) store_flags(dirty_flags_, dirty_flags_mask_ & ~mask);
+      unpin(dirty_flags_, now);
+    }
+    dirty_flags_ = f;
+    dirty_flags_mask_ = mask;
+    pin(f);
+  }
+  // Writes every dirty guest register and the flags to CpuState (before leaving the block,
+  // before the interpreter runs, and in out-of-line fault paths).
+  void write_back_all(uint32_t now, bool release = true) {
+    for (unsigned r = 0; r < 16; ++r)
+      if (dirty_gpr_[r] != kNone) {
+        mov(qword[rbx + kOffGpr + 8 * int(r)], val(dirty_gpr_[r]));
+        if (release) {
+          unpin(dirty_gpr_[r], now);
+          dirty_gpr_[r] = kNone;
+        }
+      }
+    if (dirty_flags_ != kNone) {
+      store_flags(dirty_flags_, dirty_flags_mask_);
+      if (release) {
+        unpin(dirty_flags_, now);
+        dirty_flags_ = kNone;
+      }
+    }
+  }
+  void spill_dirty(uint32_t now) {
+    for (unsigned r = 0; r < 16; ++r) {
+      uint32_t v = dirty_gpr_[r];
+      if (v != kNone && last_use_[v] <= now && pins_[reg_of_[v]] == 1) {
+        mov(qword[rbx + kOffGpr + 8 * int(r)], val(v));
+        dirty_gpr_[r] = kNone;
+        unpin(v, now);
+      }
+    }
+  }
+  SyncRecord snapshot() {
+    SyncRecord s{uint32_t(getSize()), {}, -1, 0};
+    for (unsigned r = 0; r < 16; ++r)
+      if (dirty_gpr_[r] != kNone) s.gprs.emplace_back(uint8_t(r), uint8_t(reg_of_[dirty_gpr_[r]]));
+    if (dirty_flags_ != kNone) {
+      s.flags_reg = int8_t(reg_of_[dirty_flags_]);
+      s.flags_mask = dirty_flags_mask_;
+    }
+    return s;
   }
 
   // ---- instructions ----
@@ -116,17 +194,21 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     auto imm = [&](int k) { return in.args[k].v; };
     Reg64 d = ir::info(in.op).result == ir::Type::Void ? r11 : alloc(i);
     switch (in.op) {
-      case Opcode::GetGpr: mov(d, qword[rbx + kOffGpr + 8 * int(imm(0))]); break;
-      case Opcode::SetGpr: mov(qword[rbx + kOffGpr + 8 * int(imm(0))], A(1)); break;
-      case Opcode::GetFlags: mov(d, qword[rbx + kOffFlags]); break;
-      case Opcode::SetFlags: {
-        uint32_t mask = uint32_t(imm(0));
-        mov(r11, A(1));
-        and_(r11, mask);
-        and_(qword[rbx + kOffFlags], int32_t(~mask));
-        or_(qword[rbx + kOffFlags], r11);
+      case Opcode::GetGpr:
+        if (uint32_t v = dirty_gpr_[imm(0) & 15]; v != kNone) mov(d, val(v));
+        else mov(d, qword[rbx + kOffGpr + 8 * int(imm(0))]);
         break;
-      }
+      case Opcode::SetGpr: set_gpr_lazy(unsigned(imm(0) & 15), uint32_t(in.args[1].v), i); break;
+      case Opcode::GetFlags:
+        mov(d, qword[rbx + kOffFlags]);
+        if (dirty_flags_ != kNone) {  // merge the bits not yet written back
+          mov(r11, val(dirty_flags_));
+          and_(r11, uint32_t(dirty_flags_mask_));
+          and_(d, int32_t(~uint32_t(dirty_flags_mask_)));
+          or_(d, r11);
+        }
+        break;
+      case Opcode::SetFlags: set_flags_lazy(imm(0), uint32_t(in.args[1].v), i); break;
       case Opcode::GetSegBase:
         mov(d, qword[rbx + int(offsetof(CpuState, seg) + imm(0) * sizeof(Segment) + offsetof(Segment, base))]);
         break;
@@ -179,6 +261,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case Opcode::Store16: guest_access(in, A(0), true); mov(word[r15 + A(0)], A(1).cvt16()); break;
       case Opcode::Store32: guest_access(in, A(0), true); mov(dword[r15 + A(0)], A(1).cvt32()); break;
       case Opcode::Store64: guest_access(in, A(0), true); mov(qword[r15 + A(0)], A(1)); break;
+      // (guest_access leaves the sync record at the offset of the access just emitted)
       case Opcode::Interpret: fallback(i, in); break;
       default: throw std::runtime_error("jit backend: unsupported opcode");
     }
@@ -250,16 +333,21 @@ class BlockEmitter : public Xbyak::CodeGenerator {
 
   // Guest addresses at or past the window fault without touching the host; the rest fault (or
   // not) on the host exactly where the guest page is missing.
+  // The access instruction follows right after: the sync record (the dirty state a host
+  // fault there must rebuild) is taken at that offset.
   void guest_access(const ir::Inst& in, const Reg64& addr, bool write) {
     mov(r11, addr);
     shr(r11, rt_.window_bits);
     Xbyak::Label& l = range_faults_.emplace_back();
-    range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write});
     jnz(l, T_NEAR);
+    SyncRecord rec = snapshot();
+    range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, rec});
+    out_.sync.push_back(std::move(rec));
   }
 
   void fallback(uint32_t i, const ir::Inst& in) {
     FallbackInsn* f = fb_[in.args[0].v].get();
+    write_back_all(i);  // the interpreter reads and writes CpuState
     // Keep values that live past the call in caller-saved registers safe on the stack.
     std::vector<int> saved;
     for (int r : kPool)
@@ -298,6 +386,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
 
   void terminal() {
     const ir::Terminal& t = b_.term;
+    write_back_all(uint32_t(b_.insts.size()), false);
     switch (t.kind) {
       case ir::Terminal::Kind::Jump: chainable_exit(t.target); break;
       case ir::Terminal::Kind::Branch: {
@@ -353,6 +442,13 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     for (size_t k = 0; k < range_faults_.size(); ++k) {
       L(range_faults_[k]);
       const auto& f = range_fault_info_[k];
+      for (auto [guest, host] : f.state.gprs) mov(qword[rbx + kOffGpr + 8 * int(guest)], Reg64(host));
+      if (f.state.flags_reg >= 0) {
+        mov(r11, Reg64(f.state.flags_reg));
+        and_(r11, uint32_t(f.state.flags_mask));
+        and_(qword[rbx + kOffFlags], int32_t(~uint32_t(f.state.flags_mask)));
+        or_(qword[rbx + kOffFlags], r11);
+      }
       mov(rsi, Reg64(f.addr_reg));
       mov(rdi, rbx);
       mov(rdx, f.pc);
@@ -367,6 +463,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     int addr_reg;
     uint64_t pc;
     bool write;
+    SyncRecord state;  // dirty guest state to write back before reporting the fault
   };
 
   const ir::Block& b_;
@@ -376,6 +473,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   std::vector<int> reg_of_;
   std::vector<uint32_t> last_use_;
   uint32_t used_ = 0;
+  int pins_[16] = {};
+  uint32_t dirty_gpr_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
+                             kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone};
+  uint32_t dirty_flags_ = kNone;
+  uint64_t dirty_flags_mask_ = 0;
   Xbyak::Label exit_request_, leave_with_eax_;
   std::deque<Xbyak::Label> link_stubs_;
   std::vector<ExitSlot*> link_slots_;
