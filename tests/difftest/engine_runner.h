@@ -1,0 +1,29 @@
+// EngineRunner: executes cases on an engine under test (--engine), from the same state and at
+// the same guest addresses as the native child.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cpu/engine.h"
+#include "mem/address_space.h"
+#include "state.h"
+
+namespace vireo::difftest {
+
+class EngineRunner {
+ public:
+  // Engines difftest knows how to build; adding one is a line in make_engine().
+  static bool known(const std::string& name);
+  explicit EngineRunner(const std::string& engine);
+  ~EngineRunner();
+
+  void run(const Case& c, CaseResult& r);
+  const Engine& engine() const { return *engine_; }
+
+ private:
+  AddressSpace as_;
+  std::unique_ptr<Engine> engine_;
+};
+
+}  // namespace vireo::difftest

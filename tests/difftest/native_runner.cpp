@@ -1,0 +1,173 @@
+#include "native_runner.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <csetjmp>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+
+extern "C" void difftest_native_enter();
+
+namespace vireo::difftest {
+
+namespace {
+
+// The loader's input block at kCtrlAddr; offsets are fixed in native_entry.S.
+struct Ctrl {
+  uint64_t gpr[16];
+  uint64_t rflags;
+  uint64_t code;
+  uint64_t stack_top;
+  uint8_t pad[192 - 152];
+  alignas(64) uint8_t fx[512];
+};
+static_assert(offsetof(Ctrl, rflags) == 128 && offsetof(Ctrl, code) == 136 &&
+              offsetof(Ctrl, stack_top) == 144 && offsetof(Ctrl, fx) == 192);
+constexpr uint64_t kCtrlSize = 0x2000;  // the block, then the loader's stack up to the end
+
+Ctrl* ctrl() { return reinterpret_cast<Ctrl*>(kCtrlAddr); }
+
+// Child-side globals used by the signal handler.
+sigjmp_buf g_env;
+CaseResult* g_result;
+
+EndKind kind_of_signal(int sig) {
+  switch (sig) {
+    case SIGILL: return EndKind::Sigill;
+    case SIGFPE: return EndKind::Sigfpe;
+    case SIGSEGV: return EndKind::Sigsegv;
+    case SIGBUS: return EndKind::Sigbus;
+    case SIGTRAP: return EndKind::Sigtrap;
+    default: return EndKind::Other;
+  }
+}
+
+void on_signal(int sig, siginfo_t* si, void* ucv) {
+  auto* uc = static_cast<ucontext_t*>(ucv);
+  const greg_t* g = uc->uc_mcontext.gregs;
+  CaseState& s = g_result->state;
+  // Signal-frame register order differs from the encoding order.
+  static constexpr int kOrder[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
+                                     REG_RSI, REG_RDI, REG_R8,  REG_R9,  REG_R10, REG_R11,
+                                     REG_R12, REG_R13, REG_R14, REG_R15};
+  for (int i = 0; i < 16; ++i) s.gpr[i] = uint64_t(g[kOrder[i]]);
+  s.rip = uint64_t(g[REG_RIP]);
+  s.rflags = uint64_t(g[REG_EFL]);
+  from_fxsave(reinterpret_cast<const uint8_t*>(uc->uc_mcontext.fpregs), s);
+  bool at_end = sig == SIGILL && s.rip >= kCodeAddr && s.rip + 2 <= kCodeAddr + kCodeSize &&
+                reinterpret_cast<const uint8_t*>(s.rip)[0] == 0x0F &&
+                reinterpret_cast<const uint8_t*>(s.rip)[1] == 0x0B;
+  g_result->end = kind_of_signal(sig);
+  g_result->detail = sig;
+  g_result->fault_addr = uint64_t(si->si_addr);
+  // The terminator's #UD is told apart from the tested code's by its address: the caller
+  // checks rip == end of code; here we only remember that it was a ud2 at all.
+  if (at_end) g_result->detail = -1;
+  siglongjmp(g_env, 1);
+}
+
+void* map_fixed(uint64_t addr, uint64_t len, int prot) {
+  void* p = mmap(reinterpret_cast<void*>(addr), len, prot,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p != reinterpret_cast<void*>(addr)) {
+    fmt::print(stderr, "vireo-difftest: cannot map 0x{:x} natively: {}\n", addr,
+               std::strerror(errno));
+    std::exit(2);
+  }
+  return p;
+}
+
+[[noreturn]] void child_main(const Case* cases, size_t first, size_t n, CaseResult* results,
+                             volatile size_t* done) {
+  static uint8_t altstack[1 << 16];
+  stack_t ss{};
+  ss.ss_sp = altstack;
+  ss.ss_size = sizeof altstack;
+  sigaltstack(&ss, nullptr);
+  struct sigaction sa {};
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGILL, SIGFPE, SIGSEGV, SIGBUS, SIGTRAP}) sigaction(sig, &sa, nullptr);
+  alarm(30);  // straight-line code cannot hang; this only guards against harness bugs
+
+  auto* code = reinterpret_cast<uint8_t*>(kCodeAddr);
+  auto* scratch = reinterpret_cast<uint8_t*>(kScratchAddr);
+  for (size_t i = first; i < n; ++i) {
+    const Case& c = cases[i];
+    std::memcpy(code, c.code, c.code_len);
+    code[c.code_len] = 0x0F;  // ud2
+    code[c.code_len + 1] = 0x0B;
+    std::memcpy(scratch, c.scratch, kScratchSize);
+    Ctrl* k = ctrl();
+    std::memcpy(k->gpr, c.in.gpr, sizeof k->gpr);
+    // Only the compared flags are loaded; bit 1 reads as one, IF cannot change in user mode.
+    k->rflags = (c.in.rflags & kFlagsCompared) | flag::FIXED1 | flag::IF;
+    k->code = c.in.rip;
+    k->stack_top = kCtrlAddr + kCtrlSize;
+    to_fxsave(c.in, k->fx);
+    g_result = &results[i];
+    std::memset(&results[i].state, 0, sizeof results[i].state);
+    if (sigsetjmp(g_env, 1) == 0) difftest_native_enter();
+    std::memcpy(results[i].scratch, scratch, kScratchSize);
+    *done = i + 1;
+  }
+  _exit(0);
+}
+
+}  // namespace
+
+struct NativeRunner::Shared {
+  size_t done;
+  Case cases[kMaxBatch];
+  CaseResult results[kMaxBatch];
+};
+
+NativeRunner::NativeRunner() {
+  map_fixed(kCodeAddr, kCodeSize, PROT_READ | PROT_WRITE | PROT_EXEC);
+  map_fixed(kScratchAddr, kScratchSize, PROT_READ | PROT_WRITE);
+  map_fixed(kCtrlAddr, kCtrlSize, PROT_READ | PROT_WRITE);
+  void* p = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                 -1, 0);
+  if (p == MAP_FAILED) {
+    fmt::print(stderr, "vireo-difftest: cannot map shared results: {}\n", std::strerror(errno));
+    std::exit(2);
+  }
+  shared_ = static_cast<Shared*>(p);
+}
+
+NativeRunner::~NativeRunner() { munmap(shared_, sizeof(Shared)); }
+
+void NativeRunner::run(const Case* cases, size_t n, CaseResult* results) {
+  std::memcpy(shared_->cases, cases, n * sizeof(Case));
+  size_t first = 0;
+  while (first < n) {
+    shared_->done = first;
+    std::fflush(nullptr);  // the child must not flush our buffered output a second time
+    pid_t pid = fork();
+    if (pid < 0) {
+      fmt::print(stderr, "vireo-difftest: fork: {}\n", std::strerror(errno));
+      std::exit(2);
+    }
+    if (pid == 0) child_main(shared_->cases, first, n, shared_->results, &shared_->done);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    size_t done = shared_->done;
+    std::memcpy(results + first, shared_->results + first, (done - first) * sizeof(CaseResult));
+    if (done >= n) break;
+    // The child died on case `done` (a signal the handler could not catch, or the alarm).
+    CaseResult& r = results[done];
+    std::memset(&r, 0, sizeof r);
+    r.end = EndKind::Other;
+    r.detail = WIFSIGNALED(status) ? WTERMSIG(status) : 1000 + WEXITSTATUS(status);
+    first = done + 1;
+  }
+}
+
+}  // namespace vireo::difftest

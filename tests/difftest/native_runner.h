@@ -1,0 +1,34 @@
+// NativeRunner: executes cases on the host CPU, the oracle.
+//
+// Cases run in a forked child (one fork per batch, not per case): the child loads a case's
+// state with difftest_native_enter (native_entry.S), runs the code, and the ud2 at its end or
+// the instruction's own fault raises a signal whose handler (on an alternate stack, since the
+// guest RSP is arbitrary) copies the register state out of the signal frame and siglongjmps
+// back to the case loop. Results travel back through a shared mapping; a child that dies
+// anyway is restarted after the case that killed it.
+#pragma once
+
+#include <cstddef>
+
+#include "state.h"
+
+namespace vireo::difftest {
+
+class NativeRunner {
+ public:
+  // Maps the code page, scratch page and control block at their fixed host addresses. Must run
+  // before anything else (e.g. an AddressSpace) could take those addresses.
+  NativeRunner();
+  ~NativeRunner();
+
+  static constexpr size_t kMaxBatch = 256;
+
+  // Runs cases[0..n) natively; n <= kMaxBatch.
+  void run(const Case* cases, size_t n, CaseResult* results);
+
+ private:
+  struct Shared;
+  Shared* shared_ = nullptr;
+};
+
+}  // namespace vireo::difftest
