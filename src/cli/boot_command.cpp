@@ -1,6 +1,114 @@
-// Placeholder until system mode lands (owned by the system-mode work).
+// `vireo boot [--engine kvm] [-m SIZE] [--stats] [--append CMDLINE] KERNEL`: system mode.
+// Boots a Multiboot kernel on the PC board (src/machine/) under an engine; the exit status is
+// the guest's debug-exit status, or 1 with a one-line reason when the machine cannot go on.
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <stdexcept>
+
 #include "cli/commands.h"
+#include "kvm/kvm_engine.h"
+#include "kvm/kvm_error.h"
+#include "machine/board.h"
+#include "machine/host_clock.h"
+#include "machine/loaders/multiboot.h"
+#include "machine/system_loop.h"
 
 namespace vireo::cli {
-void add_boot_command(CLI::App&) {}
+
+namespace {
+
+struct BootArgs {
+  std::string engine = "kvm";
+  std::string memory = "128M";
+  bool stats = false;
+  std::string append;
+  std::string kernel;
+};
+
+// "128M", "1G", "65536K", or a bare number of MiB as QEMU's -m takes it.
+uint64_t parse_memory_size(const std::string& s) {
+  size_t i = 0;
+  uint64_t v = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) v = v * 10 + uint64_t(s[i++] - '0');
+  if (i == 0) throw std::runtime_error(fmt::format("-m {}: not a size (try 128M or 1G)", s));
+  std::string unit = s.substr(i);
+  for (auto& c : unit) c = char(std::toupper(static_cast<unsigned char>(c)));
+  if (unit.size() > 1 && (unit.substr(1) == "B" || unit.substr(1) == "IB")) unit = unit.substr(0, 1);
+  uint64_t bytes;
+  if (unit.empty() || unit == "M") bytes = v << 20;
+  else if (unit == "K") bytes = v << 10;
+  else if (unit == "G") bytes = v << 30;
+  else throw std::runtime_error(fmt::format("-m {}: unknown unit '{}' (K, M or G)", s, unit));
+  // Below 2 MiB there is no room above the 1 MiB line for a kernel; above 3 GiB RAM would
+  // have to split around the PCI hole, which this board does not model.
+  if (bytes < (2ull << 20) || bytes > (3ull << 30))
+    throw std::runtime_error(fmt::format("-m {}: guest RAM must be between 2M and 3G", s));
+  return (bytes + 0xFFF) & ~0xFFFull;
+}
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open kernel file", path));
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+int boot(const BootArgs& a) {
+  if (a.engine != "kvm")
+    throw std::runtime_error(fmt::format("--engine {}: system mode runs under kvm for now (interp and jit will follow)", a.engine));
+  machine::BoardConfig cfg;
+  cfg.ram_size = parse_memory_size(a.memory);
+  std::vector<uint8_t> image = read_file(a.kernel);
+  machine::Board board(cfg);
+  CpuState cpu{};
+  machine::load_multiboot(a.kernel, image, a.append, board.ram(), cpu);
+
+  uint64_t t0 = machine::monotonic_ns();
+  // KvmUnavailable propagates: no /dev/kvm is one line and status 1, before the guest starts.
+  kvm::KvmEngine engine(board, board.ram().host(), board.ram().size());
+  machine::SystemRunResult res;
+  try {
+    res = machine::run_system(board, engine, cpu);
+  } catch (const kvm::KvmError& e) {
+    res = {1, e.what()};
+  }
+  std::fflush(stdout);
+  double seconds = double(machine::monotonic_ns() - t0) / 1e9;
+  if (!res.message.empty()) fmt::print(stderr, "vireo: {}\n", res.message);
+  if (a.stats) {
+    fmt::print(stderr, "vireo: engine {}, {} MiB RAM, exit status {}, {:.3f} s from start to exit\n", engine.name(),
+               cfg.ram_size >> 20, res.exit_status, seconds);
+    engine.print_stats(stderr, seconds);
+  }
+  return res.exit_status;
+}
+
+}  // namespace
+
+void add_boot_command(CLI::App& app) {
+  auto args = std::make_shared<BootArgs>();
+  CLI::App* cmd = app.add_subcommand("boot", "Boot a Multiboot kernel on a PC board (system mode)");
+  cmd->add_option("--engine", args->engine, "Execution engine: kvm")->capture_default_str();
+  cmd->add_option("-m,--memory", args->memory, "Guest RAM, e.g. 128M or 1G (a bare number is MiB)")->capture_default_str();
+  cmd->add_flag("--stats", args->stats, "At exit, print vmexits by reason and port, and guest vs monitor time");
+  cmd->add_option("--append", args->append, "Kernel command line (after the kernel's path, as QEMU passes it)");
+  cmd->add_option("KERNEL", args->kernel, "Multiboot v1 kernel (ELF32, or a.out-kludge image)")->required();
+  cmd->callback([args] {
+    int status;
+    try {
+      status = boot(*args);
+    } catch (const std::exception& e) {
+      std::fflush(stdout);
+      fmt::print(stderr, "vireo: {}\n", e.what());
+      status = 1;
+    }
+    std::fflush(stdout);
+    if (status != 0) throw CLI::RuntimeError(status);
+  });
+}
+
 }  // namespace vireo::cli

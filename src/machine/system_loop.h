@@ -1,0 +1,24 @@
+// The system-mode platform loop: runs an engine on a board until the guest asks to stop.
+//
+// Engine-agnostic: it serves what any engine hands back (PortIo, Hlt, ExitRequest, Fault),
+// sleeps a halted CPU until the board raises an interrupt, and keeps a host timer armed for
+// the board's next deadline so that a guest spinning without exits still sees its timer ticks.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "cpu/cpu_state.h"
+#include "cpu/engine.h"
+#include "machine/board.h"
+
+namespace vireo::machine {
+
+struct SystemRunResult {
+  int exit_status = 0;
+  std::string message;  // why the machine stopped, when it was not the guest's own exit
+};
+
+SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu);
+
+}  // namespace vireo::machine

@@ -1,0 +1,41 @@
+#include "guest.h"
+
+struct idt_entry {
+  uint16_t offset_lo, selector;
+  uint8_t ist, type_attr;
+  uint16_t offset_mid;
+  uint32_t offset_hi, reserved;
+} __attribute__((packed));
+
+static struct idt_entry idt[256] __attribute__((aligned(16)));
+static handler_fn handlers[256];
+extern char isr_stubs_start[];
+
+void idt_init(void) {
+  for (int v = 0; v < 256; v++) {
+    uint64_t addr = (uint64_t)(isr_stubs_start + 16 * v);
+    idt[v].offset_lo = (uint16_t)addr;
+    idt[v].selector = 0x08;
+    idt[v].ist = 0;
+    idt[v].type_attr = 0x8E;  /* present, DPL 0, 64-bit interrupt gate */
+    idt[v].offset_mid = (uint16_t)(addr >> 16);
+    idt[v].offset_hi = (uint32_t)(addr >> 32);
+    idt[v].reserved = 0;
+  }
+  struct {
+    uint16_t limit;
+    uint64_t base;
+  } __attribute__((packed)) ptr = {sizeof idt - 1, (uint64_t)idt};
+  __asm__ volatile("lidt %0" ::"m"(ptr));
+}
+
+void idt_set_handler(int vector, handler_fn fn) { handlers[vector] = fn; }
+
+void isr_dispatch(struct frame* f) {
+  if (handlers[f->vector]) {
+    handlers[f->vector](f);
+    return;
+  }
+  kprintf("unexpected interrupt: vector %d, error code %lx\n", (int)f->vector, f->error_code);
+  guest_exit(0x7E);
+}
