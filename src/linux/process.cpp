@@ -39,6 +39,13 @@ void Process::load() {
   engine_ = opts_.make_engine(as_->memory());
 }
 
+void Process::load_empty() {
+  as_ = std::make_unique<AddressSpace>();
+  reset_user_state(cpu_);
+  exe_path = opts_.program;
+  engine_ = opts_.make_engine(as_->memory());
+}
+
 int Process::run() {
   start_ = std::chrono::steady_clock::now();
   int status = 0;

@@ -40,6 +40,9 @@ class Process {
 
   // Loads the program; throws ElfError (or std::runtime_error) with a one-line message.
   void load();
+  // An empty address space and an engine, no program: for driving syscall handlers directly
+  // (unit tests).
+  void load_empty();
   // Runs to completion and returns the exit status Vireo should exit with.
   int run();
 

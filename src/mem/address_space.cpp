@@ -150,11 +150,15 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
     bool room = contains(old_addr, new_len) &&
                 (next == regions_.end() || next->first >= old_addr + new_len);
     if (room) {
+      // The pages above are free for the guest but hold our PROT_NONE window reservation,
+      // which would stop the host from growing in place: lift it for the call.
+      ::munmap(host(old_addr + old_len), new_len - old_len);
       void* p = ::mremap(host(old_addr), old_len, new_len, 0);
       if (p != MAP_FAILED) {
         record(old_addr, old_addr + new_len, prot);
         return int64_t(old_addr);
       }
+      reserve(old_addr + old_len, new_len - old_len);
     }
     if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
     new_addr = find_free(new_len, 0);
