@@ -77,6 +77,23 @@ FlagInfo flag_info(const uint8_t* bytes, size_t len) {
   return fi;
 }
 
+bool result_undefined(const uint8_t* code, size_t len, const uint64_t* rcx) {
+  ZydisDecoder dec;
+  ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  ZydisDecodedInstruction in;
+  ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+  if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, code, len, &in, ops))) return false;
+  if ((in.mnemonic == ZYDIS_MNEMONIC_SHLD || in.mnemonic == ZYDIS_MNEMONIC_SHRD) &&
+      in.operand_width == 16) {
+    // SDM Vol. 2, SHLD: "If the count is greater than the operand size, the result is
+    // undefined" (the count is masked to 5 bits first).
+    if (ops[2].type != ZYDIS_OPERAND_TYPE_IMMEDIATE && !rcx) return true;
+    uint64_t count = ops[2].type == ZYDIS_OPERAND_TYPE_IMMEDIATE ? ops[2].imm.value.u : *rcx;
+    return (count & 31) > 16;
+  }
+  return false;
+}
+
 void normalize(const Case& c, CaseResult& r) {
   if (r.end == EndKind::Sigill && r.detail == -1 && r.state.rip == kCodeAddr + c.code_len)
     r.end = EndKind::Completed;
@@ -94,6 +111,7 @@ std::vector<std::string> compare(const Case& c, const CaseResult& n, const CaseR
   if (n.end != e.end) d.push_back(fmt::format("end      native {:<28} engine {}", ends(n), ends(e)));
   if (n.state.rip != e.state.rip)
     d.push_back(fmt::format("rip      native 0x{:<16x}           engine 0x{:x}", n.state.rip, e.state.rip));
+  if (m.result_undefined) return d;
   static const char* names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
   for (int i = 0; i < 16; ++i)

@@ -13,6 +13,9 @@ namespace vireo::difftest {
 struct Masks {
   uint64_t flags = kFlagsCompared;
   uint16_t fsw = 0xFFFF;
+  // The manual leaves the whole result undefined (SHLD/SHRD r16 with a count above 16): only
+  // how the case ends is compared.
+  bool result_undefined = false;
 };
 
 // Flags accounting for one instruction, from Zydis's access tables.
@@ -22,6 +25,10 @@ struct FlagInfo {
   bool keeps_old_when_count_zero = false;            // shifts/rotates by a count
 };
 FlagInfo flag_info(const uint8_t* bytes, size_t len);
+
+// Whether the manual leaves the destination undefined for this instruction; `rcx` is the
+// count register's value if known (nullptr: assume the worst).
+bool result_undefined(const uint8_t* code, size_t len, const uint64_t* rcx);
 
 // Turns "a SIGILL from the ud2 terminator" into Completed.
 void normalize(const Case& c, CaseResult& r);

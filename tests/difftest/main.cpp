@@ -2,8 +2,10 @@
 // engine, and reports every difference with a one-line replay command (docs/difftest.md).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
+#include <algorithm>
 #include <map>
 #include <regex>
 
@@ -31,6 +33,7 @@ struct Options {
   long only_case = -1;
   unsigned max_reports = 40;
   bool verbose = false;
+  std::vector<std::string> families;
 };
 
 uint64_t mix(uint64_t a, uint64_t b) {
@@ -56,7 +59,7 @@ std::string regex_quote(const std::string& s) {
 
 struct Tally {
   unsigned forms = 0, forms_failing = 0, forms_unimplemented = 0;
-  uint64_t cases = 0, mismatches = 0;
+  uint64_t cases = 0, mismatches = 0, native_faults = 0;
 };
 
 class Runner {
@@ -67,7 +70,7 @@ class Runner {
   // `masks_for` gives the masks for a case given the native result.
   template <class MaskFn, class TitleFn>
   unsigned run_batch(std::vector<Case>& cases, MaskFn masks_for, TitleFn title, bool show_xmm,
-                     bool show_x87, bool* engine_ud) {
+                     bool show_x87, bool* engine_ud, uint64_t* native_faults = nullptr) {
     results_n_.resize(cases.size());
     results_e_.resize(cases.size());
     unsigned bad = 0;
@@ -78,6 +81,7 @@ class Runner {
         engine_.run(cases[i], results_e_[i]);
         normalize(cases[i], results_n_[i]);
         normalize(cases[i], results_e_[i]);
+        if (native_faults && results_n_[i].end != EndKind::Completed) ++*native_faults;
         auto d = compare(cases[i], results_n_[i], results_e_[i], masks_for(cases[i], results_n_[i]));
         if (o_.verbose)
           fmt::print("  case {}: native {} rip=0x{:x}, engine {} rip=0x{:x}{}\n", i, end_name(results_n_[i].end),
@@ -105,8 +109,12 @@ class Runner {
 };
 
 std::string replay_line(const Options& o, const std::string& filter, long k, bool seq) {
-  return fmt::format("vireo-difftest --engine {} --seed {}{} --filter '{}' --case {}", o.engine,
-                     o.seed, seq ? " --sequences" : "", filter, k);
+  // Sequences draw from the whole selected pool, so its selection is part of the replay.
+  std::string sel;
+  if (seq && !o.families.empty()) sel += fmt::format(" --families {}", fmt::join(o.families, ","));
+  if (seq && o.all_families) sel += " --all-families";
+  return fmt::format("vireo-difftest --engine {} --seed {}{}{} --filter '{}' --case {}", o.engine,
+                     o.seed, seq ? " --sequences" : "", sel, filter, k);
 }
 
 Masks single_masks(const Case& c, const CaseResult&) {
@@ -114,6 +122,7 @@ Masks single_masks(const Case& c, const CaseResult&) {
   Masks m;
   m.flags = kFlagsCompared & ~fi.undefined;
   m.fsw = uint16_t(~fi.fsw_undefined);
+  m.result_undefined = result_undefined(c.code, c.code_len, &c.in.gpr[RCX]);
   return m;
 }
 
@@ -135,6 +144,7 @@ int main(int argc, char** argv) {
                "also run families the engine's CPUID does not advertise");
   app.add_option("--case", o.only_case, "run only case K (replay)");
   app.add_option("--max-reports", o.max_reports, "reproducers printed at most");
+  app.add_option("--families", o.families, "only these families (alu,shift,...,x87)")->delimiter(',');
   app.add_flag("-v,--verbose", o.verbose, "one line per case: how each side ended");
   CLI11_PARSE(app, argc, argv);
   if (!EngineRunner::known(o.engine)) {
@@ -146,7 +156,10 @@ int main(int argc, char** argv) {
   std::regex re(o.filter);
   std::vector<Form> forms;
   for (Form& f : enumerate_forms(o.all_families))
-    if (o.filter.empty() || std::regex_search(f.name, re)) forms.push_back(std::move(f));
+    if ((o.filter.empty() || std::regex_search(f.name, re)) &&
+        (o.families.empty() || std::find(o.families.begin(), o.families.end(),
+                                         family_name(f.family)) != o.families.end()))
+      forms.push_back(std::move(f));
   if (o.list) {
     for (auto& f : forms) fmt::print("{:<9} {}\n", family_name(f.family), f.name);
     fmt::print("forms {}, cases 0, mismatches 0\n", forms.size());
@@ -192,7 +205,7 @@ int main(int argc, char** argv) {
                                   replay_line(o, fq, ids[i], false));
           },
           f.family >= Family::SseMove && f.family <= Family::Sse41, f.family == Family::X87,
-          &engine_ud);
+          &engine_ud, &tally[f.family].native_faults);
       Tally& t = tally[f.family];
       ++t.forms;
       t.cases += cases.size();
@@ -240,6 +253,7 @@ int main(int argc, char** argv) {
             if (len == 0) continue;
             FlagInfo fi = flag_info(buf, len);
             if (fi.tested & U) continue;
+            if (result_undefined(buf, len, nullptr)) continue;
             u.push_back(U);
             c.in = probe;
             std::memcpy(c.code + off, buf, len);
@@ -283,11 +297,11 @@ int main(int argc, char** argv) {
   }
 
   if (!o.sequences) {
-    fmt::print("\n| family | forms | cases | mismatching cases | failing forms | engine #UD forms |\n");
-    fmt::print("|---|---:|---:|---:|---:|---:|\n");
+    fmt::print("\n| family | forms | cases | natively faulting | mismatching cases | failing forms | engine #UD forms |\n");
+    fmt::print("|---|---:|---:|---:|---:|---:|---:|\n");
     for (auto& [fam, t] : tally)
-      fmt::print("| {} | {} | {} | {} | {} | {} |\n", family_name(fam), t.forms, t.cases,
-                 t.mismatches, t.forms_failing, t.forms_unimplemented);
+      fmt::print("| {} | {} | {} | {} | {} | {} | {} |\n", family_name(fam), t.forms, t.cases,
+                 t.native_faults, t.mismatches, t.forms_failing, t.forms_unimplemented);
     if (o.coverage) {
       fmt::print("\n| family | advertised | forms covered | implemented (no spurious #UD) | passing |\n");
       fmt::print("|---|---|---:|---:|---:|\n");
