@@ -149,6 +149,10 @@ TEST_F(LinuxSyscall, StraceLinesLookLikeQemus) {
             "mmap(NULL, 4096, 0x3, 0x22, -1, 0x0) = 0x7f0000000000");
   EXPECT_EQ(format_syscall(*p, SYS_write, SyscallArgs{{1, kUnmapped, 3}}, -EFAULT),
             "write(1, 0x30000, 3) = -1 EFAULT (Bad address)");
+  EXPECT_EQ(format_syscall(*p, SYS_wait4, SyscallArgs{{0xffffffff, 0, 0, 0}}, -ECHILD),
+            "wait4(-1, NULL, 0x0, NULL) = -1 ECHILD (No child processes)");
+  EXPECT_EQ(format_syscall(*p, SYS_kill, SyscallArgs{{42, SIGTERM}}, 0), "kill(42, SIGTERM) = 0");
+  EXPECT_EQ(format_syscall(*p, SYS_lseek, SyscallArgs{{3, uint64_t(-8), SEEK_END}}, 92), "lseek(3, -8, 2) = 92");
   EXPECT_EQ(format_syscall(*p, 500, SyscallArgs{{}}, -ENOSYS),
             "syscall_500() = -1 ENOSYS (Function not implemented)");
 }

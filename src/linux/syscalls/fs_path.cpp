@@ -200,7 +200,7 @@ void register_fs_path_syscalls(SyscallTable& t) {
   t[SYS_chown] = {"chown", sys_path1<SYS_chown>, {Arg::Str, Arg::Int, Arg::Int}};
   t[SYS_lchown] = {"lchown", sys_path1<SYS_lchown>, {Arg::Str, Arg::Int, Arg::Int}};
   t[SYS_fchownat] = {"fchownat", sys_at_path1<SYS_fchownat>, {Arg::Fd, Arg::Str, Arg::Int, Arg::Int, Arg::Hex}};
-  t[SYS_truncate] = {"truncate", sys_path1<SYS_truncate>, {Arg::Str, Arg::Int}};
+  t[SYS_truncate] = {"truncate", sys_path1<SYS_truncate>, {Arg::Str, Arg::Long}};
   t[SYS_rename] = {"rename", sys_path2<SYS_rename>, {Arg::Str, Arg::Str}};
   t[SYS_renameat] = {"renameat", sys_at_path2<SYS_renameat>, {Arg::Fd, Arg::Str, Arg::Fd, Arg::Str}};
   t[SYS_renameat2] = {"renameat2", sys_at_path2<SYS_renameat2>, {Arg::Fd, Arg::Str, Arg::Fd, Arg::Str, Arg::Hex}};

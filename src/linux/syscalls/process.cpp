@@ -270,9 +270,9 @@ void register_process_syscalls(SyscallTable& t) {
   t[SYS_clone3] = {"clone3", sys_quiet_enosys, {Arg::Ptr, Arg::Uint}};
   t[SYS_wait4] = {"wait4", sys_wait4, {Arg::Int, Arg::Ptr, Arg::Hex, Arg::Ptr}};
   t[SYS_waitid] = {"waitid", sys_waitid, {Arg::Int, Arg::Int, Arg::Ptr, Arg::Hex, Arg::Ptr}};
-  t[SYS_kill] = {"kill", sys_kill, {Arg::Int, Arg::Int}};
-  t[SYS_tgkill] = {"tgkill", sys_tgkill, {Arg::Int, Arg::Int, Arg::Int}};
-  t[SYS_tkill] = {"tkill", sys_tkill, {Arg::Int, Arg::Int}};
+  t[SYS_kill] = {"kill", sys_kill, {Arg::Int, Arg::Sig}};
+  t[SYS_tgkill] = {"tgkill", sys_tgkill, {Arg::Int, Arg::Int, Arg::Sig}};
+  t[SYS_tkill] = {"tkill", sys_tkill, {Arg::Int, Arg::Sig}};
 }
 
 }  // namespace vireo

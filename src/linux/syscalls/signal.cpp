@@ -140,7 +140,7 @@ int64_t sys_pause(Process&, const SyscallArgs&) { return host_result(::pause());
 }  // namespace
 
 void register_signal_syscalls(SyscallTable& t) {
-  t[SYS_rt_sigaction] = {"rt_sigaction", sys_rt_sigaction, {Arg::Int, Arg::Ptr, Arg::Ptr, Arg::Uint}};
+  t[SYS_rt_sigaction] = {"rt_sigaction", sys_rt_sigaction, {Arg::Sig, Arg::Ptr, Arg::Ptr, Arg::Uint}};
   t[SYS_rt_sigprocmask] = {"rt_sigprocmask", sys_rt_sigprocmask, {Arg::Int, Arg::Ptr, Arg::Ptr, Arg::Uint}};
   t[SYS_rt_sigpending] = {"rt_sigpending", sys_rt_sigpending, {Arg::Ptr, Arg::Uint}};
   t[SYS_rt_sigsuspend] = {"rt_sigsuspend", sys_rt_sigsuspend, {Arg::Ptr, Arg::Uint}};

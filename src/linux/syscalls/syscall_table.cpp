@@ -1,6 +1,7 @@
 #include "linux/syscalls/syscall_table.h"
 
 #include <fcntl.h>
+#include <string.h>
 
 #include <fmt/format.h>
 
@@ -54,7 +55,12 @@ std::string quote(const std::string& s, size_t max = 32) {
 
 std::string format_arg(Process& p, Arg kind, uint64_t v, uint64_t next, int64_t result) {
   switch (kind) {
-    case Arg::Int: return fmt::format("{}", int64_t(v));
+    case Arg::Int: return fmt::format("{}", int32_t(v));
+    case Arg::Long: return fmt::format("{}", int64_t(v));
+    case Arg::Sig: {
+      const char* abbrev = int(v) > 0 && v < 65 ? sigabbrev_np(int(v)) : nullptr;
+      return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("{}", int32_t(v));
+    }
     case Arg::Uint: return fmt::format("{}", v);
     case Arg::Hex: return fmt::format("{:#x}", v);
     case Arg::Oct: return fmt::format("{:#o}", v);

@@ -14,7 +14,9 @@ class Process;
 // How --strace prints an argument or a result.
 enum class Arg : uint8_t {
   None,   // absent
-  Int,    // signed decimal
+  Int,    // signed decimal, 32-bit (C int: pids, fds-as-numbers, flags counts)
+  Long,   // signed decimal, 64-bit (offsets, lengths that may be negative)
+  Sig,    // signal number, shown by name (SIGINT)
   Uint,   // unsigned decimal
   Hex,    // 0x...
   Ptr,    // guest pointer, 0x... or NULL
