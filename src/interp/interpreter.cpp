@@ -28,12 +28,25 @@ void Interpreter::invalidate(uint64_t addr, uint64_t len) {
 
 // Returns the decoded instruction at cpu.rip, decoding on a miss. A cached entry is used only
 // if the bytes in memory still equal the bytes it was decoded from, which makes self-modifying
-// code correct with no write tracking at all.
-const Insn* Interpreter::fetch(CpuState& cpu) {
+// code correct with no write tracking at all. The check is two masked 8-byte compares when the
+// 16 bytes at rip lie in one page (reading them cannot fault where the instruction does not).
+inline const Insn* Interpreter::fetch(CpuState& cpu) {
   uint64_t rip = cpu.rip;
   CacheEntry& e = (*cache_)[(rip ^ (rip >> 14)) & (kCacheSize - 1)];
+  if (e.rip == rip && (rip & 4095) <= 4096 - 16) [[likely]] {
+    uint64_t w0, w1;
+    std::memcpy(&w0, x_.mem.base + rip, 8);
+    std::memcpy(&w1, x_.mem.base + rip + 8, 8);
+    if ((((w0 ^ e.code[0]) & e.mask[0]) | ((w1 ^ e.code[1]) & e.mask[1])) == 0) [[likely]]
+      return &e.insn;
+  }
+  return fetch_slow(cpu, e);
+}
+
+const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
+  uint64_t rip = cpu.rip;
   if (e.rip == rip && x_.mem.contains(rip, e.insn.len) &&
-      std::memcmp(e.insn.bytes, x_.mem.base + rip, e.insn.len) == 0) [[likely]]
+      std::memcmp(e.insn.bytes, x_.mem.base + rip, e.insn.len) == 0)
     return &e.insn;
 
   ++decode_misses_;
@@ -41,7 +54,7 @@ const Insn* Interpreter::fetch(CpuState& cpu) {
   // faults on the host and becomes a guest #PF at this rip.
   if (!x_.mem.contains(rip, 1)) x_.raise_pf(rip, false);
   size_t avail = std::min<uint64_t>(15, x_.mem.limit - rip);
-  uint8_t buf[15];
+  uint8_t buf[16] = {};
   // Copy byte by byte up to the first unmapped byte (an instruction may end right before an
   // unmapped page); the first byte faults for real if unmapped.
   size_t got = 0;
@@ -64,6 +77,12 @@ const Insn* Interpreter::fetch(CpuState& cpu) {
     x_.raise_ud();
   }
   e.insn.fn = dispatch_table()[e.insn.mnemonic];
+  uint8_t padded[16] = {};
+  std::memcpy(padded, e.insn.bytes, e.insn.len);
+  std::memcpy(e.code, padded, 16);
+  unsigned len = e.insn.len;
+  e.mask[0] = len >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * len)) - 1;
+  e.mask[1] = len <= 8 ? 0 : (uint64_t(1) << (8 * (len - 8))) - 1;
   e.rip = rip;
   return &e.insn;
 }

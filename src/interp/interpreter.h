@@ -37,12 +37,15 @@ class Interpreter final : public Engine {
 
  private:
   struct CacheEntry {
-    uint64_t rip;  // ~0 = empty
+    uint64_t rip;         // ~0 = empty
+    uint64_t code[2];     // the instruction's bytes, zero-padded to 16
+    uint64_t mask[2];     // which bytes of code[] belong to the instruction
     Insn insn;
   };
   static constexpr size_t kCacheSize = 1 << 14;
 
-  const Insn* fetch(CpuState& cpu);
+  const Insn* fetch(CpuState& cpu);  // inline fast path in run()
+  const Insn* fetch_slow(CpuState& cpu, CacheEntry& e);
   StopReason fault_stop(CpuState& cpu, int how);
 
   Decoder decoder_;
