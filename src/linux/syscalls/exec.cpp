@@ -81,8 +81,11 @@ int64_t resolve_program(std::string path, std::vector<std::string>& args, std::s
     switch (classify_executable(path)) {
       case ExecKind::StaticX86_64: program = path; return 0;
       case ExecKind::Dynamic:
+        // ENOENT is what Linux itself answers when a program's ELF interpreter cannot be
+        // found, which is the guest's situation here. ENOEXEC would make shells retry the
+        // binary as a shell script and print parse errors after our line.
         fmt::print(stderr, "vireo: {}: dynamically linked program (has PT_INTERP): vireo runs static executables only\n", path);
-        return -ENOEXEC;
+        return -ENOENT;
       case ExecKind::OtherElf:
       case ExecKind::NotElf: return -ENOEXEC;
     }
