@@ -3,6 +3,7 @@
 #include <Zydis/Zydis.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "cpu/decoder.h"
@@ -189,6 +190,38 @@ void print_report(const char* title, const Case& c, const std::vector<std::strin
     fmt::print("           fcw={:04x} fsw={:04x} (top {}) ftw={:02x}\n", s.fcw, s.fsw, s.top(), s.ftw_valid);
     for (int i = 0; i < 8; ++i)
       if ((s.ftw_valid >> ((s.top() + i) & 7)) & 1) fmt::print("           st({})={}\n", i, hex10(s.st[i]));
+  }
+  // The input bytes of each memory operand, so the reproducer needs nothing else.
+  ZydisDecoder dec;
+  ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  ZydisRegisterContext ctx{};
+  for (int i = 0; i < 16; ++i) {
+    ctx.values[ZYDIS_REGISTER_RAX + i] = s.gpr[i];
+    ctx.values[ZYDIS_REGISTER_EAX + i] = uint32_t(s.gpr[i]);
+  }
+  for (uint32_t k = 0; k < c.ninsns; ++k) {
+    uint32_t off = c.insn_off[k];
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, c.code + off, c.insn_off[k + 1] - off, &in, ops)))
+      continue;
+    for (int i = 0; i < in.operand_count_visible; ++i) {
+      ZyanU64 addr;
+      if (ops[i].type != ZYDIS_OPERAND_TYPE_MEMORY || ops[i].mem.type != ZYDIS_MEMOP_TYPE_MEM ||
+          !ZYAN_SUCCESS(ZydisCalcAbsoluteAddressEx(&in, &ops[i], kCodeAddr + off, &ctx, &addr)))
+        continue;
+      if (c.ninsns > 1) {  // later instructions' registers are not the input's
+        if (ops[i].mem.base != ZYDIS_REGISTER_RIP && ops[i].mem.base != ZYDIS_REGISTER_R15) continue;
+      }
+      unsigned n = std::max(1u, unsigned(ops[i].size / 8));
+      std::string bytes;
+      for (unsigned b = 0; b < n; ++b) {
+        uint64_t a = addr + b;
+        bytes += a >= kScratchAddr && a < kScratchAddr + kScratchSize
+                     ? fmt::format("{:02x} ", c.scratch[a - kScratchAddr]) : "-- ";
+      }
+      fmt::print("  memory:  [0x{:x}] {}(insn {})\n", addr, bytes, k);
+    }
   }
   fmt::print("  differs:\n");
   for (auto& l : diffs) fmt::print("    {}\n", l);

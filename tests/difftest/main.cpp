@@ -91,7 +91,7 @@ class Runner {
         ++bad;
         if (engine_ud && results_e_[i].end == EndKind::Sigill && results_n_[i].end != EndKind::Sigill)
           *engine_ud = true;
-        if (reports_ < o_.max_reports && (bad == 1 || o_.only_case >= 0)) {
+        if (reports_ < o_.max_reports && (bad == 1 || o_.only_case >= 0 || o_.sequences)) {
           ++reports_;
           auto [t, replay] = title(i);
           print_report(t.c_str(), cases[i], d, show_xmm, show_x87, replay);
