@@ -232,5 +232,18 @@ TEST(InterpSseMove, Sse3DuplicatingMoves) {
   EXPECT_EQ(h.cpu.xmm[0].u16[4], 0x007F);
 }
 
+// movntdqa (SSE4.1): an aligned non-temporal load; misaligned is #GP, a register source #UD.
+TEST(InterpSseMove, Movntdqa) {
+  InterpHarness h;
+  uint64_t v[2] = {C, D};
+  std::memcpy(h.data() + 0x30, v, 16);
+  h.cpu.gpr[RBX] = InterpHarness::kData + 0x30;
+  ASSERT_EQ(h.run({0x66, 0x0F, 0x38, 0x2A, 0x03}), StopReason::None);
+  EXPECT_TRUE(same(h.cpu.xmm[0], xmm_of(C, D)));
+  h.cpu.gpr[RBX] += 4;
+  ASSERT_EQ(h.run({0x66, 0x0F, 0x38, 0x2A, 0x03}), StopReason::Fault);
+  EXPECT_EQ(h.cpu.fault.vector, VEC_GP);
+}
+
 }  // namespace
 }  // namespace vireo::test
