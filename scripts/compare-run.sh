@@ -10,7 +10,8 @@
 #   --engine NAME       engine for --vireo (default: interp)
 #   --runner "CMD ..."  instead of --vireo: a whitespace-separated command prefix for the guest
 #                       side (e.g. "qemu-x86_64"), used to validate the test material itself
-#   --stdin FILE        stdin for both runs (default: /dev/null)
+#   --stdin FILE        stdin for both runs (default: /dev/null); a relative FILE is taken in
+#                       the working directory, after --setup ran (so setup can generate it)
 #   --env VAR=VAL       add to the fixed environment (repeatable)
 #   --setup CMD         bash command run natively in each fresh working directory before the
 #                       program (e.g. to generate input files); must succeed
@@ -49,7 +50,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $# -ge 1 ]] || die "missing PROGRAM after --"
 [[ -n "$vireo" || -n "$runner" ]] || die "need --vireo PATH or --runner CMD"
-[[ -r "$stdin_file" ]] || die "stdin file '$stdin_file' not readable"
+[[ "$stdin_file" != /* || -r "$stdin_file" ]] || die "stdin file '$stdin_file' not readable"
 
 guest_prefix=()
 if [[ -n "$vireo" ]]; then
@@ -92,10 +93,13 @@ run_side() {
     (cd "$work" && env -i "${fixed_env[@]}" bash -c "$setup") ||
       die "setup command failed ($name side): $setup"
   fi
+  if [[ "$stdin_file" != /* && ! -r "$work/$stdin_file" ]]; then
+    die "stdin file '$stdin_file' not found in the working directory after setup"
+  fi
   # No core files: they would land in the working directory and cost time.
-  (cd "$work" && ulimit -c 0 &&
+  (cd "$work" && ulimit -c 0 && exec <"$stdin_file" &&
     exec timeout -k 5 "$timeout_secs" env -i "${fixed_env[@]}" "$@") \
-    <"$stdin_file" >"$scratch/$name.out" 2>"$scratch/$name.err"
+    >"$scratch/$name.out" 2>"$scratch/$name.err"
   echo $? >"$scratch/$name.status"
   if [[ $compare_files -eq 1 ]]; then manifest "$work" >"$scratch/$name.files"; fi
   mv "$work" "$scratch/$name.work"
