@@ -82,8 +82,7 @@ StopReason KvmEngine::run(CpuState& cpu) {
         vcpu_.get_regs(cpu);
         return StopReason::Hlt;
       case KVM_EXIT_SHUTDOWN:
-        throw KvmError("guest triple-faulted (KVM_EXIT_SHUTDOWN: an exception while delivering a double fault, "
-                       "or a reset request); registers:\n" + vcpu_.register_dump());
+        fail_shutdown();
       case KVM_EXIT_FAIL_ENTRY:
         throw KvmError(fmt::format("the host refused to enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason "
                                    "{:#x} on cpu {}): the vCPU state is invalid for VM entry; registers:\n{}",
@@ -131,6 +130,27 @@ void KvmEngine::handle_mmio() {
     uint64_t v = bus_.mmio_read(m.phys_addr, size);
     std::memcpy(m.data, &v, size);
   }
+}
+
+void KvmEngine::fail_shutdown() {
+  // A SYSCALL that reached LSTAR still in ring 3 is not something a CPU can do: the back end
+  // (PVM, which runs the guest kernel itself in ring 3) did not perform the privilege switch,
+  // and the guest then faulted fetching supervisor code. Name that instead of blaming the guest.
+  if (pvm_back_end_loaded()) {
+    CpuState c{};
+    vcpu_.get_state(c);
+    uint64_t lstar = 0;
+    try {
+      lstar = vcpu_.get_msr(0xC0000082);
+    } catch (const KvmError&) {
+    }
+    if ((c.seg[SEG_CS].selector & 3) == 3 && lstar && c.rip == lstar)
+      throw KvmError("host KVM cannot deliver events to this guest (PVM back end?): a SYSCALL from ring 3 reached "
+                     "the kernel entry point without entering ring 0, and the guest then triple-faulted; registers:\n" +
+                     vcpu_.register_dump());
+  }
+  throw KvmError("guest triple-faulted (KVM_EXIT_SHUTDOWN: an exception while delivering a double fault, "
+                 "or a reset request); registers:\n" + vcpu_.register_dump());
 }
 
 void KvmEngine::fail_internal_error(bool injected) {

@@ -32,6 +32,7 @@ class KvmEngine : public Engine {
   void handle_io();
   void handle_mmio();
   [[noreturn]] void fail_internal_error(bool injected);
+  [[noreturn]] void fail_shutdown();
 
   machine::SystemBus& bus_;
   KvmVm vm_;

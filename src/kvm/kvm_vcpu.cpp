@@ -139,6 +139,19 @@ void KvmVcpu::inject_interrupt(int vector) {
   check(ioctl(fd_, KVM_INTERRUPT, &irq), "KVM_INTERRUPT");
 }
 
+uint64_t KvmVcpu::get_msr(uint32_t index) const {
+  // kvm_msrs has the same C++ flexible-array problem as kvm_cpuid2 (kvm_cpuid_abi.h):
+  // header { u32 nmsrs; u32 pad; } then kvm_msr_entry[].
+  struct {
+    uint32_t nmsrs, pad;
+    kvm_msr_entry entry;
+  } req{1, 0, {}};
+  req.entry.index = index;
+  constexpr unsigned long kIoctlGetMsrs = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x88, 8);
+  if (ioctl(fd_, kIoctlGetMsrs, &req) != 1) throw KvmError(fmt::format("KVM_GET_MSRS {:#x} failed", index));
+  return req.entry.data;
+}
+
 std::string KvmVcpu::register_dump() const {
   CpuState c{};
   try {

@@ -27,6 +27,8 @@ class KvmVcpu {
   // Only GPRs, RIP and RFLAGS: cheap, what a HLT or port exit needs.
   void get_regs(CpuState& cpu) const;
   void inject_interrupt(int vector);
+  // One model-specific register, through KVM_GET_MSRS.
+  uint64_t get_msr(uint32_t index) const;
   // "rax=... rip=... cr0=..." lines describing the vCPU now.
   std::string register_dump() const;
 

@@ -8,7 +8,8 @@ void serial_init(void) {
   outb(COM1 + 0, 0x01);  /* 115200 baud */
   outb(COM1 + 1, 0x00);
   outb(COM1 + 3, 0x03);  /* 8N1 */
-  outb(COM1 + 2, 0xC7);  /* FIFO on, cleared, 14-byte trigger */
+  /* FCR stays as reset left it (FIFOs off): enabling the FIFOs clears the receiver, which
+     would drop input that arrived before the guest got here. */
   outb(COM1 + 4, 0x0B);  /* DTR, RTS, OUT2 */
 }
 
