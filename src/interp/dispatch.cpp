@@ -30,6 +30,7 @@ DispatchTable build() {
   register_sse_move(t);
   register_sse_shuffle(t);
   register_sse_int_ext(t);
+  register_sse_string(t);
   register_x87(t);
   return t;
 }

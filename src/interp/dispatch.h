@@ -33,6 +33,7 @@ void register_sse_fp(DispatchTable& t);    // sse_fp.cpp
 void register_sse_move(DispatchTable& t);  // sse_move.cpp
 void register_sse_shuffle(DispatchTable& t);  // sse_shuffle.cpp: shuffles, unpacks, packs, insert/extract, blends
 void register_sse_int_ext(DispatchTable& t);  // sse_int_ext.cpp: SSSE3/SSE4.1/SSE4.2 integer ops
+void register_sse_string(DispatchTable& t);   // sse_string.cpp: SSE4.2 pcmpestri/pcmpestrm/pcmpistri/pcmpistrm
 void register_x87(DispatchTable& t);       // x87.cpp
 
 }  // namespace vireo
