@@ -54,13 +54,25 @@ struct Exec {
   void store(uint64_t la, T v) {
     if (!mem.contains(la, sizeof(T))) [[unlikely]]
       raise_pf(la, true);
+    if ((la & 4095) + sizeof(T) > 4096) [[unlikely]]
+      probe_second_page(la);
     std::memcpy(mem.base + la, &v, sizeof(T));
+  }
+  // A store that crosses into the next page must fault before writing anything, as the
+  // hardware does: touch the second page with a same-value write first (single-threaded
+  // guest, so the read-modify-write of one byte is invisible). A fault reports that page.
+  void probe_second_page(uint64_t la) {
+    volatile uint8_t* p = mem.base + ((la | 4095) + 1);
+    *p = *p;
   }
   // Checked host pointer to [la, la+len) for bulk access (string ops, SSE, fxsave); the caller
   // still touches memory through it, so host faults are caught as usual.
   uint8_t* host_ptr(uint64_t la, uint64_t len, bool write) {
     if (!mem.contains(la, len)) [[unlikely]]
       raise_pf(la, write);
+    // Every page after the first must be writable before the caller writes any byte.
+    if (write && len && (la & 4095) + len > 4096) [[unlikely]]
+      for (uint64_t page = (la | 4095) + 1; page < la + len; page += 4096) probe_second_page(page - 1);
     return mem.base + la;
   }
 

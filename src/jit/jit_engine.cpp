@@ -1,6 +1,7 @@
 #include "jit/jit_engine.h"
 
 #include <Zydis/Zydis.h>
+#include <xmmintrin.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,11 +17,17 @@ namespace {
 
 JitStats* g_stats = nullptr;  // for the fallback counters (one engine per process)
 
-// Called from translated code for an instruction the frontend does not translate.
+constexpr uint32_t kHostMxcsr = 0x1F80;
+
+// Called from translated code for an instruction the frontend does not translate. The host
+// MXCSR holds the guest's while translated code runs: hand it to the interpreter in CpuState.
 uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f) {
   ++g_stats->fallbacks_by_mnemonic[f->insn.mnemonic];
+  cpu->mxcsr = _mm_getcsr();
+  _mm_setcsr(kHostMxcsr);
   cpu->rip = f->pc;
   StopReason r = f->interp->step_one(*cpu, f->insn);
+  _mm_setcsr(cpu->mxcsr);
   switch (r) {
     case StopReason::None: return kExitDispatch;  // 0: continue in the block
     case StopReason::Fault: return kExitFault;
@@ -29,10 +36,13 @@ uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f) {
   }
 }
 
-// Called from translated code for a guest address outside the guest window.
-uint32_t range_fault_helper(CpuState* cpu, uint64_t addr, uint64_t pc, uint64_t write) {
+// Called from translated code for a guest address outside the guest window (#PF) or a
+// misaligned 16-byte SSE operand (#GP(0)). `how` = write flag | vector << 8.
+uint32_t range_fault_helper(CpuState* cpu, uint64_t addr, uint64_t pc, uint64_t how) {
+  bool write = how & 1;
   cpu->rip = pc;
-  cpu->fault = {VEC_PF, true, write ? 6u : 4u, addr, write != 0};
+  if ((how >> 8) == VEC_GP) cpu->fault = {VEC_GP, true, 0, 0, false};
+  else cpu->fault = {VEC_PF, true, write ? 6u : 4u, addr, write};
   return kExitFault;
 }
 
@@ -119,7 +129,11 @@ TranslatedBlock* JitEngine::lookup_or_translate(uint64_t pc) {
 
 StopReason JitEngine::host_fault(CpuState& cpu) {
   deactivate_fault_scope(scope_);
+  // We left translated code by siglongjmp, past the exit stub: the guest MXCSR is the one
+  // saved in the signal context (the handler itself ran with a fresh FPU state).
   const HostFault& f = scope_.fault;
+  cpu.mxcsr = f.host_mxcsr;
+  _mm_setcsr(kHostMxcsr);
   if (TranslatedBlock* b = cache_.block_at_host(f.host_pc)) {
     cpu.rip = b->guest_pc_at(f.host_pc);
     // Guest registers and flags that lived only in host registers at this access.
@@ -144,11 +158,14 @@ StopReason JitEngine::run(CpuState& cpu) {
       deactivate_fault_scope(scope_);
       return StopReason::ExitRequest;
     }
-    TranslatedBlock* b = lookup_or_translate(cpu.rip);
+    // Translated SSE code runs with exceptions masked; a guest that unmasked any runs in the
+    // interpreter, which raises #XM exactly, until it masks them again.
+    bool unmasked = (cpu.mxcsr & 0x1F80) != 0x1F80;
+    TranslatedBlock* b = unmasked ? nullptr : lookup_or_translate(cpu.rip);
     if (!b) {
       // Not even the first instruction can be fetched or decoded: the interpreter raises the
       // exact fault for it.
-      interp_.set_instruction_limit(1);
+      interp_.set_instruction_limit(unmasked ? 1000 : 1);
       StopReason r = interp_.run(cpu);
       interp_.set_instruction_limit(0);
       if (r == StopReason::InstructionLimit) continue;

@@ -22,6 +22,9 @@ struct HostFault {
   // rsi, rdi, r8..r15): the JIT rebuilds guest registers it kept in host registers from them.
   uint64_t host_regs[16];
   uint64_t host_rflags;
+  // MXCSR of the interrupted code. The kernel runs signal handlers with a fresh FPU state
+  // and siglongjmp does not restore the saved one, so it must be taken from the context.
+  uint32_t host_mxcsr;
 };
 
 struct GuestFaultScope {

@@ -95,6 +95,7 @@ const FrontendTable& frontend_table() {
     register_frontend_move(t);
     register_frontend_control(t);
     register_frontend_stack(t);
+    register_frontend_sse(t);
     return t;
   }();
   return t;

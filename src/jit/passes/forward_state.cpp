@@ -16,6 +16,10 @@ bool has_side_effects(Opcode op) {
     case Opcode::Store128: case Opcode::Interpret:
     case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
     case Opcode::Load128:
+    // Every SSE op can set sticky MXCSR exception flags, even one whose value is dead
+    // (comisd whose flags are overwritten, cvttsd2si whose result is unused).
+    case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
+    case Opcode::SseToGpr: case Opcode::SseToGprM: case Opcode::SseFlagsRR: case Opcode::SseFlagsRM:
       return true;
     default: return false;
   }
@@ -27,6 +31,7 @@ bool is_sync_point(Opcode op) {
     case Opcode::Store128: case Opcode::Interpret:
     case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
     case Opcode::Load128:
+    case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseToGprM: case Opcode::SseFlagsRM:
       return true;
     default: return false;
   }

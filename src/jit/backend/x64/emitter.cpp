@@ -9,6 +9,8 @@
 #include <stdexcept>
 
 #include "cpu/cpu_state.h"
+#include "jit/backend/x64/emit_sse.h"
+#include "jit/frontend/sse_forms.h"
 
 namespace vireo::jit {
 
@@ -22,6 +24,8 @@ constexpr int kOffRip = offsetof(CpuState, rip);
 constexpr int kOffFlags = offsetof(CpuState, rflags);
 constexpr int kOffExitRequest = offsetof(CpuState, exit_request);
 constexpr int kOffInsnCount = offsetof(CpuState, insn_count);
+constexpr int kOffXmm = offsetof(CpuState, xmm);
+constexpr int kOffMxcsr = offsetof(CpuState, mxcsr);
 
 // Registers that hold IR values (rbx, r15, r11 and rsp are reserved).
 const int kPool[] = {Xbyak::Operand::RAX, Xbyak::Operand::RCX, Xbyak::Operand::RDX,
@@ -263,6 +267,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case Opcode::Store64: guest_access(in, A(0), true); mov(qword[r15 + A(0)], A(1)); break;
       // (guest_access leaves the sync record at the offset of the access just emitted)
       case Opcode::Interpret: fallback(i, in); break;
+      case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
+      case Opcode::SseToGpr: case Opcode::SseToGprM: case Opcode::SseFlagsRR: case Opcode::SseFlagsRM:
+        sse(in, d);
+        break;
       default: throw std::runtime_error("jit backend: unsupported opcode");
     }
   }
@@ -341,8 +349,76 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     Xbyak::Label& l = range_faults_.emplace_back();
     jnz(l, T_NEAR);
     SyncRecord rec = snapshot();
-    range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, rec});
+    range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, rec, VEC_PF});
     out_.sync.push_back(std::move(rec));
+  }
+
+  // ---- SSE: guest XMM registers live in CpuState; xmm0/xmm1 are the host's scratch ----
+  Xbyak::Address guest_xmm(uint64_t r) { return xword[rbx + kOffXmm + 16 * int(r & 15)]; }
+  // Memory operand checks: inside the window, and 16-byte aligned where the form demands it
+  // (a misaligned legacy-SSE m128 is #GP(0), SDM Vol. 1, 11.6.7).
+  Xbyak::Address guest_mem(const ir::Inst& in, const Reg64& addr, const SseBits& f, bool write) {
+    if (f.align) {
+      test(addr.cvt8(), 15);
+      Xbyak::Label& l = range_faults_.emplace_back();
+      jnz(l, T_NEAR);
+      range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, snapshot(), VEC_GP});
+    }
+    guest_access(in, addr, write);
+    return ptr[r15 + addr];
+  }
+  void sse(const ir::Inst& in, const Reg64& d) {
+    SseBits f = unpack(in.args[0].v);
+    bool imm_form = in.op == Opcode::SseRR && f.gpr_size == 0xFF;  // marked by the frontend
+    auto fail = [] { throw std::runtime_error("jit backend: SSE form not emitted"); };
+    switch (in.op) {
+      case Opcode::SseRR:
+        movdqa(xmm0, guest_xmm(in.args[1].v));
+        movdqa(xmm1, guest_xmm(in.args[2].v));
+        if (!emit_sse_op(*this, f.mnemonic, xmm0, xmm1, f.imm8, imm_form)) fail();
+        movdqa(guest_xmm(in.args[1].v), xmm0);
+        break;
+      case Opcode::SseRM: {
+        movdqa(xmm0, guest_xmm(in.args[1].v));
+        Xbyak::Address m = guest_mem(in, val(in.args[2].v), f, false);
+        if (!emit_sse_op(*this, f.mnemonic, xmm0, m, f.imm8, false)) fail();
+        movdqa(guest_xmm(in.args[1].v), xmm0);
+        break;
+      }
+      case Opcode::SseStore: {
+        movdqa(xmm0, guest_xmm(in.args[1].v));
+        Xbyak::Address m = guest_mem(in, val(in.args[2].v), f, true);
+        if (!emit_sse_store(*this, f.mnemonic, m, xmm0)) fail();
+        break;
+      }
+      case Opcode::SseRG:
+        movdqa(xmm0, guest_xmm(in.args[1].v));
+        if (!emit_sse_from_gpr(*this, f.mnemonic, xmm0, val(in.args[2].v), f.gpr_size)) fail();
+        movdqa(guest_xmm(in.args[1].v), xmm0);
+        break;
+      case Opcode::SseToGpr:
+        movdqa(xmm0, guest_xmm(in.args[1].v));
+        if (!emit_sse_to_gpr(*this, f.mnemonic, d, f.gpr_size, xmm0)) fail();
+        break;
+      case Opcode::SseToGprM: {
+        Xbyak::Address m = guest_mem(in, val(in.args[1].v), f, false);
+        if (!emit_sse_to_gpr(*this, f.mnemonic, d, f.gpr_size, m)) fail();
+        break;
+      }
+      case Opcode::SseFlagsRR:
+        movdqa(xmm0, guest_xmm(in.args[1].v));
+        if (!emit_sse_op(*this, f.mnemonic, xmm0, guest_xmm(in.args[2].v), 0, false)) fail();
+        capture_flags(d);
+        break;
+      case Opcode::SseFlagsRM: {
+        movdqa(xmm0, guest_xmm(in.args[1].v));
+        Xbyak::Address m = guest_mem(in, val(in.args[2].v), f, false);
+        if (!emit_sse_op(*this, f.mnemonic, xmm0, m, 0, false)) fail();
+        capture_flags(d);
+        break;
+      }
+      default: fail();
+    }
   }
 
   void fallback(uint32_t i, const ir::Inst& in) {
@@ -452,7 +528,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       mov(rsi, Reg64(f.addr_reg));
       mov(rdi, rbx);
       mov(rdx, f.pc);
-      mov(ecx, uint32_t(f.write));
+      mov(ecx, uint32_t(f.write) | (uint32_t(f.vector) << 8));
       mov(rax, uint64_t(rt_.range_fault_helper));
       call(rax);
       exit_with(kExitFault);
@@ -464,6 +540,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     uint64_t pc;
     bool write;
     SyncRecord state;  // dirty guest state to write back before reporting the fault
+    uint8_t vector;    // VEC_PF (outside the window) or VEC_GP (misaligned SSE operand)
   };
 
   const ir::Block& b_;
@@ -515,9 +592,16 @@ Trampolines make_trampolines() {
       push(rcx);  // 7 pushes after the return address: rsp is 16-byte aligned in blocks
       mov(rbx, rdi);
       mov(r15, rsi);
+      // Translated SSE code runs under the guest's MXCSR (the dispatcher only enters with all
+      // exceptions masked); the exit stub saves it back and restores the host's.
+      ldmxcsr(dword[rbx + kOffMxcsr]);
       jmp(rdx);
       align(16);
       exit_stub = const_cast<uint8_t*>(getCurr());
+      stmxcsr(dword[rbx + kOffMxcsr]);
+      push(0x1F80);  // the host's default MXCSR
+      ldmxcsr(dword[rsp]);
+      add(rsp, 8);
       pop(rcx);
       mov(qword[rcx], rdx);
       pop(r15); pop(r14); pop(r13); pop(r12); pop(rbx); pop(rbp);
