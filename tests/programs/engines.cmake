@@ -2,7 +2,7 @@
 # under. Both folders include this file, so adding an engine to the matrix is this one line
 # (or -DVIREO_TEST_ENGINES="interp;jit" at configure time).
 if(NOT DEFINED VIREO_TEST_ENGINES)
-  set(VIREO_TEST_ENGINES interp)
+  set(VIREO_TEST_ENGINES interp jit)
 endif()
 
 # Each comparison run gets this many seconds; CTest's TIMEOUT is a little longer so that the
