@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include "cpu/decoder.h"
 #include "linux/initial_stack.h"
+#include "linux/signals.h"
 #include "linux/syscalls/syscall_table.h"
 
 namespace vireo {
@@ -34,6 +36,7 @@ void Process::load() {
         old.sa_handler == SIG_IGN)
       sigactions[sig].handler = uint64_t(SIG_IGN);
   }
+  init_guest_signals(*this);
   cpu_.gpr[RSP] = build_initial_stack(*as_, elf, opts_.argv, opts_.env, opts_.program);
   cpu_.rip = elf.entry;
   engine_ = opts_.make_engine(as_->memory());
@@ -44,10 +47,12 @@ void Process::load_empty() {
   reset_user_state(cpu_);
   exe_path = opts_.program;
   engine_ = opts_.make_engine(as_->memory());
+  init_guest_signals(*this);
 }
 
 int Process::run() {
   start_ = std::chrono::steady_clock::now();
+  set_signal_cpu(&cpu_);
   int status = 0;
   for (;;) {
     StopReason r = engine_->run(cpu_);
@@ -57,26 +62,42 @@ int Process::run() {
         status = exit_status;
         break;
       }
+      deliver_pending(*this);
+      if (mask_saved) {  // a sigsuspend whose signal was not delivered after all
+        mask_saved = false;
+        set_guest_mask(*this, saved_mask);
+      }
       continue;
     }
     if (r == StopReason::Fault) {
-      status = terminate_by_fault();
-      break;
+      GuestSiginfo info = fault_siginfo(*this);
+      deliver_fault(*this, info.signo, info);  // returns only into a guest handler
+      continue;
     }
     if (r == StopReason::ExitRequest) {
+      // Cleared before looking at the pending set, so a signal arriving meanwhile stops the
+      // engine again instead of being missed.
       cpu_.exit_request = 0;
+      deliver_pending(*this);
       continue;
     }
     fmt::print(stderr, "vireo: engine stopped unexpectedly at pc={:#x}\n", cpu_.rip);
     status = 1;
     break;
   }
+  set_signal_cpu(nullptr);
   if (opts_.stats) print_stats();
   return status;
 }
 
 void Process::handle_syscall() {
   uint64_t nr = cpu_.gpr[RAX];
+  // A signal that arrived before the syscall is delivered before it, as natively; the syscall
+  // instruction runs again after the handler returns. (rt_sigreturn first restores the mask.)
+  if (nr != SYS_rt_sigreturn && (pending_signals() & ~sigmask)) {
+    cpu_.rip -= 2;
+    return;
+  }
   SyscallArgs a{{cpu_.gpr[RDI], cpu_.gpr[RSI], cpu_.gpr[RDX], cpu_.gpr[R10], cpu_.gpr[R8],
                  cpu_.gpr[R9]}};
   ++syscall_counts[nr];
@@ -96,48 +117,26 @@ void Process::handle_syscall() {
   }
   if (opts_.strace)
     fmt::print(stderr, "{} {}\n", ::getpid(), format_syscall(*this, nr, a, result));
+  if (result == -EINTR && nr != SYS_rt_sigreturn && restart_after_signal(nr)) return;
   cpu_.gpr[RAX] = uint64_t(result);
 }
 
-int Process::terminate_by_signal(int signo, uint64_t address) {
-  fmt::print(stderr, "vireo: guest terminated by {} at pc={:#x} address {:#x}\n",
-             sigabbrev_np(signo) ? fmt::format("SIG{}", sigabbrev_np(signo)) : "signal",
-             cpu_.rip, address);
+// A host call interrupted by a signal for a guest handler: with SA_RESTART (and a call Linux
+// restarts) the handler's frame resumes at the syscall instruction again, rax = the number.
+bool Process::restart_after_signal(uint64_t nr) {
+  uint64_t ready = pending_signals() & ~sigmask;
+  if (!ready || !restartable_syscall(nr)) return false;
+  const SigAction& sa = sigactions[next_signal(ready)];
+  if (sa.handler == uint64_t(SIG_DFL) || sa.handler == uint64_t(SIG_IGN) || !(sa.flags & SA_RESTART))
+    return false;
+  cpu_.rip -= 2;
+  cpu_.gpr[RAX] = nr;
+  return true;
+}
+
+void Process::print_stats_once() {
   if (opts_.stats) print_stats();
   opts_.stats = false;
-  return 128 + signo;
-}
-
-void Process::terminate_with_signal(int signo) {
-  exit_status = terminate_by_signal(signo, 0);
-  exited = true;
-}
-
-int Process::terminate_by_fault() {
-  const FaultInfo& f = cpu_.fault;
-  switch (f.vector) {
-    case VEC_UD: {
-      // Show what the guest tried to execute.
-      uint8_t bytes[15] = {};
-      size_t n = 0;
-      while (n < 15 && as_->is_mapped(cpu_.rip + n, 1)) {
-        bytes[n] = *as_->host(cpu_.rip + n);
-        ++n;
-      }
-      fmt::print(stderr, "vireo: guest terminated by SIGILL at pc={:#x}: illegal instruction {} ({})\n",
-                 cpu_.rip, hex_bytes(bytes, std::min<size_t>(n, 8)),
-                 disassemble(bytes, n, cpu_.rip));
-      if (opts_.stats) print_stats();
-      opts_.stats = false;
-      return 128 + SIGILL;
-    }
-    case VEC_DE:
-    case VEC_MF:
-    case VEC_XM: return terminate_by_signal(SIGFPE, cpu_.rip);
-    case VEC_BP: return terminate_by_signal(SIGTRAP, 0);
-    case VEC_AC: return terminate_by_signal(SIGBUS, f.address);
-    default: return terminate_by_signal(SIGSEGV, f.address);
-  }
 }
 
 void Process::print_stats() {

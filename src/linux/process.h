@@ -57,6 +57,10 @@ class Process {
   };
   SigAction sigactions[65];
   uint64_t sigmask = 0;
+  // rt_sigsuspend/pause run with a temporary mask; the one to restore (and to save in the frame
+  // of the handler that ends the wait) is kept here while mask_saved.
+  uint64_t saved_mask = 0;
+  bool mask_saved = false;
   uint64_t altstack_sp = 0, altstack_size = 0;
   int altstack_flags = SS_DISABLE;
   uint64_t clear_child_tid = 0;
@@ -70,14 +74,13 @@ class Process {
   // absolute, as the kernel's /proc/self/exe link is.
   std::string exe_path;
 
-  // Ends the guest as signal `signo`'s default action would: the "guest terminated" line,
-  // exit status 128+signo. Used by kill/tgkill aimed at the guest itself.
-  void terminate_with_signal(int signo);
+  // --stats output, if asked for and not printed yet (a guest dying by a signal prints it
+  // before Vireo raises the signal on itself).
+  void print_stats_once();
 
  private:
   void handle_syscall();
-  int terminate_by_signal(int signo, uint64_t address);
-  int terminate_by_fault();
+  bool restart_after_signal(uint64_t nr);
   void print_stats();
 
   RunOptions opts_;

@@ -1,8 +1,11 @@
-// Memory system calls: brk, mmap, munmap, mprotect, mremap, madvise.
+// Memory system calls: brk, mmap, munmap, mprotect, mremap, madvise, msync, mincore, mlock.
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
+#include "linux/guest_access.h"
 #include "linux/process.h"
+#include "linux/syscalls/host_result.h"
 #include "linux/syscalls/syscall_table.h"
 
 namespace vireo {
@@ -39,6 +42,37 @@ int64_t sys_madvise(Process& p, const SyscallArgs& a) {
   return p.as().madvise(a.a[0], a.a[1], int(a.a[2]));
 }
 
+// The calls below act on a range of guest pages and pass straight through to the host: guest
+// mappings are host mappings. A range leaving the guest window cannot be mapped, so the answer
+// is the kernel's for unmapped memory, -ENOMEM (the host itself checks alignment and holes).
+long host_range(Process& p, uint64_t addr, uint64_t len) {
+  void* h = guest_ptr(p, addr, len ? len : 1);
+  return h ? long(reinterpret_cast<uintptr_t>(h)) : 0;
+}
+
+int64_t sys_msync(Process& p, const SyscallArgs& a) {
+  long h = host_range(p, a.a[0], a.a[1]);
+  if (!h) return -ENOMEM;
+  return host_result(::syscall(SYS_msync, h, long(a.a[1]), long(a.a[2])));
+}
+
+int64_t sys_mincore(Process& p, const SyscallArgs& a) {
+  long h = host_range(p, a.a[0], a.a[1]);
+  if (!h) return -ENOMEM;
+  uint64_t pages = (a.a[1] + 4095) / 4096;
+  return host_result(::syscall(SYS_mincore, h, long(a.a[1]), host_arg(p, a.a[2], pages ? pages : 1)));
+}
+
+template <long NR>
+int64_t sys_lock_range(Process& p, const SyscallArgs& a) {
+  long h = host_range(p, a.a[0], a.a[1]);
+  if (!h) return -ENOMEM;
+  return host_result(::syscall(NR, h, long(a.a[1])));
+}
+
+int64_t sys_mlockall(Process&, const SyscallArgs& a) { return host_result(::syscall(SYS_mlockall, long(a.a[0]))); }
+int64_t sys_munlockall(Process&, const SyscallArgs&) { return host_result(::syscall(SYS_munlockall)); }
+
 }  // namespace
 
 void register_memory_syscalls(SyscallTable& t) {
@@ -48,6 +82,12 @@ void register_memory_syscalls(SyscallTable& t) {
   t[SYS_mprotect] = {"mprotect", sys_mprotect, {Arg::Ptr, Arg::Uint, Arg::Hex}};
   t[SYS_mremap] = {"mremap", sys_mremap, {Arg::Ptr, Arg::Uint, Arg::Uint, Arg::Hex, Arg::Ptr}, Arg::Hex};
   t[SYS_madvise] = {"madvise", sys_madvise, {Arg::Ptr, Arg::Uint, Arg::Int}};
+  t[SYS_msync] = {"msync", sys_msync, {Arg::Ptr, Arg::Uint, Arg::Hex}};
+  t[SYS_mincore] = {"mincore", sys_mincore, {Arg::Ptr, Arg::Uint, Arg::Ptr}};
+  t[SYS_mlock] = {"mlock", sys_lock_range<SYS_mlock>, {Arg::Ptr, Arg::Uint}};
+  t[SYS_munlock] = {"munlock", sys_lock_range<SYS_munlock>, {Arg::Ptr, Arg::Uint}};
+  t[SYS_mlockall] = {"mlockall", sys_mlockall, {Arg::Hex}};
+  t[SYS_munlockall] = {"munlockall", sys_munlockall, {}};
 }
 
 }  // namespace vireo

@@ -16,6 +16,7 @@
 
 #include "linux/guest_access.h"
 #include "linux/process.h"
+#include "linux/signals.h"
 #include "linux/syscalls/host_result.h"
 #include "linux/syscalls/syscall_table.h"
 
@@ -122,6 +123,7 @@ int64_t fork_guest(Process& p, int exit_signal, bool hold_parent) {
     return -e;
   }
   if (pid == 0) {
+    clear_pending();  // a child starts with no pending signals
     if (hold[0] >= 0) ::close(hold[0]);  // hold[1] stays open until exec or exit
     return 0;
   }
@@ -189,44 +191,53 @@ int64_t sys_waitid(Process& p, const SyscallArgs& a) {
 
 // ---- kill ----
 
-// A signal the guest sends itself. Handlers are recorded but not yet delivered, so only the
-// default and ignore dispositions act: the default action terminates, stops or does nothing.
-int64_t signal_self(Process& p, int sig) {
+// A signal the guest sends itself (kill/tgkill/tkill aimed at our own pid/tid). Most pass
+// through to the host, whose disposition and mask mirror the guest's: the host then ignores,
+// holds (blocked) or records it for delivery to the guest handler (signals.h). A default-fatal
+// unblocked one ends the guest here, with the diagnostic line, and the signals Vireo keeps for
+// itself on the host (SIGSEGV, SIGILL, ...) are made pending here.
+int64_t signal_self(Process& p, int sig, int code, int64_t (*host_send)(const SyscallArgs&),
+                    const SyscallArgs& a) {
   if (sig < 0 || sig > 64) return -EINVAL;
-  if (sig == 0) return 0;
+  if (sig == 0) return host_send(a);
   uint64_t handler = p.sigactions[sig].handler;
-  if (sig != SIGKILL && sig != SIGSTOP && handler != uint64_t(SIG_DFL)) {
-    if (handler != uint64_t(SIG_IGN)) {
-      static bool warned = false;
-      if (!warned) {
-        warned = true;
-        fmt::print(stderr, "vireo: signal {} to a guest handler: delivery to guest handlers is not implemented yet\n", sig);
-      }
-    }
-    return 0;
-  }
-  switch (sig) {
-    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH: return 0;
-    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
-      return host_result(::kill(::getpid(), SIGSTOP));
-    default: p.terminate_with_signal(sig); return 0;
-  }
+  bool blocked = p.sigmask & sigbit(sig);
+  if (sig == SIGKILL || (!blocked && handler == uint64_t(SIG_DFL) &&
+                         default_action(sig) == DefaultAction::Terminate))
+    die_by_signal(p, sig, 0);
+  if (sig == SIGSTOP || mirrored_on_host(sig)) return host_send(a);
+  if (handler == uint64_t(SIG_IGN)) return 0;
+  if (handler == uint64_t(SIG_DFL) && default_action(sig) != DefaultAction::Terminate) return 0;
+  GuestSiginfo info;
+  info.signo = sig;
+  info.code = code;
+  info.set_u32(0, uint32_t(::getpid()));
+  info.set_u32(4, uint32_t(::getuid()));
+  add_pending(sig, info);
+  return 0;
 }
+
+int64_t host_kill(const SyscallArgs& a) { return host_syscall(SYS_kill, long(a.a[0]), long(a.a[1])); }
+int64_t host_tgkill(const SyscallArgs& a) {
+  return host_syscall(SYS_tgkill, long(a.a[0]), long(a.a[1]), long(a.a[2]));
+}
+int64_t host_tkill(const SyscallArgs& a) { return host_syscall(SYS_tkill, long(a.a[0]), long(a.a[1])); }
 
 int64_t sys_kill(Process& p, const SyscallArgs& a) {
   pid_t pid = pid_t(a.a[0]);
-  if (pid == ::getpid()) return signal_self(p, int(a.a[1]));
-  return host_result(::kill(pid, int(a.a[1])));
+  if (pid == ::getpid()) return signal_self(p, int(a.a[1]), SI_USER, host_kill, a);
+  return host_kill(a);
 }
 
 int64_t sys_tgkill(Process& p, const SyscallArgs& a) {
-  if (pid_t(a.a[0]) == ::getpid() && pid_t(a.a[1]) == ::gettid()) return signal_self(p, int(a.a[2]));
-  return host_syscall(SYS_tgkill, long(a.a[0]), long(a.a[1]), long(a.a[2]));
+  if (pid_t(a.a[0]) == ::getpid() && pid_t(a.a[1]) == ::gettid())
+    return signal_self(p, int(a.a[2]), SI_TKILL, host_tgkill, a);
+  return host_tgkill(a);
 }
 
 int64_t sys_tkill(Process& p, const SyscallArgs& a) {
-  if (pid_t(a.a[0]) == ::gettid()) return signal_self(p, int(a.a[1]));
-  return host_syscall(SYS_tkill, long(a.a[0]), long(a.a[1]));
+  if (pid_t(a.a[0]) == ::gettid()) return signal_self(p, int(a.a[1]), SI_TKILL, host_tkill, a);
+  return host_tkill(a);
 }
 
 }  // namespace

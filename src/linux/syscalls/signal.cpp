@@ -1,13 +1,14 @@
-// Signal system calls. Dispositions and the mask are recorded per guest; delivery to guest
-// handlers comes later. For asynchronous signals the guest's SIG_IGN/SIG_DFL is mirrored onto
-// the host process, so a guest that ignores SIGPIPE or SIGINT behaves natively (and passes the
-// disposition on across execve, as the kernel does). SIGSEGV/SIGBUS belong to Vireo (guest
-// memory faults); SIGILL/SIGFPE/SIGTRAP come from guest instructions, not the host, so they are
-// only recorded.
+// Signal system calls. Dispositions and the mask are recorded per guest and mirrored onto the
+// host process (linux/signals.h explains the scheme): the guest's SIG_IGN/SIG_DFL become the
+// host's, so a guest that ignores SIGPIPE or SIGINT behaves natively (and passes the
+// disposition on across execve, as the kernel does); a guest handler becomes Vireo's recording
+// handler; the blocked mask becomes the host mask. SIGSEGV/SIGBUS belong to Vireo (guest memory
+// faults); SIGILL/SIGFPE/SIGTRAP come from guest instructions, not the host, so they are only
+// recorded.
 #include <signal.h>
 #include <sys/syscall.h>
 
-#include <atomic>
+#include <unistd.h>
 
 // Linux uapi value; glibc does not export it.
 #ifndef SS_AUTODISARM
@@ -16,6 +17,7 @@
 
 #include "linux/guest_access.h"
 #include "linux/process.h"
+#include "linux/signals.h"
 #include "linux/syscalls/host_result.h"
 #include "linux/syscalls/syscall_table.h"
 
@@ -28,19 +30,6 @@ struct KernelSigaction {
   uint64_t handler, flags, restorer, mask;
 };
 
-// Host signals that arrived for a guest handler, waiting for delivery support.
-std::atomic<uint64_t> g_pending{0};
-
-void note_pending(int sig) { g_pending.fetch_or(uint64_t(1) << (sig - 1)); }
-
-bool mirrored_on_host(int sig) {
-  switch (sig) {
-    case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGKILL: case SIGSTOP:
-      return false;
-    default: return sig >= 1 && sig <= 64 && sig != 32 && sig != 33;  // host glibc keeps 32, 33
-  }
-}
-
 void mirror_disposition(int sig, const KernelSigaction& ka) {
   if (!mirrored_on_host(sig)) return;
   struct sigaction sa {};
@@ -50,10 +39,8 @@ void mirror_disposition(int sig, const KernelSigaction& ka) {
   } else if (ka.handler == uint64_t(SIG_DFL)) {
     sa.sa_handler = SIG_DFL;
   } else {
-    // A guest handler: keep the process alive and remember the signal; a blocking host call
-    // is interrupted (EINTR) unless the guest asked for SA_RESTART.
-    sa.sa_handler = note_pending;
-    sa.sa_flags = int(ka.flags & SA_RESTART);
+    install_recording_handler(sig);
+    return;
   }
   ::sigaction(sig, &sa, nullptr);
 }
@@ -80,13 +67,17 @@ int64_t sys_rt_sigprocmask(Process& p, const SyscallArgs& a) {
   if (a.a[1]) {
     uint64_t set;
     if (!read_guest(p, a.a[1], set)) return -EFAULT;
-    set &= ~((uint64_t(1) << (SIGKILL - 1)) | (uint64_t(1) << (SIGSTOP - 1)));
+    uint64_t mask;
     switch (a.a[0]) {
-      case SIG_BLOCK: p.sigmask |= set; break;
-      case SIG_UNBLOCK: p.sigmask &= ~set; break;
-      case SIG_SETMASK: p.sigmask = set; break;
+      case SIG_BLOCK: mask = old | set; break;
+      case SIG_UNBLOCK: mask = old & ~set; break;
+      case SIG_SETMASK: mask = set; break;
       default: return -EINVAL;
     }
+    // The old mask is written first: a signal unblocked here is delivered when the call returns.
+    if (a.a[2] && !write_guest(p, a.a[2], old)) return -EFAULT;
+    set_guest_mask(p, mask);
+    return 0;
   }
   if (a.a[2] && !write_guest(p, a.a[2], old)) return -EFAULT;
   return 0;
@@ -94,7 +85,9 @@ int64_t sys_rt_sigprocmask(Process& p, const SyscallArgs& a) {
 
 int64_t sys_rt_sigpending(Process& p, const SyscallArgs& a) {
   if (a.a[1] > 8) return -EINVAL;
-  uint64_t pending = g_pending.load() & p.sigmask;
+  uint64_t host_pending = 0;
+  ::syscall(SYS_rt_sigpending, &host_pending, 8L);
+  uint64_t pending = (host_pending | pending_signals()) & p.sigmask;
   return copy_to_guest(p, a.a[0], &pending, a.a[1]) ? 0 : -EFAULT;
 }
 
@@ -106,10 +99,13 @@ struct GuestStack {
 };
 
 int64_t sys_sigaltstack(Process& p, const SyscallArgs& a) {
-  GuestStack old{p.altstack_sp, p.altstack_flags, 0, p.altstack_size};
+  uint64_t sp = p.cpu().gpr[RSP];
+  bool on_stack = p.altstack_size && sp > p.altstack_sp && sp - p.altstack_sp <= p.altstack_size;
+  GuestStack old{p.altstack_sp, on_stack ? SS_ONSTACK : p.altstack_flags, 0, p.altstack_size};
   if (a.a[0]) {
     GuestStack n;
     if (!read_guest(p, a.a[0], n)) return -EFAULT;
+    if (on_stack) return -EPERM;  // the stack a handler runs on cannot change under it
     int mode = n.flags & ~SS_AUTODISARM;
     if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK) return -EINVAL;
     if (mode == SS_DISABLE) {
@@ -126,17 +122,52 @@ int64_t sys_sigaltstack(Process& p, const SyscallArgs& a) {
   return 0;
 }
 
-// Waits with the guest's temporary mask; Vireo's own fault signals always stay deliverable.
+// Waits with a temporary guest mask until a signal for a guest handler (or a fatal one)
+// arrives. The host signals are blocked while we look at our own pending set, and the host
+// sigsuspend unblocks them atomically, so a signal arriving in between is not lost. The
+// temporary mask stays in force until the handler's frame is built; the frame saves the old one.
+int64_t suspend_with(Process& p, uint64_t temp) {
+  temp &= ~kUnblockable;
+  uint64_t all = host_mask_for(~uint64_t(0)), prev;
+  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &prev, 8L);
+  if (!(pending_signals() & ~temp)) {
+    uint64_t wait_mask = host_mask_for(temp);
+    ::syscall(SYS_rt_sigsuspend, &wait_mask, 8L);
+  }
+  p.saved_mask = p.sigmask;
+  p.mask_saved = true;
+  set_guest_mask(p, temp);
+  return -EINTR;
+}
+
 int64_t sys_rt_sigsuspend(Process& p, const SyscallArgs& a) {
   if (a.a[1] != 8) return -EINVAL;
   uint64_t mask;
   if (!read_guest(p, a.a[0], mask)) return -EFAULT;
-  mask &= ~((uint64_t(1) << (SIGSEGV - 1)) | (uint64_t(1) << (SIGBUS - 1)));
-  return host_result(::syscall(SYS_rt_sigsuspend, &mask, 8L));
+  return suspend_with(p, mask);
 }
 
-int64_t sys_pause(Process&, const SyscallArgs&) { return host_result(::pause()); }
+int64_t sys_pause(Process& p, const SyscallArgs&) { return suspend_with(p, p.sigmask); }
 
+// sigtimedwait/sigwaitinfo: a signal Vireo holds itself is taken from our pending set; the rest
+// wait in the host kernel, where the mirrored mask keeps them pending.
+int64_t sys_rt_sigtimedwait(Process& p, const SyscallArgs& a) {
+  if (a.a[3] != 8) return -EINVAL;
+  uint64_t set;
+  if (!read_guest(p, a.a[0], set)) return -EFAULT;
+  set &= ~kUnblockable;
+  if (uint64_t mine = pending_signals() & set) {
+    int sig = next_signal(mine);
+    GuestSiginfo info = take_pending(sig);
+    if (a.a[1] && !write_guest(p, a.a[1], info)) return -EFAULT;
+    return sig;
+  }
+  uint64_t host_set = host_mask_for(set);
+  return host_result(::syscall(SYS_rt_sigtimedwait, &host_set, host_opt(p, a.a[1], 128),
+                               host_opt(p, a.a[2], 16), 8L));
+}
+
+int64_t sys_rt_sigreturn(Process& p, const SyscallArgs&) { return signal_return(p); }
 }  // namespace
 
 void register_signal_syscalls(SyscallTable& t) {
@@ -146,8 +177,8 @@ void register_signal_syscalls(SyscallTable& t) {
   t[SYS_rt_sigsuspend] = {"rt_sigsuspend", sys_rt_sigsuspend, {Arg::Ptr, Arg::Uint}};
   t[SYS_sigaltstack] = {"sigaltstack", sys_sigaltstack, {Arg::Ptr, Arg::Ptr}};
   t[SYS_pause] = {"pause", sys_pause, {}};
-  // No handler yet: frames are only built once delivery to guest handlers exists.
-  t[SYS_rt_sigreturn] = {"rt_sigreturn", nullptr, {}};
+  t[SYS_rt_sigtimedwait] = {"rt_sigtimedwait", sys_rt_sigtimedwait, {Arg::Ptr, Arg::Ptr, Arg::Ptr, Arg::Uint}};
+  t[SYS_rt_sigreturn] = {"rt_sigreturn", sys_rt_sigreturn, {}, Arg::Hex};
 }
 
 }  // namespace vireo

@@ -44,8 +44,10 @@ using SyscallTable = std::array<SyscallDef, kMaxSyscall>;
 
 const SyscallTable& syscall_table();
 
-// The name of syscall `nr`, or nullptr.
+// The name of syscall `nr` (implemented or not), or nullptr for a number Linux never assigned.
 const char* syscall_name(uint64_t nr);
+// The kernel's name for x86-64 syscall `nr` from the static table (syscall_names.cpp).
+const char* known_syscall_name(uint64_t nr);
 
 // Registration, one per area.
 void register_fs_fd_syscalls(SyscallTable& t);    // fs_fd.cpp: fd I/O, pipes, fcntl, ioctl, poll

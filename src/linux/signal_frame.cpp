@@ -1,0 +1,291 @@
+// Signal delivery to guest handlers: the Linux x86-64 rt_sigframe, built on the guest stack
+// exactly as the kernel builds it (arch/x86/kernel/signal.c: get_sigframe, setup_rt_frame), and
+// rt_sigreturn, which reads it back. Guest code looks inside the frame (siglongjmp reads
+// nothing, but debuggers, unwinders and coroutine libraries read uc_mcontext and fpstate), so
+// the layout is the ABI, not an implementation detail.
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "cpu/decoder.h"
+#include "interp/x87_native.h"
+#include "linux/guest_access.h"
+#include "linux/process.h"
+#include "linux/signals.h"
+
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)
+#endif
+
+namespace vireo {
+
+namespace {
+
+// struct sigcontext (uapi asm/sigcontext.h, 64-bit).
+struct SigContext {
+  uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip;
+  uint64_t eflags;
+  uint16_t cs, gs, fs, ss;
+  uint64_t err, trapno, oldmask, cr2;
+  uint64_t fpstate;  // guest address of the 512-byte fxsave image, or 0
+  uint64_t reserved[8];
+};
+static_assert(sizeof(SigContext) == 256);
+
+// struct ucontext (uapi asm-generic/ucontext.h) with the kernel's 8-byte sigset.
+struct UContext {
+  uint64_t flags, link;
+  uint64_t ss_sp;
+  int32_t ss_flags, pad;
+  uint64_t ss_size;
+  SigContext mc;
+  uint64_t sigmask;
+};
+static_assert(sizeof(UContext) == 304);
+
+// struct rt_sigframe (arch/x86/include/asm/sigframe.h): the handler's return address first.
+struct RtSigframe {
+  uint64_t pretcode;
+  UContext uc;
+  GuestSiginfo info;
+};
+static_assert(offsetof(RtSigframe, uc.mc) == 48 && offsetof(RtSigframe, info) == 312);
+static_assert(sizeof(RtSigframe) == 440);
+
+constexpr uint64_t kUcSigcontextSs = 0x2, kUcStrictRestoreSs = 0x4;
+constexpr uint64_t kRedZone = 128;
+constexpr unsigned kFxBytes = 512;
+// RFLAGS bits rt_sigreturn takes from the frame (the kernel's FIX_EFLAGS).
+constexpr uint64_t kFixEflags = flag::ARITH | flag::TF | flag::DF | flag::NT | flag::AC | flag::RF;
+
+// The guest's x86 registers in sigcontext order.
+constexpr Gpr kCtxOrder[16] = {R8, R9, R10, R11, R12, R13, R14, R15,
+                               RDI, RSI, RBP, RBX, RDX, RAX, RCX, RSP};
+
+bool on_altstack(const Process& p, uint64_t sp) {
+  return p.altstack_size && sp > p.altstack_sp && sp - p.altstack_sp <= p.altstack_size;
+}
+
+// The FPU/SSE state a handler starts with (Linux gives it the init state).
+void reset_fpu(CpuState& cpu) {
+  CpuState fresh;
+  reset_user_state(fresh);
+  cpu.x87 = fresh.x87;
+  cpu.mxcsr = fresh.mxcsr;
+  std::memset(static_cast<void*>(cpu.xmm), 0, sizeof cpu.xmm);
+}
+
+// Builds the frame and points the CPU at the handler. False if the frame cannot be written.
+bool setup_frame(Process& p, int sig, const GuestSiginfo& info, const FaultInfo* fault) {
+  CpuState& cpu = p.cpu();
+  const Process::SigAction& sa = p.sigactions[sig];
+  uint64_t sp = cpu.gpr[RSP];
+  bool was_on_alt = on_altstack(p, sp);
+  sp -= kRedZone;
+  if ((sa.flags & SA_ONSTACK) && p.altstack_size && !was_on_alt)
+    sp = p.altstack_sp + p.altstack_size;
+  uint64_t fx = (sp - kFxBytes) & ~uint64_t(63);
+  uint64_t frame_addr = ((fx - sizeof(RtSigframe)) & ~uint64_t(15)) - 8;
+
+  RtSigframe f{};
+  f.pretcode = sa.restorer;
+  f.uc.flags = kUcSigcontextSs | kUcStrictRestoreSs;
+  f.uc.ss_sp = p.altstack_sp;
+  f.uc.ss_size = p.altstack_size;
+  f.uc.ss_flags = !p.altstack_size ? SS_DISABLE
+                                   : int32_t(p.altstack_flags | (was_on_alt ? SS_ONSTACK : 0));
+  SigContext& mc = f.uc.mc;
+  uint64_t* regs = &mc.r8;
+  for (int i = 0; i < 16; ++i) regs[i] = cpu.gpr[kCtxOrder[i]];
+  mc.rip = cpu.rip;
+  mc.eflags = cpu.rflags;
+  mc.cs = 0x33;
+  mc.ss = 0x2b;
+  if (fault) {
+    mc.trapno = fault->vector;
+    mc.err = fault->error_code;
+    if (fault->vector == VEC_PF) mc.cr2 = fault->address;
+  }
+  uint64_t old_mask = p.mask_saved ? p.saved_mask : p.sigmask;
+  mc.oldmask = old_mask;
+  mc.fpstate = fx;
+  f.uc.sigmask = old_mask;
+  f.info = info;
+
+  uint8_t img[kFxBytes] = {};
+  x87::write_fxsave_image(cpu, img, true);
+  if (!copy_to_guest(p, fx, img, sizeof img) || !copy_to_guest(p, frame_addr, &f, sizeof f))
+    return false;
+
+  // The frame is committed: the state the handler runs in.
+  if (p.altstack_size && (p.altstack_flags & SS_AUTODISARM)) {
+    p.altstack_sp = p.altstack_size = 0;
+    p.altstack_flags = SS_DISABLE;
+  }
+  cpu.gpr[RDI] = uint64_t(sig);
+  cpu.gpr[RSI] = frame_addr + offsetof(RtSigframe, info);
+  cpu.gpr[RDX] = frame_addr + offsetof(RtSigframe, uc);
+  cpu.gpr[RAX] = 0;
+  cpu.gpr[RSP] = frame_addr;
+  cpu.rip = sa.handler;
+  cpu.rflags &= ~(flag::DF | flag::RF | flag::TF);
+  reset_fpu(cpu);
+  return true;
+}
+
+// Runs the guest's disposition for `sig`.
+void dispatch(Process& p, int sig, const GuestSiginfo& info, const FaultInfo* fault) {
+  Process::SigAction sa = p.sigactions[sig];
+  if (sa.handler == uint64_t(SIG_IGN)) return;
+  if (sa.handler == uint64_t(SIG_DFL)) {
+    switch (default_action(sig)) {
+      case DefaultAction::Ignore: case DefaultAction::Continue: return;
+      case DefaultAction::Stop: ::kill(::getpid(), SIGSTOP); return;
+      case DefaultAction::Terminate: die_by_signal(p, sig, fault ? fault->address : 0);
+    }
+  }
+  if (!setup_frame(p, sig, info, fault)) {
+    // Linux: a frame that cannot be written is a SIGSEGV with the default action.
+    die_by_signal(p, SIGSEGV, p.cpu().gpr[RSP]);
+  }
+  uint64_t mask = p.sigmask | sa.mask;
+  if (!(sa.flags & SA_NODEFER)) mask |= sigbit(sig);
+  p.mask_saved = false;
+  if (sa.flags & SA_RESETHAND) {
+    p.sigactions[sig] = {};
+    if (mirrored_on_host(sig)) ::signal(sig, SIG_DFL);
+  }
+  set_guest_mask(p, mask);
+}
+
+// si_code for an unmasked x87 or SSE exception (the kernel's fpu__exception_code order).
+int fp_code(unsigned unmasked) {
+  if (unmasked & 0x01) return FPE_FLTINV;
+  if (unmasked & 0x04) return FPE_FLTDIV;
+  if (unmasked & 0x08) return FPE_FLTOVF;
+  if (unmasked & 0x12) return FPE_FLTUND;
+  if (unmasked & 0x20) return FPE_FLTRES;
+  return 0;
+}
+
+}  // namespace
+
+int next_signal(uint64_t ready) {
+  constexpr uint64_t sync = sigbit(SIGSEGV) | sigbit(SIGBUS) | sigbit(SIGILL) | sigbit(SIGTRAP) |
+                            sigbit(SIGFPE) | sigbit(SIGSYS);
+  if (ready & sync) ready &= sync;
+  return ready ? __builtin_ctzll(ready) + 1 : 0;
+}
+
+void deliver_pending(Process& p) {
+  uint64_t ready = pending_signals() & ~p.sigmask;
+  if (!ready) return;
+  int sig = next_signal(ready);
+  GuestSiginfo info = take_pending(sig);
+  dispatch(p, sig, info, nullptr);
+  // More waiting: stop again right away, so the next frame nests on this one as on Linux.
+  if (pending_signals() & ~p.sigmask) p.cpu().exit_request = 1;
+}
+
+void deliver_fault(Process& p, int sig, const GuestSiginfo& info) {
+  const FaultInfo& f = p.cpu().fault;
+  const Process::SigAction& sa = p.sigactions[sig];
+  bool handled = sa.handler != uint64_t(SIG_DFL) && sa.handler != uint64_t(SIG_IGN) &&
+                 !(p.sigmask & sigbit(sig));
+  if (handled) {
+    dispatch(p, sig, info, &f);
+    return;
+  }
+  // Blocked or ignored synchronous faults are forced to the default action: death.
+  if (sig == SIGILL) {
+    // Show what the guest tried to execute.
+    uint8_t bytes[15] = {};
+    size_t n = 0;
+    while (n < 15 && p.as().is_mapped(p.cpu().rip + n, 1)) {
+      bytes[n] = *p.as().host(p.cpu().rip + n);
+      ++n;
+    }
+    fmt::print(stderr, "vireo: guest terminated by SIGILL at pc={:#x}: illegal instruction {} ({})\n",
+               p.cpu().rip, hex_bytes(bytes, std::min<size_t>(n, 8)), disassemble(bytes, n, p.cpu().rip));
+    die_by_signal(p, SIGILL, 0, false);
+  }
+  die_by_signal(p, sig, sig == SIGSEGV || sig == SIGBUS ? f.address : info.u64(0));
+}
+
+GuestSiginfo fault_siginfo(Process& p) {
+  const CpuState& cpu = p.cpu();
+  const FaultInfo& f = cpu.fault;
+  GuestSiginfo si;
+  switch (f.vector) {
+    case VEC_PF:
+      si.signo = SIGSEGV;
+      si.code = p.as().is_mapped(f.address, 1) ? SEGV_ACCERR : SEGV_MAPERR;
+      si.set_u64(0, f.address);
+      break;
+    case VEC_UD: si.signo = SIGILL; si.code = ILL_ILLOPN; si.set_u64(0, cpu.rip); break;
+    case VEC_DE: si.signo = SIGFPE; si.code = FPE_INTDIV; si.set_u64(0, cpu.rip); break;
+    case VEC_MF:
+      si.signo = SIGFPE;
+      si.code = fp_code(x87::status_word(cpu.x87) & ~cpu.x87.fcw & 0x3F);
+      si.set_u64(0, cpu.rip);
+      break;
+    case VEC_XM:
+      si.signo = SIGFPE;
+      si.code = fp_code(cpu.mxcsr & ~(cpu.mxcsr >> 7) & 0x3F);
+      si.set_u64(0, cpu.rip);
+      break;
+    case VEC_BP: si.signo = SIGTRAP; si.code = SI_KERNEL; break;
+    case VEC_AC: si.signo = SIGBUS; si.code = BUS_ADRALN; si.set_u64(0, f.address); break;
+    default: si.signo = SIGSEGV; si.code = SI_KERNEL; break;  // #GP and friends: no address
+  }
+  return si;
+}
+
+int64_t signal_return(Process& p) {
+  CpuState& cpu = p.cpu();
+  uint64_t frame_addr = cpu.gpr[RSP] - 8;
+  RtSigframe f;
+  if (!copy_from_guest(p, &f, frame_addr, sizeof f)) die_by_signal(p, SIGSEGV, frame_addr);
+  const SigContext& mc = f.uc.mc;
+  if (mc.fpstate) {
+    uint8_t img[kFxBytes];
+    CpuState probe = cpu;
+    if (!copy_from_guest(p, img, mc.fpstate, sizeof img) ||
+        !x87::read_fxsave_image(probe, img, true))
+      die_by_signal(p, SIGSEGV, mc.fpstate);
+    cpu.x87 = probe.x87;
+    cpu.mxcsr = probe.mxcsr;
+    std::memcpy(static_cast<void*>(cpu.xmm), probe.xmm, sizeof cpu.xmm);
+  } else {
+    reset_fpu(cpu);  // Linux: no fpstate means the init state
+  }
+  const uint64_t* regs = &mc.r8;
+  for (int i = 0; i < 16; ++i) cpu.gpr[kCtxOrder[i]] = regs[i];
+  cpu.rip = mc.rip;
+  cpu.rflags = (cpu.rflags & ~kFixEflags) | (mc.eflags & kFixEflags) | flag::FIXED1;
+
+  // The alternate stack as it was, unless we are still running on the current one (the kernel
+  // answers EPERM then, and rt_sigreturn ignores that).
+  if (!on_altstack(p, cpu.gpr[RSP])) {
+    int mode = f.uc.ss_flags & ~int32_t(SS_AUTODISARM);
+    if (mode == SS_DISABLE) {
+      p.altstack_sp = p.altstack_size = 0;
+      p.altstack_flags = SS_DISABLE;
+    } else if ((mode == 0 || mode == SS_ONSTACK) && f.uc.ss_size >= MINSIGSTKSZ) {
+      p.altstack_sp = f.uc.ss_sp;
+      p.altstack_size = f.uc.ss_size;
+      p.altstack_flags = f.uc.ss_flags & int32_t(SS_AUTODISARM);
+    }
+  }
+  p.mask_saved = false;
+  set_guest_mask(p, f.uc.sigmask);
+  return int64_t(cpu.gpr[RAX]);
+}
+
+}  // namespace vireo

@@ -1,0 +1,96 @@
+// Guest signals: pending state, delivery to guest handlers through a Linux x86-64 rt_sigframe,
+// rt_sigreturn, and death by a signal.
+//
+// How a signal reaches the guest:
+//  - Host-side signals (from other processes, timers, or the guest's own kill/tgkill, which pass
+//    through to the host) arrive at a host handler that Vireo installs whenever the guest
+//    installs a handler (syscalls/signal.cpp mirrors SIG_IGN/SIG_DFL as they are). The host
+//    handler records the signal and its siginfo as pending and sets cpu.exit_request, so the
+//    engine stops at its next check; the run loop then builds the guest frame.
+//  - The guest's blocked mask is mirrored onto the host mask (except for the signals Vireo needs
+//    for itself: SIGSEGV/SIGBUS catch guest memory faults, and the synchronous SIGILL, SIGFPE,
+//    SIGTRAP), so a blocked signal stays pending in the host kernel, exactly as it would for the
+//    guest natively, and sigpending/sigsuspend/sigtimedwait mostly pass through.
+//  - Signals the host cannot hold for us (guest faults; kill to self of a non-mirrored signal)
+//    are pending here, in the same set.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace vireo {
+
+class Process;
+struct CpuState;
+
+// The kernel's siginfo (128 bytes; the x86-64 host siginfo_t has the same layout).
+struct GuestSiginfo {
+  int32_t signo = 0, err = 0, code = 0, pad = 0;
+  uint8_t fields[112] = {};  // union: {pid, uid} for kill, {addr} for faults, ...
+  void set_u32(unsigned off, uint32_t v) { std::memcpy(fields + off, &v, 4); }
+  void set_u64(unsigned off, uint64_t v) { std::memcpy(fields + off, &v, 8); }
+  uint64_t u64(unsigned off) const {
+    uint64_t v;
+    std::memcpy(&v, fields + off, 8);
+    return v;
+  }
+};
+static_assert(sizeof(GuestSiginfo) == 128);
+
+inline constexpr uint64_t sigbit(int sig) { return uint64_t(1) << (sig - 1); }
+
+// The signals a guest can never block or catch.
+inline constexpr uint64_t kUnblockable = sigbit(9) | sigbit(19);  // SIGKILL, SIGSTOP
+
+enum class DefaultAction { Terminate, Ignore, Stop, Continue };
+DefaultAction default_action(int sig);
+
+// Makes `cpu` the one the host handler interrupts (set by Process::run).
+void set_signal_cpu(CpuState* cpu);
+
+// Signals whose host disposition follows the guest's (see above).
+bool mirrored_on_host(int sig);
+// Installs the recording host handler for `sig` (the guest installed a handler for it).
+void install_recording_handler(int sig);
+
+// Pending signals not held by the host kernel, with their siginfo.
+uint64_t pending_signals();
+void add_pending(int sig, const GuestSiginfo& info);
+void clear_pending();  // a forked child starts with none
+// Takes `sig` off the pending set and returns its siginfo.
+GuestSiginfo take_pending(int sig);
+// The signal Linux delivers first out of `ready`: synchronous ones, then the lowest number.
+int next_signal(uint64_t ready);
+
+// Start-up: the guest's mask is the one Vireo inherited (fork/execve keep it).
+void init_guest_signals(Process& p);
+
+// Sets the guest's blocked mask and the host mask that mirrors it. A default-fatal signal that
+// is pending on the host and becomes unblocked kills the guest here, with the diagnostic line.
+void set_guest_mask(Process& p, uint64_t mask);
+// The host mask that mirrors guest mask `mask`.
+uint64_t host_mask_for(uint64_t mask);
+
+// Delivers pending, unblocked signals (one frame; exit_request is raised again when more are
+// waiting, so the next one nests on top as on Linux). Dies for a default-fatal one.
+void deliver_pending(Process& p);
+// Delivers a synchronous fault signal: to the guest handler if it has one and the signal is not
+// blocked; otherwise the guest dies by it (Linux forces the default action).
+void deliver_fault(Process& p, int sig, const GuestSiginfo& info);
+
+// The signal and siginfo Linux raises for the fault the engine stopped with (cpu.fault).
+GuestSiginfo fault_siginfo(Process& p);
+
+// rt_sigreturn: restores the state saved in the frame at rsp-8. Returns the restored rax, or
+// dies with SIGSEGV on a frame that cannot be read (as Linux does).
+int64_t signal_return(Process& p);
+
+// Prints "vireo: guest terminated by SIGxxx at pc=… address …" (unless `message` is false) and
+// ends Vireo by that very signal, so that a waiting parent sees WIFSIGNALED/WTERMSIG.
+[[noreturn]] void die_by_signal(Process& p, int sig, uint64_t address, bool message = true);
+
+// Syscall restart after an interruption (-EINTR from the host): whether `nr` is restarted
+// under SA_RESTART (Linux never restarts sleeps, waits for signals, poll/select/epoll).
+bool restartable_syscall(uint64_t nr);
+
+}  // namespace vireo
