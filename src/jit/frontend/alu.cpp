@@ -1,5 +1,5 @@
 // Frontend, integer ALU (mirrors src/interp/alu.cpp): add, sub, and, or, xor, cmp, test,
-// inc, dec, neg, not. adc/sbb go to the interpreter for now.
+// inc, dec, neg, not, adc, sbb.
 #include "cpu/cpu_state.h"
 #include "jit/frontend/translator.h"
 
@@ -69,6 +69,27 @@ bool neg(Translator& t, const Insn& in) {
   return true;
 }
 
+// adc/sbb: the carry comes from the current flags (a GetFlags the state-forwarding pass ties
+// to the last flag producer).
+template <bool add>
+bool with_carry(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  const Operand& s = in.op[1];
+  if (!Translator::is_integer_operand(d) || !Translator::is_integer_operand(s)) return false;
+  unsigned size = d.size;
+  Value addr = d.kind == OpKind::Mem ? t.address(d) : Value{};
+  Value a = addr.valid() ? t.load(addr, size) : t.read(d, size);
+  Value b = t.read(s, size);
+  Value fl = t.ir.emit(Opcode::GetFlags, {});
+  Value r = t.ir.emit(add ? Opcode::Adc : Opcode::Sbb, {Arg::val(a), Arg::val(b), Arg::val(fl), Arg::imm(size)});
+  Value f = t.ir.emit(add ? Opcode::FlagsAdc : Opcode::FlagsSbb,
+                      {Arg::val(a), Arg::val(b), Arg::val(fl), Arg::imm(size)});
+  if (addr.valid()) t.store(addr, size, r);
+  else t.write(d, size, r);
+  t.ir.set_flags(flag::ARITH, f);
+  return true;
+}
+
 bool not_(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
   if (!Translator::is_integer_operand(d)) return false;
@@ -94,6 +115,8 @@ void register_frontend_alu(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_DEC] = incdec<false>;
   t[ZYDIS_MNEMONIC_NEG] = neg;
   t[ZYDIS_MNEMONIC_NOT] = not_;
+  t[ZYDIS_MNEMONIC_ADC] = with_carry<true>;
+  t[ZYDIS_MNEMONIC_SBB] = with_carry<false>;
 }
 
 }  // namespace vireo::jit

@@ -61,6 +61,30 @@ bool setcc(Translator& t, const Insn& in) {
 
 bool nop(Translator&, const Insn&) { return true; }
 
+// cbw/cwde/cdqe: sign-extend the low half of rAX into the operand size.
+bool cbw_family(Translator& t, const Insn& in) {
+  Operand rax{OpKind::Reg, in.opsize, RegClass::Gpr, RAX, kNoReg, kNoReg, kNoReg, 1, 0};
+  unsigned half = in.opsize / 2;
+  Value v = t.sign_extend(t.zero_extend(t.ir.get_gpr(RAX), half), half);
+  t.write(rax, in.opsize, v);
+  return true;
+}
+
+// cwd/cdq/cqo: fill rDX with the sign of rAX.
+bool cwd_family(Translator& t, const Insn& in) {
+  Operand rdx{OpKind::Reg, in.opsize, RegClass::Gpr, RDX, kNoReg, kNoReg, kNoReg, 1, 0};
+  Value v = t.sign_extend(t.zero_extend(t.ir.get_gpr(RAX), in.opsize), in.opsize);
+  t.write(rdx, in.opsize, t.ir.op(Opcode::Sar, v, t.constant(63)));
+  return true;
+}
+
+// movnti m, r: a plain store for a single-threaded guest (the non-temporal hint is a hint).
+bool movnti(Translator& t, const Insn& in) {
+  if (in.op[0].kind != OpKind::Mem || !Translator::is_integer_operand(in.op[1])) return false;
+  t.write(in.op[0], in.op[0].size, t.read(in.op[1], in.op[0].size));
+  return true;
+}
+
 }  // namespace
 
 void register_frontend_move(FrontendTable& t) {
@@ -71,8 +95,16 @@ void register_frontend_move(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_LEA] = lea;
   for (auto m : {ZYDIS_MNEMONIC_NOP, ZYDIS_MNEMONIC_ENDBR64, ZYDIS_MNEMONIC_PAUSE,
                  ZYDIS_MNEMONIC_PREFETCHT0, ZYDIS_MNEMONIC_PREFETCHT1, ZYDIS_MNEMONIC_PREFETCHT2,
-                 ZYDIS_MNEMONIC_PREFETCHNTA, ZYDIS_MNEMONIC_PREFETCHW})
-    t[m] = nop;
+                 ZYDIS_MNEMONIC_PREFETCHNTA, ZYDIS_MNEMONIC_PREFETCHW, ZYDIS_MNEMONIC_LFENCE,
+                 ZYDIS_MNEMONIC_SFENCE, ZYDIS_MNEMONIC_MFENCE})
+    t[m] = nop;  // fences order memory for other agents; a single-threaded guest has none
+  t[ZYDIS_MNEMONIC_CBW] = cbw_family;
+  t[ZYDIS_MNEMONIC_CWDE] = cbw_family;
+  t[ZYDIS_MNEMONIC_CDQE] = cbw_family;
+  t[ZYDIS_MNEMONIC_CWD] = cwd_family;
+  t[ZYDIS_MNEMONIC_CDQ] = cwd_family;
+  t[ZYDIS_MNEMONIC_CQO] = cwd_family;
+  t[ZYDIS_MNEMONIC_MOVNTI] = movnti;
   for (auto m : {ZYDIS_MNEMONIC_CMOVO, ZYDIS_MNEMONIC_CMOVNO, ZYDIS_MNEMONIC_CMOVB,
                  ZYDIS_MNEMONIC_CMOVNB, ZYDIS_MNEMONIC_CMOVZ, ZYDIS_MNEMONIC_CMOVNZ,
                  ZYDIS_MNEMONIC_CMOVBE, ZYDIS_MNEMONIC_CMOVNBE, ZYDIS_MNEMONIC_CMOVS,

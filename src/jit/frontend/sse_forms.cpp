@@ -35,6 +35,7 @@ constexpr SseForm kForms[] = {
     // moves
     M(MOVAPS), M(MOVUPS), M(MOVAPD), M(MOVUPD), M(MOVDQA), M(MOVDQU), M(MOVSS), M(MOVSD),
     M(MOVQ), M(MOVD), M(MOVLPD), M(MOVHPD), M(MOVLPS), M(MOVHPS),
+    M(MOVNTDQ), M(MOVNTPS), M(MOVNTPD),
     // with general registers
     SseForm{ZYDIS_MNEMONIC_CVTSI2SD, FromInt}, SseForm{ZYDIS_MNEMONIC_CVTSI2SS, FromInt},
     SseForm{ZYDIS_MNEMONIC_CVTTSD2SI, ToInt}, SseForm{ZYDIS_MNEMONIC_CVTSD2SI, ToInt},

@@ -96,6 +96,7 @@ const FrontendTable& frontend_table() {
     register_frontend_control(t);
     register_frontend_stack(t);
     register_frontend_sse(t);
+    register_frontend_shift_muldiv(t);
     return t;
   }();
   return t;

@@ -57,6 +57,7 @@ void register_frontend_move(FrontendTable& t);
 void register_frontend_control(FrontendTable& t);
 void register_frontend_stack(FrontendTable& t);
 void register_frontend_sse(FrontendTable& t);
+void register_frontend_shift_muldiv(FrontendTable& t);
 
 const FrontendTable& frontend_table();
 

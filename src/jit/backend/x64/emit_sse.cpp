@@ -108,6 +108,9 @@ bool emit_sse_store(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Address& m
     case ZYDIS_MNEMONIC_MOVHPD: g.movhpd(mem, x); return true;
     case ZYDIS_MNEMONIC_MOVLPS: g.movlps(mem, x); return true;
     case ZYDIS_MNEMONIC_MOVHPS: g.movhps(mem, x); return true;
+    case ZYDIS_MNEMONIC_MOVNTDQ: g.movntdq(mem, x); return true;
+    case ZYDIS_MNEMONIC_MOVNTPS: g.movntps(mem, x); return true;
+    case ZYDIS_MNEMONIC_MOVNTPD: g.movntpd(mem, x); return true;
     default: return false;
   }
 }

@@ -10,6 +10,7 @@
 
 #include "cpu/cpu_state.h"
 #include "jit/backend/x64/emit_sse.h"
+#include "jit/frontend/shift_kind.h"
 #include "jit/frontend/sse_forms.h"
 
 namespace vireo::jit {
@@ -251,6 +252,19 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case Opcode::FlagsInc: mov(r11, A(0)); inc(sized(r11, imm(1))); capture_flags(d); break;
       case Opcode::FlagsDec: mov(r11, A(0)); dec(sized(r11, imm(1))); capture_flags(d); break;
       case Opcode::TestCond: test_cond(d, A(0), uint8_t(imm(1))); break;
+      case Opcode::Shift: mov(r11, A(1)); host_shift(imm(0)); mov(d, r11); break;
+      case Opcode::FlagsShift: mov(r11, A(1)); host_shift(imm(0)); capture_flags(d); break;
+      case Opcode::FlagsImul: mov(r11, A(0)); imul(sized(r11, imm(2)), sized(A(1), imm(2))); capture_flags(d); break;
+      case Opcode::Adc: case Opcode::FlagsAdc: case Opcode::Sbb: case Opcode::FlagsSbb: {
+        unsigned size = unsigned(imm(3));
+        mov(r11, A(0));
+        bt(A(2), 0);  // the guest's CF into the host's
+        if (in.op == Opcode::Adc || in.op == Opcode::FlagsAdc) adc(sized(r11, size), sized(A(1), size));
+        else sbb(sized(r11, size), sized(A(1), size));
+        if (in.op == Opcode::Adc || in.op == Opcode::Sbb) mov(d, r11);
+        else capture_flags(d);
+        break;
+      }
       case Opcode::Select:
         mov(r11, A(2));
         test(A(0), A(0));
@@ -301,6 +315,20 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       else sar(r11, n);
     }
     mov(d, r11);
+  }
+
+  // shl/shr/sar/rol/ror of r11 at the guest width by an immediate count.
+  void host_shift(uint64_t desc) {
+    auto kind = ShiftKind(desc & 0xFF);
+    Xbyak::Reg r = sized(r11, unsigned((desc >> 8) & 0xFF));
+    int count = int((desc >> 16) & 0xFF);
+    switch (kind) {
+      case ShiftKind::Shl: shl(r, count); break;
+      case ShiftKind::Shr: shr(r, count); break;
+      case ShiftKind::Sar: sar(r, count); break;
+      case ShiftKind::Rol: rol(r, count); break;
+      case ShiftKind::Ror: ror(r, count); break;
+    }
   }
 
   // The host computed the same operation: its RFLAGS are the guest's arithmetic flags.
