@@ -4,11 +4,14 @@
 #include <xmmintrin.h>
 #include <fmt/format.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
 
 #include "cpu/decoder.h"
 #include "interp/dispatch.h"
+#include "mem/address_space.h"
 #include "jit/passes/passes.h"
 
 namespace vireo::jit {
@@ -67,8 +70,57 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
 JitEngine::~JitEngine() = default;
 
 void JitEngine::invalidate(uint64_t addr, uint64_t len) {
+  if (len == 0) return;
   stats_.invalidations += cache_.invalidate(addr, len);
   interp_.invalidate(addr, len);
+  for (uint64_t page = addr & ~uint64_t(4095); page < addr + len; page += 4096)
+    if (protected_pages_.count(page)) unprotect_page(page);
+}
+
+void JitEngine::prepare_guest_write(uint64_t addr, uint64_t len) {
+  if (protected_pages_.empty() || len == 0) return;
+  for (uint64_t page = addr & ~uint64_t(4095); page < addr + len; page += 4096)
+    if (protected_pages_.count(page)) {
+      stats_.smc_invalidated_blocks += cache_.invalidate(page, 4096);
+      unprotect_page(page);
+    }
+}
+
+// Only pages the guest may write need protecting; the guest's own protection comes from its
+// address space (user mode). Without one (system mode), nothing is protected here.
+void JitEngine::protect_code_pages(const TranslatedBlock& b) {
+  if (!mem_.space) return;
+  for (uint64_t page = b.guest_pc & ~uint64_t(4095); page < b.guest_end; page += 4096) {
+    if (protected_pages_.count(page)) continue;
+    int prot = mem_.space->prot_at(page);
+    if (prot < 0 || !(prot & PROT_WRITE)) continue;
+    if (mprotect(mem_.base + page, 4096, prot & ~PROT_WRITE) == 0) protected_pages_.insert(page);
+  }
+}
+
+void JitEngine::unprotect_page(uint64_t page) {
+  protected_pages_.erase(page);
+  int prot = mem_.space ? mem_.space->prot_at(page) : -1;
+  if (prot >= 0) mprotect(mem_.base + page, 4096, prot);
+}
+
+bool JitEngine::handle_code_write(uint64_t addr) {
+  uint64_t page = addr & ~uint64_t(4095);
+  if (!protected_pages_.count(page)) return false;
+  ++stats_.smc_write_faults;
+  stats_.smc_invalidated_blocks += cache_.invalidate(page, 4096);
+  unprotect_page(page);
+  return true;
+}
+
+// The writing instruction runs once in the interpreter against the now writable page. Running
+// it from a fresh translation instead would protect the page again before the write (the
+// block may well be on that very page) and fault forever. Returns None to carry on.
+StopReason JitEngine::step_writer(CpuState& cpu) {
+  interp_.set_instruction_limit(1);
+  StopReason r = interp_.run(cpu);
+  interp_.set_instruction_limit(0);
+  return r == StopReason::InstructionLimit ? StopReason::None : r;
 }
 
 TranslatedBlock* JitEngine::translate(uint64_t pc) {
@@ -100,6 +152,8 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
       if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb)) {
         cache_.flush();  // full: start again (QEMU's policy)
         ++stats_.flushes;
+        for (uint64_t page : std::vector<uint64_t>(protected_pages_.begin(), protected_pages_.end()))
+          unprotect_page(page);
         tb->pc_map.clear();
         tb->exits.clear();
         if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb))
@@ -116,6 +170,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     if (opts_.log_in_asm || opts_.log_op || opts_.log_out_asm) log_block(before, block, *tb);
     TranslatedBlock* raw = tb.get();
     cache_.insert(std::move(tb));
+    protect_code_pages(*raw);
     stats_.translate_time += std::chrono::steady_clock::now() - t0;
     return raw;
   }
@@ -146,18 +201,33 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
         cpu.rflags = (cpu.rflags & ~it->flags_mask) | (f.host_regs[it->flags_reg] & it->flags_mask);
     }
   }
+  // A write to a page we protected because it holds translated code: the state is exact at
+  // the writing instruction, so invalidate, unprotect and run it again.
+  if (f.is_write && handle_code_write(f.guest_addr)) return step_writer(cpu);
   cpu.fault = {VEC_PF, true, f.is_write ? 6u : 4u, f.guest_addr, f.is_write};
   return StopReason::Fault;
 }
 
 StopReason JitEngine::run(CpuState& cpu) {
-  activate_fault_scope(scope_, mem_);
-  if (sigsetjmp(scope_.env, 0)) return host_fault(cpu);
   for (;;) {
-    if (cpu.exit_request) {
-      deactivate_fault_scope(scope_);
-      return StopReason::ExitRequest;
+    activate_fault_scope(scope_, mem_);
+    if (sigsetjmp(scope_.env, 0)) {
+      StopReason r = host_fault(cpu);
+      if (r == StopReason::None) continue;  // a write to a code page, handled: resume
+      return r;
     }
+    StopReason r = dispatch(cpu);
+    deactivate_fault_scope(scope_);
+    if (r == StopReason::None) continue;
+    return r;
+  }
+}
+
+// Runs blocks until something needs the platform. Returns None to ask run() to resume after a
+// handled write to a code page.
+StopReason JitEngine::dispatch(CpuState& cpu) {
+  for (;;) {
+    if (cpu.exit_request) return StopReason::ExitRequest;
     // Translated SSE code runs with exceptions masked; a guest that unmasked any runs in the
     // interpreter, which raises #XM exactly, until it masks them again.
     bool unmasked = (cpu.mxcsr & 0x1F80) != 0x1F80;
@@ -169,7 +239,11 @@ StopReason JitEngine::run(CpuState& cpu) {
       StopReason r = interp_.run(cpu);
       interp_.set_instruction_limit(0);
       if (r == StopReason::InstructionLimit) continue;
-      deactivate_fault_scope(scope_);
+      if (r == StopReason::Fault && cpu.fault.vector == VEC_PF && cpu.fault.is_write &&
+          handle_code_write(cpu.fault.address)) {
+        if (StopReason s = step_writer(cpu); s != StopReason::None) return s;
+        continue;
+      }
       return r;
     }
     if (opts_.jump_cache) cache_.jump_cache_fill(b->guest_pc, b->code);
@@ -191,10 +265,16 @@ StopReason JitEngine::run(CpuState& cpu) {
         }
         break;
       }
-      case kExitSyscall: deactivate_fault_scope(scope_); return StopReason::Syscall;
-      case kExitFault: deactivate_fault_scope(scope_); return StopReason::Fault;
-      case kExitRequest: break;  // loop top returns ExitRequest
-      default: deactivate_fault_scope(scope_); return StopReason(code - kExitStop);
+      case kExitSyscall: return StopReason::Syscall;
+      case kExitFault:
+        // A write by an interpreter fallback to a page holding translated code.
+        if (cpu.fault.vector == VEC_PF && cpu.fault.is_write && handle_code_write(cpu.fault.address)) {
+          if (StopReason s = step_writer(cpu); s != StopReason::None) return s;
+          break;
+        }
+        return StopReason::Fault;
+      case kExitRequest: break;  // the loop top returns ExitRequest
+      default: return StopReason(code - kExitStop);
     }
   }
 }
@@ -244,6 +324,8 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   fmt::print(out, "  block entries (dispatcher): {}\n", s.block_entries);
   fmt::print(out, "  chains patched:       {}\n", s.chains_patched);
   fmt::print(out, "  invalidated blocks:   {}\n", s.invalidations);
+  fmt::print(out, "  SMC write faults:     {} (blocks invalidated: {})\n", s.smc_write_faults,
+             s.smc_invalidated_blocks);
   fmt::print(out, "  regalloc retries:     {}\n", s.regalloc_retries);
   uint64_t total = 0;
   for (uint64_t n : s.fallbacks_by_mnemonic) total += n;

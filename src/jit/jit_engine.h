@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include "cpu/engine.h"
 #include "interp/interpreter.h"
@@ -36,6 +37,7 @@ struct JitStats {
   uint64_t flushes = 0, chains_patched = 0, block_entries = 0;
   uint64_t jump_cache_hits = 0, jump_cache_misses = 0;
   uint64_t invalidations = 0, regalloc_retries = 0;
+  uint64_t smc_write_faults = 0, smc_invalidated_blocks = 0;
   std::chrono::nanoseconds translate_time{0};
   uint64_t fallbacks_by_mnemonic[2048] = {};
 };
@@ -49,6 +51,7 @@ class JitEngine final : public Engine {
   const char* name() const override { return "jit"; }
   void print_stats(std::FILE* out, double seconds) const override;
   void invalidate(uint64_t addr, uint64_t len) override;
+  void prepare_guest_write(uint64_t addr, uint64_t len) override;
 
   const JitStats& stats() const { return stats_; }
 
@@ -56,6 +59,12 @@ class JitEngine final : public Engine {
   TranslatedBlock* translate(uint64_t pc);
   TranslatedBlock* lookup_or_translate(uint64_t pc);
   StopReason host_fault(CpuState& cpu);
+  StopReason dispatch(CpuState& cpu);
+  // Self-modifying code: pages holding translated code are write-protected on the host.
+  void protect_code_pages(const TranslatedBlock& b);
+  void unprotect_page(uint64_t page);
+  bool handle_code_write(uint64_t addr);  // a write fault on a protected page: true if handled
+  StopReason step_writer(CpuState& cpu);  // runs the writing instruction in the interpreter
   void log_block(const ir::Block& before, const ir::Block& after, const TranslatedBlock& tb);
 
   GuestMemory mem_;
@@ -66,6 +75,7 @@ class JitEngine final : public Engine {
   Runtime rt_;
   GuestFaultScope scope_;
   JitStats stats_;
+  std::unordered_set<uint64_t> protected_pages_;  // guest page addresses
 };
 
 }  // namespace vireo::jit

@@ -26,6 +26,7 @@ bool copy_from_guest(Process& p, void* dst, uint64_t src, size_t len) {
 }
 
 bool copy_to_guest(Process& p, uint64_t dst, const void* src, size_t len) {
+  if (p.as().contains(dst, len)) p.prepare_guest_write(dst, len);
   return transfer(p, const_cast<void*>(src), dst, len, true);
 }
 
@@ -69,8 +70,11 @@ void* host_opt(Process& p, uint64_t addr, size_t len) {
   return addr ? host_arg(p, addr, len) : nullptr;
 }
 
+// Buffers handed to the host kernel may be written by it (read(), stat(), ...): pages the
+// engine write-protected for self-modifying-code detection must be writable first.
 void* guest_ptr(Process& p, uint64_t addr, size_t len) {
   if (!p.as().contains(addr, len)) return nullptr;
+  p.prepare_guest_write(addr, len);
   return p.as().host(addr);
 }
 

@@ -49,6 +49,11 @@ class Process {
   CpuState& cpu() { return cpu_; }
   AddressSpace& as() { return *as_; }
   Engine& engine() { return *engine_; }
+  // The kernel side is about to write guest memory: lets the engine drop write protection it
+  // put on pages holding translated code (before an engine exists, nothing is protected).
+  void prepare_guest_write(uint64_t addr, uint64_t len) {
+    if (engine_) engine_->prepare_guest_write(addr, len);
+  }
   const RunOptions& options() const { return opts_; }
 
   // ---- kernel-side state used by the syscall handlers ----

@@ -16,6 +16,7 @@ AddressSpace::AddressSpace() {
     throw std::runtime_error("cannot reserve the 64 TiB guest address window");
   mem_.base = static_cast<uint8_t*>(p);
   mem_.limit = kWindowSize;
+  mem_.space = this;
 }
 
 AddressSpace::~AddressSpace() { ::munmap(mem_.base, kWindowSize); }
@@ -44,6 +45,13 @@ void AddressSpace::forget(uint64_t start, uint64_t end) {
 void AddressSpace::record(uint64_t start, uint64_t end, int prot) {
   forget(start, end);
   regions_[start] = {end, prot};
+}
+
+int AddressSpace::prot_at(uint64_t addr) const {
+  auto it = regions_.upper_bound(addr);
+  if (it == regions_.begin()) return -1;
+  --it;
+  return it->second.end > addr ? it->second.prot : -1;
 }
 
 bool AddressSpace::is_mapped(uint64_t addr, uint64_t len, int prot) const {

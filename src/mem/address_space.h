@@ -47,6 +47,9 @@ class AddressSpace {
   void set_brk_start(uint64_t start);
   uint64_t brk(uint64_t new_brk);
 
+  // The guest's protection (PROT_*) of the page holding `addr`, or -1 if it is unmapped.
+  int prot_at(uint64_t addr) const;
+
   // True if every page of [addr, addr+len) is mapped with at least `prot`.
   bool is_mapped(uint64_t addr, uint64_t len, int prot = 0) const;
 

@@ -11,9 +11,14 @@
 
 namespace vireo {
 
+class AddressSpace;
+
 struct GuestMemory {
   uint8_t* base = nullptr;
   uint64_t limit = 0;
+  // User mode: the address space behind the window, for engines that need the guest's own
+  // page protection (the JIT write-protects pages holding translated code). Null otherwise.
+  const AddressSpace* space = nullptr;
 
   bool contains(uint64_t addr, uint64_t len) const {
     return addr < limit && len <= limit - addr;

@@ -46,10 +46,13 @@ EngineRunner::~EngineRunner() = default;
 
 void EngineRunner::run(const Case& c, CaseResult& r) {
   uint8_t* code = as_.host(kCodeAddr);
+  // Drop the previous case's translations before writing the new code: the jit write-protects
+  // pages holding translated code (self-modifying-code detection), so the platform must say
+  // so before it writes them, as the Linux layer does for syscalls.
+  engine_->invalidate(kCodeAddr, kCodeSize);
   std::memcpy(code, c.code, c.code_len);
   code[c.code_len] = 0x0F;  // ud2: the same terminator as natively
   code[c.code_len + 1] = 0x0B;
-  engine_->invalidate(kCodeAddr, kCodeSize);
   std::memcpy(as_.host(kScratchAddr), c.scratch, kScratchSize);
 
   CpuState cpu;

@@ -231,6 +231,79 @@ TEST(Jit, FaultRebuildsDirtyRegistersAndFlagsFromHostState) {
   }
 }
 
+// A block from Debian busybox's MD5 (43 instructions: red-zone store and reload, byte-indexed
+// table loads, rotates), which once produced a wrong digest under the JIT.
+TEST(Jit, BusyboxMd5RoundBlockMatchesInterpreter) {
+  std::vector<uint8_t> code = {
+      0x41, 0x89, 0xcf, 0x48, 0x83, 0xc3, 0x10, 0x49, 0x83, 0xc3, 0x04, 0x41, 0x31, 0xd7, 0x03, 0x53,
+      0xf8, 0x44, 0x89, 0x7c, 0x24, 0xfc, 0x45, 0x0f, 0xb6, 0x7b, 0x0c, 0x44, 0x8b, 0x4c, 0x24, 0xfc,
+      0x41, 0x31, 0xc1, 0x44, 0x03, 0x4b, 0xf0, 0x46, 0x03, 0x0c, 0xbf, 0x41, 0x01, 0xf1, 0x03, 0x43,
+      0xf4, 0x41, 0xc1, 0xc1, 0x04, 0x41, 0x8d, 0x34, 0x09, 0x44, 0x8b, 0x4c, 0x24, 0xfc, 0x41, 0x31,
+      0xf1, 0x44, 0x01, 0xc8, 0x45, 0x0f, 0xb6, 0x4b, 0x0d, 0x42, 0x03, 0x04, 0x8f, 0x45, 0x0f, 0xb6,
+      0x4b, 0x0e, 0xc1, 0xc0, 0x0b, 0x42, 0x03, 0x14, 0x8f, 0x01, 0xf0, 0x45, 0x0f, 0xb6, 0x4b, 0x0f,
+      0x41, 0x89, 0xd7, 0x89, 0xf2, 0x31, 0xca, 0x03, 0x4b, 0xfc, 0x42, 0x03, 0x0c, 0x8f, 0x31, 0xc2,
+      0x42, 0x8d, 0x14, 0x3a, 0x41, 0x89, 0xcf, 0x89, 0xf1, 0xc1, 0xc2, 0x10, 0x31, 0xc1, 0x01, 0xc2,
+      0x31, 0xd1, 0x42, 0x8d, 0x0c, 0x39, 0xc1, 0xc9, 0x09, 0x01, 0xd1, 0x4d, 0x39, 0xd8,
+      0x0f, 0x05};  // (the original ends in jnz; syscall ends the test)
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    CpuState s = random_state(seed);
+    s.gpr[RBX] = kData + 0x100;   // message words
+    s.gpr[R11] = kData + 0x180;   // byte indices into the table
+    s.gpr[RDI] = kData + 0x200;   // table of 256 words (byte index * 4 stays in the data)
+    s.gpr[RSP] = kData + 0x8000;
+    Pair p;
+    p.run(code, s);
+    ASSERT_EQ(p.jit.r, StopReason::Syscall);
+    p.expect_same();
+  }
+}
+
+// Self-modifying code (issue 4 item 8): pages holding translated code are write-protected.
+TEST(Jit, CodeThatRewritesTheExecutingBlock) {
+  // mov byte [rip+1], 2 ; mov eax, 1 ; syscall — the store patches the next instruction's
+  // immediate, inside the block being executed. x86 executes the new bytes: eax = 2.
+  std::vector<uint8_t> code = {0xC6, 0x05, 0x01, 0x00, 0x00, 0x00, 0x02,  // mov byte [rip+1], 2
+                               0xB8, 0x01, 0x00, 0x00, 0x00,              // mov eax, 1
+                               0x0F, 0x05};
+  for (int round = 0; round < 3; ++round) {
+    Pair p;
+    p.run(code, random_state(round));
+    ASSERT_EQ(p.jit.r, StopReason::Syscall);
+    EXPECT_EQ(p.jit.cpu.gpr[RAX], 2u);
+    p.expect_same();
+  }
+}
+
+TEST(Jit, RewrittenCodeIsRetranslatedAndDataWritesToCodePagesAreCounted) {
+  // f: mov eax, imm32 ; ret — called, rewritten by the guest, called again; plus plain data
+  // writes to the same page.
+  // 0x00: call f ; mov rbx, rax ; mov dword [rip+f_imm], 7 ; call f ; add rbx, rax ;
+  //       mov [rip+data], ebx ; syscall ... f at 0x40: mov eax, 5 ; ret ; data at 0x80
+  std::vector<uint8_t> code(0x100, 0x90);
+  auto put = [&](size_t at, std::initializer_list<uint8_t> b) { std::copy(b.begin(), b.end(), code.begin() + at); };
+  auto rel32 = [](size_t from_next, size_t to) { return uint32_t(int32_t(to) - int32_t(from_next)); };
+  size_t f = 0x40, f_imm = 0x41, data = 0x80;
+  uint32_t r;
+  r = rel32(0x05, f);         put(0x00, {0xE8, uint8_t(r), uint8_t(r >> 8), uint8_t(r >> 16), uint8_t(r >> 24)});
+  put(0x05, {0x48, 0x89, 0xC3});                                                  // mov rbx, rax
+  r = rel32(0x12, f_imm);     put(0x08, {0xC7, 0x05, uint8_t(r), uint8_t(r >> 8), uint8_t(r >> 16), uint8_t(r >> 24), 7, 0, 0, 0});
+  r = rel32(0x17, f);         put(0x12, {0xE8, uint8_t(r), uint8_t(r >> 8), uint8_t(r >> 16), uint8_t(r >> 24)});
+  put(0x17, {0x48, 0x01, 0xC3});                                                  // add rbx, rax
+  r = rel32(0x20, data);      put(0x1A, {0x89, 0x1D, uint8_t(r), uint8_t(r >> 8), uint8_t(r >> 16), uint8_t(r >> 24)});
+  put(0x20, {0x0F, 0x05});
+  put(f, {0xB8, 5, 0, 0, 0, 0xC3});
+  Machine m;
+  m.load(code);
+  jit::JitEngine jit(m.as.memory(), {});
+  ASSERT_EQ(jit.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.gpr[RBX], 12u);  // 5 before the rewrite + 7 after
+  uint32_t stored;
+  std::memcpy(&stored, m.as.host(kCode + data), 4);
+  EXPECT_EQ(stored, 12u);
+  EXPECT_GE(jit.stats().smc_write_faults, 2u);  // the rewrite and the data write
+  EXPECT_GE(jit.stats().smc_invalidated_blocks, 1u);
+}
+
 TEST(Jit, ExitRequestStopsATightLoop) {
   Machine m;
   m.load({0xEB, 0xFE});  // jmp $

@@ -102,6 +102,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         if (!(used_ & (1u << r))) {
           used_ |= 1u << r;
           reg_of_[id] = r;
+          owner_[r] = id;
           return Reg64(r);
         }
       // Out of registers: write dirty guest registers whose values are otherwise dead back to
@@ -112,9 +113,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
   // Frees the register of value v if nothing needs it any more: its last use is past (`now`)
   // and no dirty guest register or flags still live in it.
+  // Only the value that owns the register can free it: a value whose register was reused
+  // (after its last use) must not free the new owner's.
   void maybe_free(uint32_t v, uint32_t now) {
     int r = reg_of_[v];
-    if (r >= 0 && last_use_[v] <= now && pins_[r] == 0) used_ &= ~(1u << r);
+    if (r >= 0 && owner_[r] == v && last_use_[v] <= now && pins_[r] == 0) used_ &= ~(1u << r);
   }
   void release_dying(uint32_t i) {
     const ir::Inst& in = b_.insts[i];
@@ -172,10 +175,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       }
     }
   }
+  // Only values whose last use is strictly in the past: the instruction being emitted still
+  // reads its own arguments.
   void spill_dirty(uint32_t now) {
     for (unsigned r = 0; r < 16; ++r) {
       uint32_t v = dirty_gpr_[r];
-      if (v != kNone && last_use_[v] <= now && pins_[reg_of_[v]] == 1) {
+      if (v != kNone && last_use_[v] < now && pins_[reg_of_[v]] == 1) {
         mov(qword[rbx + kOffGpr + 8 * int(r)], val(v));
         dirty_gpr_[r] = kNone;
         unpin(v, now);
@@ -579,6 +584,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   std::vector<uint32_t> last_use_;
   uint32_t used_ = 0;
   int pins_[16] = {};
+  uint32_t owner_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
+                         kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone};
   uint32_t dirty_gpr_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
                              kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone};
   uint32_t dirty_flags_ = kNone;
