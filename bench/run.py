@@ -187,7 +187,8 @@ def main():
                 continue
             cmd = mk(w.program, inputs(w, slow))
             cmd.insert(cmd.index("run") + 1, "--stats")
-            stats[(w.name, name)] = parse_stats(subprocess.run(cmd, capture_output=True, text=True).stderr)
+            err = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).stderr
+            stats[(w.name, name)] = parse_stats(err.decode(errors="replace"))
 
     med = {k: statistics.median(v) for k, v in times.items()}
     names = [n for n, _, _ in rs]
