@@ -1,6 +1,7 @@
 // Control transfer: jmp, jcc, call, ret, loop/loope/loopne, jrcxz/jecxz.
 #include <Zydis/Mnemonic.h>
 
+#include "cpu/condition_codes.h"
 #include "cpu/flags.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
@@ -67,12 +68,7 @@ void register_control(DispatchTable& t) {
   t[ZYDIS_MNEMONIC_LOOPNE] = loop<2>;
   t[ZYDIS_MNEMONIC_JRCXZ] = jrcxz;
   t[ZYDIS_MNEMONIC_JECXZ] = jrcxz;
-  for (auto m : {ZYDIS_MNEMONIC_JO, ZYDIS_MNEMONIC_JNO, ZYDIS_MNEMONIC_JB, ZYDIS_MNEMONIC_JNB,
-                 ZYDIS_MNEMONIC_JZ, ZYDIS_MNEMONIC_JNZ, ZYDIS_MNEMONIC_JBE,
-                 ZYDIS_MNEMONIC_JNBE, ZYDIS_MNEMONIC_JS, ZYDIS_MNEMONIC_JNS, ZYDIS_MNEMONIC_JP,
-                 ZYDIS_MNEMONIC_JNP, ZYDIS_MNEMONIC_JL, ZYDIS_MNEMONIC_JNL, ZYDIS_MNEMONIC_JLE,
-                 ZYDIS_MNEMONIC_JNLE})
-    t[m] = jcc;
+  for (auto m : kJccMnemonics) t[m] = jcc;
 }
 
 }  // namespace vireo

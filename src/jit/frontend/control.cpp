@@ -1,5 +1,6 @@
 // Frontend, control transfer (mirrors src/interp/control.cpp): jmp, jcc, call, ret, syscall.
 // Each ends the block with a typed terminal.
+#include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
 #include "jit/frontend/translator.h"
 
@@ -70,12 +71,7 @@ void register_frontend_control(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_CALL] = call;
   t[ZYDIS_MNEMONIC_RET] = ret;
   t[ZYDIS_MNEMONIC_SYSCALL] = syscall;
-  for (auto m : {ZYDIS_MNEMONIC_JO, ZYDIS_MNEMONIC_JNO, ZYDIS_MNEMONIC_JB, ZYDIS_MNEMONIC_JNB,
-                 ZYDIS_MNEMONIC_JZ, ZYDIS_MNEMONIC_JNZ, ZYDIS_MNEMONIC_JBE,
-                 ZYDIS_MNEMONIC_JNBE, ZYDIS_MNEMONIC_JS, ZYDIS_MNEMONIC_JNS, ZYDIS_MNEMONIC_JP,
-                 ZYDIS_MNEMONIC_JNP, ZYDIS_MNEMONIC_JL, ZYDIS_MNEMONIC_JNL, ZYDIS_MNEMONIC_JLE,
-                 ZYDIS_MNEMONIC_JNLE})
-    t[m] = jcc;
+  for (auto m : kJccMnemonics) t[m] = jcc;
 }
 
 }  // namespace vireo::jit

@@ -1,5 +1,6 @@
 // Frontend, data movement (mirrors src/interp/move.cpp): mov, movzx, movsx, movsxd, lea,
 // cmovcc, setcc, and the no-op family.
+#include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
 #include "jit/frontend/translator.h"
 
@@ -105,20 +106,8 @@ void register_frontend_move(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_CDQ] = cwd_family;
   t[ZYDIS_MNEMONIC_CQO] = cwd_family;
   t[ZYDIS_MNEMONIC_MOVNTI] = movnti;
-  for (auto m : {ZYDIS_MNEMONIC_CMOVO, ZYDIS_MNEMONIC_CMOVNO, ZYDIS_MNEMONIC_CMOVB,
-                 ZYDIS_MNEMONIC_CMOVNB, ZYDIS_MNEMONIC_CMOVZ, ZYDIS_MNEMONIC_CMOVNZ,
-                 ZYDIS_MNEMONIC_CMOVBE, ZYDIS_MNEMONIC_CMOVNBE, ZYDIS_MNEMONIC_CMOVS,
-                 ZYDIS_MNEMONIC_CMOVNS, ZYDIS_MNEMONIC_CMOVP, ZYDIS_MNEMONIC_CMOVNP,
-                 ZYDIS_MNEMONIC_CMOVL, ZYDIS_MNEMONIC_CMOVNL, ZYDIS_MNEMONIC_CMOVLE,
-                 ZYDIS_MNEMONIC_CMOVNLE})
-    t[m] = cmovcc;
-  for (auto m : {ZYDIS_MNEMONIC_SETO, ZYDIS_MNEMONIC_SETNO, ZYDIS_MNEMONIC_SETB,
-                 ZYDIS_MNEMONIC_SETNB, ZYDIS_MNEMONIC_SETZ, ZYDIS_MNEMONIC_SETNZ,
-                 ZYDIS_MNEMONIC_SETBE, ZYDIS_MNEMONIC_SETNBE, ZYDIS_MNEMONIC_SETS,
-                 ZYDIS_MNEMONIC_SETNS, ZYDIS_MNEMONIC_SETP, ZYDIS_MNEMONIC_SETNP,
-                 ZYDIS_MNEMONIC_SETL, ZYDIS_MNEMONIC_SETNL, ZYDIS_MNEMONIC_SETLE,
-                 ZYDIS_MNEMONIC_SETNLE})
-    t[m] = setcc;
+  for (auto m : kCmovccMnemonics) t[m] = cmovcc;
+  for (auto m : kSetccMnemonics) t[m] = setcc;
 }
 
 }  // namespace vireo::jit

@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include <algorithm>
+
+#include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
 #include "mem/host_fault.h"
 
@@ -116,7 +119,7 @@ bool changes_control_flow(uint16_t m) {
     case ZYDIS_MNEMONIC_UD2: case ZYDIS_MNEMONIC_IRETQ: case ZYDIS_MNEMONIC_SYSRET:
       return true;
     default:
-      return (m >= ZYDIS_MNEMONIC_JB && m <= ZYDIS_MNEMONIC_JZ);
+      return std::find(kJccMnemonics.begin(), kJccMnemonics.end(), ZydisMnemonic(m)) != kJccMnemonics.end();
   }
 }
 
