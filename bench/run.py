@@ -139,7 +139,15 @@ def main():
     ap.add_argument("--engines", default="interp")
     ap.add_argument("--only", default="", help="comma-separated workload names")
     ap.add_argument("--update-docs", action="store_true")
+    ap.add_argument("--replot", action="store_true", help="redraw the chart from bench/out/results.json")
     args = ap.parse_args()
+    if args.replot:
+        with open(os.path.join(OUT, "results.json")) as f:
+            results = json.load(f)
+        chart = make_chart(results, results["runners"])
+        if args.update_docs and chart:
+            shutil.copy(chart, os.path.join(ROOT, "docs", "perf-chart.png"))
+        return
     if not os.path.exists(VIREO):
         sys.exit("bench: build/vireo not found; run scripts/build.sh first")
     engines = [e for e in args.engines.split(",") if e]
@@ -259,7 +267,7 @@ def make_chart(results, names):
     dat = os.path.join(OUT, "chart.dat")
     others = [n for n in names if n != "native"]
     with open(dat, "w") as f:
-        f.write("workload " + " ".join(others) + "\n")
+        f.write("# workload " + " ".join(others) + "\n")
         for w in results["workloads"]:
             vals = []
             for n in others:
@@ -269,7 +277,7 @@ def make_chart(results, names):
     png = os.path.join(OUT, "chart.png")
     plot = ", ".join(f"'{dat}' using {i + 2}:xtic(1) title '{n}'" for i, n in enumerate(others))
     script = f"""
-set terminal pngcairo size 1100,500
+set terminal pngcairo size 1100,500 noenhanced
 set output '{png}'
 set style data histogram
 set style histogram cluster gap 1
