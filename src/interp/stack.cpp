@@ -27,16 +27,17 @@ void pop(Exec& x, const Insn& in) {
   uint64_t sp = x.gpr(RSP);
   unsigned size = in.opsize == 2 ? 2 : 8;
   uint64_t v = x.load_sized(sp, size);
-  // pop [rsp+disp] computes the address with the incremented rsp (SDM Vol. 2, POP).
-  x.cpu->gpr[RSP] = sp + size;
   if (d.kind == OpKind::Mem) {
-    // Undo the increment if the store faults, by storing through a checked pointer first.
+    // pop [rsp+disp] addresses with the incremented rsp (SDM Vol. 2, POP), but rsp itself may
+    // only change once the store has succeeded: a fault leaves it as it was.
+    x.cpu->gpr[RSP] = sp + size;
     uint64_t la = x.linear(in, d);
     x.cpu->gpr[RSP] = sp;
-    x.store_sized(la + 0, size, v);  // may fault with rsp unchanged
+    x.store_sized(la, size, v);
     x.cpu->gpr[RSP] = sp + size;
     return;
   }
+  x.cpu->gpr[RSP] = sp + size;
   if (d.rclass == RegClass::Seg) {
     x.cpu->seg[d.reg].selector = uint16_t(v);
     return;
