@@ -18,14 +18,12 @@ namespace vireo::jit {
 
 namespace {
 
-JitStats* g_stats = nullptr;  // for the fallback counters (one engine per process)
-
 constexpr uint32_t kHostMxcsr = 0x1F80;
 
 // Called from translated code for an instruction the frontend does not translate. The host
 // MXCSR holds the guest's while translated code runs: hand it to the interpreter in CpuState.
 uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f) {
-  ++g_stats->fallbacks_by_mnemonic[f->insn.mnemonic];
+  ++*f->counter;
   cpu->mxcsr = _mm_getcsr();
   _mm_setcsr(kHostMxcsr);
   cpu->rip = f->pc;
@@ -63,7 +61,6 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   if (mem_.limit & (mem_.limit - 1))
     throw std::runtime_error("jit: the guest window size must be a power of two");
   rt_.window_bits = __builtin_ctzll(mem_.limit);
-  g_stats = &stats_;
   install_host_fault_handlers();
 }
 
@@ -143,7 +140,8 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     tb->guest_insns = block.guest_insns;
     for (auto& in : fallbacks) {
       in.fn = dispatch_table()[in.mnemonic];  // the interpreter's handler for this instruction
-      tb->fallbacks.push_back(std::make_unique<FallbackInsn>(FallbackInsn{in, 0, &interp_}));
+      tb->fallbacks.push_back(std::make_unique<FallbackInsn>(
+          FallbackInsn{in, 0, &interp_, &stats_.fallbacks_by_mnemonic[in.mnemonic]}));
     }
     // Record each fallback's guest pc from its Interpret op.
     for (auto& in : block.insts)

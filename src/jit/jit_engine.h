@@ -39,7 +39,7 @@ struct JitStats {
   uint64_t invalidations = 0, regalloc_retries = 0;
   uint64_t smc_write_faults = 0, smc_invalidated_blocks = 0;
   std::chrono::nanoseconds translate_time{0};
-  uint64_t fallbacks_by_mnemonic[2048] = {};
+  uint64_t fallbacks_by_mnemonic[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {};
 };
 
 class JitEngine final : public Engine {

@@ -27,6 +27,7 @@ CodeCache::~CodeCache() { munmap(base_, size_); }
 void CodeCache::insert(std::unique_ptr<TranslatedBlock> b) {
   for (uint64_t page = b->guest_pc >> 12; page <= (b->guest_end - 1) >> 12; ++page)
     pages_[page].push_back(b.get());
+  by_host_[uintptr_t(b->code)] = b.get();
   uint64_t pc = b->guest_pc;
   blocks_[pc] = std::move(b);
 }
@@ -59,6 +60,7 @@ void CodeCache::remove(TranslatedBlock* b) {
   }
   for (size_t i = 0; i < kJumpCacheSize; ++i)
     if (jump_cache_[i].host == b->code) jump_cache_[i] = {~uint64_t(0), nullptr};
+  by_host_.erase(uintptr_t(b->code));
   blocks_.erase(b->guest_pc);  // destroys b
 }
 
@@ -78,15 +80,17 @@ size_t CodeCache::invalidate(uint64_t addr, uint64_t len) {
 
 void CodeCache::flush() {
   blocks_.clear();
+  by_host_.clear();
   pages_.clear();
   cursor_ = base_;
   for (size_t i = 0; i < kJumpCacheSize; ++i) jump_cache_[i] = {~uint64_t(0), nullptr};
 }
 
 TranslatedBlock* CodeCache::block_at_host(uint64_t pc) const {
-  for (auto& [gpc, b] : blocks_)
-    if (pc >= uint64_t(b->code) && pc < uint64_t(b->code) + b->code_size) return b.get();
-  return nullptr;
+  auto it = by_host_.upper_bound(uintptr_t(pc));
+  if (it == by_host_.begin()) return nullptr;
+  TranslatedBlock* b = std::prev(it)->second;
+  return pc < uint64_t(b->code) + b->code_size ? b : nullptr;
 }
 
 }  // namespace vireo::jit

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -69,6 +70,7 @@ class CodeCache {
   uint8_t* cursor_;
   std::unordered_map<uint64_t, std::unique_ptr<TranslatedBlock>> blocks_;
   std::unordered_map<uint64_t, std::vector<TranslatedBlock*>> pages_;  // guest page -> blocks
+  std::map<uintptr_t, TranslatedBlock*> by_host_;  // code address -> block (fault lookups)
   std::unique_ptr<JumpCacheEntry[]> jump_cache_;
 };
 

@@ -20,6 +20,7 @@ struct FallbackInsn {
   Insn insn;
   uint64_t pc;
   Interpreter* interp;
+  uint64_t* counter;  // the engine's --stats counter for this mnemonic
 };
 
 // A patchable block exit: a 5-byte `jmp rel32` that first leads to a stub asking the
