@@ -16,26 +16,15 @@ bool binary(Translator& t, const Insn& in) {
   const Operand& s = in.op[1];
   if (!Translator::is_integer_operand(d) || !Translator::is_integer_operand(s)) return false;
   unsigned size = d.size;
-  // Memory destination: compute the address once for the load and the store.
-  Value addr = d.kind == OpKind::Mem ? t.address(d) : Value{};
-  Value a = addr.valid() ? t.load(addr, size) : t.read(d, size);
+  RmwDestination dest(t, d, size);
+  Value a = dest.read(t);
   Value b = t.read(s, size);  // immediates arrive sign-extended, truncated to `size`
   Value r = t.ir.op(op, a, b);
-  if constexpr (flags_op == Opcode::FlagsLogic) {
-    Value f = t.ir.emit(Opcode::FlagsLogic, {Arg::val(t.zero_extend(r, size)), Arg::imm(size)});
-    if (writes) {
-      if (addr.valid()) t.store(addr, size, r);
-      else t.write(d, size, r);
-    }
-    t.ir.set_flags(flag::ARITH, f);
-  } else {
-    Value f = t.ir.emit(flags_op, {Arg::val(a), Arg::val(b), Arg::imm(size)});
-    if (writes) {
-      if (addr.valid()) t.store(addr, size, r);
-      else t.write(d, size, r);
-    }
-    t.ir.set_flags(flag::ARITH, f);
-  }
+  Value f = flags_op == Opcode::FlagsLogic
+                ? t.ir.emit(Opcode::FlagsLogic, {Arg::val(t.zero_extend(r, size)), Arg::imm(size)})
+                : t.ir.emit(flags_op, {Arg::val(a), Arg::val(b), Arg::imm(size)});
+  if (writes) dest.write(t, r);
+  t.ir.set_flags(flag::ARITH, f);
   return true;
 }
 
@@ -44,12 +33,11 @@ bool incdec(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
   if (!Translator::is_integer_operand(d)) return false;
   unsigned size = d.size;
-  Value addr = d.kind == OpKind::Mem ? t.address(d) : Value{};
-  Value a = addr.valid() ? t.load(addr, size) : t.read(d, size);
+  RmwDestination dest(t, d, size);
+  Value a = dest.read(t);
   Value r = t.ir.op(inc ? Opcode::Add : Opcode::Sub, a, t.constant(1));
   Value f = t.ir.emit(inc ? Opcode::FlagsInc : Opcode::FlagsDec, {Arg::val(a), Arg::imm(size)});
-  if (addr.valid()) t.store(addr, size, r);
-  else t.write(d, size, r);
+  dest.write(t, r);
   t.ir.set_flags(flag::ARITH & ~flag::CF, f);  // inc/dec leave CF alone
   return true;
 }
@@ -58,13 +46,12 @@ bool neg(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
   if (!Translator::is_integer_operand(d)) return false;
   unsigned size = d.size;
-  Value addr = d.kind == OpKind::Mem ? t.address(d) : Value{};
-  Value a = addr.valid() ? t.load(addr, size) : t.read(d, size);
+  RmwDestination dest(t, d, size);
+  Value a = dest.read(t);
   Value zero = t.constant(0);
   Value r = t.ir.op(Opcode::Sub, zero, a);
   Value f = t.ir.emit(Opcode::FlagsSub, {Arg::val(zero), Arg::val(a), Arg::imm(size)});
-  if (addr.valid()) t.store(addr, size, r);
-  else t.write(d, size, r);
+  dest.write(t, r);
   t.ir.set_flags(flag::ARITH, f);
   return true;
 }
@@ -77,15 +64,14 @@ bool with_carry(Translator& t, const Insn& in) {
   const Operand& s = in.op[1];
   if (!Translator::is_integer_operand(d) || !Translator::is_integer_operand(s)) return false;
   unsigned size = d.size;
-  Value addr = d.kind == OpKind::Mem ? t.address(d) : Value{};
-  Value a = addr.valid() ? t.load(addr, size) : t.read(d, size);
+  RmwDestination dest(t, d, size);
+  Value a = dest.read(t);
   Value b = t.read(s, size);
   Value fl = t.ir.emit(Opcode::GetFlags, {});
   Value r = t.ir.emit(add ? Opcode::Adc : Opcode::Sbb, {Arg::val(a), Arg::val(b), Arg::val(fl), Arg::imm(size)});
   Value f = t.ir.emit(add ? Opcode::FlagsAdc : Opcode::FlagsSbb,
                       {Arg::val(a), Arg::val(b), Arg::val(fl), Arg::imm(size)});
-  if (addr.valid()) t.store(addr, size, r);
-  else t.write(d, size, r);
+  dest.write(t, r);
   t.ir.set_flags(flag::ARITH, f);
   return true;
 }
@@ -93,11 +79,8 @@ bool with_carry(Translator& t, const Insn& in) {
 bool not_(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
   if (!Translator::is_integer_operand(d)) return false;
-  Value addr = d.kind == OpKind::Mem ? t.address(d) : Value{};
-  Value a = addr.valid() ? t.load(addr, d.size) : t.read(d, d.size);
-  Value r = t.ir.op(Opcode::Not, a);
-  if (addr.valid()) t.store(addr, d.size, r);
-  else t.write(d, d.size, r);
+  RmwDestination dest(t, d, d.size);
+  dest.write(t, t.ir.op(Opcode::Not, dest.read(t)));
   return true;
 }
 

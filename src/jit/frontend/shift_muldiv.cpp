@@ -20,19 +20,18 @@ bool shift(Translator& t, const Insn& in) {
   unsigned size = d.size;
   // The count is masked to 5 bits (6 for 64-bit operands) before anything else (SDM SAL/SHL).
   unsigned count = unsigned(in.op[1].disp) & (size == 8 ? 63 : 31);
-  Value addr = d.kind == OpKind::Mem ? t.address(d) : Value{};
-  Value a = addr.valid() ? t.load(addr, size) : t.read(d, size);
+  RmwDestination dest(t, d, size);
+  Value a = dest.read(t);
   if (count == 0) {
     // No flags change, but a register destination is still written (a 32-bit one is
     // zero-extended), as the hardware does.
-    if (!addr.valid()) t.write(d, size, a);
+    if (!dest.in_memory()) dest.write(t, a);
     return true;
   }
   uint64_t desc = uint64_t(kind) | (size << 8) | (uint64_t(count) << 16);
   Value r = t.ir.emit(Opcode::Shift, {Arg::imm(desc), Arg::val(a)});
   Value f = t.ir.emit(Opcode::FlagsShift, {Arg::imm(desc), Arg::val(a)});
-  if (addr.valid()) t.store(addr, size, r);
-  else t.write(d, size, r);
+  dest.write(t, r);
   // Rotates write only CF and OF; shifts write all six (AF undefined: the host's value).
   bool rotate = kind == ShiftKind::Rol || kind == ShiftKind::Ror;
   t.ir.set_flags(rotate ? (flag::CF | flag::OF) : flag::ARITH, f);

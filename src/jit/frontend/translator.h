@@ -49,6 +49,22 @@ class Translator {
   }
 };
 
+// A read-modify-write destination: a memory operand is addressed once, for the load and the
+// store, as the hardware does.
+struct RmwDestination {
+  const Operand& op;
+  unsigned size;
+  Value addr;
+  RmwDestination(Translator& t, const Operand& d, unsigned size)
+      : op(d), size(size), addr(d.kind == OpKind::Mem ? t.address(d) : Value{}) {}
+  Value read(Translator& t) const { return addr.valid() ? t.load(addr, size) : t.read(op, size); }
+  void write(Translator& t, Value v) const {
+    if (addr.valid()) t.store(addr, size, v);
+    else t.write(op, size, v);
+  }
+  bool in_memory() const { return addr.valid(); }
+};
+
 using FrontendFn = bool (*)(Translator&, const Insn&);
 using FrontendTable = std::array<FrontendFn, ZYDIS_MNEMONIC_MAX_VALUE + 1>;
 
