@@ -122,11 +122,14 @@ StopReason JitEngine::step_writer(CpuState& cpu) {
 
 TranslatedBlock* JitEngine::translate(uint64_t pc) {
   auto t0 = std::chrono::steady_clock::now();
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    bool interpret_all = attempt > 0;  // a block the backend cannot allocate: all fallbacks
+  // A block the backend cannot allocate registers for is translated again shorter (the rest
+  // becomes the next block), and only as a last resort as interpreter fallbacks.
+  const uint32_t lengths[] = {opts_.max_block_insns, 16, 4, 1};
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    bool interpret_all = attempt == 4;
     ir::Block block;
     std::vector<Insn> fallbacks;
-    BlockLimits limits{opts_.max_block_insns};
+    BlockLimits limits{interpret_all ? opts_.max_block_insns : std::min(opts_.max_block_insns, lengths[attempt])};
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
     ir::Block before = block;
     passes::optimize(block);
