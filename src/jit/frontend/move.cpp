@@ -62,6 +62,26 @@ bool setcc(Translator& t, const Insn& in) {
 
 bool nop(Translator&, const Insn&) { return true; }
 
+bool bswap(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  if (d.kind != OpKind::Reg || d.rclass != RegClass::Gpr || d.size < 4) return false;  // r16: undefined
+  Value v = t.read(d, d.size);
+  t.write(d, d.size, t.ir.op(d.size == 8 ? Opcode::Bswap64 : Opcode::Bswap32, v));
+  return true;
+}
+
+// xchg between two registers (the memory form is a locked read-modify-write: interpreter).
+bool xchg(Translator& t, const Insn& in) {
+  const Operand& a = in.op[0];
+  const Operand& b = in.op[1];
+  auto gpr = [](const Operand& o) { return o.kind == OpKind::Reg && o.rclass == RegClass::Gpr; };
+  if (!gpr(a) || !gpr(b)) return false;
+  Value va = t.read(a, a.size), vb = t.read(b, b.size);
+  t.write(a, a.size, vb);
+  t.write(b, b.size, va);
+  return true;
+}
+
 // cbw/cwde/cdqe: sign-extend the low half of rAX into the operand size.
 bool cbw_family(Translator& t, const Insn& in) {
   Operand rax{OpKind::Reg, in.opsize, RegClass::Gpr, RAX, kNoReg, kNoReg, kNoReg, 1, 0};
@@ -106,6 +126,8 @@ void register_frontend_move(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_CDQ] = cwd_family;
   t[ZYDIS_MNEMONIC_CQO] = cwd_family;
   t[ZYDIS_MNEMONIC_MOVNTI] = movnti;
+  t[ZYDIS_MNEMONIC_BSWAP] = bswap;
+  t[ZYDIS_MNEMONIC_XCHG] = xchg;
   for (auto m : kCmovccMnemonics) t[m] = cmovcc;
   for (auto m : kSetccMnemonics) t[m] = setcc;
 }

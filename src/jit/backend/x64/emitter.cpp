@@ -249,6 +249,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case Opcode::Xor: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { xor_(x, y); }); break;
       case Opcode::Mul: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { imul(x, y); }); break;
       case Opcode::Not: mov(r11, A(0)); not_(r11); mov(d, r11); break;
+      case Opcode::Bswap32: mov(r11d, A(0).cvt32()); bswap(r11d); mov(d, r11); break;
+      case Opcode::Bswap64: mov(r11, A(0)); bswap(r11); mov(d, r11); break;
       case Opcode::Neg: mov(r11, A(0)); neg(r11); mov(d, r11); break;
       case Opcode::Shl: case Opcode::Shr: case Opcode::Sar: shift(in, d); break;
       case Opcode::FlagsAdd: mov(r11, A(0)); add(sized(r11, imm(2)), sized(A(1), imm(2))); capture_flags(d); break;
