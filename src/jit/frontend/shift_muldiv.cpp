@@ -1,6 +1,6 @@
 // Frontend, shifts and multiplication (mirrors src/interp/shift.cpp and muldiv.cpp):
-// shl/sal/shr/sar/rol/ror by an immediate or by 1, and the 2- and 3-operand imul. Counts in
-// CL, rcl/rcr, shld/shrd, one-operand mul/imul and div go to the interpreter.
+// shl/sal/shr/sar/rol/ror by an immediate, by 1 or by CL, and the 2- and 3-operand imul.
+// rcl/rcr, shld/shrd, one-operand mul/imul and div go to the interpreter.
 #include "cpu/cpu_state.h"
 #include "jit/frontend/shift_kind.h"
 #include "jit/frontend/translator.h"
@@ -16,8 +16,24 @@ template <ShiftKind kind>
 bool shift(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
   if (!Translator::is_integer_operand(d) || d.kind == OpKind::Imm) return false;
-  if (in.nops < 2 || in.op[1].kind != OpKind::Imm) return false;  // count in CL: interpreter
+  if (in.nops < 2) return false;
   unsigned size = d.size;
+  bool rotate = kind == ShiftKind::Rol || kind == ShiftKind::Ror;
+  if (in.op[1].kind == OpKind::Reg) {
+    // Count in CL: known only at run time, so a zero count (flags unchanged) is left to the
+    // host instruction itself.
+    RmwDestination dest(t, d, size);
+    Value a = dest.read(t);
+    Value count = t.read(in.op[1], 1);
+    Value old = t.ir.emit(Opcode::GetFlags, {});
+    uint64_t desc = uint64_t(kind) | (size << 8);
+    Value r = t.ir.emit(Opcode::ShiftCl, {Arg::imm(desc), Arg::val(a), Arg::val(count)});
+    Value f = t.ir.emit(Opcode::FlagsShiftCl, {Arg::imm(desc), Arg::val(a), Arg::val(count), Arg::val(old)});
+    dest.write(t, r);
+    t.ir.set_flags(rotate ? (flag::CF | flag::OF) : flag::ARITH, f);
+    return true;
+  }
+  if (in.op[1].kind != OpKind::Imm) return false;
   // The count is masked to 5 bits (6 for 64-bit operands) before anything else (SDM SAL/SHL).
   unsigned count = unsigned(in.op[1].disp) & (size == 8 ? 63 : 31);
   RmwDestination dest(t, d, size);
@@ -33,7 +49,6 @@ bool shift(Translator& t, const Insn& in) {
   Value f = t.ir.emit(Opcode::FlagsShift, {Arg::imm(desc), Arg::val(a)});
   dest.write(t, r);
   // Rotates write only CF and OF; shifts write all six (AF undefined: the host's value).
-  bool rotate = kind == ShiftKind::Rol || kind == ShiftKind::Ror;
   t.ir.set_flags(rotate ? (flag::CF | flag::OF) : flag::ARITH, f);
   return true;
 }

@@ -261,6 +261,19 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case Opcode::TestCond: test_cond(d, A(0), uint8_t(imm(1))); break;
       case Opcode::Shift: mov(r11, A(1)); host_shift(imm(0)); mov(d, r11); break;
       case Opcode::FlagsShift: mov(r11, A(1)); host_shift(imm(0)); capture_flags(d); break;
+      case Opcode::ShiftCl:
+        shift_by_cl(imm(0), A(1), A(2));
+        mov(d, r11);
+        break;
+      case Opcode::FlagsShiftCl:
+        // Start from the guest's arithmetic flags: a zero count keeps them.
+        mov(r11, A(3));
+        and_(r11, uint32_t(flag::ARITH));
+        push(r11);
+        popfq();
+        shift_by_cl(imm(0), A(1), A(2));  // movs, push and pop leave the flags alone
+        capture_flags(d);
+        break;
       case Opcode::FlagsImul: mov(r11, A(0)); imul(sized(r11, imm(2)), sized(A(1), imm(2))); capture_flags(d); break;
       case Opcode::Adc: case Opcode::FlagsAdc: case Opcode::Sbb: case Opcode::FlagsSbb: {
         unsigned size = unsigned(imm(3));
@@ -336,6 +349,24 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case ShiftKind::Rol: rol(r, count); break;
       case ShiftKind::Ror: ror(r, count); break;
     }
+  }
+
+  // r11 = a shifted at the guest width by the count in `count` (through CL; rcx is saved
+  // around it because it may hold another value).
+  void shift_by_cl(uint64_t desc, const Reg64& a, const Reg64& count) {
+    auto kind = ShiftKind(desc & 0xFF);
+    Xbyak::Reg r = sized(r11, unsigned((desc >> 8) & 0xFF));
+    mov(r11, a);
+    push(rcx);
+    if (count.getIdx() != rcx.getIdx()) mov(rcx, count);
+    switch (kind) {
+      case ShiftKind::Shl: shl(r, cl); break;
+      case ShiftKind::Shr: shr(r, cl); break;
+      case ShiftKind::Sar: sar(r, cl); break;
+      case ShiftKind::Rol: rol(r, cl); break;
+      case ShiftKind::Ror: ror(r, cl); break;
+    }
+    pop(rcx);
   }
 
   // The host computed the same operation: its RFLAGS are the guest's arithmetic flags.
