@@ -5,6 +5,7 @@
 #include <x86intrin.h>
 
 #include "cpu/cpuid.h"
+#include "cpu/no_effect_mnemonics.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
 
@@ -60,12 +61,7 @@ void flag_op(Exec& x, const Insn&) {
 }  // namespace
 
 void register_system(DispatchTable& t) {
-  for (auto m : {ZYDIS_MNEMONIC_NOP, ZYDIS_MNEMONIC_PAUSE, ZYDIS_MNEMONIC_ENDBR64,
-                 ZYDIS_MNEMONIC_ENDBR32, ZYDIS_MNEMONIC_LFENCE, ZYDIS_MNEMONIC_MFENCE,
-                 ZYDIS_MNEMONIC_SFENCE, ZYDIS_MNEMONIC_PREFETCHT0, ZYDIS_MNEMONIC_PREFETCHT1,
-                 ZYDIS_MNEMONIC_PREFETCHT2, ZYDIS_MNEMONIC_PREFETCHNTA,
-                 ZYDIS_MNEMONIC_PREFETCHW, ZYDIS_MNEMONIC_PREFETCH})
-    t[m] = nop;
+  for (auto m : kNoEffectMnemonics) t[m] = nop;
   t[ZYDIS_MNEMONIC_SYSCALL] = syscall;
   t[ZYDIS_MNEMONIC_CPUID] = cpuid;
   t[ZYDIS_MNEMONIC_RDTSC] = rdtsc;

@@ -2,6 +2,7 @@
 // cmovcc, setcc, and the no-op family.
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
+#include "cpu/no_effect_mnemonics.h"
 #include "jit/frontend/translator.h"
 
 namespace vireo::jit {
@@ -114,11 +115,7 @@ void register_frontend_move(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_MOVSX] = movsx;
   t[ZYDIS_MNEMONIC_MOVSXD] = movsx;
   t[ZYDIS_MNEMONIC_LEA] = lea;
-  for (auto m : {ZYDIS_MNEMONIC_NOP, ZYDIS_MNEMONIC_ENDBR64, ZYDIS_MNEMONIC_PAUSE,
-                 ZYDIS_MNEMONIC_PREFETCHT0, ZYDIS_MNEMONIC_PREFETCHT1, ZYDIS_MNEMONIC_PREFETCHT2,
-                 ZYDIS_MNEMONIC_PREFETCHNTA, ZYDIS_MNEMONIC_PREFETCHW, ZYDIS_MNEMONIC_LFENCE,
-                 ZYDIS_MNEMONIC_SFENCE, ZYDIS_MNEMONIC_MFENCE})
-    t[m] = nop;  // fences order memory for other agents; a single-threaded guest has none
+  for (auto m : kNoEffectMnemonics) t[m] = nop;
   t[ZYDIS_MNEMONIC_CBW] = cbw_family;
   t[ZYDIS_MNEMONIC_CWDE] = cbw_family;
   t[ZYDIS_MNEMONIC_CDQE] = cbw_family;

@@ -1,0 +1,19 @@
+// Instructions with no architectural effect for a single-threaded user-mode guest: nops,
+// hints, prefetches and fences (which order memory for other agents; there are none). One
+// list, so the interpreter and the JIT frontend agree on it.
+#pragma once
+
+#include <Zydis/Mnemonic.h>
+
+#include <array>
+
+namespace vireo {
+
+inline constexpr std::array<ZydisMnemonic, 13> kNoEffectMnemonics = {
+    ZYDIS_MNEMONIC_NOP,         ZYDIS_MNEMONIC_PAUSE,       ZYDIS_MNEMONIC_ENDBR64,
+    ZYDIS_MNEMONIC_ENDBR32,     ZYDIS_MNEMONIC_LFENCE,      ZYDIS_MNEMONIC_MFENCE,
+    ZYDIS_MNEMONIC_SFENCE,      ZYDIS_MNEMONIC_PREFETCHT0,  ZYDIS_MNEMONIC_PREFETCHT1,
+    ZYDIS_MNEMONIC_PREFETCHT2,  ZYDIS_MNEMONIC_PREFETCHNTA, ZYDIS_MNEMONIC_PREFETCHW,
+    ZYDIS_MNEMONIC_PREFETCH};
+
+}  // namespace vireo
