@@ -19,7 +19,7 @@ namespace vireo::cli {
 namespace {
 
 struct RunArgs {
-  std::string engine = "interp";
+  std::string engine = "jit";  // the default engine (issue 4); interp is the reference
   bool stats = false;
   bool strace = false;
   std::vector<std::string> set_env;
@@ -107,7 +107,7 @@ int run(const RunArgs& a) {
 void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* run_cmd = app.add_subcommand("run", "Run a static x86-64 Linux program (user mode)");
-  run_cmd->add_option("--engine", args->engine, "Execution engine: interp, jit")
+  run_cmd->add_option("--engine", args->engine, "Execution engine: jit (default), interp")
       ->check(CLI::IsMember({"interp", "jit"}));
   run_cmd->add_option("--tc-size", args->tc_size_mib, "jit: translation cache size in MiB (default 16)")
       ->check(CLI::Range(1, 1024));
