@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs one bare-metal guest and compares its serial output and exit status with expectations.
-#   run_guest.sh MODE RUNNER KERNEL EXPECTED_OUT EXPECTED_STATUS NEEDS_EVENTS [INPUT] [APPEND]
+#   run_guest.sh MODE RUNNER KERNEL EXPECTED_OUT EXPECTED_STATUS NEEDS_EVENTS [INPUT] [APPEND] [QEMU_CPU]
 # MODE kvm:  RUNNER is vireo; the test is skipped (status 77) only where /dev/kvm is missing or
-#            unusable, or where the host's KVM cannot deliver events (PVM) to a guest needing them.
+#            unusable, or where the host's KVM cannot deliver events (PVM) to a guest needing them
+#            (NEEDS_EVENTS 1). NEEDS_EVENTS 2: the guest also changes privilege through gates, the
+#            TSS or sysenter, which PVM (it runs the guest kernel in ring 3 itself) cannot
+#            virtualize: skipped up front where the kvm_pvm module is loaded.
 # MODE qemu: RUNNER is qemu-system-x86_64 (TCG), with the isa-debug-exit device at 0xf4;
-#            skipped when QEMU is not installed.
+#            skipped when QEMU is not installed. QEMU_CPU, if given, is its -cpu model.
 set -u
-mode=$1 runner=$2 kernel=$3 expected=$4 want_status=$5 needs_events=$6 input=${7:-} append=${8:-}
+mode=$1 runner=$2 kernel=$3 expected=$4 want_status=$5 needs_events=$6 input=${7:-} append=${8:-} qemu_cpu=${9:-}
 [[ -n $input ]] || input=/dev/null
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
@@ -15,10 +18,14 @@ case $mode in
   kvm)
     if [[ ! -e /dev/kvm ]]; then echo "SKIP: /dev/kvm is missing on this host"; exit 77; fi
     if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then echo "SKIP: no permission to use /dev/kvm"; exit 77; fi
+    if [[ $needs_events == 2 && -e /sys/module/kvm_pvm ]]; then
+      echo "SKIP: host KVM is PVM, which cannot virtualize this guest's privilege changes"
+      exit 77
+    fi
     timeout 30 "$runner" boot --append "$append" "$kernel" <"$input" >"$out" 2>"$err"
     status=$?
     if grep -q "host KVM cannot deliver events" "$err"; then
-      if [[ $needs_events == 1 ]]; then
+      if [[ $needs_events != 0 ]]; then
         echo "SKIP: host KVM cannot deliver events to this guest (PVM back end?)"
         exit 77
       fi
@@ -30,7 +37,7 @@ case $mode in
   qemu)
     if ! command -v "$runner" >/dev/null; then echo "SKIP: $runner is not installed"; exit 77; fi
     timeout 30 "$runner" -machine pc -accel tcg -m 128 -nodefaults -display none -serial stdio -monitor none \
-      -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot -kernel "$kernel" -append "$append" \
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot ${qemu_cpu:+-cpu "$qemu_cpu"} -kernel "$kernel" -append "$append" \
       <"$input" >"$out" 2>"$err"
     status=$?
     ;;

@@ -55,6 +55,83 @@ struct frame {
 typedef void (*handler_fn)(struct frame*);
 void idt_init(void);
 void idt_set_handler(int vector, handler_fn fn);
+/* Changes a gate: DPL, IST index (0: none) and type (0xE interrupt gate, 0xF trap gate). */
+void idt_set_gate(int vector, int dpl, int ist, int type);
+
+/* Control registers. */
+#define CR0_WP (1ul << 16)
+#define CR4_PGE (1ul << 7)
+#define EFER_MSR 0xC0000080u
+#define EFER_NXE (1ul << 11)
+#define READ_CR(n)                                         \
+  ({                                                       \
+    uint64_t v_;                                           \
+    __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v_));     \
+    v_;                                                    \
+  })
+#define WRITE_CR(n, v) __asm__ volatile("mov %0, %%cr" #n ::"r"((uint64_t)(v)) : "memory")
+static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
+  __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+/* paging.c: edits the live 4-level tables (boot.S identity-maps 1 GiB with 2 MiB pages). */
+#define PTE_P 1ull
+#define PTE_W 2ull
+#define PTE_U 4ull
+#define PTE_A 0x20ull
+#define PTE_D 0x40ull
+#define PTE_PS 0x80ull
+#define PTE_G 0x100ull
+#define PTE_NX (1ull << 63)
+#define PTE_ADDR 0x000FFFFFFFFFF000ull
+/* The entry mapping `va` at `level` (1 = PT, 2 = PD, 3 = PDPT), creating zeroed tables above
+   it as needed (table entries are P|W|U: the leaf alone decides access). A 2 MiB identity
+   page in the way is split into 4 KiB pages first, so nothing else changes meaning. */
+uint64_t* paging_entry(uint64_t va, int level);
+/* Sets U/S on the boot identity map, so ring-3 test code can run from the kernel image. */
+void paging_allow_user(void);
+
+/* trap.c: catch an exception on purpose, record it, resume after the faulting instruction. */
+struct trap_record {
+  uint64_t vector, error, cr2, rip, cs, rsp;
+  int count;
+};
+extern volatile struct trap_record trap;
+extern volatile uint64_t trap_insn, trap_resume;
+void trap_catch(int vector);  /* install the recording handler on `vector` */
+/* Runs the instruction(s) `insn` with trap_insn at the first and the resume point after. */
+#define TRY(insn, ...)                                                                  \
+  do {                                                                                  \
+    trap.count = 0;                                                                     \
+    trap.vector = ~0ull;                                                                \
+    __asm__ volatile("lea 2f(%%rip), %%rax\n\tmov %%rax, trap_insn(%%rip)\n\t"          \
+                     "lea 1f(%%rip), %%rax\n\tmov %%rax, trap_resume(%%rip)\n\t"        \
+                     "2:\n\t" insn "\n1:"                                                \
+                     :                                                                  \
+                     : __VA_ARGS__                                                      \
+                     : "rax", "rcx", "rdx", "memory");                                  \
+  } while (0)
+/* Prints "what: #PF err=.. cr2=.. at insn+N cpl=C" or "what: no fault". */
+void trap_report(const char* what);
+
+/* ring3.S / tss.c: a TSS (RSP0 and two IST stacks) and calls into ring 3. */
+struct tss64 {
+  uint32_t reserved0;
+  uint64_t rsp[3];
+  uint64_t reserved1;
+  uint64_t ist[7];
+  uint64_t reserved2;
+  uint16_t reserved3, iomap_base;
+} __attribute__((packed));
+extern struct tss64 tss;
+#define RING3_EXIT_VECTOR 0x81
+/* Loads the TSS (selector 0x28), makes the identity map user-accessible and installs the
+   DPL-3 gate through which ring-3 code returns. */
+void ring3_init(void);
+/* Runs fn() in ring 3 (CS 0x23, SS 0x1B) with the given RFLAGS, on a user stack, and returns
+   once fn returns (its return goes through int RING3_EXIT_VECTOR). */
+void ring3_call(void (*fn)(void), uint64_t rflags);
 
 /* pic_pit.c */
 #define PIC_VECTOR_BASE 0x20

@@ -36,6 +36,12 @@ void isr_dispatch(struct frame* f) {
     handlers[f->vector](f);
     return;
   }
-  kprintf("unexpected interrupt: vector %d, error code %lx\n", (int)f->vector, f->error_code);
+  kprintf("unexpected interrupt: vector %d, error code %lx, rip %lx, cs %lx\n", (int)f->vector, f->error_code,
+          f->rip, f->cs);
   guest_exit(0x7E);
+}
+
+void idt_set_gate(int vector, int dpl, int ist, int type) {
+  idt[vector].ist = (uint8_t)ist;
+  idt[vector].type_attr = (uint8_t)(0x80 | (dpl << 5) | type);
 }
