@@ -5,9 +5,6 @@
 #include "lib/guest.h"
 
 #define USER_BASE 0x8000000000ull  /* PML4 slot 1: nothing else lives there */
-#define PTE_P 1
-#define PTE_W 2
-#define PTE_U 4
 
 extern char user_code_start[], user_code_end[];
 extern void syscall_entry(void);

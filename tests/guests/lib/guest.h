@@ -125,6 +125,8 @@ struct tss64 {
   uint16_t reserved3, iomap_base;
 } __attribute__((packed));
 extern struct tss64 tss;
+/* A 16-byte system descriptor (SDM Vol. 3A 8.2.3): present, DPL 0, `type` 2 (LDT) or 9 (TSS). */
+void gdt_set_system(uint64_t* table, int index, uint64_t base, uint32_t limit, int type);
 #define RING3_EXIT_VECTOR 0x81
 /* Loads the TSS (selector 0x28), makes the identity map user-accessible and installs the
    DPL-3 gate through which ring-3 code returns. */

@@ -17,16 +17,18 @@ static void ring3_exit(struct frame* f) {
   f->rflags = 0x002;
 }
 
+void gdt_set_system(uint64_t* table, int index, uint64_t base, uint32_t limit, int type) {
+  table[index] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | ((uint64_t)(0x80 | type) << 40) |
+                 ((uint64_t)(limit >> 16 & 0xF) << 48) | ((base >> 24 & 0xFF) << 56);
+  table[index + 1] = base >> 32;
+}
+
 void ring3_init(void) {
   tss.rsp[0] = (uint64_t)(rsp0_stack + sizeof rsp0_stack);
   tss.ist[0] = (uint64_t)(ist_stacks[0] + sizeof ist_stacks[0]);
   tss.ist[1] = (uint64_t)(ist_stacks[1] + sizeof ist_stacks[1]);
   tss.iomap_base = sizeof tss;  /* no I/O permission bitmap */
-  /* 64-bit TSS descriptor (SDM Vol. 3A 8.2.3): available 64-bit TSS, type 9, present. */
-  uint64_t base = (uint64_t)&tss, limit = sizeof tss - 1;
-  gdt[5] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ull << 40) | ((limit >> 16) << 48) |
-           ((base >> 24 & 0xFF) << 56);
-  gdt[6] = base >> 32;
+  gdt_set_system(gdt, 5, (uint64_t)&tss, sizeof tss - 1, 9);
   __asm__ volatile("ltr %w0" ::"r"(0x28));
   paging_allow_user();
   idt_set_handler(RING3_EXIT_VECTOR, ring3_exit);
