@@ -114,6 +114,10 @@ void trap_catch(int vector);  /* install the recording handler on `vector` */
   } while (0)
 /* Prints "what: #PF err=.. cr2=.. at insn+N cpl=C" or "what: no fault". */
 void trap_report(const char* what);
+/* For code that cannot print (ring 3): keep the last trap in slot n (< 32), report it later. */
+void trap_save(int n);
+void trap_report_saved(int n, const char* what);
+struct trap_record* trap_saved(int n);
 
 /* ring3.S / tss.c: a TSS (RSP0 and two IST stacks) and calls into ring 3. */
 struct tss64 {

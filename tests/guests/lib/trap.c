@@ -2,6 +2,8 @@
 
 volatile struct trap_record trap;
 volatile uint64_t trap_insn, trap_resume;
+static struct trap_record saved[32];
+static uint64_t saved_insn[32];
 
 static void record(struct frame* f) {
   trap.vector = f->vector;
@@ -33,3 +35,16 @@ void trap_report(const char* what) {
   }
   kprintf(" cpl=%d\n", (int)(trap.cs & 3));
 }
+
+void trap_save(int n) {
+  saved[n] = trap;
+  saved_insn[n] = trap_insn;
+}
+
+void trap_report_saved(int n, const char* what) {
+  trap = saved[n];
+  trap_insn = saved_insn[n];
+  trap_report(what);
+}
+
+struct trap_record* trap_saved(int n) { return &saved[n]; }
