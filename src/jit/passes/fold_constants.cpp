@@ -26,6 +26,14 @@ bool fold(Opcode op, const uint64_t* a, uint64_t imm, uint64_t& r) {
     case Opcode::Not: r = ~a[0]; return true;
     case Opcode::Neg: r = -a[0]; return true;
     case Opcode::Mul: r = a[0] * a[1]; return true;
+    case Opcode::Add32: r = uint32_t(a[0] + a[1]); return true;
+    case Opcode::Sub32: r = uint32_t(a[0] - a[1]); return true;
+    case Opcode::And32: r = uint32_t(a[0] & a[1]); return true;
+    case Opcode::Or32: r = uint32_t(a[0] | a[1]); return true;
+    case Opcode::Xor32: r = uint32_t(a[0] ^ a[1]); return true;
+    case Opcode::Mul32: r = uint32_t(a[0] * a[1]); return true;
+    case Opcode::Not32: r = uint32_t(~a[0]); return true;
+    case Opcode::Neg32: r = uint32_t(-a[0]); return true;
     case Opcode::Bswap32: r = __builtin_bswap32(uint32_t(a[0])); return true;
     case Opcode::Bswap64: r = __builtin_bswap64(a[0]); return true;
     case Opcode::Shl: r = a[1] >= 64 ? 0 : a[0] << a[1]; return true;

@@ -169,6 +169,7 @@ void eliminate_dead_code(ir::Block& b) {
 void optimize(ir::Block& b) {
   forward_guest_state(b);
   fold_constants(b);
+  eliminate_zero_extensions(b);
   eliminate_dead_flags(b);
   eliminate_dead_code(b);
 }

@@ -15,6 +15,10 @@ void forward_guest_state(ir::Block& b);
 // Folds instructions whose operands are constants, and simple identities (x + 0, x & ~0).
 void fold_constants(ir::Block& b);
 
+// Deletes zero-extensions of values whose upper half is already zero or that nothing reads,
+// and narrows 64-bit operations whose upper half nothing reads to their 32-bit forms.
+void eliminate_zero_extensions(ir::Block& b);
+
 // Flag liveness: a SetFlags whose bits are all overwritten before anything can read them (a
 // GetFlags, an interpreter fallback, a possible fault, the block's end) is deleted; the others
 // are narrowed to their live bits. Flags are live at every block exit (conservative).

@@ -5,7 +5,9 @@
 #include <xbyak/xbyak.h>
 
 #include <cstddef>
+#include <algorithm>
 #include <deque>
+#include <utility>
 #include <stdexcept>
 
 #include "cpu/cpu_state.h"
@@ -52,9 +54,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   BlockEmitter(const ir::Block& b, std::vector<std::unique_ptr<FallbackInsn>>& fb, CodeCache& cache,
                const Runtime& rt, TranslatedBlock& out)
       : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out),
-        reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0) {}
+        reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0), folded_(b.insts.size(), 0) {}
 
   void run() {
+    select_operands();
     compute_last_uses();
     // Exit check at block entry (design: interrupt/exit checks at TB entry), then count the
     // block's guest instructions.
@@ -67,7 +70,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     uint64_t last_pc = ~uint64_t(0);
     for (uint32_t i = 0; i < b_.insts.size(); ++i) {
       const ir::Inst& in = b_.insts[i];
-      if (in.dead) continue;
+      if (in.dead || folded_[i]) continue;  // folded into its users' instructions
       if (in.guest_pc != last_pc) {
         out_.pc_map.emplace_back(uint32_t(getSize()), in.guest_pc);
         last_pc = in.guest_pc;
@@ -84,14 +87,122 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void compute_last_uses() {
     for (uint32_t i = 0; i < b_.insts.size(); ++i) {
       const ir::Inst& in = b_.insts[i];
-      if (in.dead) continue;
-      for (int a = 0; a < in.nargs; ++a)
-        if (!in.args[a].is_imm) last_use_[in.args[a].v] = i;
+      if (in.dead || folded_[i]) continue;
+      for (int a = 0; a < in.nargs; ++a) {
+        if (in.args[a].is_imm) continue;
+        uint64_t v = in.args[a].v;
+        last_use_[v] = i;
+        // A folded shift's operand is read by the instruction it was folded into.
+        if (folded_[v] && b_.insts[v].op == Opcode::Shl) last_use_[b_.insts[v].args[0].v] = i;
+      }
     }
     uint32_t end = uint32_t(b_.insts.size());
     if (b_.term.cond.valid()) last_use_[b_.term.cond.id] = end;
     if (b_.term.dest.valid()) last_use_[b_.term.dest.id] = end;
   }
+
+  // ---- operand selection, before allocation: constants that every user can take as an
+  // immediate get no register, and a scaled index (x << 1..3) feeding one address addition
+  // becomes the scale of its lea ----
+  static bool fits_s32(uint64_t v) { return int64_t(v) == int64_t(int32_t(v)); }
+  static bool commutative(Opcode op) {
+    switch (op) {
+      case Opcode::Add: case Opcode::And: case Opcode::Or: case Opcode::Xor: case Opcode::Mul:
+      case Opcode::Add32: case Opcode::And32: case Opcode::Or32: case Opcode::Xor32: case Opcode::Mul32:
+        return true;
+      default: return false;
+    }
+  }
+  static bool is32(Opcode op) {
+    switch (op) {
+      case Opcode::Add32: case Opcode::Sub32: case Opcode::And32: case Opcode::Or32:
+      case Opcode::Xor32: case Opcode::Mul32: case Opcode::Not32: case Opcode::Neg32:
+        return true;
+      default: return false;
+    }
+  }
+  bool is_const(uint64_t id) const { return b_.insts[id].op == Opcode::Const; }
+  uint64_t const_of(uint64_t id) const { return b_.insts[id].args[0].v; }
+  // Whether argument k of `in`, a constant v, can be encoded as an immediate there.
+  bool takes_imm(const ir::Inst& in, int k, uint64_t v) const {
+    auto other_const = [&] { return !in.args[1 - k].is_imm && is_const(in.args[1 - k].v); };
+    switch (in.op) {
+      case Opcode::Add: case Opcode::And: case Opcode::Or: case Opcode::Xor: case Opcode::Mul:
+        return fits_s32(v) && (k == 1 || !other_const());
+      case Opcode::Add32: case Opcode::And32: case Opcode::Or32: case Opcode::Xor32: case Opcode::Mul32:
+        return k == 1 || !other_const();
+      case Opcode::Sub: return k == 1 && fits_s32(v) && fits_s32(-v);
+      case Opcode::Sub32: return k == 1;
+      case Opcode::Shl: case Opcode::Shr: case Opcode::Sar: return k == 1;
+      case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: return k == 1;
+      case Opcode::Store64: case Opcode::SetGpr: return k == 1 && fits_s32(v);
+      case Opcode::FlagsSub: case Opcode::FlagsAdd: return k == 1 && (in.args[2].v < 8 || fits_s32(v));
+      default: return false;
+    }
+  }
+  void select_operands() {
+    std::vector<uint32_t> uses(b_.insts.size(), 0);
+    std::vector<uint8_t> reg_use(b_.insts.size(), 0);
+    for (const ir::Inst& in : b_.insts) {
+      if (in.dead) continue;
+      for (int k = 0; k < in.nargs; ++k) {
+        if (in.args[k].is_imm) continue;
+        uint64_t v = in.args[k].v;
+        ++uses[v];
+        if (is_const(v) && !takes_imm(in, k, const_of(v))) reg_use[v] = 1;
+      }
+    }
+    for (ir::Value v : {b_.term.cond, b_.term.dest})
+      if (v.valid()) ++uses[v.id], reg_use[v.id] = 1;
+    for (uint32_t i = 0; i < b_.insts.size(); ++i) {
+      const ir::Inst& in = b_.insts[i];
+      if (in.dead) continue;
+      if (in.op == Opcode::Const && !reg_use[i]) folded_[i] = 1;
+      if (in.op != Opcode::Add && in.op != Opcode::Add32) continue;
+      for (int k : {1, 0}) {
+        uint64_t v = in.args[k].v;
+        const ir::Inst& d = b_.insts[v];
+        uint64_t other = in.args[1 - k].v;
+        if (d.op == Opcode::Shl && uses[v] == 1 && is_const(d.args[1].v) && const_of(d.args[1].v) >= 1 &&
+            const_of(d.args[1].v) <= 3 && !is_const(d.args[0].v) && !(folded_[other] && !is_const(other))) {
+          folded_[v] = 1;
+          break;
+        }
+      }
+    }
+  }
+  bool imm_arg(const ir::Inst& in, int k) const { return folded_[in.args[k].v] && is_const(in.args[k].v); }
+
+  // The result's register: the register of an operand that dies here when the operation can
+  // be done in place (two-address form), else a free one.
+  Reg64 alloc_result(uint32_t i, const ir::Inst& in) {
+    auto dying = [&](int k) {
+      if (k >= in.nargs || in.args[k].is_imm || folded_[in.args[k].v]) return -1;
+      uint32_t v = uint32_t(in.args[k].v);
+      int r = reg_of_[v];
+      return r >= 0 && owner_[r] == v && last_use_[v] == i && pins_[r] == 0 ? r : -1;
+    };
+    int r = -1;
+    switch (in.op) {
+      case Opcode::ZeroExt8: case Opcode::ZeroExt16: case Opcode::ZeroExt32: case Opcode::SignExt8:
+      case Opcode::SignExt16: case Opcode::SignExt32: case Opcode::Sub: case Opcode::Sub32:
+      case Opcode::Not: case Opcode::Neg: case Opcode::Not32: case Opcode::Neg32:
+      case Opcode::Bswap32: case Opcode::Bswap64: case Opcode::Shl: case Opcode::Shr: case Opcode::Sar:
+      case Opcode::MergeLow: case Opcode::MergeHigh8: case Opcode::TestCond:
+      case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
+        r = dying(0);
+        break;
+      case Opcode::Shift: case Opcode::ShiftCl: r = dying(1); break;
+      default:
+        if (commutative(in.op)) r = dying(0) >= 0 ? dying(0) : dying(1);
+        break;
+    }
+    if (r < 0) return alloc(i);
+    reg_of_[i] = r;
+    owner_[r] = i;
+    return Reg64(r);
+  }
+
   Reg64 val(uint64_t id) const {
     if (reg_of_[id] < 0) throw std::runtime_error("jit backend: value has no register");
     return Reg64(reg_of_[id]);
@@ -121,8 +232,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
   void release_dying(uint32_t i) {
     const ir::Inst& in = b_.insts[i];
-    for (int a = 0; a < in.nargs; ++a)
-      if (!in.args[a].is_imm && last_use_[in.args[a].v] == i) maybe_free(uint32_t(in.args[a].v), i);
+    for (int a = 0; a < in.nargs; ++a) {
+      if (in.args[a].is_imm) continue;
+      uint64_t v = in.args[a].v;
+      if (folded_[v] && b_.insts[v].op == Opcode::Shl) v = b_.insts[v].args[0].v;
+      if (last_use_[v] == i) maybe_free(uint32_t(v), i);
+    }
     // A value nothing uses (e.g. a load kept for its fault) frees its register at once.
     if (last_use_[i] <= i) maybe_free(i, i);
   }
@@ -202,13 +317,21 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void emit(uint32_t i, const ir::Inst& in) {
     auto A = [&](int k) { return val(in.args[k].v); };
     auto imm = [&](int k) { return in.args[k].v; };
-    Reg64 d = ir::info(in.op).result == ir::Type::Void ? r11 : alloc(i);
+    Reg64 d = ir::info(in.op).result == ir::Type::Void ? r11 : alloc_result(i, in);
     switch (in.op) {
       case Opcode::GetGpr:
         if (uint32_t v = dirty_gpr_[imm(0) & 15]; v != kNone) mov(d, val(v));
         else mov(d, qword[rbx + kOffGpr + 8 * int(imm(0))]);
         break;
-      case Opcode::SetGpr: set_gpr_lazy(unsigned(imm(0) & 15), uint32_t(in.args[1].v), i); break;
+      case Opcode::SetGpr:
+        if (imm_arg(in, 1)) {  // a constant goes straight home
+          unsigned r = unsigned(imm(0) & 15);
+          mov(qword[rbx + kOffGpr + 8 * int(r)], int32_t(const_of(in.args[1].v)));
+          if (dirty_gpr_[r] != kNone) unpin(std::exchange(dirty_gpr_[r], kNone), i);
+        } else {
+          set_gpr_lazy(unsigned(imm(0) & 15), uint32_t(in.args[1].v), i);
+        }
+        break;
       case Opcode::GetFlags:
         mov(d, qword[rbx + kOffFlags]);
         if (dirty_flags_ != kNone) {  // merge the bits not yet written back
@@ -230,10 +353,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case Opcode::SignExt16: movsx(d, A(0).cvt16()); break;
       case Opcode::SignExt32: movsxd(d, A(0).cvt32()); break;
       case Opcode::MergeLow:
-        mov(r11, A(0));
-        if (imm(2) == 1) mov(r11b, A(1).cvt8());
-        else mov(r11w, A(1).cvt16());
-        mov(d, r11);
+        if (d.getIdx() == A(1).getIdx()) {  // (cannot happen: d is A(0)'s or a free register)
+          throw std::runtime_error("jit backend: MergeLow into its second operand");
+        }
+        copy(d, A(0));
+        if (imm(2) == 1) mov(d.cvt8(), A(1).cvt8());
+        else mov(d.cvt16(), A(1).cvt16());
         break;
       case Opcode::MergeHigh8:
         movzx(r11d, A(1).cvt8());
@@ -242,25 +367,35 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         and_(d, int32_t(0xFFFF00FF));
         or_(d, r11);
         break;
-      case Opcode::Add: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { add(x, y); }); break;
-      case Opcode::Sub: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { sub(x, y); }); break;
-      case Opcode::And: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { and_(x, y); }); break;
-      case Opcode::Or: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { or_(x, y); }); break;
-      case Opcode::Xor: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { xor_(x, y); }); break;
-      case Opcode::Mul: binary(d, A(0), A(1), [&](const Reg64& x, const Reg64& y) { imul(x, y); }); break;
-      case Opcode::Not: mov(r11, A(0)); not_(r11); mov(d, r11); break;
-      case Opcode::Bswap32: mov(r11d, A(0).cvt32()); bswap(r11d); mov(d, r11); break;
-      case Opcode::Bswap64: mov(r11, A(0)); bswap(r11); mov(d, r11); break;
-      case Opcode::Neg: mov(r11, A(0)); neg(r11); mov(d, r11); break;
+      case Opcode::Add: case Opcode::Add32: add_op(in, d); break;
+      case Opcode::Sub: case Opcode::Sub32: case Opcode::And: case Opcode::And32: case Opcode::Or:
+      case Opcode::Or32: case Opcode::Xor: case Opcode::Xor32: case Opcode::Mul: case Opcode::Mul32:
+        binary(in, d);
+        break;
+      case Opcode::Not: copy(d, A(0)); not_(d); break;
+      case Opcode::Not32: copy(d.cvt32(), A(0).cvt32()); not_(d.cvt32()); break;
+      case Opcode::Neg: copy(d, A(0)); neg(d); break;
+      case Opcode::Neg32: copy(d.cvt32(), A(0).cvt32()); neg(d.cvt32()); break;
+      case Opcode::Bswap32: copy(d.cvt32(), A(0).cvt32()); bswap(d.cvt32()); break;
+      case Opcode::Bswap64: copy(d, A(0)); bswap(d); break;
       case Opcode::Shl: case Opcode::Shr: case Opcode::Sar: shift(in, d); break;
-      case Opcode::FlagsAdd: mov(r11, A(0)); add(sized(r11, imm(2)), sized(A(1), imm(2))); capture_flags(d); break;
-      case Opcode::FlagsSub: mov(r11, A(0)); cmp(sized(r11, imm(2)), sized(A(1), imm(2))); capture_flags(d); break;
+      case Opcode::FlagsAdd:
+        mov(r11, A(0));
+        if (imm_arg(in, 1)) add(sized(r11, imm(2)), sized_imm(const_of(in.args[1].v), imm(2)));
+        else add(sized(r11, imm(2)), sized(A(1), imm(2)));
+        capture_flags(d);
+        break;
+      case Opcode::FlagsSub:
+        if (imm_arg(in, 1)) cmp(sized(A(0), imm(2)), sized_imm(const_of(in.args[1].v), imm(2)));
+        else cmp(sized(A(0), imm(2)), sized(A(1), imm(2)));
+        capture_flags(d);
+        break;
       case Opcode::FlagsLogic: test(sized(A(0), imm(1)), sized(A(0), imm(1))); capture_flags(d); break;
       case Opcode::FlagsInc: mov(r11, A(0)); inc(sized(r11, imm(1))); capture_flags(d); break;
       case Opcode::FlagsDec: mov(r11, A(0)); dec(sized(r11, imm(1))); capture_flags(d); break;
       case Opcode::TestCond: test_cond(d, A(0), uint8_t(imm(1))); break;
-      case Opcode::Shift: mov(r11, A(1)); host_shift(imm(0)); mov(d, r11); break;
-      case Opcode::FlagsShift: mov(r11, A(1)); host_shift(imm(0)); capture_flags(d); break;
+      case Opcode::Shift: copy(d, A(1)); host_shift(imm(0), d); break;
+      case Opcode::FlagsShift: mov(r11, A(1)); host_shift(imm(0), r11); capture_flags(d); break;
       case Opcode::ShiftCl:
         shift_by_cl(imm(0), A(1), A(2));
         mov(d, r11);
@@ -295,10 +430,18 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case Opcode::Load16: guest_access(in, A(0), false); movzx(d.cvt32(), word[r15 + A(0)]); break;
       case Opcode::Load32: guest_access(in, A(0), false); mov(d.cvt32(), dword[r15 + A(0)]); break;
       case Opcode::Load64: guest_access(in, A(0), false); mov(d, qword[r15 + A(0)]); break;
-      case Opcode::Store8: guest_access(in, A(0), true); mov(byte[r15 + A(0)], A(1).cvt8()); break;
-      case Opcode::Store16: guest_access(in, A(0), true); mov(word[r15 + A(0)], A(1).cvt16()); break;
-      case Opcode::Store32: guest_access(in, A(0), true); mov(dword[r15 + A(0)], A(1).cvt32()); break;
-      case Opcode::Store64: guest_access(in, A(0), true); mov(qword[r15 + A(0)], A(1)); break;
+      case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64: {
+        static constexpr unsigned kBits[] = {8, 16, 32, 64};
+        unsigned bits = kBits[unsigned(in.op) - unsigned(Opcode::Store8)];
+        guest_access(in, A(0), true);
+        const Xbyak::AddressFrame& frame = bits == 8 ? byte : bits == 16 ? word : bits == 32 ? dword : qword;
+        Xbyak::Address m = frame[r15 + A(0)];
+        uint64_t c = imm_arg(in, 1) ? const_of(in.args[1].v) : 0;
+        // (Xbyak wants a narrow immediate zero-extended, a 64-bit one sign-extended from 32)
+        if (imm_arg(in, 1)) mov(m, bits == 64 ? c : c & ((uint64_t(1) << bits) - 1));
+        else mov(m, sized(A(1), bits / 8));
+        break;
+      }
       // (guest_access leaves the sync record at the offset of the access just emitted)
       case Opcode::Interpret: fallback(i, in); break;
       case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
@@ -309,38 +452,110 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     }
   }
 
-  template <class F>
-  void binary(const Reg64& d, const Reg64& a, const Reg64& b, F op) {
-    if (d.getIdx() == b.getIdx() && d.getIdx() != a.getIdx()) {
-      mov(r11, a);
-      op(r11, b);
-      mov(d, r11);
+  // An immediate for an operation at `size` bytes, sign-extended the way Xbyak checks it.
+  static int32_t sized_imm(uint64_t v, uint64_t size) {
+    return size == 1 ? int8_t(v) : size == 2 ? int16_t(v) : int32_t(v);
+  }
+  void copy(const Xbyak::Reg& d, const Xbyak::Reg& a) {
+    if (d.getIdx() != a.getIdx()) mov(d, a);
+  }
+
+  // Add (lea when the result goes to a third register), with a constant or a folded
+  // scaled index as part of the address form.
+  void add_op(const ir::Inst& in, const Reg64& d) {
+    int disp = 0, base = -1, index = -1, scale = 1;
+    for (int k = 0; k < 2; ++k) {
+      uint64_t v = in.args[k].v;
+      if (imm_arg(in, k)) {
+        disp = int32_t(const_of(v));
+      } else if (folded_[v]) {  // x << s
+        index = reg_of_[b_.insts[v].args[0].v];
+        scale = 1 << const_of(b_.insts[v].args[1].v);
+      } else if (base < 0) {
+        base = reg_of_[v];
+      } else {
+        index = reg_of_[v];
+      }
+    }
+    if (base < 0 && index < 0) throw std::runtime_error("jit backend: add without a register operand");
+    Xbyak::Reg dst = is32(in.op) ? Xbyak::Reg(d.cvt32()) : Xbyak::Reg(d);
+    if (scale == 1 && index >= 0 && base >= 0) {  // two plain registers: maybe two-address
+      if (d.getIdx() == base) return add(dst, is32(in.op) ? Xbyak::Reg(Reg64(index).cvt32()) : Xbyak::Reg(Reg64(index)));
+      if (d.getIdx() == index) return add(dst, is32(in.op) ? Xbyak::Reg(Reg64(base).cvt32()) : Xbyak::Reg(Reg64(base)));
+    }
+    if (index < 0 && d.getIdx() == base) {
+      if (disp) add(dst, disp);
+      else if (is32(in.op)) mov(d.cvt32(), d.cvt32());
       return;
     }
-    if (d.getIdx() != a.getIdx()) mov(d, a);
-    op(d, b);
+    Xbyak::RegExp e = index < 0 ? Xbyak::RegExp(Reg64(base)) : Xbyak::RegExp(Reg64(index) * scale);
+    if (index >= 0 && base >= 0) e = e + Reg64(base);
+    lea(dst, ptr[e + disp]);
+  }
+
+  // The other two-operand operations, in place when the result has an operand's register.
+  void binary(const ir::Inst& in, const Reg64& d64) {
+    bool w32 = is32(in.op);
+    auto R = [&](const Reg64& r) { return w32 ? Xbyak::Reg(r.cvt32()) : Xbyak::Reg(r); };
+    Xbyak::Reg d = R(d64);
+    int ka = 0, kb = 1;
+    if (commutative(in.op) && (imm_arg(in, 0) || d64.getIdx() == reg_of_[in.args[1].v])) std::swap(ka, kb);
+    Xbyak::Reg a = R(val(in.args[ka].v));
+    auto apply = [&](const Xbyak::Reg& x, const Xbyak::Operand& y) {
+      switch (in.op) {
+        case Opcode::Sub: case Opcode::Sub32: sub(x, y); break;
+        case Opcode::And: case Opcode::And32: and_(x, y); break;
+        case Opcode::Or: case Opcode::Or32: or_(x, y); break;
+        case Opcode::Xor: case Opcode::Xor32: xor_(x, y); break;
+        default: imul(x, y); break;
+      }
+    };
+    if (imm_arg(in, kb)) {
+      uint32_t c = uint32_t(const_of(in.args[kb].v));
+      if (in.op == Opcode::Mul || in.op == Opcode::Mul32) return imul(d, a, int(c));
+      if (in.op == Opcode::Sub || in.op == Opcode::Sub32) {
+        if (d.getIdx() != a.getIdx()) return lea(d, ptr[Reg64(a.getIdx()) + int32_t(0u - c)]);
+        return sub(d, int32_t(c));
+      }
+      copy(d, a);
+      switch (in.op) {
+        case Opcode::And: case Opcode::And32: and_(d, int32_t(c)); break;
+        case Opcode::Or: case Opcode::Or32: or_(d, int32_t(c)); break;
+        default: xor_(d, int32_t(c)); break;
+      }
+      return;
+    }
+    Xbyak::Reg b = R(val(in.args[kb].v));
+    if (d.getIdx() == b.getIdx() && d.getIdx() != a.getIdx()) {
+      // Only Sub keeps its operands in order here (commutative ones were swapped): a - b
+      // = -b + a.
+      neg(d);
+      add(d, a);
+      return;
+    }
+    copy(d, a);
+    apply(d, b);
   }
 
   void shift(const ir::Inst& in, const Reg64& d) {
     const ir::Inst& c = b_.insts[in.args[1].v];
     if (c.op != Opcode::Const) throw std::runtime_error("jit backend: variable shift count");
     uint8_t n = uint8_t(c.args[0].v);
-    mov(r11, val(in.args[0].v));
+    copy(d, val(in.args[0].v));
     if (n >= 64) {
-      if (in.op == Opcode::Sar) sar(r11, 63);
-      else xor_(r11d, r11d);
+      if (in.op == Opcode::Sar) sar(d, 63);
+      else xor_(d.cvt32(), d.cvt32());
     } else if (n) {
-      if (in.op == Opcode::Shl) shl(r11, n);
-      else if (in.op == Opcode::Shr) shr(r11, n);
-      else sar(r11, n);
+      if (in.op == Opcode::Shl) shl(d, n);
+      else if (in.op == Opcode::Shr) shr(d, n);
+      else sar(d, n);
     }
-    mov(d, r11);
   }
 
-  // shl/shr/sar/rol/ror of r11 at the guest width by an immediate count.
-  void host_shift(uint64_t desc) {
+  // shl/shr/sar/rol/ror of x at the guest width by an immediate count.
+  void host_shift(uint64_t desc, const Reg64& x) {
     auto kind = ShiftKind(desc & 0xFF);
-    Xbyak::Reg r = sized(r11, unsigned((desc >> 8) & 0xFF));
+    Xbyak::Reg r = sized(x, unsigned((desc >> 8) & 0xFF));
     int count = int((desc >> 16) & 0xFF);
     switch (kind) {
       case ShiftKind::Shl: shl(r, count); break;
@@ -615,6 +830,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   TranslatedBlock& out_;
   std::vector<int> reg_of_;
   std::vector<uint32_t> last_use_;
+  std::vector<uint8_t> folded_;  // constants taken as immediates, shifts taken as lea scales
   uint32_t used_ = 0;
   int pins_[16] = {};
   uint32_t owner_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,

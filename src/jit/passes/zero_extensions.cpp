@@ -1,0 +1,144 @@
+// Redundant zero-extension elimination (a demanded-bits / known-zero-upper pass).
+//
+// The frontend zero-extends every 32-bit operand it reads and every 32-bit result it writes,
+// as the architecture does (SDM Vol. 1, 3.4.1.1: a 32-bit write zeroes bits 63:32). Most of
+// those extensions are of values already zero-extended, or feed operations that read only
+// the low 32 bits. Two facts per value decide:
+//   - demanded: some user reads bits 63:32 of it;
+//   - zero upper: bits 63:32 are known to be zero.
+// A ZeroExt32 whose operand has a zero upper half, or whose own upper half nobody reads, is
+// the operand itself. An Add/Sub/And/Or/Xor/Mul/Not/Neg whose upper half nobody reads becomes
+// its 32-bit form (Add32, ...), which zero-extends, as the host's `add r32, r32` does.
+#include <vector>
+
+#include "jit/passes/passes.h"
+
+namespace vireo::jit::passes {
+
+using ir::Opcode;
+
+namespace {
+
+unsigned shift_size(uint64_t desc) { return unsigned((desc >> 8) & 0xFF); }
+
+Opcode narrowed(Opcode op) {
+  switch (op) {
+    case Opcode::Add: return Opcode::Add32;
+    case Opcode::Sub: return Opcode::Sub32;
+    case Opcode::And: return Opcode::And32;
+    case Opcode::Or: return Opcode::Or32;
+    case Opcode::Xor: return Opcode::Xor32;
+    case Opcode::Mul: return Opcode::Mul32;
+    case Opcode::Not: return Opcode::Not32;
+    case Opcode::Neg: return Opcode::Neg32;
+    default: return op;
+  }
+}
+
+// Whether instruction `in` reads bits 63:32 of its argument `k`, given whether its own upper
+// half is demanded. Operations whose upper result bits come from an operand's upper bits
+// (64-bit arithmetic, 8/16-bit partial writes) pass the demand through.
+bool reads_upper(const ir::Inst& in, int k, bool result_demanded) {
+  switch (in.op) {
+    case Opcode::ZeroExt8: case Opcode::ZeroExt16: case Opcode::ZeroExt32:
+    case Opcode::SignExt8: case Opcode::SignExt16: case Opcode::SignExt32:
+    case Opcode::Bswap32: case Opcode::TestCond: case Opcode::SetFlags:
+    case Opcode::Add32: case Opcode::Sub32: case Opcode::And32: case Opcode::Or32:
+    case Opcode::Xor32: case Opcode::Mul32: case Opcode::Not32: case Opcode::Neg32:
+      return false;
+    case Opcode::Store8: case Opcode::Store16: case Opcode::Store32:
+      return k == 0;  // the address is read whole
+    case Opcode::Add: case Opcode::Sub: case Opcode::And: case Opcode::Or: case Opcode::Xor:
+    case Opcode::Mul: case Opcode::Not: case Opcode::Neg: case Opcode::Shl:
+      return result_demanded;
+    case Opcode::MergeLow: case Opcode::MergeHigh8:
+      return k == 0 && result_demanded;  // only the low bytes of the second operand are read
+    case Opcode::Select:
+      return k == 0 || result_demanded;
+    case Opcode::Shift: case Opcode::ShiftCl: {
+      if (k == 2) return false;  // the count: CL
+      unsigned size = shift_size(in.args[0].v);
+      return size == 8 || (size < 4 && result_demanded);
+    }
+    case Opcode::FlagsShift: case Opcode::FlagsShiftCl:
+      return k == 1 && shift_size(in.args[0].v) == 8;  // the count and old flags: low bits
+    case Opcode::FlagsAdd: case Opcode::FlagsSub: case Opcode::FlagsImul:
+      return in.args[2].v == 8;
+    case Opcode::FlagsLogic: case Opcode::FlagsInc: case Opcode::FlagsDec:
+      return in.args[1].v == 8;
+    case Opcode::Adc: case Opcode::Sbb: case Opcode::FlagsAdc: case Opcode::FlagsSbb: {
+      if (k == 2) return false;  // flags: only CF is read
+      unsigned size = unsigned(in.args[3].v);
+      bool partial = in.op == Opcode::Adc || in.op == Opcode::Sbb;
+      return size == 8 || (partial && size < 4 && k == 0 && result_demanded);
+    }
+    default: return true;
+  }
+}
+
+}  // namespace
+
+void eliminate_zero_extensions(ir::Block& b) {
+  const size_t n = b.insts.size();
+  // Backwards: a value's users all come after it, so its demand is final when it is reached.
+  std::vector<uint8_t> demanded(n, 0);
+  if (b.term.cond.valid()) demanded[b.term.cond.id] = 1;
+  if (b.term.dest.valid()) demanded[b.term.dest.id] = 1;
+  for (size_t i = n; i-- > 0;) {
+    const ir::Inst& in = b.insts[i];
+    if (in.dead) continue;
+    for (int k = 0; k < in.nargs; ++k)
+      if (!in.args[k].is_imm && reads_upper(in, k, demanded[i])) demanded[in.args[k].v] = 1;
+  }
+
+  std::vector<uint32_t> alias(n);
+  for (uint32_t i = 0; i < n; ++i) alias[i] = i;
+  std::vector<uint8_t> zero_upper(n, 0);
+  for (uint32_t i = 0; i < n; ++i) {
+    ir::Inst& in = b.insts[i];
+    if (in.dead) continue;
+    for (int k = 0; k < in.nargs; ++k)
+      if (!in.args[k].is_imm) in.args[k].v = alias[in.args[k].v];
+    auto zu = [&](int k) { return zero_upper[in.args[k].v] != 0; };
+    if (!demanded[i]) in.op = narrowed(in.op);
+    bool z = false;
+    switch (in.op) {
+      case Opcode::ZeroExt32:
+        if (zu(0) || !demanded[i]) {
+          alias[i] = uint32_t(in.args[0].v);
+          in.dead = true;
+          continue;
+        }
+        z = true;
+        break;
+      case Opcode::Const: z = in.args[0].v <= 0xFFFFFFFFu; break;
+      case Opcode::ZeroExt8: case Opcode::ZeroExt16: case Opcode::Load8: case Opcode::Load16:
+      case Opcode::Load32: case Opcode::Bswap32: case Opcode::TestCond:
+      case Opcode::Add32: case Opcode::Sub32: case Opcode::And32: case Opcode::Or32:
+      case Opcode::Xor32: case Opcode::Mul32: case Opcode::Not32: case Opcode::Neg32:
+        z = true;
+        break;
+      case Opcode::And: z = zu(0) || zu(1); break;
+      case Opcode::Or: case Opcode::Xor: z = zu(0) && zu(1); break;
+      case Opcode::Shr: z = zu(0); break;
+      case Opcode::MergeLow: case Opcode::MergeHigh8: z = zu(0); break;
+      case Opcode::Select: z = zu(1) && zu(2); break;
+      case Opcode::Shift: case Opcode::ShiftCl: {
+        unsigned size = shift_size(in.args[0].v);
+        z = size == 4 || (size < 4 && zu(1));
+        break;
+      }
+      case Opcode::Adc: case Opcode::Sbb: {
+        unsigned size = unsigned(in.args[3].v);
+        z = size == 4 || (size < 4 && zu(0));
+        break;
+      }
+      default: break;
+    }
+    zero_upper[i] = z;
+  }
+  if (b.term.cond.valid()) b.term.cond.id = alias[b.term.cond.id];
+  if (b.term.dest.valid()) b.term.dest.id = alias[b.term.dest.id];
+}
+
+}  // namespace vireo::jit::passes

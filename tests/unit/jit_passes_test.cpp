@@ -1,0 +1,56 @@
+// The IR passes on hand-built blocks: what each removes, and what it must keep.
+#include <gtest/gtest.h>
+
+#include "jit/ir/builder.h"
+#include "jit/passes/passes.h"
+
+namespace vireo::jit::ir {
+namespace {
+
+Value op(Builder& ir, Opcode o, Value a) { return ir.op(o, a); }
+
+TEST(JitPasses, ZeroExtensionsOfZeroExtendedValuesAndOfUnreadUpperHalvesGo) {
+  // mov ecx, esi; add edx, ecx; add rbx, <ebx zero-extended> — as the frontend emits them.
+  Block b;
+  Builder ir(b);
+  Value esi = op(ir, Opcode::ZeroExt32, ir.get_gpr(6));        // %1
+  Value ecx = op(ir, Opcode::ZeroExt32, esi);                   // %2: already zero-extended
+  ir.set_gpr(1, ecx);
+  Value edx = op(ir, Opcode::ZeroExt32, ir.get_gpr(2));        // %5: only its low half is read
+  Value sum = ir.op(Opcode::Add, edx, ecx);                     // %6: upper half unread
+  ir.set_gpr(2, op(ir, Opcode::ZeroExt32, sum));                // %7
+  Value ebx = op(ir, Opcode::ZeroExt32, ir.get_gpr(3));        // %10: read whole by a 64-bit add
+  ir.set_gpr(3, ir.op(Opcode::Add, ebx, ir.get_gpr(3)));
+  ir.exit_to(0);
+  passes::eliminate_zero_extensions(b);
+  EXPECT_EQ(verify(b), "");
+  // One zero-extension of esi is left (the one written to ecx), and it is of the GetGpr.
+  EXPECT_TRUE(b.insts[esi.id].dead != b.insts[ecx.id].dead);
+  EXPECT_TRUE(b.insts[edx.id].dead);
+  EXPECT_EQ(b.insts[sum.id].op, Opcode::Add32);
+  EXPECT_TRUE(b.insts[7].dead);
+  EXPECT_FALSE(b.insts[ebx.id].dead);
+  std::string text = print(b);
+  EXPECT_NE(text.find("%2 = ZeroExt32 %0\n  SetGpr #0x1, %2"), std::string::npos) << text;
+  EXPECT_NE(text.find("%6 = Add32 %4, %2\n  SetGpr #0x2, %6"), std::string::npos) << text;
+}
+
+TEST(JitPasses, NarrowShiftsAndPartialWritesPassTheUpperHalfThrough) {
+  // A 16-bit shift keeps bits 63:16 of its operand: the operand's zero-extension is needed
+  // when the shift's whole result is read, and MergeLow keeps its first operand's upper half.
+  Block b;
+  Builder ir(b);
+  Value x = op(ir, Opcode::ZeroExt32, ir.get_gpr(0));  // %1
+  Value s = ir.emit(Opcode::Shift, {Arg::imm(0 | 2 << 8 | 3 << 16), Arg::val(x)});
+  ir.set_gpr(0, s);
+  Value y = op(ir, Opcode::ZeroExt32, ir.get_gpr(1));  // %5
+  ir.set_gpr(1, ir.emit(Opcode::MergeLow, {Arg::val(y), Arg::val(x), Arg::imm(1)}));
+  ir.exit_to(0);
+  passes::eliminate_zero_extensions(b);
+  EXPECT_EQ(verify(b), "");
+  EXPECT_FALSE(b.insts[x.id].dead);
+  EXPECT_FALSE(b.insts[y.id].dead);
+}
+
+}  // namespace
+}  // namespace vireo::jit::ir
