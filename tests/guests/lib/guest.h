@@ -1,4 +1,5 @@
-/* The freestanding runtime every test guest links: port I/O, the COM1 console, a small
+/* The freestanding runtime every test guest links (64-bit guests lib/, 32-bit ones lib32/
+   plus the width-independent files of lib/): port I/O, the COM1 console, a small
    printf, the debug-exit port, an IDT, and the PIC/PIT helpers. Written for a plain PC, so
    the same guest runs under Vireo and under qemu-system-x86_64. */
 #pragma once
@@ -46,17 +47,29 @@ void guest_exit(uint32_t code) __attribute__((noreturn));
     }                                                                   \
   } while (0)
 
-/* idt.c: the frame isr.S builds, and per-vector handlers. */
+/* idt.c / lib32/idt32.c: the frame isr.S / lib32/isr32.S builds, and per-vector handlers. */
+#ifdef __x86_64__
 struct frame {
   uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rdi, rsi, rbp, rbx, rdx, rcx, rax;
   uint64_t vector, error_code;
   uint64_t rip, cs, rflags, rsp, ss;  /* pushed by the CPU */
 };
+#else
+struct frame {
+  uint32_t edi, esi, ebp, esp_at_pusha, ebx, edx, ecx, eax;  /* pusha */
+  uint32_t es, ds;
+  uint32_t vector, error_code;
+  uint32_t eip, cs, eflags;  /* pushed by the CPU */
+  uint32_t esp, ss;          /* ... only on a privilege change */
+};
+#endif
 typedef void (*handler_fn)(struct frame*);
 void idt_init(void);
 void idt_set_handler(int vector, handler_fn fn);
-/* Changes a gate: DPL, IST index (0: none) and type (0xE interrupt gate, 0xF trap gate). */
+/* Changes a gate: DPL, IST index (0: none; long mode only) and type (0xE interrupt gate,
+   0xF trap gate; in 32-bit protected mode also 0x5 task gate, 0x6 16-bit interrupt gate). */
 void idt_set_gate(int vector, int dpl, int ist, int type);
+void idt_set_present(int vector, bool present);
 
 /* Control registers. */
 #define CR0_WP (1ul << 16)
@@ -65,16 +78,17 @@ void idt_set_gate(int vector, int dpl, int ist, int type);
 #define EFER_NXE (1ul << 11)
 #define READ_CR(n)                                         \
   ({                                                       \
-    uint64_t v_;                                           \
+    unsigned long v_;                                      \
     __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v_));     \
     v_;                                                    \
   })
-#define WRITE_CR(n, v) __asm__ volatile("mov %0, %%cr" #n ::"r"((uint64_t)(v)) : "memory")
-static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+#define WRITE_CR(n, v) __asm__ volatile("mov %0, %%cr" #n ::"r"((unsigned long)(v)) : "memory")
+static inline void invlpg(unsigned long va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
   __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
+#ifdef __x86_64__
 /* paging.c: edits the live 4-level tables (boot.S identity-maps 1 GiB with 2 MiB pages). */
 #define PTE_P 1ull
 #define PTE_W 2ull
@@ -91,6 +105,7 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
 uint64_t* paging_entry(uint64_t va, int level);
 /* Sets U/S on the boot identity map, so ring-3 test code can run from the kernel image. */
 void paging_allow_user(void);
+#endif
 
 /* trap.c: catch an exception on purpose, record it, resume after the faulting instruction. */
 struct trap_record {
@@ -101,16 +116,22 @@ extern volatile struct trap_record trap;
 extern volatile uint64_t trap_insn, trap_resume;
 void trap_catch(int vector);  /* install the recording handler on `vector` */
 /* Runs the instruction(s) `insn` with trap_insn at the first and the resume point after. */
+#ifdef __x86_64__
+#define TRY_SET_POINTS                                                         \
+  "lea 2f(%%rip), %%rax\n\tmov %%rax, trap_insn(%%rip)\n\t"                    \
+  "lea 1f(%%rip), %%rax\n\tmov %%rax, trap_resume(%%rip)\n\t"
+#define TRY_CLOBBERS "rax", "rcx", "rdx", "memory"
+#else
+#define TRY_SET_POINTS                                                         \
+  "movl $2f, trap_insn\n\tmovl $0, trap_insn+4\n\t"                            \
+  "movl $1f, trap_resume\n\tmovl $0, trap_resume+4\n\t"
+#define TRY_CLOBBERS "eax", "ecx", "edx", "memory"
+#endif
 #define TRY(insn, ...)                                                                  \
   do {                                                                                  \
     trap.count = 0;                                                                     \
     trap.vector = ~0ull;                                                                \
-    __asm__ volatile("lea 2f(%%rip), %%rax\n\tmov %%rax, trap_insn(%%rip)\n\t"          \
-                     "lea 1f(%%rip), %%rax\n\tmov %%rax, trap_resume(%%rip)\n\t"        \
-                     "2:\n\t" insn "\n1:"                                                \
-                     :                                                                  \
-                     : __VA_ARGS__                                                      \
-                     : "rax", "rcx", "rdx", "memory");                                  \
+    __asm__ volatile(TRY_SET_POINTS "2:\n\t" insn "\n1:" : : __VA_ARGS__ : TRY_CLOBBERS); \
   } while (0)
 /* Prints "what: #PF err=.. cr2=.. at insn+N cpl=C" or "what: no fault". */
 void trap_report(const char* what);
@@ -119,6 +140,7 @@ void trap_save(int n);
 void trap_report_saved(int n, const char* what);
 struct trap_record* trap_saved(int n);
 
+#ifdef __x86_64__
 /* ring3.S / tss.c: a TSS (RSP0 and two IST stacks) and calls into ring 3. */
 struct tss64 {
   uint32_t reserved0;
@@ -138,6 +160,20 @@ void ring3_init(void);
 /* Runs fn() in ring 3 (CS 0x23, SS 0x1B) with the given RFLAGS, on a user stack, and returns
    once fn returns (its return goes through int RING3_EXIT_VECTOR). */
 void ring3_call(void (*fn)(void), uint64_t rflags);
+#else
+/* lib32/ring3_32.S / lib32/tss32.c: a 32-bit TSS (ESP0/SS0) and calls into ring 3. */
+struct tss32 {
+  uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags, eax, ecx, edx, ebx, esp, ebp, esi, edi;
+  uint32_t es, cs, ss, ds, fs, gs, ldt;
+  uint16_t trap, iomap_base;
+} __attribute__((packed));
+extern struct tss32 tss;
+extern uint64_t gdt[];  /* lib32/boot32.S: 0x08 code, 0x10 data, 0x18 user code, 0x20 user data, 0x28 TSS */
+#define RING3_EXIT_VECTOR 0x81
+void ring3_init(void);
+/* Runs fn() in ring 3 (CS 0x1B, SS/DS/ES 0x23) with the given EFLAGS, returns once it does. */
+void ring3_call(void (*fn)(void), uint32_t eflags);
+#endif
 
 /* pic_pit.c */
 #define PIC_VECTOR_BASE 0x20

@@ -45,3 +45,7 @@ void idt_set_gate(int vector, int dpl, int ist, int type) {
   idt[vector].ist = (uint8_t)ist;
   idt[vector].type_attr = (uint8_t)(0x80 | (dpl << 5) | type);
 }
+
+void idt_set_present(int vector, bool present) {
+  idt[vector].type_attr = (uint8_t)((idt[vector].type_attr & 0x7F) | (present ? 0x80 : 0));
+}

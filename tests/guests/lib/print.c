@@ -1,12 +1,13 @@
 /* kprintf: %s %c %d %u %x %p with optional '0' flag, width and 'l' length. */
 #include "guest.h"
 
-static void put_number(uint64_t v, int base, bool negative, int width, char pad) {
+/* unsigned long: 64 bits in 64-bit guests, 32 in 32-bit ones (which have no 64-bit division). */
+static void put_number(unsigned long v, int base, bool negative, int width, char pad) {
   char buf[24];
   int n = 0;
   do {
-    buf[n++] = "0123456789abcdef"[v % (uint64_t)base];
-    v /= (uint64_t)base;
+    buf[n++] = "0123456789abcdef"[v % (unsigned long)base];
+    v /= (unsigned long)base;
   } while (v);
   if (negative) buf[n++] = '-';
   while (n < width) buf[n++] = pad;
@@ -31,13 +32,13 @@ void kprintf(const char* fmt, ...) {
       case 's': kputs(va_arg(ap, const char*)); break;
       case 'c': serial_putc((char)va_arg(ap, int)); break;
       case 'd': {
-        int64_t v = longs ? va_arg(ap, int64_t) : va_arg(ap, int);
-        put_number(v < 0 ? (uint64_t)-v : (uint64_t)v, 10, v < 0, width, pad);
+        long v = longs ? va_arg(ap, long) : va_arg(ap, int);
+        put_number(v < 0 ? (unsigned long)-v : (unsigned long)v, 10, v < 0, width, pad);
         break;
       }
-      case 'u': put_number(longs ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 10, false, width, pad); break;
-      case 'x': put_number(longs ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 16, false, width, pad); break;
-      case 'p': kputs("0x"); put_number((uint64_t)va_arg(ap, void*), 16, false, width, pad); break;
+      case 'u': put_number(longs ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10, false, width, pad); break;
+      case 'x': put_number(longs ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16, false, width, pad); break;
+      case 'p': kputs("0x"); put_number((unsigned long)va_arg(ap, void*), 16, false, width, pad); break;
       case '%': serial_putc('%'); break;
       default: serial_putc('?'); break;
     }

@@ -9,11 +9,17 @@ static void record(struct frame* f) {
   trap.vector = f->vector;
   trap.error = f->error_code;
   trap.cr2 = READ_CR(2);
+#ifdef __x86_64__
   trap.rip = f->rip;
-  trap.cs = f->cs;
   trap.rsp = f->rsp;
-  trap.count++;
   f->rip = trap_resume;
+#else
+  trap.rip = f->eip;
+  trap.rsp = (f->cs & 3) ? f->esp : 0;  /* pushed only on a privilege change */
+  f->eip = (uint32_t)trap_resume;
+#endif
+  trap.cs = f->cs;
+  trap.count++;
 }
 
 void trap_catch(int vector) { idt_set_handler(vector, record); }
@@ -26,12 +32,16 @@ void trap_report(const char* what) {
     kprintf("%s: no fault\n", what);
     return;
   }
-  kprintf("%s: %s err=%lx", what, trap.vector < 32 ? names[trap.vector] : "int", trap.error);
-  if (trap.vector == 14) kprintf(" cr2=%lx", trap.cr2);
+  if (trap.vector < 32) {
+    kprintf("%s: %s err=%lx", what, names[trap.vector], (unsigned long)trap.error);
+  } else {
+    kprintf("%s: vector %lx", what, (unsigned long)trap.vector);
+  }
+  if (trap.vector == 14) kprintf(" cr2=%lx", (unsigned long)trap.cr2);
   if (trap.rip - trap_insn < 64) {
     kprintf(" at insn+%d", (int)(trap.rip - trap_insn));
   } else {
-    kprintf(" at %lx", trap.rip);
+    kprintf(" at %lx", (unsigned long)trap.rip);
   }
   kprintf(" cpl=%d\n", (int)(trap.cs & 3));
 }
