@@ -127,14 +127,9 @@ int kmain(uint32_t magic, const struct multiboot_info* mbi) {
 
   kputs("-- privileged instructions in ring 3 (IOPL 0)\n");
   ring3_call(user_privileged, 0x002);
-  /* INT n through a gate whose DPL < CPL: #GP with the IDT flag and the vector as index,
-     (n << 3) | 2 (SDM Vol. 3A 6.13). QEMU 7.2 scales the index by the 16-byte gate size in
-     long mode, (n << 4) | 2; that form is shown in the SDM's. */
-  static const uint64_t int_vector[2] = {0x30, 3};
-  for (int i = 18; i < 20; i++) {
-    struct trap_record* t = trap_saved(i);
-    if (t->error == ((int_vector[i - 18] << 4) | 2)) t->error = (int_vector[i - 18] << 3) | 2;
-  }
+  /* INT n through a gate whose DPL < CPL: #GP((n << 3) | 2), shown in that form for QEMU too. */
+  trap_saved(18)->error = idt_error_as_sdm(trap_saved(18)->error, 0x30, false);
+  trap_saved(19)->error = idt_error_as_sdm(trap_saved(19)->error, 3, false);
   for (int i = 0; i < 22; i++) trap_report_saved(i, privileged[i]);
   kprintf("int 0x30 / int3 handlers entered: %d\n", seen.count);
   seen.count = 0;

@@ -3,9 +3,10 @@
 #   run_guest.sh MODE RUNNER KERNEL EXPECTED_OUT EXPECTED_STATUS NEEDS_EVENTS [INPUT] [APPEND] [QEMU_CPU]
 # MODE kvm:  RUNNER is vireo; the test is skipped (status 77) only where /dev/kvm is missing or
 #            unusable, or where the host's KVM cannot deliver events (PVM) to a guest needing them
-#            (NEEDS_EVENTS 1). NEEDS_EVENTS 2: the guest also changes privilege through gates, the
-#            TSS or sysenter, which PVM (it runs the guest kernel in ring 3 itself) cannot
-#            virtualize: skipped up front where the kvm_pvm module is loaded.
+#            (NEEDS_EVENTS 1). NEEDS_EVENTS 2: the guest also relies on what PVM (which runs the
+#            guest kernel in ring 3 itself) does not virtualize faithfully: privilege changes
+#            through gates, the TSS or SYSENTER, IST stacks, faults during event delivery,
+#            32-bit paging. Skipped up front where the kvm_pvm module is loaded.
 # MODE qemu: RUNNER is qemu-system-x86_64 (TCG), with the isa-debug-exit device at 0xf4;
 #            skipped when QEMU is not installed. QEMU_CPU, if given, is its -cpu model.
 set -u
@@ -19,7 +20,7 @@ case $mode in
     if [[ ! -e /dev/kvm ]]; then echo "SKIP: /dev/kvm is missing on this host"; exit 77; fi
     if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then echo "SKIP: no permission to use /dev/kvm"; exit 77; fi
     if [[ $needs_events == 2 && -e /sys/module/kvm_pvm ]]; then
-      echo "SKIP: host KVM is PVM, which cannot virtualize this guest's privilege changes"
+      echo "SKIP: host KVM is PVM, which does not virtualize this guest's privilege changes and event delivery"
       exit 77
     fi
     timeout 30 "$runner" boot --append "$append" "$kernel" <"$input" >"$out" 2>"$err"

@@ -139,6 +139,11 @@ void trap_report(const char* what);
 void trap_save(int n);
 void trap_report_saved(int n, const char* what);
 struct trap_record* trap_saved(int n);
+/* The error code of a fault caused by IDT gate `vector` (not present, or DPL < CPL for INT n):
+   the SDM's form is (vector << 3) | 2 | EXT (Vol. 3A 6.13). QEMU 7.2 in long mode gives
+   (vector << 4) | 2 and no EXT bit; that form is returned in the SDM's, so guests print one
+   line that a correct CPU and QEMU agree on. Other codes are returned unchanged. */
+uint64_t idt_error_as_sdm(uint64_t error, uint64_t vector, bool ext);
 
 #ifdef __x86_64__
 /* ring3.S / tss.c: a TSS (RSP0 and two IST stacks) and calls into ring 3. */

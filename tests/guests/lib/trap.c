@@ -58,3 +58,8 @@ void trap_report_saved(int n, const char* what) {
 }
 
 struct trap_record* trap_saved(int n) { return &saved[n]; }
+
+uint64_t idt_error_as_sdm(uint64_t error, uint64_t vector, bool ext) {
+  if (error == ((vector << 4) | 2)) return (vector << 3) | 2 | (ext ? 1 : 0);
+  return error;
+}
