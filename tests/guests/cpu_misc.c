@@ -1,7 +1,7 @@
 /* System instructions and CPU state that no other guest covers: CPUID's system feature bits,
    RDTSC monotonic, RDTSCP where CPUID has it,
    CR8 (TPR) read-back, CR0/CR4/EFER values and reserved-bit #GP, MSR read-back (SYSCALL MSRs,
-   PAT), CLFLUSH/WBINVD/MOV DR as no-ops, and the one-instruction shadows of STI (interrupts)
+   PAT), CLFLUSH/WBINVD/MOV DR as no-ops, INTO invalid in 64-bit mode, and the one-instruction shadows of STI (interrupts)
    and MOV SS (single-step traps). */
 #include "lib/guest.h"
 
@@ -98,6 +98,9 @@ int kmain(uint32_t magic, const struct multiboot_info* mbi) {
   kprintf("memory after clflush and wbinvd: %lx\n", cell);
   TRY("mov %0, %%dr7", "r"(0x400ul));
   trap_report("mov dr7 <- 0x400 (no breakpoints)");
+
+  TRY(".byte 0xce", "i"(0));
+  trap_report("into in 64-bit mode (invalid)");
 
   kputs("-- shadows\n");
   idt_set_handler(PIC_VECTOR_BASE, on_timer);
