@@ -1,8 +1,7 @@
 /* System instructions and CPU state that no other guest covers: CPUID's system feature bits,
-   RDTSC monotonic, RDTSCP where CPUID has it,
-   CR8 (TPR) read-back, CR0/CR4/EFER values and reserved-bit #GP, MSR read-back (SYSCALL MSRs,
-   PAT), CLFLUSH/WBINVD/MOV DR as no-ops, INTO invalid in 64-bit mode, and the one-instruction shadows of STI (interrupts)
-   and MOV SS (single-step traps). */
+   RDTSC monotonic, RDTSCP where CPUID has it, CR8 (TPR) read-back, CR0/CR4/EFER values, MSR
+   read-back (SYSCALL MSRs, PAT), CLFLUSH/WBINVD/MOV DR as no-ops, INTO invalid in 64-bit
+   mode, and the one-instruction shadows of STI (interrupts) and MOV SS (single-step traps). */
 #include "lib/guest.h"
 
 static volatile uint64_t irq_rip, db_rip;

@@ -156,7 +156,8 @@ int kmain(uint32_t magic, const struct multiboot_info* mbi) {
   kprintf("fs <- 0x10: base %lx\n", rdmsr(FS_BASE));
   wrmsr(GS_BASE, 0x123456789000ull);
   wrmsr(KERNEL_GS_BASE, (uint64_t)seg_buf + 4);
-  kprintf("gs base %lx, kernel gs base is seg_buf+4: %d\n", rdmsr(GS_BASE), rdmsr(KERNEL_GS_BASE) == (uint64_t)seg_buf + 4);
+  kprintf("gs base %lx, kernel gs base is seg_buf+4: %d\n", rdmsr(GS_BASE),
+          rdmsr(KERNEL_GS_BASE) == (uint64_t)seg_buf + 4);
   __asm__ volatile("swapgs\n\tmov %%gs:0, %k0" : "=r"(v));
   kprintf("after swapgs: gs:[0] = %lx, kernel gs base %lx\n", v, rdmsr(KERNEL_GS_BASE));
   __asm__ volatile("swapgs");
