@@ -42,33 +42,23 @@ static void flags_of(const char* what, uint64_t e) {
   kprintf("%s: flags=%03lx%s\n", what, e & 0xFFF, e & PTE_NX ? " nx" : "");
 }
 
-/* Ring-3 half: runs in user mode, so it cannot print; it reports through trap_report after
-   each access, which the kernel prints. */
-static uint64_t user_addrs[8];
-static struct trap_record user_traps[8];
-static uint64_t user_insns[8];
+/* Ring-3 half: runs in user mode, so it cannot print; the kernel reports afterwards. */
+static uint64_t user_addrs[7];
 static void user_accesses(void) {
   TRY("mov (%0), %%rcx", "r"(user_addrs[0]));
-  user_traps[0] = trap;
-  user_insns[0] = trap_insn;
+  trap_save(0);
   TRY("movl $1, (%0)", "r"(user_addrs[1]));
-  user_traps[1] = trap;
-  user_insns[1] = trap_insn;
+  trap_save(1);
   TRY("movl $1, (%0)", "r"(user_addrs[2]));
-  user_traps[2] = trap;
-  user_insns[2] = trap_insn;
+  trap_save(2);
   TRY("mov (%0), %%rcx", "r"(user_addrs[3]));
-  user_traps[3] = trap;
-  user_insns[3] = trap_insn;
+  trap_save(3);
   TRY("jmp *%0", "r"(user_addrs[4]));
-  user_traps[4] = trap;
-  user_insns[4] = trap_insn;
+  trap_save(4);
   TRY("jmp *%0", "r"(user_addrs[5]));
-  user_traps[5] = trap;
-  user_insns[5] = trap_insn;
+  trap_save(5);
   TRY("mov (%0), %%rcx", "r"(user_addrs[6]));
-  user_traps[6] = trap;
-  user_insns[6] = trap_insn;
+  trap_save(6);
 }
 
 int kmain(uint32_t magic, const struct multiboot_info* mbi) {
@@ -150,11 +140,7 @@ int kmain(uint32_t magic, const struct multiboot_info* mbi) {
                                 "ring 3 write, user read-only page", "ring 3 read, not present",
                                 "ring 3 fetch, user NX page", "ring 3 fetch, supervisor page",
                                 "ring 3 read, user page"};
-  for (int i = 0; i < 7; i++) {
-    trap = user_traps[i];
-    trap_insn = user_insns[i];
-    trap_report(what[i]);
-  }
+  for (int i = 0; i < 7; i++) trap_report_saved(i, what[i]);
 
   kputs("-- large pages\n");
   uint64_t marker_pa = (uint64_t)&marker;
@@ -182,8 +168,9 @@ int kmain(uint32_t magic, const struct multiboot_info* mbi) {
     uint64_t* pdpte = paging_entry(WIN1G, 3);
     *pdpte = 0 | PTE_P | PTE_W | PTE_PS;
     invlpg(WIN1G + marker_pa);
-    TRY("mov (%0), %%rcx\n\tmov %%rcx, (%1)", "r"(WIN1G + marker_pa), "r"(&user_addrs[7]));
-    CHECK(trap.count == 0 && user_addrs[7] == marker);
+    volatile uint64_t v = 0;
+    TRY("mov (%0), %%rcx\n\tmov %%rcx, (%1)", "r"(WIN1G + marker_pa), "r"(&v));
+    CHECK(trap.count == 0 && v == marker);
     CHECK((*pdpte & (PTE_A | PTE_D)) == PTE_A);
   }
   kputs("1 GiB page: checked where CPUID has Page1GB\n");
