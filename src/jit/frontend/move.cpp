@@ -1,5 +1,7 @@
 // Frontend, data movement (mirrors src/interp/move.cpp): mov, movzx, movsx, movsxd, lea,
 // cmovcc, setcc, and the no-op family.
+#include <utility>
+
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
 #include "cpu/no_effect_mnemonics.h"
@@ -71,15 +73,22 @@ bool bswap(Translator& t, const Insn& in) {
   return true;
 }
 
-// xchg between two registers (the memory form is a locked read-modify-write: interpreter).
+// xchg: between two registers, or a register and memory (implicitly locked, which a
+// single-threaded guest does not need on the host; the store comes before the register write,
+// so a fault leaves the register unchanged).
 bool xchg(Translator& t, const Insn& in) {
-  const Operand& a = in.op[0];
-  const Operand& b = in.op[1];
-  auto gpr = [](const Operand& o) { return o.kind == OpKind::Reg && o.rclass == RegClass::Gpr; };
-  if (!gpr(a) || !gpr(b)) return false;
-  Value va = t.read(a, a.size), vb = t.read(b, b.size);
-  t.write(a, a.size, vb);
-  t.write(b, b.size, va);
+  const Operand* a = &in.op[0];
+  const Operand* b = &in.op[1];
+  auto gpr = [](const Operand& o) {
+    return o.kind == OpKind::Reg && (o.rclass == RegClass::Gpr || o.rclass == RegClass::GprHigh);
+  };
+  if (a->kind == OpKind::Mem) std::swap(a, b);
+  if (!gpr(*a) || !(gpr(*b) || b->kind == OpKind::Mem)) return false;
+  unsigned size = a->size;
+  RmwDestination other(t, *b, size);
+  Value va = t.read(*a, size), vb = other.read(t);
+  other.write(t, va);
+  t.write(*a, size, vb);
   return true;
 }
 

@@ -1,6 +1,6 @@
 // Frontend, shifts and multiplication (mirrors src/interp/shift.cpp and muldiv.cpp):
-// shl/sal/shr/sar/rol/ror by an immediate, by 1 or by CL, and the 2- and 3-operand imul.
-// rcl/rcr, shld/shrd, one-operand mul/imul and div go to the interpreter.
+// shl/sal/shr/sar/rol/ror by an immediate, by 1 or by CL, imul (all forms) and mul.
+// rcl/rcr, shld/shrd and div/idiv go to the interpreter.
 #include "cpu/cpu_state.h"
 #include "jit/frontend/shift_kind.h"
 #include "jit/frontend/translator.h"
@@ -53,8 +53,36 @@ bool shift(Translator& t, const Insn& in) {
   return true;
 }
 
+// One-operand mul/imul: rDX:rAX = rAX * r/m (AX = AL * r/m8). CF = OF = the high half is
+// significant; SF/ZF/AF/PF undefined (the host's).
+template <bool is_signed>
+bool mul_wide(Translator& t, const Insn& in) {
+  const Operand& s = in.op[0];
+  if (!Translator::is_integer_operand(s) || s.kind == OpKind::Imm) return false;
+  unsigned size = s.size;
+  Operand rax{OpKind::Reg, uint8_t(size), RegClass::Gpr, RAX, kNoReg, kNoReg, kNoReg, 1, 0};
+  Operand rdx = rax;
+  rdx.reg = RDX;
+  Value b = t.read(s, size);
+  Value a = t.read(rax, size);
+  uint64_t desc = size | (uint64_t(is_signed) << 8);
+  Value f = t.ir.emit(Opcode::FlagsMulWide, {Arg::imm(desc), Arg::val(a), Arg::val(b)});
+  if (size == 1) {
+    // The 16-bit product of the extended bytes is exact: it goes to AX.
+    Value x = is_signed ? t.sign_extend(a, 1) : a, y = is_signed ? t.sign_extend(b, 1) : b;
+    rax.size = 2;
+    t.write(rax, 2, t.ir.op(Opcode::Mul, x, y));
+  } else {
+    Value hi = t.ir.emit(Opcode::MulHigh, {Arg::imm(desc), Arg::val(a), Arg::val(b)});
+    t.write(rax, size, t.ir.op(Opcode::Mul, a, b));
+    t.write(rdx, size, hi);
+  }
+  t.ir.set_flags(flag::ARITH, f);
+  return true;
+}
+
 bool imul(Translator& t, const Insn& in) {
-  if (in.nops < 2) return false;  // one-operand form writes rDX:rAX: interpreter
+  if (in.nops < 2) return mul_wide<true>(t, in);
   const Operand& d = in.op[0];
   if (d.kind != OpKind::Reg || d.rclass != RegClass::Gpr || d.size == 1) return false;
   unsigned size = d.size;
@@ -82,6 +110,7 @@ void register_frontend_shift_muldiv(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_ROL] = shift<ShiftKind::Rol>;
   t[ZYDIS_MNEMONIC_ROR] = shift<ShiftKind::Ror>;
   t[ZYDIS_MNEMONIC_IMUL] = imul;
+  t[ZYDIS_MNEMONIC_MUL] = mul_wide<false>;
 }
 
 }  // namespace vireo::jit

@@ -76,19 +76,18 @@ Value Translator::read(const Operand& o, unsigned size) {
   }
 }
 
+Value Translator::register_after_write(const Operand& o, Value v) {
+  if (o.rclass == RegClass::GprHigh) return ir.op(Opcode::MergeHigh8, ir.get_gpr(o.reg), v);
+  switch (o.size) {
+    case 8: return v;
+    case 4: return ir.op(Opcode::ZeroExt32, v);  // 32-bit writes zero-extend
+    default: return ir.emit(Opcode::MergeLow, {Arg::val(ir.get_gpr(o.reg)), Arg::val(v), Arg::imm(o.size)});
+  }
+}
+
 void Translator::write(const Operand& o, unsigned size, Value v) {
   if (o.kind == OpKind::Mem) return store(address(o), o.size ? o.size : size, v);
-  if (o.rclass == RegClass::GprHigh) {
-    ir.set_gpr(o.reg, ir.op(Opcode::MergeHigh8, ir.get_gpr(o.reg), v));
-    return;
-  }
-  switch (o.size) {
-    case 8: ir.set_gpr(o.reg, v); break;
-    case 4: ir.set_gpr(o.reg, ir.op(Opcode::ZeroExt32, v)); break;  // 32-bit writes zero-extend
-    default:
-      ir.set_gpr(o.reg, ir.emit(Opcode::MergeLow, {Arg::val(ir.get_gpr(o.reg)), Arg::val(v), Arg::imm(o.size)}));
-      break;
-  }
+  ir.set_gpr(o.reg, register_after_write(o, v));
 }
 
 const FrontendTable& frontend_table() {
@@ -100,6 +99,8 @@ const FrontendTable& frontend_table() {
     register_frontend_stack(t);
     register_frontend_sse(t);
     register_frontend_shift_muldiv(t);
+    register_frontend_bit(t);
+    register_frontend_atomic(t);
     return t;
   }();
   return t;

@@ -35,6 +35,9 @@ class Translator {
   // Operand access, mirroring Exec::read/write: values are zero-extended to 64 bits.
   Value read(const Operand& o, unsigned size);
   void write(const Operand& o, unsigned size, Value v);
+  // The whole 64-bit register after writing v to the register operand o (a 32-bit write
+  // zero-extends, narrower ones merge), as `write` would set it.
+  Value register_after_write(const Operand& o, Value v);
   Value address(const Operand& o);     // linear guest address of a memory operand
   Value load(Value addr, unsigned size);
   void store(Value addr, unsigned size, Value v);
@@ -74,6 +77,8 @@ void register_frontend_control(FrontendTable& t);
 void register_frontend_stack(FrontendTable& t);
 void register_frontend_sse(FrontendTable& t);
 void register_frontend_shift_muldiv(FrontendTable& t);
+void register_frontend_bit(FrontendTable& t);
+void register_frontend_atomic(FrontendTable& t);
 
 const FrontendTable& frontend_table();
 

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "cpu/cpu_state.h"
+#include "jit/backend/x64/emit_bits.h"
 #include "jit/backend/x64/emit_sse.h"
 #include "jit/frontend/shift_kind.h"
 #include "jit/frontend/sse_forms.h"
@@ -420,6 +421,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         else capture_flags(d);
         break;
       }
+      case Opcode::BitOp: case Opcode::FlagsBitOp: emit_bit_op(*this, imm(0), d, A(1), A(2), in.op == Opcode::FlagsBitOp); break;
+      case Opcode::MulHigh: case Opcode::FlagsMulWide: emit_mul_wide(*this, imm(0), d, A(1), A(2), in.op == Opcode::FlagsMulWide); break;
       case Opcode::Select:
         mov(r11, A(2));
         test(A(0), A(0));

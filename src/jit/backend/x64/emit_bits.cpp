@@ -1,0 +1,76 @@
+#include "jit/backend/x64/emit_bits.h"
+
+#include "jit/frontend/bit_kind.h"
+
+namespace vireo::jit {
+
+using Xbyak::Reg64;
+
+namespace {
+
+Xbyak::Reg sized(const Reg64& r, unsigned size) {
+  switch (size) {
+    case 1: return r.cvt8();
+    case 2: return r.cvt16();
+    case 4: return r.cvt32();
+    default: return r;
+  }
+}
+
+}  // namespace
+
+void emit_bit_op(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& a,
+                 const Reg64& b, bool flags) {
+  auto kind = BitKind(desc & 0xFF);
+  unsigned size = unsigned((desc >> 8) & 0xFF);
+  Xbyak::Reg r = sized(g.r11, size);
+  Xbyak::Reg src = sized(b, size);
+  // bsf/bsr leave their destination alone on a zero source: start from a known value so the
+  // result is deterministic (the frontend keeps the guest's register in that case).
+  if (kind == BitKind::Bsf || kind == BitKind::Bsr) g.xor_(g.r11d, g.r11d);
+  else g.mov(g.r11, a);
+  switch (kind) {
+    case BitKind::Bt: g.bt(r, src); break;
+    case BitKind::Bts: g.bts(r, src); break;
+    case BitKind::Btr: g.btr(r, src); break;
+    case BitKind::Btc: g.btc(r, src); break;
+    case BitKind::Bsf: g.bsf(r, src); break;
+    case BitKind::Bsr: g.bsr(r, src); break;
+    case BitKind::Tzcnt: g.tzcnt(r, src); break;
+    case BitKind::Lzcnt: g.lzcnt(r, src); break;
+    case BitKind::Popcnt: g.popcnt(r, src); break;
+  }
+  if (flags) {
+    g.pushfq();
+    g.pop(d);
+  } else {
+    g.mov(d, g.r11);
+  }
+}
+
+void emit_mul_wide(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& a,
+                   const Reg64& b, bool flags) {
+  unsigned size = unsigned(desc & 0xFF);
+  bool is_signed = (desc >> 8) & 1;
+  // rax and rdx may hold other live values: keep them on the stack (no call happens here, so
+  // the stack's alignment does not matter).
+  g.push(g.rax);
+  g.push(g.rdx);
+  g.mov(g.r11, b);
+  g.mov(g.rax, a);
+  if (is_signed) g.imul(sized(g.r11, size));
+  else g.mul(sized(g.r11, size));
+  if (flags) {
+    g.pushfq();
+    g.pop(g.r11);
+  } else if (size == 2) {
+    g.movzx(g.r11d, g.dx);
+  } else {
+    g.mov(g.r11, g.rdx);  // a 32-bit multiply wrote EDX zero-extended
+  }
+  g.pop(g.rdx);
+  g.pop(g.rax);
+  g.mov(d, g.r11);
+}
+
+}  // namespace vireo::jit

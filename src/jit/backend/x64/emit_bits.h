@@ -1,0 +1,21 @@
+// Host emission of the bit instructions and the one-operand multiply (BitOp, FlagsBitOp,
+// MulHigh, FlagsMulWide): each is the guest's own instruction run on the host at the guest
+// width, so results and defined flags are exactly the hardware's.
+#pragma once
+
+#include <xbyak/xbyak.h>
+
+#include <cstdint>
+
+namespace vireo::jit {
+
+// d = BitOp(desc, a, b), or its RFLAGS when `flags`. Uses r11 as scratch.
+void emit_bit_op(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& d,
+                 const Xbyak::Reg64& a, const Xbyak::Reg64& b, bool flags);
+
+// d = MulHigh(desc, a, b), or the RFLAGS of that multiply when `flags`. Uses r11 as scratch;
+// rax and rdx (which the host mul needs) are saved and restored around it.
+void emit_mul_wide(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& d,
+                   const Xbyak::Reg64& a, const Xbyak::Reg64& b, bool flags);
+
+}  // namespace vireo::jit

@@ -1,0 +1,96 @@
+// Shared by the JIT unit tests: a small guest machine, and a pair of runs of the same code
+// from the same state on the JIT and on the interpreter (the semantic reference).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "interp/interpreter.h"
+#include "jit/jit_engine.h"
+#include "mem/address_space.h"
+
+namespace vireo::test {
+
+constexpr uint64_t kCode = 0x10000, kData = 0x20000;
+
+struct Machine {
+  AddressSpace as;
+  CpuState cpu{};
+  Machine() {
+    as.mmap(kCode, 0x10000, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    as.mmap(kData, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    reset_user_state(cpu);
+    cpu.gpr[RSP] = kData + 0x8000;
+    cpu.rip = kCode;
+  }
+  void load(const std::vector<uint8_t>& code) { std::memcpy(as.host(kCode), code.data(), code.size()); }
+};
+
+// Runs `code` (which must end in `syscall`) on both engines from the same state, one after the
+// other (two 64 TiB guest windows do not fit in one host address space at once), and keeps
+// what each left behind.
+struct Pair {
+  struct Result {
+    StopReason r;
+    CpuState cpu;
+    std::vector<uint8_t> data;
+  } jit, ref;
+  uint64_t jit_fallbacks = 0;  // instructions the JIT left to the interpreter
+
+  void run(const std::vector<uint8_t>& code, const CpuState& start, jit::JitOptions o = {}) {
+    for (bool use_jit : {true, false}) {
+      Machine m;
+      m.load(code);
+      uint64_t rsp = m.cpu.gpr[RSP];
+      m.cpu = start;
+      if (!start.gpr[RSP]) m.cpu.gpr[RSP] = rsp;
+      m.cpu.rip = kCode;
+      for (int i = 0; i < 256; ++i) m.as.host(kData)[i] = uint8_t(i * 7);
+      Result& res = use_jit ? jit : ref;
+      if (use_jit) {
+        jit::JitEngine e(m.as.memory(), o);
+        res.r = e.run(m.cpu);
+        jit_fallbacks = 0;
+        for (uint64_t n : e.stats().fallbacks_by_mnemonic) jit_fallbacks += n;
+      } else {
+        Interpreter e(m.as.memory());
+        res.r = e.run(m.cpu);
+      }
+      res.cpu = m.cpu;
+      res.data.assign(m.as.host(kData), m.as.host(kData) + 0x10000);
+    }
+  }
+
+  void expect_same() {
+    EXPECT_EQ(jit.r, ref.r);
+    EXPECT_EQ(jit.cpu.rip, ref.cpu.rip);
+    for (int r = 0; r < 16; ++r) EXPECT_EQ(jit.cpu.gpr[r], ref.cpu.gpr[r]) << "gpr " << r;
+    EXPECT_EQ(jit.cpu.rflags, ref.cpu.rflags);
+    EXPECT_TRUE(jit.data == ref.data);
+  }
+};
+
+inline CpuState random_state(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  CpuState s{};
+  reset_user_state(s);
+  for (int r = 0; r < 16; ++r) s.gpr[r] = rng();
+  s.gpr[RSP] = kData + 0x8000;
+  s.gpr[RBX] = kData + 0x100;  // a valid data pointer for memory forms
+  s.rflags = flag::FIXED1 | (rng() & flag::ARITH);
+  return s;
+}
+
+inline const std::vector<uint8_t> kSyscall = {0x0F, 0x05};
+
+inline std::vector<uint8_t> cat(std::initializer_list<std::vector<uint8_t>> parts) {
+  std::vector<uint8_t> v;
+  for (auto& p : parts) v.insert(v.end(), p.begin(), p.end());
+  return v;
+}
+
+}  // namespace vireo::test
