@@ -104,8 +104,9 @@ int kmain(uint32_t magic, const struct multiboot_info* mbi) {
   kputs("-- shadows\n");
   idt_set_handler(PIC_VECTOR_BASE, on_timer);
   idt_set_handler(1, on_debug);
+  pit_pic_quiesce();
   pic_unmask(0);
-  pit_one_shot(100);
+  pit_one_shot(100);  /* exactly one IRQ0 edge */
   for (;;) {  /* wait, interrupts off, until IRQ0 is pending in the PIC's IRR */
     outb(0x20, 0x0A);
     if (inb(0x20) & 1) break;

@@ -110,8 +110,9 @@ int kmain(uint32_t magic, const struct multiboot_info* mbi) {
 
   kputs("-- external interrupt\n");
   idt_set_handler(PIC_VECTOR_BASE + 0, on_timer);
+  pit_pic_quiesce();
   pic_unmask(0);
-  pit_one_shot(1193);  /* 1 ms */
+  pit_one_shot(1193);  /* one IRQ0 edge, 1 ms from now */
   uint32_t after_hlt;
   __asm__ volatile("sti\n\thlt\n1:\n\tcli\n\tmovl $1b, %0" : "=m"(after_hlt));
   kprintf("IRQ0 ticks: %d, taken at the instruction after HLT: %d\n", ticks, tick_eip == after_hlt);

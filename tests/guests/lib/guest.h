@@ -187,6 +187,10 @@ void pic_unmask(int irq);
 void pic_eoi(int irq);
 void pit_start_periodic(uint32_t hz);
 void pit_one_shot(uint16_t count);  /* mode 0: one IRQ0 after `count` ticks of 1.193182 MHz */
+/* Stops channel 0 as the firmware left it (periodic) and forgets any IRQ0 request already
+   latched: mode 0 with the longest count keeps OUT low for 55 ms, and ICW1 (pic_init) clears
+   the PIC's IRR. A guest that counts interrupts starts from here. */
+void pit_pic_quiesce(void);
 
 /* multiboot info access */
 struct multiboot_info {

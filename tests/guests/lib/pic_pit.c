@@ -38,3 +38,8 @@ void pit_one_shot(uint16_t count) {
   outb(0x40, (uint8_t)count);
   outb(0x40, (uint8_t)(count >> 8));
 }
+
+void pit_pic_quiesce(void) {
+  pit_one_shot(0xFFFF);
+  pic_init();
+}
