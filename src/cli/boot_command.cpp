@@ -1,4 +1,5 @@
-// `vireo boot [--engine kvm] [-m SIZE] [--stats] [--append CMDLINE] KERNEL`: system mode.
+// `vireo boot [--engine kvm|interp] [-m SIZE] [--stats] [-d int] [-D FILE] [--append CMDLINE] KERNEL`:
+// system mode.
 // Boots a Multiboot kernel on the PC board (src/machine/) under an engine; the exit status is
 // the guest's debug-exit status, or 1 with a one-line reason when the machine cannot go on.
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include <stdexcept>
 
 #include "cli/commands.h"
+#include "interp/interpreter.h"
 #include "kvm/kvm_engine.h"
 #include "kvm/kvm_error.h"
 #include "machine/board.h"
@@ -26,6 +28,8 @@ struct BootArgs {
   std::string engine = "kvm";
   std::string memory = "128M";
   bool stats = false;
+  std::string debug;     // -d: interp logs `int`
+  std::string log_file;  // -D FILE
   std::string append;
   std::string kernel;
 };
@@ -57,9 +61,27 @@ std::vector<uint8_t> read_file(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
+// The engine `a.engine` names, on this board.
+std::unique_ptr<Engine> make_engine(const BootArgs& a, machine::Board& board, std::FILE* int_log) {
+  if (a.engine == "kvm") {
+    if (int_log) throw std::runtime_error("-d int: only the interp engine logs interrupts (kvm delivers them in hardware)");
+    // KvmUnavailable propagates: no /dev/kvm is one line and status 1, before the guest starts.
+    return std::make_unique<kvm::KvmEngine>(board, board.ram().host(), board.ram().size());
+  }
+  if (a.engine == "interp") return std::make_unique<Interpreter>(board, board.ram().host(), board.ram().size(), int_log);
+  throw std::runtime_error(fmt::format("--engine {}: system mode runs under kvm or interp (jit will follow)", a.engine));
+}
+
+std::FILE* open_int_log(const BootArgs& a) {
+  if (a.debug.empty()) return nullptr;
+  if (a.debug != "int") throw std::runtime_error(fmt::format("-d {}: vireo boot logs only 'int'", a.debug));
+  if (a.log_file.empty()) return stderr;
+  std::FILE* f = std::fopen(a.log_file.c_str(), "w");
+  if (!f) throw std::runtime_error(fmt::format("-D {}: cannot open for writing", a.log_file));
+  return f;
+}
+
 int boot(const BootArgs& a) {
-  if (a.engine != "kvm")
-    throw std::runtime_error(fmt::format("--engine {}: system mode runs under kvm for now (interp and jit will follow)", a.engine));
   machine::BoardConfig cfg;
   cfg.ram_size = parse_memory_size(a.memory);
   std::vector<uint8_t> image = read_file(a.kernel);
@@ -67,15 +89,19 @@ int boot(const BootArgs& a) {
   CpuState cpu{};
   machine::load_multiboot(a.kernel, image, a.append, board.ram(), cpu);
 
+  std::FILE* int_log = open_int_log(a);
   uint64_t t0 = machine::monotonic_ns();
-  // KvmUnavailable propagates: no /dev/kvm is one line and status 1, before the guest starts.
-  kvm::KvmEngine engine(board, board.ram().host(), board.ram().size());
+  std::unique_ptr<Engine> engine_ptr = make_engine(a, board, int_log);
+  Engine& engine = *engine_ptr;
   machine::SystemRunResult res;
   try {
     res = machine::run_system(board, engine, cpu);
   } catch (const kvm::KvmError& e) {
     res = {1, e.what()};
+  } catch (const machine::MachineStop& e) {
+    res = {1, e.what()};
   }
+  if (int_log && int_log != stderr) std::fclose(int_log);
   std::fflush(stdout);
   double seconds = double(machine::monotonic_ns() - t0) / 1e9;
   if (!res.message.empty()) fmt::print(stderr, "vireo: {}\n", res.message);
@@ -92,9 +118,11 @@ int boot(const BootArgs& a) {
 void add_boot_command(CLI::App& app) {
   auto args = std::make_shared<BootArgs>();
   CLI::App* cmd = app.add_subcommand("boot", "Boot a Multiboot kernel on a PC board (system mode)");
-  cmd->add_option("--engine", args->engine, "Execution engine: kvm")->capture_default_str();
+  cmd->add_option("--engine", args->engine, "Execution engine: kvm or interp")->capture_default_str();
   cmd->add_option("-m,--memory", args->memory, "Guest RAM, e.g. 128M or 1G (a bare number is MiB)")->capture_default_str();
-  cmd->add_flag("--stats", args->stats, "At exit, print vmexits by reason and port, and guest vs monitor time");
+  cmd->add_flag("--stats", args->stats, "At exit: kvm, vmexits by reason and port; interp, instructions, MIPS, exceptions and interrupts by vector, TLB");
+  cmd->add_option("-d", args->debug, "interp: log items: int (each interrupt and exception, one line)");
+  cmd->add_option("-D", args->log_file, "interp: write the -d log to FILE instead of stderr");
   cmd->add_option("--append", args->append, "Kernel command line (after the kernel's path, as QEMU passes it)");
   cmd->add_option("KERNEL", args->kernel, "Multiboot v1 kernel (ELF32, or a.out-kludge image)")->required();
   cmd->callback([args] {

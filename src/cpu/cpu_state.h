@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 namespace vireo {
@@ -152,6 +153,10 @@ static_assert(std::is_standard_layout_v<CpuState>);
 
 // The register state Linux gives a new process (x86-64 ABI): MXCSR 0x1F80, FCW 0x37F.
 void reset_user_state(CpuState& cpu);
+
+// The registers a machine-stop message shows (triple fault, failed entry): GPRs, rip,
+// rflags, control registers, segments and descriptor tables, one group per line.
+std::string format_registers(const CpuState& c);
 
 // Helper accessors for FS/GS base, used by arch_prctl and the engines.
 inline uint64_t& fs_base(CpuState& c) { return c.seg[SEG_FS].base; }

@@ -30,18 +30,20 @@ uint32_t word(const char* s) {
 }
 }  // namespace
 
-CpuidResult cpuid(uint32_t leaf, uint32_t subleaf) {
+CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, CpuidView view) {
   const CpuFeatures& f = advertised_features();
+  const bool sys = view == CpuidView::System;
   switch (leaf) {
     case 0: return {7, word(kVendor), word(kVendor + 8), word(kVendor + 4)};
     case 1:
       // Family 6, model 0x55-ish signature; CLFLUSH line size 8*8 = 64 bytes; one logical CPU.
-      return {0x000506A0, 0x00000800, f.leaf1_ecx, f.leaf1_edx};
+      return {0x000506A0, 0x00000800, f.leaf1_ecx,
+              f.leaf1_edx | (sys ? PSE | MSR | PAE | SEP | PGE | PAT | PSE36 | CLFSH : 0)};
     case 7:
       if (subleaf == 0) return {0, f.leaf7_ebx, 0, 0};
       return {0, 0, 0, 0};
     case 0x80000000: return {0x80000008, 0, 0, 0};
-    case 0x80000001: return {0, 0, f.ext1_ecx, f.ext1_edx};
+    case 0x80000001: return {0, 0, f.ext1_ecx, f.ext1_edx | (sys ? PDPE1GB | RDTSCP : 0)};
     case 0x80000002:
     case 0x80000003:
     case 0x80000004: {

@@ -24,6 +24,11 @@ inline constexpr uint32_t BMI1 = 1u << 3;
 // leaf 0x80000001 ECX / EDX
 inline constexpr uint32_t LAHF_LM = 1u << 0, ABM_LZCNT = 1u << 5;
 inline constexpr uint32_t SYSCALL = 1u << 11, NX = 1u << 20, LM = 1u << 29;
+// System-mode features (leaf 1 EDX; leaf 0x80000001 EDX), implemented by the interpreter's
+// system mode (interp/system/) and its softmmu.
+inline constexpr uint32_t PSE = 1u << 3, MSR = 1u << 5, PAE = 1u << 6, SEP = 1u << 11,
+                          PGE = 1u << 13, PAT = 1u << 16, PSE36 = 1u << 17, CLFSH = 1u << 19;
+inline constexpr uint32_t PDPE1GB = 1u << 26, RDTSCP = 1u << 27;
 }  // namespace cpuid_bits
 
 // The advertised feature words. Kept in one place (cpuid.cpp) so that a family landing in the
@@ -35,6 +40,9 @@ struct CpuFeatures {
 };
 const CpuFeatures& advertised_features();
 
-CpuidResult cpuid(uint32_t leaf, uint32_t subleaf);
+// User mode sees what a Linux process may use; system mode adds the paging, MSR and
+// fast-system-call features a kernel looks for.
+enum class CpuidView { User, System };
+CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, CpuidView view = CpuidView::User);
 
 }  // namespace vireo

@@ -19,14 +19,21 @@
 namespace vireo {
 
 class Interpreter;
+struct SystemMode;
 
 struct Exec {
   CpuState* cpu = nullptr;
+  // User mode: the guest window. System mode: limit 0, so every access takes the [[unlikely]]
+  // branch into the softmmu (interp/system/memory.cpp) and the user-mode fast paths stay as
+  // they are.
   GuestMemory mem;
   GuestFaultScope* scope = nullptr;
   Interpreter* interp = nullptr;
   uint64_t insn_rip = 0;  // address of the executing instruction
   StopReason stop = StopReason::None;
+  SystemMode* sys = nullptr;  // system mode only (interp/system/system_mode.h)
+  // Outside 64-bit mode (system mode only) ES/CS/SS/DS bases apply too.
+  bool legacy_segments = false;
 
   // ---- faults ----
   [[noreturn]] void raise(uint8_t vector, uint32_t error_code = 0, bool has_error = false,
@@ -45,7 +52,7 @@ struct Exec {
   template <class T>
   T load(uint64_t la) {
     if (!mem.contains(la, sizeof(T))) [[unlikely]]
-      raise_pf(la, false);
+      return load_slow<T>(la);
     T v;
     std::memcpy(&v, mem.base + la, sizeof(T));
     return v;
@@ -53,7 +60,7 @@ struct Exec {
   template <class T>
   void store(uint64_t la, T v) {
     if (!mem.contains(la, sizeof(T))) [[unlikely]]
-      raise_pf(la, true);
+      return store_slow<T>(la, v);
     if ((la & 4095) + sizeof(T) > 4096) [[unlikely]]
       probe_second_page(la);
     std::memcpy(mem.base + la, &v, sizeof(T));
@@ -69,12 +76,35 @@ struct Exec {
   // still touches memory through it, so host faults are caught as usual.
   uint8_t* host_ptr(uint64_t la, uint64_t len, bool write) {
     if (!mem.contains(la, len)) [[unlikely]]
-      raise_pf(la, write);
+      return host_ptr_slow(la, len, write);
     // Every page after the first must be writable before the caller writes any byte.
     if (write && len && (la & 4095) + len > 4096) [[unlikely]]
       for (uint64_t page = (la | 4095) + 1; page < la + len; page += 4096) probe_second_page(page - 1);
     return mem.base + la;
   }
+
+  // Outside the user window: a #PF in user mode, the softmmu in system mode.
+  template <class T>
+  [[gnu::noinline]] T load_slow(uint64_t la) {
+    if (!sys) raise_pf(la, false);
+    T v;
+    sys_read(la, &v, sizeof(T));
+    return v;
+  }
+  template <class T>
+  [[gnu::noinline]] void store_slow(uint64_t la, T v) {
+    if (!sys) raise_pf(la, true);
+    sys_write(la, &v, sizeof(T));
+  }
+  [[gnu::noinline]] uint8_t* host_ptr_slow(uint64_t la, uint64_t len, bool write) {
+    if (!sys) raise_pf(la, write);
+    return sys_host_ptr(la, len, write);
+  }
+  // System mode (interp/system/memory.cpp): accesses at the current privilege through the
+  // softmmu; a page fault or an MMIO access is handled there.
+  void sys_read(uint64_t la, void* dst, unsigned size);
+  void sys_write(uint64_t la, const void* src, unsigned size);
+  uint8_t* sys_host_ptr(uint64_t la, uint64_t len, bool write);
 
   uint64_t load_sized(uint64_t la, unsigned size) {
     switch (size) {
@@ -96,7 +126,8 @@ struct Exec {
   // ---- effective addresses ----
   uint64_t seg_base(uint8_t seg) const {
     // In 64-bit mode only FS and GS contribute a base (SDM Vol. 1, 3.3.7.1).
-    return (seg == SEG_FS || seg == SEG_GS) ? cpu->seg[seg].base : 0;
+    if (seg == SEG_FS || seg == SEG_GS) return cpu->seg[seg].base;
+    return legacy_segments ? cpu->seg[seg].base : 0;
   }
   // Effective address (offset) of a memory operand, truncated to the address size.
   uint64_t offset(const Insn& in, const Operand& o) const {

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "interp/dispatch.h"
+#include "interp/system/system_mode.h"
 
 namespace vireo {
 
@@ -98,6 +99,8 @@ StopReason Interpreter::fault_stop(CpuState& cpu, int how) {
 }
 
 StopReason Interpreter::run(CpuState& cpu) {
+  if (sys_) [[unlikely]]
+    return run_system(cpu);
   x_.cpu = &cpu;
   x_.stop = StopReason::None;
   x_.insn_rip = cpu.rip;
@@ -152,6 +155,7 @@ void Interpreter::report_unimplemented(const Insn& in) {
 }
 
 void Interpreter::print_stats(std::FILE* out, double seconds) const {
+  if (sys_) return print_system_stats(out, seconds);
   fmt::print(out, "  decode cache misses:  {}\n", decode_misses_);
   for (auto& [m, n] : unimplemented_)
     fmt::print(out, "  unimplemented:        {} x{}\n",

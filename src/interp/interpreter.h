@@ -12,11 +12,21 @@
 #include "interp/exec.h"
 #include "mem/guest_memory.h"
 
+namespace vireo::machine {
+class SystemBus;
+}
+
 namespace vireo {
+
+struct SystemMode;
 
 class Interpreter final : public Engine {
  public:
+  // User mode: the guest window of a Linux process.
   explicit Interpreter(const GuestMemory& mem);
+  // System mode (interp/system/): guest-physical RAM and the machine's bus; `int_log` gets one
+  // line per interrupt or exception (-d int), or is null.
+  Interpreter(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, std::FILE* int_log);
   ~Interpreter() override;
 
   StopReason run(CpuState& cpu) override;
@@ -47,6 +57,8 @@ class Interpreter final : public Engine {
   const Insn* fetch(CpuState& cpu);  // inline fast path in run()
   const Insn* fetch_slow(CpuState& cpu, CacheEntry& e);
   StopReason fault_stop(CpuState& cpu, int how);
+  StopReason run_system(CpuState& cpu);  // interp/system/run_loop.cpp
+  void print_system_stats(std::FILE* out, double seconds) const;
 
   Decoder decoder_;
   Exec x_;
@@ -55,6 +67,7 @@ class Interpreter final : public Engine {
   uint64_t limit_ = 0;
   uint64_t decode_misses_ = 0;
   std::map<uint16_t, uint64_t> unimplemented_;  // mnemonic -> times hit
+  std::unique_ptr<SystemMode> sys_;
 };
 
 }  // namespace vireo

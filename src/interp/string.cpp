@@ -3,7 +3,7 @@
 //
 // Rules (SDM Vol. 2, MOVS/STOS/LODS/CMPS/SCAS and REP/REPE/REPNE; Vol. 1, 3.3.7):
 //  * the source is seg:rSI with seg = DS unless overridden (only FS/GS carry a base in 64-bit
-//    mode); the destination is always ES:rDI (base 0);
+//    mode); the destination is always ES:rDI (ES base 0 in 64-bit mode);
 //  * rSI/rDI/rCX are used at the address size: with a 67h prefix ESI/EDI/ECX, whose updates
 //    are 32-bit writes (the host clears the upper halves the same way);
 //  * DF = 0 increments the index registers, DF = 1 decrements them;
@@ -53,15 +53,16 @@ struct Str {
   const Insn& in;
   unsigned asz;      // 8 or 4 (bytes)
   uint64_t src_base;
+  uint64_t dst_base;  // ES: 0 in 64-bit mode
 
   Str(Exec& x_, const Insn& in_)
       : x(x_), in(in_), asz(in_.addrsize == 4 ? 4 : 8),
-        src_base(x_.seg_base(source_segment(in_))) {}
+        src_base(x_.seg_base(source_segment(in_))), dst_base(x_.seg_base(SEG_ES)) {}
 
   uint64_t reg(unsigned r) const { return Exec::truncate(x.gpr(r), asz); }
   void set(unsigned r, uint64_t v) { x.set_gpr(r, asz, v); }
   uint64_t src() const { return src_base + reg(RSI); }
-  uint64_t dst() const { return reg(RDI); }
+  uint64_t dst() const { return dst_base + reg(RDI); }
   bool rep() const { return in.prefixes & (pfx::REP | pfx::REPNE); }
   int64_t step(unsigned size) const {
     return (x.cpu->rflags & flag::DF) ? -int64_t(size) : int64_t(size);
@@ -100,7 +101,7 @@ void movs(Exec& x, const Insn& in) {
     s.set(RDI, s.reg(RDI) + step);
     return;
   }
-  bool fast = step > 0 && s.asz == 8;
+  bool fast = step > 0 && s.asz == 8 && x.mem.limit;  // system mode: element by element
   while (uint64_t count = s.reg(RCX)) {
     if (s.should_yield()) return;
     uint64_t src = s.src(), dst = s.dst();
@@ -133,7 +134,7 @@ void stos(Exec& x, const Insn& in) {
     s.set(RDI, s.reg(RDI) + step);
     return;
   }
-  bool fast = step > 0 && s.asz == 8;
+  bool fast = step > 0 && s.asz == 8 && x.mem.limit;  // system mode: element by element
   while (uint64_t count = s.reg(RCX)) {
     if (s.should_yield()) return;
     uint64_t dst = s.dst();

@@ -46,11 +46,6 @@ Segment from_kvm(const kvm_segment& k) {
   return Segment{k.selector, a, k.limit, k.base};
 }
 
-const char* seg_name(int i) {
-  static const char* names[] = {"es", "cs", "ss", "ds", "fs", "gs"};
-  return names[i];
-}
-
 }  // namespace
 
 KvmVcpu::KvmVcpu(KvmVm& vm, int index) {
@@ -159,20 +154,7 @@ std::string KvmVcpu::register_dump() const {
   } catch (const KvmError& e) {
     return std::string("  (registers unavailable: ") + e.what() + ")";
   }
-  static const char* names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
-                                  "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
-  std::string out;
-  for (int i = 0; i < 16; ++i)
-    out += fmt::format("{}{:>3}={:016x}", i % 4 ? "  " : "  ", names[i], c.gpr[i]) + (i % 4 == 3 ? "\n" : "");
-  out += fmt::format("  rip={:016x}  rflags={:08x}\n", c.rip, c.rflags);
-  out += fmt::format("  cr0={:08x}  cr2={:016x}  cr3={:016x}  cr4={:08x}  efer={:x}\n", c.cr0, c.cr2, c.cr3, c.cr4,
-                     c.efer);
-  for (int i = 0; i < SEG_COUNT; ++i)
-    out += fmt::format("  {}={:04x} base={:016x} limit={:08x} attr={:03x}\n", seg_name(i), c.seg[i].selector,
-                       c.seg[i].base, c.seg[i].limit, c.seg[i].attrib);
-  out += fmt::format("  gdt={:016x}/{:x}  idt={:016x}/{:x}  tr={:04x}", c.gdtr.base, c.gdtr.limit, c.idtr.base,
-                     c.idtr.limit, c.tr.selector);
-  return out;
+  return format_registers(c);
 }
 
 }  // namespace vireo::kvm

@@ -6,8 +6,15 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 
 namespace vireo::machine {
+
+// Thrown by an engine when the machine cannot go on (a triple fault, a guest state the engine
+// does not model); the platform prints the message and stops with exit status 1.
+struct MachineStop : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class SystemBus {
  public:

@@ -1,0 +1,111 @@
+// Guest memory in system mode: linear address -> (segment wrap, canonical check) -> softmmu ->
+// RAM or MMIO. An access that crosses a page translates both pages before touching either, so
+// a fault on the second page leaves memory unchanged (SDM Vol. 3, 4.7: no partial writes).
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "interp/system/system_mode.h"
+
+namespace vireo {
+
+using softmmu::Access;
+
+namespace {
+
+// Outside 64-bit mode linear addresses wrap at 4 GiB; in 64-bit mode they must be canonical
+// (SDM Vol. 1, 3.3.7.1), else #GP(0).
+uint64_t fix_linear(Exec& x, uint64_t la) {
+  if (!in_64bit_mode(*x.cpu)) return uint32_t(la);
+  if (uint64_t(int64_t(la << 16) >> 16) != la) x.raise_gp(0);
+  return la;
+}
+
+uint64_t translate(Exec& x, uint64_t la, Access a, bool user) {
+  uint64_t pa;
+  uint32_t err;
+  if (!x.sys->mmu.translate(la, a, user, pa, err)) [[unlikely]]
+    x.raise(VEC_PF, err, true, la, a == Access::Write);
+  return pa;
+}
+
+void copy_phys(softmmu::Mmu& mmu, uint64_t pa, uint8_t* buf, unsigned n, bool write) {
+  if (uint8_t* p = mmu.ram_ptr(pa, n)) {
+    write ? std::memcpy(p, buf, n) : std::memcpy(buf, p, n);
+    return;
+  }
+  // MMIO: natural sizes as one access, anything else byte by byte.
+  if (n == 1 || n == 2 || n == 4 || n == 8) {
+    uint64_t v = 0;
+    if (write) {
+      std::memcpy(&v, buf, n);
+      mmu.write_phys(pa, n, v);
+    } else {
+      v = mmu.read_phys(pa, n);
+      std::memcpy(buf, &v, n);
+    }
+    return;
+  }
+  for (unsigned i = 0; i < n; ++i) copy_phys(mmu, pa + i, buf + i, 1, write);
+}
+
+void access(Exec& x, uint64_t la, uint8_t* buf, unsigned size, Access a, bool user) {
+  la = fix_linear(x, la);
+  unsigned first = std::min<unsigned>(size, 4096 - unsigned(la & 4095));
+  uint64_t pa0 = translate(x, la, a, user);
+  uint64_t pa1 = first < size ? translate(x, fix_linear(x, (la | 4095) + 1), a, user) : 0;
+  bool write = a == Access::Write;
+  copy_phys(x.sys->mmu, pa0, buf, first, write);
+  if (first < size) copy_phys(x.sys->mmu, pa1, buf + first, size - first, write);
+}
+
+}  // namespace
+
+void Exec::sys_read(uint64_t la, void* dst, unsigned size) {
+  access(*this, la, static_cast<uint8_t*>(dst), size, Access::Read, cpl(*cpu) == 3);
+}
+
+void Exec::sys_write(uint64_t la, const void* src, unsigned size) {
+  uint8_t buf[64];
+  std::memcpy(buf, src, size);
+  access(*this, la, buf, size, Access::Write, cpl(*cpu) == 3);
+}
+
+// Bulk operands (SSE, x87, fxsave) get one host pointer: every page is translated first, and
+// the pages must be RAM and physically contiguous (always so with identity-mapped kernels).
+uint8_t* Exec::sys_host_ptr(uint64_t la, uint64_t len, bool write) {
+  la = fix_linear(*this, la);
+  Access a = write ? Access::Write : Access::Read;
+  bool user = cpl(*cpu) == 3;
+  uint64_t pa = translate(*this, la, a, user);
+  for (uint64_t page = (la | 4095) + 1; len && page < la + len; page += 4096)
+    if (translate(*this, fix_linear(*this, page), a, user) != pa + (page - la))
+      throw machine::MachineStop(fmt::format(
+          "a {}-byte operand at {:#x} spans pages that are not physically contiguous (not supported by interp)",
+          len, la));
+  uint8_t* p = sys->mmu.ram_ptr(pa, len ? len : 1);
+  if (!p)
+    throw machine::MachineStop(fmt::format("a {}-byte operand at {:#x} is not in RAM (MMIO supports 1 to 8 bytes)",
+                                           len, la));
+  return p;
+}
+
+void read_linear(Exec& x, uint64_t la, void* dst, unsigned size, bool user) {
+  access(x, la, static_cast<uint8_t*>(dst), size, Access::Read, user);
+}
+
+void write_linear(Exec& x, uint64_t la, const void* src, unsigned size, bool user) {
+  uint8_t buf[64];
+  std::memcpy(buf, src, size);
+  access(x, la, buf, size, Access::Write, user);
+}
+
+uint64_t read_sys(Exec& x, uint64_t la, unsigned size) {
+  uint64_t v = 0;
+  read_linear(x, la, &v, size, false);
+  return v;
+}
+
+void write_sys(Exec& x, uint64_t la, unsigned size, uint64_t v) { write_linear(x, la, &v, size, false); }
+
+}  // namespace vireo

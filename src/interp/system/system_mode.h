@@ -1,0 +1,153 @@
+// SystemMode: what the interpreter adds to run a bare-metal guest (vireo boot --engine interp).
+//
+// The user-mode interpreter is left as it is: system mode has its own fetch and run loop
+// (Interpreter::run_system), its own decode cache keyed by (linear rip, CPU mode), its own
+// dispatch table (the user one with the system families laid over it), and reaches memory
+// through the softmmu (mem/softmmu/) because Exec::mem has limit 0. Exceptions raised by any
+// handler come back to the run loop and are delivered through the guest IDT here.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "cpu/decoder.h"
+#include "interp/dispatch.h"
+#include "interp/exec.h"
+#include "machine/system_bus.h"
+#include "mem/softmmu/mmu.h"
+
+namespace vireo {
+
+// Segment attribute bits (CpuState::Segment::attrib: descriptor bits 40..47 and 52..55).
+namespace seg_attr {
+inline constexpr uint16_t TYPE = 0xF, ACCESSED = 1, S = 0x10, P = 0x80, L = 0x200, DB = 0x400,
+                          G = 0x800;
+inline constexpr uint16_t CODE = 8, CONFORMING = 4, READABLE = 2, WRITABLE = 2;
+inline unsigned dpl(uint16_t a) { return (a >> 5) & 3; }
+}  // namespace seg_attr
+
+// How an event reaches the IDT (SDM Vol. 3, 6.4 and 6.12): software interrupts are checked
+// against the gate's DPL, external ones set the EXT bit of error codes.
+enum class Event : uint8_t { Exception, External, Software };
+
+// The CPU mode an instruction is decoded in.
+enum class ExecMode : uint8_t { Long64, Bits32, Bits16 };
+
+struct SystemStats {
+  std::array<uint64_t, 256> exceptions{}, interrupts{}, software{};
+};
+
+struct SystemMode {
+  SystemMode(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size);
+
+  machine::SystemBus& bus;
+  softmmu::Mmu mmu;
+  Decoder dec64{CpuMode::Long64}, dec32{CpuMode::Protected32}, dec16{CpuMode::Real16};
+  DispatchTable table;
+
+  struct CacheEntry {
+    uint64_t la = ~uint64_t(0);  // linear address of the instruction; ~0 = empty
+    uint64_t rip = 0;            // its offset in CS (relative branch targets depend on it)
+    ExecMode mode = ExecMode::Long64;
+    Insn insn;
+  };
+  static constexpr size_t kCacheSize = 1 << 12;
+  std::unique_ptr<std::array<CacheEntry, kCacheSize>> cache;
+  uint64_t decode_misses = 0;
+
+  // Interrupt bookkeeping. An interrupt window opens `irq_check` instructions from now (after
+  // STI: one instruction later; after POPF/IRET/port I/O: at the next boundary); interrupts are
+  // blocked while insn_count < shadow_end (the STI / MOV SS shadow).
+  unsigned irq_check = 0;
+  uint64_t shadow_end = 0;
+  int delivering = -1;  // vector being delivered (for #DF and triple fault), -1 = none
+
+  uint64_t dr[8] = {0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400};
+  uint64_t tsc_aux = 0;
+  std::set<uint32_t> reported_msrs;
+  std::set<uint16_t> reported_insns;
+
+  std::FILE* int_log = nullptr;  // -d int
+  SystemStats stats;
+  uint64_t start_ns = 0;
+};
+
+// ---- helpers shared by the system families (interp/system/*.cpp) ----
+ExecMode exec_mode(const CpuState& c);
+inline bool long_mode_active(const CpuState& c) { return c.efer & softmmu::ctl::EFER_LMA; }
+inline bool in_64bit_mode(const CpuState& c) {
+  return long_mode_active(c) && (c.seg[SEG_CS].attrib & seg_attr::L);
+}
+inline unsigned cpl(const CpuState& c) {
+  return (c.cr0 & softmmu::ctl::CR0_PE) ? c.seg[SEG_CS].selector & 3 : 0;
+}
+inline unsigned iopl(const CpuState& c) { return (c.rflags >> 12) & 3; }
+
+// Accesses the guest makes implicitly (descriptor tables, TSS, interrupt stacks), with the
+// privilege given rather than the CPL's (SDM Vol. 3, 5.5: supervisor-mode accesses).
+void read_linear(Exec& x, uint64_t la, void* dst, unsigned size, bool user);
+void write_linear(Exec& x, uint64_t la, const void* src, unsigned size, bool user);
+uint64_t read_sys(Exec& x, uint64_t la, unsigned size);
+void write_sys(Exec& x, uint64_t la, unsigned size, uint64_t v);
+// Instruction fetch through the softmmu (interp/system/fetch.cpp).
+const Insn* fetch_system(Exec& x, SystemMode& s);
+
+// Stack of the current mode (interp/system/stack_modes.cpp): width 8 in 64-bit mode, else SS.B.
+unsigned stack_width(const CpuState& c);
+// Pushes built in order and committed together, so a fault leaves RSP unchanged.
+struct StackFrame {
+  Exec& x;
+  uint64_t sp;
+  unsigned width;
+  explicit StackFrame(Exec& x_);
+  void push(uint64_t v, unsigned size);
+  uint64_t pop(unsigned size);
+  void commit();
+};
+
+// Segments (interp/system/segments.cpp).
+bool read_descriptor(Exec& x, uint16_t sel, uint64_t& raw);  // false: beyond the table limit
+Segment descriptor_to_segment(uint16_t sel, uint64_t raw);
+// MOV/POP to a data segment register or SS, with the protected-mode checks (SDM Vol. 2, MOV).
+void load_segment(Exec& x, unsigned seg, uint16_t sel);
+// The same checks for privilege level `cpl`, without loading (IRET and far RET check the new
+// SS before changing anything).
+Segment checked_segment(Exec& x, unsigned seg, uint16_t sel, unsigned cpl);
+// Loads CS for a far jmp/call/ret/iret to `sel` (already checked by the caller).
+void set_code_segment(CpuState& c, uint16_t sel, uint64_t raw, unsigned new_cpl);
+// Far jmp/call target checks (code segment only: gates are reported and raise #GP).
+uint64_t check_far_target(Exec& x, uint16_t sel);
+// After a return to an outer privilege level, data segment registers the new CPL may not use
+// are nulled (SDM Vol. 2, RET/IRET).
+void null_inaccessible_segments(CpuState& c);
+Segment flat_code(uint16_t sel, bool long64, unsigned dpl);
+Segment flat_data(uint16_t sel, unsigned dpl);
+
+// Interrupts and exceptions (interp/system/interrupts.cpp).
+void deliver_event(Exec& x, uint8_t vector, Event kind, bool has_error, uint32_t error,
+                   uint64_t return_rip);
+// Called by the run loop for an exception raised by a handler (cpu->fault).
+void deliver_exception(Exec& x, SystemMode& s);
+// Takes a pending external interrupt if RFLAGS.IF and no shadow allow it.
+void poll_interrupts(Exec& x, SystemMode& s);
+void log_event(Exec& x, uint8_t vector, Event kind, bool has_error, uint32_t error);
+
+// MOV to/from CRn and DRn (control_regs.cpp), reached through the system MOV.
+void mov_control(Exec& x, const Insn& in);
+
+// The families laid over the user dispatch table.
+void register_system_control(DispatchTable& t);   // control_regs.cpp: mov cr/dr, lgdt.., msr
+void register_system_io(DispatchTable& t);        // io.cpp: in/out/ins/outs, cli/sti, hlt
+void register_system_stack(DispatchTable& t);     // stack_modes.cpp: push/pop/call/ret.. by mode
+void register_system_segments(DispatchTable& t);  // segments.cpp: mov/pop sreg, far jmp/call/ret
+void register_system_interrupts(DispatchTable& t);  // interrupts.cpp: int n, int3, into, iret
+void register_system_fastcall(DispatchTable& t);  // fast_calls.cpp: syscall/sysret, sysenter/sysexit, swapgs
+
+// Reports once per mnemonic that a system instruction form is not implemented, then #UD.
+[[noreturn]] void system_unimplemented(Exec& x, const Insn& in, const char* what);
+
+}  // namespace vireo
