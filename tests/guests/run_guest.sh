@@ -7,6 +7,7 @@
 #            guest kernel in ring 3 itself) does not virtualize faithfully: privilege changes
 #            through gates, the TSS or SYSENTER, IST stacks, faults during event delivery,
 #            32-bit paging. Skipped up front where the kvm_pvm module is loaded.
+# MODE interp: RUNNER is vireo, run with the interpreter (--engine interp); never skipped.
 # MODE qemu: RUNNER is qemu-system-x86_64 (TCG), with the isa-debug-exit device at 0xf4;
 #            skipped when QEMU is not installed. QEMU_CPU, if given, is its -cpu model.
 set -u
@@ -34,6 +35,10 @@ case $mode in
       echo "SKIP: $(grep -m1 "cannot use KVM" "$err")"
       exit 77
     fi
+    ;;
+  interp)
+    timeout 30 "$runner" boot --engine interp --append "$append" "$kernel" <"$input" >"$out" 2>"$err"
+    status=$?
     ;;
   qemu)
     if ! command -v "$runner" >/dev/null; then echo "SKIP: $runner is not installed"; exit 77; fi

@@ -297,9 +297,16 @@ void rdtscp(Exec& x, const Insn& in) {
   x.set_gpr(RCX, 4, x.sys->tsc_aux);
 }
 
+// No performance counters are modelled: #GP where CR4.PCE forbids RDPMC, else #UD, as QEMU.
+void rdpmc(Exec& x, const Insn&) {
+  if (!(x.cpu->cr4 & (1u << 8)) && cpl(*x.cpu) != 0) x.raise_gp(0);
+  x.raise_ud();
+}
+
 }  // namespace
 
 void register_system_control(DispatchTable& t) {
+  t[ZYDIS_MNEMONIC_RDPMC] = rdpmc;
   t[ZYDIS_MNEMONIC_LGDT] = load_table<false>;
   t[ZYDIS_MNEMONIC_LIDT] = load_table<true>;
   t[ZYDIS_MNEMONIC_SGDT] = store_table<false>;

@@ -4,6 +4,8 @@
 #include <Zydis/Mnemonic.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "interp/system/system_mode.h"
 
 namespace vireo {
@@ -256,9 +258,59 @@ void mov(Exec& x, const Insn& in) {
   user_mov(x, in);
 }
 
+// LAR/LSL/VERR/VERW look at a descriptor without loading it and report through ZF (SDM Vol. 2):
+// a null or out-of-table selector, a descriptor type the instruction does not accept, or one
+// the CPL/RPL may not see (DPL < max(CPL, RPL), except conforming code) clears ZF.
+bool visible_descriptor(Exec& x, uint16_t sel, uint64_t& raw) {
+  if ((sel & 0xFFFC) == 0 || !read_descriptor(x, sel, raw)) return false;
+  const uint16_t a = descriptor_to_segment(sel, raw).attrib;
+  bool conforming_code = (a & S) && (a & CODE) && (a & CONFORMING);
+  return conforming_code || seg_attr::dpl(a) >= std::max(cpl(*x.cpu), unsigned(sel & 3));
+}
+
+void set_zf(Exec& x, bool on) { x.cpu->rflags = on ? x.cpu->rflags | flag::ZF : x.cpu->rflags & ~flag::ZF; }
+
+template <bool is_lar>
+void lar_lsl(Exec& x, const Insn& in) {
+  uint16_t sel = uint16_t(x.read(in, in.op[1]));
+  uint64_t raw;
+  bool ok = visible_descriptor(x, sel, raw);
+  if (ok) {
+    const uint16_t a = descriptor_to_segment(sel, raw).attrib;
+    if (!(a & S)) {
+      unsigned type = a & TYPE;
+      // Legacy: 16/32-bit TSS (available/busy), LDT, and for LAR call/task gates too. Long
+      // mode: LDT, 64-bit TSS, and for LAR the 64-bit call gate.
+      unsigned ok_types = long_mode_active(*x.cpu) ? (1u << 2) | (1u << 9) | (1u << 0xB) | (is_lar ? 1u << 0xC : 0)
+                                                   : 0x0A0E | (is_lar ? 0x1030 : 0);
+      ok = (ok_types >> type) & 1;
+    }
+  }
+  set_zf(x, ok);
+  if (!ok) return;
+  uint64_t v = is_lar ? (raw >> 32) & 0x00F0FF00 : descriptor_to_segment(sel, raw).limit;
+  x.set_gpr(in.op[0].reg, in.op[0].size, v);
+}
+
+template <bool is_write>
+void verify(Exec& x, const Insn& in) {
+  uint16_t sel = uint16_t(x.read(in, in.op[0]));
+  uint64_t raw;
+  bool ok = visible_descriptor(x, sel, raw);
+  if (ok) {
+    const uint16_t a = descriptor_to_segment(sel, raw).attrib;
+    ok = (a & S) && (is_write ? !(a & CODE) && (a & WRITABLE) : !(a & CODE) || (a & READABLE));
+  }
+  set_zf(x, ok);
+}
+
 }  // namespace
 
 void register_system_segments(DispatchTable& t) {
+  t[ZYDIS_MNEMONIC_LAR] = lar_lsl<true>;
+  t[ZYDIS_MNEMONIC_LSL] = lar_lsl<false>;
+  t[ZYDIS_MNEMONIC_VERR] = verify<false>;
+  t[ZYDIS_MNEMONIC_VERW] = verify<true>;
   user_mov = t[ZYDIS_MNEMONIC_MOV];
   t[ZYDIS_MNEMONIC_MOV] = mov;
   t[ZYDIS_MNEMONIC_JMP] = jmp;
