@@ -51,12 +51,12 @@ uint8_t source_segment(const Insn& in) {
 struct Str {
   Exec& x;
   const Insn& in;
-  unsigned asz;      // 8 or 4 (bytes)
+  unsigned asz;      // 8, 4 or (16-bit code in system mode) 2 bytes
   uint64_t src_base;
   uint64_t dst_base;  // ES: 0 in 64-bit mode
 
   Str(Exec& x_, const Insn& in_)
-      : x(x_), in(in_), asz(in_.addrsize == 4 ? 4 : 8),
+      : x(x_), in(in_), asz(in_.addrsize),
         src_base(x_.seg_base(source_segment(in_))), dst_base(x_.seg_base(SEG_ES)) {}
 
   uint64_t reg(unsigned r) const { return Exec::truncate(x.gpr(r), asz); }

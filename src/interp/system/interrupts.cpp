@@ -29,6 +29,10 @@ Class classify(int v) {
   }
 }
 
+// The EXT bit of error codes for faults raised while delivering an event: set unless the event
+// is a software interrupt (INT n, INT3, INTO) (SDM Vol. 3, 6.13).
+unsigned error_code_ext(Event kind) { return kind == Event::Software ? 0 : 1; }
+
 bool pushes_error_code(uint8_t v) {
   return v == VEC_DF || v == VEC_TS || v == VEC_NP || v == VEC_SS || v == VEC_GP || v == VEC_PF ||
          v == VEC_AC;
@@ -47,15 +51,15 @@ unsigned gate_code_segment(Exec& x, uint16_t sel, unsigned ext, uint64_t& raw) {
   return (a & CONFORMING) ? cur : dpl;
 }
 
-uint64_t tss_read(Exec& x, uint32_t off, unsigned size) {
+uint64_t tss_read(Exec& x, uint32_t off, unsigned size, unsigned ext) {
   const Segment& tr = x.cpu->tr;
-  if (off + size - 1 > tr.limit) x.raise(VEC_TS, tr.selector & 0xFFFC, true);
+  if (off + size - 1 > tr.limit) x.raise(VEC_TS, (tr.selector & 0xFFFC) | ext, true);
   return read_sys(x, tr.base + off, size);
 }
 
 void deliver_long(Exec& x, uint8_t vec, Event kind, bool has_error, uint32_t error, uint64_t ret) {
   CpuState& c = *x.cpu;
-  const unsigned ext = kind == Event::External;
+  const unsigned ext = error_code_ext(kind);
   const uint32_t idt_ec = uint32_t(vec) * 8 + 2 + ext;
   if (uint32_t(vec) * 16 + 15 > c.idtr.limit) x.raise_gp(idt_ec);
   uint64_t lo = read_sys(x, c.idtr.base + vec * 16, 8);
@@ -72,8 +76,8 @@ void deliver_long(Exec& x, uint8_t vec, Event kind, bool has_error, uint32_t err
   const unsigned cur = cpl(c);
 
   uint64_t sp = c.gpr[RSP];
-  if (ist) sp = tss_read(x, 36 + 8 * (ist - 1), 8);
-  else if (new_cpl < cur) sp = tss_read(x, 4 + 8 * new_cpl, 8);
+  if (ist) sp = tss_read(x, 36 + 8 * (ist - 1), 8, ext);
+  else if (new_cpl < cur) sp = tss_read(x, 4 + 8 * new_cpl, 8, ext);
   sp &= ~uint64_t(15);
   uint64_t frame[6] = {c.seg[SEG_SS].selector, c.gpr[RSP], c.rflags, c.seg[SEG_CS].selector, ret, error};
   unsigned n = has_error ? 6 : 5;
@@ -91,7 +95,7 @@ void deliver_long(Exec& x, uint8_t vec, Event kind, bool has_error, uint32_t err
 
 void deliver_protected(Exec& x, uint8_t vec, Event kind, bool has_error, uint32_t error, uint64_t ret) {
   CpuState& c = *x.cpu;
-  const unsigned ext = kind == Event::External;
+  const unsigned ext = error_code_ext(kind);
   const uint32_t idt_ec = uint32_t(vec) * 8 + 2 + ext;
   if (uint32_t(vec) * 8 + 7 > c.idtr.limit) x.raise_gp(idt_ec);
   uint64_t g = read_sys(x, c.idtr.base + vec * 8, 8);
@@ -117,15 +121,15 @@ void deliver_protected(Exec& x, uint8_t vec, Event kind, bool has_error, uint32_
   bool switch_stack = new_cpl < cur;
   if (switch_stack) {
     // 32-bit TSS: ESPn at 4 + 8n, SSn at 8 + 8n (SDM Vol. 3, 7.2.1).
-    sp = tss_read(x, 4 + 8 * new_cpl, 4);
-    uint16_t ss_sel = uint16_t(tss_read(x, 8 + 8 * new_cpl, 2));
+    sp = tss_read(x, 4 + 8 * new_cpl, 4, ext);
+    uint16_t ss_sel = uint16_t(tss_read(x, 8 + 8 * new_cpl, 2, ext));
     uint64_t ss_raw;
-    if ((ss_sel & 0xFFFC) == 0 || !read_descriptor(x, ss_sel, ss_raw)) x.raise(VEC_TS, ss_sel & 0xFFFC, true);
+    if ((ss_sel & 0xFFFC) == 0 || !read_descriptor(x, ss_sel, ss_raw)) x.raise(VEC_TS, (ss_sel & 0xFFFC) | ext, true);
     new_ss = descriptor_to_segment(ss_sel, ss_raw);
     if ((ss_sel & 3) != new_cpl || seg_attr::dpl(new_ss.attrib) != new_cpl || !(new_ss.attrib & S) ||
         (new_ss.attrib & CODE) || !(new_ss.attrib & WRITABLE))
-      x.raise(VEC_TS, ss_sel & 0xFFFC, true);
-    if (!(new_ss.attrib & P)) x.raise(VEC_SS, ss_sel & 0xFFFC, true);
+      x.raise(VEC_TS, (ss_sel & 0xFFFC) | ext, true);
+    if (!(new_ss.attrib & P)) x.raise(VEC_SS, (ss_sel & 0xFFFC) | ext, true);
   }
   const unsigned width = (new_ss.attrib & DB) ? 4 : 2;
   uint64_t frame[6];
@@ -228,6 +232,20 @@ void poll_interrupts(Exec& x, SystemMode& s) {
   x.insn_rip = c.rip;
   log_event(x, uint8_t(vector), Event::External, false, 0);
   deliver_event(x, uint8_t(vector), Event::External, false, 0, c.rip);
+}
+
+void single_step_trap(Exec& x, SystemMode& s, const Insn& in) {
+  CpuState& c = *x.cpu;
+  if (c.insn_count < s.step_shadow_end) return;
+  // Software interrupts clear TF on their way to the handler and are not followed by a trap.
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_INT: case ZYDIS_MNEMONIC_INT3: case ZYDIS_MNEMONIC_INTO: case ZYDIS_MNEMONIC_INT1:
+      return;
+  }
+  s.dr[6] |= SystemMode::kDr6SingleStep;
+  x.insn_rip = c.rip;
+  log_event(x, VEC_DB, Event::Exception, false, 0);
+  deliver_event(x, VEC_DB, Event::Exception, false, 0, c.rip);
 }
 
 namespace {

@@ -26,9 +26,11 @@ void check_io(Exec& x, uint16_t port, unsigned size) {
 }
 
 // After port I/O the machine may want attention: an interrupt line raised by the device, or
-// the debug-exit port written.
-void after_io(Exec& x) {
-  if (x.sys->bus.stop_requested()) x.stop = StopReason::ExitRequest;
+// the debug-exit port written. An output may also have changed when the board next needs the
+// CPU (a PIT programmed, an IRQ unmasked): the engine returns to the platform loop, which
+// re-arms its host timer, as after a kvm I/O exit.
+void after_io(Exec& x, bool output) {
+  if (output || x.sys->bus.stop_requested()) x.stop = StopReason::ExitRequest;
   else x.sys->irq_check = 1;
 }
 
@@ -42,7 +44,7 @@ void in(Exec& x, const Insn& in) {
   check_io(x, port, size);
   uint32_t v = x.sys->bus.port_in(port, uint8_t(size));
   x.set_gpr(RAX, size, v);
-  after_io(x);
+  after_io(x, false);
 }
 
 void out(Exec& x, const Insn& in) {
@@ -50,7 +52,7 @@ void out(Exec& x, const Insn& in) {
   uint16_t port = port_operand(x, in.op[0]);
   check_io(x, port, size);
   x.sys->bus.port_out(port, uint8_t(size), uint32_t(Exec::truncate(x.gpr(RAX), size)));
-  after_io(x);
+  after_io(x, true);
 }
 
 // The segment override among the prefixes (OUTS reads DS:rSI unless overridden).
@@ -100,7 +102,7 @@ void string_io(Exec& x, const Insn& in) {
       break;
     }
   }
-  after_io(x);
+  after_io(x, !is_in);
 }
 
 void cli(Exec& x, const Insn&) {

@@ -71,9 +71,12 @@ StopReason Interpreter::run_system(CpuState& cpu) {
       return StopReason::ExitRequest;
     x_.insn_rip = cpu.rip;
     const Insn* in = fetch_system(x_, s);
+    const bool trap_flag = cpu.rflags & flag::TF;
     cpu.rip += in->len;
     in->fn(x_, *in);
     ++cpu.insn_count;
+    if (trap_flag) [[unlikely]]
+      single_step_trap(x_, s, *in);
     if (x_.stop != StopReason::None) [[unlikely]] {
       StopReason r = x_.stop;
       x_.stop = StopReason::None;

@@ -80,11 +80,7 @@ Segment checked_segment(Exec& x, unsigned seg, uint16_t sel, unsigned cur) {
 
 void load_segment(Exec& x, unsigned seg, uint16_t sel) {
   CpuState& c = *x.cpu;
-  if (!(c.cr0 & softmmu::ctl::CR0_PE)) {  // real mode: base = selector * 16
-    c.seg[seg].selector = sel;
-    c.seg[seg].base = uint64_t(sel) << 4;
-    return;
-  }
+  if (real_mode(c)) return load_real_segment(c, seg, sel);
   c.seg[seg] = checked_segment(x, seg, sel, cpl(c));
 }
 
@@ -173,8 +169,12 @@ void jmp(Exec& x, const Insn& in) {
     uint16_t sel;
     uint64_t off;
     far_pointer(x, in, sel, off);
-    uint64_t raw = check_far_target(x, sel);
-    set_code_segment(*x.cpu, sel, raw, cpl(*x.cpu));
+    if (real_mode(*x.cpu)) {
+      load_real_segment(*x.cpu, SEG_CS, sel);
+    } else {
+      uint64_t raw = check_far_target(x, sel);
+      set_code_segment(*x.cpu, sel, raw, cpl(*x.cpu));
+    }
     x.cpu->rip = off;
     return;
   }
@@ -186,12 +186,14 @@ void call(Exec& x, const Insn& in) {
     uint16_t sel;
     uint64_t off;
     far_pointer(x, in, sel, off);
-    uint64_t raw = check_far_target(x, sel);
+    const bool real = real_mode(*x.cpu);
+    uint64_t raw = real ? 0 : check_far_target(x, sel);
     StackFrame f(x);
     f.push(x.cpu->seg[SEG_CS].selector, in.opsize);
     f.push(x.cpu->rip, in.opsize);
     f.commit();
-    set_code_segment(*x.cpu, sel, raw, cpl(*x.cpu));
+    if (real) load_real_segment(*x.cpu, SEG_CS, sel);
+    else set_code_segment(*x.cpu, sel, raw, cpl(*x.cpu));
     x.cpu->rip = off;
     return;
   }
@@ -216,6 +218,13 @@ void ret(Exec& x, const Insn& in) {
   // Far return (SDM Vol. 2, RET): to the same privilege, or to an outer one with SS:rSP.
   CpuState& c = *x.cpu;
   uint16_t sel = uint16_t(f.pop(size));
+  if (real_mode(c)) {
+    f.sp += extra;
+    f.commit();
+    load_real_segment(c, SEG_CS, sel);
+    c.rip = rip;
+    return;
+  }
   const unsigned cur = cpl(c), rpl = sel & 3;
   const uint16_t ec = sel & 0xFFFC;
   if (ec == 0) x.raise_gp(0);
@@ -249,7 +258,7 @@ void mov(Exec& x, const Insn& in) {
     if (d.reg == SEG_CS) x.raise_ud();
     load_segment(x, d.reg, uint16_t(x.read(in, s)));
     // MOV SS blocks interrupts until the next instruction is done (SDM Vol. 3, 6.8.3).
-    if (d.reg == SEG_SS) x.sys->shadow_end = x.cpu->insn_count + 2;
+    if (d.reg == SEG_SS) ss_loaded(x);
     return;
   }
   if ((d.kind == OpKind::Reg && (d.rclass == RegClass::Cr || d.rclass == RegClass::Dr)) ||

@@ -57,7 +57,7 @@ void pop(Exec& x, const Insn& in) {
   }
   if (d.rclass == RegClass::Seg) {
     load_segment(x, d.reg, uint16_t(v));
-    if (d.reg == SEG_SS) x.sys->shadow_end = x.cpu->insn_count + 2;
+    if (d.reg == SEG_SS) ss_loaded(x);
     f.commit();
     return;
   }

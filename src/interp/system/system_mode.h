@@ -64,8 +64,12 @@ struct SystemMode {
   // blocked while insn_count < shadow_end (the STI / MOV SS shadow).
   unsigned irq_check = 0;
   uint64_t shadow_end = 0;
+  // A MOV/POP SS also holds back the single-step #DB while insn_count < step_shadow_end
+  // (SDM Vol. 3, 6.8.3); STI does not.
+  uint64_t step_shadow_end = 0;
   int delivering = -1;  // vector being delivered (for #DF and triple fault), -1 = none
 
+  static constexpr uint64_t kDr6SingleStep = 1u << 14;  // DR6.BS
   uint64_t dr[8] = {0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400};
   uint64_t tsc_aux = 0;
   std::set<uint32_t> reported_msrs;
@@ -84,6 +88,13 @@ inline bool in_64bit_mode(const CpuState& c) {
 }
 inline unsigned cpl(const CpuState& c) {
   return (c.cr0 & softmmu::ctl::CR0_PE) ? c.seg[SEG_CS].selector & 3 : 0;
+}
+inline bool real_mode(const CpuState& c) { return !(c.cr0 & softmmu::ctl::CR0_PE); }
+// Real mode: the base is the selector * 16; limit and attributes stay as they were cached
+// (SDM Vol. 3, 9.1.4: how a protected-mode segment's limits survive into real mode).
+inline void load_real_segment(CpuState& c, unsigned seg, uint16_t sel) {
+  c.seg[seg].selector = sel;
+  c.seg[seg].base = uint64_t(sel) << 4;
 }
 inline unsigned iopl(const CpuState& c) { return (c.rflags >> 12) & 3; }
 
@@ -134,6 +145,11 @@ void deliver_event(Exec& x, uint8_t vector, Event kind, bool has_error, uint32_t
 void deliver_exception(Exec& x, SystemMode& s);
 // Takes a pending external interrupt if RFLAGS.IF and no shadow allow it.
 void poll_interrupts(Exec& x, SystemMode& s);
+// The single-step trap after an instruction that began with RFLAGS.TF set.
+void single_step_trap(Exec& x, SystemMode& s, const Insn& in);
+// After a load of SS: interrupts and the single-step trap wait until the next instruction is
+// done (SDM Vol. 3, 6.8.3).
+inline void ss_loaded(Exec& x) { x.sys->shadow_end = x.sys->step_shadow_end = x.cpu->insn_count + 2; }
 void log_event(Exec& x, uint8_t vector, Event kind, bool has_error, uint32_t error);
 
 // MOV to/from CRn and DRn (control_regs.cpp), reached through the system MOV.
