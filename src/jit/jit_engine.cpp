@@ -200,6 +200,8 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
       for (auto [guest, host] : it->gprs) cpu.gpr[guest] = f.host_regs[host];
       if (it->flags_reg >= 0)
         cpu.rflags = (cpu.rflags & ~it->flags_mask) | (f.host_regs[it->flags_reg] & it->flags_mask);
+      else if (it->flags_recipe.op != FlagsRecipe::None)
+        cpu.rflags = (cpu.rflags & ~it->flags_mask) | (it->flags_recipe.eval(f.host_regs) & it->flags_mask);
     }
   }
   // A write to a page we protected because it holds translated code: the state is exact at

@@ -53,6 +53,22 @@ TEST(Jit, ThirtyTwoBitFormsImmediatesAndLeaMatchInterpreter) {
   }
 }
 
+TEST(Jit, FlagsOperandsSharedByTwoUncomputedFlagsStayAlive) {
+  // and edi,0xE5676EF1 (flags live: the load below may fault); mov ecx,[rbx+8];
+  // add edi,0xCFDF4CED (its flags replace and's, both computed from the same edi);
+  // adc spl,0x20 (a new register, then the add's carry); syscall. Replacing the flags must
+  // not free edi's register before the add's flags are computed (difftest seed 3, case 887).
+  std::vector<uint8_t> code = cat({{0x81, 0xE7, 0xF1, 0x6E, 0x67, 0xE5}, {0x8B, 0x4B, 0x08},
+                                   {0x81, 0xC7, 0xED, 0x4C, 0xDF, 0xCF}, {0x40, 0x80, 0xD4, 0x20}, kSyscall});
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    CpuState s = random_state(seed);
+    s.gpr[RDI] = 0xa4a03047 + seed;
+    Pair p;
+    p.run(code, s);
+    p.expect_same();
+  }
+}
+
 TEST(Jit, FlagsConsumedLaterAndPartialWrites) {
   // cmp eax,ecx; mov edx,5 (no flags); setb dl; cmovz esi,edi; inc r8 (keeps CF); adc r9,r10
   // (fallback reads CF from inc's merge); sete ah; syscall

@@ -32,6 +32,19 @@ struct ExitSlot {
   struct TranslatedBlock* linked = nullptr;
 };
 
+// Guest flags not computed yet (QEMU's lazy cc_op): the operation that sets them and where
+// its operands live. Translated code computes flags only where something reads them; a fault
+// before that point recomputes them from this recipe.
+struct FlagsRecipe {
+  enum Op : uint8_t { None, Add, Sub, Logic, Inc, Dec };
+  Op op = None;
+  uint8_t size = 8;     // operand width in bytes
+  int8_t a = -1, b = -1;  // host registers of the operands (b = -1: the immediate)
+  uint64_t imm = 0;
+  // The six arithmetic flags of the operation on these host register values.
+  uint64_t eval(const uint64_t* host_regs) const;
+};
+
 // At a guest memory access inside translated code, which guest state lives only in host
 // registers: a host fault there copies it from the signal context into CpuState.
 struct SyncRecord {
@@ -39,6 +52,7 @@ struct SyncRecord {
   std::vector<std::pair<uint8_t, uint8_t>> gprs;  // (guest GPR, host register)
   int8_t flags_reg = -1;                          // host register holding dirty flags
   uint64_t flags_mask = 0;
+  FlagsRecipe flags_recipe;                       // or the recipe of dirty flags not computed
 };
 
 struct TranslatedBlock {

@@ -1,19 +1,17 @@
 #include "jit/backend/x64/emitter.h"
 
-#include <sys/mman.h>
-
 #include <xbyak/xbyak.h>
 
 #include <cstddef>
-#include <algorithm>
 #include <deque>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 
 #include "cpu/cpu_state.h"
+#include "jit/backend/x64/emit_alu.h"
 #include "jit/backend/x64/emit_bits.h"
 #include "jit/backend/x64/emit_sse.h"
-#include "jit/frontend/shift_kind.h"
+#include "jit/backend/x64/operand_selection.h"
 #include "jit/frontend/sse_forms.h"
 
 namespace vireo::jit {
@@ -29,7 +27,6 @@ constexpr int kOffFlags = offsetof(CpuState, rflags);
 constexpr int kOffExitRequest = offsetof(CpuState, exit_request);
 constexpr int kOffInsnCount = offsetof(CpuState, insn_count);
 constexpr int kOffXmm = offsetof(CpuState, xmm);
-constexpr int kOffMxcsr = offsetof(CpuState, mxcsr);
 
 // Registers that hold IR values (rbx, r15, r11 and rsp are reserved).
 const int kPool[] = {Xbyak::Operand::RAX, Xbyak::Operand::RCX, Xbyak::Operand::RDX,
@@ -41,24 +38,17 @@ bool caller_saved(int r) {
          r != Xbyak::Operand::RBP;
 }
 
-Xbyak::Reg sized(const Reg64& r, unsigned size) {
-  switch (size) {
-    case 1: return r.cvt8();
-    case 2: return r.cvt16();
-    case 4: return r.cvt32();
-    default: return r;
-  }
-}
-
 class BlockEmitter : public Xbyak::CodeGenerator {
  public:
   BlockEmitter(const ir::Block& b, std::vector<std::unique_ptr<FallbackInsn>>& fb, CodeCache& cache,
                const Runtime& rt, TranslatedBlock& out)
       : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out),
-        reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0), folded_(b.insts.size(), 0) {}
+        reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0) {}
 
   void run() {
-    select_operands();
+    OperandSelection sel = select_operands(b_);
+    folded_ = std::move(sel.folded);
+    fused_branch_ = sel.fused_branch;
     compute_last_uses();
     // Exit check at block entry (design: interrupt/exit checks at TB entry), then count the
     // block's guest instructions.
@@ -95,83 +85,24 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         last_use_[v] = i;
         // A folded shift's operand is read by the instruction it was folded into.
         if (folded_[v] && b_.insts[v].op == Opcode::Shl) last_use_[b_.insts[v].args[0].v] = i;
+        // Flags not computed until a reader needs them: their operands live until then.
+        for_flags_inputs(v, [&](uint64_t x) { last_use_[x] = i; });
       }
     }
     uint32_t end = uint32_t(b_.insts.size());
     if (b_.term.cond.valid()) last_use_[b_.term.cond.id] = end;
+    if (fused_branch_) {
+      uint64_t f = b_.insts[b_.term.cond.id].args[0].v;
+      last_use_[f] = end;
+      for_flags_inputs(f, [&](uint64_t x) { last_use_[x] = end; });
+    }
     if (b_.term.dest.valid()) last_use_[b_.term.dest.id] = end;
   }
 
-  // ---- operand selection, before allocation: constants that every user can take as an
-  // immediate get no register, and a scaled index (x << 1..3) feeding one address addition
-  // becomes the scale of its lea ----
-  static bool fits_s32(uint64_t v) { return int64_t(v) == int64_t(int32_t(v)); }
-  static bool commutative(Opcode op) {
-    switch (op) {
-      case Opcode::Add: case Opcode::And: case Opcode::Or: case Opcode::Xor: case Opcode::Mul:
-      case Opcode::Add32: case Opcode::And32: case Opcode::Or32: case Opcode::Xor32: case Opcode::Mul32:
-        return true;
-      default: return false;
-    }
-  }
-  static bool is32(Opcode op) {
-    switch (op) {
-      case Opcode::Add32: case Opcode::Sub32: case Opcode::And32: case Opcode::Or32:
-      case Opcode::Xor32: case Opcode::Mul32: case Opcode::Not32: case Opcode::Neg32:
-        return true;
-      default: return false;
-    }
-  }
   bool is_const(uint64_t id) const { return b_.insts[id].op == Opcode::Const; }
   uint64_t const_of(uint64_t id) const { return b_.insts[id].args[0].v; }
-  // Whether argument k of `in`, a constant v, can be encoded as an immediate there.
-  bool takes_imm(const ir::Inst& in, int k, uint64_t v) const {
-    auto other_const = [&] { return !in.args[1 - k].is_imm && is_const(in.args[1 - k].v); };
-    switch (in.op) {
-      case Opcode::Add: case Opcode::And: case Opcode::Or: case Opcode::Xor: case Opcode::Mul:
-        return fits_s32(v) && (k == 1 || !other_const());
-      case Opcode::Add32: case Opcode::And32: case Opcode::Or32: case Opcode::Xor32: case Opcode::Mul32:
-        return k == 1 || !other_const();
-      case Opcode::Sub: return k == 1 && fits_s32(v) && fits_s32(-v);
-      case Opcode::Sub32: return k == 1;
-      case Opcode::Shl: case Opcode::Shr: case Opcode::Sar: return k == 1;
-      case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: return k == 1;
-      case Opcode::Store64: case Opcode::SetGpr: return k == 1 && fits_s32(v);
-      case Opcode::FlagsSub: case Opcode::FlagsAdd: return k == 1 && (in.args[2].v < 8 || fits_s32(v));
-      default: return false;
-    }
-  }
-  void select_operands() {
-    std::vector<uint32_t> uses(b_.insts.size(), 0);
-    std::vector<uint8_t> reg_use(b_.insts.size(), 0);
-    for (const ir::Inst& in : b_.insts) {
-      if (in.dead) continue;
-      for (int k = 0; k < in.nargs; ++k) {
-        if (in.args[k].is_imm) continue;
-        uint64_t v = in.args[k].v;
-        ++uses[v];
-        if (is_const(v) && !takes_imm(in, k, const_of(v))) reg_use[v] = 1;
-      }
-    }
-    for (ir::Value v : {b_.term.cond, b_.term.dest})
-      if (v.valid()) ++uses[v.id], reg_use[v.id] = 1;
-    for (uint32_t i = 0; i < b_.insts.size(); ++i) {
-      const ir::Inst& in = b_.insts[i];
-      if (in.dead) continue;
-      if (in.op == Opcode::Const && !reg_use[i]) folded_[i] = 1;
-      if (in.op != Opcode::Add && in.op != Opcode::Add32) continue;
-      for (int k : {1, 0}) {
-        uint64_t v = in.args[k].v;
-        const ir::Inst& d = b_.insts[v];
-        uint64_t other = in.args[1 - k].v;
-        if (d.op == Opcode::Shl && uses[v] == 1 && is_const(d.args[1].v) && const_of(d.args[1].v) >= 1 &&
-            const_of(d.args[1].v) <= 3 && !is_const(d.args[0].v) && !(folded_[other] && !is_const(other))) {
-          folded_[v] = 1;
-          break;
-        }
-      }
-    }
-  }
+  static bool commutative(Opcode op) { return is_commutative(op); }
+  static bool is32(Opcode op) { return is_32bit_form(op); }
   bool imm_arg(const ir::Inst& in, int k) const { return folded_[in.args[k].v] && is_const(in.args[k].v); }
 
   // The result's register: the register of an operand that dies here when the operation can
@@ -208,7 +139,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     if (reg_of_[id] < 0) throw std::runtime_error("jit backend: value has no register");
     return Reg64(reg_of_[id]);
   }
-  Reg64 alloc(uint32_t id) {
+  Reg64 alloc(uint32_t id, uint32_t now = kNone) {
+    if (now == kNone) now = id;
     for (int attempt = 0; attempt < 2; ++attempt) {
       for (int r : kPool)
         if (!(used_ & (1u << r))) {
@@ -219,7 +151,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         }
       // Out of registers: write dirty guest registers whose values are otherwise dead back to
       // CpuState (their home), which frees their host registers.
-      spill_dirty(id);
+      spill_dirty(now);
     }
     throw std::runtime_error("jit backend: out of registers");
   }
@@ -238,6 +170,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       uint64_t v = in.args[a].v;
       if (folded_[v] && b_.insts[v].op == Opcode::Shl) v = b_.insts[v].args[0].v;
       if (last_use_[v] == i) maybe_free(uint32_t(v), i);
+      for_flags_inputs(v, [&](uint64_t x) {
+        if (last_use_[x] == i) maybe_free(uint32_t(x), i);
+      });
     }
     // A value nothing uses (e.g. a load kept for its fault) frees its register at once.
     if (last_use_[i] <= i) maybe_free(i, i);
@@ -256,21 +191,83 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     pin(v);
     if (old != kNone) unpin(old, now);
   }
+  // ---- lazy flags: a recomputable flags value is computed only where something reads it;
+  // until then its operands stay in their registers (pinned while the flags are dirty) and
+  // a sync record carries the recipe ----
+  static bool recomputable(Opcode op) { return is_recomputable_flags(op); }
+  bool lazy(uint64_t f) const { return recomputable(b_.insts[f].op) && reg_of_[f] < 0; }
+  template <class F>
+  void for_flags_inputs(uint64_t f, F fn) const {
+    const ir::Inst& in = b_.insts[f];
+    if (!recomputable(in.op)) return;
+    int n = in.op == Opcode::FlagsAdd || in.op == Opcode::FlagsSub ? 2 : 1;
+    for (int k = 0; k < n; ++k)
+      if (!folded_[in.args[k].v]) fn(in.args[k].v);
+  }
+  FlagsRecipe recipe(uint64_t f) const {
+    const ir::Inst& in = b_.insts[f];
+    FlagsRecipe r;
+    switch (in.op) {
+      case Opcode::FlagsAdd: r.op = FlagsRecipe::Add; break;
+      case Opcode::FlagsSub: r.op = FlagsRecipe::Sub; break;
+      case Opcode::FlagsLogic: r.op = FlagsRecipe::Logic; break;
+      case Opcode::FlagsInc: r.op = FlagsRecipe::Inc; break;
+      default: r.op = FlagsRecipe::Dec; break;
+    }
+    bool two = r.op == FlagsRecipe::Add || r.op == FlagsRecipe::Sub;
+    r.size = uint8_t(in.args[two ? 2 : 1].v);
+    r.a = int8_t(val(in.args[0].v).getIdx());
+    if (two && imm_arg(in, 1)) r.imm = const_of(in.args[1].v);
+    else if (two) r.b = int8_t(val(in.args[1].v).getIdx());
+    return r;
+  }
+  // r11 = the flags value f (computed now if it is lazy).
+  void flags_to_r11(uint64_t f) {
+    if (lazy(f)) {
+      emit_flags_recipe(*this, recipe(f));
+      pushfq();
+      pop(r11);
+    } else {
+      mov(r11, val(f));
+    }
+  }
+  void pin_flags(uint32_t f) {
+    if (lazy(f)) for_flags_inputs(f, [&](uint64_t x) { pin(uint32_t(x)); });
+    else pin(f);
+  }
+  void unpin_flags(uint32_t f, uint32_t now) {
+    if (lazy(f)) for_flags_inputs(f, [&](uint64_t x) { unpin(uint32_t(x), now); });
+    else unpin(f, now);
+  }
+  // Gives a lazy flags value a register (for a reader that is not TestCond or SetFlags).
+  void materialize(uint32_t f, uint32_t now) {
+    FlagsRecipe r = recipe(f);
+    std::vector<uint32_t> inputs;
+    for_flags_inputs(f, [&](uint64_t x) { inputs.push_back(uint32_t(x)); });
+    Reg64 d = alloc(f, now);
+    emit_flags_recipe(*this, r);
+    capture_flags(d);
+    if (dirty_flags_ == f) {  // the dirty flags now live in d, not in the operands
+      pin(f);
+      for (uint32_t x : inputs) unpin(x, now);
+    }
+  }
+
   void store_flags(uint32_t f, uint64_t mask) {
-    mov(r11, val(f));
+    flags_to_r11(f);
     and_(r11, uint32_t(mask));
     and_(qword[rbx + kOffFlags], int32_t(~uint32_t(mask)));
     or_(qword[rbx + kOffFlags], r11);
   }
   void set_flags_lazy(uint64_t mask, uint32_t f, uint32_t now) {
+    pin_flags(f);  // first: the old value may share operands with it
     if (dirty_flags_ != kNone) {
       // Bits of the older value this one does not cover must reach CpuState first.
       if (dirty_flags_mask_ & ~mask) store_flags(dirty_flags_, dirty_flags_mask_ & ~mask);
-      unpin(dirty_flags_, now);
+      unpin_flags(dirty_flags_, now);
     }
     dirty_flags_ = f;
     dirty_flags_mask_ = mask;
-    pin(f);
   }
   // Writes every dirty guest register and the flags to CpuState (before leaving the block,
   // before the interpreter runs, and in out-of-line fault paths).
@@ -286,7 +283,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     if (dirty_flags_ != kNone) {
       store_flags(dirty_flags_, dirty_flags_mask_);
       if (release) {
-        unpin(dirty_flags_, now);
+        unpin_flags(dirty_flags_, now);
         dirty_flags_ = kNone;
       }
     }
@@ -308,7 +305,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     for (unsigned r = 0; r < 16; ++r)
       if (dirty_gpr_[r] != kNone) s.gprs.emplace_back(uint8_t(r), uint8_t(reg_of_[dirty_gpr_[r]]));
     if (dirty_flags_ != kNone) {
-      s.flags_reg = int8_t(reg_of_[dirty_flags_]);
+      if (lazy(dirty_flags_)) s.flags_recipe = recipe(dirty_flags_);
+      else s.flags_reg = int8_t(reg_of_[dirty_flags_]);
       s.flags_mask = dirty_flags_mask_;
     }
     return s;
@@ -318,6 +316,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void emit(uint32_t i, const ir::Inst& in) {
     auto A = [&](int k) { return val(in.args[k].v); };
     auto imm = [&](int k) { return in.args[k].v; };
+    if (recomputable(in.op)) return;  // computed where it is read (lazy flags)
+    if (in.op != Opcode::TestCond && in.op != Opcode::SetFlags)
+      for (int k = 0; k < in.nargs; ++k)
+        if (!in.args[k].is_imm && lazy(in.args[k].v)) materialize(uint32_t(in.args[k].v), i);
     Reg64 d = ir::info(in.op).result == ir::Type::Void ? r11 : alloc_result(i, in);
     switch (in.op) {
       case Opcode::GetGpr:
@@ -336,7 +338,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case Opcode::GetFlags:
         mov(d, qword[rbx + kOffFlags]);
         if (dirty_flags_ != kNone) {  // merge the bits not yet written back
-          mov(r11, val(dirty_flags_));
+          flags_to_r11(dirty_flags_);
           and_(r11, uint32_t(dirty_flags_mask_));
           and_(d, int32_t(~uint32_t(dirty_flags_mask_)));
           or_(d, r11);
@@ -380,25 +382,19 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case Opcode::Bswap32: copy(d.cvt32(), A(0).cvt32()); bswap(d.cvt32()); break;
       case Opcode::Bswap64: copy(d, A(0)); bswap(d); break;
       case Opcode::Shl: case Opcode::Shr: case Opcode::Sar: shift(in, d); break;
-      case Opcode::FlagsAdd:
-        mov(r11, A(0));
-        if (imm_arg(in, 1)) add(sized(r11, imm(2)), sized_imm(const_of(in.args[1].v), imm(2)));
-        else add(sized(r11, imm(2)), sized(A(1), imm(2)));
-        capture_flags(d);
+      case Opcode::TestCond:
+        if (lazy(in.args[0].v)) {  // the host operation sets the same flags: setcc directly
+          emit_flags_recipe(*this, recipe(in.args[0].v));
+          emit_setcc(*this, uint8_t(imm(1)), d.cvt8());
+          movzx(d.cvt32(), d.cvt8());
+        } else {
+          emit_test_cond(*this, d, A(0), uint8_t(imm(1)));
+        }
         break;
-      case Opcode::FlagsSub:
-        if (imm_arg(in, 1)) cmp(sized(A(0), imm(2)), sized_imm(const_of(in.args[1].v), imm(2)));
-        else cmp(sized(A(0), imm(2)), sized(A(1), imm(2)));
-        capture_flags(d);
-        break;
-      case Opcode::FlagsLogic: test(sized(A(0), imm(1)), sized(A(0), imm(1))); capture_flags(d); break;
-      case Opcode::FlagsInc: mov(r11, A(0)); inc(sized(r11, imm(1))); capture_flags(d); break;
-      case Opcode::FlagsDec: mov(r11, A(0)); dec(sized(r11, imm(1))); capture_flags(d); break;
-      case Opcode::TestCond: test_cond(d, A(0), uint8_t(imm(1))); break;
-      case Opcode::Shift: copy(d, A(1)); host_shift(imm(0), d); break;
-      case Opcode::FlagsShift: mov(r11, A(1)); host_shift(imm(0), r11); capture_flags(d); break;
+      case Opcode::Shift: copy(d, A(1)); emit_shift_imm(*this, imm(0), d); break;
+      case Opcode::FlagsShift: mov(r11, A(1)); emit_shift_imm(*this, imm(0), r11); capture_flags(d); break;
       case Opcode::ShiftCl:
-        shift_by_cl(imm(0), A(1), A(2));
+        emit_shift_cl(*this, imm(0), A(1), A(2));
         mov(d, r11);
         break;
       case Opcode::FlagsShiftCl:
@@ -407,7 +403,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         and_(r11, uint32_t(flag::ARITH));
         push(r11);
         popfq();
-        shift_by_cl(imm(0), A(1), A(2));  // movs, push and pop leave the flags alone
+        emit_shift_cl(*this, imm(0), A(1), A(2));  // movs, push and pop leave the flags alone
         capture_flags(d);
         break;
       case Opcode::FlagsImul: mov(r11, A(0)); imul(sized(r11, imm(2)), sized(A(1), imm(2))); capture_flags(d); break;
@@ -455,16 +451,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     }
   }
 
-  // An immediate for an operation at `size` bytes, sign-extended the way Xbyak checks it.
-  static int32_t sized_imm(uint64_t v, uint64_t size) {
-    return size == 1 ? int8_t(v) : size == 2 ? int16_t(v) : int32_t(v);
-  }
   void copy(const Xbyak::Reg& d, const Xbyak::Reg& a) {
     if (d.getIdx() != a.getIdx()) mov(d, a);
   }
 
-  // Add (lea when the result goes to a third register), with a constant or a folded
-  // scaled index as part of the address form.
+  // Add, with a constant or a folded scaled index as part of the address form.
   void add_op(const ir::Inst& in, const Reg64& d) {
     int disp = 0, base = -1, index = -1, scale = 1;
     for (int k = 0; k < 2; ++k) {
@@ -472,72 +463,24 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       if (imm_arg(in, k)) {
         disp = int32_t(const_of(v));
       } else if (folded_[v]) {  // x << s
-        index = reg_of_[b_.insts[v].args[0].v];
+        index = val(b_.insts[v].args[0].v).getIdx();
         scale = 1 << const_of(b_.insts[v].args[1].v);
       } else if (base < 0) {
-        base = reg_of_[v];
+        base = val(v).getIdx();
       } else {
-        index = reg_of_[v];
+        index = val(v).getIdx();
       }
     }
-    if (base < 0 && index < 0) throw std::runtime_error("jit backend: add without a register operand");
-    Xbyak::Reg dst = is32(in.op) ? Xbyak::Reg(d.cvt32()) : Xbyak::Reg(d);
-    if (scale == 1 && index >= 0 && base >= 0) {  // two plain registers: maybe two-address
-      if (d.getIdx() == base) return add(dst, is32(in.op) ? Xbyak::Reg(Reg64(index).cvt32()) : Xbyak::Reg(Reg64(index)));
-      if (d.getIdx() == index) return add(dst, is32(in.op) ? Xbyak::Reg(Reg64(base).cvt32()) : Xbyak::Reg(Reg64(base)));
-    }
-    if (index < 0 && d.getIdx() == base) {
-      if (disp) add(dst, disp);
-      else if (is32(in.op)) mov(d.cvt32(), d.cvt32());
-      return;
-    }
-    Xbyak::RegExp e = index < 0 ? Xbyak::RegExp(Reg64(base)) : Xbyak::RegExp(Reg64(index) * scale);
-    if (index >= 0 && base >= 0) e = e + Reg64(base);
-    lea(dst, ptr[e + disp]);
+    emit_add(*this, d, base, index, scale, disp, is32(in.op));
   }
 
-  // The other two-operand operations, in place when the result has an operand's register.
-  void binary(const ir::Inst& in, const Reg64& d64) {
-    bool w32 = is32(in.op);
-    auto R = [&](const Reg64& r) { return w32 ? Xbyak::Reg(r.cvt32()) : Xbyak::Reg(r); };
-    Xbyak::Reg d = R(d64);
+  // The other two-operand operations; a constant operand is the immediate.
+  void binary(const ir::Inst& in, const Reg64& d) {
     int ka = 0, kb = 1;
-    if (commutative(in.op) && (imm_arg(in, 0) || d64.getIdx() == reg_of_[in.args[1].v])) std::swap(ka, kb);
-    Xbyak::Reg a = R(val(in.args[ka].v));
-    auto apply = [&](const Xbyak::Reg& x, const Xbyak::Operand& y) {
-      switch (in.op) {
-        case Opcode::Sub: case Opcode::Sub32: sub(x, y); break;
-        case Opcode::And: case Opcode::And32: and_(x, y); break;
-        case Opcode::Or: case Opcode::Or32: or_(x, y); break;
-        case Opcode::Xor: case Opcode::Xor32: xor_(x, y); break;
-        default: imul(x, y); break;
-      }
-    };
-    if (imm_arg(in, kb)) {
-      uint32_t c = uint32_t(const_of(in.args[kb].v));
-      if (in.op == Opcode::Mul || in.op == Opcode::Mul32) return imul(d, a, int(c));
-      if (in.op == Opcode::Sub || in.op == Opcode::Sub32) {
-        if (d.getIdx() != a.getIdx()) return lea(d, ptr[Reg64(a.getIdx()) + int32_t(0u - c)]);
-        return sub(d, int32_t(c));
-      }
-      copy(d, a);
-      switch (in.op) {
-        case Opcode::And: case Opcode::And32: and_(d, int32_t(c)); break;
-        case Opcode::Or: case Opcode::Or32: or_(d, int32_t(c)); break;
-        default: xor_(d, int32_t(c)); break;
-      }
-      return;
-    }
-    Xbyak::Reg b = R(val(in.args[kb].v));
-    if (d.getIdx() == b.getIdx() && d.getIdx() != a.getIdx()) {
-      // Only Sub keeps its operands in order here (commutative ones were swapped): a - b
-      // = -b + a.
-      neg(d);
-      add(d, a);
-      return;
-    }
-    copy(d, a);
-    apply(d, b);
+    if (commutative(in.op) && imm_arg(in, 0)) std::swap(ka, kb);
+    if (imm_arg(in, kb))
+      return emit_binary(*this, in.op, d, val(in.args[ka].v), -1, uint32_t(const_of(in.args[kb].v)));
+    emit_binary(*this, in.op, d, val(in.args[ka].v), val(in.args[kb].v).getIdx(), 0);
   }
 
   void shift(const ir::Inst& in, const Reg64& d) {
@@ -555,72 +498,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     }
   }
 
-  // shl/shr/sar/rol/ror of x at the guest width by an immediate count.
-  void host_shift(uint64_t desc, const Reg64& x) {
-    auto kind = ShiftKind(desc & 0xFF);
-    Xbyak::Reg r = sized(x, unsigned((desc >> 8) & 0xFF));
-    int count = int((desc >> 16) & 0xFF);
-    switch (kind) {
-      case ShiftKind::Shl: shl(r, count); break;
-      case ShiftKind::Shr: shr(r, count); break;
-      case ShiftKind::Sar: sar(r, count); break;
-      case ShiftKind::Rol: rol(r, count); break;
-      case ShiftKind::Ror: ror(r, count); break;
-    }
-  }
-
-  // r11 = a shifted at the guest width by the count in `count` (through CL; rcx is saved
-  // around it because it may hold another value).
-  void shift_by_cl(uint64_t desc, const Reg64& a, const Reg64& count) {
-    auto kind = ShiftKind(desc & 0xFF);
-    Xbyak::Reg r = sized(r11, unsigned((desc >> 8) & 0xFF));
-    mov(r11, a);
-    push(rcx);
-    if (count.getIdx() != rcx.getIdx()) mov(rcx, count);
-    switch (kind) {
-      case ShiftKind::Shl: shl(r, cl); break;
-      case ShiftKind::Shr: shr(r, cl); break;
-      case ShiftKind::Sar: sar(r, cl); break;
-      case ShiftKind::Rol: rol(r, cl); break;
-      case ShiftKind::Ror: ror(r, cl); break;
-    }
-    pop(rcx);
-  }
-
   // The host computed the same operation: its RFLAGS are the guest's arithmetic flags.
   void capture_flags(const Reg64& d) {
     pushfq();
     pop(d);
-  }
-
-  // Evaluates condition code `cc` (SDM Vol. 1, Appendix B) on a flags value with plain bit
-  // tests, leaving 0 or 1 in d.
-  void test_cond(const Reg64& d, const Reg64& flags, uint8_t cc) {
-    bool negate = cc & 1;
-    switch (cc >> 1) {
-      case 0: test(flags.cvt32(), uint32_t(flag::OF)); break;
-      case 1: test(flags.cvt32(), uint32_t(flag::CF)); break;
-      case 2: test(flags.cvt32(), uint32_t(flag::ZF)); break;
-      case 3: test(flags.cvt32(), uint32_t(flag::CF | flag::ZF)); break;
-      case 4: test(flags.cvt32(), uint32_t(flag::SF)); break;
-      case 5: test(flags.cvt32(), uint32_t(flag::PF)); break;
-      default:
-        // L: SF != OF. OF (bit 11) shifted down by 4 lands on SF (bit 7). LE adds ZF.
-        mov(r11d, flags.cvt32());
-        shr(r11d, 4);
-        xor_(r11d, flags.cvt32());
-        and_(r11d, uint32_t(flag::SF));
-        if ((cc >> 1) == 7) {
-          mov(d.cvt32(), flags.cvt32());
-          and_(d.cvt32(), uint32_t(flag::ZF));
-          or_(r11d, d.cvt32());
-        }
-        test(r11d, r11d);
-        break;
-    }
-    if (negate) setz(d.cvt8());
-    else setnz(d.cvt8());
-    movzx(d.cvt32(), d.cvt8());
   }
 
   // Guest addresses at or past the window fault without touching the host; the rest fault (or
@@ -718,10 +599,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     mov(rsi, uint64_t(f));
     mov(rax, uint64_t(rt_.fallback_helper));
     call(rax);
+    // The result goes to r11 first: restoring the saved registers may overwrite rax.
+    mov(r11d, eax);
     if (saved.size() & 1) add(rsp, 8);
     for (auto it = saved.rbegin(); it != saved.rend(); ++it) pop(Reg64(*it));
-    test(eax, eax);
-    jnz(leave_with_eax_, T_NEAR);
+    test(r11d, r11d);
+    jnz(leave_with_r11_, T_NEAR);
   }
 
   // ---- block ends ----
@@ -751,8 +634,23 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case ir::Terminal::Kind::Jump: chainable_exit(t.target); break;
       case ir::Terminal::Kind::Branch: {
         Xbyak::Label not_taken;
-        test(val(t.cond.id), val(t.cond.id));
-        jz(not_taken, T_NEAR);
+        if (fused_branch_) {
+          const ir::Inst& c = b_.insts[t.cond.id];
+          uint64_t f = c.args[0].v;
+          uint8_t cc = uint8_t(c.args[1].v);
+          if (lazy(f)) {
+            emit_flags_recipe(*this, recipe(f));
+            emit_jcc(*this, cc ^ 1, not_taken);
+          } else {  // (materialized for another reader) every register is free to clobber here
+            Reg64 scratch = val(f).getIdx() == rax.getIdx() ? rcx : rax;
+            emit_test_cond(*this, scratch, val(f), cc);
+            test(scratch, scratch);
+            jz(not_taken, T_NEAR);
+          }
+        } else {
+          test(val(t.cond.id), val(t.cond.id));
+          jz(not_taken, T_NEAR);
+        }
         chainable_exit(t.target);
         L(not_taken);
         chainable_exit(t.fallthrough);
@@ -790,7 +688,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     L(exit_request_);
     set_rip(b_.guest_pc);
     exit_with(kExitRequest);
-    L(leave_with_eax_);
+    L(leave_with_r11_);
+    mov(eax, r11d);
     jmp(rt_.exit_stub, T_NEAR);
     for (size_t k = 0; k < link_stubs_.size(); ++k) {
       L(link_stubs_[k]);
@@ -803,8 +702,14 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       L(range_faults_[k]);
       const auto& f = range_fault_info_[k];
       for (auto [guest, host] : f.state.gprs) mov(qword[rbx + kOffGpr + 8 * int(guest)], Reg64(host));
-      if (f.state.flags_reg >= 0) {
-        mov(r11, Reg64(f.state.flags_reg));
+      if (f.state.flags_reg >= 0 || f.state.flags_recipe.op != FlagsRecipe::None) {
+        if (f.state.flags_reg >= 0) {
+          mov(r11, Reg64(f.state.flags_reg));
+        } else {
+          emit_flags_recipe(*this, f.state.flags_recipe);
+          pushfq();
+          pop(r11);
+        }
         and_(r11, uint32_t(f.state.flags_mask));
         and_(qword[rbx + kOffFlags], int32_t(~uint32_t(f.state.flags_mask)));
         or_(qword[rbx + kOffFlags], r11);
@@ -834,6 +739,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   std::vector<int> reg_of_;
   std::vector<uint32_t> last_use_;
   std::vector<uint8_t> folded_;  // constants taken as immediates, shifts taken as lea scales
+  bool fused_branch_ = false;    // the Branch's TestCond is folded into a host jcc
   uint32_t used_ = 0;
   int pins_[16] = {};
   uint32_t owner_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
@@ -842,7 +748,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
                              kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone};
   uint32_t dirty_flags_ = kNone;
   uint64_t dirty_flags_mask_ = 0;
-  Xbyak::Label exit_request_, leave_with_eax_;
+  Xbyak::Label exit_request_, leave_with_r11_;
   std::deque<Xbyak::Label> link_stubs_;
   std::vector<ExitSlot*> link_slots_;
   std::deque<Xbyak::Label> range_faults_;
@@ -866,37 +772,6 @@ bool emit_block(const ir::Block& block, std::vector<std::unique_ptr<FallbackInsn
     if (int(err) == Xbyak::ERR_CODE_IS_TOO_BIG) return false;
     throw std::runtime_error(std::string("jit backend: ") + err.what());
   }
-}
-
-Trampolines make_trampolines() {
-  void* mem = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) throw std::runtime_error("cannot allocate JIT trampolines");
-  struct Gen : Xbyak::CodeGenerator {
-    uint8_t* exit_stub;
-    explicit Gen(void* m) : Xbyak::CodeGenerator(4096, m) {
-      // enter(rdi = cpu, rsi = guest_base, rdx = code, rcx = link_out)
-      push(rbp); push(rbx); push(r12); push(r13); push(r14); push(r15);
-      push(rcx);  // 7 pushes after the return address: rsp is 16-byte aligned in blocks
-      mov(rbx, rdi);
-      mov(r15, rsi);
-      // Translated SSE code runs under the guest's MXCSR (the dispatcher only enters with all
-      // exceptions masked); the exit stub saves it back and restores the host's.
-      ldmxcsr(dword[rbx + kOffMxcsr]);
-      jmp(rdx);
-      align(16);
-      exit_stub = const_cast<uint8_t*>(getCurr());
-      stmxcsr(dword[rbx + kOffMxcsr]);
-      push(0x1F80);  // the host's default MXCSR
-      ldmxcsr(dword[rsp]);
-      add(rsp, 8);
-      pop(rcx);
-      mov(qword[rcx], rdx);
-      pop(r15); pop(r14); pop(r13); pop(r12); pop(rbx); pop(rbp);
-      ret();
-    }
-  } g(mem);
-  g.ready();
-  return {reinterpret_cast<Trampolines::EnterFn>(mem), g.exit_stub};
 }
 
 }  // namespace vireo::jit

@@ -1,0 +1,99 @@
+#include "jit/backend/x64/operand_selection.h"
+
+namespace vireo::jit {
+
+using ir::Opcode;
+
+namespace {
+bool fits_s32(uint64_t v) { return int64_t(v) == int64_t(int32_t(v)); }
+bool is_const(const ir::Block& b, uint64_t id) { return b.insts[id].op == Opcode::Const; }
+uint64_t const_of(const ir::Block& b, uint64_t id) { return b.insts[id].args[0].v; }
+}  // namespace
+
+bool is_recomputable_flags(Opcode op) {
+  return op == Opcode::FlagsAdd || op == Opcode::FlagsSub || op == Opcode::FlagsLogic ||
+         op == Opcode::FlagsInc || op == Opcode::FlagsDec;
+}
+
+bool is_commutative(Opcode op) {
+  switch (op) {
+    case Opcode::Add: case Opcode::And: case Opcode::Or: case Opcode::Xor: case Opcode::Mul:
+    case Opcode::Add32: case Opcode::And32: case Opcode::Or32: case Opcode::Xor32: case Opcode::Mul32:
+      return true;
+    default: return false;
+  }
+}
+
+bool is_32bit_form(Opcode op) {
+  switch (op) {
+    case Opcode::Add32: case Opcode::Sub32: case Opcode::And32: case Opcode::Or32:
+    case Opcode::Xor32: case Opcode::Mul32: case Opcode::Not32: case Opcode::Neg32:
+      return true;
+    default: return false;
+  }
+}
+
+// 64-bit forms take a sign-extended imm32; 32-bit forms any 32-bit value. Of two constant
+// operands (not folded yet) only the second is an immediate.
+bool takes_imm(const ir::Block& b, const ir::Inst& in, int k, uint64_t v) {
+  auto other_const = [&] { return !in.args[1 - k].is_imm && is_const(b, in.args[1 - k].v); };
+  switch (in.op) {
+    case Opcode::Add: case Opcode::And: case Opcode::Or: case Opcode::Xor: case Opcode::Mul:
+      return fits_s32(v) && (k == 1 || !other_const());
+    case Opcode::Add32: case Opcode::And32: case Opcode::Or32: case Opcode::Xor32: case Opcode::Mul32:
+      return k == 1 || !other_const();
+    case Opcode::Sub: return k == 1 && fits_s32(v) && fits_s32(-v);  // (lea a - v)
+    case Opcode::Sub32: return k == 1;
+    case Opcode::Shl: case Opcode::Shr: case Opcode::Sar: return k == 1;
+    case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: return k == 1;
+    case Opcode::Store64: case Opcode::SetGpr: return k == 1 && fits_s32(v);
+    case Opcode::FlagsSub: case Opcode::FlagsAdd: return k == 1 && (in.args[2].v < 8 || fits_s32(v));
+    default: return false;
+  }
+}
+
+OperandSelection select_operands(const ir::Block& b) {
+  OperandSelection sel;
+  std::vector<uint8_t>& folded = sel.folded;
+  folded.assign(b.insts.size(), 0);
+  std::vector<uint32_t> uses(b.insts.size(), 0);
+  std::vector<uint8_t> reg_use(b.insts.size(), 0);
+  for (const ir::Inst& in : b.insts) {
+    if (in.dead) continue;
+    for (int k = 0; k < in.nargs; ++k) {
+      if (in.args[k].is_imm) continue;
+      uint64_t v = in.args[k].v;
+      ++uses[v];
+      if (is_const(b, v) && !takes_imm(b, in, k, const_of(b, v))) reg_use[v] = 1;
+    }
+  }
+  for (ir::Value v : {b.term.cond, b.term.dest})
+    if (v.valid()) ++uses[v.id], reg_use[v.id] = 1;
+  // A branch on a condition of recomputable flags becomes the host's cmp/test + jcc.
+  if (b.term.kind == ir::Terminal::Kind::Branch) {
+    const ir::Inst& c = b.insts[b.term.cond.id];
+    if (c.op == Opcode::TestCond && uses[b.term.cond.id] == 1 && is_recomputable_flags(b.insts[c.args[0].v].op)) {
+      folded[b.term.cond.id] = 1;
+      sel.fused_branch = true;
+    }
+  }
+  for (uint32_t i = 0; i < b.insts.size(); ++i) {
+    const ir::Inst& in = b.insts[i];
+    if (in.dead) continue;
+    if (in.op == Opcode::Const && !reg_use[i]) folded[i] = 1;
+    if (in.op != Opcode::Add && in.op != Opcode::Add32) continue;
+    for (int k : {1, 0}) {
+      uint64_t v = in.args[k].v;
+      const ir::Inst& d = b.insts[v];
+      uint64_t other = in.args[1 - k].v;
+      if (d.op == Opcode::Shl && uses[v] == 1 && is_const(b, d.args[1].v) && const_of(b, d.args[1].v) >= 1 &&
+          const_of(b, d.args[1].v) <= 3 && !is_const(b, d.args[0].v) && !(folded[other] && !is_const(b, other))) {
+        folded[v] = 1;
+        break;
+      }
+    }
+  }
+  return sel;
+}
+
+}  // namespace vireo::jit

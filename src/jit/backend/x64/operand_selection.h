@@ -1,0 +1,31 @@
+// Instruction selection before register allocation: which IR values need no register of
+// their own because their users' host instructions absorb them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "jit/ir/ir.h"
+
+namespace vireo::jit {
+
+struct OperandSelection {
+  // Per instruction: a constant every user takes as an immediate, a shift by 1..3 taken as
+  // the scale of the one lea that uses it, or the TestCond of a fused branch. The backend
+  // emits none of them.
+  std::vector<uint8_t> folded;
+  bool fused_branch = false;  // the Branch terminal is a host cmp/test + jcc on lazy flags
+};
+
+OperandSelection select_operands(const ir::Block& b);
+
+// Whether argument k of `in`, the constant v, can be encoded as an immediate there.
+bool takes_imm(const ir::Block& b, const ir::Inst& in, int k, uint64_t v);
+
+// Flags values the backend computes only where they are read (see FlagsRecipe).
+bool is_recomputable_flags(ir::Opcode op);
+bool is_commutative(ir::Opcode op);
+// Add32, Sub32, ...: the 32-bit host forms.
+bool is_32bit_form(ir::Opcode op);
+
+}  // namespace vireo::jit

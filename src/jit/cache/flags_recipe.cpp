@@ -1,0 +1,30 @@
+#include "cpu/flags.h"
+#include "jit/cache/translated_block.h"
+
+namespace vireo::jit {
+
+namespace {
+template <class T>
+uint64_t eval_at(FlagsRecipe::Op op, T a, T b) {
+  switch (op) {
+    case FlagsRecipe::Add: return flags::add<T>(a, b, T(a + b));
+    case FlagsRecipe::Sub: return flags::sub<T>(a, b, T(a - b));
+    case FlagsRecipe::Logic: return flags::logic<T>(a);
+    case FlagsRecipe::Inc: return flags::add<T>(a, 1, T(a + 1));  // (CF is masked off by the caller)
+    case FlagsRecipe::Dec: return flags::sub<T>(a, 1, T(a - 1));
+    default: return 0;
+  }
+}
+}  // namespace
+
+uint64_t FlagsRecipe::eval(const uint64_t* host_regs) const {
+  uint64_t x = host_regs[a], y = b >= 0 ? host_regs[b] : imm;
+  switch (size) {
+    case 1: return eval_at<uint8_t>(op, uint8_t(x), uint8_t(y));
+    case 2: return eval_at<uint16_t>(op, uint16_t(x), uint16_t(y));
+    case 4: return eval_at<uint32_t>(op, uint32_t(x), uint32_t(y));
+    default: return eval_at<uint64_t>(op, x, y);
+  }
+}
+
+}  // namespace vireo::jit
