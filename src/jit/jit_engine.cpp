@@ -13,39 +13,13 @@
 #include "interp/dispatch.h"
 #include "mem/address_space.h"
 #include "jit/passes/passes.h"
+#include "jit/runtime/helpers.h"
 
 namespace vireo::jit {
 
 namespace {
 
 constexpr uint32_t kHostMxcsr = 0x1F80;
-
-// Called from translated code for an instruction the frontend does not translate. The host
-// MXCSR holds the guest's while translated code runs: hand it to the interpreter in CpuState.
-uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f) {
-  ++*f->counter;
-  cpu->mxcsr = _mm_getcsr();
-  _mm_setcsr(kHostMxcsr);
-  cpu->rip = f->pc;
-  StopReason r = f->interp->step_one(*cpu, f->insn);
-  _mm_setcsr(cpu->mxcsr);
-  switch (r) {
-    case StopReason::None: return kExitDispatch;  // 0: continue in the block
-    case StopReason::Fault: return kExitFault;
-    case StopReason::Syscall: return kExitSyscall;
-    default: return kExitStop + uint32_t(r);
-  }
-}
-
-// Called from translated code for a guest address outside the guest window (#PF) or a
-// misaligned 16-byte SSE operand (#GP(0)). `how` = write flag | vector << 8.
-uint32_t range_fault_helper(CpuState* cpu, uint64_t addr, uint64_t pc, uint64_t how) {
-  bool write = how & 1;
-  cpu->rip = pc;
-  if ((how >> 8) == VEC_GP) cpu->fault = {VEC_GP, true, 0, 0, false};
-  else cpu->fault = {VEC_PF, true, write ? 6u : 4u, addr, write};
-  return kExitFault;
-}
 
 }  // namespace
 
@@ -55,6 +29,8 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   rt_.exit_stub = tramp_.exit_stub;
   rt_.fallback_helper = reinterpret_cast<void*>(&fallback_helper);
   rt_.range_fault_helper = reinterpret_cast<void*>(&range_fault_helper);
+  rt_.rep_string_helper = reinterpret_cast<void*>(&rep_string_helper);
+  rt_.mem = &mem_;
   rt_.jump_cache = cache_.jump_cache();
   rt_.use_jump_cache = opts_.jump_cache;
   // The backend's range check is one shift: the guest window must be a power of two.
@@ -128,7 +104,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     bool interpret_all = attempt == 4;
     ir::Block block;
-    std::vector<Insn> fallbacks;
+    std::vector<FallbackSite> fallbacks;
     BlockLimits limits{interpret_all ? opts_.max_block_insns : std::min(opts_.max_block_insns, lengths[attempt])};
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
     ir::Block before = block;
@@ -141,14 +117,11 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     tb->guest_pc = block.guest_pc;
     tb->guest_end = block.guest_end;
     tb->guest_insns = block.guest_insns;
-    for (auto& in : fallbacks) {
+    for (auto& [in, fallback_pc] : fallbacks) {
       in.fn = dispatch_table()[in.mnemonic];  // the interpreter's handler for this instruction
       tb->fallbacks.push_back(std::make_unique<FallbackInsn>(
-          FallbackInsn{in, 0, &interp_, &stats_.fallbacks_by_mnemonic[in.mnemonic]}));
+          FallbackInsn{in, fallback_pc, &interp_, &stats_.fallbacks_by_mnemonic[in.mnemonic]}));
     }
-    // Record each fallback's guest pc from its Interpret op.
-    for (auto& in : block.insts)
-      if (in.op == ir::Opcode::Interpret) tb->fallbacks[in.args[0].v]->pc = in.guest_pc;
     try {
       if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb)) {
         cache_.flush();  // full: start again (QEMU's policy)

@@ -1,6 +1,6 @@
 // Frontend, shifts and multiplication (mirrors src/interp/shift.cpp and muldiv.cpp):
-// shl/sal/shr/sar/rol/ror by an immediate, by 1 or by CL, imul (all forms) and mul.
-// rcl/rcr, shld/shrd and div/idiv go to the interpreter.
+// shl/sal/shr/sar/rol/ror by an immediate, by 1 or by CL, imul (all forms), mul, div and idiv.
+// rcl/rcr and shld/shrd go to the interpreter.
 #include "cpu/cpu_state.h"
 #include "jit/frontend/shift_kind.h"
 #include "jit/frontend/translator.h"
@@ -81,6 +81,32 @@ bool mul_wide(Translator& t, const Insn& in) {
   return true;
 }
 
+// div/idiv r/m: rAX = quotient and rDX = remainder of rDX:rAX / r/m (AL and AH of AX / r/m8).
+// The flags are undefined: left unchanged, as the interpreter does. The Div op divides on the
+// host when that cannot fault, else runs the instruction in the interpreter (#DE).
+template <bool is_signed>
+bool divide(Translator& t, const Insn& in) {
+  const Operand& s = in.op[0];
+  if (!Translator::is_integer_operand(s) || s.kind == OpKind::Imm) return false;
+  unsigned size = s.size;
+  Value divisor = t.read(s, size);
+  Value rax = t.ir.get_gpr(RAX);
+  Value low = t.zero_extend(rax, size);
+  Value high = size == 1 ? t.ir.op(Opcode::ZeroExt8, t.ir.op(Opcode::Shr, rax, t.constant(8)))
+                         : t.zero_extend(t.ir.get_gpr(RDX), size);
+  uint64_t desc = size | (uint64_t(is_signed) << 8) | (t.add_fallback() << 16);
+  Value q = t.ir.emit(Opcode::Div, {Arg::imm(desc), Arg::val(high), Arg::val(low), Arg::val(divisor)});
+  // dividend = q * divisor + r with r within the width, so r is the low bits of low - q * divisor.
+  Value r = t.ir.op(Opcode::Sub, low, t.ir.op(Opcode::Mul, q, divisor));
+  Operand acc{OpKind::Reg, uint8_t(size), RegClass::Gpr, RAX, kNoReg, kNoReg, kNoReg, 1, 0};
+  Operand rest = acc;
+  if (size == 1) rest.rclass = RegClass::GprHigh;  // AH
+  else rest.reg = RDX;
+  t.write(acc, size, q);
+  t.write(rest, size, r);
+  return true;
+}
+
 bool imul(Translator& t, const Insn& in) {
   if (in.nops < 2) return mul_wide<true>(t, in);
   const Operand& d = in.op[0];
@@ -111,6 +137,8 @@ void register_frontend_shift_muldiv(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_ROR] = shift<ShiftKind::Ror>;
   t[ZYDIS_MNEMONIC_IMUL] = imul;
   t[ZYDIS_MNEMONIC_MUL] = mul_wide<false>;
+  t[ZYDIS_MNEMONIC_DIV] = divide<false>;
+  t[ZYDIS_MNEMONIC_IDIV] = divide<true>;
 }
 
 }  // namespace vireo::jit

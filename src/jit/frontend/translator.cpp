@@ -101,6 +101,7 @@ const FrontendTable& frontend_table() {
     register_frontend_shift_muldiv(t);
     register_frontend_bit(t);
     register_frontend_atomic(t);
+    register_frontend_string(t);
     return t;
   }();
   return t;
@@ -143,7 +144,7 @@ size_t fetch(const GuestMemory& mem, uint64_t pc, uint8_t* out) {
 }  // namespace
 
 bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& limits,
-                     ir::Block& block, std::vector<Insn>& fallbacks, bool interpret_all) {
+                     ir::Block& block, std::vector<FallbackSite>& fallbacks, bool interpret_all) {
   static const Decoder decoder(CpuMode::Long64);
   const FrontendTable& table = frontend_table();
   block.guest_pc = pc;
@@ -161,11 +162,10 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
       ir.exit_to(pc);
       break;
     }
-    Translator t(block, in, pc);
+    Translator t(block, in, pc, fallbacks);
     FrontendFn fn = interpret_all ? nullptr : table[in.mnemonic];
     if (!fn || !fn(t, in)) {
-      fallbacks.push_back(in);
-      t.ir.emit(ir::Opcode::Interpret, {Arg::imm(fallbacks.size() - 1)});
+      t.ir.emit(ir::Opcode::Interpret, {Arg::imm(t.add_fallback())});
       if (changes_control_flow(in.mnemonic)) {
         t.ir.block().term = {ir::Terminal::Kind::Return, 0, 0, {}, {}};
         t.ends_block = true;

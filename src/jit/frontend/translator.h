@@ -20,9 +20,17 @@ namespace vireo::jit {
 
 using ir::Value;
 
+// An instruction the translated code runs in the interpreter, wholly (an Interpret op) or on
+// the slow path of a translated one (Div, RepString).
+struct FallbackSite {
+  Insn insn;
+  uint64_t pc;
+};
+
 class Translator {
  public:
-  Translator(ir::Block& block, const Insn& in, uint64_t pc) : ir(block), in(in), pc(pc) {
+  Translator(ir::Block& block, const Insn& in, uint64_t pc, std::vector<FallbackSite>& fallbacks)
+      : ir(block), in(in), pc(pc), fallbacks_(fallbacks) {
     ir.set_guest_pc(pc);
   }
 
@@ -45,11 +53,20 @@ class Translator {
   Value zero_extend(Value v, unsigned size);
   Value sign_extend(Value v, unsigned size);
 
+  // Records this instruction for the interpreter; returns its fallback index.
+  uint64_t add_fallback() {
+    fallbacks_.push_back({in, pc});
+    return fallbacks_.size() - 1;
+  }
+
   // True if the operand can be translated (GPR, memory or immediate).
   static bool is_integer_operand(const Operand& o) {
     return o.kind == OpKind::Imm || o.kind == OpKind::Mem ||
            (o.kind == OpKind::Reg && (o.rclass == RegClass::Gpr || o.rclass == RegClass::GprHigh));
   }
+
+ private:
+  std::vector<FallbackSite>& fallbacks_;
 };
 
 // A read-modify-write destination: a memory operand is addressed once, for the load and the
@@ -79,6 +96,7 @@ void register_frontend_sse(FrontendTable& t);
 void register_frontend_shift_muldiv(FrontendTable& t);
 void register_frontend_bit(FrontendTable& t);
 void register_frontend_atomic(FrontendTable& t);
+void register_frontend_string(FrontendTable& t);
 
 const FrontendTable& frontend_table();
 
@@ -91,10 +109,10 @@ struct BlockLimits {
 };
 
 // Decodes and translates one block starting at `pc`. `fallbacks` receives the instructions
-// emitted as Interpret ops (the op's immediate is the index into it).
+// the block runs in the interpreter (the index is in the Interpret, Div or RepString op).
 // Returns false if the first instruction cannot even be fetched/decoded: the caller then lets
 // the interpreter raise the fault.
 bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& limits,
-                     ir::Block& block, std::vector<Insn>& fallbacks, bool interpret_all);
+                     ir::Block& block, std::vector<FallbackSite>& fallbacks, bool interpret_all);
 
 }  // namespace vireo::jit

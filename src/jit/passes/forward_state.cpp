@@ -13,7 +13,7 @@ bool has_side_effects(Opcode op) {
   switch (op) {
     case Opcode::SetGpr: case Opcode::SetFlags: case Opcode::SetXmm: case Opcode::SetRip:
     case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64:
-    case Opcode::Store128: case Opcode::Interpret:
+    case Opcode::Store128: case Opcode::Interpret: case Opcode::RepString: case Opcode::Div:
     case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
     case Opcode::Load128:
     // Every SSE op can set sticky MXCSR exception flags, even one whose value is dead
@@ -28,7 +28,7 @@ bool has_side_effects(Opcode op) {
 bool is_sync_point(Opcode op) {
   switch (op) {
     case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64:
-    case Opcode::Store128: case Opcode::Interpret:
+    case Opcode::Store128: case Opcode::Interpret: case Opcode::RepString: case Opcode::Div:
     case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
     case Opcode::Load128:
     case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseToGprM: case Opcode::SseFlagsRM:
@@ -101,7 +101,7 @@ void forward_guest_state(ir::Block& b) {
           in.args[0].v = getflags_src[f];
         break;
       }
-      case Opcode::Interpret:
+      case Opcode::Interpret: case Opcode::RepString:
         known.fill(Value{});
         flags_value = Value{};
         break;

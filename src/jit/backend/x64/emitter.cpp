@@ -10,6 +10,7 @@
 #include "cpu/cpu_state.h"
 #include "jit/backend/x64/emit_alu.h"
 #include "jit/backend/x64/emit_bits.h"
+#include "jit/backend/x64/emit_div.h"
 #include "jit/backend/x64/emit_sse.h"
 #include "jit/backend/x64/operand_selection.h"
 #include "jit/frontend/sse_forms.h"
@@ -56,7 +57,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     jne(exit_request_, T_NEAR);
     uint32_t fallbacks = 0;
     for (const ir::Inst& in : b_.insts)
-      if (!in.dead && in.op == Opcode::Interpret) ++fallbacks;
+      if (!in.dead && (in.op == Opcode::Interpret || in.op == Opcode::RepString)) ++fallbacks;
     if (b_.guest_insns > fallbacks) add(qword[rbx + kOffInsnCount], b_.guest_insns - fallbacks);
     uint64_t last_pc = ~uint64_t(0);
     for (uint32_t i = 0; i < b_.insts.size(); ++i) {
@@ -442,7 +443,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         break;
       }
       // (guest_access leaves the sync record at the offset of the access just emitted)
-      case Opcode::Interpret: fallback(i, in); break;
+      case Opcode::Interpret: call_helper(i, rt_.fallback_helper, fb_[in.args[0].v].get()); break;
+      case Opcode::RepString: call_helper(i, rt_.rep_string_helper, fb_[in.args[0].v].get()); break;
+      case Opcode::Div: emit_div(*this, imm(0), d, A(1), A(2), A(3), interpreter_exit(in, imm(0) >> 16)); break;
       case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
       case Opcode::SseToGpr: case Opcode::SseToGprM: case Opcode::SseFlagsRR: case Opcode::SseFlagsRM:
         sse(in, d);
@@ -586,9 +589,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     }
   }
 
-  void fallback(uint32_t i, const ir::Inst& in) {
-    FallbackInsn* f = fb_[in.args[0].v].get();
-    write_back_all(i);  // the interpreter reads and writes CpuState
+  // Calls helper(CpuState*, FallbackInsn*, const GuestMemory*) with the guest state in
+  // CpuState; a nonzero return leaves the block with that exit code.
+  void call_helper(uint32_t i, void* helper, FallbackInsn* f) {
+    write_back_all(i);  // the helper reads and writes CpuState
     // Keep values that live past the call in caller-saved registers safe on the stack.
     std::vector<int> saved;
     for (int r : kPool)
@@ -597,7 +601,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     if (saved.size() & 1) sub(rsp, 8);
     mov(rdi, rbx);
     mov(rsi, uint64_t(f));
-    mov(rax, uint64_t(rt_.fallback_helper));
+    mov(rdx, uint64_t(rt_.mem));
+    mov(rax, uint64_t(helper));
     call(rax);
     // The result goes to r11 first: restoring the saved registers may overwrite rax.
     mov(r11d, eax);
@@ -605,6 +610,13 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     for (auto it = saved.rbegin(); it != saved.rend(); ++it) pop(Reg64(*it));
     test(r11d, r11d);
     jnz(leave_with_r11_, T_NEAR);
+  }
+
+  // The slow path of a translated instruction (Div): the guest state at the instruction goes
+  // to CpuState, the interpreter runs it and the block is left with its exit code.
+  Xbyak::Label& interpreter_exit(const ir::Inst& in, uint64_t fallback) {
+    interpreter_exits_.push_back({snapshot(), fb_[fallback].get()});
+    return interpreter_exit_labels_.emplace_back();
   }
 
   // ---- block ends ----
@@ -698,22 +710,19 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       mov(rdx, uint64_t(link_slots_[k]));
       exit_with(kExitLink);
     }
+    for (size_t k = 0; k < interpreter_exits_.size(); ++k) {
+      L(interpreter_exit_labels_[k]);
+      write_back(interpreter_exits_[k].state);
+      mov(rdi, rbx);
+      mov(rsi, uint64_t(interpreter_exits_[k].insn));
+      mov(rax, uint64_t(rt_.fallback_helper));
+      call(rax);
+      jmp(rt_.exit_stub, T_NEAR);
+    }
     for (size_t k = 0; k < range_faults_.size(); ++k) {
       L(range_faults_[k]);
       const auto& f = range_fault_info_[k];
-      for (auto [guest, host] : f.state.gprs) mov(qword[rbx + kOffGpr + 8 * int(guest)], Reg64(host));
-      if (f.state.flags_reg >= 0 || f.state.flags_recipe.op != FlagsRecipe::None) {
-        if (f.state.flags_reg >= 0) {
-          mov(r11, Reg64(f.state.flags_reg));
-        } else {
-          emit_flags_recipe(*this, f.state.flags_recipe);
-          pushfq();
-          pop(r11);
-        }
-        and_(r11, uint32_t(f.state.flags_mask));
-        and_(qword[rbx + kOffFlags], int32_t(~uint32_t(f.state.flags_mask)));
-        or_(qword[rbx + kOffFlags], r11);
-      }
+      write_back(f.state);
       mov(rsi, Reg64(f.addr_reg));
       mov(rdi, rbx);
       mov(rdx, f.pc);
@@ -723,6 +732,28 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       exit_with(kExitFault);
     }
   }
+
+  // Writes the dirty guest state of a sync record to CpuState.
+  void write_back(const SyncRecord& state) {
+    for (auto [guest, host] : state.gprs) mov(qword[rbx + kOffGpr + 8 * int(guest)], Reg64(host));
+    if (state.flags_reg >= 0 || state.flags_recipe.op != FlagsRecipe::None) {
+      if (state.flags_reg >= 0) {
+        mov(r11, Reg64(state.flags_reg));
+      } else {
+        emit_flags_recipe(*this, state.flags_recipe);
+        pushfq();
+        pop(r11);
+      }
+      and_(r11, uint32_t(state.flags_mask));
+      and_(qword[rbx + kOffFlags], int32_t(~uint32_t(state.flags_mask)));
+      or_(qword[rbx + kOffFlags], r11);
+    }
+  }
+
+  struct InterpreterExit {
+    SyncRecord state;
+    FallbackInsn* insn;
+  };
 
   struct RangeFault {
     int addr_reg;
@@ -753,6 +784,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   std::vector<ExitSlot*> link_slots_;
   std::deque<Xbyak::Label> range_faults_;
   std::vector<RangeFault> range_fault_info_;
+  std::deque<Xbyak::Label> interpreter_exit_labels_;
+  std::vector<InterpreterExit> interpreter_exits_;
 };
 
 }  // namespace

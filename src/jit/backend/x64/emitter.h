@@ -11,6 +11,7 @@
 
 #include "jit/cache/code_cache.h"
 #include "jit/ir/ir.h"
+#include "mem/guest_memory.h"
 
 namespace vireo::jit {
 
@@ -27,6 +28,8 @@ struct Runtime {
   uint8_t* exit_stub;     // restores host state, returns eax (and rdx) to the dispatcher
   void* fallback_helper;  // uint32_t (CpuState*, FallbackInsn*)
   void* range_fault_helper;  // uint32_t (CpuState*, uint64_t addr, uint64_t pc, uint64_t write)
+  void* rep_string_helper;   // uint32_t (CpuState*, FallbackInsn*, const GuestMemory*)
+  const GuestMemory* mem;
   JumpCacheEntry* jump_cache;
   bool use_jump_cache = true;
   int window_bits = 46;   // guest addresses are valid below 2^window_bits (GuestMemory::limit)

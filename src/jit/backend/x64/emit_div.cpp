@@ -1,0 +1,95 @@
+#include "jit/backend/x64/emit_div.h"
+
+namespace vireo::jit {
+
+using Xbyak::Reg64;
+
+namespace {
+
+Xbyak::Reg sized(const Reg64& r, unsigned size) {
+  switch (size) {
+    case 1: return r.cvt8();
+    case 2: return r.cvt16();
+    case 4: return r.cvt32();
+    default: return r;
+  }
+}
+
+// Signed: the host's idiv cannot fault when the dividend is the sign extension of the low half
+// (high == sign(low)) and it is not MIN / -1 (SDM Vol. 2, IDIV: #DE on a quotient that does
+// not fit). Sets rdx (AH for bytes) to that sign extension, as idiv wants it.
+void check_signed(Xbyak::CodeGenerator& g, unsigned size, Xbyak::Label& fail) {
+  Xbyak::Reg div = sized(g.r11, size);
+  g.test(div, div);
+  g.jz(fail, Xbyak::CodeGenerator::T_NEAR);
+  if (size == 1) {
+    g.cbw();  // AH = sign(AL)
+    g.cmp(g.ah, g.dl);
+  } else {
+    g.push(g.rdx);
+    switch (size) {
+      case 2: g.cwd(); g.cmp(g.dx, g.word[g.rsp]); break;
+      case 4: g.cdq(); g.cmp(g.edx, g.dword[g.rsp]); break;
+      default: g.cqo(); g.cmp(g.rdx, g.qword[g.rsp]); break;
+    }
+    g.lea(g.rsp, g.ptr[g.rsp + 8]);  // (lea keeps the flags of the cmp)
+  }
+  g.jne(fail, Xbyak::CodeGenerator::T_NEAR);
+  Xbyak::Label fits;
+  g.cmp(div, -1);
+  g.jne(fits);
+  g.cmp(sized(g.rax, size), 1);  // overflows exactly when the dividend is MIN
+  g.jo(fail, Xbyak::CodeGenerator::T_NEAR);
+  g.L(fits);
+}
+
+}  // namespace
+
+void emit_div(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& high,
+              const Reg64& low, const Reg64& divisor, const Xbyak::Label& slow) {
+  unsigned size = unsigned(desc & 0xFF);
+  bool is_signed = (desc >> 8) & 1;
+  Xbyak::Label fail, done;
+  // rax and rdx may hold other live values: keep them on the stack (no call happens here, so
+  // the stack's alignment does not matter). The operands may be in rax/rdx too: they go
+  // through the stack in order.
+  g.mov(g.r11, divisor);
+  g.push(g.rax);
+  g.push(g.rdx);
+  g.push(high);
+  g.push(low);
+  g.pop(g.rax);
+  g.pop(g.rdx);
+  Xbyak::Reg div = sized(g.r11, size);
+  if (is_signed) {
+    check_signed(g, size, fail);
+    g.idiv(div);
+  } else {
+    // No #DE exactly when high < divisor (SDM Vol. 2, DIV); that also rules out a zero divisor.
+    g.cmp(sized(g.rdx, size), div);
+    g.jae(fail, Xbyak::CodeGenerator::T_NEAR);
+    if (size == 1) {  // AX = AH:AL
+      g.movzx(g.eax, g.al);
+      g.shl(g.edx, 8);
+      g.or_(g.eax, g.edx);
+    }
+    g.div(div);
+  }
+  switch (size) {
+    case 1: g.movzx(g.r11d, g.al); break;
+    case 2: g.movzx(g.r11d, g.ax); break;
+    case 4: g.mov(g.r11d, g.eax); break;
+    default: g.mov(g.r11, g.rax); break;
+  }
+  g.pop(g.rdx);
+  g.pop(g.rax);
+  g.mov(d, g.r11);
+  g.jmp(done);
+  g.L(fail);
+  g.pop(g.rdx);
+  g.pop(g.rax);
+  g.jmp(slow, Xbyak::CodeGenerator::T_NEAR);
+  g.L(done);
+}
+
+}  // namespace vireo::jit

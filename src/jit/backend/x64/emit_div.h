@@ -1,0 +1,18 @@
+// Host emission of div/idiv (the Div op): the guest's own division on the host, after checks
+// that it cannot fault there; the cases it could (#DE, and signed dividends wider than the
+// width) jump to `slow`, where the interpreter runs the instruction.
+#pragma once
+
+#include <xbyak/xbyak.h>
+
+#include <cstdint>
+
+namespace vireo::jit {
+
+// d = the quotient of high:low / divisor at the width of `desc` (size | signed << 8),
+// zero-extended. Uses r11 as scratch; rax and rdx are saved and restored around it.
+void emit_div(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& d,
+              const Xbyak::Reg64& high, const Xbyak::Reg64& low, const Xbyak::Reg64& divisor,
+              const Xbyak::Label& slow);
+
+}  // namespace vireo::jit

@@ -1,0 +1,39 @@
+#include "jit/runtime/helpers.h"
+
+#include <xmmintrin.h>
+
+#include "interp/interpreter.h"
+#include "jit/backend/x64/emitter.h"
+
+namespace vireo::jit {
+
+namespace {
+constexpr uint32_t kHostMxcsr = 0x1F80;
+}  // namespace
+
+// The host MXCSR holds the guest's while translated code runs: hand it to the interpreter in
+// CpuState.
+uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f) {
+  ++*f->counter;
+  cpu->mxcsr = _mm_getcsr();
+  _mm_setcsr(kHostMxcsr);
+  cpu->rip = f->pc;
+  StopReason r = f->interp->step_one(*cpu, f->insn);
+  _mm_setcsr(cpu->mxcsr);
+  switch (r) {
+    case StopReason::None: return kExitDispatch;  // 0: continue in the block
+    case StopReason::Fault: return kExitFault;
+    case StopReason::Syscall: return kExitSyscall;
+    default: return kExitStop + uint32_t(r);
+  }
+}
+
+uint32_t range_fault_helper(CpuState* cpu, uint64_t addr, uint64_t pc, uint64_t how) {
+  bool write = how & 1;
+  cpu->rip = pc;
+  if ((how >> 8) == VEC_GP) cpu->fault = {VEC_GP, true, 0, 0, false};
+  else cpu->fault = {VEC_PF, true, write ? 6u : 4u, addr, write};
+  return kExitFault;
+}
+
+}  // namespace vireo::jit

@@ -1,0 +1,157 @@
+// rep movs/stos for translated code: the memcpy/memset of many programs (busybox copies
+// hash blocks with `rep movsb` and clears buffers with `rep stosq`).
+//
+// Semantics as in src/interp/string.cpp (SDM Vol. 2, MOVS/STOS and REP): with rCX = 0 nothing
+// happens; otherwise every iteration is complete before the next, so a fault leaves rSI/rDI/
+// rCX describing the iterations done and rip at the instruction, which restarts it. The copy
+// runs page by page, as the interpreter's does: both pages of a chunk are touched first, so a
+// fault (an unmapped page, or a write to a page holding translated code) happens before any of
+// the chunk is done and the registers are exactly the interpreter's. Each chunk is the host's
+// own `rep movs`/`rep stos`, which also gives overlapping copies their sequential result.
+//
+// The interpreter runs what this does not: DF = 1 (rare), operands that reach past the guest
+// window (they fault there) and an element that straddles two pages.
+#include <Zydis/Mnemonic.h>
+#include <xmmintrin.h>
+
+#include <algorithm>
+#include <csetjmp>
+#include <type_traits>
+
+#include "jit/backend/x64/emitter.h"
+#include "jit/runtime/helpers.h"
+#include "mem/host_fault.h"
+
+namespace vireo::jit {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+// Whole elements of `size` from `la` to the end of its page.
+uint64_t in_page(uint64_t la, unsigned size) { return (kPage - (la & (kPage - 1))) / size; }
+
+// Whether `count` elements upwards from `start` lie inside the guest window.
+bool in_window(const GuestMemory& mem, uint64_t start, uint64_t count, unsigned size) {
+  return count <= mem.limit / size && start <= mem.limit && count * size <= mem.limit - start;
+}
+
+// A host fault here lands in the helper's fault scope before the chunk starts.
+void probe_read(const uint8_t* p) { (void)*reinterpret_cast<const volatile uint8_t*>(p); }
+void probe_write(uint8_t* p) {
+  volatile uint8_t* v = p;
+  *v = *v;
+}
+
+template <unsigned N>
+void element_copy(uint8_t* dst, const uint8_t* src) {
+  using T = std::conditional_t<N == 1, uint8_t, std::conditional_t<N == 2, uint16_t,
+            std::conditional_t<N == 4, uint32_t, uint64_t>>>;
+  T v = *reinterpret_cast<const volatile T*>(src);
+  *reinterpret_cast<volatile T*>(dst) = v;
+}
+template <unsigned N>
+void element_store(uint8_t* dst, uint64_t v) {
+  using T = std::conditional_t<N == 1, uint8_t, std::conditional_t<N == 2, uint16_t,
+            std::conditional_t<N == 4, uint32_t, uint64_t>>>;
+  *reinterpret_cast<volatile T*>(dst) = T(v);
+}
+
+template <unsigned N>
+void host_movs(uint8_t* dst, const uint8_t* src, uint64_t n) {
+  if constexpr (N == 1) asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+  if constexpr (N == 2) asm volatile("rep movsw" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+  if constexpr (N == 4) asm volatile("rep movsl" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+  if constexpr (N == 8) asm volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+}
+
+template <unsigned N>
+void host_stos(uint8_t* dst, uint64_t v, uint64_t n) {
+  if constexpr (N == 1) asm volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(v) : "memory");
+  if constexpr (N == 2) asm volatile("rep stosw" : "+D"(dst), "+c"(n) : "a"(v) : "memory");
+  if constexpr (N == 4) asm volatile("rep stosl" : "+D"(dst), "+c"(n) : "a"(v) : "memory");
+  if constexpr (N == 8) asm volatile("rep stosq" : "+D"(dst), "+c"(n) : "a"(v) : "memory");
+}
+
+// Runs the instruction on the fast path; false leaves the rest of it to the interpreter.
+// `exit` receives kExitRequest when it stops early for an exit request.
+template <unsigned N, bool is_movs>
+bool run(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t pc) {
+  uint64_t& rsi = cpu.gpr[RSI];
+  uint64_t& rdi = cpu.gpr[RDI];
+  uint64_t& rcx = cpu.gpr[RCX];
+  if (cpu.rflags & flag::DF) return false;
+  if (!in_window(mem, rdi, rcx, N) || (is_movs && !in_window(mem, rsi, rcx, N))) return false;
+  while (uint64_t count = rcx) {
+    // A long rep yields to a pending exit request between chunks, as the interpreter does.
+    if (cpu.exit_request) {
+      cpu.rip = pc;
+      exit = kExitRequest;
+      return true;
+    }
+    uint64_t n = std::min(count, in_page(rdi, N));
+    if constexpr (is_movs) n = std::min(n, in_page(rsi, N));
+    // An element across a page boundary: the interpreter finishes from here (the registers
+    // describe the chunks done).
+    if (n == 0) return false;
+    // Chunk boundaries as the interpreter's, so that a fault leaves the same registers: a
+    // destination just above the source copies no more than the distance at once.
+    if (is_movs && n > 1 && rdi > rsi && rdi - rsi < n * N) n = std::max<uint64_t>(1, (rdi - rsi) / N);
+    // The registers are in CpuState before an access may fault (the fault path keeps them).
+    asm volatile("" : : : "memory");
+    uint8_t* dst = mem.base + rdi;
+    if (n == 1) {  // one element: a plain load and store, as the interpreter does it
+      if constexpr (is_movs) element_copy<N>(dst, mem.base + rsi);
+      else element_store<N>(dst, cpu.gpr[RAX]);
+    } else {
+      if constexpr (is_movs) probe_read(mem.base + rsi);
+      probe_write(dst);
+      if constexpr (is_movs) host_movs<N>(dst, mem.base + rsi, n);
+      else host_stos<N>(dst, cpu.gpr[RAX], n);
+    }
+    if constexpr (is_movs) rsi += n * N;
+    rdi += n * N;
+    rcx = count - n;
+  }
+  return true;
+}
+
+template <unsigned N, bool is_movs>
+uint32_t rep(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
+  GuestFaultScope scope;
+  activate_fault_scope(scope, *mem);
+  if (sigsetjmp(scope.env, 0)) {
+    // An access faulted: the registers describe the chunks done. The signal handler ran with
+    // a fresh FPU state, which siglongjmp keeps: the guest's MXCSR comes from the context.
+    deactivate_fault_scope(scope);
+    _mm_setcsr(scope.fault.host_mxcsr);
+    cpu->rip = f->pc;
+    cpu->fault = {VEC_PF, true, scope.fault.is_write ? 6u : 4u, scope.fault.guest_addr,
+                  scope.fault.is_write};
+    return kExitFault;
+  }
+  uint32_t exit = kExitDispatch;
+  bool done = run<N, is_movs>(*cpu, *mem, exit, f->pc);
+  deactivate_fault_scope(scope);
+  if (!done) return fallback_helper(cpu, f);
+  if (exit == kExitDispatch) ++cpu->insn_count;
+  return exit;
+}
+
+}  // namespace
+
+uint32_t rep_string_helper(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
+  switch (f->insn.mnemonic) {
+    case ZYDIS_MNEMONIC_MOVSB: return rep<1, true>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_MOVSW: return rep<2, true>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_MOVSD: return rep<4, true>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_MOVSQ: return rep<8, true>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_STOSB: return rep<1, false>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_STOSW: return rep<2, false>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_STOSD: return rep<4, false>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_STOSQ: return rep<8, false>(cpu, f, mem);
+    default: return fallback_helper(cpu, f);
+  }
+}
+
+}  // namespace vireo::jit
