@@ -1,5 +1,5 @@
-// Frontend, control transfer (mirrors src/interp/control.cpp): jmp, jcc, call, ret, syscall.
-// Each ends the block with a typed terminal.
+// Frontend, control transfer (mirrors src/interp/control.cpp): jmp, jcc, jrcxz/jecxz, loop,
+// call, ret, syscall. Each ends the block with a typed terminal.
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
 #include "jit/frontend/translator.h"
@@ -27,6 +27,28 @@ bool jmp(Translator& t, const Insn& in) {
 bool jcc(Translator& t, const Insn& in) {
   Value cond = t.ir.emit(Opcode::TestCond, {Arg::val(t.ir.emit(Opcode::GetFlags, {})), Arg::imm(in.cc)});
   t.ir.branch(cond, uint64_t(in.op[0].disp), t.next_pc());
+  t.ends_block = true;
+  return true;
+}
+
+// jrcxz/jecxz: taken when the count register (rCX at the address size) is zero; no flags.
+bool jrcxz(Translator& t, const Insn& in) {
+  unsigned size = in.addrsize == 4 ? 4 : 8;
+  Value rcx = t.zero_extend(t.ir.get_gpr(RCX), size);
+  Value zero = t.ir.emit(Opcode::FlagsLogic, {Arg::val(rcx), Arg::imm(size)});
+  t.ir.branch(t.ir.emit(Opcode::TestCond, {Arg::val(zero), Arg::imm(4)}), uint64_t(in.op[0].disp), t.next_pc());  // E
+  t.ends_block = true;
+  return true;
+}
+
+// loop: rCX -= 1 (no flags), taken while it is not zero. (loope/loopne and a 32-bit address
+// size go to the interpreter.)
+bool loop(Translator& t, const Insn& in) {
+  if (in.addrsize != 8) return false;
+  Value rcx = t.ir.op(Opcode::Sub, t.ir.get_gpr(RCX), t.constant(1));
+  t.ir.set_gpr(RCX, rcx);
+  Value zero = t.ir.emit(Opcode::FlagsLogic, {Arg::val(rcx), Arg::imm(8)});
+  t.ir.branch(t.ir.emit(Opcode::TestCond, {Arg::val(zero), Arg::imm(5)}), uint64_t(in.op[0].disp), t.next_pc());  // NE
   t.ends_block = true;
   return true;
 }
@@ -72,6 +94,9 @@ void register_frontend_control(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_RET] = ret;
   t[ZYDIS_MNEMONIC_SYSCALL] = syscall;
   for (auto m : kJccMnemonics) t[m] = jcc;
+  t[ZYDIS_MNEMONIC_JRCXZ] = jrcxz;
+  t[ZYDIS_MNEMONIC_JECXZ] = jrcxz;
+  t[ZYDIS_MNEMONIC_LOOP] = loop;
 }
 
 }  // namespace vireo::jit

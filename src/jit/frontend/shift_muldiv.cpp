@@ -1,6 +1,6 @@
 // Frontend, shifts and multiplication (mirrors src/interp/shift.cpp and muldiv.cpp):
-// shl/sal/shr/sar/rol/ror by an immediate, by 1 or by CL, imul (all forms), mul, div and idiv.
-// rcl/rcr and shld/shrd go to the interpreter.
+// shl/sal/shr/sar/rol/ror by an immediate, by 1 or by CL, shld/shrd, imul (all forms), mul,
+// div and idiv. rcl/rcr go to the interpreter.
 #include "cpu/cpu_state.h"
 #include "jit/frontend/shift_kind.h"
 #include "jit/frontend/translator.h"
@@ -50,6 +50,46 @@ bool shift(Translator& t, const Insn& in) {
   dest.write(t, r);
   // Rotates write only CF and OF; shifts write all six (AF undefined: the host's value).
   t.ir.set_flags(rotate ? (flag::CF | flag::OF) : flag::ARITH, f);
+  return true;
+}
+
+// shld/shrd r/m, r, imm8|CL: the host's own instruction. The count is masked to 5 bits (6 for
+// 64-bit operands); a zero count changes no flags. CF, SF, ZF and PF are defined, OF for a
+// count of 1, AF never (SDM Vol. 2, SHLD/SHRD): the host's, as native.
+template <bool left>
+bool shift_double(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  const Operand& s = in.op[1];
+  const Operand& c = in.op[2];
+  if (in.nops < 3 || !(d.kind == OpKind::Mem || (d.kind == OpKind::Reg && d.rclass == RegClass::Gpr)) ||
+      s.kind != OpKind::Reg || s.rclass != RegClass::Gpr)
+    return false;
+  unsigned size = d.size;
+  uint64_t mask = size == 8 ? 63 : 31;
+  uint64_t desc = uint64_t(left) | (size << 8);
+  RmwDestination dest(t, d, size);
+  Value a = dest.read(t);
+  Value b = t.read(s, size);
+  Value count, keep_flags;
+  if (c.kind == OpKind::Imm) {
+    uint64_t n = uint64_t(c.disp) & mask;
+    if (n == 0) {  // no flags change; a register destination is still written
+      if (!dest.in_memory()) dest.write(t, a);
+      return true;
+    }
+    count = t.constant(n);
+  } else {
+    count = t.ir.op(Opcode::And, t.read(c, 1), t.constant(mask));
+    // A zero count in CL keeps the flags.
+    Value flags_of_count = t.ir.emit(Opcode::FlagsLogic, {Arg::val(count), Arg::imm(1)});
+    keep_flags = t.ir.emit(Opcode::TestCond, {Arg::val(flags_of_count), Arg::imm(4)});  // E
+  }
+  Value r = t.ir.emit(Opcode::ShiftDouble, {Arg::imm(desc), Arg::val(a), Arg::val(b), Arg::val(count)});
+  Value f = t.ir.emit(Opcode::FlagsShiftDouble, {Arg::imm(desc), Arg::val(a), Arg::val(b), Arg::val(count)});
+  if (keep_flags.valid())
+    f = t.ir.emit(Opcode::Select, {Arg::val(keep_flags), Arg::val(t.ir.emit(Opcode::GetFlags, {})), Arg::val(f)});
+  dest.write(t, r);
+  t.ir.set_flags(flag::ARITH, f);
   return true;
 }
 
@@ -135,6 +175,8 @@ void register_frontend_shift_muldiv(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_SAR] = shift<ShiftKind::Sar>;
   t[ZYDIS_MNEMONIC_ROL] = shift<ShiftKind::Rol>;
   t[ZYDIS_MNEMONIC_ROR] = shift<ShiftKind::Ror>;
+  t[ZYDIS_MNEMONIC_SHLD] = shift_double<true>;
+  t[ZYDIS_MNEMONIC_SHRD] = shift_double<false>;
   t[ZYDIS_MNEMONIC_IMUL] = imul;
   t[ZYDIS_MNEMONIC_MUL] = mul_wide<false>;
   t[ZYDIS_MNEMONIC_DIV] = divide<false>;

@@ -79,12 +79,13 @@ bool lods(Translator& t, const Insn& in) {
   return true;
 }
 
-// movsd is also the SSE scalar move: the string form has no visible operands.
-FrontendFn sse_movsd = nullptr;
+// movsd and cmpsd are also SSE instructions: the string forms have no visible operands.
+FrontendFn sse_movsd = nullptr, sse_cmpsd = nullptr;
 bool movsd(Translator& t, const Insn& in) {
   if (in.nops == 0) return movs<4>(t, in);
   return sse_movsd && sse_movsd(t, in);
 }
+bool cmpsd(Translator& t, const Insn& in) { return in.nops != 0 && sse_cmpsd && sse_cmpsd(t, in); }
 
 }  // namespace
 
@@ -94,6 +95,8 @@ void register_frontend_string(FrontendTable& t) {
   sse_movsd = t[ZYDIS_MNEMONIC_MOVSD];  // registered before this family
   t[ZYDIS_MNEMONIC_MOVSD] = movsd;
   t[ZYDIS_MNEMONIC_MOVSQ] = movs<8>;
+  sse_cmpsd = t[ZYDIS_MNEMONIC_CMPSD];
+  t[ZYDIS_MNEMONIC_CMPSD] = cmpsd;
   t[ZYDIS_MNEMONIC_STOSB] = stos<1>;
   t[ZYDIS_MNEMONIC_STOSW] = stos<2>;
   t[ZYDIS_MNEMONIC_STOSD] = stos<4>;

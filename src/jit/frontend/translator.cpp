@@ -102,6 +102,7 @@ const FrontendTable& frontend_table() {
     register_frontend_bit(t);
     register_frontend_atomic(t);
     register_frontend_string(t);
+    register_frontend_flag_ops(t);
     return t;
   }();
   return t;

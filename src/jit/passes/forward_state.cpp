@@ -134,13 +134,14 @@ void eliminate_dead_flags(ir::Block& b) {
     ir::Inst& in = b.insts[i];
     if (in.dead) continue;
     if (in.op == Opcode::SetFlags) {
-      uint64_t mask = in.args[0].v;
-      if ((mask & live) == 0) {
+      // Only the arithmetic flags are tracked: any other bit (DF) is always live.
+      uint64_t mask = in.args[0].v & (live | ~flag::ARITH);
+      if (mask == 0) {
         in.dead = true;
         continue;
       }
-      in.args[0].v = mask & live;
-      live &= ~mask;
+      in.args[0].v = mask;
+      live &= ~in.args[0].v;
     } else if (in.op == Opcode::GetFlags || is_sync_point(in.op)) {
       live = flag::ARITH;
     }

@@ -48,6 +48,30 @@ void emit_bit_op(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const R
   }
 }
 
+void emit_shift_double(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& a,
+                       const Reg64& b, const Reg64& count, bool flags) {
+  bool left = desc & 1;
+  unsigned size = unsigned((desc >> 8) & 0xFF);
+  // The operands may be in rax or rcx themselves: they move through the stack, in order.
+  g.push(g.rcx);
+  g.push(g.rax);
+  g.push(a);
+  g.push(b);
+  g.push(count);
+  g.pop(g.rcx);
+  g.pop(g.rax);
+  g.pop(g.r11);
+  if (left) g.shld(sized(g.r11, size), sized(g.rax, size), g.cl);
+  else g.shrd(sized(g.r11, size), sized(g.rax, size), g.cl);
+  if (flags) {
+    g.pushfq();
+    g.pop(g.r11);
+  }
+  g.pop(g.rax);
+  g.pop(g.rcx);
+  g.mov(d, g.r11);
+}
+
 void emit_mul_wide(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& a,
                    const Reg64& b, bool flags) {
   unsigned size = unsigned(desc & 0xFF);

@@ -1,5 +1,5 @@
-// Host emission of the bit instructions and the one-operand multiply (BitOp, FlagsBitOp,
-// MulHigh, FlagsMulWide): each is the guest's own instruction run on the host at the guest
+// Host emission of the bit instructions, the double shifts and the one-operand multiply
+// (BitOp, FlagsBitOp, ShiftDouble, FlagsShiftDouble, MulHigh, FlagsMulWide): each is the guest's own instruction run on the host at the guest
 // width, so results and defined flags are exactly the hardware's.
 #pragma once
 
@@ -17,5 +17,11 @@ void emit_bit_op(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& d,
 // rax and rdx (which the host mul needs) are saved and restored around it.
 void emit_mul_wide(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& d,
                    const Xbyak::Reg64& a, const Xbyak::Reg64& b, bool flags);
+
+// d = ShiftDouble(desc, a, b, count), or its RFLAGS when `flags`. Uses r11 as scratch; rax
+// and rcx (the count goes through CL) are saved and restored around it.
+void emit_shift_double(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& d,
+                       const Xbyak::Reg64& a, const Xbyak::Reg64& b, const Xbyak::Reg64& count,
+                       bool flags);
 
 }  // namespace vireo::jit

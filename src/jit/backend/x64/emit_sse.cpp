@@ -26,7 +26,7 @@ bool emit_sse_op(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Xmm& d, const
     OP(ANDPS, andps) OP(ANDPD, andpd) OP(ANDNPS, andnps) OP(ANDNPD, andnpd)
     OP(ORPS, orps) OP(ORPD, orpd) OP(XORPS, xorps) OP(XORPD, xorpd)
     OP(UNPCKLPS, unpcklps) OP(UNPCKLPD, unpcklpd) OP(UNPCKHPS, unpckhps) OP(UNPCKHPD, unpckhpd)
-    OPI(SHUFPS, shufps) OPI(SHUFPD, shufpd) OPI(CMPSS, cmpss) OPI(CMPPS, cmpps) OPI(CMPPD, cmppd)
+    OPI(SHUFPS, shufps) OPI(SHUFPD, shufpd) OPI(CMPSS, cmpss) OPI(CMPSD, cmpsd) OPI(CMPPS, cmpps) OPI(CMPPD, cmppd)
     OP(CVTSS2SD, cvtss2sd) OP(CVTSD2SS, cvtsd2ss) OP(CVTPS2PD, cvtps2pd) OP(CVTPD2PS, cvtpd2ps)
     OP(CVTDQ2PD, cvtdq2pd) OP(CVTDQ2PS, cvtdq2ps) OP(CVTPS2DQ, cvtps2dq) OP(CVTTPS2DQ, cvttps2dq)
     OP(CVTPD2DQ, cvtpd2dq) OP(CVTTPD2DQ, cvttpd2dq)
@@ -49,6 +49,35 @@ bool emit_sse_op(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Xmm& d, const
     SHIFT(PSRLD, psrld) SHIFT(PSRLQ, psrlq) SHIFT(PSRAW, psraw) SHIFT(PSRAD, psrad)
     case ZYDIS_MNEMONIC_PSLLDQ: g.pslldq(d, imm8); return true;
     case ZYDIS_MNEMONIC_PSRLDQ: g.psrldq(d, imm8); return true;
+    // SSE3, SSSE3, SSE4.1
+    OP(ADDSUBPD, addsubpd) OP(ADDSUBPS, addsubps) OP(HADDPD, haddpd) OP(HADDPS, haddps)
+    OP(HSUBPD, hsubpd) OP(HSUBPS, hsubps) OP(MOVDDUP, movddup) OP(MOVSHDUP, movshdup)
+    OP(MOVSLDUP, movsldup)
+    OP(PABSB, pabsb) OP(PABSW, pabsw) OP(PABSD, pabsd) OP(PSIGNB, psignb) OP(PSIGNW, psignw)
+    OP(PSIGND, psignd) OP(PSHUFB, pshufb) OPI(PALIGNR, palignr)
+    OP(PHADDW, phaddw) OP(PHADDD, phaddd) OP(PHADDSW, phaddsw) OP(PHSUBW, phsubw)
+    OP(PHSUBD, phsubd) OP(PHSUBSW, phsubsw) OP(PMADDUBSW, pmaddubsw) OP(PMULHRSW, pmulhrsw)
+    OP(PMULLD, pmulld) OP(PMULDQ, pmuldq) OP(PCMPEQQ, pcmpeqq) OP(PACKUSDW, packusdw)
+    OP(PHMINPOSUW, phminposuw)
+    OP(PMINSB, pminsb) OP(PMINSD, pminsd) OP(PMINUW, pminuw) OP(PMINUD, pminud)
+    OP(PMAXSB, pmaxsb) OP(PMAXSD, pmaxsd) OP(PMAXUW, pmaxuw) OP(PMAXUD, pmaxud)
+    OP(PMOVSXBW, pmovsxbw) OP(PMOVSXBD, pmovsxbd) OP(PMOVSXBQ, pmovsxbq)
+    OP(PMOVSXWD, pmovsxwd) OP(PMOVSXWQ, pmovsxwq) OP(PMOVSXDQ, pmovsxdq)
+    OP(PMOVZXBW, pmovzxbw) OP(PMOVZXBD, pmovzxbd) OP(PMOVZXBQ, pmovzxbq)
+    OP(PMOVZXWD, pmovzxwd) OP(PMOVZXWQ, pmovzxwq) OP(PMOVZXDQ, pmovzxdq)
+    OPI(BLENDPS, blendps) OPI(BLENDPD, blendpd) OPI(PBLENDW, pblendw) OPI(DPPS, dpps)
+    OPI(DPPD, dppd) OPI(MPSADBW, mpsadbw) OPI(INSERTPS, insertps)
+    OPI(ROUNDPS, roundps) OPI(ROUNDPD, roundpd) OPI(ROUNDSS, roundss) OPI(ROUNDSD, roundsd)
+    OP(RCPPS, rcpps) OP(RCPSS, rcpss) OP(RSQRTPS, rsqrtps) OP(RSQRTSS, rsqrtss)
+    OP(PTEST, ptest)
+    case ZYDIS_MNEMONIC_MOVHLPS:  // register forms only (the memory forms are movlps/movhps)
+      if (s.isMEM()) return false;
+      g.movhlps(d, static_cast<const Xbyak::Xmm&>(s));
+      return true;
+    case ZYDIS_MNEMONIC_MOVLHPS:
+      if (s.isMEM()) return false;
+      g.movlhps(d, static_cast<const Xbyak::Xmm&>(s));
+      return true;
     // loads and register moves
     OP(MOVAPS, movaps) OP(MOVUPS, movups) OP(MOVAPD, movapd) OP(MOVUPD, movupd)
     OP(MOVDQA, movdqa) OP(MOVDQU, movdqu)
