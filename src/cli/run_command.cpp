@@ -40,6 +40,7 @@ std::unique_ptr<Engine> make_engine(const RunArgs& a, const GuestMemory& mem) {
     o.tc_size = size_t(a.tc_size_mib) << 20;
     o.chain = !a.no_chain;
     o.jump_cache = !a.no_jump_cache;
+    o.count_insns = a.stats;  // the count is only reported by --stats
     for (size_t pos = 0; pos <= a.debug.size() && !a.debug.empty();) {
       size_t comma = a.debug.find(',', pos);
       std::string item = a.debug.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);

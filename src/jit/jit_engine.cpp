@@ -33,6 +33,7 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   rt_.mem = &mem_;
   rt_.jump_cache = cache_.jump_cache();
   rt_.use_jump_cache = opts_.jump_cache;
+  rt_.count_insns = opts_.count_insns;
   // The backend's range check is one shift: the guest window must be a power of two.
   if (mem_.limit & (mem_.limit - 1))
     throw std::runtime_error("jit: the guest window size must be a power of two");

@@ -27,6 +27,10 @@ struct JitOptions {
   bool chain = true;          // direct block chaining (--no-chain turns it off)
   bool jump_cache = true;     // indirect-branch jump cache (--no-jump-cache)
   uint32_t max_block_insns = 64;
+  // Count retired guest instructions in CpuState::insn_count (for --stats). Off, blocks skip
+  // the counter: its read-modify-write at every block entry is a memory dependency chain
+  // through all of the guest's execution.
+  bool count_insns = true;
   // -d items (QEMU's names): in_asm, op, out_asm, exec.
   bool log_in_asm = false, log_op = false, log_out_asm = false, log_exec = false;
   std::FILE* log = stderr;    // -D FILE

@@ -58,7 +58,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     uint32_t fallbacks = 0;
     for (const ir::Inst& in : b_.insts)
       if (!in.dead && (in.op == Opcode::Interpret || in.op == Opcode::RepString)) ++fallbacks;
-    if (b_.guest_insns > fallbacks) add(qword[rbx + kOffInsnCount], b_.guest_insns - fallbacks);
+    if (rt_.count_insns && b_.guest_insns > fallbacks) add(qword[rbx + kOffInsnCount], b_.guest_insns - fallbacks);
     uint64_t last_pc = ~uint64_t(0);
     for (uint32_t i = 0; i < b_.insts.size(); ++i) {
       const ir::Inst& in = b_.insts[i];

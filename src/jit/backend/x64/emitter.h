@@ -32,6 +32,7 @@ struct Runtime {
   const GuestMemory* mem;
   JumpCacheEntry* jump_cache;
   bool use_jump_cache = true;
+  bool count_insns = true;  // JitOptions::count_insns
   int window_bits = 46;   // guest addresses are valid below 2^window_bits (GuestMemory::limit)
 };
 
