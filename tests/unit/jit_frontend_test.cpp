@@ -1,6 +1,7 @@
 // The JIT frontend's integer families against the interpreter, instruction by instruction and
 // from random, edge-biased states: bit instructions, cmpxchg/xadd/xchg, one-operand
-// multiplies, double shifts, the flag instructions and the count-register branches. Each test
+// multiplies, double shifts, rotates through carry, movbe, the flag instructions and the
+// count-register branches. Each test
 // also checks that nothing fell back to the interpreter, so it really tests the translation.
 #include "jit_harness.h"
 
@@ -111,6 +112,25 @@ TEST(JitFrontend, DoubleShiftsMatchInterpreter) {
     if (seed % 4 == 0) s.gpr[RCX] &= ~uint64_t(0xFF);          // a zero count keeps the flags
     if (seed % 4 == 1) s.gpr[RCX] = (s.gpr[RCX] & ~uint64_t(0xFF)) | 1;
   }, ~(flag::OF | flag::AF));
+}
+
+TEST(JitFrontend, RotatesThroughCarryAndMovbeMatchInterpreter) {
+  std::vector<Code> insns = {
+      {0xD0, 0xD0},              // rcl al, 1
+      {0x48, 0xD1, 0xD8},        // rcr rax, 1
+      {0xC1, 0xD1, 0x05},        // rcl ecx, 5
+      {0x66, 0xD3, 0xDA},        // rcr dx, cl
+      {0x48, 0xD3, 0x13},        // rcl qword [rbx], cl
+      {0xC0, 0xDC, 0x0A},        // rcr ah, 10 (modulo 9)
+      {0x0F, 0x38, 0xF0, 0x03},  // movbe eax, dword [rbx]
+      {0x66, 0x0F, 0x38, 0xF1, 0x4B, 0x02},  // movbe word [rbx+2], cx
+      {0x48, 0x0F, 0x38, 0xF1, 0x13},        // movbe qword [rbx], rdx
+  };
+  // OF is undefined after a rotate by more than 1 (SDM Vol. 2, RCL/RCR).
+  each_matches_interpreter(insns, [](CpuState& s, uint64_t seed) {
+    if (seed % 4 == 0) s.gpr[RCX] &= ~uint64_t(0xFF);  // a zero count keeps the flags
+    if (seed % 4 == 1) s.gpr[RCX] = (s.gpr[RCX] & ~uint64_t(0xFF)) | 1;
+  }, ~flag::OF);
 }
 
 TEST(JitFrontend, FlagInstructionsMatchInterpreter) {

@@ -1,10 +1,11 @@
 // Frontend, data movement (mirrors src/interp/move.cpp): mov, movzx, movsx, movsxd, lea,
-// cmovcc, setcc, and the no-op family.
+// cmovcc, setcc, xchg, bswap, movbe, the cbw/cwd families, and the no-op family.
 #include <utility>
 
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
 #include "cpu/no_effect_mnemonics.h"
+#include "jit/frontend/shift_kind.h"
 #include "jit/frontend/translator.h"
 
 namespace vireo::jit {
@@ -109,6 +110,26 @@ bool cwd_family(Translator& t, const Insn& in) {
   return true;
 }
 
+// movbe r, m / movbe m, r: a load or store with the bytes reversed (a word's by a rotate by 8).
+bool movbe(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  const Operand& s = in.op[1];
+  bool load = d.kind == OpKind::Reg && d.rclass == RegClass::Gpr && s.kind == OpKind::Mem;
+  bool store = d.kind == OpKind::Mem && s.kind == OpKind::Reg && s.rclass == RegClass::Gpr;
+  if (!load && !store) return false;
+  unsigned size = d.size;
+  Value v = t.read(s, size);
+  Value r;
+  if (size == 2) {
+    uint64_t desc = uint64_t(ShiftKind::Rol) | (2 << 8) | (8 << 16);
+    r = t.ir.emit(Opcode::Shift, {Arg::imm(desc), Arg::val(v)});
+  } else {
+    r = t.ir.op(size == 8 ? Opcode::Bswap64 : Opcode::Bswap32, v);
+  }
+  t.write(d, size, r);
+  return true;
+}
+
 // movnti m, r: a plain store for a single-threaded guest (the non-temporal hint is a hint).
 bool movnti(Translator& t, const Insn& in) {
   if (in.op[0].kind != OpKind::Mem || !Translator::is_integer_operand(in.op[1])) return false;
@@ -132,6 +153,7 @@ void register_frontend_move(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_CDQ] = cwd_family;
   t[ZYDIS_MNEMONIC_CQO] = cwd_family;
   t[ZYDIS_MNEMONIC_MOVNTI] = movnti;
+  t[ZYDIS_MNEMONIC_MOVBE] = movbe;
   t[ZYDIS_MNEMONIC_BSWAP] = bswap;
   t[ZYDIS_MNEMONIC_XCHG] = xchg;
   for (auto m : kCmovccMnemonics) t[m] = cmovcc;

@@ -1,6 +1,6 @@
 // Frontend, shifts and multiplication (mirrors src/interp/shift.cpp and muldiv.cpp):
-// shl/sal/shr/sar/rol/ror by an immediate, by 1 or by CL, shld/shrd, imul (all forms), mul,
-// div and idiv. rcl/rcr go to the interpreter.
+// shl/sal/shr/sar/rol/ror/rcl/rcr by an immediate, by 1 or by CL, shld/shrd, imul (all
+// forms), mul, div and idiv.
 #include "cpu/cpu_state.h"
 #include "jit/frontend/shift_kind.h"
 #include "jit/frontend/translator.h"
@@ -93,6 +93,44 @@ bool shift_double(Translator& t, const Insn& in) {
   return true;
 }
 
+// rcl/rcr r/m, 1|imm8|CL: the host's own instruction, started from the guest's flags (CF is
+// rotated in). The count is masked to 5 bits (6 for 64-bit operands); the host then takes it
+// modulo 9 or 17 for bytes and words. Only CF and OF are written, OF defined for a count of 1
+// (SDM Vol. 2, RCL/RCR/ROL/ROR); a zero count changes no flags.
+template <bool left>
+bool rotate_carry(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  const Operand& c = in.op[1];
+  if (in.nops < 2 || !Translator::is_integer_operand(d) || d.kind == OpKind::Imm) return false;
+  unsigned size = d.size;
+  uint64_t mask = size == 8 ? 63 : 31;
+  uint64_t desc = uint64_t(left) | (size << 8);
+  RmwDestination dest(t, d, size);
+  Value a = dest.read(t);
+  Value count, keep_flags;
+  if (c.kind == OpKind::Imm) {
+    uint64_t n = uint64_t(c.disp) & mask;
+    if (n == 0) {  // no flags change; a register destination is still written
+      if (!dest.in_memory()) dest.write(t, a);
+      return true;
+    }
+    count = t.constant(n);
+  } else if (c.kind == OpKind::Reg) {
+    count = t.ir.op(Opcode::And, t.read(c, 1), t.constant(mask));
+    Value flags_of_count = t.ir.emit(Opcode::FlagsLogic, {Arg::val(count), Arg::imm(1)});
+    keep_flags = t.ir.emit(Opcode::TestCond, {Arg::val(flags_of_count), Arg::imm(4)});  // E
+  } else {
+    return false;
+  }
+  Value old = t.ir.emit(Opcode::GetFlags, {});
+  Value r = t.ir.emit(Opcode::RotateCarry, {Arg::imm(desc), Arg::val(a), Arg::val(count), Arg::val(old)});
+  Value f = t.ir.emit(Opcode::FlagsRotateCarry, {Arg::imm(desc), Arg::val(a), Arg::val(count), Arg::val(old)});
+  if (keep_flags.valid()) f = t.ir.emit(Opcode::Select, {Arg::val(keep_flags), Arg::val(old), Arg::val(f)});
+  dest.write(t, r);
+  t.ir.set_flags(flag::CF | flag::OF, f);
+  return true;
+}
+
 // One-operand mul/imul: rDX:rAX = rAX * r/m (AX = AL * r/m8). CF = OF = the high half is
 // significant; SF/ZF/AF/PF undefined (the host's).
 template <bool is_signed>
@@ -175,6 +213,8 @@ void register_frontend_shift_muldiv(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_SAR] = shift<ShiftKind::Sar>;
   t[ZYDIS_MNEMONIC_ROL] = shift<ShiftKind::Rol>;
   t[ZYDIS_MNEMONIC_ROR] = shift<ShiftKind::Ror>;
+  t[ZYDIS_MNEMONIC_RCL] = rotate_carry<true>;
+  t[ZYDIS_MNEMONIC_RCR] = rotate_carry<false>;
   t[ZYDIS_MNEMONIC_SHLD] = shift_double<true>;
   t[ZYDIS_MNEMONIC_SHRD] = shift_double<false>;
   t[ZYDIS_MNEMONIC_IMUL] = imul;

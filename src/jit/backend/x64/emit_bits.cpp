@@ -1,5 +1,6 @@
 #include "jit/backend/x64/emit_bits.h"
 
+#include "cpu/cpu_state.h"
 #include "jit/frontend/bit_kind.h"
 
 namespace vireo::jit {
@@ -68,6 +69,31 @@ void emit_shift_double(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, c
     g.pop(g.r11);
   }
   g.pop(g.rax);
+  g.pop(g.rcx);
+  g.mov(d, g.r11);
+}
+
+void emit_rotate_carry(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& a,
+                       const Reg64& count, const Reg64& flags, bool flags_result) {
+  bool left = desc & 1;
+  unsigned size = unsigned((desc >> 8) & 0xFF);
+  g.push(g.rcx);
+  g.push(a);
+  g.push(count);
+  // The host runs from the guest's arithmetic flags: CF goes in, and a flag the SDM leaves
+  // undefined then comes out as the hardware leaves it.
+  g.mov(g.r11, flags);
+  g.and_(g.r11, uint32_t(flag::ARITH));
+  g.push(g.r11);
+  g.popfq();
+  g.pop(g.rcx);  // (pops leave the flags alone)
+  g.pop(g.r11);
+  if (left) g.rcl(sized(g.r11, size), g.cl);
+  else g.rcr(sized(g.r11, size), g.cl);
+  if (flags_result) {
+    g.pushfq();
+    g.pop(g.r11);
+  }
   g.pop(g.rcx);
   g.mov(d, g.r11);
 }

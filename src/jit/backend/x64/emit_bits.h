@@ -1,5 +1,5 @@
-// Host emission of the bit instructions, the double shifts and the one-operand multiply
-// (BitOp, FlagsBitOp, ShiftDouble, FlagsShiftDouble, MulHigh, FlagsMulWide): each is the guest's own instruction run on the host at the guest
+// Host emission of the bit instructions, the double shifts, the rotates through carry and the
+// one-operand multiply (BitOp, ShiftDouble, RotateCarry, MulHigh and their Flags ops): each is the guest's own instruction run on the host at the guest
 // width, so results and defined flags are exactly the hardware's.
 #pragma once
 
@@ -12,6 +12,12 @@ namespace vireo::jit {
 // d = BitOp(desc, a, b), or its RFLAGS when `flags`. Uses r11 as scratch.
 void emit_bit_op(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& d,
                  const Xbyak::Reg64& a, const Xbyak::Reg64& b, bool flags);
+
+// d = RotateCarry(desc, a, count, flags), or its RFLAGS when `flags_result`. Uses r11 as
+// scratch; rcx (the count goes through CL) is saved and restored around it.
+void emit_rotate_carry(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& d,
+                       const Xbyak::Reg64& a, const Xbyak::Reg64& count, const Xbyak::Reg64& flags,
+                       bool flags_result);
 
 // d = MulHigh(desc, a, b), or the RFLAGS of that multiply when `flags`. Uses r11 as scratch;
 // rax and rdx (which the host mul needs) are saved and restored around it.

@@ -420,6 +420,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       }
       case Opcode::BitOp: case Opcode::FlagsBitOp: emit_bit_op(*this, imm(0), d, A(1), A(2), in.op == Opcode::FlagsBitOp); break;
       case Opcode::ShiftDouble: case Opcode::FlagsShiftDouble: emit_shift_double(*this, imm(0), d, A(1), A(2), A(3), in.op == Opcode::FlagsShiftDouble); break;
+      case Opcode::RotateCarry: case Opcode::FlagsRotateCarry: emit_rotate_carry(*this, imm(0), d, A(1), A(2), A(3), in.op == Opcode::FlagsRotateCarry); break;
       case Opcode::MulHigh: case Opcode::FlagsMulWide: emit_mul_wide(*this, imm(0), d, A(1), A(2), in.op == Opcode::FlagsMulWide); break;
       case Opcode::Select:
         mov(r11, A(2));
