@@ -9,8 +9,8 @@
 // the chunk is done and the registers are exactly the interpreter's. Each chunk is the host's
 // own `rep movs`/`rep stos`, which also gives overlapping copies their sequential result.
 //
-// The interpreter runs what this does not: DF = 1 (rare), operands that reach past the guest
-// window (they fault there) and an element that straddles two pages.
+// With DF = 1 (memmove copying backwards) the chunks go down the pages; see run_down.
+// Operands that reach past the guest window go to the interpreter, which faults there.
 #include <Zydis/Mnemonic.h>
 #include <xmmintrin.h>
 
@@ -36,6 +36,18 @@ bool in_window(const GuestMemory& mem, uint64_t start, uint64_t count, unsigned 
   return count <= mem.limit / size && start <= mem.limit && count * size <= mem.limit - start;
 }
 
+// Whether `count` elements downwards from the one at `start` lie inside the guest window.
+bool in_window_down(const GuestMemory& mem, uint64_t start, uint64_t count, unsigned size) {
+  return count == 0 || (start <= mem.limit - size && count - 1 <= start / size);
+}
+
+// Whole elements of `size` from the one at `la` down to the start of its page (0 if that one
+// straddles two pages: it then goes alone).
+uint64_t down_in_page(uint64_t la, unsigned size) {
+  uint64_t off = la & (kPage - 1);
+  return off + size > kPage ? 0 : off / size + 1;
+}
+
 // A host fault here lands in the helper's fault scope before the chunk starts.
 void probe_read(const uint8_t* p) { (void)*reinterpret_cast<const volatile uint8_t*>(p); }
 void probe_write(uint8_t* p) {
@@ -57,20 +69,67 @@ void element_store(uint8_t* dst, uint64_t v) {
   *reinterpret_cast<volatile T*>(dst) = T(v);
 }
 
-template <unsigned N>
+// The host's rep movs/stos; `down` runs them with DF = 1 (and clears it again, as the ABI
+// wants it clear).
+#define VIREO_MOVS(insn)                                                                       \
+  if constexpr (down)                                                                          \
+    asm volatile("std\n\trep " insn "\n\tcld" : "+D"(dst), "+S"(src), "+c"(n) : : "memory"); \
+  else                                                                                         \
+    asm volatile("rep " insn : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+#define VIREO_STOS(insn)                                                                       \
+  if constexpr (down)                                                                          \
+    asm volatile("std\n\trep " insn "\n\tcld" : "+D"(dst), "+c"(n) : "a"(v) : "memory");    \
+  else                                                                                         \
+    asm volatile("rep " insn : "+D"(dst), "+c"(n) : "a"(v) : "memory");
+template <unsigned N, bool down>
 void host_movs(uint8_t* dst, const uint8_t* src, uint64_t n) {
-  if constexpr (N == 1) asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
-  if constexpr (N == 2) asm volatile("rep movsw" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
-  if constexpr (N == 4) asm volatile("rep movsl" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
-  if constexpr (N == 8) asm volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+  if constexpr (N == 1) { VIREO_MOVS("movsb") }
+  if constexpr (N == 2) { VIREO_MOVS("movsw") }
+  if constexpr (N == 4) { VIREO_MOVS("movsl") }
+  if constexpr (N == 8) { VIREO_MOVS("movsq") }
 }
 
-template <unsigned N>
+template <unsigned N, bool down>
 void host_stos(uint8_t* dst, uint64_t v, uint64_t n) {
-  if constexpr (N == 1) asm volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(v) : "memory");
-  if constexpr (N == 2) asm volatile("rep stosw" : "+D"(dst), "+c"(n) : "a"(v) : "memory");
-  if constexpr (N == 4) asm volatile("rep stosl" : "+D"(dst), "+c"(n) : "a"(v) : "memory");
-  if constexpr (N == 8) asm volatile("rep stosq" : "+D"(dst), "+c"(n) : "a"(v) : "memory");
+  if constexpr (N == 1) { VIREO_STOS("stosb") }
+  if constexpr (N == 2) { VIREO_STOS("stosw") }
+  if constexpr (N == 4) { VIREO_STOS("stosl") }
+  if constexpr (N == 8) { VIREO_STOS("stosq") }
+}
+#undef VIREO_MOVS
+#undef VIREO_STOS
+
+// DF = 1: the interpreter copies element by element, so a chunk here starts with one element
+// done the same way (a plain load and store: the same fault, of the same kind, at the same
+// element), and the rest of the chunk, on the pages that element touched, cannot fault.
+template <unsigned N, bool is_movs>
+bool run_down(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t pc) {
+  uint64_t& rsi = cpu.gpr[RSI];
+  uint64_t& rdi = cpu.gpr[RDI];
+  uint64_t& rcx = cpu.gpr[RCX];
+  if (!in_window_down(mem, rdi, rcx, N) || (is_movs && !in_window_down(mem, rsi, rcx, N))) return false;
+  while (uint64_t count = rcx) {
+    if (cpu.exit_request) {
+      cpu.rip = pc;
+      exit = kExitRequest;
+      return true;
+    }
+    uint64_t n = std::min(count, down_in_page(rdi, N));
+    if constexpr (is_movs) n = std::min(n, down_in_page(rsi, N));
+    n = std::max<uint64_t>(n, 1);  // an element across a page boundary goes alone
+    asm volatile("" : : : "memory");
+    uint8_t* dst = mem.base + rdi;
+    if constexpr (is_movs) element_copy<N>(dst, mem.base + rsi);
+    else element_store<N>(dst, cpu.gpr[RAX]);
+    if (n > 1) {
+      if constexpr (is_movs) host_movs<N, true>(dst - N, mem.base + rsi - N, n - 1);
+      else host_stos<N, true>(dst - N, cpu.gpr[RAX], n - 1);
+    }
+    if constexpr (is_movs) rsi -= n * N;
+    rdi -= n * N;
+    rcx = count - n;
+  }
+  return true;
 }
 
 // Runs the instruction on the fast path; false leaves the rest of it to the interpreter.
@@ -80,7 +139,6 @@ bool run(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t pc) {
   uint64_t& rsi = cpu.gpr[RSI];
   uint64_t& rdi = cpu.gpr[RDI];
   uint64_t& rcx = cpu.gpr[RCX];
-  if (cpu.rflags & flag::DF) return false;
   if (!in_window(mem, rdi, rcx, N) || (is_movs && !in_window(mem, rsi, rcx, N))) return false;
   while (uint64_t count = rcx) {
     // A long rep yields to a pending exit request between chunks, as the interpreter does.
@@ -91,9 +149,8 @@ bool run(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t pc) {
     }
     uint64_t n = std::min(count, in_page(rdi, N));
     if constexpr (is_movs) n = std::min(n, in_page(rsi, N));
-    // An element across a page boundary: the interpreter finishes from here (the registers
-    // describe the chunks done).
-    if (n == 0) return false;
+    // An element across a page boundary goes alone, as one load and store.
+    n = std::max<uint64_t>(n, 1);
     // Chunk boundaries as the interpreter's, so that a fault leaves the same registers: a
     // destination just above the source copies no more than the distance at once.
     if (is_movs && n > 1 && rdi > rsi && rdi - rsi < n * N) n = std::max<uint64_t>(1, (rdi - rsi) / N);
@@ -106,8 +163,8 @@ bool run(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t pc) {
     } else {
       if constexpr (is_movs) probe_read(mem.base + rsi);
       probe_write(dst);
-      if constexpr (is_movs) host_movs<N>(dst, mem.base + rsi, n);
-      else host_stos<N>(dst, cpu.gpr[RAX], n);
+      if constexpr (is_movs) host_movs<N, false>(dst, mem.base + rsi, n);
+      else host_stos<N, false>(dst, cpu.gpr[RAX], n);
     }
     if constexpr (is_movs) rsi += n * N;
     rdi += n * N;
@@ -131,7 +188,8 @@ uint32_t rep(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
     return kExitFault;
   }
   uint32_t exit = kExitDispatch;
-  bool done = run<N, is_movs>(*cpu, *mem, exit, f->pc);
+  bool done = cpu->rflags & flag::DF ? run_down<N, is_movs>(*cpu, *mem, exit, f->pc)
+                                     : run<N, is_movs>(*cpu, *mem, exit, f->pc);
   deactivate_fault_scope(scope);
   if (!done) return fallback_helper(cpu, f);
   if (exit == kExitDispatch) ++cpu->insn_count;
