@@ -1,5 +1,7 @@
 #include "jit/backend/x64/emit_alu.h"
 
+#include <xbyak/xbyak_util.h>
+
 #include <stdexcept>
 
 #include "cpu/cpu_state.h"
@@ -101,8 +103,11 @@ void emit_shift_imm(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& x) {
   }
 }
 
-// rcx is saved around the shift because it may hold another value.
-void emit_shift_cl(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& a, const Reg64& count) {
+namespace {
+
+// r11 = a shifted by count through CL; rcx is saved around the shift because it may hold
+// another value. push, pop and mov leave the flags of the shift alone.
+void shift_through_cl(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& a, const Reg64& count) {
   Xbyak::Reg r = sized(r11, unsigned((desc >> 8) & 0xFF));
   g.mov(r11, a);
   g.push(rcx);
@@ -115,6 +120,51 @@ void emit_shift_cl(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& a, const
     case ShiftKind::Ror: g.ror(r, cl); break;
   }
   g.pop(rcx);
+}
+
+bool host_has_bmi2() {
+  static const bool has = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tBMI2);
+  return has;
+}
+
+}  // namespace
+
+void emit_shift_cl(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& a, const Reg64& count) {
+  unsigned size = unsigned((desc >> 8) & 0xFF);
+  ShiftKind kind = ShiftKind(desc & 0xFF);
+  // BMI2's shlx/shrx/sarx take the count in any register and mask it as the guest's 32- and
+  // 64-bit shifts do (SDM SAL/SAR/SHL/SHR: 5 or 6 bits); 32-bit forms zero the upper half.
+  if (host_has_bmi2() && (size == 4 || size == 8) && kind != ShiftKind::Rol && kind != ShiftKind::Ror) {
+    auto emit = [&](const auto& dd, const auto& aa, const auto& cc) {
+      if (kind == ShiftKind::Shl) g.shlx(dd, aa, cc);
+      else if (kind == ShiftKind::Shr) g.shrx(dd, aa, cc);
+      else g.sarx(dd, aa, cc);
+    };
+    if (size == 8) emit(d, a, count);
+    else emit(d.cvt32(), a.cvt32(), count.cvt32());
+    return;
+  }
+  shift_through_cl(g, desc, a, count);
+  g.mov(d, r11);
+}
+
+void emit_flags_shift_cl(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& a,
+                         const Reg64& count, const Reg64& old) {
+  // A masked count of 0 leaves every flag alone (SDM SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR): then
+  // the result is the guest's flags. Otherwise the host's shift computes them, including the
+  // ones the SDM leaves undefined, as the guest's CPU would. A branch is much cheaper than
+  // loading the old flags with popfq.
+  unsigned size = unsigned((desc >> 8) & 0xFF);
+  Xbyak::Label shifted, done;
+  g.test(count.cvt8(), size == 8 ? 0x3F : 0x1F);
+  g.jnz(shifted);
+  if (d.getIdx() != old.getIdx()) g.mov(d, old);
+  g.jmp(done);
+  g.L(shifted);
+  shift_through_cl(g, desc, a, count);
+  g.pushfq();
+  g.pop(d);
+  g.L(done);
 }
 
 void emit_flags_recipe(Xbyak::CodeGenerator& g, const FlagsRecipe& r) {

@@ -27,9 +27,12 @@ void emit_binary(Xbyak::CodeGenerator& g, ir::Opcode op, const Xbyak::Reg64& d,
                  const Xbyak::Reg64& a, int b_reg, uint32_t imm);
 // x = x shl/shr/sar/rol/ror at the guest width by the immediate count of a Shift descriptor.
 void emit_shift_imm(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& x);
-// r11 = a shifted at the guest width by the register `count` (through CL).
-void emit_shift_cl(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& a,
-                   const Xbyak::Reg64& count);
+// d = a shifted at the guest width by the register `count` (a ShiftCl descriptor).
+void emit_shift_cl(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& d,
+                   const Xbyak::Reg64& a, const Xbyak::Reg64& count);
+// d = RFLAGS after that shift; `old` (the guest's flags) when the masked count is 0.
+void emit_flags_shift_cl(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& d,
+                         const Xbyak::Reg64& a, const Xbyak::Reg64& count, const Xbyak::Reg64& old);
 
 // Runs a lazy flags value's operation so that the host RFLAGS are the guest's.
 void emit_flags_recipe(Xbyak::CodeGenerator& g, const FlagsRecipe& r);
