@@ -1,5 +1,5 @@
-// String instructions under the JIT against the interpreter: rep movs/stos through the helper
-// in both directions (overlapping copies, page-crossing counts, faults past the mapping), the
+// String instructions under the JIT against the interpreter: rep movs/stos and repe/repne
+// cmps/scas through the helper in both directions (overlapping copies, page-crossing counts, faults past the mapping), the
 // non-rep forms as loads and stores, and rep stos overwriting the code it runs in.
 #include "jit_harness.h"
 
@@ -23,6 +23,12 @@ TEST(JitString, MovsStosLodsMatchInterpreter) {
       {0x48, 0xA5},        // movsq
       {0x66, 0xAB},        // stosw
       {0x48, 0xAB},        // stosq
+      {0xF3, 0xA6},        // repe cmpsb
+      {0xF2, 0xAE},        // repne scasb
+      {0xF3, 0x48, 0xAF},  // repe scasq
+      {0xF2, 0xA7},        // repne cmpsd
+      {0x66, 0xA7},        // cmpsw
+      {0xAF},              // scasd
       {0xAC},              // lodsb
       {0xAD},              // lodsd
       {0x48, 0xAD},        // lodsq
@@ -34,6 +40,7 @@ TEST(JitString, MovsStosLodsMatchInterpreter) {
       s.gpr[RSI] = kData + rng() % 0x8000;
       s.gpr[RDI] = kData + rng() % 0x8000;
       if (seed % 2 == 0) s.gpr[RSI] &= ~uint64_t(7), s.gpr[RDI] &= ~uint64_t(7);  // aligned
+      if (seed % 5 == 1) s.gpr[RAX] = 0;  // scas: equal to the zero data past 256 bytes
       if (seed % 4 == 1) s.gpr[RDI] = s.gpr[RSI] + seed % 16;  // overlapping, just above
       if (seed % 4 == 2) s.gpr[RCX] = seed % 3;                 // 0, 1, 2
       else s.gpr[RCX] = rng() % 6000;                           // may run past the mapping

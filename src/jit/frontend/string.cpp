@@ -1,9 +1,10 @@
-// Frontend, string instructions (mirrors src/interp/string.cpp): movs, stos and lods.
+// Frontend, string instructions (mirrors src/interp/string.cpp): movs, stos, lods, cmps, scas.
 //
-// rep movs/stos (F3, or F2, which acts the same) become a RepString op: a helper that runs the
-// host's own rep movs/stos on the guest window (jit/runtime/rep_string.cpp). Without a rep
-// prefix they are plain loads and stores that step rSI/rDI by +size, or -size when DF = 1.
-// A 32-bit address size (67h), an FS/GS source, rep lods, cmps and scas go to the interpreter.
+// rep movs/stos (F3, or F2, which acts the same) and repe/repne cmps/scas become a RepString
+// op: a helper that runs them on the guest window (jit/runtime/rep_string.cpp). Without a
+// prefix they are plain loads and stores (and a compare) that step rSI/rDI by +size, or -size
+// when DF = 1. A 32-bit address size (67h), an FS/GS source and rep lods go to the
+// interpreter.
 #include "cpu/cpu_state.h"
 #include "jit/frontend/translator.h"
 
@@ -79,13 +80,35 @@ bool lods(Translator& t, const Insn& in) {
   return true;
 }
 
+// cmps compares [rSI] with [rDI], scas the accumulator with [rDI]: the flags of a - b.
+template <unsigned N, bool is_cmps>
+bool compare(Translator& t, const Insn& in) {
+  if (in.addrsize != 8 || (is_cmps && fs_gs_source(in))) return false;
+  if (has_rep(in)) {
+    t.ir.emit(Opcode::RepString, {Arg::imm(t.add_fallback())});
+    return true;
+  }
+  Value rsi = t.ir.get_gpr(RSI), rdi = t.ir.get_gpr(RDI);
+  Value a = is_cmps ? t.load(rsi, N) : t.zero_extend(t.ir.get_gpr(RAX), N);
+  Value b = t.load(rdi, N);
+  Value f = t.ir.emit(Opcode::FlagsSub, {Arg::val(a), Arg::val(b), Arg::imm(N)});
+  Value s = step(t, N);
+  if (is_cmps) t.ir.set_gpr(RSI, t.ir.op(Opcode::Add, rsi, s));
+  t.ir.set_gpr(RDI, t.ir.op(Opcode::Add, rdi, s));
+  t.ir.set_flags(flag::ARITH, f);
+  return true;
+}
+
 // movsd and cmpsd are also SSE instructions: the string forms have no visible operands.
 FrontendFn sse_movsd = nullptr, sse_cmpsd = nullptr;
 bool movsd(Translator& t, const Insn& in) {
   if (in.nops == 0) return movs<4>(t, in);
   return sse_movsd && sse_movsd(t, in);
 }
-bool cmpsd(Translator& t, const Insn& in) { return in.nops != 0 && sse_cmpsd && sse_cmpsd(t, in); }
+bool cmpsd(Translator& t, const Insn& in) {
+  if (in.nops == 0) return compare<4, true>(t, in);
+  return sse_cmpsd && sse_cmpsd(t, in);
+}
 
 }  // namespace
 
@@ -101,6 +124,13 @@ void register_frontend_string(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_STOSW] = stos<2>;
   t[ZYDIS_MNEMONIC_STOSD] = stos<4>;
   t[ZYDIS_MNEMONIC_STOSQ] = stos<8>;
+  t[ZYDIS_MNEMONIC_CMPSB] = compare<1, true>;
+  t[ZYDIS_MNEMONIC_CMPSW] = compare<2, true>;
+  t[ZYDIS_MNEMONIC_CMPSQ] = compare<8, true>;
+  t[ZYDIS_MNEMONIC_SCASB] = compare<1, false>;
+  t[ZYDIS_MNEMONIC_SCASW] = compare<2, false>;
+  t[ZYDIS_MNEMONIC_SCASD] = compare<4, false>;
+  t[ZYDIS_MNEMONIC_SCASQ] = compare<8, false>;
   t[ZYDIS_MNEMONIC_LODSB] = lods<1>;
   t[ZYDIS_MNEMONIC_LODSW] = lods<2>;
   t[ZYDIS_MNEMONIC_LODSD] = lods<4>;

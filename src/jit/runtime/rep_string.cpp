@@ -1,5 +1,6 @@
 // rep movs/stos for translated code: the memcpy/memset of many programs (busybox copies
-// hash blocks with `rep movsb` and clears buffers with `rep stosq`).
+// hash blocks with `rep movsb` and clears buffers with `rep stosq`); and repe/repne
+// cmps/scas (see run_compare).
 //
 // Semantics as in src/interp/string.cpp (SDM Vol. 2, MOVS/STOS and REP): with rCX = 0 nothing
 // happens; otherwise every iteration is complete before the next, so a fault leaves rSI/rDI/
@@ -18,6 +19,7 @@
 #include <csetjmp>
 #include <type_traits>
 
+#include "cpu/flags.h"
 #include "jit/backend/x64/emitter.h"
 #include "jit/runtime/helpers.h"
 #include "mem/host_fault.h"
@@ -173,6 +175,38 @@ bool run(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t pc) {
   return true;
 }
 
+// repe/repne cmps/scas: element by element, as the interpreter does; the loop ends when rCX
+// reaches 0 or ZF disagrees with the prefix (checked after rCX is decremented).
+template <class T, bool is_cmps>
+bool run_compare(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t pc, bool while_equal) {
+  constexpr unsigned N = sizeof(T);
+  uint64_t& rsi = cpu.gpr[RSI];
+  uint64_t& rdi = cpu.gpr[RDI];
+  uint64_t& rcx = cpu.gpr[RCX];
+  bool down = cpu.rflags & flag::DF;
+  auto fits = [&](uint64_t start) {
+    return down ? in_window_down(mem, start, rcx, N) : in_window(mem, start, rcx, N);
+  };
+  if (!fits(rdi) || (is_cmps && !fits(rsi))) return false;
+  uint64_t step = down ? -uint64_t(N) : N;
+  while (uint64_t count = rcx) {
+    if (cpu.exit_request) {
+      cpu.rip = pc;
+      exit = kExitRequest;
+      return true;
+    }
+    asm volatile("" : : : "memory");  // the registers are in CpuState before a load faults
+    T a = is_cmps ? *reinterpret_cast<const volatile T*>(mem.base + rsi) : T(cpu.gpr[RAX]);
+    T b = *reinterpret_cast<const volatile T*>(mem.base + rdi);
+    flags::set_arith(cpu, flags::sub<T>(a, b, T(a - b)));
+    if constexpr (is_cmps) rsi += step;
+    rdi += step;
+    rcx = count - 1;
+    if (bool(cpu.rflags & flag::ZF) != while_equal) break;
+  }
+  return true;
+}
+
 template <unsigned N, bool is_movs>
 uint32_t rep(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
   GuestFaultScope scope;
@@ -196,6 +230,26 @@ uint32_t rep(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
   return exit;
 }
 
+// The fault handling of rep() around run_compare.
+template <class T, bool is_cmps>
+uint32_t rep_compare(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
+  GuestFaultScope scope;
+  activate_fault_scope(scope, *mem);
+  if (sigsetjmp(scope.env, 0)) {
+    deactivate_fault_scope(scope);
+    _mm_setcsr(scope.fault.host_mxcsr);
+    cpu->rip = f->pc;
+    cpu->fault = {VEC_PF, true, 4u, scope.fault.guest_addr, false};
+    return kExitFault;
+  }
+  uint32_t exit = kExitDispatch;
+  bool done = run_compare<T, is_cmps>(*cpu, *mem, exit, f->pc, f->insn.prefixes & pfx::REP);
+  deactivate_fault_scope(scope);
+  if (!done) return fallback_helper(cpu, f);
+  if (exit == kExitDispatch) ++cpu->insn_count;
+  return exit;
+}
+
 }  // namespace
 
 uint32_t rep_string_helper(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
@@ -208,6 +262,14 @@ uint32_t rep_string_helper(CpuState* cpu, FallbackInsn* f, const GuestMemory* me
     case ZYDIS_MNEMONIC_STOSW: return rep<2, false>(cpu, f, mem);
     case ZYDIS_MNEMONIC_STOSD: return rep<4, false>(cpu, f, mem);
     case ZYDIS_MNEMONIC_STOSQ: return rep<8, false>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_CMPSB: return rep_compare<uint8_t, true>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_CMPSW: return rep_compare<uint16_t, true>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_CMPSD: return rep_compare<uint32_t, true>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_CMPSQ: return rep_compare<uint64_t, true>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_SCASB: return rep_compare<uint8_t, false>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_SCASW: return rep_compare<uint16_t, false>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_SCASD: return rep_compare<uint32_t, false>(cpu, f, mem);
+    case ZYDIS_MNEMONIC_SCASQ: return rep_compare<uint64_t, false>(cpu, f, mem);
     default: return fallback_helper(cpu, f);
   }
 }
