@@ -57,6 +57,11 @@ inline constexpr uint64_t kSeqBaseValue = kScratchAddr + 0x800;
 size_t instantiate(const Form& f, Mode mode, Rng& rng, uint64_t rip, CaseState& st,
                    uint8_t* scratch, uint8_t* out);
 
+// Whether an instance, placed at `rip` in a sequence, is one that faults for reasons known
+// before running it (a division, a bit string with a register offset, a misaligned 16-byte
+// operand). --avoid-faults leaves them out so that long sequences run to their end.
+bool faults_predictably(const uint8_t* code, size_t len, uint64_t rip);
+
 // Random edge-biased starting state and scratch content for a family.
 void random_state(Family fam, Rng& rng, CaseState& st, uint8_t* scratch);
 

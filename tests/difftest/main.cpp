@@ -26,6 +26,11 @@ struct Options {
   std::string filter;
   bool sequences = false;
   unsigned sequence_count = 2000;
+  // Instructions per sequence, drawn uniformly from [min, max]. The default 2-20 is part of
+  // every existing sequence reproducer: it must stay so that they replay identically.
+  std::string sequence_length = "2-20";
+  unsigned seq_min = 2, seq_max = 20;
+  bool avoid_faults = false;
   double seconds = 0;
   bool list = false;
   bool coverage = false;
@@ -113,8 +118,27 @@ std::string replay_line(const Options& o, const std::string& filter, long k, boo
   std::string sel;
   if (seq && !o.families.empty()) sel += fmt::format(" --families {}", fmt::join(o.families, ","));
   if (seq && o.all_families) sel += " --all-families";
+  if (seq && (o.seq_min != 2 || o.seq_max != 20))
+    sel += fmt::format(" --sequence-length {}-{}", o.seq_min, o.seq_max);
+  if (seq && o.avoid_faults) sel += " --avoid-faults";
   return fmt::format("vireo-difftest --engine {} --seed {}{}{} --filter '{}' --case {}", o.engine,
                      o.seed, seq ? " --sequences" : "", sel, filter, k);
+}
+
+// Parses --sequence-length: "N" or "MIN-MAX", within 1..kMaxInsns.
+bool parse_sequence_length(const std::string& s, unsigned& lo, unsigned& hi) {
+  unsigned a = 0, b = 0;
+  int used = 0;
+  if (std::sscanf(s.c_str(), "%u-%u%n", &a, &b, &used) == 2 && size_t(used) == s.size()) {
+  } else if (std::sscanf(s.c_str(), "%u%n", &a, &used) == 1 && size_t(used) == s.size()) {
+    b = a;
+  } else {
+    return false;
+  }
+  if (a < 1 || a > b || b > unsigned(kMaxInsns)) return false;
+  lo = a;
+  hi = b;
+  return true;
 }
 
 Masks single_masks(const Case& c, const CaseResult&) {
@@ -135,9 +159,14 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "random seed");
   app.add_option("--cases-per-form", o.cases_per_form, "cases per form");
   app.add_option("--filter", o.filter, "regex over form names (e.g. '^add r64, m64$')");
-  app.add_flag("--sequences", o.sequences, "random straight-line runs of 2-20 instructions");
+  app.add_flag("--sequences", o.sequences, "random straight-line runs of instructions");
   app.add_option("--sequence-count", o.sequence_count, "sequences to run with --sequences");
+  app.add_option("--sequence-length", o.sequence_length,
+                 fmt::format("instructions per sequence, MIN-MAX or N (default 2-20, at most {})",
+                             kMaxInsns));
   app.add_option("--seconds", o.seconds, "stop starting new forms/batches after S seconds");
+  app.add_flag("--avoid-faults", o.avoid_faults,
+               "sequences leave out instances that fault predictably (div, bt m,r, misaligned m128)");
   app.add_flag("--list", o.list, "list the forms and exit");
   app.add_flag("--coverage", o.coverage, "print a Markdown coverage table per family");
   app.add_flag("--all-families", o.all_families,
@@ -149,6 +178,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (!EngineRunner::known(o.engine)) {
     fmt::print(stderr, "vireo-difftest: unknown engine '{}'\n", o.engine);
+    return 2;
+  }
+  if (!parse_sequence_length(o.sequence_length, o.seq_min, o.seq_max)) {
+    fmt::print(stderr, "vireo-difftest: --sequence-length wants N or MIN-MAX with 1 <= MIN <= MAX <= {}, not '{}'\n",
+               kMaxInsns, o.sequence_length);
     return 2;
   }
   if (o.coverage) o.all_families = true;
@@ -230,6 +264,7 @@ int main(int argc, char** argv) {
     std::vector<long> ids;
     long first = o.only_case >= 0 ? o.only_case : 0;
     long last = o.only_case >= 0 ? o.only_case + 1 : long(o.sequence_count);
+    uint64_t seq_native_faults = 0, seq_insns = 0;
     for (long base = first; base < last && !out_of_time(); base += 256) {
       cases.clear();
       undef.clear();
@@ -239,7 +274,7 @@ int main(int argc, char** argv) {
         Case c{};
         random_state(Family::Alu, rng, c.in, c.scratch);
         c.in.gpr[kSeqBase] = kSeqBaseValue;
-        unsigned n = 2 + unsigned(rng() % 19);
+        unsigned n = o.seq_min + unsigned(rng() % (o.seq_max - o.seq_min + 1));
         uint64_t U = 0;
         std::vector<uint64_t> u;
         uint32_t off = 0;
@@ -254,6 +289,7 @@ int main(int argc, char** argv) {
             FlagInfo fi = flag_info(buf, len);
             if (fi.tested & U) continue;
             if (result_undefined(buf, len, nullptr)) continue;
+            if (o.avoid_faults && faults_predictably(buf, len, kCodeAddr + off)) continue;
             u.push_back(U);
             c.in = probe;
             std::memcpy(c.code + off, buf, len);
@@ -271,7 +307,6 @@ int main(int argc, char** argv) {
         undef.push_back(u);
         ids.push_back(k);
       }
-      size_t idx = 0;
       unsigned bad = r.run_batch(
           cases,
           [&](const Case& c, const CaseResult& nat) {
@@ -289,11 +324,24 @@ int main(int argc, char** argv) {
             return std::make_pair(fmt::format("[sequence] {} instructions  case {}", cases[i].ninsns, ids[i]),
                                   replay_line(o, o.filter, ids[i], true));
           },
-          true, false, nullptr);
-      (void)idx;
+          true, false, nullptr, &seq_native_faults);
+      // How deep the sequences got natively: a fault ends a sequence early, which is what
+      // limits how much a long sequence really tests.
+      for (size_t i = 0; i < cases.size(); ++i) {
+        const Case& c = cases[i];
+        uint32_t done = c.ninsns;
+        for (uint32_t j = 0; j < c.ninsns; ++j)
+          if (r.results_n_[i].state.rip == kCodeAddr + c.insn_off[j]) done = j;
+        seq_insns += done;
+      }
       total_cases += cases.size();
       total_bad += bad;
     }
+    if (total_cases)
+      fmt::print("sequences of {}-{} instructions: {} natively ran to the end, {} stopped at a fault; "
+                 "{:.1f} instructions run natively per sequence\n",
+                 o.seq_min, o.seq_max, total_cases - seq_native_faults, seq_native_faults,
+                 double(seq_insns) / double(total_cases));
   }
 
   if (!o.sequences) {

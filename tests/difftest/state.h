@@ -19,7 +19,6 @@ inline constexpr uint64_t kCodeSize = 0x1000;
 inline constexpr uint64_t kScratchAddr = 0x4001'0000;  // random data for memory operands
 inline constexpr uint64_t kScratchSize = 0x1000;
 inline constexpr uint64_t kCtrlAddr = 0x3000'0000;     // native only: loader's input block
-inline constexpr size_t kMaxCode = 320;                // 20 instructions of up to 15 bytes + ud2
 
 // The arithmetic flags and DF: what difftest loads and compares in RFLAGS.
 inline constexpr uint64_t kFlagsCompared = flag::ARITH | flag::DF;
@@ -118,7 +117,11 @@ namespace vireo::difftest {
 
 // One case: the code to run (one instruction, or a sequence), the state it starts from and the
 // scratch page's content. Identical input for the native child and the engine.
-inline constexpr int kMaxInsns = 20;
+// The longest sequence: 200 instructions of up to 15 bytes and the ud2 fill 3,002 bytes of the
+// one code page, and are three times the JIT's block limit (JitOptions::max_block_insns).
+inline constexpr int kMaxInsns = 200;
+inline constexpr size_t kMaxCode = kMaxInsns * 15 + 2;
+static_assert(kMaxCode <= kCodeSize, "the code and its ud2 must fit the code page");
 struct Case {
   uint8_t code[kMaxCode];
   uint32_t code_len;                  // without the ud2 terminator
