@@ -129,11 +129,10 @@ std::string replay_line(const Options& o, const std::string& filter, long k, boo
 bool parse_sequence_length(const std::string& s, unsigned& lo, unsigned& hi) {
   unsigned a = 0, b = 0;
   int used = 0;
-  if (std::sscanf(s.c_str(), "%u-%u%n", &a, &b, &used) == 2 && size_t(used) == s.size()) {
-  } else if (std::sscanf(s.c_str(), "%u%n", &a, &used) == 1 && size_t(used) == s.size()) {
+  bool range = std::sscanf(s.c_str(), "%u-%u%n", &a, &b, &used) == 2 && size_t(used) == s.size();
+  if (!range) {
+    if (std::sscanf(s.c_str(), "%u%n", &a, &used) != 1 || size_t(used) != s.size()) return false;
     b = a;
-  } else {
-    return false;
   }
   if (a < 1 || a > b || b > unsigned(kMaxInsns)) return false;
   lo = a;
