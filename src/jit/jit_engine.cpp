@@ -176,6 +176,8 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
         cpu.rflags = (cpu.rflags & ~it->flags_mask) | (f.host_regs[it->flags_reg] & it->flags_mask);
       else if (it->flags_recipe.op != FlagsRecipe::None)
         cpu.rflags = (cpu.rflags & ~it->flags_mask) | (it->flags_recipe.eval(f.host_regs) & it->flags_mask);
+      for (unsigned x = 0; x < 16; ++x)
+        if (it->xmm_dirty & (1u << x)) std::memcpy(&cpu.xmm[x], f.host_xmm[x], sizeof cpu.xmm[x]);
     }
   }
   // A write to a page we protected because it holds translated code: the state is exact at

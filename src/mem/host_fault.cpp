@@ -31,6 +31,7 @@ void on_host_fault(int signo, siginfo_t* si, void* ctx) {
       for (int i = 0; i < 16; ++i) s->fault.host_regs[i] = uint64_t(uc->uc_mcontext.gregs[kOrder[i]]);
       s->fault.host_rflags = uint64_t(uc->uc_mcontext.gregs[REG_EFL]);
       s->fault.host_mxcsr = uc->uc_mcontext.fpregs ? uc->uc_mcontext.fpregs->mxcsr : 0x1F80;
+      if (uc->uc_mcontext.fpregs) memcpy(s->fault.host_xmm, uc->uc_mcontext.fpregs->_xmm, sizeof s->fault.host_xmm);
       siglongjmp(s->env, 1);
     }
   }

@@ -25,6 +25,8 @@ struct HostFault {
   // MXCSR of the interrupted code. The kernel runs signal handlers with a fresh FPU state
   // and siglongjmp does not restore the saved one, so it must be taken from the context.
   uint32_t host_mxcsr;
+  // Host XMM registers at the fault: the JIT keeps guest XMM registers in them within a block.
+  alignas(16) uint8_t host_xmm[16][16];
 };
 
 struct GuestFaultScope {

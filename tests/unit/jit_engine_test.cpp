@@ -193,6 +193,33 @@ TEST(Jit, FaultRebuildsDirtyRegistersAndFlagsFromHostState) {
   }
 }
 
+TEST(Jit, GuestXmmRegistersHeldInHostRegistersAreExactAtFaults) {
+  // The JIT keeps guest XMM registers in host XMM registers within a block. A fault must find
+  // them in CpuState as the interpreter leaves them: through the sync record on a host fault
+  // (unmapped page), written back on the out-of-line paths (outside the window; misaligned
+  // movaps is #GP), and at the block exit when nothing faults.
+  // movapd xmm1,xmm2; addsd xmm1,xmm3; mulpd xmm4,xmm1; movups xmm5,[rdi]; <access>; syscall
+  std::vector<uint8_t> head = cat({{0x66, 0x0F, 0x28, 0xCA}, {0xF2, 0x0F, 0x58, 0xCB}, {0x66, 0x0F, 0x59, 0xE1},
+                                   {0x0F, 0x10, 0x2F}});
+  std::vector<uint8_t> store = {0x48, 0x89, 0x06};          // mov [rsi],rax
+  std::vector<uint8_t> aligned = {0x0F, 0x28, 0x76, 0x00};  // movaps xmm6,[rsi]
+  for (uint64_t target : {kData + 0x100, uint64_t(0x3000), uint64_t(1) << 47, kData + 0x101}) {
+    bool misaligned = target == kData + 0x101;
+    std::vector<uint8_t> code = cat({head, misaligned ? aligned : store, kSyscall});
+    for (uint64_t seed = 1; seed <= 5; ++seed) {
+      CpuState s = random_state(seed);
+      s.gpr[RDI] = kData;
+      s.gpr[RSI] = target;
+      Pair p;
+      p.run(code, s);
+      EXPECT_EQ(p.jit_fallbacks, 0u);
+      EXPECT_EQ(p.jit.r, target == kData + 0x100 ? StopReason::Syscall : StopReason::Fault);
+      if (misaligned) EXPECT_EQ(p.jit.cpu.fault.vector, VEC_GP);
+      p.expect_same();
+    }
+  }
+}
+
 // A block from Debian busybox's MD5 (43 instructions: red-zone store and reload, byte-indexed
 // table loads, rotates), which once produced a wrong digest under the JIT.
 TEST(Jit, BusyboxMd5RoundBlockMatchesInterpreter) {

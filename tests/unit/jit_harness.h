@@ -70,6 +70,8 @@ struct Pair {
     EXPECT_EQ(jit.cpu.rip, ref.cpu.rip);
     for (int r = 0; r < 16; ++r) EXPECT_EQ(jit.cpu.gpr[r], ref.cpu.gpr[r]) << "gpr " << r;
     EXPECT_EQ(jit.cpu.rflags, ref.cpu.rflags);
+    for (int x = 0; x < 16; ++x)
+      EXPECT_EQ(std::memcmp(&jit.cpu.xmm[x], &ref.cpu.xmm[x], sizeof jit.cpu.xmm[x]), 0) << "xmm " << x;
     EXPECT_TRUE(jit.data == ref.data);
   }
 };

@@ -53,6 +53,7 @@ struct SyncRecord {
   int8_t flags_reg = -1;                          // host register holding dirty flags
   uint64_t flags_mask = 0;
   FlagsRecipe flags_recipe;                       // or the recipe of dirty flags not computed
+  uint16_t xmm_dirty = 0;  // guest XMM registers newer in host xmm(same number) than in CpuState
 };
 
 struct TranslatedBlock {

@@ -121,6 +121,18 @@ bool emit_sse_op(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Xmm& d, const
 #undef SHIFT
 }
 
+bool sse_writes_whole_destination(uint16_t m, bool from_memory) {
+  switch (m) {
+    case ZYDIS_MNEMONIC_MOVAPS: case ZYDIS_MNEMONIC_MOVUPS: case ZYDIS_MNEMONIC_MOVAPD:
+    case ZYDIS_MNEMONIC_MOVUPD: case ZYDIS_MNEMONIC_MOVDQA: case ZYDIS_MNEMONIC_MOVDQU:
+    case ZYDIS_MNEMONIC_MOVQ: case ZYDIS_MNEMONIC_MOVD:  // movq/movd zero the upper bits
+      return true;
+    // From memory, movss/movsd zero the rest of the register; between registers they merge.
+    case ZYDIS_MNEMONIC_MOVSS: case ZYDIS_MNEMONIC_MOVSD: return from_memory;
+    default: return false;
+  }
+}
+
 bool emit_sse_store(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Address& mem, const Xbyak::Xmm& x) {
   switch (m) {
     case ZYDIS_MNEMONIC_MOVAPS: g.movaps(mem, x); return true;

@@ -13,6 +13,10 @@ namespace vireo::jit {
 bool emit_sse_op(Xbyak::CodeGenerator& g, uint16_t mnemonic, const Xbyak::Xmm& d,
                  const Xbyak::Operand& s, uint8_t imm8, bool imm_form);
 
+// Whether `mnemonic xmm, src` writes all of xmm without reading it (moves that replace or
+// zero-extend), so that its old value need not be loaded.
+bool sse_writes_whole_destination(uint16_t mnemonic, bool from_memory);
+
 // Emits a store form `mnemonic mem, x` (movaps/movups/movsd/movss/movq/movlpd/movhpd/...).
 bool emit_sse_store(Xbyak::CodeGenerator& g, uint16_t mnemonic, const Xbyak::Address& mem,
                     const Xbyak::Xmm& x);

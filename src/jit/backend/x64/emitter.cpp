@@ -288,6 +288,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         dirty_flags_ = kNone;
       }
     }
+    for (unsigned x = 0; x < 16; ++x)
+      if (xmm_dirty_ & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
+    if (release) xmm_dirty_ = 0;
   }
   // Only values whose last use is strictly in the past: the instruction being emitted still
   // reads its own arguments.
@@ -310,6 +313,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       else s.flags_reg = int8_t(reg_of_[dirty_flags_]);
       s.flags_mask = dirty_flags_mask_;
     }
+    s.xmm_dirty = xmm_dirty_;
     return s;
   }
 
@@ -512,7 +516,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     out_.sync.push_back(std::move(rec));
   }
 
-  // ---- SSE: guest XMM registers live in CpuState; xmm0/xmm1 are the host's scratch ----
+  // ---- SSE: guest XMM register n lives in host xmm n within a block ----
+  // Loaded from CpuState at its first use in the block (unless the first use only writes it),
+  // written back where guest state must be exact in CpuState: block exits, helper calls, and
+  // the out-of-line fault paths and host faults through the sync records (xmm_dirty). Host
+  // code outside translated blocks never expects anything in the XMM registers.
   Xbyak::Address guest_xmm(uint64_t r) { return xword[rbx + kOffXmm + 16 * int(r & 15)]; }
   // Memory operand checks: inside the window, and 16-byte aligned where the form demands it
   // (a misaligned legacy-SSE m128 is #GP(0), SDM Vol. 1, 11.6.7).
@@ -526,38 +534,50 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     guest_access(in, addr, write);
     return ptr[r15 + addr];
   }
+  Xbyak::Xmm xmm_in(uint64_t r) {
+    unsigned x = unsigned(r & 15);
+    if (!(xmm_loaded_ & (1u << x))) {
+      movdqa(Xbyak::Xmm(int(x)), guest_xmm(x));
+      xmm_loaded_ |= uint16_t(1u << x);
+    }
+    return Xbyak::Xmm(int(x));
+  }
+  Xbyak::Xmm xmm_out(uint64_t r) {
+    unsigned x = unsigned(r & 15);
+    xmm_loaded_ |= uint16_t(1u << x);
+    xmm_dirty_ |= uint16_t(1u << x);
+    return Xbyak::Xmm(int(x));
+  }
   void sse(const ir::Inst& in, const Reg64& d) {
     SseBits f = unpack(in.args[0].v);
     bool imm_form = in.op == Opcode::SseRR && f.gpr_size == 0xFF;  // marked by the frontend
     auto fail = [] { throw std::runtime_error("jit backend: SSE form not emitted"); };
+    auto dest = [&](bool from_memory) {
+      if (!sse_writes_whole_destination(f.mnemonic, from_memory)) xmm_in(in.args[1].v);
+      return xmm_out(in.args[1].v);
+    };
     switch (in.op) {
-      case Opcode::SseRR:
-        movdqa(xmm0, guest_xmm(in.args[1].v));
-        movdqa(xmm1, guest_xmm(in.args[2].v));
-        if (!emit_sse_op(*this, f.mnemonic, xmm0, xmm1, f.imm8, imm_form)) fail();
-        movdqa(guest_xmm(in.args[1].v), xmm0);
+      case Opcode::SseRR: {
+        Xbyak::Xmm s = imm_form ? Xbyak::Xmm(0) : xmm_in(in.args[2].v);
+        if (!emit_sse_op(*this, f.mnemonic, dest(false), s, f.imm8, imm_form)) fail();
         break;
+      }
       case Opcode::SseRM: {
-        movdqa(xmm0, guest_xmm(in.args[1].v));
         Xbyak::Address m = guest_mem(in, val(in.args[2].v), f, false);
-        if (!emit_sse_op(*this, f.mnemonic, xmm0, m, f.imm8, false)) fail();
-        movdqa(guest_xmm(in.args[1].v), xmm0);
+        if (!emit_sse_op(*this, f.mnemonic, dest(true), m, f.imm8, false)) fail();
         break;
       }
       case Opcode::SseStore: {
-        movdqa(xmm0, guest_xmm(in.args[1].v));
+        Xbyak::Xmm x = xmm_in(in.args[1].v);
         Xbyak::Address m = guest_mem(in, val(in.args[2].v), f, true);
-        if (!emit_sse_store(*this, f.mnemonic, m, xmm0)) fail();
+        if (!emit_sse_store(*this, f.mnemonic, m, x)) fail();
         break;
       }
       case Opcode::SseRG:
-        movdqa(xmm0, guest_xmm(in.args[1].v));
-        if (!emit_sse_from_gpr(*this, f.mnemonic, xmm0, val(in.args[2].v), f.gpr_size)) fail();
-        movdqa(guest_xmm(in.args[1].v), xmm0);
+        if (!emit_sse_from_gpr(*this, f.mnemonic, dest(true), val(in.args[2].v), f.gpr_size)) fail();
         break;
       case Opcode::SseToGpr:
-        movdqa(xmm0, guest_xmm(in.args[1].v));
-        if (!emit_sse_to_gpr(*this, f.mnemonic, d, f.gpr_size, xmm0)) fail();
+        if (!emit_sse_to_gpr(*this, f.mnemonic, d, f.gpr_size, xmm_in(in.args[1].v))) fail();
         break;
       case Opcode::SseToGprM: {
         Xbyak::Address m = guest_mem(in, val(in.args[1].v), f, false);
@@ -565,14 +585,13 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         break;
       }
       case Opcode::SseFlagsRR:
-        movdqa(xmm0, guest_xmm(in.args[1].v));
-        if (!emit_sse_op(*this, f.mnemonic, xmm0, guest_xmm(in.args[2].v), 0, false)) fail();
+        if (!emit_sse_op(*this, f.mnemonic, xmm_in(in.args[1].v), xmm_in(in.args[2].v), 0, false)) fail();
         capture_flags(d);
         break;
       case Opcode::SseFlagsRM: {
-        movdqa(xmm0, guest_xmm(in.args[1].v));
+        Xbyak::Xmm a = xmm_in(in.args[1].v);
         Xbyak::Address m = guest_mem(in, val(in.args[2].v), f, false);
-        if (!emit_sse_op(*this, f.mnemonic, xmm0, m, 0, false)) fail();
+        if (!emit_sse_op(*this, f.mnemonic, a, m, 0, false)) fail();
         capture_flags(d);
         break;
       }
@@ -584,6 +603,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // CpuState; a nonzero return leaves the block with that exit code.
   void call_helper(uint32_t i, void* helper, FallbackInsn* f) {
     write_back_all(i);  // the helper reads and writes CpuState
+    xmm_loaded_ = 0;    // and the host XMM registers are caller-saved: reload after it
     // Keep values that live past the call in caller-saved registers safe on the stack.
     std::vector<int> saved;
     for (int r : kPool)
@@ -727,6 +747,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // Writes the dirty guest state of a sync record to CpuState.
   void write_back(const SyncRecord& state) {
     for (auto [guest, host] : state.gprs) mov(qword[rbx + kOffGpr + 8 * int(guest)], Reg64(host));
+    for (unsigned x = 0; x < 16; ++x)
+      if (state.xmm_dirty & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
     if (state.flags_reg >= 0 || state.flags_recipe.op != FlagsRecipe::None) {
       if (state.flags_reg >= 0) {
         mov(r11, Reg64(state.flags_reg));
@@ -766,6 +788,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   int pins_[16] = {};
   uint32_t owner_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
                          kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone};
+  uint16_t xmm_loaded_ = 0, xmm_dirty_ = 0;  // guest XMM registers held in host xmm (same number)
   uint32_t dirty_gpr_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
                              kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone};
   uint32_t dirty_flags_ = kNone;
