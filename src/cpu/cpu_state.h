@@ -140,6 +140,11 @@ struct CpuState {
   volatile uint32_t exit_request;
   FaultInfo fault;           // valid when an engine returns StopReason::Fault
   uint64_t insn_count;       // guest instructions retired
+  // jit only: the arithmetic flags of the last flag operation of a translated block, not yet
+  // merged into rflags (QEMU's cc_op): an operation code (0: none) and its operands. The jit
+  // merges them before anything outside translated code reads rflags.
+  uint8_t lazy_flags_op;
+  uint64_t lazy_flags_a, lazy_flags_b;
   // Port I/O request, valid when an engine returns StopReason::PortIo.
   struct {
     uint16_t port;

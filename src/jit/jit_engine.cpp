@@ -27,6 +27,7 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
     : mem_(mem), opts_(opts), interp_(mem), cache_(opts.tc_size), tramp_(make_trampolines()) {
   if (opts_.log_exec) opts_.chain = opts_.jump_cache = false;  // every block entry is seen
   rt_.exit_stub = tramp_.exit_stub;
+  rt_.settle_flags = tramp_.settle_flags;
   rt_.fallback_helper = reinterpret_cast<void*>(&fallback_helper);
   rt_.range_fault_helper = reinterpret_cast<void*>(&range_fault_helper);
   rt_.rep_string_helper = reinterpret_cast<void*>(&rep_string_helper);
@@ -164,6 +165,7 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
   const HostFault& f = scope_.fault;
   cpu.mxcsr = f.host_mxcsr;
   _mm_setcsr(kHostMxcsr);
+  settle_lazy_flags(cpu);  // older than the flags a sync record holds
   if (TranslatedBlock* b = cache_.block_at_host(f.host_pc)) {
     cpu.rip = b->guest_pc_at(f.host_pc);
     // Guest registers and flags that lived only in host registers at this access.
@@ -231,6 +233,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
     ++stats_.block_entries;
     void* link = nullptr;
     uint32_t code = tramp_.enter(&cpu, mem_.base, b->code, &link);
+    settle_lazy_flags(cpu);
     switch (code) {
       case kExitDispatch: break;
       case kExitLink: {

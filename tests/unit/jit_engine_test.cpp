@@ -84,6 +84,56 @@ TEST(Jit, FlagsConsumedLaterAndPartialWrites) {
   }
 }
 
+TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
+  // A block ending in a flag operation leaves its flags uncomputed in CpuState (jmp +0 or
+  // jz +0 to the next block); the next block reads them in each way there is, or faults.
+  const std::vector<std::vector<uint8_t>> producers = {
+      {0x38, 0xC8},                          // cmp al, cl
+      {0x66, 0x01, 0xD1},                    // add cx, dx
+      {0x39, 0xC8},                          // cmp eax, ecx
+      {0x48, 0x83, 0xE8, 0x7F},              // sub rax, 0x7f
+      {0x48, 0x3D, 0x00, 0x00, 0x00, 0x80},  // cmp rax, -0x80000000
+      {0x85, 0xC8},                          // test eax, ecx
+      {0x48, 0x85, 0xC9},                    // test rcx, rcx
+      {0x81, 0xE2, 0x78, 0x56, 0x34, 0x92},  // and edx, 0x92345678
+  };
+  std::vector<std::vector<uint8_t>> consumers = {
+      {},                          // (the dispatcher merges them at the syscall)
+      {0x48, 0x11, 0xF7},          // adc rdi, rsi
+      {0x49, 0xFF, 0xC0},          // inc r8 (keeps CF)
+      {0x9C, 0x41, 0x59},          // pushfq; pop r9
+      {0x4C, 0x8B, 0x17},          // mov r10, [rdi] (faults: rdi is unmapped below)
+      {0x49, 0xFF, 0xC0, 0x4C, 0x8B, 0x17},  // inc r8; mov r10, [rdi]
+      {0x48, 0x31, 0xC0},          // xor rax, rax (overwrites them all)
+      // popcnt rdi, rsi (sets all six, computed at once); jmp +0; pushfq; pop r9
+      {0xF3, 0x48, 0x0F, 0xB8, 0xFE, 0xEB, 0x00, 0x9C, 0x41, 0x59},
+  };
+  for (uint8_t cc = 0; cc < 16; ++cc) consumers.push_back({0x0F, uint8_t(0x90 + cc), 0xC3});  // setcc bl
+  // Three rounds, so that the blocks run chained (the first round goes through the
+  // dispatcher, which merges lazy flags itself). rdi ^= r13 after each round: the loads
+  // fault in the second round, on an unmapped page (host fault) or past the guest window
+  // (range check), or never.
+  const std::vector<uint8_t> start = {0x41, 0xBC, 0x03, 0x00, 0x00, 0x00};  // mov r12d, 3
+  const std::vector<uint8_t> step = {0x4C, 0x31, 0xEF,   // xor rdi, r13
+                                     0x41, 0xFF, 0xCC};  // dec r12d
+  for (const auto& prod : producers)
+    for (const auto& cons : consumers)
+      for (std::vector<uint8_t> jump : {std::vector<uint8_t>{0xEB, 0x00}, std::vector<uint8_t>{0x74, 0x00}})
+        for (uint64_t seed = 1; seed <= 6; ++seed) {
+          std::vector<uint8_t> body = cat({prod, jump, cons, step});
+          std::vector<uint8_t> loop = {0x75, uint8_t(-int(body.size() + 2))};  // jnz body
+          std::vector<uint8_t> code = cat({start, body, loop, kSyscall});
+          CpuState s = random_state(seed);
+          if (seed % 2 == 0) s.gpr[RCX] = s.gpr[RAX];  // equal operands: ZF paths
+          s.gpr[RDI] = kData + 0x1000;
+          s.gpr[R13] = seed % 3 == 0 ? 0 : seed % 3 == 1 ? 0x10000 : uint64_t(1) << 47;
+          Pair p;
+          p.run(code, s);
+          p.expect_same();
+          EXPECT_EQ(p.jit.cpu.lazy_flags_op, 0) << "merged before the engine returns";
+        }
+}
+
 TEST(Jit, EveryConditionCodeMatchesInterpreter) {
   // setcc al; jcc +2 (over `inc ecx`)... as a Branch terminal; then syscall.
   for (uint8_t cc = 0; cc < 16; ++cc) {

@@ -27,4 +27,22 @@ uint64_t FlagsRecipe::eval(const uint64_t* host_regs) const {
   }
 }
 
+uint8_t lazy_flags_code(FlagsRecipe::Op op, unsigned size) {
+  unsigned log2 = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+  return uint8_t(1 + 4 * (op - FlagsRecipe::Add) + log2);
+}
+
+void settle_lazy_flags(CpuState& cpu) {
+  if (!cpu.lazy_flags_op) return;
+  unsigned k = cpu.lazy_flags_op - 1u;
+  FlagsRecipe r;
+  r.op = FlagsRecipe::Op(FlagsRecipe::Add + k / 4);
+  r.size = uint8_t(1u << (k % 4));
+  r.a = 0;
+  r.b = 1;
+  const uint64_t operands[2] = {cpu.lazy_flags_a, cpu.lazy_flags_b};
+  cpu.rflags = (cpu.rflags & ~flag::ARITH) | (r.eval(operands) & flag::ARITH);
+  cpu.lazy_flags_op = 0;
+}
+
 }  // namespace vireo::jit

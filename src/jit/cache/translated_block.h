@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "cpu/cpu_state.h"
 #include "cpu/insn.h"
 
 namespace vireo {
@@ -44,6 +45,16 @@ struct FlagsRecipe {
   // The six arithmetic flags of the operation on these host register values.
   uint64_t eval(const uint64_t* host_regs) const;
 };
+
+// CpuState::lazy_flags_op for flags left uncomputed at a block exit: 1 + 4 * k + log2(size)
+// for k = 0 (Add), 1 (Sub), 2 (Logic). Only these, whose flags cover all of flag::ARITH.
+constexpr int kLazyFlagsCodes = 12;
+inline bool leaves_lazy_flags(FlagsRecipe::Op op) {
+  return op == FlagsRecipe::Add || op == FlagsRecipe::Sub || op == FlagsRecipe::Logic;
+}
+uint8_t lazy_flags_code(FlagsRecipe::Op op, unsigned size);
+// Merges CpuState's lazy flags into rflags and clears them (see CpuState::lazy_flags_op).
+void settle_lazy_flags(CpuState& cpu);
 
 // At a guest memory access inside translated code, which guest state lives only in host
 // registers: a host fault there copies it from the signal context into CpuState.

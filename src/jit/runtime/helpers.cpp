@@ -4,6 +4,7 @@
 
 #include "interp/interpreter.h"
 #include "jit/backend/x64/emitter.h"
+#include "jit/cache/translated_block.h"
 
 namespace vireo::jit {
 
@@ -15,6 +16,7 @@ constexpr uint32_t kHostMxcsr = 0x1F80;
 // CpuState.
 uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f) {
   ++*f->counter;
+  settle_lazy_flags(*cpu);
   cpu->mxcsr = _mm_getcsr();
   _mm_setcsr(kHostMxcsr);
   cpu->rip = f->pc;

@@ -21,6 +21,7 @@
 
 #include "cpu/flags.h"
 #include "jit/backend/x64/emitter.h"
+#include "jit/cache/translated_block.h"
 #include "jit/runtime/helpers.h"
 #include "mem/host_fault.h"
 
@@ -253,6 +254,7 @@ uint32_t rep_compare(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
 }  // namespace
 
 uint32_t rep_string_helper(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
+  settle_lazy_flags(*cpu);  // (the block's code takes CpuState's flags as merged after this)
   switch (f->insn.mnemonic) {
     case ZYDIS_MNEMONIC_MOVSB: return rep<1, true>(cpu, f, mem);
     case ZYDIS_MNEMONIC_MOVSW: return rep<2, true>(cpu, f, mem);

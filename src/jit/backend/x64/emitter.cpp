@@ -28,6 +28,9 @@ constexpr int kOffFlags = offsetof(CpuState, rflags);
 constexpr int kOffExitRequest = offsetof(CpuState, exit_request);
 constexpr int kOffInsnCount = offsetof(CpuState, insn_count);
 constexpr int kOffXmm = offsetof(CpuState, xmm);
+constexpr int kOffLazyOp = offsetof(CpuState, lazy_flags_op);
+constexpr int kOffLazyA = offsetof(CpuState, lazy_flags_a);
+constexpr int kOffLazyB = offsetof(CpuState, lazy_flags_b);
 
 // Registers that hold IR values (rbx, r15, r11 and rsp are reserved).
 const int kPool[] = {Xbyak::Operand::RAX, Xbyak::Operand::RCX, Xbyak::Operand::RDX,
@@ -255,10 +258,43 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
 
   void store_flags(uint32_t f, uint64_t mask) {
+    bool all = (mask & flag::ARITH) == flag::ARITH;
+    if (!all) settle_cpu_flags();  // the bits kept must be the lazy ones' results
     flags_to_r11(f);
     and_(r11, uint32_t(mask));
     and_(qword[rbx + kOffFlags], int32_t(~uint32_t(mask)));
     or_(qword[rbx + kOffFlags], r11);
+    if (all && cpu_flags_pending_) {  // overwritten: the older lazy flags are dead
+      mov(byte[rbx + kOffLazyOp], 0);
+      cpu_flags_pending_ = false;
+    }
+  }
+  // ---- flags left lazy in CpuState by an earlier block (CpuState::lazy_flags_op): merged
+  // into rflags before this block reads rflags or keeps some of its bits ----
+  void settle_cpu_flags() {
+    if (!cpu_flags_pending_) return;
+    Xbyak::Label done;
+    cmp(byte[rbx + kOffLazyOp], 0);
+    je(done);
+    call(rt_.settle_flags);
+    L(done);
+    cpu_flags_pending_ = false;
+  }
+  // At the block's exit: dirty lazy flags of an add/sub/logic operation go to CpuState as
+  // the operation and its operands instead of being computed (the next block usually
+  // overwrites them).
+  bool leave_flags_lazy() {
+    if (dirty_flags_ == kNone || !lazy(dirty_flags_)) return false;
+    FlagsRecipe r = recipe(dirty_flags_);
+    if (!leaves_lazy_flags(r.op) || dirty_flags_mask_ != flag::ARITH) return false;
+    mov(byte[rbx + kOffLazyOp], lazy_flags_code(r.op, r.size));
+    mov(qword[rbx + kOffLazyA], Reg64(r.a));
+    if (r.op != FlagsRecipe::Logic) {
+      if (r.b >= 0) mov(qword[rbx + kOffLazyB], Reg64(r.b));
+      else mov(qword[rbx + kOffLazyB], sized_imm(r.imm, r.size));
+    }
+    dirty_flags_ = kNone;
+    return true;
   }
   void set_flags_lazy(uint64_t mask, uint32_t f, uint32_t now) {
     pin_flags(f);  // first: the old value may share operands with it
@@ -341,6 +377,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         }
         break;
       case Opcode::GetFlags:
+        // (dirty flags covering all arithmetic flags replace whatever lazy ones CpuState has)
+        if (dirty_flags_ == kNone || (dirty_flags_mask_ & flag::ARITH) != flag::ARITH) settle_cpu_flags();
         mov(d, qword[rbx + kOffFlags]);
         if (dirty_flags_ != kNone) {  // merge the bits not yet written back
           flags_to_r11(dirty_flags_);
@@ -621,6 +659,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     for (auto it = saved.rbegin(); it != saved.rend(); ++it) pop(Reg64(*it));
     test(r11d, r11d);
     jnz(leave_with_r11_, T_NEAR);
+    cpu_flags_pending_ = false;  // (the helper settled them)
   }
 
   // The slow path of a translated instruction (Div): the guest state at the instruction goes
@@ -652,6 +691,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
 
   void terminal() {
     const ir::Terminal& t = b_.term;
+    leave_flags_lazy();
     write_back_all(uint32_t(b_.insts.size()), false);
     switch (t.kind) {
       case ir::Terminal::Kind::Jump: chainable_exit(t.target); break;
@@ -750,6 +790,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     for (unsigned x = 0; x < 16; ++x)
       if (state.xmm_dirty & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
     if (state.flags_reg >= 0 || state.flags_recipe.op != FlagsRecipe::None) {
+      call(rt_.settle_flags);  // (rflags keeps the bits outside the mask)
       if (state.flags_reg >= 0) {
         mov(r11, Reg64(state.flags_reg));
       } else {
@@ -792,6 +833,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   uint32_t dirty_gpr_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
                              kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone};
   uint32_t dirty_flags_ = kNone;
+  bool cpu_flags_pending_ = true;  // CpuState may hold lazy flags of an earlier block
   uint64_t dirty_flags_mask_ = 0;
   Xbyak::Label exit_request_, leave_with_r11_;
   std::deque<Xbyak::Label> link_stubs_;

@@ -26,6 +26,7 @@ enum ExitCode : uint32_t {
 
 struct Runtime {
   uint8_t* exit_stub;     // restores host state, returns eax (and rdx) to the dispatcher
+  uint8_t* settle_flags;  // Trampolines::settle_flags
   void* fallback_helper;  // uint32_t (CpuState*, FallbackInsn*)
   void* range_fault_helper;  // uint32_t (CpuState*, uint64_t addr, uint64_t pc, uint64_t write)
   void* rep_string_helper;   // uint32_t (CpuState*, FallbackInsn*, const GuestMemory*)
@@ -48,6 +49,9 @@ struct Trampolines {
   using EnterFn = uint32_t (*)(void* cpu, uint8_t* guest_base, const void* code, void** link_out);
   EnterFn enter;
   uint8_t* exit_stub;
+  // Called (rbx = CpuState*) to merge CpuState's lazy flags into rflags; keeps every register
+  // but r11 and the host flags.
+  uint8_t* settle_flags;
 };
 // Generates the trampolines in their own small executable buffer (never flushed).
 Trampolines make_trampolines();

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "cpu/cpu_state.h"
+#include "jit/backend/x64/emit_alu.h"
 #include "jit/backend/x64/emitter.h"
 
 namespace vireo::jit {
@@ -37,10 +38,56 @@ Trampolines make_trampolines() {
       mov(qword[rcx], rdx);
       pop(r15); pop(r14); pop(r13); pop(r12); pop(rbx); pop(rbp);
       ret();
+      align(16);
+      settle_flags = const_cast<uint8_t*>(getCurr());
+      settle();
+    }
+    uint8_t* settle_flags;
+    // Re-runs the lazy operation on the host (settle_lazy_flags in translated code): a jump
+    // table over lazy_flags_op, then RFLAGS merged into CpuState::rflags.
+    void settle() {
+      constexpr int kOp = offsetof(CpuState, lazy_flags_op), kA = offsetof(CpuState, lazy_flags_a),
+                    kB = offsetof(CpuState, lazy_flags_b), kFlags = offsetof(CpuState, rflags);
+      Xbyak::Label table, merge, none;
+      movzx(r11d, byte[rbx + kOp]);
+      test(r11d, r11d);
+      jz(none, T_NEAR);
+      push(rax);
+      push(rcx);
+      mov(rcx, table);
+      jmp(qword[rcx + r11 * 8 - 8]);
+      Xbyak::Label cases[kLazyFlagsCodes];
+      for (int k = 0; k < kLazyFlagsCodes; ++k) {
+        L(cases[k]);
+        mov(rax, qword[rbx + kA]);
+        mov(rcx, qword[rbx + kB]);
+        unsigned size = 1u << (k % 4);
+        Xbyak::Reg a = sized(rax, size), b = sized(rcx, size);
+        switch (FlagsRecipe::Op(FlagsRecipe::Add + k / 4)) {
+          case FlagsRecipe::Add: add(a, b); break;
+          case FlagsRecipe::Sub: cmp(a, b); break;
+          default: test(a, a); break;
+        }
+        jmp(merge, T_NEAR);
+      }
+      L(merge);
+      pushfq();
+      pop(rax);
+      and_(eax, uint32_t(flag::ARITH));
+      and_(qword[rbx + kFlags], int32_t(~uint32_t(flag::ARITH)));
+      or_(qword[rbx + kFlags], rax);
+      mov(byte[rbx + kOp], 0);
+      pop(rcx);
+      pop(rax);
+      L(none);
+      ret();
+      align(8);
+      L(table);
+      for (auto& c : cases) putL(c);
     }
   } g(mem);
   g.ready();
-  return {reinterpret_cast<Trampolines::EnterFn>(mem), g.exit_stub};
+  return {reinterpret_cast<Trampolines::EnterFn>(mem), g.exit_stub, g.settle_flags};
 }
 
 }  // namespace vireo::jit
