@@ -35,10 +35,8 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   rt_.jump_cache = cache_.jump_cache();
   rt_.use_jump_cache = opts_.jump_cache;
   rt_.count_insns = opts_.count_insns;
-  // The backend's range check is one shift: the guest window must be a power of two.
-  if (mem_.limit & (mem_.limit - 1))
-    throw std::runtime_error("jit: the guest window size must be a power of two");
-  rt_.window_bits = __builtin_ctzll(mem_.limit);
+  *tramp_.window_limit = mem_.limit;
+  rt_.window_limit = tramp_.window_limit;
   install_host_fault_handlers();
 }
 

@@ -545,10 +545,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // The access instruction follows right after: the sync record (the dirty state a host
   // fault there must rebuild) is taken at that offset.
   void guest_access(const ir::Inst& in, const Reg64& addr, bool write) {
-    mov(r11, addr);
-    shr(r11, rt_.window_bits);
+    cmp(addr, qword[rip + static_cast<const void*>(rt_.window_limit)]);
     Xbyak::Label& l = range_faults_.emplace_back();
-    jnz(l, T_NEAR);
+    jae(l, T_NEAR);
     SyncRecord rec = snapshot();
     range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, rec, VEC_PF});
     out_.sync.push_back(std::move(rec));

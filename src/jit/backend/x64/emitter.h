@@ -34,7 +34,7 @@ struct Runtime {
   JumpCacheEntry* jump_cache;
   bool use_jump_cache = true;
   bool count_insns = true;  // JitOptions::count_insns
-  int window_bits = 46;   // guest addresses are valid below 2^window_bits (GuestMemory::limit)
+  const uint64_t* window_limit;  // Trampolines::window_limit
 };
 
 // Emits `block` into the cache. Fills out.code, code_size, pc_map and exits. Returns false if
@@ -52,6 +52,9 @@ struct Trampolines {
   // Called (rbx = CpuState*) to merge CpuState's lazy flags into rflags; keeps every register
   // but r11 and the host flags.
   uint8_t* settle_flags;
+  // GuestMemory::limit, stored by the engine: translated code compares guest addresses with
+  // it RIP-relative (guest addresses are valid below it).
+  uint64_t* window_limit;
 };
 // Generates the trampolines in their own small executable buffer (never flushed).
 Trampolines make_trampolines();

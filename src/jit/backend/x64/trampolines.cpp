@@ -41,8 +41,12 @@ Trampolines make_trampolines() {
       align(16);
       settle_flags = const_cast<uint8_t*>(getCurr());
       settle();
+      align(8);
+      window_limit = reinterpret_cast<uint64_t*>(const_cast<uint8_t*>(getCurr()));
+      dq(0);
     }
     uint8_t* settle_flags;
+    uint64_t* window_limit;
     // Re-runs the lazy operation on the host (settle_lazy_flags in translated code): a jump
     // table over lazy_flags_op, then RFLAGS merged into CpuState::rflags.
     void settle() {
@@ -87,7 +91,7 @@ Trampolines make_trampolines() {
     }
   } g(mem);
   g.ready();
-  return {reinterpret_cast<Trampolines::EnterFn>(mem), g.exit_stub, g.settle_flags};
+  return {reinterpret_cast<Trampolines::EnterFn>(mem), g.exit_stub, g.settle_flags, g.window_limit};
 }
 
 }  // namespace vireo::jit
