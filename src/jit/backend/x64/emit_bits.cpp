@@ -1,24 +1,12 @@
 #include "jit/backend/x64/emit_bits.h"
 
 #include "cpu/cpu_state.h"
+#include "jit/backend/x64/emit_alu.h"
 #include "jit/frontend/bit_kind.h"
 
 namespace vireo::jit {
 
 using Xbyak::Reg64;
-
-namespace {
-
-Xbyak::Reg sized(const Reg64& r, unsigned size) {
-  switch (size) {
-    case 1: return r.cvt8();
-    case 2: return r.cvt16();
-    case 4: return r.cvt32();
-    default: return r;
-  }
-}
-
-}  // namespace
 
 void emit_bit_op(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& a,
                  const Reg64& b, bool flags) {

@@ -1,19 +1,12 @@
 #include "jit/backend/x64/emit_div.h"
 
+#include "jit/backend/x64/emit_alu.h"
+
 namespace vireo::jit {
 
 using Xbyak::Reg64;
 
 namespace {
-
-Xbyak::Reg sized(const Reg64& r, unsigned size) {
-  switch (size) {
-    case 1: return r.cvt8();
-    case 2: return r.cvt16();
-    case 4: return r.cvt32();
-    default: return r;
-  }
-}
 
 // Signed: the host's idiv cannot fault when the dividend is the sign extension of the low half
 // (high == sign(low)) and it is not MIN / -1 (SDM Vol. 2, IDIV: #DE on a quotient that does
