@@ -2,6 +2,8 @@
 // final state. Also the JIT's own machinery: chaining, the jump cache, cache flushes, precise
 // faults and exit requests.
 #include <gtest/gtest.h>
+
+#include <atomic>
 #include <sys/mman.h>
 
 #include <thread>
@@ -354,6 +356,41 @@ TEST(Jit, ExitRequestStopsATightLoop) {
   EXPECT_EQ(jit.run(m.cpu), StopReason::ExitRequest);
   t.join();
   EXPECT_EQ(m.cpu.rip, kCode);
+}
+
+TEST(Jit, RepFallbackInterruptedByAnExitRequestResumesTheInstruction) {
+  // rep lodsb runs in the interpreter (a fallback). An exit request in the middle of it
+  // rewinds rip to the instruction with rcx/rsi updated; the block must be left there, not
+  // carry on after it (which would skip the rest of the copy, leaving rcx != 0).
+  // loop: mov esi,kData; mov ecx,0x10000; rep lodsb; add r9,rcx; dec r8; jnz loop; syscall
+  std::vector<uint8_t> code = cat({{0xBE, 0x00, 0x00, 0x02, 0x00}, {0xB9, 0x00, 0x00, 0x01, 0x00}, {0xF3, 0xAC},
+                                   {0x49, 0x01, 0xC9}, {0x49, 0xFF, 0xC8}, {0x75, 0xEC}, kSyscall});
+  static_assert(kData == 0x20000);
+  Machine m;
+  m.load(code);
+  m.cpu.gpr[R8] = 1000;
+  m.cpu.gpr[R9] = 0;
+  jit::JitEngine jit(m.as.memory(), {});
+  std::atomic<bool> done{false};
+  std::thread t([&] {
+    while (!done) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      m.cpu.exit_request = 1;
+    }
+  });
+  int requests = 0;
+  StopReason r;
+  while ((r = jit.run(m.cpu)) == StopReason::ExitRequest) {
+    ++requests;
+    m.cpu.exit_request = 0;
+  }
+  done = true;
+  t.join();
+  EXPECT_EQ(r, StopReason::Syscall);
+  EXPECT_GT(requests, 0);
+  EXPECT_EQ(m.cpu.gpr[R9], 0u);  // every rep ran to rcx = 0
+  EXPECT_EQ(m.cpu.gpr[R8], 0u);
+  EXPECT_EQ(m.cpu.gpr[RSI], kData + 0x10000);
 }
 
 TEST(Jit, UntranslatedInstructionsFallBackToTheInterpreter) {

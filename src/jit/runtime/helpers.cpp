@@ -23,7 +23,9 @@ uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f) {
   StopReason r = f->interp->step_one(*cpu, f->insn);
   _mm_setcsr(cpu->mxcsr);
   switch (r) {
-    case StopReason::None: return kExitDispatch;  // 0: continue in the block
+    // 0: continue in the block; unless a rep instruction yielded to an exit request: then rip
+    // is back at the instruction, which must run again after the request is served.
+    case StopReason::None: return cpu->exit_request && cpu->rip == f->pc ? kExitRequest : kExitDispatch;
     case StopReason::Fault: return kExitFault;
     case StopReason::Syscall: return kExitSyscall;
     default: return kExitStop + uint32_t(r);
