@@ -214,6 +214,10 @@ struct Exec {
   }
 };
 
+// The segment a string instruction reads its source from (DS:rSI unless a segment prefix
+// overrides it; the last one wins): movs/lods/cmps/outs.
+uint8_t string_source_segment(const Insn& in);
+
 // Calls f.template operator()<T>() with T the unsigned type of `size` bytes.
 template <class F>
 inline decltype(auto) by_size(unsigned size, F&& f) {

@@ -29,24 +29,6 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 
-// The segment override among the legacy prefixes (the last one wins), or DS.
-uint8_t source_segment(const Insn& in) {
-  uint8_t seg = SEG_DS;
-  for (unsigned i = 0; i < in.len; ++i) {
-    switch (in.bytes[i]) {
-      case 0x26: seg = SEG_ES; break;
-      case 0x2E: seg = SEG_CS; break;
-      case 0x36: seg = SEG_SS; break;
-      case 0x3E: seg = SEG_DS; break;
-      case 0x64: seg = SEG_FS; break;
-      case 0x65: seg = SEG_GS; break;
-      case 0xF0: case 0xF2: case 0xF3: case 0x66: case 0x67: break;
-      default: return seg;  // REX or the opcode: prefixes are over
-    }
-  }
-  return seg;
-}
-
 // Per-instruction view of the string registers at the address size.
 struct Str {
   Exec& x;
@@ -57,7 +39,7 @@ struct Str {
 
   Str(Exec& x_, const Insn& in_)
       : x(x_), in(in_), asz(in_.addrsize),
-        src_base(x_.seg_base(source_segment(in_))), dst_base(x_.seg_base(SEG_ES)) {}
+        src_base(x_.seg_base(string_source_segment(in_))), dst_base(x_.seg_base(SEG_ES)) {}
 
   uint64_t reg(unsigned r) const { return Exec::truncate(x.gpr(r), asz); }
   void set(unsigned r, uint64_t v) { x.set_gpr(r, asz, v); }
@@ -244,6 +226,23 @@ void register_string(DispatchTable& t) {
   t[ZYDIS_MNEMONIC_SCASD] = compare<uint32_t, false>;
   t[ZYDIS_MNEMONIC_SCASQ] = compare<uint64_t, false>;
   t[ZYDIS_MNEMONIC_XLAT] = xlat;
+}
+
+uint8_t string_source_segment(const Insn& in) {
+  uint8_t seg = SEG_DS;
+  for (unsigned i = 0; i < in.len; ++i) {
+    switch (in.bytes[i]) {
+      case 0x26: seg = SEG_ES; break;
+      case 0x2E: seg = SEG_CS; break;
+      case 0x36: seg = SEG_SS; break;
+      case 0x3E: seg = SEG_DS; break;
+      case 0x64: seg = SEG_FS; break;
+      case 0x65: seg = SEG_GS; break;
+      case 0xF0: case 0xF2: case 0xF3: case 0x66: case 0x67: break;
+      default: return seg;  // REX or the opcode: prefixes are over
+    }
+  }
+  return seg;
 }
 
 }  // namespace vireo

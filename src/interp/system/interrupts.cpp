@@ -302,15 +302,9 @@ void iret(Exec& x, const Insn& in) {
   if (c.rflags & flag::NT) system_unimplemented(x, in, "a task return (NT set)");
   if (!long_mode_active(c) && (fl & flag::VM) && cpl(c) == 0) system_unimplemented(x, in, "a return to virtual-8086 mode");
   const unsigned cur = cpl(c), rpl = sel & 3;
-  const uint16_t ec = sel & 0xFFFC;
-  if (ec == 0) x.raise_gp(0);
-  uint64_t raw;
-  if (!read_descriptor(x, sel, raw)) x.raise_gp(ec);
+  const uint64_t raw = checked_return_code_segment(x, sel);
   const uint16_t a = descriptor_to_segment(sel, raw).attrib;
-  if (rpl < cur || !(a & S) || !(a & CODE)) x.raise_gp(ec);
-  if ((a & CONFORMING) ? seg_attr::dpl(a) > rpl : seg_attr::dpl(a) != rpl) x.raise_gp(ec);
-  if (!(a & P)) x.raise(VEC_NP, ec, true);
-  if (long_mode_active(c) && (a & L) && (a & DB)) x.raise_gp(ec);
+  if (long_mode_active(c) && (a & L) && (a & DB)) x.raise_gp(sel & 0xFFFC);
 
   const bool pop_stack = in_64bit_mode(c) || rpl > cur;
   uint64_t new_sp = 0;

@@ -55,24 +55,6 @@ void out(Exec& x, const Insn& in) {
   after_io(x, true);
 }
 
-// The segment override among the prefixes (OUTS reads DS:rSI unless overridden).
-uint8_t source_segment(const Insn& in) {
-  uint8_t seg = SEG_DS;
-  for (unsigned i = 0; i < in.len; ++i) {
-    switch (in.bytes[i]) {
-      case 0x26: seg = SEG_ES; break;
-      case 0x2E: seg = SEG_CS; break;
-      case 0x36: seg = SEG_SS; break;
-      case 0x3E: seg = SEG_DS; break;
-      case 0x64: seg = SEG_FS; break;
-      case 0x65: seg = SEG_GS; break;
-      case 0xF0: case 0xF2: case 0xF3: case 0x66: case 0x67: break;
-      default: return seg;
-    }
-  }
-  return seg;
-}
-
 // INS/OUTS, one element per iteration; REP repeats with rCX at the address size, and yields to
 // an exit request between elements (rip stays on the instruction).
 template <unsigned N, bool is_in>
@@ -84,7 +66,7 @@ void string_io(Exec& x, const Insn& in) {
   const bool rep = in.prefixes & (pfx::REP | pfx::REPNE);
   const int64_t step = (c.rflags & flag::DF) ? -int64_t(N) : int64_t(N);
   const unsigned idx = is_in ? unsigned(RDI) : unsigned(RSI);
-  const uint64_t base = x.seg_base(is_in ? SEG_ES : source_segment(in));
+  const uint64_t base = x.seg_base(is_in ? SEG_ES : string_source_segment(in));
   for (;;) {
     if (rep && Exec::truncate(c.gpr[RCX], asz) == 0) break;
     uint64_t la = base + Exec::truncate(c.gpr[idx], asz);

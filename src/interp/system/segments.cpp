@@ -78,6 +78,19 @@ Segment checked_segment(Exec& x, unsigned seg, uint16_t sel, unsigned cur) {
   return d;
 }
 
+uint64_t checked_return_code_segment(Exec& x, uint16_t sel) {
+  const unsigned cur = cpl(*x.cpu), rpl = sel & 3;
+  const uint16_t ec = sel & 0xFFFC;
+  if (ec == 0) x.raise_gp(0);
+  uint64_t raw;
+  if (!read_descriptor(x, sel, raw)) x.raise_gp(ec);
+  const uint16_t a = descriptor_to_segment(sel, raw).attrib;
+  if (rpl < cur || !(a & S) || !(a & CODE)) x.raise_gp(ec);
+  if ((a & CONFORMING) ? seg_attr::dpl(a) > rpl : seg_attr::dpl(a) != rpl) x.raise_gp(ec);
+  if (!(a & P)) x.raise(VEC_NP, ec, true);
+  return raw;
+}
+
 void load_segment(Exec& x, unsigned seg, uint16_t sel) {
   CpuState& c = *x.cpu;
   if (real_mode(c)) return load_real_segment(c, seg, sel);
@@ -226,14 +239,7 @@ void ret(Exec& x, const Insn& in) {
     return;
   }
   const unsigned cur = cpl(c), rpl = sel & 3;
-  const uint16_t ec = sel & 0xFFFC;
-  if (ec == 0) x.raise_gp(0);
-  uint64_t raw;
-  if (!read_descriptor(x, sel, raw)) x.raise_gp(ec);
-  const uint16_t a = descriptor_to_segment(sel, raw).attrib;
-  if (rpl < cur || !(a & S) || !(a & CODE)) x.raise_gp(ec);
-  if ((a & CONFORMING) ? seg_attr::dpl(a) > rpl : seg_attr::dpl(a) != rpl) x.raise_gp(ec);
-  if (!(a & P)) x.raise(VEC_NP, ec, true);
+  const uint64_t raw = checked_return_code_segment(x, sel);
   f.sp += extra;
   if (rpl == cur) {
     f.commit();

@@ -128,6 +128,10 @@ void load_segment(Exec& x, unsigned seg, uint16_t sel);
 // The same checks for privilege level `cpl`, without loading (IRET and far RET check the new
 // SS before changing anything).
 Segment checked_segment(Exec& x, unsigned seg, uint16_t sel, unsigned cpl);
+// The code segment IRET and far RET return to: a present code descriptor the return may use
+// (not to an inner ring; DPL as conforming or not requires) or #GP/#NP(selector). Its raw
+// descriptor.
+uint64_t checked_return_code_segment(Exec& x, uint16_t sel);
 // Loads CS for a far jmp/call/ret/iret to `sel` (already checked by the caller).
 void set_code_segment(CpuState& c, uint16_t sel, uint64_t raw, unsigned new_cpl);
 // Far jmp/call target checks (code segment only: gates are reported and raise #GP).
