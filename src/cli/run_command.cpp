@@ -31,6 +31,7 @@ struct RunArgs {
   bool no_chain = false, no_jump_cache = false;
   std::string debug;     // -d in_asm,op,out_asm,exec
   std::string log_file;  // -D FILE
+  bool perfmap = false;  // --perfmap
 };
 
 std::unique_ptr<Engine> make_engine(const RunArgs& a, const GuestMemory& mem) {
@@ -55,6 +56,12 @@ std::unique_ptr<Engine> make_engine(const RunArgs& a, const GuestMemory& mem) {
     if (!a.log_file.empty()) {
       o.log = std::fopen(a.log_file.c_str(), "w");
       if (!o.log) throw std::runtime_error(fmt::format("cannot open log file {}", a.log_file));
+    }
+    if (a.perfmap) {
+      // perf's convention for JIT symbols: /tmp/perf-PID.map, read when `perf report` runs.
+      std::string path = fmt::format("/tmp/perf-{}.map", getpid());
+      o.perfmap = std::fopen(path.c_str(), "w");
+      if (!o.perfmap) throw std::runtime_error(fmt::format("cannot open {}", path));
     }
     return std::make_unique<jit::JitEngine>(mem, o);
   }
@@ -92,6 +99,7 @@ int run(const RunArgs& a) {
   // Engine tuning is repeated when the guest's execve re-executes vireo.
   if (a.tc_size_mib != 16) o.reexec_options.push_back(fmt::format("--tc-size={}", a.tc_size_mib));
   if (a.no_chain) o.reexec_options.push_back("--no-chain");
+  if (a.perfmap) o.reexec_options.push_back("--perfmap");
   if (a.no_jump_cache) o.reexec_options.push_back("--no-jump-cache");
   Process p(std::move(o));
   try {
@@ -116,6 +124,7 @@ void add_run_command(CLI::App& app) {
   run_cmd->add_flag("--no-jump-cache", args->no_jump_cache, "jit: no jump cache for indirect branches");
   run_cmd->add_option("-d", args->debug, "jit: log items, comma-separated: in_asm,op,out_asm,exec");
   run_cmd->add_option("-D", args->log_file, "jit: write the -d log to FILE instead of stderr");
+  run_cmd->add_flag("--perfmap", args->perfmap, "jit: write /tmp/perf-PID.map (each block's host code, named guest:PC) for perf report");
   run_cmd->add_flag("--stats", args->stats, "Print execution statistics at exit");
   run_cmd->add_flag("--strace", args->strace, "Print each system call with arguments and result");
   run_cmd->add_option("-E", args->set_env, "Set VAR=VAL in the guest environment")

@@ -143,8 +143,12 @@ struct CpuState {
   // jit only: the arithmetic flags of the last flag operation of a translated block, not yet
   // merged into rflags (QEMU's cc_op): an operation code (0: none) and its operands. The jit
   // merges them before anything outside translated code reads rflags.
+  // Two layers: lazy_flags_* sets all six arithmetic flags; lazy_incdec_* (an inc or dec
+  // after it) then sets all but CF, which stays the lower layer's (or rflags').
   uint8_t lazy_flags_op;
+  uint8_t lazy_incdec_op;  // right after lazy_flags_op: one 16-bit compare tests both
   uint64_t lazy_flags_a, lazy_flags_b;
+  uint64_t lazy_incdec_a;  // the inc/dec operand (before the operation)
   // Port I/O request, valid when an engine returns StopReason::PortIo.
   struct {
     uint16_t port;

@@ -38,6 +38,15 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   *tramp_.window_limit = mem_.limit;
   rt_.window_limit = tramp_.window_limit;
   install_host_fault_handlers();
+  if (opts_.perfmap) {
+    auto at = [](const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); };
+    uint64_t enter = at(reinterpret_cast<const void*>(tramp_.enter));
+    fmt::print(opts_.perfmap, "{:x} {:x} vireo:enter\n", enter, at(tramp_.exit_stub) - enter);
+    fmt::print(opts_.perfmap, "{:x} {:x} vireo:exit\n", at(tramp_.exit_stub), at(tramp_.settle_flags) - at(tramp_.exit_stub));
+    fmt::print(opts_.perfmap, "{:x} {:x} vireo:settle_flags\n", at(tramp_.settle_flags),
+               at(tramp_.window_limit) - at(tramp_.settle_flags));
+    std::fflush(opts_.perfmap);
+  }
 }
 
 JitEngine::~JitEngine() = default;
@@ -142,6 +151,10 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     stats_.guest_insns_translated += tb->guest_insns;
     stats_.host_bytes += tb->code_size;
     if (opts_.log_in_asm || opts_.log_op || opts_.log_out_asm) log_block(before, block, *tb);
+    if (opts_.perfmap) {
+      fmt::print(opts_.perfmap, "{:x} {:x} guest:{:#x}\n", uint64_t(tb->code), tb->code_size, tb->guest_pc);
+      std::fflush(opts_.perfmap);
+    }
     TranslatedBlock* raw = tb.get();
     cache_.insert(std::move(tb));
     protect_code_pages(*raw);
@@ -172,6 +185,8 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
                                [](const SyncRecord& r, uint32_t o) { return r.host_offset < o; });
     if (it != b->sync.end() && it->host_offset == off) {
       for (auto [guest, host] : it->gprs) cpu.gpr[guest] = f.host_regs[host];
+      if (it->base_recipe.op != FlagsRecipe::None)  // (under inc/dec flags: supplies CF)
+        cpu.rflags = (cpu.rflags & ~flag::ARITH) | (it->base_recipe.eval(f.host_regs) & flag::ARITH);
       if (it->flags_reg >= 0)
         cpu.rflags = (cpu.rflags & ~it->flags_mask) | (f.host_regs[it->flags_reg] & it->flags_mask);
       else if (it->flags_recipe.op != FlagsRecipe::None)

@@ -34,6 +34,9 @@ struct JitOptions {
   // -d items (QEMU's names): in_asm, op, out_asm, exec.
   bool log_in_asm = false, log_op = false, log_out_asm = false, log_exec = false;
   std::FILE* log = stderr;    // -D FILE
+  // --perfmap: one line per translated block ("HOSTADDR SIZE guest:PC") appended to this file
+  // (/tmp/perf-PID.map), so that `perf report` names the blocks JIT code samples fall in.
+  std::FILE* perfmap = nullptr;
 };
 
 struct JitStats {

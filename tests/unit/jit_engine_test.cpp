@@ -98,6 +98,10 @@ TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
       {0x85, 0xC8},                          // test eax, ecx
       {0x48, 0x85, 0xC9},                    // test rcx, rcx
       {0x81, 0xE2, 0x78, 0x56, 0x34, 0x92},  // and edx, 0x92345678
+      // inc/dec leave CpuState's second layer (all but CF) over the first (CF):
+      {0x39, 0xC8, 0x41, 0xFF, 0xC8},        // cmp eax, ecx; dec r8d (CF from the cmp)
+      {0x41, 0xFE, 0xC0},                    // inc r8b (CF from an earlier block or rflags)
+      {0x48, 0x01, 0xC8, 0x66, 0x41, 0xFF, 0xC0, 0x49, 0xFF, 0xC8},  // add rax, rcx; inc r8w; dec r8
   };
   std::vector<std::vector<uint8_t>> consumers = {
       {},                          // (the dispatcher merges them at the syscall)
@@ -109,6 +113,10 @@ TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
       {0x48, 0x31, 0xC0},          // xor rax, rax (overwrites them all)
       // popcnt rdi, rsi (sets all six, computed at once); jmp +0; pushfq; pop r9
       {0xF3, 0x48, 0x0F, 0xB8, 0xFE, 0xEB, 0x00, 0x9C, 0x41, 0x59},
+      {0x49, 0xFF, 0xC8, 0xEB, 0x00, 0x48, 0x11, 0xF7},  // dec r8; jmp +0; adc rdi, rsi
+      {0x41, 0xFF, 0xC0, 0xEB, 0x00, 0x4C, 0x8B, 0x17},  // inc r8d; jmp +0; mov r10, [rdi]
+      {0x41, 0xFF, 0xC0, 0xEB, 0x00, 0x9C, 0x41, 0x59},  // inc r8d; jmp +0; pushfq; pop r9
+      {0x0F, 0xBA, 0xE6, 0x05, 0x49, 0xFF, 0xC0},        // bt esi, 5 (CF only); inc r8
   };
   for (uint8_t cc = 0; cc < 16; ++cc) consumers.push_back({0x0F, uint8_t(0x90 + cc), 0xC3});  // setcc bl
   // Three rounds, so that the blocks run chained (the first round goes through the
@@ -133,6 +141,7 @@ TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
           p.run(code, s);
           p.expect_same();
           EXPECT_EQ(p.jit.cpu.lazy_flags_op, 0) << "merged before the engine returns";
+          EXPECT_EQ(p.jit.cpu.lazy_incdec_op, 0) << "merged before the engine returns";
         }
 }
 

@@ -27,22 +27,40 @@ uint64_t FlagsRecipe::eval(const uint64_t* host_regs) const {
   }
 }
 
+namespace {
+unsigned log2_size(unsigned size) { return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3; }
+}  // namespace
+
 uint8_t lazy_flags_code(FlagsRecipe::Op op, unsigned size) {
-  unsigned log2 = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
-  return uint8_t(1 + 4 * (op - FlagsRecipe::Add) + log2);
+  return uint8_t(1 + 4 * (op - FlagsRecipe::Add) + log2_size(size));
+}
+
+uint8_t lazy_incdec_code(FlagsRecipe::Op op, unsigned size) {
+  return uint8_t(1 + 4 * (op - FlagsRecipe::Inc) + log2_size(size));
 }
 
 void settle_lazy_flags(CpuState& cpu) {
-  if (!cpu.lazy_flags_op) return;
-  unsigned k = cpu.lazy_flags_op - 1u;
-  FlagsRecipe r;
-  r.op = FlagsRecipe::Op(FlagsRecipe::Add + k / 4);
-  r.size = uint8_t(1u << (k % 4));
-  r.a = 0;
-  r.b = 1;
-  const uint64_t operands[2] = {cpu.lazy_flags_a, cpu.lazy_flags_b};
-  cpu.rflags = (cpu.rflags & ~flag::ARITH) | (r.eval(operands) & flag::ARITH);
-  cpu.lazy_flags_op = 0;
+  if (cpu.lazy_flags_op) {
+    unsigned k = cpu.lazy_flags_op - 1u;
+    FlagsRecipe r;
+    r.op = FlagsRecipe::Op(FlagsRecipe::Add + k / 4);
+    r.size = uint8_t(1u << (k % 4));
+    r.a = 0;
+    r.b = 1;
+    const uint64_t operands[2] = {cpu.lazy_flags_a, cpu.lazy_flags_b};
+    cpu.rflags = (cpu.rflags & ~flag::ARITH) | (r.eval(operands) & flag::ARITH);
+    cpu.lazy_flags_op = 0;
+  }
+  if (cpu.lazy_incdec_op) {
+    unsigned k = cpu.lazy_incdec_op - 1u;
+    FlagsRecipe r;
+    r.op = FlagsRecipe::Op(FlagsRecipe::Inc + k / 4);
+    r.size = uint8_t(1u << (k % 4));
+    r.a = 0;
+    constexpr uint64_t kKept = flag::ARITH & ~flag::CF;  // inc and dec leave CF alone
+    cpu.rflags = (cpu.rflags & ~kKept) | (r.eval(&cpu.lazy_incdec_a) & kKept);
+    cpu.lazy_incdec_op = 0;
+  }
 }
 
 }  // namespace vireo::jit

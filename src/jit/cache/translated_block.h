@@ -53,6 +53,10 @@ inline bool leaves_lazy_flags(FlagsRecipe::Op op) {
   return op == FlagsRecipe::Add || op == FlagsRecipe::Sub || op == FlagsRecipe::Logic;
 }
 uint8_t lazy_flags_code(FlagsRecipe::Op op, unsigned size);
+// CpuState::lazy_incdec_op: 1 + 4 * k + log2(size) for k = 0 (Inc), 1 (Dec).
+constexpr int kLazyIncDecCodes = 8;
+inline bool is_inc_dec(FlagsRecipe::Op op) { return op == FlagsRecipe::Inc || op == FlagsRecipe::Dec; }
+uint8_t lazy_incdec_code(FlagsRecipe::Op op, unsigned size);
 // Merges CpuState's lazy flags into rflags and clears them (see CpuState::lazy_flags_op).
 void settle_lazy_flags(CpuState& cpu);
 
@@ -64,6 +68,9 @@ struct SyncRecord {
   int8_t flags_reg = -1;                          // host register holding dirty flags
   uint64_t flags_mask = 0;
   FlagsRecipe flags_recipe;                       // or the recipe of dirty flags not computed
+  // Under dirty inc/dec flags (flags_mask without CF): the uncomputed flags of the operation
+  // before them, which supply CF. Applied first, to all six.
+  FlagsRecipe base_recipe;
   uint16_t xmm_dirty = 0;  // guest XMM registers newer in host xmm(same number) than in CpuState
 };
 

@@ -31,6 +31,10 @@ constexpr int kOffXmm = offsetof(CpuState, xmm);
 constexpr int kOffLazyOp = offsetof(CpuState, lazy_flags_op);
 constexpr int kOffLazyA = offsetof(CpuState, lazy_flags_a);
 constexpr int kOffLazyB = offsetof(CpuState, lazy_flags_b);
+constexpr int kOffIncDecOp = offsetof(CpuState, lazy_incdec_op);
+constexpr int kOffIncDecA = offsetof(CpuState, lazy_incdec_a);
+static_assert(kOffIncDecOp == kOffLazyOp + 1, "a 16-bit access covers both lazy layers");
+constexpr uint64_t kIncDecFlags = flag::ARITH & ~flag::CF;  // what inc and dec write
 
 // Registers that hold IR values (rbx, r15, r11 and rsp are reserved).
 const int kPool[] = {Xbyak::Operand::RAX, Xbyak::Operand::RCX, Xbyak::Operand::RDX,
@@ -251,10 +255,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     Reg64 d = alloc(f, now);
     emit_flags_recipe(*this, r);
     capture_flags(d);
-    if (dirty_flags_ == f) {  // the dirty flags now live in d, not in the operands
+    if (dirty_flags_ == f || base_flags_ == f) {  // the flags now live in d, not in the operands
       pin(f);
       for (uint32_t x : inputs) unpin(x, now);
     }
+    if (base_flags_ == f) flush_base_flags(now);  // (the base layer is only ever kept lazy)
   }
 
   void store_flags(uint32_t f, uint64_t mask) {
@@ -265,16 +270,22 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     and_(qword[rbx + kOffFlags], int32_t(~uint32_t(mask)));
     or_(qword[rbx + kOffFlags], r11);
     if (all && cpu_flags_pending_) {  // overwritten: the older lazy flags are dead
-      mov(byte[rbx + kOffLazyOp], 0);
+      mov(word[rbx + kOffLazyOp], 0);     // (both layers)
       cpu_flags_pending_ = false;
     }
+  }
+  // The base layer (see base_flags_) to CpuState::rflags.
+  void flush_base_flags(uint32_t now) {
+    store_flags(base_flags_, flag::ARITH);
+    unpin_flags(base_flags_, now);
+    base_flags_ = kNone;
   }
   // ---- flags left lazy in CpuState by an earlier block (CpuState::lazy_flags_op): merged
   // into rflags before this block reads rflags or keeps some of its bits ----
   void settle_cpu_flags() {
     if (!cpu_flags_pending_) return;
     Xbyak::Label done;
-    cmp(byte[rbx + kOffLazyOp], 0);
+    cmp(word[rbx + kOffLazyOp], 0);  // either layer
     je(done);
     call(rt_.settle_flags);
     L(done);
@@ -282,26 +293,68 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
   // At the block's exit: dirty lazy flags of an add/sub/logic operation go to CpuState as
   // the operation and its operands instead of being computed (the next block usually
-  // overwrites them).
+  // overwrites them). So do those of an inc/dec (CpuState's second layer), with the
+  // operation under it that supplies CF when it is this block's (base_flags_); otherwise CF
+  // is already CpuState's.
   bool leave_flags_lazy() {
     if (dirty_flags_ == kNone || !lazy(dirty_flags_)) return false;
     FlagsRecipe r = recipe(dirty_flags_);
-    if (!leaves_lazy_flags(r.op) || dirty_flags_mask_ != flag::ARITH) return false;
-    mov(byte[rbx + kOffLazyOp], lazy_flags_code(r.op, r.size));
+    if (leaves_lazy_flags(r.op) && dirty_flags_mask_ == flag::ARITH) {
+      mov(word[rbx + kOffLazyOp], lazy_flags_code(r.op, r.size));  // (no inc/dec layer)
+      store_lazy_operands(r);
+    } else if (is_inc_dec(r.op) && dirty_flags_mask_ == kIncDecFlags) {
+      uint8_t code = lazy_incdec_code(r.op, r.size);
+      if (base_flags_ != kNone) {
+        FlagsRecipe base = recipe(base_flags_);
+        mov(word[rbx + kOffLazyOp], lazy_flags_code(base.op, base.size) | code << 8);
+        store_lazy_operands(base);
+        base_flags_ = kNone;
+      } else {
+        mov(byte[rbx + kOffIncDecOp], code);
+      }
+      mov(qword[rbx + kOffIncDecA], Reg64(r.a));
+    } else {
+      return false;
+    }
+    dirty_flags_ = kNone;
+    return true;
+  }
+  void store_lazy_operands(const FlagsRecipe& r) {
     mov(qword[rbx + kOffLazyA], Reg64(r.a));
     if (r.op != FlagsRecipe::Logic) {
       if (r.b >= 0) mov(qword[rbx + kOffLazyB], Reg64(r.b));
       else mov(qword[rbx + kOffLazyB], sized_imm(r.imm, r.size));
     }
-    dirty_flags_ = kNone;
-    return true;
+  }
+  // Flags of an inc/dec over the flags of an add/sub/logic operation keep the older ones
+  // uncomputed as the base layer (it supplies CF) instead of computing that CF at once.
+  bool can_be_base(uint32_t older, uint64_t older_mask) const {
+    return older_mask == flag::ARITH && lazy(older) && leaves_lazy_flags(recipe(older).op);
   }
   void set_flags_lazy(uint64_t mask, uint32_t f, uint32_t now) {
     pin_flags(f);  // first: the old value may share operands with it
+    const bool inc_dec = mask == kIncDecFlags && lazy(f) && is_inc_dec(recipe(f).op);
     if (dirty_flags_ != kNone) {
+      if (inc_dec && base_flags_ == kNone && can_be_base(dirty_flags_, dirty_flags_mask_)) {
+        base_flags_ = dirty_flags_;  // (stays pinned)
+        dirty_flags_ = f;
+        dirty_flags_mask_ = mask;
+        return;
+      }
       // Bits of the older value this one does not cover must reach CpuState first.
-      if (dirty_flags_mask_ & ~mask) store_flags(dirty_flags_, dirty_flags_mask_ & ~mask);
+      if (dirty_flags_mask_ & ~mask) {
+        if (base_flags_ != kNone) flush_base_flags(now);
+        store_flags(dirty_flags_, dirty_flags_mask_ & ~mask);
+      }
       unpin_flags(dirty_flags_, now);
+    }
+    if (base_flags_ != kNone) {
+      if ((mask & flag::ARITH) == flag::ARITH) {  // overwritten
+        unpin_flags(base_flags_, now);
+        base_flags_ = kNone;
+      } else if (!inc_dec) {
+        flush_base_flags(now);
+      }
     }
     dirty_flags_ = f;
     dirty_flags_mask_ = mask;
@@ -317,6 +370,13 @@ class BlockEmitter : public Xbyak::CodeGenerator {
           dirty_gpr_[r] = kNone;
         }
       }
+    if (base_flags_ != kNone) {
+      store_flags(base_flags_, flag::ARITH);
+      if (release) {
+        unpin_flags(base_flags_, now);
+        base_flags_ = kNone;
+      }
+    }
     if (dirty_flags_ != kNone) {
       store_flags(dirty_flags_, dirty_flags_mask_);
       if (release) {
@@ -349,6 +409,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       else s.flags_reg = int8_t(reg_of_[dirty_flags_]);
       s.flags_mask = dirty_flags_mask_;
     }
+    if (base_flags_ != kNone) s.base_recipe = recipe(base_flags_);
     s.xmm_dirty = xmm_dirty_;
     return s;
   }
@@ -378,14 +439,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         break;
       case Opcode::GetFlags:
         // (dirty flags covering all arithmetic flags replace whatever lazy ones CpuState has)
-        if (dirty_flags_ == kNone || (dirty_flags_mask_ & flag::ARITH) != flag::ARITH) settle_cpu_flags();
+        if (base_flags_ == kNone && (dirty_flags_ == kNone || (dirty_flags_mask_ & flag::ARITH) != flag::ARITH))
+          settle_cpu_flags();
         mov(d, qword[rbx + kOffFlags]);
-        if (dirty_flags_ != kNone) {  // merge the bits not yet written back
-          flags_to_r11(dirty_flags_);
-          and_(r11, uint32_t(dirty_flags_mask_));
-          and_(d, int32_t(~uint32_t(dirty_flags_mask_)));
-          or_(d, r11);
-        }
+        // Merge the bits not yet written back: the base layer's, then the dirty ones'.
+        if (base_flags_ != kNone) merge_flags_into(d, base_flags_, flag::ARITH);
+        if (dirty_flags_ != kNone) merge_flags_into(d, dirty_flags_, dirty_flags_mask_);
         break;
       case Opcode::SetFlags: set_flags_lazy(imm(0), uint32_t(in.args[1].v), i); break;
       case Opcode::GetSegBase:
@@ -783,6 +842,13 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     }
   }
 
+  void merge_flags_into(const Reg64& d, uint32_t f, uint64_t mask) {
+    flags_to_r11(f);
+    and_(r11, uint32_t(mask));
+    and_(d, int32_t(~uint32_t(mask)));
+    or_(d, r11);
+  }
+
   // Writes the dirty guest state of a sync record to CpuState.
   void write_back(const SyncRecord& state) {
     for (auto [guest, host] : state.gprs) mov(qword[rbx + kOffGpr + 8 * int(guest)], Reg64(host));
@@ -790,6 +856,14 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       if (state.xmm_dirty & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
     if (state.flags_reg >= 0 || state.flags_recipe.op != FlagsRecipe::None) {
       call(rt_.settle_flags);  // (rflags keeps the bits outside the mask)
+      if (state.base_recipe.op != FlagsRecipe::None) {
+        emit_flags_recipe(*this, state.base_recipe);
+        pushfq();
+        pop(r11);
+        and_(r11, uint32_t(flag::ARITH));
+        and_(qword[rbx + kOffFlags], int32_t(~uint32_t(flag::ARITH)));
+        or_(qword[rbx + kOffFlags], r11);
+      }
       if (state.flags_reg >= 0) {
         mov(r11, Reg64(state.flags_reg));
       } else {
@@ -832,6 +906,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   uint32_t dirty_gpr_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
                              kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone};
   uint32_t dirty_flags_ = kNone;
+  // Under dirty inc/dec flags: the lazy add/sub/logic flags before them, which supply CF
+  // (CpuState's two layers, kept in the block). Always lazy; kNone when CF is CpuState's.
+  uint32_t base_flags_ = kNone;
   bool cpu_flags_pending_ = true;  // CpuState may hold lazy flags of an earlier block
   uint64_t dirty_flags_mask_ = 0;
   Xbyak::Label exit_request_, leave_with_r11_;

@@ -47,17 +47,24 @@ Trampolines make_trampolines() {
     }
     uint8_t* settle_flags;
     uint64_t* window_limit;
-    // Re-runs the lazy operation on the host (settle_lazy_flags in translated code): a jump
-    // table over lazy_flags_op, then RFLAGS merged into CpuState::rflags.
+    // Re-runs the lazy operations on the host (settle_lazy_flags in translated code): a jump
+    // table over lazy_flags_op, RFLAGS merged into CpuState::rflags; then the same for the
+    // inc/dec layer above it (lazy_incdec_op), which keeps CF.
     void settle() {
       constexpr int kOp = offsetof(CpuState, lazy_flags_op), kA = offsetof(CpuState, lazy_flags_a),
-                    kB = offsetof(CpuState, lazy_flags_b), kFlags = offsetof(CpuState, rflags);
-      Xbyak::Label table, merge, none;
-      movzx(r11d, byte[rbx + kOp]);
+                    kB = offsetof(CpuState, lazy_flags_b),
+                    kIncDecOp = offsetof(CpuState, lazy_incdec_op),
+                    kIncDecA = offsetof(CpuState, lazy_incdec_a);
+      static_assert(kIncDecOp == kOp + 1, "one 16-bit test covers both layers");
+      Xbyak::Label table, incdec_table, merge, incdec, incdec_merge, done, none;
+      movzx(r11d, word[rbx + kOp]);
       test(r11d, r11d);
       jz(none, T_NEAR);
       push(rax);
       push(rcx);
+      movzx(r11d, byte[rbx + kOp]);
+      test(r11d, r11d);
+      jz(incdec, T_NEAR);
       mov(rcx, table);
       jmp(qword[rcx + r11 * 8 - 8]);
       Xbyak::Label cases[kLazyFlagsCodes];
@@ -75,12 +82,27 @@ Trampolines make_trampolines() {
         jmp(merge, T_NEAR);
       }
       L(merge);
-      pushfq();
-      pop(rax);
-      and_(eax, uint32_t(flag::ARITH));
-      and_(qword[rbx + kFlags], int32_t(~uint32_t(flag::ARITH)));
-      or_(qword[rbx + kFlags], rax);
+      merge_flags(flag::ARITH);
       mov(byte[rbx + kOp], 0);
+      L(incdec);
+      movzx(r11d, byte[rbx + kIncDecOp]);
+      test(r11d, r11d);
+      jz(done, T_NEAR);
+      mov(rcx, incdec_table);
+      jmp(qword[rcx + r11 * 8 - 8]);
+      Xbyak::Label incdec_cases[kLazyIncDecCodes];
+      for (int k = 0; k < kLazyIncDecCodes; ++k) {
+        L(incdec_cases[k]);
+        mov(rax, qword[rbx + kIncDecA]);
+        Xbyak::Reg a = sized(rax, 1u << (k % 4));
+        if (k / 4 == 0) inc(a);
+        else dec(a);
+        jmp(incdec_merge, T_NEAR);
+      }
+      L(incdec_merge);
+      merge_flags(flag::ARITH & ~flag::CF);
+      mov(byte[rbx + kIncDecOp], 0);
+      L(done);
       pop(rcx);
       pop(rax);
       L(none);
@@ -88,6 +110,16 @@ Trampolines make_trampolines() {
       align(8);
       L(table);
       for (auto& c : cases) putL(c);
+      L(incdec_table);
+      for (auto& c : incdec_cases) putL(c);
+    }
+    // CpuState::rflags = (rflags & ~mask) | (host RFLAGS & mask); clobbers rax.
+    void merge_flags(uint64_t mask) {
+      pushfq();
+      pop(rax);
+      and_(eax, uint32_t(mask));
+      and_(qword[rbx + offsetof(CpuState, rflags)], int32_t(~uint32_t(mask)));
+      or_(qword[rbx + offsetof(CpuState, rflags)], rax);
     }
   } g(mem);
   g.ready();
