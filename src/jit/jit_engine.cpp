@@ -35,6 +35,7 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   rt_.jump_cache = cache_.jump_cache();
   rt_.use_jump_cache = opts_.jump_cache;
   rt_.count_insns = opts_.count_insns;
+  rt_.self_loops = opts_.chain;  // (a loop in place is a block chained to itself)
   *tramp_.window_limit = mem_.limit;
   rt_.window_limit = tramp_.window_limit;
   install_host_fault_handlers();
@@ -150,6 +151,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     ++stats_.blocks_translated;
     stats_.guest_insns_translated += tb->guest_insns;
     stats_.host_bytes += tb->code_size;
+    if (tb->self_loop) ++stats_.self_loop_blocks;
     if (opts_.log_in_asm || opts_.log_op || opts_.log_out_asm) log_block(before, block, *tb);
     if (opts_.perfmap) {
       fmt::print(opts_.perfmap, "{:x} {:x} guest:{:#x}\n", uint64_t(tb->code), tb->code_size, tb->guest_pc);
@@ -318,6 +320,7 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   fmt::print(out, "  cache flushes:        {}\n", s.flushes);
   fmt::print(out, "  block entries (dispatcher): {}\n", s.block_entries);
   fmt::print(out, "  chains patched:       {}\n", s.chains_patched);
+  fmt::print(out, "  blocks looping in place: {}\n", s.self_loop_blocks);
   fmt::print(out, "  invalidated blocks:   {}\n", s.invalidations);
   fmt::print(out, "  SMC write faults:     {} (blocks invalidated: {})\n", s.smc_write_faults,
              s.smc_invalidated_blocks);

@@ -354,6 +354,30 @@ TEST(Jit, RewrittenCodeIsRetranslatedAndDataWritesToCodePagesAreCounted) {
   EXPECT_GE(jit.stats().smc_invalidated_blocks, 1u);
 }
 
+TEST(Jit, BlockLoopingInPlaceKeepsRegistersExactAcrossIterationsAndFaults) {
+  // loop: mov r8,rax; mov rax,rcx; mov rcx,r8 (the loop registers of rax and rcx swap: a
+  // cycle at the back edge); add r9,rsi; mov esi,7 (a loop register written with a
+  // constant); add rdx,[rdi]; add rdi,8; inc r10; dec r12d; jnz loop; syscall.
+  // rdi walks towards the end of the data region, so some runs fault in a later iteration
+  // (the state there must be that iteration's).
+  std::vector<uint8_t> code = {0x49, 0x89, 0xC0, 0x48, 0x89, 0xC8, 0x4C, 0x89, 0xC1, 0x49, 0x01, 0xF1,
+                               0xBE, 0x07, 0x00, 0x00, 0x00, 0x48, 0x03, 0x17, 0x48, 0x83, 0xC7, 0x08,
+                               0x49, 0xFF, 0xC2, 0x41, 0xFF, 0xCC, 0x75, 0xE0, 0x0F, 0x05};
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    CpuState s = random_state(seed);
+    s.gpr[R12] = 1 + seed * 7 % 50;                       // iterations
+    s.gpr[RDI] = kData + 0x10000 - 8 * (seed * 13 % 60);  // faults after that many
+    for (bool chain : {true, false}) {
+      jit::JitOptions o;
+      o.chain = chain;  // (off: no loop in place, the reference for the same code)
+      Pair p;
+      p.run(code, s, o);
+      p.expect_same();
+      EXPECT_EQ(p.jit_self_loops, chain ? 1u : 0u);
+    }
+  }
+}
+
 TEST(Jit, ExitRequestStopsATightLoop) {
   Machine m;
   m.load({0xEB, 0xFE});  // jmp $

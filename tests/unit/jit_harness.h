@@ -40,6 +40,7 @@ struct Pair {
     std::vector<uint8_t> data;
   } jit, ref;
   uint64_t jit_fallbacks = 0;  // instructions the JIT left to the interpreter
+  uint64_t jit_self_loops = 0;  // blocks the JIT translated as loops in place
 
   void run(const std::vector<uint8_t>& code, const CpuState& start, jit::JitOptions o = {}) {
     for (bool use_jit : {true, false}) {
@@ -56,6 +57,7 @@ struct Pair {
         res.r = e.run(m.cpu);
         jit_fallbacks = 0;
         for (uint64_t n : e.stats().fallbacks_by_mnemonic) jit_fallbacks += n;
+        jit_self_loops = e.stats().self_loop_blocks;
       } else {
         Interpreter e(m.as.memory());
         res.r = e.run(m.cpu);

@@ -79,6 +79,7 @@ struct TranslatedBlock {
   uint32_t guest_insns = 0;
   uint8_t* code = nullptr;  // entry
   uint32_t code_size = 0;
+  bool self_loop = false;  // loops in place (an exit back to its own start, see the emitter)
   // Host offset -> guest pc of the instruction whose code starts there, ascending, so a host
   // pc inside the block finds its guest instruction (precise exceptions).
   std::vector<std::pair<uint32_t, uint64_t>> pc_map;

@@ -49,27 +49,41 @@ bool caller_saved(int r) {
 class BlockEmitter : public Xbyak::CodeGenerator {
  public:
   BlockEmitter(const ir::Block& b, std::vector<std::unique_ptr<FallbackInsn>>& fb, CodeCache& cache,
-               const Runtime& rt, TranslatedBlock& out)
+               const Runtime& rt, TranslatedBlock& out, bool allow_self_loop)
       : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out),
-        reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0) {}
+        reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0), hoisted_(b.insts.size(), 0) {
+    self_loop_ = allow_self_loop && rt.self_loops && loops_to_itself(b);
+  }
 
   void run() {
     OperandSelection sel = select_operands(b_);
     folded_ = std::move(sel.folded);
     fused_branch_ = sel.fused_branch;
+    if (self_loop_) hoist_entry_reads();
     compute_last_uses();
     // Exit check at block entry (design: interrupt/exit checks at TB entry), then count the
     // block's guest instructions.
     cmp(dword[rbx + kOffExitRequest], 0);
     jne(exit_request_, T_NEAR);
-    uint32_t fallbacks = 0;
-    for (const ir::Inst& in : b_.insts)
-      if (!in.dead && (in.op == Opcode::Interpret || in.op == Opcode::RepString)) ++fallbacks;
-    if (rt_.count_insns && b_.guest_insns > fallbacks) add(qword[rbx + kOffInsnCount], b_.guest_insns - fallbacks);
+    count_insns();
+    if (self_loop_) {  // the guest registers the block reads, loaded once for all iterations
+      for (uint32_t i = 0; i < b_.insts.size(); ++i)
+        if (hoisted_[i]) {
+          unsigned r = unsigned(b_.insts[i].args[0].v & 15);
+          Reg64 h = alloc(i);
+          loop_reg_[r] = h.getIdx();
+          mov(h, qword[rbx + kOffGpr + 8 * int(r)]);
+          // Newer than CpuState from the second iteration on (the back edge moves the current
+          // value here without storing it), so dirty from the start: the sync records of the
+          // body then rebuild it from this register in every iteration.
+          set_gpr_lazy(r, i, i);
+        }
+      L(loop_head_);
+    }
     uint64_t last_pc = ~uint64_t(0);
     for (uint32_t i = 0; i < b_.insts.size(); ++i) {
       const ir::Inst& in = b_.insts[i];
-      if (in.dead || folded_[i]) continue;  // folded into its users' instructions
+      if (in.dead || folded_[i] || hoisted_[i]) continue;  // folded into its users' instructions
       if (in.guest_pc != last_pc) {
         out_.pc_map.emplace_back(uint32_t(getSize()), in.guest_pc);
         last_pc = in.guest_pc;
@@ -81,9 +95,111 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     out_of_line();
   }
 
+  bool self_loop() const { return self_loop_; }
+
+  Reg64 free_register() const {
+    for (int r : kPool)
+      if (!(used_ & (1u << r))) return Reg64(r);
+    throw std::runtime_error("jit backend: no free register");
+  }
+
+  // An exit back to the block's own start, and nothing that reads or writes guest registers
+  // in CpuState behind the block's back (interpreter fallbacks, rep string helpers).
+  static bool loops_to_itself(const ir::Block& b) {
+    const ir::Terminal& t = b.term;
+    bool self = (t.kind == ir::Terminal::Kind::Jump && t.target == b.guest_pc) ||
+                (t.kind == ir::Terminal::Kind::Branch && (t.target == b.guest_pc || t.fallthrough == b.guest_pc));
+    if (!self) return false;
+    for (const ir::Inst& in : b.insts)
+      if (!in.dead && (in.op == Opcode::Interpret || in.op == Opcode::RepString)) return false;
+    return true;
+  }
+
  private:
+  void count_insns() {
+    uint32_t fallbacks = 0;
+    for (const ir::Inst& in : b_.insts)
+      if (!in.dead && (in.op == Opcode::Interpret || in.op == Opcode::RepString)) ++fallbacks;
+    if (rt_.count_insns && b_.guest_insns > fallbacks) add(qword[rbx + kOffInsnCount], b_.guest_insns - fallbacks);
+  }
+
+  // ---- loops in place: a block that exits to its own start jumps back to loop_head_, past
+  // the loads of the guest registers it reads (each read's value keeps its host register for
+  // the whole block). Those registers are dirty at loop_head_: at the back edge each one's
+  // current value moves into its loop register, not to CpuState. Other dirty registers and
+  // the flags are written back, as at any exit. ----
+  // The first read of each guest register, when nothing in the block wrote it before.
+  void hoist_entry_reads() {
+    uint16_t written = 0, read = 0;
+    for (uint32_t i = 0; i < b_.insts.size(); ++i) {
+      const ir::Inst& in = b_.insts[i];
+      if (in.dead) continue;
+      unsigned r = unsigned(in.args[0].v & 15);
+      if (in.op == Opcode::SetGpr) written |= uint16_t(1u << r);
+      if (in.op == Opcode::GetGpr && !((written | read) & (1u << r))) {
+        hoisted_[i] = 1;
+        read |= uint16_t(1u << r);
+      }
+    }
+  }
+  void back_edge() {
+    // Register moves (a parallel copy: a value may be another loop register's), then the
+    // registers written with a constant or spilled: from CpuState.
+    std::vector<std::pair<int, int>> moves;  // (destination, source)
+    std::vector<unsigned> reloads;
+    for (unsigned r = 0; r < 16; ++r) {
+      if (loop_reg_[r] < 0) continue;
+      if (dirty_gpr_[r] != kNone) {
+        int src = reg_of_[dirty_gpr_[r]];
+        if (src != loop_reg_[r]) moves.emplace_back(loop_reg_[r], src);
+      } else if (written_ & (1u << r)) {
+        reloads.push_back(r);
+      }
+    }
+    while (!moves.empty()) {
+      bool progress = false;
+      for (size_t k = 0; k < moves.size(); ++k) {
+        int dst = moves[k].first;
+        bool read_later = false;
+        for (size_t m = 0; m < moves.size(); ++m)
+          if (m != k && moves[m].second == dst) read_later = true;
+        if (read_later) continue;
+        mov(Reg64(dst), Reg64(moves[k].second));
+        moves.erase(moves.begin() + long(k));
+        progress = true;
+        break;
+      }
+      if (progress) continue;
+      // A cycle: park one destination's current value in r11.
+      int dst = moves.front().first;
+      mov(r11, Reg64(dst));
+      for (auto& m : moves)
+        if (m.second == dst) m.second = r11.getIdx();
+    }
+    for (unsigned r : reloads) mov(Reg64(loop_reg_[r]), qword[rbx + kOffGpr + 8 * int(r)]);
+    count_insns();
+    cmp(dword[rbx + kOffExitRequest], 0);
+    jne(loop_exit_request_, T_NEAR);
+    jmp(loop_head_, T_NEAR);
+  }
+  uint16_t loop_regs_mask() const {
+    uint16_t m = 0;
+    for (unsigned r = 0; r < 16; ++r)
+      if (loop_reg_[r] >= 0) m |= uint16_t(1u << r);
+    return m;
+  }
+  void exit_to(uint64_t pc) {
+    if (self_loop_ && pc == b_.guest_pc) return back_edge();
+    if (self_loop_) {  // leaving the loop: its registers' current values go home
+      for (unsigned r = 0; r < 16; ++r)
+        if (loop_reg_[r] >= 0 && dirty_gpr_[r] != kNone) mov(qword[rbx + kOffGpr + 8 * int(r)], val(dirty_gpr_[r]));
+    }
+    chainable_exit(pc);
+  }
+
   // ---- register allocation: linear scan over the block's SSA values ----
   void compute_last_uses() {
+    uint32_t end = uint32_t(b_.insts.size());
     for (uint32_t i = 0; i < b_.insts.size(); ++i) {
       const ir::Inst& in = b_.insts[i];
       if (in.dead || folded_[i]) continue;
@@ -97,7 +213,6 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         for_flags_inputs(v, [&](uint64_t x) { last_use_[x] = i; });
       }
     }
-    uint32_t end = uint32_t(b_.insts.size());
     if (b_.term.cond.valid()) last_use_[b_.term.cond.id] = end;
     if (fused_branch_) {
       uint64_t f = b_.insts[b_.term.cond.id].args[0].v;
@@ -105,6 +220,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       for_flags_inputs(f, [&](uint64_t x) { last_use_[x] = end; });
     }
     if (b_.term.dest.valid()) last_use_[b_.term.dest.id] = end;
+    for (uint32_t i = 0; i < end; ++i)
+      if (hoisted_[i]) last_use_[i] = end;  // the loop register, reserved to the back edge
   }
 
   bool is_const(uint64_t id) const { return b_.insts[id].op == Opcode::Const; }
@@ -361,9 +478,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
   // Writes every dirty guest register and the flags to CpuState (before leaving the block,
   // before the interpreter runs, and in out-of-line fault paths).
-  void write_back_all(uint32_t now, bool release = true) {
+  void write_back_all(uint32_t now, bool release = true, uint16_t keep = 0) {
     for (unsigned r = 0; r < 16; ++r)
-      if (dirty_gpr_[r] != kNone) {
+      if (dirty_gpr_[r] != kNone && !(keep & (1u << r))) {
         mov(qword[rbx + kOffGpr + 8 * int(r)], val(dirty_gpr_[r]));
         if (release) {
           unpin(dirty_gpr_[r], now);
@@ -429,6 +546,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         else mov(d, qword[rbx + kOffGpr + 8 * int(imm(0))]);
         break;
       case Opcode::SetGpr:
+        written_ |= uint16_t(1u << (imm(0) & 15));
         if (imm_arg(in, 1)) {  // a constant goes straight home
           unsigned r = unsigned(imm(0) & 15);
           mov(qword[rbx + kOffGpr + 8 * int(r)], int32_t(const_of(in.args[1].v)));
@@ -750,9 +868,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void terminal() {
     const ir::Terminal& t = b_.term;
     leave_flags_lazy();
-    write_back_all(uint32_t(b_.insts.size()), false);
+    // (a loop in place writes its loop registers back only where it leaves)
+    write_back_all(uint32_t(b_.insts.size()), false, loop_regs_mask());
     switch (t.kind) {
-      case ir::Terminal::Kind::Jump: chainable_exit(t.target); break;
+      case ir::Terminal::Kind::Jump: exit_to(t.target); break;
       case ir::Terminal::Kind::Branch: {
         Xbyak::Label not_taken;
         if (fused_branch_) {
@@ -762,8 +881,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
           if (lazy(f)) {
             emit_flags_recipe(*this, recipe(f));
             emit_jcc(*this, cc ^ 1, not_taken);
-          } else {  // (materialized for another reader) every register is free to clobber here
+          } else {  // (materialized for another reader) any register is free to clobber
+            // here but, in a loop in place, the loop registers and the values moved into them
             Reg64 scratch = val(f).getIdx() == rax.getIdx() ? rcx : rax;
+            if (self_loop_) scratch = free_register();
             emit_test_cond(*this, scratch, val(f), cc);
             test(scratch, scratch);
             jz(not_taken, T_NEAR);
@@ -772,9 +893,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
           test(val(t.cond.id), val(t.cond.id));
           jz(not_taken, T_NEAR);
         }
-        chainable_exit(t.target);
+        exit_to(t.target);
         L(not_taken);
-        chainable_exit(t.fallthrough);
+        exit_to(t.fallthrough);
         break;
       }
       case ir::Terminal::Kind::Indirect: {
@@ -806,6 +927,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
 
   void out_of_line() {
+    if (self_loop_) {  // an exit request seen at the back edge: the values are in the loop registers
+      L(loop_exit_request_);
+      for (unsigned r = 0; r < 16; ++r)
+        if (loop_reg_[r] >= 0) mov(qword[rbx + kOffGpr + 8 * int(r)], Reg64(loop_reg_[r]));
+    }
     L(exit_request_);
     set_rip(b_.guest_pc);
     exit_with(kExitRequest);
@@ -909,6 +1035,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // Under dirty inc/dec flags: the lazy add/sub/logic flags before them, which supply CF
   // (CpuState's two layers, kept in the block). Always lazy; kNone when CF is CpuState's.
   uint32_t base_flags_ = kNone;
+  bool self_loop_ = false;
+  std::vector<uint8_t> hoisted_;  // GetGpr loaded before loop_head_
+  int loop_reg_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+  uint16_t written_ = 0;  // guest registers the block has set so far
+  Xbyak::Label loop_head_, loop_exit_request_;
   bool cpu_flags_pending_ = true;  // CpuState may hold lazy flags of an earlier block
   uint64_t dirty_flags_mask_ = 0;
   Xbyak::Label exit_request_, leave_with_r11_;
@@ -925,18 +1056,32 @@ class BlockEmitter : public Xbyak::CodeGenerator {
 bool emit_block(const ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
                 CodeCache& cache, const Runtime& rt, TranslatedBlock& out) {
   if (cache.free_bytes() < 4096) return false;
-  try {
-    BlockEmitter e(block, fallbacks, cache, rt, out);
-    e.run();
-    e.ready();
-    out.code = cache.begin();
-    out.code_size = uint32_t(e.getSize());
-    cache.commit(e.getSize());
-    return true;
-  } catch (const Xbyak::Error& err) {
-    if (int(err) == Xbyak::ERR_CODE_IS_TOO_BIG) return false;
-    throw std::runtime_error(std::string("jit backend: ") + err.what());
+  // A loop in place holds more values in registers; if they do not fit, the block is
+  // emitted again as an ordinary one.
+  for (bool allow_self_loop : {true, false}) {
+    try {
+      BlockEmitter e(block, fallbacks, cache, rt, out, allow_self_loop);
+      try {
+        e.run();
+      } catch (const std::runtime_error&) {
+        if (!e.self_loop()) throw;
+        out.pc_map.clear();
+        out.sync.clear();
+        out.exits.clear();
+        continue;
+      }
+      e.ready();
+      out.code = cache.begin();
+      out.code_size = uint32_t(e.getSize());
+      out.self_loop = e.self_loop();
+      cache.commit(e.getSize());
+      return true;
+    } catch (const Xbyak::Error& err) {
+      if (int(err) == Xbyak::ERR_CODE_IS_TOO_BIG) return false;
+      throw std::runtime_error(std::string("jit backend: ") + err.what());
+    }
   }
+  return false;  // (not reached: the second attempt returns or throws)
 }
 
 }  // namespace vireo::jit

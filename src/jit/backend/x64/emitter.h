@@ -34,6 +34,9 @@ struct Runtime {
   JumpCacheEntry* jump_cache;
   bool use_jump_cache = true;
   bool count_insns = true;  // JitOptions::count_insns
+  // A block whose exit leads back to its own start loops in place (JitOptions::chain): guest
+  // registers it reads stay in host registers across iterations.
+  bool self_loops = true;
   const uint64_t* window_limit;  // Trampolines::window_limit
 };
 
