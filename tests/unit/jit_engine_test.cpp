@@ -354,6 +354,24 @@ TEST(Jit, RewrittenCodeIsRetranslatedAndDataWritesToCodePagesAreCounted) {
   EXPECT_GE(jit.stats().smc_invalidated_blocks, 1u);
 }
 
+TEST(Jit, ValueNumberingAndCarryFromLazyFlagsMatchInterpreter) {
+  // cmp eax,ecx; setb dl (Select(c,1,0) -> BoolToU64); sbb esi,0 and adc r8,r9 (CF re-run
+  // from the cmp's lazy flags); mov r10d,[rdi+8]; add [rdi+8],ecx; add r13,[rdi+8] (one
+  // address value, range-checked once: it faults at the first access, on the host or at the
+  // range check, or never); xor r11d,r11d; sub r12,r12 (0 whatever the register); syscall
+  std::vector<uint8_t> code = {0x39, 0xC8, 0x0F, 0x92, 0xC2, 0x83, 0xDE, 0x00, 0x4D, 0x11,
+                               0xC8, 0x44, 0x8B, 0x57, 0x08, 0x01, 0x4F, 0x08, 0x45, 0x31,
+                               0xDB, 0x4D, 0x29, 0xE4, 0x4C, 0x03, 0x6F, 0x08, 0x0F, 0x05};
+  for (uint64_t seed = 1; seed <= 60; ++seed) {
+    CpuState s = random_state(seed);
+    if (seed % 4 == 0) s.gpr[RCX] = s.gpr[RAX];
+    s.gpr[RDI] = seed % 3 == 0 ? kData + 0x100 : seed % 3 == 1 ? 0x40000 : uint64_t(1) << 47;
+    Pair p;
+    p.run(code, s);
+    p.expect_same();
+  }
+}
+
 TEST(Jit, BlockLoopingInPlaceKeepsRegistersExactAcrossIterationsAndFaults) {
   // loop: mov r8,rax; mov rax,rcx; mov rcx,r8 (the loop registers of rax and rcx swap: a
   // cycle at the back edge); add r9,rsi; mov esi,7 (a loop register written with a

@@ -1,3 +1,5 @@
+#include <array>
+#include <map>
 #include <vector>
 
 #include "cpu/flags.h"
@@ -55,9 +57,32 @@ bool fold(Opcode op, const uint64_t* a, uint64_t imm, uint64_t& r) {
   }
 }
 
+// A pure computation: the same operation on the same operands gives the same value anywhere
+// in the block (not a read of guest state, memory or a side effect).
+bool is_pure(Opcode op) {
+  if (has_side_effects(op)) return false;
+  switch (op) {
+    case Opcode::GetGpr: case Opcode::GetFlags: case Opcode::GetXmm: case Opcode::GetSegBase:
+      return false;
+    default: return ir::info(op).result != ir::Type::Void;
+  }
+}
+
 }  // namespace
 
 void fold_constants(ir::Block& b) {
+  // Value numbering: a pure instruction identical to an earlier one (after aliasing) is that
+  // one (two accesses through the same address compute it, and check it, once).
+  std::map<std::array<uint64_t, 9>, uint32_t> seen;
+  auto key_of = [](const ir::Inst& in) {
+    std::array<uint64_t, 9> k{};
+    k[0] = uint64_t(in.op) | uint64_t(in.nargs) << 16;
+    for (int a = 0; a < in.nargs && a < 4; ++a) {
+      k[1 + 2 * a] = in.args[a].is_imm;
+      k[2 + 2 * a] = in.args[a].v;
+    }
+    return k;
+  };
   std::vector<uint32_t> alias(b.insts.size());
   for (uint32_t i = 0; i < alias.size(); ++i) alias[i] = i;
   for (uint32_t i = 0; i < b.insts.size(); ++i) {
@@ -80,7 +105,27 @@ void fold_constants(ir::Block& b) {
       in.op = Opcode::Const;
       in.nargs = 1;
       in.args[0] = ir::Arg::imm(r);
-      continue;
+    }
+    // x ^ x and x - x (xor eax, eax; sub eax, eax): 0, whatever x is.
+    if ((in.op == Opcode::Xor || in.op == Opcode::Xor32 || in.op == Opcode::Sub || in.op == Opcode::Sub32) &&
+        !in.args[0].is_imm && !in.args[1].is_imm && in.args[0].v == in.args[1].v) {
+      in.op = Opcode::Const;
+      in.nargs = 1;
+      in.args[0] = ir::Arg::imm(0);
+    }
+    if (in.op == Opcode::Select) {
+      // A constant condition picks its operand; Select(c, 1, 0) (setcc) is the condition as
+      // a number.
+      uint64_t t, f, c;
+      if (is_const(b, in.args[0].v, c)) {
+        alias[i] = uint32_t(in.args[c ? 1 : 2].v);
+        in.dead = true;
+        continue;
+      }
+      if (is_const(b, in.args[1].v, t) && t == 1 && is_const(b, in.args[2].v, f) && f == 0) {
+        in.op = Opcode::BoolToU64;
+        in.nargs = 1;
+      }
     }
     // Identities with one constant operand: x + 0, x - 0, x | 0, x ^ 0, x << 0.
     if ((in.op == Opcode::Add || in.op == Opcode::Sub || in.op == Opcode::Or ||
@@ -90,9 +135,17 @@ void fold_constants(ir::Block& b) {
       in.dead = true;
       continue;
     }
-    if (in.op == Opcode::Add && is_const(b, in.args[0].v, vals[0]) && vals[0] == 0) {
+    if (in.op == Opcode::Add && !in.args[0].is_imm && is_const(b, in.args[0].v, vals[0]) && vals[0] == 0) {
       alias[i] = uint32_t(in.args[1].v);
       in.dead = true;
+      continue;
+    }
+    if (is_pure(in.op)) {
+      auto [it, fresh] = seen.emplace(key_of(in), i);
+      if (!fresh) {
+        alias[i] = it->second;
+        in.dead = true;
+      }
     }
   }
   if (b.term.cond.valid()) b.term.cond.id = alias[b.term.cond.id];

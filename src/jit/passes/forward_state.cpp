@@ -101,6 +101,13 @@ void forward_guest_state(ir::Block& b) {
           in.args[0].v = getflags_src[f];
         break;
       }
+      case Opcode::Adc: case Opcode::Sbb: case Opcode::FlagsAdc: case Opcode::FlagsSbb: {
+        // (they read only CF of their flags operand)
+        uint32_t f = uint32_t(in.args[2].v);
+        if (b.insts[f].op == Opcode::GetFlags && getflags_valid[f] && (getflags_mask[f] & flag::CF))
+          in.args[2].v = getflags_src[f];
+        break;
+      }
       case Opcode::Interpret: case Opcode::RepString:
         known.fill(Value{});
         flags_value = Value{};

@@ -42,7 +42,7 @@ bool reads_upper(const ir::Inst& in, int k, bool result_demanded) {
   switch (in.op) {
     case Opcode::ZeroExt8: case Opcode::ZeroExt16: case Opcode::ZeroExt32:
     case Opcode::SignExt8: case Opcode::SignExt16: case Opcode::SignExt32:
-    case Opcode::Bswap32: case Opcode::TestCond: case Opcode::SetFlags:
+    case Opcode::Bswap32: case Opcode::TestCond: case Opcode::SetFlags: case Opcode::BoolToU64:
     case Opcode::Add32: case Opcode::Sub32: case Opcode::And32: case Opcode::Or32:
     case Opcode::Xor32: case Opcode::Mul32: case Opcode::Not32: case Opcode::Neg32:
       return false;
@@ -113,7 +113,7 @@ void eliminate_zero_extensions(ir::Block& b) {
         break;
       case Opcode::Const: z = in.args[0].v <= 0xFFFFFFFFu; break;
       case Opcode::ZeroExt8: case Opcode::ZeroExt16: case Opcode::Load8: case Opcode::Load16:
-      case Opcode::Load32: case Opcode::Bswap32: case Opcode::TestCond:
+      case Opcode::Load32: case Opcode::Bswap32: case Opcode::TestCond: case Opcode::BoolToU64:
       case Opcode::Add32: case Opcode::Sub32: case Opcode::And32: case Opcode::Or32:
       case Opcode::Xor32: case Opcode::Mul32: case Opcode::Not32: case Opcode::Neg32:
         z = true;

@@ -245,7 +245,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case Opcode::SignExt16: case Opcode::SignExt32: case Opcode::Sub: case Opcode::Sub32:
       case Opcode::Not: case Opcode::Neg: case Opcode::Not32: case Opcode::Neg32:
       case Opcode::Bswap32: case Opcode::Bswap64: case Opcode::Shl: case Opcode::Shr: case Opcode::Sar:
-      case Opcode::MergeLow: case Opcode::MergeHigh8: case Opcode::TestCond:
+      case Opcode::MergeLow: case Opcode::MergeHigh8: case Opcode::TestCond: case Opcode::BoolToU64:
       case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
         r = dying(0);
         break;
@@ -538,7 +538,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     if (recomputable(in.op)) return;  // computed where it is read (lazy flags)
     if (in.op != Opcode::TestCond && in.op != Opcode::SetFlags)
       for (int k = 0; k < in.nargs; ++k)
-        if (!in.args[k].is_imm && lazy(in.args[k].v)) materialize(uint32_t(in.args[k].v), i);
+        if (!in.args[k].is_imm && lazy(in.args[k].v) && !(k == 2 && reads_carry_only(in.op)))
+          materialize(uint32_t(in.args[k].v), i);
     Reg64 d = ir::info(in.op).result == ir::Type::Void ? r11 : alloc_result(i, in);
     switch (in.op) {
       case Opcode::GetGpr:
@@ -618,8 +619,13 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case Opcode::FlagsImul: mov(r11, A(0)); imul(sized(r11, imm(2)), sized(A(1), imm(2))); capture_flags(d); break;
       case Opcode::Adc: case Opcode::FlagsAdc: case Opcode::Sbb: case Opcode::FlagsSbb: {
         unsigned size = unsigned(imm(3));
-        mov(r11, A(0));
-        bt(A(2), 0);  // the guest's CF into the host's
+        if (lazy(in.args[2].v)) {  // re-run the operation that set CF (r11 is free after it)
+          emit_flags_recipe(*this, recipe(in.args[2].v));
+          mov(r11, A(0));
+        } else {
+          mov(r11, A(0));
+          bt(A(2), 0);  // the guest's CF into the host's
+        }
         if (in.op == Opcode::Adc || in.op == Opcode::FlagsAdc) adc(sized(r11, size), sized(A(1), size));
         else sbb(sized(r11, size), sized(A(1), size));
         if (in.op == Opcode::Adc || in.op == Opcode::Sbb) mov(d, r11);
@@ -630,6 +636,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case Opcode::ShiftDouble: case Opcode::FlagsShiftDouble: emit_shift_double(*this, imm(0), d, A(1), A(2), A(3), in.op == Opcode::FlagsShiftDouble); break;
       case Opcode::RotateCarry: case Opcode::FlagsRotateCarry: emit_rotate_carry(*this, imm(0), d, A(1), A(2), A(3), in.op == Opcode::FlagsRotateCarry); break;
       case Opcode::MulHigh: case Opcode::FlagsMulWide: emit_mul_wide(*this, imm(0), d, A(1), A(2), in.op == Opcode::FlagsMulWide); break;
+      case Opcode::BoolToU64: copy(d, A(0)); break;  // (TestCond leaves 0 or 1 in 64 bits)
       case Opcode::Select:
         mov(r11, A(2));
         test(A(0), A(0));
@@ -662,6 +669,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         break;
       default: throw std::runtime_error("jit backend: unsupported opcode");
     }
+  }
+
+  // Adc/Sbb read their flags operand's CF only: lazy flags are re-run into the host CF.
+  static bool reads_carry_only(Opcode op) {
+    return op == Opcode::Adc || op == Opcode::Sbb || op == Opcode::FlagsAdc || op == Opcode::FlagsSbb;
   }
 
   void copy(const Xbyak::Reg& d, const Xbyak::Reg& a) {
@@ -721,7 +733,18 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // not) on the host exactly where the guest page is missing.
   // The access instruction follows right after: the sync record (the dirty state a host
   // fault there must rebuild) is taken at that offset.
+  // An address value checked once is not checked again (the same value: value numbering
+  // merges the same address computed twice).
   void guest_access(const ir::Inst& in, const Reg64& addr, bool write) {
+    uint32_t v = owner_[addr.getIdx()];
+    if (v != kNone && range_checked_.size() > v && range_checked_[v]) {
+      out_.sync.push_back(snapshot());
+      return;
+    }
+    if (v != kNone) {
+      if (range_checked_.size() <= v) range_checked_.resize(b_.insts.size(), 0);
+      range_checked_[v] = 1;
+    }
     cmp(addr, qword[rip + static_cast<const void*>(rt_.window_limit)]);
     Xbyak::Label& l = range_faults_.emplace_back();
     jae(l, T_NEAR);
@@ -1040,6 +1063,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   int loop_reg_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
   uint16_t written_ = 0;  // guest registers the block has set so far
   Xbyak::Label loop_head_, loop_exit_request_;
+  std::vector<uint8_t> range_checked_;  // by value: its guest address range check is emitted
   bool cpu_flags_pending_ = true;  // CpuState may hold lazy flags of an earlier block
   uint64_t dirty_flags_mask_ = 0;
   Xbyak::Label exit_request_, leave_with_r11_;
