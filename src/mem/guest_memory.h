@@ -5,6 +5,10 @@
 // it either hits a real guest mapping or faults on the host; the host SIGSEGV is turned into a
 // guest fault by the engine (see host_fault.h). Addresses at or past `limit` are rejected
 // before any host access, so a wild guest pointer can never touch Vireo's own memory.
+// Past the window, `guard` more bytes are reserved PROT_NONE too: an access that starts
+// below `limit` and runs past it faults there (a guest fault at that address), and the JIT
+// checks one address of a run of accesses at small increasing displacements from the same
+// base (see the x64 emitter's guest_access).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +20,7 @@ class AddressSpace;
 struct GuestMemory {
   uint8_t* base = nullptr;
   uint64_t limit = 0;
+  uint64_t guard = 0;  // bytes reserved PROT_NONE at [base + limit, base + limit + guard)
   // User mode: the address space behind the window, for engines that need the guest's own
   // page protection (the JIT write-protects pages holding translated code). Null otherwise.
   const AddressSpace* space = nullptr;

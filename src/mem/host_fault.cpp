@@ -18,7 +18,7 @@ void on_host_fault(int signo, siginfo_t* si, void* ctx) {
   auto addr = reinterpret_cast<uintptr_t>(si->si_addr);
   if (s && s->mem) {
     auto base = reinterpret_cast<uintptr_t>(s->mem->base);
-    if (addr >= base && addr - base < s->mem->limit) {
+    if (addr >= base && addr - base < s->mem->limit + s->mem->guard) {
       auto* uc = static_cast<ucontext_t*>(ctx);
       // Page-fault error code bit 1: the access was a write (SDM Vol. 3, 4.7).
       s->fault.is_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;

@@ -234,6 +234,30 @@ TEST(Jit, FaultInTranslatedCodeIsPrecise) {
   }
 }
 
+TEST(Jit, AccessesPastTheWindowEndFaultAtTheirOwnAddress) {
+  // mov rax,[rdi+0xff8]; then mov rcx,[rdi+0x1000] or movups xmm0,[rdi+0x1000]; syscall, with
+  // the last page below the window's end mapped and rdi at its start: the first load works;
+  // the second access is at the window's end, its range check skipped (same base, 8 bytes
+  // further), and faults on the host in the guard past the window. The guest sees #PF at
+  // that address, on that instruction, with rax loaded.
+  const uint64_t top = AddressSpace::kWindowSize;
+  const std::vector<uint8_t> second[] = {{0x48, 0x8B, 0x8F, 0x00, 0x10, 0x00, 0x00},
+                                         {0x0F, 0x10, 0x87, 0x00, 0x10, 0x00, 0x00}};
+  for (const auto& insn : second) {
+    Machine m;
+    m.as.mmap(top - 0x1000, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    std::memset(m.as.host(top - 0x1000), 0x5A, 0x1000);
+    m.load(cat({{0x48, 0x8B, 0x87, 0xF8, 0x0F, 0x00, 0x00}, insn, kSyscall}));
+    m.cpu.gpr[RDI] = top - 0x1000;
+    jit::JitEngine jit(m.as.memory(), {});
+    ASSERT_EQ(jit.run(m.cpu), StopReason::Fault);
+    EXPECT_EQ(m.cpu.fault.vector, VEC_PF);
+    EXPECT_EQ(m.cpu.fault.address, top);
+    EXPECT_EQ(m.cpu.rip, kCode + 7);
+    EXPECT_EQ(m.cpu.gpr[RAX], 0x5A5A5A5A5A5A5A5Au);
+  }
+}
+
 TEST(Jit, FaultRebuildsDirtyRegistersAndFlagsFromHostState) {
   // Several guest registers and the flags are modified (and kept in host registers by the
   // JIT) before a store faults; the state at the fault must be the interpreter's.

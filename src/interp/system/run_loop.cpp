@@ -46,7 +46,7 @@ SystemMode::SystemMode(machine::SystemBus& b, uint8_t* ram, uint64_t ram_size)
 
 Interpreter::Interpreter(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, std::FILE* int_log)
     : sys_(std::make_unique<SystemMode>(bus, ram, ram_size)) {
-  x_.mem = {ram, 0, nullptr};  // limit 0: every access goes to the softmmu
+  x_.mem = {ram, 0, 0, nullptr};  // limit 0: every access goes to the softmmu
   x_.scope = &scope_;
   x_.interp = this;
   x_.sys = sys_.get();

@@ -643,14 +643,14 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         cmovnz(r11, A(1));
         mov(d, r11);
         break;
-      case Opcode::Load8: guest_access(in, A(0), false); movzx(d.cvt32(), byte[r15 + A(0)]); break;
-      case Opcode::Load16: guest_access(in, A(0), false); movzx(d.cvt32(), word[r15 + A(0)]); break;
-      case Opcode::Load32: guest_access(in, A(0), false); mov(d.cvt32(), dword[r15 + A(0)]); break;
-      case Opcode::Load64: guest_access(in, A(0), false); mov(d, qword[r15 + A(0)]); break;
+      case Opcode::Load8: guest_access(in, 0, false); movzx(d.cvt32(), byte[r15 + A(0)]); break;
+      case Opcode::Load16: guest_access(in, 0, false); movzx(d.cvt32(), word[r15 + A(0)]); break;
+      case Opcode::Load32: guest_access(in, 0, false); mov(d.cvt32(), dword[r15 + A(0)]); break;
+      case Opcode::Load64: guest_access(in, 0, false); mov(d, qword[r15 + A(0)]); break;
       case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64: {
         static constexpr unsigned kBits[] = {8, 16, 32, 64};
         unsigned bits = kBits[unsigned(in.op) - unsigned(Opcode::Store8)];
-        guest_access(in, A(0), true);
+        guest_access(in, 0, true);
         const Xbyak::AddressFrame& frame = bits == 8 ? byte : bits == 16 ? word : bits == 32 ? dword : qword;
         Xbyak::Address m = frame[r15 + A(0)];
         uint64_t c = imm_arg(in, 1) ? const_of(in.args[1].v) : 0;
@@ -733,17 +733,34 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // not) on the host exactly where the guest page is missing.
   // The access instruction follows right after: the sync record (the dirty state a host
   // fault there must rebuild) is taken at that offset.
-  // An address value checked once is not checked again (the same value: value numbering
-  // merges the same address computed twice).
-  void guest_access(const ir::Inst& in, const Reg64& addr, bool write) {
-    uint32_t v = owner_[addr.getIdx()];
-    if (v != kNone && range_checked_.size() > v && range_checked_[v]) {
+  // Range checks: an address base + d2 needs no check of its own after base + d1 passed one,
+  // for 0 <= d2 - d1 < the guard past the window (GuestMemory::guard) minus the widest access:
+  // base + d1 < limit (mod 2^64) puts base + d2 below limit + guard, without wrapping, where
+  // the host faults (a guest fault at that address). So of movaps [rsi+0x10], [rsi+0x20],
+  // [rsi+0x30] only the first is checked. The same address value is always covered.
+  std::pair<uint32_t, int64_t> base_and_displacement(uint32_t v) const {
+    const ir::Inst& d = b_.insts[v];
+    if (d.op == Opcode::Add && !d.args[0].is_imm && !d.args[1].is_imm) {
+      for (int k = 0; k < 2; ++k)
+        if (is_const(d.args[k].v) && !is_const(d.args[1 - k].v))
+          return {uint32_t(d.args[1 - k].v), int64_t(const_of(d.args[k].v))};
+    }
+    return {v, 0};
+  }
+  bool range_already_checked(uint32_t v) {
+    auto [base, disp] = base_and_displacement(v);
+    const uint64_t reach = rt_.mem->guard > 64 ? rt_.mem->guard - 64 : 0;
+    for (auto [b, d] : checked_ranges_)
+      if (b == base && disp >= d && uint64_t(disp - d) <= reach) return true;
+    checked_ranges_.emplace_back(base, disp);
+    return false;
+  }
+  // The access's address is its operand k (its register may already hold the result).
+  void guest_access(const ir::Inst& in, int k, bool write) {
+    const Reg64 addr = val(in.args[k].v);
+    if (range_already_checked(uint32_t(in.args[k].v))) {
       out_.sync.push_back(snapshot());
       return;
-    }
-    if (v != kNone) {
-      if (range_checked_.size() <= v) range_checked_.resize(b_.insts.size(), 0);
-      range_checked_[v] = 1;
     }
     cmp(addr, qword[rip + static_cast<const void*>(rt_.window_limit)]);
     Xbyak::Label& l = range_faults_.emplace_back();
@@ -761,14 +778,15 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   Xbyak::Address guest_xmm(uint64_t r) { return xword[rbx + kOffXmm + 16 * int(r & 15)]; }
   // Memory operand checks: inside the window, and 16-byte aligned where the form demands it
   // (a misaligned legacy-SSE m128 is #GP(0), SDM Vol. 1, 11.6.7).
-  Xbyak::Address guest_mem(const ir::Inst& in, const Reg64& addr, const SseBits& f, bool write) {
+  Xbyak::Address guest_mem(const ir::Inst& in, int k, const SseBits& f, bool write) {
+    const Reg64 addr = val(in.args[k].v);
     if (f.align) {
       test(addr.cvt8(), 15);
       Xbyak::Label& l = range_faults_.emplace_back();
       jnz(l, T_NEAR);
       range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, snapshot(), VEC_GP});
     }
-    guest_access(in, addr, write);
+    guest_access(in, k, write);
     return ptr[r15 + addr];
   }
   Xbyak::Xmm xmm_in(uint64_t r) {
@@ -800,13 +818,13 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         break;
       }
       case Opcode::SseRM: {
-        Xbyak::Address m = guest_mem(in, val(in.args[2].v), f, false);
+        Xbyak::Address m = guest_mem(in, 2, f, false);
         if (!emit_sse_op(*this, f.mnemonic, dest(true), m, f.imm8, false)) fail();
         break;
       }
       case Opcode::SseStore: {
         Xbyak::Xmm x = xmm_in(in.args[1].v);
-        Xbyak::Address m = guest_mem(in, val(in.args[2].v), f, true);
+        Xbyak::Address m = guest_mem(in, 2, f, true);
         if (!emit_sse_store(*this, f.mnemonic, m, x)) fail();
         break;
       }
@@ -817,7 +835,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         if (!emit_sse_to_gpr(*this, f.mnemonic, d, f.gpr_size, xmm_in(in.args[1].v))) fail();
         break;
       case Opcode::SseToGprM: {
-        Xbyak::Address m = guest_mem(in, val(in.args[1].v), f, false);
+        Xbyak::Address m = guest_mem(in, 1, f, false);
         if (!emit_sse_to_gpr(*this, f.mnemonic, d, f.gpr_size, m)) fail();
         break;
       }
@@ -827,7 +845,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         break;
       case Opcode::SseFlagsRM: {
         Xbyak::Xmm a = xmm_in(in.args[1].v);
-        Xbyak::Address m = guest_mem(in, val(in.args[2].v), f, false);
+        Xbyak::Address m = guest_mem(in, 2, f, false);
         if (!emit_sse_op(*this, f.mnemonic, a, m, 0, false)) fail();
         capture_flags(d);
         break;
@@ -1063,7 +1081,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   int loop_reg_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
   uint16_t written_ = 0;  // guest registers the block has set so far
   Xbyak::Label loop_head_, loop_exit_request_;
-  std::vector<uint8_t> range_checked_;  // by value: its guest address range check is emitted
+  std::vector<std::pair<uint32_t, int64_t>> checked_ranges_;  // (base value, displacement) checked
   bool cpu_flags_pending_ = true;  // CpuState may hold lazy flags of an earlier block
   uint64_t dirty_flags_mask_ = 0;
   Xbyak::Label exit_request_, leave_with_r11_;
