@@ -420,6 +420,34 @@ TEST(Jit, BlockLoopingInPlaceKeepsRegistersExactAcrossIterationsAndFaults) {
   }
 }
 
+TEST(Jit, BlockLoopingInPlaceKeepsXmmRegistersExactAcrossIterationsAndFaults) {
+  // loop: movups xmm1,[rdi]; addps xmm0,xmm1; pxor xmm2,xmm0; movups [rsi],xmm2; add rdi,16;
+  // add rsi,16; dec ecx; jnz loop; syscall. XMM registers stay in host registers across
+  // iterations; rdi may walk off the data region and fault in a later iteration.
+  std::vector<uint8_t> code = {0x0F, 0x10, 0x0F, 0x0F, 0x58, 0xC1, 0x66, 0x0F, 0xEF, 0xD0,
+                               0x0F, 0x11, 0x16, 0x48, 0x83, 0xC7, 0x10, 0x48, 0x83, 0xC6,
+                               0x10, 0xFF, 0xC9, 0x75, 0xE7, 0x0F, 0x05};
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    CpuState s = random_state(seed);
+    for (unsigned x = 0; x < 3; ++x)
+      for (unsigned k = 0; k < 4; ++k) {
+        float f = float(seed * 3 + x * 7 + k) * 0.5f;
+        std::memcpy(reinterpret_cast<uint8_t*>(&s.xmm[x]) + 4 * k, &f, 4);
+      }
+    s.gpr[RCX] = 1 + seed * 5 % 40;
+    s.gpr[RDI] = kData + 0x10000 - 16 * (seed * 11 % 50);
+    s.gpr[RSI] = kData + 0x1000;
+    for (bool chain : {true, false}) {
+      jit::JitOptions o;
+      o.chain = chain;
+      Pair p;
+      p.run(code, s, o);
+      p.expect_same();
+      EXPECT_EQ(p.jit_self_loops, chain ? 1u : 0u);
+    }
+  }
+}
+
 TEST(Jit, ExitRequestStopsATightLoop) {
   Machine m;
   m.load({0xEB, 0xFE});  // jmp $

@@ -78,6 +78,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
           // body then rebuild it from this register in every iteration.
           set_gpr_lazy(r, i, i);
         }
+      // Likewise every XMM register the block uses: loaded here, dirty from the start, held
+      // in host xmm across iterations and stored only on the way out.
+      const uint16_t xmm = xmm_regs_used();
+      for (unsigned x = 0; x < 16; ++x)
+        if (xmm & (1u << x)) movdqa(Xbyak::Xmm(int(x)), guest_xmm(x));
+      xmm_loaded_ = xmm_dirty_ = xmm;
       L(loop_head_);
     }
     uint64_t last_pc = ~uint64_t(0);
@@ -142,6 +148,27 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       }
     }
   }
+  // The guest XMM registers the block's SSE operations name (read or written).
+  uint16_t xmm_regs_used() const {
+    uint16_t m = 0;
+    auto add = [&](uint64_t r) { m |= uint16_t(1u << (r & 15)); };
+    for (const ir::Inst& in : b_.insts) {
+      if (in.dead) continue;
+      switch (in.op) {
+        case Opcode::SseRR:
+          add(in.args[1].v);
+          if (unpack(in.args[0].v).gpr_size != 0xFF) add(in.args[2].v);  // (not the immediate form)
+          break;
+        case Opcode::SseFlagsRR: add(in.args[1].v); add(in.args[2].v); break;
+        case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG: case Opcode::SseToGpr:
+        case Opcode::SseFlagsRM:
+          add(in.args[1].v);
+          break;
+        default: break;
+      }
+    }
+    return m;
+  }
   void back_edge() {
     // Register moves (a parallel copy: a value may be another loop register's), then the
     // registers written with a constant or spilled: from CpuState.
@@ -193,6 +220,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     if (self_loop_) {  // leaving the loop: its registers' current values go home
       for (unsigned r = 0; r < 16; ++r)
         if (loop_reg_[r] >= 0 && dirty_gpr_[r] != kNone) mov(qword[rbx + kOffGpr + 8 * int(r)], val(dirty_gpr_[r]));
+      write_back_xmm();
     }
     chainable_exit(pc);
   }
@@ -478,7 +506,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
   // Writes every dirty guest register and the flags to CpuState (before leaving the block,
   // before the interpreter runs, and in out-of-line fault paths).
-  void write_back_all(uint32_t now, bool release = true, uint16_t keep = 0) {
+  void write_back_all(uint32_t now, bool release = true, uint16_t keep = 0, bool keep_xmm = false) {
     for (unsigned r = 0; r < 16; ++r)
       if (dirty_gpr_[r] != kNone && !(keep & (1u << r))) {
         mov(qword[rbx + kOffGpr + 8 * int(r)], val(dirty_gpr_[r]));
@@ -501,9 +529,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         dirty_flags_ = kNone;
       }
     }
+    if (!keep_xmm) write_back_xmm();
+    if (release) xmm_dirty_ = 0;
+  }
+  void write_back_xmm() {
     for (unsigned x = 0; x < 16; ++x)
       if (xmm_dirty_ & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
-    if (release) xmm_dirty_ = 0;
   }
   // Only values whose last use is strictly in the past: the instruction being emitted still
   // reads its own arguments.
@@ -910,7 +941,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     const ir::Terminal& t = b_.term;
     leave_flags_lazy();
     // (a loop in place writes its loop registers back only where it leaves)
-    write_back_all(uint32_t(b_.insts.size()), false, loop_regs_mask());
+    write_back_all(uint32_t(b_.insts.size()), false, loop_regs_mask(), self_loop_);
     switch (t.kind) {
       case ir::Terminal::Kind::Jump: exit_to(t.target); break;
       case ir::Terminal::Kind::Branch: {
@@ -972,6 +1003,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       L(loop_exit_request_);
       for (unsigned r = 0; r < 16; ++r)
         if (loop_reg_[r] >= 0) mov(qword[rbx + kOffGpr + 8 * int(r)], Reg64(loop_reg_[r]));
+      write_back_xmm();  // (all the block's XMM registers are dirty at the back edge)
     }
     L(exit_request_);
     set_rip(b_.guest_pc);
