@@ -140,6 +140,22 @@ void fold_constants(ir::Block& b) {
       in.dead = true;
       continue;
     }
+    // (x + c) - ... + (-c): `lea rsi, [rcx+8]` then an access at [rsi-8] is an access at rcx.
+    if (in.op == Opcode::Add) {
+      for (int k = 0; k < 2; ++k) {
+        uint64_t c2, c1;
+        if (in.args[k].is_imm || in.args[1 - k].is_imm || !is_const(b, in.args[k].v, c2)) continue;
+        const ir::Inst& inner = b.insts[in.args[1 - k].v];
+        if (inner.op != Opcode::Add) continue;
+        for (int j = 0; j < 2; ++j)
+          if (!inner.args[j].is_imm && !inner.args[1 - j].is_imm && is_const(b, inner.args[j].v, c1) &&
+              c1 + c2 == 0 && !in.dead) {
+            alias[i] = uint32_t(inner.args[1 - j].v);
+            in.dead = true;
+          }
+      }
+      if (in.dead) continue;
+    }
     if (is_pure(in.op)) {
       auto [it, fresh] = seen.emplace(key_of(in), i);
       if (!fresh) {
