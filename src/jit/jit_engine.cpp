@@ -133,14 +133,14 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
           FallbackInsn{in, fallback_pc, &interp_, &stats_.fallbacks_by_mnemonic[in.mnemonic]}));
     }
     try {
-      if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb)) {
+      if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb, flags_hint_)) {
         cache_.flush();  // full: start again (QEMU's policy)
         ++stats_.flushes;
         for (uint64_t page : std::vector<uint64_t>(protected_pages_.begin(), protected_pages_.end()))
           unprotect_page(page);
         tb->pc_map.clear();
         tb->exits.clear();
-        if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb))
+        if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb, flags_hint_))
           throw std::runtime_error("jit: a block does not fit in an empty translation cache");
       }
     } catch (const std::runtime_error& e) {
@@ -248,6 +248,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
     ++stats_.block_entries;
     void* link = nullptr;
     uint32_t code = tramp_.enter(&cpu, mem_.base, b->code, &link);
+    flags_hint_ = uint16_t(cpu.lazy_flags_op | cpu.lazy_incdec_op << 8);  // for the next translation
     settle_lazy_flags(cpu);
     switch (code) {
       case kExitDispatch: break;

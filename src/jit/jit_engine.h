@@ -65,6 +65,7 @@ class JitEngine final : public Engine {
 
  private:
   TranslatedBlock* translate(uint64_t pc);
+  uint16_t flags_hint_ = 0;  // CpuState's lazy flags word when translated code last returned
   TranslatedBlock* lookup_or_translate(uint64_t pc);
   StopReason host_fault(CpuState& cpu);
   StopReason dispatch(CpuState& cpu);

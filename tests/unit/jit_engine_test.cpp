@@ -145,6 +145,24 @@ TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
         }
 }
 
+TEST(Jit, BranchOnEntryFlagsFromTwoDifferentPredecessors) {
+  // A block that is only `jb` branches on the flags its predecessor left lazy in CpuState. It
+  // is translated expecting the first predecessor's cmp (re-run from CpuState's operands);
+  // later it is entered after a `test` instead and must fall back to the merged rflags:
+  //   mov r12d,4; cmp eax,ecx; jmp L; back: test rdx,rdx; jmp L;
+  //   L: jb T; inc r8; T: add r9,r8; xor rdx,r10; dec r12d; jnz back; syscall
+  std::vector<uint8_t> code = {0x41, 0xBC, 0x04, 0x00, 0x00, 0x00, 0x39, 0xC8, 0xEB, 0x05, 0x48,
+                               0x85, 0xD2, 0xEB, 0x00, 0x72, 0x03, 0x49, 0xFF, 0xC0, 0x4D, 0x01,
+                               0xC1, 0x4C, 0x31, 0xD2, 0x41, 0xFF, 0xCC, 0x75, 0xEB, 0x0F, 0x05};
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    CpuState s = random_state(seed);
+    if (seed % 2) std::swap(s.gpr[RAX], s.gpr[RCX]);
+    Pair p;
+    p.run(code, s);
+    p.expect_same();
+  }
+}
+
 TEST(Jit, EveryConditionCodeMatchesInterpreter) {
   // setcc al; jcc +2 (over `inc ecx`)... as a Branch terminal; then syscall.
   for (uint8_t cc = 0; cc < 16; ++cc) {

@@ -49,10 +49,11 @@ bool caller_saved(int r) {
 class BlockEmitter : public Xbyak::CodeGenerator {
  public:
   BlockEmitter(const ir::Block& b, std::vector<std::unique_ptr<FallbackInsn>>& fb, CodeCache& cache,
-               const Runtime& rt, TranslatedBlock& out, bool allow_self_loop)
+               const Runtime& rt, TranslatedBlock& out, bool allow_self_loop, uint16_t flags_hint)
       : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out),
         reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0), hoisted_(b.insts.size(), 0) {
     self_loop_ = allow_self_loop && rt.self_loops && loops_to_itself(b);
+    if (!self_loop_) find_branch_on_entry_flags(flags_hint);
   }
 
   void run() {
@@ -60,6 +61,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     folded_ = std::move(sel.folded);
     fused_branch_ = sel.fused_branch;
     if (self_loop_) hoist_entry_reads();
+    if (entry_flags_hint_) {  // emitted in the terminal instead
+      hoisted_[b_.term.cond.id] = 1;
+      hoisted_[b_.insts[b_.term.cond.id].args[0].v] = 1;
+    }
     compute_last_uses();
     // Exit check at block entry (design: interrupt/exit checks at TB entry), then count the
     // block's guest instructions.
@@ -122,6 +127,58 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
 
  private:
+  // ---- a branch on the flags the block was entered with (`test esi, esi; jne` in one block,
+  // then `jg` in the next): the previous block left them lazy in CpuState, usually the same
+  // operation every time. The engine passes the lazy word it saw when that block exited; the
+  // branch then re-runs that operation from CpuState's operands (compare + jcc) when the word
+  // matches, instead of merging them into rflags through settle_flags. ----
+  void find_branch_on_entry_flags(uint16_t hint) {
+    const ir::Terminal& t = b_.term;
+    if (hint == 0 || (hint >> 8) != 0 || hint > kLazyFlagsCodes) return;
+    if (t.kind != ir::Terminal::Kind::Branch || !t.cond.valid()) return;
+    const ir::Inst& c = b_.insts[t.cond.id];
+    if (c.op != Opcode::TestCond || c.args[0].is_imm) return;
+    uint32_t g = uint32_t(c.args[0].v);
+    if (b_.insts[g].op != Opcode::GetFlags) return;
+    // Nothing after the GetFlags may change the flags, and the two are only the branch's.
+    for (uint32_t i = g + 1; i < b_.insts.size(); ++i) {
+      const ir::Inst& in = b_.insts[i];
+      if (in.dead) continue;
+      if (in.op == Opcode::SetFlags || in.op == Opcode::Interpret || in.op == Opcode::RepString) return;
+    }
+    for (uint32_t i = 0; i < b_.insts.size(); ++i) {
+      const ir::Inst& in = b_.insts[i];
+      if (in.dead || i == t.cond.id) continue;
+      for (int a = 0; a < in.nargs; ++a)
+        if (!in.args[a].is_imm && (in.args[a].v == g || in.args[a].v == t.cond.id)) return;
+    }
+    entry_flags_hint_ = hint;
+  }
+  // The Branch terminal for it (every register is free: the guest state is written back).
+  void branch_on_entry_flags(Xbyak::Label& not_taken) {
+    const uint8_t cc = uint8_t(b_.insts[b_.term.cond.id].args[1].v);
+    const unsigned k = entry_flags_hint_ - 1u, size = 1u << (k % 4);
+    Xbyak::Label slow, taken;
+    cmp(word[rbx + kOffLazyOp], entry_flags_hint_);
+    jne(slow, T_NEAR);
+    mov(rax, qword[rbx + kOffLazyA]);
+    mov(rcx, qword[rbx + kOffLazyB]);
+    switch (FlagsRecipe::Op(FlagsRecipe::Add + k / 4)) {
+      case FlagsRecipe::Add: add(sized(rax, size), sized(rcx, size)); break;
+      case FlagsRecipe::Sub: cmp(sized(rax, size), sized(rcx, size)); break;
+      default: test(sized(rax, size), sized(rax, size)); break;
+    }
+    emit_jcc(*this, cc ^ 1, not_taken);
+    jmp(taken, T_NEAR);
+    L(slow);
+    call(rt_.settle_flags);
+    mov(rax, qword[rbx + kOffFlags]);
+    emit_test_cond(*this, rcx, rax, cc);
+    test(rcx, rcx);
+    jz(not_taken, T_NEAR);
+    L(taken);
+  }
+
   void count_insns() {
     uint32_t fallbacks = 0;
     for (const ir::Inst& in : b_.insts)
@@ -946,7 +1003,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case ir::Terminal::Kind::Jump: exit_to(t.target); break;
       case ir::Terminal::Kind::Branch: {
         Xbyak::Label not_taken;
-        if (fused_branch_) {
+        if (entry_flags_hint_) {
+          branch_on_entry_flags(not_taken);
+        } else if (fused_branch_) {
           const ir::Inst& c = b_.insts[t.cond.id];
           uint64_t f = c.args[0].v;
           uint8_t cc = uint8_t(c.args[1].v);
@@ -1109,6 +1168,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // (CpuState's two layers, kept in the block). Always lazy; kNone when CF is CpuState's.
   uint32_t base_flags_ = kNone;
   bool self_loop_ = false;
+  uint16_t entry_flags_hint_ = 0;  // the Branch tests the entry flags, guessed to be this lazy word
   std::vector<uint8_t> hoisted_;  // GetGpr loaded before loop_head_
   int loop_reg_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
   uint16_t written_ = 0;  // guest registers the block has set so far
@@ -1128,13 +1188,13 @@ class BlockEmitter : public Xbyak::CodeGenerator {
 }  // namespace
 
 bool emit_block(const ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
-                CodeCache& cache, const Runtime& rt, TranslatedBlock& out) {
+                CodeCache& cache, const Runtime& rt, TranslatedBlock& out, uint16_t flags_hint) {
   if (cache.free_bytes() < 4096) return false;
   // A loop in place holds more values in registers; if they do not fit, the block is
   // emitted again as an ordinary one.
   for (bool allow_self_loop : {true, false}) {
     try {
-      BlockEmitter e(block, fallbacks, cache, rt, out, allow_self_loop);
+      BlockEmitter e(block, fallbacks, cache, rt, out, allow_self_loop, flags_hint);
       try {
         e.run();
       } catch (const std::runtime_error&) {

@@ -43,8 +43,10 @@ struct Runtime {
 // Emits `block` into the cache. Fills out.code, code_size, pc_map and exits. Returns false if
 // the cache has no room (the caller flushes and retries) and throws std::runtime_error for a
 // block the backend cannot allocate registers for (the caller retranslates it as fallbacks).
+// `flags_hint`: CpuState's lazy flags word (lazy_flags_op | lazy_incdec_op << 8) when the
+// block before it exited, a guess at what the block will find there (see the emitter).
 bool emit_block(const ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
-                CodeCache& cache, const Runtime& rt, TranslatedBlock& out);
+                CodeCache& cache, const Runtime& rt, TranslatedBlock& out, uint16_t flags_hint = 0);
 
 // The entry trampoline: uint64_t enter(CpuState* cpu, uint8_t* guest_base, void* code).
 // Returns eax = ExitCode in the low 32 bits and rdx (for kExitLink) via *link_out.
