@@ -1032,21 +1032,23 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       case ir::Terminal::Kind::Indirect: {
         Reg64 dest = val(t.dest.id);
         if (dest.getIdx() != rax.getIdx()) mov(rax, dest);
-        mov(qword[rbx + kOffRip], rax);
         if (rt_.use_jump_cache) {
+          // The slot of CodeCache::jump_cache_fill: (pc ^ pc >> 12) mod size, 16 bytes each
+          // (the low 12 bits need only the low 32 bits of pc). A hit goes straight to the
+          // block: no translated code reads CpuState::rip, which only a miss needs.
           Xbyak::Label miss;
-          mov(rcx, rax);
-          shr(rcx, 12);
-          xor_(rcx, rax);
+          mov(ecx, eax);
+          shr(ecx, 12);
+          xor_(ecx, eax);
           and_(ecx, uint32_t(CodeCache::kJumpCacheSize - 1));
           shl(ecx, 4);
           mov(rdx, uint64_t(rt_.jump_cache));
-          add(rdx, rcx);
-          cmp(qword[rdx], rax);
+          cmp(qword[rdx + rcx], rax);
           jne(miss);
-          jmp(qword[rdx + 8]);
+          jmp(qword[rdx + rcx + 8]);
           L(miss);
         }
+        mov(qword[rbx + kOffRip], rax);
         exit_with(kExitDispatch);
         break;
       }
