@@ -110,12 +110,15 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
   auto t0 = std::chrono::steady_clock::now();
   // A block the backend cannot allocate registers for is translated again shorter (the rest
   // becomes the next block), and only as a last resort as interpreter fallbacks.
-  const uint32_t lengths[] = {opts_.max_block_insns, 16, 4, 1};
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    bool interpret_all = attempt == 4;
+  // The first attempt makes a superblock (side exits at conditional branches); the second
+  // stops at the first conditional branch.
+  const uint32_t lengths[] = {opts_.max_block_insns, opts_.max_block_insns, 16, 4, 1};
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    bool interpret_all = attempt == 5;
     ir::Block block;
     std::vector<FallbackSite> fallbacks;
-    BlockLimits limits{interpret_all ? opts_.max_block_insns : std::min(opts_.max_block_insns, lengths[attempt])};
+    BlockLimits limits{interpret_all ? opts_.max_block_insns : std::min(opts_.max_block_insns, lengths[attempt]),
+                       attempt == 0};
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
     ir::Block before = block;
     passes::optimize(block);

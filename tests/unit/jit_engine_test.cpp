@@ -163,6 +163,38 @@ TEST(Jit, BranchOnEntryFlagsFromTwoDifferentPredecessors) {
   }
 }
 
+TEST(Jit, SideExitsOfASuperblockLeaveExactState) {
+  // cmp eax,ecx; jb L1; add rdx,rsi; mov [rdi],rdx; test rdx,rdx; jns L2; inc r8; dec r9;
+  // jz L1; add r10,r9; L1: xor r11,r8; syscall; L2: sub r12,rdx; syscall.
+  // One block with three side exits (each jcc whose fall-through goes on); the store may fault
+  // between them.
+  std::vector<uint8_t> code = {0x39, 0xC8, 0x72, 0x16, 0x48, 0x01, 0xF2, 0x48, 0x89, 0x17, 0x48, 0x85,
+                               0xD2, 0x79, 0x10, 0x49, 0xFF, 0xC0, 0x49, 0xFF, 0xC9, 0x74, 0x03, 0x4D,
+                               0x01, 0xCA, 0x4D, 0x31, 0xC3, 0x0F, 0x05, 0x49, 0x29, 0xD4, 0x0F, 0x05};
+  for (uint64_t seed = 1; seed <= 80; ++seed) {
+    CpuState s = random_state(seed);
+    if (seed % 5 == 0) s.gpr[R9] = 1;
+    if (seed % 2) s.gpr[RSI] = uint64_t(0) - s.gpr[RDX] + seed;  // rdx + rsi small: jns taken
+    s.gpr[RDI] = seed % 7 == 0 ? 0x3000 : kData + 0x80;
+    Pair p;
+    p.run(code, s);
+    p.expect_same();
+  }
+  // No side exit taken: the whole path to the first syscall is one block.
+  Machine m;
+  m.load(code);
+  m.cpu.gpr[RAX] = 5;
+  m.cpu.gpr[RCX] = 3;
+  m.cpu.gpr[RDX] = uint64_t(1) << 63;
+  m.cpu.gpr[RSI] = 1;
+  m.cpu.gpr[R9] = 7;
+  m.cpu.gpr[RDI] = kData;
+  jit::JitEngine jit(m.as.memory(), {});
+  ASSERT_EQ(jit.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.rip, kCode + 31);
+  EXPECT_EQ(jit.stats().blocks_translated, 1u);
+}
+
 TEST(Jit, EveryConditionCodeMatchesInterpreter) {
   // setcc al; jcc +2 (over `inc ecx`)... as a Branch terminal; then syscall.
   for (uint8_t cc = 0; cc < 16; ++cc) {

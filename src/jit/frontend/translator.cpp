@@ -160,7 +160,11 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     if (!ok || n == limits.max_insns) {
       if (n == 0) return false;
       ir.set_guest_pc(pc);
-      ir.exit_to(pc);
+      // At the size limit the next block follows directly (chainable); an instruction that
+      // cannot be fetched or decoded goes through the dispatcher, whose interpreter raises
+      // its fault.
+      if (ok) ir.jump(pc);
+      else ir.exit_to(pc);
       break;
     }
     Translator t(block, in, pc, fallbacks);
@@ -175,12 +179,24 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     ++block.guest_insns;
     pc += in.len;
     block.guest_end = pc;
+    // A conditional branch whose fall-through stays on the page becomes a side exit and the
+    // block goes on (a superblock): the path through it keeps its registers and flags in host
+    // registers. Not a branch back to the block's start: that one stays the terminal, so the
+    // block can loop in place.
+    const ir::Terminal term = block.term;
+    if (t.ends_block && term.kind == ir::Terminal::Kind::Branch && term.fallthrough == pc &&
+        term.target != block.guest_pc && (pc >> 12) == (block.guest_pc >> 12) &&
+        n + 1 < limits.max_insns && !interpret_all && limits.superblocks) {
+      t.ir.emit(Opcode::ExitIf, {Arg::val(term.cond), Arg::imm(term.target), Arg::imm(block.guest_insns)});
+      block.term = {};
+      continue;
+    }
     if (t.ends_block) break;
     // Stay within the page of the first instruction (plus the tail of the last instruction),
     // so that invalidating a page finds every block that reads it.
     if ((pc >> 12) != (block.guest_pc >> 12)) {
       ir.set_guest_pc(pc);
-      ir.exit_to(pc);
+      ir.jump(pc);  // (chainable: the next block starts on the next page)
       break;
     }
   }

@@ -107,6 +107,7 @@ using CodeReader = bool (*)(const GuestMemory& mem, uint64_t pc, uint8_t* out, s
 
 struct BlockLimits {
   uint32_t max_insns = 64;
+  bool superblocks = true;  // conditional branches inside a block become side exits
 };
 
 // Decodes and translates one block starting at `pc`. `fallbacks` receives the instructions

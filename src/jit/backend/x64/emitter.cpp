@@ -2,6 +2,7 @@
 
 #include <xbyak/xbyak.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
 #include <stdexcept>
@@ -61,6 +62,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     folded_ = std::move(sel.folded);
     fused_branch_ = sel.fused_branch;
     if (self_loop_) hoist_entry_reads();
+    find_exit_conditions();
     if (entry_flags_hint_) {  // emitted in the terminal instead
       hoisted_[b_.term.cond.id] = 1;
       hoisted_[b_.insts[b_.term.cond.id].args[0].v] = 1;
@@ -107,6 +109,68 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
 
   bool self_loop() const { return self_loop_; }
+
+  // ---- side exits (superblocks): a jcc inside the block jumps out of line, where the dirty
+  // guest state of that point is written back and a chainable exit leads to its target ----
+  void find_exit_conditions() {
+    exit_cond_.assign(b_.insts.size(), 0);
+    fused_exit_cond_.assign(b_.insts.size(), 0);
+    std::vector<uint32_t> uses(b_.insts.size(), 0);
+    for (const ir::Inst& in : b_.insts)
+      if (!in.dead)
+        for (int a = 0; a < in.nargs; ++a)
+          if (!in.args[a].is_imm) ++uses[in.args[a].v];
+    if (b_.term.cond.valid()) ++uses[b_.term.cond.id];
+    for (const ir::Inst& in : b_.insts) {
+      if (in.dead || in.op != Opcode::ExitIf) continue;
+      uint32_t c = uint32_t(in.args[0].v);
+      if (b_.insts[c].op == Opcode::TestCond && uses[c] == 1 && !b_.insts[c].args[0].is_imm)
+        exit_cond_[c] = 1;
+    }
+  }
+  void side_exit(uint32_t i, const ir::Inst& in) {
+    uint32_t c = uint32_t(in.args[0].v);
+    Xbyak::Label& l = side_exit_labels_.emplace_back();
+    if (fused_exit_cond_[c]) {
+      const ir::Inst& tc = b_.insts[c];
+      emit_flags_recipe(*this, recipe(tc.args[0].v));
+      emit_jcc(*this, uint8_t(tc.args[1].v), l);
+    } else {
+      test(val(c).cvt32(), val(c).cvt32());
+      jnz(l, T_NEAR);
+    }
+    // The instructions the entry counted that this exit skips (fallbacks count themselves).
+    uint64_t skipped = b_.guest_insns - in.args[2].v;
+    for (uint32_t k = i + 1; k < b_.insts.size(); ++k)
+      if (!b_.insts[k].dead && (b_.insts[k].op == Opcode::Interpret || b_.insts[k].op == Opcode::RepString)) --skipped;
+    side_exits_.push_back({snapshot(), in.args[1].v, skipped});
+  }
+  // Writes a side exit's dirty state back, with its flags left lazy in CpuState as at a
+  // block's end (the next block usually overwrites them).
+  void write_back_for_exit(const SyncRecord& s) {
+    const FlagsRecipe& r = s.flags_recipe;
+    const bool lazy_all = s.flags_reg < 0 && s.base_recipe.op == FlagsRecipe::None &&
+                          leaves_lazy_flags(r.op) && s.flags_mask == flag::ARITH;
+    const bool lazy_incdec = s.flags_reg < 0 && is_inc_dec(r.op) && s.flags_mask == kIncDecFlags;
+    if (!lazy_all && !lazy_incdec) return write_back(s);
+    SyncRecord rest = s;  // everything but the flags
+    rest.flags_recipe = {};
+    rest.base_recipe = {};
+    write_back(rest);
+    if (lazy_all) {
+      mov(word[rbx + kOffLazyOp], lazy_flags_code(r.op, r.size));
+      store_lazy_operands(r);
+      return;
+    }
+    uint8_t code = lazy_incdec_code(r.op, r.size);
+    if (s.base_recipe.op != FlagsRecipe::None) {
+      mov(word[rbx + kOffLazyOp], lazy_flags_code(s.base_recipe.op, s.base_recipe.size) | code << 8);
+      store_lazy_operands(s.base_recipe);
+    } else {
+      mov(byte[rbx + kOffIncDecOp], code);
+    }
+    mov(qword[rbx + kOffIncDecA], Reg64(r.a));
+  }
 
   Reg64 free_register() const {
     for (int r : kPool)
@@ -307,6 +371,14 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     if (b_.term.dest.valid()) last_use_[b_.term.dest.id] = end;
     for (uint32_t i = 0; i < end; ++i)
       if (hoisted_[i]) last_use_[i] = end;  // the loop register, reserved to the back edge
+    // A side exit's condition re-run from lazy flags at the ExitIf: their operands live to it.
+    for (uint32_t i = 0; i < end; ++i) {
+      const ir::Inst& in = b_.insts[i];
+      if (in.dead || in.op != Opcode::ExitIf || !exit_cond_[in.args[0].v]) continue;
+      uint64_t f = b_.insts[in.args[0].v].args[0].v;
+      last_use_[f] = std::max(last_use_[f], i);  // (a loop register lives to the end anyway)
+      for_flags_inputs(f, [&](uint64_t x) { last_use_[x] = std::max(last_use_[x], i); });
+    }
   }
 
   bool is_const(uint64_t id) const { return b_.insts[id].op == Opcode::Const; }
@@ -621,6 +693,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
 
   // ---- instructions ----
   void emit(uint32_t i, const ir::Inst& in) {
+    if (in.op == Opcode::TestCond && exit_cond_[i] && lazy(in.args[0].v)) {
+      fused_exit_cond_[i] = 1;  // the ExitIf re-runs the flags' operation and jumps on them
+      return;
+    }
     auto A = [&](int k) { return val(in.args[k].v); };
     auto imm = [&](int k) { return in.args[k].v; };
     if (recomputable(in.op)) return;  // computed where it is read (lazy flags)
@@ -750,6 +826,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       // (guest_access leaves the sync record at the offset of the access just emitted)
       case Opcode::Interpret: call_helper(i, rt_.fallback_helper, fb_[in.args[0].v].get()); break;
       case Opcode::RepString: call_helper(i, rt_.rep_string_helper, fb_[in.args[0].v].get()); break;
+      case Opcode::ExitIf: side_exit(i, in); break;
       case Opcode::Div: emit_div(*this, imm(0), d, A(1), A(2), A(3), interpreter_exit(in, imm(0) >> 16)); break;
       case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
       case Opcode::SseToGpr: case Opcode::SseToGprM: case Opcode::SseFlagsRR: case Opcode::SseFlagsRM:
@@ -1072,6 +1149,13 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     L(leave_with_r11_);
     mov(eax, r11d);
     jmp(rt_.exit_stub, T_NEAR);
+    for (size_t k = 0; k < side_exits_.size(); ++k) {
+      L(side_exit_labels_[k]);
+      write_back_for_exit(side_exits_[k].state);
+      if (rt_.count_insns && side_exits_[k].skipped)  // (the entry counted the whole block)
+        sub(qword[rbx + kOffInsnCount], int32_t(side_exits_[k].skipped));
+      chainable_exit(side_exits_[k].target);
+    }
     for (size_t k = 0; k < link_stubs_.size(); ++k) {
       L(link_stubs_[k]);
       link_slots_[k]->unlinked = const_cast<uint8_t*>(getCurr());
@@ -1137,6 +1221,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     }
   }
 
+  struct SideExit {
+    SyncRecord state;
+    uint64_t target;
+    uint64_t skipped;  // guest instructions of the block after the exit
+  };
+
   struct InterpreterExit {
     SyncRecord state;
     FallbackInsn* insn;
@@ -1175,6 +1265,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   int loop_reg_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
   uint16_t written_ = 0;  // guest registers the block has set so far
   Xbyak::Label loop_head_, loop_exit_request_;
+  std::vector<uint8_t> exit_cond_;        // a TestCond only an ExitIf reads
+  std::vector<uint8_t> fused_exit_cond_;  // ... emitted as the ExitIf's own jcc
+  std::deque<Xbyak::Label> side_exit_labels_;
+  std::vector<SideExit> side_exits_;
   std::vector<std::pair<uint32_t, int64_t>> checked_ranges_;  // (base value, displacement) checked
   bool cpu_flags_pending_ = true;  // CpuState may hold lazy flags of an earlier block
   uint64_t dirty_flags_mask_ = 0;
