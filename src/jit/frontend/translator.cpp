@@ -150,6 +150,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
   const FrontendTable& table = frontend_table();
   block.guest_pc = pc;
   ir::Builder ir(block);
+  uint32_t side_exits = 0;
   for (uint32_t n = 0;; ++n) {
     uint8_t bytes[15];
     size_t got = fetch(mem, pc, bytes);
@@ -186,7 +187,9 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     const ir::Terminal term = block.term;
     if (t.ends_block && term.kind == ir::Terminal::Kind::Branch && term.fallthrough == pc &&
         term.target != block.guest_pc && (pc >> 12) == (block.guest_pc >> 12) &&
-        n + 1 < limits.max_insns && !interpret_all && limits.superblocks) {
+        n + 1 < limits.max_insns && !interpret_all && limits.superblocks &&
+        side_exits < limits.max_side_exits) {
+      ++side_exits;
       t.ir.emit(Opcode::ExitIf, {Arg::val(term.cond), Arg::imm(term.target), Arg::imm(block.guest_insns)});
       block.term = {};
       continue;

@@ -108,6 +108,9 @@ using CodeReader = bool (*)(const GuestMemory& mem, uint64_t pc, uint8_t* out, s
 struct BlockLimits {
   uint32_t max_insns = 64;
   bool superblocks = true;  // conditional branches inside a block become side exits
+  // At most this many: code past several exits is often never run, and translating it
+  // costs start-up time.
+  uint32_t max_side_exits = 3;
 };
 
 // Decodes and translates one block starting at `pc`. `fallbacks` receives the instructions
