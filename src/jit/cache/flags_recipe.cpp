@@ -39,26 +39,28 @@ uint8_t lazy_incdec_code(FlagsRecipe::Op op, unsigned size) {
   return uint8_t(1 + 4 * (op - FlagsRecipe::Inc) + log2_size(size));
 }
 
+namespace {
+// rflags' bits `mask` = those of lazy operation `code` (1 + 4 * k + log2(size), the k-th
+// operation from `first`) on `operands`.
+void merge_lazy(CpuState& cpu, uint8_t code, FlagsRecipe::Op first, const uint64_t (&operands)[2],
+                uint64_t mask) {
+  unsigned k = code - 1u;
+  FlagsRecipe r;
+  r.op = FlagsRecipe::Op(first + k / 4);
+  r.size = uint8_t(1u << (k % 4));
+  r.a = 0;
+  r.b = 1;
+  cpu.rflags = (cpu.rflags & ~mask) | (r.eval(operands) & mask);
+}
+}  // namespace
+
 void settle_lazy_flags(CpuState& cpu) {
   if (cpu.lazy_flags_op) {
-    unsigned k = cpu.lazy_flags_op - 1u;
-    FlagsRecipe r;
-    r.op = FlagsRecipe::Op(FlagsRecipe::Add + k / 4);
-    r.size = uint8_t(1u << (k % 4));
-    r.a = 0;
-    r.b = 1;
-    const uint64_t operands[2] = {cpu.lazy_flags_a, cpu.lazy_flags_b};
-    cpu.rflags = (cpu.rflags & ~flag::ARITH) | (r.eval(operands) & flag::ARITH);
+    merge_lazy(cpu, cpu.lazy_flags_op, FlagsRecipe::Add, {cpu.lazy_flags_a, cpu.lazy_flags_b}, flag::ARITH);
     cpu.lazy_flags_op = 0;
   }
-  if (cpu.lazy_incdec_op) {
-    unsigned k = cpu.lazy_incdec_op - 1u;
-    FlagsRecipe r;
-    r.op = FlagsRecipe::Op(FlagsRecipe::Inc + k / 4);
-    r.size = uint8_t(1u << (k % 4));
-    r.a = 0;
-    constexpr uint64_t kKept = flag::ARITH & ~flag::CF;  // inc and dec leave CF alone
-    cpu.rflags = (cpu.rflags & ~kKept) | (r.eval(&cpu.lazy_incdec_a) & kKept);
+  if (cpu.lazy_incdec_op) {  // over the first layer; inc and dec leave CF alone
+    merge_lazy(cpu, cpu.lazy_incdec_op, FlagsRecipe::Inc, {cpu.lazy_incdec_a, 0}, flag::ARITH & ~flag::CF);
     cpu.lazy_incdec_op = 0;
   }
 }

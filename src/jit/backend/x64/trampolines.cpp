@@ -62,11 +62,7 @@ Trampolines make_trampolines() {
       jz(none, T_NEAR);
       push(rax);
       push(rcx);
-      movzx(r11d, byte[rbx + kOp]);
-      test(r11d, r11d);
-      jz(incdec, T_NEAR);
-      mov(rcx, table);
-      jmp(qword[rcx + r11 * 8 - 8]);
+      jump_on_code(kOp, table, incdec);
       Xbyak::Label cases[kLazyFlagsCodes];
       for (int k = 0; k < kLazyFlagsCodes; ++k) {
         L(cases[k]);
@@ -85,11 +81,7 @@ Trampolines make_trampolines() {
       merge_flags(flag::ARITH);
       mov(byte[rbx + kOp], 0);
       L(incdec);
-      movzx(r11d, byte[rbx + kIncDecOp]);
-      test(r11d, r11d);
-      jz(done, T_NEAR);
-      mov(rcx, incdec_table);
-      jmp(qword[rcx + r11 * 8 - 8]);
+      jump_on_code(kIncDecOp, incdec_table, done);
       Xbyak::Label incdec_cases[kLazyIncDecCodes];
       for (int k = 0; k < kLazyIncDecCodes; ++k) {
         L(incdec_cases[k]);
@@ -112,6 +104,15 @@ Trampolines make_trampolines() {
       for (auto& c : cases) putL(c);
       L(incdec_table);
       for (auto& c : incdec_cases) putL(c);
+    }
+    // Jumps through `table` by the lazy code (1-based) in the byte at [rbx + op], or to
+    // `none` when it is 0. Clobbers rcx and r11.
+    void jump_on_code(int op, Xbyak::Label& table, Xbyak::Label& none) {
+      movzx(r11d, byte[rbx + op]);
+      test(r11d, r11d);
+      jz(none, T_NEAR);
+      mov(rcx, table);
+      jmp(qword[rcx + r11 * 8 - 8]);
     }
     // CpuState::rflags = (rflags & ~mask) | (host RFLAGS & mask); clobbers rax.
     void merge_flags(uint64_t mask) {
