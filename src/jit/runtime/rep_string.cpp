@@ -208,13 +208,16 @@ bool run_compare(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t
   return true;
 }
 
-template <unsigned N, bool is_movs>
-uint32_t rep(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
+// Runs `body(exit)` (false: leave the instruction to the interpreter) with guest faults
+// caught: a faulting access leaves the registers describing the chunks done and returns
+// kExitFault with the fault at the instruction.
+template <class Body>
+uint32_t guarded(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem, Body body) {
   GuestFaultScope scope;
   activate_fault_scope(scope, *mem);
   if (sigsetjmp(scope.env, 0)) {
-    // An access faulted: the registers describe the chunks done. The signal handler ran with
-    // a fresh FPU state, which siglongjmp keeps: the guest's MXCSR comes from the context.
+    // The signal handler ran with a fresh FPU state, which siglongjmp keeps: the guest's
+    // MXCSR comes from the context.
     deactivate_fault_scope(scope);
     _mm_setcsr(scope.fault.host_mxcsr);
     cpu->rip = f->pc;
@@ -223,32 +226,26 @@ uint32_t rep(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
     return kExitFault;
   }
   uint32_t exit = kExitDispatch;
-  bool done = cpu->rflags & flag::DF ? run_down<N, is_movs>(*cpu, *mem, exit, f->pc)
-                                     : run<N, is_movs>(*cpu, *mem, exit, f->pc);
+  bool done = body(exit);
   deactivate_fault_scope(scope);
   if (!done) return fallback_helper(cpu, f);
   if (exit == kExitDispatch) ++cpu->insn_count;
   return exit;
 }
 
-// The fault handling of rep() around run_compare.
+template <unsigned N, bool is_movs>
+uint32_t rep(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
+  return guarded(cpu, f, mem, [&](uint32_t& exit) {
+    return cpu->rflags & flag::DF ? run_down<N, is_movs>(*cpu, *mem, exit, f->pc)
+                                  : run<N, is_movs>(*cpu, *mem, exit, f->pc);
+  });
+}
+
 template <class T, bool is_cmps>
 uint32_t rep_compare(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
-  GuestFaultScope scope;
-  activate_fault_scope(scope, *mem);
-  if (sigsetjmp(scope.env, 0)) {
-    deactivate_fault_scope(scope);
-    _mm_setcsr(scope.fault.host_mxcsr);
-    cpu->rip = f->pc;
-    cpu->fault = {VEC_PF, true, 4u, scope.fault.guest_addr, false};
-    return kExitFault;
-  }
-  uint32_t exit = kExitDispatch;
-  bool done = run_compare<T, is_cmps>(*cpu, *mem, exit, f->pc, f->insn.prefixes & pfx::REP);
-  deactivate_fault_scope(scope);
-  if (!done) return fallback_helper(cpu, f);
-  if (exit == kExitDispatch) ++cpu->insn_count;
-  return exit;
+  return guarded(cpu, f, mem, [&](uint32_t& exit) {
+    return run_compare<T, is_cmps>(*cpu, *mem, exit, f->pc, f->insn.prefixes & pfx::REP);
+  });
 }
 
 }  // namespace

@@ -63,9 +63,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     fused_branch_ = sel.fused_branch;
     if (self_loop_) hoist_entry_reads();
     find_exit_conditions();
-    if (entry_flags_hint_) {  // emitted in the terminal instead
-      hoisted_[b_.term.cond.id] = 1;
-      hoisted_[b_.insts[b_.term.cond.id].args[0].v] = 1;
+    if (entry_flags_hint_) {  // the branch's GetFlags and TestCond: part of the terminal
+      folded_[b_.term.cond.id] = 1;
+      folded_[b_.insts[b_.term.cond.id].args[0].v] = 1;
     }
     compute_last_uses();
     // Exit check at block entry (design: interrupt/exit checks at TB entry), then count the
@@ -96,7 +96,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     uint64_t last_pc = ~uint64_t(0);
     for (uint32_t i = 0; i < b_.insts.size(); ++i) {
       const ir::Inst& in = b_.insts[i];
-      if (in.dead || folded_[i] || hoisted_[i]) continue;  // folded into its users' instructions
+      if (in.dead || folded_[i] || hoisted_[i]) continue;  // folded into users, or loaded before the loop
       if (in.guest_pc != last_pc) {
         out_.pc_map.emplace_back(uint32_t(getSize()), in.guest_pc);
         last_pc = in.guest_pc;
@@ -148,28 +148,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // Writes a side exit's dirty state back, with its flags left lazy in CpuState as at a
   // block's end (the next block usually overwrites them).
   void write_back_for_exit(const SyncRecord& s) {
-    const FlagsRecipe& r = s.flags_recipe;
-    const bool lazy_all = s.flags_reg < 0 && s.base_recipe.op == FlagsRecipe::None &&
-                          leaves_lazy_flags(r.op) && s.flags_mask == flag::ARITH;
-    const bool lazy_incdec = s.flags_reg < 0 && is_inc_dec(r.op) && s.flags_mask == kIncDecFlags;
-    if (!lazy_all && !lazy_incdec) return write_back(s);
+    if (s.flags_reg >= 0 || !store_flags_lazily(s.flags_recipe, s.flags_mask, s.base_recipe))
+      return write_back(s);
     SyncRecord rest = s;  // everything but the flags
     rest.flags_recipe = {};
     rest.base_recipe = {};
     write_back(rest);
-    if (lazy_all) {
-      mov(word[rbx + kOffLazyOp], lazy_flags_code(r.op, r.size));
-      store_lazy_operands(r);
-      return;
-    }
-    uint8_t code = lazy_incdec_code(r.op, r.size);
-    if (s.base_recipe.op != FlagsRecipe::None) {
-      mov(word[rbx + kOffLazyOp], lazy_flags_code(s.base_recipe.op, s.base_recipe.size) | code << 8);
-      store_lazy_operands(s.base_recipe);
-    } else {
-      mov(byte[rbx + kOffIncDecOp], code);
-    }
-    mov(qword[rbx + kOffIncDecA], Reg64(r.a));
   }
 
   Reg64 free_register() const {
@@ -572,25 +556,29 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // is already CpuState's.
   bool leave_flags_lazy() {
     if (dirty_flags_ == kNone || !lazy(dirty_flags_)) return false;
-    FlagsRecipe r = recipe(dirty_flags_);
-    if (leaves_lazy_flags(r.op) && dirty_flags_mask_ == flag::ARITH) {
+    FlagsRecipe base = base_flags_ != kNone ? recipe(base_flags_) : FlagsRecipe{};
+    if (!store_flags_lazily(recipe(dirty_flags_), dirty_flags_mask_, base)) return false;
+    dirty_flags_ = base_flags_ = kNone;
+    return true;
+  }
+  // Stores uncomputed flags (`r` over bits `mask`; `base`, if any, the operation under an
+  // inc/dec that supplies CF) as CpuState's lazy layers. False if they do not fit them.
+  bool store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const FlagsRecipe& base) {
+    const bool has_base = base.op != FlagsRecipe::None;
+    if (leaves_lazy_flags(r.op) && mask == flag::ARITH && !has_base) {
       mov(word[rbx + kOffLazyOp], lazy_flags_code(r.op, r.size));  // (no inc/dec layer)
       store_lazy_operands(r);
-    } else if (is_inc_dec(r.op) && dirty_flags_mask_ == kIncDecFlags) {
-      uint8_t code = lazy_incdec_code(r.op, r.size);
-      if (base_flags_ != kNone) {
-        FlagsRecipe base = recipe(base_flags_);
-        mov(word[rbx + kOffLazyOp], lazy_flags_code(base.op, base.size) | code << 8);
-        store_lazy_operands(base);
-        base_flags_ = kNone;
-      } else {
-        mov(byte[rbx + kOffIncDecOp], code);
-      }
-      mov(qword[rbx + kOffIncDecA], Reg64(r.a));
-    } else {
-      return false;
+      return true;
     }
-    dirty_flags_ = kNone;
+    if (!is_inc_dec(r.op) || mask != kIncDecFlags) return false;
+    uint8_t code = lazy_incdec_code(r.op, r.size);
+    if (has_base) {
+      mov(word[rbx + kOffLazyOp], lazy_flags_code(base.op, base.size) | code << 8);
+      store_lazy_operands(base);
+    } else {
+      mov(byte[rbx + kOffIncDecOp], code);  // (CF stays CpuState's)
+    }
+    mov(qword[rbx + kOffIncDecA], Reg64(r.a));
     return true;
   }
   void store_lazy_operands(const FlagsRecipe& r) {
