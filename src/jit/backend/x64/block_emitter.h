@@ -1,0 +1,365 @@
+// BlockEmitter: one IR block -> host code (the x64 backend's register allocation, lazy guest
+// state and lazy flags, exits). Internal to the backend: emit_block (emitter.h) is its
+// interface. The class is defined here and implemented in emitter.cpp (instructions,
+// allocation, guest accesses), flag_state.cpp (lazy flags) and block_exits.cpp (block ends,
+// side exits, loops in place, out-of-line paths).
+#pragma once
+
+#include <xbyak/xbyak.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "cpu/cpu_state.h"
+#include "jit/backend/x64/emit_alu.h"
+#include "jit/backend/x64/emitter.h"
+#include "jit/backend/x64/operand_selection.h"
+#include "jit/frontend/sse_forms.h"
+
+namespace vireo::jit::x64_detail {
+
+using ir::Opcode;
+using Xbyak::Reg64;
+
+inline constexpr int kOffGpr = offsetof(CpuState, gpr);
+inline constexpr int kOffRip = offsetof(CpuState, rip);
+inline constexpr int kOffFlags = offsetof(CpuState, rflags);
+inline constexpr int kOffExitRequest = offsetof(CpuState, exit_request);
+inline constexpr int kOffInsnCount = offsetof(CpuState, insn_count);
+inline constexpr int kOffXmm = offsetof(CpuState, xmm);
+inline constexpr int kOffLazyOp = offsetof(CpuState, lazy_flags_op);
+inline constexpr int kOffLazyA = offsetof(CpuState, lazy_flags_a);
+inline constexpr int kOffLazyB = offsetof(CpuState, lazy_flags_b);
+inline constexpr int kOffIncDecOp = offsetof(CpuState, lazy_incdec_op);
+inline constexpr int kOffIncDecA = offsetof(CpuState, lazy_incdec_a);
+static_assert(kOffIncDecOp == kOffLazyOp + 1, "a 16-bit access covers both lazy layers");
+inline constexpr uint64_t kIncDecFlags = flag::ARITH & ~flag::CF;  // what inc and dec write
+
+// Registers that hold IR values (rbx, r15, r11 and rsp are reserved).
+inline constexpr int kPool[] = {Xbyak::Operand::RAX, Xbyak::Operand::RCX, Xbyak::Operand::RDX,
+                                Xbyak::Operand::RSI, Xbyak::Operand::RDI, Xbyak::Operand::R8,
+                                Xbyak::Operand::R9,  Xbyak::Operand::R10, Xbyak::Operand::R12,
+                                Xbyak::Operand::R13, Xbyak::Operand::R14, Xbyak::Operand::RBP};
+inline bool caller_saved(int r) {
+  return r != Xbyak::Operand::R12 && r != Xbyak::Operand::R13 && r != Xbyak::Operand::R14 &&
+         r != Xbyak::Operand::RBP;
+}
+
+class BlockEmitter : public Xbyak::CodeGenerator {
+ public:
+  BlockEmitter(const ir::Block& b, std::vector<std::unique_ptr<FallbackInsn>>& fb, CodeCache& cache,
+               const Runtime& rt, TranslatedBlock& out, bool allow_self_loop, uint16_t flags_hint)
+      : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out),
+        reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0), hoisted_(b.insts.size(), 0) {
+    self_loop_ = allow_self_loop && rt.self_loops && loops_to_itself(b);
+    if (!self_loop_) find_branch_on_entry_flags(flags_hint);
+  }
+
+  void run();
+
+  bool self_loop() const { return self_loop_; }
+
+  // ---- side exits (superblocks): a jcc inside the block jumps out of line, where the dirty
+  // guest state of that point is written back and a chainable exit leads to its target ----
+  void find_exit_conditions();
+  void side_exit(uint32_t i, const ir::Inst& in);
+  // Writes a side exit's dirty state back, with its flags left lazy in CpuState as at a
+  // block's end (the next block usually overwrites them).
+  void write_back_for_exit(const SyncRecord& s);
+
+  Reg64 free_register() const;
+
+  // An exit back to the block's own start, and nothing that reads or writes guest registers
+  // in CpuState behind the block's back (interpreter fallbacks, rep string helpers).
+  static bool loops_to_itself(const ir::Block& b);
+
+ private:
+  // ---- a branch on the flags the block was entered with (`test esi, esi; jne` in one block,
+  // then `jg` in the next): the previous block left them lazy in CpuState, usually the same
+  // operation every time. The engine passes the lazy word it saw when that block exited; the
+  // branch then re-runs that operation from CpuState's operands (compare + jcc) when the word
+  // matches, instead of merging them into rflags through settle_flags. ----
+  void find_branch_on_entry_flags(uint16_t hint);
+  // The Branch terminal for it (every register is free: the guest state is written back).
+  void branch_on_entry_flags(Xbyak::Label& not_taken);
+
+  void count_insns();
+
+  // ---- loops in place: a block that exits to its own start jumps back to loop_head_, past
+  // the loads of the guest registers it reads (each read's value keeps its host register for
+  // the whole block). Those registers are dirty at loop_head_: at the back edge each one's
+  // current value moves into its loop register, not to CpuState. Other dirty registers and
+  // the flags are written back, as at any exit. ----
+  // The first read of each guest register, when nothing in the block wrote it before.
+  void hoist_entry_reads();
+  // The guest XMM registers the block's SSE operations name (read or written).
+  uint16_t xmm_regs_used() const;
+  void back_edge();
+  uint16_t loop_regs_mask() const;
+  void exit_to(uint64_t pc);
+
+  // ---- register allocation: linear scan over the block's SSA values ----
+  void compute_last_uses();
+
+  bool is_const(uint64_t id) const { return b_.insts[id].op == Opcode::Const; }
+  uint64_t const_of(uint64_t id) const { return b_.insts[id].args[0].v; }
+  static bool commutative(Opcode op) { return is_commutative(op); }
+  static bool is32(Opcode op) { return is_32bit_form(op); }
+  bool imm_arg(const ir::Inst& in, int k) const { return folded_[in.args[k].v] && is_const(in.args[k].v); }
+
+  // The result's register: the register of an operand that dies here when the operation can
+  // be done in place (two-address form), else a free one.
+  Reg64 alloc_result(uint32_t i, const ir::Inst& in);
+
+  Reg64 val(uint64_t id) const {
+    if (reg_of_[id] < 0) throw std::runtime_error("jit backend: value has no register");
+    return Reg64(reg_of_[id]);
+  }
+  Reg64 alloc(uint32_t id, uint32_t now = kNone);
+  // Frees the register of value v if nothing needs it any more: its last use is past (`now`)
+  // and no dirty guest register or flags still live in it.
+  // Only the value that owns the register can free it: a value whose register was reused
+  // (after its last use) must not free the new owner's.
+  void maybe_free(uint32_t v, uint32_t now) {
+    int r = reg_of_[v];
+    if (r >= 0 && owner_[r] == v && last_use_[v] <= now && pins_[r] == 0) used_ &= ~(1u << r);
+  }
+  void release_dying(uint32_t i);
+
+  // ---- lazy guest state: dirty GPRs and flags live in host registers until written back ----
+  static constexpr uint32_t kNone = ~0u;
+  void pin(uint32_t v) { ++pins_[reg_of_[v]]; }
+  void unpin(uint32_t v, uint32_t now) {
+    --pins_[reg_of_[v]];
+    maybe_free(v, now);
+  }
+  void set_gpr_lazy(unsigned r, uint32_t v, uint32_t now) {
+    uint32_t old = dirty_gpr_[r];
+    dirty_gpr_[r] = v;
+    pin(v);
+    if (old != kNone) unpin(old, now);
+  }
+  // ---- lazy flags: a recomputable flags value is computed only where something reads it;
+  // until then its operands stay in their registers (pinned while the flags are dirty) and
+  // a sync record carries the recipe ----
+  static bool recomputable(Opcode op) { return is_recomputable_flags(op); }
+  bool lazy(uint64_t f) const { return recomputable(b_.insts[f].op) && reg_of_[f] < 0; }
+  template <class F>
+  void for_flags_inputs(uint64_t f, F fn) const {
+    const ir::Inst& in = b_.insts[f];
+    if (!recomputable(in.op)) return;
+    int n = in.op == Opcode::FlagsAdd || in.op == Opcode::FlagsSub ? 2 : 1;
+    for (int k = 0; k < n; ++k)
+      if (!folded_[in.args[k].v]) fn(in.args[k].v);
+  }
+  FlagsRecipe recipe(uint64_t f) const;
+  // r11 = the flags value f (computed now if it is lazy).
+  void flags_to_r11(uint64_t f);
+  void pin_flags(uint32_t f) {
+    if (lazy(f)) for_flags_inputs(f, [&](uint64_t x) { pin(uint32_t(x)); });
+    else pin(f);
+  }
+  void unpin_flags(uint32_t f, uint32_t now) {
+    if (lazy(f)) for_flags_inputs(f, [&](uint64_t x) { unpin(uint32_t(x), now); });
+    else unpin(f, now);
+  }
+  // Gives a lazy flags value a register (for a reader that is not TestCond or SetFlags).
+  void materialize(uint32_t f, uint32_t now);
+
+  void store_flags(uint32_t f, uint64_t mask);
+  // The base layer (see base_flags_) to CpuState::rflags.
+  void flush_base_flags(uint32_t now);
+  // ---- flags left lazy in CpuState by an earlier block (CpuState::lazy_flags_op): merged
+  // into rflags before this block reads rflags or keeps some of its bits ----
+  void settle_cpu_flags();
+  // At the block's exit: dirty lazy flags of an add/sub/logic operation go to CpuState as
+  // the operation and its operands instead of being computed (the next block usually
+  // overwrites them). So do those of an inc/dec (CpuState's second layer), with the
+  // operation under it that supplies CF when it is this block's (base_flags_); otherwise CF
+  // is already CpuState's.
+  bool leave_flags_lazy();
+  // Stores uncomputed flags (`r` over bits `mask`; `base`, if any, the operation under an
+  // inc/dec that supplies CF) as CpuState's lazy layers. False if they do not fit them.
+  bool store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const FlagsRecipe& base);
+  void store_lazy_operands(const FlagsRecipe& r);
+  // Flags of an inc/dec over the flags of an add/sub/logic operation keep the older ones
+  // uncomputed as the base layer (it supplies CF) instead of computing that CF at once.
+  bool can_be_base(uint32_t older, uint64_t older_mask) const {
+    return older_mask == flag::ARITH && lazy(older) && leaves_lazy_flags(recipe(older).op);
+  }
+  void set_flags_lazy(uint64_t mask, uint32_t f, uint32_t now);
+  // Writes every dirty guest register and the flags to CpuState (before leaving the block,
+  // before the interpreter runs, and in out-of-line fault paths).
+  void write_back_all(uint32_t now, bool release = true, uint16_t keep = 0, bool keep_xmm = false);
+  void write_back_xmm() {
+    for (unsigned x = 0; x < 16; ++x)
+      if (xmm_dirty_ & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
+  }
+  // Only values whose last use is strictly in the past: the instruction being emitted still
+  // reads its own arguments.
+  void spill_dirty(uint32_t now);
+  SyncRecord snapshot();
+
+  // ---- instructions ----
+  void emit(uint32_t i, const ir::Inst& in);
+
+  // Adc/Sbb read their flags operand's CF only: lazy flags are re-run into the host CF.
+  static bool reads_carry_only(Opcode op) {
+    return op == Opcode::Adc || op == Opcode::Sbb || op == Opcode::FlagsAdc || op == Opcode::FlagsSbb;
+  }
+
+  void copy(const Xbyak::Reg& d, const Xbyak::Reg& a) {
+    if (d.getIdx() != a.getIdx()) mov(d, a);
+  }
+
+  // Add, with a constant or a folded scaled index as part of the address form.
+  void add_op(const ir::Inst& in, const Reg64& d);
+
+  // The other two-operand operations; a constant operand is the immediate.
+  void binary(const ir::Inst& in, const Reg64& d);
+
+  void shift(const ir::Inst& in, const Reg64& d);
+
+  // The host computed the same operation: its RFLAGS are the guest's arithmetic flags.
+  void capture_flags(const Reg64& d) {
+    pushfq();
+    pop(d);
+  }
+
+  // Guest addresses at or past the window fault without touching the host; the rest fault (or
+  // not) on the host exactly where the guest page is missing.
+  // The access instruction follows right after: the sync record (the dirty state a host
+  // fault there must rebuild) is taken at that offset.
+  // Range checks: an address base + d2 needs no check of its own after base + d1 passed one,
+  // for 0 <= d2 - d1 < the guard past the window (GuestMemory::guard) minus the widest access:
+  // base + d1 < limit (mod 2^64) puts base + d2 below limit + guard, without wrapping, where
+  // the host faults (a guest fault at that address). So of movaps [rsi+0x10], [rsi+0x20],
+  // [rsi+0x30] only the first is checked. The same address value is always covered.
+  std::pair<uint32_t, int64_t> base_and_displacement(uint32_t v) const;
+  bool range_already_checked(uint32_t v);
+  // The access's address is its operand k (its register may already hold the result).
+  void guest_access(const ir::Inst& in, int k, bool write);
+
+  // ---- SSE: guest XMM register n lives in host xmm n within a block ----
+  // Loaded from CpuState at its first use in the block (unless the first use only writes it),
+  // written back where guest state must be exact in CpuState: block exits, helper calls, and
+  // the out-of-line fault paths and host faults through the sync records (xmm_dirty). Host
+  // code outside translated blocks never expects anything in the XMM registers.
+  Xbyak::Address guest_xmm(uint64_t r) { return xword[rbx + kOffXmm + 16 * int(r & 15)]; }
+  // Memory operand checks: inside the window, and 16-byte aligned where the form demands it
+  // (a misaligned legacy-SSE m128 is #GP(0), SDM Vol. 1, 11.6.7).
+  Xbyak::Address guest_mem(const ir::Inst& in, int k, const SseBits& f, bool write);
+  Xbyak::Xmm xmm_in(uint64_t r) {
+    unsigned x = unsigned(r & 15);
+    if (!(xmm_loaded_ & (1u << x))) {
+      movdqa(Xbyak::Xmm(int(x)), guest_xmm(x));
+      xmm_loaded_ |= uint16_t(1u << x);
+    }
+    return Xbyak::Xmm(int(x));
+  }
+  Xbyak::Xmm xmm_out(uint64_t r) {
+    unsigned x = unsigned(r & 15);
+    xmm_loaded_ |= uint16_t(1u << x);
+    xmm_dirty_ |= uint16_t(1u << x);
+    return Xbyak::Xmm(int(x));
+  }
+  void sse(const ir::Inst& in, const Reg64& d);
+
+  // Calls helper(CpuState*, FallbackInsn*, const GuestMemory*) with the guest state in
+  // CpuState; a nonzero return leaves the block with that exit code.
+  void call_helper(uint32_t i, void* helper, FallbackInsn* f);
+
+  // The slow path of a translated instruction (Div): the guest state at the instruction goes
+  // to CpuState, the interpreter runs it and the block is left with its exit code.
+  Xbyak::Label& interpreter_exit(const ir::Inst& in, uint64_t fallback) {
+    interpreter_exits_.push_back({snapshot(), fb_[fallback].get()});
+    return interpreter_exit_labels_.emplace_back();
+  }
+
+  // ---- block ends ----
+  void exit_with(uint32_t code) {
+    mov(eax, code);
+    jmp(rt_.exit_stub, T_NEAR);
+  }
+  void set_rip(uint64_t pc) {
+    mov(r11, pc);
+    mov(qword[rbx + kOffRip], r11);
+  }
+  // A chainable exit: a 5-byte jmp that leads to a link stub until the dispatcher patches it.
+  void chainable_exit(uint64_t target);
+
+  void terminal();
+
+  void out_of_line();
+
+  void merge_flags_into(const Reg64& d, uint32_t f, uint64_t mask);
+
+  // Writes the dirty guest state of a sync record to CpuState.
+  void write_back(const SyncRecord& state);
+
+  struct SideExit {
+    SyncRecord state;
+    uint64_t target;
+    uint64_t skipped;  // guest instructions of the block after the exit
+  };
+
+  struct InterpreterExit {
+    SyncRecord state;
+    FallbackInsn* insn;
+  };
+
+  struct RangeFault {
+    int addr_reg;
+    uint64_t pc;
+    bool write;
+    SyncRecord state;  // dirty guest state to write back before reporting the fault
+    uint8_t vector;    // VEC_PF (outside the window) or VEC_GP (misaligned SSE operand)
+  };
+
+  const ir::Block& b_;
+  std::vector<std::unique_ptr<FallbackInsn>>& fb_;
+  const Runtime& rt_;
+  TranslatedBlock& out_;
+  std::vector<int> reg_of_;
+  std::vector<uint32_t> last_use_;
+  std::vector<uint8_t> folded_;  // constants taken as immediates, shifts taken as lea scales
+  bool fused_branch_ = false;    // the Branch's TestCond is folded into a host jcc
+  uint32_t used_ = 0;
+  int pins_[16] = {};
+  uint32_t owner_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
+                         kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone};
+  uint16_t xmm_loaded_ = 0, xmm_dirty_ = 0;  // guest XMM registers held in host xmm (same number)
+  uint32_t dirty_gpr_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
+                             kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone};
+  uint32_t dirty_flags_ = kNone;
+  // Under dirty inc/dec flags: the lazy add/sub/logic flags before them, which supply CF
+  // (CpuState's two layers, kept in the block). Always lazy; kNone when CF is CpuState's.
+  uint32_t base_flags_ = kNone;
+  bool self_loop_ = false;
+  uint16_t entry_flags_hint_ = 0;  // the Branch tests the entry flags, guessed to be this lazy word
+  std::vector<uint8_t> hoisted_;  // GetGpr loaded before loop_head_
+  int loop_reg_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+  uint16_t written_ = 0;  // guest registers the block has set so far
+  Xbyak::Label loop_head_, loop_exit_request_;
+  std::vector<uint8_t> exit_cond_;        // a TestCond only an ExitIf reads
+  std::vector<uint8_t> fused_exit_cond_;  // ... emitted as the ExitIf's own jcc
+  std::deque<Xbyak::Label> side_exit_labels_;
+  std::vector<SideExit> side_exits_;
+  std::vector<std::pair<uint32_t, int64_t>> checked_ranges_;  // (base value, displacement) checked
+  bool cpu_flags_pending_ = true;  // CpuState may hold lazy flags of an earlier block
+  uint64_t dirty_flags_mask_ = 0;
+  Xbyak::Label exit_request_, leave_with_r11_;
+  std::deque<Xbyak::Label> link_stubs_;
+  std::vector<ExitSlot*> link_slots_;
+  std::deque<Xbyak::Label> range_faults_;
+  std::vector<RangeFault> range_fault_info_;
+  std::deque<Xbyak::Label> interpreter_exit_labels_;
+  std::vector<InterpreterExit> interpreter_exits_;
+};
+
+}  // namespace vireo::jit::x64_detail

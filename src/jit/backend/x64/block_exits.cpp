@@ -1,0 +1,345 @@
+// BlockEmitter, block ends: the terminal, side exits, loops in place, the branch on entry flags, and the out-of-line paths.
+#include "jit/backend/x64/block_emitter.h"
+
+namespace vireo::jit::x64_detail {
+
+void BlockEmitter::find_exit_conditions() {
+  exit_cond_.assign(b_.insts.size(), 0);
+  fused_exit_cond_.assign(b_.insts.size(), 0);
+  std::vector<uint32_t> uses(b_.insts.size(), 0);
+  for (const ir::Inst& in : b_.insts)
+    if (!in.dead)
+      for (int a = 0; a < in.nargs; ++a)
+        if (!in.args[a].is_imm) ++uses[in.args[a].v];
+  if (b_.term.cond.valid()) ++uses[b_.term.cond.id];
+  for (const ir::Inst& in : b_.insts) {
+    if (in.dead || in.op != Opcode::ExitIf) continue;
+    uint32_t c = uint32_t(in.args[0].v);
+    if (b_.insts[c].op == Opcode::TestCond && uses[c] == 1 && !b_.insts[c].args[0].is_imm)
+      exit_cond_[c] = 1;
+  }
+}
+
+void BlockEmitter::side_exit(uint32_t i, const ir::Inst& in) {
+  uint32_t c = uint32_t(in.args[0].v);
+  Xbyak::Label& l = side_exit_labels_.emplace_back();
+  if (fused_exit_cond_[c]) {
+    const ir::Inst& tc = b_.insts[c];
+    emit_flags_recipe(*this, recipe(tc.args[0].v));
+    emit_jcc(*this, uint8_t(tc.args[1].v), l);
+  } else {
+    test(val(c).cvt32(), val(c).cvt32());
+    jnz(l, T_NEAR);
+  }
+  // The instructions the entry counted that this exit skips (fallbacks count themselves).
+  uint64_t skipped = b_.guest_insns - in.args[2].v;
+  for (uint32_t k = i + 1; k < b_.insts.size(); ++k)
+    if (!b_.insts[k].dead && (b_.insts[k].op == Opcode::Interpret || b_.insts[k].op == Opcode::RepString)) --skipped;
+  side_exits_.push_back({snapshot(), in.args[1].v, skipped});
+}
+
+void BlockEmitter::write_back_for_exit(const SyncRecord& s) {
+  if (s.flags_reg >= 0 || !store_flags_lazily(s.flags_recipe, s.flags_mask, s.base_recipe))
+    return write_back(s);
+  SyncRecord rest = s;  // everything but the flags
+  rest.flags_recipe = {};
+  rest.base_recipe = {};
+  write_back(rest);
+}
+
+bool BlockEmitter::loops_to_itself(const ir::Block& b) {
+  const ir::Terminal& t = b.term;
+  bool self = (t.kind == ir::Terminal::Kind::Jump && t.target == b.guest_pc) ||
+              (t.kind == ir::Terminal::Kind::Branch && (t.target == b.guest_pc || t.fallthrough == b.guest_pc));
+  if (!self) return false;
+  for (const ir::Inst& in : b.insts)
+    if (!in.dead && (in.op == Opcode::Interpret || in.op == Opcode::RepString)) return false;
+  return true;
+}
+
+void BlockEmitter::find_branch_on_entry_flags(uint16_t hint) {
+  const ir::Terminal& t = b_.term;
+  if (hint == 0 || (hint >> 8) != 0 || hint > kLazyFlagsCodes) return;
+  if (t.kind != ir::Terminal::Kind::Branch || !t.cond.valid()) return;
+  const ir::Inst& c = b_.insts[t.cond.id];
+  if (c.op != Opcode::TestCond || c.args[0].is_imm) return;
+  uint32_t g = uint32_t(c.args[0].v);
+  if (b_.insts[g].op != Opcode::GetFlags) return;
+  // Nothing after the GetFlags may change the flags, and the two are only the branch's.
+  for (uint32_t i = g + 1; i < b_.insts.size(); ++i) {
+    const ir::Inst& in = b_.insts[i];
+    if (in.dead) continue;
+    if (in.op == Opcode::SetFlags || in.op == Opcode::Interpret || in.op == Opcode::RepString) return;
+  }
+  for (uint32_t i = 0; i < b_.insts.size(); ++i) {
+    const ir::Inst& in = b_.insts[i];
+    if (in.dead || i == t.cond.id) continue;
+    for (int a = 0; a < in.nargs; ++a)
+      if (!in.args[a].is_imm && (in.args[a].v == g || in.args[a].v == t.cond.id)) return;
+  }
+  entry_flags_hint_ = hint;
+}
+
+void BlockEmitter::branch_on_entry_flags(Xbyak::Label& not_taken) {
+  const uint8_t cc = uint8_t(b_.insts[b_.term.cond.id].args[1].v);
+  const unsigned k = entry_flags_hint_ - 1u, size = 1u << (k % 4);
+  Xbyak::Label slow, taken;
+  cmp(word[rbx + kOffLazyOp], entry_flags_hint_);
+  jne(slow, T_NEAR);
+  mov(rax, qword[rbx + kOffLazyA]);
+  mov(rcx, qword[rbx + kOffLazyB]);
+  switch (FlagsRecipe::Op(FlagsRecipe::Add + k / 4)) {
+    case FlagsRecipe::Add: add(sized(rax, size), sized(rcx, size)); break;
+    case FlagsRecipe::Sub: cmp(sized(rax, size), sized(rcx, size)); break;
+    default: test(sized(rax, size), sized(rax, size)); break;
+  }
+  emit_jcc(*this, cc ^ 1, not_taken);
+  jmp(taken, T_NEAR);
+  L(slow);
+  call(rt_.settle_flags);
+  mov(rax, qword[rbx + kOffFlags]);
+  emit_test_cond(*this, rcx, rax, cc);
+  test(rcx, rcx);
+  jz(not_taken, T_NEAR);
+  L(taken);
+}
+
+void BlockEmitter::hoist_entry_reads() {
+  uint16_t written = 0, read = 0;
+  for (uint32_t i = 0; i < b_.insts.size(); ++i) {
+    const ir::Inst& in = b_.insts[i];
+    if (in.dead) continue;
+    unsigned r = unsigned(in.args[0].v & 15);
+    if (in.op == Opcode::SetGpr) written |= uint16_t(1u << r);
+    if (in.op == Opcode::GetGpr && !((written | read) & (1u << r))) {
+      hoisted_[i] = 1;
+      read |= uint16_t(1u << r);
+    }
+  }
+}
+
+uint16_t BlockEmitter::xmm_regs_used() const {
+  uint16_t m = 0;
+  auto add = [&](uint64_t r) { m |= uint16_t(1u << (r & 15)); };
+  for (const ir::Inst& in : b_.insts) {
+    if (in.dead) continue;
+    switch (in.op) {
+      case Opcode::SseRR:
+        add(in.args[1].v);
+        if (unpack(in.args[0].v).gpr_size != 0xFF) add(in.args[2].v);  // (not the immediate form)
+        break;
+      case Opcode::SseFlagsRR: add(in.args[1].v); add(in.args[2].v); break;
+      case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG: case Opcode::SseToGpr:
+      case Opcode::SseFlagsRM:
+        add(in.args[1].v);
+        break;
+      default: break;
+    }
+  }
+  return m;
+}
+
+void BlockEmitter::back_edge() {
+  // Register moves (a parallel copy: a value may be another loop register's), then the
+  // registers written with a constant or spilled: from CpuState.
+  std::vector<std::pair<int, int>> moves;  // (destination, source)
+  std::vector<unsigned> reloads;
+  for (unsigned r = 0; r < 16; ++r) {
+    if (loop_reg_[r] < 0) continue;
+    if (dirty_gpr_[r] != kNone) {
+      int src = reg_of_[dirty_gpr_[r]];
+      if (src != loop_reg_[r]) moves.emplace_back(loop_reg_[r], src);
+    } else if (written_ & (1u << r)) {
+      reloads.push_back(r);
+    }
+  }
+  while (!moves.empty()) {
+    bool progress = false;
+    for (size_t k = 0; k < moves.size(); ++k) {
+      int dst = moves[k].first;
+      bool read_later = false;
+      for (size_t m = 0; m < moves.size(); ++m)
+        if (m != k && moves[m].second == dst) read_later = true;
+      if (read_later) continue;
+      mov(Reg64(dst), Reg64(moves[k].second));
+      moves.erase(moves.begin() + long(k));
+      progress = true;
+      break;
+    }
+    if (progress) continue;
+    // A cycle: park one destination's current value in r11.
+    int dst = moves.front().first;
+    mov(r11, Reg64(dst));
+    for (auto& m : moves)
+      if (m.second == dst) m.second = r11.getIdx();
+  }
+  for (unsigned r : reloads) mov(Reg64(loop_reg_[r]), qword[rbx + kOffGpr + 8 * int(r)]);
+  count_insns();
+  cmp(dword[rbx + kOffExitRequest], 0);
+  jne(loop_exit_request_, T_NEAR);
+  jmp(loop_head_, T_NEAR);
+}
+
+void BlockEmitter::exit_to(uint64_t pc) {
+  if (self_loop_ && pc == b_.guest_pc) return back_edge();
+  if (self_loop_) {  // leaving the loop: its registers' current values go home
+    for (unsigned r = 0; r < 16; ++r)
+      if (loop_reg_[r] >= 0 && dirty_gpr_[r] != kNone) mov(qword[rbx + kOffGpr + 8 * int(r)], val(dirty_gpr_[r]));
+    write_back_xmm();
+  }
+  chainable_exit(pc);
+}
+
+void BlockEmitter::chainable_exit(uint64_t target) {
+  auto slot = std::make_unique<ExitSlot>();
+  slot->jmp = const_cast<uint8_t*>(getCurr());
+  slot->target_pc = target;
+  Xbyak::Label& stub = link_stubs_.emplace_back();
+  jmp(stub, T_NEAR);
+  link_slots_.push_back(slot.get());
+  out_.exits.push_back(std::move(slot));
+}
+
+void BlockEmitter::terminal() {
+  const ir::Terminal& t = b_.term;
+  leave_flags_lazy();
+  // (a loop in place writes its loop registers back only where it leaves)
+  write_back_all(uint32_t(b_.insts.size()), false, loop_regs_mask(), self_loop_);
+  switch (t.kind) {
+    case ir::Terminal::Kind::Jump: exit_to(t.target); break;
+    case ir::Terminal::Kind::Branch: {
+      Xbyak::Label not_taken;
+      if (entry_flags_hint_) {
+        branch_on_entry_flags(not_taken);
+      } else if (fused_branch_) {
+        const ir::Inst& c = b_.insts[t.cond.id];
+        uint64_t f = c.args[0].v;
+        uint8_t cc = uint8_t(c.args[1].v);
+        if (lazy(f)) {
+          emit_flags_recipe(*this, recipe(f));
+          emit_jcc(*this, cc ^ 1, not_taken);
+        } else {  // (materialized for another reader) any register is free to clobber
+          // here but, in a loop in place, the loop registers and the values moved into them
+          Reg64 scratch = val(f).getIdx() == rax.getIdx() ? rcx : rax;
+          if (self_loop_) scratch = free_register();
+          emit_test_cond(*this, scratch, val(f), cc);
+          test(scratch, scratch);
+          jz(not_taken, T_NEAR);
+        }
+      } else {
+        test(val(t.cond.id), val(t.cond.id));
+        jz(not_taken, T_NEAR);
+      }
+      exit_to(t.target);
+      L(not_taken);
+      exit_to(t.fallthrough);
+      break;
+    }
+    case ir::Terminal::Kind::Indirect: {
+      Reg64 dest = val(t.dest.id);
+      if (dest.getIdx() != rax.getIdx()) mov(rax, dest);
+      if (rt_.use_jump_cache) {
+        // The slot of CodeCache::jump_cache_fill: (pc ^ pc >> 12) mod size, 16 bytes each
+        // (the low 12 bits need only the low 32 bits of pc). A hit goes straight to the
+        // block: no translated code reads CpuState::rip, which only a miss needs.
+        Xbyak::Label miss;
+        mov(ecx, eax);
+        shr(ecx, 12);
+        xor_(ecx, eax);
+        and_(ecx, uint32_t(CodeCache::kJumpCacheSize - 1));
+        shl(ecx, 4);
+        mov(rdx, uint64_t(rt_.jump_cache));
+        cmp(qword[rdx + rcx], rax);
+        jne(miss);
+        jmp(qword[rdx + rcx + 8]);
+        L(miss);
+      }
+      mov(qword[rbx + kOffRip], rax);
+      exit_with(kExitDispatch);
+      break;
+    }
+    case ir::Terminal::Kind::Syscall: set_rip(t.target); exit_with(kExitSyscall); break;
+    case ir::Terminal::Kind::Exit: set_rip(t.target); exit_with(kExitDispatch); break;
+    case ir::Terminal::Kind::Return: exit_with(kExitDispatch); break;
+    case ir::Terminal::Kind::None: throw std::runtime_error("jit backend: block without terminal");
+  }
+}
+
+void BlockEmitter::out_of_line() {
+  if (self_loop_) {  // an exit request seen at the back edge: the values are in the loop registers
+    L(loop_exit_request_);
+    for (unsigned r = 0; r < 16; ++r)
+      if (loop_reg_[r] >= 0) mov(qword[rbx + kOffGpr + 8 * int(r)], Reg64(loop_reg_[r]));
+    write_back_xmm();  // (all the block's XMM registers are dirty at the back edge)
+  }
+  L(exit_request_);
+  set_rip(b_.guest_pc);
+  exit_with(kExitRequest);
+  L(leave_with_r11_);
+  mov(eax, r11d);
+  jmp(rt_.exit_stub, T_NEAR);
+  for (size_t k = 0; k < side_exits_.size(); ++k) {
+    L(side_exit_labels_[k]);
+    write_back_for_exit(side_exits_[k].state);
+    if (rt_.count_insns && side_exits_[k].skipped)  // (the entry counted the whole block)
+      sub(qword[rbx + kOffInsnCount], int32_t(side_exits_[k].skipped));
+    chainable_exit(side_exits_[k].target);
+  }
+  for (size_t k = 0; k < link_stubs_.size(); ++k) {
+    L(link_stubs_[k]);
+    link_slots_[k]->unlinked = const_cast<uint8_t*>(getCurr());
+    set_rip(link_slots_[k]->target_pc);
+    mov(rdx, uint64_t(link_slots_[k]));
+    exit_with(kExitLink);
+  }
+  for (size_t k = 0; k < interpreter_exits_.size(); ++k) {
+    L(interpreter_exit_labels_[k]);
+    write_back(interpreter_exits_[k].state);
+    mov(rdi, rbx);
+    mov(rsi, uint64_t(interpreter_exits_[k].insn));
+    mov(rax, uint64_t(rt_.fallback_helper));
+    call(rax);
+    jmp(rt_.exit_stub, T_NEAR);
+  }
+  for (size_t k = 0; k < range_faults_.size(); ++k) {
+    L(range_faults_[k]);
+    const auto& f = range_fault_info_[k];
+    write_back(f.state);
+    mov(rsi, Reg64(f.addr_reg));
+    mov(rdi, rbx);
+    mov(rdx, f.pc);
+    mov(ecx, uint32_t(f.write) | (uint32_t(f.vector) << 8));
+    mov(rax, uint64_t(rt_.range_fault_helper));
+    call(rax);
+    exit_with(kExitFault);
+  }
+}
+
+void BlockEmitter::write_back(const SyncRecord& state) {
+  for (auto [guest, host] : state.gprs) mov(qword[rbx + kOffGpr + 8 * int(guest)], Reg64(host));
+  for (unsigned x = 0; x < 16; ++x)
+    if (state.xmm_dirty & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
+  if (state.flags_reg >= 0 || state.flags_recipe.op != FlagsRecipe::None) {
+    call(rt_.settle_flags);  // (rflags keeps the bits outside the mask)
+    if (state.base_recipe.op != FlagsRecipe::None) {
+      emit_flags_recipe(*this, state.base_recipe);
+      pushfq();
+      pop(r11);
+      and_(r11, uint32_t(flag::ARITH));
+      and_(qword[rbx + kOffFlags], int32_t(~uint32_t(flag::ARITH)));
+      or_(qword[rbx + kOffFlags], r11);
+    }
+    if (state.flags_reg >= 0) {
+      mov(r11, Reg64(state.flags_reg));
+    } else {
+      emit_flags_recipe(*this, state.flags_recipe);
+      pushfq();
+      pop(r11);
+    }
+    and_(r11, uint32_t(state.flags_mask));
+    and_(qword[rbx + kOffFlags], int32_t(~uint32_t(state.flags_mask)));
+    or_(qword[rbx + kOffFlags], r11);
+  }
+}
+
+}  // namespace vireo::jit::x64_detail
