@@ -129,6 +129,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     auto tb = std::make_unique<TranslatedBlock>();
     tb->guest_pc = block.guest_pc;
     tb->guest_end = block.guest_end;
+    if (block.tail.present()) tb->tail_pc = block.tail.guest_pc, tb->tail_end = block.tail.guest_end;
     tb->guest_insns = block.guest_insns;
     for (auto& [in, fallback_pc] : fallbacks) {
       in.fn = dispatch_table()[in.mnemonic];  // the interpreter's handler for this instruction
@@ -155,6 +156,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     stats_.guest_insns_translated += tb->guest_insns;
     stats_.host_bytes += tb->code_size;
     if (tb->self_loop) ++stats_.self_loop_blocks;
+    if (block.tail.present()) ++stats_.tail_blocks;
     if (opts_.log_in_asm || opts_.log_op || opts_.log_out_asm) log_block(before, block, *tb);
     if (opts_.perfmap) {
       fmt::print(opts_.perfmap, "{:x} {:x} guest:{:#x}\n", uint64_t(tb->code), tb->code_size, tb->guest_pc);
@@ -283,16 +285,23 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
 void JitEngine::log_block(const ir::Block& before, const ir::Block& after, const TranslatedBlock& tb) {
   std::FILE* f = opts_.log;
   if (opts_.log_in_asm) {
+    auto print_code = [&](uint64_t from, uint64_t to) {
+      for (uint64_t pc = from; pc < to;) {
+        uint8_t bytes[15];
+        size_t n = std::min<uint64_t>(15, to - pc);
+        std::memcpy(bytes, mem_.base + pc, n);
+        Decoder d;
+        Insn in;
+        if (!d.decode(bytes, n, pc, in)) break;
+        fmt::print(f, "{:#018x}:  {}\n", pc, disassemble(bytes, n, pc));
+        pc += in.len;
+      }
+    };
     fmt::print(f, "IN: {:#x}\n", tb.guest_pc);
-    for (uint64_t pc = tb.guest_pc; pc < tb.guest_end;) {
-      uint8_t bytes[15];
-      size_t n = std::min<uint64_t>(15, tb.guest_end - pc);
-      std::memcpy(bytes, mem_.base + pc, n);
-      Decoder d;
-      Insn in;
-      if (!d.decode(bytes, n, pc, in)) break;
-      fmt::print(f, "{:#018x}:  {}\n", pc, disassemble(bytes, n, pc));
-      pc += in.len;
+    print_code(tb.guest_pc, tb.guest_end);
+    if (tb.tail_end) {
+      fmt::print(f, "IN (tail): {:#x}\n", tb.tail_pc);
+      print_code(tb.tail_pc, tb.tail_end);
     }
     fmt::print(f, "\n");
   }
@@ -325,6 +334,7 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   fmt::print(out, "  block entries (dispatcher): {}\n", s.block_entries);
   fmt::print(out, "  chains patched:       {}\n", s.chains_patched);
   fmt::print(out, "  blocks looping in place: {}\n", s.self_loop_blocks);
+  fmt::print(out, "  blocks with a tail:   {}\n", s.tail_blocks);
   fmt::print(out, "  invalidated blocks:   {}\n", s.invalidations);
   fmt::print(out, "  SMC write faults:     {} (blocks invalidated: {})\n", s.smc_write_faults,
              s.smc_invalidated_blocks);

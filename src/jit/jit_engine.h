@@ -43,6 +43,7 @@ struct JitStats {
   uint64_t blocks_translated = 0, guest_insns_translated = 0, host_bytes = 0;
   uint64_t flushes = 0, chains_patched = 0, block_entries = 0;
   uint64_t self_loop_blocks = 0;  // blocks that loop in place (an exit to their own start)
+  uint64_t tail_blocks = 0;       // blocks with a tail (a side exit's path back to their start)
   uint64_t jump_cache_hits = 0, jump_cache_misses = 0;
   uint64_t invalidations = 0, regalloc_retries = 0;
   uint64_t smc_write_faults = 0, smc_invalidated_blocks = 0;

@@ -41,6 +41,8 @@ struct Pair {
   } jit, ref;
   uint64_t jit_fallbacks = 0;  // instructions the JIT left to the interpreter
   uint64_t jit_self_loops = 0;  // blocks the JIT translated as loops in place
+  uint64_t jit_tails = 0;       // blocks the JIT translated with a tail
+  uint64_t jit_smc_invalidated = 0;  // blocks invalidated by guest writes to their code
 
   void run(const std::vector<uint8_t>& code, const CpuState& start, jit::JitOptions o = {}) {
     for (bool use_jit : {true, false}) {
@@ -58,6 +60,8 @@ struct Pair {
         jit_fallbacks = 0;
         for (uint64_t n : e.stats().fallbacks_by_mnemonic) jit_fallbacks += n;
         jit_self_loops = e.stats().self_loop_blocks;
+        jit_tails = e.stats().tail_blocks;
+        jit_smc_invalidated = e.stats().smc_invalidated_blocks;
       } else {
         Interpreter e(m.as.memory());
         res.r = e.run(m.cpu);

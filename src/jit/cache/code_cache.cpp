@@ -70,7 +70,7 @@ size_t CodeCache::invalidate(uint64_t addr, uint64_t len) {
     auto it = pages_.find(page);
     if (it == pages_.end()) continue;
     for (TranslatedBlock* b : it->second)
-      if (b->guest_pc < addr + len && addr < b->guest_end &&
+      if (b->reads_code(addr, len) &&
           std::find(victims.begin(), victims.end(), b) == victims.end())
         victims.push_back(b);
   }

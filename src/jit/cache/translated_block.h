@@ -76,7 +76,13 @@ struct SyncRecord {
 
 struct TranslatedBlock {
   uint64_t guest_pc = 0, guest_end = 0;
+  // Its tail's guest code (ir::Tail), on guest_pc's page, when it has one (else empty).
+  uint64_t tail_pc = 0, tail_end = 0;
   uint32_t guest_insns = 0;
+  // Whether the block's code (its own or its tail's) overlaps [addr, addr + len).
+  bool reads_code(uint64_t addr, uint64_t len) const {
+    return (guest_pc < addr + len && addr < guest_end) || (tail_pc < addr + len && addr < tail_end);
+  }
   uint8_t* code = nullptr;  // entry
   uint32_t code_size = 0;
   bool self_loop = false;  // loops in place (an exit back to its own start, see the emitter)

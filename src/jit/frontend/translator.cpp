@@ -144,6 +144,86 @@ size_t fetch(const GuestMemory& mem, uint64_t pc, uint8_t* out) {
 
 }  // namespace
 
+namespace {
+
+constexpr uint32_t kMaxTailInsns = 24;
+
+bool on_page(uint64_t pc, uint64_t page_of) { return (pc >> 12) == (page_of >> 12); }
+
+// Tries to make the path of the side exit `entry` (to `target`) the block's tail: it must
+// reach the block's start within kMaxTailInsns straight-line instructions on the block's
+// page, through translated instructions only (no interpreter fallback), leaving only by side
+// exits of its own. Leaves the block as it was if not.
+bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const BlockLimits& limits,
+              uint32_t& side_exits, ir::Block& block, std::vector<FallbackSite>& fallbacks) {
+  static const Decoder decoder(CpuMode::Long64);
+  const FrontendTable& table = frontend_table();
+  const uint64_t start = block.guest_pc;
+  if (target == start || !on_page(target, start)) return false;
+  const size_t saved_insts = block.insts.size(), saved_fallbacks = fallbacks.size();
+  const ir::Terminal saved_term = block.term;
+  const uint32_t saved_exits = side_exits;
+  ir::Builder ir(block);
+  ir.set_guest_pc(target);
+  const uint32_t marker = ir.emit(Opcode::TailStart, {}).id;
+  uint32_t insns = uint32_t(block.insts[entry].args[2].v);
+  uint64_t pc = target, end = target;
+  bool ok = false;
+  block.term = {};
+  for (uint32_t n = 0; n < kMaxTailInsns; ++n) {
+    if (pc == start) {  // fell through into the start
+      ir.set_guest_pc(pc);
+      ir.jump(start);
+      ok = true;
+      break;
+    }
+    uint8_t bytes[15];
+    size_t got = fetch(mem, pc, bytes);
+    Insn in;
+    if (got == 0 || !decoder.decode(bytes, got, pc, in) || !on_page(pc + in.len - 1, start)) break;
+    FrontendFn fn = table[in.mnemonic];
+    const size_t before = block.insts.size();
+    Translator t(block, in, pc, fallbacks);
+    if (!fn || !fn(t, in)) break;
+    bool helper = false;
+    for (size_t k = before; k < block.insts.size(); ++k)
+      helper |= block.insts[k].op == Opcode::Interpret || block.insts[k].op == Opcode::RepString;
+    if (helper) break;
+    ++insns;
+    pc += in.len;
+    end = std::max(end, pc);
+    if (!t.ends_block) continue;
+    const ir::Terminal term = block.term;
+    if ((term.kind == ir::Terminal::Kind::Jump && term.target == start) ||
+        (term.kind == ir::Terminal::Kind::Branch && (term.target == start || term.fallthrough == start))) {
+      ok = true;
+      break;
+    }
+    if (term.kind != ir::Terminal::Kind::Branch || term.fallthrough != pc || side_exits >= limits.max_side_exits)
+      break;
+    ++side_exits;
+    t.ir.emit(Opcode::ExitIf, {Arg::val(term.cond), Arg::imm(term.target), Arg::imm(insns)});
+    block.term = {};
+  }
+  if (!ok) {
+    block.insts.resize(saved_insts);
+    fallbacks.resize(saved_fallbacks);
+    block.term = saved_term;
+    side_exits = saved_exits;
+    return false;
+  }
+  block.tail.start = marker;
+  block.tail.entry = entry;
+  block.tail.guest_insns = insns;
+  block.tail.guest_pc = target;
+  block.tail.guest_end = end;
+  block.tail.term = block.term;
+  block.term = saved_term;
+  return true;
+}
+
+}  // namespace
+
 bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& limits,
                      ir::Block& block, std::vector<FallbackSite>& fallbacks, bool interpret_all) {
   static const Decoder decoder(CpuMode::Long64);
@@ -151,6 +231,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
   block.guest_pc = pc;
   ir::Builder ir(block);
   uint32_t side_exits = 0;
+  std::vector<std::pair<uint32_t, uint64_t>> exits;  // (ExitIf, target): tail candidates
   for (uint32_t n = 0;; ++n) {
     uint8_t bytes[15];
     size_t got = fetch(mem, pc, bytes);
@@ -190,6 +271,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
         n + 1 < limits.max_insns && !interpret_all && limits.superblocks &&
         side_exits < limits.max_side_exits) {
       ++side_exits;
+      exits.emplace_back(uint32_t(block.insts.size()), term.target);
       t.ir.emit(Opcode::ExitIf, {Arg::val(term.cond), Arg::imm(term.target), Arg::imm(block.guest_insns)});
       block.term = {};
       continue;
@@ -203,6 +285,9 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
       break;
     }
   }
+  // The first side exit whose path leads back to the start becomes the block's tail.
+  for (auto [entry, target] : exits)
+    if (try_tail(mem, entry, target, limits, side_exits, block, fallbacks)) break;
   return true;
 }
 

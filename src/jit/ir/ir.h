@@ -51,12 +51,42 @@ struct Terminal {
   Value cond, dest;
 };
 
+// A block's tail (one at most): the path taken at a side exit (an ExitIf, `entry`) whose
+// target leads back to the block's start, duplicated into the block so that an if/else inside
+// a loop stays one loop (`if (y & 1) acc += ..; else acc ^= ..;`). Its instructions follow
+// the block's own, after a TailStart marker at `start`; they run with the guest state of the
+// ExitIf, see only values defined before it, and end at `term`.
+struct Tail {
+  static constexpr uint32_t kNone = ~0u;
+  uint32_t start = kNone;    // the TailStart instruction
+  uint32_t entry = kNone;    // the ExitIf that jumps to it
+  uint32_t guest_insns = 0;  // guest instructions run on this path (to the ExitIf, then the tail's)
+  uint64_t guest_pc = 0, guest_end = 0;  // the tail's guest code (on the block's first page)
+  Terminal term;
+  bool present() const { return start != kNone; }
+};
+
 struct Block {
   uint64_t guest_pc = 0;      // first guest instruction
   uint32_t guest_insns = 0;   // guest instructions covered
   uint64_t guest_end = 0;     // address after the last guest instruction
   std::vector<Inst> insts;
   Terminal term;
+  Tail tail;
+
+  // Where the block's own instructions end: its terminal's position.
+  uint32_t main_end() const { return tail.present() ? tail.start : uint32_t(insts.size()); }
+  // Both terminals, for passes that rewrite or count their values.
+  template <class F>
+  void for_each_terminal(F f) {
+    f(term);
+    if (tail.present()) f(tail.term);
+  }
+  template <class F>
+  void for_each_terminal(F f) const {
+    f(term);
+    if (tail.present()) f(tail.term);
+  }
 
   Type type_of(Value v) const { return info(insts[v.id].op).result; }
 };

@@ -4,12 +4,34 @@
 
 namespace vireo::jit::ir {
 
+namespace {
+std::string print_terminal(const Terminal& t) {
+  switch (t.kind) {
+    case Terminal::Kind::None: return "  <no terminal>\n";
+    case Terminal::Kind::Jump: return fmt::format("  -> jump {:#x}\n", t.target);
+    case Terminal::Kind::Branch:
+      return fmt::format("  -> if %{} then {:#x} else {:#x}\n", t.cond.id, t.target, t.fallthrough);
+    case Terminal::Kind::Indirect: return fmt::format("  -> indirect %{}\n", t.dest.id);
+    case Terminal::Kind::Syscall: return fmt::format("  -> syscall, resume {:#x}\n", t.target);
+    case Terminal::Kind::Exit: return fmt::format("  -> exit to dispatcher at {:#x}\n", t.target);
+    case Terminal::Kind::Return: return "  -> return to dispatcher (rip in state)\n";
+  }
+  return "";
+}
+}  // namespace
+
 std::string print(const Block& b) {
   std::string s = fmt::format("block {:#x} ({} guest instructions)\n", b.guest_pc, b.guest_insns);
   uint64_t last_pc = ~uint64_t(0);
   for (size_t i = 0; i < b.insts.size(); ++i) {
     const Inst& in = b.insts[i];
     if (in.dead) continue;
+    if (i == b.tail.start) {  // the block's own end, then its tail
+      s += print_terminal(b.term);
+      s += fmt::format("tail {:#x} (taken at %{}, {} guest instructions on the path)\n", b.tail.guest_pc,
+                       b.tail.entry, b.tail.guest_insns);
+      continue;
+    }
     if (in.guest_pc != last_pc) {
       s += fmt::format(" ; {:#x}\n", in.guest_pc);
       last_pc = in.guest_pc;
@@ -23,18 +45,7 @@ std::string print(const Block& b) {
     }
     s += '\n';
   }
-  switch (b.term.kind) {
-    case Terminal::Kind::None: s += "  <no terminal>\n"; break;
-    case Terminal::Kind::Jump: s += fmt::format("  -> jump {:#x}\n", b.term.target); break;
-    case Terminal::Kind::Branch:
-      s += fmt::format("  -> if %{} then {:#x} else {:#x}\n", b.term.cond.id, b.term.target,
-                       b.term.fallthrough);
-      break;
-    case Terminal::Kind::Indirect: s += fmt::format("  -> indirect %{}\n", b.term.dest.id); break;
-    case Terminal::Kind::Syscall: s += fmt::format("  -> syscall, resume {:#x}\n", b.term.target); break;
-    case Terminal::Kind::Exit: s += fmt::format("  -> exit to dispatcher at {:#x}\n", b.term.target); break;
-    case Terminal::Kind::Return: s += "  -> return to dispatcher (rip in state)\n"; break;
-  }
+  s += print_terminal(b.tail.present() ? b.tail.term : b.term);
   return s;
 }
 

@@ -13,9 +13,28 @@ std::string check_value(const Block& b, size_t at, Value v, Type want, const cha
     return fmt::format("{}: %{} has type {}, expected {}", what, v.id, type_name(t), type_name(want));
   return "";
 }
+
+std::string check_terminal(const Block& b, const Terminal& t, size_t end) {
+  switch (t.kind) {
+    case Terminal::Kind::None: return "block has no terminal";
+    case Terminal::Kind::Branch: return check_value(b, end, t.cond, Type::U1, "branch condition");
+    case Terminal::Kind::Indirect: return check_value(b, end, t.dest, Type::U64, "indirect target");
+    default: return "";
+  }
+}
+
+// A tail's instructions see only values defined before its ExitIf, or in the tail.
+bool visible_in_tail(const Block& b, uint32_t v) { return v < b.tail.entry || v > b.tail.start; }
 }  // namespace
 
 std::string verify(const Block& b) {
+  const Tail& tail = b.tail;
+  if (tail.present()) {
+    if (tail.start >= b.insts.size() || b.insts[tail.start].op != Opcode::TailStart || b.insts[tail.start].dead)
+      return "tail: no TailStart where the tail starts";
+    if (tail.entry >= tail.start || b.insts[tail.entry].op != Opcode::ExitIf || b.insts[tail.entry].dead)
+      return "tail: its entry is not an ExitIf of the block";
+  }
   for (size_t i = 0; i < b.insts.size(); ++i) {
     const Inst& in = b.insts[i];
     if (in.dead) continue;
@@ -24,6 +43,7 @@ std::string verify(const Block& b) {
     std::string where = fmt::format("%{} {}", i, oi.name);
     if (in.nargs != oi.nargs)
       return fmt::format("{}: {} arguments, expected {}", where, in.nargs, oi.nargs);
+    if (in.op == Opcode::TailStart && i != tail.start) return fmt::format("{}: not the block's tail", where);
     for (int a = 0; a < in.nargs; ++a) {
       bool want_imm = oi.args[a] == Type::Imm;
       if (want_imm != in.args[a].is_imm)
@@ -31,16 +51,17 @@ std::string verify(const Block& b) {
       if (!want_imm) {
         std::string e = check_value(b, i, Value{uint32_t(in.args[a].v)}, oi.args[a], where.c_str());
         if (!e.empty()) return e;
+        if (tail.present() && i > tail.start && !visible_in_tail(b, uint32_t(in.args[a].v)))
+          return fmt::format("{}: %{} is defined after the tail's ExitIf", where, in.args[a].v);
       }
     }
   }
-  size_t end = b.insts.size();
-  switch (b.term.kind) {
-    case Terminal::Kind::None: return "block has no terminal";
-    case Terminal::Kind::Branch: return check_value(b, end, b.term.cond, Type::U1, "branch condition");
-    case Terminal::Kind::Indirect: return check_value(b, end, b.term.dest, Type::U64, "indirect target");
-    default: return "";
-  }
+  if (std::string e = check_terminal(b, b.term, b.main_end()); !e.empty()) return e;
+  if (!tail.present()) return "";
+  if (std::string e = check_terminal(b, tail.term, b.insts.size()); !e.empty()) return "tail: " + e;
+  for (Value v : {tail.term.cond, tail.term.dest})
+    if (v.valid() && !visible_in_tail(b, v.id)) return fmt::format("tail terminal: %{} is defined after the tail's ExitIf", v.id);
+  return "";
 }
 
 }  // namespace vireo::jit::ir

@@ -88,6 +88,7 @@ void fold_constants(ir::Block& b) {
   for (uint32_t i = 0; i < b.insts.size(); ++i) {
     ir::Inst& in = b.insts[i];
     if (in.dead) continue;
+    if (in.op == Opcode::TailStart) seen.clear();  // (the tail sees no value defined after its ExitIf)
     uint64_t vals[4] = {};
     bool all_const = true, any_value = false;
     uint64_t imm = 0;
@@ -164,8 +165,7 @@ void fold_constants(ir::Block& b) {
       }
     }
   }
-  if (b.term.cond.valid()) b.term.cond.id = alias[b.term.cond.id];
-  if (b.term.dest.valid()) b.term.dest.id = alias[b.term.dest.id];
+  b.for_each_terminal([&](ir::Terminal& t) { alias_terminal(t, alias); });
 }
 
 }  // namespace vireo::jit::passes

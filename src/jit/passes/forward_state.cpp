@@ -15,7 +15,7 @@ bool has_side_effects(Opcode op) {
     case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64:
     case Opcode::Store128: case Opcode::Interpret: case Opcode::RepString: case Opcode::Div:
     case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
-    case Opcode::Load128: case Opcode::ExitIf:
+    case Opcode::Load128: case Opcode::ExitIf: case Opcode::TailStart:
     // Every SSE op can set sticky MXCSR exception flags, even one whose value is dead
     // (comisd whose flags are overwritten, cvttsd2si whose result is unused).
     case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
@@ -67,12 +67,22 @@ void forward_guest_state(ir::Block& b) {
   std::vector<uint32_t> getflags_src(b.insts.size(), 0);
   std::vector<uint64_t> getflags_mask(b.insts.size(), 0);
 
+  // The tail (ir::Tail) starts from what was known at its ExitIf.
+  std::array<Value, 16> known_at_entry{};
+  Value flags_at_entry;
+  uint64_t mask_at_entry = 0;
   for (uint32_t i = 0; i < b.insts.size(); ++i) {
     ir::Inst& in = b.insts[i];
     if (in.dead) continue;
     for (int a = 0; a < in.nargs; ++a)
       if (!in.args[a].is_imm) in.args[a].v = alias[in.args[a].v];
+    if (i == b.tail.entry) known_at_entry = known, flags_at_entry = flags_value, mask_at_entry = flags_mask;
     switch (in.op) {
+      case Opcode::TailStart:
+        known = known_at_entry;
+        flags_value = flags_at_entry;
+        flags_mask = mask_at_entry;
+        break;
       case Opcode::GetGpr: {
         Value& k = known[in.args[0].v & 15];
         if (k.valid()) {
@@ -116,8 +126,7 @@ void forward_guest_state(ir::Block& b) {
       default: break;
     }
   }
-  if (b.term.cond.valid()) b.term.cond.id = alias[b.term.cond.id];
-  if (b.term.dest.valid()) b.term.dest.id = alias[b.term.dest.id];
+  b.for_each_terminal([&](ir::Terminal& t) { alias_terminal(t, alias); });
 
   // Dead SetGpr: overwritten later with no read or sync point in between.
   std::array<bool, 16> overwritten{};
@@ -130,7 +139,7 @@ void forward_guest_state(ir::Block& b) {
       overwritten[r] = true;
     } else if (in.op == Opcode::GetGpr) {
       overwritten[in.args[0].v & 15] = false;
-    } else if (is_sync_point(in.op)) {
+    } else if (is_sync_point(in.op) || in.op == Opcode::TailStart) {  // (the block's end is before a tail)
       overwritten.fill(false);
     }
   }
@@ -150,7 +159,7 @@ void eliminate_dead_flags(ir::Block& b) {
       }
       in.args[0].v = mask;
       live &= ~in.args[0].v;
-    } else if (in.op == Opcode::GetFlags || is_sync_point(in.op)) {
+    } else if (in.op == Opcode::GetFlags || is_sync_point(in.op) || in.op == Opcode::TailStart) {
       live = flag::ARITH;
     }
   }
@@ -164,8 +173,10 @@ void eliminate_dead_code(ir::Block& b) {
   };
   for (auto& in : b.insts)
     if (!in.dead) count(in, 1);
-  if (b.term.cond.valid()) ++uses[b.term.cond.id];
-  if (b.term.dest.valid()) ++uses[b.term.dest.id];
+  b.for_each_terminal([&](const ir::Terminal& t) {
+    if (t.cond.valid()) ++uses[t.cond.id];
+    if (t.dest.valid()) ++uses[t.dest.id];
+  });
   for (size_t i = b.insts.size(); i-- > 0;) {
     ir::Inst& in = b.insts[i];
     if (in.dead || uses[i] || has_side_effects(in.op)) continue;

@@ -2,6 +2,8 @@
 // marking removed instructions dead instead of erasing them.
 #pragma once
 
+#include <vector>
+
 #include "jit/ir/ir.h"
 
 namespace vireo::jit::passes {
@@ -26,6 +28,12 @@ void eliminate_dead_flags(ir::Block& b);
 
 // Deletes pure instructions whose value nothing uses.
 void eliminate_dead_code(ir::Block& b);
+
+// Rewrites a terminal's values through a pass's alias map.
+inline void alias_terminal(ir::Terminal& t, const std::vector<uint32_t>& alias) {
+  if (t.cond.valid()) t.cond.id = alias[t.cond.id];
+  if (t.dest.valid()) t.dest.id = alias[t.dest.id];
+}
 
 // The standard pipeline, in order.
 void optimize(ir::Block& b);

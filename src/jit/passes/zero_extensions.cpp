@@ -82,8 +82,10 @@ void eliminate_zero_extensions(ir::Block& b) {
   const size_t n = b.insts.size();
   // Backwards: a value's users all come after it, so its demand is final when it is reached.
   std::vector<uint8_t> demanded(n, 0);
-  if (b.term.cond.valid()) demanded[b.term.cond.id] = 1;
-  if (b.term.dest.valid()) demanded[b.term.dest.id] = 1;
+  b.for_each_terminal([&](const ir::Terminal& t) {
+    if (t.cond.valid()) demanded[t.cond.id] = 1;
+    if (t.dest.valid()) demanded[t.dest.id] = 1;
+  });
   for (size_t i = n; i-- > 0;) {
     const ir::Inst& in = b.insts[i];
     if (in.dead) continue;
@@ -137,8 +139,7 @@ void eliminate_zero_extensions(ir::Block& b) {
     }
     zero_upper[i] = z;
   }
-  if (b.term.cond.valid()) b.term.cond.id = alias[b.term.cond.id];
-  if (b.term.dest.valid()) b.term.dest.id = alias[b.term.dest.id];
+  b.for_each_terminal([&](ir::Terminal& t) { alias_terminal(t, alias); });
 }
 
 }  // namespace vireo::jit::passes

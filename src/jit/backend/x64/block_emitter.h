@@ -68,6 +68,14 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // guest state of that point is written back and a chainable exit leads to its target ----
   void find_exit_conditions();
   void side_exit(uint32_t i, const ir::Inst& in);
+  // The jcc of an ExitIf to `l`.
+  void exit_jcc(const ir::Inst& in, Xbyak::Label& l);
+
+  // ---- the block's tail (ir::Tail): its ExitIf jumps to tail_label_ with the allocation
+  // state of that point saved; after the block's own terminal the tail is emitted from that
+  // state, as if the code between had not run (it has not, on that path) ----
+  void enter_tail(uint32_t i, const ir::Inst& in);
+  void emit_tail();
   // Writes a side exit's dirty state back, with its flags left lazy in CpuState as at a
   // block's end (the next block usually overwrites them).
   void write_back_for_exit(const SyncRecord& s);
@@ -89,6 +97,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void branch_on_entry_flags(Xbyak::Label& not_taken);
 
   void count_insns();
+  // Emits instructions [from, to) (the block's own, or its tail's).
+  void emit_range(uint32_t from, uint32_t to);
 
   // ---- loops in place: a block that exits to its own start jumps back to loop_head_, past
   // the loads of the guest registers it reads (each read's value keeps its host register for
@@ -293,7 +303,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // A chainable exit: a 5-byte jmp that leads to a link stub until the dispatcher patches it.
   void chainable_exit(uint64_t target);
 
-  void terminal();
+  // The block's terminal, or its tail's (`fused`: the branch's TestCond is a host jcc).
+  void terminal(const ir::Terminal& t, bool fused);
 
   void out_of_line();
 
@@ -329,6 +340,22 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   std::vector<uint32_t> last_use_;
   std::vector<uint8_t> folded_;  // constants taken as immediates, shifts taken as lea scales
   bool fused_branch_ = false;    // the Branch's TestCond is folded into a host jcc
+  bool fused_tail_branch_ = false;  // ... the tail's
+  // What enter_tail saves for emit_tail: everything the allocation and lazy state track.
+  struct State {
+    std::vector<int> reg_of;
+    uint32_t used;
+    int pins[16];
+    uint32_t owner[16], dirty_gpr[16], dirty_flags, base_flags;
+    uint16_t xmm_loaded, xmm_dirty, written;
+    uint64_t dirty_flags_mask;
+    bool cpu_flags_pending;
+    std::vector<std::pair<uint32_t, int64_t>> checked_ranges;
+  };
+  State save() const;
+  void restore(const State& s);
+  State at_tail_;
+  Xbyak::Label tail_label_;
   uint32_t used_ = 0;
   int pins_[16] = {};
   uint32_t owner_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,

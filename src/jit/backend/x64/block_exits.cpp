@@ -11,7 +11,9 @@ void BlockEmitter::find_exit_conditions() {
     if (!in.dead)
       for (int a = 0; a < in.nargs; ++a)
         if (!in.args[a].is_imm) ++uses[in.args[a].v];
-  if (b_.term.cond.valid()) ++uses[b_.term.cond.id];
+  b_.for_each_terminal([&](const ir::Terminal& t) {
+    if (t.cond.valid()) ++uses[t.cond.id];
+  });
   for (const ir::Inst& in : b_.insts) {
     if (in.dead || in.op != Opcode::ExitIf) continue;
     uint32_t c = uint32_t(in.args[0].v);
@@ -20,9 +22,8 @@ void BlockEmitter::find_exit_conditions() {
   }
 }
 
-void BlockEmitter::side_exit(uint32_t i, const ir::Inst& in) {
+void BlockEmitter::exit_jcc(const ir::Inst& in, Xbyak::Label& l) {
   uint32_t c = uint32_t(in.args[0].v);
-  Xbyak::Label& l = side_exit_labels_.emplace_back();
   if (fused_exit_cond_[c]) {
     const ir::Inst& tc = b_.insts[c];
     emit_flags_recipe(*this, recipe(tc.args[0].v));
@@ -31,11 +32,75 @@ void BlockEmitter::side_exit(uint32_t i, const ir::Inst& in) {
     test(val(c).cvt32(), val(c).cvt32());
     jnz(l, T_NEAR);
   }
-  // The instructions the entry counted that this exit skips (fallbacks count themselves).
-  uint64_t skipped = b_.guest_insns - in.args[2].v;
-  for (uint32_t k = i + 1; k < b_.insts.size(); ++k)
-    if (!b_.insts[k].dead && (b_.insts[k].op == Opcode::Interpret || b_.insts[k].op == Opcode::RepString)) --skipped;
+}
+
+namespace {
+// Interpreter fallbacks and rep string helpers in [from, to): they count their own guest
+// instructions.
+uint32_t self_counting(const ir::Block& b, uint32_t from, uint32_t to) {
+  uint32_t n = 0;
+  for (uint32_t k = from; k < to; ++k)
+    if (!b.insts[k].dead && (b.insts[k].op == Opcode::Interpret || b.insts[k].op == Opcode::RepString)) ++n;
+  return n;
+}
+}  // namespace
+
+void BlockEmitter::side_exit(uint32_t i, const ir::Inst& in) {
+  exit_jcc(in, side_exit_labels_.emplace_back());
+  // The instructions the entry counted that this exit skips (fallbacks count themselves); a
+  // tail's exits, those of the tail's path (its entry made the count that path's).
+  const bool in_tail = b_.tail.present() && i > b_.tail.start;
+  uint64_t path = in_tail ? b_.tail.guest_insns : b_.guest_insns;
+  uint64_t skipped = path - in.args[2].v - self_counting(b_, i + 1, in_tail ? uint32_t(b_.insts.size()) : b_.main_end());
   side_exits_.push_back({snapshot(), in.args[1].v, skipped});
+}
+
+BlockEmitter::State BlockEmitter::save() const {
+  State s{reg_of_, used_, {}, {}, {}, dirty_flags_, base_flags_, xmm_loaded_, xmm_dirty_, written_,
+          dirty_flags_mask_, cpu_flags_pending_, checked_ranges_};
+  std::copy(std::begin(pins_), std::end(pins_), s.pins);
+  std::copy(std::begin(owner_), std::end(owner_), s.owner);
+  std::copy(std::begin(dirty_gpr_), std::end(dirty_gpr_), s.dirty_gpr);
+  return s;
+}
+
+void BlockEmitter::restore(const State& s) {
+  reg_of_ = s.reg_of;
+  used_ = s.used;
+  std::copy(std::begin(s.pins), std::end(s.pins), pins_);
+  std::copy(std::begin(s.owner), std::end(s.owner), owner_);
+  std::copy(std::begin(s.dirty_gpr), std::end(s.dirty_gpr), dirty_gpr_);
+  dirty_flags_ = s.dirty_flags;
+  base_flags_ = s.base_flags;
+  xmm_loaded_ = s.xmm_loaded;
+  xmm_dirty_ = s.xmm_dirty;
+  written_ = s.written;
+  dirty_flags_mask_ = s.dirty_flags_mask;
+  cpu_flags_pending_ = s.cpu_flags_pending;
+  checked_ranges_ = s.checked_ranges;
+}
+
+void BlockEmitter::enter_tail(uint32_t i, const ir::Inst& in) {
+  exit_jcc(in, tail_label_);
+  at_tail_ = save();
+}
+
+void BlockEmitter::emit_tail() {
+  const uint32_t start = b_.tail.start;
+  L(tail_label_);
+  restore(at_tail_);
+  // Registers of values that only the block's own code after the ExitIf, or its terminal,
+  // still needed: free on this path.
+  for (int r : kPool)
+    if ((used_ & (1u << r)) && pins_[r] == 0 && last_use_[owner_[r]] <= start) used_ &= ~(1u << r);
+  // The entry counted the block's own instructions; this path runs the tail's instead.
+  if (rt_.count_insns) {
+    int64_t delta = int64_t(b_.tail.guest_insns) - int64_t(b_.guest_insns) +
+                    int64_t(self_counting(b_, b_.tail.entry + 1, start));
+    if (delta) add(qword[rbx + kOffInsnCount], int32_t(delta));
+  }
+  emit_range(start + 1, uint32_t(b_.insts.size()));
+  terminal(b_.tail.term, fused_tail_branch_);
 }
 
 void BlockEmitter::write_back_for_exit(const SyncRecord& s) {
@@ -48,9 +113,11 @@ void BlockEmitter::write_back_for_exit(const SyncRecord& s) {
 }
 
 bool BlockEmitter::loops_to_itself(const ir::Block& b) {
-  const ir::Terminal& t = b.term;
-  bool self = (t.kind == ir::Terminal::Kind::Jump && t.target == b.guest_pc) ||
-              (t.kind == ir::Terminal::Kind::Branch && (t.target == b.guest_pc || t.fallthrough == b.guest_pc));
+  bool self = false;
+  b.for_each_terminal([&](const ir::Terminal& t) {
+    self |= (t.kind == ir::Terminal::Kind::Jump && t.target == b.guest_pc) ||
+            (t.kind == ir::Terminal::Kind::Branch && (t.target == b.guest_pc || t.fallthrough == b.guest_pc));
+  });
   if (!self) return false;
   for (const ir::Inst& in : b.insts)
     if (!in.dead && (in.op == Opcode::Interpret || in.op == Opcode::RepString)) return false;
@@ -200,18 +267,19 @@ void BlockEmitter::chainable_exit(uint64_t target) {
   out_.exits.push_back(std::move(slot));
 }
 
-void BlockEmitter::terminal() {
-  const ir::Terminal& t = b_.term;
+void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
   leave_flags_lazy();
-  // (a loop in place writes its loop registers back only where it leaves)
-  write_back_all(uint32_t(b_.insts.size()), false, loop_regs_mask(), self_loop_);
+  // (a loop in place writes its loop registers back only where it leaves: exit_to; a block
+  // whose tail loops may end in any other way too)
+  const bool to_pc = t.kind == ir::Terminal::Kind::Jump || t.kind == ir::Terminal::Kind::Branch;
+  write_back_all(uint32_t(b_.insts.size()), false, to_pc ? loop_regs_mask() : 0, self_loop_ && to_pc);
   switch (t.kind) {
     case ir::Terminal::Kind::Jump: exit_to(t.target); break;
     case ir::Terminal::Kind::Branch: {
       Xbyak::Label not_taken;
-      if (entry_flags_hint_) {
+      if (entry_flags_hint_ && &t == &b_.term) {
         branch_on_entry_flags(not_taken);
-      } else if (fused_branch_) {
+      } else if (fused) {
         const ir::Inst& c = b_.insts[t.cond.id];
         uint64_t f = c.args[0].v;
         uint8_t cc = uint8_t(c.args[1].v);

@@ -15,6 +15,7 @@ void BlockEmitter::run() {
   OperandSelection sel = select_operands(b_);
   folded_ = std::move(sel.folded);
   fused_branch_ = sel.fused_branch;
+  fused_tail_branch_ = sel.fused_tail_branch;
   if (self_loop_) hoist_entry_reads();
   find_exit_conditions();
   if (entry_flags_hint_) {  // the branch's GetFlags and TestCond: part of the terminal
@@ -47,8 +48,15 @@ void BlockEmitter::run() {
     xmm_loaded_ = xmm_dirty_ = xmm;
     L(loop_head_);
   }
+  emit_range(0, b_.main_end());
+  terminal(b_.term, fused_branch_);
+  if (b_.tail.present()) emit_tail();
+  out_of_line();
+}
+
+void BlockEmitter::emit_range(uint32_t from, uint32_t to) {
   uint64_t last_pc = ~uint64_t(0);
-  for (uint32_t i = 0; i < b_.insts.size(); ++i) {
+  for (uint32_t i = from; i < to; ++i) {
     const ir::Inst& in = b_.insts[i];
     if (in.dead || folded_[i] || hoisted_[i]) continue;  // folded into users, or loaded before the loop
     if (in.guest_pc != last_pc) {
@@ -58,8 +66,6 @@ void BlockEmitter::run() {
     emit(i, in);
     release_dying(i);
   }
-  terminal();
-  out_of_line();
 }
 
 Reg64 BlockEmitter::free_register() const {
@@ -83,7 +89,7 @@ uint16_t BlockEmitter::loop_regs_mask() const {
 }
 
 void BlockEmitter::compute_last_uses() {
-  uint32_t end = uint32_t(b_.insts.size());
+  const uint32_t end = uint32_t(b_.insts.size());
   for (uint32_t i = 0; i < b_.insts.size(); ++i) {
     const ir::Inst& in = b_.insts[i];
     if (in.dead || folded_[i]) continue;
@@ -97,13 +103,20 @@ void BlockEmitter::compute_last_uses() {
       for_flags_inputs(v, [&](uint64_t x) { last_use_[x] = i; });
     }
   }
-  if (b_.term.cond.valid()) last_use_[b_.term.cond.id] = end;
-  if (fused_branch_) {
-    uint64_t f = b_.insts[b_.term.cond.id].args[0].v;
-    last_use_[f] = end;
-    for_flags_inputs(f, [&](uint64_t x) { last_use_[x] = end; });
-  }
-  if (b_.term.dest.valid()) last_use_[b_.term.dest.id] = end;
+  // A terminal reads its values at its position: the block's own at main_end() (before its
+  // tail), the tail's at the end.
+  auto terminal_uses = [&](const ir::Terminal& t, bool fused, uint32_t at) {
+    auto use = [&](uint64_t v) { last_use_[v] = std::max(last_use_[v], at); };
+    if (t.cond.valid()) use(t.cond.id);
+    if (t.dest.valid()) use(t.dest.id);
+    if (fused) {
+      uint64_t f = b_.insts[t.cond.id].args[0].v;
+      use(f);
+      for_flags_inputs(f, use);
+    }
+  };
+  terminal_uses(b_.term, fused_branch_, b_.main_end());
+  if (b_.tail.present()) terminal_uses(b_.tail.term, fused_tail_branch_, end);
   for (uint32_t i = 0; i < end; ++i)
     if (hoisted_[i]) last_use_[i] = end;  // the loop register, reserved to the back edge
   // A side exit's condition re-run from lazy flags at the ExitIf: their operands live to it.
@@ -362,7 +375,10 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     // (guest_access leaves the sync record at the offset of the access just emitted)
     case Opcode::Interpret: call_helper(i, rt_.fallback_helper, fb_[in.args[0].v].get()); break;
     case Opcode::RepString: call_helper(i, rt_.rep_string_helper, fb_[in.args[0].v].get()); break;
-    case Opcode::ExitIf: side_exit(i, in); break;
+    case Opcode::ExitIf:
+      if (i == b_.tail.entry) enter_tail(i, in);
+      else side_exit(i, in);
+      break;
     case Opcode::Div: emit_div(*this, imm(0), d, A(1), A(2), A(3), interpreter_exit(in, imm(0) >> 16)); break;
     case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
     case Opcode::SseToGpr: case Opcode::SseToGprM: case Opcode::SseFlagsRR: case Opcode::SseFlagsRM:

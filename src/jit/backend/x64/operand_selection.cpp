@@ -67,16 +67,21 @@ OperandSelection select_operands(const ir::Block& b) {
       if (is_const(b, v) && !takes_imm(b, in, k, const_of(b, v))) reg_use[v] = 1;
     }
   }
-  for (ir::Value v : {b.term.cond, b.term.dest})
-    if (v.valid()) ++uses[v.id], reg_use[v.id] = 1;
+  b.for_each_terminal([&](const ir::Terminal& t) {
+    for (ir::Value v : {t.cond, t.dest})
+      if (v.valid()) ++uses[v.id], reg_use[v.id] = 1;
+  });
   // A branch on a condition of recomputable flags becomes the host's cmp/test + jcc.
-  if (b.term.kind == ir::Terminal::Kind::Branch) {
-    const ir::Inst& c = b.insts[b.term.cond.id];
-    if (c.op == Opcode::TestCond && uses[b.term.cond.id] == 1 && is_recomputable_flags(b.insts[c.args[0].v].op)) {
-      folded[b.term.cond.id] = 1;
-      sel.fused_branch = true;
-    }
-  }
+  auto fuse = [&](const ir::Terminal& t) {
+    if (t.kind != ir::Terminal::Kind::Branch) return false;
+    const ir::Inst& c = b.insts[t.cond.id];
+    if (c.op != Opcode::TestCond || uses[t.cond.id] != 1 || !is_recomputable_flags(b.insts[c.args[0].v].op))
+      return false;
+    folded[t.cond.id] = 1;
+    return true;
+  };
+  sel.fused_branch = fuse(b.term);
+  if (b.tail.present()) sel.fused_tail_branch = fuse(b.tail.term);
   for (uint32_t i = 0; i < b.insts.size(); ++i) {
     const ir::Inst& in = b.insts[i];
     if (in.dead) continue;

@@ -15,6 +15,7 @@ struct OperandSelection {
   // emits none of them.
   std::vector<uint8_t> folded;
   bool fused_branch = false;  // the Branch terminal is a host cmp/test + jcc on lazy flags
+  bool fused_tail_branch = false;  // so is the tail's (ir::Tail)
 };
 
 OperandSelection select_operands(const ir::Block& b);
