@@ -511,6 +511,37 @@ TEST(Jit, ExitRequestStopsATightLoop) {
   EXPECT_EQ(m.cpu.rip, kCode);
 }
 
+TEST(Jit, ExitRequestAtABackEdgeWritesWhatTheLoopHeadOverwrites) {
+  // L: mov r8,rcx; add r8,3; mov rcx,r8; test cl,1; jnz odd; add r9,1; jmp L
+  // odd: add r9,1; jmp L  (the block's tail)
+  // Each iteration writes r8 and all the flags before anything reads them, so the back edges
+  // (the block's own and its tail's) leave them in host registers; an exit request there
+  // must still write them (and the loop registers) to CpuState.
+  Machine m;
+  m.load({0x49, 0x89, 0xC8, 0x49, 0x83, 0xC0, 0x03, 0x4C, 0x89, 0xC1, 0xF6, 0xC1, 0x01, 0x75,
+          0x06, 0x49, 0x83, 0xC1, 0x01, 0xEB, 0xEB, 0x49, 0x83, 0xC1, 0x01, 0xEB, 0xE5});
+  m.cpu.gpr[RCX] = 5;
+  m.cpu.gpr[R8] = 0x1111;
+  m.cpu.gpr[R9] = 0;
+  m.cpu.rflags |= flag::ARITH;  // (stale flags would show CF, ZF, SF and OF)
+  jit::JitEngine jit(m.as.memory(), {});
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    m.cpu.exit_request = 1;
+  });
+  EXPECT_EQ(jit.run(m.cpu), StopReason::ExitRequest);
+  t.join();
+  EXPECT_EQ(jit.stats().tail_blocks, 1u);
+  EXPECT_EQ(m.cpu.rip, kCode);
+  const uint64_t n = m.cpu.gpr[R9];
+  ASSERT_GE(n, 2u);
+  EXPECT_EQ(m.cpu.gpr[RCX], 5 + 3 * n);
+  EXPECT_EQ(m.cpu.gpr[R8], m.cpu.gpr[RCX]);
+  // The flags of the last add r9, 1: from n - 1 to n.
+  uint64_t want = (__builtin_parity(uint8_t(n)) ? 0 : flag::PF) | (((n - 1) ^ 1 ^ n) & flag::AF);
+  EXPECT_EQ(m.cpu.rflags & flag::ARITH, want);
+}
+
 TEST(Jit, RepFallbackInterruptedByAnExitRequestResumesTheInstruction) {
   // rep lodsb runs in the interpreter (a fallback). An exit request in the middle of it
   // rewinds rip to the instruction with rcx/rsi updated; the block must be left there, not

@@ -111,6 +111,17 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   uint16_t xmm_regs_used() const;
   void back_edge();
   uint16_t loop_regs_mask() const;
+  // What every iteration overwrites before anything can read it (a read, a possible fault, a
+  // side exit): the flags, when a full flags write comes first, and the guest registers in
+  // dead_at_head_gprs_. A back edge does not store them; its exit request path does.
+  void find_dead_at_loop_head();
+  bool dead_at_head_flags_ = false;
+  uint16_t dead_at_head_gprs_ = 0;
+  // The guest state a block end writes back: all that is dirty but the loop registers and,
+  // on a back edge (`back`), what is dead at the loop head.
+  void end_writes(bool back);
+  // The branch's condition test: jumps to not_taken when it is false.
+  void branch_test(const ir::Terminal& t, bool fused, Xbyak::Label& not_taken);
   void exit_to(uint64_t pc);
 
   // ---- register allocation: linear scan over the block's SSA values ----
@@ -205,7 +216,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void set_flags_lazy(uint64_t mask, uint32_t f, uint32_t now);
   // Writes every dirty guest register and the flags to CpuState (before leaving the block,
   // before the interpreter runs, and in out-of-line fault paths).
-  void write_back_all(uint32_t now, bool release = true, uint16_t keep = 0, bool keep_xmm = false);
+  void write_back_all(uint32_t now, bool release = true, uint16_t keep = 0, bool keep_xmm = false,
+                      bool keep_flags = false);
+  void write_back_xmm_unless(bool keep_xmm, bool release) {
+    if (!keep_xmm) write_back_xmm();
+    if (release) xmm_dirty_ = 0;
+  }
   void write_back_xmm() {
     for (unsigned x = 0; x < 16; ++x)
       if (xmm_dirty_ & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
@@ -372,7 +388,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   std::vector<uint8_t> hoisted_;  // GetGpr loaded before loop_head_
   int loop_reg_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
   uint16_t written_ = 0;  // guest registers the block has set so far
-  Xbyak::Label loop_head_, loop_exit_request_;
+  Xbyak::Label loop_head_;
   std::vector<uint8_t> exit_cond_;        // a TestCond only an ExitIf reads
   std::vector<uint8_t> fused_exit_cond_;  // ... emitted as the ExitIf's own jcc
   std::deque<Xbyak::Label> side_exit_labels_;

@@ -1,5 +1,6 @@
 // BlockEmitter, block ends: the terminal, side exits, loops in place, the branch on entry flags, and the out-of-line paths.
 #include "jit/backend/x64/block_emitter.h"
+#include "jit/passes/passes.h"
 
 namespace vireo::jit::x64_detail {
 
@@ -207,6 +208,9 @@ uint16_t BlockEmitter::xmm_regs_used() const {
 }
 
 void BlockEmitter::back_edge() {
+  Xbyak::Label request;
+  cmp(dword[rbx + kOffExitRequest], 0);
+  jne(request, T_NEAR);
   // Register moves (a parallel copy: a value may be another loop register's), then the
   // registers written with a constant or spilled: from CpuState.
   std::vector<std::pair<int, int>> moves;  // (destination, source)
@@ -242,9 +246,13 @@ void BlockEmitter::back_edge() {
   }
   for (unsigned r : reloads) mov(Reg64(loop_reg_[r]), qword[rbx + kOffGpr + 8 * int(r)]);
   count_insns();
-  cmp(dword[rbx + kOffExitRequest], 0);
-  jne(loop_exit_request_, T_NEAR);
   jmp(loop_head_, T_NEAR);
+  // An exit request: everything goes home (the loop registers with their values before the
+  // moves, and what the back edge left out), and the block is left at its start.
+  L(request);
+  leave_flags_lazy();
+  write_back_all(uint32_t(b_.insts.size()), false);
+  jmp(exit_request_, T_NEAR);
 }
 
 void BlockEmitter::exit_to(uint64_t pc) {
@@ -267,37 +275,88 @@ void BlockEmitter::chainable_exit(uint64_t target) {
   out_.exits.push_back(std::move(slot));
 }
 
+void BlockEmitter::find_dead_at_loop_head() {
+  uint16_t read = 0;
+  for (uint32_t i = 0; i < b_.main_end(); ++i) {
+    const ir::Inst& in = b_.insts[i];
+    if (in.dead) continue;
+    const unsigned r = unsigned(in.args[0].v & 15);
+    if (in.op == Opcode::GetGpr) read |= uint16_t(1u << r);
+    else if (in.op == Opcode::SetGpr && !(read & (1u << r))) dead_at_head_gprs_ |= uint16_t(1u << r);
+    else if (in.op == Opcode::SetFlags && (in.args[0].v & flag::ARITH) == flag::ARITH) dead_at_head_flags_ = true;
+    // Anything else that reads the flags (or can leave the block with them) comes first.
+    if (in.op == Opcode::GetFlags && !dead_at_head_flags_) break;
+    if (passes::is_sync_point(in.op)) break;
+  }
+  dead_at_head_gprs_ &= uint16_t(~loop_regs_mask());  // (read first, so never in the set)
+}
+
+void BlockEmitter::end_writes(bool back) {
+  const bool keep_flags = back && dead_at_head_flags_;
+  if (!keep_flags) leave_flags_lazy();
+  // (a loop in place writes its loop registers back only where it leaves: exit_to)
+  uint16_t keep = self_loop_ ? loop_regs_mask() : 0;
+  if (back) keep |= dead_at_head_gprs_;
+  write_back_all(uint32_t(b_.insts.size()), false, keep, self_loop_, keep_flags);
+}
+
+void BlockEmitter::branch_test(const ir::Terminal& t, bool fused, Xbyak::Label& not_taken) {
+  if (entry_flags_hint_ && &t == &b_.term) return branch_on_entry_flags(not_taken);
+  if (!fused) {
+    test(val(t.cond.id), val(t.cond.id));
+    jz(not_taken, T_NEAR);
+    return;
+  }
+  const ir::Inst& c = b_.insts[t.cond.id];
+  uint64_t f = c.args[0].v;
+  uint8_t cc = uint8_t(c.args[1].v);
+  if (lazy(f)) {
+    emit_flags_recipe(*this, recipe(f));
+    emit_jcc(*this, cc ^ 1, not_taken);
+  } else {  // (materialized for another reader) any register is free to clobber here, after
+    // the block's writes, but in a loop in place (the loop registers, the values moved into
+    // them, and values not yet written when the writes follow the branch)
+    Reg64 scratch = val(f).getIdx() == rax.getIdx() ? rcx : rax;
+    if (self_loop_) scratch = free_register();
+    emit_test_cond(*this, scratch, val(f), cc);
+    test(scratch, scratch);
+    jz(not_taken, T_NEAR);
+  }
+}
+
 void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
-  leave_flags_lazy();
-  // (a loop in place writes its loop registers back only where it leaves: exit_to; a block
-  // whose tail loops may end in any other way too)
+  const uint64_t start = b_.guest_pc;
   const bool to_pc = t.kind == ir::Terminal::Kind::Jump || t.kind == ir::Terminal::Kind::Branch;
-  write_back_all(uint32_t(b_.insts.size()), false, to_pc ? loop_regs_mask() : 0, self_loop_ && to_pc);
+  const bool loops = self_loop_ && to_pc && (t.target == start || (t.kind == ir::Terminal::Kind::Branch && t.fallthrough == start));
+  if (loops && (dead_at_head_flags_ || dead_at_head_gprs_)) {
+    // The back edge leaves out what the next iteration overwrites first, so the writes come
+    // after the branch, on each way out.
+    if (t.kind == ir::Terminal::Kind::Jump) {
+      end_writes(true);
+      return back_edge();
+    }
+    Xbyak::Label not_taken;
+    branch_test(t, fused, not_taken);
+    const State s = save();
+    end_writes(t.target == start);
+    exit_to(t.target);
+    L(not_taken);
+    restore(s);
+    end_writes(t.fallthrough == start);
+    return exit_to(t.fallthrough);
+  }
+  // (a block whose tail loops may end in any other way than to a pc: then everything goes)
+  if (to_pc) {
+    end_writes(false);
+  } else {
+    leave_flags_lazy();
+    write_back_all(uint32_t(b_.insts.size()), false);
+  }
   switch (t.kind) {
     case ir::Terminal::Kind::Jump: exit_to(t.target); break;
     case ir::Terminal::Kind::Branch: {
       Xbyak::Label not_taken;
-      if (entry_flags_hint_ && &t == &b_.term) {
-        branch_on_entry_flags(not_taken);
-      } else if (fused) {
-        const ir::Inst& c = b_.insts[t.cond.id];
-        uint64_t f = c.args[0].v;
-        uint8_t cc = uint8_t(c.args[1].v);
-        if (lazy(f)) {
-          emit_flags_recipe(*this, recipe(f));
-          emit_jcc(*this, cc ^ 1, not_taken);
-        } else {  // (materialized for another reader) any register is free to clobber
-          // here but, in a loop in place, the loop registers and the values moved into them
-          Reg64 scratch = val(f).getIdx() == rax.getIdx() ? rcx : rax;
-          if (self_loop_) scratch = free_register();
-          emit_test_cond(*this, scratch, val(f), cc);
-          test(scratch, scratch);
-          jz(not_taken, T_NEAR);
-        }
-      } else {
-        test(val(t.cond.id), val(t.cond.id));
-        jz(not_taken, T_NEAR);
-      }
+      branch_test(t, fused, not_taken);
       exit_to(t.target);
       L(not_taken);
       exit_to(t.fallthrough);
@@ -334,12 +393,6 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
 }
 
 void BlockEmitter::out_of_line() {
-  if (self_loop_) {  // an exit request seen at the back edge: the values are in the loop registers
-    L(loop_exit_request_);
-    for (unsigned r = 0; r < 16; ++r)
-      if (loop_reg_[r] >= 0) mov(qword[rbx + kOffGpr + 8 * int(r)], Reg64(loop_reg_[r]));
-    write_back_xmm();  // (all the block's XMM registers are dirty at the back edge)
-  }
   L(exit_request_);
   set_rip(b_.guest_pc);
   exit_with(kExitRequest);

@@ -16,7 +16,10 @@ void BlockEmitter::run() {
   folded_ = std::move(sel.folded);
   fused_branch_ = sel.fused_branch;
   fused_tail_branch_ = sel.fused_tail_branch;
-  if (self_loop_) hoist_entry_reads();
+  if (self_loop_) {
+    hoist_entry_reads();
+    find_dead_at_loop_head();
+  }
   find_exit_conditions();
   if (entry_flags_hint_) {  // the branch's GetFlags and TestCond: part of the terminal
     folded_[b_.term.cond.id] = 1;
@@ -189,7 +192,7 @@ void BlockEmitter::release_dying(uint32_t i) {
   if (last_use_[i] <= i) maybe_free(i, i);
 }
 
-void BlockEmitter::write_back_all(uint32_t now, bool release, uint16_t keep, bool keep_xmm) {
+void BlockEmitter::write_back_all(uint32_t now, bool release, uint16_t keep, bool keep_xmm, bool keep_flags) {
   for (unsigned r = 0; r < 16; ++r)
     if (dirty_gpr_[r] != kNone && !(keep & (1u << r))) {
       mov(qword[rbx + kOffGpr + 8 * int(r)], val(dirty_gpr_[r]));
@@ -198,6 +201,7 @@ void BlockEmitter::write_back_all(uint32_t now, bool release, uint16_t keep, boo
         dirty_gpr_[r] = kNone;
       }
     }
+  if (keep_flags) return write_back_xmm_unless(keep_xmm, release);
   if (base_flags_ != kNone) {
     store_flags(base_flags_, flag::ARITH);
     if (release) {
@@ -212,8 +216,7 @@ void BlockEmitter::write_back_all(uint32_t now, bool release, uint16_t keep, boo
       dirty_flags_ = kNone;
     }
   }
-  if (!keep_xmm) write_back_xmm();
-  if (release) xmm_dirty_ = 0;
+  write_back_xmm_unless(keep_xmm, release);
 }
 
 void BlockEmitter::spill_dirty(uint32_t now) {
