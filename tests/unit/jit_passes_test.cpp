@@ -52,5 +52,25 @@ TEST(JitPasses, NarrowShiftsAndPartialWritesPassTheUpperHalfThrough) {
   EXPECT_FALSE(b.insts[y.id].dead);
 }
 
+TEST(JitPasses, SetccIntoAZeroedRegisterIsTheConditionAsANumber) {
+  // xor eax, eax; cmp ecx, edx; setb al: MergeLow(0, BoolToU64 c) is BoolToU64 c; not over a
+  // register that may have other bits set (setb bl).
+  Block b;
+  Builder ir(b);
+  Value zero = ir.constant(0);
+  Value c = ir.emit(Opcode::TestCond, {Arg::val(ir.emit(Opcode::FlagsSub, {Arg::val(ir.get_gpr(1)), Arg::val(ir.get_gpr(2)), Arg::imm(4)})), Arg::imm(2)});
+  Value setb = ir.op(Opcode::BoolToU64, c);
+  Value al = ir.emit(Opcode::MergeLow, {Arg::val(zero), Arg::val(setb), Arg::imm(1)});
+  ir.set_gpr(0, al);
+  Value other = ir.emit(Opcode::MergeLow, {Arg::val(ir.get_gpr(3)), Arg::val(setb), Arg::imm(1)});
+  ir.set_gpr(3, other);
+  ir.exit_to(0);
+  passes::fold_constants(b);
+  EXPECT_EQ(verify(b), "");
+  EXPECT_TRUE(b.insts[al.id].dead);
+  EXPECT_EQ(b.insts[al.id + 1].args[1].v, setb.id);  // SetGpr rax <- the BoolToU64
+  EXPECT_FALSE(b.insts[other.id].dead);
+}
+
 }  // namespace
 }  // namespace vireo::jit::ir

@@ -128,6 +128,16 @@ void fold_constants(ir::Block& b) {
         in.nargs = 1;
       }
     }
+    // `xor eax, eax; setcc al`: the low byte of a value whose other bits are zero, over zero,
+    // is that value.
+    if (in.op == Opcode::MergeLow && !in.args[0].is_imm && is_const(b, in.args[0].v, vals[0]) && vals[0] == 0) {
+      const Opcode low = b.insts[in.args[1].v].op;
+      if (low == Opcode::BoolToU64 || low == Opcode::ZeroExt8 || (low == Opcode::ZeroExt16 && in.args[2].v == 2)) {
+        alias[i] = uint32_t(in.args[1].v);
+        in.dead = true;
+        continue;
+      }
+    }
     // Identities with one constant operand: x + 0, x - 0, x | 0, x ^ 0, x << 0.
     if ((in.op == Opcode::Add || in.op == Opcode::Sub || in.op == Opcode::Or ||
          in.op == Opcode::Xor || in.op == Opcode::Shl || in.op == Opcode::Shr) &&
