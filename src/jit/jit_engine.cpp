@@ -73,7 +73,8 @@ void JitEngine::prepare_guest_write(uint64_t addr, uint64_t len) {
 // address space (user mode). Without one (system mode), nothing is protected here.
 void JitEngine::protect_code_pages(const TranslatedBlock& b) {
   if (!mem_.space) return;
-  for (uint64_t page = b.guest_pc & ~uint64_t(4095); page < b.guest_end; page += 4096) {
+  for (uint64_t page : b.guest_pages()) {
+    page <<= 12;
     if (protected_pages_.count(page)) continue;
     int prot = mem_.space->prot_at(page);
     if (prot < 0 || !(prot & PROT_WRITE)) continue;
@@ -128,8 +129,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
 #endif
     auto tb = std::make_unique<TranslatedBlock>();
     tb->guest_pc = block.guest_pc;
-    tb->guest_end = block.guest_end;
-    if (block.tail.present()) tb->tail_pc = block.tail.guest_pc, tb->tail_end = block.tail.guest_end;
+    for (const ir::CodeRange& r : block.code) tb->guest_code.emplace_back(r.begin, r.end);
     tb->guest_insns = block.guest_insns;
     for (auto& [in, fallback_pc] : fallbacks) {
       in.fn = dispatch_table()[in.mnemonic];  // the interpreter's handler for this instruction
@@ -298,10 +298,11 @@ void JitEngine::log_block(const ir::Block& before, const ir::Block& after, const
       }
     };
     fmt::print(f, "IN: {:#x}\n", tb.guest_pc);
-    print_code(tb.guest_pc, tb.guest_end);
-    if (tb.tail_end) {
-      fmt::print(f, "IN (tail): {:#x}\n", tb.tail_pc);
-      print_code(tb.tail_pc, tb.tail_end);
+    for (size_t k = 0; k < tb.guest_code.size(); ++k) {
+      auto [begin, end] = tb.guest_code[k];
+      // (then the code at each jmp's target it followed, then its tail's)
+      if (k) fmt::print(f, "  -> {:#x}{}\n", begin, before.tail.present() && begin == before.tail.guest_pc && k + 1 == tb.guest_code.size() ? " (tail)" : "");
+      print_code(begin, end);
     }
     fmt::print(f, "\n");
   }

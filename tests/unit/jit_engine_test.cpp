@@ -87,8 +87,9 @@ TEST(Jit, FlagsConsumedLaterAndPartialWrites) {
 }
 
 TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
-  // A block ending in a flag operation leaves its flags uncomputed in CpuState (jmp +0 or
-  // jz +0 to the next block); the next block reads them in each way there is, or faults.
+  // A block ending in a flag operation leaves its flags uncomputed in CpuState (call +0 or
+  // jz +0 to the next block; a jmp +0 is followed, the same block goes on); the next block
+  // reads them in each way there is, or faults.
   const std::vector<std::vector<uint8_t>> producers = {
       {0x38, 0xC8},                          // cmp al, cl
       {0x66, 0x01, 0xD1},                    // add cx, dx
@@ -111,11 +112,11 @@ TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
       {0x4C, 0x8B, 0x17},          // mov r10, [rdi] (faults: rdi is unmapped below)
       {0x49, 0xFF, 0xC0, 0x4C, 0x8B, 0x17},  // inc r8; mov r10, [rdi]
       {0x48, 0x31, 0xC0},          // xor rax, rax (overwrites them all)
-      // popcnt rdi, rsi (sets all six, computed at once); jmp +0; pushfq; pop r9
-      {0xF3, 0x48, 0x0F, 0xB8, 0xFE, 0xEB, 0x00, 0x9C, 0x41, 0x59},
-      {0x49, 0xFF, 0xC8, 0xEB, 0x00, 0x48, 0x11, 0xF7},  // dec r8; jmp +0; adc rdi, rsi
-      {0x41, 0xFF, 0xC0, 0xEB, 0x00, 0x4C, 0x8B, 0x17},  // inc r8d; jmp +0; mov r10, [rdi]
-      {0x41, 0xFF, 0xC0, 0xEB, 0x00, 0x9C, 0x41, 0x59},  // inc r8d; jmp +0; pushfq; pop r9
+      // popcnt rdi, rsi (sets all six, computed at once); call +0; pushfq; pop r9
+      {0xF3, 0x48, 0x0F, 0xB8, 0xFE, 0xE8, 0x00, 0x00, 0x00, 0x00, 0x9C, 0x41, 0x59},
+      {0x49, 0xFF, 0xC8, 0xE8, 0x00, 0x00, 0x00, 0x00, 0x48, 0x11, 0xF7},  // dec r8; call +0; adc rdi, rsi
+      {0x41, 0xFF, 0xC0, 0xE8, 0x00, 0x00, 0x00, 0x00, 0x4C, 0x8B, 0x17},  // inc r8d; call +0; mov r10, [rdi]
+      {0x41, 0xFF, 0xC0, 0xE8, 0x00, 0x00, 0x00, 0x00, 0x9C, 0x41, 0x59},  // inc r8d; call +0; pushfq; pop r9
       {0x0F, 0xBA, 0xE6, 0x05, 0x49, 0xFF, 0xC0},        // bt esi, 5 (CF only); inc r8
   };
   for (uint8_t cc = 0; cc < 16; ++cc) consumers.push_back({0x0F, uint8_t(0x90 + cc), 0xC3});  // setcc bl
@@ -128,7 +129,9 @@ TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
                                      0x41, 0xFF, 0xCC};  // dec r12d
   for (const auto& prod : producers)
     for (const auto& cons : consumers)
-      for (std::vector<uint8_t> jump : {std::vector<uint8_t>{0xEB, 0x00}, std::vector<uint8_t>{0x74, 0x00}})
+      for (std::vector<uint8_t> jump : {std::vector<uint8_t>{0xE8, 0x00, 0x00, 0x00, 0x00},  // call +0
+                                        std::vector<uint8_t>{0x74, 0x00},                    // jz +0
+                                        std::vector<uint8_t>{0xEB, 0x00}})                   // (followed)
         for (uint64_t seed = 1; seed <= 6; ++seed) {
           std::vector<uint8_t> body = cat({prod, jump, cons, step});
           std::vector<uint8_t> loop = {0x75, uint8_t(-int(body.size() + 2))};  // jnz body
@@ -150,10 +153,13 @@ TEST(Jit, BranchOnEntryFlagsFromTwoDifferentPredecessors) {
   // is translated expecting the first predecessor's cmp (re-run from CpuState's operands);
   // later it is entered after a `test` instead and must fall back to the merged rflags:
   //   mov r12d,4; cmp eax,ecx; jmp L; back: test rdx,rdx; jmp L;
-  //   L: jb T; inc r8; T: add r9,r8; xor rdx,r10; dec r12d; jnz back; syscall
-  std::vector<uint8_t> code = {0x41, 0xBC, 0x04, 0x00, 0x00, 0x00, 0x39, 0xC8, 0xEB, 0x05, 0x48,
-                               0x85, 0xD2, 0xEB, 0x00, 0x72, 0x03, 0x49, 0xFF, 0xC0, 0x4D, 0x01,
-                               0xC1, 0x4C, 0x31, 0xD2, 0x41, 0xFF, 0xCC, 0x75, 0xEB, 0x0F, 0x05};
+  //   (next page, so that the jmps are not followed) L: jb T; inc r8; T: add r9,r8;
+  //   xor rdx,r10; dec r12d; jnz back; syscall
+  std::vector<uint8_t> code = {0x41, 0xBC, 0x04, 0x00, 0x00, 0x00, 0x39, 0xC8, 0xE9, 0xF3, 0x0F,
+                               0x00, 0x00, 0x48, 0x85, 0xD2, 0xE9, 0xEB, 0x0F, 0x00, 0x00};
+  code.resize(0x1000);
+  code.insert(code.end(), {0x72, 0x03, 0x49, 0xFF, 0xC0, 0x4D, 0x01, 0xC1, 0x4C, 0x31, 0xD2,
+                           0x41, 0xFF, 0xCC, 0x0F, 0x85, 0xF9, 0xEF, 0xFF, 0xFF, 0x0F, 0x05});
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     CpuState s = random_state(seed);
     if (seed % 2) std::swap(s.gpr[RAX], s.gpr[RCX]);
@@ -247,11 +253,12 @@ TEST(Jit, LoopsChainBlocksAndCallsUseTheJumpCache) {
 }
 
 TEST(Jit, TinyCacheFlushesAndStaysCorrect) {
-  // 300 distinct blocks: each `add rax, i; jmp next`, then syscall.
+  // 300 distinct blocks: each `add rax, i; call next` (a call ends a block; a jmp would be
+  // followed), then syscall.
   std::vector<uint8_t> code;
   for (int i = 0; i < 300; ++i) {
     code.insert(code.end(), {0x48, 0x83, 0xC0, uint8_t(i & 0x7F)});  // add rax, imm8
-    code.insert(code.end(), {0xEB, 0x00});                           // jmp +0 (next block)
+    code.insert(code.end(), {0xE8, 0x00, 0x00, 0x00, 0x00});         // call +0 (next block)
   }
   code.insert(code.end(), kSyscall.begin(), kSyscall.end());
   uint64_t expect = 0;

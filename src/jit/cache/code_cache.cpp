@@ -25,8 +25,7 @@ CodeCache::CodeCache(size_t size) : size_(size), jump_cache_(new JumpCacheEntry[
 CodeCache::~CodeCache() { munmap(base_, size_); }
 
 void CodeCache::insert(std::unique_ptr<TranslatedBlock> b) {
-  for (uint64_t page = b->guest_pc >> 12; page <= (b->guest_end - 1) >> 12; ++page)
-    pages_[page].push_back(b.get());
+  for (uint64_t page : b->guest_pages()) pages_[page].push_back(b.get());
   by_host_[uintptr_t(b->code)] = b.get();
   uint64_t pc = b->guest_pc;
   blocks_[pc] = std::move(b);
@@ -52,7 +51,7 @@ void CodeCache::remove(TranslatedBlock* b) {
   }
   for (auto& s : b->exits)
     if (s->linked) std::erase(s->linked->incoming, s.get());
-  for (uint64_t page = b->guest_pc >> 12; page <= (b->guest_end - 1) >> 12; ++page) {
+  for (uint64_t page : b->guest_pages()) {
     auto it = pages_.find(page);
     if (it == pages_.end()) continue;
     std::erase(it->second, b);

@@ -1,6 +1,7 @@
 // TranslatedBlock: one guest block's host code and what is needed to manage it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -75,13 +76,24 @@ struct SyncRecord {
 };
 
 struct TranslatedBlock {
-  uint64_t guest_pc = 0, guest_end = 0;
-  // Its tail's guest code (ir::Tail), on guest_pc's page, when it has one (else empty).
-  uint64_t tail_pc = 0, tail_end = 0;
+  uint64_t guest_pc = 0;
+  // The guest code it was translated from, [begin, end) ranges (ir::Block::code): the block
+  // is registered under their pages, and invalidating any of their bytes removes it.
+  std::vector<std::pair<uint64_t, uint64_t>> guest_code;
   uint32_t guest_insns = 0;
-  // Whether the block's code (its own or its tail's) overlaps [addr, addr + len).
   bool reads_code(uint64_t addr, uint64_t len) const {
-    return (guest_pc < addr + len && addr < guest_end) || (tail_pc < addr + len && addr < tail_end);
+    for (auto [begin, end] : guest_code)
+      if (begin < addr + len && addr < end) return true;
+    return false;
+  }
+  // The guest page numbers (address >> 12) of guest_code, ascending, each once.
+  std::vector<uint64_t> guest_pages() const {
+    std::vector<uint64_t> pages;
+    for (auto [begin, end] : guest_code)
+      for (uint64_t p = begin >> 12; end > begin && p <= (end - 1) >> 12; ++p) pages.push_back(p);
+    std::sort(pages.begin(), pages.end());
+    pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+    return pages;
   }
   uint8_t* code = nullptr;  // entry
   uint32_t code_size = 0;

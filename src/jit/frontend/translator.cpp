@@ -217,6 +217,7 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
   block.tail.guest_insns = insns;
   block.tail.guest_pc = target;
   block.tail.guest_end = end;
+  block.code.push_back({target, end});
   block.tail.term = block.term;
   block.term = saved_term;
   return true;
@@ -229,9 +230,13 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
   static const Decoder decoder(CpuMode::Long64);
   const FrontendTable& table = frontend_table();
   block.guest_pc = pc;
+  block.code = {{pc, pc}};
   ir::Builder ir(block);
   uint32_t side_exits = 0;
   std::vector<std::pair<uint32_t, uint64_t>> exits;  // (ExitIf, target): tail candidates
+  auto translated = [&](uint64_t at) {
+    return std::any_of(block.code.begin(), block.code.end(), [&](const ir::CodeRange& r) { return at >= r.begin && at < r.end; });
+  };
   for (uint32_t n = 0;; ++n) {
     uint8_t bytes[15];
     size_t got = fetch(mem, pc, bytes);
@@ -260,7 +265,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     }
     ++block.guest_insns;
     pc += in.len;
-    block.guest_end = pc;
+    block.code.back().end = pc;
     // A conditional branch whose fall-through stays on the page becomes a side exit and the
     // block goes on (a superblock): the path through it keeps its registers and flags in host
     // registers. Not a branch back to the block's start: that one stays the terminal, so the
@@ -274,6 +279,16 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
       exits.emplace_back(uint32_t(block.insts.size()), term.target);
       t.ir.emit(Opcode::ExitIf, {Arg::val(term.cond), Arg::imm(term.target), Arg::imm(block.guest_insns)});
       block.term = {};
+      continue;
+    }
+    // A jmp to elsewhere on the page is followed: the block goes on at its target (code
+    // not yet in the block; a jmp to the start stays the terminal, a loop).
+    if (t.ends_block && in.mnemonic == ZYDIS_MNEMONIC_JMP && term.kind == ir::Terminal::Kind::Jump &&
+        term.target != block.guest_pc && (term.target >> 12) == (block.guest_pc >> 12) &&
+        !translated(term.target) && n + 1 < limits.max_insns && !interpret_all && limits.superblocks) {
+      block.term = {};
+      pc = term.target;
+      block.code.push_back({pc, pc});
       continue;
     }
     if (t.ends_block) break;

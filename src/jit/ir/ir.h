@@ -66,10 +66,16 @@ struct Tail {
   bool present() const { return start != kNone; }
 };
 
+// Guest code a block was translated from: [begin, end).
+struct CodeRange {
+  uint64_t begin = 0, end = 0;
+};
+
 struct Block {
   uint64_t guest_pc = 0;      // first guest instruction
   uint32_t guest_insns = 0;   // guest instructions covered
-  uint64_t guest_end = 0;     // address after the last guest instruction
+  // Its guest code: from guest_pc on, then where each jmp it followed led, then its tail's.
+  std::vector<CodeRange> code;
   std::vector<Inst> insts;
   Terminal term;
   Tail tail;
