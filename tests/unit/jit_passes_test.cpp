@@ -72,5 +72,27 @@ TEST(JitPasses, SetccIntoAZeroedRegisterIsTheConditionAsANumber) {
   EXPECT_FALSE(b.insts[other.id].dead);
 }
 
+TEST(JitPasses, ByteTestWithASmallMaskNeedsNoZeroExtensions) {
+  // test al, 1: ZeroExt8(And32(ZeroExt8(rax), 1)) is And32(rax, 1); a mask wider than the
+  // byte keeps them (and 0x100 of a byte is 0, not rax's bit 8).
+  Block b;
+  Builder ir(b);
+  Value rax = ir.get_gpr(0);
+  Value one = ir.constant(1);
+  Value al = ir.op(Opcode::ZeroExt8, rax);
+  Value masked = ir.op(Opcode::And32, al, one);
+  Value byte = ir.op(Opcode::ZeroExt8, masked);
+  ir.set_flags(0x8d5, ir.emit(Opcode::FlagsLogic, {Arg::val(byte), Arg::imm(1)}));
+  Value wide = ir.op(Opcode::And32, ir.op(Opcode::ZeroExt8, rax), ir.constant(0x100));
+  ir.set_gpr(1, ir.op(Opcode::ZeroExt8, wide));
+  ir.exit_to(0);
+  passes::optimize(b);
+  EXPECT_EQ(verify(b), "");
+  EXPECT_EQ(b.insts[masked.id].args[0].v, rax.id);
+  EXPECT_TRUE(b.insts[byte.id].dead);
+  EXPECT_EQ(b.insts[byte.id + 1].args[0].v, masked.id);  // the flags are of the And itself
+  EXPECT_NE(b.insts[wide.id].args[0].v, rax.id);
+}
+
 }  // namespace
 }  // namespace vireo::jit::ir

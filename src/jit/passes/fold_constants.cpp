@@ -128,6 +128,23 @@ void fold_constants(ir::Block& b) {
         in.nargs = 1;
       }
     }
+    // `test al, 1`: the byte zero-extended, masked with a constant that fits the byte, and
+    // zero-extended again is the mask of the whole register.
+    if ((in.op == Opcode::And32 || in.op == Opcode::And) && !in.args[1].is_imm && is_const(b, in.args[1].v, vals[1])) {
+      const ir::Inst& x = b.insts[in.args[0].v];
+      if ((x.op == Opcode::ZeroExt8 && vals[1] <= 0xFF) || (x.op == Opcode::ZeroExt16 && vals[1] <= 0xFFFF))
+        in.args[0].v = x.args[0].v;
+    }
+    if (in.op == Opcode::ZeroExt8 || in.op == Opcode::ZeroExt16) {
+      const ir::Inst& x = b.insts[in.args[0].v];
+      uint64_t mask;
+      if ((x.op == Opcode::And32 || x.op == Opcode::And) && !x.args[1].is_imm && is_const(b, x.args[1].v, mask) &&
+          mask <= (in.op == Opcode::ZeroExt8 ? 0xFFu : 0xFFFFu)) {
+        alias[i] = uint32_t(in.args[0].v);
+        in.dead = true;
+        continue;
+      }
+    }
     // `xor eax, eax; setcc al`: the low byte of a value whose other bits are zero, over zero,
     // is that value.
     if (in.op == Opcode::MergeLow && !in.args[0].is_imm && is_const(b, in.args[0].v, vals[0]) && vals[0] == 0) {
