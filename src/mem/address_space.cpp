@@ -10,17 +10,17 @@
 namespace vireo {
 
 AddressSpace::AddressSpace() {
-  void* p = ::mmap(nullptr, kWindowSize + kGuardSize, PROT_NONE,
+  void* p = ::mmap(nullptr, kGuardSize + kWindowSize + kGuardSize, PROT_NONE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED)
     throw std::runtime_error("cannot reserve the 64 TiB guest address window");
-  mem_.base = static_cast<uint8_t*>(p);
+  mem_.base = static_cast<uint8_t*>(p) + kGuardSize;
   mem_.limit = kWindowSize;
   mem_.guard = kGuardSize;
   mem_.space = this;
 }
 
-AddressSpace::~AddressSpace() { ::munmap(mem_.base, kWindowSize + kGuardSize); }
+AddressSpace::~AddressSpace() { ::munmap(mem_.base - kGuardSize, kGuardSize + kWindowSize + kGuardSize); }
 
 void AddressSpace::reserve(uint64_t start, uint64_t len) {
   ::mmap(host(start), len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,

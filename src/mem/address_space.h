@@ -19,7 +19,7 @@ namespace vireo {
 class AddressSpace {
  public:
   static constexpr uint64_t kWindowSize = uint64_t(1) << 46;
-  static constexpr uint64_t kGuardSize = 1 << 20;  // PROT_NONE past the window (GuestMemory::guard)
+  static constexpr uint64_t kGuardSize = 1 << 20;  // PROT_NONE on each side of the window (GuestMemory::guard)
   static constexpr uint64_t kPageSize = 4096;
   static constexpr uint64_t kStackTop = kWindowSize - 0x1000'0000;  // leave a guard area
   static constexpr uint64_t kStackSize = 8 << 20;                   // RLIMIT_STACK default

@@ -18,11 +18,14 @@ void on_host_fault(int signo, siginfo_t* si, void* ctx) {
   auto addr = reinterpret_cast<uintptr_t>(si->si_addr);
   if (s && s->mem) {
     auto base = reinterpret_cast<uintptr_t>(s->mem->base);
-    if (addr >= base && addr - base < s->mem->limit + s->mem->guard) {
+    // (the window and its guards; below the window, addr - base wraps to the guest address
+    // of an access that wrapped below 0)
+    const uint64_t off = addr - base;
+    if (off < s->mem->limit + s->mem->guard || (s->mem->guard && off >= -s->mem->guard)) {
       auto* uc = static_cast<ucontext_t*>(ctx);
       // Page-fault error code bit 1: the access was a write (SDM Vol. 3, 4.7).
       s->fault.is_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
-      s->fault.guest_addr = addr - base;
+      s->fault.guest_addr = off;
       s->fault.signo = signo;
       s->fault.host_pc = uint64_t(uc->uc_mcontext.gregs[REG_RIP]);
       static constexpr int kOrder[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,

@@ -315,6 +315,46 @@ TEST(Jit, AccessesPastTheWindowEndFaultAtTheirOwnAddress) {
   }
 }
 
+TEST(Jit, AccessesBelowAnEarlierOneFromTheSameBaseFaultAtTheirOwnAddress) {
+  // mov rax,[rdi+0x20]; mov rcx,[rdi-0x21000]; syscall, rdi at the data region: the second
+  // address wraps below 0. Its range check is skipped (same base, 0x21020 below the first),
+  // so the host faults in the guard below the window; the guest sees #PF at 2^64 - 0x1000,
+  // as under the interpreter, on that instruction, with rax loaded.
+  const std::vector<uint8_t> code = {0x48, 0x8B, 0x47, 0x20, 0x48, 0x8B, 0x8F, 0x00,
+                                     0xF0, 0xFD, 0xFF, 0x0F, 0x05};
+  for (bool use_jit : {true, false}) {
+    Machine m;
+    m.load(code);
+    m.cpu.gpr[RDI] = kData;
+    std::memset(m.as.host(kData), 0x5A, 0x100);
+    StopReason r = use_jit ? jit::JitEngine(m.as.memory(), {}).run(m.cpu) : Interpreter(m.as.memory()).run(m.cpu);
+    SCOPED_TRACE(use_jit ? "jit" : "interp");
+    ASSERT_EQ(r, StopReason::Fault);
+    EXPECT_EQ(m.cpu.fault.vector, VEC_PF);
+    EXPECT_EQ(m.cpu.fault.address, ~uint64_t(0xFFF));
+    EXPECT_EQ(m.cpu.rip, kCode + 4);
+    EXPECT_EQ(m.cpu.gpr[RAX], 0x5A5A5A5A5A5A5A5Au);
+  }
+}
+
+TEST(Jit, AlignmentChecksOfOneBaseAreSharedOnlyAtMultiplesOf16) {
+  // movaps xmm0,[rsi+0x20]; movaps xmm1,[rsi+0x10]; movaps xmm2,[rsi] (one alignment check
+  // covers all three), then movaps xmm3,[rsi+0x18] (8 bytes off: its own check, #GP when the
+  // others were aligned); syscall. rsi aligned or not.
+  const std::vector<uint8_t> code = {0x0F, 0x28, 0x46, 0x20, 0x0F, 0x28, 0x4E, 0x10, 0x0F, 0x28,
+                                     0x16, 0x0F, 0x28, 0x5E, 0x18, 0x0F, 0x05};
+  for (uint64_t off : {0x100, 0x108, 0x104}) {
+    CpuState s = random_state(off);
+    s.gpr[RSI] = kData + off;
+    Pair p;
+    p.run(code, s);
+    p.expect_same();
+    EXPECT_EQ(p.jit.r, StopReason::Fault);
+    EXPECT_EQ(p.jit.cpu.fault.vector, p.ref.cpu.fault.vector);
+    EXPECT_EQ(p.jit.cpu.rip, kCode + (off % 16 ? 0 : 11));
+  }
+}
+
 TEST(Jit, FaultRebuildsDirtyRegistersAndFlagsFromHostState) {
   // Several guest registers and the flags are modified (and kept in host registers by the
   // JIT) before a store faults; the state at the fault must be the interpreter's.

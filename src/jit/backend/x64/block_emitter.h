@@ -262,10 +262,13 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // The access instruction follows right after: the sync record (the dirty state a host
   // fault there must rebuild) is taken at that offset.
   // Range checks: an address base + d2 needs no check of its own after base + d1 passed one,
-  // for 0 <= d2 - d1 < the guard past the window (GuestMemory::guard) minus the widest access:
-  // base + d1 < limit (mod 2^64) puts base + d2 below limit + guard, without wrapping, where
-  // the host faults (a guest fault at that address). So of movaps [rsi+0x10], [rsi+0x20],
-  // [rsi+0x30] only the first is checked. The same address value is always covered.
+  // for |d2 - d1| < the guards around the window (GuestMemory::guard) minus the widest
+  // access: base + d1 < limit (mod 2^64) puts base + d2 below limit + guard, or at worst
+  // guard bytes below 0 (the host's base - guard), where the host faults (a guest fault at
+  // that address). So of movaps [rsi+0x20], [rsi+0x10], [rsi] only the first is checked. The
+  // same address value is always covered. Likewise an aligned base + d1 makes base + d2
+  // aligned when d2 - d1 is a multiple of 16.
+  bool alignment_already_checked(uint32_t v);
   std::pair<uint32_t, int64_t> base_and_displacement(uint32_t v) const;
   bool range_already_checked(uint32_t v);
   // The access's address is its operand k (its register may already hold the result).
@@ -366,7 +369,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     uint16_t xmm_loaded, xmm_dirty, written;
     uint64_t dirty_flags_mask;
     bool cpu_flags_pending;
-    std::vector<std::pair<uint32_t, int64_t>> checked_ranges;
+    std::vector<std::pair<uint32_t, int64_t>> checked_ranges, checked_alignments;
   };
   State save() const;
   void restore(const State& s);
@@ -394,6 +397,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   std::deque<Xbyak::Label> side_exit_labels_;
   std::vector<SideExit> side_exits_;
   std::vector<std::pair<uint32_t, int64_t>> checked_ranges_;  // (base value, displacement) checked
+  std::vector<std::pair<uint32_t, int64_t>> checked_alignments_;  // ... found 16-byte aligned
   bool cpu_flags_pending_ = true;  // CpuState may hold lazy flags of an earlier block
   uint64_t dirty_flags_mask_ = 0;
   Xbyak::Label exit_request_, leave_with_r11_;

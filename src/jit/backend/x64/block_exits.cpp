@@ -58,7 +58,7 @@ void BlockEmitter::side_exit(uint32_t i, const ir::Inst& in) {
 
 BlockEmitter::State BlockEmitter::save() const {
   State s{reg_of_, used_, {}, {}, {}, dirty_flags_, base_flags_, xmm_loaded_, xmm_dirty_, written_,
-          dirty_flags_mask_, cpu_flags_pending_, checked_ranges_};
+          dirty_flags_mask_, cpu_flags_pending_, checked_ranges_, checked_alignments_};
   std::copy(std::begin(pins_), std::end(pins_), s.pins);
   std::copy(std::begin(owner_), std::end(owner_), s.owner);
   std::copy(std::begin(dirty_gpr_), std::end(dirty_gpr_), s.dirty_gpr);
@@ -79,6 +79,7 @@ void BlockEmitter::restore(const State& s) {
   dirty_flags_mask_ = s.dirty_flags_mask;
   cpu_flags_pending_ = s.cpu_flags_pending;
   checked_ranges_ = s.checked_ranges;
+  checked_alignments_ = s.checked_alignments;
 }
 
 void BlockEmitter::enter_tail(uint32_t i, const ir::Inst& in) {

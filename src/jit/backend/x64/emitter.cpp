@@ -446,8 +446,16 @@ bool BlockEmitter::range_already_checked(uint32_t v) {
   auto [base, disp] = base_and_displacement(v);
   const uint64_t reach = rt_.mem->guard > 64 ? rt_.mem->guard - 64 : 0;
   for (auto [b, d] : checked_ranges_)
-    if (b == base && disp >= d && uint64_t(disp - d) <= reach) return true;
+    if (b == base && (disp >= d ? uint64_t(disp - d) : uint64_t(d - disp)) <= reach) return true;
   checked_ranges_.emplace_back(base, disp);
+  return false;
+}
+
+bool BlockEmitter::alignment_already_checked(uint32_t v) {
+  auto [base, disp] = base_and_displacement(v);
+  for (auto [b, d] : checked_alignments_)
+    if (b == base && ((disp - d) & 15) == 0) return true;
+  checked_alignments_.emplace_back(base, disp);
   return false;
 }
 
@@ -467,7 +475,7 @@ void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
 
 Xbyak::Address BlockEmitter::guest_mem(const ir::Inst& in, int k, const SseBits& f, bool write) {
   const Reg64 addr = val(in.args[k].v);
-  if (f.align) {
+  if (f.align && !alignment_already_checked(uint32_t(in.args[k].v))) {
     test(addr.cvt8(), 15);
     Xbyak::Label& l = range_faults_.emplace_back();
     jnz(l, T_NEAR);
