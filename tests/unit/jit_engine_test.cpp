@@ -517,6 +517,26 @@ TEST(Jit, BlockLoopingInPlaceKeepsRegistersExactAcrossIterationsAndFaults) {
   }
 }
 
+TEST(Jit, ALoopReadingMoreGuestRegistersThanFitStillLoopsInPlace) {
+  // L: add rax,rcx; add rax,rdx; ... add rax,rbp (all fourteen others but rsp and rbx);
+  //    rol rax,1; xor rcx,rax; xor r14,rax; dec ebx; jnz L; syscall
+  // Fifteen guest registers read: they cannot all stay in the twelve host registers, so the
+  // loop keeps six across iterations and reads the others in each.
+  const std::vector<uint8_t> code = {
+      0x48, 0x01, 0xC8, 0x48, 0x01, 0xD0, 0x48, 0x01, 0xF0, 0x48, 0x01, 0xF8, 0x4C, 0x01,
+      0xC0, 0x4C, 0x01, 0xC8, 0x4C, 0x01, 0xD0, 0x4C, 0x01, 0xD8, 0x4C, 0x01, 0xE0, 0x4C,
+      0x01, 0xE8, 0x4C, 0x01, 0xF0, 0x4C, 0x01, 0xF8, 0x48, 0x01, 0xE8, 0x48, 0xD1, 0xC0,
+      0x48, 0x31, 0xC1, 0x49, 0x31, 0xC6, 0xFF, 0xCB, 0x75, 0xCC, 0x0F, 0x05};
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    CpuState s = random_state(seed);
+    s.gpr[RBX] = 3 + seed;
+    Pair p;
+    p.run(code, s);
+    p.expect_same();
+    EXPECT_EQ(p.jit_self_loops, 1u);
+  }
+}
+
 TEST(Jit, BlockLoopingInPlaceKeepsXmmRegistersExactAcrossIterationsAndFaults) {
   // loop: movups xmm1,[rdi]; addps xmm0,xmm1; pxor xmm2,xmm0; movups [rsi],xmm2; add rdi,16;
   // add rsi,16; dec ecx; jnz loop; syscall. XMM registers stay in host registers across

@@ -53,10 +53,12 @@ inline bool caller_saved(int r) {
 class BlockEmitter : public Xbyak::CodeGenerator {
  public:
   BlockEmitter(const ir::Block& b, std::vector<std::unique_ptr<FallbackInsn>>& fb, CodeCache& cache,
-               const Runtime& rt, TranslatedBlock& out, bool allow_self_loop, uint16_t flags_hint)
+               const Runtime& rt, TranslatedBlock& out, bool allow_self_loop, uint16_t flags_hint,
+               unsigned max_loop_regs = 16)
       : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out),
         reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0), hoisted_(b.insts.size(), 0) {
     self_loop_ = allow_self_loop && rt.self_loops && loops_to_itself(b);
+    max_loop_regs_ = max_loop_regs;
     if (!self_loop_) find_branch_on_entry_flags(flags_hint);
   }
 
@@ -389,6 +391,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   bool self_loop_ = false;
   uint16_t entry_flags_hint_ = 0;  // the Branch tests the entry flags, guessed to be this lazy word
   std::vector<uint8_t> hoisted_;  // GetGpr loaded before loop_head_
+  unsigned max_loop_regs_ = 16;   // hoisted at most (the others are read in each iteration)
   int loop_reg_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
   uint16_t written_ = 0;  // guest registers the block has set so far
   Xbyak::Label loop_head_;

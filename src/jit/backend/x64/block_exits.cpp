@@ -181,8 +181,10 @@ void BlockEmitter::hoist_entry_reads() {
     unsigned r = unsigned(in.args[0].v & 15);
     if (in.op == Opcode::SetGpr) written |= uint16_t(1u << r);
     if (in.op == Opcode::GetGpr && !((written | read) & (1u << r))) {
-      hoisted_[i] = 1;
       read |= uint16_t(1u << r);
+      // (a register not hoisted is read from CpuState in each iteration, where the back edge
+      // leaves it, as any register the loop does not keep)
+      if (unsigned(__builtin_popcount(read)) <= max_loop_regs_) hoisted_[i] = 1;
     }
   }
 }

@@ -568,10 +568,12 @@ bool emit_block(const ir::Block& block, std::vector<std::unique_ptr<FallbackInsn
                 CodeCache& cache, const Runtime& rt, TranslatedBlock& out, uint16_t flags_hint) {
   if (cache.free_bytes() < 4096) return false;
   // A loop in place holds more values in registers; if they do not fit, the block is
-  // emitted again as an ordinary one.
-  for (bool allow_self_loop : {true, false}) {
+  // emitted again keeping at most six guest registers across iterations, then as an
+  // ordinary one.
+  for (unsigned loop_regs : {16u, 6u, 0u}) {
+    const bool allow_self_loop = loop_regs > 0;
     try {
-      BlockEmitter e(block, fallbacks, cache, rt, out, allow_self_loop, flags_hint);
+      BlockEmitter e(block, fallbacks, cache, rt, out, allow_self_loop, flags_hint, loop_regs);
       try {
         e.run();
       } catch (const std::runtime_error&) {
