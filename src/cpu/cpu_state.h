@@ -149,6 +149,8 @@ struct CpuState {
   uint8_t lazy_incdec_op;  // right after lazy_flags_op: one 16-bit compare tests both
   uint64_t lazy_flags_a, lazy_flags_b;
   uint64_t lazy_incdec_a;  // the inc/dec operand (before the operation)
+  // jit only: where a translated block keeps values its host registers cannot hold.
+  uint64_t jit_spill[16];
   // Port I/O request, valid when an engine returns StopReason::PortIo.
   struct {
     uint16_t port;

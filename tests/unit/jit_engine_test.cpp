@@ -517,6 +517,31 @@ TEST(Jit, BlockLoopingInPlaceKeepsRegistersExactAcrossIterationsAndFaults) {
   }
 }
 
+TEST(Jit, MoreLiveValuesThanHostRegistersAreSpilledNotRetranslated) {
+  // xor rax,X for the fourteen X in rcx, rdx, rsi, rdi, r8..r15, rbp, rbx; then (or after
+  // add rax,[rdi], which may fault) add rax,X for the same fourteen; syscall. Each X's value
+  // lives from its xor to its add: fourteen values for twelve registers, so some go to spill
+  // slots and come back; the block is still translated whole.
+  std::vector<uint8_t> first, second;
+  const uint8_t modrm[14] = {0xC8, 0xD0, 0xF0, 0xF8, 0xC0, 0xC8, 0xD0, 0xD8, 0xE0, 0xE8, 0xF0, 0xF8, 0xE8, 0xD8};
+  for (int k = 0; k < 14; ++k) {
+    const uint8_t rex = k >= 4 && k < 12 ? 0x4C : 0x48;
+    first.insert(first.end(), {rex, 0x31, modrm[k]});
+    second.insert(second.end(), {rex, 0x01, modrm[k]});
+  }
+  for (bool load : {false, true}) {
+    const std::vector<uint8_t> code = cat({first, load ? std::vector<uint8_t>{0x48, 0x03, 0x07} : std::vector<uint8_t>{}, second, kSyscall});
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+      CpuState s = random_state(seed);
+      s.gpr[RDI] = seed % 2 ? kData + 0x40 : 0x40000;  // (unmapped: the load faults)
+      Pair p;
+      p.run(code, s);
+      p.expect_same();
+      EXPECT_EQ(p.jit_regalloc_retries, 0u);
+    }
+  }
+}
+
 TEST(Jit, ALoopReadingMoreGuestRegistersThanFitStillLoopsInPlace) {
   // L: add rax,rcx; add rax,rdx; ... add rax,rbp (all fourteen others but rsp and rbx);
   //    rol rax,1; xor rcx,rax; xor r14,rax; dec ebx; jnz L; syscall

@@ -43,6 +43,7 @@ struct Pair {
   uint64_t jit_self_loops = 0;  // blocks the JIT translated as loops in place
   uint64_t jit_tails = 0;       // blocks the JIT translated with a tail
   uint64_t jit_smc_invalidated = 0;  // blocks invalidated by guest writes to their code
+  uint64_t jit_regalloc_retries = 0;  // blocks translated again shorter (out of registers)
 
   void run(const std::vector<uint8_t>& code, const CpuState& start, jit::JitOptions o = {}) {
     for (bool use_jit : {true, false}) {
@@ -62,6 +63,7 @@ struct Pair {
         jit_self_loops = e.stats().self_loop_blocks;
         jit_tails = e.stats().tail_blocks;
         jit_smc_invalidated = e.stats().smc_invalidated_blocks;
+        jit_regalloc_retries = e.stats().regalloc_retries;
       } else {
         Interpreter e(m.as.memory());
         res.r = e.run(m.cpu);

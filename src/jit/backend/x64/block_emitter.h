@@ -37,6 +37,8 @@ inline constexpr int kOffLazyA = offsetof(CpuState, lazy_flags_a);
 inline constexpr int kOffLazyB = offsetof(CpuState, lazy_flags_b);
 inline constexpr int kOffIncDecOp = offsetof(CpuState, lazy_incdec_op);
 inline constexpr int kOffIncDecA = offsetof(CpuState, lazy_incdec_a);
+inline constexpr int kOffSpill = offsetof(CpuState, jit_spill);
+inline constexpr unsigned kSpillSlots = sizeof(CpuState::jit_spill) / 8;
 static_assert(kOffIncDecOp == kOffLazyOp + 1, "a 16-bit access covers both lazy layers");
 inline constexpr uint64_t kIncDecFlags = flag::ARITH & ~flag::CF;  // what inc and dec write
 
@@ -56,7 +58,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
                const Runtime& rt, TranslatedBlock& out, bool allow_self_loop, uint16_t flags_hint,
                unsigned max_loop_regs = 16)
       : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out),
-        reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0), hoisted_(b.insts.size(), 0) {
+        reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0), slot_of_(b.insts.size(), -1),
+        needed_at_(b.insts.size(), kNone), hoisted_(b.insts.size(), 0) {
     self_loop_ = allow_self_loop && rt.self_loops && loops_to_itself(b);
     max_loop_regs_ = max_loop_regs;
     if (!self_loop_) find_branch_on_entry_flags(flags_hint);
@@ -144,6 +147,15 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     return Reg64(reg_of_[id]);
   }
   Reg64 alloc(uint32_t id, uint32_t now = kNone);
+  // ---- spilling: out of registers, the value whose last use is furthest (not pinned, not
+  // one the instruction being emitted reads, not a flags value) moves to a CpuState::jit_spill
+  // slot; an instruction that reads it loads it back first ----
+  bool evict(uint32_t now);
+  void reload(uint32_t v, uint32_t now);
+  // Every value instruction i reads in a register (its operands, the operands of lazy flags
+  // it recomputes, a folded shift's operand): marked as needed, reloaded if spilled.
+  void reload_operands(uint32_t i, const ir::Inst& in);
+  void reload_value(uint64_t v, uint32_t now);
   // Frees the register of value v if nothing needs it any more: its last use is past (`now`)
   // and no dirty guest register or flags still live in it.
   // Only the value that owns the register can free it: a value whose register was reused
@@ -359,6 +371,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   TranslatedBlock& out_;
   std::vector<int> reg_of_;
   std::vector<uint32_t> last_use_;
+  std::vector<int8_t> slot_of_;      // per value: its spill slot while spilled, else -1
+  uint16_t slots_used_ = 0;
+  std::vector<uint32_t> needed_at_;  // per value: the instruction that reads it in a register now
   std::vector<uint8_t> folded_;  // constants taken as immediates, shifts taken as lea scales
   bool fused_branch_ = false;    // the Branch's TestCond is folded into a host jcc
   bool fused_tail_branch_ = false;  // ... the tail's
@@ -372,6 +387,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     uint64_t dirty_flags_mask;
     bool cpu_flags_pending;
     std::vector<std::pair<uint32_t, int64_t>> checked_ranges, checked_alignments;
+    std::vector<int8_t> slot_of;
+    uint16_t slots_used;
   };
   State save() const;
   void restore(const State& s);

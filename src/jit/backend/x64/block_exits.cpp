@@ -58,7 +58,8 @@ void BlockEmitter::side_exit(uint32_t i, const ir::Inst& in) {
 
 BlockEmitter::State BlockEmitter::save() const {
   State s{reg_of_, used_, {}, {}, {}, dirty_flags_, base_flags_, xmm_loaded_, xmm_dirty_, written_,
-          dirty_flags_mask_, cpu_flags_pending_, checked_ranges_, checked_alignments_};
+          dirty_flags_mask_, cpu_flags_pending_, checked_ranges_, checked_alignments_, slot_of_,
+          slots_used_};
   std::copy(std::begin(pins_), std::end(pins_), s.pins);
   std::copy(std::begin(owner_), std::end(owner_), s.owner);
   std::copy(std::begin(dirty_gpr_), std::end(dirty_gpr_), s.dirty_gpr);
@@ -80,6 +81,8 @@ void BlockEmitter::restore(const State& s) {
   cpu_flags_pending_ = s.cpu_flags_pending;
   checked_ranges_ = s.checked_ranges;
   checked_alignments_ = s.checked_alignments;
+  slot_of_ = s.slot_of;
+  slots_used_ = s.slots_used;
 }
 
 void BlockEmitter::enter_tail(uint32_t i, const ir::Inst& in) {
@@ -329,6 +332,12 @@ void BlockEmitter::branch_test(const ir::Terminal& t, bool fused, Xbyak::Label& 
 
 void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
   const uint64_t start = b_.guest_pc;
+  if (slots_used_) {  // (its condition's or target's value spilled: back into a register)
+    ir::Inst use{Opcode::ExitIf};
+    for (ir::Value v : {t.cond, t.dest})
+      if (v.valid()) use.args[use.nargs++] = ir::Arg::val(v);
+    reload_operands(uint32_t(b_.insts.size()), use);
+  }
   const bool to_pc = t.kind == ir::Terminal::Kind::Jump || t.kind == ir::Terminal::Kind::Branch;
   const bool loops = self_loop_ && to_pc && (t.target == start || (t.kind == ir::Terminal::Kind::Branch && t.fallthrough == start));
   if (loops && (dead_at_head_flags_ || dead_at_head_gprs_)) {

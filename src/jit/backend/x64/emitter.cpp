@@ -171,10 +171,72 @@ Reg64 BlockEmitter::alloc(uint32_t id, uint32_t now) {
         return Reg64(r);
       }
     // Out of registers: write dirty guest registers whose values are otherwise dead back to
-    // CpuState (their home), which frees their host registers.
-    spill_dirty(now);
+    // CpuState (their home), which frees their host registers; else spill a value.
+    if (attempt == 0) spill_dirty(now);
+    else if (!evict(now)) break;
+    if (attempt == 1) attempt = 0;  // (evicted: try again)
   }
   throw std::runtime_error("jit backend: out of registers");
+}
+
+bool BlockEmitter::evict(uint32_t now) {
+  int victim = -1;
+  for (int r : kPool) {
+    if (!(used_ & (1u << r)) || pins_[r]) continue;
+    uint32_t v = owner_[r];
+    if (v == kNone || reg_of_[v] != r || needed_at_[v] == now || hoisted_[v] || recomputable(b_.insts[v].op) ||
+        last_use_[v] <= now)
+      continue;
+    if (victim < 0 || last_use_[v] > last_use_[owner_[victim]]) victim = r;
+  }
+  if (victim < 0 || slots_used_ == (1u << kSpillSlots) - 1) return false;
+  const unsigned slot = unsigned(__builtin_ctz(~unsigned(slots_used_)));
+  slots_used_ |= uint16_t(1u << slot);
+  const uint32_t v = owner_[victim];
+  mov(qword[rbx + kOffSpill + 8 * int(slot)], Reg64(victim));
+  slot_of_[v] = int8_t(slot);
+  reg_of_[v] = -1;
+  used_ &= ~(1u << victim);
+  return true;
+}
+
+void BlockEmitter::reload(uint32_t v, uint32_t now) {
+  const int slot = slot_of_[v];
+  Reg64 r = alloc(v, now);
+  mov(r, qword[rbx + kOffSpill + 8 * slot]);
+  slot_of_[v] = -1;
+  slots_used_ &= uint16_t(~(1u << slot));
+}
+
+void BlockEmitter::reload_value(uint64_t v, uint32_t now) {
+  if (folded_[v]) {
+    if (b_.insts[v].op == Opcode::Shl) reload_value(b_.insts[v].args[0].v, now);
+    else if (b_.insts[v].op == Opcode::TestCond) reload_value(b_.insts[v].args[0].v, now);  // (a fused branch)
+    return;
+  }
+  if (lazy(v)) return for_flags_inputs(v, [&](uint64_t x) { reload_value(x, now); });
+  if (slot_of_[v] >= 0) reload(uint32_t(v), now);
+}
+
+void BlockEmitter::reload_operands(uint32_t i, const ir::Inst& in) {
+  // First mark them all: reloading one must not spill another.
+  auto mark = [&](auto& self, uint64_t v) -> void {
+    needed_at_[v] = i;
+    if (folded_[v] && (b_.insts[v].op == Opcode::Shl || b_.insts[v].op == Opcode::TestCond))
+      self(self, b_.insts[v].args[0].v);
+    else if (recomputable(b_.insts[v].op))
+      for_flags_inputs(v, [&](uint64_t x) { needed_at_[x] = i; });
+    if (b_.insts[v].op == Opcode::TestCond && !folded_[v] && fused_exit_cond_[v]) self(self, b_.insts[v].args[0].v);
+  };
+  for (int a = 0; a < in.nargs; ++a)
+    if (!in.args[a].is_imm) mark(mark, in.args[a].v);
+  if (!slots_used_) return;
+  for (int a = 0; a < in.nargs; ++a)
+    if (!in.args[a].is_imm) {
+      uint64_t v = in.args[a].v;
+      if (b_.insts[v].op == Opcode::TestCond && fused_exit_cond_[v]) reload_value(b_.insts[v].args[0].v, i);
+      else reload_value(v, i);
+    }
 }
 
 void BlockEmitter::release_dying(uint32_t i) {
@@ -222,11 +284,18 @@ void BlockEmitter::write_back_all(uint32_t now, bool release, uint16_t keep, boo
 void BlockEmitter::spill_dirty(uint32_t now) {
   for (unsigned r = 0; r < 16; ++r) {
     uint32_t v = dirty_gpr_[r];
-    if (v != kNone && last_use_[v] < now && pins_[reg_of_[v]] == 1) {
-      mov(qword[rbx + kOffGpr + 8 * int(r)], val(v));
-      dirty_gpr_[r] = kNone;
-      unpin(v, now);
-    }
+    if (v == kNone || last_use_[v] >= now) continue;
+    // Only if nothing but guest registers pins it (`mov ebx, ebp` makes one value the dirty
+    // value of two): all of them go home.
+    int holders = 0;
+    for (unsigned q = 0; q < 16; ++q) holders += dirty_gpr_[q] == v;
+    if (pins_[reg_of_[v]] != holders) continue;
+    for (unsigned q = r; q < 16; ++q)
+      if (dirty_gpr_[q] == v) {
+        mov(qword[rbx + kOffGpr + 8 * int(q)], val(v));
+        dirty_gpr_[q] = kNone;
+        unpin(v, now);
+      }
   }
 }
 
@@ -249,6 +318,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     fused_exit_cond_[i] = 1;  // the ExitIf re-runs the flags' operation and jumps on them
     return;
   }
+  reload_operands(i, in);
   auto A = [&](int k) { return val(in.args[k].v); };
   auto imm = [&](int k) { return in.args[k].v; };
   if (recomputable(in.op)) return;  // computed where it is read (lazy flags)
