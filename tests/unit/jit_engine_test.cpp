@@ -590,16 +590,22 @@ TEST(Jit, BlockLoopingInPlaceKeepsXmmRegistersExactAcrossIterationsAndFaults) {
   }
 }
 
-TEST(Jit, ExitRequestStopsATightLoop) {
-  Machine m;
-  m.load({0xEB, 0xFE});  // jmp $
-  jit::JitEngine jit(m.as.memory(), {});
+// Runs the JIT while another thread sets the exit request after 50 ms.
+StopReason run_until_exit_request(jit::JitEngine& jit, Machine& m) {
   std::thread t([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     m.cpu.exit_request = 1;
   });
-  EXPECT_EQ(jit.run(m.cpu), StopReason::ExitRequest);
+  StopReason r = jit.run(m.cpu);
   t.join();
+  return r;
+}
+
+TEST(Jit, ExitRequestStopsATightLoop) {
+  Machine m;
+  m.load({0xEB, 0xFE});  // jmp $
+  jit::JitEngine jit(m.as.memory(), {});
+  EXPECT_EQ(run_until_exit_request(jit, m), StopReason::ExitRequest);
   EXPECT_EQ(m.cpu.rip, kCode);
 }
 
@@ -617,12 +623,7 @@ TEST(Jit, ExitRequestAtABackEdgeWritesWhatTheLoopHeadOverwrites) {
   m.cpu.gpr[R9] = 0;
   m.cpu.rflags |= flag::ARITH;  // (stale flags would show CF, ZF, SF and OF)
   jit::JitEngine jit(m.as.memory(), {});
-  std::thread t([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    m.cpu.exit_request = 1;
-  });
-  EXPECT_EQ(jit.run(m.cpu), StopReason::ExitRequest);
-  t.join();
+  EXPECT_EQ(run_until_exit_request(jit, m), StopReason::ExitRequest);
   EXPECT_EQ(jit.stats().tail_blocks, 1u);
   EXPECT_EQ(m.cpu.rip, kCode);
   const uint64_t n = m.cpu.gpr[R9];
