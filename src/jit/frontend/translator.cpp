@@ -142,10 +142,6 @@ size_t fetch(const GuestMemory& mem, uint64_t pc, uint8_t* out) {
   return got;
 }
 
-}  // namespace
-
-namespace {
-
 constexpr uint32_t kMaxTailInsns = 24;
 
 bool on_page(uint64_t pc, uint64_t page_of) { return (pc >> 12) == (page_of >> 12); }
