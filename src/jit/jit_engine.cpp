@@ -35,6 +35,8 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   rt_.jump_cache = cache_.jump_cache();
   rt_.use_jump_cache = opts_.jump_cache;
   rt_.count_insns = opts_.count_insns;
+  rt_.jump_cache_hits = &stats_.jump_cache_hits;
+  rt_.jump_cache_misses = &stats_.jump_cache_misses;
   rt_.self_loops = opts_.chain;  // (a loop in place is a block chained to itself)
   *tramp_.window_limit = mem_.limit;
   rt_.window_limit = tramp_.window_limit;
@@ -334,6 +336,13 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   fmt::print(out, "  cache flushes:        {}\n", s.flushes);
   fmt::print(out, "  block entries (dispatcher): {}\n", s.block_entries);
   fmt::print(out, "  chains patched:       {}\n", s.chains_patched);
+  if (!opts_.jump_cache) {
+    fmt::print(out, "  jump cache:           off\n");
+  } else {
+    const uint64_t lookups = s.jump_cache_hits + s.jump_cache_misses;
+    fmt::print(out, "  jump cache:           {} lookups, {} hits ({:.1f}%)\n", lookups, s.jump_cache_hits,
+               lookups ? 100.0 * double(s.jump_cache_hits) / double(lookups) : 0.0);
+  }
   fmt::print(out, "  blocks looping in place: {}\n", s.self_loop_blocks);
   fmt::print(out, "  blocks with a tail:   {}\n", s.tail_blocks);
   fmt::print(out, "  invalidated blocks:   {}\n", s.invalidations);

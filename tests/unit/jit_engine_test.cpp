@@ -249,6 +249,15 @@ TEST(Jit, LoopsChainBlocksAndCallsUseTheJumpCache) {
       // With chaining and the jump cache, the dispatcher sees a handful of entries, not 3000.
       if (chain && jc) EXPECT_LT(jit.stats().block_entries, 50u);
       if (!chain && !jc) EXPECT_GT(jit.stats().block_entries, 2000u);
+      // Each of the 1000 returns looks its target up: all hit but the first few (the
+      // dispatcher fills the entry at a miss).
+      const uint64_t hits = jit.stats().jump_cache_hits, misses = jit.stats().jump_cache_misses;
+      if (jc) {
+        EXPECT_EQ(hits + misses, 1000u);
+        EXPECT_GE(hits, 990u);
+      } else {
+        EXPECT_EQ(hits + misses, 0u);
+      }
     }
 }
 

@@ -335,6 +335,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
   // A chainable exit: a 5-byte jmp that leads to a link stub until the dispatcher patches it.
   void chainable_exit(uint64_t target);
+  // Under --stats: one more jump-cache hit or miss.
+  void count_lookup(uint64_t* counter);
 
   // The block's terminal, or its tail's (`fused`: the branch's TestCond is a host jcc).
   void terminal(const ir::Terminal& t, bool fused);

@@ -390,8 +390,10 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
         mov(rdx, uint64_t(rt_.jump_cache));
         cmp(qword[rdx + rcx], rax);
         jne(miss);
+        count_lookup(rt_.jump_cache_hits);
         jmp(qword[rdx + rcx + 8]);
         L(miss);
+        count_lookup(rt_.jump_cache_misses);
       }
       mov(qword[rbx + kOffRip], rax);
       exit_with(kExitDispatch);
@@ -402,6 +404,12 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
     case ir::Terminal::Kind::Return: exit_with(kExitDispatch); break;
     case ir::Terminal::Kind::None: throw std::runtime_error("jit backend: block without terminal");
   }
+}
+
+void BlockEmitter::count_lookup(uint64_t* counter) {
+  if (!rt_.count_insns || !counter) return;  // (only --stats reads it)
+  mov(r11, uint64_t(counter));
+  inc(qword[r11]);
 }
 
 void BlockEmitter::out_of_line() {

@@ -34,6 +34,9 @@ struct Runtime {
   JumpCacheEntry* jump_cache;
   bool use_jump_cache = true;
   bool count_insns = true;  // JitOptions::count_insns
+  // Jump-cache lookups, counted where count_insns is on (--stats): JitStats' counters.
+  uint64_t* jump_cache_hits = nullptr;
+  uint64_t* jump_cache_misses = nullptr;
   // A block whose exit leads back to its own start loops in place (JitOptions::chain): guest
   // registers it reads stay in host registers across iterations.
   bool self_loops = true;
