@@ -190,8 +190,7 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
     end = std::max(end, pc);
     if (!t.ends_block) continue;
     const ir::Terminal term = block.term;
-    if ((term.kind == ir::Terminal::Kind::Jump && term.target == start) ||
-        (term.kind == ir::Terminal::Kind::Branch && (term.target == start || term.fallthrough == start))) {
+    if (term.leads_to(start)) {
       ok = true;
       break;
     }

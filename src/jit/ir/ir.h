@@ -49,6 +49,11 @@ struct Terminal {
   Kind kind = Kind::None;
   uint64_t target = 0, fallthrough = 0;
   Value cond, dest;
+
+  // Whether one of its ways is a chainable exit to guest pc `pc`.
+  bool leads_to(uint64_t pc) const {
+    return (kind == Kind::Jump && target == pc) || (kind == Kind::Branch && (target == pc || fallthrough == pc));
+  }
 };
 
 // A block's tail (one at most): the path taken at a side exit (an ExitIf, `entry`) whose

@@ -102,6 +102,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void branch_on_entry_flags(Xbyak::Label& not_taken);
 
   void count_insns();
+  // Interpreter fallbacks and rep string helpers among instructions [from, to): they count
+  // their own guest instructions.
+  uint32_t self_counting(uint32_t from, uint32_t to) const;
   // Emits instructions [from, to) (the block's own, or its tail's).
   void emit_range(uint32_t from, uint32_t to);
 
@@ -155,7 +158,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // Every value instruction i reads in a register (its operands, the operands of lazy flags
   // it recomputes, a folded shift's operand): marked as needed, reloaded if spilled.
   void reload_operands(uint32_t i, const ir::Inst& in);
-  void reload_value(uint64_t v, uint32_t now);
+  // Calls fn for each value that reading v takes in a register.
+  template <class F>
+  void for_register_operands(uint64_t v, F fn) const;
   // Frees the register of value v if nothing needs it any more: its last use is past (`now`)
   // and no dirty guest register or flags still live in it.
   // Only the value that owns the register can free it: a value whose register was reused

@@ -35,24 +35,13 @@ void BlockEmitter::exit_jcc(const ir::Inst& in, Xbyak::Label& l) {
   }
 }
 
-namespace {
-// Interpreter fallbacks and rep string helpers in [from, to): they count their own guest
-// instructions.
-uint32_t self_counting(const ir::Block& b, uint32_t from, uint32_t to) {
-  uint32_t n = 0;
-  for (uint32_t k = from; k < to; ++k)
-    if (!b.insts[k].dead && (b.insts[k].op == Opcode::Interpret || b.insts[k].op == Opcode::RepString)) ++n;
-  return n;
-}
-}  // namespace
-
 void BlockEmitter::side_exit(uint32_t i, const ir::Inst& in) {
   exit_jcc(in, side_exit_labels_.emplace_back());
   // The instructions the entry counted that this exit skips (fallbacks count themselves); a
   // tail's exits, those of the tail's path (its entry made the count that path's).
   const bool in_tail = b_.tail.present() && i > b_.tail.start;
   uint64_t path = in_tail ? b_.tail.guest_insns : b_.guest_insns;
-  uint64_t skipped = path - in.args[2].v - self_counting(b_, i + 1, in_tail ? uint32_t(b_.insts.size()) : b_.main_end());
+  uint64_t skipped = path - in.args[2].v - self_counting(i + 1, in_tail ? uint32_t(b_.insts.size()) : b_.main_end());
   side_exits_.push_back({snapshot(), in.args[1].v, skipped});
 }
 
@@ -101,7 +90,7 @@ void BlockEmitter::emit_tail() {
   // The entry counted the block's own instructions; this path runs the tail's instead.
   if (rt_.count_insns) {
     int64_t delta = int64_t(b_.tail.guest_insns) - int64_t(b_.guest_insns) +
-                    int64_t(self_counting(b_, b_.tail.entry + 1, start));
+                    int64_t(self_counting(b_.tail.entry + 1, start));
     if (delta) add(qword[rbx + kOffInsnCount], int32_t(delta));
   }
   emit_range(start + 1, uint32_t(b_.insts.size()));
@@ -119,10 +108,7 @@ void BlockEmitter::write_back_for_exit(const SyncRecord& s) {
 
 bool BlockEmitter::loops_to_itself(const ir::Block& b) {
   bool self = false;
-  b.for_each_terminal([&](const ir::Terminal& t) {
-    self |= (t.kind == ir::Terminal::Kind::Jump && t.target == b.guest_pc) ||
-            (t.kind == ir::Terminal::Kind::Branch && (t.target == b.guest_pc || t.fallthrough == b.guest_pc));
-  });
+  b.for_each_terminal([&](const ir::Terminal& t) { self |= t.leads_to(b.guest_pc); });
   if (!self) return false;
   for (const ir::Inst& in : b.insts)
     if (!in.dead && (in.op == Opcode::Interpret || in.op == Opcode::RepString)) return false;
@@ -339,7 +325,7 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
     reload_operands(uint32_t(b_.insts.size()), use);
   }
   const bool to_pc = t.kind == ir::Terminal::Kind::Jump || t.kind == ir::Terminal::Kind::Branch;
-  const bool loops = self_loop_ && to_pc && (t.target == start || (t.kind == ir::Terminal::Kind::Branch && t.fallthrough == start));
+  const bool loops = self_loop_ && t.leads_to(start);
   if (loops && (dead_at_head_flags_ || dead_at_head_gprs_)) {
     // The back edge leaves out what the next iteration overwrites first, so the writes come
     // after the branch, on each way out.

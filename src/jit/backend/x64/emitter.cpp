@@ -77,10 +77,15 @@ Reg64 BlockEmitter::free_register() const {
   throw std::runtime_error("jit backend: no free register");
 }
 
+uint32_t BlockEmitter::self_counting(uint32_t from, uint32_t to) const {
+  uint32_t n = 0;
+  for (uint32_t k = from; k < to; ++k)
+    if (!b_.insts[k].dead && (b_.insts[k].op == Opcode::Interpret || b_.insts[k].op == Opcode::RepString)) ++n;
+  return n;
+}
+
 void BlockEmitter::count_insns() {
-  uint32_t fallbacks = 0;
-  for (const ir::Inst& in : b_.insts)
-    if (!in.dead && (in.op == Opcode::Interpret || in.op == Opcode::RepString)) ++fallbacks;
+  const uint32_t fallbacks = self_counting(0, uint32_t(b_.insts.size()));
   if (rt_.count_insns && b_.guest_insns > fallbacks) add(qword[rbx + kOffInsnCount], b_.guest_insns - fallbacks);
 }
 
@@ -208,35 +213,28 @@ void BlockEmitter::reload(uint32_t v, uint32_t now) {
   slots_used_ &= uint16_t(~(1u << slot));
 }
 
-void BlockEmitter::reload_value(uint64_t v, uint32_t now) {
-  if (folded_[v]) {
-    if (b_.insts[v].op == Opcode::Shl) reload_value(b_.insts[v].args[0].v, now);
-    else if (b_.insts[v].op == Opcode::TestCond) reload_value(b_.insts[v].args[0].v, now);  // (a fused branch)
-    return;
-  }
-  if (lazy(v)) return for_flags_inputs(v, [&](uint64_t x) { reload_value(x, now); });
-  if (slot_of_[v] >= 0) reload(uint32_t(v), now);
+template <class F>
+void BlockEmitter::for_register_operands(uint64_t v, F fn) const {
+  const Opcode op = b_.insts[v].op;
+  // A shift folded into an address, or a condition folded into a jcc (a fused branch or side
+  // exit): what they read instead.
+  if ((folded_[v] && (op == Opcode::Shl || op == Opcode::TestCond)) || (op == Opcode::TestCond && fused_exit_cond_[v]))
+    return for_register_operands(b_.insts[v].args[0].v, fn);
+  if (folded_[v]) return;
+  if (lazy(v)) return for_flags_inputs(v, fn);
+  fn(v);
 }
 
 void BlockEmitter::reload_operands(uint32_t i, const ir::Inst& in) {
   // First mark them all: reloading one must not spill another.
-  auto mark = [&](auto& self, uint64_t v) -> void {
-    needed_at_[v] = i;
-    if (folded_[v] && (b_.insts[v].op == Opcode::Shl || b_.insts[v].op == Opcode::TestCond))
-      self(self, b_.insts[v].args[0].v);
-    else if (recomputable(b_.insts[v].op))
-      for_flags_inputs(v, [&](uint64_t x) { needed_at_[x] = i; });
-    if (b_.insts[v].op == Opcode::TestCond && !folded_[v] && fused_exit_cond_[v]) self(self, b_.insts[v].args[0].v);
-  };
   for (int a = 0; a < in.nargs; ++a)
-    if (!in.args[a].is_imm) mark(mark, in.args[a].v);
+    if (!in.args[a].is_imm) for_register_operands(in.args[a].v, [&](uint64_t x) { needed_at_[x] = i; });
   if (!slots_used_) return;
   for (int a = 0; a < in.nargs; ++a)
-    if (!in.args[a].is_imm) {
-      uint64_t v = in.args[a].v;
-      if (b_.insts[v].op == Opcode::TestCond && fused_exit_cond_[v]) reload_value(b_.insts[v].args[0].v, i);
-      else reload_value(v, i);
-    }
+    if (!in.args[a].is_imm)
+      for_register_operands(in.args[a].v, [&](uint64_t x) {
+        if (slot_of_[x] >= 0) reload(uint32_t(x), i);
+      });
 }
 
 void BlockEmitter::release_dying(uint32_t i) {
