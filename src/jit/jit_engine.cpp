@@ -75,8 +75,8 @@ void JitEngine::prepare_guest_write(uint64_t addr, uint64_t len) {
 // address space (user mode). Without one (system mode), nothing is protected here.
 void JitEngine::protect_code_pages(const TranslatedBlock& b) {
   if (!mem_.space) return;
-  for (uint64_t page : b.guest_pages()) {
-    page <<= 12;
+  for (uint64_t number : b.guest_pages()) {
+    const uint64_t page = number << 12;
     if (protected_pages_.count(page)) continue;
     int prot = mem_.space->prot_at(page);
     if (prot < 0 || !(prot & PROT_WRITE)) continue;
