@@ -58,6 +58,7 @@ void register_exec_syscalls(SyscallTable& t);     // exec.cpp: execve, execveat
 void register_info_syscalls(SyscallTable& t);     // info.cpp: uname, sysinfo, limits, random
 void register_time_syscalls(SyscallTable& t);     // time.cpp: clocks, sleeps
 void register_signal_syscalls(SyscallTable& t);   // signal.cpp: sigaction, sigprocmask, ...
+void register_futex_syscalls(SyscallTable& t);    // futex.cpp: futex, futex_waitv
 
 // Formats a syscall line for --strace ("openat(AT_FDCWD, \"/etc/x\", 0x0) = 3").
 std::string format_syscall(Process& p, uint64_t nr, const SyscallArgs& args, int64_t result);
