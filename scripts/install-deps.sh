@@ -10,6 +10,8 @@ packages=(
   libzydis-dev libxbyak-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   # test material: real programs and a second libc
   busybox-static musl-tools
+  # thread tests: Go's runtime, Debian's static programs that need futex, their inputs
+  golang-go bash-static e2fsck-static gpgv-static e2fsprogs gnupg
   # references: qemu-user for benchmarks, qemu-system for bare-metal guests
   qemu-user qemu-system-x86
   # bench runner and its charts
