@@ -3,10 +3,13 @@
 // handed over as host pointers into the guest window (host_arg), where a bad guest pointer makes
 // the host kernel itself answer EFAULT.
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <termios.h>
@@ -99,12 +102,43 @@ int64_t sys_fcntl(Process& p, const SyscallArgs& a) {
   }
 }
 
-// Terminal and fd ioctls whose argument size is known. Anything else is refused: passing an
-// untranslated guest pointer to the host could make the kernel write into Vireo's own memory.
+// SIOCGIFCONF: struct ifconf {int ifc_len; char* ifc_buf} holds a guest pointer to the
+// buffer of struct ifreq; the kernel updates ifc_len (netdevice(7)).
+int64_t ioctl_ifconf(Process& p, int fd, uint64_t addr) {
+  struct { int32_t len, pad; uint64_t buf; } g;
+  static_assert(sizeof g == sizeof(struct ifconf));
+  if (!read_guest(p, addr, g)) return -EFAULT;
+  struct ifconf h {};
+  h.ifc_len = g.len;
+  h.ifc_buf = static_cast<char*>(host_opt(p, g.buf, uint32_t(std::max(g.len, 0))));
+  int64_t r = host_syscall(SYS_ioctl, fd, SIOCGIFCONF, L(&h));
+  if (r < 0) return r;
+  g.len = h.ifc_len;
+  return write_guest(p, addr, g) ? r : -EFAULT;
+}
+
+// Terminal, fd and socket ioctls whose argument size is known. Anything else is refused:
+// passing an untranslated guest pointer to the host could make the kernel write into Vireo's
+// own memory. The interface-changing socket ioctls (SIOCSIF*) are refused with EPERM, as for a
+// caller without CAP_NET_ADMIN: Vireo does not hand the host's network configuration to a guest.
 int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
   unsigned long req = a.a[1];
   size_t size;
   switch (req) {
+    case SIOCGIFCONF: return ioctl_ifconf(p, int(a.a[0]), a.a[2]);
+    case SIOCGIFNAME: case SIOCGIFINDEX: case SIOCGIFFLAGS: case SIOCGIFADDR:
+    case SIOCGIFDSTADDR: case SIOCGIFBRDADDR: case SIOCGIFNETMASK: case SIOCGIFMETRIC:
+    case SIOCGIFMTU: case SIOCGIFHWADDR: case SIOCGIFTXQLEN: case SIOCGIFMAP:
+      size = sizeof(struct ifreq); break;
+    case SIOCSIFFLAGS: case SIOCSIFADDR: case SIOCSIFDSTADDR: case SIOCSIFBRDADDR:
+    case SIOCSIFNETMASK: case SIOCSIFMETRIC: case SIOCSIFMTU: case SIOCSIFHWADDR:
+    case SIOCSIFTXQLEN: case SIOCSIFNAME: case SIOCSIFMAP: case SIOCADDRT: case SIOCDELRT:
+      return -EPERM;
+    case SIOCATMARK: case SIOCGPGRP: case SIOCSPGRP: case FIOGETOWN: case FIOSETOWN:
+    case FIOASYNC:
+      size = sizeof(int); break;
+    case SIOCGSTAMP_OLD: case SIOCGSTAMPNS_OLD: case SIOCGSTAMP_NEW: case SIOCGSTAMPNS_NEW:
+      size = 16; break;
     case TCGETS: case TCSETS: case TCSETSW: case TCSETSF: size = sizeof(struct termios); break;
     case TIOCGWINSZ: case TIOCSWINSZ: size = sizeof(struct winsize); break;
     case TIOCGPGRP: case TIOCSPGRP: case TIOCGSID: case FIONREAD: case FIONBIO: case TIOCOUTQ:

@@ -15,6 +15,7 @@ namespace vireo {
 const SyscallTable& syscall_table() {
   static const SyscallTable table = [] {
     SyscallTable t{};
+    register_futex_passthrough_syscalls(t);  // first: a real futex family replaces it
     register_fs_fd_syscalls(t);
     register_fs_path_syscalls(t);
     register_memory_syscalls(t);
@@ -23,6 +24,7 @@ const SyscallTable& syscall_table() {
     register_info_syscalls(t);
     register_time_syscalls(t);
     register_signal_syscalls(t);
+    register_net_syscalls(t);
     // Unimplemented calls keep a name, so that the -ENOSYS warning and --stats can name them.
     for (uint64_t nr = 0; nr < kMaxSyscall; ++nr)
       if (!t[nr].name) t[nr].name = known_syscall_name(nr);

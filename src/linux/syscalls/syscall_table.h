@@ -50,6 +50,8 @@ const char* syscall_name(uint64_t nr);
 const char* known_syscall_name(uint64_t nr);
 
 // Registration, one per area.
+// Stand-ins first, so that an area registered later replaces them.
+void register_futex_passthrough_syscalls(SyscallTable& t);  // futex_passthrough.cpp (until threads)
 void register_fs_fd_syscalls(SyscallTable& t);    // fs_fd.cpp: fd I/O, pipes, fcntl, ioctl, poll
 void register_fs_path_syscalls(SyscallTable& t);  // fs_path.cpp: open, stat, directories, links
 void register_memory_syscalls(SyscallTable& t);   // memory.cpp: brk, mmap, ...
@@ -58,6 +60,7 @@ void register_exec_syscalls(SyscallTable& t);     // exec.cpp: execve, execveat
 void register_info_syscalls(SyscallTable& t);     // info.cpp: uname, sysinfo, limits, random
 void register_time_syscalls(SyscallTable& t);     // time.cpp: clocks, sleeps
 void register_signal_syscalls(SyscallTable& t);   // signal.cpp: sigaction, sigprocmask, ...
+void register_net_syscalls(SyscallTable& t);      // net.cpp: sockets
 
 // Formats a syscall line for --strace ("openat(AT_FDCWD, \"/etc/x\", 0x0) = 3").
 std::string format_syscall(Process& p, uint64_t nr, const SyscallArgs& args, int64_t result);
