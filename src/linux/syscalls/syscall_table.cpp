@@ -25,6 +25,9 @@ const SyscallTable& syscall_table() {
     register_time_syscalls(t);
     register_signal_syscalls(t);
     register_net_syscalls(t);
+    register_events_syscalls(t);
+    register_timers_syscalls(t);
+    register_signal_send_syscalls(t);
     // Unimplemented calls keep a name, so that the -ENOSYS warning and --stats can name them.
     for (uint64_t nr = 0; nr < kMaxSyscall; ++nr)
       if (!t[nr].name) t[nr].name = known_syscall_name(nr);

@@ -61,6 +61,9 @@ void register_info_syscalls(SyscallTable& t);     // info.cpp: uname, sysinfo, l
 void register_time_syscalls(SyscallTable& t);     // time.cpp: clocks, sleeps
 void register_signal_syscalls(SyscallTable& t);   // signal.cpp: sigaction, sigprocmask, ...
 void register_net_syscalls(SyscallTable& t);      // net.cpp: sockets
+void register_events_syscalls(SyscallTable& t);   // events.cpp: epoll, eventfd, timerfd, signalfd, inotify
+void register_timers_syscalls(SyscallTable& t);   // timers.cpp: POSIX timers, setting the clock
+void register_signal_send_syscalls(SyscallTable& t);  // signal_send.cpp: sigqueueinfo, pidfds
 
 // Formats a syscall line for --strace ("openat(AT_FDCWD, \"/etc/x\", 0x0) = 3").
 std::string format_syscall(Process& p, uint64_t nr, const SyscallArgs& args, int64_t result);
