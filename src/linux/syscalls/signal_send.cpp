@@ -1,5 +1,5 @@
 // Sending signals with a siginfo, and process fds: rt_sigqueueinfo, rt_tgsigqueueinfo,
-// pidfd_open, pidfd_send_signal, pidfd_getfd.
+// pidfd_open, pidfd_send_signal, pidfd_getfd, process_mrelease.
 //
 // Guest pids and tids are host pids and tids, and the guest's siginfo has the host layout, so
 // these pass through with the siginfo copied in: a signal for our own process arrives at Vireo's
@@ -65,6 +65,10 @@ int64_t sys_pidfd_getfd(Process&, const SyscallArgs& a) {
   return host_call(SYS_pidfd_getfd, a.a[0], a.a[1], a.a[2]);
 }
 
+int64_t sys_process_mrelease(Process&, const SyscallArgs& a) {
+  return host_call(SYS_process_mrelease, a.a[0], a.a[1]);
+}
+
 }  // namespace
 
 void register_signal_send_syscalls(SyscallTable& t) {
@@ -72,6 +76,7 @@ void register_signal_send_syscalls(SyscallTable& t) {
   t[SYS_rt_tgsigqueueinfo] = {"rt_tgsigqueueinfo", sys_rt_tgsigqueueinfo, {Arg::Int, Arg::Int, Arg::Sig, Arg::Ptr}};
   t[SYS_pidfd_open] = {"pidfd_open", sys_pidfd_open, {Arg::Int, Arg::Hex}};
   t[SYS_pidfd_send_signal] = {"pidfd_send_signal", sys_pidfd_send_signal, {Arg::Fd, Arg::Sig, Arg::Ptr, Arg::Hex}};
+  t[SYS_process_mrelease] = {"process_mrelease", sys_process_mrelease, {Arg::Fd, Arg::Hex}};
   t[SYS_pidfd_getfd] = {"pidfd_getfd", sys_pidfd_getfd, {Arg::Fd, Arg::Int, Arg::Hex}};
 }
 

@@ -15,6 +15,7 @@ namespace vireo {
 const SyscallTable& syscall_table() {
   static const SyscallTable table = [] {
     SyscallTable t{};
+    register_absent_syscalls(t);             // first: an implementation replaces an answer
     register_futex_passthrough_syscalls(t);  // first: a real futex family replaces it
     register_fs_fd_syscalls(t);
     register_fs_path_syscalls(t);
@@ -28,6 +29,12 @@ const SyscallTable& syscall_table() {
     register_events_syscalls(t);
     register_timers_syscalls(t);
     register_signal_send_syscalls(t);
+    register_fs_extra_syscalls(t);
+    register_xattr_syscalls(t);
+    register_sched_syscalls(t);
+    register_creds_syscalls(t);
+    register_memory_extra_syscalls(t);
+    register_ipc_syscalls(t);
     // Unimplemented calls keep a name, so that the -ENOSYS warning and --stats can name them.
     for (uint64_t nr = 0; nr < kMaxSyscall; ++nr)
       if (!t[nr].name) t[nr].name = known_syscall_name(nr);
