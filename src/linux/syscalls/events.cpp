@@ -5,11 +5,7 @@
 // host, so the calls pass through with guest buffers as host pointers.
 //
 // Two things need Vireo's signal emulation (signals.h):
-//  - epoll_pwait/epoll_pwait2 wait with a temporary guest mask. As for rt_sigsuspend, the host
-//    signals are blocked while we look at the signals Vireo holds itself, and the host call
-//    swaps in the host mask that mirrors the temporary one atomically; when a signal interrupts
-//    the wait, the temporary mask stays the guest's until the handler's frame is built, and the
-//    frame saves the old one (epoll_wait(2): "as though ... sigprocmask ... then restored").
+//  - epoll_pwait/epoll_pwait2 wait with a temporary guest mask (mask_wait.h).
 //  - signalfd reads signals that are pending on the host: the guest's blocked mask is mirrored
 //    there, so a signal the guest blocks is pending in the host kernel, where signalfd finds it.
 #include <signal.h>
@@ -18,9 +14,9 @@
 
 #include "linux/guest_access.h"
 #include "linux/process.h"
-#include "linux/signals.h"
 #include "linux/syscalls/guest_path.h"
 #include "linux/syscalls/host_call.h"
+#include "linux/syscalls/mask_wait.h"
 #include "linux/syscalls/syscall_table.h"
 
 namespace vireo {
@@ -50,31 +46,6 @@ void* event_buffer(Process& p, uint64_t addr, uint64_t maxevents) {
 
 int64_t sys_epoll_wait(Process& p, const SyscallArgs& a) {
   return host_call(SYS_epoll_wait, a.a[0], hp(event_buffer(p, a.a[1], a.a[2])), a.a[2], a.a[3]);
-}
-
-// Runs `wait(host_mask)` with the guest's temporary mask at `mask_addr` (none: nullptr), as
-// described at the top of the file.
-template <class Wait>
-int64_t wait_with_guest_mask(Process& p, uint64_t mask_addr, uint64_t setsize, Wait wait) {
-  if (!mask_addr) return wait(nullptr);
-  if (setsize != 8) return -EINVAL;
-  uint64_t temp;
-  if (!read_guest(p, mask_addr, temp)) return -EFAULT;
-  temp &= ~kUnblockable;
-  uint64_t all = host_mask_for(~uint64_t(0)), prev;
-  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &prev, 8L);
-  int64_t r = -EINTR;
-  if (!(pending_signals() & ~temp)) {
-    uint64_t host_mask = host_mask_for(temp);
-    r = wait(&host_mask);
-  }
-  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &prev, nullptr, 8L);
-  if (r == -EINTR) {
-    p.saved_mask = p.sigmask;
-    p.mask_saved = true;
-    set_guest_mask(p, temp);
-  }
-  return r;
 }
 
 int64_t sys_epoll_pwait(Process& p, const SyscallArgs& a) {

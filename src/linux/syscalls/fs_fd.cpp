@@ -23,6 +23,7 @@
 #include "linux/guest_access.h"
 #include "linux/process.h"
 #include "linux/syscalls/host_result.h"
+#include "linux/syscalls/mask_wait.h"
 #include "linux/syscalls/syscall_table.h"
 
 namespace vireo {
@@ -167,8 +168,11 @@ int64_t sys_poll(Process& p, const SyscallArgs& a) {
 }
 
 int64_t sys_ppoll(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_ppoll, L(host_arg(p, a.a[0], a.a[1] * sizeof(pollfd))), long(a.a[1]),
-                      L(host_opt(p, a.a[2], 16)), L(host_opt(p, a.a[3], a.a[4])), long(a.a[4]));
+  void* fds = host_arg(p, a.a[0], a.a[1] * sizeof(pollfd));
+  void* timeout = host_opt(p, a.a[2], 16);
+  return wait_with_guest_mask(p, a.a[3], a.a[4], [&](uint64_t* mask) {
+    return host_syscall(SYS_ppoll, L(fds), long(a.a[1]), L(timeout), L(mask), 8);
+  });
 }
 
 int64_t sys_select(Process& p, const SyscallArgs& a) {
@@ -180,18 +184,16 @@ int64_t sys_select(Process& p, const SyscallArgs& a) {
 
 int64_t sys_pselect6(Process& p, const SyscallArgs& a) {
   size_t bytes = (std::min<uint64_t>(a.a[0], FD_SETSIZE * 8) + 63) / 64 * 8;
-  // The sixth argument points at {const sigset_t* ss; size_t ss_len}: translate the inner
-  // pointer too.
-  uint64_t sig[2] = {0, 0};
-  uint64_t* sigp = nullptr;
-  if (a.a[5]) {
-    if (!copy_from_guest(p, sig, a.a[5], 16)) return -EFAULT;
-    sig[0] = reinterpret_cast<uint64_t>(host_opt(p, sig[0], sig[1]));
-    sigp = sig;
-  }
-  return host_syscall(SYS_pselect6, long(a.a[0]), L(host_opt(p, a.a[1], bytes)),
-                      L(host_opt(p, a.a[2], bytes)), L(host_opt(p, a.a[3], bytes)),
-                      L(host_opt(p, a.a[4], 16)), L(sigp));
+  // The sixth argument points at {const sigset_t* ss; size_t ss_len}.
+  uint64_t sig[2] = {0, 8};
+  if (a.a[5] && !copy_from_guest(p, sig, a.a[5], 16)) return -EFAULT;
+  void *r = host_opt(p, a.a[1], bytes), *w = host_opt(p, a.a[2], bytes), *e = host_opt(p, a.a[3], bytes);
+  void* timeout = host_opt(p, a.a[4], 16);
+  return wait_with_guest_mask(p, sig[0], sig[1], [&](uint64_t* mask) {
+    uint64_t host_sig[2] = {reinterpret_cast<uint64_t>(mask), 8};
+    return host_syscall(SYS_pselect6, long(a.a[0]), L(r), L(w), L(e), L(timeout),
+                        mask ? L(host_sig) : 0);
+  });
 }
 
 int64_t sys_sendfile(Process& p, const SyscallArgs& a) {

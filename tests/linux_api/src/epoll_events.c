@@ -3,6 +3,8 @@
  * signal in, and epoll_pwait2's timespec timeout. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/select.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -139,6 +141,21 @@ int main(void) {
   FAILS_WITH(epoll_pwait(ep, evs, 4, 5000, &none), EINTR);
   sigprocmask(SIG_SETMASK, NULL, &now);
   printf("after epoll_pwait: handler ran %d, SIGUSR1 blocked again %d\n", got_usr1 == SIGUSR1,
+         sigismember(&now, SIGUSR1));
+  /* The same through ppoll and pselect. */
+  got_usr1 = 0;
+  raise(SIGUSR1);
+  struct pollfd none_ready = {lt[0], POLLOUT, 0};
+  struct timespec long_wait = {5, 0};
+  FAILS_WITH(ppoll(&none_ready, 1, &long_wait, &none), EINTR);
+  sigprocmask(SIG_SETMASK, NULL, &now);
+  printf("after ppoll: handler ran %d, SIGUSR1 blocked again %d\n", got_usr1 == SIGUSR1,
+         sigismember(&now, SIGUSR1));
+  got_usr1 = 0;
+  raise(SIGUSR1);
+  FAILS_WITH(pselect(0, NULL, NULL, NULL, &long_wait, &none), EINTR);
+  sigprocmask(SIG_SETMASK, NULL, &now);
+  printf("after pselect: handler ran %d, SIGUSR1 blocked again %d\n", got_usr1 == SIGUSR1,
          sigismember(&now, SIGUSR1));
   /* epoll_pwait2 with a 10 ms timespec: times out. */
   struct timespec tmo = {0, 10 * 1000 * 1000};
