@@ -103,6 +103,12 @@ int64_t sys_fcntl(Process& p, const SyscallArgs& a) {
   }
 }
 
+// _IOR('T', 0x2A, struct termios2) and the three setters after it.
+constexpr unsigned long kTCGETS2 = 0x802c542a, kTCSETS2 = 0x402c542b, kTCSETSW2 = 0x402c542c,
+                        kTCSETSF2 = 0x402c542d;
+// FIGETBSZ (<linux/fs.h>, which clashes with <sys/mount.h> users): the block size, an int.
+constexpr unsigned long kFIGETBSZ = 2;
+
 // SIOCGIFCONF: struct ifconf {int ifc_len; char* ifc_buf} holds a guest pointer to the
 // buffer of struct ifreq; the kernel updates ifc_len (netdevice(7)).
 int64_t ioctl_ifconf(Process& p, int fd, uint64_t addr) {
@@ -143,11 +149,20 @@ int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
     case TCGETS: case TCSETS: case TCSETSW: case TCSETSF: size = sizeof(struct termios); break;
     case TIOCGWINSZ: case TIOCSWINSZ: size = sizeof(struct winsize); break;
     case TIOCGPGRP: case TIOCSPGRP: case TIOCGSID: case FIONREAD: case FIONBIO: case TIOCOUTQ:
-    case TIOCGPTN: case TIOCSPTLCK:
+    case TIOCGPTN: case TIOCSPTLCK: case TIOCMGET: case TIOCMSET: case TIOCMBIS: case TIOCMBIC:
+    case TIOCGETD: case TIOCSETD: case TIOCPKT: case TIOCGPKT: case TIOCGEXCL: case TIOCGDEV:
+    case TIOCGPTLCK: case kFIGETBSZ:
       size = sizeof(int); break;
-    case FIOCLEX: case FIONCLEX: case TIOCNOTTY: case TIOCEXCL: case TIOCNXCL:
+    case TIOCSTI: size = 1; break;
+    case FIOQSIZE: size = 8; break;
+    // The kernel's struct termios (36 bytes) for the locking pair, struct termios2 (44 bytes)
+    // for the termios2 calls (<asm/termbits.h>, whose names clash with <termios.h>).
+    case TIOCGLCKTRMIOS: case TIOCSLCKTRMIOS: size = 36; break;
+    case kTCGETS2: case kTCSETS2: case kTCSETSW2: case kTCSETSF2: size = 44; break;
+    case FIOCLEX: case FIONCLEX: case TIOCNOTTY: case TIOCEXCL: case TIOCNXCL: case TIOCCONS:
+    case TIOCSBRK: case TIOCCBRK:
       return host_syscall(SYS_ioctl, long(a.a[0]), long(req), 0);
-    case TCFLSH: case TCXONC: case TCSBRK: case TIOCSCTTY:
+    case TCFLSH: case TCXONC: case TCSBRK: case TCSBRKP: case TIOCSCTTY: case TIOCGPTPEER:
       return host_syscall(SYS_ioctl, long(a.a[0]), long(req), long(a.a[2]));
     default: {
       static std::vector<unsigned long> warned;
