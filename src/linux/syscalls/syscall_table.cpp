@@ -15,8 +15,9 @@ namespace vireo {
 const SyscallTable& syscall_table() {
   static const SyscallTable table = [] {
     SyscallTable t{};
-    register_absent_syscalls(t);             // first: an implementation replaces an answer
     register_futex_passthrough_syscalls(t);  // first: a real futex family replaces it
+    register_absent_syscalls(t);             // first too: an implementation replaces an answer
+    register_xattr_syscalls(t);              // before fs_path, whose path forms replace these
     register_fs_fd_syscalls(t);
     register_fs_path_syscalls(t);
     register_memory_syscalls(t);
@@ -30,7 +31,6 @@ const SyscallTable& syscall_table() {
     register_timers_syscalls(t);
     register_signal_send_syscalls(t);
     register_fs_extra_syscalls(t);
-    register_xattr_syscalls(t);
     register_sched_syscalls(t);
     register_creds_syscalls(t);
     register_memory_extra_syscalls(t);
