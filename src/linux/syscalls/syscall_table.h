@@ -61,7 +61,6 @@ const AbsentSyscall* absent_syscall(uint64_t nr);
 // Registration, one per area.
 // Stand-ins first, so that an area registered later replaces them.
 void register_futex_passthrough_syscalls(SyscallTable& t);  // futex_passthrough.cpp (until threads)
-void register_absent_syscalls(SyscallTable& t);  // absent.cpp: answered as without the feature
 void register_fs_fd_syscalls(SyscallTable& t);    // fs_fd.cpp: fd I/O, pipes, fcntl, ioctl, poll
 void register_fs_path_syscalls(SyscallTable& t);  // fs_path.cpp: open, stat, directories, links
 void register_memory_syscalls(SyscallTable& t);   // memory.cpp: brk, mmap, ...
@@ -70,6 +69,7 @@ void register_exec_syscalls(SyscallTable& t);     // exec.cpp: execve, execveat
 void register_info_syscalls(SyscallTable& t);     // info.cpp: uname, sysinfo, limits, random
 void register_time_syscalls(SyscallTable& t);     // time.cpp: clocks, sleeps
 void register_signal_syscalls(SyscallTable& t);   // signal.cpp: sigaction, sigprocmask, ...
+void register_absent_syscalls(SyscallTable& t);   // absent.cpp: answered as without the feature
 void register_net_syscalls(SyscallTable& t);      // net.cpp: sockets
 void register_events_syscalls(SyscallTable& t);   // events.cpp: epoll, eventfd, timerfd, signalfd, inotify
 void register_timers_syscalls(SyscallTable& t);   // timers.cpp: POSIX timers, setting the clock
