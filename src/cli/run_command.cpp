@@ -34,38 +34,49 @@ struct RunArgs {
   bool perfmap = false;  // --perfmap
 };
 
-std::unique_ptr<Engine> make_engine(const RunArgs& a, const GuestMemory& mem) {
-  if (a.engine == "interp") return std::make_unique<Interpreter>(mem);
-  if (a.engine == "jit") {
-    jit::JitOptions o;
-    o.tc_size = size_t(a.tc_size_mib) << 20;
-    o.chain = !a.no_chain;
-    o.jump_cache = !a.no_jump_cache;
-    o.count_insns = a.stats;  // the count is only reported by --stats
-    for (size_t pos = 0; pos <= a.debug.size() && !a.debug.empty();) {
-      size_t comma = a.debug.find(',', pos);
-      std::string item = a.debug.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      if (item == "in_asm") o.log_in_asm = true;
-      else if (item == "op") o.log_op = true;
-      else if (item == "out_asm") o.log_out_asm = true;
-      else if (item == "exec") o.log_exec = true;
-      else throw std::runtime_error(fmt::format("unknown -d item '{}' (in_asm, op, out_asm, exec)", item));
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
-    if (!a.log_file.empty()) {
-      o.log = std::fopen(a.log_file.c_str(), "w");
-      if (!o.log) throw std::runtime_error(fmt::format("cannot open log file {}", a.log_file));
-    }
-    if (a.perfmap) {
-      // perf's convention for JIT symbols: /tmp/perf-PID.map, read when `perf report` runs.
-      std::string path = fmt::format("/tmp/perf-{}.map", getpid());
-      o.perfmap = std::fopen(path.c_str(), "w");
-      if (!o.perfmap) throw std::runtime_error(fmt::format("cannot open {}", path));
-    }
-    return std::make_unique<jit::JitEngine>(mem, o);
+// The jit's options, with the -D log and the perf map opened once for all guest threads.
+jit::JitOptions jit_options(const RunArgs& a) {
+  jit::JitOptions o;
+  o.tc_size = size_t(a.tc_size_mib) << 20;
+  o.chain = !a.no_chain;
+  o.jump_cache = !a.no_jump_cache;
+  o.count_insns = a.stats;  // the count is only reported by --stats
+  for (size_t pos = 0; pos <= a.debug.size() && !a.debug.empty();) {
+    size_t comma = a.debug.find(',', pos);
+    std::string item = a.debug.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (item == "in_asm") o.log_in_asm = true;
+    else if (item == "op") o.log_op = true;
+    else if (item == "out_asm") o.log_out_asm = true;
+    else if (item == "exec") o.log_exec = true;
+    else throw std::runtime_error(fmt::format("unknown -d item '{}' (in_asm, op, out_asm, exec)", item));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
   }
-  throw std::runtime_error(fmt::format("unknown engine '{}' (available: interp, jit)", a.engine));
+  if (!a.log_file.empty()) {
+    o.log = std::fopen(a.log_file.c_str(), "w");
+    if (!o.log) throw std::runtime_error(fmt::format("cannot open log file {}", a.log_file));
+  }
+  if (a.perfmap) {
+    // perf's convention for JIT symbols: /tmp/perf-PID.map, read when `perf report` runs.
+    std::string path = fmt::format("/tmp/perf-{}.map", getpid());
+    o.perfmap = std::fopen(path.c_str(), "w");
+    if (!o.perfmap) throw std::runtime_error(fmt::format("cannot open {}", path));
+  }
+  return o;
+}
+
+// The engine factory of one guest process: an engine per guest thread, all jit engines of
+// the process sharing one SharedCode (self-modifying code and invalidation across threads).
+std::function<std::unique_ptr<Engine>(const GuestMemory&)> engine_factory(const RunArgs& a) {
+  if (a.engine == "interp")
+    return [](const GuestMemory& mem) -> std::unique_ptr<Engine> { return std::make_unique<Interpreter>(mem); };
+  if (a.engine != "jit")
+    throw std::runtime_error(fmt::format("unknown engine '{}' (available: interp, jit)", a.engine));
+  auto o = std::make_shared<jit::JitOptions>(jit_options(a));
+  return [o](const GuestMemory& mem) -> std::unique_ptr<Engine> {
+    if (!o->shared) o->shared = std::make_shared<jit::SharedCode>(mem);
+    return std::make_unique<jit::JitEngine>(mem, *o);
+  };
 }
 
 std::vector<std::string> guest_environment(const RunArgs& a) {
@@ -95,7 +106,12 @@ int run(const RunArgs& a) {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   o.vireo_path = n > 0 ? std::string(self, size_t(n)) : "vireo";
-  o.make_engine = [a](const GuestMemory& m) { return make_engine(a, m); };
+  try {
+    o.make_engine = engine_factory(a);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "vireo: {}\n", e.what());
+    return 1;
+  }
   // Engine tuning is repeated when the guest's execve re-executes vireo.
   if (a.tc_size_mib != 16) o.reexec_options.push_back(fmt::format("--tc-size={}", a.tc_size_mib));
   if (a.no_chain) o.reexec_options.push_back("--no-chain");

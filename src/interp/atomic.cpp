@@ -1,9 +1,8 @@
 // Atomic read-modify-write instructions: cmpxchg, cmpxchg8b, cmpxchg16b, xadd.
 //
-// The guest is single-threaded for now (one vCPU, user mode), so the LOCK prefix needs no host
-// atomic: a plain load/compute/store is indivisible from the guest's point of view. LOCK is
-// accepted on these and on the ALU memory forms (alu.cpp ignores it for the same reason). When
-// guest threads run concurrently these must become host atomics on the guest address.
+// These handlers compute as plain load/compute/store; with LOCK (and xchg with memory), the
+// engines run them through interp/locked.cpp, which makes the whole access one host atomic
+// with respect to other guest threads (the ALU and bit families rely on the same wrapper).
 //
 // A memory destination is always written, even when the comparison fails (SDM Vol. 2,
 // CMPXCHG: "the destination operand is written back if the comparison fails"), so a

@@ -17,6 +17,14 @@ using DispatchTable = std::array<Handler, ZYDIS_MNEMONIC_MAX_VALUE + 1>;
 
 const DispatchTable& dispatch_table();
 
+// Whether `in` is a locked read-modify-write of memory: LOCK with a memory operand, or XCHG
+// with one (implicitly locked, SDM Vol. 2, XCHG). Other guest threads must see it as one
+// indivisible access, so both engines run it through locked_handler (locked.cpp).
+bool is_locked_rmw(const Insn& in);
+// The handler an engine runs for `in`: its family's handler, wrapped to be atomic for a
+// locked read-modify-write in user mode.
+Handler handler_for(const Insn& in);
+
 // One per family file.
 void register_alu(DispatchTable& t);       // alu.cpp: add/sub/adc/sbb/and/or/xor/cmp/test/inc/dec/neg/not
 void register_move(DispatchTable& t);      // move.cpp: mov/movzx/movsx/lea/xchg/cmov/setcc/bswap/cbw..

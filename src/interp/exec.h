@@ -13,6 +13,7 @@
 
 #include "cpu/cpu_state.h"
 #include "cpu/insn.h"
+#include "interp/locked.h"
 #include "mem/guest_memory.h"
 #include "mem/host_fault.h"
 
@@ -34,6 +35,9 @@ struct Exec {
   SystemMode* sys = nullptr;  // system mode only (interp/system/system_mode.h)
   // Outside 64-bit mode (system mode only) ES/CS/SS/DS bases apply too.
   bool legacy_segments = false;
+  // A locked read-modify-write in progress (locked.cpp): mem.limit is 0 and the slow paths
+  // serve every access from this copy of the operand.
+  LockedAccess* locked = nullptr;
 
   // ---- faults ----
   [[noreturn]] void raise(uint8_t vector, uint32_t error_code = 0, bool has_error = false,
@@ -66,11 +70,10 @@ struct Exec {
     std::memcpy(mem.base + la, &v, sizeof(T));
   }
   // A store that crosses into the next page must fault before writing anything, as the
-  // hardware does: touch the second page with a same-value write first (single-threaded
-  // guest, so the read-modify-write of one byte is invisible). A fault reports that page.
+  // hardware does: touch the second page with a write of nothing first (a locked `or 0`, so
+  // that another guest thread's store to that byte is not lost). A fault reports that page.
   void probe_second_page(uint64_t la) {
-    volatile uint8_t* p = mem.base + ((la | 4095) + 1);
-    *p = *p;
+    __atomic_fetch_or(mem.base + ((la | 4095) + 1), uint8_t(0), __ATOMIC_RELAXED);
   }
   // Checked host pointer to [la, la+len) for bulk access (string ops, SSE, fxsave); the caller
   // still touches memory through it, so host faults are caught as usual.
@@ -86,17 +89,26 @@ struct Exec {
   // Outside the user window: a #PF in user mode, the softmmu in system mode.
   template <class T>
   [[gnu::noinline]] T load_slow(uint64_t la) {
-    if (!sys) raise_pf(la, false);
     T v;
+    if (locked) {
+      std::memcpy(&v, locked->at(*this, la, sizeof(T), false), sizeof(T));
+      return v;
+    }
+    if (!sys) raise_pf(la, false);
     sys_read(la, &v, sizeof(T));
     return v;
   }
   template <class T>
   [[gnu::noinline]] void store_slow(uint64_t la, T v) {
+    if (locked) {
+      std::memcpy(locked->at(*this, la, sizeof(T), true), &v, sizeof(T));
+      return;
+    }
     if (!sys) raise_pf(la, true);
     sys_write(la, &v, sizeof(T));
   }
   [[gnu::noinline]] uint8_t* host_ptr_slow(uint64_t la, uint64_t len, bool write) {
+    if (locked) return locked->at(*this, la, unsigned(len), write);
     if (!sys) raise_pf(la, write);
     return sys_host_ptr(la, len, write);
   }

@@ -77,7 +77,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
     if (got < 15 && got < avail) x_.raise_pf(rip + got, false);
     x_.raise_ud();
   }
-  e.insn.fn = dispatch_table()[e.insn.mnemonic];
+  e.insn.fn = handler_for(e.insn);
   uint8_t padded[16] = {};
   std::memcpy(padded, e.insn.bytes, e.insn.len);
   std::memcpy(e.code, padded, 16);
@@ -145,6 +145,13 @@ StopReason Interpreter::step_one(CpuState& cpu, const Insn& in) {
   StopReason r = x_.stop;
   x_.stop = StopReason::None;
   return r;
+}
+
+void Interpreter::merge_stats(const Engine& other) {
+  auto* o = dynamic_cast<const Interpreter*>(&other);
+  if (!o) return;
+  decode_misses_ += o->decode_misses_;
+  for (auto& [m, n] : o->unimplemented_) unimplemented_[m] += n;
 }
 
 void Interpreter::report_unimplemented(const Insn& in) {

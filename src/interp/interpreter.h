@@ -33,6 +33,7 @@ class Interpreter final : public Engine {
   const char* name() const override { return "interp"; }
   void print_stats(std::FILE* out, double seconds) const override;
   void invalidate(uint64_t addr, uint64_t len) override;
+  void merge_stats(const Engine& other) override;
 
   // Stop after this many more instructions (difftest, tests); 0 = no limit.
   void set_instruction_limit(uint64_t n) { limit_ = n; }

@@ -39,6 +39,7 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   rt_.jump_cache_misses = &stats_.jump_cache_misses;
   rt_.self_loops = opts_.chain;  // (a loop in place is a block chained to itself)
   *tramp_.window_limit = mem_.limit;
+  shared_ = opts_.shared ? opts_.shared : std::make_shared<SharedCode>(mem_);
   rt_.window_limit = tramp_.window_limit;
   install_host_fault_handlers();
   if (opts_.perfmap) {
@@ -52,51 +53,61 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   }
 }
 
-JitEngine::~JitEngine() = default;
+JitEngine::~JitEngine() {
+  if (member_) shared_->leave(member_);
+}
 
 void JitEngine::invalidate(uint64_t addr, uint64_t len) {
   if (len == 0) return;
   stats_.invalidations += cache_.invalidate(addr, len);
   interp_.invalidate(addr, len);
-  for (uint64_t page = addr & ~uint64_t(4095); page < addr + len; page += 4096)
-    if (protected_pages_.count(page)) unprotect_page(page);
+  if (member_) shared_->invalidate_range(member_, addr, len);
 }
 
 void JitEngine::prepare_guest_write(uint64_t addr, uint64_t len) {
-  if (protected_pages_.empty() || len == 0) return;
+  if (len == 0 || !member_) return;
   for (uint64_t page = addr & ~uint64_t(4095); page < addr + len; page += 4096)
-    if (protected_pages_.count(page)) {
-      stats_.smc_invalidated_blocks += cache_.invalidate(page, 4096);
-      unprotect_page(page);
-    }
+    if (shared_->code_written(member_, page)) stats_.smc_invalidated_blocks += cache_.invalidate(page, 4096);
 }
 
 // Only pages the guest may write need protecting; the guest's own protection comes from its
 // address space (user mode). Without one (system mode), nothing is protected here.
 void JitEngine::protect_code_pages(const TranslatedBlock& b) {
-  if (!mem_.space) return;
-  for (uint64_t number : b.guest_pages()) {
-    const uint64_t page = number << 12;
-    if (protected_pages_.count(page)) continue;
-    int prot = mem_.space->prot_at(page);
-    if (prot < 0 || !(prot & PROT_WRITE)) continue;
-    if (mprotect(mem_.base + page, 4096, prot & ~PROT_WRITE) == 0) protected_pages_.insert(page);
-  }
-}
-
-void JitEngine::unprotect_page(uint64_t page) {
-  protected_pages_.erase(page);
-  int prot = mem_.space ? mem_.space->prot_at(page) : -1;
-  if (prot >= 0) mprotect(mem_.base + page, 4096, prot);
+  if (!mem_.space || !member_) return;
+  for (uint64_t number : b.guest_pages()) shared_->protect(member_, number << 12);
 }
 
 bool JitEngine::handle_code_write(uint64_t addr) {
-  uint64_t page = addr & ~uint64_t(4095);
-  if (!protected_pages_.count(page)) return false;
+  const uint64_t page = addr & ~uint64_t(4095);
+  if (!member_) return false;
+  if (!shared_->code_written(member_, page)) {
+    // Another thread made the page writable again between our write and its fault: the
+    // write goes through now. (Anything else is the guest's own fault.)
+    int prot = mem_.space ? mem_.space->prot_at(page) : -1;
+    return prot >= 0 && (prot & PROT_WRITE);
+  }
   ++stats_.smc_write_faults;
   stats_.smc_invalidated_blocks += cache_.invalidate(page, 4096);
-  unprotect_page(page);
   return true;
+}
+
+void JitEngine::drop_stale_code() {
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  if (shared_->take(member_, ranges)) {
+    flush_cache();
+    return;
+  }
+  for (auto [addr, len] : ranges) {
+    stats_.invalidations += cache_.invalidate(addr, len);
+    interp_.invalidate(addr, len);
+  }
+}
+
+// Drops every translation (a full cache, QEMU's policy; or at another thread's request).
+void JitEngine::flush_cache() {
+  cache_.flush();
+  ++stats_.flushes;
+  if (member_) shared_->release_all(member_);
 }
 
 // The writing instruction runs once in the interpreter against the now writable page. Running
@@ -116,6 +127,9 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
   // The first attempt makes a superblock (side exits at conditional branches); the second
   // stops at the first conditional branch.
   const uint32_t lengths[] = {opts_.max_block_insns, opts_.max_block_insns, 16, 4, 1};
+  // The first page is protected before its code is read: a write by another thread from
+  // then on faults and tells this engine to drop what it is translating.
+  if (member_) shared_->protect(member_, pc & ~uint64_t(4095));
   for (int attempt = 0; attempt < 6; ++attempt) {
     bool interpret_all = attempt == 5;
     ir::Block block;
@@ -134,16 +148,13 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     for (const ir::CodeRange& r : block.code) tb->guest_code.emplace_back(r.begin, r.end);
     tb->guest_insns = block.guest_insns;
     for (auto& [in, fallback_pc] : fallbacks) {
-      in.fn = dispatch_table()[in.mnemonic];  // the interpreter's handler for this instruction
+      in.fn = handler_for(in);  // the interpreter's handler for this instruction
       tb->fallbacks.push_back(std::make_unique<FallbackInsn>(
           FallbackInsn{in, fallback_pc, &interp_, &stats_.fallbacks_by_mnemonic[in.mnemonic]}));
     }
     try {
       if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb, flags_hint_)) {
-        cache_.flush();  // full: start again (QEMU's policy)
-        ++stats_.flushes;
-        for (uint64_t page : std::vector<uint64_t>(protected_pages_.begin(), protected_pages_.end()))
-          unprotect_page(page);
+        flush_cache();  // full: start again (QEMU's policy)
         tb->pc_map.clear();
         tb->exits.clear();
         if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb, flags_hint_))
@@ -212,6 +223,8 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
 }
 
 StopReason JitEngine::run(CpuState& cpu) {
+  // (the CpuState of an engine's thread never moves: other threads raise its exit request)
+  if (!member_) member_ = shared_->join(&cpu.exit_request);
   for (;;) {
     activate_fault_scope(scope_, mem_);
     if (sigsetjmp(scope_.env, 0)) {
@@ -230,6 +243,8 @@ StopReason JitEngine::run(CpuState& cpu) {
 // handled write to a code page.
 StopReason JitEngine::dispatch(CpuState& cpu) {
   for (;;) {
+    // Code another thread made stale is dropped before any block is entered again.
+    if (member_->pending.load(std::memory_order_acquire)) drop_stale_code();
     if (cpu.exit_request) return StopReason::ExitRequest;
     // Translated SSE code runs with exceptions masked; a guest that unmasked any runs in the
     // interpreter, which raises #XM exactly, until it masks them again.
@@ -325,6 +340,27 @@ void JitEngine::log_block(const ir::Block& before, const ir::Block& after, const
     }
     fmt::print(f, "\n");
   }
+}
+
+void JitEngine::merge_stats(const Engine& other) {
+  auto* o = dynamic_cast<const JitEngine*>(&other);
+  if (!o) return;
+  JitStats& s = stats_;
+  const JitStats& t = o->stats_;
+  for (auto [mine, theirs] : {std::pair{&s.blocks_translated, &t.blocks_translated},
+                              {&s.guest_insns_translated, &t.guest_insns_translated},
+                              {&s.host_bytes, &t.host_bytes}, {&s.flushes, &t.flushes},
+                              {&s.chains_patched, &t.chains_patched}, {&s.block_entries, &t.block_entries},
+                              {&s.self_loop_blocks, &t.self_loop_blocks}, {&s.tail_blocks, &t.tail_blocks},
+                              {&s.jump_cache_hits, &t.jump_cache_hits},
+                              {&s.jump_cache_misses, &t.jump_cache_misses},
+                              {&s.invalidations, &t.invalidations}, {&s.regalloc_retries, &t.regalloc_retries},
+                              {&s.smc_write_faults, &t.smc_write_faults},
+                              {&s.smc_invalidated_blocks, &t.smc_invalidated_blocks}})
+    *mine += *theirs;
+  s.translate_time += t.translate_time;
+  for (size_t m = 0; m < std::size(s.fallbacks_by_mnemonic); ++m) s.fallbacks_by_mnemonic[m] += t.fallbacks_by_mnemonic[m];
+  interp_.merge_stats(o->interp_);
 }
 
 void JitEngine::print_stats(std::FILE* out, double seconds) const {

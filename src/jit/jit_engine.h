@@ -17,6 +17,7 @@
 #include "interp/interpreter.h"
 #include "jit/backend/x64/emitter.h"
 #include "jit/cache/code_cache.h"
+#include "jit/cache/shared_code.h"
 #include "jit/frontend/translator.h"
 #include "mem/host_fault.h"
 
@@ -37,6 +38,9 @@ struct JitOptions {
   // --perfmap: one line per translated block ("HOSTADDR SIZE guest:PC") appended to this file
   // (/tmp/perf-PID.map), so that `perf report` names the blocks JIT code samples fall in.
   std::FILE* perfmap = nullptr;
+  // What the engines of one guest's threads share (made by the platform's engine factory, one
+  // per address space); null: this engine makes its own (a single-threaded guest, tests).
+  std::shared_ptr<SharedCode> shared;
 };
 
 struct JitStats {
@@ -61,6 +65,7 @@ class JitEngine final : public Engine {
   void print_stats(std::FILE* out, double seconds) const override;
   void invalidate(uint64_t addr, uint64_t len) override;
   void prepare_guest_write(uint64_t addr, uint64_t len) override;
+  void merge_stats(const Engine& other) override;
 
   const JitStats& stats() const { return stats_; }
 
@@ -70,10 +75,12 @@ class JitEngine final : public Engine {
   TranslatedBlock* lookup_or_translate(uint64_t pc);
   StopReason host_fault(CpuState& cpu);
   StopReason dispatch(CpuState& cpu);
-  // Self-modifying code: pages holding translated code are write-protected on the host.
+  // Self-modifying code: pages holding translated code are write-protected on the host
+  // (through shared_, since any thread may write them).
   void protect_code_pages(const TranslatedBlock& b);
-  void unprotect_page(uint64_t page);
   bool handle_code_write(uint64_t addr);  // a write fault on a protected page: true if handled
+  void drop_stale_code();  // what other threads invalidated (shared_)
+  void flush_cache();
   StopReason step_writer(CpuState& cpu);  // runs the writing instruction in the interpreter
   void log_block(const ir::Block& before, const ir::Block& after, const TranslatedBlock& tb);
 
@@ -85,7 +92,8 @@ class JitEngine final : public Engine {
   Runtime rt_;
   GuestFaultScope scope_;
   JitStats stats_;
-  std::unordered_set<uint64_t> protected_pages_;  // guest page addresses
+  std::shared_ptr<SharedCode> shared_;
+  SharedCode::Member* member_ = nullptr;  // joined at the first run (its CpuState known then)
 };
 
 }  // namespace vireo::jit

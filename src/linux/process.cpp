@@ -10,22 +10,58 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
 
 #include "cpu/decoder.h"
 #include "linux/initial_stack.h"
 #include "linux/signals.h"
 #include "linux/syscalls/syscall_table.h"
+#include "linux/threads.h"
 
 namespace vireo {
 
 Process::Process(RunOptions opts) : opts_(std::move(opts)) {}
-Process::~Process() = default;
+
+Process::~Process() {
+  if (current_thread() && std::any_of(threads_.begin(), threads_.end(),
+                                      [](auto& t) { return t.get() == current_thread(); })) {
+    set_signal_thread(nullptr);
+    set_current_thread(nullptr);
+  }
+}
+
+GuestThread& Process::thread() { return *current_thread(); }
+CpuState& Process::cpu() { return current_thread()->cpu; }
+Engine& Process::engine() { return *current_thread()->engine; }
+
+void Process::prepare_guest_write(uint64_t addr, uint64_t len) {
+  GuestThread* t = current_thread();
+  if (t && t->engine) t->engine->prepare_guest_write(addr, len);
+}
+
+GuestThread& Process::start_main_thread() {
+  auto t = std::make_unique<GuestThread>();
+  t->tid = pid_t(::gettid());
+  t->is_main = true;
+  GuestThread& main = *t;
+  {
+    std::lock_guard g(threads_mu_);
+    threads_.clear();
+    threads_.push_back(std::move(t));
+    threads_started_ = 1;
+  }
+  main.signals.cpu = &main.cpu;
+  set_current_thread(&main);
+  set_signal_thread(&main.signals);
+  return main;
+}
 
 void Process::load() {
   as_ = std::make_unique<AddressSpace>();
   LoadedElf elf = load_elf(opts_.program, *as_);
   as_->set_brk_start(elf.brk);
-  reset_user_state(cpu_);
+  GuestThread& t = start_main_thread();
+  reset_user_state(t.cpu);
   char* abs = ::realpath(opts_.program.c_str(), nullptr);
   exe_path = abs ? abs : opts_.program;
   std::free(abs);
@@ -37,35 +73,48 @@ void Process::load() {
       sigactions[sig].handler = uint64_t(SIG_IGN);
   }
   init_guest_signals(*this);
-  cpu_.gpr[RSP] = build_initial_stack(*as_, elf, opts_.argv, opts_.env, opts_.program);
-  cpu_.rip = elf.entry;
-  engine_ = opts_.make_engine(as_->memory());
+  t.cpu.gpr[RSP] = build_initial_stack(*as_, elf, opts_.argv, opts_.env, opts_.program);
+  t.cpu.rip = elf.entry;
+  t.engine = opts_.make_engine(as_->memory());
 }
 
 void Process::load_empty() {
   as_ = std::make_unique<AddressSpace>();
-  reset_user_state(cpu_);
+  GuestThread& t = start_main_thread();
+  reset_user_state(t.cpu);
   exe_path = opts_.program;
-  engine_ = opts_.make_engine(as_->memory());
+  t.engine = opts_.make_engine(as_->memory());
   init_guest_signals(*this);
 }
 
 int Process::run() {
   start_ = std::chrono::steady_clock::now();
-  set_signal_cpu(&cpu_);
-  int status = 0;
+  GuestThread& main = *threads_.front();
+  run_thread(main);
+  if (exited_) {
+    if (opts_.stats) print_stats();
+    return exit_status_;
+  }
+  // The main thread called exit(2) while others go on. Like Linux's zombie thread-group
+  // leader it takes no more signals, and the process ends with its last thread
+  // (finish_thread); this host thread must not return (that would end them all).
+  for (;;) ::pause();
+}
+
+// One guest thread's loop: run the engine, serve what it stops for.
+void Process::run_thread(GuestThread& t) {
+  set_current_thread(&t);
+  t.signals.cpu = &t.cpu;
+  set_signal_thread(&t.signals);
   for (;;) {
-    StopReason r = engine_->run(cpu_);
+    StopReason r = t.engine->run(t.cpu);
     if (r == StopReason::Syscall) {
-      handle_syscall();
-      if (exited) {
-        status = exit_status;
-        break;
-      }
+      handle_syscall(t);
+      if (exited_ || t.exiting) break;
       deliver_pending(*this);
-      if (mask_saved) {  // a sigsuspend whose signal was not delivered after all
-        mask_saved = false;
-        set_guest_mask(*this, saved_mask);
+      if (t.mask_saved) {  // a sigsuspend whose signal was not delivered after all
+        t.mask_saved = false;
+        set_guest_mask(*this, t.saved_mask);
       }
       continue;
     }
@@ -77,37 +126,37 @@ int Process::run() {
     if (r == StopReason::ExitRequest) {
       // Cleared before looking at the pending set, so a signal arriving meanwhile stops the
       // engine again instead of being missed.
-      cpu_.exit_request = 0;
+      t.cpu.exit_request = 0;
       deliver_pending(*this);
       continue;
     }
-    fmt::print(stderr, "vireo: engine stopped unexpectedly at pc={:#x}\n", cpu_.rip);
-    status = 1;
-    break;
+    fmt::print(stderr, "vireo: engine stopped unexpectedly at pc={:#x}\n", t.cpu.rip);
+    exit_group(1);
+    if (exited_) break;
   }
-  set_signal_cpu(nullptr);
-  if (opts_.stats) print_stats();
-  return status;
+  if (t.exiting) finish_thread(t);
 }
 
-void Process::handle_syscall() {
-  uint64_t nr = cpu_.gpr[RAX];
+void Process::handle_syscall(GuestThread& t) {
+  CpuState& cpu = t.cpu;
+  uint64_t nr = cpu.gpr[RAX];
   // A signal that arrived before the syscall is delivered before it, as natively; the syscall
   // instruction runs again after the handler returns. (rt_sigreturn first restores the mask.)
-  if (nr != SYS_rt_sigreturn && (pending_signals() & ~sigmask)) {
-    cpu_.rip -= 2;
+  if (nr != SYS_rt_sigreturn && (pending_signals() & ~t.sigmask)) {
+    cpu.rip -= 2;
     return;
   }
-  SyscallArgs a{{cpu_.gpr[RDI], cpu_.gpr[RSI], cpu_.gpr[RDX], cpu_.gpr[R10], cpu_.gpr[R8],
-                 cpu_.gpr[R9]}};
-  ++syscall_counts[nr];
+  SyscallArgs a{{cpu.gpr[RDI], cpu.gpr[RSI], cpu.gpr[RDX], cpu.gpr[R10], cpu.gpr[R8], cpu.gpr[R9]}};
+  ++t.syscall_counts[nr];
   const SyscallDef* d = nr < kMaxSyscall ? &syscall_table()[nr] : nullptr;
   int64_t result;
   if (d && d->fn) {
     result = d->fn(*this, a);
   } else {
     // Unknown or unimplemented: -ENOSYS, with one warning per syscall number.
+    static std::mutex mu;
     static std::vector<uint64_t> warned;
+    std::lock_guard g(mu);
     if (std::find(warned.begin(), warned.end(), nr) == warned.end()) {
       warned.push_back(nr);
       fmt::print(stderr, "vireo: unimplemented syscall {} ({}), returning -ENOSYS\n",
@@ -115,22 +164,22 @@ void Process::handle_syscall() {
     }
     result = -ENOSYS;
   }
-  if (opts_.strace)
-    fmt::print(stderr, "{} {}\n", ::getpid(), format_syscall(*this, nr, a, result));
-  if (result == -EINTR && nr != SYS_rt_sigreturn && restart_after_signal(nr)) return;
-  cpu_.gpr[RAX] = uint64_t(result);
+  // (like strace -f: each line names the thread)
+  if (opts_.strace) fmt::print(stderr, "{} {}\n", t.tid, format_syscall(*this, nr, a, result));
+  if (result == -EINTR && nr != SYS_rt_sigreturn && restart_after_signal(t, nr)) return;
+  cpu.gpr[RAX] = uint64_t(result);
 }
 
 // A host call interrupted by a signal for a guest handler: with SA_RESTART (and a call Linux
 // restarts) the handler's frame resumes at the syscall instruction again, rax = the number.
-bool Process::restart_after_signal(uint64_t nr) {
-  uint64_t ready = pending_signals() & ~sigmask;
+bool Process::restart_after_signal(GuestThread& t, uint64_t nr) {
+  uint64_t ready = pending_signals() & ~t.sigmask;
   if (!ready || !restartable_syscall(nr)) return false;
   const SigAction& sa = sigactions[next_signal(ready)];
   if (sa.handler == uint64_t(SIG_DFL) || sa.handler == uint64_t(SIG_IGN) || !(sa.flags & SA_RESTART))
     return false;
-  cpu_.rip -= 2;
-  cpu_.gpr[RAX] = nr;
+  t.cpu.rip -= 2;
+  t.cpu.gpr[RAX] = nr;
   return true;
 }
 
@@ -141,15 +190,31 @@ void Process::print_stats_once() {
 
 void Process::print_stats() {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  fmt::print(stderr, "vireo --stats (engine {}):\n", engine_->name());
-  fmt::print(stderr, "  guest instructions:   {}\n", cpu_.insn_count);
+  // Finished threads were added up as they ended; the live ones are added here (their
+  // counters may still move while we read them).
+  std::lock_guard g(threads_mu_);
+  uint64_t insns = retired_insns_;
+  std::map<uint64_t, uint64_t> syscalls = retired_syscalls_;
+  // The engine counters are added into one engine's (this is printed once, at the end).
+  Engine* total = retired_engine_stats_.get();
+  for (auto& t : threads_) {
+    insns += t->cpu.insn_count;
+    for (auto& [nr, n] : t->syscall_counts) syscalls[nr] += n;
+    if (!t->engine) continue;
+    if (!total) total = t->engine.get();
+    else total->merge_stats(*t->engine);
+  }
+  if (!total) return;
+  fmt::print(stderr, "vireo --stats (engine {}):\n", total->name());
+  fmt::print(stderr, "  guest instructions:   {}\n", insns);
   fmt::print(stderr, "  wall time:            {:.3f} s\n", secs);
-  fmt::print(stderr, "  MIPS:                 {:.1f}\n", secs > 0 ? double(cpu_.insn_count) / secs / 1e6 : 0.0);
-  engine_->print_stats(stderr, secs);
-  uint64_t total = 0;
-  for (auto& [nr, n] : syscall_counts) total += n;
-  fmt::print(stderr, "  syscalls:             {}\n", total);
-  std::vector<std::pair<uint64_t, uint64_t>> by_count(syscall_counts.begin(), syscall_counts.end());
+  fmt::print(stderr, "  MIPS:                 {:.1f}\n", secs > 0 ? double(insns) / secs / 1e6 : 0.0);
+  fmt::print(stderr, "  guest threads:        {}\n", threads_started_);
+  total->print_stats(stderr, secs);
+  uint64_t sum = 0;
+  for (auto& [nr, n] : syscalls) sum += n;
+  fmt::print(stderr, "  syscalls:             {}\n", sum);
+  std::vector<std::pair<uint64_t, uint64_t>> by_count(syscalls.begin(), syscalls.end());
   std::sort(by_count.begin(), by_count.end(), [](auto& a, auto& b) { return a.second > b.second; });
   for (auto& [nr, n] : by_count) {
     const char* name = syscall_name(nr);

@@ -16,6 +16,7 @@
 #include "cpu/engine.h"
 #include "linux/elf_loader.h"
 #include "mem/address_space.h"
+#include "support/fork_safe_mutex.h"
 
 namespace vireo {
 
@@ -33,6 +34,17 @@ struct RunOptions {
   std::function<std::unique_ptr<Engine>(const GuestMemory&)> make_engine;
 };
 
+struct GuestThread;
+
+// What clone/clone3 ask for a new thread (threads.cpp).
+struct CloneRequest {
+  uint64_t flags = 0;
+  uint64_t stack = 0;       // the new thread's rsp (0: the parent's)
+  uint64_t parent_tid = 0;  // CLONE_PARENT_SETTID
+  uint64_t child_tid = 0;   // CLONE_CHILD_SETTID / CLONE_CHILD_CLEARTID
+  uint64_t tls = 0;         // CLONE_SETTLS: the new fs base
+};
+
 class Process {
  public:
   explicit Process(RunOptions opts);
@@ -40,59 +52,80 @@ class Process {
 
   // Loads the program; throws ElfError (or std::runtime_error) with a one-line message.
   void load();
-  // An empty address space and an engine, no program: for driving syscall handlers directly
-  // (unit tests).
+  // An empty address space and a main thread with an engine, no program: for driving syscall
+  // handlers directly (unit tests).
   void load_empty();
-  // Runs to completion and returns the exit status Vireo should exit with.
+  // Runs the main thread. Returns the exit status Vireo should exit with when the process ends
+  // through it; when another thread ends the process, Vireo exits from that thread.
   int run();
 
-  CpuState& cpu() { return cpu_; }
+  // The calling thread (each guest thread runs on its own host thread).
+  GuestThread& thread();
+  CpuState& cpu();
+  Engine& engine();
   AddressSpace& as() { return *as_; }
-  Engine& engine() { return *engine_; }
   // The kernel side is about to write guest memory: lets the engine drop write protection it
   // put on pages holding translated code (before an engine exists, nothing is protected).
-  void prepare_guest_write(uint64_t addr, uint64_t len) {
-    if (engine_) engine_->prepare_guest_write(addr, len);
-  }
+  void prepare_guest_write(uint64_t addr, uint64_t len);
   const RunOptions& options() const { return opts_; }
 
-  // ---- kernel-side state used by the syscall handlers ----
+  // ---- kernel-side state shared by the threads (CLONE_SIGHAND) ----
   struct SigAction {
     uint64_t handler = 0, flags = 0, restorer = 0, mask = 0;
   };
   SigAction sigactions[65];
-  uint64_t sigmask = 0;
-  // rt_sigsuspend/pause run with a temporary mask; the one to restore (and to save in the frame
-  // of the handler that ends the wait) is kept here while mask_saved.
-  uint64_t saved_mask = 0;
-  bool mask_saved = false;
-  uint64_t altstack_sp = 0, altstack_size = 0;
-  int altstack_flags = SS_DISABLE;
-  uint64_t clear_child_tid = 0;
-  bool exited = false;
-  int exit_status = 0;
-
-  // Syscall counts by number, for --stats.
-  std::map<uint64_t, uint64_t> syscall_counts;
 
   // Guest-visible path of the running program (for /proc/self/exe and execve of it):
   // absolute, as the kernel's /proc/self/exe link is.
   std::string exe_path;
+
+  // ---- threads (threads.cpp) ----
+  // Starts a guest thread (clone with CLONE_THREAD) and returns its TID, or -errno.
+  int64_t clone_thread(const CloneRequest& req);
+  // exit(2): the calling thread ends after this system call; the process ends with the last.
+  void exit_thread(int code);
+  // exit_group(2): the whole process ends with `status`.
+  void exit_group(int status);
+  // Calls f(GuestThread&) for each live thread, with the thread list locked.
+  void for_each_thread(const std::function<void(GuestThread&)>& f);
+  // The live thread with host TID `tid`, with the thread list locked while f runs; false if none.
+  bool with_thread(pid_t tid, const std::function<void(GuestThread&)>& f);
+  // Raises the exit request of every thread that does not block `sig`, so that one of them
+  // takes a process-directed signal Vireo holds.
+  void wake_threads_for(int sig);
+  // Around a host fork: Vireo's locks; in the child, only the calling thread is left.
+  void before_fork();
+  void after_fork(bool child);
 
   // --stats output, if asked for and not printed yet (a guest dying by a signal prints it
   // before Vireo raises the signal on itself).
   void print_stats_once();
 
  private:
-  void handle_syscall();
-  bool restart_after_signal(uint64_t nr);
+  void run_thread(GuestThread& t);
+  void finish_thread(GuestThread& t);
+  [[noreturn]] void end_process(int status);
+  void handle_syscall(GuestThread& t);
+  bool restart_after_signal(GuestThread& t, uint64_t nr);
   void print_stats();
+  void retire_stats(GuestThread& t);  // (threads_mu_ held)
+  GuestThread& start_main_thread();
 
   RunOptions opts_;
   std::unique_ptr<AddressSpace> as_;
-  std::unique_ptr<Engine> engine_;
-  CpuState cpu_{};
   std::chrono::steady_clock::time_point start_;
+
+  // The live threads; guarded by threads_mu_ (a ForkSafeMutex, support/fork_safe_mutex.h).
+  ForkSafeMutex threads_mu_;
+  std::vector<std::unique_ptr<GuestThread>> threads_;
+  // --stats: threads started in all, and what finished threads counted.
+  uint64_t threads_started_ = 0;
+  uint64_t retired_insns_ = 0;
+  std::map<uint64_t, uint64_t> retired_syscalls_;
+  std::unique_ptr<Engine> retired_engine_stats_;
+  // Set when the main thread, alone, ends the process (the run loop returns the status).
+  bool exited_ = false;
+  int exit_status_ = 0;
 };
 
 }  // namespace vireo

@@ -18,6 +18,7 @@
 #include "linux/guest_access.h"
 #include "linux/process.h"
 #include "linux/signals.h"
+#include "linux/threads.h"
 
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1U << 31)
@@ -68,8 +69,8 @@ constexpr uint64_t kFixEflags = flag::ARITH | flag::TF | flag::DF | flag::NT | f
 constexpr Gpr kCtxOrder[16] = {R8, R9, R10, R11, R12, R13, R14, R15,
                                RDI, RSI, RBP, RBX, RDX, RAX, RCX, RSP};
 
-bool on_altstack(const Process& p, uint64_t sp) {
-  return p.altstack_size && sp > p.altstack_sp && sp - p.altstack_sp <= p.altstack_size;
+bool on_altstack(Process& p, uint64_t sp) {
+  return p.thread().altstack_size && sp > p.thread().altstack_sp && sp - p.thread().altstack_sp <= p.thread().altstack_size;
 }
 
 // The FPU/SSE state a handler starts with (Linux gives it the init state).
@@ -88,18 +89,18 @@ bool setup_frame(Process& p, int sig, const GuestSiginfo& info, const FaultInfo*
   uint64_t sp = cpu.gpr[RSP];
   bool was_on_alt = on_altstack(p, sp);
   sp -= kRedZone;
-  if ((sa.flags & SA_ONSTACK) && p.altstack_size && !was_on_alt)
-    sp = p.altstack_sp + p.altstack_size;
+  if ((sa.flags & SA_ONSTACK) && p.thread().altstack_size && !was_on_alt)
+    sp = p.thread().altstack_sp + p.thread().altstack_size;
   uint64_t fx = (sp - kFxBytes) & ~uint64_t(63);
   uint64_t frame_addr = ((fx - sizeof(RtSigframe)) & ~uint64_t(15)) - 8;
 
   RtSigframe f{};
   f.pretcode = sa.restorer;
   f.uc.flags = kUcSigcontextSs | kUcStrictRestoreSs;
-  f.uc.ss_sp = p.altstack_sp;
-  f.uc.ss_size = p.altstack_size;
-  f.uc.ss_flags = !p.altstack_size ? SS_DISABLE
-                                   : int32_t(p.altstack_flags | (was_on_alt ? SS_ONSTACK : 0));
+  f.uc.ss_sp = p.thread().altstack_sp;
+  f.uc.ss_size = p.thread().altstack_size;
+  f.uc.ss_flags = !p.thread().altstack_size ? SS_DISABLE
+                                   : int32_t(p.thread().altstack_flags | (was_on_alt ? SS_ONSTACK : 0));
   SigContext& mc = f.uc.mc;
   uint64_t* regs = &mc.r8;
   for (int i = 0; i < 16; ++i) regs[i] = cpu.gpr[kCtxOrder[i]];
@@ -112,7 +113,7 @@ bool setup_frame(Process& p, int sig, const GuestSiginfo& info, const FaultInfo*
     mc.err = fault->error_code;
     if (fault->vector == VEC_PF) mc.cr2 = fault->address;
   }
-  uint64_t old_mask = p.mask_saved ? p.saved_mask : p.sigmask;
+  uint64_t old_mask = p.thread().mask_saved ? p.thread().saved_mask : p.thread().sigmask;
   mc.oldmask = old_mask;
   mc.fpstate = fx;
   f.uc.sigmask = old_mask;
@@ -124,9 +125,9 @@ bool setup_frame(Process& p, int sig, const GuestSiginfo& info, const FaultInfo*
     return false;
 
   // The frame is committed: the state the handler runs in.
-  if (p.altstack_size && (p.altstack_flags & SS_AUTODISARM)) {
-    p.altstack_sp = p.altstack_size = 0;
-    p.altstack_flags = SS_DISABLE;
+  if (p.thread().altstack_size && (p.thread().altstack_flags & SS_AUTODISARM)) {
+    p.thread().altstack_sp = p.thread().altstack_size = 0;
+    p.thread().altstack_flags = SS_DISABLE;
   }
   cpu.gpr[RDI] = uint64_t(sig);
   cpu.gpr[RSI] = frame_addr + offsetof(RtSigframe, info);
@@ -154,9 +155,9 @@ void dispatch(Process& p, int sig, const GuestSiginfo& info, const FaultInfo* fa
     // Linux: a frame that cannot be written is a SIGSEGV with the default action.
     die_by_signal(p, SIGSEGV, p.cpu().gpr[RSP]);
   }
-  uint64_t mask = p.sigmask | sa.mask;
+  uint64_t mask = p.thread().sigmask | sa.mask;
   if (!(sa.flags & SA_NODEFER)) mask |= sigbit(sig);
-  p.mask_saved = false;
+  p.thread().mask_saved = false;
   if (sa.flags & SA_RESETHAND) {
     p.sigactions[sig] = {};
     if (mirrored_on_host(sig)) ::signal(sig, SIG_DFL);
@@ -184,20 +185,20 @@ int next_signal(uint64_t ready) {
 }
 
 void deliver_pending(Process& p) {
-  uint64_t ready = pending_signals() & ~p.sigmask;
+  uint64_t ready = pending_signals() & ~p.thread().sigmask;
   if (!ready) return;
   int sig = next_signal(ready);
   GuestSiginfo info = take_pending(sig);
   dispatch(p, sig, info, nullptr);
   // More waiting: stop again right away, so the next frame nests on this one as on Linux.
-  if (pending_signals() & ~p.sigmask) p.cpu().exit_request = 1;
+  if (pending_signals() & ~p.thread().sigmask) p.cpu().exit_request = 1;
 }
 
 void deliver_fault(Process& p, int sig, const GuestSiginfo& info) {
   const FaultInfo& f = p.cpu().fault;
   const Process::SigAction& sa = p.sigactions[sig];
   bool handled = sa.handler != uint64_t(SIG_DFL) && sa.handler != uint64_t(SIG_IGN) &&
-                 !(p.sigmask & sigbit(sig));
+                 !(p.thread().sigmask & sigbit(sig));
   if (handled) {
     dispatch(p, sig, info, &f);
     return;
@@ -275,15 +276,15 @@ int64_t signal_return(Process& p) {
   if (!on_altstack(p, cpu.gpr[RSP])) {
     int mode = f.uc.ss_flags & ~int32_t(SS_AUTODISARM);
     if (mode == SS_DISABLE) {
-      p.altstack_sp = p.altstack_size = 0;
-      p.altstack_flags = SS_DISABLE;
+      p.thread().altstack_sp = p.thread().altstack_size = 0;
+      p.thread().altstack_flags = SS_DISABLE;
     } else if ((mode == 0 || mode == SS_ONSTACK) && f.uc.ss_size >= MINSIGSTKSZ) {
-      p.altstack_sp = f.uc.ss_sp;
-      p.altstack_size = f.uc.ss_size;
-      p.altstack_flags = f.uc.ss_flags & int32_t(SS_AUTODISARM);
+      p.thread().altstack_sp = f.uc.ss_sp;
+      p.thread().altstack_size = f.uc.ss_size;
+      p.thread().altstack_flags = f.uc.ss_flags & int32_t(SS_AUTODISARM);
     }
   }
-  p.mask_saved = false;
+  p.thread().mask_saved = false;
   set_guest_mask(p, f.uc.sigmask);
   return int64_t(cpu.gpr[RAX]);
 }

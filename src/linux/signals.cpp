@@ -14,29 +14,39 @@
 #include <atomic>
 
 #include "linux/process.h"
+#include "linux/threads.h"
 
 namespace vireo {
 
 namespace {
 
-// Written by the host handler (any time) and read by the run loop: the siginfo slot is filled
-// before the pending bit is published. Standard signals do not queue, so one slot each is what
-// Linux keeps too.
-std::atomic<uint64_t> g_pending{0};
-GuestSiginfo g_info[65];
-std::atomic<CpuState*> g_cpu{nullptr};
+// The calling host thread's pending set (its guest thread's). The host handler runs on the
+// thread the host kernel chose, the one that does not block the signal, which with the guest
+// masks mirrored per thread is the thread Linux would choose for the guest.
+thread_local ThreadSignals* t_signals = nullptr;
+// Process-directed signals Vireo holds itself (a kill(getpid(), SIGSEGV), say): any thread
+// that does not block them takes them.
+std::atomic<uint64_t> g_process_pending{0};
+GuestSiginfo g_process_info[65];
 
 void on_host_signal(int sig, siginfo_t* si, void*) {
-  std::memcpy(&g_info[sig], si, sizeof(GuestSiginfo));
-  g_pending.fetch_or(sigbit(sig));
-  if (CpuState* c = g_cpu.load(std::memory_order_relaxed)) c->exit_request = 1;
+  ThreadSignals* t = t_signals;
+  if (!t) {  // (a host thread without a guest thread blocks every signal; just in case)
+    std::memcpy(&g_process_info[sig], si, sizeof(GuestSiginfo));
+    g_process_pending.fetch_or(sigbit(sig));
+    return;
+  }
+  std::memcpy(&t->info[sig], si, sizeof(GuestSiginfo));
+  t->pending.fetch_or(sigbit(sig));
+  if (CpuState* c = t->cpu) c->exit_request = 1;
 }
 
 // Vireo's own signals, never blocked on the host: SIGSEGV/SIGBUS report guest memory faults to
 // the engines; SIGILL/SIGFPE/SIGTRAP would kill the host outright if raised while blocked.
-// 32 and 33 are host glibc's internal signals.
+// (32 and 33, host glibc's SIGCANCEL and SIGSETXID, are the guest glibc's too: Vireo itself
+// never cancels a thread nor calls setuid, so they are mirrored like the others.)
 constexpr uint64_t kHostOwned = sigbit(SIGSEGV) | sigbit(SIGBUS) | sigbit(SIGILL) |
-                                sigbit(SIGFPE) | sigbit(SIGTRAP) | sigbit(32) | sigbit(33);
+                                sigbit(SIGFPE) | sigbit(SIGTRAP);
 
 void set_host_mask(uint64_t m) { ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &m, nullptr, 8L); }
 
@@ -51,7 +61,7 @@ DefaultAction default_action(int sig) {
   }
 }
 
-void set_signal_cpu(CpuState* cpu) { g_cpu.store(cpu); }
+void set_signal_thread(ThreadSignals* t) { t_signals = t; }
 
 bool mirrored_on_host(int sig) {
   if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP) return false;
@@ -59,31 +69,69 @@ bool mirrored_on_host(int sig) {
 }
 
 void install_recording_handler(int sig) {
-  struct sigaction sa {};
-  sa.sa_sigaction = on_host_signal;
   // No SA_RESTART: an interrupted host call returns EINTR, and the run loop decides, knowing
   // the guest's SA_RESTART, whether the guest sees EINTR or the call again.
-  sa.sa_flags = SA_SIGINFO;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(sig, &sa, nullptr);
+  if (sig != 32 && sig != 33) {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_host_signal;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(sig, &sa, nullptr);
+    return;
+  }
+  // glibc's sigaction refuses 32 and 33: the kernel's, raw, with glibc's restorer
+  // (__restore_rt) borrowed from the handler it installed for Vireo's SIGSEGV.
+  struct KernelSigaction {
+    void (*handler)(int, siginfo_t*, void*);
+    uint64_t flags;
+    void (*restorer)();
+    uint64_t mask;
+  } sa{}, segv{};
+  ::syscall(SYS_rt_sigaction, SIGSEGV, nullptr, &segv, 8L);
+  if (!segv.restorer) return;
+  constexpr uint64_t kSaRestorer = 0x04000000;  // (uapi asm/signal.h; glibc hides it)
+  sa.handler = on_host_signal;
+  sa.flags = SA_SIGINFO | kSaRestorer;
+  sa.restorer = segv.restorer;
+  ::syscall(SYS_rt_sigaction, sig, &sa, nullptr, 8L);
 }
 
-uint64_t pending_signals() { return g_pending.load(); }
+uint64_t pending_signals() {
+  uint64_t mine = t_signals ? t_signals->pending.load() : 0;
+  return mine | g_process_pending.load();
+}
 
 void add_pending(int sig, const GuestSiginfo& info) {
-  g_info[sig] = info;
-  g_pending.fetch_or(sigbit(sig));
-  if (CpuState* c = g_cpu.load()) c->exit_request = 1;
+  if (!t_signals) return add_process_pending(sig, info);
+  add_thread_pending(*t_signals, sig, info);
 }
 
-// Takes `sig` off the pending set and returns its siginfo.
+void add_thread_pending(ThreadSignals& t, int sig, const GuestSiginfo& info) {
+  t.info[sig] = info;
+  t.pending.fetch_or(sigbit(sig));
+  if (CpuState* c = t.cpu) c->exit_request = 1;
+}
+
+void add_process_pending(int sig, const GuestSiginfo& info) {
+  g_process_info[sig] = info;
+  g_process_pending.fetch_or(sigbit(sig));
+}
+
 GuestSiginfo take_pending(int sig) {
-  GuestSiginfo info = g_info[sig];
-  g_pending.fetch_and(~sigbit(sig));
+  if (t_signals && (t_signals->pending.load() & sigbit(sig))) {
+    GuestSiginfo info = t_signals->info[sig];
+    t_signals->pending.fetch_and(~sigbit(sig));
+    return info;
+  }
+  GuestSiginfo info = g_process_info[sig];
+  g_process_pending.fetch_and(~sigbit(sig));
   return info;
 }
 
-void clear_pending() { g_pending.store(0); }
+void clear_pending() {
+  if (t_signals) t_signals->pending.store(0);
+  g_process_pending.store(0);
+}
 
 uint64_t host_mask_for(uint64_t mask) {
   return mask & ~kHostOwned & ~kUnblockable;
@@ -91,28 +139,29 @@ uint64_t host_mask_for(uint64_t mask) {
 
 void set_guest_mask(Process& p, uint64_t mask) {
   mask &= ~kUnblockable;
-  if (uint64_t unblocking = p.sigmask & ~mask) {
+  GuestThread& t = p.thread();
+  if (uint64_t unblocking = t.sigmask & ~mask) {
     // A pending signal with a fatal default action would kill the host as soon as it is
     // unblocked there, silently; end the guest here instead, with the diagnostic line.
     uint64_t host_pending = 0;
     ::syscall(SYS_rt_sigpending, &host_pending, 8L);
-    uint64_t now = (host_pending | g_pending.load()) & unblocking;
+    uint64_t now = (host_pending | pending_signals()) & unblocking;
     for (int sig = 1; sig <= 64; ++sig)
       if ((now & sigbit(sig)) && p.sigactions[sig].handler == uint64_t(SIG_DFL) &&
           default_action(sig) == DefaultAction::Terminate)
         die_by_signal(p, sig, 0);
   }
-  p.sigmask = mask;
+  t.sigmask = mask;
   set_host_mask(host_mask_for(mask));
-  if (g_pending.load() & ~mask) p.cpu().exit_request = 1;
+  if (pending_signals() & ~mask) t.cpu.exit_request = 1;
 }
 
 void init_guest_signals(Process& p) {
   // The mask is inherited across fork and execve: the guest starts with the one we were given.
   uint64_t inherited = 0;
   ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, nullptr, &inherited, 8L);
-  p.sigmask = inherited & ~kUnblockable;
-  set_host_mask(host_mask_for(p.sigmask));
+  p.thread().sigmask = inherited & ~kUnblockable;
+  set_host_mask(host_mask_for(p.thread().sigmask));
 }
 
 void die_by_signal(Process& p, int sig, uint64_t address, bool message) {

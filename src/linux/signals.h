@@ -15,6 +15,7 @@
 //    are pending here, in the same set.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 
@@ -39,25 +40,43 @@ static_assert(sizeof(GuestSiginfo) == 128);
 
 inline constexpr uint64_t sigbit(int sig) { return uint64_t(1) << (sig - 1); }
 
+// One guest thread's pending signals (those directed at it, or that the host kernel chose it
+// for), written by the host handler on that thread or by a sibling (tgkill), read by the
+// thread's run loop. The siginfo slot is filled before the pending bit is published; standard
+// signals do not queue, so one slot each is what Linux keeps too.
+struct ThreadSignals {
+  std::atomic<uint64_t> pending{0};
+  GuestSiginfo info[65];
+  CpuState* cpu = nullptr;  // whose exit_request a new signal raises
+};
+
 // The signals a guest can never block or catch.
 inline constexpr uint64_t kUnblockable = sigbit(9) | sigbit(19);  // SIGKILL, SIGSTOP
 
 enum class DefaultAction { Terminate, Ignore, Stop, Continue };
 DefaultAction default_action(int sig);
 
-// Makes `cpu` the one the host handler interrupts (set by Process::run).
-void set_signal_cpu(CpuState* cpu);
+// Makes `t` the calling host thread's pending set: the host handler records signals there and
+// raises t->cpu's exit request (set by each thread's run loop; nullptr while none runs).
+void set_signal_thread(ThreadSignals* t);
 
 // Signals whose host disposition follows the guest's (see above).
 bool mirrored_on_host(int sig);
 // Installs the recording host handler for `sig` (the guest installed a handler for it).
 void install_recording_handler(int sig);
 
-// Pending signals not held by the host kernel, with their siginfo.
+// Pending signals of the calling thread not held by the host kernel: its own and the
+// process-directed ones Vireo holds, with their siginfo.
 uint64_t pending_signals();
+// Makes `sig` pending for the calling thread (a fault, a signal a thread sends itself).
 void add_pending(int sig, const GuestSiginfo& info);
+// Makes `sig` pending for thread `t` and raises its exit request (tgkill to a sibling).
+void add_thread_pending(ThreadSignals& t, int sig, const GuestSiginfo& info);
+// Makes `sig` pending for the process: whichever thread does not block it takes it (the
+// caller raises their exit requests).
+void add_process_pending(int sig, const GuestSiginfo& info);
 void clear_pending();  // a forked child starts with none
-// Takes `sig` off the pending set and returns its siginfo.
+// Takes `sig` off the calling thread's pending set (else the process's) and returns its siginfo.
 GuestSiginfo take_pending(int sig);
 // The signal Linux delivers first out of `ready`: synchronous ones, then the lowest number.
 int next_signal(uint64_t ready);

@@ -18,6 +18,7 @@
 #include "linux/process.h"
 #include "linux/signals.h"
 #include "linux/syscalls/syscall_table.h"
+#include "linux/threads.h"
 
 namespace vireo {
 namespace {
@@ -107,7 +108,7 @@ TEST_P(LinuxSignal, FrameLayoutAndSigreturnRestoreEverything) {
   EXPECT_FALSE(c.rflags & flag::DF) << "handlers start with DF clear";
   EXPECT_EQ(c.mxcsr, 0x1F80u) << "handlers start with the initial FPU state";
   EXPECT_EQ(c.xmm[3].u64[0], 0u);
-  EXPECT_EQ(p->sigmask, sigbit(SIGUSR2) | sigbit(SIGUSR1) | sigbit(SIGHUP));
+  EXPECT_EQ(p->thread().sigmask, sigbit(SIGUSR2) | sigbit(SIGUSR1) | sigbit(SIGHUP));
 
   EXPECT_EQ(peek<uint64_t>(f), kRestorer) << "pretcode";
   EXPECT_EQ(peek<int32_t>(f + 32), SS_DISABLE) << "uc_stack.ss_flags";
@@ -144,7 +145,7 @@ TEST_P(LinuxSignal, FrameLayoutAndSigreturnRestoreEverything) {
   EXPECT_EQ(c.mxcsr, 0x7F80u);
   EXPECT_EQ(c.xmm[3].u64[0], 0xDEADBEEFCAFEF00Dull);
   EXPECT_EQ(c.x87.fcw, 0x27F);
-  EXPECT_EQ(p->sigmask, sigbit(SIGUSR2));
+  EXPECT_EQ(p->thread().sigmask, sigbit(SIGUSR2));
 }
 
 TEST_P(LinuxSignal, AltStackNodeferAndResethand) {
@@ -161,7 +162,7 @@ TEST_P(LinuxSignal, AltStackNodeferAndResethand) {
   EXPECT_EQ((f + 8) % 16, 0u);
   EXPECT_EQ(peek<uint64_t>(f + 24), kAlt) << "uc_stack.ss_sp";
   EXPECT_EQ(peek<int32_t>(f + 32), 0) << "not on the alternate stack when interrupted";
-  EXPECT_EQ(p->sigmask & sigbit(SIGUSR1), 0u) << "SA_NODEFER";
+  EXPECT_EQ(p->thread().sigmask & sigbit(SIGUSR1), 0u) << "SA_NODEFER";
   EXPECT_EQ(p->sigactions[SIGUSR1].handler, uint64_t(SIG_DFL)) << "SA_RESETHAND";
   // While on it, sigaltstack reports SS_ONSTACK and refuses changes.
   ASSERT_EQ(call(SYS_sigaltstack, 0, kData + 64), 0);

@@ -1,6 +1,7 @@
 // Frontend, atomic read-modify-write instructions (mirrors src/interp/atomic.cpp): cmpxchg
-// and xadd. The guest is single-threaded, so LOCK needs no host atomic (see the interpreter);
-// LOCK on a register destination is #UD, which is left to the interpreter.
+// and xadd without LOCK. Their locked forms are atomic with respect to other guest threads
+// only through the interpreter's locked path (interp/locked.cpp), which the translator
+// leaves them to; LOCK on a register destination is #UD, also left to the interpreter.
 #include "cpu/cpu_state.h"
 #include "jit/frontend/translator.h"
 

@@ -89,7 +89,6 @@ constexpr AbsentSyscall kAbsent[] = {
     {SYS_delete_module, ENOSYS, "kernel without CONFIG_MODULES"},
     {SYS_kexec_load, ENOSYS, "kernel without CONFIG_KEXEC"},
     {SYS_kexec_file_load, ENOSYS, "kernel without CONFIG_KEXEC_FILE"},
-    {SYS_futex_waitv, ENOSYS, "until guest threads land (glibc and musl do not use it)"},
     {SYS_mount, EPERM, kAdmin},
     {SYS_umount2, EPERM, kAdmin},
     {SYS_pivot_root, EPERM, kAdmin},

@@ -17,6 +17,7 @@
 #include "linux/guest_access.h"
 #include "linux/process.h"
 #include "linux/signals.h"
+#include "linux/threads.h"
 
 namespace vireo {
 
@@ -38,8 +39,8 @@ int64_t wait_with_guest_mask(Process& p, uint64_t mask_addr, uint64_t setsize, W
   }
   ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &prev, nullptr, 8L);
   if (r == -EINTR) {
-    p.saved_mask = p.sigmask;
-    p.mask_saved = true;
+    p.thread().saved_mask = p.thread().sigmask;
+    p.thread().mask_saved = true;
     set_guest_mask(p, temp);
   }
   return r;

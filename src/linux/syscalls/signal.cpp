@@ -18,6 +18,7 @@
 #include "linux/guest_access.h"
 #include "linux/process.h"
 #include "linux/signals.h"
+#include "linux/threads.h"
 #include "linux/syscalls/host_result.h"
 #include "linux/syscalls/syscall_table.h"
 
@@ -32,17 +33,13 @@ struct KernelSigaction {
 
 void mirror_disposition(int sig, const KernelSigaction& ka) {
   if (!mirrored_on_host(sig)) return;
-  struct sigaction sa {};
-  sigemptyset(&sa.sa_mask);
-  if (ka.handler == uint64_t(SIG_IGN)) {
-    sa.sa_handler = SIG_IGN;
-  } else if (ka.handler == uint64_t(SIG_DFL)) {
-    sa.sa_handler = SIG_DFL;
-  } else {
+  if (ka.handler != uint64_t(SIG_IGN) && ka.handler != uint64_t(SIG_DFL)) {
     install_recording_handler(sig);
     return;
   }
-  ::sigaction(sig, &sa, nullptr);
+  // Raw (glibc refuses 32 and 33); SIG_IGN and SIG_DFL need no restorer.
+  KernelSigaction host{ka.handler, 0, 0, 0};
+  ::syscall(SYS_rt_sigaction, sig, &host, nullptr, 8L);
 }
 
 int64_t sys_rt_sigaction(Process& p, const SyscallArgs& a) {
@@ -63,7 +60,7 @@ int64_t sys_rt_sigaction(Process& p, const SyscallArgs& a) {
 
 int64_t sys_rt_sigprocmask(Process& p, const SyscallArgs& a) {
   if (a.a[3] != 8) return -EINVAL;
-  uint64_t old = p.sigmask;
+  uint64_t old = p.thread().sigmask;
   if (a.a[1]) {
     uint64_t set;
     if (!read_guest(p, a.a[1], set)) return -EFAULT;
@@ -87,7 +84,7 @@ int64_t sys_rt_sigpending(Process& p, const SyscallArgs& a) {
   if (a.a[1] > 8) return -EINVAL;
   uint64_t host_pending = 0;
   ::syscall(SYS_rt_sigpending, &host_pending, 8L);
-  uint64_t pending = (host_pending | pending_signals()) & p.sigmask;
+  uint64_t pending = (host_pending | pending_signals()) & p.thread().sigmask;
   return copy_to_guest(p, a.a[0], &pending, a.a[1]) ? 0 : -EFAULT;
 }
 
@@ -100,8 +97,8 @@ struct GuestStack {
 
 int64_t sys_sigaltstack(Process& p, const SyscallArgs& a) {
   uint64_t sp = p.cpu().gpr[RSP];
-  bool on_stack = p.altstack_size && sp > p.altstack_sp && sp - p.altstack_sp <= p.altstack_size;
-  GuestStack old{p.altstack_sp, on_stack ? SS_ONSTACK : p.altstack_flags, 0, p.altstack_size};
+  bool on_stack = p.thread().altstack_size && sp > p.thread().altstack_sp && sp - p.thread().altstack_sp <= p.thread().altstack_size;
+  GuestStack old{p.thread().altstack_sp, on_stack ? SS_ONSTACK : p.thread().altstack_flags, 0, p.thread().altstack_size};
   if (a.a[0]) {
     GuestStack n;
     if (!read_guest(p, a.a[0], n)) return -EFAULT;
@@ -109,13 +106,13 @@ int64_t sys_sigaltstack(Process& p, const SyscallArgs& a) {
     int mode = n.flags & ~SS_AUTODISARM;
     if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK) return -EINVAL;
     if (mode == SS_DISABLE) {
-      p.altstack_sp = p.altstack_size = 0;
-      p.altstack_flags = SS_DISABLE;
+      p.thread().altstack_sp = p.thread().altstack_size = 0;
+      p.thread().altstack_flags = SS_DISABLE;
     } else {
       if (n.size < MINSIGSTKSZ) return -ENOMEM;
-      p.altstack_sp = n.sp;
-      p.altstack_size = n.size;
-      p.altstack_flags = n.flags & SS_AUTODISARM;
+      p.thread().altstack_sp = n.sp;
+      p.thread().altstack_size = n.size;
+      p.thread().altstack_flags = n.flags & SS_AUTODISARM;
     }
   }
   if (a.a[1] && !write_guest(p, a.a[1], old)) return -EFAULT;
@@ -134,8 +131,8 @@ int64_t suspend_with(Process& p, uint64_t temp) {
     uint64_t wait_mask = host_mask_for(temp);
     ::syscall(SYS_rt_sigsuspend, &wait_mask, 8L);
   }
-  p.saved_mask = p.sigmask;
-  p.mask_saved = true;
+  p.thread().saved_mask = p.thread().sigmask;
+  p.thread().mask_saved = true;
   set_guest_mask(p, temp);
   return -EINTR;
 }
@@ -147,7 +144,7 @@ int64_t sys_rt_sigsuspend(Process& p, const SyscallArgs& a) {
   return suspend_with(p, mask);
 }
 
-int64_t sys_pause(Process& p, const SyscallArgs&) { return suspend_with(p, p.sigmask); }
+int64_t sys_pause(Process& p, const SyscallArgs&) { return suspend_with(p, p.thread().sigmask); }
 
 // sigtimedwait/sigwaitinfo: a signal Vireo holds itself is taken from our pending set; the rest
 // wait in the host kernel, where the mirrored mask keeps them pending.

@@ -15,7 +15,6 @@ namespace vireo {
 const SyscallTable& syscall_table() {
   static const SyscallTable table = [] {
     SyscallTable t{};
-    register_futex_passthrough_syscalls(t);  // first: a real futex family replaces it
     register_fs_fd_syscalls(t);
     register_absent_syscalls(t);  // before the areas: an implementation replaces an answer
     register_xattr_syscalls(t);   // before fs_path, whose path forms replace these once merged
@@ -26,6 +25,7 @@ const SyscallTable& syscall_table() {
     register_info_syscalls(t);
     register_time_syscalls(t);
     register_signal_syscalls(t);
+    register_futex_syscalls(t);
     register_net_syscalls(t);
     register_events_syscalls(t);
     register_timers_syscalls(t);

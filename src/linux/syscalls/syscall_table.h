@@ -59,8 +59,6 @@ struct AbsentSyscall {
 const AbsentSyscall* absent_syscall(uint64_t nr);
 
 // Registration, one per area.
-// Stand-ins first, so that an area registered later replaces them.
-void register_futex_passthrough_syscalls(SyscallTable& t);  // futex_passthrough.cpp (until threads)
 void register_fs_fd_syscalls(SyscallTable& t);    // fs_fd.cpp: fd I/O, pipes, fcntl, ioctl, poll
 void register_fs_path_syscalls(SyscallTable& t);  // fs_path.cpp: open, stat, directories, links
 void register_memory_syscalls(SyscallTable& t);   // memory.cpp: brk, mmap, ...
@@ -69,6 +67,7 @@ void register_exec_syscalls(SyscallTable& t);     // exec.cpp: execve, execveat
 void register_info_syscalls(SyscallTable& t);     // info.cpp: uname, sysinfo, limits, random
 void register_time_syscalls(SyscallTable& t);     // time.cpp: clocks, sleeps
 void register_signal_syscalls(SyscallTable& t);   // signal.cpp: sigaction, sigprocmask, ...
+void register_futex_syscalls(SyscallTable& t);    // futex.cpp: futex, futex_waitv
 void register_absent_syscalls(SyscallTable& t);   // absent.cpp: answered as without the feature
 void register_net_syscalls(SyscallTable& t);      // net.cpp: sockets
 void register_events_syscalls(SyscallTable& t);   // events.cpp: epoll, eventfd, timerfd, signalfd, inotify

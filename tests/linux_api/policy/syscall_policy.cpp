@@ -47,7 +47,7 @@ constexpr Area kAreas[] = {
     {"events.cpp", register_events_syscalls},
     {"sched.cpp", register_sched_syscalls},
     {"creds.cpp", register_creds_syscalls},
-    {"futex_passthrough.cpp", register_futex_passthrough_syscalls},
+    {"futex.cpp", register_futex_syscalls},
     {"ipc.cpp", register_ipc_syscalls},
 };
 
@@ -58,7 +58,6 @@ struct Note {
 };
 constexpr Note kNotes[] = {
     {334, "answers ENOSYS on purpose: a kernel without CONFIG_RSEQ (glibc then does without)"},
-    {435, "answers ENOSYS on purpose: libcs fall back to clone"},
 };
 
 std::string area_of(uint64_t nr) {

@@ -1,0 +1,70 @@
+// SharedCode: what the translators of one guest's threads share (design.md, "Threads").
+//
+// Each guest thread has its own translation cache (docs/jit.md says why), so translating,
+// chaining and running need no locks. Two duties cross threads, and they live here:
+//  - Self-modifying code: a guest page holding translated code is write-protected on the host
+//    while any thread has code from it; the write fault may come in any thread.
+//  - Invalidation: code that one thread makes stale (a write to a protected page, munmap,
+//    mprotect) must not run again in any thread. The thread that notices drops its own
+//    translations at once and queues the range for every other translator, raising its exit
+//    request: that thread leaves translated code at its next block entry (a safe point, as in
+//    QEMU's exclusive sections) and drops the range before it enters another block.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "mem/guest_memory.h"
+#include "support/fork_safe_mutex.h"
+
+namespace vireo::jit {
+
+class SharedCode {
+ public:
+  // One translator (one guest thread's JitEngine).
+  struct Member {
+    std::atomic<bool> pending{false};  // something is queued (read without the lock)
+    volatile uint32_t* exit_request = nullptr;
+    // Guarded by the SharedCode's lock:
+    std::vector<std::pair<uint64_t, uint64_t>> queue;  // ranges to drop, [addr, addr + len)
+    bool drop_all = false;                             // too many ranges: drop everything
+  };
+
+  explicit SharedCode(const GuestMemory& mem) : mem_(mem) {}
+
+  Member* join(volatile uint32_t* exit_request);
+  void leave(Member* m);
+
+  // `m` is about to hold code from guest page `page`: write-protect it on the host if the
+  // guest may write it.
+  void protect(Member* m, uint64_t page);
+  // A write to `page` by m's thread (a host write fault, or the kernel side writing guest
+  // memory): if the page is protected, every other translator with code there is told to
+  // drop it, and the page becomes writable. Returns whether it was protected (the caller then
+  // drops its own code there).
+  bool code_written(Member* m, uint64_t page);
+  // munmap/mprotect of [addr, addr + len) by m's thread: every other translator drops its
+  // code there; the pages' protection is the guest's again.
+  void invalidate_range(Member* m, uint64_t addr, uint64_t len);
+  // `m` dropped all its code (a full cache flush): its pages need no protection for it.
+  void release_all(Member* m);
+  // What other threads queued for `m`: the ranges to drop, or all (returns true).
+  bool take(Member* m, std::vector<std::pair<uint64_t, uint64_t>>& ranges);
+
+ private:
+  void unprotect(uint64_t page);  // (lock held)
+  void release(Member* m);        // (lock held)
+  void tell(Member* m, uint64_t addr, uint64_t len);  // (lock held)
+
+  GuestMemory mem_;
+  ForkSafeMutex mu_;
+  std::vector<std::unique_ptr<Member>> members_;
+  // Protected guest pages -> the translators with code there.
+  std::unordered_map<uint64_t, std::vector<Member*>> pages_;
+};
+
+}  // namespace vireo::jit
