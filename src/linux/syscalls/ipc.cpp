@@ -25,6 +25,7 @@
 #include "linux/process.h"
 #include "linux/syscalls/host_call.h"
 #include "linux/syscalls/syscall_table.h"
+#include "support/fork_safe_mutex.h"
 
 namespace vireo {
 
@@ -45,7 +46,8 @@ int64_t sys_memfd_create(Process& p, const SyscallArgs& a) {
 
 // ---- System V shared memory ----
 
-std::mutex attach_mutex;
+// Guest threads share the attachments; a guest fork must find the lock free in the child.
+ForkSafeMutex attach_mutex;
 std::map<uint64_t, uint64_t> attachments;  // guest address -> attached length (page multiple)
 
 int64_t sys_shmget(Process&, const SyscallArgs& a) {
