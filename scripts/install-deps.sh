@@ -10,6 +10,8 @@ packages=(
   libzydis-dev libxbyak-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   # test material: real programs and a second libc
   busybox-static musl-tools
+  # a Go HTTP server and client (tests/linux_api)
+  golang-go
   # references: qemu-user for benchmarks, qemu-system for bare-metal guests
   qemu-user qemu-system-x86
   # bench runner and its charts
