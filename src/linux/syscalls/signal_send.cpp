@@ -13,6 +13,7 @@
 #include "linux/guest_access.h"
 #include "linux/process.h"
 #include "linux/signals.h"
+#include "linux/threads.h"
 #include "linux/syscalls/host_call.h"
 #include "linux/syscalls/syscall_table.h"
 
@@ -20,11 +21,21 @@ namespace vireo {
 
 namespace {
 
-// A signal queued to our own process that the host must not deliver to Vireo itself.
-bool kept_for_self(Process& p, int sig, GuestSiginfo& info) {
+// A signal queued to our own process (tid 0) or to one of its threads that the host must not
+// deliver to Vireo itself: made pending where kill/tgkill make it (syscalls/process.cpp), for
+// the thread, or for the process when the calling thread blocks it. False: let the host send.
+bool kept_for_self(Process& p, int sig, pid_t tid, GuestSiginfo& info) {
   if (sig <= 0 || sig > 64 || mirrored_on_host(sig) || sig == SIGKILL || sig == SIGSTOP) return false;
   info.signo = sig;
-  if (p.sigactions[sig].handler != uint64_t(SIG_IGN)) add_pending(sig, info);
+  if (p.sigactions[sig].handler == uint64_t(SIG_IGN)) return true;
+  if (tid == ::gettid() || (tid == 0 && !(p.thread().sigmask & sigbit(sig)))) {
+    add_pending(sig, info);
+  } else if (tid == 0) {
+    add_process_pending(sig, info);
+    p.wake_threads_for(sig);
+  } else if (!p.with_thread(tid, [&](GuestThread& t) { add_thread_pending(t.signals, sig, info); })) {
+    return false;  // not one of ours after all: the host answers (ESRCH)
+  }
   return true;
 }
 
@@ -35,7 +46,7 @@ int64_t sys_rt_sigqueueinfo(Process& p, const SyscallArgs& a) {
   // rt_sigqueueinfo(2): only to itself may a process send a si_code that poses as the kernel or
   // kill() (si_code >= 0, or SI_TKILL).
   if ((info.code >= 0 || info.code == SI_TKILL) && pid_t(a.a[0]) != ::getpid()) return -EPERM;
-  if (pid_t(a.a[0]) == ::getpid() && kept_for_self(p, sig, info)) return 0;
+  if (pid_t(a.a[0]) == ::getpid() && kept_for_self(p, sig, 0, info)) return 0;
   return host_call(SYS_rt_sigqueueinfo, a.a[0], sig, hp(&info));
 }
 
@@ -44,8 +55,7 @@ int64_t sys_rt_tgsigqueueinfo(Process& p, const SyscallArgs& a) {
   if (!read_guest(p, a.a[3], info)) return -EFAULT;
   int sig = int(a.a[2]);
   if ((info.code >= 0 || info.code == SI_TKILL) && pid_t(a.a[0]) != ::getpid()) return -EPERM;
-  if (pid_t(a.a[0]) == ::getpid() && pid_t(a.a[1]) == ::gettid() && kept_for_self(p, sig, info))
-    return 0;
+  if (pid_t(a.a[0]) == ::getpid() && kept_for_self(p, sig, pid_t(a.a[1]), info)) return 0;
   return host_call(SYS_rt_tgsigqueueinfo, a.a[0], a.a[1], sig, hp(&info));
 }
 
