@@ -25,6 +25,7 @@
 #include "linux/syscalls/host_result.h"
 #include "linux/syscalls/mask_wait.h"
 #include "linux/syscalls/syscall_table.h"
+#include "support/fork_safe_mutex.h"
 
 namespace vireo {
 
@@ -166,6 +167,8 @@ int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
       return host_syscall(SYS_ioctl, long(a.a[0]), long(req), long(a.a[2]));
     default: {
       static std::vector<unsigned long> warned;
+      static ForkSafeMutex warned_mutex;  // guest threads may all hit it
+      std::lock_guard lock(warned_mutex);
       if (std::find(warned.begin(), warned.end(), req) == warned.end()) {
         warned.push_back(req);
         fmt::print(stderr, "vireo: unsupported ioctl {:#x} on fd {}, returning -ENOTTY\n", req,

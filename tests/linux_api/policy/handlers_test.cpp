@@ -110,6 +110,18 @@ TEST_F(LinuxApiHandlers, MmsgStopsAtTheFirstBadMessage) {
   EXPECT_EQ(call(SYS_sendmmsg, sv[0], kOutside, 2, 0), -EFAULT);
 }
 
+TEST_F(LinuxApiHandlers, SocketFilterProgramIsTranslated) {
+  // struct sock_fprog {u16 len; sock_filter* filter}: one instruction, "accept the packet".
+  struct { uint16_t code; uint8_t jt, jf; uint32_t k; } accept_all{0x06, 0, 0, 0xffff};  // BPF_RET|BPF_K
+  put(kRw + 0x800, accept_all);
+  struct { uint16_t len, pad[3]; uint64_t filter; } prog{1, {}, kRw + 0x800};
+  EXPECT_EQ(call(SYS_setsockopt, sv[1], SOL_SOCKET, SO_ATTACH_FILTER, put(kRw, prog), 16), 0);
+  prog.filter = kOutside;
+  EXPECT_EQ(call(SYS_setsockopt, sv[1], SOL_SOCKET, SO_ATTACH_FILTER, put(kRw, prog), 16), -EFAULT);
+  EXPECT_EQ(call(SYS_setsockopt, sv[1], SOL_SOCKET, SO_ATTACH_FILTER, kRw, 8), -EINVAL);
+  EXPECT_EQ(call(SYS_setsockopt, sv[1], SOL_SOCKET, SO_ATTACH_FILTER, kOutside, 16), -EFAULT);
+}
+
 TEST_F(LinuxApiHandlers, SocketCallsOnOtherFds) {
   int pipefd[2];
   ASSERT_EQ(::pipe(pipefd), 0);
