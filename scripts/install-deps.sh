@@ -10,8 +10,8 @@ packages=(
   libzydis-dev libxbyak-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   # test material: real programs and a second libc
   busybox-static musl-tools
-  # a Go HTTP server and client (tests/linux_api)
-  golang-go
+  # network tests (tests/linux_api): a Go HTTP server and client; curl for python3's http.server
+  golang-go curl
   # references: qemu-user for benchmarks, qemu-system for bare-metal guests
   qemu-user qemu-system-x86
   # bench runner and its charts
