@@ -113,10 +113,19 @@ void JitEngine::flush_cache() {
 // The writing instruction runs once in the interpreter against the now writable page. Running
 // it from a fresh translation instead would protect the page again before the write (the
 // block may well be on that very page) and fault forever. Returns None to carry on.
+// A store that straddles two pages holding translated code faults on each in turn: each is
+// handled and the instruction runs again (the interpreter left it undone at its fault).
 StopReason JitEngine::step_writer(CpuState& cpu) {
-  interp_.set_instruction_limit(1);
-  StopReason r = interp_.run(cpu);
-  interp_.set_instruction_limit(0);
+  StopReason r;
+  for (int pages = 0; pages < 3; ++pages) {
+    interp_.set_instruction_limit(1);
+    r = interp_.run(cpu);
+    interp_.set_instruction_limit(0);
+    if (r == StopReason::Fault && cpu.fault.vector == VEC_PF && cpu.fault.is_write &&
+        handle_code_write(cpu.fault.address))
+      continue;
+    break;
+  }
   return r == StopReason::InstructionLimit ? StopReason::None : r;
 }
 

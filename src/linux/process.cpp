@@ -57,7 +57,7 @@ GuestThread& Process::start_main_thread() {
 }
 
 void Process::load() {
-  as_ = std::make_unique<AddressSpace>();
+  as_ = std::make_shared<AddressSpace>();
   LoadedElf elf = load_elf(opts_.program, *as_);
   as_->set_brk_start(elf.brk);
   GuestThread& t = start_main_thread();
@@ -79,7 +79,7 @@ void Process::load() {
 }
 
 void Process::load_empty() {
-  as_ = std::make_unique<AddressSpace>();
+  as_ = std::make_shared<AddressSpace>();
   GuestThread& t = start_main_thread();
   reset_user_state(t.cpu);
   exe_path = opts_.program;

@@ -82,6 +82,9 @@ class Process {
   // ---- threads (threads.cpp) ----
   // Starts a guest thread (clone with CLONE_THREAD) and returns its TID, or -errno.
   int64_t clone_thread(const CloneRequest& req);
+  // clone(CLONE_VM|CLONE_VFORK), as posix_spawn does: a child process that shares this one's
+  // memory until it execs or exits, the parent waiting meanwhile (vfork.cpp). Returns its pid.
+  int64_t clone_vfork(const CloneRequest& req, int exit_signal);
   // exit(2): the calling thread ends after this system call; the process ends with the last.
   void exit_thread(int code);
   // exit_group(2): the whole process ends with `status`.
@@ -102,6 +105,10 @@ class Process {
   void print_stats_once();
 
  private:
+  struct VforkTag {};
+  // The Process of a CLONE_VM|CLONE_VFORK child: `parent`'s memory, copies of the rest, and
+  // one thread that starts as `from` returning 0 from clone on `stack`.
+  Process(VforkTag, Process& parent, const GuestThread& from, uint64_t stack);
   void run_thread(GuestThread& t);
   void finish_thread(GuestThread& t);
   [[noreturn]] void end_process(int status);
@@ -112,7 +119,7 @@ class Process {
   GuestThread& start_main_thread();
 
   RunOptions opts_;
-  std::unique_ptr<AddressSpace> as_;
+  std::shared_ptr<AddressSpace> as_;  // (shared with a CLONE_VM|CLONE_VFORK child's Process)
   std::chrono::steady_clock::time_point start_;
 
   // The live threads; guarded by threads_mu_ (a ForkSafeMutex, support/fork_safe_mutex.h).

@@ -161,8 +161,10 @@ void Process::retire_stats(GuestThread& t) {
   retired_insns_ += t.cpu.insn_count;
   for (auto& [nr, n] : t.syscall_counts) retired_syscalls_[nr] += n;
   if (!t.engine) return;
-  if (!retired_engine_stats_) retired_engine_stats_ = std::move(t.engine);
-  else retired_engine_stats_->merge_stats(*t.engine);
+  // An engine that never runs holds the counters (a finished thread's engine must go: other
+  // threads' engines may still address it, e.g. to queue invalidations).
+  if (!retired_engine_stats_) retired_engine_stats_ = opts_.make_engine(as_->memory());
+  retired_engine_stats_->merge_stats(*t.engine);
   t.engine.reset();
 }
 

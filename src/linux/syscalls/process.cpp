@@ -184,19 +184,20 @@ int64_t do_clone(Process& p, const CloneRequest& req, uint64_t exit_signal) {
     }
     return p.clone_thread(req);
   }
-  // CLONE_VM shares memory with the parent; without a thread we can only honour it when the
-  // parent waits for the child's exec or exit (CLONE_VFORK, as posix_spawn does).
+  // CLONE_VM shares memory with the parent: a thread, or a child the parent waits for until
+  // it execs or exits (CLONE_VFORK, as posix_spawn does). Other sharing cannot be had.
   if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) {
     fmt::print(stderr, "vireo: clone with CLONE_VM but without CLONE_VFORK or CLONE_THREAD is not supported, returning -ENOSYS\n");
     return -ENOSYS;
   }
-  int64_t pid = fork_guest(p, int(exit_signal), flags & CLONE_VFORK);
+  const bool shared_vm = flags & CLONE_VM;
+  int64_t pid = shared_vm ? p.clone_vfork(req, int(exit_signal)) : fork_guest(p, int(exit_signal), flags & CLONE_VFORK);
   if (pid < 0) return pid;
   if (flags & CLONE_PARENT_SETTID) {
     int32_t v = int32_t(pid ? pid : ::getpid());
     write_guest(p, req.parent_tid, v);
   }
-  if (pid == 0) {
+  if (pid == 0 && !shared_vm) {
     if (flags & CLONE_CHILD_SETTID) {
       int32_t tid = int32_t(::gettid());
       write_guest(p, req.child_tid, tid);

@@ -1,0 +1,64 @@
+// Atomic guest instructions between threads: 8 threads x 1,000,000 `lock add` and `lock
+// cmpxchg` loops, with `lock xadd`, a counter straddling a cache line (a split lock) and an
+// `xchg` spinlock released by a plain store every 16th iteration. Any lost update shows in
+// the totals. (The spinlock yields while it waits: 8 threads on fewer cores would otherwise
+// spin through whole time slices of a preempted holder.)
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define THREADS 8
+#define ITERS 1000000
+
+static long add_counter;
+static long xadd_counter;
+static long cas_counter;
+static long spin_protected;
+static int spinlock;
+// A 4-byte counter at offset 62 of a 64-byte aligned line: it straddles two cache lines.
+static _Alignas(64) unsigned char line[128];
+
+static void* worker(void* arg) {
+  uint32_t* split = (uint32_t*)(line + 62);
+  for (int i = 0; i < ITERS; i++) {
+    __asm__ volatile("lock addq $1, %0" : "+m"(add_counter));
+    long one = 1;
+    long old = __atomic_load_n(&cas_counter, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&cas_counter, &old, old + 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+    }
+    if ((i & 15) == 0) {
+      __asm__ volatile("lock xaddq %0, %1" : "+r"(one), "+m"(xadd_counter));
+      __asm__ volatile("lock addl $1, %0" : "+m"(*split));
+      int v = 1;
+      for (;;) {
+        __asm__ volatile("xchgl %0, %1" : "+r"(v), "+m"(spinlock));
+        if (!v) break;
+        sched_yield();
+        v = 1;
+      }
+      spin_protected++;  // plain read-modify-write, protected by the xchg lock
+      __atomic_store_n(&spinlock, 0, __ATOMIC_RELEASE);  // a plain store releases it
+    }
+  }
+  return arg;
+}
+
+int main(void) {
+  pthread_t t[THREADS];
+  for (long i = 0; i < THREADS; i++) pthread_create(&t[i], 0, worker, (void*)i);
+  for (int i = 0; i < THREADS; i++) pthread_join(t[i], 0);
+  uint32_t split;
+  memcpy(&split, line + 62, 4);
+  printf("lock add:   %ld\n", add_counter);
+  printf("lock xadd:  %ld\n", xadd_counter);
+  printf("cmpxchg:    %ld\n", cas_counter);
+  printf("split lock: %u\n", split);
+  printf("xchg lock:  %ld\n", spin_protected);
+  const long sixteenth = (long)THREADS * (ITERS / 16);
+  int ok = add_counter == (long)THREADS * ITERS && cas_counter == add_counter && xadd_counter == sixteenth &&
+           split == (uint32_t)sixteenth && spin_protected == sixteenth;
+  printf("%s\n", ok ? "exact" : "LOST UPDATES");
+  return ok ? 0 : 1;
+}
