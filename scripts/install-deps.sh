@@ -12,6 +12,9 @@ packages=(
   busybox-static musl-tools
   # thread tests: Go's runtime, Debian's static programs that need futex, their inputs
   golang-go bash-static e2fsck-static gpgv-static e2fsprogs gnupg
+  # network tests (tests/linux_api): Go (above) for an HTTP server and client; curl to fetch
+  # from python3's http.server
+  curl
   # references: qemu-user for benchmarks, qemu-system for bare-metal guests
   qemu-user qemu-system-x86
   # bench runner and its charts

@@ -3,10 +3,13 @@
 // handed over as host pointers into the guest window (host_arg), where a bad guest pointer makes
 // the host kernel itself answer EFAULT.
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <termios.h>
@@ -20,7 +23,9 @@
 #include "linux/guest_access.h"
 #include "linux/process.h"
 #include "linux/syscalls/host_result.h"
+#include "linux/syscalls/mask_wait.h"
 #include "linux/syscalls/syscall_table.h"
+#include "support/fork_safe_mutex.h"
 
 namespace vireo {
 
@@ -99,23 +104,71 @@ int64_t sys_fcntl(Process& p, const SyscallArgs& a) {
   }
 }
 
-// Terminal and fd ioctls whose argument size is known. Anything else is refused: passing an
-// untranslated guest pointer to the host could make the kernel write into Vireo's own memory.
+// _IOR('T', 0x2A, struct termios2) and the three setters after it.
+constexpr unsigned long kTCGETS2 = 0x802c542a, kTCSETS2 = 0x402c542b, kTCSETSW2 = 0x402c542c,
+                        kTCSETSF2 = 0x402c542d;
+// FIGETBSZ (<linux/fs.h>, which clashes with <sys/mount.h> users): the block size, an int.
+constexpr unsigned long kFIGETBSZ = 2;
+
+// SIOCGIFCONF: struct ifconf {int ifc_len; char* ifc_buf} holds a guest pointer to the
+// buffer of struct ifreq; the kernel updates ifc_len (netdevice(7)).
+int64_t ioctl_ifconf(Process& p, int fd, uint64_t addr) {
+  struct { int32_t len, pad; uint64_t buf; } g;
+  static_assert(sizeof g == sizeof(struct ifconf));
+  if (!read_guest(p, addr, g)) return -EFAULT;
+  struct ifconf h {};
+  h.ifc_len = g.len;
+  h.ifc_buf = static_cast<char*>(host_opt(p, g.buf, uint32_t(std::max(g.len, 0))));
+  int64_t r = host_syscall(SYS_ioctl, fd, SIOCGIFCONF, L(&h));
+  if (r < 0) return r;
+  g.len = h.ifc_len;
+  return write_guest(p, addr, g) ? r : -EFAULT;
+}
+
+// Terminal, fd and socket ioctls whose argument size is known. Anything else is refused:
+// passing an untranslated guest pointer to the host could make the kernel write into Vireo's
+// own memory. The interface-changing socket ioctls (SIOCSIF*) are refused with EPERM, as for a
+// caller without CAP_NET_ADMIN: Vireo does not hand the host's network configuration to a guest.
 int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
   unsigned long req = a.a[1];
   size_t size;
   switch (req) {
+    case SIOCGIFCONF: return ioctl_ifconf(p, int(a.a[0]), a.a[2]);
+    case SIOCGIFNAME: case SIOCGIFINDEX: case SIOCGIFFLAGS: case SIOCGIFADDR:
+    case SIOCGIFDSTADDR: case SIOCGIFBRDADDR: case SIOCGIFNETMASK: case SIOCGIFMETRIC:
+    case SIOCGIFMTU: case SIOCGIFHWADDR: case SIOCGIFTXQLEN: case SIOCGIFMAP:
+      size = sizeof(struct ifreq); break;
+    case SIOCSIFFLAGS: case SIOCSIFADDR: case SIOCSIFDSTADDR: case SIOCSIFBRDADDR:
+    case SIOCSIFNETMASK: case SIOCSIFMETRIC: case SIOCSIFMTU: case SIOCSIFHWADDR:
+    case SIOCSIFTXQLEN: case SIOCSIFNAME: case SIOCSIFMAP: case SIOCADDRT: case SIOCDELRT:
+      return -EPERM;
+    case SIOCATMARK: case SIOCGPGRP: case SIOCSPGRP: case FIOGETOWN: case FIOSETOWN:
+    case FIOASYNC:
+      size = sizeof(int); break;
+    case SIOCGSTAMP_OLD: case SIOCGSTAMPNS_OLD: case SIOCGSTAMP_NEW: case SIOCGSTAMPNS_NEW:
+      size = 16; break;
     case TCGETS: case TCSETS: case TCSETSW: case TCSETSF: size = sizeof(struct termios); break;
     case TIOCGWINSZ: case TIOCSWINSZ: size = sizeof(struct winsize); break;
     case TIOCGPGRP: case TIOCSPGRP: case TIOCGSID: case FIONREAD: case FIONBIO: case TIOCOUTQ:
-    case TIOCGPTN: case TIOCSPTLCK:
+    case TIOCGPTN: case TIOCSPTLCK: case TIOCMGET: case TIOCMSET: case TIOCMBIS: case TIOCMBIC:
+    case TIOCGETD: case TIOCSETD: case TIOCPKT: case TIOCGPKT: case TIOCGEXCL: case TIOCGDEV:
+    case TIOCGPTLCK: case kFIGETBSZ:
       size = sizeof(int); break;
-    case FIOCLEX: case FIONCLEX: case TIOCNOTTY: case TIOCEXCL: case TIOCNXCL:
+    case TIOCSTI: size = 1; break;
+    case FIOQSIZE: size = 8; break;
+    // The kernel's struct termios (36 bytes) for the locking pair, struct termios2 (44 bytes)
+    // for the termios2 calls (<asm/termbits.h>, whose names clash with <termios.h>).
+    case TIOCGLCKTRMIOS: case TIOCSLCKTRMIOS: size = 36; break;
+    case kTCGETS2: case kTCSETS2: case kTCSETSW2: case kTCSETSF2: size = 44; break;
+    case FIOCLEX: case FIONCLEX: case TIOCNOTTY: case TIOCEXCL: case TIOCNXCL: case TIOCCONS:
+    case TIOCSBRK: case TIOCCBRK:
       return host_syscall(SYS_ioctl, long(a.a[0]), long(req), 0);
-    case TCFLSH: case TCXONC: case TCSBRK: case TIOCSCTTY:
+    case TCFLSH: case TCXONC: case TCSBRK: case TCSBRKP: case TIOCSCTTY: case TIOCGPTPEER:
       return host_syscall(SYS_ioctl, long(a.a[0]), long(req), long(a.a[2]));
     default: {
       static std::vector<unsigned long> warned;
+      static ForkSafeMutex warned_mutex;  // guest threads may all hit it
+      std::lock_guard lock(warned_mutex);
       if (std::find(warned.begin(), warned.end(), req) == warned.end()) {
         warned.push_back(req);
         fmt::print(stderr, "vireo: unsupported ioctl {:#x} on fd {}, returning -ENOTTY\n", req,
@@ -133,8 +186,11 @@ int64_t sys_poll(Process& p, const SyscallArgs& a) {
 }
 
 int64_t sys_ppoll(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_ppoll, L(host_arg(p, a.a[0], a.a[1] * sizeof(pollfd))), long(a.a[1]),
-                      L(host_opt(p, a.a[2], 16)), L(host_opt(p, a.a[3], a.a[4])), long(a.a[4]));
+  void* fds = host_arg(p, a.a[0], a.a[1] * sizeof(pollfd));
+  void* timeout = host_opt(p, a.a[2], 16);
+  return wait_with_guest_mask(p, a.a[3], a.a[4], [&](uint64_t* mask) {
+    return host_syscall(SYS_ppoll, L(fds), long(a.a[1]), L(timeout), L(mask), 8);
+  });
 }
 
 int64_t sys_select(Process& p, const SyscallArgs& a) {
@@ -146,18 +202,16 @@ int64_t sys_select(Process& p, const SyscallArgs& a) {
 
 int64_t sys_pselect6(Process& p, const SyscallArgs& a) {
   size_t bytes = (std::min<uint64_t>(a.a[0], FD_SETSIZE * 8) + 63) / 64 * 8;
-  // The sixth argument points at {const sigset_t* ss; size_t ss_len}: translate the inner
-  // pointer too.
-  uint64_t sig[2] = {0, 0};
-  uint64_t* sigp = nullptr;
-  if (a.a[5]) {
-    if (!copy_from_guest(p, sig, a.a[5], 16)) return -EFAULT;
-    sig[0] = reinterpret_cast<uint64_t>(host_opt(p, sig[0], sig[1]));
-    sigp = sig;
-  }
-  return host_syscall(SYS_pselect6, long(a.a[0]), L(host_opt(p, a.a[1], bytes)),
-                      L(host_opt(p, a.a[2], bytes)), L(host_opt(p, a.a[3], bytes)),
-                      L(host_opt(p, a.a[4], 16)), L(sigp));
+  // The sixth argument points at {const sigset_t* ss; size_t ss_len}.
+  uint64_t sig[2] = {0, 8};
+  if (a.a[5] && !copy_from_guest(p, sig, a.a[5], 16)) return -EFAULT;
+  void *r = host_opt(p, a.a[1], bytes), *w = host_opt(p, a.a[2], bytes), *e = host_opt(p, a.a[3], bytes);
+  void* timeout = host_opt(p, a.a[4], 16);
+  return wait_with_guest_mask(p, sig[0], sig[1], [&](uint64_t* mask) {
+    uint64_t host_sig[2] = {reinterpret_cast<uint64_t>(mask), 8};
+    return host_syscall(SYS_pselect6, long(a.a[0]), L(r), L(w), L(e), L(timeout),
+                        mask ? L(host_sig) : 0);
+  });
 }
 
 int64_t sys_sendfile(Process& p, const SyscallArgs& a) {

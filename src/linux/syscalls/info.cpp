@@ -1,4 +1,4 @@
-// System information: uname, limits, sysinfo, usage, scheduling, getrandom.
+// System information: uname, limits, sysinfo, usage, scheduling, personality, getrandom.
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -71,6 +71,13 @@ int64_t sys_sched_setaffinity(Process& p, const SyscallArgs& a) {
                                host_arg(p, a.a[2], a.a[1])));
 }
 
+// personality(2): the execution domain is process state of the host process; passing it through
+// keeps what it means across execve (Vireo re-executes itself, and ADDR_NO_RANDOMIZE and friends
+// take effect there as natively). 0xffffffff queries without changing.
+int64_t sys_personality(Process&, const SyscallArgs& a) {
+  return host_result(::syscall(SYS_personality, long(uint32_t(a.a[0]))));
+}
+
 int64_t sys_getcpu(Process& p, const SyscallArgs& a) {
   return host_result(::syscall(SYS_getcpu, host_opt(p, a.a[0], 4), host_opt(p, a.a[1], 4), nullptr));
 }
@@ -88,6 +95,7 @@ void register_info_syscalls(SyscallTable& t) {
   t[SYS_sched_getaffinity] = {"sched_getaffinity", sys_sched_getaffinity, {Arg::Int, Arg::Uint, Arg::Ptr}};
   t[SYS_sched_setaffinity] = {"sched_setaffinity", sys_sched_setaffinity, {Arg::Int, Arg::Uint, Arg::Ptr}};
   t[SYS_getcpu] = {"getcpu", sys_getcpu, {Arg::Ptr, Arg::Ptr, Arg::Ptr}};
+  t[SYS_personality] = {"personality", sys_personality, {Arg::Hex}, Arg::Hex};
   t[SYS_getrandom] = {"getrandom", sys_getrandom, {Arg::Ptr, Arg::Uint, Arg::Hex}};
 }
 

@@ -112,9 +112,12 @@ int64_t sys_prctl(Process& p, const SyscallArgs& a) {
       return host_syscall(SYS_prctl, long(a.a[0]), L(host_arg(p, a.a[1], 16)));
     case PR_GET_DUMPABLE: case PR_SET_DUMPABLE: case PR_SET_PDEATHSIG: case PR_SET_NO_NEW_PRIVS:
     case PR_GET_NO_NEW_PRIVS: case PR_GET_KEEPCAPS: case PR_SET_KEEPCAPS:
-    case PR_SET_CHILD_SUBREAPER:
+    case PR_SET_CHILD_SUBREAPER: case PR_SET_TIMERSLACK: case PR_GET_TIMERSLACK:
+    case PR_CAPBSET_READ: case PR_SET_THP_DISABLE: case PR_GET_THP_DISABLE:
       return host_syscall(SYS_prctl, long(a.a[0]), long(a.a[1]), long(a.a[2]), long(a.a[3]),
                           long(a.a[4]));
+    case PR_GET_PDEATHSIG: case PR_GET_CHILD_SUBREAPER:  // they store an int at arg2
+      return host_syscall(SYS_prctl, long(a.a[0]), L(host_arg(p, a.a[1], 4)));
     default: return -EINVAL;
   }
 }

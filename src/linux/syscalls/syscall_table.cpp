@@ -16,6 +16,8 @@ const SyscallTable& syscall_table() {
   static const SyscallTable table = [] {
     SyscallTable t{};
     register_fs_fd_syscalls(t);
+    register_absent_syscalls(t);  // before the areas: an implementation replaces an answer
+    register_xattr_syscalls(t);   // before fs_path, whose path forms replace these once merged
     register_fs_path_syscalls(t);
     register_memory_syscalls(t);
     register_process_syscalls(t);
@@ -24,6 +26,15 @@ const SyscallTable& syscall_table() {
     register_time_syscalls(t);
     register_signal_syscalls(t);
     register_futex_syscalls(t);
+    register_net_syscalls(t);
+    register_events_syscalls(t);
+    register_timers_syscalls(t);
+    register_signal_send_syscalls(t);
+    register_fs_extra_syscalls(t);
+    register_sched_syscalls(t);
+    register_creds_syscalls(t);
+    register_memory_extra_syscalls(t);
+    register_ipc_syscalls(t);
     // Unimplemented calls keep a name, so that the -ENOSYS warning and --stats can name them.
     for (uint64_t nr = 0; nr < kMaxSyscall; ++nr)
       if (!t[nr].name) t[nr].name = known_syscall_name(nr);

@@ -49,6 +49,15 @@ const char* syscall_name(uint64_t nr);
 // The kernel's name for x86-64 syscall `nr` from the static table (syscall_names.cpp).
 const char* known_syscall_name(uint64_t nr);
 
+// A call Vireo answers as a kernel without the feature does (absent.cpp): the error it returns
+// and why. nullptr for a number that is implemented (or unknown).
+struct AbsentSyscall {
+  int nr;
+  int error;
+  const char* why;
+};
+const AbsentSyscall* absent_syscall(uint64_t nr);
+
 // Registration, one per area.
 void register_fs_fd_syscalls(SyscallTable& t);    // fs_fd.cpp: fd I/O, pipes, fcntl, ioctl, poll
 void register_fs_path_syscalls(SyscallTable& t);  // fs_path.cpp: open, stat, directories, links
@@ -59,6 +68,17 @@ void register_info_syscalls(SyscallTable& t);     // info.cpp: uname, sysinfo, l
 void register_time_syscalls(SyscallTable& t);     // time.cpp: clocks, sleeps
 void register_signal_syscalls(SyscallTable& t);   // signal.cpp: sigaction, sigprocmask, ...
 void register_futex_syscalls(SyscallTable& t);    // futex.cpp: futex, futex_waitv
+void register_absent_syscalls(SyscallTable& t);   // absent.cpp: answered as without the feature
+void register_net_syscalls(SyscallTable& t);      // net.cpp: sockets
+void register_events_syscalls(SyscallTable& t);   // events.cpp: epoll, eventfd, timerfd, signalfd, inotify
+void register_timers_syscalls(SyscallTable& t);   // timers.cpp: POSIX timers, setting the clock
+void register_signal_send_syscalls(SyscallTable& t);  // signal_send.cpp: sigqueueinfo, pidfds
+void register_fs_extra_syscalls(SyscallTable& t);  // fs_extra.cpp: splice, openat2, close_range, ...
+void register_xattr_syscalls(SyscallTable& t);     // xattr.cpp: extended attributes
+void register_sched_syscalls(SyscallTable& t);     // sched.cpp: sched_*, ioprio, membarrier
+void register_creds_syscalls(SyscallTable& t);     // creds.cpp: capabilities, groups, namespaces
+void register_memory_extra_syscalls(SyscallTable& t);  // memory_extra.cpp: mlock2, pkeys, process_vm_*
+void register_ipc_syscalls(SyscallTable& t);       // ipc.cpp: memfd, SysV shm/sem/msg, POSIX mq
 
 // Formats a syscall line for --strace ("openat(AT_FDCWD, \"/etc/x\", 0x0) = 3").
 std::string format_syscall(Process& p, uint64_t nr, const SyscallArgs& args, int64_t result);
