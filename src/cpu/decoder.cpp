@@ -76,6 +76,10 @@ Decoder::Decoder(CpuMode mode) {
       ZydisDecoderInit(&decoder_, ZYDIS_MACHINE_MODE_REAL_16, ZYDIS_STACK_WIDTH_16);
       break;
   }
+  // Our CPUID has no MPX: 0F 1A and 0F 1B are then the hint NOPs they were before MPX (SDM
+  // Vol. 2, NOP; they take a ModRM operand but access nothing), which Zydis decodes as NOP
+  // with this mode off.
+  ZydisDecoderEnableMode(&decoder_, ZYDIS_DECODER_MODE_MPX, ZYAN_FALSE);
 }
 
 bool Decoder::decode_full(const uint8_t* bytes, size_t avail, ZydisDecodedInstruction& insn,

@@ -1,4 +1,5 @@
-// Control transfer: jmp, jcc, call, ret, loop/loope/loopne, jrcxz/jecxz.
+// Control transfer: jmp, jcc, call, loop/loope/loopne, jrcxz/jecxz. (ret is in
+// user_segments.cpp, with the far forms.)
 #include <Zydis/Mnemonic.h>
 
 #include "cpu/condition_codes.h"
@@ -35,13 +36,6 @@ void call(Exec& x, const Insn& in) {
   x.cpu->rip = t;
 }
 
-void ret(Exec& x, const Insn& in) {
-  uint64_t t = x.load<uint64_t>(x.gpr(RSP));
-  uint64_t extra = in.nops ? uint64_t(in.op[0].disp) & 0xFFFF : 0;
-  x.cpu->gpr[RSP] += 8 + extra;
-  x.cpu->rip = t;
-}
-
 // loop/loope/loopne decrement rCX (at the address size) without touching flags.
 template <int kind>  // 0 loop, 1 loope, 2 loopne
 void loop(Exec& x, const Insn& in) {
@@ -62,7 +56,6 @@ void jrcxz(Exec& x, const Insn& in) {
 void register_control(DispatchTable& t) {
   t[ZYDIS_MNEMONIC_JMP] = jmp;
   t[ZYDIS_MNEMONIC_CALL] = call;
-  t[ZYDIS_MNEMONIC_RET] = ret;
   t[ZYDIS_MNEMONIC_LOOP] = loop<0>;
   t[ZYDIS_MNEMONIC_LOOPE] = loop<1>;
   t[ZYDIS_MNEMONIC_LOOPNE] = loop<2>;
