@@ -133,3 +133,10 @@ static void run(const char* name, const void* bytes, size_t n, struct regs r) {
 #define RBP 5
 #define RSI 6
 #define RDI 7
+
+// Prints `n` bytes at `p` as hex, 16 a line.
+static void dump(const char* what, const void* p, size_t n) {
+  printf("  %s:", what);
+  for (size_t i = 0; i < n; ++i) printf("%s%02x", i % 16 ? " " : "\n    ", ((const uint8_t*)p)[i]);
+  printf("\n");
+}
