@@ -12,10 +12,13 @@ namespace vireo {
 namespace {
 
 // Branch target of operand 0: relative immediates were resolved to absolute at decode time.
+// A non-canonical target faults at the branch (#GP(0), SDM Vol. 2, JMP/CALL "64-Bit Mode
+// Exceptions"), not at the fetch that would follow.
 uint64_t target(Exec& x, const Insn& in) {
   const Operand& o = in.op[0];
-  if (o.kind == OpKind::Imm) return uint64_t(o.disp);
-  return x.read(in, o);
+  const uint64_t t = o.kind == OpKind::Imm ? uint64_t(o.disp) : x.read(in, o);
+  if (uint64_t(int64_t(t << 16) >> 16) != t) x.raise_gp(0);
+  return t;
 }
 
 void jmp(Exec& x, const Insn& in) {

@@ -77,7 +77,7 @@ void far_ret(Exec& x, const Insn& in) {
 }
 
 void near_ret(Exec& x, const Insn& in) {
-  uint64_t t = x.load<uint64_t>(x.gpr(RSP));
+  uint64_t t = canonical_rip(x, x.load<uint64_t>(x.gpr(RSP)));
   uint64_t extra = in.nops ? uint64_t(in.op[0].disp) & 0xFFFF : 0;
   x.cpu->gpr[RSP] += 8 + extra;
   x.cpu->rip = t;

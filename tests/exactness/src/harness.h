@@ -61,7 +61,7 @@ static const char* signame(int s) {
   }
 }
 
-static void on_signal(int sig, siginfo_t* si, void* ctx) {
+void on_signal(int sig, siginfo_t* si, void* ctx) {
   ucontext_t* uc = ctx;
   greg_t* g = uc->uc_mcontext.gregs;
   static const int order[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
@@ -85,16 +85,30 @@ static void on_signal(int sig, siginfo_t* si, void* ctx) {
   siglongjmp(back, 1);
 }
 
+// Linux runs a handler with the interrupted code's EFLAGS.AC: clear it before any C code runs
+// (printf's misaligned accesses would raise #AC again).
+__asm__(
+    ".text\n"
+    "on_signal_entry:\n"
+    "  pushfq\n"
+    "  andl $~0x40000, (%rsp)\n"
+    "  popfq\n"
+    "  jmp on_signal\n");
+void on_signal_entry(int, siginfo_t*, void*);
+
 static void setup(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   mmap(CODE, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   mmap(DATA, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   mmap(RDONLY, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  // Read once, so that the page is present: a write to a page Linux has not populated yet is
+  // reported without the present bit, which depends on the host's page tables, not the CPU.
+  (void)*(volatile uint8_t*)RDONLY;
   static char altstack[65536];
   stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack};
   sigaltstack(&ss, NULL);
   struct sigaction sa = {0};
-  sa.sa_sigaction = on_signal;
+  sa.sa_sigaction = on_signal_entry;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   for (int s = 1; s < 32; ++s)
     if (s == SIGSEGV || s == SIGBUS || s == SIGILL || s == SIGTRAP || s == SIGFPE) sigaction(s, &sa, NULL);
