@@ -81,6 +81,7 @@ struct X87State {
   uint8_t tag_empty;  // bit i set => physical register i is empty
   uint16_t fop;       // last non-control opcode
   uint64_t fip, fdp;  // last instruction / data pointer
+  uint16_t fcs, fds;  // their selectors (0 after FNINIT; FNSTENV/FNSAVE store them)
 };
 
 // Why an engine returned control to the platform.

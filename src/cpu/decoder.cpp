@@ -76,11 +76,34 @@ Decoder::Decoder(CpuMode mode) {
       ZydisDecoderInit(&decoder_, ZYDIS_MACHINE_MODE_REAL_16, ZYDIS_STACK_WIDTH_16);
       break;
   }
+  // Our CPUID has no MPX: 0F 1A and 0F 1B are then the hint NOPs they were before MPX (SDM
+  // Vol. 2, NOP; they take a ModRM operand but access nothing), which Zydis decodes as NOP
+  // with its MPX mode off. That mode is used for those two opcodes only, so that nothing else
+  // depends on it.
+  no_mpx_ = decoder_;
+  ZydisDecoderEnableMode(&no_mpx_, ZYDIS_DECODER_MODE_MPX, ZYAN_FALSE);
 }
+
+namespace {
+
+// Whether the opcode after the legacy and REX prefixes is 0F 1A or 0F 1B.
+bool is_mpx_hint(const uint8_t* bytes, size_t avail) {
+  size_t i = 0;
+  auto legacy = [](uint8_t b) {
+    return b == 0x66 || b == 0x67 || b == 0xF2 || b == 0xF3 || b == 0xF0 || b == 0x2E ||
+           b == 0x36 || b == 0x3E || b == 0x26 || b == 0x64 || b == 0x65;
+  };
+  while (i < avail && i < 15 && legacy(bytes[i])) ++i;
+  if (i < avail && (bytes[i] & 0xF0) == 0x40) ++i;  // REX
+  return i + 1 < avail && bytes[i] == 0x0F && (bytes[i + 1] == 0x1A || bytes[i + 1] == 0x1B);
+}
+
+}  // namespace
 
 bool Decoder::decode_full(const uint8_t* bytes, size_t avail, ZydisDecodedInstruction& insn,
                           ZydisDecodedOperand* operands) const {
-  return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder_, bytes, avail, &insn, operands));
+  const ZydisDecoder* d = is_mpx_hint(bytes, avail) ? &no_mpx_ : &decoder_;
+  return ZYAN_SUCCESS(ZydisDecoderDecodeFull(d, bytes, avail, &insn, operands));
 }
 
 bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out) const {

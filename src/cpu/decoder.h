@@ -27,6 +27,7 @@ class Decoder {
 
  private:
   ZydisDecoder decoder_;
+  ZydisDecoder no_mpx_;  // for 0F 1A / 0F 1B only (decoder.cpp, hint NOPs)
 };
 
 // Intel-syntax disassembly of one instruction ("add rax, 0x10"), or "(bad)".

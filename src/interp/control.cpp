@@ -1,4 +1,5 @@
-// Control transfer: jmp, jcc, call, ret, loop/loope/loopne, jrcxz/jecxz.
+// Control transfer: jmp, jcc, call, loop/loope/loopne, jrcxz/jecxz. (ret is in
+// user_segments.cpp, with the far forms.)
 #include <Zydis/Mnemonic.h>
 
 #include "cpu/condition_codes.h"
@@ -11,10 +12,13 @@ namespace vireo {
 namespace {
 
 // Branch target of operand 0: relative immediates were resolved to absolute at decode time.
+// A non-canonical target faults at the branch (#GP(0), SDM Vol. 2, JMP/CALL "64-Bit Mode
+// Exceptions"), not at the fetch that would follow.
 uint64_t target(Exec& x, const Insn& in) {
   const Operand& o = in.op[0];
-  if (o.kind == OpKind::Imm) return uint64_t(o.disp);
-  return x.read(in, o);
+  const uint64_t t = o.kind == OpKind::Imm ? uint64_t(o.disp) : x.read(in, o);
+  if (uint64_t(int64_t(t << 16) >> 16) != t) x.raise_gp(0);
+  return t;
 }
 
 void jmp(Exec& x, const Insn& in) {
@@ -32,13 +36,6 @@ void jcc(Exec& x, const Insn& in) {
 void call(Exec& x, const Insn& in) {
   uint64_t t = target(x, in);
   x.push64(x.cpu->rip);
-  x.cpu->rip = t;
-}
-
-void ret(Exec& x, const Insn& in) {
-  uint64_t t = x.load<uint64_t>(x.gpr(RSP));
-  uint64_t extra = in.nops ? uint64_t(in.op[0].disp) & 0xFFFF : 0;
-  x.cpu->gpr[RSP] += 8 + extra;
   x.cpu->rip = t;
 }
 
@@ -62,7 +59,6 @@ void jrcxz(Exec& x, const Insn& in) {
 void register_control(DispatchTable& t) {
   t[ZYDIS_MNEMONIC_JMP] = jmp;
   t[ZYDIS_MNEMONIC_CALL] = call;
-  t[ZYDIS_MNEMONIC_RET] = ret;
   t[ZYDIS_MNEMONIC_LOOP] = loop<0>;
   t[ZYDIS_MNEMONIC_LOOPE] = loop<1>;
   t[ZYDIS_MNEMONIC_LOOPNE] = loop<2>;

@@ -70,10 +70,18 @@ struct Exec {
     std::memcpy(mem.base + la, &v, sizeof(T));
   }
   // A store that crosses into the next page must fault before writing anything, as the
-  // hardware does: touch the second page with a write of nothing first (a locked `or 0`, so
-  // that another guest thread's store to that byte is not lost). A fault reports that page.
-  void probe_second_page(uint64_t la) {
-    __atomic_fetch_or(mem.base + ((la | 4095) + 1), uint8_t(0), __ATOMIC_RELAXED);
+  // hardware does: probe the second page for writing first. A fault reports that page.
+  void probe_second_page(uint64_t la) { probe_write((la | 4095) + 1); }
+  // Checks that the byte at `la` can be written, without changing it. A locked OR of 0 is a
+  // write access for the host's MMU even where the page is not present, so a fault reports a
+  // write (a plain read-then-write would report the read).
+  void probe_write(uint64_t la) {
+    if (!mem.contains(la, 1)) [[unlikely]] {
+      if (!sys) raise_pf(la, true);
+      (void)sys_host_ptr(la, 1, true);
+      return;
+    }
+    __atomic_fetch_or(mem.base + la, uint8_t(0), __ATOMIC_RELAXED);
   }
   // Checked host pointer to [la, la+len) for bulk access (string ops, SSE, fxsave); the caller
   // still touches memory through it, so host faults are caught as usual.

@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "interp/dispatch.h"
+#include "interp/memory_fault.h"
+#include "interp/user_traps.h"
 #include "interp/system/system_mode.h"
 
 namespace vireo {
@@ -90,11 +92,16 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
 
 StopReason Interpreter::fault_stop(CpuState& cpu, int how) {
   deactivate_fault_scope(scope_);
+  // rip has not moved past the instruction yet: its fetch (or decode) is what failed.
+  const bool fetching = cpu.rip == x_.insn_rip;
   cpu.rip = x_.insn_rip;
   if (how == 1) {  // host fault on a guest access
-    cpu.fault = {VEC_PF, true, scope_.fault.is_write ? 6u : 4u, scope_.fault.guest_addr,
+    cpu.fault = {VEC_PF, true, scope_.fault.error_code & (pf::P | pf::W), scope_.fault.guest_addr,
                  scope_.fault.is_write};
   }
+  if (cpu.fault.vector == VEC_PF)
+    cpu.fault = memory_fault(cpu, x_.mem, cpu.fault.address,
+                             (cpu.fault.error_code & (pf::P | pf::W)) | (fetching ? pf::I : 0));
   return StopReason::Fault;
 }
 
@@ -116,9 +123,15 @@ StopReason Interpreter::run(CpuState& cpu) {
     }
     x_.insn_rip = cpu.rip;
     const Insn* in = fetch(cpu);
+    const uint64_t flags_before = cpu.rflags;
+    if (flags_before & flag::AC) [[unlikely]]
+      alignment_check(x_, *in);
     cpu.rip += in->len;
     in->fn(x_, *in);
     ++cpu.insn_count;
+    // (Not after a syscall: Linux traps after it returns; that step is not modelled.)
+    if ((flags_before & flag::TF) && x_.stop == StopReason::None) [[unlikely]]
+      single_step_trap(x_);
     if (x_.stop != StopReason::None) [[unlikely]] {
       deactivate_fault_scope(scope_);
       StopReason r = x_.stop;

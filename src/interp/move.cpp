@@ -6,6 +6,7 @@
 #include "cpu/flags.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
+#include "interp/user_segments.h"
 
 namespace vireo {
 
@@ -15,8 +16,7 @@ void mov(Exec& x, const Insn& in) {
   const Operand& d = in.op[0];
   const Operand& s = in.op[1];
   if (d.kind == OpKind::Reg && d.rclass == RegClass::Seg) {
-    // mov to a segment register: user mode may only load null/flat selectors it already has.
-    x.cpu->seg[d.reg].selector = uint16_t(x.read(in, s));
+    load_user_segment(x, d.reg, uint16_t(x.read(in, s)));
     return;
   }
   x.write(in, d, x.read_as(in, s, d.size));

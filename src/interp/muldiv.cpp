@@ -1,9 +1,9 @@
 // Multiply and divide: mul, imul (one-, two- and three-operand forms), div, idiv.
 //
 // Flags (SDM Vol. 2, MUL/IMUL/DIV/IDIV): after mul/imul only CF and OF are defined (set when
-// the product does not fit the destination); SF/ZF/PF are set here from the low half of the
-// product and AF is cleared (undefined in the SDM). div/idiv leave all flags undefined; we
-// leave them unchanged. Division raises #DE on a zero divisor and on a quotient that does not
+// the product does not fit the destination); SF/ZF/AF/PF are undefined and kept unchanged, as
+// this host (AMD EPYC) does for every form. div/idiv leave all flags undefined; this host
+// keeps CF and OF, clears SF, ZF and PF and sets AF, whatever the operands: so do we. (docs/difftest.md, "Undefined flags": the jit follows the same rules.) Division raises #DE on a zero divisor and on a quotient that does not
 // fit (including INT_MIN / -1), before any register is written.
 #include <Zydis/Mnemonic.h>
 
@@ -35,9 +35,8 @@ void write_acc_pair(Exec& x, T lo, T hi) {
 
 template <class T>
 void set_mul_flags(Exec& x, T lo, bool overflow) {
-  uint64_t f = flags::szp<T>(lo);
-  if (overflow) f |= flag::CF | flag::OF;
-  flags::set_arith(*x.cpu, f);
+  (void)lo;
+  x.cpu->rflags = (x.cpu->rflags & ~(flag::CF | flag::OF)) | (overflow ? flag::CF | flag::OF : 0);
 }
 
 void mul(Exec& x, const Insn& in) {
@@ -88,6 +87,10 @@ void imul(Exec& x, const Insn& in) {
   });
 }
 
+void set_div_flags(Exec& x) {
+  x.cpu->rflags = (x.cpu->rflags & ~(flag::SF | flag::ZF | flag::PF)) | flag::AF;
+}
+
 void div(Exec& x, const Insn& in) {
   by_size(in.op[0].size, [&]<class T>() {
     constexpr unsigned W = sizeof(T) * 8;
@@ -98,6 +101,7 @@ void div(Exec& x, const Insn& in) {
     if (q >> W) x.raise_de();  // quotient too large for the destination
     write_acc_pair<T>(x, T(q), T(n % b));
   });
+  set_div_flags(x);
 }
 
 void idiv(Exec& x, const Insn& in) {
@@ -123,6 +127,7 @@ void idiv(Exec& x, const Insn& in) {
     if (q < lo || q > hi) x.raise_de();
     write_acc_pair<T>(x, T(q), T(r));
   });
+  set_div_flags(x);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include "interp/dispatch.h"
 #include "interp/exec.h"
+#include "interp/user_segments.h"
 
 namespace vireo {
 
@@ -37,39 +38,50 @@ void pop(Exec& x, const Insn& in) {
     x.cpu->gpr[RSP] = sp + size;
     return;
   }
-  x.cpu->gpr[RSP] = sp + size;
   if (d.rclass == RegClass::Seg) {
-    x.cpu->seg[d.reg].selector = uint16_t(v);
+    load_user_segment(x, d.reg, uint16_t(v));  // (may fault: rsp not yet changed)
+    x.cpu->gpr[RSP] = sp + size;
     return;
   }
+  x.cpu->gpr[RSP] = sp + size;
   x.write(in, d, v);
 }
 
+// leave: rsp = rbp, then pop rbp at the operand size (66h: only BP is loaded).
 void leave(Exec& x, const Insn& in) {
+  const unsigned size = in.opsize == 2 ? 2 : 8;
   uint64_t bp = x.gpr(RBP);
-  uint64_t v = x.load<uint64_t>(bp);
-  x.cpu->gpr[RSP] = bp + 8;
-  x.cpu->gpr[RBP] = v;
+  uint64_t v = x.load_sized(bp, size);
+  x.cpu->gpr[RSP] = bp + size;
+  x.set_gpr(RBP, size, v);
 }
 
+// enter imm16, imm8 (SDM Vol. 2, ENTER). The stack is 64-bit whatever the operand size; 66h
+// makes the pushes (rbp and the display) 2 bytes and loads only BP. The hardware first checks
+// that the final stack pointer can be written: a frame beyond the stack faults there, before
+// anything is pushed.
 void enter(Exec& x, const Insn& in) {
-  uint16_t size = uint16_t(in.op[0].disp);
-  uint8_t level = uint8_t(in.op[1].disp) & 31;
-  uint64_t sp = x.gpr(RSP) - 8;
-  x.store<uint64_t>(sp, x.gpr(RBP));
-  uint64_t frame = sp;
+  const unsigned osz = in.opsize == 2 ? 2 : 8;
+  const uint16_t alloc = uint16_t(in.op[0].disp);
+  const uint8_t level = uint8_t(in.op[1].disp) & 31;
+  uint64_t sp = x.gpr(RSP);
+  const uint64_t final_sp = sp - osz * (1 + (level ? level : 0)) - alloc;
+  x.probe_write(final_sp);
+  sp -= osz;
+  x.store_sized(sp, osz, x.gpr(RBP));
+  const uint64_t frame = sp;
   uint64_t bp = x.gpr(RBP);
   for (unsigned i = 1; i < level; ++i) {
-    bp -= 8;
-    sp -= 8;
-    x.store<uint64_t>(sp, x.load<uint64_t>(bp));
+    bp -= osz;
+    sp -= osz;
+    x.store_sized(sp, osz, x.load_sized(bp, osz));
   }
   if (level > 0) {
-    sp -= 8;
-    x.store<uint64_t>(sp, frame);
+    sp -= osz;
+    x.store_sized(sp, osz, frame);
   }
-  x.cpu->gpr[RBP] = frame;
-  x.cpu->gpr[RSP] = sp - size;
+  x.set_gpr(RBP, osz, frame);
+  x.cpu->gpr[RSP] = sp - alloc;
 }
 
 // RF and VM read as 0 in the pushed image (SDM Vol. 2, PUSHF).

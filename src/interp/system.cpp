@@ -48,6 +48,25 @@ void int3(Exec& x, const Insn&) {
   x.raise(VEC_BP);
 }
 
+// int1 (F1, "icebp") raises #DB as a trap, like a debug exception with no DR6 cause bit:
+// Linux reports it as SIGTRAP/TRAP_BRKPT. (FaultInfo::address carries DR6 for #DB.)
+void int1(Exec& x, const Insn&) {
+  x.insn_rip = x.cpu->rip;
+  x.raise(VEC_DB, 0, false, 0);
+}
+
+// int n at CPL 3 goes through the IDT gate n. Linux makes only #BP (3), #OF (4) and the 32-bit
+// system call (0x80) reachable from user mode (DPL 3 gates); any other n is #GP with the IDT
+// entry as error code: n*8 + 2 (SDM Vol. 3, 6.13, the IDT flag). Traps report the next rip.
+void int_n(Exec& x, const Insn& in) {
+  const uint8_t n = uint8_t(in.op[0].disp);
+  if (n == VEC_BP || n == VEC_OF) {
+    x.insn_rip = x.cpu->rip;
+    x.raise(n);
+  }
+  x.raise_gp(uint32_t(n) * 8 + 2);
+}
+
 void ud(Exec& x, const Insn&) { x.raise_ud(); }
 
 void privileged(Exec& x, const Insn&) { x.raise_gp(0); }
@@ -67,6 +86,7 @@ void register_system(DispatchTable& t) {
   t[ZYDIS_MNEMONIC_RDTSC] = rdtsc;
   t[ZYDIS_MNEMONIC_RDTSCP] = rdtscp;
   t[ZYDIS_MNEMONIC_INT3] = int3;
+  t[ZYDIS_MNEMONIC_INT1] = int1;
   t[ZYDIS_MNEMONIC_UD0] = ud;
   t[ZYDIS_MNEMONIC_UD1] = ud;
   t[ZYDIS_MNEMONIC_UD2] = ud;
@@ -78,9 +98,10 @@ void register_system(DispatchTable& t) {
                  ZYDIS_MNEMONIC_INVLPG, ZYDIS_MNEMONIC_WBINVD, ZYDIS_MNEMONIC_INVD,
                  ZYDIS_MNEMONIC_RDMSR, ZYDIS_MNEMONIC_WRMSR, ZYDIS_MNEMONIC_SWAPGS,
                  ZYDIS_MNEMONIC_SYSRET, ZYDIS_MNEMONIC_IRETQ, ZYDIS_MNEMONIC_IRETD,
-                 ZYDIS_MNEMONIC_IRET, ZYDIS_MNEMONIC_INT, ZYDIS_MNEMONIC_INTO,
+                 ZYDIS_MNEMONIC_IRET, ZYDIS_MNEMONIC_INTO, ZYDIS_MNEMONIC_SYSEXIT,
                  ZYDIS_MNEMONIC_CLTS, ZYDIS_MNEMONIC_LMSW})
     t[m] = privileged;
+  t[ZYDIS_MNEMONIC_INT] = int_n;
   t[ZYDIS_MNEMONIC_CLC] = flag_op<flag::CF, 0>;
   t[ZYDIS_MNEMONIC_STC] = flag_op<0, flag::CF>;
   t[ZYDIS_MNEMONIC_CMC] = flag_op<0, 0, true>;

@@ -53,7 +53,11 @@ void execute(Exec& x, const Insn& in) {
   // Non-control instruction: record the last instruction and data pointers (SDM Vol. 1, 8.1.8).
   s.fop = e.fop();
   s.fip = x.insn_rip;
-  if (e.is_mem()) s.fdp = la;
+  s.fcs = x.cpu->seg[SEG_CS].selector;
+  if (e.is_mem()) {
+    s.fdp = la;
+    s.fds = x.cpu->seg[SEG_DS].selector;
+  }
   x.cpu->x87 = s;
   x.cpu->rflags = fl;  // only FCOMI/FUCOMI(P) change the arithmetic flags
 }

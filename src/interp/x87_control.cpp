@@ -14,20 +14,18 @@ namespace vireo::x87 {
 namespace {
 
 constexpr unsigned kEnvSize = 28;   // 32-bit protected-mode environment (SDM Vol. 1, Fig. 8-9)
-constexpr unsigned kSaveSize = 108;  // environment + ST(0)..ST(7) as 10-byte values
+constexpr unsigned kEnv16Size = 14;  // 16-bit protected-mode environment (Fig. 8-11)
+constexpr unsigned kRegsSize = 80;   // ST(0)..ST(7) as 10-byte values, after the environment
 
 const Operand& mem_op(Exec& x, const Insn& in) {
   if (in.nops == 0 || in.op[0].kind != OpKind::Mem) x.raise_ud();
   return in.op[0];
 }
 
-// The 16-bit environment forms (66 prefix, 14/94 bytes) are not used by 64-bit code we know
-// of; they are reported as unimplemented rather than stored in the wrong layout.
-void require_size(Exec& x, const Insn& in, unsigned want) {
-  if (mem_op(x, in).size != want) {
-    x.interp->report_unimplemented(in);
-    x.raise_ud();
-  }
+// The environment's size is 28 bytes (14 with 66h); fnsave/frstor add the eight registers.
+unsigned env_size(Exec& x, const Insn& in) {
+  mem_op(x, in);
+  return in.opsize == 2 ? kEnv16Size : kEnvSize;
 }
 
 void reset(X87State& s) {
@@ -38,6 +36,7 @@ void reset(X87State& s) {
   s.tag_empty = 0xFF;
   s.fop = 0;
   s.fip = s.fdp = 0;
+  s.fcs = s.fds = 0;
 }
 
 void fninit(Exec& x, const Insn&) { reset(x.cpu->x87); }
@@ -67,28 +66,43 @@ void fnstsw(Exec& x, const Insn& in) {
 }
 
 // The 28-byte environment: each 16-bit field padded to 32 bits with ones in the upper half, as
-// the host writes it; FIP/FOP/FDP with the guest's CS/DS selectors.
-void store_env(Exec& x, uint8_t* p) {
+// the host writes it; FIP/FOP/FDP with their selectors. The 14-byte (66h) one has the 16-bit
+// fields only: FCW, FSW, FTW, FIP[15:0], FCS, FDP[15:0], FDS — no FOP.
+void store_env(Exec& x, uint8_t* p, unsigned size) {
   const X87State& s = x.cpu->x87;
+  if (size == kEnv16Size) {
+    const uint16_t f[7] = {s.fcw, status_word(s), full_tag_word(s), uint16_t(s.fip), s.fcs,
+                           uint16_t(s.fdp), s.fds};
+    std::memcpy(p, f, sizeof f);
+    return;
+  }
   auto put32 = [&](unsigned off, uint32_t v) { std::memcpy(p + off, &v, 4); };
   put32(0, 0xFFFF0000u | s.fcw);
   put32(4, 0xFFFF0000u | status_word(s));
   put32(8, 0xFFFF0000u | full_tag_word(s));
   put32(12, uint32_t(s.fip));
-  put32(16, x.cpu->seg[SEG_CS].selector | (uint32_t(s.fop & 0x7FF) << 16));
+  put32(16, s.fcs | (uint32_t(s.fop & 0x7FF) << 16));
   put32(20, uint32_t(s.fdp));
-  put32(24, 0xFFFF0000u | x.cpu->seg[SEG_DS].selector);
+  put32(24, 0xFFFF0000u | s.fds);
 }
 
-void load_env(X87State& s, const uint8_t* p) {
-  uint16_t cw, sw, tw, fop;
+void load_env(X87State& s, const uint8_t* p, unsigned size) {
+  uint16_t cw, sw, tw, fop = 0, fcs, fds;
   uint32_t fip, fdp;
-  std::memcpy(&cw, p + 0, 2);
-  std::memcpy(&sw, p + 4, 2);
-  std::memcpy(&tw, p + 8, 2);
-  std::memcpy(&fip, p + 12, 4);
-  std::memcpy(&fop, p + 18, 2);
-  std::memcpy(&fdp, p + 20, 4);
+  if (size == kEnv16Size) {
+    uint16_t f[7];
+    std::memcpy(f, p, sizeof f);
+    cw = f[0], sw = f[1], tw = f[2], fip = f[3], fcs = f[4], fdp = f[5], fds = f[6];
+  } else {
+    std::memcpy(&cw, p + 0, 2);
+    std::memcpy(&sw, p + 4, 2);
+    std::memcpy(&tw, p + 8, 2);
+    std::memcpy(&fip, p + 12, 4);
+    std::memcpy(&fcs, p + 16, 2);
+    std::memcpy(&fop, p + 18, 2);
+    std::memcpy(&fdp, p + 20, 4);
+    std::memcpy(&fds, p + 24, 2);
+  }
   s.fcw = uint16_t((cw & 0x1F3F) | 0x40);
   // Only "empty" (11) is taken from the tag word; the other tags follow the register contents
   // (SDM Vol. 1, 8.1.7: the FPU recomputes them).
@@ -97,45 +111,47 @@ void load_env(X87State& s, const uint8_t* p) {
     if (((tw >> (2 * i)) & 3) == 3) s.tag_empty |= uint8_t(1u << i);
   s.fip = fip;
   s.fdp = fdp;
+  s.fcs = fcs;
+  s.fds = fds;
   s.fop = fop & 0x7FF;
   set_status_word(s, sw);
 }
 
 void fnstenv(Exec& x, const Insn& in) {
-  require_size(x, in, kEnvSize);
+  const unsigned n = env_size(x, in);
   uint8_t env[kEnvSize];
-  store_env(x, env);
-  std::memcpy(x.host_ptr(x.linear(in, in.op[0]), kEnvSize, true), env, kEnvSize);
+  store_env(x, env, n);
+  std::memcpy(x.host_ptr(x.linear(in, in.op[0]), n, true), env, n);
   // FNSTENV then masks all floating-point exceptions (SDM Vol. 2, FSTENV).
   x.cpu->x87.fcw |= EXC_MASK;
 }
 
 void fldenv(Exec& x, const Insn& in) {
   check_pending(x);
-  require_size(x, in, kEnvSize);
+  const unsigned n = env_size(x, in);
   uint8_t env[kEnvSize];
-  std::memcpy(env, x.host_ptr(x.linear(in, in.op[0]), kEnvSize, false), kEnvSize);
-  load_env(x.cpu->x87, env);
+  std::memcpy(env, x.host_ptr(x.linear(in, in.op[0]), n, false), n);
+  load_env(x.cpu->x87, env, n);
 }
 
 void fnsave(Exec& x, const Insn& in) {
-  require_size(x, in, kSaveSize);
-  uint8_t img[kSaveSize];
-  store_env(x, img);
+  const unsigned n = env_size(x, in);
+  uint8_t img[kEnvSize + kRegsSize];
+  store_env(x, img, n);
   const X87State& s = x.cpu->x87;
-  for (unsigned i = 0; i < 8; ++i) std::memcpy(img + kEnvSize + 10 * i, &s.st[(s.top + i) & 7], 10);
-  std::memcpy(x.host_ptr(x.linear(in, in.op[0]), kSaveSize, true), img, kSaveSize);
+  for (unsigned i = 0; i < 8; ++i) std::memcpy(img + n + 10 * i, &s.st[(s.top + i) & 7], 10);
+  std::memcpy(x.host_ptr(x.linear(in, in.op[0]), n + kRegsSize, true), img, n + kRegsSize);
   reset(x.cpu->x87);  // FNSAVE ends with FNINIT (SDM Vol. 2, FSAVE)
 }
 
 void frstor(Exec& x, const Insn& in) {
   check_pending(x);
-  require_size(x, in, kSaveSize);
-  uint8_t img[kSaveSize];
-  std::memcpy(img, x.host_ptr(x.linear(in, in.op[0]), kSaveSize, false), kSaveSize);
+  const unsigned n = env_size(x, in);
+  uint8_t img[kEnvSize + kRegsSize];
+  std::memcpy(img, x.host_ptr(x.linear(in, in.op[0]), n + kRegsSize, false), n + kRegsSize);
   X87State& s = x.cpu->x87;
-  load_env(s, img);
-  for (unsigned i = 0; i < 8; ++i) std::memcpy(&s.st[(s.top + i) & 7], img + kEnvSize + 10 * i, 10);
+  load_env(s, img, n);
+  for (unsigned i = 0; i < 8; ++i) std::memcpy(&s.st[(s.top + i) & 7], img + n + 10 * i, 10);
 }
 
 }  // namespace

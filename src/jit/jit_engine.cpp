@@ -11,6 +11,7 @@
 
 #include "cpu/decoder.h"
 #include "interp/dispatch.h"
+#include "interp/memory_fault.h"
 #include "mem/address_space.h"
 #include "jit/passes/passes.h"
 #include "jit/runtime/helpers.h"
@@ -229,7 +230,8 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
   // A write to a page we protected because it holds translated code: the state is exact at
   // the writing instruction, so invalidate, unprotect and run it again.
   if (f.is_write && handle_code_write(f.guest_addr)) return step_writer(cpu);
-  cpu.fault = {VEC_PF, true, f.is_write ? 6u : 4u, f.guest_addr, f.is_write};
+  // (issue 21: the error code from the host's, refined as the hardware would — interp/memory_fault.h)
+  cpu.fault = memory_fault(cpu, mem_, f.guest_addr, f.error_code & (pf::P | pf::W));
   return StopReason::Fault;
 }
 
@@ -260,11 +262,14 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
     // Translated SSE code runs with exceptions masked; a guest that unmasked any runs in the
     // interpreter, which raises #XM exactly, until it masks them again.
     bool unmasked = (cpu.mxcsr & 0x1F80) != 0x1F80;
-    TranslatedBlock* b = unmasked ? nullptr : lookup_or_translate(cpu.rip);
+    // (issue 21) EFLAGS.TF or AC: one instruction at a time in the interpreter, which raises
+    // the single-step trap and the alignment checks.
+    const bool step = cpu.rflags & (flag::TF | flag::AC);
+    TranslatedBlock* b = unmasked || step ? nullptr : lookup_or_translate(cpu.rip);
     if (!b) {
       // Not even the first instruction can be fetched or decoded: the interpreter raises the
       // exact fault for it.
-      interp_.set_instruction_limit(unmasked ? 1000 : 1);
+      interp_.set_instruction_limit(unmasked && !step ? 1000 : 1);
       StopReason r = interp_.run(cpu);
       interp_.set_instruction_limit(0);
       if (r == StopReason::InstructionLimit) continue;

@@ -242,7 +242,14 @@ GuestSiginfo fault_siginfo(Process& p) {
       si.set_u64(0, cpu.rip);
       break;
     case VEC_BP: si.signo = SIGTRAP; si.code = SI_KERNEL; break;
-    case VEC_AC: si.signo = SIGBUS; si.code = BUS_ADRALN; si.set_u64(0, f.address); break;
+    case VEC_DB:
+      // A single step (DR6.BS in FaultInfo::address) or int1; Linux's get_si_code().
+      si.signo = SIGTRAP;
+      si.code = (f.address & 0x4000) ? TRAP_TRACE : TRAP_BRKPT;
+      si.set_u64(0, cpu.rip);
+      break;
+    case VEC_AC: si.signo = SIGBUS; si.code = BUS_ADRALN; break;
+    case VEC_SS: si.signo = SIGBUS; si.code = SI_KERNEL; break;  // Linux: "stack segment"
     default: si.signo = SIGSEGV; si.code = SI_KERNEL; break;  // #GP and friends: no address
   }
   return si;

@@ -24,7 +24,8 @@ void on_host_fault(int signo, siginfo_t* si, void* ctx) {
     if (off < s->mem->limit + s->mem->guard || (s->mem->guard && off >= -s->mem->guard)) {
       auto* uc = static_cast<ucontext_t*>(ctx);
       // Page-fault error code bit 1: the access was a write (SDM Vol. 3, 4.7).
-      s->fault.is_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+      s->fault.error_code = uint32_t(uc->uc_mcontext.gregs[REG_ERR]);
+      s->fault.is_write = (s->fault.error_code & 2) != 0;
       s->fault.guest_addr = off;
       s->fault.signo = signo;
       s->fault.host_pc = uint64_t(uc->uc_mcontext.gregs[REG_RIP]);

@@ -16,6 +16,7 @@ namespace vireo {
 struct HostFault {
   uint64_t guest_addr;  // faulting guest address
   bool is_write;
+  uint32_t error_code;  // the host's page-fault error code (REG_ERR): P, W, U, ...
   int signo;            // SIGSEGV or SIGBUS
   uint64_t host_pc;     // host instruction that faulted (the JIT maps it to a guest pc)
   // Host general registers at the fault, in x86 encoding order (rax, rcx, rdx, rbx, rsp, rbp,

@@ -140,10 +140,14 @@ bool parse_sequence_length(const std::string& s, unsigned& lo, unsigned& hi) {
   return true;
 }
 
+// --strict-flags: undefined flags are compared too (the engines follow this host's rules for
+// them; docs/difftest.md, "Undefined flags").
+bool g_strict_flags = false;
+
 Masks single_masks(const Case& c, const CaseResult&) {
   FlagInfo fi = flag_info(c.code, c.code_len);
   Masks m;
-  m.flags = kFlagsCompared & ~fi.undefined;
+  m.flags = kFlagsCompared & ~(g_strict_flags ? 0 : fi.undefined);
   m.fsw = uint16_t(~fi.fsw_undefined);
   m.result_undefined = result_undefined(c.code, c.code_len, &c.in.gpr[RCX]);
   return m;
@@ -166,6 +170,8 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", o.seconds, "stop starting new forms/batches after S seconds");
   app.add_flag("--avoid-faults", o.avoid_faults,
                "sequences leave out instances that fault predictably (div, bt m,r, misaligned m128)");
+  app.add_flag("--strict-flags", g_strict_flags,
+               "compare the flags the manual leaves undefined too (single instructions)");
   app.add_flag("--list", o.list, "list the forms and exit");
   app.add_flag("--coverage", o.coverage, "print a Markdown coverage table per family");
   app.add_flag("--all-families", o.all_families,

@@ -83,11 +83,17 @@ uint8_t* Exec::sys_host_ptr(uint64_t la, uint64_t len, bool write) {
       throw machine::MachineStop(fmt::format(
           "a {}-byte operand at {:#x} spans pages that are not physically contiguous (not supported by interp)",
           len, la));
-  uint8_t* p = sys->mmu.ram_ptr(pa, len ? len : 1);
-  if (!p)
-    throw machine::MachineStop(fmt::format("a {}-byte operand at {:#x} is not in RAM (MMIO supports 1 to 8 bytes)",
-                                           len, la));
-  return p;
+  if (uint8_t* p = sys->mmu.ram_ptr(pa, len ? len : 1)) return p;
+  // Outside RAM (an x87/SSE operand or an fxsave image on MMIO or unassigned addresses): the
+  // operand goes through a bounce buffer, read byte by byte from the bus (unassigned reads
+  // are all-ones, as QEMU's), so the instruction goes on. A write into it reaches no device:
+  // dropped, as QEMU drops writes to unassigned memory.
+  thread_local uint8_t bounce[4096];
+  if (len > sizeof bounce)
+    throw machine::MachineStop(fmt::format("a {}-byte operand at {:#x} outside RAM (supported up to {} bytes)",
+                                           len, la, sizeof bounce));
+  copy_phys(sys->mmu, pa, bounce, unsigned(len ? len : 1), false);
+  return bounce;
 }
 
 void read_linear(Exec& x, uint64_t la, void* dst, unsigned size, bool user) {

@@ -53,7 +53,8 @@ bool bt(Translator& t, const Insn& in) {
 }
 
 // bsf/bsr: ZF = (source == 0); on a zero source the destination register is left entirely
-// unchanged (as the interpreter and the hardware do). CF/OF/SF/AF/PF undefined (kept).
+// unchanged (as the interpreter and the hardware do). CF/OF/SF/AF/PF undefined: the host's
+// (bit.cpp in the interpreter spells the rule out).
 template <BitKind kind>
 bool bit_scan(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
@@ -61,13 +62,13 @@ bool bit_scan(Translator& t, const Insn& in) {
   if (!is_gpr(d) || d.size < 2 || !(is_gpr(s) || s.kind == OpKind::Mem)) return false;
   unsigned size = d.size;
   Value src = t.read(s, size);
-  Value r = bit_op(t, Opcode::BitOp, kind, size, src, src);
-  Value f = bit_op(t, Opcode::FlagsBitOp, kind, size, src, src);
-  Value zero_source = t.ir.emit(Opcode::TestCond, {Arg::val(f), Arg::imm(4)});  // ZF (E)
   Value old = t.ir.get_gpr(d.reg);
+  Value r = bit_op(t, Opcode::BitOp, kind, size, old, src);
+  Value f = bit_op(t, Opcode::FlagsBitOp, kind, size, old, src);
+  Value zero_source = t.ir.emit(Opcode::TestCond, {Arg::val(f), Arg::imm(4)});  // ZF (E)
   Value updated = t.register_after_write(d, r);
   t.ir.set_gpr(d.reg, t.ir.emit(Opcode::Select, {Arg::val(zero_source), Arg::val(old), Arg::val(updated)}));
-  t.ir.set_flags(flag::ZF, f);
+  t.ir.set_flags(flag::ARITH, f);
   return true;
 }
 

@@ -67,6 +67,7 @@ bool call(Translator& t, const Insn& in) {
 }
 
 bool ret(Translator& t, const Insn& in) {
+  if (in.opcode == 0xCA || in.opcode == 0xCB) return false;  // far: CS checks, interpreter
   Value sp = t.ir.get_gpr(RSP);
   Value target = t.load(sp, 8);
   uint64_t pop = 8 + (in.nops ? (uint64_t(in.op[0].disp) & 0xFFFF) : 0);

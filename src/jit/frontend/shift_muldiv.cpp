@@ -132,7 +132,7 @@ bool rotate_carry(Translator& t, const Insn& in) {
 }
 
 // One-operand mul/imul: rDX:rAX = rAX * r/m (AX = AL * r/m8). CF = OF = the high half is
-// significant; SF/ZF/AF/PF undefined (the host's).
+// significant; SF/ZF/AF/PF undefined: kept, as the interpreter does (muldiv.cpp).
 template <bool is_signed>
 bool mul_wide(Translator& t, const Insn& in) {
   const Operand& s = in.op[0];
@@ -155,12 +155,13 @@ bool mul_wide(Translator& t, const Insn& in) {
     t.write(rax, size, t.ir.op(Opcode::Mul, a, b));
     t.write(rdx, size, hi);
   }
-  t.ir.set_flags(flag::ARITH, f);
+  t.ir.set_flags(flag::CF | flag::OF, f);
   return true;
 }
 
 // div/idiv r/m: rAX = quotient and rDX = remainder of rDX:rAX / r/m (AL and AH of AX / r/m8).
-// The flags are undefined: left unchanged, as the interpreter does. The Div op divides on the
+// The flags are undefined: CF and OF kept, SF/ZF/PF cleared and AF set, as the interpreter
+// does (this host's rule). The Div op divides on the
 // host when that cannot fault, else runs the instruction in the interpreter (#DE).
 template <bool is_signed>
 bool divide(Translator& t, const Insn& in) {
@@ -182,6 +183,7 @@ bool divide(Translator& t, const Insn& in) {
   else rest.reg = RDX;
   t.write(acc, size, q);
   t.write(rest, size, r);
+  t.ir.set_flags(flag::SF | flag::ZF | flag::PF | flag::AF, t.constant(flag::AF));
   return true;
 }
 
@@ -201,7 +203,7 @@ bool imul(Translator& t, const Insn& in) {
   Value r = t.ir.op(Opcode::Mul, a, b);
   Value f = t.ir.emit(Opcode::FlagsImul, {Arg::val(a), Arg::val(b), Arg::imm(size)});
   t.write(d, size, r);
-  t.ir.set_flags(flag::ARITH, f);
+  t.ir.set_flags(flag::CF | flag::OF, f);  // (SF/ZF/AF/PF kept, as for mul_wide)
   return true;
 }
 

@@ -29,7 +29,8 @@ bool pop(Translator& t, const Insn& in) {
   return true;
 }
 
-bool leave(Translator& t, const Insn&) {
+bool leave(Translator& t, const Insn& in) {
+  if (in.opsize == 2) return false;  // leavew pops BP only
   Value bp = t.ir.get_gpr(RBP);
   Value v = t.load(bp, 8);
   t.ir.set_gpr(RSP, t.ir.op(Opcode::Add, bp, t.constant(8)));

@@ -121,6 +121,9 @@ bool changes_control_flow(uint16_t m) {
     case ZYDIS_MNEMONIC_INT: case ZYDIS_MNEMONIC_INT3: case ZYDIS_MNEMONIC_INTO:
     case ZYDIS_MNEMONIC_HLT: case ZYDIS_MNEMONIC_UD0: case ZYDIS_MNEMONIC_UD1:
     case ZYDIS_MNEMONIC_UD2: case ZYDIS_MNEMONIC_IRETQ: case ZYDIS_MNEMONIC_SYSRET:
+    case ZYDIS_MNEMONIC_IRETD: case ZYDIS_MNEMONIC_IRET: case ZYDIS_MNEMONIC_INT1:
+    // popf may set TF or AC, which the dispatcher handles: the block ends after it.
+    case ZYDIS_MNEMONIC_POPF: case ZYDIS_MNEMONIC_POPFQ:
       return true;
     default:
       return std::find(kJccMnemonics.begin(), kJccMnemonics.end(), ZydisMnemonic(m)) != kJccMnemonics.end();

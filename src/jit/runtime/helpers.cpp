@@ -3,6 +3,7 @@
 #include <xmmintrin.h>
 
 #include "interp/interpreter.h"
+#include "interp/memory_fault.h"
 #include "jit/backend/x64/emitter.h"
 #include "jit/cache/translated_block.h"
 
@@ -35,8 +36,15 @@ uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f) {
 uint32_t range_fault_helper(CpuState* cpu, uint64_t addr, uint64_t pc, uint64_t how) {
   bool write = how & 1;
   cpu->rip = pc;
-  if ((how >> 8) == VEC_GP) cpu->fault = {VEC_GP, true, 0, 0, false};
-  else cpu->fault = {VEC_PF, true, write ? 6u : 4u, addr, write};
+  if ((how >> 8) == VEC_GP) {
+    cpu->fault = {VEC_GP, true, 0, 0, false};
+  } else {
+    // Outside the guest window: not present, or not canonical (#GP/#SS); the interpreter's
+    // rules decide (interp/memory_fault.h).
+    const GuestFaultScope* scope = current_fault_scope();
+    const GuestMemory none{};
+    cpu->fault = memory_fault(*cpu, scope && scope->mem ? *scope->mem : none, addr, write ? pf::W : 0);
+  }
   return kExitFault;
 }
 

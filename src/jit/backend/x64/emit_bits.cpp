@@ -14,10 +14,8 @@ void emit_bit_op(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const R
   unsigned size = unsigned((desc >> 8) & 0xFF);
   Xbyak::Reg r = sized(g.r11, size);
   Xbyak::Reg src = sized(b, size);
-  // bsf/bsr leave their destination alone on a zero source: start from a known value so the
-  // result is deterministic (the frontend keeps the guest's register in that case).
-  if (kind == BitKind::Bsf || kind == BitKind::Bsr) g.xor_(g.r11d, g.r11d);
-  else g.mov(g.r11, a);
+  // (bsf/bsr: `a` is the guest's destination, which a zero source leaves in place.)
+  g.mov(g.r11, a);
   switch (kind) {
     case BitKind::Bt: g.bt(r, src); break;
     case BitKind::Bts: g.bts(r, src); break;

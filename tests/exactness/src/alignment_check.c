@@ -1,0 +1,28 @@
+// Issue 21, item 5 (AC): with EFLAGS.AC set at CPL 3 (Linux sets CR0.AM), a misaligned data
+// access raises #AC (SIGBUS, BUS_ADRALN); aligned ones and byte accesses do not.
+#include "harness.h"
+
+#define SET_AC "pushfq; orl $0x40000, (%rsp); popfq;"
+#define CLEAR_AC "pushfq; andl $~0x40000, (%rsp); popfq;"
+SNIPPET(ac_aligned, SET_AC "mov 8(%rsi), %rbx; mov 4(%rsi), %ecx;" CLEAR_AC)
+SNIPPET(ac_byte, SET_AC "mov 1(%rsi), %bl; movb $1, 3(%rsi);" CLEAR_AC)
+SNIPPET(ac_load_misaligned, SET_AC "mov 1(%rsi), %rbx;" CLEAR_AC)
+SNIPPET(ac_store_misaligned, SET_AC "movl $1, 2(%rsi);" CLEAR_AC)
+SNIPPET(ac_word_misaligned, SET_AC "movw 1(%rsi), %bx;" CLEAR_AC)
+SNIPPET(ac_rmw_misaligned, SET_AC "addq $1, 4(%rsi);" CLEAR_AC)
+SNIPPET(ac_push_misaligned_stack, SET_AC "sub $4, %rsp; push %rbx;" CLEAR_AC)
+SNIPPET(ac_cleared, "mov 1(%rsi), %rbx")
+
+int main(void) {
+  setup();
+  struct regs r = R(.gpr = {[RSI] = (uint64_t)DATA + 0x100});
+  RUN(ac_aligned, r);
+  RUN(ac_byte, r);
+  RUN(ac_load_misaligned, r);
+  RUN(ac_store_misaligned, r);
+  RUN(ac_word_misaligned, r);
+  RUN(ac_rmw_misaligned, r);
+  RUN(ac_push_misaligned_stack, r);
+  RUN(ac_cleared, r);
+  return 0;
+}
