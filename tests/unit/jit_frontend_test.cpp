@@ -84,6 +84,7 @@ TEST(JitFrontend, CmpxchgXaddXchgMatchInterpreter) {
   };
   each_matches_interpreter(insns, [](CpuState& s, uint64_t seed) {
     if (seed % 4 == 0) s.gpr[RAX] = 0;  // equal to the (zero) memory at rbx
+    if (seed % 8 == 4) s.gpr[RAX] = uint64_t(0xABCD) << 32;  // eax equal, the upper half not
     if (seed % 4 == 2) s.gpr[RAX] = s.gpr[R8] = 0x1111111111111111 * (seed & 15);  // al == ah, eax == r8d
   });
 }

@@ -69,7 +69,7 @@ bool xchg(Translator& t, const Insn& in) {
 }
 
 // lock cmpxchg m, r: flags as `cmp accumulator, old`; the accumulator gets the old value
-// when they differ (when equal it already holds it).
+// only when they differ (a 32-bit cmpxchg that succeeds leaves rax's upper half alone).
 bool cmpxchg(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
   if (!is_gpr(in.op[1])) return false;
@@ -80,7 +80,9 @@ bool cmpxchg(Translator& t, const Insn& in) {
   Value src = t.read(in.op[1], size);
   Value old = t.ir.emit(Opcode::AtomicCmpXchg, {Arg::val(addr), Arg::val(acc), Arg::val(src), Arg::imm(size)});
   Value f = t.ir.emit(Opcode::FlagsSub, {Arg::val(acc), Arg::val(old), Arg::imm(size)});
-  t.write(acc_op, size, old);
+  Value equal = t.ir.emit(Opcode::TestCond, {Arg::val(f), Arg::imm(4)});  // ZF (E)
+  Value rax = t.ir.get_gpr(RAX);
+  t.ir.set_gpr(RAX, t.ir.emit(Opcode::Select, {Arg::val(equal), Arg::val(rax), Arg::val(t.register_after_write(acc_op, old))}));
   t.ir.set_flags(flag::ARITH, f);
   return true;
 }
