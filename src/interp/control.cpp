@@ -6,6 +6,7 @@
 #include "cpu/flags.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
+#include "interp/user_segments.h"
 
 namespace vireo {
 
@@ -22,10 +23,8 @@ uint64_t target(Exec& x, const Insn& in) {
 }
 
 void jmp(Exec& x, const Insn& in) {
-  if (in.opcode == 0xEA || (in.opcode == 0xFF && in.op[0].kind == OpKind::Mem &&
-                            in.op[0].size > 8)) {
-    x.raise_ud();  // far jmp: not in user mode
-  }
+  if (in.opcode == 0xEA) x.raise_ud();  // jmp ptr16:32: invalid in 64-bit mode
+  if (far_jmp_call(x, in)) return;
   x.cpu->rip = target(x, in);
 }
 
@@ -34,6 +33,7 @@ void jcc(Exec& x, const Insn& in) {
 }
 
 void call(Exec& x, const Insn& in) {
+  if (far_jmp_call(x, in)) return;
   uint64_t t = target(x, in);
   x.push64(x.cpu->rip);
   x.cpu->rip = t;

@@ -71,7 +71,19 @@ struct Exec {
   }
   // A store that crosses into the next page must fault before writing anything, as the
   // hardware does: probe the second page for writing first. A fault reports that page.
-  void probe_second_page(uint64_t la) { probe_write((la | 4095) + 1); }
+  void probe_second_page(uint64_t la) {
+    probe_write(la);  // the first page faults first, as on the hardware
+    probe_write((la | 4095) + 1);
+  }
+  // Checks that the byte at `la` can be read (a plain load whose value is unused could be
+  // optimised away).
+  void probe_read(uint64_t la) {
+    if (!mem.contains(la, 1)) [[unlikely]] {
+      (void)load_slow<uint8_t>(la);
+      return;
+    }
+    (void)*static_cast<volatile uint8_t*>(mem.base + la);
+  }
   // Checks that the byte at `la` can be written, without changing it. A locked OR of 0 is a
   // write access for the host's MMU even where the page is not present, so a fault reports a
   // write (a plain read-then-write would report the read).

@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <sys/mman.h>
+
 #include <cstring>
 
 #include "interp/dispatch.h"
+#include "mem/address_space.h"
 #include "interp/memory_fault.h"
 #include "interp/user_traps.h"
 #include "interp/system/system_mode.h"
@@ -53,6 +56,10 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
     return &e.insn;
 
   ++decode_misses_;
+  // Code runs only from executable pages (NX): a fetch elsewhere is a #PF with the fetch bit,
+  // present if the page is mapped at all.
+  if (x_.mem.space && !x_.mem.space->is_mapped(rip, 1, PROT_EXEC)) [[unlikely]]
+    x_.raise(VEC_PF, x_.mem.space->is_mapped(rip, 1) ? pf::P : 0, true, rip, false);
   // Read up to 15 bytes, stopping at the end of the window; a fetch from an unmapped page
   // faults on the host and becomes a guest #PF at this rip.
   if (!x_.mem.contains(rip, 1)) x_.raise_pf(rip, false);

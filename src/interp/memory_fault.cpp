@@ -68,6 +68,11 @@ FaultInfo memory_fault(const CpuState& cpu, const GuestMemory& mem, uint64_t add
         break;
       }
     }
+  // bt/bts/btr/btc with a register bit offset reach far from their operand's address.
+  if (decoded && op < 0 && in.nops == 2 && in.op[0].kind == OpKind::Mem &&
+      (in.mnemonic == ZYDIS_MNEMONIC_BT || in.mnemonic == ZYDIS_MNEMONIC_BTS ||
+       in.mnemonic == ZYDIS_MNEMONIC_BTR || in.mnemonic == ZYDIS_MNEMONIC_BTC))
+    op = 0;
   if (!is_canonical(addr)) {
     // SDM Vol. 3, 6.15 (#GP, #SS): canonical violations in 64-bit mode. Linux reports both
     // without an address.
@@ -81,6 +86,9 @@ FaultInfo memory_fault(const CpuState& cpu, const GuestMemory& mem, uint64_t add
     return {uint8_t(stack ? VEC_SS : VEC_GP), true, 0, 0, false};
   }
   uint32_t ec = (hw & (pf::P | pf::W | pf::I)) | pf::U;
+  // The upper half belongs to the kernel, whose pages are present but supervisor-only: a user
+  // access there is a protection fault (Linux still says SEGV_MAPERR: no VMA).
+  if (addr >= 0xFFFF'8000'0000'0000) ec |= pf::P;
   if (!(ec & pf::W) && op >= 0 && (zo[op].actions & (ZYDIS_OPERAND_ACTION_WRITE | ZYDIS_OPERAND_ACTION_CONDWRITE)))
     ec |= pf::W;  // read-modify-write: the read is made with write intent
   return {VEC_PF, true, ec, addr, bool(ec & pf::W)};

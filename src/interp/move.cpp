@@ -15,6 +15,10 @@ namespace {
 void mov(Exec& x, const Insn& in) {
   const Operand& d = in.op[0];
   const Operand& s = in.op[1];
+  // mov to or from a control or debug register: privileged, #GP(0) at CPL 3.
+  if ((d.kind == OpKind::Reg && (d.rclass == RegClass::Cr || d.rclass == RegClass::Dr)) ||
+      (s.kind == OpKind::Reg && (s.rclass == RegClass::Cr || s.rclass == RegClass::Dr)))
+    x.raise_gp(0);
   if (d.kind == OpKind::Reg && d.rclass == RegClass::Seg) {
     load_user_segment(x, d.reg, uint16_t(x.read(in, s)));
     return;

@@ -57,16 +57,14 @@ void leave(Exec& x, const Insn& in) {
 }
 
 // enter imm16, imm8 (SDM Vol. 2, ENTER). The stack is 64-bit whatever the operand size; 66h
-// makes the pushes (rbp and the display) 2 bytes and loads only BP. The hardware first checks
-// that the final stack pointer can be written: a frame beyond the stack faults there, before
-// anything is pushed.
+// makes the pushes (rbp and the display) 2 bytes and loads only BP. After the pushes the
+// hardware checks that the final stack pointer can be written: a frame beyond the stack
+// faults there (the pushed values stay in memory, the registers are unchanged).
 void enter(Exec& x, const Insn& in) {
   const unsigned osz = in.opsize == 2 ? 2 : 8;
   const uint16_t alloc = uint16_t(in.op[0].disp);
   const uint8_t level = uint8_t(in.op[1].disp) & 31;
   uint64_t sp = x.gpr(RSP);
-  const uint64_t final_sp = sp - osz * (1 + (level ? level : 0)) - alloc;
-  x.probe_write(final_sp);
   sp -= osz;
   x.store_sized(sp, osz, x.gpr(RBP));
   const uint64_t frame = sp;
@@ -80,6 +78,7 @@ void enter(Exec& x, const Insn& in) {
     sp -= osz;
     x.store_sized(sp, osz, frame);
   }
+  x.probe_write(sp - alloc);
   x.set_gpr(RBP, osz, frame);
   x.cpu->gpr[RSP] = sp - alloc;
 }

@@ -70,16 +70,24 @@ void far_ret(Exec& x, const Insn& in) {
   const uint64_t sp = x.gpr(RSP);
   const uint64_t rip = x.load_sized(sp, size);
   const uint16_t cs = uint16_t(x.load_sized(sp + size, size));
+  const uint64_t release = in.nops ? uint64_t(in.op[0].disp) & 0xFFFF : 0;
+  if (cs & 4) x.raise_gp(selector_error(cs));  // an LDT selector without an LDT: checked first
+  // This host reads the stack one slot above the new top before it checks CS (measured with
+  // the random-code mode: a #PF at rsp + 3 * size + imm16 comes before the #GP of a bad
+  // selector).
+  if (release) x.probe_read(sp + 3 * size + release);
   if (!check_return_cs(x, cs)) unsupported_compat(x, in);
   x.cpu->rip = canonical_rip(x, rip);
-  x.cpu->gpr[RSP] = sp + 2 * size + (in.nops ? uint64_t(in.op[0].disp) & 0xFFFF : 0);
+  x.cpu->gpr[RSP] = sp + 2 * size + release;
   x.cpu->seg[SEG_CS].selector = cs;
 }
 
+// Near return; 66h pops a 16-bit IP (this host then runs at the zero-extended address).
 void near_ret(Exec& x, const Insn& in) {
-  uint64_t t = canonical_rip(x, x.load<uint64_t>(x.gpr(RSP)));
+  const unsigned size = in.opsize == 2 ? 2 : 8;
+  uint64_t t = canonical_rip(x, x.load_sized(x.gpr(RSP), size));
   uint64_t extra = in.nops ? uint64_t(in.op[0].disp) & 0xFFFF : 0;
-  x.cpu->gpr[RSP] += 8 + extra;
+  x.cpu->gpr[RSP] += size + extra;
   x.cpu->rip = t;
 }
 
@@ -131,6 +139,45 @@ void load_user_segment(Exec& x, uint8_t seg, uint16_t sel) {
     x.cpu->seg[seg].base = seg == SEG_FS || seg == SEG_GS ? 0 : x.cpu->seg[seg].base;
   }
   x.cpu->seg[seg].selector = sel;
+}
+
+namespace {
+
+// jmp far / call far through memory (m16:16, m16:32, m16:64): the selector must name a code
+// segment the program may enter (SDM Vol. 2, JMP "Far jumps in protected mode"): null is
+// #GP(0); RPL above CPL, a data or kernel segment is #GP(selector).
+template <bool is_call>
+void far_transfer(Exec& x, const Insn& in) {
+  const Operand& o = in.op[0];
+  const unsigned size = o.size - 2;  // the offset's size; the selector follows it
+  const uint64_t la = x.linear(in, o);
+  const uint64_t rip = x.load_sized(la, size);
+  const uint16_t cs = x.load<uint16_t>(la + size);
+  if ((cs & 0xFFFC) == 0) x.raise_gp(0);
+  const Desc d = descriptor(cs);
+  if (d != Desc::Code64 && d != Desc::Code32) x.raise_gp(selector_error(cs));
+  if (d == Desc::Code32) unsupported_compat(x, in);
+  const uint64_t target = canonical_rip(x, size == 8 ? rip : Exec::truncate(rip, size));
+  if (is_call) {
+    const uint64_t sp = x.gpr(RSP);
+    x.store_sized(sp - size, size, x.cpu->seg[SEG_CS].selector);
+    x.store_sized(sp - 2 * size, size, x.cpu->rip);
+    x.cpu->gpr[RSP] = sp - 2 * size;
+  }
+  x.cpu->rip = target;
+  x.cpu->seg[SEG_CS].selector = uint16_t((cs & ~3) | 3);  // RPL := CPL
+}
+
+}  // namespace
+
+// Far forms of jmp/call (FF /5, FF /3); the near ones are control.cpp's.
+bool far_jmp_call(Exec& x, const Insn& in) {
+  // (m16:16, m16:32 and m16:64 are 4, 6 and 10 bytes; near forms take 8, or 2 with 66h)
+  const unsigned n = in.op[0].size;
+  if (in.opcode != 0xFF || in.op[0].kind != OpKind::Mem || (n != 4 && n != 6 && n != 10)) return false;
+  if (in.mnemonic == ZYDIS_MNEMONIC_JMP) far_transfer<false>(x, in);
+  else far_transfer<true>(x, in);
+  return true;
 }
 
 void register_user_segments(DispatchTable& t) {

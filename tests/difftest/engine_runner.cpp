@@ -1,5 +1,8 @@
 #include "engine_runner.h"
 
+#include <signal.h>
+#include <sys/time.h>
+
 #include <sys/mman.h>
 
 #include <cstring>
@@ -32,6 +35,62 @@ EndKind kind_of_vector(uint8_t v) {
 
 }  // namespace
 
+namespace {
+
+CpuState* volatile g_watched = nullptr;
+
+void on_watchdog(int) {
+  if (CpuState* c = g_watched) c->exit_request = 1;
+}
+
+}  // namespace
+
+void EngineRunner::start_watchdog(CpuState& cpu) {
+  static bool installed = false;
+  if (!installed) {
+    struct sigaction sa {};
+    sa.sa_handler = on_watchdog;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGVTALRM, &sa, nullptr);
+    installed = true;
+  }
+  g_watched = &cpu;
+  itimerval t{};
+  t.it_value.tv_usec = 200000;
+  setitimer(ITIMER_VIRTUAL, &t, nullptr);
+}
+
+void EngineRunner::stop_watchdog() {
+  itimerval t{};
+  setitimer(ITIMER_VIRTUAL, &t, nullptr);
+  g_watched = nullptr;
+}
+
+// What Linux puts in the siginfo and the signal frame for a fault (arch/x86/kernel/traps.c,
+// fault.c): the model the random-code mode compares with the host. Vireo's own is
+// fault_siginfo() in src/linux/signal_frame.cpp, tested end to end by tests/exactness.
+void EngineRunner::linux_signal_details(const CpuState& cpu, CaseResult& r) {
+  const FaultInfo& f = cpu.fault;
+  r.trapno = f.vector;
+  r.err = f.error_code;
+  r.fault_addr = 0;
+  constexpr int kSiKernel = 0x80;
+  switch (f.vector) {
+    case VEC_PF:
+      r.si_code = as_.is_mapped(f.address, 1) ? 2 /*SEGV_ACCERR*/ : 1 /*SEGV_MAPERR*/;
+      r.fault_addr = f.address;
+      break;
+    case VEC_UD: r.si_code = 2 /*ILL_ILLOPN*/; r.fault_addr = cpu.rip; break;
+    case VEC_DE: r.si_code = 1 /*FPE_INTDIV*/; r.fault_addr = cpu.rip; break;
+    case VEC_DB:
+      r.si_code = (f.address & 0x4000) ? 2 /*TRAP_TRACE*/ : 1 /*TRAP_BRKPT*/;
+      r.fault_addr = cpu.rip;
+      break;
+    case VEC_AC: r.si_code = 1 /*BUS_ADRALN*/; break;
+    default: r.si_code = kSiKernel; break;  // #GP, #SS, #BP, #OF: force_sig, no address
+  }
+}
+
 bool EngineRunner::known(const std::string& name) { return name == "interp" || name == "jit"; }
 
 EngineRunner::EngineRunner(const std::string& engine) {
@@ -50,7 +109,7 @@ void EngineRunner::run(const Case& c, CaseResult& r) {
   // pages holding translated code (self-modifying-code detection), so the platform must say
   // so before it writes them, as the Linux layer does for syscalls.
   engine_->invalidate(kCodeAddr, kCodeSize);
-  std::memcpy(code, c.code, c.code_len);
+  std::memcpy(code, c.code, kMaxCode);  // (as natively: all of it)
   code[c.code_len] = 0x0F;  // ud2: the same terminator as natively
   code[c.code_len + 1] = 0x0B;
   std::memcpy(as_.host(kScratchAddr), c.scratch, kScratchSize);
@@ -60,17 +119,23 @@ void EngineRunner::run(const Case& c, CaseResult& r) {
   to_cpu(c.in, cpu);
   // A cap for the interpreter, which has one: a straight-line case retires at most ninsns
   // instructions before the terminator, so a runaway engine stops instead of hanging.
+  // Random code can loop: the interpreter gets a bigger cap, the jit a watchdog that asks
+  // it to stop (exit_request, seen at block entry).
   if (auto* in = dynamic_cast<Interpreter*>(engine_.get()))
-    in->set_instruction_limit(c.ninsns + 2);
+    in->set_instruction_limit(random_code_ ? 200000 : c.ninsns + 2);
+  if (random_code_) start_watchdog(cpu);
   StopReason why = engine_->run(cpu);
+  if (random_code_) stop_watchdog();
 
   from_cpu(cpu, r.state);
   r.fault_addr = 0;
   r.detail = int(why);
+  r.si_code = 0;
+  r.trapno = r.err = 0;
   if (why == StopReason::Fault) {
     r.end = kind_of_vector(cpu.fault.vector);
     r.detail = 100 + cpu.fault.vector;
-    r.fault_addr = cpu.fault.address;
+    linux_signal_details(cpu, r);
     if (cpu.fault.vector == VEC_UD && cpu.rip == kCodeAddr + c.code_len) r.detail = -1;
   } else {
     r.end = EndKind::Other;

@@ -20,10 +20,17 @@ class EngineRunner {
 
   void run(const Case& c, CaseResult& r);
   const Engine& engine() const { return *engine_; }
+  // Random code (random_code.cpp): may loop, so runs under a watchdog.
+  void set_random_code(bool on) { random_code_ = on; }
 
  private:
+  void start_watchdog(CpuState& cpu);
+  void stop_watchdog();
+  void linux_signal_details(const CpuState& cpu, CaseResult& r);
+
   AddressSpace as_;
   std::unique_ptr<Engine> engine_;
+  bool random_code_ = false;
 };
 
 }  // namespace vireo::difftest

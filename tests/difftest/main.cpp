@@ -13,6 +13,7 @@
 #include "engine_runner.h"
 #include "forms.h"
 #include "native_runner.h"
+#include "random_code.h"
 
 using namespace vireo;
 using namespace vireo::difftest;
@@ -180,10 +181,25 @@ int main(int argc, char** argv) {
   app.add_option("--max-reports", o.max_reports, "reproducers printed at most");
   app.add_option("--families", o.families, "only these families (alu,shift,...,x87)")->delimiter(',');
   app.add_flag("-v,--verbose", o.verbose, "one line per case: how each side ended");
+  bool random_code = false;
+  uint64_t random_count = 1000;
+  app.add_flag("--random-code", random_code,
+               "random instruction bytes instead of forms (docs/difftest.md, \"Random code\")");
+  app.add_option("--random-count", random_count, "cases with --random-code");
   CLI11_PARSE(app, argc, argv);
   if (!EngineRunner::known(o.engine)) {
     fmt::print(stderr, "vireo-difftest: unknown engine '{}'\n", o.engine);
     return 2;
+  }
+  if (random_code) {
+    RandomCodeOptions ro;
+    ro.engine = o.engine;
+    ro.seed = o.seed;
+    ro.count = random_count;
+    ro.only_case = o.only_case;
+    ro.max_reports = o.max_reports;
+    ro.verbose = o.verbose;
+    return run_random_code(ro) == 0 ? 0 : 1;
   }
   if (!parse_sequence_length(o.sequence_length, o.seq_min, o.seq_max)) {
     fmt::print(stderr, "vireo-difftest: --sequence-length wants N or MIN-MAX with 1 <= MIN <= MAX <= {}, not '{}'\n",

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -13,6 +14,17 @@
 #include <cstring>
 
 extern "C" void difftest_native_enter();
+
+// Linux runs a handler with the interrupted code's EFLAGS.AC (and random code may set it):
+// clear it before any C++ runs, or the handler's own misaligned accesses raise #AC again.
+asm(".text\n"
+    "difftest_on_signal_entry:\n"
+    "  pushfq\n"
+    "  andl $~0x40000, (%rsp)\n"
+    "  popfq\n"
+    "  jmp difftest_on_signal\n");
+extern "C" void difftest_on_signal_entry(int, siginfo_t*, void*);
+extern "C" void difftest_on_signal(int sig, siginfo_t* si, void* ucv);
 
 namespace vireo::difftest {
 
@@ -48,7 +60,11 @@ EndKind kind_of_signal(int sig) {
   }
 }
 
-void on_signal(int sig, siginfo_t* si, void* ucv) {
+}  // namespace
+}  // namespace vireo::difftest
+
+extern "C" void difftest_on_signal(int sig, siginfo_t* si, void* ucv) {
+  using namespace vireo::difftest;
   auto* uc = static_cast<ucontext_t*>(ucv);
   const greg_t* g = uc->uc_mcontext.gregs;
   CaseState& s = g_result->state;
@@ -66,11 +82,17 @@ void on_signal(int sig, siginfo_t* si, void* ucv) {
   g_result->end = kind_of_signal(sig);
   g_result->detail = sig;
   g_result->fault_addr = uint64_t(si->si_addr);
+  g_result->si_code = si->si_code;
+  g_result->trapno = uint64_t(g[REG_TRAPNO]);
+  g_result->err = uint64_t(g[REG_ERR]);
   // The terminator's #UD is told apart from the tested code's by its address: the caller
   // checks rip == end of code; here we only remember that it was a ud2 at all.
   if (at_end) g_result->detail = -1;
   siglongjmp(g_env, 1);
 }
+
+namespace vireo::difftest {
+namespace {
 
 void* map_fixed(uint64_t addr, uint64_t len, int prot) {
   void* p = mmap(reinterpret_cast<void*>(addr), len, prot,
@@ -91,17 +113,17 @@ void* map_fixed(uint64_t addr, uint64_t len, int prot) {
   ss.ss_size = sizeof altstack;
   sigaltstack(&ss, nullptr);
   struct sigaction sa {};
-  sa.sa_sigaction = on_signal;
+  sa.sa_sigaction = difftest_on_signal_entry;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGILL, SIGFPE, SIGSEGV, SIGBUS, SIGTRAP}) sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGILL, SIGFPE, SIGSEGV, SIGBUS, SIGTRAP, SIGVTALRM}) sigaction(sig, &sa, nullptr);
   alarm(30);  // straight-line code cannot hang; this only guards against harness bugs
 
   auto* code = reinterpret_cast<uint8_t*>(kCodeAddr);
   auto* scratch = reinterpret_cast<uint8_t*>(kScratchAddr);
   for (size_t i = first; i < n; ++i) {
     const Case& c = cases[i];
-    std::memcpy(code, c.code, c.code_len);
+    std::memcpy(code, c.code, kMaxCode);  // (random code may run past its end: all of it)
     code[c.code_len] = 0x0F;  // ud2
     code[c.code_len + 1] = 0x0B;
     std::memcpy(scratch, c.scratch, kScratchSize);
@@ -114,7 +136,13 @@ void* map_fixed(uint64_t addr, uint64_t len, int prot) {
     to_fxsave(c.in, k->fx);
     g_result = &results[i];
     std::memset(&results[i].state, 0, sizeof results[i].state);
+    // Random code may loop: 20 ms of CPU time, then SIGVTALRM ends the case (EndKind::Other).
+    itimerval t{};
+    t.it_value.tv_usec = 20000;
+    setitimer(ITIMER_VIRTUAL, &t, nullptr);
     if (sigsetjmp(g_env, 1) == 0) difftest_native_enter();
+    t.it_value.tv_usec = 0;
+    setitimer(ITIMER_VIRTUAL, &t, nullptr);
     std::memcpy(results[i].scratch, scratch, kScratchSize);
     *done = i + 1;
   }

@@ -108,6 +108,10 @@ struct CaseResult {
   CaseState state;   // registers at the end (for faults: at the faulting instruction)
   uint64_t fault_addr;
   int detail;        // native: signal number when Other; engine: StopReason or vector
+  // How Linux reports the end (random-code mode compares them): si_code, and the signal
+  // frame's REG_TRAPNO and REG_ERR. The engine side models Linux (engine_runner.cpp).
+  int si_code;
+  uint64_t trapno, err;
   uint8_t scratch[kScratchSize];
 };
 

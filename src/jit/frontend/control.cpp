@@ -68,6 +68,7 @@ bool call(Translator& t, const Insn& in) {
 
 bool ret(Translator& t, const Insn& in) {
   if (in.opcode == 0xCA || in.opcode == 0xCB) return false;  // far: CS checks, interpreter
+  if (in.opsize == 2) return false;                         // 16-bit IP: interpreter
   Value sp = t.ir.get_gpr(RSP);
   Value target = t.load(sp, 8);
   uint64_t pop = 8 + (in.nops ? (uint64_t(in.op[0].disp) & 0xFFFF) : 0);

@@ -1,5 +1,9 @@
 #include "jit/frontend/translator.h"
 
+#include <sys/mman.h>
+
+#include "mem/address_space.h"
+
 #include <cstring>
 
 #include <algorithm>
@@ -133,6 +137,13 @@ bool changes_control_flow(uint16_t m) {
 // Copies up to 15 code bytes, stopping before an unreadable page.
 size_t fetch(const GuestMemory& mem, uint64_t pc, uint8_t* out) {
   size_t avail = mem.contains(pc, 1) ? std::min<uint64_t>(15, mem.limit - pc) : 0;
+  // Only executable pages are code (NX); the interpreter raises the fetch fault. A block
+  // stops before an instruction that would run into a non-executable page.
+  if (avail && mem.space) {
+    if (!mem.space->is_mapped(pc, 1, PROT_EXEC)) return 0;
+    const uint64_t next_page = (pc | 4095) + 1;
+    if (pc + avail > next_page && !mem.space->is_mapped(next_page, 1, PROT_EXEC)) avail = next_page - pc;
+  }
   size_t got = 0;
   GuestFaultScope probe;
   activate_fault_scope(probe, mem);
