@@ -15,6 +15,7 @@ namespace vireo {
 const SyscallTable& syscall_table() {
   static const SyscallTable table = [] {
     SyscallTable t{};
+    register_futex_passthrough_syscalls(t);  // first: a real futex family replaces it
     register_fs_fd_syscalls(t);
     register_fs_path_syscalls(t);
     register_memory_syscalls(t);
