@@ -32,6 +32,7 @@ DispatchTable build() {
   register_sse_int_ext(t);
   register_sse_string(t);
   register_x87(t);
+  register_mmx(t);  // last: it wraps the SSE handlers of the mnemonics MMX shares
   return t;
 }
 

@@ -3,8 +3,10 @@
 #include <elf.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -13,14 +15,26 @@
 
 namespace vireo {
 
+uint64_t main_stack_size() {
+  // Linux grows the main stack on demand up to RLIMIT_STACK; Vireo maps all of it up front
+  // (MAP_NORESERVE: untouched pages cost nothing). "unlimited" gets the largest size that
+  // leaves the mmap area where it is.
+  constexpr uint64_t kMax = (uint64_t(1) << 32) - (uint64_t(1) << 20);
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_STACK, &rl) != 0) return AddressSpace::kStackSize;
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > kMax) return kMax;
+  return std::max<uint64_t>(page_align_up(rl.rlim_cur), 128 * 1024);
+}
+
 uint64_t build_initial_stack(AddressSpace& as, const LoadedElf& elf,
                              const std::vector<std::string>& argv,
                              const std::vector<std::string>& envp, const std::string& execfn) {
   const uint64_t top = AddressSpace::kStackTop;
-  const uint64_t size = AddressSpace::kStackSize;
+  const uint64_t size = main_stack_size();
   int prot = PROT_READ | PROT_WRITE | (elf.executable_stack ? PROT_EXEC : 0);
-  if (as.mmap(top - size, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) < 0)
+  if (as.mmap(top - size, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) < 0)
     throw std::runtime_error("cannot map the guest stack");
+  as.set_origin(top - size, top, "[stack]");
 
   uint64_t sp = top;
   auto put_bytes = [&](const void* p, size_t n) {
@@ -49,9 +63,9 @@ uint64_t build_initial_stack(AddressSpace& as, const LoadedElf& elf,
       AT_PHDR,    elf.phdr,
       AT_PHENT,   elf.phent,
       AT_PHNUM,   elf.phnum,
-      AT_BASE,    0,
+      AT_BASE,    elf.interp_base,
       AT_FLAGS,   0,
-      AT_ENTRY,   elf.entry,
+      AT_ENTRY,   elf.program_entry,
       AT_UID,     getuid(),
       AT_EUID,    geteuid(),
       AT_GID,     getgid(),

@@ -11,6 +11,9 @@
 
 namespace vireo {
 
+// The size of the main stack mapping: RLIMIT_STACK, as Linux lets the stack grow to it.
+uint64_t main_stack_size();
+
 // Maps the stack and writes the initial image. Returns the initial RSP.
 uint64_t build_initial_stack(AddressSpace& as, const LoadedElf& elf,
                              const std::vector<std::string>& argv,

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -27,25 +29,59 @@ void AddressSpace::reserve(uint64_t start, uint64_t len) {
          -1, 0);
 }
 
+void AddressSpace::split(uint64_t at) {
+  auto it = regions_.upper_bound(at);
+  if (it == regions_.begin()) return;
+  --it;
+  if (it->first == at || it->second.end <= at) return;
+  Region right = it->second;
+  if (!right.origin.name.empty() && right.origin.inode) right.origin.offset += at - it->first;
+  it->second.end = at;
+  regions_[at] = std::move(right);
+}
+
 void AddressSpace::forget(uint64_t start, uint64_t end) {
-  // Split regions overlapping [start, end) and drop the overlap.
-  auto it = regions_.lower_bound(start);
-  if (it != regions_.begin()) {
-    auto prev = std::prev(it);
-    if (prev->second.end > start) it = prev;
-  }
-  while (it != regions_.end() && it->first < end) {
-    uint64_t s = it->first, e = it->second.end;
-    int prot = it->second.prot;
+  split(start);
+  split(end);
+  for (auto it = regions_.lower_bound(start); it != regions_.end() && it->first < end;)
     it = regions_.erase(it);
-    if (s < start) regions_[s] = {start, prot};
-    if (e > end) regions_[end] = {e, prot};
+}
+
+void AddressSpace::record(uint64_t start, uint64_t end, int prot, Origin origin) {
+  forget(start, end);
+  regions_[start] = {end, prot, std::move(origin)};
+}
+
+void AddressSpace::set_origin(uint64_t start, uint64_t end, const std::string& name,
+                              uint64_t offset, uint64_t dev, uint64_t inode) {
+  split(start);
+  split(end);
+  for (auto it = regions_.lower_bound(start); it != regions_.end() && it->first < end; ++it) {
+    Origin& o = it->second.origin;
+    o.name = name;
+    o.dev = dev;
+    o.inode = inode;
+    o.offset = inode ? offset + (it->first - start) : 0;
   }
 }
 
-void AddressSpace::record(uint64_t start, uint64_t end, int prot) {
-  forget(start, end);
-  regions_[start] = {end, prot};
+std::vector<AddressSpace::Mapping> AddressSpace::mappings() const {
+  std::vector<Mapping> out;
+  for (auto& [start, r] : regions_) {
+    if (!out.empty()) {
+      Mapping& m = out.back();
+      const Origin& o = m.origin;
+      bool same = m.end == start && m.prot == r.prot && o.name == r.origin.name &&
+                  o.dev == r.origin.dev && o.inode == r.origin.inode && o.shared == r.origin.shared &&
+                  (!o.inode || o.offset + (m.end - m.start) == r.origin.offset);
+      if (same) {
+        m.end = r.end;
+        continue;
+      }
+    }
+    out.push_back({start, r.end, r.prot, r.origin});
+  }
+  return out;
 }
 
 int AddressSpace::prot_at(uint64_t addr) const {
@@ -116,7 +152,20 @@ int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, int
   int host_flags = (flags & ~(MAP_FIXED_NOREPLACE | MAP_GROWSDOWN | MAP_32BIT)) | MAP_FIXED;
   void* p = ::mmap(host(addr), len, prot, host_flags, fd, off_t(offset));
   if (p == MAP_FAILED) return -errno;
-  record(addr, addr + len, prot);
+  Origin o;
+  o.shared = (flags & MAP_TYPE) != MAP_PRIVATE;
+  struct stat st;
+  if (fd >= 0 && ::fstat(fd, &st) == 0) {
+    char link[4096];
+    ssize_t n = ::readlink(fmt::format("/proc/self/fd/{}", fd).c_str(), link, sizeof link - 1);
+    o.name = n > 0 ? std::string(link, size_t(n)) : "";
+    o.offset = offset;
+    o.dev = uint64_t(st.st_dev);
+    o.inode = uint64_t(st.st_ino);
+  } else if (o.shared) {
+    o.name = "/dev/zero (deleted)";  // what Linux shows for shared anonymous memory
+  }
+  record(addr, addr + len, prot, std::move(o));
   return int64_t(addr);
 }
 
@@ -135,8 +184,11 @@ int64_t AddressSpace::mprotect(uint64_t addr, uint64_t len, int prot) {
   if (!contains(addr, len)) return -ENOMEM;
   if (!is_mapped(addr, len)) return -ENOMEM;
   if (::mprotect(host(addr), len, prot) != 0) return -errno;
-  // Re-record with the new protection, keeping the split pieces.
-  record(addr, addr + len, prot);
+  // New protection on the pieces, which keep what they map.
+  split(addr);
+  split(addr + len);
+  for (auto it = regions_.lower_bound(addr); it != regions_.end() && it->first < addr + len; ++it)
+    it->second.prot = prot;
   return 0;
 }
 
@@ -149,6 +201,8 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
     return -EFAULT;
   auto it = std::prev(regions_.upper_bound(old_addr));
   int prot = it->second.prot;
+  Origin origin = it->second.origin;
+  if (origin.inode) origin.offset += old_addr - it->first;
   if (new_len <= old_len && !(flags & MREMAP_FIXED)) {
     if (new_len < old_len) munmap(old_addr + new_len, old_len - new_len);
     return int64_t(old_addr);
@@ -164,7 +218,7 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
       ::munmap(host(old_addr + old_len), new_len - old_len);
       void* p = ::mremap(host(old_addr), old_len, new_len, 0);
       if (p != MAP_FAILED) {
-        record(old_addr, old_addr + new_len, prot);
+        record(old_addr, old_addr + new_len, prot, origin);
         return int64_t(old_addr);
       }
       reserve(old_addr + old_len, new_len - old_len);
@@ -180,7 +234,7 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
   if (p == MAP_FAILED) return -errno;
   reserve(old_addr, old_len);  // the host unmapped it: put the reservation back
   forget(old_addr, old_addr + old_len);
-  record(new_addr, new_addr + new_len, prot);
+  record(new_addr, new_addr + new_len, prot, origin);
   return int64_t(new_addr);
 }
 
