@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <vector>
@@ -129,6 +130,9 @@ void map_segments(const Image& im, AddressSpace& as, uint64_t bias) {
   if (im.lo + bias < mmap_min_addr())
     throw ElfFatalSegv(fmt::format("{}: segment below vm.mmap_min_addr ({:#x})", im.path, mmap_min_addr()));
   const uint64_t file_size = uint64_t(im.st.st_size);
+  char* rp = ::realpath(im.path.c_str(), nullptr);
+  const std::string real_name = rp ? rp : im.path;
+  std::free(rp);
   for (const Elf64_Phdr* p : im.loads) {
     uint64_t start = page_align_down(p->p_vaddr + bias);
     uint64_t end = page_align_up(p->p_vaddr + bias + p->p_memsz);
@@ -144,8 +148,9 @@ void map_segments(const Image& im, AddressSpace& as, uint64_t bias) {
     }
     uint64_t avail = p->p_offset < file_size ? std::min<uint64_t>(p->p_filesz, file_size - p->p_offset) : 0;
     read_some(im.f.fd, as.host(p->p_vaddr + bias), avail, p->p_offset);
-    // /proc/self/maps shows a segment as a mapping of its file at its page-aligned offset.
-    as.set_origin(start, end, im.path, page_align_down(p->p_offset), uint64_t(im.st.st_dev),
+    // /proc/self/maps shows a segment as a mapping of its file (by its real path, as d_path()
+    // gives it) at its page-aligned offset.
+    as.set_origin(start, end, real_name, page_align_down(p->p_offset), uint64_t(im.st.st_dev),
                   uint64_t(im.st.st_ino));
   }
   for (const Elf64_Phdr* p : im.loads) {
@@ -239,6 +244,17 @@ LoadedElf load_elf(const std::string& path, AddressSpace& as) {
   out.phnum = im.eh.e_phnum;
   out.brk = 0;
   for (const Elf64_Phdr* p : im.loads) out.brk = std::max(out.brk, p->p_vaddr + p->p_memsz + bias);
+  // fs/binfmt_elf.c: start_code is the lowest executable segment, start_data the highest
+  // segment's start; end_code/end_data the ends of their file images.
+  out.start_code = ~uint64_t(0);
+  for (const Elf64_Phdr* p : im.loads) {
+    uint64_t k = p->p_vaddr + bias, e = k + p->p_filesz;
+    if ((p->p_flags & PF_X) && k < out.start_code) out.start_code = k;
+    if (k > out.start_data) out.start_data = k;
+    if ((p->p_flags & PF_X) && e > out.end_code) out.end_code = e;
+    if (e > out.end_data) out.end_data = e;
+  }
+  if (out.start_code == ~uint64_t(0)) out.start_code = 0;
   // AT_PHDR as Linux (since 5.18) computes it: e_phoff translated through the PT_LOAD whose
   // file bytes hold it, plus the bias; PT_PHDR is not trusted (fs/binfmt_elf.c, phdr_addr).
   uint64_t phdr = 0;

@@ -33,6 +33,9 @@ struct LoadedElf {
   uint16_t phent, phnum;
   uint64_t brk;            // end of the program's highest segment: the initial program break
   bool executable_stack;
+  // The program's code and data ranges as Linux's load_elf_binary() computes them (start_code
+  // .. end_data in /proc/PID/stat).
+  uint64_t start_code, end_code, start_data, end_data;
   uint64_t interp_base;    // where the interpreter was loaded (AT_BASE), 0 without one
   std::string interp_path; // the interpreter as PT_INTERP names it (guest path), "" without one
 };

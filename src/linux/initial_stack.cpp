@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -14,6 +15,12 @@
 #include "cpu/cpuid.h"
 
 namespace vireo {
+
+namespace {
+GuestLayout g_layout;
+}
+
+const GuestLayout& guest_layout() { return g_layout; }
 
 uint64_t main_stack_size() {
   // Linux grows the main stack on demand up to RLIMIT_STACK; Vireo maps all of it up front
@@ -47,7 +54,9 @@ uint64_t build_initial_stack(AddressSpace& as, const LoadedElf& elf,
   sp -= 8;  // Linux leaves the top word for the end marker; keep the same shape.
   uint64_t execfn_addr = put_string(execfn);
   std::vector<uint64_t> env_addrs, arg_addrs;
+  uint64_t env_end = sp;
   for (auto it = envp.rbegin(); it != envp.rend(); ++it) env_addrs.insert(env_addrs.begin(), put_string(*it));
+  uint64_t arg_end = sp;
   for (auto it = argv.rbegin(); it != argv.rend(); ++it) arg_addrs.insert(arg_addrs.begin(), put_string(*it));
   uint64_t platform = put_string("x86_64");
   uint8_t random[16];
@@ -91,6 +100,20 @@ uint64_t build_initial_stack(AddressSpace& as, const LoadedElf& elf,
   for (auto e : env_addrs) put_word(e);
   put_word(0);
   for (auto a : aux) put_word(a);
+
+  g_layout.arg_start = arg_addrs.empty() ? arg_end : arg_addrs.front();
+  g_layout.arg_end = arg_end;
+  g_layout.env_start = env_addrs.empty() ? env_end : env_addrs.front();
+  g_layout.env_end = env_end;
+  g_layout.start_stack = sp;
+  g_layout.stack_start = top - size;
+  g_layout.stack_end = top;
+  g_layout.auxv = aux;
+  g_layout.elf = elf;
+  // The kernel names the task after the file it executes (fs/exec.c, __set_task_comm): `ps`,
+  // `top` and /proc/PID/comm show the guest program, not "vireo".
+  std::string comm = execfn.substr(execfn.rfind('/') + 1);
+  prctl(PR_SET_NAME, comm.substr(0, 15).c_str(), 0, 0, 0);
   return sp;
 }
 

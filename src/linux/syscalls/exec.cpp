@@ -19,6 +19,7 @@
 #include "linux/process.h"
 #include "linux/sysroot.h"
 #include "linux/syscalls/guest_path.h"
+#include "linux/syscalls/host_result.h"
 #include "linux/syscalls/syscall_table.h"
 
 namespace vireo {
@@ -137,9 +138,16 @@ int64_t sys_execveat(Process& p, const SyscallArgs& a) {
   return do_execve(p, a.a[1], a.a[2], a.a[3]);
 }
 
+// close_range: what a process calls just before execve to drop the fds the new program must
+// not inherit (CPython's subprocess, systemd); guest fds are host fds, so it passes through.
+int64_t sys_close_range(Process&, const SyscallArgs& a) {
+  return host_result(::syscall(SYS_close_range, long(uint32_t(a.a[0])), long(uint32_t(a.a[1])), long(a.a[2])));
+}
+
 }  // namespace
 
 void register_exec_syscalls(SyscallTable& t) {
+  t[SYS_close_range] = {"close_range", sys_close_range, {Arg::Fd, Arg::Fd, Arg::Hex}};
   t[SYS_execve] = {"execve", sys_execve, {Arg::Str, Arg::Ptr, Arg::Ptr}};
   t[SYS_execveat] = {"execveat", sys_execveat, {Arg::Fd, Arg::Str, Arg::Ptr, Arg::Ptr, Arg::Hex}};
 }

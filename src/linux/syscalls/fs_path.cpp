@@ -12,6 +12,7 @@
 
 #include "linux/guest_access.h"
 #include "linux/process.h"
+#include "linux/procfs.h"
 #include "linux/syscalls/guest_path.h"
 #include "linux/syscalls/host_result.h"
 #include "linux/syscalls/syscall_table.h"
@@ -33,6 +34,7 @@ long S(const std::string& s) { return L(s.c_str()); }
 
 int64_t sys_open(Process& p, const SyscallArgs& a) {
   PATH_ARG(path, 0);
+  if (auto fd = procfs_open(p, path, int(a.a[1]))) return *fd;
   return host_syscall(SYS_openat, AT_FDCWD, S(path), long(a.a[1]), long(a.a[2]));
 }
 int64_t sys_creat(Process& p, const SyscallArgs& a) {
@@ -41,6 +43,7 @@ int64_t sys_creat(Process& p, const SyscallArgs& a) {
 }
 int64_t sys_openat(Process& p, const SyscallArgs& a) {
   PATH_ARG(path, 1);
+  if (auto fd = procfs_open(p, path, int(a.a[2]))) return *fd;
   return host_syscall(SYS_openat, long(a.a[0]), S(path), long(a.a[2]), long(a.a[3]));
 }
 
