@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "cpu/cpuid.h"
+#include "linux/vdso/vdso_mapping.h"
 
 namespace vireo {
 
@@ -65,7 +66,9 @@ uint64_t build_initial_stack(AddressSpace& as, const LoadedElf& elf,
   uint64_t random_addr = put_bytes(random, 16);
   sp &= ~uint64_t(15);
 
+  uint64_t vdso = map_vdso(as);
   std::vector<uint64_t> aux = {
+      AT_SYSINFO_EHDR, vdso,
       AT_HWCAP,   advertised_features().leaf1_edx,
       AT_PAGESZ,  4096,
       AT_CLKTCK,  uint64_t(sysconf(_SC_CLK_TCK)),
