@@ -24,6 +24,12 @@ AddressSpace::AddressSpace() {
 
 AddressSpace::~AddressSpace() { ::munmap(mem_.base - kGuardSize, kGuardSize + kWindowSize + kGuardSize); }
 
+// The host protection behind a guest protection: execute-only guest pages stay readable on
+// the host, because the engines read instructions through host loads (the guest's own reads
+// of them follow the host page, as on an x86-64 without protection keys, where PROT_EXEC
+// implies PROT_READ).
+int AddressSpace::host_prot(int prot) { return (prot & PROT_EXEC) ? prot | PROT_READ : prot; }
+
 void AddressSpace::reserve(uint64_t start, uint64_t len) {
   ::mmap(host(start), len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
          -1, 0);
@@ -104,6 +110,12 @@ bool AddressSpace::is_mapped(uint64_t addr, uint64_t len, int prot) const {
   return true;
 }
 
+bool AddressSpace::is_mapped_any(uint64_t addr, uint64_t len) const {
+  auto it = regions_.upper_bound(addr);
+  if (it != regions_.begin() && std::prev(it)->second.end > addr) return true;
+  return it != regions_.end() && it->first < addr + len;
+}
+
 uint64_t AddressSpace::run_end(uint64_t addr) const {
   auto it = regions_.upper_bound(addr);
   if (it != regions_.begin() && std::prev(it)->second.end > addr) return std::prev(it)->second.end;
@@ -150,7 +162,7 @@ int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, int
   // Strip placement flags the host must not see (we place it ourselves, inside the window);
   // MAP_GROWSDOWN and MAP_32BIT have no meaning for an address we choose.
   int host_flags = (flags & ~(MAP_FIXED_NOREPLACE | MAP_GROWSDOWN | MAP_32BIT)) | MAP_FIXED;
-  void* p = ::mmap(host(addr), len, prot, host_flags, fd, off_t(offset));
+  void* p = ::mmap(host(addr), len, host_prot(prot), host_flags, fd, off_t(offset));
   if (p == MAP_FAILED) return -errno;
   Origin o;
   o.shared = (flags & MAP_TYPE) != MAP_PRIVATE;
@@ -182,43 +194,86 @@ int64_t AddressSpace::mprotect(uint64_t addr, uint64_t len, int prot) {
   if (addr & (kPageSize - 1)) return -EINVAL;
   len = page_align_up(len);
   if (!contains(addr, len)) return -ENOMEM;
-  if (!is_mapped(addr, len)) return -ENOMEM;
-  if (::mprotect(host(addr), len, prot) != 0) return -errno;
-  // New protection on the pieces, which keep what they map.
-  split(addr);
-  split(addr + len);
-  for (auto it = regions_.lower_bound(addr); it != regions_.end() && it->first < addr + len; ++it)
-    it->second.prot = prot;
+  // Like Linux (mm/mprotect.c), mappings are changed one after the other from the start of the
+  // range; a hole stops the walk with ENOMEM, leaving the part before it changed.
+  const uint64_t end = addr + len;
+  for (uint64_t a = addr; a < end;) {
+    if (!is_mapped(a, 1)) return -ENOMEM;
+    uint64_t b = std::min(end, run_end(a));
+    if (::mprotect(host(a), b - a, host_prot(prot)) != 0) return -errno;
+    // New protection on the pieces, which keep what they map.
+    split(a);
+    split(b);
+    for (auto it = regions_.lower_bound(a); it != regions_.end() && it->first < b; ++it)
+      it->second.prot = prot;
+    a = b;
+  }
   return 0;
+}
+
+uint64_t AddressSpace::vma_end(uint64_t addr) const {
+  auto it = regions_.upper_bound(addr);
+  if (it == regions_.begin() || std::prev(it)->second.end <= addr) return addr;
+  --it;
+  uint64_t end = it->second.end;
+  // Neighbours Linux would have merged into one VMA (same protection, same backing, offsets
+  // continuing) count as one here too.
+  for (auto next = std::next(it); next != regions_.end() && next->first == end; it = next++) {
+    const Origin& a = it->second.origin;
+    const Origin& b = next->second.origin;
+    if (next->second.prot != it->second.prot || a.name != b.name || a.inode != b.inode ||
+        a.shared != b.shared || (a.inode && a.offset + (end - it->first) != b.offset))
+      break;
+    end = next->second.end;
+  }
+  return end;
 }
 
 int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
                              uint64_t new_addr) {
+  // The order of checks and effects follows mm/mremap.c.
   if (old_addr & (kPageSize - 1)) return -EINVAL;
+  if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) return -EINVAL;  // no MREMAP_DONTUNMAP yet
+  if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
   old_len = page_align_up(old_len);
   new_len = page_align_up(new_len);
-  if (new_len == 0 || !contains(old_addr, old_len) || !is_mapped(old_addr, old_len))
-    return -EFAULT;
+  if (new_len == 0 || !contains(old_addr, old_len)) return -EINVAL;
+  // Linux 6.x looks the mapping at old_addr up before anything else: none is EFAULT, even for
+  // a shrink.
+  if (!is_mapped(old_addr, 1)) return -EFAULT;
+  if (flags & MREMAP_FIXED) {
+    if ((new_addr & (kPageSize - 1)) || !contains(new_addr, new_len)) return -EINVAL;
+    if (new_addr < old_addr + old_len && old_addr < new_addr + new_len) return -EINVAL;  // overlap
+    // mremap_to(): the target is cleared first, then a shrink drops the old tail.
+    munmap(new_addr, new_len);
+    if (old_len > new_len) {
+      munmap(old_addr + new_len, old_len - new_len);
+      old_len = new_len;
+    }
+  } else if (old_len >= new_len) {
+    if (old_len > new_len) munmap(old_addr + new_len, old_len - new_len);
+    return int64_t(old_addr);
+  }
+  // vma_to_resize(): the old range must lie in one mapping.
+  uint64_t vend = vma_end(old_addr);
+  if (vend == old_addr || old_len > vend - old_addr) return -EFAULT;
   auto it = std::prev(regions_.upper_bound(old_addr));
   int prot = it->second.prot;
   Origin origin = it->second.origin;
   if (origin.inode) origin.offset += old_addr - it->first;
-  if (new_len <= old_len && !(flags & MREMAP_FIXED)) {
-    if (new_len < old_len) munmap(old_addr + new_len, old_len - new_len);
-    return int64_t(old_addr);
-  }
-  // Grow in place when the following pages are free.
   if (!(flags & MREMAP_FIXED)) {
-    auto next = regions_.lower_bound(old_addr + old_len);
-    bool room = contains(old_addr, new_len) &&
-                (next == regions_.end() || next->first >= old_addr + new_len);
+    // Growing in place needs the range to end where its mapping ends and every page it grows
+    // over to be free (vma_expandable).
+    bool room = contains(old_addr, new_len) && vend == old_addr + old_len &&
+                !is_mapped_any(old_addr + old_len, new_len - old_len);
     if (room) {
       // The pages above are free for the guest but hold our PROT_NONE window reservation,
       // which would stop the host from growing in place: lift it for the call.
       ::munmap(host(old_addr + old_len), new_len - old_len);
       void* p = ::mremap(host(old_addr), old_len, new_len, 0);
       if (p != MAP_FAILED) {
-        record(old_addr, old_addr + new_len, prot, origin);
+        record(old_addr + old_len, old_addr + new_len, prot, origin);
+        if (origin.inode) set_origin(old_addr, old_addr + new_len, origin.name, origin.offset, origin.dev, origin.inode);
         return int64_t(old_addr);
       }
       reserve(old_addr + old_len, new_len - old_len);
@@ -226,8 +281,6 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
     if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
     new_addr = find_free(new_len, 0);
     if (!new_addr) return -ENOMEM;
-  } else if (!contains(new_addr, new_len) || (new_addr & (kPageSize - 1))) {
-    return -EINVAL;
   }
   void* p = ::mremap(host(old_addr), old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
                      host(new_addr));
@@ -242,8 +295,20 @@ int64_t AddressSpace::madvise(uint64_t addr, uint64_t len, int advice) {
   if (addr & (kPageSize - 1)) return -EINVAL;
   if (!contains(addr, page_align_up(len))) return -ENOMEM;
   if (advice != MADV_DONTNEED && advice != MADV_FREE) return 0;  // hints only
-  if (!is_mapped(addr, len)) return -ENOMEM;
-  return ::madvise(host(addr), page_align_up(len), advice) ? -errno : 0;
+  // Like Linux (mm/madvise.c), the advice applies to every mapped part of the range; holes
+  // make the call fail with ENOMEM afterwards, not before.
+  const uint64_t end = addr + page_align_up(len);
+  bool hole = false;
+  for (uint64_t a = addr; a < end;) {
+    uint64_t b = std::min(end, run_end(a));
+    if (is_mapped(a, 1)) {
+      if (::madvise(host(a), b - a, advice) != 0) return -errno;
+    } else {
+      hole = true;
+    }
+    a = b;
+  }
+  return hole ? -ENOMEM : 0;
 }
 
 void AddressSpace::set_brk_start(uint64_t start) {

@@ -55,6 +55,9 @@ class AddressSpace {
   // True if every page of [addr, addr+len) is mapped with at least `prot`.
   bool is_mapped(uint64_t addr, uint64_t len, int prot = 0) const;
 
+  // True if any page of [addr, addr+len) is mapped.
+  bool is_mapped_any(uint64_t addr, uint64_t len) const;
+
   // For walking [addr, ...) run by run: if the page at `addr` is mapped, the end of the mapping
   // that holds it; otherwise the start of the next mapping above it (kWindowSize if none).
   uint64_t run_end(uint64_t addr) const;
@@ -90,6 +93,10 @@ class AddressSpace {
     int prot;
     Origin origin;
   };
+  static int host_prot(int prot);
+  // The end of the VMA holding `addr` as Linux would have it (neighbouring regions with the
+  // same protection and backing merged); `addr` itself if it is unmapped.
+  uint64_t vma_end(uint64_t addr) const;
   uint64_t find_free(uint64_t len, uint64_t hint) const;
   // Splits the region holding `at` (if any) so that a region starts at `at`.
   void split(uint64_t at);

@@ -1,11 +1,14 @@
 #include "jit/frontend/translator.h"
 
+#include <sys/mman.h>
+
 #include <cstring>
 
 #include <algorithm>
 
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
+#include "mem/address_space.h"
 #include "mem/host_fault.h"
 
 namespace vireo::jit {
@@ -126,9 +129,15 @@ bool changes_control_flow(uint16_t m) {
   }
 }
 
-// Copies up to 15 code bytes, stopping before an unreadable page.
+// Copies up to 15 code bytes, stopping before an unreadable or non-executable page (the
+// interpreter then raises the fetch fault, with the guest's pc).
 size_t fetch(const GuestMemory& mem, uint64_t pc, uint8_t* out) {
   size_t avail = mem.contains(pc, 1) ? std::min<uint64_t>(15, mem.limit - pc) : 0;
+  if (mem.space) {
+    auto exec = [&](uint64_t a) { int p = mem.space->prot_at(a); return p >= 0 && (p & PROT_EXEC); };
+    if (!exec(pc)) avail = 0;
+    else if ((pc & 4095) + avail > 4096 && !exec((pc | 4095) + 1)) avail = 4096 - (pc & 4095);
+  }
   size_t got = 0;
   GuestFaultScope probe;
   activate_fault_scope(probe, mem);
