@@ -8,8 +8,8 @@
 
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
-#include "mem/address_space.h"
 #include "mem/host_fault.h"
+#include "mem/address_space.h"  // the guest protections, for PROT_EXEC
 
 namespace vireo::jit {
 
