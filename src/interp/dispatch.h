@@ -34,8 +34,8 @@ void register_sse_move(DispatchTable& t);  // sse_move.cpp
 void register_sse_shuffle(DispatchTable& t);  // sse_shuffle.cpp: shuffles, unpacks, packs, insert/extract, blends
 void register_sse_int_ext(DispatchTable& t);  // sse_int_ext.cpp: SSSE3/SSE4.1/SSE4.2 integer ops
 void register_sse_string(DispatchTable& t);   // sse_string.cpp: SSE4.2 pcmpestri/pcmpestrm/pcmpistri/pcmpistrm
-void register_x87(DispatchTable& t);       // x87.cpp
-// mmx.cpp: MMX forms; runs last, routing mnemonics shared with SSE by operand class.
+// mmx.cpp: MMX forms; runs after the SSE families, routing the mnemonics they share by operand class.
 void register_mmx(DispatchTable& t);
+void register_x87(DispatchTable& t);       // x87.cpp
 
 }  // namespace vireo

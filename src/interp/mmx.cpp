@@ -3,7 +3,7 @@
 // cvt*pi* conversions, movq2dq/movdq2q, pshufb, phadd*, psign*, pabs*, palignr ...).
 //
 // MMX shares its mnemonics with the SSE2 forms (paddb mm vs paddb xmm). register_mmx() runs
-// after every other family has registered: for each mnemonic that has an MMX form it keeps the
+// after the SSE families have registered: for each mnemonic that has an MMX form it keeps the
 // XMM handler and installs a router that picks the MMX one when an operand is an MM register.
 //
 // Aliasing with the x87 (SDM Vol. 1, 9.5 and Table 9-2): MMi is the 64-bit significand of the
