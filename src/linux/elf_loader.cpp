@@ -178,10 +178,9 @@ std::string interpreter_of(const Image& im) {
     if (p.p_filesz < 2 || p.p_filesz > PATH_MAX) throw im.fail("bad ELF interpreter name");
     std::string s(p.p_filesz, '\0');
     if (!read_at(im.f.fd, s.data(), s.size(), p.p_offset)) throw im.fail("bad ELF interpreter name");
+    // Only the last byte must be NUL; the name is what precedes the first one.
     if (s.back() != '\0') throw im.fail("bad ELF interpreter name");
-    s.pop_back();
-    if (s.find('\0') != std::string::npos) throw im.fail("bad ELF interpreter name");
-    return s;
+    return s.substr(0, s.find('\0'));
   }
   return "";
 }
