@@ -1,4 +1,5 @@
-// `vireo run [options] [--] PROGRAM [ARGS...]`: run a static x86-64 Linux program.
+// `vireo run [options] [--] PROGRAM [ARGS...]`: run an x86-64 Linux program (static or dynamic).
+#include <signal.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include "jit/jit_engine.h"
 #include "linux/elf_loader.h"
 #include "linux/process.h"
+#include "linux/sysroot.h"
 
 extern char** environ;
 
@@ -25,6 +27,7 @@ struct RunArgs {
   std::vector<std::string> set_env;
   std::vector<std::string> unset_env;
   std::string argv0;
+  std::string sysroot;  // -L DIR (default: $VIREO_LD_PREFIX, else none)
   std::vector<std::string> command;  // PROGRAM ARGS...
   // jit
   uint64_t tc_size_mib = 16;
@@ -117,9 +120,18 @@ int run(const RunArgs& a) {
   if (a.no_chain) o.reexec_options.push_back("--no-chain");
   if (a.perfmap) o.reexec_options.push_back("--perfmap");
   if (a.no_jump_cache) o.reexec_options.push_back("--no-jump-cache");
+  if (!a.sysroot.empty()) set_sysroot(a.sysroot);
+  else if (const char* env = std::getenv("VIREO_LD_PREFIX")) set_sysroot(env);
   Process p(std::move(o));
   try {
     p.load();
+  } catch (const ElfFatalSegv& e) {
+    // Linux gets this far into execve and then kills the new process with SIGSEGV.
+    fmt::print(stderr, "vireo: guest terminated by SIGSEGV ({})\n", e.what());
+    std::fflush(stderr);
+    ::signal(SIGSEGV, SIG_DFL);
+    ::raise(SIGSEGV);
+    return 128 + SIGSEGV;
   } catch (const std::exception& e) {
     fmt::print(stderr, "vireo: {}\n", e.what());
     return 1;
@@ -131,7 +143,7 @@ int run(const RunArgs& a) {
 
 void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
-  CLI::App* run_cmd = app.add_subcommand("run", "Run a static x86-64 Linux program (user mode)");
+  CLI::App* run_cmd = app.add_subcommand("run", "Run an x86-64 Linux program (user mode)");
   run_cmd->add_option("--engine", args->engine, "Execution engine: jit (default), interp")
       ->check(CLI::IsMember({"interp", "jit"}));
   run_cmd->add_option("--tc-size", args->tc_size_mib, "jit: translation cache size in MiB (default 16)")
@@ -148,6 +160,9 @@ void add_run_command(CLI::App& app) {
   run_cmd->add_option("-U", args->unset_env, "Remove VAR from the guest environment")
       ->allow_extra_args(false);
   run_cmd->add_option("--argv0", args->argv0, "argv[0] for the guest (default: PROGRAM)");
+  run_cmd->add_option("-L", args->sysroot,
+                      "Sysroot: absolute paths the guest names (its ELF interpreter, libraries, "
+                      "files) are looked up under DIR first (default: $VIREO_LD_PREFIX, else /)");
   // PROGRAM and everything after it belong to the guest, options included: CLI11's prefix
   // mode stops option parsing at the first positional and leaves the rest in remaining().
   run_cmd->prefix_command();

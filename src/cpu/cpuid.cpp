@@ -9,10 +9,10 @@ using namespace cpuid_bits;
 const CpuFeatures& advertised_features() {
   static const CpuFeatures f{
       /*leaf1_ecx=*/CX16 | MOVBE | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42,
-      /*leaf1_edx=*/FPU | TSC | CX8 | CMOV | FXSR | SSE | SSE2,
+      /*leaf1_edx=*/FPU | TSC | CX8 | CMOV | MMX | FXSR | SSE | SSE2,
       /*leaf7_ebx=*/BMI1,
       /*ext1_ecx=*/LAHF_LM | ABM_LZCNT,
-      /*ext1_edx=*/SYSCALL | NX | LM,
+      /*ext1_edx=*/SYSCALL | NX | MMX | LM,  // AMD repeats MMX here (bit 23)
   };
   return f;
 }

@@ -14,6 +14,7 @@ struct CpuidResult {
 namespace cpuid_bits {
 // leaf 1 EDX
 inline constexpr uint32_t FPU = 1u << 0, TSC = 1u << 4, CX8 = 1u << 8, CMOV = 1u << 15,
+                          MMX = 1u << 23,
                           FXSR = 1u << 24, SSE = 1u << 25, SSE2 = 1u << 26;
 // leaf 1 ECX
 inline constexpr uint32_t SSE3 = 1u << 0, SSSE3 = 1u << 9, CX16 = 1u << 13,

@@ -31,6 +31,7 @@ DispatchTable build() {
   register_sse_shuffle(t);
   register_sse_int_ext(t);
   register_sse_string(t);
+  register_mmx(t);  // after the SSE families: it wraps the handlers of the mnemonics MMX shares
   register_x87(t);
   register_user_segments(t);  // after register_system: iret is no longer simply privileged
   return t;

@@ -42,6 +42,8 @@ void register_sse_move(DispatchTable& t);  // sse_move.cpp
 void register_sse_shuffle(DispatchTable& t);  // sse_shuffle.cpp: shuffles, unpacks, packs, insert/extract, blends
 void register_sse_int_ext(DispatchTable& t);  // sse_int_ext.cpp: SSSE3/SSE4.1/SSE4.2 integer ops
 void register_sse_string(DispatchTable& t);   // sse_string.cpp: SSE4.2 pcmpestri/pcmpestrm/pcmpistri/pcmpistrm
+// mmx.cpp: MMX forms; runs after the SSE families, routing the mnemonics they share by operand class.
+void register_mmx(DispatchTable& t);
 void register_x87(DispatchTable& t);       // x87.cpp
 void register_user_segments(DispatchTable& t);  // user_segments.cpp: ret (near and far), iret
 

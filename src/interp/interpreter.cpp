@@ -1,5 +1,7 @@
 #include "interp/interpreter.h"
 
+#include <sys/mman.h>
+
 #include <fmt/format.h>
 
 #include <sys/mman.h>
@@ -11,6 +13,8 @@
 #include "interp/memory_fault.h"
 #include "interp/user_traps.h"
 #include "interp/system/system_mode.h"
+#include "linux/vdso/vsyscall.h"
+#include "mem/address_space.h"
 
 namespace vireo {
 
@@ -49,10 +53,45 @@ inline const Insn* Interpreter::fetch(CpuState& cpu) {
   return fetch_slow(cpu, e);
 }
 
+namespace {
+
+// A call into the vsyscall page (linux/vdso/vsyscall.h): the entry point's system call, then
+// the `ret` Linux emulates after it (arch/x86/entry/vsyscall/vsyscall_64.c). Anything else in
+// the page faults like a fetch from an unmapped page.
+void vsyscall_call(Exec& x, const Insn&) {
+  long nr = vsyscall_number(x.insn_rip);
+  if (nr < 0) x.raise_pf(x.insn_rip, false);
+  uint64_t ret = x.load<uint64_t>(x.cpu->gpr[RSP]);
+  x.cpu->gpr[RSP] += 8;
+  x.cpu->gpr[RAX] = uint64_t(nr);
+  x.cpu->rip = ret;
+  x.stop = StopReason::Syscall;
+}
+
+const Insn& vsyscall_insn() {
+  static const Insn in = [] {
+    Insn i{};
+    i.fn = &vsyscall_call;
+    return i;
+  }();
+  return in;
+}
+
+}  // namespace
+
+// Code runs only from executable guest pages (user mode: the guest's protections live in its
+// address space; the host pages stay readable for the engines).
+bool Interpreter::executable(uint64_t addr) const {
+  if (!x_.mem.space) return true;
+  int prot = x_.mem.space->prot_at(addr);
+  return prot >= 0 && (prot & PROT_EXEC);
+}
+
 const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
   uint64_t rip = cpu.rip;
   if (e.rip == rip && x_.mem.contains(rip, e.insn.len) &&
-      std::memcmp(e.insn.bytes, x_.mem.base + rip, e.insn.len) == 0)
+      std::memcmp(e.insn.bytes, x_.mem.base + rip, e.insn.len) == 0 && executable(rip) &&
+      executable(rip + e.insn.len - 1))
     return &e.insn;
 
   ++decode_misses_;
@@ -61,9 +100,17 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
   if (x_.mem.space && !x_.mem.space->is_mapped(rip, 1, PROT_EXEC)) [[unlikely]]
     x_.raise(VEC_PF, x_.mem.space->is_mapped(rip, 1) ? pf::P : 0, true, rip, false);
   // Read up to 15 bytes, stopping at the end of the window; a fetch from an unmapped page
-  // faults on the host and becomes a guest #PF at this rip.
-  if (!x_.mem.contains(rip, 1)) x_.raise_pf(rip, false);
+  // faults on the host and becomes a guest #PF at this rip, as does one from a page without
+  // PROT_EXEC.
+  if (!x_.mem.contains(rip, 1)) {
+    if (in_vsyscall_page(rip) && x_.mem.space) return &vsyscall_insn();
+    x_.raise_pf(rip, false);
+  }
+  if (!executable(rip)) x_.raise_pf(rip, false);
   size_t avail = std::min<uint64_t>(15, x_.mem.limit - rip);
+  // An instruction may not run on into a page that is not executable.
+  const bool nx_next = (rip & 4095) + avail > 4096 && !executable((rip | 4095) + 1);
+  if (nx_next) avail = 4096 - (rip & 4095);
   uint8_t buf[16] = {};
   // Copy byte by byte up to the first unmapped byte (an instruction may end right before an
   // unmapped page); the first byte faults for real if unmapped.
@@ -83,7 +130,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
   e.rip = ~uint64_t(0);
   if (!decoder_.decode(buf, got, rip, e.insn)) {
     // Undecodable: #UD, or #PF if the instruction runs into an unmapped page.
-    if (got < 15 && got < avail) x_.raise_pf(rip + got, false);
+    if ((got < 15 && got < avail) || nx_next) x_.raise_pf(rip + got, false);
     x_.raise_ud();
   }
   e.insn.fn = handler_for(e.insn);

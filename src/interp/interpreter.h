@@ -57,6 +57,7 @@ class Interpreter final : public Engine {
 
   const Insn* fetch(CpuState& cpu);  // inline fast path in run()
   const Insn* fetch_slow(CpuState& cpu, CacheEntry& e);
+  bool executable(uint64_t addr) const;
   StopReason fault_stop(CpuState& cpu, int how);
   StopReason run_system(CpuState& cpu);  // interp/system/run_loop.cpp
   void print_system_stats(std::FILE* out, double seconds) const;

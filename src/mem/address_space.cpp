@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -22,30 +24,70 @@ AddressSpace::AddressSpace() {
 
 AddressSpace::~AddressSpace() { ::munmap(mem_.base - kGuardSize, kGuardSize + kWindowSize + kGuardSize); }
 
+// The host protection behind a guest protection: execute-only guest pages stay readable on
+// the host, because the engines read instructions through host loads (the guest's own reads
+// of them follow the host page, as on an x86-64 without protection keys, where PROT_EXEC
+// implies PROT_READ).
+int AddressSpace::host_prot(int prot) { return (prot & PROT_EXEC) ? prot | PROT_READ : prot; }
+
 void AddressSpace::reserve(uint64_t start, uint64_t len) {
   ::mmap(host(start), len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
          -1, 0);
 }
 
+void AddressSpace::split(uint64_t at) {
+  auto it = regions_.upper_bound(at);
+  if (it == regions_.begin()) return;
+  --it;
+  if (it->first == at || it->second.end <= at) return;
+  Region right = it->second;
+  if (!right.origin.name.empty() && right.origin.inode) right.origin.offset += at - it->first;
+  it->second.end = at;
+  regions_[at] = std::move(right);
+}
+
 void AddressSpace::forget(uint64_t start, uint64_t end) {
-  // Split regions overlapping [start, end) and drop the overlap.
-  auto it = regions_.lower_bound(start);
-  if (it != regions_.begin()) {
-    auto prev = std::prev(it);
-    if (prev->second.end > start) it = prev;
-  }
-  while (it != regions_.end() && it->first < end) {
-    uint64_t s = it->first, e = it->second.end;
-    int prot = it->second.prot;
+  split(start);
+  split(end);
+  for (auto it = regions_.lower_bound(start); it != regions_.end() && it->first < end;)
     it = regions_.erase(it);
-    if (s < start) regions_[s] = {start, prot};
-    if (e > end) regions_[end] = {e, prot};
+}
+
+void AddressSpace::record(uint64_t start, uint64_t end, int prot, Origin origin) {
+  forget(start, end);
+  regions_[start] = {end, prot, std::move(origin)};
+}
+
+void AddressSpace::set_origin(uint64_t start, uint64_t end, const std::string& name,
+                              uint64_t offset, uint64_t dev, uint64_t inode) {
+  split(start);
+  split(end);
+  for (auto it = regions_.lower_bound(start); it != regions_.end() && it->first < end; ++it) {
+    Origin& o = it->second.origin;
+    o.name = name;
+    o.dev = dev;
+    o.inode = inode;
+    o.offset = inode ? offset + (it->first - start) : 0;
   }
 }
 
-void AddressSpace::record(uint64_t start, uint64_t end, int prot) {
-  forget(start, end);
-  regions_[start] = {end, prot};
+std::vector<AddressSpace::Mapping> AddressSpace::mappings() const {
+  std::vector<Mapping> out;
+  for (auto& [start, r] : regions_) {
+    if (!out.empty()) {
+      Mapping& m = out.back();
+      const Origin& o = m.origin;
+      bool same = m.end == start && m.prot == r.prot && o.name == r.origin.name &&
+                  o.dev == r.origin.dev && o.inode == r.origin.inode && o.shared == r.origin.shared &&
+                  (!o.inode || o.offset + (m.end - m.start) == r.origin.offset);
+      if (same) {
+        m.end = r.end;
+        continue;
+      }
+    }
+    out.push_back({start, r.end, r.prot, r.origin});
+  }
+  return out;
 }
 
 int AddressSpace::prot_at(uint64_t addr) const {
@@ -66,6 +108,12 @@ bool AddressSpace::is_mapped(uint64_t addr, uint64_t len, int prot) const {
     a = it->second.end;
   }
   return true;
+}
+
+bool AddressSpace::is_mapped_any(uint64_t addr, uint64_t len) const {
+  auto it = regions_.upper_bound(addr);
+  if (it != regions_.begin() && std::prev(it)->second.end > addr) return true;
+  return it != regions_.end() && it->first < addr + len;
 }
 
 uint64_t AddressSpace::run_end(uint64_t addr) const {
@@ -114,9 +162,22 @@ int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, int
   // Strip placement flags the host must not see (we place it ourselves, inside the window);
   // MAP_GROWSDOWN and MAP_32BIT have no meaning for an address we choose.
   int host_flags = (flags & ~(MAP_FIXED_NOREPLACE | MAP_GROWSDOWN | MAP_32BIT)) | MAP_FIXED;
-  void* p = ::mmap(host(addr), len, prot, host_flags, fd, off_t(offset));
+  void* p = ::mmap(host(addr), len, host_prot(prot), host_flags, fd, off_t(offset));
   if (p == MAP_FAILED) return -errno;
-  record(addr, addr + len, prot);
+  Origin o;
+  o.shared = (flags & MAP_TYPE) != MAP_PRIVATE;
+  struct stat st;
+  if (fd >= 0 && ::fstat(fd, &st) == 0) {
+    char link[4096];
+    ssize_t n = ::readlink(fmt::format("/proc/self/fd/{}", fd).c_str(), link, sizeof link - 1);
+    o.name = n > 0 ? std::string(link, size_t(n)) : "";
+    o.offset = offset;
+    o.dev = uint64_t(st.st_dev);
+    o.inode = uint64_t(st.st_ino);
+  } else if (o.shared) {
+    o.name = "/dev/zero (deleted)";  // what Linux shows for shared anonymous memory
+  }
+  record(addr, addr + len, prot, std::move(o));
   return int64_t(addr);
 }
 
@@ -133,38 +194,86 @@ int64_t AddressSpace::mprotect(uint64_t addr, uint64_t len, int prot) {
   if (addr & (kPageSize - 1)) return -EINVAL;
   len = page_align_up(len);
   if (!contains(addr, len)) return -ENOMEM;
-  if (!is_mapped(addr, len)) return -ENOMEM;
-  if (::mprotect(host(addr), len, prot) != 0) return -errno;
-  // Re-record with the new protection, keeping the split pieces.
-  record(addr, addr + len, prot);
+  // Like Linux (mm/mprotect.c), mappings are changed one after the other from the start of the
+  // range; a hole stops the walk with ENOMEM, leaving the part before it changed.
+  const uint64_t end = addr + len;
+  for (uint64_t a = addr; a < end;) {
+    if (!is_mapped(a, 1)) return -ENOMEM;
+    uint64_t b = std::min(end, run_end(a));
+    if (::mprotect(host(a), b - a, host_prot(prot)) != 0) return -errno;
+    // New protection on the pieces, which keep what they map.
+    split(a);
+    split(b);
+    for (auto it = regions_.lower_bound(a); it != regions_.end() && it->first < b; ++it)
+      it->second.prot = prot;
+    a = b;
+  }
   return 0;
+}
+
+uint64_t AddressSpace::vma_end(uint64_t addr) const {
+  auto it = regions_.upper_bound(addr);
+  if (it == regions_.begin() || std::prev(it)->second.end <= addr) return addr;
+  --it;
+  uint64_t end = it->second.end;
+  // Neighbours Linux would have merged into one VMA (same protection, same backing, offsets
+  // continuing) count as one here too.
+  for (auto next = std::next(it); next != regions_.end() && next->first == end; it = next++) {
+    const Origin& a = it->second.origin;
+    const Origin& b = next->second.origin;
+    if (next->second.prot != it->second.prot || a.name != b.name || a.inode != b.inode ||
+        a.shared != b.shared || (a.inode && a.offset + (end - it->first) != b.offset))
+      break;
+    end = next->second.end;
+  }
+  return end;
 }
 
 int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
                              uint64_t new_addr) {
+  // The order of checks and effects follows mm/mremap.c.
   if (old_addr & (kPageSize - 1)) return -EINVAL;
+  if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) return -EINVAL;  // no MREMAP_DONTUNMAP yet
+  if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
   old_len = page_align_up(old_len);
   new_len = page_align_up(new_len);
-  if (new_len == 0 || !contains(old_addr, old_len) || !is_mapped(old_addr, old_len))
-    return -EFAULT;
-  auto it = std::prev(regions_.upper_bound(old_addr));
-  int prot = it->second.prot;
-  if (new_len <= old_len && !(flags & MREMAP_FIXED)) {
-    if (new_len < old_len) munmap(old_addr + new_len, old_len - new_len);
+  if (new_len == 0 || !contains(old_addr, old_len)) return -EINVAL;
+  // Linux 6.x looks the mapping at old_addr up before anything else: none is EFAULT, even for
+  // a shrink.
+  if (!is_mapped(old_addr, 1)) return -EFAULT;
+  if (flags & MREMAP_FIXED) {
+    if ((new_addr & (kPageSize - 1)) || !contains(new_addr, new_len)) return -EINVAL;
+    if (new_addr < old_addr + old_len && old_addr < new_addr + new_len) return -EINVAL;  // overlap
+    // mremap_to(): the target is cleared first, then a shrink drops the old tail.
+    munmap(new_addr, new_len);
+    if (old_len > new_len) {
+      munmap(old_addr + new_len, old_len - new_len);
+      old_len = new_len;
+    }
+  } else if (old_len >= new_len) {
+    if (old_len > new_len) munmap(old_addr + new_len, old_len - new_len);
     return int64_t(old_addr);
   }
-  // Grow in place when the following pages are free.
+  // vma_to_resize(): the old range must lie in one mapping.
+  uint64_t vend = vma_end(old_addr);
+  if (vend == old_addr || old_len > vend - old_addr) return -EFAULT;
+  auto it = std::prev(regions_.upper_bound(old_addr));
+  int prot = it->second.prot;
+  Origin origin = it->second.origin;
+  if (origin.inode) origin.offset += old_addr - it->first;
   if (!(flags & MREMAP_FIXED)) {
-    auto next = regions_.lower_bound(old_addr + old_len);
-    bool room = contains(old_addr, new_len) &&
-                (next == regions_.end() || next->first >= old_addr + new_len);
+    // Growing in place needs the range to end where its mapping ends and every page it grows
+    // over to be free (vma_expandable).
+    bool room = contains(old_addr, new_len) && vend == old_addr + old_len &&
+                !is_mapped_any(old_addr + old_len, new_len - old_len);
     if (room) {
       // The pages above are free for the guest but hold our PROT_NONE window reservation,
       // which would stop the host from growing in place: lift it for the call.
       ::munmap(host(old_addr + old_len), new_len - old_len);
       void* p = ::mremap(host(old_addr), old_len, new_len, 0);
       if (p != MAP_FAILED) {
-        record(old_addr, old_addr + new_len, prot);
+        record(old_addr + old_len, old_addr + new_len, prot, origin);
+        if (origin.inode) set_origin(old_addr, old_addr + new_len, origin.name, origin.offset, origin.dev, origin.inode);
         return int64_t(old_addr);
       }
       reserve(old_addr + old_len, new_len - old_len);
@@ -172,15 +281,13 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
     if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
     new_addr = find_free(new_len, 0);
     if (!new_addr) return -ENOMEM;
-  } else if (!contains(new_addr, new_len) || (new_addr & (kPageSize - 1))) {
-    return -EINVAL;
   }
   void* p = ::mremap(host(old_addr), old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
                      host(new_addr));
   if (p == MAP_FAILED) return -errno;
   reserve(old_addr, old_len);  // the host unmapped it: put the reservation back
   forget(old_addr, old_addr + old_len);
-  record(new_addr, new_addr + new_len, prot);
+  record(new_addr, new_addr + new_len, prot, origin);
   return int64_t(new_addr);
 }
 
@@ -188,8 +295,20 @@ int64_t AddressSpace::madvise(uint64_t addr, uint64_t len, int advice) {
   if (addr & (kPageSize - 1)) return -EINVAL;
   if (!contains(addr, page_align_up(len))) return -ENOMEM;
   if (advice != MADV_DONTNEED && advice != MADV_FREE) return 0;  // hints only
-  if (!is_mapped(addr, len)) return -ENOMEM;
-  return ::madvise(host(addr), page_align_up(len), advice) ? -errno : 0;
+  // Like Linux (mm/madvise.c), the advice applies to every mapped part of the range; holes
+  // make the call fail with ENOMEM afterwards, not before.
+  const uint64_t end = addr + page_align_up(len);
+  bool hole = false;
+  for (uint64_t a = addr; a < end;) {
+    uint64_t b = std::min(end, run_end(a));
+    if (is_mapped(a, 1)) {
+      if (::madvise(host(a), b - a, advice) != 0) return -errno;
+    } else {
+      hole = true;
+    }
+    a = b;
+  }
+  return hole ? -ENOMEM : 0;
 }
 
 void AddressSpace::set_brk_start(uint64_t start) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "mem/guest_memory.h"
 
@@ -54,6 +55,9 @@ class AddressSpace {
   // True if every page of [addr, addr+len) is mapped with at least `prot`.
   bool is_mapped(uint64_t addr, uint64_t len, int prot = 0) const;
 
+  // True if any page of [addr, addr+len) is mapped.
+  bool is_mapped_any(uint64_t addr, uint64_t len) const;
+
   // For walking [addr, ...) run by run: if the page at `addr` is mapped, the end of the mapping
   // that holds it; otherwise the start of the next mapping above it (kWindowSize if none).
   uint64_t run_end(uint64_t addr) const;
@@ -61,13 +65,43 @@ class AddressSpace {
   // One line per mapping, /proc/self/maps style (for -d and tests).
   std::string describe() const;
 
+  // What a mapping is, for /proc/self/maps: the file it shows (with the offset of its first
+  // page, device and inode) or a name such as "[stack]"; empty for anonymous memory.
+  struct Origin {
+    std::string name;
+    uint64_t offset = 0, dev = 0, inode = 0;
+    bool shared = false;  // MAP_SHARED ('s' in maps)
+  };
+  struct Mapping {
+    uint64_t start, end;
+    int prot;
+    Origin origin;
+  };
+  // Names [start, end) (which must be mapped); a mapping split later keeps the offsets right.
+  void set_origin(uint64_t start, uint64_t end, const std::string& name, uint64_t offset = 0,
+                  uint64_t dev = 0, uint64_t inode = 0);
+  // Every mapping in address order, neighbours with the same protection and origin merged, as
+  // the kernel merges VMAs.
+  std::vector<Mapping> mappings() const;
+  // The program break's current range (for "[heap]").
+  uint64_t brk_start() const { return brk_start_; }
+  uint64_t brk_end() const { return brk_mapped_end_; }
+
  private:
   struct Region {
     uint64_t end;
     int prot;
+    Origin origin;
   };
+  static int host_prot(int prot);
+  // The end of the VMA holding `addr` as Linux would have it (neighbouring regions with the
+  // same protection and backing merged); `addr` itself if it is unmapped.
+  uint64_t vma_end(uint64_t addr) const;
   uint64_t find_free(uint64_t len, uint64_t hint) const;
-  void record(uint64_t start, uint64_t end, int prot);
+  // Splits the region holding `at` (if any) so that a region starts at `at`.
+  void split(uint64_t at);
+  void record(uint64_t start, uint64_t end, int prot, Origin origin);
+  void record(uint64_t start, uint64_t end, int prot) { record(start, end, prot, Origin()); }
   void forget(uint64_t start, uint64_t end);
   void reserve(uint64_t start, uint64_t len);  // back to PROT_NONE reservation
 

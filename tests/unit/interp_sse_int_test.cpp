@@ -220,12 +220,25 @@ TEST(InterpSseInt, Crc32MatchesNative) {
 }
 
 // MMX forms (no 66 prefix) are not implemented and must be #UD, not silently wrong.
-TEST(InterpSseInt, MmxFormsAreUndefined) {
+TEST(InterpSseInt, MmxFormsUseTheX87Registers) {
+  // MMX (interp/mmx.cpp): MMi is the significand of x87 register Ri; an MMX instruction sets
+  // TOP to 0 and every tag valid, a write sets the exponent bits to ones, emms empties all.
   InterpHarness h;
-  EXPECT_EQ(h.run({0x0F, 0xFE, 0xC1}), StopReason::Fault);  // paddd mm0, mm1
-  EXPECT_EQ(h.cpu.fault.vector, VEC_UD);
-  EXPECT_EQ(h.run({0x0F, 0x6E, 0xC0}), StopReason::Fault);  // movd mm0, eax
-  EXPECT_EQ(h.cpu.fault.vector, VEC_UD);
+  h.cpu.gpr[RAX] = 0x11223344;
+  h.cpu.x87.top = 5;
+  h.cpu.x87.tag_empty = 0xFF;
+  EXPECT_EQ(h.run({0x0F, 0x6E, 0xC0, 0x0F, 0xFE, 0xC0}), StopReason::None);  // movd mm0, eax; paddd mm0, mm0
+  uint64_t mant;
+  uint16_t se;
+  std::memcpy(&mant, &h.cpu.x87.st[0], 8);
+  std::memcpy(&se, reinterpret_cast<const uint8_t*>(&h.cpu.x87.st[0]) + 8, 2);
+  EXPECT_EQ(mant, 0x22446688u);
+  EXPECT_EQ(se, 0xFFFF);
+  EXPECT_EQ(h.cpu.x87.top, 0);
+  EXPECT_EQ(h.cpu.x87.tag_empty, 0);
+  EXPECT_EQ(h.cpu.xmm[0].u64[0], 0u);  // the XMM register of the same number is untouched
+  EXPECT_EQ(h.run({0x0F, 0x77}), StopReason::None);  // emms
+  EXPECT_EQ(h.cpu.x87.tag_empty, 0xFF);
 }
 
 }  // namespace

@@ -14,7 +14,9 @@ namespace {
 TEST(LinuxInitialStack, ArgvEnvpAndAuxvAreWhereTheAbiSays) {
   AddressSpace as;
   LoadedElf elf{};
-  elf.entry = 0x401000;
+  elf.entry = 0x7f0000001000;  // the interpreter's: where execution starts, not AT_ENTRY
+  elf.program_entry = 0x401000;
+  elf.interp_base = 0x7f0000000000;
   elf.phdr = 0x400040;
   elf.phent = 56;
   elf.phnum = 7;
@@ -38,6 +40,7 @@ TEST(LinuxInitialStack, ArgvEnvpAndAuxvAreWhereTheAbiSays) {
   for (; word(p) != AT_NULL; p += 16) aux[word(p)] = word(p + 8);
   EXPECT_EQ(aux.at(AT_PAGESZ), 4096u);
   EXPECT_EQ(aux.at(AT_ENTRY), 0x401000u);
+  EXPECT_EQ(aux.at(AT_BASE), 0x7f0000000000u);
   EXPECT_EQ(aux.at(AT_PHDR), 0x400040u);
   EXPECT_EQ(aux.at(AT_PHENT), 56u);
   EXPECT_EQ(aux.at(AT_PHNUM), 7u);

@@ -2,8 +2,6 @@
 
 #include <sys/mman.h>
 
-#include "mem/address_space.h"
-
 #include <cstring>
 
 #include <algorithm>
@@ -12,6 +10,7 @@
 #include "cpu/cpu_state.h"
 #include "interp/dispatch.h"
 #include "mem/host_fault.h"
+#include "mem/address_space.h"  // the guest protections, for PROT_EXEC
 
 namespace vireo::jit {
 
@@ -134,15 +133,14 @@ bool changes_control_flow(uint16_t m) {
   }
 }
 
-// Copies up to 15 code bytes, stopping before an unreadable page.
+// Copies up to 15 code bytes, stopping before an unreadable or non-executable page (the
+// interpreter then raises the fetch fault, with the guest's pc).
 size_t fetch(const GuestMemory& mem, uint64_t pc, uint8_t* out) {
   size_t avail = mem.contains(pc, 1) ? std::min<uint64_t>(15, mem.limit - pc) : 0;
-  // Only executable pages are code (NX); the interpreter raises the fetch fault. A block
-  // stops before an instruction that would run into a non-executable page.
-  if (avail && mem.space) {
-    if (!mem.space->is_mapped(pc, 1, PROT_EXEC)) return 0;
-    const uint64_t next_page = (pc | 4095) + 1;
-    if (pc + avail > next_page && !mem.space->is_mapped(next_page, 1, PROT_EXEC)) avail = next_page - pc;
+  if (mem.space) {
+    auto exec = [&](uint64_t a) { int p = mem.space->prot_at(a); return p >= 0 && (p & PROT_EXEC); };
+    if (!exec(pc)) avail = 0;
+    else if ((pc & 4095) + avail > 4096 && !exec((pc | 4095) + 1)) avail = 4096 - (pc & 4095);
   }
   size_t got = 0;
   GuestFaultScope probe;

@@ -17,7 +17,9 @@
 #include "linux/elf_loader.h"
 #include "linux/guest_access.h"
 #include "linux/process.h"
+#include "linux/sysroot.h"
 #include "linux/syscalls/guest_path.h"
+#include "linux/syscalls/host_result.h"
 #include "linux/syscalls/syscall_table.h"
 
 namespace vireo {
@@ -44,7 +46,7 @@ int64_t read_string_array(Process& p, uint64_t addr, std::vector<std::string>& o
 
 // Finds what to run for `path` with `args`, following "#!" lines as the kernel does:
 // argv becomes {interpreter, [optional argument], path, args[1...]}. On success `program` is an
-// x86-64 static executable and `args` its argv.
+// x86-64 executable (a host path) and `args` its argv.
 int64_t resolve_program(std::string path, std::vector<std::string>& args, std::string& program) {
   for (int depth = 0;; ++depth) {
     if (depth > 4) return -ELOOP;
@@ -58,6 +60,8 @@ int64_t resolve_program(std::string path, std::vector<std::string>& args, std::s
     ssize_t n = ::read(fd, head, sizeof head - 1);
     ::close(fd);
     if (n >= 2 && head[0] == '#' && head[1] == '!') {
+      // The interpreter named on the line is a guest path, looked up through the sysroot;
+      // argv keeps the name as written (fs/binfmt_script.c).
       std::string line(head + 2, size_t(n - 2));
       line = line.substr(0, line.find('\n'));
       auto ws = [](char c) { return c == ' ' || c == '\t'; };
@@ -75,17 +79,14 @@ int64_t resolve_program(std::string path, std::vector<std::string>& args, std::s
       next.push_back(path);
       if (args.size() > 1) next.insert(next.end(), args.begin() + 1, args.end());
       args = std::move(next);
-      path = interp;
+      path = sysroot_path(interp);
       continue;
     }
     switch (classify_executable(path)) {
-      case ExecKind::StaticX86_64: program = path; return 0;
-      case ExecKind::Dynamic:
-        // ENOENT is what Linux itself answers when a program's ELF interpreter cannot be
-        // found, which is the guest's situation here. ENOEXEC would make shells retry the
-        // binary as a shell script and print parse errors after our line.
-        fmt::print(stderr, "vireo: {}: dynamically linked program (has PT_INTERP): vireo runs static executables only\n", path);
-        return -ENOENT;
+      case ExecKind::StaticX86_64:
+      case ExecKind::Dynamic: program = path; return 0;
+      // What Linux answers when a program's ELF interpreter cannot be found.
+      case ExecKind::MissingInterpreter: return -ENOENT;
       case ExecKind::OtherElf:
       case ExecKind::NotElf: return -ENOEXEC;
     }
@@ -106,6 +107,7 @@ int64_t do_execve(Process& p, uint64_t path_addr, uint64_t argv_addr, uint64_t e
   std::vector<std::string> host_args{o.vireo_path, "run", "--engine=" + o.engine};
   if (o.stats) host_args.push_back("--stats");
   if (o.strace) host_args.push_back("--strace");
+  if (!sysroot().empty()) host_args.push_back("-L" + sysroot());
   host_args.insert(host_args.end(), o.reexec_options.begin(), o.reexec_options.end());
   // "--argv0=X" (one word) so that an argv[0] starting with '-' (login shells) stays a value.
   if (!args.empty()) host_args.push_back("--argv0=" + args[0]);
@@ -136,9 +138,16 @@ int64_t sys_execveat(Process& p, const SyscallArgs& a) {
   return do_execve(p, a.a[1], a.a[2], a.a[3]);
 }
 
+// close_range: what a process calls just before execve to drop the fds the new program must
+// not inherit (CPython's subprocess, systemd); guest fds are host fds, so it passes through.
+int64_t sys_close_range(Process&, const SyscallArgs& a) {
+  return host_result(::syscall(SYS_close_range, long(uint32_t(a.a[0])), long(uint32_t(a.a[1])), long(a.a[2])));
+}
+
 }  // namespace
 
 void register_exec_syscalls(SyscallTable& t) {
+  t[SYS_close_range] = {"close_range", sys_close_range, {Arg::Fd, Arg::Fd, Arg::Hex}};
   t[SYS_execve] = {"execve", sys_execve, {Arg::Str, Arg::Ptr, Arg::Ptr}};
   t[SYS_execveat] = {"execveat", sys_execveat, {Arg::Fd, Arg::Str, Arg::Ptr, Arg::Ptr, Arg::Hex}};
 }

@@ -1,5 +1,7 @@
 // Guest paths as the syscall layer sees them.
 //
+// A sysroot (-L DIR) puts DIR in front of absolute paths that exist there (linux/sysroot.h).
+//
 // /proc/self/exe (and /proc/<our pid>/exe) names the vireo binary on the host, but the guest
 // must see its own program there: busybox, for one, re-executes /proc/self/exe to run applets.
 #pragma once
@@ -11,6 +13,7 @@
 
 #include "linux/guest_access.h"
 #include "linux/process.h"
+#include "linux/sysroot.h"
 
 namespace vireo {
 
@@ -19,11 +22,13 @@ inline bool names_proc_self_exe(const std::string& path) {
   return path == "/proc/" + std::to_string(::getpid()) + "/exe";
 }
 
-// Reads the guest path at `addr` into `out`, redirecting /proc/self/exe to the guest program.
-// Returns 0 or -errno.
+// Reads the guest path at `addr` into `out` and turns it into the host path to use: the guest
+// program for /proc/self/exe, else the path looked up through the sysroot (-L). Every
+// path-taking system call goes through here. Returns 0 or -errno.
 inline int guest_path(Process& p, uint64_t addr, std::string& out) {
   if (int r = read_guest_path(p, addr, out)) return r;
   if (names_proc_self_exe(out)) out = p.exe_path;
+  else out = sysroot_path(out);
   return 0;
 }
 

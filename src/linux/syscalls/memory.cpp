@@ -17,7 +17,10 @@ int64_t sys_brk(Process& p, const SyscallArgs& a) { return int64_t(p.as().brk(a.
 int64_t sys_mmap(Process& p, const SyscallArgs& a) {
   int flags = int(a.a[3]);
   int fd = (flags & MAP_ANONYMOUS) ? -1 : int(a.a[4]);
-  return p.as().mmap(a.a[0], a.a[1], int(a.a[2]), flags, fd, a.a[5]);
+  int64_t r = p.as().mmap(a.a[0], a.a[1], int(a.a[2]), flags, fd, a.a[5]);
+  // A fixed mapping may replace code the engines have decoded or translated.
+  if (r >= 0 && (flags & MAP_FIXED)) p.engine().invalidate(uint64_t(r), a.a[1]);
+  return r;
 }
 
 int64_t sys_munmap(Process& p, const SyscallArgs& a) {
@@ -28,7 +31,8 @@ int64_t sys_munmap(Process& p, const SyscallArgs& a) {
 
 int64_t sys_mprotect(Process& p, const SyscallArgs& a) {
   int64_t r = p.as().mprotect(a.a[0], a.a[1], int(a.a[2]));
-  if (r == 0) p.engine().invalidate(a.a[0], a.a[1]);
+  // Also after ENOMEM: the part of the range before a hole has changed.
+  if (r == 0 || r == -ENOMEM) p.engine().invalidate(a.a[0], a.a[1]);
   return r;
 }
 
@@ -45,7 +49,10 @@ int64_t sys_madvise(Process& p, const SyscallArgs& a) {
 // The calls below act on a range of guest pages and pass straight through to the host: guest
 // mappings are host mappings. A range leaving the guest window cannot be mapped, so the answer
 // is the kernel's for unmapped memory, -ENOMEM (the host itself checks alignment and holes).
+// Unmapped guest pages are still host pages of the window's PROT_NONE reservation, so the host
+// would accept them: the guest's own map decides (-ENOMEM for a hole, as Linux answers).
 long host_range(Process& p, uint64_t addr, uint64_t len) {
+  if (len && !p.as().is_mapped(page_align_down(addr), len + (addr & 4095))) return 0;
   void* h = guest_ptr(p, addr, len ? len : 1);
   return h ? long(reinterpret_cast<uintptr_t>(h)) : 0;
 }

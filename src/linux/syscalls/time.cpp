@@ -8,6 +8,7 @@
 
 #include "linux/guest_access.h"
 #include "linux/process.h"
+#include "linux/vdso/vdso_mapping.h"
 #include "linux/syscalls/host_result.h"
 #include "linux/syscalls/syscall_table.h"
 
@@ -21,6 +22,7 @@ int64_t host_syscall(long nr, long a = 0, long b = 0, long c = 0, long d = 0) {
 long L(const void* p) { return long(reinterpret_cast<uintptr_t>(p)); }
 
 int64_t sys_clock_gettime(Process& p, const SyscallArgs& a) {
+  vdso_refresh(p.cpu().tsc_offset);  // the guest's vDSO asks the kernel when its data page is stale
   return host_syscall(SYS_clock_gettime, long(a.a[0]), L(host_arg(p, a.a[1], 16)));
 }
 int64_t sys_clock_getres(Process& p, const SyscallArgs& a) {

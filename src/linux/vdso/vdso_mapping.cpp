@@ -1,0 +1,97 @@
+#include "linux/vdso/vdso_mapping.h"
+
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "linux/vdso/vdso_data.h"
+
+namespace vireo {
+
+extern const uint8_t kVdsoImage[];
+extern const size_t kVdsoImageSize;
+
+namespace {
+
+// Vireo's writable view of the data page (one guest per Vireo process; after fork the page is
+// shared with the child, which is harmless: both describe the same host clocks).
+vireo_vdso_data* g_data = nullptr;
+// The first sample: the TSC rate is measured from it to the latest re-base, so it gets more
+// exact the longer the guest runs.
+uint64_t g_first_tsc = 0;
+int64_t g_first_mono_ns = 0;
+
+// Only re-bases and calibration wait this long after the first sample: shorter windows make
+// the measured rate too coarse (the TSC read and the clock read are some 20 ns apart).
+constexpr int64_t kMinCalibrationNs = 20'000'000;
+
+int64_t ns_of(const timespec& t) { return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
+
+struct Sample {
+  uint64_t tsc;
+  timespec mono, real;
+};
+Sample sample(uint64_t tsc_offset) {
+  Sample s;
+  uint64_t t0 = __rdtsc();
+  clock_gettime(CLOCK_MONOTONIC, &s.mono);
+  clock_gettime(CLOCK_REALTIME, &s.real);
+  uint64_t t1 = __rdtsc();
+  s.tsc = t0 + (t1 - t0) / 2 + tsc_offset;
+  return s;
+}
+
+}  // namespace
+
+uint64_t map_vdso(AddressSpace& as) {
+  const uint64_t image = page_align_up(kVdsoImageSize);
+  int fd = ::memfd_create("vireo-vvar", MFD_CLOEXEC);
+  if (fd < 0 || ::ftruncate(fd, VIREO_VVAR_SIZE) != 0) throw std::runtime_error("cannot create the vDSO data page");
+  void* rw = ::mmap(nullptr, VIREO_VVAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int64_t at = as.mmap(0, VIREO_VVAR_SIZE + image, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (rw == MAP_FAILED || at < 0) throw std::runtime_error("cannot map the vDSO");
+  uint64_t vvar = uint64_t(at), vdso = vvar + VIREO_VVAR_SIZE;
+  if (as.mmap(vvar, VIREO_VVAR_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) < 0 ||
+      as.mmap(vdso, image, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) < 0)
+    throw std::runtime_error("cannot map the vDSO");
+  ::close(fd);
+  std::memcpy(as.host(vdso), kVdsoImage, kVdsoImageSize);
+  as.mprotect(vdso, image, PROT_READ | PROT_EXEC);
+  as.set_origin(vvar, vdso, "[vvar]");
+  as.set_origin(vdso, vdso + image, "[vdso]");
+
+  g_data = static_cast<vireo_vdso_data*>(rw);
+  Sample s = sample(0);
+  g_first_tsc = s.tsc;
+  g_first_mono_ns = ns_of(s.mono);
+  g_data->valid = 0;
+  return vdso;
+}
+
+void vdso_refresh(uint64_t tsc_offset) {
+  if (!g_data) return;
+  Sample s = sample(tsc_offset);
+  int64_t elapsed = ns_of(s.mono) - g_first_mono_ns;
+  if (elapsed < kMinCalibrationNs || s.tsc <= g_first_tsc) return;
+  uint64_t mult = uint64_t((static_cast<unsigned __int128>(elapsed) << 32) / (s.tsc - g_first_tsc));
+  if (!mult) return;
+  vireo_vdso_data& d = *g_data;
+  d.seq = d.seq + 1;
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  d.tsc_base = s.tsc;
+  d.mult = mult;
+  d.max_delta = uint64_t((uint64_t(1'000'000'000) << 32) / mult);  // about one second
+  d.mono_sec = s.mono.tv_sec;
+  d.mono_nsec = s.mono.tv_nsec;
+  d.real_sec = s.real.tv_sec;
+  d.real_nsec = s.real.tv_nsec;
+  d.valid = 1;
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  d.seq = d.seq + 1;
+}
+
+}  // namespace vireo

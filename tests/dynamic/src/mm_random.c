@@ -1,0 +1,138 @@
+// The mm differential test: a seeded random sequence of mmap, munmap, mremap, mprotect,
+// madvise and brk inside an arena of this program's own, printing every result (addresses as
+// offsets into the arena) and, every few steps, what each page of the arena holds: mapped or
+// not, readable or not, and a checksum of its bytes. Natively and under Vireo the output must be
+// identical. Usage: mm_random SEED STEPS [OPS], OPS the operations to use: m mmap, u munmap,
+// p mprotect, r mremap, a madvise, b brk (default: all of them).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PAGES 256
+#define PAGE 4096
+static uint8_t* arena;
+static uint64_t rng;
+static sigjmp_buf probe_env;
+
+static uint64_t next(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+static unsigned pick(unsigned n) { return (unsigned)(next() % n); }
+static int prot_of(unsigned r) {
+  static const int p[] = {PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_EXEC,
+                          PROT_READ | PROT_WRITE | PROT_EXEC, PROT_EXEC};
+  return p[r % 6];
+}
+static void on_segv(int s) { siglongjmp(probe_env, 1); }
+
+static void report(const char* op, long r) {
+  if (r == -1) printf("%s = -%s\n", op, strerrorname_np(errno));
+  else printf("%s = %+ld\n", op, r);
+}
+static long rel(void* p) { return p == MAP_FAILED ? -1 : (long)((uint8_t*)p - arena) / PAGE; }
+
+static void dump(void) {
+  unsigned char vec;
+  uint32_t summary = 0;
+  for (int i = 0; i < PAGES; ++i) {
+    uint8_t* p = arena + (size_t)i * PAGE;
+    int mapped = mincore(p, PAGE, &vec) == 0;
+    int readable = 0;
+    uint32_t sum = 0;
+    if (mapped && sigsetjmp(probe_env, 1) == 0) {
+      volatile uint8_t* q = p;
+      for (int k = 0; k < PAGE; k += 64) sum = sum * 31 + q[k] + q[k + 7];
+      readable = 1;
+    }
+    summary = summary * 131 + (uint32_t)(mapped * 2 + readable) * 7 + sum;
+    printf("%c", !mapped ? '.' : !readable ? 'n' : sum ? 'D' : 'z');
+  }
+  printf(" %08x\n", summary);
+}
+
+int main(int argc, char** argv) {
+  rng = argc > 1 ? strtoull(argv[1], NULL, 0) * 2654435761u + 1 : 1;
+  int steps = argc > 2 ? atoi(argv[2]) : 300;
+  const char* ops = argc > 3 ? argv[3] : "muprab";
+  signal(SIGSEGV, on_segv);
+  signal(SIGBUS, on_segv);
+  // The arena: reserved, then handed out page range by page range.
+  arena = mmap(NULL, (size_t)PAGES * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (arena == MAP_FAILED) return 1;
+  munmap(arena, (size_t)PAGES * PAGE);
+  long brk_pages = 0;
+  char op[160];
+  for (int s = 0; s < steps; ++s) {
+    unsigned at = pick(PAGES - 8), len = 1 + pick(12);
+    if (at + len > PAGES) len = PAGES - at;
+    uint8_t* p = arena + (size_t)at * PAGE;
+    unsigned kind = pick(8);
+    static const char letter[] = "mmuprabd";
+    if (kind < 7 && !strchr(ops, letter[kind])) kind = 7;
+    switch (kind) {
+      case 0:
+      case 1: {
+        int prot = prot_of(pick(6)), noreplace = pick(3) == 0;
+        void* r = mmap(p, (size_t)len * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS | (noreplace ? MAP_FIXED_NOREPLACE : MAP_FIXED), -1, 0);
+        snprintf(op, sizeof op, "mmap(%u, %u, %d, %s)", at, len, prot, noreplace ? "NOREPLACE" : "FIXED");
+        report(op, rel(r));
+        if (r != MAP_FAILED && (prot & PROT_WRITE)) memset(r, (int)(s & 0xff) | 1, (size_t)len * PAGE / 2);
+        break;
+      }
+      case 2:
+        snprintf(op, sizeof op, "munmap(%u, %u)", at, len);
+        report(op, munmap(p, (size_t)len * PAGE));
+        break;
+      case 3: {
+        int prot = prot_of(pick(6));
+        snprintf(op, sizeof op, "mprotect(%u, %u, %d)", at, len, prot);
+        report(op, mprotect(p, (size_t)len * PAGE, prot));
+        break;
+      }
+      case 4: {
+        unsigned nlen = 1 + pick(16);
+        if (at + nlen > PAGES) nlen = PAGES - at;
+        int fixed = pick(2);
+        unsigned to = pick(PAGES - 16);
+        void* r = fixed ? mremap(p, (size_t)len * PAGE, (size_t)nlen * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, arena + (size_t)to * PAGE)
+                        : mremap(p, (size_t)len * PAGE, (size_t)nlen * PAGE, 0);
+        if (fixed) snprintf(op, sizeof op, "mremap(%u, %u, %u, FIXED to %u)", at, len, nlen, to);
+        else snprintf(op, sizeof op, "mremap(%u, %u, %u)", at, len, nlen);
+        report(op, rel(r));
+        break;
+      }
+      case 5:
+        snprintf(op, sizeof op, "madvise(%u, %u, DONTNEED)", at, len);
+        report(op, madvise(p, (size_t)len * PAGE, MADV_DONTNEED));
+        break;
+      case 6: {
+        long want = (long)pick(40) - 8;
+        if (brk_pages + want < 0) want = -brk_pages;
+        void* old = sbrk(want * PAGE);
+        if (old != (void*)-1) {
+          brk_pages += want;
+          if (want > 0) memset((uint8_t*)old, 0x5a, (size_t)want * PAGE);
+        }
+        snprintf(op, sizeof op, "sbrk(%ld pages) -> brk at +%ld", want, brk_pages);
+        report(op, old == (void*)-1 ? -1 : 0);
+        break;
+      }
+      default:
+        if (s % 4 == 0) dump();
+        break;
+    }
+  }
+  dump();
+  printf("brk moved %ld pages\n", brk_pages);
+  return 0;
+}
