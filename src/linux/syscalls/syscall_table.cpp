@@ -15,7 +15,6 @@ namespace vireo {
 const SyscallTable& syscall_table() {
   static const SyscallTable table = [] {
     SyscallTable t{};
-    register_futex_passthrough_syscalls(t);  // first: a real futex family replaces it
     register_fs_fd_syscalls(t);
     register_absent_syscalls(t);  // before the areas: an implementation replaces an answer
     register_xattr_syscalls(t);   // before fs_path, whose path forms replace these once merged

@@ -60,7 +60,6 @@ const AbsentSyscall* absent_syscall(uint64_t nr);
 
 // Registration, one per area.
 // Stand-ins first, so that an area registered later replaces them.
-void register_futex_passthrough_syscalls(SyscallTable& t);  // futex_passthrough.cpp (until threads)
 void register_fs_fd_syscalls(SyscallTable& t);    // fs_fd.cpp: fd I/O, pipes, fcntl, ioctl, poll
 void register_fs_path_syscalls(SyscallTable& t);  // fs_path.cpp: open, stat, directories, links
 void register_memory_syscalls(SyscallTable& t);   // memory.cpp: brk, mmap, ...
