@@ -60,6 +60,7 @@ void AddressSpace::record(uint64_t start, uint64_t end, int prot, Origin origin)
 
 void AddressSpace::set_origin(uint64_t start, uint64_t end, const std::string& name,
                               uint64_t offset, uint64_t dev, uint64_t inode) {
+  std::lock_guard g(mu_);
   split(start);
   split(end);
   for (auto it = regions_.lower_bound(start); it != regions_.end() && it->first < end; ++it) {
@@ -72,6 +73,7 @@ void AddressSpace::set_origin(uint64_t start, uint64_t end, const std::string& n
 }
 
 std::vector<AddressSpace::Mapping> AddressSpace::mappings() const {
+  std::lock_guard g(mu_);
   std::vector<Mapping> out;
   for (auto& [start, r] : regions_) {
     if (!out.empty()) {
@@ -91,6 +93,7 @@ std::vector<AddressSpace::Mapping> AddressSpace::mappings() const {
 }
 
 int AddressSpace::prot_at(uint64_t addr) const {
+  std::lock_guard g(mu_);
   auto it = regions_.upper_bound(addr);
   if (it == regions_.begin()) return -1;
   --it;
@@ -98,6 +101,7 @@ int AddressSpace::prot_at(uint64_t addr) const {
 }
 
 bool AddressSpace::is_mapped(uint64_t addr, uint64_t len, int prot) const {
+  std::lock_guard g(mu_);
   if (!contains(addr, len)) return false;
   uint64_t a = page_align_down(addr), end = page_align_up(addr + len);
   while (a < end) {
@@ -111,12 +115,14 @@ bool AddressSpace::is_mapped(uint64_t addr, uint64_t len, int prot) const {
 }
 
 bool AddressSpace::is_mapped_any(uint64_t addr, uint64_t len) const {
+  std::lock_guard g(mu_);
   auto it = regions_.upper_bound(addr);
   if (it != regions_.begin() && std::prev(it)->second.end > addr) return true;
   return it != regions_.end() && it->first < addr + len;
 }
 
 uint64_t AddressSpace::run_end(uint64_t addr) const {
+  std::lock_guard g(mu_);
   auto it = regions_.upper_bound(addr);
   if (it != regions_.begin() && std::prev(it)->second.end > addr) return std::prev(it)->second.end;
   return it == regions_.end() ? kWindowSize : it->first;
@@ -144,6 +150,7 @@ uint64_t AddressSpace::find_free(uint64_t len, uint64_t hint) const {
 
 int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd,
                            uint64_t offset) {
+  std::lock_guard g(mu_);
   if (len == 0 || (offset & (kPageSize - 1))) return -EINVAL;
   len = page_align_up(len);
   if (len == 0 || len > kWindowSize) return -ENOMEM;
@@ -182,6 +189,7 @@ int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, int
 }
 
 int64_t AddressSpace::munmap(uint64_t addr, uint64_t len) {
+  std::lock_guard g(mu_);
   if ((addr & (kPageSize - 1)) || len == 0) return -EINVAL;
   len = page_align_up(len);
   if (!contains(addr, len)) return -EINVAL;
@@ -191,6 +199,7 @@ int64_t AddressSpace::munmap(uint64_t addr, uint64_t len) {
 }
 
 int64_t AddressSpace::mprotect(uint64_t addr, uint64_t len, int prot) {
+  std::lock_guard g(mu_);
   if (addr & (kPageSize - 1)) return -EINVAL;
   len = page_align_up(len);
   if (!contains(addr, len)) return -ENOMEM;
@@ -231,6 +240,7 @@ uint64_t AddressSpace::vma_end(uint64_t addr) const {
 
 int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
                              uint64_t new_addr) {
+  std::lock_guard g(mu_);
   // The order of checks and effects follows mm/mremap.c.
   if (old_addr & (kPageSize - 1)) return -EINVAL;
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) return -EINVAL;  // no MREMAP_DONTUNMAP yet
@@ -292,6 +302,7 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
 }
 
 int64_t AddressSpace::madvise(uint64_t addr, uint64_t len, int advice) {
+  std::lock_guard g(mu_);
   if (addr & (kPageSize - 1)) return -EINVAL;
   if (!contains(addr, page_align_up(len))) return -ENOMEM;
   if (advice != MADV_DONTNEED && advice != MADV_FREE) return 0;  // hints only
@@ -312,11 +323,13 @@ int64_t AddressSpace::madvise(uint64_t addr, uint64_t len, int advice) {
 }
 
 void AddressSpace::set_brk_start(uint64_t start) {
+  std::lock_guard g(mu_);
   brk_start_ = brk_cur_ = start;
   brk_mapped_end_ = page_align_up(start);
 }
 
 uint64_t AddressSpace::brk(uint64_t new_brk) {
+  std::lock_guard g(mu_);
   if (new_brk < brk_start_) return brk_cur_;
   uint64_t want_end = page_align_up(new_brk);
   if (want_end > brk_mapped_end_) {
@@ -336,6 +349,7 @@ uint64_t AddressSpace::brk(uint64_t new_brk) {
 }
 
 std::string AddressSpace::describe() const {
+  std::lock_guard g(mu_);
   std::string s;
   for (auto& [start, r] : regions_)
     s += fmt::format("{:012x}-{:012x} {}{}{}\n", start, r.end, (r.prot & PROT_READ) ? 'r' : '-',

@@ -6,6 +6,10 @@
 // so host permissions enforce guest permissions and a guest access is base + address.
 // The stack sits at the top of the window; mmap(NULL) allocates top-down below it, as Linux
 // does; ET_DYN programs load at kPieBase.
+//
+// Guest threads share one AddressSpace: every method that reads or changes the region map
+// holds mu_ (recursive: brk maps through mmap), a ForkSafeMutex so that a guest fork never
+// leaves it locked in the child.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +18,7 @@
 #include <vector>
 
 #include "mem/guest_memory.h"
+#include "support/fork_safe_mutex.h"
 
 namespace vireo {
 
@@ -106,6 +111,7 @@ class AddressSpace {
   void reserve(uint64_t start, uint64_t len);  // back to PROT_NONE reservation
 
   GuestMemory mem_;
+  mutable ForkSafeMutex mu_;
   std::map<uint64_t, Region> regions_;  // start -> region, non-overlapping
   uint64_t brk_start_ = 0, brk_cur_ = 0, brk_mapped_end_ = 0;
 };

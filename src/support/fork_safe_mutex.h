@@ -1,4 +1,4 @@
-// A mutex that stays usable in the child of a guest fork.
+// A (recursive) mutex that stays usable in the child of a guest fork.
 //
 // A guest fork is a host fork of Vireo (syscalls/process.cpp). Only the forking thread goes on
 // in the child; a Vireo lock that another thread held at that moment would stay locked there
@@ -22,7 +22,7 @@ class ForkSafeMutex {
   bool try_lock() { return m_.try_lock(); }
 
  private:
-  std::mutex m_;
+  std::recursive_mutex m_;
 };
 
 // Around a host fork: takes every ForkSafeMutex (in creation order), then releases them all.
