@@ -215,12 +215,12 @@ void Process::after_fork(bool child) {
       if (t.get() != me) others.push_back(std::move(t));
     std::erase_if(threads_, [](auto& t) { return !t; });
     me->tid = pid_t(::gettid());
-    unlock_all_after_fork();
+    unlock_all_after_fork(true);
     // Their engines go with them (their host threads do not exist here).
     others.clear();
     return;
   }
-  unlock_all_after_fork();
+  unlock_all_after_fork(false);
 }
 
 // Linux kernel/futex/core.c, exit_robust_list and handle_futex_death. The list holds guest

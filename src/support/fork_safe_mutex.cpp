@@ -35,9 +35,12 @@ void lock_all_for_fork() {
   for (ForkSafeMutex* m : registry()) m->lock();
 }
 
-void unlock_all_after_fork() {
-  for (auto it = registry().rbegin(); it != registry().rend(); ++it) (*it)->unlock();
-  registry_mutex().unlock();
+void unlock_all_after_fork(bool child) {
+  for (auto it = registry().rbegin(); it != registry().rend(); ++it) {
+    if (child) (*it)->reset_in_child();
+    else (*it)->unlock();
+  }
+  registry_mutex().unlock();  // (a plain mutex: its unlock does not check the owner)
 }
 
 }  // namespace vireo

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <mutex>
+#include <new>
 
 namespace vireo {
 
@@ -20,13 +21,16 @@ class ForkSafeMutex {
   void lock() { m_.lock(); }
   void unlock() { m_.unlock(); }
   bool try_lock() { return m_.try_lock(); }
+  void reset_in_child() { new (&m_) std::recursive_mutex(); }
 
  private:
   std::recursive_mutex m_;
 };
 
-// Around a host fork: takes every ForkSafeMutex (in creation order), then releases them all.
+// Around a host fork: takes every ForkSafeMutex (in creation order), then releases them all:
+// the parent unlocks them; the child, whose one thread is not their owner as far as a
+// recursive mutex knows (its TID is new), makes each a fresh unlocked mutex.
 void lock_all_for_fork();
-void unlock_all_after_fork();
+void unlock_all_after_fork(bool child);
 
 }  // namespace vireo

@@ -110,6 +110,14 @@ constexpr unsigned long kTCGETS2 = 0x802c542a, kTCSETS2 = 0x402c542b, kTCSETSW2 
 // FIGETBSZ (<linux/fs.h>, which clashes with <sys/mount.h> users): the block size, an int.
 constexpr unsigned long kFIGETBSZ = 2;
 
+// Block-device queries (<linux/fs.h>, <linux/fd.h>), which tools such as e2fsck ask of any
+// file they check; a regular file answers ENOTTY, a block device its geometry.
+constexpr unsigned long kBLKROGET = 0x125e, kBLKGETSIZE = 0x1260, kBLKRAGET = 0x1263,
+                        kBLKSSZGET = 0x1268, kBLKBSZGET = 0x80081270, kBLKGETSIZE64 = 0x80081272,
+                        kBLKIOMIN = 0x1278, kBLKIOOPT = 0x1279, kBLKALIGNOFF = 0x127a,
+                        kBLKPBSZGET = 0x127b, kBLKDISCARDZEROES = 0x127c,
+                        kFDGETPRM = 0x80200204;  // struct floppy_struct, 32 bytes
+
 // SIOCGIFCONF: struct ifconf {int ifc_len; char* ifc_buf} holds a guest pointer to the
 // buffer of struct ifreq; the kernel updates ifc_len (netdevice(7)).
 int64_t ioctl_ifconf(Process& p, int fd, uint64_t addr) {
@@ -155,6 +163,11 @@ int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
     case TIOCGPTLCK: case kFIGETBSZ:
       size = sizeof(int); break;
     case TIOCSTI: size = 1; break;
+    case kBLKROGET: case kBLKSSZGET: case kBLKIOMIN: case kBLKIOOPT: case kBLKALIGNOFF:
+    case kBLKPBSZGET: case kBLKDISCARDZEROES:
+      size = 4; break;
+    case kBLKGETSIZE: case kBLKRAGET: case kBLKBSZGET: case kBLKGETSIZE64: size = 8; break;
+    case kFDGETPRM: size = 32; break;
     case FIOQSIZE: size = 8; break;
     // The kernel's struct termios (36 bytes) for the locking pair, struct termios2 (44 bytes)
     // for the termios2 calls (<asm/termbits.h>, whose names clash with <termios.h>).

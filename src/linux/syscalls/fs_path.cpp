@@ -173,30 +173,6 @@ int64_t sys_utime(Process& p, const SyscallArgs& a) {
   return host_syscall(SYS_utime, S(path), L(host_opt(p, a.a[1], 16)));
 }
 
-// Extended attributes by path: the attribute name is a string, the value a plain buffer.
-template <long NR>
-int64_t sys_getxattr(Process& p, const SyscallArgs& a) {  // also listxattr (no name argument)
-  PATH_ARG(path, 0);
-  if (NR == SYS_listxattr || NR == SYS_llistxattr)
-    return host_syscall(NR, S(path), L(host_opt(p, a.a[1], a.a[2])), long(a.a[2]));
-  std::string name;
-  if (!read_guest_string(p, a.a[1], name, 256)) return -EFAULT;
-  return host_syscall(NR, S(path), S(name), L(host_opt(p, a.a[2], a.a[3])), long(a.a[3]));
-}
-template <long NR>
-int64_t sys_setxattr(Process& p, const SyscallArgs& a) {
-  PATH_ARG(path, 0);
-  std::string name;
-  if (!read_guest_string(p, a.a[1], name, 256)) return -EFAULT;
-  return host_syscall(NR, S(path), S(name), L(host_opt(p, a.a[2], a.a[3])), long(a.a[3]), long(a.a[4]));
-}
-template <long NR>
-int64_t sys_removexattr(Process& p, const SyscallArgs& a) {
-  PATH_ARG(path, 0);
-  std::string name;
-  if (!read_guest_string(p, a.a[1], name, 256)) return -EFAULT;
-  return host_syscall(NR, S(path), S(name));
-}
 
 int64_t sys_umask(Process&, const SyscallArgs& a) { return ::umask(mode_t(a.a[0] & 0777)); }
 
@@ -243,14 +219,6 @@ void register_fs_path_syscalls(SyscallTable& t) {
   t[SYS_utimes] = {"utimes", sys_utimes, {Arg::Str, Arg::Ptr}};
   t[SYS_utime] = {"utime", sys_utime, {Arg::Str, Arg::Ptr}};
   t[SYS_umask] = {"umask", sys_umask, {Arg::Oct}, Arg::Oct};
-  t[SYS_getxattr] = {"getxattr", sys_getxattr<SYS_getxattr>, {Arg::Str, Arg::Str, Arg::Ptr, Arg::Uint}};
-  t[SYS_lgetxattr] = {"lgetxattr", sys_getxattr<SYS_lgetxattr>, {Arg::Str, Arg::Str, Arg::Ptr, Arg::Uint}};
-  t[SYS_listxattr] = {"listxattr", sys_getxattr<SYS_listxattr>, {Arg::Str, Arg::Ptr, Arg::Uint}};
-  t[SYS_llistxattr] = {"llistxattr", sys_getxattr<SYS_llistxattr>, {Arg::Str, Arg::Ptr, Arg::Uint}};
-  t[SYS_setxattr] = {"setxattr", sys_setxattr<SYS_setxattr>, {Arg::Str, Arg::Str, Arg::Ptr, Arg::Uint, Arg::Hex}};
-  t[SYS_lsetxattr] = {"lsetxattr", sys_setxattr<SYS_lsetxattr>, {Arg::Str, Arg::Str, Arg::Ptr, Arg::Uint, Arg::Hex}};
-  t[SYS_removexattr] = {"removexattr", sys_removexattr<SYS_removexattr>, {Arg::Str, Arg::Str}};
-  t[SYS_lremovexattr] = {"lremovexattr", sys_removexattr<SYS_lremovexattr>, {Arg::Str, Arg::Str}};
 }
 
 }  // namespace vireo

@@ -17,7 +17,7 @@ const SyscallTable& syscall_table() {
     SyscallTable t{};
     register_fs_fd_syscalls(t);
     register_absent_syscalls(t);  // before the areas: an implementation replaces an answer
-    register_xattr_syscalls(t);   // before fs_path, whose path forms replace these once merged
+    register_xattr_syscalls(t);
     register_fs_path_syscalls(t);
     register_memory_syscalls(t);
     register_process_syscalls(t);
