@@ -95,6 +95,8 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
     return &e.insn;
 
   ++decode_misses_;
+  // The legacy vsyscall page lies outside the window: its calls are emulated here.
+  if (!x_.mem.contains(rip, 1) && in_vsyscall_page(rip) && x_.mem.space) return &vsyscall_insn();
   // Code runs only from executable pages (NX): a fetch elsewhere is a #PF with the fetch bit,
   // present if the page is mapped at all.
   if (x_.mem.space && !x_.mem.space->is_mapped(rip, 1, PROT_EXEC)) [[unlikely]]
@@ -102,10 +104,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
   // Read up to 15 bytes, stopping at the end of the window; a fetch from an unmapped page
   // faults on the host and becomes a guest #PF at this rip, as does one from a page without
   // PROT_EXEC.
-  if (!x_.mem.contains(rip, 1)) {
-    if (in_vsyscall_page(rip) && x_.mem.space) return &vsyscall_insn();
-    x_.raise_pf(rip, false);
-  }
+  if (!x_.mem.contains(rip, 1)) x_.raise_pf(rip, false);
   if (!executable(rip)) x_.raise_pf(rip, false);
   size_t avail = std::min<uint64_t>(15, x_.mem.limit - rip);
   // An instruction may not run on into a page that is not executable.
