@@ -45,9 +45,9 @@ def main():
         runners.append(("qemu-x86_64", ["qemu-x86_64"]))
     for e in args.engines.split(","):
         runners.append((f"vireo-{e}", [VIREO, "run", f"--engine={e}"]))
-    cases = [("par_matmul 1 thread", ["par_matmul", "500", "1"]),
-             ("par_matmul 2 threads", ["par_matmul", "500", "2"]),
-             ("mutex_pingpong", ["mutex_pingpong", "50000"])]
+    cases = [("par_matmul 1 thread", ["par_matmul", "800", "1"]),
+             ("par_matmul 2 threads", ["par_matmul", "800", "2"]),
+             ("mutex_pingpong", ["mutex_pingpong", "20000"])]
     times = {(r, c): [] for r, _ in runners for c, _ in cases}
     expected = {}
     for _ in range(args.reps):  # interleaved: noise spreads over every runner
