@@ -19,21 +19,30 @@
 namespace vireo {
 
 Interpreter::Interpreter(const GuestMemory& mem)
-    : cache_(std::make_unique<std::array<CacheEntry, kCacheSize>>()) {
+    : cache_(static_cast<CacheEntry*>(::mmap(nullptr, sizeof(CacheEntry) * kCacheSize, PROT_READ | PROT_WRITE,
+                                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0))) {
+  if (cache_.get() == MAP_FAILED) {
+    cache_.release();
+    throw std::runtime_error("cannot allocate the interpreter's decode cache");
+  }
   x_.mem = mem;
   x_.scope = &scope_;
   x_.interp = this;
-  for (auto& e : *cache_) e.rip = ~uint64_t(0);
+  cache_[0].rip = empty_tag(0);
   install_host_fault_handlers();
 }
 
 Interpreter::~Interpreter() = default;
 
+void Interpreter::CacheUnmap::operator()(CacheEntry* p) const {
+  ::munmap(p, sizeof(CacheEntry) * kCacheSize);
+}
+
 void Interpreter::invalidate(uint64_t addr, uint64_t len) {
   // The cache validates entries against the bytes in memory on every hit, so correctness never
   // depends on this; dropping entries just frees their slots.
-  for (auto& e : *cache_)
-    if (e.rip - addr < len) e.rip = ~uint64_t(0);
+  for (size_t i = 0; i < kCacheSize; ++i)
+    if (cache_[i].rip - addr < len) cache_[i].rip = empty_tag(i);
 }
 
 // Returns the decoded instruction at cpu.rip, decoding on a miss. A cached entry is used only
@@ -42,7 +51,7 @@ void Interpreter::invalidate(uint64_t addr, uint64_t len) {
 // 16 bytes at rip lie in one page (reading them cannot fault where the instruction does not).
 inline const Insn* Interpreter::fetch(CpuState& cpu) {
   uint64_t rip = cpu.rip;
-  CacheEntry& e = (*cache_)[(rip ^ (rip >> 14)) & (kCacheSize - 1)];
+  CacheEntry& e = cache_[slot_of(rip)];
   if (e.rip == rip && (rip & 4095) <= 4096 - 16) [[likely]] {
     uint64_t w0, w1;
     std::memcpy(&w0, x_.mem.base + rip, 8);
@@ -126,7 +135,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
     }
     deactivate_fault_scope(probe);
   }
-  e.rip = ~uint64_t(0);
+  e.rip = empty_tag(slot_of(rip));
   if (!decoder_.decode(buf, got, rip, e.insn)) {
     // Undecodable: #UD, or #PF if the instruction runs into an unmapped page.
     if ((got < 15 && got < avail) || nx_next) x_.raise_pf(rip + got, false);

@@ -65,7 +65,15 @@ class Interpreter final : public Engine {
   Decoder decoder_;
   Exec x_;
   GuestFaultScope scope_;
-  std::unique_ptr<std::array<CacheEntry, kCacheSize>> cache_;
+  // The decode cache is mapped zero-filled and touched only where entries land, so that a
+  // thread's engine costs memory in proportion to the code it runs (guest threads each have
+  // one). A zero slot is empty: 0 never hashes to a slot but slot 0, whose empty tag is 1.
+  struct CacheUnmap {
+    void operator()(CacheEntry* p) const;
+  };
+  std::unique_ptr<CacheEntry[], CacheUnmap> cache_;
+  static size_t slot_of(uint64_t rip) { return (rip ^ (rip >> 14)) & (kCacheSize - 1); }
+  static uint64_t empty_tag(size_t slot) { return slot == 0; }
   uint64_t limit_ = 0;
   uint64_t decode_misses_ = 0;
   std::map<uint16_t, uint64_t> unimplemented_;  // mnemonic -> times hit
