@@ -154,7 +154,7 @@ void Process::handle_syscall(GuestThread& t) {
     result = d->fn(*this, a);
   } else {
     // Unknown or unimplemented: -ENOSYS, with one warning per syscall number.
-    static std::mutex mu;
+    static ForkSafeMutex mu;  // (every Vireo lock is free in a fork child)
     static std::vector<uint64_t> warned;
     std::lock_guard g(mu);
     if (std::find(warned.begin(), warned.end(), nr) == warned.end()) {
