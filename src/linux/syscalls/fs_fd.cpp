@@ -162,7 +162,9 @@ int64_t ioctl_ifconf(Process& p, int fd, uint64_t addr) {
 // own memory. The interface-changing socket ioctls (SIOCSIF*) are refused with EPERM, as for a
 // caller without CAP_NET_ADMIN: Vireo does not hand the host's network configuration to a guest.
 int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
-  unsigned long req = a.a[1];
+  // ioctl(unsigned int fd, unsigned int cmd, unsigned long arg): the kernel takes 32 bits of the
+  // command, and musl passes it as a sign-extended int (0x80081272 arrives as 0xffffffff80081272).
+  unsigned long req = uint32_t(a.a[1]);
   for (const SizedIoctl& k : kBlockIoctls)
     if (k.req == req)
       return host_syscall(SYS_ioctl, long(a.a[0]), long(req),
