@@ -24,7 +24,7 @@ constexpr uint32_t kHostMxcsr = 0x1F80;
 }  // namespace
 
 JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
-    : mem_(mem), opts_(opts), interp_(mem), cache_(opts.tc_size), tramp_(make_trampolines()) {
+    : mem_(mem), opts_(opts), interp_(mem), cache_(opts.tc_size), tramp_(make_trampolines(cache_.trampoline_page())) {
   if (opts_.log_exec) opts_.chain = opts_.jump_cache = false;  // every block entry is seen
   rt_.exit_stub = tramp_.exit_stub;
   rt_.settle_flags = tramp_.settle_flags;
@@ -139,6 +139,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
   // The first page is protected before its code is read: a write by another thread from
   // then on faults and tells this engine to drop what it is translating.
   if (member_) shared_->protect(member_, pc & ~uint64_t(4095));
+  std::string last_error;
   for (int attempt = 0; attempt < 6; ++attempt) {
     bool interpret_all = attempt == 5;
     ir::Block block;
@@ -172,6 +173,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     } catch (const std::runtime_error& e) {
       if (std::string(e.what()).find("jit backend") == std::string::npos) throw;
       ++stats_.regalloc_retries;
+      last_error = e.what();
       continue;
     }
     ++stats_.blocks_translated;
@@ -190,7 +192,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     stats_.translate_time += std::chrono::steady_clock::now() - t0;
     return raw;
   }
-  throw std::runtime_error(fmt::format("jit: cannot translate the block at {:#x}", pc));
+  throw std::runtime_error(fmt::format("jit: cannot translate the block at {:#x} ({})", pc, last_error));
 }
 
 TranslatedBlock* JitEngine::lookup_or_translate(uint64_t pc) {

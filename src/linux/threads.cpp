@@ -37,6 +37,7 @@ struct ThreadStart {
   GuestThread* thread;
   CloneRequest req;
   sem_t ready;
+  pid_t tid;  // (the thread may be gone by the time the parent reads it: its tid is kept here)
 };
 
 }  // namespace
@@ -65,7 +66,7 @@ int64_t Process::clone_thread(const CloneRequest& req) {
     threads_.push_back(std::move(nt));
     ++threads_started_;
   }
-  ThreadStart start{this, raw, req, {}};
+  ThreadStart start{this, raw, req, {}, 0};
   sem_init(&start.ready, 0, 0);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
@@ -88,6 +89,7 @@ int64_t Process::clone_thread(const CloneRequest& req) {
         int32_t tid = t.tid;
         if (s->req.flags & CLONE_PARENT_SETTID) write_guest(p, s->req.parent_tid, tid);
         if (s->req.flags & CLONE_CHILD_SETTID) write_guest(p, s->req.child_tid, tid);
+        s->tid = tid;
         sem_post(&s->ready);  // (s is the parent's, gone after this)
         uint64_t mask = host_mask_for(t.sigmask);
         ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, nullptr, 8L);
@@ -106,7 +108,7 @@ int64_t Process::clone_thread(const CloneRequest& req) {
   while (sem_wait(&start.ready) != 0) {
   }
   sem_destroy(&start.ready);
-  return raw->tid;
+  return start.tid;
 }
 
 void Process::exit_thread(int code) {

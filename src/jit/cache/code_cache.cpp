@@ -16,13 +16,17 @@ uint64_t TranslatedBlock::guest_pc_at(uint64_t host_pc) const {
 }
 
 CodeCache::CodeCache(size_t size) : size_(size), jump_cache_(new JumpCacheEntry[kJumpCacheSize]) {
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  // One mapping for the trampoline page and the code: blocks reach the trampolines with rel32
+  // jumps, and separate mappings may land anywhere (with threads, each engine has its own).
+  void* p = mmap(nullptr, kTrampolineBytes + size, PROT_READ | PROT_WRITE | PROT_EXEC,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::runtime_error("cannot allocate the translation cache");
-  base_ = cursor_ = static_cast<uint8_t*>(p);
+  trampolines_ = static_cast<uint8_t*>(p);
+  base_ = cursor_ = trampolines_ + kTrampolineBytes;
   for (size_t i = 0; i < kJumpCacheSize; ++i) jump_cache_[i] = {~uint64_t(0), nullptr};
 }
 
-CodeCache::~CodeCache() { munmap(base_, size_); }
+CodeCache::~CodeCache() { munmap(trampolines_, kTrampolineBytes + size_); }
 
 void CodeCache::insert(std::unique_ptr<TranslatedBlock> b) {
   for (uint64_t page : b->guest_pages()) pages_[page].push_back(b.get());

@@ -23,12 +23,15 @@ struct JumpCacheEntry {
 class CodeCache {
  public:
   static constexpr size_t kJumpCacheSize = 4096;  // entries, power of two
+  static constexpr size_t kTrampolineBytes = 4096;  // right below the code (make_trampolines)
 
   explicit CodeCache(size_t size);
   ~CodeCache();
 
   // Space for a new block's code: [begin(), end()). commit() takes `used` bytes of it.
   uint8_t* begin() const { return cursor_; }
+  // The page for the engine's trampolines, next to the code.
+  uint8_t* trampoline_page() const { return trampolines_; }
   uint8_t* end() const { return base_ + size_; }
   size_t free_bytes() const { return size_t(end() - cursor_); }
   void commit(size_t used) { cursor_ += used; }
@@ -65,6 +68,7 @@ class CodeCache {
   void remove(TranslatedBlock* b);
   static void patch_jmp(uint8_t* at, const uint8_t* to);
 
+  uint8_t* trampolines_;
   uint8_t* base_;
   size_t size_;
   uint8_t* cursor_;

@@ -178,7 +178,7 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
     size_t got = fetch(mem, pc, bytes);
     Insn in;
     if (got == 0 || !decoder.decode(bytes, got, pc, in) || !on_page(pc + in.len - 1, start)) break;
-    FrontendFn fn = is_locked_rmw(in) ? nullptr : table[in.mnemonic];
+    FrontendFn fn = is_locked_rmw(in) ? translate_locked : table[in.mnemonic];
     const size_t before = block.insts.size();
     Translator t(block, in, pc, fallbacks);
     if (!fn || !fn(t, in)) break;
@@ -251,9 +251,9 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
       break;
     }
     Translator t(block, in, pc, fallbacks);
-    // A locked read-modify-write must be atomic with respect to other guest threads: the
-    // interpreter's locked path (interp/locked.cpp) runs it.
-    FrontendFn fn = interpret_all || is_locked_rmw(in) ? nullptr : table[in.mnemonic];
+    // A locked read-modify-write must be atomic with respect to other guest threads: host
+    // atomics (locked.cpp), or the interpreter's locked path (interp/locked.cpp).
+    FrontendFn fn = interpret_all ? nullptr : is_locked_rmw(in) ? translate_locked : table[in.mnemonic];
     if (!fn || !fn(t, in)) {
       t.ir.emit(ir::Opcode::Interpret, {Arg::imm(t.add_fallback())});
       if (changes_control_flow(in.mnemonic)) {

@@ -100,6 +100,9 @@ void register_frontend_string(FrontendTable& t);
 void register_frontend_flag_ops(FrontendTable& t);
 
 const FrontendTable& frontend_table();
+// A locked read-modify-write (interp/dispatch.h: is_locked_rmw) as host atomics (locked.cpp);
+// false for the forms left to the interpreter's locked path.
+bool translate_locked(Translator& t, const Insn& in);
 
 // Reads guest code: returns up to 15 bytes at `pc` (fewer at the end of a mapping).
 // Returns false when `pc` itself is not readable.

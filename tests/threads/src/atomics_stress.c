@@ -17,6 +17,9 @@ static long xadd_counter;
 static long cas_counter;
 static long spin_protected;
 static int spinlock;
+static _Alignas(16) uint64_t pair[2];  // updated as one 16-byte value by lock cmpxchg16b
+static uint64_t bits;                   // lock bts/btr: each thread owns one bit
+static uint64_t or_mask;                // lock or
 // A 4-byte counter at offset 62 of a 64-byte aligned line: it straddles two cache lines.
 static _Alignas(64) unsigned char line[128];
 
@@ -40,6 +43,22 @@ static void* worker(void* arg) {
       }
       spin_protected++;  // plain read-modify-write, protected by the xchg lock
       __atomic_store_n(&spinlock, 0, __ATOMIC_RELEASE);  // a plain store releases it
+      // A 16-byte counter: {n, 2n} stays consistent only if each update is one atomic access.
+      uint64_t lo = pair[0], hi = pair[1];
+      for (;;) {
+        uint64_t nlo = lo + 1, nhi = hi + 2;
+        unsigned char ok;
+        __asm__ volatile("lock cmpxchg16b %1; sete %0"
+                         : "=q"(ok), "+m"(*(unsigned __int128*)pair), "+a"(lo), "+d"(hi)
+                         : "b"(nlo), "c"(nhi) : "cc", "memory");
+        if (ok) break;
+      }
+      // lock bts / btr on this thread's own bit, lock or of a constant: neighbours' bits and
+      // the other threads' updates of the same word must survive.
+      long id = (long)arg;
+      __asm__ volatile("lock btsq %1, %0" : "+m"(bits) : "r"(id) : "cc", "memory");
+      __asm__ volatile("lock btrq %1, %0" : "+m"(bits) : "r"(id) : "cc", "memory");
+      __asm__ volatile("lock orq %1, %0" : "+m"(or_mask) : "r"(1UL << (8 + id)) : "cc", "memory");
     }
   }
   return arg;
@@ -56,9 +75,12 @@ int main(void) {
   printf("cmpxchg:    %ld\n", cas_counter);
   printf("split lock: %u\n", split);
   printf("xchg lock:  %ld\n", spin_protected);
+  printf("cmpxchg16b: %lu %lu\n", (unsigned long)pair[0], (unsigned long)pair[1]);
+  printf("bts/btr:    %#lx, or: %#lx\n", (unsigned long)bits, (unsigned long)or_mask);
   const long sixteenth = (long)THREADS * (ITERS / 16);
   int ok = add_counter == (long)THREADS * ITERS && cas_counter == add_counter && xadd_counter == sixteenth &&
-           split == (uint32_t)sixteenth && spin_protected == sixteenth;
+           split == (uint32_t)sixteenth && spin_protected == sixteenth && pair[0] == (uint64_t)sixteenth &&
+           pair[1] == 2 * (uint64_t)sixteenth && bits == 0 && or_mask == 0xFF00;
   printf("%s\n", ok ? "exact" : "LOST UPDATES");
   return ok ? 0 : 1;
 }

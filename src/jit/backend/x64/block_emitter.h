@@ -292,6 +292,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   bool range_already_checked(uint32_t v);
   // The access's address is its operand k (its register may already hold the result).
   void guest_access(const ir::Inst& in, int k, bool write);
+  void atomic(const ir::Inst& in, const Reg64& d);
 
   // ---- SSE: guest XMM register n lives in host xmm n within a block ----
   // Loaded from CpuState at its first use in the block (unless the first use only writes it),

@@ -443,6 +443,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       else mov(m, sized(A(1), bits / 8));
       break;
     }
+    case Opcode::AtomicXadd: case Opcode::AtomicXchg: case Opcode::AtomicCmpXchg: atomic(in, d); break;
     // (guest_access leaves the sync record at the offset of the access just emitted)
     case Opcode::Interpret: call_helper(i, rt_.fallback_helper, fb_[in.args[0].v].get()); break;
     case Opcode::RepString: call_helper(i, rt_.rep_string_helper, fb_[in.args[0].v].get()); break;
@@ -539,6 +540,57 @@ void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
   SyncRecord rec = snapshot();
   range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, rec, VEC_PF});
   out_.sync.push_back(std::move(rec));
+}
+
+// A locked read-modify-write: the host's own locked instruction on the guest address, so
+// that it is atomic with respect to the other guest threads (which run translated code or the
+// interpreter's locked path, interp/locked.cpp). The old value ends in d, zero-extended.
+void BlockEmitter::atomic(const ir::Inst& in, const Reg64& d) {
+  auto A = [&](int k) { return val(in.args[k].v); };
+  const unsigned size = unsigned(in.args[in.nargs - 1].v);
+  const Xbyak::AddressFrame& frame = size == 1 ? byte : size == 2 ? word : size == 4 ? dword : qword;
+  auto zero_extend = [&](const Reg64& r) {
+    if (size == 1) movzx(r.cvt32(), r.cvt8());
+    else if (size == 2) movzx(r.cvt32(), r.cvt16());
+    else if (size == 4) mov(r.cvt32(), r.cvt32());
+  };
+  if (in.op != Opcode::AtomicCmpXchg) {
+    copy(d, A(1));
+    guest_access(in, 0, true);
+    if (in.op == Opcode::AtomicXadd) {
+      lock();
+      xadd(frame[r15 + A(0)], sized(d, size));
+    } else {
+      xchg(frame[r15 + A(0)], sized(d, size));  // (xchg with memory is locked by itself)
+    }
+    zero_extend(d);
+    return;
+  }
+  // cmpxchg compares with rax and leaves the old value there: whatever rax holds is parked in
+  // r11 meanwhile, and the sync record of the access says so.
+  const Reg64 addr = A(0), expected = A(1), desired = A(2);
+  auto moved = [this](const Reg64& r) { return r.getIdx() == 0 ? r11 : r; };
+  guest_access(in, 0, true);
+  mov(r11, rax);
+  if (expected.getIdx() != 0) mov(rax, expected);
+  SyncRecord& rec = out_.sync.back();
+  rec.host_offset = uint32_t(getSize());
+  for (auto& [guest, host] : rec.gprs)
+    if (host == 0) host = 11;
+  if (rec.flags_reg == 0) rec.flags_reg = 11;
+  for (FlagsRecipe* r : {&rec.flags_recipe, &rec.base_recipe}) {
+    if (r->a == 0) r->a = 11;
+    if (r->b == 0) r->b = 11;
+  }
+  lock();
+  cmpxchg(frame[r15 + moved(addr)], sized(moved(desired), size));
+  if (d.getIdx() == 0) {  // (then nothing else lived in rax)
+    zero_extend(d);
+    return;
+  }
+  mov(d, rax);
+  zero_extend(d);
+  mov(rax, r11);
 }
 
 Xbyak::Address BlockEmitter::guest_mem(const ir::Inst& in, int k, const SseBits& f, bool write) {

@@ -65,6 +65,7 @@ struct Trampolines {
   uint64_t* window_limit;
 };
 // Generates the trampolines in their own small executable buffer (never flushed).
-Trampolines make_trampolines();
+// Generates the trampolines into `page` (4 KiB, RWX: the code cache's trampoline page).
+Trampolines make_trampolines(void* page);
 
 }  // namespace vireo::jit

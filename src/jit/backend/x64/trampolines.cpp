@@ -13,9 +13,7 @@ namespace vireo::jit {
 
 using namespace Xbyak::util;
 
-Trampolines make_trampolines() {
-  void* mem = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) throw std::runtime_error("cannot allocate JIT trampolines");
+Trampolines make_trampolines(void* mem) {
   struct Gen : Xbyak::CodeGenerator {
     uint8_t* exit_stub;
     explicit Gen(void* m) : Xbyak::CodeGenerator(4096, m) {
