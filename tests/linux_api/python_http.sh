@@ -29,7 +29,7 @@ mkdir www && echo '<p>served by python3 under vireo</p>' > www/index.html && seq
 
 for attempt in 1 2 3; do
   port=$((20000 + RANDOM % 30000))
-  timeout 120 "$vireo" run --engine "$engine" "$python" -m http.server --bind 127.0.0.1 \
+  timeout 280 "$vireo" run --engine "$engine" "$python" -m http.server --bind 127.0.0.1 \
     --directory www "$port" >server.out 2>server.err &
   server=$!
   for _ in $(seq 1 300); do

@@ -110,13 +110,37 @@ constexpr unsigned long kTCGETS2 = 0x802c542a, kTCSETS2 = 0x402c542b, kTCSETSW2 
 // FIGETBSZ (<linux/fs.h>, which clashes with <sys/mount.h> users): the block size, an int.
 constexpr unsigned long kFIGETBSZ = 2;
 
-// Block-device queries (<linux/fs.h>, <linux/fd.h>), which tools such as e2fsck ask of any
-// file they check; a regular file answers ENOTTY, a block device its geometry.
-constexpr unsigned long kBLKROGET = 0x125e, kBLKGETSIZE = 0x1260, kBLKRAGET = 0x1263,
-                        kBLKSSZGET = 0x1268, kBLKBSZGET = 0x80081270, kBLKGETSIZE64 = 0x80081272,
-                        kBLKIOMIN = 0x1278, kBLKIOOPT = 0x1279, kBLKALIGNOFF = 0x127a,
-                        kBLKPBSZGET = 0x127b, kBLKDISCARDZEROES = 0x127c,
-                        kFDGETPRM = 0x80200204;  // struct floppy_struct, 32 bytes
+// Block-device and file-system ioctls that tools such as e2fsck, mkfs and cp ask of any file
+// (a regular file answers ENOTTY, a block device its geometry), with the size of what the
+// kernel reads or writes (<linux/fs.h>, <linux/fd.h>). None holds a pointer.
+struct SizedIoctl {
+  unsigned long req;
+  size_t size;  // 0: no argument memory
+};
+constexpr SizedIoctl kBlockIoctls[] = {
+    {0x125e, 4},        // BLKROGET: int
+    {0x1260, 8},        // BLKGETSIZE: unsigned long, in 512-byte sectors
+    {0x1261, 0},        // BLKFLSBUF
+    {0x1263, 8},        // BLKRAGET: long
+    {0x1268, 4},        // BLKSSZGET: int
+    {0x80081270, 8},    // BLKBSZGET: size_t
+    {0x80081272, 8},    // BLKGETSIZE64: u64
+    {0x1278, 4},        // BLKIOMIN: unsigned int
+    {0x1279, 4},        // BLKIOOPT
+    {0x127a, 4},        // BLKALIGNOFF: int
+    {0x127b, 4},        // BLKPBSZGET: unsigned int
+    {0x127c, 4},        // BLKDISCARDZEROES: unsigned int
+    {0x80200204, 32},   // FDGETPRM: struct floppy_struct
+    {0x80086601, 4},    // FS_IOC_GETFLAGS: the kernel moves an int, whatever the name says
+    {0x40086602, 4},    // FS_IOC_SETFLAGS
+    {0x80087601, 4},    // FS_IOC_GETVERSION
+    {0x40087602, 4},    // FS_IOC_SETVERSION
+    {0x801c581f, 28},   // FS_IOC_FSGETXATTR: struct fsxattr
+    {0x401c5820, 28},   // FS_IOC_FSSETXATTR
+    {0xc0185879, 24},   // FITRIM: struct fstrim_range
+    {0x4020940d, 32},   // FICLONERANGE: struct file_clone_range
+};
+constexpr unsigned long kFICLONE = 0x40049409;  // its argument is an fd, not a pointer
 
 // SIOCGIFCONF: struct ifconf {int ifc_len; char* ifc_buf} holds a guest pointer to the
 // buffer of struct ifreq; the kernel updates ifc_len (netdevice(7)).
@@ -138,9 +162,16 @@ int64_t ioctl_ifconf(Process& p, int fd, uint64_t addr) {
 // own memory. The interface-changing socket ioctls (SIOCSIF*) are refused with EPERM, as for a
 // caller without CAP_NET_ADMIN: Vireo does not hand the host's network configuration to a guest.
 int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
-  unsigned long req = a.a[1];
+  // ioctl(unsigned int fd, unsigned int cmd, unsigned long arg): the kernel takes 32 bits of the
+  // command, and musl passes it as a sign-extended int (0x80081272 arrives as 0xffffffff80081272).
+  unsigned long req = uint32_t(a.a[1]);
+  for (const SizedIoctl& k : kBlockIoctls)
+    if (k.req == req)
+      return host_syscall(SYS_ioctl, long(a.a[0]), long(req),
+                          k.size ? L(host_arg(p, a.a[2], k.size)) : 0);
   size_t size;
   switch (req) {
+    case kFICLONE: return host_syscall(SYS_ioctl, long(a.a[0]), long(req), long(a.a[2]));
     case SIOCGIFCONF: return ioctl_ifconf(p, int(a.a[0]), a.a[2]);
     case SIOCGIFNAME: case SIOCGIFINDEX: case SIOCGIFFLAGS: case SIOCGIFADDR:
     case SIOCGIFDSTADDR: case SIOCGIFBRDADDR: case SIOCGIFNETMASK: case SIOCGIFMETRIC:
@@ -163,11 +194,6 @@ int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
     case TIOCGPTLCK: case kFIGETBSZ:
       size = sizeof(int); break;
     case TIOCSTI: size = 1; break;
-    case kBLKROGET: case kBLKSSZGET: case kBLKIOMIN: case kBLKIOOPT: case kBLKALIGNOFF:
-    case kBLKPBSZGET: case kBLKDISCARDZEROES:
-      size = 4; break;
-    case kBLKGETSIZE: case kBLKRAGET: case kBLKBSZGET: case kBLKGETSIZE64: size = 8; break;
-    case kFDGETPRM: size = 32; break;
     case FIOQSIZE: size = 8; break;
     // The kernel's struct termios (36 bytes) for the locking pair, struct termios2 (44 bytes)
     // for the termios2 calls (<asm/termbits.h>, whose names clash with <termios.h>).

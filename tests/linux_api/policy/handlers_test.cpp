@@ -135,6 +135,9 @@ TEST_F(LinuxApiHandlers, SocketCallsOnOtherFds) {
   // An ioctl Vireo does not know is ENOTTY (with one warning line), never passed on blindly.
   EXPECT_EQ(call(SYS_ioctl, sv[0], 0x89ff, kRw), -ENOTTY);
   EXPECT_EQ(call(SYS_ioctl, sv[0], SIOCGIFCONF, kOutside), -EFAULT);
+  // The command is 32 bits (musl passes it sign-extended): the upper half is ignored.
+  EXPECT_EQ(call(SYS_ioctl, sv[0], 0xffffffff00000000 | FIONREAD, kRw), 0);
+  EXPECT_EQ(call(SYS_ioctl, pipefd[0], 0xffffffff80081272 /* BLKGETSIZE64 */, kRw), -ENOTTY);
   ::close(pipefd[0]);
   ::close(pipefd[1]);
 }

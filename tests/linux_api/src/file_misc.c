@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -62,6 +63,10 @@ static void copies(void) {
   OK(statfs(".", &a));
   OK(fstatfs(dst, &b));
   printf("statfs/fstatfs agree: %d\n", a.f_type == b.f_type && a.f_bsize == b.f_bsize);
+  /* Block-device ioctls on a regular file: ENOTTY, as e2fsck and mkfs expect to be told. */
+  uint64_t sectors;
+  FAILS_WITH(ioctl(dst, 0x80081272 /* BLKGETSIZE64 */, &sectors), ENOTTY);
+  FAILS_WITH(ioctl(dst, 0x1268 /* BLKSSZGET */, &sectors), ENOTTY);
   OK(flock(dst, LOCK_EX | LOCK_NB));
   int other = (int)OK(open("dst.txt", O_RDONLY));
   FAILS_WITH(flock(other, LOCK_SH | LOCK_NB), EWOULDBLOCK);
