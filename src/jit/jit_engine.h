@@ -11,7 +11,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <unordered_set>
 
 #include "cpu/engine.h"
 #include "interp/interpreter.h"

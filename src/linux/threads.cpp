@@ -10,10 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <climits>
 #include <mutex>
 
 #include "linux/guest_access.h"
