@@ -16,7 +16,9 @@ bool jmp(Translator& t, const Insn& in) {
   if (o.kind == OpKind::Imm) {
     t.ir.jump(uint64_t(o.disp));
   } else if (Translator::is_integer_operand(o) && o.size == 8) {
-    t.ir.indirect(t.read(o, 8));
+    Value target = t.read(o, 8);
+    t.ir.emit(Opcode::CheckCanonical, {Arg::val(target)});
+    t.ir.indirect(target);
   } else {
     return false;  // far jumps
   }
@@ -57,6 +59,7 @@ bool call(Translator& t, const Insn& in) {
   const Operand& o = in.op[0];
   if (o.kind != OpKind::Imm && !(Translator::is_integer_operand(o) && o.size == 8)) return false;
   Value target = o.kind == OpKind::Imm ? Value{} : t.read(o, 8);  // read before rsp moves
+  if (target.valid()) t.ir.emit(Opcode::CheckCanonical, {Arg::val(target)});
   Value sp = t.ir.op(Opcode::Sub, t.ir.get_gpr(RSP), t.constant(8));
   t.store(sp, 8, t.constant(t.next_pc()));
   t.ir.set_gpr(RSP, sp);
@@ -71,6 +74,7 @@ bool ret(Translator& t, const Insn& in) {
   if (in.opsize == 2) return false;                         // 16-bit IP: interpreter
   Value sp = t.ir.get_gpr(RSP);
   Value target = t.load(sp, 8);
+  t.ir.emit(Opcode::CheckCanonical, {Arg::val(target)});
   uint64_t pop = 8 + (in.nops ? (uint64_t(in.op[0].disp) & 0xFFFF) : 0);
   t.ir.set_gpr(RSP, t.ir.op(Opcode::Add, sp, t.constant(pop)));
   t.ir.indirect(target);

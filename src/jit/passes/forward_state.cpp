@@ -15,7 +15,7 @@ bool has_side_effects(Opcode op) {
     case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64:
     case Opcode::Store128: case Opcode::Interpret: case Opcode::RepString: case Opcode::Div:
     case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
-    case Opcode::Load128: case Opcode::ExitIf: case Opcode::TailStart:
+    case Opcode::Load128: case Opcode::ExitIf: case Opcode::TailStart: case Opcode::CheckCanonical:
     case Opcode::AtomicXadd: case Opcode::AtomicXchg: case Opcode::AtomicCmpXchg:
     // Every SSE op can set sticky MXCSR exception flags, even one whose value is dead
     // (comisd whose flags are overwritten, cvttsd2si whose result is unused).
@@ -34,6 +34,7 @@ bool is_sync_point(Opcode op) {
     case Opcode::Load128:
     case Opcode::AtomicXadd: case Opcode::AtomicXchg: case Opcode::AtomicCmpXchg:
     case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseToGprM: case Opcode::SseFlagsRM:
+    case Opcode::CheckCanonical:
     case Opcode::ExitIf:  // (the guest state must be exact where the block may leave)
       return true;
     default: return false;

@@ -447,6 +447,18 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     // (guest_access leaves the sync record at the offset of the access just emitted)
     case Opcode::Interpret: call_helper(i, rt_.fallback_helper, fb_[in.args[0].v].get()); break;
     case Opcode::RepString: call_helper(i, rt_.rep_string_helper, fb_[in.args[0].v].get()); break;
+    case Opcode::CheckCanonical: {
+      // Canonical: bits 63..47 all equal, so sign-extending from bit 47 changes nothing.
+      const Reg64 v = A(0);
+      mov(r11, v);
+      shl(r11, 16);
+      sar(r11, 16);
+      cmp(r11, v);
+      Xbyak::Label& l = range_faults_.emplace_back();
+      jne(l, T_NEAR);
+      range_fault_info_.push_back({v.getIdx(), in.guest_pc, false, snapshot(), VEC_GP});
+      break;
+    }
     case Opcode::ExitIf:
       if (i == b_.tail.entry) enter_tail(i, in);
       else side_exit(i, in);
