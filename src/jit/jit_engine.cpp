@@ -215,7 +215,11 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
     uint32_t off = uint32_t(f.host_pc - uint64_t(b->code));
     auto it = std::lower_bound(b->sync.begin(), b->sync.end(), off,
                                [](const SyncRecord& r, uint32_t o) { return r.host_offset < o; });
-    if (it != b->sync.end() && it->host_offset == off) {
+    // (exactly at a record, or inside the op code a record covers)
+    if ((it == b->sync.end() || it->host_offset != off) && it != b->sync.begin() &&
+        off < std::prev(it)->host_end)
+      --it;
+    if (it != b->sync.end() && (it->host_offset == off || off < it->host_end)) {
       for (auto [guest, host] : it->gprs) cpu.gpr[guest] = f.host_regs[host];
       if (it->base_recipe.op != FlagsRecipe::None)  // (under inc/dec flags: supplies CF)
         cpu.rflags = (cpu.rflags & ~flag::ARITH) | (it->base_recipe.eval(f.host_regs) & flag::ARITH);

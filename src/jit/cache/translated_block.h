@@ -73,6 +73,7 @@ struct SyncRecord {
   // before them, which supply CF. Applied first, to all six.
   FlagsRecipe base_recipe;
   uint16_t xmm_dirty = 0;  // guest XMM registers newer in host xmm(same number) than in CpuState
+  uint32_t host_end = 0;   // the end of the op's code that the record covers (0: only host_offset)
 };
 
 struct TranslatedBlock {

@@ -66,7 +66,12 @@ void BlockEmitter::emit_range(uint32_t from, uint32_t to) {
       out_.pc_map.emplace_back(uint32_t(getSize()), in.guest_pc);
       last_pc = in.guest_pc;
     }
+    const size_t sync_before = out_.sync.size();
     emit(i, in);
+    // The access an op's sync record stands for may come after other host instructions of the
+    // op (an SSE op's emission): the record covers the op's code up to the next record.
+    for (size_t k = sync_before; k < out_.sync.size(); ++k)
+      out_.sync[k].host_end = k + 1 < out_.sync.size() ? out_.sync[k + 1].host_offset : uint32_t(getSize());
     release_dying(i);
   }
 }
