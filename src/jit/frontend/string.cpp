@@ -89,8 +89,8 @@ bool compare(Translator& t, const Insn& in) {
     return true;
   }
   Value rsi = t.ir.get_gpr(RSI), rdi = t.ir.get_gpr(RDI);
+  Value b = t.load(rdi, N);  // first, as interp/string.cpp says for cmps without rep
   Value a = is_cmps ? t.load(rsi, N) : t.zero_extend(t.ir.get_gpr(RAX), N);
-  Value b = t.load(rdi, N);
   Value f = t.ir.emit(Opcode::FlagsSub, {Arg::val(a), Arg::val(b), Arg::imm(N)});
   Value s = step(t, N);
   if (is_cmps) t.ir.set_gpr(RSI, t.ir.op(Opcode::Add, rsi, s));

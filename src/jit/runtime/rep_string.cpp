@@ -53,10 +53,9 @@ uint64_t down_in_page(uint64_t la, unsigned size) {
 
 // A host fault here lands in the helper's fault scope before the chunk starts.
 void probe_read(const uint8_t* p) { (void)*reinterpret_cast<const volatile uint8_t*>(p); }
-void probe_write(uint8_t* p) {
-  volatile uint8_t* v = p;
-  *v = *v;
-}
+// A locked OR of 0: a write for the host's MMU even where the page is not present, so the
+// fault reports a write (a read-then-write would report the read) and nothing changes.
+void probe_write(uint8_t* p) { __atomic_fetch_or(p, uint8_t(0), __ATOMIC_RELAXED); }
 
 template <unsigned N>
 void element_copy(uint8_t* dst, const uint8_t* src) {
@@ -197,8 +196,11 @@ bool run_compare(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t
       return true;
     }
     asm volatile("" : : : "memory");  // the registers are in CpuState before a load faults
-    T a = is_cmps ? *reinterpret_cast<const volatile T*>(mem.base + rsi) : T(cpu.gpr[RAX]);
+    // The order of the two reads decides which fault is reported: interp/string.cpp says why.
+    const bool source_first = is_cmps && N == 1 && while_equal;  // (repe cmpsb)
+    T a = source_first ? *reinterpret_cast<const volatile T*>(mem.base + rsi) : T(0);
     T b = *reinterpret_cast<const volatile T*>(mem.base + rdi);
+    if (!source_first) a = is_cmps ? *reinterpret_cast<const volatile T*>(mem.base + rsi) : T(cpu.gpr[RAX]);
     flags::set_arith(cpu, flags::sub<T>(a, b, T(a - b)));
     if constexpr (is_cmps) rsi += step;
     rdi += step;

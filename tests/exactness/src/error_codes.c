@@ -20,6 +20,19 @@ SNIPPET(call_hole, "call *%rax")
 SNIPPET(fetch_readonly_page_jump, "lea 4096(%rdx), %rcx; jmp *%rcx")
 SNIPPET(gp_privileged, "hlt")
 SNIPPET(gp_int, "int $0x20")
+// String instructions: rep stos/movs into a hole report a write (the engines probe each page
+// with a write access); cmps reads ES:rDI first, so when both operands fault the destination's
+// fault is the one reported — except repe cmpsb, which reads the source first (this host's
+// order; the manual gives none).
+SNIPPET(rep_stosb_hole, "mov %rax, %rdi; mov $64, %ecx; rep stosb")
+SNIPPET(rep_movsq_hole, "mov %rax, %rdi; mov %rdx, %rsi; mov $64, %ecx; rep movsq")
+SNIPPET(cmpsb_both_fault, "mov %rax, %rdi; mov $0x8000000000000000, %rsi; cmpsb")
+SNIPPET(cmpsq_dst_noncanonical, "mov %rax, %rsi; mov $0x8000000000000000, %rdi; cmpsq")
+SNIPPET(repe_cmpsd_both_fault, "mov %rax, %rdi; lea 8(%rax), %rsi; mov $4, %ecx; repe cmpsl")
+SNIPPET(repe_cmpsb_src_noncanonical, "mov %rax, %rdi; mov $0x8000000000000000, %rsi; mov $4, %ecx; repe cmpsb")
+SNIPPET(repe_cmpsb_dst_noncanonical, "mov %rax, %rsi; mov $0x8000000000000000, %rdi; mov $4, %ecx; repe cmpsb")
+SNIPPET(repne_cmpsb_both_fault, "mov %rax, %rsi; lea 8(%rax), %rdi; mov $4, %ecx; repne cmpsb")
+SNIPPET(repe_cmpsq_dst_noncanonical, "mov %rax, %rsi; mov $0x8000000000000000, %rdi; mov $4, %ecx; repe cmpsq")
 
 int main(void) {
   setup();
@@ -44,5 +57,14 @@ int main(void) {
   RUN(fetch_readonly_page_jump, r);
   RUN(gp_privileged, r);
   RUN(gp_int, r);
+  RUN(rep_stosb_hole, r);
+  RUN(rep_movsq_hole, r);
+  RUN(cmpsb_both_fault, r);
+  RUN(cmpsq_dst_noncanonical, r);
+  RUN(repe_cmpsd_both_fault, r);
+  RUN(repe_cmpsb_src_noncanonical, r);
+  RUN(repe_cmpsb_dst_noncanonical, r);
+  RUN(repne_cmpsb_both_fault, r);
+  RUN(repe_cmpsq_dst_noncanonical, r);
   return 0;
 }
