@@ -80,6 +80,9 @@ Decoder::Decoder(CpuMode mode) {
   // Vol. 2, NOP; they take a ModRM operand but access nothing), which Zydis decodes as NOP
   // with its MPX mode off. That mode is used for those two opcodes only, so that nothing else
   // depends on it.
+  // Nor has it CLDEMOTE, whose encoding (0F 1C /0) is a hint NOP on CPUs without it: a
+  // program built for one runs unchanged on the other (SDM Vol. 2, CLDEMOTE).
+  ZydisDecoderEnableMode(&decoder_, ZYDIS_DECODER_MODE_CLDEMOTE, ZYAN_FALSE);
   no_mpx_ = decoder_;
   ZydisDecoderEnableMode(&no_mpx_, ZYDIS_DECODER_MODE_MPX, ZYAN_FALSE);
 }
