@@ -107,8 +107,10 @@ void EngineRunner::run(const Case& c, CaseResult& r) {
   uint8_t* code = as_.host(kCodeAddr);
   // Drop the previous case's translations before writing the new code: the jit write-protects
   // pages holding translated code (self-modifying-code detection), so the platform must say
-  // so before it writes them, as the Linux layer does for syscalls.
+  // so before it writes them, as the Linux layer does for syscalls. The scratch page too: a
+  // case may have run code there, or decoded into it from the end of the code page.
   engine_->invalidate(kCodeAddr, kCodeSize);
+  engine_->invalidate(kScratchAddr, kScratchSize);
   std::memcpy(code, c.code, kMaxCode);  // (as natively: all of it)
   code[c.code_len] = 0x0F;  // ud2: the same terminator as natively
   code[c.code_len + 1] = 0x0B;

@@ -54,6 +54,14 @@ bool allowed(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* zo) {
     case ZYDIS_MNEMONIC_CLGI: case ZYDIS_MNEMONIC_STGI: case ZYDIS_MNEMONIC_VMRUN:
     case ZYDIS_MNEMONIC_VMLOAD: case ZYDIS_MNEMONIC_VMSAVE: case ZYDIS_MNEMONIC_SKINIT:
     case ZYDIS_MNEMONIC_INVLPGA: case ZYDIS_MNEMONIC_VMMCALL:
+    // Not advertised by Vireo's CPUID (the engines give #UD, as a CPU without them would):
+    // AMD's SSE4a, and the XSAVE family until XSAVE is advertised.
+    case ZYDIS_MNEMONIC_MOVNTSS: case ZYDIS_MNEMONIC_MOVNTSD: case ZYDIS_MNEMONIC_EXTRQ:
+    case ZYDIS_MNEMONIC_INSERTQ: case ZYDIS_MNEMONIC_XSAVE: case ZYDIS_MNEMONIC_XSAVE64:
+    case ZYDIS_MNEMONIC_XSAVEC: case ZYDIS_MNEMONIC_XSAVEC64: case ZYDIS_MNEMONIC_XSAVEOPT:
+    case ZYDIS_MNEMONIC_XSAVEOPT64: case ZYDIS_MNEMONIC_XSAVES: case ZYDIS_MNEMONIC_XSAVES64:
+    case ZYDIS_MNEMONIC_XRSTOR: case ZYDIS_MNEMONIC_XRSTOR64: case ZYDIS_MNEMONIC_XRSTORS:
+    case ZYDIS_MNEMONIC_XRSTORS64:
     // MMX conversions (the MMX family is another developer's, in progress).
     case ZYDIS_MNEMONIC_CVTPI2PS: case ZYDIS_MNEMONIC_CVTPI2PD: case ZYDIS_MNEMONIC_CVTPS2PI:
     case ZYDIS_MNEMONIC_CVTTPS2PI: case ZYDIS_MNEMONIC_CVTPD2PI: case ZYDIS_MNEMONIC_CVTTPD2PI:
@@ -70,6 +78,12 @@ bool allowed(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* zo) {
   switch (zi.mnemonic) {
     default: break;
   }
+  // loop/loope/loopne with an F2 or F3 prefix: this AMD CPU takes the prefix's condition
+  // (F3: while equal, F2: while not equal) instead of the opcode's; Intel and the SDM ignore
+  // the prefix (docs/difftest.md, "Random code": host-specific, not generated).
+  if (zi.mnemonic == ZYDIS_MNEMONIC_LOOPE || zi.mnemonic == ZYDIS_MNEMONIC_LOOPNE)
+    for (unsigned i = 0; i < zi.raw.prefix_count; ++i)  // (ignored prefixes: raw bytes only)
+      if (zi.raw.prefixes[i].value == 0xF2 || zi.raw.prefixes[i].value == 0xF3) return false;
   // A 66h relative branch: this AMD CPU truncates the target to 16 bits where Intel's and
   // the SDM's do not (docs/difftest.md, "Random code": host-specific, not generated).
   if ((zi.attributes & ZYDIS_ATTRIB_IS_RELATIVE) && (zi.attributes & ZYDIS_ATTRIB_HAS_OPERANDSIZE))
