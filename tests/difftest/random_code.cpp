@@ -55,13 +55,13 @@ bool allowed(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* zo) {
     case ZYDIS_MNEMONIC_VMLOAD: case ZYDIS_MNEMONIC_VMSAVE: case ZYDIS_MNEMONIC_SKINIT:
     case ZYDIS_MNEMONIC_INVLPGA: case ZYDIS_MNEMONIC_VMMCALL:
     // Not advertised by Vireo's CPUID (the engines give #UD, as a CPU without them would):
-    // AMD's SSE4a, and the XSAVE family until XSAVE is advertised.
+    // AMD's SSE4a, the XSAVE family until XSAVE is advertised, CLWB and CLFLUSHOPT.
     case ZYDIS_MNEMONIC_MOVNTSS: case ZYDIS_MNEMONIC_MOVNTSD: case ZYDIS_MNEMONIC_EXTRQ:
     case ZYDIS_MNEMONIC_INSERTQ: case ZYDIS_MNEMONIC_XSAVE: case ZYDIS_MNEMONIC_XSAVE64:
     case ZYDIS_MNEMONIC_XSAVEC: case ZYDIS_MNEMONIC_XSAVEC64: case ZYDIS_MNEMONIC_XSAVEOPT:
     case ZYDIS_MNEMONIC_XSAVEOPT64: case ZYDIS_MNEMONIC_XSAVES: case ZYDIS_MNEMONIC_XSAVES64:
     case ZYDIS_MNEMONIC_XRSTOR: case ZYDIS_MNEMONIC_XRSTOR64: case ZYDIS_MNEMONIC_XRSTORS:
-    case ZYDIS_MNEMONIC_XRSTORS64:
+    case ZYDIS_MNEMONIC_XRSTORS64: case ZYDIS_MNEMONIC_CLWB: case ZYDIS_MNEMONIC_CLFLUSHOPT:
     // MMX conversions (the MMX family is another developer's, in progress).
     case ZYDIS_MNEMONIC_CVTPI2PS: case ZYDIS_MNEMONIC_CVTPI2PD: case ZYDIS_MNEMONIC_CVTPS2PI:
     case ZYDIS_MNEMONIC_CVTTPS2PI: case ZYDIS_MNEMONIC_CVTPD2PI: case ZYDIS_MNEMONIC_CVTTPD2PI:
@@ -73,8 +73,13 @@ bool allowed(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* zo) {
       break;
     default: break;
   }
-  // FS and GS bases differ by design: natively glibc's TLS, in the engine 0.
+  // FS and GS bases differ by design: natively glibc's TLS, in the engine 0. Loading FS or GS
+  // (mov, pop) would also take the native side's TLS away (tests/exactness checks those).
   if (zi.attributes & (ZYDIS_ATTRIB_HAS_SEGMENT_FS | ZYDIS_ATTRIB_HAS_SEGMENT_GS)) return false;
+  if ((zi.mnemonic == ZYDIS_MNEMONIC_MOV || zi.mnemonic == ZYDIS_MNEMONIC_POP) &&
+      zo[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+      (zo[0].reg.value == ZYDIS_REGISTER_FS || zo[0].reg.value == ZYDIS_REGISTER_GS))
+    return false;
   switch (zi.mnemonic) {
     default: break;
   }
