@@ -23,7 +23,7 @@ CodeCache::CodeCache(size_t size) : size_(size), jump_cache_(new JumpCacheEntry[
   if (p == MAP_FAILED) throw std::runtime_error("cannot allocate the translation cache");
   trampolines_ = static_cast<uint8_t*>(p);
   base_ = cursor_ = trampolines_ + kTrampolineBytes;
-  for (size_t i = 0; i < kJumpCacheSize; ++i) jump_cache_[i] = {~uint64_t(0), nullptr};
+  for (size_t i = 0; i < kJumpCacheSize; ++i) jump_cache_[i] = {empty_jump_tag(i), nullptr};
 }
 
 CodeCache::~CodeCache() { munmap(trampolines_, kTrampolineBytes + size_); }
@@ -62,7 +62,7 @@ void CodeCache::remove(TranslatedBlock* b) {
     if (it->second.empty()) pages_.erase(it);
   }
   for (size_t i = 0; i < kJumpCacheSize; ++i)
-    if (jump_cache_[i].host == b->code) jump_cache_[i] = {~uint64_t(0), nullptr};
+    if (jump_cache_[i].host == b->code) jump_cache_[i] = {empty_jump_tag(i), nullptr};
   by_host_.erase(uintptr_t(b->code));
   blocks_.erase(b->guest_pc);  // destroys b
 }
@@ -86,7 +86,7 @@ void CodeCache::flush() {
   by_host_.clear();
   pages_.clear();
   cursor_ = base_;
-  for (size_t i = 0; i < kJumpCacheSize; ++i) jump_cache_[i] = {~uint64_t(0), nullptr};
+  for (size_t i = 0; i < kJumpCacheSize; ++i) jump_cache_[i] = {empty_jump_tag(i), nullptr};
 }
 
 TranslatedBlock* CodeCache::block_at_host(uint64_t pc) const {

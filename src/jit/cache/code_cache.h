@@ -55,6 +55,9 @@ class CodeCache {
 
   JumpCacheEntry* jump_cache() { return jump_cache_.get(); }
   static size_t jump_cache_index(uint64_t pc) { return (pc ^ (pc >> 12)) & (kJumpCacheSize - 1); }
+  // An empty slot's tag: a pc that never indexes that slot, so no guest pc can hit it (~0,
+  // the obvious choice, is a canonical guest pc that indexes slot 0).
+  static uint64_t empty_jump_tag(size_t slot) { return slot == 0 ? 1 : 0; }
   void jump_cache_fill(uint64_t pc, uint8_t* host) {
     jump_cache_[jump_cache_index(pc)] = {pc, host};
   }

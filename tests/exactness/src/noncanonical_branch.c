@@ -9,14 +9,20 @@ SNIPPET(jmp_mem_nc, "push %rax; jmp *(%rsp)")
 SNIPPET(call_reg_nc, "call *%rax")
 SNIPPET(ret_nc, "push %rax; ret")
 SNIPPET(ret_imm_nc, "push %rax; ret $8")
+// The top address is canonical (the kernel's half): the fetch faults there. The jit's jump
+// cache once took it for an empty slot's tag and jumped to a null host address.
+SNIPPET(jmp_top, "jmp *%rbx")
+SNIPPET(ret_top, "push %rbx; ret")
 
 int main(void) {
   setup();
-  struct regs r = R(.gpr = {[RAX] = 0x8000000000001000});
+  struct regs r = R(.gpr = {[RAX] = 0x8000000000001000, [RBX] = ~0ull});
   RUN(jmp_reg_nc, r);
   RUN(jmp_mem_nc, r);
   RUN(call_reg_nc, r);
   RUN(ret_nc, r);
   RUN(ret_imm_nc, r);
+  RUN(jmp_top, r);
+  RUN(ret_top, r);
   return 0;
 }
