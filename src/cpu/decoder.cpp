@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "cpu/condition_codes.h"
@@ -113,6 +114,18 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
   ZydisDecodedInstruction zi;
   ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
   if (!decode_full(bytes, avail, zi, zo)) return false;
+  // 0F 0D is the prefetch group: with a register operand it is #UD, not the NOP Zydis names.
+  if (zi.opcode_map == ZYDIS_OPCODE_MAP_0F && zi.opcode == 0x0D && zi.raw.modrm.mod == 3) return false;
+  // F3 with REX.B before 90 is xchg r8, rax (REX.B names r8; F3 means nothing to xchg), not
+  // pause: decode it again with the F3s turned into DS prefixes, which mean nothing either.
+  if (zi.mnemonic == ZYDIS_MNEMONIC_PAUSE && zi.raw.rex.B) {
+    uint8_t copy[15];
+    const size_t n = std::min<size_t>(zi.length, sizeof copy);
+    std::memcpy(copy, bytes, n);
+    for (size_t i = 0; i < n && copy[i] != 0x90; ++i)
+      if (copy[i] == 0xF3) copy[i] = 0x3E;
+    if (!decode_full(copy, n, zi, zo)) return false;
+  }
 
   std::memset(&out, 0, sizeof out);
   out.mnemonic = uint16_t(zi.mnemonic);

@@ -9,11 +9,11 @@
 
 namespace vireo {
 
-inline constexpr std::array<ZydisMnemonic, 13> kNoEffectMnemonics = {
+inline constexpr std::array<ZydisMnemonic, 14> kNoEffectMnemonics = {
     ZYDIS_MNEMONIC_NOP,         ZYDIS_MNEMONIC_PAUSE,       ZYDIS_MNEMONIC_ENDBR64,
     ZYDIS_MNEMONIC_ENDBR32,     ZYDIS_MNEMONIC_LFENCE,      ZYDIS_MNEMONIC_MFENCE,
     ZYDIS_MNEMONIC_SFENCE,      ZYDIS_MNEMONIC_PREFETCHT0,  ZYDIS_MNEMONIC_PREFETCHT1,
     ZYDIS_MNEMONIC_PREFETCHT2,  ZYDIS_MNEMONIC_PREFETCHNTA, ZYDIS_MNEMONIC_PREFETCHW,
-    ZYDIS_MNEMONIC_PREFETCH};
+    ZYDIS_MNEMONIC_PREFETCH,    ZYDIS_MNEMONIC_PREFETCHWT1};  // (0F 0D /2: a prefetch alias without it)
 
 }  // namespace vireo
