@@ -100,9 +100,12 @@ struct Exec {
   uint8_t* host_ptr(uint64_t la, uint64_t len, bool write) {
     if (!mem.contains(la, len)) [[unlikely]]
       return host_ptr_slow(la, len, write);
-    // Every page after the first must be writable before the caller writes any byte.
-    if (write && len && (la & 4095) + len > 4096) [[unlikely]]
-      for (uint64_t page = (la | 4095) + 1; page < la + len; page += 4096) probe_second_page(page - 1);
+    // Every page must be writable before the caller writes any byte; a fault names the first
+    // byte that cannot be written (the operand's own address when its first page faults).
+    if (write && len && (la & 4095) + len > 4096) [[unlikely]] {
+      probe_write(la);
+      for (uint64_t page = (la | 4095) + 1; page < la + len; page += 4096) probe_write(page);
+    }
     return mem.base + la;
   }
 

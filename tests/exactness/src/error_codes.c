@@ -29,6 +29,9 @@ SNIPPET(rep_movsq_hole, "mov %rax, %rdi; mov %rdx, %rsi; mov $64, %ecx; rep movs
 SNIPPET(cmpsb_both_fault, "mov %rax, %rdi; mov $0x8000000000000000, %rsi; cmpsb")
 SNIPPET(cmpsq_dst_noncanonical, "mov %rax, %rsi; mov $0x8000000000000000, %rdi; cmpsq")
 SNIPPET(repe_cmpsd_both_fault, "mov %rax, %rdi; lea 8(%rax), %rsi; mov $4, %ecx; repe cmpsl")
+// A bulk store (fnsave) whose first page is unmapped reports its own address, not the end of
+// that page.
+SNIPPET(fnsave_straddle_hole, "lea -20(%rax), %rdx; lea 4096(%rdx), %rdx; fnsave (%rdx)")
 SNIPPET(repe_cmpsb_src_noncanonical, "mov %rax, %rdi; mov $0x8000000000000000, %rsi; mov $4, %ecx; repe cmpsb")
 SNIPPET(repe_cmpsb_dst_noncanonical, "mov %rax, %rsi; mov $0x8000000000000000, %rdi; mov $4, %ecx; repe cmpsb")
 SNIPPET(repne_cmpsb_both_fault, "mov %rax, %rsi; lea 8(%rax), %rdi; mov $4, %ecx; repne cmpsb")
@@ -62,6 +65,7 @@ int main(void) {
   RUN(cmpsb_both_fault, r);
   RUN(cmpsq_dst_noncanonical, r);
   RUN(repe_cmpsd_both_fault, r);
+  RUN(fnsave_straddle_hole, r);
   RUN(repe_cmpsb_src_noncanonical, r);
   RUN(repe_cmpsb_dst_noncanonical, r);
   RUN(repne_cmpsb_both_fault, r);
