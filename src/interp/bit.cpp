@@ -82,7 +82,8 @@ void popcnt(Exec& x, const Insn& in) {
   flags::set_arith(*x.cpu, v == 0 ? flag::ZF : 0);
 }
 
-// lzcnt/tzcnt: CF = (source == 0), ZF = (result == 0); OF/SF/AF/PF undefined (kept).
+// lzcnt/tzcnt: CF = (source == 0), ZF = (result == 0); OF/SF/AF/PF undefined: this host
+// clears SF, AF and PF and keeps OF (docs/difftest.md, "Undefined flags").
 template <bool leading>
 void lzcnt_tzcnt(Exec& x, const Insn& in) {
   const Operand& d = in.op[0];
@@ -95,7 +96,7 @@ void lzcnt_tzcnt(Exec& x, const Insn& in) {
     else r = unsigned(__builtin_ctzll(v));
     x.write(in, d, r);
     uint64_t f = (v == 0 ? flag::CF : 0) | (r == 0 ? flag::ZF : 0);
-    flags::set_arith(*x.cpu, f, flag::CF | flag::ZF);
+    flags::set_arith(*x.cpu, f, flag::CF | flag::ZF | flag::SF | flag::AF | flag::PF);
   });
 }
 

@@ -22,6 +22,9 @@ SNIPPET(rcl8_count9, FLAGS_IN(0x801) "mov $0x7f, %eax; rcl $9, %al;" READ_BACK)
 SNIPPET(shld16_count16, FLAGS_IN(0x2) "mov $0x8001, %eax; mov $0x1234, %esi; shld $16, %si, %ax;" READ_BACK)
 SNIPPET(bsf_zero, FLAGS_IN(0x8d5) "mov $0x12, %eax; xor %esi, %esi; bsf %rsi, %rax;" READ_BACK)
 SNIPPET(bsr_value, FLAGS_IN(0x8d5) "mov $0x12, %eax; mov $0x10, %esi; bsr %rsi, %rax;" READ_BACK)
+SNIPPET(tzcnt_all_set, FLAGS_IN(0x8d5) "mov $0x40, %esi; tzcnt %esi, %eax;" READ_BACK)
+SNIPPET(tzcnt_zero, FLAGS_IN(0x8d4) "xor %esi, %esi; tzcnt %rsi, %rax;" READ_BACK)
+SNIPPET(lzcnt_all_set, FLAGS_IN(0x8d5) "mov $1, %esi; lzcnt %si, %ax;" READ_BACK)
 
 int main(void) {
   setup();
@@ -39,5 +42,8 @@ int main(void) {
   RUN(shld16_count16, R(0));
   RUN(bsf_zero, R(0));
   RUN(bsr_value, R(0));
+  RUN(tzcnt_all_set, R(0));
+  RUN(tzcnt_zero, R(0));
+  RUN(lzcnt_all_set, R(0));
   return 0;
 }
