@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <mutex>
 
 #include "cpu/decoder.h"
+#include "interp/memory_fault.h"
 #include "linux/initial_stack.h"
 #include "linux/signals.h"
 #include "linux/syscalls/syscall_table.h"
@@ -101,6 +103,15 @@ int Process::run() {
   for (;;) ::pause();
 }
 
+namespace {
+// How far a MAP_GROWSDOWN mapping may grow: RLIMIT_STACK, as for any stack VMA.
+uint64_t stack_rlimit() {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_STACK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return ~uint64_t(0);
+  return rl.rlim_cur;
+}
+}  // namespace
+
 // One guest thread's loop: run the engine, serve what it stops for.
 void Process::run_thread(GuestThread& t) {
   set_current_thread(&t);
@@ -119,6 +130,11 @@ void Process::run_thread(GuestThread& t) {
       continue;
     }
     if (r == StopReason::Fault) {
+      // A not-present fault just below a MAP_GROWSDOWN mapping grows it, and the access runs
+      // again (arch/x86/mm/fault.c: expand_stack before any signal).
+      if (t.cpu.fault.vector == VEC_PF && !(t.cpu.fault.error_code & pf::P) &&
+          as_->grow_down(t.cpu.fault.address, stack_rlimit()))
+        continue;
       GuestSiginfo info = fault_siginfo(*this);
       deliver_fault(*this, info.signo, info);  // returns only into a guest handler
       continue;

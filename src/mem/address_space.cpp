@@ -81,6 +81,7 @@ std::vector<AddressSpace::Mapping> AddressSpace::mappings() const {
       const Origin& o = m.origin;
       bool same = m.end == start && m.prot == r.prot && o.name == r.origin.name &&
                   o.dev == r.origin.dev && o.inode == r.origin.inode && o.shared == r.origin.shared &&
+                  o.grows_down == r.origin.grows_down &&
                   (!o.inode || o.offset + (m.end - m.start) == r.origin.offset);
       if (same) {
         m.end = r.end;
@@ -90,6 +91,31 @@ std::vector<AddressSpace::Mapping> AddressSpace::mappings() const {
     out.push_back({start, r.end, r.prot, r.origin});
   }
   return out;
+}
+
+bool AddressSpace::grow_down(uint64_t addr, uint64_t limit) {
+  // Linux's stack_guard_gap (mm/mmap.c): 256 pages kept free above the mapping below.
+  constexpr uint64_t kStackGuardGap = 256 * kPageSize;
+  std::lock_guard g(mu_);
+  const uint64_t page = page_align_down(addr);
+  auto above = regions_.upper_bound(addr);
+  if (above == regions_.end() || !above->second.origin.grows_down) return false;
+  if (above != regions_.begin()) {
+    auto below = std::prev(above);
+    if (below->second.end > addr) return false;  // mapped: not a growth fault
+    // (Linux leaves out a PROT_NONE neighbour and another growsdown mapping)
+    if (below->second.prot != PROT_NONE && !below->second.origin.grows_down &&
+        page - below->second.end < kStackGuardGap)
+      return false;
+  }
+  const uint64_t start = above->first;
+  if (vma_end(start) - page > limit) return false;  // acct_stack_growth: RLIMIT_STACK
+  const Region r = above->second;
+  const int flags = MAP_FIXED | (r.origin.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
+  if (r.origin.inode || ::mmap(host(page), start - page, host_prot(r.prot), flags, -1, 0) == MAP_FAILED)
+    return false;  // (a file-backed growsdown mapping does not grow: there is no file below it)
+  record(page, start, r.prot, r.origin);
+  return true;
 }
 
 int AddressSpace::prot_at(uint64_t addr) const {
@@ -173,6 +199,7 @@ int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, int
   if (p == MAP_FAILED) return -errno;
   Origin o;
   o.shared = (flags & MAP_TYPE) != MAP_PRIVATE;
+  o.grows_down = flags & MAP_GROWSDOWN;
   struct stat st;
   if (fd >= 0 && ::fstat(fd, &st) == 0) {
     char link[4096];
@@ -231,7 +258,8 @@ uint64_t AddressSpace::vma_end(uint64_t addr) const {
     const Origin& a = it->second.origin;
     const Origin& b = next->second.origin;
     if (next->second.prot != it->second.prot || a.name != b.name || a.inode != b.inode ||
-        a.shared != b.shared || (a.inode && a.offset + (end - it->first) != b.offset))
+        a.shared != b.shared || a.grows_down != b.grows_down ||
+        (a.inode && a.offset + (end - it->first) != b.offset))
       break;
     end = next->second.end;
   }

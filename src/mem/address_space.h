@@ -54,6 +54,12 @@ class AddressSpace {
   void set_brk_start(uint64_t start);
   uint64_t brk(uint64_t new_brk);
 
+  // A fault at unmapped `addr` below a MAP_GROWSDOWN mapping: grows that mapping down to the
+  // page of `addr` as Linux does (mm/mmap.c, expand_downwards: not within the stack guard gap
+  // of the mapping below, and not past `limit` bytes in all) and returns true; false if there
+  // is nothing to grow. The faulting access is then run again.
+  bool grow_down(uint64_t addr, uint64_t limit);
+
   // The guest's protection (PROT_*) of the page holding `addr`, or -1 if it is unmapped.
   int prot_at(uint64_t addr) const;
 
@@ -76,6 +82,7 @@ class AddressSpace {
     std::string name;
     uint64_t offset = 0, dev = 0, inode = 0;
     bool shared = false;  // MAP_SHARED ('s' in maps)
+    bool grows_down = false;  // MAP_GROWSDOWN (VM_GROWSDOWN)
   };
   struct Mapping {
     uint64_t start, end;
