@@ -83,6 +83,11 @@ bool allowed(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* zo) {
   switch (zi.mnemonic) {
     default: break;
   }
+  // Far jmp/call through memory with REX.W: Intel reads an m16:64 pointer, this AMD CPU an
+  // m16:32 one (the prefix is ignored), so the selector comes from another offset.
+  if ((zi.mnemonic == ZYDIS_MNEMONIC_JMP || zi.mnemonic == ZYDIS_MNEMONIC_CALL) &&
+      zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR && zi.raw.rex.W)
+    return false;
   // loop/loope/loopne with an F2 or F3 prefix: this AMD CPU takes the prefix's condition
   // (F3: while equal, F2: while not equal) instead of the opcode's; Intel and the SDM ignore
   // the prefix (docs/difftest.md, "Random code": host-specific, not generated).
