@@ -62,6 +62,15 @@ bool allowed(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* zo) {
     case ZYDIS_MNEMONIC_XSAVEOPT64: case ZYDIS_MNEMONIC_XSAVES: case ZYDIS_MNEMONIC_XSAVES64:
     case ZYDIS_MNEMONIC_XRSTOR: case ZYDIS_MNEMONIC_XRSTOR64: case ZYDIS_MNEMONIC_XRSTORS:
     case ZYDIS_MNEMONIC_XRSTORS64: case ZYDIS_MNEMONIC_CLWB: case ZYDIS_MNEMONIC_CLFLUSHOPT:
+    case ZYDIS_MNEMONIC_CLFLUSH:  // (advertised in system mode only)
+    case ZYDIS_MNEMONIC_MONITORX: case ZYDIS_MNEMONIC_MWAITX:
+    // Host-specific: this host is itself a guest, and VMX instructions at CPL 3 reach its
+    // hypervisor, which answers with its own fault.
+    case ZYDIS_MNEMONIC_VMCALL: case ZYDIS_MNEMONIC_VMFUNC: case ZYDIS_MNEMONIC_VMLAUNCH:
+    case ZYDIS_MNEMONIC_VMRESUME: case ZYDIS_MNEMONIC_VMXOFF: case ZYDIS_MNEMONIC_VMXON:
+    case ZYDIS_MNEMONIC_VMREAD: case ZYDIS_MNEMONIC_VMWRITE: case ZYDIS_MNEMONIC_VMPTRLD:
+    case ZYDIS_MNEMONIC_VMPTRST: case ZYDIS_MNEMONIC_VMCLEAR: case ZYDIS_MNEMONIC_INVEPT:
+    case ZYDIS_MNEMONIC_INVVPID:
     // MMX conversions (the MMX family is another developer's, in progress).
     case ZYDIS_MNEMONIC_CVTPI2PS: case ZYDIS_MNEMONIC_CVTPI2PD: case ZYDIS_MNEMONIC_CVTPS2PI:
     case ZYDIS_MNEMONIC_CVTTPS2PI: case ZYDIS_MNEMONIC_CVTPD2PI: case ZYDIS_MNEMONIC_CVTTPD2PI:
