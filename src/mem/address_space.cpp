@@ -270,15 +270,19 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
                              uint64_t new_addr) {
   std::lock_guard g(mu_);
   // The order of checks and effects follows mm/mremap.c.
-  if (old_addr & (kPageSize - 1)) return -EINVAL;
-  if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) return -EINVAL;  // no MREMAP_DONTUNMAP yet
+  if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) return -EINVAL;
   if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
+  // MREMAP_DONTUNMAP moves the pages and leaves the old range mapped and empty; it only
+  // moves, and only as it was.
+  if ((flags & MREMAP_DONTUNMAP) && (!(flags & MREMAP_MAYMOVE) || old_len != new_len)) return -EINVAL;
+  if (old_addr & (kPageSize - 1)) return -EINVAL;
   old_len = page_align_up(old_len);
   new_len = page_align_up(new_len);
   if (new_len == 0 || !contains(old_addr, old_len)) return -EINVAL;
   // Linux 6.x looks the mapping at old_addr up before anything else: none is EFAULT, even for
   // a shrink.
   if (!is_mapped(old_addr, 1)) return -EFAULT;
+  if (flags & MREMAP_DONTUNMAP) return move_keeping_old(old_addr, old_len, flags, new_addr);
   if (flags & MREMAP_FIXED) {
     if ((new_addr & (kPageSize - 1)) || !contains(new_addr, new_len)) return -EINVAL;
     if (new_addr < old_addr + old_len && old_addr < new_addr + new_len) return -EINVAL;  // overlap
@@ -326,6 +330,33 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
   reserve(old_addr, old_len);  // the host unmapped it: put the reservation back
   forget(old_addr, old_addr + old_len);
   record(new_addr, new_addr + new_len, prot, origin);
+  return int64_t(new_addr);
+}
+
+// mremap with MREMAP_DONTUNMAP (lock held, flags checked): the pages move to new_addr (given
+// with MREMAP_FIXED, else chosen), the old range keeps its mapping, emptied — anonymous
+// memory reads zeros there again (mm/mremap.c, move_vma with MREMAP_DONTUNMAP).
+int64_t AddressSpace::move_keeping_old(uint64_t old_addr, uint64_t len, int flags, uint64_t new_addr) {
+  if (flags & MREMAP_FIXED) {
+    if ((new_addr & (kPageSize - 1)) || !contains(new_addr, len)) return -EINVAL;
+    if (new_addr < old_addr + len && old_addr < new_addr + len) return -EINVAL;  // overlap
+  }
+  const uint64_t vend = vma_end(old_addr);
+  if (vend == old_addr || len > vend - old_addr) return -EFAULT;
+  auto it = std::prev(regions_.upper_bound(old_addr));
+  const int prot = it->second.prot;
+  Origin origin = it->second.origin;
+  if (origin.inode) origin.offset += old_addr - it->first;
+  if (flags & MREMAP_FIXED) {
+    munmap(new_addr, len);
+  } else {
+    new_addr = find_free(len, 0);
+    if (!new_addr) return -ENOMEM;
+  }
+  void* p = ::mremap(host(old_addr), len, len, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+                     host(new_addr));
+  if (p == MAP_FAILED) return -errno;
+  record(new_addr, new_addr + len, prot, origin);
   return int64_t(new_addr);
 }
 

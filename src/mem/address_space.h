@@ -116,6 +116,7 @@ class AddressSpace {
   void record(uint64_t start, uint64_t end, int prot) { record(start, end, prot, Origin()); }
   void forget(uint64_t start, uint64_t end);
   void reserve(uint64_t start, uint64_t len);  // back to PROT_NONE reservation
+  int64_t move_keeping_old(uint64_t old_addr, uint64_t len, int flags, uint64_t new_addr);
 
   GuestMemory mem_;
   mutable ForkSafeMutex mu_;

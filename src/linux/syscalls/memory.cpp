@@ -38,12 +38,20 @@ int64_t sys_mprotect(Process& p, const SyscallArgs& a) {
 
 int64_t sys_mremap(Process& p, const SyscallArgs& a) {
   int64_t r = p.as().mremap(a.a[0], a.a[1], a.a[2], int(a.a[3]), a.a[4]);
-  if (r >= 0) p.engine().invalidate(a.a[0], a.a[1]);
+  if (r >= 0) {
+    // Code translated from the old range is gone (moved, or emptied by MREMAP_DONTUNMAP), and
+    // so is whatever the new range held before.
+    p.engine().invalidate(a.a[0], a.a[1]);
+    p.engine().invalidate(uint64_t(r), a.a[2]);
+  }
   return r;
 }
 
 int64_t sys_madvise(Process& p, const SyscallArgs& a) {
-  return p.as().madvise(a.a[0], a.a[1], int(a.a[2]));
+  int64_t r = p.as().madvise(a.a[0], a.a[1], int(a.a[2]));
+  // MADV_DONTNEED empties private pages: code translated from them is stale.
+  if (int(a.a[2]) == MADV_DONTNEED || int(a.a[2]) == MADV_FREE) p.engine().invalidate(a.a[0], a.a[1]);
+  return r;
 }
 
 // The calls below act on a range of guest pages and pass straight through to the host: guest
