@@ -8,11 +8,12 @@ using namespace cpuid_bits;
 
 const CpuFeatures& advertised_features() {
   static const CpuFeatures f{
-      /*leaf1_ecx=*/CX16 | MOVBE | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42,
+      /*leaf1_ecx=*/CX16 | MOVBE | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42 | RDRAND,
       /*leaf1_edx=*/FPU | TSC | CX8 | CMOV | MMX | FXSR | SSE | SSE2,
-      /*leaf7_ebx=*/BMI1,
+      /*leaf7_ebx=*/BMI1 | BMI2 | ADX | FSGSBASE | RDSEED,
       /*ext1_ecx=*/LAHF_LM | ABM_LZCNT,
       /*ext1_edx=*/SYSCALL | NX | MMX | LM,  // AMD repeats MMX here (bit 23)
+      /*leaf7_ecx=*/RDPID,
   };
   return f;
 }
@@ -49,7 +50,7 @@ CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, CpuidView view) {
       return {0x000506A0, 0x00000800, f.leaf1_ecx,
               f.leaf1_edx | (sys ? PSE | MSR | PAE | SEP | PGE | PAT | PSE36 | CLFSH : 0)};
     case 7:
-      if (subleaf == 0) return {0, f.leaf7_ebx, 0, 0};
+      if (subleaf == 0) return {0, f.leaf7_ebx, f.leaf7_ecx, 0};
       return {0, 0, 0, 0};
     case 0x80000000: return {0x80000008, 0, 0, 0};
     case 0x80000001: return {0, 0, f.ext1_ecx, f.ext1_edx | (sys ? PDPE1GB | RDTSCP : 0)};

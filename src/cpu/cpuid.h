@@ -20,8 +20,12 @@ inline constexpr uint32_t FPU = 1u << 0, TSC = 1u << 4, CX8 = 1u << 8, CMOV = 1u
 inline constexpr uint32_t SSE3 = 1u << 0, SSSE3 = 1u << 9, CX16 = 1u << 13,
                           SSE41 = 1u << 19, SSE42 = 1u << 20, MOVBE = 1u << 22,
                           POPCNT = 1u << 23;
+inline constexpr uint32_t RDRAND = 1u << 30;
 // leaf 7 (subleaf 0) EBX
 inline constexpr uint32_t BMI1 = 1u << 3;
+inline constexpr uint32_t FSGSBASE = 1u << 0, BMI2 = 1u << 8, RDSEED = 1u << 18, ADX = 1u << 19;
+// leaf 7 (subleaf 0) ECX
+inline constexpr uint32_t RDPID = 1u << 22;
 // leaf 0x80000001 ECX / EDX
 inline constexpr uint32_t LAHF_LM = 1u << 0, ABM_LZCNT = 1u << 5;
 inline constexpr uint32_t SYSCALL = 1u << 11, NX = 1u << 20, LM = 1u << 29;
@@ -38,6 +42,7 @@ struct CpuFeatures {
   uint32_t leaf1_ecx, leaf1_edx;
   uint32_t leaf7_ebx;
   uint32_t ext1_ecx, ext1_edx;
+  uint32_t leaf7_ecx;  // appended: leaf 7 subleaf 0 ECX
 };
 const CpuFeatures& advertised_features();
 

@@ -46,5 +46,9 @@ void register_sse_string(DispatchTable& t);   // sse_string.cpp: SSE4.2 pcmpestr
 void register_mmx(DispatchTable& t);
 void register_x87(DispatchTable& t);       // x87.cpp
 void register_user_segments(DispatchTable& t);  // user_segments.cpp: ret (near and far), iret
+void register_bmi2(DispatchTable& t);         // bmi2.cpp: pdep/pext/bzhi/mulx/rorx/sarx/shlx/shrx
+void register_adx(DispatchTable& t);          // adx.cpp: adcx/adox
+void register_host_values(DispatchTable& t);  // host_values.cpp: rdrand/rdseed/rdpid
+void register_fsgsbase(DispatchTable& t);     // fsgsbase.cpp: rd/wr fs/gs base
 
 }  // namespace vireo
