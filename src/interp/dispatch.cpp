@@ -38,6 +38,7 @@ DispatchTable build() {
   register_adx(t);
   register_host_values(t);
   register_fsgsbase(t);
+  register_xsave(t);
   return t;
 }
 

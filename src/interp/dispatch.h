@@ -50,5 +50,6 @@ void register_bmi2(DispatchTable& t);         // bmi2.cpp: pdep/pext/bzhi/mulx/r
 void register_adx(DispatchTable& t);          // adx.cpp: adcx/adox
 void register_host_values(DispatchTable& t);  // host_values.cpp: rdrand/rdseed/rdpid
 void register_fsgsbase(DispatchTable& t);     // fsgsbase.cpp: rd/wr fs/gs base
+void register_xsave(DispatchTable& t);        // xsave.cpp: xsave/xsaveopt/xsavec/xrstor, xgetbv
 
 }  // namespace vireo

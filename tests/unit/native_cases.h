@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -105,17 +107,22 @@ namespace vireo::test {
 
 // Runs `code` once on `engine` from `cpu` (rip and rsp are set here) until it stops (end the
 // code with syscall); 256 bytes of data at 0x20000 hold i*7 for memory operands.
-inline StopReason run_code(Engine engine, const std::vector<uint8_t>& code, CpuState& cpu) {
+// `data` (optional) replaces the start of the data area before the run and receives it after.
+inline StopReason run_code(Engine engine, const std::vector<uint8_t>& code, CpuState& cpu,
+                           std::vector<uint8_t>* data = nullptr) {
   constexpr uint64_t kCodeAt = 0x10000, kDataAt = 0x20000;
   AddressSpace as;
   as.mmap(kCodeAt, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   as.mmap(kDataAt, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   std::memcpy(as.host(kCodeAt), code.data(), code.size());
   for (int i = 0; i < 256; ++i) as.host(kDataAt)[i] = uint8_t(i * 7);
+  if (data) std::memcpy(as.host(kDataAt), data->data(), std::min<size_t>(data->size(), 0x8000));
   cpu.rip = kCodeAt;
   cpu.gpr[RSP] = kDataAt + 0x8000;
-  if (engine == Engine::Jit) return jit::JitEngine(as.memory(), jit::JitOptions{}).run(cpu);
-  return Interpreter(as.memory()).run(cpu);
+  StopReason r = engine == Engine::Jit ? jit::JitEngine(as.memory(), jit::JitOptions{}).run(cpu)
+                                       : Interpreter(as.memory()).run(cpu);
+  if (data) std::memcpy(data->data(), as.host(kDataAt), std::min<size_t>(data->size(), 0x8000));
+  return r;
 }
 
 }  // namespace vireo::test
