@@ -1,21 +1,44 @@
 #include "cpu/cpuid.h"
 
+#include <fmt/format.h>
+
 #include <cstring>
 
 namespace vireo {
 
 using namespace cpuid_bits;
 
-const CpuFeatures& advertised_features() {
-  static const CpuFeatures f{
+namespace {
+// Everything Vireo implements.
+constexpr CpuFeatures kMaxFeatures{
       /*leaf1_ecx=*/CX16 | MOVBE | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42 | RDRAND | XSAVE | OSXSAVE,
       /*leaf1_edx=*/FPU | TSC | CX8 | CMOV | MMX | FXSR | SSE | SSE2,
       /*leaf7_ebx=*/BMI1 | BMI2 | ADX | FSGSBASE | RDSEED,
       /*ext1_ecx=*/LAHF_LM | ABM_LZCNT,
       /*ext1_edx=*/SYSCALL | NX | MMX | LM,  // AMD repeats MMX here (bit 23)
       /*leaf7_ecx=*/RDPID,
-  };
-  return f;
+};
+// x86-64 psABI levels (the x86-64 psABI, "Micro-architecture levels"; glibc's
+// sysdeps/x86/get-isa-level.h). The baseline: CMOV, CX8, FPU, FXSR, MMX, SSE, SSE2, SYSCALL.
+constexpr CpuFeatures kBaseline{0, FPU | TSC | CX8 | CMOV | MMX | FXSR | SSE | SSE2, 0, 0,
+                                SYSCALL | NX | MMX | LM, 0};
+// v2 adds CMPXCHG16B, LAHF/SAHF, POPCNT, SSE3, SSSE3, SSE4.1, SSE4.2.
+constexpr CpuFeatures kV2{CX16 | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42, kBaseline.leaf1_edx, 0, LAHF_LM,
+                          kBaseline.ext1_edx, 0};
+CpuFeatures g_features = kMaxFeatures;
+}  // namespace
+
+const CpuFeatures& advertised_features() { return g_features; }
+
+bool select_cpu_model(const std::string& name, std::string& error) {
+  if (name == "max") g_features = kMaxFeatures;
+  else if (name == "x86-64") g_features = kBaseline;
+  else if (name == "x86-64-v2") g_features = kV2;
+  else if (name == "x86-64-v3" || name == "x86-64-v4")
+    error = fmt::format("--cpu {} needs AVX and AVX2, which Vireo does not implement yet "
+                        "(available: max, x86-64-v2, x86-64)", name);
+  else error = fmt::format("unknown --cpu model '{}' (available: max, x86-64-v2, x86-64)", name);
+  return error.empty();
 }
 
 namespace {

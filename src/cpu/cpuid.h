@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace vireo {
 
@@ -53,6 +54,12 @@ struct CpuFeatures {
   uint32_t leaf7_ecx;  // appended: leaf 7 subleaf 0 ECX
 };
 const CpuFeatures& advertised_features();
+
+// The CPU model the guest sees (vireo run --cpu, like QEMU's -cpu): "max" (the default: every
+// feature Vireo implements) or a lower x86-64 psABI micro-architecture level, "x86-64" or
+// "x86-64-v2", which advertises exactly that level's features. Call before any guest runs.
+// False (with a one-line reason in `error`) for an unknown or unavailable model.
+bool select_cpu_model(const std::string& name, std::string& error);
 // The XSAVE components Vireo implements and a user-mode XCR0 enables (0 without XSAVE).
 uint64_t supported_xcr0();
 // Bytes of a standard-format XSAVE area holding the components in `mask` (legacy region and

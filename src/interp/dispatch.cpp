@@ -39,6 +39,8 @@ DispatchTable build() {
   register_host_values(t);
   register_fsgsbase(t);
   register_xsave(t);
+  register_avx_int(t);
+  register_avx_move(t);
   return t;
 }
 

@@ -51,5 +51,7 @@ void register_adx(DispatchTable& t);          // adx.cpp: adcx/adox
 void register_host_values(DispatchTable& t);  // host_values.cpp: rdrand/rdseed/rdpid
 void register_fsgsbase(DispatchTable& t);     // fsgsbase.cpp: rd/wr fs/gs base
 void register_xsave(DispatchTable& t);        // xsave.cpp: xsave/xsaveopt/xsavec/xrstor, xgetbv
+void register_avx_int(DispatchTable& t);      // avx_int.cpp: VEX packed-integer ops (partial AVX2)
+void register_avx_move(DispatchTable& t);     // avx_move.cpp: vmovdq*/vmovap*/vmovup*, vzeroupper/all
 
 }  // namespace vireo
