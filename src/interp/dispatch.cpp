@@ -41,6 +41,7 @@ DispatchTable build() {
   register_xsave(t);
   register_avx_int(t);
   register_avx_move(t);
+  register_avx_fp(t);
   return t;
 }
 

@@ -53,5 +53,6 @@ void register_fsgsbase(DispatchTable& t);     // fsgsbase.cpp: rd/wr fs/gs base
 void register_xsave(DispatchTable& t);        // xsave.cpp: xsave/xsaveopt/xsavec/xrstor, xgetbv
 void register_avx_int(DispatchTable& t);      // avx_int.cpp: VEX packed-integer ops (partial AVX2)
 void register_avx_move(DispatchTable& t);     // avx_move.cpp: vmovdq*/vmovap*/vmovup*, vzeroupper/all
+void register_avx_fp(DispatchTable& t);       // avx_fp.cpp: VEX packed/scalar FP arithmetic
 
 }  // namespace vireo

@@ -1,7 +1,7 @@
-// The AVX/AVX2 forms implemented so far (avx_int.cpp, avx_move.cpp), on the interpreter and the
-// JIT, against the host: random YMM0..2 (and RFLAGS), the instruction, then YMM0, RAX and the
-// flags compared. Includes the upper-half rules: VEX.128 zeroes bits 255:128 of its
-// destination, legacy SSE keeps them, vzeroupper clears them.
+// The AVX/AVX2 forms implemented so far (avx_int.cpp, avx_move.cpp, avx_fp.cpp), on the
+// interpreter and the JIT, against the host: random YMM0..2 (and RFLAGS, MXCSR modes), the
+// instruction, then YMM0, RAX, the flags and MXCSR compared. Includes the upper-half rules:
+// VEX.128 zeroes bits 255:128 of its destination, legacy SSE keeps them, vzeroupper clears them.
 //
 // Vireo's CPUID does not advertise AVX yet (XCR0 = x87|SSE, so these are #UD for guests); the
 // test enables the AVX state in XCR0 as an OS would.
@@ -16,22 +16,28 @@
 namespace vireo::test {
 namespace {
 
-using NativeY = void (*)(const uint8_t* in, uint8_t* out, uint64_t* rax, uint64_t* flags);
+using NativeY = void (*)(const uint8_t* in, uint8_t* out, uint64_t* rax, uint64_t* flags,
+                         uint32_t* mxcsr);
 
-// YMM0..2 from in[0..96), the instruction, YMM0 to out[0..32); RAX and RFLAGS in and out.
+// YMM0..2 from in[0..96), the instruction, YMM0 to out[0..32); RAX, RFLAGS and MXCSR in and
+// out (the host's MXCSR is put back afterwards).
 #define NATIVE_Y(text)                                                                    \
-  [](const uint8_t* in, uint8_t* out, uint64_t* rax, uint64_t* fl) {                      \
+  [](const uint8_t* in, uint8_t* out, uint64_t* rax, uint64_t* fl, uint32_t* csr) {       \
     uint64_t a = *rax, f = *fl;                                                           \
-    asm volatile("subq $128, %%rsp\n\tpushq %[f]\n\tpopfq\n\t"                            \
+    uint32_t saved, c = *csr;                                                             \
+    asm volatile("stmxcsr %[saved]\n\tldmxcsr %[c]\n\t"                                  \
+                 "subq $128, %%rsp\n\tpushq %[f]\n\tpopfq\n\t"                            \
                  "vmovdqu (%[i]), %%ymm0\n\tvmovdqu 32(%[i]), %%ymm1\n\t"                  \
                  "vmovdqu 64(%[i]), %%ymm2\n\t" text "\n\t"                                \
                  "pushfq\n\tpopq %[f]\n\taddq $128, %%rsp\n\t"                            \
-                 "vmovdqu %%ymm0, (%[o])\n\tvzeroupper"                                   \
-                 : [f] "+r"(f), "+a"(a)                                                   \
+                 "vmovdqu %%ymm0, (%[o])\n\tvzeroupper\n\t"                               \
+                 "stmxcsr %[c]\n\tldmxcsr %[saved]"                                        \
+                 : [f] "+r"(f), "+a"(a), [c] "+m"(c), [saved] "=m"(saved)                 \
                  : [i] "r"(in), [o] "r"(out)                                              \
                  : "xmm0", "xmm1", "xmm2", "memory", "cc");                               \
     *rax = a;                                                                             \
     *fl = f;                                                                              \
+    *csr = c;                                                                             \
   }
 
 struct AvxCase {
@@ -68,7 +74,10 @@ TEST_P(Avx, MatchesHost) {
       if (round == 5) std::memcpy(in + 64, in + 32, 32);  // equal operands: compares all-true
       uint64_t rax = ~uint64_t(0), fl = flag::FIXED1 | (rng() & flag::ARITH);
       const uint64_t fin = fl;
-      c.native(in, out, &rax, &fl);
+      // MXCSR: all exceptions masked, each rounding mode, FTZ/DAZ now and then.
+      const uint32_t csr_in = 0x1F80 | uint32_t(round % 4) << 13 | (round == 3 ? 0x8040u : 0u);
+      uint32_t csr = csr_in;
+      c.native(in, out, &rax, &fl, &csr);
 
       CpuState cpu{};
       reset_user_state(cpu);
@@ -80,6 +89,7 @@ TEST_P(Avx, MatchesHost) {
       }
       cpu.gpr[RAX] = ~uint64_t(0);
       cpu.rflags = fin;
+      cpu.mxcsr = csr_in;
       std::vector<uint8_t> code = c.code;
       code.insert(code.end(), {0x0F, 0x05});
       ASSERT_EQ(run_code(GetParam(), code, cpu), StopReason::Syscall) << c.name;
@@ -89,6 +99,7 @@ TEST_P(Avx, MatchesHost) {
       EXPECT_EQ(0, std::memcmp(got, out, 32)) << c.name << " round " << round;
       EXPECT_EQ(cpu.gpr[RAX], rax) << c.name;
       EXPECT_EQ(cpu.rflags & flag::ARITH, fl & flag::ARITH) << c.name;
+      EXPECT_EQ(cpu.mxcsr, csr) << c.name << " round " << round;
     }
   }
 }
