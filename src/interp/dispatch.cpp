@@ -42,6 +42,7 @@ DispatchTable build() {
   register_avx_int(t);
   register_avx_move(t);
   register_avx_fp(t);
+  register_avx_shuffle(t);
   return t;
 }
 

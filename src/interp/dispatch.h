@@ -54,5 +54,6 @@ void register_xsave(DispatchTable& t);        // xsave.cpp: xsave/xsaveopt/xsave
 void register_avx_int(DispatchTable& t);      // avx_int.cpp: VEX packed-integer ops (partial AVX2)
 void register_avx_move(DispatchTable& t);     // avx_move.cpp: vmovdq*/vmovap*/vmovup*, vzeroupper/all
 void register_avx_fp(DispatchTable& t);       // avx_fp.cpp: VEX packed/scalar FP arithmetic
+void register_avx_shuffle(DispatchTable& t);  // avx_shuffle.cpp: in-lane shuffles, shifts, vmovd/q
 
 }  // namespace vireo

@@ -27,27 +27,6 @@ void binary(Exec& x, const Insn& in) {
   d = F(d, s);
 }
 
-// Shifts. The count is the low 64 bits of an XMM/m128 operand, or an imm8; counts at or above
-// the lane width give 0 (logical) or the sign fill (arithmetic).
-enum class Shift { Left, Right, Arith };
-
-template <class T, Shift K>
-Xmm shift(const Xmm& a, uint64_t n) {
-  constexpr unsigned bits = sizeof(T) * 8;
-  return map1<T>(a, [n](T v) -> T {
-    if constexpr (K == Shift::Arith) {
-      using S = std::make_signed_t<T>;
-      return T(S(v) >> (n >= bits ? bits - 1 : n));
-    } else if (n >= bits) {
-      return 0;
-    } else if constexpr (K == Shift::Left) {
-      return T(v << n);
-    } else {
-      return T(v >> n);
-    }
-  });
-}
-
 template <class T, Shift K>
 void shift_op(Exec& x, const Insn& in) {
   const Operand& c = in.op[1];

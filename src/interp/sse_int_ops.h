@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdlib>
+#include <type_traits>
 
 #include "interp/sse_common.h"
 
@@ -74,5 +75,26 @@ inline Xmm pand(const Xmm& a, const Xmm& b) { return map2<uint64_t>(a, b, [](uin
 inline Xmm pandn(const Xmm& a, const Xmm& b) { return map2<uint64_t>(a, b, [](uint64_t p, uint64_t q) { return ~p & q; }); }
 inline Xmm por(const Xmm& a, const Xmm& b) { return map2<uint64_t>(a, b, [](uint64_t p, uint64_t q) { return p | q; }); }
 inline Xmm pxor(const Xmm& a, const Xmm& b) { return map2<uint64_t>(a, b, [](uint64_t p, uint64_t q) { return p ^ q; }); }
+
+// Shifts. The count is the low 64 bits of an XMM/m128 operand, or an imm8; counts at or above
+// the lane width give 0 (logical) or the sign fill (arithmetic).
+enum class Shift { Left, Right, Arith };
+
+template <class T, Shift K>
+inline Xmm shift(const Xmm& a, uint64_t n) {
+  constexpr unsigned bits = sizeof(T) * 8;
+  return map1<T>(a, [n](T v) -> T {
+    if constexpr (K == Shift::Arith) {
+      using S = std::make_signed_t<T>;
+      return T(S(v) >> (n >= bits ? bits - 1 : n));
+    } else if (n >= bits) {
+      return 0;
+    } else if constexpr (K == Shift::Left) {
+      return T(v << n);
+    } else {
+      return T(v >> n);
+    }
+  });
+}
 
 }  // namespace vireo::sse

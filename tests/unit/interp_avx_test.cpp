@@ -1,5 +1,5 @@
-// The AVX/AVX2 forms implemented so far (avx_int.cpp, avx_move.cpp, avx_fp.cpp), on the
-// interpreter and the JIT, against the host: random YMM0..2 (and RFLAGS, MXCSR modes), the
+// The AVX/AVX2 forms implemented so far (avx_int.cpp, avx_move.cpp, avx_fp.cpp,
+// avx_shuffle.cpp), on the interpreter and the JIT, against the host: random YMM0..2 (and RFLAGS, MXCSR modes), the
 // instruction, then YMM0, RAX, the flags and MXCSR compared. Includes the upper-half rules:
 // VEX.128 zeroes bits 255:128 of its destination, legacy SSE keeps them, vzeroupper clears them.
 //
