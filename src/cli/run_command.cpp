@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "interp/interpreter.h"
+#include "cpu/cpuid.h"
 #include "jit/jit_engine.h"
 #include "linux/elf_loader.h"
 #include "linux/process.h"
@@ -22,6 +23,7 @@ namespace {
 
 struct RunArgs {
   std::string engine = "jit";  // the default engine (issue 4); interp is the reference
+  std::string cpu = "max";     // --cpu: the CPUID model (cpu/cpuid.h)
   bool stats = false;
   bool strace = false;
   std::vector<std::string> set_env;
@@ -109,6 +111,11 @@ int run(const RunArgs& a) {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   o.vireo_path = n > 0 ? std::string(self, size_t(n)) : "vireo";
+  if (std::string error; !select_cpu_model(a.cpu, error)) {
+    fmt::print(stderr, "vireo: {}\n", error);
+    return 1;
+  }
+  if (a.cpu != "max") o.reexec_options.push_back("--cpu=" + a.cpu);
   try {
     o.make_engine = engine_factory(a);
   } catch (const std::exception& e) {
@@ -146,6 +153,9 @@ void add_run_command(CLI::App& app) {
   CLI::App* run_cmd = app.add_subcommand("run", "Run an x86-64 Linux program (user mode)");
   run_cmd->add_option("--engine", args->engine, "Execution engine: jit (default), interp")
       ->check(CLI::IsMember({"interp", "jit"}));
+  run_cmd->add_option("--cpu", args->cpu,
+                      "CPU model the guest sees: max (default: every feature Vireo implements), "
+                      "x86-64-v2, x86-64");
   run_cmd->add_option("--tc-size", args->tc_size_mib, "jit: translation cache size in MiB (default 16)")
       ->check(CLI::Range(1, 1024));
   run_cmd->add_flag("--no-chain", args->no_chain, "jit: no direct block chaining");

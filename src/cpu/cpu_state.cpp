@@ -1,5 +1,7 @@
 #include "cpu/cpu_state.h"
 
+#include "cpu/cpuid.h"
+
 #include <fmt/format.h>
 
 #include <cstring>
@@ -20,6 +22,10 @@ void reset_user_state(CpuState& cpu) {
   cpu.efer = 0xD01;  // SCE | LME | LMA | NXE
   cpu.cr0 = 0x80050033;
   cpu.cr4 = 0x6A0;
+  // What Linux enables for user space: XCR0 and, with them, CR4.OSXSAVE and CR4.FSGSBASE.
+  cpu.xcr0 = supported_xcr0();
+  if (cpu.xcr0) cpu.cr4 |= kCr4OsXsave;
+  if (advertised_features().leaf7_ebx & cpuid_bits::FSGSBASE) cpu.cr4 |= kCr4FsGsBase;
 }
 
 std::string format_registers(const CpuState& c) {

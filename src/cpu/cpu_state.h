@@ -159,6 +159,14 @@ struct CpuState {
     bool is_in;
     uint32_t value; // for OUT: the value written; for IN: the platform writes the result here
   } io;
+
+  // --- Extended state (appended: the fields above keep their offsets) ---
+  // Bits 255:128 of YMM0..YMM15 (the XSAVE AVX component, SDM Vol. 1, 13.5.3); bits 127:0
+  // are xmm[]. Legacy SSE instructions leave these alone; VEX.128 instructions zero them.
+  Xmm ymm_hi[16];
+  // XCR0: the state components enabled for XSAVE (bit 0 x87, bit 1 SSE, bit 2 AVX). User mode
+  // starts with every component Vireo supports, as Linux enables them.
+  uint64_t xcr0;
 };
 
 static_assert(std::is_standard_layout_v<CpuState>);

@@ -1,20 +1,44 @@
 #include "cpu/cpuid.h"
 
+#include <fmt/format.h>
+
 #include <cstring>
 
 namespace vireo {
 
 using namespace cpuid_bits;
 
-const CpuFeatures& advertised_features() {
-  static const CpuFeatures f{
-      /*leaf1_ecx=*/CX16 | MOVBE | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42,
+namespace {
+// Everything Vireo implements.
+constexpr CpuFeatures kMaxFeatures{
+      /*leaf1_ecx=*/CX16 | MOVBE | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42 | RDRAND | XSAVE | OSXSAVE,
       /*leaf1_edx=*/FPU | TSC | CX8 | CMOV | MMX | FXSR | SSE | SSE2,
-      /*leaf7_ebx=*/BMI1,
+      /*leaf7_ebx=*/BMI1 | BMI2 | ADX | FSGSBASE | RDSEED,
       /*ext1_ecx=*/LAHF_LM | ABM_LZCNT,
       /*ext1_edx=*/SYSCALL | NX | MMX | LM,  // AMD repeats MMX here (bit 23)
-  };
-  return f;
+      /*leaf7_ecx=*/RDPID,
+};
+// x86-64 psABI levels (the x86-64 psABI, "Micro-architecture levels"; glibc's
+// sysdeps/x86/get-isa-level.h). The baseline: CMOV, CX8, FPU, FXSR, MMX, SSE, SSE2, SYSCALL.
+constexpr CpuFeatures kBaseline{0, FPU | TSC | CX8 | CMOV | MMX | FXSR | SSE | SSE2, 0, 0,
+                                SYSCALL | NX | MMX | LM, 0};
+// v2 adds CMPXCHG16B, LAHF/SAHF, POPCNT, SSE3, SSSE3, SSE4.1, SSE4.2.
+constexpr CpuFeatures kV2{CX16 | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42, kBaseline.leaf1_edx, 0, LAHF_LM,
+                          kBaseline.ext1_edx, 0};
+CpuFeatures g_features = kMaxFeatures;
+}  // namespace
+
+const CpuFeatures& advertised_features() { return g_features; }
+
+bool select_cpu_model(const std::string& name, std::string& error) {
+  if (name == "max") g_features = kMaxFeatures;
+  else if (name == "x86-64") g_features = kBaseline;
+  else if (name == "x86-64-v2") g_features = kV2;
+  else if (name == "x86-64-v3" || name == "x86-64-v4")
+    error = fmt::format("--cpu {} needs AVX and AVX2, which Vireo does not implement yet "
+                        "(available: max, x86-64-v2, x86-64)", name);
+  else error = fmt::format("unknown --cpu model '{}' (available: max, x86-64-v2, x86-64)", name);
+  return error.empty();
 }
 
 namespace {
@@ -39,18 +63,57 @@ uint32_t word(const char* s) {
 }
 }  // namespace
 
+uint64_t supported_xcr0() {
+  const CpuFeatures& f = advertised_features();
+  if (!(f.leaf1_ecx & XSAVE)) return 0;
+  return xstate::X87 | xstate::SSE | ((f.leaf1_ecx & AVX) ? xstate::AVX : 0);
+}
+
+unsigned xsave_standard_size(uint64_t mask) {
+  return (mask & xstate::AVX) ? xstate::kAvxOffset + xstate::kAvxBytes
+                              : xstate::kLegacyBytes + xstate::kHeaderBytes;
+}
+
+unsigned xsave_compacted_size(uint64_t mask) {
+  // AVX is the first extended component, so compacted and standard offsets coincide.
+  return xsave_standard_size(mask);
+}
+
+namespace {
+// CPUID leaf 0xD (SDM Vol. 2, CPUID, "Processor Extended State Enumeration"), as Linux's
+// fpu__init_system_xstate and glibc's update_active (cpu_features.c) read it.
+CpuidResult xstate_leaf(uint32_t subleaf) {
+  const uint64_t xcr0 = supported_xcr0();
+  if (!xcr0) return {0, 0, 0, 0};
+  switch (subleaf) {
+    case 0:  // supported XCR0 bits; size for the enabled ones (user mode: all); maximum size
+      return {uint32_t(xcr0), xsave_standard_size(xcr0), xsave_standard_size(xcr0), uint32_t(xcr0 >> 32)};
+    case 1:  // XSAVEOPT, XSAVEC, XGETBV with ECX=1; no XSAVES (no supervisor components)
+      return {xstate::XSAVEOPT | xstate::XSAVEC | xstate::XGETBV1, xsave_compacted_size(xcr0), 0, 0};
+    case 2:  // AVX: 256 bytes at offset 576 of the standard format
+      if (xcr0 & xstate::AVX) return {xstate::kAvxBytes, xstate::kAvxOffset, 0, 0};
+      return {0, 0, 0, 0};
+    default: return {0, 0, 0, 0};
+  }
+}
+}  // namespace
+
 CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, CpuidView view) {
   const CpuFeatures& f = advertised_features();
   const bool sys = view == CpuidView::System;
   switch (leaf) {
-    case 0: return {7, word(kVendor), word(kVendor + 8), word(kVendor + 4)};
+    case 0: return {0xD, word(kVendor), word(kVendor + 8), word(kVendor + 4)};
     case 1:
       // Family 6, model 0x55-ish signature; CLFLUSH line size 8*8 = 64 bytes; one logical CPU.
-      return {0x000506A0, 0x00000800, f.leaf1_ecx,
+      // XSAVE is user mode's only (system mode has no XSETBV nor CR4.OSXSAVE yet).
+      return {0x000506A0, 0x00000800, sys ? f.leaf1_ecx & ~(XSAVE | OSXSAVE | AVX) : f.leaf1_ecx,
               f.leaf1_edx | (sys ? PSE | MSR | PAE | SEP | PGE | PAT | PSE36 | CLFSH : 0)};
     case 7:
-      if (subleaf == 0) return {0, f.leaf7_ebx, 0, 0};
+      // FSGSBASE is user mode's only: system mode's CR4 has no FSGSBASE bit yet, and a kernel
+      // that saw the feature would set it.
+      if (subleaf == 0) return {0, sys ? f.leaf7_ebx & ~FSGSBASE : f.leaf7_ebx, f.leaf7_ecx, 0};
       return {0, 0, 0, 0};
+    case 0xD: return sys ? CpuidResult{0, 0, 0, 0} : xstate_leaf(subleaf);
     case 0x80000000: return {0x80000008, 0, 0, 0};
     case 0x80000001: return {0, 0, f.ext1_ecx, f.ext1_edx | (sys ? PDPE1GB | RDTSCP : 0)};
     case 0x80000002:

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace vireo {
 
@@ -20,8 +21,12 @@ inline constexpr uint32_t FPU = 1u << 0, TSC = 1u << 4, CX8 = 1u << 8, CMOV = 1u
 inline constexpr uint32_t SSE3 = 1u << 0, SSSE3 = 1u << 9, CX16 = 1u << 13,
                           SSE41 = 1u << 19, SSE42 = 1u << 20, MOVBE = 1u << 22,
                           POPCNT = 1u << 23;
+inline constexpr uint32_t XSAVE = 1u << 26, OSXSAVE = 1u << 27, AVX = 1u << 28, RDRAND = 1u << 30;
 // leaf 7 (subleaf 0) EBX
 inline constexpr uint32_t BMI1 = 1u << 3;
+inline constexpr uint32_t FSGSBASE = 1u << 0, BMI2 = 1u << 8, RDSEED = 1u << 18, ADX = 1u << 19;
+// leaf 7 (subleaf 0) ECX
+inline constexpr uint32_t RDPID = 1u << 22;
 // leaf 0x80000001 ECX / EDX
 inline constexpr uint32_t LAHF_LM = 1u << 0, ABM_LZCNT = 1u << 5;
 inline constexpr uint32_t SYSCALL = 1u << 11, NX = 1u << 20, LM = 1u << 29;
@@ -32,14 +37,35 @@ inline constexpr uint32_t PSE = 1u << 3, MSR = 1u << 5, PAE = 1u << 6, SEP = 1u 
 inline constexpr uint32_t PDPE1GB = 1u << 26, RDTSCP = 1u << 27;
 }  // namespace cpuid_bits
 
+// XSAVE state components (XCR0 bits, SDM Vol. 1, 13.1) and leaf 0xD subleaf 1 EAX bits.
+namespace xstate {
+inline constexpr uint64_t X87 = 1, SSE = 2, AVX = 4;
+inline constexpr uint32_t XSAVEOPT = 1u << 0, XSAVEC = 1u << 1, XGETBV1 = 1u << 2;
+inline constexpr unsigned kLegacyBytes = 512, kHeaderBytes = 64, kAvxOffset = 576, kAvxBytes = 256;
+}  // namespace xstate
+inline constexpr uint64_t kCr4FsGsBase = 1u << 16, kCr4OsXsave = 1u << 18;
+
 // The advertised feature words. Kept in one place (cpuid.cpp) so that a family landing in the
 // interpreter turns its bit on here in the same change.
 struct CpuFeatures {
   uint32_t leaf1_ecx, leaf1_edx;
   uint32_t leaf7_ebx;
   uint32_t ext1_ecx, ext1_edx;
+  uint32_t leaf7_ecx;  // appended: leaf 7 subleaf 0 ECX
 };
 const CpuFeatures& advertised_features();
+
+// The CPU model the guest sees (vireo run --cpu, like QEMU's -cpu): "max" (the default: every
+// feature Vireo implements) or a lower x86-64 psABI micro-architecture level, "x86-64" or
+// "x86-64-v2", which advertises exactly that level's features. Call before any guest runs.
+// False (with a one-line reason in `error`) for an unknown or unavailable model.
+bool select_cpu_model(const std::string& name, std::string& error);
+// The XSAVE components Vireo implements and a user-mode XCR0 enables (0 without XSAVE).
+uint64_t supported_xcr0();
+// Bytes of a standard-format XSAVE area holding the components in `mask` (legacy region and
+// header included), and of a compacted one (SDM Vol. 1, 13.4.3).
+unsigned xsave_standard_size(uint64_t mask);
+unsigned xsave_compacted_size(uint64_t mask);
 
 // User mode sees what a Linux process may use; system mode adds the paging, MSR and
 // fast-system-call features a kernel looks for.

@@ -34,6 +34,8 @@ bool map_register(ZydisRegister r, RegClass& cls, uint8_t& idx) {
     case ZYDIS_REGCLASS_GPR32:
     case ZYDIS_REGCLASS_GPR64: cls = RegClass::Gpr; idx = uint8_t(id); return true;
     case ZYDIS_REGCLASS_XMM: cls = RegClass::Xmm; idx = uint8_t(id); return true;
+    // YMMn is XMMn widened: the operand's size (32) tells them apart (interp/avx_common.h).
+    case ZYDIS_REGCLASS_YMM: cls = RegClass::Xmm; idx = uint8_t(id); return true;
     case ZYDIS_REGCLASS_MMX: cls = RegClass::Mmx; idx = uint8_t(id); return true;
     case ZYDIS_REGCLASS_X87: cls = RegClass::St; idx = uint8_t(id); return true;
     case ZYDIS_REGCLASS_SEGMENT: cls = RegClass::Seg; idx = uint8_t(id); return true;

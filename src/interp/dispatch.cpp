@@ -34,6 +34,15 @@ DispatchTable build() {
   register_mmx(t);  // after the SSE families: it wraps the handlers of the mnemonics MMX shares
   register_x87(t);
   register_user_segments(t);  // after register_system: iret is no longer simply privileged
+  register_bmi2(t);
+  register_adx(t);
+  register_host_values(t);
+  register_fsgsbase(t);
+  register_xsave(t);
+  register_avx_int(t);
+  register_avx_move(t);
+  register_avx_fp(t);
+  register_avx_shuffle(t);
   return t;
 }
 

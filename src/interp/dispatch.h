@@ -46,5 +46,14 @@ void register_sse_string(DispatchTable& t);   // sse_string.cpp: SSE4.2 pcmpestr
 void register_mmx(DispatchTable& t);
 void register_x87(DispatchTable& t);       // x87.cpp
 void register_user_segments(DispatchTable& t);  // user_segments.cpp: ret (near and far), iret
+void register_bmi2(DispatchTable& t);         // bmi2.cpp: pdep/pext/bzhi/mulx/rorx/sarx/shlx/shrx
+void register_adx(DispatchTable& t);          // adx.cpp: adcx/adox
+void register_host_values(DispatchTable& t);  // host_values.cpp: rdrand/rdseed/rdpid
+void register_fsgsbase(DispatchTable& t);     // fsgsbase.cpp: rd/wr fs/gs base
+void register_xsave(DispatchTable& t);        // xsave.cpp: xsave/xsaveopt/xsavec/xrstor, xgetbv
+void register_avx_int(DispatchTable& t);      // avx_int.cpp: VEX packed-integer ops (partial AVX2)
+void register_avx_move(DispatchTable& t);     // avx_move.cpp: vmovdq*/vmovap*/vmovup*, vzeroupper/all
+void register_avx_fp(DispatchTable& t);       // avx_fp.cpp: VEX packed/scalar FP arithmetic
+void register_avx_shuffle(DispatchTable& t);  // avx_shuffle.cpp: in-lane shuffles, shifts, vmovd/q
 
 }  // namespace vireo

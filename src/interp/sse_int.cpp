@@ -11,6 +11,7 @@
 #include "interp/dispatch.h"
 #include "interp/exec.h"
 #include "interp/sse_common.h"
+#include "interp/sse_int_ops.h"
 
 namespace vireo {
 
@@ -24,94 +25,6 @@ void binary(Exec& x, const Insn& in) {
   Xmm s = read_src(x, in, in.op[1]);
   Xmm& d = xreg(x, in.op[0]);
   d = F(d, s);
-}
-
-// Lane-wise operations written once as function objects over the lane type.
-template <class T>
-Xmm add(const Xmm& a, const Xmm& b) { return map2<T>(a, b, [](T p, T q) { return T(p + q); }); }
-template <class T>
-Xmm sub(const Xmm& a, const Xmm& b) { return map2<T>(a, b, [](T p, T q) { return T(p - q); }); }
-template <class T>
-Xmm adds(const Xmm& a, const Xmm& b) {
-  return map2<T>(a, b, [](T p, T q) { return saturate<T>(int64_t(p) + int64_t(q)); });
-}
-template <class T>
-Xmm subs(const Xmm& a, const Xmm& b) {
-  return map2<T>(a, b, [](T p, T q) { return saturate<T>(int64_t(p) - int64_t(q)); });
-}
-template <class T>
-Xmm min(const Xmm& a, const Xmm& b) { return map2<T>(a, b, [](T p, T q) { return p < q ? p : q; }); }
-template <class T>
-Xmm max(const Xmm& a, const Xmm& b) { return map2<T>(a, b, [](T p, T q) { return p > q ? p : q; }); }
-template <class T>
-Xmm avg(const Xmm& a, const Xmm& b) {  // rounds up: (p + q + 1) >> 1 without overflow
-  return map2<T>(a, b, [](T p, T q) { return T((uint32_t(p) + q + 1) >> 1); });
-}
-template <class T>
-Xmm cmpeq(const Xmm& a, const Xmm& b) { return map2<T>(a, b, [](T p, T q) { return p == q ? T(~T(0)) : T(0); }); }
-template <class T>
-Xmm cmpgt(const Xmm& a, const Xmm& b) { return map2<T>(a, b, [](T p, T q) { return p > q ? T(~T(0)) : T(0); }); }
-
-Xmm pmullw(const Xmm& a, const Xmm& b) {
-  return map2<int16_t>(a, b, [](int16_t p, int16_t q) { return int16_t(int32_t(p) * q); });
-}
-Xmm pmulhw(const Xmm& a, const Xmm& b) {
-  return map2<int16_t>(a, b, [](int16_t p, int16_t q) { return int16_t((int32_t(p) * q) >> 16); });
-}
-Xmm pmulhuw(const Xmm& a, const Xmm& b) {
-  return map2<uint16_t>(a, b, [](uint16_t p, uint16_t q) { return uint16_t((uint32_t(p) * q) >> 16); });
-}
-// pmuludq: the even unsigned dwords multiplied into full quadwords.
-Xmm pmuludq(const Xmm& a, const Xmm& b) {
-  Xmm r;
-  for (int k = 0; k < 2; ++k) r.u64[k] = uint64_t(a.u32[2 * k]) * b.u32[2 * k];
-  return r;
-}
-// pmaddwd: adjacent signed word products summed into dwords (0x8000*0x8000*2 wraps to
-// 0x80000000, as on hardware).
-Xmm pmaddwd(const Xmm& a, const Xmm& b) {
-  Xmm r;
-  for (int k = 0; k < 4; ++k)
-    r.u32[k] = uint32_t(int32_t(a.i16[2 * k]) * b.i16[2 * k]) +
-               uint32_t(int32_t(a.i16[2 * k + 1]) * b.i16[2 * k + 1]);
-  return r;
-}
-// psadbw: sum of absolute byte differences of each 8-byte half, into the low word of each
-// quadword.
-Xmm psadbw(const Xmm& a, const Xmm& b) {
-  Xmm r{};
-  for (int h = 0; h < 2; ++h) {
-    uint32_t s = 0;
-    for (int k = 0; k < 8; ++k) s += std::abs(int(a.u8[8 * h + k]) - int(b.u8[8 * h + k]));
-    r.u64[h] = s;
-  }
-  return r;
-}
-
-Xmm pand(const Xmm& a, const Xmm& b) { return map2<uint64_t>(a, b, [](uint64_t p, uint64_t q) { return p & q; }); }
-Xmm pandn(const Xmm& a, const Xmm& b) { return map2<uint64_t>(a, b, [](uint64_t p, uint64_t q) { return ~p & q; }); }
-Xmm por(const Xmm& a, const Xmm& b) { return map2<uint64_t>(a, b, [](uint64_t p, uint64_t q) { return p | q; }); }
-Xmm pxor(const Xmm& a, const Xmm& b) { return map2<uint64_t>(a, b, [](uint64_t p, uint64_t q) { return p ^ q; }); }
-
-// Shifts. The count is the low 64 bits of an XMM/m128 operand, or an imm8; counts at or above
-// the lane width give 0 (logical) or the sign fill (arithmetic).
-enum class Shift { Left, Right, Arith };
-
-template <class T, Shift K>
-Xmm shift(const Xmm& a, uint64_t n) {
-  constexpr unsigned bits = sizeof(T) * 8;
-  return map1<T>(a, [n](T v) -> T {
-    if constexpr (K == Shift::Arith) {
-      using S = std::make_signed_t<T>;
-      return T(S(v) >> (n >= bits ? bits - 1 : n));
-    } else if (n >= bits) {
-      return 0;
-    } else if constexpr (K == Shift::Left) {
-      return T(v << n);
-    } else {
-      return T(v >> n);
-    }
-  });
 }
 
 template <class T, Shift K>

@@ -12,9 +12,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <vector>
 
+#include "cpu/cpuid.h"
 #include "cpu/decoder.h"
 #include "interp/x87_native.h"
+#include "interp/xsave.h"
 #include "linux/guest_access.h"
 #include "linux/process.h"
 #include "linux/signals.h"
@@ -34,7 +37,7 @@ struct SigContext {
   uint64_t eflags;
   uint16_t cs, gs, fs, ss;
   uint64_t err, trapno, oldmask, cr2;
-  uint64_t fpstate;  // guest address of the 512-byte fxsave image, or 0
+  uint64_t fpstate;  // guest address of the fxsave image (and XSAVE area), or 0
   uint64_t reserved[8];
 };
 static_assert(sizeof(SigContext) == 256);
@@ -59,9 +62,30 @@ struct RtSigframe {
 static_assert(offsetof(RtSigframe, uc.mc) == 48 && offsetof(RtSigframe, info) == 312);
 static_assert(sizeof(RtSigframe) == 440);
 
-constexpr uint64_t kUcSigcontextSs = 0x2, kUcStrictRestoreSs = 0x4;
+constexpr uint64_t kUcFpXstate = 0x1, kUcSigcontextSs = 0x2, kUcStrictRestoreSs = 0x4;
 constexpr uint64_t kRedZone = 128;
 constexpr unsigned kFxBytes = 512;
+
+// With XSAVE the fpstate is an XSAVE area in standard form, marked so that rt_sigreturn can
+// tell it from a bare fxsave image (arch/x86/include/uapi/asm/sigcontext.h, struct
+// _fpx_sw_bytes in the fxsave image's software-reserved bytes 464..511, and FP_XSTATE_MAGIC2
+// right after the area; arch/x86/kernel/fpu/signal.c, save_xstate_epilog and
+// check_xstate_in_sigframe).
+constexpr uint32_t kFpXstateMagic1 = 0x46505853, kFpXstateMagic2 = 0x46505845;
+constexpr unsigned kSwBytesOff = 464, kMagic2Bytes = 4;
+struct FpxSwBytes {
+  uint32_t magic1, extended_size;
+  uint64_t xfeatures;
+  uint32_t xstate_size;
+  uint32_t padding[7];
+};
+static_assert(sizeof(FpxSwBytes) == 48);
+
+// The bytes the fpstate takes on the signal stack: the XSAVE area and MAGIC2, or the fxsave
+// image (fpu__alloc_mathframe).
+unsigned fpstate_bytes(const CpuState& cpu) {
+  return cpu.xcr0 ? xsave_standard_size(cpu.xcr0) + kMagic2Bytes : kFxBytes;
+}
 // RFLAGS bits rt_sigreturn takes from the frame (the kernel's FIX_EFLAGS).
 constexpr uint64_t kFixEflags = flag::ARITH | flag::TF | flag::DF | flag::NT | flag::AC | flag::RF;
 
@@ -80,6 +104,60 @@ void reset_fpu(CpuState& cpu) {
   cpu.x87 = fresh.x87;
   cpu.mxcsr = fresh.mxcsr;
   std::memset(static_cast<void*>(cpu.xmm), 0, sizeof cpu.xmm);
+  std::memset(static_cast<void*>(cpu.ymm_hi), 0, sizeof cpu.ymm_hi);
+}
+
+// The fpstate image: XSAVE (every enabled component, XSTATE_BV with x87 and SSE always set
+// so that a handler editing the legacy region sees its edits restored) plus the markers, or
+// the bare fxsave image without XSAVE.
+std::vector<uint8_t> fpstate_image(const CpuState& cpu) {
+  std::vector<uint8_t> img(fpstate_bytes(cpu), 0);
+  x87::write_fxsave_image(cpu, img.data(), true);
+  if (!cpu.xcr0) return img;
+  const unsigned size = xsave_standard_size(cpu.xcr0);
+  xsave::save(cpu, img.data(), cpu.xcr0, xsave::Form::Standard, true);
+  uint64_t bv;
+  std::memcpy(&bv, img.data() + xstate::kLegacyBytes, 8);
+  bv |= xstate::X87 | xstate::SSE;
+  std::memcpy(img.data() + xstate::kLegacyBytes, &bv, 8);
+  FpxSwBytes sw{kFpXstateMagic1, size + kMagic2Bytes, cpu.xcr0, size, {}};
+  std::memcpy(img.data() + kSwBytesOff, &sw, sizeof sw);
+  std::memcpy(img.data() + size, &kFpXstateMagic2, kMagic2Bytes);
+  return img;
+}
+
+// rt_sigreturn's side (__fpu_restore_sig): an XSAVE area whose markers check out is restored
+// with XRSTOR for the features it names (the others take their initial state); anything else
+// is read as a bare fxsave image and the extended state is initialized. False: a bad image
+// (unreadable, or state XRSTOR/FXRSTOR would refuse), which is SIGSEGV.
+bool restore_fpstate(Process& p, CpuState& cpu, uint64_t fpstate) {
+  uint8_t fx[kFxBytes];
+  if (!copy_from_guest(p, fx, fpstate, sizeof fx)) return false;
+  CpuState probe = cpu;
+  FpxSwBytes sw;
+  std::memcpy(&sw, fx + kSwBytesOff, sizeof sw);
+  const unsigned user_size = cpu.xcr0 ? xsave_standard_size(cpu.xcr0) : 0;
+  bool xs = cpu.xcr0 && sw.magic1 == kFpXstateMagic1 &&
+            sw.xstate_size >= xstate::kLegacyBytes + xstate::kHeaderBytes && sw.xstate_size <= user_size &&
+            sw.xstate_size <= sw.extended_size;
+  uint32_t magic2 = 0;
+  if (xs && !copy_from_guest(p, &magic2, fpstate + sw.xstate_size, sizeof magic2)) return false;
+  xs = xs && magic2 == kFpXstateMagic2;
+  if (xs) {
+    const uint64_t rfbm = cpu.xcr0 & sw.xfeatures;
+    std::vector<uint8_t> area(xsave_standard_size(cpu.xcr0), 0);
+    if (!copy_from_guest(p, area.data(), fpstate, xsave_standard_size(rfbm))) return false;
+    if (!xsave::restore(probe, area.data(), rfbm, true)) return false;
+    xsave::init_components(probe, cpu.xcr0 & ~rfbm);
+  } else {
+    if (!x87::read_fxsave_image(probe, fx, true)) return false;
+    xsave::init_components(probe, cpu.xcr0 & ~(xstate::X87 | xstate::SSE));
+  }
+  cpu.x87 = probe.x87;
+  cpu.mxcsr = probe.mxcsr;
+  std::memcpy(static_cast<void*>(cpu.xmm), probe.xmm, sizeof cpu.xmm);
+  std::memcpy(static_cast<void*>(cpu.ymm_hi), probe.ymm_hi, sizeof cpu.ymm_hi);
+  return true;
 }
 
 // Builds the frame and points the CPU at the handler. False if the frame cannot be written.
@@ -91,12 +169,12 @@ bool setup_frame(Process& p, int sig, const GuestSiginfo& info, const FaultInfo*
   sp -= kRedZone;
   if ((sa.flags & SA_ONSTACK) && p.thread().altstack_size && !was_on_alt)
     sp = p.thread().altstack_sp + p.thread().altstack_size;
-  uint64_t fx = (sp - kFxBytes) & ~uint64_t(63);
+  uint64_t fx = (sp - fpstate_bytes(cpu)) & ~uint64_t(63);
   uint64_t frame_addr = ((fx - sizeof(RtSigframe)) & ~uint64_t(15)) - 8;
 
   RtSigframe f{};
   f.pretcode = sa.restorer;
-  f.uc.flags = kUcSigcontextSs | kUcStrictRestoreSs;
+  f.uc.flags = kUcSigcontextSs | kUcStrictRestoreSs | (cpu.xcr0 ? kUcFpXstate : 0);
   f.uc.ss_sp = p.thread().altstack_sp;
   f.uc.ss_size = p.thread().altstack_size;
   f.uc.ss_flags = !p.thread().altstack_size ? SS_DISABLE
@@ -119,9 +197,8 @@ bool setup_frame(Process& p, int sig, const GuestSiginfo& info, const FaultInfo*
   f.uc.sigmask = old_mask;
   f.info = info;
 
-  uint8_t img[kFxBytes] = {};
-  x87::write_fxsave_image(cpu, img, true);
-  if (!copy_to_guest(p, fx, img, sizeof img) || !copy_to_guest(p, frame_addr, &f, sizeof f))
+  std::vector<uint8_t> img = fpstate_image(cpu);
+  if (!copy_to_guest(p, fx, img.data(), img.size()) || !copy_to_guest(p, frame_addr, &f, sizeof f))
     return false;
 
   // The frame is committed: the state the handler runs in.
@@ -262,14 +339,7 @@ int64_t signal_return(Process& p) {
   if (!copy_from_guest(p, &f, frame_addr, sizeof f)) die_by_signal(p, SIGSEGV, frame_addr);
   const SigContext& mc = f.uc.mc;
   if (mc.fpstate) {
-    uint8_t img[kFxBytes];
-    CpuState probe = cpu;
-    if (!copy_from_guest(p, img, mc.fpstate, sizeof img) ||
-        !x87::read_fxsave_image(probe, img, true))
-      die_by_signal(p, SIGSEGV, mc.fpstate);
-    cpu.x87 = probe.x87;
-    cpu.mxcsr = probe.mxcsr;
-    std::memcpy(static_cast<void*>(cpu.xmm), probe.xmm, sizeof cpu.xmm);
+    if (!restore_fpstate(p, cpu, mc.fpstate)) die_by_signal(p, SIGSEGV, mc.fpstate);
   } else {
     reset_fpu(cpu);  // Linux: no fpstate means the init state
   }

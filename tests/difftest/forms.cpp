@@ -26,6 +26,7 @@ struct Entry {
 // r: r8..r64   m: m8..m64   q: m128 (integer)   i: imm8/32/16/64 (that order: the first of two
 // identical encodings names the form)   b: imm8   c: cl   x: xmm   M: m32/m64/m128
 // d: r32/r64   f: m16/m32/m64/m80   0: st0   s: st(i)
+// k/K: r32/m32 only, o/O: r64/m64 only (where Zydis's encoder takes any memory size)
 std::vector<Kind> pool(char c) {
   using K = Kind;
   switch (c) {
@@ -41,6 +42,10 @@ std::vector<Kind> pool(char c) {
     case 'f': return {K::M16, K::M32, K::M64, K::M80};
     case '0': return {K::ST0};
     case 's': return {K::STI};
+    case 'k': return {K::R32};
+    case 'K': return {K::M32};
+    case 'o': return {K::R64};
+    case 'O': return {K::M64};
   }
   return {};
 }
@@ -153,6 +158,13 @@ const std::vector<Entry>& table() {
       {Family::X87, "", {M(FSQRT), M(FABS), M(FCHS), M(FRNDINT), M(FLD1), M(FLDZ), M(FLDPI),
                          M(FTST), M(FXAM), M(FSCALE), M(FPREM), M(FXTRACT), M(FINCSTP),
                          M(FDECSTP)}},
+      {Family::Bmi, "r,rm", {M(LZCNT), M(TZCNT), M(POPCNT)}},
+      {Family::Bmi, "d,d,dm", {M(ANDN), M(PDEP), M(PEXT), M(MULX)}},
+      {Family::Bmi, "d,dm,d", {M(BEXTR), M(BZHI), M(SARX), M(SHLX), M(SHRX)}},
+      {Family::Bmi, "d,dm", {M(BLSI), M(BLSMSK), M(BLSR)}},
+      {Family::Bmi, "d,dm,b", {M(RORX)}},
+      {Family::Adx, "k,kK", {M(ADCX), M(ADOX)}},
+      {Family::Adx, "o,oO", {M(ADCX), M(ADOX)}},
   };
   return t;
 }
@@ -209,13 +221,19 @@ uint64_t name_hash(const std::string& s) {
 const char* family_name(Family f) {
   static const char* names[] = {"alu",     "shift",   "muldiv", "bit",    "cond",  "move",
                                 "atomic",  "string",  "sse-move", "sse-int", "sse-fp",
-                                "sse-cvt", "sse3",    "ssse3",  "sse4.1", "x87"};
+                                "sse-cvt", "sse3",    "ssse3",  "sse4.1", "x87",
+                                "bmi",     "adx"};
   return names[int(f)];
 }
 
 bool family_advertised(Family f) {
   CpuidResult r = cpuid(1, 0);
+  CpuidResult r7 = cpuid(7, 0);
   switch (f) {
+    case Family::Bmi:
+      return (r7.ebx & cpuid_bits::BMI1) && (r7.ebx & cpuid_bits::BMI2) && (r.ecx & cpuid_bits::POPCNT) &&
+             (cpuid(0x80000001, 0).ecx & cpuid_bits::ABM_LZCNT);
+    case Family::Adx: return r7.ebx & cpuid_bits::ADX;
     case Family::Sse3: return r.ecx & cpuid_bits::SSE3;
     case Family::Ssse3: return r.ecx & cpuid_bits::SSSE3;
     case Family::Sse41: return r.ecx & cpuid_bits::SSE41;
@@ -266,6 +284,7 @@ std::vector<Form> enumerate_forms(bool all_families) {
           for (size_t i = 0; i < f.kinds.size(); ++i)
             f.name += std::string(i ? ", " : " ") + kind_name(f.kinds[i]);
           f.in_sequences = f.family != Family::String && f.family != Family::X87;
+          f.sequences_on_request = f.family >= Family::Bmi;
           if (names.count(f.name)) continue;
           // Does the shape exist? Ask the encoder through a representative instance.
           Rng rng(name_hash(f.name));

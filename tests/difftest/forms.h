@@ -17,6 +17,8 @@ namespace vireo::difftest {
 enum class Family : uint8_t {
   Alu, Shift, MulDiv, Bit, Cond, Move, Atomic, String,
   SseMove, SseInt, SseFp, SseCvt, Sse3, Ssse3, Sse41, X87,
+  Bmi,  // BMI1, BMI2, LZCNT/TZCNT/POPCNT
+  Adx,
   Count
 };
 const char* family_name(Family f);
@@ -33,6 +35,9 @@ struct Form {
   ZydisInstructionAttributes prefixes;
   std::vector<Kind> kinds;
   bool in_sequences;    // usable in --sequences (no string ops, no x87)
+  // A family added after the sequence reproducers were recorded: drawn into --sequences only
+  // when --families names it, so that the default pool (and every recorded case) stays as it was.
+  bool sequences_on_request;
 };
 
 // All forms whose family is enabled (SSE3/SSSE3/SSE4.1 only if the engine's CPUID says so).

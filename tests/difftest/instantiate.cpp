@@ -313,6 +313,19 @@ size_t instantiate(const Form& f, Mode mode, Rng& rng, uint64_t rip, CaseState& 
             else { st.gpr[RAX] = lo; st.gpr[RDX] = hi; }
           }
           break;
+        case ZYDIS_MNEMONIC_SARX:
+        case ZYDIS_MNEMONIC_SHLX:
+        case ZYDIS_MNEMONIC_SHRX:
+        case ZYDIS_MNEMONIC_BZHI:
+          // The count (index) register: mostly around the operand widths.
+          if (chosen[2] && chance(rng, 70))
+            write_reg(st, chosen[2], shift_count(rng) | (read_reg(st, chosen[2]) & ~uint64_t(0xFF)));
+          break;
+        case ZYDIS_MNEMONIC_BEXTR:
+          // start | length << 8, both near the widths.
+          if (chosen[2] && chance(rng, 70))
+            write_reg(st, chosen[2], shift_count(rng) | (shift_count(rng) << 8) | (read_reg(st, chosen[2]) & ~uint64_t(0xFFFF)));
+          break;
         default:
           break;
       }

@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
   } else {
     std::vector<const Form*> pool;
     for (auto& f : forms)
-      if (f.in_sequences) pool.push_back(&f);
+      if (f.in_sequences && (!f.sequences_on_request || !o.families.empty())) pool.push_back(&f);
     total_forms = unsigned(pool.size());
     if (pool.empty()) {
       fmt::print("forms 0, cases 0, mismatches 0\n");

@@ -46,6 +46,9 @@ bool allowed(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* zo) {
     case ZYDIS_MNEMONIC_RDTSC: case ZYDIS_MNEMONIC_RDTSCP: case ZYDIS_MNEMONIC_RDRAND:
     case ZYDIS_MNEMONIC_RDSEED: case ZYDIS_MNEMONIC_RDPID: case ZYDIS_MNEMONIC_CPUID:
     case ZYDIS_MNEMONIC_RDPMC: case ZYDIS_MNEMONIC_XGETBV:
+    // Natively FS is glibc's TLS (and a random GS base would be the child's to keep).
+    case ZYDIS_MNEMONIC_RDFSBASE: case ZYDIS_MNEMONIC_RDGSBASE: case ZYDIS_MNEMONIC_WRFSBASE:
+    case ZYDIS_MNEMONIC_WRGSBASE:
     // Not implemented in user mode yet (docs/difftest.md, "Random code").
     case ZYDIS_MNEMONIC_LAR: case ZYDIS_MNEMONIC_LSL: case ZYDIS_MNEMONIC_VERR:
     case ZYDIS_MNEMONIC_VERW: case ZYDIS_MNEMONIC_SLDT: case ZYDIS_MNEMONIC_STR:
