@@ -8,6 +8,8 @@
 #            through gates, the TSS or SYSENTER, IST stacks, faults during event delivery,
 #            32-bit paging. Skipped up front where the kvm_pvm module is loaded.
 # MODE interp: RUNNER is vireo, run with the interpreter (--engine interp); never skipped.
+# MODE jit:  RUNNER is vireo, run with the system-mode translator (--engine jit); never skipped.
+# MODE jitcheck: the same with --check interp (each block replayed under the interpreter).
 # MODE qemu: RUNNER is qemu-system-x86_64 (TCG), with the isa-debug-exit device at 0xf4;
 #            skipped when QEMU is not installed. QEMU_CPU, if given, is its -cpu model.
 set -u
@@ -38,6 +40,15 @@ case $mode in
     ;;
   interp)
     timeout 30 "$runner" boot --engine interp --append "$append" "$kernel" <"$input" >"$out" 2>"$err"
+    status=$?
+    ;;
+  jit)
+    timeout 30 "$runner" boot --engine jit --append "$append" "$kernel" <"$input" >"$out" 2>"$err"
+    status=$?
+    ;;
+  jitcheck)
+    # The lockstep self-check: every block replayed under the interpreter (slower).
+    timeout 60 "$runner" boot --engine jit --check interp --append "$append" "$kernel" <"$input" >"$out" 2>"$err"
     status=$?
     ;;
   qemu)
