@@ -167,6 +167,20 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     if (!translate_block(view, key.virt_pc, limits, block, fallbacks, interpret_all)) return nullptr;
     ir::Block before = block;
     passes::optimize(block);
+    // The path's instructions in order, and the tail's (exact counts at slow-path exits).
+    std::vector<uint64_t> pcs, tail_pcs;
+    for (size_t k = 0; k < block.code.size(); ++k) {
+      const bool tail = block.tail.present() && k + 1 == block.code.size();
+      for (uint64_t pc = block.code[k].begin; pc < block.code[k].end;) {
+        Insn in;
+        const uint8_t* bytes = host_page + (pc - virt_page);
+        if (!decoder_.decode(bytes, size_t(virt_page + 4096 - pc < 15 ? virt_page + 4096 - pc : 15), pc, in)) break;
+        (tail ? tail_pcs : pcs).push_back(pc);
+        pc += in.len;
+      }
+    }
+    rt_.tail_insn_pcs = &tail_pcs;
+    rt_.insn_pcs = &pcs;
     auto tb = std::make_unique<TranslatedBlock>();
     tb->guest_pc = (uint64_t(1) << 63) | next_id_++;  // (the cache's own key; ours is Key)
     for (const ir::CodeRange& r : block.code)
@@ -189,6 +203,7 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
       if (std::string(e.what()).find("jit backend") == std::string::npos) throw;
       continue;  // translated again shorter
     }
+    rt_.insn_pcs = rt_.tail_insn_pcs = nullptr;
     ++stats_.blocks_translated;
     ++stats_.blocks_by_cpl[key.mode & 3];
     stats_.guest_insns_translated += tb->guest_insns;
@@ -201,6 +216,7 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     stats_.translate_time += std::chrono::steady_clock::now() - t0;
     return raw;
   }
+  rt_.insn_pcs = rt_.tail_insn_pcs = nullptr;
   return nullptr;  // (not even one instruction: the interpreter runs it)
 }
 

@@ -22,6 +22,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "cpu/decoder.h"
 #include "cpu/engine.h"
 #include "interp/interpreter.h"
 #include "jit/backend/x64/emitter.h"
@@ -123,6 +124,7 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   Runtime rt_;
   SystemJitStats stats_;
   uint16_t flags_hint_ = 0;
+  Decoder decoder_{CpuMode::Long64};
   std::unordered_map<Key, TranslatedBlock*, KeyHash> blocks_;
   std::unordered_map<TranslatedBlock*, Key> key_of_;
   uint64_t next_id_ = 0;

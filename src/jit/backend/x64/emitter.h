@@ -49,6 +49,10 @@ struct Runtime {
   bool tlb_user = false;            // ... which is the user (CPL 3) one
   void* tlb_fill_helper = nullptr;  // uint32_t (CpuState*, uint64_t addr, uint64_t how): 1 = retry
   uint64_t* tlb_hits = nullptr;     // inline hits, counted where count_insns is on (--stats)
+  // The guest pcs of the block's instructions in path order, and of its tail's (set per
+  // block): a slow-path exit subtracts exactly the instructions it did not run.
+  const std::vector<uint64_t>* insn_pcs = nullptr;
+  const std::vector<uint64_t>* tail_insn_pcs = nullptr;
 };
 
 // Emits `block` into the cache. Fills out.code, code_size, pc_map and exits. Returns false if

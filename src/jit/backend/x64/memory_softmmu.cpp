@@ -22,6 +22,8 @@
 // the device, writes both pages, or drops the code first. Nothing of the instruction has been
 // done at that point (an instruction's guest state is committed after its accesses, as the
 // sync records already require), so running it whole is exact.
+#include <algorithm>
+
 #include "jit/backend/x64/block_emitter.h"
 #include "mem/softmmu/tlb.h"
 
@@ -50,17 +52,14 @@ static_assert(std::size(kCallerSaved) % 2 == 0, "the host stack stays 16-byte al
 }  // namespace
 
 uint32_t BlockEmitter::insns_counted_from(uint32_t i) const {
-  const uint32_t end = b_.main_end();
-  if (i >= end) return 0;  // (a tail's access: its path is counted apart)
-  uint32_t n = 0;
-  uint64_t pc = ~uint64_t(0);
-  for (uint32_t k = i; k < end; ++k) {
-    const ir::Inst& in = b_.insts[k];
-    if (in.dead || in.guest_pc == pc) continue;
-    pc = in.guest_pc;
-    ++n;
-  }
-  uint32_t fallbacks = self_counting(i, end);
+  const bool in_tail = i >= b_.main_end();
+  const std::vector<uint64_t>* pcs = in_tail ? rt_.tail_insn_pcs : rt_.insn_pcs;
+  if (!pcs) return 0;
+  auto at = std::find(pcs->begin(), pcs->end(), b_.insts[i].guest_pc);
+  if (at == pcs->end()) return 0;
+  const auto n = uint32_t(pcs->end() - at);
+  // (fallbacks count themselves)
+  const uint32_t fallbacks = self_counting(i, in_tail ? uint32_t(b_.insts.size()) : b_.main_end());
   return n > fallbacks ? n - fallbacks : 0;
 }
 
