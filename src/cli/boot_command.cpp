@@ -12,6 +12,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include <unistd.h>
+
 #include "cli/commands.h"
 #include "interp/interpreter.h"
 #include "jit/system/system_jit_engine.h"
@@ -27,7 +29,7 @@ namespace vireo::cli {
 namespace {
 
 struct BootArgs {
-  std::string engine = "kvm";
+  std::string engine;  // empty: default_engine()
   std::string memory = "128M";
   bool stats = false;
   std::string debug;     // -d: interp logs `int`; jit also in_asm,op,out_asm,exec
@@ -62,6 +64,14 @@ std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open kernel file", path));
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+// Without --engine: kvm where it can run any guest (a usable /dev/kvm on a VT-x/AMD-V back end),
+// else the jit. A PVM back end (the kvm_pvm module) cannot deliver events across privilege
+// changes (docs/system-mode.md, "PVM hosts"), so a guest with user mode would stop there.
+std::string default_engine() {
+  if (access("/dev/kvm", R_OK | W_OK) != 0 || access("/sys/module/kvm_pvm", F_OK) == 0) return "jit";
+  return "kvm";
 }
 
 // The engine `a.engine` names, on this board.
@@ -106,7 +116,8 @@ std::FILE* open_int_log(const BootArgs& a) {
   return f;
 }
 
-int boot(const BootArgs& a) {
+int boot(BootArgs a) {
+  if (a.engine.empty()) a.engine = default_engine();
   machine::BoardConfig cfg;
   cfg.ram_size = parse_memory_size(a.memory);
   std::vector<uint8_t> image = read_file(a.kernel);
@@ -145,7 +156,8 @@ int boot(const BootArgs& a) {
 void add_boot_command(CLI::App& app) {
   auto args = std::make_shared<BootArgs>();
   CLI::App* cmd = app.add_subcommand("boot", "Boot a Multiboot kernel on a PC board (system mode)");
-  cmd->add_option("--engine", args->engine, "Execution engine: kvm, jit or interp")->capture_default_str();
+  cmd->add_option("--engine", args->engine,
+                  "Execution engine: kvm, jit or interp (default: kvm where /dev/kvm is usable and not PVM, else jit)");
   cmd->add_option("-m,--memory", args->memory, "Guest RAM, e.g. 128M or 1G (a bare number is MiB)")->capture_default_str();
   cmd->add_flag("--stats", args->stats, "At exit: kvm, vmexits by reason and port; interp, instructions, MIPS, exceptions and interrupts by vector, TLB");
   cmd->add_option("-d", args->debug, "Log items: int (each interrupt and exception, one line; interp, jit); jit also in_asm,op,out_asm,exec");

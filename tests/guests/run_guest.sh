@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one bare-metal guest and compares its serial output and exit status with expectations.
 #   run_guest.sh MODE RUNNER KERNEL EXPECTED_OUT EXPECTED_STATUS NEEDS_EVENTS [INPUT] [APPEND] [QEMU_CPU]
-# MODE kvm:  RUNNER is vireo; the test is skipped (status 77) only where /dev/kvm is missing or
+# MODE kvm:  RUNNER is vireo (--engine kvm); the test is skipped (status 77) only where /dev/kvm is missing or
 #            unusable, or where the host's KVM cannot deliver events (PVM) to a guest needing them
 #            (NEEDS_EVENTS 1). NEEDS_EVENTS 2: the guest also relies on what PVM (which runs the
 #            guest kernel in ring 3 itself) does not virtualize faithfully: privilege changes
@@ -26,7 +26,7 @@ case $mode in
       echo "SKIP: host KVM is PVM, which does not virtualize this guest's privilege changes and event delivery"
       exit 77
     fi
-    timeout 30 "$runner" boot --append "$append" "$kernel" <"$input" >"$out" 2>"$err"
+    timeout 30 "$runner" boot --engine kvm --append "$append" "$kernel" <"$input" >"$out" 2>"$err"
     status=$?
     if grep -q "host KVM cannot deliver events" "$err"; then
       if [[ $needs_events != 0 ]]; then

@@ -47,8 +47,7 @@ StopReason SystemJitEngine::run_checked_block(CpuState& cpu, TranslatedBlock* b,
                                               void*& link) {
   if (!b->fallbacks.empty()) {
     ++stats_.unchecked_blocks;
-    code = tramp_.enter(&cpu, nullptr, b->code, &link);
-    settle_lazy_flags(cpu);
+    code = enter(cpu, b, link);
     return StopReason::None;
   }
   std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> before;  // page -> contents before
@@ -56,8 +55,7 @@ StopReason SystemJitEngine::run_checked_block(CpuState& cpu, TranslatedBlock* b,
   watch_all = true;
   mmu_.tlb.jit_flush();
   const CpuState s0 = cpu;
-  code = tramp_.enter(&cpu, nullptr, b->code, &link);
-  settle_lazy_flags(cpu);
+  code = enter(cpu, b, link);
   const CpuState sj = cpu;
   // The jit's results, then memory as it was.
   std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> by_jit;

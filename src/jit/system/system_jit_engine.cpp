@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
+#include <utility>
 
 #include "cpu/decoder.h"
 #include "interp/system/system_mode.h"
@@ -279,9 +281,7 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
     if (opts_.check) {
       if (StopReason r = run_checked_block(cpu, b, key, code, link); r != StopReason::None) return r;
     } else {
-      code = tramp_.enter(&cpu, nullptr, b->code, &link);
-      flags_hint_ = uint16_t(cpu.lazy_flags_op | cpu.lazy_incdec_op << 8);
-      settle_lazy_flags(cpu);
+      code = enter(cpu, b, link);
     }
     switch (code) {
       case kExitDispatch: case kExitRequest: break;
@@ -316,6 +316,14 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
   }
 }
 
+uint32_t SystemJitEngine::enter(CpuState& cpu, TranslatedBlock* b, void*& link) {
+  uint32_t code = tramp_.enter(&cpu, nullptr, b->code, &link);
+  flags_hint_ = uint16_t(cpu.lazy_flags_op | cpu.lazy_incdec_op << 8);
+  settle_lazy_flags(cpu);
+  if (pending_error_) std::rethrow_exception(std::exchange(pending_error_, nullptr));
+  return code;
+}
+
 // ---- helpers called from translated code ----
 
 // An instruction the frontend does not translate: the system interpreter runs it (with its
@@ -333,7 +341,15 @@ uint32_t SystemJitEngine::fallback_helper(CpuState* cpu, FallbackInsn* f) {
   const ModeState before = mode_state(*cpu);
   const uint64_t epoch = tlb_epoch(e.mmu_);
   e.code_changed_ = false;
-  StopReason r = e.interp_.run_system_steps(*cpu, 1, false);
+  StopReason r;
+  try {
+    r = e.interp_.run_system_steps(*cpu, 1, false);
+  } catch (...) {
+    // (a triple fault, code outside RAM: no C++ exception may cross translated code's frames)
+    _mm_setcsr(cpu->mxcsr);
+    e.pending_error_ = std::current_exception();
+    return kExitRequest;
+  }
   _mm_setcsr(cpu->mxcsr);
   if (r == StopReason::InstructionLimit) {
     bool same = cpu->rip == next && mode_state(*cpu) == before && tlb_epoch(e.mmu_) == epoch && !e.code_changed_ &&
@@ -355,7 +371,11 @@ uint32_t SystemJitEngine::tlb_fill_helper(CpuState* cpu, uint64_t addr, uint64_t
   if (!canonical(addr) || (addr & 4095) + size > 4096) return 0;
   uint64_t pa;
   uint32_t err;
-  if (!e.mmu_.translate(addr, write ? softmmu::Access::Write : softmmu::Access::Read, user, pa, err)) return 0;
+  try {
+    if (!e.mmu_.translate(addr, write ? softmmu::Access::Write : softmmu::Access::Read, user, pa, err)) return 0;
+  } catch (...) {
+    return 0;  // (the interpreter runs the instruction and meets the error itself)
+  }
   e.mmu_.jit_refill(addr);
   softmmu::JitTlbEntry& j = e.mmu_.tlb.jit_slot(addr, user);
   if (e.check_pages_ && !write) j.write_tag = ~uint64_t(0);  // (--check: a write saves the page first)

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <memory>
 #include <unordered_map>
 
@@ -105,6 +106,8 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   void forget(TranslatedBlock* b);
   void clear_jump_cache();
   StopReason step_interpreter(CpuState& cpu, bool poll);
+  // Runs translated code from b; rethrows what a helper caught (MachineStop) once outside it.
+  uint32_t enter(CpuState& cpu, TranslatedBlock* b, void*& link);
   StopReason dispatch(CpuState& cpu);
   void log_block(const ir::Block& before, const ir::Block& after, const TranslatedBlock& tb, const uint8_t* host_page,
                  uint64_t virt_page);
@@ -131,7 +134,8 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   // The jump cache is keyed by virtual pc alone: it is emptied when the mode or the TLB changes.
   uint32_t last_mode_ = ~0u;
   uint64_t last_tlb_epoch_ = ~uint64_t(0);
-  bool code_changed_ = false;  // set by code_written (a fallback that wrote code leaves its block)
+  bool code_changed_ = false;
+  std::exception_ptr pending_error_;  // set by code_written (a fallback that wrote code leaves its block)
   // --check interp: the pages written during a checked block, with their contents before it.
   std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>>* check_pages_ = nullptr;
 };
