@@ -191,6 +191,21 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     for (auto& [in, fallback_pc] : fallbacks)
       tb->fallbacks.push_back(std::make_unique<FallbackInsn>(
           FallbackInsn{in, fallback_pc, &interp_, &stats_.fallbacks_by_mnemonic[in.mnemonic]}));
+    // Exact instruction counts when a block is left at a fallback (see FallbackInsn).
+    std::vector<uint64_t> self_counting_pcs;
+    for (const ir::Inst& in : block.insts)
+      if (!in.dead && in.op == ir::Opcode::Div) tb->fallbacks[in.args[0].v >> 16]->self_counting = false;
+    for (auto& f : tb->fallbacks)
+      if (f->self_counting) self_counting_pcs.push_back(f->pc);
+    for (auto& f : tb->fallbacks)
+      for (const std::vector<uint64_t>* path : {&pcs, &tail_pcs}) {
+        auto at = std::find(path->begin(), path->end(), f->pc);
+        if (at == path->end()) continue;
+        for (auto it = at + 1; it != path->end(); ++it)
+          if (std::find(self_counting_pcs.begin(), self_counting_pcs.end(), *it) == self_counting_pcs.end())
+            ++f->counted_after;
+        break;
+      }
     try {
       if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb, flags_hint_)) {
         flush_cache();
@@ -333,7 +348,10 @@ uint32_t SystemJitEngine::enter(CpuState& cpu, TranslatedBlock* b, void*& link) 
 uint32_t SystemJitEngine::fallback_helper(CpuState* cpu, FallbackInsn* f) {
   SystemJitEngine& e = *g_current;
   ++*f->counter;
-  const uint64_t pc = f->pc, next = f->pc + f->insn.len;  // (f may be dropped by code_written)
+  // (f may be dropped by code_written: what is needed of it is copied first)
+  const uint64_t pc = f->pc, next = f->pc + f->insn.len;
+  const uint32_t counted_after = f->counted_after;
+  const bool self_counting = f->self_counting;
   settle_lazy_flags(*cpu);
   cpu->mxcsr = _mm_getcsr();
   _mm_setcsr(kHostMxcsr);
@@ -341,6 +359,11 @@ uint32_t SystemJitEngine::fallback_helper(CpuState* cpu, FallbackInsn* f) {
   const ModeState before = mode_state(*cpu);
   const uint64_t epoch = tlb_epoch(e.mmu_);
   e.code_changed_ = false;
+  // The block's entry counted the instructions after this one (and a Div this one too): they
+  // come off before the interpreter runs it (an STI or MOV SS shadow ends relative to the
+  // count), and go back on if the block goes on. (A Div's slow path always leaves the block.)
+  const bool count = e.opts_.count_insns;
+  if (count) cpu->insn_count -= (self_counting ? 0 : 1) + counted_after;
   StopReason r;
   try {
     r = e.interp_.run_system_steps(*cpu, 1, false);
@@ -348,16 +371,20 @@ uint32_t SystemJitEngine::fallback_helper(CpuState* cpu, FallbackInsn* f) {
     // (a triple fault, code outside RAM: no C++ exception may cross translated code's frames)
     _mm_setcsr(cpu->mxcsr);
     e.pending_error_ = std::current_exception();
-    return kExitRequest;
+    return kExitRequest;  // (the machine stops: the count does not matter)
   }
   _mm_setcsr(cpu->mxcsr);
+  uint32_t code;
   if (r == StopReason::InstructionLimit) {
     bool same = cpu->rip == next && mode_state(*cpu) == before && tlb_epoch(e.mmu_) == epoch && !e.code_changed_ &&
                 !e.must_interpret(*cpu);
-    return same ? kExitDispatch : kExitRequest;
+    code = same ? kExitDispatch : kExitRequest;
+  } else {
+    // (ExitRequest included: a port output returns to the platform, which advances the board)
+    code = kExitStop + uint32_t(r);
   }
-  // (ExitRequest included: a port output returns to the platform, which advances the board)
-  return kExitStop + uint32_t(r);
+  if (count && self_counting && code == kExitDispatch) cpu->insn_count += counted_after;
+  return code;
 }
 
 // The slow path of an inline TLB lookup: fills the slot and returns 1 when the access can now
