@@ -1,4 +1,5 @@
-// `vireo boot [--engine kvm|interp] [-m SIZE] [--stats] [-d int] [-D FILE] [--append CMDLINE] KERNEL`:
+// `vireo boot [--engine kvm|jit|interp] [-m SIZE] [--stats] [-d ITEMS] [-D FILE] [--check interp]
+//  [--append CMDLINE] KERNEL`:
 // system mode.
 // Boots a Multiboot kernel on the PC board (src/machine/) under an engine; the exit status is
 // the guest's debug-exit status, or 1 with a one-line reason when the machine cannot go on.
@@ -11,8 +12,11 @@
 #include <memory>
 #include <stdexcept>
 
+#include <unistd.h>
+
 #include "cli/commands.h"
 #include "interp/interpreter.h"
+#include "jit/system/system_jit_engine.h"
 #include "kvm/kvm_engine.h"
 #include "kvm/kvm_error.h"
 #include "machine/board.h"
@@ -25,10 +29,11 @@ namespace vireo::cli {
 namespace {
 
 struct BootArgs {
-  std::string engine = "kvm";
+  std::string engine;  // empty: default_engine()
   std::string memory = "128M";
   bool stats = false;
-  std::string debug;     // -d: interp logs `int`
+  std::string debug;     // -d: interp logs `int`; jit also in_asm,op,out_asm,exec
+  std::string check;     // --check interp (jit: lockstep self-check)
   std::string log_file;  // -D FILE
   std::string append;
   std::string kernel;
@@ -61,27 +66,57 @@ std::vector<uint8_t> read_file(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
+// Without --engine: kvm where it can run any guest (a usable /dev/kvm on a VT-x/AMD-V back end),
+// else the jit. A PVM back end (the kvm_pvm module) cannot deliver events across privilege
+// changes (docs/system-mode.md, "PVM hosts"), so a guest with user mode would stop there.
+std::string default_engine() {
+  if (access("/dev/kvm", R_OK | W_OK) != 0 || access("/sys/module/kvm_pvm", F_OK) == 0) return "jit";
+  return "kvm";
+}
+
 // The engine `a.engine` names, on this board.
 std::unique_ptr<Engine> make_engine(const BootArgs& a, machine::Board& board, std::FILE* int_log) {
   if (a.engine == "kvm") {
-    if (int_log) throw std::runtime_error("-d int: only the interp engine logs interrupts (kvm delivers them in hardware)");
+    if (int_log) throw std::runtime_error("-d int: only the interp and jit engines log interrupts (kvm delivers them in hardware)");
     // KvmUnavailable propagates: no /dev/kvm is one line and status 1, before the guest starts.
     return std::make_unique<kvm::KvmEngine>(board, board.ram().host(), board.ram().size());
   }
   if (a.engine == "interp") return std::make_unique<Interpreter>(board, board.ram().host(), board.ram().size(), int_log);
-  throw std::runtime_error(fmt::format("--engine {}: system mode runs under kvm or interp (jit will follow)", a.engine));
+  if (a.engine == "jit") {
+    jit::SystemJitOptions o;
+    o.count_insns = a.stats;
+    o.int_log = int_log;
+    o.check = !a.check.empty();
+    std::FILE* log = int_log ? int_log : stderr;
+    o.log = log;
+    for (size_t i = 0; i < a.debug.size();) {
+      size_t j = a.debug.find(',', i);
+      std::string item = a.debug.substr(i, j == std::string::npos ? std::string::npos : j - i);
+      i = j == std::string::npos ? a.debug.size() : j + 1;
+      if (item == "in_asm") o.log_in_asm = true;
+      else if (item == "op") o.log_op = true;
+      else if (item == "out_asm") o.log_out_asm = true;
+      else if (item == "exec") o.log_exec = true;
+      else if (item == "int") o.int_log = o.log;
+      else throw std::runtime_error(fmt::format("-d {}: unknown item (in_asm, op, out_asm, exec, int)", item));
+    }
+    return std::make_unique<jit::SystemJitEngine>(board, board.ram().host(), board.ram().size(), o);
+  }
+  throw std::runtime_error(fmt::format("--engine {}: system mode runs under kvm, jit or interp", a.engine));
 }
 
+// The -d log: interp logs `int`; jit takes QEMU's items too (any of them opens the log).
 std::FILE* open_int_log(const BootArgs& a) {
   if (a.debug.empty()) return nullptr;
-  if (a.debug != "int") throw std::runtime_error(fmt::format("-d {}: vireo boot logs only 'int'", a.debug));
+  if (a.engine != "jit" && a.debug != "int") throw std::runtime_error(fmt::format("-d {}: the {} engine logs only 'int' (jit also in_asm, op, out_asm, exec)", a.debug, a.engine));
   if (a.log_file.empty()) return stderr;
   std::FILE* f = std::fopen(a.log_file.c_str(), "w");
   if (!f) throw std::runtime_error(fmt::format("-D {}: cannot open for writing", a.log_file));
   return f;
 }
 
-int boot(const BootArgs& a) {
+int boot(BootArgs a) {
+  if (a.engine.empty()) a.engine = default_engine();
   machine::BoardConfig cfg;
   cfg.ram_size = parse_memory_size(a.memory);
   std::vector<uint8_t> image = read_file(a.kernel);
@@ -89,6 +124,8 @@ int boot(const BootArgs& a) {
   CpuState cpu{};
   machine::load_multiboot(a.kernel, image, a.append, board.ram(), cpu);
 
+  if (!a.check.empty() && (a.check != "interp" || a.engine != "jit"))
+    throw std::runtime_error(fmt::format("--check {}: the jit engine checks against 'interp' only", a.check));
   std::FILE* int_log = open_int_log(a);
   uint64_t t0 = machine::monotonic_ns();
   std::unique_ptr<Engine> engine_ptr = make_engine(a, board, int_log);
@@ -118,10 +155,12 @@ int boot(const BootArgs& a) {
 void add_boot_command(CLI::App& app) {
   auto args = std::make_shared<BootArgs>();
   CLI::App* cmd = app.add_subcommand("boot", "Boot a Multiboot kernel on a PC board (system mode)");
-  cmd->add_option("--engine", args->engine, "Execution engine: kvm or interp")->capture_default_str();
+  cmd->add_option("--engine", args->engine,
+                  "Execution engine: kvm, jit or interp (default: kvm where /dev/kvm is usable and not PVM, else jit)");
   cmd->add_option("-m,--memory", args->memory, "Guest RAM, e.g. 128M or 1G (a bare number is MiB)")->capture_default_str();
   cmd->add_flag("--stats", args->stats, "At exit: kvm, vmexits by reason and port; interp, instructions, MIPS, exceptions and interrupts by vector, TLB");
-  cmd->add_option("-d", args->debug, "interp: log items: int (each interrupt and exception, one line)");
+  cmd->add_option("-d", args->debug, "Log items: int (each interrupt and exception, one line; interp, jit); jit also in_asm,op,out_asm,exec");
+  cmd->add_option("--check", args->check, "jit: replay each block under 'interp' and stop at the first difference");
   cmd->add_option("-D", args->log_file, "interp: write the -d log to FILE instead of stderr");
   cmd->add_option("--append", args->append, "Kernel command line (after the kernel's path, as QEMU passes it)");
   cmd->add_option("KERNEL", args->kernel, "Multiboot v1 kernel (ELF32, or a.out-kludge image)")->required();

@@ -46,6 +46,14 @@ class Interpreter final : public Engine {
 
   uint64_t decode_misses() const { return decode_misses_; }
 
+  // System mode, for the JIT (src/jit/system/): runs at most `n` instructions exactly as run()
+  // does (faults delivered through the IDT, interrupt windows, single-step) and returns
+  // InstructionLimit after the n-th (an instruction that faults counts, ending in its
+  // handler); with `poll`, a pending interrupt is taken first, as at run()'s entry. n = 0 only
+  // polls.
+  StopReason run_system_steps(CpuState& cpu, uint64_t n, bool poll);
+  SystemMode* system_mode() const { return sys_.get(); }
+
  private:
   struct CacheEntry {
     uint64_t rip;         // ~0 = empty
@@ -78,6 +86,8 @@ class Interpreter final : public Engine {
   uint64_t decode_misses_ = 0;
   std::map<uint16_t, uint64_t> unimplemented_;  // mnemonic -> times hit
   std::unique_ptr<SystemMode> sys_;
+  static constexpr uint64_t kUnlimitedSteps = ~uint64_t(0);
+  uint64_t steps_left_ = kUnlimitedSteps;  // run_system_steps
 };
 
 }  // namespace vireo

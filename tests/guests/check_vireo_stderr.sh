@@ -14,4 +14,4 @@ status=$?
 echo "$err"
 if [[ $needs_kvm == 1 ]] && grep -q "cannot use KVM" <<<"$err"; then echo "SKIP: KVM unusable"; exit 77; fi
 [[ $status == 1 ]] || { echo "FAIL: exit status $status, expected 1"; exit 1; }
-grep -Eq "$pattern" <<<"$err" || { echo "FAIL: stderr does not match: $pattern"; exit 1; }
+grep -Eq -e "$pattern" <<<"$err" || { echo "FAIL: stderr does not match: $pattern"; exit 1; }

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs one bare-metal guest and compares its serial output and exit status with expectations.
 #   run_guest.sh MODE RUNNER KERNEL EXPECTED_OUT EXPECTED_STATUS NEEDS_EVENTS [INPUT] [APPEND] [QEMU_CPU]
-# MODE kvm:  RUNNER is vireo; the test is skipped (status 77) only where /dev/kvm is missing or
+# MODE kvm:  RUNNER is vireo (--engine kvm); the test is skipped (status 77) only where /dev/kvm is missing or
 #            unusable, or where the host's KVM cannot deliver events (PVM) to a guest needing them
 #            (NEEDS_EVENTS 1). NEEDS_EVENTS 2: the guest also relies on what PVM (which runs the
 #            guest kernel in ring 3 itself) does not virtualize faithfully: privilege changes
 #            through gates, the TSS or SYSENTER, IST stacks, faults during event delivery,
 #            32-bit paging. Skipped up front where the kvm_pvm module is loaded.
 # MODE interp: RUNNER is vireo, run with the interpreter (--engine interp); never skipped.
+# MODE jit:  RUNNER is vireo, run with the system-mode translator (--engine jit); never skipped.
+# MODE jitcheck: the same with --check interp (each block replayed under the interpreter).
 # MODE qemu: RUNNER is qemu-system-x86_64 (TCG), with the isa-debug-exit device at 0xf4;
 #            skipped when QEMU is not installed. QEMU_CPU, if given, is its -cpu model.
 set -u
@@ -24,7 +26,7 @@ case $mode in
       echo "SKIP: host KVM is PVM, which does not virtualize this guest's privilege changes and event delivery"
       exit 77
     fi
-    timeout 30 "$runner" boot --append "$append" "$kernel" <"$input" >"$out" 2>"$err"
+    timeout 30 "$runner" boot --engine kvm --append "$append" "$kernel" <"$input" >"$out" 2>"$err"
     status=$?
     if grep -q "host KVM cannot deliver events" "$err"; then
       if [[ $needs_events != 0 ]]; then
@@ -38,6 +40,15 @@ case $mode in
     ;;
   interp)
     timeout 30 "$runner" boot --engine interp --append "$append" "$kernel" <"$input" >"$out" 2>"$err"
+    status=$?
+    ;;
+  jit)
+    timeout 30 "$runner" boot --engine jit --append "$append" "$kernel" <"$input" >"$out" 2>"$err"
+    status=$?
+    ;;
+  jitcheck)
+    # The lockstep self-check: every block replayed under the interpreter (slower).
+    timeout 60 "$runner" boot --engine jit --check interp --append "$append" "$kernel" <"$input" >"$out" 2>"$err"
     status=$?
     ;;
   qemu)

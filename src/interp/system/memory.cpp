@@ -55,6 +55,10 @@ void access(Exec& x, uint64_t la, uint8_t* buf, unsigned size, Access a, bool us
   uint64_t pa0 = translate(x, la, a, user);
   uint64_t pa1 = first < size ? translate(x, fix_linear(x, (la | 4095) + 1), a, user) : 0;
   bool write = a == Access::Write;
+  if (write) {  // (code translated from these bytes is dropped first: the JIT's SMC marks)
+    x.sys->mmu.note_write(pa0, first);
+    if (first < size) x.sys->mmu.note_write(pa1, size - first);
+  }
   copy_phys(x.sys->mmu, pa0, buf, first, write);
   if (first < size) copy_phys(x.sys->mmu, pa1, buf + first, size - first, write);
 }
@@ -83,6 +87,7 @@ uint8_t* Exec::sys_host_ptr(uint64_t la, uint64_t len, bool write) {
       throw machine::MachineStop(fmt::format(
           "a {}-byte operand at {:#x} spans pages that are not physically contiguous (not supported by interp)",
           len, la));
+  if (write) sys->mmu.note_write(pa, len ? len : 1);
   if (uint8_t* p = sys->mmu.ram_ptr(pa, len ? len : 1)) return p;
   // Outside RAM (an x87/SSE operand or an fxsave image on MMIO or unassigned addresses): the
   // operand goes through a bounce buffer, read byte by byte from the bus (unassigned reads

@@ -54,17 +54,27 @@ Interpreter::Interpreter(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_siz
   sys_->start_ns = now_ns();
 }
 
-StopReason Interpreter::run_system(CpuState& cpu) {
+StopReason Interpreter::run_system(CpuState& cpu) { return run_system_steps(cpu, kUnlimitedSteps, true); }
+
+StopReason Interpreter::run_system_steps(CpuState& cpu, uint64_t n, bool poll) {
   SystemMode& s = *sys_;
   x_.cpu = &cpu;
   x_.stop = StopReason::None;
   s.mmu.bind(cpu);
+  steps_left_ = n;
   // Exec::raise comes back here (siglongjmp, no signal mask to restore): the exception is
   // delivered and the loop goes on. A fault while delivering comes back here too, which is how
   // #DF and the triple fault are found (deliver_exception). Everything the loop needs lives in
-  // members, so nothing is clobbered.
-  if (sigsetjmp(scope_.env, 0)) deliver_exception(x_, s);
-  else poll_interrupts(x_, s);
+  // members, so nothing is clobbered. (Counted steps, for the JIT: an instruction that faults
+  // is one step, ending in its handler.)
+  if (sigsetjmp(scope_.env, 0)) {
+    deliver_exception(x_, s);
+    if (steps_left_ != kUnlimitedSteps && (steps_left_ == 0 || --steps_left_ == 0))
+      return StopReason::InstructionLimit;
+  } else if (poll) {
+    poll_interrupts(x_, s);
+  }
+  if (steps_left_ == 0) return StopReason::InstructionLimit;
 
   for (;;) {
     if (cpu.exit_request) [[unlikely]]
@@ -84,6 +94,8 @@ StopReason Interpreter::run_system(CpuState& cpu) {
     }
     if (s.irq_check && --s.irq_check == 0) [[unlikely]]
       poll_interrupts(x_, s);
+    if (--steps_left_ == 0) [[unlikely]]
+      return StopReason::InstructionLimit;
   }
 }
 

@@ -23,6 +23,11 @@ struct FallbackInsn {
   uint64_t pc;
   Interpreter* interp;
   uint64_t* counter;  // the engine's --stats counter for this mnemonic
+  // System mode (src/jit/system/): the instructions after this one that the block's entry
+  // counted, and whether this one counts itself (an Interpret op) or was counted at the
+  // entry (a Div's slow path): a block left here subtracts what did not run.
+  uint32_t counted_after = 0;
+  bool self_counting = true;
 };
 
 // A patchable block exit: a 5-byte `jmp rel32` that first leads to a stub asking the

@@ -233,6 +233,21 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
 
 }  // namespace
 
+// System mode: SYSCALL is the guest kernel's (the system interpreter's), and rep string
+// instructions run in the interpreter (the rep helper works on the user-mode guest window).
+bool system_translatable(const Insn& in) {
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_SYSCALL: return false;
+    case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD: case ZYDIS_MNEMONIC_MOVSQ:
+    case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD: case ZYDIS_MNEMONIC_STOSQ:
+    case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD: case ZYDIS_MNEMONIC_LODSQ:
+    case ZYDIS_MNEMONIC_CMPSB: case ZYDIS_MNEMONIC_CMPSW: case ZYDIS_MNEMONIC_CMPSD: case ZYDIS_MNEMONIC_CMPSQ:
+    case ZYDIS_MNEMONIC_SCASB: case ZYDIS_MNEMONIC_SCASW: case ZYDIS_MNEMONIC_SCASD: case ZYDIS_MNEMONIC_SCASQ:
+      return !(in.prefixes & (pfx::REP | pfx::REPNE));
+    default: return true;
+  }
+}
+
 bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& limits,
                      ir::Block& block, std::vector<FallbackSite>& fallbacks, bool interpret_all) {
   static const Decoder decoder(CpuMode::Long64);
@@ -266,6 +281,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     // A locked read-modify-write must be atomic with respect to other guest threads: host
     // atomics (locked.cpp), or the interpreter's locked path (interp/locked.cpp).
     FrontendFn fn = interpret_all ? nullptr : is_locked_rmw(in) ? translate_locked : table[in.mnemonic];
+    if (limits.system_mode && !system_translatable(in)) fn = nullptr;
     if (!fn || !fn(t, in)) {
       t.ir.emit(ir::Opcode::Interpret, {Arg::imm(t.add_fallback())});
       if (changes_control_flow(in.mnemonic)) {

@@ -114,6 +114,9 @@ struct BlockLimits {
   // At most this many: code past several exits is often never run, and translating it
   // costs start-up time.
   uint32_t max_side_exits = 3;
+  // System mode (src/jit/system/): what user mode translates as the platform's (SYSCALL)
+  // or through the guest window (rep string helpers) runs in the system interpreter.
+  bool system_mode = false;
 };
 
 // Decodes and translates one block starting at `pc`. `fallbacks` receives the instructions

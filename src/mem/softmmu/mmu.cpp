@@ -32,6 +32,22 @@ void Mmu::write_phys(uint64_t pa, unsigned size, uint64_t v) {
   bus_.mmio_write(pa, uint8_t(size), v);
 }
 
+void Mmu::jit_refill(uint64_t la) {
+  tlb.jit_used = true;
+  const Tlb::Entry& e = tlb.slot(la);
+  const uint64_t page = la & ~uint64_t(4095);
+  uint8_t* host = e.vpn == la >> 12 ? ram_ptr(e.ppn << 12, 4096) : nullptr;
+  for (bool user : {false, true}) {
+    JitTlbEntry& j = tlb.jit_slot(la, user);
+    j = JitTlbEntry{};
+    if (!host) continue;
+    const unsigned shift = user ? right::kUserShift : 0;
+    if (e.rights & (right::R << shift)) j.read_tag = page;
+    if ((e.rights & (right::W << shift)) && !(code_watch && code_watch->marked(e.ppn << 12))) j.write_tag = page;
+    j.addend = uint64_t(reinterpret_cast<uintptr_t>(host)) - page;
+  }
+}
+
 void Mmu::set_bits(uint64_t pa, uint64_t entry, uint64_t bits, bool wide) {
   if ((entry & bits) != bits) write_phys(pa, wide ? 8 : 4, entry | bits);
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "cpu/cpu_state.h"
 #include "machine/system_bus.h"
@@ -32,6 +33,18 @@ inline constexpr uint32_t P = 1, W = 2, U = 4, RSVD = 8, ID = 16;
 
 // The physical address width the CPU reports (CPUID 0x80000008: 48 bits).
 inline constexpr unsigned kPhysBits = 48;
+
+// Physical pages holding translated code (the JIT's system mode marks them): a write to one,
+// through any mapping or by a device, must drop that code before it runs again. The owner
+// (the JIT engine) implements code_written; Mmu::note_write calls it for marked pages.
+class CodeWatch {
+ public:
+  virtual ~CodeWatch() = default;
+  virtual void code_written(uint64_t pa, uint64_t len) = 0;
+  bool marked(uint64_t pa) const { return (pa >> 12) < marks.size() && marks[pa >> 12]; }
+  std::vector<uint8_t> marks;  // per 4 KiB page of RAM: 1 = holds translated code
+  bool watch_all = false;      // every write is reported (the JIT's --check interp)
+};
 
 class Mmu {
  public:
@@ -56,6 +69,19 @@ class Mmu {
   // Physical accesses of 1, 2, 4 or 8 bytes: RAM, or the machine's MMIO handlers.
   uint64_t read_phys(uint64_t pa, unsigned size);
   void write_phys(uint64_t pa, unsigned size, uint64_t v);
+
+  // A write to guest-physical [pa, pa + len) is about to happen (the interpreter's stores, its
+  // bulk operands, and any device that writes RAM): code translated from it is dropped first.
+  void note_write(uint64_t pa, uint64_t len) {
+    if (code_watch && (code_watch->watch_all || code_watch->marked(pa) || code_watch->marked(pa + len - 1))) [[unlikely]]
+      code_watch->code_written(pa, len);
+  }
+  CodeWatch* code_watch = nullptr;
+
+  // The JIT: refills the JIT TLB slots of `la` (both privileges) from the TLB entry a
+  // successful translate() left for it. Writes are granted only to a page that is dirty
+  // already and holds no translated code; MMIO pages get no tags (always the slow path).
+  void jit_refill(uint64_t la);
 
   // Flushes for the events the SDM lists (Vol. 3, 4.10.4.1).
   void on_cr3_write() { (cpu_->cr4 & ctl::CR4_PGE) ? tlb.flush_non_global() : tlb.flush_all(); }

@@ -29,6 +29,20 @@ struct TlbStats {
   uint64_t hits = 0, misses = 0, flushes = 0, page_flushes = 0;
 };
 
+// The JIT's view of the same TLB (system mode, src/jit/system/): one direct-mapped table per
+// privilege (0 supervisor, 1 user) that translated code reads inline, QEMU's CPUTLBEntry
+// shape. read_tag / write_tag: the page's linear address when that access may go straight
+// to RAM (~0 otherwise: not cached, MMIO, a clean page not yet written, a page holding
+// translated code); addend: host address - linear address. Translated code compares the
+// page of an access's *last* byte with the tag of its first byte's slot, so an access that
+// crosses a page misses. 32 bytes, so a slot is (la >> 7) & (kEntries - 1) << 5.
+struct JitTlbEntry {
+  uint64_t read_tag = ~uint64_t(0);
+  uint64_t write_tag = ~uint64_t(0);
+  uint64_t addend = 0;
+  uint64_t pad = 0;
+};
+
 class Tlb {
  public:
   static constexpr unsigned kEntries = 256;
@@ -54,12 +68,14 @@ class Tlb {
   // Everything (CR0/CR4/EFER changes, CR3 writes without CR4.PGE).
   void flush_all() {
     for (auto& e : entries_) e.vpn = ~uint64_t(0);
+    jit_flush();
     ++stats.flushes;
   }
   // A CR3 write with CR4.PGE: global translations survive (SDM Vol. 3, 4.10.4.1).
   void flush_non_global() {
     for (auto& e : entries_)
       if (!e.global) e.vpn = ~uint64_t(0);
+    jit_flush();  // (the JIT's slots refill from the entries kept, without a walk)
     ++stats.flushes;
   }
   // INVLPG: the translation of the page holding `la`, global or not. A large page is cached
@@ -68,13 +84,36 @@ class Tlb {
     uint64_t vpn = la >> 12;
     for (auto& e : entries_)
       if (((e.vpn ^ vpn) >> (e.page_shift - 12)) == 0) e.vpn = ~uint64_t(0);
+    jit_flush();  // (its slots do not know the size of the page they came from)
     ++stats.page_flushes;
   }
+
+  // ---- the JIT's tables (JitTlbEntry) ----
+  using JitTable = std::array<JitTlbEntry, kEntries>;
+  JitTable* jit_table(bool user) { return &jit_[user]; }
+  JitTlbEntry& jit_slot(uint64_t la, bool user) { return jit_[user][(la >> 12) % kEntries]; }
+  void jit_flush() {
+    if (!jit_used) return;
+    for (auto& t : jit_)
+      for (auto& e : t) e = JitTlbEntry{};
+  }
+  // Drops write rights to physical page `ppn` (it now holds translated code): writes to it
+  // through any mapping take the slow path, which invalidates the code first.
+  void jit_drop_writes(uint8_t* host_page) {
+    for (auto& t : jit_)
+      for (auto& e : t)
+        if (e.read_tag != ~uint64_t(0) && e.read_tag + e.addend == reinterpret_cast<uintptr_t>(host_page))
+          e.write_tag = ~uint64_t(0);
+        else if (e.write_tag != ~uint64_t(0) && e.write_tag + e.addend == reinterpret_cast<uintptr_t>(host_page))
+          e.write_tag = ~uint64_t(0);
+  }
+  bool jit_used = false;  // set by the JIT engine: the interpreter alone never fills them
 
   TlbStats stats;
 
  private:
   std::array<Entry, kEntries> entries_{};
+  std::array<JitTable, 2> jit_{};
 };
 
 }  // namespace vireo::softmmu

@@ -291,7 +291,23 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   std::pair<uint32_t, int64_t> base_and_displacement(uint32_t v) const;
   bool range_already_checked(uint32_t v);
   // The access's address is its operand k (its register may already hold the result).
+  // The memory-access interface: afterwards the access is [r15 + address]. User mode: r15 =
+  // guest_base and a range check (emitter.cpp); system mode (rt_.tlb_table): an inline
+  // softmmu TLB lookup leaves the page's addend in r15 (memory_softmmu.cpp).
   void guest_access(const ir::Inst& in, int k, bool write);
+  void softmmu_access(const ir::Inst& in, int k, bool write);
+  void softmmu_slow_paths();
+  // Guest instructions the block's entry counted from the one at instruction i on.
+  uint32_t insns_counted_from(uint32_t i) const;
+  struct SoftmmuSlow {
+    int addr_reg;
+    uint32_t how;  // size | write << 8 | user << 9 (the fill helper's argument)
+    uint64_t pc;
+    SyncRecord state;
+    uint32_t skipped;
+  };
+  std::deque<Xbyak::Label> softmmu_slow_labels_, softmmu_retry_labels_;
+  std::vector<SoftmmuSlow> softmmu_slow_;
   void atomic(const ir::Inst& in, const Reg64& d);
 
   // ---- SSE: guest XMM register n lives in host xmm n within a block ----

@@ -428,10 +428,16 @@ void BlockEmitter::out_of_line() {
     call(rax);
     jmp(rt_.exit_stub, T_NEAR);
   }
+  softmmu_slow_paths();
   for (size_t k = 0; k < range_faults_.size(); ++k) {
     L(range_faults_[k]);
     const auto& f = range_fault_info_[k];
     write_back(f.state);
+    if (rt_.tlb_table) {  // system mode (a misaligned SSE operand): the interpreter raises it
+      set_rip(f.pc);
+      exit_with(kExitInterpret);
+      continue;
+    }
     mov(rsi, Reg64(f.addr_reg));
     mov(rdi, rbx);
     mov(rdx, f.pc);

@@ -546,6 +546,7 @@ bool BlockEmitter::alignment_already_checked(uint32_t v) {
 }
 
 void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
+  if (rt_.tlb_table) return softmmu_access(in, k, write);
   const Reg64 addr = val(in.args[k].v);
   if (range_already_checked(uint32_t(in.args[k].v))) {
     out_.sync.push_back(snapshot());

@@ -21,6 +21,8 @@ enum ExitCode : uint32_t {
   kExitFault = 2,     // cpu.fault and cpu.rip are set
   kExitLink = 3,      // rdx = ExitSlot* to chain to the block at cpu.rip
   kExitRequest = 4,   // cpu.exit_request was set at block entry
+  kExitInterpret = 5, // system mode: run the instruction at cpu.rip in the interpreter (a
+                      // softmmu slow path: TLB miss it cannot fill, MMIO, page crossing, fault)
   kExitStop = 0x100,  // + StopReason: an interpreter fallback stopped (HLT, ...)
 };
 
@@ -41,6 +43,16 @@ struct Runtime {
   // registers it reads stay in host registers across iterations.
   bool self_loops = true;
   const uint64_t* window_limit;  // Trampolines::window_limit
+  // System mode (src/jit/system/): guest accesses look up the softmmu's JIT TLB inline
+  // instead of guest_base + a range check (memory_softmmu.cpp). Null in user mode.
+  const void* tlb_table = nullptr;  // softmmu::Tlb::JitTable of the block's privilege
+  bool tlb_user = false;            // ... which is the user (CPL 3) one
+  void* tlb_fill_helper = nullptr;  // uint32_t (CpuState*, uint64_t addr, uint64_t how): 1 = retry
+  uint64_t* tlb_hits = nullptr;     // inline hits, counted where count_insns is on (--stats)
+  // The guest pcs of the block's instructions in path order, and of its tail's (set per
+  // block): a slow-path exit subtracts exactly the instructions it did not run.
+  const std::vector<uint64_t>* insn_pcs = nullptr;
+  const std::vector<uint64_t>* tail_insn_pcs = nullptr;
 };
 
 // Emits `block` into the cache. Fills out.code, code_size, pc_map and exits. Returns false if

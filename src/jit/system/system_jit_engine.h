@@ -1,0 +1,143 @@
+// SystemJitEngine: the jit in system mode (`vireo boot --engine jit`), QEMU-TCG-style full-system
+// translation on the same CpuState, board and loaders as the interpreter's system mode.
+//
+// The translator, passes and backend are user mode's; what differs is chosen here, when the
+// engine is created:
+//   - memory: the backend's memory-access interface in its softmmu form (Runtime::tlb_table:
+//     an inline lookup in the softmmu's JIT TLB, a slow path that fills it or leaves the block
+//     for the interpreter; backend/x64/memory_softmmu.cpp);
+//   - blocks are keyed by (physical pc, virtual pc, mode bits) and never leave the page of
+//     their first instruction; chains are patched only between blocks of one page;
+//   - self-modifying code: physical pages holding translated code are marked (softmmu::
+//     CodeWatch); their JIT TLB slots get no write tag, so every write to them, through any
+//     mapping, goes through the interpreter, which drops their code first (Mmu::note_write);
+//   - every instruction the frontend does not translate, privileged or not, runs in the
+//     system interpreter (Interpreter::run_system_steps): the system instructions, exception
+//     delivery and interrupt windows are written once, there;
+//   - 64-bit code only: 16- and 32-bit code (boot trampolines) runs in the interpreter.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <unordered_map>
+
+#include "cpu/decoder.h"
+#include "cpu/engine.h"
+#include "interp/interpreter.h"
+#include "jit/backend/x64/emitter.h"
+#include "jit/cache/code_cache.h"
+#include "machine/system_bus.h"
+#include "mem/softmmu/mmu.h"
+
+namespace vireo {
+struct SystemMode;
+}
+
+namespace vireo::jit {
+
+struct SystemJitOptions {
+  size_t tc_size = 16 << 20;
+  bool chain = true;
+  bool jump_cache = true;
+  bool count_insns = true;  // --stats: retired instructions and inline TLB hits
+  bool log_in_asm = false, log_op = false, log_out_asm = false, log_exec = false;
+  std::FILE* log = stderr;
+  std::FILE* int_log = nullptr;  // -d int (the interpreter delivers every event)
+  // --check interp: each block is replayed under the interpreter from the same state and the
+  // results compared (system_check.cpp).
+  bool check = false;
+};
+
+struct SystemJitStats {
+  uint64_t blocks_translated = 0, guest_insns_translated = 0, host_bytes = 0, flushes = 0;
+  uint64_t blocks_by_cpl[4] = {}, entries_by_cpl[4] = {};
+  uint64_t chains_patched = 0, jump_cache_hits = 0, jump_cache_misses = 0;
+  uint64_t tlb_hits = 0, tlb_fills = 0, tlb_slow_exits = 0;
+  uint64_t smc_pages = 0, smc_blocks = 0;
+  uint64_t interrupts_at_entry = 0;
+  uint64_t interp_steps = 0;  // instructions the dispatcher ran in the interpreter
+  uint64_t checked_blocks = 0, unchecked_blocks = 0;
+  std::chrono::nanoseconds translate_time{0};
+  uint64_t fallbacks_by_mnemonic[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {};
+};
+
+class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
+ public:
+  SystemJitEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, SystemJitOptions opts);
+  ~SystemJitEngine() override;
+
+  StopReason run(CpuState& cpu) override;
+  const char* name() const override { return "jit"; }
+  void print_stats(std::FILE* out, double seconds) const override;
+
+  // softmmu::CodeWatch: a write to guest-physical [pa, pa + len) that holds translated code.
+  void code_written(uint64_t pa, uint64_t len) override;
+
+  const SystemJitStats& stats() const { return stats_; }
+
+  // The helpers translated code calls (Runtime): they reach the running engine through this.
+  static uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f);
+  static uint32_t tlb_fill_helper(CpuState* cpu, uint64_t addr, uint64_t how);
+
+ private:
+  struct Key {
+    uint64_t phys_pc, virt_pc;
+    uint32_t mode;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<uint64_t>()(k.phys_pc * 0x9E3779B97F4A7C15ull ^ k.virt_pc ^ (uint64_t(k.mode) << 56));
+    }
+  };
+  // What a block's translation depends on besides its bytes: CPL, CS.L/CS.D, the paging mode.
+  static uint32_t mode_bits(const CpuState& c);
+  // Whether the next instruction must run in the interpreter (not 64-bit code, TF, an STI or
+  // MOV SS shadow, an interrupt window about to open, unmasked SSE exceptions, alignment checks).
+  bool must_interpret(const CpuState& c) const;
+  // The block for cpu.rip in the current mode (translated on a miss); null when the
+  // interpreter must run the instruction (a fetch fault, code outside RAM, untranslatable).
+  TranslatedBlock* lookup(CpuState& cpu, Key& key);
+  TranslatedBlock* translate(const Key& key, uint8_t* host_page);
+  void mark_code_page(uint64_t phys_page);
+  void flush_cache();
+  void forget(TranslatedBlock* b);
+  void clear_jump_cache();
+  StopReason step_interpreter(CpuState& cpu, bool poll);
+  // Runs translated code from b; rethrows what a helper caught (MachineStop) once outside it.
+  uint32_t enter(CpuState& cpu, TranslatedBlock* b, void*& link);
+  StopReason dispatch(CpuState& cpu);
+  void log_block(const ir::Block& before, const ir::Block& after, const TranslatedBlock& tb, const uint8_t* host_page,
+                 uint64_t virt_page);
+  uint64_t delivered_external() const;
+
+  // --check interp (system_check.cpp)
+  StopReason run_checked_block(CpuState& cpu, TranslatedBlock* b, const Key& key, uint32_t& code, void*& link);
+
+  SystemJitOptions opts_;
+  uint8_t* ram_;
+  uint64_t ram_size_;
+  Interpreter interp_;
+  SystemMode& sys_;
+  softmmu::Mmu& mmu_;
+  CodeCache cache_;
+  Trampolines tramp_;
+  Runtime rt_;
+  SystemJitStats stats_;
+  uint16_t flags_hint_ = 0;
+  Decoder decoder_{CpuMode::Long64};
+  std::unordered_map<Key, TranslatedBlock*, KeyHash> blocks_;
+  std::unordered_map<TranslatedBlock*, Key> key_of_;
+  uint64_t next_id_ = 0;
+  // The jump cache is keyed by virtual pc alone: it is emptied when the mode or the TLB changes.
+  uint32_t last_mode_ = ~0u;
+  uint64_t last_tlb_epoch_ = ~uint64_t(0);
+  bool code_changed_ = false;
+  std::exception_ptr pending_error_;  // set by code_written (a fallback that wrote code leaves its block)
+  // --check interp: the pages written during a checked block, with their contents before it.
+  std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>>* check_pages_ = nullptr;
+};
+
+}  // namespace vireo::jit
