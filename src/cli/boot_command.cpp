@@ -1,7 +1,9 @@
-// `vireo boot [--engine kvm|interp] [-m SIZE] [--stats] [-d int] [-D FILE] [--append CMDLINE] KERNEL`:
-// system mode.
-// Boots a Multiboot kernel on the PC board (src/machine/) under an engine; the exit status is
-// the guest's debug-exit status, or 1 with a one-line reason when the machine cannot go on.
+// `vireo boot [--engine kvm|interp] [-m SIZE] [--stats] [-d int] [-D FILE] [--initrd FILE]
+// [--append CMDLINE] [--no-reboot] KERNEL`: system mode.
+// Boots a Linux bzImage or a Multiboot kernel on the PC board (src/machine/) under an engine;
+// the exit status is the guest's debug-exit status, 0 when the guest powers the machine off,
+// or 1 with a one-line reason when the machine cannot go on. A guest reset boots the kernel
+// again on a fresh board (or, with --no-reboot, ends Vireo as a power-off does).
 #include <fmt/format.h>
 
 #include <cctype>
@@ -17,7 +19,7 @@
 #include "kvm/kvm_error.h"
 #include "machine/board.h"
 #include "machine/host_clock.h"
-#include "machine/loaders/multiboot.h"
+#include "machine/loaders/kernel_loader.h"
 #include "machine/system_loop.h"
 
 namespace vireo::cli {
@@ -31,6 +33,9 @@ struct BootArgs {
   std::string debug;     // -d: interp logs `int`
   std::string log_file;  // -D FILE
   std::string append;
+  std::string initrd;
+  bool no_reboot = false;
+  bool guest_decompress = false;
   std::string kernel;
 };
 
@@ -55,9 +60,9 @@ uint64_t parse_memory_size(const std::string& s) {
   return (bytes + 0xFFF) & ~0xFFFull;
 }
 
-std::vector<uint8_t> read_file(const std::string& path) {
+std::vector<uint8_t> read_file(const std::string& path, const char* what = "kernel") {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open kernel file", path));
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open {} file", path, what));
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
@@ -81,15 +86,12 @@ std::FILE* open_int_log(const BootArgs& a) {
   return f;
 }
 
-int boot(const BootArgs& a) {
-  machine::BoardConfig cfg;
-  cfg.ram_size = parse_memory_size(a.memory);
-  std::vector<uint8_t> image = read_file(a.kernel);
+// One power cycle: a fresh board and CPU, the kernel loaded, the engine run to the end.
+machine::SystemRunResult boot_once(const BootArgs& a, const machine::BoardConfig& cfg, const std::vector<uint8_t>& image,
+                                   const std::vector<uint8_t>* initrd, std::FILE* int_log, double& seconds) {
   machine::Board board(cfg);
   CpuState cpu{};
-  machine::load_multiboot(a.kernel, image, a.append, board.ram(), cpu);
-
-  std::FILE* int_log = open_int_log(a);
+  machine::load_kernel({a.kernel, &image, initrd, a.append, a.guest_decompress}, board.ram(), cpu);
   uint64_t t0 = machine::monotonic_ns();
   std::unique_ptr<Engine> engine_ptr = make_engine(a, board, int_log);
   Engine& engine = *engine_ptr;
@@ -101,15 +103,37 @@ int boot(const BootArgs& a) {
   } catch (const machine::MachineStop& e) {
     res = {1, e.what()};
   }
-  if (int_log && int_log != stderr) std::fclose(int_log);
   std::fflush(stdout);
-  double seconds = double(machine::monotonic_ns() - t0) / 1e9;
-  if (!res.message.empty()) fmt::print(stderr, "vireo: {}\n", res.message);
+  seconds = double(machine::monotonic_ns() - t0) / 1e9;
   if (a.stats) {
-    fmt::print(stderr, "vireo: engine {}, {} MiB RAM, exit status {}, {:.3f} s from start to exit\n", engine.name(),
-               cfg.ram_size >> 20, res.exit_status, seconds);
+    fmt::print(stderr, "vireo: engine {}, {} MiB RAM, exit status {}, {:.3f} s from start to {}\n", engine.name(),
+               cfg.ram_size >> 20, res.exit_status, seconds, res.reset ? "reset" : "exit");
     engine.print_stats(stderr, seconds);
   }
+  return res;
+}
+
+int boot(const BootArgs& a) {
+  machine::BoardConfig cfg;
+  cfg.ram_size = parse_memory_size(a.memory);
+  std::vector<uint8_t> image = read_file(a.kernel);
+  std::vector<uint8_t> initrd_bytes;
+  if (!a.initrd.empty()) initrd_bytes = read_file(a.initrd, "initrd");
+  const std::vector<uint8_t>* initrd = a.initrd.empty() ? nullptr : &initrd_bytes;
+
+  std::FILE* int_log = open_int_log(a);
+  machine::SystemRunResult res;
+  for (;;) {
+    double seconds = 0;
+    res = boot_once(a, cfg, image, initrd, int_log, seconds);
+    if (!res.reset) break;
+    if (a.no_reboot) {
+      res.message = "guest reset the machine (--no-reboot: stopping)";
+      break;
+    }
+  }
+  if (int_log && int_log != stderr) std::fclose(int_log);
+  if (!res.message.empty()) fmt::print(stderr, "vireo: {}\n", res.message);
   return res.exit_status;
 }
 
@@ -117,14 +141,19 @@ int boot(const BootArgs& a) {
 
 void add_boot_command(CLI::App& app) {
   auto args = std::make_shared<BootArgs>();
-  CLI::App* cmd = app.add_subcommand("boot", "Boot a Multiboot kernel on a PC board (system mode)");
+  CLI::App* cmd = app.add_subcommand("boot", "Boot a Linux or Multiboot kernel on a PC board (system mode)");
   cmd->add_option("--engine", args->engine, "Execution engine: kvm or interp")->capture_default_str();
   cmd->add_option("-m,--memory", args->memory, "Guest RAM, e.g. 128M or 1G (a bare number is MiB)")->capture_default_str();
   cmd->add_flag("--stats", args->stats, "At exit: kvm, vmexits by reason and port; interp, instructions, MIPS, exceptions and interrupts by vector, TLB");
   cmd->add_option("-d", args->debug, "interp: log items: int (each interrupt and exception, one line)");
   cmd->add_option("-D", args->log_file, "interp: write the -d log to FILE instead of stderr");
-  cmd->add_option("--append", args->append, "Kernel command line (after the kernel's path, as QEMU passes it)");
-  cmd->add_option("KERNEL", args->kernel, "Multiboot v1 kernel (ELF32, or a.out-kludge image)")->required();
+  cmd->add_option("--append", args->append, "Kernel command line (Multiboot: after the kernel's path, as QEMU passes it)");
+  cmd->add_option("--initrd", args->initrd, "Linux: initial ramdisk (an initramfs cpio archive, compressed or not)");
+  cmd->add_flag("--no-reboot", args->no_reboot, "A guest reset ends Vireo instead of booting again");
+  cmd->add_flag("--guest-decompress", args->guest_decompress,
+                "Linux: let the bzImage decompress itself in the guest (with KASLR) instead of unpacking it on the host");
+  cmd->add_option("KERNEL", args->kernel, "Linux bzImage or Multiboot v1 kernel (ELF32, or a.out-kludge image); "
+                                          "recognised by content")->required();
   cmd->callback([args] {
     int status;
     try {

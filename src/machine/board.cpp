@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "machine/host_clock.h"
+#include "machine/loaders/acpi_tables.h"
 
 namespace vireo::machine {
 
@@ -21,7 +22,7 @@ constexpr uint64_t kInputPollNs = 1000000;
 
 Board::Board(const BoardConfig& cfg)
     : cfg_(cfg), ram_(cfg.ram_size), bus_(cfg.report), pit_(&monotonic_ns), uart_(kCom1, cfg.serial_out),
-      rtc_(cfg.ram_size), input_fd_(cfg.serial_in_fd) {
+      rtc_(cfg.ram_size), acpi_pm_(request_, &monotonic_ns), reset_(request_), input_fd_(cfg.serial_in_fd) {
   bus_.map(0x20, 2, &pic_);
   bus_.map(0xA0, 2, &pic_);
   bus_.map(0x4D0, 2, &pic_);
@@ -31,6 +32,9 @@ Board::Board(const BoardConfig& cfg)
   bus_.map(0x80, 1, &post_);
   bus_.map(0xF4, 4, &debug_exit_);  // iosize=0x04, as the QEMU command line we mirror
   bus_.map(kCom1, 8, &uart_);
+  bus_.map(0x64, 1, &reset_);
+  bus_.map(0xCF9, 1, &reset_);
+  bus_.map(acpi_ports::kPm1aEvent, 12, &acpi_pm_);
 }
 
 void Board::update_irqs() { pic_.set_irq(kCom1Irq, uart_.irq()); }

@@ -3,7 +3,8 @@
 // the host clock). Engine-agnostic: kvm, interp and jit all drive it through SystemBus.
 //
 // Port map: 0x20/0x21, 0xA0/0xA1, 0x4D0/0x4D1 PIC; 0x40-0x43, 0x61 PIT; 0x70/0x71 CMOS/RTC;
-// 0x80 POST; 0xF4 isa-debug-exit; 0x3F8-0x3FF COM1 (IRQ4).
+// 0x80 POST; 0xF4 isa-debug-exit; 0x3F8-0x3FF COM1 (IRQ4); 0x64 and 0xCF9 reset; 0x600-0x60B
+// ACPI PM1a event/control and PM timer (the FADT's, loaders/acpi_tables.h).
 #pragma once
 
 #include <cstdint>
@@ -11,11 +12,14 @@
 #include <optional>
 #include <unordered_set>
 
+#include "machine/devices/acpi_pm.h"
 #include "machine/devices/cmos_rtc.h"
 #include "machine/devices/debug_exit.h"
 #include "machine/devices/pic8259.h"
 #include "machine/devices/pit8254.h"
+#include "machine/devices/machine_request.h"
 #include "machine/devices/post_code.h"
+#include "machine/devices/reset_control.h"
 #include "machine/devices/uart16550.h"
 #include "machine/guest_ram.h"
 #include "machine/port_bus.h"
@@ -44,7 +48,7 @@ class Board : public SystemBus {
   void mmio_write(uint64_t gpa, uint8_t size, uint64_t value) override;
   bool interrupt_pending() override;
   int acknowledge_interrupt() override { return pic_.acknowledge(); }
-  bool stop_requested() const override { return debug_exit_.status().has_value(); }
+  bool stop_requested() const override { return debug_exit_.status().has_value() || request_ != MachineRequest::None; }
 
   // Brings timers and host input up to date and updates the interrupt lines.
   void advance();
@@ -56,6 +60,8 @@ class Board : public SystemBus {
   bool wait_for_interrupt();
   // Set once the guest has written the debug-exit port.
   std::optional<int> exit_status() const { return debug_exit_.status(); }
+  // Set once the guest has powered the machine off or reset it.
+  MachineRequest request() const { return request_; }
 
  private:
   void poll_input(uint64_t now, int timeout_ms);
@@ -69,6 +75,9 @@ class Board : public SystemBus {
   Uart16550 uart_;
   CmosRtc rtc_;
   DebugExit debug_exit_;
+  MachineRequest request_ = MachineRequest::None;
+  AcpiPm acpi_pm_;
+  ResetControl reset_;
   PostCode post_;
   int input_fd_;
   uint64_t last_input_poll_ns_ = 0;
