@@ -8,6 +8,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "kvm/kvm_error.h"
 #include "machine/board.h"
 #include "machine/host_clock.h"
+#include "machine/host_terminal.h"
 #include "machine/loaders/kernel_loader.h"
 #include "machine/system_loop.h"
 
@@ -87,11 +89,19 @@ std::FILE* open_int_log(const BootArgs& a) {
 }
 
 // One power cycle: a fresh board and CPU, the kernel loaded, the engine run to the end.
+// `nvram` carries the CMOS bytes a reset keeps from one power cycle to the next.
 machine::SystemRunResult boot_once(const BootArgs& a, const machine::BoardConfig& cfg, const std::vector<uint8_t>& image,
-                                   const std::vector<uint8_t>* initrd, std::FILE* int_log, double& seconds) {
+                                   const std::vector<uint8_t>* initrd, std::FILE* int_log,
+                                   std::vector<uint8_t>& nvram) {
   machine::Board board(cfg);
   CpuState cpu{};
-  machine::load_kernel({a.kernel, &image, initrd, a.append, a.guest_decompress}, board.ram(), cpu);
+  machine::KernelFormat format =
+      machine::load_kernel({a.kernel, &image, initrd, a.append, a.guest_decompress}, board.ram(), cpu);
+  // Linux takes timer interrupts and page faults from its first milliseconds: on a PVM host it
+  // would run into the back end's limit at some unknown point, so say so before starting.
+  if (a.engine == "kvm" && format == machine::KernelFormat::LinuxBzImage && kvm::pvm_back_end_loaded())
+    return {1, "host KVM cannot deliver events to this guest (PVM back end?): a Linux kernel needs interrupts and "
+               "exceptions delivered; use --engine interp"};
   uint64_t t0 = machine::monotonic_ns();
   std::unique_ptr<Engine> engine_ptr = make_engine(a, board, int_log);
   Engine& engine = *engine_ptr;
@@ -104,10 +114,15 @@ machine::SystemRunResult boot_once(const BootArgs& a, const machine::BoardConfig
     res = {1, e.what()};
   }
   std::fflush(stdout);
-  seconds = double(machine::monotonic_ns() - t0) / 1e9;
+  uint64_t t1 = machine::monotonic_ns();
+  double seconds = double(t1 - t0) / 1e9;
+  const uint8_t* keep = board.cmos().nvram();
+  nvram.assign(keep, keep + machine::CmosRtc::kNvramCount);
   if (a.stats) {
     fmt::print(stderr, "vireo: engine {}, {} MiB RAM, exit status {}, {:.3f} s from start to {}\n", engine.name(),
                cfg.ram_size >> 20, res.exit_status, seconds, res.reset ? "reset" : "exit");
+    if (auto first = board.console().first_byte_ns())
+      fmt::print(stderr, "  first serial byte:    {:.3f} s after start\n", double(*first - t0) / 1e9);
     engine.print_stats(stderr, seconds);
   }
   return res;
@@ -118,14 +133,25 @@ int boot(const BootArgs& a) {
   cfg.ram_size = parse_memory_size(a.memory);
   std::vector<uint8_t> image = read_file(a.kernel);
   std::vector<uint8_t> initrd_bytes;
-  if (!a.initrd.empty()) initrd_bytes = read_file(a.initrd, "initrd");
+  if (!a.initrd.empty()) {
+    // Refused before reading it: an initrd as large as RAM can never fit beside the kernel.
+    std::error_code ec;
+    uint64_t size = std::filesystem::file_size(a.initrd, ec);
+    if (!ec && size >= cfg.ram_size)
+      throw std::runtime_error(fmt::format("{}: the initrd ({} KiB) does not fit in guest RAM ({} MiB; try a larger -m)",
+                                           a.initrd, size >> 10, cfg.ram_size >> 20));
+    initrd_bytes = read_file(a.initrd, "initrd");
+  }
   const std::vector<uint8_t>* initrd = a.initrd.empty() ? nullptr : &initrd_bytes;
 
   std::FILE* int_log = open_int_log(a);
+  machine::HostTerminal terminal(cfg.serial_in_fd);
+  cfg.console_escape = terminal.is_terminal();
   machine::SystemRunResult res;
+  std::vector<uint8_t> nvram;
   for (;;) {
-    double seconds = 0;
-    res = boot_once(a, cfg, image, initrd, int_log, seconds);
+    res = boot_once(a, cfg, image, initrd, int_log, nvram);
+    cfg.cmos_nvram = nvram.data();
     if (!res.reset) break;
     if (a.no_reboot) {
       res.message = "guest reset the machine (--no-reboot: stopping)";

@@ -12,6 +12,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "machine/console_watch.h"
 #include "machine/devices/acpi_pm.h"
 #include "machine/devices/cmos_rtc.h"
 #include "machine/devices/debug_exit.h"
@@ -32,6 +33,8 @@ struct BoardConfig {
   int serial_in_fd = 0;           // host fd feeding COM1's receiver; -1 for none
   std::FILE* serial_out = stdout; // where COM1's transmitter writes
   std::FILE* report = stderr;     // one-line reports (unknown ports, MMIO)
+  bool console_escape = false;    // Ctrl-A x on serial input quits, Ctrl-A Ctrl-A sends Ctrl-A
+  const uint8_t* cmos_nvram = nullptr;  // CMOS bytes kept from before a reset (CmosRtc::nvram)
 };
 
 class Board : public SystemBus {
@@ -48,7 +51,9 @@ class Board : public SystemBus {
   void mmio_write(uint64_t gpa, uint8_t size, uint64_t value) override;
   bool interrupt_pending() override;
   int acknowledge_interrupt() override { return pic_.acknowledge(); }
-  bool stop_requested() const override { return debug_exit_.status().has_value() || request_ != MachineRequest::None; }
+  bool stop_requested() const override {
+    return debug_exit_.status().has_value() || request_ != MachineRequest::None || console_.panic().has_value();
+  }
 
   // Brings timers and host input up to date and updates the interrupt lines.
   void advance();
@@ -62,14 +67,19 @@ class Board : public SystemBus {
   std::optional<int> exit_status() const { return debug_exit_.status(); }
   // Set once the guest has powered the machine off or reset it.
   MachineRequest request() const { return request_; }
+  // The serial console as the machine watched it (first byte, a Linux panic).
+  const ConsoleWatch& console() const { return console_; }
+  const CmosRtc& cmos() const { return rtc_; }
 
  private:
   void poll_input(uint64_t now, int timeout_ms);
+  size_t filter_escapes(uint8_t* buf, size_t n);
   void update_irqs();
 
   BoardConfig cfg_;
   GuestRam ram_;
   PortBus bus_;
+  ConsoleWatch console_;
   Pic8259 pic_;
   Pit8254 pit_;
   Uart16550 uart_;
@@ -81,6 +91,7 @@ class Board : public SystemBus {
   PostCode post_;
   int input_fd_;
   uint64_t last_input_poll_ns_ = 0;
+  bool escape_pending_ = false;  // the last input byte was Ctrl-A
   std::unordered_set<uint64_t> reported_mmio_;
 };
 

@@ -10,8 +10,10 @@ SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu) {
   HostTimer timer(cpu);
   for (;;) {
     if (auto st = board.exit_status()) return {*st, {}};
+    if (auto& why = board.console().panic()) return {1, fmt::format("guest kernel panicked: {}", *why)};
     if (board.request() == MachineRequest::PowerOff) return {0, {}};
     if (board.request() == MachineRequest::Reset) return {0, {}, true};
+    if (board.request() == MachineRequest::Quit) return {0, "quit from the console (Ctrl-A x)"};
     timer.arm(board.next_deadline_ns());
     StopReason why = engine.run(cpu);
     switch (why) {

@@ -23,12 +23,17 @@ namespace {
 
 uint8_t* fetch_page(Exec& x, uint64_t la) {
   SystemMode& s = *x.sys;
+  const bool user = cpl(*x.cpu) == 3;
+  SystemMode::FetchPage& m = s.fetch_memo;
+  if (m.page == la >> 12 && m.user == user && m.tlb_generation == s.mmu.tlb.generation) [[likely]]
+    return m.host + (la & 4095);
   uint64_t pa;
   uint32_t err;
-  if (!s.mmu.translate(la, Access::Exec, cpl(*x.cpu) == 3, pa, err)) x.raise(VEC_PF, err, true, la, false);
+  if (!s.mmu.translate(la, Access::Exec, user, pa, err)) x.raise(VEC_PF, err, true, la, false);
   uint8_t* host = s.mmu.ram_ptr(pa, 4096 - (pa & 4095));
   if (!host)
     throw machine::MachineStop(fmt::format("guest executes outside RAM at {:#x} (physical {:#x})", la, pa));
+  m = {la >> 12, user, s.mmu.tlb.generation, host - (la & 4095)};
   return host;
 }
 
@@ -48,9 +53,16 @@ const Insn* fetch_system(Exec& x, SystemMode& s) {
   uint8_t* host = fetch_page(x, la);
   const unsigned in_page = 4096 - unsigned(la & 4095);
   SystemMode::CacheEntry& e = (*s.cache)[(la ^ (la >> 12)) & (SystemMode::kCacheSize - 1)];
-  if (e.la == la && e.rip == c.rip && e.mode == mode && e.insn.len <= in_page &&
-      std::memcmp(e.insn.bytes, host, e.insn.len) == 0) [[likely]]
-    return &e.insn;
+  if (e.la == la && e.rip == c.rip && e.mode == mode && e.insn.len <= in_page) [[likely]] {
+    if (in_page >= 15) [[likely]] {
+      uint64_t w0, w1;
+      std::memcpy(&w0, host, 8);
+      std::memcpy(&w1, host + 7, 8);
+      if (((w0 ^ e.word0) & e.mask0) == 0 && ((w1 ^ e.word1) & e.mask1) == 0) return &e.insn;
+    } else if (std::memcmp(e.insn.bytes, host, e.insn.len) == 0) {
+      return &e.insn;
+    }
+  }
 
   ++s.decode_misses;
   const Decoder& d = mode == ExecMode::Long64 ? s.dec64 : mode == ExecMode::Bits32 ? s.dec32 : s.dec16;
@@ -66,6 +78,13 @@ const Insn* fetch_system(Exec& x, SystemMode& s) {
     if (!d.decode(buf, 15, c.rip, e.insn)) x.raise_ud();
   }
   e.insn.fn = s.table[e.insn.mnemonic];
+  uint8_t padded[16] = {};
+  std::memcpy(padded, e.insn.bytes, e.insn.len);
+  std::memcpy(&e.word0, padded, 8);
+  std::memcpy(&e.word1, padded + 7, 8);
+  const unsigned len = e.insn.len;
+  e.mask0 = len >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * len)) - 1;
+  e.mask1 = len <= 7 ? 0 : len >= 15 ? ~uint64_t(0) : (uint64_t(1) << (8 * (len - 7))) - 1;
   e.la = la;
   e.rip = c.rip;
   e.mode = mode;

@@ -63,7 +63,10 @@ StopReason Interpreter::run_system(CpuState& cpu) {
   // delivered and the loop goes on. A fault while delivering comes back here too, which is how
   // #DF and the triple fault are found (deliver_exception). Everything the loop needs lives in
   // members, so nothing is clobbered.
-  if (sigsetjmp(scope_.env, 0)) deliver_exception(x_, s);
+  if (sigsetjmp(scope_.env, 0)) {
+    s.bounces_used = 0;  // the faulting instruction's bulk operands are not written back
+    deliver_exception(x_, s);
+  }
   else poll_interrupts(x_, s);
 
   for (;;) {
@@ -74,6 +77,8 @@ StopReason Interpreter::run_system(CpuState& cpu) {
     const bool trap_flag = cpu.rflags & flag::TF;
     cpu.rip += in->len;
     in->fn(x_, *in);
+    if (s.bounces_used) [[unlikely]]
+      commit_bounces(x_, s);
     ++cpu.insn_count;
     if (trap_flag) [[unlikely]]
       single_step_trap(x_, s, *in);

@@ -53,11 +53,22 @@ struct SystemMode {
     uint64_t la = ~uint64_t(0);  // linear address of the instruction; ~0 = empty
     uint64_t rip = 0;            // its offset in CS (relative branch targets depend on it)
     ExecMode mode = ExecMode::Long64;
+    // The instruction's bytes as two overlapping 8-byte words (bytes 0-7 and 7-14) with masks
+    // for its length, so that the "still the same bytes?" check is two compares, not memcmp.
+    uint64_t word0 = 0, word1 = 0, mask0 = 0, mask1 = 0;
     Insn insn;
   };
-  static constexpr size_t kCacheSize = 1 << 12;
+  static constexpr size_t kCacheSize = 1 << 16;
   std::unique_ptr<std::array<CacheEntry, kCacheSize>> cache;
   uint64_t decode_misses = 0;
+  // The code page fetched from last: (linear page, privilege) -> host page, valid until the
+  // TLB is next flushed (the translation may be stale only as long as the TLB's may).
+  struct FetchPage {
+    uint64_t page = ~uint64_t(0);
+    bool user = false;
+    uint64_t tlb_generation = 0;
+    uint8_t* host = nullptr;
+  } fetch_memo;
 
   // Interrupt bookkeeping. An interrupt window opens `irq_check` instructions from now (after
   // STI: one instruction later; after POPF/IRET/port I/O: at the next boundary); interrupts are
@@ -73,6 +84,20 @@ struct SystemMode {
   uint64_t dr[8] = {0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400};
   uint64_t tsc_aux = 0;
   std::set<uint32_t> reported_msrs;
+
+  // Bulk operands (SSE, x87, fxsave) that are not one run of RAM — pages not physically
+  // contiguous (a user buffer), or MMIO — are copied into a bounce buffer; one the
+  // instruction may write is copied back when it completes (commit_bounces), all its pages
+  // having been translated for writing before it ran. An exception drops them.
+  struct Bounce {
+    uint64_t la = 0;
+    uint32_t len = 0;
+    bool user = false, write = false;
+    alignas(64) uint8_t data[4096];
+  };
+  static constexpr unsigned kBounces = 3;  // the most bulk operands one instruction takes
+  std::unique_ptr<std::array<Bounce, kBounces>> bounces = std::make_unique<std::array<Bounce, kBounces>>();
+  unsigned bounces_used = 0;
   std::set<uint16_t> reported_insns;
 
   std::FILE* int_log = nullptr;  // -d int
@@ -102,6 +127,8 @@ inline unsigned iopl(const CpuState& c) { return (c.rflags >> 12) & 3; }
 // privilege given rather than the CPL's (SDM Vol. 3, 5.5: supervisor-mode accesses).
 void read_linear(Exec& x, uint64_t la, void* dst, unsigned size, bool user);
 void write_linear(Exec& x, uint64_t la, const void* src, unsigned size, bool user);
+// Writes back the bounce buffers of the instruction that just completed (memory.cpp).
+void commit_bounces(Exec& x, SystemMode& s);
 uint64_t read_sys(Exec& x, uint64_t la, unsigned size);
 void write_sys(Exec& x, uint64_t la, unsigned size, uint64_t v);
 // Instruction fetch through the softmmu (interp/system/fetch.cpp).

@@ -144,6 +144,12 @@ LinuxBootInfo load_linux(const std::string& path, const std::vector<uint8_t>& f,
     fail(path, fmt::format("truncated bzImage: the header announces {} bytes of kernel, the file has {}", syssize,
                            kernel_size));
   uint32_t init_size = get<uint32_t>(f.data(), kInitSize);
+  // A relocatable kernel runs from LOAD_PHYSICAL_ADDR (pref_address, 16 MiB on x86-64 builds)
+  // and needs init_size bytes from there, whoever decompresses it: checked before unpacking.
+  uint64_t pref = std::max<uint64_t>(get<uint64_t>(f.data(), 0x258), kKernelAddr);
+  if (pref + init_size > ram.size())
+    fail(path, fmt::format("the kernel needs {} MiB of RAM to decompress and start, -m gives {} MiB (try -m 128M)",
+                           (pref + init_size + (1 << 20) - 1) >> 20, ram.size() >> 20));
   LinuxPayload payload;
   if (!guest_decompress) payload = unpack_linux_payload(path, f, setup_size);
   info.host_decompressed = !payload.vmlinux.empty();
@@ -152,11 +158,7 @@ LinuxBootInfo load_linux(const std::string& path, const std::vector<uint8_t>& f,
     entry = load_vmlinux(path, payload.vmlinux, ram, need);
     payload.vmlinux = {};
   } else {
-    need = kKernelAddr + std::max<uint64_t>(init_size, kernel_size);
-    // A relocatable kernel decompresses itself to LOAD_PHYSICAL_ADDR (pref_address, 16 MiB on
-    // x86-64 builds) and needs init_size from there.
-    uint64_t pref = get<uint64_t>(f.data(), 0x258);
-    if (pref > kKernelAddr) need = std::max<uint64_t>(need, pref + init_size);
+    need = std::max<uint64_t>(kKernelAddr + std::max<uint64_t>(init_size, kernel_size), pref + init_size);
     if (need > ram.size())
       fail(path, fmt::format("the kernel needs {} MiB of RAM to decompress and start, -m gives {} MiB (try -m 128M)",
                              (need + (1 << 20) - 1) >> 20, ram.size() >> 20));

@@ -53,11 +53,13 @@ class Tlb {
 
   // Everything (CR0/CR4/EFER changes, CR3 writes without CR4.PGE).
   void flush_all() {
+    ++generation;
     for (auto& e : entries_) e.vpn = ~uint64_t(0);
     ++stats.flushes;
   }
   // A CR3 write with CR4.PGE: global translations survive (SDM Vol. 3, 4.10.4.1).
   void flush_non_global() {
+    ++generation;
     for (auto& e : entries_)
       if (!e.global) e.vpn = ~uint64_t(0);
     ++stats.flushes;
@@ -65,6 +67,7 @@ class Tlb {
   // INVLPG: the translation of the page holding `la`, global or not. A large page is cached
   // per 4 KiB piece, so every piece of the same large page goes too.
   void flush_page(uint64_t la) {
+    ++generation;
     uint64_t vpn = la >> 12;
     for (auto& e : entries_)
       if (((e.vpn ^ vpn) >> (e.page_shift - 12)) == 0) e.vpn = ~uint64_t(0);
@@ -72,6 +75,9 @@ class Tlb {
   }
 
   TlbStats stats;
+  // Counts flushes of any kind: a translation cached outside the TLB (the interpreter's code
+  // page) is valid while this is unchanged.
+  uint64_t generation = 0;
 
  private:
   std::array<Entry, kEntries> entries_{};
