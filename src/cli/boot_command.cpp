@@ -99,7 +99,7 @@ machine::SystemRunResult boot_once(const BootArgs& a, const machine::BoardConfig
       machine::load_kernel({a.kernel, &image, initrd, a.append, a.guest_decompress}, board.ram(), cpu);
   // Linux takes timer interrupts and page faults from its first milliseconds: on a PVM host it
   // would run into the back end's limit at some unknown point, so say so before starting.
-  if (a.engine == "kvm" && format == machine::KernelFormat::LinuxBzImage && kvm::pvm_back_end_loaded())
+  if (a.engine == "kvm" && format != machine::KernelFormat::Multiboot && kvm::pvm_back_end_loaded())
     return {1, "host KVM cannot deliver events to this guest (PVM back end?): a Linux kernel needs interrupts and "
                "exceptions delivered; use --engine interp"};
   uint64_t t0 = machine::monotonic_ns();

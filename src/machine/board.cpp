@@ -101,6 +101,10 @@ size_t Board::filter_escapes(uint8_t* buf, size_t n) {
   return out;
 }
 
+void Board::flush_console() {
+  if (cfg_.serial_out) std::fflush(cfg_.serial_out);
+}
+
 void Board::advance() {
   uint64_t now = monotonic_ns();
   if (pit_.take_irq0_edges() != 0) {
@@ -129,6 +133,7 @@ std::optional<uint64_t> Board::next_deadline_ns() {
 }
 
 bool Board::wait_for_interrupt() {
+  if (cfg_.serial_out) std::fflush(cfg_.serial_out);
   for (;;) {
     if (interrupt_pending()) return true;
     if (stop_requested()) return true;

@@ -57,6 +57,9 @@ class Board : public SystemBus {
 
   // Brings timers and host input up to date and updates the interrupt lines.
   void advance();
+  // The UART flushes its sink per line; a prompt without one ("/ # ") must still show up
+  // promptly: the platform loop calls this at each timer tick (and the CPU's sleep does).
+  void flush_console();
   // When the board next needs the CPU's attention without a guest access (a timer edge, or
   // host input to poll for an interrupt-driven receiver); nullopt when nothing is scheduled.
   std::optional<uint64_t> next_deadline_ns();

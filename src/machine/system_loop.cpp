@@ -32,6 +32,7 @@ SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu) {
       case StopReason::ExitRequest:
         cpu.exit_request = 0;
         board.advance();
+        board.flush_console();
         break;
       case StopReason::Fault:
         return {1, fmt::format("guest exception {} (error code {:#x}, address {:#x}) at rip={:#x} was not delivered",

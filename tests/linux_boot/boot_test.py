@@ -64,7 +64,7 @@ def run_pty(cmd, timeout, sends):
         err += b"\nboot_test: timed out\n"
     for fd in open_fds:
         os.close(fd)
-    return p.returncode, out.decode(errors="replace").replace("\r\n", "\n"), err.decode(errors="replace")
+    return p.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
 
 def main():
@@ -97,7 +97,7 @@ def main():
         failures.append(f"exit status {status}, expected {a.status}")
     if a.nonzero and (status is None or status == 0):
         failures.append(f"exit status {status}, expected non-zero")
-    lines = out.split("\n")
+    lines = out.replace("\r", "").split("\n")  # the kernel's console ends lines with \r\n
     at = 0
     for rx in a.expect:
         r = re.compile(rx)

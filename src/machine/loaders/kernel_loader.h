@@ -1,6 +1,7 @@
 // The loader chooser: recognises a kernel file by its content (never its name) and hands it
-// to the loader for its format — a Linux bzImage (setup header "HdrS" at 0x202), or a
-// Multiboot v1 kernel (header in the first 8 KiB). Anything else is a one-line error.
+// to the loader for its format — a Linux bzImage (setup header "HdrS" at 0x202), an ELF64
+// kernel with a PVH entry note (an uncompressed vmlinux), or a Multiboot v1 kernel (header in
+// the first 8 KiB). Anything else is a one-line error.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +13,7 @@
 
 namespace vireo::machine {
 
-enum class KernelFormat { LinuxBzImage, Multiboot };
+enum class KernelFormat { LinuxBzImage, Pvh, Multiboot };
 
 struct KernelLoadRequest {
   std::string path;                    // names the kernel in errors (and in Multiboot's command line)

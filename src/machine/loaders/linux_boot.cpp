@@ -1,14 +1,13 @@
 #include "machine/loaders/linux_boot.h"
 
 #include <algorithm>
-#include <elf.h>
-
 #include <cstring>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "machine/loaders/acpi_tables.h"
+#include "machine/loaders/boot_common.h"
 #include "machine/loaders/linux_payload.h"
 
 namespace vireo::machine {
@@ -63,38 +62,6 @@ void put(uint8_t* p, size_t off, T v) {
 
 Segment flat(uint16_t selector, uint16_t type) {
   return Segment{selector, uint16_t(type | 0x10 | 0x80 | 0x400 | 0x800), 0xFFFFFFFF, 0};
-}
-
-// Loads the PT_LOAD segments of the unpacked vmlinux at their physical addresses, as the
-// decompressor's parse_elf() does for a kernel that stays at LOAD_PHYSICAL_ADDR. Returns the
-// physical entry point (startup_64) and sets `end` to the top of the image.
-uint64_t load_vmlinux(const std::string& path, const std::vector<uint8_t>& v, GuestRam& ram, uint64_t& end) {
-  if (v.size() < sizeof(Elf64_Ehdr) || std::memcmp(v.data(), ELFMAG, SELFMAG) != 0 || v[EI_CLASS] != ELFCLASS64)
-    fail(path, "the kernel's payload does not unpack to an ELF64 vmlinux");
-  auto eh = get<Elf64_Ehdr>(v.data(), 0);
-  if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff + uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr) > v.size())
-    fail(path, "the unpacked vmlinux has a corrupt program header table");
-  uint64_t entry = 0;
-  end = 0;
-  for (unsigned i = 0; i < eh.e_phnum; ++i) {
-    auto ph = get<Elf64_Phdr>(v.data(), eh.e_phoff + uint64_t(i) * sizeof(Elf64_Phdr));
-    if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
-    if (ph.p_filesz > ph.p_memsz || ph.p_offset + ph.p_filesz > v.size())
-      fail(path, fmt::format("the unpacked vmlinux has a corrupt segment {}", i));
-    uint8_t* dst = ram.at(ph.p_paddr, ph.p_memsz);
-    if (!dst)
-      fail(path, fmt::format("the kernel ({:#x}-{:#x}) does not fit in {} MiB of guest RAM (try -m 128M)", ph.p_paddr,
-                             ph.p_paddr + ph.p_memsz, ram.size() >> 20));
-    std::memcpy(dst, v.data() + ph.p_offset, ph.p_filesz);
-    std::memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
-    end = std::max(end, ph.p_paddr + ph.p_memsz);
-    // x86-64 vmlinux has a physical entry (phys_startup_64); map a virtual one if need be.
-    if (eh.e_entry >= ph.p_paddr && eh.e_entry - ph.p_paddr < ph.p_memsz) entry = eh.e_entry;
-    else if (!entry && eh.e_entry >= ph.p_vaddr && eh.e_entry - ph.p_vaddr < ph.p_memsz)
-      entry = ph.p_paddr + (eh.e_entry - ph.p_vaddr);
-  }
-  if (end == 0 || entry == 0) fail(path, "the unpacked vmlinux has no loadable segment holding its entry point");
-  return entry;
 }
 
 // The CPU state the 64-bit boot protocol asks for at startup_64 (boot.rst): long mode, paging
@@ -155,7 +122,7 @@ LinuxBootInfo load_linux(const std::string& path, const std::vector<uint8_t>& f,
   info.host_decompressed = !payload.vmlinux.empty();
   uint64_t need, entry = kKernelAddr;
   if (info.host_decompressed) {
-    entry = load_vmlinux(path, payload.vmlinux, ram, need);
+    entry = load_elf64_physical(path, "the unpacked vmlinux", payload.vmlinux, ram, need);
     payload.vmlinux = {};
   } else {
     need = std::max<uint64_t>(kKernelAddr + std::max<uint64_t>(init_size, kernel_size), pref + init_size);
@@ -185,27 +152,20 @@ LinuxBootInfo load_linux(const std::string& path, const std::vector<uint8_t>& f,
   put<uint32_t>(bp, kCmdLinePtr, uint32_t(kCmdlineAddr));
   put<uint32_t>(bp, kExtCmdLinePtr, 0);
 
-  // The BIOS memory map: conventional memory, the EBDA, the BIOS area (with the ACPI tables),
-  // RAM from 1 MiB (no PCI hole: -m stays below 3 GiB).
-  struct E820 { uint64_t base, len; uint32_t type; };
-  const E820 map[] = {{0, 0x9FC00, 1}, {0x9FC00, 0x400, 2}, {0xE0000, 0x20000, 2}, {0x100000, ram.size() - 0x100000, 1}};
-  for (size_t i = 0; i < std::size(map); ++i) {
+  const std::vector<E820Entry> map = pc_memory_map(ram.size());
+  for (size_t i = 0; i < map.size(); ++i) {
     put<uint64_t>(bp, kE820Table + i * 20, map[i].base);
     put<uint64_t>(bp, kE820Table + i * 20 + 8, map[i].len);
     put<uint32_t>(bp, kE820Table + i * 20 + 16, map[i].type);
   }
-  bp[kE820Entries] = uint8_t(std::size(map));
+  bp[kE820Entries] = uint8_t(map.size());
 
-  // The initrd goes as high as it can: below initrd_addr_max and the end of RAM, page aligned,
-  // above everything the kernel needs to decompress itself.
+  // The initrd goes as high as it can: below initrd_addr_max and the end of RAM, above
+  // everything the kernel needs to decompress itself.
   if (initrd && !initrd->empty()) {
+    uint64_t top = uint64_t(get<uint32_t>(f.data(), kInitrdAddrMax)) + 1;
+    uint64_t at = place_initrd(path, *initrd, ram, need, top);
     uint64_t size = initrd->size();
-    uint64_t top = std::min<uint64_t>(ram.size(), uint64_t(get<uint32_t>(f.data(), kInitrdAddrMax)) + 1);
-    if (size > top || ((top - size) & ~0xFFFull) < need)
-      fail(path, fmt::format("the initrd ({} KiB) does not fit in guest RAM above the kernel ({} MiB; try a larger -m)",
-                             size >> 10, ram.size() >> 20));
-    uint64_t at = (top - size) & ~0xFFFull;
-    std::memcpy(ram.at(at, size), initrd->data(), size);
     put<uint32_t>(bp, kRamdiskImage, uint32_t(at));
     put<uint32_t>(bp, kRamdiskSize, uint32_t(size));
     put<uint32_t>(bp, kExtRamdiskImage, uint32_t(at >> 32));
