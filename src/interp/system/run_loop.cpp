@@ -41,8 +41,7 @@ const char* vector_name(unsigned v) {
 }  // namespace
 
 SystemMode::SystemMode(machine::SystemBus& b, uint8_t* ram, uint64_t ram_size)
-    : bus(b), mmu(ram, ram_size, b), table(build_system_table()),
-      cache(std::make_unique<std::array<CacheEntry, kCacheSize>>()) {}
+    : bus(b), mmu(ram, ram_size, b), table(build_system_table()) {}
 
 Interpreter::Interpreter(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, std::FILE* int_log)
     : sys_(std::make_unique<SystemMode>(bus, ram, ram_size)) {

@@ -56,10 +56,20 @@ struct SystemMode {
     // The instruction's bytes as two overlapping 8-byte words (bytes 0-7 and 7-14) with masks
     // for its length, so that the "still the same bytes?" check is two compares, not memcmp.
     uint64_t word0 = 0, word1 = 0, mask0 = 0, mask1 = 0;
+    CacheEntry* next = nullptr;  // the entry that followed this one last time it fell through
     Insn insn;
   };
-  static constexpr size_t kCacheSize = 1 << 16;
-  std::unique_ptr<std::array<CacheEntry, kCacheSize>> cache;
+  // Entries are allocated from a pool in the order code is first decoded, so straight-line
+  // code sits in consecutive entries and the host's prefetcher follows it; `next` links an
+  // entry to its fall-through successor, so a run of instructions does not consult the
+  // index. The index (direct-mapped on the linear address) finds the entry at a branch
+  // target. A full pool is emptied at once. Every use is checked against the bytes in memory.
+  static constexpr size_t kIndexSize = 1 << 16;
+  static constexpr size_t kPoolSize = 1 << 17;
+  std::unique_ptr<CacheEntry*[]> index = std::make_unique<CacheEntry*[]>(kIndexSize);
+  std::unique_ptr<CacheEntry[]> pool = std::make_unique<CacheEntry[]>(kPoolSize);
+  size_t pool_used = 0;
+  CacheEntry* last = nullptr;  // the entry fetched last
   uint64_t decode_misses = 0;
   // The code page fetched from last: (linear page, privilege) -> host page, valid until the
   // TLB is next flushed (the translation may be stale only as long as the TLB's may).
