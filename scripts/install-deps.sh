@@ -17,6 +17,9 @@ packages=(
   # network tests (tests/linux_api): Go (above) for an HTTP server and client; curl to fetch
   # from python3's http.server
   curl
+  # system mode: Debian's stock kernel booted to a busybox initramfs (tests/linux_boot), and
+  # the host-side unpacking of its XZ or gzip payload
+  linux-image-amd64 cpio liblzma-dev zlib1g-dev
   # references: qemu-user for benchmarks, qemu-system for bare-metal guests
   qemu-user qemu-system-x86
   # bench runner and its charts

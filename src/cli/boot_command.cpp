@@ -1,12 +1,14 @@
 // `vireo boot [--engine kvm|jit|interp] [-m SIZE] [--stats] [-d ITEMS] [-D FILE] [--check interp]
-//  [--append CMDLINE] KERNEL`:
-// system mode.
-// Boots a Multiboot kernel on the PC board (src/machine/) under an engine; the exit status is
-// the guest's debug-exit status, or 1 with a one-line reason when the machine cannot go on.
+// [--initrd FILE] [--append CMDLINE] [--no-reboot] KERNEL`: system mode.
+// Boots a Linux bzImage or a Multiboot kernel on the PC board (src/machine/) under an engine;
+// the exit status is the guest's debug-exit status, 0 when the guest powers the machine off,
+// or 1 with a one-line reason when the machine cannot go on. A guest reset boots the kernel
+// again on a fresh board (or, with --no-reboot, ends Vireo as a power-off does).
 #include <fmt/format.h>
 
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -21,7 +23,8 @@
 #include "kvm/kvm_error.h"
 #include "machine/board.h"
 #include "machine/host_clock.h"
-#include "machine/loaders/multiboot.h"
+#include "machine/host_terminal.h"
+#include "machine/loaders/kernel_loader.h"
 #include "machine/system_loop.h"
 
 namespace vireo::cli {
@@ -36,6 +39,9 @@ struct BootArgs {
   std::string check;     // --check interp (jit: lockstep self-check)
   std::string log_file;  // -D FILE
   std::string append;
+  std::string initrd;
+  bool no_reboot = false;
+  bool guest_decompress = false;
   std::string kernel;
 };
 
@@ -60,9 +66,9 @@ uint64_t parse_memory_size(const std::string& s) {
   return (bytes + 0xFFF) & ~0xFFFull;
 }
 
-std::vector<uint8_t> read_file(const std::string& path) {
+std::vector<uint8_t> read_file(const std::string& path, const char* what = "kernel") {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open kernel file", path));
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open {} file", path, what));
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
@@ -115,18 +121,20 @@ std::FILE* open_int_log(const BootArgs& a) {
   return f;
 }
 
-int boot(BootArgs a) {
-  if (a.engine.empty()) a.engine = default_engine();
-  machine::BoardConfig cfg;
-  cfg.ram_size = parse_memory_size(a.memory);
-  std::vector<uint8_t> image = read_file(a.kernel);
+// One power cycle: a fresh board and CPU, the kernel loaded, the engine run to the end.
+// `nvram` carries the CMOS bytes a reset keeps from one power cycle to the next.
+machine::SystemRunResult boot_once(const BootArgs& a, const machine::BoardConfig& cfg, const std::vector<uint8_t>& image,
+                                   const std::vector<uint8_t>* initrd, std::FILE* int_log,
+                                   std::vector<uint8_t>& nvram) {
   machine::Board board(cfg);
   CpuState cpu{};
-  machine::load_multiboot(a.kernel, image, a.append, board.ram(), cpu);
-
-  if (!a.check.empty() && (a.check != "interp" || a.engine != "jit"))
-    throw std::runtime_error(fmt::format("--check {}: the jit engine checks against 'interp' only", a.check));
-  std::FILE* int_log = open_int_log(a);
+  machine::KernelFormat format =
+      machine::load_kernel({a.kernel, &image, initrd, a.append, a.guest_decompress}, board.ram(), cpu);
+  // Linux takes timer interrupts and page faults from its first milliseconds: on a PVM host it
+  // would run into the back end's limit at some unknown point, so say so before starting.
+  if (a.engine == "kvm" && format != machine::KernelFormat::Multiboot && kvm::pvm_back_end_loaded())
+    return {1, "host KVM cannot deliver events to this guest (PVM back end?): a Linux kernel needs interrupts and "
+               "exceptions delivered; use --engine jit or --engine interp"};
   uint64_t t0 = machine::monotonic_ns();
   std::unique_ptr<Engine> engine_ptr = make_engine(a, board, int_log);
   Engine& engine = *engine_ptr;
@@ -138,15 +146,56 @@ int boot(BootArgs a) {
   } catch (const machine::MachineStop& e) {
     res = {1, e.what()};
   }
-  if (int_log && int_log != stderr) std::fclose(int_log);
   std::fflush(stdout);
-  double seconds = double(machine::monotonic_ns() - t0) / 1e9;
-  if (!res.message.empty()) fmt::print(stderr, "vireo: {}\n", res.message);
+  uint64_t t1 = machine::monotonic_ns();
+  double seconds = double(t1 - t0) / 1e9;
+  const uint8_t* keep = board.cmos().nvram();
+  nvram.assign(keep, keep + machine::CmosRtc::kNvramCount);
   if (a.stats) {
-    fmt::print(stderr, "vireo: engine {}, {} MiB RAM, exit status {}, {:.3f} s from start to exit\n", engine.name(),
-               cfg.ram_size >> 20, res.exit_status, seconds);
+    fmt::print(stderr, "vireo: engine {}, {} MiB RAM, exit status {}, {:.3f} s from start to {}\n", engine.name(),
+               cfg.ram_size >> 20, res.exit_status, seconds, res.reset ? "reset" : "exit");
+    if (auto first = board.console().first_byte_ns())
+      fmt::print(stderr, "  first serial byte:    {:.3f} s after start\n", double(*first - t0) / 1e9);
     engine.print_stats(stderr, seconds);
   }
+  return res;
+}
+
+int boot(BootArgs a) {
+  if (a.engine.empty()) a.engine = default_engine();
+  if (!a.check.empty() && (a.check != "interp" || a.engine != "jit"))
+    throw std::runtime_error(fmt::format("--check {}: the jit engine checks against 'interp' only", a.check));
+  machine::BoardConfig cfg;
+  cfg.ram_size = parse_memory_size(a.memory);
+  std::vector<uint8_t> image = read_file(a.kernel);
+  std::vector<uint8_t> initrd_bytes;
+  if (!a.initrd.empty()) {
+    // Refused before reading it: an initrd as large as RAM can never fit beside the kernel.
+    std::error_code ec;
+    uint64_t size = std::filesystem::file_size(a.initrd, ec);
+    if (!ec && size >= cfg.ram_size)
+      throw std::runtime_error(fmt::format("{}: the initrd ({} KiB) does not fit in guest RAM ({} MiB; try a larger -m)",
+                                           a.initrd, size >> 10, cfg.ram_size >> 20));
+    initrd_bytes = read_file(a.initrd, "initrd");
+  }
+  const std::vector<uint8_t>* initrd = a.initrd.empty() ? nullptr : &initrd_bytes;
+
+  std::FILE* int_log = open_int_log(a);
+  machine::HostTerminal terminal(cfg.serial_in_fd);
+  cfg.console_escape = terminal.is_terminal();
+  machine::SystemRunResult res;
+  std::vector<uint8_t> nvram;
+  for (;;) {
+    res = boot_once(a, cfg, image, initrd, int_log, nvram);
+    cfg.cmos_nvram = nvram.data();
+    if (!res.reset) break;
+    if (a.no_reboot) {
+      res.message = "guest reset the machine (--no-reboot: stopping)";
+      break;
+    }
+  }
+  if (int_log && int_log != stderr) std::fclose(int_log);
+  if (!res.message.empty()) fmt::print(stderr, "vireo: {}\n", res.message);
   return res.exit_status;
 }
 
@@ -154,7 +203,7 @@ int boot(BootArgs a) {
 
 void add_boot_command(CLI::App& app) {
   auto args = std::make_shared<BootArgs>();
-  CLI::App* cmd = app.add_subcommand("boot", "Boot a Multiboot kernel on a PC board (system mode)");
+  CLI::App* cmd = app.add_subcommand("boot", "Boot a Linux or Multiboot kernel on a PC board (system mode)");
   cmd->add_option("--engine", args->engine,
                   "Execution engine: kvm, jit or interp (default: kvm where /dev/kvm is usable and not PVM, else jit)");
   cmd->add_option("-m,--memory", args->memory, "Guest RAM, e.g. 128M or 1G (a bare number is MiB)")->capture_default_str();
@@ -162,8 +211,13 @@ void add_boot_command(CLI::App& app) {
   cmd->add_option("-d", args->debug, "Log items: int (each interrupt and exception, one line; interp, jit); jit also in_asm,op,out_asm,exec");
   cmd->add_option("--check", args->check, "jit: replay each block under 'interp' and stop at the first difference");
   cmd->add_option("-D", args->log_file, "interp: write the -d log to FILE instead of stderr");
-  cmd->add_option("--append", args->append, "Kernel command line (after the kernel's path, as QEMU passes it)");
-  cmd->add_option("KERNEL", args->kernel, "Multiboot v1 kernel (ELF32, or a.out-kludge image)")->required();
+  cmd->add_option("--append", args->append, "Kernel command line (Multiboot: after the kernel's path, as QEMU passes it)");
+  cmd->add_option("--initrd", args->initrd, "Linux: initial ramdisk (an initramfs cpio archive, compressed or not)");
+  cmd->add_flag("--no-reboot", args->no_reboot, "A guest reset ends Vireo instead of booting again");
+  cmd->add_flag("--guest-decompress", args->guest_decompress,
+                "Linux: let the bzImage decompress itself in the guest (with KASLR) instead of unpacking it on the host");
+  cmd->add_option("KERNEL", args->kernel, "Linux bzImage or Multiboot v1 kernel (ELF32, or a.out-kludge image); "
+                                          "recognised by content")->required();
   cmd->callback([args] {
     int status;
     try {

@@ -25,10 +25,10 @@ const char* internal_suberror_name(uint32_t s) {
   return "unknown suberror";
 }
 
+}  // namespace
+
 // PVM (a KVM back end that runs guests without VT-x/AMD-V) announces itself as a module.
 bool pvm_back_end_loaded() { return access("/sys/module/kvm_pvm", F_OK) == 0; }
-
-}  // namespace
 
 KvmEngine::KvmEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size) : bus_(bus), vm_(), vcpu_(vm_, 0) {
   vm_.add_ram(0, ram_size, ram);

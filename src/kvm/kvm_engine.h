@@ -19,6 +19,10 @@
 
 namespace vireo::kvm {
 
+// True when the host's KVM is the PVM back end, which cannot deliver interrupts and exceptions
+// to a guest that is not PVM-aware (docs/system-mode.md, "PVM hosts").
+bool pvm_back_end_loaded();
+
 class KvmEngine : public Engine {
  public:
   // Registers [0, ram_size) of guest-physical memory at `ram` and creates vCPU 0.

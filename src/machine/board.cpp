@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "machine/host_clock.h"
+#include "machine/loaders/acpi_tables.h"
 
 namespace vireo::machine {
 
@@ -20,8 +21,10 @@ constexpr uint64_t kInputPollNs = 1000000;
 }  // namespace
 
 Board::Board(const BoardConfig& cfg)
-    : cfg_(cfg), ram_(cfg.ram_size), bus_(cfg.report), pit_(&monotonic_ns), uart_(kCom1, cfg.serial_out),
-      rtc_(cfg.ram_size), input_fd_(cfg.serial_in_fd) {
+    : cfg_(cfg), ram_(cfg.ram_size), bus_(cfg.report), console_(&monotonic_ns), pit_(&monotonic_ns),
+      uart_(kCom1, cfg.serial_out, &console_),
+      rtc_(cfg.ram_size), acpi_pm_(request_, &monotonic_ns), reset_(request_), input_fd_(cfg.serial_in_fd) {
+  if (cfg.cmos_nvram) rtc_.restore_nvram(cfg.cmos_nvram);
   bus_.map(0x20, 2, &pic_);
   bus_.map(0xA0, 2, &pic_);
   bus_.map(0x4D0, 2, &pic_);
@@ -31,6 +34,9 @@ Board::Board(const BoardConfig& cfg)
   bus_.map(0x80, 1, &post_);
   bus_.map(0xF4, 4, &debug_exit_);  // iosize=0x04, as the QEMU command line we mirror
   bus_.map(kCom1, 8, &uart_);
+  bus_.map(0x64, 1, &reset_);
+  bus_.map(0xCF9, 1, &reset_);
+  bus_.map(acpi_ports::kPm1aEvent, 12, &acpi_pm_);
 }
 
 void Board::update_irqs() { pic_.set_irq(kCom1Irq, uart_.irq()); }
@@ -70,8 +76,33 @@ void Board::poll_input(uint64_t now, int timeout_ms) {
   uint8_t buf[256];
   size_t want = std::min(sizeof buf, uart_.rx_room());
   ssize_t n = read(input_fd_, buf, want);
+  if (n > 0 && cfg_.console_escape) n = ssize_t(filter_escapes(buf, size_t(n)));
   if (n > 0) uart_.receive(buf, size_t(n));
   else if (n == 0 || (errno != EINTR && errno != EAGAIN)) input_fd_ = -1;  // EOF: the line goes quiet
+}
+
+// The console escape, as QEMU's -nographic has it: Ctrl-A x quits, Ctrl-A Ctrl-A is a
+// literal Ctrl-A, Ctrl-A followed by anything else is dropped with it. Returns the bytes left.
+size_t Board::filter_escapes(uint8_t* buf, size_t n) {
+  constexpr uint8_t kCtrlA = 0x01;
+  size_t out = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t b = buf[i];
+    if (escape_pending_) {
+      escape_pending_ = false;
+      if (b == 'x' || b == 'X') request_ = MachineRequest::Quit;
+      else if (b == kCtrlA) buf[out++] = b;
+    } else if (b == kCtrlA) {
+      escape_pending_ = true;
+    } else {
+      buf[out++] = b;
+    }
+  }
+  return out;
+}
+
+void Board::flush_console() {
+  if (cfg_.serial_out) std::fflush(cfg_.serial_out);
 }
 
 void Board::advance() {
@@ -102,6 +133,7 @@ std::optional<uint64_t> Board::next_deadline_ns() {
 }
 
 bool Board::wait_for_interrupt() {
+  if (cfg_.serial_out) std::fflush(cfg_.serial_out);
   for (;;) {
     if (interrupt_pending()) return true;
     if (stop_requested()) return true;

@@ -10,6 +10,10 @@ SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu) {
   HostTimer timer(cpu);
   for (;;) {
     if (auto st = board.exit_status()) return {*st, {}};
+    if (auto& why = board.console().panic()) return {1, fmt::format("guest kernel panicked: {}", *why)};
+    if (board.request() == MachineRequest::PowerOff) return {0, {}};
+    if (board.request() == MachineRequest::Reset) return {0, {}, true};
+    if (board.request() == MachineRequest::Quit) return {0, "quit from the console (Ctrl-A x)"};
     timer.arm(board.next_deadline_ns());
     StopReason why = engine.run(cpu);
     switch (why) {
@@ -18,7 +22,7 @@ SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu) {
         else board.port_out(cpu.io.port, cpu.io.size, cpu.io.value);
         break;
       case StopReason::Hlt:
-        if (board.exit_status()) break;
+        if (board.stop_requested()) break;
         if (!(cpu.rflags & flag::IF))
           return {1, fmt::format("guest halted with interrupts disabled at rip={:#x}: nothing can wake it", cpu.rip)};
         if (!board.wait_for_interrupt())
@@ -28,6 +32,7 @@ SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu) {
       case StopReason::ExitRequest:
         cpu.exit_request = 0;
         board.advance();
+        board.flush_console();
         break;
       case StopReason::Fault:
         return {1, fmt::format("guest exception {} (error code {:#x}, address {:#x}) at rip={:#x} was not delivered",

@@ -17,6 +17,7 @@ namespace vireo::machine {
 struct SystemRunResult {
   int exit_status = 0;
   std::string message;  // why the machine stopped, when it was not the guest's own exit
+  bool reset = false;   // the guest reset the machine (the caller boots again or stops)
 };
 
 SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu);

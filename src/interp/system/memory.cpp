@@ -63,6 +63,26 @@ void access(Exec& x, uint64_t la, uint8_t* buf, unsigned size, Access a, bool us
   if (first < size) copy_phys(x.sys->mmu, pa1, buf + first, size - first, write);
 }
 
+uint8_t* bounce(Exec& x, uint64_t la, uint64_t len, bool write, bool user) {
+  SystemMode& s = *x.sys;
+  if (len > sizeof(SystemMode::Bounce::data) || s.bounces_used == SystemMode::kBounces)
+    throw machine::MachineStop(fmt::format("a {}-byte operand at {:#x} on pages that are not physically contiguous "
+                                           "(supported up to {} bytes, {} per instruction)",
+                                           len, la, sizeof(SystemMode::Bounce::data), SystemMode::kBounces));
+  SystemMode::Bounce& b = (*s.bounces)[s.bounces_used++];
+  b.la = la;
+  b.len = uint32_t(len);
+  b.user = user;
+  b.write = write;
+  for (uint64_t done = 0; done < b.len;) {
+    uint64_t at = fix_linear(x, la + done);
+    unsigned n = unsigned(std::min<uint64_t>(b.len - done, 4096 - (at & 4095)));
+    copy_phys(s.mmu, translate(x, at, write ? Access::Write : Access::Read, user), b.data + done, n, false);
+    done += n;
+  }
+  return b.data;
+}
+
 }  // namespace
 
 void Exec::sys_read(uint64_t la, void* dst, unsigned size) {
@@ -75,19 +95,20 @@ void Exec::sys_write(uint64_t la, const void* src, unsigned size) {
   access(*this, la, buf, size, Access::Write, cpl(*cpu) == 3);
 }
 
-// Bulk operands (SSE, x87, fxsave) get one host pointer: every page is translated first, and
-// the pages must be RAM and physically contiguous (always so with identity-mapped kernels).
+// Bulk operands (SSE, x87, fxsave) get one host pointer: every page is translated first.
+// Pages that are RAM and physically contiguous (always so with identity-mapped kernels) are
+// used in place. Pages that are not contiguous (a user buffer across a page boundary) go
+// through a bounce buffer (SystemMode::Bounce), written back when the instruction completes.
 uint8_t* Exec::sys_host_ptr(uint64_t la, uint64_t len, bool write) {
   la = fix_linear(*this, la);
   Access a = write ? Access::Write : Access::Read;
   bool user = cpl(*cpu) == 3;
   uint64_t pa = translate(*this, la, a, user);
+  bool contiguous = true;
   for (uint64_t page = (la | 4095) + 1; len && page < la + len; page += 4096)
-    if (translate(*this, fix_linear(*this, page), a, user) != pa + (page - la))
-      throw machine::MachineStop(fmt::format(
-          "a {}-byte operand at {:#x} spans pages that are not physically contiguous (not supported by interp)",
-          len, la));
-  if (write) sys->mmu.note_write(pa, len ? len : 1);
+    if (translate(*this, fix_linear(*this, page), a, user) != pa + (page - la)) contiguous = false;
+  if (!contiguous) return bounce(*this, la, len, write, user);
+  if (write) sys->mmu.note_write(pa, len ? len : 1);  // (the JIT's SMC marks)
   if (uint8_t* p = sys->mmu.ram_ptr(pa, len ? len : 1)) return p;
   // Outside RAM (an x87/SSE operand or an fxsave image on MMIO or unassigned addresses): the
   // operand goes through a bounce buffer, read byte by byte from the bus (unassigned reads
@@ -99,6 +120,23 @@ uint8_t* Exec::sys_host_ptr(uint64_t la, uint64_t len, bool write) {
                                            len, la, sizeof bounce));
   copy_phys(sys->mmu, pa, bounce, unsigned(len ? len : 1), false);
   return bounce;
+}
+
+void commit_bounces(Exec& x, SystemMode& s) {
+  unsigned used = s.bounces_used;
+  s.bounces_used = 0;
+  for (unsigned i = 0; i < used; ++i) {
+    SystemMode::Bounce& b = (*s.bounces)[i];
+    if (!b.write) continue;
+    for (uint64_t done = 0; done < b.len;) {
+      uint64_t at = fix_linear(x, b.la + done);
+      unsigned n = unsigned(std::min<uint64_t>(b.len - done, 4096 - (at & 4095)));
+      const uint64_t pa = translate(x, at, Access::Write, b.user);
+      s.mmu.note_write(pa, n);  // (code translated from these bytes is dropped first)
+      copy_phys(s.mmu, pa, b.data + done, n, true);
+      done += n;
+    }
+  }
 }
 
 void read_linear(Exec& x, uint64_t la, void* dst, unsigned size, bool user) {

@@ -41,8 +41,7 @@ const char* vector_name(unsigned v) {
 }  // namespace
 
 SystemMode::SystemMode(machine::SystemBus& b, uint8_t* ram, uint64_t ram_size)
-    : bus(b), mmu(ram, ram_size, b), table(build_system_table()),
-      cache(std::make_unique<std::array<CacheEntry, kCacheSize>>()) {}
+    : bus(b), mmu(ram, ram_size, b), table(build_system_table()) {}
 
 Interpreter::Interpreter(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, std::FILE* int_log)
     : sys_(std::make_unique<SystemMode>(bus, ram, ram_size)) {
@@ -68,6 +67,7 @@ StopReason Interpreter::run_system_steps(CpuState& cpu, uint64_t n, bool poll) {
   // members, so nothing is clobbered. (Counted steps, for the JIT: an instruction that faults
   // is one step, ending in its handler.)
   if (sigsetjmp(scope_.env, 0)) {
+    s.bounces_used = 0;  // the faulting instruction's bulk operands are not written back
     deliver_exception(x_, s);
     if (steps_left_ != kUnlimitedSteps && (steps_left_ == 0 || --steps_left_ == 0))
       return StopReason::InstructionLimit;
@@ -84,6 +84,8 @@ StopReason Interpreter::run_system_steps(CpuState& cpu, uint64_t n, bool poll) {
     const bool trap_flag = cpu.rflags & flag::TF;
     cpu.rip += in->len;
     in->fn(x_, *in);
+    if (s.bounces_used) [[unlikely]]
+      commit_bounces(x_, s);
     ++cpu.insn_count;
     if (trap_flag) [[unlikely]]
       single_step_trap(x_, s, *in);

@@ -53,11 +53,32 @@ struct SystemMode {
     uint64_t la = ~uint64_t(0);  // linear address of the instruction; ~0 = empty
     uint64_t rip = 0;            // its offset in CS (relative branch targets depend on it)
     ExecMode mode = ExecMode::Long64;
+    // The instruction's bytes as two overlapping 8-byte words (bytes 0-7 and 7-14) with masks
+    // for its length, so that the "still the same bytes?" check is two compares, not memcmp.
+    uint64_t word0 = 0, word1 = 0, mask0 = 0, mask1 = 0;
+    CacheEntry* next = nullptr;  // the entry that followed this one last time it fell through
     Insn insn;
   };
-  static constexpr size_t kCacheSize = 1 << 12;
-  std::unique_ptr<std::array<CacheEntry, kCacheSize>> cache;
+  // Entries are allocated from a pool in the order code is first decoded, so straight-line
+  // code sits in consecutive entries and the host's prefetcher follows it; `next` links an
+  // entry to its fall-through successor, so a run of instructions does not consult the
+  // index. The index (direct-mapped on the linear address) finds the entry at a branch
+  // target. A full pool is emptied at once. Every use is checked against the bytes in memory.
+  static constexpr size_t kIndexSize = 1 << 16;
+  static constexpr size_t kPoolSize = 1 << 17;
+  std::unique_ptr<CacheEntry*[]> index = std::make_unique<CacheEntry*[]>(kIndexSize);
+  std::unique_ptr<CacheEntry[]> pool = std::make_unique<CacheEntry[]>(kPoolSize);
+  size_t pool_used = 0;
+  CacheEntry* last = nullptr;  // the entry fetched last
   uint64_t decode_misses = 0;
+  // The code page fetched from last: (linear page, privilege) -> host page, valid until the
+  // TLB is next flushed (the translation may be stale only as long as the TLB's may).
+  struct FetchPage {
+    uint64_t page = ~uint64_t(0);
+    bool user = false;
+    uint64_t tlb_generation = 0;
+    uint8_t* host = nullptr;
+  } fetch_memo;
 
   // Interrupt bookkeeping. An interrupt window opens `irq_check` instructions from now (after
   // STI: one instruction later; after POPF/IRET/port I/O: at the next boundary); interrupts are
@@ -73,6 +94,20 @@ struct SystemMode {
   uint64_t dr[8] = {0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400};
   uint64_t tsc_aux = 0;
   std::set<uint32_t> reported_msrs;
+
+  // Bulk operands (SSE, x87, fxsave) that are not one run of RAM — pages not physically
+  // contiguous (a user buffer), or MMIO — are copied into a bounce buffer; one the
+  // instruction may write is copied back when it completes (commit_bounces), all its pages
+  // having been translated for writing before it ran. An exception drops them.
+  struct Bounce {
+    uint64_t la = 0;
+    uint32_t len = 0;
+    bool user = false, write = false;
+    alignas(64) uint8_t data[4096];
+  };
+  static constexpr unsigned kBounces = 3;  // the most bulk operands one instruction takes
+  std::unique_ptr<std::array<Bounce, kBounces>> bounces = std::make_unique<std::array<Bounce, kBounces>>();
+  unsigned bounces_used = 0;
   std::set<uint16_t> reported_insns;
 
   std::FILE* int_log = nullptr;  // -d int
@@ -102,6 +137,8 @@ inline unsigned iopl(const CpuState& c) { return (c.rflags >> 12) & 3; }
 // privilege given rather than the CPL's (SDM Vol. 3, 5.5: supervisor-mode accesses).
 void read_linear(Exec& x, uint64_t la, void* dst, unsigned size, bool user);
 void write_linear(Exec& x, uint64_t la, const void* src, unsigned size, bool user);
+// Writes back the bounce buffers of the instruction that just completed (memory.cpp).
+void commit_bounces(Exec& x, SystemMode& s);
 uint64_t read_sys(Exec& x, uint64_t la, unsigned size);
 void write_sys(Exec& x, uint64_t la, unsigned size, uint64_t v);
 // Instruction fetch through the softmmu (interp/system/fetch.cpp).

@@ -76,4 +76,8 @@ void CmosRtc::write(uint16_t port, uint8_t, uint32_t value) {
   ram_[i] = uint8_t(value);
 }
 
+void CmosRtc::restore_nvram(const uint8_t* bytes) {
+  for (unsigned i = 0; i < kNvramCount; ++i) ram_[kNvramFirst + i] = bytes[i];
+}
+
 }  // namespace vireo::machine

@@ -18,6 +18,12 @@ class CmosRtc : public PortDevice {
   uint32_t read(uint16_t port, uint8_t size) override;
   void write(uint16_t port, uint8_t size, uint32_t value) override;
 
+  // The battery-backed bytes a reset keeps (0x38-0x7F: beyond what the BIOS describes), so a
+  // guest can leave a note for its next boot, as on a PC.
+  static constexpr unsigned kNvramFirst = 0x38, kNvramCount = 128 - kNvramFirst;
+  const uint8_t* nvram() const { return ram_ + kNvramFirst; }
+  void restore_nvram(const uint8_t* bytes);
+
  private:
   uint8_t time_register(uint8_t index) const;
   uint8_t index_ = 0;

@@ -29,6 +29,7 @@ void Uart16550::transmit(uint8_t byte) {
   if (mcr_ & MCR_LOOP) {
     receive(&byte, 1);
   } else if (out_) {
+    if (watch_) watch_->on_byte(byte);
     std::fputc(byte, out_);
     // Flush per line so an interleaved stderr report lands where it happened.
     if (byte == '\n') std::fflush(out_);

@@ -12,13 +12,15 @@
 #include <cstdio>
 #include <deque>
 
+#include "machine/console_watch.h"
 #include "machine/port_bus.h"
 
 namespace vireo::machine {
 
 class Uart16550 : public PortDevice {
  public:
-  Uart16550(uint16_t base, std::FILE* out) : base_(base), out_(out) {}
+  // `watch`, if given, sees every transmitted byte.
+  Uart16550(uint16_t base, std::FILE* out, ConsoleWatch* watch = nullptr) : base_(base), out_(out), watch_(watch) {}
   const char* name() const override { return "uart16550"; }
   uint32_t read(uint16_t port, uint8_t size) override;
   void write(uint16_t port, uint8_t size, uint32_t value) override;
@@ -39,6 +41,7 @@ class Uart16550 : public PortDevice {
 
   uint16_t base_;
   std::FILE* out_;
+  ConsoleWatch* watch_;
   std::deque<uint8_t> rx_;
   uint8_t ier_ = 0, lcr_ = 0, mcr_ = 0, scr_ = 0, fcr_ = 0;
   uint16_t divisor_ = 12;  // 9600 baud

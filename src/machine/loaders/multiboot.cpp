@@ -148,7 +148,8 @@ MultibootImage load_multiboot(const std::string& path, const std::vector<uint8_t
   }
   bool is_elf = f.size() >= 4 && std::memcmp(f.data(), ELFMAG, SELFMAG) == 0;
   if (!off) {
-    if (!is_elf) fail(path, "not an ELF file, and no Multiboot header in its first 8 KiB: not a Multiboot kernel");
+    if (!is_elf) fail(path, "not an ELF file, and no Multiboot header in its first 8 KiB (nor a Linux setup header): not a kernel "
+                     "Vireo can boot");
     fail(path, "ELF file without a Multiboot header in its first 8 KiB: not a Multiboot kernel");
   }
   if (h.flags & 0xFFFF & ~kKnownRequired)

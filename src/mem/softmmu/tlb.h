@@ -67,12 +67,14 @@ class Tlb {
 
   // Everything (CR0/CR4/EFER changes, CR3 writes without CR4.PGE).
   void flush_all() {
+    ++generation;
     for (auto& e : entries_) e.vpn = ~uint64_t(0);
     jit_flush();
     ++stats.flushes;
   }
   // A CR3 write with CR4.PGE: global translations survive (SDM Vol. 3, 4.10.4.1).
   void flush_non_global() {
+    ++generation;
     for (auto& e : entries_)
       if (!e.global) e.vpn = ~uint64_t(0);
     jit_flush();  // (the JIT's slots refill from the entries kept, without a walk)
@@ -81,6 +83,7 @@ class Tlb {
   // INVLPG: the translation of the page holding `la`, global or not. A large page is cached
   // per 4 KiB piece, so every piece of the same large page goes too.
   void flush_page(uint64_t la) {
+    ++generation;
     uint64_t vpn = la >> 12;
     for (auto& e : entries_)
       if (((e.vpn ^ vpn) >> (e.page_shift - 12)) == 0) e.vpn = ~uint64_t(0);
@@ -110,6 +113,9 @@ class Tlb {
   bool jit_used = false;  // set by the JIT engine: the interpreter alone never fills them
 
   TlbStats stats;
+  // Counts flushes of any kind: a translation cached outside the TLB (the interpreter's code
+  // page) is valid while this is unchanged.
+  uint64_t generation = 0;
 
  private:
   std::array<Entry, kEntries> entries_{};

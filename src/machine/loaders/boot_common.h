@@ -1,0 +1,35 @@
+// What the Linux loaders (linux_boot.cpp for bzImage, pvh_boot.cpp for an ELF vmlinux) share:
+// the PC memory map they report, the placement of the initrd, and loading an ELF64 kernel's
+// segments at their physical addresses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "machine/guest_ram.h"
+
+namespace vireo::machine {
+
+struct E820Entry {
+  uint64_t base, len;
+  uint32_t type;  // 1 RAM, 2 reserved
+};
+
+// The BIOS memory map of the board: conventional memory, the EBDA, the BIOS area (which holds
+// the ACPI tables), RAM from 1 MiB (no PCI hole: -m stays below 3 GiB).
+std::vector<E820Entry> pc_memory_map(uint64_t ram_size);
+
+// Copies the initrd as high as it can go below `top` (page aligned) and above `lowest` (what
+// the kernel needs). Returns its address; throws a one-line error when it does not fit.
+uint64_t place_initrd(const std::string& path, const std::vector<uint8_t>& initrd, GuestRam& ram, uint64_t lowest,
+                      uint64_t top);
+
+// Loads the PT_LOAD segments of an ELF64 kernel at their physical addresses (p_paddr), as the
+// kernel's own decompressor does for a kernel that stays at LOAD_PHYSICAL_ADDR. Returns the
+// physical entry point (e_entry, translated if it is virtual) and sets `end` to the top of
+// the image. `what` names the file's role in errors ("the unpacked vmlinux").
+uint64_t load_elf64_physical(const std::string& path, const char* what, const std::vector<uint8_t>& elf, GuestRam& ram,
+                             uint64_t& end);
+
+}  // namespace vireo::machine
