@@ -7,7 +7,16 @@ run a scaled-down input, marked as such, and their ratio is computed against nat
 same input. Writes bench/out/results.md, bench/out/results.json and bench/out/chart.png; with
 --update-docs also the table and chart in docs/.
 
-Usage: bench/run.py [--quick] [--reps N] [--engines interp,...] [--update-docs]
+Two groups of workloads: "core", the ten compute kernels measured since the first sessions (plus
+hello, start-up, outside the means), and "user", what users feel (issue 22): exec- and fork-heavy
+shell work, a compiler, script interpreters, sqlite, xz, C++ with virtual calls and exceptions,
+run-time code generation and a large program of cold functions. Times are user + system CPU
+seconds of the whole process tree (the machine is shared: wall time counts other people's work);
+--wall reports wall-clock time instead. qemu-x86_64 runs only the first process of an exec-heavy
+workload under emulation (it does not follow execve; its children run natively): its figures
+there are marked "(first process)".
+
+Usage: bench/run.py [--quick] [--reps N] [--engines interp,...] [--only a,b] [--group core|user] [--update-docs]
 """
 import argparse
 import json
@@ -24,7 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out")
 BIN = os.path.join(OUT, "bin")
 DATA = os.path.join(OUT, "data")
-VIREO = os.path.join(ROOT, "build", "vireo")
+VIREO = os.environ.get("VIREO_BIN", os.path.join(ROOT, "build", "vireo"))  # (a copy, to keep building)
 BUSYBOX = "/bin/busybox"
 
 # Engines whose speed calls for the scaled-down inputs.
@@ -32,10 +41,33 @@ SLOW_ENGINES = {"interp"}
 
 
 class Workload:
-    def __init__(self, name, program, full, small, quick=None, kind="C"):
-        self.name, self.program, self.kind = name, program, kind
+    def __init__(self, name, program, full, small, quick=None, kind="C", group="core", execs=False):
+        self.name, self.program, self.kind, self.group = name, program, kind, group
         self.full, self.small = full, small
         self.quick = quick if quick is not None else small
+        self.execs = execs  # runs other programs (qemu-x86_64 emulates only the first process)
+
+
+PYTHON = "/usr/bin/python3"
+LUA = "/usr/bin/lua5.4"
+SQLITE = "/usr/bin/sqlite3"
+XZ = "/usr/bin/xz"
+BASH = "/bin/bash"
+GCC = "/usr/bin/gcc"
+
+BASH_SCRIPT = ('for i in $(seq {n}); do x=$(echo $i | tr 0-9 a-j); y=$( (echo "$x"; echo $i) | wc -l); '
+               'echo "$x $y"; done | sort | uniq -c | wc -l')
+SH_LOOP = 'i=0; while [ $i -lt {n} ]; do /bin/busybox true; i=$((i+1)); done; echo $i'
+XARGS = 'busybox seq {n} | busybox xargs -P4 -n1 /bin/busybox true; echo done'
+PY_COMPUTE = ("d = {{}}\nfor i in range({n}):\n    k = i % 1000\n    d[k] = d.get(k, 0) + i * i\n"
+              "print(sum(d.values()), len(str(d)))")
+LUA_COMPUTE = ("local t = {{}} for i = 1, {n} do local k = i % 1000 t[k] = (t[k] or 0) + i end "
+               "local s = 0 for _, v in pairs(t) do s = s + v end print(s)")
+SQL = ("create table t(a integer primary key, b text, c integer); "
+       "with recursive n(i) as (select 1 union all select i + 1 from n where i < {n}) "
+       "insert into t select i, printf('row%d', i), i * 7 % 1000 from n; create index ic on t(c); "
+       "select count(*), sum(c) from t where c < 500; select b from t where a = 777; "
+       "select c, count(*) from t group by c order by 2 desc, 1 limit 3;")
 
 
 def workloads(data):
@@ -54,20 +86,70 @@ def workloads(data):
         Workload("matmul", c("matmul"), ["700"], ["150"]),
         Workload("string_mem", c("string_mem"), ["400000"], ["8000"]),
         Workload("hello", c("hello"), [], [], kind="startup"),
+        # issue 22: what users feel. Exec-heavy runs use the same input under every engine.
+        Workload("forkexec_true", c("forkexec"), ["200", c("true")], ["200", c("true")], ["50", c("true")],
+                 group="user", execs=True),
+        Workload("forkexec_busybox", c("forkexec"), ["200", BUSYBOX, "true"], ["200", BUSYBOX, "true"],
+                 ["50", BUSYBOX, "true"], group="user", execs=True),
+        Workload("sh_exec_loop", BUSYBOX, ["sh", "-c", SH_LOOP.format(n=150)], ["sh", "-c", SH_LOOP.format(n=150)],
+                 ["sh", "-c", SH_LOOP.format(n=30)], group="user", execs=True),
+        Workload("xargs_p4", BUSYBOX, ["sh", "-c", XARGS.format(n=100)], ["sh", "-c", XARGS.format(n=100)],
+                 ["sh", "-c", XARGS.format(n=20)], group="user", execs=True),
+        Workload("bash_script", BASH, ["-c", BASH_SCRIPT.format(n=30)], ["-c", BASH_SCRIPT.format(n=30)],
+                 ["-c", BASH_SCRIPT.format(n=5)], group="user", execs=True),
+        Workload("gcc_compile", GCC, ["-O2", "-c", os.path.join(ROOT, "bench", "workloads", "nbody.c"), "-o", "/dev/null"],
+                 ["-O2", "-c", os.path.join(ROOT, "bench", "workloads", "nbody.c"), "-o", "/dev/null"],
+                 ["-O0", "-c", os.path.join(ROOT, "bench", "workloads", "hello.c"), "-o", "/dev/null"],
+                 group="user", execs=True),
+        Workload("python_start", PYTHON, ["-c", "pass"], ["-c", "pass"], group="user"),
+        Workload("python_dict", PYTHON, ["-c", PY_COMPUTE.format(n=1000000)], ["-c", PY_COMPUTE.format(n=20000)],
+                 group="user"),
+        Workload("lua_table", LUA, ["-e", LUA_COMPUTE.format(n=5000000)], ["-e", LUA_COMPUTE.format(n=100000)],
+                 group="user"),
+        Workload("sqlite", SQLITE, [":memory:", SQL.format(n=200000)], [":memory:", SQL.format(n=5000)], group="user"),
+        Workload("xz", XZ, ["-c", "-3", data["mid"]], ["-c", "-3", small], group="user"),
+        Workload("cpp_virtual", c("cpp_virtual"), ["5000000"], ["100000"], group="user"),
+        Workload("codegen", c("codegen"), ["20000", "2000"], ["1000", "200"], group="user"),
+        Workload("cold_funcs", c("cold_funcs"), [], [], group="user"),
     ]
+
+
+COLD_FUNCS = 8000  # functions in the generated cold_funcs program, each called once
+
+
+def gen_cold_funcs(path):
+    """A large program of cold code: COLD_FUNCS different small functions, each run once."""
+    with open(path, "w") as f:
+        f.write("// Generated by bench/run.py: a large program whose code runs once (cold).\n#include <stdio.h>\n")
+        for i in range(COLD_FUNCS):
+            f.write(f"__attribute__((noinline)) unsigned long f{i}(unsigned long x) {{ x = x * {2 * i + 3}u + {i}u; "
+                    f"if (x & {1 << (i % 13)}u) x ^= x >> {i % 7 + 1}; else x += {i * 7}u; return x; }}\n")
+        f.write(f"typedef unsigned long (*fn)(unsigned long);\nstatic fn const table[{COLD_FUNCS}] = {{")
+        f.write(",".join(f"f{i}" for i in range(COLD_FUNCS)))
+        f.write("};\nint main(void) { unsigned long s = 1; for (int i = 0; i < %d; ++i) s = table[i](s); "
+                "printf(\"%%lu\\n\", s); return 0; }\n" % COLD_FUNCS)
 
 
 def build_workloads():
     os.makedirs(BIN, exist_ok=True)
+    gen = os.path.join(OUT, "gen")
+    os.makedirs(gen, exist_ok=True)
+    cold = os.path.join(gen, "cold_funcs.c")
+    if not os.path.exists(cold) or os.path.getmtime(cold) < os.path.getmtime(__file__):
+        gen_cold_funcs(cold)
+    sources = [(os.path.join(gen, "cold_funcs.c"), "gcc", "-O1")]
     for folder in ("workloads", "tools"):
         src = os.path.join(ROOT, "bench", folder)
         for f in sorted(os.listdir(src)):
-            if not f.endswith(".c"):
-                continue
-            out = os.path.join(BIN, f[:-2])
-            if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(os.path.join(src, f)):
-                continue
-            subprocess.run(["gcc", "-O2", "-static", "-o", out, os.path.join(src, f), "-lm"], check=True)
+            if f.endswith(".c"):
+                sources.append((os.path.join(src, f), "gcc", "-O2"))
+            elif f.endswith(".cpp"):
+                sources.append((os.path.join(src, f), "g++", "-O2"))
+    for path, cc, opt in sources:
+        out = os.path.join(BIN, os.path.splitext(os.path.basename(path))[0])
+        if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(path):
+            continue
+        subprocess.run([cc, opt, "-static", "-o", out, path, "-lm"], check=True)
 
 
 def make_data(big_mb, small_kb):
@@ -93,7 +175,11 @@ def make_data(big_mb, small_kb):
         return path
 
     return {"big": gen(os.path.join(DATA, f"text-{big_mb}M.txt"), big_mb << 20),
+            "mid": gen(os.path.join(DATA, f"text-{min(big_mb, 4)}M.txt"), min(big_mb, 4) << 20),
             "small": gen(os.path.join(DATA, f"text-{small_kb}K.txt"), small_kb << 10)}
+
+
+WALL = False  # --wall: wall-clock seconds instead of user + system CPU seconds
 
 
 def run_measured(argv):
@@ -103,9 +189,9 @@ def run_measured(argv):
     p = subprocess.Popen([os.path.join(BIN, "peakrss"), str(w)] + argv, pass_fds=(w,))
     os.close(w)
     with os.fdopen(r) as f:
-        code, maxrss, secs = f.read().split()
+        code, maxrss, secs, cpu = f.read().split()
     p.wait()
-    return float(secs), int(maxrss), int(code)
+    return float(secs if WALL else cpu), int(maxrss), int(code)
 
 
 def runners(engines, have_qemu):
@@ -138,9 +224,13 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--engines", default="interp")
     ap.add_argument("--only", default="", help="comma-separated workload names")
+    ap.add_argument("--group", default="", help="core (the ten compute kernels and hello) or user (issue 22's)")
+    ap.add_argument("--wall", action="store_true", help="wall-clock time instead of user + system CPU time")
     ap.add_argument("--update-docs", action="store_true")
     ap.add_argument("--replot", action="store_true", help="redraw the chart from bench/out/results.json")
     args = ap.parse_args()
+    global WALL
+    WALL = args.wall
     if args.replot:
         with open(os.path.join(OUT, "results.json")) as f:
             results = json.load(f)
@@ -157,6 +247,8 @@ def main():
     wl = workloads(data)
     if args.only:
         wl = [w for w in wl if w.name in args.only.split(",")]
+    if args.group:
+        wl = [w for w in wl if w.group == args.group]
     have_qemu = shutil.which("qemu-x86_64") is not None
     rs = runners(engines, have_qemu)
 
@@ -203,6 +295,7 @@ def main():
     results = {"workloads": [], "runners": names, "quick": args.quick, "reps": reps}
     lines = ["| workload | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     ratios = {n: [] for n in names}
+    core_ratios = {n: [] for n in names}
     for w in wl:
         row = [w.name]
         entry = {"name": w.name, "runners": {}}
@@ -213,15 +306,26 @@ def main():
             ok = outputs_ok[(w.name, name)]
             if name != "native" and w.kind != "startup":
                 ratios[name].append(ratio if ok else None)
+                if w.group == "core":
+                    core_ratios[name].append(ratio if ok else None)
             mark = "" if ok else " **wrong output**"
-            scaled = " (scaled)" if (slow and not args.quick) else ""
+            if name == "qemu-x86_64" and w.execs:
+                mark += " (first process)"
+            scaled = " (scaled)" if (slow and not args.quick and w.small != w.full) else ""
             row.append(f"{t:.3f}s" if name == "native" else f"{t:.3f}s ×{ratio:.1f}{scaled}{mark}")
             entry["runners"][name] = {"seconds": t, "ratio": ratio, "ok": ok, "scaled": bool(scaled),
                                       "max_rss_kib": rss[(w.name, name)], "stats": stats.get((w.name, name), {})}
         lines.append("| " + " | ".join(row) + " |")
         results["workloads"].append(entry)
-    lines.append("| **geometric mean (ratio)** | 1.0 | " +
-                 " | ".join(f"×{geomean(ratios[n]):.1f}" for n in names[1:]) + " |")
+    lines.append("| **geometric mean (ratio), all** | 1.0 | " +
+                 " | ".join(f"×{geomean(ratios[n]):.2f}" for n in names[1:]) + " |")
+    if any(core_ratios[n] for n in names[1:]) and any(w.group == "user" for w in wl):
+        lines.append("| **geometric mean, the ten core workloads** | 1.0 | " +
+                     " | ".join(f"×{geomean(core_ratios[n]):.2f}" for n in names[1:]) + " |")
+        user = {n: [r for r, c in zip(ratios[n], [w for w in wl if w.kind != "startup"]) if c.group == "user"]
+                for n in names}
+        lines.append("| **geometric mean, the user-facing workloads** | 1.0 | " +
+                     " | ".join(f"×{geomean(user[n]):.2f}" for n in names[1:]) + " |")
 
     rss_lines = ["| workload | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for w in wl:
@@ -234,7 +338,8 @@ def main():
         keys = sorted({k for w in wl for k in stats.get((w.name, name), {})})
         keep = [k for k in keys if k in ("guest instructions", "MIPS", "decode cache misses", "syscalls",
                                          "blocks translated", "interpreter fallbacks", "chains patched",
-                                         "jump cache hit rate", "cache flushes")]
+                                         "jump cache hit rate", "cache flushes", "interpreter tier",
+                                         "translated tier", "translation time")]
         if not keep:
             continue
         stat_lines += [f"\n{name} `--stats`:\n", "| workload | " + " | ".join(keep) + " |",
@@ -244,9 +349,11 @@ def main():
             stat_lines.append("| " + w.name + " | " + " | ".join(s.get(k, "") for k in keep) + " |")
 
     cmd = "bench/run.py " + " ".join(a for a in sys.argv[1:] if a != "--update-docs")
-    header = (f"Command: `{cmd.strip()}` — {reps} repetition(s), medians; ratio = time / native time on the "
-              f"same input. Runs marked (scaled) used the scaled-down input and are compared with native "
-              f"on that input.\n")
+    what = "wall-clock seconds" if WALL else "user + system CPU seconds of the process tree"
+    header = (f"Command: `{cmd.strip()}` — {reps} repetition(s), medians of {what}; ratio = time / native "
+              f"time on the same input. Runs marked (scaled) used the scaled-down input and are compared "
+              f"with native on that input. qemu-x86_64 (first process): it emulates the first program "
+              f"only; the programs it execs run natively.\n")
     md = "\n".join([header, *lines, "", "Peak RSS:", "", *rss_lines, *stat_lines, ""])
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "results.md"), "w") as f:

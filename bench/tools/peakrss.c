@@ -1,5 +1,6 @@
 // peakrss FD COMMAND...: runs COMMAND with stdout/stderr discarded and prints
-// "<exit code> <peak RSS KiB> <seconds>" on file descriptor FD.
+// "<exit code> <peak RSS KiB> <seconds> <cpu seconds>" on file descriptor FD. CPU seconds are
+// user + system time of the command and every descendant it waited for (exec-heavy workloads).
 // A small static launcher, so that the child's peak RSS (which includes the pre-exec image of
 // whoever forked it) is not inflated by the Python runner's own memory.
 #include <stdio.h>
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   wait4(pid, &status, 0, &ru);
   clock_gettime(CLOCK_MONOTONIC, &b);
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  dprintf(out, "%d %ld %.6f\n", code, ru.ru_maxrss, (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+  double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  dprintf(out, "%d %ld %.6f %.6f\n", code, ru.ru_maxrss, (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9, cpu);
   return 0;
 }

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
       bool takes_value = !std::strcmp(args[j], "-E") || !std::strcmp(args[j], "-U") ||
                          !std::strcmp(args[j], "--engine") || !std::strcmp(args[j], "--argv0") ||
                          !std::strcmp(args[j], "--tc-size") || !std::strcmp(args[j], "-d") ||
-                         !std::strcmp(args[j], "-D");
+                         !std::strcmp(args[j], "-D") || !std::strcmp(args[j], "--translate-after");
       if (takes_value) ++j;
       else if (args[j][0] != '-') break;  // PROGRAM: a later "--" is the guest's
     }

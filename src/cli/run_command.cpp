@@ -37,6 +37,9 @@ struct RunArgs {
   std::string debug;     // -d in_asm,op,out_asm,exec
   std::string log_file;  // -D FILE
   bool perfmap = false;  // --perfmap
+  // --translate-after N: a block runs in the interpreter tier for its first N entries
+  // (jit/tiering.h; chosen by measurement, docs/performance.md "Tiers"); 0: always translated.
+  uint32_t translate_after = 8;
 };
 
 // The jit's options, with the -D log and the perf map opened once for all guest threads.
@@ -46,6 +49,7 @@ jit::JitOptions jit_options(const RunArgs& a) {
   o.chain = !a.no_chain;
   o.jump_cache = !a.no_jump_cache;
   o.count_insns = a.stats;  // the count is only reported by --stats
+  o.tiers.translate_after = a.translate_after;
   for (size_t pos = 0; pos <= a.debug.size() && !a.debug.empty();) {
     size_t comma = a.debug.find(',', pos);
     std::string item = a.debug.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
@@ -127,6 +131,8 @@ int run(const RunArgs& a) {
   if (a.no_chain) o.reexec_options.push_back("--no-chain");
   if (a.perfmap) o.reexec_options.push_back("--perfmap");
   if (a.no_jump_cache) o.reexec_options.push_back("--no-jump-cache");
+  if (a.translate_after != RunArgs{}.translate_after)
+    o.reexec_options.push_back(fmt::format("--translate-after={}", a.translate_after));
   if (!a.sysroot.empty()) set_sysroot(a.sysroot);
   else if (const char* env = std::getenv("VIREO_LD_PREFIX")) set_sysroot(env);
   Process p(std::move(o));
@@ -150,6 +156,8 @@ int run(const RunArgs& a) {
 
 void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
+  // (the tests of the translator itself run every block translated: VIREO_TRANSLATE_AFTER=0)
+  if (const char* e = std::getenv("VIREO_TRANSLATE_AFTER"); e && *e) args->translate_after = uint32_t(std::atoi(e));
   CLI::App* run_cmd = app.add_subcommand("run", "Run an x86-64 Linux program (user mode)");
   run_cmd->add_option("--engine", args->engine, "Execution engine: jit (default), interp")
       ->check(CLI::IsMember({"interp", "jit"}));
@@ -160,6 +168,10 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::Range(1, 1024));
   run_cmd->add_flag("--no-chain", args->no_chain, "jit: no direct block chaining");
   run_cmd->add_flag("--no-jump-cache", args->no_jump_cache, "jit: no jump cache for indirect branches");
+  run_cmd->add_option("--translate-after", args->translate_after,
+                      "jit: interpret a block's first N entries, then translate it (default 8; 0: translate "
+                      "at once; env VIREO_TRANSLATE_AFTER sets the default)")
+      ->check(CLI::Range(0, 1 << 30));
   run_cmd->add_option("-d", args->debug, "jit: log items, comma-separated: in_asm,op,out_asm,exec");
   run_cmd->add_option("-D", args->log_file, "jit: write the -d log to FILE instead of stderr");
   run_cmd->add_flag("--perfmap", args->perfmap, "jit: write /tmp/perf-PID.map (each block's host code, named guest:PC) for perf report");

@@ -18,9 +18,15 @@
 
 namespace vireo {
 
-Interpreter::Interpreter(const GuestMemory& mem)
-    : cache_(static_cast<CacheEntry*>(::mmap(nullptr, sizeof(CacheEntry) * kCacheSize, PROT_READ | PROT_WRITE,
-                                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0))) {
+Interpreter::Interpreter(const GuestMemory& mem) : Interpreter(mem, 0) {}
+
+Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries)
+    : cache_(static_cast<CacheEntry*>(::mmap(nullptr, sizeof(CacheEntry) * (cache_entries ? cache_entries : kCacheSize),
+                                              PROT_READ | PROT_WRITE,
+                                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (cache_entries ? MAP_POPULATE : 0),
+                                              -1, 0)),
+             CacheUnmap{sizeof(CacheEntry) * (cache_entries ? cache_entries : kCacheSize)}),
+      cache_mask_((cache_entries ? cache_entries : kCacheSize) - 1) {
   if (cache_.get() == MAP_FAILED) {
     cache_.release();
     throw std::runtime_error("cannot allocate the interpreter's decode cache");
@@ -35,13 +41,13 @@ Interpreter::Interpreter(const GuestMemory& mem)
 Interpreter::~Interpreter() = default;
 
 void Interpreter::CacheUnmap::operator()(CacheEntry* p) const {
-  ::munmap(p, sizeof(CacheEntry) * kCacheSize);
+  ::munmap(p, bytes);
 }
 
 void Interpreter::invalidate(uint64_t addr, uint64_t len) {
   // The cache validates entries against the bytes in memory on every hit, so correctness never
   // depends on this; dropping entries just frees their slots.
-  for (size_t i = 0; i < kCacheSize; ++i)
+  for (size_t i = 0; i <= cache_mask_; ++i)
     if (cache_[i].rip - addr < len) cache_[i].rip = empty_tag(i);
 }
 
@@ -201,6 +207,10 @@ StopReason Interpreter::run(CpuState& cpu) {
       return r;
     }
     if (limit_ && --limit_ == 0) [[unlikely]] {
+      deactivate_fault_scope(scope_);
+      return StopReason::InstructionLimit;
+    }
+    if (stop_at_branch_ && cpu.rip != x_.insn_rip + in->len) [[unlikely]] {
       deactivate_fault_scope(scope_);
       return StopReason::InstructionLimit;
     }

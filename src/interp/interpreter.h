@@ -24,6 +24,10 @@ class Interpreter final : public Engine {
  public:
   // User mode: the guest window of a Linux process.
   explicit Interpreter(const GuestMemory& mem);
+  // With a decode cache of `cache_entries` (a power of two) mapped populated: the jit's
+  // interpreter tier runs only cold code, and a small table costs one mapping instead of a
+  // read fault and a write fault on each of its pages (issue 22, start-up).
+  Interpreter(const GuestMemory& mem, size_t cache_entries);
   // System mode (interp/system/): guest-physical RAM and the machine's bus; `int_log` gets one
   // line per interrupt or exception (-d int), or is null.
   Interpreter(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, std::FILE* int_log);
@@ -37,6 +41,9 @@ class Interpreter final : public Engine {
 
   // Stop after this many more instructions (difftest, tests); 0 = no limit.
   void set_instruction_limit(uint64_t n) { limit_ = n; }
+  // Also stop (InstructionLimit) after an instruction that does not fall through to the next:
+  // a taken branch, a call, a return (the jit's interpreter tier runs a block at a time).
+  void set_stop_at_branch(bool on) { stop_at_branch_ = on; }
 
   // Called by the #UD path for a mnemonic without a handler: reported once per mnemonic.
   void report_unimplemented(const Insn& in);
@@ -77,12 +84,17 @@ class Interpreter final : public Engine {
   // thread's engine costs memory in proportion to the code it runs (guest threads each have
   // one). A zero slot is empty: 0 never hashes to a slot but slot 0, whose empty tag is 1.
   struct CacheUnmap {
+    CacheUnmap() : bytes(0) {}
+    explicit CacheUnmap(size_t b) : bytes(b) {}
+    size_t bytes;
     void operator()(CacheEntry* p) const;
   };
   std::unique_ptr<CacheEntry[], CacheUnmap> cache_;
-  static size_t slot_of(uint64_t rip) { return (rip ^ (rip >> 14)) & (kCacheSize - 1); }
+  size_t cache_mask_ = kCacheSize - 1;
+  size_t slot_of(uint64_t rip) const { return (rip ^ (rip >> 14)) & cache_mask_; }
   static uint64_t empty_tag(size_t slot) { return slot == 0; }
   uint64_t limit_ = 0;
+  bool stop_at_branch_ = false;
   uint64_t decode_misses_ = 0;
   std::map<uint16_t, uint64_t> unimplemented_;  // mnemonic -> times hit
   std::unique_ptr<SystemMode> sys_;

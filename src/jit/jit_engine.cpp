@@ -25,7 +25,8 @@ constexpr uint32_t kHostMxcsr = 0x1F80;
 }  // namespace
 
 JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
-    : mem_(mem), opts_(opts), interp_(mem), cache_(opts.tc_size), tramp_(make_trampolines(cache_.trampoline_page())) {
+    : mem_(mem), opts_(opts), interp_(mem, opts.tiers.interp_cache_entries), cache_(opts.tc_size), tramp_(make_trampolines(cache_.trampoline_page())),
+      tiering_(opts.tiers) {
   if (opts_.log_exec) opts_.chain = opts_.jump_cache = false;  // every block entry is seen
   rt_.exit_stub = tramp_.exit_stub;
   rt_.settle_flags = tramp_.settle_flags;
@@ -88,7 +89,12 @@ bool JitEngine::handle_code_write(uint64_t addr) {
     return prot >= 0 && (prot & PROT_WRITE);
   }
   ++stats_.smc_write_faults;
-  stats_.smc_invalidated_blocks += cache_.invalidate(page, 4096);
+  // Blocks whose own bytes are being written (8 bytes: the widest ordinary store) are what an
+  // SMC storm rewrites again and again: such faults count towards demoting the page to the
+  // interpreter tier. A guest JIT writing new code next to code it runs does not hit them.
+  const size_t rewritten = cache_.invalidate(addr, 8);
+  stats_.smc_invalidated_blocks += rewritten + cache_.invalidate(page, 4096);
+  if (rewritten) tiering_.note_code_write(page);
   return true;
 }
 
@@ -119,9 +125,11 @@ void JitEngine::flush_cache() {
 StopReason JitEngine::step_writer(CpuState& cpu) {
   StopReason r;
   for (int pages = 0; pages < 3; ++pages) {
+    const uint64_t before = cpu.insn_count;
     interp_.set_instruction_limit(1);
     r = interp_.run(cpu);
     interp_.set_instruction_limit(0);
+    tiering_.stats.interp_insns += cpu.insn_count - before;
     if (r == StopReason::Fault && cpu.fault.vector == VEC_PF && cpu.fault.is_write &&
         handle_code_write(cpu.fault.address))
       continue;
@@ -196,9 +204,19 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
   throw std::runtime_error(fmt::format("jit: cannot translate the block at {:#x} ({})", pc, last_error));
 }
 
-TranslatedBlock* JitEngine::lookup_or_translate(uint64_t pc) {
-  if (TranslatedBlock* b = cache_.lookup(pc)) return b;
-  return translate(pc);
+// The interpreter tier: the block at cpu.rip runs in the interpreter up to its first taken
+// branch (or a syscall, a fault, an exit request). CpuState is exact on both sides (lazy flags
+// are settled whenever translated code returns), so the hand-over needs nothing else.
+StopReason JitEngine::interpret_block(CpuState& cpu) {
+  const uint64_t before = cpu.insn_count;
+  interp_.set_stop_at_branch(true);
+  interp_.set_instruction_limit(opts_.max_block_insns * 4);  // a long straight run: count it again
+  StopReason r = interp_.run(cpu);
+  interp_.set_instruction_limit(0);
+  interp_.set_stop_at_branch(false);
+  ++tiering_.stats.interp_entries;
+  tiering_.stats.interp_insns += cpu.insn_count - before;
+  return r;
 }
 
 StopReason JitEngine::host_fault(CpuState& cpu) {
@@ -206,6 +224,7 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
   // We left translated code by siglongjmp, past the exit stub: the guest MXCSR is the one
   // saved in the signal context (the handler itself ran with a fresh FPU state).
   const HostFault& f = scope_.fault;
+  stats_.translated_insns += cpu.insn_count - insns_at_enter_;
   cpu.mxcsr = f.host_mxcsr;
   _mm_setcsr(kHostMxcsr);
   settle_lazy_flags(cpu);  // older than the flags a sync record holds
@@ -269,13 +288,30 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
     // (issue 21) EFLAGS.TF or AC: one instruction at a time in the interpreter, which raises
     // the single-step trap and the alignment checks.
     const bool step = cpu.rflags & (flag::TF | flag::AC);
-    TranslatedBlock* b = unmasked || step ? nullptr : lookup_or_translate(cpu.rip);
+    TranslatedBlock* b = nullptr;
+    if (!unmasked && !step) {
+      b = cache_.lookup(cpu.rip);
+      if (!b && !tiering_.enter_cold(cpu.rip)) {
+        // Cold code: the interpreter tier runs this block (jit/tiering.h).
+        StopReason r = interpret_block(cpu);
+        if (r == StopReason::InstructionLimit) continue;
+        if (r == StopReason::Fault && cpu.fault.vector == VEC_PF && cpu.fault.is_write &&
+            handle_code_write(cpu.fault.address)) {
+          if (StopReason s = step_writer(cpu); s != StopReason::None) return s;
+          continue;
+        }
+        return r;
+      }
+      if (!b) b = translate(cpu.rip);
+    }
     if (!b) {
       // Not even the first instruction can be fetched or decoded: the interpreter raises the
       // exact fault for it.
+      const uint64_t before = cpu.insn_count;
       interp_.set_instruction_limit(unmasked && !step ? 1000 : 1);
       StopReason r = interp_.run(cpu);
       interp_.set_instruction_limit(0);
+      tiering_.stats.interp_insns += cpu.insn_count - before;
       if (r == StopReason::InstructionLimit) continue;
       if (r == StopReason::Fault && cpu.fault.vector == VEC_PF && cpu.fault.is_write &&
           handle_code_write(cpu.fault.address)) {
@@ -289,7 +325,9 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
       fmt::print(opts_.log, "Trace: {:#x} [{:#x}]\n", uint64_t(b->code), b->guest_pc);
     ++stats_.block_entries;
     void* link = nullptr;
+    insns_at_enter_ = cpu.insn_count;
     uint32_t code = tramp_.enter(&cpu, mem_.base, b->code, &link);
+    stats_.translated_insns += cpu.insn_count - insns_at_enter_;
     flags_hint_ = uint16_t(cpu.lazy_flags_op | cpu.lazy_incdec_op << 8);  // for the next translation
     settle_lazy_flags(cpu);
     switch (code) {
@@ -297,7 +335,9 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
       case kExitLink: {
         if (!opts_.chain) break;
         uint64_t flushes = stats_.flushes;
-        TranslatedBlock* to = lookup_or_translate(cpu.rip);
+        // A target still in the interpreter tier is linked once it is translated (the
+        // loop top counts this entry).
+        TranslatedBlock* to = cache_.lookup(cpu.rip);
         // A flush while translating the target destroyed the slot's block: nothing to patch.
         if (to && flushes == stats_.flushes) {
           cache_.link(static_cast<ExitSlot*>(link), to);
@@ -379,6 +419,13 @@ void JitEngine::merge_stats(const Engine& other) {
                               {&s.smc_invalidated_blocks, &t.smc_invalidated_blocks}})
     *mine += *theirs;
   s.translate_time += t.translate_time;
+  s.translated_insns += t.translated_insns;
+  TierStats& ts = tiering_.stats;
+  const TierStats& tt = o->tiering_.stats;
+  ts.interp_insns += tt.interp_insns;
+  ts.interp_entries += tt.interp_entries;
+  ts.pages_demoted += tt.pages_demoted;
+  ts.demoted_entries += tt.demoted_entries;
   for (size_t m = 0; m < std::size(s.fallbacks_by_mnemonic); ++m) s.fallbacks_by_mnemonic[m] += t.fallbacks_by_mnemonic[m];
   interp_.merge_stats(o->interp_);
 }
@@ -389,6 +436,11 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   fmt::print(out, "  guest insns translated: {}\n", s.guest_insns_translated);
   fmt::print(out, "  host code bytes:      {}\n", s.host_bytes);
   fmt::print(out, "  translation time:     {:.3f} s\n", std::chrono::duration<double>(s.translate_time).count());
+  // Instructions per tier (jit/tiering.h): the translated tier's include its blocks' fallbacks.
+  const TierStats& ts = tiering_.stats;
+  fmt::print(out, "  interpreter tier:     {} insns, {} block entries (translated after {})\n", ts.interp_insns,
+             ts.interp_entries, tiering_.options().translate_after);
+  fmt::print(out, "  translated tier:      {} insns\n", s.translated_insns);
   fmt::print(out, "  cache flushes:        {}\n", s.flushes);
   fmt::print(out, "  block entries (dispatcher): {}\n", s.block_entries);
   fmt::print(out, "  chains patched:       {}\n", s.chains_patched);
@@ -404,6 +456,7 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   fmt::print(out, "  invalidated blocks:   {}\n", s.invalidations);
   fmt::print(out, "  SMC write faults:     {} (blocks invalidated: {})\n", s.smc_write_faults,
              s.smc_invalidated_blocks);
+  fmt::print(out, "  SMC pages demoted:    {} (block entries there: {})\n", ts.pages_demoted, ts.demoted_entries);
   fmt::print(out, "  regalloc retries:     {}\n", s.regalloc_retries);
   uint64_t total = 0;
   for (uint64_t n : s.fallbacks_by_mnemonic) total += n;

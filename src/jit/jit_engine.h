@@ -18,6 +18,7 @@
 #include "jit/cache/code_cache.h"
 #include "jit/cache/shared_code.h"
 #include "jit/frontend/translator.h"
+#include "jit/tiering.h"
 #include "mem/host_fault.h"
 
 namespace vireo::jit {
@@ -40,6 +41,9 @@ struct JitOptions {
   // What the engines of one guest's threads share (made by the platform's engine factory, one
   // per address space); null: this engine makes its own (a single-threaded guest, tests).
   std::shared_ptr<SharedCode> shared;
+  // Which tier runs a block (jit/tiering.h). The default translates every block at its first
+  // entry (tests of the translator); `vireo run` starts new code in the interpreter.
+  TierOptions tiers;
 };
 
 struct JitStats {
@@ -51,6 +55,7 @@ struct JitStats {
   uint64_t invalidations = 0, regalloc_retries = 0;
   uint64_t smc_write_faults = 0, smc_invalidated_blocks = 0;
   std::chrono::nanoseconds translate_time{0};
+  uint64_t translated_insns = 0;  // guest instructions run in translated code (under --stats)
   uint64_t fallbacks_by_mnemonic[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {};
 };
 
@@ -71,7 +76,7 @@ class JitEngine final : public Engine {
  private:
   TranslatedBlock* translate(uint64_t pc);
   uint16_t flags_hint_ = 0;  // CpuState's lazy flags word when translated code last returned
-  TranslatedBlock* lookup_or_translate(uint64_t pc);
+  StopReason interpret_block(CpuState& cpu);  // the interpreter tier: one block
   StopReason host_fault(CpuState& cpu);
   StopReason dispatch(CpuState& cpu);
   // Self-modifying code: pages holding translated code are write-protected on the host
@@ -91,6 +96,8 @@ class JitEngine final : public Engine {
   Runtime rt_;
   GuestFaultScope scope_;
   JitStats stats_;
+  Tiering tiering_;
+  uint64_t insns_at_enter_ = 0;  // cpu.insn_count when translated code was last entered
   std::shared_ptr<SharedCode> shared_;
   SharedCode::Member* member_ = nullptr;  // joined at the first run (its CpuState known then)
 };

@@ -121,6 +121,33 @@ void open_image(Image& im, const std::string& path) {
   im.hi = hi;
 }
 
+// Puts a segment's `avail` file bytes at its address (already mapped read-write). The whole
+// pages among them that no other segment shares are mapped from the file, MAP_PRIVATE, as the
+// kernel maps them (page-cache pages, copied only when written, read only when touched); the
+// partial pages at either end are read in. An exec-heavy guest loads the same large binaries
+// again and again (issue 22: reading all of busybox was an eighth of a fork+exec's cost).
+void load_file_bytes(const Image& im, AddressSpace& as, const Elf64_Phdr& p, uint64_t bias, uint64_t avail) {
+  const uint64_t va = p.p_vaddr + bias;
+  auto shared_page = [&](uint64_t page) {
+    for (const Elf64_Phdr* q : im.loads)
+      if (q != &p && page + AddressSpace::kPageSize > page_align_down(q->p_vaddr + bias) &&
+          page < page_align_up(q->p_vaddr + bias + q->p_memsz))
+        return true;
+    return false;
+  };
+  uint64_t a = page_align_up(va), b = page_align_down(va + avail);
+  while (a < b && shared_page(a)) a += AddressSpace::kPageSize;
+  while (b > a && shared_page(b - AddressSpace::kPageSize)) b -= AddressSpace::kPageSize;
+  const uint64_t off = p.p_offset + (a - va);
+  if (a >= b || (off & (AddressSpace::kPageSize - 1)) ||
+      as.mmap(a, b - a, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, im.f.fd, off) != int64_t(a)) {
+    read_some(im.f.fd, as.host(va), avail, p.p_offset);
+    return;
+  }
+  read_some(im.f.fd, as.host(va), a - va, p.p_offset);
+  read_some(im.f.fd, as.host(b), va + avail - b, p.p_offset + (b - va));
+}
+
 // Maps every PT_LOAD of `im` at `bias` as anonymous memory with the file bytes read in, and
 // gives each page its segment's protection. Segments may share a page (the end of one and the
 // start of the next): pages an earlier segment already mapped are kept, not replaced, so its
@@ -147,7 +174,7 @@ void map_segments(const Image& im, AddressSpace& as, uint64_t bias) {
       a = b;
     }
     uint64_t avail = p->p_offset < file_size ? std::min<uint64_t>(p->p_filesz, file_size - p->p_offset) : 0;
-    read_some(im.f.fd, as.host(p->p_vaddr + bias), avail, p->p_offset);
+    load_file_bytes(im, as, *p, bias, avail);
     // /proc/self/maps shows a segment as a mapping of its file (by its real path, as d_path()
     // gives it) at its page-aligned offset.
     as.set_origin(start, end, real_name, page_align_down(p->p_offset), uint64_t(im.st.st_dev),

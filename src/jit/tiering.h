@@ -1,0 +1,75 @@
+// Tiering: which tier runs the block at a guest pc (design.md, "Tiers").
+//
+// New code starts in the interpreter, the reference engine, on the same CpuState: the
+// dispatcher asks `enter_cold` each time it reaches a pc that has no translation, and the
+// interpreter runs from there to the next taken branch. A pc entered `translate_after` times is
+// translated (with the translator's passes). Translating costs about a thousand times what
+// interpreting an instruction does (docs/performance.md, "Tiers"), so code that runs a few
+// times — program start-up, the dynamic linker, every exec'd process's first milliseconds —
+// is never translated at all.
+//
+// Self-modifying code: a page whose translations are invalidated by guest writes again and
+// again is *demoted*: its code runs in the interpreter (whose decode cache re-checks the
+// bytes at every fetch, so it needs no write protection) instead of being translated, faulted
+// on and thrown away at every rewrite. A demoted page is tried in translation again after it
+// has been entered `retry_entries` times, doubling at each demotion, so that a program that
+// generates code once and then runs it (a guest JIT) gets translated code eventually.
+//
+// One Tiering per JitEngine, that is per guest thread: its counters need no lock.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <unordered_map>
+
+namespace vireo::jit {
+
+struct TierOptions {
+  // Entries of a pc in the interpreter before it is translated; 0 translates every block at
+  // its first entry (no interpreter tier).
+  uint32_t translate_after = 0;
+  // SMC write faults on one page, while it holds translated code, before it is demoted.
+  uint32_t demote_after_faults = 4;
+  // Entries of a demoted page's code before it is translated again (doubled per demotion).
+  uint32_t retry_entries = 4096;
+  // The interpreter's decode cache, entries (a power of two): the interpreter tier runs cold
+  // code, mostly once, so a small table mapped at once beats the interp engine's large one
+  // faulted in page by page (hello world: ~700 of its 1,300 page faults were that table's).
+  size_t interp_cache_entries = 8192;
+};
+
+struct TierStats {
+  uint64_t interp_insns = 0;     // guest instructions run by the interpreter tier
+  uint64_t interp_entries = 0;   // times the interpreter tier ran a block
+  uint64_t pages_demoted = 0;    // SMC demotions
+  uint64_t demoted_entries = 0;  // interpreter-tier entries on demoted pages
+};
+
+class Tiering {
+ public:
+  explicit Tiering(const TierOptions& o) : o_(o) {}
+
+  // The dispatcher reached `pc`, which has no translation. True: translate it now; false: run
+  // it in the interpreter (counted).
+  bool enter_cold(uint64_t pc);
+  // A guest write hit translated code on the page holding `addr`; may demote the page.
+  void note_code_write(uint64_t addr);
+  // A full flush forgets translation counts (the code is cold again) but not demotions.
+  void forget_counts() { counts_.clear(); }
+
+  bool interpreter_tier() const { return o_.translate_after != 0; }
+  const TierOptions& options() const { return o_; }
+  TierStats stats;
+
+ private:
+  struct PageState {
+    uint32_t faults = 0;         // SMC write faults since the page was last (re)promoted
+    uint32_t demotions = 0;
+    uint64_t entries_left = 0;   // > 0: demoted, interpreted until this many more entries
+  };
+  TierOptions o_;
+  std::unordered_map<uint64_t, uint32_t> counts_;   // pc -> interpreter-tier entries
+  std::unordered_map<uint64_t, PageState> pages_;   // page number -> SMC history
+};
+
+}  // namespace vireo::jit

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Tier policy tests (src/jit/tiering.h), on counts from `vireo run --stats`, never on time.
+# Usage: tiers_test.sh VIREO DIR CASE   (DIR holds tier_loop and smc_storm)
+set -uo pipefail
+vireo=$1 dir=$2 case=$3
+fail() { echo "FAIL: $*"; exit 1; }
+# stat NAME FILE: the first number after "NAME:" in a --stats report
+stat() { sed -n "s/^  $1: *\([0-9][0-9]*\).*/\1/p" "$2" | head -1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+run() {  # run OUT_PREFIX VIREO_OPTIONS... -- PROGRAM ARGS...
+  local out=$1; shift
+  "$vireo" run --stats "$@" >"$tmp/$out.out" 2>"$tmp/$out.err" || fail "vireo exited $? ($*)"
+}
+
+case $case in
+promotion)
+  # tier_step is entered 1000 times: translated at its 1000th entry with --translate-after=1000,
+  # never with 1001; every tier's output is native's.
+  native=$("$dir/tier_loop" 1000)
+  step=$(nm "$dir/tier_loop" | awk '$3 == "tier_step" { print $1 }' | sed 's/^0*//')
+  [[ -n $step ]] || fail "no tier_step symbol"
+  for t in 0 2 32 1000 1001 1000000; do
+    run t$t --translate-after=$t -d in_asm -D "$tmp/t$t.log" -- "$dir/tier_loop" 1000
+    [[ $(cat "$tmp/t$t.out") == "$native" ]] || fail "output differs with --translate-after=$t"
+    total=$(stat "guest instructions" "$tmp/t$t.err")
+    interp=$(stat "interpreter tier" "$tmp/t$t.err")
+    jit=$(stat "translated tier" "$tmp/t$t.err")
+    blocks=$(stat "blocks translated" "$tmp/t$t.err")
+    translated_step=no
+    grep -q "^IN: 0x$step\$" "$tmp/t$t.log" && translated_step=yes
+    echo "translate-after=$t: $total insns = interpreter $interp + translated $jit; $blocks blocks; tier_step translated: $translated_step"
+    [[ -n $total && -n $interp && -n $jit && $((interp + jit)) -eq $total ]] || fail "tier counts do not add up"
+    case $t in
+      0) [[ $interp -eq 0 && $translated_step == yes ]] || fail "--translate-after=0 interpreted code" ;;
+      1000000) [[ $jit -eq 0 && $blocks -eq 0 ]] || fail "cold code was translated" ;;
+      1001) [[ $translated_step == no && $blocks -gt 0 ]] || fail "tier_step translated before its 1001st entry" ;;
+      *) [[ $translated_step == yes && $interp -gt 0 ]] || fail "tier_step not translated after $t entries" ;;
+    esac
+  done
+  b0=$(stat "blocks translated" "$tmp/t0.err") b32=$(stat "blocks translated" "$tmp/t32.err")
+  [[ $b32 -lt $((b0 / 4)) ]] || fail "tiering translated $b32 blocks of $b0"
+  ;;
+smc)
+  # The storm's page is demoted after a few write faults; faults stay few for 20,000 rewrites.
+  native=$("$dir/smc_storm" 20000)
+  for t in 0 32; do
+    run s$t --translate-after=$t -- "$dir/smc_storm" 20000
+    [[ $(cat "$tmp/s$t.out") == "$native" ]] || fail "output differs with --translate-after=$t"
+    faults=$(stat "SMC write faults" "$tmp/s$t.err")
+    demoted=$(stat "SMC pages demoted" "$tmp/s$t.err")
+    echo "translate-after=$t: $faults SMC write faults, $demoted demotions"
+    [[ -n $demoted && $demoted -ge 2 && $faults -le 40 ]] || fail "the storm's page was not demoted"
+  done
+  ;;
+*) fail "unknown case $case" ;;
+esac
+echo PASS
