@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "cli/commands.h"
+#include "gdb/system_target.h"
 #include "interp/interpreter.h"
 #include "kvm/kvm_engine.h"
 #include "kvm/kvm_error.h"
@@ -32,6 +33,10 @@ struct BootArgs {
   std::string log_file;  // -D FILE
   std::string append;
   std::string kernel;
+  // gdb: -s (port 1234), -g PORT|PATH, -S (stop before the first instruction)
+  bool gdb_default = false, gdb_stop = false;
+  std::string gdb;
+  std::string gdb_disconnect = "run";
 };
 
 // "128M", "1G", "65536K", or a bare number of MiB as QEMU's -m takes it.
@@ -93,14 +98,24 @@ int boot(const BootArgs& a) {
   uint64_t t0 = machine::monotonic_ns();
   std::unique_ptr<Engine> engine_ptr = make_engine(a, board, int_log);
   Engine& engine = *engine_ptr;
+  std::unique_ptr<gdb::SystemDebugger> debugger;
+  std::string endpoint = !a.gdb.empty() ? a.gdb : a.gdb_default || a.gdb_stop ? "1234" : "";
+  if (!endpoint.empty()) {
+    DebugControls probe;
+    if (std::string why; !engine.set_debug(&probe, &why)) throw std::runtime_error(fmt::format("gdb: {}", why));
+    engine.set_debug(nullptr);
+    debugger = std::make_unique<gdb::SystemDebugger>(engine, cpu, board.ram().host(), board.ram().size(),
+                                                     gdb::StubOptions{endpoint, a.gdb_disconnect == "kill"}, a.gdb_stop);
+  }
   machine::SystemRunResult res;
   try {
-    res = machine::run_system(board, engine, cpu);
+    res = machine::run_system(board, engine, cpu, debugger.get());
   } catch (const kvm::KvmError& e) {
     res = {1, e.what()};
   } catch (const machine::MachineStop& e) {
     res = {1, e.what()};
   }
+  if (debugger) debugger->machine_exit(res.exit_status);
   if (int_log && int_log != stderr) std::fclose(int_log);
   std::fflush(stdout);
   double seconds = double(machine::monotonic_ns() - t0) / 1e9;
@@ -124,6 +139,12 @@ void add_boot_command(CLI::App& app) {
   cmd->add_option("-d", args->debug, "interp: log items: int (each interrupt and exception, one line)");
   cmd->add_option("-D", args->log_file, "interp: write the -d log to FILE instead of stderr");
   cmd->add_option("--append", args->append, "Kernel command line (after the kernel's path, as QEMU passes it)");
+  cmd->add_flag("-s", args->gdb_default, "Wait for gdb on 127.0.0.1:1234 (as QEMU's -s)");
+  cmd->add_flag("-S", args->gdb_stop, "With gdb: stop before the first instruction until gdb continues");
+  cmd->add_option("-g", args->gdb, "Wait for gdb on 127.0.0.1:PORT (0: any free port, printed) or a Unix socket PATH");
+  cmd->add_option("--gdb-disconnect", args->gdb_disconnect,
+                  "What a gdb that disconnects without detaching leaves: run (default) or kill")
+      ->check(CLI::IsMember({"run", "kill"}));
   cmd->add_option("KERNEL", args->kernel, "Multiboot v1 kernel (ELF32, or a.out-kludge image)")->required();
   cmd->callback([args] {
     int status;

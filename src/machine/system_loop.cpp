@@ -6,11 +6,12 @@
 
 namespace vireo::machine {
 
-SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu) {
+SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu, SystemDebugHooks* debug) {
   HostTimer timer(cpu);
   for (;;) {
     if (auto st = board.exit_status()) return {*st, {}};
     timer.arm(board.next_deadline_ns());
+    if (debug) debug->before_run(cpu);
     StopReason why = engine.run(cpu);
     switch (why) {
       case StopReason::PortIo:
@@ -28,6 +29,9 @@ SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu) {
       case StopReason::ExitRequest:
         cpu.exit_request = 0;
         board.advance();
+        break;
+      case StopReason::Debug:
+        if (debug) debug->debug_stop(cpu);
         break;
       case StopReason::Fault:
         return {1, fmt::format("guest exception {} (error code {:#x}, address {:#x}) at rip={:#x} was not delivered",

@@ -5,6 +5,8 @@
 // instruction in the interpreter (counted by mnemonic in --stats).
 #pragma once
 
+#include <algorithm>
+
 #include <Zydis/Mnemonic.h>
 
 #include <array>
@@ -114,6 +116,12 @@ struct BlockLimits {
   // At most this many: code past several exits is often never run, and translating it
   // costs start-up time.
   uint32_t max_side_exits = 3;
+  // A debugger's breakpoints (sorted), or null: a block ends before each, so that the
+  // dispatcher sees the breakpoint's PC before its instruction runs.
+  const std::vector<uint64_t>* breakpoints = nullptr;
+  bool breaks_at(uint64_t pc) const {
+    return breakpoints && std::binary_search(breakpoints->begin(), breakpoints->end(), pc);
+  }
 };
 
 // Decodes and translates one block starting at `pc`. `fallbacks` receives the instructions
