@@ -128,12 +128,12 @@ void GdbStub::serve() {
 }
 
 // While the guest runs: wait for its stop (sending the stop reply) or gdb's Ctrl-C.
-bool GdbStub::wait_stopped() {
+bool GdbStub::wait_stopped(bool reply) {
   for (;;) {
     if (auto ev = gate_.stopped_event()) {
       last_ = *ev;
       g_thread_ = 0;
-      bool sent = io_->send(stop_reply(*ev));
+      bool sent = !reply || io_->send(stop_reply(*ev));
       if (ev->kind != StopEvent::Kind::Signal) {
         exited_ = true;
         gate_.exit_reported();
@@ -154,14 +154,14 @@ bool GdbStub::wait_stopped() {
 
 void GdbStub::session(int fd) {
   io_ = std::make_unique<PacketIo>(fd);
-  no_ack_pending_ = false;
+  detached_ = false;
   gate_.set_attached();
   gate_.set_memory_reader([this](uint64_t a, void* out, uint64_t n) {
     return target_.read_memory(0, a, static_cast<uint8_t*>(out), n) == n;
   });
   // gdb expects a stopped target when it connects.
   gate_.request_stop(SIGINT);
-  if (!wait_stopped()) {
+  if (!wait_stopped(false)) {  // (gdb asks with '?')
     if (!exited_) disconnect();
     return;
   }
@@ -172,7 +172,12 @@ void GdbStub::session(int fd) {
       return;
     }
     if (in.kind == PacketIo::Kind::Interrupt) continue;  // (already stopped)
-    if (!handle(in.payload)) return;
+    if (!handle(in.payload)) {
+      // D detached already; otherwise gdb is gone (a reply could not be sent, or the guest
+      // ended while it ran).
+      if (!detached_ && !exited_) disconnect();
+      return;
+    }
   }
 }
 
@@ -292,6 +297,7 @@ bool GdbStub::handle(const std::string& p) {
       breakpoints_.clear();
       watchpoints_.clear();
       gate_.detach();
+      detached_ = true;
       return false;
     case 'k': target_.kill();
     default: return reply("");

@@ -50,7 +50,8 @@ class GdbStub {
   bool resume(const std::string& actions);  // vCont actions; false if malformed
   int64_t thread_for_regs();
   void disconnect();
-  bool wait_stopped();  // while running: the stop (reply sent) or the peer gone; false if gone
+  // While running: the stop (its reply sent if `reply`) or the peer gone; false if gone.
+  bool wait_stopped(bool reply = true);
 
   DebugTarget& target_;
   StopGate& gate_;
@@ -63,7 +64,7 @@ class GdbStub {
   int64_t g_thread_ = 0;  // Hg (0: the stopped thread)
   std::map<uint64_t, int> breakpoints_;  // pc -> 0 (Z0) or 1 (Z1)
   std::vector<Watchpoint> watchpoints_;
-  bool no_ack_pending_ = false;
+  bool detached_ = false;  // this session ended by D
   bool exited_ = false;
 };
 

@@ -35,10 +35,19 @@ for _ in $(seq 200); do
   sleep 0.05
 done
 sed "s|@SOCK@|$sock|g" "$script" >"$dir/script.gdb"
-timeout 60 gdb -batch -nx -x "$dir/script.gdb" "$symbols" >"$dir/gdb.out" 2>&1
+# SYMBOLS "-": gdb is given no file and must find the program through the stub (qXfer:exec-file).
+if [ "$symbols" = - ]; then symbols=(); else symbols=("$symbols"); fi
+timeout 60 gdb -batch -nx -x "$dir/script.gdb" "${symbols[@]}" >"$dir/gdb.out" 2>&1
 gdb_status=$?
 wait "$vpid" 2>/dev/null
 vpid=
+
+# The test kernel takes a software interrupt: a KVM back end that cannot deliver events to a
+# guest (PVM) ends it with Vireo's one-line reason, and the test is skipped with that line.
+if grep -q "^vireo: host KVM cannot deliver events" "$dir/guest.err"; then
+  echo "SKIP: $(head -1 "$dir/guest.err" | cut -d';' -f1)"
+  exit 77
+fi
 
 fail=0
 # check FILE STREAM: the EXPECTED lines of STREAM appear in FILE in order.
@@ -63,4 +72,4 @@ if [ $fail -ne 0 ]; then
   echo "--- guest stderr"; cat "$dir/guest.err"
   exit 1
 fi
-echo "PASS ($(wc -l <"$dir/gdb.out") lines of gdb output checked against $(wc -l <"$expected") expectations)"
+cat "$dir/gdb.out"; echo "PASS ($(wc -l <"$dir/gdb.out") lines of gdb output checked against $(wc -l <"$expected") expectations)"
