@@ -78,8 +78,13 @@ PacketIo::Incoming PacketIo::read() {
     if (no_ack_) {
       if (too_long) continue;
     } else {
-      if (!write_all(fd_, ok && !too_long ? "+" : "-", 1)) return {Kind::Closed, {}};
-      if (!ok || too_long) continue;
+      // (A peer that sent its last packet and hung up, k say, still has it served: a failed
+      // ack is not the end; the reply's failure will be.)
+      bool acked = write_all(fd_, ok && !too_long ? "+" : "-", 1);
+      if (!ok || too_long) {
+        if (!acked) return {Kind::Closed, {}};
+        continue;
+      }
     }
     // Unescape ('}' x -> x ^ 0x20); run-length encoding is only sent by stubs, never by gdb.
     std::string payload;
