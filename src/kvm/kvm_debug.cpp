@@ -64,7 +64,7 @@ bool KvmEngine::set_debug(DebugControls* d, std::string* why) {
     }
   }
   if (ioctl(vcpu_.fd(), KVM_SET_GUEST_DEBUG, &g) != 0) {
-    if (why) *why = fmt::format("kvm: KVM_SET_GUEST_DEBUG failed: {}", std::strerror(errno));
+    if (why) *why = fmt::format("engine kvm cannot debug on this host: KVM_SET_GUEST_DEBUG failed: {}", std::strerror(errno));
     return false;
   }
   debug_ = d;
