@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "gdb/system_target.h"
 #include "interp/interpreter.h"
 #include "jit/system/system_jit_engine.h"
 #include "kvm/kvm_engine.h"
@@ -43,6 +44,10 @@ struct BootArgs {
   bool no_reboot = false;
   bool guest_decompress = false;
   std::string kernel;
+  // gdb: -s (port 1234), -g PORT|PATH, -S (stop before the first instruction)
+  bool gdb_default = false, gdb_stop = false;
+  std::string gdb;
+  std::string gdb_disconnect = "run";
 };
 
 // "128M", "1G", "65536K", or a bare number of MiB as QEMU's -m takes it.
@@ -138,14 +143,24 @@ machine::SystemRunResult boot_once(const BootArgs& a, const machine::BoardConfig
   uint64_t t0 = machine::monotonic_ns();
   std::unique_ptr<Engine> engine_ptr = make_engine(a, board, int_log);
   Engine& engine = *engine_ptr;
+  std::unique_ptr<gdb::SystemDebugger> debugger;
+  std::string endpoint = !a.gdb.empty() ? a.gdb : a.gdb_default || a.gdb_stop ? "1234" : "";
+  if (!endpoint.empty()) {
+    DebugControls probe;
+    if (std::string why; !engine.set_debug(&probe, &why)) throw std::runtime_error(fmt::format("gdb: {}", why));
+    engine.set_debug(nullptr);
+    debugger = std::make_unique<gdb::SystemDebugger>(engine, cpu, board.ram().host(), board.ram().size(),
+                                                     gdb::StubOptions{endpoint, a.gdb_disconnect == "kill"}, a.gdb_stop);
+  }
   machine::SystemRunResult res;
   try {
-    res = machine::run_system(board, engine, cpu);
+    res = machine::run_system(board, engine, cpu, debugger.get());
   } catch (const kvm::KvmError& e) {
     res = {1, e.what()};
   } catch (const machine::MachineStop& e) {
     res = {1, e.what()};
   }
+  if (debugger) debugger->machine_exit(res.exit_status);  // (a reset ends the session too)
   std::fflush(stdout);
   uint64_t t1 = machine::monotonic_ns();
   double seconds = double(t1 - t0) / 1e9;
@@ -216,6 +231,12 @@ void add_boot_command(CLI::App& app) {
   cmd->add_flag("--no-reboot", args->no_reboot, "A guest reset ends Vireo instead of booting again");
   cmd->add_flag("--guest-decompress", args->guest_decompress,
                 "Linux: let the bzImage decompress itself in the guest (with KASLR) instead of unpacking it on the host");
+  cmd->add_flag("-s", args->gdb_default, "Wait for gdb on 127.0.0.1:1234 (as QEMU's -s)");
+  cmd->add_flag("-S", args->gdb_stop, "With gdb: stop before the first instruction until gdb continues");
+  cmd->add_option("-g", args->gdb, "Wait for gdb on 127.0.0.1:PORT (0: any free port, printed) or a Unix socket PATH");
+  cmd->add_option("--gdb-disconnect", args->gdb_disconnect,
+                  "What a gdb that disconnects without detaching leaves: run (default) or kill")
+      ->check(CLI::IsMember({"run", "kill"}));
   cmd->add_option("KERNEL", args->kernel, "Linux bzImage or Multiboot v1 kernel (ELF32, or a.out-kludge image); "
                                           "recognised by content")->required();
   cmd->callback([args] {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "cli/commands.h"
+#include "gdb/user_target.h"
 #include "interp/interpreter.h"
 #include "cpu/cpuid.h"
 #include "jit/jit_engine.h"
@@ -40,6 +41,9 @@ struct RunArgs {
   // --translate-after N: a block runs in the interpreter tier for its first N entries
   // (jit/tiering.h; chosen by measurement, docs/performance.md "Tiers"); 0: always translated.
   uint32_t translate_after = 8;
+  // gdb: -g PORT|PATH waits for gdb before the first instruction; what a vanished gdb leaves
+  std::string gdb;
+  std::string gdb_disconnect = "run";
 };
 
 // The jit's options, with the -D log and the perf map opened once for all guest threads.
@@ -149,6 +153,16 @@ int run(const RunArgs& a) {
     fmt::print(stderr, "vireo: {}\n", e.what());
     return 1;
   }
+  std::unique_ptr<gdb::UserDebugger> debugger;
+  if (!a.gdb.empty()) {
+    try {
+      debugger = std::make_unique<gdb::UserDebugger>(p, gdb::StubOptions{a.gdb, a.gdb_disconnect == "kill"});
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "vireo: {}\n", e.what());
+      return 1;
+    }
+    p.debugger = debugger.get();
+  }
   return p.run();
 }
 
@@ -175,6 +189,12 @@ void add_run_command(CLI::App& app) {
   run_cmd->add_option("-d", args->debug, "jit: log items, comma-separated: in_asm,op,out_asm,exec");
   run_cmd->add_option("-D", args->log_file, "jit: write the -d log to FILE instead of stderr");
   run_cmd->add_flag("--perfmap", args->perfmap, "jit: write /tmp/perf-PID.map (each block's host code, named guest:PC) for perf report");
+  run_cmd->add_option("-g", args->gdb,
+                      "Wait for gdb on 127.0.0.1:PORT (0: any free port, printed) or a Unix socket PATH "
+                      "before the first instruction");
+  run_cmd->add_option("--gdb-disconnect", args->gdb_disconnect,
+                      "What a gdb that disconnects without detaching leaves: run (default) or kill")
+      ->check(CLI::IsMember({"run", "kill"}));
   run_cmd->add_flag("--stats", args->stats, "Print execution statistics at exit");
   run_cmd->add_flag("--strace", args->strace, "Print each system call with arguments and result");
   run_cmd->add_option("-E", args->set_env, "Set VAR=VAL in the guest environment")

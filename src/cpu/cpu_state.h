@@ -93,6 +93,7 @@ enum class StopReason : uint8_t {
   PortIo,       // IN/OUT that the platform must serve (system mode)
   ExitRequest,  // CpuState::exit_request was set (signal pending, stop requested, ...)
   InstructionLimit,
+  Debug,        // a debugger's breakpoint, watchpoint or single-step (cpu/debug_target.h)
 };
 
 // x86 exception vectors (SDM Vol. 3, 6.3.1).

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cpu/cpu_state.h"
+#include "cpu/debug_target.h"
 
 namespace vireo {
 
@@ -24,6 +25,14 @@ class Engine {
   // Adds `other`'s --stats counters to this engine's (an engine of the same kind: the
   // engine of a guest thread that ended, so that --stats adds up all threads).
   virtual void merge_stats(const Engine& other) {}
+  // A debugger's breakpoints, watchpoints and single-step for this CPU (cpu/debug_target.h),
+  // read by the engine while it runs; null when none is attached. Called between runs, by the
+  // thread that runs the engine. Returns false (and leaves them off) if the engine cannot
+  // debug; `why` then says so in one line.
+  virtual bool set_debug(DebugControls* d, std::string* why = nullptr) {
+    if (d && why) *why = std::string("engine ") + name() + " has no debug support";
+    return !d;
+  }
 };
 
 }  // namespace vireo

@@ -190,13 +190,23 @@ StopReason Interpreter::run(CpuState& cpu) {
       return StopReason::ExitRequest;
     }
     x_.insn_rip = cpu.rip;
+    if (debug_ && debug_breakpoint(cpu)) [[unlikely]] {
+      deactivate_fault_scope(scope_);
+      return StopReason::Debug;
+    }
     const Insn* in = fetch(cpu);
     const uint64_t flags_before = cpu.rflags;
     if (flags_before & flag::AC) [[unlikely]]
       alignment_check(x_, *in);
+    if (debug_) [[unlikely]]
+      debug_before(*in);
     cpu.rip += in->len;
     in->fn(x_, *in);
     ++cpu.insn_count;
+    if (debug_ && x_.stop == StopReason::None && debug_after()) [[unlikely]] {
+      deactivate_fault_scope(scope_);
+      return StopReason::Debug;
+    }
     // (Not after a syscall: Linux traps after it returns; that step is not modelled.)
     if ((flags_before & flag::TF) && x_.stop == StopReason::None) [[unlikely]]
       single_step_trap(x_);

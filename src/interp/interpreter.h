@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cpu/decoder.h"
 #include "cpu/engine.h"
@@ -38,6 +39,7 @@ class Interpreter final : public Engine {
   void print_stats(std::FILE* out, double seconds) const override;
   void invalidate(uint64_t addr, uint64_t len) override;
   void merge_stats(const Engine& other) override;
+  bool set_debug(DebugControls* d, std::string* why = nullptr) override;  // (debug_checks.cpp)
 
   // Stop after this many more instructions (difftest, tests); 0 = no limit.
   void set_instruction_limit(uint64_t n) { limit_ = n; }
@@ -95,6 +97,13 @@ class Interpreter final : public Engine {
   static uint64_t empty_tag(size_t slot) { return slot == 0; }
   uint64_t limit_ = 0;
   bool stop_at_branch_ = false;
+  // A debugger's controls (debug_checks.cpp), null when none: one test per instruction.
+  DebugControls* debug_ = nullptr;
+  bool debug_breakpoint(CpuState& cpu);
+  void debug_before(const Insn& in);
+  bool debug_after();
+  std::vector<std::pair<uint64_t, uint64_t>> watch_touched_;  // this instruction's memory operands
+  std::vector<std::vector<uint8_t>> watch_old_;              // each watched range before it
   uint64_t decode_misses_ = 0;
   std::map<uint16_t, uint64_t> unimplemented_;  // mnemonic -> times hit
   std::unique_ptr<SystemMode> sys_;

@@ -155,6 +155,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     std::vector<FallbackSite> fallbacks;
     BlockLimits limits{interpret_all ? opts_.max_block_insns : std::min(opts_.max_block_insns, lengths[attempt]),
                        attempt == 0};
+    if (debug_) limits.breakpoints = &debug_->breakpoints;  // (blocks end before them)
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
     ir::Block before = block;
     passes::optimize(block);
@@ -258,6 +259,35 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
   return StopReason::Fault;
 }
 
+bool JitEngine::set_debug(DebugControls* d, std::string*) {
+  debug_ = d;
+  interp_.set_debug(d);
+  // Blocks already translated over a breakpoint would run it without a check.
+  if (d)
+    for (uint64_t pc : d->breakpoints) stats_.invalidations += cache_.invalidate(pc, 1);
+  return true;
+}
+
+// With a debugger's controls set: a breakpoint at rip stops here; a single-step, or any
+// watchpoint, runs the interpreter (its per-instruction checks) instead of translated code.
+// `handled`: the interpreter ran and the dispatcher loops.
+StopReason JitEngine::debug_dispatch(CpuState& cpu, bool& handled) {
+  if (debug_->is_breakpoint(cpu.rip)) {
+    debug_->event = DebugControls::Event::Breakpoint;
+    return StopReason::Debug;
+  }
+  if (!debug_->single_step && debug_->watchpoints.empty()) return StopReason::None;
+  handled = true;
+  interp_.set_instruction_limit(debug_->single_step ? 1 : 1000);
+  StopReason r = interp_.run(cpu);
+  interp_.set_instruction_limit(0);
+  if (r == StopReason::InstructionLimit) return debug_->single_step ? StopReason::Debug : StopReason::None;
+  if (r == StopReason::Fault && cpu.fault.vector == VEC_PF && cpu.fault.is_write &&
+      handle_code_write(cpu.fault.address))
+    return step_writer(cpu);
+  return r;
+}
+
 StopReason JitEngine::run(CpuState& cpu) {
   // (the CpuState of an engine's thread never moves: other threads raise its exit request)
   if (!member_) member_ = shared_->join(&cpu.exit_request);
@@ -288,6 +318,12 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
     // (issue 21) EFLAGS.TF or AC: one instruction at a time in the interpreter, which raises
     // the single-step trap and the alignment checks.
     const bool step = cpu.rflags & (flag::TF | flag::AC);
+    if (debug_) [[unlikely]] {
+      bool handled = false;
+      StopReason r = debug_dispatch(cpu, handled);
+      if (r != StopReason::None) return r;
+      if (handled) continue;
+    }
     TranslatedBlock* b = nullptr;
     if (!unmasked && !step) {
       b = cache_.lookup(cpu.rip);
@@ -334,6 +370,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
       case kExitDispatch: break;
       case kExitLink: {
         if (!opts_.chain) break;
+        if (debug_ && debug_->is_breakpoint(cpu.rip)) break;  // (never chained: the loop top stops)
         uint64_t flushes = stats_.flushes;
         // A target still in the interpreter tier is linked once it is translated (the
         // loop top counts this entry).

@@ -70,6 +70,9 @@ class JitEngine final : public Engine {
   void invalidate(uint64_t addr, uint64_t len) override;
   void prepare_guest_write(uint64_t addr, uint64_t len) override;
   void merge_stats(const Engine& other) override;
+  // Breakpoints end blocks (the dispatcher checks them, chaining never jumps to one);
+  // single-steps and watchpoints run in the interpreter, which checks them per instruction.
+  bool set_debug(DebugControls* d, std::string* why = nullptr) override;
 
   const JitStats& stats() const { return stats_; }
 
@@ -99,7 +102,9 @@ class JitEngine final : public Engine {
   Tiering tiering_;
   uint64_t insns_at_enter_ = 0;  // cpu.insn_count when translated code was last entered
   std::shared_ptr<SharedCode> shared_;
-  SharedCode::Member* member_ = nullptr;  // joined at the first run (its CpuState known then)
+  SharedCode::Member* member_ = nullptr;
+  DebugControls* debug_ = nullptr;  // a debugger's controls, or null
+  StopReason debug_dispatch(CpuState& cpu, bool& handled);  // joined at the first run (its CpuState known then)
 };
 
 }  // namespace vireo::jit

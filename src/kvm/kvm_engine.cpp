@@ -35,6 +35,15 @@ KvmEngine::KvmEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size) :
 }
 
 StopReason KvmEngine::run(CpuState& cpu) {
+  if (!debug_) return run_vcpu(cpu);
+  // Under a debugger the CpuState is the truth between runs (gdb reads and writes it).
+  loaded_ = false;
+  StopReason r = run_vcpu(cpu);
+  vcpu_.get_state(cpu);
+  return r;
+}
+
+StopReason KvmEngine::run_vcpu(CpuState& cpu) {
   if (!loaded_) {
     vcpu_.set_state(cpu);
     loaded_ = true;
@@ -78,6 +87,8 @@ StopReason KvmEngine::run(CpuState& cpu) {
         break;  // the loop head injects
       case KVM_EXIT_INTR:
         return StopReason::ExitRequest;
+      case KVM_EXIT_DEBUG:
+        return debug_exit(cpu);
       case KVM_EXIT_HLT:
         vcpu_.get_regs(cpu);
         return StopReason::Hlt;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "cpu/engine.h"
 #include "kvm/kvm_exit_stats.h"
@@ -31,6 +32,7 @@ class KvmEngine : public Engine {
   const char* name() const override { return "kvm"; }
   void print_stats(std::FILE* out, double seconds) const override { stats_.print(out, seconds); }
   const KvmExitStats& stats() const { return stats_; }
+  bool set_debug(DebugControls* d, std::string* why = nullptr) override;  // (kvm_debug.cpp)
 
  private:
   void handle_io();
@@ -42,6 +44,16 @@ class KvmEngine : public Engine {
   KvmVm vm_;
   KvmVcpu vcpu_;
   bool loaded_ = false;
+  // A debugger's controls (kvm_debug.cpp), and what each debug register watches.
+  DebugControls* debug_ = nullptr;
+  struct Slot {
+    uint64_t addr, len;
+    WatchKind kind;
+    bool watch;
+  };
+  Slot slots_[4] = {};
+  StopReason debug_exit(CpuState& cpu);
+  StopReason run_vcpu(CpuState& cpu);
   KvmExitStats stats_;
 };
 

@@ -15,6 +15,7 @@
 
 #include "cpu/decoder.h"
 #include "interp/memory_fault.h"
+#include "gdb/user_target.h"
 #include "linux/initial_stack.h"
 #include "linux/signals.h"
 #include "linux/syscalls/syscall_table.h"
@@ -94,6 +95,7 @@ int Process::run() {
   GuestThread& main = *threads_.front();
   run_thread(main);
   if (exited_) {
+    if (debugger) debugger->process_exit(false, exit_status_);
     if (opts_.stats) print_stats();
     return exit_status_;
   }
@@ -117,10 +119,14 @@ void Process::run_thread(GuestThread& t) {
   set_current_thread(&t);
   t.signals.cpu = &t.cpu;
   set_signal_thread(&t.signals);
+  if (debugger) debugger->thread_start(t);
   for (;;) {
+    if (debugger) debugger->checkpoint(t);
     StopReason r = t.engine->run(t.cpu);
     if (r == StopReason::Syscall) {
+      if (debugger) debugger->enter_kernel(t);
       handle_syscall(t);
+      if (debugger && !exited_ && !t.exiting) debugger->leave_kernel(t);
       if (exited_ || t.exiting) break;
       deliver_pending(*this);
       if (t.mask_saved) {  // a sigsuspend whose signal was not delivered after all
@@ -136,7 +142,12 @@ void Process::run_thread(GuestThread& t) {
           as_->grow_down(t.cpu.fault.address, stack_rlimit()))
         continue;
       GuestSiginfo info = fault_siginfo(*this);
-      deliver_fault(*this, info.signo, info);  // returns only into a guest handler
+      int sig = debugger ? debugger->signal(t, info.signo, info) : info.signo;
+      if (sig) deliver_fault(*this, sig, info);  // returns only into a guest handler
+      continue;
+    }
+    if (r == StopReason::Debug) {
+      if (debugger) debugger->debug_stop(t);
       continue;
     }
     if (r == StopReason::ExitRequest) {

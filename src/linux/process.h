@@ -20,6 +20,10 @@
 
 namespace vireo {
 
+namespace gdb {
+class UserDebugger;
+}
+
 struct RunOptions {
   std::string engine = "interp";
   bool stats = false;
@@ -74,6 +78,9 @@ class Process {
     uint64_t handler = 0, flags = 0, restorer = 0, mask = 0;
   };
   SigAction sigactions[65];
+
+  // gdb (`vireo run -g`), or null: sees each stop, signal and exit (gdb/user_target.h).
+  gdb::UserDebugger* debugger = nullptr;
 
   // Guest-visible path of the running program (for /proc/self/exe and execve of it):
   // absolute, as the kernel's /proc/self/exe link is.

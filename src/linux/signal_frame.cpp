@@ -16,6 +16,7 @@
 
 #include "cpu/cpuid.h"
 #include "cpu/decoder.h"
+#include "gdb/user_target.h"
 #include "interp/x87_native.h"
 #include "interp/xsave.h"
 #include "linux/guest_access.h"
@@ -266,6 +267,7 @@ void deliver_pending(Process& p) {
   if (!ready) return;
   int sig = next_signal(ready);
   GuestSiginfo info = take_pending(sig);
+  if (p.debugger && !(sig = p.debugger->signal(p.thread(), sig, info))) return;  // (gdb suppressed it)
   dispatch(p, sig, info, nullptr);
   // More waiting: stop again right away, so the next frame nests on this one as on Linux.
   if (pending_signals() & ~p.thread().sigmask) p.cpu().exit_request = 1;

@@ -13,6 +13,7 @@
 
 #include <atomic>
 
+#include "gdb/user_target.h"
 #include "linux/process.h"
 #include "linux/threads.h"
 
@@ -165,6 +166,7 @@ void init_guest_signals(Process& p) {
 }
 
 void die_by_signal(Process& p, int sig, uint64_t address, bool message) {
+  if (p.debugger) p.debugger->process_exit(true, sig);
   if (message) {
     const char* abbrev = sigabbrev_np(sig);
     fmt::print(stderr, "vireo: guest terminated by {} at pc={:#x} address {:#x}\n",

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "gdb/user_target.h"
 #include "linux/guest_access.h"
 #include "linux/process.h"
 
@@ -139,6 +140,7 @@ void Process::finish_thread(GuestThread& t) {
     if (write_guest(*this, t.clear_child_tid, zero) && as_->contains(t.clear_child_tid, 4))
       ::syscall(SYS_futex, as_->host(t.clear_child_tid), FUTEX_WAKE, 1, nullptr, nullptr, 0);
   }
+  if (debugger) debugger->thread_end(t);
   // From here no signal may reach this thread's pending set: it is about to go.
   block_all_host_signals();
   set_signal_thread(nullptr);
@@ -171,6 +173,7 @@ void Process::retire_stats(GuestThread& t) {
 // would release its own in Linux's exit path), --stats, the files flushed, then the host
 // exit_group takes all host threads down at once.
 void Process::end_process(int status) {
+  if (debugger) debugger->process_exit(false, status);
   {
     std::lock_guard g(threads_mu_);
     for (auto& t : threads_) release_robust_futexes(*this, *t);
@@ -212,6 +215,9 @@ void Process::after_fork(bool child) {
       if (t.get() != me) others.push_back(std::move(t));
     std::erase_if(threads_, [](auto& t) { return !t; });
     me->tid = pid_t(::gettid());
+    // The debugger stays with the parent (its stub thread is not in the child).
+    if (debugger && me->engine) me->engine->set_debug(nullptr);
+    debugger = nullptr;
     unlock_all_after_fork(true);
     // Their engines go with them (their host threads do not exist here).
     others.clear();

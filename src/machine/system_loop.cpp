@@ -6,7 +6,7 @@
 
 namespace vireo::machine {
 
-SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu) {
+SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu, SystemDebugHooks* debug) {
   HostTimer timer(cpu);
   for (;;) {
     if (auto st = board.exit_status()) return {*st, {}};
@@ -15,6 +15,7 @@ SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu) {
     if (board.request() == MachineRequest::Reset) return {0, {}, true};
     if (board.request() == MachineRequest::Quit) return {0, "quit from the console (Ctrl-A x)"};
     timer.arm(board.next_deadline_ns());
+    if (debug) debug->before_run(cpu);
     StopReason why = engine.run(cpu);
     switch (why) {
       case StopReason::PortIo:
@@ -33,6 +34,9 @@ SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu) {
         cpu.exit_request = 0;
         board.advance();
         board.flush_console();
+        break;
+      case StopReason::Debug:
+        if (debug) debug->debug_stop(cpu);
         break;
       case StopReason::Fault:
         return {1, fmt::format("guest exception {} (error code {:#x}, address {:#x}) at rip={:#x} was not delivered",

@@ -20,6 +20,15 @@ struct SystemRunResult {
   bool reset = false;   // the guest reset the machine (the caller boots again or stops)
 };
 
-SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu);
+// A debugger watching the CPU (gdb/system_target.h): called before each engine run (where it
+// may hold the CPU while gdb has it stopped) and when the engine stops for a breakpoint,
+// watchpoint or single-step.
+struct SystemDebugHooks {
+  virtual ~SystemDebugHooks() = default;
+  virtual void before_run(CpuState& cpu) = 0;
+  virtual void debug_stop(CpuState& cpu) = 0;
+};
+
+SystemRunResult run_system(Board& board, Engine& engine, CpuState& cpu, SystemDebugHooks* debug = nullptr);
 
 }  // namespace vireo::machine

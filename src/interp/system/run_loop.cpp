@@ -80,13 +80,19 @@ StopReason Interpreter::run_system_steps(CpuState& cpu, uint64_t n, bool poll) {
     if (cpu.exit_request) [[unlikely]]
       return StopReason::ExitRequest;
     x_.insn_rip = cpu.rip;
+    if (debug_ && debug_breakpoint(cpu)) [[unlikely]]
+      return StopReason::Debug;
     const Insn* in = fetch_system(x_, s);
     const bool trap_flag = cpu.rflags & flag::TF;
+    if (debug_) [[unlikely]]
+      debug_before(*in);
     cpu.rip += in->len;
     in->fn(x_, *in);
     if (s.bounces_used) [[unlikely]]
       commit_bounces(x_, s);
     ++cpu.insn_count;
+    if (debug_ && x_.stop == StopReason::None && debug_after()) [[unlikely]]
+      return StopReason::Debug;
     if (trap_flag) [[unlikely]]
       single_step_trap(x_, s, *in);
     if (x_.stop != StopReason::None) [[unlikely]] {

@@ -180,6 +180,7 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
   bool ok = false;
   block.term = {};
   for (uint32_t n = 0; n < kMaxTailInsns; ++n) {
+    if (limits.breaks_at(pc)) break;  // (no tail runs over a breakpoint)
     if (pc == start) {  // fell through into the start
       ir.set_guest_pc(pc);
       ir.jump(start);
@@ -267,14 +268,14 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     bool ok = got > 0 && decoder.decode(bytes, got, pc, in);
     // A block never runs into a page that is not there, nor past its size limit; an
     // undecodable first instruction is left to the interpreter, which raises the fault.
-    if (!ok || n == limits.max_insns) {
+    if (!ok || n == limits.max_insns || (n > 0 && limits.breaks_at(pc))) {
       if (n == 0) return false;
       ir.set_guest_pc(pc);
       // At the size limit the next block follows directly (chainable); an instruction that
       // cannot be fetched or decoded goes through the dispatcher, whose interpreter raises
       // its fault.
-      if (ok) ir.jump(pc);
-      else ir.exit_to(pc);
+      if (ok && !limits.breaks_at(pc)) ir.jump(pc);
+      else ir.exit_to(pc);  // (a breakpoint: through the dispatcher, which checks it)
       break;
     }
     Translator t(block, in, pc, fallbacks);

@@ -5,6 +5,8 @@
 // instruction in the interpreter (counted by mnemonic in --stats).
 #pragma once
 
+#include <algorithm>
+
 #include <Zydis/Mnemonic.h>
 
 #include <array>
@@ -117,6 +119,12 @@ struct BlockLimits {
   // System mode (src/jit/system/): what user mode translates as the platform's (SYSCALL)
   // or through the guest window (rep string helpers) runs in the system interpreter.
   bool system_mode = false;
+  // A debugger's breakpoints (sorted), or null: a block ends before each, so that the
+  // dispatcher sees the breakpoint's PC before its instruction runs.
+  const std::vector<uint64_t>* breakpoints = nullptr;
+  bool breaks_at(uint64_t pc) const {
+    return breakpoints && std::binary_search(breakpoints->begin(), breakpoints->end(), pc);
+  }
 };
 
 // Decodes and translates one block starting at `pc`. `fallbacks` receives the instructions

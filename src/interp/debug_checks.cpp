@@ -1,0 +1,70 @@
+// The interpreter's side of the debug interface (cpu/debug_target.h): a breakpoint is checked
+// before an instruction runs, watchpoints and single-step after it. Only reached when a
+// debugger has set controls (Interpreter::run tests one pointer per instruction otherwise).
+//
+// Watchpoints, as the hardware's data breakpoints (SDM Vol. 3, 18.2.4), fire after the
+// accessing instruction: an explicit memory operand of the instruction that overlaps the
+// watched range is an access (read or write); a watched value that changed is a write (this
+// catches implicit accesses too: push, string instructions, a system call's effect is not an
+// instruction's and is not reported).
+#include <Zydis/Zydis.h>
+
+#include <cstring>
+
+#include "interp/interpreter.h"
+
+namespace vireo {
+
+bool Interpreter::set_debug(DebugControls* d, std::string*) {
+  debug_ = d;
+  watch_old_.clear();
+  return true;
+}
+
+bool Interpreter::debug_breakpoint(CpuState& cpu) {
+  if (!debug_->is_breakpoint(cpu.rip)) return false;
+  debug_->event = DebugControls::Event::Breakpoint;
+  return true;
+}
+
+void Interpreter::debug_before(const Insn& in) {
+  watch_touched_.clear();
+  if (debug_->watchpoints.empty()) return;
+  // lea and the hint nops name memory without accessing it.
+  if (in.mnemonic != ZYDIS_MNEMONIC_LEA && in.mnemonic != ZYDIS_MNEMONIC_NOP &&
+      in.mnemonic != ZYDIS_MNEMONIC_PREFETCH && in.mnemonic != ZYDIS_MNEMONIC_PREFETCHW)
+    for (unsigned i = 0; i < in.nops; ++i)
+      if (in.op[i].kind == OpKind::Mem)
+        watch_touched_.push_back({x_.linear(in, in.op[i]), in.op[i].size ? in.op[i].size : 1u});
+  watch_old_.resize(debug_->watchpoints.size());
+  for (size_t k = 0; k < debug_->watchpoints.size(); ++k) {
+    const Watchpoint& w = debug_->watchpoints[k];
+    watch_old_[k].assign(w.len, 0);
+    if (!debug_->read_memory || !debug_->read_memory(w.addr, watch_old_[k].data(), w.len)) watch_old_[k].clear();
+  }
+}
+
+bool Interpreter::debug_after() {
+  for (size_t k = 0; k < debug_->watchpoints.size() && k < watch_old_.size(); ++k) {
+    const Watchpoint& w = debug_->watchpoints[k];
+    bool touched = false;
+    for (auto [a, n] : watch_touched_) touched |= w.overlaps(a, n);
+    bool changed = false;
+    if (w.kind != WatchKind::Read && !watch_old_[k].empty()) {
+      std::vector<uint8_t> now(w.len);
+      changed = debug_->read_memory(w.addr, now.data(), w.len) && now != watch_old_[k];
+    }
+    if (touched || changed) {
+      debug_->event = DebugControls::Event::Watch;
+      debug_->hit = w;
+      return true;
+    }
+  }
+  if (debug_->single_step) {
+    debug_->event = DebugControls::Event::Step;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace vireo
