@@ -4,6 +4,8 @@
 
 #include <Zydis/Mnemonic.h>
 
+#include "interp/memory_fault.h"
+
 namespace vireo {
 
 namespace {
@@ -29,11 +31,15 @@ void alignment_check(Exec& x, const Insn& in) {
   for (unsigned i = 0; i < in.nops; ++i) {
     const Operand& o = in.op[i];
     if (o.kind != OpKind::Mem || (o.size != 2 && o.size != 4 && o.size != 8)) continue;
-    if (x.linear(in, o) & (o.size - 1)) x.raise(VEC_AC, 0, true);
+    // A non-canonical address is #GP/#SS, which this host reports before #AC (the canonical
+    // check belongs to the address calculation, alignment to the access): leave it to the
+    // access itself.
+    const uint64_t la = x.linear(in, o);
+    if ((la & (o.size - 1)) && is_canonical(la)) x.raise(VEC_AC, 0, true);
   }
   if (implicit_stack_access(in.mnemonic)) {
     const unsigned size = in.opsize == 2 ? 2 : 8;
-    if (x.gpr(RSP) & (size - 1)) x.raise(VEC_AC, 0, true);
+    if ((x.gpr(RSP) & (size - 1)) && is_canonical(x.gpr(RSP))) x.raise(VEC_AC, 0, true);
   }
 }
 

@@ -12,10 +12,13 @@ SNIPPET(ac_word_misaligned, SET_AC "movw 1(%rsi), %bx;" CLEAR_AC)
 SNIPPET(ac_rmw_misaligned, SET_AC "addq $1, 4(%rsi);" CLEAR_AC)
 SNIPPET(ac_push_misaligned_stack, SET_AC "sub $4, %rsp; push %rbx;" CLEAR_AC)
 SNIPPET(ac_cleared, "mov 1(%rsi), %rbx")
+// A misaligned non-canonical address: #GP (SIGSEGV, SI_KERNEL) comes before #AC.
+SNIPPET(ac_noncanonical_misaligned, SET_AC "mov 1(%rdx), %rbx;" CLEAR_AC)
+SNIPPET(ac_moffs_noncanonical, SET_AC ".byte 0xa3; .quad 0xf2d2302f067b44e5;" CLEAR_AC)
 
 int main(void) {
   setup();
-  struct regs r = R(.gpr = {[RSI] = (uint64_t)DATA + 0x100});
+  struct regs r = R(.gpr = {[RSI] = (uint64_t)DATA + 0x100, [RDX] = 0x8000000000000000});
   RUN(ac_aligned, r);
   RUN(ac_byte, r);
   RUN(ac_load_misaligned, r);
@@ -24,5 +27,7 @@ int main(void) {
   RUN(ac_rmw_misaligned, r);
   RUN(ac_push_misaligned_stack, r);
   RUN(ac_cleared, r);
+  RUN(ac_noncanonical_misaligned, r);
+  RUN(ac_moffs_noncanonical, r);
   return 0;
 }
