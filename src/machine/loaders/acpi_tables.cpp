@@ -3,6 +3,8 @@
 #include <cstring>
 #include <string>
 
+#include "machine/loaders/boot_common.h"
+
 namespace vireo::machine {
 
 namespace {
@@ -14,11 +16,6 @@ uint8_t checksum(const uint8_t* p, size_t n) {
   uint8_t s = 0;
   for (size_t i = 0; i < n; ++i) s = uint8_t(s + p[i]);
   return uint8_t(-s);
-}
-
-template <class T>
-void put(uint8_t* p, size_t off, T v) {
-  std::memcpy(p + off, &v, sizeof v);
 }
 
 // The 36-byte header every description table starts with (ACPI 5.2.6); the checksum is

@@ -10,17 +10,9 @@
 
 namespace vireo::machine {
 
-namespace {
-[[noreturn]] void fail(const std::string& path, const std::string& why) {
+void fail(const std::string& path, const std::string& why) {
   throw std::runtime_error(fmt::format("{}: {}", path, why));
 }
-template <class T>
-T get(const uint8_t* p, size_t off) {
-  T v;
-  std::memcpy(&v, p + off, sizeof v);
-  return v;
-}
-}  // namespace
 
 std::vector<E820Entry> pc_memory_map(uint64_t ram_size) {
   return {{0, 0x9FC00, 1}, {0x9FC00, 0x400, 2}, {0xE0000, 0x20000, 2}, {0x100000, ram_size - 0x100000, 1}};

@@ -4,12 +4,29 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "machine/guest_ram.h"
 
 namespace vireo::machine {
+
+// Little-endian fields of boot structures (the setup header, the zero page, hvm_start_info).
+template <class T>
+T get(const uint8_t* p, size_t off) {
+  T v;
+  std::memcpy(&v, p + off, sizeof v);
+  return v;
+}
+template <class T>
+void put(uint8_t* p, size_t off, T v) {
+  std::memcpy(p + off, &v, sizeof v);
+}
+
+// A one-line load error naming the file.
+[[noreturn]] void fail(const std::string& path, const std::string& why);
 
 struct E820Entry {
   uint64_t base, len;

@@ -45,20 +45,6 @@ constexpr uint64_t kZeroPage = 0x10000;
 constexpr uint64_t kCmdlineAddr = 0x20000;
 constexpr uint64_t kKernelAddr = 0x100000;  // the protected-mode kernel always goes to 1 MiB
 
-[[noreturn]] void fail(const std::string& path, const std::string& why) {
-  throw std::runtime_error(fmt::format("{}: {}", path, why));
-}
-
-template <class T>
-T get(const uint8_t* p, size_t off) {
-  T v;
-  std::memcpy(&v, p + off, sizeof v);
-  return v;
-}
-template <class T>
-void put(uint8_t* p, size_t off, T v) {
-  std::memcpy(p + off, &v, sizeof v);
-}
 
 Segment flat(uint16_t selector, uint16_t type) {
   return Segment{selector, uint16_t(type | 0x10 | 0x80 | 0x400 | 0x800), 0xFFFFFFFF, 0};

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "machine/loaders/boot_common.h"
+
 namespace vireo::machine {
 
 namespace {
@@ -15,10 +17,6 @@ namespace {
 constexpr size_t kPayloadOffset = 0x248, kPayloadLength = 0x24C;
 // The kernel's image is tens of MiB; a payload claiming more than this is corrupt.
 constexpr uint64_t kMaxVmlinux = 1ull << 30;
-
-[[noreturn]] void fail(const std::string& path, const std::string& why) {
-  throw std::runtime_error(fmt::format("{}: {}", path, why));
-}
 
 std::vector<uint8_t> unxz(const std::string& path, const uint8_t* in, size_t n) {
   lzma_stream s = LZMA_STREAM_INIT;

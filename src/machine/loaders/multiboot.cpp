@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "machine/loaders/boot_common.h"
+
 namespace vireo::machine {
 
 namespace {
@@ -29,10 +31,6 @@ struct Header {
   uint32_t magic, flags, checksum;
   uint32_t header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr;
 };
-
-[[noreturn]] void fail(const std::string& path, const std::string& why) {
-  throw std::runtime_error(fmt::format("{}: {}", path, why));
-}
 
 template <class T>
 T read_at(const std::vector<uint8_t>& f, uint64_t off) {

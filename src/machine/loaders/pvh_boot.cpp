@@ -26,16 +26,6 @@ constexpr uint64_t kMemMap = 0x10080;     // hvm_memmap_table_entry[] (24 bytes 
 constexpr uint64_t kCmdline = 0x20000;
 constexpr size_t kMaxCmdline = 4096;
 
-template <class T>
-T get(const uint8_t* p, size_t off) {
-  T v;
-  std::memcpy(&v, p + off, sizeof v);
-  return v;
-}
-template <class T>
-void put(uint8_t* p, size_t off, T v) {
-  std::memcpy(p + off, &v, sizeof v);
-}
 
 }  // namespace
 
