@@ -32,7 +32,9 @@ def timed(cmd):
 
 def main():
     vireo, kernel, initrd = sys.argv[1:4]
-    runs = [("vireo interp", [vireo, "boot", "--engine", "interp", "--initrd", initrd,
+    runs = [("vireo jit", [vireo, "boot", "--engine", "jit", "--initrd", initrd,
+                           "--append", "console=ttyS0", kernel]),
+            ("vireo interp", [vireo, "boot", "--engine", "interp", "--initrd", initrd,
                               "--append", "console=ttyS0", kernel]),
             ("vireo guest-dc", [vireo, "boot", "--engine", "interp", "--guest-decompress", "--initrd", initrd,
                                 "--append", "console=ttyS0", kernel])]
