@@ -63,13 +63,20 @@ void JitEngine::invalidate(uint64_t addr, uint64_t len) {
   if (len == 0) return;
   stats_.invalidations += cache_.invalidate(addr, len);
   interp_.invalidate(addr, len);
-  if (member_) shared_->invalidate_range(member_, addr, len);
+  if (!member_) return;
+  std::vector<uint64_t> aliased;  // code elsewhere that showed this range (shared views)
+  shared_->invalidate_range(member_, addr, len, aliased);
+  for (uint64_t page : aliased) stats_.invalidations += cache_.invalidate(page, 4096);
 }
 
 void JitEngine::prepare_guest_write(uint64_t addr, uint64_t len) {
   if (len == 0 || !member_) return;
-  for (uint64_t page = addr & ~uint64_t(4095); page < addr + len; page += 4096)
-    if (shared_->code_written(member_, page)) stats_.smc_invalidated_blocks += cache_.invalidate(page, 4096);
+  std::vector<uint64_t> code_pages;
+  for (uint64_t page = addr & ~uint64_t(4095); page < addr + len; page += 4096) {
+    code_pages.clear();
+    if (shared_->code_written(member_, page, code_pages))
+      for (uint64_t code : code_pages) stats_.smc_invalidated_blocks += cache_.invalidate(code, 4096);
+  }
 }
 
 // Only pages the guest may write need protecting; the guest's own protection comes from its
@@ -82,19 +89,23 @@ void JitEngine::protect_code_pages(const TranslatedBlock& b) {
 bool JitEngine::handle_code_write(uint64_t addr) {
   const uint64_t page = addr & ~uint64_t(4095);
   if (!member_) return false;
-  if (!shared_->code_written(member_, page)) {
+  std::vector<uint64_t> code_pages;  // the page itself, or the code pages it is a view of
+  if (!shared_->code_written(member_, page, code_pages)) {
     // Another thread made the page writable again between our write and its fault: the
     // write goes through now. (Anything else is the guest's own fault.)
     int prot = mem_.space ? mem_.space->prot_at(page) : -1;
     return prot >= 0 && (prot & PROT_WRITE);
   }
   ++stats_.smc_write_faults;
-  // Blocks whose own bytes are being written (8 bytes: the widest ordinary store) are what an
-  // SMC storm rewrites again and again: such faults count towards demoting the page to the
-  // interpreter tier. A guest JIT writing new code next to code it runs does not hit them.
-  const size_t rewritten = cache_.invalidate(addr, 8);
-  stats_.smc_invalidated_blocks += rewritten + cache_.invalidate(page, 4096);
-  if (rewritten) tiering_.note_code_write(page);
+  for (uint64_t code : code_pages) {
+    // Blocks whose own bytes are being written (8 bytes: the widest ordinary store) are what
+    // an SMC storm rewrites again and again: such faults count towards demoting the page to
+    // the interpreter tier. A guest JIT writing new code next to code it runs does not hit
+    // them. (Through another view, the same offset in the code page.)
+    const size_t rewritten = cache_.invalidate(code + (addr - page), 8);
+    stats_.smc_invalidated_blocks += rewritten + cache_.invalidate(code, 4096);
+    if (rewritten) tiering_.note_code_write(code);
+  }
   return true;
 }
 

@@ -118,6 +118,40 @@ bool AddressSpace::grow_down(uint64_t addr, uint64_t limit) {
   return true;
 }
 
+std::vector<uint64_t> AddressSpace::shared_aliases(uint64_t page) const {
+  std::lock_guard g(mu_);
+  std::vector<uint64_t> out;
+  auto it = regions_.upper_bound(page);
+  if (it == regions_.begin() || std::prev(it)->second.end <= page) return out;
+  --it;
+  const Origin& o = it->second.origin;
+  if (!o.shared || !o.inode) return out;
+  const uint64_t file_off = o.offset + (page - it->first);
+  for (auto& [start, r] : regions_) {
+    const Origin& q = r.origin;
+    if (!q.shared || q.inode != o.inode || q.dev != o.dev || file_off < q.offset ||
+        file_off - q.offset >= r.end - start)
+      continue;
+    const uint64_t alias = start + (file_off - q.offset);
+    if (alias != page) out.push_back(alias);
+  }
+  return out;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> AddressSpace::other_shared_views(uint64_t addr) const {
+  std::lock_guard g(mu_);
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  auto it = regions_.upper_bound(addr);
+  if (it == regions_.begin() || std::prev(it)->second.end <= addr) return out;
+  --it;
+  const Origin o = it->second.origin;
+  if (!o.shared || !o.inode) return out;
+  for (auto& [start, r] : regions_)
+    if (r.origin.shared && r.origin.inode == o.inode && r.origin.dev == o.dev && !(start <= addr && addr < r.end))
+      out.emplace_back(start, r.end);
+  return out;
+}
+
 int AddressSpace::prot_at(uint64_t addr) const {
   std::lock_guard g(mu_);
   auto it = regions_.upper_bound(addr);

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mem/guest_memory.h"
@@ -59,6 +60,12 @@ class AddressSpace {
   // of the mapping below, and not past `limit` bytes in all) and returns true; false if there
   // is nothing to grow. The faulting access is then run again.
   bool grow_down(uint64_t addr, uint64_t limit);
+
+  // Other guest pages that show the same page of the same file as `page` through MAP_SHARED
+  // mappings (a second view of a memfd or file): writes through one are seen through all.
+  std::vector<uint64_t> shared_aliases(uint64_t page) const;
+  // The other MAP_SHARED mappings [start, end) of the file that the mapping at `addr` shows.
+  std::vector<std::pair<uint64_t, uint64_t>> other_shared_views(uint64_t addr) const;
 
   // The guest's protection (PROT_*) of the page holding `addr`, or -1 if it is unmapped.
   int prot_at(uint64_t addr) const;

@@ -31,18 +31,45 @@ void SharedCode::protect(Member* m, uint64_t page) {
   std::lock_guard g(mu_);
   auto it = pages_.find(page);
   if (it == pages_.end()) {
-    // Only pages the guest may write need protecting.
+    // Only pages the guest may write need protecting: the page itself, or another view of it.
     int prot = mem_.space->prot_at(page);
-    if (prot < 0 || !(prot & PROT_WRITE)) return;
-    if (::mprotect(mem_.base + page, 4096, prot & ~PROT_WRITE) != 0) return;
+    if (prot < 0) return;
+    std::vector<uint64_t> writable_aliases;
+    for (uint64_t a : mem_.space->shared_aliases(page))
+      if (int ap = mem_.space->prot_at(a); ap >= 0 && (ap & PROT_WRITE)) writable_aliases.push_back(a);
+    if (!(prot & PROT_WRITE) && writable_aliases.empty()) return;
+    if ((prot & PROT_WRITE) && ::mprotect(mem_.base + page, 4096, prot & ~PROT_WRITE) != 0) return;
+    for (uint64_t a : writable_aliases) {
+      if (::mprotect(mem_.base + a, 4096, mem_.space->prot_at(a) & ~PROT_WRITE) != 0) continue;
+      aliases_[page].push_back(a);
+      alias_code_[a].push_back(page);
+    }
     it = pages_.emplace(page, std::vector<Member*>{}).first;
   }
   if (std::find(it->second.begin(), it->second.end(), m) == it->second.end()) it->second.push_back(m);
 }
 
-void SharedCode::unprotect(uint64_t page) {
+void SharedCode::restore_if_free(uint64_t page) {
+  if (pages_.count(page) || alias_code_.count(page)) return;
   int prot = mem_.space ? mem_.space->prot_at(page) : -1;
   if (prot >= 0) ::mprotect(mem_.base + page, 4096, prot);
+}
+
+void SharedCode::drop_page(uint64_t page) {
+  pages_.erase(page);
+  if (auto it = aliases_.find(page); it != aliases_.end()) {
+    std::vector<uint64_t> aliases = std::move(it->second);
+    aliases_.erase(it);
+    for (uint64_t a : aliases) {
+      auto c = alias_code_.find(a);
+      if (c != alias_code_.end()) {
+        std::erase(c->second, page);
+        if (c->second.empty()) alias_code_.erase(c);
+      }
+      restore_if_free(a);
+    }
+  }
+  restore_if_free(page);
 }
 
 void SharedCode::tell(Member* m, uint64_t addr, uint64_t len) {
@@ -52,23 +79,43 @@ void SharedCode::tell(Member* m, uint64_t addr, uint64_t len) {
   if (m->exit_request) *m->exit_request = 1;
 }
 
-bool SharedCode::code_written(Member* m, uint64_t page) {
+bool SharedCode::code_written(Member* m, uint64_t page, std::vector<uint64_t>& code_pages) {
   std::lock_guard g(mu_);
-  auto it = pages_.find(page);
-  if (it == pages_.end()) return false;
-  for (Member* other : it->second)
-    if (other != m) tell(other, page, 4096);
-  pages_.erase(it);
-  unprotect(page);
-  return true;
+  bool hit = false;
+  auto drop = [&](uint64_t code) {
+    auto it = pages_.find(code);
+    if (it == pages_.end()) return;
+    for (Member* other : it->second)
+      if (other != m) tell(other, code, 4096);
+    code_pages.push_back(code);
+    drop_page(code);
+    hit = true;
+  };
+  drop(page);
+  if (auto a = alias_code_.find(page); a != alias_code_.end()) {
+    std::vector<uint64_t> codes = a->second;  // (drop_page edits the list)
+    for (uint64_t code : codes) drop(code);
+  }
+  return hit;
 }
 
-void SharedCode::invalidate_range(Member* m, uint64_t addr, uint64_t len) {
+void SharedCode::invalidate_range(Member* m, uint64_t addr, uint64_t len, std::vector<uint64_t>& code_pages) {
   std::lock_guard g(mu_);
   for (auto& other : members_)
     if (other.get() != m) tell(other.get(), addr, len);
-  for (uint64_t page = addr & ~uint64_t(4095); page < addr + len; page += 4096)
-    if (pages_.erase(page)) unprotect(page);
+  for (uint64_t page = addr & ~uint64_t(4095); page < addr + len; page += 4096) {
+    // Code elsewhere that this range aliased: every translator drops it (the view changes).
+    if (auto a = alias_code_.find(page); a != alias_code_.end()) {
+      std::vector<uint64_t> codes = a->second;
+      for (uint64_t code : codes) {
+        for (auto& other : members_)
+          if (other.get() != m) tell(other.get(), code, 4096);
+        code_pages.push_back(code);
+        drop_page(code);
+      }
+    }
+    if (pages_.count(page)) drop_page(page);
+  }
 }
 
 void SharedCode::release_all(Member* m) {
@@ -80,8 +127,9 @@ void SharedCode::release(Member* m) {
   for (auto it = pages_.begin(); it != pages_.end();) {
     std::erase(it->second, m);
     if (it->second.empty()) {
-      unprotect(it->first);
+      const uint64_t page = it->first;
       it = pages_.erase(it);
+      drop_page(page);  // (its aliases too)
     } else {
       ++it;
     }

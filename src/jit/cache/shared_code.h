@@ -40,23 +40,27 @@ class SharedCode {
   void leave(Member* m);
 
   // `m` is about to hold code from guest page `page`: write-protect it on the host if the
-  // guest may write it.
+  // guest may write it, and so every writable page that shows the same file page through
+  // another MAP_SHARED view (its aliases: a JIT's W^X dual mapping writes through one view
+  // and runs the other).
   void protect(Member* m, uint64_t page);
   // A write to `page` by m's thread (a host write fault, or the kernel side writing guest
-  // memory): if the page is protected, every other translator with code there is told to
-  // drop it, and the page becomes writable. Returns whether it was protected (the caller then
-  // drops its own code there).
-  bool code_written(Member* m, uint64_t page);
+  // memory): if the page is protected, as code or as the alias of code pages, every other
+  // translator with code there is told to drop it, and the pages become writable. Returns
+  // whether it was protected; `code_pages` gets the pages whose code the caller drops too.
+  bool code_written(Member* m, uint64_t page, std::vector<uint64_t>& code_pages);
   // munmap/mprotect of [addr, addr + len) by m's thread: every other translator drops its
-  // code there; the pages' protection is the guest's again.
-  void invalidate_range(Member* m, uint64_t addr, uint64_t len);
+  // code there; the pages' protection is the guest's again. `code_pages` gets the code pages
+  // elsewhere that aliased the range (the caller drops its code there too).
+  void invalidate_range(Member* m, uint64_t addr, uint64_t len, std::vector<uint64_t>& code_pages);
   // `m` dropped all its code (a full cache flush): its pages need no protection for it.
   void release_all(Member* m);
   // What other threads queued for `m`: the ranges to drop, or all (returns true).
   bool take(Member* m, std::vector<std::pair<uint64_t, uint64_t>>& ranges);
 
  private:
-  void unprotect(uint64_t page);  // (lock held)
+  void drop_page(uint64_t page);        // (lock held) no code at `page` any more
+  void restore_if_free(uint64_t page);  // (lock held) the guest's protection, unless still needed
   void release(Member* m);        // (lock held)
   void tell(Member* m, uint64_t addr, uint64_t len);  // (lock held)
 
@@ -65,6 +69,8 @@ class SharedCode {
   std::vector<std::unique_ptr<Member>> members_;
   // Protected guest pages -> the translators with code there.
   std::unordered_map<uint64_t, std::vector<Member*>> pages_;
+  // Code page -> the writable aliases protected for it, and alias page -> its code pages.
+  std::unordered_map<uint64_t, std::vector<uint64_t>> aliases_, alias_code_;
 };
 
 }  // namespace vireo::jit

@@ -20,6 +20,10 @@ int64_t sys_mmap(Process& p, const SyscallArgs& a) {
   int64_t r = p.as().mmap(a.a[0], a.a[1], int(a.a[2]), flags, fd, a.a[5]);
   // A fixed mapping may replace code the engines have decoded or translated.
   if (r >= 0 && (flags & MAP_FIXED)) p.engine().invalidate(uint64_t(r), a.a[1]);
+  // A new shared view of a file: code translated from its other views was protected without
+  // this one, so it is dropped (translated again, it protects every view).
+  if (r >= 0 && (flags & MAP_TYPE) != MAP_PRIVATE && fd >= 0)
+    for (auto [start, end] : p.as().other_shared_views(uint64_t(r))) p.engine().invalidate(start, end - start);
   return r;
 }
 
