@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -80,13 +81,22 @@ void vdso_refresh(uint64_t tsc_offset) {
   uint64_t mult = uint64_t((static_cast<unsigned __int128>(elapsed) << 32) / (s.tsc - g_first_tsc));
   if (!mult) return;
   vireo_vdso_data& d = *g_data;
+  // CLOCK_MONOTONIC never goes back: readers extrapolated from the old base with the old rate,
+  // which may run a little ahead of the host's clock; the new base starts no earlier than
+  // what they could have read (the re-base corrects the rate, not the past).
+  int64_t mono_ns = ns_of(s.mono);
+  if (d.valid && s.tsc > d.tsc_base && s.tsc - d.tsc_base <= d.max_delta) {
+    const uint64_t ahead = uint64_t((static_cast<unsigned __int128>(s.tsc - d.tsc_base) * d.mult) >> 32);
+    const int64_t read_before = d.mono_sec * 1'000'000'000 + d.mono_nsec + int64_t(ahead);
+    mono_ns = std::max(mono_ns, read_before);
+  }
   d.seq = d.seq + 1;
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
   d.tsc_base = s.tsc;
   d.mult = mult;
   d.max_delta = uint64_t((uint64_t(1'000'000'000) << 32) / mult);  // about one second
-  d.mono_sec = s.mono.tv_sec;
-  d.mono_nsec = s.mono.tv_nsec;
+  d.mono_sec = mono_ns / 1'000'000'000;
+  d.mono_nsec = mono_ns % 1'000'000'000;
   d.real_sec = s.real.tv_sec;
   d.real_nsec = s.real.tv_nsec;
   d.valid = 1;
