@@ -82,6 +82,18 @@ struct X87State {
   uint16_t fop;       // last non-control opcode
   uint64_t fip, fdp;  // last instruction / data pointer
   uint16_t fcs, fds;  // their selectors (0 after FNINIT; FNSTENV/FNSAVE store them)
+
+  // The state FNINIT leaves (SDM Vol. 2, FINIT): FCW 037FH, FSW 0, all tags empty, pointers
+  // and FOP cleared; the registers keep their contents.
+  void reset() {
+    fcw = 0x37F;
+    fsw = 0;
+    top = 0;
+    tag_empty = 0xFF;
+    fop = 0;
+    fip = fdp = 0;
+    fcs = fds = 0;
+  }
 };
 
 // Why an engine returned control to the platform.

@@ -28,18 +28,7 @@ unsigned env_size(Exec& x, const Insn& in) {
   return in.opsize == 2 ? kEnv16Size : kEnvSize;
 }
 
-void reset(X87State& s) {
-  // FNINIT (SDM Vol. 2, FINIT): FCW 037FH, FSW 0, all tags empty, pointers and FOP cleared.
-  s.fcw = 0x37F;
-  s.fsw = 0;
-  s.top = 0;
-  s.tag_empty = 0xFF;
-  s.fop = 0;
-  s.fip = s.fdp = 0;
-  s.fcs = s.fds = 0;
-}
-
-void fninit(Exec& x, const Insn&) { reset(x.cpu->x87); }
+void fninit(Exec& x, const Insn&) { x.cpu->x87.reset(); }
 
 void fnclex(Exec& x, const Insn&) {
   x.cpu->x87.fsw &= uint16_t(~(STICKY | ES | B));
@@ -141,7 +130,7 @@ void fnsave(Exec& x, const Insn& in) {
   const X87State& s = x.cpu->x87;
   for (unsigned i = 0; i < 8; ++i) std::memcpy(img + n + 10 * i, &s.st[(s.top + i) & 7], 10);
   std::memcpy(x.host_ptr(x.linear(in, in.op[0]), n + kRegsSize, true), img, n + kRegsSize);
-  reset(x.cpu->x87);  // FNSAVE ends with FNINIT (SDM Vol. 2, FSAVE)
+  x.cpu->x87.reset();  // FNSAVE ends with FNINIT (SDM Vol. 2, FSAVE)
 }
 
 void frstor(Exec& x, const Insn& in) {

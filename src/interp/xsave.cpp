@@ -57,15 +57,8 @@ uint64_t in_use(const CpuState& c) {
 
 void init_components(CpuState& c, uint64_t mask) {
   if (mask & xstate::X87) {
-    X87State& s = c.x87;
-    std::memset(static_cast<void*>(s.st), 0, sizeof s.st);
-    s.fcw = 0x37F;
-    s.fsw = 0;
-    s.top = 0;
-    s.tag_empty = 0xFF;
-    s.fop = 0;
-    s.fip = s.fdp = 0;
-    s.fcs = s.fds = 0;
+    std::memset(static_cast<void*>(c.x87.st), 0, sizeof c.x87.st);  // (the init state: zeros)
+    c.x87.reset();
   }
   if (mask & xstate::SSE) std::memset(static_cast<void*>(c.xmm), 0, sizeof c.xmm);
   if (mask & xstate::AVX) std::memset(static_cast<void*>(c.ymm_hi), 0, sizeof c.ymm_hi);

@@ -506,16 +506,22 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
              s.smc_invalidated_blocks);
   fmt::print(out, "  SMC pages demoted:    {} (block entries there: {})\n", ts.pages_demoted, ts.demoted_entries);
   fmt::print(out, "  regalloc retries:     {}\n", s.regalloc_retries);
+  print_fallbacks(out, s.fallbacks_by_mnemonic);
+  interp_.print_stats(out, seconds);
+}
+
+// The interpreter fallbacks of a --stats report: the total, then the 15 commonest mnemonics
+// (user-mode and system-mode jit alike).
+void print_fallbacks(std::FILE* out, const uint64_t (&by_mnemonic)[ZYDIS_MNEMONIC_MAX_VALUE + 1]) {
   uint64_t total = 0;
-  for (uint64_t n : s.fallbacks_by_mnemonic) total += n;
+  for (uint64_t n : by_mnemonic) total += n;
   fmt::print(out, "  interpreter fallbacks: {}\n", total);
   std::vector<std::pair<uint64_t, size_t>> top;
-  for (size_t m = 0; m < std::size(s.fallbacks_by_mnemonic); ++m)
-    if (s.fallbacks_by_mnemonic[m]) top.emplace_back(s.fallbacks_by_mnemonic[m], m);
+  for (size_t m = 0; m < std::size(by_mnemonic); ++m)
+    if (by_mnemonic[m]) top.emplace_back(by_mnemonic[m], m);
   std::sort(top.rbegin(), top.rend());
   for (size_t i = 0; i < top.size() && i < 15; ++i)
     fmt::print(out, "    {:<20} {}\n", ZydisMnemonicGetString(ZydisMnemonic(top[i].second)), top[i].first);
-  interp_.print_stats(out, seconds);
 }
 
 }  // namespace vireo::jit

@@ -107,4 +107,7 @@ class JitEngine final : public Engine {
   StopReason debug_dispatch(CpuState& cpu, bool& handled);  // joined at the first run (its CpuState known then)
 };
 
+// --stats: the interpreter fallbacks by mnemonic (jit_engine.cpp; the system jit's too).
+void print_fallbacks(std::FILE* out, const uint64_t (&by_mnemonic)[ZYDIS_MNEMONIC_MAX_VALUE + 1]);
+
 }  // namespace vireo::jit

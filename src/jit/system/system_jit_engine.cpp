@@ -12,6 +12,7 @@
 #include "cpu/decoder.h"
 #include "interp/system/system_mode.h"
 #include "jit/frontend/translator.h"
+#include "jit/jit_engine.h"
 #include "jit/passes/passes.h"
 
 namespace vireo::jit {
@@ -441,15 +442,7 @@ void SystemJitEngine::print_stats(std::FILE* out, double seconds) const {
   if (opts_.check)
     fmt::print(out, "  --check interp:       {} blocks compared, {} not (interpreter fallbacks)\n", s.checked_blocks,
                s.unchecked_blocks);
-  uint64_t total = 0;
-  for (uint64_t n : s.fallbacks_by_mnemonic) total += n;
-  fmt::print(out, "  interpreter fallbacks: {}\n", total);
-  std::vector<std::pair<uint64_t, size_t>> top;
-  for (size_t m = 0; m < std::size(s.fallbacks_by_mnemonic); ++m)
-    if (s.fallbacks_by_mnemonic[m]) top.emplace_back(s.fallbacks_by_mnemonic[m], m);
-  std::sort(top.rbegin(), top.rend());
-  for (size_t i = 0; i < top.size() && i < 15; ++i)
-    fmt::print(out, "    {:<20} {}\n", ZydisMnemonicGetString(ZydisMnemonic(top[i].second)), top[i].first);
+  print_fallbacks(out, s.fallbacks_by_mnemonic);
   interp_.print_stats(out, seconds);
 }
 
