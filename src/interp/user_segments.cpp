@@ -1,5 +1,5 @@
 // Segment selectors in 64-bit user mode: mov/pop to a segment register, far return (lret,
-// lretq, ret far imm16) and iret at CPL 3.
+// lretq, ret far imm16), iret at CPL 3, and the descriptor queries lar, lsl, verr and verw.
 //
 // User mode has no guest GDT: the process runs under Linux's, which is the same for every
 // x86-64 process (arch/x86/include/asm/segment.h, GDT_ENTRY_*), so the descriptors a selector
@@ -8,6 +8,8 @@
 // entries) is not a usable segment and the load raises #GP with the selector's index as its
 // error code (SDM Vol. 3, 6.13: bits 15:3 index, bit 2 TI; EXT and IDT are 0).
 #include "interp/user_segments.h"
+
+#include <sched.h>
 
 #include <Zydis/Mnemonic.h>
 #include <fmt/format.h>
@@ -68,15 +70,24 @@ uint64_t canonical_rip(Exec& x, uint64_t rip) {
 void far_ret(Exec& x, const Insn& in) {
   const unsigned size = in.opsize;
   const uint64_t sp = x.gpr(RSP);
-  const uint64_t rip = x.load_sized(sp, size);
+  // The CS slot is read before the RIP slot (a fault with both unmapped is at sp + size).
   const uint16_t cs = uint16_t(x.load_sized(sp + size, size));
+  const uint64_t rip = x.load_sized(sp, size);
   const uint64_t release = in.nops ? uint64_t(in.op[0].disp) & 0xFFFF : 0;
-  if (cs & 4) x.raise_gp(selector_error(cs));  // an LDT selector without an LDT: checked first
-  // This host reads the stack one slot above the new top before it checks CS (measured with
-  // the random-code mode: a #PF at rsp + 3 * size + imm16 comes before the #GP of a bad
-  // selector).
-  if (release) x.probe_read(sp + 3 * size + release);
-  if (!check_return_cs(x, cs)) unsupported_compat(x, in);
+  // A CS whose RPL is not the CPL asks for a return to another privilege level, which pops
+  // SS:RSP from above the released bytes: this host reads those two slots, SS's first, before
+  // it checks CS at all (measured natively for every selector kind, GDT or LDT, null or not,
+  // RPL 0-2, both operand sizes, with or without imm16; tests/exactness far_ret_*). With RPL
+  // = CPL = 3 the CS checks come first and nothing more is read.
+  if ((cs & 3) != 3) {
+    const uint64_t top = sp + 2 * size + release;
+    x.probe_read(top + size);
+    x.probe_read(top);
+  }
+  if (!check_return_cs(x, cs)) {
+    if (rip > 0xFFFFFFFF) x.raise_gp(0);  // past a 32-bit code segment's limit
+    unsupported_compat(x, in);
+  }
   x.cpu->rip = canonical_rip(x, rip);
   x.cpu->gpr[RSP] = sp + 2 * size + release;
   x.cpu->seg[SEG_CS].selector = cs;
@@ -102,16 +113,22 @@ void iret(Exec& x, const Insn& in) {
   if (x.cpu->rflags & flag::NT) x.raise_gp(0);  // task return: not in IA-32e mode
   const unsigned size = in.opsize;
   const uint64_t sp = x.gpr(RSP);
-  const uint64_t rip = x.load_sized(sp, size);
-  const uint16_t cs = uint16_t(x.load_sized(sp + size, size));
+  // This host reads the five slots in this order (a fault names the first unmapped one):
+  // RFLAGS, then CS before RIP and SS before RSP; all five before any check. Then CS is
+  // checked, then RIP's canonical form, then SS (measured natively, tests/exactness iret_*).
   const uint64_t fl = x.load_sized(sp + 2 * size, size);
-  const uint64_t new_sp = x.load_sized(sp + 3 * size, size);
+  const uint16_t cs = uint16_t(x.load_sized(sp + size, size));
+  const uint64_t rip = x.load_sized(sp, size);
   const uint16_t ss = uint16_t(x.load_sized(sp + 4 * size, size));
+  const uint64_t new_sp = x.load_sized(sp + 3 * size, size);
   const bool long_cs = check_return_cs(x, cs);
+  // The new RIP must be canonical for a 64-bit CS, within the 4 GiB limit for a 32-bit one.
+  if (long_cs) canonical_rip(x, rip);
+  else if (rip > 0xFFFFFFFF) x.raise_gp(0);
   if ((ss & 0xFFFC) == 0) x.raise_gp(0);  // a null SS only below CPL 3
   if ((ss & 3) != (cs & 3) || descriptor(ss) != Desc::Data) x.raise_gp(selector_error(ss));
   if (!long_cs) unsupported_compat(x, in);
-  x.cpu->rip = canonical_rip(x, rip);
+  x.cpu->rip = rip;
   // CPL 3 > IOPL 0: IF, IOPL, VM, VIF and VIP keep their values; a 16-bit iret loads only
   // the low word.
   uint64_t user = flag::ARITH | flag::TF | flag::DF | flag::OF | flag::NT;
@@ -180,7 +197,59 @@ bool far_jmp_call(Exec& x, const Insn& in) {
   return true;
 }
 
+// lar/lsl/verr/verw (SDM Vol. 2): ZF = 1 when the selector names a descriptor that CPL 3
+// may see with the selector's RPL (every user descriptor has DPL 3, so only the kernel's and
+// absent ones fail), else ZF = 0 and the destination is unchanged. Access rights and limits
+// as this host's Linux GDT reads (measured, tests/exactness descriptor_queries): flat 4 GiB
+// segments, and the CPUNODE entry whose byte-granular limit is (node << 12) | cpu, the value
+// rdpid gives.
+struct DescInfo {
+  uint32_t rights;  // lar's result (bits 23:8 of the descriptor's high dword)
+  bool readable, writable;
+};
+bool user_descriptor(uint16_t sel, DescInfo& d) {
+  switch (descriptor(sel)) {
+    case Desc::Code32: d = {0xcffb00, true, false}; return true;
+    case Desc::Code64: d = {0xaffb00, true, false}; return true;
+    case Desc::Data: d = {0xcff300, true, true}; return true;
+    case Desc::DataRO: d = {0x40f500, true, false}; return true;
+    default: return false;
+  }
+}
+
+uint64_t cpunode_limit() {
+  unsigned cpu = 0, node = 0;
+  getcpu(&cpu, &node);
+  return (uint64_t(node) << 12) | cpu;
+}
+
+void set_zf(Exec& x, bool on) {
+  x.cpu->rflags = on ? x.cpu->rflags | flag::ZF : x.cpu->rflags & ~flag::ZF;
+}
+
+template <bool is_lar>
+void lar_lsl(Exec& x, const Insn& in) {
+  const uint16_t sel = uint16_t(x.read(in, in.op[1]));
+  DescInfo d;
+  const bool ok = user_descriptor(sel, d);
+  set_zf(x, ok);
+  if (!ok) return;
+  uint64_t v = is_lar ? d.rights : descriptor(sel) == Desc::DataRO ? cpunode_limit() : 0xffffffff;
+  x.set_gpr(in.op[0].reg, in.op[0].size, v);
+}
+
+template <bool write>
+void verify(Exec& x, const Insn& in) {
+  const uint16_t sel = uint16_t(x.read(in, in.op[0]));
+  DescInfo d;
+  set_zf(x, user_descriptor(sel, d) && (write ? d.writable : d.readable));
+}
+
 void register_user_segments(DispatchTable& t) {
+  t[ZYDIS_MNEMONIC_LAR] = lar_lsl<true>;
+  t[ZYDIS_MNEMONIC_LSL] = lar_lsl<false>;
+  t[ZYDIS_MNEMONIC_VERR] = verify<false>;
+  t[ZYDIS_MNEMONIC_VERW] = verify<true>;
   t[ZYDIS_MNEMONIC_RET] = ret;
   t[ZYDIS_MNEMONIC_IRET] = iret;
   t[ZYDIS_MNEMONIC_IRETD] = iret;

@@ -23,6 +23,24 @@ SNIPPET(iretq_null_ss,
 SNIPPET(iretq_bad_cs,
         "mov %rsp, %rcx; push $0x2b; push %rcx; pushfq; push $0x2b; lea 1f(%rip), %rax; push %rax;"
         "iretq; 1:")
+// The order of the stack reads (measured natively, random-code difftest): a far return reads
+// the CS slot before the RIP slot; with a CS whose RPL is not 3 it also reads the SS and RSP
+// slots above the released bytes (SS's first) before any CS check; iret reads RFLAGS, then
+// CS before RIP and SS before RSP, then checks CS, RIP's canonical form, then SS.
+SNIPPET(lretq_cs_slot_first, "lretq")
+SNIPPET(lretl_cs_slot_first, "lretl")
+SNIPPET(lretq_rpl0_reads_ss_slot, "push $0x30; push $0; lretq $0x10f0")
+SNIPPET(lretq_rpl0_ss_slot_mapped, "push $0x30; push $0; lretq $0x10e0")
+SNIPPET(lretq_rpl3_no_ss_read, "push $0x2b; push $0; lretq $0x10f0")
+SNIPPET(lretl_null_rpl0_reads_ss_slot, "sub $8, %rsp; movl $0, (%rsp); movl $0, 4(%rsp); lretl $0x10f8")
+SNIPPET(iretq_rflags_slot_first, "iretq")
+SNIPPET(iretq_ss_slot_before_rsp, "iretq")
+SNIPPET(iretq_noncanonical_rip_before_ss,
+        "mov %rsp, %rcx; push $0xf43; push %rcx; pushfq; push $0x33; mov $0x8000000000001000, %rax;"
+        "push %rax; iretq")
+SNIPPET(iretq_bad_cs_before_noncanonical_rip,
+        "mov %rsp, %rcx; push $0x2b; push %rcx; pushfq; push $0x3f43; mov $0x8000000000001000, %rax;"
+        "push %rax; iretq")
 
 int main(void) {
   setup();
@@ -40,5 +58,17 @@ int main(void) {
   RUN(iretq_bad_ss, R(0));
   RUN(iretq_null_ss, R(0));
   RUN(iretq_bad_cs, R(0));
+  RUN(lretq_cs_slot_first, R(.gpr = {[RSP] = (uint64_t)HOLE}));
+  RUN(lretl_cs_slot_first, R(.gpr = {[RSP] = (uint64_t)HOLE}));
+  // After the two pushes rsp = DATA + 0xff00; the released bytes end at HOLE.
+  struct regs top = R(.gpr = {[RSP] = (uint64_t)DATA + 0xff10});
+  RUN(lretq_rpl0_reads_ss_slot, top);
+  RUN(lretq_rpl0_ss_slot_mapped, top);
+  RUN(lretq_rpl3_no_ss_read, top);
+  RUN(lretl_null_rpl0_reads_ss_slot, top);
+  RUN(iretq_rflags_slot_first, R(.gpr = {[RSP] = (uint64_t)HOLE}));
+  RUN(iretq_ss_slot_before_rsp, R(.gpr = {[RSP] = (uint64_t)HOLE - 24}));
+  RUN(iretq_noncanonical_rip_before_ss, R(0));
+  RUN(iretq_bad_cs_before_noncanonical_rip, R(0));
   return 0;
 }
