@@ -122,6 +122,9 @@ struct FaultInfo {
   uint32_t error_code;
   uint64_t address;     // CR2-like faulting linear address for #PF; 0 otherwise
   bool is_write;        // for #PF in user mode: the access was a write
+  // User mode: a fault Linux raises itself while emulating an instruction (UMIP's
+  // copy_to_user): reported exactly as given, SEGV_MAPERR, never reclassified by the MMU.
+  bool emulated = false;
 };
 
 struct CpuState {

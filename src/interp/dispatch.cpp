@@ -34,6 +34,7 @@ DispatchTable build() {
   register_mmx(t);  // after the SSE families: it wraps the handlers of the mnemonics MMX shares
   register_x87(t);
   register_user_segments(t);  // after register_system: iret is no longer simply privileged
+  register_user_umip(t);
   register_bmi2(t);
   register_adx(t);
   register_host_values(t);

@@ -45,6 +45,7 @@ void register_sse_string(DispatchTable& t);   // sse_string.cpp: SSE4.2 pcmpestr
 // mmx.cpp: MMX forms; runs after the SSE families, routing the mnemonics they share by operand class.
 void register_mmx(DispatchTable& t);
 void register_x87(DispatchTable& t);       // x87.cpp
+void register_user_umip(DispatchTable& t);      // user_umip.cpp: sgdt/sidt/sldt/str/smsw as Linux emulates them
 void register_user_segments(DispatchTable& t);  // user_segments.cpp: ret (near and far), iret
 void register_bmi2(DispatchTable& t);         // bmi2.cpp: pdep/pext/bzhi/mulx/rorx/sarx/shlx/shrx
 void register_adx(DispatchTable& t);          // adx.cpp: adcx/adox

@@ -167,7 +167,7 @@ StopReason Interpreter::fault_stop(CpuState& cpu, int how) {
     cpu.fault = {VEC_PF, true, scope_.fault.error_code & (pf::P | pf::W), scope_.fault.guest_addr,
                  scope_.fault.is_write};
   }
-  if (cpu.fault.vector == VEC_PF)
+  if (cpu.fault.vector == VEC_PF && !cpu.fault.emulated)
     cpu.fault = memory_fault(cpu, x_.mem, cpu.fault.address,
                              (cpu.fault.error_code & (pf::P | pf::W)) | (fetching ? pf::I : 0));
   return StopReason::Fault;

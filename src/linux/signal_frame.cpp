@@ -243,7 +243,8 @@ void dispatch(Process& p, int sig, const GuestSiginfo& info, const FaultInfo* fa
   set_guest_mask(p, mask);
 }
 
-// si_code for an unmasked x87 or SSE exception (the kernel's fpu__exception_code order).
+}  // namespace
+
 int fp_code(unsigned unmasked) {
   if (unmasked & 0x01) return FPE_FLTINV;
   if (unmasked & 0x04) return FPE_FLTDIV;
@@ -252,8 +253,6 @@ int fp_code(unsigned unmasked) {
   if (unmasked & 0x20) return FPE_FLTRES;
   return 0;
 }
-
-}  // namespace
 
 int next_signal(uint64_t ready) {
   constexpr uint64_t sync = sigbit(SIGSEGV) | sigbit(SIGBUS) | sigbit(SIGILL) | sigbit(SIGTRAP) |
@@ -305,7 +304,7 @@ GuestSiginfo fault_siginfo(Process& p) {
   switch (f.vector) {
     case VEC_PF:
       si.signo = SIGSEGV;
-      si.code = p.as().is_mapped(f.address, 1) ? SEGV_ACCERR : SEGV_MAPERR;
+      si.code = !f.emulated && p.as().is_mapped(f.address, 1) ? SEGV_ACCERR : SEGV_MAPERR;
       si.set_u64(0, f.address);
       break;
     case VEC_UD: si.signo = SIGILL; si.code = ILL_ILLOPN; si.set_u64(0, cpu.rip); break;

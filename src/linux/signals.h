@@ -99,6 +99,9 @@ void deliver_fault(Process& p, int sig, const GuestSiginfo& info);
 
 // The signal and siginfo Linux raises for the fault the engine stopped with (cpu.fault).
 GuestSiginfo fault_siginfo(Process& p);
+// si_code of the SIGFPE for an unmasked x87 (#MF) or SSE (#XM) exception, from the unmasked
+// exception bits (the kernel's fpu__exception_code order).
+int fp_code(unsigned unmasked);
 
 // rt_sigreturn: restores the state saved in the frame at rsp-8. Returns the restored rax, or
 // dies with SIGSEGV on a frame that cannot be read (as Linux does).
