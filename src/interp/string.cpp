@@ -49,9 +49,21 @@ struct Str {
   int64_t step(unsigned size) const {
     return (x.cpu->rflags & flag::DF) ? -int64_t(size) : int64_t(size);
   }
-  // A long rep yields to a pending exit request between iterations: rip goes back to the
-  // instruction, which continues from the updated registers when run again.
+  // With EFLAGS.TF a rep string instruction traps after each iteration (SDM Vol. 3,
+  // 17.3.1.4): one element at a time, then rip stays on the instruction if more remain.
+  const bool tf = x.cpu->rflags & flag::TF;
+  bool stepped = false;
+  // A long rep yields to a pending exit request between iterations, and under TF after its
+  // first: rip goes back to the instruction, which continues from the updated registers when
+  // run again.
   bool should_yield() {
+    if (tf) {
+      if (stepped) {
+        x.cpu->rip = x.insn_rip;
+        return true;
+      }
+      stepped = true;
+    }
     if (!x.cpu->exit_request) return false;
     x.cpu->rip = x.insn_rip;
     return true;
@@ -73,7 +85,7 @@ void movs(Exec& x, const Insn& in) {
     s.set(RDI, s.reg(RDI) + step);
     return;
   }
-  bool fast = step > 0 && s.asz == 8 && x.mem.limit;  // system mode: element by element
+  bool fast = step > 0 && s.asz == 8 && x.mem.limit && !s.tf;  // system mode: one by one
   while (uint64_t count = s.reg(RCX)) {
     if (s.should_yield()) return;
     uint64_t src = s.src(), dst = s.dst();
@@ -108,7 +120,7 @@ void stos(Exec& x, const Insn& in) {
     s.set(RDI, s.reg(RDI) + step);
     return;
   }
-  bool fast = step > 0 && s.asz == 8 && x.mem.limit;  // system mode: element by element
+  bool fast = step > 0 && s.asz == 8 && x.mem.limit && !s.tf;  // system mode: one by one
   while (uint64_t count = s.reg(RCX)) {
     if (s.should_yield()) return;
     uint64_t dst = s.dst();

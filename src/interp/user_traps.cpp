@@ -21,6 +21,32 @@ bool implicit_stack_access(uint16_t m) {
   }
 }
 
+// The implicit operands of a string instruction: which of DS:rSI (or its override) and
+// ES:rDI it reads or writes. MOVSD and CMPSD with operands are the SSE forms.
+struct StringOperands {
+  bool src, dst;
+};
+bool string_operands(const Insn& in, StringOperands& s) {
+  if (in.map != 0 || in.nops != 0) return false;
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD:
+    case ZYDIS_MNEMONIC_MOVSQ: case ZYDIS_MNEMONIC_CMPSB: case ZYDIS_MNEMONIC_CMPSW:
+    case ZYDIS_MNEMONIC_CMPSD: case ZYDIS_MNEMONIC_CMPSQ:
+      s = {true, true};
+      return true;
+    case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD:
+    case ZYDIS_MNEMONIC_LODSQ:
+      s = {true, false};
+      return true;
+    case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD:
+    case ZYDIS_MNEMONIC_STOSQ: case ZYDIS_MNEMONIC_SCASB: case ZYDIS_MNEMONIC_SCASW:
+    case ZYDIS_MNEMONIC_SCASD: case ZYDIS_MNEMONIC_SCASQ:
+      s = {false, true};
+      return true;
+    default: return false;
+  }
+}
+
 }  // namespace
 
 // Alignment checking (SDM Vol. 3, 6.15, #AC): at CPL 3 with CR0.AM (Linux sets it) and
@@ -40,6 +66,35 @@ void alignment_check(Exec& x, const Insn& in) {
   if (implicit_stack_access(in.mnemonic)) {
     const unsigned size = in.opsize == 2 ? 2 : 8;
     if ((x.gpr(RSP) & (size - 1)) && is_canonical(x.gpr(RSP))) x.raise(VEC_AC, 0, true);
+  }
+  if (in.mnemonic == ZYDIS_MNEMONIC_LEAVE) {  // reads the saved frame pointer at rBP
+    const unsigned size = in.opsize == 2 ? 2 : 8;
+    if ((x.gpr(RBP) & (size - 1)) && is_canonical(x.gpr(RBP))) x.raise(VEC_AC, 0, true);
+  }
+  // String instructions: each element is at rSI/rDI, which advance by the element size, so
+  // the first element's alignment is every element's. A rep with rCX = 0 touches nothing.
+  StringOperands s;
+  if (in.opsize > 1 && string_operands(in, s)) {
+    const uint64_t mask = in.addrsize == 8 ? ~0ull : (1ull << (8 * in.addrsize)) - 1;
+    if ((in.prefixes & (pfx::REP | pfx::REPNE)) && (x.gpr(RCX) & mask) == 0) return;
+    const uint64_t src = x.seg_base(string_source_segment(in)) + (x.gpr(RSI) & mask);
+    const uint64_t dst = x.seg_base(SEG_ES) + (x.gpr(RDI) & mask);
+    // Access by access, in the order the instruction makes them (cmps reads ES:rDI first,
+    // as string.cpp's compare() says; movs reads before it writes): a non-canonical address
+    // is that access's #GP, which comes before the next access's #AC (measured: cmpsq and
+    // repne cmpsq with one operand misaligned and the other non-canonical).
+    const bool cmps = s.src && s.dst && in.mnemonic != ZYDIS_MNEMONIC_MOVSB &&
+                      in.mnemonic != ZYDIS_MNEMONIC_MOVSW && in.mnemonic != ZYDIS_MNEMONIC_MOVSD &&
+                      in.mnemonic != ZYDIS_MNEMONIC_MOVSQ;
+    uint64_t order[2];
+    unsigned n = 0;
+    if (s.src && !cmps) order[n++] = src;
+    if (s.dst) order[n++] = dst;
+    if (s.src && cmps) order[n++] = src;
+    for (unsigned i = 0; i < n; ++i) {
+      if (!is_canonical(order[i])) return;
+      if (order[i] & (in.opsize - 1)) x.raise(VEC_AC, 0, true);
+    }
   }
 }
 

@@ -10,6 +10,9 @@ SNIPPET(tf_cleared_by_popf, SET_TF "pushfq; andl $~0x100, (%rsp); popfq; mov $3,
 SNIPPET(tf_on_faulting, SET_TF "mov (%rax), %rbx")
 SNIPPET(tf_loop, SET_TF "1: dec %ecx; jnz 1b")
 SNIPPET(tf_on_rep_movs, SET_TF "lea 0x100(%rsp), %rsi; lea 0x200(%rsp), %rdi; mov $3, %ecx; rep movsb")
+// A rep string instruction traps after each iteration, rip still on it while more remain.
+SNIPPET(tf_in_rep_movs, SET_TF "rep movsb")
+SNIPPET(tf_in_rep_stos_last, SET_TF "rep stosq")
 
 int main(void) {
   setup();
@@ -21,5 +24,8 @@ int main(void) {
   RUN(tf_on_faulting, r);
   RUN(tf_loop, r);
   RUN(tf_on_rep_movs, r);
+  RUN(tf_in_rep_movs, R(.gpr = {[RSI] = (uint64_t)DATA + 0x100, [RDI] = (uint64_t)DATA + 0x200,
+                                [RCX] = 3}));
+  RUN(tf_in_rep_stos_last, R(.gpr = {[RDI] = (uint64_t)DATA + 0x200, [RCX] = 1}));
   return 0;
 }
