@@ -99,8 +99,8 @@ bool is_mpx_hint(const uint8_t* bytes, size_t avail) {
     return b == 0x66 || b == 0x67 || b == 0xF2 || b == 0xF3 || b == 0xF0 || b == 0x2E ||
            b == 0x36 || b == 0x3E || b == 0x26 || b == 0x64 || b == 0x65;
   };
-  while (i < avail && i < 15 && legacy(bytes[i])) ++i;
-  if (i < avail && (bytes[i] & 0xF0) == 0x40) ++i;  // REX
+  // A REX followed by more legacy prefixes is ignored, but still a prefix (41 F3 0F 1B).
+  while (i < avail && i < 15 && (legacy(bytes[i]) || (bytes[i] & 0xF0) == 0x40)) ++i;
   return i + 1 < avail && bytes[i] == 0x0F && (bytes[i + 1] == 0x1A || bytes[i + 1] == 0x1B);
 }
 

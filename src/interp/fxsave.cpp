@@ -30,6 +30,15 @@ uint64_t image_address(Exec& x, const Insn& in) {
   if (in.nops == 0 || in.op[0].kind != OpKind::Mem) x.raise_ud();
   uint64_t la = x.linear(in, in.op[0]);
   if (la & 15) x.raise_gp(0);  // the image must be 16-byte aligned (SDM Vol. 2, FXSAVE)
+  // This host checks the image's last byte before its first: a fault in either page names
+  // la + 511 when that page is the one missing, else la (measured, tests/exactness
+  // error_codes fxsave_*).
+  if (x.mem.limit) {  // user mode; system mode's softmmu walks the pages in order
+    if (in.mnemonic == ZYDIS_MNEMONIC_FXSAVE || in.mnemonic == ZYDIS_MNEMONIC_FXSAVE64)
+      x.probe_write(la + kImageBytes - 1);
+    else
+      x.probe_read(la + kImageBytes - 1);
+  }
   return la;
 }
 

@@ -36,6 +36,12 @@ SNIPPET(repe_cmpsb_src_noncanonical, "mov %rax, %rdi; mov $0x8000000000000000, %
 SNIPPET(repe_cmpsb_dst_noncanonical, "mov %rax, %rsi; mov $0x8000000000000000, %rdi; mov $4, %ecx; repe cmpsb")
 SNIPPET(repne_cmpsb_both_fault, "mov %rax, %rsi; lea 8(%rax), %rdi; mov $4, %ecx; repne cmpsb")
 SNIPPET(repe_cmpsq_dst_noncanonical, "mov %rax, %rsi; mov $0x8000000000000000, %rdi; mov $4, %ecx; repe cmpsq")
+// fxsave/fxrstor check the image's last byte before its first (this host): the fault names
+// la + 511 when the last byte's page is missing, else la.
+SNIPPET(fxsave_into_hole, "fxsave (%rax)")
+SNIPPET(fxsave_crossing_into_hole, "lea -0x100(%rsi), %rcx; add $4, %rcx; fxsave (%rcx)")
+SNIPPET(fxrstor_crossing_into_hole, "lea -0x100(%rsi), %rcx; add $4, %rcx; fxrstor (%rcx)")
+SNIPPET(fxsave_from_hole_into_mapped, "lea 0xf00(%rax), %rcx; fxsave (%rcx)")
 
 int main(void) {
   setup();
@@ -70,5 +76,10 @@ int main(void) {
   RUN(repe_cmpsb_dst_noncanonical, r);
   RUN(repne_cmpsb_both_fault, r);
   RUN(repe_cmpsq_dst_noncanonical, r);
+  RUN(fxsave_into_hole, r);
+  RUN(fxsave_crossing_into_hole, r);
+  RUN(fxrstor_crossing_into_hole, r);
+  mmap(HOLE + 4096, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  RUN(fxsave_from_hole_into_mapped, r);
   return 0;
 }
