@@ -8,6 +8,8 @@
 #include <cstring>
 
 #include "interp/interpreter.h"
+#include "interp/x87_native.h"
+#include "linux/signals.h"
 #include "jit/jit_engine.h"
 
 namespace vireo::difftest {
@@ -77,7 +79,7 @@ void EngineRunner::linux_signal_details(const CpuState& cpu, CaseResult& r) {
   constexpr int kSiKernel = 0x80;
   switch (f.vector) {
     case VEC_PF:
-      r.si_code = as_.is_mapped(f.address, 1) ? 2 /*SEGV_ACCERR*/ : 1 /*SEGV_MAPERR*/;
+      r.si_code = !f.emulated && as_.is_mapped(f.address, 1) ? 2 /*SEGV_ACCERR*/ : 1 /*SEGV_MAPERR*/;
       r.fault_addr = f.address;
       break;
     case VEC_UD: r.si_code = 2 /*ILL_ILLOPN*/; r.fault_addr = cpu.rip; break;
@@ -87,6 +89,14 @@ void EngineRunner::linux_signal_details(const CpuState& cpu, CaseResult& r) {
       r.fault_addr = cpu.rip;
       break;
     case VEC_AC: r.si_code = 1 /*BUS_ADRALN*/; break;
+    case VEC_MF:
+      r.si_code = fp_code(x87::status_word(cpu.x87) & ~cpu.x87.fcw & 0x3F);
+      r.fault_addr = cpu.rip;
+      break;
+    case VEC_XM:
+      r.si_code = fp_code(cpu.mxcsr & ~(cpu.mxcsr >> 7) & 0x3F);
+      r.fault_addr = cpu.rip;
+      break;
     default: r.si_code = kSiKernel; break;  // #GP, #SS, #BP, #OF: force_sig, no address
   }
 }
@@ -103,6 +113,11 @@ EngineRunner::EngineRunner(const std::string& engine) {
 
 EngineRunner::~EngineRunner() = default;
 
+std::pair<void*, size_t> EngineRunner::window() const {
+  const GuestMemory& m = as_.memory();
+  return {m.base - m.guard, m.limit + 2 * m.guard};
+}
+
 void EngineRunner::run(const Case& c, CaseResult& r) {
   uint8_t* code = as_.host(kCodeAddr);
   // Drop the previous case's translations before writing the new code: the jit write-protects
@@ -112,6 +127,9 @@ void EngineRunner::run(const Case& c, CaseResult& r) {
   engine_->invalidate(kCodeAddr, kCodeSize);
   engine_->invalidate(kScratchAddr, kScratchSize);
   std::memcpy(code, c.code, kMaxCode);  // (as natively: all of it)
+  // The rest of the page is zero in both runners for every case: a case that stored into it
+  // must not leave bytes that a later case's string loads or code would see on one side only.
+  std::memset(code + kMaxCode, 0, kCodeSize - kMaxCode);
   code[c.code_len] = 0x0F;  // ud2: the same terminator as natively
   code[c.code_len + 1] = 0x0B;
   std::memcpy(as_.host(kScratchAddr), c.scratch, kScratchSize);
@@ -138,7 +156,11 @@ void EngineRunner::run(const Case& c, CaseResult& r) {
     r.end = kind_of_vector(cpu.fault.vector);
     r.detail = 100 + cpu.fault.vector;
     linux_signal_details(cpu, r);
-    if (cpu.fault.vector == VEC_UD && cpu.rip == kCodeAddr + c.code_len) r.detail = -1;
+    // The case ended at its terminator only if the ud2 is still there (code may store over it).
+    const uint8_t* end = as_.host(kCodeAddr + c.code_len);
+    if (cpu.fault.vector == VEC_UD && cpu.rip == kCodeAddr + c.code_len && end[0] == 0x0F &&
+        end[1] == 0x0B)
+      r.detail = -1;
   } else {
     r.end = EndKind::Other;
   }

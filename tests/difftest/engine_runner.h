@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "cpu/engine.h"
 #include "mem/address_space.h"
@@ -20,6 +21,8 @@ class EngineRunner {
 
   void run(const Case& c, CaseResult& r);
   const Engine& engine() const { return *engine_; }
+  // The host range the engine's guest window reserves, guards included.
+  std::pair<void*, size_t> window() const;
   // Random code (random_code.cpp): may loop, so runs under a watchdog.
   void set_random_code(bool on) { random_code_ = on; }
 

@@ -70,7 +70,10 @@ struct Tally {
 
 class Runner {
  public:
-  Runner(const Options& o) : o_(o), engine_(o.engine) {}
+  Runner(const Options& o) : o_(o), engine_(o.engine) {
+    auto [addr, len] = engine_.window();
+    native_.unmap_in_child(addr, len);
+  }
 
   // Runs `cases`, compares, reports; returns the number of mismatching cases.
   // `masks_for` gives the masks for a case given the native result.

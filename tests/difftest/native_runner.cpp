@@ -106,7 +106,8 @@ void* map_fixed(uint64_t addr, uint64_t len, int prot) {
 }
 
 [[noreturn]] void child_main(const Case* cases, size_t first, size_t n, CaseResult* results,
-                             volatile size_t* done) {
+                             volatile size_t* done, std::pair<void*, size_t> drop) {
+  if (drop.second) munmap(drop.first, drop.second);
   static uint8_t altstack[1 << 16];
   stack_t ss{};
   ss.ss_sp = altstack;
@@ -124,6 +125,7 @@ void* map_fixed(uint64_t addr, uint64_t len, int prot) {
   for (size_t i = first; i < n; ++i) {
     const Case& c = cases[i];
     std::memcpy(code, c.code, kMaxCode);  // (random code may run past its end: all of it)
+    std::memset(code + kMaxCode, 0, kCodeSize - kMaxCode);  // as the engine's runner does
     code[c.code_len] = 0x0F;  // ud2
     code[c.code_len + 1] = 0x0B;
     std::memcpy(scratch, c.scratch, kScratchSize);
@@ -183,7 +185,7 @@ void NativeRunner::run(const Case* cases, size_t n, CaseResult* results) {
       fmt::print(stderr, "vireo-difftest: fork: {}\n", std::strerror(errno));
       std::exit(2);
     }
-    if (pid == 0) child_main(shared_->cases, first, n, shared_->results, &shared_->done);
+    if (pid == 0) child_main(shared_->cases, first, n, shared_->results, &shared_->done, drop_);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     size_t done = shared_->done;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 
 #include "state.h"
 
@@ -25,10 +26,15 @@ class NativeRunner {
 
   // Runs cases[0..n) natively; n <= kMaxBatch.
   void run(const Case* cases, size_t n, CaseResult* results);
+  // A host range the native child unmaps before it runs cases: the engine's guest window is
+  // a large PROT_NONE reservation that the fork would otherwise carry into the oracle, where
+  // a wild access inside it gets SEGV_ACCERR instead of the SEGV_MAPERR of an empty address.
+  void unmap_in_child(void* addr, size_t len) { drop_ = {addr, len}; }
 
  private:
   struct Shared;
   Shared* shared_ = nullptr;
+  std::pair<void*, size_t> drop_{nullptr, 0};
 };
 
 }  // namespace vireo::difftest
