@@ -15,10 +15,19 @@ namespace {
 // Branch target of operand 0: relative immediates were resolved to absolute at decode time.
 // A non-canonical target faults at the branch (#GP(0), SDM Vol. 2, JMP/CALL "64-Bit Mode
 // Exceptions"), not at the fetch that would follow.
-uint64_t target(Exec& x, const Insn& in) {
+// A call checks its push before the target (this host: a call through a non-canonical pointer
+// with an unusable stack is the push's #PF; tests/exactness noncanonical_branch).
+uint64_t target(Exec& x, const Insn& in, bool pushes = false) {
   const Operand& o = in.op[0];
   const uint64_t t = o.kind == OpKind::Imm ? uint64_t(o.disp) : x.read(in, o);
-  if (uint64_t(int64_t(t << 16) >> 16) != t) x.raise_gp(0);
+  if (uint64_t(int64_t(t << 16) >> 16) != t) {
+    if (pushes) {
+      const uint64_t slot = x.gpr(RSP) - 8;
+      if ((slot & 4095) > 4088) x.probe_second_page(slot);
+      else x.probe_write(slot);
+    }
+    x.raise_gp(0);
+  }
   return t;
 }
 
@@ -34,7 +43,7 @@ void jcc(Exec& x, const Insn& in) {
 
 void call(Exec& x, const Insn& in) {
   if (far_jmp_call(x, in)) return;
-  uint64_t t = target(x, in);
+  uint64_t t = target(x, in, true);
   x.push64(x.cpu->rip);
   x.cpu->rip = t;
 }

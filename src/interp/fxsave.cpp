@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "interp/exec.h"
+#include "interp/memory_fault.h"
 #include "interp/x87_native.h"
 
 namespace vireo::x87 {
@@ -29,6 +30,12 @@ uint32_t mxcsr_mask() {
 uint64_t image_address(Exec& x, const Insn& in) {
   if (in.nops == 0 || in.op[0].kind != OpKind::Mem) x.raise_ud();
   uint64_t la = x.linear(in, in.op[0]);
+  // A non-canonical image is the access's #GP or #SS (through rSP/rBP), before alignment.
+  if (x.mem.limit && !is_canonical(la)) {
+    const Operand& o = in.op[0];
+    const bool stack = (o.base == RSP || o.base == RBP) && o.seg != SEG_FS && o.seg != SEG_GS;
+    x.raise(stack ? VEC_SS : VEC_GP, 0, true);
+  }
   if (la & 15) x.raise_gp(0);  // the image must be 16-byte aligned (SDM Vol. 2, FXSAVE)
   // This host checks the image's last byte before its first: a fault in either page names
   // la + 511 when that page is the one missing, else la (measured, tests/exactness

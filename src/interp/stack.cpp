@@ -3,6 +3,7 @@
 
 #include "interp/dispatch.h"
 #include "interp/exec.h"
+#include "interp/memory_fault.h"
 #include "interp/user_segments.h"
 
 namespace vireo {
@@ -69,6 +70,10 @@ void enter(Exec& x, const Insn& in) {
   x.store_sized(sp, osz, x.gpr(RBP));
   const uint64_t frame = sp;
   uint64_t bp = x.gpr(RBP);
+  // The display copy reads through rBP; under EFLAGS.AC (user mode) a misaligned rBP is #AC
+  // there, after the push of rBP has reached memory (user_traps.cpp checks the push itself).
+  if (level > 1 && (x.cpu->rflags & flag::AC) && !x.sys && (bp & (osz - 1)) && is_canonical(bp - osz))
+    x.raise(VEC_AC, 0, true);
   for (unsigned i = 1; i < level; ++i) {
     bp -= osz;
     sp -= osz;

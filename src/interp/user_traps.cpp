@@ -4,6 +4,7 @@
 
 #include <Zydis/Mnemonic.h>
 
+#include "cpu/no_effect_mnemonics.h"
 #include "interp/memory_fault.h"
 
 namespace vireo {
@@ -47,6 +48,38 @@ bool string_operands(const Insn& in, StringOperands& s) {
   }
 }
 
+// The alignment #AC requires of an explicit memory operand, measured on this host (tests/
+// exactness alignment_check): 0 = none. The operand's size for 2, 4 and 8 bytes; the unaligned
+// SSE moves check 16 bytes; the x87 environment and state images 4 (their 32-bit layout's
+// field size), an 80-bit real 8, fxsave/fxrstor 4 (then the 16-byte rule is their own #GP).
+// Operands that are not accessed (lea, nops, prefetches, cache hints) and instructions that
+// #GP at CPL 3 before touching memory (the system ones; sgdt & co. are emulated by Linux
+// after that #GP) have none; nor do the SSE forms that require 16-byte alignment, whose #GP
+// comes first (the instruction raises it).
+unsigned required_alignment(const Insn& in, const Operand& o) {
+  for (auto m : kNoEffectMnemonics)
+    if (in.mnemonic == m) return 0;
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_LEA: case ZYDIS_MNEMONIC_CLFLUSH: case ZYDIS_MNEMONIC_CLFLUSHOPT:
+    case ZYDIS_MNEMONIC_CLWB: case ZYDIS_MNEMONIC_CLDEMOTE: case ZYDIS_MNEMONIC_LTR:
+    case ZYDIS_MNEMONIC_LLDT: case ZYDIS_MNEMONIC_LGDT: case ZYDIS_MNEMONIC_LIDT:
+    case ZYDIS_MNEMONIC_LMSW: case ZYDIS_MNEMONIC_INVLPG: case ZYDIS_MNEMONIC_SGDT:
+    case ZYDIS_MNEMONIC_SIDT: case ZYDIS_MNEMONIC_SLDT: case ZYDIS_MNEMONIC_STR:
+    case ZYDIS_MNEMONIC_SMSW: case ZYDIS_MNEMONIC_CMPXCHG16B:
+      return 0;
+    case ZYDIS_MNEMONIC_MOVUPS: case ZYDIS_MNEMONIC_MOVUPD: case ZYDIS_MNEMONIC_MOVDQU:
+    case ZYDIS_MNEMONIC_LDDQU:
+      return 16;
+    case ZYDIS_MNEMONIC_FNSAVE: case ZYDIS_MNEMONIC_FRSTOR: case ZYDIS_MNEMONIC_FNSTENV:
+    case ZYDIS_MNEMONIC_FLDENV: case ZYDIS_MNEMONIC_FXSAVE: case ZYDIS_MNEMONIC_FXSAVE64:
+    case ZYDIS_MNEMONIC_FXRSTOR: case ZYDIS_MNEMONIC_FXRSTOR64:
+      return 4;
+    default: break;
+  }
+  if (o.size == 10) return 8;  // fld/fstp m80, fbld/fbstp
+  return o.size == 2 || o.size == 4 || o.size == 8 ? o.size : 0;
+}
+
 }  // namespace
 
 // Alignment checking (SDM Vol. 3, 6.15, #AC): at CPL 3 with CR0.AM (Linux sets it) and
@@ -56,12 +89,20 @@ bool string_operands(const Insn& in, StringOperands& s) {
 void alignment_check(Exec& x, const Insn& in) {
   for (unsigned i = 0; i < in.nops; ++i) {
     const Operand& o = in.op[i];
-    if (o.kind != OpKind::Mem || (o.size != 2 && o.size != 4 && o.size != 8)) continue;
+    if (o.kind != OpKind::Mem) continue;
+    const unsigned align = required_alignment(in, o);
+    if (!align) continue;
     // A non-canonical address is #GP/#SS, which this host reports before #AC (the canonical
     // check belongs to the address calculation, alignment to the access): leave it to the
     // access itself.
     const uint64_t la = x.linear(in, o);
-    if ((la & (o.size - 1)) && is_canonical(la)) x.raise(VEC_AC, 0, true);
+    if ((la & (align - 1)) && is_canonical(la)) x.raise(VEC_AC, 0, true);
+  }
+  // maskmovdqu stores to DS:rDI (its override) in 8-byte halves (#AC below 8-byte alignment).
+  if (in.mnemonic == ZYDIS_MNEMONIC_MASKMOVDQU) {
+    const uint64_t mask = in.addrsize == 8 ? ~0ull : (1ull << (8 * in.addrsize)) - 1;
+    const uint64_t la = x.seg_base(string_source_segment(in)) + (x.gpr(RDI) & mask);
+    if ((la & 7) && is_canonical(la)) x.raise(VEC_AC, 0, true);
   }
   if (implicit_stack_access(in.mnemonic)) {
     const unsigned size = in.opsize == 2 ? 2 : 8;

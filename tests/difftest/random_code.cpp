@@ -60,7 +60,7 @@ bool allowed(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* zo) {
     // more), so the images differ by design (unit.Engines/Xsave compares them at equal XCR0);
     // XSAVES/XRSTORS are the kernel's.
     // Not advertised by Vireo's CPUID (the engines give #UD, as a CPU without them would):
-    // AMD's SSE4a, CLWB and CLFLUSHOPT.
+    // AMD's SSE4a, CLZERO, CLWB and CLFLUSHOPT.
     case ZYDIS_MNEMONIC_MOVNTSS: case ZYDIS_MNEMONIC_MOVNTSD: case ZYDIS_MNEMONIC_EXTRQ:
     case ZYDIS_MNEMONIC_INSERTQ: case ZYDIS_MNEMONIC_XSAVE: case ZYDIS_MNEMONIC_XSAVE64:
     case ZYDIS_MNEMONIC_XSAVEC: case ZYDIS_MNEMONIC_XSAVEC64: case ZYDIS_MNEMONIC_XSAVEOPT:
@@ -68,7 +68,7 @@ bool allowed(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* zo) {
     case ZYDIS_MNEMONIC_XRSTOR: case ZYDIS_MNEMONIC_XRSTOR64: case ZYDIS_MNEMONIC_XRSTORS:
     case ZYDIS_MNEMONIC_XRSTORS64: case ZYDIS_MNEMONIC_CLWB: case ZYDIS_MNEMONIC_CLFLUSHOPT:
     case ZYDIS_MNEMONIC_CLFLUSH:  // (advertised in system mode only)
-    case ZYDIS_MNEMONIC_MONITORX: case ZYDIS_MNEMONIC_MWAITX:
+    case ZYDIS_MNEMONIC_MONITORX: case ZYDIS_MNEMONIC_MWAITX: case ZYDIS_MNEMONIC_CLZERO:
     // Host-specific: this host is itself a guest, and VMX instructions at CPL 3 reach its
     // hypervisor, which answers with its own fault.
     case ZYDIS_MNEMONIC_VMCALL: case ZYDIS_MNEMONIC_VMFUNC: case ZYDIS_MNEMONIC_VMLAUNCH:

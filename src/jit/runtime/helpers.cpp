@@ -1,16 +1,31 @@
 #include "jit/runtime/helpers.h"
 
+#include <sys/mman.h>
 #include <xmmintrin.h>
 
 #include "interp/interpreter.h"
 #include "interp/memory_fault.h"
 #include "jit/backend/x64/emitter.h"
 #include "jit/cache/translated_block.h"
+#include "mem/address_space.h"
 
 namespace vireo::jit {
 
 namespace {
 constexpr uint32_t kHostMxcsr = 0x1F80;
+
+// Whether the instruction at pc is a near call (E8, or FF /2), after its prefixes.
+bool is_near_call(const GuestMemory& mem, uint64_t pc) {
+  for (unsigned i = 0; i < 15 && mem.contains(pc + i, 2); ++i) {
+    const uint8_t b = *mem.host(pc + i);
+    const bool prefix = b == 0x66 || b == 0x67 || b == 0xF2 || b == 0xF3 || b == 0xF0 ||
+                        b == 0x2E || b == 0x36 || b == 0x3E || b == 0x26 || b == 0x64 ||
+                        b == 0x65 || (b & 0xF0) == 0x40;
+    if (prefix) continue;
+    return b == 0xE8 || (b == 0xFF && ((*mem.host(pc + i + 1) >> 3) & 7) == 2);
+  }
+  return false;
+}
 }  // namespace
 
 // The host MXCSR holds the guest's while translated code runs: hand it to the interpreter in
@@ -38,6 +53,14 @@ uint32_t range_fault_helper(CpuState* cpu, uint64_t addr, uint64_t pc, uint64_t 
   cpu->rip = pc;
   if ((how >> 8) == VEC_GP) {
     cpu->fault = {VEC_GP, true, 0, 0, false};
+    // A near call to a non-canonical target faults on its push first when the stack cannot
+    // take it (as the interpreter's control.cpp; the state here is the call's own).
+    const GuestFaultScope* scope = current_fault_scope();
+    if (scope && scope->mem && scope->mem->space && is_near_call(*scope->mem, pc)) {
+      const uint64_t slot = cpu->gpr[RSP] - 8;
+      if (!scope->mem->contains(slot, 8) || !scope->mem->space->is_mapped(slot, 8, PROT_WRITE))
+        cpu->fault = memory_fault(*cpu, *scope->mem, slot, pf::W);
+    }
   } else {
     // Outside the guest window: not present, or not canonical (#GP/#SS); the interpreter's
     // rules decide (interp/memory_fault.h).

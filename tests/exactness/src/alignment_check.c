@@ -26,6 +26,52 @@ SNIPPET(ac_stosb_any, SET_AC "lea 1(%rsi), %rdi; stosb;" CLEAR_AC)
 SNIPPET(ac_leave_misaligned, SET_AC "lea 4(%rsi), %rbp; leave;" CLEAR_AC)
 SNIPPET(ac_leave_kernel_half, SET_AC "mov $-2, %rbp; leave;" CLEAR_AC)
 
+// Which alignment each kind of operand requires, at offsets 1, 2, 4 and 8 from an aligned
+// address (the stack misaligned the same way): 16 for the unaligned SSE moves, 8 for m80,
+// 4 for the x87 environment and state images and fxsave; nothing for lea, nops, prefetches,
+// cache hints, the instructions that #GP first, or the SSE forms that require alignment.
+SNIPPET(m_movupd, SET_AC "movupd (%rsi), %xmm0")
+SNIPPET(m_movups_st, SET_AC "movups %xmm0, (%rsi)")
+SNIPPET(m_movdqu, SET_AC "movdqu (%rsi), %xmm0")
+SNIPPET(m_lddqu, SET_AC "lddqu (%rsi), %xmm0")
+SNIPPET(m_movq_x, SET_AC "movq (%rsi), %xmm0")
+SNIPPET(m_movsd_x, SET_AC "movsd (%rsi), %xmm0")
+SNIPPET(m_addsd_x, SET_AC "addsd (%rsi), %xmm0")
+SNIPPET(m_fnsave, SET_AC "fnsave (%rsi)")
+SNIPPET(m_frstor, SET_AC "frstor (%rsi)")
+SNIPPET(m_fnstenv, SET_AC "fnstenv (%rsi)")
+SNIPPET(m_fldenv, SET_AC "fldenv (%rsi)")
+SNIPPET(m_fldt, SET_AC "fldt (%rsi)")
+SNIPPET(m_filds, SET_AC "filds (%rsi)")
+SNIPPET(m_fldl, SET_AC "fldl (%rsi)")
+SNIPPET(m_fnstcw, SET_AC "fnstcw (%rsi)")
+SNIPPET(m_fnstsw, SET_AC "fnstsw (%rsi)")
+SNIPPET(m_cmpxchg16b, SET_AC "cmpxchg16b (%rsi)")
+SNIPPET(m_lea, SET_AC "lea (%rsi), %rax")
+SNIPPET(m_prefetch, SET_AC "prefetcht0 (%rsi)")
+SNIPPET(m_nopm, SET_AC "nopl (%rsi)")
+SNIPPET(m_hintnop, SET_AC ".byte 0x0f,0x1c,0x3e")
+SNIPPET(m_stmxcsr, SET_AC "stmxcsr (%rsi)")
+SNIPPET(m_fxsave, SET_AC "fxsave (%rsi)")
+SNIPPET(m_enter8, SET_AC "enter $8, $0")
+SNIPPET(m_enter_nest, SET_AC "enter $8, $2")
+SNIPPET(m_ltr, SET_AC "ltr (%rsi)")
+SNIPPET(m_lgdt, SET_AC "lgdt (%rsi)")
+SNIPPET(m_sgdt, SET_AC "sgdt (%rsi)")
+SNIPPET(m_smsw, SET_AC "smsw (%rsi)")
+SNIPPET(m_sldt, SET_AC "sldt (%rsi)")
+SNIPPET(m_callm, SET_AC "call *(%rsi)")
+SNIPPET(m_maskmov, SET_AC "pcmpeqb %xmm1, %xmm1; mov %rsi, %rdi; maskmovdqu %xmm1, %xmm0")
+SNIPPET(m_movntdq, SET_AC "movntdq %xmm0, (%rsi)")
+SNIPPET(m_movntps_x, SET_AC "movntps %xmm0, (%rsi)")
+SNIPPET(m_movhps_x, SET_AC "movhps (%rsi), %xmm0")
+SNIPPET(m_pinsrw_x, SET_AC "pinsrw $1, (%rsi), %xmm0")
+SNIPPET(m_xchg_m, SET_AC "xchg %eax, (%rsi)")
+// enter with a nesting level copies frame pointers from rBP: a misaligned rBP is #AC.
+SNIPPET(ac_enter_nested_misaligned_rbp, SET_AC "lea 4(%rsi), %rbp; enter $16, $3;" CLEAR_AC)
+// A non-canonical fxrstor image through rBP is #SS (SIGBUS), before its alignment #GP.
+SNIPPET(fxrstor_noncanonical_rbp, "mov %rdx, %rbp; fxrstor 3(%rbp)")
+
 int main(void) {
   setup();
   struct regs r = R(.gpr = {[RSI] = (uint64_t)DATA + 0x100, [RDX] = 0x8000000000000000});
@@ -39,6 +85,8 @@ int main(void) {
   RUN(ac_cleared, r);
   RUN(ac_noncanonical_misaligned, r);
   RUN(ac_moffs_noncanonical, r);
+  RUN(ac_enter_nested_misaligned_rbp, r);
+  RUN(fxrstor_noncanonical_rbp, r);
   struct regs odd = R(.gpr = {[RSI] = (uint64_t)DATA + 0x101, [RDX] = 0x8000000000000000});
   RUN(ac_lods_misaligned, odd);
   RUN(ac_stos_misaligned, r);
@@ -48,5 +96,12 @@ int main(void) {
   RUN(ac_stosb_any, r);
   RUN(ac_leave_misaligned, r);
   RUN(ac_leave_kernel_half, r);
+  static const int offsets[] = {1, 2, 4, 8};
+  for (int k = 0; k < 4; ++k) {
+    printf("== offset %d\n", offsets[k]);
+    struct regs m = R(.gpr = {[RSI] = (uint64_t)DATA + 0x100 + offsets[k],
+                              [RSP] = (uint64_t)DATA + 0x8000 + offsets[k]});
+    RUN(m_movupd, m); RUN(m_movups_st, m); RUN(m_movdqu, m); RUN(m_lddqu, m); RUN(m_movq_x, m); RUN(m_movsd_x, m); RUN(m_addsd_x, m); RUN(m_fnsave, m); RUN(m_frstor, m); RUN(m_fnstenv, m); RUN(m_fldenv, m); RUN(m_fldt, m); RUN(m_filds, m); RUN(m_fldl, m); RUN(m_fnstcw, m); RUN(m_fnstsw, m); RUN(m_cmpxchg16b, m); RUN(m_lea, m); RUN(m_prefetch, m); RUN(m_nopm, m); RUN(m_hintnop, m); RUN(m_stmxcsr, m); RUN(m_fxsave, m); RUN(m_enter8, m); RUN(m_enter_nest, m); RUN(m_ltr, m); RUN(m_lgdt, m); RUN(m_sgdt, m); RUN(m_smsw, m); RUN(m_sldt, m); RUN(m_callm, m); RUN(m_maskmov, m); RUN(m_movntdq, m); RUN(m_movntps_x, m); RUN(m_movhps_x, m); RUN(m_pinsrw_x, m); RUN(m_xchg_m, m);
+  }
   return 0;
 }

@@ -42,6 +42,13 @@ SNIPPET(fxsave_into_hole, "fxsave (%rax)")
 SNIPPET(fxsave_crossing_into_hole, "lea -0x100(%rsi), %rcx; add $4, %rcx; fxsave (%rcx)")
 SNIPPET(fxrstor_crossing_into_hole, "lea -0x100(%rsi), %rcx; add $4, %rcx; fxrstor (%rcx)")
 SNIPPET(fxsave_from_hole_into_mapped, "lea 0xf00(%rax), %rcx; fxsave (%rcx)")
+// maskmovdqu checks its whole 16-byte destination for writing, whatever the mask.
+SNIPPET(maskmovdqu_byte3_hole, "pxor %xmm1, %xmm1; mov $0x80000000, %ecx; movd %ecx, %xmm1; mov %rax, %rdi; maskmovdqu %xmm1, %xmm0")
+SNIPPET(maskmovdqu_none_hole, "pxor %xmm1, %xmm1; mov %rax, %rdi; maskmovdqu %xmm1, %xmm0")
+SNIPPET(maskmovdqu_kernel_half, "pxor %xmm1, %xmm1; mov $0x80000000, %ecx; movd %ecx, %xmm1; mov $-2, %rdi; maskmovdqu %xmm1, %xmm0")
+// A near call through a non-canonical pointer with an unusable stack: the push's #PF first.
+SNIPPET(call_noncanonical_bad_stack, "mov %rax, %rsp; mov $0x8000000000000000, %rcx; call *%rcx")
+SNIPPET(call_noncanonical_good_stack, "mov $0x8000000000000000, %rcx; call *%rcx")
 
 int main(void) {
   setup();
@@ -76,6 +83,11 @@ int main(void) {
   RUN(repe_cmpsb_dst_noncanonical, r);
   RUN(repne_cmpsb_both_fault, r);
   RUN(repe_cmpsq_dst_noncanonical, r);
+  RUN(maskmovdqu_byte3_hole, r);
+  RUN(maskmovdqu_none_hole, r);
+  RUN(maskmovdqu_kernel_half, r);
+  RUN(call_noncanonical_bad_stack, r);
+  RUN(call_noncanonical_good_stack, r);
   RUN(fxsave_into_hole, r);
   RUN(fxsave_crossing_into_hole, r);
   RUN(fxrstor_crossing_into_hole, r);
