@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cpu/cpuid.h"
 #include "gdb/system_target.h"
 #include "interp/interpreter.h"
 #include "jit/system/system_jit_engine.h"
@@ -43,6 +44,8 @@ struct BootArgs {
   std::string initrd;
   bool no_reboot = false;
   bool guest_decompress = false;
+  std::string cpu = "max";   // --cpu MODEL[,-kvmclock]
+  uint64_t tc_size_mib = 256;  // jit: a booting kernel translates tens of MiB of code
   std::string kernel;
   // gdb: -s (port 1234), -g PORT|PATH, -S (stop before the first instruction)
   bool gdb_default = false, gdb_stop = false;
@@ -96,6 +99,7 @@ std::unique_ptr<Engine> make_engine(const BootArgs& a, machine::Board& board, st
   if (a.engine == "jit") {
     jit::SystemJitOptions o;
     o.count_insns = a.stats;
+    o.tc_size = size_t(a.tc_size_mib) << 20;
     o.int_log = int_log;
     o.check = !a.check.empty();
     std::FILE* log = int_log ? int_log : stderr;
@@ -176,8 +180,27 @@ machine::SystemRunResult boot_once(const BootArgs& a, const machine::BoardConfig
   return res;
 }
 
+// --cpu MODEL[,-kvmclock]: the CPU model as `vireo run --cpu` takes it; `-kvmclock` hides the
+// paravirtual clock (CPUID's hypervisor leaves and their MSRs), as QEMU's `-cpu ...,-kvmclock`.
+void select_boot_cpu(const std::string& spec) {
+  size_t comma = spec.find(',');
+  std::string error;
+  if (!select_cpu_model(spec.substr(0, comma), error)) throw std::runtime_error(error);
+  bool kvm_clock = true;
+  while (comma != std::string::npos) {
+    size_t next = spec.find(',', comma + 1);
+    std::string item = spec.substr(comma + 1, next == std::string::npos ? std::string::npos : next - comma - 1);
+    if (item == "-kvmclock") kvm_clock = false;
+    else if (item == "+kvmclock") kvm_clock = true;
+    else throw std::runtime_error(fmt::format("--cpu {}: unknown feature '{}' (+kvmclock or -kvmclock)", spec, item));
+    comma = next;
+  }
+  set_kvm_clock(kvm_clock);
+}
+
 int boot(BootArgs a) {
   if (a.engine.empty()) a.engine = default_engine();
+  select_boot_cpu(a.cpu);
   if (!a.check.empty() && (a.check != "interp" || a.engine != "jit"))
     throw std::runtime_error(fmt::format("--check {}: the jit engine checks against 'interp' only", a.check));
   machine::BoardConfig cfg;
@@ -228,6 +251,12 @@ void add_boot_command(CLI::App& app) {
   cmd->add_option("-D", args->log_file, "interp: write the -d log to FILE instead of stderr");
   cmd->add_option("--append", args->append, "Kernel command line (Multiboot: after the kernel's path, as QEMU passes it)");
   cmd->add_option("--initrd", args->initrd, "Linux: initial ramdisk (an initramfs cpio archive, compressed or not)");
+  cmd->add_option("--cpu", args->cpu,
+                  "CPU model: max (default), x86-64-v2 or x86-64; ',-kvmclock' hides the paravirtual clock "
+                  "(the kernel then calibrates its TSC against the PIT)")
+      ->capture_default_str();
+  cmd->add_option("--tc-size", args->tc_size_mib, "jit: translation cache size in MiB (default 256)")
+      ->check(CLI::Range(1, 1024));
   cmd->add_flag("--no-reboot", args->no_reboot, "A guest reset ends Vireo instead of booting again");
   cmd->add_flag("--guest-decompress", args->guest_decompress,
                 "Linux: let the bzImage decompress itself in the guest (with KASLR) instead of unpacking it on the host");

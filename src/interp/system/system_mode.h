@@ -17,6 +17,7 @@
 #include "cpu/decoder.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
+#include "interp/system/kvm_clock.h"
 #include "machine/system_bus.h"
 #include "mem/softmmu/mmu.h"
 
@@ -94,6 +95,7 @@ struct SystemMode {
   uint64_t dr[8] = {0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400};
   uint64_t tsc_aux = 0;
   std::set<uint32_t> reported_msrs;
+  KvmClockState kvm_clock;  // the paravirtual clock's MSRs (kvm_clock.cpp)
 
   // Bulk operands (SSE, x87, fxsave) that are not one run of RAM — pages not physically
   // contiguous (a user buffer), or MMIO — are copied into a bounce buffer; one the

@@ -99,7 +99,7 @@ uint64_t SystemJitEngine::delivered_external() const {
 
 void SystemJitEngine::clear_jump_cache() {
   JumpCacheEntry* jc = cache_.jump_cache();
-  for (size_t i = 0; i < CodeCache::kJumpCacheSize; ++i) jc[i] = {~uint64_t(0), nullptr};
+  for (size_t i = 0; i < CodeCache::kJumpCacheSize; ++i) jc[i] = {CodeCache::empty_jump_tag(i), nullptr};
 }
 
 void SystemJitEngine::flush_cache() {
