@@ -12,6 +12,7 @@
 #include "cpu/decoder.h"
 #include "interp/system/system_mode.h"
 #include "jit/frontend/translator.h"
+#include "jit/backend/x64/memory_softmmu.h"
 #include "jit/jit_engine.h"
 #include "jit/passes/passes.h"
 
@@ -66,6 +67,12 @@ SystemJitEngine::SystemJitEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t
   rt_.window_limit = tramp_.window_limit;
   rt_.tlb_fill_helper = reinterpret_cast<void*>(&SystemJitEngine::tlb_fill_helper);
   rt_.tlb_hits = &stats_.tlb_hits;
+  emit_thunks();
+}
+
+void SystemJitEngine::emit_thunks() {
+  rt_.tlb_fill_thunk = cache_.begin();
+  cache_.commit(x64::emit_tlb_fill_thunk(cache_.begin(), cache_.free_bytes(), rt_.tlb_fill_helper));
 }
 
 SystemJitEngine::~SystemJitEngine() {
@@ -104,6 +111,7 @@ void SystemJitEngine::clear_jump_cache() {
 
 void SystemJitEngine::flush_cache() {
   cache_.flush();
+  emit_thunks();
   blocks_.clear();
   key_of_.clear();
   std::fill(marks.begin(), marks.end(), 0);

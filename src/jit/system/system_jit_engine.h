@@ -103,6 +103,7 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   TranslatedBlock* translate(const Key& key, uint8_t* host_page);
   void mark_code_page(uint64_t phys_page);
   void flush_cache();
+  void emit_thunks();  // what the blocks of a (new or emptied) cache call: the TLB-fill thunk
   void forget(TranslatedBlock* b);
   void clear_jump_cache();
   StopReason step_interpreter(CpuState& cpu, bool poll);
