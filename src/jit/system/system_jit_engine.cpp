@@ -58,7 +58,8 @@ SystemJitEngine::SystemJitEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t
   rt_.rep_string_helper = nullptr;   // (the frontend leaves rep strings to the interpreter)
   static const GuestMemory kNoWindow{};
   rt_.mem = &kNoWindow;
-  rt_.jump_cache = cache_.jump_cache();
+  clear_jump_caches();
+  rt_.jump_cache = jc_[0].entries.get();  // (per block: its privilege's, in translate)
   rt_.use_jump_cache = opts_.jump_cache;
   rt_.count_insns = opts_.count_insns;
   rt_.jump_cache_hits = &stats_.jump_cache_hits;
@@ -104,13 +105,44 @@ uint64_t SystemJitEngine::delivered_external() const {
 
 // ---- the code cache: blocks by (physical pc, virtual pc, mode) ----
 
-void SystemJitEngine::clear_jump_cache() {
-  JumpCacheEntry* jc = cache_.jump_cache();
-  for (size_t i = 0; i < CodeCache::kJumpCacheSize; ++i) jc[i] = {CodeCache::empty_jump_tag(i), nullptr};
+void SystemJitEngine::JumpCache::clear() {
+  for (size_t i = 0; i < CodeCache::kJumpCacheSize; ++i) {
+    entries[i] = {CodeCache::empty_jump_tag(i), nullptr};
+    blocks[i] = {nullptr, 0};
+  }
+  std::fill(std::begin(page_bits), std::end(page_bits), 0);
+  non_global = false;
+}
+
+// What the TLB dropped, the jump caches forget: everything on a full flush; on a CR3 write
+// with CR4.PGE a cache only if it holds code from a non-global page (a kernel's code is
+// global and survives its address-space switches); on INVLPG a cache only if it may hold
+// code from that page (a large page: any).
+void SystemJitEngine::jump_caches_follow_tlb(const softmmu::TlbFlushLog& log) {
+  for (JumpCache& jc : jc_) {
+    bool drop = log.all || (log.non_global && jc.non_global);
+    for (unsigned k = 0; k < log.npages && !drop; ++k) {
+      const size_t h = JumpCache::page_hash(log.pages[k]);
+      drop = log.page_shifts[k] > 12 || (jc.page_bits[h / 64] >> (h % 64) & 1);
+    }
+    if (drop) jc.clear();
+  }
+}
+
+void SystemJitEngine::jump_cache_fill(const Key& key, TranslatedBlock* b) {
+  JumpCache& jc = jc_[(key.mode & 3) == 3];
+  const size_t i = CodeCache::jump_cache_index(key.virt_pc);
+  jc.entries[i] = {key.virt_pc, b->code};
+  jc.blocks[i] = {b, key.phys_pc};
+  const size_t h = JumpCache::page_hash(key.virt_pc);
+  jc.page_bits[h / 64] |= uint64_t(1) << (h % 64);
+  const softmmu::Tlb::Entry& e = mmu_.tlb.slot(key.virt_pc);
+  if (!(e.vpn == key.virt_pc >> 12 && e.global)) jc.non_global = true;
 }
 
 void SystemJitEngine::flush_cache() {
   cache_.flush();
+  clear_jump_caches();
   emit_thunks();
   blocks_.clear();
   key_of_.clear();
@@ -148,6 +180,7 @@ void SystemJitEngine::code_written(uint64_t pa, uint64_t len) {
       std::vector<TranslatedBlock*> victims = it->second;
       for (TranslatedBlock* b : victims) forget(b);
       stats_.smc_blocks += cache_.invalidate(page << 12, 4096);
+      clear_jump_caches();  // (they may lead to the blocks just dropped)
     }
     marks[page] = 0;
     ++stats_.smc_pages;
@@ -169,6 +202,7 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
   const bool user = (key.mode & 3) == 3;
   rt_.tlb_table = mmu_.tlb.jit_table(user);
   rt_.tlb_user = user;
+  rt_.jump_cache = jc_[user].entries.get();
   for (int attempt = 0; attempt < 6; ++attempt) {
     const bool interpret_all = attempt == 5;
     ir::Block block;
@@ -249,18 +283,29 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
 TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key) {
   const uint64_t la = cpu.rip;
   if (!canonical(la) || la >= ~uint64_t(4095)) return nullptr;
+  // The jump caches first learn what the TLB dropped and whether the mode changed (their
+  // blocks must be those a full lookup would find): then a hit is the answer.
+  if (!mmu_.tlb.flush_log.empty()) jump_caches_follow_tlb(mmu_.tlb.take_flushes());
+  const uint32_t mode = mode_bits(cpu);
+  JumpCache& jc = jc_[(mode & 3) == 3];
+  if (jc.mode != mode) {
+    jc.clear();
+    jc.mode = mode;
+  }
+  if (opts_.jump_cache) {
+    const size_t i = CodeCache::jump_cache_index(la);
+    if (jc.entries[i].guest_pc == la && jc.blocks[i].first) {
+      key = {jc.blocks[i].second, la, mode};
+      return jc.blocks[i].first;
+    }
+  }
   uint64_t pa;
   uint32_t err;
   // A fetch that faults is the interpreter's to raise.
   if (!mmu_.translate(la, softmmu::Access::Exec, cpl(cpu) == 3, pa, err)) return nullptr;
   uint8_t* host = mmu_.ram_ptr(pa & ~uint64_t(4095), 4096);
   if (!host) return nullptr;
-  key = {pa, la, mode_bits(cpu)};
-  if (key.mode != last_mode_ || tlb_epoch(mmu_) != last_tlb_epoch_) {
-    clear_jump_cache();
-    last_mode_ = key.mode;
-    last_tlb_epoch_ = tlb_epoch(mmu_);
-  }
+  key = {pa, la, mode};
   auto it = blocks_.find(key);
   if (it != blocks_.end()) return it->second;
   return translate(key, host);
@@ -296,7 +341,7 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
       if (StopReason r = step_interpreter(cpu, false); r != StopReason::None) return r;
       continue;
     }
-    if (opts_.jump_cache) cache_.jump_cache_fill(key.virt_pc, b->code);
+    if (opts_.jump_cache) jump_cache_fill(key, b);
     if (opts_.log_exec)
       fmt::print(opts_.log, "Trace: {:#x} [{:#x}/{:#x}/{:#x}]\n", uint64_t(b->code), key.virt_pc, key.phys_pc, key.mode);
     ++stats_.entries_by_cpl[key.mode & 3];

@@ -105,7 +105,28 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   void flush_cache();
   void emit_thunks();  // what the blocks of a (new or emptied) cache call: the TLB-fill thunk
   void forget(TranslatedBlock* b);
-  void clear_jump_cache();
+  // The jump caches (virtual pc -> translated code, read by translated code's indirect and
+  // cross-page exits): one per privilege (CPL 3, supervisor), so a system call or an IRET to
+  // user mode forgets nothing; each holds only blocks of the current translation, so what the
+  // TLB drops goes from them too (jump_caches_follow_tlb).
+  struct JumpCache {
+    std::unique_ptr<JumpCacheEntry[]> entries{new JumpCacheEntry[CodeCache::kJumpCacheSize]};
+    // The dispatcher's side of each entry: the block and its key's physical pc.
+    std::unique_ptr<std::pair<TranslatedBlock*, uint64_t>[]> blocks{
+        new std::pair<TranslatedBlock*, uint64_t>[CodeCache::kJumpCacheSize]};
+    uint32_t mode = ~0u;                // the mode bits its blocks were translated under
+    uint64_t page_bits[64] = {};        // code pages present (hashed): INVLPG of others keeps it
+    bool non_global = false;            // holds code from a non-global page (a CR3 write drops it)
+    void clear();
+    static size_t page_hash(uint64_t la) { return ((la >> 12) ^ (la >> 24)) & 4095; }
+  };
+  JumpCache jc_[2];
+  void clear_jump_caches() {
+    jc_[0].clear();
+    jc_[1].clear();
+  }
+  void jump_caches_follow_tlb(const softmmu::TlbFlushLog& log);
+  void jump_cache_fill(const Key& key, TranslatedBlock* b);
   StopReason step_interpreter(CpuState& cpu, bool poll);
   // Runs translated code from b; rethrows what a helper caught (MachineStop) once outside it.
   uint32_t enter(CpuState& cpu, TranslatedBlock* b, void*& link);
@@ -132,9 +153,6 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   std::unordered_map<Key, TranslatedBlock*, KeyHash> blocks_;
   std::unordered_map<TranslatedBlock*, Key> key_of_;
   uint64_t next_id_ = 0;
-  // The jump cache is keyed by virtual pc alone: it is emptied when the mode or the TLB changes.
-  uint32_t last_mode_ = ~0u;
-  uint64_t last_tlb_epoch_ = ~uint64_t(0);
   bool code_changed_ = false;
   std::exception_ptr pending_error_;  // set by code_written (a fallback that wrote code leaves its block)
   // --check interp: the pages written during a checked block, with their contents before it.
