@@ -49,6 +49,7 @@ SystemJitEngine::SystemJitEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t
   if (opts_.log_exec || opts_.check) opts_.chain = opts_.jump_cache = false;  // every block entry is seen
   if (opts_.check) opts_.count_insns = true;  // the replay runs as many instructions
   marks.assign(ram_size / 4096 + 1, 0);
+  side_writes_.assign(ram_size / 4096 + 1, 0);
   mmu_.code_watch = this;
   mmu_.tlb.jit_used = true;
   rt_.exit_stub = tramp_.exit_stub;
@@ -147,6 +148,7 @@ void SystemJitEngine::flush_cache() {
   blocks_.clear();
   key_of_.clear();
   std::fill(marks.begin(), marks.end(), 0);
+  std::fill(side_writes_.begin(), side_writes_.end(), 0);
   ++stats_.flushes;
 }
 
@@ -175,16 +177,37 @@ void SystemJitEngine::code_written(uint64_t pa, uint64_t len) {
   }
   for (uint64_t page = pa >> 12; page <= (pa + len - 1) >> 12; ++page) {
     if (page >= marks.size() || !marks[page]) continue;
-    auto it = cache_.pages().find(page);
-    if (it != cache_.pages().end()) {
-      std::vector<TranslatedBlock*> victims = it->second;
+    // Only the blocks whose bytes the write touches go (QEMU's tb_invalidate_phys_range): a
+    // kernel patching one instruction (static keys, alternatives, text_poke) keeps the rest
+    // of the page's code. A page written beside its code over and over (data next to code)
+    // is dropped whole after kMaxSideWrites such writes, so its writes go fast again.
+    const uint64_t lo = std::max(pa, page << 12), hi = std::min(pa + len, (page + 1) << 12);
+    size_t dropped = 0;
+    bool left = false;
+    if (auto it = cache_.pages().find(page); it != cache_.pages().end()) {
+      std::vector<TranslatedBlock*> victims;
+      for (TranslatedBlock* b : it->second)
+        if (b->reads_code(lo, hi - lo)) victims.push_back(b);
       for (TranslatedBlock* b : victims) forget(b);
-      stats_.smc_blocks += cache_.invalidate(page << 12, 4096);
-      clear_jump_caches();  // (they may lead to the blocks just dropped)
+      if (!victims.empty()) dropped = cache_.invalidate(lo, hi - lo);
+      left = cache_.pages().count(page) != 0;
     }
-    marks[page] = 0;
-    ++stats_.smc_pages;
-    code_changed_ = true;
+    if (left && !dropped && ++side_writes_[page] < kMaxSideWrites) continue;
+    if (left) {
+      std::vector<TranslatedBlock*> rest = cache_.pages().find(page)->second;
+      for (TranslatedBlock* b : rest) forget(b);
+      dropped += cache_.invalidate(page << 12, 4096);
+    }
+    if (dropped) {
+      ++stats_.smc_pages;
+      stats_.smc_blocks += dropped;
+      clear_jump_caches();  // (they may lead to the blocks just dropped)
+      code_changed_ = true;
+    }
+    if (!left) {  // (no code left on the page: writes to it go fast again)
+      marks[page] = 0;
+      side_writes_[page] = 0;
+    }
   }
 }
 

@@ -154,6 +154,9 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   std::unordered_map<TranslatedBlock*, Key> key_of_;
   uint64_t next_id_ = 0;
   bool code_changed_ = false;
+  // Per page of RAM: writes to a page holding code that touched none of it (code_written).
+  static constexpr uint8_t kMaxSideWrites = 16;
+  std::vector<uint8_t> side_writes_;
   std::exception_ptr pending_error_;  // set by code_written (a fallback that wrote code leaves its block)
   // --check interp: the pages written during a checked block, with their contents before it.
   std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>>* check_pages_ = nullptr;
