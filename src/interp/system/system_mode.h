@@ -205,6 +205,7 @@ void register_system_stack(DispatchTable& t);     // stack_modes.cpp: push/pop/c
 void register_system_segments(DispatchTable& t);  // segments.cpp: mov/pop sreg, far jmp/call/ret
 void register_system_interrupts(DispatchTable& t);  // interrupts.cpp: int n, int3, into, iret
 void register_system_fastcall(DispatchTable& t);  // fast_calls.cpp: syscall/sysret, sysenter/sysexit, swapgs
+void register_system_strings(DispatchTable& t);   // string_bulk.cpp: rep movs/stos a page at a time
 
 // Reports once per mnemonic that a system instruction form is not implemented, then #UD.
 [[noreturn]] void system_unimplemented(Exec& x, const Insn& in, const char* what);
