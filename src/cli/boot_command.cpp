@@ -175,6 +175,7 @@ machine::SystemRunResult boot_once(const BootArgs& a, const machine::BoardConfig
                cfg.ram_size >> 20, res.exit_status, seconds, res.reset ? "reset" : "exit");
     if (auto first = board.console().first_byte_ns())
       fmt::print(stderr, "  first serial byte:    {:.3f} s after start\n", double(*first - t0) / 1e9);
+    fmt::print(stderr, "  halted:               {:.3f} s (HLT, waiting for an interrupt)\n", double(board.halted_ns()) / 1e9);
     engine.print_stats(stderr, seconds);
   }
   return res;
