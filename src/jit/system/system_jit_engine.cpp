@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <utility>
 
 #include "cpu/decoder.h"
@@ -233,11 +234,14 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     BlockLimits limits{interpret_all ? 64u : lengths[attempt], attempt == 0};
     limits.system_mode = true;
     if (!translate_block(view, key.virt_pc, limits, block, fallbacks, interpret_all)) return nullptr;
-    ir::Block before = block;
+    const bool logging = opts_.log_in_asm || opts_.log_op || opts_.log_out_asm;
+    std::optional<ir::Block> before;  // (the IR before the passes, for -d in_asm,op only)
+    if (logging) before = block;
     passes::optimize(block);
-    // The path's instructions in order, and the tail's (exact counts at slow-path exits).
+    // The path's instructions in order, and the tail's (exact counts at slow-path exits; only
+    // --stats counts instructions).
     std::vector<uint64_t> pcs, tail_pcs;
-    for (size_t k = 0; k < block.code.size(); ++k) {
+    for (size_t k = 0; opts_.count_insns && k < block.code.size(); ++k) {
       const bool tail = block.tail.present() && k + 1 == block.code.size();
       for (uint64_t pc = block.code[k].begin; pc < block.code[k].end;) {
         Insn in;
@@ -291,7 +295,7 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     ++stats_.blocks_by_cpl[key.mode & 3];
     stats_.guest_insns_translated += tb->guest_insns;
     stats_.host_bytes += tb->code_size;
-    if (opts_.log_in_asm || opts_.log_op || opts_.log_out_asm) log_block(before, block, *tb, host_page, virt_page);
+    if (logging) log_block(*before, block, *tb, host_page, virt_page);
     TranslatedBlock* raw = tb.get();
     cache_.insert(std::move(tb));
     blocks_[key] = raw;
