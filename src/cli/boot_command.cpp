@@ -46,6 +46,9 @@ struct BootArgs {
   bool guest_decompress = false;
   std::string cpu = "max";   // --cpu MODEL[,-kvmclock]
   uint64_t tc_size_mib = 256;  // jit: a booting kernel translates tens of MiB of code
+  // jit: a block start runs in the interpreter for its first N entries (docs/system-mode.md,
+  // "The jit engine": a kernel's boot runs most of its code a few times only).
+  uint32_t translate_after = 16;
   std::string kernel;
   // gdb: -s (port 1234), -g PORT|PATH, -S (stop before the first instruction)
   bool gdb_default = false, gdb_stop = false;
@@ -100,6 +103,7 @@ std::unique_ptr<Engine> make_engine(const BootArgs& a, machine::Board& board, st
     jit::SystemJitOptions o;
     o.count_insns = a.stats;
     o.tc_size = size_t(a.tc_size_mib) << 20;
+    o.translate_after = a.translate_after;
     o.int_log = int_log;
     o.check = !a.check.empty();
     std::FILE* log = int_log ? int_log : stderr;
@@ -255,6 +259,11 @@ void add_boot_command(CLI::App& app) {
   cmd->add_option("--cpu", args->cpu,
                   "CPU model: max (default), x86-64-v2 or x86-64; ',-kvmclock' hides the paravirtual clock "
                   "(the kernel then calibrates its TSC against the PIT)")
+      ->capture_default_str();
+  // (the guest tests of the translator run every block translated: VIREO_TRANSLATE_AFTER=0)
+  if (const char* e = std::getenv("VIREO_TRANSLATE_AFTER"); e && *e) args->translate_after = uint32_t(std::atoi(e));
+  cmd->add_option("--translate-after", args->translate_after,
+                  "jit: a block runs in the interpreter for its first N entries, then is translated (0: at once)")
       ->capture_default_str();
   cmd->add_option("--tc-size", args->tc_size_mib, "jit: translation cache size in MiB (default 256)")
       ->check(CLI::Range(1, 1024));

@@ -148,6 +148,7 @@ void SystemJitEngine::flush_cache() {
   emit_thunks();
   blocks_.clear();
   key_of_.clear();
+  cold_.clear();
   std::fill(marks.begin(), marks.end(), 0);
   std::fill(side_writes_.begin(), side_writes_.end(), 0);
   ++stats_.flushes;
@@ -307,7 +308,7 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
   return nullptr;  // (not even one instruction: the interpreter runs it)
 }
 
-TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key) {
+TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key, bool* cold) {
   const uint64_t la = cpu.rip;
   if (!canonical(la) || la >= ~uint64_t(4095)) return nullptr;
   // The jump caches first learn what the TLB dropped and whether the mode changed (their
@@ -335,7 +336,31 @@ TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key) {
   key = {pa, la, mode};
   auto it = blocks_.find(key);
   if (it != blocks_.end()) return it->second;
+  if (opts_.translate_after) {  // (the interpreter tier: cold code is not worth translating)
+    auto [c, fresh] = cold_.try_emplace(key, 0);
+    if (c->second < opts_.translate_after) {
+      if (cold) {
+        ++c->second;
+        *cold = true;
+      }
+      return nullptr;
+    }
+    cold_.erase(c);
+  }
   return translate(key, host);
+}
+
+// Cold code (the interpreter tier): the interpreter runs from cpu.rip to the next taken
+// branch, at most 64 instructions, or until something needs the dispatcher.
+StopReason SystemJitEngine::run_cold(CpuState& cpu) {
+  ++stats_.cold_runs;
+  for (int i = 0; i < 64; ++i) {
+    const uint64_t pc = cpu.rip;
+    if (StopReason r = step_interpreter(cpu, false); r != StopReason::None) return r;
+    // (a taken branch, an exception or interrupt delivered: the dispatcher looks up where)
+    if (cpu.rip - pc - 1 >= 15 || cpu.exit_request || must_interpret(cpu)) break;
+  }
+  return StopReason::None;
 }
 
 // ---- the dispatcher ----
@@ -363,9 +388,10 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
   for (;;) {
     if (cpu.exit_request) return StopReason::ExitRequest;
     Key key{};
-    TranslatedBlock* b = must_interpret(cpu) ? nullptr : lookup(cpu, key);
+    bool cold = false;
+    TranslatedBlock* b = must_interpret(cpu) ? nullptr : lookup(cpu, key, &cold);
     if (!b) {
-      if (StopReason r = step_interpreter(cpu, false); r != StopReason::None) return r;
+      if (StopReason r = cold ? run_cold(cpu) : step_interpreter(cpu, false); r != StopReason::None) return r;
       continue;
     }
     if (opts_.jump_cache) jump_cache_fill(key, b);
@@ -519,6 +545,9 @@ void SystemJitEngine::print_stats(std::FILE* out, double seconds) const {
   fmt::print(out, "  code pages written:   {} (blocks invalidated: {})\n", s.smc_pages, s.smc_blocks);
   fmt::print(out, "  interrupts at block entry: {}\n", s.interrupts_at_entry);
   fmt::print(out, "  interpreter steps (dispatcher): {}\n", s.interp_steps);
+  if (opts_.translate_after)
+    fmt::print(out, "  interpreter tier:     {} runs of cold code (translated after {} entries)\n", s.cold_runs,
+               opts_.translate_after);
   if (opts_.check)
     fmt::print(out, "  --check interp:       {} blocks compared, {} not (interpreter fallbacks)\n", s.checked_blocks,
                s.unchecked_blocks);

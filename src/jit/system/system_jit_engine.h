@@ -48,6 +48,9 @@ struct SystemJitOptions {
   // --check interp: each block is replayed under the interpreter from the same state and the
   // results compared (system_check.cpp).
   bool check = false;
+  // The interpreter tier: a block start is translated at its translate_after-th entry; before
+  // that the interpreter runs it (0: everything is translated at its first entry).
+  uint32_t translate_after = 0;
 };
 
 struct SystemJitStats {
@@ -58,6 +61,7 @@ struct SystemJitStats {
   uint64_t smc_pages = 0, smc_blocks = 0;
   uint64_t interrupts_at_entry = 0;
   uint64_t interp_steps = 0;  // instructions the dispatcher ran in the interpreter
+  uint64_t cold_runs = 0;     // runs of cold code in the interpreter tier
   uint64_t checked_blocks = 0, unchecked_blocks = 0;
   std::chrono::nanoseconds translate_time{0};
   uint64_t fallbacks_by_mnemonic[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {};
@@ -99,7 +103,10 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   bool must_interpret(const CpuState& c) const;
   // The block for cpu.rip in the current mode (translated on a miss); null when the
   // interpreter must run the instruction (a fetch fault, code outside RAM, untranslatable).
-  TranslatedBlock* lookup(CpuState& cpu, Key& key);
+  // With the interpreter tier, a block entered fewer than translate_after times is not
+  // translated: null, and *cold set (the entry counted) when `cold` is given.
+  TranslatedBlock* lookup(CpuState& cpu, Key& key, bool* cold = nullptr);
+  StopReason run_cold(CpuState& cpu);
   TranslatedBlock* translate(const Key& key, uint8_t* host_page);
   void mark_code_page(uint64_t phys_page);
   void flush_cache();
@@ -152,6 +159,7 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   Decoder decoder_{CpuMode::Long64};
   std::unordered_map<Key, TranslatedBlock*, KeyHash> blocks_;
   std::unordered_map<TranslatedBlock*, Key> key_of_;
+  std::unordered_map<Key, uint32_t, KeyHash> cold_;  // entries of block starts not translated yet
   uint64_t next_id_ = 0;
   bool code_changed_ = false;
   // Per page of RAM: writes to a page holding code that touched none of it (code_written).
