@@ -200,8 +200,8 @@ enum : uint32_t {
 };
 
 [[noreturn]] void unknown_msr(Exec& x, uint32_t msr, const char* how) {
-  if (x.sys->reported_msrs.insert(msr).second)
-    fmt::print(stderr, "vireo: unknown MSR {:#x} ({}) at rip={:#x}: raises #GP\n", msr, how, x.insn_rip);
+  if (x.sys->reported_msrs.insert(msr).second && x.sys->unimp_log)  // (-d unimp: kernels probe MSRs)
+    fmt::print(x.sys->unimp_log, "vireo: unknown MSR {:#x} ({}) at rip={:#x}: raises #GP\n", msr, how, x.insn_rip);
   x.raise_gp(0);
 }
 

@@ -113,6 +113,7 @@ struct SystemMode {
   std::set<uint16_t> reported_insns;
 
   std::FILE* int_log = nullptr;  // -d int
+  std::FILE* unimp_log = nullptr;  // -d unimp: unknown MSRs, reported once each
   SystemStats stats;
   uint64_t start_ns = 0;
 };

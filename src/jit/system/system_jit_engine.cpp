@@ -49,6 +49,7 @@ SystemJitEngine::SystemJitEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t
       tramp_(make_trampolines(cache_.trampoline_page())) {
   if (opts_.log_exec || opts_.check) opts_.chain = opts_.jump_cache = false;  // every block entry is seen
   if (opts_.check) opts_.count_insns = true;  // the replay runs as many instructions
+  sys_.unimp_log = opts_.unimp_log;
   marks.assign(ram_size / 4096 + 1, 0);
   side_writes_.assign(ram_size / 4096 + 1, 0);
   mmu_.code_watch = this;

@@ -45,6 +45,7 @@ struct SystemJitOptions {
   bool log_in_asm = false, log_op = false, log_out_asm = false, log_exec = false;
   std::FILE* log = stderr;
   std::FILE* int_log = nullptr;  // -d int (the interpreter delivers every event)
+  std::FILE* unimp_log = nullptr;  // -d unimp: unknown MSRs (the interpreter's)
   // --check interp: each block is replayed under the interpreter from the same state and the
   // results compared (system_check.cpp).
   bool check = false;
