@@ -13,9 +13,9 @@
 //          mov r15, [r15 + addend]
 //          <access [r15 + addr]>
 //
-// The slow path (out of line) saves the caller-saved registers and the XMM registers and asks
-// the fill helper to walk the page tables (setting A/D bits) and fill the slot; when the retry
-// will hit, it jumps back to `retry`. Otherwise (a page fault, a non-canonical address, MMIO,
+// The slow path (out of line) calls the cache's TLB-fill thunk (emit_tlb_fill_thunk: it saves
+// the caller-saved and XMM registers around the fill helper), which walks the page tables
+// (setting A/D bits) and fills the slot; when the retry will hit, it jumps back to `retry`. Otherwise (a page fault, a non-canonical address, MMIO,
 // an access crossing a page, a write to a page holding translated code) the guest state of the
 // instruction is written back and the block is left with kExitInterpret: the dispatcher runs
 // that one instruction in the interpreter, which raises the fault through the IDT, reaches
