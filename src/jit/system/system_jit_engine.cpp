@@ -150,6 +150,7 @@ void SystemJitEngine::flush_cache() {
   blocks_.clear();
   key_of_.clear();
   cold_.clear();
+  chainable_.clear();
   std::fill(marks.begin(), marks.end(), 0);
   std::fill(side_writes_.begin(), side_writes_.end(), 0);
   ++stats_.flushes;
@@ -158,6 +159,7 @@ void SystemJitEngine::flush_cache() {
 void SystemJitEngine::forget(TranslatedBlock* b) {
   auto it = key_of_.find(b);
   if (it == key_of_.end()) return;
+  for (auto& slot : b->exits) chainable_.erase(slot.get());
   blocks_.erase(it->second);
   key_of_.erase(it);
 }
@@ -302,6 +304,8 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     cache_.insert(std::move(tb));
     blocks_[key] = raw;
     key_of_[raw] = key;
+    for (auto& slot : raw->exits)
+      if (!((slot->target_pc ^ key.virt_pc) >> 12)) chainable_.emplace(slot.get(), std::make_pair(raw, key));
     stats_.translate_time += std::chrono::steady_clock::now() - t0;
     return raw;
   }
@@ -325,9 +329,11 @@ TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key, bool* cold) {
     const size_t i = CodeCache::jump_cache_index(la);
     if (jc.entries[i].guest_pc == la && jc.blocks[i].first) {
       key = {jc.blocks[i].second, la, mode};
+      jump_cache_hit_ = true;
       return jc.blocks[i].first;
     }
   }
+  jump_cache_hit_ = false;
   uint64_t pa;
   uint32_t err;
   // A fetch that faults is the interpreter's to raise.
@@ -395,7 +401,7 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
       if (StopReason r = cold ? run_cold(cpu) : step_interpreter(cpu, false); r != StopReason::None) return r;
       continue;
     }
-    if (opts_.jump_cache) jump_cache_fill(key, b);
+    if (opts_.jump_cache && !jump_cache_hit_) jump_cache_fill(key, b);
     if (opts_.log_exec)
       fmt::print(opts_.log, "Trace: {:#x} [{:#x}/{:#x}/{:#x}]\n", uint64_t(b->code), key.virt_pc, key.phys_pc, key.mode);
     ++stats_.entries_by_cpl[key.mode & 3];
@@ -413,11 +419,12 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
         // Chains only between blocks of one page (virtual and physical, same mode): the
         // target's translation then holds whenever the source's does. Any other successor is
         // looked up again through the TLB.
+        // (only exits to the source's own page are in chainable_: the others probed the jump
+        // cache already, and come here on a miss)
         auto* slot = static_cast<ExitSlot*>(link);
-        TranslatedBlock* from = cache_.block_at_host(uint64_t(reinterpret_cast<uintptr_t>(slot->jmp)));
-        auto fk = from ? key_of_.find(from) : key_of_.end();
-        if (fk == key_of_.end() || must_interpret(cpu)) break;
-        const Key src = fk->second;
+        auto fk = chainable_.find(slot);
+        if (fk == chainable_.end() || must_interpret(cpu)) break;
+        const auto [from, src] = fk->second;
         if ((src.virt_pc ^ cpu.rip) >> 12 || src.mode != mode_bits(cpu)) break;
         uint64_t flushes = stats_.flushes;
         Key tk{};

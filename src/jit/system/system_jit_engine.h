@@ -161,6 +161,9 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   std::unordered_map<Key, TranslatedBlock*, KeyHash> blocks_;
   std::unordered_map<TranslatedBlock*, Key> key_of_;
   std::unordered_map<Key, uint32_t, KeyHash> cold_;  // entries of block starts not translated yet
+  // The exits that may be chained (to their block's own page), with their block and its key.
+  std::unordered_map<ExitSlot*, std::pair<TranslatedBlock*, Key>> chainable_;
+  bool jump_cache_hit_ = false;  // the last lookup was answered by a jump cache
   uint64_t next_id_ = 0;
   bool code_changed_ = false;
   // Per page of RAM: writes to a page holding code that touched none of it (code_written).
