@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cpu/cpuid.h"
 #include "gdb/system_target.h"
 #include "interp/interpreter.h"
+#include "interp/system/system_mode.h"
 #include "jit/system/system_jit_engine.h"
 #include "kvm/kvm_engine.h"
 #include "kvm/kvm_error.h"
@@ -43,6 +45,11 @@ struct BootArgs {
   std::string initrd;
   bool no_reboot = false;
   bool guest_decompress = false;
+  std::string cpu = "max";   // --cpu MODEL[,-kvmclock]
+  uint64_t tc_size_mib = 256;  // jit: a booting kernel translates tens of MiB of code
+  // jit: a block start runs in the interpreter for its first N entries (docs/system-mode.md,
+  // "The jit engine": a kernel's boot runs most of its code a few times only).
+  uint32_t translate_after = 16;
   std::string kernel;
   // gdb: -s (port 1234), -g PORT|PATH, -S (stop before the first instruction)
   bool gdb_default = false, gdb_stop = false;
@@ -85,41 +92,69 @@ std::string default_engine() {
   return "kvm";
 }
 
-// The engine `a.engine` names, on this board.
-std::unique_ptr<Engine> make_engine(const BootArgs& a, machine::Board& board, std::FILE* int_log) {
+// The -d items (QEMU's names): `int` (interp, jit), `unimp` (any engine: unknown I/O ports,
+// MSRs and unassigned MMIO, once each), and the jit's `in_asm`, `op`, `out_asm`, `exec`.
+struct DebugItems {
+  bool int_ = false, unimp = false, in_asm = false, op = false, out_asm = false, exec = false;
+  bool any() const { return int_ || unimp || in_asm || op || out_asm || exec; }
+};
+
+DebugItems parse_debug_items(const BootArgs& a) {
+  DebugItems d;
+  for (size_t i = 0; i < a.debug.size();) {
+    size_t j = a.debug.find(',', i);
+    std::string item = a.debug.substr(i, j == std::string::npos ? std::string::npos : j - i);
+    i = j == std::string::npos ? a.debug.size() : j + 1;
+    bool jit_item = true;
+    if (item == "int") d.int_ = true, jit_item = false;
+    else if (item == "unimp") d.unimp = true, jit_item = false;
+    else if (item == "in_asm") d.in_asm = true;
+    else if (item == "op") d.op = true;
+    else if (item == "out_asm") d.out_asm = true;
+    else if (item == "exec") d.exec = true;
+    else throw std::runtime_error(fmt::format("-d {}: unknown item (int, unimp; jit also in_asm, op, out_asm, exec)", item));
+    if (jit_item && a.engine != "jit")
+      throw std::runtime_error(fmt::format("-d {}: the {} engine logs only 'int' and 'unimp' (jit also in_asm, op, out_asm, exec)",
+                                           item, a.engine));
+  }
+  if (d.int_ && a.engine == "kvm")
+    throw std::runtime_error("-d int: only the interp and jit engines log interrupts (kvm delivers them in hardware)");
+  return d;
+}
+
+// The engine `a.engine` names, on this board; `log` is the -d log (null without -d).
+std::unique_ptr<Engine> make_engine(const BootArgs& a, machine::Board& board, std::FILE* log) {
+  const DebugItems d = parse_debug_items(a);
   if (a.engine == "kvm") {
-    if (int_log) throw std::runtime_error("-d int: only the interp and jit engines log interrupts (kvm delivers them in hardware)");
     // KvmUnavailable propagates: no /dev/kvm is one line and status 1, before the guest starts.
     return std::make_unique<kvm::KvmEngine>(board, board.ram().host(), board.ram().size());
   }
-  if (a.engine == "interp") return std::make_unique<Interpreter>(board, board.ram().host(), board.ram().size(), int_log);
+  if (a.engine == "interp") {
+    auto e = std::make_unique<Interpreter>(board, board.ram().host(), board.ram().size(), d.int_ ? log : nullptr);
+    e->system_mode()->unimp_log = d.unimp ? log : nullptr;
+    return e;
+  }
   if (a.engine == "jit") {
     jit::SystemJitOptions o;
     o.count_insns = a.stats;
-    o.int_log = int_log;
+    o.tc_size = size_t(a.tc_size_mib) << 20;
+    o.translate_after = a.translate_after;
     o.check = !a.check.empty();
-    std::FILE* log = int_log ? int_log : stderr;
-    o.log = log;
-    for (size_t i = 0; i < a.debug.size();) {
-      size_t j = a.debug.find(',', i);
-      std::string item = a.debug.substr(i, j == std::string::npos ? std::string::npos : j - i);
-      i = j == std::string::npos ? a.debug.size() : j + 1;
-      if (item == "in_asm") o.log_in_asm = true;
-      else if (item == "op") o.log_op = true;
-      else if (item == "out_asm") o.log_out_asm = true;
-      else if (item == "exec") o.log_exec = true;
-      else if (item == "int") o.int_log = o.log;
-      else throw std::runtime_error(fmt::format("-d {}: unknown item (in_asm, op, out_asm, exec, int)", item));
-    }
+    o.log = log ? log : stderr;
+    o.int_log = d.int_ ? log : nullptr;
+    o.unimp_log = d.unimp ? log : nullptr;
+    o.log_in_asm = d.in_asm;
+    o.log_op = d.op;
+    o.log_out_asm = d.out_asm;
+    o.log_exec = d.exec;
     return std::make_unique<jit::SystemJitEngine>(board, board.ram().host(), board.ram().size(), o);
   }
   throw std::runtime_error(fmt::format("--engine {}: system mode runs under kvm, jit or interp", a.engine));
 }
 
-// The -d log: interp logs `int`; jit takes QEMU's items too (any of them opens the log).
+// The -d log (stderr, or -D FILE): opened when any item is asked for.
 std::FILE* open_int_log(const BootArgs& a) {
-  if (a.debug.empty()) return nullptr;
-  if (a.engine != "jit" && a.debug != "int") throw std::runtime_error(fmt::format("-d {}: the {} engine logs only 'int' (jit also in_asm, op, out_asm, exec)", a.debug, a.engine));
+  if (!parse_debug_items(a).any()) return nullptr;
   if (a.log_file.empty()) return stderr;
   std::FILE* f = std::fopen(a.log_file.c_str(), "w");
   if (!f) throw std::runtime_error(fmt::format("-D {}: cannot open for writing", a.log_file));
@@ -171,13 +206,33 @@ machine::SystemRunResult boot_once(const BootArgs& a, const machine::BoardConfig
                cfg.ram_size >> 20, res.exit_status, seconds, res.reset ? "reset" : "exit");
     if (auto first = board.console().first_byte_ns())
       fmt::print(stderr, "  first serial byte:    {:.3f} s after start\n", double(*first - t0) / 1e9);
+    fmt::print(stderr, "  halted:               {:.3f} s (HLT, waiting for an interrupt)\n", double(board.halted_ns()) / 1e9);
     engine.print_stats(stderr, seconds);
   }
   return res;
 }
 
+// --cpu MODEL[,-kvmclock]: the CPU model as `vireo run --cpu` takes it; `-kvmclock` hides the
+// paravirtual clock (CPUID's hypervisor leaves and their MSRs), as QEMU's `-cpu ...,-kvmclock`.
+void select_boot_cpu(const std::string& spec) {
+  size_t comma = spec.find(',');
+  std::string error;
+  if (!select_cpu_model(spec.substr(0, comma), error)) throw std::runtime_error(error);
+  bool kvm_clock = true;
+  while (comma != std::string::npos) {
+    size_t next = spec.find(',', comma + 1);
+    std::string item = spec.substr(comma + 1, next == std::string::npos ? std::string::npos : next - comma - 1);
+    if (item == "-kvmclock") kvm_clock = false;
+    else if (item == "+kvmclock") kvm_clock = true;
+    else throw std::runtime_error(fmt::format("--cpu {}: unknown feature '{}' (+kvmclock or -kvmclock)", spec, item));
+    comma = next;
+  }
+  set_kvm_clock(kvm_clock);
+}
+
 int boot(BootArgs a) {
   if (a.engine.empty()) a.engine = default_engine();
+  select_boot_cpu(a.cpu);
   if (!a.check.empty() && (a.check != "interp" || a.engine != "jit"))
     throw std::runtime_error(fmt::format("--check {}: the jit engine checks against 'interp' only", a.check));
   machine::BoardConfig cfg;
@@ -196,6 +251,8 @@ int boot(BootArgs a) {
   const std::vector<uint8_t>* initrd = a.initrd.empty() ? nullptr : &initrd_bytes;
 
   std::FILE* int_log = open_int_log(a);
+  // Unknown ports and unassigned MMIO (the probes of any kernel) are -d unimp's, not stderr's.
+  cfg.report = parse_debug_items(a).unimp ? int_log : nullptr;
   machine::HostTerminal terminal(cfg.serial_in_fd);
   cfg.console_escape = terminal.is_terminal();
   machine::SystemRunResult res;
@@ -223,11 +280,22 @@ void add_boot_command(CLI::App& app) {
                   "Execution engine: kvm, jit or interp (default: kvm where /dev/kvm is usable and not PVM, else jit)");
   cmd->add_option("-m,--memory", args->memory, "Guest RAM, e.g. 128M or 1G (a bare number is MiB)")->capture_default_str();
   cmd->add_flag("--stats", args->stats, "At exit: kvm, vmexits by reason and port; interp, instructions, MIPS, exceptions and interrupts by vector, TLB");
-  cmd->add_option("-d", args->debug, "Log items: int (each interrupt and exception, one line; interp, jit); jit also in_asm,op,out_asm,exec");
+  cmd->add_option("-d", args->debug, "Log items: int (each interrupt and exception, one line; interp, jit), unimp (unknown I/O ports, MSRs and unassigned MMIO, once each); jit also in_asm,op,out_asm,exec");
   cmd->add_option("--check", args->check, "jit: replay each block under 'interp' and stop at the first difference");
   cmd->add_option("-D", args->log_file, "interp: write the -d log to FILE instead of stderr");
   cmd->add_option("--append", args->append, "Kernel command line (Multiboot: after the kernel's path, as QEMU passes it)");
   cmd->add_option("--initrd", args->initrd, "Linux: initial ramdisk (an initramfs cpio archive, compressed or not)");
+  cmd->add_option("--cpu", args->cpu,
+                  "CPU model: max (default), x86-64-v2 or x86-64; ',-kvmclock' hides the paravirtual clock "
+                  "(the kernel then calibrates its TSC against the PIT)")
+      ->capture_default_str();
+  // (the guest tests of the translator run every block translated: VIREO_TRANSLATE_AFTER=0)
+  if (const char* e = std::getenv("VIREO_TRANSLATE_AFTER"); e && *e) args->translate_after = uint32_t(std::atoi(e));
+  cmd->add_option("--translate-after", args->translate_after,
+                  "jit: a block runs in the interpreter for its first N entries, then is translated (0: at once)")
+      ->capture_default_str();
+  cmd->add_option("--tc-size", args->tc_size_mib, "jit: translation cache size in MiB (default 256)")
+      ->check(CLI::Range(1, 1024));
   cmd->add_flag("--no-reboot", args->no_reboot, "A guest reset ends Vireo instead of booting again");
   cmd->add_flag("--guest-decompress", args->guest_decompress,
                 "Linux: let the bzImage decompress itself in the guest (with KASLR) instead of unpacking it on the host");

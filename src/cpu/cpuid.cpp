@@ -98,7 +98,8 @@ CpuidResult xstate_leaf(uint32_t subleaf) {
 }
 }  // namespace
 
-CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, CpuidView view) {
+// (the leaves without system mode's paravirtual interface: cpuid() below adds it)
+static CpuidResult base_cpuid(uint32_t leaf, uint32_t subleaf, CpuidView view) {
   const CpuFeatures& f = advertised_features();
   const bool sys = view == CpuidView::System;
   switch (leaf) {
@@ -127,6 +128,34 @@ CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, CpuidView view) {
     case 0x80000008: return {0x00003030, 0, 0, 0};  // 48-bit physical and virtual addresses
     default: return {0, 0, 0, 0};  // leaves past the maximum read as zero here
   }
+}
+
+// ---- system mode: the paravirtual clock (kvmclock) ----
+// A KVM guest interface that Linux trusts for the TSC frequency (arch/x86/kernel/kvmclock.c:
+// kvm_get_tsc_khz, then no PIT calibration): CPUID.1:ECX.HYPERVISOR, KVM's signature at
+// 0x40000000 and feature bits at 0x40000001 (Documentation/virt/kvm/x86/cpuid.rst), and the
+// two MSRs served by interp/system/kvm_clock.cpp (msr.rst). Only features whose MSRs exist
+// are advertised; NOP_IO_DELAY has none (it says port 0x80 delays are not needed, which holds
+// on this board).
+namespace {
+bool g_kvm_clock = true;
+constexpr uint32_t kHypervisorBit = 1u << 31;  // CPUID.1:ECX
+}  // namespace
+
+void set_kvm_clock(bool on) { g_kvm_clock = on; }
+bool kvm_clock_advertised() { return g_kvm_clock; }
+
+CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, CpuidView view) {
+  CpuidResult r = base_cpuid(leaf, subleaf, view);
+  if (view != CpuidView::System || !g_kvm_clock) return r;
+  if (leaf == 1) r.ecx |= kHypervisorBit;
+  if (leaf == kvm_para::kSignatureLeaf) {
+    static constexpr char kSignature[12] = {'K', 'V', 'M', 'K', 'V', 'M', 'K', 'V', 'M', 0, 0, 0};
+    return {kvm_para::kFeaturesLeaf, word(kSignature), word(kSignature + 4), word(kSignature + 8)};
+  }
+  if (leaf == kvm_para::kFeaturesLeaf)
+    return {kvm_para::CLOCKSOURCE2 | kvm_para::NOP_IO_DELAY | kvm_para::CLOCKSOURCE_STABLE_BIT, 0, 0, 0};
+  return r;
 }
 
 }  // namespace vireo

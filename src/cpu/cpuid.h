@@ -72,4 +72,17 @@ unsigned xsave_compacted_size(uint64_t mask);
 enum class CpuidView { User, System };
 CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, CpuidView view = CpuidView::User);
 
+// System mode's paravirtual clock (kvmclock, cpuid.cpp and interp/system/kvm_clock.cpp):
+// advertised by default; `vireo boot --cpu MODEL,-kvmclock` hides it (Linux then calibrates
+// its TSC against the PIT). Call before any guest runs.
+void set_kvm_clock(bool on);
+bool kvm_clock_advertised();
+namespace kvm_para {
+inline constexpr uint32_t kSignatureLeaf = 0x40000000, kFeaturesLeaf = 0x40000001;
+// 0x40000001 EAX (Documentation/virt/kvm/x86/cpuid.rst)
+inline constexpr uint32_t NOP_IO_DELAY = 1u << 1, CLOCKSOURCE2 = 1u << 3, CLOCKSOURCE_STABLE_BIT = 1u << 24;
+// The MSRs of KVM_FEATURE_CLOCKSOURCE2 (Documentation/virt/kvm/x86/msr.rst)
+inline constexpr uint32_t MSR_WALL_CLOCK_NEW = 0x4b564d00, MSR_SYSTEM_TIME_NEW = 0x4b564d01;
+}  // namespace kvm_para
+
 }  // namespace vireo

@@ -134,6 +134,12 @@ std::optional<uint64_t> Board::next_deadline_ns() {
 
 bool Board::wait_for_interrupt() {
   if (cfg_.serial_out) std::fflush(cfg_.serial_out);
+  const uint64_t start = monotonic_ns();
+  struct Account {
+    uint64_t& total;
+    uint64_t start;
+    ~Account() { total += monotonic_ns() - start; }
+  } account{halted_ns_, start};
   for (;;) {
     if (interrupt_pending()) return true;
     if (stop_requested()) return true;

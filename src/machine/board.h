@@ -66,6 +66,8 @@ class Board : public SystemBus {
   // For a halted CPU with interrupts enabled: sleeps until an interrupt is pending. Returns
   // false when nothing could ever raise one (every source masked or idle).
   bool wait_for_interrupt();
+  // Host time spent in wait_for_interrupt (the guest idle in HLT), for --stats.
+  uint64_t halted_ns() const { return halted_ns_; }
   // Set once the guest has written the debug-exit port.
   std::optional<int> exit_status() const { return debug_exit_.status(); }
   // Set once the guest has powered the machine off or reset it.
@@ -94,6 +96,7 @@ class Board : public SystemBus {
   PostCode post_;
   int input_fd_;
   uint64_t last_input_poll_ns_ = 0;
+  uint64_t halted_ns_ = 0;
   bool escape_pending_ = false;  // the last input byte was Ctrl-A
   std::unordered_set<uint64_t> reported_mmio_;
 };

@@ -1,6 +1,7 @@
 /* Paging cases a system-mode translator must get exactly right (docs/jit.md "System mode"):
    an access that straddles two pages and faults on the second (CR2, error code, nothing
-   written), and CR3 switches between two address spaces that have different code at the same
+   written), rep stosq / rep movsq running into an unmapped page (the iterations before the
+   fault done, rCX/rSI/rDI describing them: the system interpreter's page-at-a-time path), and CR3 switches between two address spaces that have different code at the same
    virtual address (blocks are keyed by physical and virtual pc). */
 #include "lib/guest.h"
 
@@ -50,6 +51,31 @@ int kmain(uint32_t magic, const struct multiboot_info* mbi) {
     CHECK(trap.vector == 14 && trap.cr2 == STRADDLE + 4096);
   }
   kputs("the same fault on repeated runs: yes\n");
+
+  /* rep stosq / rep movsq of 8 quadwords starting 2 (3) quadwords before the unmapped page. */
+  static uint64_t src[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  uint64_t* tail = (uint64_t*)(STRADDLE + 4096 - 24);
+  tail[0] = tail[1] = tail[2] = 0;
+  uint64_t rcx_after, rsi_after, rdi_after;
+  trap.count = 0;
+  trap.vector = ~0ull;
+  __asm__ volatile(TRY_SET_POINTS "mov %3, %%rax\n\tmov $8, %%rcx\n\tmov %4, %%rdi\n\t"
+                   "2:\n\trep stosq\n1:\n\tmov %%rcx, %0\n\tmov %%rdi, %1"
+                   : "=m"(rcx_after), "=m"(rdi_after), "=m"(rsi_after)
+                   : "r"(0x5555555555555555ull), "r"(STRADDLE + 4096 - 16)
+                   : "rax", "rcx", "rdx", "rdi", "memory");
+  trap_report("rep stosq into an unmapped page");
+  kprintf("  rcx=%lx rdi=%lx, written: %lx %lx %lx\n", rcx_after, rdi_after, tail[0], tail[1], tail[2]);
+  trap.count = 0;
+  trap.vector = ~0ull;
+  __asm__ volatile(TRY_SET_POINTS "mov $8, %%rcx\n\tmov %3, %%rsi\n\tmov %4, %%rdi\n\t"
+                   "2:\n\trep movsq\n1:\n\tmov %%rcx, %0\n\tmov %%rdi, %1\n\tmov %%rsi, %2"
+                   : "=m"(rcx_after), "=m"(rdi_after), "=m"(rsi_after)
+                   : "r"(src), "r"(STRADDLE + 4096 - 24)
+                   : "rax", "rcx", "rdx", "rsi", "rdi", "memory");
+  trap_report("rep movsq into an unmapped page");
+  kprintf("  rcx=%lx rsi=src+%lx rdi=%lx, written: %lx %lx %lx\n", rcx_after, rsi_after - (uint64_t)src, rdi_after,
+          tail[0], tail[1], tail[2]);
 
   /* 2. Two address spaces with different code at one virtual address. */
   emit_return(code_a, 0xA);

@@ -4,7 +4,10 @@ command line under Vireo's interpreter and under QEMU's TCG, one after the other
 For each: seconds from start to the first serial line of /init ("init: /init started") and to
 the exit (ACPI power-off), plus the process's user CPU time.
 
-  time_boot.py VIREO KERNEL INITRD [--skip-qemu]
+  time_boot.py VIREO KERNEL INITRD [--skip-qemu] [--only jit,interp,guest-dc,qemu] [--repeat N]
+
+--only runs the named boots alone; --repeat N runs each N times, interleaved, and prints
+every run (on a shared machine the spread says how far one figure can be trusted).
 
 "vireo guest-dc" is the same boot with --guest-decompress (the kernel's own XZ decompressor).
 """
@@ -41,8 +44,12 @@ def main():
     if "--skip-qemu" not in sys.argv:
         runs.append(("qemu tcg", ["qemu-system-x86_64", "-accel", "tcg", "-m", "128", "-nographic", "-no-reboot",
                                   "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0"]))
+    if "--only" in sys.argv:
+        only = sys.argv[sys.argv.index("--only") + 1].split(",")
+        runs = [(name, cmd) for name, cmd in runs if any(w in only for w in name.split())]
+    repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 1
     print(f"{'':16} {'to /init':>10} {'to exit':>10} {'user CPU':>10}  status  command")
-    for name, cmd in runs:
+    for name, cmd in [r for _ in range(repeat) for r in runs]:
         t_init, t_exit, cpu, status = timed(cmd)
         init = f"{t_init:.1f} s" if t_init is not None else "-"
         print(f"{name:16} {init:>10} {t_exit:>8.1f} s {cpu:>8.1f} s  {status:>6}  {' '.join(cmd)}")

@@ -119,8 +119,47 @@ TEST(SoftmmuJitTlb, FlushesEmptyTheJitSlotsAndMmioGetsNone) {
   m.mmu.on_cr3_write();
   EXPECT_EQ(m.mmu.tlb.jit_slot(0x15000, false).read_tag, ~uint64_t(0));
   ASSERT_TRUE(m.touch(0x15000, Access::Read, false));
-  m.mmu.invlpg(0x99000);  // any INVLPG empties them (their slots do not know page sizes)
+  m.mmu.invlpg(0x99000);  // INVLPG drops its own page only
+  EXPECT_EQ(m.mmu.tlb.jit_slot(0x15000, false).read_tag, 0x15000u);
+  m.mmu.invlpg(0x15000);
   EXPECT_EQ(m.mmu.tlb.jit_slot(0x15000, false).read_tag, ~uint64_t(0));
+}
+
+// A CR3 write with CR4.PGE keeps global pages in the JIT's slots too (SDM Vol. 3, 4.10.4.1),
+// and the flush log tells the jit's jump caches what went.
+TEST(SoftmmuJitTlb, GlobalPagesSurviveCr3WritesWithPge) {
+  constexpr uint64_t G = 0x100;
+  Machine m;
+  m.cpu.cr4 |= ctl::CR4_PGE;
+  m.mmu.tlb.jit_used = true;
+  m.map(0x15000, 0x55000, P | W | D | G);
+  m.map(0x17000, 0x57000, P | W | D);
+  ASSERT_TRUE(m.touch(0x15000, Access::Read, false));
+  ASSERT_TRUE(m.touch(0x17000, Access::Read, false));
+  (void)m.mmu.tlb.take_flushes();
+  m.mmu.on_cr3_write();
+  EXPECT_EQ(m.mmu.tlb.jit_slot(0x15000, false).read_tag, 0x15000u);
+  EXPECT_EQ(m.mmu.tlb.jit_slot(0x17000, false).read_tag, ~uint64_t(0));
+  TlbFlushLog log = m.mmu.tlb.take_flushes();
+  EXPECT_TRUE(log.non_global && !log.all && log.npages == 0);
+  m.mmu.invlpg(0x15000);  // INVLPG drops a global page too
+  EXPECT_EQ(m.mmu.tlb.jit_slot(0x15000, false).read_tag, ~uint64_t(0));
+  log = m.mmu.tlb.take_flushes();
+  ASSERT_EQ(log.npages, 1u);
+  EXPECT_EQ(log.pages[0], 0x15000u);
+  EXPECT_TRUE(m.mmu.tlb.take_flushes().empty());
+}
+
+// A 2 MiB page is cached per 4 KiB piece: INVLPG of any piece drops them all.
+TEST(SoftmmuJitTlb, InvlpgDropsEveryPieceOfALargePage) {
+  constexpr uint64_t PS = 0x80;
+  Machine m;
+  m.set(0x3000 + 8, 0x200000 | P | W | D | PS);  // linear 2 MiB -> physical 2 MiB
+  ASSERT_TRUE(m.touch(0x200000, Access::Read, false));
+  ASSERT_TRUE(m.touch(0x203000, Access::Read, false));
+  m.mmu.invlpg(0x3FF000);
+  EXPECT_EQ(m.mmu.tlb.jit_slot(0x200000, false).read_tag, ~uint64_t(0));
+  EXPECT_EQ(m.mmu.tlb.jit_slot(0x203000, false).read_tag, ~uint64_t(0));
 }
 
 }  // namespace

@@ -200,8 +200,8 @@ enum : uint32_t {
 };
 
 [[noreturn]] void unknown_msr(Exec& x, uint32_t msr, const char* how) {
-  if (x.sys->reported_msrs.insert(msr).second)
-    fmt::print(stderr, "vireo: unknown MSR {:#x} ({}) at rip={:#x}: raises #GP\n", msr, how, x.insn_rip);
+  if (x.sys->reported_msrs.insert(msr).second && x.sys->unimp_log)  // (-d unimp: kernels probe MSRs)
+    fmt::print(x.sys->unimp_log, "vireo: unknown MSR {:#x} ({}) at rip={:#x}: raises #GP\n", msr, how, x.insn_rip);
   x.raise_gp(0);
 }
 
@@ -228,7 +228,8 @@ void rdmsr(Exec& x, const Insn&) {
     case MSR_GS_BASE: v = c.seg[SEG_GS].base; break;
     case MSR_KERNEL_GS_BASE: v = c.kernel_gs_base; break;
     case MSR_TSC_AUX: v = x.sys->tsc_aux; break;
-    default: unknown_msr(x, msr, "rdmsr");
+    default:
+      if (!kvm_clock_rdmsr(x, msr, v)) unknown_msr(x, msr, "rdmsr");
   }
   x.set_gpr(RAX, 4, v);
   x.set_gpr(RDX, 4, v >> 32);
@@ -240,7 +241,10 @@ void wrmsr(Exec& x, const Insn&) {
   uint32_t msr = uint32_t(c.gpr[RCX]);
   uint64_t v = (c.gpr[RDX] << 32) | uint32_t(c.gpr[RAX]);
   switch (msr) {
-    case MSR_TSC: c.tsc_offset = v - __rdtsc(); break;
+    case MSR_TSC:
+      c.tsc_offset = v - __rdtsc();
+      kvm_clock_tsc_written(x);
+      break;
     case MSR_APIC_BASE: c.apic_base = v; break;
     case MSR_SYSENTER_CS: c.sysenter_cs = v & 0xFFFF; break;
     case MSR_SYSENTER_ESP:
@@ -273,7 +277,8 @@ void wrmsr(Exec& x, const Insn&) {
     case MSR_STAR: c.star = v; break;
     case MSR_SFMASK: c.sfmask = v & 0xFFFFFFFF; break;
     case MSR_TSC_AUX: x.sys->tsc_aux = v & 0xFFFFFFFF; break;
-    default: unknown_msr(x, msr, "wrmsr");
+    default:
+      if (!kvm_clock_wrmsr(x, msr, v)) unknown_msr(x, msr, "wrmsr");
   }
 }
 

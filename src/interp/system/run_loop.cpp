@@ -29,6 +29,7 @@ DispatchTable build_system_table() {
   register_system_segments(t);
   register_system_interrupts(t);
   register_system_fastcall(t);
+  register_system_strings(t);
   return t;
 }
 

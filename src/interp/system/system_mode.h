@@ -17,6 +17,7 @@
 #include "cpu/decoder.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
+#include "interp/system/kvm_clock.h"
 #include "machine/system_bus.h"
 #include "mem/softmmu/mmu.h"
 
@@ -94,6 +95,7 @@ struct SystemMode {
   uint64_t dr[8] = {0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400};
   uint64_t tsc_aux = 0;
   std::set<uint32_t> reported_msrs;
+  KvmClockState kvm_clock;  // the paravirtual clock's MSRs (kvm_clock.cpp)
 
   // Bulk operands (SSE, x87, fxsave) that are not one run of RAM — pages not physically
   // contiguous (a user buffer), or MMIO — are copied into a bounce buffer; one the
@@ -111,6 +113,7 @@ struct SystemMode {
   std::set<uint16_t> reported_insns;
 
   std::FILE* int_log = nullptr;  // -d int
+  std::FILE* unimp_log = nullptr;  // -d unimp: unknown MSRs, reported once each
   SystemStats stats;
   uint64_t start_ns = 0;
 };
@@ -203,6 +206,7 @@ void register_system_stack(DispatchTable& t);     // stack_modes.cpp: push/pop/c
 void register_system_segments(DispatchTable& t);  // segments.cpp: mov/pop sreg, far jmp/call/ret
 void register_system_interrupts(DispatchTable& t);  // interrupts.cpp: int n, int3, into, iret
 void register_system_fastcall(DispatchTable& t);  // fast_calls.cpp: syscall/sysret, sysenter/sysexit, swapgs
+void register_system_strings(DispatchTable& t);   // string_bulk.cpp: rep movs/stos a page at a time
 
 // Reports once per mnemonic that a system instruction form is not implemented, then #UD.
 [[noreturn]] void system_unimplemented(Exec& x, const Insn& in, const char* what);

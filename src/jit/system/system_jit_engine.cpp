@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <utility>
 
 #include "cpu/decoder.h"
 #include "interp/system/system_mode.h"
 #include "jit/frontend/translator.h"
+#include "jit/backend/x64/memory_softmmu.h"
 #include "jit/jit_engine.h"
 #include "jit/passes/passes.h"
 
@@ -47,7 +49,9 @@ SystemJitEngine::SystemJitEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t
       tramp_(make_trampolines(cache_.trampoline_page())) {
   if (opts_.log_exec || opts_.check) opts_.chain = opts_.jump_cache = false;  // every block entry is seen
   if (opts_.check) opts_.count_insns = true;  // the replay runs as many instructions
+  sys_.unimp_log = opts_.unimp_log;
   marks.assign(ram_size / 4096 + 1, 0);
+  side_writes_.assign(ram_size / 4096 + 1, 0);
   mmu_.code_watch = this;
   mmu_.tlb.jit_used = true;
   rt_.exit_stub = tramp_.exit_stub;
@@ -57,7 +61,8 @@ SystemJitEngine::SystemJitEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t
   rt_.rep_string_helper = nullptr;   // (the frontend leaves rep strings to the interpreter)
   static const GuestMemory kNoWindow{};
   rt_.mem = &kNoWindow;
-  rt_.jump_cache = cache_.jump_cache();
+  clear_jump_caches();
+  rt_.jump_cache = jc_[0].entries.get();  // (per block: its privilege's, in translate)
   rt_.use_jump_cache = opts_.jump_cache;
   rt_.count_insns = opts_.count_insns;
   rt_.jump_cache_hits = &stats_.jump_cache_hits;
@@ -66,6 +71,12 @@ SystemJitEngine::SystemJitEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t
   rt_.window_limit = tramp_.window_limit;
   rt_.tlb_fill_helper = reinterpret_cast<void*>(&SystemJitEngine::tlb_fill_helper);
   rt_.tlb_hits = &stats_.tlb_hits;
+  emit_thunks();
+}
+
+void SystemJitEngine::emit_thunks() {
+  rt_.tlb_fill_thunk = cache_.begin();
+  cache_.commit(x64::emit_tlb_fill_thunk(cache_.begin(), cache_.free_bytes(), rt_.tlb_fill_helper));
 }
 
 SystemJitEngine::~SystemJitEngine() {
@@ -97,22 +108,58 @@ uint64_t SystemJitEngine::delivered_external() const {
 
 // ---- the code cache: blocks by (physical pc, virtual pc, mode) ----
 
-void SystemJitEngine::clear_jump_cache() {
-  JumpCacheEntry* jc = cache_.jump_cache();
-  for (size_t i = 0; i < CodeCache::kJumpCacheSize; ++i) jc[i] = {~uint64_t(0), nullptr};
+void SystemJitEngine::JumpCache::clear() {
+  for (size_t i = 0; i < CodeCache::kJumpCacheSize; ++i) {
+    entries[i] = {CodeCache::empty_jump_tag(i), nullptr};
+    blocks[i] = {nullptr, 0};
+  }
+  std::fill(std::begin(page_bits), std::end(page_bits), 0);
+  non_global = false;
+}
+
+// What the TLB dropped, the jump caches forget: everything on a full flush; on a CR3 write
+// with CR4.PGE a cache only if it holds code from a non-global page (a kernel's code is
+// global and survives its address-space switches); on INVLPG a cache only if it may hold
+// code from that page (a large page: any).
+void SystemJitEngine::jump_caches_follow_tlb(const softmmu::TlbFlushLog& log) {
+  for (JumpCache& jc : jc_) {
+    bool drop = log.all || (log.non_global && jc.non_global);
+    for (unsigned k = 0; k < log.npages && !drop; ++k) {
+      const size_t h = JumpCache::page_hash(log.pages[k]);
+      drop = log.page_shifts[k] > 12 || (jc.page_bits[h / 64] >> (h % 64) & 1);
+    }
+    if (drop) jc.clear();
+  }
+}
+
+void SystemJitEngine::jump_cache_fill(const Key& key, TranslatedBlock* b) {
+  JumpCache& jc = jc_[(key.mode & 3) == 3];
+  const size_t i = CodeCache::jump_cache_index(key.virt_pc);
+  jc.entries[i] = {key.virt_pc, b->code};
+  jc.blocks[i] = {b, key.phys_pc};
+  const size_t h = JumpCache::page_hash(key.virt_pc);
+  jc.page_bits[h / 64] |= uint64_t(1) << (h % 64);
+  const softmmu::Tlb::Entry& e = mmu_.tlb.slot(key.virt_pc);
+  if (!(e.vpn == key.virt_pc >> 12 && e.global)) jc.non_global = true;
 }
 
 void SystemJitEngine::flush_cache() {
   cache_.flush();
+  clear_jump_caches();
+  emit_thunks();
   blocks_.clear();
   key_of_.clear();
+  cold_.clear();
+  chainable_.clear();
   std::fill(marks.begin(), marks.end(), 0);
+  std::fill(side_writes_.begin(), side_writes_.end(), 0);
   ++stats_.flushes;
 }
 
 void SystemJitEngine::forget(TranslatedBlock* b) {
   auto it = key_of_.find(b);
   if (it == key_of_.end()) return;
+  for (auto& slot : b->exits) chainable_.erase(slot.get());
   blocks_.erase(it->second);
   key_of_.erase(it);
 }
@@ -135,15 +182,37 @@ void SystemJitEngine::code_written(uint64_t pa, uint64_t len) {
   }
   for (uint64_t page = pa >> 12; page <= (pa + len - 1) >> 12; ++page) {
     if (page >= marks.size() || !marks[page]) continue;
-    auto it = cache_.pages().find(page);
-    if (it != cache_.pages().end()) {
-      std::vector<TranslatedBlock*> victims = it->second;
+    // Only the blocks whose bytes the write touches go (QEMU's tb_invalidate_phys_range): a
+    // kernel patching one instruction (static keys, alternatives, text_poke) keeps the rest
+    // of the page's code. A page written beside its code over and over (data next to code)
+    // is dropped whole after kMaxSideWrites such writes, so its writes go fast again.
+    const uint64_t lo = std::max(pa, page << 12), hi = std::min(pa + len, (page + 1) << 12);
+    size_t dropped = 0;
+    bool left = false;
+    if (auto it = cache_.pages().find(page); it != cache_.pages().end()) {
+      std::vector<TranslatedBlock*> victims;
+      for (TranslatedBlock* b : it->second)
+        if (b->reads_code(lo, hi - lo)) victims.push_back(b);
       for (TranslatedBlock* b : victims) forget(b);
-      stats_.smc_blocks += cache_.invalidate(page << 12, 4096);
+      if (!victims.empty()) dropped = cache_.invalidate(lo, hi - lo);
+      left = cache_.pages().count(page) != 0;
     }
-    marks[page] = 0;
-    ++stats_.smc_pages;
-    code_changed_ = true;
+    if (left && !dropped && ++side_writes_[page] < kMaxSideWrites) continue;
+    if (left) {
+      std::vector<TranslatedBlock*> rest = cache_.pages().find(page)->second;
+      for (TranslatedBlock* b : rest) forget(b);
+      dropped += cache_.invalidate(page << 12, 4096);
+    }
+    if (dropped) {
+      ++stats_.smc_pages;
+      stats_.smc_blocks += dropped;
+      clear_jump_caches();  // (they may lead to the blocks just dropped)
+      code_changed_ = true;
+    }
+    if (!left) {  // (no code left on the page: writes to it go fast again)
+      marks[page] = 0;
+      side_writes_[page] = 0;
+    }
   }
 }
 
@@ -161,6 +230,7 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
   const bool user = (key.mode & 3) == 3;
   rt_.tlb_table = mmu_.tlb.jit_table(user);
   rt_.tlb_user = user;
+  rt_.jump_cache = jc_[user].entries.get();
   for (int attempt = 0; attempt < 6; ++attempt) {
     const bool interpret_all = attempt == 5;
     ir::Block block;
@@ -168,11 +238,14 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     BlockLimits limits{interpret_all ? 64u : lengths[attempt], attempt == 0};
     limits.system_mode = true;
     if (!translate_block(view, key.virt_pc, limits, block, fallbacks, interpret_all)) return nullptr;
-    ir::Block before = block;
+    const bool logging = opts_.log_in_asm || opts_.log_op || opts_.log_out_asm;
+    std::optional<ir::Block> before;  // (the IR before the passes, for -d in_asm,op only)
+    if (logging) before = block;
     passes::optimize(block);
-    // The path's instructions in order, and the tail's (exact counts at slow-path exits).
+    // The path's instructions in order, and the tail's (exact counts at slow-path exits; only
+    // --stats counts instructions).
     std::vector<uint64_t> pcs, tail_pcs;
-    for (size_t k = 0; k < block.code.size(); ++k) {
+    for (size_t k = 0; opts_.count_insns && k < block.code.size(); ++k) {
       const bool tail = block.tail.present() && k + 1 == block.code.size();
       for (uint64_t pc = block.code[k].begin; pc < block.code[k].end;) {
         Insn in;
@@ -226,11 +299,13 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     ++stats_.blocks_by_cpl[key.mode & 3];
     stats_.guest_insns_translated += tb->guest_insns;
     stats_.host_bytes += tb->code_size;
-    if (opts_.log_in_asm || opts_.log_op || opts_.log_out_asm) log_block(before, block, *tb, host_page, virt_page);
+    if (logging) log_block(*before, block, *tb, host_page, virt_page);
     TranslatedBlock* raw = tb.get();
     cache_.insert(std::move(tb));
     blocks_[key] = raw;
     key_of_[raw] = key;
+    for (auto& slot : raw->exits)
+      if (!((slot->target_pc ^ key.virt_pc) >> 12)) chainable_.emplace(slot.get(), std::make_pair(raw, key));
     stats_.translate_time += std::chrono::steady_clock::now() - t0;
     return raw;
   }
@@ -238,24 +313,61 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
   return nullptr;  // (not even one instruction: the interpreter runs it)
 }
 
-TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key) {
+TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key, bool* cold) {
   const uint64_t la = cpu.rip;
   if (!canonical(la) || la >= ~uint64_t(4095)) return nullptr;
+  // The jump caches first learn what the TLB dropped and whether the mode changed (their
+  // blocks must be those a full lookup would find): then a hit is the answer.
+  if (!mmu_.tlb.flush_log.empty()) jump_caches_follow_tlb(mmu_.tlb.take_flushes());
+  const uint32_t mode = mode_bits(cpu);
+  JumpCache& jc = jc_[(mode & 3) == 3];
+  if (jc.mode != mode) {
+    jc.clear();
+    jc.mode = mode;
+  }
+  if (opts_.jump_cache) {
+    const size_t i = CodeCache::jump_cache_index(la);
+    if (jc.entries[i].guest_pc == la && jc.blocks[i].first) {
+      key = {jc.blocks[i].second, la, mode};
+      jump_cache_hit_ = true;
+      return jc.blocks[i].first;
+    }
+  }
+  jump_cache_hit_ = false;
   uint64_t pa;
   uint32_t err;
   // A fetch that faults is the interpreter's to raise.
   if (!mmu_.translate(la, softmmu::Access::Exec, cpl(cpu) == 3, pa, err)) return nullptr;
   uint8_t* host = mmu_.ram_ptr(pa & ~uint64_t(4095), 4096);
   if (!host) return nullptr;
-  key = {pa, la, mode_bits(cpu)};
-  if (key.mode != last_mode_ || tlb_epoch(mmu_) != last_tlb_epoch_) {
-    clear_jump_cache();
-    last_mode_ = key.mode;
-    last_tlb_epoch_ = tlb_epoch(mmu_);
-  }
+  key = {pa, la, mode};
   auto it = blocks_.find(key);
   if (it != blocks_.end()) return it->second;
+  if (opts_.translate_after) {  // (the interpreter tier: cold code is not worth translating)
+    auto [c, fresh] = cold_.try_emplace(key, 0);
+    if (c->second < opts_.translate_after) {
+      if (cold) {
+        ++c->second;
+        *cold = true;
+      }
+      return nullptr;
+    }
+    cold_.erase(c);
+  }
   return translate(key, host);
+}
+
+// Cold code (the interpreter tier): the interpreter runs from cpu.rip to the next taken
+// branch, at most 64 instructions, or until something needs the dispatcher.
+StopReason SystemJitEngine::run_cold(CpuState& cpu) {
+  ++stats_.cold_runs;
+  for (int i = 0; i < 64; ++i) {
+    const uint64_t pc = cpu.rip;
+    if (StopReason r = step_interpreter(cpu, false); r != StopReason::None) return r;
+    // (a taken branch, an exception or interrupt delivered: the dispatcher looks up where)
+    if (cpu.rip - pc - 1 >= 15 || cpu.exit_request || must_interpret(cpu)) break;
+  }
+  return StopReason::None;
 }
 
 // ---- the dispatcher ----
@@ -283,12 +395,13 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
   for (;;) {
     if (cpu.exit_request) return StopReason::ExitRequest;
     Key key{};
-    TranslatedBlock* b = must_interpret(cpu) ? nullptr : lookup(cpu, key);
+    bool cold = false;
+    TranslatedBlock* b = must_interpret(cpu) ? nullptr : lookup(cpu, key, &cold);
     if (!b) {
-      if (StopReason r = step_interpreter(cpu, false); r != StopReason::None) return r;
+      if (StopReason r = cold ? run_cold(cpu) : step_interpreter(cpu, false); r != StopReason::None) return r;
       continue;
     }
-    if (opts_.jump_cache) cache_.jump_cache_fill(key.virt_pc, b->code);
+    if (opts_.jump_cache && !jump_cache_hit_) jump_cache_fill(key, b);
     if (opts_.log_exec)
       fmt::print(opts_.log, "Trace: {:#x} [{:#x}/{:#x}/{:#x}]\n", uint64_t(b->code), key.virt_pc, key.phys_pc, key.mode);
     ++stats_.entries_by_cpl[key.mode & 3];
@@ -306,11 +419,12 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
         // Chains only between blocks of one page (virtual and physical, same mode): the
         // target's translation then holds whenever the source's does. Any other successor is
         // looked up again through the TLB.
+        // (only exits to the source's own page are in chainable_: the others probed the jump
+        // cache already, and come here on a miss)
         auto* slot = static_cast<ExitSlot*>(link);
-        TranslatedBlock* from = cache_.block_at_host(uint64_t(reinterpret_cast<uintptr_t>(slot->jmp)));
-        auto fk = from ? key_of_.find(from) : key_of_.end();
-        if (fk == key_of_.end() || must_interpret(cpu)) break;
-        const Key src = fk->second;
+        auto fk = chainable_.find(slot);
+        if (fk == chainable_.end() || must_interpret(cpu)) break;
+        const auto [from, src] = fk->second;
         if ((src.virt_pc ^ cpu.rip) >> 12 || src.mode != mode_bits(cpu)) break;
         uint64_t flushes = stats_.flushes;
         Key tk{};
@@ -439,6 +553,9 @@ void SystemJitEngine::print_stats(std::FILE* out, double seconds) const {
   fmt::print(out, "  code pages written:   {} (blocks invalidated: {})\n", s.smc_pages, s.smc_blocks);
   fmt::print(out, "  interrupts at block entry: {}\n", s.interrupts_at_entry);
   fmt::print(out, "  interpreter steps (dispatcher): {}\n", s.interp_steps);
+  if (opts_.translate_after)
+    fmt::print(out, "  interpreter tier:     {} runs of cold code (translated after {} entries)\n", s.cold_runs,
+               opts_.translate_after);
   if (opts_.check)
     fmt::print(out, "  --check interp:       {} blocks compared, {} not (interpreter fallbacks)\n", s.checked_blocks,
                s.unchecked_blocks);

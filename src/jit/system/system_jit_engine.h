@@ -45,9 +45,13 @@ struct SystemJitOptions {
   bool log_in_asm = false, log_op = false, log_out_asm = false, log_exec = false;
   std::FILE* log = stderr;
   std::FILE* int_log = nullptr;  // -d int (the interpreter delivers every event)
+  std::FILE* unimp_log = nullptr;  // -d unimp: unknown MSRs (the interpreter's)
   // --check interp: each block is replayed under the interpreter from the same state and the
   // results compared (system_check.cpp).
   bool check = false;
+  // The interpreter tier: a block start is translated at its translate_after-th entry; before
+  // that the interpreter runs it (0: everything is translated at its first entry).
+  uint32_t translate_after = 0;
 };
 
 struct SystemJitStats {
@@ -58,6 +62,7 @@ struct SystemJitStats {
   uint64_t smc_pages = 0, smc_blocks = 0;
   uint64_t interrupts_at_entry = 0;
   uint64_t interp_steps = 0;  // instructions the dispatcher ran in the interpreter
+  uint64_t cold_runs = 0;     // runs of cold code in the interpreter tier
   uint64_t checked_blocks = 0, unchecked_blocks = 0;
   std::chrono::nanoseconds translate_time{0};
   uint64_t fallbacks_by_mnemonic[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {};
@@ -99,12 +104,37 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   bool must_interpret(const CpuState& c) const;
   // The block for cpu.rip in the current mode (translated on a miss); null when the
   // interpreter must run the instruction (a fetch fault, code outside RAM, untranslatable).
-  TranslatedBlock* lookup(CpuState& cpu, Key& key);
+  // With the interpreter tier, a block entered fewer than translate_after times is not
+  // translated: null, and *cold set (the entry counted) when `cold` is given.
+  TranslatedBlock* lookup(CpuState& cpu, Key& key, bool* cold = nullptr);
+  StopReason run_cold(CpuState& cpu);
   TranslatedBlock* translate(const Key& key, uint8_t* host_page);
   void mark_code_page(uint64_t phys_page);
   void flush_cache();
+  void emit_thunks();  // what the blocks of a (new or emptied) cache call: the TLB-fill thunk
   void forget(TranslatedBlock* b);
-  void clear_jump_cache();
+  // The jump caches (virtual pc -> translated code, read by translated code's indirect and
+  // cross-page exits): one per privilege (CPL 3, supervisor), so a system call or an IRET to
+  // user mode forgets nothing; each holds only blocks of the current translation, so what the
+  // TLB drops goes from them too (jump_caches_follow_tlb).
+  struct JumpCache {
+    std::unique_ptr<JumpCacheEntry[]> entries{new JumpCacheEntry[CodeCache::kJumpCacheSize]};
+    // The dispatcher's side of each entry: the block and its key's physical pc.
+    std::unique_ptr<std::pair<TranslatedBlock*, uint64_t>[]> blocks{
+        new std::pair<TranslatedBlock*, uint64_t>[CodeCache::kJumpCacheSize]};
+    uint32_t mode = ~0u;                // the mode bits its blocks were translated under
+    uint64_t page_bits[64] = {};        // code pages present (hashed): INVLPG of others keeps it
+    bool non_global = false;            // holds code from a non-global page (a CR3 write drops it)
+    void clear();
+    static size_t page_hash(uint64_t la) { return ((la >> 12) ^ (la >> 24)) & 4095; }
+  };
+  JumpCache jc_[2];
+  void clear_jump_caches() {
+    jc_[0].clear();
+    jc_[1].clear();
+  }
+  void jump_caches_follow_tlb(const softmmu::TlbFlushLog& log);
+  void jump_cache_fill(const Key& key, TranslatedBlock* b);
   StopReason step_interpreter(CpuState& cpu, bool poll);
   // Runs translated code from b; rethrows what a helper caught (MachineStop) once outside it.
   uint32_t enter(CpuState& cpu, TranslatedBlock* b, void*& link);
@@ -130,11 +160,15 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   Decoder decoder_{CpuMode::Long64};
   std::unordered_map<Key, TranslatedBlock*, KeyHash> blocks_;
   std::unordered_map<TranslatedBlock*, Key> key_of_;
+  std::unordered_map<Key, uint32_t, KeyHash> cold_;  // entries of block starts not translated yet
+  // The exits that may be chained (to their block's own page), with their block and its key.
+  std::unordered_map<ExitSlot*, std::pair<TranslatedBlock*, Key>> chainable_;
+  bool jump_cache_hit_ = false;  // the last lookup was answered by a jump cache
   uint64_t next_id_ = 0;
-  // The jump cache is keyed by virtual pc alone: it is emptied when the mode or the TLB changes.
-  uint32_t last_mode_ = ~0u;
-  uint64_t last_tlb_epoch_ = ~uint64_t(0);
   bool code_changed_ = false;
+  // Per page of RAM: writes to a page holding code that touched none of it (code_written).
+  static constexpr uint8_t kMaxSideWrites = 16;
+  std::vector<uint8_t> side_writes_;
   std::exception_ptr pending_error_;  // set by code_written (a fallback that wrote code leaves its block)
   // --check interp: the pages written during a checked block, with their contents before it.
   std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>>* check_pages_ = nullptr;

@@ -45,6 +45,8 @@ void Mmu::jit_refill(uint64_t la) {
     if (e.rights & (right::R << shift)) j.read_tag = page;
     if ((e.rights & (right::W << shift)) && !(code_watch && code_watch->marked(e.ppn << 12))) j.write_tag = page;
     j.addend = uint64_t(reinterpret_cast<uintptr_t>(host)) - page;
+    j.page_shift = e.page_shift;
+    j.global = e.global;
   }
 }
 

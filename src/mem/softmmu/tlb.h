@@ -9,6 +9,8 @@
 
 #include <array>
 #include <cstdint>
+#include <iterator>
+#include <utility>
 
 namespace vireo::softmmu {
 
@@ -40,7 +42,24 @@ struct JitTlbEntry {
   uint64_t read_tag = ~uint64_t(0);
   uint64_t write_tag = ~uint64_t(0);
   uint64_t addend = 0;
-  uint64_t pad = 0;
+  // Not read by translated code: what the flushes need to know of the translation it came
+  // from (INVLPG drops every piece of a large page; a CR3 write keeps global pages).
+  uint8_t page_shift = 12;
+  bool global = false;
+  uint8_t pad[6] = {};
+  uint64_t page() const { return read_tag != ~uint64_t(0) ? read_tag : write_tag; }
+};
+static_assert(sizeof(JitTlbEntry) == 32);
+
+// What the TLB dropped since the JIT last looked (Tlb::take_flushes): the JIT's jump caches
+// (virtual pc -> translated code) must forget code on those pages.
+struct TlbFlushLog {
+  bool all = false;         // everything (or more pages than are worth listing)
+  bool non_global = false;  // the non-global translations (a CR3 write with CR4.PGE)
+  uint64_t pages[8];        // INVLPG: the linear page and the size of the page it was in
+  uint8_t page_shifts[8];
+  unsigned npages = 0;
+  bool empty() const { return !all && !non_global && !npages; }
 };
 
 class Tlb {
@@ -70,6 +89,7 @@ class Tlb {
     ++generation;
     for (auto& e : entries_) e.vpn = ~uint64_t(0);
     jit_flush();
+    if (jit_used) flush_log.all = true;
     ++stats.flushes;
   }
   // A CR3 write with CR4.PGE: global translations survive (SDM Vol. 3, 4.10.4.1).
@@ -77,7 +97,12 @@ class Tlb {
     ++generation;
     for (auto& e : entries_)
       if (!e.global) e.vpn = ~uint64_t(0);
-    jit_flush();  // (the JIT's slots refill from the entries kept, without a walk)
+    if (jit_used) {
+      for (auto& t : jit_)
+        for (auto& e : t)
+          if (!e.global) e = JitTlbEntry{};
+      flush_log.non_global = true;
+    }
     ++stats.flushes;
   }
   // INVLPG: the translation of the page holding `la`, global or not. A large page is cached
@@ -85,11 +110,30 @@ class Tlb {
   void flush_page(uint64_t la) {
     ++generation;
     uint64_t vpn = la >> 12;
+    unsigned shift = 12;  // (the largest page the translation of `la` was cached from)
     for (auto& e : entries_)
-      if (((e.vpn ^ vpn) >> (e.page_shift - 12)) == 0) e.vpn = ~uint64_t(0);
-    jit_flush();  // (its slots do not know the size of the page they came from)
+      if (((e.vpn ^ vpn) >> (e.page_shift - 12)) == 0) {
+        e.vpn = ~uint64_t(0);
+        if (e.page_shift > shift) shift = e.page_shift;
+      }
+    if (jit_used) {
+      for (auto& t : jit_)
+        for (auto& e : t)
+          if (e.page() != ~uint64_t(0) && ((e.page() >> 12 ^ vpn) >> (e.page_shift - 12)) == 0) {
+            if (e.page_shift > shift) shift = e.page_shift;
+            e = JitTlbEntry{};
+          }
+      if (flush_log.npages == std::size(flush_log.pages)) {
+        flush_log.all = true;
+      } else {
+        flush_log.pages[flush_log.npages] = la & ~uint64_t(4095);
+        flush_log.page_shifts[flush_log.npages++] = uint8_t(shift);
+      }
+    }
     ++stats.page_flushes;
   }
+  // The flushes since the last call (the JIT's jump caches), and a fresh log.
+  TlbFlushLog take_flushes() { return std::exchange(flush_log, TlbFlushLog{}); }
 
   // ---- the JIT's tables (JitTlbEntry) ----
   using JitTable = std::array<JitTlbEntry, kEntries>;
@@ -112,6 +156,7 @@ class Tlb {
   }
   bool jit_used = false;  // set by the JIT engine: the interpreter alone never fills them
 
+  TlbFlushLog flush_log;
   TlbStats stats;
   // Counts flushes of any kind: a translation cached outside the TLB (the interpreter's code
   // page) is valid while this is unchanged.

@@ -415,6 +415,21 @@ void BlockEmitter::out_of_line() {
   for (size_t k = 0; k < link_stubs_.size(); ++k) {
     L(link_stubs_[k]);
     link_slots_[k]->unlinked = const_cast<uint8_t*>(getCurr());
+    const uint64_t target = link_slots_[k]->target_pc;
+    if (rt_.tlb_table && rt_.use_jump_cache && (target ^ b_.guest_pc) >> 12) {
+      // System mode: a successor on another page is never chained (docs/jit.md), so its
+      // exit looks the jump cache up first, as an indirect branch does (QEMU's
+      // lookup_and_goto_ptr); the cache holds only blocks of the current translation.
+      Xbyak::Label miss;
+      mov(rax, target);
+      mov(rdx, uint64_t(reinterpret_cast<uintptr_t>(rt_.jump_cache + CodeCache::jump_cache_index(target))));
+      cmp(qword[rdx], rax);
+      jne(miss);
+      count_lookup(rt_.jump_cache_hits);
+      jmp(qword[rdx + 8]);
+      L(miss);
+      count_lookup(rt_.jump_cache_misses);
+    }
     set_rip(link_slots_[k]->target_pc);
     mov(rdx, uint64_t(link_slots_[k]));
     exit_with(kExitLink);

@@ -48,6 +48,8 @@ struct Runtime {
   const void* tlb_table = nullptr;  // softmmu::Tlb::JitTable of the block's privilege
   bool tlb_user = false;            // ... which is the user (CPL 3) one
   void* tlb_fill_helper = nullptr;  // uint32_t (CpuState*, uint64_t addr, uint64_t how): 1 = retry
+  // The shared out-of-line caller of tlb_fill_helper (memory_softmmu.h: emit_tlb_fill_thunk).
+  const void* tlb_fill_thunk = nullptr;
   uint64_t* tlb_hits = nullptr;     // inline hits, counted where count_insns is on (--stats)
   // The guest pcs of the block's instructions in path order, and of its tail's (set per
   // block): a slow-path exit subtracts exactly the instructions it did not run.

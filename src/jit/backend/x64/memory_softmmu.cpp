@@ -13,9 +13,9 @@
 //          mov r15, [r15 + addend]
 //          <access [r15 + addr]>
 //
-// The slow path (out of line) saves the caller-saved registers and the XMM registers and asks
-// the fill helper to walk the page tables (setting A/D bits) and fill the slot; when the retry
-// will hit, it jumps back to `retry`. Otherwise (a page fault, a non-canonical address, MMIO,
+// The slow path (out of line) calls the cache's TLB-fill thunk (emit_tlb_fill_thunk: it saves
+// the caller-saved and XMM registers around the fill helper), which walks the page tables
+// (setting A/D bits) and fills the slot; when the retry will hit, it jumps back to `retry`. Otherwise (a page fault, a non-canonical address, MMIO,
 // an access crossing a page, a write to a page holding translated code) the guest state of the
 // instruction is written back and the block is left with kExitInterpret: the dispatcher runs
 // that one instruction in the interpreter, which raises the fault through the IDT, reaches
@@ -23,6 +23,8 @@
 // done at that point (an instruction's guest state is committed after its accesses, as the
 // sync records already require), so running it whole is exact.
 #include <algorithm>
+
+#include "jit/backend/x64/memory_softmmu.h"
 
 #include "jit/backend/x64/block_emitter.h"
 #include "mem/softmmu/tlb.h"
@@ -44,12 +46,13 @@ unsigned access_size(const ir::Inst& in) {
   }
 }
 
+}  // namespace
+
+// (also the thunk's, below)
 constexpr int kCallerSaved[] = {Xbyak::Operand::RAX, Xbyak::Operand::RCX, Xbyak::Operand::RDX,
                                 Xbyak::Operand::RSI, Xbyak::Operand::RDI, Xbyak::Operand::R8,
                                 Xbyak::Operand::R9,  Xbyak::Operand::R10};
 static_assert(std::size(kCallerSaved) % 2 == 0, "the host stack stays 16-byte aligned");
-
-}  // namespace
 
 uint32_t BlockEmitter::insns_counted_from(uint32_t i) const {
   const bool in_tail = i >= b_.main_end();
@@ -94,18 +97,9 @@ void BlockEmitter::softmmu_slow_paths() {
   for (size_t k = 0; k < softmmu_slow_.size(); ++k) {
     const SoftmmuSlow& s = softmmu_slow_[k];
     L(softmmu_slow_labels_[k]);
-    for (int r : kCallerSaved) push(Reg64(r));
-    sub(rsp, 256);
-    for (int x = 0; x < 16; ++x) movdqu(ptr[rsp + 16 * x], Xbyak::Xmm(x));
-    mov(rsi, Reg64(s.addr_reg));  // (first: the address may be in rdi)
-    mov(rdi, rbx);
-    mov(edx, s.how);
-    mov(rax, uint64_t(reinterpret_cast<uintptr_t>(rt_.tlb_fill_helper)));
-    call(rax);
-    mov(r11d, eax);
-    for (int x = 0; x < 16; ++x) movdqu(Xbyak::Xmm(x), ptr[rsp + 16 * x]);
-    add(rsp, 256);
-    for (auto it = std::rbegin(kCallerSaved); it != std::rend(kCallerSaved); ++it) pop(Reg64(*it));
+    mov(r11, Reg64(s.addr_reg));
+    mov(r15d, s.how);
+    call(rt_.tlb_fill_thunk);
     test(r11d, r11d);
     jnz(softmmu_retry_labels_[k], T_NEAR);
     write_back(s.state);
@@ -116,3 +110,33 @@ void BlockEmitter::softmmu_slow_paths() {
 }
 
 }  // namespace vireo::jit::x64_detail
+
+namespace vireo::jit::x64 {
+
+size_t emit_tlb_fill_thunk(uint8_t* at, size_t room, void* helper) {
+  struct Thunk : Xbyak::CodeGenerator {
+    Thunk(uint8_t* at, size_t room, void* helper) : Xbyak::CodeGenerator(room, at) {
+      using namespace Xbyak::util;
+      // Entered by a call from a block (rsp 16-byte aligned there): the return address and
+      // eight pushes leave it 8 off, the XMM area (264 bytes) aligns it for the helper.
+      for (int r : x64_detail::kCallerSaved) push(Xbyak::Reg64(r));
+      sub(rsp, 264);
+      for (int x = 0; x < 16; ++x) movdqu(ptr[rsp + 16 * x], Xbyak::Xmm(x));
+      mov(rdi, rbx);
+      mov(rsi, r11);
+      mov(edx, r15d);
+      mov(rax, uint64_t(reinterpret_cast<uintptr_t>(helper)));
+      call(rax);
+      mov(r11d, eax);
+      for (int x = 0; x < 16; ++x) movdqu(Xbyak::Xmm(x), ptr[rsp + 16 * x]);
+      add(rsp, 264);
+      for (auto it = std::rbegin(x64_detail::kCallerSaved); it != std::rend(x64_detail::kCallerSaved); ++it)
+        pop(Xbyak::Reg64(*it));
+      ret();
+    }
+  };
+  Thunk t(at, room, helper);
+  return t.getSize();
+}
+
+}  // namespace vireo::jit::x64
