@@ -163,9 +163,10 @@ std::FILE* open_int_log(const BootArgs& a) {
 
 // One power cycle: a fresh board and CPU, the kernel loaded, the engine run to the end.
 // `nvram` carries the CMOS bytes a reset keeps from one power cycle to the next.
+// `debugger` (gdb, made by the first power cycle) outlives it: a reset keeps the session.
 machine::SystemRunResult boot_once(const BootArgs& a, const machine::BoardConfig& cfg, const std::vector<uint8_t>& image,
                                    const std::vector<uint8_t>* initrd, std::FILE* int_log,
-                                   std::vector<uint8_t>& nvram) {
+                                   std::vector<uint8_t>& nvram, std::unique_ptr<gdb::SystemDebugger>& debugger) {
   machine::Board board(cfg);
   CpuState cpu{};
   machine::KernelFormat format =
@@ -178,14 +179,14 @@ machine::SystemRunResult boot_once(const BootArgs& a, const machine::BoardConfig
   uint64_t t0 = machine::monotonic_ns();
   std::unique_ptr<Engine> engine_ptr = make_engine(a, board, int_log);
   Engine& engine = *engine_ptr;
-  std::unique_ptr<gdb::SystemDebugger> debugger;
   std::string endpoint = !a.gdb.empty() ? a.gdb : a.gdb_default || a.gdb_stop ? "1234" : "";
   if (!endpoint.empty()) {
     DebugControls probe;
     if (std::string why; !engine.set_debug(&probe, &why)) throw std::runtime_error(fmt::format("gdb: {}", why));
     engine.set_debug(nullptr);
-    debugger = std::make_unique<gdb::SystemDebugger>(engine, cpu, board.ram().host(), board.ram().size(),
-                                                     gdb::StubOptions{endpoint, a.gdb_disconnect == "kill"}, a.gdb_stop);
+    if (!debugger)
+      debugger = std::make_unique<gdb::SystemDebugger>(gdb::StubOptions{endpoint, a.gdb_disconnect == "kill"}, a.gdb_stop);
+    debugger->power_on(engine, cpu, board.ram().host(), board.ram().size());
   }
   machine::SystemRunResult res;
   try {
@@ -195,7 +196,7 @@ machine::SystemRunResult boot_once(const BootArgs& a, const machine::BoardConfig
   } catch (const machine::MachineStop& e) {
     res = {1, e.what()};
   }
-  if (debugger) debugger->machine_exit(res.exit_status);  // (a reset ends the session too)
+  if (debugger) debugger->power_off();
   std::fflush(stdout);
   uint64_t t1 = machine::monotonic_ns();
   double seconds = double(t1 - t0) / 1e9;
@@ -255,10 +256,11 @@ int boot(BootArgs a) {
   cfg.report = parse_debug_items(a).unimp ? int_log : nullptr;
   machine::HostTerminal terminal(cfg.serial_in_fd);
   cfg.console_escape = terminal.is_terminal();
+  std::unique_ptr<gdb::SystemDebugger> debugger;  // (gdb: one session for every power cycle)
   machine::SystemRunResult res;
   std::vector<uint8_t> nvram;
   for (;;) {
-    res = boot_once(a, cfg, image, initrd, int_log, nvram);
+    res = boot_once(a, cfg, image, initrd, int_log, nvram, debugger);
     cfg.cmos_nvram = nvram.data();
     if (!res.reset) break;
     if (a.no_reboot) {
@@ -266,6 +268,7 @@ int boot(BootArgs a) {
       break;
     }
   }
+  if (debugger) debugger->machine_exit(res.exit_status);
   if (int_log && int_log != stderr) std::fclose(int_log);
   if (!res.message.empty()) fmt::print(stderr, "vireo: {}\n", res.message);
   return res.exit_status;

@@ -22,6 +22,9 @@ class Engine {
   // The platform is about to write [addr, addr+len) on the guest's behalf (a read() into
   // guest memory, a signal frame): an engine that write-protects code pages must let it.
   virtual void prepare_guest_write(uint64_t addr, uint64_t len) {}
+  // ... or to read it (a struct a system call takes): an engine that protects pages for
+  // gdb's watchpoints (the jit) lets it.
+  virtual void prepare_guest_read(uint64_t addr, uint64_t len) {}
   // Adds `other`'s --stats counters to this engine's (an engine of the same kind: the
   // engine of a guest thread that ended, so that --stats adds up all threads).
   virtual void merge_stats(const Engine& other) {}

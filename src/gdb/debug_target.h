@@ -39,6 +39,9 @@ class DebugTarget {
   virtual std::string auxv() { return {}; }
   virtual std::string exec_file() { return {}; }
   virtual std::string siginfo(int64_t thread) { return {}; }
+  // qXfer:siginfo:write: gdb rewrites (part of) that siginfo, which the guest then gets when
+  // the signal is delivered (as PTRACE_SETSIGINFO). Returns the bytes written, -1 if none.
+  virtual int64_t write_siginfo(int64_t thread, uint64_t offset, const std::string& data) { return -1; }
   // Ends the guest (k, or a disconnect under --gdb-disconnect kill).
   [[noreturn]] virtual void kill() = 0;
 };

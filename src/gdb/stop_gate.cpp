@@ -21,6 +21,8 @@ void StopGate::update_attention() {
 }
 
 bool StopGate::all_stopped() const {
+  // (no CPU yet, or between two power cycles: none is stopped, gdb waits for the first)
+  if (members_.empty()) return false;
   for (auto& [tid, m] : members_)
     if (!m.parked && !m.in_kernel) return false;
   return true;
@@ -57,6 +59,10 @@ void StopGate::join(int64_t tid, CpuState* cpu, Engine* engine) {
   m.engine = engine;
   m.hold = stopping_;
   m.dirty = true;
+  if (auto it = rejoining_.find(tid); it != rejoining_.end()) {
+    m.action = it->second;
+    rejoining_.erase(it);
+  }
   if (start_stopped_) {
     start_stopped_ = false;
     event_ = StopEvent{StopEvent::Kind::Signal, tid, SIGTRAP};
@@ -64,8 +70,9 @@ void StopGate::join(int64_t tid, CpuState* cpu, Engine* engine) {
   update_attention();
 }
 
-void StopGate::leave(int64_t tid) {
+void StopGate::leave(int64_t tid, bool rejoin) {
   std::lock_guard g(mu_);
+  if (auto it = members_.find(tid); rejoin && it != members_.end()) rejoining_[tid] = it->second.action;
   members_.erase(tid);
   update_attention();
   notify_if_stopped();

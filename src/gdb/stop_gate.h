@@ -37,7 +37,10 @@ class StopGate {
   // ---- guest side ----
   // A CPU joins (its host thread, before its first run) and leaves (its thread ends).
   void join(int64_t tid, CpuState* cpu, Engine* engine);
-  void leave(int64_t tid);
+  // `rejoin`: the CPU comes back (a guest reset: a new CpuState and engine under the same id)
+  // and keeps its resume action (a single-step in progress stops after the first instruction
+  // of the new power cycle, as under QEMU).
+  void leave(int64_t tid, bool rejoin = false);
   void checkpoint(int64_t tid) {
     if (attention_.load(std::memory_order_relaxed)) slow_checkpoint(tid);
   }
@@ -99,6 +102,7 @@ class StopGate {
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<int64_t, Member> members_;
+  std::map<int64_t, ResumeAction> rejoining_;  // leave(tid, true): the action join restores
   std::atomic<bool> attention_{false};
   std::atomic<bool> attached_{false};
   bool stopping_ = false;  // a stop is in effect: CPUs park at their checkpoints

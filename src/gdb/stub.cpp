@@ -307,7 +307,7 @@ bool GdbStub::handle(const std::string& p) {
 std::string GdbStub::query(const std::string& p) {
   if (p.rfind("qSupported", 0) == 0) {
     std::string s = "PacketSize=4000;QStartNoAckMode+;qXfer:features:read+;vContSupported+;swbreak+;hwbreak+";
-    if (!target_.system_mode()) s += ";qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:siginfo:read+";
+    if (!target_.system_mode()) s += ";qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:siginfo:read+;qXfer:siginfo:write+";
     return s;
   }
   if (p == "qAttached" || p.rfind("qAttached:", 0) == 0) return "0";  // (gdb kills, not detaches, when it quits)
@@ -324,7 +324,16 @@ std::string GdbStub::query(const std::string& p) {
     std::string rest = p.substr(6);
     auto c1 = rest.find(':'), c2 = rest.find(':', c1 + 1), c3 = rest.find(':', c2 + 1);
     if (c1 == std::string::npos || c2 == std::string::npos || c3 == std::string::npos) return "E00";
-    if (rest.substr(c1 + 1, c2 - c1 - 1) != "read") return "";
+    const std::string op = rest.substr(c1 + 1, c2 - c1 - 1);
+    if (op == "write") {
+      // qXfer:OBJECT:write:ANNEX:OFFSET:DATA (DATA binary, unescaped already)
+      const std::string tail = rest.substr(c3 + 1);
+      auto colon = tail.find(':');
+      auto off = colon == std::string::npos ? std::nullopt : parse_hex(tail.substr(0, colon));
+      if (!off) return "E00";
+      return xfer_write(rest.substr(0, c1), rest.substr(c2 + 1, c3 - c2 - 1), *off, tail.substr(colon + 1));
+    }
+    if (op != "read") return "";
     std::string range = rest.substr(c3 + 1);
     auto comma = range.find(',');
     auto off = parse_hex(range.substr(0, comma)), len = comma == std::string::npos ? std::nullopt : parse_hex(range.substr(comma + 1));
@@ -344,6 +353,14 @@ std::string GdbStub::xfer(const std::string& object, const std::string& annex, u
     return si.empty() ? "E01" : xfer_chunk(si, off, len);
   }
   return "";
+}
+
+std::string GdbStub::xfer_write(const std::string& object, const std::string& annex, uint64_t off,
+                                const std::string& data) {
+  if (object != "siginfo" || target_.system_mode()) return "";
+  if (!annex.empty()) return "E00";
+  int64_t n = target_.write_siginfo(thread_for_regs(), off, data);
+  return n < 0 ? "E01" : fmt::format("{:x}", n);
 }
 
 std::string GdbStub::memory_read(const std::string& args) {

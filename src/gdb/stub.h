@@ -1,5 +1,5 @@
 // GdbStub: the GDB remote serial protocol server (gdb 13's dialect: no-ack mode, qXfer target
-// description / auxv / exec-file / siginfo, vCont, Z0-Z4, thread list, stop replies with
+// description / auxv / exec-file / siginfo (read and write), vCont, Z0-Z4, thread list, stop replies with
 // swbreak/hwbreak/watch). It runs on a host thread of its own, listens on 127.0.0.1:PORT or a
 // Unix socket, serves one gdb at a time (another may connect after it leaves), and works the
 // guest through a DebugTarget (memory, signals) and a StopGate (run control). It is the only
@@ -44,6 +44,7 @@ class GdbStub {
   std::string stop_reply(const StopEvent& ev);
   std::string query(const std::string& p);
   std::string xfer(const std::string& object, const std::string& annex, uint64_t off, uint64_t len);
+  std::string xfer_write(const std::string& object, const std::string& annex, uint64_t off, const std::string& data);
   std::string memory_read(const std::string& args);
   std::string memory_write(const std::string& args, bool binary);
   std::string breakpoint(const std::string& p, bool insert);

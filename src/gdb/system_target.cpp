@@ -91,13 +91,18 @@ void SystemTarget::kill() {
   _exit(128 + SIGKILL);
 }
 
-SystemDebugger::SystemDebugger(Engine& engine, CpuState& cpu, uint8_t* ram, uint64_t ram_size, StubOptions opts,
-                               bool stop_at_start)
-    : target_(gate_, ram, ram_size), stub_(target_, gate_, std::move(opts)) {
+SystemDebugger::SystemDebugger(StubOptions opts, bool stop_at_start)
+    : target_(gate_), stub_(target_, gate_, std::move(opts)) {
   if (stop_at_start) gate_.start_stopped();
-  gate_.join(kCpuThread, &cpu, &engine);
   stub_.start();
 }
+
+void SystemDebugger::power_on(Engine& engine, CpuState& cpu, uint8_t* ram, uint64_t ram_size) {
+  target_.set_ram(ram, ram_size);
+  gate_.join(kCpuThread, &cpu, &engine);
+}
+
+void SystemDebugger::power_off() { gate_.leave(kCpuThread, true); }
 
 void SystemDebugger::before_run(CpuState&) { gate_.checkpoint(kCpuThread); }
 void SystemDebugger::debug_stop(CpuState&) { gate_.report_debug(kCpuThread); }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "linux/initial_stack.h"
@@ -63,6 +64,21 @@ std::string UserTarget::siginfo(int64_t thread) {
   return std::string(reinterpret_cast<const char*>(&it->second), sizeof it->second);
 }
 
+int64_t UserTarget::write_siginfo(int64_t thread, uint64_t offset, const std::string& data) {
+  std::lock_guard g(mu_);
+  auto it = siginfo_.find(thread);
+  if (it == siginfo_.end() || offset >= sizeof(GuestSiginfo)) return -1;
+  const size_t n = std::min<uint64_t>(data.size(), sizeof(GuestSiginfo) - offset);
+  std::memcpy(reinterpret_cast<uint8_t*>(&it->second) + offset, data.data(), n);
+  return int64_t(n);
+}
+
+GuestSiginfo UserTarget::recorded_siginfo(int64_t thread) {
+  std::lock_guard g(mu_);
+  auto it = siginfo_.find(thread);
+  return it == siginfo_.end() ? GuestSiginfo{} : it->second;
+}
+
 void UserTarget::record_siginfo(int64_t thread, const GuestSiginfo& info) {
   std::lock_guard g(mu_);
   siginfo_[thread] = info;
@@ -99,7 +115,10 @@ int UserDebugger::signal(GuestThread& t, int sig, GuestSiginfo& info) {
     ResumeAction a = gate_.report(t.tid, ev, &reported);
     if (!gate_.attached()) return sig;  // (gdb left meanwhile: delivered as without it)
     if (!reported) continue;  // another thread's stop was reported instead: ours comes next
-    if (a.signal && a.signal != sig) {
+    // What gdb left of the siginfo (qXfer:siginfo:write); a different signal to deliver gets
+    // a fresh one, as Linux's ptrace_signal() makes when the tracer changes the signal.
+    info = target_.recorded_siginfo(t.tid);
+    if (a.signal && a.signal != info.signo) {
       info = GuestSiginfo{};
       info.signo = a.signal;
     }

@@ -4,9 +4,12 @@
 //
 // Watchpoints, as the hardware's data breakpoints (SDM Vol. 3, 18.2.4), fire after the
 // accessing instruction: an explicit memory operand of the instruction that overlaps the
-// watched range is an access (read or write); a watched value that changed is a write (this
-// catches implicit accesses too: push, string instructions, a system call's effect is not an
-// instruction's and is not reported).
+// watched range is an access (read or write); a watched value that changed under an
+// instruction that accesses memory its operands do not name (push, call, string
+// instructions...) is a write. The value may also change under any instruction because
+// another guest thread wrote it meanwhile: that is the other thread's hit, not this one's, so
+// an instruction without implicit accesses never reports a change. (A system call's effect is
+// not an instruction's and is not reported.)
 #include <Zydis/Zydis.h>
 
 #include <cstring>
@@ -14,6 +17,33 @@
 #include "interp/interpreter.h"
 
 namespace vireo {
+
+namespace {
+
+// Instructions that access memory beyond their visible operands (the stack, RSI/RDI, the
+// descriptor tables of an interrupt return).
+bool implicit_memory(uint16_t m) {
+  switch (m) {
+    case ZYDIS_MNEMONIC_PUSH: case ZYDIS_MNEMONIC_POP: case ZYDIS_MNEMONIC_PUSHF: case ZYDIS_MNEMONIC_PUSHFQ:
+    case ZYDIS_MNEMONIC_PUSHFD: case ZYDIS_MNEMONIC_POPF: case ZYDIS_MNEMONIC_POPFQ: case ZYDIS_MNEMONIC_POPFD:
+    case ZYDIS_MNEMONIC_CALL: case ZYDIS_MNEMONIC_RET: case ZYDIS_MNEMONIC_ENTER: case ZYDIS_MNEMONIC_LEAVE:
+    case ZYDIS_MNEMONIC_IRET: case ZYDIS_MNEMONIC_IRETD: case ZYDIS_MNEMONIC_IRETQ: case ZYDIS_MNEMONIC_INT:
+    case ZYDIS_MNEMONIC_INT3: case ZYDIS_MNEMONIC_INTO: case ZYDIS_MNEMONIC_INT1:
+    case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD: case ZYDIS_MNEMONIC_MOVSQ:
+    case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD: case ZYDIS_MNEMONIC_STOSQ:
+    case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD: case ZYDIS_MNEMONIC_LODSQ:
+    case ZYDIS_MNEMONIC_CMPSB: case ZYDIS_MNEMONIC_CMPSW: case ZYDIS_MNEMONIC_CMPSD: case ZYDIS_MNEMONIC_CMPSQ:
+    case ZYDIS_MNEMONIC_SCASB: case ZYDIS_MNEMONIC_SCASW: case ZYDIS_MNEMONIC_SCASD: case ZYDIS_MNEMONIC_SCASQ:
+    case ZYDIS_MNEMONIC_INSB: case ZYDIS_MNEMONIC_INSW: case ZYDIS_MNEMONIC_INSD:
+    case ZYDIS_MNEMONIC_OUTSB: case ZYDIS_MNEMONIC_OUTSW: case ZYDIS_MNEMONIC_OUTSD:
+    case ZYDIS_MNEMONIC_XLAT: case ZYDIS_MNEMONIC_MASKMOVQ: case ZYDIS_MNEMONIC_MASKMOVDQU:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
 
 bool Interpreter::set_debug(DebugControls* d, std::string*) {
   debug_ = d;
@@ -30,6 +60,7 @@ bool Interpreter::debug_breakpoint(CpuState& cpu) {
 void Interpreter::debug_before(const Insn& in) {
   watch_touched_.clear();
   if (debug_->watchpoints.empty()) return;
+  watch_implicit_ = implicit_memory(in.mnemonic);
   // lea and the hint nops name memory without accessing it.
   if (in.mnemonic != ZYDIS_MNEMONIC_LEA && in.mnemonic != ZYDIS_MNEMONIC_NOP &&
       in.mnemonic != ZYDIS_MNEMONIC_PREFETCH && in.mnemonic != ZYDIS_MNEMONIC_PREFETCHW)
@@ -50,7 +81,7 @@ bool Interpreter::debug_after() {
     bool touched = false;
     for (auto [a, n] : watch_touched_) touched |= w.overlaps(a, n);
     bool changed = false;
-    if (w.kind != WatchKind::Read && !watch_old_[k].empty()) {
+    if (w.kind != WatchKind::Read && watch_implicit_ && !watch_old_[k].empty()) {
       std::vector<uint8_t> now(w.len);
       changed = debug_->read_memory(w.addr, now.data(), w.len) && now != watch_old_[k];
     }

@@ -104,6 +104,7 @@ class Interpreter final : public Engine {
   bool debug_after();
   std::vector<std::pair<uint64_t, uint64_t>> watch_touched_;  // this instruction's memory operands
   std::vector<std::vector<uint8_t>> watch_old_;              // each watched range before it
+  bool watch_implicit_ = false;  // this instruction accesses memory its operands do not name
   uint64_t decode_misses_ = 0;
   std::map<uint16_t, uint64_t> unimplemented_;  // mnemonic -> times hit
   std::unique_ptr<SystemMode> sys_;

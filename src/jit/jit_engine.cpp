@@ -56,6 +56,7 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
 }
 
 JitEngine::~JitEngine() {
+  settle_kernel_lifts();
   if (member_) shared_->leave(member_);
 }
 
@@ -70,6 +71,7 @@ void JitEngine::invalidate(uint64_t addr, uint64_t len) {
 }
 
 void JitEngine::prepare_guest_write(uint64_t addr, uint64_t len) {
+  watch_kernel_access(addr, len);
   if (len == 0 || !member_) return;
   std::vector<uint64_t> code_pages;
   for (uint64_t page = addr & ~uint64_t(4095); page < addr + len; page += 4096) {
@@ -94,7 +96,7 @@ bool JitEngine::handle_code_write(uint64_t addr) {
     // Another thread made the page writable again between our write and its fault: the
     // write goes through now. (Anything else is the guest's own fault.)
     int prot = mem_.space ? mem_.space->prot_at(page) : -1;
-    return prot >= 0 && (prot & PROT_WRITE);
+    return prot >= 0 && (prot & PROT_WRITE) && !shared_->watch_fault(page, true);
   }
   ++stats_.smc_write_faults;
   for (uint64_t code : code_pages) {
@@ -273,21 +275,23 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
 bool JitEngine::set_debug(DebugControls* d, std::string*) {
   debug_ = d;
   interp_.set_debug(d);
+  watch_in_interp_ = !shared_->set_watchpoints(d ? d->watchpoints : std::vector<Watchpoint>{});
   // Blocks already translated over a breakpoint would run it without a check.
   if (d)
     for (uint64_t pc : d->breakpoints) stats_.invalidations += cache_.invalidate(pc, 1);
   return true;
 }
 
-// With a debugger's controls set: a breakpoint at rip stops here; a single-step, or any
-// watchpoint, runs the interpreter (its per-instruction checks) instead of translated code.
+// With a debugger's controls set: a breakpoint at rip stops here; a single-step, or
+// watchpoints the page protection cannot serve, run the interpreter (its per-instruction
+// checks) instead of translated code.
 // `handled`: the interpreter ran and the dispatcher loops.
 StopReason JitEngine::debug_dispatch(CpuState& cpu, bool& handled) {
   if (debug_->is_breakpoint(cpu.rip)) {
     debug_->event = DebugControls::Event::Breakpoint;
     return StopReason::Debug;
   }
-  if (!debug_->single_step && debug_->watchpoints.empty()) return StopReason::None;
+  if (!debug_->single_step && (debug_->watchpoints.empty() || !watch_in_interp_)) return StopReason::None;
   handled = true;
   interp_.set_instruction_limit(debug_->single_step ? 1 : 1000);
   StopReason r = interp_.run(cpu);
@@ -302,16 +306,19 @@ StopReason JitEngine::debug_dispatch(CpuState& cpu, bool& handled) {
 StopReason JitEngine::run(CpuState& cpu) {
   // (the CpuState of an engine's thread never moves: other threads raise its exit request)
   if (!member_) member_ = shared_->join(&cpu.exit_request);
+  if (!kernel_lifted_.empty()) settle_kernel_lifts();
   for (;;) {
     activate_fault_scope(scope_, mem_);
+    StopReason r;
     if (sigsetjmp(scope_.env, 0)) {
-      StopReason r = host_fault(cpu);
-      if (r == StopReason::None) continue;  // a write to a code page, handled: resume
-      return r;
+      r = host_fault(cpu);
+    } else {
+      r = dispatch(cpu);
+      deactivate_fault_scope(scope_);
     }
-    StopReason r = dispatch(cpu);
-    deactivate_fault_scope(scope_);
-    if (r == StopReason::None) continue;
+    // An access to a page a watchpoint protects (any tier): the interpreter runs it.
+    for (int tries = 0; r == StopReason::Fault && tries < 8 && watched_fault(cpu); ++tries) r = step_watched(cpu);
+    if (r == StopReason::None) continue;  // (a write to a code page, handled: resume)
     return r;
   }
 }
@@ -464,7 +471,8 @@ void JitEngine::merge_stats(const Engine& other) {
                               {&s.jump_cache_misses, &t.jump_cache_misses},
                               {&s.invalidations, &t.invalidations}, {&s.regalloc_retries, &t.regalloc_retries},
                               {&s.smc_write_faults, &t.smc_write_faults},
-                              {&s.smc_invalidated_blocks, &t.smc_invalidated_blocks}})
+                              {&s.smc_invalidated_blocks, &t.smc_invalidated_blocks},
+                              {&s.watch_faults, &t.watch_faults}})
     *mine += *theirs;
   s.translate_time += t.translate_time;
   s.translated_insns += t.translated_insns;
@@ -505,6 +513,7 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   fmt::print(out, "  SMC write faults:     {} (blocks invalidated: {})\n", s.smc_write_faults,
              s.smc_invalidated_blocks);
   fmt::print(out, "  SMC pages demoted:    {} (block entries there: {})\n", ts.pages_demoted, ts.demoted_entries);
+  if (s.watch_faults) fmt::print(out, "  watched-page faults:  {} (gdb watchpoints)\n", s.watch_faults);
   fmt::print(out, "  regalloc retries:     {}\n", s.regalloc_retries);
   print_fallbacks(out, s.fallbacks_by_mnemonic);
   interp_.print_stats(out, seconds);

@@ -54,6 +54,7 @@ struct JitStats {
   uint64_t jump_cache_hits = 0, jump_cache_misses = 0;
   uint64_t invalidations = 0, regalloc_retries = 0;
   uint64_t smc_write_faults = 0, smc_invalidated_blocks = 0;
+  uint64_t watch_faults = 0;  // accesses to gdb-watched pages, run in the interpreter
   std::chrono::nanoseconds translate_time{0};
   uint64_t translated_insns = 0;  // guest instructions run in translated code (under --stats)
   uint64_t fallbacks_by_mnemonic[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {};
@@ -69,9 +70,11 @@ class JitEngine final : public Engine {
   void print_stats(std::FILE* out, double seconds) const override;
   void invalidate(uint64_t addr, uint64_t len) override;
   void prepare_guest_write(uint64_t addr, uint64_t len) override;
+  void prepare_guest_read(uint64_t addr, uint64_t len) override;  // (watch_step.cpp)
   void merge_stats(const Engine& other) override;
   // Breakpoints end blocks (the dispatcher checks them, chaining never jumps to one);
-  // single-steps and watchpoints run in the interpreter, which checks them per instruction.
+  // single-steps run in the interpreter, which checks them per instruction; watchpoints
+  // protect their pages (jit/cache/watch_pages.h), and only accesses there are interpreted.
   bool set_debug(DebugControls* d, std::string* why = nullptr) override;
 
   const JitStats& stats() const { return stats_; }
@@ -105,6 +108,13 @@ class JitEngine final : public Engine {
   SharedCode::Member* member_ = nullptr;
   DebugControls* debug_ = nullptr;  // a debugger's controls, or null
   StopReason debug_dispatch(CpuState& cpu, bool& handled);  // joined at the first run (its CpuState known then)
+  // gdb watchpoints by page protection (watch_step.cpp).
+  bool watch_in_interp_ = false;  // a set the protection cannot serve: the interpreter runs it
+  std::vector<uint64_t> kernel_lifted_;  // watched pages the kernel side of a syscall accesses
+  bool watched_fault(const CpuState& cpu);  // cpu.fault is an access the watch protection stopped
+  StopReason step_watched(CpuState& cpu);  // runs that instruction in the interpreter
+  void watch_kernel_access(uint64_t addr, uint64_t len);
+  void settle_kernel_lifts();
 };
 
 // --stats: the interpreter fallbacks by mnemonic (jit_engine.cpp; the system jit's too).

@@ -22,6 +22,7 @@ bool transfer(Process& p, void* local, uint64_t guest, size_t len, bool to_guest
 }  // namespace
 
 bool copy_from_guest(Process& p, void* dst, uint64_t src, size_t len) {
+  if (p.as().contains(src, len)) p.prepare_guest_read(src, len);
   return transfer(p, dst, src, len, false);
 }
 

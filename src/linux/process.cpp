@@ -42,6 +42,11 @@ void Process::prepare_guest_write(uint64_t addr, uint64_t len) {
   if (t && t->engine) t->engine->prepare_guest_write(addr, len);
 }
 
+void Process::prepare_guest_read(uint64_t addr, uint64_t len) {
+  GuestThread* t = current_thread();
+  if (t && t->engine) t->engine->prepare_guest_read(addr, len);
+}
+
 GuestThread& Process::start_main_thread() {
   auto t = std::make_unique<GuestThread>();
   t->tid = pid_t(::gettid());

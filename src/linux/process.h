@@ -71,6 +71,8 @@ class Process {
   // The kernel side is about to write guest memory: lets the engine drop write protection it
   // put on pages holding translated code (before an engine exists, nothing is protected).
   void prepare_guest_write(uint64_t addr, uint64_t len);
+  // ... or to read it: lets the engine lift the protection of pages gdb watches.
+  void prepare_guest_read(uint64_t addr, uint64_t len);
   const RunOptions& options() const { return opts_; }
 
   // ---- kernel-side state shared by the threads (CLONE_SIGHAND) ----

@@ -215,10 +215,12 @@ void Process::after_fork(bool child) {
       if (t.get() != me) others.push_back(std::move(t));
     std::erase_if(threads_, [](auto& t) { return !t; });
     me->tid = pid_t(::gettid());
-    // The debugger stays with the parent (its stub thread is not in the child).
-    if (debugger && me->engine) me->engine->set_debug(nullptr);
+    // The debugger stays with the parent (its stub thread is not in the child). (Its controls
+    // go after the locks are free again: the jit lifts its watchpoints' page protection.)
+    const bool debugged = debugger != nullptr;
     debugger = nullptr;
     unlock_all_after_fork(true);
+    if (debugged && me->engine) me->engine->set_debug(nullptr);
     // Their engines go with them (their host threads do not exist here).
     others.clear();
     return;

@@ -136,6 +136,9 @@ int main(int argc, char** argv) {
   expect("Z2,1000,0", ask("Z2,1000,0"), is_error, "an error");
   expect("vCont;x", ask("vCont;x"), is_error, "an error");
   expect("qXfer:features:read:nope.xml:0,100", ask("qXfer:features:read:nope.xml:0,100"), is_error, "an error");
+  // (no signal stopped the guest: there is no siginfo to write; a write with no offset)
+  expect("qXfer:siginfo:write::0:ab", ask("qXfer:siginfo:write::0:ab"), is_error, "an error");
+  expect("qXfer:siginfo:write::zz", ask("qXfer:siginfo:write::zz"), is_error, "an error");
   expect("Z9,0,0", ask("Z9,0,0"), is_empty, "empty (unsupported)");
   expect("qNoSuchThing", ask("qNoSuchThing"), is_empty, "empty (unsupported)");
   // The stub still works: registers read, and the guest runs to its normal end.

@@ -3,7 +3,9 @@
 #   run_gdb.sh VIREO run|boot ENGINE GUEST SYMBOLS SCRIPT EXPECTED [VIREO OPTIONS...]
 # Vireo listens on a Unix socket in a fresh temporary directory (parallel runs never collide);
 # SCRIPT's @SOCK@ is that socket. EXPECTED holds lines "gdb: TEXT" and "guest: TEXT": each
-# TEXT must appear in gdb's output (or the guest's stdout), in that order, as a substring.
+# TEXT must appear in gdb's output (or the guest's stdout), in that order, as a substring;
+# and lines "stats: REGEX": each extended regex must match a line of Vireo's stderr (its
+# --stats report), in any order.
 # Every step is bounded by timeout.
 set -u
 vireo=$1 mode=$2 engine=$3 guest=$4 symbols=$5 script=$6 expected=$7
@@ -65,6 +67,9 @@ check() {
 }
 check "$dir/gdb.out" gdb
 check "$dir/guest.out" guest
+while IFS= read -r re; do
+  if ! grep -q -E -- "$re" "$dir/guest.err"; then echo "FAIL: Vireo's stderr has no line matching: $re"; fail=1; fi
+done < <(sed -n "s/^stats: //p" "$expected")
 if [ $gdb_status -ne 0 ] && [ $gdb_status -ne 1 ]; then echo "FAIL: gdb status $gdb_status"; fail=1; fi
 if [ $fail -ne 0 ]; then
   echo "--- gdb output"; cat "$dir/gdb.out"

@@ -38,9 +38,9 @@ void SharedCode::protect(Member* m, uint64_t page) {
     for (uint64_t a : mem_.space->shared_aliases(page))
       if (int ap = mem_.space->prot_at(a); ap >= 0 && (ap & PROT_WRITE)) writable_aliases.push_back(a);
     if (!(prot & PROT_WRITE) && writable_aliases.empty()) return;
-    if ((prot & PROT_WRITE) && ::mprotect(mem_.base + page, 4096, prot & ~PROT_WRITE) != 0) return;
+    if ((prot & PROT_WRITE) && ::mprotect(mem_.base + page, 4096, watch_.mask(page, prot) & ~PROT_WRITE) != 0) return;
     for (uint64_t a : writable_aliases) {
-      if (::mprotect(mem_.base + a, 4096, mem_.space->prot_at(a) & ~PROT_WRITE) != 0) continue;
+      if (::mprotect(mem_.base + a, 4096, watch_.mask(a, mem_.space->prot_at(a)) & ~PROT_WRITE) != 0) continue;
       aliases_[page].push_back(a);
       alias_code_[a].push_back(page);
     }
@@ -52,7 +52,7 @@ void SharedCode::protect(Member* m, uint64_t page) {
 void SharedCode::restore_if_free(uint64_t page) {
   if (pages_.count(page) || alias_code_.count(page)) return;
   int prot = mem_.space ? mem_.space->prot_at(page) : -1;
-  if (prot >= 0) ::mprotect(mem_.base + page, 4096, prot);
+  if (prot >= 0) ::mprotect(mem_.base + page, 4096, watch_.mask(page, prot));
 }
 
 void SharedCode::drop_page(uint64_t page) {
@@ -116,6 +116,8 @@ void SharedCode::invalidate_range(Member* m, uint64_t addr, uint64_t len, std::v
     }
     if (pages_.count(page)) drop_page(page);
   }
+  // The guest's mmap/mprotect set the host protection to its own: watched pages get theirs back.
+  for (uint64_t page : watch_.pages_in(addr, len)) apply_protection(page);
 }
 
 void SharedCode::release_all(Member* m) {
@@ -144,6 +146,59 @@ bool SharedCode::take(Member* m, std::vector<std::pair<uint64_t, uint64_t>>& ran
   m->queue.clear();
   m->drop_all = false;
   return all;
+}
+
+int SharedCode::host_prot(uint64_t page) const {
+  int prot = mem_.space ? mem_.space->prot_at(page) : -1;
+  if (prot < 0) return -1;
+  prot = watch_.mask(page, prot);
+  if (pages_.count(page) || alias_code_.count(page)) prot &= ~PROT_WRITE;
+  return prot;
+}
+
+void SharedCode::apply_protection(uint64_t page) {
+  if (int prot = host_prot(page); prot >= 0) ::mprotect(mem_.base + page, 4096, prot);
+}
+
+bool SharedCode::set_watchpoints(const std::vector<Watchpoint>& w) {
+  if (!mem_.space) return w.empty();
+  std::lock_guard g(mu_);
+  auto executable = [&](uint64_t page) {
+    int prot = mem_.space->prot_at(page);
+    return prot >= 0 && (prot & PROT_EXEC);
+  };
+  std::vector<uint64_t> changed;
+  const bool ok = watch_.set(w, executable, changed);
+  for (uint64_t page : changed) apply_protection(page);
+  watching_.store(!watch_.empty(), std::memory_order_relaxed);
+  return ok;
+}
+
+bool SharedCode::watch_fault(uint64_t page, bool is_write) {
+  std::lock_guard g(mu_);
+  if (!watch_.watched(page) || !mem_.space) return false;
+  int prot = mem_.space->prot_at(page);
+  if (prot < 0) return false;
+  return is_write ? (prot & PROT_WRITE) != 0 : (prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) != 0;
+}
+
+std::vector<uint64_t> SharedCode::watch_lift(uint64_t addr, uint64_t len) {
+  std::lock_guard g(mu_);
+  std::vector<uint64_t> pages = watch_.pages_in(addr, len);
+  for (uint64_t page : pages) {
+    watch_.lift(page);
+    apply_protection(page);
+  }
+  return pages;
+}
+
+void SharedCode::watch_lower(const std::vector<uint64_t>& pages) {
+  if (pages.empty()) return;
+  std::lock_guard g(mu_);
+  for (uint64_t page : pages) {
+    watch_.lower(page);
+    apply_protection(page);
+  }
 }
 
 }  // namespace vireo::jit

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "jit/cache/watch_pages.h"
 #include "mem/guest_memory.h"
 #include "support/fork_safe_mutex.h"
 
@@ -58,11 +59,26 @@ class SharedCode {
   // What other threads queued for `m`: the ranges to drop, or all (returns true).
   bool take(Member* m, std::vector<std::pair<uint64_t, uint64_t>>& ranges);
 
+  // gdb's watchpoints as host page protection (jit/cache/watch_pages.h). Returns false, and
+  // watches nothing by protection, when the set cannot be (no address space; a read watch on
+  // an executable page): the caller then checks them in the interpreter.
+  bool set_watchpoints(const std::vector<Watchpoint>& w);
+  bool watching() const { return watching_.load(std::memory_order_relaxed); }
+  // A fault at `page` that only the watch protection caused (the guest's own allows it).
+  bool watch_fault(uint64_t page, bool is_write);
+  // The watched pages of [addr, addr + len), lifted (the guest's protection) until lowered.
+  std::vector<uint64_t> watch_lift(uint64_t addr, uint64_t len);
+  void watch_lower(const std::vector<uint64_t>& pages);
+
  private:
   void drop_page(uint64_t page);        // (lock held) no code at `page` any more
   void restore_if_free(uint64_t page);  // (lock held) the guest's protection, unless still needed
   void release(Member* m);        // (lock held)
   void tell(Member* m, uint64_t addr, uint64_t len);  // (lock held)
+  // (lock held) The host protection `page` must have: the guest's, without write for code
+  // (or the alias of code) and as the watch leaves it. Returns it, or -1 if unmapped.
+  int host_prot(uint64_t page) const;
+  void apply_protection(uint64_t page);  // (lock held)
 
   GuestMemory mem_;
   ForkSafeMutex mu_;
@@ -71,6 +87,8 @@ class SharedCode {
   std::unordered_map<uint64_t, std::vector<Member*>> pages_;
   // Code page -> the writable aliases protected for it, and alias page -> its code pages.
   std::unordered_map<uint64_t, std::vector<uint64_t>> aliases_, alias_code_;
+  WatchPages watch_;
+  std::atomic<bool> watching_{false};
 };
 
 }  // namespace vireo::jit

@@ -237,6 +237,7 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     std::vector<FallbackSite> fallbacks;
     BlockLimits limits{interpret_all ? 64u : lengths[attempt], attempt == 0};
     limits.system_mode = true;
+    if (debug_) limits.breakpoints = &debug_->breakpoints;  // (gdb: blocks end before them)
     if (!translate_block(view, key.virt_pc, limits, block, fallbacks, interpret_all)) return nullptr;
     const bool logging = opts_.log_in_asm || opts_.log_op || opts_.log_out_asm;
     std::optional<ir::Block> before;  // (the IR before the passes, for -d in_asm,op only)
@@ -394,6 +395,11 @@ StopReason SystemJitEngine::run(CpuState& cpu) {
 StopReason SystemJitEngine::dispatch(CpuState& cpu) {
   for (;;) {
     if (cpu.exit_request) return StopReason::ExitRequest;
+    if (debug_) [[unlikely]] {  // (gdb: system_debug.cpp)
+      bool handled = false;
+      if (StopReason r = debug_dispatch(cpu, handled); r != StopReason::None) return r;
+      if (handled) continue;
+    }
     Key key{};
     bool cold = false;
     TranslatedBlock* b = must_interpret(cpu) ? nullptr : lookup(cpu, key, &cold);
@@ -416,6 +422,7 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
       case kExitDispatch: case kExitRequest: break;
       case kExitLink: {
         if (!opts_.chain) break;
+        if (debug_ && debug_->is_breakpoint(cpu.rip)) break;  // (never chained: the loop top stops)
         // Chains only between blocks of one page (virtual and physical, same mode): the
         // target's translation then holds whenever the source's does. Any other successor is
         // looked up again through the TLB.
@@ -519,6 +526,7 @@ uint32_t SystemJitEngine::tlb_fill_helper(CpuState* cpu, uint64_t addr, uint64_t
     return 0;  // (the interpreter runs the instruction and meets the error itself)
   }
   e.mmu_.jit_refill(addr);
+  if (e.debug_ && !e.debug_->watchpoints.empty()) e.drop_watched_tags(addr);  // (gdb)
   softmmu::JitTlbEntry& j = e.mmu_.tlb.jit_slot(addr, user);
   if (e.check_pages_ && !write) j.write_tag = ~uint64_t(0);  // (--check: a write saves the page first)
   const uint64_t page = addr & ~uint64_t(4095);

@@ -79,6 +79,9 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
 
   // softmmu::CodeWatch: a write to guest-physical [pa, pa + len) that holds translated code.
   void code_written(uint64_t pa, uint64_t len) override;
+  // gdb (system_debug.cpp): breakpoints end blocks, single-steps and accesses to watched
+  // pages run in the interpreter.
+  bool set_debug(DebugControls* d, std::string* why = nullptr) override;
 
   const SystemJitStats& stats() const { return stats_; }
 
@@ -142,6 +145,13 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   void log_block(const ir::Block& before, const ir::Block& after, const TranslatedBlock& tb, const uint8_t* host_page,
                  uint64_t virt_page);
   uint64_t delivered_external() const;
+
+  // gdb (system_debug.cpp)
+  DebugControls* debug_ = nullptr;
+  std::vector<uint64_t> debug_breakpoints_;  // as last set: a change drops every translation
+  std::vector<Watchpoint> debug_watches_;    // as last set: a change empties the JIT TLB
+  StopReason debug_dispatch(CpuState& cpu, bool& handled);
+  void drop_watched_tags(uint64_t la);  // after a JIT TLB fill of `la`
 
   // --check interp (system_check.cpp)
   StopReason run_checked_block(CpuState& cpu, TranslatedBlock* b, const Key& key, uint32_t& code, void*& link);

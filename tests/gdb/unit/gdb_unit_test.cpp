@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -227,6 +228,80 @@ TEST_P(EngineDebug, NoControlsNoStops) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineDebug, ::testing::Values("interp", "jit"));
+
+// The jit watches by page protection: the loop runs translated, the store to the watched page
+// faults and runs in the interpreter, which reports it; the protection goes with the watch.
+TEST(JitWatch, ProtectedPageTrapsOnlyItsAccesses) {
+  AddressSpace as;
+  constexpr uint64_t kCode = 0x10000, kData = 0x20000;
+  as.mmap(kCode, 0x1000, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  as.mmap(kData, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  ::mprotect(as.host(kCode), 0x1000, PROT_READ | PROT_WRITE);
+  std::vector<uint8_t> code = loop_code();
+  std::memcpy(as.host(kCode), code.data(), code.size());
+  ::mprotect(as.host(kCode), 0x1000, PROT_READ | PROT_EXEC);
+  CpuState cpu{};
+  reset_user_state(cpu);
+  cpu.rip = kCode;
+  cpu.gpr[RSP] = kData + 0x800;
+  jit::JitEngine jit(as.memory(), jit::JitOptions{});
+  DebugControls ctl;
+  ctl.read_memory = [&](uint64_t a, void* out, uint64_t n) {
+    std::FILE* f = std::fopen("/proc/self/mem", "rb");  // (reads a PROT_NONE page, as gdb's does)
+    bool ok = f && ::pread(fileno(f), out, n, off_t(uintptr_t(as.host(a)))) == ssize_t(n);
+    if (f) std::fclose(f);
+    return ok;
+  };
+  ctl.watchpoints = {{kData, 4, WatchKind::Access}};
+  ASSERT_TRUE(jit.set_debug(&ctl));
+  // The page is PROT_NONE on the host now (an access watch), though the guest may read it.
+  EXPECT_EQ(as.prot_at(kData), PROT_READ | PROT_WRITE);
+  ASSERT_EQ(jit.run(cpu), StopReason::Debug);
+  EXPECT_EQ(ctl.event, DebugControls::Event::Watch);
+  EXPECT_EQ(cpu.rip, kCode + 0x13);  // after the store
+  EXPECT_EQ(jit.stats().watch_faults, 1u);
+  EXPECT_GE(jit.stats().translated_insns, 10u);  // the loop ran translated
+  ctl.watchpoints.clear();
+  ASSERT_TRUE(jit.set_debug(&ctl));
+  EXPECT_EQ(jit.run(cpu), StopReason::Syscall);
+  EXPECT_EQ(cpu.gpr[RBX], 5u);
+  EXPECT_EQ(jit.stats().watch_faults, 1u);  // (the load ran unwatched, the page readable again)
+  jit.set_debug(nullptr);
+}
+
+// A read watch on a page the guest executes cannot be a PROT_NONE page (code is fetched with
+// host loads): the jit checks that set in its interpreter instead, and the code runs as usual.
+TEST(JitWatch, ReadWatchOnCodeRunsInTheInterpreter) {
+  AddressSpace as;
+  constexpr uint64_t kCode = 0x10000, kData = 0x20000;
+  as.mmap(kCode, 0x1000, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  as.mmap(kData, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  ::mprotect(as.host(kCode), 0x1000, PROT_READ | PROT_WRITE);
+  std::vector<uint8_t> code = loop_code();
+  std::memcpy(as.host(kCode), code.data(), code.size());
+  ::mprotect(as.host(kCode), 0x1000, PROT_READ | PROT_EXEC);
+  CpuState cpu{};
+  reset_user_state(cpu);
+  cpu.rip = kCode;
+  cpu.gpr[RSP] = kData + 0x800;
+  jit::JitEngine jit(as.memory(), jit::JitOptions{});
+  DebugControls ctl;
+  ctl.read_memory = [&](uint64_t a, void* out, uint64_t n) {
+    std::memcpy(out, as.host(a), n);
+    return true;
+  };
+  ctl.watchpoints = {{kCode + 0x100, 8, WatchKind::Read}, {kData, 4, WatchKind::Write}};
+  ASSERT_TRUE(jit.set_debug(&ctl));
+  ASSERT_EQ(jit.run(cpu), StopReason::Debug);  // (the store, seen by the interpreter)
+  EXPECT_EQ(ctl.event, DebugControls::Event::Watch);
+  EXPECT_EQ(ctl.hit.addr, kData);
+  EXPECT_EQ(cpu.rip, kCode + 0x13);
+  EXPECT_EQ(jit.stats().watch_faults, 0u);  // nothing was protected
+  EXPECT_EQ(jit.stats().translated_insns, 0u);
+  jit.set_debug(nullptr);
+  EXPECT_EQ(jit.run(cpu), StopReason::Syscall);
+  EXPECT_EQ(cpu.gpr[RBX], 5u);
+}
 
 }  // namespace
 }  // namespace vireo::gdb

@@ -1,0 +1,9 @@
+set pagination off
+set confirm off
+target remote @SOCK@
+break main
+continue
+watch hits
+continue
+continue
+continue

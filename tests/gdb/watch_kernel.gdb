@@ -1,0 +1,15 @@
+set pagination off
+set confirm off
+target remote @SOCK@
+break kmain
+continue
+watch written.v
+rwatch read_once.v
+continue
+continue
+delete
+awatch written.v
+continue
+continue
+delete
+continue
