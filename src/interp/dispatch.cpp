@@ -43,6 +43,12 @@ DispatchTable build() {
   register_avx_move(t);
   register_avx_fp(t);
   register_avx_shuffle(t);
+  // FMA3, F16C and the crypto extensions (issue 17).
+  register_fma(t);
+  register_f16c(t);
+  register_aes(t);
+  register_pclmul(t);
+  register_sha(t);
   return t;
 }
 
