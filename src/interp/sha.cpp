@@ -1,5 +1,6 @@
 // SHA-NI: sha1rnds4, sha1nexte, sha1msg1, sha1msg2, sha256rnds2 (implicit XMM0), sha256msg1,
-// sha256msg2. Legacy SSE encodings only (there are no VEX forms). Each follows the SDM Vol. 2
+// sha256msg2. Legacy SSE encodings only (there are no VEX forms); a memory operand need not be
+// 16-byte aligned, as on this host (crypto_common.h). Each follows the SDM Vol. 2
 // pseudo-code, with the dword numbering A = bits 127:96 ... D = bits 31:0; computed in C++
 // (crypto_common.h says why).
 #include <Zydis/Mnemonic.h>
@@ -99,19 +100,21 @@ Xmm sha256msg2(const Xmm& s1, const Xmm& s2) {
   return sse::pack<uint32_t>({w16, w17, w18, w19});
 }
 
+constexpr sse::Align kAlign = sse::Align::None;
+
 template <Xmm (*F)(const Xmm&, const Xmm&)>
 void op2(Exec& x, const Insn& in) {
-  crypto::legacy2(x, in, F);
+  crypto::legacy2(x, in, F, kAlign);
 }
 
 void op_sha1rnds4(Exec& x, const Insn& in) {
   const uint8_t imm = crypto::imm8(in);
-  crypto::legacy2(x, in, [imm](const Xmm& a, const Xmm& b) { return sha1rnds4(a, b, imm); });
+  crypto::legacy2(x, in, [imm](const Xmm& a, const Xmm& b) { return sha1rnds4(a, b, imm); }, kAlign);
 }
 
 void op_sha256rnds2(Exec& x, const Insn& in) {
   const Xmm wk = x.cpu->xmm[0];  // the implicit third operand (Zydis may show it or not)
-  crypto::legacy2(x, in, [&wk](const Xmm& a, const Xmm& b) { return sha256rnds2(a, b, wk); });
+  crypto::legacy2(x, in, [&wk](const Xmm& a, const Xmm& b) { return sha256rnds2(a, b, wk); }, kAlign);
 }
 
 }  // namespace

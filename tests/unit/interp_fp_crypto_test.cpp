@@ -216,7 +216,7 @@ TEST_P(FpCrypto, VexFormsNeedAvxState) {
   EXPECT_EQ(run_code(GetParam(), {0x0F, 0x38, 0xCC, 0xC1, 0x0F, 0x05}, cpu), StopReason::Syscall);  // sha256msg1
 }
 
-// Legacy SSE forms need an aligned 16-byte memory operand (#GP); VEX forms do not.
+// Legacy AES and PCLMUL forms need an aligned 16-byte memory operand (#GP); VEX forms do not.
 TEST_P(FpCrypto, LegacyFormsNeedAlignedMemory) {
   CpuState cpu = avx_cpu();
   cpu.gpr[RBX] = 0x20008;
@@ -226,8 +226,8 @@ TEST_P(FpCrypto, LegacyFormsNeedAlignedMemory) {
   EXPECT_EQ(cpu.xmm[0].u64[0], 0x55u);
   EXPECT_EQ(run_code(GetParam(), {0x66, 0x0F, 0x3A, 0x44, 0x03, 0x00, 0x0F, 0x05}, cpu), StopReason::Fault);  // pclmulqdq
   EXPECT_EQ(cpu.fault.vector, VEC_GP);
-  EXPECT_EQ(run_code(GetParam(), {0x0F, 0x38, 0xC9, 0x03, 0x0F, 0x05}, cpu), StopReason::Fault);  // sha1msg1
-  EXPECT_EQ(cpu.fault.vector, VEC_GP);
+  // SHA-NI does not check alignment on this host (AMD Zen; difftest's sha family compares it).
+  EXPECT_EQ(run_code(GetParam(), {0x0F, 0x38, 0xC9, 0x03, 0x0F, 0x05}, cpu), StopReason::Syscall);  // sha1msg1
   EXPECT_EQ(run_code(GetParam(), {0xC4, 0xE2, 0x71, 0xDC, 0x03, 0x0F, 0x05}, cpu), StopReason::Syscall);  // vaesenc
 }
 
