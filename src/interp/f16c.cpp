@@ -65,6 +65,13 @@ void vcvtph2ps(Exec& x, const Insn& in) {
 void vcvtps2ph(Exec& x, const Insn& in) {
   avx::check_enabled(x);
   avx::Ymm s = avx::read(x, in, in.op[1]);
+  // A memory destination that faults does so before MXCSR records anything (as natively):
+  // probe it first.
+  if (in.op[0].kind == OpKind::Mem) {
+    const uint64_t la = x.linear(in, in.op[0]);
+    x.probe_write(la);  // a read-only first page, too
+    x.host_ptr(la, in.op[0].size, true);
+  }
   const Ps2PhFn f = kPs2Ph[in.op[2].disp & 7];
   uint32_t csr = sse::host_csr_for(x);
   uint64_t lo = sse::lanes<uint64_t>(f(s.lo, csr))[0], hi = 0;
