@@ -49,9 +49,17 @@ constexpr std::array<Ps2PhFn, sizeof...(I)> ps2ph_table(std::index_sequence<I...
 }
 constexpr auto kPs2Ph = ps2ph_table(std::make_index_sequence<8>());
 
+// Without the host instruction there is nothing to run: #UD, as a CPU without F16C (cpuid.cpp
+// does not advertise it then; a guest that tries anyway must not crash Vireo).
+void check_host(Exec& x) {
+  static const bool has = __builtin_cpu_supports("f16c");
+  if (!has) x.raise_ud();
+}
+
 // vcvtph2ps xmm1, xmm2/m64 | ymm1, xmm2/m128
 void vcvtph2ps(Exec& x, const Insn& in) {
   avx::check_enabled(x);
+  check_host(x);
   avx::Ymm s = avx::read(x, in, in.op[1]);
   uint32_t csr = sse::host_csr_for(x);
   avx::Ymm r{};
@@ -64,6 +72,7 @@ void vcvtph2ps(Exec& x, const Insn& in) {
 // vcvtps2ph xmm1/m64, xmm2, imm8 | xmm1/m128, ymm2, imm8
 void vcvtps2ph(Exec& x, const Insn& in) {
   avx::check_enabled(x);
+  check_host(x);
   avx::Ymm s = avx::read(x, in, in.op[1]);
   // A memory destination that faults does so before MXCSR records anything (as natively):
   // probe it first.

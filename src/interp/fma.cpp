@@ -51,9 +51,17 @@ VIREO_FMA_ORDERS(vfmsubadd, ps) VIREO_FMA_ORDERS(vfmsubadd, pd)
 #undef VIREO_FMA_ORDERS
 #undef VIREO_FMA
 
+// Without the host instruction there is nothing to run: #UD, as a CPU without FMA (cpuid.cpp
+// does not advertise it then; a guest that tries anyway must not crash Vireo).
+bool host_has_fma() {
+  static const bool has = __builtin_cpu_supports("fma");
+  return has;
+}
+
 template <FmaFn F>
 void fma(Exec& x, const Insn& in) {
   avx::check_enabled(x);
+  if (!host_has_fma()) x.raise_ud();
   avx::Ymm c = avx::read(x, in, in.op[2]);  // the only operand that may be memory
   avx::Ymm b = avx::read(x, in, in.op[1]);
   avx::Ymm a = avx::read(x, in, in.op[0]);
