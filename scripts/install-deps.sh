@@ -14,6 +14,8 @@ packages=(
   golang-go bash-static e2fsck-static gpgv-static e2fsprogs gnupg
   # dynamic programs under test: Debian's userland and CPython's test modules
   libpython3.11-testsuite git make sqlite3 xz-utils perl tar findutils
+  # openssl on its AES-NI, PCLMULQDQ and SHA-NI paths (tests/dynamic, issue 17)
+  openssl
   # bench/run.py's script-interpreter workloads
   lua5.4
   # network tests (tests/linux_api): Go (above) for an HTTP server and client; curl to fetch

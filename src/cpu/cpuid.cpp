@@ -25,19 +25,32 @@ constexpr CpuFeatures kBaseline{0, FPU | TSC | CX8 | CMOV | MMX | FXSR | SSE | S
 // v2 adds CMPXCHG16B, LAHF/SAHF, POPCNT, SSE3, SSSE3, SSE4.1, SSE4.2.
 constexpr CpuFeatures kV2{CX16 | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42, kBaseline.leaf1_edx, 0, LAHF_LM,
                           kBaseline.ext1_edx, 0};
-CpuFeatures g_features = kMaxFeatures;
+// FMA3, F16C, AES-NI, PCLMULQDQ, VAES, VPCLMULQDQ and SHA-NI (issue 17). FMA3 and F16C run as
+// the host's own instructions (interp/fma.cpp, f16c.cpp), so they are advertised only where
+// the host has them; the others are computed in C++ (aes.cpp, pclmul.cpp, sha.cpp). `level3`:
+// only what the x86-64-v3 psABI level has of them (FMA, F16C).
+CpuFeatures with_fp_crypto(CpuFeatures f, bool level3) {
+  if (__builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) f.leaf1_ecx |= FMA | F16C;
+  if (level3) return f;
+  f.leaf1_ecx |= AES | PCLMULQDQ;
+  f.leaf7_ebx |= SHA;
+  f.leaf7_ecx |= VAES | VPCLMULQDQ;
+  return f;
+}
+CpuFeatures g_features = with_fp_crypto(kMaxFeatures, false);
 }  // namespace
 
 const CpuFeatures& advertised_features() { return g_features; }
 
 bool select_cpu_model(const std::string& name, std::string& error) {
-  if (name == "max") g_features = kMaxFeatures;
+  if (name == "max") g_features = with_fp_crypto(kMaxFeatures, false);
   else if (name == "x86-64") g_features = kBaseline;
   else if (name == "x86-64-v2") g_features = kV2;
   else if (name == "x86-64-v3" || name == "x86-64-v4")
     error = fmt::format("--cpu {} needs AVX and AVX2, which Vireo does not implement yet "
                         "(available: max, x86-64-v2, x86-64)", name);
   else error = fmt::format("unknown --cpu model '{}' (available: max, x86-64-v2, x86-64)", name);
+  if (name == "x86-64-v3" && error.empty()) g_features = with_fp_crypto(g_features, true);
   return error.empty();
 }
 

@@ -27,6 +27,10 @@ inline constexpr uint32_t BMI1 = 1u << 3;
 inline constexpr uint32_t FSGSBASE = 1u << 0, BMI2 = 1u << 8, RDSEED = 1u << 18, ADX = 1u << 19;
 // leaf 7 (subleaf 0) ECX
 inline constexpr uint32_t RDPID = 1u << 22;
+// FMA3, F16C and the crypto extensions (issue 17): leaf 1 ECX; leaf 7 EBX; leaf 7 ECX
+inline constexpr uint32_t PCLMULQDQ = 1u << 1, FMA = 1u << 12, AES = 1u << 25, F16C = 1u << 29;
+inline constexpr uint32_t SHA = 1u << 29;
+inline constexpr uint32_t VAES = 1u << 9, VPCLMULQDQ = 1u << 10;
 // leaf 0x80000001 ECX / EDX
 inline constexpr uint32_t LAHF_LM = 1u << 0, ABM_LZCNT = 1u << 5;
 inline constexpr uint32_t SYSCALL = 1u << 11, NX = 1u << 20, LM = 1u << 29;

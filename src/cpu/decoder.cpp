@@ -116,6 +116,10 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
   ZydisDecodedInstruction zi;
   ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
   if (!decode_full(bytes, avail, zi, zo)) return false;
+  // No AVX-512 (nor Xeon Phi's MVEX) is advertised: an EVEX instruction is #UD, as on a CPU
+  // without it (62h is BOUND, invalid in 64-bit mode). The AVX handlers assume XMM/YMM0-15.
+  if (zi.encoding == ZYDIS_INSTRUCTION_ENCODING_EVEX || zi.encoding == ZYDIS_INSTRUCTION_ENCODING_MVEX)
+    return false;
   // 0F 0D is the prefetch group: with a register operand it is #UD, not the NOP Zydis names.
   if (zi.opcode_map == ZYDIS_OPCODE_MAP_0F && zi.opcode == 0x0D && zi.raw.modrm.mod == 3) return false;
   // F3 with REX.B before 90 is xchg r8, rax (REX.B names r8; F3 means nothing to xchg), not

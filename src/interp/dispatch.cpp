@@ -40,6 +40,12 @@ DispatchTable build() {
   register_host_values(t);
   register_fsgsbase(t);
   register_xsave(t);
+  // FMA3, F16C and the crypto extensions (issue 17).
+  register_fma(t);
+  register_f16c(t);
+  register_aes(t);
+  register_pclmul(t);
+  register_sha(t);
   register_avx_int(t);
   register_avx_move(t);
   register_avx_fp(t);

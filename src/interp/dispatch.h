@@ -52,6 +52,12 @@ void register_adx(DispatchTable& t);          // adx.cpp: adcx/adox
 void register_host_values(DispatchTable& t);  // host_values.cpp: rdrand/rdseed/rdpid
 void register_fsgsbase(DispatchTable& t);     // fsgsbase.cpp: rd/wr fs/gs base
 void register_xsave(DispatchTable& t);        // xsave.cpp: xsave/xsaveopt/xsavec/xrstor, xgetbv
+// FMA3, F16C and the crypto extensions (issue 17).
+void register_fma(DispatchTable& t);     // fma.cpp: vfmadd/vfmsub/vfnmadd/vfnmsub/vfmaddsub/vfmsubadd
+void register_f16c(DispatchTable& t);    // f16c.cpp: vcvtph2ps/vcvtps2ph
+void register_aes(DispatchTable& t);     // aes.cpp: AES-NI, VEX and VAES forms
+void register_pclmul(DispatchTable& t);  // pclmul.cpp: pclmulqdq/vpclmulqdq
+void register_sha(DispatchTable& t);     // sha.cpp: SHA-NI
 void register_avx_int(DispatchTable& t);      // avx_int.cpp: VEX packed-integer ops (partial AVX2)
 void register_avx_move(DispatchTable& t);     // avx_move.cpp: vmovdq*/vmovap*/vmovup*, vzeroupper/all
 void register_avx_fp(DispatchTable& t);       // avx_fp.cpp: VEX packed/scalar FP arithmetic

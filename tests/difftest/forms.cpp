@@ -165,6 +165,39 @@ const std::vector<Entry>& table() {
       {Family::Bmi, "d,dm,b", {M(RORX)}},
       {Family::Adx, "k,kK", {M(ADCX), M(ADOX)}},
       {Family::Adx, "o,oO", {M(ADCX), M(ADOX)}},
+      // FMA3 (VEX.128 only: the native runner loads XMM state, not YMM). Scalar memory operands
+      // are m32 (ss) and m64 (sd), which the encoder does not tell apart by itself.
+      {Family::Fma, "x,x,xq",
+       {M(VFMADD132PS), M(VFMADD213PS), M(VFMADD231PS), M(VFMSUB132PS), M(VFMSUB213PS),
+        M(VFMSUB231PS), M(VFNMADD132PS), M(VFNMADD213PS), M(VFNMADD231PS), M(VFNMSUB132PS),
+        M(VFNMSUB213PS), M(VFNMSUB231PS), M(VFMADDSUB132PS), M(VFMADDSUB213PS), M(VFMADDSUB231PS),
+        M(VFMSUBADD132PS), M(VFMSUBADD213PS), M(VFMSUBADD231PS)}},
+      {Family::Fma, "x,x,xq",
+       {M(VFMADD132PD), M(VFMADD213PD), M(VFMADD231PD), M(VFMSUB132PD), M(VFMSUB213PD),
+        M(VFMSUB231PD), M(VFNMADD132PD), M(VFNMADD213PD), M(VFNMADD231PD), M(VFNMSUB132PD),
+        M(VFNMSUB213PD), M(VFNMSUB231PD), M(VFMADDSUB132PD), M(VFMADDSUB213PD), M(VFMADDSUB231PD),
+        M(VFMSUBADD132PD), M(VFMSUBADD213PD), M(VFMSUBADD231PD)}},
+      {Family::Fma, "x,x,xK",
+       {M(VFMADD132SS), M(VFMADD213SS), M(VFMADD231SS), M(VFMSUB132SS), M(VFMSUB213SS),
+        M(VFMSUB231SS), M(VFNMADD132SS), M(VFNMADD213SS), M(VFNMADD231SS), M(VFNMSUB132SS),
+        M(VFNMSUB213SS), M(VFNMSUB231SS)}},
+      {Family::Fma, "x,x,xO",
+       {M(VFMADD132SD), M(VFMADD213SD), M(VFMADD231SD), M(VFMSUB132SD), M(VFMSUB213SD),
+        M(VFMSUB231SD), M(VFNMADD132SD), M(VFNMADD213SD), M(VFNMADD231SD), M(VFNMSUB132SD),
+        M(VFNMSUB213SD), M(VFNMSUB231SD)}},
+      {Family::F16c, "x,xO", {M(VCVTPH2PS)}},
+      {Family::F16c, "xO,x,b", {M(VCVTPS2PH)}},
+      {Family::Aes, "x,xM", {M(AESENC), M(AESENCLAST), M(AESDEC), M(AESDECLAST), M(AESIMC)}},
+      {Family::Aes, "x,xM,b", {M(AESKEYGENASSIST)}},
+      {Family::Pclmul, "x,xM,b", {M(PCLMULQDQ)}},
+      {Family::Sha, "x,xM", {M(SHA1NEXTE), M(SHA1MSG1), M(SHA1MSG2), M(SHA256MSG1), M(SHA256MSG2),
+                             M(SHA256RNDS2)}},
+      {Family::Sha, "x,xM,x", {M(SHA256RNDS2)}},  // the implicit XMM0, if the encoder wants it shown
+      {Family::Sha, "x,xM,b", {M(SHA1RNDS4)}},
+      {Family::AesAvx, "x,x,xM", {M(VAESENC), M(VAESENCLAST), M(VAESDEC), M(VAESDECLAST)}},
+      {Family::AesAvx, "x,xM", {M(VAESIMC)}},
+      {Family::AesAvx, "x,xM,b", {M(VAESKEYGENASSIST)}},
+      {Family::AesAvx, "x,x,xM,b", {M(VPCLMULQDQ)}},
   };
   return t;
 }
@@ -222,7 +255,8 @@ const char* family_name(Family f) {
   static const char* names[] = {"alu",     "shift",   "muldiv", "bit",    "cond",  "move",
                                 "atomic",  "string",  "sse-move", "sse-int", "sse-fp",
                                 "sse-cvt", "sse3",    "ssse3",  "sse4.1", "x87",
-                                "bmi",     "adx"};
+                                "bmi",     "adx",     "fma",    "f16c",   "aes",   "pclmul",
+                                "sha",     "aes-avx"};
   return names[int(f)];
 }
 
@@ -234,6 +268,14 @@ bool family_advertised(Family f) {
       return (r7.ebx & cpuid_bits::BMI1) && (r7.ebx & cpuid_bits::BMI2) && (r.ecx & cpuid_bits::POPCNT) &&
              (cpuid(0x80000001, 0).ecx & cpuid_bits::ABM_LZCNT);
     case Family::Adx: return r7.ebx & cpuid_bits::ADX;
+    // The VEX families also need the AVX state, as software checks before using them.
+    case Family::Fma: return (r.ecx & cpuid_bits::FMA) && (supported_xcr0() & xstate::AVX);
+    case Family::F16c: return (r.ecx & cpuid_bits::F16C) && (supported_xcr0() & xstate::AVX);
+    case Family::Aes: return r.ecx & cpuid_bits::AES;
+    case Family::Pclmul: return r.ecx & cpuid_bits::PCLMULQDQ;
+    case Family::Sha: return r7.ebx & cpuid_bits::SHA;
+    case Family::AesAvx:
+      return (r.ecx & cpuid_bits::AES) && (r.ecx & cpuid_bits::PCLMULQDQ) && (supported_xcr0() & xstate::AVX);
     case Family::Sse3: return r.ecx & cpuid_bits::SSE3;
     case Family::Ssse3: return r.ecx & cpuid_bits::SSSE3;
     case Family::Sse41: return r.ecx & cpuid_bits::SSE41;

@@ -19,6 +19,9 @@ enum class Family : uint8_t {
   SseMove, SseInt, SseFp, SseCvt, Sse3, Ssse3, Sse41, X87,
   Bmi,  // BMI1, BMI2, LZCNT/TZCNT/POPCNT
   Adx,
+  Fma, F16c,          // VEX.128 forms (need the AVX state)
+  Aes, Pclmul, Sha,   // legacy SSE encodings
+  AesAvx,             // VEX.128 vaes*, vpclmulqdq
   Count
 };
 const char* family_name(Family f);

@@ -142,7 +142,7 @@ bool is_x87_int(ZydisMnemonic m) {
 void edge_memory(const Form& f, unsigned size, Rng& rng, uint8_t* p) {
   bool fp = (f.family == Family::X87 && !is_x87_int(f.mnemonic) && size >= 4) ||
             ((f.family == Family::SseFp || f.family == Family::SseCvt || f.family == Family::Sse3 ||
-              f.family == Family::Sse41) && chance(rng, 70));
+              f.family == Family::Sse41 || f.family == Family::Fma) && chance(rng, 70));
   if (fp && size == 10) { random_fp_bytes(rng, 10, p); return; }
   for (unsigned off = 0; off < size; off += 8) {
     unsigned n = size - off < 8 ? size - off : 8;

@@ -262,7 +262,8 @@ int main(int argc, char** argv) {
             return std::make_pair(fmt::format("[{}] {}  case {}", family_name(f.family), f.name, ids[i]),
                                   replay_line(o, fq, ids[i], false));
           },
-          f.family >= Family::SseMove && f.family <= Family::Sse41, f.family == Family::X87,
+          (f.family >= Family::SseMove && f.family <= Family::Sse41) || f.family >= Family::Fma,
+          f.family == Family::X87,
           &engine_ud, &tally[f.family].native_faults);
       Tally& t = tally[f.family];
       ++t.forms;
