@@ -11,9 +11,13 @@ using namespace cpuid_bits;
 namespace {
 // Everything Vireo implements.
 constexpr CpuFeatures kMaxFeatures{
-      /*leaf1_ecx=*/CX16 | MOVBE | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42 | RDRAND | XSAVE | OSXSAVE,
+      /*leaf1_ecx=*/CX16 | MOVBE | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42 | RDRAND | XSAVE | OSXSAVE
+                    | AVX  // AVX/AVX2 (helper/avx): the YMM state (XCR0 bit 2) follows this bit
+      ,
       /*leaf1_edx=*/FPU | TSC | CX8 | CMOV | MMX | FXSR | SSE | SSE2,
-      /*leaf7_ebx=*/BMI1 | BMI2 | ADX | FSGSBASE | RDSEED,
+      /*leaf7_ebx=*/BMI1 | BMI2 | ADX | FSGSBASE | RDSEED
+                    | AVX2_BIT  // AVX/AVX2 (helper/avx)
+      ,
       /*ext1_ecx=*/LAHF_LM | ABM_LZCNT,
       /*ext1_edx=*/SYSCALL | NX | MMX | LM,  // AMD repeats MMX here (bit 23)
       /*leaf7_ecx=*/RDPID,
@@ -26,6 +30,20 @@ constexpr CpuFeatures kBaseline{0, FPU | TSC | CX8 | CMOV | MMX | FXSR | SSE | S
 constexpr CpuFeatures kV2{CX16 | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42, kBaseline.leaf1_edx, 0, LAHF_LM,
                           kBaseline.ext1_edx, 0};
 CpuFeatures g_features = kMaxFeatures;
+
+// ---- x86-64-v3 (helper/avx) ----
+// v3 adds AVX, AVX2, BMI1, BMI2, F16C, FMA, LZCNT, MOVBE, OSXSAVE (XSAVE). It is offered only
+// when every one of them is implemented (in kMaxFeatures): FMA and F16C come with their own
+// family, and until then the model is refused rather than advertised short.
+constexpr uint32_t kV3Leaf1Fma = 1u << 12, kV3Leaf1F16c = 1u << 29;  // leaf 1 ECX
+constexpr CpuFeatures kV3{kV2.leaf1_ecx | AVX | kV3Leaf1Fma | kV3Leaf1F16c | MOVBE | XSAVE | OSXSAVE,
+                          kV2.leaf1_edx, AVX2_BIT | BMI1 | BMI2, kV2.ext1_ecx | ABM_LZCNT,
+                          kV2.ext1_edx, 0};
+bool v3_available() {
+  return (kMaxFeatures.leaf1_ecx & kV3.leaf1_ecx) == kV3.leaf1_ecx &&
+         (kMaxFeatures.leaf7_ebx & kV3.leaf7_ebx) == kV3.leaf7_ebx;
+}
+// ---- end x86-64-v3 ----
 }  // namespace
 
 const CpuFeatures& advertised_features() { return g_features; }
@@ -34,10 +52,15 @@ bool select_cpu_model(const std::string& name, std::string& error) {
   if (name == "max") g_features = kMaxFeatures;
   else if (name == "x86-64") g_features = kBaseline;
   else if (name == "x86-64-v2") g_features = kV2;
-  else if (name == "x86-64-v3" || name == "x86-64-v4")
-    error = fmt::format("--cpu {} needs AVX and AVX2, which Vireo does not implement yet "
-                        "(available: max, x86-64-v2, x86-64)", name);
-  else error = fmt::format("unknown --cpu model '{}' (available: max, x86-64-v2, x86-64)", name);
+  else if (name == "x86-64-v3" && v3_available()) g_features = kV3;
+  else if (name == "x86-64-v3")
+    error = fmt::format("--cpu x86-64-v3 needs FMA and F16C, which Vireo does not implement yet "
+                        "(available: max, x86-64-v2, x86-64)");
+  else if (name == "x86-64-v4")
+    error = fmt::format("--cpu x86-64-v4 needs AVX-512, which Vireo does not implement "
+                        "(available: max, {}x86-64-v2, x86-64)", v3_available() ? "x86-64-v3, " : "");
+  else error = fmt::format("unknown --cpu model '{}' (available: max, {}x86-64-v2, x86-64)", name,
+                           v3_available() ? "x86-64-v3, " : "");
   return error.empty();
 }
 
