@@ -191,9 +191,11 @@ bool build(const uint8_t* bytes, size_t len, bool mode64, Plan& p, Arena& arena)
       e.mem.displacement = 0;
     }
   }
-  if (zi.cpu_flags)
-    p.flags_mask = (zi.cpu_flags->modified | zi.cpu_flags->set_0 | zi.cpu_flags->set_1 |
-                    zi.cpu_flags->undefined) & flag::ARITH;
+  // Every AVX instruction that writes flags (vptest, vtestps/pd, v(u)comis*, vpcmp*str*)
+  // writes all six arithmetic ones; Zydis lists only the ZF/CF of vtestps/pd.
+  if (zi.cpu_flags && (zi.cpu_flags->modified | zi.cpu_flags->set_0 | zi.cpu_flags->set_1 |
+                       zi.cpu_flags->undefined) & flag::ARITH)
+    p.flags_mask = flag::ARITH;
 
   uint8_t enc[ZYDIS_MAX_INSTRUCTION_LENGTH];
   ZyanUSize enc_len = sizeof enc;

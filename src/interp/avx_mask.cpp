@@ -53,7 +53,11 @@ void maskmov(Exec& x, const Insn& in) {
   std::memcpy(src + 16, &v.hi, 16);
   uint8_t* dst[8] = {};
   for (unsigned i = 0; i < n; ++i)  // every enabled element is writable before any is written
-    if (element_on(mask, i, Esize)) dst[i] = x.host_ptr(la + i * Esize, Esize, true);
+    if (element_on(mask, i, Esize)) {
+      const uint64_t a = la + i * Esize;
+      dst[i] = x.host_ptr(a, Esize, true);
+      x.probe_write(a);  // host_ptr checks only the window: touch the page itself
+    }
   for (unsigned i = 0; i < n; ++i)
     if (dst[i]) std::memcpy(dst[i], src + i * Esize, Esize);
 }

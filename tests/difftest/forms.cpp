@@ -46,6 +46,11 @@ std::vector<Kind> pool(char c) {
     case 'K': return {K::M32};
     case 'o': return {K::R64};
     case 'O': return {K::M64};
+    // AVX families: v = xmm/ymm, W = m32/m64/m128/m256, y = ymm, Y = m256
+    case 'v': return {K::XMM, K::YMM};
+    case 'W': return {K::M32, K::M64, K::M128, K::M256};
+    case 'y': return {K::YMM};
+    case 'Y': return {K::M256};
   }
   return {};
 }
@@ -165,6 +170,7 @@ const std::vector<Entry>& table() {
       {Family::Bmi, "d,dm,b", {M(RORX)}},
       {Family::Adx, "k,kK", {M(ADCX), M(ADOX)}},
       {Family::Adx, "o,oO", {M(ADCX), M(ADOX)}},
+#include "forms_avx.inc"
   };
   return t;
 }
@@ -172,7 +178,8 @@ const std::vector<Entry>& table() {
 
 const char* kind_name(Kind k) {
   static const char* names[] = {"r8",  "r16", "r32", "r64", "m8",  "m16", "m32", "m64", "m80",
-                                "m128", "i8", "i16", "i32", "i64", "cl", "xmm", "st0", "st(i)"};
+                                "m128", "i8", "i16", "i32", "i64", "cl", "xmm", "st0", "st(i)",
+                                "ymm", "m256"};
   return names[int(k)];
 }
 
@@ -190,7 +197,7 @@ std::string prefix_name(ZydisInstructionAttributes p) {
   return "";
 }
 
-bool is_mem(Kind k) { return k >= Kind::M8 && k <= Kind::M128; }
+bool is_mem(Kind k) { return (k >= Kind::M8 && k <= Kind::M128) || k == Kind::M256; }
 
 // What distinguishes two encodings: opcode, operand width, and each operand's type and size
 // (immediates by their encoded size). Two shapes with the same signature are one form.
@@ -218,11 +225,13 @@ uint64_t name_hash(const std::string& s) {
 
 }  // namespace
 
+bool is_avx_family(Family f) { return f == Family::Avx || f == Family::Avx2; }
+
 const char* family_name(Family f) {
   static const char* names[] = {"alu",     "shift",   "muldiv", "bit",    "cond",  "move",
                                 "atomic",  "string",  "sse-move", "sse-int", "sse-fp",
                                 "sse-cvt", "sse3",    "ssse3",  "sse4.1", "x87",
-                                "bmi",     "adx"};
+                                "bmi",     "adx",     "avx",    "avx2"};
   return names[int(f)];
 }
 
@@ -234,6 +243,8 @@ bool family_advertised(Family f) {
       return (r7.ebx & cpuid_bits::BMI1) && (r7.ebx & cpuid_bits::BMI2) && (r.ecx & cpuid_bits::POPCNT) &&
              (cpuid(0x80000001, 0).ecx & cpuid_bits::ABM_LZCNT);
     case Family::Adx: return r7.ebx & cpuid_bits::ADX;
+    case Family::Avx: return r.ecx & cpuid_bits::AVX;
+    case Family::Avx2: return (r.ecx & cpuid_bits::AVX) && (r7.ebx & cpuid_bits::AVX2_BIT);
     case Family::Sse3: return r.ecx & cpuid_bits::SSE3;
     case Family::Ssse3: return r.ecx & cpuid_bits::SSSE3;
     case Family::Sse41: return r.ecx & cpuid_bits::SSE41;
