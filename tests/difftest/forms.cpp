@@ -294,7 +294,8 @@ std::vector<Form> enumerate_forms(bool all_families) {
           f.name = prefix_name(pfx) + lower(ZydisMnemonicGetString(m));
           for (size_t i = 0; i < f.kinds.size(); ++i)
             f.name += std::string(i ? ", " : " ") + kind_name(f.kinds[i]);
-          f.in_sequences = f.family != Family::String && f.family != Family::X87;
+          f.in_sequences = f.family != Family::String && f.family != Family::X87 &&
+                           m != ZYDIS_MNEMONIC_VLDMXCSR;  // would unmask exceptions mid-sequence
           f.sequences_on_request = f.family >= Family::Bmi;
           if (names.count(f.name)) continue;
           // Does the shape exist? Ask the encoder through a representative instance.

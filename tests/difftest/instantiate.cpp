@@ -327,6 +327,18 @@ size_t instantiate(const Form& f, Mode mode, Rng& rng, uint64_t rip, CaseState& 
             else { st.gpr[RAX] = lo; st.gpr[RDX] = hi; }
           }
           break;
+        case ZYDIS_MNEMONIC_VLDMXCSR:
+          // Mostly a valid MXCSR with the exceptions masked (as random_state makes them), now
+          // and then any low 16 bits, or a reserved bit (#GP). Not bit 17: this AMD host
+          // accepts it (MM, misaligned SSE mode), which Vireo does not model.
+          if (mem_inside) {
+            uint32_t v = 0x1F80 | (uint32_t(rng() % 4) << 13) | uint32_t(rng() & 0x3F) |
+                         (chance(rng, 20) ? 0x8040u : 0u);
+            if (chance(rng, 10)) v = uint32_t(rng() & 0xFFFF);
+            if (chance(rng, 5)) v |= 1u << 18;
+            std::memcpy(scratch + mem.target, &v, 4);
+          }
+          break;
         case ZYDIS_MNEMONIC_SARX:
         case ZYDIS_MNEMONIC_SHLX:
         case ZYDIS_MNEMONIC_SHRX:

@@ -207,6 +207,24 @@ TEST_P(AvxComplete, MaskedMoveSuppressesFaults) {
   EXPECT_EQ(cpu.fault.address, 0x30000u);
 }
 
+// vldmxcsr unmasking an exception in the middle of a block: the next SSE instruction raises
+// #XM at itself (found by difftest's AVX sequences: the jit ran the rest of the block in
+// translated code, whose host MXCSR then had the exception unmasked, and the host took SIGFPE).
+TEST_P(AvxComplete, LdmxcsrUnmaskingMidBlockGivesXm) {
+  CpuState cpu = avx_cpu();
+  cpu.gpr[RBX] = 0x20000;
+  std::vector<uint8_t> data(16, 0);
+  const uint32_t csr = 0x1F00;  // IM clear: an invalid operation is #XM
+  std::memcpy(data.data(), &csr, 4);
+  cpu.xmm[1].u64[0] = 0xBFF0000000000000;  // -1.0: sqrt is invalid
+  // vldmxcsr [rbx]; nop; sqrtsd xmm0, xmm1 (translated by the jit); syscall
+  ASSERT_EQ(run_code(GetParam(), {0xC5, 0xF8, 0xAE, 0x13, 0x90, 0xF2, 0x0F, 0x51, 0xC1, 0x0F, 0x05}, cpu, &data),
+            StopReason::Fault);
+  EXPECT_EQ(cpu.fault.vector, VEC_XM);
+  EXPECT_EQ(cpu.rip, 0x10005u);
+  EXPECT_EQ(cpu.mxcsr, 0x1F01u);  // IE set, the destination untouched
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, AvxComplete, ::testing::Values(Engine::Interp, Engine::Jit),
                          [](const auto& i) { return i.param == Engine::Jit ? "jit" : "interp"; });
 
