@@ -53,6 +53,7 @@ struct Plan {
   bool mem_read = false, mem_write = false;
   uint8_t align = 1;                        // required alignment of the memory operand
   uint64_t flags_mask = 0;                  // arithmetic flags the instruction writes
+  bool uses_mxcsr = false;                  // FP: runs under the guest's MXCSR
 };
 
 // Executable memory for thunks, never freed: one thunk per distinct instruction a program runs.
@@ -82,8 +83,12 @@ struct Thunks : Xbyak::CodeGenerator {
     using namespace Xbyak::util;
     for (int r = 0; r < 16; ++r)
       if (p.vec_used >> r & 1) vmovdqu(Xbyak::Ymm(r), ptr[rdi + r * 32]);
-    stmxcsr(ptr[rdi + kOffSaved]);
-    ldmxcsr(ptr[rdi + kOffCsr]);
+    // Only FP instructions need the guest's MXCSR: loading it costs more than most
+    // integer instructions, which leave HostCtx::csr (no flags) as it was.
+    if (p.uses_mxcsr) {
+      stmxcsr(ptr[rdi + kOffSaved]);
+      ldmxcsr(ptr[rdi + kOffCsr]);
+    }
     const Xbyak::Reg64 slots[5] = {rax, rcx, rdx, r8, r9};
     for (int s = 0; s < 5; ++s) mov(slots[s], ptr[rdi + kOffG + 8 * s]);
     mov(rsi, ptr[rdi + kOffMem]);
@@ -91,8 +96,10 @@ struct Thunks : Xbyak::CodeGenerator {
     pushfq();
     pop(r10);
     mov(ptr[rdi + kOffFlags], r10);
-    stmxcsr(ptr[rdi + kOffCsr]);
-    ldmxcsr(ptr[rdi + kOffSaved]);
+    if (p.uses_mxcsr) {
+      stmxcsr(ptr[rdi + kOffCsr]);
+      ldmxcsr(ptr[rdi + kOffSaved]);
+    }
     for (int s = 0; s < 5; ++s) mov(ptr[rdi + kOffG + 8 * s], slots[s]);
     for (int r = 0; r < 16; ++r)
       if (p.vec_used >> r & 1) vmovdqu(ptr[rdi + r * 32], Xbyak::Ymm(r));
@@ -197,6 +204,15 @@ bool build(const uint8_t* bytes, size_t len, bool mode64, Plan& p, Arena& arena)
                        zi.cpu_flags->undefined) & flag::ARITH)
     p.flags_mask = flag::ARITH;
 
+  // Which instructions depend on MXCSR or set its flags: not the integer ones (vp*), nor moves,
+  // broadcasts and bitwise logic (Zydis lists no MXCSR operand for any AVX instruction, so
+  // this goes by name and category; everything else, to be safe, runs under the guest MXCSR).
+  const char* name = ZydisMnemonicGetString(zi.mnemonic);
+  const auto cat = zi.meta.category;
+  p.uses_mxcsr = !(name[0] == 'v' && name[1] == 'p') && cat != ZYDIS_CATEGORY_DATAXFER &&
+                 cat != ZYDIS_CATEGORY_BROADCAST && cat != ZYDIS_CATEGORY_LOGICAL &&
+                 cat != ZYDIS_CATEGORY_LOGICAL_FP;
+
   uint8_t enc[ZYDIS_MAX_INSTRUCTION_LENGTH];
   ZyanUSize enc_len = sizeof enc;
   if (!ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&req, enc, &enc_len))) return false;
@@ -271,7 +287,7 @@ void run_on_host(Exec& x, const Insn& in) {
     msize = o.size;
     la = x.linear(in, o);
     if (la & (p->align - 1)) x.raise_gp(0);
-    if (p->mem_read) std::memcpy(buf, x.host_ptr(la, msize, false), msize);
+    if (p->mem_read) copy_sized(buf, x.host_ptr(la, msize, false), msize);
   }
   HostCtx h;
   for (int r = 0; r < 16; ++r)
@@ -284,7 +300,7 @@ void run_on_host(Exec& x, const Insn& in) {
   h.csr = sse::host_csr_for(x);
   p->fn(&h);
   sse::commit_fp_flags(x, h.csr);  // #XM: nothing written
-  if (p->mem_write) std::memcpy(x.host_ptr(la, msize, true), buf, msize);
+  if (p->mem_write) copy_sized(x.host_ptr(la, msize, true), buf, msize);
   for (int r = 0; r < 16; ++r)
     if (p->vec_written >> r & 1) {
       std::memcpy(&c.xmm[r], h.v[r], 16);
