@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cpuid.h>
+
 #include <cstring>
 
 namespace vireo {
@@ -29,7 +31,24 @@ constexpr CpuFeatures kBaseline{0, FPU | TSC | CX8 | CMOV | MMX | FXSR | SSE | S
 // v2 adds CMPXCHG16B, LAHF/SAHF, POPCNT, SSE3, SSSE3, SSE4.1, SSE4.2.
 constexpr CpuFeatures kV2{CX16 | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42, kBaseline.leaf1_edx, 0, LAHF_LM,
                           kBaseline.ext1_edx, 0};
-CpuFeatures g_features = kMaxFeatures;
+// (helper/avx) AVX/AVX2 run on the host (interp/avx_host.h): a host without them (or whose OS
+// did not enable the YMM state) gets a guest CPU without them, not a crash.
+bool host_has_avx2() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28))) return false;
+  unsigned lo, hi;
+  asm("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 6) != 6) return false;
+  return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 5));
+}
+CpuFeatures without_missing_host_avx(CpuFeatures f) {
+  if (!host_has_avx2()) {
+    f.leaf1_ecx &= ~AVX;
+    f.leaf7_ebx &= ~AVX2_BIT;
+  }
+  return f;
+}
+CpuFeatures g_features = without_missing_host_avx(kMaxFeatures);
 
 // ---- x86-64-v3 (helper/avx) ----
 // v3 adds AVX, AVX2, BMI1, BMI2, F16C, FMA, LZCNT, MOVBE, OSXSAVE (XSAVE). It is offered only
@@ -41,7 +60,7 @@ constexpr CpuFeatures kV3{kV2.leaf1_ecx | AVX | kV3Leaf1Fma | kV3Leaf1F16c | MOV
                           kV2.ext1_edx, 0};
 bool v3_available() {
   return (kMaxFeatures.leaf1_ecx & kV3.leaf1_ecx) == kV3.leaf1_ecx &&
-         (kMaxFeatures.leaf7_ebx & kV3.leaf7_ebx) == kV3.leaf7_ebx;
+         (kMaxFeatures.leaf7_ebx & kV3.leaf7_ebx) == kV3.leaf7_ebx && host_has_avx2();
 }
 // ---- end x86-64-v3 ----
 }  // namespace
@@ -49,7 +68,7 @@ bool v3_available() {
 const CpuFeatures& advertised_features() { return g_features; }
 
 bool select_cpu_model(const std::string& name, std::string& error) {
-  if (name == "max") g_features = kMaxFeatures;
+  if (name == "max") g_features = without_missing_host_avx(kMaxFeatures);
   else if (name == "x86-64") g_features = kBaseline;
   else if (name == "x86-64-v2") g_features = kV2;
   else if (name == "x86-64-v3" && v3_available()) g_features = kV3;

@@ -64,8 +64,9 @@ void maskmov(Exec& x, const Insn& in) {
 
 // The gathers (SDM Vol. 2, VGATHERDPS/VGATHERDPD/VGATHERQPS/VGATHERQPD, VPGATHERDD/..QQ):
 // element j is loaded from base + sign_extend(index[j]) * scale + disp if the sign bit of
-// mask[j] is set; each loaded element's mask is cleared as it completes, so that a fault on
-// element j leaves elements 0..j-1 done and the instruction restarts from the mask. At the end
+// mask[j] is set; each element's mask is cleared as it completes (loaded or not, in order), so
+// that a fault on element j leaves elements 0..j-1 done and their masks zero, and elements
+// j.. with their masks as they were (as this host leaves them; tested against it). At the end
 // the whole mask register is zero, and the destination bits above the gathered elements are
 // zero. The index register is a vector (VSIB), which Insn does not keep: the instruction is
 // decoded again for it.
@@ -111,7 +112,10 @@ void gather(Exec& x, const Insn& in) {
   const uint64_t seg = o.seg == kNoReg ? 0 : x.seg_base(o.seg);
   uint64_t base = uint64_t(o.disp) + (o.base != kNoReg ? c.gpr[o.base] : 0);
   for (unsigned j = 0; j < n; ++j) {
-    if (!element_on(mask, j, Esize)) continue;
+    if (!element_on(mask, j, Esize)) {  // cleared in order too: the host's state at a fault
+      std::memset(mask + j * Esize, 0, Esize);
+      continue;
+    }
     int64_t i;
     if (Isize == 4) {
       int32_t v;
