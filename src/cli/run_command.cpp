@@ -177,7 +177,7 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::IsMember({"interp", "jit"}));
   run_cmd->add_option("--cpu", args->cpu,
                       "CPU model the guest sees: max (default: every feature Vireo implements), "
-                      "x86-64-v2, x86-64");
+                      "x86-64-v3 (once FMA and F16C are in), x86-64-v2, x86-64");
   run_cmd->add_option("--tc-size", args->tc_size_mib, "jit: translation cache size in MiB (default 16)")
       ->check(CLI::Range(1, 1024));
   run_cmd->add_flag("--no-chain", args->no_chain, "jit: no direct block chaining");

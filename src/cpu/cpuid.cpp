@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cpuid.h>
+
 #include <cstring>
 
 namespace vireo {
@@ -11,9 +13,13 @@ using namespace cpuid_bits;
 namespace {
 // Everything Vireo implements.
 constexpr CpuFeatures kMaxFeatures{
-      /*leaf1_ecx=*/CX16 | MOVBE | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42 | RDRAND | XSAVE | OSXSAVE,
+      /*leaf1_ecx=*/CX16 | MOVBE | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42 | RDRAND | XSAVE | OSXSAVE
+                    | AVX  // AVX/AVX2 (helper/avx): the YMM state (XCR0 bit 2) follows this bit
+      ,
       /*leaf1_edx=*/FPU | TSC | CX8 | CMOV | MMX | FXSR | SSE | SSE2,
-      /*leaf7_ebx=*/BMI1 | BMI2 | ADX | FSGSBASE | RDSEED,
+      /*leaf7_ebx=*/BMI1 | BMI2 | ADX | FSGSBASE | RDSEED
+                    | AVX2_BIT  // AVX/AVX2 (helper/avx)
+      ,
       /*ext1_ecx=*/LAHF_LM | ABM_LZCNT,
       /*ext1_edx=*/SYSCALL | NX | MMX | LM,  // AMD repeats MMX here (bit 23)
       /*leaf7_ecx=*/RDPID,
@@ -37,20 +43,56 @@ CpuFeatures with_fp_crypto(CpuFeatures f, bool level3) {
   f.leaf7_ecx |= VAES | VPCLMULQDQ;
   return f;
 }
-CpuFeatures g_features = with_fp_crypto(kMaxFeatures, false);
+
+// AVX/AVX2 run on the host (interp/avx_host.h): a host without them (or whose OS did not
+// enable the YMM state) gets a guest CPU without them, and without the VEX-only extensions
+// (FMA, F16C, VAES, VPCLMULQDQ), not a crash.
+bool host_has_avx2() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28))) return false;
+  unsigned lo, hi;
+  asm("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 6) != 6) return false;
+  return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 5));
+}
+CpuFeatures without_missing_host_avx(CpuFeatures f) {
+  if (!host_has_avx2()) {
+    f.leaf1_ecx &= ~(AVX | FMA | F16C);
+    f.leaf7_ebx &= ~AVX2_BIT;
+    f.leaf7_ecx &= ~(VAES | VPCLMULQDQ);
+  }
+  return f;
+}
+CpuFeatures max_features() { return without_missing_host_avx(with_fp_crypto(kMaxFeatures, false)); }
+CpuFeatures g_features = max_features();
+
+// x86-64-v3 adds AVX, AVX2, BMI1, BMI2, F16C, FMA, LZCNT, MOVBE, OSXSAVE (XSAVE): offered where
+// the host runs all of them.
+constexpr CpuFeatures kV3{kV2.leaf1_ecx | AVX | FMA | F16C | MOVBE | XSAVE | OSXSAVE,
+                          kV2.leaf1_edx, AVX2_BIT | BMI1 | BMI2, kV2.ext1_ecx | ABM_LZCNT,
+                          kV2.ext1_edx, 0};
+bool v3_available() {
+  const CpuFeatures m = max_features();
+  return (m.leaf1_ecx & kV3.leaf1_ecx) == kV3.leaf1_ecx &&
+         (m.leaf7_ebx & kV3.leaf7_ebx) == kV3.leaf7_ebx;
+}
 }  // namespace
 
 const CpuFeatures& advertised_features() { return g_features; }
 
 bool select_cpu_model(const std::string& name, std::string& error) {
-  if (name == "max") g_features = with_fp_crypto(kMaxFeatures, false);
+  if (name == "max") g_features = max_features();
   else if (name == "x86-64") g_features = kBaseline;
   else if (name == "x86-64-v2") g_features = kV2;
-  else if (name == "x86-64-v3" || name == "x86-64-v4")
-    error = fmt::format("--cpu {} needs AVX and AVX2, which Vireo does not implement yet "
-                        "(available: max, x86-64-v2, x86-64)", name);
-  else error = fmt::format("unknown --cpu model '{}' (available: max, x86-64-v2, x86-64)", name);
-  if (name == "x86-64-v3" && error.empty()) g_features = with_fp_crypto(g_features, true);
+  else if (name == "x86-64-v3" && v3_available()) g_features = kV3;
+  else if (name == "x86-64-v3")
+    error = "--cpu x86-64-v3 needs a host with AVX2, FMA and F16C (available: max, x86-64-v2, "
+            "x86-64)";
+  else if (name == "x86-64-v4")
+    error = fmt::format("--cpu x86-64-v4 needs AVX-512, which Vireo does not implement "
+                        "(available: max, {}x86-64-v2, x86-64)", v3_available() ? "x86-64-v3, " : "");
+  else error = fmt::format("unknown --cpu model '{}' (available: max, {}x86-64-v2, x86-64)", name,
+                           v3_available() ? "x86-64-v3, " : "");
   return error.empty();
 }
 

@@ -27,6 +27,18 @@ inline void check_enabled(Exec& x) {
 
 inline bool wide(const Operand& o) { return o.size == 32; }
 
+// memcpy of an operand's bytes with the common sizes as constants: a variable-size memcpy
+// becomes `rep movsb/q`, whose start-up cost dominated glibc's AVX2 string loops.
+inline void copy_sized(void* dst, const void* src, unsigned n) {
+  switch (n) {
+    case 32: std::memcpy(dst, src, 32); break;
+    case 16: std::memcpy(dst, src, 16); break;
+    case 8: std::memcpy(dst, src, 8); break;
+    case 4: std::memcpy(dst, src, 4); break;
+    default: std::memcpy(dst, src, n); break;
+  }
+}
+
 inline unsigned reg_of(Exec& x, const Operand& o) {
   if (o.kind != OpKind::Reg || o.rclass != RegClass::Xmm) x.raise_ud();
   return o.reg;
@@ -39,10 +51,10 @@ inline Ymm read(Exec& x, const Insn& in, const Operand& o, unsigned align = 1) {
   if (o.kind == OpKind::Mem) {
     uint64_t la = x.linear(in, o);
     if (la & (align - 1)) x.raise_gp(0);
-    uint8_t buf[32];
-    std::memcpy(buf, x.host_ptr(la, o.size, false), o.size);
-    std::memcpy(&v.lo, buf, o.size < 16 ? o.size : 16);
-    if (o.size > 16) std::memcpy(&v.hi, buf + 16, o.size - 16);
+    uint8_t buf[32] = {};
+    copy_sized(buf, x.host_ptr(la, o.size, false), o.size);
+    std::memcpy(&v.lo, buf, 16);
+    if (o.size > 16) std::memcpy(&v.hi, buf + 16, 16);
     return v;
   }
   unsigned r = reg_of(x, o);
@@ -60,7 +72,7 @@ inline void write(Exec& x, const Insn& in, const Operand& o, const Ymm& v, unsig
     uint8_t buf[32];
     std::memcpy(buf, &v.lo, 16);
     std::memcpy(buf + 16, &v.hi, 16);
-    std::memcpy(x.host_ptr(la, o.size, true), buf, o.size);
+    copy_sized(x.host_ptr(la, o.size, true), buf, o.size);
     return;
   }
   unsigned r = reg_of(x, o);

@@ -50,6 +50,9 @@ DispatchTable build() {
   register_avx_move(t);
   register_avx_fp(t);
   register_avx_shuffle(t);
+  // AVX/AVX2 completion (helper/avx): keep these two together and last of the AVX block.
+  register_avx_mask(t);
+  register_avx_host(t);
   return t;
 }
 

@@ -62,5 +62,9 @@ void register_avx_int(DispatchTable& t);      // avx_int.cpp: VEX packed-integer
 void register_avx_move(DispatchTable& t);     // avx_move.cpp: vmovdq*/vmovap*/vmovup*, vzeroupper/all
 void register_avx_fp(DispatchTable& t);       // avx_fp.cpp: VEX packed/scalar FP arithmetic
 void register_avx_shuffle(DispatchTable& t);  // avx_shuffle.cpp: in-lane shuffles, shifts, vmovd/q
+// AVX/AVX2 completion (issue 17): masked moves and gathers, then every other AVX/AVX2 mnemonic
+// run on the host (avx_host.h). register_avx_host goes last: it fills only what is left.
+void register_avx_mask(DispatchTable& t);     // avx_mask.cpp: vmaskmov*, vpmaskmov*, gathers, vldmxcsr..
+void register_avx_host(DispatchTable& t);     // avx_host.cpp: the rest of AVX/AVX2 on the host
 
 }  // namespace vireo

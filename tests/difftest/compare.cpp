@@ -128,6 +128,11 @@ std::vector<std::string> compare(const Case& c, const CaseResult& n, const CaseR
       d.push_back(fmt::format("xmm{:<5} native {:016x}_{:016x}  engine {:016x}_{:016x}", i,
                               n.state.xmm[i].u64[1], n.state.xmm[i].u64[0],
                               e.state.xmm[i].u64[1], e.state.xmm[i].u64[0]));
+  for (int i = 0; i < 16; ++i)
+    if (std::memcmp(&n.state.ymm_hi[i], &e.state.ymm_hi[i], 16) != 0)
+      d.push_back(fmt::format("ymm{:<2}hi native {:016x}_{:016x}  engine {:016x}_{:016x}", i,
+                              n.state.ymm_hi[i].u64[1], n.state.ymm_hi[i].u64[0],
+                              e.state.ymm_hi[i].u64[1], e.state.ymm_hi[i].u64[0]));
   if (n.state.mxcsr != e.state.mxcsr)
     d.push_back(fmt::format("mxcsr    native 0x{:08x}  engine 0x{:08x}", n.state.mxcsr, e.state.mxcsr));
   if (n.state.fcw != e.state.fcw)
@@ -186,6 +191,10 @@ void print_report(const char* title, const Case& c, const std::vector<std::strin
     for (int i = 0; i < 16; i += 2)
       fmt::print("           xmm{:<2}={:016x}_{:016x} xmm{:<2}={:016x}_{:016x}\n", i,
                  s.xmm[i].u64[1], s.xmm[i].u64[0], i + 1, s.xmm[i + 1].u64[1], s.xmm[i + 1].u64[0]);
+  if (show_xmm)
+    for (int i = 0; i < 16; ++i)
+      if (s.ymm_hi[i].u64[0] | s.ymm_hi[i].u64[1])
+        fmt::print("           ymm{:<2}hi={:016x}_{:016x}\n", i, s.ymm_hi[i].u64[1], s.ymm_hi[i].u64[0]);
   if (show_x87) {
     fmt::print("           fcw={:04x} fsw={:04x} (top {}) ftw={:02x}\n", s.fcw, s.fsw, s.top(), s.ftw_valid);
     for (int i = 0; i < 8; ++i)

@@ -46,6 +46,11 @@ std::vector<Kind> pool(char c) {
     case 'K': return {K::M32};
     case 'o': return {K::R64};
     case 'O': return {K::M64};
+    // AVX families: v = xmm/ymm, W = m32/m64/m128/m256, y = ymm, Y = m256
+    case 'v': return {K::XMM, K::YMM};
+    case 'W': return {K::M32, K::M64, K::M128, K::M256};
+    case 'y': return {K::YMM};
+    case 'Y': return {K::M256};
   }
   return {};
 }
@@ -165,6 +170,7 @@ const std::vector<Entry>& table() {
       {Family::Bmi, "d,dm,b", {M(RORX)}},
       {Family::Adx, "k,kK", {M(ADCX), M(ADOX)}},
       {Family::Adx, "o,oO", {M(ADCX), M(ADOX)}},
+#include "forms_avx.inc"
       // FMA3 (VEX.128 only: the native runner loads XMM state, not YMM). Scalar memory operands
       // are m32 (ss) and m64 (sd), which the encoder does not tell apart by itself.
       {Family::Fma, "x,x,xq",
@@ -205,7 +211,8 @@ const std::vector<Entry>& table() {
 
 const char* kind_name(Kind k) {
   static const char* names[] = {"r8",  "r16", "r32", "r64", "m8",  "m16", "m32", "m64", "m80",
-                                "m128", "i8", "i16", "i32", "i64", "cl", "xmm", "st0", "st(i)"};
+                                "m128", "i8", "i16", "i32", "i64", "cl", "xmm", "st0", "st(i)",
+                                "ymm", "m256"};
   return names[int(k)];
 }
 
@@ -223,7 +230,7 @@ std::string prefix_name(ZydisInstructionAttributes p) {
   return "";
 }
 
-bool is_mem(Kind k) { return k >= Kind::M8 && k <= Kind::M128; }
+bool is_mem(Kind k) { return (k >= Kind::M8 && k <= Kind::M128) || k == Kind::M256; }
 
 // What distinguishes two encodings: opcode, operand width, and each operand's type and size
 // (immediates by their encoded size). Two shapes with the same signature are one form.
@@ -251,12 +258,17 @@ uint64_t name_hash(const std::string& s) {
 
 }  // namespace
 
+bool is_avx_family(Family f) {
+  return f == Family::Avx || f == Family::Avx2 || f == Family::Fma || f == Family::F16c ||
+         f == Family::AesAvx;
+}
+
 const char* family_name(Family f) {
   static const char* names[] = {"alu",     "shift",   "muldiv", "bit",    "cond",  "move",
                                 "atomic",  "string",  "sse-move", "sse-int", "sse-fp",
                                 "sse-cvt", "sse3",    "ssse3",  "sse4.1", "x87",
-                                "bmi",     "adx",     "fma",    "f16c",   "aes",   "pclmul",
-                                "sha",     "aes-avx"};
+                                "bmi",     "adx",     "avx",    "avx2",   "fma",   "f16c",
+                                "aes",     "pclmul",  "sha",    "aes-avx"};
   return names[int(f)];
 }
 
@@ -268,6 +280,8 @@ bool family_advertised(Family f) {
       return (r7.ebx & cpuid_bits::BMI1) && (r7.ebx & cpuid_bits::BMI2) && (r.ecx & cpuid_bits::POPCNT) &&
              (cpuid(0x80000001, 0).ecx & cpuid_bits::ABM_LZCNT);
     case Family::Adx: return r7.ebx & cpuid_bits::ADX;
+    case Family::Avx: return r.ecx & cpuid_bits::AVX;
+    case Family::Avx2: return (r.ecx & cpuid_bits::AVX) && (r7.ebx & cpuid_bits::AVX2_BIT);
     // The VEX families also need the AVX state, as software checks before using them.
     case Family::Fma: return (r.ecx & cpuid_bits::FMA) && (supported_xcr0() & xstate::AVX);
     case Family::F16c: return (r.ecx & cpuid_bits::F16C) && (supported_xcr0() & xstate::AVX);
@@ -325,7 +339,8 @@ std::vector<Form> enumerate_forms(bool all_families) {
           f.name = prefix_name(pfx) + lower(ZydisMnemonicGetString(m));
           for (size_t i = 0; i < f.kinds.size(); ++i)
             f.name += std::string(i ? ", " : " ") + kind_name(f.kinds[i]);
-          f.in_sequences = f.family != Family::String && f.family != Family::X87;
+          f.in_sequences = f.family != Family::String && f.family != Family::X87 &&
+                           m != ZYDIS_MNEMONIC_VLDMXCSR;  // would unmask exceptions mid-sequence
           f.sequences_on_request = f.family >= Family::Bmi;
           if (names.count(f.name)) continue;
           // Does the shape exist? Ask the encoder through a representative instance.

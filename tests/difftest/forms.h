@@ -19,6 +19,7 @@ enum class Family : uint8_t {
   SseMove, SseInt, SseFp, SseCvt, Sse3, Ssse3, Sse41, X87,
   Bmi,  // BMI1, BMI2, LZCNT/TZCNT/POPCNT
   Adx,
+  Avx, Avx2,  // VEX.128/VEX.256 forms (helper/avx)
   Fma, F16c,          // VEX.128 forms (need the AVX state)
   Aes, Pclmul, Sha,   // legacy SSE encodings
   AesAvx,             // VEX.128 vaes*, vpclmulqdq
@@ -29,6 +30,7 @@ const char* family_name(Family f);
 // Operand kinds. A form is a mnemonic with one kind per explicit operand.
 enum class Kind : uint8_t {
   R8, R16, R32, R64, M8, M16, M32, M64, M80, M128, I8, I16, I32, I64, CL, XMM, ST0, STI,
+  YMM, M256,  // the AVX families
 };
 
 struct Form {
@@ -72,6 +74,9 @@ bool faults_predictably(const uint8_t* code, size_t len, uint64_t rip);
 
 // Random edge-biased starting state and scratch content for a family.
 void random_state(Family fam, Rng& rng, CaseState& st, uint8_t* scratch);
+// Random YMM upper halves (the AVX families; sequences that draw AVX forms).
+void random_ymm_hi(Rng& rng, CaseState& st);
+bool is_avx_family(Family f);
 
 // Edge-biased values.
 uint64_t random_gpr(Rng& rng);

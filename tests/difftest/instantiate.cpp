@@ -44,6 +44,7 @@ unsigned mem_size(Kind k) {
     case Kind::M64: return 8;
     case Kind::M80: return 10;
     case Kind::M128: return 16;
+    case Kind::M256: return 32;
     default: return 0;
   }
 }
@@ -64,6 +65,7 @@ ZydisRegister pick_reg(Kind k, Rng& rng, int avoid) {
       case Kind::R32: r = ZydisRegister(ZYDIS_REGISTER_EAX + i); break;
       case Kind::R64: r = ZydisRegister(ZYDIS_REGISTER_RAX + i); break;
       case Kind::XMM: return ZydisRegister(ZYDIS_REGISTER_XMM0 + i);
+      case Kind::YMM: return ZydisRegister(ZYDIS_REGISTER_YMM0 + i);
       case Kind::STI: return ZydisRegister(ZYDIS_REGISTER_ST0 + i % 8);
       case Kind::ST0: return ZYDIS_REGISTER_ST0;
       case Kind::CL: return ZYDIS_REGISTER_CL;
@@ -89,6 +91,10 @@ bool is_shift(ZydisMnemonic m) {
     case ZYDIS_MNEMONIC_PSRLW: case ZYDIS_MNEMONIC_PSRLD: case ZYDIS_MNEMONIC_PSRLQ:
     case ZYDIS_MNEMONIC_PSRAW: case ZYDIS_MNEMONIC_PSRAD: case ZYDIS_MNEMONIC_PSLLDQ:
     case ZYDIS_MNEMONIC_PSRLDQ:
+    case ZYDIS_MNEMONIC_VPSLLW: case ZYDIS_MNEMONIC_VPSLLD: case ZYDIS_MNEMONIC_VPSLLQ:
+    case ZYDIS_MNEMONIC_VPSRLW: case ZYDIS_MNEMONIC_VPSRLD: case ZYDIS_MNEMONIC_VPSRLQ:
+    case ZYDIS_MNEMONIC_VPSRAW: case ZYDIS_MNEMONIC_VPSRAD: case ZYDIS_MNEMONIC_VPSLLDQ:
+    case ZYDIS_MNEMONIC_VPSRLDQ:
       return true;
     default: return false;
   }
@@ -99,12 +105,18 @@ bool is_sse_compare(ZydisMnemonic m) {
          m == ZYDIS_MNEMONIC_CMPSD;
 }
 
+bool is_avx_compare(ZydisMnemonic m) {
+  return m == ZYDIS_MNEMONIC_VCMPPS || m == ZYDIS_MNEMONIC_VCMPPD || m == ZYDIS_MNEMONIC_VCMPSS ||
+         m == ZYDIS_MNEMONIC_VCMPSD;
+}
+
 int64_t imm_value(Kind k, const Form& f, Rng& rng) {
   static const int8_t e8[] = {0, 1, -1, 2, 0x7F, -0x80, 0x55, -0x56};
   switch (k) {
     case Kind::I8:
       if (is_shift(f.mnemonic)) return int8_t(shift_count(rng));
       if (is_sse_compare(f.mnemonic) && chance(rng, 90)) return int64_t(rng() % 8);
+      if (is_avx_compare(f.mnemonic) && chance(rng, 90)) return int64_t(rng() % 32);
       return chance(rng, 40) ? e8[rng() % sizeof e8] : int8_t(rng());
     case Kind::I16:
       for (;;) {
@@ -142,7 +154,8 @@ bool is_x87_int(ZydisMnemonic m) {
 void edge_memory(const Form& f, unsigned size, Rng& rng, uint8_t* p) {
   bool fp = (f.family == Family::X87 && !is_x87_int(f.mnemonic) && size >= 4) ||
             ((f.family == Family::SseFp || f.family == Family::SseCvt || f.family == Family::Sse3 ||
-              f.family == Family::Sse41 || f.family == Family::Fma) && chance(rng, 70));
+              f.family == Family::Sse41 || f.family == Family::Fma ||
+              f.family == Family::Avx) && chance(rng, 70));
   if (fp && size == 10) { random_fp_bytes(rng, 10, p); return; }
   for (unsigned off = 0; off < size; off += 8) {
     unsigned n = size - off < 8 ? size - off : 8;
@@ -176,6 +189,7 @@ size_t instantiate(const Form& f, Mode mode, Rng& rng, uint64_t rip, CaseState& 
     req.mnemonic = f.mnemonic;
     req.prefixes = f.prefixes;
     req.operand_count = uint8_t(f.kinds.size());
+    if (is_avx_family(f.family)) req.allowed_encodings = ZYDIS_ENCODABLE_ENCODING_VEX;
     bool absolute = false;
     MemChoice mem;
     struct RegSet { unsigned gpr; uint64_t value; };
@@ -191,7 +205,8 @@ size_t instantiate(const Form& f, Mode mode, Rng& rng, uint64_t rip, CaseState& 
         op.mem.size = uint16_t(mem_size(k));
         unsigned sz = mem_size(k);
         mem.size = sz;
-        unsigned align = (k == Kind::M128 && chance(rng, 85)) ? 16 : chance(rng, 70) ? sz : 1;
+        unsigned align = ((k == Kind::M128 || k == Kind::M256) && chance(rng, 85)) ? sz
+                         : chance(rng, 70) ? sz : 1;
         if (align == 10) align = 2;
         if (mode == Mode::Sequence) {
           // Near the fixed base, so that instructions overlap each other's bytes.
@@ -311,6 +326,18 @@ size_t instantiate(const Form& f, Mode mode, Rng& rng, uint64_t rip, CaseState& 
             std::memcpy(&hi, scratch + mem.target + half, half);
             if (half == 4) { write_reg(st, ZYDIS_REGISTER_EAX, lo); write_reg(st, ZYDIS_REGISTER_EDX, hi); }
             else { st.gpr[RAX] = lo; st.gpr[RDX] = hi; }
+          }
+          break;
+        case ZYDIS_MNEMONIC_VLDMXCSR:
+          // Mostly a valid MXCSR with the exceptions masked (as random_state makes them), now
+          // and then any low 16 bits, or a reserved bit (#GP). Not bit 17: this AMD host
+          // accepts it (MM, misaligned SSE mode), which Vireo does not model.
+          if (mem_inside) {
+            uint32_t v = 0x1F80 | (uint32_t(rng() % 4) << 13) | uint32_t(rng() & 0x3F) |
+                         (chance(rng, 20) ? 0x8040u : 0u);
+            if (chance(rng, 10)) v = uint32_t(rng() & 0xFFFF);
+            if (chance(rng, 5)) v |= 1u << 18;
+            std::memcpy(scratch + mem.target, &v, 4);
           }
           break;
         case ZYDIS_MNEMONIC_SARX:

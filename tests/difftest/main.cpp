@@ -280,6 +280,8 @@ int main(int argc, char** argv) {
     for (auto& f : forms)
       if (f.in_sequences && (!f.sequences_on_request || !o.families.empty())) pool.push_back(&f);
     total_forms = unsigned(pool.size());
+    bool pool_has_avx = false;  // then the YMM upper halves start random too
+    for (const Form* f : pool) pool_has_avx |= is_avx_family(f->family);
     if (pool.empty()) {
       fmt::print("forms 0, cases 0, mismatches 0\n");
       return 0;
@@ -298,6 +300,7 @@ int main(int argc, char** argv) {
         Rng rng(mix(mix(o.seed, hash("sequence")), uint64_t(k)));
         Case c{};
         random_state(Family::Alu, rng, c.in, c.scratch);
+        if (pool_has_avx) random_ymm_hi(rng, c.in);
         c.in.gpr[kSeqBase] = kSeqBaseValue;
         unsigned n = o.seq_min + unsigned(rng() % (o.seq_max - o.seq_min + 1));
         uint64_t U = 0;

@@ -10,12 +10,30 @@
         .set CTRL_CODE,   CTRL + 136
         .set CTRL_STACK,  CTRL + 144
         .set CTRL_FX,     CTRL + 192
+        .set CTRL_YMMHI,  CTRL + 704
 
         .text
         .globl difftest_native_enter
         .type difftest_native_enter, @function
 difftest_native_enter:
         fxrstor64 CTRL_FX
+        # YMM upper halves (the host has AVX; zero for the families without VEX)
+        vinsertf128 $1, CTRL_YMMHI + 0, %ymm0, %ymm0
+        vinsertf128 $1, CTRL_YMMHI + 16, %ymm1, %ymm1
+        vinsertf128 $1, CTRL_YMMHI + 32, %ymm2, %ymm2
+        vinsertf128 $1, CTRL_YMMHI + 48, %ymm3, %ymm3
+        vinsertf128 $1, CTRL_YMMHI + 64, %ymm4, %ymm4
+        vinsertf128 $1, CTRL_YMMHI + 80, %ymm5, %ymm5
+        vinsertf128 $1, CTRL_YMMHI + 96, %ymm6, %ymm6
+        vinsertf128 $1, CTRL_YMMHI + 112, %ymm7, %ymm7
+        vinsertf128 $1, CTRL_YMMHI + 128, %ymm8, %ymm8
+        vinsertf128 $1, CTRL_YMMHI + 144, %ymm9, %ymm9
+        vinsertf128 $1, CTRL_YMMHI + 160, %ymm10, %ymm10
+        vinsertf128 $1, CTRL_YMMHI + 176, %ymm11, %ymm11
+        vinsertf128 $1, CTRL_YMMHI + 192, %ymm12, %ymm12
+        vinsertf128 $1, CTRL_YMMHI + 208, %ymm13, %ymm13
+        vinsertf128 $1, CTRL_YMMHI + 224, %ymm14, %ymm14
+        vinsertf128 $1, CTRL_YMMHI + 240, %ymm15, %ymm15
         movq CTRL_STACK, %rsp          # a stack of our own for popfq
         pushq CTRL_RFLAGS
         popfq

@@ -38,9 +38,11 @@ struct Ctrl {
   uint64_t stack_top;
   uint8_t pad[192 - 152];
   alignas(64) uint8_t fx[512];
+  uint8_t ymm_hi[16][16];  // loaded with vinsertf128 after FXRSTOR
 };
 static_assert(offsetof(Ctrl, rflags) == 128 && offsetof(Ctrl, code) == 136 &&
-              offsetof(Ctrl, stack_top) == 144 && offsetof(Ctrl, fx) == 192);
+              offsetof(Ctrl, stack_top) == 144 && offsetof(Ctrl, fx) == 192 &&
+              offsetof(Ctrl, ymm_hi) == 704);
 constexpr uint64_t kCtrlSize = 0x2000;  // the block, then the loader's stack up to the end
 
 Ctrl* ctrl() { return reinterpret_cast<Ctrl*>(kCtrlAddr); }
@@ -76,6 +78,20 @@ extern "C" void difftest_on_signal(int sig, siginfo_t* si, void* ucv) {
   s.rip = uint64_t(g[REG_RIP]);
   s.rflags = uint64_t(g[REG_EFL]);
   from_fxsave(reinterpret_cast<const uint8_t*>(uc->uc_mcontext.fpregs), s);
+  {
+    // The YMM upper halves: Linux's fpstate is an XSAVE area when the software-reserved bytes
+    // carry FP_XSTATE_MAGIC1; the AVX component sits at offset 576 if XSTATE_BV has bit 2,
+    // else it is in its initial state (zero).
+    const uint8_t* fp = reinterpret_cast<const uint8_t*>(uc->uc_mcontext.fpregs);
+    uint32_t magic1;
+    uint64_t bv = 0;
+    std::memcpy(&magic1, fp + 464, 4);
+    if (magic1 == 0x46505853u) std::memcpy(&bv, fp + 512, 8);
+    for (int i = 0; i < 16; ++i) {
+      if (bv & 4) std::memcpy(&s.ymm_hi[i], fp + 576 + 16 * i, 16);
+      else std::memset(&s.ymm_hi[i], 0, 16);
+    }
+  }
   bool at_end = sig == SIGILL && s.rip >= kCodeAddr && s.rip + 2 <= kCodeAddr + kCodeSize &&
                 reinterpret_cast<const uint8_t*>(s.rip)[0] == 0x0F &&
                 reinterpret_cast<const uint8_t*>(s.rip)[1] == 0x0B;
@@ -136,6 +152,7 @@ void* map_fixed(uint64_t addr, uint64_t len, int prot) {
     k->code = c.in.rip;
     k->stack_top = kCtrlAddr + kCtrlSize;
     to_fxsave(c.in, k->fx);
+    std::memcpy(k->ymm_hi, c.in.ymm_hi, sizeof k->ymm_hi);
     g_result = &results[i];
     std::memset(&results[i].state, 0, sizeof results[i].state);
     // Random code may loop: 20 ms of CPU time, then SIGVTALRM ends the case (EndKind::Other).

@@ -149,6 +149,19 @@ void random_state(Family fam, Rng& rng, CaseState& st, uint8_t* scratch) {
     }
     std::memcpy(scratch + i, &v, 8);
   }
+  if (is_avx_family(fam)) random_ymm_hi(rng, st);  // after all else: other families' draws stay
+}
+
+void random_ymm_hi(Rng& rng, CaseState& st) {
+  for (auto& x : st.ymm_hi) {
+    switch (rng() % 5) {
+      case 0: for (int l = 0; l < 4; ++l) random_fp_bytes(rng, 4, x.u8 + 4 * l); break;
+      case 1: for (int l = 0; l < 2; ++l) random_fp_bytes(rng, 8, x.u8 + 8 * l); break;
+      case 2: for (int l = 0; l < 2; ++l) x.u64[l] = random_gpr(rng); break;
+      case 3: x = Xmm{}; break;  // a clean upper half, as after vzeroupper
+      default: x.u64[0] = rng(); x.u64[1] = rng(); break;
+    }
+  }
 }
 
 }  // namespace vireo::difftest

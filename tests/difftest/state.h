@@ -33,6 +33,7 @@ struct CaseState {
   uint16_t fsw;        // with TOP in bits 11..13, as FNSTSW shows it
   uint8_t ftw_valid;   // FXSAVE's abridged tag: bit i = physical register i is not empty
   uint8_t st[8][10];   // ST(0)..ST(7) in stack order, 80-bit, as FXSAVE lays them out
+  Xmm ymm_hi[16];      // bits 255:128 of YMM0..15 (the XSAVE AVX component)
 
   unsigned top() const { return (fsw >> 11) & 7; }
 };
@@ -66,6 +67,7 @@ inline void to_cpu(const CaseState& s, CpuState& c) {
   c.rip = s.rip;
   c.rflags = (c.rflags & ~kFlagsCompared) | (s.rflags & kFlagsCompared);
   for (int i = 0; i < 16; ++i) c.xmm[i] = s.xmm[i];
+  for (int i = 0; i < 16; ++i) c.ymm_hi[i] = s.ymm_hi[i];
   c.mxcsr = s.mxcsr;
   c.x87.fcw = s.fcw;
   c.x87.top = uint8_t(s.top());
@@ -84,6 +86,7 @@ inline void from_cpu(const CpuState& c, CaseState& s) {
   s.rip = c.rip;
   s.rflags = c.rflags;
   for (int i = 0; i < 16; ++i) s.xmm[i] = c.xmm[i];
+  for (int i = 0; i < 16; ++i) s.ymm_hi[i] = c.ymm_hi[i];
   s.mxcsr = c.mxcsr;
   s.fcw = c.x87.fcw;
   s.fsw = uint16_t((c.x87.fsw & ~0x3800) | ((c.x87.top & 7) << 11));

@@ -127,6 +127,9 @@ bool changes_control_flow(uint16_t m) {
     case ZYDIS_MNEMONIC_IRETD: case ZYDIS_MNEMONIC_IRET: case ZYDIS_MNEMONIC_INT1:
     // popf may set TF or AC, which the dispatcher handles: the block ends after it.
     case ZYDIS_MNEMONIC_POPF: case ZYDIS_MNEMONIC_POPFQ:
+    // (helper/avx) so may these unmask SSE exceptions: translated code runs with them masked.
+    case ZYDIS_MNEMONIC_LDMXCSR: case ZYDIS_MNEMONIC_VLDMXCSR: case ZYDIS_MNEMONIC_FXRSTOR:
+    case ZYDIS_MNEMONIC_FXRSTOR64: case ZYDIS_MNEMONIC_XRSTOR: case ZYDIS_MNEMONIC_XRSTOR64:
       return true;
     default:
       return std::find(kJccMnemonics.begin(), kJccMnemonics.end(), ZydisMnemonic(m)) != kJccMnemonics.end();
