@@ -33,7 +33,7 @@ bool SystemJitEngine::set_debug(DebugControls* d, std::string*) {
   std::vector<Watchpoint> watches = d ? d->watchpoints : std::vector<Watchpoint>{};
   if (breakpoints != debug_breakpoints_) {
     flush_cache();
-    clear_jump_cache();
+    clear_jump_caches();
     debug_breakpoints_ = std::move(breakpoints);
   }
   if (!same_watches(watches, debug_watches_)) {
