@@ -168,7 +168,9 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
                        attempt == 0};
     if (debug_) limits.breakpoints = &debug_->breakpoints;  // (blocks end before them)
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
-    ir::Block before = block;
+    const bool logging = opts_.log_in_asm || opts_.log_op || opts_.log_out_asm;
+    ir::Block before;
+    if (logging) before = block;  // (only -d prints the IR before the passes)
     passes::optimize(block);
 #ifndef NDEBUG
     if (std::string e = ir::verify(block); !e.empty())
@@ -202,7 +204,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     stats_.host_bytes += tb->code_size;
     if (tb->self_loop) ++stats_.self_loop_blocks;
     if (block.tail.present()) ++stats_.tail_blocks;
-    if (opts_.log_in_asm || opts_.log_op || opts_.log_out_asm) log_block(before, block, *tb);
+    if (logging) log_block(before, block, *tb);
     if (opts_.perfmap) {
       fmt::print(opts_.perfmap, "{:x} {:x} guest:{:#x}\n", uint64_t(tb->code), tb->code_size, tb->guest_pc);
       std::fflush(opts_.perfmap);

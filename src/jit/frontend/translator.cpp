@@ -255,6 +255,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
   const FrontendTable& table = frontend_table();
   block.guest_pc = pc;
   block.code = {{pc, pc}};
+  block.insts.reserve(limits.max_insns * 8);  // (about 8 IR instructions per guest one)
   ir::Builder ir(block);
   uint32_t side_exits = 0;
   std::vector<std::pair<uint32_t, uint64_t>> exits;  // (ExitIf, target): tail candidates
