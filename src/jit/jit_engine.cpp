@@ -43,6 +43,8 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   *tramp_.window_limit = mem_.limit;
   shared_ = opts_.shared ? opts_.shared : std::make_shared<SharedCode>(mem_);
   rt_.window_limit = tramp_.window_limit;
+  rt_.range_fault[0] = tramp_.range_fault[0];
+  rt_.range_fault[1] = tramp_.range_fault[1];
   install_host_fault_handlers();
   if (opts_.perfmap) {
     auto at = [](const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); };

@@ -387,6 +387,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     bool write;
     SyncRecord state;  // dirty guest state to write back before reporting the fault
     uint8_t vector;    // VEC_PF (outside the window) or VEC_GP (misaligned SSE operand)
+    // A #PF whose access's sync record (at this host offset) holds the state as it is at the
+    // check: the stub leaves through Runtime::range_fault as a host fault there (no `state`).
+    uint32_t access = kNoAccess;
+    static constexpr uint32_t kNoAccess = ~0u;
   };
 
   const ir::Block& b_;

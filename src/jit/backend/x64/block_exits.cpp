@@ -432,6 +432,12 @@ void BlockEmitter::out_of_line() {
   for (size_t k = 0; k < range_faults_.size(); ++k) {
     L(range_faults_[k]);
     const auto& f = range_fault_info_[k];
+    if (f.access != RangeFault::kNoAccess) {
+      push(Reg64(f.addr_reg));
+      lea(r11, ptr[rip + static_cast<const void*>(getCode() + f.access)]);
+      jmp(rt_.range_fault[f.write], T_NEAR);
+      continue;
+    }
     write_back(f.state);
     if (rt_.tlb_table) {  // system mode (a misaligned SSE operand): the interpreter raises it
       set_rip(f.pc);

@@ -556,7 +556,11 @@ void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
   Xbyak::Label& l = range_faults_.emplace_back();
   jae(l, T_NEAR);
   SyncRecord rec = snapshot();
-  range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, rec, VEC_PF});
+  // (cmpxchg rewrites its record after this point: rax parked in r11)
+  if (rt_.range_fault[write] && in.op != Opcode::AtomicCmpXchg)
+    range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, {}, VEC_PF, rec.host_offset});
+  else
+    range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, rec, VEC_PF});
   out_.sync.push_back(std::move(rec));
 }
 

@@ -43,6 +43,9 @@ struct Runtime {
   // registers it reads stay in host registers across iterations.
   bool self_loops = true;
   const uint64_t* window_limit;  // Trampolines::window_limit
+  // User mode: Trampolines::range_fault[write] (null: each range check's out-of-line path
+  // calls range_fault_helper itself, with the guest state written back first).
+  const uint8_t* range_fault[2] = {nullptr, nullptr};
   // System mode (src/jit/system/): guest accesses look up the softmmu's JIT TLB inline
   // instead of guest_base + a range check (memory_softmmu.cpp). Null in user mode.
   const void* tlb_table = nullptr;  // softmmu::Tlb::JitTable of the block's privilege
@@ -75,6 +78,12 @@ struct Trampolines {
   // GuestMemory::limit, stored by the engine: translated code compares guest addresses with
   // it RIP-relative (guest addresses are valid below it).
   uint64_t* window_limit;
+  // range_fault[write]: entered by jmp from a failed range check's stub, with the guest
+  // address pushed and r11 = the host address of the access: it saves the host registers and
+  // leaves through the fault scope as a host fault at that access would (range_fault_unwind),
+  // so that the access's sync record rebuilds the guest state. The stub is three instructions
+  // instead of a write-back of the dirty state and a helper call for every access.
+  uint8_t* range_fault[2];
 };
 // Generates the trampolines in their own small executable buffer (never flushed).
 // Generates the trampolines into `page` (4 KiB, RWX: the code cache's trampoline page).
