@@ -391,7 +391,16 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     // check: the stub leaves through Runtime::range_fault as a host fault there (no `state`).
     uint32_t access = kNoAccess;
     static constexpr uint32_t kNoAccess = ~0u;
+    uint32_t jcc_end = 0;  // the end of the check's jcc rel32 to the stub, patched at the stub
   };
+  // A jcc rel32 (0F 80+cc) to a range fault's stub, patched when out_of_line places the stub
+  // (Xbyak labels cost hash-table work each, and there is one of these per access).
+  uint32_t jcc_to_stub(uint8_t cc) {
+    db(0x0F);
+    db(0x80 | cc);
+    dd(0);
+    return uint32_t(getSize());
+  }
 
   const ir::Block& b_;
   std::vector<std::unique_ptr<FallbackInsn>>& fb_;
@@ -451,7 +460,6 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   Xbyak::Label exit_request_, leave_with_r11_;
   std::deque<Xbyak::Label> link_stubs_;
   std::vector<ExitSlot*> link_slots_;
-  std::deque<Xbyak::Label> range_faults_;
   std::vector<RangeFault> range_fault_info_;
   std::deque<Xbyak::Label> interpreter_exit_labels_;
   std::vector<InterpreterExit> interpreter_exits_;

@@ -429,9 +429,8 @@ void BlockEmitter::out_of_line() {
     jmp(rt_.exit_stub, T_NEAR);
   }
   softmmu_slow_paths();
-  for (size_t k = 0; k < range_faults_.size(); ++k) {
-    L(range_faults_[k]);
-    const auto& f = range_fault_info_[k];
+  for (const RangeFault& f : range_fault_info_) {
+    rewrite(f.jcc_end - 4, uint32_t(getSize() - f.jcc_end), 4);
     if (f.access != RangeFault::kNoAccess) {
       push(Reg64(f.addr_reg));
       lea(r11, ptr[rip + static_cast<const void*>(getCode() + f.access)]);
