@@ -169,6 +169,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     BlockLimits limits{interpret_all ? opts_.max_block_insns : std::min(opts_.max_block_insns, lengths[attempt]),
                        attempt == 0};
     if (debug_) limits.breakpoints = &debug_->breakpoints;  // (blocks end before them)
+    limits.decoded = &interp_;
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
     const bool logging = opts_.log_in_asm || opts_.log_op || opts_.log_out_asm;
     ir::Block before;

@@ -706,9 +706,10 @@ void BlockEmitter::call_helper(uint32_t i, void* helper, FallbackInsn* f) {
 using x64_detail::BlockEmitter;
 
 
-bool emit_block(const ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
+bool emit_block(ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
                 CodeCache& cache, const Runtime& rt, TranslatedBlock& out, uint16_t flags_hint) {
   if (cache.free_bytes() < 4096) return false;
+  ir::compact(block);
   // A loop in place holds more values in registers; if they do not fit, the block is
   // emitted again keeping at most six guest registers across iterations, then as an
   // ordinary one.

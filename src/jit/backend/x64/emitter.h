@@ -58,12 +58,12 @@ struct Runtime {
   const std::vector<uint64_t>* tail_insn_pcs = nullptr;
 };
 
-// Emits `block` into the cache. Fills out.code, code_size, pc_map and exits. Returns false if
-// the cache has no room (the caller flushes and retries) and throws std::runtime_error for a
+// Emits `block` into the cache, first dropping its dead instructions (ir::compact). Fills
+// out.code, code_size, pc_map and exits. Returns false if the cache has no room (the caller flushes and retries) and throws std::runtime_error for a
 // block the backend cannot allocate registers for (the caller retranslates it as fallbacks).
 // `flags_hint`: CpuState's lazy flags word (lazy_flags_op | lazy_incdec_op << 8) when the
 // block before it exited, a guess at what the block will find there (see the emitter).
-bool emit_block(const ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
+bool emit_block(ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
                 CodeCache& cache, const Runtime& rt, TranslatedBlock& out, uint16_t flags_hint = 0);
 
 // The entry trampoline: uint64_t enter(CpuState* cpu, uint8_t* guest_base, void* code).
