@@ -45,6 +45,7 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   rt_.window_limit = tramp_.window_limit;
   rt_.range_fault[0] = tramp_.range_fault[0];
   rt_.range_fault[1] = tramp_.range_fault[1];
+  rt_.link_exit = tramp_.link_exit;
   install_host_fault_handlers();
   if (opts_.perfmap) {
     auto at = [](const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); };
@@ -487,8 +488,11 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   const JitStats& s = stats_;
   fmt::print(out, "  blocks translated:    {}\n", s.blocks_translated);
   fmt::print(out, "  guest insns translated: {}\n", s.guest_insns_translated);
-  fmt::print(out, "  host code bytes:      {}\n", s.host_bytes);
-  fmt::print(out, "  translation time:     {:.3f} s\n", std::chrono::duration<double>(s.translate_time).count());
+  // (per guest instruction translated: what translating costs, issue 22)
+  const double per_insn = s.guest_insns_translated ? 1.0 / double(s.guest_insns_translated) : 0.0;
+  const double translate_s = std::chrono::duration<double>(s.translate_time).count();
+  fmt::print(out, "  host code bytes:      {} ({:.1f} per guest insn)\n", s.host_bytes, double(s.host_bytes) * per_insn);
+  fmt::print(out, "  translation time:     {:.3f} s ({:.2f} us per guest insn)\n", translate_s, translate_s * 1e6 * per_insn);
   // Instructions per tier (jit/tiering.h): the translated tier's include its blocks' fallbacks.
   const TierStats& ts = tiering_.stats;
   fmt::print(out, "  interpreter tier:     {} insns, {} block entries (translated after {})\n", ts.interp_insns,

@@ -458,7 +458,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   bool cpu_flags_pending_ = true;  // CpuState may hold lazy flags of an earlier block
   uint64_t dirty_flags_mask_ = 0;
   Xbyak::Label exit_request_, leave_with_r11_;
-  std::deque<Xbyak::Label> link_stubs_;
+  std::vector<uint32_t> link_jmp_ends_;  // each chainable exit's jmp rel32 (its end)
   std::vector<ExitSlot*> link_slots_;
   std::vector<RangeFault> range_fault_info_;
   std::deque<Xbyak::Label> interpreter_exit_labels_;

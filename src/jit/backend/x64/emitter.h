@@ -46,6 +46,8 @@ struct Runtime {
   // User mode: Trampolines::range_fault[write] (null: each range check's out-of-line path
   // calls range_fault_helper itself, with the guest state written back first).
   const uint8_t* range_fault[2] = {nullptr, nullptr};
+  // Trampolines::link_exit (null: each link stub sets rip and exits itself).
+  const uint8_t* link_exit = nullptr;
   // System mode (src/jit/system/): guest accesses look up the softmmu's JIT TLB inline
   // instead of guest_base + a range check (memory_softmmu.cpp). Null in user mode.
   const void* tlb_table = nullptr;  // softmmu::Tlb::JitTable of the block's privilege
@@ -84,6 +86,10 @@ struct Trampolines {
   // so that the access's sync record rebuilds the guest state. The stub is three instructions
   // instead of a write-back of the dirty state and a helper call for every access.
   uint8_t* range_fault[2];
+  // Entered by jmp from a chainable exit's link stub with rdx = its ExitSlot: rip = the
+  // slot's target_pc, then the exit stub with kExitLink (a stub is then `mov rdx, slot; jmp`,
+  // 15 bytes instead of 37).
+  uint8_t* link_exit;
 };
 // Generates the trampolines in their own small executable buffer (never flushed).
 // Generates the trampolines into `page` (4 KiB, RWX: the code cache's trampoline page).

@@ -43,6 +43,12 @@ Trampolines make_trampolines(void* mem) {
       align(8);
       window_limit = reinterpret_cast<uint64_t*>(const_cast<uint8_t*>(getCurr()));
       dq(0);
+      align(16);
+      link_exit = const_cast<uint8_t*>(getCurr());
+      mov(r11, qword[rdx + int(offsetof(ExitSlot, target_pc))]);
+      mov(qword[rbx + int(offsetof(CpuState, rip))], r11);
+      mov(eax, uint32_t(kExitLink));
+      jmp(static_cast<const void*>(exit_stub), T_NEAR);
       for (int write = 0; write < 2; ++write) {
         align(16);
         range_fault[write] = const_cast<uint8_t*>(getCurr());
@@ -50,6 +56,7 @@ Trampolines make_trampolines(void* mem) {
       }
     }
     uint8_t* range_fault[2];
+    uint8_t* link_exit;
     // [rsp] = the guest address, r11 = the access's host address: a RangeFaultFrame on the
     // stack, then range_fault_unwind (which does not return).
     void unwind_range_fault(int write) {
@@ -147,7 +154,7 @@ Trampolines make_trampolines(void* mem) {
   } g(mem);
   g.ready();
   return {reinterpret_cast<Trampolines::EnterFn>(mem), g.exit_stub, g.settle_flags, g.window_limit,
-          {g.range_fault[0], g.range_fault[1]}};
+          {g.range_fault[0], g.range_fault[1]}, g.link_exit};
 }
 
 }  // namespace vireo::jit
