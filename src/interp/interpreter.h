@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -54,6 +55,15 @@ class Interpreter final : public Engine {
   StopReason step_one(CpuState& cpu, const Insn& in);
 
   uint64_t decode_misses() const { return decode_misses_; }
+
+  // The decode cache's instruction at `rip` if it was decoded from these bytes (at least its
+  // length of them), else null: the jit's translator reuses what its interpreter tier decoded.
+  const Insn* cached_decode(uint64_t rip, const uint8_t* bytes, size_t avail) const {
+    const CacheEntry& e = cache_[slot_of(rip)];
+    if (e.rip != rip || e.insn.len == 0 || e.insn.len > avail || std::memcmp(e.insn.bytes, bytes, e.insn.len) != 0)
+      return nullptr;
+    return &e.insn;
+  }
 
   // System mode, for the JIT (src/jit/system/): runs at most `n` instructions exactly as run()
   // does (faults delivered through the IDT, interrupt windows, single-step) and returns

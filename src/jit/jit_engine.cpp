@@ -43,6 +43,9 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   *tramp_.window_limit = mem_.limit;
   shared_ = opts_.shared ? opts_.shared : std::make_shared<SharedCode>(mem_);
   rt_.window_limit = tramp_.window_limit;
+  rt_.range_fault[0] = tramp_.range_fault[0];
+  rt_.range_fault[1] = tramp_.range_fault[1];
+  rt_.link_exit = tramp_.link_exit;
   install_host_fault_handlers();
   if (opts_.perfmap) {
     auto at = [](const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); };
@@ -169,8 +172,11 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     BlockLimits limits{interpret_all ? opts_.max_block_insns : std::min(opts_.max_block_insns, lengths[attempt]),
                        attempt == 0};
     if (debug_) limits.breakpoints = &debug_->breakpoints;  // (blocks end before them)
+    limits.decoded = &interp_;
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
-    ir::Block before = block;
+    const bool logging = opts_.log_in_asm || opts_.log_op || opts_.log_out_asm;
+    ir::Block before;
+    if (logging) before = block;  // (only -d prints the IR before the passes)
     passes::optimize(block);
 #ifndef NDEBUG
     if (std::string e = ir::verify(block); !e.empty())
@@ -204,7 +210,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     stats_.host_bytes += tb->code_size;
     if (tb->self_loop) ++stats_.self_loop_blocks;
     if (block.tail.present()) ++stats_.tail_blocks;
-    if (opts_.log_in_asm || opts_.log_op || opts_.log_out_asm) log_block(before, block, *tb);
+    if (logging) log_block(before, block, *tb);
     if (opts_.perfmap) {
       fmt::print(opts_.perfmap, "{:x} {:x} guest:{:#x}\n", uint64_t(tb->code), tb->code_size, tb->guest_pc);
       std::fflush(opts_.perfmap);
@@ -490,8 +496,11 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   const JitStats& s = stats_;
   fmt::print(out, "  blocks translated:    {}\n", s.blocks_translated);
   fmt::print(out, "  guest insns translated: {}\n", s.guest_insns_translated);
-  fmt::print(out, "  host code bytes:      {}\n", s.host_bytes);
-  fmt::print(out, "  translation time:     {:.3f} s\n", std::chrono::duration<double>(s.translate_time).count());
+  // (per guest instruction translated: what translating costs, issue 22)
+  const double per_insn = s.guest_insns_translated ? 1.0 / double(s.guest_insns_translated) : 0.0;
+  const double translate_s = std::chrono::duration<double>(s.translate_time).count();
+  fmt::print(out, "  host code bytes:      {} ({:.1f} per guest insn)\n", s.host_bytes, double(s.host_bytes) * per_insn);
+  fmt::print(out, "  translation time:     {:.3f} s ({:.2f} us per guest insn)\n", translate_s, translate_s * 1e6 * per_insn);
   // Instructions per tier (jit/tiering.h): the translated tier's include its blocks' fallbacks.
   const TierStats& ts = tiering_.stats;
   fmt::print(out, "  interpreter tier:     {} insns, {} block entries (translated after {})\n", ts.interp_insns,

@@ -387,6 +387,40 @@ TEST(Jit, FaultRebuildsDirtyRegistersAndFlagsFromHostState) {
   }
 }
 
+TEST(Jit, FailedRangeChecksRebuildTheStateAsHostFaultsDo) {
+  // A guest address outside the window fails the access's range check; its out-of-line stub
+  // leaves through the range_fault trampoline as a host fault at the access would, and the
+  // access's sync record rebuilds the dirty registers, the lazy flags (both layers: inc over
+  // add) and the XMM registers. Reads, writes, read-modify-writes and cmpxchg (whose record
+  // parks rax in r11, so its stub writes the state back itself), at a canonical address past
+  // the window (#PF), a non-canonical one (#GP) and one in the upper half.
+  // add rax,rcx; inc r8; mov edx,5; addsd xmm1,xmm2; <access>; syscall
+  const std::vector<uint8_t> head = cat({{0x48, 0x01, 0xC8}, {0x49, 0xFF, 0xC0}, {0xBA, 0x05, 0x00, 0x00, 0x00},
+                                         {0xF2, 0x0F, 0x58, 0xCA}});
+  const std::vector<uint8_t> accesses[] = {
+      {0x4C, 0x8B, 0x0E},              // mov r9,[rsi]
+      {0x4C, 0x89, 0x0E},              // mov [rsi],r9
+      {0x01, 0x06},                    // add [rsi],eax
+      {0xF0, 0x48, 0x0F, 0xB1, 0x3E},  // lock cmpxchg [rsi],rdi
+      {0x48, 0x87, 0x16},              // xchg [rsi],rdx
+  };
+  for (const auto& access : accesses)
+    for (uint64_t bad : {uint64_t(0x5000'0000'0000), uint64_t(1) << 47, uint64_t(0xFFFF'FFFF'FFFF'0000)})
+      for (uint64_t seed = 1; seed <= 3; ++seed) {
+        CpuState s = random_state(seed);
+        s.gpr[RSI] = bad;
+        Pair p;
+        p.run(cat({head, access, kSyscall}), s);
+        ASSERT_EQ(p.jit.r, StopReason::Fault);
+        EXPECT_EQ(p.jit_fallbacks, 0u);
+        EXPECT_EQ(p.jit.cpu.fault.vector, p.ref.cpu.fault.vector);
+        EXPECT_EQ(p.jit.cpu.fault.address, p.ref.cpu.fault.address);
+        EXPECT_EQ(p.jit.cpu.fault.is_write, p.ref.cpu.fault.is_write);
+        EXPECT_EQ(p.jit.cpu.fault.error_code, p.ref.cpu.fault.error_code);
+        p.expect_same();
+      }
+}
+
 TEST(Jit, GuestXmmRegistersHeldInHostRegistersAreExactAtFaults) {
   // The JIT keeps guest XMM registers in host XMM registers within a block. A fault must find
   // them in CpuState as the interpreter leaves them: through the sync record on a host fault

@@ -42,6 +42,39 @@ TEST(JitIr, ValidBlockVerifiesAndPrints) {
   EXPECT_NE(text.find("; 0x401003"), std::string::npos) << text;
 }
 
+TEST(JitIr, CompactDropsDeadInstructionsAndRenumbersTheRest) {
+  // The backend compacts a block first: values, the terminals' conditions and the tail's
+  // markers follow their instructions to their new ids.
+  Block b;
+  Builder ir(b);
+  Value a = ir.get_gpr(0), c = ir.get_gpr(3);
+  b.insts[ir.constant(7).id].dead = true;
+  Value r = ir.op(Opcode::Add, a, c);
+  ir.set_gpr(0, r);
+  b.insts.back().dead = true;
+  Value f = ir.emit(Opcode::FlagsAdd, {Arg::val(a), Arg::val(c), Arg::imm(8)});
+  ir.set_flags(0x8D5, f);
+  Value z = ir.emit(Opcode::TestCond, {Arg::val(f), Arg::imm(4)});
+  b.tail.entry = ir.emit(Opcode::ExitIf, {Arg::val(z), Arg::imm(0x403000), Arg::imm(1)}).id;
+  b.tail.start = ir.emit(Opcode::TailStart, {}).id;
+  ir.set_gpr(1, r);
+  b.term = {Terminal::Kind::Branch, 0x402000, 0x401005, z, {}};
+  b.tail.term = {Terminal::Kind::Jump, 0x401000, 0, {}, {}};
+  ASSERT_EQ(verify(b), "");
+  compact(b);
+  EXPECT_EQ(verify(b), "");
+  ASSERT_EQ(b.insts.size(), 9u);  // two of eleven dropped
+  EXPECT_EQ(b.insts[2].op, Opcode::Add);
+  EXPECT_EQ(b.insts[3].op, Opcode::FlagsAdd);
+  EXPECT_EQ(b.insts[4].args[1].v, 3u);  // SetFlags %3
+  EXPECT_EQ(b.insts[5].args[0].v, 3u);  // TestCond %3
+  EXPECT_EQ(b.term.cond.id, 5u);
+  EXPECT_EQ(b.tail.entry, 6u);
+  EXPECT_EQ(b.insts[6].args[0].v, 5u);
+  EXPECT_EQ(b.tail.start, 7u);
+  EXPECT_EQ(b.insts[8].args[1].v, 2u);  // the tail's SetGpr of the Add
+}
+
 TEST(JitIr, VerifierRejectsTypeErrors) {
   Block b = add_then_branch();
   b.term.cond = Value{2};  // a u64, not a u1

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -68,9 +69,23 @@ void settle_lazy_flags(CpuState& cpu);
 
 // At a guest memory access inside translated code, which guest state lives only in host
 // registers: a host fault there copies it from the signal context into CpuState.
+// (guest GPR, host register) pairs, held inline: a block has a sync record per guest access,
+// and a heap vector each was a malloc per access at translation.
+struct GprLocations {
+  std::array<std::pair<uint8_t, uint8_t>, 16> v{};
+  uint8_t n = 0;
+  void emplace_back(uint8_t guest, uint8_t host) { v[n++] = {guest, host}; }
+  auto begin() { return v.begin(); }
+  auto end() { return v.begin() + n; }
+  auto begin() const { return v.begin(); }
+  auto end() const { return v.begin() + n; }
+  size_t size() const { return n; }
+  bool empty() const { return n == 0; }
+};
+
 struct SyncRecord {
   uint32_t host_offset;                           // the access instruction
-  std::vector<std::pair<uint8_t, uint8_t>> gprs;  // (guest GPR, host register)
+  GprLocations gprs;                              // (guest GPR, host register)
   int8_t flags_reg = -1;                          // host register holding dirty flags
   uint64_t flags_mask = 0;
   FlagsRecipe flags_recipe;                       // or the recipe of dirty flags not computed

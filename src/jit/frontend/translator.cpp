@@ -9,6 +9,7 @@
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
 #include "interp/dispatch.h"
+#include "interp/interpreter.h"
 #include "mem/host_fault.h"
 #include "mem/address_space.h"  // the guest protections, for PROT_EXEC
 
@@ -158,6 +159,19 @@ size_t fetch(const GuestMemory& mem, uint64_t pc, uint8_t* out) {
   return got;
 }
 
+// Decodes the instruction in `bytes` (`got` of them) at pc, or takes it from the interpreter
+// tier's decode cache when it holds it (decoded from the same bytes).
+bool decode_at(const Decoder& decoder, const BlockLimits& limits, const uint8_t* bytes, size_t got, uint64_t pc,
+               Insn& in) {
+  if (got == 0) return false;
+  if (limits.decoded)
+    if (const Insn* cached = limits.decoded->cached_decode(pc, bytes, got)) {
+      in = *cached;
+      return true;
+    }
+  return decoder.decode(bytes, got, pc, in);
+}
+
 constexpr uint32_t kMaxTailInsns = 24;
 
 bool on_page(uint64_t pc, uint64_t page_of) { return (pc >> 12) == (page_of >> 12); }
@@ -193,7 +207,7 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
     uint8_t bytes[15];
     size_t got = fetch(mem, pc, bytes);
     Insn in;
-    if (got == 0 || !decoder.decode(bytes, got, pc, in) || !on_page(pc + in.len - 1, start)) break;
+    if (!decode_at(decoder, limits, bytes, got, pc, in) || !on_page(pc + in.len - 1, start)) break;
     FrontendFn fn = is_locked_rmw(in) ? translate_locked : table[in.mnemonic];
     const size_t before = block.insts.size();
     Translator t(block, in, pc, fallbacks);
@@ -258,6 +272,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
   const FrontendTable& table = frontend_table();
   block.guest_pc = pc;
   block.code = {{pc, pc}};
+  block.insts.reserve(limits.max_insns * 8);  // (about 8 IR instructions per guest one)
   ir::Builder ir(block);
   uint32_t side_exits = 0;
   std::vector<std::pair<uint32_t, uint64_t>> exits;  // (ExitIf, target): tail candidates
@@ -268,7 +283,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     uint8_t bytes[15];
     size_t got = fetch(mem, pc, bytes);
     Insn in;
-    bool ok = got > 0 && decoder.decode(bytes, got, pc, in);
+    bool ok = decode_at(decoder, limits, bytes, got, pc, in);
     // A block never runs into a page that is not there, nor past its size limit; an
     // undecodable first instruction is left to the interpreter, which raises the fault.
     if (!ok || n == limits.max_insns || (n > 0 && limits.breaks_at(pc))) {

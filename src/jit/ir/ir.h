@@ -102,6 +102,11 @@ struct Block {
   Type type_of(Value v) const { return info(insts[v.id].op).result; }
 };
 
+// Drops the dead instructions and renumbers the others, in order (the terminals and the
+// tail's markers follow): the backend runs it first, so that its walks over the block
+// (operand selection, liveness, allocation, emission) skip nothing.
+void compact(Block& b);
+
 // Text form, one instruction per line ("%3 = Add %1, %2"), for `-d op` and tests.
 std::string print(const Block& b);
 

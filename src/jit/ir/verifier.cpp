@@ -5,13 +5,17 @@
 namespace vireo::jit::ir {
 
 namespace {
+// (Runs on every block translated: the messages are formatted only when something is wrong.)
+bool value_ok(const Block& b, size_t at, Value v, Type want) {
+  return v.valid() && v.id < at && !b.insts[v.id].dead && b.type_of(v) == want;
+}
+
 std::string check_value(const Block& b, size_t at, Value v, Type want, const char* what) {
+  if (value_ok(b, at, v, want)) return "";
   if (!v.valid() || v.id >= at) return fmt::format("{}: %{} is not defined before use", what, v.id);
   if (b.insts[v.id].dead) return fmt::format("{}: %{} is dead", what, v.id);
   Type t = b.type_of(v);
-  if (t != want)
-    return fmt::format("{}: %{} has type {}, expected {}", what, v.id, type_name(t), type_name(want));
-  return "";
+  return fmt::format("{}: %{} has type {}, expected {}", what, v.id, type_name(t), type_name(want));
 }
 
 std::string check_terminal(const Block& b, const Terminal& t, size_t end) {
@@ -40,19 +44,19 @@ std::string verify(const Block& b) {
     if (in.dead) continue;
     if (size_t(in.op) >= size_t(Opcode::Count)) return fmt::format("%{}: bad opcode", i);
     const OpcodeInfo& oi = info(in.op);
-    std::string where = fmt::format("%{} {}", i, oi.name);
+    auto where = [&] { return fmt::format("%{} {}", i, oi.name); };
     if (in.nargs != oi.nargs)
-      return fmt::format("{}: {} arguments, expected {}", where, in.nargs, oi.nargs);
-    if (in.op == Opcode::TailStart && i != tail.start) return fmt::format("{}: not the block's tail", where);
+      return fmt::format("{}: {} arguments, expected {}", where(), in.nargs, oi.nargs);
+    if (in.op == Opcode::TailStart && i != tail.start) return fmt::format("{}: not the block's tail", where());
     for (int a = 0; a < in.nargs; ++a) {
       bool want_imm = oi.args[a] == Type::Imm;
       if (want_imm != in.args[a].is_imm)
-        return fmt::format("{}: argument {} must be {}", where, a, want_imm ? "an immediate" : "a value");
+        return fmt::format("{}: argument {} must be {}", where(), a, want_imm ? "an immediate" : "a value");
       if (!want_imm) {
-        std::string e = check_value(b, i, Value{uint32_t(in.args[a].v)}, oi.args[a], where.c_str());
-        if (!e.empty()) return e;
+        const Value v{uint32_t(in.args[a].v)};
+        if (!value_ok(b, i, v, oi.args[a])) return check_value(b, i, v, oi.args[a], where().c_str());
         if (tail.present() && i > tail.start && !visible_in_tail(b, uint32_t(in.args[a].v)))
-          return fmt::format("{}: %{} is defined after the tail's ExitIf", where, in.args[a].v);
+          return fmt::format("{}: %{} is defined after the tail's ExitIf", where(), in.args[a].v);
       }
     }
   }

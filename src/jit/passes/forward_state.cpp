@@ -60,15 +60,19 @@ uint64_t flags_read_by(uint64_t cc) {
 }  // namespace
 
 void forward_guest_state(ir::Block& b) {
-  std::vector<uint32_t> alias(b.insts.size());
-  for (uint32_t i = 0; i < alias.size(); ++i) alias[i] = i;
+  std::vector<uint32_t>& alias = identity_aliases(b.insts.size());
   std::array<Value, 16> known{};
   Value flags_value;     // value of the last SetFlags
   uint64_t flags_mask = 0;
   std::vector<uint32_t> get_flags_after;  // GetFlags ids defined while flags_value was current
-  std::vector<uint8_t> getflags_valid(b.insts.size(), 0);
-  std::vector<uint32_t> getflags_src(b.insts.size(), 0);
-  std::vector<uint64_t> getflags_mask(b.insts.size(), 0);
+  // (per-thread scratch, reused from block to block: only GetFlags entries are read, after
+  // they are written)
+  thread_local std::vector<uint8_t> getflags_valid;
+  thread_local std::vector<uint32_t> getflags_src;
+  thread_local std::vector<uint64_t> getflags_mask;
+  getflags_valid.assign(b.insts.size(), 0);
+  getflags_src.resize(b.insts.size());
+  getflags_mask.resize(b.insts.size());
 
   // The tail (ir::Tail) starts from what was known at its ExitIf.
   std::array<Value, 16> known_at_entry{};
@@ -169,7 +173,8 @@ void eliminate_dead_flags(ir::Block& b) {
 }
 
 void eliminate_dead_code(ir::Block& b) {
-  std::vector<uint32_t> uses(b.insts.size(), 0);
+  thread_local std::vector<uint32_t> uses;
+  uses.assign(b.insts.size(), 0);
   auto count = [&](const ir::Inst& in, int d) {
     for (int a = 0; a < in.nargs; ++a)
       if (!in.args[a].is_imm) uses[in.args[a].v] += d;
@@ -187,6 +192,13 @@ void eliminate_dead_code(ir::Block& b) {
     for (int a = 0; a < in.nargs; ++a)
       if (!in.args[a].is_imm) --uses[in.args[a].v];
   }
+}
+
+std::vector<uint32_t>& identity_aliases(size_t n) {
+  thread_local std::vector<uint32_t> alias;
+  alias.resize(n);
+  for (uint32_t i = 0; i < n; ++i) alias[i] = i;
+  return alias;
 }
 
 void optimize(ir::Block& b) {

@@ -35,6 +35,10 @@ inline void alias_terminal(ir::Terminal& t, const std::vector<uint32_t>& alias) 
   if (t.dest.valid()) t.dest.id = alias[t.dest.id];
 }
 
+// The identity alias map of a pass over n values: per-thread scratch shared by the passes
+// (each uses it only while it runs; passes run once per translated block).
+std::vector<uint32_t>& identity_aliases(size_t n);
+
 // The standard pipeline, in order.
 void optimize(ir::Block& b);
 

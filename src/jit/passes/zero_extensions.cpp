@@ -81,7 +81,8 @@ bool reads_upper(const ir::Inst& in, int k, bool result_demanded) {
 void eliminate_zero_extensions(ir::Block& b) {
   const size_t n = b.insts.size();
   // Backwards: a value's users all come after it, so its demand is final when it is reached.
-  std::vector<uint8_t> demanded(n, 0);
+  thread_local std::vector<uint8_t> demanded, zero_upper;
+  demanded.assign(n, 0);
   b.for_each_terminal([&](const ir::Terminal& t) {
     if (t.cond.valid()) demanded[t.cond.id] = 1;
     if (t.dest.valid()) demanded[t.dest.id] = 1;
@@ -93,9 +94,8 @@ void eliminate_zero_extensions(ir::Block& b) {
       if (!in.args[k].is_imm && reads_upper(in, k, demanded[i])) demanded[in.args[k].v] = 1;
   }
 
-  std::vector<uint32_t> alias(n);
-  for (uint32_t i = 0; i < n; ++i) alias[i] = i;
-  std::vector<uint8_t> zero_upper(n, 0);
+  std::vector<uint32_t>& alias = identity_aliases(n);
+  zero_upper.assign(n, 0);
   for (uint32_t i = 0; i < n; ++i) {
     ir::Inst& in = b.insts[i];
     if (in.dead) continue;

@@ -3,11 +3,16 @@
 #include <sys/mman.h>
 #include <xmmintrin.h>
 
+#include <csetjmp>
+#include <csignal>
+#include <cstring>
+
 #include "interp/interpreter.h"
 #include "interp/memory_fault.h"
 #include "jit/backend/x64/emitter.h"
 #include "jit/cache/translated_block.h"
 #include "mem/address_space.h"
+#include "mem/host_fault.h"
 
 namespace vireo::jit {
 
@@ -46,6 +51,21 @@ uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f) {
     case StopReason::Syscall: return kExitSyscall;
     default: return kExitStop + uint32_t(r);
   }
+}
+
+void range_fault_unwind(const RangeFaultFrame* frame, uint64_t addr, uint64_t write) {
+  GuestFaultScope* scope = current_fault_scope();
+  HostFault& f = scope->fault;
+  f.guest_addr = addr;
+  f.is_write = write != 0;
+  f.error_code = write ? pf::W : 0;  // (not present)
+  f.signo = SIGSEGV;
+  f.host_pc = frame->regs[11];
+  std::memcpy(f.host_regs, frame->regs, sizeof f.host_regs);
+  f.host_rflags = 0;
+  f.host_mxcsr = frame->mxcsr;
+  std::memcpy(f.host_xmm, frame->xmm, sizeof f.host_xmm);
+  siglongjmp(scope->env, 1);
 }
 
 uint32_t range_fault_helper(CpuState* cpu, uint64_t addr, uint64_t pc, uint64_t how) {

@@ -19,6 +19,20 @@ uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f);
 // (#GP(0)). `how` = write flag | vector << 8.
 uint32_t range_fault_helper(CpuState* cpu, uint64_t addr, uint64_t pc, uint64_t how);
 
+// What the range_fault trampoline saves (Trampolines::range_fault).
+struct RangeFaultFrame {
+  uint64_t regs[16];  // host registers in encoding order (rsp's slot unused; r11 = the access)
+  alignas(16) uint8_t xmm[16][16];
+  uint32_t mxcsr;
+  uint32_t pad[3];
+};
+
+// A guest address outside the guest window at a translated access: recorded in the current
+// fault scope as a host fault at the access (host pc in r11), as if the host had faulted
+// there, and left by siglongjmp. The engine then rebuilds the guest state from the access's
+// sync record and raises the guest's fault (interp/memory_fault.h), as for any host fault.
+[[noreturn]] void range_fault_unwind(const RangeFaultFrame* frame, uint64_t addr, uint64_t write);
+
 // rep movs/stos (a RepString op): see rep_string.cpp.
 uint32_t rep_string_helper(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem);
 

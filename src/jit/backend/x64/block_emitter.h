@@ -387,7 +387,20 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     bool write;
     SyncRecord state;  // dirty guest state to write back before reporting the fault
     uint8_t vector;    // VEC_PF (outside the window) or VEC_GP (misaligned SSE operand)
+    // A #PF whose access's sync record (at this host offset) holds the state as it is at the
+    // check: the stub leaves through Runtime::range_fault as a host fault there (no `state`).
+    uint32_t access = kNoAccess;
+    static constexpr uint32_t kNoAccess = ~0u;
+    uint32_t jcc_end = 0;  // the end of the check's jcc rel32 to the stub, patched at the stub
   };
+  // A jcc rel32 (0F 80+cc) to a range fault's stub, patched when out_of_line places the stub
+  // (Xbyak labels cost hash-table work each, and there is one of these per access).
+  uint32_t jcc_to_stub(uint8_t cc) {
+    db(0x0F);
+    db(0x80 | cc);
+    dd(0);
+    return uint32_t(getSize());
+  }
 
   const ir::Block& b_;
   std::vector<std::unique_ptr<FallbackInsn>>& fb_;
@@ -445,9 +458,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   bool cpu_flags_pending_ = true;  // CpuState may hold lazy flags of an earlier block
   uint64_t dirty_flags_mask_ = 0;
   Xbyak::Label exit_request_, leave_with_r11_;
-  std::deque<Xbyak::Label> link_stubs_;
+  std::vector<uint32_t> link_jmp_ends_;  // each chainable exit's jmp rel32 (its end)
   std::vector<ExitSlot*> link_slots_;
-  std::deque<Xbyak::Label> range_faults_;
   std::vector<RangeFault> range_fault_info_;
   std::deque<Xbyak::Label> interpreter_exit_labels_;
   std::vector<InterpreterExit> interpreter_exits_;

@@ -261,8 +261,10 @@ void BlockEmitter::chainable_exit(uint64_t target) {
   auto slot = std::make_unique<ExitSlot>();
   slot->jmp = const_cast<uint8_t*>(getCurr());
   slot->target_pc = target;
-  Xbyak::Label& stub = link_stubs_.emplace_back();
-  jmp(stub, T_NEAR);
+  // jmp rel32 to the link stub, patched when out_of_line places it (no Xbyak label)
+  db(0xE9);
+  dd(0);
+  link_jmp_ends_.push_back(uint32_t(getSize()));
   link_slots_.push_back(slot.get());
   out_.exits.push_back(std::move(slot));
 }
@@ -412,9 +414,14 @@ void BlockEmitter::out_of_line() {
       sub(qword[rbx + kOffInsnCount], int32_t(side_exits_[k].skipped));
     chainable_exit(side_exits_[k].target);
   }
-  for (size_t k = 0; k < link_stubs_.size(); ++k) {
-    L(link_stubs_[k]);
+  for (size_t k = 0; k < link_slots_.size(); ++k) {
+    rewrite(link_jmp_ends_[k] - 4, uint32_t(getSize() - link_jmp_ends_[k]), 4);
     link_slots_[k]->unlinked = const_cast<uint8_t*>(getCurr());
+    if (rt_.link_exit) {  // (the trampoline takes the target pc from the slot)
+      mov(rdx, uint64_t(link_slots_[k]));
+      jmp(rt_.link_exit, T_NEAR);
+      continue;
+    }
     const uint64_t target = link_slots_[k]->target_pc;
     if (rt_.tlb_table && rt_.use_jump_cache && (target ^ b_.guest_pc) >> 12) {
       // System mode: a successor on another page is never chained (docs/jit.md), so its
@@ -444,9 +451,14 @@ void BlockEmitter::out_of_line() {
     jmp(rt_.exit_stub, T_NEAR);
   }
   softmmu_slow_paths();
-  for (size_t k = 0; k < range_faults_.size(); ++k) {
-    L(range_faults_[k]);
-    const auto& f = range_fault_info_[k];
+  for (const RangeFault& f : range_fault_info_) {
+    rewrite(f.jcc_end - 4, uint32_t(getSize() - f.jcc_end), 4);
+    if (f.access != RangeFault::kNoAccess) {
+      push(Reg64(f.addr_reg));
+      lea(r11, ptr[rip + static_cast<const void*>(getCode() + f.access)]);
+      jmp(rt_.range_fault[f.write], T_NEAR);
+      continue;
+    }
     write_back(f.state);
     if (rt_.tlb_table) {  // system mode (a misaligned SSE operand): the interpreter raises it
       set_rip(f.pc);

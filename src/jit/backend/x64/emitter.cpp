@@ -459,9 +459,9 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       shl(r11, 16);
       sar(r11, 16);
       cmp(r11, v);
-      Xbyak::Label& l = range_faults_.emplace_back();
-      jne(l, T_NEAR);
+      const uint32_t jcc = jcc_to_stub(0x5);  // jne
       range_fault_info_.push_back({v.getIdx(), in.guest_pc, false, snapshot(), VEC_GP});
+      range_fault_info_.back().jcc_end = jcc;
       break;
     }
     case Opcode::ExitIf:
@@ -553,10 +553,14 @@ void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
     return;
   }
   cmp(addr, qword[rip + static_cast<const void*>(rt_.window_limit)]);
-  Xbyak::Label& l = range_faults_.emplace_back();
-  jae(l, T_NEAR);
+  const uint32_t jcc = jcc_to_stub(0x3);  // jae
   SyncRecord rec = snapshot();
-  range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, rec, VEC_PF});
+  // (cmpxchg rewrites its record after this point: rax parked in r11)
+  if (rt_.range_fault[write] && in.op != Opcode::AtomicCmpXchg)
+    range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, {}, VEC_PF, rec.host_offset});
+  else
+    range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, rec, VEC_PF});
+  range_fault_info_.back().jcc_end = jcc;
   out_.sync.push_back(std::move(rec));
 }
 
@@ -615,9 +619,9 @@ Xbyak::Address BlockEmitter::guest_mem(const ir::Inst& in, int k, const SseBits&
   const Reg64 addr = val(in.args[k].v);
   if (f.align && !alignment_already_checked(uint32_t(in.args[k].v))) {
     test(addr.cvt8(), 15);
-    Xbyak::Label& l = range_faults_.emplace_back();
-    jnz(l, T_NEAR);
+    const uint32_t jcc = jcc_to_stub(0x5);  // jnz
     range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, snapshot(), VEC_GP});
+    range_fault_info_.back().jcc_end = jcc;
   }
   guest_access(in, k, write);
   return ptr[r15 + addr];
@@ -702,9 +706,10 @@ void BlockEmitter::call_helper(uint32_t i, void* helper, FallbackInsn* f) {
 using x64_detail::BlockEmitter;
 
 
-bool emit_block(const ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
+bool emit_block(ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
                 CodeCache& cache, const Runtime& rt, TranslatedBlock& out, uint16_t flags_hint) {
   if (cache.free_bytes() < 4096) return false;
+  ir::compact(block);
   // A loop in place holds more values in registers; if they do not fit, the block is
   // emitted again keeping at most six guest registers across iterations, then as an
   // ordinary one.

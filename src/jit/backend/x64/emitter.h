@@ -43,6 +43,11 @@ struct Runtime {
   // registers it reads stay in host registers across iterations.
   bool self_loops = true;
   const uint64_t* window_limit;  // Trampolines::window_limit
+  // User mode: Trampolines::range_fault[write] (null: each range check's out-of-line path
+  // calls range_fault_helper itself, with the guest state written back first).
+  const uint8_t* range_fault[2] = {nullptr, nullptr};
+  // Trampolines::link_exit (null: each link stub sets rip and exits itself).
+  const uint8_t* link_exit = nullptr;
   // System mode (src/jit/system/): guest accesses look up the softmmu's JIT TLB inline
   // instead of guest_base + a range check (memory_softmmu.cpp). Null in user mode.
   const void* tlb_table = nullptr;  // softmmu::Tlb::JitTable of the block's privilege
@@ -57,12 +62,12 @@ struct Runtime {
   const std::vector<uint64_t>* tail_insn_pcs = nullptr;
 };
 
-// Emits `block` into the cache. Fills out.code, code_size, pc_map and exits. Returns false if
-// the cache has no room (the caller flushes and retries) and throws std::runtime_error for a
+// Emits `block` into the cache, first dropping its dead instructions (ir::compact). Fills
+// out.code, code_size, pc_map and exits. Returns false if the cache has no room (the caller flushes and retries) and throws std::runtime_error for a
 // block the backend cannot allocate registers for (the caller retranslates it as fallbacks).
 // `flags_hint`: CpuState's lazy flags word (lazy_flags_op | lazy_incdec_op << 8) when the
 // block before it exited, a guess at what the block will find there (see the emitter).
-bool emit_block(const ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
+bool emit_block(ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fallbacks,
                 CodeCache& cache, const Runtime& rt, TranslatedBlock& out, uint16_t flags_hint = 0);
 
 // The entry trampoline: uint64_t enter(CpuState* cpu, uint8_t* guest_base, void* code).
@@ -77,6 +82,16 @@ struct Trampolines {
   // GuestMemory::limit, stored by the engine: translated code compares guest addresses with
   // it RIP-relative (guest addresses are valid below it).
   uint64_t* window_limit;
+  // range_fault[write]: entered by jmp from a failed range check's stub, with the guest
+  // address pushed and r11 = the host address of the access: it saves the host registers and
+  // leaves through the fault scope as a host fault at that access would (range_fault_unwind),
+  // so that the access's sync record rebuilds the guest state. The stub is three instructions
+  // instead of a write-back of the dirty state and a helper call for every access.
+  uint8_t* range_fault[2];
+  // Entered by jmp from a chainable exit's link stub with rdx = its ExitSlot: rip = the
+  // slot's target_pc, then the exit stub with kExitLink (a stub is then `mov rdx, slot; jmp`,
+  // 15 bytes instead of 37).
+  uint8_t* link_exit;
 };
 // Generates the trampolines in their own small executable buffer (never flushed).
 // Generates the trampolines into `page` (4 KiB, RWX: the code cache's trampoline page).

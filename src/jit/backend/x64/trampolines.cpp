@@ -8,6 +8,7 @@
 #include "cpu/cpu_state.h"
 #include "jit/backend/x64/emit_alu.h"
 #include "jit/backend/x64/emitter.h"
+#include "jit/runtime/helpers.h"
 
 namespace vireo::jit {
 
@@ -42,6 +43,36 @@ Trampolines make_trampolines(void* mem) {
       align(8);
       window_limit = reinterpret_cast<uint64_t*>(const_cast<uint8_t*>(getCurr()));
       dq(0);
+      align(16);
+      link_exit = const_cast<uint8_t*>(getCurr());
+      mov(r11, qword[rdx + int(offsetof(ExitSlot, target_pc))]);
+      mov(qword[rbx + int(offsetof(CpuState, rip))], r11);
+      mov(eax, uint32_t(kExitLink));
+      jmp(static_cast<const void*>(exit_stub), T_NEAR);
+      for (int write = 0; write < 2; ++write) {
+        align(16);
+        range_fault[write] = const_cast<uint8_t*>(getCurr());
+        unwind_range_fault(write);
+      }
+    }
+    uint8_t* range_fault[2];
+    uint8_t* link_exit;
+    // [rsp] = the guest address, r11 = the access's host address: a RangeFaultFrame on the
+    // stack, then range_fault_unwind (which does not return).
+    void unwind_range_fault(int write) {
+      constexpr int kXmm = offsetof(RangeFaultFrame, xmm), kMxcsr = offsetof(RangeFaultFrame, mxcsr);
+      sub(rsp, int(sizeof(RangeFaultFrame)));
+      for (int r = 0; r < 16; ++r)
+        if (r != Xbyak::Operand::RSP) mov(qword[rsp + 8 * r], Xbyak::Reg64(r));
+      for (int x = 0; x < 16; ++x) movdqu(xword[rsp + kXmm + 16 * x], Xbyak::Xmm(x));
+      stmxcsr(dword[rsp + kMxcsr]);
+      mov(rdi, rsp);
+      mov(rsi, qword[rsp + int(sizeof(RangeFaultFrame))]);
+      mov(edx, write);
+      and_(rsp, -16);
+      mov(rax, reinterpret_cast<uint64_t>(&range_fault_unwind));
+      call(rax);
+      ud2();  // (not reached)
     }
     uint8_t* settle_flags;
     uint64_t* window_limit;
@@ -122,7 +153,8 @@ Trampolines make_trampolines(void* mem) {
     }
   } g(mem);
   g.ready();
-  return {reinterpret_cast<Trampolines::EnterFn>(mem), g.exit_stub, g.settle_flags, g.window_limit};
+  return {reinterpret_cast<Trampolines::EnterFn>(mem), g.exit_stub, g.settle_flags, g.window_limit,
+          {g.range_fault[0], g.range_fault[1]}, g.link_exit};
 }
 
 }  // namespace vireo::jit

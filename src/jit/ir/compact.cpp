@@ -1,0 +1,31 @@
+#include "jit/ir/ir.h"
+
+namespace vireo::jit::ir {
+
+void compact(Block& b) {
+  const size_t n = b.insts.size();
+  thread_local std::vector<uint32_t> to;  // old id -> new id (per-thread scratch)
+  to.resize(n);
+  uint32_t j = 0;
+  uint32_t start = Tail::kNone, entry = Tail::kNone;
+  for (uint32_t i = 0; i < n; ++i) {
+    Inst& in = b.insts[i];
+    if (in.dead) continue;
+    for (int a = 0; a < in.nargs; ++a)
+      if (!in.args[a].is_imm) in.args[a].v = to[in.args[a].v];
+    if (i == b.tail.start) start = j;
+    if (i == b.tail.entry) entry = j;
+    to[i] = j;
+    if (j != i) b.insts[j] = in;
+    ++j;
+  }
+  if (j == n) return;
+  b.insts.resize(j);
+  b.for_each_terminal([&](Terminal& t) {
+    if (t.cond.valid()) t.cond.id = to[t.cond.id];
+    if (t.dest.valid()) t.dest.id = to[t.dest.id];
+  });
+  if (b.tail.present()) b.tail.start = start, b.tail.entry = entry;
+}
+
+}  // namespace vireo::jit::ir
