@@ -62,6 +62,12 @@ guest_prefix=()
 if [[ -n "$vireo" ]]; then
   [[ -x "$vireo" ]] || die "vireo binary '$vireo' not executable"
   guest_prefix=("$vireo" run --engine "$engine")
+  # The guest side runs under `env -i`: Vireo's own settings from the test's environment
+  # become options (they must not reach the guest's environment, which native compares).
+  if [[ -n "${VIREO_CPU:-}" ]]; then guest_prefix+=(--cpu "$VIREO_CPU"); fi
+  if [[ -n "${VIREO_TRANSLATE_AFTER:-}" && "$engine" == jit ]]; then
+    guest_prefix+=(--translate-after "$VIREO_TRANSLATE_AFTER")
+  fi
   guest_label="vireo"
 else
   read -r -a guest_prefix <<<"$runner"

@@ -24,7 +24,7 @@ namespace {
 
 struct RunArgs {
   std::string engine = "jit";  // the default engine (issue 4); interp is the reference
-  std::string cpu = "max";     // --cpu: the CPUID model (cpu/cpuid.h)
+  std::string cpu = "default";  // --cpu or VIREO_CPU: the CPUID model (cpu/cpuid.h)
   bool stats = false;
   bool strace = false;
   std::vector<std::string> set_env;
@@ -119,11 +119,14 @@ int run(const RunArgs& a) {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   o.vireo_path = n > 0 ? std::string(self, size_t(n)) : "vireo";
-  if (std::string error; !select_cpu_model(a.cpu, error)) {
+  // VIREO_CPU stands for --cpu when the option is absent, as QEMU_CPU does for qemu-x86_64.
+  std::string cpu = a.cpu;
+  if (const char* env = std::getenv("VIREO_CPU"); env && *env && cpu == "default") cpu = env;
+  if (std::string error; !select_cpu_model(cpu, error)) {
     fmt::print(stderr, "vireo: {}\n", error);
     return 1;
   }
-  if (a.cpu != "max") o.reexec_options.push_back("--cpu=" + a.cpu);
+  if (cpu != "default") o.reexec_options.push_back("--cpu=" + cpu);
   try {
     o.make_engine = engine_factory(a);
   } catch (const std::exception& e) {
@@ -176,8 +179,9 @@ void add_run_command(CLI::App& app) {
   run_cmd->add_option("--engine", args->engine, "Execution engine: jit (default), interp")
       ->check(CLI::IsMember({"interp", "jit"}));
   run_cmd->add_option("--cpu", args->cpu,
-                      "CPU model the guest sees: max (default: every feature Vireo implements), "
-                      "x86-64-v3 (once FMA and F16C are in), x86-64-v2, x86-64");
+                      "CPU model the guest sees (or VIREO_CPU): default (every feature Vireo "
+                      "implements but the VEX ones: AVX, AVX2, FMA, F16C, VAES, VPCLMULQDQ), max "
+                      "(all of them), x86-64-v3, x86-64-v2, x86-64");
   run_cmd->add_option("--tc-size", args->tc_size_mib, "jit: translation cache size in MiB (default 16)")
       ->check(CLI::Range(1, 1024));
   run_cmd->add_flag("--no-chain", args->no_chain, "jit: no direct block chaining");

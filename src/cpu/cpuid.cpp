@@ -64,7 +64,19 @@ CpuFeatures without_missing_host_avx(CpuFeatures f) {
   return f;
 }
 CpuFeatures max_features() { return without_missing_host_avx(with_fp_crypto(kMaxFeatures, false)); }
-CpuFeatures g_features = max_features();
+// The default model: max without the VEX-encoded extensions (AVX, AVX2, FMA, F16C, VAES,
+// VPCLMULQDQ). The interpreter runs them all, but the jit does not translate VEX yet and runs
+// each through its interpreter fallback: glibc, seeing AVX2, would pick its AVX2 string
+// functions, and string_mem under the jit went from 0.24 s to 12 s. `--cpu max` or
+// `--cpu x86-64-v3` turn them on (as qemu-x86_64 users pass -cpu max).
+CpuFeatures default_features() {
+  CpuFeatures f = max_features();
+  f.leaf1_ecx &= ~(AVX | FMA | F16C);
+  f.leaf7_ebx &= ~AVX2_BIT;
+  f.leaf7_ecx &= ~(VAES | VPCLMULQDQ);
+  return f;
+}
+CpuFeatures g_features = default_features();
 
 // x86-64-v3 adds AVX, AVX2, BMI1, BMI2, F16C, FMA, LZCNT, MOVBE, OSXSAVE (XSAVE): offered where
 // the host runs all of them.
@@ -81,17 +93,19 @@ bool v3_available() {
 const CpuFeatures& advertised_features() { return g_features; }
 
 bool select_cpu_model(const std::string& name, std::string& error) {
-  if (name == "max") g_features = max_features();
+  if (name == "default") g_features = default_features();
+  else if (name == "max") g_features = max_features();
   else if (name == "x86-64") g_features = kBaseline;
   else if (name == "x86-64-v2") g_features = kV2;
   else if (name == "x86-64-v3" && v3_available()) g_features = kV3;
   else if (name == "x86-64-v3")
-    error = "--cpu x86-64-v3 needs a host with AVX2, FMA and F16C (available: max, x86-64-v2, "
-            "x86-64)";
+    error = "--cpu x86-64-v3 needs a host with AVX2, FMA and F16C (available: default, max, "
+            "x86-64-v2, x86-64)";
   else if (name == "x86-64-v4")
     error = fmt::format("--cpu x86-64-v4 needs AVX-512, which Vireo does not implement "
-                        "(available: max, {}x86-64-v2, x86-64)", v3_available() ? "x86-64-v3, " : "");
-  else error = fmt::format("unknown --cpu model '{}' (available: max, {}x86-64-v2, x86-64)", name,
+                        "(available: default, max, {}x86-64-v2, x86-64)", v3_available() ? "x86-64-v3, " : "");
+  else error = fmt::format("unknown --cpu model '{}' (available: default, max, {}x86-64-v2, x86-64)",
+                        name,
                            v3_available() ? "x86-64-v3, " : "");
   return error.empty();
 }
