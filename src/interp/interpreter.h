@@ -75,7 +75,7 @@ class Interpreter final : public Engine {
     Insn insn;
   };
   static constexpr size_t kCacheSize = 1 << 14;
-  static constexpr uint64_t kGrowAfterMisses = 16384;
+  static constexpr uint64_t kGrowAfterMisses = 65536;
 
   const Insn* fetch(CpuState& cpu);  // inline fast path in run()
   const Insn* fetch_slow(CpuState& cpu, CacheEntry& e);
