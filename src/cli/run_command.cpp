@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -41,6 +42,10 @@ struct RunArgs {
   // --translate-after N: a block runs in the interpreter tier for its first N entries
   // (jit/tiering.h; chosen by measurement, docs/performance.md "Tiers"); 0: always translated.
   uint32_t translate_after = 8;
+  bool translate_after_given = false;  // --translate-after or VIREO_TRANSLATE_AFTER: N is fixed
+  // --startup-translate-after N: N during a thread's first million interpreter-tier
+  // instructions (jit/tiering.h; docs/performance.md "Start-up"); 0: no start-up phase.
+  uint32_t startup_translate_after = 64;
   // gdb: -g PORT|PATH waits for gdb before the first instruction; what a vanished gdb leaves
   std::string gdb;
   std::string gdb_disconnect = "run";
@@ -54,6 +59,7 @@ jit::JitOptions jit_options(const RunArgs& a) {
   o.jump_cache = !a.no_jump_cache;
   o.count_insns = a.stats;  // the count is only reported by --stats
   o.tiers.translate_after = a.translate_after;
+  if (!a.translate_after_given) o.tiers.startup_translate_after = a.startup_translate_after;
   for (size_t pos = 0; pos <= a.debug.size() && !a.debug.empty();) {
     size_t comma = a.debug.find(',', pos);
     std::string item = a.debug.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
@@ -138,8 +144,10 @@ int run(const RunArgs& a) {
   if (a.no_chain) o.reexec_options.push_back("--no-chain");
   if (a.perfmap) o.reexec_options.push_back("--perfmap");
   if (a.no_jump_cache) o.reexec_options.push_back("--no-jump-cache");
-  if (a.translate_after != RunArgs{}.translate_after)
+  if (a.translate_after_given)
     o.reexec_options.push_back(fmt::format("--translate-after={}", a.translate_after));
+  if (a.startup_translate_after != RunArgs{}.startup_translate_after)
+    o.reexec_options.push_back(fmt::format("--startup-translate-after={}", a.startup_translate_after));
   if (!a.sysroot.empty()) set_sysroot(a.sysroot);
   else if (const char* env = std::getenv("VIREO_LD_PREFIX")) set_sysroot(env);
   Process p(std::move(o));
@@ -166,7 +174,13 @@ int run(const RunArgs& a) {
     }
     p.debugger = debugger.get();
   }
-  return p.run();
+  int status = p.run();
+  if (debugger) return status;
+  // The guest has exited: what is left is freeing the engine's blocks, the decode cache, the
+  // guest window, one by one, which the kernel does at once at exit (issue 22: the jit's
+  // destructor was ~1% of an exec-heavy run). Files are flushed first, as exit(3) would.
+  std::fflush(nullptr);
+  ::_exit(status);
 }
 
 }  // namespace
@@ -174,7 +188,10 @@ int run(const RunArgs& a) {
 void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   // (the tests of the translator itself run every block translated: VIREO_TRANSLATE_AFTER=0)
-  if (const char* e = std::getenv("VIREO_TRANSLATE_AFTER"); e && *e) args->translate_after = uint32_t(std::atoi(e));
+  if (const char* e = std::getenv("VIREO_TRANSLATE_AFTER"); e && *e) {
+    args->translate_after = uint32_t(std::atoi(e));
+    args->translate_after_given = true;
+  }
   CLI::App* run_cmd = app.add_subcommand("run", "Run an x86-64 Linux program (user mode)");
   run_cmd->add_option("--engine", args->engine, "Execution engine: jit (default), interp")
       ->check(CLI::IsMember({"interp", "jit"}));
@@ -189,6 +206,10 @@ void add_run_command(CLI::App& app) {
   run_cmd->add_option("--translate-after", args->translate_after,
                       "jit: interpret a block's first N entries, then translate it (default 8; 0: translate "
                       "at once; env VIREO_TRANSLATE_AFTER sets the default)")
+      ->check(CLI::Range(0, 1 << 30));
+  run_cmd->add_option("--startup-translate-after", args->startup_translate_after,
+                      "jit: without --translate-after, translate at the Nth entry during a thread's first "
+                      "million interpreter-tier instructions (default 64; 0: no start-up phase)")
       ->check(CLI::Range(0, 1 << 30));
   run_cmd->add_option("-d", args->debug, "jit: log items, comma-separated: in_asm,op,out_asm,exec");
   run_cmd->add_option("-D", args->log_file, "jit: write the -d log to FILE instead of stderr");
@@ -215,6 +236,7 @@ void add_run_command(CLI::App& app) {
   run_cmd->footer("PROGRAM [ARGS...]: the program and its arguments; everything after PROGRAM "
                   "is passed to the guest.");
   run_cmd->final_callback([args, run_cmd] {
+    if (run_cmd->count("--translate-after")) args->translate_after_given = true;
     args->command = run_cmd->remaining();
     if (!args->command.empty() && args->command.front() == "--") args->command.erase(args->command.begin());
     if (args->command.empty()) throw CLI::RequiredError("PROGRAM");

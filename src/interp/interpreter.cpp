@@ -21,20 +21,12 @@ namespace vireo {
 Interpreter::Interpreter(const GuestMemory& mem) : Interpreter(mem, 0) {}
 
 Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries)
-    : cache_(static_cast<CacheEntry*>(::mmap(nullptr, sizeof(CacheEntry) * (cache_entries ? cache_entries : kCacheSize),
-                                              PROT_READ | PROT_WRITE,
-                                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (cache_entries ? MAP_POPULATE : 0),
-                                              -1, 0)),
-             CacheUnmap{sizeof(CacheEntry) * (cache_entries ? cache_entries : kCacheSize)}),
-      cache_mask_((cache_entries ? cache_entries : kCacheSize) - 1) {
-  if (cache_.get() == MAP_FAILED) {
-    cache_.release();
-    throw std::runtime_error("cannot allocate the interpreter's decode cache");
-  }
+    : cache_(map_cache(cache_entries ? cache_entries : kCacheSize, cache_entries != 0)),
+      cache_mask_((cache_entries ? cache_entries : kCacheSize) - 1),
+      grow_at_misses_(cache_entries && cache_entries < kCacheSize ? kGrowAfterMisses : 0) {
   x_.mem = mem;
   x_.scope = &scope_;
   x_.interp = this;
-  cache_[0].rip = empty_tag(0);
   install_host_fault_handlers();
 }
 
@@ -44,9 +36,40 @@ void Interpreter::CacheUnmap::operator()(CacheEntry* p) const {
   ::munmap(p, bytes);
 }
 
+std::unique_ptr<Interpreter::CacheEntry[], Interpreter::CacheUnmap> Interpreter::map_cache(size_t entries,
+                                                                                         bool populate) {
+  size_t bytes = sizeof(CacheEntry) * entries;
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (populate ? MAP_POPULATE : 0), -1, 0);
+  if (p == MAP_FAILED) throw std::runtime_error("cannot allocate the interpreter's decode cache");
+  std::unique_ptr<CacheEntry[], CacheUnmap> c(static_cast<CacheEntry*>(p), CacheUnmap{bytes});
+  c[0].rip = empty_tag(0);
+  return c;
+}
+
+// The cold code is more than the table holds: a table 8 times larger, empty (its entries are
+// decoded again as they are met). Called from fetch_slow only, before the entry it fills is
+// chosen, so no decoded instruction of the old table is in use.
+void Interpreter::grow_cache() {
+  size_t entries = std::min(kCacheSize, (cache_mask_ + 1) * 8);
+  cache_ = map_cache(entries, true);
+  cache_mask_ = entries - 1;
+  grow_at_misses_ = entries < kCacheSize ? decode_misses_ + kGrowAfterMisses : 0;
+}
+
+bool Interpreter::may_hold_code(uint64_t addr, uint64_t len) const {
+  if (len == 0) return false;
+  uint64_t first = addr >> 12, last = (addr + len - 1) >> 12;
+  if (last < first || last - first >= kCodePageBits) return true;
+  for (uint64_t page = first; page <= last; ++page)
+    if (code_pages_[(page / 64) % (kCodePageBits / 64)] & (uint64_t(1) << (page % 64))) return true;
+  return false;
+}
+
 void Interpreter::invalidate(uint64_t addr, uint64_t len) {
-  // The cache validates entries against the bytes in memory on every hit, so correctness never
-  // depends on this; dropping entries just frees their slots.
+  // The cache validates entries against the bytes in memory on every hit; what invalidation
+  // adds is that code made non-executable (mprotect, munmap) is fetched again, and faults.
+  if (!may_hold_code(addr, len)) return;
   for (size_t i = 0; i <= cache_mask_; ++i)
     if (cache_[i].rip - addr < len) cache_[i].rip = empty_tag(i);
 }
@@ -110,6 +133,10 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
     return &e.insn;
 
   ++decode_misses_;
+  if (decode_misses_ == grow_at_misses_) [[unlikely]] {
+    grow_cache();
+    return fetch_slow(cpu, cache_[slot_of(rip)]);
+  }
   // The legacy vsyscall page lies outside the window: its calls are emulated here.
   if (!x_.mem.contains(rip, 1) && in_vsyscall_page(rip) && x_.mem.space) return &vsyscall_insn();
   // Code runs only from executable pages (NX): a fetch elsewhere is a #PF with the fetch bit,
@@ -154,6 +181,8 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
   unsigned len = e.insn.len;
   e.mask[0] = len >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * len)) - 1;
   e.mask[1] = len <= 8 ? 0 : (uint64_t(1) << (8 * (len - 8))) - 1;
+  note_code_page(rip >> 12);
+  note_code_page((rip + len - 1) >> 12);
   e.rip = rip;
   return &e.insn;
 }

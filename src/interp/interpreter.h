@@ -28,8 +28,12 @@ class Interpreter final : public Engine {
   explicit Interpreter(const GuestMemory& mem);
   // With a decode cache of `cache_entries` (a power of two) mapped populated: the jit's
   // interpreter tier runs only cold code, and a small table costs one mapping instead of a
-  // read fault and a write fault on each of its pages (issue 22, start-up).
+  // read fault and a write fault on each of its pages (issue 22, start-up). The table grows
+  // (populated, 8 times larger, up to the interp engine's size) once it has missed
+  // kGrowAfterMisses times: a short process (hello world, an exec'd `true`) keeps 2,048
+  // entries (288 KB), a large program's cold code (python's start-up) gets 16,384.
   Interpreter(const GuestMemory& mem, size_t cache_entries);
+  size_t decode_cache_entries() const { return cache_mask_ + 1; }
   // System mode (interp/system/): guest-physical RAM and the machine's bus; `int_log` gets one
   // line per interrupt or exception (-d int), or is null.
   Interpreter(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, std::FILE* int_log);
@@ -81,6 +85,7 @@ class Interpreter final : public Engine {
     Insn insn;
   };
   static constexpr size_t kCacheSize = 1 << 14;
+  static constexpr uint64_t kGrowAfterMisses = 65536;
 
   const Insn* fetch(CpuState& cpu);  // inline fast path in run()
   const Insn* fetch_slow(CpuState& cpu, CacheEntry& e);
@@ -103,8 +108,20 @@ class Interpreter final : public Engine {
   };
   std::unique_ptr<CacheEntry[], CacheUnmap> cache_;
   size_t cache_mask_ = kCacheSize - 1;
+  uint64_t grow_at_misses_ = 0;  // 0: the table does not grow (the interp engine's)
+  static std::unique_ptr<CacheEntry[], CacheUnmap> map_cache(size_t entries, bool populate);
+  void grow_cache();
   size_t slot_of(uint64_t rip) const { return (rip ^ (rip >> 14)) & cache_mask_; }
   static uint64_t empty_tag(size_t slot) { return slot == 0; }
+  // Which guest pages may have entries in the cache, hashed (page mod kCodePageBits): a set
+  // bit only means "maybe". invalidate() walks the whole table only when its range touches a
+  // set bit; most invalidations (mprotect of RELRO and data, munmap of buffers, every guest
+  // mmap over an old range) are of pages that never held code, and the walk over the table
+  // was ~1.2-2.3 MB of reads each time (issue 22).
+  static constexpr size_t kCodePageBits = 1 << 16;
+  uint64_t code_pages_[kCodePageBits / 64] = {};
+  void note_code_page(uint64_t page) { code_pages_[(page / 64) % (kCodePageBits / 64)] |= uint64_t(1) << (page % 64); }
+  bool may_hold_code(uint64_t addr, uint64_t len) const;
   uint64_t limit_ = 0;
   bool stop_at_branch_ = false;
   // A debugger's controls (debug_checks.cpp), null when none: one test per instruction.

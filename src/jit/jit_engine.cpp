@@ -503,8 +503,13 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   fmt::print(out, "  translation time:     {:.3f} s ({:.2f} us per guest insn)\n", translate_s, translate_s * 1e6 * per_insn);
   // Instructions per tier (jit/tiering.h): the translated tier's include its blocks' fallbacks.
   const TierStats& ts = tiering_.stats;
-  fmt::print(out, "  interpreter tier:     {} insns, {} block entries (translated after {})\n", ts.interp_insns,
-             ts.interp_entries, tiering_.options().translate_after);
+  const TierOptions& to = tiering_.options();
+  if (to.startup_translate_after && to.translate_after)
+    fmt::print(out, "  interpreter tier:     {} insns, {} block entries (translated after {}, {} in the first {} insns)\n",
+               ts.interp_insns, ts.interp_entries, to.translate_after, to.startup_translate_after, to.startup_insns);
+  else
+    fmt::print(out, "  interpreter tier:     {} insns, {} block entries (translated after {})\n", ts.interp_insns,
+               ts.interp_entries, to.translate_after);
   fmt::print(out, "  translated tier:      {} insns\n", s.translated_insns);
   fmt::print(out, "  cache flushes:        {}\n", s.flushes);
   fmt::print(out, "  block entries (dispatcher): {}\n", s.block_entries);

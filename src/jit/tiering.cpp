@@ -14,9 +14,36 @@ bool Tiering::enter_cold(uint64_t pc) {
   }
   if (o_.translate_after == 0) return true;
   uint32_t& n = counts_[pc];
-  if (++n < o_.translate_after) return false;
-  counts_.erase(pc);
+  if (++n < threshold()) return false;
+  n = 0;
   return true;
+}
+
+uint32_t& Tiering::EntryCounts::operator[](uint64_t pc) {
+  if ((used_ + 1) * 2 > slots_.size()) grow();
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash(pc) & mask;; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    if (s.pc == pc) return s.n;
+    if (s.pc == kEmpty) {
+      s.pc = pc;
+      s.n = 0;
+      ++used_;
+      return s.n;
+    }
+  }
+}
+
+void Tiering::EntryCounts::grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(std::max<size_t>(1024, old.size() * 2), Slot{kEmpty, 0});
+  const size_t mask = slots_.size() - 1;
+  for (const Slot& s : old) {
+    if (s.pc == kEmpty) continue;
+    size_t i = hash(s.pc) & mask;
+    while (slots_[i].pc != kEmpty) i = (i + 1) & mask;
+    slots_[i] = s;
+  }
 }
 
 void Tiering::note_code_write(uint64_t addr) {

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 namespace vireo::jit {
 
@@ -28,6 +29,13 @@ struct TierOptions {
   // Entries of a pc in the interpreter before it is translated; 0 translates every block at
   // its first entry (no interpreter tier).
   uint32_t translate_after = 0;
+  // Start-up (issue 22): while a guest thread has run fewer than `startup_insns` instructions
+  // in the interpreter tier, a block is translated at its `startup_translate_after`th entry
+  // instead (0: no start-up phase). Exec-heavy work is mostly short processes (a dynamic
+  // program's loader and libc start-up: 0.1-1 M instructions) whose blocks run tens of times
+  // at most, where translating at the 8th entry does not pay; a long run gets N soon enough.
+  uint32_t startup_translate_after = 0;
+  uint64_t startup_insns = 1'000'000;
   // SMC write faults on one page, while it holds translated code, before it is demoted.
   uint32_t demote_after_faults = 4;
   // Entries of a demoted page's code before it is translated again (doubled per demotion).
@@ -35,7 +43,9 @@ struct TierOptions {
   // The interpreter's decode cache, entries (a power of two): the interpreter tier runs cold
   // code, mostly once, so a small table mapped at once beats the interp engine's large one
   // faulted in page by page (hello world: ~700 of its 1,300 page faults were that table's).
-  size_t interp_cache_entries = 8192;
+  // It starts at 2,048 entries (288 KB: a populated page costs ~1 µs here, hello world 0.4 ms
+  // less than with 8,192) and grows to 16,384 when the cold code is more (interp/interpreter.h).
+  size_t interp_cache_entries = 2048;
 };
 
 struct TierStats {
@@ -56,8 +66,15 @@ class Tiering {
   void note_code_write(uint64_t addr);
   // A full flush forgets translation counts (the code is cold again) but not demotions.
   void forget_counts() { counts_.clear(); }
+  // Distinct pcs counted since the last flush (tests).
+  size_t counted_pcs() const { return counts_.size(); }
 
   bool interpreter_tier() const { return o_.translate_after != 0; }
+  // The entry count at which a cold block is translated now (start-up phase or not).
+  uint32_t threshold() const {
+    return o_.startup_translate_after && stats.interp_insns < o_.startup_insns ? o_.startup_translate_after
+                                                                               : o_.translate_after;
+  }
   const TierOptions& options() const { return o_; }
   TierStats stats;
 
@@ -67,8 +84,29 @@ class Tiering {
     uint32_t demotions = 0;
     uint64_t entries_left = 0;   // > 0: demoted, interpreted until this many more entries
   };
+  // pc -> interpreter-tier entries: open addressing, linear probing. It is asked at every
+  // entry of cold code; as a std::unordered_map it was 5% of an exec-heavy run (issue 22).
+  // A translated pc's count goes back to 0 rather than out of the table (no deletions): if
+  // its code is invalidated it starts cold again, as it did.
+  class EntryCounts {
+   public:
+    uint32_t& operator[](uint64_t pc);
+    void clear() { slots_.clear(); used_ = 0; }
+    size_t size() const { return used_; }
+
+   private:
+    struct Slot {
+      uint64_t pc;  // kEmpty: free (no pc is non-canonical)
+      uint32_t n;
+    };
+    static constexpr uint64_t kEmpty = ~uint64_t(0);
+    static size_t hash(uint64_t pc) { return size_t((pc * 0x9E3779B97F4A7C15ull) >> 32); }
+    void grow();
+    std::vector<Slot> slots_;
+    size_t used_ = 0;
+  };
   TierOptions o_;
-  std::unordered_map<uint64_t, uint32_t> counts_;   // pc -> interpreter-tier entries
+  EntryCounts counts_;
   std::unordered_map<uint64_t, PageState> pages_;   // page number -> SMC history
 };
 

@@ -1,5 +1,6 @@
 #include "linux/process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -221,36 +222,42 @@ void Process::print_stats_once() {
 }
 
 void Process::print_stats() {
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  // Finished threads were added up as they ended; the live ones are added here (their
-  // counters may still move while we read them).
-  std::lock_guard g(threads_mu_);
-  uint64_t insns = retired_insns_;
-  std::map<uint64_t, uint64_t> syscalls = retired_syscalls_;
-  // The engine counters are added into one engine's (this is printed once, at the end).
-  Engine* total = retired_engine_stats_.get();
-  for (auto& t : threads_) {
-    insns += t->cpu.insn_count;
-    for (auto& [nr, n] : t->syscall_counts) syscalls[nr] += n;
-    if (!t->engine) continue;
-    if (!total) total = t->engine.get();
-    else total->merge_stats(*t->engine);
-  }
-  if (!total) return;
-  fmt::print(stderr, "vireo --stats (engine {}):\n", total->name());
-  fmt::print(stderr, "  guest instructions:   {}\n", insns);
-  fmt::print(stderr, "  wall time:            {:.3f} s\n", secs);
-  fmt::print(stderr, "  MIPS:                 {:.1f}\n", secs > 0 ? double(insns) / secs / 1e6 : 0.0);
-  fmt::print(stderr, "  guest threads:        {}\n", threads_started_);
-  total->print_stats(stderr, secs);
-  uint64_t sum = 0;
-  for (auto& [nr, n] : syscalls) sum += n;
-  fmt::print(stderr, "  syscalls:             {}\n", sum);
-  std::vector<std::pair<uint64_t, uint64_t>> by_count(syscalls.begin(), syscalls.end());
-  std::sort(by_count.begin(), by_count.end(), [](auto& a, auto& b) { return a.second > b.second; });
-  for (auto& [nr, n] : by_count) {
-    const char* name = syscall_name(nr);
-    fmt::print(stderr, "    {:<20} {}\n", name ? name : fmt::format("#{}", nr), n);
+  // A guest may have closed or broken its stderr, which is Vireo's (coreutils close fd 2 at
+  // exit): the statistics are then not printed, and the guest's exit status stays its own.
+  if (::fcntl(2, F_GETFD) < 0) return;
+  try {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    // Finished threads were added up as they ended; the live ones are added here (their
+    // counters may still move while we read them).
+    std::lock_guard g(threads_mu_);
+    uint64_t insns = retired_insns_;
+    std::map<uint64_t, uint64_t> syscalls = retired_syscalls_;
+    // The engine counters are added into one engine's (this is printed once, at the end).
+    Engine* total = retired_engine_stats_.get();
+    for (auto& t : threads_) {
+      insns += t->cpu.insn_count;
+      for (auto& [nr, n] : t->syscall_counts) syscalls[nr] += n;
+      if (!t->engine) continue;
+      if (!total) total = t->engine.get();
+      else total->merge_stats(*t->engine);
+    }
+    if (!total) return;
+    fmt::print(stderr, "vireo --stats (engine {}):\n", total->name());
+    fmt::print(stderr, "  guest instructions:   {}\n", insns);
+    fmt::print(stderr, "  wall time:            {:.3f} s\n", secs);
+    fmt::print(stderr, "  MIPS:                 {:.1f}\n", secs > 0 ? double(insns) / secs / 1e6 : 0.0);
+    fmt::print(stderr, "  guest threads:        {}\n", threads_started_);
+    total->print_stats(stderr, secs);
+    uint64_t sum = 0;
+    for (auto& [nr, n] : syscalls) sum += n;
+    fmt::print(stderr, "  syscalls:             {}\n", sum);
+    std::vector<std::pair<uint64_t, uint64_t>> by_count(syscalls.begin(), syscalls.end());
+    std::sort(by_count.begin(), by_count.end(), [](auto& a, auto& b) { return a.second > b.second; });
+    for (auto& [nr, n] : by_count) {
+      const char* name = syscall_name(nr);
+      fmt::print(stderr, "    {:<20} {}\n", name ? name : fmt::format("#{}", nr), n);
+    }
+  } catch (const std::exception&) {
   }
 }
 

@@ -52,6 +52,32 @@ smc)
     [[ -n $demoted && $demoted -ge 2 && $faults -le 40 ]] || fail "the storm's page was not demoted"
   done
   ;;
+startup)
+  # Without --translate-after, a thread's first million interpreter-tier instructions translate
+  # at the --startup-translate-after'th entry: tier_step's 1000 entries stay interpreted with
+  # 2000; an explicit --translate-after fixes N; a long run leaves the start-up phase.
+  native=$("$dir/tier_loop" 1000)
+  run a --startup-translate-after=2000 -d in_asm -D "$tmp/a.log" -- "$dir/tier_loop" 1000
+  [[ $(cat "$tmp/a.out") == "$native" ]] || fail "output differs in the start-up phase"
+  grep -q "translated after 8, 2000 in the first 1000000 insns" "$tmp/a.err" || fail "--stats does not show the start-up phase"
+  grep -q "^IN: 0x$(nm "$dir/tier_loop" | awk '$3 == "tier_step" { print $1 }' | sed 's/^0*//')\$" "$tmp/a.log" &&
+    fail "tier_step translated during start-up"
+  run b --startup-translate-after=2000 --translate-after=8 -- "$dir/tier_loop" 1000
+  grep -q "(translated after 8)" "$tmp/b.err" || fail "--translate-after did not fix N"
+  [[ $(stat "translated tier" "$tmp/b.err") -gt 0 ]] || fail "nothing translated with --translate-after=8"
+  native=$("$dir/tier_loop" 300000)
+  run c --startup-translate-after=1000000 -- "$dir/tier_loop" 300000
+  [[ $(cat "$tmp/c.out") == "$native" ]] || fail "output differs after the start-up phase"
+  interp=$(stat "interpreter tier" "$tmp/c.err") jit=$(stat "translated tier" "$tmp/c.err")
+  echo "startup: 300000 calls: interpreter $interp insns, translated $jit"
+  [[ $interp -ge 1000000 && $jit -gt 1000000 ]] || fail "the start-up phase did not end after a million instructions"
+  ;;
+stats_closed_stderr)
+  # A guest that closes its stderr (coreutils do at exit): --stats prints nothing and the exit
+  # status stays the guest's (the report used to abort Vireo).
+  out=$(echo 12 | "$vireo" run --stats /usr/bin/tr 0-9 a-j 2>"$tmp/err"); rc=$?
+  [[ $rc -eq 0 && $out == bc ]] || fail "tr under --stats: exit $rc, output '$out'"
+  ;;
 *) fail "unknown case $case" ;;
 esac
 echo PASS
