@@ -109,6 +109,24 @@ struct Exec {
     return mem.base + la;
   }
 
+  // A state image: this host checks two bytes of it, the first and the last, and a fault
+  // names the one that failed: fnsave/frstor/fnstenv/fldenv check the first byte first,
+  // fxsave/fxrstor the last (measured; tests/exactness error_codes). System mode walks the
+  // pages in order.
+  uint8_t* image_ptr(uint64_t la, uint64_t len, bool write, bool last_first = false) {
+    if (mem.limit && len) {
+      const uint64_t first = last_first ? la + len - 1 : la, second = last_first ? la : la + len - 1;
+      if (write) {
+        probe_write(first);
+        probe_write(second);
+      } else {
+        probe_read(first);
+        probe_read(second);
+      }
+    }
+    return host_ptr(la, len, write);
+  }
+
   // Outside the user window: a #PF in user mode, the softmmu in system mode.
   template <class T>
   [[gnu::noinline]] T load_slow(uint64_t la) {

@@ -37,15 +37,6 @@ uint64_t image_address(Exec& x, const Insn& in) {
     x.raise(stack ? VEC_SS : VEC_GP, 0, true);
   }
   if (la & 15) x.raise_gp(0);  // the image must be 16-byte aligned (SDM Vol. 2, FXSAVE)
-  // This host checks the image's last byte before its first: a fault in either page names
-  // la + 511 when that page is the one missing, else la (measured, tests/exactness
-  // error_codes fxsave_*).
-  if (x.mem.limit) {  // user mode; system mode's softmmu walks the pages in order
-    if (in.mnemonic == ZYDIS_MNEMONIC_FXSAVE || in.mnemonic == ZYDIS_MNEMONIC_FXSAVE64)
-      x.probe_write(la + kImageBytes - 1);
-    else
-      x.probe_read(la + kImageBytes - 1);
-  }
   return la;
 }
 
@@ -53,13 +44,13 @@ void fxsave(Exec& x, const Insn& in) {
   uint64_t la = image_address(x, in);
   uint8_t img[kStateBytes];
   write_fxsave_image(*x.cpu, img, in.prefixes & pfx::REX_W);
-  std::memcpy(x.host_ptr(la, kImageBytes, true), img, kStateBytes);
+  std::memcpy(x.image_ptr(la, kImageBytes, true, true), img, kStateBytes);
 }
 
 void fxrstor(Exec& x, const Insn& in) {
   uint64_t la = image_address(x, in);
   uint8_t img[kStateBytes];
-  std::memcpy(img, x.host_ptr(la, kImageBytes, false), kStateBytes);
+  std::memcpy(img, x.image_ptr(la, kImageBytes, false, true), kStateBytes);
   if (!read_fxsave_image(*x.cpu, img, in.prefixes & pfx::REX_W))
     x.raise_gp(0);  // reserved MXCSR bits (SDM Vol. 2, FXRSTOR)
 }

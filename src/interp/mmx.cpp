@@ -306,7 +306,12 @@ void maskmovq(Exec& x, const Insn& in) {
     if (m[i] & 0x80) x.store<uint8_t>(la + i, v[i]);
   enter_mmx(x);
 }
-void emms(Exec& x, const Insn&) { x.cpu->x87.tag_empty = 0xFF; }
+// (this host also sets TOP to 0, as the other MMX instructions do: measured by the
+// random-code difftest; the SDM only says the tags become empty)
+void emms(Exec& x, const Insn&) {
+  x.cpu->x87.tag_empty = 0xFF;
+  x.cpu->x87.top = 0;
+}
 
 // Conversions between MMX dword pairs and SSE floats, done with the host's xmm forms of the
 // same conversions under the guest MXCSR (no host MMX state is touched).

@@ -71,6 +71,13 @@ void ud(Exec& x, const Insn&) { x.raise_ud(); }
 
 void privileged(Exec& x, const Insn&) { x.raise_gp(0); }
 
+// XSETBV is privileged: #GP(0) at CPL 3 where CR4.OSXSAVE is set (user mode). System mode
+// has no XSETBV yet and does not advertise XSAVE: #UD there, as CR4.OSXSAVE = 0 gives.
+void xsetbv(Exec& x, const Insn&) {
+  if (x.sys) x.raise_ud();
+  x.raise_gp(0);
+}
+
 template <uint64_t clear, uint64_t set, bool complement = false>
 void flag_op(Exec& x, const Insn&) {
   if (complement) x.cpu->rflags ^= flag::CF;
@@ -102,6 +109,7 @@ void register_system(DispatchTable& t) {
                  ZYDIS_MNEMONIC_CLTS, ZYDIS_MNEMONIC_LMSW})
     t[m] = privileged;
   t[ZYDIS_MNEMONIC_INT] = int_n;
+  t[ZYDIS_MNEMONIC_XSETBV] = xsetbv;
   t[ZYDIS_MNEMONIC_CLC] = flag_op<flag::CF, 0>;
   t[ZYDIS_MNEMONIC_STC] = flag_op<0, flag::CF>;
   t[ZYDIS_MNEMONIC_CMC] = flag_op<0, 0, true>;

@@ -16,6 +16,7 @@
 
 #include "interp/dispatch.h"
 #include "interp/interpreter.h"
+#include "interp/memory_fault.h"
 
 namespace vireo {
 
@@ -81,8 +82,12 @@ void far_ret(Exec& x, const Insn& in) {
   // = CPL = 3 the CS checks come first and nothing more is read.
   if ((cs & 3) != 3) {
     const uint64_t top = sp + 2 * size + release;
-    x.probe_read(top + size);
-    x.probe_read(top);
+    // (under EFLAGS.AC these reads are alignment-checked too: #AC before the page fault)
+    const bool ac = (x.cpu->rflags & flag::AC) && !x.sys;
+    for (uint64_t slot : {top + size, top}) {
+      if (ac && (slot & (size - 1)) && is_canonical(slot)) x.raise(VEC_AC, 0, true);
+      x.probe_read(slot);
+    }
   }
   if (!check_return_cs(x, cs)) {
     if (rip > 0xFFFFFFFF) x.raise_gp(0);  // past a 32-bit code segment's limit

@@ -32,6 +32,9 @@ constexpr uint64_t kCr0 = 0x80050033;
 
 // Linux's copy_to_user: either every byte is written or the signal names the first byte.
 void emulated_store(Exec& x, uint64_t la, const void* data, unsigned n) {
+  // Linux's insn_get_addr_ref() returns -1L for "no address": an operand at exactly
+  // 0xffffffffffffffff is not emulated, and the UMIP #GP reaches the program (measured).
+  if (la == ~uint64_t(0)) x.raise_gp(0);
   const bool ok = x.mem.contains(la, n) &&
                   (!x.mem.space || x.mem.space->is_mapped(la, n, PROT_WRITE));
   if (!ok) {

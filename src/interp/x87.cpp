@@ -39,6 +39,12 @@ void execute(Exec& x, const Insn& in) {
     la = x.linear(in, *m);
     size = m->size;
     if (!kStore) std::memcpy(buf, x.host_ptr(la, size, false), size);
+    // A store's destination is checked before the arithmetic: a #PF there comes before an
+    // unmasked exception that would leave memory unwritten (measured: fist after frstor).
+    if (kStore) {
+      x.probe_write(la);
+      if ((la & 4095) + size > 4096) x.probe_write((la | 4095) + 1);
+    }
   }
 
   X87State s = x.cpu->x87;

@@ -110,7 +110,7 @@ void fnstenv(Exec& x, const Insn& in) {
   const unsigned n = env_size(x, in);
   uint8_t env[kEnvSize];
   store_env(x, env, n);
-  std::memcpy(x.host_ptr(x.linear(in, in.op[0]), n, true), env, n);
+  std::memcpy(x.image_ptr(x.linear(in, in.op[0]), n, true), env, n);
   // FNSTENV then masks all floating-point exceptions (SDM Vol. 2, FSTENV).
   x.cpu->x87.fcw |= EXC_MASK;
 }
@@ -119,7 +119,7 @@ void fldenv(Exec& x, const Insn& in) {
   check_pending(x);
   const unsigned n = env_size(x, in);
   uint8_t env[kEnvSize];
-  std::memcpy(env, x.host_ptr(x.linear(in, in.op[0]), n, false), n);
+  std::memcpy(env, x.image_ptr(x.linear(in, in.op[0]), n, false), n);
   load_env(x.cpu->x87, env, n);
 }
 
@@ -129,7 +129,7 @@ void fnsave(Exec& x, const Insn& in) {
   store_env(x, img, n);
   const X87State& s = x.cpu->x87;
   for (unsigned i = 0; i < 8; ++i) std::memcpy(img + n + 10 * i, &s.st[(s.top + i) & 7], 10);
-  std::memcpy(x.host_ptr(x.linear(in, in.op[0]), n + kRegsSize, true), img, n + kRegsSize);
+  std::memcpy(x.image_ptr(x.linear(in, in.op[0]), n + kRegsSize, true), img, n + kRegsSize);
   x.cpu->x87.reset();  // FNSAVE ends with FNINIT (SDM Vol. 2, FSAVE)
 }
 
@@ -137,7 +137,7 @@ void frstor(Exec& x, const Insn& in) {
   check_pending(x);
   const unsigned n = env_size(x, in);
   uint8_t img[kEnvSize + kRegsSize];
-  std::memcpy(img, x.host_ptr(x.linear(in, in.op[0]), n + kRegsSize, false), n + kRegsSize);
+  std::memcpy(img, x.image_ptr(x.linear(in, in.op[0]), n + kRegsSize, false), n + kRegsSize);
   X87State& s = x.cpu->x87;
   load_env(s, img, n);
   for (unsigned i = 0; i < 8; ++i) std::memcpy(&s.st[(s.top + i) & 7], img + n + 10 * i, 10);

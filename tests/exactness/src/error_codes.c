@@ -37,11 +37,17 @@ SNIPPET(repe_cmpsb_dst_noncanonical, "mov %rax, %rsi; mov $0x8000000000000000, %
 SNIPPET(repne_cmpsb_both_fault, "mov %rax, %rsi; lea 8(%rax), %rdi; mov $4, %ecx; repne cmpsb")
 SNIPPET(repe_cmpsq_dst_noncanonical, "mov %rax, %rsi; mov $0x8000000000000000, %rdi; mov $4, %ecx; repe cmpsq")
 // fxsave/fxrstor check the image's last byte before its first (this host): the fault names
-// la + 511 when the last byte's page is missing, else la.
+// la + 511 when the last byte's page is missing, else la. fnsave/frstor/fnstenv/fldenv check
+// the first byte first, then the last.
 SNIPPET(fxsave_into_hole, "fxsave (%rax)")
 SNIPPET(fxsave_crossing_into_hole, "lea -0x100(%rsi), %rcx; add $4, %rcx; fxsave (%rcx)")
 SNIPPET(fxrstor_crossing_into_hole, "lea -0x100(%rsi), %rcx; add $4, %rcx; fxrstor (%rcx)")
 SNIPPET(fxsave_from_hole_into_mapped, "lea 0xf00(%rax), %rcx; fxsave (%rcx)")
+SNIPPET(fnsave_crossing_into_hole, "lea -0x49(%rsi), %rcx; add $4, %rcx; fnsave (%rcx)")
+SNIPPET(frstor_crossing_into_hole, "lea -0x49(%rsi), %rcx; add $4, %rcx; frstor (%rcx)")
+SNIPPET(fnstenv_crossing_into_hole, "lea -0x10(%rsi), %rcx; add $4, %rcx; fnstenv (%rcx)")
+SNIPPET(fldenv_crossing_into_hole, "lea -0x10(%rsi), %rcx; add $4, %rcx; fldenv (%rcx)")
+SNIPPET(fnsave_from_hole_into_mapped, "lea 0xfec(%rax), %rcx; fnsave (%rcx)")
 // maskmovdqu checks its whole 16-byte destination for writing, whatever the mask.
 SNIPPET(maskmovdqu_byte3_hole, "pxor %xmm1, %xmm1; mov $0x80000000, %ecx; movd %ecx, %xmm1; mov %rax, %rdi; maskmovdqu %xmm1, %xmm0")
 SNIPPET(maskmovdqu_none_hole, "pxor %xmm1, %xmm1; mov %rax, %rdi; maskmovdqu %xmm1, %xmm0")
@@ -93,5 +99,10 @@ int main(void) {
   RUN(fxrstor_crossing_into_hole, r);
   mmap(HOLE + 4096, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   RUN(fxsave_from_hole_into_mapped, r);
+  RUN(fnsave_crossing_into_hole, r);
+  RUN(frstor_crossing_into_hole, r);
+  RUN(fnstenv_crossing_into_hole, r);
+  RUN(fldenv_crossing_into_hole, r);
+  RUN(fnsave_from_hole_into_mapped, r);
   return 0;
 }

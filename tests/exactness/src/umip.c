@@ -14,6 +14,7 @@ SNIPPET(str_mem_rexw, "rex.w str (%rsi); mov (%rsi), %rax")
 SNIPPET(sgdt_readonly, "sgdt (%rdx)")
 SNIPPET(sgdt_crossing, "sgdt -4(%rdi)")
 SNIPPET(sldt_noncanonical, "sldt (%r8)")
+SNIPPET(str_at_minus_one, "str (%rbx)")
 SNIPPET(lock_sldt, ".byte 0xf0, 0x0f, 0x00, 0x06")
 SNIPPET(lar_user_cs, "mov $0x33, %ecx; lar %ecx, %eax; setz %bl")
 SNIPPET(lar_user_ds_64, "mov $0x2b, %ecx; lar %rcx, %rax; setz %bl")
@@ -46,6 +47,7 @@ int main(void) {
   RUN(sgdt_readonly, r);
   RUN(sgdt_crossing, r);
   RUN(sldt_noncanonical, r);
+  RUN(str_at_minus_one, R(.gpr = {[RBX] = ~0ull}));
   RUN(lock_sldt, r);
   RUN(lar_user_cs, r);
   RUN(lar_user_ds_64, r);
