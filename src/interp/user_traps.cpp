@@ -66,6 +66,7 @@ unsigned required_alignment(const Insn& in, const Operand& o) {
     case ZYDIS_MNEMONIC_LMSW: case ZYDIS_MNEMONIC_INVLPG: case ZYDIS_MNEMONIC_SGDT:
     case ZYDIS_MNEMONIC_SIDT: case ZYDIS_MNEMONIC_SLDT: case ZYDIS_MNEMONIC_STR:
     case ZYDIS_MNEMONIC_SMSW: case ZYDIS_MNEMONIC_CMPXCHG16B:
+    case ZYDIS_MNEMONIC_UD0: case ZYDIS_MNEMONIC_UD1:  // (#UD, whatever the operand)
       return 0;
     case ZYDIS_MNEMONIC_MOVUPS: case ZYDIS_MNEMONIC_MOVUPD: case ZYDIS_MNEMONIC_MOVDQU:
     case ZYDIS_MNEMONIC_LDDQU:

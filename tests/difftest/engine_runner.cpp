@@ -108,6 +108,11 @@ EngineRunner::EngineRunner(const std::string& engine) {
            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   as_.mmap(kScratchAddr, kScratchSize, PROT_READ | PROT_WRITE,
            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  // The native side's control block is mapped there too (random code can reach it): the same
+  // range, read-write, so that an access to it does not fault on one side only. (Its content
+  // differs: random code that loads from it could still differ; no long run has shown one.)
+  as_.mmap(kCtrlAddr, kCtrlSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+           -1, 0);
   engine_ = make_engine(engine, as_.memory());
 }
 

@@ -43,7 +43,6 @@ struct Ctrl {
 static_assert(offsetof(Ctrl, rflags) == 128 && offsetof(Ctrl, code) == 136 &&
               offsetof(Ctrl, stack_top) == 144 && offsetof(Ctrl, fx) == 192 &&
               offsetof(Ctrl, ymm_hi) == 704);
-constexpr uint64_t kCtrlSize = 0x2000;  // the block, then the loader's stack up to the end
 
 Ctrl* ctrl() { return reinterpret_cast<Ctrl*>(kCtrlAddr); }
 

@@ -18,7 +18,8 @@ inline constexpr uint64_t kCodeAddr = 0x4000'0000;     // test code, then ud2 as
 inline constexpr uint64_t kCodeSize = 0x1000;
 inline constexpr uint64_t kScratchAddr = 0x4001'0000;  // random data for memory operands
 inline constexpr uint64_t kScratchSize = 0x1000;
-inline constexpr uint64_t kCtrlAddr = 0x3000'0000;     // native only: loader's input block
+inline constexpr uint64_t kCtrlAddr = 0x3000'0000;     // native: loader's input block
+inline constexpr uint64_t kCtrlSize = 0x2000;          // the block, then the loader's stack
 
 // The arithmetic flags and DF: what difftest loads and compares in RFLAGS.
 inline constexpr uint64_t kFlagsCompared = flag::ARITH | flag::DF;

@@ -70,6 +70,7 @@ SNIPPET(m_xchg_m, SET_AC "xchg %eax, (%rsi)")
 // enter with a nesting level copies frame pointers from rBP: a misaligned rBP is #AC.
 SNIPPET(ac_enter_nested_misaligned_rbp, SET_AC "lea 4(%rsi), %rbp; enter $16, $3;" CLEAR_AC)
 // A far return to another privilege level reads SS:RSP above the released bytes: #AC there.
+SNIPPET(ac_ud1_misaligned_operand, SET_AC "ud1 1(%rsi), %eax;" CLEAR_AC)
 SNIPPET(ac_lret_rpl0_misaligned_ss_slot, SET_AC "push $0x30; push $0; lretq $0x11;" CLEAR_AC)
 // A non-canonical fxrstor image through rBP is #SS (SIGBUS), before its alignment #GP.
 SNIPPET(fxrstor_noncanonical_rbp, "mov %rdx, %rbp; fxrstor 3(%rbp)")
@@ -90,6 +91,7 @@ int main(void) {
   RUN(ac_enter_nested_misaligned_rbp, r);
   RUN(fxrstor_noncanonical_rbp, r);
   RUN(ac_lret_rpl0_misaligned_ss_slot, r);
+  RUN(ac_ud1_misaligned_operand, r);
   struct regs odd = R(.gpr = {[RSI] = (uint64_t)DATA + 0x101, [RDX] = 0x8000000000000000});
   RUN(ac_lods_misaligned, odd);
   RUN(ac_stos_misaligned, r);
