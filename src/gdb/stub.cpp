@@ -147,13 +147,16 @@ bool GdbStub::wait_stopped(bool reply) {
       auto in = io_->read();
       if (in.kind == PacketIo::Kind::Closed) return false;
       if (in.kind == PacketIo::Kind::Interrupt) gate_.request_stop(SIGINT);
-      // (a packet while running is not all-stop gdb's; it is ignored)
+      // (a packet while running waits for the stop: all-stop gdb sends none while the guest
+      // runs, but its first '?' may come before the first CPU has stopped)
+      if (in.kind == PacketIo::Kind::Packet) deferred_.push_back(std::move(in.payload));
     }
   }
 }
 
 void GdbStub::session(int fd) {
   io_ = std::make_unique<PacketIo>(fd);
+  deferred_.clear();
   detached_ = false;
   gate_.set_attached();
   gate_.set_memory_reader([this](uint64_t a, void* out, uint64_t n) {
@@ -166,7 +169,13 @@ void GdbStub::session(int fd) {
     return;
   }
   for (;;) {
-    auto in = io_->read();
+    PacketIo::Incoming in;
+    if (!deferred_.empty()) {
+      in = {PacketIo::Kind::Packet, std::move(deferred_.front())};
+      deferred_.pop_front();
+    } else {
+      in = io_->read();
+    }
     if (in.kind == PacketIo::Kind::Closed) {
       disconnect();
       return;

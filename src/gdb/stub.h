@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -67,6 +68,9 @@ class GdbStub {
   std::vector<Watchpoint> watchpoints_;
   bool detached_ = false;  // this session ended by D
   bool exited_ = false;
+  // Packets that arrived while the guest was running (gdb's first '?' can come before the
+  // first CPU has joined and stopped): served, in order, once it has stopped.
+  std::deque<std::string> deferred_;
 };
 
 // Linux signal numbers <-> gdb's (include/gdb/signals.def): equal below 7, different above.
