@@ -101,8 +101,8 @@ void alignment_check(Exec& x, const Insn& in) {
   }
   // maskmovdqu stores to DS:rDI (its override) in 8-byte halves (#AC below 8-byte alignment).
   if (in.mnemonic == ZYDIS_MNEMONIC_MASKMOVDQU) {
-    const uint64_t mask = in.addrsize == 8 ? ~0ull : (1ull << (8 * in.addrsize)) - 1;
-    const uint64_t la = x.seg_base(string_source_segment(in)) + (x.gpr(RDI) & mask);
+    const uint64_t la =
+        x.seg_base(string_source_segment(in)) + Exec::truncate(x.gpr(RDI), in.addrsize);
     if ((la & 7) && is_canonical(la)) x.raise(VEC_AC, 0, true);
   }
   if (implicit_stack_access(in.mnemonic)) {
@@ -117,10 +117,10 @@ void alignment_check(Exec& x, const Insn& in) {
   // the first element's alignment is every element's. A rep with rCX = 0 touches nothing.
   StringOperands s;
   if (in.opsize > 1 && string_operands(in, s)) {
-    const uint64_t mask = in.addrsize == 8 ? ~0ull : (1ull << (8 * in.addrsize)) - 1;
-    if ((in.prefixes & (pfx::REP | pfx::REPNE)) && (x.gpr(RCX) & mask) == 0) return;
-    const uint64_t src = x.seg_base(string_source_segment(in)) + (x.gpr(RSI) & mask);
-    const uint64_t dst = x.seg_base(SEG_ES) + (x.gpr(RDI) & mask);
+    const unsigned asz = in.addrsize;
+    if ((in.prefixes & (pfx::REP | pfx::REPNE)) && Exec::truncate(x.gpr(RCX), asz) == 0) return;
+    const uint64_t src = x.seg_base(string_source_segment(in)) + Exec::truncate(x.gpr(RSI), asz);
+    const uint64_t dst = x.seg_base(SEG_ES) + Exec::truncate(x.gpr(RDI), asz);
     // Access by access, in the order the instruction makes them (cmps reads ES:rDI first,
     // as string.cpp's compare() says; movs reads before it writes): a non-canonical address
     // is that access's #GP, which comes before the next access's #AC (measured: cmpsq and
