@@ -56,6 +56,21 @@ bool fold(Opcode op, const uint64_t* a, uint64_t imm, uint64_t& r) {
   }
 }
 
+// What FlagsLogic of size `size` can read instead of v: past zero-extensions that keep the low
+// `size` bytes, and x & x (and eax, eax; test rax, rax), which is x.
+uint64_t logic_operand(const ir::Block& b, uint64_t v, uint64_t size) {
+  for (;;) {
+    const ir::Inst& x = b.insts[v];
+    const bool same = x.nargs >= 2 && !x.args[0].is_imm && !x.args[1].is_imm && x.args[0].v == x.args[1].v;
+    if ((x.op == Opcode::And && same) || (x.op == Opcode::And32 && same && size <= 4) ||
+        (x.op == Opcode::ZeroExt8 && size <= 1) || (x.op == Opcode::ZeroExt16 && size <= 2) ||
+        (x.op == Opcode::ZeroExt32 && size <= 4))
+      v = x.args[0].v;
+    else
+      return v;
+  }
+}
+
 // A pure computation: the same operation on the same operands gives the same value anywhere
 // in the block (not a read of guest state, memory or a side effect).
 bool is_pure(Opcode op) {
@@ -156,6 +171,9 @@ void fold_constants(ir::Block& b) {
       in.nargs = 1;
       in.args[0] = ir::Arg::imm(0);
     }
+    // The flags of a logic result read only its low `size` bytes: `test eax, eax` is the flags
+    // of eax itself, not of eax & eax zero-extended (which cost a copy and an `and`).
+    if (in.op == Opcode::FlagsLogic && !in.args[0].is_imm) in.args[0].v = logic_operand(b, in.args[0].v, in.args[1].v);
     if (in.op == Opcode::Select) {
       // A constant condition picks its operand; Select(c, 1, 0) (setcc) is the condition as
       // a number.
