@@ -264,7 +264,7 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
         cpu.rflags = (cpu.rflags & ~flag::ARITH) | (it->base_recipe.eval(f.host_regs) & flag::ARITH);
       if (it->flags_reg >= 0)
         cpu.rflags = (cpu.rflags & ~it->flags_mask) | (f.host_regs[it->flags_reg] & it->flags_mask);
-      else if (it->flags_recipe.op != FlagsRecipe::None)
+      else if (it->flags_recipe.op != FlagsRecipe::None && (it->flags_if < 0 || f.host_regs[it->flags_if] != 0))
         cpu.rflags = (cpu.rflags & ~it->flags_mask) | (it->flags_recipe.eval(f.host_regs) & it->flags_mask);
       for (unsigned x = 0; x < 16; ++x)
         if (it->xmm_dirty & (1u << x)) std::memcpy(&cpu.xmm[x], f.host_xmm[x], sizeof cpu.xmm[x]);

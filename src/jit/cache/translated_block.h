@@ -92,6 +92,9 @@ struct SyncRecord {
   // Under dirty inc/dec flags (flags_mask without CF): the uncomputed flags of the operation
   // before them, which supply CF. Applied first, to all six.
   FlagsRecipe base_recipe;
+  // flags_recipe holds only when this host register is nonzero (else the flags are CpuState's):
+  // a loop's carried flags (backend/x64/flag_state.cpp, plan_carried_flags).
+  int8_t flags_if = -1;
   uint16_t xmm_dirty = 0;  // guest XMM registers newer in host xmm(same number) than in CpuState
   uint32_t host_end = 0;   // the end of the op's code that the record covers (0: only host_offset)
 };

@@ -125,6 +125,32 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void find_dead_at_loop_head();
   bool dead_at_head_flags_ = false;
   uint16_t dead_at_head_gprs_ = 0;
+  // ---- loop-carried lazy flags (user mode): a loop whose body can fault before its first
+  // full flags write (a memory access before its `cmp`) needs, at such a fault, the flags of
+  // the previous iteration's last flags operation. When that operation's operands are what
+  // the back edge moves into loop registers (`add rax, rdx; cmp rax, r13`), the back edge
+  // leaves the flags uncomputed in those registers instead of storing them to CpuState
+  // (three stores per iteration), and the body's sync records carry the recipe over the loop
+  // registers, conditional on a host register that is 0 in the first iteration (the flags
+  // are CpuState's then) and 1 after such a back edge (SyncRecord::flags_if). ----
+  // Plans it from the IR: the flags value the back edge carries and its operands' guest
+  // registers (false: no carrying).
+  bool plan_carried_flags();
+  // At the loop head: takes the indicator register, pins the operands, starts the region.
+  void start_carried_flags();
+  // At the body's first full flags write: the carried recipe is no longer the flags.
+  void end_carried_flags(uint32_t now);
+  // At a back edge: true if the flags can stay in the loop registers (then the back edge
+  // sets the indicator).
+  bool carries_flags_now() const;
+  uint32_t carried_flags_ = kNone;  // the IR flags value the back edge carries
+  unsigned carried_gpr_[2] = {0, 0};  // its operands' guest registers
+  uint32_t carried_hoisted_[2] = {kNone, kNone};  // ... their loop-register values at the head
+  bool carried_imm_ = false;  // its second operand is a constant
+  FlagsRecipe carried_;       // the flags at the head, over the loop registers
+  int carried_ind_ = -1;      // the indicator's host register (-1: not carrying)
+  bool carried_active_ = false;  // from the head to the first full flags write
+  bool carry_back_ = false;      // end_writes(true) left the flags carried
   // The guest state a block end writes back: all that is dirty but the loop registers and,
   // on a back edge (`back`), what is dead at the loop head.
   void end_writes(bool back);

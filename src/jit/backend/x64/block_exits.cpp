@@ -237,6 +237,7 @@ void BlockEmitter::back_edge() {
       if (m.second == dst) m.second = r11.getIdx();
   }
   for (unsigned r : reloads) mov(Reg64(loop_reg_[r]), qword[rbx + kOffGpr + 8 * int(r)]);
+  if (carry_back_) mov(Xbyak::Reg32(carried_ind_), 1);  // (the flags live in the loop registers)
   count_insns();
   jmp(loop_head_, T_NEAR);
   // An exit request: everything goes home (the loop registers with their values before the
@@ -286,7 +287,8 @@ void BlockEmitter::find_dead_at_loop_head() {
 }
 
 void BlockEmitter::end_writes(bool back) {
-  const bool keep_flags = back && dead_at_head_flags_;
+  carry_back_ = back && !dead_at_head_flags_ && carries_flags_now();
+  const bool keep_flags = back && (dead_at_head_flags_ || carry_back_);
   if (!keep_flags) leave_flags_lazy();
   // (a loop in place writes its loop registers back only where it leaves: exit_to)
   uint16_t keep = self_loop_ ? loop_regs_mask() : 0;
@@ -328,7 +330,7 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
   }
   const bool to_pc = t.kind == ir::Terminal::Kind::Jump || t.kind == ir::Terminal::Kind::Branch;
   const bool loops = self_loop_ && t.leads_to(start);
-  if (loops && (dead_at_head_flags_ || dead_at_head_gprs_)) {
+  if (loops && (dead_at_head_flags_ || dead_at_head_gprs_ || carried_ind_ >= 0)) {
     // The back edge leaves out what the next iteration overwrites first, so the writes come
     // after the branch, on each way out.
     if (t.kind == ir::Terminal::Kind::Jump) {
@@ -480,6 +482,11 @@ void BlockEmitter::write_back(const SyncRecord& state) {
   for (unsigned x = 0; x < 16; ++x)
     if (state.xmm_dirty & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
   if (state.flags_reg >= 0 || state.flags_recipe.op != FlagsRecipe::None) {
+    Xbyak::Label cpu_flags;
+    if (state.flags_if >= 0) {  // (the first iteration of a loop that carries flags: CpuState's)
+      test(Xbyak::Reg32(state.flags_if), Xbyak::Reg32(state.flags_if));
+      jz(cpu_flags, T_NEAR);
+    }
     call(rt_.settle_flags);  // (rflags keeps the bits outside the mask)
     if (state.base_recipe.op != FlagsRecipe::None) {
       emit_flags_recipe(*this, state.base_recipe);
@@ -499,6 +506,7 @@ void BlockEmitter::write_back(const SyncRecord& state) {
     and_(r11, uint32_t(state.flags_mask));
     and_(qword[rbx + kOffFlags], int32_t(~uint32_t(state.flags_mask)));
     or_(qword[rbx + kOffFlags], r11);
+    L(cpu_flags);
   }
 }
 

@@ -49,6 +49,7 @@ void BlockEmitter::run() {
     for (unsigned x = 0; x < 16; ++x)
       if (xmm & (1u << x)) movdqa(Xbyak::Xmm(int(x)), guest_xmm(x));
     xmm_loaded_ = xmm_dirty_ = xmm;
+    if (plan_carried_flags()) start_carried_flags();
     L(loop_head_);
   }
   emit_range(0, b_.main_end());
@@ -312,6 +313,11 @@ SyncRecord BlockEmitter::snapshot() {
     s.flags_mask = dirty_flags_mask_;
   }
   if (base_flags_ != kNone) s.base_recipe = recipe(base_flags_);
+  if (carried_active_ && dirty_flags_ == kNone && base_flags_ == kNone) {
+    s.flags_recipe = carried_;
+    s.flags_mask = flag::ARITH;
+    s.flags_if = int8_t(carried_ind_);
+  }
   s.xmm_dirty = xmm_dirty_;
   return s;
 }
@@ -354,7 +360,10 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       if (base_flags_ != kNone) merge_flags_into(d, base_flags_, flag::ARITH);
       if (dirty_flags_ != kNone) merge_flags_into(d, dirty_flags_, dirty_flags_mask_);
       break;
-    case Opcode::SetFlags: set_flags_lazy(imm(0), uint32_t(in.args[1].v), i); break;
+    case Opcode::SetFlags:
+      set_flags_lazy(imm(0), uint32_t(in.args[1].v), i);
+      if ((imm(0) & flag::ARITH) == flag::ARITH) end_carried_flags(i);
+      break;
     case Opcode::GetSegBase:
       mov(d, qword[rbx + int(offsetof(CpuState, seg) + imm(0) * sizeof(Segment) + offsetof(Segment, base))]);
       break;

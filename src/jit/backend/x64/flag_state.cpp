@@ -145,4 +145,122 @@ void BlockEmitter::merge_flags_into(const Reg64& d, uint32_t f, uint64_t mask) {
   or_(d, r11);
 }
 
+bool BlockEmitter::plan_carried_flags() {
+  if (!self_loop_ || dead_at_head_flags_ || rt_.tlb_table || b_.tail.present()) return false;
+  // From the head to the first full flags write: nothing may read the flags or leave the
+  // block but a fault at an access (its sync record or its write_back know the indicator).
+  const uint32_t end = b_.main_end();
+  bool written = false;
+  for (uint32_t i = 0; i < end && !written; ++i) {
+    const ir::Inst& in = b_.insts[i];
+    if (in.dead) continue;
+    switch (in.op) {
+      case Opcode::SetFlags:
+        if ((in.args[0].v & flag::ARITH) != flag::ARITH) return false;  // (an inc/dec layer)
+        written = true;
+        break;
+      case Opcode::GetFlags: case Opcode::ExitIf: case Opcode::Interpret: case Opcode::RepString:
+      case Opcode::Div: case Opcode::TailStart:
+        return false;
+      default: break;
+    }
+  }
+  if (!written) return false;
+  // The flags at the back edge: the block's last flags write, all six, add/sub/logic.
+  uint32_t last = kNone;
+  unsigned hoisted_of[16];
+  uint32_t final_of[16];
+  std::fill(std::begin(hoisted_of), std::end(hoisted_of), kNone);
+  std::fill(std::begin(final_of), std::end(final_of), kNone);
+  for (uint32_t i = 0; i < end; ++i) {
+    const ir::Inst& in = b_.insts[i];
+    if (in.dead) continue;
+    const unsigned r = unsigned(in.args[0].v & 15);
+    if (in.op == Opcode::SetFlags) last = i;
+    else if (in.op == Opcode::SetGpr) final_of[r] = uint32_t(in.args[1].v);
+    else if (in.op == Opcode::GetGpr && hoisted_[i]) hoisted_of[r] = i;
+  }
+  const ir::Inst& set = b_.insts[last];
+  if (set.args[0].v != flag::ARITH) return false;
+  const uint32_t f = uint32_t(set.args[1].v);
+  const ir::Inst& fl = b_.insts[f];
+  if (fl.op != Opcode::FlagsAdd && fl.op != Opcode::FlagsSub && fl.op != Opcode::FlagsLogic) return false;
+  const int n = fl.op == Opcode::FlagsLogic ? 1 : 2;
+  carried_imm_ = false;
+  for (int k = 0; k < n; ++k) {
+    const uint32_t v = uint32_t(fl.args[k].v);
+    if (k == 1 && is_const(v)) {
+      carried_imm_ = true;
+      continue;
+    }
+    // The guest register whose loop register the back edge gives this value.
+    bool found = false;
+    for (unsigned r = 0; r < 16 && !found; ++r) {
+      if (hoisted_of[r] == kNone) continue;
+      const uint32_t at_end = final_of[r] != kNone ? final_of[r] : hoisted_of[r];
+      if (at_end == v) {
+        carried_gpr_[k] = r;
+        carried_hoisted_[k] = hoisted_of[r];
+        found = true;
+      }
+    }
+    if (!found) return false;
+  }
+  carried_flags_ = f;
+  return true;
+}
+
+void BlockEmitter::start_carried_flags() {
+  // A callee-saved register (helper calls keep it), free at the head and never given out.
+  for (int r : {Xbyak::Operand::R12, Xbyak::Operand::R13, Xbyak::Operand::R14, Xbyak::Operand::RBP})
+    if (!(used_ & (1u << r))) {
+      carried_ind_ = r;
+      break;
+    }
+  if (carried_ind_ < 0) {
+    carried_flags_ = kNone;
+    return;
+  }
+  used_ |= 1u << carried_ind_;
+  owner_[carried_ind_] = kNone;
+  ++pins_[carried_ind_];
+  xor_(Xbyak::Reg32(carried_ind_), Xbyak::Reg32(carried_ind_));  // the first iteration: CpuState's
+  const ir::Inst& fl = b_.insts[carried_flags_];
+  carried_ = FlagsRecipe{};
+  carried_.op = fl.op == Opcode::FlagsAdd ? FlagsRecipe::Add : fl.op == Opcode::FlagsSub ? FlagsRecipe::Sub
+                                                                                         : FlagsRecipe::Logic;
+  const bool two = carried_.op != FlagsRecipe::Logic;
+  carried_.size = uint8_t(fl.args[two ? 2 : 1].v);
+  carried_.a = int8_t(reg_of_[carried_hoisted_[0]]);
+  pin(carried_hoisted_[0]);
+  if (two && carried_imm_) {
+    carried_.imm = const_of(fl.args[1].v);
+  } else if (two) {
+    carried_.b = int8_t(reg_of_[carried_hoisted_[1]]);
+    pin(carried_hoisted_[1]);
+  }
+  carried_active_ = true;
+}
+
+void BlockEmitter::end_carried_flags(uint32_t now) {
+  if (!carried_active_) return;
+  carried_active_ = false;
+  unpin(carried_hoisted_[0], now);
+  if (carried_.op != FlagsRecipe::Logic && !carried_imm_) unpin(carried_hoisted_[1], now);
+}
+
+bool BlockEmitter::carries_flags_now() const {
+  if (carried_ind_ < 0 || carried_active_ || dirty_flags_ != carried_flags_ || base_flags_ != kNone ||
+      dirty_flags_mask_ != flag::ARITH || !lazy(dirty_flags_))
+    return false;
+  // Each operand is the value the back edge moves into its guest register's loop register.
+  const ir::Inst& fl = b_.insts[carried_flags_];
+  const int n = carried_.op == FlagsRecipe::Logic ? 1 : carried_imm_ ? 1 : 2;
+  for (int k = 0; k < n; ++k) {
+    const unsigned r = carried_gpr_[k];
+    if (loop_reg_[r] < 0 || dirty_gpr_[r] != uint32_t(fl.args[k].v)) return false;
+  }
+  return true;
+}
+
 }  // namespace vireo::jit::x64_detail
