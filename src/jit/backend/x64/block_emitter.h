@@ -68,6 +68,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void run();
 
   bool self_loop() const { return self_loop_; }
+  void allow_carried_flags(bool allow) { allow_carried_flags_ = allow; }
 
   // ---- side exits (superblocks): a jcc inside the block jumps out of line, where the dirty
   // guest state of that point is written back and a chainable exit leads to its target ----
@@ -151,6 +152,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   int carried_ind_ = -1;      // the indicator's host register (-1: not carrying)
   bool carried_active_ = false;  // from the head to the first full flags write
   bool carry_back_ = false;      // end_writes(true) left the flags carried
+  bool allow_carried_flags_ = true;
   // The guest state a block end writes back: all that is dirty but the loop registers and,
   // on a back edge (`back`), what is dead at the loop head.
   void end_writes(bool back);

@@ -720,12 +720,14 @@ bool emit_block(ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fa
   if (cache.free_bytes() < 4096) return false;
   ir::compact(block);
   // A loop in place holds more values in registers; if they do not fit, the block is
-  // emitted again keeping at most six guest registers across iterations, then as an
-  // ordinary one.
-  for (unsigned loop_regs : {16u, 6u, 0u}) {
+  // emitted again without loop-carried flags (their indicator register and operands), then
+  // keeping at most six guest registers across iterations, then as an ordinary one.
+  static constexpr std::pair<unsigned, bool> kAttempts[] = {{16u, true}, {16u, false}, {6u, false}, {0u, false}};
+  for (auto [loop_regs, carry_flags] : kAttempts) {
     const bool allow_self_loop = loop_regs > 0;
     try {
       BlockEmitter e(block, fallbacks, cache, rt, out, allow_self_loop, flags_hint, loop_regs);
+      e.allow_carried_flags(carry_flags);
       try {
         e.run();
       } catch (const std::runtime_error&) {

@@ -146,7 +146,8 @@ void BlockEmitter::merge_flags_into(const Reg64& d, uint32_t f, uint64_t mask) {
 }
 
 bool BlockEmitter::plan_carried_flags() {
-  if (!self_loop_ || dead_at_head_flags_ || rt_.tlb_table || b_.tail.present()) return false;
+  if (!allow_carried_flags_ || !self_loop_ || dead_at_head_flags_ || rt_.tlb_table || b_.tail.present())
+    return false;
   // From the head to the first full flags write: nothing may read the flags or leave the
   // block but a fault at an access (its sync record or its write_back know the indicator).
   const uint32_t end = b_.main_end();
