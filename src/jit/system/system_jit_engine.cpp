@@ -12,6 +12,7 @@
 
 #include "cpu/decoder.h"
 #include "interp/system/system_mode.h"
+#include "jit/frontend/system.h"
 #include "jit/frontend/translator.h"
 #include "jit/backend/x64/memory_softmmu.h"
 #include "jit/jit_engine.h"
@@ -237,6 +238,8 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     std::vector<FallbackSite> fallbacks;
     BlockLimits limits{interpret_all ? 64u : lengths[attempt], attempt == 0};
     limits.system_mode = true;
+    SystemContext sys_ctx{key.mode & 3, &sys_.tsc_aux, !opts_.check};
+    limits.system = &sys_ctx;
     if (debug_) limits.breakpoints = &debug_->breakpoints;  // (gdb: blocks end before them)
     if (!translate_block(view, key.virt_pc, limits, block, fallbacks, interpret_all)) return nullptr;
     const bool logging = opts_.log_in_asm || opts_.log_op || opts_.log_out_asm;
