@@ -152,6 +152,7 @@ void SystemJitEngine::flush_cache() {
   key_of_.clear();
   cold_.clear();
   chainable_.clear();
+  std::fill_n(lookup_slots_.get(), kLookupSlots, LookupSlot{});
   std::fill(marks.begin(), marks.end(), 0);
   std::fill(side_writes_.begin(), side_writes_.end(), 0);
   ++stats_.flushes;
@@ -161,6 +162,7 @@ void SystemJitEngine::forget(TranslatedBlock* b) {
   auto it = key_of_.find(b);
   if (it == key_of_.end()) return;
   for (auto& slot : b->exits) chainable_.erase(slot.get());
+  drop_lookup_slot(it->second);
   blocks_.erase(it->second);
   key_of_.erase(it);
 }
@@ -308,6 +310,7 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     cache_.insert(std::move(tb));
     blocks_[key] = raw;
     key_of_[raw] = key;
+    lookup_slot(key) = {key, raw, nullptr};
     for (auto& slot : raw->exits)
       if (!((slot->target_pc ^ key.virt_pc) >> 12)) chainable_.emplace(slot.get(), std::make_pair(raw, key));
     stats_.translate_time += std::chrono::steady_clock::now() - t0;
@@ -345,18 +348,23 @@ TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key, bool* cold) {
   uint8_t* host = mmu_.ram_ptr(pa & ~uint64_t(4095), 4096);
   if (!host) return nullptr;
   key = {pa, la, mode};
-  auto it = blocks_.find(key);
-  if (it != blocks_.end()) return it->second;
+  LookupSlot& slot = lookup_slot(key);
+  if (slot.key != key) {  // (the maps, then the slot remembers the answer)
+    slot = {key, nullptr, nullptr};
+    if (auto it = blocks_.find(key); it != blocks_.end()) slot.block = it->second;
+    else if (opts_.translate_after) slot.cold = &cold_.try_emplace(key, 0).first->second;
+  }
+  if (slot.block) return slot.block;
   if (opts_.translate_after) {  // (the interpreter tier: cold code is not worth translating)
-    auto [c, fresh] = cold_.try_emplace(key, 0);
-    if (c->second < opts_.translate_after) {
+    if (*slot.cold < opts_.translate_after) {
       if (cold) {
-        ++c->second;
+        ++*slot.cold;
         *cold = true;
       }
       return nullptr;
     }
-    cold_.erase(c);
+    cold_.erase(key);
+    slot = LookupSlot{};
   }
   return translate(key, host);
 }
