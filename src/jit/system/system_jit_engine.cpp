@@ -42,6 +42,21 @@ ModeState mode_state(const CpuState& c) {
 
 uint64_t tlb_epoch(const softmmu::Mmu& m) { return m.tlb.stats.flushes + m.tlb.stats.page_flushes; }
 
+// After an INVLPG run as a fallback: whether what it dropped leaves the block's own code
+// alone. The block's code is on the page of the fallback (plus the next page, where its last
+// instruction may end); a flush of another page changes nothing the block was translated under
+// (its accesses look the JIT TLB up again and miss). A kernel flushing a range runs INVLPG in
+// a loop, which otherwise left its block at every page.
+bool flush_spares_code(const softmmu::TlbFlushLog& log, uint64_t pc) {
+  if (log.all || log.non_global) return false;
+  const uint64_t lo = pc & ~uint64_t(4095), hi = lo + 8192;
+  for (unsigned k = 0; k < log.npages; ++k) {
+    const uint64_t size = uint64_t(1) << log.page_shifts[k], start = log.pages[k] & ~(size - 1);
+    if (start < hi && lo < start + size) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 SystemJitEngine::SystemJitEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, SystemJitOptions opts)
@@ -490,7 +505,7 @@ uint32_t SystemJitEngine::fallback_helper(CpuState* cpu, FallbackInsn* f) {
   _mm_setcsr(kHostMxcsr);
   cpu->rip = pc;
   const ModeState before = mode_state(*cpu);
-  const uint64_t epoch = tlb_epoch(e.mmu_);
+  const uint64_t epoch = tlb_epoch(e.mmu_), full_flushes = e.mmu_.tlb.stats.flushes;
   e.code_changed_ = false;
   // The block's entry counted the instructions after this one (and a Div this one too): they
   // come off before the interpreter runs it (an STI or MOV SS shadow ends relative to the
@@ -509,7 +524,13 @@ uint32_t SystemJitEngine::fallback_helper(CpuState* cpu, FallbackInsn* f) {
   _mm_setcsr(cpu->mxcsr);
   uint32_t code;
   if (r == StopReason::InstructionLimit) {
-    bool same = cpu->rip == next && mode_state(*cpu) == before && tlb_epoch(e.mmu_) == epoch && !e.code_changed_ &&
+    bool tlb_same = tlb_epoch(e.mmu_) == epoch;
+    if (!tlb_same && e.mmu_.tlb.stats.flushes == full_flushes && flush_spares_code(e.mmu_.tlb.flush_log, pc)) {
+      // (the jump caches follow the TLB now: the block's exits probe them)
+      e.jump_caches_follow_tlb(e.mmu_.tlb.take_flushes());
+      tlb_same = true;
+    }
+    bool same = cpu->rip == next && mode_state(*cpu) == before && tlb_same && !e.code_changed_ &&
                 !e.must_interpret(*cpu);
     code = same ? kExitDispatch : kExitRequest;
   } else {
