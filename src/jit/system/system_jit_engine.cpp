@@ -367,14 +367,15 @@ TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key, bool* cold) {
   if (slot.key != key) {  // (the maps, then the slot remembers the answer)
     slot = {key, nullptr, nullptr};
     if (auto it = blocks_.find(key); it != blocks_.end()) slot.block = it->second;
-    else if (opts_.translate_after) slot.cold = &cold_.try_emplace(key, 0).first->second;
+    else if (opts_.translate_after) slot.cold = &cold_.try_emplace(key).first->second;
   }
   if (slot.block) return slot.block;
   if (opts_.translate_after) {  // (the interpreter tier: cold code is not worth translating)
-    if (*slot.cold < opts_.translate_after) {
+    if (slot.cold->entries < opts_.translate_after) {
       if (cold) {
-        ++*slot.cold;
+        ++slot.cold->entries;
         *cold = true;
+        cold_entry_ = slot.cold;
       }
       return nullptr;
     }
@@ -385,14 +386,30 @@ TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key, bool* cold) {
 }
 
 // Cold code (the interpreter tier): the interpreter runs from cpu.rip to the next taken
-// branch, at most 64 instructions, or until something needs the dispatcher.
-StopReason SystemJitEngine::run_cold(CpuState& cpu) {
+// branch, at most 64 instructions, or until something needs the dispatcher. A start whose last
+// run reached a taken branch after n instructions runs n at once (one call into the
+// interpreter instead of n: its entry costs about as much as a simple instruction); should
+// the path differ this time, the interpreter runs a few instructions past the branch, which
+// changes nothing but where the dispatcher looks next.
+StopReason SystemJitEngine::run_cold(CpuState& cpu, ColdEntry& e) {
   ++stats_.cold_runs;
-  for (int i = 0; i < 64; ++i) {
+  if (e.run_length > 1) {
+    const uint64_t before = cpu.insn_count;
+    StopReason r = interp_.run_system_steps(cpu, e.run_length, false);
+    stats_.interp_steps += cpu.insn_count - before;
+    return r == StopReason::InstructionLimit ? StopReason::None : r;
+  }
+  e.run_length = 0;
+  for (uint32_t i = 1; i <= 64; ++i) {
     const uint64_t pc = cpu.rip;
     if (StopReason r = step_interpreter(cpu, false); r != StopReason::None) return r;
     // (a taken branch, an exception or interrupt delivered: the dispatcher looks up where)
-    if (cpu.rip - pc - 1 >= 15 || cpu.exit_request || must_interpret(cpu)) break;
+    if (cpu.rip - pc - 1 >= 15) {
+      e.run_length = i;
+      break;
+    }
+    if (cpu.exit_request || must_interpret(cpu)) break;
+    if (i == 64) e.run_length = 64;
   }
   return StopReason::None;
 }
@@ -430,7 +447,8 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
     bool cold = false;
     TranslatedBlock* b = must_interpret(cpu) ? nullptr : lookup(cpu, key, &cold);
     if (!b) {
-      if (StopReason r = cold ? run_cold(cpu) : step_interpreter(cpu, false); r != StopReason::None) return r;
+      if (StopReason r = cold ? run_cold(cpu, *cold_entry_) : step_interpreter(cpu, false); r != StopReason::None)
+        return r;
       continue;
     }
     if (opts_.jump_cache && !jump_cache_hit_) jump_cache_fill(key, b);
