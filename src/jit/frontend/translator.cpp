@@ -1,5 +1,7 @@
 #include "jit/frontend/translator.h"
 
+#include "jit/frontend/system.h"
+
 #include <sys/mman.h>
 
 #include <cstring>
@@ -301,6 +303,10 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     // atomics (locked.cpp), or the interpreter's locked path (interp/locked.cpp).
     FrontendFn fn = interpret_all ? nullptr : is_locked_rmw(in) ? translate_locked : table[in.mnemonic];
     if (limits.system_mode && !system_translatable(in)) fn = nullptr;
+    if (limits.system && !interpret_all) {  // (privileged instructions: frontend/system.cpp)
+      t.sys = limits.system;
+      if (FrontendFn s = system_frontend(in)) fn = s;
+    }
     if (!fn || !fn(t, in)) {
       t.ir.emit(ir::Opcode::Interpret, {Arg::imm(t.add_fallback())});
       if (changes_control_flow(in.mnemonic)) {

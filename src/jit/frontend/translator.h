@@ -26,6 +26,8 @@ namespace vireo::jit {
 
 using ir::Value;
 
+struct SystemContext;  // (frontend/system.h)
+
 // An instruction the translated code runs in the interpreter, wholly (an Interpret op) or on
 // the slow path of a translated one (Div, RepString).
 struct FallbackSite {
@@ -45,6 +47,7 @@ class Translator {
   uint64_t pc;                 // this instruction's address
   uint64_t next_pc() const { return pc + in.len; }
   bool ends_block = false;     // set when the instruction set the block's terminal
+  const SystemContext* sys = nullptr;  // system mode: the block's privilege (frontend/system.cpp)
 
   // Operand access, mirroring Exec::read/write: values are zero-extended to 64 bits.
   Value read(const Operand& o, unsigned size);
@@ -123,6 +126,8 @@ struct BlockLimits {
   // System mode (src/jit/system/): what user mode translates as the platform's (SYSCALL)
   // or through the guest window (rep string helpers) runs in the system interpreter.
   bool system_mode = false;
+  // System mode: what the privileged instructions are translated under (frontend/system.h).
+  const SystemContext* system = nullptr;
   // A debugger's breakpoints (sorted), or null: a block ends before each, so that the
   // dispatcher sees the breakpoint's PC before its instruction runs.
   const std::vector<uint64_t>* breakpoints = nullptr;

@@ -77,6 +77,7 @@ bool is_pure(Opcode op) {
   if (has_side_effects(op)) return false;
   switch (op) {
     case Opcode::GetGpr: case Opcode::GetFlags: case Opcode::GetXmm: case Opcode::GetSegBase:
+    case Opcode::GetCpuField: case Opcode::LoadHost64: case Opcode::ReadTsc:  // (system mode)
       return false;
     default: return ir::info(op).result != ir::Type::Void;
   }

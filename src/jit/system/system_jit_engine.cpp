@@ -12,6 +12,7 @@
 
 #include "cpu/decoder.h"
 #include "interp/system/system_mode.h"
+#include "jit/frontend/system.h"
 #include "jit/frontend/translator.h"
 #include "jit/backend/x64/memory_softmmu.h"
 #include "jit/jit_engine.h"
@@ -40,6 +41,21 @@ ModeState mode_state(const CpuState& c) {
 }
 
 uint64_t tlb_epoch(const softmmu::Mmu& m) { return m.tlb.stats.flushes + m.tlb.stats.page_flushes; }
+
+// After an INVLPG run as a fallback: whether what it dropped leaves the block's own code
+// alone. The block's code is on the page of the fallback (plus the next page, where its last
+// instruction may end); a flush of another page changes nothing the block was translated under
+// (its accesses look the JIT TLB up again and miss). A kernel flushing a range runs INVLPG in
+// a loop, which otherwise left its block at every page.
+bool flush_spares_code(const softmmu::TlbFlushLog& log, uint64_t pc) {
+  if (log.all || log.non_global) return false;
+  const uint64_t lo = pc & ~uint64_t(4095), hi = lo + 8192;
+  for (unsigned k = 0; k < log.npages; ++k) {
+    const uint64_t size = uint64_t(1) << log.page_shifts[k], start = log.pages[k] & ~(size - 1);
+    if (start < hi && lo < start + size) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -151,6 +167,7 @@ void SystemJitEngine::flush_cache() {
   key_of_.clear();
   cold_.clear();
   chainable_.clear();
+  std::fill_n(lookup_slots_.get(), kLookupSlots, LookupSlot{});
   std::fill(marks.begin(), marks.end(), 0);
   std::fill(side_writes_.begin(), side_writes_.end(), 0);
   ++stats_.flushes;
@@ -160,6 +177,7 @@ void SystemJitEngine::forget(TranslatedBlock* b) {
   auto it = key_of_.find(b);
   if (it == key_of_.end()) return;
   for (auto& slot : b->exits) chainable_.erase(slot.get());
+  drop_lookup_slot(it->second);
   blocks_.erase(it->second);
   key_of_.erase(it);
 }
@@ -237,6 +255,8 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     std::vector<FallbackSite> fallbacks;
     BlockLimits limits{interpret_all ? 64u : lengths[attempt], attempt == 0};
     limits.system_mode = true;
+    SystemContext sys_ctx{key.mode & 3, &sys_.tsc_aux, !opts_.check};
+    limits.system = &sys_ctx;
     if (debug_) limits.breakpoints = &debug_->breakpoints;  // (gdb: blocks end before them)
     if (!translate_block(view, key.virt_pc, limits, block, fallbacks, interpret_all)) return nullptr;
     const bool logging = opts_.log_in_asm || opts_.log_op || opts_.log_out_asm;
@@ -305,6 +325,7 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     cache_.insert(std::move(tb));
     blocks_[key] = raw;
     key_of_[raw] = key;
+    lookup_slot(key) = {key, raw, nullptr};
     for (auto& slot : raw->exits)
       if (!((slot->target_pc ^ key.virt_pc) >> 12)) chainable_.emplace(slot.get(), std::make_pair(raw, key));
     stats_.translate_time += std::chrono::steady_clock::now() - t0;
@@ -342,31 +363,53 @@ TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key, bool* cold) {
   uint8_t* host = mmu_.ram_ptr(pa & ~uint64_t(4095), 4096);
   if (!host) return nullptr;
   key = {pa, la, mode};
-  auto it = blocks_.find(key);
-  if (it != blocks_.end()) return it->second;
+  LookupSlot& slot = lookup_slot(key);
+  if (slot.key != key) {  // (the maps, then the slot remembers the answer)
+    slot = {key, nullptr, nullptr};
+    if (auto it = blocks_.find(key); it != blocks_.end()) slot.block = it->second;
+    else if (opts_.translate_after) slot.cold = &cold_.try_emplace(key).first->second;
+  }
+  if (slot.block) return slot.block;
   if (opts_.translate_after) {  // (the interpreter tier: cold code is not worth translating)
-    auto [c, fresh] = cold_.try_emplace(key, 0);
-    if (c->second < opts_.translate_after) {
+    if (slot.cold->entries < opts_.translate_after) {
       if (cold) {
-        ++c->second;
+        ++slot.cold->entries;
         *cold = true;
+        cold_entry_ = slot.cold;
       }
       return nullptr;
     }
-    cold_.erase(c);
+    cold_.erase(key);
+    slot = LookupSlot{};
   }
   return translate(key, host);
 }
 
 // Cold code (the interpreter tier): the interpreter runs from cpu.rip to the next taken
-// branch, at most 64 instructions, or until something needs the dispatcher.
-StopReason SystemJitEngine::run_cold(CpuState& cpu) {
+// branch, at most 64 instructions, or until something needs the dispatcher. A start whose last
+// run reached a taken branch after n instructions runs n at once (one call into the
+// interpreter instead of n: its entry costs about as much as a simple instruction); should
+// the path differ this time, the interpreter runs a few instructions past the branch, which
+// changes nothing but where the dispatcher looks next.
+StopReason SystemJitEngine::run_cold(CpuState& cpu, ColdEntry& e) {
   ++stats_.cold_runs;
-  for (int i = 0; i < 64; ++i) {
+  if (e.run_length > 1) {
+    const uint64_t before = cpu.insn_count;
+    StopReason r = interp_.run_system_steps(cpu, e.run_length, false);
+    stats_.interp_steps += cpu.insn_count - before;
+    return r == StopReason::InstructionLimit ? StopReason::None : r;
+  }
+  e.run_length = 0;
+  for (uint32_t i = 1; i <= 64; ++i) {
     const uint64_t pc = cpu.rip;
     if (StopReason r = step_interpreter(cpu, false); r != StopReason::None) return r;
     // (a taken branch, an exception or interrupt delivered: the dispatcher looks up where)
-    if (cpu.rip - pc - 1 >= 15 || cpu.exit_request || must_interpret(cpu)) break;
+    if (cpu.rip - pc - 1 >= 15) {
+      e.run_length = i;
+      break;
+    }
+    if (cpu.exit_request || must_interpret(cpu)) break;
+    if (i == 64) e.run_length = 64;
   }
   return StopReason::None;
 }
@@ -404,7 +447,8 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
     bool cold = false;
     TranslatedBlock* b = must_interpret(cpu) ? nullptr : lookup(cpu, key, &cold);
     if (!b) {
-      if (StopReason r = cold ? run_cold(cpu) : step_interpreter(cpu, false); r != StopReason::None) return r;
+      if (StopReason r = cold ? run_cold(cpu, *cold_entry_) : step_interpreter(cpu, false); r != StopReason::None)
+        return r;
       continue;
     }
     if (opts_.jump_cache && !jump_cache_hit_) jump_cache_fill(key, b);
@@ -479,7 +523,7 @@ uint32_t SystemJitEngine::fallback_helper(CpuState* cpu, FallbackInsn* f) {
   _mm_setcsr(kHostMxcsr);
   cpu->rip = pc;
   const ModeState before = mode_state(*cpu);
-  const uint64_t epoch = tlb_epoch(e.mmu_);
+  const uint64_t epoch = tlb_epoch(e.mmu_), full_flushes = e.mmu_.tlb.stats.flushes;
   e.code_changed_ = false;
   // The block's entry counted the instructions after this one (and a Div this one too): they
   // come off before the interpreter runs it (an STI or MOV SS shadow ends relative to the
@@ -498,7 +542,13 @@ uint32_t SystemJitEngine::fallback_helper(CpuState* cpu, FallbackInsn* f) {
   _mm_setcsr(cpu->mxcsr);
   uint32_t code;
   if (r == StopReason::InstructionLimit) {
-    bool same = cpu->rip == next && mode_state(*cpu) == before && tlb_epoch(e.mmu_) == epoch && !e.code_changed_ &&
+    bool tlb_same = tlb_epoch(e.mmu_) == epoch;
+    if (!tlb_same && e.mmu_.tlb.stats.flushes == full_flushes && flush_spares_code(e.mmu_.tlb.flush_log, pc)) {
+      // (the jump caches follow the TLB now: the block's exits probe them)
+      e.jump_caches_follow_tlb(e.mmu_.tlb.take_flushes());
+      tlb_same = true;
+    }
+    bool same = cpu->rip == next && mode_state(*cpu) == before && tlb_same && !e.code_changed_ &&
                 !e.must_interpret(*cpu);
     code = same ? kExitDispatch : kExitRequest;
   } else {

@@ -482,6 +482,23 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     case Opcode::SseToGpr: case Opcode::SseToGprM: case Opcode::SseFlagsRR: case Opcode::SseFlagsRM:
       sse(in, d);
       break;
+    // ---- system mode (frontend/system.cpp) ----
+    case Opcode::GetCpuField: mov(d, qword[rbx + int(imm(0))]); break;
+    case Opcode::LoadHost64:
+      mov(r11, imm(0));
+      mov(d, qword[r11]);
+      break;
+    case Opcode::ReadTsc:  // (rax and rdx may hold live values: kept on the stack, as MulHigh does)
+      push(rax);
+      push(rdx);
+      rdtsc();
+      shl(rdx, 32);
+      or_(rax, rdx);
+      mov(r11, rax);
+      pop(rdx);
+      pop(rax);
+      mov(d, r11);
+      break;
     default: throw std::runtime_error("jit backend: unsupported opcode");
   }
 }

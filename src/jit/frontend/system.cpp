@@ -1,0 +1,116 @@
+// Frontend, system instructions in system mode (mirrors src/interp/system/: stack_modes.cpp
+// pushf, io.cpp cli, control_regs.cpp rdtsc/rdtscp and MOV from CRn, segments.cpp MOV from a
+// segment register). Only what a Linux kernel runs often, and only the forms that cannot
+// fault at the block's CPL (part of its key) or fault only where a translated access would
+// (the stack store of pushfq); every other form stays an interpreter fallback, so the
+// privilege checks and events are the interpreter's. System mode translates 64-bit code only.
+//
+// None of these ends its block: pushfq, cli, rdtsc(p) and the register reads change nothing a
+// block was translated under. STI (its interrupt shadow), POPF (IF, TF, AC), IRET and MOV to
+// CRn or a segment register stay fallbacks, which end the block when they change the mode,
+// open an interrupt window or set a shadow (SystemJitEngine::fallback_helper).
+#include "jit/frontend/system.h"
+
+#include <cstddef>
+
+#include "cpu/cpu_state.h"
+
+namespace vireo::jit {
+
+using ir::Arg;
+using ir::Opcode;
+
+namespace {
+
+Value cpu_field(Translator& t, size_t offset) { return t.ir.emit(Opcode::GetCpuField, {Arg::imm(offset)}); }
+
+size_t selector_offset(unsigned seg) {
+  return offsetof(CpuState, seg) + seg * sizeof(Segment) + offsetof(Segment, selector);
+}
+// (GetCpuField reads a qword: the selector's, with the attributes and limit above it)
+static_assert(offsetof(Segment, selector) + 8 <= sizeof(Segment));
+
+// PUSHFQ: RFLAGS without RF and VM (SDM Vol. 2, PUSHF; interp: stack_modes.cpp pushf). In
+// 64-bit mode it never faults for privilege (VM is 0); the store faults as any push does.
+bool pushfq(Translator& t, const Insn& in) {
+  if (in.opsize != 8) return false;
+  Value v = t.ir.op(Opcode::And, t.ir.emit(Opcode::GetFlags, {}), t.constant(~(flag::RF | flag::VM)));
+  Value sp = t.ir.op(Opcode::Sub, t.ir.get_gpr(RSP), t.constant(8));
+  t.store(sp, 8, v);
+  t.ir.set_gpr(RSP, sp);
+  return true;
+}
+
+// CLI at CPL 0 (never above IOPL): IF = 0 (interp: io.cpp cli). Other CPLs are checked
+// against IOPL by the interpreter.
+bool cli(Translator& t, const Insn&) {
+  if (t.sys->cpl != 0) return false;
+  t.ir.set_flags(flag::IF, t.constant(0));
+  return true;
+}
+
+// RDTSC/RDTSCP at CPL 0 (CR4.TSD restricts only other CPLs): the host TSC plus the guest's
+// offset, as the interpreter reads it (control_regs.cpp rdtsc); RDTSCP also ECX = TSC_AUX.
+template <bool with_aux>
+bool rdtsc(Translator& t, const Insn&) {
+  if (t.sys->cpl != 0 || !t.sys->inline_tsc) return false;
+  Value tsc = t.ir.op(Opcode::Add, t.ir.emit(Opcode::ReadTsc, {}), cpu_field(t, offsetof(CpuState, tsc_offset)));
+  t.ir.set_gpr(RAX, t.ir.op(Opcode::ZeroExt32, tsc));
+  t.ir.set_gpr(RDX, t.ir.op(Opcode::Shr, tsc, t.constant(32)));
+  if (with_aux)
+    t.ir.set_gpr(RCX, t.ir.op(Opcode::ZeroExt32, t.ir.emit(Opcode::LoadHost64, {Arg::imm(uint64_t(t.sys->tsc_aux))})));
+  return true;
+}
+
+// MOV r/m, Sreg (interp: segments.cpp mov -> the user mov): the selector, zero-extended to the
+// destination's size; no privilege check. MOV r64, CRn at CPL 0 for the control registers
+// that exist (interp: control_regs.cpp mov_control; CR1, CR5-7 raise #UD there). Everything
+// else that is not an ordinary MOV (to a segment or control register, debug registers) is
+// the interpreter's.
+bool mov(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  const Operand& s = in.op[1];
+  const bool d_reg = d.kind == OpKind::Reg, s_reg = s.kind == OpKind::Reg;
+  if (s_reg && s.rclass == RegClass::Seg) {
+    if (d_reg && d.rclass != RegClass::Gpr) return false;
+    if (!d_reg && d.kind != OpKind::Mem) return false;
+    if (s.reg >= SEG_COUNT) return false;
+    Value sel = t.ir.op(Opcode::ZeroExt16, cpu_field(t, selector_offset(s.reg)));
+    t.write(d, d.size, sel);
+    return true;
+  }
+  if (s_reg && s.rclass == RegClass::Cr) {
+    if (t.sys->cpl != 0 || !d_reg || d.rclass != RegClass::Gpr || d.size != 8) return false;
+    size_t off;
+    switch (s.reg) {
+      case 0: off = offsetof(CpuState, cr0); break;
+      case 2: off = offsetof(CpuState, cr2); break;
+      case 3: off = offsetof(CpuState, cr3); break;
+      case 4: off = offsetof(CpuState, cr4); break;
+      case 8: off = offsetof(CpuState, cr8); break;
+      default: return false;
+    }
+    t.ir.set_gpr(d.reg, cpu_field(t, off));
+    return true;
+  }
+  if ((d_reg && (d.rclass == RegClass::Seg || d.rclass == RegClass::Cr || d.rclass == RegClass::Dr)) ||
+      (s_reg && s.rclass == RegClass::Dr))
+    return false;
+  FrontendFn user = frontend_table()[ZYDIS_MNEMONIC_MOV];
+  return user && user(t, in);
+}
+
+}  // namespace
+
+FrontendFn system_frontend(const Insn& in) {
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_PUSHFQ: return pushfq;
+    case ZYDIS_MNEMONIC_CLI: return cli;
+    case ZYDIS_MNEMONIC_RDTSC: return rdtsc<false>;
+    case ZYDIS_MNEMONIC_RDTSCP: return rdtsc<true>;
+    case ZYDIS_MNEMONIC_MOV: return mov;
+    default: return nullptr;
+  }
+}
+
+}  // namespace vireo::jit
