@@ -104,6 +104,16 @@ TEST(GdbSignals, LinuxAndGdbNumbers) {
     if (s != 16) EXPECT_EQ(from_gdb_signal(to_gdb_signal(s)), s) << s;  // (SIGSTKFLT has none)
 }
 
+// qXfer:threads:read: a thread name is any bytes but NUL; the XML gdb parses must stay valid.
+TEST(GdbThreads, NameAsXmlAttribute) {
+  EXPECT_EQ(xml_attribute("worker-1"), "worker-1");
+  EXPECT_EQ(xml_attribute("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+  EXPECT_EQ(xml_attribute("tab\there\n"), "tab?here?");
+  EXPECT_EQ(xml_attribute("w\xc3\xb6rker"), "w\xc3\xb6rker");     // UTF-8 as is
+  EXPECT_EQ(xml_attribute("w\xf6rker"), "w&#xf6;rker");            // not UTF-8: Latin-1
+  EXPECT_EQ(xml_attribute("cut\xc3"), "cut&#xc3;");                // a truncated sequence
+}
+
 TEST(GdbRegisters, LayoutAndRoundTrip) {
   RegisterMap user(false), sys(true);
   std::string xml = user.target_xml();
