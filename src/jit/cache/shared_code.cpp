@@ -192,6 +192,11 @@ std::vector<uint64_t> SharedCode::watch_lift(uint64_t addr, uint64_t len) {
   return pages;
 }
 
+void SharedCode::watch_mapped(uint64_t addr, uint64_t len) {
+  std::lock_guard g(mu_);
+  for (uint64_t page : watch_.pages_in(addr, len)) apply_protection(page);
+}
+
 void SharedCode::watch_lower(const std::vector<uint64_t>& pages) {
   if (pages.empty()) return;
   std::lock_guard g(mu_);

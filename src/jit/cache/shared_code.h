@@ -69,6 +69,8 @@ class SharedCode {
   // The watched pages of [addr, addr + len), lifted (the guest's protection) until lowered.
   std::vector<uint64_t> watch_lift(uint64_t addr, uint64_t len);
   void watch_lower(const std::vector<uint64_t>& pages);
+  // [addr, addr + len) was just mapped: its watched pages get the watch's protection.
+  void watch_mapped(uint64_t addr, uint64_t len);
 
  private:
   void drop_page(uint64_t page);        // (lock held) no code at `page` any more
