@@ -7,4 +7,6 @@ rwatch -l *shared_value
 delete 1
 continue
 print (long)$pc - (long)shared_value
+stepi
+stepi
 continue

@@ -1,7 +1,7 @@
 // A read watchpoint on a page the guest also executes (issue 18): a variable and a small
 // function share one read-write-execute page. Under the jit the long loop must still run
 // translated (only the instructions on the watched page are interpreted), and gdb sees the
-// read made by the function on that page.
+// read made by the function on that page, and steps (stepi) out of it one instruction at a time.
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
