@@ -19,6 +19,9 @@ class Engine {
   virtual void print_stats(std::FILE* out, double seconds) const = 0;
   // Drops cached translations/decodes of [addr, addr+len) (e.g. after munmap or mprotect).
   virtual void invalidate(uint64_t addr, uint64_t len) {}
+  // [addr, addr+len) was newly mapped where nothing was (a non-fixed mmap, brk growth): an
+  // engine that protects pages for gdb's watchpoints (the jit) protects the ones it holds.
+  virtual void mapped(uint64_t addr, uint64_t len) {}
   // The platform is about to write [addr, addr+len) on the guest's behalf (a read() into
   // guest memory, a signal frame): an engine that write-protects code pages must let it.
   virtual void prepare_guest_write(uint64_t addr, uint64_t len) {}

@@ -42,6 +42,9 @@ class DebugTarget {
   // qXfer:siginfo:write: gdb rewrites (part of) that siginfo, which the guest then gets when
   // the signal is delivered (as PTRACE_SETSIGINFO). Returns the bytes written, -1 if none.
   virtual int64_t write_siginfo(int64_t thread, uint64_t offset, const std::string& data) { return -1; }
+  // User mode: the thread's name as the kernel keeps it (prctl(PR_SET_NAME), comm), for
+  // qXfer:threads:read; empty when there is none.
+  virtual std::string thread_name(int64_t thread) { return {}; }
   // Ends the guest (k, or a disconnect under --gdb-disconnect kill).
   [[noreturn]] virtual void kill() = 0;
 };

@@ -44,6 +44,41 @@ std::optional<int64_t> parse_thread(std::string s) {
 
 }  // namespace
 
+static bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    i += n;
+  }
+  return true;
+}
+
+// A thread name as an XML attribute value. A name is any bytes but NUL (the kernel keeps what
+// prctl was given); gdb's XML parser takes UTF-8 and no control characters, so those become
+// '?' and a name that is not UTF-8 has its high bytes as character references (Latin-1).
+std::string xml_attribute(const std::string& s) {
+  const bool utf8 = valid_utf8(s);
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) out += '?';
+        else if (c >= 0x80 && !utf8) out += fmt::format("&#x{:x};", c);
+        else out += ch;
+    }
+  }
+  return out;
+}
+
 int to_gdb_signal(int sig) {
   if (sig >= 0 && sig < 32) return kToGdb[sig];
   if (sig == 32) return 77;
@@ -308,7 +343,7 @@ bool GdbStub::handle(const std::string& p) {
       gate_.detach();
       detached_ = true;
       return false;
-    case 'k': target_.kill();
+    case 'k': target_.kill(); return false;  // (kill ends the process)
     default: return reply("");
   }
 }
@@ -316,7 +351,8 @@ bool GdbStub::handle(const std::string& p) {
 std::string GdbStub::query(const std::string& p) {
   if (p.rfind("qSupported", 0) == 0) {
     std::string s = "PacketSize=4000;QStartNoAckMode+;qXfer:features:read+;vContSupported+;swbreak+;hwbreak+";
-    if (!target_.system_mode()) s += ";qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:siginfo:read+;qXfer:siginfo:write+";
+    if (!target_.system_mode())
+      s += ";qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:siginfo:read+;qXfer:siginfo:write+;qXfer:threads:read+";
     return s;
   }
   if (p == "qAttached" || p.rfind("qAttached:", 0) == 0) return "0";  // (gdb kills, not detaches, when it quits)
@@ -357,11 +393,30 @@ std::string GdbStub::xfer(const std::string& object, const std::string& annex, u
   if (target_.system_mode()) return "";
   if (object == "auxv") return xfer_chunk(target_.auxv(), off, len);
   if (object == "exec-file") return xfer_chunk(target_.exec_file(), off, len);
+  if (object == "threads") {
+    if (!annex.empty()) return "E00";
+    // gdb reads the list in pieces; the first piece makes it, the others read that one (the
+    // guest is stopped meanwhile, but a name could change under a running stub thread).
+    if (off == 0) threads_xml_ = threads_xml();
+    return xfer_chunk(threads_xml_, off, len);
+  }
   if (object == "siginfo") {
     std::string si = target_.siginfo(thread_for_regs());
     return si.empty() ? "E01" : xfer_chunk(si, off, len);
   }
   return "";
+}
+
+// qXfer:threads:read (gdb's "Thread List Format"): each thread's id and name, as `info threads`
+// shows them ("Thread 1234 \"name\"").
+std::string GdbStub::threads_xml() {
+  std::string x = "<?xml version=\"1.0\"?>\n<threads>\n";
+  for (int64_t t : gate_.threads()) {
+    x += fmt::format("<thread id=\"{:x}\"", t);
+    if (std::string name = target_.thread_name(t); !name.empty()) x += " name=\"" + xml_attribute(name) + "\"";
+    x += "/>\n";
+  }
+  return x + "</threads>\n";
 }
 
 std::string GdbStub::xfer_write(const std::string& object, const std::string& annex, uint64_t off,

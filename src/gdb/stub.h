@@ -45,6 +45,7 @@ class GdbStub {
   std::string stop_reply(const StopEvent& ev);
   std::string query(const std::string& p);
   std::string xfer(const std::string& object, const std::string& annex, uint64_t off, uint64_t len);
+  std::string threads_xml();
   std::string xfer_write(const std::string& object, const std::string& annex, uint64_t off, const std::string& data);
   std::string memory_read(const std::string& args);
   std::string memory_write(const std::string& args, bool binary);
@@ -71,7 +72,11 @@ class GdbStub {
   // Packets that arrived while the guest was running (gdb's first '?' can come before the
   // first CPU has joined and stopped): served, in order, once it has stopped.
   std::deque<std::string> deferred_;
+  std::string threads_xml_;  // qXfer:threads:read's document, made at offset 0
 };
+
+// A thread name as an XML attribute value (qXfer:threads:read).
+std::string xml_attribute(const std::string& s);
 
 // Linux signal numbers <-> gdb's (include/gdb/signals.def): equal below 7, different above.
 int to_gdb_signal(int linux_sig);

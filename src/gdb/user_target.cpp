@@ -57,6 +57,22 @@ std::string UserTarget::auxv() {
 
 std::string UserTarget::exec_file() { return p_.exe_path; }
 
+// A guest thread is a host thread with the same TID, and the guest's prctl(PR_SET_NAME) (or a
+// write to /proc/self/task/N/comm) names the host thread: the host's comm is the guest's, as
+// /proc/self/task/N/comm shows it to the guest.
+std::string UserTarget::thread_name(int64_t thread) {
+  if (thread <= 0) return {};
+  int fd = ::open(("/proc/self/task/" + std::to_string(thread) + "/comm").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  char buf[64];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n <= 0) return {};
+  std::string name(buf, size_t(n));
+  if (name.back() == '\n') name.pop_back();
+  return name;
+}
+
 std::string UserTarget::siginfo(int64_t thread) {
   std::lock_guard g(mu_);
   auto it = siginfo_.find(thread);

@@ -30,6 +30,7 @@ class UserTarget final : public DebugTarget {
   std::string exec_file() override;
   std::string siginfo(int64_t thread) override;
   int64_t write_siginfo(int64_t thread, uint64_t offset, const std::string& data) override;
+  std::string thread_name(int64_t thread) override;
   [[noreturn]] void kill() override;
   void record_siginfo(int64_t thread, const GuestSiginfo& info);
   GuestSiginfo recorded_siginfo(int64_t thread);  // (as gdb may have rewritten it)

@@ -54,6 +54,12 @@ void JitEngine::watch_kernel_access(uint64_t addr, uint64_t len) {
   for (uint64_t page : shared_->watch_lift(addr, len)) kernel_lifted_.push_back(page);
 }
 
+// A new mapping has the guest's protection on the host: the watched pages in it get the
+// watch's before any instruction can reach them (gdb may watch an address before it is mapped).
+void JitEngine::mapped(uint64_t addr, uint64_t len) {
+  if (len != 0 && shared_->watching()) shared_->watch_mapped(addr, len);
+}
+
 void JitEngine::prepare_guest_read(uint64_t addr, uint64_t len) { watch_kernel_access(addr, len); }
 
 void JitEngine::settle_kernel_lifts() {

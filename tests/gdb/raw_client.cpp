@@ -122,6 +122,12 @@ int main(int argc, char** argv) {
   // A truncated packet ($ then a new $) is dropped: the second is served.
   send_raw("$m4000");
   expect("truncated packet, then qC", ask("qC"), [](const std::string& r) { return r.rfind("QC", 0) == 0; }, "QC");
+  // A packet longer than any gdb sends (over 1 MiB) is NAKed and dropped, whatever its checksum.
+  send_raw(packet(std::string((1 << 20) + 100, 'm')));
+  c = read_byte(20000);
+  if (c != '-') fail("over-long packet: expected '-', got " + std::to_string(c));
+  std::printf("ok: over-long packet -> -\n");
+  expect("over-long packet, then qC", ask("qC"), [](const std::string& r) { return r.rfind("QC", 0) == 0; }, "QC");
   // Out-of-range and malformed requests: E.. replies.
   expect("m0,8", ask("m0,8"), is_error, "an error");
   expect("mffffffffffff0000,10", ask("mffffffffffff0000,10"), is_error, "an error");
@@ -140,6 +146,27 @@ int main(int argc, char** argv) {
   expect("qXfer:siginfo:write::0:ab", ask("qXfer:siginfo:write::0:ab"), is_error, "an error");
   expect("qXfer:siginfo:write::zz", ask("qXfer:siginfo:write::zz"), is_error, "an error");
   expect("Z9,0,0", ask("Z9,0,0"), is_empty, "empty (unsupported)");
+  // Huge or wrapping lengths and offsets
+  expect("Z2,1000,100000", ask("Z2,1000,100000"), is_error, "an error");
+  expect("Z2,1000,ffffffffffffffff", ask("Z2,1000,ffffffffffffffff"), is_error, "an error");
+  expect("Z2,fffffffffffffffc,8", ask("Z2,fffffffffffffffc,8"), is_ok, "OK");  // (wraps: watches nothing mapped)
+  expect("z2,fffffffffffffffc,8", ask("z2,fffffffffffffffc,8"), is_ok, "OK");
+  expect("Z2,1000,10000000000000000", ask("Z2,1000,10000000000000000"), is_error, "an error");
+  expect("X0,4:ab", ask("X0,4:ab"), is_error, "an error");
+  expect("Xffffffffffffffff,1:a", ask("Xffffffffffffffff,1:a"), is_error, "an error");
+  expect("mffffffffffffffff,ffffffffffffffff", ask("mffffffffffffffff,ffffffffffffffff"), is_error, "an error");
+  expect("qXfer:threads:read:x:0,100", ask("qXfer:threads:read:x:0,100"), is_error, "an error");
+  expect("qXfer:threads:read::0,ffffffffffffffff", ask("qXfer:threads:read::0,ffffffffffffffff"),
+         [](const std::string& r) { return r.rfind("l<?xml", 0) == 0 && r.find("</threads>") != std::string::npos; },
+         "the whole thread list");
+  expect("qXfer:threads:read::ffffffffffffffff,10", ask("qXfer:threads:read::ffffffffffffffff,10"),
+         [](const std::string& r) { return r == "l"; }, "l (past the end)");
+  expect("qXfer:auxv:read::ffffffffffff0000,ffff", ask("qXfer:auxv:read::ffffffffffff0000,ffff"),
+         [](const std::string& r) { return r == "l"; }, "l (past the end)");
+  expect("vCont;s:zz", ask("vCont;s:zz"), is_error, "an error");
+  expect("vCont;c:", ask("vCont;c:"), is_error, "an error");
+  expect("p", ask("p"), is_error, "an error");
+  expect("Pffffffffffffffffff=00", ask("Pffffffffffffffffff=00"), is_error, "an error");
   expect("qNoSuchThing", ask("qNoSuchThing"), is_empty, "empty (unsupported)");
   // The stub still works: registers read, and the guest runs to its normal end.
   expect("g", ask("g"), is_hex, "hex registers");

@@ -1,7 +1,7 @@
 set pagination off
 set confirm off
 target remote @SOCK@
-break worker
+break count
 continue
 info threads
 print hits

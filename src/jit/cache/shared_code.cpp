@@ -163,15 +163,11 @@ void SharedCode::apply_protection(uint64_t page) {
 bool SharedCode::set_watchpoints(const std::vector<Watchpoint>& w) {
   if (!mem_.space) return w.empty();
   std::lock_guard g(mu_);
-  auto executable = [&](uint64_t page) {
-    int prot = mem_.space->prot_at(page);
-    return prot >= 0 && (prot & PROT_EXEC);
-  };
   std::vector<uint64_t> changed;
-  const bool ok = watch_.set(w, executable, changed);
+  watch_.set(w, changed);
   for (uint64_t page : changed) apply_protection(page);
   watching_.store(!watch_.empty(), std::memory_order_relaxed);
-  return ok;
+  return true;
 }
 
 bool SharedCode::watch_fault(uint64_t page, bool is_write) {
@@ -190,6 +186,11 @@ std::vector<uint64_t> SharedCode::watch_lift(uint64_t addr, uint64_t len) {
     apply_protection(page);
   }
   return pages;
+}
+
+void SharedCode::watch_mapped(uint64_t addr, uint64_t len) {
+  std::lock_guard g(mu_);
+  for (uint64_t page : watch_.pages_in(addr, len)) apply_protection(page);
 }
 
 void SharedCode::watch_lower(const std::vector<uint64_t>& pages) {

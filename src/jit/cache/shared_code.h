@@ -60,8 +60,8 @@ class SharedCode {
   bool take(Member* m, std::vector<std::pair<uint64_t, uint64_t>>& ranges);
 
   // gdb's watchpoints as host page protection (jit/cache/watch_pages.h). Returns false, and
-  // watches nothing by protection, when the set cannot be (no address space; a read watch on
-  // an executable page): the caller then checks them in the interpreter.
+  // watches nothing by protection, when the set cannot be (no address space): the caller then
+  // checks them in the interpreter.
   bool set_watchpoints(const std::vector<Watchpoint>& w);
   bool watching() const { return watching_.load(std::memory_order_relaxed); }
   // A fault at `page` that only the watch protection caused (the guest's own allows it).
@@ -69,6 +69,8 @@ class SharedCode {
   // The watched pages of [addr, addr + len), lifted (the guest's protection) until lowered.
   std::vector<uint64_t> watch_lift(uint64_t addr, uint64_t len);
   void watch_lower(const std::vector<uint64_t>& pages);
+  // [addr, addr + len) was just mapped: its watched pages get the watch's protection.
+  void watch_mapped(uint64_t addr, uint64_t len);
 
  private:
   void drop_page(uint64_t page);        // (lock held) no code at `page` any more

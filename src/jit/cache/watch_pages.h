@@ -11,9 +11,12 @@
 // write-protection of code pages and this. SharedCode::apply_protection is where the three
 // meet.
 //
-// A read watch on a page the guest may execute is not made PROT_NONE: the translator and the
-// interpreter fetch code with plain host loads. Such a set is refused (set() returns false)
-// and the engine runs the guest in the interpreter while it is set, as before.
+// A read watch on a page the guest executes makes it PROT_NONE too. Code already translated
+// from it runs as before (it does not read the page: its data accesses fault as any do). New
+// code there cannot be fetched: the translator's fetch stops at the page (its probe), and the
+// interpreter's fetch faults, so each instruction there runs alone in the interpreter with the
+// page lifted (step_watched), while translated code runs everywhere else. (Before, such a set
+// ran the whole guest in the interpreter.)
 #pragma once
 
 #include <cstdint>
@@ -27,10 +30,7 @@ namespace vireo::jit {
 class WatchPages {
  public:
   // Replaces the watched set; `changed` gets the pages whose protection must be redone.
-  // `executable(page)`: whether the guest may execute it (read watches there are refused:
-  // returns false, and nothing is watched by protection).
-  template <class Exec>
-  bool set(const std::vector<Watchpoint>& w, Exec executable, std::vector<uint64_t>& changed);
+  void set(const std::vector<Watchpoint>& w, std::vector<uint64_t>& changed);
   // What the watch leaves of the guest's protection `prot` for `page` (PROT_* bits).
   int mask(uint64_t page, int prot) const;
   bool watched(uint64_t page) const { return need_.count(page) != 0; }
@@ -47,27 +47,5 @@ class WatchPages {
   std::unordered_map<uint64_t, uint8_t> need_;      // page -> kWrite | kRead
   std::unordered_map<uint64_t, unsigned> lifted_;   // page -> how many lift it
 };
-
-template <class Exec>
-bool WatchPages::set(const std::vector<Watchpoint>& w, Exec executable, std::vector<uint64_t>& changed) {
-  std::unordered_map<uint64_t, uint8_t> need;
-  bool ok = true;
-  for (const Watchpoint& p : w) {
-    if (p.len == 0) continue;
-    const uint8_t how = p.kind == WatchKind::Write ? kWrite : kRead | kWrite;
-    for (uint64_t page = p.addr & ~uint64_t(4095); page <= ((p.addr + p.len - 1) & ~uint64_t(4095)); page += 4096) {
-      if ((how & kRead) && executable(page)) ok = false;
-      need[page] |= how;
-      if (page + 4096 == 0) break;
-    }
-  }
-  if (!ok) need.clear();
-  for (auto& [page, how] : need_)
-    if (auto it = need.find(page); it == need.end() || it->second != how) changed.push_back(page);
-  for (auto& [page, how] : need)
-    if (!need_.count(page)) changed.push_back(page);
-  need_ = std::move(need);
-  return ok;
-}
 
 }  // namespace vireo::jit

@@ -81,6 +81,7 @@ int64_t sys_shmat(Process& p, const SyscallArgs& a) {
   }
   int prot = PROT_READ | ((flags & SHM_RDONLY) ? 0 : PROT_WRITE) | ((flags & SHM_EXEC) ? PROT_EXEC : 0);
   p.as().mprotect(uint64_t(at), len, prot);
+  p.engine().mapped(uint64_t(at), len);
   std::lock_guard lock(attach_mutex);
   attachments[uint64_t(at)] = len;
   return at;

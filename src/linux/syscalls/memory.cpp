@@ -12,7 +12,12 @@ namespace vireo {
 
 namespace {
 
-int64_t sys_brk(Process& p, const SyscallArgs& a) { return int64_t(p.as().brk(a.a[0])); }
+int64_t sys_brk(Process& p, const SyscallArgs& a) {
+  const uint64_t old_end = p.as().brk_end();
+  const uint64_t r = p.as().brk(a.a[0]);
+  if (p.as().brk_end() > old_end) p.engine().mapped(old_end, p.as().brk_end() - old_end);
+  return int64_t(r);
+}
 
 int64_t sys_mmap(Process& p, const SyscallArgs& a) {
   int flags = int(a.a[3]);
@@ -20,6 +25,7 @@ int64_t sys_mmap(Process& p, const SyscallArgs& a) {
   int64_t r = p.as().mmap(a.a[0], a.a[1], int(a.a[2]), flags, fd, a.a[5]);
   // A fixed mapping may replace code the engines have decoded or translated.
   if (r >= 0 && (flags & MAP_FIXED)) p.engine().invalidate(uint64_t(r), a.a[1]);
+  else if (r >= 0) p.engine().mapped(uint64_t(r), a.a[1]);
   // A new shared view of a file: code translated from its other views was protected without
   // this one, so it is dropped (translated again, it protects every view).
   if (r >= 0 && (flags & MAP_TYPE) != MAP_PRIVATE && fd >= 0)

@@ -104,6 +104,16 @@ TEST(GdbSignals, LinuxAndGdbNumbers) {
     if (s != 16) EXPECT_EQ(from_gdb_signal(to_gdb_signal(s)), s) << s;  // (SIGSTKFLT has none)
 }
 
+// qXfer:threads:read: a thread name is any bytes but NUL; the XML gdb parses must stay valid.
+TEST(GdbThreads, NameAsXmlAttribute) {
+  EXPECT_EQ(xml_attribute("worker-1"), "worker-1");
+  EXPECT_EQ(xml_attribute("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+  EXPECT_EQ(xml_attribute("tab\there\n"), "tab?here?");
+  EXPECT_EQ(xml_attribute("w\xc3\xb6rker"), "w\xc3\xb6rker");     // UTF-8 as is
+  EXPECT_EQ(xml_attribute("w\xf6rker"), "w&#xf6;rker");            // not UTF-8: Latin-1
+  EXPECT_EQ(xml_attribute("cut\xc3"), "cut&#xc3;");                // a truncated sequence
+}
+
 TEST(GdbRegisters, LayoutAndRoundTrip) {
   RegisterMap user(false), sys(true);
   std::string xml = user.target_xml();
@@ -269,17 +279,32 @@ TEST(JitWatch, ProtectedPageTrapsOnlyItsAccesses) {
   jit.set_debug(nullptr);
 }
 
-// A read watch on a page the guest executes cannot be a PROT_NONE page (code is fetched with
-// host loads): the jit checks that set in its interpreter instead, and the code runs as usual.
-TEST(JitWatch, ReadWatchOnCodeRunsInTheInterpreter) {
+// A read watch on a page the guest executes: the page is protected like any other. Code on
+// other pages runs translated; each instruction fetched from the watched page runs alone in the
+// interpreter (its fetch faults, step_watched lifts the page for it), and the interpreter's
+// check sees the read. (Before, such a set ran the whole guest in the interpreter.)
+TEST(JitWatch, ReadWatchOnCodeInterpretsOnlyThatPage) {
   AddressSpace as;
-  constexpr uint64_t kCode = 0x10000, kData = 0x20000;
-  as.mmap(kCode, 0x1000, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  constexpr uint64_t kCode = 0x10000, kCode2 = 0x11000, kData = 0x20000;
+  as.mmap(kCode, 0x2000, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   as.mmap(kData, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-  ::mprotect(as.host(kCode), 0x1000, PROT_READ | PROT_WRITE);
-  std::vector<uint8_t> code = loop_code();
+  const std::vector<uint8_t> code = {
+      0xB9, 0xE8, 0x03, 0x00, 0x00,  // 0: mov ecx, 1000
+      0x83, 0xC0, 0x01,              // 5: add eax, 1
+      0xFF, 0xC9,                    // 8: dec ecx
+      0x75, 0xF9,                    // a: jnz 5
+      0xBA, 0x00, 0x10, 0x01, 0x00,  // c: mov edx, kCode2
+      0xFF, 0xD2,                    // 11: call rdx
+      0x0F, 0x05};                   // 13: syscall
+  const std::vector<uint8_t> code2 = {
+      0x8B, 0x1C, 0x25, 0x00, 0x11, 0x01, 0x00,  // 0: mov ebx, [kCode2 + 0x100]
+      0xC3};                                     // 7: ret
+  const uint32_t value = 42;
+  ::mprotect(as.host(kCode), 0x2000, PROT_READ | PROT_WRITE);
   std::memcpy(as.host(kCode), code.data(), code.size());
-  ::mprotect(as.host(kCode), 0x1000, PROT_READ | PROT_EXEC);
+  std::memcpy(as.host(kCode2), code2.data(), code2.size());
+  std::memcpy(as.host(kCode2 + 0x100), &value, 4);
+  ::mprotect(as.host(kCode), 0x2000, PROT_READ | PROT_EXEC);
   CpuState cpu{};
   reset_user_state(cpu);
   cpu.rip = kCode;
@@ -290,17 +315,20 @@ TEST(JitWatch, ReadWatchOnCodeRunsInTheInterpreter) {
     std::memcpy(out, as.host(a), n);
     return true;
   };
-  ctl.watchpoints = {{kCode + 0x100, 8, WatchKind::Read}, {kData, 4, WatchKind::Write}};
+  ctl.watchpoints = {{kCode2 + 0x100, 4, WatchKind::Read}};
   ASSERT_TRUE(jit.set_debug(&ctl));
-  ASSERT_EQ(jit.run(cpu), StopReason::Debug);  // (the store, seen by the interpreter)
+  ASSERT_EQ(jit.run(cpu), StopReason::Debug);  // (the load, run by the interpreter)
   EXPECT_EQ(ctl.event, DebugControls::Event::Watch);
-  EXPECT_EQ(ctl.hit.addr, kData);
-  EXPECT_EQ(cpu.rip, kCode + 0x13);
-  EXPECT_EQ(jit.stats().watch_faults, 0u);  // nothing was protected
-  EXPECT_EQ(jit.stats().translated_insns, 0u);
+  EXPECT_EQ(ctl.hit.addr, kCode2 + 0x100);
+  EXPECT_EQ(cpu.rip, kCode2 + 7);  // after the load
+  EXPECT_EQ(cpu.gpr[RBX], 42u);
+  EXPECT_GE(jit.stats().translated_insns, 900u);  // the loop ran translated
+  EXPECT_GE(jit.stats().watch_faults, 1u);
+  EXPECT_LE(jit.stats().watch_faults, 4u);  // only the watched page's instructions
+  EXPECT_EQ(jit.run(cpu), StopReason::Syscall);  // (ret, fetched from the watched page)
+  EXPECT_EQ(cpu.rip, kCode + 0x15);
+  EXPECT_EQ(cpu.gpr[RAX], 1000u);
   jit.set_debug(nullptr);
-  EXPECT_EQ(jit.run(cpu), StopReason::Syscall);
-  EXPECT_EQ(cpu.gpr[RBX], 5u);
 }
 
 }  // namespace
