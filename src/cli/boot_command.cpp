@@ -78,10 +78,21 @@ uint64_t parse_memory_size(const std::string& s) {
   return (bytes + 0xFFF) & ~0xFFFull;
 }
 
+// Sized by its length and read in one go: an istreambuf_iterator copies a character at a
+// time (a 100 MiB initrd took 0.1 s that way).
 std::vector<uint8_t> read_file(const std::string& path, const char* what = "kernel") {
-  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw std::runtime_error(fmt::format("{}: is a directory, not the {} file", path, what));
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open {} file", path, what));
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+  std::streamoff size = in.tellg();
+  if (size < 0) throw std::runtime_error(fmt::format("{}: cannot read {} file", path, what));
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size))
+    throw std::runtime_error(fmt::format("{}: cannot read {} file", path, what));
+  return bytes;
 }
 
 // Without --engine: kvm where it can run any guest (a usable /dev/kvm on a VT-x/AMD-V back end),

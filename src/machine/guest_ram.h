@@ -23,8 +23,10 @@ class GuestRam {
   uint8_t* at(uint64_t gpa, uint64_t len = 1) const { return contains(gpa, len) ? base_ + gpa : nullptr; }
 
  private:
-  uint8_t* base_;
+  uint8_t* base_;      // 2 MiB aligned, inside the mapping
   uint64_t size_;
+  uint8_t* map_base_;  // the mapping itself (size_ + 2 MiB, for the alignment)
+  uint64_t mapped_;
 };
 
 }  // namespace vireo::machine

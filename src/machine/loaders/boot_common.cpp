@@ -30,7 +30,7 @@ uint64_t place_initrd(const std::string& path, const std::vector<uint8_t>& initr
   return at;
 }
 
-uint64_t load_elf64_physical(const std::string& path, const char* what, const std::vector<uint8_t>& v, GuestRam& ram,
+uint64_t load_elf64_physical(const std::string& path, const char* what, std::span<const uint8_t> v, GuestRam& ram,
                              uint64_t& end) {
   if (v.size() < sizeof(Elf64_Ehdr) || std::memcmp(v.data(), ELFMAG, SELFMAG) != 0 || v[EI_CLASS] != ELFCLASS64)
     fail(path, fmt::format("{} is not an ELF64 file", what));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -46,7 +47,7 @@ uint64_t place_initrd(const std::string& path, const std::vector<uint8_t>& initr
 // kernel's own decompressor does for a kernel that stays at LOAD_PHYSICAL_ADDR. Returns the
 // physical entry point (e_entry, translated if it is virtual) and sets `end` to the top of
 // the image. `what` names the file's role in errors ("the unpacked vmlinux").
-uint64_t load_elf64_physical(const std::string& path, const char* what, const std::vector<uint8_t>& elf, GuestRam& ram,
+uint64_t load_elf64_physical(const std::string& path, const char* what, std::span<const uint8_t> elf, GuestRam& ram,
                              uint64_t& end);
 
 }  // namespace vireo::machine

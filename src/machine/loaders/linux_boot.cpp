@@ -108,7 +108,7 @@ LinuxBootInfo load_linux(const std::string& path, const std::vector<uint8_t>& f,
   info.host_decompressed = !payload.vmlinux.empty();
   uint64_t need, entry = kKernelAddr;
   if (info.host_decompressed) {
-    entry = load_elf64_physical(path, "the unpacked vmlinux", payload.vmlinux, ram, need);
+    entry = load_elf64_physical(path, "the unpacked vmlinux", payload.vmlinux.bytes(), ram, need);
     payload.vmlinux = {};
   } else {
     need = std::max<uint64_t>(kKernelAddr + std::max<uint64_t>(init_size, kernel_size), pref + init_size);

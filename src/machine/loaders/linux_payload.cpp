@@ -1,6 +1,7 @@
 #include "machine/loaders/linux_payload.h"
 
 #include <lzma.h>
+#include <sys/mman.h>
 #include <zlib.h>
 
 #include <cstring>
@@ -18,21 +19,32 @@ constexpr size_t kPayloadOffset = 0x248, kPayloadLength = 0x24C;
 // The kernel's image is tens of MiB; a payload claiming more than this is corrupt.
 constexpr uint64_t kMaxVmlinux = 1ull << 30;
 
-std::vector<uint8_t> unxz(const std::string& path, const uint8_t* in, size_t n) {
+// The size the kernel build appends after the compressed stream (arch/x86/boot/compressed
+// Makefile: the payload ends with the vmlinux size, le32). Only a first guess for the output
+// buffer: the decoders grow it if the file lies, and the ELF loader checks what it got.
+size_t first_guess(const uint8_t* in, size_t n) {
+  uint32_t size = 0;
+  if (n >= 4) std::memcpy(&size, in + n - 4, 4);
+  return size >= (1u << 20) && size <= kMaxVmlinux ? size_t(size) + 4096 : size_t(64) << 20;
+}
+
+UnpackedImage unxz(const std::string& path, const uint8_t* in, size_t n) {
   lzma_stream s = LZMA_STREAM_INIT;
   if (lzma_stream_decoder(&s, kMaxVmlinux, 0) != LZMA_OK) fail(path, "cannot start the XZ decoder");
-  std::vector<uint8_t> out(64ull << 20);
+  UnpackedImage out;
+  out.reserve(first_guess(in, n));
   s.next_in = in;
   s.avail_in = n;
   lzma_ret r;
   for (;;) {
     s.next_out = out.data() + s.total_out;
-    s.avail_out = out.size() - s.total_out;
+    s.avail_out = out.capacity() - s.total_out;
     // The stream is followed by the 4-byte uncompressed size the kernel build appends; the
     // decoder stops at the end of the stream (no LZMA_CONCATENATED) and leaves it alone.
     r = lzma_code(&s, LZMA_FINISH);
-    if (r == LZMA_OK && s.avail_out == 0 && out.size() < kMaxVmlinux) {
-      out.resize(out.size() * 2);
+    if (r == LZMA_OK && s.avail_out == 0 && out.capacity() < kMaxVmlinux) {
+      out.set_size(s.total_out);
+      out.reserve(out.capacity() * 2);
       continue;
     }
     break;
@@ -41,23 +53,25 @@ std::vector<uint8_t> unxz(const std::string& path, const uint8_t* in, size_t n) 
   lzma_end(&s);
   if (r != LZMA_STREAM_END)
     fail(path, fmt::format("the kernel's XZ payload is corrupt or truncated (liblzma error {})", int(r)));
-  out.resize(got);
+  out.set_size(got);
   return out;
 }
 
-std::vector<uint8_t> gunzip(const std::string& path, const uint8_t* in, size_t n) {
+UnpackedImage gunzip(const std::string& path, const uint8_t* in, size_t n) {
   z_stream s{};
   if (inflateInit2(&s, 16 + MAX_WBITS) != Z_OK) fail(path, "cannot start the gzip decoder");
-  std::vector<uint8_t> out(64ull << 20);
+  UnpackedImage out;
+  out.reserve(first_guess(in, n));
   s.next_in = const_cast<uint8_t*>(in);
   s.avail_in = uInt(n);
   int r;
   for (;;) {
     s.next_out = out.data() + s.total_out;
-    s.avail_out = uInt(out.size() - s.total_out);
+    s.avail_out = uInt(out.capacity() - s.total_out);
     r = inflate(&s, Z_FINISH);
-    if ((r == Z_BUF_ERROR || r == Z_OK) && s.avail_out == 0 && out.size() < kMaxVmlinux) {
-      out.resize(out.size() * 2);
+    if ((r == Z_BUF_ERROR || r == Z_OK) && s.avail_out == 0 && out.capacity() < kMaxVmlinux) {
+      out.set_size(s.total_out);
+      out.reserve(out.capacity() * 2);
       continue;
     }
     break;
@@ -65,11 +79,25 @@ std::vector<uint8_t> gunzip(const std::string& path, const uint8_t* in, size_t n
   size_t got = s.total_out;
   inflateEnd(&s);
   if (r != Z_STREAM_END) fail(path, fmt::format("the kernel's gzip payload is corrupt or truncated (zlib error {})", r));
-  out.resize(got);
+  out.set_size(got);
   return out;
 }
 
 }  // namespace
+
+UnpackedImage::~UnpackedImage() {
+  if (p_) munmap(p_, cap_);
+}
+
+void UnpackedImage::reserve(size_t cap) {
+  if (cap <= cap_) return;
+  void* p = p_ ? mremap(p_, cap_, cap, MREMAP_MAYMOVE)
+               : mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::runtime_error(fmt::format("cannot allocate {} MiB to unpack the kernel", cap >> 20));
+  p_ = static_cast<uint8_t*>(p);
+  cap_ = cap;
+  madvise(p_, cap_, MADV_HUGEPAGE);  // one host fault per 2 MiB while the decoder fills it
+}
 
 LinuxPayload unpack_linux_payload(const std::string& path, const std::vector<uint8_t>& f, uint64_t setup_size) {
   LinuxPayload p;

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <string>
+#include <span>
+#include <utility>
 #include <vector>
 
 namespace vireo::machine {
@@ -14,9 +16,38 @@ namespace vireo::machine {
 // The payload's compression, from its magic bytes.
 enum class PayloadFormat { Xz, Gzip, Other };
 
+// The unpacked kernel: an anonymous mapping, neither zero-filled by hand nor touched before the
+// decoder writes it (a Debian vmlinux is about 60 MiB; a std::vector would clear it first).
+class UnpackedImage {
+ public:
+  UnpackedImage() = default;
+  ~UnpackedImage();
+  UnpackedImage(UnpackedImage&& o) noexcept { swap(o); }
+  UnpackedImage& operator=(UnpackedImage&& o) noexcept {
+    swap(o);
+    return *this;
+  }
+  // Makes room for `cap` bytes, keeping the first size() (moves the mapping if need be).
+  void reserve(size_t cap);
+  uint8_t* data() { return p_; }
+  size_t capacity() const { return cap_; }
+  void set_size(size_t n) { n_ = n; }
+  bool empty() const { return n_ == 0; }
+  std::span<const uint8_t> bytes() const { return {p_, n_}; }
+
+ private:
+  void swap(UnpackedImage& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    std::swap(cap_, o.cap_);
+  }
+  uint8_t* p_ = nullptr;
+  size_t n_ = 0, cap_ = 0;
+};
+
 struct LinuxPayload {
   PayloadFormat format = PayloadFormat::Other;
-  std::vector<uint8_t> vmlinux;  // empty unless unpacked
+  UnpackedImage vmlinux;  // empty unless unpacked
 };
 
 // Unpacks the payload of `bzimage` (whose protected-mode part starts at `setup_size`). Returns
