@@ -44,24 +44,24 @@ bool vex(Translator& t, const Insn& in) {
   if (f.gpr >= 0 && (f.gpr >= in.nops || in.op[f.gpr].kind != OpKind::Reg || in.op[f.gpr].rclass != RegClass::Gpr))
     return false;
   const VexBytes b = pack_vex(in.bytes, in.len);
-  const Arg lo = Arg::imm(b.lo), hi = Arg::imm(b.hi);
+  const Arg lo = Arg::imm(b.lo), hi = Arg::imm(b.hi), fb = Arg::imm(t.add_fallback());
   const Value addr = f.mem >= 0 ? t.address(in.op[f.mem]) : Value{};
   if (f.gpr >= 0 && f.gpr_write) {
     const Operand& g = in.op[f.gpr];
-    Value v = addr.valid() ? t.ir.emit(Opcode::VexToGprM, {lo, hi, Arg::val(addr)})
-                           : t.ir.emit(Opcode::VexToGpr, {lo, hi});
+    Value v = addr.valid() ? t.ir.emit(Opcode::VexToGprM, {lo, hi, fb, Arg::val(addr)})
+                           : t.ir.emit(Opcode::VexToGpr, {lo, hi, fb});
     t.write(g, g.size, v);
   } else if (f.gpr >= 0) {
     const Operand& g = in.op[f.gpr];
-    t.ir.emit(Opcode::VexFromGpr, {lo, hi, Arg::val(t.read(g, g.size))});
+    t.ir.emit(Opcode::VexFromGpr, {lo, hi, fb, Arg::val(t.read(g, g.size))});
   } else if (f.writes_flags) {
-    Value fl = addr.valid() ? t.ir.emit(Opcode::VexFlagsM, {lo, hi, Arg::val(addr)})
-                            : t.ir.emit(Opcode::VexFlags, {lo, hi});
+    Value fl = addr.valid() ? t.ir.emit(Opcode::VexFlagsM, {lo, hi, fb, Arg::val(addr)})
+                            : t.ir.emit(Opcode::VexFlags, {lo, hi, fb});
     t.ir.set_flags(flag::ARITH, fl);
   } else if (addr.valid()) {
-    t.ir.emit(Opcode::VexRM, {lo, hi, Arg::val(addr)});
+    t.ir.emit(Opcode::VexRM, {lo, hi, fb, Arg::val(addr)});
   } else {
-    t.ir.emit(Opcode::VexRR, {lo, hi});
+    t.ir.emit(Opcode::VexRR, {lo, hi, fb});
   }
   return true;
 }
@@ -70,7 +70,7 @@ bool vex(Translator& t, const Insn& in) {
 // sixteen registers become zero.
 bool zero_upper(Translator& t, const Insn& in) {
   if (!isa_enabled(ZYDIS_ISA_SET_AVX)) return false;
-  t.ir.emit(Opcode::VexZeroUpper, {Arg::imm(in.mnemonic == ZYDIS_MNEMONIC_VZEROALL ? 1 : 0)});
+  t.ir.emit(Opcode::VexZeroUpper, {Arg::imm(in.mnemonic == ZYDIS_MNEMONIC_VZEROALL ? 1 : 0), Arg::imm(t.add_fallback())});
   return true;
 }
 

@@ -15,6 +15,7 @@
 #include "jit/backend/x64/emit_avx.h"
 
 #include "jit/backend/x64/block_emitter.h"
+#include "cpu/cpuid.h"
 #include "jit/frontend/avx_forms.h"
 
 namespace vireo::jit {
@@ -43,6 +44,8 @@ namespace x64_detail {
 namespace {
 
 constexpr int kOffYmmHi = offsetof(CpuState, ymm_hi);
+constexpr int kOffXcr0 = offsetof(CpuState, xcr0), kOffCr4 = offsetof(CpuState, cr4);
+static_assert(kCr4OsXsave == 1u << 18, "CR4.OSXSAVE is bit 2 of CR4's third byte");
 
 Xbyak::Address upper_half(unsigned r) { return Xbyak::util::xword[Xbyak::util::rbx + kOffYmmHi + 16 * int(r)]; }
 
@@ -65,7 +68,18 @@ bool keeps_vector_state(Opcode op) {
 }  // namespace
 
 void BlockEmitter::vex(uint32_t i, const ir::Inst& in, const Reg64& d) {
-  if (vex_run_next_ != i) ymm_upper_valid_ = 0;  // (the host's upper halves are not ours)
+  if (vex_run_next_ != i) {
+    ymm_upper_valid_ = 0;  // (the host's upper halves are not ours)
+    // AVX instructions are #UD unless XCR0 enables the SSE and AVX state and CR4.OSXSAVE is
+    // set (SDM Vol. 1, 14.3): checked where a run of VEX ops starts (nothing inside a run
+    // changes them); otherwise the interpreter runs the instruction and raises the #UD.
+    const uint64_t fallback = in.args[in.op == Opcode::VexZeroUpper ? 1 : 2].v;
+    Xbyak::Label& ud = interpreter_exit(in, fallback);
+    test(byte[rbx + kOffXcr0], uint8_t(xstate::AVX));
+    jz(ud, T_NEAR);
+    test(byte[rbx + kOffCr4 + 2], uint8_t(kCr4OsXsave >> 16));
+    jz(ud, T_NEAR);
+  }
   if (in.op == Opcode::VexZeroUpper) {
     // Every host upper half zero, then stored as the guest's.
     if (in.args[0].v) {
@@ -103,13 +117,13 @@ void BlockEmitter::vex(uint32_t i, const ir::Inst& in, const Reg64& d) {
     }
   }
   if (f.gpr >= 0) {
-    const Reg64 h = f.gpr_write ? d : val(in.args[2].v);
+    const Reg64 h = f.gpr_write ? d : val(in.args[3].v);
     const ZydisRegister g = f.zo[f.gpr].reg.value;
     req.operands[f.gpr].reg.value = ZydisRegisterEncode(ZydisRegisterGetClass(g), uint8_t(h.getIdx()));
   }
   Reg64 addr = r11;
   if (f.mem >= 0) {
-    addr = val(in.args[2].v);
+    addr = val(in.args[3].v);
     ZydisEncoderOperand& e = req.operands[f.mem];
     e.mem.base = ZYDIS_REGISTER_R15;
     e.mem.index = ZydisRegisterEncode(ZYDIS_REGCLASS_GPR64, uint8_t(addr.getIdx()));
@@ -122,13 +136,13 @@ void BlockEmitter::vex(uint32_t i, const ir::Inst& in, const Reg64& d) {
 
   if (f.mem >= 0) {
     // vmovdqa & co.: a misaligned operand is #GP(0) (SDM Vol. 1, 14.9), before the access.
-    if (f.align > 1 && !(f.align == 16 && alignment_already_checked(uint32_t(in.args[2].v)))) {
+    if (f.align > 1 && !(f.align == 16 && alignment_already_checked(uint32_t(in.args[3].v)))) {
       test(addr.cvt8(), f.align - 1);
       const uint32_t jcc = jcc_to_stub(0x5);  // jnz
       range_fault_info_.push_back({addr.getIdx(), in.guest_pc, f.mem_write, snapshot(), VEC_GP});
       range_fault_info_.back().jcc_end = jcc;
     }
-    guest_access(in, 2, f.mem_write);  // (its sync record is at the instruction right after)
+    guest_access(in, 3, f.mem_write);  // (its sync record is at the instruction right after)
   }
   for (ZyanUSize k = 0; k < enc_len; ++k) db(enc[k]);
   if (f.dst >= 0) {
