@@ -196,9 +196,8 @@ void add_run_command(CLI::App& app) {
   run_cmd->add_option("--engine", args->engine, "Execution engine: jit (default), interp")
       ->check(CLI::IsMember({"interp", "jit"}));
   run_cmd->add_option("--cpu", args->cpu,
-                      "CPU model the guest sees (or VIREO_CPU): default (every feature Vireo "
-                      "implements but the VEX ones: AVX, AVX2, FMA, F16C, VAES, VPCLMULQDQ), max "
-                      "(all of them), x86-64-v3, x86-64-v2, x86-64");
+                      "CPU model the guest sees (or VIREO_CPU): default (= max: every feature Vireo "
+                      "implements), max, x86-64-v3, x86-64-v2, x86-64");
   run_cmd->add_option("--tc-size", args->tc_size_mib, "jit: translation cache size in MiB (default 16)")
       ->check(CLI::Range(1, 1024));
   run_cmd->add_flag("--no-chain", args->no_chain, "jit: no direct block chaining");

@@ -64,18 +64,12 @@ CpuFeatures without_missing_host_avx(CpuFeatures f) {
   return f;
 }
 CpuFeatures max_features() { return without_missing_host_avx(with_fp_crypto(kMaxFeatures, false)); }
-// The default model: max without the VEX-encoded extensions (AVX, AVX2, FMA, F16C, VAES,
-// VPCLMULQDQ). The interpreter runs them all, but the jit does not translate VEX yet and runs
-// each through its interpreter fallback: glibc, seeing AVX2, would pick its AVX2 string
-// functions, and string_mem under the jit went from 0.24 s to 12 s. `--cpu max` or
-// `--cpu x86-64-v3` turn them on (as qemu-x86_64 users pass -cpu max).
-CpuFeatures default_features() {
-  CpuFeatures f = max_features();
-  f.leaf1_ecx &= ~(AVX | FMA | F16C);
-  f.leaf7_ebx &= ~AVX2_BIT;
-  f.leaf7_ecx &= ~(VAES | VPCLMULQDQ);
-  return f;
-}
+// The default model is max, every feature Vireo implements. (It left the VEX extensions out
+// while the jit ran each VEX instruction through its interpreter fallback: glibc, seeing AVX2,
+// took its AVX2 string functions and bench string_mem under the jit went from 0.24 s to 12 s.
+// The jit translates them now, jit/frontend/avx.cpp, and the AVX2 paths are the faster ones:
+// docs/performance.md, "AVX2 paths: before and after".)
+CpuFeatures default_features() { return max_features(); }
 CpuFeatures g_features = default_features();
 
 // x86-64-v3 adds AVX, AVX2, BMI1, BMI2, F16C, FMA, LZCNT, MOVBE, OSXSAVE (XSAVE): offered where

@@ -9,6 +9,7 @@
 #include <map>
 #include <regex>
 
+#include "cpu/cpuid.h"
 #include "compare.h"
 #include "engine_runner.h"
 #include "forms.h"
@@ -189,7 +190,16 @@ int main(int argc, char** argv) {
   app.add_flag("--random-code", random_code,
                "random instruction bytes instead of forms (docs/difftest.md, \"Random code\")");
   app.add_option("--random-count", random_count, "cases with --random-code");
+  std::string cpu_model;
+  app.add_option("--cpu", cpu_model, "CPU model the engines advertise (as vireo run --cpu: default, max, ...)");
   CLI11_PARSE(app, argc, argv);
+  if (!cpu_model.empty()) {
+    std::string error;
+    if (!select_cpu_model(cpu_model, error)) {
+      fmt::print(stderr, "vireo-difftest: {}\n", error);
+      return 2;
+    }
+  }
   if (!EngineRunner::known(o.engine)) {
     fmt::print(stderr, "vireo-difftest: unknown engine '{}'\n", o.engine);
     return 2;

@@ -110,6 +110,7 @@ const FrontendTable& frontend_table() {
     register_frontend_atomic(t);
     register_frontend_string(t);
     register_frontend_flag_ops(t);
+    register_frontend_avx(t);
     return t;
   }();
   return t;
@@ -211,6 +212,7 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
     Insn in;
     if (!decode_at(decoder, limits, bytes, got, pc, in) || !on_page(pc + in.len - 1, start)) break;
     FrontendFn fn = is_locked_rmw(in) ? translate_locked : table[in.mnemonic];
+    if (!avx_translatable(in, limits)) fn = nullptr;
     const size_t before = block.insts.size();
     Translator t(block, in, pc, fallbacks);
     if (!fn || !fn(t, in)) break;
@@ -303,6 +305,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     // atomics (locked.cpp), or the interpreter's locked path (interp/locked.cpp).
     FrontendFn fn = interpret_all ? nullptr : is_locked_rmw(in) ? translate_locked : table[in.mnemonic];
     if (limits.system_mode && !system_translatable(in)) fn = nullptr;
+    if (!avx_translatable(in, limits)) fn = nullptr;
     if (limits.system && !interpret_all) {  // (privileged instructions: frontend/system.cpp)
       t.sys = limits.system;
       if (FrontendFn s = system_frontend(in)) fn = s;

@@ -107,6 +107,7 @@ void register_frontend_bit(FrontendTable& t);
 void register_frontend_atomic(FrontendTable& t);
 void register_frontend_string(FrontendTable& t);
 void register_frontend_flag_ops(FrontendTable& t);
+void register_frontend_avx(FrontendTable& t);  // last: takes the V* mnemonics left
 
 const FrontendTable& frontend_table();
 // A locked read-modify-write (interp/dispatch.h: is_locked_rmw) as host atomics (locked.cpp);
@@ -139,6 +140,9 @@ struct BlockLimits {
     return breakpoints && std::binary_search(breakpoints->begin(), breakpoints->end(), pc);
   }
 };
+
+// VEX instructions (avx.cpp) are translated in user mode only, where the CPU model fixes XCR0.
+bool avx_translatable(const Insn& in, const BlockLimits& limits);
 
 // Decodes and translates one block starting at `pc`. `fallbacks` receives the instructions
 // the block runs in the interpreter (the index is in the Interpret, Div or RepString op).

@@ -21,6 +21,8 @@ bool has_side_effects(Opcode op) {
     // (comisd whose flags are overwritten, cvttsd2si whose result is unused).
     case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
     case Opcode::SseToGpr: case Opcode::SseToGprM: case Opcode::SseFlagsRR: case Opcode::SseFlagsRM:
+    case Opcode::VexRR: case Opcode::VexRM: case Opcode::VexFromGpr: case Opcode::VexToGpr:
+    case Opcode::VexToGprM: case Opcode::VexFlags: case Opcode::VexFlagsM: case Opcode::VexZeroUpper:
       return true;
     default: return false;
   }
@@ -34,6 +36,9 @@ bool is_sync_point(Opcode op) {
     case Opcode::Load128:
     case Opcode::AtomicXadd: case Opcode::AtomicXchg: case Opcode::AtomicCmpXchg:
     case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseToGprM: case Opcode::SseFlagsRM:
+    // (every VEX op: where the AVX state is off it leaves the block through the interpreter)
+    case Opcode::VexRR: case Opcode::VexRM: case Opcode::VexFromGpr: case Opcode::VexToGpr:
+    case Opcode::VexToGprM: case Opcode::VexFlags: case Opcode::VexFlagsM: case Opcode::VexZeroUpper:
     case Opcode::CheckCanonical:
     case Opcode::ExitIf:  // (the guest state must be exact where the block may leave)
       return true;

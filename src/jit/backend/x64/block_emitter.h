@@ -362,6 +362,13 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     return Xbyak::Xmm(int(x));
   }
   void sse(const ir::Inst& in, const Reg64& d);
+  // ---- VEX (emit_avx.cpp): YMM upper halves live in CpuState; host upper halves are kept
+  // only across a run of VEX ops (ymm_upper_valid_: host ymm n's upper half is the guest's).
+  void vex(uint32_t i, const ir::Inst& in, const Reg64& d);
+  void end_vex_run(uint32_t i);
+  uint16_t ymm_upper_valid_ = 0;
+  bool vex_upper_dirty_ = false;  // a host upper half may be nonzero (vzeroupper at the run's end)
+  uint32_t vex_run_next_ = kNone;  // the VEX op the current run continues with
 
   // Calls helper(CpuState*, FallbackInsn*, const GuestMemory*) with the guest state in
   // CpuState; a nonzero return leaves the block with that exit code.

@@ -1,5 +1,6 @@
 // BlockEmitter, block ends: the terminal, side exits, loops in place, the branch on entry flags, and the out-of-line paths.
 #include "jit/backend/x64/block_emitter.h"
+#include "jit/backend/x64/emit_avx.h"
 #include "jit/passes/passes.h"
 
 namespace vireo::jit::x64_detail {
@@ -193,7 +194,7 @@ uint16_t BlockEmitter::xmm_regs_used() const {
       case Opcode::SseFlagsRM:
         add(in.args[1].v);
         break;
-      default: break;
+      default: m |= vex_xmm_regs(in); break;  // (emit_avx.cpp)
     }
   }
   return m;

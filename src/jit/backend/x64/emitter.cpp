@@ -499,6 +499,10 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       pop(rax);
       mov(d, r11);
       break;
+    case Opcode::VexRR: case Opcode::VexRM: case Opcode::VexFromGpr: case Opcode::VexToGpr:
+    case Opcode::VexToGprM: case Opcode::VexFlags: case Opcode::VexFlagsM: case Opcode::VexZeroUpper:
+      vex(i, in, d);  // emit_avx.cpp
+      break;
     default: throw std::runtime_error("jit backend: unsupported opcode");
   }
 }
