@@ -123,7 +123,10 @@ class AddressSpace {
   void record(uint64_t start, uint64_t end, int prot) { record(start, end, prot, Origin()); }
   void forget(uint64_t start, uint64_t end);
   void reserve(uint64_t start, uint64_t len);  // back to PROT_NONE reservation
-  int64_t move_keeping_old(uint64_t old_addr, uint64_t len, int flags, uint64_t new_addr);
+  // mremap's helpers (address_space_remap.cpp).
+  std::vector<std::pair<uint64_t, uint64_t>> free_runs(uint64_t start, uint64_t end) const;
+  void unreserve_free(uint64_t start, uint64_t end);
+  void reserve_free(uint64_t start, uint64_t end);
 
   GuestMemory mem_;
   mutable ForkSafeMutex mu_;
