@@ -47,6 +47,7 @@ void AddressSpace::split(uint64_t at) {
 }
 
 void AddressSpace::forget(uint64_t start, uint64_t end) {
+  generation_.fetch_add(1, std::memory_order_relaxed);
   split(start);
   split(end);
   for (auto it = regions_.lower_bound(start); it != regions_.end() && it->first < end;)
@@ -54,6 +55,7 @@ void AddressSpace::forget(uint64_t start, uint64_t end) {
 }
 
 void AddressSpace::record(uint64_t start, uint64_t end, int prot, Origin origin) {
+  generation_.fetch_add(1, std::memory_order_relaxed);
   forget(start, end);
   regions_[start] = {end, prot, std::move(origin)};
 }
@@ -61,6 +63,7 @@ void AddressSpace::record(uint64_t start, uint64_t end, int prot, Origin origin)
 void AddressSpace::set_origin(uint64_t start, uint64_t end, const std::string& name,
                               uint64_t offset, uint64_t dev, uint64_t inode) {
   std::lock_guard g(mu_);
+  generation_.fetch_add(1, std::memory_order_relaxed);
   split(start);
   split(end);
   for (auto it = regions_.lower_bound(start); it != regions_.end() && it->first < end; ++it) {
@@ -276,6 +279,7 @@ int64_t AddressSpace::mprotect(uint64_t addr, uint64_t len, int prot) {
     split(b);
     for (auto it = regions_.lower_bound(a); it != regions_.end() && it->first < b; ++it)
       it->second.prot = prot;
+    generation_.fetch_add(1, std::memory_order_relaxed);
     a = b;
   }
   return 0;
@@ -323,6 +327,7 @@ int64_t AddressSpace::madvise(uint64_t addr, uint64_t len, int advice) {
 
 void AddressSpace::set_brk_start(uint64_t start) {
   std::lock_guard g(mu_);
+  generation_.fetch_add(1, std::memory_order_relaxed);
   brk_start_ = brk_cur_ = start;
   brk_mapped_end_ = page_align_up(start);
 }
