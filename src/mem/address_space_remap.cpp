@@ -12,8 +12,9 @@
 //  - the checks on the guest's own numbers (TASK_SIZE, alignment, overlap: check_mremap_params),
 //    and where the guest has nothing mapped (vma_lookup, EFAULT);
 //  - the window's PROT_NONE reservation fills the guest's holes on the host: it is lifted over
-//    the holes the call may see (in the source range, and over the pages an in-place growth
-//    takes) and put back afterwards wherever the guest has nothing mapped;
+//    the free pages an in-place growth would take, for the call, and put back afterwards
+//    wherever the guest has nothing mapped; a move of several mappings goes run by run of
+//    mapped pages, so that the holes between them are not moved along;
 //  - a move to an address the kernel would choose goes to one this address space chooses
 //    (find_free), given to the host as MREMAP_FIXED;
 //  - execute-only guest pages are readable on the host (host_prot), so an execute-only
@@ -112,16 +113,39 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
 
   // Let the host see the guest's holes, make the call, and put the reservation back wherever
   // the guest has nothing mapped once the bookkeeping is done.
+  // (The source range needs no such lifting: where it must be one mapping the guest's holes
+  // are EFAULT before the call, a shrink drops the tail whatever it holds, and a move of
+  // several mappings is made run by run of mapped pages, below.)
   const bool grow_here = !to && new_len > old_len && contains(old_addr, new_len);
-  unreserve_free(old_addr, old_addr + old_len);
   if (grow_here) unreserve_free(old_addr + old_len, old_addr + new_len);
   uint64_t dest = old_addr;
   bool moved = false;
   void* r = MAP_FAILED;
+  size_t moved_pieces = pieces.size();           // (fewer if a run of a move fails)
+  uint64_t failed_target = 0, failed_len = 0;    // what a failing MREMAP_FIXED call may have cleared
   if (to) {
     dest = (flags & MREMAP_FIXED) ? new_addr : find_free(new_len, new_addr);
-    if (dest && (flags & MREMAP_FIXED)) {
+    if (dest && (flags & MREMAP_FIXED) && move_only) {
+      // Linux moves mapping by mapping (remap_move), each one's target cleared just before
+      // it; the holes between them hold the window's reservation on the host, which is not
+      // to move: each run of mapped pages is one host call.
       moved = true;
+      r = host(dest);
+      for (size_t i = 0, j; i < pieces.size(); i = j) {
+        for (j = i + 1; j < pieces.size() && pieces[j].start == pieces[j - 1].end;) ++j;
+        const uint64_t s = pieces[i].start, len = pieces[j - 1].end - s;
+        if (::mremap(host(s), len, len, flags, host(dest + (s - old_addr))) == MAP_FAILED) {
+          r = MAP_FAILED;
+          moved_pieces = i;
+          failed_target = dest + (s - old_addr);
+          failed_len = len;
+          break;
+        }
+      }
+    } else if (dest && (flags & MREMAP_FIXED)) {
+      moved = true;
+      failed_target = dest;
+      failed_len = new_len;
       r = ::mremap(host(old_addr), old_len, new_len, flags, host(dest));
     } else if (dest) {
       // MREMAP_DONTUNMAP alone: the host is asked the same way (it tells one mapping from
@@ -144,6 +168,8 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
       dest = find_free(new_len, 0);
       if (dest) {
         moved = true;
+        failed_target = dest;
+        failed_len = new_len;
         r = ::mremap(host(old_addr), old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, host(dest));
       } else {
         errno = ENOMEM;
@@ -151,15 +177,25 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
     }
   }
   const uint64_t touched_end = old_addr + std::max(old_len, grow_here ? new_len : old_len);
+  // The moves made (all of them, or the runs before a failing one).
+  auto record_moves = [&](size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      const Piece& p = pieces[i];
+      record(dest + (p.start - old_addr), dest + (p.end - old_addr), p.prot, p.origin);
+      if (!(flags & MREMAP_DONTUNMAP)) forget(p.start, p.end);
+    }
+  };
   if (r == MAP_FAILED) {
     const int err = errno;
+    if (move_only) record_moves(moved_pieces);
     // mremap_to() clears the target before steps that can still fail: if the host did, so
     // did the guest.
-    if (moved && (flags & MREMAP_FIXED) && ::msync(host(dest), new_len, MS_ASYNC) != 0 && errno == ENOMEM) {
-      forget(dest, dest + new_len);
-      reserve_free(dest, dest + new_len);
+    if (failed_len && ::msync(host(failed_target), failed_len, MS_ASYNC) != 0 && errno == ENOMEM) {
+      forget(failed_target, failed_target + failed_len);
+      reserve_free(failed_target, failed_target + failed_len);
     }
     reserve_free(old_addr, touched_end);
+    if (moved) reserve_free(dest, dest + new_len);
     return -err;
   }
 
@@ -175,10 +211,7 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
   } else if (move_only) {
     // Each mapping in the range moves to the same offset from dest (the target's holes are
     // left alone); MREMAP_DONTUNMAP leaves the source mapped and empty.
-    for (const Piece& p : pieces) {
-      record(dest + (p.start - old_addr), dest + (p.end - old_addr), p.prot, p.origin);
-      if (!(flags & MREMAP_DONTUNMAP)) forget(p.start, p.end);
-    }
+    record_moves(pieces.size());
   } else {
     // One mapping, resized on the way: the target was cleared, a shrink dropped the tail.
     forget(old_addr, old_addr + old_len);
