@@ -121,7 +121,7 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
   uint64_t dest = old_addr;
   bool moved = false;
   void* r = MAP_FAILED;
-  size_t moved_pieces = pieces.size();           // (fewer if a run of a move fails)
+  size_t moved_pieces = 0;                       // runs moved before a failing one
   uint64_t failed_target = 0, failed_len = 0;    // what a failing MREMAP_FIXED call may have cleared
   if (to) {
     dest = (flags & MREMAP_FIXED) ? new_addr : find_free(new_len, new_addr);
@@ -136,11 +136,11 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
         const uint64_t s = pieces[i].start, len = pieces[j - 1].end - s;
         if (::mremap(host(s), len, len, flags, host(dest + (s - old_addr))) == MAP_FAILED) {
           r = MAP_FAILED;
-          moved_pieces = i;
           failed_target = dest + (s - old_addr);
           failed_len = len;
           break;
         }
+        moved_pieces = j;
       }
     } else if (dest && (flags & MREMAP_FIXED)) {
       moved = true;
@@ -187,7 +187,7 @@ int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_l
   };
   if (r == MAP_FAILED) {
     const int err = errno;
-    if (move_only) record_moves(moved_pieces);
+    record_moves(moved_pieces);
     // mremap_to() clears the target before steps that can still fail: if the host did, so
     // did the guest.
     if (failed_len && ::msync(host(failed_target), failed_len, MS_ASYNC) != 0 && errno == ENOMEM) {
