@@ -18,6 +18,7 @@
 #include "interp/memory_fault.h"
 #include "gdb/user_target.h"
 #include "linux/initial_stack.h"
+#include "linux/maps_registry.h"
 #include "linux/signals.h"
 #include "linux/syscalls/syscall_table.h"
 #include "linux/threads.h"
@@ -101,6 +102,7 @@ int Process::run() {
   GuestThread& main = *threads_.front();
   run_thread(main);
   if (exited_) {
+    unpublish_guest_maps();
     if (debugger) debugger->process_exit(false, exit_status_);
     if (opts_.stats) print_stats();
     return exit_status_;
@@ -180,6 +182,7 @@ void Process::handle_syscall(GuestThread& t) {
     return;
   }
   SyscallArgs a{{cpu.gpr[RDI], cpu.gpr[RSI], cpu.gpr[RDX], cpu.gpr[R10], cpu.gpr[R8], cpu.gpr[R9]}};
+  publish_guest_maps(*this, nr);  // for other Vireo processes' /proc/PID/maps
   ++t.syscall_counts[nr];
   const SyscallDef* d = nr < kMaxSyscall ? &syscall_table()[nr] : nullptr;
   int64_t result;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include "cpu/cpuid.h"
 #include "linux/guest_access.h"
 #include "linux/initial_stack.h"
+#include "linux/maps_registry.h"
 #include "linux/process.h"
 
 namespace vireo {
@@ -23,11 +25,22 @@ namespace {
 
 // "/proc/self/maps" -> "maps" when the directory is the guest's own; "" otherwise.
 std::string own_proc_file(const std::string& path) {
-  static const std::string pid = std::to_string(::getpid());
+  const std::string pid = std::to_string(::getpid());  // (not cached: a fork child has its own)
   for (const std::string& dir : {std::string("/proc/self/"), std::string("/proc/thread-self/"),
                                  "/proc/" + pid + "/", "/proc/" + pid + "/task/" + pid + "/"})
     if (path.compare(0, dir.size(), dir) == 0) return path.substr(dir.size());
   return "";
+}
+
+// "/proc/PID/maps" or "/proc/PID/task/TID/maps" of another process: its pid, else 0.
+pid_t other_maps_pid(const std::string& path) {
+  unsigned pid = 0, tid = 0;
+  int end = 0;
+  if (std::sscanf(path.c_str(), "/proc/%u/maps%n", &pid, &end) == 1 && size_t(end) == path.size()) return pid_t(pid);
+  end = 0;
+  if (std::sscanf(path.c_str(), "/proc/%u/task/%u/maps%n", &pid, &tid, &end) == 2 && size_t(end) == path.size())
+    return pid_t(pid);
+  return 0;
 }
 
 std::string read_host_file(const char* path) {
@@ -211,7 +224,15 @@ std::optional<int> procfs_open(Process& p, const std::string& path, int flags) {
     text = procfs_cpuinfo();
   } else {
     std::string file = own_proc_file(path);
-    if (file.empty()) return std::nullopt;
+    if (file.empty()) {
+      // Another guest process: the map it published (maps_registry.h); anything else (a
+      // process not under Vireo) is the host's.
+      pid_t other = other_maps_pid(path);
+      std::optional<std::string> published = other ? published_guest_maps(other) : std::nullopt;
+      if (!published) return std::nullopt;
+      if ((flags & O_ACCMODE) != O_RDONLY) return -EACCES;
+      return memfd_with(*published);
+    }
     const GuestLayout& g = guest_layout();
     if (file == "maps") text = procfs_maps(p);
     else if (file == "auxv") text = auxv_bytes();

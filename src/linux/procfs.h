@@ -4,7 +4,8 @@
 // memfd holding the text:
 //
 //   /proc/self/{maps,auxv,cmdline,environ,stat,status}, the same under /proc/<guest pid>/ and
-//   /proc/thread-self/, and /proc/cpuinfo (from the guest's CPUID).
+//   /proc/thread-self/, and /proc/cpuinfo (from the guest's CPUID);
+//   /proc/<pid>/maps of another guest process: the map it published (maps_registry.h).
 //
 // Everything else under /proc is the host's and passes through (/proc/self/exe is redirected
 // in guest_path.h).

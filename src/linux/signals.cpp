@@ -14,6 +14,7 @@
 #include <atomic>
 
 #include "gdb/user_target.h"
+#include "linux/maps_registry.h"
 #include "linux/process.h"
 #include "linux/threads.h"
 
@@ -166,6 +167,7 @@ void init_guest_signals(Process& p) {
 }
 
 void die_by_signal(Process& p, int sig, uint64_t address, bool message) {
+  unpublish_guest_maps();
   if (p.debugger) p.debugger->process_exit(true, sig);
   if (message) {
     const char* abbrev = sigabbrev_np(sig);

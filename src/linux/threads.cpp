@@ -15,6 +15,7 @@
 
 #include "gdb/user_target.h"
 #include "linux/guest_access.h"
+#include "linux/maps_registry.h"
 #include "linux/process.h"
 
 namespace vireo {
@@ -173,6 +174,7 @@ void Process::retire_stats(GuestThread& t) {
 // would release its own in Linux's exit path), --stats, the files flushed, then the host
 // exit_group takes all host threads down at once.
 void Process::end_process(int status) {
+  unpublish_guest_maps();
   if (debugger) debugger->process_exit(false, status);
   {
     std::lock_guard g(threads_mu_);

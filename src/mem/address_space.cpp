@@ -47,6 +47,7 @@ void AddressSpace::split(uint64_t at) {
 }
 
 void AddressSpace::forget(uint64_t start, uint64_t end) {
+  generation_.fetch_add(1, std::memory_order_relaxed);
   split(start);
   split(end);
   for (auto it = regions_.lower_bound(start); it != regions_.end() && it->first < end;)
@@ -54,6 +55,7 @@ void AddressSpace::forget(uint64_t start, uint64_t end) {
 }
 
 void AddressSpace::record(uint64_t start, uint64_t end, int prot, Origin origin) {
+  generation_.fetch_add(1, std::memory_order_relaxed);
   forget(start, end);
   regions_[start] = {end, prot, std::move(origin)};
 }
@@ -61,6 +63,7 @@ void AddressSpace::record(uint64_t start, uint64_t end, int prot, Origin origin)
 void AddressSpace::set_origin(uint64_t start, uint64_t end, const std::string& name,
                               uint64_t offset, uint64_t dev, uint64_t inode) {
   std::lock_guard g(mu_);
+  generation_.fetch_add(1, std::memory_order_relaxed);
   split(start);
   split(end);
   for (auto it = regions_.lower_bound(start); it != regions_.end() && it->first < end; ++it) {
@@ -276,6 +279,7 @@ int64_t AddressSpace::mprotect(uint64_t addr, uint64_t len, int prot) {
     split(b);
     for (auto it = regions_.lower_bound(a); it != regions_.end() && it->first < b; ++it)
       it->second.prot = prot;
+    generation_.fetch_add(1, std::memory_order_relaxed);
     a = b;
   }
   return 0;
@@ -298,100 +302,6 @@ uint64_t AddressSpace::vma_end(uint64_t addr) const {
     end = next->second.end;
   }
   return end;
-}
-
-int64_t AddressSpace::mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
-                             uint64_t new_addr) {
-  std::lock_guard g(mu_);
-  // The order of checks and effects follows mm/mremap.c.
-  if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) return -EINVAL;
-  if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
-  // MREMAP_DONTUNMAP moves the pages and leaves the old range mapped and empty; it only
-  // moves, and only as it was.
-  if ((flags & MREMAP_DONTUNMAP) && (!(flags & MREMAP_MAYMOVE) || old_len != new_len)) return -EINVAL;
-  if (old_addr & (kPageSize - 1)) return -EINVAL;
-  old_len = page_align_up(old_len);
-  new_len = page_align_up(new_len);
-  if (new_len == 0 || !contains(old_addr, old_len)) return -EINVAL;
-  // Linux 6.x looks the mapping at old_addr up before anything else: none is EFAULT, even for
-  // a shrink.
-  if (!is_mapped(old_addr, 1)) return -EFAULT;
-  if (flags & MREMAP_DONTUNMAP) return move_keeping_old(old_addr, old_len, flags, new_addr);
-  if (flags & MREMAP_FIXED) {
-    if ((new_addr & (kPageSize - 1)) || !contains(new_addr, new_len)) return -EINVAL;
-    if (new_addr < old_addr + old_len && old_addr < new_addr + new_len) return -EINVAL;  // overlap
-    // mremap_to(): the target is cleared first, then a shrink drops the old tail.
-    munmap(new_addr, new_len);
-    if (old_len > new_len) {
-      munmap(old_addr + new_len, old_len - new_len);
-      old_len = new_len;
-    }
-  } else if (old_len >= new_len) {
-    if (old_len > new_len) munmap(old_addr + new_len, old_len - new_len);
-    return int64_t(old_addr);
-  }
-  // vma_to_resize(): the old range must lie in one mapping.
-  uint64_t vend = vma_end(old_addr);
-  if (vend == old_addr || old_len > vend - old_addr) return -EFAULT;
-  auto it = std::prev(regions_.upper_bound(old_addr));
-  int prot = it->second.prot;
-  Origin origin = it->second.origin;
-  if (origin.inode) origin.offset += old_addr - it->first;
-  if (!(flags & MREMAP_FIXED)) {
-    // Growing in place needs the range to end where its mapping ends and every page it grows
-    // over to be free (vma_expandable).
-    bool room = contains(old_addr, new_len) && vend == old_addr + old_len &&
-                !is_mapped_any(old_addr + old_len, new_len - old_len);
-    if (room) {
-      // The pages above are free for the guest but hold our PROT_NONE window reservation,
-      // which would stop the host from growing in place: lift it for the call.
-      ::munmap(host(old_addr + old_len), new_len - old_len);
-      void* p = ::mremap(host(old_addr), old_len, new_len, 0);
-      if (p != MAP_FAILED) {
-        record(old_addr + old_len, old_addr + new_len, prot, origin);
-        if (origin.inode) set_origin(old_addr, old_addr + new_len, origin.name, origin.offset, origin.dev, origin.inode);
-        return int64_t(old_addr);
-      }
-      reserve(old_addr + old_len, new_len - old_len);
-    }
-    if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
-    new_addr = find_free(new_len, 0);
-    if (!new_addr) return -ENOMEM;
-  }
-  void* p = ::mremap(host(old_addr), old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
-                     host(new_addr));
-  if (p == MAP_FAILED) return -errno;
-  reserve(old_addr, old_len);  // the host unmapped it: put the reservation back
-  forget(old_addr, old_addr + old_len);
-  record(new_addr, new_addr + new_len, prot, origin);
-  return int64_t(new_addr);
-}
-
-// mremap with MREMAP_DONTUNMAP (lock held, flags checked): the pages move to new_addr (given
-// with MREMAP_FIXED, else chosen), the old range keeps its mapping, emptied — anonymous
-// memory reads zeros there again (mm/mremap.c, move_vma with MREMAP_DONTUNMAP).
-int64_t AddressSpace::move_keeping_old(uint64_t old_addr, uint64_t len, int flags, uint64_t new_addr) {
-  if (flags & MREMAP_FIXED) {
-    if ((new_addr & (kPageSize - 1)) || !contains(new_addr, len)) return -EINVAL;
-    if (new_addr < old_addr + len && old_addr < new_addr + len) return -EINVAL;  // overlap
-  }
-  const uint64_t vend = vma_end(old_addr);
-  if (vend == old_addr || len > vend - old_addr) return -EFAULT;
-  auto it = std::prev(regions_.upper_bound(old_addr));
-  const int prot = it->second.prot;
-  Origin origin = it->second.origin;
-  if (origin.inode) origin.offset += old_addr - it->first;
-  if (flags & MREMAP_FIXED) {
-    munmap(new_addr, len);
-  } else {
-    new_addr = find_free(len, 0);
-    if (!new_addr) return -ENOMEM;
-  }
-  void* p = ::mremap(host(old_addr), len, len, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
-                     host(new_addr));
-  if (p == MAP_FAILED) return -errno;
-  record(new_addr, new_addr + len, prot, origin);
-  return int64_t(new_addr);
 }
 
 int64_t AddressSpace::madvise(uint64_t addr, uint64_t len, int advice) {
@@ -417,6 +327,7 @@ int64_t AddressSpace::madvise(uint64_t addr, uint64_t len, int advice) {
 
 void AddressSpace::set_brk_start(uint64_t start) {
   std::lock_guard g(mu_);
+  generation_.fetch_add(1, std::memory_order_relaxed);
   brk_start_ = brk_cur_ = start;
   brk_mapped_end_ = page_align_up(start);
 }

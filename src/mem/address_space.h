@@ -12,6 +12,7 @@
 // leaves it locked in the child.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -105,6 +106,9 @@ class AddressSpace {
   // The program break's current range (for "[heap]").
   uint64_t brk_start() const { return brk_start_; }
   uint64_t brk_end() const { return brk_mapped_end_; }
+  // Changes whenever the map (mappings, their names, the program break) changes: lets a reader
+  // of mappings() tell cheaply, without the lock, that it has nothing new to read.
+  uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
 
  private:
   struct Region {
@@ -123,12 +127,16 @@ class AddressSpace {
   void record(uint64_t start, uint64_t end, int prot) { record(start, end, prot, Origin()); }
   void forget(uint64_t start, uint64_t end);
   void reserve(uint64_t start, uint64_t len);  // back to PROT_NONE reservation
-  int64_t move_keeping_old(uint64_t old_addr, uint64_t len, int flags, uint64_t new_addr);
+  // mremap's helpers (address_space_remap.cpp).
+  std::vector<std::pair<uint64_t, uint64_t>> free_runs(uint64_t start, uint64_t end) const;
+  void unreserve_free(uint64_t start, uint64_t end);
+  void reserve_free(uint64_t start, uint64_t end);
 
   GuestMemory mem_;
   mutable ForkSafeMutex mu_;
   std::map<uint64_t, Region> regions_;  // start -> region, non-overlapping
   uint64_t brk_start_ = 0, brk_cur_ = 0, brk_mapped_end_ = 0;
+  std::atomic<uint64_t> generation_{0};
 };
 
 inline uint64_t page_align_up(uint64_t v) { return (v + 4095) & ~uint64_t(4095); }

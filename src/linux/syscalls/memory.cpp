@@ -47,13 +47,15 @@ int64_t sys_mprotect(Process& p, const SyscallArgs& a) {
 }
 
 int64_t sys_mremap(Process& p, const SyscallArgs& a) {
+  // Code translated from the old range goes first: it is moved, emptied (MREMAP_DONTUNMAP) or
+  // cut off, and the jit's write-protection of its pages would split the host mappings that
+  // AddressSpace::mremap asks the host kernel about.
+  p.engine().invalidate(a.a[0], a.a[1]);
   int64_t r = p.as().mremap(a.a[0], a.a[1], a.a[2], int(a.a[3]), a.a[4]);
-  if (r >= 0) {
-    // Code translated from the old range is gone (moved, or emptied by MREMAP_DONTUNMAP), and
-    // so is whatever the new range held before.
-    p.engine().invalidate(a.a[0], a.a[1]);
-    p.engine().invalidate(uint64_t(r), a.a[2]);
-  }
+  // Whatever the new range held before is gone too (a MREMAP_FIXED target is cleared even
+  // when a later step fails).
+  if (r >= 0) p.engine().invalidate(uint64_t(r), a.a[2]);
+  else if (int(a.a[3]) & MREMAP_FIXED) p.engine().invalidate(a.a[4], a.a[2]);
   return r;
 }
 

@@ -2,7 +2,9 @@
 // madvise and brk inside an arena of this program's own, printing every result (addresses as
 // offsets into the arena) and, every few steps, what each page of the arena holds: mapped or
 // not, readable or not, and a checksum of its bytes. Natively and under Vireo the output must be
-// identical. Usage: mm_random SEED STEPS [OPS], OPS the operations to use: m mmap, u munmap,
+// identical. mremap is called in every way (in place, MREMAP_MAYMOVE, MREMAP_FIXED,
+// MREMAP_DONTUNMAP, and with arguments Linux refuses); where the kernel chooses the new address,
+// the moved pages are printed and unmapped, since native and Vireo choose differently. Usage: mm_random SEED STEPS [OPS], OPS the operations to use: m mmap, u munmap,
 // p mprotect, r mremap, a madvise, b brk (default: all of them).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,11 +43,12 @@ static void report(const char* op, long r) {
 }
 static long rel(void* p) { return p == MAP_FAILED ? -1 : (long)((uint8_t*)p - arena) / PAGE; }
 
-static void dump(void) {
+// One letter per page ('.' unmapped, 'n' not readable, 'z' zeros, 'D' data) and a summary.
+static void pages(uint8_t* base, int n) {
   unsigned char vec;
   uint32_t summary = 0;
-  for (int i = 0; i < PAGES; ++i) {
-    uint8_t* p = arena + (size_t)i * PAGE;
+  for (int i = 0; i < n; ++i) {
+    uint8_t* p = base + (size_t)i * PAGE;
     int mapped = mincore(p, PAGE, &vec) == 0;
     int readable = 0;
     uint32_t sum = 0;
@@ -59,6 +62,7 @@ static void dump(void) {
   }
   printf(" %08x\n", summary);
 }
+static void dump(void) { pages(arena, PAGES); }
 
 int main(int argc, char** argv) {
   rng = argc > 1 ? strtoull(argv[1], NULL, 0) * 2654435761u + 1 : 1;
@@ -102,13 +106,46 @@ int main(int argc, char** argv) {
       case 4: {
         unsigned nlen = 1 + pick(16);
         if (at + nlen > PAGES) nlen = PAGES - at;
-        int fixed = pick(2);
         unsigned to = pick(PAGES - 16);
-        void* r = fixed ? mremap(p, (size_t)len * PAGE, (size_t)nlen * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, arena + (size_t)to * PAGE)
-                        : mremap(p, (size_t)len * PAGE, (size_t)nlen * PAGE, 0);
-        if (fixed) snprintf(op, sizeof op, "mremap(%u, %u, %u, FIXED to %u)", at, len, nlen, to);
-        else snprintf(op, sizeof op, "mremap(%u, %u, %u)", at, len, nlen);
-        report(op, rel(r));
+        uint8_t* q = arena + (size_t)to * PAGE;
+        size_t ol = (size_t)len * PAGE, nl = (size_t)nlen * PAGE;
+        void* r;
+        const char* how;
+        switch (pick(8)) {
+          case 0: how = "in place"; r = mremap(p, ol, nl, 0); break;
+          case 1: how = "MAYMOVE"; r = mremap(p, ol, nl, MREMAP_MAYMOVE); break;
+          case 2: case 3: how = "FIXED"; r = mremap(p, ol, nl, MREMAP_MAYMOVE | MREMAP_FIXED, q); break;
+          case 4: how = "DONTUNMAP FIXED"; r = mremap(p, ol, ol, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, q); break;
+          case 5: how = "DONTUNMAP"; r = mremap(p, ol, ol, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL); break;
+          case 6: how = "same size FIXED"; r = mremap(p, ol, ol, MREMAP_MAYMOVE | MREMAP_FIXED, q); break;
+          default: {
+            // Arguments Linux refuses: each error as Linux gives it.
+            static const char* bad[] = {"bad flag", "unaligned", "FIXED alone", "zero length",
+                                        "unaligned target", "DONTUNMAP resize", "huge"};
+            unsigned k = pick(7);
+            how = bad[k];
+            r = k == 0 ? mremap(p, ol, nl, MREMAP_MAYMOVE | 8)
+                : k == 1 ? mremap(p + 1, ol, nl, MREMAP_MAYMOVE)
+                : k == 2 ? mremap(p, ol, nl, MREMAP_FIXED, q)
+                : k == 3 ? mremap(p, ol, 0, MREMAP_MAYMOVE)
+                : k == 4 ? mremap(p, ol, nl, MREMAP_MAYMOVE | MREMAP_FIXED, q + 1)
+                : k == 5 ? mremap(p, ol, ol + PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, q)
+                         : mremap(p, ol, (size_t)1 << 62, MREMAP_MAYMOVE);
+          }
+        }
+        snprintf(op, sizeof op, "mremap(%u, %u, %u, %s to %u)", at, len, nlen, how, to);
+        long off = rel(r);
+        int chosen = (strcmp(how, "MAYMOVE") == 0 && r != p) || strcmp(how, "DONTUNMAP") == 0;
+        if (r != MAP_FAILED && chosen) {
+          // Moved where the kernel chose (its choice differs from Vireo's): the pages must have
+          // come along; then the mapping is dropped.
+          size_t n = strstr(how, "DONTUNMAP") ? ol : nl;
+          printf("%s = moved ", op);
+          pages((uint8_t*)r, (int)(n / PAGE));
+          munmap(r, n);
+        } else {
+          report(op, off);
+        }
         break;
       }
       case 5:
