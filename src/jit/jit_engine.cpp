@@ -195,6 +195,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
       if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb, flags_hint_)) {
         flush_cache();  // full: start again (QEMU's policy)
         tb->pc_map.clear();
+        tb->sync.clear();  // (the first emission's records would precede the second's)
         tb->exits.clear();
         if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb, flags_hint_))
           throw std::runtime_error("jit: a block does not fit in an empty translation cache");

@@ -32,6 +32,8 @@ void CodeCache::insert(std::unique_ptr<TranslatedBlock> b) {
   for (uint64_t page : b->guest_pages()) pages_[page].push_back(b.get());
   by_host_[uintptr_t(b->code)] = b.get();
   uint64_t pc = b->guest_pc;
+  const size_t bit = filter_bit(pc);
+  filter_[bit / 64] |= uint64_t(1) << (bit % 64);
   blocks_[pc] = std::move(b);
 }
 
@@ -85,6 +87,7 @@ void CodeCache::flush() {
   blocks_.clear();
   by_host_.clear();
   pages_.clear();
+  std::fill(filter_.begin(), filter_.end(), 0);
   cursor_ = base_;
   for (size_t i = 0; i < kJumpCacheSize; ++i) jump_cache_[i] = {empty_jump_tag(i), nullptr};
 }

@@ -37,6 +37,10 @@ class CodeCache {
   void commit(size_t used) { cursor_ += used; }
 
   TranslatedBlock* lookup(uint64_t pc) const {
+    // Most lookups are of cold code with no block (the dispatcher asks at every entry of the
+    // interpreter tier): the filter answers those without hashing into blocks_.
+    const size_t bit = filter_bit(pc);
+    if (!(filter_[bit / 64] >> (bit % 64) & 1)) return nullptr;
     auto it = blocks_.find(pc);
     return it == blocks_.end() ? nullptr : it->second.get();
   }
@@ -71,6 +75,12 @@ class CodeCache {
   void remove(TranslatedBlock* b);
   static void patch_jmp(uint8_t* at, const uint8_t* to);
 
+  // A bit per hash of a guest pc with a block (set at insert, cleared only at flush: a stale
+  // bit costs a lookup in blocks_, no more). The interpreter tier's cold entries missed in
+  // blocks_ (a std::unordered_map) at every block: 4% of an exec-heavy run (issue 22).
+  static constexpr size_t kFilterBits = size_t(1) << 17;
+  static size_t filter_bit(uint64_t pc) { return size_t((pc * 0x9E3779B97F4A7C15ull) >> (64 - 17)); }
+  std::vector<uint64_t> filter_ = std::vector<uint64_t>(kFilterBits / 64);
   uint8_t* trampolines_;
   uint8_t* base_;
   size_t size_;
