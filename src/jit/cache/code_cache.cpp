@@ -8,13 +8,6 @@
 
 namespace vireo::jit {
 
-uint64_t TranslatedBlock::guest_pc_at(uint64_t host_pc) const {
-  uint64_t off = host_pc - uint64_t(code);
-  auto it = std::upper_bound(pc_map.begin(), pc_map.end(), off,
-                             [](uint64_t o, const auto& e) { return o < e.first; });
-  return it == pc_map.begin() ? guest_pc : std::prev(it)->second;
-}
-
 CodeCache::CodeCache(size_t size) : size_(size), jump_cache_(new JumpCacheEntry[kJumpCacheSize]) {
   // One mapping for the trampoline page and the code: blocks reach the trampolines with rel32
   // jumps, and separate mappings may land anywhere (with threads, each engine has its own).
