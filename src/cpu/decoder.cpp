@@ -115,7 +115,13 @@ bool Decoder::decode_full(const uint8_t* bytes, size_t avail, ZydisDecodedInstru
 bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out) const {
   ZydisDecodedInstruction zi;
   ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
-  if (!decode_full(bytes, avail, zi, zo)) return false;
+  // Only the operands kept below (the visible ones, at most four) are decoded: the hidden
+  // ones (rflags, rsp, string registers) were a third of Zydis's time in a cold start (issue 22).
+  const ZydisDecoder* d = is_mpx_hint(bytes, avail) ? &no_mpx_ : &decoder_;
+  ZydisDecoderContext ctx;
+  if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(d, &ctx, bytes, avail, &zi)) ||
+      !ZYAN_SUCCESS(ZydisDecoderDecodeOperands(d, &ctx, &zi, zo, std::min<ZyanU8>(zi.operand_count_visible, 4))))
+    return false;
   // No AVX-512 (nor Xeon Phi's MVEX) is advertised: an EVEX instruction is #UD, as on a CPU
   // without it (62h is BOUND, invalid in 64-bit mode). The AVX handlers assume XMM/YMM0-15.
   if (zi.encoding == ZYDIS_INSTRUCTION_ENCODING_EVEX || zi.encoding == ZYDIS_INSTRUCTION_ENCODING_MVEX)

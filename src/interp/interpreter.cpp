@@ -47,13 +47,18 @@ std::unique_ptr<Interpreter::CacheEntry[], Interpreter::CacheUnmap> Interpreter:
   return c;
 }
 
-// The cold code is more than the table holds: a table 8 times larger, empty (its entries are
-// decoded again as they are met). Called from fetch_slow only, before the entry it fills is
-// chosen, so no decoded instruction of the old table is in use.
+// The cold code is more than the table holds: a table 8 times larger, holding the old one's
+// entries (each is a decode saved: an exec'd dynamic program grows its table in its loader).
+// Called from fetch_slow only, before the entry it fills is chosen, so no decoded instruction
+// of the old table is in use.
 void Interpreter::grow_cache() {
   size_t entries = std::min(kCacheSize, (cache_mask_ + 1) * 8);
+  auto old = std::move(cache_);
+  const size_t old_entries = cache_mask_ + 1;
   cache_ = map_cache(entries, true);
   cache_mask_ = entries - 1;
+  for (size_t i = 0; i < old_entries; ++i)
+    if (old[i].rip != empty_tag(i)) cache_[slot_of(old[i].rip)] = old[i];
   grow_at_misses_ = entries < kCacheSize ? decode_misses_ + kGrowAfterMisses : 0;
 }
 
@@ -135,6 +140,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
   ++decode_misses_;
   if (decode_misses_ == grow_at_misses_) [[unlikely]] {
     grow_cache();
+    --decode_misses_;  // (counted again below)
     return fetch_slow(cpu, cache_[slot_of(rip)]);
   }
   // The legacy vsyscall page lies outside the window: its calls are emulated here.

@@ -195,6 +195,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
       if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb, flags_hint_)) {
         flush_cache();  // full: start again (QEMU's policy)
         tb->pc_map.clear();
+        tb->sync.clear();  // (the first emission's records would precede the second's)
         tb->exits.clear();
         if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb, flags_hint_))
           throw std::runtime_error("jit: a block does not fit in an empty translation cache");
@@ -205,6 +206,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
       last_error = e.what();
       continue;
     }
+    tb->pack_metadata();
     ++stats_.blocks_translated;
     stats_.guest_insns_translated += tb->guest_insns;
     stats_.host_bytes += tb->code_size;
@@ -252,13 +254,9 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
     cpu.rip = b->guest_pc_at(f.host_pc);
     // Guest registers and flags that lived only in host registers at this access.
     uint32_t off = uint32_t(f.host_pc - uint64_t(b->code));
-    auto it = std::lower_bound(b->sync.begin(), b->sync.end(), off,
-                               [](const SyncRecord& r, uint32_t o) { return r.host_offset < o; });
-    // (exactly at a record, or inside the op code a record covers)
-    if ((it == b->sync.end() || it->host_offset != off) && it != b->sync.begin() &&
-        off < std::prev(it)->host_end)
-      --it;
-    if (it != b->sync.end() && (it->host_offset == off || off < it->host_end)) {
+    SyncRecord rec;
+    if (b->find_sync(off, rec)) {
+      const SyncRecord* it = &rec;
       for (auto [guest, host] : it->gprs) cpu.gpr[guest] = f.host_regs[host];
       if (it->base_recipe.op != FlagsRecipe::None)  // (under inc/dec flags: supplies CF)
         cpu.rflags = (cpu.rflags & ~flag::ARITH) | (it->base_recipe.eval(f.host_regs) & flag::ARITH);

@@ -8,14 +8,7 @@
 
 namespace vireo::jit {
 
-uint64_t TranslatedBlock::guest_pc_at(uint64_t host_pc) const {
-  uint64_t off = host_pc - uint64_t(code);
-  auto it = std::upper_bound(pc_map.begin(), pc_map.end(), off,
-                             [](uint64_t o, const auto& e) { return o < e.first; });
-  return it == pc_map.begin() ? guest_pc : std::prev(it)->second;
-}
-
-CodeCache::CodeCache(size_t size) : size_(size), jump_cache_(new JumpCacheEntry[kJumpCacheSize]) {
+CodeCache::CodeCache(size_t size) : size_(size) {
   // One mapping for the trampoline page and the code: blocks reach the trampolines with rel32
   // jumps, and separate mappings may land anywhere (with threads, each engine has its own).
   void* p = mmap(nullptr, kTrampolineBytes + size, PROT_READ | PROT_WRITE | PROT_EXEC,
@@ -23,15 +16,33 @@ CodeCache::CodeCache(size_t size) : size_(size), jump_cache_(new JumpCacheEntry[
   if (p == MAP_FAILED) throw std::runtime_error("cannot allocate the translation cache");
   trampolines_ = static_cast<uint8_t*>(p);
   base_ = cursor_ = trampolines_ + kTrampolineBytes;
-  for (size_t i = 0; i < kJumpCacheSize; ++i) jump_cache_[i] = {empty_jump_tag(i), nullptr};
+  aux_ = mmap(nullptr, aux_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (aux_ == MAP_FAILED) {
+    munmap(trampolines_, kTrampolineBytes + size_);
+    throw std::runtime_error("cannot allocate the translation cache");
+  }
+  jump_cache_ = static_cast<JumpCacheEntry*>(aux_);
+  filter_ = reinterpret_cast<uint64_t*>(jump_cache_ + kJumpCacheSize);
+  jump_cache_[0].guest_pc = empty_jump_tag(0);  // (every other slot's empty tag is 0)
 }
 
-CodeCache::~CodeCache() { munmap(trampolines_, kTrampolineBytes + size_); }
+CodeCache::~CodeCache() {
+  munmap(trampolines_, kTrampolineBytes + size_);
+  munmap(aux_, aux_bytes());
+}
+
+void CodeCache::reset_aux() {
+  // (zero pages again; a failure leaves the pages as they were, so clear them by hand)
+  if (madvise(aux_, aux_bytes(), MADV_DONTNEED) != 0) std::memset(aux_, 0, aux_bytes());
+  jump_cache_[0].guest_pc = empty_jump_tag(0);
+}
 
 void CodeCache::insert(std::unique_ptr<TranslatedBlock> b) {
   for (uint64_t page : b->guest_pages()) pages_[page].push_back(b.get());
   by_host_[uintptr_t(b->code)] = b.get();
   uint64_t pc = b->guest_pc;
+  const size_t bit = filter_bit(pc);
+  filter_[bit / 64] |= uint64_t(1) << (bit % 64);
   blocks_[pc] = std::move(b);
 }
 
@@ -85,8 +96,8 @@ void CodeCache::flush() {
   blocks_.clear();
   by_host_.clear();
   pages_.clear();
+  reset_aux();
   cursor_ = base_;
-  for (size_t i = 0; i < kJumpCacheSize; ++i) jump_cache_[i] = {empty_jump_tag(i), nullptr};
 }
 
 TranslatedBlock* CodeCache::block_at_host(uint64_t pc) const {

@@ -126,6 +126,15 @@ struct TranslatedBlock {
   // pc inside the block finds its guest instruction (precise exceptions).
   std::vector<std::pair<uint32_t, uint64_t>> pc_map;
   std::vector<SyncRecord> sync;  // ascending host_offset
+  // pc_map and sync once the block is emitted (pack_metadata), delta-coded: they are read only
+  // when a host fault hits the block, and as vectors they were 4x the host code's size
+  // (88 bytes a sync record; gcc's cc1 held 33 MB of them beside a 16 MiB cache). Empty
+  // while the vectors are in use (the emitter fills them; system mode keeps them).
+  std::vector<uint8_t> packed_pc_map, packed_sync;
+  void pack_metadata();
+  // The sync record covering host offset `off` (exactly at its access, or inside the op code
+  // it covers), from either form.
+  bool find_sync(uint32_t off, SyncRecord& out) const;
   std::vector<std::unique_ptr<ExitSlot>> exits;
   std::vector<ExitSlot*> incoming;  // slots in other blocks patched to jump here
   std::vector<std::unique_ptr<FallbackInsn>> fallbacks;
