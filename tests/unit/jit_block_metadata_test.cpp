@@ -21,7 +21,8 @@ bool same(const SyncRecord& a, const SyncRecord& b) {
   for (size_t i = 0; i < a.gprs.size(); ++i)
     if (a.gprs.v[i] != b.gprs.v[i]) return false;
   const bool flags = a.flags_reg >= 0 || a.flags_recipe.op != FlagsRecipe::None;
-  return !flags || (a.flags_mask == b.flags_mask && (a.flags_reg >= 0 || recipe(a.flags_recipe, b.flags_recipe)));
+  return !flags || (a.flags_mask == b.flags_mask && (a.flags_reg >= 0 || (recipe(a.flags_recipe, b.flags_recipe) &&
+                                                                          a.flags_if == b.flags_if)));
 }
 
 TEST(JitBlockMetadata, PackedPcMapAndSyncRecordsAnswerAsTheVectorsDid) {
@@ -51,6 +52,7 @@ TEST(JitBlockMetadata, PackedPcMapAndSyncRecordsAnswerAsTheVectorsDid) {
         } else {
           r.flags_recipe = {FlagsRecipe::Op(1 + rng() % 5), uint8_t(1u << (rng() % 4)), int8_t(rng() % 16),
                             int8_t(int(rng() % 17) - 1), rng() >> (rng() % 64)};
+          if (rng() % 2) r.flags_if = int8_t(rng() % 16);  // a loop's carried flags
         }
       }
       if (rng() % 4 == 0) r.base_recipe = {FlagsRecipe::Sub, 4, 3, -1, 7};

@@ -74,7 +74,10 @@ void put_sync(std::vector<uint8_t>& out, const SyncRecord& r, uint32_t prev_offs
   if (flags) {
     out.push_back(uint8_t(r.flags_reg));
     put_uleb(out, r.flags_mask);
-    if (r.flags_reg < 0) put_recipe(out, r.flags_recipe);
+    if (r.flags_reg < 0) {
+      put_recipe(out, r.flags_recipe);
+      out.push_back(uint8_t(r.flags_if));  // a loop's carried flags: the recipe's condition
+    }
   }
   if (r.base_recipe.op != FlagsRecipe::None) put_recipe(out, r.base_recipe);
   if (r.xmm_dirty) {
@@ -96,7 +99,10 @@ SyncRecord get_sync(Reader& in, uint32_t prev_offset) {
   if (head & kHasFlags) {
     r.flags_reg = int8_t(in.byte());
     r.flags_mask = in.uleb();
-    if (r.flags_reg < 0) r.flags_recipe = get_recipe(in);
+    if (r.flags_reg < 0) {
+      r.flags_recipe = get_recipe(in);
+      r.flags_if = int8_t(in.byte());
+    }
   }
   if (head & kHasBase) r.base_recipe = get_recipe(in);
   if (head & kHasXmm) {
