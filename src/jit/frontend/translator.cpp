@@ -107,6 +107,7 @@ const FrontendTable& frontend_table() {
     register_frontend_sse(t);
     register_frontend_shift_muldiv(t);
     register_frontend_bit(t);
+    register_frontend_bmi(t);
     register_frontend_atomic(t);
     register_frontend_string(t);
     register_frontend_flag_ops(t);
