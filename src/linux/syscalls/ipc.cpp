@@ -81,6 +81,8 @@ int64_t sys_shmat(Process& p, const SyscallArgs& a) {
   }
   int prot = PROT_READ | ((flags & SHM_RDONLY) ? 0 : PROT_WRITE) | ((flags & SHM_EXEC) ? PROT_EXEC : 0);
   p.as().mprotect(uint64_t(at), len, prot);
+  // SHM_REMAP may replace code the engine has translated (as a MAP_FIXED mmap may).
+  if (addr) p.engine().invalidate(uint64_t(at), len);
   p.engine().mapped(uint64_t(at), len);
   std::lock_guard lock(attach_mutex);
   attachments[uint64_t(at)] = len;
@@ -98,6 +100,7 @@ int64_t sys_shmdt(Process& p, const SyscallArgs& a) {
   }
   ::shmdt(p.as().host(a.a[0]));
   p.as().munmap(a.a[0], len);
+  p.engine().invalidate(a.a[0], len);  // (code run from the segment, as munmap drops it)
   return 0;
 }
 

@@ -1,9 +1,10 @@
 /* IPC: a memfd mapped twice (and sealed), System V shared memory and a semaphore shared with a
  * forked child, a System V message queue with typed messages, and a POSIX message queue with
- * priorities. */
+ * priorities; code replaced by a System V segment attached over it. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <mqueue.h>
+#include <stdint.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
@@ -101,6 +102,36 @@ static void sysv_shm_sem(void) {
   FAILS_WITH(shmat(shm, NULL, 0), EINVAL);
 }
 
+/* Code replaced by a System V segment: a page of code that has run (often enough for the jit to
+ * translate it) is covered by shmat(SHM_REMAP | SHM_EXEC) with other code, which must run. */
+static int call_page(const unsigned char* page) {
+  int (*f)(void) = (int (*)(void))(uintptr_t)page;
+  int r = 0;
+  for (int i = 0; i < 200; ++i) r = f();
+  return r;
+}
+
+static void sysv_shm_code(void) {
+  static const unsigned char ret1[] = {0xB8, 1, 0, 0, 0, 0xC3}, ret2[] = {0xB8, 2, 0, 0, 0, 0xC3};
+  unsigned char* page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) {
+    printf("shm code: mmap failed: %s\n", strerror(errno));
+    check_failures++;
+    return;
+  }
+  memcpy(page, ret1, sizeof ret1);
+  printf("shm code: the anonymous page returns %d\n", call_page(page));
+  int shm = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+  unsigned char* seg = shmat(shm, NULL, 0);
+  memcpy(seg, ret2, sizeof ret2);
+  unsigned char* code = shmat(shm, page, SHM_REMAP | SHM_EXEC);
+  if (code == page) printf("shm code: the segment over it returns %d\n", call_page(page));
+  else printf("shm code: SHM_REMAP | SHM_EXEC failed: %s\n", strerror(errno));
+  OK(shmdt(seg));
+  OK(shmdt(code));
+  OK(shmctl(shm, IPC_RMID, NULL));
+}
+
 static void sysv_msg(void) {
   int q = (int)OK(msgget(IPC_PRIVATE, IPC_CREAT | 0600));
   struct { long type; char text[32]; } m;
@@ -157,6 +188,7 @@ int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   memfd();
   sysv_shm_sem();
+  sysv_shm_code();
   sysv_msg();
   posix_mq();
   return finish("ipc_shared");
