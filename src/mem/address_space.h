@@ -109,6 +109,9 @@ class AddressSpace {
   // Changes whenever the map (mappings, their names, the program break) changes: lets a reader
   // of mappings() tell cheaply, without the lock, that it has nothing new to read.
   uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
+  // The host protection of a guest protection: execute-only is readable on the host (the jit
+  // and the interpreter read the code).
+  static int host_prot(int prot);
 
  private:
   struct Region {
@@ -116,7 +119,6 @@ class AddressSpace {
     int prot;
     Origin origin;
   };
-  static int host_prot(int prot);
   // The end of the VMA holding `addr` as Linux would have it (neighbouring regions with the
   // same protection and backing merged); `addr` itself if it is unmapped.
   uint64_t vma_end(uint64_t addr) const;

@@ -51,8 +51,7 @@ void SharedCode::protect(Member* m, uint64_t page) {
 
 void SharedCode::restore_if_free(uint64_t page) {
   if (pages_.count(page) || alias_code_.count(page)) return;
-  int prot = mem_.space ? mem_.space->prot_at(page) : -1;
-  if (prot >= 0) ::mprotect(mem_.base + page, 4096, watch_.mask(page, prot));
+  apply_protection(page);
 }
 
 void SharedCode::drop_page(uint64_t page) {
@@ -151,7 +150,9 @@ bool SharedCode::take(Member* m, std::vector<std::pair<uint64_t, uint64_t>>& ran
 int SharedCode::host_prot(uint64_t page) const {
   int prot = mem_.space ? mem_.space->prot_at(page) : -1;
   if (prot < 0) return -1;
-  prot = watch_.mask(page, prot);
+  // The host view of the guest's protection first (execute-only is readable on the host, as
+  // AddressSpace maps it), so a page given back keeps the host mapping whole.
+  prot = watch_.mask(page, AddressSpace::host_prot(prot));
   if (pages_.count(page) || alias_code_.count(page)) prot &= ~PROT_WRITE;
   return prot;
 }
