@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "cpu/flags.h"
+#include "cpu/vex_alignment.h"
 #include "interp/avx_common.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
@@ -120,17 +121,6 @@ bool is_vec(ZydisRegister r) {
   return c == ZYDIS_REGCLASS_XMM || c == ZYDIS_REGCLASS_YMM;
 }
 
-// The aligned moves are the only VEX instructions with an alignment rule (SDM Vol. 1, 14.9).
-uint8_t alignment_of(ZydisMnemonic m, unsigned size) {
-  switch (m) {
-    case ZYDIS_MNEMONIC_VMOVAPS: case ZYDIS_MNEMONIC_VMOVAPD: case ZYDIS_MNEMONIC_VMOVDQA:
-    case ZYDIS_MNEMONIC_VMOVNTPS: case ZYDIS_MNEMONIC_VMOVNTPD: case ZYDIS_MNEMONIC_VMOVNTDQ:
-    case ZYDIS_MNEMONIC_VMOVNTDQA:
-      return uint8_t(size);
-    default: return 1;
-  }
-}
-
 // Builds the plan and thunk for one instruction; false if it cannot run on the host this way
 // (not an AVX/AVX2 instruction, or one with operands this scheme does not map).
 bool build(const uint8_t* bytes, size_t len, bool mode64, Plan& p, Arena& arena) {
@@ -190,7 +180,7 @@ bool build(const uint8_t* bytes, size_t len, bool mode64, Plan& p, Arena& arena)
       p.mem_op = int8_t(i);
       p.mem_read = rd;
       p.mem_write = wr;
-      p.align = alignment_of(zi.mnemonic, z.size / 8);
+      p.align = vex_alignment(zi.mnemonic, z.size / 8);
       ZydisEncoderOperand& e = req.operands[i];
       e.mem.base = ZYDIS_REGISTER_RSI;
       e.mem.index = ZYDIS_REGISTER_NONE;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "cpu/flags.h"
+#include "cpu/vex_alignment.h"
 
 namespace vireo::jit {
 
@@ -23,17 +24,6 @@ bool excluded(ZydisMnemonic m) {
     case ZYDIS_MNEMONIC_VSTMXCSR: case ZYDIS_MNEMONIC_VZEROUPPER: case ZYDIS_MNEMONIC_VZEROALL:
       return true;
     default: return false;
-  }
-}
-
-// The aligned moves are the only VEX instructions with an alignment rule (SDM Vol. 1, 14.9).
-uint8_t alignment_of(ZydisMnemonic m, unsigned size) {
-  switch (m) {
-    case ZYDIS_MNEMONIC_VMOVAPS: case ZYDIS_MNEMONIC_VMOVAPD: case ZYDIS_MNEMONIC_VMOVDQA:
-    case ZYDIS_MNEMONIC_VMOVNTPS: case ZYDIS_MNEMONIC_VMOVNTPD: case ZYDIS_MNEMONIC_VMOVNTDQ:
-    case ZYDIS_MNEMONIC_VMOVNTDQA:
-      return uint8_t(size);
-    default: return 1;
   }
 }
 
@@ -90,7 +80,7 @@ bool analyze_vex(const uint8_t* bytes, unsigned len, VexForm& f) {
       f.mem = i;
       f.mem_read = rd;
       f.mem_write = wr;
-      f.align = alignment_of(zi.mnemonic, z.size / 8);
+      f.align = vex_alignment(zi.mnemonic, z.size / 8);
     } else if (z.type != ZYDIS_OPERAND_TYPE_IMMEDIATE) {
       return false;
     }
