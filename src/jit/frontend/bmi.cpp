@@ -18,15 +18,18 @@ namespace {
 
 bool is_gpr(const Operand& o) { return o.kind == OpKind::Reg && o.rclass == RegClass::Gpr; }
 bool gpr_or_mem(const Operand& o) { return is_gpr(o) || o.kind == OpKind::Mem; }
+// Every form here: at least `nops` operands, the first a 32- or 64-bit register.
+bool gpr_dest(const Insn& in, unsigned nops) {
+  return in.nops >= nops && is_gpr(in.op[0]) && (in.op[0].size == 4 || in.op[0].size == 8);
+}
 
 // sarx/shlx/shrx dest, src, count: the host's shift by CL, whose count masking (5 bits, 6 for
 // 64-bit operands) is the one these define; flags untouched (no flags op is emitted).
 template <ShiftKind kind>
 bool shiftx(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
-  if (in.nops < 3 || !is_gpr(d) || !gpr_or_mem(in.op[1]) || !is_gpr(in.op[2])) return false;
+  if (!gpr_dest(in, 3) || !gpr_or_mem(in.op[1]) || !is_gpr(in.op[2])) return false;
   const unsigned size = d.size;
-  if (size != 4 && size != 8) return false;
   Value v = t.read(in.op[1], size);
   Value count = t.read(in.op[2], size);
   t.write(d, size, t.ir.emit(Opcode::ShiftCl, {Arg::imm(uint64_t(kind) | (size << 8)), Arg::val(v), Arg::val(count)}));
@@ -36,9 +39,8 @@ bool shiftx(Translator& t, const Insn& in) {
 // rorx dest, src, imm8: rotate right by imm8 modulo the width; flags untouched.
 bool rorx(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
-  if (in.nops < 3 || !is_gpr(d) || !gpr_or_mem(in.op[1]) || in.op[2].kind != OpKind::Imm) return false;
+  if (!gpr_dest(in, 3) || !gpr_or_mem(in.op[1]) || in.op[2].kind != OpKind::Imm) return false;
   const unsigned size = d.size;
-  if (size != 4 && size != 8) return false;
   Value v = t.read(in.op[1], size);
   const unsigned n = unsigned(in.op[2].disp) & (size * 8 - 1);
   if (n == 0) {
@@ -54,9 +56,8 @@ bool rorx(Translator& t, const Insn& in) {
 // and SF from the result; OF cleared; AF and PF undefined, kept (as the interpreter keeps them).
 bool bzhi(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
-  if (in.nops < 3 || !is_gpr(d) || !gpr_or_mem(in.op[1]) || !is_gpr(in.op[2])) return false;
+  if (!gpr_dest(in, 3) || !gpr_or_mem(in.op[1]) || !is_gpr(in.op[2])) return false;
   const unsigned size = d.size, bits = size * 8;
-  if (size != 4 && size != 8) return false;
   Value src = t.read(in.op[1], size);
   Value n = t.ir.op(Opcode::ZeroExt8, t.read(in.op[2], size));
   // index > W-1: the source is kept whole, and CF is set ("above" after index - (W-1)).
@@ -79,9 +80,8 @@ bool bzhi(Translator& t, const Insn& in) {
 // (blsmsk's result is never 0, so its ZF = 0 comes out of the same rule).
 bool andn(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
-  if (in.nops < 3 || !is_gpr(d) || !is_gpr(in.op[1]) || !gpr_or_mem(in.op[2])) return false;
+  if (!gpr_dest(in, 3) || !is_gpr(in.op[1]) || !gpr_or_mem(in.op[2])) return false;
   const unsigned size = d.size;
-  if (size != 4 && size != 8) return false;
   Value r = t.ir.op(Opcode::And, t.ir.op(Opcode::Not, t.read(in.op[1], size)), t.read(in.op[2], size));
   t.write(d, size, r);
   // CF = OF = 0 with ZF and SF: all from FlagsLogic.
@@ -96,9 +96,8 @@ enum class Bls { Isolate, Mask, Reset };
 template <Bls op>
 bool bls(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
-  if (in.nops < 2 || !is_gpr(d) || !gpr_or_mem(in.op[1])) return false;
+  if (!gpr_dest(in, 2) || !gpr_or_mem(in.op[1])) return false;
   const unsigned size = d.size;
-  if (size != 4 && size != 8) return false;
   Value s = t.read(in.op[1], size);
   Value r = op == Bls::Isolate ? t.ir.op(Opcode::And, s, t.ir.op(Opcode::Neg, s))
             : op == Bls::Mask  ? t.ir.op(Opcode::Xor, s, t.ir.op(Opcode::Sub, s, t.constant(1)))
