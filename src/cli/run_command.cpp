@@ -49,6 +49,7 @@ struct RunArgs {
   // gdb: -g PORT|PATH waits for gdb before the first instruction; what a vanished gdb leaves
   std::string gdb;
   std::string gdb_disconnect = "run";
+  std::string exec = "inplace";  // --exec: how a guest execve replaces the image
 };
 
 // The jit's options, with the -D log and the perf map opened once for all guest threads.
@@ -93,7 +94,9 @@ std::function<std::unique_ptr<Engine>(const GuestMemory&)> engine_factory(const 
     throw std::runtime_error(fmt::format("unknown engine '{}' (available: interp, jit)", a.engine));
   auto o = std::make_shared<jit::JitOptions>(jit_options(a));
   return [o](const GuestMemory& mem) -> std::unique_ptr<Engine> {
-    if (!o->shared) o->shared = std::make_shared<jit::SharedCode>(mem);
+    // No engine left holding the shared code (a new process image after an in-place execve,
+    // linux/exec_in_place.cpp): its memory is gone, so is its code; start afresh.
+    if (!o->shared || o->shared.use_count() == 1) o->shared = std::make_shared<jit::SharedCode>(mem);
     return std::make_unique<jit::JitEngine>(mem, *o);
   };
 }
@@ -118,6 +121,7 @@ int run(const RunArgs& a) {
   o.engine = a.engine;
   o.stats = a.stats;
   o.strace = a.strace;
+  o.exec_in_place = a.exec == "inplace";
   o.program = a.command.front();
   o.argv = a.command;
   if (!a.argv0.empty()) o.argv[0] = a.argv0;
@@ -144,6 +148,7 @@ int run(const RunArgs& a) {
   if (a.no_chain) o.reexec_options.push_back("--no-chain");
   if (a.perfmap) o.reexec_options.push_back("--perfmap");
   if (a.no_jump_cache) o.reexec_options.push_back("--no-jump-cache");
+  if (!o.exec_in_place) o.reexec_options.push_back("--exec=reexec");
   if (a.translate_after_given)
     o.reexec_options.push_back(fmt::format("--translate-after={}", a.translate_after));
   if (a.startup_translate_after != RunArgs{}.startup_translate_after)
@@ -219,6 +224,11 @@ void add_run_command(CLI::App& app) {
   run_cmd->add_option("--gdb-disconnect", args->gdb_disconnect,
                       "What a gdb that disconnects without detaching leaves: run (default) or kill")
       ->check(CLI::IsMember({"run", "kill"}));
+  run_cmd->add_option("--exec", args->exec,
+                      "How a guest execve replaces the program: inplace (default: in this process; "
+                      "vfork children and multi-threaded processes re-execute vireo) or reexec (always "
+                      "re-execute vireo, for comparison)")
+      ->check(CLI::IsMember({"inplace", "reexec"}));
   run_cmd->add_flag("--stats", args->stats, "Print execution statistics at exit");
   run_cmd->add_flag("--strace", args->strace, "Print each system call with arguments and result");
   run_cmd->add_option("-E", args->set_env, "Set VAR=VAL in the guest environment")

@@ -200,7 +200,9 @@ void Process::handle_syscall(GuestThread& t) {
     }
     result = -ENOSYS;
   }
-  // (like strace -f: each line names the thread)
+  // (like strace -f: each line names the thread; an execve that replaced the image in place
+  // traced itself while its arguments were still there)
+  if (std::exchange(image_replaced_, false)) return;
   if (opts_.strace) fmt::print(stderr, "{} {}\n", t.tid, format_syscall(*this, nr, a, result));
   if (result == -EINTR && nr != SYS_rt_sigreturn && restart_after_signal(t, nr)) return;
   cpu.gpr[RAX] = uint64_t(result);
@@ -224,7 +226,7 @@ void Process::print_stats_once() {
   opts_.stats = false;
 }
 
-void Process::print_stats() {
+void Process::print_stats(const char* ending) {
   // A guest may have closed or broken its stderr, which is Vireo's (coreutils close fd 2 at
   // exit): the statistics are then not printed, and the guest's exit status stays its own.
   if (::fcntl(2, F_GETFD) < 0) return;
@@ -246,6 +248,7 @@ void Process::print_stats() {
     }
     if (!total) return;
     fmt::print(stderr, "vireo --stats (engine {}):\n", total->name());
+    if (ending) fmt::print(stderr, "  image ended by:       {}\n", ending);
     fmt::print(stderr, "  guest instructions:   {}\n", insns);
     fmt::print(stderr, "  wall time:            {:.3f} s\n", secs);
     fmt::print(stderr, "  MIPS:                 {:.1f}\n", secs > 0 ? double(insns) / secs / 1e6 : 0.0);

@@ -34,6 +34,9 @@ struct RunOptions {
   std::string vireo_path;            // host path of the vireo binary (for execve)
   // Further `vireo run` options to repeat when execve re-executes vireo (engine tuning, ...).
   std::vector<std::string> reexec_options;
+  // execve replaces the image inside this host process (exec_in_place.cpp) where it can;
+  // false (`--exec=reexec`): every execve re-executes vireo, as before issue 22.
+  bool exec_in_place = true;
   // Creates the execution engine for a guest memory (chosen by the CLI from `engine`).
   std::function<std::unique_ptr<Engine>(const GuestMemory&)> make_engine;
 };
@@ -109,6 +112,16 @@ class Process {
   void before_fork();
   void after_fork(bool child);
 
+  // ---- execve (exec_in_place.cpp) ----
+  // Why this process cannot replace its image in place (the host kernel must do the exec:
+  // see exec_in_place.cpp), or nullptr if it can.
+  const char* exec_in_place_blocker();
+  // execve after its point of no return: the guest's image is replaced by `program` (a host
+  // path already checked by execve), with `argv`, `env`, and AT_EXECFN `execfn`. A failure
+  // from here kills the process with SIGSEGV, as Linux's bprm_execve does.
+  void exec_in_place(const std::string& program, std::vector<std::string> argv,
+                     std::vector<std::string> env, const std::string& execfn);
+
   // --stats output, if asked for and not printed yet (a guest dying by a signal prints it
   // before Vireo raises the signal on itself).
   void print_stats_once();
@@ -123,7 +136,9 @@ class Process {
   [[noreturn]] void end_process(int status);
   void handle_syscall(GuestThread& t);
   bool restart_after_signal(GuestThread& t, uint64_t nr);
-  void print_stats();
+  // (`ending`: printed after the header when an image ends other than by exit, e.g. "execve")
+  void print_stats(const char* ending = nullptr);
+  void reset_stats(GuestThread& t);  // a new image counts from zero (exec_in_place.cpp)
   void retire_stats(GuestThread& t);  // (threads_mu_ held)
   GuestThread& start_main_thread();
 
@@ -142,6 +157,11 @@ class Process {
   // Set when the main thread, alone, ends the process (the run loop returns the status).
   bool exited_ = false;
   int exit_status_ = 0;
+  // This Process is a CLONE_VM|CLONE_VFORK child (vfork.cpp): its execve must be a host one.
+  bool vfork_child_ = false;
+  // Set by exec_in_place: the syscall that replaced the image was traced already (its
+  // arguments lived in the old image), so the run loop does not trace it again.
+  bool image_replaced_ = false;
 };
 
 }  // namespace vireo

@@ -25,6 +25,7 @@ Process::Process(VforkTag, Process& parent, const GuestThread& from, uint64_t st
     : opts_(parent.opts_), as_(parent.as_) {
   std::copy(std::begin(parent.sigactions), std::end(parent.sigactions), std::begin(sigactions));
   exe_path = parent.exe_path;
+  vfork_child_ = true;
   auto t = std::make_unique<GuestThread>();
   t->is_main = true;
   t->cpu = from.cpu;

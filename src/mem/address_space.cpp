@@ -20,6 +20,10 @@ AddressSpace::AddressSpace() {
   mem_.limit = kWindowSize;
   mem_.guard = kGuardSize;
   mem_.space = this;
+  // Generations of successive address spaces never coincide (an in-place execve replaces the
+  // address space, and the maps registry republishes on a generation it has not seen).
+  static std::atomic<uint64_t> epoch{0};
+  generation_.store(epoch.fetch_add(1) << 40, std::memory_order_relaxed);
 }
 
 AddressSpace::~AddressSpace() { ::munmap(mem_.base - kGuardSize, kGuardSize + kWindowSize + kGuardSize); }

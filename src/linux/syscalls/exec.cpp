@@ -1,15 +1,19 @@
-// execve: a guest that executes an x86-64 program gets a fresh Vireo running it. The checks a
-// kernel makes before giving up the old image (exists, executable, a format it can run) are made
-// here first, so a failing execve returns to the guest with the kernel's error; only then is the
-// vireo binary re-executed with the same options, `--argv0 <guest argv[0]> -- PROGRAM ARGS...`
-// and the guest's environment.
+// execve: the checks a kernel makes before giving up the old image (exists, executable, a format
+// it can run, argument size) are made here first, so a failing execve returns to the guest with
+// the kernel's error and the old image intact. Past that point of no return the image is
+// replaced inside this host process (linux/exec_in_place.cpp). Where that cannot be done (a
+// vfork child, a multi-threaded process, a debugged one: Process::exec_in_place_blocker says
+// why) or with `--exec=reexec`, the vireo binary re-executes itself instead, with the same
+// options, `--argv0 <guest argv[0]> -- PROGRAM ARGS...` and the guest's environment.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -18,6 +22,7 @@
 #include "linux/guest_access.h"
 #include "linux/process.h"
 #include "linux/sysroot.h"
+#include "linux/threads.h"
 #include "linux/syscalls/guest_path.h"
 #include "linux/syscalls/host_result.h"
 #include "linux/syscalls/syscall_table.h"
@@ -93,8 +98,24 @@ int64_t resolve_program(std::string path, std::vector<std::string>& args, std::s
   }
 }
 
-int64_t do_execve(Process& p, uint64_t path_addr, uint64_t argv_addr, uint64_t envp_addr) {
-  std::string path;
+// The kernel's limit on argument and environment strings (fs/exec.c bprm_stack_limits): a
+// quarter of the stack limit, at most three quarters of _STK_LIM, at least ARG_MAX; each
+// pointer counts too.
+bool args_fit(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  struct rlimit rl;
+  uint64_t stack = ::getrlimit(RLIMIT_STACK, &rl) == 0 ? uint64_t(rl.rlim_cur) : 8 << 20;
+  uint64_t limit = std::min<uint64_t>(stack / 4, (uint64_t(8) << 20) / 4 * 3);
+  limit = std::max<uint64_t>(limit, 128 * 1024);
+  uint64_t size = (args.size() + env.size()) * sizeof(void*);
+  for (auto& s : args) size += s.size() + 1;
+  for (auto& s : env) size += s.size() + 1;
+  return size <= limit;
+}
+
+int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, uint64_t path_addr, uint64_t argv_addr,
+                  uint64_t envp_addr) {
+  std::string name, path;  // as the guest wrote it; the host file
+  if (int e = read_guest_path(p, path_addr, name)) return e;
   if (int e = guest_path(p, path_addr, path)) return e;
   std::vector<std::string> args, env;
   if (int64_t e = read_string_array(p, argv_addr, args)) return e;
@@ -102,8 +123,17 @@ int64_t do_execve(Process& p, uint64_t path_addr, uint64_t argv_addr, uint64_t e
   if (path.empty()) return -ENOENT;
   std::string program;
   if (int64_t e = resolve_program(path, args, program)) return e;
+  if (!args_fit(args, env)) return -E2BIG;
 
   const RunOptions& o = p.options();
+  const char* blocker = p.exec_in_place_blocker();
+  if (!blocker) {
+    // (traced here: the arguments are gone once the image is)
+    if (o.strace) fmt::print(stderr, "{} {}\n", p.thread().tid, format_syscall(p, nr, a, 0));
+    // AT_EXECFN is the name execve was given, as Linux's bprm->filename (fs/exec.c).
+    p.exec_in_place(program, std::move(args), std::move(env), name);
+    return 0;
+  }
   std::vector<std::string> host_args{o.vireo_path, "run", "--engine=" + o.engine};
   if (o.stats) host_args.push_back("--stats");
   if (o.strace) host_args.push_back("--strace");
@@ -121,13 +151,15 @@ int64_t do_execve(Process& p, uint64_t path_addr, uint64_t argv_addr, uint64_t e
   for (auto& s : env) henv.push_back(s.data());
   henv.push_back(nullptr);
   if (o.strace)
-    fmt::print(stderr, "{} execve({:?}, ...) = 0 (vireo re-executes itself for {})\n", ::getpid(),
-               path, program);
+    fmt::print(stderr, "{} execve({:?}, ...) = 0 (vireo re-executes itself for {}: {})\n", ::getpid(),
+               path, program, blocker);
   ::execve(o.vireo_path.c_str(), hargv.data(), henv.data());
   return -errno;
 }
 
-int64_t sys_execve(Process& p, const SyscallArgs& a) { return do_execve(p, a.a[0], a.a[1], a.a[2]); }
+int64_t sys_execve(Process& p, const SyscallArgs& a) {
+  return do_execve(p, SYS_execve, a, a.a[0], a.a[1], a.a[2]);
+}
 
 int64_t sys_execveat(Process& p, const SyscallArgs& a) {
   // Only the forms that name a path the host can resolve from here.
@@ -135,7 +167,7 @@ int64_t sys_execveat(Process& p, const SyscallArgs& a) {
   if (int e = read_guest_path(p, a.a[1], path)) return e;
   if (int(a.a[0]) != AT_FDCWD && (path.empty() || path[0] != '/')) return -ENOSYS;
   if (a.a[4] & ~uint64_t(AT_SYMLINK_NOFOLLOW)) return -EINVAL;
-  return do_execve(p, a.a[1], a.a[2], a.a[3]);
+  return do_execve(p, SYS_execveat, a, a.a[1], a.a[2], a.a[3]);
 }
 
 // close_range: what a process calls just before execve to drop the fds the new program must

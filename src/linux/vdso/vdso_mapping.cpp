@@ -65,6 +65,8 @@ uint64_t map_vdso(AddressSpace& as) {
   as.set_origin(vvar, vdso, "[vvar]");
   as.set_origin(vdso, vdso + image, "[vdso]");
 
+  // (a new image after an in-place execve: the old image's view goes with its address space)
+  if (g_data) ::munmap(g_data, VIREO_VVAR_SIZE);
   g_data = static_cast<vireo_vdso_data*>(rw);
   Sample s = sample(0);
   g_first_tsc = s.tsc;

@@ -1,0 +1,163 @@
+// execve inside the same host process (issue 22). Re-executing vireo for every guest execve
+// paid a host exec, ld.so of vireo's libraries and vireo's own start-up each time; here the
+// image is replaced as Linux's begin_new_exec + load_elf_binary replace it (fs/exec.c,
+// fs/binfmt_elf.c), once execve's checks have passed (syscalls/exec.cpp):
+//  - other threads are gone (de_thread): in-place exec is only taken by a process that is one
+//    thread, that thread being the thread-group leader (see exec_in_place_blocker);
+//  - close-on-exec descriptors are closed (do_close_on_exec); the rest of the fd table stays;
+//  - caught signals go back to SIG_DFL, ignored ones stay ignored, flags and masks of the
+//    dispositions are cleared (flush_signal_handlers); the blocked mask and pending signals
+//    stay; the alternate signal stack is cleared;
+//  - POSIX timers are deleted (exit_itimers); interval timers, alarm and rlimits stay;
+//  - the robust list and clear_child_tid are dropped (the old mm goes without a futex wake:
+//    mm_release writes clear_child_tid only for a thread that exits or a vfork child);
+//  - the address space (with the vDSO), the CPU state (FS/GS bases included), the engine and
+//    every translation are new; the program, its interpreter, stack and auxv are loaded as at
+//    start-up, with AT_EXECFN the name execve was given.
+// --stats prints the ending image's counters (marked "image ended by: execve") and the new
+// image counts from zero, so that each block describes one program.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+
+#include "linux/initial_stack.h"
+#include "linux/process.h"
+#include "linux/signals.h"
+#include "linux/threads.h"
+
+namespace vireo {
+
+namespace {
+
+// do_close_on_exec: every FD_CLOEXEC descriptor goes. Vireo keeps no close-on-exec descriptor
+// of its own open across a guest system call (the -D log and the perf map are not
+// close-on-exec; a debugged process re-executes instead), so all of them are the guest's.
+void close_on_exec_fds() {
+  DIR* d = ::opendir("/proc/self/fd");
+  if (!d) return;
+  const int own = ::dirfd(d);
+  std::vector<int> doomed;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    int fd = std::atoi(e->d_name);
+    if (fd == own) continue;
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC)) doomed.push_back(fd);
+  }
+  ::closedir(d);
+  for (int fd : doomed) ::close(fd);
+}
+
+// exit_itimers: the POSIX timers of the process are deleted. The guest's timers are the host
+// process's (timer_create passes through); /proc/self/timers names them.
+void delete_posix_timers() {
+  std::ifstream f("/proc/self/timers");
+  std::string line;
+  std::vector<long> ids;
+  while (std::getline(f, line))
+    if (line.compare(0, 4, "ID: ") == 0) ids.push_back(std::atol(line.c_str() + 4));
+  for (long id : ids) ::syscall(SYS_timer_delete, id);
+}
+
+// Linux sets the task's comm to the new program's file name (__set_task_comm); the host sees
+// vireo, and a re-executed vireo was named after its own file, so the host name goes back to
+// that (whatever the old image set with PR_SET_NAME).
+void set_comm(const std::string& vireo_path) {
+  std::string base = vireo_path.substr(vireo_path.rfind('/') + 1);
+  ::prctl(PR_SET_NAME, base.substr(0, 15).c_str(), 0, 0, 0);
+}
+
+}  // namespace
+
+const char* Process::exec_in_place_blocker() {
+  if (!opts_.exec_in_place) return "--exec=reexec";
+  // A CLONE_VM|CLONE_VFORK child shares its parent's host memory, and the parent sleeps in the
+  // host's clone until the child's mm is released: only a host execve gives the child a memory
+  // of its own and wakes the parent (kernel/fork.c, mm_release -> complete_vfork_done).
+  if (vfork_child_) return "a vfork child";
+  // gdb's connection and its view of the process belong to this vireo; a debugged guest's
+  // execve starts a new, undebugged vireo as before.
+  if (debugger) return "a debugged process";
+  // de_thread: the host kernel kills the other threads and gives the exec-ing thread the
+  // leader's pid; Vireo's threads are host threads, so the host exec does both exactly.
+  std::lock_guard g(threads_mu_);
+  if (threads_.size() != 1 || threads_.front().get() != current_thread()) return "a multi-threaded process";
+  if (current_thread()->tid != ::getpid()) return "a thread that is not the group leader";
+  return nullptr;
+}
+
+void Process::reset_stats(GuestThread& t) {
+  std::lock_guard g(threads_mu_);
+  retired_insns_ = 0;
+  retired_syscalls_.clear();
+  retired_engine_stats_.reset();
+  threads_started_ = 1;
+  t.syscall_counts.clear();
+  start_ = std::chrono::steady_clock::now();
+}
+
+void Process::exec_in_place(const std::string& program, std::vector<std::string> argv,
+                            std::vector<std::string> env, const std::string& execfn) {
+  GuestThread& t = thread();
+  if (opts_.stats) print_stats("execve");
+  image_replaced_ = true;
+
+  close_on_exec_fds();
+  delete_posix_timers();
+  // flush_signal_handlers(current, 0)
+  for (int sig = 1; sig < 65; ++sig) {
+    SigAction& sa = sigactions[sig];
+    const bool caught = sa.handler != uint64_t(SIG_DFL) && sa.handler != uint64_t(SIG_IGN);
+    sa = {sa.handler == uint64_t(SIG_IGN) ? uint64_t(SIG_IGN) : uint64_t(SIG_DFL), 0, 0, 0};
+    if (caught && mirrored_on_host(sig)) {
+      // Raw: glibc refuses 32 and 33; SIG_DFL needs no restorer.
+      struct { uint64_t handler, flags, restorer, mask; } dfl{uint64_t(SIG_DFL), 0, 0, 0};
+      ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, 8L);
+    }
+  }
+  t.altstack_sp = t.altstack_size = 0;
+  t.altstack_flags = SS_DISABLE;
+  t.mask_saved = false;
+  t.robust_list = 0;
+  t.clear_child_tid = 0;
+
+  // The old image goes: its translations and decode caches first (the jit lifts its write
+  // protection in the old window), the engines' shared code with them, then the window.
+  t.engine.reset();
+  reset_stats(t);
+  as_.reset();
+
+  opts_.program = program;
+  opts_.argv = std::move(argv);
+  opts_.env = std::move(env);
+  try {
+    as_ = std::make_shared<AddressSpace>();
+    LoadedElf elf = load_elf(program, *as_);
+    as_->set_brk_start(elf.brk);
+    reset_user_state(t.cpu);
+    t.cpu.gpr[RSP] = build_initial_stack(*as_, elf, opts_.argv, opts_.env, execfn);
+    t.cpu.rip = elf.entry;
+    t.engine = opts_.make_engine(as_->memory());
+  } catch (const std::exception& e) {
+    // Past the point of no return: Linux kills the new process with SIGSEGV (bprm_execve).
+    fmt::print(stderr, "vireo: execve of {}: {}\n", program, e.what());
+    die_by_signal(*this, SIGSEGV, 0, false);
+  }
+  char* abs = ::realpath(program.c_str(), nullptr);
+  exe_path = abs ? abs : program;
+  std::free(abs);
+  set_comm(opts_.vireo_path);
+}
+
+}  // namespace vireo
