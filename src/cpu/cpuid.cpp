@@ -36,7 +36,7 @@ constexpr CpuFeatures kV2{CX16 | POPCNT | SSE3 | SSSE3 | SSE41 | SSE42, kBaselin
 // the host has them; the others are computed in C++ (aes.cpp, pclmul.cpp, sha.cpp). `level3`:
 // only what the x86-64-v3 psABI level has of them (FMA, F16C).
 CpuFeatures with_fp_crypto(CpuFeatures f, bool level3) {
-  if (__builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) f.leaf1_ecx |= FMA | F16C;
+  if (host_cpu().fma && host_cpu().f16c) f.leaf1_ecx |= FMA | F16C;
   if (level3) return f;
   f.leaf1_ecx |= AES | PCLMULQDQ;
   f.leaf7_ebx |= SHA;
@@ -47,16 +47,8 @@ CpuFeatures with_fp_crypto(CpuFeatures f, bool level3) {
 // AVX/AVX2 run on the host (interp/avx_host.h): a host without them (or whose OS did not
 // enable the YMM state) gets a guest CPU without them, and without the VEX-only extensions
 // (FMA, F16C, VAES, VPCLMULQDQ), not a crash.
-bool host_has_avx2() {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28))) return false;
-  unsigned lo, hi;
-  asm("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  if ((lo & 6) != 6) return false;
-  return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 5));
-}
 CpuFeatures without_missing_host_avx(CpuFeatures f) {
-  if (!host_has_avx2()) {
+  if (!host_cpu().avx2) {
     f.leaf1_ecx &= ~(AVX | FMA | F16C);
     f.leaf7_ebx &= ~AVX2_BIT;
     f.leaf7_ecx &= ~(VAES | VPCLMULQDQ);
@@ -85,6 +77,33 @@ bool v3_available() {
 }  // namespace
 
 const CpuFeatures& advertised_features() { return g_features; }
+
+const HostCpu& host_cpu() {
+  static const HostCpu cpu = [] {
+    HostCpu h{};
+    unsigned max, a, b, c, d;
+    __cpuid(0, max, b, c, d);
+    if (max < 1) return h;
+    __cpuid(1, a, b, c, d);
+    const bool osxsave_avx = (c & (1u << 27)) && (c & (1u << 28));
+    bool ymm = false;
+    if (osxsave_avx) {
+      unsigned lo, hi;
+      asm("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+      ymm = (lo & 6) == 6;
+    }
+    // FMA and F16C are VEX instructions: usable only with the YMM state enabled, as
+    // libgcc's probe also requires.
+    h.fma = ymm && (c & (1u << 12));
+    h.f16c = ymm && (c & (1u << 29));
+    if (max >= 7) {
+      __cpuid_count(7, 0, a, b, c, d);
+      h.avx2 = ymm && (b & (1u << 5));
+    }
+    return h;
+  }();
+  return cpu;
+}
 
 bool select_cpu_model(const std::string& name, std::string& error) {
   if (name == "default") g_features = default_features();

@@ -67,6 +67,15 @@ const CpuFeatures& advertised_features();
 bool select_cpu_model(const std::string& name, std::string& error);
 // The XSAVE components Vireo implements and a user-mode XCR0 enables (0 without XSAVE).
 uint64_t supported_xcr0();
+
+// What the host CPU runs that Vireo executes natively: FMA3, F16C, AVX2 with the YMM state
+// enabled. Probed once, on first use, with three CPUID instructions (a CPUID traps to the
+// hypervisor in a VM, some 15 µs each on a nested one; issue 22). Vireo does not use
+// __builtin_cpu_supports: linking it runs libgcc's CPU probe, a dozen CPUIDs, at every start.
+struct HostCpu {
+  bool fma, f16c, avx2;
+};
+const HostCpu& host_cpu();
 // Bytes of a standard-format XSAVE area holding the components in `mask` (legacy region and
 // header included), and of a compacted one (SDM Vol. 1, 13.4.3).
 unsigned xsave_standard_size(uint64_t mask);

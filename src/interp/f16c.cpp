@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "cpu/cpuid.h"
 #include "interp/avx_common.h"
 #include "interp/dispatch.h"
 #include "interp/sse_host.h"
@@ -52,8 +53,7 @@ constexpr auto kPs2Ph = ps2ph_table(std::make_index_sequence<8>());
 // Without the host instruction there is nothing to run: #UD, as a CPU without F16C (cpuid.cpp
 // does not advertise it then; a guest that tries anyway must not crash Vireo).
 void check_host(Exec& x) {
-  static const bool has = __builtin_cpu_supports("f16c");
-  if (!has) x.raise_ud();
+  if (!host_cpu().f16c) x.raise_ud();
 }
 
 // vcvtph2ps xmm1, xmm2/m64 | ymm1, xmm2/m128

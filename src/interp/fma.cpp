@@ -11,6 +11,7 @@
 // then.
 #include <Zydis/Mnemonic.h>
 
+#include "cpu/cpuid.h"
 #include "interp/avx_common.h"
 #include "interp/dispatch.h"
 #include "interp/sse_host.h"
@@ -54,8 +55,7 @@ VIREO_FMA_ORDERS(vfmsubadd, ps) VIREO_FMA_ORDERS(vfmsubadd, pd)
 // Without the host instruction there is nothing to run: #UD, as a CPU without FMA (cpuid.cpp
 // does not advertise it then; a guest that tries anyway must not crash Vireo).
 bool host_has_fma() {
-  static const bool has = __builtin_cpu_supports("fma");
-  return has;
+  return host_cpu().fma;
 }
 
 template <FmaFn F>

@@ -70,13 +70,6 @@ void delete_posix_timers() {
   for (long id : ids) ::syscall(SYS_timer_delete, id);
 }
 
-// Linux sets the task's comm to the new program's file name (__set_task_comm); the host sees
-// vireo, and a re-executed vireo was named after its own file, so the host name goes back to
-// that (whatever the old image set with PR_SET_NAME).
-void set_comm(const std::string& vireo_path) {
-  std::string base = vireo_path.substr(vireo_path.rfind('/') + 1);
-  ::prctl(PR_SET_NAME, base.substr(0, 15).c_str(), 0, 0, 0);
-}
 
 }  // namespace
 
@@ -157,7 +150,6 @@ void Process::exec_in_place(const std::string& program, std::vector<std::string>
   char* abs = ::realpath(program.c_str(), nullptr);
   exe_path = abs ? abs : program;
   std::free(abs);
-  set_comm(opts_.vireo_path);
 }
 
 }  // namespace vireo
