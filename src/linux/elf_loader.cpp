@@ -11,7 +11,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <vector>
 
 #include "linux/sysroot.h"
@@ -52,8 +51,10 @@ int prot_of(uint32_t p_flags) {
 uint64_t mmap_min_addr() {
   static const uint64_t v = [] {
     uint64_t x = 65536;
-    std::ifstream f("/proc/sys/vm/mmap_min_addr");
-    if (f) f >> x;
+    int fd = ::open("/proc/sys/vm/mmap_min_addr", O_RDONLY | O_CLOEXEC);
+    char buf[32] = {};
+    if (fd >= 0 && ::read(fd, buf, sizeof buf - 1) > 0) x = std::strtoull(buf, nullptr, 10);
+    if (fd >= 0) ::close(fd);
     return x;
   }();
   return v;
@@ -152,7 +153,8 @@ void load_file_bytes(const Image& im, AddressSpace& as, const Elf64_Phdr& p, uin
 // gives each page its segment's protection. Segments may share a page (the end of one and the
 // start of the next): pages an earlier segment already mapped are kept, not replaced, so its
 // bytes survive, and a shared page gets the union of the protections.
-void map_segments(const Image& im, AddressSpace& as, uint64_t bias) {
+// Returns the file's canonical path (the name its mappings show).
+std::string map_segments(const Image& im, AddressSpace& as, uint64_t bias) {
   if (!as.contains(im.lo + bias, im.hi - im.lo)) throw im.fail("segments lie outside the guest address space");
   if (im.lo + bias < mmap_min_addr())
     throw ElfFatalSegv(fmt::format("{}: segment below vm.mmap_min_addr ({:#x})", im.path, mmap_min_addr()));
@@ -195,6 +197,7 @@ void map_segments(const Image& im, AddressSpace& as, uint64_t bias) {
       as.mprotect(page, AddressSpace::kPageSize, prot);
     }
   }
+  return real_name;
 }
 
 // The PT_INTERP string, or "" if there is none. Like the kernel, it must be NUL-terminated
@@ -261,7 +264,7 @@ LoadedElf load_elf(const std::string& path, AddressSpace& as) {
   if (im.eh.e_type == ET_DYN) bias = AddressSpace::kPieBase - im.lo;
   if (!as.contains(im.lo + bias, im.hi - im.lo) || im.hi + bias >= AddressSpace::kMmapTop / 2)
     throw im.fail("segments lie outside the guest address space (Vireo's guest window is 64 TiB)");
-  map_segments(im, as, bias);
+  out.real_path = map_segments(im, as, bias);
 
   out.load_bias = bias;
   out.program_entry = im.eh.e_entry + bias;

@@ -38,6 +38,7 @@ struct LoadedElf {
   uint64_t start_code, end_code, start_data, end_data;
   uint64_t interp_base;    // where the interpreter was loaded (AT_BASE), 0 without one
   std::string interp_path; // the interpreter as PT_INTERP names it (guest path), "" without one
+  std::string real_path;   // the program's canonical path (realpath): /proc/self/exe
 };
 
 // Maps `path` (and its interpreter, looked up through the sysroot) into `as`. Throws ElfError

@@ -4,7 +4,9 @@
 // fs/binfmt_elf.c), once execve's checks have passed (syscalls/exec.cpp):
 //  - other threads are gone (de_thread): in-place exec is only taken by a process that is one
 //    thread, that thread being the thread-group leader (see exec_in_place_blocker);
-//  - close-on-exec descriptors are closed (do_close_on_exec); the rest of the fd table stays;
+//  - close-on-exec descriptors are closed (do_close_on_exec); the rest of the fd table stays.
+//    A vfork(2) parent is released here: Vireo's vfork is a host fork whose parent waits for
+//    the close-on-exec pipe end the child holds to go away (syscalls/process.cpp, fork_guest);
 //  - caught signals go back to SIG_DFL, ignored ones stay ignored, flags and masks of the
 //    dispositions are cleared (flush_signal_handlers); the blocked mask and pending signals
 //    stay; the alternate signal stack is cleared;
@@ -28,8 +30,8 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <mutex>
+#include <utility>
 
 #include "linux/initial_stack.h"
 #include "linux/process.h"
@@ -62,14 +64,15 @@ void close_on_exec_fds() {
 // exit_itimers: the POSIX timers of the process are deleted. The guest's timers are the host
 // process's (timer_create passes through); /proc/self/timers names them.
 void delete_posix_timers() {
-  std::ifstream f("/proc/self/timers");
-  std::string line;
-  std::vector<long> ids;
-  while (std::getline(f, line))
-    if (line.compare(0, 4, "ID: ") == 0) ids.push_back(std::atol(line.c_str() + 4));
-  for (long id : ids) ::syscall(SYS_timer_delete, id);
+  int fd = ::open("/proc/self/timers", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, size_t(n));
+  ::close(fd);
+  for (size_t at = 0; (at = text.find("ID: ", at)) != std::string::npos; at += 4)
+    ::syscall(SYS_timer_delete, std::atol(text.c_str() + at + 4));
 }
-
 
 }  // namespace
 
@@ -107,7 +110,7 @@ void Process::exec_in_place(const std::string& program, std::vector<std::string>
   image_replaced_ = true;
 
   close_on_exec_fds();
-  delete_posix_timers();
+  if (std::exchange(posix_timers_created, false)) delete_posix_timers();
   // flush_signal_handlers(current, 0)
   for (int sig = 1; sig < 65; ++sig) {
     SigAction& sa = sigactions[sig];
@@ -141,15 +144,13 @@ void Process::exec_in_place(const std::string& program, std::vector<std::string>
     reset_user_state(t.cpu);
     t.cpu.gpr[RSP] = build_initial_stack(*as_, elf, opts_.argv, opts_.env, execfn);
     t.cpu.rip = elf.entry;
+    exe_path = elf.real_path;
     t.engine = opts_.make_engine(as_->memory());
   } catch (const std::exception& e) {
     // Past the point of no return: Linux kills the new process with SIGSEGV (bprm_execve).
     fmt::print(stderr, "vireo: execve of {}: {}\n", program, e.what());
     die_by_signal(*this, SIGSEGV, 0, false);
   }
-  char* abs = ::realpath(program.c_str(), nullptr);
-  exe_path = abs ? abs : program;
-  std::free(abs);
 }
 
 }  // namespace vireo

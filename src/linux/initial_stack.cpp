@@ -4,6 +4,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -60,9 +61,13 @@ uint64_t build_initial_stack(AddressSpace& as, const LoadedElf& elf,
   uint64_t arg_end = sp;
   for (auto it = argv.rbegin(); it != argv.rend(); ++it) arg_addrs.insert(arg_addrs.begin(), put_string(*it));
   uint64_t platform = put_string("x86_64");
+  // AT_RANDOM: getrandom(2), one system call (std::random_device probes the CPU with CPUID
+  // first, which traps in a VM).
   uint8_t random[16];
-  std::random_device rd;
-  for (auto& b : random) b = uint8_t(rd());
+  if (::getrandom(random, sizeof random, 0) != ssize_t(sizeof random)) {
+    std::random_device rd;
+    for (auto& b : random) b = uint8_t(rd());
+  }
   uint64_t random_addr = put_bytes(random, 16);
   sp &= ~uint64_t(15);
 

@@ -72,9 +72,7 @@ void Process::load() {
   as_->set_brk_start(elf.brk);
   GuestThread& t = start_main_thread();
   reset_user_state(t.cpu);
-  char* abs = ::realpath(opts_.program.c_str(), nullptr);
-  exe_path = abs ? abs : opts_.program;
-  std::free(abs);
+  exe_path = elf.real_path;
   // Dispositions are inherited across execve: a signal the parent ignored starts ignored.
   for (int sig = 1; sig < 65; ++sig) {
     struct sigaction old {};

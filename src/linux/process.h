@@ -87,6 +87,9 @@ class Process {
   // gdb (`vireo run -g`), or null: sees each stop, signal and exit (gdb/user_target.h).
   gdb::UserDebugger* debugger = nullptr;
 
+  // The guest created a POSIX timer (timer_create): an in-place execve must delete the host's.
+  bool posix_timers_created = false;
+
   // Guest-visible path of the running program (for /proc/self/exe and execve of it):
   // absolute, as the kernel's /proc/self/exe link is.
   std::string exe_path;

@@ -5,7 +5,9 @@
 // CLONE_VM|CLONE_VFORK too, running the guest on a host stack of its own, with a Process of
 // its own (the same AddressSpace; copies of the dispositions, so that the child resetting
 // them does not touch the parent's) and an engine of its own. The parent owns those objects
-// and frees them when it resumes: the child has exec'd or exited by then.
+// and frees them when it resumes: the child has exec'd or exited by then. The child's execve is
+// a host one (vireo re-executes itself): only that gives it a host memory of its own and
+// releases the parent (exec_in_place.cpp, Process::exec_in_place_blocker).
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>

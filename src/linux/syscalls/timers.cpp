@@ -38,6 +38,7 @@ int64_t sys_timer_create(Process& p, const SyscallArgs& a) {
     host_call(SYS_timer_delete, id);
     return -EFAULT;
   }
+  if (r == 0) p.posix_timers_created = true;  // an execve deletes them (exec_in_place.cpp)
   return r;
 }
 int64_t sys_timer_settime(Process& p, const SyscallArgs& a) {
