@@ -11,8 +11,9 @@
 //    dispositions are cleared (flush_signal_handlers); the blocked mask and pending signals
 //    stay; the alternate signal stack is cleared;
 //  - POSIX timers are deleted (exit_itimers); interval timers, alarm and rlimits stay;
-//  - the robust list and clear_child_tid are dropped (the old mm goes without a futex wake:
-//    mm_release writes clear_child_tid only for a thread that exits or a vfork child);
+//  - robust futexes still held are released (exec_mm_release -> futex_exec_release runs
+//    exit_robust_list), then the robust list and clear_child_tid are dropped (the old mm goes
+//    without a clear_child_tid write: mm_release does that only for a shared mm);
 //  - the address space (with the vDSO), the CPU state (FS/GS bases included), the engine and
 //    every translation are new; the program, its interpreter, stack and auxv are loaded as at
 //    start-up, with AT_EXECFN the name execve was given.
@@ -125,6 +126,7 @@ void Process::exec_in_place(const std::string& program, std::vector<std::string>
   t.altstack_sp = t.altstack_size = 0;
   t.altstack_flags = SS_DISABLE;
   t.mask_saved = false;
+  release_robust_futexes(*this, t);
   t.robust_list = 0;
   t.clear_child_tid = 0;
 

@@ -153,6 +153,9 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, uint64_t path_a
   if (o.strace)
     fmt::print(stderr, "{} execve({:?}, ...) = 0 (vireo re-executes itself for {}: {})\n", ::getpid(),
                path, program, blocker);
+  // Linux's exec releases the robust futexes the old image holds (futex_exec_release), and
+  // de_thread's victims theirs as they exit; the host's exec knows only Vireo's own lists.
+  p.for_each_thread([&](GuestThread& t) { release_robust_futexes(p, t); });
   ::execve(o.vireo_path.c_str(), hargv.data(), henv.data());
   return -errno;
 }

@@ -9,6 +9,8 @@
  *   count N  the program re-executes itself with a counter (same pid every time);
  *   mt       exec while other threads run: they are gone in the new image (mt_after);
  *   thread   exec from a thread that is not the leader: the new image has the leader's pid;
+ *   robust   a robust mutex a child holds when it execs is released (EOWNERDEAD), as Linux's
+ *            exec runs the old image's robust list;
  *   vfork    vfork + exec releases the parent, posix_spawn of a missing program fails;
  *   script   a "#!" script naming this program as its interpreter, with an argument.
  * Every stage prints what it saw; a failed check makes the image exit with status 1. */
@@ -19,6 +21,7 @@
 #include <spawn.h>
 #include <stdint.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -273,6 +276,42 @@ static int stage_thread_after(void) {
   printf("thread_after: threads %d, same pid %d\n", task_count(), same_pid());
   CHECK(task_count() == 1 && same_pid());
   if (stage_done("exec_semantics thread_after")) return 1;
+  exec_stage("robust", "");
+  return 1;
+}
+
+static int stage_robust(void) {
+  pthread_mutex_t* m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  CHECK(m != MAP_FAILED);
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_init(m, &a);
+  int ready[2];
+  OK(pipe(ready));
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    pthread_mutex_lock(m);
+    char c = 1;
+    if (write(ready[1], &c, 1) != 1) _exit(3);
+    char* args[] = {"exec_semantics", "robust_child", NULL};
+    execve("/proc/self/exe", args, environ);
+    _exit(127);
+  }
+  char c;
+  OK(read(ready[0], &c, 1));
+  int status;
+  OK(waitpid(pid, &status, 0));
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 5;
+  int r = pthread_mutex_timedlock(m, &until);
+  printf("robust: lock after the holder exec'd: %s\n",
+         r == EOWNERDEAD ? "EOWNERDEAD" : r == ETIMEDOUT ? "ETIMEDOUT" : r == 0 ? "0" : "other");
+  CHECK(r == EOWNERDEAD);
+  if (stage_done("exec_semantics robust")) return 1;
   exec_stage("vfork", "");
   return 1;
 }
@@ -336,6 +375,8 @@ int main(int argc, char** argv) {
   if (!strcmp(stage, "mt")) return stage_mt();
   if (!strcmp(stage, "mt_after")) return stage_mt_after();
   if (!strcmp(stage, "thread_after")) return stage_thread_after();
+  if (!strcmp(stage, "robust")) return stage_robust();
+  if (!strcmp(stage, "robust_child")) return 0;
   if (!strcmp(stage, "vfork")) return stage_vfork();
   if (!strcmp(stage, "vchild")) {
     printf("vchild: running\n");
