@@ -4,7 +4,9 @@
 CPU time (user + system of the process tree, bench/tools/peakrss.c), interleaved medians:
 hello world (median of 30) and fork + exec + wait of a small static program and of busybox
 true (200 execs, median of 3), per exec and above native. Compares Vireo builds, e.g. main's
-against a branch's: each --vireo PATH is run with the interp and the jit engine.
+against a branch's: each --vireo PATH is run with the interp and the jit engine. `--vireo "PATH
+OPTIONS..."` adds `vireo run` options, e.g. `--vireo "build/vireo --exec=reexec"` to compare
+in-place execve with re-executing vireo in one build.
 
 Needs the workloads built by bench/run.py (bench/out/bin).
 Usage: bench/startup.py [--vireo PATH]... [--reps N]
@@ -37,8 +39,9 @@ def main():
         sys.exit("startup: run bench/run.py first (it builds the workloads)")
     runners = [("native", [])]
     for v in args.vireo or [bench.VIREO]:
+        path, *opts = v.split()
         for e in ("interp", "jit"):
-            runners.append((f"{v} {e}", [v, "run", "--engine", e]))
+            runners.append((f"{v} {e}", [path, "run", "--engine", e] + opts))
     print("| case | " + " | ".join(n for n, _ in runners) + " |")
     print("|---|" + "---|" * len(runners))
     hello = medians([p + [b("hello")] for _, p in runners], max(30, args.reps))
