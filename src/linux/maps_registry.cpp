@@ -106,6 +106,7 @@ uint64_t coarse_now_ns() {
 struct Published {
   pid_t pid = 0;
   StatIds ids;
+  std::string exe;  // the image's exe path, canonical
   Header* map = nullptr;
   size_t cap = 0;
 };
@@ -180,14 +181,18 @@ void write_record(Process& p, uint64_t gen) {
   const pid_t me = ::getpid();
   if (pub.pid != me) {  // a new process (or a fork child, which must not write its parent's file)
     if (pub.map) ::munmap(pub.map, pub.cap);
-    pub = Published{me, {}, nullptr, 0};
+    pub = Published{me, {}, pub.exe, nullptr, 0};  // (a fork child: the same image)
     if ((me & 15) == 0) sweep();
   }
   if (pub.ids.start_time == 0) pub.ids = stat_ids(me);  // (again after a new image: arg_start moved)
   GuestRecord r = own_guest_numbers(p);
-  // The kernel's exe link is the file's canonical path, whatever path execve was given.
-  char canon[PATH_MAX];
-  const std::string exe = ::realpath(p.exe_path.c_str(), canon) ? std::string(canon) : p.exe_path;
+  // The kernel's exe link is the file's canonical path, whatever path execve was given (once
+  // per image: realpath costs a system call per path component).
+  if (pub.exe.empty()) {
+    char canon[PATH_MAX];
+    pub.exe = ::realpath(p.exe_path.c_str(), canon) ? std::string(canon) : p.exe_path;
+  }
+  const std::string& exe = pub.exe;
   const std::string maps = procfs_maps(p);  // (a change meanwhile has a newer generation)
   const size_t need = kTextOffset + exe.size() + maps.size();
   if (need > pub.cap && !map_file(need)) return;
@@ -222,6 +227,7 @@ void withdraw_guest_record() {
   stale.store(true, std::memory_order_relaxed);
   first_due_ns.store(coarse_now_ns() + kFirstDelayNs, std::memory_order_relaxed);
   pub.ids = {};  // the new image's arg_start
+  pub.exe.clear();
   if (pub.map && pub.pid == ::getpid()) std::memset(pub.map->magic, 0, sizeof pub.map->magic);
 }
 

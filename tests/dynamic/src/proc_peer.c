@@ -108,6 +108,8 @@ static void check(const char* what, int exec_child, const char* self_path) {
     close(to_parent[0]);
     close(to_child[1]);
     if (exec_child) {
+      char c;  // (the parent looks at this image first: its record must not outlive the exec)
+      if (read(to_child[0], &c, 1) != 1) _exit(6);
       execve(self_path, argv, envp);
       _exit(4);
     }
@@ -115,14 +117,25 @@ static void check(const char* what, int exec_child, const char* self_path) {
   }
   close(to_parent[1]);
   close(to_child[0]);
+  char dir[64];
+  snprintf(dir, sizeof dir, "/proc/%d", pid);
+  if (exec_child) {
+    // Before the exec: the forked image, blocked in read (and described as such), which is
+    // ours. After it the same pid must show the new image only (below).
+    for (int f = kMaps; f <= kExe; ++f) {
+      own_len[f] = slurp("/proc/self", f, own[f], sizeof own[f]);
+      peer_len[f] = slurp(dir, f, peer[f], sizeof peer[f]);
+    }
+    printf("%s: before the exec, cmdline, environ, auxv, exe are ours: %s\n", what,
+           same(kCmdline) && same(kEnviron) && same(kAuxv) && same(kExe) ? "yes" : "no");
+    write_all(to_child[1], "g", 1);
+  }
   for (int f = 0; f < kFiles; ++f) {
     if (!read_all(to_parent[0], &own_len[f], sizeof own_len[f]) || own_len[f] >= sizeof own[f] ||
         !read_all(to_parent[0], own[f], own_len[f]))
       exit(5);
     own[f][own_len[f]] = 0;
   }
-  char dir[64];
-  snprintf(dir, sizeof dir, "/proc/%d", pid);
   for (int f = 0; f < kFiles; ++f) peer_len[f] = slurp(dir, f, peer[f], sizeof peer[f]);
 
   // The same as the child's own view (stat and status: the fields that describe the image;
