@@ -20,6 +20,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <vector>
 
 #include "cpu/cpu_state.h"
 #include "linux/initial_stack.h"
@@ -32,7 +33,7 @@ namespace vireo {
 namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'R', 'E', 'O', 'P', 'R', '1'};
-constexpr size_t kTextOffset = 256;  // the header, then the exe path, then the maps text
+constexpr size_t kTextOffset = 256;  // the header, then the exe path, the auxv, the maps text
 
 // The file's header as the publisher writes it (in its MAP_SHARED view) and as a reader sees
 // it (request and served are atomics in both: the reader maps the file too).
@@ -42,7 +43,7 @@ struct Header {
   std::atomic<uint64_t> request;   // readers add 1 to ask for a fresh record
   std::atomic<uint64_t> served;    // the publisher copies `request` here when it has answered
   uint64_t pid, start_time, host_arg_start;
-  uint64_t exe_len, maps_len;
+  uint64_t exe_len, auxv_len, maps_len;
   uint64_t n[14];  // GuestRecord's numbers, in its order
 };
 static_assert(sizeof(Header) <= kTextOffset);
@@ -194,18 +195,22 @@ void write_record(Process& p, uint64_t gen) {
   }
   const std::string& exe = pub.exe;
   const std::string maps = procfs_maps(p);  // (a change meanwhile has a newer generation)
-  const size_t need = kTextOffset + exe.size() + maps.size();
+  const std::vector<uint64_t>& auxv = guest_layout().auxv;
+  const size_t auxv_len = auxv.size() * 8;
+  const size_t need = kTextOffset + exe.size() + auxv_len + maps.size();
   if (need > pub.cap && !map_file(need)) return;
   Header* h = pub.map;
   h->seq.fetch_add(1, std::memory_order_acq_rel);  // odd: being written
   std::atomic_thread_fence(std::memory_order_release);
   char* text = reinterpret_cast<char*>(h) + kTextOffset;
   std::memcpy(text, exe.data(), exe.size());
-  std::memcpy(text + exe.size(), maps.data(), maps.size());
+  std::memcpy(text + exe.size(), auxv.data(), auxv_len);
+  std::memcpy(text + exe.size() + auxv_len, maps.data(), maps.size());
   h->pid = uint64_t(me);
   h->start_time = pub.ids.start_time;
   h->host_arg_start = pub.ids.arg_start;
   h->exe_len = exe.size();
+  h->auxv_len = auxv_len;
   h->maps_len = maps.size();
   const uint64_t n[14] = {r.vm_size, r.vm_stk, r.vm_exe, r.vm_data, r.start_code, r.end_code, r.start_data,
                           r.end_data, r.start_brk, r.start_stack, r.arg_start, r.arg_end, r.env_start, r.env_end};
@@ -336,12 +341,13 @@ std::optional<GuestRecord> published_guest_record(pid_t pid) {
     Header c;
     std::memcpy(static_cast<void*>(&c), h, sizeof c);
     if (std::memcmp(c.magic, kMagic, sizeof kMagic) != 0 || c.pid != uint64_t(pid) || c.exe_len > 4096 ||
-        c.maps_len > kMaxText || kTextOffset + c.exe_len + c.maps_len > size)
+        c.auxv_len > 4096 || c.maps_len > kMaxText || kTextOffset + c.exe_len + c.auxv_len + c.maps_len > size)
       break;
     const char* text = reinterpret_cast<const char*>(h) + kTextOffset;
     GuestRecord r;
     r.exe.assign(text, c.exe_len);
-    r.maps.assign(text + c.exe_len, c.maps_len);
+    r.auxv.assign(text + c.exe_len, c.auxv_len);
+    r.maps.assign(text + c.exe_len + c.auxv_len, c.maps_len);
     uint64_t* n[14] = {&r.vm_size, &r.vm_stk, &r.vm_exe, &r.vm_data, &r.start_code, &r.end_code, &r.start_data,
                        &r.end_data, &r.start_brk, &r.start_stack, &r.arg_start, &r.arg_end, &r.env_start, &r.env_end};
     for (int i = 0; i < 14; ++i) *n[i] = c.n[i];

@@ -2,13 +2,14 @@
 //
 // Each guest process is a host process of its own, so the host's /proc/PID files of another
 // guest describe that Vireo (the 64 TiB window, host addresses, the vireo binary). What the
-// host kernel can show for us it shows: cmdline, environ, auxv and the code/data/stack fields
-// of stat are set with PR_SET_MM_MAP at each image load (procfs_image_loaded, procfs.h). The
-// rest — the guest's map, its memory sizes, its exe — only the guest's Vireo knows, and a reader
+// host kernel can show for us it shows: cmdline, environ and the code/data/stack fields of
+// stat are set with PR_SET_MM_MAP at each image load (procfs_image_loaded, procfs.h). The
+// rest — the guest's map, its memory sizes, its exe, its auxv — only the guest's Vireo knows
+// (the kernel's auxv stays Vireo's: debuggers and core files of Vireo itself need it), and a reader
 // cannot ask it directly (it may be blocked in a system call; signals are the guest's), so each
 // Vireo process publishes a record for readers: a small file of a per-user directory
 // (/dev/shm/vireo-UID/proc.PID, mode 0600 in a 0700 directory, MAP_SHARED in the publisher,
-// no descriptor kept open) holding the numbers, the exe path and the text of its
+// no descriptor kept open) holding the numbers, the exe path, the auxv and the text of its
 // /proc/self/maps, under a sequence counter the reader checks for a torn read.
 //
 // Publishing costs some 20 µs (the file, its pages, the map's text), so it is done only when a
@@ -57,6 +58,7 @@ struct GuestRecord {
   uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0, start_brk = 0;
   uint64_t start_stack = 0, arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
   std::string exe;   // the guest program, as its /proc/self/exe names it
+  std::string auxv;  // its /proc/self/auxv
   std::string maps;  // the text of its /proc/self/maps
 };
 

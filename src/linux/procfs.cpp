@@ -226,13 +226,14 @@ std::optional<int> procfs_open(Process& p, const std::string& path, int flags) {
     // A thread directory names a thread of that process, or nothing (the host says which).
     if (pp.dir.find("/task/") != std::string::npos && ::access(pp.dir.c_str(), F_OK) != 0) return std::nullopt;
     if (pp.pid != ::getpid()) {
-      // Another guest process: from the record it published (maps_registry.h); its cmdline,
-      // environ and auxv are the host's, set by that Vireo (procfs_image_loaded). A process
-      // not under Vireo is the host's altogether.
-      if (pp.file != "maps" && pp.file != "stat" && pp.file != "status") return std::nullopt;
+      // Another guest process: from the record it published (maps_registry.h); its cmdline
+      // and environ are the host's, set by that Vireo (procfs_image_loaded). A process not
+      // under Vireo is the host's altogether.
+      if (pp.file != "maps" && pp.file != "stat" && pp.file != "status" && pp.file != "auxv") return std::nullopt;
       std::optional<GuestRecord> r = published_guest_record(pp.pid);
       if (!r) return std::nullopt;
       if (pp.file == "maps") text = std::move(r->maps);
+      else if (pp.file == "auxv") text = std::move(r->auxv);
       else if (pp.file == "stat") text = stat_text(read_host_file((pp.dir + "/stat").c_str()), *r);
       else text = status_text(read_host_file((pp.dir + "/status").c_str()), *r);
       if (text.empty()) return std::nullopt;  // (gone meanwhile)
@@ -252,11 +253,15 @@ std::optional<int> procfs_open(Process& p, const std::string& path, int flags) {
   return memfd_with(text);
 }
 
-std::optional<std::string> procfs_peer_exe(const std::string& path) {
+std::optional<std::string> procfs_exe_link(Process& p, const std::string& path) {
   if (path.compare(0, 6, "/proc/") != 0 || path.size() < 11 || path.compare(path.size() - 4, 4, "/exe") != 0)
     return std::nullopt;
   ProcPath pp = split_proc_path(path);
-  if (pp.pid == 0 || pp.file != "exe" || pp.pid == ::getpid()) return std::nullopt;
+  if (pp.pid == 0 || pp.file != "exe") return std::nullopt;
+  if (pp.pid == ::getpid()) {  // (a thread directory names a thread, or nothing)
+    if (pp.dir.find("/task/") != std::string::npos && ::access(pp.dir.c_str(), F_OK) != 0) return std::nullopt;
+    return p.exe_path;
+  }
   std::optional<GuestRecord> r = published_guest_record(pp.pid);
   if (!r || r->exe.empty()) return std::nullopt;
   return std::move(r->exe);
@@ -267,8 +272,9 @@ void procfs_image_loaded(AddressSpace& as) {
   // prctl(PR_SET_MM, PR_SET_MM_MAP) (kernel/sys.c, prctl_set_mm_map): allowed without
   // privilege as long as the exe link stays (exe_fd -1). The kernel reads cmdline and environ
   // from [arg_start, env_end) of our memory, where the guest's strings are (guest_base +
-  // address, anonymous memory as the kernel wants it); auxv is a copy; the code, data and
-  // stack fields are only shown, so they carry guest addresses. brk is the host's own (glibc's
+  // address, anonymous memory as the kernel wants it); the code, data and stack fields are
+  // only shown, so they carry guest addresses. auxv stays Vireo's: gdb attached to Vireo and
+  // Vireo's core files relocate Vireo by it (AT_ENTRY, AT_PHDR). brk is the host's own (glibc's
   // heap): it stays where it is, start_brk raised to it (the kernel only refuses to shrink the
   // heap below start_brk, which glibc's trimming tolerates).
   const GuestLayout& g = guest_layout();
@@ -285,9 +291,7 @@ void procfs_image_loaded(AddressSpace& as) {
   m.arg_end = reinterpret_cast<uint64_t>(as.host(g.arg_end));
   m.env_start = reinterpret_cast<uint64_t>(as.host(g.env_start));
   m.env_end = reinterpret_cast<uint64_t>(as.host(g.env_end));
-  m.auxv = reinterpret_cast<__u64*>(const_cast<uint64_t*>(g.auxv.data()));
-  // (The kernel keeps AT_VECTOR_SIZE words, 52 on x86-64; a longer auxv is not shown.)
-  m.auxv_size = g.auxv.size() <= 52 ? uint32_t(g.auxv.size() * 8) : 0;
+  m.auxv_size = 0;  // (unchanged)
   m.exe_fd = uint32_t(-1);
   // (A kernel without CONFIG_CHECKPOINT_RESTORE refuses: the host's view stays, for other
   // processes; the guest's own /proc/self is synthesised above either way.)

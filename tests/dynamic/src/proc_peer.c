@@ -242,7 +242,7 @@ static void check_thread(void) {
     own_len[f] = slurp("/proc/self", f, own[f], sizeof own[f]);
     peer_len[f] = slurp(dir, f, peer[f], sizeof peer[f]);
   }
-  for (int f = kCmdline; f <= kAuxv; ++f)
+  for (int f = kMaps; f <= kExe; ++f)
     printf("thread: task/TID/%s is the process's: %s\n", names[f], same(f) ? "yes" : "no");
   printf("thread: task/TID/stat's start_stack is the process's: %s\n",
          stat_field(own[kStat], 28) == stat_field(peer[kStat], 28) ? "yes" : "no");
