@@ -233,24 +233,33 @@ void withdraw_guest_record() {
   first_due_ns.store(coarse_now_ns() + kFirstDelayNs, std::memory_order_relaxed);
   pub.ids = {};  // the new image's arg_start
   pub.exe.clear();
-  if (pub.map && pub.pid == ::getpid()) std::memset(pub.map->magic, 0, sizeof pub.map->magic);
+  if (pub.map && pub.pid == ::getpid()) {
+    pub.map->seq.fetch_add(1, std::memory_order_acq_rel);
+    std::memset(pub.map->magic, 0, sizeof pub.map->magic);
+    pub.map->seq.fetch_add(1, std::memory_order_release);
+  }
 }
 
 void publish_guest_maps(Process& p, uint64_t nr) {
   if (nr == SYS_exit || nr == SYS_exit_group || nr == SYS_execve || nr == SYS_execveat) return;
   // The Process that publishes: a vfork child (vfork.cpp) has one of its own but shares our
-  // memory, and must neither write the parent's record nor replace it with its own.
-  static Process* const publisher = [&p] {
+  // memory, and must neither write the parent's record nor replace it with its own. (A new
+  // Process in this same process, as an execve loading its image in place may make, takes over.)
+  static Process* publisher = nullptr;
+  if (&p != publisher) {
+    if (!publisher) {
+      ::pthread_atfork(nullptr, nullptr, [] {
+        stale.store(true, std::memory_order_relaxed);
+        live_map.store(nullptr, std::memory_order_relaxed);
+        first_due_ns.store(coarse_now_ns() + kFirstDelayNs, std::memory_order_relaxed);
+        owner_pid = ::getpid();
+      });
+    } else if (::getpid() != owner_pid) {
+      return;  // a vfork child
+    }
     owner_pid = ::getpid();
-    ::pthread_atfork(nullptr, nullptr, [] {
-      stale.store(true, std::memory_order_relaxed);
-      live_map.store(nullptr, std::memory_order_relaxed);
-      first_due_ns.store(coarse_now_ns() + kFirstDelayNs, std::memory_order_relaxed);
-      owner_pid = ::getpid();
-    });
-    return &p;
-  }();
-  if (&p != publisher && ::getpid() != owner_pid) return;
+    publisher = &p;
+  }
   const uint64_t gen = p.as().generation();
   Header* live = live_map.load(std::memory_order_acquire);
   const bool asked = live && live->request.load(std::memory_order_acquire) != live->served.load(std::memory_order_relaxed);
