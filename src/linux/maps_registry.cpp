@@ -198,7 +198,11 @@ void write_record(Process& p, uint64_t gen) {
   const std::vector<uint64_t>& auxv = guest_layout().auxv;
   const size_t auxv_len = auxv.size() * 8;
   const size_t need = kTextOffset + exe.size() + auxv_len + maps.size();
-  if (need > pub.cap && !map_file(need)) return;
+  if (need > pub.cap && !map_file(need)) {  // (no space, say: not again at every system call)
+    published_generation.store(gen, std::memory_order_relaxed);
+    first_due_ns.store(coarse_now_ns() + 100 * kFirstDelayNs, std::memory_order_relaxed);
+    return;
+  }
   Header* h = pub.map;
   h->seq.fetch_add(1, std::memory_order_acq_rel);  // odd: being written
   std::atomic_thread_fence(std::memory_order_release);

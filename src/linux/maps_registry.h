@@ -1,18 +1,19 @@
-// The guest's /proc/PID/{maps,status,stat,exe} for other Vireo processes.
+// The guest's /proc/PID/{maps,status,stat,auxv,exe} for other Vireo processes.
 //
 // Each guest process is a host process of its own, so the host's /proc/PID files of another
 // guest describe that Vireo (the 64 TiB window, host addresses, the vireo binary). What the
 // host kernel can show for us it shows: cmdline, environ and the code/data/stack fields of
 // stat are set with PR_SET_MM_MAP at each image load (procfs_image_loaded, procfs.h). The
 // rest — the guest's map, its memory sizes, its exe, its auxv — only the guest's Vireo knows
-// (the kernel's auxv stays Vireo's: debuggers and core files of Vireo itself need it), and a reader
-// cannot ask it directly (it may be blocked in a system call; signals are the guest's), so each
-// Vireo process publishes a record for readers: a small file of a per-user directory
+// (the kernel's auxv stays Vireo's: debuggers and core files of Vireo itself need it), and a
+// reader cannot ask it directly (it may be blocked in a system call; signals are the guest's),
+// so each Vireo process publishes a record for readers: a small file of a per-user directory
 // (/dev/shm/vireo-UID/proc.PID, mode 0600 in a 0700 directory, MAP_SHARED in the publisher,
 // no descriptor kept open) holding the numbers, the exe path, the auxv and the text of its
 // /proc/self/maps, under a sequence counter the reader checks for a torn read.
 //
-// Publishing costs some 20 µs (the file, its pages, the map's text), so it is done only when a
+// Publishing costs a file, its pages, the map's text and some 15 system calls (done for every
+// process, it cost 0.2-0.3 ms per fork+exec, bench/startup.py), so it is done only when a
 // reader could need it, never by a process that lives a few milliseconds and never waits:
 //   - at the entry of a system call that can wait indefinitely (wait4, a read of a pipe or a
 //     socket, poll, futex, nanosleep, ...) if the map changed since the last record: a process
