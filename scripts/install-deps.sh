@@ -16,6 +16,8 @@ packages=(
   libpython3.11-testsuite git make sqlite3 xz-utils perl tar findutils
   # openssl on its AES-NI, PCLMULQDQ and SHA-NI paths (tests/dynamic, issue 17)
   openssl
+  # ps reading guest processes' /proc/PID (tests/dynamic proc-ps, issue 19)
+  procps
   # bench/run.py's script-interpreter workloads
   lua5.4
   # network tests (tests/linux_api): Go (above) for an HTTP server and client; curl to fetch

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "cpu/cpuid.h"
+#include "linux/procfs.h"
 #include "linux/vdso/vdso_mapping.h"
 
 namespace vireo {
@@ -123,6 +124,7 @@ uint64_t build_initial_stack(AddressSpace& as, const LoadedElf& elf,
   // `top` and /proc/PID/comm show the guest program, not "vireo".
   std::string comm = execfn.substr(execfn.rfind('/') + 1);
   prctl(PR_SET_NAME, comm.substr(0, 15).c_str(), 0, 0, 0);
+  procfs_image_loaded(as);  // cmdline, environ, auxv of the host's /proc/PID: the guest's
   return sp;
 }
 

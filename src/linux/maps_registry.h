@@ -1,22 +1,34 @@
-// The guest's /proc/PID/maps for other Vireo processes.
+// The guest's /proc/PID/{maps,status,stat,auxv,exe} for other Vireo processes.
 //
-// Each guest process is a host process of its own, so the host's /proc/PID/maps of another
-// guest shows that Vireo's host mappings (the 64 TiB window, host addresses). A reader cannot
-// ask the other process (it may be blocked in a system call, and signal handlers cannot take
-// its locks), so each Vireo process publishes its guest map instead: the text of its
-// /proc/self/maps in a small file of a per-user directory (/dev/shm/vireo-UID/maps.PID, mode
-// 0700, MAP_SHARED in the publisher, no descriptor kept open), rewritten at the entry of the
-// next system call after the map changed (AddressSpace::generation), under a sequence
-// counter the reader checks for a torn read. The calls that change the map (mmap, munmap,
-// mprotect, mremap, brk, madvise) do not publish: a program that maps and unmaps in a loop
-// would pay for each (some 10 µs); what they changed is published by the next other call, the
-// way any process that waits for or talks to another makes one.
+// Each guest process is a host process of its own, so the host's /proc/PID files of another
+// guest describe that Vireo (the 64 TiB window, host addresses, the vireo binary). What the
+// host kernel can show for us it shows: cmdline, environ and the code/data/stack fields of
+// stat are set with PR_SET_MM_MAP at each image load (procfs_image_loaded, procfs.h). The
+// rest — the guest's map, its memory sizes, its exe, its auxv — only the guest's Vireo knows
+// (the kernel's auxv stays Vireo's: debuggers and core files of Vireo itself need it), and a
+// reader cannot ask it directly (it may be blocked in a system call; signals are the guest's),
+// so each Vireo process publishes a record for readers: a small file of a per-user directory
+// (/dev/shm/vireo-UID/proc.PID, mode 0600 in a 0700 directory, MAP_SHARED in the publisher,
+// no descriptor kept open) holding the numbers, the exe path, the auxv and the text of its
+// /proc/self/maps, under a sequence counter the reader checks for a torn read.
 //
-// A reader trusts a file only if the process it names is still the one that wrote it (same
-// start time in /proc/PID/stat) and still runs Vireo (its /proc/PID/exe is ours); otherwise
-// (a process not under Vireo, a stale file of a process that died) the host's view stands.
-// What the map lacks, then: what a process changed since its last system call other than
-// those (a stack grown by a fault, the result of its last mmap), while it computes without one.
+// Publishing costs a file, its pages, the map's text and some 15 system calls (done for every
+// process, it cost 0.2-0.3 ms per fork+exec, bench/startup.py), so it is done only when a
+// reader could need it, never by a process that lives a few milliseconds and never waits:
+//   - at the entry of a system call that can wait indefinitely (wait4, a read of a pipe or a
+//     socket, poll, futex, nanosleep, ...) if the map changed since the last record: a process
+//     blocked there is described as it is;
+//   - at the entry of any system call once the process is 10 ms old and has no record yet;
+//   - at the entry of any system call after a reader asked (the record's request counter),
+//     republished if the map changed, and answered either way (the served counter).
+// A reader asks, then waits (at most 50 ms) for the answer while the process runs; a process
+// asleep in a system call already published what it is.
+//
+// A reader trusts a record only if the process it names is still the one that wrote it: same
+// start time and same host arg_start in /proc/PID/stat (a later process with that pid, or a
+// later Vireo image of it, differs), and it still runs Vireo (its /proc/PID/exe is ours);
+// otherwise the host's view stands. A process that died without removing its record (killed)
+// leaves a file that fails that check; publishers remove such files now and then (sweep).
 #pragma once
 
 #include <sys/types.h>
@@ -30,14 +42,31 @@ namespace vireo {
 
 class Process;
 
-// At the entry of system call `nr`: republishes `p`'s map if it changed (or if this is a new
-// process: a fork child publishes its own).
+// At the entry of system call `nr` (its arguments in the calling thread's registers):
+// publishes `p`'s record when the rules above say so.
 void publish_guest_maps(Process& p, uint64_t nr);
 
 // At the process's end: its file goes.
 void unpublish_guest_maps();
 
-// The maps text another Vireo process `pid` published, if it is valid (see above).
-std::optional<std::string> published_guest_maps(pid_t pid);
+// A new guest image was loaded in this process (execve): the record describes the old one, so
+// it is withdrawn until the next publication.
+void withdraw_guest_record();
+
+// What another Vireo process published about its guest.
+struct GuestRecord {
+  uint64_t vm_size = 0, vm_stk = 0, vm_exe = 0, vm_data = 0;  // bytes
+  uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0, start_brk = 0;
+  uint64_t start_stack = 0, arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+  std::string exe;   // the guest program, as its /proc/self/exe names it
+  std::string auxv;  // its /proc/self/auxv
+  std::string maps;  // the text of its /proc/self/maps
+};
+
+// The record of Vireo process `pid`, fresh (see above), if it is valid.
+std::optional<GuestRecord> published_guest_record(pid_t pid);
+
+// The guest numbers of this process, as a record carries them (maps and exe left empty).
+GuestRecord own_guest_numbers(Process& p);
 
 }  // namespace vireo

@@ -1,7 +1,9 @@
 #include "linux/procfs.h"
 
 #include <fcntl.h>
+#include <linux/prctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -23,24 +25,39 @@ namespace vireo {
 
 namespace {
 
-// "/proc/self/maps" -> "maps" when the directory is the guest's own; "" otherwise.
-std::string own_proc_file(const std::string& path) {
-  const std::string pid = std::to_string(::getpid());  // (not cached: a fork child has its own)
-  for (const std::string& dir : {std::string("/proc/self/"), std::string("/proc/thread-self/"),
-                                 "/proc/" + pid + "/", "/proc/" + pid + "/task/" + pid + "/"})
-    if (path.compare(0, dir.size(), dir) == 0) return path.substr(dir.size());
-  return "";
-}
-
-// "/proc/PID/maps" or "/proc/PID/task/TID/maps" of another process: its pid, else 0.
-pid_t other_maps_pid(const std::string& path) {
+// A /proc path split into the host directory it names and the file in it: "/proc/self/maps" ->
+// {"/proc/self", "maps", our pid}; "/proc/7/task/9/stat" -> {"/proc/7/task/9", "stat", 7}.
+// pid 0 when the path is not a file of a process directory (or thread directory) we handle.
+struct ProcPath {
+  std::string dir, file;
+  pid_t pid = 0;
+};
+ProcPath split_proc_path(const std::string& path) {
+  ProcPath r;
   unsigned pid = 0, tid = 0;
   int end = 0;
-  if (std::sscanf(path.c_str(), "/proc/%u/maps%n", &pid, &end) == 1 && size_t(end) == path.size()) return pid_t(pid);
-  end = 0;
-  if (std::sscanf(path.c_str(), "/proc/%u/task/%u/maps%n", &pid, &tid, &end) == 2 && size_t(end) == path.size())
-    return pid_t(pid);
-  return 0;
+  const char* s = path.c_str();
+  if (path.compare(0, 11, "/proc/self/") == 0 || path.compare(0, 18, "/proc/thread-self/") == 0) {
+    size_t slash = path.find('/', 6);
+    r.pid = ::getpid();
+    r.dir = path.substr(0, slash);
+    r.file = path.substr(slash + 1);
+    if (path[6] == 's' && std::sscanf(s + 11, "task/%u/%n", &tid, &end) == 1 && end > 0) {
+      r.dir = path.substr(0, size_t(11 + end - 1));
+      r.file = path.substr(size_t(11 + end));
+    }
+  } else if (std::sscanf(s, "/proc/%u/%n", &pid, &end) == 1 && end > 0) {
+    r.pid = pid_t(pid);
+    r.dir = path.substr(0, size_t(end - 1));
+    r.file = path.substr(size_t(end));
+    int end2 = 0;
+    if (std::sscanf(s + end, "task/%u/%n", &tid, &end2) == 1 && end2 > 0) {
+      r.dir = path.substr(0, size_t(end + end2 - 1));
+      r.file = path.substr(size_t(end + end2));
+    }
+  }
+  if (r.file.empty() || r.file.find('/') != std::string::npos) r.pid = 0;
+  return r;
 }
 
 std::string read_host_file(const char* path) {
@@ -58,67 +75,48 @@ std::string guest_bytes(Process& p, uint64_t start, uint64_t end) {
   return s;
 }
 
-uint64_t guest_vm_size(Process& p) {
-  uint64_t total = 0;
-  for (auto& m : p.as().mappings()) total += m.end - m.start;
-  return total;
-}
-
 // /proc/PID/stat: the host's line (times, faults, scheduling are the process's own) with the
 // fields that describe the guest's image replaced (fs/proc/array.c, do_task_stat).
-std::string stat_text(Process& p) {
-  std::string host = read_host_file("/proc/self/stat");
+std::string stat_text(const std::string& host, const GuestRecord& r) {
   size_t close = host.rfind(')');
-  if (close == std::string::npos) return host;
+  if (close == std::string::npos || close + 2 > host.size()) return host;
   std::vector<std::string> f;  // fields after "pid (comm)", f[0] is field 3 (state)
   std::istringstream in(host.substr(close + 2));
   for (std::string w; in >> w;) f.push_back(w);
-  const GuestLayout& g = guest_layout();
   auto set = [&](size_t field, uint64_t v) {  // 1-based field numbers as in proc(5)
     if (field >= 3 && field - 3 < f.size()) f[field - 3] = std::to_string(v);
   };
-  set(23, guest_vm_size(p));  // vsize
-  set(26, g.elf.start_code);
-  set(27, g.elf.end_code);
-  set(28, g.start_stack);
+  set(23, r.vm_size);  // vsize
+  set(26, r.start_code);
+  set(27, r.end_code);
+  set(28, r.start_stack);
   set(29, 0);  // kstkesp and kstkeip: 0 unless the task is being core-dumped
   set(30, 0);
-  set(45, g.elf.start_data);
-  set(46, g.elf.end_data);
-  set(47, p.as().brk_start());
-  set(48, g.arg_start);
-  set(49, g.arg_end);
-  set(50, g.env_start);
-  set(51, g.env_end);
-  std::string comm = host.substr(host.find('(') + 1, close - host.find('(') - 1);
-  std::string out = fmt::format("{} ({})", ::getpid(), comm);
+  set(45, r.start_data);
+  set(46, r.end_data);
+  set(47, r.start_brk);
+  set(48, r.arg_start);
+  set(49, r.arg_end);
+  set(50, r.env_start);
+  set(51, r.env_end);
+  std::string out = host.substr(0, close + 1);
   for (auto& w : f) out += " " + w;
   return out + "\n";
 }
 
 // /proc/PID/status: the host's, with the memory lines describing the guest's address space.
-std::string status_text(Process& p) {
-  uint64_t size = 0, stk = 0, exe = 0, data = 0;
-  const GuestLayout& g = guest_layout();
-  for (auto& m : p.as().mappings()) {
-    uint64_t len = m.end - m.start;
-    size += len;
-    if (m.origin.name == "[stack]") stk += len;
-    else if ((m.prot & PROT_EXEC) && !(m.prot & PROT_WRITE) && m.origin.name == p.exe_path) exe += len;
-    else if ((m.prot & PROT_WRITE) && !m.origin.shared) data += len;
-  }
-  (void)g;
-  std::istringstream in(read_host_file("/proc/self/status"));
+std::string status_text(const std::string& host, const GuestRecord& r) {
+  std::istringstream in(host);
   std::string out;
   for (std::string line; std::getline(in, line);) {
     auto kb = [&](const char* key, uint64_t bytes) {
       if (line.compare(0, std::strlen(key), key) == 0) line = fmt::format("{}\t{:8} kB", key, bytes >> 10);
     };
-    kb("VmPeak:", size);
-    kb("VmSize:", size);
-    kb("VmStk:", stk);
-    kb("VmExe:", exe);
-    kb("VmData:", data);
+    kb("VmPeak:", r.vm_size);
+    kb("VmSize:", r.vm_size);
+    kb("VmStk:", r.vm_stk);
+    kb("VmExe:", r.vm_exe);
+    kb("VmData:", r.vm_data);
     out += line + "\n";
   }
   return out;
@@ -223,27 +221,81 @@ std::optional<int> procfs_open(Process& p, const std::string& path, int flags) {
   if (path == "/proc/cpuinfo") {
     text = procfs_cpuinfo();
   } else {
-    std::string file = own_proc_file(path);
-    if (file.empty()) {
-      // Another guest process: the map it published (maps_registry.h); anything else (a
-      // process not under Vireo) is the host's.
-      pid_t other = other_maps_pid(path);
-      std::optional<std::string> published = other ? published_guest_maps(other) : std::nullopt;
-      if (!published) return std::nullopt;
-      if ((flags & O_ACCMODE) != O_RDONLY) return -EACCES;
-      return memfd_with(*published);
+    ProcPath pp = split_proc_path(path);
+    if (pp.pid == 0) return std::nullopt;
+    // A thread directory names a thread of that process, or nothing (the host says which).
+    if (pp.dir.find("/task/") != std::string::npos && ::access(pp.dir.c_str(), F_OK) != 0) return std::nullopt;
+    if (pp.pid != ::getpid()) {
+      // Another guest process: from the record it published (maps_registry.h); its cmdline
+      // and environ are the host's, set by that Vireo (procfs_image_loaded). A process not
+      // under Vireo is the host's altogether.
+      if (pp.file != "maps" && pp.file != "stat" && pp.file != "status" && pp.file != "auxv") return std::nullopt;
+      std::optional<GuestRecord> r = published_guest_record(pp.pid);
+      if (!r) return std::nullopt;
+      if (pp.file == "maps") text = std::move(r->maps);
+      else if (pp.file == "auxv") text = std::move(r->auxv);
+      else if (pp.file == "stat") text = stat_text(read_host_file((pp.dir + "/stat").c_str()), *r);
+      else text = status_text(read_host_file((pp.dir + "/status").c_str()), *r);
+      if (text.empty()) return std::nullopt;  // (gone meanwhile)
+    } else {
+      const GuestLayout& g = guest_layout();
+      const std::string& file = pp.file;
+      if (file == "maps") text = procfs_maps(p);
+      else if (file == "auxv") text = auxv_bytes();
+      else if (file == "cmdline") text = guest_bytes(p, g.arg_start, g.arg_end);
+      else if (file == "environ") text = guest_bytes(p, g.env_start, g.env_end);
+      else if (file == "stat") text = stat_text(read_host_file((pp.dir + "/stat").c_str()), own_guest_numbers(p));
+      else if (file == "status") text = status_text(read_host_file((pp.dir + "/status").c_str()), own_guest_numbers(p));
+      else return std::nullopt;
     }
-    const GuestLayout& g = guest_layout();
-    if (file == "maps") text = procfs_maps(p);
-    else if (file == "auxv") text = auxv_bytes();
-    else if (file == "cmdline") text = guest_bytes(p, g.arg_start, g.arg_end);
-    else if (file == "environ") text = guest_bytes(p, g.env_start, g.env_end);
-    else if (file == "stat") text = stat_text(p);
-    else if (file == "status") text = status_text(p);
-    else return std::nullopt;
   }
   if ((flags & O_ACCMODE) != O_RDONLY) return -EACCES;
   return memfd_with(text);
+}
+
+std::optional<std::string> procfs_exe_link(Process& p, const std::string& path) {
+  if (path.compare(0, 6, "/proc/") != 0 || path.size() < 11 || path.compare(path.size() - 4, 4, "/exe") != 0)
+    return std::nullopt;
+  ProcPath pp = split_proc_path(path);
+  if (pp.pid == 0 || pp.file != "exe") return std::nullopt;
+  if (pp.pid == ::getpid()) {  // (a thread directory names a thread, or nothing)
+    if (pp.dir.find("/task/") != std::string::npos && ::access(pp.dir.c_str(), F_OK) != 0) return std::nullopt;
+    return p.exe_path;
+  }
+  std::optional<GuestRecord> r = published_guest_record(pp.pid);
+  if (!r || r->exe.empty()) return std::nullopt;
+  return std::move(r->exe);
+}
+
+void procfs_image_loaded(AddressSpace& as) {
+  withdraw_guest_record();
+  // prctl(PR_SET_MM, PR_SET_MM_MAP) (kernel/sys.c, prctl_set_mm_map): allowed without
+  // privilege as long as the exe link stays (exe_fd -1). The kernel reads cmdline and environ
+  // from [arg_start, env_end) of our memory, where the guest's strings are (guest_base +
+  // address, anonymous memory as the kernel wants it); the code, data and stack fields are
+  // only shown, so they carry guest addresses. auxv stays Vireo's: gdb attached to Vireo and
+  // Vireo's core files relocate Vireo by it (AT_ENTRY, AT_PHDR). brk is the host's own (glibc's
+  // heap): it stays where it is, start_brk raised to it (the kernel only refuses to shrink the
+  // heap below start_brk, which glibc's trimming tolerates).
+  const GuestLayout& g = guest_layout();
+  auto clamp = [](uint64_t v) { return std::max<uint64_t>(v, 0x10000); };  // (>= mmap_min_addr)
+  struct prctl_mm_map m {};
+  m.start_code = clamp(g.elf.start_code);
+  m.end_code = std::max<uint64_t>(clamp(g.elf.end_code), m.start_code + 1);
+  m.start_data = clamp(g.elf.start_data);
+  m.end_data = std::max<uint64_t>(clamp(g.elf.end_data), m.start_data);
+  m.start_stack = clamp(g.start_stack);
+  const uint64_t host_brk = reinterpret_cast<uint64_t>(::sbrk(0));
+  m.start_brk = m.brk = host_brk;
+  m.arg_start = reinterpret_cast<uint64_t>(as.host(g.arg_start));
+  m.arg_end = reinterpret_cast<uint64_t>(as.host(g.arg_end));
+  m.env_start = reinterpret_cast<uint64_t>(as.host(g.env_start));
+  m.env_end = reinterpret_cast<uint64_t>(as.host(g.env_end));
+  m.auxv_size = 0;  // (unchanged)
+  m.exe_fd = uint32_t(-1);
+  // (A kernel without CONFIG_CHECKPOINT_RESTORE refuses: the host's view stays, for other
+  // processes; the guest's own /proc/self is synthesised above either way.)
+  ::prctl(PR_SET_MM, PR_SET_MM_MAP, reinterpret_cast<unsigned long>(&m), sizeof m, 0);
 }
 
 }  // namespace vireo

@@ -144,6 +144,10 @@ int64_t do_readlink(Process& p, long dirfd, uint64_t path_addr, uint64_t buf, ui
     size_t n = std::min<size_t>(p.exe_path.size(), size);
     return copy_to_guest(p, buf, p.exe_path.data(), n) ? int64_t(n) : -EFAULT;
   }
+  if (auto peer = procfs_exe_link(p, path)) {  // a thread's, another guest's program
+    size_t n = std::min<size_t>(peer->size(), size);
+    return copy_to_guest(p, buf, peer->data(), n) ? int64_t(n) : -EFAULT;
+  }
   path = sysroot_path(path);
   return host_syscall(SYS_readlinkat, dirfd, S(path), L(host_arg(p, buf, size)), long(size));
 }

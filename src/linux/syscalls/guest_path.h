@@ -4,6 +4,8 @@
 //
 // /proc/self/exe (and /proc/<our pid>/exe) names the vireo binary on the host, but the guest
 // must see its own program there: busybox, for one, re-executes /proc/self/exe to run applets.
+// /proc/PID/exe of another guest process (and task/TID/exe of ours) names that guest's program
+// (procfs_exe_link).
 #pragma once
 
 #include <unistd.h>
@@ -13,6 +15,7 @@
 
 #include "linux/guest_access.h"
 #include "linux/process.h"
+#include "linux/procfs.h"
 #include "linux/sysroot.h"
 
 namespace vireo {
@@ -28,6 +31,7 @@ inline bool names_proc_self_exe(const std::string& path) {
 inline int guest_path(Process& p, uint64_t addr, std::string& out) {
   if (int r = read_guest_path(p, addr, out)) return r;
   if (names_proc_self_exe(out)) out = p.exe_path;
+  else if (auto peer = procfs_exe_link(p, out)) out = std::move(*peer);  // a thread's, another guest's
   else out = sysroot_path(out);
   return 0;
 }
