@@ -17,6 +17,7 @@ bool has_side_effects(Opcode op) {
     case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
     case Opcode::Load128: case Opcode::ExitIf: case Opcode::TailStart: case Opcode::CheckCanonical:
     case Opcode::AtomicXadd: case Opcode::AtomicXchg: case Opcode::AtomicCmpXchg:
+    case Opcode::SetCpuField: case Opcode::StoreHost32:  // (system mode)
     // Every SSE op can set sticky MXCSR exception flags, even one whose value is dead
     // (comisd whose flags are overwritten, cvttsd2si whose result is unused).
     case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:

@@ -365,6 +365,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // ---- VEX (emit_avx.cpp): YMM upper halves live in CpuState; host upper halves are kept
   // only across a run of VEX ops (ymm_upper_valid_: host ymm n's upper half is the guest's).
   void vex(uint32_t i, const ir::Inst& in, const Reg64& d);
+  void system_store(const ir::Inst& in);  // emit_system.cpp: SetCpuField, StoreHost32
   void end_vex_run(uint32_t i);
   uint16_t ymm_upper_valid_ = 0;
   bool vex_upper_dirty_ = false;  // a host upper half may be nonzero (vzeroupper at the run's end)
