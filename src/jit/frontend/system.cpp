@@ -102,6 +102,30 @@ bool swapgs(Translator& t, const Insn&) {
   return true;
 }
 
+// CMPXCHG16B m128, any CPL, with or without LOCK (system mode has one CPU; interp: atomic.cpp
+// cmpxchg8b_16b): #GP(0) for a misaligned operand (the interpreter raises it), then the two
+// loads, and the operand written in both cases (back with its own value when it differs), so a
+// read-only page faults either way; ZF alone changes.
+bool cmpxchg16b(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  if (d.kind != OpKind::Mem || d.size != 16) return false;
+  Value addr = t.address(d);
+  t.ir.emit(Opcode::CheckAligned16, {Arg::val(addr)});
+  Value addr_hi = t.ir.op(Opcode::Add, addr, t.constant(8));
+  Value lo = t.load(addr, 8), hi = t.load(addr_hi, 8);
+  Value rax = t.ir.get_gpr(RAX), rdx = t.ir.get_gpr(RDX);
+  Value diff = t.ir.op(Opcode::Or, t.ir.op(Opcode::Xor, lo, rax), t.ir.op(Opcode::Xor, hi, rdx));
+  Value f = t.ir.emit(Opcode::FlagsSub, {Arg::val(diff), Arg::val(t.constant(0)), Arg::imm(8)});
+  Value eq = t.ir.emit(Opcode::TestCond, {Arg::val(f), Arg::imm(4)});  // (E/Z)
+  auto select = [&](Value a, Value b) { return t.ir.emit(Opcode::Select, {Arg::val(eq), Arg::val(a), Arg::val(b)}); };
+  t.store(addr, 8, select(t.ir.get_gpr(RBX), lo));
+  t.store(addr_hi, 8, select(t.ir.get_gpr(RCX), hi));
+  t.ir.set_gpr(RAX, select(rax, lo));
+  t.ir.set_gpr(RDX, select(rdx, hi));
+  t.ir.set_flags(flag::ZF, select(t.constant(flag::ZF), t.constant(0)));
+  return true;
+}
+
 // RDTSC/RDTSCP at CPL 0 (CR4.TSD restricts only other CPLs): the host TSC plus the guest's
 // offset, as the interpreter reads it (control_regs.cpp rdtsc); RDTSCP also ECX = TSC_AUX.
 template <bool with_aux>
@@ -162,6 +186,7 @@ FrontendFn system_frontend(const Insn& in) {
     case ZYDIS_MNEMONIC_STI: return sti;
     case ZYDIS_MNEMONIC_POPFQ: return popfq;
     case ZYDIS_MNEMONIC_SWAPGS: return swapgs;
+    case ZYDIS_MNEMONIC_CMPXCHG16B: return cmpxchg16b;
     case ZYDIS_MNEMONIC_RDTSC: return rdtsc<false>;
     case ZYDIS_MNEMONIC_RDTSCP: return rdtsc<true>;
     case ZYDIS_MNEMONIC_MOV: return mov;
