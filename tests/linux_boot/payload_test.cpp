@@ -145,6 +145,10 @@ TEST(LinuxPayload, CorruptStreamAndWrongCheckAreOneLineErrors) {
   std::vector<uint8_t> g = gz(v);
   g.resize(g.size() / 2);
   EXPECT_NE(std::string::npos, load_error(bzimage(g, uint32_t(v.size()))).find("gzip payload is corrupt or truncated"));
+  std::vector<uint8_t> far = tiny_vmlinux();
+  const uint64_t phoff = 0x40000000;  // program headers said to be 1 GiB on
+  std::memcpy(far.data() + offsetof(Elf64_Ehdr, e_phoff), &phoff, 8);
+  EXPECT_NE(std::string::npos, load_error(bzimage(xz(far), uint32_t(far.size()))).find("corrupt program header table"));
   std::vector<uint8_t> not_elf(0x2000, 0x11);
   EXPECT_NE(std::string::npos, load_error(bzimage(xz(not_elf), 0x2000)).find("the unpacked vmlinux is not an ELF64 file"));
 }

@@ -5,9 +5,12 @@ For each: seconds from start to the first serial line of /init ("init: /init sta
 the exit (ACPI power-off), plus the process's user CPU time.
 
   time_boot.py VIREO KERNEL INITRD [--skip-qemu] [--only jit,interp,guest-dc,qemu] [--repeat N]
+               [--baseline VIREO2]
 
 --only runs the named boots alone; --repeat N runs each N times, interleaved, and prints
 every run (on a shared machine the spread says how far one figure can be trusted).
+--baseline VIREO2 adds "baseline jit", the same jit boot with another binary (e.g. main's
+build), in the same run.
 
 "vireo guest-dc" is the same boot with --guest-decompress (the kernel's own XZ decompressor).
 """
@@ -41,6 +44,9 @@ def main():
                               "--append", "console=ttyS0", kernel]),
             ("vireo guest-dc", [vireo, "boot", "--engine", "interp", "--guest-decompress", "--initrd", initrd,
                                 "--append", "console=ttyS0", kernel])]
+    if "--baseline" in sys.argv:
+        base = sys.argv[sys.argv.index("--baseline") + 1]
+        runs.insert(0, ("baseline jit", [base] + runs[0][1][1:]))
     if "--skip-qemu" not in sys.argv:
         runs.append(("qemu tcg", ["qemu-system-x86_64", "-accel", "tcg", "-m", "128", "-nographic", "-no-reboot",
                                   "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0"]))
