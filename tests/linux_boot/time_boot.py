@@ -2,7 +2,7 @@
 """Side-by-side Linux boot timing (docs/system-mode.md): the same kernel, initramfs and
 command line under Vireo's interpreter and under QEMU's TCG, one after the other in one run.
 For each: seconds from start to the first serial line of /init ("init: /init started") and to
-the exit (ACPI power-off), plus the process's user CPU time.
+the exit (ACPI power-off), plus the process's user and system CPU time.
 
   time_boot.py VIREO KERNEL INITRD [--skip-qemu] [--only jit,interp,guest-dc,qemu] [--repeat N]
                [--baseline VIREO2]
@@ -33,7 +33,7 @@ def timed(cmd):
     status = p.wait()
     t_exit = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return t_init, t_exit, after.ru_utime - before.ru_utime, status
+    return t_init, t_exit, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime, status
 
 
 def main():
@@ -54,11 +54,11 @@ def main():
         only = sys.argv[sys.argv.index("--only") + 1].split(",")
         runs = [(name, cmd) for name, cmd in runs if any(w in only for w in name.split())]
     repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 1
-    print(f"{'':16} {'to /init':>10} {'to exit':>10} {'user CPU':>10}  status  command")
+    print(f"{'':16} {'to /init':>10} {'to exit':>10} {'user CPU':>10} {'sys CPU':>9}  status  command")
     for name, cmd in [r for _ in range(repeat) for r in runs]:
-        t_init, t_exit, cpu, status = timed(cmd)
+        t_init, t_exit, cpu, sys_cpu, status = timed(cmd)
         init = f"{t_init:.1f} s" if t_init is not None else "-"
-        print(f"{name:16} {init:>10} {t_exit:>8.1f} s {cpu:>8.1f} s  {status:>6}  {' '.join(cmd)}")
+        print(f"{name:16} {init:>10} {t_exit:>8.1f} s {cpu:>8.2f} s {sys_cpu:>7.2f} s  {status:>6}  {' '.join(cmd)}")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 cores)")
 
 
