@@ -162,5 +162,36 @@ TEST(SoftmmuJitTlb, InvlpgDropsEveryPieceOfALargePage) {
   EXPECT_EQ(m.mmu.tlb.jit_slot(0x203000, false).read_tag, ~uint64_t(0));
 }
 
+// INVLPG of a 4 KiB page outside every large page cached looks at that page's own slots only:
+// it drops the page (both privileges, the interpreter's entry too) and keeps the large page's
+// pieces and other 4 KiB pages; the flush log names the page at 4 KiB.
+TEST(SoftmmuJitTlb, InvlpgOfASmallPageKeepsTheLargePages) {
+  constexpr uint64_t PS = 0x80;
+  Machine m;
+  m.set(0x3000 + 8, 0x200000 | P | W | D | PS);  // linear 2 MiB -> physical 2 MiB
+  m.map(0x5000, 0x100000, P | W | U | D);
+  m.map(0x6000, 0x101000, P | W | U | D);
+  ASSERT_TRUE(m.touch(0x203000, Access::Read, false));
+  ASSERT_TRUE(m.touch(0x5000, Access::Read, false));
+  ASSERT_TRUE(m.touch(0x5000, Access::Read, true));
+  ASSERT_TRUE(m.touch(0x6000, Access::Read, false));
+  EXPECT_TRUE(m.mmu.tlb.in_large_page(0x3FF000));
+  EXPECT_FALSE(m.mmu.tlb.in_large_page(0x5000));
+  (void)m.mmu.tlb.take_flushes();
+  m.mmu.invlpg(0x5123);
+  EXPECT_EQ(m.mmu.tlb.jit_slot(0x5000, false).read_tag, ~uint64_t(0));
+  EXPECT_EQ(m.mmu.tlb.jit_slot(0x5000, true).read_tag, ~uint64_t(0));
+  EXPECT_EQ(nullptr, m.mmu.tlb.lookup(0x5000, right::R));
+  EXPECT_EQ(m.mmu.tlb.jit_slot(0x203000, false).read_tag, 0x203000u);
+  EXPECT_EQ(m.mmu.tlb.jit_slot(0x6000, false).read_tag, 0x6000u);
+  const TlbFlushLog log = m.mmu.tlb.take_flushes();
+  ASSERT_EQ(1u, log.npages);
+  EXPECT_EQ(0x5000u, log.pages[0]);
+  EXPECT_EQ(12, log.page_shifts[0]);
+  // A full flush forgets the large pages too.
+  m.mmu.tlb.flush_all();
+  EXPECT_FALSE(m.mmu.tlb.in_large_page(0x3FF000));
+}
+
 }  // namespace
 }  // namespace vireo::softmmu

@@ -5,10 +5,12 @@
 // (the stack store of pushfq); every other form stays an interpreter fallback, so the
 // privilege checks and events are the interpreter's. System mode translates 64-bit code only.
 //
-// None of these ends its block: pushfq, cli, rdtsc(p) and the register reads change nothing a
-// block was translated under. STI (its interrupt shadow), POPF (IF, TF, AC), IRET and MOV to
-// CRn or a segment register stay fallbacks, which end the block when they change the mode,
-// open an interrupt window or set a shadow (SystemJitEngine::fallback_helper).
+// Pushfq, cli, swapgs, rdtsc(p) and the register reads change nothing a block was translated
+// under: the block goes on. STI and POPFQ end it, returning to the dispatcher, which does what
+// the interpreter does after them (the STI shadow, POPF's interrupt window: the after-block
+// word). IRET and MOV to CRn or a segment register stay fallbacks, which end the block when
+// they change the mode, open an interrupt window or set a shadow
+// (SystemJitEngine::fallback_helper).
 #include "jit/frontend/system.h"
 
 #include <cstddef>
@@ -46,6 +48,81 @@ bool pushfq(Translator& t, const Insn& in) {
 bool cli(Translator& t, const Insn&) {
   if (t.sys->cpl != 0) return false;
   t.ir.set_flags(flag::IF, t.constant(0));
+  return true;
+}
+
+// STI at CPL 0 (never above IOPL; interp: io.cpp sti): IF = 1, and the block ends at the
+// dispatcher. When IF was 0 the after-block word gets kAfterSti: the dispatcher then sets the
+// shadow as the interpreter's STI does, from the instruction count at the block's end, so the
+// next instruction runs in the interpreter and the interrupt window opens after it.
+bool sti(Translator& t, const Insn&) {
+  if (t.sys->cpl != 0 || !t.sys->after_block) return false;
+  Value was = t.ir.op(Opcode::And, t.ir.emit(Opcode::GetFlags, {}), t.constant(flag::IF));
+  Value word = t.ir.op(Opcode::Xor, t.ir.op(Opcode::Shr, was, t.constant(9)), t.constant(kAfterSti));
+  t.ir.emit(Opcode::StoreHost32, {Arg::imm(uint64_t(t.sys->after_block)), Arg::val(word)});
+  t.ir.set_flags(flag::IF, t.constant(flag::IF));
+  t.ir.exit_to(t.next_pc());
+  t.ends_block = true;
+  return true;
+}
+
+// POPFQ at CPL 0 (interp: stack_modes.cpp popf): every flag POPF may change at CPL 0 (IF and
+// IOPL included), RF, VIP and VIF cleared; the stack load faults as any pop does. The block
+// ends at the dispatcher (TF and AC make it run the interpreter); when IF went from 0 to 1 the
+// after-block word gets kAfterPoll, and the dispatcher takes a pending interrupt there, where
+// the interpreter's POPF opens its window.
+bool popfq(Translator& t, const Insn& in) {
+  if (in.opsize != 8 || t.sys->cpl != 0 || !t.sys->after_block || !t.sys->inline_popf) return false;
+  constexpr uint64_t mask = flag::ARITH | flag::TF | flag::DF | flag::NT | flag::AC | flag::ID | flag::IF | flag::IOPL;
+  Value sp = t.ir.get_gpr(RSP);
+  Value v = t.load(sp, 8);
+  Value old = t.ir.emit(Opcode::GetFlags, {});
+  Value rose = t.ir.op(Opcode::And, t.ir.op(Opcode::And, v, t.ir.op(Opcode::Not, old)), t.constant(flag::IF));
+  t.ir.emit(Opcode::StoreHost32, {Arg::imm(uint64_t(t.sys->after_block)),
+                                  Arg::val(t.ir.op(Opcode::Shr, rose, t.constant(9 - 1)))});  // (kAfterPoll)
+  static_assert(kAfterPoll == 1u << 1);
+  t.ir.set_gpr(RSP, t.ir.op(Opcode::Add, sp, t.constant(8)));
+  t.ir.set_flags(mask | flag::RF | flag::VIP | flag::VIF | flag::FIXED1,
+                 t.ir.op(Opcode::Or, t.ir.op(Opcode::And, v, t.constant(mask)), t.constant(flag::FIXED1)));
+  t.ir.exit_to(t.next_pc());
+  t.ends_block = true;
+  return true;
+}
+
+// SWAPGS at CPL 0 (64-bit code only, as every system-mode block; interp: fast_calls.cpp
+// swapgs): GS.base and IA32_KERNEL_GS_BASE exchanged. GS-relative accesses read the base from
+// CpuState at each use (GetSegBase), so the block goes on.
+bool swapgs(Translator& t, const Insn&) {
+  if (t.sys->cpl != 0) return false;
+  constexpr size_t gs = offsetof(CpuState, seg) + SEG_GS * sizeof(Segment) + offsetof(Segment, base);
+  constexpr size_t kgs = offsetof(CpuState, kernel_gs_base);
+  Value a = cpu_field(t, gs), b = cpu_field(t, kgs);
+  t.ir.emit(Opcode::SetCpuField, {Arg::imm(gs), Arg::val(b)});
+  t.ir.emit(Opcode::SetCpuField, {Arg::imm(kgs), Arg::val(a)});
+  return true;
+}
+
+// CMPXCHG16B m128, any CPL, with or without LOCK (system mode has one CPU; interp: atomic.cpp
+// cmpxchg8b_16b): #GP(0) for a misaligned operand (the interpreter raises it), then the two
+// loads, and the operand written in both cases (back with its own value when it differs), so a
+// read-only page faults either way; ZF alone changes.
+bool cmpxchg16b(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  if (d.kind != OpKind::Mem || d.size != 16) return false;
+  Value addr = t.address(d);
+  t.ir.emit(Opcode::CheckAligned16, {Arg::val(addr)});
+  Value addr_hi = t.ir.op(Opcode::Add, addr, t.constant(8));
+  Value lo = t.load(addr, 8), hi = t.load(addr_hi, 8);
+  Value rax = t.ir.get_gpr(RAX), rdx = t.ir.get_gpr(RDX);
+  Value diff = t.ir.op(Opcode::Or, t.ir.op(Opcode::Xor, lo, rax), t.ir.op(Opcode::Xor, hi, rdx));
+  Value f = t.ir.emit(Opcode::FlagsSub, {Arg::val(diff), Arg::val(t.constant(0)), Arg::imm(8)});
+  Value eq = t.ir.emit(Opcode::TestCond, {Arg::val(f), Arg::imm(4)});  // (E/Z)
+  auto select = [&](Value a, Value b) { return t.ir.emit(Opcode::Select, {Arg::val(eq), Arg::val(a), Arg::val(b)}); };
+  t.store(addr, 8, select(t.ir.get_gpr(RBX), lo));
+  t.store(addr_hi, 8, select(t.ir.get_gpr(RCX), hi));
+  t.ir.set_gpr(RAX, select(rax, lo));
+  t.ir.set_gpr(RDX, select(rdx, hi));
+  t.ir.set_flags(flag::ZF, select(t.constant(flag::ZF), t.constant(0)));
   return true;
 }
 
@@ -106,6 +183,10 @@ FrontendFn system_frontend(const Insn& in) {
   switch (in.mnemonic) {
     case ZYDIS_MNEMONIC_PUSHFQ: return pushfq;
     case ZYDIS_MNEMONIC_CLI: return cli;
+    case ZYDIS_MNEMONIC_STI: return sti;
+    case ZYDIS_MNEMONIC_POPFQ: return popfq;
+    case ZYDIS_MNEMONIC_SWAPGS: return swapgs;
+    case ZYDIS_MNEMONIC_CMPXCHG16B: return cmpxchg16b;
     case ZYDIS_MNEMONIC_RDTSC: return rdtsc<false>;
     case ZYDIS_MNEMONIC_RDTSCP: return rdtsc<true>;
     case ZYDIS_MNEMONIC_MOV: return mov;

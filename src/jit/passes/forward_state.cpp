@@ -17,6 +17,7 @@ bool has_side_effects(Opcode op) {
     case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
     case Opcode::Load128: case Opcode::ExitIf: case Opcode::TailStart: case Opcode::CheckCanonical:
     case Opcode::AtomicXadd: case Opcode::AtomicXchg: case Opcode::AtomicCmpXchg:
+    case Opcode::SetCpuField: case Opcode::StoreHost32: case Opcode::CheckAligned16:  // (system mode)
     // Every SSE op can set sticky MXCSR exception flags, even one whose value is dead
     // (comisd whose flags are overwritten, cvttsd2si whose result is unused).
     case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
@@ -39,7 +40,7 @@ bool is_sync_point(Opcode op) {
     // (every VEX op: where the AVX state is off it leaves the block through the interpreter)
     case Opcode::VexRR: case Opcode::VexRM: case Opcode::VexFromGpr: case Opcode::VexToGpr:
     case Opcode::VexToGprM: case Opcode::VexFlags: case Opcode::VexFlagsM: case Opcode::VexZeroUpper:
-    case Opcode::CheckCanonical:
+    case Opcode::CheckCanonical: case Opcode::CheckAligned16:
     case Opcode::ExitIf:  // (the guest state must be exact where the block may leave)
       return true;
     default: return false;

@@ -38,6 +38,12 @@ std::string first_difference(const CpuState& j, const CpuState& i) {
   for (unsigned x = 0; x < 16; ++x)
     if (std::memcmp(&j.xmm[x], &i.xmm[x], sizeof j.xmm[x]) != 0) return fmt::format("xmm{} differs", x);
   if (j.mxcsr != i.mxcsr) return fmt::format("mxcsr: jit {:#x}, interp {:#x}", j.mxcsr, i.mxcsr);
+  // (SWAPGS is translated: the bases it exchanges, and FS's beside them)
+  for (unsigned s : {unsigned(SEG_FS), unsigned(SEG_GS)})
+    if (j.seg[s].base != i.seg[s].base)
+      return fmt::format("{}.base: jit {:#x}, interp {:#x}", s == SEG_FS ? "fs" : "gs", j.seg[s].base, i.seg[s].base);
+  if (j.kernel_gs_base != i.kernel_gs_base)
+    return fmt::format("kernel_gs_base: jit {:#x}, interp {:#x}", j.kernel_gs_base, i.kernel_gs_base);
   return "";
 }
 

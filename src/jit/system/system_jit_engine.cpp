@@ -255,7 +255,7 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
     std::vector<FallbackSite> fallbacks;
     BlockLimits limits{interpret_all ? 64u : lengths[attempt], attempt == 0};
     limits.system_mode = true;
-    SystemContext sys_ctx{key.mode & 3, &sys_.tsc_aux, !opts_.check};
+    SystemContext sys_ctx{key.mode & 3, &sys_.tsc_aux, !opts_.check, &after_block_, !opts_.check};
     limits.system = &sys_ctx;
     if (debug_) limits.breakpoints = &debug_->breakpoints;  // (gdb: blocks end before them)
     if (!translate_block(view, key.virt_pc, limits, block, fallbacks, interpret_all)) return nullptr;
@@ -462,6 +462,9 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
     } else {
       code = enter(cpu, b, link);
     }
+    if (after_block_) [[unlikely]] {
+      if (StopReason r = finish_block(cpu); r != StopReason::None) return r;
+    }
     switch (code) {
       case kExitDispatch: case kExitRequest: break;
       case kExitLink: {
@@ -495,6 +498,25 @@ StopReason SystemJitEngine::dispatch(CpuState& cpu) {
       default: return StopReason(code - kExitStop);
     }
   }
+}
+
+// What a translated STI or POPFQ at the end of the block left to do (frontend/system.cpp), as
+// the interpreter does after them (io.cpp sti, stack_modes.cpp popf), now that the instruction
+// count is exact: STI's shadow lasts until the next instruction is done (it then runs in the
+// interpreter: must_interpret); a POPF that set IF takes a pending interrupt at once.
+StopReason SystemJitEngine::finish_block(CpuState& cpu) {
+  const uint32_t what = std::exchange(after_block_, 0);
+  if (what & kAfterSti) {
+    sys_.shadow_end = cpu.insn_count + 1;
+    sys_.irq_check = 1;
+  }
+  if (what & kAfterPoll) {
+    const uint64_t before = delivered_external();
+    StopReason r = interp_.run_system_steps(cpu, 0, true);
+    if (r != StopReason::InstructionLimit) return r;
+    stats_.interrupts_at_entry += delivered_external() - before;
+  }
+  return StopReason::None;
 }
 
 uint32_t SystemJitEngine::enter(CpuState& cpu, TranslatedBlock* b, void*& link) {

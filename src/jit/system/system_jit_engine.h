@@ -146,6 +146,10 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   void jump_caches_follow_tlb(const softmmu::TlbFlushLog& log);
   void jump_cache_fill(const Key& key, TranslatedBlock* b);
   StopReason step_interpreter(CpuState& cpu, bool poll);
+  // The after-block word translated STI and POPFQ write (frontend/system.h: kAfterSti,
+  // kAfterPoll), and what the dispatcher does for it when their block has left.
+  uint32_t after_block_ = 0;
+  StopReason finish_block(CpuState& cpu);
   // Runs translated code from b; rethrows what a helper caught (MachineStop) once outside it.
   uint32_t enter(CpuState& cpu, TranslatedBlock* b, void*& link);
   StopReason dispatch(CpuState& cpu);

@@ -30,6 +30,14 @@ uint64_t place_initrd(const std::string& path, const std::vector<uint8_t>& initr
   return at;
 }
 
+uint64_t elf64_physical_entry(uint64_t e_entry, std::span<const Elf64_Phdr> loads) {
+  for (const Elf64_Phdr& ph : loads)
+    if (e_entry >= ph.p_paddr && e_entry - ph.p_paddr < ph.p_memsz) return e_entry;
+  for (const Elf64_Phdr& ph : loads)
+    if (e_entry >= ph.p_vaddr && e_entry - ph.p_vaddr < ph.p_memsz) return ph.p_paddr + (e_entry - ph.p_vaddr);
+  return 0;
+}
+
 uint64_t load_elf64_physical(const std::string& path, const char* what, std::span<const uint8_t> v, GuestRam& ram,
                              uint64_t& end) {
   if (v.size() < sizeof(Elf64_Ehdr) || std::memcmp(v.data(), ELFMAG, SELFMAG) != 0 || v[EI_CLASS] != ELFCLASS64)
@@ -38,7 +46,7 @@ uint64_t load_elf64_physical(const std::string& path, const char* what, std::spa
   if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > v.size() ||
       uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr) > v.size() - eh.e_phoff)
     fail(path, fmt::format("{} has a corrupt program header table", what));
-  uint64_t entry = 0;
+  std::vector<Elf64_Phdr> loads;
   end = 0;
   for (unsigned i = 0; i < eh.e_phnum; ++i) {
     auto ph = get<Elf64_Phdr>(v.data(), eh.e_phoff + uint64_t(i) * sizeof(Elf64_Phdr));
@@ -52,11 +60,9 @@ uint64_t load_elf64_physical(const std::string& path, const char* what, std::spa
     std::memcpy(dst, v.data() + ph.p_offset, ph.p_filesz);
     std::memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
     end = std::max(end, ph.p_paddr + ph.p_memsz);
-    // x86-64 vmlinux has a physical entry (phys_startup_64); map a virtual one if need be.
-    if (eh.e_entry >= ph.p_paddr && eh.e_entry - ph.p_paddr < ph.p_memsz) entry = eh.e_entry;
-    else if (!entry && eh.e_entry >= ph.p_vaddr && eh.e_entry - ph.p_vaddr < ph.p_memsz)
-      entry = ph.p_paddr + (eh.e_entry - ph.p_vaddr);
+    loads.push_back(ph);
   }
+  uint64_t entry = elf64_physical_entry(eh.e_entry, loads);
   if (end == 0 || entry == 0) fail(path, fmt::format("{} has no loadable segment holding its entry point", what));
   return entry;
 }

@@ -3,6 +3,8 @@
 // segments at their physical addresses.
 #pragma once
 
+#include <elf.h>
+
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -49,5 +51,10 @@ uint64_t place_initrd(const std::string& path, const std::vector<uint8_t>& initr
 // the image. `what` names the file's role in errors ("the unpacked vmlinux").
 uint64_t load_elf64_physical(const std::string& path, const char* what, std::span<const uint8_t> elf, GuestRam& ram,
                              uint64_t& end);
+
+// The physical entry point of an ELF64 kernel whose PT_LOAD segments are `loads`: e_entry
+// when a segment holds it at its physical address (x86-64 vmlinux: phys_startup_64), else a
+// virtual e_entry translated through the first segment holding it; 0 when none does.
+uint64_t elf64_physical_entry(uint64_t e_entry, std::span<const Elf64_Phdr> loads);
 
 }  // namespace vireo::machine

@@ -103,13 +103,13 @@ LinuxBootInfo load_linux(const std::string& path, const std::vector<uint8_t>& f,
   if (pref + init_size > ram.size())
     fail(path, fmt::format("the kernel needs {} MiB of RAM to decompress and start, -m gives {} MiB (try -m 128M)",
                            (pref + init_size + (1 << 20) - 1) >> 20, ram.size() >> 20));
-  LinuxPayload payload;
-  if (!guest_decompress) payload = unpack_linux_payload(path, f, setup_size);
-  info.host_decompressed = !payload.vmlinux.empty();
+  UnpackedKernel unpacked;
+  if (!guest_decompress) unpacked = unpack_linux_kernel(path, f, setup_size, ram);
+  info.host_decompressed = unpacked.loaded;
   uint64_t need, entry = kKernelAddr;
   if (info.host_decompressed) {
-    entry = load_elf64_physical(path, "the unpacked vmlinux", payload.vmlinux.bytes(), ram, need);
-    payload.vmlinux = {};
+    entry = unpacked.entry;
+    need = unpacked.end;
   } else {
     need = std::max<uint64_t>(kKernelAddr + std::max<uint64_t>(init_size, kernel_size), pref + init_size);
     if (need > ram.size())

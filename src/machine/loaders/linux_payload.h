@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "machine/guest_ram.h"
+
 namespace vireo::machine {
 
 // The payload's compression, from its magic bytes.
@@ -49,6 +51,25 @@ struct LinuxPayload {
   PayloadFormat format = PayloadFormat::Other;
   UnpackedImage vmlinux;  // empty unless unpacked
 };
+
+// The payload unpacked straight into guest RAM (unpack_linux_kernel).
+struct UnpackedKernel {
+  PayloadFormat format = PayloadFormat::Other;
+  bool loaded = false;       // the vmlinux's segments are in RAM
+  uint64_t entry = 0, end = 0;  // its physical entry point and the top of its image
+};
+
+// Unpacks the payload of `bzimage` straight into guest RAM: the vmlinux ELF's header and
+// program headers are decoded first, then each PT_LOAD segment's bytes are decoded to its
+// physical address, the bytes between segments into a small scratch buffer, and the stream
+// to its end and its integrity check (XZ: CRC32, as the kernel's own decompressor checks it).
+// No copy of the 60 MiB image is made (nor mapped, nor faulted in: on a virtualized host the
+// first touch of fresh memory costs as much as the copy). A vmlinux whose segments overlap in
+// the file or precede its program headers is unpacked whole first (unpack_linux_payload).
+// Format Other, not loaded: the guest decompresses it. Throws a one-line std::runtime_error
+// for a corrupt or truncated payload, an ELF that is not one, a kernel that does not fit.
+UnpackedKernel unpack_linux_kernel(const std::string& path, const std::vector<uint8_t>& bzimage, uint64_t setup_size,
+                                   GuestRam& ram);
 
 // Unpacks the payload of `bzimage` (whose protected-mode part starts at `setup_size`). Returns
 // format Other with an empty vmlinux when the payload is in a format not unpacked here (the

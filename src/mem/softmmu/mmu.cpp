@@ -159,6 +159,7 @@ bool Mmu::walk(uint64_t la, Access a, bool user, uint64_t& pa, uint32_t& pf_erro
   pa = page_base | (la & ((1ull << shift) - 1));
   bool global = (entry & kG) && (cr4 & ctl::CR4_PGE);
   slot = {la >> 12, pa >> 12, rights, global, uint8_t(shift)};
+  if (shift > 12) tlb.note_large(la, shift);
   return true;
 }
 

@@ -88,6 +88,8 @@ class Tlb {
   void flush_all() {
     ++generation;
     for (auto& e : entries_) e.vpn = ~uint64_t(0);
+    large_bits_.fill(0);
+    huge_cached_ = false;
     jit_flush();
     if (jit_used) flush_log.all = true;
     ++stats.flushes;
@@ -111,6 +113,16 @@ class Tlb {
     ++generation;
     uint64_t vpn = la >> 12;
     unsigned shift = 12;  // (the largest page the translation of `la` was cached from)
+    if (!in_large_page(la)) {  // (only the page's own slots can hold it)
+      if (entries_[vpn % kEntries].vpn == vpn) entries_[vpn % kEntries].vpn = ~uint64_t(0);
+      if (jit_used) {
+        for (auto& t : jit_)
+          if (JitTlbEntry& e = t[vpn % kEntries]; e.page() != ~uint64_t(0) && e.page() >> 12 == vpn) e = JitTlbEntry{};
+        log_page(la, 12);
+      }
+      ++stats.page_flushes;
+      return;
+    }
     for (auto& e : entries_)
       if (((e.vpn ^ vpn) >> (e.page_shift - 12)) == 0) {
         e.vpn = ~uint64_t(0);
@@ -123,14 +135,30 @@ class Tlb {
             if (e.page_shift > shift) shift = e.page_shift;
             e = JitTlbEntry{};
           }
-      if (flush_log.npages == std::size(flush_log.pages)) {
-        flush_log.all = true;
-      } else {
-        flush_log.pages[flush_log.npages] = la & ~uint64_t(4095);
-        flush_log.page_shifts[flush_log.npages++] = uint8_t(shift);
-      }
+      log_page(la, shift);
     }
     ++stats.page_flushes;
+  }
+  // A translation from a page larger than 4 KiB was cached (Mmu::walk): INVLPG of an address
+  // inside it must look at every slot, where its 4 KiB pieces may be.
+  // (Kept as a hashed bitmap of 2 MiB regions, emptied by a full flush: a kernel's direct
+  // map is dozens of 2 MiB pages. A 1 GiB page cached makes every INVLPG look everywhere.)
+  void note_large(uint64_t la, unsigned shift) {
+    if (shift >= 30) {
+      huge_cached_ = true;
+      return;
+    }
+    const uint64_t base = la >> shift << shift;
+    for (uint64_t r = base; r < base + (uint64_t(1) << shift); r += uint64_t(1) << 21) {
+      const unsigned h = region_hash(r);
+      large_bits_[h / 64] |= uint64_t(1) << (h % 64);
+    }
+  }
+  // Whether `la` lies in a large page that may be cached. (A flush of some pieces keeps the
+  // record: a superset only costs a full look.)
+  bool in_large_page(uint64_t la) const {
+    const unsigned h = region_hash(la);
+    return huge_cached_ || (large_bits_[h / 64] >> (h % 64) & 1);
   }
   // The flushes since the last call (the JIT's jump caches), and a fresh log.
   TlbFlushLog take_flushes() { return std::exchange(flush_log, TlbFlushLog{}); }
@@ -163,6 +191,17 @@ class Tlb {
   uint64_t generation = 0;
 
  private:
+  void log_page(uint64_t la, unsigned shift) {
+    if (flush_log.npages == std::size(flush_log.pages)) {
+      flush_log.all = true;
+    } else {
+      flush_log.pages[flush_log.npages] = la & ~uint64_t(4095);
+      flush_log.page_shifts[flush_log.npages++] = uint8_t(shift);
+    }
+  }
+  static unsigned region_hash(uint64_t la) { return unsigned((la >> 21) ^ (la >> 33)) & 4095; }
+  std::array<uint64_t, 64> large_bits_{};  // 2 MiB regions holding a large page cached since the last full flush
+  bool huge_cached_ = false;
   std::array<Entry, kEntries> entries_{};
   std::array<JitTable, 2> jit_{};
 };

@@ -365,6 +365,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // ---- VEX (emit_avx.cpp): YMM upper halves live in CpuState; host upper halves are kept
   // only across a run of VEX ops (ymm_upper_valid_: host ymm n's upper half is the guest's).
   void vex(uint32_t i, const ir::Inst& in, const Reg64& d);
+  void system_store(const ir::Inst& in);  // emit_system.cpp: SetCpuField, StoreHost32
+  void check_aligned16(uint32_t i, const ir::Inst& in);  // emit_system.cpp
   void end_vex_run(uint32_t i);
   uint16_t ymm_upper_valid_ = 0;
   bool vex_upper_dirty_ = false;  // a host upper half may be nonzero (vzeroupper at the run's end)
@@ -427,6 +429,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     uint32_t access = kNoAccess;
     static constexpr uint32_t kNoAccess = ~0u;
     uint32_t jcc_end = 0;  // the end of the check's jcc rel32 to the stub, patched at the stub
+    uint32_t skipped = 0;  // system mode: instructions the entry counted that do not run
   };
   // A jcc rel32 (0F 80+cc) to a range fault's stub, patched when out_of_line places the stub
   // (Xbyak labels cost hash-table work each, and there is one of these per access).

@@ -465,6 +465,7 @@ void BlockEmitter::out_of_line() {
     write_back(f.state);
     if (rt_.tlb_table) {  // system mode (a misaligned SSE operand): the interpreter raises it
       set_rip(f.pc);
+      if (rt_.count_insns && f.skipped) sub(qword[rbx + kOffInsnCount], int32_t(f.skipped));
       exit_with(kExitInterpret);
       continue;
     }

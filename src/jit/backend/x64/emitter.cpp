@@ -499,6 +499,8 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       pop(rax);
       mov(d, r11);
       break;
+    case Opcode::SetCpuField: case Opcode::StoreHost32: system_store(in); break;  // emit_system.cpp
+    case Opcode::CheckAligned16: check_aligned16(i, in); break;                     // emit_system.cpp
     case Opcode::VexRR: case Opcode::VexRM: case Opcode::VexFromGpr: case Opcode::VexToGpr:
     case Opcode::VexToGprM: case Opcode::VexFlags: case Opcode::VexFlagsM: case Opcode::VexZeroUpper:
       vex(i, in, d);  // emit_avx.cpp
