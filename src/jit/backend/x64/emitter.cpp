@@ -6,6 +6,7 @@
 #include "jit/backend/x64/emit_bits.h"
 #include "jit/backend/x64/emit_div.h"
 #include "jit/backend/x64/emit_sse.h"
+#include "jit/passes/passes.h"
 
 namespace vireo::jit {
 
@@ -49,8 +50,24 @@ void BlockEmitter::run() {
     for (unsigned x = 0; x < 16; ++x)
       if (xmm & (1u << x)) movdqa(Xbyak::Xmm(int(x)), guest_xmm(x));
     xmm_loaded_ = xmm_dirty_ = xmm;
-    if (plan_carried_flags()) start_carried_flags();
+    const bool carry = plan_carried_flags();
+    peel_ = plan_peeling(carry);
+    if (carry) start_carried_flags();
     L(loop_head_);
+  }
+  if (peel_) {
+    const State head = save();
+    const bool carried_active = carried_active_;
+    emit_range(0, b_.main_end());
+    terminal(b_.term, fused_branch_);
+    // The second copy starts from the same allocation state at its head.
+    restore(head);
+    carried_active_ = carried_active;
+    ymm_upper_valid_ = 0;
+    vex_upper_dirty_ = false;
+    vex_run_next_ = kNone;
+    copy_ = 1;
+    L(loop_head2_);
   }
   emit_range(0, b_.main_end());
   terminal(b_.term, fused_branch_);
@@ -131,8 +148,12 @@ void BlockEmitter::compute_last_uses() {
   };
   terminal_uses(b_.term, fused_branch_, b_.main_end());
   if (b_.tail.present()) terminal_uses(b_.tail.term, fused_tail_branch_, end);
-  for (uint32_t i = 0; i < end; ++i)
-    if (hoisted_[i]) last_use_[i] = end;  // the loop register, reserved to the back edge
+  if (self_loop_) {
+    std::vector<uint32_t> head_last_use(last_use_);
+    for (uint32_t i = 0; i < end; ++i)
+      if (hoisted_[i]) last_use_[i] = end;  // the loop register, reserved to the back edge
+    plan_coalescing(head_last_use);
+  }
   // A side exit's condition re-run from lazy flags at the ExitIf: their operands live to it.
   for (uint32_t i = 0; i < end; ++i) {
     const ir::Inst& in = b_.insts[i];
@@ -143,6 +164,73 @@ void BlockEmitter::compute_last_uses() {
   }
 }
 
+namespace {
+// The operands whose register the result of `op` may take (two-address form): bit k for
+// argument k.
+unsigned in_place_operands(Opcode op) {
+  switch (op) {
+    case Opcode::ZeroExt8: case Opcode::ZeroExt16: case Opcode::ZeroExt32: case Opcode::SignExt8:
+    case Opcode::SignExt16: case Opcode::SignExt32: case Opcode::Sub: case Opcode::Sub32:
+    case Opcode::Not: case Opcode::Neg: case Opcode::Not32: case Opcode::Neg32:
+    case Opcode::Bswap32: case Opcode::Bswap64: case Opcode::Shl: case Opcode::Shr: case Opcode::Sar:
+    case Opcode::MergeLow: case Opcode::MergeHigh8: case Opcode::TestCond: case Opcode::BoolToU64:
+    case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
+      return 1;
+    case Opcode::Shift: case Opcode::ShiftCl: return 2;
+    default: return is_commutative(op) ? 3 : 0;
+  }
+}
+}  // namespace
+
+void BlockEmitter::plan_coalescing(const std::vector<uint32_t>& head_last_use) {
+  const uint32_t end = uint32_t(b_.insts.size());
+  for (uint32_t i = 0; i < end; ++i)
+    if (hoisted_[i]) hoisted_of_[b_.insts[i].args[0].v & 15] = int(i);
+  if (b_.tail.present()) return;  // (the tail's back edge may carry other values)
+  for (unsigned r = 0; r < 16; ++r) {
+    const int h = hoisted_of_[r];
+    if (h < 0) continue;
+    // The last write of r: its value is what the back edge moves into the loop register.
+    uint32_t s = kNone;
+    for (uint32_t i = uint32_t(h) + 1; i < b_.main_end(); ++i)
+      if (!b_.insts[i].dead && b_.insts[i].op == Opcode::SetGpr && (b_.insts[i].args[0].v & 15) == r) s = i;
+    if (s == kNone || imm_arg(b_.insts[s], 1)) continue;
+    const uint32_t v = uint32_t(b_.insts[s].args[1].v);
+    const ir::Inst& d = b_.insts[v];
+    if (v <= uint32_t(h) || d.dead || folded_[v] || hoisted_[v] || !in_place_operands(d.op) ||
+        head_last_use[uint32_t(h)] > v)
+      continue;
+    // Between the definition and the write, the guest register still reads as the head
+    // value, whose register then holds the new one: nothing there may look (a sync record,
+    // a read of r).
+    bool clear = true;
+    for (uint32_t k = v + 1; k < s && clear; ++k) {
+      const ir::Inst& x = b_.insts[k];
+      if (x.dead || folded_[k]) continue;
+      if (passes::is_sync_point(x.op) || x.op == Opcode::ExitIf || x.op == Opcode::GetFlags ||
+          ((x.op == Opcode::GetGpr || x.op == Opcode::SetGpr) && (x.args[0].v & 15) == r))
+        clear = false;
+    }
+    if (!clear) continue;
+    coalesce_into_[v] = int8_t(r);
+    last_use_[v] = end;  // (it is the loop register's value to the back edge)
+  }
+}
+
+bool BlockEmitter::coalesce_now(uint32_t i, const ir::Inst& in, int& r) {
+  const int g = coalesce_into_[i];
+  if (g < 0) return false;
+  const uint32_t h = uint32_t(hoisted_of_[g]);
+  const int l = loop_reg_[g];
+  // The head value must be the register's sole content: guest register g's dirty value and
+  // nothing else (no other guest register, no lazy or carried flags over it).
+  if (l < 0 || reg_of_[h] != l || owner_[l] != h || dirty_gpr_[g] != h || pins_[l] != 1) return false;
+  for (int k = 0; k < in.nargs; ++k)
+    if (!in.args[k].is_imm && in.args[k].v == h && !(in_place_operands(in.op) & (1u << k))) return false;
+  r = l;
+  return true;
+}
+
 Reg64 BlockEmitter::alloc_result(uint32_t i, const ir::Inst& in) {
   auto dying = [&](int k) {
     if (k >= in.nargs || in.args[k].is_imm || folded_[in.args[k].v]) return -1;
@@ -151,20 +239,10 @@ Reg64 BlockEmitter::alloc_result(uint32_t i, const ir::Inst& in) {
     return r >= 0 && owner_[r] == v && last_use_[v] == i && pins_[r] == 0 ? r : -1;
   };
   int r = -1;
-  switch (in.op) {
-    case Opcode::ZeroExt8: case Opcode::ZeroExt16: case Opcode::ZeroExt32: case Opcode::SignExt8:
-    case Opcode::SignExt16: case Opcode::SignExt32: case Opcode::Sub: case Opcode::Sub32:
-    case Opcode::Not: case Opcode::Neg: case Opcode::Not32: case Opcode::Neg32:
-    case Opcode::Bswap32: case Opcode::Bswap64: case Opcode::Shl: case Opcode::Shr: case Opcode::Sar:
-    case Opcode::MergeLow: case Opcode::MergeHigh8: case Opcode::TestCond: case Opcode::BoolToU64:
-    case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
-      r = dying(0);
-      break;
-    case Opcode::Shift: case Opcode::ShiftCl: r = dying(1); break;
-    default:
-      if (commutative(in.op)) r = dying(0) >= 0 ? dying(0) : dying(1);
-      break;
-  }
+  const unsigned ops = in_place_operands(in.op);
+  if (ops & 1) r = dying(0);
+  if (r < 0 && (ops & 2)) r = dying(1);
+  if (r < 0) coalesce_now(i, in, r);
   if (r < 0) return alloc(i);
   reg_of_[i] = r;
   owner_[r] = i;
@@ -195,7 +273,8 @@ bool BlockEmitter::evict(uint32_t now) {
   for (int r : kPool) {
     if (!(used_ & (1u << r)) || pins_[r]) continue;
     uint32_t v = owner_[r];
-    if (v == kNone || reg_of_[v] != r || needed_at_[v] == now || hoisted_[v] || recomputable(b_.insts[v].op) ||
+    if (v == kNone || reg_of_[v] != r || needed_at_[v] == now || hoisted_[v] || coalesce_into_[v] >= 0 ||
+        recomputable(b_.insts[v].op) ||
         last_use_[v] <= now)
       continue;
     if (victim < 0 || last_use_[v] > last_use_[owner_[victim]]) victim = r;
@@ -313,7 +392,9 @@ SyncRecord BlockEmitter::snapshot() {
     s.flags_mask = dirty_flags_mask_;
   }
   if (base_flags_ != kNone) s.base_recipe = recipe(base_flags_);
-  if (carried_active_ && dirty_flags_ == kNone && base_flags_ == kNone) {
+  // (a peeled loop's first copy runs the first iteration, where the flags are CpuState's; its
+  // second copy runs only after a back edge that carried them)
+  if (carried_active_ && dirty_flags_ == kNone && base_flags_ == kNone && (!peel_ || carried_at_back_[0])) {
     s.flags_recipe = carried_;
     s.flags_mask = flag::ARITH;
     s.flags_if = int8_t(carried_ind_);
@@ -578,7 +659,7 @@ bool BlockEmitter::alignment_already_checked(uint32_t v) {
 void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
   if (rt_.tlb_table) return softmmu_access(in, k, write);
   const Reg64 addr = val(in.args[k].v);
-  if (range_already_checked(uint32_t(in.args[k].v))) {
+  if (range_already_checked(uint32_t(in.args[k].v)) || (copy_ == 1 && induction_covered(uint32_t(in.args[k].v)))) {
     out_.sync.push_back(snapshot());
     return;
   }
