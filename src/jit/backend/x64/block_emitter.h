@@ -355,6 +355,14 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // guest_base and a range check (emitter.cpp); system mode (rt_.tlb_table): an inline
   // softmmu TLB lookup leaves the page's addend in r15 (memory_softmmu.cpp).
   void guest_access(const ir::Inst& in, int k, bool write);
+  // An address folded into its accesses (OperandSelection: x + c).
+  bool folded_address(uint64_t v) const { return folded_[v] && b_.insts[v].op == Opcode::Add; }
+  // The host address of a load's or store's guest address v: r15 + v, or r15 + x + c.
+  Xbyak::RegExp host_address(uint64_t v) const {
+    if (!folded_address(v)) return r15 + val(v);
+    auto [x, c] = base_and_displacement(uint32_t(v));
+    return r15 + val(x) + int32_t(c);
+  }
   void softmmu_access(const ir::Inst& in, int k, bool write);
   void softmmu_slow_paths();
   // Guest instructions the block's entry counted from the one at instruction i on.

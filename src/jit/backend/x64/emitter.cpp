@@ -13,7 +13,9 @@ namespace vireo::jit {
 namespace x64_detail {
 
 void BlockEmitter::run() {
-  OperandSelection sel = select_operands(b_);
+  // (displacements folded into accesses in user mode with the range-fault trampolines, whose
+  // stub takes the address from r11, where a folded address's check computes it)
+  OperandSelection sel = select_operands(b_, !rt_.tlb_table && rt_.range_fault[0] && rt_.range_fault[1]);
   folded_ = std::move(sel.folded);
   fused_branch_ = sel.fused_branch;
   fused_tail_branch_ = sel.fused_tail_branch;
@@ -128,8 +130,10 @@ void BlockEmitter::compute_last_uses() {
       if (in.args[a].is_imm) continue;
       uint64_t v = in.args[a].v;
       last_use_[v] = i;
-      // A folded shift's operand is read by the instruction it was folded into.
+      // A folded shift's operand is read by the instruction it was folded into, and so is a
+      // folded address's base.
       if (folded_[v] && b_.insts[v].op == Opcode::Shl) last_use_[b_.insts[v].args[0].v] = i;
+      if (folded_address(v)) last_use_[base_and_displacement(uint32_t(v)).first] = i;
       // Flags not computed until a reader needs them: their operands live until then.
       for_flags_inputs(v, [&](uint64_t x) { last_use_[x] = i; });
     }
@@ -305,6 +309,7 @@ void BlockEmitter::for_register_operands(uint64_t v, F fn) const {
   // exit): what they read instead.
   if ((folded_[v] && (op == Opcode::Shl || op == Opcode::TestCond)) || (op == Opcode::TestCond && fused_exit_cond_[v]))
     return for_register_operands(b_.insts[v].args[0].v, fn);
+  if (folded_address(v)) return fn(base_and_displacement(uint32_t(v)).first);
   if (folded_[v]) return;
   if (lazy(v)) return for_flags_inputs(v, fn);
   fn(v);
@@ -328,6 +333,7 @@ void BlockEmitter::release_dying(uint32_t i) {
     if (in.args[a].is_imm) continue;
     uint64_t v = in.args[a].v;
     if (folded_[v] && b_.insts[v].op == Opcode::Shl) v = b_.insts[v].args[0].v;
+    if (folded_address(v)) v = base_and_displacement(uint32_t(v)).first;
     if (last_use_[v] == i) maybe_free(uint32_t(v), i);
     for_flags_inputs(v, [&](uint64_t x) {
       if (last_use_[x] == i) maybe_free(uint32_t(x), i);
@@ -522,16 +528,16 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       cmovnz(r11, A(1));
       mov(d, r11);
       break;
-    case Opcode::Load8: guest_access(in, 0, false); movzx(d.cvt32(), byte[r15 + A(0)]); break;
-    case Opcode::Load16: guest_access(in, 0, false); movzx(d.cvt32(), word[r15 + A(0)]); break;
-    case Opcode::Load32: guest_access(in, 0, false); mov(d.cvt32(), dword[r15 + A(0)]); break;
-    case Opcode::Load64: guest_access(in, 0, false); mov(d, qword[r15 + A(0)]); break;
+    case Opcode::Load8: guest_access(in, 0, false); movzx(d.cvt32(), byte[host_address(in.args[0].v)]); break;
+    case Opcode::Load16: guest_access(in, 0, false); movzx(d.cvt32(), word[host_address(in.args[0].v)]); break;
+    case Opcode::Load32: guest_access(in, 0, false); mov(d.cvt32(), dword[host_address(in.args[0].v)]); break;
+    case Opcode::Load64: guest_access(in, 0, false); mov(d, qword[host_address(in.args[0].v)]); break;
     case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64: {
       static constexpr unsigned kBits[] = {8, 16, 32, 64};
       unsigned bits = kBits[unsigned(in.op) - unsigned(Opcode::Store8)];
       guest_access(in, 0, true);
       const Xbyak::AddressFrame& frame = bits == 8 ? byte : bits == 16 ? word : bits == 32 ? dword : qword;
-      Xbyak::Address m = frame[r15 + A(0)];
+      Xbyak::Address m = frame[host_address(in.args[0].v)];
       uint64_t c = imm_arg(in, 1) ? const_of(in.args[1].v) : 0;
       // (Xbyak wants a narrow immediate zero-extended, a 64-bit one sign-extended from 32)
       if (imm_arg(in, 1)) mov(m, bits == 64 ? c : c & ((uint64_t(1) << bits) - 1));
@@ -658,10 +664,17 @@ bool BlockEmitter::alignment_already_checked(uint32_t v) {
 
 void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
   if (rt_.tlb_table) return softmmu_access(in, k, write);
-  const Reg64 addr = val(in.args[k].v);
   if (range_already_checked(uint32_t(in.args[k].v)) || (copy_ == 1 && induction_covered(uint32_t(in.args[k].v)))) {
     out_.sync.push_back(snapshot());
     return;
+  }
+  // A folded address x + c is checked in r11 (the stub pushes it before it uses r11).
+  Reg64 addr = r11;
+  if (folded_address(in.args[k].v)) {
+    auto [x, c] = base_and_displacement(uint32_t(in.args[k].v));
+    lea(r11, ptr[val(x) + int32_t(c)]);
+  } else {
+    addr = val(in.args[k].v);
   }
   cmp(addr, qword[rip + static_cast<const void*>(rt_.window_limit)]);
   const uint32_t jcc = jcc_to_stub(0x3);  // jae

@@ -52,7 +52,18 @@ bool takes_imm(const ir::Block& b, const ir::Inst& in, int k, uint64_t v) {
   }
 }
 
-OperandSelection select_operands(const ir::Block& b) {
+namespace {
+bool is_plain_access(Opcode op) {
+  switch (op) {
+    case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
+    case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64:
+      return true;
+    default: return false;
+  }
+}
+}  // namespace
+
+OperandSelection select_operands(const ir::Block& b, bool displacements) {
   OperandSelection sel;
   std::vector<uint8_t>& folded = sel.folded;
   folded.assign(b.insts.size(), 0);
@@ -97,6 +108,20 @@ OperandSelection select_operands(const ir::Block& b) {
         break;
       }
     }
+  }
+  if (!displacements) return sel;
+  // Addresses x + c read only as the address of loads and stores (their argument 0).
+  std::vector<uint32_t> address_uses(b.insts.size(), 0);
+  for (const ir::Inst& in : b.insts)
+    if (!in.dead && is_plain_access(in.op) && !in.args[0].is_imm) ++address_uses[in.args[0].v];
+  for (uint32_t i = 0; i < b.insts.size(); ++i) {
+    const ir::Inst& in = b.insts[i];
+    if (in.dead || in.op != Opcode::Add || folded[i] || !address_uses[i] || address_uses[i] != uses[i]) continue;
+    if (in.args[0].is_imm || in.args[1].is_imm) continue;
+    const int k = is_const(b, in.args[1].v) ? 1 : 0;  // the constant
+    const uint64_t x = in.args[1 - k].v, c = in.args[k].v;
+    if (!is_const(b, c) || is_const(b, x) || folded[x] || !fits_s32(const_of(b, c))) continue;
+    folded[i] = 1;
   }
   return sel;
 }

@@ -1,10 +1,11 @@
-// Loops in place, emitted twice (the first iteration, then a copy that loops onto itself):
+// Steady-state code generation. Loops in place, emitted twice (the first iteration, then a copy that loops onto itself):
 // the second copy drops the range checks of accesses through an induction variable (a loop
 // register stepping by a bounded constant) and the carried-flags indicator; a loop
 // register's next value is computed in the loop register itself where its head value is dead.
 // Each case runs on the jit and on the interpreter from the same state and must end the same:
 // faults in the first iteration and in later ones, at the window's ends, under flags that are
-// live across the back edge, and with the loop rewriting its own page.
+// live across the back edge, and with the loop rewriting its own page. And addresses x + c
+// folded into their loads and stores ([r15 + x + c]): checked as x + c, not as x.
 #include "jit_harness.h"
 
 #include <functional>
@@ -172,6 +173,35 @@ TEST(JitLoopPeeling, ALoopStoringIntoItsOwnCodeIsExact) {
     s.gpr[RCX] = target == kCode + 0x100 ? 300 : 2;
     Outcome jit = run_on(true, code, s, [](Machine&) {}), ref = run_on(false, code, s, [](Machine&) {});
     expect_same(jit, ref, "store target " + std::to_string(target - kCode));
+  }
+}
+
+TEST(JitDisplacement, FoldedAddressesAreCheckedAndFaultAtTheirOwnAddress) {
+  // add rcx,rdx; mov rax,[rdi+0x10]; mov [rdi-8],rcx; mov rdi,[rdi+0x18]; syscall, with the
+  // last page below the window's end and page 0 mapped. rdi at the window's end: [rdi+0x10]
+  // is past it (the check of x + c fails: #PF there, rcx and the add's flags exact);
+  // rdi = top - 0x10: the first load at the window's end; rdi just below 2^64: the load
+  // wraps around to page 0 (valid: x alone would fail a check), the store below it faults in
+  // the upper half; rdi = top - 0x20: all three accesses inside, the last one overwriting its
+  // own base.
+  const std::vector<uint8_t> code = {0x48, 0x01, 0xD1, 0x48, 0x8B, 0x47, 0x10, 0x48, 0x89,
+                                     0x4F, 0xF8, 0x48, 0x8B, 0x7F, 0x18, 0x0F, 0x05};
+  const uint64_t top = AddressSpace::kWindowSize;
+  auto setup = [&](Machine& m) {
+    m.as.mmap(top - 0x1000, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    ASSERT_EQ(m.as.mmap(0, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), 0);
+    for (int i = 0; i < 0x1000; ++i) m.as.host(top - 0x1000)[i] = m.as.host(0)[i] = uint8_t(i * 3 + 7);
+  };
+  const struct {
+    uint64_t rdi;
+    bool faults;
+  } cases[] = {{top, true}, {top - 0x10, true}, {~uint64_t(0) - 0x7, true}, {top - 0x20, false}};
+  for (auto [rdi, faults] : cases) {
+    CpuState s = random_state(rdi);
+    s.gpr[RDI] = rdi;
+    Outcome jit = run_on(true, code, s, setup), ref = run_on(false, code, s, setup);
+    expect_same(jit, ref, "rdi " + std::to_string(rdi));
+    EXPECT_EQ(jit.r, faults ? StopReason::Fault : StopReason::Syscall);
   }
 }
 
