@@ -15,7 +15,8 @@ namespace x64_detail {
 void BlockEmitter::run() {
   // (displacements folded into accesses in user mode with the range-fault trampolines, whose
   // stub takes the address from r11, where a folded address's check computes it)
-  OperandSelection sel = select_operands(b_, !rt_.tlb_table && rt_.range_fault[0] && rt_.range_fault[1]);
+  // (a loop in place keeps the registers it reads in loop registers: no reads folded there)
+  OperandSelection sel = select_operands(b_, !rt_.tlb_table && rt_.range_fault[0] && rt_.range_fault[1], !self_loop_);
   folded_ = std::move(sel.folded);
   fused_branch_ = sel.fused_branch;
   fused_tail_branch_ = sel.fused_tail_branch;
@@ -457,7 +458,15 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     case Opcode::Const: mov(d, imm(0)); break;
     case Opcode::ZeroExt8: movzx(d.cvt32(), A(0).cvt8()); break;
     case Opcode::ZeroExt16: movzx(d.cvt32(), A(0).cvt16()); break;
-    case Opcode::ZeroExt32: mov(d.cvt32(), A(0).cvt32()); break;
+    case Opcode::ZeroExt32:
+      if (folded_[in.args[0].v]) {  // a folded GetGpr: the register's low half, zero-extended
+        const unsigned r = unsigned(b_.insts[in.args[0].v].args[0].v & 15);
+        if (dirty_gpr_[r] != kNone) mov(d.cvt32(), val(dirty_gpr_[r]).cvt32());
+        else mov(d.cvt32(), dword[rbx + kOffGpr + 8 * int(r)]);
+        break;
+      }
+      mov(d.cvt32(), A(0).cvt32());
+      break;
     case Opcode::SignExt8: movsx(d, A(0).cvt8()); break;
     case Opcode::SignExt16: movsx(d, A(0).cvt16()); break;
     case Opcode::SignExt32: movsxd(d, A(0).cvt32()); break;

@@ -63,7 +63,7 @@ bool is_plain_access(Opcode op) {
 }
 }  // namespace
 
-OperandSelection select_operands(const ir::Block& b, bool displacements) {
+OperandSelection select_operands(const ir::Block& b, bool displacements, bool gpr_reads) {
   OperandSelection sel;
   std::vector<uint8_t>& folded = sel.folded;
   folded.assign(b.insts.size(), 0);
@@ -109,6 +109,22 @@ OperandSelection select_operands(const ir::Block& b, bool displacements) {
       }
     }
   }
+  if (gpr_reads)
+    for (uint32_t i = 0; i < b.insts.size(); ++i) {
+      const ir::Inst& z = b.insts[i];
+      if (z.dead || z.op != Opcode::ZeroExt32 || z.args[0].is_imm) continue;
+      const uint32_t g = uint32_t(z.args[0].v);
+      const ir::Inst& get = b.insts[g];
+      if (get.op != Opcode::GetGpr || uses[g] != 1) continue;
+      bool clear = true;
+      for (uint32_t k = g + 1; k < i && clear; ++k) {
+        const ir::Inst& x = b.insts[k];
+        if (x.dead) continue;
+        clear = !((x.op == Opcode::SetGpr && (x.args[0].v & 15) == (get.args[0].v & 15)) ||
+                  x.op == Opcode::Interpret || x.op == Opcode::RepString || x.op == Opcode::TailStart);
+      }
+      if (clear) folded[g] = 1;
+    }
   if (!displacements) return sel;
   // Addresses x + c read only as the address of loads and stores (their argument 0).
   std::vector<uint32_t> address_uses(b.insts.size(), 0);

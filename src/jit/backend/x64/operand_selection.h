@@ -20,7 +20,9 @@ struct OperandSelection {
 
 // `displacements`: an address x + c that only loads and stores read is folded into their
 // host address ([r15 + x + c]; user mode, where the access is one host instruction).
-OperandSelection select_operands(const ir::Block& b, bool displacements = false);
+// `gpr_reads`: a GetGpr read only by the ZeroExt32 right after it (no write of the register,
+// no interpreter call between) is folded into it: a 32-bit load from CpuState.
+OperandSelection select_operands(const ir::Block& b, bool displacements = false, bool gpr_reads = false);
 
 // Whether argument k of `in`, the constant v, can be encoded as an immediate there.
 bool takes_imm(const ir::Block& b, const ir::Inst& in, int k, uint64_t v);
