@@ -5,8 +5,9 @@
 // Each case runs on the jit and on the interpreter from the same state and must end the same:
 // faults in the first iteration and in later ones, at the window's ends, under flags that are
 // live across the back edge, and with the loop rewriting its own page. And addresses x + c
-// folded into their loads and stores ([r15 + x + c]): checked as x + c, not as x; and
-// 32-bit reads of guest registers as 32-bit loads from CpuState.
+// folded into their loads and stores ([r15 + x + c]): checked as x + c, not as x; 32-bit
+// reads of guest registers as 32-bit loads from CpuState; and adc/sbb done once for their
+// value and their flags.
 #include "jit_harness.h"
 
 #include <functional>
@@ -215,6 +216,25 @@ TEST(JitGprReads, ThirtyTwoBitReadsOfCpuStateAreExactBesideDirtyRegistersAndFaul
   for (uint64_t seed = 1; seed <= 12; ++seed) {
     CpuState s = random_state(seed);
     if (seed % 3 == 0) s.gpr[RBX] = 0x1000;  // (unmapped: the load faults)
+    Pair p;
+    p.run(code, s);
+    p.expect_same();
+  }
+}
+
+TEST(JitAdcSbb, ValueAndFlagsFromOneHostInstructionAreExactAtFaultsAndExits) {
+  // qsort's comparison: mov ecx,[rdi]; mov edx,[rsi]; xor eax,eax; cmp edx,ecx; setb al;
+  // cmp ecx,edx; sbb eax,0; then mov r8,[rbx] (the sbb's flags live at a possible fault);
+  // adc r9,r10 (its flags live at the next load and at the block's end); mov r11,[rbx+8].
+  const std::vector<uint8_t> code = {0x8B, 0x0F, 0x8B, 0x16, 0x31, 0xC0, 0x39, 0xCA, 0x0F, 0x92,
+                                     0xC0, 0x39, 0xD1, 0x83, 0xD8, 0x00, 0x4C, 0x8B, 0x03, 0x4D,
+                                     0x11, 0xD1, 0x4C, 0x8B, 0x5B, 0x08, 0x0F, 0x05};
+  for (uint64_t seed = 1; seed <= 24; ++seed) {
+    CpuState s = random_state(seed);
+    s.gpr[RDI] = kData + seed * 4;
+    s.gpr[RSI] = kData + 0x40 - seed * 2;
+    if (seed % 4 == 0) s.gpr[RBX] = 0x1000;           // the load after the sbb faults
+    if (seed % 4 == 1) s.gpr[RBX] = kData + 0xFFF8;   // the load after the adc faults
     Pair p;
     p.run(code, s);
     p.expect_same();

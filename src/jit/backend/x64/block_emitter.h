@@ -61,6 +61,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0), slot_of_(b.insts.size(), -1),
         needed_at_(b.insts.size(), kNone), hoisted_(b.insts.size(), 0) {
     coalesce_into_.assign(b.insts.size(), -1);
+    pre_emitted_.assign(b.insts.size(), 0);
     self_loop_ = allow_self_loop && rt.self_loops && loops_to_itself(b);
     max_loop_regs_ = max_loop_regs;
     if (!self_loop_) find_branch_on_entry_flags(flags_hint);
@@ -192,6 +193,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // register) still holds the head value.
   void plan_coalescing(const std::vector<uint32_t>& head_last_use);
   bool coalesce_now(uint32_t i, const ir::Inst& in, int& r);
+  std::vector<uint8_t> pre_emitted_;  // the flags of an adc/sbb, emitted with its value
   std::vector<int8_t> coalesce_into_;  // per value: the guest register whose loop register it takes
   int hoisted_of_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 

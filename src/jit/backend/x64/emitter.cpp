@@ -411,6 +411,10 @@ SyncRecord BlockEmitter::snapshot() {
 }
 
 void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
+  if (pre_emitted_[i]) {  // (computed with the instruction before it)
+    pre_emitted_[i] = 0;
+    return;
+  }
   if (in.op == Opcode::TestCond && exit_cond_[i] && lazy(in.args[0].v)) {
     fused_exit_cond_[i] = 1;  // the ExitIf re-runs the flags' operation and jumps on them
     return;
@@ -524,6 +528,19 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       else sbb(sized(r11, size), sized(A(1), size));
       if (in.op == Opcode::Adc || in.op == Opcode::Sbb) mov(d, r11);
       else capture_flags(d);
+      // The frontend emits the flags of the same adc/sbb right after its value: both come
+      // from this one host instruction (instead of re-running the carry and the adc/sbb).
+      if (in.op == Opcode::Adc || in.op == Opcode::Sbb) {
+        uint32_t j = i + 1;
+        while (j < b_.insts.size() && (b_.insts[j].dead || folded_[j])) ++j;
+        const Opcode flags_op = in.op == Opcode::Adc ? Opcode::FlagsAdc : Opcode::FlagsSbb;
+        if (j < b_.main_end() && b_.insts[j].op == flags_op && b_.insts[j].nargs == in.nargs &&
+            std::equal(in.args, in.args + in.nargs, b_.insts[j].args,
+                       [](const ir::Arg& x, const ir::Arg& y) { return x.is_imm == y.is_imm && x.v == y.v; })) {
+          capture_flags(alloc(j, i));
+          pre_emitted_[j] = 1;
+        }
+      }
       break;
     }
     case Opcode::BitOp: case Opcode::FlagsBitOp: emit_bit_op(*this, imm(0), d, A(1), A(2), in.op == Opcode::FlagsBitOp); break;
