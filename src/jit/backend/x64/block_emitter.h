@@ -1,8 +1,9 @@
 // BlockEmitter: one IR block -> host code (the x64 backend's register allocation, lazy guest
 // state and lazy flags, exits). Internal to the backend: emit_block (emitter.h) is its
 // interface. The class is defined here and implemented in emitter.cpp (instructions,
-// allocation, guest accesses), flag_state.cpp (lazy flags) and block_exits.cpp (block ends,
-// side exits, loops in place, out-of-line paths).
+// allocation, guest accesses), flag_state.cpp (lazy flags), block_exits.cpp (block ends,
+// side exits, loops in place, out-of-line paths) and loop_registers.cpp (peeling, loop
+// registers computed in place).
 #pragma once
 
 #include <xbyak/xbyak.h>
@@ -51,6 +52,10 @@ inline bool caller_saved(int r) {
   return r != Xbyak::Operand::R12 && r != Xbyak::Operand::R13 && r != Xbyak::Operand::R14 &&
          r != Xbyak::Operand::RBP;
 }
+
+// The operands whose register the result of `op` may take (two-address form): bit k for
+// argument k (loop_registers.cpp).
+unsigned in_place_operands(ir::Opcode op);
 
 class BlockEmitter : public Xbyak::CodeGenerator {
  public:

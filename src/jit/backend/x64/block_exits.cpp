@@ -256,45 +256,6 @@ void BlockEmitter::back_edge() {
   jmp(exit_request_, T_NEAR);
 }
 
-bool BlockEmitter::plan_peeling(bool carrying) {
-  if (!self_loop_ || rt_.tlb_table || b_.tail.present()) return false;
-  for (uint32_t i = 0; i < b_.main_end(); ++i) {
-    const ir::Inst& in = b_.insts[i];
-    if (!in.dead && in.op == Opcode::SetGpr && !imm_arg(in, 1)) final_of_[in.args[0].v & 15] = uint32_t(in.args[1].v);
-    else if (!in.dead && in.op == Opcode::SetGpr) final_of_[in.args[0].v & 15] = kNone - 1;  // (a constant)
-  }
-  if (carrying) return true;
-  for (uint32_t i = 0; i < b_.main_end(); ++i) {
-    const ir::Inst& in = b_.insts[i];
-    if (in.dead || !passes::is_sync_point(in.op)) continue;
-    for (int k = 0; k < in.nargs; ++k)
-      if (!in.args[k].is_imm && induction_covered(uint32_t(in.args[k].v))) return true;
-  }
-  return false;
-}
-
-bool BlockEmitter::induction_covered(uint32_t v) const {
-  auto [x, d] = base_and_displacement(v);
-  (void)d;  // (the step matters, not where the access is relative to the register)
-  // x is a loop register's value at the head, or the value the back edge moves into it.
-  int r = -1;
-  for (unsigned g = 0; g < 16 && r < 0; ++g)
-    if (loop_reg_[g] >= 0 && hoisted_of_[g] >= 0 && (uint32_t(hoisted_of_[g]) == x || final_of_[g] == x)) r = int(g);
-  if (r < 0) return false;
-  const uint32_t h = uint32_t(hoisted_of_[r]), fin = final_of_[r];
-  if (fin == kNone) return true;  // (never written: the same address in every iteration)
-  if (fin == kNone - 1) return false;
-  const ir::Inst& a = b_.insts[fin];
-  if (a.op != Opcode::Add || a.args[0].is_imm || a.args[1].is_imm) return false;
-  for (int k = 0; k < 2; ++k)
-    if (a.args[k].v == h && is_const(a.args[1 - k].v)) {
-      const int64_t step = int64_t(const_of(a.args[1 - k].v));
-      const uint64_t reach = rt_.mem->guard > 64 ? rt_.mem->guard - 64 : 0;
-      return uint64_t(step < 0 ? -step : step) <= reach;
-    }
-  return false;
-}
-
 void BlockEmitter::exit_to(uint64_t pc) {
   if (self_loop_ && pc == b_.guest_pc) return back_edge();
   if (self_loop_) {  // leaving the loop: its registers' current values go home
