@@ -8,8 +8,10 @@ compare).
 --scale F runs each C workload's first argument scaled by F (matmul's size by F^(1/3)) and
 the busybox ones on a 6 MiB file, to fit a busy machine; the default is bench/run.py's input.
 
+--qemu adds qemu-x86_64 (issue 22 asks the jit to be faster than it everywhere).
+
 Needs the workloads built by bench/run.py (bench/out/bin).
-Usage: bench/steady.py --vireo OLD/vireo --vireo build/vireo [--reps N] [--scale F] [--only a,b]
+Usage: bench/steady.py --vireo OLD/vireo --vireo build/vireo [--reps N] [--scale F] [--only a,b] [--qemu]
 """
 import argparse
 import os
@@ -34,6 +36,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--only", default="", help="comma-separated workload names")
+    ap.add_argument("--qemu", action="store_true", help="also run qemu-x86_64")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(bench.BIN, "peakrss")):
         sys.exit("steady: run bench/run.py first (it builds the workloads)")
@@ -42,12 +45,14 @@ def main():
     work = [w for w in bench.workloads(data)
             if w.group == "core" and w.kind != "startup" and (not only or w.name in only)]
     vireos = args.vireo or [bench.VIREO]
-    names = ["native"] + [f"jit {i + 1}" for i in range(len(vireos))]
+    names = ["native"] + [f"jit {i + 1}" for i in range(len(vireos))] + (["qemu"] if args.qemu else [])
     times = {(w.name, n): [] for w in work for n in names}
     for _ in range(args.reps):
         for w in work:
             argv = [w.program] + scaled(w, w.full, args.scale)
             cmds = [argv] + [[v, "run", "--engine", "jit"] + argv for v in vireos]
+            if args.qemu:
+                cmds.append(["qemu-x86_64"] + argv)
             for n, c in zip(names, cmds):
                 secs, _, code = bench.run_measured(c)
                 if code != 0:
@@ -56,7 +61,7 @@ def main():
     for i, v in enumerate(vireos):
         print(f"jit {i + 1}: {v}")
     print("| workload | native s | " + " | ".join(f"{n} s (×native)" for n in names[1:]) + " |")
-    print("|---|---|" + "---|" * len(vireos))
+    print("|---|---|" + "---|" * (len(names) - 1))
     ratios = {n: [] for n in names[1:]}
     for w in work:
         base = statistics.median(times[(w.name, "native")])

@@ -1,8 +1,9 @@
 // BlockEmitter: one IR block -> host code (the x64 backend's register allocation, lazy guest
 // state and lazy flags, exits). Internal to the backend: emit_block (emitter.h) is its
 // interface. The class is defined here and implemented in emitter.cpp (instructions,
-// allocation, guest accesses), flag_state.cpp (lazy flags) and block_exits.cpp (block ends,
-// side exits, loops in place, out-of-line paths).
+// allocation, guest accesses), flag_state.cpp (lazy flags), block_exits.cpp (block ends,
+// side exits, loops in place, out-of-line paths) and loop_registers.cpp (peeling, loop
+// registers computed in place).
 #pragma once
 
 #include <xbyak/xbyak.h>
@@ -52,6 +53,10 @@ inline bool caller_saved(int r) {
          r != Xbyak::Operand::RBP;
 }
 
+// The operands whose register the result of `op` may take (two-address form): bit k for
+// argument k (loop_registers.cpp).
+unsigned in_place_operands(ir::Opcode op);
+
 class BlockEmitter : public Xbyak::CodeGenerator {
  public:
   BlockEmitter(const ir::Block& b, std::vector<std::unique_ptr<FallbackInsn>>& fb, CodeCache& cache,
@@ -60,6 +65,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out),
         reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0), slot_of_(b.insts.size(), -1),
         needed_at_(b.insts.size(), kNone), hoisted_(b.insts.size(), 0) {
+    coalesce_into_.assign(b.insts.size(), -1);
+    pre_emitted_.assign(b.insts.size(), 0);
     self_loop_ = allow_self_loop && rt.self_loops && loops_to_itself(b);
     max_loop_regs_ = max_loop_regs;
     if (!self_loop_) find_branch_on_entry_flags(flags_hint);
@@ -144,6 +151,27 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // At a back edge: true if the flags can stay in the loop registers (then the back edge
   // sets the indicator).
   bool carries_flags_now() const;
+  // ---- peeling (user mode): a loop in place is emitted twice. The first copy runs the
+  // first iteration only and ends with a back edge to the second, which loops onto itself.
+  // The second copy needs no range check of an access whose address moves by a constant step
+  // at most GuestMemory::guard - 64 bytes per iteration (an induction variable): the same
+  // access succeeded one step away in the previous iteration, inside the window, so this one
+  // is inside the window or in a guard, where the host faults exactly as a failed check
+  // would. And its sync records carry the loop-carried flags' recipe unconditionally (no
+  // indicator register: the first copy's records say the flags are CpuState's). ----
+  // Whether the block is peeled: something to gain (carried flags, or an access a check of
+  // which the second copy drops).
+  bool plan_peeling(bool carrying);
+  // In the second copy: the address value v moves by a bounded constant step per iteration.
+  bool induction_covered(uint32_t v) const;
+  bool peel_ = false;
+  int copy_ = 0;                 // 0: the first copy (or not peeled), 1: the second
+  bool carried_at_back_[2] = {false, false};  // each copy's back edge left the flags carried
+  Xbyak::Label loop_head2_;
+  uint32_t final_of_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
+                            kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone};
+  // Whether the back edge carries the flags (planned, with an indicator unless peeled).
+  bool carrying() const { return carried_flags_ != kNone && (peel_ || carried_ind_ >= 0); }
   uint32_t carried_flags_ = kNone;  // the IR flags value the back edge carries
   unsigned carried_gpr_[2] = {0, 0};  // its operands' guest registers
   uint32_t carried_hoisted_[2] = {kNone, kNone};  // ... their loop-register values at the head
@@ -162,6 +190,17 @@ class BlockEmitter : public Xbyak::CodeGenerator {
 
   // ---- register allocation: linear scan over the block's SSA values ----
   void compute_last_uses();
+  // Loops in place: the value a guest register holds at the back edge is computed straight
+  // into its loop register when the register's value at the head is dead by then (`add rdx,
+  // 8` in place instead of `lea rdi, [rax+8]` and a `mov rax, rdi` at the back edge). Planned
+  // from the IR (compute_last_uses, with the head values' real last uses); alloc_result
+  // checks at the definition that nothing else (lazy flags, carried flags, another guest
+  // register) still holds the head value.
+  void plan_coalescing(const std::vector<uint32_t>& head_last_use);
+  bool coalesce_now(uint32_t i, const ir::Inst& in, int& r);
+  std::vector<uint8_t> pre_emitted_;  // the flags of an adc/sbb, emitted with its value
+  std::vector<int8_t> coalesce_into_;  // per value: the guest register whose loop register it takes
+  int hoisted_of_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 
   bool is_const(uint64_t id) const { return b_.insts[id].op == Opcode::Const; }
   uint64_t const_of(uint64_t id) const { return b_.insts[id].args[0].v; }
@@ -323,6 +362,14 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // guest_base and a range check (emitter.cpp); system mode (rt_.tlb_table): an inline
   // softmmu TLB lookup leaves the page's addend in r15 (memory_softmmu.cpp).
   void guest_access(const ir::Inst& in, int k, bool write);
+  // An address folded into its accesses (OperandSelection: x + c).
+  bool folded_address(uint64_t v) const { return folded_[v] && b_.insts[v].op == Opcode::Add; }
+  // The host address of a load's or store's guest address v: r15 + v, or r15 + x + c.
+  Xbyak::RegExp host_address(uint64_t v) const {
+    if (!folded_address(v)) return r15 + val(v);
+    auto [x, c] = base_and_displacement(uint32_t(v));
+    return r15 + val(x) + int32_t(c);
+  }
   void softmmu_access(const ir::Inst& in, int k, bool write);
   void softmmu_slow_paths();
   // Guest instructions the block's entry counted from the one at instruction i on.

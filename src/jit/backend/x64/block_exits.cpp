@@ -238,9 +238,16 @@ void BlockEmitter::back_edge() {
       if (m.second == dst) m.second = r11.getIdx();
   }
   for (unsigned r : reloads) mov(Reg64(loop_reg_[r]), qword[rbx + kOffGpr + 8 * int(r)]);
-  if (carry_back_) mov(Xbyak::Reg32(carried_ind_), 1);  // (the flags live in the loop registers)
+  if (carry_back_ && carried_ind_ >= 0) mov(Xbyak::Reg32(carried_ind_), 1);  // (the flags live in the loop registers)
+  if (peel_) {
+    // Both copies' back edges lead to the second copy's head, whose records assume the first
+    // copy's choice: they must agree (else the block is emitted again without carrying).
+    carried_at_back_[copy_] = carry_back_;
+    if (copy_ == 1 && carried_at_back_[1] != carried_at_back_[0])
+      throw std::runtime_error("jit backend: peeled loop copies disagree on carried flags");
+  }
   count_insns();
-  jmp(loop_head_, T_NEAR);
+  jmp(peel_ ? loop_head2_ : loop_head_, T_NEAR);
   // An exit request: everything goes home (the loop registers with their values before the
   // moves, and what the back edge left out), and the block is left at its start.
   L(request);
@@ -331,7 +338,7 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
   }
   const bool to_pc = t.kind == ir::Terminal::Kind::Jump || t.kind == ir::Terminal::Kind::Branch;
   const bool loops = self_loop_ && t.leads_to(start);
-  if (loops && (dead_at_head_flags_ || dead_at_head_gprs_ || carried_ind_ >= 0)) {
+  if (loops && (dead_at_head_flags_ || dead_at_head_gprs_ || carrying())) {
     // The back edge leaves out what the next iteration overwrites first, so the writes come
     // after the branch, on each way out.
     if (t.kind == ir::Terminal::Kind::Jump) {

@@ -12,7 +12,10 @@ namespace vireo::jit {
 namespace x64_detail {
 
 void BlockEmitter::run() {
-  OperandSelection sel = select_operands(b_);
+  // (displacements folded into accesses in user mode with the range-fault trampolines, whose
+  // stub takes the address from r11, where a folded address's check computes it)
+  // (a loop in place keeps the registers it reads in loop registers: no reads folded there)
+  OperandSelection sel = select_operands(b_, !rt_.tlb_table && rt_.range_fault[0] && rt_.range_fault[1], !self_loop_);
   folded_ = std::move(sel.folded);
   fused_branch_ = sel.fused_branch;
   fused_tail_branch_ = sel.fused_tail_branch;
@@ -49,8 +52,24 @@ void BlockEmitter::run() {
     for (unsigned x = 0; x < 16; ++x)
       if (xmm & (1u << x)) movdqa(Xbyak::Xmm(int(x)), guest_xmm(x));
     xmm_loaded_ = xmm_dirty_ = xmm;
-    if (plan_carried_flags()) start_carried_flags();
+    const bool carry = plan_carried_flags();
+    peel_ = plan_peeling(carry);
+    if (carry) start_carried_flags();
     L(loop_head_);
+  }
+  if (peel_) {
+    const State head = save();
+    const bool carried_active = carried_active_;
+    emit_range(0, b_.main_end());
+    terminal(b_.term, fused_branch_);
+    // The second copy starts from the same allocation state at its head.
+    restore(head);
+    carried_active_ = carried_active;
+    ymm_upper_valid_ = 0;
+    vex_upper_dirty_ = false;
+    vex_run_next_ = kNone;
+    copy_ = 1;
+    L(loop_head2_);
   }
   emit_range(0, b_.main_end());
   terminal(b_.term, fused_branch_);
@@ -111,8 +130,10 @@ void BlockEmitter::compute_last_uses() {
       if (in.args[a].is_imm) continue;
       uint64_t v = in.args[a].v;
       last_use_[v] = i;
-      // A folded shift's operand is read by the instruction it was folded into.
+      // A folded shift's operand is read by the instruction it was folded into, and so is a
+      // folded address's base.
       if (folded_[v] && b_.insts[v].op == Opcode::Shl) last_use_[b_.insts[v].args[0].v] = i;
+      if (folded_address(v)) last_use_[base_and_displacement(uint32_t(v)).first] = i;
       // Flags not computed until a reader needs them: their operands live until then.
       for_flags_inputs(v, [&](uint64_t x) { last_use_[x] = i; });
     }
@@ -131,8 +152,12 @@ void BlockEmitter::compute_last_uses() {
   };
   terminal_uses(b_.term, fused_branch_, b_.main_end());
   if (b_.tail.present()) terminal_uses(b_.tail.term, fused_tail_branch_, end);
-  for (uint32_t i = 0; i < end; ++i)
-    if (hoisted_[i]) last_use_[i] = end;  // the loop register, reserved to the back edge
+  if (self_loop_) {
+    std::vector<uint32_t> head_last_use(last_use_);
+    for (uint32_t i = 0; i < end; ++i)
+      if (hoisted_[i]) last_use_[i] = end;  // the loop register, reserved to the back edge
+    plan_coalescing(head_last_use);
+  }
   // A side exit's condition re-run from lazy flags at the ExitIf: their operands live to it.
   for (uint32_t i = 0; i < end; ++i) {
     const ir::Inst& in = b_.insts[i];
@@ -151,20 +176,10 @@ Reg64 BlockEmitter::alloc_result(uint32_t i, const ir::Inst& in) {
     return r >= 0 && owner_[r] == v && last_use_[v] == i && pins_[r] == 0 ? r : -1;
   };
   int r = -1;
-  switch (in.op) {
-    case Opcode::ZeroExt8: case Opcode::ZeroExt16: case Opcode::ZeroExt32: case Opcode::SignExt8:
-    case Opcode::SignExt16: case Opcode::SignExt32: case Opcode::Sub: case Opcode::Sub32:
-    case Opcode::Not: case Opcode::Neg: case Opcode::Not32: case Opcode::Neg32:
-    case Opcode::Bswap32: case Opcode::Bswap64: case Opcode::Shl: case Opcode::Shr: case Opcode::Sar:
-    case Opcode::MergeLow: case Opcode::MergeHigh8: case Opcode::TestCond: case Opcode::BoolToU64:
-    case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
-      r = dying(0);
-      break;
-    case Opcode::Shift: case Opcode::ShiftCl: r = dying(1); break;
-    default:
-      if (commutative(in.op)) r = dying(0) >= 0 ? dying(0) : dying(1);
-      break;
-  }
+  const unsigned ops = in_place_operands(in.op);
+  if (ops & 1) r = dying(0);
+  if (r < 0 && (ops & 2)) r = dying(1);
+  if (r < 0) coalesce_now(i, in, r);
   if (r < 0) return alloc(i);
   reg_of_[i] = r;
   owner_[r] = i;
@@ -195,7 +210,8 @@ bool BlockEmitter::evict(uint32_t now) {
   for (int r : kPool) {
     if (!(used_ & (1u << r)) || pins_[r]) continue;
     uint32_t v = owner_[r];
-    if (v == kNone || reg_of_[v] != r || needed_at_[v] == now || hoisted_[v] || recomputable(b_.insts[v].op) ||
+    if (v == kNone || reg_of_[v] != r || needed_at_[v] == now || hoisted_[v] || coalesce_into_[v] >= 0 ||
+        recomputable(b_.insts[v].op) ||
         last_use_[v] <= now)
       continue;
     if (victim < 0 || last_use_[v] > last_use_[owner_[victim]]) victim = r;
@@ -226,6 +242,7 @@ void BlockEmitter::for_register_operands(uint64_t v, F fn) const {
   // exit): what they read instead.
   if ((folded_[v] && (op == Opcode::Shl || op == Opcode::TestCond)) || (op == Opcode::TestCond && fused_exit_cond_[v]))
     return for_register_operands(b_.insts[v].args[0].v, fn);
+  if (folded_address(v)) return fn(base_and_displacement(uint32_t(v)).first);
   if (folded_[v]) return;
   if (lazy(v)) return for_flags_inputs(v, fn);
   fn(v);
@@ -249,6 +266,7 @@ void BlockEmitter::release_dying(uint32_t i) {
     if (in.args[a].is_imm) continue;
     uint64_t v = in.args[a].v;
     if (folded_[v] && b_.insts[v].op == Opcode::Shl) v = b_.insts[v].args[0].v;
+    if (folded_address(v)) v = base_and_displacement(uint32_t(v)).first;
     if (last_use_[v] == i) maybe_free(uint32_t(v), i);
     for_flags_inputs(v, [&](uint64_t x) {
       if (last_use_[x] == i) maybe_free(uint32_t(x), i);
@@ -313,7 +331,9 @@ SyncRecord BlockEmitter::snapshot() {
     s.flags_mask = dirty_flags_mask_;
   }
   if (base_flags_ != kNone) s.base_recipe = recipe(base_flags_);
-  if (carried_active_ && dirty_flags_ == kNone && base_flags_ == kNone) {
+  // (a peeled loop's first copy runs the first iteration, where the flags are CpuState's; its
+  // second copy runs only after a back edge that carried them)
+  if (carried_active_ && dirty_flags_ == kNone && base_flags_ == kNone && (!peel_ || carried_at_back_[0])) {
     s.flags_recipe = carried_;
     s.flags_mask = flag::ARITH;
     s.flags_if = int8_t(carried_ind_);
@@ -323,6 +343,10 @@ SyncRecord BlockEmitter::snapshot() {
 }
 
 void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
+  if (pre_emitted_[i]) {  // (computed with the instruction before it)
+    pre_emitted_[i] = 0;
+    return;
+  }
   if (in.op == Opcode::TestCond && exit_cond_[i] && lazy(in.args[0].v)) {
     fused_exit_cond_[i] = 1;  // the ExitIf re-runs the flags' operation and jumps on them
     return;
@@ -370,7 +394,15 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     case Opcode::Const: mov(d, imm(0)); break;
     case Opcode::ZeroExt8: movzx(d.cvt32(), A(0).cvt8()); break;
     case Opcode::ZeroExt16: movzx(d.cvt32(), A(0).cvt16()); break;
-    case Opcode::ZeroExt32: mov(d.cvt32(), A(0).cvt32()); break;
+    case Opcode::ZeroExt32:
+      if (folded_[in.args[0].v]) {  // a folded GetGpr: the register's low half, zero-extended
+        const unsigned r = unsigned(b_.insts[in.args[0].v].args[0].v & 15);
+        if (dirty_gpr_[r] != kNone) mov(d.cvt32(), val(dirty_gpr_[r]).cvt32());
+        else mov(d.cvt32(), dword[rbx + kOffGpr + 8 * int(r)]);
+        break;
+      }
+      mov(d.cvt32(), A(0).cvt32());
+      break;
     case Opcode::SignExt8: movsx(d, A(0).cvt8()); break;
     case Opcode::SignExt16: movsx(d, A(0).cvt16()); break;
     case Opcode::SignExt32: movsxd(d, A(0).cvt32()); break;
@@ -428,6 +460,19 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       else sbb(sized(r11, size), sized(A(1), size));
       if (in.op == Opcode::Adc || in.op == Opcode::Sbb) mov(d, r11);
       else capture_flags(d);
+      // The frontend emits the flags of the same adc/sbb right after its value: both come
+      // from this one host instruction (instead of re-running the carry and the adc/sbb).
+      if (in.op == Opcode::Adc || in.op == Opcode::Sbb) {
+        uint32_t j = i + 1;
+        while (j < b_.insts.size() && (b_.insts[j].dead || folded_[j])) ++j;
+        const Opcode flags_op = in.op == Opcode::Adc ? Opcode::FlagsAdc : Opcode::FlagsSbb;
+        if (j < b_.main_end() && b_.insts[j].op == flags_op && b_.insts[j].nargs == in.nargs &&
+            std::equal(in.args, in.args + in.nargs, b_.insts[j].args,
+                       [](const ir::Arg& x, const ir::Arg& y) { return x.is_imm == y.is_imm && x.v == y.v; })) {
+          capture_flags(alloc(j, i));
+          pre_emitted_[j] = 1;
+        }
+      }
       break;
     }
     case Opcode::BitOp: case Opcode::FlagsBitOp: emit_bit_op(*this, imm(0), d, A(1), A(2), in.op == Opcode::FlagsBitOp); break;
@@ -441,16 +486,16 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       cmovnz(r11, A(1));
       mov(d, r11);
       break;
-    case Opcode::Load8: guest_access(in, 0, false); movzx(d.cvt32(), byte[r15 + A(0)]); break;
-    case Opcode::Load16: guest_access(in, 0, false); movzx(d.cvt32(), word[r15 + A(0)]); break;
-    case Opcode::Load32: guest_access(in, 0, false); mov(d.cvt32(), dword[r15 + A(0)]); break;
-    case Opcode::Load64: guest_access(in, 0, false); mov(d, qword[r15 + A(0)]); break;
+    case Opcode::Load8: guest_access(in, 0, false); movzx(d.cvt32(), byte[host_address(in.args[0].v)]); break;
+    case Opcode::Load16: guest_access(in, 0, false); movzx(d.cvt32(), word[host_address(in.args[0].v)]); break;
+    case Opcode::Load32: guest_access(in, 0, false); mov(d.cvt32(), dword[host_address(in.args[0].v)]); break;
+    case Opcode::Load64: guest_access(in, 0, false); mov(d, qword[host_address(in.args[0].v)]); break;
     case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64: {
       static constexpr unsigned kBits[] = {8, 16, 32, 64};
       unsigned bits = kBits[unsigned(in.op) - unsigned(Opcode::Store8)];
       guest_access(in, 0, true);
       const Xbyak::AddressFrame& frame = bits == 8 ? byte : bits == 16 ? word : bits == 32 ? dword : qword;
-      Xbyak::Address m = frame[r15 + A(0)];
+      Xbyak::Address m = frame[host_address(in.args[0].v)];
       uint64_t c = imm_arg(in, 1) ? const_of(in.args[1].v) : 0;
       // (Xbyak wants a narrow immediate zero-extended, a 64-bit one sign-extended from 32)
       if (imm_arg(in, 1)) mov(m, bits == 64 ? c : c & ((uint64_t(1) << bits) - 1));
@@ -579,10 +624,17 @@ bool BlockEmitter::alignment_already_checked(uint32_t v) {
 
 void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
   if (rt_.tlb_table) return softmmu_access(in, k, write);
-  const Reg64 addr = val(in.args[k].v);
-  if (range_already_checked(uint32_t(in.args[k].v))) {
+  if (range_already_checked(uint32_t(in.args[k].v)) || (copy_ == 1 && induction_covered(uint32_t(in.args[k].v)))) {
     out_.sync.push_back(snapshot());
     return;
+  }
+  // A folded address x + c is checked in r11 (the stub pushes it before it uses r11).
+  Reg64 addr = r11;
+  if (folded_address(in.args[k].v)) {
+    auto [x, c] = base_and_displacement(uint32_t(in.args[k].v));
+    lea(r11, ptr[val(x) + int32_t(c)]);
+  } else {
+    addr = val(in.args[k].v);
   }
   cmp(addr, qword[rip + static_cast<const void*>(rt_.window_limit)]);
   const uint32_t jcc = jcc_to_stub(0x3);  // jae

@@ -213,19 +213,22 @@ bool BlockEmitter::plan_carried_flags() {
 
 void BlockEmitter::start_carried_flags() {
   // A callee-saved register (helper calls keep it), free at the head and never given out.
+  // (A peeled loop needs none: its copies say which iteration they run.)
   for (int r : {Xbyak::Operand::R12, Xbyak::Operand::R13, Xbyak::Operand::R14, Xbyak::Operand::RBP})
-    if (!(used_ & (1u << r))) {
+    if (!peel_ && !(used_ & (1u << r))) {
       carried_ind_ = r;
       break;
     }
-  if (carried_ind_ < 0) {
+  if (carried_ind_ < 0 && !peel_) {
     carried_flags_ = kNone;
     return;
   }
-  used_ |= 1u << carried_ind_;
-  owner_[carried_ind_] = kNone;
-  ++pins_[carried_ind_];
-  xor_(Xbyak::Reg32(carried_ind_), Xbyak::Reg32(carried_ind_));  // the first iteration: CpuState's
+  if (carried_ind_ >= 0) {
+    used_ |= 1u << carried_ind_;
+    owner_[carried_ind_] = kNone;
+    ++pins_[carried_ind_];
+    xor_(Xbyak::Reg32(carried_ind_), Xbyak::Reg32(carried_ind_));  // the first iteration: CpuState's
+  }
   const ir::Inst& fl = b_.insts[carried_flags_];
   carried_ = FlagsRecipe{};
   carried_.op = fl.op == Opcode::FlagsAdd ? FlagsRecipe::Add : fl.op == Opcode::FlagsSub ? FlagsRecipe::Sub
@@ -251,7 +254,7 @@ void BlockEmitter::end_carried_flags(uint32_t now) {
 }
 
 bool BlockEmitter::carries_flags_now() const {
-  if (carried_ind_ < 0 || carried_active_ || dirty_flags_ != carried_flags_ || base_flags_ != kNone ||
+  if (!carrying() || carried_active_ || dirty_flags_ != carried_flags_ || base_flags_ != kNone ||
       dirty_flags_mask_ != flag::ARITH || !lazy(dirty_flags_))
     return false;
   // Each operand is the value the back edge moves into its guest register's loop register.

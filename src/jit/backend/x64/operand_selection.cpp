@@ -52,7 +52,18 @@ bool takes_imm(const ir::Block& b, const ir::Inst& in, int k, uint64_t v) {
   }
 }
 
-OperandSelection select_operands(const ir::Block& b) {
+namespace {
+bool is_plain_access(Opcode op) {
+  switch (op) {
+    case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
+    case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64:
+      return true;
+    default: return false;
+  }
+}
+}  // namespace
+
+OperandSelection select_operands(const ir::Block& b, bool displacements, bool gpr_reads) {
   OperandSelection sel;
   std::vector<uint8_t>& folded = sel.folded;
   folded.assign(b.insts.size(), 0);
@@ -97,6 +108,36 @@ OperandSelection select_operands(const ir::Block& b) {
         break;
       }
     }
+  }
+  if (gpr_reads)
+    for (uint32_t i = 0; i < b.insts.size(); ++i) {
+      const ir::Inst& z = b.insts[i];
+      if (z.dead || z.op != Opcode::ZeroExt32 || z.args[0].is_imm) continue;
+      const uint32_t g = uint32_t(z.args[0].v);
+      const ir::Inst& get = b.insts[g];
+      if (get.op != Opcode::GetGpr || uses[g] != 1) continue;
+      bool clear = true;
+      for (uint32_t k = g + 1; k < i && clear; ++k) {
+        const ir::Inst& x = b.insts[k];
+        if (x.dead) continue;
+        clear = !((x.op == Opcode::SetGpr && (x.args[0].v & 15) == (get.args[0].v & 15)) ||
+                  x.op == Opcode::Interpret || x.op == Opcode::RepString || x.op == Opcode::TailStart);
+      }
+      if (clear) folded[g] = 1;
+    }
+  if (!displacements) return sel;
+  // Addresses x + c read only as the address of loads and stores (their argument 0).
+  std::vector<uint32_t> address_uses(b.insts.size(), 0);
+  for (const ir::Inst& in : b.insts)
+    if (!in.dead && is_plain_access(in.op) && !in.args[0].is_imm) ++address_uses[in.args[0].v];
+  for (uint32_t i = 0; i < b.insts.size(); ++i) {
+    const ir::Inst& in = b.insts[i];
+    if (in.dead || in.op != Opcode::Add || folded[i] || !address_uses[i] || address_uses[i] != uses[i]) continue;
+    if (in.args[0].is_imm || in.args[1].is_imm) continue;
+    const int k = is_const(b, in.args[1].v) ? 1 : 0;  // the constant
+    const uint64_t x = in.args[1 - k].v, c = in.args[k].v;
+    if (!is_const(b, c) || is_const(b, x) || folded[x] || !fits_s32(const_of(b, c))) continue;
+    folded[i] = 1;
   }
   return sel;
 }

@@ -11,14 +11,18 @@ namespace vireo::jit {
 
 struct OperandSelection {
   // Per instruction: a constant every user takes as an immediate, a shift by 1..3 taken as
-  // the scale of the one lea that uses it, or the TestCond of a fused branch. The backend
-  // emits none of them.
+  // the scale of the one lea that uses it, an address x + c taken as the displacement of the
+  // accesses that use it, or the TestCond of a fused branch. The backend emits none of them.
   std::vector<uint8_t> folded;
   bool fused_branch = false;  // the Branch terminal is a host cmp/test + jcc on lazy flags
   bool fused_tail_branch = false;  // so is the tail's (ir::Tail)
 };
 
-OperandSelection select_operands(const ir::Block& b);
+// `displacements`: an address x + c that only loads and stores read is folded into their
+// host address ([r15 + x + c]; user mode, where the access is one host instruction).
+// `gpr_reads`: a GetGpr read only by the ZeroExt32 right after it (no write of the register,
+// no interpreter call between) is folded into it: a 32-bit load from CpuState.
+OperandSelection select_operands(const ir::Block& b, bool displacements = false, bool gpr_reads = false);
 
 // Whether argument k of `in`, the constant v, can be encoded as an immediate there.
 bool takes_imm(const ir::Block& b, const ir::Inst& in, int k, uint64_t v);

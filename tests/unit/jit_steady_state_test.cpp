@@ -1,0 +1,245 @@
+// Steady-state code generation. Loops in place, emitted twice (the first iteration, then a copy that loops onto itself):
+// the second copy drops the range checks of accesses through an induction variable (a loop
+// register stepping by a bounded constant) and the carried-flags indicator; a loop
+// register's next value is computed in the loop register itself where its head value is dead.
+// Each case runs on the jit and on the interpreter from the same state and must end the same:
+// faults in the first iteration and in later ones, at the window's ends, under flags that are
+// live across the back edge, and with the loop rewriting its own page. And addresses x + c
+// folded into their loads and stores ([r15 + x + c]): checked as x + c, not as x; 32-bit
+// reads of guest registers as 32-bit loads from CpuState; and adc/sbb done once for their
+// value and their flags.
+#include "jit_harness.h"
+
+#include <functional>
+
+namespace vireo::test {
+namespace {
+
+struct Outcome {
+  StopReason r;
+  CpuState cpu;
+  uint64_t self_loops = 0;
+};
+
+// Runs `code` on a Machine prepared by `setup` (extra mappings, memory contents), from
+// `start` (rip at kCode), on the jit (`jit`) or the interpreter.
+Outcome run_on(bool jit, const std::vector<uint8_t>& code, const CpuState& start,
+               const std::function<void(Machine&)>& setup) {
+  Machine m;
+  m.load(code);
+  setup(m);
+  m.cpu = start;
+  m.cpu.rip = kCode;
+  Outcome o;
+  if (jit) {
+    jit::JitOptions opts;
+    jit::JitEngine e(m.as.memory(), opts);
+    o.r = e.run(m.cpu);
+    o.self_loops = e.stats().self_loop_blocks;
+  } else {
+    Interpreter e(m.as.memory());
+    o.r = e.run(m.cpu);
+  }
+  o.cpu = m.cpu;
+  return o;
+}
+
+void expect_same(const Outcome& jit, const Outcome& ref, const std::string& what) {
+  SCOPED_TRACE(what);
+  EXPECT_EQ(jit.r, ref.r);
+  EXPECT_EQ(jit.cpu.rip, ref.cpu.rip);
+  for (int r = 0; r < 16; ++r) EXPECT_EQ(jit.cpu.gpr[r], ref.cpu.gpr[r]) << "gpr " << r;
+  EXPECT_EQ(jit.cpu.rflags, ref.cpu.rflags);
+  if (jit.r == StopReason::Fault && ref.r == StopReason::Fault) {
+    EXPECT_EQ(jit.cpu.fault.vector, ref.cpu.fault.vector);
+    EXPECT_EQ(jit.cpu.fault.address, ref.cpu.fault.address);
+  }
+}
+
+// l: mov rax,[rdi]; add rdi,8; add rdx,rax; dec ecx; jnz l; syscall
+const std::vector<uint8_t> kWalkUp = {0x48, 0x8B, 0x07, 0x48, 0x83, 0xC7, 0x08, 0x48,
+                                      0x01, 0xC2, 0xFF, 0xC9, 0x75, 0xF2, 0x0F, 0x05};
+
+TEST(JitLoopPeeling, InductionAccessRunningPastTheWindowEndFaultsThere) {
+  // The last page below the window's end is mapped; rdi walks up into the end. The access
+  // faults in the first iteration (checked), the second (the first unchecked one) or later:
+  // the unchecked access lands in the guard past the window, a #PF at the window's end, with
+  // that iteration's registers and the flags of its `dec`.
+  const uint64_t top = AddressSpace::kWindowSize;
+  auto setup = [&](Machine& m) {
+    m.as.mmap(top - 0x1000, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    for (int i = 0; i < 0x1000; ++i) m.as.host(top - 0x1000)[i] = uint8_t(i * 13);
+  };
+  for (uint64_t before : {0u, 1u, 2u, 5u, 40u}) {
+    CpuState s = random_state(before + 3);
+    s.gpr[RDI] = top - 8 * before;
+    s.gpr[RCX] = 1000;
+    Outcome jit = run_on(true, kWalkUp, s, setup), ref = run_on(false, kWalkUp, s, setup);
+    expect_same(jit, ref, "faults after " + std::to_string(before) + " iterations");
+    EXPECT_EQ(jit.r, StopReason::Fault);
+    EXPECT_EQ(jit.cpu.fault.address, top);
+    EXPECT_EQ(jit.cpu.rip, kCode);
+    EXPECT_EQ(jit.self_loops, 1u);
+  }
+}
+
+TEST(JitLoopPeeling, InductionAccessRunningBelowAddressZeroFaultsThere) {
+  // l: mov rax,[rdi+8]; sub rdi,8; add rdx,rax; dec ecx; jnz l; syscall — page 0 mapped, rdi
+  // walking down through it: the access below 0 wraps to the top of the address space (the
+  // guard below the window on the host), a fault at that address on that iteration.
+  const std::vector<uint8_t> code = {0x48, 0x8B, 0x47, 0x08, 0x48, 0x83, 0xEF, 0x08, 0x48,
+                                     0x01, 0xC2, 0xFF, 0xC9, 0x75, 0xF1, 0x0F, 0x05};
+  auto setup = [](Machine& m) {
+    ASSERT_EQ(m.as.mmap(0, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), 0);
+    for (int i = 0; i < 0x1000; ++i) m.as.host(0)[i] = uint8_t(i * 5 + 1);
+  };
+  for (uint64_t start : {uint64_t(0) - 8, uint64_t(0) - 16, uint64_t(0), uint64_t(0x40), uint64_t(0x400)}) {
+    CpuState s = random_state(start + 11);
+    s.gpr[RDI] = start;
+    s.gpr[RCX] = 1000;
+    Outcome jit = run_on(true, code, s, setup), ref = run_on(false, code, s, setup);
+    expect_same(jit, ref, "from " + std::to_string(start));
+    EXPECT_EQ(jit.r, StopReason::Fault);
+  }
+}
+
+TEST(JitLoopPeeling, AStepWiderThanTheGuardKeepsItsCheck) {
+  // l: mov rax,[rdi]; add rdi,0x200000; add rdx,rax; dec ecx; jnz l; syscall — a 2 MiB step
+  // jumps over the 1 MiB guard past the window: every iteration is checked, so the second
+  // access faults as the guest's #PF instead of reaching host memory past the guard.
+  const std::vector<uint8_t> code = {0x48, 0x8B, 0x07, 0x48, 0x81, 0xC7, 0x00, 0x00, 0x20, 0x00,
+                                     0x48, 0x01, 0xC2, 0xFF, 0xC9, 0x75, 0xEF, 0x0F, 0x05};
+  const uint64_t top = AddressSpace::kWindowSize;
+  auto setup = [&](Machine& m) {
+    m.as.mmap(top - 0x1000, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  };
+  for (uint64_t from : {top - 8, top - 0x200008}) {
+    CpuState s = random_state(5);
+    s.gpr[RDI] = from;
+    s.gpr[RCX] = 10;
+    Outcome jit = run_on(true, code, s, setup), ref = run_on(false, code, s, setup);
+    expect_same(jit, ref, "from top - " + std::to_string(top - from));
+    EXPECT_EQ(jit.r, StopReason::Fault);
+  }
+}
+
+TEST(JitLoopPeeling, CarriedFlagsAreExactAtFaultsInTheFirstAndLaterIterations) {
+  // sieve's loop: l: mov byte [rbx+rax],1; add rax,rdx; cmp rax,r13; jle l; syscall. A store
+  // fault before the iteration's cmp needs the previous iteration's flags (carried in the
+  // loop registers by the second copy) or, in the first iteration, the flags the block was
+  // entered with (CpuState's, in the first copy).
+  const std::vector<uint8_t> code = {0xC6, 0x04, 0x03, 0x01, 0x48, 0x01, 0xD0,
+                                     0x4C, 0x39, 0xE8, 0x7E, 0xF4, 0x0F, 0x05};
+  for (uint64_t seed = 1; seed <= 24; ++seed) {
+    CpuState s = random_state(seed);
+    s.gpr[RBX] = kData;
+    s.gpr[RAX] = seed % 3 == 0 ? 0x10000 : seed * 8;  // (0x10000: past the data, at once)
+    s.gpr[RDX] = 1 + seed * 37 % 700;
+    s.gpr[R13] = seed % 2 ? 0x20000 : 0x8000;  // (past the data: a fault in a later iteration)
+    Outcome jit = run_on(true, code, s, [](Machine&) {}), ref = run_on(false, code, s, [](Machine&) {});
+    expect_same(jit, ref, "seed " + std::to_string(seed));
+  }
+}
+
+TEST(JitLoopPeeling, LoopRegisterComputedInPlaceAndFlagsKeepingTheHeadValueAlive) {
+  // l: add rdi,8; mov rax,[rsi]; add rsi,16; add rdx,rax; cmp rsi,r8; jb l; syscall.
+  // rdi's head value is read by the flags of its add, live at the load: its next value
+  // cannot take its register while those flags are uncomputed, and a fault at the load must
+  // see them. rsi's next value is computed in place.
+  const std::vector<uint8_t> code = {0x48, 0x83, 0xC7, 0x08, 0x48, 0x8B, 0x06, 0x48, 0x83, 0xC6, 0x10,
+                                     0x48, 0x01, 0xC2, 0x4C, 0x39, 0xC6, 0x72, 0xED, 0x0F, 0x05};
+  // l: mov rax,[rsi]; add rsi,8; add rdx,rax; sub rcx,1; jnz l; syscall (rsi and rcx in place)
+  const std::vector<uint8_t> code2 = {0x48, 0x8B, 0x06, 0x48, 0x83, 0xC6, 0x08, 0x48, 0x01,
+                                      0xC2, 0x48, 0x83, 0xE9, 0x01, 0x75, 0xF0, 0x0F, 0x05};
+  for (uint64_t seed = 1; seed <= 16; ++seed) {
+    CpuState s = random_state(seed);
+    s.gpr[RDI] = seed % 2 ? ~uint64_t(0) - 8 * seed : seed;  // (the add's carry and overflow vary)
+    s.gpr[RSI] = kData + 0x10000 - 16 * (seed * 5 % 40);    // faults past the data region
+    s.gpr[R8] = kData + 0x10000 + (seed % 3 ? 0x100 : 0);
+    s.gpr[RCX] = 1 + seed * 3;
+    for (const auto* c : {&code, &code2}) {
+      Outcome jit = run_on(true, *c, s, [](Machine&) {}), ref = run_on(false, *c, s, [](Machine&) {});
+      expect_same(jit, ref, "seed " + std::to_string(seed));
+    }
+  }
+}
+
+TEST(JitLoopPeeling, ALoopStoringIntoItsOwnCodeIsExact) {
+  // l: mov byte [rdi],0x90; inc rdi; dec ecx; jnz l; nop; syscall, rdi pointing into the
+  // code page itself (past the loop, then over the loop's own bytes): the unchecked stores of
+  // the second copy write-protect-fault like any store to translated code.
+  const std::vector<uint8_t> code = {0xC6, 0x07, 0x90, 0x48, 0xFF, 0xC7, 0xFF, 0xC9, 0x75, 0xF6, 0x90, 0x0F, 0x05};
+  for (uint64_t target : {kCode + 0x100, kCode + 0x0A, kCode + 0x08}) {
+    CpuState s = random_state(target);
+    s.gpr[RDI] = target;
+    s.gpr[RCX] = target == kCode + 0x100 ? 300 : 2;
+    Outcome jit = run_on(true, code, s, [](Machine&) {}), ref = run_on(false, code, s, [](Machine&) {});
+    expect_same(jit, ref, "store target " + std::to_string(target - kCode));
+  }
+}
+
+TEST(JitDisplacement, FoldedAddressesAreCheckedAndFaultAtTheirOwnAddress) {
+  // add rcx,rdx; mov rax,[rdi+0x10]; mov [rdi-8],rcx; mov rdi,[rdi+0x18]; syscall, with the
+  // last page below the window's end and page 0 mapped. rdi at the window's end: [rdi+0x10]
+  // is past it (the check of x + c fails: #PF there, rcx and the add's flags exact);
+  // rdi = top - 0x10: the first load at the window's end; rdi just below 2^64: the load
+  // wraps around to page 0 (valid: x alone would fail a check), the store below it faults in
+  // the upper half; rdi = top - 0x20: all three accesses inside, the last one overwriting its
+  // own base.
+  const std::vector<uint8_t> code = {0x48, 0x01, 0xD1, 0x48, 0x8B, 0x47, 0x10, 0x48, 0x89,
+                                     0x4F, 0xF8, 0x48, 0x8B, 0x7F, 0x18, 0x0F, 0x05};
+  const uint64_t top = AddressSpace::kWindowSize;
+  auto setup = [&](Machine& m) {
+    m.as.mmap(top - 0x1000, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    ASSERT_EQ(m.as.mmap(0, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), 0);
+    for (int i = 0; i < 0x1000; ++i) m.as.host(top - 0x1000)[i] = m.as.host(0)[i] = uint8_t(i * 3 + 7);
+  };
+  const struct {
+    uint64_t rdi;
+    bool faults;
+  } cases[] = {{top, true}, {top - 0x10, true}, {~uint64_t(0) - 0x7, true}, {top - 0x20, false}};
+  for (auto [rdi, faults] : cases) {
+    CpuState s = random_state(rdi);
+    s.gpr[RDI] = rdi;
+    Outcome jit = run_on(true, code, s, setup), ref = run_on(false, code, s, setup);
+    expect_same(jit, ref, "rdi " + std::to_string(rdi));
+    EXPECT_EQ(jit.r, faults ? StopReason::Fault : StopReason::Syscall);
+  }
+}
+
+TEST(JitGprReads, ThirtyTwoBitReadsOfCpuStateAreExactBesideDirtyRegistersAndFaults) {
+  // mov eax,ecx; add rcx,rdx; mov r8d,ecx; mov edx,[rbx]; mov r9d,esi; add r9d,edi; syscall:
+  // 32-bit reads straight from CpuState (ecx, esi, edi), one of a dirty register (ecx after
+  // the add), around a load that faults for some states (rbx unmapped).
+  const std::vector<uint8_t> code = {0x89, 0xC8, 0x48, 0x01, 0xD1, 0x41, 0x89, 0xC8, 0x8B,
+                                     0x13, 0x41, 0x89, 0xF1, 0x41, 0x01, 0xF9, 0x0F, 0x05};
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    CpuState s = random_state(seed);
+    if (seed % 3 == 0) s.gpr[RBX] = 0x1000;  // (unmapped: the load faults)
+    Pair p;
+    p.run(code, s);
+    p.expect_same();
+  }
+}
+
+TEST(JitAdcSbb, ValueAndFlagsFromOneHostInstructionAreExactAtFaultsAndExits) {
+  // qsort's comparison: mov ecx,[rdi]; mov edx,[rsi]; xor eax,eax; cmp edx,ecx; setb al;
+  // cmp ecx,edx; sbb eax,0; then mov r8,[rbx] (the sbb's flags live at a possible fault);
+  // adc r9,r10 (its flags live at the next load and at the block's end); mov r11,[rbx+8].
+  const std::vector<uint8_t> code = {0x8B, 0x0F, 0x8B, 0x16, 0x31, 0xC0, 0x39, 0xCA, 0x0F, 0x92,
+                                     0xC0, 0x39, 0xD1, 0x83, 0xD8, 0x00, 0x4C, 0x8B, 0x03, 0x4D,
+                                     0x11, 0xD1, 0x4C, 0x8B, 0x5B, 0x08, 0x0F, 0x05};
+  for (uint64_t seed = 1; seed <= 24; ++seed) {
+    CpuState s = random_state(seed);
+    s.gpr[RDI] = kData + seed * 4;
+    s.gpr[RSI] = kData + 0x40 - seed * 2;
+    if (seed % 4 == 0) s.gpr[RBX] = 0x1000;           // the load after the sbb faults
+    if (seed % 4 == 1) s.gpr[RBX] = kData + 0xFFF8;   // the load after the adc faults
+    Pair p;
+    p.run(code, s);
+    p.expect_same();
+  }
+}
+
+}  // namespace
+}  // namespace vireo::test
