@@ -35,7 +35,11 @@ struct TierOptions {
   // program's loader and libc start-up: 0.1-1 M instructions) whose blocks run tens of times
   // at most, where translating at the 8th entry does not pay; a long run gets N soon enough.
   uint32_t startup_translate_after = 0;
-  uint64_t startup_insns = 1'000'000;
+  // (1,000,000 until the fourth cold-code pass: python3 -c pass runs 1.7 M instructions in the
+  // interpreter tier, 0.95 M of them with no start-up phase, and paid ~10% for a phase that
+  // long; bash_script's exec'd programs are served as well by 300,000: docs/performance.md,
+  // "Cold code, fourth pass")
+  uint64_t startup_insns = 300'000;
   // SMC write faults on one page, while it holds translated code, before it is demoted.
   uint32_t demote_after_faults = 4;
   // Entries of a demoted page's code before it is translated again (doubled per demotion).
