@@ -17,6 +17,7 @@ workload under emulation (it does not follow execve; its children run natively):
 there are marked "(first process)".
 
 Usage: bench/run.py [--quick] [--reps N] [--engines interp,...] [--only a,b] [--group core|user] [--update-docs]
+       [--baseline OTHER/vireo]
 """
 import argparse
 import json
@@ -34,6 +35,7 @@ OUT = os.path.join(ROOT, "bench", "out")
 BIN = os.path.join(OUT, "bin")
 DATA = os.path.join(OUT, "data")
 VIREO = os.environ.get("VIREO_BIN", os.path.join(ROOT, "build", "vireo"))  # (a copy, to keep building)
+BASELINE = ""  # --baseline: another build's vireo, run beside this one's
 BUSYBOX = "/bin/busybox"
 
 # Engines whose speed calls for the scaled-down inputs.
@@ -201,6 +203,9 @@ def runners(engines, have_qemu):
     for e in engines:
         r.append((f"vireo-{e}", (lambda e: lambda prog, args: [VIREO, "run", "--engine", e, prog] + args)(e),
                   e in SLOW_ENGINES))
+        if BASELINE:  # the same engine of another build, interleaved with this one's
+            r.append((f"base-{e}", (lambda e: lambda prog, args: [BASELINE, "run", "--engine", e, prog] + args)(e),
+                      e in SLOW_ENGINES))
     return r
 
 
@@ -228,9 +233,12 @@ def main():
     ap.add_argument("--wall", action="store_true", help="wall-clock time instead of user + system CPU time")
     ap.add_argument("--update-docs", action="store_true")
     ap.add_argument("--replot", action="store_true", help="redraw the chart from bench/out/results.json")
+    ap.add_argument("--baseline", default="", help="another vireo binary (e.g. main's): its engines run as "
+                    "base-ENGINE beside this build's, interleaved (before/after comparisons in one run)")
     args = ap.parse_args()
-    global WALL
+    global WALL, BASELINE
     WALL = args.wall
+    BASELINE = os.path.abspath(args.baseline) if args.baseline else ""
     if args.replot:
         with open(os.path.join(OUT, "results.json")) as f:
             results = json.load(f)
@@ -283,7 +291,7 @@ def main():
     stats = {}
     for w in wl:
         for name, mk, slow in rs:
-            if not name.startswith("vireo-"):
+            if not name.startswith(("vireo-", "base-")):
                 continue
             cmd = mk(w.program, inputs(w, slow))
             cmd.insert(cmd.index("run") + 1, "--stats")
@@ -333,7 +341,7 @@ def main():
 
     stat_lines = []
     for name in names:
-        if not name.startswith("vireo-"):
+        if not name.startswith(("vireo-", "base-")):
             continue
         keys = sorted({k for w in wl for k in stats.get((w.name, name), {})})
         keep = [k for k in keys if k in ("guest instructions", "MIPS", "decode cache misses", "syscalls",

@@ -79,6 +79,7 @@ class JitEngine final : public Engine {
   bool set_debug(DebugControls* d, std::string* why = nullptr) override;
 
   const JitStats& stats() const { return stats_; }
+  const TierStats& tier_stats() const { return tiering_.stats; }
 
  private:
   TranslatedBlock* translate(uint64_t pc);

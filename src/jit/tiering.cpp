@@ -1,5 +1,7 @@
 #include "jit/tiering.h"
 
+#include <bit>
+
 namespace vireo::jit {
 
 bool Tiering::enter_cold(uint64_t pc) {
@@ -22,11 +24,12 @@ bool Tiering::enter_cold(uint64_t pc) {
 uint32_t& Tiering::EntryCounts::operator[](uint64_t pc) {
   if ((used_ + 1) * 2 > slots_.size()) grow();
   const size_t mask = slots_.size() - 1;
-  for (size_t i = hash(pc) & mask;; i = (i + 1) & mask) {
+  const uint32_t tag = tag_of(pc);
+  for (size_t i = index_of(tag);; i = (i + 1) & mask) {
     Slot& s = slots_[i];
-    if (s.pc == pc) return s.n;
-    if (s.pc == kEmpty) {
-      s.pc = pc;
+    if (s.tag == tag) return s.n;
+    if (s.tag == 0) {
+      s.tag = tag;
       s.n = 0;
       ++used_;
       return s.n;
@@ -36,12 +39,14 @@ uint32_t& Tiering::EntryCounts::operator[](uint64_t pc) {
 
 void Tiering::EntryCounts::grow() {
   std::vector<Slot> old = std::move(slots_);
-  slots_.assign(std::max<size_t>(1024, old.size() * 2), Slot{kEmpty, 0});
-  const size_t mask = slots_.size() - 1;
+  const size_t size = std::max<size_t>(1024, old.size() * 2);
+  slots_.assign(size, Slot{0, 0});
+  shift_ = 64 - unsigned(std::countr_zero(size));
+  const size_t mask = size - 1;
   for (const Slot& s : old) {
-    if (s.pc == kEmpty) continue;
-    size_t i = hash(s.pc) & mask;
-    while (slots_[i].pc != kEmpty) i = (i + 1) & mask;
+    if (s.tag == 0) continue;
+    size_t i = index_of(s.tag);
+    while (slots_[i].tag != 0) i = (i + 1) & mask;
     slots_[i] = s;
   }
 }

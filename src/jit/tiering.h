@@ -35,7 +35,11 @@ struct TierOptions {
   // program's loader and libc start-up: 0.1-1 M instructions) whose blocks run tens of times
   // at most, where translating at the 8th entry does not pay; a long run gets N soon enough.
   uint32_t startup_translate_after = 0;
-  uint64_t startup_insns = 1'000'000;
+  // (1,000,000 until the fourth cold-code pass: python3 -c pass runs 1.7 M instructions in the
+  // interpreter tier, 0.95 M of them with no start-up phase, and paid ~10% for a phase that
+  // long; bash_script's exec'd programs are served as well by 300,000: docs/performance.md,
+  // "Cold code, fourth pass")
+  uint64_t startup_insns = 300'000;
   // SMC write faults on one page, while it holds translated code, before it is demoted.
   uint32_t demote_after_faults = 4;
   // Entries of a demoted page's code before it is translated again (doubled per demotion).
@@ -86,6 +90,11 @@ class Tiering {
   };
   // pc -> interpreter-tier entries: open addressing, linear probing. It is asked at every
   // entry of cold code; as a std::unordered_map it was 5% of an exec-heavy run (issue 22).
+  // A slot is 8 bytes, a 32-bit tag and the count: the table is as large as the cold code is
+  // wide (python3 -c pass counts ~50,000 pcs) and each entry is a cache miss, so half the
+  // bytes is half the lines ("Cold code, fourth pass": 16-byte slots were 2.1% of that run).
+  // The tag is a hash of the pc: two pcs with the same tag share a count (one of them is
+  // translated a few entries early, no more; with 32 bits and 50,000 pcs, about never).
   // A translated pc's count goes back to 0 rather than out of the table (no deletions): if
   // its code is invalidated it starts cold again, as it did.
   class EntryCounts {
@@ -96,13 +105,17 @@ class Tiering {
 
    private:
     struct Slot {
-      uint64_t pc;  // kEmpty: free (no pc is non-canonical)
+      uint32_t tag;  // 0: free
       uint32_t n;
     };
-    static constexpr uint64_t kEmpty = ~uint64_t(0);
-    static size_t hash(uint64_t pc) { return size_t((pc * 0x9E3779B97F4A7C15ull) >> 32); }
+    static uint64_t mix(uint64_t x) { return x * 0x9E3779B97F4A7C15ull; }
+    // The tag is all a slot keeps of its pc, so the slot index is a hash of the tag (a grown
+    // table rehashes from the tags alone).
+    static uint32_t tag_of(uint64_t pc) { return uint32_t(mix(pc) >> 32) | 1; }
+    size_t index_of(uint32_t tag) const { return size_t(mix(tag) >> shift_); }
     void grow();
     std::vector<Slot> slots_;
+    unsigned shift_ = 64;
     size_t used_ = 0;
   };
   TierOptions o_;

@@ -73,7 +73,7 @@ TEST(JitBlockMetadata, PackedPcMapAndSyncRecordsAnswerAsTheVectorsDid) {
     b.pack_metadata();
     EXPECT_TRUE(b.pc_map.empty());
     EXPECT_TRUE(b.sync.empty());
-    if (vector_bytes) EXPECT_LT(b.packed_pc_map.size() + b.packed_sync.size(), vector_bytes / 2);
+    if (vector_bytes) EXPECT_LT(b.packed_bytes(), vector_bytes / 2);
     for (uint32_t o = 0; o < end; ++o) {
       ASSERT_EQ(b.guest_pc_at(uint64_t(b.code) + o), pcs[o]) << "round " << round << " offset " << o;
       SyncRecord r;

@@ -42,3 +42,24 @@ TEST(JitTiering, APageRewrittenAgainAndAgainIsInterpretedThenRetried) {
   for (int i = 0; i < 5; ++i) EXPECT_FALSE(t.enter_cold(0x5010)) << i;
   EXPECT_TRUE(t.enter_cold(0x5010));
 }
+
+// The count table grows (from 1,024 slots) while counts are in it: 60,000 pcs, as wide as
+// python's start-up, each entered up to its threshold in interleaved rounds, each translated
+// at exactly its Nth entry, wherever growth happened in between.
+TEST(JitTiering, CountsSurviveTheTableGrowing) {
+  Tiering t(TierOptions{.translate_after = 5});
+  constexpr uint64_t kPcs = 60000;
+  auto pc_of = [](uint64_t k) { return 0x555555554000ull + k * 7; };  // (odd strides, two pages apart and not)
+  for (int round = 1; round <= 5; ++round) {
+    for (uint64_t k = 0; k < kPcs; ++k) {
+      if (round == 1 && k % 2) continue;  // odd pcs start a round later
+      bool translate = t.enter_cold(pc_of(k));
+      const int entries = k % 2 ? round - 1 : round;
+      ASSERT_EQ(translate, entries == 5) << "pc " << k << " round " << round;
+    }
+  }
+  EXPECT_EQ(t.counted_pcs(), kPcs);
+  t.forget_counts();
+  EXPECT_EQ(t.counted_pcs(), 0u);
+  EXPECT_FALSE(t.enter_cold(pc_of(0)));  // cold again after a flush
+}

@@ -115,23 +115,25 @@ SyncRecord get_sync(Reader& in, uint32_t prev_offset) {
 }  // namespace
 
 void TranslatedBlock::pack_metadata() {
-  packed_pc_map.clear();
+  thread_local std::vector<uint8_t> scratch;  // (reused from block to block)
+  scratch.clear();
   uint32_t off = 0;
   uint64_t pc = guest_pc;
   for (auto [o, g] : pc_map) {
-    put_uleb(packed_pc_map, o - off);
-    put_sleb(packed_pc_map, int64_t(g - pc));
+    put_uleb(scratch, o - off);
+    put_sleb(scratch, int64_t(g - pc));
     off = o;
     pc = g;
   }
-  packed_sync.clear();
+  packed_pc_bytes = uint32_t(scratch.size());
   off = 0;
   for (const SyncRecord& r : sync) {
-    put_sync(packed_sync, r, off);
+    put_sync(scratch, r, off);
     off = r.host_offset;
   }
-  packed_pc_map.shrink_to_fit();
-  packed_sync.shrink_to_fit();
+  packed_sync_bytes = uint32_t(scratch.size() - packed_pc_bytes);
+  packed.reset(scratch.empty() ? nullptr : new uint8_t[scratch.size()]);
+  if (!scratch.empty()) std::memcpy(packed.get(), scratch.data(), scratch.size());
   std::vector<std::pair<uint32_t, uint64_t>>().swap(pc_map);
   std::vector<SyncRecord>().swap(sync);
 }
@@ -144,7 +146,7 @@ uint64_t TranslatedBlock::guest_pc_at(uint64_t host_pc) const {
     return it == pc_map.begin() ? guest_pc : std::prev(it)->second;
   }
   // The last entry at or below off.
-  Reader in{packed_pc_map.data(), packed_pc_map.data() + packed_pc_map.size()};
+  Reader in{packed.get(), packed.get() + packed_pc_bytes};
   uint64_t o = 0, pc = guest_pc, found = guest_pc;
   while (in.more()) {
     o += in.uleb();
@@ -168,7 +170,7 @@ bool TranslatedBlock::find_sync(uint32_t off, SyncRecord& out) const {
     out = *it;
     return true;
   }
-  Reader in{packed_sync.data(), packed_sync.data() + packed_sync.size()};
+  Reader in{packed.get() + packed_pc_bytes, packed.get() + packed_bytes()};
   SyncRecord prev;
   bool have_prev = false;
   uint32_t at = 0;

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <stdexcept>
 
@@ -27,6 +28,7 @@ CodeCache::CodeCache(size_t size) : size_(size) {
 }
 
 CodeCache::~CodeCache() {
+  for (const BlockSlot& s : table_) delete s.block;
   munmap(trampolines_, kTrampolineBytes + size_);
   munmap(aux_, aux_bytes());
 }
@@ -37,13 +39,81 @@ void CodeCache::reset_aux() {
   jump_cache_[0].guest_pc = empty_jump_tag(0);
 }
 
-void CodeCache::insert(std::unique_ptr<TranslatedBlock> b) {
-  for (uint64_t page : b->guest_pages()) pages_[page].push_back(b.get());
-  by_host_[uintptr_t(b->code)] = b.get();
-  uint64_t pc = b->guest_pc;
+void CodeCache::insert(std::unique_ptr<TranslatedBlock> owned) {
+  TranslatedBlock* b = owned.release();
+  for (uint64_t page : b->guest_pages()) pages_[page].push_back(b);
+  const uintptr_t at = uintptr_t(b->code);
+  if (by_host_.empty() || by_host_.back().first < at)
+    by_host_.emplace_back(at, b);  // (always, but for code placed below the cursor)
+  else
+    by_host_.insert(std::upper_bound(by_host_.begin(), by_host_.end(), std::pair{at, b},
+                                     [](auto& x, auto& y) { return x.first < y.first; }),
+                    {at, b});
+  const uint64_t pc = b->guest_pc;
   const size_t bit = filter_bit(pc);
   filter_[bit / 64] |= uint64_t(1) << (bit % 64);
-  blocks_[pc] = std::move(b);
+  if ((count_ + 1) * 2 > table_.size()) grow_table();
+  const size_t mask = table_.size() - 1;
+  size_t i = home(pc);
+  while (table_[i].block && table_[i].pc != pc) i = (i + 1) & mask;
+  if (table_[i].block) {
+    // A block for this pc already (not asked for by the engines: they look up first): the
+    // new one replaces it, as the map did.
+    TranslatedBlock* old = table_[i].block;
+    table_[i].block = b;
+    for (auto& e : by_host_)
+      if (e.second == old) e.second = nullptr, ++by_host_dead_;
+    delete old;
+    return;
+  }
+  table_[i] = {pc, b};
+  ++count_;
+}
+
+void CodeCache::grow_table() {
+  std::vector<BlockSlot> old = std::move(table_);
+  size_t size = std::max<size_t>(1024, old.size() * 2);
+  table_.assign(size, BlockSlot{0, nullptr});
+  table_shift_ = 64 - unsigned(std::countr_zero(size));
+  const size_t mask = size - 1;
+  for (const BlockSlot& s : old) {
+    if (!s.block) continue;
+    size_t i = home(s.pc);
+    while (table_[i].block) i = (i + 1) & mask;
+    table_[i] = s;
+  }
+}
+
+// Backward-shift deletion (Knuth 6.4, algorithm R): the entries after the hole that would be
+// unreachable from their home slot move back into it.
+void CodeCache::erase_block(TranslatedBlock* b) {
+  const size_t mask = table_.size() - 1;
+  size_t i = home(b->guest_pc);
+  while (table_[i].block != b) {
+    if (!table_[i].block) return;  // (not in the table: replaced)
+    i = (i + 1) & mask;
+  }
+  for (size_t j = i;;) {
+    j = (j + 1) & mask;
+    if (!table_[j].block) break;
+    const size_t k = home(table_[j].pc);
+    // Leave table_[j] if its home lies cyclically in (i, j].
+    if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+    table_[i] = table_[j];
+    i = j;
+  }
+  table_[i] = {0, nullptr};
+  --count_;
+  auto it = std::lower_bound(by_host_.begin(), by_host_.end(), uintptr_t(b->code),
+                             [](auto& e, uintptr_t at) { return e.first < at; });
+  if (it != by_host_.end() && it->second == b) {
+    it->second = nullptr;
+    if (++by_host_dead_ * 2 > by_host_.size()) {
+      std::erase_if(by_host_, [](auto& e) { return e.second == nullptr; });
+      by_host_dead_ = 0;
+    }
+  }
+  delete b;
 }
 
 void CodeCache::patch_jmp(uint8_t* at, const uint8_t* to) {
@@ -74,8 +144,7 @@ void CodeCache::remove(TranslatedBlock* b) {
   }
   for (size_t i = 0; i < kJumpCacheSize; ++i)
     if (jump_cache_[i].host == b->code) jump_cache_[i] = {empty_jump_tag(i), nullptr};
-  by_host_.erase(uintptr_t(b->code));
-  blocks_.erase(b->guest_pc);  // destroys b
+  erase_block(b);
 }
 
 size_t CodeCache::invalidate(uint64_t addr, uint64_t len) {
@@ -93,18 +162,25 @@ size_t CodeCache::invalidate(uint64_t addr, uint64_t len) {
 }
 
 void CodeCache::flush() {
-  blocks_.clear();
+  for (BlockSlot& s : table_) {
+    delete s.block;
+    s = {0, nullptr};
+  }
+  count_ = 0;
   by_host_.clear();
+  by_host_dead_ = 0;
   pages_.clear();
   reset_aux();
   cursor_ = base_;
 }
 
 TranslatedBlock* CodeCache::block_at_host(uint64_t pc) const {
-  auto it = by_host_.upper_bound(uintptr_t(pc));
+  auto it = std::upper_bound(by_host_.begin(), by_host_.end(), uintptr_t(pc),
+                             [](uintptr_t at, auto& e) { return at < e.first; });
   if (it == by_host_.begin()) return nullptr;
+  // (a removed block's entry is null: code never overlaps, so pc was in that block or in none)
   TranslatedBlock* b = std::prev(it)->second;
-  return pc < uint64_t(b->code) + b->code_size ? b : nullptr;
+  return b && pc < uint64_t(b->code) + b->code_size ? b : nullptr;
 }
 
 }  // namespace vireo::jit

@@ -130,7 +130,11 @@ struct TranslatedBlock {
   // when a host fault hits the block, and as vectors they were 4x the host code's size
   // (88 bytes a sync record; gcc's cc1 held 33 MB of them beside a 16 MiB cache). Empty
   // while the vectors are in use (the emitter fills them; system mode keeps them).
-  std::vector<uint8_t> packed_pc_map, packed_sync;
+  // One exact-size allocation, the pc map then the sync records (two vectors were 48 bytes of
+  // headers, two allocations and their slack per block: ~3 MB of cc1's 40,000 live blocks).
+  std::unique_ptr<uint8_t[]> packed;
+  uint32_t packed_pc_bytes = 0, packed_sync_bytes = 0;
+  size_t packed_bytes() const { return size_t(packed_pc_bytes) + packed_sync_bytes; }
   void pack_metadata();
   // The sync record covering host offset `off` (exactly at its access, or inside the op code
   // it covers), from either form.

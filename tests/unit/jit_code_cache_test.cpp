@@ -1,0 +1,105 @@
+// The translation cache's bookkeeping (src/jit/cache/code_cache.h) on its own: the guest-pc
+// table (open addressing, deletion by backward shift), the host-address index used by fault
+// lookups, invalidation by guest range, and flush. Blocks here are bookkeeping only: each
+// takes a few bytes of the buffer so that host addresses are real and ascending.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <random>
+
+#include "jit/cache/code_cache.h"
+
+using vireo::jit::CodeCache;
+using vireo::jit::TranslatedBlock;
+
+namespace {
+
+TranslatedBlock* add(CodeCache& c, uint64_t pc, uint32_t guest_bytes = 4, uint32_t host_bytes = 16) {
+  auto b = std::make_unique<TranslatedBlock>();
+  b->guest_pc = pc;
+  b->guest_code.emplace_back(pc, pc + guest_bytes);
+  b->code = c.begin();
+  b->code_size = host_bytes;
+  c.commit(host_bytes);
+  TranslatedBlock* raw = b.get();
+  c.insert(std::move(b));
+  return raw;
+}
+
+}  // namespace
+
+TEST(JitCodeCache, LooksUpWhatWasInsertedAndOnlyThat) {
+  CodeCache c(1 << 20);
+  EXPECT_EQ(c.lookup(0x401000), nullptr);  // empty
+  TranslatedBlock* a = add(c, 0x401000);
+  TranslatedBlock* b = add(c, 0x7fff00001000);
+  EXPECT_EQ(c.lookup(0x401000), a);
+  EXPECT_EQ(c.lookup(0x7fff00001000), b);
+  EXPECT_EQ(c.lookup(0x401004), nullptr);
+  EXPECT_EQ(c.block_count(), 2u);
+}
+
+// Many blocks (the table grows several times), then invalidations in a random order: every
+// lookup agrees with a std::map model after each step, including the pcs whose probe chains
+// ran through the removed slots (backward shift must keep them reachable).
+TEST(JitCodeCache, RemovalKeepsEveryOtherBlockReachable) {
+  CodeCache c(4 << 20);
+  std::map<uint64_t, TranslatedBlock*> model;
+  std::mt19937_64 rng(22);
+  for (int i = 0; i < 6000; ++i) {
+    uint64_t pc = 0x400000 + (rng() % 0x100000) * 16;  // 16-byte spaced: blocks never overlap
+    if (model.count(pc)) continue;
+    model[pc] = add(c, pc, 4, 8);
+  }
+  ASSERT_EQ(c.block_count(), model.size());
+  std::vector<uint64_t> pcs;
+  for (auto& [pc, b] : model) pcs.push_back(pc);
+  std::shuffle(pcs.begin(), pcs.end(), rng);
+  for (size_t k = 0; k < pcs.size(); ++k) {
+    if (k % 3 == 0) continue;  // a third stays
+    EXPECT_EQ(c.invalidate(pcs[k], 1), 1u);
+    model.erase(pcs[k]);
+    if (k % 97 == 0)
+      for (uint64_t pc : pcs) ASSERT_EQ(c.lookup(pc), model.count(pc) ? model[pc] : nullptr) << std::hex << pc;
+  }
+  EXPECT_EQ(c.block_count(), model.size());
+  for (uint64_t pc : pcs) EXPECT_EQ(c.lookup(pc), model.count(pc) ? model[pc] : nullptr);
+}
+
+TEST(JitCodeCache, HostAddressesFindTheirBlockUntilItIsRemoved) {
+  CodeCache c(1 << 20);
+  TranslatedBlock* a = add(c, 0x1000, 8, 32);
+  TranslatedBlock* b = add(c, 0x2000, 8, 32);
+  TranslatedBlock* d = add(c, 0x3000, 8, 32);
+  auto host = [](TranslatedBlock* t, int off) { return uint64_t(reinterpret_cast<uintptr_t>(t->code)) + off; };
+  EXPECT_EQ(c.block_at_host(host(a, 0)), a);
+  EXPECT_EQ(c.block_at_host(host(b, 31)), b);
+  EXPECT_EQ(c.block_at_host(host(d, 31)), d);
+  EXPECT_EQ(c.block_at_host(host(d, 32)), nullptr);  // past the last block
+  EXPECT_EQ(c.block_at_host(host(a, 0) - 1), nullptr);
+  const uint64_t in_b = host(b, 5);
+  EXPECT_EQ(c.invalidate(0x2004, 1), 1u);
+  EXPECT_EQ(c.block_at_host(in_b), nullptr);  // its code is no block's now
+  EXPECT_EQ(c.block_at_host(host(a, 31)), a);
+  EXPECT_EQ(c.block_at_host(host(d, 0)), d);
+  // Removing most blocks compacts the index; what is left is still found.
+  EXPECT_EQ(c.invalidate(0x1000, 8), 1u);
+  EXPECT_EQ(c.block_at_host(host(d, 7)), d);
+  EXPECT_EQ(c.lookup(0x3000), d);
+}
+
+TEST(JitCodeCache, FlushForgetsEverythingAndStartsAtTheBufferAgain) {
+  CodeCache c(1 << 20);
+  uint8_t* start = c.begin();
+  for (uint64_t pc = 0x1000; pc < 0x1000 + 3000 * 16; pc += 16) add(c, pc);
+  EXPECT_EQ(c.block_count(), 3000u);
+  c.flush();
+  EXPECT_EQ(c.block_count(), 0u);
+  EXPECT_EQ(c.begin(), start);
+  EXPECT_EQ(c.lookup(0x1000), nullptr);
+  EXPECT_TRUE(c.pages().empty());
+  TranslatedBlock* again = add(c, 0x1000);
+  EXPECT_EQ(c.lookup(0x1000), again);
+  EXPECT_EQ(c.block_at_host(uint64_t(reinterpret_cast<uintptr_t>(start))), again);
+}
