@@ -269,47 +269,45 @@ StopReason Interpreter::run(CpuState& cpu) {
   // Faults come back here by siglongjmp (Exec::raise or the host SIGSEGV handler). Everything
   // the loop needs afterwards lives in members, not locals, so nothing is clobbered.
   if (int how = sigsetjmp(scope_.env, 0)) return fault_stop(cpu, how);
+  StopReason r = debug_ || limit_ || stop_at_branch_ ? loop<false>(cpu) : loop<true>(cpu);
+  deactivate_fault_scope(scope_);
+  return r;
+}
 
+// The fetch-execute loop. `plain`: no debugger, no instruction limit, no stop at a branch —
+// the interp engine's usual case, which then tests per instruction only what can happen
+// anyway (an exit request, AC or TF set, a stop the instruction asked for).
+template <bool plain>
+StopReason Interpreter::loop(CpuState& cpu) {
   for (;;) {
-    if (cpu.exit_request) [[unlikely]] {
-      deactivate_fault_scope(scope_);
+    if (cpu.exit_request) [[unlikely]]
       return StopReason::ExitRequest;
-    }
     x_.insn_rip = cpu.rip;
-    if (debug_ && debug_breakpoint(cpu)) [[unlikely]] {
-      deactivate_fault_scope(scope_);
+    if (!plain && debug_ && debug_breakpoint(cpu)) [[unlikely]]
       return StopReason::Debug;
-    }
     const Insn* in = fetch(cpu);
     const uint64_t flags_before = cpu.rflags;
     if (flags_before & flag::AC) [[unlikely]]
       alignment_check(x_, *in);
-    if (debug_) [[unlikely]]
+    if (!plain && debug_) [[unlikely]]
       debug_before(*in);
     cpu.rip += in->len;
     in->fn(x_, *in);
     ++cpu.insn_count;
-    if (debug_ && x_.stop == StopReason::None && debug_after()) [[unlikely]] {
-      deactivate_fault_scope(scope_);
+    if (!plain && debug_ && x_.stop == StopReason::None && debug_after()) [[unlikely]]
       return StopReason::Debug;
-    }
     // (Not after a syscall: Linux traps after it returns; that step is not modelled.)
     if ((flags_before & flag::TF) && x_.stop == StopReason::None) [[unlikely]]
       single_step_trap(x_);
     if (x_.stop != StopReason::None) [[unlikely]] {
-      deactivate_fault_scope(scope_);
       StopReason r = x_.stop;
       x_.stop = StopReason::None;
       return r;
     }
-    if (limit_ && --limit_ == 0) [[unlikely]] {
-      deactivate_fault_scope(scope_);
+    if (!plain && limit_ && --limit_ == 0) [[unlikely]]
       return StopReason::InstructionLimit;
-    }
-    if (stop_at_branch_ && cpu.rip != x_.insn_rip + in->len) [[unlikely]] {
-      deactivate_fault_scope(scope_);
+    if (!plain && stop_at_branch_ && cpu.rip != x_.insn_rip + in->len) [[unlikely]]
       return StopReason::InstructionLimit;
-    }
   }
 }
 

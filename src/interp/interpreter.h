@@ -110,7 +110,9 @@ class Interpreter final : public Engine {
   // script execs, their loader and libc start-up in the jit's interpreter tier, grow it early.)
   static constexpr uint64_t kGrowAfterMisses = 8192;
 
-  const Insn* fetch(CpuState& cpu);  // inline fast path in run()
+  template <bool plain>
+  StopReason loop(CpuState& cpu);
+  const Insn* fetch(CpuState& cpu);  // inline fast path in loop()
   const Insn* fetch_slow(CpuState& cpu, CacheEntry* e);
   bool executable(uint64_t addr) const;
   StopReason fault_stop(CpuState& cpu, int how);
