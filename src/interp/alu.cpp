@@ -19,8 +19,8 @@ void binary(Exec& x, const Insn& in) {
   const Operand& s = in.op[1];
   unsigned size = d.size;
   by_size(size, [&]<class T>() {
-    T a = T(x.read(in, d));
-    T b = T(x.read_as(in, s, size));
+    T a = x.read_t<T>(in, d);
+    T b = x.read_as_t<T>(in, s);
     bool cf = x.cpu->rflags & flag::CF;
     T r;
     uint64_t f;
@@ -35,7 +35,7 @@ void binary(Exec& x, const Insn& in) {
       case Alu::Or: r = T(a | b); f = flags::logic<T>(r); break;
       case Alu::Xor: r = T(a ^ b); f = flags::logic<T>(r); break;
     }
-    if constexpr (op != Alu::Cmp && op != Alu::Test) x.write(in, d, r);
+    if constexpr (op != Alu::Cmp && op != Alu::Test) x.write_t<T>(in, d, r);
     flags::set_arith(*x.cpu, f);
   });
 }
@@ -45,10 +45,10 @@ template <bool inc>
 void incdec(Exec& x, const Insn& in) {
   const Operand& d = in.op[0];
   by_size(d.size, [&]<class T>() {
-    T a = T(x.read(in, d));
+    T a = x.read_t<T>(in, d);
     T r = inc ? T(a + 1) : T(a - 1);
     uint64_t f = inc ? flags::add<T>(a, 1, r) : flags::sub<T>(a, 1, r);
-    x.write(in, d, r);
+    x.write_t<T>(in, d, r);
     flags::set_arith(*x.cpu, f, flag::ARITH & ~flag::CF);
   });
 }
@@ -56,9 +56,9 @@ void incdec(Exec& x, const Insn& in) {
 void neg(Exec& x, const Insn& in) {
   const Operand& d = in.op[0];
   by_size(d.size, [&]<class T>() {
-    T a = T(x.read(in, d));
+    T a = x.read_t<T>(in, d);
     T r = T(T(0) - a);
-    x.write(in, d, r);
+    x.write_t<T>(in, d, r);
     // NEG is 0 - a: CF = (a != 0).
     flags::set_arith(*x.cpu, flags::sub<T>(0, a, r));
   });

@@ -210,7 +210,16 @@ struct Exec {
   }
 
   // ---- integer operands (value zero-extended to 64 bits) ----
+  // A GPR or memory operand is read and written inline; the rest (high bytes, segment
+  // registers, immediates, #UD) out of line.
   uint64_t read(const Insn& in, const Operand& o) {
+    if (o.kind == OpKind::Reg && o.rclass == RegClass::Gpr) [[likely]]
+      return truncate(cpu->gpr[o.reg], o.size);
+    if (o.kind == OpKind::Mem) [[likely]]
+      return load_sized(linear(in, o), o.size);
+    return read_other(in, o);
+  }
+  [[gnu::noinline]] uint64_t read_other(const Insn& in, const Operand& o) {
     switch (o.kind) {
       case OpKind::Reg:
         if (o.rclass == RegClass::Gpr) return truncate(cpu->gpr[o.reg], o.size);
@@ -228,6 +237,13 @@ struct Exec {
     return read(in, o);
   }
   void write(const Insn& in, const Operand& o, uint64_t v) {
+    if (o.kind == OpKind::Reg && o.rclass == RegClass::Gpr) [[likely]]
+      return set_gpr(o.reg, o.size, v);
+    if (o.kind == OpKind::Mem) [[likely]]
+      return store_sized(linear(in, o), o.size, v);
+    write_other(in, o, v);
+  }
+  [[gnu::noinline]] void write_other(const Insn& in, const Operand& o, uint64_t v) {
     switch (o.kind) {
       case OpKind::Reg:
         if (o.rclass == RegClass::Gpr) return set_gpr(o.reg, o.size, v);
@@ -240,6 +256,36 @@ struct Exec {
       case OpKind::Mem: return store_sized(linear(in, o), o.size, v);
       default: raise_ud();
     }
+  }
+  // The same for an operation of width sizeof(T) (inside by_size): exactly T(read(in, o)),
+  // read_as(in, o, sizeof(T)) and write(in, o, v), with the common forms (a GPR or memory
+  // operand of that width) typed, so that no size switch remains.
+  template <class T>
+  T read_t(const Insn& in, const Operand& o) {
+    if (o.size == sizeof(T)) [[likely]] {
+      if (o.kind == OpKind::Reg && o.rclass == RegClass::Gpr) [[likely]]
+        return T(cpu->gpr[o.reg]);
+      if (o.kind == OpKind::Mem) return load<T>(linear(in, o));
+    }
+    return T(read(in, o));
+  }
+  template <class T>
+  T read_as_t(const Insn& in, const Operand& o) {
+    if (o.kind == OpKind::Imm) return T(o.disp);
+    return read_t<T>(in, o);
+  }
+  template <class T>
+  void write_t(const Insn& in, const Operand& o, T v) {
+    if (o.size == sizeof(T)) [[likely]] {
+      if (o.kind == OpKind::Reg && o.rclass == RegClass::Gpr) [[likely]] {
+        uint64_t& r = cpu->gpr[o.reg];
+        if constexpr (sizeof(T) >= 4) r = v;  // a 32-bit write zeroes the upper half
+        else r = (r & ~uint64_t(T(~T(0)))) | v;
+        return;
+      }
+      if (o.kind == OpKind::Mem) return store<T>(linear(in, o), v);
+    }
+    write(in, o, v);
   }
 
   static uint64_t truncate(uint64_t v, unsigned size) {

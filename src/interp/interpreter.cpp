@@ -20,10 +20,27 @@ namespace vireo {
 
 Interpreter::Interpreter(const GuestMemory& mem) : Interpreter(mem, 0) {}
 
+namespace {
+
+// A zero-filled mapping of `bytes` (MAP_NORESERVE: touched only where used), populated or not.
+void* map_zeroed(size_t bytes, bool populate) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (populate ? MAP_POPULATE : 0), -1, 0);
+  if (p == MAP_FAILED) throw std::runtime_error("cannot allocate the interpreter's decode cache");
+  return p;
+}
+
+}  // namespace
+
 Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries)
-    : cache_(map_cache(cache_entries ? cache_entries : kCacheSize, cache_entries != 0)),
-      cache_mask_((cache_entries ? cache_entries : kCacheSize) - 1),
-      grow_at_misses_(cache_entries && cache_entries < kCacheSize ? kGrowAfterMisses : 0) {
+    : index_(static_cast<CacheEntry**>(map_zeroed(sizeof(CacheEntry*) * (cache_entries ? cache_entries : kIndexSize),
+                                                  cache_entries != 0)),
+             Unmap{sizeof(CacheEntry*) * (cache_entries ? cache_entries : kIndexSize)}),
+      index_mask_((cache_entries ? cache_entries : kIndexSize) - 1),
+      pool_(static_cast<CacheEntry*>(map_zeroed(sizeof(CacheEntry) * (cache_entries ? kTierPoolSize : kPoolSize), false)),
+            Unmap{sizeof(CacheEntry) * (cache_entries ? kTierPoolSize : kPoolSize)}),
+      pool_size_(cache_entries ? kTierPoolSize : kPoolSize),
+      grow_at_misses_(cache_entries && cache_entries < kTierIndexMax ? kGrowAfterMisses : 0) {
   x_.mem = mem;
   x_.scope = &scope_;
   x_.interp = this;
@@ -32,34 +49,30 @@ Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries)
 
 Interpreter::~Interpreter() = default;
 
-void Interpreter::CacheUnmap::operator()(CacheEntry* p) const {
-  ::munmap(p, bytes);
+void Interpreter::Unmap::operator()(void* p) const {
+  if (p) ::munmap(p, bytes);
 }
 
-std::unique_ptr<Interpreter::CacheEntry[], Interpreter::CacheUnmap> Interpreter::map_cache(size_t entries,
-                                                                                         bool populate) {
-  size_t bytes = sizeof(CacheEntry) * entries;
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (populate ? MAP_POPULATE : 0), -1, 0);
-  if (p == MAP_FAILED) throw std::runtime_error("cannot allocate the interpreter's decode cache");
-  std::unique_ptr<CacheEntry[], CacheUnmap> c(static_cast<CacheEntry*>(p), CacheUnmap{bytes});
-  c[0].rip = empty_tag(0);
-  return c;
+// The cold code is more than the index holds: an index 8 times larger, pointing at every entry
+// of the pool (each is a decode saved: an exec'd dynamic program grows its index in its loader).
+void Interpreter::grow_index() {
+  const size_t slots = std::min(kTierIndexMax, (index_mask_ + 1) * 8);
+  index_ = std::unique_ptr<CacheEntry*[], Unmap>(static_cast<CacheEntry**>(map_zeroed(sizeof(CacheEntry*) * slots, true)),
+                                                 Unmap{sizeof(CacheEntry*) * slots});
+  index_mask_ = slots - 1;
+  for (size_t i = 0; i < pool_used_; ++i)
+    if (pool_[i].rip != kDeadRip) index_[slot_of(pool_[i].rip)] = &pool_[i];
+  grow_at_misses_ = slots < kTierIndexMax ? decode_misses_ + kGrowAfterMisses : 0;
 }
 
-// The cold code is more than the table holds: a table 8 times larger, holding the old one's
-// entries (each is a decode saved: an exec'd dynamic program grows its table in its loader).
-// Called from fetch_slow only, before the entry it fills is chosen, so no decoded instruction
-// of the old table is in use.
-void Interpreter::grow_cache() {
-  size_t entries = std::min(kCacheSize, (cache_mask_ + 1) * 8);
-  auto old = std::move(cache_);
-  const size_t old_entries = cache_mask_ + 1;
-  cache_ = map_cache(entries, true);
-  cache_mask_ = entries - 1;
-  for (size_t i = 0; i < old_entries; ++i)
-    if (old[i].rip != empty_tag(i)) cache_[slot_of(old[i].rip)] = old[i];
-  grow_at_misses_ = entries < kCacheSize ? decode_misses_ + kGrowAfterMisses : 0;
+// The pool is full: everything decoded is forgotten at once (entries beyond pool_used_ are
+// never looked at, and no pointer into the pool survives: the index is cleared, `next` links
+// only entries allocated since, last_ is reset).
+void Interpreter::flush_pool() {
+  std::memset(index_.get(), 0, sizeof(CacheEntry*) * (index_mask_ + 1));
+  pool_used_ = 0;
+  last_ = nullptr;
+  ++pool_flushes_;
 }
 
 bool Interpreter::may_hold_code(uint64_t addr, uint64_t len) const {
@@ -75,23 +88,55 @@ void Interpreter::invalidate(uint64_t addr, uint64_t len) {
   // The cache validates entries against the bytes in memory on every hit; what invalidation
   // adds is that code made non-executable (mprotect, munmap) is fetched again, and faults.
   if (!may_hold_code(addr, len)) return;
-  for (size_t i = 0; i <= cache_mask_; ++i)
-    if (cache_[i].rip - addr < len) cache_[i].rip = empty_tag(i);
+  for (size_t i = 0; i < pool_used_; ++i)
+    if (pool_[i].rip - addr < len) pool_[i].rip = kDeadRip;
 }
 
+namespace {
+
+// Which bytes of two 8-byte words at an instruction's address belong to an instruction of
+// each length.
+struct LengthMasks {
+  uint64_t lo[16], hi[16];
+};
+constexpr LengthMasks kLengthMasks = [] {
+  LengthMasks m{};
+  for (unsigned len = 0; len < 16; ++len) {
+    m.lo[len] = len >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * len)) - 1;
+    m.hi[len] = len <= 8 ? 0 : (uint64_t(1) << (8 * (len - 8))) - 1;
+  }
+  return m;
+}();
+
+}  // namespace
+
 // Returns the decoded instruction at cpu.rip, decoding on a miss. A cached entry is used only
-// if the bytes in memory still equal the bytes it was decoded from, which makes self-modifying
-// code correct with no write tracking at all. The check is two masked 8-byte compares when the
-// 16 bytes at rip lie in one page (reading them cannot fault where the instruction does not).
+// if the bytes in memory still equal the bytes it was decoded from. The check is two masked
+// 8-byte compares when the 16 bytes at rip lie in one page (reading them cannot fault where
+// the instruction does not); the instruction's own bytes are read from Insn::bytes (15 of
+// them and the byte after, which no mask keeps).
 inline const Insn* Interpreter::fetch(CpuState& cpu) {
-  uint64_t rip = cpu.rip;
-  CacheEntry& e = cache_[slot_of(rip)];
-  if (e.rip == rip && (rip & 4095) <= 4096 - 16) [[likely]] {
-    uint64_t w0, w1;
+  const uint64_t rip = cpu.rip;
+  CacheEntry* const prev = last_;
+  CacheEntry* e;
+  if (prev && prev + 1 < pool_.get() + pool_used_ && prev[1].rip == rip) [[likely]]
+    e = prev + 1;
+  else if (prev && prev->next && prev->next->rip == rip)
+    e = prev->next;
+  else
+    e = index_[slot_of(rip)];
+  if (e && e->rip == rip && (rip & 4095) <= 4096 - 16) [[likely]] {
+    uint64_t w0, w1, c0, c1;
     std::memcpy(&w0, x_.mem.base + rip, 8);
     std::memcpy(&w1, x_.mem.base + rip + 8, 8);
-    if ((((w0 ^ e.code[0]) & e.mask[0]) | ((w1 ^ e.code[1]) & e.mask[1])) == 0) [[likely]]
-      return &e.insn;
+    std::memcpy(&c0, e->insn.bytes, 8);
+    std::memcpy(&c1, e->insn.bytes + 8, 8);
+    const unsigned len = e->insn.len;
+    if ((((w0 ^ c0) & kLengthMasks.lo[len]) | ((w1 ^ c1) & kLengthMasks.hi[len])) == 0) [[likely]] {
+      if (prev && e != prev + 1) prev->next = e;
+      last_ = e;
+      return &e->insn;
+    }
   }
   return fetch_slow(cpu, e);
 }
@@ -130,19 +175,20 @@ bool Interpreter::executable(uint64_t addr) const {
   return prot >= 0 && (prot & PROT_EXEC);
 }
 
-const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
+const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   uint64_t rip = cpu.rip;
-  if (e.rip == rip && x_.mem.contains(rip, e.insn.len) &&
-      std::memcmp(e.insn.bytes, x_.mem.base + rip, e.insn.len) == 0 && executable(rip) &&
-      executable(rip + e.insn.len - 1))
-    return &e.insn;
+  CacheEntry* const prev = last_;
+  if (e && e->rip == rip && x_.mem.contains(rip, e->insn.len) &&
+      std::memcmp(e->insn.bytes, x_.mem.base + rip, e->insn.len) == 0 && executable(rip) &&
+      executable(rip + e->insn.len - 1)) {
+    if (prev && e != prev + 1) prev->next = e;
+    last_ = e;
+    return &e->insn;
+  }
 
   ++decode_misses_;
-  if (decode_misses_ == grow_at_misses_) [[unlikely]] {
-    grow_cache();
-    --decode_misses_;  // (counted again below)
-    return fetch_slow(cpu, cache_[slot_of(rip)]);
-  }
+  if (decode_misses_ == grow_at_misses_) [[unlikely]]
+    grow_index();
   // The legacy vsyscall page lies outside the window: its calls are emulated here.
   if (!x_.mem.contains(rip, 1) && in_vsyscall_page(rip) && x_.mem.space) return &vsyscall_insn();
   // Code runs only from executable pages (NX): a fetch elsewhere is a #PF with the fetch bit,
@@ -174,23 +220,28 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry& e) {
     }
     deactivate_fault_scope(probe);
   }
-  e.rip = empty_tag(slot_of(rip));
-  if (!decoder_.decode(buf, got, rip, e.insn)) {
+  // The entry is filled in at the pool's end and counted only once it is complete (a fault
+  // on the way leaves the pool as it was).
+  if (pool_used_ == pool_size_) [[unlikely]]
+    flush_pool();
+  e = &pool_[pool_used_];
+  if (!decoder_.decode(buf, got, rip, e->insn)) {
     // Undecodable: #UD, or #PF if the instruction runs into an unmapped page.
     if ((got < 15 && got < avail) || nx_next) x_.raise_pf(rip + got, false);
     x_.raise_ud();
   }
-  e.insn.fn = handler_for(e.insn);
-  uint8_t padded[16] = {};
-  std::memcpy(padded, e.insn.bytes, e.insn.len);
-  std::memcpy(e.code, padded, 16);
-  unsigned len = e.insn.len;
-  e.mask[0] = len >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * len)) - 1;
-  e.mask[1] = len <= 8 ? 0 : (uint64_t(1) << (8 * (len - 8))) - 1;
+  e->insn.fn = handler_for(e->insn);
+  e->rip = rip;
+  e->next = nullptr;
+  ++pool_used_;
+  index_[slot_of(rip)] = e;
+  const unsigned len = e->insn.len;
   note_code_page(rip >> 12);
   note_code_page((rip + len - 1) >> 12);
-  e.rip = rip;
-  return &e.insn;
+  // (After a flush prev is gone: last_ was reset.)
+  if (last_ && e != last_ + 1) last_->next = e;
+  last_ = e;
+  return &e->insn;
 }
 
 StopReason Interpreter::fault_stop(CpuState& cpu, int how) {
@@ -218,47 +269,45 @@ StopReason Interpreter::run(CpuState& cpu) {
   // Faults come back here by siglongjmp (Exec::raise or the host SIGSEGV handler). Everything
   // the loop needs afterwards lives in members, not locals, so nothing is clobbered.
   if (int how = sigsetjmp(scope_.env, 0)) return fault_stop(cpu, how);
+  StopReason r = debug_ || limit_ || stop_at_branch_ ? loop<false>(cpu) : loop<true>(cpu);
+  deactivate_fault_scope(scope_);
+  return r;
+}
 
+// The fetch-execute loop. `plain`: no debugger, no instruction limit, no stop at a branch —
+// the interp engine's usual case, which then tests per instruction only what can happen
+// anyway (an exit request, AC or TF set, a stop the instruction asked for).
+template <bool plain>
+StopReason Interpreter::loop(CpuState& cpu) {
   for (;;) {
-    if (cpu.exit_request) [[unlikely]] {
-      deactivate_fault_scope(scope_);
+    if (cpu.exit_request) [[unlikely]]
       return StopReason::ExitRequest;
-    }
     x_.insn_rip = cpu.rip;
-    if (debug_ && debug_breakpoint(cpu)) [[unlikely]] {
-      deactivate_fault_scope(scope_);
+    if (!plain && debug_ && debug_breakpoint(cpu)) [[unlikely]]
       return StopReason::Debug;
-    }
     const Insn* in = fetch(cpu);
     const uint64_t flags_before = cpu.rflags;
     if (flags_before & flag::AC) [[unlikely]]
       alignment_check(x_, *in);
-    if (debug_) [[unlikely]]
+    if (!plain && debug_) [[unlikely]]
       debug_before(*in);
     cpu.rip += in->len;
     in->fn(x_, *in);
     ++cpu.insn_count;
-    if (debug_ && x_.stop == StopReason::None && debug_after()) [[unlikely]] {
-      deactivate_fault_scope(scope_);
+    if (!plain && debug_ && x_.stop == StopReason::None && debug_after()) [[unlikely]]
       return StopReason::Debug;
-    }
     // (Not after a syscall: Linux traps after it returns; that step is not modelled.)
     if ((flags_before & flag::TF) && x_.stop == StopReason::None) [[unlikely]]
       single_step_trap(x_);
     if (x_.stop != StopReason::None) [[unlikely]] {
-      deactivate_fault_scope(scope_);
       StopReason r = x_.stop;
       x_.stop = StopReason::None;
       return r;
     }
-    if (limit_ && --limit_ == 0) [[unlikely]] {
-      deactivate_fault_scope(scope_);
+    if (!plain && limit_ && --limit_ == 0) [[unlikely]]
       return StopReason::InstructionLimit;
-    }
-    if (stop_at_branch_ && cpu.rip != x_.insn_rip + in->len) [[unlikely]] {
-      deactivate_fault_scope(scope_);
+    if (!plain && stop_at_branch_ && cpu.rip != x_.insn_rip + in->len) [[unlikely]]
       return StopReason::InstructionLimit;
-    }
   }
 }
 
@@ -281,6 +330,7 @@ void Interpreter::merge_stats(const Engine& other) {
   auto* o = dynamic_cast<const Interpreter*>(&other);
   if (!o) return;
   decode_misses_ += o->decode_misses_;
+  pool_flushes_ += o->pool_flushes_;
   for (auto& [m, n] : o->unimplemented_) unimplemented_[m] += n;
 }
 
@@ -294,6 +344,7 @@ void Interpreter::report_unimplemented(const Insn& in) {
 void Interpreter::print_stats(std::FILE* out, double seconds) const {
   if (sys_) return print_system_stats(out, seconds);
   fmt::print(out, "  decode cache misses:  {}\n", decode_misses_);
+  if (pool_flushes_) fmt::print(out, "  decode cache flushes: {}\n", pool_flushes_);
   for (auto& [m, n] : unimplemented_)
     fmt::print(out, "  unimplemented:        {} x{}\n",
                ZydisMnemonicGetString(ZydisMnemonic(m)), n);

@@ -26,14 +26,14 @@ class Interpreter final : public Engine {
  public:
   // User mode: the guest window of a Linux process.
   explicit Interpreter(const GuestMemory& mem);
-  // With a decode cache of `cache_entries` (a power of two) mapped populated: the jit's
-  // interpreter tier runs only cold code, and a small table costs one mapping instead of a
-  // read fault and a write fault on each of its pages (issue 22, start-up). The table grows
-  // (populated, 8 times larger, up to the interp engine's size) once it has missed
-  // kGrowAfterMisses times: a short process (hello world, an exec'd `true`) keeps 2,048
-  // entries (288 KB), a large program's cold code (python's start-up) gets 16,384.
+  // With a decode cache index of `cache_entries` slots (a power of two) mapped populated: the
+  // jit's interpreter tier runs only cold code, and a small index costs one mapping instead of
+  // a read fault and a write fault on each of its pages (issue 22, start-up). The index grows
+  // (populated, 8 times larger, up to kTierIndexMax) once it has missed kGrowAfterMisses
+  // times: a short process (hello world, an exec'd `true`) keeps 2,048 slots, a large
+  // program's cold code (python's start-up) gets 16,384.
   Interpreter(const GuestMemory& mem, size_t cache_entries);
-  size_t decode_cache_entries() const { return cache_mask_ + 1; }
+  size_t decode_cache_entries() const { return index_mask_ + 1; }
   // System mode (interp/system/): guest-physical RAM and the machine's bus; `int_log` gets one
   // line per interrupt or exception (-d int), or is null.
   Interpreter(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, std::FILE* int_log);
@@ -63,10 +63,11 @@ class Interpreter final : public Engine {
   // The decode cache's instruction at `rip` if it was decoded from these bytes (at least its
   // length of them), else null: the jit's translator reuses what its interpreter tier decoded.
   const Insn* cached_decode(uint64_t rip, const uint8_t* bytes, size_t avail) const {
-    const CacheEntry& e = cache_[slot_of(rip)];
-    if (e.rip != rip || e.insn.len == 0 || e.insn.len > avail || std::memcmp(e.insn.bytes, bytes, e.insn.len) != 0)
+    const CacheEntry* e = index_[slot_of(rip)];
+    if (!e || e->rip != rip || e->insn.len == 0 || e->insn.len > avail ||
+        std::memcmp(e->insn.bytes, bytes, e->insn.len) != 0)
       return nullptr;
-    return &e.insn;
+    return &e->insn;
   }
 
   // System mode, for the JIT (src/jit/system/): runs at most `n` instructions exactly as run()
@@ -78,20 +79,41 @@ class Interpreter final : public Engine {
   SystemMode* system_mode() const { return sys_.get(); }
 
  private:
+  // The decode cache (Bochs keeps one too; system mode's is interp/system/fetch.cpp). Entries
+  // are allocated from a pool in the order code is first run, so straight-line code sits in
+  // consecutive entries: the next instruction is the entry after this one, checked by its rip,
+  // and the host's prefetcher follows the run. `next` remembers the last other successor (a
+  // taken branch, a call's target, a return address), so most branches do not consult the
+  // index either. The index (direct-mapped on rip) finds the entry at any other address. A
+  // full pool is emptied at once, as a jit flushes its code cache. Every use is checked
+  // against the bytes in memory, which makes self-modifying code correct with no write
+  // tracking at all.
+  //
+  // (Until this design a direct-mapped table of 16,384 144-byte entries was the cache: python's
+  // start-up (270,000 distinct instructions) missed on 2.4 of its 31 million, and each hit
+  // touched a fresh cache line and often a fresh TLB entry of a 2.3 MB table: 1.05 s CPU for
+  // `python3 -c pass`, of which 35% waited on the table and 30% decoded.)
   struct CacheEntry {
-    uint64_t rip;         // ~0 = empty
-    uint64_t code[2];     // the instruction's bytes, zero-padded to 16
-    uint64_t mask[2];     // which bytes of code[] belong to the instruction
+    uint64_t rip;       // kDeadRip: invalidated
+    CacheEntry* next;   // the successor other than the next entry, the last time there was one
     Insn insn;
   };
-  static constexpr size_t kCacheSize = 1 << 14;
-  // (8,192: hello world's 5,300 misses keep the small table; the dynamic programs a shell
-  // script execs, their loader and libc start-up in the jit's interpreter tier, grow it early,
-  // where 65,536 left them missing in 2,048 entries: bash_script 2.4 -> 2.1 s CPU.)
+  static constexpr uint64_t kDeadRip = ~uint64_t(0);  // (never fetched on the fast path: rip & 4095 > 4080)
+  // The interp engine's: 131,072 index slots (1 MB) and a pool of 524,288 entries (63 MB of
+  // address space, touched as code is decoded: python's start-up uses 32 MB of it).
+  static constexpr size_t kIndexSize = 1 << 17;
+  static constexpr size_t kPoolSize = 1 << 19;
+  // The jit's interpreter tier: the index grows to kTierIndexMax slots; its pool is smaller.
+  static constexpr size_t kTierIndexMax = 1 << 14;
+  static constexpr size_t kTierPoolSize = 1 << 17;
+  // (8,192: hello world's 5,300 misses keep the small index; the dynamic programs a shell
+  // script execs, their loader and libc start-up in the jit's interpreter tier, grow it early.)
   static constexpr uint64_t kGrowAfterMisses = 8192;
 
-  const Insn* fetch(CpuState& cpu);  // inline fast path in run()
-  const Insn* fetch_slow(CpuState& cpu, CacheEntry& e);
+  template <bool plain>
+  StopReason loop(CpuState& cpu);
+  const Insn* fetch(CpuState& cpu);  // inline fast path in loop()
+  const Insn* fetch_slow(CpuState& cpu, CacheEntry* e);
   bool executable(uint64_t addr) const;
   StopReason fault_stop(CpuState& cpu, int how);
   StopReason run_system(CpuState& cpu);  // interp/system/run_loop.cpp
@@ -100,27 +122,29 @@ class Interpreter final : public Engine {
   Decoder decoder_;
   Exec x_;
   GuestFaultScope scope_;
-  // The decode cache is mapped zero-filled and touched only where entries land, so that a
-  // thread's engine costs memory in proportion to the code it runs (guest threads each have
-  // one). A zero slot is empty: 0 never hashes to a slot but slot 0, whose empty tag is 1.
-  struct CacheUnmap {
-    CacheUnmap() : bytes(0) {}
-    explicit CacheUnmap(size_t b) : bytes(b) {}
+  // Both are mapped zero-filled (MAP_NORESERVE) and touched only where entries land, so that a
+  // thread's engine costs memory in proportion to the code it runs (guest threads each have one).
+  struct Unmap {
+    Unmap() : bytes(0) {}
+    explicit Unmap(size_t b) : bytes(b) {}
     size_t bytes;
-    void operator()(CacheEntry* p) const;
+    void operator()(void* p) const;
   };
-  std::unique_ptr<CacheEntry[], CacheUnmap> cache_;
-  size_t cache_mask_ = kCacheSize - 1;
-  uint64_t grow_at_misses_ = 0;  // 0: the table does not grow (the interp engine's)
-  static std::unique_ptr<CacheEntry[], CacheUnmap> map_cache(size_t entries, bool populate);
-  void grow_cache();
-  size_t slot_of(uint64_t rip) const { return (rip ^ (rip >> 14)) & cache_mask_; }
-  static uint64_t empty_tag(size_t slot) { return slot == 0; }
+  std::unique_ptr<CacheEntry*[], Unmap> index_;
+  size_t index_mask_ = kIndexSize - 1;
+  std::unique_ptr<CacheEntry[], Unmap> pool_;
+  size_t pool_size_ = kPoolSize;
+  size_t pool_used_ = 0;
+  CacheEntry* last_ = nullptr;  // the entry fetched last (a hint: always checked)
+  uint64_t grow_at_misses_ = 0;  // 0: the index does not grow (the interp engine's)
+  uint64_t pool_flushes_ = 0;
+  void grow_index();
+  void flush_pool();
+  size_t slot_of(uint64_t rip) const { return (rip ^ (rip >> 17)) & index_mask_; }
   // Which guest pages may have entries in the cache, hashed (page mod kCodePageBits): a set
-  // bit only means "maybe". invalidate() walks the whole table only when its range touches a
-  // set bit; most invalidations (mprotect of RELRO and data, munmap of buffers, every guest
-  // mmap over an old range) are of pages that never held code, and the walk over the table
-  // was ~1.2-2.3 MB of reads each time (issue 22).
+  // bit only means "maybe". invalidate() walks the pool only when its range touches a set bit;
+  // most invalidations (mprotect of RELRO and data, munmap of buffers, every guest mmap over
+  // an old range) are of pages that never held code (issue 22).
   static constexpr size_t kCodePageBits = 1 << 16;
   uint64_t code_pages_[kCodePageBits / 64] = {};
   void note_code_page(uint64_t page) { code_pages_[(page / 64) % (kCodePageBits / 64)] |= uint64_t(1) << (page % 64); }

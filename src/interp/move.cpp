@@ -23,7 +23,7 @@ void mov(Exec& x, const Insn& in) {
     load_user_segment(x, d.reg, uint16_t(x.read(in, s)));
     return;
   }
-  x.write(in, d, x.read_as(in, s, d.size));
+  by_size(d.size, [&]<class T>() { x.write_t<T>(in, d, x.read_as_t<T>(in, s)); });
 }
 
 void movzx(Exec& x, const Insn& in) { x.write(in, in.op[0], x.read(in, in.op[1])); }
