@@ -413,7 +413,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // only across a run of VEX ops (ymm_upper_valid_: host ymm n's upper half is the guest's).
   void vex(uint32_t i, const ir::Inst& in, const Reg64& d);
   void system_store(const ir::Inst& in);  // emit_system.cpp: SetCpuField, StoreHost32
-  void check_aligned16(uint32_t i, const ir::Inst& in);  // emit_system.cpp
+  void check_aligned16(const ir::Inst& in);  // emit_system.cpp
+  // The stub of a #GP check (misaligned SSE/AVX/CMPXCHG16B operand, non-canonical address)
+  // whose jnz/jne ends at `jcc`. In system mode it hands `in` to the interpreter, which raises
+  // the #GP, and gives back the instructions the block's entry counted that do not run.
+  void gp_check_stub(const Xbyak::Reg64& a, const ir::Inst& in, bool write, uint32_t jcc);  // emit_system.cpp
   void end_vex_run(uint32_t i);
   uint16_t ymm_upper_valid_ = 0;
   bool vex_upper_dirty_ = false;  // a host upper half may be nonzero (vzeroupper at the run's end)

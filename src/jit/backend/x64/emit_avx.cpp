@@ -138,9 +138,7 @@ void BlockEmitter::vex(uint32_t i, const ir::Inst& in, const Reg64& d) {
     // vmovdqa & co.: a misaligned operand is #GP(0) (SDM Vol. 1, 14.9), before the access.
     if (f.align > 1 && !(f.align == 16 && alignment_already_checked(uint32_t(in.args[3].v)))) {
       test(addr.cvt8(), f.align - 1);
-      const uint32_t jcc = jcc_to_stub(0x5);  // jnz
-      range_fault_info_.push_back({addr.getIdx(), in.guest_pc, f.mem_write, snapshot(), VEC_GP});
-      range_fault_info_.back().jcc_end = jcc;
+      gp_check_stub(addr, in, f.mem_write, jcc_to_stub(0x5));  // jnz
     }
     guest_access(in, 3, f.mem_write);  // (its sync record is at the instruction right after)
   }

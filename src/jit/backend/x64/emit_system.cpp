@@ -21,13 +21,18 @@ void BlockEmitter::system_store(const ir::Inst& in) {
 // CMPXCHG16B's operand must be 16-byte aligned (#GP(0)): a misaligned one leaves the block
 // through a range-fault stub, which in system mode hands the instruction to the interpreter
 // (it raises the #GP), as a misaligned SSE operand does.
-void BlockEmitter::check_aligned16(uint32_t i, const ir::Inst& in) {
+void BlockEmitter::check_aligned16(const ir::Inst& in) {
   const Xbyak::Reg64 a = val(in.args[0].v);
   test(a.cvt8(), 15);
-  const uint32_t jcc = jcc_to_stub(0x5);  // jnz
-  range_fault_info_.push_back({a.getIdx(), in.guest_pc, true, snapshot(), VEC_GP});
-  range_fault_info_.back().jcc_end = jcc;
-  range_fault_info_.back().skipped = insns_counted_from(i);  // (the interpreter runs this one)
+  gp_check_stub(a, in, true, jcc_to_stub(0x5));  // jnz
+}
+
+void BlockEmitter::gp_check_stub(const Xbyak::Reg64& a, const ir::Inst& in, bool write, uint32_t jcc) {
+  range_fault_info_.push_back({a.getIdx(), in.guest_pc, write, snapshot(), VEC_GP});
+  RangeFault& f = range_fault_info_.back();
+  f.jcc_end = jcc;
+  // (every emitted op is b_.insts[i]; the interpreter runs this one, so it is not given back)
+  f.skipped = insns_counted_from(uint32_t(&in - b_.insts.data()));
 }
 
 }  // namespace vireo::jit::x64_detail

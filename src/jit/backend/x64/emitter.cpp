@@ -513,9 +513,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       shl(r11, 16);
       sar(r11, 16);
       cmp(r11, v);
-      const uint32_t jcc = jcc_to_stub(0x5);  // jne
-      range_fault_info_.push_back({v.getIdx(), in.guest_pc, false, snapshot(), VEC_GP});
-      range_fault_info_.back().jcc_end = jcc;
+      gp_check_stub(v, in, false, jcc_to_stub(0x5));  // jne
       break;
     }
     case Opcode::ExitIf:
@@ -545,7 +543,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       mov(d, r11);
       break;
     case Opcode::SetCpuField: case Opcode::StoreHost32: system_store(in); break;  // emit_system.cpp
-    case Opcode::CheckAligned16: check_aligned16(i, in); break;                     // emit_system.cpp
+    case Opcode::CheckAligned16: check_aligned16(in); break;                        // emit_system.cpp
     case Opcode::VexRR: case Opcode::VexRM: case Opcode::VexFromGpr: case Opcode::VexToGpr:
     case Opcode::VexToGprM: case Opcode::VexFlags: case Opcode::VexFlagsM: case Opcode::VexZeroUpper:
       vex(i, in, d);  // emit_avx.cpp
@@ -703,9 +701,7 @@ Xbyak::Address BlockEmitter::guest_mem(const ir::Inst& in, int k, const SseBits&
   const Reg64 addr = val(in.args[k].v);
   if (f.align && !alignment_already_checked(uint32_t(in.args[k].v))) {
     test(addr.cvt8(), 15);
-    const uint32_t jcc = jcc_to_stub(0x5);  // jnz
-    range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, snapshot(), VEC_GP});
-    range_fault_info_.back().jcc_end = jcc;
+    gp_check_stub(addr, in, write, jcc_to_stub(0x5));  // jnz
   }
   guest_access(in, k, write);
   return ptr[r15 + addr];
