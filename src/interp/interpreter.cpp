@@ -32,14 +32,16 @@ void* map_zeroed(size_t bytes, bool populate) {
 
 }  // namespace
 
+template <class T>
+std::unique_ptr<T[], Interpreter::Unmap> Interpreter::map_array(size_t n, bool populate) {
+  return std::unique_ptr<T[], Unmap>(static_cast<T*>(map_zeroed(sizeof(T) * n, populate)), Unmap{sizeof(T) * n});
+}
+
 Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries)
-    : index_(static_cast<CacheEntry**>(map_zeroed(sizeof(CacheEntry*) * (cache_entries ? cache_entries : kIndexSize),
-                                                  cache_entries != 0)),
-             Unmap{sizeof(CacheEntry*) * (cache_entries ? cache_entries : kIndexSize)}),
+    : index_(map_array<CacheEntry*>(cache_entries ? cache_entries : kIndexSize, cache_entries != 0)),
       index_mask_((cache_entries ? cache_entries : kIndexSize) - 1),
-      pool_(static_cast<CacheEntry*>(map_zeroed(sizeof(CacheEntry) * (cache_entries ? kTierPoolSize : kPoolSize), false)),
-            Unmap{sizeof(CacheEntry) * (cache_entries ? kTierPoolSize : kPoolSize)}),
       pool_size_(cache_entries ? kTierPoolSize : kPoolSize),
+      pool_(map_array<CacheEntry>(pool_size_, false)),
       grow_at_misses_(cache_entries && cache_entries < kTierIndexMax ? kGrowAfterMisses : 0) {
   x_.mem = mem;
   x_.scope = &scope_;
@@ -57,8 +59,7 @@ void Interpreter::Unmap::operator()(void* p) const {
 // of the pool (each is a decode saved: an exec'd dynamic program grows its index in its loader).
 void Interpreter::grow_index() {
   const size_t slots = std::min(kTierIndexMax, (index_mask_ + 1) * 8);
-  index_ = std::unique_ptr<CacheEntry*[], Unmap>(static_cast<CacheEntry**>(map_zeroed(sizeof(CacheEntry*) * slots, true)),
-                                                 Unmap{sizeof(CacheEntry*) * slots});
+  index_ = map_array<CacheEntry*>(slots, true);
   index_mask_ = slots - 1;
   for (size_t i = 0; i < pool_used_; ++i)
     if (pool_[i].rip != kDeadRip) index_[slot_of(pool_[i].rip)] = &pool_[i];

@@ -132,10 +132,12 @@ class Interpreter final : public Engine {
     size_t bytes;
     void operator()(void* p) const;
   };
+  template <class T>
+  static std::unique_ptr<T[], Unmap> map_array(size_t n, bool populate);  // n zero-filled T
   std::unique_ptr<CacheEntry*[], Unmap> index_;
   size_t index_mask_ = kIndexSize - 1;
+  size_t pool_size_ = kPoolSize;  // (before pool_: its size)
   std::unique_ptr<CacheEntry[], Unmap> pool_;
-  size_t pool_size_ = kPoolSize;
   size_t pool_used_ = 0;
   CacheEntry* last_ = nullptr;  // the entry fetched last (a hint: always checked)
   uint64_t grow_at_misses_ = 0;  // 0: the index does not grow (the interp engine's)

@@ -33,7 +33,6 @@
 #include <mutex>
 #include <utility>
 
-#include "linux/initial_stack.h"
 #include "linux/process.h"
 #include "linux/signals.h"
 #include "linux/threads.h"
@@ -139,14 +138,7 @@ void Process::exec_in_place(const std::string& program, std::vector<std::string>
   opts_.argv = std::move(argv);
   opts_.env = std::move(env);
   try {
-    as_ = std::make_shared<AddressSpace>();
-    LoadedElf elf = load_elf(program, *as_);
-    as_->set_brk_start(elf.brk);
-    reset_user_state(t.cpu);
-    t.cpu.gpr[RSP] = build_initial_stack(*as_, elf, opts_.argv, opts_.env, execfn);
-    t.cpu.rip = elf.entry;
-    exe_path = elf.real_path;
-    t.engine = opts_.make_engine(as_->memory());
+    load_image(t, execfn);
   } catch (const std::exception& e) {
     // Past the point of no return: Linux kills the new process with SIGSEGV (bprm_execve).
     fmt::print(stderr, "vireo: execve of {}: {}\n", program, e.what());

@@ -67,12 +67,7 @@ GuestThread& Process::start_main_thread() {
 }
 
 void Process::load() {
-  as_ = std::make_shared<AddressSpace>();
-  LoadedElf elf = load_elf(opts_.program, *as_);
-  as_->set_brk_start(elf.brk);
   GuestThread& t = start_main_thread();
-  reset_user_state(t.cpu);
-  exe_path = elf.real_path;
   // Dispositions are inherited across execve: a signal the parent ignored starts ignored.
   for (int sig = 1; sig < 65; ++sig) {
     struct sigaction old {};
@@ -81,7 +76,16 @@ void Process::load() {
       sigactions[sig].handler = uint64_t(SIG_IGN);
   }
   init_guest_signals(*this);
-  t.cpu.gpr[RSP] = build_initial_stack(*as_, elf, opts_.argv, opts_.env, opts_.program);
+  load_image(t, opts_.program);
+}
+
+void Process::load_image(GuestThread& t, const std::string& execfn) {
+  as_ = std::make_shared<AddressSpace>();
+  LoadedElf elf = load_elf(opts_.program, *as_);
+  as_->set_brk_start(elf.brk);
+  reset_user_state(t.cpu);
+  exe_path = elf.real_path;
+  t.cpu.gpr[RSP] = build_initial_stack(*as_, elf, opts_.argv, opts_.env, execfn);
   t.cpu.rip = elf.entry;
   t.engine = opts_.make_engine(as_->memory());
 }

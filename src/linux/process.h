@@ -144,6 +144,9 @@ class Process {
   void reset_stats(GuestThread& t);  // a new image counts from zero (exec_in_place.cpp)
   void retire_stats(GuestThread& t);  // (threads_mu_ held)
   GuestThread& start_main_thread();
+  // The program opts_ names, with its argv and env, into a new address space, `t` at its entry
+  // with a fresh engine (at start-up and by an in-place execve). AT_EXECFN is `execfn`.
+  void load_image(GuestThread& t, const std::string& execfn);
 
   RunOptions opts_;
   std::shared_ptr<AddressSpace> as_;  // (shared with a CLONE_VM|CLONE_VFORK child's Process)
