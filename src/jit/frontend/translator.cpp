@@ -256,13 +256,12 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
 
 }  // namespace
 
-// System mode: SYSCALL is the guest kernel's (the system interpreter's), and rep string
-// instructions run in the interpreter (the rep helper works on the user-mode guest window).
+// System mode: SYSCALL is the guest kernel's (the system interpreter's); rep movs/stos are
+// RepString ops whose helper is the system engine's (jit/system/system_helpers.cpp: through the
+// softmmu, a page at a time); the other rep string instructions run in the interpreter.
 bool system_translatable(const Insn& in) {
   switch (in.mnemonic) {
     case ZYDIS_MNEMONIC_SYSCALL: return false;
-    case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD: case ZYDIS_MNEMONIC_MOVSQ:
-    case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD: case ZYDIS_MNEMONIC_STOSQ:
     case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD: case ZYDIS_MNEMONIC_LODSQ:
     case ZYDIS_MNEMONIC_CMPSB: case ZYDIS_MNEMONIC_CMPSW: case ZYDIS_MNEMONIC_CMPSD: case ZYDIS_MNEMONIC_CMPSQ:
     case ZYDIS_MNEMONIC_SCASB: case ZYDIS_MNEMONIC_SCASW: case ZYDIS_MNEMONIC_SCASD: case ZYDIS_MNEMONIC_SCASQ:

@@ -11,9 +11,13 @@
 //
 // A block that runs interpreter fallbacks is run under the jit only, not compared: a fallback
 // is the interpreter's own code already, and running it twice would repeat its device
-// accesses (port I/O; MMIO never runs inside a block, it leaves it for the interpreter).
+// accesses (port I/O; MMIO never runs inside a block, it leaves it for the interpreter) or
+// take an interrupt twice (IRETQ, SYSRET opening the window). Blocks whose only helpers are
+// rep movs/stos and INVLPG (system_helpers.cpp, or the interpreter's part of them) touch
+// neither and are compared (checkable_fallback).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "interp/system/system_mode.h"
@@ -51,7 +55,7 @@ std::string first_difference(const CpuState& j, const CpuState& i) {
 
 StopReason SystemJitEngine::run_checked_block(CpuState& cpu, TranslatedBlock* b, const Key& key, uint32_t& code,
                                               void*& link) {
-  if (!b->fallbacks.empty()) {
+  if (!std::all_of(b->fallbacks.begin(), b->fallbacks.end(), [](const auto& f) { return checkable_fallback(*f); })) {
     ++stats_.unchecked_blocks;
     code = enter(cpu, b, link);
     return StopReason::None;
@@ -61,8 +65,18 @@ StopReason SystemJitEngine::run_checked_block(CpuState& cpu, TranslatedBlock* b,
   watch_all = true;
   mmu_.tlb.jit_flush();
   const CpuState s0 = cpu;
+  const uint64_t events = delivered_events();
   code = enter(cpu, b, link);
   const CpuState sj = cpu;
+  if (delivered_events() != events) {
+    // An exception raised by a fallback (a rep string instruction's #PF, INVLPG's #GP at CPL
+    // 3) was delivered inside the block: the replay, counting instructions, would stop before
+    // the faulting one. The block stays the jit's, not compared.
+    watch_all = false;
+    check_pages_ = nullptr;
+    ++stats_.unchecked_blocks;
+    return StopReason::None;
+  }
   // The jit's results, then memory as it was.
   std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> by_jit;
   for (auto& [page, old] : before) {

@@ -42,12 +42,14 @@ ModeState mode_state(const CpuState& c) {
 
 uint64_t tlb_epoch(const softmmu::Mmu& m) { return m.tlb.stats.flushes + m.tlb.stats.page_flushes; }
 
-// After an INVLPG run as a fallback: whether what it dropped leaves the block's own code
-// alone. The block's code is on the page of the fallback (plus the next page, where its last
-// instruction may end); a flush of another page changes nothing the block was translated under
-// (its accesses look the JIT TLB up again and miss). A kernel flushing a range runs INVLPG in
-// a loop, which otherwise left its block at every page.
-bool flush_spares_code(const softmmu::TlbFlushLog& log, uint64_t pc) {
+}  // namespace
+
+// After an INVLPG: whether what it dropped leaves the block's own code alone. The block's
+// code is on the page of the INVLPG (plus the next page, where its last instruction may end);
+// a flush of another page changes nothing the block was translated under (its accesses look
+// the JIT TLB up again and miss). A kernel flushing a range runs INVLPG in a loop, which
+// otherwise left its block at every page.
+bool SystemJitEngine::flush_spares_code(const softmmu::TlbFlushLog& log, uint64_t pc) {
   if (log.all || log.non_global) return false;
   const uint64_t lo = pc & ~uint64_t(4095), hi = lo + 8192;
   for (unsigned k = 0; k < log.npages; ++k) {
@@ -56,8 +58,6 @@ bool flush_spares_code(const softmmu::TlbFlushLog& log, uint64_t pc) {
   }
   return true;
 }
-
-}  // namespace
 
 SystemJitEngine::SystemJitEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, SystemJitOptions opts)
     : opts_(opts), ram_(ram), ram_size_(ram_size), interp_(bus, ram, ram_size, opts.int_log),
@@ -74,7 +74,7 @@ SystemJitEngine::SystemJitEngine(machine::SystemBus& bus, uint8_t* ram, uint64_t
   rt_.settle_flags = tramp_.settle_flags;
   rt_.fallback_helper = reinterpret_cast<void*>(&SystemJitEngine::fallback_helper);
   rt_.range_fault_helper = nullptr;  // (system mode leaves the block for the interpreter)
-  rt_.rep_string_helper = nullptr;   // (the frontend leaves rep strings to the interpreter)
+  rt_.rep_string_helper = reinterpret_cast<void*>(&SystemJitEngine::rep_string_helper);  // (system_helpers.cpp)
   static const GuestMemory kNoWindow{};
   rt_.mem = &kNoWindow;
   clear_jump_caches();
@@ -114,6 +114,13 @@ bool SystemJitEngine::must_interpret(const CpuState& c) const {
   // Alignment checks (CR0.AM, EFLAGS.AC, CPL 3) are the interpreter's.
   if ((c.rflags & flag::AC) && (c.cr0 & (1u << 18)) && cpl(c) == 3) return true;
   return false;
+}
+
+uint64_t SystemJitEngine::delivered_events() const {
+  uint64_t n = 0;
+  for (const auto* by_vector : {&sys_.stats.exceptions, &sys_.stats.interrupts, &sys_.stats.software})
+    for (uint64_t v : *by_vector) n += v;
+  return n;
 }
 
 uint64_t SystemJitEngine::delivered_external() const {
@@ -535,6 +542,7 @@ uint32_t SystemJitEngine::enter(CpuState& cpu, TranslatedBlock* b, void*& link) 
 // mode, paging and TLB are the same, no code was written and no interrupt window opened.
 uint32_t SystemJitEngine::fallback_helper(CpuState* cpu, FallbackInsn* f) {
   SystemJitEngine& e = *g_current;
+  if (uint32_t code; e.run_helper(*cpu, f, code)) return code;  // (IRETQ, SYSRET, INVLPG: system_helpers.cpp)
   ++*f->counter;
   // (f may be dropped by code_written: what is needed of it is copied first)
   const uint64_t pc = f->pc, next = f->pc + f->insn.len;
@@ -579,6 +587,10 @@ uint32_t SystemJitEngine::fallback_helper(CpuState* cpu, FallbackInsn* f) {
   }
   if (count && self_counting && code == kExitDispatch) cpu->insn_count += counted_after;
   return code;
+}
+
+uint32_t SystemJitEngine::rep_string_helper(CpuState* cpu, FallbackInsn* f, const GuestMemory*) {
+  return g_current->rep_string(*cpu, f);
 }
 
 // The slow path of an inline TLB lookup: fills the slot and returns 1 when the access can now
@@ -640,6 +652,7 @@ void SystemJitEngine::print_stats(std::FILE* out, double seconds) const {
     fmt::print(out, "  --check interp:       {} blocks compared, {} not (interpreter fallbacks)\n", s.checked_blocks,
                s.unchecked_blocks);
   print_fallbacks(out, s.fallbacks_by_mnemonic);
+  print_helpers(out);
   interp_.print_stats(out, seconds);
 }
 

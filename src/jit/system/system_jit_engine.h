@@ -66,6 +66,8 @@ struct SystemJitStats {
   uint64_t checked_blocks = 0, unchecked_blocks = 0;
   std::chrono::nanoseconds translate_time{0};
   uint64_t fallbacks_by_mnemonic[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {};
+  // IRETQ, SYSRET, INVLPG and rep movs/stos run by the engine's own helpers (system_helpers.cpp)
+  uint64_t helpers_by_mnemonic[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {};
 };
 
 class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
@@ -88,6 +90,8 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   // The helpers translated code calls (Runtime): they reach the running engine through this.
   static uint32_t fallback_helper(CpuState* cpu, FallbackInsn* f);
   static uint32_t tlb_fill_helper(CpuState* cpu, uint64_t addr, uint64_t how);
+  // rep movs/stos (RepString ops) through the softmmu, a page at a time (system_helpers.cpp).
+  static uint32_t rep_string_helper(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem);
 
  private:
   struct Key {
@@ -156,6 +160,7 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   void log_block(const ir::Block& before, const ir::Block& after, const TranslatedBlock& tb, const uint8_t* host_page,
                  uint64_t virt_page);
   uint64_t delivered_external() const;
+  uint64_t delivered_events() const;  // exceptions and interrupts of every kind
 
   // gdb (system_debug.cpp)
   DebugControls* debug_ = nullptr;
@@ -163,6 +168,24 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   std::vector<Watchpoint> debug_watches_;    // as last set: a change empties the JIT TLB
   StopReason debug_dispatch(CpuState& cpu, bool& handled);
   void drop_watched_tags(uint64_t la);  // after a JIT TLB fill of `la`
+
+  // The helpers of system_helpers.cpp: IRETQ, SYSRET and INVLPG (run_helper, from
+  // fallback_helper: false leaves the instruction to the interpreter) and rep movs/stos.
+  bool run_helper(CpuState& c, FallbackInsn* f, uint32_t& code);
+  uint32_t rep_string(CpuState& c, FallbackInsn* f);
+  bool iretq_helper(CpuState& c, FallbackInsn* f, uint32_t& code);
+  bool sysret_helper(CpuState& c, FallbackInsn* f, uint32_t& code);
+  bool invlpg_helper(CpuState& c, FallbackInsn* f, uint32_t& code);
+  uint32_t helper_done(CpuState& c, const FallbackInsn* f, bool go_on);
+  uint32_t helper_not_started(CpuState& c, const FallbackInsn* f);
+  uint8_t* helper_chunk(uint64_t la, uint64_t len, bool write, bool user);
+  bool helper_read_qword(uint64_t la, bool user, uint64_t& v);
+  bool helper_gdt_descriptor(const CpuState& c, uint16_t sel, uint64_t& raw);
+  void print_helpers(std::FILE* out) const;
+  // Whether a block holding this fallback can still be compared under --check interp.
+  static bool checkable_fallback(const FallbackInsn& f);
+  // After an INVLPG: whether what the TLB dropped leaves the code of the block at pc alone.
+  static bool flush_spares_code(const softmmu::TlbFlushLog& log, uint64_t pc);
 
   // --check interp (system_check.cpp)
   StopReason run_checked_block(CpuState& cpu, TranslatedBlock* b, const Key& key, uint32_t& code, void*& link);
