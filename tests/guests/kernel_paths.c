@@ -6,7 +6,11 @@
    to the same ring (RFLAGS, RSP and RIP from the frame) and to ring 3 and back; REP STOSQ and
    REP MOVSQ running into a not-present page part-way (#PF with CR2 at the page, RCX and
    RDI/RSI at the element that faulted, the elements before it done); CMPXCHG16B succeeding,
-   failing (RDX:RAX loaded) and #GP on a misaligned operand. */
+   failing (RDX:RAX loaded) and #GP on a misaligned operand.
+   Then two that meet interrupts in the forms the jit runs by helpers of its own
+   (src/jit/system/system_helpers.cpp): IRETQ taking a pending interrupt right after it sets
+   IF, and long rep stosq instructions interrupted by timer ticks (the rest is the guest
+   kernel_helpers, which is deterministic). */
 #include "lib/guest.h"
 
 #define WIN 0x40000000ull /* two 4 KiB pages: WIN mapped, WIN + 0x1000 not present */
@@ -135,6 +139,51 @@ static void strings(void) {
           rdi == (uint64_t)&dst[1], dst[0] == 0x5151515151515151ull);
 }
 
+static void iret_setting_if(void) {
+  uint64_t after;
+  /* IF set by IRETQ with IRQ0 pending: taken right after it, at the label it returned to. */
+  irq_pending();
+  __asm__ volatile("mov %%rsp, %%rbx\n\t"
+                   "mov %%ss, %%eax\n\tpush %%rax\n\tpush %%rbx\n\tpushq $0x202\n\t"
+                   "mov %%cs, %%eax\n\tpush %%rax\n\t"
+                   "lea 1f(%%rip), %0\n\tpush %0\n\t"
+                   "iretq\n"
+                   "1:\tnop\n\tnop\n\tcli"
+                   : "=&r"(after)::"rax", "rbx", "memory");
+  kprintf("iretq setting IF, IRQ0 pending: taken %d, right after iretq: %d\n", irqs, irq_rip == after);
+}
+
+static volatile uint32_t ticks;
+static void on_tick(struct frame* f) {
+  (void)f;
+  ticks++;
+  pic_eoi(0);
+}
+
+/* rep stosq of 64 KiB again and again until 3 timer ticks (1 kHz) have been taken: the
+   interrupts come between and inside the instructions, which go on where they stopped. */
+static void rep_with_ticks(void) {
+  static uint64_t area[8192];
+  pit_pic_quiesce();
+  idt_set_handler(PIC_VECTOR_BASE, on_tick);
+  ticks = 0;
+  pit_start_periodic(1000);
+  pic_unmask(0);
+  uint64_t rounds = 0;
+  __asm__ volatile("sti" ::: "memory");
+  while (ticks < 3) {
+    uint64_t d = (uint64_t)area, n = 8192;
+    __asm__ volatile("rep stosq" : "+D"(d), "+c"(n) : "a"(rounds + 1) : "memory");
+    rounds++;
+  }
+  __asm__ volatile("cli" ::: "memory");
+  pit_pic_quiesce();
+  idt_set_handler(PIC_VECTOR_BASE, on_timer);
+  int filled = 1;
+  for (int i = 0; i < 8192; i++) filled &= area[i] == rounds;
+  kprintf("rep stosq of 64 KiB until 3 timer ticks: every qword of the last round %d\n", filled);
+}
+
 static void cmpxchg16b(void) {
   static volatile uint64_t cell[4] __attribute__((aligned(16))) = {1, 2, 0, 0};
   uint64_t rax = 1, rdx = 2;
@@ -173,5 +222,8 @@ int kmain(uint32_t magic, const struct multiboot_info* mbi) {
   strings();
   kputs("-- cmpxchg16b\n");
   cmpxchg16b();
+  kputs("-- iretq and rep stosq with interrupts (the jit's helpers)\n");
+  iret_setting_if();
+  rep_with_ticks();
   return 0;
 }

@@ -17,6 +17,9 @@
 // neither and are compared (checkable_fallback).
 #include <fmt/format.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -51,6 +54,23 @@ std::string first_difference(const CpuState& j, const CpuState& i) {
   return "";
 }
 
+// Blocks SIGALRM (machine/host_timer.cpp: the only source of exit requests in system mode)
+// for its lifetime; one that arrived meanwhile is delivered when it ends.
+struct AlarmsHeld {
+  bool on;
+  sigset_t old;
+  explicit AlarmsHeld(bool hold) : on(hold) {
+    if (!on) return;
+    sigset_t alarm;
+    sigemptyset(&alarm);
+    sigaddset(&alarm, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &alarm, &old);
+  }
+  ~AlarmsHeld() {
+    if (on) pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+};
+
 }  // namespace
 
 StopReason SystemJitEngine::run_checked_block(CpuState& cpu, TranslatedBlock* b, const Key& key, uint32_t& code,
@@ -60,6 +80,11 @@ StopReason SystemJitEngine::run_checked_block(CpuState& cpu, TranslatedBlock* b,
     code = enter(cpu, b, link);
     return StopReason::None;
   }
+  // A rep string instruction yields at an exit request between its pages (the interpreter's
+  // and the helper's alike): the host timer's (SIGALRM) is held back while the block and its
+  // replay run, or one side could stop part-way and the other not.
+  AlarmsHeld alarms(std::any_of(b->fallbacks.begin(), b->fallbacks.end(),
+                                [](const auto& f) { return f->insn.prefixes & (pfx::REP | pfx::REPNE); }));
   std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> before;  // page -> contents before
   check_pages_ = &before;
   watch_all = true;

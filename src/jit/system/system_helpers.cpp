@@ -72,9 +72,9 @@ bool string_form(uint16_t m, unsigned& size, bool& movs) {
   }
 }
 
-// --check interp replays a block under the interpreter with exit requests held back; the jit's
-// run of a checked block holds them back too, or a rep instruction would yield on one side
-// only. (One that arrives meanwhile is kept for after the comparison.)
+// --check interp replays a block under the interpreter with exit requests held back (and the
+// host timer's signal blocked: system_check.cpp); the jit's run of a checked block holds them
+// back too, or a rep instruction would yield on one side only.
 struct HeldExitRequest {
   CpuState& c;
   uint32_t held = 0;
@@ -293,7 +293,7 @@ uint32_t SystemJitEngine::rep_string(CpuState& c, FallbackInsn* f) {
   bool started = false;
   try {
     while (const uint64_t count = c.gpr[RCX]) {
-      if (started && c.exit_request) {  // (a long rep yields, and goes on when run again)
+      if (started && c.exit_request && !e.opts_.check) {  // (a long rep yields, and goes on when run again)
         c.rip = f->pc;
         return e.helper_done(c, f, false);
       }
