@@ -98,10 +98,10 @@ bool SystemJitEngine::checkable_fallback(const FallbackInsn& f) {
   return string_form(f.insn.mnemonic, size, movs) || f.insn.mnemonic == ZYDIS_MNEMONIC_INVLPG;
 }
 
-uint32_t SystemJitEngine::helper_done(CpuState& c, const FallbackInsn* f, bool go_on) {
+uint32_t SystemJitEngine::helper_done(CpuState& c, uint16_t mnemonic, uint32_t counted_after, bool go_on) {
   ++c.insn_count;
-  if (!go_on && opts_.count_insns) c.insn_count -= f->counted_after;
-  ++stats_.helpers_by_mnemonic[f->insn.mnemonic];
+  if (!go_on && opts_.count_insns) c.insn_count -= counted_after;
+  ++stats_.helpers_by_mnemonic[mnemonic];
   return go_on ? kExitDispatch : kExitRequest;
 }
 
@@ -197,7 +197,7 @@ bool SystemJitEngine::iretq_helper(CpuState& c, FallbackInsn* f, uint32_t& code)
   c.rflags = (c.rflags & ~mask) | (fl & mask) | flag::FIXED1;
   if (rpl > cur) null_inaccessible_segments(c);
   if (!was_enabled && (c.rflags & flag::IF)) after_block_ |= kAfterPoll;
-  code = helper_done(c, f, false);
+  code = helper_done(c, f->insn.mnemonic, f->counted_after, false);
   return true;
 }
 
@@ -218,7 +218,7 @@ bool SystemJitEngine::sysret_helper(CpuState& c, FallbackInsn* f, uint32_t& code
   const bool was_enabled = c.rflags & flag::IF;
   c.rflags = (c.gpr[R11] & 0x3C7FD7) | flag::FIXED1;
   if (!was_enabled && (c.rflags & flag::IF)) after_block_ |= kAfterPoll;
-  code = helper_done(c, f, false);
+  code = helper_done(c, f->insn.mnemonic, f->counted_after, false);
   return true;
 }
 
@@ -240,7 +240,7 @@ bool SystemJitEngine::invlpg_helper(CpuState& c, FallbackInsn* f, uint32_t& code
     jump_caches_follow_tlb(mmu_.tlb.take_flushes());
     go_on = true;
   }
-  code = helper_done(c, f, go_on);
+  code = helper_done(c, f->insn.mnemonic, f->counted_after, go_on);
   return true;
 }
 
@@ -286,6 +286,10 @@ uint32_t SystemJitEngine::rep_string(CpuState& c, FallbackInsn* f) {
   HeldExitRequest hold(c, e.opts_.check);
   if (c.exit_request) return e.helper_not_started(c, f);
   e.code_changed_ = false;
+  // (a write that drops code may drop this block and f with it: what is needed of f is copied)
+  const uint64_t pc = f->pc, next = f->pc + in.len;
+  const uint16_t mnemonic = in.mnemonic;
+  const uint32_t counted_after = f->counted_after;
   const bool user = cpl(c) == 3;
   const uint8_t sseg = movs ? string_source_segment(in) : uint8_t(SEG_DS);
   const uint64_t src_base = sseg == SEG_FS || sseg == SEG_GS ? c.seg[sseg].base : 0;
@@ -294,8 +298,8 @@ uint32_t SystemJitEngine::rep_string(CpuState& c, FallbackInsn* f) {
   try {
     while (const uint64_t count = c.gpr[RCX]) {
       if (started && c.exit_request && !e.opts_.check) {  // (a long rep yields, and goes on when run again)
-        c.rip = f->pc;
-        return e.helper_done(c, f, false);
+        c.rip = pc;
+        return e.helper_done(c, mnemonic, counted_after, false);
       }
       const uint64_t dst = c.gpr[RDI];
       uint64_t n = std::min(count, room(dst, size));
@@ -324,17 +328,18 @@ uint32_t SystemJitEngine::rep_string(CpuState& c, FallbackInsn* f) {
     // (a page walk that stops the machine: the interpreter meets it again, from here)
   }
   if (c.gpr[RCX] == 0) {
-    c.rip = f->pc + in.len;
-    return e.helper_done(c, f, !e.code_changed_);  // (code written: the block may be gone)
+    c.rip = next;
+    return e.helper_done(c, mnemonic, counted_after, !e.code_changed_);  // (code written: the block may be gone)
+  }
+  if (e.code_changed_) {
+    // The block (and f) may be gone: it is left at the instruction, not counted yet, which
+    // runs again from the registers reached (the interpreter's part from the dispatcher).
+    c.rip = pc;
+    if (e.opts_.count_insns) c.insn_count -= counted_after;
+    return kExitRequest;
   }
   // The rest, element by element, in the interpreter.
-  const bool changed = e.code_changed_;
-  uint32_t code = fallback_helper(cpu, f);
-  if (changed && code == kExitDispatch) {
-    if (e.opts_.count_insns) c.insn_count -= f->counted_after;
-    code = kExitRequest;
-  }
-  return code;
+  return fallback_helper(cpu, f);
 }
 
 void SystemJitEngine::print_helpers(std::FILE* out) const {

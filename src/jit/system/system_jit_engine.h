@@ -176,7 +176,7 @@ class SystemJitEngine final : public Engine, public softmmu::CodeWatch {
   bool iretq_helper(CpuState& c, FallbackInsn* f, uint32_t& code);
   bool sysret_helper(CpuState& c, FallbackInsn* f, uint32_t& code);
   bool invlpg_helper(CpuState& c, FallbackInsn* f, uint32_t& code);
-  uint32_t helper_done(CpuState& c, const FallbackInsn* f, bool go_on);
+  uint32_t helper_done(CpuState& c, uint16_t mnemonic, uint32_t counted_after, bool go_on);
   uint32_t helper_not_started(CpuState& c, const FallbackInsn* f);
   uint8_t* helper_chunk(uint64_t la, uint64_t len, bool write, bool user);
   bool helper_read_qword(uint64_t la, bool user, uint64_t& v);
