@@ -27,13 +27,21 @@ static void on_timer(struct frame* f) {
   pic_eoi(0);
 }
 
-/* One IRQ0 edge, left pending in the PIC's IRR with interrupts off. */
+/* One IRQ0 edge, left pending in the PIC's IRR with interrupts off. The quiesce arms a 55 ms
+   one-shot of its own; a host that stalls the guest that long between it and our one-shot
+   gives a second edge. Waiting for our one-shot's OUT to go high (read-back status, bit 7)
+   before looking at IRR puts every edge before the poll, where IRR's one bit merges them into
+   one request: exactly one interrupt, however the host schedules us. */
 static void irq_pending(void) {
   irqs = 0;
   irq_rip = 0;
   pit_pic_quiesce();
   pic_unmask(0);
   pit_one_shot(100);
+  for (;;) {
+    outb(0x43, 0xE2); /* read-back: status of channel 0 */
+    if (inb(0x40) & 0x80) break;
+  }
   for (;;) {
     outb(0x20, 0x0A);
     if (inb(0x20) & 1) break;
