@@ -198,4 +198,7 @@ std::string format_registers(const CpuState& c);
 inline uint64_t& fs_base(CpuState& c) { return c.seg[SEG_FS].base; }
 inline uint64_t& gs_base(CpuState& c) { return c.seg[SEG_GS].base; }
 
+// A 48-bit linear address is canonical when bits 63..47 all equal bit 47 (SDM Vol. 1, 3.3.7.1).
+inline bool is_canonical(uint64_t a) { return uint64_t(int64_t(a << 16) >> 16) == a; }
+
 }  // namespace vireo

@@ -27,6 +27,4 @@ inline constexpr uint32_t I = 0x10;   // instruction fetch
 //  * U is always set.
 FaultInfo memory_fault(const CpuState& cpu, const GuestMemory& mem, uint64_t addr, uint32_t hw);
 
-inline bool is_canonical(uint64_t a) { return uint64_t(int64_t(a << 16) >> 16) == a; }
-
 }  // namespace vireo

@@ -205,7 +205,6 @@ enum : uint32_t {
   x.raise_gp(0);
 }
 
-bool canonical(uint64_t v) { return uint64_t(int64_t(v << 16) >> 16) == v; }
 
 void rdmsr(Exec& x, const Insn&) {
   require_ring0(x);
@@ -254,7 +253,7 @@ void wrmsr(Exec& x, const Insn&) {
     case MSR_FS_BASE:
     case MSR_GS_BASE:
     case MSR_KERNEL_GS_BASE:
-      if (!canonical(v)) x.raise_gp(0);
+      if (!is_canonical(v)) x.raise_gp(0);
       if (msr == MSR_SYSENTER_ESP) c.sysenter_esp = v;
       else if (msr == MSR_SYSENTER_EIP) c.sysenter_eip = v;
       else if (msr == MSR_LSTAR) c.lstar = v;

@@ -318,16 +318,22 @@ void iret(Exec& x, const Insn& in) {
   if (cur <= iopl(c)) mask |= flag::IF;
   if (size == 2) mask &= 0xFFFF;
 
+  // A return to 64-bit code with a non-canonical RIP is refused with #GP(0) before anything
+  // is loaded (SDM Vol. 2, IRET: "IF tempRIP is non-canonical THEN #GP(0)"), not left to
+  // fault at the next fetch in the new context. (The CS limit check of a return to 32-bit
+  // code is not made here.)
+  const bool to64 = long_mode_active(c) && (a & L);
   if (!pop_stack) {
+    if (to64 && !is_canonical(rip)) x.raise_gp(0);
     f.commit();
     set_code_segment(c, sel, raw, rpl);
   } else {
     // SS is checked against the new CPL before anything changes (SDM Vol. 2, IRET); in 64-bit
     // mode a null SS is allowed when returning below ring 3.
-    const bool to64 = long_mode_active(c) && (a & L);
     Segment ss = (new_ss & 0xFFFC) == 0 && to64 && rpl != 3
                      ? Segment{new_ss, uint16_t(rpl << 5), 0, 0}
                      : checked_segment(x, SEG_SS, new_ss, rpl);
+    if (to64 && !is_canonical(rip)) x.raise_gp(0);
     set_code_segment(c, sel, raw, rpl);
     c.seg[SEG_SS] = ss;
     if (to64) c.gpr[RSP] = new_sp;

@@ -20,12 +20,11 @@ namespace {
 
 Handler g_generic[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 
-bool canonical(uint64_t a) { return uint64_t(int64_t(a << 16) >> 16) == a; }
 
 // Host bytes of [la, la + len) on one page for an access, or null (a fault, MMIO, not canonical:
 // the generic handler then runs one element and raises what the hardware would).
 uint8_t* chunk(Exec& x, uint64_t la, uint64_t len, softmmu::Access a) {
-  if (!canonical(la)) return nullptr;
+  if (!is_canonical(la)) return nullptr;
   uint64_t pa;
   uint32_t err;
   if (!x.sys->mmu.translate(la, a, cpl(*x.cpu) == 3, pa, err)) return nullptr;

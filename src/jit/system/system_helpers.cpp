@@ -35,7 +35,6 @@ namespace {
 
 using namespace seg_attr;
 
-bool canonical(uint64_t a) { return uint64_t(int64_t(a << 16) >> 16) == a; }
 
 // Whole elements of `size` from `la` to the end of its page (string_bulk.cpp room).
 uint64_t room(uint64_t la, unsigned size) { return (4096 - (la & 4095)) / size; }
@@ -115,7 +114,7 @@ uint32_t SystemJitEngine::helper_not_started(CpuState& c, const FallbackInsn* f)
 
 // Host bytes of [la, la + len) on one page (string_bulk.cpp chunk), or null.
 uint8_t* SystemJitEngine::helper_chunk(uint64_t la, uint64_t len, bool write, bool user) {
-  if (!canonical(la)) return nullptr;
+  if (!is_canonical(la)) return nullptr;
   uint64_t pa;
   uint32_t err;
   if (!mmu_.translate(la, write ? softmmu::Access::Write : softmmu::Access::Read, user, pa, err)) return nullptr;
@@ -184,7 +183,7 @@ bool SystemJitEngine::iretq_helper(CpuState& c, FallbackInsn* f, uint32_t& code)
     if (!(sa & ACCESSED)) return false;  // (the interpreter sets it in the GDT)
   }
   // The interpreter does not check the new RIP (a non-canonical one faults at its fetch).
-  if (!canonical(rip)) return false;
+  if (!is_canonical(rip)) return false;
 
   const bool was_enabled = c.rflags & flag::IF;
   uint64_t mask = flag::ARITH | flag::TF | flag::DF | flag::NT | flag::RF | flag::AC | flag::ID | flag::VIF | flag::VIP;
@@ -210,7 +209,7 @@ bool SystemJitEngine::sysret_helper(CpuState& c, FallbackInsn* f, uint32_t& code
   if (!(c.efer & EFER_LMA) || !(c.efer & EFER_SCE) || cpl(c) != 0) return false;
   const bool to64 = f->insn.opsize == 8;
   const uint64_t rip = c.gpr[RCX];
-  if (to64 && !canonical(rip)) return false;
+  if (to64 && !is_canonical(rip)) return false;
   const uint16_t base = uint16_t(c.star >> 48);
   c.seg[SEG_CS] = flat_code(uint16_t((to64 ? base + 16 : base) | 3), to64, 3);
   c.seg[SEG_SS] = flat_data(uint16_t((base + 8) | 3), 3);

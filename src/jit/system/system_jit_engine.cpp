@@ -27,7 +27,6 @@ constexpr uint32_t kHostMxcsr = 0x1F80;
 // The engine whose translated code is running on this thread (its helpers find it here).
 thread_local SystemJitEngine* g_current = nullptr;
 
-bool canonical(uint64_t a) { return uint64_t(int64_t(a << 16) >> 16) == a; }
 
 // What a system instruction run as a fallback may change so that the rest of its block no
 // longer applies: the paging mode and tables, the privilege and code segment.
@@ -344,7 +343,7 @@ TranslatedBlock* SystemJitEngine::translate(const Key& key, uint8_t* host_page) 
 
 TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key, bool* cold) {
   const uint64_t la = cpu.rip;
-  if (!canonical(la) || la >= ~uint64_t(4095)) return nullptr;
+  if (!is_canonical(la) || la >= ~uint64_t(4095)) return nullptr;
   // The jump caches first learn what the TLB dropped and whether the mode changed (their
   // blocks must be those a full lookup would find): then a hit is the answer.
   if (!mmu_.tlb.flush_log.empty()) jump_caches_follow_tlb(mmu_.tlb.take_flushes());
@@ -601,7 +600,7 @@ uint32_t SystemJitEngine::tlb_fill_helper(CpuState* cpu, uint64_t addr, uint64_t
   ++e.stats_.tlb_fills;
   const unsigned size = unsigned(how & 0xFF);
   const bool write = how & 0x100, user = how & 0x200;
-  if (!canonical(addr) || (addr & 4095) + size > 4096) return 0;
+  if (!is_canonical(addr) || (addr & 4095) + size > 4096) return 0;
   uint64_t pa;
   uint32_t err;
   try {
