@@ -240,7 +240,7 @@ uint64_t AddressSpace::find_free(uint64_t len, uint64_t hint) const {
 }
 
 int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd,
-                           uint64_t offset) {
+                           uint64_t offset, bool name_file) {
   std::lock_guard g(mu_);
   if (len == 0 || (offset & (kPageSize - 1))) return -EINVAL;
   len = page_align_up(len);
@@ -266,7 +266,7 @@ int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, int
   o.shared = (flags & MAP_TYPE) != MAP_PRIVATE;
   o.grows_down = flags & MAP_GROWSDOWN;
   struct stat st;
-  if (fd >= 0 && ::fstat(fd, &st) == 0) {
+  if (fd >= 0 && name_file && ::fstat(fd, &st) == 0) {
     char link[4096];
     ssize_t n = ::readlink(fmt::format("/proc/self/fd/{}", fd).c_str(), link, sizeof link - 1);
     o.name = n > 0 ? std::string(link, size_t(n)) : "";
