@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cpuid.h>
+#include <sys/platform/x86.h>
 
 #include <cstring>
 
@@ -79,13 +80,12 @@ bool v3_available() {
 const CpuFeatures& advertised_features() { return g_features; }
 
 const HostCpu& host_cpu() {
+  // The CPUID bits glibc's loader read at start-up (<sys/platform/x86.h>: the raw leaves,
+  // which tunables do not change): a CPUID traps to the hypervisor in a VM (13-21 us each on
+  // the development machine), and every Vireo process, each guest exec, asked three (issue 22).
   static const HostCpu cpu = [] {
     HostCpu h{};
-    unsigned max, a, b, c, d;
-    __cpuid(0, max, b, c, d);
-    if (max < 1) return h;
-    __cpuid(1, a, b, c, d);
-    const bool osxsave_avx = (c & (1u << 27)) && (c & (1u << 28));
+    const bool osxsave_avx = CPU_FEATURE_PRESENT(OSXSAVE) && CPU_FEATURE_PRESENT(AVX);
     bool ymm = false;
     if (osxsave_avx) {
       unsigned lo, hi;
@@ -94,12 +94,9 @@ const HostCpu& host_cpu() {
     }
     // FMA and F16C are VEX instructions: usable only with the YMM state enabled, as
     // libgcc's probe also requires.
-    h.fma = ymm && (c & (1u << 12));
-    h.f16c = ymm && (c & (1u << 29));
-    if (max >= 7) {
-      __cpuid_count(7, 0, a, b, c, d);
-      h.avx2 = ymm && (b & (1u << 5));
-    }
+    h.fma = ymm && CPU_FEATURE_PRESENT(FMA);
+    h.f16c = ymm && CPU_FEATURE_PRESENT(F16C);
+    h.avx2 = ymm && CPU_FEATURE_PRESENT(AVX2);
     return h;
   }();
   return cpu;

@@ -30,18 +30,35 @@ void* map_zeroed(size_t bytes, bool populate) {
   return p;
 }
 
+// The same, starting on a 2 MiB boundary and backed by transparent huge pages where the host
+// allows them (`madvise` mode, Debian's default). The pool is written from its start, one
+// 120-byte entry per instruction first run: a static glibc program's start-up decodes ~5,000
+// instructions, 600 KB, which cost ~150 page faults of ~1.4 us (a third of them clearing the
+// page) against one 2 MiB fault of ~40 us (issue 22). A forked child that writes into it copies
+// 4 KiB, not 2 MiB (Linux splits a huge page on copy-on-write).
+void* map_zeroed_huge(size_t bytes) {
+  constexpr size_t kHuge = size_t(2) << 20;
+  char* p = static_cast<char*>(map_zeroed(bytes + kHuge, false));
+  char* a = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1));
+  if (a > p) ::munmap(p, size_t(a - p));
+  if (a + bytes < p + bytes + kHuge) ::munmap(a + bytes, size_t(p + bytes + kHuge - (a + bytes)));
+  ::madvise(a, bytes, MADV_HUGEPAGE);  // (EINVAL where THP is not built in: 4 KiB pages then)
+  return a;
+}
+
 }  // namespace
 
 template <class T>
-std::unique_ptr<T[], Interpreter::Unmap> Interpreter::map_array(size_t n, bool populate) {
-  return std::unique_ptr<T[], Unmap>(static_cast<T*>(map_zeroed(sizeof(T) * n, populate)), Unmap{sizeof(T) * n});
+std::unique_ptr<T[], Interpreter::Unmap> Interpreter::map_array(size_t n, bool populate, bool huge) {
+  void* p = huge ? map_zeroed_huge(sizeof(T) * n) : map_zeroed(sizeof(T) * n, populate);
+  return std::unique_ptr<T[], Unmap>(static_cast<T*>(p), Unmap{sizeof(T) * n});
 }
 
 Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries)
     : index_(map_array<CacheEntry*>(cache_entries ? cache_entries : kIndexSize, cache_entries != 0)),
       index_mask_((cache_entries ? cache_entries : kIndexSize) - 1),
       pool_size_(cache_entries ? kTierPoolSize : kPoolSize),
-      pool_(map_array<CacheEntry>(pool_size_, false)),
+      pool_(map_array<CacheEntry>(pool_size_, false, true)),
       grow_at_misses_(cache_entries && cache_entries < kTierIndexMax ? kGrowAfterMisses : 0) {
   x_.mem = mem;
   x_.scope = &scope_;

@@ -133,7 +133,7 @@ class Interpreter final : public Engine {
     void operator()(void* p) const;
   };
   template <class T>
-  static std::unique_ptr<T[], Unmap> map_array(size_t n, bool populate);  // n zero-filled T
+  static std::unique_ptr<T[], Unmap> map_array(size_t n, bool populate, bool huge = false);  // n zero-filled T
   std::unique_ptr<CacheEntry*[], Unmap> index_;
   size_t index_mask_ = kIndexSize - 1;
   size_t pool_size_ = kPoolSize;  // (before pool_: its size)

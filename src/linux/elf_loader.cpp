@@ -141,7 +141,7 @@ void load_file_bytes(const Image& im, AddressSpace& as, const Elf64_Phdr& p, uin
   while (b > a && shared_page(b - AddressSpace::kPageSize)) b -= AddressSpace::kPageSize;
   const uint64_t off = p.p_offset + (a - va);
   if (a >= b || (off & (AddressSpace::kPageSize - 1)) ||
-      as.mmap(a, b - a, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, im.f.fd, off) != int64_t(a)) {
+      as.mmap(a, b - a, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, im.f.fd, off, false) != int64_t(a)) {
     read_some(im.f.fd, as.host(va), avail, p.p_offset);
     return;
   }
@@ -187,14 +187,18 @@ std::string map_segments(const Image& im, AddressSpace& as, uint64_t bias) {
     uint64_t end = page_align_up(p->p_vaddr + bias + p->p_memsz);
     as.mprotect(start, end - start, prot_of(p->p_flags));
   }
+  // A page two segments share gets the union of their protections; the loop above left it
+  // with the last one's (a page no other segment touches is already right: no mprotect).
   for (const Elf64_Phdr* p : im.loads) {
     for (uint64_t page : {page_align_down(p->p_vaddr + bias),
                           page_align_up(p->p_vaddr + bias + p->p_memsz) - AddressSpace::kPageSize}) {
-      int prot = 0;
+      int prot = 0, last = 0;
       for (const Elf64_Phdr* q : im.loads)
-        if (page + AddressSpace::kPageSize > q->p_vaddr + bias && page < q->p_vaddr + bias + q->p_memsz)
+        if (page + AddressSpace::kPageSize > q->p_vaddr + bias && page < q->p_vaddr + bias + q->p_memsz) {
           prot |= prot_of(q->p_flags);
-      as.mprotect(page, AddressSpace::kPageSize, prot);
+          last = prot_of(q->p_flags);
+        }
+      if (prot != last) as.mprotect(page, AddressSpace::kPageSize, prot);
     }
   }
   return real_name;

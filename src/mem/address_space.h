@@ -45,7 +45,10 @@ class AddressSpace {
 
   // Linux-style mmap inside the window. Returns the guest address or -errno.
   // `fd` >= 0 maps a host file. MAP_FIXED is honoured; otherwise `addr` is a hint.
-  int64_t mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t offset);
+  // `name_file`: record the file's name for /proc/self/maps (an fstat and a readlink of
+  // /proc/self/fd); the ELF loader names its segments itself (set_origin) and skips them.
+  int64_t mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t offset,
+               bool name_file = true);
   int64_t munmap(uint64_t addr, uint64_t len);
   int64_t mprotect(uint64_t addr, uint64_t len, int prot);
   int64_t mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,

@@ -32,10 +32,13 @@ constexpr uint64_t kEnable = 1;       // bit 0 of MSR_KVM_SYSTEM_TIME_NEW
 // pvclock_scale_delta: ns = ((delta << shift, or >> -shift) * mul) >> 32 with mul < 2^32.
 // So mul = 1e9 * 2^32 / (hz * 2^shift); the most precise choice is the smallest shift with
 // hz * 2^shift > 1e9 (mul in [2^31, 2^32)). Linux's pvclock_tsc_khz inverts it exactly.
+// (hz * 2^s is computed by hand: std::ldexp was vireo's only libm symbol, and loading libm
+// cost every process start a dozen syscalls and its relocations, issue 22.)
 void time_scale(uint64_t tsc_hz, uint32_t& mul, int8_t& shift) {
+  auto scaled = [&](int e) { return e >= 0 ? double(tsc_hz) * double(uint64_t(1) << e) : double(tsc_hz) / double(uint64_t(1) << -e); };
   int s = 0;
-  while (s < 31 && std::ldexp(double(tsc_hz), s) <= 1e9) ++s;
-  while (s > -31 && std::ldexp(double(tsc_hz), s - 1) > 1e9) --s;
+  while (s < 31 && scaled(s) <= 1e9) ++s;
+  while (s > -31 && scaled(s - 1) > 1e9) --s;
   using u128 = unsigned __int128;
   const u128 m = s >= 0 ? (u128(1000000000) << 32) / (u128(tsc_hz) << s) : (u128(1000000000) << (32 - s)) / tsc_hz;
   mul = m > 0xFFFFFFFFu ? 0xFFFFFFFFu : uint32_t(m);
