@@ -356,6 +356,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // aligned when d2 - d1 is a multiple of 16.
   bool alignment_already_checked(uint32_t v);
   std::pair<uint32_t, int64_t> base_and_displacement(uint32_t v) const;
+  // v as root + displacement through any chain of Add/Sub of constants (for the range and
+  // alignment checks that one earlier check covers; base_and_displacement is one step, for
+  // addresses folded into an access, whose base must be live).
+  std::pair<uint32_t, int64_t> address_root(uint32_t v) const;
   bool range_already_checked(uint32_t v);
   // The access's address is its operand k (its register may already hold the result).
   // The memory-access interface: afterwards the access is [r15 + address]. User mode: r15 =

@@ -376,14 +376,11 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
       Reg64 dest = val(t.dest.id);
       if (dest.getIdx() != rax.getIdx()) mov(rax, dest);
       if (rt_.use_jump_cache) {
-        // The slot of CodeCache::jump_cache_fill: (pc ^ pc >> 12) mod size, 16 bytes each
-        // (the low 12 bits need only the low 32 bits of pc). A hit goes straight to the
+        // The slot of CodeCache::jump_cache_index, 16 bytes each. A hit goes straight to the
         // block: no translated code reads CpuState::rip, which only a miss needs.
         Xbyak::Label miss;
-        mov(ecx, eax);
-        shr(ecx, 12);
-        xor_(ecx, eax);
-        and_(ecx, uint32_t(CodeCache::kJumpCacheSize - 1));
+        imul(ecx, eax, int(CodeCache::kJumpHashMul));
+        shr(ecx, int(32 - rt_.jump_cache_bits));
         shl(ecx, 4);
         mov(rdx, uint64_t(rt_.jump_cache));
         cmp(qword[rdx + rcx], rax);
