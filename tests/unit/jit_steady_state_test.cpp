@@ -241,5 +241,33 @@ TEST(JitAdcSbb, ValueAndFlagsFromOneHostInstructionAreExactAtFaultsAndExits) {
   }
 }
 
+TEST(JitIndirectBranch, NonCanonicalTargetFaultsAtTheBranchAfterJumpCacheHits) {
+  // l: add rdx, rcx; dec ecx; (cmovz r8, r9 | jnz m; mov r8, r9; m:) push r8; then ret,
+  // ret 8, jmp r8 or jmp [rsp], back to l (r8) while ecx counts down, then to r9, non-canonical.
+  // A jump-cache hit is a translated block's pc, so the branch's canonical check is made on
+  // the miss path only, after the block's state went to CpuState: #GP at the branch with
+  // rsp as before it (ret's pop taken back) and the flags of the dec, as the interpreter has.
+  const std::vector<uint8_t> head = {0x48, 0x01, 0xCA, 0xFF, 0xC9};
+  const std::vector<uint8_t> cmovz = {0x4D, 0x0F, 0x44, 0xC1}, jnz_mov = {0x75, 0x03, 0x4D, 0x89, 0xC8};
+  const std::vector<uint8_t> push = {0x41, 0x50};
+  const std::vector<std::vector<uint8_t>> branches = {
+      {0xC3}, {0xC2, 0x08, 0x00}, {0x41, 0xFF, 0xE0}, {0xFF, 0x24, 0x24}};
+  for (const auto& select : {cmovz, jnz_mov})
+    for (size_t k = 0; k < branches.size(); ++k)
+      for (uint64_t iterations : {1u, 2u, 9u}) {
+        CpuState s = random_state(k * 10 + iterations);
+        s.gpr[RCX] = iterations;
+        s.gpr[R8] = kCode;
+        s.gpr[R9] = 0x8000000000001000ull;
+        Pair p;
+        p.run(cat({head, select, push, branches[k]}), s);
+        SCOPED_TRACE("branch " + std::to_string(k) + (select == cmovz ? ", cmovz" : ", jnz") + ", " +
+                     std::to_string(iterations) + " iterations");
+        p.expect_same();
+        EXPECT_EQ(p.jit.r, StopReason::Fault);
+        EXPECT_EQ(p.jit.cpu.fault.vector, VEC_GP);
+      }
+}
+
 }  // namespace
 }  // namespace vireo::test

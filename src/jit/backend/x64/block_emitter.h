@@ -451,6 +451,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void chainable_exit(uint64_t target);
   // Under --stats: one more jump-cache hit or miss.
   void count_lookup(uint64_t* counter);
+  // The canonical-address check of an indirect branch's target, made on the jump cache's miss
+  // path only (block_exits.cpp): a hit is the pc of a translated block, canonical.
+  void find_deferred_canonical();
+  void deferred_canonical_check();
+  uint32_t deferred_canonical_ = kNone;  // that CheckCanonical (emitted as nothing where it is)
+  int32_t deferred_rsp_step_ = 0;        // what the branch added to rsp after it (ret: 8 + imm16)
 
   // The block's terminal, or its tail's (`fused`: the branch's TestCond is a host jcc).
   void terminal(const ir::Terminal& t, bool fused);

@@ -389,6 +389,7 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
         jmp(qword[rdx + rcx + 8]);
         L(miss);
         count_lookup(rt_.jump_cache_misses);
+        if (&t == &b_.term && deferred_canonical_ != kNone) deferred_canonical_check();
       }
       mov(qword[rbx + kOffRip], rax);
       exit_with(kExitDispatch);
@@ -399,6 +400,78 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
     case ir::Terminal::Kind::Return: exit_with(kExitDispatch); break;
     case ir::Terminal::Kind::None: throw std::runtime_error("jit backend: block without terminal");
   }
+}
+
+// `jmp rax` (an interpreter's dispatch, a switch's jump table, a PLT stub's `jmp [got]`) and
+// `ret` check that the target is canonical (#GP at the branch, its state unchanged) before they
+// go. A jump-cache hit is a translated block's pc, canonical (user mode: inside the guest
+// window), so the check moves to the miss path when nothing between it and the terminal
+// changes the guest state but a ret's rsp step, which the failure path takes back: five host
+// instructions less per indirect branch (lua's and sqlite's bytecode dispatch, python's).
+void BlockEmitter::find_deferred_canonical() {
+  if (rt_.tlb_table || !rt_.use_jump_cache || b_.tail.present() || self_loop_) return;
+  if (b_.term.kind != ir::Terminal::Kind::Indirect || !b_.term.dest.valid()) return;
+  const uint32_t end = b_.main_end();
+  uint32_t check = kNone;
+  for (uint32_t i = end; i-- > 0;) {
+    const ir::Inst& in = b_.insts[i];
+    if (in.dead) continue;
+    if (in.op == Opcode::CheckCanonical) {
+      if (!in.args[0].is_imm && in.args[0].v == b_.term.dest.id) check = i;
+      break;
+    }
+  }
+  if (check == kNone) return;
+  uint32_t rsp_set = kNone;
+  for (uint32_t i = check + 1; i < end; ++i) {
+    const ir::Inst& in = b_.insts[i];
+    if (in.dead) continue;
+    if (in.op == Opcode::SetGpr && (in.args[0].v & 15) == RSP && rsp_set == kNone) {
+      rsp_set = i;
+      continue;
+    }
+    if (passes::has_side_effects(in.op) || passes::is_sync_point(in.op)) return;
+  }
+  int64_t step = 0;
+  if (rsp_set != kNone) {
+    // rsp at the check: the last SetGpr of it before, else the block's read of it.
+    uint32_t before = kNone;
+    for (uint32_t i = check; i-- > 0;) {
+      const ir::Inst& in = b_.insts[i];
+      if (in.dead) continue;
+      if (in.op == Opcode::Interpret || in.op == Opcode::RepString) return;
+      if ((in.op == Opcode::SetGpr || in.op == Opcode::GetGpr) && (in.args[0].v & 15) == RSP) {
+        before = in.op == Opcode::SetGpr ? uint32_t(in.args[1].v) : i;
+        break;
+      }
+    }
+    if (before == kNone || b_.insts[rsp_set].args[1].is_imm) return;
+    auto [root, disp] = address_root(uint32_t(b_.insts[rsp_set].args[1].v));
+    auto [root_before, disp_before] = address_root(before);
+    step = disp - disp_before;
+    if (root != root_before || step == 0 || step > 0x10008 || step < -0x10008) return;
+  }
+  deferred_canonical_ = check;
+  deferred_rsp_step_ = int32_t(step);
+}
+
+// On the miss path, the target in rax and the guest state all in CpuState (flags lazy there).
+void BlockEmitter::deferred_canonical_check() {
+  Xbyak::Label ok;
+  mov(r11, rax);
+  shl(r11, 16);
+  sar(r11, 16);
+  cmp(r11, rax);
+  je(ok, T_NEAR);
+  if (deferred_rsp_step_) sub(qword[rbx + kOffGpr + 8 * RSP], deferred_rsp_step_);
+  mov(rsi, rax);
+  mov(rdi, rbx);
+  mov(rdx, b_.insts[deferred_canonical_].guest_pc);
+  mov(ecx, uint32_t(VEC_GP) << 8);
+  mov(rax, uint64_t(rt_.range_fault_helper));
+  call(rax);
+  exit_with(kExitFault);
+  L(ok);
 }
 
 void BlockEmitter::count_lookup(uint64_t* counter) {

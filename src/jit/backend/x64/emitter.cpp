@@ -24,6 +24,7 @@ void BlockEmitter::run() {
     find_dead_at_loop_head();
   }
   find_exit_conditions();
+  find_deferred_canonical();
   if (entry_flags_hint_) {  // the branch's GetFlags and TestCond: part of the terminal
     folded_[b_.term.cond.id] = 1;
     folded_[b_.insts[b_.term.cond.id].args[0].v] = 1;
@@ -507,6 +508,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     case Opcode::Interpret: call_helper(i, rt_.fallback_helper, fb_[in.args[0].v].get()); break;
     case Opcode::RepString: call_helper(i, rt_.rep_string_helper, fb_[in.args[0].v].get()); break;
     case Opcode::CheckCanonical: {
+      if (i == deferred_canonical_) break;  // (on the terminal's jump-cache miss path)
       // Canonical: bits 63..47 all equal, so sign-extending from bit 47 changes nothing.
       const Reg64 v = A(0);
       mov(r11, v);
