@@ -449,6 +449,15 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
   // A chainable exit: a 5-byte jmp that leads to a link stub until the dispatcher patches it.
   void chainable_exit(uint64_t target);
+  // User mode checks the exit request where a block leaves for a pc at or below its own start
+  // and at indirect branches, not at every block entry: any cycle of chained blocks has such
+  // an edge (their start pcs cannot all increase around it), so a pending request still stops
+  // every loop; straight-line chains (python's bytecode handlers, a call's way down) skip
+  // the compare. System mode keeps the entry check (where interrupts are taken).
+  bool edge_checks() const { return !rt_.tlb_table; }
+  void edge_request_check(uint64_t target);
+  std::deque<Xbyak::Label> edge_request_labels_;  // their stubs (out_of_line), for ...
+  std::vector<uint64_t> edge_request_targets_;     // ... the exits' target pcs
   // Under --stats: one more jump-cache hit or miss.
   void count_lookup(uint64_t* counter);
   // The canonical-address check of an indirect branch's target, made on the jump cache's miss

@@ -266,7 +266,16 @@ void BlockEmitter::exit_to(uint64_t pc) {
   chainable_exit(pc);
 }
 
+void BlockEmitter::edge_request_check(uint64_t target) {
+  if (!edge_checks() || target > b_.guest_pc) return;
+  cmp(dword[rbx + kOffExitRequest], 0);
+  edge_request_targets_.push_back(target);
+  jne(edge_request_labels_.emplace_back(), T_NEAR);
+}
+
 void BlockEmitter::chainable_exit(uint64_t target) {
+  // (every caller has written the guest state back: the request leaves with it at target)
+  edge_request_check(target);
   auto slot = std::make_unique<ExitSlot>();
   slot->jmp = const_cast<uint8_t*>(getCurr());
   slot->target_pc = target;
@@ -385,6 +394,10 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
         mov(rdx, uint64_t(rt_.jump_cache));
         cmp(qword[rdx + rcx], rax);
         jne(miss);
+        if (edge_checks()) {  // (a request leaves through the miss path, to the dispatcher)
+          cmp(dword[rbx + kOffExitRequest], 0);
+          jne(miss);
+        }
         count_lookup(rt_.jump_cache_hits);
         jmp(qword[rdx + rcx + 8]);
         L(miss);
@@ -493,6 +506,12 @@ void BlockEmitter::out_of_line() {
     if (rt_.count_insns && side_exits_[k].skipped)  // (the entry counted the whole block)
       sub(qword[rbx + kOffInsnCount], int32_t(side_exits_[k].skipped));
     chainable_exit(side_exits_[k].target);
+  }
+  // (after the side exits: their chainable exits may add some)
+  for (size_t k = 0; k < edge_request_targets_.size(); ++k) {
+    L(edge_request_labels_[k]);
+    set_rip(edge_request_targets_[k]);
+    exit_with(kExitRequest);
   }
   for (size_t k = 0; k < link_slots_.size(); ++k) {
     rewrite(link_jmp_ends_[k] - 4, uint32_t(getSize() - link_jmp_ends_[k]), 4);

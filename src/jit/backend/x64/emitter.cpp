@@ -31,9 +31,12 @@ void BlockEmitter::run() {
   }
   compute_last_uses();
   // Exit check at block entry (design: interrupt/exit checks at TB entry), then count the
-  // block's guest instructions.
-  cmp(dword[rbx + kOffExitRequest], 0);
-  jne(exit_request_, T_NEAR);
+  // block's guest instructions. User mode checks on the edges that can close a cycle instead
+  // (edge_request_check): a block entered by a forward chain needs none.
+  if (!edge_checks()) {
+    cmp(dword[rbx + kOffExitRequest], 0);
+    jne(exit_request_, T_NEAR);
+  }
   count_insns();
   if (self_loop_) {  // the guest registers the block reads, loaded once for all iterations
     for (uint32_t i = 0; i < b_.insts.size(); ++i)
