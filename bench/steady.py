@@ -10,6 +10,9 @@ the busybox ones on a 6 MiB file, to fit a busy machine; the default is bench/ru
 
 --qemu adds qemu-x86_64 (issue 22 asks the jit to be faster than it everywhere).
 
+--extended adds bench/run.py's user-facing workloads that run long enough to have a steady
+state (python_dict, lua_table, sqlite, xz, cpp_virtual), at their full input.
+
 Needs the workloads built by bench/run.py (bench/out/bin).
 Usage: bench/steady.py --vireo OLD/vireo --vireo build/vireo [--reps N] [--scale F] [--only a,b] [--qemu]
 """
@@ -23,8 +26,11 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 import run as bench  # noqa: E402
 
 
+EXTENDED = ("python_dict", "lua_table", "sqlite", "xz", "cpp_virtual")
+
+
 def scaled(w, args, scale):
-    if scale == 1 or w.kind != "C":
+    if scale == 1 or w.kind != "C" or w.group != "core":
         return args
     f = scale ** (1 / 3) if w.name == "matmul" else scale
     return [str(max(1, int(int(args[0]) * f)))] + args[1:]
@@ -37,13 +43,15 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--only", default="", help="comma-separated workload names")
     ap.add_argument("--qemu", action="store_true", help="also run qemu-x86_64")
+    ap.add_argument("--extended", action="store_true", help="also the steady user-facing workloads")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(bench.BIN, "peakrss")):
         sys.exit("steady: run bench/run.py first (it builds the workloads)")
     data = bench.make_data(6 if args.scale != 1 else 24, 512)
     only = set(filter(None, args.only.split(",")))
     work = [w for w in bench.workloads(data)
-            if w.group == "core" and w.kind != "startup" and (not only or w.name in only)]
+            if (w.group == "core" and w.kind != "startup" or args.extended and w.name in EXTENDED)
+            and (not only or w.name in only)]
     vireos = args.vireo or [bench.VIREO]
     names = ["native"] + [f"jit {i + 1}" for i in range(len(vireos))] + (["qemu"] if args.qemu else [])
     times = {(w.name, n): [] for w in work for n in names}

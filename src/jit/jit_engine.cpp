@@ -35,6 +35,7 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   rt_.rep_string_helper = reinterpret_cast<void*>(&rep_string_helper);
   rt_.mem = &mem_;
   rt_.jump_cache = cache_.jump_cache();
+  rt_.jump_cache_bits = CodeCache::kUserJumpCacheBits;
   rt_.use_jump_cache = opts_.jump_cache;
   rt_.count_insns = opts_.count_insns;
   rt_.jump_cache_hits = &stats_.jump_cache_hits;

@@ -94,5 +94,62 @@ TEST(JitPasses, ByteTestWithASmallMaskNeedsNoZeroExtensions) {
   EXPECT_NE(b.insts[wide.id].args[0].v, rax.id);
 }
 
+TEST(JitPasses, ADeadFlagsWriteTakesTheOldFlagsItKeptWithIt) {
+  // sub rsp, 0x58; shl rdx, cl; shl r14, cl; sub r14, 1 (as the frontend emits them): each
+  // shift by CL keeps the flags before it for a zero count, read through a GetFlags. The last
+  // sub overwrites all six, so both shifts' flags are dead, and so are the GetFlags reading the
+  // first sub's flags: that sub's flags need not be computed either.
+  Block b;
+  Builder ir(b);
+  Value rsp = ir.get_gpr(4);
+  Value c58 = ir.constant(0x58);
+  ir.set_gpr(4, ir.op(Opcode::Sub, rsp, c58));
+  Value first = ir.emit(Opcode::FlagsSub, {Arg::val(rsp), Arg::val(c58), Arg::imm(8)});
+  ir.set_flags(0x8d5, first);
+  Value count = ir.op(Opcode::ZeroExt8, ir.get_gpr(1));
+  Value rdx = ir.get_gpr(2);
+  Value old1 = ir.emit(Opcode::GetFlags, {});
+  ir.set_gpr(2, ir.emit(Opcode::ShiftCl, {Arg::imm(0x800), Arg::val(rdx), Arg::val(count)}));
+  Value f1 = ir.emit(Opcode::FlagsShiftCl, {Arg::imm(0x800), Arg::val(rdx), Arg::val(count), Arg::val(old1)});
+  ir.set_flags(0x8d5, f1);
+  Value r14 = ir.get_gpr(14);
+  Value old2 = ir.emit(Opcode::GetFlags, {});
+  Value shifted = ir.emit(Opcode::ShiftCl, {Arg::imm(0x800), Arg::val(r14), Arg::val(count)});
+  Value f2 = ir.emit(Opcode::FlagsShiftCl, {Arg::imm(0x800), Arg::val(r14), Arg::val(count), Arg::val(old2)});
+  ir.set_flags(0x8d5, f2);
+  Value one = ir.constant(1);
+  ir.set_gpr(14, ir.op(Opcode::Sub, shifted, one));
+  Value last = ir.emit(Opcode::FlagsSub, {Arg::val(shifted), Arg::val(one), Arg::imm(8)});
+  ir.set_flags(0x8d5, last);
+  ir.exit_to(0);
+  passes::optimize(b);
+  EXPECT_EQ(verify(b), "");
+  for (Value v : {first, old1, f1, old2, f2}) EXPECT_TRUE(b.insts[v.id].dead) << print(b);
+  EXPECT_FALSE(b.insts[last.id].dead);
+  EXPECT_FALSE(b.insts[shifted.id].dead);
+}
+
+TEST(JitPasses, FlagsKeptByAShiftStayWhenSomethingReadsThem) {
+  // The same without the final sub: the second shift's flags are live at the block's end, so
+  // everything they may keep (for a zero count) stays.
+  Block b;
+  Builder ir(b);
+  Value rsp = ir.get_gpr(4);
+  Value c58 = ir.constant(0x58);
+  ir.set_gpr(4, ir.op(Opcode::Sub, rsp, c58));
+  Value first = ir.emit(Opcode::FlagsSub, {Arg::val(rsp), Arg::val(c58), Arg::imm(8)});
+  ir.set_flags(0x8d5, first);
+  Value count = ir.op(Opcode::ZeroExt8, ir.get_gpr(1));
+  Value rdx = ir.get_gpr(2);
+  Value old1 = ir.emit(Opcode::GetFlags, {});
+  ir.set_gpr(2, ir.emit(Opcode::ShiftCl, {Arg::imm(0x800), Arg::val(rdx), Arg::val(count)}));
+  Value f1 = ir.emit(Opcode::FlagsShiftCl, {Arg::imm(0x800), Arg::val(rdx), Arg::val(count), Arg::val(old1)});
+  ir.set_flags(0x8d5, f1);
+  ir.exit_to(0);
+  passes::optimize(b);
+  EXPECT_EQ(verify(b), "");
+  for (Value v : {first, old1, f1}) EXPECT_FALSE(b.insts[v.id].dead) << print(b);
+}
+
 }  // namespace
 }  // namespace vireo::jit::ir

@@ -10,7 +10,9 @@
 // value and their flags.
 #include "jit_harness.h"
 
+#include <chrono>
 #include <functional>
+#include <thread>
 
 namespace vireo::test {
 namespace {
@@ -239,6 +241,84 @@ TEST(JitAdcSbb, ValueAndFlagsFromOneHostInstructionAreExactAtFaultsAndExits) {
     p.run(code, s);
     p.expect_same();
   }
+}
+
+TEST(JitIndirectBranch, NonCanonicalTargetFaultsAtTheBranchAfterJumpCacheHits) {
+  // l: add rdx, rcx; dec ecx; (cmovz r8, r9 | jnz m; mov r8, r9; m:) push r8; then ret,
+  // ret 8, jmp r8 or jmp [rsp], back to l (r8) while ecx counts down, then to r9, non-canonical.
+  // A jump-cache hit is a translated block's pc, so the branch's canonical check is made on
+  // the miss path only, after the block's state went to CpuState: #GP at the branch with
+  // rsp as before it (ret's pop taken back) and the flags of the dec, as the interpreter has.
+  const std::vector<uint8_t> head = {0x48, 0x01, 0xCA, 0xFF, 0xC9};
+  const std::vector<uint8_t> cmovz = {0x4D, 0x0F, 0x44, 0xC1}, jnz_mov = {0x75, 0x03, 0x4D, 0x89, 0xC8};
+  const std::vector<uint8_t> push = {0x41, 0x50};
+  const std::vector<std::vector<uint8_t>> branches = {
+      {0xC3}, {0xC2, 0x08, 0x00}, {0x41, 0xFF, 0xE0}, {0xFF, 0x24, 0x24}};
+  for (const auto& select : {cmovz, jnz_mov})
+    for (size_t k = 0; k < branches.size(); ++k)
+      for (uint64_t iterations : {1u, 2u, 9u}) {
+        CpuState s = random_state(k * 10 + iterations);
+        s.gpr[RCX] = iterations;
+        s.gpr[R8] = kCode;
+        s.gpr[R9] = 0x8000000000001000ull;
+        Pair p;
+        p.run(cat({head, select, push, branches[k]}), s);
+        SCOPED_TRACE("branch " + std::to_string(k) + (select == cmovz ? ", cmovz" : ", jnz") + ", " +
+                     std::to_string(iterations) + " iterations");
+        p.expect_same();
+        EXPECT_EQ(p.jit.r, StopReason::Fault);
+        EXPECT_EQ(p.jit.cpu.fault.vector, VEC_GP);
+      }
+}
+
+// User mode checks the exit request on the edges that can close a cycle (to a pc at or below
+// the block's start, and indirect branches), not at every block entry. A pending request must
+// still stop every loop, at a block boundary with the state of that point. The loops count
+// their iterations in memory ([rbx + 8]); the request comes once a few have run (chained).
+StopReason run_until_request(jit::JitEngine& jit, Machine& m) {
+  const volatile uint64_t* count = reinterpret_cast<const volatile uint64_t*>(m.as.host(kData + 8));
+  std::thread t([&] {
+    for (int i = 0; i < 10000 && *count < 100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    m.cpu.exit_request = 1;
+  });
+  StopReason r = jit.run(m.cpu);
+  t.join();
+  return r;
+}
+
+TEST(JitEdgeChecks, ALoopOverTwoPagesStopsAtARequest) {
+  // kCode: add qword [rbx+8], 1; jmp kCode + 0x1000 (forward: not checked)
+  // kCode + 0x1000: add r10, 1; jmp kCode (backward: checked)
+  Machine m;
+  m.load({0x48, 0x83, 0x43, 0x08, 0x01, 0xE9, 0xF6, 0x0F, 0x00, 0x00});
+  const std::vector<uint8_t> back = {0x49, 0x83, 0xC2, 0x01, 0xE9, 0xF7, 0xEF, 0xFF, 0xFF};
+  std::memcpy(m.as.host(kCode + 0x1000), back.data(), back.size());
+  m.cpu.gpr[RBX] = kData;
+  m.cpu.gpr[R10] = 0;
+  jit::JitEngine jit(m.as.memory(), {});
+  ASSERT_EQ(run_until_request(jit, m), StopReason::ExitRequest);
+  uint64_t count;
+  std::memcpy(&count, m.as.host(kData + 8), 8);
+  EXPECT_EQ(m.cpu.rip, kCode);  // (the only checked edge leads there)
+  EXPECT_GE(count, 100u);
+  EXPECT_EQ(m.cpu.gpr[R10], count);
+}
+
+TEST(JitEdgeChecks, AnIndirectLoopStopsAtARequest) {
+  // kCode: add qword [rbx+8], 1; mov rax, [rbx]; jmp rax  ([rbx] = kCode: a jump-cache hit)
+  Machine m;
+  m.load({0x48, 0x83, 0x43, 0x08, 0x01, 0x48, 0x8B, 0x03, 0xFF, 0xE0});
+  const uint64_t target = kCode;
+  std::memcpy(m.as.host(kData), &target, 8);
+  m.cpu.gpr[RBX] = kData;
+  jit::JitEngine jit(m.as.memory(), {});
+  ASSERT_EQ(run_until_request(jit, m), StopReason::ExitRequest);
+  uint64_t count;
+  std::memcpy(&count, m.as.host(kData + 8), 8);
+  EXPECT_EQ(m.cpu.rip, kCode);
+  EXPECT_GE(count, 100u);
+  EXPECT_EQ(m.cpu.gpr[RAX], kCode);
+  EXPECT_GT(jit.stats().jump_cache_hits, 0u);
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ CodeCache::CodeCache(size_t size) : size_(size) {
     throw std::runtime_error("cannot allocate the translation cache");
   }
   jump_cache_ = static_cast<JumpCacheEntry*>(aux_);
-  filter_ = reinterpret_cast<uint64_t*>(jump_cache_ + kJumpCacheSize);
+  filter_ = reinterpret_cast<uint64_t*>(jump_cache_ + kUserJumpCacheSize);
   jump_cache_[0].guest_pc = empty_jump_tag(0);  // (every other slot's empty tag is 0)
 }
 
@@ -142,8 +142,9 @@ void CodeCache::remove(TranslatedBlock* b) {
     std::erase(it->second, b);
     if (it->second.empty()) pages_.erase(it);
   }
-  for (size_t i = 0; i < kJumpCacheSize; ++i)
-    if (jump_cache_[i].host == b->code) jump_cache_[i] = {empty_jump_tag(i), nullptr};
+  // (an entry holds a block's own pc: only b's slot can name it)
+  const size_t j = jump_cache_index(b->guest_pc, kUserJumpCacheBits);
+  if (jump_cache_[j].host == b->code) jump_cache_[j] = {empty_jump_tag(j), nullptr};
   erase_block(b);
 }
 

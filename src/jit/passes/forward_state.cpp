@@ -159,6 +159,35 @@ void forward_guest_state(ir::Block& b) {
 }
 
 void eliminate_dead_flags(ir::Block& b) {
+  // A dead SetFlags takes the computation of its value with it at once, when nothing else
+  // reads that (dead code elimination would, but later): a flags operation that keeps some
+  // flags reads the old ones through a GetFlags (a shift by CL keeps all of them for a zero
+  // count), and that GetFlags, dead with it, must not keep the flags before it alive. (`shl
+  // rdx, cl; shl r14, cl; sub r14, 1`: the first shift's flags were materialized, with the
+  // `sub rsp` flags before them, for nothing: python3's dict lookup.)
+  thread_local std::vector<uint32_t> uses;
+  uses.assign(b.insts.size(), 0);
+  for (const ir::Inst& in : b.insts)
+    if (!in.dead)
+      for (int a = 0; a < in.nargs; ++a)
+        if (!in.args[a].is_imm) ++uses[in.args[a].v];
+  b.for_each_terminal([&](const ir::Terminal& t) {
+    if (t.cond.valid()) ++uses[t.cond.id];
+    if (t.dest.valid()) ++uses[t.dest.id];
+  });
+  thread_local std::vector<uint32_t> released;
+  auto release = [&](uint64_t v) {
+    released.assign(1, uint32_t(v));
+    while (!released.empty()) {
+      const uint32_t x = released.back();
+      released.pop_back();
+      ir::Inst& d = b.insts[x];
+      if (--uses[x] != 0 || d.dead || has_side_effects(d.op)) continue;
+      d.dead = true;
+      for (int a = 0; a < d.nargs; ++a)
+        if (!d.args[a].is_imm) released.push_back(uint32_t(d.args[a].v));
+    }
+  };
   uint64_t live = flag::ARITH;  // live at the block's end
   for (size_t i = b.insts.size(); i-- > 0;) {
     ir::Inst& in = b.insts[i];
@@ -168,6 +197,7 @@ void eliminate_dead_flags(ir::Block& b) {
       uint64_t mask = in.args[0].v & (live | ~flag::ARITH);
       if (mask == 0) {
         in.dead = true;
+        if (!in.args[1].is_imm) release(in.args[1].v);
         continue;
       }
       in.args[0].v = mask;

@@ -356,6 +356,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // aligned when d2 - d1 is a multiple of 16.
   bool alignment_already_checked(uint32_t v);
   std::pair<uint32_t, int64_t> base_and_displacement(uint32_t v) const;
+  // v as root + displacement through any chain of Add/Sub of constants (for the range and
+  // alignment checks that one earlier check covers; base_and_displacement is one step, for
+  // addresses folded into an access, whose base must be live).
+  std::pair<uint32_t, int64_t> address_root(uint32_t v) const;
   bool range_already_checked(uint32_t v);
   // The access's address is its operand k (its register may already hold the result).
   // The memory-access interface: afterwards the access is [r15 + address]. User mode: r15 =
@@ -445,8 +449,23 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
   // A chainable exit: a 5-byte jmp that leads to a link stub until the dispatcher patches it.
   void chainable_exit(uint64_t target);
+  // User mode checks the exit request where a block leaves for a pc at or below its own start
+  // and at indirect branches, not at every block entry: any cycle of chained blocks has such
+  // an edge (their start pcs cannot all increase around it), so a pending request still stops
+  // every loop; straight-line chains (python's bytecode handlers, a call's way down) skip
+  // the compare. System mode keeps the entry check (where interrupts are taken).
+  bool edge_checks() const { return !rt_.tlb_table; }
+  void edge_request_check(uint64_t target);
+  std::deque<Xbyak::Label> edge_request_labels_;  // their stubs (out_of_line), for ...
+  std::vector<uint64_t> edge_request_targets_;     // ... the exits' target pcs
   // Under --stats: one more jump-cache hit or miss.
   void count_lookup(uint64_t* counter);
+  // The canonical-address check of an indirect branch's target, made on the jump cache's miss
+  // path only (block_exits.cpp): a hit is the pc of a translated block, canonical.
+  void find_deferred_canonical();
+  void deferred_canonical_check();
+  uint32_t deferred_canonical_ = kNone;  // that CheckCanonical (emitted as nothing where it is)
+  int32_t deferred_rsp_step_ = 0;        // what the branch added to rsp after it (ret: 8 + imm16)
 
   // The block's terminal, or its tail's (`fused`: the branch's TestCond is a host jcc).
   void terminal(const ir::Terminal& t, bool fused);

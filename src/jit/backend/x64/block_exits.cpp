@@ -266,7 +266,16 @@ void BlockEmitter::exit_to(uint64_t pc) {
   chainable_exit(pc);
 }
 
+void BlockEmitter::edge_request_check(uint64_t target) {
+  if (!edge_checks() || target > b_.guest_pc) return;
+  cmp(dword[rbx + kOffExitRequest], 0);
+  edge_request_targets_.push_back(target);
+  jne(edge_request_labels_.emplace_back(), T_NEAR);
+}
+
 void BlockEmitter::chainable_exit(uint64_t target) {
+  // (every caller has written the guest state back: the request leaves with it at target)
+  edge_request_check(target);
   auto slot = std::make_unique<ExitSlot>();
   slot->jmp = const_cast<uint8_t*>(getCurr());
   slot->target_pc = target;
@@ -376,22 +385,24 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
       Reg64 dest = val(t.dest.id);
       if (dest.getIdx() != rax.getIdx()) mov(rax, dest);
       if (rt_.use_jump_cache) {
-        // The slot of CodeCache::jump_cache_fill: (pc ^ pc >> 12) mod size, 16 bytes each
-        // (the low 12 bits need only the low 32 bits of pc). A hit goes straight to the
+        // The slot of CodeCache::jump_cache_index, 16 bytes each. A hit goes straight to the
         // block: no translated code reads CpuState::rip, which only a miss needs.
         Xbyak::Label miss;
-        mov(ecx, eax);
-        shr(ecx, 12);
-        xor_(ecx, eax);
-        and_(ecx, uint32_t(CodeCache::kJumpCacheSize - 1));
+        imul(ecx, eax, int(CodeCache::kJumpHashMul));
+        shr(ecx, int(32 - rt_.jump_cache_bits));
         shl(ecx, 4);
         mov(rdx, uint64_t(rt_.jump_cache));
         cmp(qword[rdx + rcx], rax);
         jne(miss);
+        if (edge_checks()) {  // (a request leaves through the miss path, to the dispatcher)
+          cmp(dword[rbx + kOffExitRequest], 0);
+          jne(miss);
+        }
         count_lookup(rt_.jump_cache_hits);
         jmp(qword[rdx + rcx + 8]);
         L(miss);
         count_lookup(rt_.jump_cache_misses);
+        if (&t == &b_.term && deferred_canonical_ != kNone) deferred_canonical_check();
       }
       mov(qword[rbx + kOffRip], rax);
       exit_with(kExitDispatch);
@@ -402,6 +413,78 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
     case ir::Terminal::Kind::Return: exit_with(kExitDispatch); break;
     case ir::Terminal::Kind::None: throw std::runtime_error("jit backend: block without terminal");
   }
+}
+
+// `jmp rax` (an interpreter's dispatch, a switch's jump table, a PLT stub's `jmp [got]`) and
+// `ret` check that the target is canonical (#GP at the branch, its state unchanged) before they
+// go. A jump-cache hit is a translated block's pc, canonical (user mode: inside the guest
+// window), so the check moves to the miss path when nothing between it and the terminal
+// changes the guest state but a ret's rsp step, which the failure path takes back: five host
+// instructions less per indirect branch (lua's and sqlite's bytecode dispatch, python's).
+void BlockEmitter::find_deferred_canonical() {
+  if (rt_.tlb_table || !rt_.use_jump_cache || b_.tail.present() || self_loop_) return;
+  if (b_.term.kind != ir::Terminal::Kind::Indirect || !b_.term.dest.valid()) return;
+  const uint32_t end = b_.main_end();
+  uint32_t check = kNone;
+  for (uint32_t i = end; i-- > 0;) {
+    const ir::Inst& in = b_.insts[i];
+    if (in.dead) continue;
+    if (in.op == Opcode::CheckCanonical) {
+      if (!in.args[0].is_imm && in.args[0].v == b_.term.dest.id) check = i;
+      break;
+    }
+  }
+  if (check == kNone) return;
+  uint32_t rsp_set = kNone;
+  for (uint32_t i = check + 1; i < end; ++i) {
+    const ir::Inst& in = b_.insts[i];
+    if (in.dead) continue;
+    if (in.op == Opcode::SetGpr && (in.args[0].v & 15) == RSP && rsp_set == kNone) {
+      rsp_set = i;
+      continue;
+    }
+    if (passes::has_side_effects(in.op) || passes::is_sync_point(in.op)) return;
+  }
+  int64_t step = 0;
+  if (rsp_set != kNone) {
+    // rsp at the check: the last SetGpr of it before, else the block's read of it.
+    uint32_t before = kNone;
+    for (uint32_t i = check; i-- > 0;) {
+      const ir::Inst& in = b_.insts[i];
+      if (in.dead) continue;
+      if (in.op == Opcode::Interpret || in.op == Opcode::RepString) return;
+      if ((in.op == Opcode::SetGpr || in.op == Opcode::GetGpr) && (in.args[0].v & 15) == RSP) {
+        before = in.op == Opcode::SetGpr ? uint32_t(in.args[1].v) : i;
+        break;
+      }
+    }
+    if (before == kNone || b_.insts[rsp_set].args[1].is_imm) return;
+    auto [root, disp] = address_root(uint32_t(b_.insts[rsp_set].args[1].v));
+    auto [root_before, disp_before] = address_root(before);
+    step = disp - disp_before;
+    if (root != root_before || step == 0 || step > 0x10008 || step < -0x10008) return;
+  }
+  deferred_canonical_ = check;
+  deferred_rsp_step_ = int32_t(step);
+}
+
+// On the miss path, the target in rax and the guest state all in CpuState (flags lazy there).
+void BlockEmitter::deferred_canonical_check() {
+  Xbyak::Label ok;
+  mov(r11, rax);
+  shl(r11, 16);
+  sar(r11, 16);
+  cmp(r11, rax);
+  je(ok, T_NEAR);
+  if (deferred_rsp_step_) sub(qword[rbx + kOffGpr + 8 * RSP], deferred_rsp_step_);
+  mov(rsi, rax);
+  mov(rdi, rbx);
+  mov(rdx, b_.insts[deferred_canonical_].guest_pc);
+  mov(ecx, uint32_t(VEC_GP) << 8);
+  mov(rax, uint64_t(rt_.range_fault_helper));
+  call(rax);
+  exit_with(kExitFault);
+  L(ok);
 }
 
 void BlockEmitter::count_lookup(uint64_t* counter) {
@@ -423,6 +506,12 @@ void BlockEmitter::out_of_line() {
     if (rt_.count_insns && side_exits_[k].skipped)  // (the entry counted the whole block)
       sub(qword[rbx + kOffInsnCount], int32_t(side_exits_[k].skipped));
     chainable_exit(side_exits_[k].target);
+  }
+  // (after the side exits: their chainable exits may add some)
+  for (size_t k = 0; k < edge_request_targets_.size(); ++k) {
+    L(edge_request_labels_[k]);
+    set_rip(edge_request_targets_[k]);
+    exit_with(kExitRequest);
   }
   for (size_t k = 0; k < link_slots_.size(); ++k) {
     rewrite(link_jmp_ends_[k] - 4, uint32_t(getSize() - link_jmp_ends_[k]), 4);

@@ -24,15 +24,19 @@ void BlockEmitter::run() {
     find_dead_at_loop_head();
   }
   find_exit_conditions();
+  find_deferred_canonical();
   if (entry_flags_hint_) {  // the branch's GetFlags and TestCond: part of the terminal
     folded_[b_.term.cond.id] = 1;
     folded_[b_.insts[b_.term.cond.id].args[0].v] = 1;
   }
   compute_last_uses();
   // Exit check at block entry (design: interrupt/exit checks at TB entry), then count the
-  // block's guest instructions.
-  cmp(dword[rbx + kOffExitRequest], 0);
-  jne(exit_request_, T_NEAR);
+  // block's guest instructions. User mode checks on the edges that can close a cycle instead
+  // (edge_request_check): a block entered by a forward chain needs none.
+  if (!edge_checks()) {
+    cmp(dword[rbx + kOffExitRequest], 0);
+    jne(exit_request_, T_NEAR);
+  }
   count_insns();
   if (self_loop_) {  // the guest registers the block reads, loaded once for all iterations
     for (uint32_t i = 0; i < b_.insts.size(); ++i)
@@ -507,6 +511,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     case Opcode::Interpret: call_helper(i, rt_.fallback_helper, fb_[in.args[0].v].get()); break;
     case Opcode::RepString: call_helper(i, rt_.rep_string_helper, fb_[in.args[0].v].get()); break;
     case Opcode::CheckCanonical: {
+      if (i == deferred_canonical_) break;  // (on the terminal's jump-cache miss path)
       // Canonical: bits 63..47 all equal, so sign-extending from bit 47 changes nothing.
       const Reg64 v = A(0);
       mov(r11, v);
@@ -603,8 +608,34 @@ std::pair<uint32_t, int64_t> BlockEmitter::base_and_displacement(uint32_t v) con
   return {v, 0};
 }
 
+std::pair<uint32_t, int64_t> BlockEmitter::address_root(uint32_t v) const {
+  // A chain of constant steps: push after push (rsp - 8, - 16, ...), [rsp + 8] after `sub rsp,
+  // 0x58`, ret's pop. Each value is a fixed number (SSA), whether its register lives or not.
+  int64_t disp = 0;
+  for (int depth = 0; depth < 64; ++depth) {
+    const ir::Inst& d = b_.insts[v];
+    if (d.op != Opcode::Add && d.op != Opcode::Sub) break;
+    auto constant = [&](int k, int64_t& c) {
+      if (d.args[k].is_imm) c = int64_t(d.args[k].v);
+      else if (is_const(d.args[k].v)) c = int64_t(const_of(d.args[k].v));
+      else return false;
+      return true;
+    };
+    int64_t c = 0;
+    int k = -1;
+    if (constant(1, c)) k = 0;
+    else if (d.op == Opcode::Add && constant(0, c)) k = 1;
+    if (k < 0 || d.args[k].is_imm || is_const(d.args[k].v)) break;
+    if (d.op == Opcode::Sub) c = -c;
+    if (c > (int64_t(1) << 31) || c < -(int64_t(1) << 31)) break;  // (the sum stays far from overflow)
+    disp += c;
+    v = uint32_t(d.args[k].v);
+  }
+  return {v, disp};
+}
+
 bool BlockEmitter::range_already_checked(uint32_t v) {
-  auto [base, disp] = base_and_displacement(v);
+  auto [base, disp] = address_root(v);
   const uint64_t reach = rt_.mem->guard > 64 ? rt_.mem->guard - 64 : 0;
   for (auto [b, d] : checked_ranges_)
     if (b == base && (disp >= d ? uint64_t(disp - d) : uint64_t(d - disp)) <= reach) return true;
@@ -613,7 +644,7 @@ bool BlockEmitter::range_already_checked(uint32_t v) {
 }
 
 bool BlockEmitter::alignment_already_checked(uint32_t v) {
-  auto [base, disp] = base_and_displacement(v);
+  auto [base, disp] = address_root(v);
   for (auto [b, d] : checked_alignments_)
     if (b == base && ((disp - d) & 15) == 0) return true;
   checked_alignments_.emplace_back(base, disp);

@@ -34,6 +34,7 @@ struct Runtime {
   void* rep_string_helper;   // uint32_t (CpuState*, FallbackInsn*, const GuestMemory*)
   const GuestMemory* mem;
   JumpCacheEntry* jump_cache;
+  unsigned jump_cache_bits = CodeCache::kJumpCacheBits;  // log2 of its entries (CodeCache::jump_cache_index)
   bool use_jump_cache = true;
   bool count_insns = true;  // JitOptions::count_insns
   // Jump-cache lookups, counted where count_insns is on (--stats): JitStats' counters.
