@@ -68,6 +68,7 @@ class CodeCache {
   // An empty slot's tag: a pc that never indexes that slot, so no guest pc can hit it (~0,
   // the obvious choice, is a canonical guest pc that indexes slot 0).
   static uint64_t empty_jump_tag(size_t slot) { return slot == 0 ? 1 : 0; }
+  // (Only ever a block's own guest pc and entry: remove() clears that slot alone.)
   void jump_cache_fill(uint64_t pc, uint8_t* host) {
     jump_cache_[jump_cache_index(pc)] = {pc, host};
   }
