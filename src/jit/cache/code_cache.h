@@ -84,6 +84,7 @@ class CodeCache {
   // the obvious choice, is a canonical guest pc that indexes slot 0; 0 indexes slot 0, 1 does
   // not: kJumpHashMul's top bit is set).
   static uint64_t empty_jump_tag(size_t slot) { return slot == 0 ? 1 : 0; }
+  // (Only ever a block's own guest pc and entry: remove() clears that slot alone.)
   void jump_cache_fill(uint64_t pc, uint8_t* host) {
     jump_cache_[jump_cache_index(pc, kUserJumpCacheBits)] = {pc, host};
   }

@@ -45,8 +45,9 @@ Value Translator::sign_extend(Value v, unsigned size) {
 }
 
 Value Translator::address(const Operand& o) {
-  Value a = constant(uint64_t(o.disp));
-  if (o.base != kNoReg) a = ir.op(Opcode::Add, a, ir.get_gpr(o.base));
+  // (no `0 + base`: fold_constants removed it, after every pass before it had walked it)
+  Value a = o.disp == 0 && o.base != kNoReg ? ir.get_gpr(o.base) : constant(uint64_t(o.disp));
+  if (o.base != kNoReg && o.disp != 0) a = ir.op(Opcode::Add, a, ir.get_gpr(o.base));
   if (o.index != kNoReg) {
     Value idx = ir.get_gpr(o.index);
     if (o.scale > 1) idx = ir.op(Opcode::Shl, idx, constant(__builtin_ctz(o.scale)));
@@ -163,22 +164,96 @@ size_t fetch(const GuestMemory& mem, uint64_t pc, uint8_t* out) {
   return got;
 }
 
-// Decodes the instruction in `bytes` (`got` of them) at pc, or takes it from the interpreter
-// tier's decode cache when it holds it (decoded from the same bytes).
-bool decode_at(const Decoder& decoder, const BlockLimits& limits, const uint8_t* bytes, size_t got, uint64_t pc,
-               Insn& in) {
-  if (got == 0) return false;
-  if (limits.decoded)
-    if (const Insn* cached = limits.decoded->cached_decode(pc, bytes, got)) {
-      in = *cached;
-      return true;
+// Decodes a block's instructions, taking each from the interpreter tier's decode cache when
+// it holds it (decoded from the same bytes): first where the previous one's successor sits in
+// the cache's pool, then through its index. Half of python3 -c pass's translated instructions
+// were decoded by Zydis again with the index alone: its 16,384 direct-mapped slots had lost
+// them to conflicts while the pool still held them.
+class BlockDecoder {
+ public:
+  explicit BlockDecoder(const BlockLimits& limits) : limits_(limits) {}
+  bool decode(const uint8_t* bytes, size_t got, uint64_t pc, Insn& in) {
+    static const Decoder decoder(CpuMode::Long64);
+    if (got == 0) return false;
+    if (limits_.decoded) {
+      const Insn* cached = last_ ? limits_.decoded->cached_decode_after(last_, pc, bytes, got)
+                                 : limits_.decoded->cached_decode(pc, bytes, got);
+      last_ = cached;
+      if (cached) {
+        in = *cached;
+        return true;
+      }
     }
-  return decoder.decode(bytes, got, pc, in);
+    return decoder.decode(bytes, got, pc, in);
+  }
+  // Whether the instruction decoded last came from the interpreter tier's decode cache.
+  bool hit() const { return last_ != nullptr; }
+  // Whether the interpreter tier's decode cache holds the instruction at `pc`: the tier ran it.
+  bool ran(const GuestMemory& mem, uint64_t pc);
+
+ private:
+  const BlockLimits& limits_;
+  const Insn* last_ = nullptr;  // the cache's entry of the instruction decoded last, if any
+};
+
+bool BlockDecoder::ran(const GuestMemory& mem, uint64_t pc) {
+  if (!limits_.decoded) return true;
+  uint8_t bytes[15];
+  const size_t got = fetch(mem, pc, bytes);
+  if (got == 0) return false;
+  const Insn* cached = last_ ? limits_.decoded->cached_decode_after(last_, pc, bytes, got)
+                             : limits_.decoded->cached_decode(pc, bytes, got);
+  return cached != nullptr;
 }
 
 constexpr uint32_t kMaxTailInsns = 24;
 
 bool on_page(uint64_t pc, uint64_t page_of) { return (pc >> 12) == (page_of >> 12); }
+
+FrontendFn frontend_for(const Insn& in, const BlockLimits& limits) {
+  FrontendFn fn = is_locked_rmw(in) ? translate_locked : frontend_table()[in.mnemonic];
+  return avx_translatable(in, limits) ? fn : nullptr;
+}
+
+// The straight-line path of a tail candidate, decoded: try_tail's first look, without IR.
+// Most side exits lead elsewhere (python3 -c pass: 9,800 candidates, 200 tails), and
+// translating each path to find that out was 3-4% of the run; this rejects the paths that
+// certainly fail try_tail (a fallback, an exit that cannot lead back to the start, too long,
+// off the page) and keeps the instructions for it to translate.
+struct TailPath {
+  std::array<Insn, kMaxTailInsns> insns;
+  uint32_t count = 0;
+};
+
+bool may_lead_back(const GuestMemory& mem, uint64_t target, uint64_t start, const BlockLimits& limits,
+                   uint32_t side_exits, TailPath& path) {
+  BlockDecoder decoder(limits);
+  uint64_t pc = target;
+  for (uint32_t n = 0; n < kMaxTailInsns; ++n) {
+    if (limits.breaks_at(pc)) return false;
+    if (pc == start) return true;
+    uint8_t bytes[15];
+    size_t got = fetch(mem, pc, bytes);
+    Insn& in = path.insns[path.count];
+    if (!decoder.decode(bytes, got, pc, in) || !on_page(pc + in.len - 1, start)) return false;
+    ++path.count;
+    if (!frontend_for(in, limits)) return false;  // an interpreter fallback
+    const uint64_t next = pc + in.len;
+    const uint16_t m = in.mnemonic;
+    const bool direct = in.nops > 0 && in.op[0].kind == OpKind::Imm;
+    if (m == ZYDIS_MNEMONIC_JMP) return direct && uint64_t(in.op[0].disp) == start;
+    if (m == ZYDIS_MNEMONIC_CALL) return direct && uint64_t(in.op[0].disp) == start;
+    if (m == ZYDIS_MNEMONIC_RET || m == ZYDIS_MNEMONIC_SYSCALL) return false;
+    const bool branch = m == ZYDIS_MNEMONIC_JRCXZ || m == ZYDIS_MNEMONIC_JECXZ || m == ZYDIS_MNEMONIC_LOOP ||
+                        std::find(kJccMnemonics.begin(), kJccMnemonics.end(), ZydisMnemonic(m)) != kJccMnemonics.end();
+    if (branch) {
+      if ((direct && uint64_t(in.op[0].disp) == start) || next == start) return true;
+      if (side_exits++ >= limits.max_side_exits) return false;
+    }
+    pc = next;
+  }
+  return false;
+}
 
 // Tries to make the path of the side exit `entry` (to `target`) the block's tail: it must
 // reach the block's start within kMaxTailInsns straight-line instructions on the block's
@@ -186,10 +261,11 @@ bool on_page(uint64_t pc, uint64_t page_of) { return (pc >> 12) == (page_of >> 1
 // exits of its own. Leaves the block as it was if not.
 bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const BlockLimits& limits,
               uint32_t& side_exits, ir::Block& block, std::vector<FallbackSite>& fallbacks) {
-  static const Decoder decoder(CpuMode::Long64);
-  const FrontendTable& table = frontend_table();
   const uint64_t start = block.guest_pc;
   if (target == start || !on_page(target, start)) return false;
+  TailPath path;
+  if (!may_lead_back(mem, target, start, limits, side_exits, path)) return false;
+  BlockDecoder decoder(limits);
   const size_t saved_insts = block.insts.size(), saved_fallbacks = fallbacks.size();
   const ir::Terminal saved_term = block.term;
   const uint32_t saved_exits = side_exits;
@@ -208,12 +284,15 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
       ok = true;
       break;
     }
-    uint8_t bytes[15];
-    size_t got = fetch(mem, pc, bytes);
     Insn in;
-    if (!decode_at(decoder, limits, bytes, got, pc, in) || !on_page(pc + in.len - 1, start)) break;
-    FrontendFn fn = is_locked_rmw(in) ? translate_locked : table[in.mnemonic];
-    if (!avx_translatable(in, limits)) fn = nullptr;
+    if (n < path.count) {
+      in = path.insns[n];  // (decoded by may_lead_back, on the page)
+    } else {
+      uint8_t bytes[15];
+      size_t got = fetch(mem, pc, bytes);
+      if (!decoder.decode(bytes, got, pc, in) || !on_page(pc + in.len - 1, start)) break;
+    }
+    FrontendFn fn = frontend_for(in, limits);
     const size_t before = block.insts.size();
     Translator t(block, in, pc, fallbacks);
     if (!fn || !fn(t, in)) break;
@@ -272,13 +351,16 @@ bool system_translatable(const Insn& in) {
 
 bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& limits,
                      ir::Block& block, std::vector<FallbackSite>& fallbacks, bool interpret_all) {
-  static const Decoder decoder(CpuMode::Long64);
   const FrontendTable& table = frontend_table();
+  BlockDecoder decoder(limits);
   block.guest_pc = pc;
   block.code = {{pc, pc}};
   block.insts.reserve(limits.max_insns * 8);  // (about 8 IR instructions per guest one)
   ir::Builder ir(block);
   uint32_t side_exits = 0;
+  // Whether the interpreter tier ran the block's start (not with --translate-after 0, nor
+  // after its decode cache let it go): only then does its cache tell code that never ran.
+  bool tier_ran = false;
   std::vector<std::pair<uint32_t, uint64_t>> exits;  // (ExitIf, target): tail candidates
   auto translated = [&](uint64_t at) {
     return std::any_of(block.code.begin(), block.code.end(), [&](const ir::CodeRange& r) { return at >= r.begin && at < r.end; });
@@ -287,7 +369,8 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     uint8_t bytes[15];
     size_t got = fetch(mem, pc, bytes);
     Insn in;
-    bool ok = decode_at(decoder, limits, bytes, got, pc, in);
+    bool ok = decoder.decode(bytes, got, pc, in);
+    if (n == 0) tier_ran = decoder.hit();
     // A block never runs into a page that is not there, nor past its size limit; an
     // undecodable first instruction is left to the interpreter, which raises the fault.
     if (!ok || n == limits.max_insns || (n > 0 && limits.breaks_at(pc))) {
@@ -323,12 +406,14 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     // A conditional branch whose fall-through stays on the page becomes a side exit and the
     // block goes on (a superblock): the path through it keeps its registers and flags in host
     // registers. Not a branch back to the block's start: that one stays the terminal, so the
-    // block can loop in place.
+    // block can loop in place. Nor a fall-through the interpreter tier never ran while it ran
+    // the block (not in its decode cache): translating code that may never run cost python3 -c pass 10% of its
+    // translation time; if it does run, it becomes a block of its own.
     const ir::Terminal term = block.term;
     if (t.ends_block && term.kind == ir::Terminal::Kind::Branch && term.fallthrough == pc &&
         term.target != block.guest_pc && (pc >> 12) == (block.guest_pc >> 12) &&
         n + 1 < limits.max_insns && !interpret_all && limits.superblocks &&
-        side_exits < limits.max_side_exits) {
+        side_exits < limits.max_side_exits && (!tier_ran || decoder.ran(mem, pc))) {
       ++side_exits;
       exits.emplace_back(uint32_t(block.insts.size()), term.target);
       t.ir.emit(Opcode::ExitIf, {Arg::val(term.cond), Arg::imm(term.target), Arg::imm(block.guest_insns)});

@@ -85,6 +85,17 @@ struct Block {
   Terminal term;
   Tail tail;
 
+  // Empties it for the next translation, keeping the vectors' storage: a fresh block
+  // allocated (and first touched) ~40 KB of instructions per translation.
+  void reset() {
+    guest_pc = 0;
+    guest_insns = 0;
+    code.clear();
+    insts.clear();
+    term = {};
+    tail = {};
+  }
+
   // Where the block's own instructions end: its terminal's position.
   uint32_t main_end() const { return tail.present() ? tail.start : uint32_t(insts.size()); }
   // Both terminals, for passes that rewrite or count their values.

@@ -1,0 +1,126 @@
+// What translating a block costs (issue 22, docs/performance.md "Translation cost"): the
+// translator takes instructions from the interpreter tier's decode cache, following its pool
+// where the index lost them; it does not make a superblock go on into a fall-through the tier
+// never ran; and invalidating a block clears its jump-cache slot without scanning the cache.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "interp/interpreter.h"
+#include "jit/cache/code_cache.h"
+#include "jit/frontend/translator.h"
+#include "jit/ir/ir.h"
+#include "jit_harness.h"
+
+namespace vireo::test {
+
+namespace ir = jit::ir;
+namespace {
+
+// start: add rax, 1 ; test rax, rax ; jnz taken          (kCode + 0, 4, 7)
+//        add rbx, 2 ; syscall                             (the fall-through: kCode + 9, 13)
+// taken: add rcx, 3 ; syscall                             (kCode + 15, 19)
+const std::vector<uint8_t> kBranchy = {0x48, 0x83, 0xC0, 0x01, 0x48, 0x85, 0xC0, 0x75, 0x06, 0x48, 0x83,
+                                       0xC3, 0x02, 0x0F, 0x05, 0x48, 0x83, 0xC1, 0x03, 0x0F, 0x05};
+
+ir::Block translate(Machine& m, const Interpreter* tier) {
+  jit::BlockLimits limits;
+  limits.decoded = tier;
+  ir::Block b;
+  std::vector<jit::FallbackSite> fallbacks;
+  EXPECT_TRUE(jit::translate_block(m.as.memory(), kCode, limits, b, fallbacks, false));
+  EXPECT_EQ(ir::verify(b), "");
+  return b;
+}
+
+uint32_t translated_insns(Machine& m, const Interpreter* tier) { return translate(m, tier).guest_insns; }
+
+}  // namespace
+
+TEST(JitTranslationCost, SuperblockStopsAtAFallThroughTheTierNeverRan) {
+  Machine m;
+  m.load(kBranchy);
+  // No interpreter tier (system mode), or one that never ran the block (--translate-after 0):
+  // the block goes on past the jnz as a side exit, to the syscall.
+  EXPECT_EQ(translated_insns(m, nullptr), 5u);
+  Interpreter fresh(m.as.memory(), 2048);
+  EXPECT_EQ(translated_insns(m, &fresh), 5u);
+  // The tier ran the block with the branch taken only: it ends at the jnz (both ways chainable).
+  Interpreter tier(m.as.memory(), 2048);
+  m.cpu.gpr[RAX] = 0;
+  ASSERT_EQ(tier.run(m.cpu), StopReason::Syscall);
+  ASSERT_EQ(m.cpu.rip, kCode + 21);  // (after the taken path's syscall)
+  EXPECT_EQ(translated_insns(m, &tier), 3u);
+  // Once the tier has run the fall-through too, the superblock takes it in.
+  m.cpu.rip = kCode;
+  m.cpu.gpr[RAX] = ~uint64_t(0);  // + 1 = 0: not taken
+  ASSERT_EQ(tier.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.rip, kCode + 15);
+  EXPECT_EQ(translated_insns(m, &tier), 5u);
+}
+
+TEST(JitTranslationCost, DecodeCacheEntriesLostFromTheIndexAreFoundInThePool) {
+  // P: nop (kCode) ; E: nop (kCode + 1) ; jmp Z ; ... Z: nop (kCode + 2049) ; syscall.
+  // With 2,048 index slots E and Z share one, and Z, run later, takes it; E stays in the pool
+  // right after P.
+  std::vector<uint8_t> code(2052, 0xCC);
+  code[0] = code[1] = 0x90;
+  code[2] = 0xE9;  // jmp rel32 to kCode + 2049
+  const int32_t rel = 2049 - 7;
+  std::memcpy(&code[3], &rel, 4);
+  code[2049] = 0x90;
+  code[2050] = 0x0F;
+  code[2051] = 0x05;
+  Machine m;
+  m.load(code);
+  Interpreter tier(m.as.memory(), 2048);
+  ASSERT_EQ(tier.run(m.cpu), StopReason::Syscall);
+  const uint8_t* bytes = m.as.host(kCode);
+  EXPECT_EQ(tier.cached_decode(kCode + 1, bytes + 1, 15), nullptr);  // (Z's slot now)
+  const Insn* p = tier.cached_decode(kCode, bytes, 15);
+  ASSERT_NE(p, nullptr);
+  const Insn* e = tier.cached_decode_after(p, kCode + 1, bytes + 1, 15);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->mnemonic, ZYDIS_MNEMONIC_NOP);
+  EXPECT_EQ(e->len, 1u);
+  // Through the entry after E (the jmp), then the jmp's taken successor (its `next`): Z.
+  const Insn* j = tier.cached_decode_after(e, kCode + 2, bytes + 2, 15);
+  ASSERT_NE(j, nullptr);
+  EXPECT_EQ(j->mnemonic, ZYDIS_MNEMONIC_JMP);
+  EXPECT_NE(tier.cached_decode_after(j, kCode + 2049, bytes + 2049, 3), nullptr);
+  // Bytes that no longer match what was decoded are not taken.
+  const uint8_t other[15] = {0x48, 0x90};
+  EXPECT_EQ(tier.cached_decode_after(p, kCode + 1, other, 15), nullptr);
+  // The translator's block from the cache is the one from Zydis's decoding.
+  const ir::Block cached = translate(m, &tier), decoded = translate(m, nullptr);
+  EXPECT_EQ(cached.guest_insns, 5u);  // nop, nop, jmp (followed: on the page), nop, syscall
+  EXPECT_EQ(ir::print(cached), ir::print(decoded));
+}
+
+TEST(JitTranslationCost, RemovingABlockClearsItsJumpCacheSlot) {
+  jit::CodeCache c(1 << 20);
+  auto add = [&](uint64_t pc) {
+    auto b = std::make_unique<jit::TranslatedBlock>();
+    b->guest_pc = pc;
+    b->guest_code.emplace_back(pc, pc + 4);
+    b->code = c.begin();
+    b->code_size = 16;
+    c.commit(16);
+    jit::TranslatedBlock* raw = b.get();
+    c.insert(std::move(b));
+    return raw;
+  };
+  jit::TranslatedBlock* a = add(0x401000);
+  jit::TranslatedBlock* b = add(0x402000);
+  c.jump_cache_fill(a->guest_pc, a->code);
+  c.jump_cache_fill(b->guest_pc, b->code);
+  const size_t sa = jit::CodeCache::jump_cache_index(0x401000), sb = jit::CodeCache::jump_cache_index(0x402000);
+  ASSERT_NE(sa, sb);
+  EXPECT_EQ(c.invalidate(0x401000, 1), 1u);
+  EXPECT_EQ(c.jump_cache()[sa].host, nullptr);
+  EXPECT_EQ(c.jump_cache()[sa].guest_pc, jit::CodeCache::empty_jump_tag(sa));
+  EXPECT_EQ(c.jump_cache()[sb].guest_pc, 0x402000u);  // the other block's entry stays
+  EXPECT_EQ(c.jump_cache()[sb].host, b->code);
+}
+
+}  // namespace vireo::test
