@@ -114,7 +114,8 @@ TEST(JitTranslationCost, RemovingABlockClearsItsJumpCacheSlot) {
   jit::TranslatedBlock* b = add(0x402000);
   c.jump_cache_fill(a->guest_pc, a->code);
   c.jump_cache_fill(b->guest_pc, b->code);
-  const size_t sa = jit::CodeCache::jump_cache_index(0x401000), sb = jit::CodeCache::jump_cache_index(0x402000);
+  const size_t sa = jit::CodeCache::jump_cache_index(0x401000, jit::CodeCache::kUserJumpCacheBits),
+               sb = jit::CodeCache::jump_cache_index(0x402000, jit::CodeCache::kUserJumpCacheBits);
   ASSERT_NE(sa, sb);
   EXPECT_EQ(c.invalidate(0x401000, 1), 1u);
   EXPECT_EQ(c.jump_cache()[sa].host, nullptr);

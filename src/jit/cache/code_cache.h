@@ -77,7 +77,7 @@ class CodeCache {
   // memcpy and the code it returns to, 2 MB apart, shared a slot, and evicted each other 400,000
   // times a run.
   static constexpr uint32_t kJumpHashMul = 0x9E3779B1u;
-  static size_t jump_cache_index(uint64_t pc, unsigned bits = kJumpCacheBits) {
+  static size_t jump_cache_index(uint64_t pc, unsigned bits) {
     return size_t((uint32_t(pc) * kJumpHashMul) >> (32 - bits));
   }
   // An empty slot's tag: a pc that never indexes that slot, so no guest pc can hit it (~0,

@@ -156,7 +156,7 @@ void SystemJitEngine::jump_caches_follow_tlb(const softmmu::TlbFlushLog& log) {
 
 void SystemJitEngine::jump_cache_fill(const Key& key, TranslatedBlock* b) {
   JumpCache& jc = jc_[(key.mode & 3) == 3];
-  const size_t i = CodeCache::jump_cache_index(key.virt_pc);
+  const size_t i = CodeCache::jump_cache_index(key.virt_pc, CodeCache::kJumpCacheBits);
   jc.entries[i] = {key.virt_pc, b->code};
   jc.blocks[i] = {b, key.phys_pc};
   const size_t h = JumpCache::page_hash(key.virt_pc);
@@ -354,7 +354,7 @@ TranslatedBlock* SystemJitEngine::lookup(CpuState& cpu, Key& key, bool* cold) {
     jc.mode = mode;
   }
   if (opts_.jump_cache) {
-    const size_t i = CodeCache::jump_cache_index(la);
+    const size_t i = CodeCache::jump_cache_index(la, CodeCache::kJumpCacheBits);
     if (jc.entries[i].guest_pc == la && jc.blocks[i].first) {
       key = {jc.blocks[i].second, la, mode};
       jump_cache_hit_ = true;

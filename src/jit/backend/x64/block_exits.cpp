@@ -528,7 +528,7 @@ void BlockEmitter::out_of_line() {
       // lookup_and_goto_ptr); the cache holds only blocks of the current translation.
       Xbyak::Label miss;
       mov(rax, target);
-      mov(rdx, uint64_t(reinterpret_cast<uintptr_t>(rt_.jump_cache + CodeCache::jump_cache_index(target))));
+      mov(rdx, uint64_t(reinterpret_cast<uintptr_t>(rt_.jump_cache + CodeCache::jump_cache_index(target, CodeCache::kJumpCacheBits))));
       cmp(qword[rdx], rax);
       jne(miss);
       count_lookup(rt_.jump_cache_hits);
