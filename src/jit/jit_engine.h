@@ -84,7 +84,9 @@ class JitEngine final : public Engine {
  private:
   TranslatedBlock* translate(uint64_t pc);
   uint16_t flags_hint_ = 0;  // CpuState's lazy flags word when translated code last returned
-  StopReason interpret_block(CpuState& cpu);  // the interpreter tier: one block
+  // The interpreter tier (jit/tiering.h): Interpreter::run_tier until a head is due (`due`:
+  // it stopped at one, at cpu.rip); `restart`: cpu.rip is a due head to interpret all the same.
+  StopReason interpret_cold(CpuState& cpu, bool restart, bool& due);
   StopReason host_fault(CpuState& cpu);
   StopReason dispatch(CpuState& cpu);
   // Self-modifying code: pages holding translated code are write-protected on the host
