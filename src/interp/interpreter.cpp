@@ -310,16 +310,20 @@ bool Interpreter::tier_head(CpuState& cpu, const Insn* in) {
     e->heads = 1;
     return false;
   }
+  // A due head's count is not stored again: after a fork (a shell's subshells) every store to
+  // a pool page is a copy-on-write fault, in the parent and in the child.
   uint32_t n = e->heads;
-  if (n == 0 && run.translated && run.translated(run.ctx, cpu.rip)) n = kDue;
-  if (++n >= run.translate_at) {
+  if (n < kDue) {
+    if (n == 0 && run.translated && run.translated(run.ctx, cpu.rip)) n = kDue - 1;
+    if (++n < run.translate_at) {
+      e->heads = n;
+      return false;
+    }
     e->heads = kDue;
-    run.due = true;
-    --run.heads;  // (it runs in the other tier)
-    return true;
   }
-  e->heads = n;
-  return false;
+  run.due = true;
+  --run.heads;  // (it runs in the other tier)
+  return true;
 }
 
 void Interpreter::cool_due_heads() {

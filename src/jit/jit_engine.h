@@ -107,6 +107,8 @@ class JitEngine final : public Engine {
   GuestFaultScope scope_;
   JitStats stats_;
   Tiering tiering_;
+  static uint64_t fork_generation();  // host forks so far in this process's line
+  uint64_t forks_seen_;  // fork_generation() when this engine last ran
   uint64_t insns_at_enter_ = 0;  // cpu.insn_count when translated code was last entered
   std::shared_ptr<SharedCode> shared_;
   SharedCode::Member* member_ = nullptr;

@@ -36,6 +36,9 @@ struct TierOptions {
   // instead (0: no start-up phase). Exec-heavy work is mostly short processes (a dynamic
   // program's loader and libc start-up: 0.1-1 M instructions) whose blocks run tens of times
   // at most, where translating at the 8th entry does not pay; a long run gets N soon enough.
+  // A forked child starts its own phase (a shell's subshells are short processes too).
+  // (`vireo run`: 256; 64 until the interpreter tier ran the interp engine's loop, which made
+  // interpreting cheaper: docs/performance.md, "Interpreter tier on the engine's loop".)
   uint32_t startup_translate_after = 0;
   // (1,000,000 until the fourth cold-code pass: python3 -c pass runs 1.7 M instructions in the
   // interpreter tier, 0.95 M of them with no start-up phase, and paid ~10% for a phase that
@@ -76,12 +79,16 @@ class Tiering {
   // The entry count at which a cold block is translated now (start-up phase or not).
   uint32_t threshold() const { return in_startup() ? o_.startup_translate_after : o_.translate_after; }
   // Interpreter-tier instructions until threshold() changes (the start-up phase ends), or 0.
-  uint64_t insns_until_steady() const { return in_startup() ? o_.startup_insns - stats.interp_insns : 0; }
+  uint64_t insns_until_steady() const { return in_startup() ? o_.startup_insns - age() : 0; }
+  // The engine runs in a forked child: a new process, whose start-up phase starts now.
+  void new_process() { born_at_ = stats.interp_insns; }
   const TierOptions& options() const { return o_; }
   TierStats stats;
 
  private:
-  bool in_startup() const { return o_.startup_translate_after && stats.interp_insns < o_.startup_insns; }
+  uint64_t age() const { return stats.interp_insns - born_at_; }  // interpreter-tier instructions
+  bool in_startup() const { return o_.startup_translate_after && age() < o_.startup_insns; }
+  uint64_t born_at_ = 0;  // stats.interp_insns when this process started (its parent's, after fork)
   struct PageState {
     uint32_t faults = 0;         // SMC write faults since the page was last (re)promoted
     uint32_t demotions = 0;

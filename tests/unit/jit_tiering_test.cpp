@@ -60,3 +60,14 @@ TEST(JitTiering, TheStartUpPhaseEndsAfterItsInstructions) {
   EXPECT_EQ(t.threshold(), 8u);
   EXPECT_EQ(t.insns_until_steady(), 0u);
 }
+
+TEST(JitTiering, AForkedChildStartsItsOwnStartUpPhase) {
+  Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000});
+  t.stats.interp_insns = 5000;
+  EXPECT_EQ(t.threshold(), 8u);
+  t.new_process();  // (the engine after a host fork)
+  EXPECT_EQ(t.threshold(), 256u);
+  EXPECT_EQ(t.insns_until_steady(), 1000u);
+  t.stats.interp_insns = 6000;
+  EXPECT_EQ(t.threshold(), 8u);
+}
