@@ -44,8 +44,9 @@ struct RunArgs {
   uint32_t translate_after = 8;
   bool translate_after_given = false;  // --translate-after or VIREO_TRANSLATE_AFTER: N is fixed
   // --startup-translate-after N: N during a thread's first 300,000 interpreter-tier
-  // instructions (jit/tiering.h; docs/performance.md "Start-up"); 0: no start-up phase.
-  uint32_t startup_translate_after = 64;
+  // instructions (jit/tiering.h; docs/performance.md "Start-up", "Interpreter tier on the
+  // engine's loop"); 0: no start-up phase.
+  uint32_t startup_translate_after = 256;
   // gdb: -g PORT|PATH waits for gdb before the first instruction; what a vanished gdb leaves
   std::string gdb;
   std::string gdb_disconnect = "run";
@@ -213,7 +214,7 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::Range(0, 1 << 30));
   run_cmd->add_option("--startup-translate-after", args->startup_translate_after,
                       "jit: without --translate-after, translate at the Nth entry during a thread's first "
-                      "300,000 interpreter-tier instructions (default 64; 0: no start-up phase)")
+                      "300,000 interpreter-tier instructions, and a forked child's (default 256; 0: no start-up phase)")
       ->check(CLI::Range(0, 1 << 30));
   run_cmd->add_option("-d", args->debug, "jit: log items, comma-separated: in_asm,op,out_asm,exec");
   run_cmd->add_option("-D", args->log_file, "jit: write the -d log to FILE instead of stderr");

@@ -251,6 +251,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   e->insn.fn = handler_for(e->insn);
   e->rip = rip;
   e->next = nullptr;
+  e->heads = 0;
   ++pool_used_;
   index_[slot_of(rip)] = e;
   const unsigned len = e->insn.len;
@@ -287,16 +288,73 @@ StopReason Interpreter::run(CpuState& cpu) {
   // Faults come back here by siglongjmp (Exec::raise or the host SIGSEGV handler). Everything
   // the loop needs afterwards lives in members, not locals, so nothing is clobbered.
   if (int how = sigsetjmp(scope_.env, 0)) return fault_stop(cpu, how);
-  StopReason r = debug_ || limit_ || stop_at_branch_ ? loop<false>(cpu) : loop<true>(cpu);
+  StopReason r = debug_ || limit_ || stop_at_branch_ ? loop<false, false>(cpu) : loop<true, false>(cpu);
   deactivate_fault_scope(scope_);
   return r;
 }
 
+StopReason Interpreter::run_tier(CpuState& cpu, TierRun& run) {
+  x_.cpu = &cpu;
+  x_.stop = StopReason::None;
+  x_.insn_rip = cpu.rip;
+  run.due = false;
+  tier_ = &run;
+  activate_fault_scope(scope_, x_.mem);
+  if (int how = sigsetjmp(scope_.env, 0)) {
+    tier_ = nullptr;
+    return fault_stop(cpu, how);
+  }
+  // (a debugger's breakpoints and watchpoints are checked in the tier too)
+  StopReason r = debug_ || limit_ || stop_at_branch_ ? loop<false, true>(cpu) : loop<true, true>(cpu);
+  deactivate_fault_scope(scope_);
+  tier_ = nullptr;
+  return r;
+}
+
+// A block head in the tier (run_tier): counted in its decode-cache entry, where the fetch just
+// loaded the line. Out of line: one in several instructions is a head.
+bool Interpreter::tier_head(CpuState& cpu, const Insn* in) {
+  TierRun& run = *tier_;
+  // (never at the run's first head: the caller has just looked)
+  if (run.heads && (cpu.insn_count >= run.yield_at_insn ||
+                    (run.yield_flag && run.yield_flag->load(std::memory_order_relaxed))))
+    return true;
+  ++run.heads;
+  CacheEntry* const e = last_;
+  if (!e || &e->insn != in) return false;  // (the vsyscall page's emulated calls)
+  if (run.restart_first) [[unlikely]] {
+    run.restart_first = false;
+    e->heads = 1;
+    return false;
+  }
+  // A due head's count is not stored again: after a fork (a shell's subshells) every store to
+  // a pool page is a copy-on-write fault, in the parent and in the child.
+  uint32_t n = e->heads;
+  if (n < kDue) {
+    if (n == 0 && run.translated && run.translated(run.ctx, cpu.rip)) n = kDue - 1;
+    if (++n < run.translate_at) {
+      e->heads = n;
+      return false;
+    }
+    e->heads = kDue;
+  }
+  run.due = true;
+  --run.heads;  // (it runs in the other tier)
+  return true;
+}
+
+void Interpreter::cool_due_heads() {
+  for (size_t i = 0; i < pool_used_; ++i)
+    if (pool_[i].heads >= kDue) pool_[i].heads = 0;
+}
+
 // The fetch-execute loop. `plain`: no debugger, no instruction limit, no stop at a branch —
 // the interp engine's usual case, which then tests per instruction only what can happen
-// anyway (an exit request, AC or TF set, a stop the instruction asked for).
-template <bool plain>
+// anyway (an exit request, AC or TF set, a stop the instruction asked for). `tier`: at each
+// block head a count in the head's decode-cache entry (run_tier).
+template <bool plain, bool tier>
 StopReason Interpreter::loop(CpuState& cpu) {
+  bool head = tier;  // (the first instruction of a run is a head)
   for (;;) {
     if (cpu.exit_request) [[unlikely]]
       return StopReason::ExitRequest;
@@ -304,6 +362,8 @@ StopReason Interpreter::loop(CpuState& cpu) {
     if (!plain && debug_ && debug_breakpoint(cpu)) [[unlikely]]
       return StopReason::Debug;
     const Insn* in = fetch(cpu);
+    if (tier && head && tier_head(cpu, in)) [[unlikely]]
+      return StopReason::InstructionLimit;
     const uint64_t flags_before = cpu.rflags;
     if (flags_before & flag::AC) [[unlikely]]
       alignment_check(x_, *in);
@@ -326,6 +386,7 @@ StopReason Interpreter::loop(CpuState& cpu) {
       return StopReason::InstructionLimit;
     if (!plain && stop_at_branch_ && cpu.rip != x_.insn_rip + in->len) [[unlikely]]
       return StopReason::InstructionLimit;
+    if (tier) head = cpu.rip != x_.insn_rip + in->len;
   }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -32,7 +33,7 @@ class Interpreter final : public Engine {
   // a read fault and a write fault on each of its pages (issue 22, start-up). The index grows
   // (populated, 8 times larger, up to kTierIndexMax) once it has missed kGrowAfterMisses
   // times: a short process (hello world, an exec'd `true`) keeps 2,048 slots, a large
-  // program's cold code (python's start-up) gets 16,384.
+  // program's cold code (python's start-up) gets 16,384, then 131,072.
   Interpreter(const GuestMemory& mem, size_t cache_entries);
   size_t decode_cache_entries() const { return index_mask_ + 1; }
   // System mode (interp/system/): guest-physical RAM and the machine's bus; `int_log` gets one
@@ -50,8 +51,38 @@ class Interpreter final : public Engine {
   // Stop after this many more instructions (difftest, tests); 0 = no limit.
   void set_instruction_limit(uint64_t n) { limit_ = n; }
   // Also stop (InstructionLimit) after an instruction that does not fall through to the next:
-  // a taken branch, a call, a return (the jit's interpreter tier runs a block at a time).
+  // a taken branch, a call, a return (the jit's interpreter tier under a debugger runs a block
+  // at a time).
   void set_stop_at_branch(bool on) { stop_at_branch_ = on; }
+
+  // The jit's interpreter tier (jit/tiering.h): run() as the interp engine runs, through taken
+  // branches, counting the entries of each *block head* (the first instruction of the run and
+  // every target of an instruction that does not fall through) in its decode-cache entry. It
+  // stops (InstructionLimit, before the head runs) at a head whose count reaches
+  // `translate_at` — a block due for translation, or translated already — so the jit's
+  // dispatcher sees only those, not every block (issue 22: returning to it at every block
+  // made the tier 10-15% slower than the interp engine on exec-heavy work).
+  struct TierRun {
+    uint32_t translate_at = 1;  // entries of a head at which it is due (>= 1)
+    // Stop at the first head once cpu.insn_count reaches this (the jit's N changes then).
+    uint64_t yield_at_insn = ~uint64_t(0);
+    // Stop at the next head once this is set (another thread made translated code stale).
+    const std::atomic<bool>* yield_flag = nullptr;
+    // Whether `pc` has a translation: asked when a head's entry is counted for the first time,
+    // since its pc may have been translated under another entry (one decoded again after the
+    // pool was emptied or its index slot reused): such a head is due at once.
+    bool (*translated)(void* ctx, uint64_t pc) = nullptr;
+    void* ctx = nullptr;
+    // The first head's count restarts at 1 and it runs (the jit chose to interpret a due head).
+    bool restart_first = false;
+    // Out: the heads entered (the tier's block entries); whether the run stopped at a due head.
+    uint64_t heads = 0;
+    bool due = false;
+  };
+  StopReason run_tier(CpuState& cpu, TierRun& run);
+  // Due heads count from 0 again (the jit dropped all its translations: what was translated
+  // is interpreted N times before it is translated again, as when it was new).
+  void cool_due_heads();
 
   // Called by the #UD path for a mnemonic without a handler: reported once per mnemonic.
   void report_unimplemented(const Insn& in);
@@ -106,8 +137,13 @@ class Interpreter final : public Engine {
   struct CacheEntry {
     uint64_t rip;       // kDeadRip: invalidated
     CacheEntry* next;   // the successor other than the next entry, the last time there was one
+    // The jit's interpreter tier: entries as a block head, or kDue. (It makes an entry 128
+    // bytes instead of 120; a count beside the entry, where the cache line is loaded anyway,
+    // costs nothing to find, where a table of counts was a cache miss per block entry.)
+    uint32_t heads;
     Insn insn;
   };
+  static constexpr uint32_t kDue = 1u << 31;  // a head due for translation, or translated
   static bool matches(const CacheEntry* e, uint64_t rip, const uint8_t* bytes, size_t avail) {
     return e && e->rip == rip && e->insn.len != 0 && e->insn.len <= avail &&
            std::memcmp(e->insn.bytes, bytes, e->insn.len) == 0;
@@ -117,17 +153,22 @@ class Interpreter final : public Engine {
   // address space, touched as code is decoded: python's start-up uses 32 MB of it).
   static constexpr size_t kIndexSize = 1 << 17;
   static constexpr size_t kPoolSize = 1 << 19;
-  // The jit's interpreter tier: the index grows to kTierIndexMax slots; its pool is smaller
-  // (65,536 entries, 7.9 MB at most: with 131,072 a python3 -c pass under the jit peaked at
+  // The jit's interpreter tier: the index grows to kTierIndexMax slots, the interp engine's
+  // (16,384 until the tier ran the engine's loop: a head that lost its index slot was decoded
+  // again, its count lost, and the index path's entry loads were the tier's loop's main
+  // stall; bash_script in the tier alone went from 1.58 to 1.50 s CPU, the interp engine's
+  // 1.42, for 1.5 MB more peak RSS in python3 -c pass, 31.2 MiB). Its pool is smaller
+  // (65,536 entries, 8.4 MB at most: with 131,072 a python3 -c pass under the jit peaked at
   // 37.7 MiB, above qemu-x86_64's 37.1, and at 30.3 MiB with this size, in the same time).
-  static constexpr size_t kTierIndexMax = 1 << 14;
+  static constexpr size_t kTierIndexMax = 1 << 17;
   static constexpr size_t kTierPoolSize = 1 << 16;
   // (8,192: hello world's 5,300 misses keep the small index; the dynamic programs a shell
   // script execs, their loader and libc start-up in the jit's interpreter tier, grow it early.)
   static constexpr uint64_t kGrowAfterMisses = 8192;
 
-  template <bool plain>
+  template <bool plain, bool tier>
   StopReason loop(CpuState& cpu);
+  bool tier_head(CpuState& cpu, const Insn* in);  // true: stop before this head
   const Insn* fetch(CpuState& cpu);  // inline fast path in loop()
   const Insn* fetch_slow(CpuState& cpu, CacheEntry* e);
   bool executable(uint64_t addr) const;
@@ -169,6 +210,7 @@ class Interpreter final : public Engine {
   bool may_hold_code(uint64_t addr, uint64_t len) const;
   uint64_t limit_ = 0;
   bool stop_at_branch_ = false;
+  TierRun* tier_ = nullptr;  // run_tier's, while it runs
   // A debugger's controls (debug_checks.cpp), null when none: one test per instruction.
   DebugControls* debug_ = nullptr;
   bool debug_breakpoint(CpuState& cpu);

@@ -4,10 +4,13 @@
 #include <xmmintrin.h>
 #include <fmt/format.h>
 
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <utility>
 
 #include "cpu/decoder.h"
 #include "interp/dispatch.h"
@@ -22,11 +25,27 @@ namespace {
 
 constexpr uint32_t kHostMxcsr = 0x1F80;
 
+// Host forks this process has been through (each guest fork and vfork is a host fork).
+std::atomic<uint64_t> g_forks{0};
+
+}  // namespace
+
+uint64_t JitEngine::fork_generation() {
+  static const bool registered = [] {
+    ::pthread_atfork(nullptr, nullptr, [] { g_forks.fetch_add(1, std::memory_order_relaxed); });
+    return true;
+  }();
+  (void)registered;
+  return g_forks.load(std::memory_order_relaxed);
+}
+
+namespace {
+
 }  // namespace
 
 JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
     : mem_(mem), opts_(opts), interp_(mem, opts.tiers.interp_cache_entries), cache_(opts.tc_size), tramp_(make_trampolines(cache_.trampoline_page())),
-      tiering_(opts.tiers) {
+      tiering_(opts.tiers), forks_seen_(fork_generation()) {
   if (opts_.log_exec) opts_.chain = opts_.jump_cache = false;  // every block entry is seen
   rt_.exit_stub = tramp_.exit_stub;
   rt_.settle_flags = tramp_.settle_flags;
@@ -130,6 +149,7 @@ void JitEngine::drop_stale_code() {
 // Drops every translation (a full cache, QEMU's policy; or at another thread's request).
 void JitEngine::flush_cache() {
   cache_.flush();
+  interp_.cool_due_heads();  // (the code is cold again)
   ++stats_.flushes;
   if (member_) shared_->release_all(member_);
 }
@@ -232,15 +252,19 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
 // The interpreter tier: the block at cpu.rip runs in the interpreter up to its first taken
 // branch (or a syscall, a fault, an exit request). CpuState is exact on both sides (lazy flags
 // are settled whenever translated code returns), so the hand-over needs nothing else.
-StopReason JitEngine::interpret_block(CpuState& cpu) {
+StopReason JitEngine::interpret_cold(CpuState& cpu, bool restart, bool& due) {
   const uint64_t before = cpu.insn_count;
-  interp_.set_stop_at_branch(true);
-  interp_.set_instruction_limit(opts_.max_block_insns * 4);  // a long straight run: count it again
-  StopReason r = interp_.run(cpu);
-  interp_.set_instruction_limit(0);
-  interp_.set_stop_at_branch(false);
-  ++tiering_.stats.interp_entries;
+  Interpreter::TierRun run;
+  run.translate_at = std::max<uint32_t>(1, tiering_.threshold());
+  if (uint64_t left = tiering_.insns_until_steady()) run.yield_at_insn = before + left;
+  run.yield_flag = member_ ? &member_->pending : nullptr;
+  run.translated = [](void* self, uint64_t pc) { return static_cast<JitEngine*>(self)->cache_.lookup(pc) != nullptr; };
+  run.ctx = this;
+  run.restart_first = restart;
+  StopReason r = interp_.run_tier(cpu, run);
+  tiering_.stats.interp_entries += run.heads;
   tiering_.stats.interp_insns += cpu.insn_count - before;
+  due = r == StopReason::InstructionLimit && run.due;
   return r;
 }
 
@@ -313,6 +337,11 @@ StopReason JitEngine::debug_dispatch(CpuState& cpu, bool& handled) {
 StopReason JitEngine::run(CpuState& cpu) {
   // (the CpuState of an engine's thread never moves: other threads raise its exit request)
   if (!member_) member_ = shared_->join(&cpu.exit_request);
+  // A forked child is a new process, young whatever its parent's age (jit/tiering.h).
+  if (const uint64_t forks = fork_generation(); forks != forks_seen_) {
+    tiering_.new_process();
+    forks_seen_ = forks;
+  }
   if (!kernel_lifted_.empty()) settle_kernel_lifts();
   for (;;) {
     activate_fault_scope(scope_, mem_);
@@ -333,6 +362,8 @@ StopReason JitEngine::run(CpuState& cpu) {
 // Runs blocks until something needs the platform. Returns None to ask run() to resume after a
 // handled write to a code page.
 StopReason JitEngine::dispatch(CpuState& cpu) {
+  constexpr uint64_t kNoPc = ~uint64_t(0);
+  uint64_t due_pc = kNoPc;  // the interpreter tier stopped at this due head
   for (;;) {
     // Code another thread made stale is dropped before any block is entered again.
     if (member_->pending.load(std::memory_order_acquire)) drop_stale_code();
@@ -350,20 +381,30 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
       if (handled) continue;
     }
     TranslatedBlock* b = nullptr;
+    const bool at_due = std::exchange(due_pc, kNoPc) == cpu.rip;
     if (!unmasked && !step) {
       b = cache_.lookup(cpu.rip);
-      if (!b && !tiering_.enter_cold(cpu.rip)) {
-        // Cold code: the interpreter tier runs this block (jit/tiering.h).
-        StopReason r = interpret_block(cpu);
+      if (!b) {
+        // Cold code (jit/tiering.h): the interpreter tier runs it until it reaches a block head
+        // that is due for translation — this one, if the tier stopped here just now.
+        StopReason r = StopReason::None;  // (None: translate)
+        bool due = false;
+        const uint32_t n = std::max<uint32_t>(1, tiering_.threshold());
+        if (at_due || !tiering_.interpreter_tier()) {
+          if (!tiering_.due(cpu.rip, at_due ? n : 1)) r = interpret_cold(cpu, true, due);  // (a demoted page)
+        } else {
+          r = interpret_cold(cpu, false, due);
+        }
+        if (due) due_pc = cpu.rip;
         if (r == StopReason::InstructionLimit) continue;
         if (r == StopReason::Fault && cpu.fault.vector == VEC_PF && cpu.fault.is_write &&
             handle_code_write(cpu.fault.address)) {
           if (StopReason s = step_writer(cpu); s != StopReason::None) return s;
           continue;
         }
-        return r;
+        if (r != StopReason::None) return r;
+        b = translate(cpu.rip);
       }
-      if (!b) b = translate(cpu.rip);
     }
     if (!b) {
       // Not even the first instruction can be fetched or decoded: the interpreter raises the

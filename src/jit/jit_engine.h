@@ -84,7 +84,9 @@ class JitEngine final : public Engine {
  private:
   TranslatedBlock* translate(uint64_t pc);
   uint16_t flags_hint_ = 0;  // CpuState's lazy flags word when translated code last returned
-  StopReason interpret_block(CpuState& cpu);  // the interpreter tier: one block
+  // The interpreter tier (jit/tiering.h): Interpreter::run_tier until a head is due (`due`:
+  // it stopped at one, at cpu.rip); `restart`: cpu.rip is a due head to interpret all the same.
+  StopReason interpret_cold(CpuState& cpu, bool restart, bool& due);
   StopReason host_fault(CpuState& cpu);
   StopReason dispatch(CpuState& cpu);
   // Self-modifying code: pages holding translated code are write-protected on the host
@@ -105,6 +107,8 @@ class JitEngine final : public Engine {
   GuestFaultScope scope_;
   JitStats stats_;
   Tiering tiering_;
+  static uint64_t fork_generation();  // host forks so far in this process's line
+  uint64_t forks_seen_;  // fork_generation() when this engine last ran
   uint64_t insns_at_enter_ = 0;  // cpu.insn_count when translated code was last entered
   std::shared_ptr<SharedCode> shared_;
   SharedCode::Member* member_ = nullptr;

@@ -1,12 +1,15 @@
 // Tiering: which tier runs the block at a guest pc (design.md, "Tiers").
 //
 // New code starts in the interpreter, the reference engine, on the same CpuState: the
-// dispatcher asks `enter_cold` each time it reaches a pc that has no translation, and the
-// interpreter runs from there to the next taken branch. A pc entered `translate_after` times is
-// translated (with the translator's passes). Translating costs about a thousand times what
-// interpreting an instruction does (docs/performance.md, "Tiers"), so code that runs a few
-// times — program start-up, the dynamic linker, every exec'd process's first milliseconds —
-// is never translated at all.
+// dispatcher hands a pc that has no translation to the interpreter tier
+// (Interpreter::run_tier), which runs as the interp engine does, through taken branches, and
+// counts the entries of each block head in the head's decode-cache entry. It comes back only at
+// a head entered `threshold()` times — due for translation, or translated already — at a
+// syscall, a fault, or when the threshold changes. A due head is translated (with the
+// translator's passes) unless its page is demoted (below). Translating costs hundreds of times
+// what interpreting an instruction does (docs/performance.md, "Tiers"), so code that runs a
+// few times — program start-up, the dynamic linker, every exec'd process's first
+// milliseconds — is never translated at all.
 //
 // Self-modifying code: a page whose translations are invalidated by guest writes again and
 // again is *demoted*: its code runs in the interpreter (whose decode cache re-checks the
@@ -21,7 +24,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <unordered_map>
-#include <vector>
 
 namespace vireo::jit {
 
@@ -34,6 +36,9 @@ struct TierOptions {
   // instead (0: no start-up phase). Exec-heavy work is mostly short processes (a dynamic
   // program's loader and libc start-up: 0.1-1 M instructions) whose blocks run tens of times
   // at most, where translating at the 8th entry does not pay; a long run gets N soon enough.
+  // A forked child starts its own phase (a shell's subshells are short processes too).
+  // (`vireo run`: 256; 64 until the interpreter tier ran the interp engine's loop, which made
+  // interpreting cheaper: docs/performance.md, "Interpreter tier on the engine's loop".)
   uint32_t startup_translate_after = 0;
   // (1,000,000 until the fourth cold-code pass: python3 -c pass runs 1.7 M instructions in the
   // interpreter tier, 0.95 M of them with no start-up phase, and paid ~10% for a phase that
@@ -54,7 +59,7 @@ struct TierOptions {
 
 struct TierStats {
   uint64_t interp_insns = 0;     // guest instructions run by the interpreter tier
-  uint64_t interp_entries = 0;   // times the interpreter tier ran a block
+  uint64_t interp_entries = 0;   // block heads the interpreter tier entered
   uint64_t pages_demoted = 0;    // SMC demotions
   uint64_t demoted_entries = 0;  // interpreter-tier entries on demoted pages
 };
@@ -63,63 +68,33 @@ class Tiering {
  public:
   explicit Tiering(const TierOptions& o) : o_(o) {}
 
-  // The dispatcher reached `pc`, which has no translation. True: translate it now; false: run
-  // it in the interpreter (counted).
-  bool enter_cold(uint64_t pc);
+  // A block at `pc`, which has no translation, has been entered `entries` more times: its
+  // threshold in the interpreter tier, or 1 at each entry without that tier. True: translate
+  // it now; false: interpret it (its page is demoted).
+  bool due(uint64_t pc, uint32_t entries);
   // A guest write hit translated code on the page holding `addr`; may demote the page.
   void note_code_write(uint64_t addr);
-  // A full flush forgets translation counts (the code is cold again) but not demotions.
-  void forget_counts() { counts_.clear(); }
-  // Distinct pcs counted since the last flush (tests).
-  size_t counted_pcs() const { return counts_.size(); }
 
   bool interpreter_tier() const { return o_.translate_after != 0; }
   // The entry count at which a cold block is translated now (start-up phase or not).
-  uint32_t threshold() const {
-    return o_.startup_translate_after && stats.interp_insns < o_.startup_insns ? o_.startup_translate_after
-                                                                               : o_.translate_after;
-  }
+  uint32_t threshold() const { return in_startup() ? o_.startup_translate_after : o_.translate_after; }
+  // Interpreter-tier instructions until threshold() changes (the start-up phase ends), or 0.
+  uint64_t insns_until_steady() const { return in_startup() ? o_.startup_insns - age() : 0; }
+  // The engine runs in a forked child: a new process, whose start-up phase starts now.
+  void new_process() { born_at_ = stats.interp_insns; }
   const TierOptions& options() const { return o_; }
   TierStats stats;
 
  private:
+  uint64_t age() const { return stats.interp_insns - born_at_; }  // interpreter-tier instructions
+  bool in_startup() const { return o_.startup_translate_after && age() < o_.startup_insns; }
+  uint64_t born_at_ = 0;  // stats.interp_insns when this process started (its parent's, after fork)
   struct PageState {
     uint32_t faults = 0;         // SMC write faults since the page was last (re)promoted
     uint32_t demotions = 0;
     uint64_t entries_left = 0;   // > 0: demoted, interpreted until this many more entries
   };
-  // pc -> interpreter-tier entries: open addressing, linear probing. It is asked at every
-  // entry of cold code; as a std::unordered_map it was 5% of an exec-heavy run (issue 22).
-  // A slot is 8 bytes, a 32-bit tag and the count: the table is as large as the cold code is
-  // wide (python3 -c pass counts ~50,000 pcs) and each entry is a cache miss, so half the
-  // bytes is half the lines ("Cold code, fourth pass": 16-byte slots were 2.1% of that run).
-  // The tag is a hash of the pc: two pcs with the same tag share a count (one of them is
-  // translated a few entries early, no more; with 32 bits and 50,000 pcs, about never).
-  // A translated pc's count goes back to 0 rather than out of the table (no deletions): if
-  // its code is invalidated it starts cold again, as it did.
-  class EntryCounts {
-   public:
-    uint32_t& operator[](uint64_t pc);
-    void clear() { slots_.clear(); used_ = 0; }
-    size_t size() const { return used_; }
-
-   private:
-    struct Slot {
-      uint32_t tag;  // 0: free
-      uint32_t n;
-    };
-    static uint64_t mix(uint64_t x) { return x * 0x9E3779B97F4A7C15ull; }
-    // The tag is all a slot keeps of its pc, so the slot index is a hash of the tag (a grown
-    // table rehashes from the tags alone).
-    static uint32_t tag_of(uint64_t pc) { return uint32_t(mix(pc) >> 32) | 1; }
-    size_t index_of(uint32_t tag) const { return size_t(mix(tag) >> shift_); }
-    void grow();
-    std::vector<Slot> slots_;
-    unsigned shift_ = 64;
-    size_t used_ = 0;
-  };
   TierOptions o_;
-  EntryCounts counts_;
   std::unordered_map<uint64_t, PageState> pages_;   // page number -> SMC history
 };
 

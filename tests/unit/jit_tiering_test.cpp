@@ -1,4 +1,4 @@
-// The tier policy (src/jit/tiering.h) on its own: counts in, decisions out.
+// The tier policy (src/jit/tiering.h) on its own: entries in, decisions out.
 #include <gtest/gtest.h>
 
 #include "jit/tiering.h"
@@ -6,60 +6,68 @@
 using vireo::jit::TierOptions;
 using vireo::jit::Tiering;
 
-TEST(JitTiering, TranslatesAtTheNthEntryOfAPc) {
-  Tiering t(TierOptions{.translate_after = 3});
-  EXPECT_FALSE(t.enter_cold(0x1000));
-  EXPECT_FALSE(t.enter_cold(0x2000));
-  EXPECT_FALSE(t.enter_cold(0x1000));
-  EXPECT_TRUE(t.enter_cold(0x1000));  // the third entry of 0x1000
-  EXPECT_FALSE(t.enter_cold(0x2000));
-  EXPECT_TRUE(t.enter_cold(0x2000));
-  // (a pc entered again after its translation was dropped counts from zero)
-  EXPECT_FALSE(t.enter_cold(0x1000));
+TEST(JitTiering, ADueBlockIsTranslatedUnlessItsPageIsDemoted) {
+  Tiering t(TierOptions{.translate_after = 8});
+  EXPECT_TRUE(t.interpreter_tier());
+  EXPECT_EQ(t.threshold(), 8u);
+  EXPECT_TRUE(t.due(0x1000, 8));
+  EXPECT_EQ(t.stats.demoted_entries, 0u);
 }
 
 TEST(JitTiering, ZeroTranslatesAtOnce) {
   Tiering t(TierOptions{.translate_after = 0});
   EXPECT_FALSE(t.interpreter_tier());
-  EXPECT_TRUE(t.enter_cold(0x1000));
+  EXPECT_TRUE(t.due(0x1000, 1));
 }
 
 TEST(JitTiering, APageRewrittenAgainAndAgainIsInterpretedThenRetried) {
   Tiering t(TierOptions{.translate_after = 0, .demote_after_faults = 2, .retry_entries = 3});
   t.note_code_write(0x5008);
-  EXPECT_TRUE(t.enter_cold(0x5010));  // one fault: still translated
-  t.note_code_write(0x5100);          // the second: demoted
+  EXPECT_TRUE(t.due(0x5010, 1));  // one fault: still translated
+  t.note_code_write(0x5100);      // the second: demoted
   EXPECT_EQ(t.stats.pages_demoted, 1u);
-  EXPECT_FALSE(t.enter_cold(0x5010));
-  EXPECT_FALSE(t.enter_cold(0x5020));
-  EXPECT_TRUE(t.enter_cold(0x6000));  // other pages are not affected
-  EXPECT_TRUE(t.enter_cold(0x5010));  // the third entry: tried in translation again
+  EXPECT_FALSE(t.due(0x5010, 1));
+  EXPECT_FALSE(t.due(0x5020, 1));
+  EXPECT_TRUE(t.due(0x6000, 1));  // other pages are not affected
+  EXPECT_TRUE(t.due(0x5010, 1));  // the third entry: tried in translation again
   EXPECT_EQ(t.stats.demoted_entries, 3u);
   // Demoted again, for twice as many entries.
   t.note_code_write(0x5000);
   t.note_code_write(0x5000);
   EXPECT_EQ(t.stats.pages_demoted, 2u);
-  for (int i = 0; i < 5; ++i) EXPECT_FALSE(t.enter_cold(0x5010)) << i;
-  EXPECT_TRUE(t.enter_cold(0x5010));
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(t.due(0x5010, 1)) << i;
+  EXPECT_TRUE(t.due(0x5010, 1));
 }
 
-// The count table grows (from 1,024 slots) while counts are in it: 60,000 pcs, as wide as
-// python's start-up, each entered up to its threshold in interleaved rounds, each translated
-// at exactly its Nth entry, wherever growth happened in between.
-TEST(JitTiering, CountsSurviveTheTableGrowing) {
-  Tiering t(TierOptions{.translate_after = 5});
-  constexpr uint64_t kPcs = 60000;
-  auto pc_of = [](uint64_t k) { return 0x555555554000ull + k * 7; };  // (odd strides, two pages apart and not)
-  for (int round = 1; round <= 5; ++round) {
-    for (uint64_t k = 0; k < kPcs; ++k) {
-      if (round == 1 && k % 2) continue;  // odd pcs start a round later
-      bool translate = t.enter_cold(pc_of(k));
-      const int entries = k % 2 ? round - 1 : round;
-      ASSERT_EQ(translate, entries == 5) << "pc " << k << " round " << round;
-    }
-  }
-  EXPECT_EQ(t.counted_pcs(), kPcs);
-  t.forget_counts();
-  EXPECT_EQ(t.counted_pcs(), 0u);
-  EXPECT_FALSE(t.enter_cold(pc_of(0)));  // cold again after a flush
+TEST(JitTiering, ADueHeadOnADemotedPageCountsAllItsEntries) {
+  // With the interpreter tier a head is due after N entries: a demoted page's retry count
+  // goes down by N at a time.
+  Tiering t(TierOptions{.translate_after = 8, .demote_after_faults = 1, .retry_entries = 20});
+  t.note_code_write(0x7000);
+  EXPECT_FALSE(t.due(0x7010, 8));
+  EXPECT_FALSE(t.due(0x7010, 8));
+  EXPECT_TRUE(t.due(0x7010, 8));  // 24 >= 20 entries
+  EXPECT_EQ(t.stats.demoted_entries, 24u);
+}
+
+TEST(JitTiering, TheStartUpPhaseEndsAfterItsInstructions) {
+  Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 64, .startup_insns = 1000});
+  EXPECT_EQ(t.threshold(), 64u);
+  EXPECT_EQ(t.insns_until_steady(), 1000u);
+  t.stats.interp_insns = 600;
+  EXPECT_EQ(t.insns_until_steady(), 400u);
+  t.stats.interp_insns = 1000;
+  EXPECT_EQ(t.threshold(), 8u);
+  EXPECT_EQ(t.insns_until_steady(), 0u);
+}
+
+TEST(JitTiering, AForkedChildStartsItsOwnStartUpPhase) {
+  Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000});
+  t.stats.interp_insns = 5000;
+  EXPECT_EQ(t.threshold(), 8u);
+  t.new_process();  // (the engine after a host fork)
+  EXPECT_EQ(t.threshold(), 256u);
+  EXPECT_EQ(t.insns_until_steady(), 1000u);
+  t.stats.interp_insns = 6000;
+  EXPECT_EQ(t.threshold(), 8u);
 }

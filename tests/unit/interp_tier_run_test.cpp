@@ -1,0 +1,132 @@
+// The jit's interpreter tier on the interpreter's own loop (Interpreter::run_tier,
+// jit/tiering.h): block heads are counted in their decode-cache entries, the run stops before a
+// head at its Nth entry and only there, and instruction counts stay exact.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "jit_harness.h"
+
+namespace vireo::test {
+namespace {
+
+// mov edx, 100 ; L: dec edx ; jnz L ; syscall. L is a head from its second iteration on (the
+// first falls through to it).
+const std::vector<uint8_t> kLoop = {0xBA, 100, 0, 0, 0, 0xFF, 0xCA, 0x75, 0xFC, 0x0F, 0x05};
+constexpr uint64_t kL = kCode + 5;
+
+TEST(InterpTierRun, StopsBeforeAHeadAtItsNthEntry) {
+  Machine m;
+  m.load(kLoop);
+  Interpreter in(m.as.memory(), 2048);
+  Interpreter::TierRun run;
+  run.translate_at = 4;
+  ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit);
+  EXPECT_TRUE(run.due);
+  EXPECT_EQ(m.cpu.rip, kL);
+  // mov, then four iterations: L's fourth entry as a head is its fifth iteration, not run.
+  EXPECT_EQ(m.cpu.insn_count, 1u + 4u * 2u);
+  EXPECT_EQ(m.cpu.gpr[RDX], 96u);
+  EXPECT_EQ(run.heads, 1u + 3u);  // the mov, and L three times
+  // A due head stays due: entered again, the run stops at once.
+  Interpreter::TierRun again;
+  again.translate_at = 4;
+  ASSERT_EQ(in.run_tier(m.cpu, again), StopReason::InstructionLimit);
+  EXPECT_TRUE(again.due);
+  EXPECT_EQ(m.cpu.insn_count, 9u);
+  // Restarted (the jit chose to interpret it), it runs as its first entry and is due at its
+  // fourth.
+  Interpreter::TierRun restart;
+  restart.translate_at = 4;
+  restart.restart_first = true;
+  ASSERT_EQ(in.run_tier(m.cpu, restart), StopReason::InstructionLimit);
+  EXPECT_TRUE(restart.due);
+  EXPECT_EQ(m.cpu.insn_count, 9u + 3u * 2u);
+  EXPECT_EQ(m.cpu.gpr[RDX], 93u);
+  // With a high N it runs to the syscall: every instruction counted once.
+  Interpreter::TierRun rest;
+  rest.translate_at = 1000;
+  rest.restart_first = true;
+  ASSERT_EQ(in.run_tier(m.cpu, rest), StopReason::Syscall);
+  EXPECT_FALSE(rest.due);
+  EXPECT_EQ(m.cpu.insn_count, 1u + 100u * 2u + 1u);
+  EXPECT_EQ(m.cpu.gpr[RDX], 0u);
+  EXPECT_EQ(rest.heads, 93u);  // L's last 93 entries (the first one restarted)
+}
+
+TEST(InterpTierRun, AHeadTranslatedUnderAnotherEntryIsDueAtOnce) {
+  // The head's pc has a translation (its earlier entry was dropped with the pool): its first
+  // count asks, and the run stops there.
+  Machine m;
+  m.load(kLoop);
+  Interpreter in(m.as.memory(), 2048);
+  std::set<uint64_t> asked;
+  Interpreter::TierRun run;
+  run.translate_at = 50;
+  run.ctx = &asked;
+  run.translated = [](void* ctx, uint64_t pc) {
+    static_cast<std::set<uint64_t>*>(ctx)->insert(pc);
+    return pc == kL;
+  };
+  ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit);
+  EXPECT_TRUE(run.due);
+  EXPECT_EQ(m.cpu.rip, kL);
+  EXPECT_EQ(m.cpu.insn_count, 3u);  // mov, dec, jnz
+  EXPECT_EQ(asked, (std::set<uint64_t>{kCode, kL}));  // once per head entry, at its first count
+}
+
+TEST(InterpTierRun, YieldsAtAHeadOnceItsInstructionsAreRun) {
+  Machine m;
+  m.load(kLoop);
+  Interpreter in(m.as.memory(), 2048);
+  Interpreter::TierRun run;
+  run.translate_at = 1000;
+  run.yield_at_insn = 10;
+  ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit);
+  EXPECT_FALSE(run.due);
+  EXPECT_EQ(m.cpu.rip, kL);
+  EXPECT_EQ(m.cpu.insn_count, 11u);  // the first head at or after 10 instructions
+  // A raised flag (another thread's invalidation) stops it at the next head too.
+  std::atomic<bool> flag{true};
+  Interpreter::TierRun flagged;
+  flagged.translate_at = 1000;
+  flagged.yield_flag = &flag;
+  ASSERT_EQ(in.run_tier(m.cpu, flagged), StopReason::InstructionLimit);
+  EXPECT_EQ(m.cpu.insn_count, 13u);  // (never at the run's first head)
+}
+
+TEST(InterpTierRun, DueHeadsCooledCountAgain) {
+  Machine m;
+  m.load(kLoop);
+  Interpreter in(m.as.memory(), 2048);
+  Interpreter::TierRun run;
+  run.translate_at = 3;
+  ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit);
+  EXPECT_EQ(m.cpu.insn_count, 1u + 3u * 2u);
+  in.cool_due_heads();
+  Interpreter::TierRun again;
+  again.translate_at = 3;
+  ASSERT_EQ(in.run_tier(m.cpu, again), StopReason::InstructionLimit);
+  EXPECT_EQ(m.cpu.insn_count, 7u + 2u * 2u);  // entries 1 and 2 run, the third is due
+}
+
+// The jit engine's dispatcher with the tier: the loop's head is translated at its Nth entry,
+// and the instructions each tier ran add up.
+TEST(InterpTierRun, TheJitTranslatesAHeadAtItsNthEntry) {
+  Machine m;
+  m.load(kLoop);
+  jit::JitOptions o;
+  o.tiers.translate_after = 10;
+  jit::JitEngine jit(m.as.memory(), o);
+  ASSERT_EQ(jit.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.gpr[RDX], 0u);
+  const jit::TierStats& t = jit.tier_stats();
+  // mov and ten iterations; the rest translated, then the syscall (the loop's exit to it).
+  EXPECT_EQ(t.interp_insns, 1u + 10u * 2u + 1u);
+  EXPECT_EQ(t.interp_entries, 1u + 9u + 1u);
+  EXPECT_EQ(jit.stats().blocks_translated, 1u);
+  EXPECT_EQ(t.interp_insns + jit.stats().translated_insns, m.cpu.insn_count);
+}
+
+}  // namespace
+}  // namespace vireo::test
