@@ -1,7 +1,7 @@
 // Issue 21, item 6: a branch to a non-canonical address faults at the branch (#GP(0), rip of
-// the jmp/call/ret), not at the fetch of the target. Interpreter only for now: the jit's
-// indirect branches leave their block before the target is looked at (docs/difftest.md,
-// "Known differences").
+// the jmp/call/ret), not at the fetch of the target. Under both engines: the jit checks the
+// target when its jump cache misses (a hit is a translated block's pc, always canonical), and
+// a failing ret undoes its rsp change before raising #GP.
 #include "harness.h"
 
 SNIPPET(jmp_reg_nc, "jmp *%rax")
