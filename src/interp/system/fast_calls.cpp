@@ -9,6 +9,16 @@ namespace vireo {
 
 using namespace softmmu::ctl;
 
+bool sysret_load(CpuState& c, bool to64) {
+  const uint16_t base = uint16_t(c.star >> 48);
+  c.seg[SEG_CS] = flat_code(uint16_t((to64 ? base + 16 : base) | 3), to64, 3);
+  c.seg[SEG_SS] = flat_data(uint16_t((base + 8) | 3), 3);
+  c.rip = to64 ? c.gpr[RCX] : uint32_t(c.gpr[RCX]);
+  const bool was_enabled = c.rflags & flag::IF;
+  c.rflags = (c.gpr[R11] & 0x3C7FD7) | flag::FIXED1;  // (RF and VM cleared)
+  return !was_enabled && (c.rflags & flag::IF);
+}
+
 namespace {
 
 void syscall(Exec& x, const Insn&) {
@@ -27,16 +37,9 @@ void sysret(Exec& x, const Insn& in) {
   CpuState& c = *x.cpu;
   if (!long_mode_active(c) || !(c.efer & EFER_SCE)) x.raise_ud();
   if (cpl(c) != 0) x.raise_gp(0);
-  uint16_t base = uint16_t(c.star >> 48);
-  bool to64 = in.opsize == 8;
-  uint64_t rip = c.gpr[RCX];
-  if (to64 && uint64_t(int64_t(rip << 16) >> 16) != rip) x.raise_gp(0);
-  c.seg[SEG_CS] = flat_code(uint16_t((to64 ? base + 16 : base) | 3), to64, 3);
-  c.seg[SEG_SS] = flat_data(uint16_t((base + 8) | 3), 3);
-  c.rip = to64 ? rip : uint32_t(rip);
-  bool was_enabled = c.rflags & flag::IF;
-  c.rflags = (c.gpr[R11] & 0x3C7FD7) | flag::FIXED1;
-  if (!was_enabled && (c.rflags & flag::IF)) x.sys->irq_check = 1;
+  const bool to64 = in.opsize == 8;
+  if (to64 && !is_canonical(c.gpr[RCX])) x.raise_gp(0);
+  if (sysret_load(c, to64)) x.sys->irq_check = 1;
 }
 
 void sysenter(Exec& x, const Insn&) {

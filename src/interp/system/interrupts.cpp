@@ -278,6 +278,17 @@ void bound(Exec& x, const Insn& in) {
   if (v < lower || v > upper) x.raise(VEC_BR);
 }
 
+}  // namespace
+
+uint64_t iret_flags_mask(const CpuState& c, unsigned opsize) {
+  uint64_t mask = flag::ARITH | flag::TF | flag::DF | flag::NT | flag::RF | flag::AC | flag::ID | flag::VIF | flag::VIP;
+  if (cpl(c) == 0) mask |= flag::IOPL;
+  if (cpl(c) <= iopl(c)) mask |= flag::IF;
+  return opsize == 2 ? mask & 0xFFFF : mask;
+}
+
+namespace {
+
 // IRET (SDM Vol. 2, IRET): same privilege or outer privilege; in 64-bit mode SS:RSP are always
 // popped. Flags: IOPL changes only at CPL 0, IF only at CPL <= IOPL.
 void iret(Exec& x, const Insn& in) {
@@ -313,10 +324,7 @@ void iret(Exec& x, const Insn& in) {
     new_sp = f.pop(size);
     new_ss = uint16_t(f.pop(size));
   }
-  uint64_t mask = flag::ARITH | flag::TF | flag::DF | flag::NT | flag::RF | flag::AC | flag::ID | flag::VIF | flag::VIP;
-  if (cur == 0) mask |= flag::IOPL;
-  if (cur <= iopl(c)) mask |= flag::IF;
-  if (size == 2) mask &= 0xFFFF;
+  const uint64_t mask = iret_flags_mask(c, size);
 
   // A return to 64-bit code with a non-canonical RIP is refused with #GP(0) before anything
   // is loaded (SDM Vol. 2, IRET: "IF tempRIP is non-canonical THEN #GP(0)"), not left to

@@ -181,6 +181,13 @@ uint64_t check_far_target(Exec& x, uint16_t sel);
 void null_inaccessible_segments(CpuState& c);
 Segment flat_code(uint16_t sel, bool long64, unsigned dpl);
 Segment flat_data(uint16_t sel, unsigned dpl);
+// The RFLAGS bits an IRET of `opsize` bytes loads from its frame: IOPL only at CPL 0, IF only
+// at CPL <= IOPL (SDM Vol. 2, IRET). Shared with the system-mode jit's IRETQ helper.
+uint64_t iret_flags_mask(const CpuState& c, unsigned opsize);
+// SYSRET's loads once its checks passed (fast_calls.cpp; SDM Vol. 2, SYSRET): flat ring-3 CS
+// and SS from STAR[63:48], RIP from RCX, RFLAGS from R11. Whether it set IF (the interrupt
+// window opens). Shared with the system-mode jit's SYSRET helper.
+bool sysret_load(CpuState& c, bool to64);
 
 // Interrupts and exceptions (interp/system/interrupts.cpp).
 void deliver_event(Exec& x, uint8_t vector, Event kind, bool has_error, uint32_t error,

@@ -11,7 +11,8 @@
 // and the rarer modes (IRET to compatibility mode or through the LDT, DF = 1). So the
 // exceptions, their order and error codes are the interpreter's (interrupts.cpp iret,
 // fast_calls.cpp sysret, control_regs.cpp invlpg, string_bulk.cpp), and what a helper does
-// itself mirrors the same functions line by line.
+// itself mirrors the same functions, calling their pieces where they are apart
+// (iret_flags_mask, sysret_load, set_code_segment, null_inaccessible_segments).
 //
 // Counting: an Interpret or RepString op counts itself (the block's entry counted only the
 // instructions after it, FallbackInsn::counted_after): a helper that completes its
@@ -182,13 +183,10 @@ bool SystemJitEngine::iretq_helper(CpuState& c, FallbackInsn* f, uint32_t& code)
       return false;
     if (!(sa & ACCESSED)) return false;  // (the interpreter sets it in the GDT)
   }
-  // The interpreter does not check the new RIP (a non-canonical one faults at its fetch).
-  if (!is_canonical(rip)) return false;
+  if (!is_canonical(rip)) return false;  // (#GP(0): the interpreter's)
 
   const bool was_enabled = c.rflags & flag::IF;
-  uint64_t mask = flag::ARITH | flag::TF | flag::DF | flag::NT | flag::RF | flag::AC | flag::ID | flag::VIF | flag::VIP;
-  if (cur == 0) mask |= flag::IOPL;
-  if (cur <= iopl(c)) mask |= flag::IF;
+  const uint64_t mask = iret_flags_mask(c, 8);
   set_code_segment(c, sel, raw, rpl);
   c.seg[SEG_SS] = ss;
   c.gpr[RSP] = new_sp;
@@ -208,15 +206,8 @@ bool SystemJitEngine::sysret_helper(CpuState& c, FallbackInsn* f, uint32_t& code
   using namespace softmmu::ctl;
   if (!(c.efer & EFER_LMA) || !(c.efer & EFER_SCE) || cpl(c) != 0) return false;
   const bool to64 = f->insn.opsize == 8;
-  const uint64_t rip = c.gpr[RCX];
-  if (to64 && !is_canonical(rip)) return false;
-  const uint16_t base = uint16_t(c.star >> 48);
-  c.seg[SEG_CS] = flat_code(uint16_t((to64 ? base + 16 : base) | 3), to64, 3);
-  c.seg[SEG_SS] = flat_data(uint16_t((base + 8) | 3), 3);
-  c.rip = to64 ? rip : uint32_t(rip);
-  const bool was_enabled = c.rflags & flag::IF;
-  c.rflags = (c.gpr[R11] & 0x3C7FD7) | flag::FIXED1;
-  if (!was_enabled && (c.rflags & flag::IF)) after_block_ |= kAfterPoll;
+  if (to64 && !is_canonical(c.gpr[RCX])) return false;  // (#GP(0): the interpreter's)
+  if (sysret_load(c, to64)) after_block_ |= kAfterPoll;
   code = helper_done(c, f->insn.mnemonic, f->counted_after, false);
   return true;
 }
