@@ -281,6 +281,21 @@ StopReason Interpreter::fault_stop(CpuState& cpu, int how) {
 StopReason Interpreter::run(CpuState& cpu) {
   if (sys_) [[unlikely]]
     return run_system(cpu);
+  return enter<false>(cpu);
+}
+
+StopReason Interpreter::run_tier(CpuState& cpu, TierRun& run) {
+  run.due = false;
+  tier_ = &run;
+  StopReason r = enter<true>(cpu);
+  tier_ = nullptr;
+  return r;
+}
+
+// run and run_tier: the loop inside the fault scope. (A debugger's breakpoints and
+// watchpoints are checked in the tier too.)
+template <bool tier>
+StopReason Interpreter::enter(CpuState& cpu) {
   x_.cpu = &cpu;
   x_.stop = StopReason::None;
   x_.insn_rip = cpu.rip;
@@ -288,26 +303,8 @@ StopReason Interpreter::run(CpuState& cpu) {
   // Faults come back here by siglongjmp (Exec::raise or the host SIGSEGV handler). Everything
   // the loop needs afterwards lives in members, not locals, so nothing is clobbered.
   if (int how = sigsetjmp(scope_.env, 0)) return fault_stop(cpu, how);
-  StopReason r = debug_ || limit_ || stop_at_branch_ ? loop<false, false>(cpu) : loop<true, false>(cpu);
+  StopReason r = debug_ || limit_ || stop_at_branch_ ? loop<false, tier>(cpu) : loop<true, tier>(cpu);
   deactivate_fault_scope(scope_);
-  return r;
-}
-
-StopReason Interpreter::run_tier(CpuState& cpu, TierRun& run) {
-  x_.cpu = &cpu;
-  x_.stop = StopReason::None;
-  x_.insn_rip = cpu.rip;
-  run.due = false;
-  tier_ = &run;
-  activate_fault_scope(scope_, x_.mem);
-  if (int how = sigsetjmp(scope_.env, 0)) {
-    tier_ = nullptr;
-    return fault_stop(cpu, how);
-  }
-  // (a debugger's breakpoints and watchpoints are checked in the tier too)
-  StopReason r = debug_ || limit_ || stop_at_branch_ ? loop<false, true>(cpu) : loop<true, true>(cpu);
-  deactivate_fault_scope(scope_);
-  tier_ = nullptr;
   return r;
 }
 

@@ -166,6 +166,8 @@ class Interpreter final : public Engine {
   // script execs, their loader and libc start-up in the jit's interpreter tier, grow it early.)
   static constexpr uint64_t kGrowAfterMisses = 8192;
 
+  template <bool tier>
+  StopReason enter(CpuState& cpu);
   template <bool plain, bool tier>
   StopReason loop(CpuState& cpu);
   bool tier_head(CpuState& cpu, const Insn* in);  // true: stop before this head
