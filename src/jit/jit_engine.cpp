@@ -39,10 +39,6 @@ uint64_t JitEngine::fork_generation() {
   return g_forks.load(std::memory_order_relaxed);
 }
 
-namespace {
-
-}  // namespace
-
 JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
     : mem_(mem), opts_(opts), interp_(mem, opts.tiers.interp_cache_entries), cache_(opts.tc_size), tramp_(make_trampolines(cache_.trampoline_page())),
       tiering_(opts.tiers), forks_seen_(fork_generation()) {
@@ -249,9 +245,11 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
   throw std::runtime_error(fmt::format("jit: cannot translate the block at {:#x} ({})", pc, last_error));
 }
 
-// The interpreter tier: the block at cpu.rip runs in the interpreter up to its first taken
-// branch (or a syscall, a fault, an exit request). CpuState is exact on both sides (lazy flags
-// are settled whenever translated code returns), so the hand-over needs nothing else.
+// The interpreter tier: the code at cpu.rip runs in the interpreter's own loop until it
+// reaches a block head that is due for translation (or translated), or a syscall, a fault, an
+// exit request (Interpreter::run_tier). `restart`: the head at cpu.rip is run anyway, its count
+// from 1 (a demoted page). CpuState is exact on both sides (lazy flags are settled whenever
+// translated code returns), so the hand-over needs nothing else.
 StopReason JitEngine::interpret_cold(CpuState& cpu, bool restart, bool& due) {
   const uint64_t before = cpu.insn_count;
   Interpreter::TierRun run;
