@@ -114,9 +114,9 @@ bool args_fit(const std::vector<std::string>& args, const std::vector<std::strin
 
 int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, uint64_t path_addr, uint64_t argv_addr,
                   uint64_t envp_addr) {
-  std::string name, path;  // as the guest wrote it; the host file
+  std::string name;  // as the guest wrote it
   if (int e = read_guest_path(p, path_addr, name)) return e;
-  if (int e = guest_path(p, path_addr, path)) return e;
+  std::string path = host_path(p, name);
   std::vector<std::string> args, env;
   if (int64_t e = read_string_array(p, argv_addr, args)) return e;
   if (int64_t e = read_string_array(p, envp_addr, env)) return e;

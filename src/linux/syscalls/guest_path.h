@@ -25,14 +25,19 @@ inline bool names_proc_self_exe(const std::string& path) {
   return path == "/proc/" + std::to_string(::getpid()) + "/exe";
 }
 
-// Reads the guest path at `addr` into `out` and turns it into the host path to use: the guest
-// program for /proc/self/exe, else the path looked up through the sysroot (-L). Every
-// path-taking system call goes through here. Returns 0 or -errno.
+// The host path to use for the guest path `guest`: the guest program for /proc/self/exe, else
+// the path looked up through the sysroot (-L).
+inline std::string host_path(Process& p, const std::string& guest) {
+  if (names_proc_self_exe(guest)) return p.exe_path;
+  if (auto peer = procfs_exe_link(p, guest)) return std::move(*peer);  // a thread's, another guest's
+  return sysroot_path(guest);
+}
+
+// Reads the guest path at `addr` into `out` and turns it into the host path to use (host_path).
+// Every path-taking system call goes through here. Returns 0 or -errno.
 inline int guest_path(Process& p, uint64_t addr, std::string& out) {
   if (int r = read_guest_path(p, addr, out)) return r;
-  if (names_proc_self_exe(out)) out = p.exe_path;
-  else if (auto peer = procfs_exe_link(p, out)) out = std::move(*peer);  // a thread's, another guest's
-  else out = sysroot_path(out);
+  out = host_path(p, out);
   return 0;
 }
 
