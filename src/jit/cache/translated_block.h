@@ -106,7 +106,7 @@ struct SyncRecord {
 };
 
 // Its fields are ordered and typed for size (issue 22, "Peak RSS": gcc's cc1 keeps ~50,000
-// live): 16-byte CompactVec lists instead of 24-byte std::vectors, no padding holes, and the
+// live): 8-byte CompactVec lists instead of 24-byte std::vectors, no padding holes, and the
 // record itself from a SlabPool (no malloc header).
 struct TranslatedBlock {
   uint64_t guest_pc = 0;
