@@ -476,10 +476,10 @@ void JitEngine::log_block(const ir::Block& before, const ir::Block& after, const
       }
     };
     fmt::print(f, "IN: {:#x}\n", tb.guest_pc);
-    for (size_t k = 0; k < tb.guest_code.size(); ++k) {
-      auto [begin, end] = tb.guest_code[k];
+    for (size_t k = 0; k < tb.code_range_count(); ++k) {
+      auto [begin, end] = tb.code_range(k);
       // (then the code at each jmp's target it followed, then its tail's)
-      if (k) fmt::print(f, "  -> {:#x}{}\n", begin, before.tail.present() && begin == before.tail.guest_pc && k + 1 == tb.guest_code.size() ? " (tail)" : "");
+      if (k) fmt::print(f, "  -> {:#x}{}\n", begin, before.tail.present() && begin == before.tail.guest_pc && k + 1 == tb.code_range_count() ? " (tail)" : "");
       print_code(begin, end);
     }
     fmt::print(f, "\n");

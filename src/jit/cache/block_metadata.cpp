@@ -1,7 +1,8 @@
 // A translated block's fault metadata (its pc map and sync records) packed once the block is
 // emitted, and read back when a host fault lands in its code. Both are ascending in host
 // offset, so offsets and guest pcs are stored as deltas (LEB128, as DWARF line tables do):
-// most take a byte.
+// most take a byte. The block's code ranges and exit slots go in front of them, fixed too
+// once the block is emitted (translated_block.h).
 #include <algorithm>
 #include <cstring>
 
@@ -117,6 +118,20 @@ SyncRecord get_sync(Reader& in, uint32_t prev_offset) {
 void TranslatedBlock::pack_metadata() {
   thread_local std::vector<uint8_t> scratch;  // (reused from block to block)
   scratch.clear();
+  // The lists first (16- and 8-byte entries, aligned at the allocation's start), then the
+  // coded metadata. (Counts past 16 bits stay in their lists: no block has that many.)
+  const bool lists = guest_code.size() <= 0xFFFF && exits.size() <= 0xFFFF;
+  if (lists) {
+    for (auto [begin, end] : guest_code) {
+      scratch.insert(scratch.end(), reinterpret_cast<const uint8_t*>(&begin), reinterpret_cast<const uint8_t*>(&begin) + 8);
+      scratch.insert(scratch.end(), reinterpret_cast<const uint8_t*>(&end), reinterpret_cast<const uint8_t*>(&end) + 8);
+    }
+    for (auto& e : exits) {
+      const ExitSlot* p = e.get();
+      scratch.insert(scratch.end(), reinterpret_cast<const uint8_t*>(&p), reinterpret_cast<const uint8_t*>(&p) + 8);
+    }
+  }
+  const size_t list_bytes = scratch.size();
   uint32_t off = 0;
   uint64_t pc = guest_pc;
   for (auto [o, g] : pc_map) {
@@ -125,17 +140,28 @@ void TranslatedBlock::pack_metadata() {
     off = o;
     pc = g;
   }
-  packed_pc_bytes = uint32_t(scratch.size());
+  packed_pc_bytes = uint32_t(scratch.size() - list_bytes);
   off = 0;
   for (const SyncRecord& r : sync) {
     put_sync(scratch, r, off);
     off = r.host_offset;
   }
-  packed_sync_bytes = uint32_t(scratch.size() - packed_pc_bytes);
+  packed_sync_bytes = uint32_t(scratch.size() - list_bytes - packed_pc_bytes);
   packed.reset(scratch.empty() ? nullptr : new uint8_t[scratch.size()]);
   if (!scratch.empty()) std::memcpy(packed.get(), scratch.data(), scratch.size());
-  std::vector<std::pair<uint32_t, uint64_t>>().swap(pc_map);
-  std::vector<SyncRecord>().swap(sync);
+  pc_map.reset();
+  sync.reset();
+  if (lists) {
+    packed_ranges = uint16_t(guest_code.size());
+    packed_exits = uint16_t(exits.size());
+    guest_code.reset();
+    for (auto& e : exits) (void)e.release();  // (owned through `packed` now)
+    exits.reset();
+  }
+}
+
+TranslatedBlock::~TranslatedBlock() {
+  for (size_t i = 0; packed_exits && i < packed_exits; ++i) delete exit_at(i);
 }
 
 uint64_t TranslatedBlock::guest_pc_at(uint64_t host_pc) const {
@@ -146,7 +172,8 @@ uint64_t TranslatedBlock::guest_pc_at(uint64_t host_pc) const {
     return it == pc_map.begin() ? guest_pc : std::prev(it)->second;
   }
   // The last entry at or below off.
-  Reader in{packed.get(), packed.get() + packed_pc_bytes};
+  const uint8_t* meta = packed.get() + packed_lists_bytes();
+  Reader in{meta, meta + packed_pc_bytes};
   uint64_t o = 0, pc = guest_pc, found = guest_pc;
   while (in.more()) {
     o += in.uleb();
@@ -170,7 +197,8 @@ bool TranslatedBlock::find_sync(uint32_t off, SyncRecord& out) const {
     out = *it;
     return true;
   }
-  Reader in{packed.get() + packed_pc_bytes, packed.get() + packed_bytes()};
+  const uint8_t* meta = packed.get() + packed_lists_bytes();
+  Reader in{meta + packed_pc_bytes, meta + packed_bytes()};
   SyncRecord prev;
   bool have_prev = false;
   uint32_t at = 0;

@@ -134,8 +134,8 @@ void CodeCache::remove(TranslatedBlock* b) {
     patch_jmp(s->jmp, s->unlinked);
     s->linked = nullptr;
   }
-  for (auto& s : b->exits)
-    if (s->linked) std::erase(s->linked->incoming, s.get());
+  for (size_t i = 0; i < b->exit_count(); ++i)
+    if (ExitSlot* s = b->exit_at(i); s->linked) s->linked->incoming.erase_value(s);
   for (uint64_t page : b->guest_pages()) {
     auto it = pages_.find(page);
     if (it == pages_.end()) continue;

@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <utility>
 #include <vector>
 
 #include "cpu/cpu_state.h"
 #include "cpu/insn.h"
+#include "jit/cache/compact_vec.h"
 
 namespace vireo {
 class Interpreter;
@@ -33,11 +35,15 @@ struct FallbackInsn {
 
 // A patchable block exit: a 5-byte `jmp rel32` that first leads to a stub asking the
 // dispatcher to link it, and is then patched to jump straight to the successor.
+// (From a SlabPool, 32 bytes each: translated code holds its address, so it cannot live in a
+// list that moves.)
 struct ExitSlot {
   uint8_t* jmp;           // address of the E9 rel32 instruction
   uint8_t* unlinked;      // where it jumps while unlinked (the block's link stub)
   uint64_t target_pc;     // guest pc it leads to
   struct TranslatedBlock* linked = nullptr;
+  static void* operator new(size_t size);
+  static void operator delete(void* p);
 };
 
 // Guest flags not computed yet (QEMU's lazy cc_op): the operation that sets them and where
@@ -99,51 +105,92 @@ struct SyncRecord {
   uint32_t host_end = 0;   // the end of the op's code that the record covers (0: only host_offset)
 };
 
+// Its fields are ordered and typed for size (issue 22, "Peak RSS": gcc's cc1 keeps ~50,000
+// live): 8-byte CompactVec lists instead of 24-byte std::vectors, no padding holes, and the
+// record itself from a SlabPool (no malloc header).
 struct TranslatedBlock {
   uint64_t guest_pc = 0;
+  uint8_t* code = nullptr;  // entry
+  uint32_t code_size = 0;
+  uint32_t guest_insns = 0;
+  uint32_t packed_pc_bytes = 0, packed_sync_bytes = 0;
+  // guest_code and exits moved into `packed` by pack_metadata (below): how many of each.
+  uint16_t packed_ranges = 0, packed_exits = 0;
+  bool self_loop = false;  // loops in place (an exit back to its own start, see the emitter)
   // The guest code it was translated from, [begin, end) ranges (ir::Block::code): the block
   // is registered under their pages, and invalidating any of their bytes removes it.
-  std::vector<std::pair<uint64_t, uint64_t>> guest_code;
-  uint32_t guest_insns = 0;
+  // Read through code_range_count/code_range: once packed, the ranges are in `packed`.
+  CompactVec<std::pair<uint64_t, uint64_t>> guest_code;
+  size_t code_range_count() const { return packed_ranges ? packed_ranges : guest_code.size(); }
+  std::pair<uint64_t, uint64_t> code_range(size_t i) const {
+    if (!packed_ranges) return guest_code[i];
+    std::pair<uint64_t, uint64_t> r;
+    std::memcpy(&r.first, packed.get() + 16 * i, 8);
+    std::memcpy(&r.second, packed.get() + 16 * i + 8, 8);
+    return r;
+  }
   bool reads_code(uint64_t addr, uint64_t len) const {
-    for (auto [begin, end] : guest_code)
+    for (size_t i = 0; i < code_range_count(); ++i) {
+      auto [begin, end] = code_range(i);
       if (begin < addr + len && addr < end) return true;
+    }
     return false;
   }
-  // The guest page numbers (address >> 12) of guest_code, ascending, each once.
+  // The guest page numbers (address >> 12) of the code ranges, ascending, each once.
   std::vector<uint64_t> guest_pages() const {
     std::vector<uint64_t> pages;
-    for (auto [begin, end] : guest_code)
+    for (size_t i = 0; i < code_range_count(); ++i) {
+      auto [begin, end] = code_range(i);
       for (uint64_t p = begin >> 12; end > begin && p <= (end - 1) >> 12; ++p) pages.push_back(p);
+    }
     std::sort(pages.begin(), pages.end());
     pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
     return pages;
   }
-  uint8_t* code = nullptr;  // entry
-  uint32_t code_size = 0;
-  bool self_loop = false;  // loops in place (an exit back to its own start, see the emitter)
   // Host offset -> guest pc of the instruction whose code starts there, ascending, so a host
   // pc inside the block finds its guest instruction (precise exceptions).
-  std::vector<std::pair<uint32_t, uint64_t>> pc_map;
-  std::vector<SyncRecord> sync;  // ascending host_offset
+  CompactVec<std::pair<uint32_t, uint64_t>> pc_map;
+  CompactVec<SyncRecord> sync;  // ascending host_offset
   // pc_map and sync once the block is emitted (pack_metadata), delta-coded: they are read only
   // when a host fault hits the block, and as vectors they were 4x the host code's size
   // (88 bytes a sync record; gcc's cc1 held 33 MB of them beside a 16 MiB cache). Empty
   // while the vectors are in use (the emitter fills them; system mode keeps them).
   // One exact-size allocation, the pc map then the sync records (two vectors were 48 bytes of
   // headers, two allocations and their slack per block: ~3 MB of cc1's 40,000 live blocks).
+  // In front of them, guest_code's ranges (16 bytes each) and the exits' pointers (8 each),
+  // fixed once the block is emitted: their own two allocations were ~3 MB of cc1's 50,000
+  // blocks more (issue 22, "Peak RSS").
   std::unique_ptr<uint8_t[]> packed;
-  uint32_t packed_pc_bytes = 0, packed_sync_bytes = 0;
-  size_t packed_bytes() const { return size_t(packed_pc_bytes) + packed_sync_bytes; }
+  size_t packed_bytes() const { return size_t(packed_pc_bytes) + packed_sync_bytes; }  // (the metadata's)
+  size_t packed_lists_bytes() const { return size_t(packed_ranges) * 16 + size_t(packed_exits) * 8; }
+  // Moves pc_map and sync (coded), guest_code and exits into `packed` (user mode, once the
+  // block is emitted; system mode keeps the lists).
   void pack_metadata();
   // The sync record covering host offset `off` (exactly at its access, or inside the op code
   // it covers), from either form.
   bool find_sync(uint32_t off, SyncRecord& out) const;
-  std::vector<std::unique_ptr<ExitSlot>> exits;
-  std::vector<ExitSlot*> incoming;  // slots in other blocks patched to jump here
-  std::vector<std::unique_ptr<FallbackInsn>> fallbacks;
+  // Read through exit_count/exit_at: once packed, the slots' pointers are in `packed` (and the
+  // block owns them still: ~TranslatedBlock).
+  CompactVec<std::unique_ptr<ExitSlot>> exits;
+  size_t exit_count() const { return packed_exits ? packed_exits : exits.size(); }
+  ExitSlot* exit_at(size_t i) const {
+    if (!packed_exits) return exits[i].get();
+    ExitSlot* e;
+    std::memcpy(&e, packed.get() + size_t(packed_ranges) * 16 + 8 * i, 8);
+    return e;
+  }
+  CompactVec<ExitSlot*> incoming;  // slots in other blocks patched to jump here
+  std::vector<std::unique_ptr<FallbackInsn>> fallbacks;  // (emit_block appends to it)
 
   uint64_t guest_pc_at(uint64_t host_pc) const;
+
+  TranslatedBlock() = default;
+  ~TranslatedBlock();
+  TranslatedBlock(const TranslatedBlock&) = delete;
+  TranslatedBlock& operator=(const TranslatedBlock&) = delete;
+
+  static void* operator new(size_t size);
+  static void operator delete(void* p);
 };
 
 }  // namespace vireo::jit
