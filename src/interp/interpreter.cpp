@@ -54,12 +54,14 @@ std::unique_ptr<T[], Interpreter::Unmap> Interpreter::map_array(size_t n, bool p
   return std::unique_ptr<T[], Unmap>(static_cast<T*>(p), Unmap{sizeof(T) * n});
 }
 
-Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries)
+Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries, size_t pool_entries)
     : index_(map_array<CacheEntry*>(cache_entries ? cache_entries : kIndexSize, cache_entries != 0)),
       index_mask_((cache_entries ? cache_entries : kIndexSize) - 1),
-      pool_size_(cache_entries ? kTierPoolSize : kPoolSize),
+      pool_size_(pool_entries ? pool_entries : cache_entries ? kTierPoolSize : kPoolSize),
       pool_(map_array<CacheEntry>(pool_size_, false, true)),
-      grow_at_misses_(cache_entries && cache_entries < kTierIndexMax ? kGrowAfterMisses : 0) {
+      pool_end_(pool_.get()),
+      grow_at_misses_(cache_entries && cache_entries < kTierIndexMax ? kGrowAfterMisses : 0),
+      empty_when_full_(cache_entries != 0) {
   x_.mem = mem;
   x_.scope = &scope_;
   x_.interp = this;
@@ -78,19 +80,38 @@ void Interpreter::grow_index() {
   const size_t slots = std::min(kTierIndexMax, (index_mask_ + 1) * 8);
   index_ = map_array<CacheEntry*>(slots, true);
   index_mask_ = slots - 1;
-  for (size_t i = 0; i < pool_used_; ++i)
-    if (pool_[i].rip != kDeadRip) index_[slot_of(pool_[i].rip)] = &pool_[i];
+  for (CacheEntry* e = pool_.get(); e < pool_end_; ++e)
+    if (e->rip != kDeadRip) index_[slot_of(e->rip)] = e;
   grow_at_misses_ = slots < kTierIndexMax ? decode_misses_ + kGrowAfterMisses : 0;
 }
 
-// The pool is full: everything decoded is forgotten at once (entries beyond pool_used_ are
-// never looked at, and no pointer into the pool survives: the index is cleared, `next` links
-// only entries allocated since, last_ is reset).
-void Interpreter::flush_pool() {
-  std::memset(index_.get(), 0, sizeof(CacheEntry*) * (index_mask_ + 1));
-  pool_used_ = 0;
-  last_ = nullptr;
-  ++pool_flushes_;
+// The entry the next decode fills. The interp engine's full pool is overwritten from its
+// start, oldest entries first: nothing needs to forget an old entry, since every pointer into
+// the pool (the index, `next` links, last_) is a hint whose target is checked by its rip, and
+// the entry is marked dead before it is filled, so that a decode that faults half-way leaves
+// no entry of the old rip with the new instruction's fields. (It used to be emptied at once:
+// cc1 then decoded again everything it had run, hot or not; oldest first, it takes the same
+// time in half the pool.)
+//
+// The jit's tier still empties its full pool at once (the index cleared, the successor hint
+// dropped), and with it every head's entry count: code that is only lukewarm then starts
+// counting again instead of reaching N over the whole run. Overwriting oldest first there
+// decoded less (python3 -c pass: 186,000 -> 154,000 misses) but translated more (7,560 ->
+// 7,970 blocks; cc1 59,300 -> 64,400), and cost 4% more CPU on both (docs/performance.md,
+// "Decode cache").
+Interpreter::CacheEntry* Interpreter::allocate_entry() {
+  if (pool_next_ == pool_size_) [[unlikely]] {
+    pool_next_ = 0;
+    ++pool_wraps_;
+    if (empty_when_full_) {
+      std::memset(index_.get(), 0, sizeof(CacheEntry*) * (index_mask_ + 1));
+      pool_end_ = pool_.get();
+      last_ = nullptr;
+    }
+  }
+  CacheEntry* e = &pool_[pool_next_];
+  e->rip = kDeadRip;
+  return e;
 }
 
 bool Interpreter::may_hold_code(uint64_t addr, uint64_t len) const {
@@ -106,8 +127,8 @@ void Interpreter::invalidate(uint64_t addr, uint64_t len) {
   // The cache validates entries against the bytes in memory on every hit; what invalidation
   // adds is that code made non-executable (mprotect, munmap) is fetched again, and faults.
   if (!may_hold_code(addr, len)) return;
-  for (size_t i = 0; i < pool_used_; ++i)
-    if (pool_[i].rip - addr < len) pool_[i].rip = kDeadRip;
+  for (CacheEntry* e = pool_.get(); e < pool_end_; ++e)
+    if (e->rip - addr < len) e->rip = kDeadRip;
 }
 
 namespace {
@@ -137,7 +158,7 @@ inline const Insn* Interpreter::fetch(CpuState& cpu) {
   const uint64_t rip = cpu.rip;
   CacheEntry* const prev = last_;
   CacheEntry* e;
-  if (prev && prev + 1 < pool_.get() + pool_used_ && prev[1].rip == rip) [[likely]]
+  if (prev && prev + 1 < pool_end_ && prev[1].rip == rip) [[likely]]
     e = prev + 1;
   else if (prev && prev->next && prev->next->rip == rip)
     e = prev->next;
@@ -238,11 +259,8 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
     }
     deactivate_fault_scope(probe);
   }
-  // The entry is filled in at the pool's end and counted only once it is complete (a fault
-  // on the way leaves the pool as it was).
-  if (pool_used_ == pool_size_) [[unlikely]]
-    flush_pool();
-  e = &pool_[pool_used_];
+  // The entry is filled in at the pool's cursor, which moves on only once it is complete.
+  e = allocate_entry();
   if (!decoder_.decode(buf, got, rip, e->insn)) {
     // Undecodable: #UD, or #PF if the instruction runs into an unmapped page.
     if ((got < 15 && got < avail) || nx_next) x_.raise_pf(rip + got, false);
@@ -252,12 +270,12 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   e->rip = rip;
   e->next = nullptr;
   e->heads = 0;
-  ++pool_used_;
+  ++pool_next_;
+  pool_end_ = std::max(pool_end_, e + 1);
   index_[slot_of(rip)] = e;
   const unsigned len = e->insn.len;
   note_code_page(rip >> 12);
   note_code_page((rip + len - 1) >> 12);
-  // (After a flush prev is gone: last_ was reset.)
   if (last_ && e != last_ + 1) last_->next = e;
   last_ = e;
   return &e->insn;
@@ -341,8 +359,8 @@ bool Interpreter::tier_head(CpuState& cpu, const Insn* in) {
 }
 
 void Interpreter::cool_due_heads() {
-  for (size_t i = 0; i < pool_used_; ++i)
-    if (pool_[i].heads >= kDue) pool_[i].heads = 0;
+  for (CacheEntry* e = pool_.get(); e < pool_end_; ++e)
+    if (e->heads >= kDue) e->heads = 0;
 }
 
 // The fetch-execute loop. `plain`: no debugger, no instruction limit, no stop at a branch —
@@ -406,7 +424,7 @@ void Interpreter::merge_stats(const Engine& other) {
   auto* o = dynamic_cast<const Interpreter*>(&other);
   if (!o) return;
   decode_misses_ += o->decode_misses_;
-  pool_flushes_ += o->pool_flushes_;
+  pool_wraps_ += o->pool_wraps_;
   for (auto& [m, n] : o->unimplemented_) unimplemented_[m] += n;
 }
 
@@ -420,7 +438,9 @@ void Interpreter::report_unimplemented(const Insn& in) {
 void Interpreter::print_stats(std::FILE* out, double seconds) const {
   if (sys_) return print_system_stats(out, seconds);
   fmt::print(out, "  decode cache misses:  {}\n", decode_misses_);
-  if (pool_flushes_) fmt::print(out, "  decode cache flushes: {}\n", pool_flushes_);
+  if (pool_wraps_)
+    fmt::print(out, "  decode pool {}: {} ({} entries)\n", empty_when_full_ ? "flushes" : "wraps:  ", pool_wraps_,
+               pool_size_);
   for (auto& [m, n] : unimplemented_)
     fmt::print(out, "  unimplemented:        {} x{}\n",
                ZydisMnemonicGetString(ZydisMnemonic(m)), n);

@@ -34,8 +34,10 @@ class Interpreter final : public Engine {
   // (populated, 8 times larger, up to kTierIndexMax) once it has missed kGrowAfterMisses
   // times: a short process (hello world, an exec'd `true`) keeps 2,048 slots, a large
   // program's cold code (python's start-up) gets 16,384, then 131,072.
-  Interpreter(const GuestMemory& mem, size_t cache_entries);
+  // `pool_entries` (tests): the decode pool's size instead of the engine's or the tier's.
+  Interpreter(const GuestMemory& mem, size_t cache_entries, size_t pool_entries = 0);
   size_t decode_cache_entries() const { return index_mask_ + 1; }
+  size_t decode_pool_entries() const { return pool_size_; }
   // System mode (interp/system/): guest-physical RAM and the machine's bus; `int_log` gets one
   // line per interrupt or exception (-d int), or is null.
   Interpreter(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, std::FILE* int_log);
@@ -105,7 +107,7 @@ class Interpreter final : public Engine {
   const Insn* cached_decode_after(const Insn* prev, uint64_t rip, const uint8_t* bytes, size_t avail) const {
     const CacheEntry* p =
         reinterpret_cast<const CacheEntry*>(reinterpret_cast<const char*>(prev) - offsetof(CacheEntry, insn));
-    const CacheEntry* e = p + 1 < pool_.get() + pool_used_ && p[1].rip == rip ? p + 1
+    const CacheEntry* e = p + 1 < pool_end_ && p[1].rip == rip ? p + 1
                           : p->next && p->next->rip == rip                 ? p->next
                                                                            : index_[slot_of(rip)];
     return matches(e, rip, bytes, avail) ? &e->insn : nullptr;
@@ -126,9 +128,9 @@ class Interpreter final : public Engine {
   // and the host's prefetcher follows the run. `next` remembers the last other successor (a
   // taken branch, a call's target, a return address), so most branches do not consult the
   // index either. The index (direct-mapped on rip) finds the entry at any other address. A
-  // full pool is emptied at once, as a jit flushes its code cache. Every use is checked
-  // against the bytes in memory, which makes self-modifying code correct with no write
-  // tracking at all.
+  // full pool is overwritten from its start, oldest entries first (the interp engine's), or
+  // emptied at once (the jit's tier: allocate_entry says why). Every use is checked against
+  // the bytes in memory, which makes self-modifying code correct with no write tracking at all.
   //
   // (Until this design a direct-mapped table of 16,384 144-byte entries was the cache: python's
   // start-up (270,000 distinct instructions) missed on 2.4 of its 31 million, and each hit
@@ -149,10 +151,13 @@ class Interpreter final : public Engine {
            std::memcmp(e->insn.bytes, bytes, e->insn.len) == 0;
   }
   static constexpr uint64_t kDeadRip = ~uint64_t(0);  // (never fetched on the fast path: rip & 4095 > 4080)
-  // The interp engine's: 131,072 index slots (1 MB) and a pool of 524,288 entries (63 MB of
-  // address space, touched as code is decoded: python's start-up uses 32 MB of it).
+  // The interp engine's: 131,072 index slots (1 MB) and a pool of 262,144 entries (32 MB of
+  // address space, touched as code is decoded: python's start-up, 145,000 distinct
+  // instructions, uses 18 MB of it). 524,288 until the pool was overwritten oldest first
+  // instead of emptied: cc1 (gcc -O2 -c, 670,000 distinct instructions) then took the same CPU
+  // in half the pool and 33 MB less peak RSS (docs/performance.md, "Decode cache").
   static constexpr size_t kIndexSize = 1 << 17;
-  static constexpr size_t kPoolSize = 1 << 19;
+  static constexpr size_t kPoolSize = 1 << 18;
   // The jit's interpreter tier: the index grows to kTierIndexMax slots, the interp engine's
   // (16,384 until the tier ran the engine's loop: a head that lost its index slot was decoded
   // again, its count lost, and the index path's entry loads were the tier's loop's main
@@ -195,12 +200,14 @@ class Interpreter final : public Engine {
   size_t index_mask_ = kIndexSize - 1;
   size_t pool_size_ = kPoolSize;  // (before pool_: its size)
   std::unique_ptr<CacheEntry[], Unmap> pool_;
-  size_t pool_used_ = 0;
+  CacheEntry* pool_end_ = nullptr;  // past the last entry ever written (pool_ + pool_size_ once it wrapped)
+  size_t pool_next_ = 0;            // the entry the next decode overwrites
   CacheEntry* last_ = nullptr;  // the entry fetched last (a hint: always checked)
   uint64_t grow_at_misses_ = 0;  // 0: the index does not grow (the interp engine's)
-  uint64_t pool_flushes_ = 0;
+  bool empty_when_full_ = false;  // the jit's tier: a full pool is emptied, not overwritten
+  uint64_t pool_wraps_ = 0;
   void grow_index();
-  void flush_pool();
+  CacheEntry* allocate_entry();
   size_t slot_of(uint64_t rip) const { return (rip ^ (rip >> 17)) & index_mask_; }
   // Which guest pages may have entries in the cache, hashed (page mod kCodePageBits): a set
   // bit only means "maybe". invalidate() walks the pool only when its range touches a set bit;

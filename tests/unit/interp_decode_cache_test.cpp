@@ -1,6 +1,7 @@
 // The interpreter's decode cache (interp/interpreter.h): the jit's tier's index starts small and
 // grows once it has missed often, keeping what it had decoded; entries live in a pool in the
-// order they were first run, and a full pool is emptied at once.
+// order they were first run; a full pool is overwritten oldest first (the interp engine's) or
+// emptied at once (the jit's tier); every hit is checked against the bytes in memory.
 #include <gtest/gtest.h>
 
 #include <sys/mman.h>
@@ -61,6 +62,133 @@ TEST(InterpDecodeCache, CodeMadeNonExecutableFaultsAgain) {
   ASSERT_EQ(in.run(m.cpu), StopReason::Fault);
   EXPECT_EQ(m.cpu.fault.vector, VEC_PF);
   EXPECT_EQ(m.cpu.rip, kCode);
+}
+
+// A function F (inc edx ; ret) called from three sites per iteration, ten iterations: its
+// `ret` has three successors, and the pool's next entry and the successor hint hold two of
+// them, so the third return address is found through the index. The third call site is at
+// `far`, so its return address is `far + 5`:
+//   0x000: mov ecx, 10 ; L: call F ; call F ; jmp far
+//   far:   call F ; dec ecx ; jnz L ; syscall
+//   0x100: F
+std::vector<uint8_t> three_call_sites(uint32_t far) {
+  std::vector<uint8_t> code(0x1000, 0x90);
+  auto put = [&](uint32_t at, std::vector<uint8_t> bytes) { std::copy(bytes.begin(), bytes.end(), code.begin() + at); };
+  auto rel = [&](uint32_t at, uint32_t next, uint32_t target) {
+    const int32_t r = int32_t(target - next);
+    std::memcpy(&code[at], &r, 4);
+  };
+  put(0x000, {0xB9, 10, 0, 0, 0, 0xE8, 0, 0, 0, 0, 0xE8, 0, 0, 0, 0, 0xE9, 0, 0, 0, 0});
+  rel(0x006, 0x00A, 0x100);
+  rel(0x00B, 0x00F, 0x100);
+  rel(0x010, 0x014, far);
+  put(far, {0xE8, 0, 0, 0, 0, 0xFF, 0xC9, 0x0F, 0x85, 0, 0, 0, 0, 0x0F, 0x05});
+  rel(far + 1, far + 5, 0x100);
+  rel(far + 9, far + 13, 0x005);
+  put(0x100, {0xFF, 0xC2, 0xC3});
+  return code;
+}
+
+TEST(InterpDecodeCache, EachInstructionIsDecodedOnce) {
+  // 10 distinct instructions: every later fetch hits (the next entry in the pool, a successor
+  // hint or the index).
+  Machine m;
+  m.load(three_call_sites(0x84A));
+  Interpreter in(m.as.memory(), 2048);
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.gpr[RDX], 30u);
+  EXPECT_EQ(in.decode_misses(), 10u);
+}
+
+TEST(InterpDecodeCache, AConflictInTheIndexCostsADecodeNotCorrectness) {
+  // The third return address 2,048 bytes after the second (0x00F and 0x80F): one slot of a
+  // 2,048-slot index. From the second iteration on the `ret` finds the other one's entry there
+  // on both, and decodes them again.
+  Machine m;
+  m.load(three_call_sites(0x80A));
+  Interpreter in(m.as.memory(), 2048);
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.gpr[RDX], 30u);
+  EXPECT_EQ(in.decode_misses(), 10u + 9u * 2u);
+}
+
+// 100 nops then syscall, in a pool of 64 entries.
+constexpr size_t kSmallPool = 64;
+std::vector<uint8_t> nops_then_syscall() {
+  std::vector<uint8_t> code(100, 0x90);
+  code.insert(code.end(), {0x0F, 0x05});
+  return code;
+}
+
+TEST(InterpDecodeCache, AFullPoolIsOverwrittenOldestFirst) {
+  Machine m;
+  m.load(nops_then_syscall());
+  Interpreter in(m.as.memory(), 0, kSmallPool);
+  EXPECT_EQ(in.decode_pool_entries(), kSmallPool);
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(in.decode_misses(), 101u);
+  // The last 64 decoded (nops 37..99 and the syscall) are still there, across the pool's end.
+  m.cpu.rip = kCode + 40;
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(in.decode_misses(), 101u);
+  // The first ones were overwritten: decoded again, and the run is the same.
+  m.cpu.rip = kCode;
+  const uint64_t insns = m.cpu.insn_count;
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.insn_count - insns, 101u);
+  EXPECT_GT(in.decode_misses(), 101u + 36u);
+  EXPECT_EQ(m.cpu.rip, kCode + 102);
+}
+
+TEST(InterpDecodeCache, TheTiersFullPoolIsEmptiedAtOnce) {
+  // The jit's tier: at the 65th decode the pool is emptied, so only nops 64..99 and the
+  // syscall are left; a run from nop 60 decodes 60..63 again.
+  Machine m;
+  m.load(nops_then_syscall());
+  Interpreter in(m.as.memory(), 2048, kSmallPool);
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(in.decode_misses(), 101u);
+  m.cpu.rip = kCode + 60;
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(in.decode_misses(), 105u);
+}
+
+TEST(InterpDecodeCache, InvalidatingARangeDropsOnlyItsEntries) {
+  // nop ; nop ; nop ; syscall
+  for (bool tier : {false, true}) {
+    Machine m;
+    m.load({0x90, 0x90, 0x90, 0x0F, 0x05});
+    Interpreter in(m.as.memory(), tier ? 2048 : 0);
+    ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    EXPECT_EQ(in.decode_misses(), 4u);
+    in.invalidate(kCode + 1, 1);  // one instruction
+    m.cpu.rip = kCode;
+    ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    EXPECT_EQ(in.decode_misses(), 5u);
+    in.invalidate(kData, 4096);  // a page without code
+    m.cpu.rip = kCode;
+    ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    EXPECT_EQ(in.decode_misses(), 5u);
+    in.invalidate(kCode, 4096);  // the page
+    m.cpu.rip = kCode;
+    ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    EXPECT_EQ(in.decode_misses(), 9u);
+  }
+}
+
+TEST(InterpDecodeCache, CodeThatRewritesItselfRunsItsNewBytes) {
+  // mov ecx, 3 ; xor eax, eax ; L: add eax, 1 ; inc byte [the add's immediate] ; dec ecx ;
+  // jnz L ; syscall: the add adds 1, 2, then 3, its entry rejected at each new immediate.
+  for (size_t pool : {size_t(0), kSmallPool, size_t(4)}) {
+    Machine m;
+    m.load({0xB9, 3, 0, 0, 0, 0x31, 0xC0, 0x83, 0xC0, 0x01, 0xFE, 0x05, 0xF9, 0xFF, 0xFF, 0xFF,
+            0xFF, 0xC9, 0x75, 0xF3, 0x0F, 0x05});
+    Interpreter in(m.as.memory(), 0, pool);
+    ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    EXPECT_EQ(m.cpu.gpr[RAX], 6u) << "pool " << pool;
+    EXPECT_EQ(m.as.host(kCode)[9], 4u);
+    if (pool == 0) EXPECT_EQ(in.decode_misses(), 7u + 2u);  // the add twice more
+  }
 }
 
 }  // namespace
