@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "cpu/cpu_state.h"
+#include "jit/ir/builder.h"  // (flags_read_by)
 #include "jit/passes/passes.h"
 
 namespace vireo::jit::passes {
@@ -47,23 +48,7 @@ bool is_sync_point(Opcode op) {
   }
 }
 
-namespace {
-
-// Flags a condition code reads (SDM Vol. 1, Appendix B).
-uint64_t flags_read_by(uint64_t cc) {
-  switch (cc >> 1) {
-    case 0: return flag::OF;
-    case 1: return flag::CF;
-    case 2: return flag::ZF;
-    case 3: return flag::CF | flag::ZF;
-    case 4: return flag::SF;
-    case 5: return flag::PF;
-    case 6: return flag::SF | flag::OF;
-    default: return flag::ZF | flag::SF | flag::OF;
-  }
-}
-
-}  // namespace
+using ir::flags_read_by;
 
 void forward_guest_state(ir::Block& b) {
   std::vector<uint32_t>& alias = identity_aliases(b.insts.size());
