@@ -27,7 +27,10 @@ bool binary(Translator& t, const Insn& in) {
     t.ir.set_flags(flag::ARITH, t.ir.emit(flags_op, {Arg::val(a), Arg::val(b), Arg::imm(size)}));
     return true;
   }
-  Value r = t.ir.op(op, a, b);
+  // (x & x and x | x are x, x ^ x is 0: what fold_constants would make of them)
+  Value r = same && (op == Opcode::And || op == Opcode::Or) ? a
+            : same && op == Opcode::Xor                     ? t.constant(0)
+                                                            : t.ir.op(op, a, b);
   Value f = flags_op == Opcode::FlagsLogic
                 ? t.ir.emit(Opcode::FlagsLogic, {Arg::val(t.zero_extend(r, size)), Arg::imm(size)})
                 : t.ir.emit(flags_op, {Arg::val(a), Arg::val(b), Arg::imm(size)});

@@ -90,7 +90,15 @@ class Builder {
   // Shorthands for the common shapes.
   Value op(Opcode o, Value a) { return emit(o, {Arg::val(a)}); }
   Value op(Opcode o, Value a, Value b) { return emit(o, {Arg::val(a), Arg::val(b)}); }
-  Value constant(uint64_t v) { return emit(Opcode::Const, {Arg::imm(v)}); }
+  // One Const per value and block, as value numbering would leave it (`push` after `push`:
+  // each `Const 8`); a small direct-mapped table, the frontend's constants repeat close by.
+  Value constant(uint64_t v) {
+    if (!caching_) return emit(Opcode::Const, {Arg::imm(v)});
+    ConstSlot& s = consts_[(v ^ (v >> 7) ^ (v >> 17)) % consts_.size()];
+    if (s.id.valid() && s.v == v) return s.id;
+    s = {v, emit(Opcode::Const, {Arg::imm(v)})};
+    return s.id;
+  }
   Value get_gpr(unsigned r) { return emit(Opcode::GetGpr, {Arg::imm(r)}); }
   void set_gpr(unsigned r, Value v) { emit(Opcode::SetGpr, {Arg::imm(r), Arg::val(v)}); }
   void set_flags(uint64_t mask, Value f) { emit(Opcode::SetFlags, {Arg::imm(mask), Arg::val(f)}); }
@@ -121,6 +129,11 @@ class Builder {
   bool caching_;
   uint64_t pc_ = 0;
   GuestStateCache state_;
+  struct ConstSlot {
+    uint64_t v = 0;
+    Value id;
+  };
+  std::array<ConstSlot, 32> consts_{};
 };
 
 }  // namespace vireo::jit::ir
