@@ -77,6 +77,17 @@ TEST(JitBuilderCache, AConditionReadsTheLastFlagsValueOnlyWhenItSetTheFlagsTheCo
   EXPECT_EQ(count(b, Opcode::GetFlags), 1u);
 }
 
+TEST(JitBuilderCache, EachConstantIsEmittedOncePerBlock) {
+  ir::Block b;
+  ir::Builder ir(b, true);
+  const ir::Value eight = ir.constant(8);
+  EXPECT_NE(ir.constant(16).id, eight.id);
+  EXPECT_EQ(ir.constant(8).id, eight.id);  // (`push` after `push`)
+  EXPECT_EQ(count(b, Opcode::Const), 2u);
+  // Values that share a slot of the table: each is still its own constant.
+  for (uint64_t v = 0; v < 200; ++v) EXPECT_EQ(b.insts[ir.constant(v << 20).id].args[0].v, v << 20);
+}
+
 TEST(JitBuilderCache, OffItEmitsEveryRead) {
   // (the passes' tests build their blocks by hand, instruction for instruction)
   ir::Block b;
@@ -86,7 +97,9 @@ TEST(JitBuilderCache, OffItEmitsEveryRead) {
   ir.get_gpr(RAX);
   ir.set_flags(flag::ARITH, ir.emit(Opcode::FlagsLogic, {ir::Arg::val(ir.constant(0)), ir::Arg::imm(8)}));
   ir.test_cond(4);
+  ir.constant(1);
   EXPECT_EQ(count(b, Opcode::GetGpr), 2u);
+  EXPECT_EQ(count(b, Opcode::Const), 3u);
   EXPECT_EQ(count(b, Opcode::GetFlags), 1u);
 }
 
@@ -112,6 +125,31 @@ TEST(JitBuilderCache, TheFrontendEmitsNoReadOfStateTheBlockAlreadyHolds) {
     }
   EXPECT_EQ(conds, 2u);
   EXPECT_EQ(count(b, Opcode::Sub), 0u);          // (cmp: flags only)
+}
+
+TEST(JitBuilderCache, ARegisterCombinedWithItselfIsReadOnceAndNotComputed) {
+  // test ecx, ecx; jz +0; xor edx, edx; and rsi, rsi; syscall
+  const std::vector<uint8_t> code = {0x85, 0xC9, 0x74, 0x00, 0x31, 0xD2, 0x48, 0x21, 0xF6, 0x0F, 0x05};
+  {
+    Machine m;
+    m.load(code);
+    ir::Block b;
+    std::vector<jit::FallbackSite> fallbacks;
+    ASSERT_TRUE(jit::translate_block(m.as.memory(), kCode, {}, b, fallbacks, false));
+    EXPECT_EQ(ir::verify(b), "");
+    EXPECT_EQ(count(b, Opcode::And), 1u) << ir::print(b);  // (syscall's RFLAGS & ~RF into r11)
+    EXPECT_EQ(count(b, Opcode::Xor), 0u);
+    EXPECT_EQ(count(b, Opcode::GetGpr, RCX), 1u);
+    EXPECT_EQ(count(b, Opcode::GetGpr, RDX), 0u);  // (xor edx, edx: 0 whatever it held)
+  }
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    CpuState s = random_state(seed);
+    if (seed & 1) s.gpr[RCX] = uint64_t(seed) << 32;  // ecx 0, rcx not
+    Pair p;
+    p.run(code, s);
+    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    p.expect_same();
+  }
 }
 
 TEST(JitBuilderCache, RunsAcrossFallbacksAndRepStringsMatchTheInterpreter) {

@@ -17,10 +17,10 @@ bool binary(Translator& t, const Insn& in) {
   if (!Translator::is_integer_operand(d) || !Translator::is_integer_operand(s)) return false;
   unsigned size = d.size;
   RmwDestination dest(t, d, size);
-  Value a = dest.read(t);
-  // (`test eax, eax`, `xor eax, eax`: one read, so that the passes see x op x at once)
+  // (`test eax, eax`, `xor eax, eax`: one read, none for xor)
   const bool same = s.kind == OpKind::Reg && d.kind == OpKind::Reg && s.reg == d.reg && s.rclass == d.rclass &&
                     s.size == d.size;
+  Value a = same && op == Opcode::Xor ? Value{} : dest.read(t);
   Value b = same ? a : t.read(s, size);  // immediates arrive sign-extended, truncated to `size`
   // (cmp's difference is only its flags' business: not emitted for the passes to delete)
   if (!writes && flags_op != Opcode::FlagsLogic) {

@@ -28,10 +28,12 @@ uint64_t truncate(uint64_t v, unsigned size) {
 
 namespace {
 // Whether v's bits above its low `size` bytes are known to be zero as the frontend built it
-// (a load or zero-extension no wider): zero_extend then emits nothing, where the zero-
+// (a load or zero-extension no wider, a constant that fits): zero_extend then emits nothing, where the zero-
 // extension pass would delete it (32-bit code zero-extends every operand and result).
 bool upper_zero(const ir::Block& b, Value v, unsigned size) {
-  switch (b.insts[v.id].op) {
+  const ir::Inst& d = b.insts[v.id];
+  switch (d.op) {
+    case Opcode::Const: return (d.args[0].v >> (size * 8)) == 0;
     case Opcode::ZeroExt8: case Opcode::Load8: return true;
     case Opcode::ZeroExt16: case Opcode::Load16: return size >= 2;
     case Opcode::ZeroExt32: case Opcode::Load32: return size >= 4;
