@@ -197,10 +197,9 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     ir::Block before;
     if (logging) before = block;  // (only -d prints the IR before the passes)
     passes::optimize(block);
-#ifndef NDEBUG
-    if (std::string e = ir::verify(block); !e.empty())
-      throw std::runtime_error(fmt::format("jit: IR verifier: {} in block {:#x}", e, pc));
-#endif
+    if (ir::verify_enabled())  // (tests and -O0 builds: VIREO_JIT_VERIFY, ir.h)
+      if (std::string e = ir::verify(block); !e.empty())
+        throw std::runtime_error(fmt::format("jit: IR verifier: {} in block {:#x}", e, pc));
     auto tb = std::make_unique<TranslatedBlock>();
     tb->guest_pc = block.guest_pc;
     for (const ir::CodeRange& r : block.code) tb->guest_code.emplace_back(r.begin, r.end);

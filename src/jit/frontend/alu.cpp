@@ -17,9 +17,20 @@ bool binary(Translator& t, const Insn& in) {
   if (!Translator::is_integer_operand(d) || !Translator::is_integer_operand(s)) return false;
   unsigned size = d.size;
   RmwDestination dest(t, d, size);
-  Value a = dest.read(t);
-  Value b = t.read(s, size);  // immediates arrive sign-extended, truncated to `size`
-  Value r = t.ir.op(op, a, b);
+  // (`test eax, eax`, `xor eax, eax`: one read, none for xor)
+  const bool same = s.kind == OpKind::Reg && d.kind == OpKind::Reg && s.reg == d.reg && s.rclass == d.rclass &&
+                    s.size == d.size;
+  Value a = same && op == Opcode::Xor ? Value{} : dest.read(t);
+  Value b = same ? a : t.read(s, size);  // immediates arrive sign-extended, truncated to `size`
+  // (cmp's difference is only its flags' business: not emitted for the passes to delete)
+  if (!writes && flags_op != Opcode::FlagsLogic) {
+    t.ir.set_flags(flag::ARITH, t.ir.emit(flags_op, {Arg::val(a), Arg::val(b), Arg::imm(size)}));
+    return true;
+  }
+  // (x & x and x | x are x, x ^ x is 0: what fold_constants would make of them)
+  Value r = same && (op == Opcode::And || op == Opcode::Or) ? a
+            : same && op == Opcode::Xor                     ? t.constant(0)
+                                                            : t.ir.op(op, a, b);
   Value f = flags_op == Opcode::FlagsLogic
                 ? t.ir.emit(Opcode::FlagsLogic, {Arg::val(t.zero_extend(r, size)), Arg::imm(size)})
                 : t.ir.emit(flags_op, {Arg::val(a), Arg::val(b), Arg::imm(size)});
@@ -56,8 +67,8 @@ bool neg(Translator& t, const Insn& in) {
   return true;
 }
 
-// adc/sbb: the carry comes from the current flags (a GetFlags the state-forwarding pass ties
-// to the last flag producer).
+// adc/sbb: the carry comes from the current flags (the last flag producer's value when it set
+// CF in this block: the builder's cache, or the state-forwarding pass).
 template <bool add>
 bool with_carry(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
@@ -67,7 +78,7 @@ bool with_carry(Translator& t, const Insn& in) {
   RmwDestination dest(t, d, size);
   Value a = dest.read(t);
   Value b = t.read(s, size);
-  Value fl = t.ir.emit(Opcode::GetFlags, {});
+  Value fl = t.ir.flags_for(flag::CF);
   Value r = t.ir.emit(add ? Opcode::Adc : Opcode::Sbb, {Arg::val(a), Arg::val(b), Arg::val(fl), Arg::imm(size)});
   Value f = t.ir.emit(add ? Opcode::FlagsAdc : Opcode::FlagsSbb,
                       {Arg::val(a), Arg::val(b), Arg::val(fl), Arg::imm(size)});

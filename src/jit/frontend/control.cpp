@@ -27,7 +27,7 @@ bool jmp(Translator& t, const Insn& in) {
 }
 
 bool jcc(Translator& t, const Insn& in) {
-  Value cond = t.ir.emit(Opcode::TestCond, {Arg::val(t.ir.emit(Opcode::GetFlags, {})), Arg::imm(in.cc)});
+  Value cond = t.ir.test_cond(in.cc);
   t.ir.branch(cond, uint64_t(in.op[0].disp), t.next_pc());
   t.ends_block = true;
   return true;

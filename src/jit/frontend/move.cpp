@@ -50,7 +50,7 @@ bool cmovcc(Translator& t, const Insn& in) {
   if (d.kind != OpKind::Reg || d.rclass != RegClass::Gpr || !Translator::is_integer_operand(in.op[1]))
     return false;
   Value src = t.read(in.op[1], d.size);  // read (and fault) whatever the condition
-  Value cond = t.ir.emit(Opcode::TestCond, {Arg::val(t.ir.emit(Opcode::GetFlags, {})), Arg::imm(in.cc)});
+  Value cond = t.ir.test_cond(in.cc);
   Value old = t.read(d, d.size);
   t.write(d, d.size, t.ir.emit(Opcode::Select, {Arg::val(cond), Arg::val(src), Arg::val(old)}));
   return true;
@@ -58,7 +58,7 @@ bool cmovcc(Translator& t, const Insn& in) {
 
 bool setcc(Translator& t, const Insn& in) {
   if (!Translator::is_integer_operand(in.op[0])) return false;
-  Value cond = t.ir.emit(Opcode::TestCond, {Arg::val(t.ir.emit(Opcode::GetFlags, {})), Arg::imm(in.cc)});
+  Value cond = t.ir.test_cond(in.cc);
   Value v = t.ir.emit(Opcode::Select, {Arg::val(cond), Arg::val(t.constant(1)), Arg::val(t.constant(0))});
   t.write(in.op[0], 1, v);
   return true;

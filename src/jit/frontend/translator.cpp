@@ -26,7 +26,24 @@ uint64_t truncate(uint64_t v, unsigned size) {
 }
 }  // namespace
 
+namespace {
+// Whether v's bits above its low `size` bytes are known to be zero as the frontend built it
+// (a load or zero-extension no wider, a constant that fits): zero_extend then emits nothing, where the zero-
+// extension pass would delete it (32-bit code zero-extends every operand and result).
+bool upper_zero(const ir::Block& b, Value v, unsigned size) {
+  const ir::Inst& d = b.insts[v.id];
+  switch (d.op) {
+    case Opcode::Const: return (d.args[0].v >> (size * 8)) == 0;
+    case Opcode::ZeroExt8: case Opcode::Load8: return true;
+    case Opcode::ZeroExt16: case Opcode::Load16: return size >= 2;
+    case Opcode::ZeroExt32: case Opcode::Load32: return size >= 4;
+    default: return false;
+  }
+}
+}  // namespace
+
 Value Translator::zero_extend(Value v, unsigned size) {
+  if (size < 8 && upper_zero(ir.block(), v, size)) return v;
   switch (size) {
     case 1: return ir.op(Opcode::ZeroExt8, v);
     case 2: return ir.op(Opcode::ZeroExt16, v);
@@ -88,7 +105,7 @@ Value Translator::register_after_write(const Operand& o, Value v) {
   if (o.rclass == RegClass::GprHigh) return ir.op(Opcode::MergeHigh8, ir.get_gpr(o.reg), v);
   switch (o.size) {
     case 8: return v;
-    case 4: return ir.op(Opcode::ZeroExt32, v);  // 32-bit writes zero-extend
+    case 4: return zero_extend(v, 4);  // 32-bit writes zero-extend
     default: return ir.emit(Opcode::MergeLow, {Arg::val(ir.get_gpr(o.reg)), Arg::val(v), Arg::imm(o.size)});
   }
 }
@@ -269,7 +286,7 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
   const size_t saved_insts = block.insts.size(), saved_fallbacks = fallbacks.size();
   const ir::Terminal saved_term = block.term;
   const uint32_t saved_exits = side_exits;
-  ir::Builder ir(block);
+  ir::Builder ir(block, /*cache_guest_state=*/true);
   ir.set_guest_pc(target);
   const uint32_t marker = ir.emit(Opcode::TailStart, {}).id;
   uint32_t insns = uint32_t(block.insts[entry].args[2].v);
@@ -294,7 +311,7 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
     }
     FrontendFn fn = frontend_for(in, limits);
     const size_t before = block.insts.size();
-    Translator t(block, in, pc, fallbacks);
+    Translator t(ir, in, pc, fallbacks);
     if (!fn || !fn(t, in)) break;
     bool helper = false;
     for (size_t k = before; k < block.insts.size(); ++k)
@@ -356,7 +373,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
   block.guest_pc = pc;
   block.code = {{pc, pc}};
   block.insts.reserve(limits.max_insns * 8);  // (about 8 IR instructions per guest one)
-  ir::Builder ir(block);
+  ir::Builder ir(block, /*cache_guest_state=*/true);
   uint32_t side_exits = 0;
   // Whether the interpreter tier ran the block's start (not with --translate-after 0, nor
   // after its decode cache let it go): only then does its cache tell code that never ran.
@@ -383,7 +400,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
       else ir.exit_to(pc);  // (a breakpoint: through the dispatcher, which checks it)
       break;
     }
-    Translator t(block, in, pc, fallbacks);
+    Translator t(ir, in, pc, fallbacks);
     // A locked read-modify-write must be atomic with respect to other guest threads: host
     // atomics (locked.cpp), or the interpreter's locked path (interp/locked.cpp).
     FrontendFn fn = interpret_all ? nullptr : is_locked_rmw(in) ? translate_locked : table[in.mnemonic];

@@ -37,12 +37,14 @@ struct FallbackSite {
 
 class Translator {
  public:
-  Translator(ir::Block& block, const Insn& in, uint64_t pc, std::vector<FallbackSite>& fallbacks)
-      : ir(block), in(in), pc(pc), fallbacks_(fallbacks) {
+  // `builder` is the block's (or its tail's): one for all its instructions, so that its
+  // cache of guest state (ir::GuestStateCache) spans the block.
+  Translator(ir::Builder& builder, const Insn& in, uint64_t pc, std::vector<FallbackSite>& fallbacks)
+      : ir(builder), in(in), pc(pc), fallbacks_(fallbacks) {
     ir.set_guest_pc(pc);
   }
 
-  ir::Builder ir;
+  ir::Builder& ir;
   const Insn& in;
   uint64_t pc;                 // this instruction's address
   uint64_t next_pc() const { return pc + in.len; }

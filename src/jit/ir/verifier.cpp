@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include "jit/ir/ir.h"
 
 namespace vireo::jit::ir {
@@ -66,6 +68,18 @@ std::string verify(const Block& b) {
   for (Value v : {tail.term.cond, tail.term.dest})
     if (v.valid() && !visible_in_tail(b, v.id)) return fmt::format("tail terminal: %{} is defined after the tail's ExitIf", v.id);
   return "";
+}
+
+bool verify_enabled() {
+  static const bool on = [] {
+#ifndef __OPTIMIZE__
+    return true;  // (a debug build always checks)
+#else
+    const char* e = std::getenv("VIREO_JIT_VERIFY");
+    return e && *e && std::string(e) != "0";
+#endif
+  }();
+  return on;
 }
 
 }  // namespace vireo::jit::ir

@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "cpu/cpu_state.h"
+#include "jit/ir/builder.h"  // (flags_read_by)
 #include "jit/passes/passes.h"
 
 namespace vireo::jit::passes {
@@ -47,23 +48,7 @@ bool is_sync_point(Opcode op) {
   }
 }
 
-namespace {
-
-// Flags a condition code reads (SDM Vol. 1, Appendix B).
-uint64_t flags_read_by(uint64_t cc) {
-  switch (cc >> 1) {
-    case 0: return flag::OF;
-    case 1: return flag::CF;
-    case 2: return flag::ZF;
-    case 3: return flag::CF | flag::ZF;
-    case 4: return flag::SF;
-    case 5: return flag::PF;
-    case 6: return flag::SF | flag::OF;
-    default: return flag::ZF | flag::SF | flag::OF;
-  }
-}
-
-}  // namespace
+using ir::flags_read_by;
 
 void forward_guest_state(ir::Block& b) {
   std::vector<uint32_t>& alias = identity_aliases(b.insts.size());
@@ -230,6 +215,46 @@ void eliminate_dead_code(ir::Block& b) {
   }
 }
 
+void eliminate_dead_flags_and_code(ir::Block& b) {
+  // One backward walk: by the time it reaches an instruction, every reader of its value (all
+  // later, SSA) has been seen, so its use count is final. A value nothing reads is deleted
+  // before it can count as a reader of the flags (a GetFlags only a dead instruction read).
+  thread_local std::vector<uint32_t> uses;
+  uses.assign(b.insts.size(), 0);
+  for (const ir::Inst& in : b.insts)
+    if (!in.dead)
+      for (int a = 0; a < in.nargs; ++a)
+        if (!in.args[a].is_imm) ++uses[in.args[a].v];
+  b.for_each_terminal([&](const ir::Terminal& t) {
+    if (t.cond.valid()) ++uses[t.cond.id];
+    if (t.dest.valid()) ++uses[t.dest.id];
+  });
+  uint64_t live = flag::ARITH;  // live at the block's end
+  for (size_t i = b.insts.size(); i-- > 0;) {
+    ir::Inst& in = b.insts[i];
+    if (in.dead) continue;
+    if (in.op == Opcode::SetFlags) {
+      // Only the arithmetic flags are tracked: any other bit (DF) is always live.
+      const uint64_t mask = in.args[0].v & (live | ~flag::ARITH);
+      if (mask == 0) {
+        in.dead = true;
+        if (!in.args[1].is_imm) --uses[in.args[1].v];
+        continue;
+      }
+      in.args[0].v = mask;
+      live &= ~mask;
+      continue;
+    }
+    if (uses[i] == 0 && !has_side_effects(in.op)) {
+      in.dead = true;
+      for (int a = 0; a < in.nargs; ++a)
+        if (!in.args[a].is_imm) --uses[in.args[a].v];
+      continue;
+    }
+    if (in.op == Opcode::GetFlags || is_sync_point(in.op) || in.op == Opcode::TailStart) live = flag::ARITH;
+  }
+}
+
 std::vector<uint32_t>& identity_aliases(size_t n) {
   thread_local std::vector<uint32_t> alias;
   alias.resize(n);
@@ -241,8 +266,7 @@ void optimize(ir::Block& b) {
   forward_guest_state(b);
   fold_constants(b);
   eliminate_zero_extensions(b);
-  eliminate_dead_flags(b);
-  eliminate_dead_code(b);
+  eliminate_dead_flags_and_code(b);  // (eliminate_dead_flags then eliminate_dead_code, in one walk)
 }
 
 }  // namespace vireo::jit::passes

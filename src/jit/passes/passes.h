@@ -29,6 +29,10 @@ void eliminate_dead_flags(ir::Block& b);
 // Deletes pure instructions whose value nothing uses.
 void eliminate_dead_code(ir::Block& b);
 
+// Both of the above in one backward walk (the pipeline's last step): a GetFlags that nothing
+// reads goes before it can keep the flags before it alive.
+void eliminate_dead_flags_and_code(ir::Block& b);
+
 // Rewrites a terminal's values through a pass's alias map.
 inline void alias_terminal(ir::Terminal& t, const std::vector<uint32_t>& alias) {
   if (t.cond.valid()) t.cond.id = alias[t.cond.id];
