@@ -54,12 +54,27 @@ void merge_lazy(CpuState& cpu, uint8_t code, FlagsRecipe::Op first, const uint64
 }
 }  // namespace
 
+uint8_t lazy_partial_code(uint64_t mask) {
+  mask &= flag::ARITH;
+  return mask == (flag::CF | flag::OF) ? kLazyPartialCfOf : mask == flag::CF ? kLazyPartialCf : 0;
+}
+
+uint64_t lazy_partial_mask(uint8_t code) {
+  return code == kLazyPartialCfOf ? flag::CF | flag::OF : code == kLazyPartialCf ? flag::CF : 0;
+}
+
 void settle_lazy_flags(CpuState& cpu) {
-  if (cpu.lazy_flags_op) {
+  if (cpu.lazy_flags_op == kLazyFlagsValue) {
+    cpu.rflags = (cpu.rflags & ~flag::ARITH) | (cpu.lazy_flags_a & flag::ARITH);
+    cpu.lazy_flags_op = 0;
+  } else if (cpu.lazy_flags_op) {
     merge_lazy(cpu, cpu.lazy_flags_op, FlagsRecipe::Add, {cpu.lazy_flags_a, cpu.lazy_flags_b}, flag::ARITH);
     cpu.lazy_flags_op = 0;
   }
-  if (cpu.lazy_incdec_op) {  // over the first layer; inc and dec leave CF alone
+  if (uint64_t m = lazy_partial_mask(cpu.lazy_incdec_op)) {  // over the first layer
+    cpu.rflags = (cpu.rflags & ~m) | (cpu.lazy_incdec_a & m);
+    cpu.lazy_incdec_op = 0;
+  } else if (cpu.lazy_incdec_op) {  // over the first layer; inc and dec leave CF alone
     merge_lazy(cpu, cpu.lazy_incdec_op, FlagsRecipe::Inc, {cpu.lazy_incdec_a, 0}, flag::ARITH & ~flag::CF);
     cpu.lazy_incdec_op = 0;
   }

@@ -64,6 +64,19 @@ uint8_t lazy_flags_code(FlagsRecipe::Op op, unsigned size);
 constexpr int kLazyIncDecCodes = 8;
 inline bool is_inc_dec(FlagsRecipe::Op op) { return op == FlagsRecipe::Inc || op == FlagsRecipe::Dec; }
 uint8_t lazy_incdec_code(FlagsRecipe::Op op, unsigned size);
+// Flags a block computed (a shift's, an imul's, an adc's: RFLAGS captured after the host ran
+// the guest's instruction) left at its exit as a *value* instead of merged into rflags: the
+// first layer's kLazyFlagsValue sets all six arithmetic flags from lazy_flags_a; the second
+// layer's partial codes set the bits of lazy_partial_mask(code) from lazy_incdec_a, over the
+// first layer (an imul's or a rotate's CF and OF, a bt's CF). Two stores at the exit instead
+// of the settle_flags call and the read-modify-write of rflags that a partial write needs.
+constexpr uint8_t kLazyFlagsValue = kLazyFlagsCodes + 1;
+constexpr uint8_t kLazyPartialCfOf = kLazyIncDecCodes + 1;  // CF and OF
+constexpr uint8_t kLazyPartialCf = kLazyIncDecCodes + 2;    // CF
+constexpr int kLazyPartialCodes = 2;
+// The second-layer code for a flags value written under `mask`, or 0 if there is none.
+uint8_t lazy_partial_code(uint64_t mask);
+uint64_t lazy_partial_mask(uint8_t code);
 // Merges CpuState's lazy flags into rflags and clears them (see CpuState::lazy_flags_op).
 void settle_lazy_flags(CpuState& cpu);
 

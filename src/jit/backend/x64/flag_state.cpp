@@ -75,7 +75,13 @@ void BlockEmitter::settle_cpu_flags() {
 }
 
 bool BlockEmitter::leave_flags_lazy() {
-  if (dirty_flags_ == kNone || !lazy(dirty_flags_)) return false;
+  if (dirty_flags_ == kNone) return false;
+  if (!lazy(dirty_flags_)) {
+    if (base_flags_ != kNone || !store_flags_value(val(dirty_flags_), dirty_flags_mask_, cpu_flags_pending_))
+      return false;
+    dirty_flags_ = kNone;
+    return true;
+  }
   FlagsRecipe base = base_flags_ != kNone ? recipe(base_flags_) : FlagsRecipe{};
   if (!store_flags_lazily(recipe(dirty_flags_), dirty_flags_mask_, base)) return false;
   dirty_flags_ = base_flags_ = kNone;
@@ -95,9 +101,41 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
     mov(word[rbx + kOffLazyOp], lazy_flags_code(base.op, base.size) | code << 8);
     store_lazy_operands(base);
   } else {
-    mov(byte[rbx + kOffIncDecOp], code);  // (CF stays CpuState's)
+    // (CF stays CpuState's.) An older inc/dec in the second layer is covered; a flags value
+    // there (an imul's CF and OF) is not: it goes to rflags first.
+    Xbyak::Label covered;
+    cmp(byte[rbx + kOffIncDecOp], kLazyIncDecCodes);
+    jbe(covered);
+    call(rt_.settle_flags);
+    L(covered);
+    mov(byte[rbx + kOffIncDecOp], code);
   }
   mov(qword[rbx + kOffIncDecA], Reg64(r.a));
+  return true;
+}
+
+bool BlockEmitter::store_flags_value(const Reg64& d, uint64_t mask, bool pending) {
+  if (mask == flag::ARITH) {  // all six: the first layer, the second one cleared
+    mov(word[rbx + kOffLazyOp], kLazyFlagsValue);
+    mov(qword[rbx + kOffLazyA], d);
+    return true;
+  }
+  const uint8_t code = lazy_partial_code(mask);
+  if (!code || (mask & ~flag::ARITH)) return false;
+  if (pending) {
+    // The second layer must be empty or hold the same code: this one does not cover an
+    // inc/dec's flags, nor a CF|OF value a CF value.
+    Xbyak::Label free;
+    movzx(r11d, byte[rbx + kOffIncDecOp]);
+    test(r11d, r11d);
+    je(free);
+    cmp(r11d, code);
+    je(free);
+    call(rt_.settle_flags);
+    L(free);
+  }
+  mov(byte[rbx + kOffIncDecOp], code);  // (over the first layer, or rflags)
+  mov(qword[rbx + kOffIncDecA], d);
   return true;
 }
 
