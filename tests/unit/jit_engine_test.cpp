@@ -116,6 +116,15 @@ TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
       {0x83, 0xE1, 0x21, 0xD3, 0xC2},        // and ecx, 0x21; rol edx, cl (CF, OF; count 0 keeps them)
       {0x41, 0xD2, 0xC8},                    // ror r8b, cl
       {0xD1, 0xC2},                          // rol edx, 1
+      // Shifts by an immediate: a recipe (the host's shift) in the first layer, lazy_flags_b
+      // the count; a fault re-runs it in C++ (FlagsRecipe::eval):
+      {0xC1, 0xE2, 0x05},                    // shl edx, 5
+      {0x66, 0x41, 0xD1, 0xF8},              // sar r8w, 1
+      {0xC0, 0xE8, 0x07},                    // shr al, 7
+      {0x48, 0xC1, 0xE2, 0x3F},              // shl rdx, 63
+      {0xC1, 0xEA, 0x03, 0x41, 0xFF, 0xC8},  // shr edx, 3; dec r8d (the shift's CF under the dec)
+      {0xC1, 0xE2, 0x03, 0x4C, 0x8B, 0x17},  // shl edx, 3; mov r10, [rdi] (its flags at the fault)
+      {0xC1, 0xC2, 0x03, 0x4C, 0x8B, 0x17},  // rol edx, 3; mov r10, [rdi]
       {0xD3, 0xD2},                          // rcl edx, cl
       {0x0F, 0xA3, 0xFE},                    // bt esi, edi (CF)
       {0x48, 0x0F, 0xBB, 0xFE},              // btc rsi, rdi
@@ -174,6 +183,34 @@ TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
           EXPECT_EQ(p.jit.cpu.lazy_flags_op, 0) << "merged before the engine returns";
           EXPECT_EQ(p.jit.cpu.lazy_incdec_op, 0) << "merged before the engine returns";
         }
+}
+
+TEST(Jit, FlagsLeftLazyReachTheDispatcherAndAHostFault) {
+  // The flags of the last operation reach C++ lazy: at the syscall (settle_lazy_flags merges
+  // CpuState's codes: a shift recipe, a flags value, a CF|OF or CF value over an add's), or
+  // at a host fault on an unmapped page (FlagsRecipe::eval of the sync record's recipe).
+  const std::vector<std::vector<uint8_t>> ops = {
+      {0xC1, 0xE2, 0x05}, {0x66, 0x41, 0xD1, 0xF8}, {0xC0, 0xE8, 0x07}, {0x48, 0xC1, 0xE2, 0x3F},  // shl edx,5; sar r8w,1; shr al,7; shl rdx,63
+      {0x48, 0xC1, 0xFA, 0x21}, {0xC0, 0xE2, 0x03}, {0x66, 0xC1, 0xEA, 0x0F},  // sar rdx,33; shl dl,3; shr dx,15
+      {0xC1, 0xC2, 0x03}, {0x48, 0xD1, 0xCA},           // rol edx,3; ror rdx,1
+      {0x48, 0x01, 0xC8, 0x0F, 0xAF, 0xC1},             // add rax,rcx; imul eax,ecx
+      {0x48, 0x01, 0xC8, 0x0F, 0xA3, 0xFE},             // add rax,rcx; bt esi,edi
+      {0xD3, 0xE2}, {0x48, 0xD3, 0xC2},                 // shl edx,cl; rol rdx,cl
+  };
+  const std::vector<std::vector<uint8_t>> ends = {
+      kSyscall,
+      {0x4C, 0x8B, 0x17},  // mov r10, [rdi] (faults)
+  };
+  for (const auto& op : ops)
+    for (const auto& end : ends)
+      for (uint64_t seed = 1; seed <= 12; ++seed) {
+        CpuState s = random_state(seed);
+        s.gpr[RDI] = 0x70000;  // unmapped
+        if (seed % 4 == 0) s.gpr[RCX] &= ~uint64_t(0x3F);  // count 0: flags unchanged
+        Pair p;
+        p.run(cat({op, end}), s);
+        p.expect_same();
+      }
 }
 
 TEST(Jit, BranchOnEntryFlagsFromTwoDifferentPredecessors) {

@@ -44,7 +44,9 @@ struct ExitSlot {
 // its operands live. Translated code computes flags only where something reads them; a fault
 // before that point recomputes them from this recipe.
 struct FlagsRecipe {
-  enum Op : uint8_t { None, Add, Sub, Logic, Inc, Dec };
+  // Shl/Shr/Sar/Rol/Ror: by an immediate count (imm, never 0), run as the host's own shift
+  // (its flags, the undefined ones included, are the guest's: interp/shift.cpp).
+  enum Op : uint8_t { None, Add, Sub, Logic, Inc, Dec, Shl, Shr, Sar, Rol, Ror };
   Op op = None;
   uint8_t size = 8;     // operand width in bytes
   int8_t a = -1, b = -1;  // host registers of the operands (b = -1: the immediate)
@@ -56,8 +58,13 @@ struct FlagsRecipe {
 // CpuState::lazy_flags_op for flags left uncomputed at a block exit: 1 + 4 * k + log2(size)
 // for k = 0 (Add), 1 (Sub), 2 (Logic). Only these, whose flags cover all of flag::ARITH.
 constexpr int kLazyFlagsCodes = 12;
+// Then, past kLazyFlagsValue, the shifts by an immediate (all six flags): kLazyShiftFirst +
+// 4 * k + log2(size) for k = 0 (Shl), 1 (Shr), 2 (Sar), with the count in lazy_flags_b.
+constexpr int kLazyShiftFirst = kLazyFlagsCodes + 2, kLazyShiftCodes = 12;
+inline bool is_shift(FlagsRecipe::Op op) { return op >= FlagsRecipe::Shl && op <= FlagsRecipe::Ror; }
 inline bool leaves_lazy_flags(FlagsRecipe::Op op) {
-  return op == FlagsRecipe::Add || op == FlagsRecipe::Sub || op == FlagsRecipe::Logic;
+  return op == FlagsRecipe::Add || op == FlagsRecipe::Sub || op == FlagsRecipe::Logic ||
+         op == FlagsRecipe::Shl || op == FlagsRecipe::Shr || op == FlagsRecipe::Sar;
 }
 uint8_t lazy_flags_code(FlagsRecipe::Op op, unsigned size);
 // CpuState::lazy_incdec_op: 1 + 4 * k + log2(size) for k = 0 (Inc), 1 (Dec).

@@ -260,6 +260,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void for_flags_inputs(uint64_t f, F fn) const {
     const ir::Inst& in = b_.insts[f];
     if (!recomputable(in.op)) return;
+    if (in.op == Opcode::FlagsShift) {  // (the count is in the desc)
+      if (!folded_[in.args[1].v]) fn(in.args[1].v);
+      return;
+    }
     int n = in.op == Opcode::FlagsAdd || in.op == Opcode::FlagsSub ? 2 : 1;
     for (int k = 0; k < n; ++k)
       if (!folded_[in.args[k].v]) fn(in.args[k].v);

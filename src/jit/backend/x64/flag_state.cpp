@@ -6,6 +6,14 @@ namespace vireo::jit::x64_detail {
 FlagsRecipe BlockEmitter::recipe(uint64_t f) const {
   const ir::Inst& in = b_.insts[f];
   FlagsRecipe r;
+  if (in.op == Opcode::FlagsShift) {  // desc = kind | size << 8 | count << 16
+    const uint64_t desc = in.args[0].v;
+    r.op = FlagsRecipe::Op(FlagsRecipe::Shl + (desc & 0xFF));  // (ShiftKind's order)
+    r.size = uint8_t(desc >> 8);
+    r.imm = (desc >> 16) & 0xFF;
+    r.a = int8_t(val(in.args[1].v).getIdx());
+    return r;
+  }
   switch (in.op) {
     case Opcode::FlagsAdd: r.op = FlagsRecipe::Add; break;
     case Opcode::FlagsSub: r.op = FlagsRecipe::Sub; break;
@@ -83,7 +91,13 @@ bool BlockEmitter::leave_flags_lazy() {
     return true;
   }
   FlagsRecipe base = base_flags_ != kNone ? recipe(base_flags_) : FlagsRecipe{};
-  if (!store_flags_lazily(recipe(dirty_flags_), dirty_flags_mask_, base)) return false;
+  if (!store_flags_lazily(recipe(dirty_flags_), dirty_flags_mask_, base)) {
+    // (a rotate's CF and OF: computed now, left as a value)
+    if (base_flags_ != kNone || !lazy_partial_code(dirty_flags_mask_) || (dirty_flags_mask_ & ~flag::ARITH))
+      return false;
+    flags_to_r11(dirty_flags_);
+    store_flags_value(r11, dirty_flags_mask_, cpu_flags_pending_);
+  }
   dirty_flags_ = base_flags_ = kNone;
   return true;
 }
@@ -126,10 +140,9 @@ bool BlockEmitter::store_flags_value(const Reg64& d, uint64_t mask, bool pending
     // The second layer must be empty or hold the same code: this one does not cover an
     // inc/dec's flags, nor a CF|OF value a CF value.
     Xbyak::Label free;
-    movzx(r11d, byte[rbx + kOffIncDecOp]);
-    test(r11d, r11d);
+    cmp(byte[rbx + kOffIncDecOp], 0);
     je(free);
-    cmp(r11d, code);
+    cmp(byte[rbx + kOffIncDecOp], code);
     je(free);
     call(rt_.settle_flags);
     L(free);
@@ -141,7 +154,9 @@ bool BlockEmitter::store_flags_value(const Reg64& d, uint64_t mask, bool pending
 
 void BlockEmitter::store_lazy_operands(const FlagsRecipe& r) {
   mov(qword[rbx + kOffLazyA], Reg64(r.a));
-  if (r.op != FlagsRecipe::Logic) {
+  if (is_shift(r.op)) {
+    mov(qword[rbx + kOffLazyB], int32_t(r.imm));  // the count
+  } else if (r.op != FlagsRecipe::Logic) {
     if (r.b >= 0) mov(qword[rbx + kOffLazyB], Reg64(r.b));
     else mov(qword[rbx + kOffLazyB], sized_imm(r.imm, r.size));
   }

@@ -92,7 +92,7 @@ Trampolines make_trampolines(void* mem) {
       push(rax);
       push(rcx);
       jump_on_code(kOp, table, incdec);
-      Xbyak::Label cases[kLazyFlagsCodes + 1];
+      Xbyak::Label cases[kLazyShiftFirst - 1 + kLazyShiftCodes];
       for (int k = 0; k < kLazyFlagsCodes; ++k) {
         L(cases[k]);
         mov(rax, qword[rbx + kA]);
@@ -111,6 +111,16 @@ Trampolines make_trampolines(void* mem) {
       merge_value(flag::ARITH);
       mov(byte[rbx + kOp], 0);
       jmp(incdec, T_NEAR);
+      for (int k = 0; k < kLazyShiftCodes; ++k) {  // the host's shift, by the count in lazy_flags_b
+        L(cases[kLazyShiftFirst - 1 + k]);
+        mov(rax, qword[rbx + kA]);
+        mov(rcx, qword[rbx + kB]);
+        Xbyak::Reg a = sized(rax, 1u << (k % 4));
+        if (k / 4 == 0) shl(a, cl);
+        else if (k / 4 == 1) shr(a, cl);
+        else sar(a, cl);
+        jmp(merge, T_NEAR);
+      }
       L(merge);
       merge_flags(flag::ARITH);
       mov(byte[rbx + kOp], 0);
