@@ -201,16 +201,25 @@ TEST(Jit, FlagsLeftLazyReachTheDispatcherAndAHostFault) {
       kSyscall,
       {0x4C, 0x8B, 0x17},  // mov r10, [rdi] (faults)
   };
-  for (const auto& op : ops)
-    for (const auto& end : ends)
-      for (uint64_t seed = 1; seed <= 12; ++seed) {
-        CpuState s = random_state(seed);
-        s.gpr[RDI] = 0x70000;  // unmapped
-        if (seed % 4 == 0) s.gpr[RCX] &= ~uint64_t(0x3F);  // count 0: flags unchanged
-        Pair p;
-        p.run(cat({op, end}), s);
-        p.expect_same();
-      }
+  // Before each: nothing, or an earlier block's inc/dec layer in CpuState (settled first).
+  const std::vector<std::vector<uint8_t>> befores = {
+      {}, {0x41, 0xFF, 0xC8, 0xE8, 0x00, 0x00, 0x00, 0x00},  // dec r8d; call +0
+      {0x41, 0xFF, 0xC8, 0x74, 0x00}};                      // dec r8d; jz +0
+  // Between the op and the end: nothing (the flags are the sync record's at the fault), or
+  // call +0 (the op's block leaves them as CpuState's lazy flags).
+  const std::vector<std::vector<uint8_t>> mids = {{}, {0xE8, 0x00, 0x00, 0x00, 0x00}};
+  for (const auto& before : befores)
+    for (const auto& op : ops)
+      for (const auto& mid : mids)
+        for (const auto& end : ends)
+          for (uint64_t seed = 1; seed <= 8; ++seed) {
+            CpuState s = random_state(seed);
+            s.gpr[RDI] = 0x70000;  // unmapped
+            if (seed % 4 == 0) s.gpr[RCX] &= ~uint64_t(0x3F);  // count 0: flags unchanged
+            Pair p;
+            p.run(cat({before, op, mid, end}), s);
+            p.expect_same();
+          }
 }
 
 TEST(Jit, BranchOnEntryFlagsFromTwoDifferentPredecessors) {

@@ -301,7 +301,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // Stores a computed flags value `d` written under `mask` as CpuState's lazy flags
   // (kLazyFlagsValue, or a partial code in the second layer), instead of merging it into
   // rflags; false if the mask has no code. `pending`: CpuState may hold an earlier block's.
-  bool store_flags_value(const Reg64& d, uint64_t mask, bool pending);
+  // With `lazy_f`, the value is that lazy flags value, computed into d = r11 here.
+  bool store_flags_value(const Reg64& d, uint64_t mask, bool pending, uint32_t lazy_f = kNone);
   // Flags of an inc/dec over the flags of an add/sub/logic operation keep the older ones
   // uncomputed as the base layer (it supplies CF) instead of computing that CF at once.
   bool can_be_base(uint32_t older, uint64_t older_mask) const {

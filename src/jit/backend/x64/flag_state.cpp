@@ -85,7 +85,8 @@ void BlockEmitter::settle_cpu_flags() {
 bool BlockEmitter::leave_flags_lazy() {
   if (dirty_flags_ == kNone) return false;
   if (!lazy(dirty_flags_)) {
-    if (base_flags_ != kNone || !store_flags_value(val(dirty_flags_), dirty_flags_mask_, cpu_flags_pending_))
+    if (base_flags_ != kNone ||
+        !store_flags_value(val(dirty_flags_), dirty_flags_mask_, cpu_flags_pending_))
       return false;
     dirty_flags_ = kNone;
     return true;
@@ -95,8 +96,7 @@ bool BlockEmitter::leave_flags_lazy() {
     // (a rotate's CF and OF: computed now, left as a value)
     if (base_flags_ != kNone || !lazy_partial_code(dirty_flags_mask_) || (dirty_flags_mask_ & ~flag::ARITH))
       return false;
-    flags_to_r11(dirty_flags_);
-    store_flags_value(r11, dirty_flags_mask_, cpu_flags_pending_);
+    store_flags_value(r11, dirty_flags_mask_, cpu_flags_pending_, dirty_flags_);
   }
   dirty_flags_ = base_flags_ = kNone;
   return true;
@@ -128,8 +128,9 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
   return true;
 }
 
-bool BlockEmitter::store_flags_value(const Reg64& d, uint64_t mask, bool pending) {
+bool BlockEmitter::store_flags_value(const Reg64& d, uint64_t mask, bool pending, uint32_t lazy_f) {
   if (mask == flag::ARITH) {  // all six: the first layer, the second one cleared
+    if (lazy_f != kNone) flags_to_r11(lazy_f);
     mov(word[rbx + kOffLazyOp], kLazyFlagsValue);
     mov(qword[rbx + kOffLazyA], d);
     return true;
@@ -144,9 +145,10 @@ bool BlockEmitter::store_flags_value(const Reg64& d, uint64_t mask, bool pending
     je(free);
     cmp(byte[rbx + kOffIncDecOp], code);
     je(free);
-    call(rt_.settle_flags);
+    call(rt_.settle_flags);  // (clobbers r11)
     L(free);
   }
+  if (lazy_f != kNone) flags_to_r11(lazy_f);  // (after the call)
   mov(byte[rbx + kOffIncDecOp], code);  // (over the first layer, or rflags)
   mov(qword[rbx + kOffIncDecA], d);
   return true;
