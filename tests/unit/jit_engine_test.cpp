@@ -103,6 +103,33 @@ TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
       {0x39, 0xC8, 0x41, 0xFF, 0xC8},        // cmp eax, ecx; dec r8d (CF from the cmp)
       {0x41, 0xFE, 0xC0},                    // inc r8b (CF from an earlier block or rflags)
       {0x48, 0x01, 0xC8, 0x66, 0x41, 0xFF, 0xC0, 0x49, 0xFF, 0xC8},  // add rax, rcx; inc r8w; dec r8
+      // Flags computed in the block, left as a value (kLazyFlagsValue, or CF|OF / CF alone in
+      // the second layer, over the flags an earlier block left):
+      {0x0F, 0xAF, 0xC1},                    // imul eax, ecx (CF, OF)
+      {0x66, 0x44, 0x0F, 0xAF, 0xC1},        // imul r8w, cx
+      {0x48, 0x6B, 0xD0, 0x71},              // imul rdx, rax, 0x71
+      {0x39, 0xC8, 0x0F, 0xAF, 0xD1},        // cmp eax, ecx; imul edx, ecx (the cmp's SF..PF stay)
+      {0xF7, 0xE1},                          // mul ecx (CF, OF)
+      {0x83, 0xE1, 0x21, 0xD3, 0xE2},        // and ecx, 0x21; shl edx, cl (counts 0, 1, 32 = 0, 33 = 1)
+      {0x83, 0xE1, 0x61, 0x48, 0xD3, 0xFA},  // and ecx, 0x61; sar rdx, cl (counts 0, 1, 32, 33, 64, 65)
+      {0x41, 0xD3, 0xE8},                    // shr r8d, cl (random count)
+      {0x83, 0xE1, 0x21, 0xD3, 0xC2},        // and ecx, 0x21; rol edx, cl (CF, OF; count 0 keeps them)
+      {0x41, 0xD2, 0xC8},                    // ror r8b, cl
+      {0xD1, 0xC2},                          // rol edx, 1
+      // Shifts by an immediate: a recipe (the host's shift) in the first layer, lazy_flags_b
+      // the count; a fault re-runs it in C++ (FlagsRecipe::eval):
+      {0xC1, 0xE2, 0x05},                    // shl edx, 5
+      {0x66, 0x41, 0xD1, 0xF8},              // sar r8w, 1
+      {0xC0, 0xE8, 0x07},                    // shr al, 7
+      {0x48, 0xC1, 0xE2, 0x3F},              // shl rdx, 63
+      {0xC1, 0xEA, 0x03, 0x41, 0xFF, 0xC8},  // shr edx, 3; dec r8d (the shift's CF under the dec)
+      {0xC1, 0xE2, 0x03, 0x4C, 0x8B, 0x17},  // shl edx, 3; mov r10, [rdi] (its flags at the fault)
+      {0xC1, 0xC2, 0x03, 0x4C, 0x8B, 0x17},  // rol edx, 3; mov r10, [rdi]
+      {0xD3, 0xD2},                          // rcl edx, cl
+      {0x0F, 0xA3, 0xFE},                    // bt esi, edi (CF)
+      {0x48, 0x0F, 0xBB, 0xFE},              // btc rsi, rdi
+      {0x39, 0xC8, 0x83, 0xD8, 0x00},        // cmp eax, ecx; sbb eax, 0 (qsort's comparison)
+      {0x48, 0x11, 0xF2},                    // adc rdx, rsi (CF from an earlier block)
   };
   std::vector<std::vector<uint8_t>> consumers = {
       {},                          // (the dispatcher merges them at the syscall)
@@ -118,6 +145,16 @@ TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
       {0x41, 0xFF, 0xC0, 0xE8, 0x00, 0x00, 0x00, 0x00, 0x4C, 0x8B, 0x17},  // inc r8d; call +0; mov r10, [rdi]
       {0x41, 0xFF, 0xC0, 0xE8, 0x00, 0x00, 0x00, 0x00, 0x9C, 0x41, 0x59},  // inc r8d; call +0; pushfq; pop r9
       {0x0F, 0xBA, 0xE6, 0x05, 0x49, 0xFF, 0xC0},        // bt esi, 5 (CF only); inc r8
+      // imul r9d, r10d (CF, OF over the producer's); call +0; pushfq; pop r9
+      {0x45, 0x0F, 0xAF, 0xCA, 0xE8, 0x00, 0x00, 0x00, 0x00, 0x9C, 0x41, 0x59},
+      // bt esi, 3 (CF over the producer's); call +0; imul r9d, r10d; call +0; setl bl
+      {0x0F, 0xBA, 0xE6, 0x03, 0xE8, 0x00, 0x00, 0x00, 0x00, 0x45, 0x0F, 0xAF, 0xCA,
+       0xE8, 0x00, 0x00, 0x00, 0x00, 0x0F, 0x9C, 0xC3},
+      // dec r8; call +0; imul r9d, r10d; call +0; jo +0; adc rdi, rsi
+      {0x49, 0xFF, 0xC8, 0xE8, 0x00, 0x00, 0x00, 0x00, 0x45, 0x0F, 0xAF, 0xCA,
+       0xE8, 0x00, 0x00, 0x00, 0x00, 0x70, 0x00, 0x48, 0x11, 0xF7},
+      // imul r9d, r10d; jz +0 (side exit with the flags' value); mov r10, [rdi]
+      {0x45, 0x0F, 0xAF, 0xCA, 0x74, 0x00, 0x4C, 0x8B, 0x17},
   };
   for (uint8_t cc = 0; cc < 16; ++cc) consumers.push_back({0x0F, uint8_t(0x90 + cc), 0xC3});  // setcc bl
   // Three rounds, so that the blocks run chained (the first round goes through the
@@ -146,6 +183,43 @@ TEST(Jit, FlagsLeftLazyAtABlockExitReachTheNextBlock) {
           EXPECT_EQ(p.jit.cpu.lazy_flags_op, 0) << "merged before the engine returns";
           EXPECT_EQ(p.jit.cpu.lazy_incdec_op, 0) << "merged before the engine returns";
         }
+}
+
+TEST(Jit, FlagsLeftLazyReachTheDispatcherAndAHostFault) {
+  // The flags of the last operation reach C++ lazy: at the syscall (settle_lazy_flags merges
+  // CpuState's codes: a shift recipe, a flags value, a CF|OF or CF value over an add's), or
+  // at a host fault on an unmapped page (FlagsRecipe::eval of the sync record's recipe).
+  const std::vector<std::vector<uint8_t>> ops = {
+      {0xC1, 0xE2, 0x05}, {0x66, 0x41, 0xD1, 0xF8}, {0xC0, 0xE8, 0x07}, {0x48, 0xC1, 0xE2, 0x3F},  // shl edx,5; sar r8w,1; shr al,7; shl rdx,63
+      {0x48, 0xC1, 0xFA, 0x21}, {0xC0, 0xE2, 0x03}, {0x66, 0xC1, 0xEA, 0x0F},  // sar rdx,33; shl dl,3; shr dx,15
+      {0xC1, 0xC2, 0x03}, {0x48, 0xD1, 0xCA},           // rol edx,3; ror rdx,1
+      {0x48, 0x01, 0xC8, 0x0F, 0xAF, 0xC1},             // add rax,rcx; imul eax,ecx
+      {0x48, 0x01, 0xC8, 0x0F, 0xA3, 0xFE},             // add rax,rcx; bt esi,edi
+      {0xD3, 0xE2}, {0x48, 0xD3, 0xC2},                 // shl edx,cl; rol rdx,cl
+  };
+  const std::vector<std::vector<uint8_t>> ends = {
+      kSyscall,
+      {0x4C, 0x8B, 0x17},  // mov r10, [rdi] (faults)
+  };
+  // Before each: nothing, or an earlier block's inc/dec layer in CpuState (settled first).
+  const std::vector<std::vector<uint8_t>> befores = {
+      {}, {0x41, 0xFF, 0xC8, 0xE8, 0x00, 0x00, 0x00, 0x00},  // dec r8d; call +0
+      {0x41, 0xFF, 0xC8, 0x74, 0x00}};                      // dec r8d; jz +0
+  // Between the op and the end: nothing (the flags are the sync record's at the fault), or
+  // call +0 (the op's block leaves them as CpuState's lazy flags).
+  const std::vector<std::vector<uint8_t>> mids = {{}, {0xE8, 0x00, 0x00, 0x00, 0x00}};
+  for (const auto& before : befores)
+    for (const auto& op : ops)
+      for (const auto& mid : mids)
+        for (const auto& end : ends)
+          for (uint64_t seed = 1; seed <= 8; ++seed) {
+            CpuState s = random_state(seed);
+            s.gpr[RDI] = 0x70000;  // unmapped
+            if (seed % 4 == 0) s.gpr[RCX] &= ~uint64_t(0x3F);  // count 0: flags unchanged
+            Pair p;
+            p.run(cat({before, op, mid, end}), s);
+            p.expect_same();
+          }
 }
 
 TEST(Jit, BranchOnEntryFlagsFromTwoDifferentPredecessors) {

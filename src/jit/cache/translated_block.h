@@ -50,7 +50,9 @@ struct ExitSlot {
 // its operands live. Translated code computes flags only where something reads them; a fault
 // before that point recomputes them from this recipe.
 struct FlagsRecipe {
-  enum Op : uint8_t { None, Add, Sub, Logic, Inc, Dec };
+  // Shl/Shr/Sar/Rol/Ror: by an immediate count (imm, never 0), run as the host's own shift
+  // (its flags, the undefined ones included, are the guest's: interp/shift.cpp).
+  enum Op : uint8_t { None, Add, Sub, Logic, Inc, Dec, Shl, Shr, Sar, Rol, Ror };
   Op op = None;
   uint8_t size = 8;     // operand width in bytes
   int8_t a = -1, b = -1;  // host registers of the operands (b = -1: the immediate)
@@ -62,14 +64,32 @@ struct FlagsRecipe {
 // CpuState::lazy_flags_op for flags left uncomputed at a block exit: 1 + 4 * k + log2(size)
 // for k = 0 (Add), 1 (Sub), 2 (Logic). Only these, whose flags cover all of flag::ARITH.
 constexpr int kLazyFlagsCodes = 12;
+// Then, past kLazyFlagsValue, the shifts by an immediate (all six flags): kLazyShiftFirst +
+// 4 * k + log2(size) for k = 0 (Shl), 1 (Shr), 2 (Sar), with the count in lazy_flags_b.
+constexpr int kLazyShiftFirst = kLazyFlagsCodes + 2, kLazyShiftCodes = 12;
+inline bool is_shift(FlagsRecipe::Op op) { return op >= FlagsRecipe::Shl && op <= FlagsRecipe::Ror; }
 inline bool leaves_lazy_flags(FlagsRecipe::Op op) {
-  return op == FlagsRecipe::Add || op == FlagsRecipe::Sub || op == FlagsRecipe::Logic;
+  return op == FlagsRecipe::Add || op == FlagsRecipe::Sub || op == FlagsRecipe::Logic ||
+         op == FlagsRecipe::Shl || op == FlagsRecipe::Shr || op == FlagsRecipe::Sar;
 }
 uint8_t lazy_flags_code(FlagsRecipe::Op op, unsigned size);
 // CpuState::lazy_incdec_op: 1 + 4 * k + log2(size) for k = 0 (Inc), 1 (Dec).
 constexpr int kLazyIncDecCodes = 8;
 inline bool is_inc_dec(FlagsRecipe::Op op) { return op == FlagsRecipe::Inc || op == FlagsRecipe::Dec; }
 uint8_t lazy_incdec_code(FlagsRecipe::Op op, unsigned size);
+// Flags a block computed (a shift's, an imul's, an adc's: RFLAGS captured after the host ran
+// the guest's instruction) left at its exit as a *value* instead of merged into rflags: the
+// first layer's kLazyFlagsValue sets all six arithmetic flags from lazy_flags_a; the second
+// layer's partial codes set the bits of lazy_partial_mask(code) from lazy_incdec_a, over the
+// first layer (an imul's or a rotate's CF and OF, a bt's CF). Two stores at the exit instead
+// of the settle_flags call and the read-modify-write of rflags that a partial write needs.
+constexpr uint8_t kLazyFlagsValue = kLazyFlagsCodes + 1;
+constexpr uint8_t kLazyPartialCfOf = kLazyIncDecCodes + 1;  // CF and OF
+constexpr uint8_t kLazyPartialCf = kLazyIncDecCodes + 2;    // CF
+constexpr int kLazyPartialCodes = 2;
+// The second-layer code for a flags value written under `mask`, or 0 if there is none.
+uint8_t lazy_partial_code(uint64_t mask);
+uint64_t lazy_partial_mask(uint8_t code);
 // Merges CpuState's lazy flags into rflags and clears them (see CpuState::lazy_flags_op).
 void settle_lazy_flags(CpuState& cpu);
 

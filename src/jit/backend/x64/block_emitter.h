@@ -260,6 +260,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void for_flags_inputs(uint64_t f, F fn) const {
     const ir::Inst& in = b_.insts[f];
     if (!recomputable(in.op)) return;
+    if (in.op == Opcode::FlagsShift) {  // (the count is in the desc)
+      if (!folded_[in.args[1].v]) fn(in.args[1].v);
+      return;
+    }
     int n = in.op == Opcode::FlagsAdd || in.op == Opcode::FlagsSub ? 2 : 1;
     for (int k = 0; k < n; ++k)
       if (!folded_[in.args[k].v]) fn(in.args[k].v);
@@ -294,6 +298,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // inc/dec that supplies CF) as CpuState's lazy layers. False if they do not fit them.
   bool store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const FlagsRecipe& base);
   void store_lazy_operands(const FlagsRecipe& r);
+  // Stores a computed flags value `d` written under `mask` as CpuState's lazy flags
+  // (kLazyFlagsValue, or a partial code in the second layer), instead of merging it into
+  // rflags; false if the mask has no code. `pending`: CpuState may hold an earlier block's.
+  // With `lazy_f`, the value is that lazy flags value, computed into d = r11 here.
+  bool store_flags_value(const Reg64& d, uint64_t mask, bool pending, uint32_t lazy_f = kNone);
   // Flags of an inc/dec over the flags of an add/sub/logic operation keep the older ones
   // uncomputed as the base layer (it supplies CF) instead of computing that CF at once.
   bool can_be_base(uint32_t older, uint64_t older_mask) const {

@@ -99,11 +99,13 @@ void BlockEmitter::emit_tail() {
 }
 
 void BlockEmitter::write_back_for_exit(const SyncRecord& s) {
-  if (s.flags_reg >= 0 || !store_flags_lazily(s.flags_recipe, s.flags_mask, s.base_recipe))
+  if (s.flags_reg >= 0 ? s.flags_if >= 0 || !store_flags_value(Reg64(s.flags_reg), s.flags_mask, true)
+                       : !store_flags_lazily(s.flags_recipe, s.flags_mask, s.base_recipe))
     return write_back(s);
   SyncRecord rest = s;  // everything but the flags
   rest.flags_recipe = {};
   rest.base_recipe = {};
+  rest.flags_reg = -1;
   write_back(rest);
 }
 

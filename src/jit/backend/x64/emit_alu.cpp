@@ -183,6 +183,10 @@ void emit_flags_recipe(Xbyak::CodeGenerator& g, const FlagsRecipe& r) {
     case FlagsRecipe::Inc: g.mov(r11, a); g.inc(sized(r11, r.size)); break;
     case FlagsRecipe::Dec: g.mov(r11, a); g.dec(sized(r11, r.size)); break;
     case FlagsRecipe::None: break;
+    default:  // a shift by an immediate (r.imm, not 0)
+      g.mov(r11, a);
+      emit_shift_imm(g, uint64_t(r.op - FlagsRecipe::Shl) | r.size << 8 | r.imm << 16, r11);
+      break;
   }
 }
 

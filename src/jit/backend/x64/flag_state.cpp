@@ -6,6 +6,14 @@ namespace vireo::jit::x64_detail {
 FlagsRecipe BlockEmitter::recipe(uint64_t f) const {
   const ir::Inst& in = b_.insts[f];
   FlagsRecipe r;
+  if (in.op == Opcode::FlagsShift) {  // desc = kind | size << 8 | count << 16
+    const uint64_t desc = in.args[0].v;
+    r.op = FlagsRecipe::Op(FlagsRecipe::Shl + (desc & 0xFF));  // (ShiftKind's order)
+    r.size = uint8_t(desc >> 8);
+    r.imm = (desc >> 16) & 0xFF;
+    r.a = int8_t(val(in.args[1].v).getIdx());
+    return r;
+  }
   switch (in.op) {
     case Opcode::FlagsAdd: r.op = FlagsRecipe::Add; break;
     case Opcode::FlagsSub: r.op = FlagsRecipe::Sub; break;
@@ -75,9 +83,21 @@ void BlockEmitter::settle_cpu_flags() {
 }
 
 bool BlockEmitter::leave_flags_lazy() {
-  if (dirty_flags_ == kNone || !lazy(dirty_flags_)) return false;
+  if (dirty_flags_ == kNone) return false;
+  if (!lazy(dirty_flags_)) {
+    if (base_flags_ != kNone ||
+        !store_flags_value(val(dirty_flags_), dirty_flags_mask_, cpu_flags_pending_))
+      return false;
+    dirty_flags_ = kNone;
+    return true;
+  }
   FlagsRecipe base = base_flags_ != kNone ? recipe(base_flags_) : FlagsRecipe{};
-  if (!store_flags_lazily(recipe(dirty_flags_), dirty_flags_mask_, base)) return false;
+  if (!store_flags_lazily(recipe(dirty_flags_), dirty_flags_mask_, base)) {
+    // (a rotate's CF and OF: computed now, left as a value)
+    if (base_flags_ != kNone || !lazy_partial_code(dirty_flags_mask_) || (dirty_flags_mask_ & ~flag::ARITH))
+      return false;
+    store_flags_value(r11, dirty_flags_mask_, cpu_flags_pending_, dirty_flags_);
+  }
   dirty_flags_ = base_flags_ = kNone;
   return true;
 }
@@ -95,15 +115,50 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
     mov(word[rbx + kOffLazyOp], lazy_flags_code(base.op, base.size) | code << 8);
     store_lazy_operands(base);
   } else {
-    mov(byte[rbx + kOffIncDecOp], code);  // (CF stays CpuState's)
+    // (CF stays CpuState's.) An older inc/dec in the second layer is covered; a flags value
+    // there (an imul's CF and OF) is not: it goes to rflags first.
+    Xbyak::Label covered;
+    cmp(byte[rbx + kOffIncDecOp], kLazyIncDecCodes);
+    jbe(covered);
+    call(rt_.settle_flags);
+    L(covered);
+    mov(byte[rbx + kOffIncDecOp], code);
   }
   mov(qword[rbx + kOffIncDecA], Reg64(r.a));
   return true;
 }
 
+bool BlockEmitter::store_flags_value(const Reg64& d, uint64_t mask, bool pending, uint32_t lazy_f) {
+  if (mask == flag::ARITH) {  // all six: the first layer, the second one cleared
+    if (lazy_f != kNone) flags_to_r11(lazy_f);
+    mov(word[rbx + kOffLazyOp], kLazyFlagsValue);
+    mov(qword[rbx + kOffLazyA], d);
+    return true;
+  }
+  const uint8_t code = lazy_partial_code(mask);
+  if (!code || (mask & ~flag::ARITH)) return false;
+  if (pending) {
+    // The second layer must be empty or hold the same code: this one does not cover an
+    // inc/dec's flags, nor a CF|OF value a CF value.
+    Xbyak::Label free;
+    cmp(byte[rbx + kOffIncDecOp], 0);
+    je(free);
+    cmp(byte[rbx + kOffIncDecOp], code);
+    je(free);
+    call(rt_.settle_flags);  // (clobbers r11)
+    L(free);
+  }
+  if (lazy_f != kNone) flags_to_r11(lazy_f);  // (after the call)
+  mov(byte[rbx + kOffIncDecOp], code);  // (over the first layer, or rflags)
+  mov(qword[rbx + kOffIncDecA], d);
+  return true;
+}
+
 void BlockEmitter::store_lazy_operands(const FlagsRecipe& r) {
   mov(qword[rbx + kOffLazyA], Reg64(r.a));
-  if (r.op != FlagsRecipe::Logic) {
+  if (is_shift(r.op)) {
+    mov(qword[rbx + kOffLazyB], int32_t(r.imm));  // the count
+  } else if (r.op != FlagsRecipe::Logic) {
     if (r.b >= 0) mov(qword[rbx + kOffLazyB], Reg64(r.b));
     else mov(qword[rbx + kOffLazyB], sized_imm(r.imm, r.size));
   }

@@ -12,7 +12,7 @@ uint64_t const_of(const ir::Block& b, uint64_t id) { return b.insts[id].args[0].
 
 bool is_recomputable_flags(Opcode op) {
   return op == Opcode::FlagsAdd || op == Opcode::FlagsSub || op == Opcode::FlagsLogic ||
-         op == Opcode::FlagsInc || op == Opcode::FlagsDec;
+         op == Opcode::FlagsInc || op == Opcode::FlagsDec || op == Opcode::FlagsShift;
 }
 
 bool is_commutative(Opcode op) {

@@ -92,7 +92,7 @@ Trampolines make_trampolines(void* mem) {
       push(rax);
       push(rcx);
       jump_on_code(kOp, table, incdec);
-      Xbyak::Label cases[kLazyFlagsCodes];
+      Xbyak::Label cases[kLazyShiftFirst - 1 + kLazyShiftCodes];
       for (int k = 0; k < kLazyFlagsCodes; ++k) {
         L(cases[k]);
         mov(rax, qword[rbx + kA]);
@@ -106,12 +106,27 @@ Trampolines make_trampolines(void* mem) {
         }
         jmp(merge, T_NEAR);
       }
+      L(cases[kLazyFlagsCodes]);  // kLazyFlagsValue: the flags are lazy_flags_a's
+      mov(rax, qword[rbx + kA]);
+      merge_value(flag::ARITH);
+      mov(byte[rbx + kOp], 0);
+      jmp(incdec, T_NEAR);
+      for (int k = 0; k < kLazyShiftCodes; ++k) {  // the host's shift, by the count in lazy_flags_b
+        L(cases[kLazyShiftFirst - 1 + k]);
+        mov(rax, qword[rbx + kA]);
+        mov(rcx, qword[rbx + kB]);
+        Xbyak::Reg a = sized(rax, 1u << (k % 4));
+        if (k / 4 == 0) shl(a, cl);
+        else if (k / 4 == 1) shr(a, cl);
+        else sar(a, cl);
+        jmp(merge, T_NEAR);
+      }
       L(merge);
       merge_flags(flag::ARITH);
       mov(byte[rbx + kOp], 0);
       L(incdec);
       jump_on_code(kIncDecOp, incdec_table, done);
-      Xbyak::Label incdec_cases[kLazyIncDecCodes];
+      Xbyak::Label incdec_cases[kLazyIncDecCodes + kLazyPartialCodes];
       for (int k = 0; k < kLazyIncDecCodes; ++k) {
         L(incdec_cases[k]);
         mov(rax, qword[rbx + kIncDecA]);
@@ -119,6 +134,13 @@ Trampolines make_trampolines(void* mem) {
         if (k / 4 == 0) inc(a);
         else dec(a);
         jmp(incdec_merge, T_NEAR);
+      }
+      for (int k = 0; k < kLazyPartialCodes; ++k) {  // flags values under a partial mask
+        L(incdec_cases[kLazyIncDecCodes + k]);
+        mov(rax, qword[rbx + kIncDecA]);
+        merge_value(lazy_partial_mask(uint8_t(kLazyIncDecCodes + 1 + k)));
+        mov(byte[rbx + kIncDecOp], 0);
+        jmp(done, T_NEAR);
       }
       L(incdec_merge);
       merge_flags(flag::ARITH & ~flag::CF);
@@ -147,6 +169,10 @@ Trampolines make_trampolines(void* mem) {
     void merge_flags(uint64_t mask) {
       pushfq();
       pop(rax);
+      merge_value(mask);
+    }
+    // CpuState::rflags = (rflags & ~mask) | (rax & mask); clobbers rax.
+    void merge_value(uint64_t mask) {
       and_(eax, uint32_t(mask));
       and_(qword[rbx + offsetof(CpuState, rflags)], int32_t(~uint32_t(mask)));
       or_(qword[rbx + offsetof(CpuState, rflags)], rax);
