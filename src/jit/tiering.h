@@ -53,7 +53,8 @@ struct TierOptions {
   // code, mostly once, so a small table mapped at once beats the interp engine's large one
   // faulted in page by page (hello world: ~700 of its 1,300 page faults were that table's).
   // It starts at 2,048 entries (288 KB: a populated page costs ~1 µs here, hello world 0.4 ms
-  // less than with 8,192) and grows to 16,384 when the cold code is more (interp/interpreter.h).
+  // less than with 8,192) and grows, 8 times at a step, to 131,072 when the cold code is more
+  // (interp/interpreter.h, kTierIndexMax).
   size_t interp_cache_entries = 2048;
 };
 
