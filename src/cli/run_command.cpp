@@ -16,6 +16,7 @@
 #include "linux/elf_loader.h"
 #include "linux/process.h"
 #include "linux/sysroot.h"
+#include "support/diag_stream.h"
 
 extern char** environ;
 
@@ -76,12 +77,16 @@ jit::JitOptions jit_options(const RunArgs& a) {
   if (!a.log_file.empty()) {
     o.log = std::fopen(a.log_file.c_str(), "w");
     if (!o.log) throw std::runtime_error(fmt::format("cannot open log file {}", a.log_file));
+    o.log = keep_fd_high(o.log);
+  } else if (o.log_in_asm || o.log_op || o.log_out_asm || o.log_exec) {
+    o.log = diag_stream();  // the guest may close its stderr (support/diag_stream.h)
   }
   if (a.perfmap) {
     // perf's convention for JIT symbols: /tmp/perf-PID.map, read when `perf report` runs.
     std::string path = fmt::format("/tmp/perf-{}.map", getpid());
     o.perfmap = std::fopen(path.c_str(), "w");
     if (!o.perfmap) throw std::runtime_error(fmt::format("cannot open {}", path));
+    o.perfmap = keep_fd_high(o.perfmap);
   }
   return o;
 }
@@ -122,6 +127,7 @@ int run(const RunArgs& a) {
   o.engine = a.engine;
   o.stats = a.stats;
   o.strace = a.strace;
+  if (o.strace) diag_stream();  // held from before the guest runs (support/diag_stream.h)
   o.exec_in_place = a.exec == "inplace";
   o.program = a.command.front();
   o.argv = a.command;

@@ -15,6 +15,7 @@
 #include "interp/system/system_mode.h"
 #include "linux/vdso/vsyscall.h"
 #include "mem/address_space.h"
+#include "support/diag_stream.h"
 
 namespace vireo {
 
@@ -430,7 +431,7 @@ void Interpreter::merge_stats(const Engine& other) {
 
 void Interpreter::report_unimplemented(const Insn& in) {
   if (unimplemented_[in.mnemonic]++ == 0)
-    fmt::print(stderr, "vireo: unimplemented instruction '{}' at pc=0x{:x} ({})\n",
+    diag_print(stderr, "vireo: unimplemented instruction '{}' at pc=0x{:x} ({})\n",
                ZydisMnemonicGetString(ZydisMnemonic(in.mnemonic)), x_.insn_rip,
                hex_bytes(in.bytes, in.len));
 }

@@ -18,6 +18,7 @@
 #include "mem/address_space.h"
 #include "jit/passes/passes.h"
 #include "jit/runtime/helpers.h"
+#include "support/diag_stream.h"
 
 namespace vireo::jit {
 
@@ -421,7 +422,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
     }
     if (opts_.jump_cache) cache_.jump_cache_fill(b->guest_pc, b->code);
     if (opts_.log_exec)
-      fmt::print(opts_.log, "Trace: {:#x} [{:#x}]\n", uint64_t(b->code), b->guest_pc);
+      diag_print(opts_.log, "Trace: {:#x} [{:#x}]\n", uint64_t(b->code), b->guest_pc);
     ++stats_.block_entries;
     void* link = nullptr;
     insns_at_enter_ = cpu.insn_count;
@@ -470,35 +471,35 @@ void JitEngine::log_block(const ir::Block& before, const ir::Block& after, const
         Decoder d;
         Insn in;
         if (!d.decode(bytes, n, pc, in)) break;
-        fmt::print(f, "{:#018x}:  {}\n", pc, disassemble(bytes, n, pc));
+        diag_print(f, "{:#018x}:  {}\n", pc, disassemble(bytes, n, pc));
         pc += in.len;
       }
     };
-    fmt::print(f, "IN: {:#x}\n", tb.guest_pc);
+    diag_print(f, "IN: {:#x}\n", tb.guest_pc);
     for (size_t k = 0; k < tb.code_range_count(); ++k) {
       auto [begin, end] = tb.code_range(k);
       // (then the code at each jmp's target it followed, then its tail's)
-      if (k) fmt::print(f, "  -> {:#x}{}\n", begin, before.tail.present() && begin == before.tail.guest_pc && k + 1 == tb.code_range_count() ? " (tail)" : "");
+      if (k) diag_print(f, "  -> {:#x}{}\n", begin, before.tail.present() && begin == before.tail.guest_pc && k + 1 == tb.code_range_count() ? " (tail)" : "");
       print_code(begin, end);
     }
-    fmt::print(f, "\n");
+    diag_print(f, "\n");
   }
   if (opts_.log_op) {
-    fmt::print(f, "OP:\n{}\nOP after optimization:\n{}\n", ir::print(before), ir::print(after));
+    diag_print(f, "OP:\n{}\nOP after optimization:\n{}\n", ir::print(before), ir::print(after));
   }
   if (opts_.log_out_asm) {
-    fmt::print(f, "OUT: [size={}]\n", tb.code_size);
+    diag_print(f, "OUT: [size={}]\n", tb.code_size);
     ZydisDecoder dec;
     ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     for (uint32_t off = 0; off < tb.code_size;) {
       ZydisDecodedInstruction zi;
       if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, nullptr, tb.code + off, tb.code_size - off, &zi)))
         break;
-      fmt::print(f, "{:#018x}:  {}\n", uint64_t(tb.code + off),
+      diag_print(f, "{:#018x}:  {}\n", uint64_t(tb.code + off),
                  disassemble(tb.code + off, tb.code_size - off, uint64_t(tb.code + off)));
       off += zi.length;
     }
-    fmt::print(f, "\n");
+    diag_print(f, "\n");
   }
 }
 

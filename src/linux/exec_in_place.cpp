@@ -36,14 +36,16 @@
 #include "linux/process.h"
 #include "linux/signals.h"
 #include "linux/threads.h"
+#include "support/diag_stream.h"
 
 namespace vireo {
 
 namespace {
 
 // do_close_on_exec: every FD_CLOEXEC descriptor goes. Vireo keeps no close-on-exec descriptor
-// of its own open across a guest system call (the -D log and the perf map are not
-// close-on-exec; a debugged process re-executes instead), so all of them are the guest's.
+// of its own open across a guest system call (the -D log, the perf map and the --strace
+// stream are not close-on-exec: support/diag_stream.h; a debugged process re-executes
+// instead), so all of them are the guest's.
 void close_on_exec_fds() {
   DIR* d = ::opendir("/proc/self/fd");
   if (!d) return;
@@ -141,7 +143,7 @@ void Process::exec_in_place(const std::string& program, std::vector<std::string>
     load_image(t, execfn);
   } catch (const std::exception& e) {
     // Past the point of no return: Linux kills the new process with SIGSEGV (bprm_execve).
-    fmt::print(stderr, "vireo: execve of {}: {}\n", program, e.what());
+    diag_print(stderr, "vireo: execve of {}: {}\n", program, e.what());
     die_by_signal(*this, SIGSEGV, 0, false);
   }
 }

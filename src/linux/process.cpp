@@ -22,6 +22,7 @@
 #include "linux/signals.h"
 #include "linux/syscalls/syscall_table.h"
 #include "linux/threads.h"
+#include "support/diag_stream.h"
 
 namespace vireo {
 
@@ -167,7 +168,7 @@ void Process::run_thread(GuestThread& t) {
       deliver_pending(*this);
       continue;
     }
-    fmt::print(stderr, "vireo: engine stopped unexpectedly at pc={:#x}\n", t.cpu.rip);
+    diag_print(stderr, "vireo: engine stopped unexpectedly at pc={:#x}\n", t.cpu.rip);
     exit_group(1);
     if (exited_) break;
   }
@@ -197,7 +198,7 @@ void Process::handle_syscall(GuestThread& t) {
     std::lock_guard g(mu);
     if (std::find(warned.begin(), warned.end(), nr) == warned.end()) {
       warned.push_back(nr);
-      fmt::print(stderr, "vireo: unimplemented syscall {} ({}), returning -ENOSYS\n",
+      diag_print(stderr, "vireo: unimplemented syscall {} ({}), returning -ENOSYS\n",
                  d && d->name ? d->name : "unknown", nr);
     }
     result = -ENOSYS;
@@ -205,7 +206,7 @@ void Process::handle_syscall(GuestThread& t) {
   // (like strace -f: each line names the thread; an execve that replaced the image in place
   // traced itself while its arguments were still there)
   if (std::exchange(image_replaced_, false)) return;
-  if (opts_.strace) fmt::print(stderr, "{} {}\n", t.tid, format_syscall(*this, nr, a, result));
+  if (opts_.strace) diag_print(diag_stream(), "{} {}\n", t.tid, format_syscall(*this, nr, a, result));
   if (result == -EINTR && nr != SYS_rt_sigreturn && restart_after_signal(t, nr)) return;
   cpu.gpr[RAX] = uint64_t(result);
 }

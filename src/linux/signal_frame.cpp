@@ -23,6 +23,7 @@
 #include "linux/process.h"
 #include "linux/signals.h"
 #include "linux/threads.h"
+#include "support/diag_stream.h"
 
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1U << 31)
@@ -290,7 +291,7 @@ void deliver_fault(Process& p, int sig, const GuestSiginfo& info) {
       bytes[n] = *p.as().host(p.cpu().rip + n);
       ++n;
     }
-    fmt::print(stderr, "vireo: guest terminated by SIGILL at pc={:#x}: illegal instruction {} ({})\n",
+    diag_print(stderr, "vireo: guest terminated by SIGILL at pc={:#x}: illegal instruction {} ({})\n",
                p.cpu().rip, hex_bytes(bytes, std::min<size_t>(n, 8)), disassemble(bytes, n, p.cpu().rip));
     die_by_signal(p, SIGILL, 0, false);
   }

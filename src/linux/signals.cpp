@@ -17,6 +17,7 @@
 #include "linux/maps_registry.h"
 #include "linux/process.h"
 #include "linux/threads.h"
+#include "support/diag_stream.h"
 
 namespace vireo {
 
@@ -171,7 +172,7 @@ void die_by_signal(Process& p, int sig, uint64_t address, bool message) {
   if (p.debugger) p.debugger->process_exit(true, sig);
   if (message) {
     const char* abbrev = sigabbrev_np(sig);
-    fmt::print(stderr, "vireo: guest terminated by {} at pc={:#x} address {:#x}\n",
+    diag_print(stderr, "vireo: guest terminated by {} at pc={:#x} address {:#x}\n",
                abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig),
                p.cpu().rip, address);
   }

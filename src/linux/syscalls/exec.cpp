@@ -26,6 +26,7 @@
 #include "linux/syscalls/guest_path.h"
 #include "linux/syscalls/host_result.h"
 #include "linux/syscalls/syscall_table.h"
+#include "support/diag_stream.h"
 
 namespace vireo {
 
@@ -129,7 +130,7 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, uint64_t path_a
   const char* blocker = p.exec_in_place_blocker();
   if (!blocker) {
     // (traced here: the arguments are gone once the image is)
-    if (o.strace) fmt::print(stderr, "{} {}\n", p.thread().tid, format_syscall(p, nr, a, 0));
+    if (o.strace) diag_print(diag_stream(), "{} {}\n", p.thread().tid, format_syscall(p, nr, a, 0));
     // AT_EXECFN is the name execve was given, as Linux's bprm->filename (fs/exec.c).
     p.exec_in_place(program, std::move(args), std::move(env), name);
     return 0;
@@ -151,13 +152,16 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, uint64_t path_a
   for (auto& s : env) henv.push_back(s.data());
   henv.push_back(nullptr);
   if (o.strace)
-    fmt::print(stderr, "{} execve({:?}, ...) = 0 (vireo re-executes itself for {}: {})\n", ::getpid(),
+    diag_print(diag_stream(), "{} execve({:?}, ...) = 0 (vireo re-executes itself for {}: {})\n", ::getpid(),
                path, program, blocker);
   // Linux's exec releases the robust futexes the old image holds (futex_exec_release), and
   // de_thread's victims theirs as they exit; the host's exec knows only Vireo's own lists.
   p.for_each_thread([&](GuestThread& t) { release_robust_futexes(p, t); });
+  diag_fds_close_on_exec(true);
   ::execve(o.vireo_path.c_str(), hargv.data(), henv.data());
-  return -errno;
+  int e = errno;
+  diag_fds_close_on_exec(false);
+  return -e;
 }
 
 int64_t sys_execve(Process& p, const SyscallArgs& a) {

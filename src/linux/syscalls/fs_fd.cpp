@@ -26,6 +26,7 @@
 #include "linux/syscalls/mask_wait.h"
 #include "linux/syscalls/syscall_table.h"
 #include "support/fork_safe_mutex.h"
+#include "support/diag_stream.h"
 
 namespace vireo {
 
@@ -210,7 +211,7 @@ int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
       std::lock_guard lock(warned_mutex);
       if (std::find(warned.begin(), warned.end(), req) == warned.end()) {
         warned.push_back(req);
-        fmt::print(stderr, "vireo: unsupported ioctl {:#x} on fd {}, returning -ENOTTY\n", req,
+        diag_print(stderr, "vireo: unsupported ioctl {:#x} on fd {}, returning -ENOTTY\n", req,
                    int(a.a[0]));
       }
       return -ENOTTY;

@@ -20,6 +20,7 @@
 #include "linux/threads.h"
 #include "linux/syscalls/host_result.h"
 #include "linux/syscalls/syscall_table.h"
+#include "support/diag_stream.h"
 
 namespace vireo {
 
@@ -179,7 +180,7 @@ int64_t do_clone(Process& p, const CloneRequest& req, uint64_t exit_signal) {
   if (flags & CLONE_THREAD) {
     // A thread shares memory, files, fs and dispositions: what a host thread of Vireo shares.
     if (!(flags & CLONE_FILES) || !(flags & CLONE_FS)) {
-      fmt::print(stderr, "vireo: clone of a thread without CLONE_FILES|CLONE_FS is not supported, returning -EINVAL\n");
+      diag_print(stderr, "vireo: clone of a thread without CLONE_FILES|CLONE_FS is not supported, returning -EINVAL\n");
       return -EINVAL;
     }
     return p.clone_thread(req);
@@ -187,7 +188,7 @@ int64_t do_clone(Process& p, const CloneRequest& req, uint64_t exit_signal) {
   // CLONE_VM shares memory with the parent: a thread, or a child the parent waits for until
   // it execs or exits (CLONE_VFORK, as posix_spawn does). Other sharing cannot be had.
   if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) {
-    fmt::print(stderr, "vireo: clone with CLONE_VM but without CLONE_VFORK or CLONE_THREAD is not supported, returning -ENOSYS\n");
+    diag_print(stderr, "vireo: clone with CLONE_VM but without CLONE_VFORK or CLONE_THREAD is not supported, returning -ENOSYS\n");
     return -ENOSYS;
   }
   const bool shared_vm = flags & CLONE_VM;
