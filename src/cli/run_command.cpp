@@ -140,14 +140,14 @@ int run(const RunArgs& a) {
   std::string cpu = a.cpu;
   if (const char* env = std::getenv("VIREO_CPU"); env && *env && cpu == "default") cpu = env;
   if (std::string error; !select_cpu_model(cpu, error)) {
-    fmt::print(stderr, "vireo: {}\n", error);
+    diag_print(stderr, "vireo: {}\n", error);
     return 1;
   }
   if (cpu != "default") o.reexec_options.push_back("--cpu=" + cpu);
   try {
     o.make_engine = engine_factory(a);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "vireo: {}\n", e.what());
+    diag_print(stderr, "vireo: {}\n", e.what());
     return 1;
   }
   // Engine tuning is repeated when the guest's execve re-executes vireo.
@@ -167,13 +167,13 @@ int run(const RunArgs& a) {
     p.load();
   } catch (const ElfFatalSegv& e) {
     // Linux gets this far into execve and then kills the new process with SIGSEGV.
-    fmt::print(stderr, "vireo: guest terminated by SIGSEGV ({})\n", e.what());
+    diag_print(stderr, "vireo: guest terminated by SIGSEGV ({})\n", e.what());
     std::fflush(stderr);
     ::signal(SIGSEGV, SIG_DFL);
     ::raise(SIGSEGV);
     return 128 + SIGSEGV;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "vireo: {}\n", e.what());
+    diag_print(stderr, "vireo: {}\n", e.what());
     return 1;
   }
   std::unique_ptr<gdb::UserDebugger> debugger;
@@ -181,7 +181,7 @@ int run(const RunArgs& a) {
     try {
       debugger = std::make_unique<gdb::UserDebugger>(p, gdb::StubOptions{a.gdb, a.gdb_disconnect == "kill"});
     } catch (const std::exception& e) {
-      fmt::print(stderr, "vireo: {}\n", e.what());
+      diag_print(stderr, "vireo: {}\n", e.what());
       return 1;
     }
     p.debugger = debugger.get();
