@@ -143,13 +143,8 @@ void forward_guest_state(ir::Block& b) {
   }
 }
 
-void eliminate_dead_flags(ir::Block& b) {
-  // A dead SetFlags takes the computation of its value with it at once, when nothing else
-  // reads that (dead code elimination would, but later): a flags operation that keeps some
-  // flags reads the old ones through a GetFlags (a shift by CL keeps all of them for a zero
-  // count), and that GetFlags, dead with it, must not keep the flags before it alive. (`shl
-  // rdx, cl; shl r14, cl; sub r14, 1`: the first shift's flags were materialized, with the
-  // `sub rsp` flags before them, for nothing: python3's dict lookup.)
+// How many live instructions and terminals read each value; one vector per thread, reused.
+static std::vector<uint32_t>& count_uses(const ir::Block& b) {
   thread_local std::vector<uint32_t> uses;
   uses.assign(b.insts.size(), 0);
   for (const ir::Inst& in : b.insts)
@@ -160,6 +155,17 @@ void eliminate_dead_flags(ir::Block& b) {
     if (t.cond.valid()) ++uses[t.cond.id];
     if (t.dest.valid()) ++uses[t.dest.id];
   });
+  return uses;
+}
+
+void eliminate_dead_flags(ir::Block& b) {
+  // A dead SetFlags takes the computation of its value with it at once, when nothing else
+  // reads that (dead code elimination would, but later): a flags operation that keeps some
+  // flags reads the old ones through a GetFlags (a shift by CL keeps all of them for a zero
+  // count), and that GetFlags, dead with it, must not keep the flags before it alive. (`shl
+  // rdx, cl; shl r14, cl; sub r14, 1`: the first shift's flags were materialized, with the
+  // `sub rsp` flags before them, for nothing: python3's dict lookup.)
+  std::vector<uint32_t>& uses = count_uses(b);
   thread_local std::vector<uint32_t> released;
   auto release = [&](uint64_t v) {
     released.assign(1, uint32_t(v));
@@ -194,18 +200,7 @@ void eliminate_dead_flags(ir::Block& b) {
 }
 
 void eliminate_dead_code(ir::Block& b) {
-  thread_local std::vector<uint32_t> uses;
-  uses.assign(b.insts.size(), 0);
-  auto count = [&](const ir::Inst& in, int d) {
-    for (int a = 0; a < in.nargs; ++a)
-      if (!in.args[a].is_imm) uses[in.args[a].v] += d;
-  };
-  for (auto& in : b.insts)
-    if (!in.dead) count(in, 1);
-  b.for_each_terminal([&](const ir::Terminal& t) {
-    if (t.cond.valid()) ++uses[t.cond.id];
-    if (t.dest.valid()) ++uses[t.dest.id];
-  });
+  std::vector<uint32_t>& uses = count_uses(b);
   for (size_t i = b.insts.size(); i-- > 0;) {
     ir::Inst& in = b.insts[i];
     if (in.dead || uses[i] || has_side_effects(in.op)) continue;
@@ -219,16 +214,7 @@ void eliminate_dead_flags_and_code(ir::Block& b) {
   // One backward walk: by the time it reaches an instruction, every reader of its value (all
   // later, SSA) has been seen, so its use count is final. A value nothing reads is deleted
   // before it can count as a reader of the flags (a GetFlags only a dead instruction read).
-  thread_local std::vector<uint32_t> uses;
-  uses.assign(b.insts.size(), 0);
-  for (const ir::Inst& in : b.insts)
-    if (!in.dead)
-      for (int a = 0; a < in.nargs; ++a)
-        if (!in.args[a].is_imm) ++uses[in.args[a].v];
-  b.for_each_terminal([&](const ir::Terminal& t) {
-    if (t.cond.valid()) ++uses[t.cond.id];
-    if (t.dest.valid()) ++uses[t.dest.id];
-  });
+  std::vector<uint32_t>& uses = count_uses(b);
   uint64_t live = flag::ARITH;  // live at the block's end
   for (size_t i = b.insts.size(); i-- > 0;) {
     ir::Inst& in = b.insts[i];
