@@ -143,8 +143,10 @@ void forward_guest_state(ir::Block& b) {
   }
 }
 
-// How many live instructions and terminals read each value; one vector per thread, reused.
-static std::vector<uint32_t>& count_uses(const ir::Block& b) {
+void eliminate_dead_flags_and_code(ir::Block& b) {
+  // One backward walk: by the time it reaches an instruction, every reader of its value (all
+  // later, SSA) has been seen, so its use count is final. A value nothing reads is deleted
+  // before it can count as a reader of the flags (a GetFlags only a dead instruction read).
   thread_local std::vector<uint32_t> uses;
   uses.assign(b.insts.size(), 0);
   for (const ir::Inst& in : b.insts)
@@ -155,66 +157,6 @@ static std::vector<uint32_t>& count_uses(const ir::Block& b) {
     if (t.cond.valid()) ++uses[t.cond.id];
     if (t.dest.valid()) ++uses[t.dest.id];
   });
-  return uses;
-}
-
-void eliminate_dead_flags(ir::Block& b) {
-  // A dead SetFlags takes the computation of its value with it at once, when nothing else
-  // reads that (dead code elimination would, but later): a flags operation that keeps some
-  // flags reads the old ones through a GetFlags (a shift by CL keeps all of them for a zero
-  // count), and that GetFlags, dead with it, must not keep the flags before it alive. (`shl
-  // rdx, cl; shl r14, cl; sub r14, 1`: the first shift's flags were materialized, with the
-  // `sub rsp` flags before them, for nothing: python3's dict lookup.)
-  std::vector<uint32_t>& uses = count_uses(b);
-  thread_local std::vector<uint32_t> released;
-  auto release = [&](uint64_t v) {
-    released.assign(1, uint32_t(v));
-    while (!released.empty()) {
-      const uint32_t x = released.back();
-      released.pop_back();
-      ir::Inst& d = b.insts[x];
-      if (--uses[x] != 0 || d.dead || has_side_effects(d.op)) continue;
-      d.dead = true;
-      for (int a = 0; a < d.nargs; ++a)
-        if (!d.args[a].is_imm) released.push_back(uint32_t(d.args[a].v));
-    }
-  };
-  uint64_t live = flag::ARITH;  // live at the block's end
-  for (size_t i = b.insts.size(); i-- > 0;) {
-    ir::Inst& in = b.insts[i];
-    if (in.dead) continue;
-    if (in.op == Opcode::SetFlags) {
-      // Only the arithmetic flags are tracked: any other bit (DF) is always live.
-      uint64_t mask = in.args[0].v & (live | ~flag::ARITH);
-      if (mask == 0) {
-        in.dead = true;
-        if (!in.args[1].is_imm) release(in.args[1].v);
-        continue;
-      }
-      in.args[0].v = mask;
-      live &= ~in.args[0].v;
-    } else if (in.op == Opcode::GetFlags || is_sync_point(in.op) || in.op == Opcode::TailStart) {
-      live = flag::ARITH;
-    }
-  }
-}
-
-void eliminate_dead_code(ir::Block& b) {
-  std::vector<uint32_t>& uses = count_uses(b);
-  for (size_t i = b.insts.size(); i-- > 0;) {
-    ir::Inst& in = b.insts[i];
-    if (in.dead || uses[i] || has_side_effects(in.op)) continue;
-    in.dead = true;
-    for (int a = 0; a < in.nargs; ++a)
-      if (!in.args[a].is_imm) --uses[in.args[a].v];
-  }
-}
-
-void eliminate_dead_flags_and_code(ir::Block& b) {
-  // One backward walk: by the time it reaches an instruction, every reader of its value (all
-  // later, SSA) has been seen, so its use count is final. A value nothing reads is deleted
-  // before it can count as a reader of the flags (a GetFlags only a dead instruction read).
-  std::vector<uint32_t>& uses = count_uses(b);
   uint64_t live = flag::ARITH;  // live at the block's end
   for (size_t i = b.insts.size(); i-- > 0;) {
     ir::Inst& in = b.insts[i];
@@ -252,7 +194,7 @@ void optimize(ir::Block& b) {
   forward_guest_state(b);
   fold_constants(b);
   eliminate_zero_extensions(b);
-  eliminate_dead_flags_and_code(b);  // (eliminate_dead_flags then eliminate_dead_code, in one walk)
+  eliminate_dead_flags_and_code(b);
 }
 
 }  // namespace vireo::jit::passes

@@ -21,16 +21,11 @@ void fold_constants(ir::Block& b);
 // and narrows 64-bit operations whose upper half nothing reads to their 32-bit forms.
 void eliminate_zero_extensions(ir::Block& b);
 
-// Flag liveness: a SetFlags whose bits are all overwritten before anything can read them (a
-// GetFlags, an interpreter fallback, a possible fault, the block's end) is deleted; the others
-// are narrowed to their live bits. Flags are live at every block exit (conservative).
-void eliminate_dead_flags(ir::Block& b);
-
-// Deletes pure instructions whose value nothing uses.
-void eliminate_dead_code(ir::Block& b);
-
-// Both of the above in one backward walk (the pipeline's last step): a GetFlags that nothing
-// reads goes before it can keep the flags before it alive.
+// Flag liveness and dead code in one backward walk (the pipeline's last step): a SetFlags
+// whose bits are all overwritten before anything can read them (a GetFlags, an interpreter
+// fallback, a possible fault, the block's end) is deleted, the others narrowed to their live
+// bits (flags are live at every block exit: conservative); a pure instruction whose value
+// nothing uses is deleted, before a GetFlags only it read can keep the flags before it alive.
 void eliminate_dead_flags_and_code(ir::Block& b);
 
 // Rewrites a terminal's values through a pass's alias map.
