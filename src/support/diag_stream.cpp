@@ -13,7 +13,7 @@ constexpr int kHighFd = 960;
 // Not close-on-exec: an execve that replaces the image in place closes the close-on-exec
 // descriptors, all of which are the guest's (linux/exec_in_place.cpp); a host re-exec marks
 // these first (diag_fds_close_on_exec).
-int own_fds[4] = {-1, -1, -1, -1};  // the strace stream, -D, --perfmap
+int own_fds[3] = {-1, -1, -1};  // the --strace and -d stream, -D, --perfmap
 
 int dup_high(int fd) {
   int high = ::fcntl(fd, F_DUPFD, kHighFd);

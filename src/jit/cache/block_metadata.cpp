@@ -161,7 +161,7 @@ void TranslatedBlock::pack_metadata() {
 }
 
 TranslatedBlock::~TranslatedBlock() {
-  for (size_t i = 0; packed_exits && i < packed_exits; ++i) delete exit_at(i);
+  for (size_t i = 0; i < packed_exits; ++i) delete exit_at(i);
 }
 
 uint64_t TranslatedBlock::guest_pc_at(uint64_t host_pc) const {
