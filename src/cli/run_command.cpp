@@ -32,6 +32,7 @@ struct RunArgs {
   std::vector<std::string> set_env;
   std::vector<std::string> unset_env;
   std::string argv0;
+  std::string execfn;
   std::string sysroot;  // -L DIR (default: $VIREO_LD_PREFIX, else none)
   std::vector<std::string> command;  // PROGRAM ARGS...
   // jit
@@ -132,6 +133,7 @@ int run(const RunArgs& a) {
   o.program = a.command.front();
   o.argv = a.command;
   if (!a.argv0.empty()) o.argv[0] = a.argv0;
+  o.execfn = a.execfn;
   o.env = guest_environment(a);
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -243,6 +245,8 @@ void add_run_command(CLI::App& app) {
   run_cmd->add_option("-U", args->unset_env, "Remove VAR from the guest environment")
       ->allow_extra_args(false);
   run_cmd->add_option("--argv0", args->argv0, "argv[0] for the guest (default: PROGRAM)");
+  run_cmd->add_option("--execfn", args->execfn,
+                      "AT_EXECFN for the guest, the name its execve was given (default: PROGRAM)");
   run_cmd->add_option("-L", args->sysroot,
                       "Sysroot: absolute paths the guest names (its ELF interpreter, libraries, "
                       "files) are looked up under DIR first (default: $VIREO_LD_PREFIX, else /)");

@@ -77,7 +77,7 @@ void Process::load() {
       sigactions[sig].handler = uint64_t(SIG_IGN);
   }
   init_guest_signals(*this);
-  load_image(t, opts_.program);
+  load_image(t, opts_.execfn.empty() ? opts_.program : opts_.execfn);
 }
 
 void Process::load_image(GuestThread& t, const std::string& execfn) {

@@ -31,6 +31,7 @@ struct RunOptions {
   std::string program;               // path of the ELF to run
   std::vector<std::string> argv;     // guest argv (argv[0] included)
   std::vector<std::string> env;      // guest environment
+  std::string execfn;                // AT_EXECFN (empty: `program`), the name execve was given
   std::string vireo_path;            // host path of the vireo binary (for execve)
   // Further `vireo run` options to repeat when execve re-executes vireo (engine tuning, ...).
   std::vector<std::string> reexec_options;

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -53,7 +54,13 @@ int64_t read_string_array(Process& p, uint64_t addr, std::vector<std::string>& o
 // Finds what to run for `path` with `args`, following "#!" lines as the kernel does:
 // argv becomes {interpreter, [optional argument], path, args[1...]}. On success `program` is an
 // x86-64 executable (a host path) and `args` its argv.
-int64_t resolve_program(std::string path, std::vector<std::string>& args, std::string& program) {
+//
+// `script_name` is what a script's interpreter is given to open: the path, or for a program named
+// through a descriptor the kernel's /dev/fd/N name (fs/exec.c, alloc_bprm). `fd_closes` says that
+// descriptor is close-on-exec: the interpreter could not open the script, so Linux refuses
+// (BINPRM_FLAGS_PATH_INACCESSIBLE, fs/binfmt_script.c).
+int64_t resolve_program(std::string path, std::vector<std::string>& args, std::string& program,
+                        std::string script_name, bool fd_closes) {
   for (int depth = 0;; ++depth) {
     if (depth > 4) return -ELOOP;
     struct stat st;
@@ -66,6 +73,7 @@ int64_t resolve_program(std::string path, std::vector<std::string>& args, std::s
     ssize_t n = ::read(fd, head, sizeof head - 1);
     ::close(fd);
     if (n >= 2 && head[0] == '#' && head[1] == '!') {
+      if (fd_closes) return -ENOENT;
       // The interpreter named on the line is a guest path, looked up through the sysroot;
       // argv keeps the name as written (fs/binfmt_script.c).
       std::string line(head + 2, size_t(n - 2));
@@ -82,10 +90,12 @@ int64_t resolve_program(std::string path, std::vector<std::string>& args, std::s
       while (!opt.empty() && ws(opt.back())) opt.pop_back();
       std::vector<std::string> next{interp};
       if (!opt.empty()) next.push_back(opt);
-      next.push_back(path);
+      next.push_back(script_name.empty() ? path : script_name);
       if (args.size() > 1) next.insert(next.end(), args.begin() + 1, args.end());
       args = std::move(next);
       path = sysroot_path(interp);
+      script_name.clear();
+      fd_closes = false;
       continue;
     }
     switch (classify_executable(path)) {
@@ -113,18 +123,52 @@ bool args_fit(const std::vector<std::string>& args, const std::vector<std::strin
   return size <= limit;
 }
 
-int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, uint64_t path_addr, uint64_t argv_addr,
-                  uint64_t envp_addr) {
-  std::string name;  // as the guest wrote it
-  if (int e = read_guest_path(p, path_addr, name)) return e;
-  std::string path = host_path(p, name);
+// A program reached through a descriptor (/proc/self/fd/N: fexecve, execveat of a path under a
+// directory descriptor, or a guest execve of such a path) must stay reachable after
+// close_on_exec_fds and through a host re-exec, as the kernel holds the file itself. A file with
+// a name goes by its real path; one without (a memfd, a deleted file) is held open by a
+// descriptor of Vireo's own, as mm->exe_file holds it, for as long as the image runs.
+constexpr int kHeldExeFdBase = 900;  // below diag_stream's descriptors, above the guest's usual
+int held_exe_fd = -1;
+
+bool names_fd_path(const std::string& path) {
+  return path.starts_with("/proc/self/fd/") || path.starts_with("/dev/fd/") ||
+         path.starts_with("/proc/thread-self/fd/");
+}
+
+std::string pin_program(const std::string& program, int& held) {
+  held = -1;
+  if (!names_fd_path(program)) return program;
+  struct stat via_fd, via_name;
+  if (::stat(program.c_str(), &via_fd) != 0) return program;
+  if (char* rp = ::realpath(program.c_str(), nullptr)) {
+    std::string real = rp;
+    std::free(rp);
+    if (::stat(real.c_str(), &via_name) == 0 && via_name.st_dev == via_fd.st_dev &&
+        via_name.st_ino == via_fd.st_ino)
+      return real;
+  }
+  int fd = ::open(program.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return program;
+  held = ::fcntl(fd, F_DUPFD, kHeldExeFdBase);  // not close-on-exec: a host re-exec opens it too
+  ::close(fd);
+  return held < 0 ? program : fmt::format("/proc/self/fd/{}", held);
+}
+
+// `name` is the program as the guest named it (AT_EXECFN), `path` the host path to run;
+// `script_name` and `fd_closes` as resolve_program takes them.
+int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, const std::string& name, const std::string& path,
+                  uint64_t argv_addr, uint64_t envp_addr, const std::string& script_name = {},
+                  bool fd_closes = false) {
   std::vector<std::string> args, env;
   if (int64_t e = read_string_array(p, argv_addr, args)) return e;
   if (int64_t e = read_string_array(p, envp_addr, env)) return e;
   if (path.empty()) return -ENOENT;
   std::string program;
-  if (int64_t e = resolve_program(path, args, program)) return e;
+  if (int64_t e = resolve_program(path, args, program, script_name, fd_closes)) return e;
   if (!args_fit(args, env)) return -E2BIG;
+  int held = -1;
+  program = pin_program(program, held);
 
   const RunOptions& o = p.options();
   const char* blocker = p.exec_in_place_blocker();
@@ -133,6 +177,8 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, uint64_t path_a
     if (o.strace) diag_print(diag_stream(), "{} {}\n", p.thread().tid, format_syscall(p, nr, a, 0));
     // AT_EXECFN is the name execve was given, as Linux's bprm->filename (fs/exec.c).
     p.exec_in_place(program, std::move(args), std::move(env), name);
+    if (held_exe_fd >= 0) ::close(held_exe_fd);  // the old image's file
+    held_exe_fd = held;
     return 0;
   }
   std::vector<std::string> host_args{o.vireo_path, "run", "--engine=" + o.engine};
@@ -142,6 +188,7 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, uint64_t path_a
   host_args.insert(host_args.end(), o.reexec_options.begin(), o.reexec_options.end());
   // "--argv0=X" (one word) so that an argv[0] starting with '-' (login shells) stays a value.
   if (!args.empty()) host_args.push_back("--argv0=" + args[0]);
+  host_args.push_back("--execfn=" + name);
   host_args.push_back("--");
   host_args.push_back(program);
   if (args.size() > 1) host_args.insert(host_args.end(), args.begin() + 1, args.end());
@@ -161,20 +208,54 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, uint64_t path_a
   ::execve(o.vireo_path.c_str(), hargv.data(), henv.data());
   int e = errno;
   diag_fds_close_on_exec(false);
+  if (held >= 0) ::close(held);
   return -e;
 }
 
 int64_t sys_execve(Process& p, const SyscallArgs& a) {
-  return do_execve(p, SYS_execve, a, a.a[0], a.a[1], a.a[2]);
+  std::string name;  // read once: another thread may rewrite it
+  if (int e = read_guest_path(p, a.a[0], name)) return e;
+  return do_execve(p, SYS_execve, a, name, host_path(p, name), a.a[1], a.a[2]);
 }
 
+// execveat(dirfd, path, argv, envp, flags) as fs/exec.c's do_execveat_common defines it: an
+// absolute path, or AT_FDCWD, is execve's; a relative path is looked up under the directory
+// `dirfd` and an empty one with AT_EMPTY_PATH is the file `dirfd` itself (fexecve). The new image
+// is told (AT_EXECFN, a script's interpreter) the name /dev/fd/N[/path], as alloc_bprm names it.
 int64_t sys_execveat(Process& p, const SyscallArgs& a) {
-  // Only the forms that name a path the host can resolve from here.
-  std::string path;
-  if (int e = read_guest_path(p, a.a[1], path)) return e;
-  if (int(a.a[0]) != AT_FDCWD && (path.empty() || path[0] != '/')) return -ENOSYS;
-  if (a.a[4] & ~uint64_t(AT_SYMLINK_NOFOLLOW)) return -EINVAL;
-  return do_execve(p, SYS_execveat, a, a.a[1], a.a[2], a.a[3]);
+  const int dirfd = int(a.a[0]);
+  const uint64_t flags = a.a[4];
+  std::string name;
+  if (int e = read_guest_path(p, a.a[1], name)) return e;
+  if (flags & ~uint64_t(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -EINVAL;
+  std::string path, execfn;
+  bool fd_closes = false;
+  if (dirfd == AT_FDCWD || (!name.empty() && name[0] == '/')) {
+    path = host_path(p, name);
+    execfn = name;
+  } else {
+    const int fd_flags = ::fcntl(dirfd, F_GETFD);
+    if (dirfd < 0 || fd_flags < 0) return -EBADF;
+    fd_closes = fd_flags & FD_CLOEXEC;
+    if (name.empty()) {
+      if (!(flags & AT_EMPTY_PATH)) return -ENOENT;
+      path = fmt::format("/proc/self/fd/{}", dirfd);
+      execfn = fmt::format("/dev/fd/{}", dirfd);
+    } else {
+      struct stat st;
+      if (::fstat(dirfd, &st) != 0) return -errno;
+      if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
+      path = fmt::format("/proc/self/fd/{}/{}", dirfd, name);
+      execfn = fmt::format("/dev/fd/{}/{}", dirfd, name);
+    }
+  }
+  if (flags & AT_SYMLINK_NOFOLLOW) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && !(name.empty() && (flags & AT_EMPTY_PATH)))
+      return -ELOOP;
+  }
+  if (execfn == name) return do_execve(p, SYS_execveat, a, name, path, a.a[2], a.a[3]);
+  return do_execve(p, SYS_execveat, a, execfn, path, a.a[2], a.a[3], execfn, fd_closes);
 }
 
 // close_range: what a process calls just before execve to drop the fds the new program must
