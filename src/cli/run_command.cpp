@@ -128,7 +128,7 @@ int run(const RunArgs& a) {
   o.engine = a.engine;
   o.stats = a.stats;
   o.strace = a.strace;
-  if (o.strace) diag_stream();  // held from before the guest runs (support/diag_stream.h)
+  if (o.strace || o.stats) diag_stream();  // held from before the guest runs (support/diag_stream.h)
   o.exec_in_place = a.exec == "inplace";
   o.program = a.command.front();
   o.argv = a.command;

@@ -230,9 +230,11 @@ void Process::print_stats_once() {
 }
 
 void Process::print_stats(const char* ending) {
-  // A guest may have closed or broken its stderr, which is Vireo's (coreutils close fd 2 at
-  // exit): the statistics are then not printed, and the guest's exit status stays its own.
-  if (::fcntl(2, F_GETFD) < 0) return;
+  // The statistics go where --strace goes: the stderr Vireo was started with, held above the
+  // guest's fd numbers (support/diag_stream.h), so a guest that closes or redirects its own fd 2
+  // (coreutils close it at exit) does not take them; a failed write is ignored and the guest's
+  // exit status stays its own.
+  std::FILE* out = diag_stream();
   try {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     // Finished threads were added up as they ended; the live ones are added here (their
@@ -250,21 +252,21 @@ void Process::print_stats(const char* ending) {
       else total->merge_stats(*t->engine);
     }
     if (!total) return;
-    fmt::print(stderr, "vireo --stats (engine {}):\n", total->name());
-    if (ending) fmt::print(stderr, "  image ended by:       {}\n", ending);
-    fmt::print(stderr, "  guest instructions:   {}\n", insns);
-    fmt::print(stderr, "  wall time:            {:.3f} s\n", secs);
-    fmt::print(stderr, "  MIPS:                 {:.1f}\n", secs > 0 ? double(insns) / secs / 1e6 : 0.0);
-    fmt::print(stderr, "  guest threads:        {}\n", threads_started_);
-    total->print_stats(stderr, secs);
+    diag_print(out, "vireo --stats (engine {}):\n", total->name());
+    if (ending) diag_print(out, "  image ended by:       {}\n", ending);
+    diag_print(out, "  guest instructions:   {}\n", insns);
+    diag_print(out, "  wall time:            {:.3f} s\n", secs);
+    diag_print(out, "  MIPS:                 {:.1f}\n", secs > 0 ? double(insns) / secs / 1e6 : 0.0);
+    diag_print(out, "  guest threads:        {}\n", threads_started_);
+    total->print_stats(out, secs);  // (fmt::print: a failed write throws, caught below)
     uint64_t sum = 0;
     for (auto& [nr, n] : syscalls) sum += n;
-    fmt::print(stderr, "  syscalls:             {}\n", sum);
+    diag_print(out, "  syscalls:             {}\n", sum);
     std::vector<std::pair<uint64_t, uint64_t>> by_count(syscalls.begin(), syscalls.end());
     std::sort(by_count.begin(), by_count.end(), [](auto& a, auto& b) { return a.second > b.second; });
     for (auto& [nr, n] : by_count) {
       const char* name = syscall_name(nr);
-      fmt::print(stderr, "    {:<20} {}\n", name ? name : fmt::format("#{}", nr), n);
+      diag_print(out, "    {:<20} {}\n", name ? name : fmt::format("#{}", nr), n);
     }
   } catch (const std::exception&) {
   }

@@ -128,7 +128,7 @@ bool args_fit(const std::vector<std::string>& args, const std::vector<std::strin
 // close_on_exec_fds and through a host re-exec, as the kernel holds the file itself. A file with
 // a name goes by its real path; one without (a memfd, a deleted file) is held open by a
 // descriptor of Vireo's own, as mm->exe_file holds it, for as long as the image runs.
-constexpr int kHeldExeFdBase = 900;  // below diag_stream's descriptors, above the guest's usual
+constexpr int kHeldExeFdBase = 920;  // between the fork hold pipe (900) and diag_stream (960)
 int held_exe_fd = -1;
 
 bool names_fd_path(const std::string& path) {
