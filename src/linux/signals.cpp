@@ -167,10 +167,21 @@ void init_guest_signals(Process& p) {
   set_host_mask(host_mask_for(p.thread().sigmask));
 }
 
+namespace {
+// signal(7)'s "Core" default action.
+bool dumps_core(int sig) {
+  switch (sig) {
+    case SIGABRT: case SIGBUS: case SIGFPE: case SIGILL: case SIGQUIT: case SIGSEGV: case SIGSYS:
+    case SIGTRAP: case SIGXCPU: case SIGXFSZ: return true;
+    default: return false;
+  }
+}
+}  // namespace
+
 void die_by_signal(Process& p, int sig, uint64_t address, bool message) {
   unpublish_guest_maps();
   if (p.debugger) p.debugger->process_exit(true, sig);
-  if (message) {
+  if (message && dumps_core(sig)) {
     const char* abbrev = sigabbrev_np(sig);
     diag_print(stderr, "vireo: guest terminated by {} at pc={:#x} address {:#x}\n",
                abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig),

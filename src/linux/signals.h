@@ -107,8 +107,11 @@ int fp_code(unsigned unmasked);
 // dies with SIGSEGV on a frame that cannot be read (as Linux does).
 int64_t signal_return(Process& p);
 
-// Prints "vireo: guest terminated by SIGxxx at pc=… address …" (unless `message` is false) and
-// ends Vireo by that very signal, so that a waiting parent sees WIFSIGNALED/WTERMSIG.
+// Ends Vireo by that very signal, so that a waiting parent sees WIFSIGNALED/WTERMSIG. For a
+// signal whose default action dumps core (signal(7): SIGSEGV, SIGILL, SIGABRT, ...) it first
+// prints "vireo: guest terminated by SIGxxx at pc=… address …" (unless `message` is false), as
+// qemu-user reports those; a plain terminating signal (SIGPIPE, SIGTERM, SIGINT, ...) ends the
+// guest silently, as it ends a native process: `sort | head` must not add a line to stderr.
 [[noreturn]] void die_by_signal(Process& p, int sig, uint64_t address, bool message = true);
 
 // Syscall restart after an interruption (-EINTR from the host): whether `nr` is restarted

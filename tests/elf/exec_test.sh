@@ -7,10 +7,8 @@ fail=0
 out=$("$vireo" run "$fork_exec" "$seed" 2>/tmp/vireo-exec-test.$$); rc=$?
 err=$(cat /tmp/vireo-exec-test.$$); rm -f /tmp/vireo-exec-test.$$
 if [ "$out" != "all ok" ] || [ $rc -ne 143 ]; then echo "FAIL fork_exec: rc=$rc out=$out err=$err"; fail=1; fi
-case "$err" in
-  "vireo: guest terminated by SIGTERM at pc="*) ;;
-  *) echo "FAIL fork_exec: expected the guest-terminated line, got: $err"; fail=1 ;;
-esac
+# SIGTERM does not dump core: the guest dies silently, as natively.
+if [ -n "$err" ]; then echo "FAIL fork_exec: expected nothing on stderr, got: $err"; fail=1; fi
 if [ -x /bin/busybox ]; then
   script='echo hello | tr a-z A-Z; x=$(echo sub | cat); echo "got $x"; false || echo "status $?"; yes | head -2; /bin/busybox sh -c "exit 5"; echo "inner $?"; exit 7'
   native=$(/bin/busybox sh -c "$script" 2>&1); nrc=$?

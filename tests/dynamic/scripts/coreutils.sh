@@ -13,6 +13,8 @@ cat tree/fruit.txt tree/sub/deeper/leaf.txt
 sort tree/fruit.txt
 sort -u tree/fruit.txt
 sort -rn tree/sub/numbers.txt | head -3
+# A writer that outlives its reader dies of SIGPIPE (GNU sort raises it itself) silently.
+seq 1 100000 | sort -n | head -1
 find tree | sort
 find tree -name '*.txt' -newer tree/link -o -type f -print | sort
 wc -l tree/sub/numbers.txt
