@@ -113,6 +113,20 @@ bool args_fit(const std::vector<std::string>& args, const std::vector<std::strin
   return size <= limit;
 }
 
+// The vireo binary to re-execute: RunOptions' path, or the one this process runs, read only
+// now (most processes never re-execute vireo, and every start paid the /proc readlink). A
+// binary replaced on disk since reads as "PATH (deleted)": PATH is what the start-up read gave.
+std::string vireo_binary(const RunOptions& o) {
+  if (!o.vireo_path.empty()) return o.vireo_path;
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "vireo";
+  std::string path(self, size_t(n));
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (path.ends_with(kDeleted)) path.resize(path.size() - kDeleted.size());
+  return path;
+}
+
 int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, uint64_t path_addr, uint64_t argv_addr,
                   uint64_t envp_addr) {
   std::string name;  // as the guest wrote it
@@ -135,7 +149,8 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, uint64_t path_a
     p.exec_in_place(program, std::move(args), std::move(env), name);
     return 0;
   }
-  std::vector<std::string> host_args{o.vireo_path, "run", "--engine=" + o.engine};
+  const std::string vireo = vireo_binary(o);
+  std::vector<std::string> host_args{vireo, "run", "--engine=" + o.engine};
   if (o.stats) host_args.push_back("--stats");
   if (o.strace) host_args.push_back("--strace");
   if (!sysroot().empty()) host_args.push_back("-L" + sysroot());
@@ -158,7 +173,7 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, uint64_t path_a
   // de_thread's victims theirs as they exit; the host's exec knows only Vireo's own lists.
   p.for_each_thread([&](GuestThread& t) { release_robust_futexes(p, t); });
   diag_fds_close_on_exec(true);
-  ::execve(o.vireo_path.c_str(), hargv.data(), henv.data());
+  ::execve(vireo.c_str(), hargv.data(), henv.data());
   int e = errno;
   diag_fds_close_on_exec(false);
   return -e;
