@@ -39,13 +39,14 @@ constexpr size_t kMaxArgs = 1 << 17;
 int64_t read_string_array(Process& p, uint64_t addr, std::vector<std::string>& out) {
   out.clear();
   if (!addr) return 0;
+  GuestPageReader reader(p);  // (the array and its strings usually share a few pages)
   for (size_t i = 0;; ++i) {
     if (i >= kMaxArgs) return -E2BIG;
     uint64_t ptr;
-    if (!read_guest(p, addr + i * 8, ptr)) return -EFAULT;
+    if (!reader.read(addr + i * 8, &ptr, sizeof ptr)) return -EFAULT;
     if (!ptr) return 0;
     std::string s;
-    if (!read_guest_string(p, ptr, s, kMaxArgStrlen)) return -EFAULT;
+    if (!reader.read_string(ptr, s, kMaxArgStrlen)) return -EFAULT;
     out.push_back(std::move(s));
   }
 }
