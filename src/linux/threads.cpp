@@ -164,10 +164,10 @@ void Process::retire_stats(GuestThread& t) {
   for (auto& [nr, n] : t.syscall_counts) retired_syscalls_[nr] += n;
   if (!t.engine) return;
   if (!opts_.stats) {
-    // Nothing will print the engine's counters. The last thread's engine is left as it is:
-    // the process ends with that thread (end_process exits at once), and building an engine to
-    // hold counters nobody reads, then freeing this one, cost every process's exit a JitEngine
-    // (its decode pool, code cache, trampolines: ~10 mmap/munmap calls) for nothing (issue 22).
+    // Nothing will print the engine's counters: the first thread to end built an engine to
+    // hold them (a JitEngine: decode pool, code cache, trampolines, ~6 mmap calls), and a last
+    // thread ending by exit(2) freed its own just before the process exits (issue 22). The
+    // last thread's engine is left as it is: end_process exits at once.
     if (threads_.empty()) (void)t.engine.release();
     else t.engine.reset();
     return;
