@@ -10,7 +10,10 @@ int main(int argc, char** argv) {
   CLI::App app{"Vireo: an x86-64 virtual machine"};
   app.require_subcommand(1);
   vireo::cli::add_run_command(app);
-  vireo::cli::add_boot_command(app);
+  // `vireo run`, which every guest process starts with (and every execve that re-executes
+  // vireo), has no use for `boot`'s options: building them was part of each start (issue 22).
+  // (`vireo run --help` shows run's options only either way.)
+  if (argc < 2 || std::strcmp(argv[1], "run") != 0) vireo::cli::add_boot_command(app);
   // `vireo run [opts] -- PROGRAM ...`: `run` parses in CLI11's prefix mode (the first
   // positional ends option parsing), where a literal "--" would instead turn PROGRAM into an
   // unexpected positional; drop the first "--" after `run`, it means nothing more here.

@@ -135,9 +135,8 @@ int run(const RunArgs& a) {
   if (!a.argv0.empty()) o.argv[0] = a.argv0;
   o.execfn = a.execfn;
   o.env = guest_environment(a);
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  o.vireo_path = n > 0 ? std::string(self, size_t(n)) : "vireo";
+  // (o.vireo_path stays empty: an execve that re-executes vireo reads /proc/self/exe then,
+  // most processes never do)
   // VIREO_CPU stands for --cpu when the option is absent, as QEMU_CPU does for qemu-x86_64.
   std::string cpu = a.cpu;
   if (const char* env = std::getenv("VIREO_CPU"); env && *env && cpu == "default") cpu = env;

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -149,6 +150,56 @@ void load_file_bytes(const Image& im, AddressSpace& as, const Elf64_Phdr& p, uin
   read_some(im.f.fd, as.host(b), va + avail - b, p.p_offset + (b - va));
 }
 
+// Gives each page of the image its segment's protection: the last segment's that covers it,
+// and the union of all that cover it where a page is the first or last of a segment (two
+// segments sharing a page: both need their bytes usable). Every page is read-write now, from
+// loading; runs of pages that end up alike take one mprotect, and read-write ones none (each
+// mprotect splitting a mapping costs some 3-5 us here, at every exec: issue 22).
+void set_final_protections(const Image& im, AddressSpace& as, uint64_t bias) {
+  constexpr uint64_t kPage = AddressSpace::kPageSize;
+  struct Range {
+    uint64_t start, end;
+    int prot;
+  };
+  std::vector<Range> segs;
+  std::vector<uint64_t> cuts;
+  for (const Elf64_Phdr* p : im.loads) {
+    Range r{page_align_down(p->p_vaddr + bias), page_align_up(p->p_vaddr + bias + p->p_memsz), prot_of(p->p_flags)};
+    segs.push_back(r);
+    cuts.insert(cuts.end(), {r.start, r.start + kPage, r.end - kPage, r.end});
+  }
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  // Between two cuts every page is alike: inside or outside each segment, an edge page or not.
+  uint64_t run_start = 0, run_end = 0;
+  int run_prot = -1;
+  auto flush = [&] {
+    if (run_prot >= 0 && run_prot != (PROT_READ | PROT_WRITE)) as.mprotect(run_start, run_end - run_start, run_prot);
+  };
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+    const uint64_t x = cuts[i], y = cuts[i + 1];
+    int last = -1, all = 0;
+    bool edge = false;
+    for (const Range& r : segs) {
+      if (x < r.start || y > r.end) continue;
+      last = r.prot;
+      all |= r.prot;
+      edge = edge || x == r.start || y == r.end;
+    }
+    if (last < 0) continue;  // between segments: nothing mapped
+    const int prot = edge ? all : last;
+    if (prot == run_prot && x == run_end) {
+      run_end = y;
+      continue;
+    }
+    flush();
+    run_start = x;
+    run_end = y;
+    run_prot = prot;
+  }
+  flush();
+}
+
 // Maps every PT_LOAD of `im` at `bias` as anonymous memory with the file bytes read in, and
 // gives each page its segment's protection. Segments may share a page (the end of one and the
 // start of the next): pages an earlier segment already mapped are kept, not replaced, so its
@@ -182,25 +233,7 @@ std::string map_segments(const Image& im, AddressSpace& as, uint64_t bias) {
     as.set_origin(start, end, real_name, page_align_down(p->p_offset), uint64_t(im.st.st_dev),
                   uint64_t(im.st.st_ino));
   }
-  for (const Elf64_Phdr* p : im.loads) {
-    uint64_t start = page_align_down(p->p_vaddr + bias);
-    uint64_t end = page_align_up(p->p_vaddr + bias + p->p_memsz);
-    as.mprotect(start, end - start, prot_of(p->p_flags));
-  }
-  // A page two segments share gets the union of their protections; the loop above left it
-  // with the last one's (a page no other segment touches is already right: no mprotect).
-  for (const Elf64_Phdr* p : im.loads) {
-    for (uint64_t page : {page_align_down(p->p_vaddr + bias),
-                          page_align_up(p->p_vaddr + bias + p->p_memsz) - AddressSpace::kPageSize}) {
-      int prot = 0, last = 0;
-      for (const Elf64_Phdr* q : im.loads)
-        if (page + AddressSpace::kPageSize > q->p_vaddr + bias && page < q->p_vaddr + bias + q->p_memsz) {
-          prot |= prot_of(q->p_flags);
-          last = prot_of(q->p_flags);
-        }
-      if (prot != last) as.mprotect(page, AddressSpace::kPageSize, prot);
-    }
-  }
+  set_final_protections(im, as, bias);
   return real_name;
 }
 

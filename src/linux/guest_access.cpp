@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "linux/process.h"
 
@@ -42,6 +43,47 @@ bool read_guest_string(Process& p, uint64_t addr, std::string& out, size_t max) 
       if (chunk[i] == '\0') return true;
       out += chunk[i];
     }
+    addr += n;
+  }
+  return false;
+}
+
+bool GuestPageReader::load(uint64_t page) {
+  if (page == page_) return true;
+  if (!transfer(p_, buf_, page, sizeof buf_, false)) return false;
+  page_ = page;
+  return true;
+}
+
+bool GuestPageReader::read(uint64_t addr, void* dst, size_t len) {
+  if (len == 0) return true;
+  if (!p_.as().contains(addr, len)) return false;
+  p_.prepare_guest_read(addr, len);
+  for (char* out = static_cast<char*>(dst); len;) {
+    const uint64_t in_page = addr & (sizeof buf_ - 1);
+    const size_t n = std::min<size_t>(len, sizeof buf_ - in_page);
+    if (!load(addr - in_page)) return false;
+    std::memcpy(out, buf_ + in_page, n);
+    out += n;
+    addr += n;
+    len -= n;
+  }
+  return true;
+}
+
+bool GuestPageReader::read_string(uint64_t addr, std::string& out, size_t max) {
+  out.clear();
+  while (out.size() < max) {
+    // The pieces read_guest_string reads (up to 256 bytes, not past the page's end).
+    size_t n = std::min<size_t>(256, 4096 - (addr & 4095));
+    if (!p_.as().contains(addr, n)) return false;
+    p_.prepare_guest_read(addr, n);
+    if (!load(addr & ~uint64_t(4095))) return false;
+    const char* chunk = buf_ + (addr & 4095);
+    const void* nul = std::memchr(chunk, '\0', n);
+    const size_t len = nul ? size_t(static_cast<const char*>(nul) - chunk) : n;
+    out.append(chunk, len);  // (as read_guest_string: `max` is checked per piece)
+    if (nul) return true;
     addr += n;
   }
   return false;

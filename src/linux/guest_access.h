@@ -31,6 +31,24 @@ void* host_opt(Process& p, uint64_t addr, size_t len);
 // Reads a guest path: 0, -EFAULT or -ENAMETOOLONG (no NUL within PATH_MAX bytes).
 int read_guest_path(Process& p, uint64_t addr, std::string& out);
 
+// Reads many small pieces of the same guest pages with one copy per page: execve's argv and
+// envp (a pointer, then a string, each a process_vm_readv of ~4 us here: some 80 per execve of
+// a shell's environment, issue 22). Answers as copy_from_guest and read_guest_string do, and
+// tells the engine of the same ranges they would (prepare_guest_read: gdb's watchpoints see
+// the kernel's reads); the guest must not change the pages meanwhile (execve's arguments).
+class GuestPageReader {
+ public:
+  explicit GuestPageReader(Process& p) : p_(p) {}
+  bool read(uint64_t addr, void* dst, size_t len);
+  bool read_string(uint64_t addr, std::string& out, size_t max);
+
+ private:
+  bool load(uint64_t page);  // the page at `page` into buf_, unless it is there already
+  Process& p_;
+  uint64_t page_ = 1;  // (no page: page addresses are 4 KiB-aligned)
+  char buf_[4096];
+};
+
 template <class T>
 bool read_guest(Process& p, uint64_t addr, T& v) {
   return copy_from_guest(p, &v, addr, sizeof(T));

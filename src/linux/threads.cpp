@@ -163,6 +163,15 @@ void Process::retire_stats(GuestThread& t) {
   retired_insns_ += t.cpu.insn_count;
   for (auto& [nr, n] : t.syscall_counts) retired_syscalls_[nr] += n;
   if (!t.engine) return;
+  if (!opts_.stats) {
+    // Nothing will print the engine's counters: the first thread to end built an engine to
+    // hold them (a JitEngine: decode pool, code cache, trampolines, ~6 mmap calls), and a last
+    // thread ending by exit(2) freed its own just before the process exits (issue 22). The
+    // last thread's engine is left as it is: end_process exits at once.
+    if (threads_.empty()) (void)t.engine.release();
+    else t.engine.reset();
+    return;
+  }
   // An engine that never runs holds the counters (a finished thread's engine must go: other
   // threads' engines may still address it, e.g. to queue invalidations).
   if (!retired_engine_stats_) retired_engine_stats_ = opts_.make_engine(as_->memory());

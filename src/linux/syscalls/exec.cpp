@@ -40,13 +40,14 @@ constexpr size_t kMaxArgs = 1 << 17;
 int64_t read_string_array(Process& p, uint64_t addr, std::vector<std::string>& out) {
   out.clear();
   if (!addr) return 0;
+  GuestPageReader reader(p);  // (the array and its strings usually share a few pages)
   for (size_t i = 0;; ++i) {
     if (i >= kMaxArgs) return -E2BIG;
     uint64_t ptr;
-    if (!read_guest(p, addr + i * 8, ptr)) return -EFAULT;
+    if (!reader.read(addr + i * 8, &ptr, sizeof ptr)) return -EFAULT;
     if (!ptr) return 0;
     std::string s;
-    if (!read_guest_string(p, ptr, s, kMaxArgStrlen)) return -EFAULT;
+    if (!reader.read_string(ptr, s, kMaxArgStrlen)) return -EFAULT;
     out.push_back(std::move(s));
   }
 }
@@ -123,6 +124,20 @@ bool args_fit(const std::vector<std::string>& args, const std::vector<std::strin
   return size <= limit;
 }
 
+// The vireo binary to re-execute: RunOptions' path, or the one this process runs, read only
+// now (most processes never re-execute vireo, and every start paid the /proc readlink). A
+// binary replaced on disk since reads as "PATH (deleted)": PATH is what the start-up read gave.
+std::string vireo_binary(const RunOptions& o) {
+  if (!o.vireo_path.empty()) return o.vireo_path;
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "vireo";
+  std::string path(self, size_t(n));
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (path.ends_with(kDeleted)) path.resize(path.size() - kDeleted.size());
+  return path;
+}
+
 // A program reached through a descriptor (/proc/self/fd/N: fexecve, execveat of a path under a
 // directory descriptor, or a guest execve of such a path) must stay reachable after
 // close_on_exec_fds and through a host re-exec, as the kernel holds the file itself. A file with
@@ -181,7 +196,8 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, const std::stri
     held_exe_fd = held;
     return 0;
   }
-  std::vector<std::string> host_args{o.vireo_path, "run", "--engine=" + o.engine};
+  const std::string vireo = vireo_binary(o);
+  std::vector<std::string> host_args{vireo, "run", "--engine=" + o.engine};
   if (o.stats) host_args.push_back("--stats");
   if (o.strace) host_args.push_back("--strace");
   if (!sysroot().empty()) host_args.push_back("-L" + sysroot());
@@ -205,7 +221,7 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, const std::stri
   // de_thread's victims theirs as they exit; the host's exec knows only Vireo's own lists.
   p.for_each_thread([&](GuestThread& t) { release_robust_futexes(p, t); });
   diag_fds_close_on_exec(true);
-  ::execve(o.vireo_path.c_str(), hargv.data(), henv.data());
+  ::execve(vireo.c_str(), hargv.data(), henv.data());
   int e = errno;
   diag_fds_close_on_exec(false);
   if (held >= 0) ::close(held);
