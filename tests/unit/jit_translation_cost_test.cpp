@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "interp/interpreter.h"
+#include "jit/backend/x64/emit_alu.h"
 #include "jit/backend/x64/emitter.h"
 #include "jit/cache/code_cache.h"
 #include "jit/frontend/translator.h"
@@ -195,6 +196,22 @@ TEST(JitTranslationCost, EmitterScratchCarriesNothingFromBlockToBlock) {
   const uint8_t request[] = {0xB8, uint8_t(jit::kExitRequest), 0, 0, 0}, leave[] = {0x44, 0x89, 0xD8};
   EXPECT_EQ(std::search(first.code.begin(), first.code.end(), std::begin(request), std::end(request)), first.code.end());
   EXPECT_EQ(std::search(first.code.begin(), first.code.end(), std::begin(leave), std::end(leave)), first.code.end());
+}
+
+// emit_cpu_mov encodes what Xbyak's `mov` does for every register and displacement form.
+TEST(JitTranslationCost, CpuMovEncodesAsXbyakDoes) {
+  for (int r = 0; r < 16; ++r)
+    for (int32_t disp : {0, 8, 0x78, 127, 128, -8, -128, -129, 0x390, 0x12345}) {
+      for (bool load : {true, false}) {
+        Xbyak::CodeGenerator ours(64), xbyak(64);
+        const Xbyak::Reg64 reg(r);
+        jit::emit_cpu_mov(ours, load, disp, reg);
+        if (load) xbyak.mov(reg, xbyak.qword[xbyak.rbx + disp]);
+        else xbyak.mov(xbyak.qword[xbyak.rbx + disp], reg);
+        ASSERT_EQ(ours.getSize(), xbyak.getSize()) << r << " " << disp << " " << load;
+        EXPECT_EQ(std::memcmp(ours.getCode(), xbyak.getCode(), ours.getSize()), 0) << r << " " << disp << " " << load;
+      }
+    }
 }
 
 }  // namespace vireo::test

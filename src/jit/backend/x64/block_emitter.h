@@ -363,6 +363,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     return op == Opcode::Adc || op == Opcode::Sbb || op == Opcode::FlagsAdc || op == Opcode::FlagsSbb;
   }
 
+  // A guest register's CpuState slot (emit_cpu_mov: without Xbyak's operand objects).
+  void load_gpr(const Reg64& r, unsigned guest) { emit_cpu_mov(*this, true, kOffGpr + 8 * int(guest), r); }
+  void store_gpr(unsigned guest, const Reg64& r) { emit_cpu_mov(*this, false, kOffGpr + 8 * int(guest), r); }
+
   void copy(const Xbyak::Reg& d, const Xbyak::Reg& a) {
     if (d.getIdx() != a.getIdx()) mov(d, a);
   }
@@ -483,7 +487,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
   void set_rip(uint64_t pc) {
     mov(r11, pc);
-    mov(qword[rbx + kOffRip], r11);
+    emit_cpu_mov(*this, false, kOffRip, r11);
   }
   // A chainable exit: a 5-byte jmp that leads to a link stub until the dispatcher patches it.
   void chainable_exit(uint64_t target);

@@ -238,7 +238,7 @@ void BlockEmitter::back_edge() {
     for (auto& m : moves)
       if (m.second == dst) m.second = r11.getIdx();
   }
-  for (unsigned r : reloads) mov(Reg64(loop_reg_[r]), qword[rbx + kOffGpr + 8 * int(r)]);
+  for (unsigned r : reloads) load_gpr(Reg64(loop_reg_[r]), r);
   if (carry_back_ && carried_ind_ >= 0) mov(Xbyak::Reg32(carried_ind_), 1);  // (the flags live in the loop registers)
   if (peel_) {
     // Both copies' back edges lead to the second copy's head, whose records assume the first
@@ -263,7 +263,7 @@ void BlockEmitter::exit_to(uint64_t pc) {
   if (self_loop_ && pc == b_.guest_pc) return back_edge();
   if (self_loop_) {  // leaving the loop: its registers' current values go home
     for (unsigned r = 0; r < 16; ++r)
-      if (loop_reg_[r] >= 0 && dirty_gpr_[r] != kNone) mov(qword[rbx + kOffGpr + 8 * int(r)], val(dirty_gpr_[r]));
+      if (loop_reg_[r] >= 0 && dirty_gpr_[r] != kNone) store_gpr(r, val(dirty_gpr_[r]));
     write_back_xmm();
   }
   chainable_exit(pc);
@@ -406,7 +406,7 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
         count_lookup(rt_.jump_cache_misses);
         if (&t == &b_.term && deferred_canonical_ != kNone) deferred_canonical_check();
       }
-      mov(qword[rbx + kOffRip], rax);
+      emit_cpu_mov(*this, false, kOffRip, rax);
       exit_with(kExitDispatch);
       break;
     }
@@ -583,7 +583,7 @@ void BlockEmitter::out_of_line() {
 }
 
 void BlockEmitter::write_back(const SyncRecord& state) {
-  for (auto [guest, host] : state.gprs) mov(qword[rbx + kOffGpr + 8 * int(guest)], Reg64(host));
+  for (auto [guest, host] : state.gprs) store_gpr(guest, Reg64(host));
   for (unsigned x = 0; x < 16; ++x)
     if (state.xmm_dirty & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
   if (state.flags_reg >= 0 || state.flags_recipe.op != FlagsRecipe::None) {

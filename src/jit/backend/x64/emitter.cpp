@@ -67,7 +67,7 @@ void BlockEmitter::run() {
         unsigned r = unsigned(b_.insts[i].args[0].v & 15);
         Reg64 h = alloc(i);
         loop_reg_[r] = h.getIdx();
-        mov(h, qword[rbx + kOffGpr + 8 * int(r)]);
+        load_gpr(h, r);
         // Newer than CpuState from the second iteration on (the back edge moves the current
         // value here without storing it), so dirty from the start: the sync records of the
         // body then rebuild it from this register in every iteration.
@@ -307,7 +307,7 @@ void BlockEmitter::release_dying(uint32_t i) {
 void BlockEmitter::write_back_all(uint32_t now, bool release, uint16_t keep, bool keep_xmm, bool keep_flags) {
   for (unsigned r = 0; r < 16; ++r)
     if (dirty_gpr_[r] != kNone && !(keep & (1u << r))) {
-      mov(qword[rbx + kOffGpr + 8 * int(r)], val(dirty_gpr_[r]));
+      store_gpr(r, val(dirty_gpr_[r]));
       if (release) {
         unpin(dirty_gpr_[r], now);
         dirty_gpr_[r] = kNone;
@@ -342,7 +342,7 @@ void BlockEmitter::spill_dirty(uint32_t now) {
     if (pins_[reg_of_[v]] != holders) continue;
     for (unsigned q = r; q < 16; ++q)
       if (dirty_gpr_[q] == v) {
-        mov(qword[rbx + kOffGpr + 8 * int(q)], val(v));
+        store_gpr(q, val(v));
         dirty_gpr_[q] = kNone;
         unpin(v, now);
       }
@@ -391,7 +391,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
   switch (in.op) {
     case Opcode::GetGpr:
       if (uint32_t v = dirty_gpr_[imm(0) & 15]; v != kNone) mov(d, val(v));
-      else mov(d, qword[rbx + kOffGpr + 8 * int(imm(0))]);
+      else load_gpr(d, unsigned(imm(0)));
       break;
     case Opcode::SetGpr:
       written_ |= uint16_t(1u << (imm(0) & 15));
