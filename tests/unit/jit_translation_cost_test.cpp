@@ -1,12 +1,17 @@
 // What translating a block costs (issue 22, docs/performance.md "Translation cost"): the
 // translator takes instructions from the interpreter tier's decode cache, following its pool
 // where the index lost them; it does not make a superblock go on into a fall-through the tier
-// never ran; and invalidating a block clears its jump-cache slot without scanning the cache.
+// never ran; invalidating a block clears its jump-cache slot without scanning the cache; and
+// the backend's per-thread scratch carries nothing from one block to the next.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "interp/interpreter.h"
+#include "jit/backend/x64/emit_alu.h"
+#include "jit/backend/x64/emitter.h"
 #include "jit/cache/code_cache.h"
 #include "jit/frontend/translator.h"
 #include "jit/ir/ir.h"
@@ -122,6 +127,91 @@ TEST(JitTranslationCost, RemovingABlockClearsItsJumpCacheSlot) {
   EXPECT_EQ(c.jump_cache()[sa].guest_pc, jit::CodeCache::empty_jump_tag(sa));
   EXPECT_EQ(c.jump_cache()[sb].guest_pc, 0x402000u);  // the other block's entry stays
   EXPECT_EQ(c.jump_cache()[sb].host, b->code);
+}
+
+
+// The emitter's vectors are per-thread scratch, reused from block to block, and its forward
+// jumps are patched rel32s: a block emitted after a bigger one (a loop in place with accesses,
+// spills of nothing, side exits) comes out byte for byte as it did first, at the same place.
+TEST(JitTranslationCost, EmitterScratchCarriesNothingFromBlockToBlock) {
+  // loop: add rax, [rbx] ; mov [rbx+8], rax ; add rbx, 8 ; dec rcx ; jnz loop ; syscall
+  const std::vector<uint8_t> kLoop = {0x48, 0x03, 0x03, 0x48, 0x89, 0x43, 0x08, 0x48, 0x83,
+                                      0xC3, 0x08, 0x48, 0xFF, 0xC9, 0x75, 0xF0, 0x0F, 0x05};
+  Machine m;
+  m.load(kBranchy);
+  const ir::Block branchy = translate(m, nullptr);
+  m.load(kLoop);
+  const ir::Block loop = translate(m, nullptr);
+  ASSERT_GT(loop.insts.size(), 0u);
+
+  jit::CodeCache cache(1 << 20);
+  const jit::Trampolines t = jit::make_trampolines(cache.trampoline_page());
+  jit::Runtime rt{};
+  rt.exit_stub = t.exit_stub;
+  rt.settle_flags = t.settle_flags;
+  rt.mem = &m.as.memory();
+  rt.jump_cache = cache.jump_cache();
+  rt.jump_cache_bits = jit::CodeCache::kUserJumpCacheBits;
+  rt.window_limit = t.window_limit;
+  rt.range_fault[0] = t.range_fault[0];
+  rt.range_fault[1] = t.range_fault[1];
+  rt.link_exit = t.link_exit;
+  struct Emitted {
+    std::vector<uint8_t> code;
+    size_t pcs = 0, syncs = 0, exits = 0;
+    bool self_loop = false;
+  };
+  auto emit = [&](const ir::Block& b) {
+    cache.flush();  // (each at the start of the buffer: the same rel32s to the trampolines)
+    ir::Block copy = b;
+    std::vector<std::unique_ptr<jit::FallbackInsn>> fallbacks;
+    jit::TranslatedBlock out;
+    Emitted e;
+    EXPECT_TRUE(jit::emit_block(copy, fallbacks, cache, rt, out));
+    e.code.assign(out.code, out.code + out.code_size);
+    // The link stubs name their ExitSlot (a heap address): masked.
+    for (const auto& slot : out.exits) {
+      const uint64_t p = uint64_t(slot.get());
+      for (size_t k = 0; k + 8 <= e.code.size(); ++k)
+        if (std::memcmp(&e.code[k], &p, 8) == 0) std::memset(&e.code[k], 0, 8);
+    }
+    e.pcs = out.pc_map.size();
+    e.syncs = out.sync.size();
+    e.exits = out.exits.size();
+    e.self_loop = out.self_loop;
+    return e;
+  };
+  const Emitted first = emit(branchy), big = emit(loop), again = emit(branchy);
+  EXPECT_TRUE(big.self_loop);
+  EXPECT_GT(big.syncs, 0u);
+  EXPECT_GT(big.code.size(), 0u);
+  EXPECT_FALSE(first.self_loop);
+  EXPECT_EQ(first.exits, 1u);  // the side exit (the terminal is the syscall)
+  EXPECT_EQ(again.code, first.code);
+  EXPECT_EQ(again.pcs, first.pcs);
+  EXPECT_EQ(again.syncs, first.syncs);
+  EXPECT_EQ(again.exits, first.exits);
+  // Nothing in the branchy block jumps to an exit-request stub (its edges go forward) or
+  // leaves with a helper's code: neither stub is there (`mov eax, 4` / `mov eax, r11d`).
+  const uint8_t request[] = {0xB8, uint8_t(jit::kExitRequest), 0, 0, 0}, leave[] = {0x44, 0x89, 0xD8};
+  EXPECT_EQ(std::search(first.code.begin(), first.code.end(), std::begin(request), std::end(request)), first.code.end());
+  EXPECT_EQ(std::search(first.code.begin(), first.code.end(), std::begin(leave), std::end(leave)), first.code.end());
+}
+
+// emit_cpu_mov encodes what Xbyak's `mov` does for every register and displacement form.
+TEST(JitTranslationCost, CpuMovEncodesAsXbyakDoes) {
+  for (int r = 0; r < 16; ++r)
+    for (int32_t disp : {0, 8, 0x78, 127, 128, -8, -128, -129, 0x390, 0x12345}) {
+      for (bool load : {true, false}) {
+        Xbyak::CodeGenerator ours(64), xbyak(64);
+        const Xbyak::Reg64 reg(r);
+        jit::emit_cpu_mov(ours, load, disp, reg);
+        if (load) xbyak.mov(reg, xbyak.qword[xbyak.rbx + disp]);
+        else xbyak.mov(xbyak.qword[xbyak.rbx + disp], reg);
+        ASSERT_EQ(ours.getSize(), xbyak.getSize()) << r << " " << disp << " " << load;
+        EXPECT_EQ(std::memcmp(ours.getCode(), xbyak.getCode(), ours.getSize()), 0) << r << " " << disp << " " << load;
+      }
+    }
 }
 
 }  // namespace vireo::test

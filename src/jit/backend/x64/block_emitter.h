@@ -10,7 +10,7 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <deque>
+#include <list>
 #include <memory>
 #include <stdexcept>
 #include <utility>
@@ -59,12 +59,37 @@ unsigned in_place_operands(ir::Opcode op);
 
 class BlockEmitter : public Xbyak::CodeGenerator {
  public:
+  // Forward jumps to one place (jmp_fwd, jcc_fwd; land places it).
+  struct Forward {
+    uint32_t ends[2] = {0, 0};  // each jump's end (its rel32 is the 4 bytes before)
+    unsigned n = 0;
+  };
+ public:
+  struct Scratch;
+
+ private:
+  // The per-value vectors and exit lists, reused from block to block: one emitter per thread
+  // at a time takes the thread's (a second one, not made today, would get its own). They
+  // were a dozen mallocs and frees per block.
+  struct ScratchLease {
+    Scratch* s;
+    bool own;
+    ScratchLease();
+    ~ScratchLease();
+    ScratchLease(const ScratchLease&) = delete;
+    ScratchLease& operator=(const ScratchLease&) = delete;
+  } lease_;
+
+ public:
   BlockEmitter(const ir::Block& b, std::vector<std::unique_ptr<FallbackInsn>>& fb, CodeCache& cache,
                const Runtime& rt, TranslatedBlock& out, bool allow_self_loop, uint16_t flags_hint,
                unsigned max_loop_regs = 16)
-      : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out),
-        reg_of_(b.insts.size(), -1), last_use_(b.insts.size(), 0), slot_of_(b.insts.size(), -1),
-        needed_at_(b.insts.size(), kNone), hoisted_(b.insts.size(), 0) {
+      : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out) {
+    reg_of_.assign(b.insts.size(), -1);
+    last_use_.assign(b.insts.size(), 0);
+    slot_of_.assign(b.insts.size(), -1);
+    needed_at_.assign(b.insts.size(), kNone);
+    hoisted_.assign(b.insts.size(), 0);
     coalesce_into_.assign(b.insts.size(), -1);
     pre_emitted_.assign(b.insts.size(), 0);
     self_loop_ = allow_self_loop && rt.self_loops && loops_to_itself(b);
@@ -76,15 +101,18 @@ class BlockEmitter : public Xbyak::CodeGenerator {
 
   bool self_loop() const { return self_loop_; }
   void allow_carried_flags(bool allow) { allow_carried_flags_ = allow; }
+  // Whether run() planned loop-carried flags (allow_carried_flags changes nothing else: a
+  // failed attempt that planned none is not repeated without them).
+  bool planned_carried_flags() const { return planned_carry_; }
 
   // ---- side exits (superblocks): a jcc inside the block jumps out of line, where the dirty
   // guest state of that point is written back and a chainable exit leads to its target ----
   void find_exit_conditions();
   void side_exit(uint32_t i, const ir::Inst& in);
-  // The jcc of an ExitIf to `l`.
-  void exit_jcc(const ir::Inst& in, Xbyak::Label& l);
+  // The jcc rel32 of an ExitIf (its end, for `land`).
+  uint32_t exit_jcc(const ir::Inst& in);
 
-  // ---- the block's tail (ir::Tail): its ExitIf jumps to tail_label_ with the allocation
+  // ---- the block's tail (ir::Tail): its ExitIf jumps to the tail (tail_jcc_end_) with the allocation
   // state of that point saved; after the block's own terminal the tail is emitted from that
   // state, as if the code between had not run (it has not, on that path) ----
   void enter_tail(uint32_t i, const ir::Inst& in);
@@ -107,7 +135,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // matches, instead of merging them into rflags through settle_flags. ----
   void find_branch_on_entry_flags(uint16_t hint);
   // The Branch terminal for it (every register is free: the guest state is written back).
-  void branch_on_entry_flags(Xbyak::Label& not_taken);
+  void branch_on_entry_flags(Forward& not_taken);
 
   void count_insns();
   // Interpreter fallbacks and rep string helpers among instructions [from, to): they count
@@ -181,11 +209,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   bool carried_active_ = false;  // from the head to the first full flags write
   bool carry_back_ = false;      // end_writes(true) left the flags carried
   bool allow_carried_flags_ = true;
+  bool planned_carry_ = false;
   // The guest state a block end writes back: all that is dirty but the loop registers and,
   // on a back edge (`back`), what is dead at the loop head.
   void end_writes(bool back);
   // The branch's condition test: jumps to not_taken when it is false.
-  void branch_test(const ir::Terminal& t, bool fused, Xbyak::Label& not_taken);
+  void branch_test(const ir::Terminal& t, bool fused, Forward& not_taken);
   void exit_to(uint64_t pc);
 
   // ---- register allocation: linear scan over the block's SSA values ----
@@ -198,8 +227,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // register) still holds the head value.
   void plan_coalescing(const std::vector<uint32_t>& head_last_use);
   bool coalesce_now(uint32_t i, const ir::Inst& in, int& r);
-  std::vector<uint8_t> pre_emitted_;  // the flags of an adc/sbb, emitted with its value
-  std::vector<int8_t> coalesce_into_;  // per value: the guest register whose loop register it takes
+  std::vector<uint8_t>& pre_emitted_ = lease_.s->pre_emitted;  // the flags of an adc/sbb, emitted with its value
+  std::vector<int8_t>& coalesce_into_ = lease_.s->coalesce_into;  // per value: the guest register whose loop register it takes
   int hoisted_of_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 
   bool is_const(uint64_t id) const { return b_.insts[id].op == Opcode::Const; }
@@ -334,6 +363,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     return op == Opcode::Adc || op == Opcode::Sbb || op == Opcode::FlagsAdc || op == Opcode::FlagsSbb;
   }
 
+  // A guest register's CpuState slot (emit_cpu_mov: without Xbyak's operand objects).
+  void load_gpr(const Reg64& r, unsigned guest) { emit_cpu_mov(*this, true, kOffGpr + 8 * int(guest), r); }
+  void store_gpr(unsigned guest, const Reg64& r) { emit_cpu_mov(*this, false, kOffGpr + 8 * int(guest), r); }
+
   void copy(const Xbyak::Reg& d, const Xbyak::Reg& a) {
     if (d.getIdx() != a.getIdx()) mov(d, a);
   }
@@ -394,7 +427,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     SyncRecord state;
     uint32_t skipped;
   };
-  std::deque<Xbyak::Label> softmmu_slow_labels_, softmmu_retry_labels_;
+  std::list<Xbyak::Label> softmmu_slow_labels_, softmmu_retry_labels_;
   std::vector<SoftmmuSlow> softmmu_slow_;
   void atomic(const ir::Inst& in, const Reg64& d);
 
@@ -454,7 +487,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
   void set_rip(uint64_t pc) {
     mov(r11, pc);
-    mov(qword[rbx + kOffRip], r11);
+    emit_cpu_mov(*this, false, kOffRip, r11);
   }
   // A chainable exit: a 5-byte jmp that leads to a link stub until the dispatcher patches it.
   void chainable_exit(uint64_t target);
@@ -465,8 +498,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // the compare. System mode keeps the entry check (where interrupts are taken).
   bool edge_checks() const { return !rt_.tlb_table; }
   void edge_request_check(uint64_t target);
-  std::deque<Xbyak::Label> edge_request_labels_;  // their stubs (out_of_line), for ...
-  std::vector<uint64_t> edge_request_targets_;     // ... the exits' target pcs
+  std::vector<std::pair<uint32_t, uint64_t>> edge_requests_;  // their jne's end, the exit's target pc
   // Under --stats: one more jump-cache hit or miss.
   void count_lookup(uint64_t* counter);
   // The canonical-address check of an indirect branch's target, made on the jump cache's miss
@@ -490,6 +522,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     SyncRecord state;
     uint64_t target;
     uint64_t skipped;  // guest instructions of the block after the exit
+    uint32_t jcc_end;  // the end of its jcc rel32, patched at its stub
   };
 
   struct InterpreterExit {
@@ -518,17 +551,43 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     dd(0);
     return uint32_t(getSize());
   }
+  // Forward jumps to a place emitted later, patched when it is placed (`land`), for the same
+  // reason: a block's branches, side exits and exit paths took several Xbyak labels each
+  // (docs/jit.md, "Translation cost"). The encodings are Xbyak's for a near label (jcc/jmp
+  // rel32), or for a short one (rel8: `jcc8`, `land8`). (Forward: at the top.)
+  void jcc_fwd(uint8_t cc, Forward& f) { f.ends[f.n++] = jcc_to_stub(cc); }
+  void jmp_fwd(Forward& f) {
+    db(0xE9);
+    dd(0);
+    f.ends[f.n++] = uint32_t(getSize());
+  }
+  void land(uint32_t end) { rewrite(end - 4, uint32_t(getSize() - end), 4); }
+  void land(const Forward& f) {
+    for (unsigned k = 0; k < f.n; ++k) land(f.ends[k]);
+  }
+  uint32_t jcc8(uint8_t cc) {
+    db(0x70 | cc);
+    db(0);
+    return uint32_t(getSize());
+  }
+  void land8(uint32_t end) {
+    const size_t d = getSize() - end;
+    if (d > 127) throw std::runtime_error("jit backend: short jump out of range");
+    rewrite(end - 1, d, 1);
+  }
+  // Stubs every block had whether or not anything jumped to them: placed only when used.
+  std::vector<uint32_t> to_exit_request_, to_leave_with_r11_;
 
   const ir::Block& b_;
   std::vector<std::unique_ptr<FallbackInsn>>& fb_;
   const Runtime& rt_;
   TranslatedBlock& out_;
-  std::vector<int> reg_of_;
-  std::vector<uint32_t> last_use_;
-  std::vector<int8_t> slot_of_;      // per value: its spill slot while spilled, else -1
+  std::vector<int>& reg_of_ = lease_.s->reg_of;
+  std::vector<uint32_t>& last_use_ = lease_.s->last_use;
+  std::vector<int8_t>& slot_of_ = lease_.s->slot_of;     // per value: its spill slot while spilled, else -1
   uint16_t slots_used_ = 0;
-  std::vector<uint32_t> needed_at_;  // per value: the instruction that reads it in a register now
-  std::vector<uint8_t> folded_;  // constants taken as immediates, shifts taken as lea scales
+  std::vector<uint32_t>& needed_at_ = lease_.s->needed_at; // per value: the instruction that reads it in a register now
+  std::vector<uint8_t>& folded_ = lease_.s->sel.folded;  // constants taken as immediates, shifts taken as lea scales
   bool fused_branch_ = false;    // the Branch's TestCond is folded into a host jcc
   bool fused_tail_branch_ = false;  // ... the tail's
   // What enter_tail saves for emit_tail: everything the allocation and lazy state track.
@@ -547,7 +606,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   State save() const;
   void restore(const State& s);
   State at_tail_;
-  Xbyak::Label tail_label_;
+  uint32_t tail_jcc_end_ = 0;  // the ExitIf's jcc to the tail
   uint32_t used_ = 0;
   int pins_[16] = {};
   uint32_t owner_[16] = {kNone, kNone, kNone, kNone, kNone, kNone, kNone, kNone,
@@ -561,24 +620,37 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   uint32_t base_flags_ = kNone;
   bool self_loop_ = false;
   uint16_t entry_flags_hint_ = 0;  // the Branch tests the entry flags, guessed to be this lazy word
-  std::vector<uint8_t> hoisted_;  // GetGpr loaded before loop_head_
+  std::vector<uint8_t>& hoisted_ = lease_.s->hoisted;  // GetGpr loaded before loop_head_
   unsigned max_loop_regs_ = 16;   // hoisted at most (the others are read in each iteration)
   int loop_reg_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
   uint16_t written_ = 0;  // guest registers the block has set so far
   Xbyak::Label loop_head_;
-  std::vector<uint8_t> exit_cond_;        // a TestCond only an ExitIf reads
-  std::vector<uint8_t> fused_exit_cond_;  // ... emitted as the ExitIf's own jcc
-  std::deque<Xbyak::Label> side_exit_labels_;
+  std::vector<uint8_t>& exit_cond_ = lease_.s->exit_cond;       // a TestCond only an ExitIf reads
+  std::vector<uint8_t>& fused_exit_cond_ = lease_.s->fused_exit_cond; // ... emitted as the ExitIf's own jcc
   std::vector<SideExit> side_exits_;
   std::vector<std::pair<uint32_t, int64_t>> checked_ranges_;  // (base value, displacement) checked
   std::vector<std::pair<uint32_t, int64_t>> checked_alignments_;  // ... found 16-byte aligned
   bool cpu_flags_pending_ = true;  // CpuState may hold lazy flags of an earlier block
   uint64_t dirty_flags_mask_ = 0;
-  Xbyak::Label exit_request_, leave_with_r11_;
-  std::vector<uint32_t> link_jmp_ends_;  // each chainable exit's jmp rel32 (its end)
-  std::vector<ExitSlot*> link_slots_;
-  std::vector<RangeFault> range_fault_info_;
-  std::deque<Xbyak::Label> interpreter_exit_labels_;
+  std::vector<uint32_t>& link_jmp_ends_ = lease_.s->link_jmp_ends;  // each chainable exit's jmp rel32 (its end)
+  std::vector<ExitSlot*>& link_slots_ = lease_.s->link_slots;
+  std::vector<RangeFault>& range_fault_info_ = lease_.s->range_faults;
+  std::list<Xbyak::Label> interpreter_exit_labels_;
+ public:
+  struct Scratch {
+    std::vector<int> reg_of;
+    std::vector<uint32_t> last_use, needed_at, link_jmp_ends;
+    std::vector<int8_t> slot_of, coalesce_into;
+    std::vector<uint8_t> hoisted, pre_emitted, exit_cond, fused_exit_cond;
+    OperandSelection sel;
+    std::vector<ExitSlot*> link_slots;
+    std::vector<RangeFault> range_faults;
+    void clear_lists() {
+      link_jmp_ends.clear();
+      link_slots.clear();
+      range_faults.clear();
+    }
+  };  // (a list: empty costs no allocation)
   std::vector<InterpreterExit> interpreter_exits_;
 };
 

@@ -8,7 +8,8 @@ namespace vireo::jit::x64_detail {
 void BlockEmitter::find_exit_conditions() {
   exit_cond_.assign(b_.insts.size(), 0);
   fused_exit_cond_.assign(b_.insts.size(), 0);
-  std::vector<uint32_t> uses(b_.insts.size(), 0);
+  static thread_local std::vector<uint32_t> uses;  // (scratch reused from block to block)
+  uses.assign(b_.insts.size(), 0);
   for (const ir::Inst& in : b_.insts)
     if (!in.dead)
       for (int a = 0; a < in.nargs; ++a)
@@ -24,26 +25,25 @@ void BlockEmitter::find_exit_conditions() {
   }
 }
 
-void BlockEmitter::exit_jcc(const ir::Inst& in, Xbyak::Label& l) {
+uint32_t BlockEmitter::exit_jcc(const ir::Inst& in) {
   uint32_t c = uint32_t(in.args[0].v);
   if (fused_exit_cond_[c]) {
     const ir::Inst& tc = b_.insts[c];
     emit_flags_recipe(*this, recipe(tc.args[0].v));
-    emit_jcc(*this, uint8_t(tc.args[1].v), l);
-  } else {
-    test(val(c).cvt32(), val(c).cvt32());
-    jnz(l, T_NEAR);
+    return jcc_to_stub(uint8_t(tc.args[1].v));
   }
+  test(val(c).cvt32(), val(c).cvt32());
+  return jcc_to_stub(0x5);  // jnz
 }
 
 void BlockEmitter::side_exit(uint32_t i, const ir::Inst& in) {
-  exit_jcc(in, side_exit_labels_.emplace_back());
+  const uint32_t jcc_end = exit_jcc(in);
   // The instructions the entry counted that this exit skips (fallbacks count themselves); a
   // tail's exits, those of the tail's path (its entry made the count that path's).
   const bool in_tail = b_.tail.present() && i > b_.tail.start;
   uint64_t path = in_tail ? b_.tail.guest_insns : b_.guest_insns;
   uint64_t skipped = path - in.args[2].v - self_counting(i + 1, in_tail ? uint32_t(b_.insts.size()) : b_.main_end());
-  side_exits_.push_back({snapshot(), in.args[1].v, skipped});
+  side_exits_.push_back({snapshot(), in.args[1].v, skipped, jcc_end});
 }
 
 BlockEmitter::State BlockEmitter::save() const {
@@ -76,13 +76,13 @@ void BlockEmitter::restore(const State& s) {
 }
 
 void BlockEmitter::enter_tail(uint32_t i, const ir::Inst& in) {
-  exit_jcc(in, tail_label_);
+  tail_jcc_end_ = exit_jcc(in);
   at_tail_ = save();
 }
 
 void BlockEmitter::emit_tail() {
   const uint32_t start = b_.tail.start;
-  L(tail_label_);
+  land(tail_jcc_end_);
   restore(at_tail_);
   // Registers of values that only the block's own code after the ExitIf, or its terminal,
   // still needed: free on this path.
@@ -141,12 +141,12 @@ void BlockEmitter::find_branch_on_entry_flags(uint16_t hint) {
   entry_flags_hint_ = hint;
 }
 
-void BlockEmitter::branch_on_entry_flags(Xbyak::Label& not_taken) {
+void BlockEmitter::branch_on_entry_flags(Forward& not_taken) {
   const uint8_t cc = uint8_t(b_.insts[b_.term.cond.id].args[1].v);
   const unsigned k = entry_flags_hint_ - 1u, size = 1u << (k % 4);
-  Xbyak::Label slow, taken;
+  Forward slow, taken;
   cmp(word[rbx + kOffLazyOp], entry_flags_hint_);
-  jne(slow, T_NEAR);
+  jcc_fwd(0x5, slow);  // jne
   mov(rax, qword[rbx + kOffLazyA]);
   mov(rcx, qword[rbx + kOffLazyB]);
   switch (FlagsRecipe::Op(FlagsRecipe::Add + k / 4)) {
@@ -154,15 +154,15 @@ void BlockEmitter::branch_on_entry_flags(Xbyak::Label& not_taken) {
     case FlagsRecipe::Sub: cmp(sized(rax, size), sized(rcx, size)); break;
     default: test(sized(rax, size), sized(rax, size)); break;
   }
-  emit_jcc(*this, cc ^ 1, not_taken);
-  jmp(taken, T_NEAR);
-  L(slow);
+  jcc_fwd(cc ^ 1, not_taken);
+  jmp_fwd(taken);
+  land(slow);
   call(rt_.settle_flags);
   mov(rax, qword[rbx + kOffFlags]);
   emit_test_cond(*this, rcx, rax, cc);
   test(rcx, rcx);
-  jz(not_taken, T_NEAR);
-  L(taken);
+  jcc_fwd(0x4, not_taken);  // jz
+  land(taken);
 }
 
 void BlockEmitter::hoist_entry_reads() {
@@ -203,9 +203,8 @@ uint16_t BlockEmitter::xmm_regs_used() const {
 }
 
 void BlockEmitter::back_edge() {
-  Xbyak::Label request;
   cmp(dword[rbx + kOffExitRequest], 0);
-  jne(request, T_NEAR);
+  const uint32_t request = jcc_to_stub(0x5);  // jne
   // Register moves (a parallel copy: a value may be another loop register's), then the
   // registers written with a constant or spilled: from CpuState.
   std::vector<std::pair<int, int>> moves;  // (destination, source)
@@ -239,7 +238,7 @@ void BlockEmitter::back_edge() {
     for (auto& m : moves)
       if (m.second == dst) m.second = r11.getIdx();
   }
-  for (unsigned r : reloads) mov(Reg64(loop_reg_[r]), qword[rbx + kOffGpr + 8 * int(r)]);
+  for (unsigned r : reloads) load_gpr(Reg64(loop_reg_[r]), r);
   if (carry_back_ && carried_ind_ >= 0) mov(Xbyak::Reg32(carried_ind_), 1);  // (the flags live in the loop registers)
   if (peel_) {
     // Both copies' back edges lead to the second copy's head, whose records assume the first
@@ -252,17 +251,19 @@ void BlockEmitter::back_edge() {
   jmp(peel_ ? loop_head2_ : loop_head_, T_NEAR);
   // An exit request: everything goes home (the loop registers with their values before the
   // moves, and what the back edge left out), and the block is left at its start.
-  L(request);
+  land(request);
   leave_flags_lazy();
   write_back_all(uint32_t(b_.insts.size()), false);
-  jmp(exit_request_, T_NEAR);
+  Forward to;
+  jmp_fwd(to);
+  to_exit_request_.push_back(to.ends[0]);
 }
 
 void BlockEmitter::exit_to(uint64_t pc) {
   if (self_loop_ && pc == b_.guest_pc) return back_edge();
   if (self_loop_) {  // leaving the loop: its registers' current values go home
     for (unsigned r = 0; r < 16; ++r)
-      if (loop_reg_[r] >= 0 && dirty_gpr_[r] != kNone) mov(qword[rbx + kOffGpr + 8 * int(r)], val(dirty_gpr_[r]));
+      if (loop_reg_[r] >= 0 && dirty_gpr_[r] != kNone) store_gpr(r, val(dirty_gpr_[r]));
     write_back_xmm();
   }
   chainable_exit(pc);
@@ -271,8 +272,7 @@ void BlockEmitter::exit_to(uint64_t pc) {
 void BlockEmitter::edge_request_check(uint64_t target) {
   if (!edge_checks() || target > b_.guest_pc) return;
   cmp(dword[rbx + kOffExitRequest], 0);
-  edge_request_targets_.push_back(target);
-  jne(edge_request_labels_.emplace_back(), T_NEAR);
+  edge_requests_.emplace_back(jcc_to_stub(0x5), target);  // jne
 }
 
 void BlockEmitter::chainable_exit(uint64_t target) {
@@ -315,19 +315,18 @@ void BlockEmitter::end_writes(bool back) {
   write_back_all(uint32_t(b_.insts.size()), false, keep, self_loop_, keep_flags);
 }
 
-void BlockEmitter::branch_test(const ir::Terminal& t, bool fused, Xbyak::Label& not_taken) {
+void BlockEmitter::branch_test(const ir::Terminal& t, bool fused, Forward& not_taken) {
   if (entry_flags_hint_ && &t == &b_.term) return branch_on_entry_flags(not_taken);
   if (!fused) {
     test(val(t.cond.id), val(t.cond.id));
-    jz(not_taken, T_NEAR);
-    return;
+    return jcc_fwd(0x4, not_taken);  // jz
   }
   const ir::Inst& c = b_.insts[t.cond.id];
   uint64_t f = c.args[0].v;
   uint8_t cc = uint8_t(c.args[1].v);
   if (lazy(f)) {
     emit_flags_recipe(*this, recipe(f));
-    emit_jcc(*this, cc ^ 1, not_taken);
+    jcc_fwd(cc ^ 1, not_taken);
   } else {  // (materialized for another reader) any register is free to clobber here, after
     // the block's writes, but in a loop in place (the loop registers, the values moved into
     // them, and values not yet written when the writes follow the branch)
@@ -335,7 +334,7 @@ void BlockEmitter::branch_test(const ir::Terminal& t, bool fused, Xbyak::Label& 
     if (self_loop_) scratch = free_register();
     emit_test_cond(*this, scratch, val(f), cc);
     test(scratch, scratch);
-    jz(not_taken, T_NEAR);
+    jcc_fwd(0x4, not_taken);  // jz
   }
 }
 
@@ -356,12 +355,12 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
       end_writes(true);
       return back_edge();
     }
-    Xbyak::Label not_taken;
+    Forward not_taken;
     branch_test(t, fused, not_taken);
     const State s = save();
     end_writes(t.target == start);
     exit_to(t.target);
-    L(not_taken);
+    land(not_taken);
     restore(s);
     end_writes(t.fallthrough == start);
     return exit_to(t.fallthrough);
@@ -376,10 +375,10 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
   switch (t.kind) {
     case ir::Terminal::Kind::Jump: exit_to(t.target); break;
     case ir::Terminal::Kind::Branch: {
-      Xbyak::Label not_taken;
+      Forward not_taken;
       branch_test(t, fused, not_taken);
       exit_to(t.target);
-      L(not_taken);
+      land(not_taken);
       exit_to(t.fallthrough);
       break;
     }
@@ -389,24 +388,25 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
       if (rt_.use_jump_cache) {
         // The slot of CodeCache::jump_cache_index, 16 bytes each. A hit goes straight to the
         // block: no translated code reads CpuState::rip, which only a miss needs.
-        Xbyak::Label miss;
         imul(ecx, eax, int(CodeCache::kJumpHashMul));
         shr(ecx, int(32 - rt_.jump_cache_bits));
         shl(ecx, 4);
         mov(rdx, uint64_t(rt_.jump_cache));
         cmp(qword[rdx + rcx], rax);
-        jne(miss);
+        const uint32_t miss = jcc8(0x5);  // jne (short)
+        uint32_t request = 0;
         if (edge_checks()) {  // (a request leaves through the miss path, to the dispatcher)
           cmp(dword[rbx + kOffExitRequest], 0);
-          jne(miss);
+          request = jcc8(0x5);
         }
         count_lookup(rt_.jump_cache_hits);
         jmp(qword[rdx + rcx + 8]);
-        L(miss);
+        land8(miss);
+        if (request) land8(request);
         count_lookup(rt_.jump_cache_misses);
         if (&t == &b_.term && deferred_canonical_ != kNone) deferred_canonical_check();
       }
-      mov(qword[rbx + kOffRip], rax);
+      emit_cpu_mov(*this, false, kOffRip, rax);
       exit_with(kExitDispatch);
       break;
     }
@@ -496,23 +496,27 @@ void BlockEmitter::count_lookup(uint64_t* counter) {
 }
 
 void BlockEmitter::out_of_line() {
-  L(exit_request_);
-  set_rip(b_.guest_pc);
-  exit_with(kExitRequest);
-  L(leave_with_r11_);
-  mov(eax, r11d);
-  jmp(rt_.exit_stub, T_NEAR);
+  if (!to_exit_request_.empty()) {
+    for (uint32_t end : to_exit_request_) land(end);
+    set_rip(b_.guest_pc);
+    exit_with(kExitRequest);
+  }
+  if (!to_leave_with_r11_.empty()) {
+    for (uint32_t end : to_leave_with_r11_) land(end);
+    mov(eax, r11d);
+    jmp(rt_.exit_stub, T_NEAR);
+  }
   for (size_t k = 0; k < side_exits_.size(); ++k) {
-    L(side_exit_labels_[k]);
+    land(side_exits_[k].jcc_end);
     write_back_for_exit(side_exits_[k].state);
     if (rt_.count_insns && side_exits_[k].skipped)  // (the entry counted the whole block)
       sub(qword[rbx + kOffInsnCount], int32_t(side_exits_[k].skipped));
     chainable_exit(side_exits_[k].target);
   }
   // (after the side exits: their chainable exits may add some)
-  for (size_t k = 0; k < edge_request_targets_.size(); ++k) {
-    L(edge_request_labels_[k]);
-    set_rip(edge_request_targets_[k]);
+  for (size_t k = 0; k < edge_requests_.size(); ++k) {
+    land(edge_requests_[k].first);
+    set_rip(edge_requests_[k].second);
     exit_with(kExitRequest);
   }
   for (size_t k = 0; k < link_slots_.size(); ++k) {
@@ -542,8 +546,9 @@ void BlockEmitter::out_of_line() {
     mov(rdx, uint64_t(link_slots_[k]));
     exit_with(kExitLink);
   }
-  for (size_t k = 0; k < interpreter_exits_.size(); ++k) {
-    L(interpreter_exit_labels_[k]);
+  auto label = interpreter_exit_labels_.begin();
+  for (size_t k = 0; k < interpreter_exits_.size(); ++k, ++label) {
+    L(*label);
     write_back(interpreter_exits_[k].state);
     mov(rdi, rbx);
     mov(rsi, uint64_t(interpreter_exits_[k].insn));
@@ -578,7 +583,7 @@ void BlockEmitter::out_of_line() {
 }
 
 void BlockEmitter::write_back(const SyncRecord& state) {
-  for (auto [guest, host] : state.gprs) mov(qword[rbx + kOffGpr + 8 * int(guest)], Reg64(host));
+  for (auto [guest, host] : state.gprs) store_gpr(guest, Reg64(host));
   for (unsigned x = 0; x < 16; ++x)
     if (state.xmm_dirty & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
   if (state.flags_reg >= 0 || state.flags_recipe.op != FlagsRecipe::None) {

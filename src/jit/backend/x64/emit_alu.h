@@ -39,6 +39,20 @@ void emit_flags_recipe(Xbyak::CodeGenerator& g, const FlagsRecipe& r);
 // setcc / jcc on condition code cc (SDM Vol. 1, Appendix B) of the host flags.
 void emit_setcc(Xbyak::CodeGenerator& g, uint8_t cc, const Xbyak::Reg8& r);
 void emit_jcc(Xbyak::CodeGenerator& g, uint8_t cc, const Xbyak::Label& l);
+// `mov r, [rbx + disp]` (load) or `mov [rbx + disp], r`: a CpuState field (rbx = CpuState*).
+// Encoded here, byte for byte as Xbyak encodes it (REX.W 8B/89; mod 00, 01 or 10 with rm =
+// rbx), because it is the backend's most common instruction (every exit's write-back) and
+// Xbyak's operand objects made its encoding a visible part of emission.
+inline void emit_cpu_mov(Xbyak::CodeGenerator& g, bool load, int32_t disp, const Xbyak::Reg64& r) {
+  const int idx = r.getIdx();
+  g.db(0x48 | (idx >= 8 ? 4 : 0));
+  g.db(load ? 0x8B : 0x89);
+  const bool short_disp = disp >= -128 && disp <= 127;
+  g.db((disp == 0 ? 0x00 : short_disp ? 0x40 : 0x80) | (idx & 7) << 3 | 3);
+  if (disp == 0) return;
+  if (short_disp) g.db(uint8_t(int8_t(disp)));
+  else g.dd(uint32_t(disp));
+}
 // d = condition code cc of the flags value in `flags` (0 or 1).
 void emit_test_cond(Xbyak::CodeGenerator& g, const Xbyak::Reg64& d, const Xbyak::Reg64& flags,
                     uint8_t cc);

@@ -11,12 +11,35 @@ namespace vireo::jit {
 
 namespace x64_detail {
 
+namespace {
+struct ThreadScratch {
+  BlockEmitter::Scratch scratch;
+  bool busy = false;
+};
+thread_local ThreadScratch thread_scratch;
+}  // namespace
+
+BlockEmitter::ScratchLease::ScratchLease() : own(thread_scratch.busy) {
+  s = own ? new Scratch : &thread_scratch.scratch;
+  thread_scratch.busy = true;
+  s->clear_lists();
+}
+
+BlockEmitter::ScratchLease::~ScratchLease() {
+  if (own) {
+    delete s;
+  } else {
+    s->clear_lists();  // (nothing it points to outlives the block's emission)
+    thread_scratch.busy = false;
+  }
+}
+
 void BlockEmitter::run() {
   // (displacements folded into accesses in user mode with the range-fault trampolines, whose
   // stub takes the address from r11, where a folded address's check computes it)
   // (a loop in place keeps the registers it reads in loop registers: no reads folded there)
-  OperandSelection sel = select_operands(b_, !rt_.tlb_table && rt_.range_fault[0] && rt_.range_fault[1], !self_loop_);
-  folded_ = std::move(sel.folded);
+  OperandSelection& sel = lease_.s->sel;  // (sel.folded is folded_)
+  select_operands(b_, sel, !rt_.tlb_table && rt_.range_fault[0] && rt_.range_fault[1], !self_loop_);
   fused_branch_ = sel.fused_branch;
   fused_tail_branch_ = sel.fused_tail_branch;
   if (self_loop_) {
@@ -35,7 +58,7 @@ void BlockEmitter::run() {
   // (edge_request_check): a block entered by a forward chain needs none.
   if (!edge_checks()) {
     cmp(dword[rbx + kOffExitRequest], 0);
-    jne(exit_request_, T_NEAR);
+    to_exit_request_.push_back(jcc_to_stub(0x5));  // jne
   }
   count_insns();
   if (self_loop_) {  // the guest registers the block reads, loaded once for all iterations
@@ -44,7 +67,7 @@ void BlockEmitter::run() {
         unsigned r = unsigned(b_.insts[i].args[0].v & 15);
         Reg64 h = alloc(i);
         loop_reg_[r] = h.getIdx();
-        mov(h, qword[rbx + kOffGpr + 8 * int(r)]);
+        load_gpr(h, r);
         // Newer than CpuState from the second iteration on (the back edge moves the current
         // value here without storing it), so dirty from the start: the sync records of the
         // body then rebuild it from this register in every iteration.
@@ -57,6 +80,7 @@ void BlockEmitter::run() {
       if (xmm & (1u << x)) movdqa(Xbyak::Xmm(int(x)), guest_xmm(x));
     xmm_loaded_ = xmm_dirty_ = xmm;
     const bool carry = plan_carried_flags();
+    planned_carry_ = carry;
     peel_ = plan_peeling(carry);
     if (carry) start_carried_flags();
     L(loop_head_);
@@ -283,7 +307,7 @@ void BlockEmitter::release_dying(uint32_t i) {
 void BlockEmitter::write_back_all(uint32_t now, bool release, uint16_t keep, bool keep_xmm, bool keep_flags) {
   for (unsigned r = 0; r < 16; ++r)
     if (dirty_gpr_[r] != kNone && !(keep & (1u << r))) {
-      mov(qword[rbx + kOffGpr + 8 * int(r)], val(dirty_gpr_[r]));
+      store_gpr(r, val(dirty_gpr_[r]));
       if (release) {
         unpin(dirty_gpr_[r], now);
         dirty_gpr_[r] = kNone;
@@ -318,7 +342,7 @@ void BlockEmitter::spill_dirty(uint32_t now) {
     if (pins_[reg_of_[v]] != holders) continue;
     for (unsigned q = r; q < 16; ++q)
       if (dirty_gpr_[q] == v) {
-        mov(qword[rbx + kOffGpr + 8 * int(q)], val(v));
+        store_gpr(q, val(v));
         dirty_gpr_[q] = kNone;
         unpin(v, now);
       }
@@ -367,7 +391,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
   switch (in.op) {
     case Opcode::GetGpr:
       if (uint32_t v = dirty_gpr_[imm(0) & 15]; v != kNone) mov(d, val(v));
-      else mov(d, qword[rbx + kOffGpr + 8 * int(imm(0))]);
+      else load_gpr(d, unsigned(imm(0)));
       break;
     case Opcode::SetGpr:
       written_ |= uint16_t(1u << (imm(0) & 15));
@@ -668,7 +692,7 @@ void BlockEmitter::call_helper(uint32_t i, void* helper, FallbackInsn* f) {
   if (saved.size() & 1) add(rsp, 8);
   for (auto it = saved.rbegin(); it != saved.rend(); ++it) pop(Reg64(*it));
   test(r11d, r11d);
-  jnz(leave_with_r11_, T_NEAR);
+  to_leave_with_r11_.push_back(jcc_to_stub(0x5));  // jnz
   cpu_flags_pending_ = false;  // (the helper settled them)
 }
 
@@ -684,8 +708,11 @@ bool emit_block(ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fa
   // A loop in place holds more values in registers; if they do not fit, the block is
   // emitted again without loop-carried flags (their indicator register and operands), then
   // keeping at most six guest registers across iterations, then as an ordinary one.
+  // (The second attempt is the first's again when the first planned no carried flags: skipped.)
   static constexpr std::pair<unsigned, bool> kAttempts[] = {{16u, true}, {16u, false}, {6u, false}, {0u, false}};
+  bool repeat_without_carry = true;
   for (auto [loop_regs, carry_flags] : kAttempts) {
+    if (loop_regs == 16 && !carry_flags && !repeat_without_carry) continue;
     const bool allow_self_loop = loop_regs > 0;
     try {
       BlockEmitter e(block, fallbacks, cache, rt, out, allow_self_loop, flags_hint, loop_regs);
@@ -694,6 +721,7 @@ bool emit_block(ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fa
         e.run();
       } catch (const std::runtime_error&) {
         if (!e.self_loop()) throw;
+        if (carry_flags) repeat_without_carry = e.planned_carried_flags();
         out.pc_map.clear();
         out.sync.clear();
         out.exits.clear();

@@ -94,14 +94,15 @@ void BlockEmitter::softmmu_access(const ir::Inst& in, int k, bool write) {
 }
 
 void BlockEmitter::softmmu_slow_paths() {
-  for (size_t k = 0; k < softmmu_slow_.size(); ++k) {
+  auto slow = softmmu_slow_labels_.begin(), retry = softmmu_retry_labels_.begin();
+  for (size_t k = 0; k < softmmu_slow_.size(); ++k, ++slow, ++retry) {
     const SoftmmuSlow& s = softmmu_slow_[k];
-    L(softmmu_slow_labels_[k]);
+    L(*slow);
     mov(r11, Reg64(s.addr_reg));
     mov(r15d, s.how);
     call(rt_.tlb_fill_thunk);
     test(r11d, r11d);
-    jnz(softmmu_retry_labels_[k], T_NEAR);
+    jnz(*retry, T_NEAR);
     write_back(s.state);
     set_rip(s.pc);
     if (rt_.count_insns && s.skipped) sub(qword[rbx + kOffInsnCount], int32_t(s.skipped));

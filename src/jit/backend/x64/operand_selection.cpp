@@ -65,10 +65,19 @@ bool is_plain_access(Opcode op) {
 
 OperandSelection select_operands(const ir::Block& b, bool displacements, bool gpr_reads) {
   OperandSelection sel;
+  select_operands(b, sel, displacements, gpr_reads);
+  return sel;
+}
+
+void select_operands(const ir::Block& b, OperandSelection& sel, bool displacements, bool gpr_reads) {
+  sel.fused_branch = sel.fused_tail_branch = false;
   std::vector<uint8_t>& folded = sel.folded;
   folded.assign(b.insts.size(), 0);
-  std::vector<uint32_t> uses(b.insts.size(), 0);
-  std::vector<uint8_t> reg_use(b.insts.size(), 0);
+  // (per-thread scratch: no allocation per block once they have grown)
+  static thread_local std::vector<uint32_t> uses, address_uses;
+  static thread_local std::vector<uint8_t> reg_use;
+  uses.assign(b.insts.size(), 0);
+  reg_use.assign(b.insts.size(), 0);
   for (const ir::Inst& in : b.insts) {
     if (in.dead) continue;
     for (int k = 0; k < in.nargs; ++k) {
@@ -125,9 +134,9 @@ OperandSelection select_operands(const ir::Block& b, bool displacements, bool gp
       }
       if (clear) folded[g] = 1;
     }
-  if (!displacements) return sel;
+  if (!displacements) return;
   // Addresses x + c read only as the address of loads and stores (their argument 0).
-  std::vector<uint32_t> address_uses(b.insts.size(), 0);
+  address_uses.assign(b.insts.size(), 0);
   for (const ir::Inst& in : b.insts)
     if (!in.dead && is_plain_access(in.op) && !in.args[0].is_imm) ++address_uses[in.args[0].v];
   for (uint32_t i = 0; i < b.insts.size(); ++i) {
@@ -139,7 +148,6 @@ OperandSelection select_operands(const ir::Block& b, bool displacements, bool gp
     if (!is_const(b, c) || is_const(b, x) || folded[x] || !fits_s32(const_of(b, c))) continue;
     folded[i] = 1;
   }
-  return sel;
 }
 
 }  // namespace vireo::jit

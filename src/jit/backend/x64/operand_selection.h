@@ -23,6 +23,8 @@ struct OperandSelection {
 // `gpr_reads`: a GetGpr read only by the ZeroExt32 right after it (no write of the register,
 // no interpreter call between) is folded into it: a 32-bit load from CpuState.
 OperandSelection select_operands(const ir::Block& b, bool displacements = false, bool gpr_reads = false);
+// The same into `sel`, reusing its vector's memory (the backend's, from block to block).
+void select_operands(const ir::Block& b, OperandSelection& sel, bool displacements, bool gpr_reads);
 
 // Whether argument k of `in`, the constant v, can be encoded as an immediate there.
 bool takes_imm(const ir::Block& b, const ir::Inst& in, int k, uint64_t v);
