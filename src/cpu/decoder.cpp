@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "cpu/condition_codes.h"
@@ -13,7 +14,7 @@ namespace vireo {
 namespace {
 
 // Zydis register -> (class, index).
-bool map_register(ZydisRegister r, RegClass& cls, uint8_t& idx) {
+bool map_register_slow(ZydisRegister r, RegClass& cls, uint8_t& idx) {
   switch (r) {
     case ZYDIS_REGISTER_AH: cls = RegClass::GprHigh; idx = 0; return true;
     case ZYDIS_REGISTER_CH: cls = RegClass::GprHigh; idx = 1; return true;
@@ -45,12 +46,35 @@ bool map_register(ZydisRegister r, RegClass& cls, uint8_t& idx) {
   }
 }
 
-uint8_t gpr_index(ZydisRegister r) {
-  if (r == ZYDIS_REGISTER_NONE) return kNoReg;
-  RegClass c;
-  uint8_t i;
-  map_register(r, c, i);
-  return c == RegClass::Gpr ? i : kNoReg;
+// The same as a table, built once per process: Zydis's class and id lookups are two calls
+// into the shared library per register operand, and a cold start decodes one to three
+// register operands per instruction (issue 22).
+struct RegisterMap {
+  RegClass cls[ZYDIS_REGISTER_MAX_VALUE + 1];
+  uint8_t idx[ZYDIS_REGISTER_MAX_VALUE + 1];
+  RegisterMap() {
+    for (int r = 0; r <= ZYDIS_REGISTER_MAX_VALUE; ++r) map_register_slow(ZydisRegister(r), cls[r], idx[r]);
+  }
+};
+const RegisterMap& register_map() {
+  static const RegisterMap m;
+  return m;
+}
+
+inline void map_register(const RegisterMap& m, ZydisRegister r, RegClass& cls, uint8_t& idx) {
+  cls = m.cls[r];
+  idx = m.idx[r];
+}
+
+// The condition code of each mnemonic (condition_code_of is a search of three tables).
+constexpr auto kConditionCodes = [] {
+  std::array<uint8_t, ZYDIS_MNEMONIC_MAX_VALUE + 1> t{};
+  for (size_t m = 0; m < t.size(); ++m) t[m] = condition_code_of(ZydisMnemonic(m));
+  return t;
+}();
+
+uint8_t gpr_index(const RegisterMap& m, ZydisRegister r) {
+  return r != ZYDIS_REGISTER_NONE && m.cls[r] == RegClass::Gpr ? m.idx[r] : kNoReg;
 }
 
 uint8_t seg_index(ZydisRegister r) {
@@ -117,10 +141,18 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
   ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
   // Only the operands kept below (the visible ones, at most four) are decoded: the hidden
   // ones (rflags, rsp, string registers) were a third of Zydis's time in a cold start (issue 22).
-  const ZydisDecoder* d = is_mpx_hint(bytes, avail) ? &no_mpx_ : &decoder_;
+  // 0F 1A / 0F 1B (hint NOPs without MPX) are looked for only when the usual decoder names
+  // that opcode or fails: scanning every instruction's prefixes for them was 0.6% of an exec'd
+  // /bin/true's time under the interp engine (issue 22).
+  const ZydisDecoder* d = &decoder_;
   ZydisDecoderContext ctx;
-  if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(d, &ctx, bytes, avail, &zi)) ||
-      !ZYAN_SUCCESS(ZydisDecoderDecodeOperands(d, &ctx, &zi, zo, std::min<ZyanU8>(zi.operand_count_visible, 4))))
+  bool ok = ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(d, &ctx, bytes, avail, &zi));
+  if ((!ok || (zi.opcode_map == ZYDIS_OPCODE_MAP_0F && (zi.opcode == 0x1A || zi.opcode == 0x1B))) &&
+      is_mpx_hint(bytes, avail)) {
+    d = &no_mpx_;
+    ok = ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(d, &ctx, bytes, avail, &zi));
+  }
+  if (!ok || !ZYAN_SUCCESS(ZydisDecoderDecodeOperands(d, &ctx, &zi, zo, std::min<ZyanU8>(zi.operand_count_visible, 4))))
     return false;
   // No AVX-512 (nor Xeon Phi's MVEX) is advertised: an EVEX instruction is #UD, as on a CPU
   // without it (62h is BOUND, invalid in 64-bit mode). The AVX handlers assume XMM/YMM0-15.
@@ -139,23 +171,33 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
     if (!decode_full(copy, n, zi, zo)) return false;
   }
 
-  std::memset(&out, 0, sizeof out);
+  // Every field is written (an entry may be reused), but not with memset: on a 104-byte
+  // record through a reference GCC emits `rep stosq`, whose start-up was a sixth of this
+  // function's own time in a cold start.
+  out.fn = nullptr;
   out.mnemonic = uint16_t(zi.mnemonic);
   out.len = zi.length;
   out.opsize = uint8_t(zi.operand_width / 8);
   out.addrsize = uint8_t(zi.address_width / 8);
+  out.nops = 0;
   out.opcode = zi.opcode;
   out.map = uint8_t(zi.opcode_map);
-  out.cc = condition_code_of(zi.mnemonic);
-  std::memcpy(out.bytes, bytes, zi.length);
-  if (zi.attributes & ZYDIS_ATTRIB_HAS_LOCK) out.prefixes |= pfx::LOCK;
-  if (zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE)) out.prefixes |= pfx::REP;
-  if (zi.attributes & ZYDIS_ATTRIB_HAS_REPNE) out.prefixes |= pfx::REPNE;
-  if (zi.attributes & ZYDIS_ATTRIB_HAS_REX && (zi.raw.rex.W)) out.prefixes |= pfx::REX_W;
+  out.cc = kConditionCodes[zi.mnemonic];
+  uint8_t raw[sizeof out.bytes] = {};
+  std::memcpy(raw, bytes, std::min<size_t>(zi.length, sizeof raw));
+  std::memcpy(out.bytes, raw, sizeof raw);
+  uint8_t prefixes = 0;
+  if (zi.attributes & ZYDIS_ATTRIB_HAS_LOCK) prefixes |= pfx::LOCK;
+  if (zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE)) prefixes |= pfx::REP;
+  if (zi.attributes & ZYDIS_ATTRIB_HAS_REPNE) prefixes |= pfx::REPNE;
+  if (zi.attributes & ZYDIS_ATTRIB_HAS_REX && (zi.raw.rex.W)) prefixes |= pfx::REX_W;
+  out.prefixes = prefixes;
+  for (Operand& o : out.op) o = Operand{};
 
   // Keep the operands the assembly text shows: explicit ones and implicit-but-visible ones
   // such as the accumulator of `cmp eax, imm32`, the `1` of `shl rax, 1` or the `cl` of
   // `shl rax, cl`. Hidden operands (mul's rdx:rax, string registers) stay implicit.
+  const RegisterMap& regs = register_map();
   uint8_t n = 0;
   for (uint8_t i = 0; i < zi.operand_count_visible && n < 4; ++i) {
     const ZydisDecodedOperand& z = zo[i];
@@ -165,7 +207,7 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
     switch (z.type) {
       case ZYDIS_OPERAND_TYPE_REGISTER:
         o.kind = OpKind::Reg;
-        map_register(z.reg.value, o.rclass, o.reg);
+        map_register(regs, z.reg.value, o.rclass, o.reg);
         break;
       case ZYDIS_OPERAND_TYPE_MEMORY: {
         o.kind = OpKind::Mem;
@@ -178,9 +220,9 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
           if (z.mem.base == ZYDIS_REGISTER_EIP) a &= 0xFFFFFFFFu;
           o.disp = int64_t(a);
         } else {
-          o.base = gpr_index(z.mem.base);
+          o.base = gpr_index(regs, z.mem.base);
         }
-        o.index = gpr_index(z.mem.index);
+        o.index = gpr_index(regs, z.mem.index);
         if (z.mem.type == ZYDIS_MEMOP_TYPE_AGEN) o.size = 0;  // lea: no access
         break;
       }

@@ -56,13 +56,13 @@ std::unique_ptr<T[], Interpreter::Unmap> Interpreter::map_array(size_t n, bool p
 }
 
 Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries, size_t pool_entries)
-    : index_(map_array<CacheEntry*>(cache_entries ? cache_entries : kIndexSize, cache_entries != 0)),
-      index_mask_((cache_entries ? cache_entries : kIndexSize) - 1),
+    : index_(map_array<CacheEntry*>(cache_entries ? cache_entries : kIndexStart, true)),
+      index_mask_((cache_entries ? cache_entries : kIndexStart) - 1),
       pool_size_(pool_entries ? pool_entries : cache_entries ? kTierPoolSize : kPoolSize),
       pool_(map_array<CacheEntry>(pool_size_, false, true)),
       pool_end_(pool_.get()),
-      grow_at_misses_(cache_entries && cache_entries < kTierIndexMax ? kGrowAfterMisses : 0),
-      empty_when_full_(cache_entries != 0) {
+      grow_at_misses_(index_mask_ + 1 < kIndexMax ? kGrowAfterMisses : 0),
+      tier_pool_(cache_entries != 0) {
   x_.mem = mem;
   x_.scope = &scope_;
   x_.interp = this;
@@ -78,37 +78,33 @@ void Interpreter::Unmap::operator()(void* p) const {
 // The cold code is more than the index holds: an index 8 times larger, pointing at every entry
 // of the pool (each is a decode saved: an exec'd dynamic program grows its index in its loader).
 void Interpreter::grow_index() {
-  const size_t slots = std::min(kTierIndexMax, (index_mask_ + 1) * 8);
+  const size_t slots = std::min(kIndexMax, (index_mask_ + 1) * 8);
   index_ = map_array<CacheEntry*>(slots, true);
   index_mask_ = slots - 1;
   for (CacheEntry* e = pool_.get(); e < pool_end_; ++e)
     if (e->rip != kDeadRip) index_[slot_of(e->rip)] = e;
-  grow_at_misses_ = slots < kTierIndexMax ? decode_misses_ + kGrowAfterMisses : 0;
+  grow_at_misses_ = slots < kIndexMax ? decode_misses_ + kGrowAfterMisses : 0;
 }
 
-// The entry the next decode fills. The interp engine's full pool is overwritten from its
-// start, oldest entries first: nothing needs to forget an old entry, since every pointer into
-// the pool (the index, `next` links, last_) is a hint whose target is checked by its rip, and
-// the entry is marked dead before it is filled, so that a decode that faults half-way leaves
-// no entry of the old rip with the new instruction's fields. (It used to be emptied at once:
+// The entry the next decode fills. A full pool is overwritten from its start, oldest entries
+// first: nothing needs to forget an old entry, since every pointer into the pool (the index,
+// `next` links, last_) is a hint whose target is checked by its rip, and the entry is marked
+// dead before it is filled, so that a decode that faults half-way leaves no entry of the old
+// rip with the new instruction's fields. (The interp engine's pool used to be emptied at once:
 // cc1 then decoded again everything it had run, hot or not; oldest first, it takes the same
 // time in half the pool.)
 //
-// The jit's tier still empties its full pool at once (the index cleared, the successor hint
-// dropped), and with it every head's entry count: code that is only lukewarm then starts
-// counting again instead of reaching N over the whole run. Overwriting oldest first there
-// decoded less (python3 -c pass: 186,000 -> 154,000 misses) but translated more (7,560 ->
-// 7,970 blocks; cc1 59,300 -> 64,400), and cost 4% more CPU on both (docs/performance.md,
-// "Decode cache").
+// In the jit's tier a wrap also starts every head's count afresh (the counts carry the wrap
+// they were counted in: CacheEntry::wrap), as when its pool was emptied at each wrap: code
+// that is only lukewarm then counts again instead of reaching N over the whole run.
+// Overwriting with the counts kept decoded 17% less on python's start-up but translated 5%
+// more blocks and cost 4% more CPU; emptying decoded again the 41,000 instructions of python's
+// start-up that were still in the pool after a wrap (docs/performance.md, "Decode cache" and
+// "Interpreter on cold code").
 Interpreter::CacheEntry* Interpreter::allocate_entry() {
   if (pool_next_ == pool_size_) [[unlikely]] {
     pool_next_ = 0;
     ++pool_wraps_;
-    if (empty_when_full_) {
-      std::memset(index_.get(), 0, sizeof(CacheEntry*) * (index_mask_ + 1));
-      pool_end_ = pool_.get();
-      last_ = nullptr;
-    }
   }
   CacheEntry* e = &pool_[pool_next_];
   e->rip = kDeadRip;
@@ -208,11 +204,21 @@ const Insn& vsyscall_insn() {
 }  // namespace
 
 // Code runs only from executable guest pages (user mode: the guest's protections live in its
-// address space; the host pages stay readable for the engines).
+// address space; the host pages stay readable for the engines). The page found executable last
+// is remembered with the address space's generation (which every change of a mapping or a
+// protection moves on): a cold run decodes page after page of new code, and the address
+// space's own cache of the region looked up last missed on most of an exec'd /bin/true's
+// 11,600 decodes (the lock and a tree walk each: 4% of its instructions, issue 22).
 bool Interpreter::executable(uint64_t addr) const {
-  if (!x_.mem.space) return true;
-  int prot = x_.mem.space->prot_at(addr);
-  return prot >= 0 && (prot & PROT_EXEC);
+  const AddressSpace* space = x_.mem.space;
+  if (!space) return true;
+  const uint64_t page = addr >> 12, generation = space->generation();
+  if (page == exec_page_ && generation == exec_generation_) return true;
+  int prot = space->prot_at(addr);
+  if (prot < 0 || !(prot & PROT_EXEC)) return false;
+  exec_page_ = page;
+  exec_generation_ = generation;
+  return true;
 }
 
 const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
@@ -233,24 +239,26 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   if (!x_.mem.contains(rip, 1) && in_vsyscall_page(rip) && x_.mem.space) return &vsyscall_insn();
   // Code runs only from executable pages (NX): a fetch elsewhere is a #PF with the fetch bit,
   // present if the page is mapped at all.
-  if (x_.mem.space && !x_.mem.space->is_mapped(rip, 1, PROT_EXEC)) [[unlikely]]
+  if (!executable(rip)) [[unlikely]]
     x_.raise(VEC_PF, x_.mem.space->is_mapped(rip, 1) ? pf::P : 0, true, rip, false);
   // Read up to 15 bytes, stopping at the end of the window; a fetch from an unmapped page
   // faults on the host and becomes a guest #PF at this rip, as does one from a page without
   // PROT_EXEC.
+  // (Without an address space, the tests' bare windows, every byte inside is executable.)
   if (!x_.mem.contains(rip, 1)) x_.raise_pf(rip, false);
-  if (!executable(rip)) x_.raise_pf(rip, false);
   size_t avail = std::min<uint64_t>(15, x_.mem.limit - rip);
   // An instruction may not run on into a page that is not executable.
   const bool nx_next = (rip & 4095) + avail > 4096 && !executable((rip | 4095) + 1);
   if (nx_next) avail = 4096 - (rip & 4095);
   uint8_t buf[16] = {};
-  // Copy byte by byte up to the first unmapped byte (an instruction may end right before an
-  // unmapped page); the first byte faults for real if unmapped.
+  // Copy up to the first unmapped byte (an instruction may end right before an unmapped
+  // page): the first byte faults for real if unmapped; the rest of its page then cannot.
   size_t got = 0;
   buf[got++] = x_.mem.base[rip];
-  uint64_t page_end = (rip | 4095) + 1;
-  while (got < avail && rip + got < page_end) { buf[got] = x_.mem.base[rip + got]; ++got; }
+  const uint64_t page_end = (rip | 4095) + 1;
+  const size_t in_page = std::min<uint64_t>(avail, page_end - rip);
+  std::memcpy(buf + 1, x_.mem.base + rip + 1, in_page - 1);
+  got = in_page;
   if (got < avail) {
     // Crossing into the next page: probe it, tolerating a fault by decoding what we have.
     GuestFaultScope probe;
@@ -271,6 +279,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   e->rip = rip;
   e->next = nullptr;
   e->heads = 0;
+  e->wrap = uint32_t(pool_wraps_);
   ++pool_next_;
   pool_end_ = std::max(pool_end_, e + 1);
   index_[slot_of(rip)] = e;
@@ -341,15 +350,18 @@ bool Interpreter::tier_head(CpuState& cpu, const Insn* in) {
   if (run.restart_first) [[unlikely]] {
     run.restart_first = false;
     e->heads = 1;
+    e->wrap = uint32_t(pool_wraps_);
     return false;
   }
   // A due head's count is not stored again: after a fork (a shell's subshells) every store to
   // a pool page is a copy-on-write fault, in the parent and in the child.
   uint32_t n = e->heads;
+  if (n < kDue && e->wrap != uint32_t(pool_wraps_)) n = 0;  // counted before the pool wrapped
   if (n < kDue) {
     if (n == 0 && run.translated && run.translated(run.ctx, cpu.rip)) n = kDue - 1;
     if (++n < run.translate_at) {
       e->heads = n;
+      e->wrap = uint32_t(pool_wraps_);
       return false;
     }
     e->heads = kDue;
@@ -440,8 +452,8 @@ void Interpreter::print_stats(std::FILE* out, double seconds) const {
   if (sys_) return print_system_stats(out, seconds);
   fmt::print(out, "  decode cache misses:  {}\n", decode_misses_);
   if (pool_wraps_)
-    fmt::print(out, "  decode pool {}: {} ({} entries)\n", empty_when_full_ ? "flushes" : "wraps:  ", pool_wraps_,
-               pool_size_);
+    fmt::print(out, "  decode pool wraps:    {} ({} entries{})\n", pool_wraps_, pool_size_,
+               tier_pool_ ? ", head counts restarted at each" : "");
   for (auto& [m, n] : unimplemented_)
     fmt::print(out, "  unimplemented:        {} x{}\n",
                ZydisMnemonicGetString(ZydisMnemonic(m)), n);

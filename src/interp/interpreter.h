@@ -28,13 +28,14 @@ class Interpreter final : public Engine {
  public:
   // User mode: the guest window of a Linux process.
   explicit Interpreter(const GuestMemory& mem);
-  // With a decode cache index of `cache_entries` slots (a power of two) mapped populated: the
-  // jit's interpreter tier runs only cold code, and a small index costs one mapping instead of
-  // a read fault and a write fault on each of its pages (issue 22, start-up). The index grows
-  // (populated, 8 times larger, up to kTierIndexMax) once it has missed kGrowAfterMisses
-  // times: a short process (hello world, an exec'd `true`) keeps 2,048 slots, a large
-  // program's cold code (python's start-up) gets 16,384, then 131,072.
+  // With a decode cache index of `cache_entries` slots (a power of two; 0: the interp
+  // engine's, kIndexStart) mapped populated: a small index costs one mapping instead of a
+  // read fault and a write fault on each page the decodes touch (issue 22, start-up). The
+  // index grows (populated, 8 times larger, up to kIndexMax) once it has missed
+  // kGrowAfterMisses times: a short process (hello world, an exec'd `true`) keeps 2,048
+  // slots, a large program's cold code (python's start-up) gets 16,384, then 131,072.
   // `pool_entries` (tests): the decode pool's size instead of the engine's or the tier's.
+  // cache_entries != 0 is the jit's interpreter tier (its smaller pool).
   Interpreter(const GuestMemory& mem, size_t cache_entries, size_t pool_entries = 0);
   size_t decode_cache_entries() const { return index_mask_ + 1; }
   size_t decode_pool_entries() const { return pool_size_; }
@@ -128,8 +129,8 @@ class Interpreter final : public Engine {
   // and the host's prefetcher follows the run. `next` remembers the last other successor (a
   // taken branch, a call's target, a return address), so most branches do not consult the
   // index either. The index (direct-mapped on rip) finds the entry at any other address. A
-  // full pool is overwritten from its start, oldest entries first (the interp engine's), or
-  // emptied at once (the jit's tier: allocate_entry says why). Every use is checked against
+  // full pool is overwritten from its start, oldest entries first (allocate_entry: the jit's
+  // tier then starts its head counts afresh). Every use is checked against
   // the bytes in memory, which makes self-modifying code correct with no write tracking at all.
   //
   // (Until this design a direct-mapped table of 16,384 144-byte entries was the cache: python's
@@ -143,6 +144,9 @@ class Interpreter final : public Engine {
     // bytes instead of 120; a count beside the entry, where the cache line is loaded anyway,
     // costs nothing to find, where a table of counts was a cache miss per block entry.)
     uint32_t heads;
+    // The pool's wrap (pool_wraps_, truncated) when `heads` was counted: a count from an
+    // earlier wrap is 0 (a due head stays due). (In the padding before `insn`: free.)
+    uint32_t wrap;
     Insn insn;
   };
   static constexpr uint32_t kDue = 1u << 31;  // a head due for translation, or translated
@@ -151,24 +155,28 @@ class Interpreter final : public Engine {
            std::memcmp(e->insn.bytes, bytes, e->insn.len) == 0;
   }
   static constexpr uint64_t kDeadRip = ~uint64_t(0);  // (never fetched on the fast path: rip & 4095 > 4080)
-  // The interp engine's: 131,072 index slots (1 MB) and a pool of 262,144 entries (32 MB of
-  // address space, touched as code is decoded: python's start-up, 145,000 distinct
-  // instructions, uses 18 MB of it). 524,288 until the pool was overwritten oldest first
-  // instead of emptied: cc1 (gcc -O2 -c, 670,000 distinct instructions) then took the same CPU
-  // in half the pool and 33 MB less peak RSS (docs/performance.md, "Decode cache").
-  static constexpr size_t kIndexSize = 1 << 17;
+  // The interp engine's pool: 262,144 entries (32 MB of address space, touched as code is
+  // decoded: python's start-up, 145,000 distinct instructions, uses 18 MB of it). 524,288
+  // until the pool was overwritten oldest first instead of emptied: cc1 (gcc -O2 -c, 670,000
+  // distinct instructions) then took the same CPU in half the pool and 33 MB less peak RSS
+  // (docs/performance.md, "Decode cache").
   static constexpr size_t kPoolSize = 1 << 18;
-  // The jit's interpreter tier: the index grows to kTierIndexMax slots, the interp engine's
-  // (16,384 until the tier ran the engine's loop: a head that lost its index slot was decoded
-  // again, its count lost, and the index path's entry loads were the tier's loop's main
-  // stall; bash_script in the tier alone went from 1.58 to 1.50 s CPU, the interp engine's
-  // 1.42, for 1.5 MB more peak RSS in python3 -c pass, 31.2 MiB). Its pool is smaller
-  // (65,536 entries, 8.4 MB at most: with 131,072 a python3 -c pass under the jit peaked at
-  // 37.7 MiB, above qemu-x86_64's 37.1, and at 30.3 MiB with this size, in the same time).
-  static constexpr size_t kTierIndexMax = 1 << 17;
+  // Both indexes start at kIndexStart slots and grow to kIndexMax. The interp engine's was
+  // 131,072 slots (1 MB) from the start until 2026-12-06, mapped unpopulated: the decodes of
+  // a short process write to slots all over it, a page fault on each page they land in
+  // (docs/performance.md, "Interpreter on cold code"). The tier's maximum was
+  // 16,384 until the tier ran the engine's loop: a head that lost its index slot was decoded
+  // again, its count lost, and the index path's entry loads were the tier's loop's main stall
+  // (bash_script in the tier alone went from 1.58 to 1.50 s CPU, for 1.5 MB more peak RSS in
+  // python3 -c pass).
+  static constexpr size_t kIndexStart = 1 << 11;
+  static constexpr size_t kIndexMax = 1 << 17;
+  // The jit's interpreter tier's pool is smaller (65,536 entries, 8.4 MB at most: with 131,072
+  // a python3 -c pass under the jit peaked at 37.7 MiB, above qemu-x86_64's 37.1, and at
+  // 30.3 MiB with this size, in the same time).
   static constexpr size_t kTierPoolSize = 1 << 16;
   // (8,192: hello world's 5,300 misses keep the small index; the dynamic programs a shell
-  // script execs, their loader and libc start-up in the jit's interpreter tier, grow it early.)
+  // script execs, their loader and libc start-up, grow it early.)
   static constexpr uint64_t kGrowAfterMisses = 8192;
 
   template <bool tier>
@@ -179,6 +187,8 @@ class Interpreter final : public Engine {
   const Insn* fetch(CpuState& cpu);  // inline fast path in loop()
   const Insn* fetch_slow(CpuState& cpu, CacheEntry* e);
   bool executable(uint64_t addr) const;
+  mutable uint64_t exec_page_ = ~uint64_t(0);        // executable() found this page executable
+  mutable uint64_t exec_generation_ = ~uint64_t(0);  // at this generation of the address space
   StopReason fault_stop(CpuState& cpu, int how);
   StopReason run_system(CpuState& cpu);  // interp/system/run_loop.cpp
   void print_system_stats(std::FILE* out, double seconds) const;
@@ -197,14 +207,14 @@ class Interpreter final : public Engine {
   template <class T>
   static std::unique_ptr<T[], Unmap> map_array(size_t n, bool populate, bool huge = false);  // n zero-filled T
   std::unique_ptr<CacheEntry*[], Unmap> index_;
-  size_t index_mask_ = kIndexSize - 1;
+  size_t index_mask_ = kIndexStart - 1;
   size_t pool_size_ = kPoolSize;  // (before pool_: its size)
   std::unique_ptr<CacheEntry[], Unmap> pool_;
   CacheEntry* pool_end_ = nullptr;  // past the last entry ever written (pool_ + pool_size_ once it wrapped)
   size_t pool_next_ = 0;            // the entry the next decode overwrites
   CacheEntry* last_ = nullptr;  // the entry fetched last (a hint: always checked)
-  uint64_t grow_at_misses_ = 0;  // 0: the index does not grow (the interp engine's)
-  bool empty_when_full_ = false;  // the jit's tier: a full pool is emptied, not overwritten
+  uint64_t grow_at_misses_ = 0;  // 0: the index does not grow (it is kIndexMax slots)
+  bool tier_pool_ = false;  // the jit's tier's (stats: its wraps restart the head counts)
   uint64_t pool_wraps_ = 0;
   void grow_index();
   CacheEntry* allocate_entry();

@@ -120,8 +120,8 @@ uint8_t* LockedAccess::at(Exec& x, uint64_t la, unsigned n, bool write) {
 }
 
 bool is_locked_rmw(const Insn& in) {
-  if (!memory_operand(in)) return false;
-  return (in.prefixes & pfx::LOCK) || in.mnemonic == ZYDIS_MNEMONIC_XCHG;
+  // (The prefix and mnemonic first: the operand walk is for the few that can be.)
+  return ((in.prefixes & pfx::LOCK) || in.mnemonic == ZYDIS_MNEMONIC_XCHG) && memory_operand(in);
 }
 
 Handler handler_for(const Insn& in) {

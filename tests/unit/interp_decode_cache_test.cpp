@@ -1,7 +1,7 @@
 // The interpreter's decode cache (interp/interpreter.h): the jit's tier's index starts small and
 // grows once it has missed often, keeping what it had decoded; entries live in a pool in the
-// order they were first run; a full pool is overwritten oldest first (the interp engine's) or
-// emptied at once (the jit's tier); every hit is checked against the bytes in memory.
+// order they were first run; a full pool is overwritten oldest first; every hit is checked
+// against the bytes in memory.
 #include <gtest/gtest.h>
 
 #include <sys/mman.h>
@@ -13,23 +13,26 @@ namespace {
 
 TEST(InterpDecodeCache, GrowsAfterManyMissesAndKeepsItsEntries) {
   // 9,000 one-byte nops then syscall: 9,001 distinct instructions, each a compulsory miss in
-  // a 2,048-entry table, which grows to 16,384 entries at its 8,192nd miss.
+  // a 2,048-entry table, which grows to 16,384 entries at its 8,192nd miss. The interp
+  // engine's (0) starts at 2,048 slots too.
   constexpr size_t kNops = 9000;
   std::vector<uint8_t> code(kNops, 0x90);
   code.insert(code.end(), {0x0F, 0x05});
-  Machine m;
-  m.load(code);
-  Interpreter in(m.as.memory(), 2048);
-  EXPECT_EQ(in.decode_cache_entries(), 2048u);
-  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
-  EXPECT_EQ(in.decode_misses(), kNops + 1);
-  EXPECT_EQ(in.decode_cache_entries(), 16384u);
-  // Again: every instruction hits. The first through the grown index (which points at every
-  // entry of the pool), the rest as the entry after the one before, in the pool.
-  const uint64_t before = in.decode_misses();
-  m.cpu.rip = kCode;
-  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
-  EXPECT_EQ(in.decode_misses() - before, 0u);
+  for (size_t slots : {size_t(0), size_t(2048)}) {
+    Machine m;
+    m.load(code);
+    Interpreter in(m.as.memory(), slots);
+    EXPECT_EQ(in.decode_cache_entries(), 2048u);
+    ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    EXPECT_EQ(in.decode_misses(), kNops + 1);
+    EXPECT_EQ(in.decode_cache_entries(), 16384u);
+    // Again: every instruction hits. The first through the grown index (which points at every
+    // entry of the pool), the rest as the entry after the one before, in the pool.
+    const uint64_t before = in.decode_misses();
+    m.cpu.rip = kCode;
+    ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    EXPECT_EQ(in.decode_misses() - before, 0u);
+  }
 }
 
 TEST(InterpDecodeCache, RewrittenCodeIsDecodedAgain) {
@@ -140,9 +143,10 @@ TEST(InterpDecodeCache, AFullPoolIsOverwrittenOldestFirst) {
   EXPECT_EQ(m.cpu.rip, kCode + 102);
 }
 
-TEST(InterpDecodeCache, TheTiersFullPoolIsEmptiedAtOnce) {
-  // The jit's tier: at the 65th decode the pool is emptied, so only nops 64..99 and the
-  // syscall are left; a run from nop 60 decodes 60..63 again.
+TEST(InterpDecodeCache, TheTiersFullPoolIsOverwrittenOldestFirstToo) {
+  // The jit's tier: at the 65th decode the pool wraps and overwrites nops 0..36, so nops 37..99
+  // and the syscall are left; a run from nop 60 decodes nothing (it was emptied at once until
+  // the counts carried their wrap: then nops 60..63 were decoded again).
   Machine m;
   m.load(nops_then_syscall());
   Interpreter in(m.as.memory(), 2048, kSmallPool);
@@ -150,7 +154,13 @@ TEST(InterpDecodeCache, TheTiersFullPoolIsEmptiedAtOnce) {
   EXPECT_EQ(in.decode_misses(), 101u);
   m.cpu.rip = kCode + 60;
   ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
-  EXPECT_EQ(in.decode_misses(), 105u);
+  EXPECT_EQ(in.decode_misses(), 101u);
+  m.cpu.rip = kCode + 10;
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  // Nops 10..36 are decoded into the entries of 37..63, which are then decoded into those of
+  // 64..99 and the syscall, and so on: a run longer than the pool decodes all of it.
+  EXPECT_EQ(in.decode_misses(), 101u + 91u);
+  EXPECT_EQ(m.cpu.rip, kCode + 102);
 }
 
 TEST(InterpDecodeCache, InvalidatingARangeDropsOnlyItsEntries) {

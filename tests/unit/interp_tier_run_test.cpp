@@ -110,6 +110,44 @@ TEST(InterpTierRun, DueHeadsCooledCountAgain) {
   EXPECT_EQ(m.cpu.insn_count, 7u + 2u * 2u);  // entries 1 and 2 run, the third is due
 }
 
+TEST(InterpTierRun, HeadCountsStartAfreshWhenThePoolWraps) {
+  // A head A (nop ; syscall at kCode) entered twice, N = 3, in a 64-entry pool. Filler code (at
+  // +0x100: 59 nops and a syscall) fills the pool before A; more filler (at +0x200: 10 nops and
+  // a syscall) makes it wrap, overwriting the oldest entries, not A's. A's entry is still
+  // there (no decode) but its count restarted: its third entry runs instead of being due,
+  // and its count reaches N only at its third entry after the wrap.
+  constexpr size_t kPool = 64;
+  for (bool wrap : {false, true}) {
+    std::vector<uint8_t> code(0x300, 0x90);
+    code[0x001] = 0x0F, code[0x002] = 0x05;
+    code[0x100 + 59] = 0x0F, code[0x100 + 60] = 0x05;
+    code[0x200 + 10] = 0x0F, code[0x200 + 11] = 0x05;
+    Machine m;
+    m.load(code);
+    Interpreter in(m.as.memory(), 2048, kPool);
+    auto tier = [&](uint64_t at) {
+      m.cpu.rip = at;
+      Interpreter::TierRun run;
+      run.translate_at = 3;
+      StopReason r = in.run_tier(m.cpu, run);
+      return r == StopReason::InstructionLimit && run.due ? 0 : int(r == StopReason::Syscall);
+    };
+    ASSERT_EQ(tier(kCode + 0x100), 1);  // 60 decodes
+    ASSERT_EQ(tier(kCode), 1);           // A's first entry
+    ASSERT_EQ(tier(kCode), 1);           // its second
+    EXPECT_EQ(in.decode_misses(), 62u);
+    if (wrap) {
+      ASSERT_EQ(tier(kCode + 0x200), 1);  // 11 decodes: the pool wraps at the third
+      EXPECT_EQ(in.decode_misses(), 73u);
+      EXPECT_EQ(tier(kCode), 1);  // A's first entry again, its entry kept
+      EXPECT_EQ(tier(kCode), 1);
+      EXPECT_EQ(in.decode_misses(), 73u);
+    }
+    EXPECT_EQ(tier(kCode), 0) << "wrap " << wrap;  // the third entry counted: due
+    EXPECT_EQ(tier(kCode), 0);                      // and it stays due
+  }
+}
+
 // The jit engine's dispatcher with the tier: the loop's head is translated at its Nth entry,
 // and the instructions each tier ran add up.
 TEST(InterpTierRun, TheJitTranslatesAHeadAtItsNthEntry) {
