@@ -12,12 +12,14 @@ namespace vireo::test {
 namespace {
 
 // Operands that overflow an imul and ones that do not (random 32- or 64-bit values nearly
-// always overflow): small positive, small negative, random.
+// always overflow): small positive, small negative, random, and about 2^55 (times a 7-bit
+// immediate: no overflow; times any other large operand, a register re-run by mistake: one).
 CpuState imul_state(uint64_t seed) {
   CpuState s = random_state(seed);
   for (int r : {RAX, RCX, RDX, R8, R9, R10})
-    if (seed % 3 == 0) s.gpr[r] &= 0x7F;
-    else if (seed % 3 == 1) s.gpr[r] = uint64_t(0) - (s.gpr[r] & 0x3FF);
+    if (seed % 4 == 0) s.gpr[r] &= 0x7F;
+    else if (seed % 4 == 1) s.gpr[r] = uint64_t(0) - (s.gpr[r] & 0x3FF);
+    else if (seed % 4 == 3) s.gpr[r] = 0x00A0000000000000ull + (s.gpr[r] & 0xFF);
   return s;
 }
 
@@ -62,7 +64,7 @@ TEST(JitFlagsRecipe, ImulIsExactWhereverItsFlagsAreRead) {
   const std::vector<uint8_t> step = {0x4C, 0x31, 0xEF, 0x41, 0xFF, 0xCC};    // xor rdi, r13; dec r12d
   for (const auto& prod : kImulProducers)
     for (const auto& cons : consumers)
-      for (uint64_t seed = 1; seed <= 9; ++seed) {
+      for (uint64_t seed = 1; seed <= 12; ++seed) {
         // (before it, sometimes an inc/dec layer left in CpuState by an earlier block)
         const std::vector<uint8_t> before =
             seed % 2 ? std::vector<uint8_t>{} : std::vector<uint8_t>{0x41, 0xFF, 0xC9, 0xE8, 0x00, 0x00, 0x00, 0x00};
@@ -88,7 +90,7 @@ TEST(JitFlagsRecipe, ImulLeftInCpuStateReachesTheInterpreterTier) {
   const std::vector<uint8_t> start = {0x41, 0xBC, 0x05, 0x00, 0x00, 0x00};
   const std::vector<uint8_t> after = {0x0F, 0x90, 0xC3, 0x0F, 0x92, 0xC1, 0x0F, 0x94, 0xC2, 0x9C, 0x41, 0x59};
   for (size_t k = 0; k < 6; ++k)
-    for (uint64_t seed = 1; seed <= 6; ++seed) {
+    for (uint64_t seed = 1; seed <= 8; ++seed) {
       std::vector<uint8_t> body = cat({{0x41, 0xFF, 0xCC}, kImulProducers[k]});
       std::vector<uint8_t> loop = {0x75, uint8_t(-int(body.size() + 2))};
       jit::JitOptions o;
