@@ -161,11 +161,13 @@ struct CpuState {
   // merged into rflags (QEMU's cc_op): an operation code (0: none) and its operands. The jit
   // merges them before anything outside translated code reads rflags.
   // Two layers: lazy_flags_* sets all six arithmetic flags; lazy_incdec_* (an inc or dec
-  // after it) then sets all but CF, which stays the lower layer's (or rflags').
+  // after it) then sets all but CF, which stays the lower layer's (or rflags'; an imul or a
+  // flags value there sets only CF and OF, or CF: jit/cache/translated_block.h).
   uint8_t lazy_flags_op;
   uint8_t lazy_incdec_op;  // right after lazy_flags_op: one 16-bit compare tests both
   uint64_t lazy_flags_a, lazy_flags_b;
   uint64_t lazy_incdec_a;  // the inc/dec operand (before the operation)
+  uint64_t lazy_incdec_b;  // an imul's second operand (the second layer's imul codes)
   // jit only: where a translated block keeps values its host registers cannot hold.
   uint64_t jit_spill[16];
   // Port I/O request, valid when an engine returns StopReason::PortIo.

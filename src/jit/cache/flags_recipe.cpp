@@ -1,3 +1,5 @@
+#include <type_traits>
+
 #include "cpu/flags.h"
 #include "jit/cache/translated_block.h"
 
@@ -19,10 +21,20 @@ uint64_t host_shift_flags(FlagsRecipe::Op op, T a, uint8_t count) {
   return (uint64_t(ax >> 8) & (flag::ARITH & ~flag::OF)) | ((ax & 0xFF) ? flag::OF : 0);
 }
 
+// imul's CF and OF (both set when the signed product does not fit the width: SDM Vol. 2,
+// IMUL); the only flags it writes, all defined.
+template <class T>
+uint64_t imul_flags(T a, T b) {
+  using S = std::make_signed_t<T>;
+  S product;
+  return __builtin_mul_overflow(S(a), S(b), &product) ? flag::CF | flag::OF : 0;
+}
+
 template <class T>
 uint64_t eval_at(FlagsRecipe::Op op, T a, T b) {
   if (is_shift(op)) return host_shift_flags<T>(op, a, uint8_t(b));
   switch (op) {
+    case FlagsRecipe::Imul: return imul_flags<T>(a, b);
     case FlagsRecipe::Add: return flags::add<T>(a, b, T(a + b));
     case FlagsRecipe::Sub: return flags::sub<T>(a, b, T(a - b));
     case FlagsRecipe::Logic: return flags::logic<T>(a);
@@ -51,6 +63,8 @@ uint8_t lazy_flags_code(FlagsRecipe::Op op, unsigned size) {
   if (is_shift(op)) return uint8_t(kLazyShiftFirst + 4 * (op - FlagsRecipe::Shl) + log2_size(size));
   return uint8_t(1 + 4 * (op - FlagsRecipe::Add) + log2_size(size));
 }
+
+uint8_t lazy_imul_code(unsigned size) { return uint8_t(kLazyImulFirst + log2_size(size)); }
 
 uint8_t lazy_incdec_code(FlagsRecipe::Op op, unsigned size) {
   return uint8_t(1 + 4 * (op - FlagsRecipe::Inc) + log2_size(size));
@@ -94,6 +108,15 @@ void settle_lazy_flags(CpuState& cpu) {
   }
   if (uint64_t m = lazy_partial_mask(cpu.lazy_incdec_op)) {  // over the first layer
     cpu.rflags = (cpu.rflags & ~m) | (cpu.lazy_incdec_a & m);
+    cpu.lazy_incdec_op = 0;
+  } else if (cpu.lazy_incdec_op >= kLazyImulFirst) {  // an imul: CF and OF over the first layer
+    FlagsRecipe r;
+    r.op = FlagsRecipe::Imul;
+    r.size = uint8_t(1u << (cpu.lazy_incdec_op - kLazyImulFirst));
+    r.a = 0;
+    r.b = 1;
+    const uint64_t operands[2] = {cpu.lazy_incdec_a, cpu.lazy_incdec_b};
+    cpu.rflags = (cpu.rflags & ~(flag::CF | flag::OF)) | (r.eval(operands) & (flag::CF | flag::OF));
     cpu.lazy_incdec_op = 0;
   } else if (cpu.lazy_incdec_op) {  // over the first layer; inc and dec leave CF alone
     merge_lazy(cpu, cpu.lazy_incdec_op, FlagsRecipe::Inc, {cpu.lazy_incdec_a, 0}, flag::ARITH & ~flag::CF);

@@ -52,7 +52,10 @@ struct ExitSlot {
 struct FlagsRecipe {
   // Shl/Shr/Sar/Rol/Ror: by an immediate count (imm, never 0), run as the host's own shift
   // (its flags, the undefined ones included, are the guest's: interp/shift.cpp).
-  enum Op : uint8_t { None, Add, Sub, Logic, Inc, Dec, Shl, Shr, Sar, Rol, Ror };
+  // Imul: the two- and three-operand imul of a by b (a register), whose only flags written
+  // are CF and OF (= the signed product does not fit the width; SF/ZF/AF/PF are kept, as
+  // the interpreter does: interp/muldiv.cpp).
+  enum Op : uint8_t { None, Add, Sub, Logic, Inc, Dec, Shl, Shr, Sar, Rol, Ror, Imul };
   Op op = None;
   uint8_t size = 8;     // operand width in bytes
   int8_t a = -1, b = -1;  // host registers of the operands (b = -1: the immediate)
@@ -87,6 +90,11 @@ constexpr uint8_t kLazyFlagsValue = kLazyFlagsCodes + 1;
 constexpr uint8_t kLazyPartialCfOf = kLazyIncDecCodes + 1;  // CF and OF
 constexpr uint8_t kLazyPartialCf = kLazyIncDecCodes + 2;    // CF
 constexpr int kLazyPartialCodes = 2;
+// Then an imul left uncomputed (CF and OF, like kLazyPartialCfOf): kLazyImulFirst +
+// log2(size) for sizes 2, 4 and 8, its operands in lazy_incdec_a and lazy_incdec_b.
+constexpr uint8_t kLazyImulFirst = kLazyPartialCf + 1;
+constexpr int kLazyImulCodes = 4;  // (log2(size) 0 is unused: imul has no byte form here)
+uint8_t lazy_imul_code(unsigned size);
 // The second-layer code for a flags value written under `mask`, or 0 if there is none.
 uint8_t lazy_partial_code(uint64_t mask);
 uint64_t lazy_partial_mask(uint8_t code);

@@ -38,6 +38,7 @@ inline constexpr int kOffLazyA = offsetof(CpuState, lazy_flags_a);
 inline constexpr int kOffLazyB = offsetof(CpuState, lazy_flags_b);
 inline constexpr int kOffIncDecOp = offsetof(CpuState, lazy_incdec_op);
 inline constexpr int kOffIncDecA = offsetof(CpuState, lazy_incdec_a);
+inline constexpr int kOffIncDecB = offsetof(CpuState, lazy_incdec_b);
 inline constexpr int kOffSpill = offsetof(CpuState, jit_spill);
 inline constexpr unsigned kSpillSlots = sizeof(CpuState::jit_spill) / 8;
 static_assert(kOffIncDecOp == kOffLazyOp + 1, "a 16-bit access covers both lazy layers");
@@ -119,7 +120,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void emit_tail();
   // Writes a side exit's dirty state back, with its flags left lazy in CpuState as at a
   // block's end (the next block usually overwrites them).
-  void write_back_for_exit(const SyncRecord& s);
+  void write_back_for_exit(const SyncRecord& s, bool flags_pending = true);
 
   Reg64 free_register() const;
 
@@ -293,7 +294,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       if (!folded_[in.args[1].v]) fn(in.args[1].v);
       return;
     }
-    int n = in.op == Opcode::FlagsAdd || in.op == Opcode::FlagsSub ? 2 : 1;
+    int n = in.op == Opcode::FlagsAdd || in.op == Opcode::FlagsSub || in.op == Opcode::FlagsImul ? 2 : 1;
     for (int k = 0; k < n; ++k)
       if (!folded_[in.args[k].v]) fn(in.args[k].v);
   }
@@ -325,7 +326,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   bool leave_flags_lazy();
   // Stores uncomputed flags (`r` over bits `mask`; `base`, if any, the operation under an
   // inc/dec that supplies CF) as CpuState's lazy layers. False if they do not fit them.
-  bool store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const FlagsRecipe& base);
+  // `pending`: CpuState may hold an earlier block's lazy flags (else an inc/dec or imul needs
+  // no look at the second layer first).
+  bool store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const FlagsRecipe& base, bool pending);
   void store_lazy_operands(const FlagsRecipe& r);
   // Stores a computed flags value `d` written under `mask` as CpuState's lazy flags
   // (kLazyFlagsValue, or a partial code in the second layer), instead of merging it into
@@ -522,7 +525,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     SyncRecord state;
     uint64_t target;
     uint64_t skipped;  // guest instructions of the block after the exit
-    uint32_t jcc_end;  // the end of its jcc rel32, patched at its stub
+    uint32_t jcc_end;    // the end of its jcc rel32, patched at its stub
+    bool flags_pending;  // cpu_flags_pending_ there
   };
 
   struct InterpreterExit {

@@ -43,7 +43,7 @@ void BlockEmitter::side_exit(uint32_t i, const ir::Inst& in) {
   const bool in_tail = b_.tail.present() && i > b_.tail.start;
   uint64_t path = in_tail ? b_.tail.guest_insns : b_.guest_insns;
   uint64_t skipped = path - in.args[2].v - self_counting(i + 1, in_tail ? uint32_t(b_.insts.size()) : b_.main_end());
-  side_exits_.push_back({snapshot(), in.args[1].v, skipped, jcc_end});
+  side_exits_.push_back({snapshot(), in.args[1].v, skipped, jcc_end, cpu_flags_pending_});
 }
 
 BlockEmitter::State BlockEmitter::save() const {
@@ -98,9 +98,9 @@ void BlockEmitter::emit_tail() {
   terminal(b_.tail.term, fused_tail_branch_);
 }
 
-void BlockEmitter::write_back_for_exit(const SyncRecord& s) {
-  if (s.flags_reg >= 0 ? s.flags_if >= 0 || !store_flags_value(Reg64(s.flags_reg), s.flags_mask, true)
-                       : !store_flags_lazily(s.flags_recipe, s.flags_mask, s.base_recipe))
+void BlockEmitter::write_back_for_exit(const SyncRecord& s, bool flags_pending) {
+  if (s.flags_reg >= 0 ? s.flags_if >= 0 || !store_flags_value(Reg64(s.flags_reg), s.flags_mask, flags_pending)
+                       : !store_flags_lazily(s.flags_recipe, s.flags_mask, s.base_recipe, flags_pending))
     return write_back(s);
   SyncRecord rest = s;  // everything but the flags
   rest.flags_recipe = {};
@@ -508,7 +508,7 @@ void BlockEmitter::out_of_line() {
   }
   for (size_t k = 0; k < side_exits_.size(); ++k) {
     land(side_exits_[k].jcc_end);
-    write_back_for_exit(side_exits_[k].state);
+    write_back_for_exit(side_exits_[k].state, side_exits_[k].flags_pending);
     if (rt_.count_insns && side_exits_[k].skipped)  // (the entry counted the whole block)
       sub(qword[rbx + kOffInsnCount], int32_t(side_exits_[k].skipped));
     chainable_exit(side_exits_[k].target);

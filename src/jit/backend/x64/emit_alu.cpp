@@ -182,6 +182,14 @@ void emit_flags_recipe(Xbyak::CodeGenerator& g, const FlagsRecipe& r) {
     case FlagsRecipe::Logic: g.test(sized(a, r.size), sized(a, r.size)); break;
     case FlagsRecipe::Inc: g.mov(r11, a); g.inc(sized(r11, r.size)); break;
     case FlagsRecipe::Dec: g.mov(r11, a); g.dec(sized(r11, r.size)); break;
+    case FlagsRecipe::Imul:
+      if (r.b >= 0) {
+        g.mov(r11, a);
+        g.imul(sized(r11, r.size), sized(Reg64(r.b), r.size));
+      } else {  // (the three-operand form's immediate)
+        g.imul(sized(r11, r.size), sized(a, r.size), sized_imm(r.imm, r.size));
+      }
+      break;
     case FlagsRecipe::None: break;
     default:  // a shift by an immediate (r.imm, not 0)
       g.mov(r11, a);

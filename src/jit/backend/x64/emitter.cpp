@@ -471,10 +471,8 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       }
       break;
     case Opcode::Shift: copy(d, A(1)); emit_shift_imm(*this, imm(0), d); break;
-    case Opcode::FlagsShift: mov(r11, A(1)); emit_shift_imm(*this, imm(0), r11); capture_flags(d); break;
     case Opcode::ShiftCl: emit_shift_cl(*this, imm(0), d, A(1), A(2)); break;
     case Opcode::FlagsShiftCl: emit_flags_shift_cl(*this, imm(0), d, A(1), A(2), A(3)); break;
-    case Opcode::FlagsImul: mov(r11, A(0)); imul(sized(r11, imm(2)), sized(A(1), imm(2))); capture_flags(d); break;
     case Opcode::Adc: case Opcode::FlagsAdc: case Opcode::Sbb: case Opcode::FlagsSbb: {
       unsigned size = unsigned(imm(3));
       if (lazy(in.args[2].v)) {  // re-run the operation that set CF (r11 is free after it)

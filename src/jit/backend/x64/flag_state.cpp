@@ -19,9 +19,10 @@ FlagsRecipe BlockEmitter::recipe(uint64_t f) const {
     case Opcode::FlagsSub: r.op = FlagsRecipe::Sub; break;
     case Opcode::FlagsLogic: r.op = FlagsRecipe::Logic; break;
     case Opcode::FlagsInc: r.op = FlagsRecipe::Inc; break;
+    case Opcode::FlagsImul: r.op = FlagsRecipe::Imul; break;
     default: r.op = FlagsRecipe::Dec; break;
   }
-  bool two = r.op == FlagsRecipe::Add || r.op == FlagsRecipe::Sub;
+  bool two = r.op == FlagsRecipe::Add || r.op == FlagsRecipe::Sub || r.op == FlagsRecipe::Imul;
   r.size = uint8_t(in.args[two ? 2 : 1].v);
   r.a = int8_t(val(in.args[0].v).getIdx());
   if (two && imm_arg(in, 1)) r.imm = const_of(in.args[1].v);
@@ -92,7 +93,7 @@ bool BlockEmitter::leave_flags_lazy() {
     return true;
   }
   FlagsRecipe base = base_flags_ != kNone ? recipe(base_flags_) : FlagsRecipe{};
-  if (!store_flags_lazily(recipe(dirty_flags_), dirty_flags_mask_, base)) {
+  if (!store_flags_lazily(recipe(dirty_flags_), dirty_flags_mask_, base, cpu_flags_pending_)) {
     // (a rotate's CF and OF: computed now, left as a value)
     if (base_flags_ != kNone || !lazy_partial_code(dirty_flags_mask_) || (dirty_flags_mask_ & ~flag::ARITH))
       return false;
@@ -102,11 +103,30 @@ bool BlockEmitter::leave_flags_lazy() {
   return true;
 }
 
-bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const FlagsRecipe& base) {
+bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const FlagsRecipe& base,
+                                      bool pending) {
   const bool has_base = base.op != FlagsRecipe::None;
   if (leaves_lazy_flags(r.op) && mask == flag::ARITH && !has_base) {
     mov(word[rbx + kOffLazyOp], lazy_flags_code(r.op, r.size));  // (no inc/dec layer)
     store_lazy_operands(r);
+    return true;
+  }
+  if (r.op == FlagsRecipe::Imul && mask == (flag::CF | flag::OF) && !has_base) {
+    // The second layer, over the first (as a CF|OF value is): it covers an older CF|OF or CF
+    // code there, not an inc/dec's flags (those go to rflags first).
+    if (pending) {
+      Xbyak::Label free;
+      cmp(byte[rbx + kOffIncDecOp], kLazyIncDecCodes);
+      ja(free);
+      cmp(byte[rbx + kOffIncDecOp], 0);
+      je(free);
+      call(rt_.settle_flags);
+      L(free);
+    }
+    mov(byte[rbx + kOffIncDecOp], lazy_imul_code(r.size));
+    mov(qword[rbx + kOffIncDecA], Reg64(r.a));
+    if (r.b >= 0) mov(qword[rbx + kOffIncDecB], Reg64(r.b));
+    else mov(qword[rbx + kOffIncDecB], sized_imm(r.imm, r.size));
     return true;
   }
   if (!is_inc_dec(r.op) || mask != kIncDecFlags) return false;
@@ -115,13 +135,16 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
     mov(word[rbx + kOffLazyOp], lazy_flags_code(base.op, base.size) | code << 8);
     store_lazy_operands(base);
   } else {
-    // (CF stays CpuState's.) An older inc/dec in the second layer is covered; a flags value
-    // there (an imul's CF and OF) is not: it goes to rflags first.
-    Xbyak::Label covered;
-    cmp(byte[rbx + kOffIncDecOp], kLazyIncDecCodes);
-    jbe(covered);
-    call(rt_.settle_flags);
-    L(covered);
+    // (CF stays CpuState's.) An older inc/dec in the second layer is covered; a CF|OF or CF
+    // code there (an imul's) is not: it goes to rflags first. Nothing is there unless an
+    // earlier block's flags may still be pending.
+    if (pending) {
+      Xbyak::Label covered;
+      cmp(byte[rbx + kOffIncDecOp], kLazyIncDecCodes);
+      jbe(covered);
+      call(rt_.settle_flags);
+      L(covered);
+    }
     mov(byte[rbx + kOffIncDecOp], code);
   }
   mov(qword[rbx + kOffIncDecA], Reg64(r.a));
@@ -138,12 +161,17 @@ bool BlockEmitter::store_flags_value(const Reg64& d, uint64_t mask, bool pending
   const uint8_t code = lazy_partial_code(mask);
   if (!code || (mask & ~flag::ARITH)) return false;
   if (pending) {
-    // The second layer must be empty or hold the same code: this one does not cover an
-    // inc/dec's flags, nor a CF|OF value a CF value.
+    // The second layer must be empty or hold a code this one covers: not an inc/dec's flags;
+    // a CF|OF value covers any CF|OF or CF code (an imul's), a CF value only a CF value.
     Xbyak::Label free;
+    if (code == kLazyPartialCfOf) {
+      cmp(byte[rbx + kOffIncDecOp], kLazyIncDecCodes);
+      ja(free);
+    } else {
+      cmp(byte[rbx + kOffIncDecOp], code);
+      je(free);
+    }
     cmp(byte[rbx + kOffIncDecOp], 0);
-    je(free);
-    cmp(byte[rbx + kOffIncDecOp], code);
     je(free);
     call(rt_.settle_flags);  // (clobbers r11)
     L(free);

@@ -12,7 +12,8 @@ uint64_t const_of(const ir::Block& b, uint64_t id) { return b.insts[id].args[0].
 
 bool is_recomputable_flags(Opcode op) {
   return op == Opcode::FlagsAdd || op == Opcode::FlagsSub || op == Opcode::FlagsLogic ||
-         op == Opcode::FlagsInc || op == Opcode::FlagsDec || op == Opcode::FlagsShift;
+         op == Opcode::FlagsInc || op == Opcode::FlagsDec || op == Opcode::FlagsShift ||
+         op == Opcode::FlagsImul;
 }
 
 bool is_commutative(Opcode op) {
@@ -47,7 +48,8 @@ bool takes_imm(const ir::Block& b, const ir::Inst& in, int k, uint64_t v) {
     case Opcode::Shl: case Opcode::Shr: case Opcode::Sar: return k == 1;
     case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: return k == 1;
     case Opcode::Store64: case Opcode::SetGpr: return k == 1 && fits_s32(v);
-    case Opcode::FlagsSub: case Opcode::FlagsAdd: return k == 1 && (in.args[2].v < 8 || fits_s32(v));
+    case Opcode::FlagsSub: case Opcode::FlagsAdd: case Opcode::FlagsImul:
+      return k == 1 && (in.args[2].v < 8 || fits_s32(v));
     default: return false;
   }
 }

@@ -83,7 +83,8 @@ Trampolines make_trampolines(void* mem) {
       constexpr int kOp = offsetof(CpuState, lazy_flags_op), kA = offsetof(CpuState, lazy_flags_a),
                     kB = offsetof(CpuState, lazy_flags_b),
                     kIncDecOp = offsetof(CpuState, lazy_incdec_op),
-                    kIncDecA = offsetof(CpuState, lazy_incdec_a);
+                    kIncDecA = offsetof(CpuState, lazy_incdec_a),
+                    kIncDecB = offsetof(CpuState, lazy_incdec_b);
       static_assert(kIncDecOp == kOp + 1, "one 16-bit test covers both layers");
       Xbyak::Label table, incdec_table, merge, incdec, incdec_merge, done, none;
       movzx(r11d, word[rbx + kOp]);
@@ -126,7 +127,7 @@ Trampolines make_trampolines(void* mem) {
       mov(byte[rbx + kOp], 0);
       L(incdec);
       jump_on_code(kIncDecOp, incdec_table, done);
-      Xbyak::Label incdec_cases[kLazyIncDecCodes + kLazyPartialCodes];
+      Xbyak::Label incdec_cases[kLazyIncDecCodes + kLazyPartialCodes + kLazyImulCodes];
       for (int k = 0; k < kLazyIncDecCodes; ++k) {
         L(incdec_cases[k]);
         mov(rax, qword[rbx + kIncDecA]);
@@ -139,6 +140,16 @@ Trampolines make_trampolines(void* mem) {
         L(incdec_cases[kLazyIncDecCodes + k]);
         mov(rax, qword[rbx + kIncDecA]);
         merge_value(lazy_partial_mask(uint8_t(kLazyIncDecCodes + 1 + k)));
+        mov(byte[rbx + kIncDecOp], 0);
+        jmp(done, T_NEAR);
+      }
+      for (int k = 0; k < kLazyImulCodes; ++k) {  // an imul: CF and OF (no byte form: k = 0 unused)
+        L(incdec_cases[kLazyIncDecCodes + kLazyPartialCodes + k]);
+        mov(rax, qword[rbx + kIncDecA]);
+        mov(rcx, qword[rbx + kIncDecB]);
+        const unsigned size = k == 0 ? 2 : 1u << k;
+        imul(sized(rax, size), sized(rcx, size));
+        merge_flags(flag::CF | flag::OF);
         mov(byte[rbx + kIncDecOp], 0);
         jmp(done, T_NEAR);
       }
