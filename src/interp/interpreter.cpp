@@ -105,6 +105,7 @@ Interpreter::CacheEntry* Interpreter::allocate_entry() {
   if (pool_next_ == pool_size_) [[unlikely]] {
     pool_next_ = 0;
     ++pool_wraps_;
+    inherited_end_ = nullptr;  // (what is decoded from now on is this process's own)
   }
   CacheEntry* e = &pool_[pool_next_];
   e->rip = kDeadRip;
@@ -355,16 +356,19 @@ bool Interpreter::tier_head(CpuState& cpu, const Insn* in) {
   }
   // A due head's count is not stored again: after a fork (a shell's subshells) every store to
   // a pool page is a copy-on-write fault, in the parent and in the child.
+  const bool store = !run.keep_inherited || !inherited_end_ || e >= inherited_end_;
   uint32_t n = e->heads;
   if (n < kDue && e->wrap != uint32_t(pool_wraps_)) n = 0;  // counted before the pool wrapped
   if (n < kDue) {
     if (n == 0 && run.translated && run.translated(run.ctx, cpu.rip)) n = kDue - 1;
     if (++n < run.translate_at) {
-      e->heads = n;
-      e->wrap = uint32_t(pool_wraps_);
+      if (store) {
+        e->heads = n;
+        e->wrap = uint32_t(pool_wraps_);
+      }
       return false;
     }
-    e->heads = kDue;
+    if (store) e->heads = kDue;
   }
   run.due = true;
   --run.heads;  // (it runs in the other tier)

@@ -78,6 +78,10 @@ class Interpreter final : public Engine {
     void* ctx = nullptr;
     // The first head's count restarts at 1 and it runs (the jit chose to interpret a due head).
     bool restart_first = false;
+    // Counts in entries decoded before mark_inherited() are read, not stored (the jit's young
+    // forked child: those pool pages are its parent's, copy-on-write, and each store was a
+    // page copy; jit/tiering.h).
+    bool keep_inherited = false;
     // Out: the heads entered (the tier's block entries); whether the run stopped at a due head.
     uint64_t heads = 0;
     bool due = false;
@@ -86,6 +90,8 @@ class Interpreter final : public Engine {
   // Due heads count from 0 again (the jit dropped all its translations: what was translated
   // is interpreted N times before it is translated again, as when it was new).
   void cool_due_heads();
+  // The entries decoded so far are inherited (the jit's forked child: TierRun::keep_inherited).
+  void mark_inherited() { inherited_end_ = pool_end_; }
 
   // Called by the #UD path for a mnemonic without a handler: reported once per mnemonic.
   void report_unimplemented(const Insn& in);
@@ -212,6 +218,7 @@ class Interpreter final : public Engine {
   std::unique_ptr<CacheEntry[], Unmap> pool_;
   CacheEntry* pool_end_ = nullptr;  // past the last entry ever written (pool_ + pool_size_ once it wrapped)
   size_t pool_next_ = 0;            // the entry the next decode overwrites
+  CacheEntry* inherited_end_ = nullptr;  // mark_inherited's pool_end_ (null once the pool wraps)
   CacheEntry* last_ = nullptr;  // the entry fetched last (a hint: always checked)
   uint64_t grow_at_misses_ = 0;  // 0: the index does not grow (it is kIndexMax slots)
   bool tier_pool_ = false;  // the jit's tier's (stats: its wraps restart the head counts)

@@ -259,6 +259,7 @@ StopReason JitEngine::interpret_cold(CpuState& cpu, bool restart, bool& due) {
   run.translated = [](void* self, uint64_t pc) { return static_cast<JitEngine*>(self)->cache_.lookup(pc) != nullptr; };
   run.ctx = this;
   run.restart_first = restart;
+  run.keep_inherited = tiering_.keeps_parent_counts();
   StopReason r = interp_.run_tier(cpu, run);
   tiering_.stats.interp_entries += run.heads;
   tiering_.stats.interp_insns += cpu.insn_count - before;
@@ -338,6 +339,7 @@ StopReason JitEngine::run(CpuState& cpu) {
   // A forked child is a new process, young whatever its parent's age (jit/tiering.h).
   if (const uint64_t forks = fork_generation(); forks != forks_seen_) {
     tiering_.new_process();
+    interp_.mark_inherited();  // (the decode pool's pages so far are shared with the parent)
     forks_seen_ = forks;
   }
   if (!kernel_lifted_.empty()) settle_kernel_lifts();

@@ -82,7 +82,18 @@ class Tiering {
   // Interpreter-tier instructions until threshold() changes (the start-up phase ends), or 0.
   uint64_t insns_until_steady() const { return in_startup() ? o_.startup_insns - age() : 0; }
   // The engine runs in a forked child: a new process, whose start-up phase starts now.
-  void new_process() { born_at_ = stats.interp_insns; }
+  void new_process() {
+    born_at_ = stats.interp_insns;
+    forked_ = true;
+  }
+  // A forked child in its start-up phase does not store the entry counts of the code its
+  // parent decoded (Interpreter::TierRun::keep_inherited): those decode-pool pages are shared
+  // with the parent copy-on-write, and a shell's subshell that stored its counts there copied
+  // a 4 KiB page per store on a new page, ~1 ms per subshell (7% of bash_script's CPU with the
+  // tier alone, docs/performance.md "Tiers, exec-heavy pass"). Such code is interpreted there
+  // (or runs translated, if its parent translated it); code the child decodes itself is
+  // counted as usual, and a child that lives past its start-up counts everything again.
+  bool keeps_parent_counts() const { return forked_ && in_startup(); }
   const TierOptions& options() const { return o_; }
   TierStats stats;
 
@@ -90,6 +101,7 @@ class Tiering {
   uint64_t age() const { return stats.interp_insns - born_at_; }  // interpreter-tier instructions
   bool in_startup() const { return o_.startup_translate_after && age() < o_.startup_insns; }
   uint64_t born_at_ = 0;  // stats.interp_insns when this process started (its parent's, after fork)
+  bool forked_ = false;   // this process is a fork of the one that made the engine
   struct PageState {
     uint32_t faults = 0;         // SMC write faults since the page was last (re)promoted
     uint32_t demotions = 0;

@@ -148,6 +148,59 @@ TEST(InterpTierRun, HeadCountsStartAfreshWhenThePoolWraps) {
   }
 }
 
+// The jit's young forked child (TierRun::keep_inherited): the counts of heads decoded before
+// mark_inherited() are read but not stored (their pool pages are shared with the parent,
+// copy-on-write); what is decoded afterwards counts as usual.
+TEST(InterpTierRun, InheritedCountsAreReadNotStored) {
+  Machine m;
+  m.load(kLoop);
+  Interpreter in(m.as.memory(), 2048);
+  Interpreter::TierRun parent;
+  parent.translate_at = 1000;
+  ASSERT_EQ(in.run_tier(m.cpu, parent), StopReason::Syscall);  // L counted 99 times
+  in.mark_inherited();
+  auto restart = [&] {
+    m.cpu.rip = kCode;
+    m.cpu.insn_count = 0;
+  };
+  // Kept: every entry of L reads 99 and counts 100, short of 150, and nothing is stored.
+  restart();
+  Interpreter::TierRun child;
+  child.translate_at = 150;
+  child.keep_inherited = true;
+  ASSERT_EQ(in.run_tier(m.cpu, child), StopReason::Syscall);
+  EXPECT_FALSE(child.due);
+  EXPECT_EQ(child.heads, 1u + 99u);
+  // A count the parent brought to the threshold is due all the same.
+  restart();
+  Interpreter::TierRun near;
+  near.translate_at = 100;
+  near.keep_inherited = true;
+  ASSERT_EQ(in.run_tier(m.cpu, near), StopReason::InstructionLimit);
+  EXPECT_TRUE(near.due);
+  EXPECT_EQ(m.cpu.insn_count, 1u + 2u);  // mov, the first iteration; L's first entry is due
+  // Stored again (the child grew up): L counts on from 99 and is due at its 51st entry.
+  restart();
+  Interpreter::TierRun grown;
+  grown.translate_at = 150;
+  ASSERT_EQ(in.run_tier(m.cpu, grown), StopReason::InstructionLimit);
+  EXPECT_TRUE(grown.due);
+  EXPECT_EQ(m.cpu.insn_count, 1u + 2u + 50u * 2u);
+}
+
+TEST(InterpTierRun, CodeDecodedAfterTheMarkCountsAsUsual) {
+  Machine m;
+  m.load(kLoop);
+  Interpreter in(m.as.memory(), 2048);
+  in.mark_inherited();  // (nothing decoded yet)
+  Interpreter::TierRun run;
+  run.translate_at = 4;
+  run.keep_inherited = true;
+  ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit);
+  EXPECT_TRUE(run.due);
+  EXPECT_EQ(m.cpu.insn_count, 1u + 4u * 2u);  // as in StopsBeforeAHeadAtItsNthEntry
+}
+
 // The jit engine's dispatcher with the tier: the loop's head is translated at its Nth entry,
 // and the instructions each tier ran add up.
 TEST(InterpTierRun, TheJitTranslatesAHeadAtItsNthEntry) {

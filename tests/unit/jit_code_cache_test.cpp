@@ -8,6 +8,8 @@
 #include <memory>
 #include <random>
 
+#include <sys/mman.h>
+
 #include "jit/cache/code_cache.h"
 
 using vireo::jit::CodeCache;
@@ -102,4 +104,25 @@ TEST(JitCodeCache, FlushForgetsEverythingAndStartsAtTheBufferAgain) {
   TranslatedBlock* again = add(c, 0x1000);
   EXPECT_EQ(c.lookup(0x1000), again);
   EXPECT_EQ(c.block_at_host(uint64_t(reinterpret_cast<uintptr_t>(start))), again);
+}
+
+// The dispatcher fills a block's jump cache slot at every entry it serves; a slot that holds
+// the block already is only read, so that a forked child does not copy its parent's jump cache
+// page by page. The slot's page is made read-only: a store would fault.
+TEST(JitCodeCache, FillingASlotWithWhatItHoldsDoesNotWriteIt) {
+  CodeCache c(1 << 20);
+  TranslatedBlock* a = add(c, 0x401000);
+  c.jump_cache_fill(a->guest_pc, a->code);
+  auto* slot = &c.jump_cache()[CodeCache::jump_cache_index(0x401000, CodeCache::kUserJumpCacheBits)];
+  ASSERT_EQ(slot->host, a->code);
+  void* page = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(slot) & ~uintptr_t(4095));
+  ASSERT_EQ(mprotect(page, 4096, PROT_READ), 0);
+  c.jump_cache_fill(a->guest_pc, a->code);  // (would be a SIGSEGV if it stored)
+  ASSERT_EQ(mprotect(page, 4096, PROT_READ | PROT_WRITE), 0);
+  EXPECT_EQ(slot->guest_pc, 0x401000u);
+  EXPECT_EQ(slot->host, a->code);
+  TranslatedBlock* b = add(c, 0x401000 + (uint64_t(1) << 32));  // (the same low 32 bits: its slot)
+  c.jump_cache_fill(b->guest_pc, b->code);  // a different block is stored
+  EXPECT_EQ(slot->guest_pc, b->guest_pc);
+  EXPECT_EQ(slot->host, b->code);
 }

@@ -71,3 +71,23 @@ TEST(JitTiering, AForkedChildStartsItsOwnStartUpPhase) {
   t.stats.interp_insns = 6000;
   EXPECT_EQ(t.threshold(), 8u);
 }
+
+TEST(JitTiering, AYoungForkedChildKeepsItsParentsCounts) {
+  Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000});
+  EXPECT_FALSE(t.keeps_parent_counts());  // (the process that made the engine: its own pool)
+  t.stats.interp_insns = 5000;
+  t.new_process();
+  EXPECT_TRUE(t.keeps_parent_counts());
+  t.stats.interp_insns = 5999;
+  EXPECT_TRUE(t.keeps_parent_counts());
+  t.stats.interp_insns = 6000;  // grown up: its counts are stored again
+  EXPECT_FALSE(t.keeps_parent_counts());
+  t.new_process();  // (its own fork)
+  EXPECT_TRUE(t.keeps_parent_counts());
+}
+
+TEST(JitTiering, WithoutAStartUpPhaseAForkedChildCountsEverything) {
+  Tiering t(TierOptions{.translate_after = 8});
+  t.new_process();
+  EXPECT_FALSE(t.keeps_parent_counts());
+}

@@ -85,8 +85,12 @@ class CodeCache {
   // not: kJumpHashMul's top bit is set).
   static uint64_t empty_jump_tag(size_t slot) { return slot == 0 ? 1 : 0; }
   // (Only ever a block's own guest pc and entry: remove() clears that slot alone.)
+  // A slot that holds the block already is not stored again: in a forked child (a shell's
+  // subshell) the jump cache's pages are its parent's, copy-on-write, and the dispatcher
+  // fills the slot at every entry it serves, so each store was a page copy.
   void jump_cache_fill(uint64_t pc, uint8_t* host) {
-    jump_cache_[jump_cache_index(pc, kUserJumpCacheBits)] = {pc, host};
+    JumpCacheEntry& e = jump_cache_[jump_cache_index(pc, kUserJumpCacheBits)];
+    if (e.guest_pc != pc || e.host != host) e = {pc, host};
   }
 
   size_t block_count() const { return count_; }
