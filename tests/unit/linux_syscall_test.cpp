@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "empty_process.h"
 #include "interp/interpreter.h"
 #include "linux/process.h"
 #include "linux/syscalls/syscall_table.h"
@@ -23,11 +24,7 @@ class LinuxSyscall : public ::testing::Test {
   static constexpr uint64_t kUnmapped = 0x30000, kOutside = uint64_t(1) << 50;
 
   void SetUp() override {
-    RunOptions o;
-    o.program = "/usr/local/bin/guest-prog";
-    o.make_engine = [](const GuestMemory& m) { return std::make_unique<Interpreter>(m); };
-    p = std::make_unique<Process>(o);
-    p->load_empty();
+    p = empty_interp_process();
     ASSERT_EQ(p->as().mmap(kRw, 0x4000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), int64_t(kRw));
     ASSERT_EQ(p->as().mmap(kRo, 0x1000, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), int64_t(kRo));
   }
