@@ -244,34 +244,33 @@ int64_t sys_execveat(Process& p, const SyscallArgs& a) {
   std::string name;
   if (int e = read_guest_path(p, a.a[1], name)) return e;
   if (flags & ~uint64_t(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -EINVAL;
-  std::string path, execfn;
-  bool fd_closes = false;
-  if (dirfd == AT_FDCWD || (!name.empty() && name[0] == '/')) {
-    path = host_path(p, name);
-    execfn = name;
-  } else {
-    const int fd_flags = ::fcntl(dirfd, F_GETFD);
-    if (dirfd < 0 || fd_flags < 0) return -EBADF;
-    fd_closes = fd_flags & FD_CLOEXEC;
-    if (name.empty()) {
-      if (!(flags & AT_EMPTY_PATH)) return -ENOENT;
-      path = fmt::format("/proc/self/fd/{}", dirfd);
-      execfn = fmt::format("/dev/fd/{}", dirfd);
-    } else {
-      struct stat st;
-      if (::fstat(dirfd, &st) != 0) return -errno;
-      if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
-      path = fmt::format("/proc/self/fd/{}/{}", dirfd, name);
-      execfn = fmt::format("/dev/fd/{}/{}", dirfd, name);
-    }
-  }
-  if (flags & AT_SYMLINK_NOFOLLOW) {
+  // AT_SYMLINK_NOFOLLOW: a symlink as the last component is refused (an empty path names the
+  // descriptor's own file, never a link).
+  auto refused_link = [&](const std::string& path) {
     struct stat st;
-    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && !(name.empty() && (flags & AT_EMPTY_PATH)))
-      return -ELOOP;
+    return (flags & AT_SYMLINK_NOFOLLOW) && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+  };
+  if (dirfd == AT_FDCWD || (!name.empty() && name[0] == '/')) {
+    std::string path = host_path(p, name);
+    if (refused_link(path)) return -ELOOP;
+    return do_execve(p, SYS_execveat, a, name, path, a.a[2], a.a[3]);
   }
-  if (execfn == name) return do_execve(p, SYS_execveat, a, name, path, a.a[2], a.a[3]);
-  return do_execve(p, SYS_execveat, a, execfn, path, a.a[2], a.a[3], execfn, fd_closes);
+  const int fd_flags = ::fcntl(dirfd, F_GETFD);
+  if (dirfd < 0 || fd_flags < 0) return -EBADF;
+  std::string path, execfn;
+  if (name.empty()) {
+    if (!(flags & AT_EMPTY_PATH)) return -ENOENT;
+    path = fmt::format("/proc/self/fd/{}", dirfd);
+    execfn = fmt::format("/dev/fd/{}", dirfd);
+  } else {
+    struct stat st;
+    if (::fstat(dirfd, &st) != 0) return -errno;
+    if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
+    path = fmt::format("/proc/self/fd/{}/{}", dirfd, name);
+    execfn = fmt::format("/dev/fd/{}/{}", dirfd, name);
+    if (refused_link(path)) return -ELOOP;
+  }
+  return do_execve(p, SYS_execveat, a, execfn, path, a.a[2], a.a[3], execfn, fd_flags & FD_CLOEXEC);
 }
 
 // close_range: what a process calls just before execve to drop the fds the new program must

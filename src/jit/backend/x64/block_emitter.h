@@ -547,11 +547,17 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     uint32_t jcc_end = 0;  // the end of the check's jcc rel32 to the stub, patched at the stub
     uint32_t skipped = 0;  // system mode: instructions the entry counted that do not run
   };
-  // A jcc rel32 (0F 80+cc) to a range fault's stub, patched when out_of_line places the stub
-  // (Xbyak labels cost hash-table work each, and there is one of these per access).
+  // A jcc rel32 (0F 80+cc) or jmp rel32 (E9) to a stub out of line, patched when out_of_line
+  // places the stub (`land`; Xbyak labels cost hash-table work each, and there is one of these
+  // per access). Returns the jump's end.
   uint32_t jcc_to_stub(uint8_t cc) {
     db(0x0F);
     db(0x80 | cc);
+    dd(0);
+    return uint32_t(getSize());
+  }
+  uint32_t jmp_to_stub() {
+    db(0xE9);
     dd(0);
     return uint32_t(getSize());
   }
@@ -560,11 +566,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // (docs/jit.md, "Translation cost"). The encodings are Xbyak's for a near label (jcc/jmp
   // rel32), or for a short one (rel8: `jcc8`, `land8`). (Forward: at the top.)
   void jcc_fwd(uint8_t cc, Forward& f) { f.ends[f.n++] = jcc_to_stub(cc); }
-  void jmp_fwd(Forward& f) {
-    db(0xE9);
-    dd(0);
-    f.ends[f.n++] = uint32_t(getSize());
-  }
+  void jmp_fwd(Forward& f) { f.ends[f.n++] = jmp_to_stub(); }
   void land(uint32_t end) { rewrite(end - 4, uint32_t(getSize() - end), 4); }
   void land(const Forward& f) {
     for (unsigned k = 0; k < f.n; ++k) land(f.ends[k]);

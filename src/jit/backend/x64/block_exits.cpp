@@ -254,9 +254,7 @@ void BlockEmitter::back_edge() {
   land(request);
   leave_flags_lazy();
   write_back_all(uint32_t(b_.insts.size()), false);
-  Forward to;
-  jmp_fwd(to);
-  to_exit_request_.push_back(to.ends[0]);
+  to_exit_request_.push_back(jmp_to_stub());
 }
 
 void BlockEmitter::exit_to(uint64_t pc) {
