@@ -56,13 +56,16 @@ std::unique_ptr<T[], Interpreter::Unmap> Interpreter::map_array(size_t n, bool p
 }
 
 Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries, size_t pool_entries)
-    : index_(map_array<CacheEntry*>(cache_entries ? cache_entries : kIndexStart, true)),
+    : index_(map_array<uint64_t>(cache_entries ? cache_entries : kIndexStart, true)),
       index_mask_((cache_entries ? cache_entries : kIndexStart) - 1),
       pool_size_(pool_entries ? pool_entries : cache_entries ? kTierPoolSize : kPoolSize),
       pool_(map_array<CacheEntry>(pool_size_, false, true)),
       pool_end_(pool_.get()),
       grow_at_misses_(index_mask_ + 1 < kIndexMax ? kGrowAfterMisses : 0),
       tier_pool_(cache_entries != 0) {
+  // (The index keeps a tag in a pointer's top 16 bits: user-space addresses are below 2^47.)
+  if (reinterpret_cast<uintptr_t>(pool_.get() + pool_size_) > kIndexPointer)
+    throw std::runtime_error("the decode pool is mapped above 2^48");
   x_.mem = mem;
   x_.scope = &scope_;
   x_.interp = this;
@@ -79,10 +82,10 @@ void Interpreter::Unmap::operator()(void* p) const {
 // of the pool (each is a decode saved: an exec'd dynamic program grows its index in its loader).
 void Interpreter::grow_index() {
   const size_t slots = std::min(kIndexMax, (index_mask_ + 1) * 8);
-  index_ = map_array<CacheEntry*>(slots, true);
+  index_ = map_array<uint64_t>(slots, true);
   index_mask_ = slots - 1;
   for (CacheEntry* e = pool_.get(); e < pool_end_; ++e)
-    if (e->rip != kDeadRip) index_[slot_of(e->rip)] = e;
+    if (e->rip != kDeadRip) set_indexed(e->rip, e);
   grow_at_misses_ = slots < kIndexMax ? decode_misses_ + kGrowAfterMisses : 0;
 }
 
@@ -161,7 +164,7 @@ inline const Insn* Interpreter::fetch(CpuState& cpu) {
   else if (prev && prev->next && prev->next->rip == rip)
     e = prev->next;
   else
-    e = index_[slot_of(rip)];
+    e = indexed(rip);
   if (e && e->rip == rip && (rip & 4095) <= 4096 - 16) [[likely]] {
     uint64_t w0, w1, c0, c1;
     std::memcpy(&w0, x_.mem.base + rip, 8);
@@ -283,7 +286,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   e->wrap = uint32_t(pool_wraps_);
   ++pool_next_;
   pool_end_ = std::max(pool_end_, e + 1);
-  index_[slot_of(rip)] = e;
+  set_indexed(rip, e);
   const unsigned len = e->insn.len;
   note_code_page(rip >> 12);
   note_code_page((rip + len - 1) >> 12);

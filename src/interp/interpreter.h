@@ -104,7 +104,7 @@ class Interpreter final : public Engine {
   // The decode cache's instruction at `rip` if it was decoded from these bytes (at least its
   // length of them), else null: the jit's translator reuses what its interpreter tier decoded.
   const Insn* cached_decode(uint64_t rip, const uint8_t* bytes, size_t avail) const {
-    const CacheEntry* e = index_[slot_of(rip)];
+    const CacheEntry* e = indexed(rip);
     return matches(e, rip, bytes, avail) ? &e->insn : nullptr;
   }
   // The same, looked for first where the interpreter's own fetch looks (the pool entry after
@@ -116,7 +116,7 @@ class Interpreter final : public Engine {
         reinterpret_cast<const CacheEntry*>(reinterpret_cast<const char*>(prev) - offsetof(CacheEntry, insn));
     const CacheEntry* e = p + 1 < pool_end_ && p[1].rip == rip ? p + 1
                           : p->next && p->next->rip == rip                 ? p->next
-                                                                           : index_[slot_of(rip)];
+                                                                           : indexed(rip);
     return matches(e, rip, bytes, avail) ? &e->insn : nullptr;
   }
 
@@ -212,7 +212,13 @@ class Interpreter final : public Engine {
   };
   template <class T>
   static std::unique_ptr<T[], Unmap> map_array(size_t n, bool populate, bool huge = false);  // n zero-filled T
-  std::unique_ptr<CacheEntry*[], Unmap> index_;
+  // Each slot: an entry's address, and in its top 16 bits (free in a user-space pointer) a tag
+  // of the rip it was stored for (tag_of). A slot that belongs to another rip, a conflict, is
+  // told apart without loading its entry: the tier's index path ends in a decode on most of its
+  // loads (python3 -c pass: 155,000 of 203,000; cc1: 960,000 of 1.2 million), and loading the
+  // other rip's entry, a random 128 bytes of an 8 MB pool, was the tier loop's largest stall
+  // (issue 22, docs/performance.md, "Cold code of big programs").
+  std::unique_ptr<uint64_t[], Unmap> index_;
   size_t index_mask_ = kIndexStart - 1;
   size_t pool_size_ = kPoolSize;  // (before pool_: its size)
   std::unique_ptr<CacheEntry[], Unmap> pool_;
@@ -226,6 +232,18 @@ class Interpreter final : public Engine {
   void grow_index();
   CacheEntry* allocate_entry();
   size_t slot_of(uint64_t rip) const { return (rip ^ (rip >> 17)) & index_mask_; }
+  static constexpr uint64_t kIndexPointer = (uint64_t(1) << 48) - 1;
+  static uint64_t tag_of(uint64_t rip) { return (rip & 0xFFFF) << 48; }
+  // The entry the index holds for `rip`, or null when its slot is empty or holds another rip's
+  // tag. (An entry is still checked by its rip: it may have been overwritten since, or have a
+  // rip with the same tag.)
+  CacheEntry* indexed(uint64_t rip) const {
+    const uint64_t s = index_[slot_of(rip)];
+    return (s & ~kIndexPointer) == tag_of(rip) ? reinterpret_cast<CacheEntry*>(s & kIndexPointer) : nullptr;
+  }
+  void set_indexed(uint64_t rip, const CacheEntry* e) {
+    index_[slot_of(rip)] = tag_of(rip) | reinterpret_cast<uintptr_t>(e);
+  }
   // Which guest pages may have entries in the cache, hashed (page mod kCodePageBits): a set
   // bit only means "maybe". invalidate() walks the pool only when its range touches a set bit;
   // most invalidations (mprotect of RELRO and data, munmap of buffers, every guest mmap over

@@ -163,6 +163,30 @@ TEST(InterpDecodeCache, TheTiersFullPoolIsOverwrittenOldestFirstToo) {
   EXPECT_EQ(m.cpu.rip, kCode + 102);
 }
 
+TEST(InterpDecodeCache, AnIndexSlotTellsWhichRipItHolds) {
+  // The index keeps a tag of the rip beside each entry's address. Nops 0..100 and the syscall
+  // in a pool of 64: nop 10's slot (of 2,048) still holds nop 10's tag, but its entry has
+  // since been overwritten by nop 74; nop 2,058 would share nop 10's slot and has another tag.
+  Machine m;
+  m.load(nops_then_syscall());
+  Interpreter in(m.as.memory(), 2048, kSmallPool);
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  const uint8_t* bytes = m.as.host(kCode);
+  EXPECT_EQ(in.cached_decode(kCode + 10, bytes + 10, 15), nullptr);  // (the entry: nop 74's)
+  const Insn* live = in.cached_decode(kCode + 74, bytes + 74, 15);
+  ASSERT_NE(live, nullptr);
+  EXPECT_EQ(live->mnemonic, ZYDIS_MNEMONIC_NOP);
+  EXPECT_EQ(in.cached_decode(kCode + 74 + 2048, bytes + 74, 15), nullptr);  // same slot, other tag
+  ASSERT_NE(in.cached_decode(kCode + 100, bytes + 100, 15), nullptr);
+  // Run again from nop 10: decoded again (92 decodes, the pool wraps), the same instructions run.
+  m.cpu.rip = kCode + 10;
+  const uint64_t insns = m.cpu.insn_count;
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.insn_count - insns, 91u);
+  EXPECT_EQ(in.cached_decode(kCode + 10, bytes + 10, 15), nullptr);  // (overwritten again)
+  EXPECT_NE(in.cached_decode(kCode + 60, bytes + 60, 15), nullptr);
+}
+
 TEST(InterpDecodeCache, InvalidatingARangeDropsOnlyItsEntries) {
   // nop ; nop ; nop ; syscall
   for (bool tier : {false, true}) {
