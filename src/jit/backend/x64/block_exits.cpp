@@ -499,6 +499,11 @@ void BlockEmitter::out_of_line() {
     set_rip(b_.guest_pc);
     exit_with(kExitRequest);
   }
+  if (!to_stale_.empty()) {
+    for (uint32_t end : to_stale_) land(end);
+    set_rip(b_.guest_pc);
+    exit_with(kExitStale);
+  }
   if (!to_leave_with_r11_.empty()) {
     for (uint32_t end : to_leave_with_r11_) land(end);
     mov(eax, r11d);
