@@ -10,6 +10,8 @@
 namespace vireo::test {
 namespace {
 
+using Code = std::vector<uint8_t>;
+
 TEST(JitCheckedPages, FaultsNearCodeCheckThePageAndDropOtherThreadsCode) {
   Machine m;
   jit::SharedCode shared(m.as.memory());
@@ -101,6 +103,36 @@ TEST(JitCheckedPages, ACheckedBlockRunsTheNewBytesAfterAnUnseenRewrite) {
   EXPECT_GE(e.stats().checked_blocks, 48u);
   // (the first rewrite finds f's block dropped at the last fault: 47 stale entries)
   EXPECT_GE(e.stats().checked_stale, 47u);
+}
+
+
+// Flags of a CF|OF write (rol, imul) over the same block's full flags write (xor), entered with
+// an earlier block's flags still lazy: the block leaves both layers (the xor's recipe, the
+// rotate's CF and OF) without settling the older flags. Exact at the exit, at a side exit, and
+// at a fault after them (the sync record's base recipe), against the interpreter.
+TEST(JitCheckedPages, CfOfWriteOverTheBlocksOwnFlagsMatchesInterpreter) {
+  const Code head = {0x01, 0xD1, 0xE8, 0x00, 0x00, 0x00, 0x00};  // add ecx, edx ; call +0
+  const Code xor_imm = {0x35, 0x6F, 0x7D, 0xBD, 0x99};            // xor eax, 0x99BD7D6F
+  const std::vector<Code> tails = {
+      {0xC1, 0xC0, 0x05},                                    // rol eax, 5
+      {0xD1, 0xC0},                                          // rol eax, 1
+      {0xC1, 0xC8, 0x1F},                                    // ror eax, 31
+      {0x6B, 0xC1, 0x07},                                    // imul eax, ecx, 7
+      {0xC1, 0xC0, 0x03, 0x72, 0x02, 0xFF, 0xC1},            // rol eax, 3 ; jc +2 ; inc ecx
+      {0xC1, 0xC0, 0x05, 0x89, 0x07},                        // rol eax, 5 ; mov [rdi], eax
+      {0xC1, 0xC0, 0x05, 0xC1, 0xC0, 0x07, 0x89, 0x07},      // rol eax, 5 ; rol eax, 7 ; mov [rdi], eax
+  };
+  for (size_t t = 0; t < tails.size(); ++t)
+    for (uint64_t seed = 1; seed <= 30; ++seed) {
+      CpuState s = random_state(seed);
+      if (seed % 2) s.gpr[RDI] = kData + 0x100;  // (else a fault at the store, if there is one)
+      if (seed % 5 == 0) s.gpr[RAX] = 0x99BD7D6F;  // (xor gives 0)
+      Pair p;
+      p.run(cat({head, xor_imm, tails[t], kSyscall}), s);
+      SCOPED_TRACE(testing::Message() << "tail " << t << " seed " << seed);
+      EXPECT_EQ(p.jit_fallbacks, 0u);
+      p.expect_same();
+    }
 }
 
 }  // namespace

@@ -99,7 +99,9 @@ void BlockEmitter::emit_tail() {
 }
 
 void BlockEmitter::write_back_for_exit(const SyncRecord& s, bool flags_pending) {
-  if (s.flags_reg >= 0 ? s.flags_if >= 0 || !store_flags_value(Reg64(s.flags_reg), s.flags_mask, flags_pending)
+  // (a value over a base layer: write_back stores both)
+  if (s.flags_reg >= 0 ? s.flags_if >= 0 || s.base_recipe.op != FlagsRecipe::None ||
+                             !store_flags_value(Reg64(s.flags_reg), s.flags_mask, flags_pending)
                        : !store_flags_lazily(s.flags_recipe, s.flags_mask, s.base_recipe, flags_pending))
     return write_back(s);
   SyncRecord rest = s;  // everything but the flags
