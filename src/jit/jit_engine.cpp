@@ -103,9 +103,11 @@ void JitEngine::prepare_guest_write(uint64_t addr, uint64_t len) {
 
 // Only pages the guest may write need protecting; the guest's own protection comes from its
 // address space (user mode). Without one (system mode), nothing is protected here.
-void JitEngine::protect_code_pages(const TranslatedBlock& b) {
-  if (!mem_.space || !member_) return;
-  for (uint64_t number : b.guest_pages()) shared_->protect(member_, number << 12);
+bool JitEngine::protect_code_pages(const TranslatedBlock& b) {
+  if (!mem_.space || !member_) return false;
+  bool checked = false;
+  for (uint64_t number : b.guest_pages()) checked |= shared_->protect(member_, number << 12);
+  return checked;
 }
 
 bool JitEngine::handle_code_write(uint64_t addr) {
@@ -126,9 +128,26 @@ bool JitEngine::handle_code_write(uint64_t addr) {
     // them. (Through another view, the same offset in the code page.)
     const size_t rewritten = cache_.invalidate(code + (addr - page), 8);
     stats_.smc_invalidated_blocks += rewritten + cache_.invalidate(code, 4096);
+    // New code written next to code that runs (a guest JIT's arena): after a few such faults
+    // the page stays writable and its blocks check their bytes at entry instead.
     if (rewritten) tiering_.note_code_write(code);
+    else shared_->note_write_near_code(member_, code);
   }
   return true;
+}
+
+// Drops `b` (and whatever else was translated from its guest bytes): a checked block whose
+// bytes changed, or one translated unchecked from a page that became checked meanwhile.
+void JitEngine::drop_block_code(const TranslatedBlock* b) {
+  if (!b) return;
+  std::pair<uint64_t, uint64_t> ranges[8];
+  size_t n = std::min<size_t>(b->code_range_count(), 8);
+  for (size_t i = 0; i < n; ++i) ranges[i] = b->code_range(i);
+  const bool more = b->code_range_count() > n;
+  const uint64_t page = b->guest_pc & ~uint64_t(4095);
+  // (b is freed by the first invalidation: its ranges are read before)
+  for (size_t i = 0; i < n; ++i) stats_.invalidations += cache_.invalidate(ranges[i].first, ranges[i].second - ranges[i].first);
+  if (more) stats_.invalidations += cache_.invalidate(page, 4096);  // (not expected: a block has few ranges)
 }
 
 void JitEngine::drop_stale_code() {
@@ -181,8 +200,10 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
   const uint32_t lengths[] = {opts_.max_block_insns, opts_.max_block_insns, 16, 4, 1};
   // The first page is protected before its code is read: a write by another thread from
   // then on faults and tells this engine to drop what it is translating.
-  if (member_) shared_->protect(member_, pc & ~uint64_t(4095));
+  // A checked page is not protected: the block checks its bytes at entry instead.
+  bool checked = member_ && shared_->protect(member_, pc & ~uint64_t(4095));
   std::string last_error;
+  thread_local std::vector<std::pair<uint64_t, uint64_t>> check_ranges;
   for (int attempt = 0; attempt < 6; ++attempt) {
     bool interpret_all = attempt == 5;
     thread_local ir::Block block;  // (its storage reused from translation to translation)
@@ -193,7 +214,17 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
                        attempt == 0};
     if (debug_) limits.breakpoints = &debug_->breakpoints;  // (blocks end before them)
     limits.decoded = &interp_;
+    limits.end_after_store = checked;
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
+    // A block that reaches into a checked page (its second page) is checked as a whole.
+    if (member_ && mem_.space && !checked)
+      for (const ir::CodeRange& r : block.code)
+        for (uint64_t page = r.begin & ~uint64_t(4095); r.end > r.begin && page < r.end; page += 4096)
+          checked |= shared_->protect(member_, page);
+    if (checked && !limits.end_after_store) {
+      --attempt;  // (the same attempt again, ending after stores)
+      continue;
+    }
     const bool logging = opts_.log_in_asm || opts_.log_op || opts_.log_out_asm;
     ir::Block before;
     if (logging) before = block;  // (only -d prints the IR before the passes)
@@ -210,6 +241,17 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
       tb->fallbacks.push_back(std::make_unique<FallbackInsn>(
           FallbackInsn{in, fallback_pc, &interp_, &stats_.fallbacks_by_mnemonic[in.mnemonic]}));
     }
+    check_ranges.clear();
+    if (checked)
+      for (const ir::CodeRange& r : block.code) check_ranges.emplace_back(r.begin, r.end);
+    // (a checked block never loops in place: its back edge must pass the entry check)
+    rt_.entry_check = checked ? &check_ranges : nullptr;
+    rt_.self_loops = opts_.chain && !checked;
+    struct RestoreRuntime {
+      Runtime& rt;
+      bool self_loops;
+      ~RestoreRuntime() { rt.entry_check = nullptr; rt.self_loops = self_loops; }
+    } restore_rt{rt_, opts_.chain};
     try {
       if (!emit_block(block, tb->fallbacks, cache_, rt_, *tb, flags_hint_)) {
         flush_cache();  // full: start again (QEMU's policy)
@@ -236,9 +278,17 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
       fmt::print(opts_.perfmap, "{:x} {:x} guest:{:#x}\n", uint64_t(tb->code), tb->code_size, tb->guest_pc);
       std::fflush(opts_.perfmap);
     }
+    if (checked) ++stats_.checked_blocks;
     TranslatedBlock* raw = tb.get();
     cache_.insert(std::move(tb));
-    protect_code_pages(*raw);
+    if (protect_code_pages(*raw) && !checked) {
+      // One of its pages became checked (another thread's faults) while it was translated
+      // unchecked: it must not run. (Checked is for good, so the next attempt checks.)
+      drop_block_code(raw);
+      checked = true;
+      attempt = -1;
+      continue;
+    }
     stats_.translate_time += std::chrono::steady_clock::now() - t0;
     return raw;
   }
@@ -457,6 +507,10 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
         }
         return StopReason::Fault;
       case kExitRequest: break;  // the loop top returns ExitRequest
+      case kExitStale:  // a checked block found its guest bytes changed: drop it, run the new code
+        ++stats_.checked_stale;
+        drop_block_code(cache_.lookup(cpu.rip));
+        break;
       default: return StopReason(code - kExitStop);
     }
   }
@@ -520,6 +574,7 @@ void JitEngine::merge_stats(const Engine& other) {
                               {&s.invalidations, &t.invalidations}, {&s.regalloc_retries, &t.regalloc_retries},
                               {&s.smc_write_faults, &t.smc_write_faults},
                               {&s.smc_invalidated_blocks, &t.smc_invalidated_blocks},
+                              {&s.checked_blocks, &t.checked_blocks}, {&s.checked_stale, &t.checked_stale},
                               {&s.watch_faults, &t.watch_faults}})
     *mine += *theirs;
   s.translate_time += t.translate_time;
@@ -568,6 +623,8 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   fmt::print(out, "  invalidated blocks:   {}\n", s.invalidations);
   fmt::print(out, "  SMC write faults:     {} (blocks invalidated: {})\n", s.smc_write_faults,
              s.smc_invalidated_blocks);
+  fmt::print(out, "  SMC checked blocks:   {} (entries that found their bytes changed: {})\n", s.checked_blocks,
+             s.checked_stale);
   fmt::print(out, "  SMC pages demoted:    {} (block entries there: {})\n", ts.pages_demoted, ts.demoted_entries);
   if (s.watch_faults) fmt::print(out, "  watched-page faults:  {} (gdb watchpoints)\n", s.watch_faults);
   fmt::print(out, "  regalloc retries:     {}\n", s.regalloc_retries);

@@ -54,6 +54,8 @@ struct JitStats {
   uint64_t jump_cache_hits = 0, jump_cache_misses = 0;
   uint64_t invalidations = 0, regalloc_retries = 0;
   uint64_t smc_write_faults = 0, smc_invalidated_blocks = 0;
+  // Checked pages (docs/jit.md): blocks translated with an entry check, and their stale exits.
+  uint64_t checked_blocks = 0, checked_stale = 0;
   uint64_t watch_faults = 0;  // accesses to gdb-watched pages, run in the interpreter
   std::chrono::nanoseconds translate_time{0};
   uint64_t translated_insns = 0;  // guest instructions run in translated code (under --stats)
@@ -91,7 +93,9 @@ class JitEngine final : public Engine {
   StopReason dispatch(CpuState& cpu);
   // Self-modifying code: pages holding translated code are write-protected on the host
   // (through shared_, since any thread may write them).
-  void protect_code_pages(const TranslatedBlock& b);
+  // Returns whether one of its pages is checked (not protected: its blocks check their bytes).
+  bool protect_code_pages(const TranslatedBlock& b);
+  void drop_block_code(const TranslatedBlock* b);
   bool handle_code_write(uint64_t addr);  // a write fault on a protected page: true if handled
   void drop_stale_code();  // what other threads invalidated (shared_)
   void flush_cache();

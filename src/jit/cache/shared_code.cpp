@@ -26,19 +26,20 @@ void SharedCode::leave(Member* m) {
   std::erase_if(members_, [&](auto& p) { return p.get() == m; });
 }
 
-void SharedCode::protect(Member* m, uint64_t page) {
-  if (!mem_.space) return;  // (system mode: no host protection)
+bool SharedCode::protect(Member* m, uint64_t page) {
+  if (!mem_.space) return false;  // (system mode: no host protection)
   std::lock_guard g(mu_);
+  if (!checked_.empty() && checked_.count(page)) return true;
   auto it = pages_.find(page);
   if (it == pages_.end()) {
     // Only pages the guest may write need protecting: the page itself, or another view of it.
     int prot = mem_.space->prot_at(page);
-    if (prot < 0) return;
+    if (prot < 0) return false;
     std::vector<uint64_t> writable_aliases;
     for (uint64_t a : mem_.space->shared_aliases(page))
       if (int ap = mem_.space->prot_at(a); ap >= 0 && (ap & PROT_WRITE)) writable_aliases.push_back(a);
-    if (!(prot & PROT_WRITE) && writable_aliases.empty()) return;
-    if ((prot & PROT_WRITE) && ::mprotect(mem_.base + page, 4096, watch_.mask(page, prot) & ~PROT_WRITE) != 0) return;
+    if (!(prot & PROT_WRITE) && writable_aliases.empty()) return false;
+    if ((prot & PROT_WRITE) && ::mprotect(mem_.base + page, 4096, watch_.mask(page, prot) & ~PROT_WRITE) != 0) return false;
     for (uint64_t a : writable_aliases) {
       if (::mprotect(mem_.base + a, 4096, watch_.mask(a, mem_.space->prot_at(a)) & ~PROT_WRITE) != 0) continue;
       aliases_[page].push_back(a);
@@ -47,6 +48,30 @@ void SharedCode::protect(Member* m, uint64_t page) {
     it = pages_.emplace(page, std::vector<Member*>{}).first;
   }
   if (std::find(it->second.begin(), it->second.end(), m) == it->second.end()) it->second.push_back(m);
+  return false;
+}
+
+bool SharedCode::note_write_near_code(Member* m, uint64_t page) {
+  if (!mem_.space) return false;
+  std::lock_guard g(mu_);
+  if (checked_.count(page)) return true;
+  if (++near_writes_[page] < kCheckAfterFaults) return false;
+  near_writes_.erase(page);
+  checked_.insert(page);
+  // Code that another thread translated from it since the fault was translated unchecked
+  // (the page was not checked yet): every translator drops it, and the page (and its
+  // aliases) get the guest's protection back.
+  if (auto it = pages_.find(page); it != pages_.end()) {
+    for (Member* other : it->second)
+      if (other != m) tell(other, page, 4096);
+    drop_page(page);
+  }
+  return true;
+}
+
+bool SharedCode::checked(uint64_t page) const {
+  std::lock_guard g(mu_);
+  return checked_.count(page) != 0;
 }
 
 void SharedCode::restore_if_free(uint64_t page) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -43,8 +44,18 @@ class SharedCode {
   // `m` is about to hold code from guest page `page`: write-protect it on the host if the
   // guest may write it, and so every writable page that shows the same file page through
   // another MAP_SHARED view (its aliases: a JIT's W^X dual mapping writes through one view
-  // and runs the other).
-  void protect(Member* m, uint64_t page);
+  // and runs the other). Returns true, and protects nothing, for a checked page (below): the
+  // caller's blocks from it must verify their guest bytes at entry.
+  bool protect(Member* m, uint64_t page);
+  // A write fault on `page` (a code page) that hit no block's own bytes: new code written next
+  // to code that runs, as a guest JIT emits it. After kCheckAfterFaults such faults the page
+  // becomes *checked*, for good and for every thread: it stays writable, and blocks translated
+  // from it compare their guest bytes with memory at entry instead (docs/jit.md, "Checked
+  // pages"). Every translator drops the code it has there now (it was translated unchecked).
+  // Returns whether the page is checked now.
+  static constexpr uint32_t kCheckAfterFaults = 4;
+  bool note_write_near_code(Member* m, uint64_t page);
+  bool checked(uint64_t page) const;
   // A write to `page` by m's thread (a host write fault, or the kernel side writing guest
   // memory): if the page is protected, as code or as the alias of code pages, every other
   // translator with code there is told to drop it, and the pages become writable. Returns
@@ -83,7 +94,7 @@ class SharedCode {
   void apply_protection(uint64_t page);  // (lock held)
 
   GuestMemory mem_;
-  ForkSafeMutex mu_;
+  mutable ForkSafeMutex mu_;
   std::vector<std::unique_ptr<Member>> members_;
   // Protected guest pages -> the translators with code there.
   std::unordered_map<uint64_t, std::vector<Member*>> pages_;
@@ -91,6 +102,9 @@ class SharedCode {
   std::unordered_map<uint64_t, std::vector<uint64_t>> aliases_, alias_code_;
   WatchPages watch_;
   std::atomic<bool> watching_{false};
+  // Checked pages (never protected again), and the faults counted towards checking a page.
+  std::unordered_set<uint64_t> checked_;
+  std::unordered_map<uint64_t, uint32_t> near_writes_;
 };
 
 }  // namespace vireo::jit

@@ -350,6 +350,21 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
   return true;
 }
 
+// Whether the IR of one guest instruction (block.insts from `from` on) may write guest
+// memory: a store, an atomic, an SSE/AVX op with a memory operand, or the interpreter.
+bool may_store(const ir::Block& block, size_t from) {
+  for (size_t k = from; k < block.insts.size(); ++k)
+    switch (block.insts[k].op) {
+      case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64:
+      case Opcode::Store128: case Opcode::AtomicXadd: case Opcode::AtomicXchg:
+      case Opcode::AtomicCmpXchg: case Opcode::SseStore: case Opcode::VexRM:
+      case Opcode::Interpret: case Opcode::RepString:
+        return true;
+      default: break;
+    }
+  return false;
+}
+
 }  // namespace
 
 // System mode: SYSCALL is the guest kernel's (the system interpreter's); rep movs/stos are
@@ -400,6 +415,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
       else ir.exit_to(pc);  // (a breakpoint: through the dispatcher, which checks it)
       break;
     }
+    const size_t insts_before = block.insts.size();
     Translator t(ir, in, pc, fallbacks);
     // A locked read-modify-write must be atomic with respect to other guest threads: host
     // atomics (locked.cpp), or the interpreter's locked path (interp/locked.cpp).
@@ -420,6 +436,11 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     ++block.guest_insns;
     pc += in.len;
     block.code.back().end = pc;
+    if (limits.end_after_store && !t.ends_block && may_store(block, insts_before)) {
+      ir.set_guest_pc(pc);
+      ir.jump(pc);  // (chainable: the next block checks its bytes at entry)
+      break;
+    }
     // A conditional branch whose fall-through stays on the page becomes a side exit and the
     // block goes on (a superblock): the path through it keeps its registers and flags in host
     // registers. Not a branch back to the block's start: that one stays the terminal, so the
@@ -457,6 +478,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     }
   }
   // The first side exit whose path leads back to the start becomes the block's tail.
+  if (limits.end_after_store) return true;
   for (auto [entry, target] : exits)
     if (try_tail(mem, entry, target, limits, side_exits, block, fallbacks)) break;
   return true;

@@ -139,6 +139,10 @@ struct BlockLimits {
   // gets translated (it ran them --translate-after times), or null: Zydis decoded each
   // instruction twice otherwise, 17% of the time translating took.
   const Interpreter* decoded = nullptr;
+  // A block from a checked page (docs/jit.md, "Checked pages"): it verifies its bytes only at
+  // entry, so it ends after any instruction that may write memory (the next block's entry
+  // check sees a store to the code that follows), and has no tail.
+  bool end_after_store = false;
   bool breaks_at(uint64_t pc) const {
     return breakpoints && std::binary_search(breakpoints->begin(), breakpoints->end(), pc);
   }

@@ -583,6 +583,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
   // Stubs every block had whether or not anything jumped to them: placed only when used.
   std::vector<uint32_t> to_exit_request_, to_leave_with_r11_;
+  // A checked block's entry compares (entry_check.cpp): their jne's ends, to the kExitStale exit.
+  void check_entry_bytes();
+  std::vector<uint32_t> to_stale_;
 
   const ir::Block& b_;
   std::vector<std::unique_ptr<FallbackInsn>>& fb_;

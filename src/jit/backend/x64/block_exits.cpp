@@ -99,7 +99,9 @@ void BlockEmitter::emit_tail() {
 }
 
 void BlockEmitter::write_back_for_exit(const SyncRecord& s, bool flags_pending) {
-  if (s.flags_reg >= 0 ? s.flags_if >= 0 || !store_flags_value(Reg64(s.flags_reg), s.flags_mask, flags_pending)
+  // (a value over a base layer: write_back stores both)
+  if (s.flags_reg >= 0 ? s.flags_if >= 0 || s.base_recipe.op != FlagsRecipe::None ||
+                             !store_flags_value(Reg64(s.flags_reg), s.flags_mask, flags_pending)
                        : !store_flags_lazily(s.flags_recipe, s.flags_mask, s.base_recipe, flags_pending))
     return write_back(s);
   SyncRecord rest = s;  // everything but the flags
@@ -498,6 +500,11 @@ void BlockEmitter::out_of_line() {
     for (uint32_t end : to_exit_request_) land(end);
     set_rip(b_.guest_pc);
     exit_with(kExitRequest);
+  }
+  if (!to_stale_.empty()) {
+    for (uint32_t end : to_stale_) land(end);
+    set_rip(b_.guest_pc);
+    exit_with(kExitStale);
   }
   if (!to_leave_with_r11_.empty()) {
     for (uint32_t end : to_leave_with_r11_) land(end);

@@ -53,6 +53,7 @@ void BlockEmitter::run() {
     folded_[b_.insts[b_.term.cond.id].args[0].v] = 1;
   }
   compute_last_uses();
+  if (rt_.entry_check) check_entry_bytes();  // (before anything of the block runs)
   // Exit check at block entry (design: interrupt/exit checks at TB entry), then count the
   // block's guest instructions. User mode checks on the edges that can close a cycle instead
   // (edge_request_check): a block entered by a forward chain needs none.

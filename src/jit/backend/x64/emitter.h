@@ -23,6 +23,7 @@ enum ExitCode : uint32_t {
   kExitRequest = 4,   // cpu.exit_request was set at block entry
   kExitInterpret = 5, // system mode: run the instruction at cpu.rip in the interpreter (a
                       // softmmu slow path: TLB miss it cannot fill, MMIO, page crossing, fault)
+  kExitStale = 6,     // user mode: a checked block's guest bytes changed; cpu.rip = its start
   kExitStop = 0x100,  // + StopReason: an interpreter fallback stopped (HLT, ...)
 };
 
@@ -61,6 +62,10 @@ struct Runtime {
   // block): a slow-path exit subtracts exactly the instructions it did not run.
   const std::vector<uint64_t>* insn_pcs = nullptr;
   const std::vector<uint64_t>* tail_insn_pcs = nullptr;
+  // User mode, a block from a checked page (set per block, else null): the guest code ranges
+  // [begin, end) it was translated from, compared with memory at every entry
+  // (entry_check.cpp); on a difference the block exits with kExitStale before it runs.
+  const std::vector<std::pair<uint64_t, uint64_t>>* entry_check = nullptr;
 };
 
 // Emits `block` into the cache, first dropping its dead instructions (ir::compact). Fills
