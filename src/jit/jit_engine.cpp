@@ -358,6 +358,7 @@ StopReason JitEngine::run(CpuState& cpu) {
   if (const uint64_t forks = fork_generation(); forks != forks_seen_) {
     tiering_.new_process();
     interp_.mark_inherited();  // (the decode pool's pages so far are shared with the parent)
+    cache_.mark_inherited();  // (so are the blocks: left, not freed, at an execve)
     forks_seen_ = forks;
   }
   if (!kernel_lifted_.empty()) settle_kernel_lifts();

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <vector>
 
 #include <sys/mman.h>
 
@@ -179,4 +180,36 @@ TEST(JitCodeCache, AMappingOfAnotherSizeIsNotTaken) {
   EXPECT_EQ(CodeCache::spare_mapping(), nullptr);  // (dropped: unmapped)
   EXPECT_FALSE(other.trampolines_ready());
   EXPECT_EQ(other.free_bytes(), size_t(6 << 20));
+}
+
+// A forked child's cache (mark_inherited) leaves its parent's blocks allocated when destroyed
+// (an in-place execve), frees its own, and stops leaving any once kAbandonCap blocks are.
+TEST(JitCodeCache, AForkedChildLeavesItsParentsBlocksAndFreesItsOwn) {
+  const size_t before = CodeCache::abandoned_blocks();
+  {
+    CodeCache c(1 << 20);
+    for (uint64_t pc = 0x401000; pc < 0x401000 + 3 * 64; pc += 64) add(c, pc);
+    c.mark_inherited();
+    add(c, 0x500000);  // (its own: freed)
+    add(c, 0x500040);
+    EXPECT_EQ(c.lookup(0x401000)->guest_pc, 0x401000u);  // (still blocks of the cache)
+  }
+  EXPECT_EQ(CodeCache::abandoned_blocks(), before + 3);
+  {
+    // A flush frees the inherited blocks too: nothing is left at destruction then.
+    CodeCache c(1 << 20);
+    add(c, 0x401000);
+    c.mark_inherited();
+    c.flush();
+    add(c, 0x402000);
+  }
+  EXPECT_EQ(CodeCache::abandoned_blocks(), before + 3);
+  {
+    // Past the cap, inherited blocks are freed as any.
+    CodeCache c(1 << 20);
+    const size_t n = CodeCache::kAbandonCap - CodeCache::abandoned_blocks() + 1;
+    for (size_t i = 0; i < n; ++i) add(c, 0x10000000 + 64 * i, 4, 1);
+    c.mark_inherited();
+  }
+  EXPECT_EQ(CodeCache::abandoned_blocks(), before + 3);
 }

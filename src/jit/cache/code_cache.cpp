@@ -6,6 +6,7 @@
 #include <atomic>
 #include <bit>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 
 namespace vireo::jit {
@@ -23,7 +24,37 @@ size_t spare_size(const uint8_t* map) {
   return n;
 }
 
+// Blocks left allocated at destruction (mark_inherited), in this process and its ancestors
+// (the memory is inherited at fork, so is the count).
+std::atomic<size_t> g_abandoned{0};
+
+// Ends x's life without its destructor and makes it empty again: what it owns stays
+// allocated and is never written.
+template <class T>
+void abandon(T& x) {
+  ::new (static_cast<void*>(&x)) T();
+}
+
 }  // namespace
+
+size_t CodeCache::abandoned_blocks() { return g_abandoned.load(std::memory_order_relaxed); }
+
+void CodeCache::drop_blocks() {
+  size_t inherited = 0;
+  if (inherited_end_)
+    for (const BlockSlot& s : table_) inherited += s.block && s.block->code < inherited_end_;
+  const size_t before = g_abandoned.load(std::memory_order_relaxed);
+  if (inherited && before + inherited <= kAbandonCap) {
+    g_abandoned.store(before + inherited, std::memory_order_relaxed);
+    for (const BlockSlot& s : table_)
+      if (s.block && s.block->code >= inherited_end_) delete s.block;  // (this process's own)
+    abandon(table_);
+    abandon(by_host_);
+    abandon(pages_);
+    return;
+  }
+  for (const BlockSlot& s : table_) delete s.block;
+}
 
 const void* CodeCache::spare_mapping() { return g_spare.load(std::memory_order_acquire); }
 
@@ -53,7 +84,7 @@ CodeCache::CodeCache(size_t size) : size_(size) {
 }
 
 CodeCache::~CodeCache() {
-  for (const BlockSlot& s : table_) delete s.block;
+  drop_blocks();
   // Kept for the next cache: its aux and the code written so far become zero pages again (no
   // stale jump cache entry or code survives; an untouched page costs nothing), the
   // trampoline page stays as it is.
@@ -209,6 +240,7 @@ void CodeCache::flush() {
   reset_aux();
   high_water_ = std::max(high_water_, cursor_);
   cursor_ = base_;
+  inherited_end_ = nullptr;  // (all freed above)
 }
 
 TranslatedBlock* CodeCache::block_at_host(uint64_t pc) const {

@@ -85,6 +85,16 @@ class CodeCache {
   // Drops everything (full buffer or explicit flush).
   void flush();
 
+  // A forked child's cache: the blocks so far are its parent's, in memory shared copy-on-write
+  // with it. Destroyed (the child's in-place execve), the cache leaves them and its indexes
+  // allocated instead of freeing them one by one: each free wrote a page of the parent's
+  // (slab free lists, malloc's headers), ~60 copy-on-write faults per exec of a shell's child
+  // (issue 22, "Start-up, seventh pass"). Memory left so is counted in the process and what
+  // it forks (abandoned_blocks()): past kAbandonCap blocks, they are freed again.
+  void mark_inherited() { inherited_end_ = cursor_; }
+  static constexpr size_t kAbandonCap = 16384;  // (~600 bytes each: ~10 MB at most)
+  static size_t abandoned_blocks();
+
   // Patches `slot` to jump straight to `to`.
   void link(ExitSlot* slot, TranslatedBlock* to);
 
@@ -149,6 +159,8 @@ class CodeCache {
   size_t size_;
   uint8_t* cursor_;
   uint8_t* high_water_ = nullptr;  // the furthest the cursor reached before a flush
+  uint8_t* inherited_end_ = nullptr;  // blocks whose code lies below are a fork parent's
+  void drop_blocks();  // (destruction)
   // Guest pc -> block (owned): open addressing, linear probing, at most half full, deletion
   // by backward shift (no tombstones). A translated block's entry through the dispatcher
   // asked a std::unordered_map (a modulo, a bucket, a node: two dependent cache misses),
