@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "cpu/decoder.h"
@@ -29,6 +30,21 @@ constexpr uint32_t kHostMxcsr = 0x1F80;
 // Host forks this process has been through (each guest fork and vfork is a host fork).
 std::atomic<uint64_t> g_forks{0};
 
+// make_trampolines writes the same code at the same address: a recycled cache mapping
+// (code_cache.h) holds it still, with the record of where each entry is in its note.
+Trampolines trampolines_of(CodeCache& cache) {
+  static_assert(std::is_trivially_copyable_v<Trampolines> && sizeof(Trampolines) <= CodeCache::kTrampolineRecordBytes);
+  Trampolines t;
+  if (cache.trampolines_ready()) {
+    std::memcpy(&t, cache.trampolines_note(), sizeof t);
+    return t;
+  }
+  t = make_trampolines(cache.trampoline_page());
+  std::memcpy(cache.trampolines_note(), &t, sizeof t);
+  cache.set_trampolines_ready();
+  return t;
+}
+
 }  // namespace
 
 uint64_t JitEngine::fork_generation() {
@@ -41,7 +57,7 @@ uint64_t JitEngine::fork_generation() {
 }
 
 JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
-    : mem_(mem), opts_(opts), interp_(mem, opts.tiers.interp_cache_entries), cache_(opts.tc_size), tramp_(make_trampolines(cache_.trampoline_page())),
+    : mem_(mem), opts_(opts), interp_(mem, opts.tiers.interp_cache_entries), cache_(opts.tc_size), tramp_(trampolines_of(cache_)),
       tiering_(opts.tiers), forks_seen_(fork_generation()) {
   if (opts_.log_exec) opts_.chain = opts_.jump_cache = false;  // every block entry is seen
   rt_.exit_stub = tramp_.exit_stub;
@@ -57,7 +73,9 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   rt_.jump_cache_hits = &stats_.jump_cache_hits;
   rt_.jump_cache_misses = &stats_.jump_cache_misses;
   rt_.self_loops = opts_.chain;  // (a loop in place is a block chained to itself)
-  *tramp_.window_limit = mem_.limit;
+  // (stored only when it changes: a kept trampoline page is often a forked parent's, shared
+  // copy-on-write; the same guest window has the same limit)
+  if (*tramp_.window_limit != mem_.limit) *tramp_.window_limit = mem_.limit;
   shared_ = opts_.shared ? opts_.shared : std::make_shared<SharedCode>(mem_);
   rt_.window_limit = tramp_.window_limit;
   rt_.range_fault[0] = tramp_.range_fault[0];
@@ -239,7 +257,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     for (auto& [in, fallback_pc] : fallbacks) {
       in.fn = handler_for(in);  // the interpreter's handler for this instruction
       tb->fallbacks.push_back(std::make_unique<FallbackInsn>(
-          FallbackInsn{in, fallback_pc, &interp_, &stats_.fallbacks_by_mnemonic[in.mnemonic]}));
+          FallbackInsn{in, fallback_pc, &interp_, stats_.fallbacks_by_mnemonic.counter(in.mnemonic)}));
     }
     check_ranges.clear();
     if (checked)
@@ -390,6 +408,7 @@ StopReason JitEngine::run(CpuState& cpu) {
   if (const uint64_t forks = fork_generation(); forks != forks_seen_) {
     tiering_.new_process();
     interp_.mark_inherited();  // (the decode pool's pages so far are shared with the parent)
+    cache_.mark_inherited();  // (so are the blocks: left, not freed, at an execve)
     forks_seen_ = forks;
   }
   if (!kernel_lifted_.empty()) settle_kernel_lifts();
@@ -414,6 +433,13 @@ StopReason JitEngine::run(CpuState& cpu) {
 StopReason JitEngine::dispatch(CpuState& cpu) {
   constexpr uint64_t kNoPc = ~uint64_t(0);
   uint64_t due_pc = kNoPc;  // the interpreter tier stopped at this due head
+  // The jump cache is filled for a block entered after translated code left for the
+  // dispatcher (an indirect branch that missed, a return, an exit): only translated code's
+  // indirect branches probe it. Filled at every entry (from the interpreter tier, after a
+  // system call, a chained target), a short process touched a page of its 256 KB for each
+  // block it ran, a page fault each, for slots nothing would look at (issue 22, "Start-up,
+  // seventh pass").
+  bool fill_jump_cache = false;
   for (;;) {
     // Code another thread made stale is dropped before any block is entered again.
     if (member_->pending.load(std::memory_order_acquire)) drop_stale_code();
@@ -472,7 +498,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
       }
       return r;
     }
-    if (opts_.jump_cache) cache_.jump_cache_fill(b->guest_pc, b->code);
+    if (opts_.jump_cache && std::exchange(fill_jump_cache, false)) cache_.jump_cache_fill(b->guest_pc, b->code);
     if (opts_.log_exec)
       diag_print(opts_.log, "Trace: {:#x} [{:#x}]\n", uint64_t(b->code), b->guest_pc);
     ++stats_.block_entries;
@@ -483,7 +509,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
     flags_hint_ = uint16_t(cpu.lazy_flags_op | cpu.lazy_incdec_op << 8);  // for the next translation
     settle_lazy_flags(cpu);
     switch (code) {
-      case kExitDispatch: break;
+      case kExitDispatch: fill_jump_cache = true; break;
       case kExitLink: {
         if (!opts_.chain) break;
         if (debug_ && debug_->is_breakpoint(cpu.rip)) break;  // (never chained: the loop top stops)
@@ -585,7 +611,7 @@ void JitEngine::merge_stats(const Engine& other) {
   ts.interp_entries += tt.interp_entries;
   ts.pages_demoted += tt.pages_demoted;
   ts.demoted_entries += tt.demoted_entries;
-  for (size_t m = 0; m < std::size(s.fallbacks_by_mnemonic); ++m) s.fallbacks_by_mnemonic[m] += t.fallbacks_by_mnemonic[m];
+  s.fallbacks_by_mnemonic.add(t.fallbacks_by_mnemonic);
   interp_.merge_stats(o->interp_);
 }
 
@@ -628,18 +654,19 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   fmt::print(out, "  SMC pages demoted:    {} (block entries there: {})\n", ts.pages_demoted, ts.demoted_entries);
   if (s.watch_faults) fmt::print(out, "  watched-page faults:  {} (gdb watchpoints)\n", s.watch_faults);
   fmt::print(out, "  regalloc retries:     {}\n", s.regalloc_retries);
-  print_fallbacks(out, s.fallbacks_by_mnemonic);
+  print_fallbacks(out, s.fallbacks_by_mnemonic.begin());
   interp_.print_stats(out, seconds);
 }
 
 // The interpreter fallbacks of a --stats report: the total, then the 15 commonest mnemonics
 // (user-mode and system-mode jit alike).
-void print_fallbacks(std::FILE* out, const uint64_t (&by_mnemonic)[ZYDIS_MNEMONIC_MAX_VALUE + 1]) {
+void print_fallbacks(std::FILE* out, const uint64_t* by_mnemonic) {
+  constexpr size_t kCount = ZYDIS_MNEMONIC_MAX_VALUE + 1;
   uint64_t total = 0;
-  for (uint64_t n : by_mnemonic) total += n;
+  for (size_t m = 0; by_mnemonic && m < kCount; ++m) total += by_mnemonic[m];
   fmt::print(out, "  interpreter fallbacks: {}\n", total);
   std::vector<std::pair<uint64_t, size_t>> top;
-  for (size_t m = 0; m < std::size(by_mnemonic); ++m)
+  for (size_t m = 0; by_mnemonic && m < kCount; ++m)
     if (by_mnemonic[m]) top.emplace_back(by_mnemonic[m], m);
   std::sort(top.rbegin(), top.rend());
   for (size_t i = 0; i < top.size() && i < 15; ++i)

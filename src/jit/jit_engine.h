@@ -46,6 +46,30 @@ struct JitOptions {
   TierOptions tiers;
 };
 
+// Interpreter fallbacks per mnemonic (--stats): ~1,800 counters, 14 KB, allocated when the
+// first fallback is translated. Held in the engine, they were zeroed at every engine's
+// construction: 3-4 page faults per process and per exec, most programs translating none
+// (issue 22, "Start-up, seventh pass").
+class FallbackCounts {
+ public:
+  static constexpr size_t kSize = ZYDIS_MNEMONIC_MAX_VALUE + 1;
+  uint64_t* counter(size_t mnemonic) {
+    if (!n_) n_.reset(new uint64_t[kSize]());
+    return &n_[mnemonic];
+  }
+  uint64_t operator[](size_t mnemonic) const { return n_ ? n_[mnemonic] : 0; }
+  // (every counter, zeros included, or none before the first fallback)
+  const uint64_t* begin() const { return n_.get(); }
+  const uint64_t* end() const { return n_ ? n_.get() + kSize : nullptr; }
+  void add(const FallbackCounts& o) {
+    if (!o.n_) return;
+    for (size_t m = 0; m < kSize; ++m) *counter(m) += o.n_[m];
+  }
+
+ private:
+  std::unique_ptr<uint64_t[]> n_;
+};
+
 struct JitStats {
   uint64_t blocks_translated = 0, guest_insns_translated = 0, host_bytes = 0;
   uint64_t flushes = 0, chains_patched = 0, block_entries = 0;
@@ -59,7 +83,7 @@ struct JitStats {
   uint64_t watch_faults = 0;  // accesses to gdb-watched pages, run in the interpreter
   std::chrono::nanoseconds translate_time{0};
   uint64_t translated_insns = 0;  // guest instructions run in translated code (under --stats)
-  uint64_t fallbacks_by_mnemonic[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {};
+  FallbackCounts fallbacks_by_mnemonic;
 };
 
 class JitEngine final : public Engine {
@@ -128,6 +152,7 @@ class JitEngine final : public Engine {
 };
 
 // --stats: the interpreter fallbacks by mnemonic (jit_engine.cpp; the system jit's too).
-void print_fallbacks(std::FILE* out, const uint64_t (&by_mnemonic)[ZYDIS_MNEMONIC_MAX_VALUE + 1]);
+// by_mnemonic: ZYDIS_MNEMONIC_MAX_VALUE + 1 counters, or null (none yet).
+void print_fallbacks(std::FILE* out, const uint64_t* by_mnemonic);
 
 }  // namespace vireo::jit

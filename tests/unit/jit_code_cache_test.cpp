@@ -4,9 +4,11 @@
 // takes a few bytes of the buffer so that host addresses are real and ascending.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <random>
+#include <vector>
 
 #include <sys/mman.h>
 
@@ -125,4 +127,89 @@ TEST(JitCodeCache, FillingASlotWithWhatItHoldsDoesNotWriteIt) {
   c.jump_cache_fill(b->guest_pc, b->code);  // a different block is stored
   EXPECT_EQ(slot->guest_pc, b->guest_pc);
   EXPECT_EQ(slot->host, b->code);
+}
+
+// A destroyed cache's mapping is taken by the next cache of the same size (an engine dropped at
+// an in-place execve and the new image's engine): same trampoline page, kept with its note, but
+// no block, no jump cache entry, no filter bit and no byte of the old code survives.
+TEST(JitCodeCache, ARecycledMappingKeepsOnlyItsTrampolines) {
+  constexpr size_t kSize = 3 << 20;  // (a size no other test uses: their caches are not taken)
+  uint8_t* page;
+  uint8_t* code;
+  {
+    CodeCache c(kSize);
+    page = c.trampoline_page();
+    EXPECT_FALSE(c.trampolines_ready());
+    page[0] = 0xC3;  // (as make_trampolines would write)
+    c.set_trampolines_ready();
+    TranslatedBlock* b = add(c, 0x401000, 4, 64);
+    code = b->code;
+    std::memset(code, 0xCC, 64);
+    c.jump_cache_fill(0x401000, code);
+    // Past a flush the old code stays in the buffer below the high-water mark.
+    c.flush();
+    add(c, 0x402000, 4, 16);
+    std::memset(c.begin() - 16, 0xCC, 16);
+  }
+  EXPECT_EQ(CodeCache::spare_mapping(), page);
+  CodeCache c(kSize);
+  EXPECT_EQ(CodeCache::spare_mapping(), nullptr);
+  ASSERT_EQ(c.trampoline_page(), page);
+  EXPECT_TRUE(c.trampolines_ready());
+  EXPECT_EQ(page[0], 0xC3);
+  EXPECT_EQ(c.begin(), code);
+  EXPECT_EQ(c.block_count(), 0u);
+  EXPECT_EQ(c.lookup(0x401000), nullptr);
+  EXPECT_EQ(c.lookup(0x402000), nullptr);
+  for (size_t i = 0; i < 64; ++i) ASSERT_EQ(code[i], 0) << "stale code at +" << i;
+  for (size_t i = 0; i < CodeCache::kUserJumpCacheSize; ++i) {
+    const vireo::jit::JumpCacheEntry& e = c.jump_cache()[i];
+    ASSERT_EQ(e.guest_pc, CodeCache::empty_jump_tag(i)) << "slot " << i;
+    ASSERT_EQ(e.host, nullptr) << "slot " << i;
+  }
+}
+
+TEST(JitCodeCache, AMappingOfAnotherSizeIsNotTaken) {
+  uint8_t* page;
+  {
+    CodeCache c(5 << 20);
+    page = c.trampoline_page();
+  }
+  ASSERT_EQ(CodeCache::spare_mapping(), page);
+  CodeCache other(6 << 20);
+  EXPECT_EQ(CodeCache::spare_mapping(), nullptr);  // (dropped: unmapped)
+  EXPECT_FALSE(other.trampolines_ready());
+  EXPECT_EQ(other.free_bytes(), size_t(6 << 20));
+}
+
+// A forked child's cache (mark_inherited) leaves its parent's blocks allocated when destroyed
+// (an in-place execve), frees its own, and stops leaving any once kAbandonCap blocks are.
+TEST(JitCodeCache, AForkedChildLeavesItsParentsBlocksAndFreesItsOwn) {
+  const size_t before = CodeCache::abandoned_blocks();
+  {
+    CodeCache c(1 << 20);
+    for (uint64_t pc = 0x401000; pc < 0x401000 + 3 * 64; pc += 64) add(c, pc);
+    c.mark_inherited();
+    add(c, 0x500000);  // (its own: freed)
+    add(c, 0x500040);
+    EXPECT_EQ(c.lookup(0x401000)->guest_pc, 0x401000u);  // (still blocks of the cache)
+  }
+  EXPECT_EQ(CodeCache::abandoned_blocks(), before + 3);
+  {
+    // A flush frees the inherited blocks too: nothing is left at destruction then.
+    CodeCache c(1 << 20);
+    add(c, 0x401000);
+    c.mark_inherited();
+    c.flush();
+    add(c, 0x402000);
+  }
+  EXPECT_EQ(CodeCache::abandoned_blocks(), before + 3);
+  {
+    // Past the cap, inherited blocks are freed as any.
+    CodeCache c(1 << 20);
+    const size_t n = CodeCache::kAbandonCap - CodeCache::abandoned_blocks() + 1;
+    for (size_t i = 0; i < n; ++i) add(c, 0x10000000 + 64 * i, 4, 1);
+    c.mark_inherited();
+  }
+  EXPECT_EQ(CodeCache::abandoned_blocks(), before + 3);
 }

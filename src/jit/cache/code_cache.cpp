@@ -3,39 +3,102 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 
 namespace vireo::jit {
 
-CodeCache::CodeCache(size_t size) : size_(size) {
-  // One mapping for the trampoline page and the code: blocks reach the trampolines with rel32
-  // jumps, and separate mappings may land anywhere (with threads, each engine has its own).
-  void* p = mmap(nullptr, kTrampolineBytes + size, PROT_READ | PROT_WRITE | PROT_EXEC,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::runtime_error("cannot allocate the translation cache");
-  trampolines_ = static_cast<uint8_t*>(p);
-  base_ = cursor_ = trampolines_ + kTrampolineBytes;
-  aux_ = mmap(nullptr, aux_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (aux_ == MAP_FAILED) {
-    munmap(trampolines_, kTrampolineBytes + size_);
-    throw std::runtime_error("cannot allocate the translation cache");
+namespace {
+
+// The mapping of the last cache destroyed, for the next one (a pointer to its start; its size
+// is in its note). An atomic, not a lock: a guest fork may happen while another thread's
+// engine is made or dropped, and the child must not find a lock held.
+std::atomic<uint8_t*> g_spare{nullptr};
+
+size_t spare_size(const uint8_t* map) {
+  size_t n;
+  std::memcpy(&n, map + CodeCache::kTrampolineCodeBytes, sizeof n);
+  return n;
+}
+
+// Blocks left allocated at destruction (mark_inherited), in this process and its ancestors
+// (the memory is inherited at fork, so is the count).
+std::atomic<size_t> g_abandoned{0};
+
+// Ends x's life without its destructor and makes it empty again: what it owns stays
+// allocated and is never written.
+template <class T>
+void abandon(T& x) {
+  ::new (static_cast<void*>(&x)) T();
+}
+
+}  // namespace
+
+size_t CodeCache::abandoned_blocks() { return g_abandoned.load(std::memory_order_relaxed); }
+
+void CodeCache::drop_blocks() {
+  size_t inherited = 0;
+  if (inherited_end_)
+    for (const BlockSlot& s : table_) inherited += s.block && s.block->code < inherited_end_;
+  const size_t before = g_abandoned.load(std::memory_order_relaxed);
+  if (inherited && before + inherited <= kAbandonCap) {
+    g_abandoned.store(before + inherited, std::memory_order_relaxed);
+    for (const BlockSlot& s : table_)
+      if (s.block && s.block->code >= inherited_end_) delete s.block;  // (this process's own)
+    abandon(table_);
+    abandon(by_host_);
+    abandon(pages_);
+    return;
   }
+  for (const BlockSlot& s : table_) delete s.block;
+}
+
+const void* CodeCache::spare_mapping() { return g_spare.load(std::memory_order_acquire); }
+
+CodeCache::CodeCache(size_t size) : size_(size) {
+  // One mapping for the trampoline page, the aux and the code: blocks reach the trampolines
+  // with rel32 jumps, and separate mappings may land anywhere (with threads, each engine has
+  // its own).
+  uint8_t* map = g_spare.exchange(nullptr, std::memory_order_acq_rel);
+  if (map && spare_size(map) != map_bytes()) {
+    munmap(map, spare_size(map));
+    map = nullptr;
+  }
+  if (!map) {
+    void* p = mmap(nullptr, map_bytes(), PROT_READ | PROT_WRITE | PROT_EXEC,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) throw std::runtime_error("cannot allocate the translation cache");
+    map = static_cast<uint8_t*>(p);
+    const size_t n = map_bytes();  // (in the note: for a later reuse)
+    std::memcpy(map + kTrampolineCodeBytes, &n, sizeof n);
+  }
+  trampolines_ = map;
+  aux_ = map + kTrampolineBytes;
+  base_ = cursor_ = map + kTrampolineBytes + kAuxMapBytes;
   jump_cache_ = static_cast<JumpCacheEntry*>(aux_);
   filter_ = reinterpret_cast<uint64_t*>(jump_cache_ + kUserJumpCacheSize);
   jump_cache_[0].guest_pc = empty_jump_tag(0);  // (every other slot's empty tag is 0)
 }
 
 CodeCache::~CodeCache() {
-  for (const BlockSlot& s : table_) delete s.block;
-  munmap(trampolines_, kTrampolineBytes + size_);
-  munmap(aux_, aux_bytes());
+  drop_blocks();
+  // Kept for the next cache: its aux and the code written so far become zero pages again (no
+  // stale jump cache entry or code survives; an untouched page costs nothing), the
+  // trampoline page stays as it is.
+  uint8_t* expected = nullptr;
+  const uint8_t* written = std::max(cursor_, high_water_);
+  if (madvise(aux_, kAuxMapBytes + size_t(written - base_), MADV_DONTNEED) == 0 &&
+      g_spare.compare_exchange_strong(expected, trampolines_, std::memory_order_acq_rel))
+    return;
+  munmap(trampolines_, map_bytes());
 }
 
 void CodeCache::reset_aux() {
   // (zero pages again; a failure leaves the pages as they were, so clear them by hand)
-  if (madvise(aux_, aux_bytes(), MADV_DONTNEED) != 0) std::memset(aux_, 0, aux_bytes());
+  if (madvise(aux_, kAuxBytes, MADV_DONTNEED) != 0) std::memset(aux_, 0, kAuxBytes);
   jump_cache_[0].guest_pc = empty_jump_tag(0);
 }
 
@@ -72,7 +135,9 @@ void CodeCache::insert(std::unique_ptr<TranslatedBlock> owned) {
 
 void CodeCache::grow_table() {
   std::vector<BlockSlot> old = std::move(table_);
-  size_t size = std::max<size_t>(1024, old.size() * 2);
+  // (64 slots to start: a short process translates a few blocks, and a 1,024-slot table was
+  // 16 KB to clear, 4 page faults, at each process's first translation)
+  size_t size = std::max<size_t>(64, old.size() * 2);
   table_.assign(size, BlockSlot{0, nullptr});
   table_shift_ = 64 - unsigned(std::countr_zero(size));
   const size_t mask = size - 1;
@@ -173,7 +238,9 @@ void CodeCache::flush() {
   by_host_dead_ = 0;
   pages_.clear();
   reset_aux();
+  high_water_ = std::max(high_water_, cursor_);
   cursor_ = base_;
+  inherited_end_ = nullptr;  // (all freed above)
 }
 
 TranslatedBlock* CodeCache::block_at_host(uint64_t pc) const {

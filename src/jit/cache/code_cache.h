@@ -32,6 +32,19 @@ class CodeCache {
   static constexpr size_t kUserJumpCacheSize = size_t(1) << kUserJumpCacheBits;
   static constexpr size_t kTrampolineBytes = 4096;  // right below the code (make_trampolines)
 
+  // The trampoline page's last kTrampolineNoteBytes are not code (make_trampolines writes at
+  // most kTrampolineCodeBytes): they note the mapping's size (at 0), the engine's Trampolines
+  // record (at 64, trampolines_note(): a recycled mapping's trampolines are found again
+  // without being generated) and whether the trampolines are there (the last byte).
+  static constexpr size_t kTrampolineNoteBytes = 256;
+  static constexpr size_t kTrampolineCodeBytes = kTrampolineBytes - kTrampolineNoteBytes;
+  static constexpr size_t kTrampolineRecordBytes = 128;
+
+  // A cache of `size` bytes. The mapping of a cache destroyed before (an engine dropped at an
+  // in-place execve, a thread that ended) is taken again when its size is the same: its code
+  // and jump cache are zero again (madvise), its trampoline page is kept. That saves each
+  // exec two mmaps, two munmaps and the trampolines' generation (issue 22, "Start-up, seventh
+  // pass"). One mapping is kept at most.
   explicit CodeCache(size_t size);
   ~CodeCache();
   CodeCache(const CodeCache&) = delete;
@@ -41,6 +54,13 @@ class CodeCache {
   uint8_t* begin() const { return cursor_; }
   // The page for the engine's trampolines, next to the code.
   uint8_t* trampoline_page() const { return trampolines_; }
+  // Whether the trampoline page holds make_trampolines' code and its record (set by the
+  // engine that generated them; kept with the mapping when it is recycled).
+  bool trampolines_ready() const { return *ready_flag() != 0; }
+  void set_trampolines_ready() { *ready_flag() = 1; }
+  uint8_t* trampolines_note() const { return trampolines_ + kTrampolineCodeBytes + 64; }
+  // Maps kept for reuse (tests): the mapping a new cache of `size` bytes would take, or null.
+  static const void* spare_mapping();
   uint8_t* end() const { return base_ + size_; }
   size_t free_bytes() const { return size_t(end() - cursor_); }
   void commit(size_t used) { cursor_ += used; }
@@ -64,6 +84,16 @@ class CodeCache {
   size_t invalidate(uint64_t addr, uint64_t len);
   // Drops everything (full buffer or explicit flush).
   void flush();
+
+  // A forked child's cache: the blocks so far are its parent's, in memory shared copy-on-write
+  // with it. Destroyed (the child's in-place execve), the cache leaves them and its indexes
+  // allocated instead of freeing them one by one: each free wrote a page of the parent's
+  // (slab free lists, malloc's headers), ~60 copy-on-write faults per exec of a shell's child
+  // (issue 22, "Start-up, seventh pass"). Memory left so is counted in the process and what
+  // it forks (abandoned_blocks()): past kAbandonCap blocks, they are freed again.
+  void mark_inherited() { inherited_end_ = cursor_; }
+  static constexpr size_t kAbandonCap = 16384;  // (~600 bytes each: ~10 MB at most)
+  static size_t abandoned_blocks();
 
   // Patches `slot` to jump straight to `to`.
   void link(ExitSlot* slot, TranslatedBlock* to);
@@ -114,7 +144,13 @@ class CodeCache {
   // land (a short process fills a few pages of the jump cache's 256 KB; clearing it at start-up
   // faulted in all of them, every process). reset_aux() zeroes it again.
   void reset_aux();
-  size_t aux_bytes() const { return kUserJumpCacheSize * sizeof(JumpCacheEntry) + (size_t(1) << kFilterLog2) / 8; }
+  static constexpr size_t kAuxBytes = kUserJumpCacheSize * sizeof(JumpCacheEntry) + (size_t(1) << kFilterLog2) / 8;
+  // One mapping: [trampoline page | aux (jump cache, filter) | code]. (The aux is executable
+  // too: one mapping is one mmap per engine, and one madvise clears aux and code together.)
+  static constexpr size_t kAuxMapBytes = (kAuxBytes + 4095) & ~size_t(4095);
+  size_t map_bytes() const { return kTrampolineBytes + kAuxMapBytes + size_; }
+  // (the note's last byte)
+  uint8_t* ready_flag() const { return trampolines_ + kTrampolineBytes - 1; }
   void* aux_ = nullptr;
   JumpCacheEntry* jump_cache_ = nullptr;
   uint64_t* filter_ = nullptr;
@@ -122,6 +158,9 @@ class CodeCache {
   uint8_t* base_;
   size_t size_;
   uint8_t* cursor_;
+  uint8_t* high_water_ = nullptr;  // the furthest the cursor reached before a flush
+  uint8_t* inherited_end_ = nullptr;  // blocks whose code lies below are a fork parent's
+  void drop_blocks();  // (destruction)
   // Guest pc -> block (owned): open addressing, linear probing, at most half full, deletion
   // by backward shift (no tombstones). A translated block's entry through the dispatcher
   // asked a std::unordered_map (a modulo, a bucket, a node: two dependent cache misses),

@@ -8,6 +8,7 @@
 #include "cpu/cpu_state.h"
 #include "jit/backend/x64/emit_alu.h"
 #include "jit/backend/x64/emitter.h"
+#include "jit/cache/code_cache.h"
 #include "jit/runtime/helpers.h"
 
 namespace vireo::jit {
@@ -17,7 +18,8 @@ using namespace Xbyak::util;
 Trampolines make_trampolines(void* mem) {
   struct Gen : Xbyak::CodeGenerator {
     uint8_t* exit_stub;
-    explicit Gen(void* m) : Xbyak::CodeGenerator(4096, m) {
+    // (not into the page's note: code_cache.h)
+    explicit Gen(void* m) : Xbyak::CodeGenerator(CodeCache::kTrampolineCodeBytes, m) {
       // enter(rdi = cpu, rsi = guest_base, rdx = code, rcx = link_out)
       push(rbp); push(rbx); push(r12); push(r13); push(r14); push(r15);
       push(rcx);  // 7 pushes after the return address: rsp is 16-byte aligned in blocks
