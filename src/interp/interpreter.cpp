@@ -242,9 +242,13 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   // The legacy vsyscall page lies outside the window: its calls are emulated here.
   if (!x_.mem.contains(rip, 1) && in_vsyscall_page(rip) && x_.mem.space) return &vsyscall_insn();
   // Code runs only from executable pages (NX): a fetch elsewhere is a #PF with the fetch bit,
-  // present if the page is mapped at all.
-  if (!executable(rip)) [[unlikely]]
-    x_.raise(VEC_PF, x_.mem.space->is_mapped(rip, 1) ? pf::P : 0, true, rip, false);
+  // present if the page is mapped readable or writable. Linux keeps PROT_NONE pages out of the
+  // page tables (their entries are not present), so a fetch there reports P=0, as an
+  // unmapped one does (the signal still says SEGV_ACCERR: the mapping exists).
+  if (!executable(rip)) [[unlikely]] {
+    const int prot = x_.mem.space->prot_at(rip);
+    x_.raise(VEC_PF, prot > 0 && (prot & (PROT_READ | PROT_WRITE)) ? pf::P : 0, true, rip, false);
+  }
   // Read up to 15 bytes, stopping at the end of the window; a fetch from an unmapped page
   // faults on the host and becomes a guest #PF at this rip, as does one from a page without
   // PROT_EXEC.

@@ -188,11 +188,15 @@ bool setup_frame(Process& p, int sig, const GuestSiginfo& info, const FaultInfo*
   mc.eflags = cpu.rflags;
   mc.cs = 0x33;
   mc.ss = 0x2b;
+  GuestThread& t = p.thread();
   if (fault) {
-    mc.trapno = fault->vector;
-    mc.err = fault->error_code;
-    if (fault->vector == VEC_PF) mc.cr2 = fault->address;
+    t.last_trapno = fault->vector;
+    t.last_err = fault->error_code;
+    if (fault->vector == VEC_PF) t.last_cr2 = fault->address;
   }
+  mc.trapno = t.last_trapno;
+  mc.err = t.last_err;
+  mc.cr2 = t.last_cr2;
   uint64_t old_mask = p.thread().mask_saved ? p.thread().saved_mask : p.thread().sigmask;
   mc.oldmask = old_mask;
   mc.fpstate = fx;

@@ -38,6 +38,9 @@ struct GuestThread {
   uint64_t altstack_sp = 0, altstack_size = 0;
   int altstack_flags = SS_DISABLE;
   ThreadSignals signals;
+  // The last CPU exception delivered as a signal (Linux's thread.trap_nr, error_code, cr2):
+  // every signal frame's sigcontext reports them, a kill()'s too, stale as they are.
+  uint64_t last_trapno = 0, last_err = 0, last_cr2 = 0;
 
   // Thread exit (Linux kernel/fork.c mm_release, kernel/futex/core.c exit_robust_list).
   uint64_t clear_child_tid = 0;

@@ -364,6 +364,9 @@ uint64_t AddressSpace::brk(uint64_t new_brk) {
   std::lock_guard g(mu_);
   if (new_brk < brk_start_) return brk_cur_;
   uint64_t want_end = page_align_up(new_brk);
+  // brk(-1) and its like: the aligned end wraps to 0 and would read as a shrink that unmaps
+  // everything below the heap. Linux fails it (no memory for such a heap): the break stays.
+  if (want_end < new_brk) return brk_cur_;
   if (want_end > brk_mapped_end_) {
     uint64_t len = want_end - brk_mapped_end_;
     // Linux refuses to grow the heap into an existing mapping.

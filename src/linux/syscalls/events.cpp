@@ -98,7 +98,12 @@ int64_t sys_inotify_init1(Process&, const SyscallArgs& a) {
 }
 int64_t sys_inotify_add_watch(Process& p, const SyscallArgs& a) {
   std::string path;
-  if (int r = guest_path(p, a.a[1], path)) return r;
+  if (int r = guest_path(p, a.a[1], path)) {
+    // The kernel checks the mask and the descriptor before it reads the path: the host, given
+    // a path it cannot read either, says which error comes first.
+    int64_t first = host_call(SYS_inotify_add_watch, a.a[0], hp(host_arg(p, ~uint64_t(0), 1)), a.a[2]);
+    return first == -EFAULT ? r : first;
+  }
   return host_call(SYS_inotify_add_watch, a.a[0], hp(path.c_str()), a.a[2]);
 }
 int64_t sys_inotify_rm_watch(Process&, const SyscallArgs& a) {

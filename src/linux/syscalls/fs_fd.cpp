@@ -205,31 +205,29 @@ int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
       return host_syscall(SYS_ioctl, long(a.a[0]), long(req), 0);
     case TCFLSH: case TCXONC: case TCSBRK: case TCSBRKP: case TIOCSCTTY: case TIOCGPTPEER:
       return host_syscall(SYS_ioctl, long(a.a[0]), long(req), long(a.a[2]));
-    default: {
-      static std::vector<unsigned long> warned;
-      static ForkSafeMutex warned_mutex;  // guest threads may all hit it
-      std::lock_guard lock(warned_mutex);
-      if (std::find(warned.begin(), warned.end(), req) == warned.end()) {
-        warned.push_back(req);
-        diag_print(stderr, "vireo: unsupported ioctl {:#x} on fd {}, returning -ENOTTY\n", req,
-                   int(a.a[0]));
-      }
+    default:
+      // A command not listed: the kernel looks the descriptor up first (EBADF), then answers
+      // ENOTTY for a command the file does not know, silently. Programs probe ioctls on
+      // purpose, so Vireo stays silent too (--strace shows the call and its -ENOTTY).
+      if (host_syscall(SYS_fcntl, long(int(a.a[0])), F_GETFD) < 0) return -EBADF;
       return -ENOTTY;
-    }
   }
   return host_syscall(SYS_ioctl, long(a.a[0]), long(req), L(host_arg(p, a.a[2], size)));
 }
 
+// nfds is an unsigned int: the kernel sees only the low 32 bits of the register.
 int64_t sys_poll(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_poll, L(host_arg(p, a.a[0], a.a[1] * sizeof(pollfd))), long(a.a[1]),
-                      long(a.a[2]));
+  const uint32_t nfds = uint32_t(a.a[1]);
+  return host_syscall(SYS_poll, L(host_arg(p, a.a[0], uint64_t(nfds) * sizeof(pollfd))),
+                      long(nfds), long(int(a.a[2])));
 }
 
 int64_t sys_ppoll(Process& p, const SyscallArgs& a) {
-  void* fds = host_arg(p, a.a[0], a.a[1] * sizeof(pollfd));
+  const uint32_t nfds = uint32_t(a.a[1]);
+  void* fds = host_arg(p, a.a[0], uint64_t(nfds) * sizeof(pollfd));
   void* timeout = host_opt(p, a.a[2], 16);
   return wait_with_guest_mask(p, a.a[3], a.a[4], [&](uint64_t* mask) {
-    return host_syscall(SYS_ppoll, L(fds), long(a.a[1]), L(timeout), L(mask), 8);
+    return host_syscall(SYS_ppoll, L(fds), long(nfds), L(timeout), L(mask), 8);
   });
 }
 

@@ -33,6 +33,13 @@ int64_t sys_mmap(Process& p, const SyscallArgs& a) {
   return r;
 }
 
+// The part of [addr, addr+len) inside the guest window: what an engine may hold code from. A
+// huge length (mprotect(p, 2^50) fails, yet may have changed the start) must not make the
+// engine walk 2^38 pages.
+uint64_t window_len(uint64_t addr, uint64_t len) {
+  return addr >= AddressSpace::kWindowSize ? 0 : std::min(len, AddressSpace::kWindowSize - addr);
+}
+
 int64_t sys_munmap(Process& p, const SyscallArgs& a) {
   int64_t r = p.as().munmap(a.a[0], a.a[1]);
   if (r == 0) p.engine().invalidate(a.a[0], a.a[1]);
@@ -42,7 +49,9 @@ int64_t sys_munmap(Process& p, const SyscallArgs& a) {
 int64_t sys_mprotect(Process& p, const SyscallArgs& a) {
   int64_t r = p.as().mprotect(a.a[0], a.a[1], int(a.a[2]));
   // Also after ENOMEM: the part of the range before a hole has changed.
-  if (r == 0 || r == -ENOMEM) p.engine().invalidate(a.a[0], a.a[1]);
+  // (A range leaving the window fails before any change: nothing to invalidate.)
+  if (r == 0 || (r == -ENOMEM && window_len(a.a[0], a.a[1]) == a.a[1]))
+    p.engine().invalidate(a.a[0], a.a[1]);
   return r;
 }
 
@@ -50,19 +59,29 @@ int64_t sys_mremap(Process& p, const SyscallArgs& a) {
   // Code translated from the old range goes first: it is moved, emptied (MREMAP_DONTUNMAP) or
   // cut off, and the jit's write-protection of its pages would split the host mappings that
   // AddressSpace::mremap asks the host kernel about.
-  p.engine().invalidate(a.a[0], a.a[1]);
+  p.engine().invalidate(a.a[0], window_len(a.a[0], a.a[1]));
   int64_t r = p.as().mremap(a.a[0], a.a[1], a.a[2], int(a.a[3]), a.a[4]);
   // Whatever the new range held before is gone too (a MREMAP_FIXED target is cleared even
   // when a later step fails).
   if (r >= 0) p.engine().invalidate(uint64_t(r), a.a[2]);
-  else if (int(a.a[3]) & MREMAP_FIXED) p.engine().invalidate(a.a[4], a.a[2]);
+  else if (int(a.a[3]) & MREMAP_FIXED) p.engine().invalidate(a.a[4], window_len(a.a[4], a.a[2]));
   return r;
 }
 
+// The advice values Linux 6.1 knows (madvise_behavior_valid); any other is EINVAL, checked
+// before the range.
+bool advice_known(int advice) {
+  return (advice >= MADV_NORMAL && advice <= MADV_WILLNEED) || advice == MADV_DONTNEED ||
+         (advice >= MADV_FREE && advice <= 24 /* MADV_DONTNEED_LOCKED */) ||
+         advice == MADV_HWPOISON || advice == 101 /* MADV_SOFT_OFFLINE */;
+}
+
 int64_t sys_madvise(Process& p, const SyscallArgs& a) {
+  if (!advice_known(int(a.a[2]))) return -EINVAL;
   int64_t r = p.as().madvise(a.a[0], a.a[1], int(a.a[2]));
   // MADV_DONTNEED empties private pages: code translated from them is stale.
-  if (int(a.a[2]) == MADV_DONTNEED || int(a.a[2]) == MADV_FREE) p.engine().invalidate(a.a[0], a.a[1]);
+  if (int(a.a[2]) == MADV_DONTNEED || int(a.a[2]) == MADV_FREE)
+    p.engine().invalidate(a.a[0], window_len(a.a[0], a.a[1]));
   return r;
 }
 

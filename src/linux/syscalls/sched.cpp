@@ -16,15 +16,16 @@ namespace vireo {
 namespace {
 
 constexpr size_t kSchedParam = 4;  // struct sched_param: int sched_priority
+// A NULL sched_param is EINVAL (checked before the pid), not EFAULT: it goes to the host as NULL.
 
 int64_t sys_sched_setparam(Process& p, const SyscallArgs& a) {
-  return host_call(SYS_sched_setparam, a.a[0], hp(host_arg(p, a.a[1], kSchedParam)));
+  return host_call(SYS_sched_setparam, a.a[0], hp(host_opt(p, a.a[1], kSchedParam)));
 }
 int64_t sys_sched_getparam(Process& p, const SyscallArgs& a) {
-  return host_call(SYS_sched_getparam, a.a[0], hp(host_arg(p, a.a[1], kSchedParam)));
+  return host_call(SYS_sched_getparam, a.a[0], hp(host_opt(p, a.a[1], kSchedParam)));
 }
 int64_t sys_sched_setscheduler(Process& p, const SyscallArgs& a) {
-  return host_call(SYS_sched_setscheduler, a.a[0], a.a[1], hp(host_arg(p, a.a[2], kSchedParam)));
+  return host_call(SYS_sched_setscheduler, a.a[0], a.a[1], hp(host_opt(p, a.a[2], kSchedParam)));
 }
 template <long NR>
 int64_t sys_plain(Process&, const SyscallArgs& a) {
