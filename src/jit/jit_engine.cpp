@@ -112,11 +112,8 @@ void JitEngine::prepare_guest_write(uint64_t addr, uint64_t len) {
   watch_kernel_access(addr, len);
   if (len == 0 || !member_) return;
   std::vector<uint64_t> code_pages;
-  for (uint64_t page = addr & ~uint64_t(4095); page < addr + len; page += 4096) {
-    code_pages.clear();
-    if (shared_->code_written(member_, page, code_pages))
-      for (uint64_t code : code_pages) stats_.smc_invalidated_blocks += cache_.invalidate(code, 4096);
-  }
+  if (shared_->range_written(member_, addr, len, code_pages))
+    for (uint64_t code : code_pages) stats_.smc_invalidated_blocks += cache_.invalidate(code, 4096);
 }
 
 // Only pages the guest may write need protecting; the guest's own protection comes from its

@@ -1,4 +1,5 @@
 #include "jit/cache/code_cache.h"
+#include "jit/cache/page_range.h"
 
 #include <sys/mman.h>
 
@@ -216,10 +217,10 @@ void CodeCache::remove(TranslatedBlock* b) {
 
 size_t CodeCache::invalidate(uint64_t addr, uint64_t len) {
   std::vector<TranslatedBlock*> victims;
-  for (uint64_t page = addr >> 12; page <= (addr + len - 1) >> 12; ++page) {
-    auto it = pages_.find(page);
-    if (it == pages_.end()) continue;
-    for (TranslatedBlock* b : it->second)
+  if (len == 0) return 0;
+  const uint64_t last = addr + len - 1 < addr ? ~uint64_t(0) : addr + len - 1;
+  for (uint64_t page : keys_in_range(pages_, addr >> 12, last >> 12, 1)) {
+    for (TranslatedBlock* b : pages_.find(page)->second)
       if (b->reads_code(addr, len) &&
           std::find(victims.begin(), victims.end(), b) == victims.end())
         victims.push_back(b);

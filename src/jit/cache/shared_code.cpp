@@ -3,8 +3,10 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <iterator>
 #include <mutex>
 
+#include "jit/cache/page_range.h"
 #include "mem/address_space.h"
 
 namespace vireo::jit {
@@ -105,6 +107,18 @@ void SharedCode::tell(Member* m, uint64_t addr, uint64_t len) {
 
 bool SharedCode::code_written(Member* m, uint64_t page, std::vector<uint64_t>& code_pages) {
   std::lock_guard g(mu_);
+  return drop_written(m, page, code_pages);
+}
+
+bool SharedCode::range_written(Member* m, uint64_t addr, uint64_t len, std::vector<uint64_t>& code_pages) {
+  if (len == 0) return false;
+  std::lock_guard g(mu_);
+  bool hit = false;
+  for (uint64_t page : protected_pages_in(addr, len)) hit |= drop_written(m, page, code_pages);
+  return hit;
+}
+
+bool SharedCode::drop_written(Member* m, uint64_t page, std::vector<uint64_t>& code_pages) {
   bool hit = false;
   auto drop = [&](uint64_t code) {
     auto it = pages_.find(code);
@@ -123,11 +137,23 @@ bool SharedCode::code_written(Member* m, uint64_t page, std::vector<uint64_t>& c
   return hit;
 }
 
+std::vector<uint64_t> SharedCode::protected_pages_in(uint64_t addr, uint64_t len) const {
+  if (len == 0) return {};
+  const uint64_t first = addr & ~uint64_t(4095);
+  const uint64_t end = addr + len - 1 < addr ? ~uint64_t(0) : addr + len - 1;
+  const uint64_t last = end & ~uint64_t(4095);
+  std::vector<uint64_t> pages = keys_in_range(pages_, first, last, 4096);
+  std::vector<uint64_t> aliases = keys_in_range(alias_code_, first, last, 4096);
+  std::vector<uint64_t> both;
+  std::set_union(pages.begin(), pages.end(), aliases.begin(), aliases.end(), std::back_inserter(both));
+  return both;
+}
+
 void SharedCode::invalidate_range(Member* m, uint64_t addr, uint64_t len, std::vector<uint64_t>& code_pages) {
   std::lock_guard g(mu_);
   for (auto& other : members_)
     if (other.get() != m) tell(other.get(), addr, len);
-  for (uint64_t page = addr & ~uint64_t(4095); page < addr + len; page += 4096) {
+  for (uint64_t page : protected_pages_in(addr, len)) {
     // Code elsewhere that this range aliased: every translator drops it (the view changes).
     if (auto a = alias_code_.find(page); a != alias_code_.end()) {
       std::vector<uint64_t> codes = a->second;

@@ -61,6 +61,9 @@ class SharedCode {
   // translator with code there is told to drop it, and the pages become writable. Returns
   // whether it was protected; `code_pages` gets the pages whose code the caller drops too.
   bool code_written(Member* m, uint64_t page, std::vector<uint64_t>& code_pages);
+  // The same for every page of [addr, addr + len) (the kernel side about to write a buffer):
+  // costs what the protected pages in it cost, however long the range.
+  bool range_written(Member* m, uint64_t addr, uint64_t len, std::vector<uint64_t>& code_pages);
   // munmap/mprotect of [addr, addr + len) by m's thread: every other translator drops its
   // code there; the pages' protection is the guest's again. `code_pages` gets the code pages
   // elsewhere that aliased the range (the caller drops its code there too).
@@ -85,6 +88,10 @@ class SharedCode {
 
  private:
   void drop_page(uint64_t page);        // (lock held) no code at `page` any more
+  bool drop_written(Member* m, uint64_t page, std::vector<uint64_t>& code_pages);  // (lock held)
+  // (lock held) The pages of [addr, addr + len) that are protected as code or as an alias of
+  // code, ascending.
+  std::vector<uint64_t> protected_pages_in(uint64_t addr, uint64_t len) const;
   void restore_if_free(uint64_t page);  // (lock held) the guest's protection, unless still needed
   void release(Member* m);        // (lock held)
   void tell(Member* m, uint64_t addr, uint64_t len);  // (lock held)
