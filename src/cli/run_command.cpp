@@ -33,6 +33,7 @@ struct RunArgs {
   std::vector<std::string> unset_env;
   std::string argv0;
   std::string execfn;
+  int32_t altstack_flags = 0;
   std::string sysroot;  // -L DIR (default: $VIREO_LD_PREFIX, else none)
   std::vector<std::string> command;  // PROGRAM ARGS...
   // jit
@@ -134,6 +135,7 @@ int run(const RunArgs& a) {
   o.argv = a.command;
   if (!a.argv0.empty()) o.argv[0] = a.argv0;
   o.execfn = a.execfn;
+  o.altstack_flags = a.altstack_flags;
   o.env = guest_environment(a);
   // (o.vireo_path stays empty: an execve that re-executes vireo reads /proc/self/exe then,
   // most processes never do)
@@ -246,6 +248,9 @@ void add_run_command(CLI::App& app) {
   run_cmd->add_option("--argv0", args->argv0, "argv[0] for the guest (default: PROGRAM)");
   run_cmd->add_option("--execfn", args->execfn,
                       "AT_EXECFN for the guest, the name its execve was given (default: PROGRAM)");
+  // (internal: an execve that re-executes vireo carries the thread's sigaltstack flags, which
+  // Linux keeps across execve)
+  run_cmd->add_option("--altstack-flags", args->altstack_flags)->group("");
   run_cmd->add_option("-L", args->sysroot,
                       "Sysroot: absolute paths the guest names (its ELF interpreter, libraries, "
                       "files) are looked up under DIR first (default: $VIREO_LD_PREFIX, else /)");

@@ -123,8 +123,7 @@ void Process::exec_in_place(const std::string& program, std::vector<std::string>
       ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, 8L);
     }
   }
-  t.altstack_sp = t.altstack_size = 0;
-  t.altstack_flags = SS_DISABLE;
+  t.altstack.forget_for_exec();
   t.mask_saved = false;
   release_robust_futexes(*this, t);
   t.robust_list = 0;

@@ -54,6 +54,7 @@ GuestThread& Process::start_main_thread() {
   auto t = std::make_unique<GuestThread>();
   t->tid = pid_t(::gettid());
   t->is_main = true;
+  t->altstack.flags = opts_.altstack_flags;
   GuestThread& main = *t;
   {
     std::lock_guard g(threads_mu_);

@@ -32,6 +32,7 @@ struct RunOptions {
   std::vector<std::string> argv;     // guest argv (argv[0] included)
   std::vector<std::string> env;      // guest environment
   std::string execfn;                // AT_EXECFN (empty: `program`), the name execve was given
+  int32_t altstack_flags = 0;        // the sigaltstack flags an execve keeps (across a re-exec)
   std::string vireo_path;            // host path of the vireo binary (for execve; empty: /proc/self/exe's)
   // Further `vireo run` options to repeat when execve re-executes vireo (engine tuning, ...).
   std::vector<std::string> reexec_options;

@@ -25,9 +25,6 @@
 #include "linux/threads.h"
 #include "support/diag_stream.h"
 
-#ifndef SS_AUTODISARM
-#define SS_AUTODISARM (1U << 31)
-#endif
 
 namespace vireo {
 
@@ -94,10 +91,6 @@ constexpr uint64_t kFixEflags = flag::ARITH | flag::TF | flag::DF | flag::NT | f
 // The guest's x86 registers in sigcontext order.
 constexpr Gpr kCtxOrder[16] = {R8, R9, R10, R11, R12, R13, R14, R15,
                                RDI, RSI, RBP, RBX, RDX, RAX, RCX, RSP};
-
-bool on_altstack(Process& p, uint64_t sp) {
-  return p.thread().altstack_size && sp > p.thread().altstack_sp && sp - p.thread().altstack_sp <= p.thread().altstack_size;
-}
 
 // The FPU/SSE state a handler starts with (Linux gives it the init state).
 void reset_fpu(CpuState& cpu) {
@@ -167,20 +160,19 @@ bool setup_frame(Process& p, int sig, const GuestSiginfo& info, const FaultInfo*
   CpuState& cpu = p.cpu();
   const Process::SigAction& sa = p.sigactions[sig];
   uint64_t sp = cpu.gpr[RSP];
-  bool was_on_alt = on_altstack(p, sp);
+  const AltStack& alt = p.thread().altstack;
   sp -= kRedZone;
-  if ((sa.flags & SA_ONSTACK) && p.thread().altstack_size && !was_on_alt)
-    sp = p.thread().altstack_sp + p.thread().altstack_size;
+  if (uint64_t top = alt.top_for_handler(cpu.gpr[RSP]); (sa.flags & SA_ONSTACK) && top) sp = top;
   uint64_t fx = (sp - fpstate_bytes(cpu)) & ~uint64_t(63);
   uint64_t frame_addr = ((fx - sizeof(RtSigframe)) & ~uint64_t(15)) - 8;
 
   RtSigframe f{};
   f.pretcode = sa.restorer;
   f.uc.flags = kUcSigcontextSs | kUcStrictRestoreSs | (cpu.xcr0 ? kUcFpXstate : 0);
-  f.uc.ss_sp = p.thread().altstack_sp;
-  f.uc.ss_size = p.thread().altstack_size;
-  f.uc.ss_flags = !p.thread().altstack_size ? SS_DISABLE
-                                   : int32_t(p.thread().altstack_flags | (was_on_alt ? SS_ONSTACK : 0));
+  // (Linux's __save_altstack: the flags as the guest gave them, not as sigaltstack reports them)
+  f.uc.ss_sp = alt.sp;
+  f.uc.ss_size = alt.size;
+  f.uc.ss_flags = alt.flags;
   SigContext& mc = f.uc.mc;
   uint64_t* regs = &mc.r8;
   for (int i = 0; i < 16; ++i) regs[i] = cpu.gpr[kCtxOrder[i]];
@@ -208,10 +200,7 @@ bool setup_frame(Process& p, int sig, const GuestSiginfo& info, const FaultInfo*
     return false;
 
   // The frame is committed: the state the handler runs in.
-  if (p.thread().altstack_size && (p.thread().altstack_flags & SS_AUTODISARM)) {
-    p.thread().altstack_sp = p.thread().altstack_size = 0;
-    p.thread().altstack_flags = SS_DISABLE;
-  }
+  if (p.thread().altstack.flags & AltStack::kAutoDisarm) p.thread().altstack.reset();
   cpu.gpr[RDI] = uint64_t(sig);
   cpu.gpr[RSI] = frame_addr + offsetof(RtSigframe, info);
   cpu.gpr[RDX] = frame_addr + offsetof(RtSigframe, uc);
@@ -354,19 +343,9 @@ int64_t signal_return(Process& p) {
   cpu.rip = mc.rip;
   cpu.rflags = (cpu.rflags & ~kFixEflags) | (mc.eflags & kFixEflags) | flag::FIXED1;
 
-  // The alternate stack as it was, unless we are still running on the current one (the kernel
-  // answers EPERM then, and rt_sigreturn ignores that).
-  if (!on_altstack(p, cpu.gpr[RSP])) {
-    int mode = f.uc.ss_flags & ~int32_t(SS_AUTODISARM);
-    if (mode == SS_DISABLE) {
-      p.thread().altstack_sp = p.thread().altstack_size = 0;
-      p.thread().altstack_flags = SS_DISABLE;
-    } else if ((mode == 0 || mode == SS_ONSTACK) && f.uc.ss_size >= MINSIGSTKSZ) {
-      p.thread().altstack_sp = f.uc.ss_sp;
-      p.thread().altstack_size = f.uc.ss_size;
-      p.thread().altstack_flags = f.uc.ss_flags & int32_t(SS_AUTODISARM);
-    }
-  }
+  // The alternate stack as the frame says (restore_altstack: a full sigaltstack whose errors,
+  // EPERM while still on the stack among them, rt_sigreturn ignores).
+  (void)p.thread().altstack.change(cpu.gpr[RSP], f.uc.ss_sp, f.uc.ss_flags, f.uc.ss_size);
   p.thread().mask_saved = false;
   set_guest_mask(p, f.uc.sigmask);
   return int64_t(cpu.gpr[RAX]);

@@ -57,6 +57,7 @@ int64_t Process::clone_thread(const CloneRequest& req) {
   if (req.flags & CLONE_SETTLS) fs_base(nt->cpu) = req.tls;
   // Linux (copy_process): the mask is inherited; a CLONE_VM child gets no alternate stack.
   nt->sigmask = parent.sigmask;
+  nt->altstack.reset();
   if (req.flags & CLONE_CHILD_CLEARTID) nt->clear_child_tid = req.child_tid;
   nt->engine = opts_.make_engine(as_->memory());
   GuestThread* raw = nt.get();

@@ -18,6 +18,7 @@
 
 #include "cpu/cpu_state.h"
 #include "cpu/engine.h"
+#include "linux/altstack.h"
 #include "linux/signals.h"
 
 namespace vireo {
@@ -35,8 +36,7 @@ struct GuestThread {
   uint64_t sigmask = 0;
   uint64_t saved_mask = 0;
   bool mask_saved = false;
-  uint64_t altstack_sp = 0, altstack_size = 0;
-  int altstack_flags = SS_DISABLE;
+  AltStack altstack;
   ThreadSignals signals;
   // The last CPU exception delivered as a signal (Linux's thread.trap_nr, error_code, cr2):
   // every signal frame's sigcontext reports them, a kill()'s too, stale as they are.

@@ -36,6 +36,7 @@ Process::Process(VforkTag, Process& parent, const GuestThread& from, uint64_t st
   t->cpu.gpr[RAX] = 0;
   if (stack) t->cpu.gpr[RSP] = stack;
   t->sigmask = from.sigmask;
+  t->altstack = from.altstack;  // (copy_process resets it only for CLONE_VM without CLONE_VFORK)
   t->engine = opts_.make_engine(as_->memory());
   threads_.push_back(std::move(t));
   threads_started_ = 1;

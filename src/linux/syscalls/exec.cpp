@@ -205,6 +205,7 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, const std::stri
   // "--argv0=X" (one word) so that an argv[0] starting with '-' (login shells) stays a value.
   if (!args.empty()) host_args.push_back("--argv0=" + args[0]);
   host_args.push_back("--execfn=" + name);
+  if (int32_t flags = p.thread().altstack.flags) host_args.push_back(fmt::format("--altstack-flags={}", flags));
   host_args.push_back("--");
   host_args.push_back(program);
   if (args.size() > 1) host_args.insert(host_args.end(), args.begin() + 1, args.end());

@@ -10,10 +10,6 @@
 
 #include <unistd.h>
 
-// Linux uapi value; glibc does not export it.
-#ifndef SS_AUTODISARM
-#define SS_AUTODISARM (1U << 31)
-#endif
 
 #include "linux/guest_access.h"
 #include "linux/process.h"
@@ -96,24 +92,13 @@ struct GuestStack {
 };
 
 int64_t sys_sigaltstack(Process& p, const SyscallArgs& a) {
-  uint64_t sp = p.cpu().gpr[RSP];
-  bool on_stack = p.thread().altstack_size && sp > p.thread().altstack_sp && sp - p.thread().altstack_sp <= p.thread().altstack_size;
-  GuestStack old{p.thread().altstack_sp, on_stack ? SS_ONSTACK : p.thread().altstack_flags, 0, p.thread().altstack_size};
+  const uint64_t sp = p.cpu().gpr[RSP];
+  AltStack& alt = p.thread().altstack;
+  GuestStack old{alt.sp, alt.reported_flags(sp), 0, alt.size};
   if (a.a[0]) {
     GuestStack n;
     if (!read_guest(p, a.a[0], n)) return -EFAULT;
-    if (on_stack) return -EPERM;  // the stack a handler runs on cannot change under it
-    int mode = n.flags & ~SS_AUTODISARM;
-    if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK) return -EINVAL;
-    if (mode == SS_DISABLE) {
-      p.thread().altstack_sp = p.thread().altstack_size = 0;
-      p.thread().altstack_flags = SS_DISABLE;
-    } else {
-      if (n.size < MINSIGSTKSZ) return -ENOMEM;
-      p.thread().altstack_sp = n.sp;
-      p.thread().altstack_size = n.size;
-      p.thread().altstack_flags = n.flags & SS_AUTODISARM;
-    }
+    if (int err = alt.change(sp, n.sp, n.flags, n.size)) return err;
   }
   if (a.a[1] && !write_guest(p, a.a[1], old)) return -EFAULT;
   return 0;
