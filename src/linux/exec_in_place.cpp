@@ -9,7 +9,7 @@
 //    the close-on-exec pipe end the child holds to go away (syscalls/process.cpp, fork_guest);
 //  - caught signals go back to SIG_DFL, ignored ones stay ignored, flags and masks of the
 //    dispositions are cleared (flush_signal_handlers); the blocked mask and pending signals
-//    stay; the alternate signal stack is cleared;
+//    stay; the alternate signal stack is forgotten, its flags kept (begin_new_exec);
 //  - POSIX timers are deleted (exit_itimers); interval timers, alarm and rlimits stay;
 //  - robust futexes still held are released (exec_mm_release -> futex_exec_release runs
 //    exit_robust_list), then the robust list and clear_child_tid are dropped (the old mm goes
