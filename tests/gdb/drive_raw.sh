@@ -11,7 +11,9 @@ trap 'rm -rf "$dir"' EXIT
 sock=$dir/gdb.sock
 timeout 60 "$vireo" run --engine "$engine" -g "$sock" "$@" "$guest" >"$dir/out" 2>"$dir/err" &
 vpid=$!
-for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
+# (up to the guest's own 60 s bound: under a loaded machine vireo's start can take seconds,
+# and a client started before the socket exists fails the test for nothing)
+for _ in $(seq 1200); do [ -S "$sock" ] && break; kill -0 $vpid 2>/dev/null || break; sleep 0.05; done
 case $mode in
   bad) timeout 60 "$client" "$sock" bad || { kill -9 $vpid; exit 1; } ;;
   disconnect-*) timeout 60 "$client" "$sock" disconnect || { kill -9 $vpid; exit 1; } ;;
