@@ -155,14 +155,11 @@ bool JitEngine::handle_code_write(uint64_t addr) {
 // bytes changed, or one translated unchecked from a page that became checked meanwhile.
 void JitEngine::drop_block_code(const TranslatedBlock* b) {
   if (!b) return;
-  std::pair<uint64_t, uint64_t> ranges[8];
-  size_t n = std::min<size_t>(b->code_range_count(), 8);
-  for (size_t i = 0; i < n; ++i) ranges[i] = b->code_range(i);
-  const bool more = b->code_range_count() > n;
-  const uint64_t page = b->guest_pc & ~uint64_t(4095);
   // (b is freed by the first invalidation: its ranges are read before)
-  for (size_t i = 0; i < n; ++i) stats_.invalidations += cache_.invalidate(ranges[i].first, ranges[i].second - ranges[i].first);
-  if (more) stats_.invalidations += cache_.invalidate(page, 4096);  // (not expected: a block has few ranges)
+  thread_local std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  ranges.clear();
+  for (size_t i = 0; i < b->code_range_count(); ++i) ranges.push_back(b->code_range(i));
+  for (auto [begin, end] : ranges) stats_.invalidations += cache_.invalidate(begin, end - begin);
 }
 
 void JitEngine::drop_stale_code() {
