@@ -85,6 +85,10 @@ class Process {
     uint64_t handler = 0, flags = 0, restorer = 0, mask = 0;
   };
   SigAction sigactions[65];
+  // Held while a disposition is changed (rt_sigaction, SA_RESETHAND) or read for a delivery, as
+  // Linux holds sighand->siglock: a thread delivering a signal while another switches its
+  // handler to SIG_IGN must see one whole disposition, not jump to address 1.
+  ForkSafeMutex sigactions_mu;
 
   // gdb (`vireo run -g`), or null: sees each stop, signal and exit (gdb/user_target.h).
   gdb::UserDebugger* debugger = nullptr;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "cpu/cpuid.h"
@@ -155,10 +156,11 @@ bool restore_fpstate(Process& p, CpuState& cpu, uint64_t fpstate) {
   return true;
 }
 
-// Builds the frame and points the CPU at the handler. False if the frame cannot be written.
-bool setup_frame(Process& p, int sig, const GuestSiginfo& info, const FaultInfo* fault) {
+// Builds the frame for disposition `sa` (the caller's snapshot: another thread may change the
+// live one meanwhile) and points the CPU at the handler. False if the frame cannot be written.
+bool setup_frame(Process& p, int sig, const Process::SigAction& sa, const GuestSiginfo& info,
+                 const FaultInfo* fault) {
   CpuState& cpu = p.cpu();
-  const Process::SigAction& sa = p.sigactions[sig];
   uint64_t sp = cpu.gpr[RSP];
   const AltStack& alt = p.thread().altstack;
   sp -= kRedZone;
@@ -214,7 +216,16 @@ bool setup_frame(Process& p, int sig, const GuestSiginfo& info, const FaultInfo*
 
 // Runs the guest's disposition for `sig`.
 void dispatch(Process& p, int sig, const GuestSiginfo& info, const FaultInfo* fault) {
-  Process::SigAction sa = p.sigactions[sig];
+  Process::SigAction sa;
+  {
+    // One whole disposition, and SA_RESETHAND's reset with it (Linux: get_signal under siglock).
+    std::lock_guard lock(p.sigactions_mu);
+    sa = p.sigactions[sig];
+    if (sa.handler != uint64_t(SIG_IGN) && sa.handler != uint64_t(SIG_DFL) && (sa.flags & SA_RESETHAND)) {
+      p.sigactions[sig] = {};
+      if (mirrored_on_host(sig)) ::signal(sig, SIG_DFL);
+    }
+  }
   if (sa.handler == uint64_t(SIG_IGN)) return;
   if (sa.handler == uint64_t(SIG_DFL)) {
     switch (default_action(sig)) {
@@ -223,17 +234,13 @@ void dispatch(Process& p, int sig, const GuestSiginfo& info, const FaultInfo* fa
       case DefaultAction::Terminate: die_by_signal(p, sig, fault ? fault->address : 0);
     }
   }
-  if (!setup_frame(p, sig, info, fault)) {
+  if (!setup_frame(p, sig, sa, info, fault)) {
     // Linux: a frame that cannot be written is a SIGSEGV with the default action.
     die_by_signal(p, SIGSEGV, p.cpu().gpr[RSP]);
   }
   uint64_t mask = p.thread().sigmask | sa.mask;
   if (!(sa.flags & SA_NODEFER)) mask |= sigbit(sig);
   p.thread().mask_saved = false;
-  if (sa.flags & SA_RESETHAND) {
-    p.sigactions[sig] = {};
-    if (mirrored_on_host(sig)) ::signal(sig, SIG_DFL);
-  }
   set_guest_mask(p, mask);
 }
 

@@ -10,6 +10,8 @@
 
 #include <unistd.h>
 
+#include <mutex>
+
 
 #include "linux/guest_access.h"
 #include "linux/process.h"
@@ -41,6 +43,7 @@ void mirror_disposition(int sig, const KernelSigaction& ka) {
 int64_t sys_rt_sigaction(Process& p, const SyscallArgs& a) {
   int sig = int(a.a[0]);
   if (sig < 1 || sig > 64 || a.a[3] != 8) return -EINVAL;
+  std::unique_lock lock(p.sigactions_mu);  // (a sibling may be delivering `sig`: signal_frame.cpp)
   KernelSigaction old{p.sigactions[sig].handler, p.sigactions[sig].flags,
                       p.sigactions[sig].restorer, p.sigactions[sig].mask};
   if (a.a[1]) {
@@ -50,6 +53,7 @@ int64_t sys_rt_sigaction(Process& p, const SyscallArgs& a) {
     p.sigactions[sig] = {n.handler, n.flags, n.restorer, n.mask};
     mirror_disposition(sig, n);
   }
+  lock.unlock();
   if (a.a[2] && !write_guest(p, a.a[2], old)) return -EFAULT;
   return 0;
 }
