@@ -25,6 +25,10 @@ int64_t sys_uname(Process& p, const SyscallArgs& a) {
   return copy_to_guest(p, a.a[0], &u, sizeof u) ? 0 : -EFAULT;
 }
 
+// Any process's limits, as the host keeps them: Vireo leaves a guest's limits as the guest sets
+// them, so the host's answer for another process (under Vireo or not) is the guest's, with the
+// kernel's errors in its order (new limits read first, EFAULT; then ESRCH for no such process,
+// EPERM, EINVAL for the resource; kernel/sys.c prlimit64).
 int64_t sys_prlimit64(Process& p, const SyscallArgs& a) {
   struct rlimit64 nl, ol;
   struct rlimit64* np = nullptr;
@@ -32,9 +36,7 @@ int64_t sys_prlimit64(Process& p, const SyscallArgs& a) {
     if (!copy_from_guest(p, &nl, a.a[2], sizeof nl)) return -EFAULT;
     np = &nl;
   }
-  // Limits of other processes are not ours to report.
-  if (a.a[0] != 0 && int(a.a[0]) != ::getpid()) return -EPERM;
-  int64_t r = host_result(::prlimit64(0, __rlimit_resource(a.a[1]), np, &ol));
+  int64_t r = host_result(::prlimit64(pid_t(a.a[0]), __rlimit_resource(a.a[1]), np, a.a[3] ? &ol : nullptr));
   if (r == 0 && a.a[3] && !copy_to_guest(p, a.a[3], &ol, sizeof ol)) return -EFAULT;
   return r;
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <signal.h>
+#include <sys/resource.h>
 /* Prints the call, its result and errno. */
 #define R(x) do { errno = 0; long v_ = (long)(x); printf("%-50s %ld %d\n", #x, v_, v_ < 0 ? errno : 0); } while (0)
 int main(void) {
@@ -93,6 +94,15 @@ int main(void) {
   R(syscall(SYS_socket, AF_INET, 12345, 0));
   R(syscall(SYS_setsockopt, p[0], 1, 1, buf, 4));
   R(syscall(SYS_getrlimit, 12345, buf));
+  /* prlimit of another process: the host's answer (CPython's test_resource: pid -1 is ESRCH) */
+  /* (into lim: with musl, buf is page-aligned and the huge mprotect above made its first pages
+   * read-only natively, as Linux changes the mappings before the first hole) */
+  long lim[2];
+  R(syscall(SYS_prlimit64, -1, RLIMIT_AS, 0, lim));
+  R(syscall(SYS_prlimit64, 0x3fffffff, RLIMIT_AS, 0, lim));
+  R(syscall(SYS_prlimit64, getppid(), RLIMIT_NOFILE, 0, lim));
+  R(syscall(SYS_prlimit64, getppid(), 12345, 0, lim));
+  R(syscall(SYS_prlimit64, getpid(), RLIMIT_NOFILE, 0, lim));
   R(syscall(SYS_mremap, buf, 4096, 1L << 50, 1));
   R(syscall(SYS_select, -1, 0, 0, 0, 0));
   R(syscall(SYS_poll, buf, 1L << 40, 0));
