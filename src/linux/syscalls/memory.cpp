@@ -3,6 +3,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "linux/guest_access.h"
 #include "linux/process.h"
 #include "linux/syscalls/host_result.h"
@@ -46,12 +48,32 @@ int64_t sys_munmap(Process& p, const SyscallArgs& a) {
   return r;
 }
 
+// Linux's order of checks (mm/mprotect.c, do_mprotect_pkey): both grow flags, then alignment,
+// a zero length (success), a range that wraps (ENOMEM), unknown protection bits (EINVAL), and only
+// then the mappings, changed one after the other from the start until a hole (ENOMEM, the part
+// before it changed). Nothing of the guest is mapped past the window, so a range that leaves it
+// changes what it covers inside and answers ENOMEM, as Linux at the first hole.
 int64_t sys_mprotect(Process& p, const SyscallArgs& a) {
-  int64_t r = p.as().mprotect(a.a[0], a.a[1], int(a.a[2]));
-  // Also after ENOMEM: the part of the range before a hole has changed.
-  // (A range leaving the window fails before any change: nothing to invalidate.)
-  if (r == 0 || (r == -ENOMEM && window_len(a.a[0], a.a[1]) == a.a[1]))
-    p.engine().invalidate(a.a[0], a.a[1]);
+  constexpr uint64_t kPage = AddressSpace::kPageSize;
+  constexpr int kGrows = PROT_GROWSDOWN | PROT_GROWSUP;
+  const uint64_t addr = a.a[0], len = a.a[1];
+  const int prot = int(a.a[2]);
+  if ((prot & kGrows) == kGrows) return -EINVAL;
+  if (addr & (kPage - 1)) return -EINVAL;
+  if (len == 0) return 0;
+  const uint64_t aligned = (len + kPage - 1) & ~(kPage - 1);
+  if (addr + aligned <= addr) return -ENOMEM;
+  constexpr int kProtSem = 0x8;  // (asm-generic/mman-common.h; glibc does not define PROT_SEM)
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | kProtSem | kGrows)) return -EINVAL;
+  const uint64_t inside = window_len(addr, aligned);
+  // What the walk can change: the mappings from addr up to the first hole.
+  uint64_t reach = addr;
+  while (reach < addr + inside && p.as().is_mapped(reach, 1)) reach = p.as().run_end(reach);
+  const uint64_t changed = std::min(reach, addr + inside) - addr;
+  if (changed == 0) return -ENOMEM;  // (nothing at addr: Linux's first lookup fails alike)
+  int64_t r = p.as().mprotect(addr, changed, prot);
+  if (r == 0 || r == -ENOMEM) p.engine().invalidate(addr, changed);
+  if (r == 0 && changed < aligned) return -ENOMEM;  // the hole (or the window's end) stops it
   return r;
 }
 

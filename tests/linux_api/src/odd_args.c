@@ -55,6 +55,29 @@ int main(void) {
   R(mmap(0, 4096, PROT_READ, MAP_PRIVATE, 12345, 0) == MAP_FAILED);
   R(mmap(0, 4096, PROT_READ, MAP_PRIVATE, fd, 1) == MAP_FAILED);
 
+  {
+    /* mprotect in Linux's order: grow flags, alignment, length 0 (success, whatever the
+     * protection), a wrapping range (ENOMEM), unknown bits (EINVAL), then the mappings, changed
+     * until the first hole (ENOMEM): a range far past the end of everything changes what it
+     * covers. The protection shows in whether read() can fill the page (EFAULT if not). */
+    char* two = mmap((void*)0x20000000, 2 << 12, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    R(two == (void*)0x20000000);
+    R(mprotect(two, 1L << 50, PROT_READ));
+    R(pread(fd, two + 4096, 1, 0));
+    R(mprotect(two, 3 << 12, PROT_READ | PROT_WRITE));
+    R(pread(fd, two + 4096, 1, 0));
+    R(mprotect(two, SIZE_MAX, PROT_READ));
+    R(pread(fd, two, 1, 0));
+    R(mprotect(two, 0, 0x100));
+    R(mprotect(two, 4096, 0x100));
+    R(mprotect(two + (8 << 12), 4096, 0x100));
+    R(mprotect(two + (8 << 12), 4096, PROT_READ));
+    R(mprotect(two + 1, 4096, 0x100));
+    R(mprotect(two, 4096, PROT_GROWSDOWN | PROT_GROWSUP));
+    R(mprotect((void*)(1L << 47), 4096, PROT_READ));
+    R(mprotect((void*)(1L << 46), 1L << 40, PROT_READ));
+  }
   R(munmap(buf + 1, 10));
   R(mprotect(buf, 1L << 50, PROT_READ));
   R(madvise(buf, 4096, 12345));
