@@ -17,6 +17,7 @@
 #include "linux/guest_access.h"
 #include "linux/maps_registry.h"
 #include "linux/process.h"
+#include "support/fork_text.h"
 
 namespace vireo {
 
@@ -216,7 +217,10 @@ void Process::wake_threads_for(int sig) {
   });
 }
 
-void Process::before_fork() { lock_all_for_fork(); }
+void Process::before_fork() {
+  keep_text_mapped_across_fork();  // (once: the child faults Vireo's code in again otherwise)
+  lock_all_for_fork();
+}
 
 void Process::after_fork(bool child) {
   if (child) {
@@ -232,6 +236,7 @@ void Process::after_fork(bool child) {
     const bool debugged = debugger != nullptr;
     debugger = nullptr;
     unlock_all_after_fork(true);
+    if (me->engine) me->engine->forked();
     if (debugged && me->engine) me->engine->set_debug(nullptr);
     // Their engines go with them (their host threads do not exist here).
     others.clear();
