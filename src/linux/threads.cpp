@@ -17,7 +17,6 @@
 #include "linux/guest_access.h"
 #include "linux/maps_registry.h"
 #include "linux/process.h"
-#include "support/fork_text.h"
 
 namespace vireo {
 
@@ -217,10 +216,7 @@ void Process::wake_threads_for(int sig) {
   });
 }
 
-void Process::before_fork() {
-  keep_text_mapped_across_fork();  // (once: the child faults Vireo's code in again otherwise)
-  lock_all_for_fork();
-}
+void Process::before_fork() { lock_all_for_fork(); }
 
 void Process::after_fork(bool child) {
   if (child) {
