@@ -31,6 +31,11 @@ class Engine {
   // Adds `other`'s --stats counters to this engine's (an engine of the same kind: the
   // engine of a guest thread that ended, so that --stats adds up all threads).
   virtual void merge_stats(const Engine& other) {}
+  // This engine's process is the child of a host fork that has just returned (a guest fork),
+  // with its parent's engine state as it was: called by the thread that runs the engine,
+  // between runs. (The caller's to say: a pthread_atfork handler's counter would be one more
+  // copy-on-write fault in every child.)
+  virtual void forked() {}
   // A debugger's breakpoints, watchpoints and single-step for this CPU (cpu/debug_target.h),
   // read by the engine while it runs; null when none is attached. Called between runs, by the
   // thread that runs the engine. Returns false (and leaves them off) if the engine cannot

@@ -27,9 +27,6 @@ namespace {
 
 constexpr uint32_t kHostMxcsr = 0x1F80;
 
-// Host forks this process has been through (each guest fork and vfork is a host fork).
-std::atomic<uint64_t> g_forks{0};
-
 // make_trampolines writes the same code at the same address: a recycled cache mapping
 // (code_cache.h) holds it still, with the record of where each entry is in its note.
 Trampolines trampolines_of(CodeCache& cache) {
@@ -47,18 +44,9 @@ Trampolines trampolines_of(CodeCache& cache) {
 
 }  // namespace
 
-uint64_t JitEngine::fork_generation() {
-  static const bool registered = [] {
-    ::pthread_atfork(nullptr, nullptr, [] { g_forks.fetch_add(1, std::memory_order_relaxed); });
-    return true;
-  }();
-  (void)registered;
-  return g_forks.load(std::memory_order_relaxed);
-}
-
 JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
     : mem_(mem), opts_(opts), interp_(mem, opts.tiers.interp_cache_entries), cache_(opts.tc_size), tramp_(trampolines_of(cache_)),
-      tiering_(opts.tiers), forks_seen_(fork_generation()) {
+      tiering_(opts.tiers) {
   if (opts_.log_exec) opts_.chain = opts_.jump_cache = false;  // every block entry is seen
   rt_.exit_stub = tramp_.exit_stub;
   rt_.settle_flags = tramp_.settle_flags;
@@ -395,16 +383,16 @@ StopReason JitEngine::debug_dispatch(CpuState& cpu, bool& handled) {
   return r;
 }
 
+// A forked child is a new process, young whatever its parent's age (jit/tiering.h).
+void JitEngine::forked() {
+  tiering_.new_process();
+  interp_.mark_inherited();  // (the decode pool's pages so far are shared with the parent)
+  cache_.mark_inherited();  // (so are the blocks: left, not freed, at an execve)
+}
+
 StopReason JitEngine::run(CpuState& cpu) {
   // (the CpuState of an engine's thread never moves: other threads raise its exit request)
   if (!member_) member_ = shared_->join(&cpu.exit_request);
-  // A forked child is a new process, young whatever its parent's age (jit/tiering.h).
-  if (const uint64_t forks = fork_generation(); forks != forks_seen_) {
-    tiering_.new_process();
-    interp_.mark_inherited();  // (the decode pool's pages so far are shared with the parent)
-    cache_.mark_inherited();  // (so are the blocks: left, not freed, at an execve)
-    forks_seen_ = forks;
-  }
   if (!kernel_lifted_.empty()) settle_kernel_lifts();
   for (;;) {
     activate_fault_scope(scope_, mem_);

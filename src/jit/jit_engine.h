@@ -99,6 +99,7 @@ class JitEngine final : public Engine {
   void prepare_guest_write(uint64_t addr, uint64_t len) override;
   void prepare_guest_read(uint64_t addr, uint64_t len) override;  // (watch_step.cpp)
   void merge_stats(const Engine& other) override;
+  void forked() override;
   // Breakpoints end blocks (the dispatcher checks them, chaining never jumps to one);
   // single-steps run in the interpreter, which checks them per instruction; watchpoints
   // protect their pages (jit/cache/watch_pages.h), and only accesses there are interpreted.
@@ -135,8 +136,6 @@ class JitEngine final : public Engine {
   GuestFaultScope scope_;
   JitStats stats_;
   Tiering tiering_;
-  static uint64_t fork_generation();  // host forks so far in this process's line
-  uint64_t forks_seen_;  // fork_generation() when this engine last ran
   uint64_t insns_at_enter_ = 0;  // cpu.insn_count when translated code was last entered
   std::shared_ptr<SharedCode> shared_;
   SharedCode::Member* member_ = nullptr;

@@ -74,10 +74,11 @@ struct Image {
   ElfError fail(const std::string& why) const { return ElfError(fmt::format("{}: {}", path, why)); }
 };
 
-void open_image(Image& im, const std::string& path) {
+// `fd`: the file opened already (taken over), or -1 to open `path`.
+void open_image(Image& im, const std::string& path, int fd = -1) {
   im.path = path;
   // O_NONBLOCK: a FIFO must not hang the open; it is rejected as "not a regular file" below.
-  im.f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  im.f.fd = fd >= 0 ? fd : ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (im.f.fd < 0) throw im.fail(strerror(errno));
   if (fstat(im.f.fd, &im.st) != 0) throw im.fail(strerror(errno));
   if (S_ISDIR(im.st.st_mode)) throw im.fail("is a directory");
@@ -261,16 +262,21 @@ bool looks_like_elf(const std::string& path) {
 }
 
 ExecKind classify_executable(const std::string& path) {
-  {
-    Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
-    unsigned char m[SELFMAG];
-    if (f.fd < 0 || ::pread(f.fd, m, SELFMAG, 0) != SELFMAG || std::memcmp(m, ELFMAG, SELFMAG) != 0)
-      return ExecKind::NotElf;
-  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  unsigned char m[SELFMAG];
+  const size_t n = fd >= 0 ? read_some(fd, m, SELFMAG, 0) : 0;
+  return classify_executable(path, fd, m, n);
+}
+
+ExecKind classify_executable(const std::string& path, int fd, const void* head, size_t head_len) {
   Image im;
+  if (fd < 0 || head_len < SELFMAG || std::memcmp(head, ELFMAG, SELFMAG) != 0) {
+    Fd owned{fd};
+    return ExecKind::NotElf;
+  }
   std::string interp;
   try {
-    open_image(im, path);
+    open_image(im, path, fd);
     interp = interpreter_of(im);
   } catch (const ElfError&) {
     return ExecKind::OtherElf;

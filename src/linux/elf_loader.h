@@ -57,5 +57,8 @@ enum class ExecKind {
   NotElf,              // anything else (scripts are recognised by the caller)
 };
 ExecKind classify_executable(const std::string& path);
+// The same for a file execve has open already (`fd`, taken over and closed here) and whose
+// first `head_len` bytes it has read into `head`: one open of the program per execve, not three.
+ExecKind classify_executable(const std::string& path, int fd, const void* head, size_t head_len);
 
 }  // namespace vireo

@@ -232,6 +232,7 @@ void Process::after_fork(bool child) {
     const bool debugged = debugger != nullptr;
     debugger = nullptr;
     unlock_all_after_fork(true);
+    if (me->engine) me->engine->forked();
     if (debugged && me->engine) me->engine->set_debug(nullptr);
     // Their engines go with them (their host threads do not exist here).
     others.clear();

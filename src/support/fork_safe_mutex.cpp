@@ -1,5 +1,7 @@
 #include "support/fork_safe_mutex.h"
 
+#include <sys/single_threaded.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -18,6 +20,10 @@ std::vector<ForkSafeMutex*>& registry() {
   return r;
 }
 
+// Whether lock_all_for_fork took the locks (the child's glibc may call itself single-threaded
+// after a fork of a threaded process: the decision is the one made before the fork).
+bool g_locked = false;
+
 }  // namespace
 
 ForkSafeMutex::ForkSafeMutex() {
@@ -31,11 +37,20 @@ ForkSafeMutex::~ForkSafeMutex() {
 }
 
 void lock_all_for_fork() {
+  // One host thread (glibc's __libc_single_threaded: false from the first pthread_create on,
+  // for good): no other thread can hold one of these locks or make or destroy one, and the
+  // forking thread holds none at a fork (a guest fork is a system call, handled between engine
+  // runs with no Vireo lock held). Every lock is free, and the child finds it so, untouched.
+  // Taking and releasing them would only write each one's page after the fork: a copy-on-write
+  // fault per page in the parent and one in the child (up to ~16 per fork under the jit).
+  g_locked = !__libc_single_threaded;
+  if (!g_locked) return;
   registry_mutex().lock();
   for (ForkSafeMutex* m : registry()) m->lock();
 }
 
 void unlock_all_after_fork(bool child) {
+  if (!g_locked) return;
   for (auto it = registry().rbegin(); it != registry().rend(); ++it) {
     if (child) (*it)->reset_in_child();
     else (*it)->unlock();

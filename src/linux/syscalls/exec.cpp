@@ -69,11 +69,12 @@ int64_t resolve_program(std::string path, std::vector<std::string>& args, std::s
     if (!S_ISREG(st.st_mode)) return -EACCES;
     if (::access(path.c_str(), X_OK) != 0) return -errno;
     char head[256] = {};
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // (O_NONBLOCK as the ELF loader opens: the file is regular, so it changes nothing here)
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return -errno;
     ssize_t n = ::read(fd, head, sizeof head - 1);
-    ::close(fd);
     if (n >= 2 && head[0] == '#' && head[1] == '!') {
+      ::close(fd);
       if (fd_closes) return -ENOENT;
       // The interpreter named on the line is a guest path, looked up through the sysroot;
       // argv keeps the name as written (fs/binfmt_script.c).
@@ -99,7 +100,8 @@ int64_t resolve_program(std::string path, std::vector<std::string>& args, std::s
       fd_closes = false;
       continue;
     }
-    switch (classify_executable(path)) {
+    // The ELF checks read the same open file (one open per execve's look, not three).
+    switch (classify_executable(path, fd, head, n > 0 ? size_t(n) : 0)) {
       case ExecKind::StaticX86_64:
       case ExecKind::Dynamic: program = path; return 0;
       // What Linux answers when a program's ELF interpreter cannot be found.

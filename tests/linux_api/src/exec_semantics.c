@@ -41,6 +41,7 @@ static const char* errno_name(int e) {
     case E2BIG: return "E2BIG";
     case EINVAL: return "EINVAL";
     case EFAULT: return "EFAULT";
+    case ELOOP: return "ELOOP";
     default: return "other";
   }
 }
@@ -112,6 +113,23 @@ static int stage_start(void) {
   OK(write(fd, "#!/nonexistent/interpreter\n", 27));
   close(fd);
   expect_failure("missing interpreter", "./bad_script", args, self_env, ENOENT);
+  /* What execve reads of the file before it loads anything: nothing, a piece of the ELF
+     magic, the magic and no header, a script naming itself. */
+  fd = OK(open("empty_exe", O_WRONLY | O_CREAT | O_TRUNC, 0755));
+  close(fd);
+  expect_failure("empty file", "./empty_exe", args, self_env, ENOEXEC);
+  fd = OK(open("short_exe", O_WRONLY | O_CREAT | O_TRUNC, 0755));
+  OK(write(fd, "\177E", 2));
+  close(fd);
+  expect_failure("two bytes of the ELF magic", "./short_exe", args, self_env, ENOEXEC);
+  fd = OK(open("magic_only", O_WRONLY | O_CREAT | O_TRUNC, 0755));
+  OK(write(fd, "\177ELF\2\1\1", 7));
+  close(fd);
+  expect_failure("ELF magic, no header", "./magic_only", args, self_env, ENOEXEC);
+  fd = OK(open("loop_script", O_WRONLY | O_CREAT | O_TRUNC, 0755));
+  OK(write(fd, "#!./loop_script\n", 16));
+  close(fd);
+  expect_failure("a script that is its own interpreter", "./loop_script", args, self_env, ELOOP);
   /* More argument bytes than a quarter of any stack limit allows (at most 6 MiB). */
   enum { kStrings = 64, kLen = 120 * 1024 };
   char** big = calloc(kStrings + 2, sizeof(char*));
@@ -363,6 +381,10 @@ static int stage_script_run(int argc, char** argv) {
   unlink("plain_file");
   unlink("junk_exe");
   unlink("bad_script");
+  unlink("empty_exe");
+  unlink("short_exe");
+  unlink("magic_only");
+  unlink("loop_script");
   return finish("exec_semantics");
 }
 
