@@ -388,10 +388,7 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
       // The target stays where it is; the probe takes two registers that hold neither it nor
       // a deferred push's new rsp (everything else is home by now).
       const Reg64 dest = val(t.dest.id);
-      const Reg64 sp = push ? val(b_.insts[deferred_push_].args[0].v) : dest;
-      if (push && dirty_gpr_[RSP] != b_.insts[deferred_push_].args[0].v)
-        throw std::runtime_error("jit backend: a deferred push without its rsp");
-      uint32_t avoid = (1u << dest.getIdx()) | (1u << sp.getIdx());
+      uint32_t avoid = 1u << dest.getIdx();
       auto scratch = [&avoid] {
         for (int r : kPool)
           if (!(avoid & (1u << r))) {
@@ -400,6 +397,17 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
           }
         throw std::runtime_error("jit backend: no scratch register at an indirect exit");
       };
+      Reg64 sp = dest;
+      if (push && dirty_gpr_[RSP] == b_.insts[deferred_push_].args[0].v) {
+        sp = val(b_.insts[deferred_push_].args[0].v);
+        avoid |= 1u << sp.getIdx();
+      } else if (push) {
+        // (the terminal's reload of a spilled target wrote rsp home to free a register: its
+        // step is taken back in CpuState, the new value kept here until the push is made)
+        sp = scratch();
+        load_gpr(sp, RSP);
+        add(qword[rbx + kOffGpr + 8 * RSP], 8);
+      }
       if (rt_.use_jump_cache) {
         const Reg64 slot = scratch(), table = scratch();
         // The slot of CodeCache::jump_cache_index, 16 bytes each. A hit goes straight to the
