@@ -553,10 +553,11 @@ void BlockEmitter::deferred_canonical_check(const Reg64& target) {
 }
 
 // A call's push of its return address, made once the target is known canonical (a jump-cache
-// hit, or the miss path's check): the SDM raises a near call's #GP(0) for a non-canonical
-// target before anything is pushed. Everything but rsp is in CpuState already and rsp there
-// is still the call's own, so the push's sync record is the state before the call (nothing
-// dirty), and its range check or host fault reports the push as before. Then rsp goes home.
+// hit, or the miss path's check): a near call to a non-canonical target is #GP(0) with nothing
+// written (unless the push would fault: the CPU checks the stack first, and so does
+// range_fault_helper, from CpuState's rsp, still the call's own). Everything but rsp is in
+// CpuState already, so the push's sync record is the state before the call (nothing dirty),
+// and its range check or host fault reports the push as before. Then rsp goes home.
 void BlockEmitter::deferred_push(const Reg64& sp) {
   const ir::Inst& st = b_.insts[deferred_push_];
   uint32_t dirty[16];
