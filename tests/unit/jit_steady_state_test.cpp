@@ -312,6 +312,34 @@ TEST(JitIndirectBranch, ACallPushesOnlyOnceItsTargetIsKnownCanonical) {
         }
 }
 
+TEST(JitIndirectBranch, ACallWhoseTargetWasHitThenRewrittenRunsTheNewCode) {
+  // l: call r8; add rdx, rax; cmp ecx, 5; jne s; mov dword [r8+1], 0x22; s: dec ecx; jnz l;
+  // syscall, with f at r8: mov eax, 0x11; ret. The call (a deferred push) hits f's block in the
+  // jump cache until the loop rewrites f's immediate: the block goes, and so must its slot.
+  // f on the loop's page and on a page of its own.
+  const std::vector<uint8_t> loop = {0x41, 0xFF, 0xD0, 0x48, 0x01, 0xC2, 0x83, 0xF9, 0x05, 0x75,
+                                     0x08, 0x41, 0xC7, 0x40, 0x01, 0x22, 0x00, 0x00, 0x00, 0xFF,
+                                     0xC9, 0x75, 0xE9, 0x0F, 0x05};
+  const std::vector<uint8_t> f = {0xB8, 0x11, 0x00, 0x00, 0x00, 0xC3};
+  for (uint64_t at : {0x100u, 0x1000u}) {
+    std::vector<uint8_t> code = loop;
+    code.resize(at + f.size(), 0xCC);
+    std::copy(f.begin(), f.end(), code.begin() + at);
+    CpuState s = random_state(at);
+    s.gpr[RCX] = 12;
+    s.gpr[RDX] = 0;
+    s.gpr[R8] = kCode + at;
+    s.gpr[RSP] = kData + 0x8000;
+    Pair p;
+    p.run(code, s);
+    SCOPED_TRACE("f at +" + std::to_string(at));
+    p.expect_same();
+    EXPECT_EQ(p.jit.r, StopReason::Syscall);
+    EXPECT_EQ(p.jit.cpu.gpr[RDX], 8u * 0x11 + 4u * 0x22);  // 8 calls before the rewrite, 4 after
+    EXPECT_GT(p.jit_smc_invalidated, 0u);
+  }
+}
+
 // User mode checks the exit request on the edges that can close a cycle (to a pc at or below
 // the block's start, and indirect branches), not at every block entry. A pending request must
 // still stop every loop, at a block boundary with the state of that point. The loops count
