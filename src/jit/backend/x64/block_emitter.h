@@ -507,9 +507,14 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // The canonical-address check of an indirect branch's target, made on the jump cache's miss
   // path only (block_exits.cpp): a hit is the pc of a translated block, canonical.
   void find_deferred_canonical();
-  void deferred_canonical_check();
+  void deferred_canonical_check(const Reg64& target);
   uint32_t deferred_canonical_ = kNone;  // that CheckCanonical (emitted as nothing where it is)
   int32_t deferred_rsp_step_ = 0;        // what the branch added to rsp after it (ret: 8 + imm16)
+  // A `call [mem]`/`call reg`'s push of its return address, emitted after the jump-cache probe
+  // on each way out instead of where it is (block_exits.cpp, deferred_push).
+  uint32_t deferred_push_ = kNone;
+  void deferred_push(const Reg64& sp);
+  bool deferrable_push(uint32_t check, uint32_t push, uint32_t rsp_set) const;
 
   // The block's terminal, or its tail's (`fused`: the branch's TestCond is a host jcc).
   void terminal(const ir::Terminal& t, bool fused);

@@ -366,11 +366,13 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
     return exit_to(t.fallthrough);
   }
   // (a block whose tail loops may end in any other way than to a pc: then everything goes)
+  const bool push = t.kind == ir::Terminal::Kind::Indirect && &t == &b_.term && deferred_push_ != kNone;
   if (to_pc) {
     end_writes(false);
   } else {
     leave_flags_lazy();
-    write_back_all(uint32_t(b_.insts.size()), false);
+    // (a deferred push: rsp goes home after the push, on each way out)
+    write_back_all(uint32_t(b_.insts.size()), false, push ? uint16_t(1u << RSP) : uint16_t(0));
   }
   switch (t.kind) {
     case ir::Terminal::Kind::Jump: exit_to(t.target); break;
@@ -383,30 +385,60 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
       break;
     }
     case ir::Terminal::Kind::Indirect: {
-      Reg64 dest = val(t.dest.id);
-      if (dest.getIdx() != rax.getIdx()) mov(rax, dest);
+      // The target stays where it is; the probe takes two registers that hold neither it nor
+      // a deferred push's new rsp (everything else is home by now).
+      const Reg64 dest = val(t.dest.id);
+      uint32_t avoid = 1u << dest.getIdx();
+      auto scratch = [&avoid] {
+        for (int r : kPool)
+          if (!(avoid & (1u << r))) {
+            avoid |= 1u << r;
+            return Reg64(r);
+          }
+        throw std::runtime_error("jit backend: no scratch register at an indirect exit");
+      };
+      Reg64 sp = dest;
+      if (push && dirty_gpr_[RSP] == b_.insts[deferred_push_].args[0].v) {
+        sp = val(b_.insts[deferred_push_].args[0].v);
+        avoid |= 1u << sp.getIdx();
+      } else if (push) {
+        // (the terminal's reload of a spilled target wrote rsp home to free a register: its
+        // step is taken back in CpuState, the new value kept here until the push is made)
+        sp = scratch();
+        load_gpr(sp, RSP);
+        add(qword[rbx + kOffGpr + 8 * RSP], 8);
+      }
       if (rt_.use_jump_cache) {
+        const Reg64 slot = scratch(), table = scratch();
         // The slot of CodeCache::jump_cache_index, 16 bytes each. A hit goes straight to the
         // block: no translated code reads CpuState::rip, which only a miss needs.
-        imul(ecx, eax, int(CodeCache::kJumpHashMul));
-        shr(ecx, int(32 - rt_.jump_cache_bits));
-        shl(ecx, 4);
-        mov(rdx, uint64_t(rt_.jump_cache));
-        cmp(qword[rdx + rcx], rax);
-        const uint32_t miss = jcc8(0x5);  // jne (short)
+        imul(slot.cvt32(), dest.cvt32(), int(CodeCache::kJumpHashMul));
+        shr(slot.cvt32(), int(32 - rt_.jump_cache_bits));
+        shl(slot.cvt32(), 4);
+        mov(table, uint64_t(rt_.jump_cache));
+        cmp(qword[table + slot], dest);
+        // (rel32 past a deferred push: its check and store lengthen the hit path)
+        const uint32_t miss = push ? jcc_to_stub(0x5) : jcc8(0x5);  // jne
         uint32_t request = 0;
         if (edge_checks()) {  // (a request leaves through the miss path, to the dispatcher)
           cmp(dword[rbx + kOffExitRequest], 0);
-          request = jcc8(0x5);
+          request = push ? jcc_to_stub(0x5) : jcc8(0x5);
         }
         count_lookup(rt_.jump_cache_hits);
-        jmp(qword[rdx + rcx + 8]);
-        land8(miss);
-        if (request) land8(request);
+        if (push) deferred_push(sp);  // (a hit is a translated block's pc: canonical)
+        jmp(qword[table + slot + 8]);
+        if (push) {
+          land(miss);
+          if (request) land(request);
+        } else {
+          land8(miss);
+          if (request) land8(request);
+        }
         count_lookup(rt_.jump_cache_misses);
-        if (&t == &b_.term && deferred_canonical_ != kNone) deferred_canonical_check();
+        if (&t == &b_.term && deferred_canonical_ != kNone) deferred_canonical_check(dest);
       }
-      emit_cpu_mov(*this, false, kOffRip, rax);
+      if (push) deferred_push(sp);
+      emit_cpu_mov(*this, false, kOffRip, dest);
       exit_with(kExitDispatch);
       break;
     }
@@ -437,7 +469,7 @@ void BlockEmitter::find_deferred_canonical() {
     }
   }
   if (check == kNone) return;
-  uint32_t rsp_set = kNone;
+  uint32_t rsp_set = kNone, push = kNone;
   for (uint32_t i = check + 1; i < end; ++i) {
     const ir::Inst& in = b_.insts[i];
     if (in.dead) continue;
@@ -445,7 +477,18 @@ void BlockEmitter::find_deferred_canonical() {
       rsp_set = i;
       continue;
     }
+    if (in.op == Opcode::Store64 && push == kNone && rsp_set == kNone) {
+      push = i;
+      continue;
+    }
     if (passes::has_side_effects(in.op) || passes::is_sync_point(in.op)) return;
+  }
+  if (push != kNone) {
+    if (!deferrable_push(check, push, rsp_set)) return;
+    deferred_canonical_ = check;
+    deferred_push_ = push;
+    deferred_rsp_step_ = 0;
+    return;
   }
   int64_t step = 0;
   if (rsp_set != kNone) {
@@ -470,16 +513,36 @@ void BlockEmitter::find_deferred_canonical() {
   deferred_rsp_step_ = int32_t(step);
 }
 
-// On the miss path, the target in rax and the guest state all in CpuState (flags lazy there).
-void BlockEmitter::deferred_canonical_check() {
+// `call [mem]`/`call reg`: after its CheckCanonical, the push of a constant return address
+// at the rsp read after the check minus 8, and rsp set to that address. Deferred (both the
+// check and the push) when rsp in CpuState is still the call's own at the terminal: nothing in
+// the block sets rsp before (so no newer value of it waits in a register), and the address is
+// a register value (not folded into the store), which rsp's SetGpr keeps live to the end.
+bool BlockEmitter::deferrable_push(uint32_t check, uint32_t push, uint32_t rsp_set) const {
+  const ir::Inst& st = b_.insts[push];
+  if (rsp_set == kNone || st.args[0].is_imm || b_.insts[rsp_set].args[1].is_imm) return false;
+  if (b_.insts[rsp_set].args[1].v != st.args[0].v || folded_address(st.args[0].v)) return false;
+  if (!st.args[1].is_imm && !is_const(st.args[1].v)) return false;
+  auto [root, disp] = address_root(uint32_t(st.args[0].v));
+  const ir::Inst& r = b_.insts[root];
+  if (disp != -8 || r.op != Opcode::GetGpr || (r.args[0].v & 15) != RSP) return false;
+  for (uint32_t i = 0; i < check; ++i)
+    if (!b_.insts[i].dead && b_.insts[i].op == Opcode::SetGpr && (b_.insts[i].args[0].v & 15) == RSP)
+      return false;
+  return true;
+}
+
+// On the miss path, the guest state all in CpuState (flags lazy there; a deferred push not
+// made yet).
+void BlockEmitter::deferred_canonical_check(const Reg64& target) {
   Xbyak::Label ok;
-  mov(r11, rax);
+  mov(r11, target);
   shl(r11, 16);
   sar(r11, 16);
-  cmp(r11, rax);
+  cmp(r11, target);
   je(ok, T_NEAR);
   if (deferred_rsp_step_) sub(qword[rbx + kOffGpr + 8 * RSP], deferred_rsp_step_);
-  mov(rsi, rax);
+  if (target.getIdx() != rsi.getIdx()) mov(rsi, target);
   mov(rdi, rbx);
   mov(rdx, b_.insts[deferred_canonical_].guest_pc);
   mov(ecx, uint32_t(VEC_GP) << 8);
@@ -487,6 +550,39 @@ void BlockEmitter::deferred_canonical_check() {
   call(rax);
   exit_with(kExitFault);
   L(ok);
+}
+
+// A call's push of its return address, made once the target is known canonical (a jump-cache
+// hit, or the miss path's check): a near call to a non-canonical target is #GP(0) with nothing
+// written (unless the push would fault: the CPU checks the stack first, and so does
+// range_fault_helper, from CpuState's rsp, still the call's own). Everything but rsp is in
+// CpuState already, so the push's sync record is the state before the call (nothing dirty),
+// and its range check or host fault reports the push as before. Then rsp goes home.
+void BlockEmitter::deferred_push(const Reg64& sp) {
+  const ir::Inst& st = b_.insts[deferred_push_];
+  uint32_t dirty[16];
+  std::copy(std::begin(dirty_gpr_), std::end(dirty_gpr_), dirty);
+  std::fill(std::begin(dirty_gpr_), std::end(dirty_gpr_), kNone);
+  const uint32_t flags = std::exchange(dirty_flags_, kNone), base = std::exchange(base_flags_, kNone);
+  const uint16_t xmm = std::exchange(xmm_dirty_, 0);
+  const bool carried = std::exchange(carried_active_, false);
+  const auto checked = checked_ranges_;  // (the other way out is not dominated by this check)
+  guest_access(st, 0, true);
+  const uint64_t c = st.args[1].is_imm ? st.args[1].v : const_of(st.args[1].v);
+  if (int64_t(c) == int64_t(int32_t(c))) {
+    mov(qword[r15 + sp], c);  // (sign-extended from 32)
+  } else {
+    mov(r11, c);
+    mov(qword[r15 + sp], r11);
+    out_.sync.back().host_end = uint32_t(getSize());  // (the record covers the store too)
+  }
+  checked_ranges_ = checked;
+  std::copy(std::begin(dirty), std::end(dirty), dirty_gpr_);
+  dirty_flags_ = flags;
+  base_flags_ = base;
+  xmm_dirty_ = xmm;
+  carried_active_ = carried;
+  store_gpr(RSP, sp);
 }
 
 void BlockEmitter::count_lookup(uint64_t* counter) {
