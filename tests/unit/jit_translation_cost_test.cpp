@@ -274,6 +274,19 @@ TEST(JitTranslationCost, PathEndsWhereATranslatedBlockStarts) {
   EXPECT_EQ(b.term.target, kCode + 19);
   ASSERT_EQ(b.code.size(), 1u);
   EXPECT_EQ(b.code[0].end, kM);
+  // Not at a debugger's breakpoint: the block leaves through the dispatcher, which checks it.
+  {
+    const std::vector<uint64_t> breakpoints = {kM};
+    jit::BlockLimits limits;
+    limits.translated = &c;
+    limits.breakpoints = &breakpoints;
+    ir::Block at_break;
+    std::vector<jit::FallbackSite> fallbacks;
+    ASSERT_TRUE(jit::translate_block(m.as.memory(), kCode, limits, at_break, fallbacks, false));
+    EXPECT_EQ(at_break.guest_insns, 3u);
+    EXPECT_EQ(at_break.term.kind, ir::Terminal::Kind::Exit);
+    EXPECT_EQ(at_break.term.target, kM);
+  }
   // Straight-line code runs into M: a Jump to it (chainable).
   ir::Block s = translate_with(m, kCode + 4, &c);  // test; jnz
   EXPECT_EQ(s.guest_insns, 2u);

@@ -372,7 +372,8 @@ bool may_store(const ir::Block& block, size_t from) {
 // `start`: the two are a loop (a rotated loop's condition, an if/else's merge), which stays
 // one block looping in place.
 bool ends_at_translated(const BlockLimits& limits, uint64_t pc, uint64_t start) {
-  if (!limits.translated || pc == start) return false;
+  // (a breakpoint's pc goes through the dispatcher, which checks it: exit_to, not a jump)
+  if (!limits.translated || pc == start || limits.breaks_at(pc)) return false;
   const TranslatedBlock* b = limits.translated->lookup(pc);
   if (!b) return false;
   for (size_t i = 0; i < b->exit_count(); ++i)
