@@ -214,6 +214,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
                        attempt == 0};
     if (debug_) limits.breakpoints = &debug_->breakpoints;  // (blocks end before them)
     limits.decoded = &interp_;
+    limits.translated = &cache_;
     limits.end_after_store = checked;
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
     // A block that reaches into a checked page (its second page) is checked as a whole.

@@ -214,4 +214,111 @@ TEST(JitTranslationCost, CpuMovEncodesAsXbyakDoes) {
     }
 }
 
+
+namespace {
+
+// start: add rax, 1 ; test rax, rax ; jnz taken          (kCode + 0, 4, 7)
+// M:     add rbx, 2 ; add rdx, 1 ; syscall                (kCode + 9, 13, 17)
+// taken: add rcx, 3 ; syscall                             (kCode + 19, 23)
+const std::vector<uint8_t> kIntoM = {0x48, 0x83, 0xC0, 0x01, 0x48, 0x85, 0xC0, 0x75, 0x0A, 0x48, 0x83, 0xC3, 0x02,
+                                     0x48, 0x83, 0xC2, 0x01, 0x0F, 0x05, 0x48, 0x83, 0xC1, 0x03, 0x0F, 0x05};
+constexpr uint64_t kM = kCode + 9;
+
+// A block at `pc` in `c` (no host code that runs: the translator only looks it up), with a
+// chainable exit to each of `exits`.
+jit::TranslatedBlock* add_block(jit::CodeCache& c, uint64_t pc, std::vector<uint64_t> exits) {
+  auto b = std::make_unique<jit::TranslatedBlock>();
+  b->guest_pc = pc;
+  b->guest_code.emplace_back(pc, pc + 4);
+  b->code = c.begin();
+  b->code_size = 16;
+  c.commit(16);
+  for (uint64_t to : exits) {
+    auto slot = std::unique_ptr<jit::ExitSlot>(new jit::ExitSlot{});
+    slot->target_pc = to;
+    b->exits.emplace_back(std::move(slot));
+  }
+  jit::TranslatedBlock* raw = b.get();
+  c.insert(std::move(b));
+  return raw;
+}
+
+ir::Block translate_with(Machine& m, uint64_t pc, const jit::CodeCache* cache) {
+  jit::BlockLimits limits;
+  limits.translated = cache;
+  ir::Block b;
+  std::vector<jit::FallbackSite> fallbacks;
+  EXPECT_TRUE(jit::translate_block(m.as.memory(), pc, limits, b, fallbacks, false));
+  EXPECT_EQ(ir::verify(b), "");
+  return b;
+}
+
+}  // namespace
+
+// A quarter of cc1's translated instructions were copies of code that other blocks held (issue
+// 22, "Translation cost, fourth pass"): a block's path now ends where an already translated
+// block starts, chaining to it, unless that block leads back to this one's start (a loop).
+TEST(JitTranslationCost, PathEndsWhereATranslatedBlockStarts) {
+  Machine m;
+  m.load(kIntoM);
+  // Nothing translated: the superblock goes on past the jnz into M, to the syscall.
+  EXPECT_EQ(translate_with(m, kCode, nullptr).guest_insns, 6u);
+  jit::CodeCache c(1 << 20);
+  EXPECT_EQ(translate_with(m, kCode, &c).guest_insns, 6u);
+  // M translated: the jnz is the terminal, both ways chainable, the fall-through being M.
+  add_block(c, kM, {kCode + 17});
+  ir::Block b = translate_with(m, kCode, &c);
+  EXPECT_EQ(b.guest_insns, 3u);
+  EXPECT_EQ(b.term.kind, ir::Terminal::Kind::Branch);
+  EXPECT_EQ(b.term.fallthrough, kM);
+  EXPECT_EQ(b.term.target, kCode + 19);
+  ASSERT_EQ(b.code.size(), 1u);
+  EXPECT_EQ(b.code[0].end, kM);
+  // Not at a debugger's breakpoint: the block leaves through the dispatcher, which checks it.
+  {
+    const std::vector<uint64_t> breakpoints = {kM};
+    jit::BlockLimits limits;
+    limits.translated = &c;
+    limits.breakpoints = &breakpoints;
+    ir::Block at_break;
+    std::vector<jit::FallbackSite> fallbacks;
+    ASSERT_TRUE(jit::translate_block(m.as.memory(), kCode, limits, at_break, fallbacks, false));
+    EXPECT_EQ(at_break.guest_insns, 3u);
+    EXPECT_EQ(at_break.term.kind, ir::Terminal::Kind::Exit);
+    EXPECT_EQ(at_break.term.target, kM);
+  }
+  // Straight-line code runs into M: a Jump to it (chainable).
+  ir::Block s = translate_with(m, kCode + 4, &c);  // test; jnz
+  EXPECT_EQ(s.guest_insns, 2u);
+  c.invalidate(kM, 1);
+  add_block(c, kCode + 13, {kCode + 17});  // (the block at add rdx, 1)
+  ir::Block straight = translate_with(m, kM, &c);
+  EXPECT_EQ(straight.guest_insns, 1u);
+  EXPECT_EQ(straight.term.kind, ir::Terminal::Kind::Jump);
+  EXPECT_EQ(straight.term.target, kCode + 13);
+  // A block's own start is not a reason to stop (its loop's back edge), nor is a translated
+  // block with an exit back to the start: the two are one loop, which stays one block.
+  c.invalidate(kCode + 13, 1);
+  add_block(c, kCode, {});
+  EXPECT_EQ(translate_with(m, kCode, &c).guest_insns, 6u);
+  add_block(c, kM, {kCode + 17, kCode});
+  EXPECT_EQ(translate_with(m, kCode, &c).guest_insns, 6u);
+}
+
+// A jmp the block follows keeps the block going past translated heads (switch_interp's cases
+// end with a jmp to the dispatch code, which each case's block holds: cutting there cost it
+// 40%); the cut applies before the first followed jmp only.
+TEST(JitTranslationCost, FollowedJmpIsNotCutAtATranslatedBlock) {
+  // add rax,1; jmp A; B: add rax,4; jmp C; A: add rax,2; jmp B; C: add rax,8; jmp A
+  const std::vector<uint8_t> chain = {0x48, 0x83, 0xC0, 0x01, 0xEB, 0x06, 0x48, 0x83, 0xC0, 0x04, 0xEB, 0x06,
+                                      0x48, 0x83, 0xC0, 0x02, 0xEB, 0xF4, 0x48, 0x83, 0xC0, 0x08, 0xEB, 0xF4};
+  Machine m;
+  m.load(chain);
+  jit::CodeCache c(1 << 20);
+  add_block(c, kCode + 0x0C, {});  // A
+  add_block(c, kCode + 0x06, {});  // B
+  EXPECT_EQ(translate_with(m, kCode, &c).guest_insns, 8u);
+  EXPECT_EQ(translate_with(m, kCode, nullptr).guest_insns, 8u);
+}
+
 }  // namespace vireo::test

@@ -12,6 +12,7 @@
 #include "cpu/cpu_state.h"
 #include "interp/dispatch.h"
 #include "interp/interpreter.h"
+#include "jit/cache/code_cache.h"
 #include "mem/host_fault.h"
 #include "mem/address_space.h"  // the guest protections, for PROT_EXEC
 
@@ -365,6 +366,21 @@ bool may_store(const ir::Block& block, size_t from) {
   return false;
 }
 
+// Whether the block starting at `start` should end before `pc` and chain to the block
+// already translated there (BlockLimits::translated): translating that code again made a
+// quarter of cc1's translated instructions copies. Not when that block has an exit back to
+// `start`: the two are a loop (a rotated loop's condition, an if/else's merge), which stays
+// one block looping in place.
+bool ends_at_translated(const BlockLimits& limits, uint64_t pc, uint64_t start) {
+  // (a breakpoint's pc goes through the dispatcher, which checks it: exit_to, not a jump)
+  if (!limits.translated || pc == start || limits.breaks_at(pc)) return false;
+  const TranslatedBlock* b = limits.translated->lookup(pc);
+  if (!b) return false;
+  for (size_t i = 0; i < b->exit_count(); ++i)
+    if (b->exit_at(i)->target_pc == start) return false;
+  return true;
+}
+
 }  // namespace
 
 // System mode: SYSCALL is the guest kernel's (the system interpreter's); rep movs/stos are
@@ -397,7 +413,13 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
   auto translated = [&](uint64_t at) {
     return std::any_of(block.code.begin(), block.code.end(), [&](const ir::CodeRange& r) { return at >= r.begin && at < r.end; });
   };
+  bool followed = false;
   for (uint32_t n = 0;; ++n) {
+    if (n > 0 && !followed && n < limits.max_insns && ends_at_translated(limits, pc, block.guest_pc)) {
+      ir.set_guest_pc(pc);
+      ir.jump(pc);  // (chainable)
+      break;
+    }
     uint8_t bytes[15];
     size_t got = fetch(mem, pc, bytes);
     Insn in;
@@ -451,7 +473,8 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     if (t.ends_block && term.kind == ir::Terminal::Kind::Branch && term.fallthrough == pc &&
         term.target != block.guest_pc && (pc >> 12) == (block.guest_pc >> 12) &&
         n + 1 < limits.max_insns && !interpret_all && limits.superblocks &&
-        side_exits < limits.max_side_exits && (!tier_ran || decoder.ran(mem, pc))) {
+        side_exits < limits.max_side_exits && (!tier_ran || decoder.ran(mem, pc)) &&
+        !ends_at_translated(limits, pc, block.guest_pc)) {  // (else both ways chain: a Branch)
       ++side_exits;
       exits.emplace_back(uint32_t(block.insts.size()), term.target);
       t.ir.emit(Opcode::ExitIf, {Arg::val(term.cond), Arg::imm(term.target), Arg::imm(block.guest_insns)});
@@ -463,6 +486,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     if (t.ends_block && in.mnemonic == ZYDIS_MNEMONIC_JMP && term.kind == ir::Terminal::Kind::Jump &&
         term.target != block.guest_pc && (term.target >> 12) == (block.guest_pc >> 12) &&
         !translated(term.target) && n + 1 < limits.max_insns && !interpret_all && limits.superblocks) {
+      followed = true;
       block.term = {};
       pc = term.target;
       block.code.push_back({pc, pc});

@@ -27,6 +27,7 @@ namespace vireo::jit {
 using ir::Value;
 
 struct SystemContext;  // (frontend/system.h)
+class CodeCache;       // (cache/code_cache.h)
 
 // An instruction the translated code runs in the interpreter, wholly (an Interpret op) or on
 // the slow path of a translated one (Div, RepString).
@@ -143,6 +144,11 @@ struct BlockLimits {
   // entry, so it ends after any instruction that may write memory (the next block's entry
   // check sees a store to the code that follows), and has no tail.
   bool end_after_store = false;
+  // The translation cache (user mode), or null: a block's path stops where an already
+  // translated block starts, and chains to it, unless that block leads back to this one's
+  // start (a loop, which stays one block looping in place). A quarter of cc1's translated
+  // instructions were copies of code other blocks held already (issue 22).
+  const CodeCache* translated = nullptr;
   bool breaks_at(uint64_t pc) const {
     return breakpoints && std::binary_search(breakpoints->begin(), breakpoints->end(), pc);
   }
