@@ -67,7 +67,7 @@ Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries, size_t po
   if (reinterpret_cast<uintptr_t>(pool_.get() + pool_size_) > kIndexPointer)
     throw std::runtime_error("the decode pool is mapped above 2^48");
   memo_ = map_array<uint64_t>(kMemoStart, true);
-  if (pool_size_ > kIndexMax) big_index_at_ = pool_.get() + kIndexMax;
+  if (pool_size_ > kBigIndexAt) big_index_at_ = pool_.get() + kBigIndexAt;
   x_.mem = mem;
   x_.scope = &scope_;
   x_.interp = this;

@@ -232,11 +232,14 @@ class Interpreter final : public Engine {
   bool tier_pool_ = false;  // the jit's tier's (stats: its wraps restart the head counts)
   uint64_t pool_wraps_ = 0;
   void grow_index(size_t to = 0);
-  // The interp engine's pool (kPoolSize entries) holds more than kIndexMax: once kIndexMax of
-  // its entries are in use (big_index_at_; null: not again) the index grows to kIndexBig slots
-  // (4 MB, populated), where a big program's cold code lost its slots to conflicts (cc1 under
-  // the interp engine: 201,000 of its 890,000 decodes were of instructions still in the pool).
+  // The interp engine's pool (kPoolSize entries) holds more than kIndexMax: once kBigIndexAt
+  // of its entries are in use (big_index_at_; null: not again) the index grows to kIndexBig
+  // slots (4 MB, populated), where a big program's cold code lost its slots to conflicts (cc1
+  // under the interp engine: 201,000 of its 890,000 decodes were of instructions still in the
+  // pool). Not at kIndexMax entries: python's start-up (146,000) would pay 3.5 MiB of peak RSS
+  // for a few thousand decodes, and python_dict's would come within 0.4 MiB of qemu-x86_64's.
   static constexpr size_t kIndexBig = 1 << 19;
+  static constexpr size_t kBigIndexAt = kIndexMax + kIndexMax / 2;
   CacheEntry* big_index_at_ = nullptr;
   CacheEntry* allocate_entry();
   size_t slot_of(uint64_t rip) const { return (rip ^ (rip >> 17)) & index_mask_; }

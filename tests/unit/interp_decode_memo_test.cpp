@@ -131,27 +131,39 @@ TEST(InterpDecodeMemo, AnOverwrittenSourceIsNotCopied) {
 }
 
 TEST(InterpDecodeMemo, ThePoolsIndexGrowsPastItsUsualMostForABigPool) {
-  // 140,000 nops and a syscall under the interp engine (a pool of 262,144 entries): past
-  // 131,072 entries in use the index grows to 524,288 slots, with every entry in it.
+  // 200,000 nops and a syscall under the interp engine (a pool of 262,144 entries): past
+  // 196,608 entries in use the index grows to 524,288 slots, with every entry in it (and not
+  // at 131,072: python's start-up has 146,000).
   constexpr uint64_t kBig = 0x100000;
-  constexpr size_t kNops = 140000;
+  constexpr size_t kNops = 200000;
   Machine m;
-  m.as.mmap(kBig, 0x30000, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  m.as.mmap(kBig, 0x40000, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   std::memset(m.as.host(kBig), 0x90, kNops);
   m.as.host(kBig)[kNops] = 0x0F;
   m.as.host(kBig)[kNops + 1] = 0x05;
   m.cpu.rip = kBig;
   Interpreter in(m.as.memory());
+  m.as.host(kBig)[150000] = 0x0F;  // (a syscall at 150,000 first: the index is not grown yet)
+  m.as.host(kBig)[150001] = 0x05;
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(in.decode_cache_entries(), size_t(1) << 17);
+  m.as.host(kBig)[150000] = 0x90;
+  m.as.host(kBig)[150001] = 0x90;
+  m.cpu.rip = kBig + 150000;
   ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
   EXPECT_EQ(in.decode_cache_entries(), size_t(1) << 19);
-  EXPECT_EQ(in.decode_misses(), kNops + 1);
-  EXPECT_EQ(in.decode_copies(), kNops - 1);
+  EXPECT_EQ(in.decode_misses(), 150001u + 50001u);  // (the syscall at 150,000, then the nops there)
+  // (the nops but the first; the last syscall too, copied from the first's entry, whose
+  // bytes are still a syscall's although its address now holds a nop)
+  EXPECT_EQ(in.decode_copies(), 149999u + 50000u + 1u);
   // Entries from before and after the growth are all found through the index.
   for (uint64_t off : {uint64_t(0), uint64_t(70000), uint64_t(kNops - 1)})
     EXPECT_NE(in.cached_decode(kBig + off, m.as.host(kBig + off), 15), nullptr) << off;
+  // Again: one decode, at 150,000, whose fall-through entry is the first syscall's (its bytes
+  // no longer match); the rest is found.
   m.cpu.rip = kBig + 1000;
   ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
-  EXPECT_EQ(in.decode_misses(), kNops + 1);
+  EXPECT_EQ(in.decode_misses(), 150001u + 50001u + 1u);
 }
 
 }  // namespace
