@@ -192,6 +192,7 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
   if (zi.attributes & ZYDIS_ATTRIB_HAS_REPNE) prefixes |= pfx::REPNE;
   if (zi.attributes & ZYDIS_ATTRIB_HAS_REX && (zi.raw.rex.W)) prefixes |= pfx::REX_W;
   out.prefixes = prefixes;
+  uint8_t rip_ops = 0;
   for (Operand& o : out.op) o = Operand{};
 
   // Keep the operands the assembly text shows: explicit ones and implicit-but-visible ones
@@ -219,6 +220,7 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
           uint64_t a = rip + zi.length + uint64_t(o.disp);
           if (z.mem.base == ZYDIS_REGISTER_EIP) a &= 0xFFFFFFFFu;
           o.disp = int64_t(a);
+          rip_ops |= z.mem.base == ZYDIS_REGISTER_EIP ? kRipOpsFixed : uint8_t(1u << (n - 1));
         } else {
           o.base = gpr_index(regs, z.mem.base);
         }
@@ -234,6 +236,7 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
         o.kind = OpKind::Imm;
         if (z.imm.is_relative) {
           o.disp = int64_t(rip + zi.length + z.imm.value.u);  // branch target
+          rip_ops |= uint8_t(1u << (n - 1));
         } else {
           o.disp = z.imm.is_signed ? z.imm.value.s : int64_t(z.imm.value.u);
         }
@@ -242,6 +245,7 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
     }
   }
   out.nops = n;
+  out.rip_ops = rip_ops;
   return true;
 }
 

@@ -39,6 +39,8 @@ struct Operand {
   int64_t disp;       // Mem: displacement; Imm: the immediate, sign-extended to 64 bits
 };
 
+inline constexpr uint8_t kRipOpsFixed = 0x80;
+
 struct Insn;
 struct Exec;
 using Handler = void (*)(Exec&, const Insn&);
@@ -63,6 +65,11 @@ struct Insn {
   uint8_t opcode;      // the last opcode byte (distinguishes forms of one mnemonic)
   uint8_t map;         // opcode map: 0 = one-byte, 1 = 0F, 2 = 0F38, 3 = 0F3A
   uint8_t bytes[15];   // raw bytes, used to check a cached entry still matches memory
+  // Which operands' `disp` the decoder computed from the instruction's address (bit i: op[i],
+  // a RIP-relative memory operand or a relative branch target), so that the decode of the
+  // same bytes at another address is this one with those moved (interp's decode memo);
+  // kRipOpsFixed: one of them cannot be moved (EIP-relative: truncated to 32 bits).
+  uint8_t rip_ops;
   Operand op[4];
 };
 

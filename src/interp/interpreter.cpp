@@ -66,6 +66,8 @@ Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries, size_t po
   // (The index keeps a tag in a pointer's top 16 bits: user-space addresses are below 2^47.)
   if (reinterpret_cast<uintptr_t>(pool_.get() + pool_size_) > kIndexPointer)
     throw std::runtime_error("the decode pool is mapped above 2^48");
+  memo_ = map_array<uint64_t>(kMemoStart, true);
+  if (pool_size_ > kBigIndexAt) big_index_at_ = pool_.get() + kBigIndexAt;
   x_.mem = mem;
   x_.scope = &scope_;
   x_.interp = this;
@@ -80,13 +82,23 @@ void Interpreter::Unmap::operator()(void* p) const {
 
 // The cold code is more than the index holds: an index 8 times larger, pointing at every entry
 // of the pool (each is a decode saved: an exec'd dynamic program grows its index in its loader).
-void Interpreter::grow_index() {
-  const size_t slots = std::min(kIndexMax, (index_mask_ + 1) * 8);
+// (`to`: that many slots, for a pool larger than kIndexMax: big_index_at_.) The memo grows
+// with the index's first step, to kMemoMax.
+void Interpreter::grow_index(size_t to) {
+  const size_t slots = to ? to : std::min(kIndexMax, (index_mask_ + 1) * 8);
   index_ = map_array<uint64_t>(slots, true);
   index_mask_ = slots - 1;
-  for (CacheEntry* e = pool_.get(); e < pool_end_; ++e)
-    if (e->rip != kDeadRip) set_indexed(e->rip, e);
-  grow_at_misses_ = slots < kIndexMax ? decode_misses_ + kGrowAfterMisses : 0;
+  const bool memo_grows = memo_mask_ + 1 < kMemoMax;
+  if (memo_grows) {
+    memo_ = map_array<uint64_t>(kMemoMax, true);
+    memo_mask_ = kMemoMax - 1;
+  }
+  for (CacheEntry* e = pool_.get(); e < pool_end_; ++e) {
+    if (e->rip == kDeadRip) continue;
+    set_indexed(e->rip, e);
+    if (memo_grows) memo_note(e);
+  }
+  if (!to) grow_at_misses_ = slots < kIndexMax ? decode_misses_ + kGrowAfterMisses : 0;
 }
 
 // The entry the next decode fills. A full pool is overwritten from its start, oldest entries
@@ -225,6 +237,35 @@ bool Interpreter::executable(uint64_t addr) const {
   return true;
 }
 
+const Interpreter::CacheEntry* Interpreter::memo_find(const uint8_t* buf, size_t got) const {
+  uint64_t w0, w1;
+  std::memcpy(&w0, buf, 8);
+  std::memcpy(&w1, buf + 8, 8);
+  // The four slots are loaded before any is looked at: each may be a cache miss, and four
+  // independent loads overlap where four in turn would not.
+  uint64_t h[4], slot[4];
+  for (unsigned k = 0; k < 4; ++k) h[k] = memo_hash(w0, 4 - k);
+  for (unsigned k = 0; k < 4; ++k) slot[k] = memo_[memo_slot(h[k])];
+  for (unsigned k = 0; k < 4; ++k) {
+    const unsigned probe = 4 - k;  // the length hashed: 4 stands for 4 or more
+    if (probe > got || (slot[k] & ~kIndexPointer) != memo_tag(h[k])) continue;
+    const CacheEntry* src = reinterpret_cast<const CacheEntry*>(slot[k] & kIndexPointer);
+    if (!src) continue;  // (an empty slot, where the tag is 0)
+    const unsigned len = src->insn.len;
+    // A dead entry's rip is lost, and the moved operands need it; an entry being filled (the
+    // one allocate_entry returned) is dead.
+    if (src->rip == kDeadRip || len == 0 || len > got || (probe == 4 ? len < 4 : len != probe) ||
+        (src->insn.rip_ops & kRipOpsFixed))
+      continue;
+    uint64_t c0, c1;
+    std::memcpy(&c0, src->insn.bytes, 8);
+    std::memcpy(&c1, src->insn.bytes + 8, 8);
+    if ((((w0 ^ c0) & kLengthMasks.lo[len]) | ((w1 ^ c1) & kLengthMasks.hi[len])) == 0) return src;
+    return nullptr;  // (the one length that could match did not)
+  }
+  return nullptr;
+}
+
 const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   uint64_t rip = cpu.rip;
   CacheEntry* const prev = last_;
@@ -278,19 +319,36 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   }
   // The entry is filled in at the pool's cursor, which moves on only once it is complete.
   e = allocate_entry();
-  if (!decoder_.decode(buf, got, rip, e->insn)) {
-    // Undecodable: #UD, or #PF if the instruction runs into an unmapped page.
-    if ((got < 15 && got < avail) || nx_next) x_.raise_pf(rip + got, false);
-    x_.raise_ud();
+  if (const CacheEntry* same = memo_find(buf, got)) {
+    // The same bytes, decoded at another address: the same instruction (and handler), with
+    // the operands computed from the address moved (their sums wrap as the decoder's do).
+    e->insn = same->insn;
+    const uint64_t delta = rip - same->rip;
+    for (unsigned i = 0, ops = e->insn.rip_ops; ops; ++i, ops >>= 1)
+      if (ops & 1) e->insn.op[i].disp = int64_t(uint64_t(e->insn.op[i].disp) + delta);
+    ++memo_hits_;
+  } else {
+    if (!decoder_.decode(buf, got, rip, e->insn)) {
+      // Undecodable: #UD, or #PF if the instruction runs into an unmapped page.
+      if ((got < 15 && got < avail) || nx_next) x_.raise_pf(rip + got, false);
+      x_.raise_ud();
+    }
+    e->insn.fn = handler_for(e->insn);
   }
-  e->insn.fn = handler_for(e->insn);
   e->rip = rip;
   e->next = nullptr;
   e->heads = 0;
   e->wrap = uint32_t(pool_wraps_);
   ++pool_next_;
-  pool_end_ = std::max(pool_end_, e + 1);
+  if (e + 1 > pool_end_) {
+    pool_end_ = e + 1;
+    if (pool_end_ == big_index_at_) [[unlikely]] {
+      big_index_at_ = nullptr;
+      grow_index(kIndexBig);
+    }
+  }
   set_indexed(rip, e);
+  memo_note(e);
   const unsigned len = e->insn.len;
   note_code_page(rip >> 12);
   note_code_page((rip + len - 1) >> 12);
@@ -448,6 +506,7 @@ void Interpreter::merge_stats(const Engine& other) {
   auto* o = dynamic_cast<const Interpreter*>(&other);
   if (!o) return;
   decode_misses_ += o->decode_misses_;
+  memo_hits_ += o->memo_hits_;
   pool_wraps_ += o->pool_wraps_;
   for (auto& [m, n] : o->unimplemented_) unimplemented_[m] += n;
 }
@@ -462,6 +521,7 @@ void Interpreter::report_unimplemented(const Insn& in) {
 void Interpreter::print_stats(std::FILE* out, double seconds) const {
   if (sys_) return print_system_stats(out, seconds);
   fmt::print(out, "  decode cache misses:  {}\n", decode_misses_);
+  if (memo_hits_) fmt::print(out, "  decodes copied:       {} (the same bytes decoded at another address)\n", memo_hits_);
   if (pool_wraps_)
     fmt::print(out, "  decode pool wraps:    {} ({} entries{})\n", pool_wraps_, pool_size_,
                tier_pool_ ? ", head counts restarted at each" : "");

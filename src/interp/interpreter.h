@@ -100,6 +100,8 @@ class Interpreter final : public Engine {
   StopReason step_one(CpuState& cpu, const Insn& in);
 
   uint64_t decode_misses() const { return decode_misses_; }
+  // Misses served by copying the decode of the same bytes at another address (the memo).
+  uint64_t decode_copies() const { return memo_hits_; }
 
   // The decode cache's instruction at `rip` if it was decoded from these bytes (at least its
   // length of them), else null: the jit's translator reuses what its interpreter tier decoded.
@@ -229,7 +231,16 @@ class Interpreter final : public Engine {
   uint64_t grow_at_misses_ = 0;  // 0: the index does not grow (it is kIndexMax slots)
   bool tier_pool_ = false;  // the jit's tier's (stats: its wraps restart the head counts)
   uint64_t pool_wraps_ = 0;
-  void grow_index();
+  void grow_index(size_t to = 0);
+  // The interp engine's pool (kPoolSize entries) holds more than kIndexMax: once kBigIndexAt
+  // of its entries are in use (big_index_at_; null: not again) the index grows to kIndexBig
+  // slots (4 MB, populated), where a big program's cold code lost its slots to conflicts (cc1
+  // under the interp engine: 201,000 of its 890,000 decodes were of instructions still in the
+  // pool). Not at kIndexMax entries: python's start-up (146,000) would pay 3.5 MiB of peak RSS
+  // for a few thousand decodes, and python_dict's would come within 0.4 MiB of qemu-x86_64's.
+  static constexpr size_t kIndexBig = 1 << 19;
+  static constexpr size_t kBigIndexAt = kIndexMax + kIndexMax / 2;
+  CacheEntry* big_index_at_ = nullptr;
   CacheEntry* allocate_entry();
   size_t slot_of(uint64_t rip) const { return (rip ^ (rip >> 17)) & index_mask_; }
   static constexpr uint64_t kIndexPointer = (uint64_t(1) << 48) - 1;
@@ -243,6 +254,38 @@ class Interpreter final : public Engine {
   }
   void set_indexed(uint64_t rip, const CacheEntry* e) {
     index_[slot_of(rip)] = tag_of(rip) | reinterpret_cast<uintptr_t>(e);
+  }
+  // The decode memo. An instruction's decode depends on its bytes alone, but for the operands
+  // computed from its address (Insn::rip_ops), and programs repeat the same instructions at
+  // many addresses (cc1's text: 5 million instructions, 880,000 distinct encodings; python's
+  // start-up under the jit: 60% of its decodes are of bytes decoded before). A miss first
+  // looks for an entry decoded from the same bytes and copies it (the address's operands
+  // moved) instead of calling Zydis: ~150-400 host cycles against ~650-1,300 (issue 22).
+  // It is found by a hash of its first min(length, 4) bytes: the length is not known before
+  // decoding, so the probes try 4, 3, 2 and 1, and at most one can match, since no
+  // instruction's bytes start with a whole shorter instruction. Slots are tagged pointers
+  // into the pool, like the index's: hints, each checked against the entry's bytes and
+  // lost when the entry is overwritten. Small (4,096 slots, 16,384 once the index grows),
+  // so that it stays in the host's caches: probing a larger one cost more in cache misses
+  // than its extra hits saved.
+  std::unique_ptr<uint64_t[], Unmap> memo_;
+  static constexpr size_t kMemoStart = 1 << 12;
+  static constexpr size_t kMemoMax = 1 << 14;
+  size_t memo_mask_ = kMemoStart - 1;
+  uint64_t memo_hits_ = 0;
+  static uint64_t memo_hash(uint64_t w0, unsigned len) {
+    const uint64_t key = (w0 & ((uint64_t(1) << (8 * len)) - 1)) | (uint64_t(len) << 32);
+    return key * 0x9E3779B97F4A7C15ull;
+  }
+  size_t memo_slot(uint64_t h) const { return (h >> 20) & memo_mask_; }
+  static uint64_t memo_tag(uint64_t h) { return h & ~kIndexPointer; }
+  // An entry decoded from the bytes at `buf` (`got` of them readable), or null.
+  const CacheEntry* memo_find(const uint8_t* buf, size_t got) const;
+  void memo_note(const CacheEntry* e) {
+    uint64_t w0;
+    std::memcpy(&w0, e->insn.bytes, 8);
+    const uint64_t h = memo_hash(w0, e->insn.len < 4 ? e->insn.len : 4);
+    memo_[memo_slot(h)] = memo_tag(h) | reinterpret_cast<uintptr_t>(e);
   }
   // Which guest pages may have entries in the cache, hashed (page mod kCodePageBits): a set
   // bit only means "maybe". invalidate() walks the pool only when its range touches a set bit;

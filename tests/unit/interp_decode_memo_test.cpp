@@ -1,0 +1,170 @@
+// The decode cache's memo (interp/interpreter.h): a miss on bytes decoded before at another
+// address copies that decode, with the operands computed from the address moved, instead of
+// decoding again; the copy must be exactly what the decoder gives. And the interp engine's
+// index grows past kIndexMax slots once its pool holds more entries than that.
+#include <gtest/gtest.h>
+
+#include <sys/mman.h>
+
+#include "cpu/decoder.h"
+#include "jit_harness.h"
+
+namespace vireo::test {
+namespace {
+
+// Every field the decoder writes (fn is the cache's: handler_for's, not the decoder's).
+void expect_same_decode(const Insn& got, const Insn& want, uint64_t rip) {
+  SCOPED_TRACE(testing::Message() << "rip 0x" << std::hex << rip);
+  EXPECT_EQ(got.mnemonic, want.mnemonic);
+  ASSERT_EQ(got.len, want.len);
+  EXPECT_EQ(got.opsize, want.opsize);
+  EXPECT_EQ(got.addrsize, want.addrsize);
+  EXPECT_EQ(got.nops, want.nops);
+  EXPECT_EQ(got.prefixes, want.prefixes);
+  EXPECT_EQ(got.cc, want.cc);
+  EXPECT_EQ(got.opcode, want.opcode);
+  EXPECT_EQ(got.map, want.map);
+  EXPECT_EQ(got.rip_ops, want.rip_ops);
+  EXPECT_EQ(std::memcmp(got.bytes, want.bytes, got.len), 0);
+  for (unsigned i = 0; i < 4; ++i) {
+    const Operand &a = got.op[i], &b = want.op[i];
+    EXPECT_EQ(a.kind, b.kind) << "op " << i;
+    EXPECT_EQ(a.size, b.size) << "op " << i;
+    EXPECT_EQ(a.rclass, b.rclass) << "op " << i;
+    EXPECT_EQ(a.reg, b.reg) << "op " << i;
+    EXPECT_EQ(a.seg, b.seg) << "op " << i;
+    EXPECT_EQ(a.base, b.base) << "op " << i;
+    EXPECT_EQ(a.index, b.index) << "op " << i;
+    EXPECT_EQ(a.scale, b.scale) << "op " << i;
+    EXPECT_EQ(a.disp, b.disp) << "op " << i;
+  }
+}
+
+// Instructions of each length class the memo probes (1, 2, 3, 4 and more bytes), with
+// address-relative operands of both kinds and one it must not move:
+const std::vector<std::vector<uint8_t>> kBlock = {
+    {0x48, 0x8D, 0x05, 0x10, 0x00, 0x00, 0x00},  // lea rax, [rip + 0x10]
+    {0x48, 0x83, 0xC0, 0x01},                    // add rax, 1
+    {0xEB, 0x00},                                // jmp +0 (a relative target)
+    {0x74, 0x00},                                // je +0
+    {0x01, 0xDF},                                // add edi, ebx
+    {0x48, 0x89, 0xDE},                          // mov rsi, rbx
+    {0x90},                                      // nop
+    {0x67, 0x48, 0x8D, 0x15, 0x20, 0x00, 0x00, 0x00},  // lea rdx, [eip + 0x20]: not moved
+};
+
+// The block at kCode and again at kCode + kSecond, nops between, then syscall.
+constexpr uint64_t kSecond = 0x103;
+std::vector<uint8_t> block_twice(std::vector<uint64_t>* second_rips) {
+  std::vector<uint8_t> code;
+  for (auto& i : kBlock) code.insert(code.end(), i.begin(), i.end());
+  code.resize(kSecond, 0x90);
+  for (auto& i : kBlock) {
+    if (second_rips) second_rips->push_back(kCode + code.size());
+    code.insert(code.end(), i.begin(), i.end());
+  }
+  code.insert(code.end(), {0x0F, 0x05});
+  return code;
+}
+
+TEST(InterpDecodeMemo, TheDecoderMarksOperandsComputedFromTheAddress) {
+  Decoder d;
+  Insn in;
+  ASSERT_TRUE(d.decode(kBlock[0].data(), kBlock[0].size(), 0x1000, in));  // lea rax, [rip + 0x10]
+  EXPECT_EQ(in.rip_ops, 1u << 1);
+  EXPECT_EQ(in.op[1].disp, int64_t(0x1000 + 7 + 0x10));
+  ASSERT_TRUE(d.decode(kBlock[2].data(), kBlock[2].size(), 0x1000, in));  // jmp +0
+  EXPECT_EQ(in.rip_ops, 1u << 0);
+  ASSERT_TRUE(d.decode(kBlock[1].data(), kBlock[1].size(), 0x1000, in));  // add rax, 1
+  EXPECT_EQ(in.rip_ops, 0u);
+  ASSERT_TRUE(d.decode(kBlock[7].data(), kBlock[7].size(), 0x1000, in));  // lea rdx, [eip + 0x20]
+  EXPECT_EQ(in.rip_ops & kRipOpsFixed, kRipOpsFixed);
+}
+
+TEST(InterpDecodeMemo, ACopyIsExactlyTheDecodeAtItsAddress) {
+  for (size_t slots : {size_t(0), size_t(2048)}) {  // the interp engine's cache, the tier's
+    SCOPED_TRACE(testing::Message() << "index " << slots);
+    std::vector<uint64_t> rips;
+    const std::vector<uint8_t> code = block_twice(&rips);
+    Machine m;
+    m.load(code);
+    m.cpu.gpr[RBX] = 5;
+    m.cpu.gpr[RDI] = 0;
+    Interpreter in(m.as.memory(), slots);
+    ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    // Every instruction of the second block but the EIP-relative lea was copied, and so was
+    // every nop of the run between the blocks but the first.
+    const uint64_t gap_nops = kSecond - (code.size() - kSecond - 2);
+    EXPECT_EQ(in.decode_copies(), (kBlock.size() - 1) + gap_nops);
+    EXPECT_EQ(in.decode_misses(), kBlock.size() * 2 + gap_nops + 1);
+    // The second block's operands are its own.
+    const uint64_t second = kCode + kSecond;
+    EXPECT_EQ(m.cpu.gpr[RAX], second + 7 + 0x10 + 1);
+    EXPECT_EQ(m.cpu.gpr[RDX], (rips[7] + 8 + 0x20) & 0xFFFFFFFFu);
+    EXPECT_EQ(m.cpu.gpr[RDI], 10u);
+    Decoder d;
+    for (uint64_t rip : rips) {
+      const uint8_t* bytes = m.as.host(rip);
+      const Insn* cached = in.cached_decode(rip, bytes, 15);
+      ASSERT_NE(cached, nullptr);
+      Insn fresh;
+      ASSERT_TRUE(d.decode(bytes, 15, rip, fresh));
+      expect_same_decode(*cached, fresh, rip);
+    }
+  }
+}
+
+TEST(InterpDecodeMemo, AnOverwrittenSourceIsNotCopied) {
+  // lea rax, [rip + 0x10] ; five nops ; lea rax, [rip + 0x10] ; syscall, in a pool of 4: when
+  // the second lea misses, the memo's slot for it points at the entry the first lea was
+  // decoded into, which a nop has overwritten since. It is decoded again, not copied.
+  std::vector<uint8_t> code = kBlock[0];
+  code.insert(code.end(), 5, 0x90);
+  code.insert(code.end(), kBlock[0].begin(), kBlock[0].end());
+  code.insert(code.end(), {0x0F, 0x05});
+  Machine m;
+  m.load(code);
+  Interpreter in(m.as.memory(), 0, 4);
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(in.decode_copies(), 4u);  // the nops after the first
+  EXPECT_EQ(m.cpu.gpr[RAX], kCode + 7 + 5 + 7 + 0x10);
+}
+
+TEST(InterpDecodeMemo, ThePoolsIndexGrowsPastItsUsualMostForABigPool) {
+  // 200,000 nops and a syscall under the interp engine (a pool of 262,144 entries): past
+  // 196,608 entries in use the index grows to 524,288 slots, with every entry in it (and not
+  // at 131,072: python's start-up has 146,000).
+  constexpr uint64_t kBig = 0x100000;
+  constexpr size_t kNops = 200000;
+  Machine m;
+  m.as.mmap(kBig, 0x40000, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  std::memset(m.as.host(kBig), 0x90, kNops);
+  m.as.host(kBig)[kNops] = 0x0F;
+  m.as.host(kBig)[kNops + 1] = 0x05;
+  m.cpu.rip = kBig;
+  Interpreter in(m.as.memory());
+  m.as.host(kBig)[150000] = 0x0F;  // (a syscall at 150,000 first: the index is not grown yet)
+  m.as.host(kBig)[150001] = 0x05;
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(in.decode_cache_entries(), size_t(1) << 17);
+  m.as.host(kBig)[150000] = 0x90;
+  m.as.host(kBig)[150001] = 0x90;
+  m.cpu.rip = kBig + 150000;
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(in.decode_cache_entries(), size_t(1) << 19);
+  EXPECT_EQ(in.decode_misses(), 150001u + 50001u);  // (the syscall at 150,000, then the nops there)
+  // (the nops but the first; the last syscall too, copied from the first's entry, whose
+  // bytes are still a syscall's although its address now holds a nop)
+  EXPECT_EQ(in.decode_copies(), 149999u + 50000u + 1u);
+  // Entries from before and after the growth are all found through the index.
+  for (uint64_t off : {uint64_t(0), uint64_t(70000), uint64_t(kNops - 1)})
+    EXPECT_NE(in.cached_decode(kBig + off, m.as.host(kBig + off), 15), nullptr) << off;
+  // Again: one decode, at 150,000, whose fall-through entry is the first syscall's (its bytes
+  // no longer match); the rest is found.
+  m.cpu.rip = kBig + 1000;
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(in.decode_misses(), 150001u + 50001u + 1u);
+}
+
+}  // namespace
+}  // namespace vireo::test
