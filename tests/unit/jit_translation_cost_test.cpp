@@ -28,14 +28,18 @@ namespace {
 const std::vector<uint8_t> kBranchy = {0x48, 0x83, 0xC0, 0x01, 0x48, 0x85, 0xC0, 0x75, 0x06, 0x48, 0x83,
                                        0xC3, 0x02, 0x0F, 0x05, 0x48, 0x83, 0xC1, 0x03, 0x0F, 0x05};
 
+ir::Block translate_at(Machine& m, uint64_t pc, const jit::BlockLimits& limits) {
+  ir::Block b;
+  std::vector<jit::FallbackSite> fallbacks;
+  EXPECT_TRUE(jit::translate_block(m.as.memory(), pc, limits, b, fallbacks, false));
+  EXPECT_EQ(ir::verify(b), "");
+  return b;
+}
+
 ir::Block translate(Machine& m, const Interpreter* tier) {
   jit::BlockLimits limits;
   limits.decoded = tier;
-  ir::Block b;
-  std::vector<jit::FallbackSite> fallbacks;
-  EXPECT_TRUE(jit::translate_block(m.as.memory(), kCode, limits, b, fallbacks, false));
-  EXPECT_EQ(ir::verify(b), "");
-  return b;
+  return translate_at(m, kCode, limits);
 }
 
 uint32_t translated_insns(Machine& m, const Interpreter* tier) { return translate(m, tier).guest_insns; }
@@ -246,11 +250,7 @@ jit::TranslatedBlock* add_block(jit::CodeCache& c, uint64_t pc, std::vector<uint
 ir::Block translate_with(Machine& m, uint64_t pc, const jit::CodeCache* cache) {
   jit::BlockLimits limits;
   limits.translated = cache;
-  ir::Block b;
-  std::vector<jit::FallbackSite> fallbacks;
-  EXPECT_TRUE(jit::translate_block(m.as.memory(), pc, limits, b, fallbacks, false));
-  EXPECT_EQ(ir::verify(b), "");
-  return b;
+  return translate_at(m, pc, limits);
 }
 
 }  // namespace

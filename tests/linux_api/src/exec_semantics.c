@@ -83,6 +83,13 @@ static int task_count(void) {
   return n;
 }
 
+/* Creates (or truncates) `name` holding `n` bytes of `data`, with permissions `mode`. */
+static void make_file(const char* name, const char* data, size_t n, mode_t mode) {
+  int fd = OK(open(name, O_WRONLY | O_CREAT | O_TRUNC, mode));
+  if (n) OK(write(fd, data, n));
+  close(fd);
+}
+
 static int expect_failure(const char* what, const char* path, char** args, char** env, int e) {
   errno = 0;
   execve(path, args, env);
@@ -100,35 +107,22 @@ static int stage_start(void) {
   printf("start: failures keep the image\n");
   char* args[] = {"x", NULL};
   expect_failure("missing file", "/nonexistent/program", args, self_env, ENOENT);
-  int fd = OK(open("plain_file", O_WRONLY | O_CREAT | O_TRUNC, 0644));
-  OK(write(fd, "data\n", 5));
-  close(fd);
+  make_file("plain_file", "data\n", 5, 0644);
   expect_failure("not executable", "./plain_file", args, self_env, EACCES);
   expect_failure("a directory", "/", args, self_env, EACCES);
-  fd = OK(open("junk_exe", O_WRONLY | O_CREAT | O_TRUNC, 0755));
-  OK(write(fd, "\1\2\3 not a program\n", 19));
-  close(fd);
+  make_file("junk_exe", "\1\2\3 not a program\n", 19, 0755);
   expect_failure("unknown format", "./junk_exe", args, self_env, ENOEXEC);
-  fd = OK(open("bad_script", O_WRONLY | O_CREAT | O_TRUNC, 0755));
-  OK(write(fd, "#!/nonexistent/interpreter\n", 27));
-  close(fd);
+  make_file("bad_script", "#!/nonexistent/interpreter\n", 27, 0755);
   expect_failure("missing interpreter", "./bad_script", args, self_env, ENOENT);
   /* What execve reads of the file before it loads anything: nothing, a piece of the ELF
      magic, the magic and no header, a script naming itself. */
-  fd = OK(open("empty_exe", O_WRONLY | O_CREAT | O_TRUNC, 0755));
-  close(fd);
+  make_file("empty_exe", "", 0, 0755);
   expect_failure("empty file", "./empty_exe", args, self_env, ENOEXEC);
-  fd = OK(open("short_exe", O_WRONLY | O_CREAT | O_TRUNC, 0755));
-  OK(write(fd, "\177E", 2));
-  close(fd);
+  make_file("short_exe", "\177E", 2, 0755);
   expect_failure("two bytes of the ELF magic", "./short_exe", args, self_env, ENOEXEC);
-  fd = OK(open("magic_only", O_WRONLY | O_CREAT | O_TRUNC, 0755));
-  OK(write(fd, "\177ELF\2\1\1", 7));
-  close(fd);
+  make_file("magic_only", "\177ELF\2\1\1", 7, 0755);
   expect_failure("ELF magic, no header", "./magic_only", args, self_env, ENOEXEC);
-  fd = OK(open("loop_script", O_WRONLY | O_CREAT | O_TRUNC, 0755));
-  OK(write(fd, "#!./loop_script\n", 16));
-  close(fd);
+  make_file("loop_script", "#!./loop_script\n", 16, 0755);
   expect_failure("a script that is its own interpreter", "./loop_script", args, self_env, ELOOP);
   /* More argument bytes than a quarter of any stack limit allows (at most 6 MiB). */
   enum { kStrings = 64, kLen = 120 * 1024 };
