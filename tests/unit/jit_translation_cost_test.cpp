@@ -44,6 +44,25 @@ ir::Block translate(Machine& m, const Interpreter* tier) {
 
 uint32_t translated_insns(Machine& m, const Interpreter* tier) { return translate(m, tier).guest_insns; }
 
+// A block at `pc` in `c` (no host code that runs: the translator only looks it up), with a
+// chainable exit to each of `exits`.
+jit::TranslatedBlock* add_block(jit::CodeCache& c, uint64_t pc, std::vector<uint64_t> exits) {
+  auto b = std::make_unique<jit::TranslatedBlock>();
+  b->guest_pc = pc;
+  b->guest_code.emplace_back(pc, pc + 4);
+  b->code = c.begin();
+  b->code_size = 16;
+  c.commit(16);
+  for (uint64_t to : exits) {
+    auto slot = std::unique_ptr<jit::ExitSlot>(new jit::ExitSlot{});
+    slot->target_pc = to;
+    b->exits.emplace_back(std::move(slot));
+  }
+  jit::TranslatedBlock* raw = b.get();
+  c.insert(std::move(b));
+  return raw;
+}
+
 }  // namespace
 
 TEST(JitTranslationCost, SuperblockStopsAtAFallThroughTheTierNeverRan) {
@@ -108,17 +127,7 @@ TEST(JitTranslationCost, DecodeCacheEntriesLostFromTheIndexAreFoundInThePool) {
 
 TEST(JitTranslationCost, RemovingABlockClearsItsJumpCacheSlot) {
   jit::CodeCache c(1 << 20);
-  auto add = [&](uint64_t pc) {
-    auto b = std::make_unique<jit::TranslatedBlock>();
-    b->guest_pc = pc;
-    b->guest_code.emplace_back(pc, pc + 4);
-    b->code = c.begin();
-    b->code_size = 16;
-    c.commit(16);
-    jit::TranslatedBlock* raw = b.get();
-    c.insert(std::move(b));
-    return raw;
-  };
+  auto add = [&](uint64_t pc) { return add_block(c, pc, {}); };
   jit::TranslatedBlock* a = add(0x401000);
   jit::TranslatedBlock* b = add(0x402000);
   c.jump_cache_fill(a->guest_pc, a->code);
@@ -227,25 +236,6 @@ namespace {
 const std::vector<uint8_t> kIntoM = {0x48, 0x83, 0xC0, 0x01, 0x48, 0x85, 0xC0, 0x75, 0x0A, 0x48, 0x83, 0xC3, 0x02,
                                      0x48, 0x83, 0xC2, 0x01, 0x0F, 0x05, 0x48, 0x83, 0xC1, 0x03, 0x0F, 0x05};
 constexpr uint64_t kM = kCode + 9;
-
-// A block at `pc` in `c` (no host code that runs: the translator only looks it up), with a
-// chainable exit to each of `exits`.
-jit::TranslatedBlock* add_block(jit::CodeCache& c, uint64_t pc, std::vector<uint64_t> exits) {
-  auto b = std::make_unique<jit::TranslatedBlock>();
-  b->guest_pc = pc;
-  b->guest_code.emplace_back(pc, pc + 4);
-  b->code = c.begin();
-  b->code_size = 16;
-  c.commit(16);
-  for (uint64_t to : exits) {
-    auto slot = std::unique_ptr<jit::ExitSlot>(new jit::ExitSlot{});
-    slot->target_pc = to;
-    b->exits.emplace_back(std::move(slot));
-  }
-  jit::TranslatedBlock* raw = b.get();
-  c.insert(std::move(b));
-  return raw;
-}
 
 ir::Block translate_with(Machine& m, uint64_t pc, const jit::CodeCache* cache) {
   jit::BlockLimits limits;
