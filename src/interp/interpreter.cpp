@@ -160,6 +160,17 @@ constexpr LengthMasks kLengthMasks = [] {
   return m;
 }();
 
+// Whether `in` was decoded from the instruction bytes whose first 16 bytes are w0, w1 (little
+// endian): its length of them equal its Insn::bytes (read with the byte after them, which no
+// mask keeps).
+inline bool decoded_from(const Insn& in, uint64_t w0, uint64_t w1) {
+  uint64_t c0, c1;
+  std::memcpy(&c0, in.bytes, 8);
+  std::memcpy(&c1, in.bytes + 8, 8);
+  const unsigned len = in.len;
+  return (((w0 ^ c0) & kLengthMasks.lo[len]) | ((w1 ^ c1) & kLengthMasks.hi[len])) == 0;
+}
+
 }  // namespace
 
 // Returns the decoded instruction at cpu.rip, decoding on a miss. A cached entry is used only
@@ -178,13 +189,10 @@ inline const Insn* Interpreter::fetch(CpuState& cpu) {
   else
     e = indexed(rip);
   if (e && e->rip == rip && (rip & 4095) <= 4096 - 16) [[likely]] {
-    uint64_t w0, w1, c0, c1;
+    uint64_t w0, w1;
     std::memcpy(&w0, x_.mem.base + rip, 8);
     std::memcpy(&w1, x_.mem.base + rip + 8, 8);
-    std::memcpy(&c0, e->insn.bytes, 8);
-    std::memcpy(&c1, e->insn.bytes + 8, 8);
-    const unsigned len = e->insn.len;
-    if ((((w0 ^ c0) & kLengthMasks.lo[len]) | ((w1 ^ c1) & kLengthMasks.hi[len])) == 0) [[likely]] {
+    if (decoded_from(e->insn, w0, w1)) [[likely]] {
       if (prev && e != prev + 1) prev->next = e;
       last_ = e;
       return &e->insn;
@@ -257,11 +265,7 @@ const Interpreter::CacheEntry* Interpreter::memo_find(const uint8_t* buf, size_t
     if (src->rip == kDeadRip || len == 0 || len > got || (probe == 4 ? len < 4 : len != probe) ||
         (src->insn.rip_ops & kRipOpsFixed))
       continue;
-    uint64_t c0, c1;
-    std::memcpy(&c0, src->insn.bytes, 8);
-    std::memcpy(&c1, src->insn.bytes + 8, 8);
-    if ((((w0 ^ c0) & kLengthMasks.lo[len]) | ((w1 ^ c1) & kLengthMasks.hi[len])) == 0) return src;
-    return nullptr;  // (the one length that could match did not)
+    return decoded_from(src->insn, w0, w1) ? src : nullptr;  // (only one length could match)
   }
   return nullptr;
 }

@@ -12,7 +12,6 @@
 
 #include <mutex>
 
-
 #include "linux/guest_access.h"
 #include "linux/process.h"
 #include "linux/signals.h"
@@ -43,13 +42,15 @@ void mirror_disposition(int sig, const KernelSigaction& ka) {
 int64_t sys_rt_sigaction(Process& p, const SyscallArgs& a) {
   int sig = int(a.a[0]);
   if (sig < 1 || sig > 64 || a.a[3] != 8) return -EINVAL;
+  KernelSigaction n;
+  if (a.a[1]) {
+    if (sig == SIGKILL || sig == SIGSTOP) return -EINVAL;
+    if (!read_guest(p, a.a[1], n)) return -EFAULT;  // (guest memory read before the lock)
+  }
   std::unique_lock lock(p.sigactions_mu);  // (a sibling may be delivering `sig`: signal_frame.cpp)
   KernelSigaction old{p.sigactions[sig].handler, p.sigactions[sig].flags,
                       p.sigactions[sig].restorer, p.sigactions[sig].mask};
   if (a.a[1]) {
-    if (sig == SIGKILL || sig == SIGSTOP) return -EINVAL;
-    KernelSigaction n;
-    if (!read_guest(p, a.a[1], n)) return -EFAULT;
     p.sigactions[sig] = {n.handler, n.flags, n.restorer, n.mask};
     mirror_disposition(sig, n);
   }
