@@ -196,6 +196,9 @@ const std::vector<Entry>& table() {
       {Family::Aes, "x,xM", {M(AESENC), M(AESENCLAST), M(AESDEC), M(AESDECLAST), M(AESIMC)}},
       {Family::Aes, "x,xM,b", {M(AESKEYGENASSIST)}},
       {Family::Pclmul, "x,xM,b", {M(PCLMULQDQ)}},
+      // (pcmpestri/m with REX.W read RAX/RDX: the encoder picks the plain form; the unit test
+      // jit_isa_test covers REX.W)
+      {Family::Sse42, "x,xM,b", {M(PCMPISTRI), M(PCMPESTRI), M(PCMPISTRM), M(PCMPESTRM)}},
       {Family::Sha, "x,xM", {M(SHA1NEXTE), M(SHA1MSG1), M(SHA1MSG2), M(SHA256MSG1), M(SHA256MSG2),
                              M(SHA256RNDS2)}},
       {Family::Sha, "x,xM,x", {M(SHA256RNDS2)}},  // the implicit XMM0, if the encoder wants it shown
@@ -268,7 +271,7 @@ const char* family_name(Family f) {
                                 "atomic",  "string",  "sse-move", "sse-int", "sse-fp",
                                 "sse-cvt", "sse3",    "ssse3",  "sse4.1", "x87",
                                 "bmi",     "adx",     "avx",    "avx2",   "fma",   "f16c",
-                                "aes",     "pclmul",  "sha",    "aes-avx"};
+                                "aes",     "pclmul",  "sha",    "aes-avx", "sse4.2"};
   return names[int(f)];
 }
 
@@ -293,6 +296,7 @@ bool family_advertised(Family f) {
     case Family::Sse3: return r.ecx & cpuid_bits::SSE3;
     case Family::Ssse3: return r.ecx & cpuid_bits::SSSE3;
     case Family::Sse41: return r.ecx & cpuid_bits::SSE41;
+    case Family::Sse42: return r.ecx & cpuid_bits::SSE42;
     default: return true;
   }
 }

@@ -23,6 +23,7 @@ enum class Family : uint8_t {
   Fma, F16c,          // VEX.128 forms (need the AVX state)
   Aes, Pclmul, Sha,   // legacy SSE encodings
   AesAvx,             // VEX.128 vaes*, vpclmulqdq
+  Sse42,              // the packed string compares (helper/isa: the JIT translates pcmp?stri)
   Count
 };
 const char* family_name(Family f);

@@ -2,6 +2,8 @@
 
 #include <Zydis/Mnemonic.h>
 
+#include <sys/platform/x86.h>
+
 #include <array>
 
 namespace vireo::jit {
@@ -47,6 +49,18 @@ constexpr SseForm kForms[] = {
     M(MOVAPS), M(MOVUPS), M(MOVAPD), M(MOVUPD), M(MOVDQA), M(MOVDQU), M(MOVSS), M(MOVSD),
     M(MOVQ), M(MOVD), M(MOVLPD), M(MOVHPD), M(MOVLPS), M(MOVHPS),
     M(MOVNTDQ), M(MOVNTPS), M(MOVNTPD), B(MOVHLPS), B(MOVLHPS),
+    // AES-NI, PCLMULQDQ, SHA-NI (where the host has them: sse_host_runs)
+    B(AESENC), B(AESENCLAST), B(AESDEC), B(AESDECLAST), B(AESIMC), B(AESKEYGENASSIST),
+    B(PCLMULQDQ), B(SHA1RNDS4), B(SHA1NEXTE), B(SHA1MSG1), B(SHA1MSG2), B(SHA256RNDS2),
+    B(SHA256MSG1), B(SHA256MSG2),
+    // SSE4.1 element extracts and inserts
+    SseForm{ZYDIS_MNEMONIC_PEXTRB, Extract}, SseForm{ZYDIS_MNEMONIC_PEXTRW, Extract},
+    SseForm{ZYDIS_MNEMONIC_PEXTRD, Extract}, SseForm{ZYDIS_MNEMONIC_PEXTRQ, Extract},
+    SseForm{ZYDIS_MNEMONIC_EXTRACTPS, Extract},
+    SseForm{ZYDIS_MNEMONIC_PINSRB, Insert}, SseForm{ZYDIS_MNEMONIC_PINSRW, Insert},
+    SseForm{ZYDIS_MNEMONIC_PINSRD, Insert}, SseForm{ZYDIS_MNEMONIC_PINSRQ, Insert},
+    // SSE4.2 string compares that return an index (the mask forms write XMM0: interpreted)
+    SseForm{ZYDIS_MNEMONIC_PCMPISTRI, StringIndex}, SseForm{ZYDIS_MNEMONIC_PCMPESTRI, StringIndex},
     // with general registers
     SseForm{ZYDIS_MNEMONIC_CVTSI2SD, FromInt}, SseForm{ZYDIS_MNEMONIC_CVTSI2SS, FromInt},
     SseForm{ZYDIS_MNEMONIC_CVTTSD2SI, ToInt}, SseForm{ZYDIS_MNEMONIC_CVTSD2SI, ToInt},
@@ -66,8 +80,37 @@ std::span<const SseForm> sse_forms() { return kForms; }
 
 bool sse_needs_alignment(uint16_t m, unsigned mem_size) {
   if (mem_size != 16) return false;
-  return m != ZYDIS_MNEMONIC_MOVUPS && m != ZYDIS_MNEMONIC_MOVUPD && m != ZYDIS_MNEMONIC_MOVDQU &&
-         m != ZYDIS_MNEMONIC_LDDQU;
+  switch (m) {
+    case ZYDIS_MNEMONIC_MOVUPS: case ZYDIS_MNEMONIC_MOVUPD: case ZYDIS_MNEMONIC_MOVDQU: case ZYDIS_MNEMONIC_LDDQU:
+    // The string compares take any m128 (SDM Vol. 2, PCMPESTRI: exceptions type 4, "no
+    // alignment check"); SHA-NI takes a misaligned one on this host (interp/sha.cpp).
+    case ZYDIS_MNEMONIC_PCMPISTRI: case ZYDIS_MNEMONIC_PCMPESTRI:
+    case ZYDIS_MNEMONIC_SHA1RNDS4: case ZYDIS_MNEMONIC_SHA1NEXTE: case ZYDIS_MNEMONIC_SHA1MSG1:
+    case ZYDIS_MNEMONIC_SHA1MSG2: case ZYDIS_MNEMONIC_SHA256RNDS2: case ZYDIS_MNEMONIC_SHA256MSG1:
+    case ZYDIS_MNEMONIC_SHA256MSG2:
+      return false;
+    default: return true;
+  }
 }
+
+bool sse_host_runs(uint16_t m) {
+  // (glibc's loader read these CPUID bits at start-up: no CPUID here, which traps in a VM)
+  static const bool aes = CPU_FEATURE_ACTIVE(AES), clmul = CPU_FEATURE_ACTIVE(PCLMULQDQ),
+                    sha = CPU_FEATURE_ACTIVE(SHA), sse42 = CPU_FEATURE_ACTIVE(SSE4_2);
+  switch (m) {
+    case ZYDIS_MNEMONIC_AESENC: case ZYDIS_MNEMONIC_AESENCLAST: case ZYDIS_MNEMONIC_AESDEC:
+    case ZYDIS_MNEMONIC_AESDECLAST: case ZYDIS_MNEMONIC_AESIMC: case ZYDIS_MNEMONIC_AESKEYGENASSIST:
+      return aes;
+    case ZYDIS_MNEMONIC_PCLMULQDQ: return clmul;
+    case ZYDIS_MNEMONIC_SHA1RNDS4: case ZYDIS_MNEMONIC_SHA1NEXTE: case ZYDIS_MNEMONIC_SHA1MSG1:
+    case ZYDIS_MNEMONIC_SHA1MSG2: case ZYDIS_MNEMONIC_SHA256RNDS2: case ZYDIS_MNEMONIC_SHA256MSG1:
+    case ZYDIS_MNEMONIC_SHA256MSG2:
+      return sha;
+    case ZYDIS_MNEMONIC_PCMPISTRI: case ZYDIS_MNEMONIC_PCMPESTRI: return sse42;
+    default: return true;  // (SSE to SSE4.1: the JIT's baseline)
+  }
+}
+
+bool sse_reads_xmm0(uint16_t m) { return m == ZYDIS_MNEMONIC_SHA256RNDS2; }
 
 }  // namespace vireo::jit

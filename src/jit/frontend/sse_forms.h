@@ -14,6 +14,9 @@ enum class SseKind : uint8_t {
   FromInt,       // xmm, r/m32/64 (cvtsi2sd/ss)
   ToInt,         // r32/64, xmm/m (cvt(t)sd2si, movmskpd, pmovmskb)
   CompareFlags,  // comisd/ucomisd/comiss/ucomiss
+  Extract,       // r/m, xmm, imm8 (pextrb/w/d/q, extractps)
+  Insert,        // xmm, r/m, imm8 (pinsrb/w/d/q)
+  StringIndex,   // pcmpistri/pcmpestri xmm, xmm/m128, imm8: ECX and the flags
 };
 
 struct SseForm {
@@ -26,6 +29,15 @@ std::span<const SseForm> sse_forms();
 // Legacy-SSE 16-byte memory operands must be aligned, except for the explicitly unaligned
 // moves (SDM Vol. 1, 10.4.1.1 / 11.6.7).
 bool sse_needs_alignment(uint16_t mnemonic, unsigned mem_size);
+
+// Whether the host runs `mnemonic` itself. The interpreter computes AES-NI, PCLMULQDQ and
+// SHA-NI in C++ (interp/crypto_common.h) and SSE4.2's string compares too, so the guest has
+// them on any host; the JIT re-emits them only where the host has them, and leaves them to
+// the interpreter elsewhere.
+bool sse_host_runs(uint16_t mnemonic);
+
+// SHA256RNDS2 reads XMM0 besides its two operands.
+bool sse_reads_xmm0(uint16_t mnemonic);
 
 struct SseBits {
   uint16_t mnemonic = 0;

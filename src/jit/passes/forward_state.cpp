@@ -23,6 +23,7 @@ bool has_side_effects(Opcode op) {
     // (comisd whose flags are overwritten, cvttsd2si whose result is unused).
     case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
     case Opcode::SseToGpr: case Opcode::SseToGprM: case Opcode::SseFlagsRR: case Opcode::SseFlagsRM:
+    case Opcode::SseStrIdx: case Opcode::SseStrIdxM:  // (read guest XMM state: never numbered)
     case Opcode::VexRR: case Opcode::VexRM: case Opcode::VexFromGpr: case Opcode::VexToGpr:
     case Opcode::VexToGprM: case Opcode::VexFlags: case Opcode::VexFlagsM: case Opcode::VexZeroUpper:
       return true;
@@ -38,6 +39,7 @@ bool is_sync_point(Opcode op) {
     case Opcode::Load128:
     case Opcode::AtomicXadd: case Opcode::AtomicXchg: case Opcode::AtomicCmpXchg:
     case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseToGprM: case Opcode::SseFlagsRM:
+    case Opcode::SseStrIdxM:
     // (every VEX op: where the AVX state is off it leaves the block through the interpreter)
     case Opcode::VexRR: case Opcode::VexRM: case Opcode::VexFromGpr: case Opcode::VexToGpr:
     case Opcode::VexToGprM: case Opcode::VexFlags: case Opcode::VexFlagsM: case Opcode::VexZeroUpper:

@@ -458,6 +458,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     return Xbyak::Xmm(int(x));
   }
   void sse(const ir::Inst& in, const Reg64& d);
+  // pcmpistri/pcmpestri (emit_sse_string.cpp): implicit RAX, RDX and RCX.
+  void sse_string(const ir::Inst& in, const Reg64& d);
   // ---- VEX (emit_avx.cpp): YMM upper halves live in CpuState; host upper halves are kept
   // only across a run of VEX ops (ymm_upper_valid_: host ymm n's upper half is the guest's).
   void vex(uint32_t i, const ir::Inst& in, const Reg64& d);

@@ -70,6 +70,19 @@ bool emit_sse_op(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Xmm& d, const
     OPI(ROUNDPS, roundps) OPI(ROUNDPD, roundpd) OPI(ROUNDSS, roundss) OPI(ROUNDSD, roundsd)
     OP(RCPPS, rcpps) OP(RCPSS, rcpss) OP(RSQRTPS, rsqrtps) OP(RSQRTSS, rsqrtss)
     OP(PTEST, ptest)
+    // AES-NI, PCLMULQDQ, SHA-NI (frontend: only where the host has them)
+    OP(AESENC, aesenc) OP(AESENCLAST, aesenclast) OP(AESDEC, aesdec) OP(AESDECLAST, aesdeclast)
+    OP(AESIMC, aesimc) OPI(AESKEYGENASSIST, aeskeygenassist) OPI(PCLMULQDQ, pclmulqdq)
+    OPI(SHA1RNDS4, sha1rnds4) OP(SHA1NEXTE, sha1nexte) OP(SHA1MSG1, sha1msg1) OP(SHA1MSG2, sha1msg2)
+    OP(SHA256RNDS2, sha256rnds2) OP(SHA256MSG1, sha256msg1) OP(SHA256MSG2, sha256msg2)
+    // pinsr* from memory (the GPR forms are emit_sse_from_gpr's)
+    case ZYDIS_MNEMONIC_PINSRB: case ZYDIS_MNEMONIC_PINSRW: case ZYDIS_MNEMONIC_PINSRD: case ZYDIS_MNEMONIC_PINSRQ:
+      if (!s.isMEM()) return false;
+      if (m == ZYDIS_MNEMONIC_PINSRB) g.pinsrb(d, s, imm8);
+      else if (m == ZYDIS_MNEMONIC_PINSRW) g.pinsrw(d, s, imm8);
+      else if (m == ZYDIS_MNEMONIC_PINSRD) g.pinsrd(d, s, imm8);
+      else g.pinsrq(d, s, imm8);
+      return true;
     case ZYDIS_MNEMONIC_MOVHLPS:  // register forms only (the memory forms are movlps/movhps)
       if (s.isMEM()) return false;
       g.movhlps(d, static_cast<const Xbyak::Xmm&>(s));
@@ -133,8 +146,14 @@ bool sse_writes_whole_destination(uint16_t m, bool from_memory) {
   }
 }
 
-bool emit_sse_store(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Address& mem, const Xbyak::Xmm& x) {
+bool emit_sse_store(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Address& mem, const Xbyak::Xmm& x,
+                    uint8_t imm8) {
   switch (m) {
+    case ZYDIS_MNEMONIC_PEXTRB: g.pextrb(mem, x, imm8); return true;
+    case ZYDIS_MNEMONIC_PEXTRW: g.pextrw(mem, x, imm8); return true;
+    case ZYDIS_MNEMONIC_PEXTRD: g.pextrd(mem, x, imm8); return true;
+    case ZYDIS_MNEMONIC_PEXTRQ: g.pextrq(mem, x, imm8); return true;
+    case ZYDIS_MNEMONIC_EXTRACTPS: g.extractps(mem, x, imm8); return true;
     case ZYDIS_MNEMONIC_MOVAPS: g.movaps(mem, x); return true;
     case ZYDIS_MNEMONIC_MOVUPS: g.movups(mem, x); return true;
     case ZYDIS_MNEMONIC_MOVAPD: g.movapd(mem, x); return true;
@@ -157,8 +176,12 @@ bool emit_sse_store(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Address& m
 }
 
 bool emit_sse_from_gpr(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Xmm& d, const Xbyak::Reg64& r,
-                       unsigned gpr_size) {
+                       unsigned gpr_size, uint8_t imm8) {
   switch (m) {
+    case ZYDIS_MNEMONIC_PINSRB: g.pinsrb(d, r.cvt32(), imm8); return true;
+    case ZYDIS_MNEMONIC_PINSRW: g.pinsrw(d, r.cvt32(), imm8); return true;
+    case ZYDIS_MNEMONIC_PINSRD: g.pinsrd(d, r.cvt32(), imm8); return true;
+    case ZYDIS_MNEMONIC_PINSRQ: g.pinsrq(d, r, imm8); return true;
     case ZYDIS_MNEMONIC_CVTSI2SD:
       if (gpr_size == 8) g.cvtsi2sd(d, r);
       else g.cvtsi2sd(d, r.cvt32());
@@ -177,9 +200,21 @@ bool emit_sse_from_gpr(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Xmm& d,
 }
 
 bool emit_sse_to_gpr(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Reg64& d, unsigned gpr_size,
-                     const Xbyak::Operand& s) {
+                     const Xbyak::Operand& s, uint8_t imm8) {
   const Xbyak::Reg& r = gpr_size == 8 ? static_cast<const Xbyak::Reg&>(d) : d.cvt32();
   switch (m) {
+    // Element extracts: a 32-bit host write, zero-extended as every r32/r64 form's result is.
+    case ZYDIS_MNEMONIC_PEXTRB: case ZYDIS_MNEMONIC_PEXTRW: case ZYDIS_MNEMONIC_PEXTRD:
+    case ZYDIS_MNEMONIC_PEXTRQ: case ZYDIS_MNEMONIC_EXTRACTPS: {
+      if (s.isMEM()) return false;
+      const Xbyak::Xmm& x = static_cast<const Xbyak::Xmm&>(s);
+      if (m == ZYDIS_MNEMONIC_PEXTRB) g.pextrb(d.cvt32(), x, imm8);
+      else if (m == ZYDIS_MNEMONIC_PEXTRW) g.pextrw(d.cvt32(), x, imm8);
+      else if (m == ZYDIS_MNEMONIC_PEXTRD) g.pextrd(d.cvt32(), x, imm8);
+      else if (m == ZYDIS_MNEMONIC_PEXTRQ) g.pextrq(d, x, imm8);
+      else g.extractps(d.cvt32(), x, imm8);
+      return true;
+    }
     case ZYDIS_MNEMONIC_CVTTSD2SI: g.cvttsd2si(r, s); return true;
     case ZYDIS_MNEMONIC_CVTSD2SI: g.cvtsd2si(r, s); return true;
     case ZYDIS_MNEMONIC_CVTTSS2SI: g.cvttss2si(r, s); return true;

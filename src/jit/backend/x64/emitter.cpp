@@ -554,6 +554,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     case Opcode::SseToGpr: case Opcode::SseToGprM: case Opcode::SseFlagsRR: case Opcode::SseFlagsRM:
       sse(in, d);
       break;
+    case Opcode::SseStrIdx: case Opcode::SseStrIdxM: sse_string(in, d); break;  // emit_sse_string.cpp
     // ---- system mode (frontend/system.cpp) ----
     case Opcode::GetCpuField: mov(d, qword[rbx + int(imm(0))]); break;
     case Opcode::LoadHost64:
@@ -630,6 +631,7 @@ void BlockEmitter::sse(const ir::Inst& in, const Reg64& d) {
     if (!sse_writes_whole_destination(f.mnemonic, from_memory)) xmm_in(in.args[1].v);
     return xmm_out(in.args[1].v);
   };
+  if (sse_reads_xmm0(f.mnemonic)) xmm_in(0);  // (sha256rnds2's implicit operand)
   switch (in.op) {
     case Opcode::SseRR: {
       Xbyak::Xmm s = imm_form ? Xbyak::Xmm(0) : xmm_in(in.args[2].v);
@@ -644,18 +646,18 @@ void BlockEmitter::sse(const ir::Inst& in, const Reg64& d) {
     case Opcode::SseStore: {
       Xbyak::Xmm x = xmm_in(in.args[1].v);
       Xbyak::Address m = guest_mem(in, 2, f, true);
-      if (!emit_sse_store(*this, f.mnemonic, m, x)) fail();
+      if (!emit_sse_store(*this, f.mnemonic, m, x, f.imm8)) fail();
       break;
     }
     case Opcode::SseRG:
-      if (!emit_sse_from_gpr(*this, f.mnemonic, dest(true), val(in.args[2].v), f.gpr_size)) fail();
+      if (!emit_sse_from_gpr(*this, f.mnemonic, dest(true), val(in.args[2].v), f.gpr_size, f.imm8)) fail();
       break;
     case Opcode::SseToGpr:
-      if (!emit_sse_to_gpr(*this, f.mnemonic, d, f.gpr_size, xmm_in(in.args[1].v))) fail();
+      if (!emit_sse_to_gpr(*this, f.mnemonic, d, f.gpr_size, xmm_in(in.args[1].v), f.imm8)) fail();
       break;
     case Opcode::SseToGprM: {
       Xbyak::Address m = guest_mem(in, 1, f, false);
-      if (!emit_sse_to_gpr(*this, f.mnemonic, d, f.gpr_size, m)) fail();
+      if (!emit_sse_to_gpr(*this, f.mnemonic, d, f.gpr_size, m, f.imm8)) fail();
       break;
     }
     case Opcode::SseFlagsRR:
