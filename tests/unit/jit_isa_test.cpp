@@ -135,5 +135,34 @@ TEST(JitIsa, MemoryOperandFaultsMatchInterpreter) {
   }
 }
 
+// RDTSC/RDTSCP in user mode: EDX:EAX, each zero-extended, never going back; RDTSCP's ECX is
+// processor 0 (the interpreter's IA32_TSC_AUX). Values differ between runs: checked, not compared.
+TEST(JitIsa, UserModeRdtscIsTranslated) {
+  const Code code = cat({
+      {0x0F, 0x31},        // rdtsc
+      {0x48, 0x89, 0xC6},  // mov rsi, rax
+      {0x48, 0x89, 0xD7},  // mov rdi, rdx
+      {0x0F, 0x01, 0xF9},  // rdtscp
+      {0x49, 0x89, 0xC8},  // mov r8, rcx (syscall overwrites rcx)
+      kSyscall,
+  });
+  CpuState s = random_state(3);
+  s.tsc_offset = 1ull << 40;
+  Pair p;
+  p.run(code, s);
+  ASSERT_EQ(p.jit.r, StopReason::Syscall);
+  EXPECT_EQ(p.jit_fallbacks, 0u);
+  for (const CpuState* c : {&p.jit.cpu, &p.ref.cpu}) {
+    EXPECT_EQ(c->gpr[RSI] >> 32, 0u);
+    EXPECT_EQ(c->gpr[RDI] >> 32, 0u);
+    EXPECT_EQ(c->gpr[RAX] >> 32, 0u);
+    EXPECT_EQ(c->gpr[RDX] >> 32, 0u);
+    EXPECT_EQ(c->gpr[R8], 0u);
+    const uint64_t first = c->gpr[RDI] << 32 | c->gpr[RSI], second = c->gpr[RDX] << 32 | c->gpr[RAX];
+    EXPECT_LE(first, second);
+    EXPECT_GE(first, s.tsc_offset);  // (the offset is added)
+  }
+}
+
 }  // namespace
 }  // namespace vireo::test

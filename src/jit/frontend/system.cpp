@@ -139,6 +139,21 @@ bool rdtsc(Translator& t, const Insn&) {
   return true;
 }
 
+// RDTSC/RDTSCP in user mode (interp: system.cpp rdtsc): the host TSC plus CpuState's offset,
+// EDX:EAX, and RDTSCP's ECX = 0 (IA32_TSC_AUX: processor 0). ld.so's lazy binding and
+// CPython's start-up read it some hundreds of times; as a fallback each left the block's
+// registers to CpuState and ran the interpreter. (System mode: rdtsc<> above, through
+// system_frontend, which takes precedence.)
+template <bool with_aux>
+bool user_rdtsc(Translator& t, const Insn&) {
+  if (t.sys) return false;
+  Value tsc = t.ir.op(Opcode::Add, t.ir.emit(Opcode::ReadTsc, {}), cpu_field(t, offsetof(CpuState, tsc_offset)));
+  t.ir.set_gpr(RAX, t.ir.op(Opcode::ZeroExt32, tsc));
+  t.ir.set_gpr(RDX, t.ir.op(Opcode::Shr, tsc, t.constant(32)));
+  if (with_aux) t.ir.set_gpr(RCX, t.constant(0));
+  return true;
+}
+
 // MOV r/m, Sreg (interp: segments.cpp mov -> the user mov): the selector, zero-extended to the
 // destination's size; no privilege check. MOV r64, CRn at CPL 0 for the control registers
 // that exist (interp: control_regs.cpp mov_control; CR1, CR5-7 raise #UD there). Everything
@@ -178,6 +193,11 @@ bool mov(Translator& t, const Insn& in) {
 }
 
 }  // namespace
+
+void register_frontend_system(FrontendTable& t) {
+  t[ZYDIS_MNEMONIC_RDTSC] = user_rdtsc<false>;
+  t[ZYDIS_MNEMONIC_RDTSCP] = user_rdtsc<true>;
+}
 
 FrontendFn system_frontend(const Insn& in) {
   switch (in.mnemonic) {

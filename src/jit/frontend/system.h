@@ -27,6 +27,9 @@ struct SystemContext {
 constexpr uint32_t kAfterSti = 1;   // STI set IF (it was 0): open the one-instruction shadow
 constexpr uint32_t kAfterPoll = 2;  // POPFQ set IF: take a pending interrupt now
 
+// The user-mode forms of the instructions this file translates (rdtsc, rdtscp).
+void register_frontend_system(FrontendTable& t);
+
 // The system-mode translation of `in`'s mnemonic, or null (the user-mode table's, or an
 // interpreter fallback). Each function returns false for a form it leaves to the interpreter.
 FrontendFn system_frontend(const Insn& in);

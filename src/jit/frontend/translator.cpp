@@ -130,6 +130,7 @@ const FrontendTable& frontend_table() {
     register_frontend_atomic(t);
     register_frontend_string(t);
     register_frontend_flag_ops(t);
+    register_frontend_system(t);  // (user-mode rdtsc: frontend/system.cpp)
     register_frontend_avx(t);
     return t;
   }();
