@@ -42,6 +42,8 @@ std::vector<Case> cases() {
       {"pcmpestri xmm0, xmm1, 0x0c", {0x66, 0x0F, 0x3A, 0x61, 0xC1, 0x0C}, sse42},
       {"pcmpestri xmm9, [rbx+7], 0x44", {0x66, 0x44, 0x0F, 0x3A, 0x61, 0x4B, 0x07, 0x44}, sse42},
       {"pcmpestri (REX.W) xmm0, xmm1, 0x0c", {0x66, 0x48, 0x0F, 0x3A, 0x61, 0xC1, 0x0C}, sse42},
+      {"blendvps xmm1, xmm2, <xmm0>", {0x66, 0x0F, 0x38, 0x14, 0xCA}, true},
+      {"pblendvb xmm3, [rbx], <xmm0>", {0x66, 0x0F, 0x38, 0x10, 0x1B}, true},
   };
 }
 
@@ -98,6 +100,38 @@ TEST(JitIsa, OneBlockOfThemMatchesInterpreter) {
     if (CPU_FEATURE_ACTIVE(PCLMULQDQ) && CPU_FEATURE_ACTIVE(SHA) && CPU_FEATURE_ACTIVE(SSE4_2))
       EXPECT_EQ(p.jit_fallbacks, 0u);
     p.expect_same();
+  }
+}
+
+// The implicit XMM0 in a block that loops in place: read only (loaded where it is read), and
+// written by another instruction of the loop (then held in host xmm0 across iterations).
+TEST(JitIsa, ImplicitXmm0InLoopsMatchesInterpreter) {
+  const Code read_only = {
+      0x66, 0x0F, 0x38, 0x14, 0xCA,  // blendvps xmm1, xmm2, <xmm0>
+      0x66, 0x0F, 0xFE, 0xD1,        // paddd xmm2, xmm1
+      0xFF, 0xC9,                    // dec ecx
+      0x75, 0xF3,                    // jnz (to the blendvps)
+  };
+  const Code written = {
+      0x66, 0x0F, 0x6F, 0xC3,        // movdqa xmm0, xmm3
+      0x66, 0x0F, 0x38, 0x10, 0xCA,  // pblendvb xmm1, xmm2, <xmm0>
+      0x66, 0x0F, 0xFC, 0xD9,        // paddb xmm3, xmm1
+      0x66, 0x0F, 0x72, 0xF3, 0x01,  // pslld xmm3, 1
+      0xFF, 0xC9,                    // dec ecx
+      0x75, 0xEA,                    // jnz (to the movdqa)
+  };
+  for (const Code* loop : {&read_only, &written}) {
+    for (uint64_t seed = 1; seed <= 8; ++seed) {
+      SCOPED_TRACE(testing::Message() << (loop == &written ? "written" : "read only") << ", seed " << seed);
+      CpuState s = state(seed);
+      s.gpr[RCX] = 37;
+      Pair p;
+      p.run(cat({*loop, kSyscall}), s);
+      ASSERT_EQ(p.jit.r, StopReason::Syscall);
+      EXPECT_EQ(p.jit_fallbacks, 0u);
+      EXPECT_GT(p.jit_self_loops, 0u);
+      p.expect_same();
+    }
   }
 }
 

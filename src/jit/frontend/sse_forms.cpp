@@ -45,6 +45,7 @@ constexpr SseForm kForms[] = {
     B(PMOVZXBW), B(PMOVZXBD), B(PMOVZXBQ), B(PMOVZXWD), B(PMOVZXWQ), B(PMOVZXDQ),
     B(BLENDPS), B(BLENDPD), B(PBLENDW), B(DPPS), B(DPPD), B(MPSADBW), B(INSERTPS),
     B(ROUNDPS), B(ROUNDPD), B(ROUNDSS), B(ROUNDSD), B(RCPPS), B(RCPSS), B(RSQRTPS), B(RSQRTSS),
+    B(BLENDVPS), B(BLENDVPD), B(PBLENDVB),  // (the mask in XMM0: sse_reads_xmm0)
     // moves
     M(MOVAPS), M(MOVUPS), M(MOVAPD), M(MOVUPD), M(MOVDQA), M(MOVDQU), M(MOVSS), M(MOVSD),
     M(MOVQ), M(MOVD), M(MOVLPD), M(MOVHPD), M(MOVLPS), M(MOVHPS),
@@ -111,6 +112,9 @@ bool sse_host_runs(uint16_t m) {
   }
 }
 
-bool sse_reads_xmm0(uint16_t m) { return m == ZYDIS_MNEMONIC_SHA256RNDS2; }
+bool sse_reads_xmm0(uint16_t m) {
+  return m == ZYDIS_MNEMONIC_SHA256RNDS2 || m == ZYDIS_MNEMONIC_BLENDVPS || m == ZYDIS_MNEMONIC_BLENDVPD ||
+         m == ZYDIS_MNEMONIC_PBLENDVB;
+}
 
 }  // namespace vireo::jit

@@ -36,7 +36,7 @@ bool sse_needs_alignment(uint16_t mnemonic, unsigned mem_size);
 // the interpreter elsewhere.
 bool sse_host_runs(uint16_t mnemonic);
 
-// SHA256RNDS2 reads XMM0 besides its two operands.
+// SHA256RNDS2 and BLENDVPS/BLENDVPD/PBLENDVB read XMM0 besides their two operands.
 bool sse_reads_xmm0(uint16_t mnemonic);
 
 struct SseBits {

@@ -69,6 +69,7 @@ bool emit_sse_op(Xbyak::CodeGenerator& g, uint16_t m, const Xbyak::Xmm& d, const
     OPI(DPPD, dppd) OPI(MPSADBW, mpsadbw) OPI(INSERTPS, insertps)
     OPI(ROUNDPS, roundps) OPI(ROUNDPD, roundpd) OPI(ROUNDSS, roundss) OPI(ROUNDSD, roundsd)
     OP(RCPPS, rcpps) OP(RCPSS, rcpss) OP(RSQRTPS, rsqrtps) OP(RSQRTSS, rsqrtss)
+    OP(BLENDVPS, blendvps) OP(BLENDVPD, blendvpd) OP(PBLENDVB, pblendvb)  // (mask: host xmm0)
     OP(PTEST, ptest)
     // AES-NI, PCLMULQDQ, SHA-NI (frontend: only where the host has them)
     OP(AESENC, aesenc) OP(AESENCLAST, aesenclast) OP(AESDEC, aesdec) OP(AESDECLAST, aesdeclast)
