@@ -631,7 +631,7 @@ void BlockEmitter::sse(const ir::Inst& in, const Reg64& d) {
     if (!sse_writes_whole_destination(f.mnemonic, from_memory)) xmm_in(in.args[1].v);
     return xmm_out(in.args[1].v);
   };
-  if (sse_reads_xmm0(f.mnemonic)) xmm_in(0);  // (sha256rnds2's implicit operand)
+  if (sse_reads_xmm0(f.mnemonic)) xmm_in(0);  // (sha256rnds2's, blendv*'s implicit operand)
   switch (in.op) {
     case Opcode::SseRR: {
       Xbyak::Xmm s = imm_form ? Xbyak::Xmm(0) : xmm_in(in.args[2].v);
