@@ -158,5 +158,24 @@ TEST(JitHostEncoding, GuestLoadsAndStores) {
   }
 }
 
+// Past the buffer's end an encoding fails as Xbyak's own do (the emitter then flushes the
+// translation cache and emits the block again): ERR_CODE_IS_TOO_BIG.
+TEST(JitHostEncoding, FullBufferThrowsAsXbyakDoes) {
+  alignas(16) uint8_t buf[16] = {};
+  for (size_t room : {0, 3, 9}) {
+    Xbyak::CodeGenerator ours(room, buf);
+    try {
+      enc::mov_r64_imm(ours, 3, 0x123456789ABCDEF0ull);  // (10 bytes)
+      ADD_FAILURE() << "no error with " << room << " bytes of room";
+    } catch (const Xbyak::Error& e) {
+      EXPECT_EQ(int(e), Xbyak::ERR_CODE_IS_TOO_BIG);
+    }
+    EXPECT_EQ(ours.getSize(), room);
+  }
+  Xbyak::CodeGenerator exact(10, buf);
+  enc::mov_r64_imm(exact, 3, 0x123456789ABCDEF0ull);
+  EXPECT_EQ(exact.getSize(), 10u);
+}
+
 }  // namespace
 }  // namespace vireo::test

@@ -97,7 +97,10 @@ class ValueTable {
       slots_.assign(std::max(want, slots_.size()), 0);
       gen_ = 1;
     }
-    mask_ = slots_.size() - 1;
+    // Only the first `want` slots: the table keeps the size of the largest block seen, and
+    // probing all of it scattered a small block's lookups over cold cache lines (a third of
+    // this pass's time). Slots past them are of older generations, empty to this block.
+    mask_ = want - 1;
   }
   void clear() {
     if (++gen_ == 0) {

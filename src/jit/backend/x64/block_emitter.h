@@ -566,14 +566,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // places the stub (`land`; Xbyak labels cost hash-table work each, and there is one of these
   // per access). Returns the jump's end.
   uint32_t jcc_to_stub(uint8_t cc) {
-    db(0x0F);
-    db(0x80 | cc);
-    dd(0);
+    enc::jump_rel32_unset(*this, cc);
     return uint32_t(getSize());
   }
   uint32_t jmp_to_stub() {
-    db(0xE9);
-    dd(0);
+    enc::jump_rel32_unset(*this, -1);
     return uint32_t(getSize());
   }
   // Forward jumps to a place emitted later, patched when it is placed (`land`), for the same
