@@ -105,7 +105,12 @@ void CodeCache::reset_aux() {
 
 void CodeCache::insert(std::unique_ptr<TranslatedBlock> owned) {
   TranslatedBlock* b = owned.release();
-  for (uint64_t page : b->guest_pages()) pages_[page].push_back(b);
+  for (uint64_t page : b->guest_pages()) {
+    // (blocks translated one after another are mostly on one page: its list is remembered
+    // instead of hashed for again; the map's nodes do not move while they exist)
+    if (page != last_page_) last_page_blocks_ = &pages_[page], last_page_ = page;
+    last_page_blocks_->push_back(b);
+  }
   const uintptr_t at = uintptr_t(b->code);
   if (by_host_.empty() || by_host_.back().first < at)
     by_host_.emplace_back(at, b);  // (always, but for code placed below the cursor)
@@ -206,7 +211,7 @@ void CodeCache::remove(TranslatedBlock* b) {
     auto it = pages_.find(page);
     if (it == pages_.end()) continue;
     std::erase(it->second, b);
-    if (it->second.empty()) pages_.erase(it);
+    if (it->second.empty()) pages_.erase(it), last_page_ = kNoPage;
   }
   // Its jump cache slot: jump_cache_fill puts a block only under its own guest pc (a scan of
   // every slot per removed block was 7% of codegen, which replaces 20,000 functions).
@@ -238,6 +243,7 @@ void CodeCache::flush() {
   by_host_.clear();
   by_host_dead_ = 0;
   pages_.clear();
+  last_page_ = kNoPage;
   reset_aux();
   high_water_ = std::max(high_water_, cursor_);
   cursor_ = base_;

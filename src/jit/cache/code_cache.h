@@ -174,6 +174,10 @@ class CodeCache {
   size_t count_ = 0;
   size_t home(uint64_t pc) const { return size_t((pc * 0x9E3779B97F4A7C15ull) >> table_shift_); }
   std::unordered_map<uint64_t, std::vector<TranslatedBlock*>> pages_;  // guest page -> blocks
+  // The last page insert added to, and its list (kNoPage after an erase from pages_).
+  static constexpr uint64_t kNoPage = ~uint64_t(0);
+  uint64_t last_page_ = kNoPage;
+  std::vector<TranslatedBlock*>* last_page_blocks_ = nullptr;
   // Code address -> block, for fault lookups: blocks are bump-allocated, so appending keeps
   // it sorted. A removed block leaves a null entry (compacted once they are half of it); a
   // std::map was a 48-byte node and an allocation per block.

@@ -3,6 +3,7 @@
 
 #include "cpu/flags.h"
 #include "jit/passes/passes.h"
+#include "jit/passes/steps.h"
 
 namespace vireo::jit::passes {
 
@@ -96,7 +97,10 @@ class ValueTable {
       slots_.assign(std::max(want, slots_.size()), 0);
       gen_ = 1;
     }
-    mask_ = slots_.size() - 1;
+    // Only the first `want` slots: the table keeps the size of the largest block seen, and
+    // probing all of it scattered a small block's lookups over cold cache lines (a third of
+    // this pass's time). Slots past them are of older generations, empty to this block.
+    mask_ = want - 1;
   }
   void clear() {
     if (++gen_ == 0) {
@@ -137,15 +141,18 @@ class ValueTable {
 
 }  // namespace
 
-void fold_constants(ir::Block& b) {
-  // Value numbering: a pure instruction identical to an earlier one (after aliasing) is that
-  // one (two accesses through the same address compute it, and check it, once).
-  thread_local ValueTable seen;
-  seen.reset(b);
-  std::vector<uint32_t>& alias = identity_aliases(b.insts.size());
-  for (uint32_t i = 0; i < b.insts.size(); ++i) {
-    ir::Inst& in = b.insts[i];
-    if (in.dead) continue;
+namespace detail {
+
+namespace {
+// Value numbering: a pure instruction identical to an earlier one (after aliasing) is that
+// one (two accesses through the same address compute it, and check it, once).
+thread_local ValueTable seen;  // (per-thread scratch)
+}  // namespace
+
+ConstantFolding::ConstantFolding(const ir::Block& b) { seen.reset(b); }
+
+bool ConstantFolding::forward(const ir::Block& b, uint32_t i, ir::Inst& in, std::vector<uint32_t>& alias) {
+  {
     if (in.op == Opcode::TailStart) seen.clear();  // (the tail sees no value defined after its ExitIf)
     uint64_t vals[4] = {};
     bool all_const = true, any_value = false;
@@ -155,7 +162,6 @@ void fold_constants(ir::Block& b) {
         imm = in.args[a].v;
         continue;
       }
-      in.args[a].v = alias[in.args[a].v];
       any_value = true;
       if (!is_const(b, in.args[a].v, vals[a])) all_const = false;
     }
@@ -182,7 +188,7 @@ void fold_constants(ir::Block& b) {
       if (is_const(b, in.args[0].v, c)) {
         alias[i] = uint32_t(in.args[c ? 1 : 2].v);
         in.dead = true;
-        continue;
+        return true;
       }
       if (is_const(b, in.args[1].v, t) && t == 1 && is_const(b, in.args[2].v, f) && f == 0) {
         in.op = Opcode::BoolToU64;
@@ -203,7 +209,7 @@ void fold_constants(ir::Block& b) {
           mask <= (in.op == Opcode::ZeroExt8 ? 0xFFu : 0xFFFFu)) {
         alias[i] = uint32_t(in.args[0].v);
         in.dead = true;
-        continue;
+        return true;
       }
     }
     // `xor eax, eax; setcc al`: the low byte of a value whose other bits are zero, over zero,
@@ -213,7 +219,7 @@ void fold_constants(ir::Block& b) {
       if (low == Opcode::BoolToU64 || low == Opcode::ZeroExt8 || (low == Opcode::ZeroExt16 && in.args[2].v == 2)) {
         alias[i] = uint32_t(in.args[1].v);
         in.dead = true;
-        continue;
+        return true;
       }
     }
     // Identities with one constant operand: x + 0, x - 0, x | 0, x ^ 0, x << 0.
@@ -222,12 +228,12 @@ void fold_constants(ir::Block& b) {
         !in.args[1].is_imm && is_const(b, in.args[1].v, vals[1]) && vals[1] == 0) {
       alias[i] = uint32_t(in.args[0].v);
       in.dead = true;
-      continue;
+      return true;
     }
     if (in.op == Opcode::Add && !in.args[0].is_imm && is_const(b, in.args[0].v, vals[0]) && vals[0] == 0) {
       alias[i] = uint32_t(in.args[1].v);
       in.dead = true;
-      continue;
+      return true;
     }
     // (x + c) - ... + (-c): `lea rsi, [rcx+8]` then an access at [rsi-8] is an access at rcx.
     if (in.op == Opcode::Add) {
@@ -243,15 +249,30 @@ void fold_constants(ir::Block& b) {
             in.dead = true;
           }
       }
-      if (in.dead) continue;
+      if (in.dead) return true;
     }
     if (is_pure(in.op)) {
       const uint32_t earlier = seen.find_or_add(b, i);
       if (earlier != i) {
         alias[i] = earlier;
         in.dead = true;
+        return true;
       }
     }
+  }
+  return false;
+}
+
+}  // namespace detail
+
+void fold_constants(ir::Block& b) {
+  std::vector<uint32_t>& alias = identity_aliases(b.insts.size());
+  detail::ConstantFolding step(b);
+  for (uint32_t i = 0; i < b.insts.size(); ++i) {
+    ir::Inst& in = b.insts[i];
+    if (in.dead) continue;
+    detail::alias_args(in, alias);
+    step.forward(b, i, in, alias);
   }
   b.for_each_terminal([&](ir::Terminal& t) { alias_terminal(t, alias); });
 }

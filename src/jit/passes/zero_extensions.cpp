@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "jit/passes/passes.h"
+#include "jit/passes/steps.h"
 
 namespace vireo::jit::passes {
 
@@ -78,66 +79,83 @@ bool reads_upper(const ir::Inst& in, int k, bool result_demanded) {
 
 }  // namespace
 
-void eliminate_zero_extensions(ir::Block& b) {
-  const size_t n = b.insts.size();
-  // Backwards: a value's users all come after it, so its demand is final when it is reached.
-  thread_local std::vector<uint8_t> demanded, zero_upper;
-  demanded.assign(n, 0);
+namespace detail {
+
+namespace {
+// Backwards: a value's users all come after it, so its demand is final when it is reached.
+thread_local std::vector<uint8_t> demanded, zero_upper;  // (per-thread scratch)
+}  // namespace
+
+ZeroExtensions::ZeroExtensions(const ir::Block& b) {
+  demanded.assign(b.insts.size(), 0);
   b.for_each_terminal([&](const ir::Terminal& t) {
     if (t.cond.valid()) demanded[t.cond.id] = 1;
     if (t.dest.valid()) demanded[t.dest.id] = 1;
   });
-  for (size_t i = n; i-- > 0;) {
-    const ir::Inst& in = b.insts[i];
-    if (in.dead) continue;
-    for (int k = 0; k < in.nargs; ++k)
-      if (!in.args[k].is_imm && reads_upper(in, k, demanded[i])) demanded[in.args[k].v] = 1;
-  }
+}
 
+void ZeroExtensions::backward(uint32_t i, const ir::Inst& in) {
+  for (int k = 0; k < in.nargs; ++k)
+    if (!in.args[k].is_imm && reads_upper(in, k, demanded[i])) demanded[in.args[k].v] = 1;
+}
+
+void ZeroExtensions::start_forward(size_t n) { zero_upper.assign(n, 0); }
+
+bool ZeroExtensions::forward(uint32_t i, ir::Inst& in, std::vector<uint32_t>& alias) {
+  auto zu = [&](int k) { return zero_upper[in.args[k].v] != 0; };
+  if (!demanded[i]) in.op = narrowed(in.op);
+  bool z = false;
+  switch (in.op) {
+    case Opcode::ZeroExt32:
+      if (zu(0) || !demanded[i]) {
+        alias[i] = uint32_t(in.args[0].v);
+        in.dead = true;
+        return true;
+      }
+      z = true;
+      break;
+    case Opcode::Const: z = in.args[0].v <= 0xFFFFFFFFu; break;
+    case Opcode::ZeroExt8: case Opcode::ZeroExt16: case Opcode::Load8: case Opcode::Load16:
+    case Opcode::Load32: case Opcode::Bswap32: case Opcode::TestCond: case Opcode::BoolToU64:
+    case Opcode::Add32: case Opcode::Sub32: case Opcode::And32: case Opcode::Or32:
+    case Opcode::Xor32: case Opcode::Mul32: case Opcode::Not32: case Opcode::Neg32:
+      z = true;
+      break;
+    case Opcode::And: z = zu(0) || zu(1); break;
+    case Opcode::Or: case Opcode::Xor: z = zu(0) && zu(1); break;
+    case Opcode::Shr: z = zu(0); break;
+    case Opcode::MergeLow: case Opcode::MergeHigh8: z = zu(0); break;
+    case Opcode::Select: z = zu(1) && zu(2); break;
+    case Opcode::Shift: case Opcode::ShiftCl: {
+      unsigned size = shift_size(in.args[0].v);
+      z = size == 4 || (size < 4 && zu(1));
+      break;
+    }
+    case Opcode::Adc: case Opcode::Sbb: {
+      unsigned size = unsigned(in.args[3].v);
+      z = size == 4 || (size < 4 && zu(0));
+      break;
+    }
+    default: break;
+  }
+  zero_upper[i] = z;
+  return false;
+}
+
+}  // namespace detail
+
+void eliminate_zero_extensions(ir::Block& b) {
+  const uint32_t n = uint32_t(b.insts.size());
+  detail::ZeroExtensions step(b);
+  for (uint32_t i = n; i-- > 0;)
+    if (!b.insts[i].dead) step.backward(i, b.insts[i]);
   std::vector<uint32_t>& alias = identity_aliases(n);
-  zero_upper.assign(n, 0);
+  step.start_forward(n);
   for (uint32_t i = 0; i < n; ++i) {
     ir::Inst& in = b.insts[i];
     if (in.dead) continue;
-    for (int k = 0; k < in.nargs; ++k)
-      if (!in.args[k].is_imm) in.args[k].v = alias[in.args[k].v];
-    auto zu = [&](int k) { return zero_upper[in.args[k].v] != 0; };
-    if (!demanded[i]) in.op = narrowed(in.op);
-    bool z = false;
-    switch (in.op) {
-      case Opcode::ZeroExt32:
-        if (zu(0) || !demanded[i]) {
-          alias[i] = uint32_t(in.args[0].v);
-          in.dead = true;
-          continue;
-        }
-        z = true;
-        break;
-      case Opcode::Const: z = in.args[0].v <= 0xFFFFFFFFu; break;
-      case Opcode::ZeroExt8: case Opcode::ZeroExt16: case Opcode::Load8: case Opcode::Load16:
-      case Opcode::Load32: case Opcode::Bswap32: case Opcode::TestCond: case Opcode::BoolToU64:
-      case Opcode::Add32: case Opcode::Sub32: case Opcode::And32: case Opcode::Or32:
-      case Opcode::Xor32: case Opcode::Mul32: case Opcode::Not32: case Opcode::Neg32:
-        z = true;
-        break;
-      case Opcode::And: z = zu(0) || zu(1); break;
-      case Opcode::Or: case Opcode::Xor: z = zu(0) && zu(1); break;
-      case Opcode::Shr: z = zu(0); break;
-      case Opcode::MergeLow: case Opcode::MergeHigh8: z = zu(0); break;
-      case Opcode::Select: z = zu(1) && zu(2); break;
-      case Opcode::Shift: case Opcode::ShiftCl: {
-        unsigned size = shift_size(in.args[0].v);
-        z = size == 4 || (size < 4 && zu(1));
-        break;
-      }
-      case Opcode::Adc: case Opcode::Sbb: {
-        unsigned size = unsigned(in.args[3].v);
-        z = size == 4 || (size < 4 && zu(0));
-        break;
-      }
-      default: break;
-    }
-    zero_upper[i] = z;
+    detail::alias_args(in, alias);
+    step.forward(i, in, alias);
   }
   b.for_each_terminal([&](ir::Terminal& t) { alias_terminal(t, alias); });
 }

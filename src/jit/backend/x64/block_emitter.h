@@ -19,6 +19,7 @@
 #include "cpu/cpu_state.h"
 #include "jit/backend/x64/emit_alu.h"
 #include "jit/backend/x64/emitter.h"
+#include "jit/backend/x64/host_encoding.h"
 #include "jit/backend/x64/operand_selection.h"
 #include "jit/frontend/sse_forms.h"
 
@@ -371,7 +372,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void store_gpr(unsigned guest, const Reg64& r) { emit_cpu_mov(*this, false, kOffGpr + 8 * int(guest), r); }
 
   void copy(const Xbyak::Reg& d, const Xbyak::Reg& a) {
-    if (d.getIdx() != a.getIdx()) mov(d, a);
+    if (d.getIdx() == a.getIdx()) return;
+    // (the usual 64- and 32-bit moves without Xbyak's operand objects: host_encoding.h)
+    if (d.getBit() == a.getBit() && (d.getBit() == 64 || d.getBit() == 32)) enc::mov_rr(*this, d.getIdx(), a.getIdx(), d.getBit() == 64);
+    else mov(d, a);
   }
 
   // Add, with a constant or a folded scaled index as part of the address form.
@@ -418,6 +422,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     if (!folded_address(v)) return r15 + val(v);
     auto [x, c] = base_and_displacement(uint32_t(v));
     return r15 + val(x) + int32_t(c);
+  }
+  // The same as (index register, displacement): [r15 + index + disp].
+  std::pair<int, int32_t> guest_index(uint64_t v) const {
+    if (!folded_address(v)) return {val(v).getIdx(), 0};
+    auto [x, c] = base_and_displacement(uint32_t(v));
+    return {val(x).getIdx(), int32_t(c)};
   }
   void softmmu_access(const ir::Inst& in, int k, bool write);
   void softmmu_slow_paths();
@@ -487,11 +497,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
 
   // ---- block ends ----
   void exit_with(uint32_t code) {
-    mov(eax, code);
-    jmp(rt_.exit_stub, T_NEAR);
+    enc::mov_r32_imm(*this, Xbyak::Operand::EAX, code);
+    enc::jmp_abs(*this, rt_.exit_stub);
   }
   void set_rip(uint64_t pc) {
-    mov(r11, pc);
+    enc::mov_r64_imm(*this, Xbyak::Operand::R11, pc);
     emit_cpu_mov(*this, false, kOffRip, r11);
   }
   // A chainable exit: a 5-byte jmp that leads to a link stub until the dispatcher patches it.
@@ -558,14 +568,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // places the stub (`land`; Xbyak labels cost hash-table work each, and there is one of these
   // per access). Returns the jump's end.
   uint32_t jcc_to_stub(uint8_t cc) {
-    db(0x0F);
-    db(0x80 | cc);
-    dd(0);
+    enc::jump_rel32_unset(*this, cc);
     return uint32_t(getSize());
   }
   uint32_t jmp_to_stub() {
-    db(0xE9);
-    dd(0);
+    enc::jump_rel32_unset(*this, -1);
     return uint32_t(getSize());
   }
   // Forward jumps to a place emitted later, patched when it is placed (`land`), for the same

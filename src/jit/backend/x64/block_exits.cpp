@@ -8,19 +8,17 @@ namespace vireo::jit::x64_detail {
 void BlockEmitter::find_exit_conditions() {
   exit_cond_.assign(b_.insts.size(), 0);
   fused_exit_cond_.assign(b_.insts.size(), 0);
-  static thread_local std::vector<uint32_t> uses;  // (scratch reused from block to block)
-  uses.assign(b_.insts.size(), 0);
-  for (const ir::Inst& in : b_.insts)
-    if (!in.dead)
-      for (int a = 0; a < in.nargs; ++a)
-        if (!in.args[a].is_imm) ++uses[in.args[a].v];
-  b_.for_each_terminal([&](const ir::Terminal& t) {
-    if (t.cond.valid()) ++uses[t.cond.id];
-  });
+  // (the use counts are select_operands', which also counts the terminals' destinations)
+  const std::vector<uint32_t>& uses = lease_.s->sel.uses;
+  auto dest_uses = [&](uint32_t c) {
+    uint32_t n = 0;
+    b_.for_each_terminal([&](const ir::Terminal& t) { n += t.dest.valid() && t.dest.id == c; });
+    return n;
+  };
   for (const ir::Inst& in : b_.insts) {
     if (in.dead || in.op != Opcode::ExitIf) continue;
     uint32_t c = uint32_t(in.args[0].v);
-    if (b_.insts[c].op == Opcode::TestCond && uses[c] == 1 && !b_.insts[c].args[0].is_imm)
+    if (b_.insts[c].op == Opcode::TestCond && uses[c] - dest_uses(c) == 1 && !b_.insts[c].args[0].is_imm)
       exit_cond_[c] = 1;
   }
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "jit/backend/x64/host_encoding.h"
 #include "jit/cache/translated_block.h"
 #include "jit/ir/types.h"
 
@@ -44,14 +45,7 @@ void emit_jcc(Xbyak::CodeGenerator& g, uint8_t cc, const Xbyak::Label& l);
 // rbx), because it is the backend's most common instruction (every exit's write-back) and
 // Xbyak's operand objects made its encoding a visible part of emission.
 inline void emit_cpu_mov(Xbyak::CodeGenerator& g, bool load, int32_t disp, const Xbyak::Reg64& r) {
-  const int idx = r.getIdx();
-  g.db(0x48 | (idx >= 8 ? 4 : 0));
-  g.db(load ? 0x8B : 0x89);
-  const bool short_disp = disp >= -128 && disp <= 127;
-  g.db((disp == 0 ? 0x00 : short_disp ? 0x40 : 0x80) | (idx & 7) << 3 | 3);
-  if (disp == 0) return;
-  if (short_disp) g.db(uint8_t(int8_t(disp)));
-  else g.dd(uint32_t(disp));
+  enc::mov_cpu(g, load, disp, r.getIdx());
 }
 // d = condition code cc of the flags value in `flags` (0 or 1).
 void emit_test_cond(Xbyak::CodeGenerator& g, const Xbyak::Reg64& d, const Xbyak::Reg64& flags,

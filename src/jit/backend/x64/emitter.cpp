@@ -58,7 +58,7 @@ void BlockEmitter::run() {
   // block's guest instructions. User mode checks on the edges that can close a cycle instead
   // (edge_request_check): a block entered by a forward chain needs none.
   if (!edge_checks()) {
-    cmp(dword[rbx + kOffExitRequest], 0);
+    enc::cmp_cpu_imm(*this, 4, kOffExitRequest, 0);
     to_exit_request_.push_back(jcc_to_stub(0x5));  // jne
   }
   count_insns();
@@ -132,15 +132,14 @@ Reg64 BlockEmitter::free_register() const {
 }
 
 uint32_t BlockEmitter::self_counting(uint32_t from, uint32_t to) const {
-  uint32_t n = 0;
-  for (uint32_t k = from; k < to; ++k)
-    if (!b_.insts[k].dead && (b_.insts[k].op == Opcode::Interpret || b_.insts[k].op == Opcode::RepString)) ++n;
-  return n;
+  // (counted by select_operands: a side exit asked a walk of the rest of the block)
+  const std::vector<uint32_t>& before = lease_.s->sel.self_counting_before;
+  return before[to] - before[from];
 }
 
 void BlockEmitter::count_insns() {
   const uint32_t fallbacks = self_counting(0, uint32_t(b_.insts.size()));
-  if (rt_.count_insns && b_.guest_insns > fallbacks) add(qword[rbx + kOffInsnCount], b_.guest_insns - fallbacks);
+  if (rt_.count_insns && b_.guest_insns > fallbacks) enc::alu_cpu_imm(*this, 0, 8, kOffInsnCount, int32_t(b_.guest_insns - fallbacks));
 }
 
 uint16_t BlockEmitter::loop_regs_mask() const {
@@ -249,7 +248,7 @@ bool BlockEmitter::evict(uint32_t now) {
   const unsigned slot = unsigned(__builtin_ctz(~unsigned(slots_used_)));
   slots_used_ |= uint16_t(1u << slot);
   const uint32_t v = owner_[victim];
-  mov(qword[rbx + kOffSpill + 8 * int(slot)], Reg64(victim));
+  emit_cpu_mov(*this, false, kOffSpill + 8 * int(slot), Reg64(victim));
   slot_of_[v] = int8_t(slot);
   reg_of_[v] = -1;
   used_ &= ~(1u << victim);
@@ -259,7 +258,7 @@ bool BlockEmitter::evict(uint32_t now) {
 void BlockEmitter::reload(uint32_t v, uint32_t now) {
   const int slot = slot_of_[v];
   Reg64 r = alloc(v, now);
-  mov(r, qword[rbx + kOffSpill + 8 * slot]);
+  emit_cpu_mov(*this, true, kOffSpill + 8 * slot, r);
   slot_of_[v] = -1;
   slots_used_ &= uint16_t(~(1u << slot));
 }
@@ -391,14 +390,14 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
   Reg64 d = ir::info(in.op).result == ir::Type::Void ? r11 : alloc_result(i, in);
   switch (in.op) {
     case Opcode::GetGpr:
-      if (uint32_t v = dirty_gpr_[imm(0) & 15]; v != kNone) mov(d, val(v));
+      if (uint32_t v = dirty_gpr_[imm(0) & 15]; v != kNone) enc::mov_rr(*this, d.getIdx(), val(v).getIdx());
       else load_gpr(d, unsigned(imm(0)));
       break;
     case Opcode::SetGpr:
       written_ |= uint16_t(1u << (imm(0) & 15));
       if (imm_arg(in, 1)) {  // a constant goes straight home
         unsigned r = unsigned(imm(0) & 15);
-        mov(qword[rbx + kOffGpr + 8 * int(r)], int32_t(const_of(in.args[1].v)));
+        enc::mov_cpu_imm(*this, 8, kOffGpr + 8 * int(r), uint32_t(int32_t(const_of(in.args[1].v))));
         if (dirty_gpr_[r] != kNone) unpin(std::exchange(dirty_gpr_[r], kNone), i);
       } else {
         set_gpr_lazy(unsigned(imm(0) & 15), uint32_t(in.args[1].v), i);
@@ -420,17 +419,17 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     case Opcode::GetSegBase:
       mov(d, qword[rbx + int(offsetof(CpuState, seg) + imm(0) * sizeof(Segment) + offsetof(Segment, base))]);
       break;
-    case Opcode::Const: mov(d, imm(0)); break;
+    case Opcode::Const: enc::mov_r64_imm(*this, d.getIdx(), imm(0)); break;
     case Opcode::ZeroExt8: movzx(d.cvt32(), A(0).cvt8()); break;
     case Opcode::ZeroExt16: movzx(d.cvt32(), A(0).cvt16()); break;
     case Opcode::ZeroExt32:
       if (folded_[in.args[0].v]) {  // a folded GetGpr: the register's low half, zero-extended
         const unsigned r = unsigned(b_.insts[in.args[0].v].args[0].v & 15);
-        if (dirty_gpr_[r] != kNone) mov(d.cvt32(), val(dirty_gpr_[r]).cvt32());
+        if (dirty_gpr_[r] != kNone) enc::mov_rr(*this, d.getIdx(), val(dirty_gpr_[r]).getIdx(), false);
         else mov(d.cvt32(), dword[rbx + kOffGpr + 8 * int(r)]);
         break;
       }
-      mov(d.cvt32(), A(0).cvt32());
+      enc::mov_rr(*this, d.getIdx(), A(0).getIdx(), false);
       break;
     case Opcode::SignExt8: movsx(d, A(0).cvt8()); break;
     case Opcode::SignExt16: movsx(d, A(0).cvt16()); break;
@@ -513,21 +512,24 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       cmovnz(r11, A(1));
       mov(d, r11);
       break;
-    case Opcode::Load8: guest_access(in, 0, false); movzx(d.cvt32(), byte[host_address(in.args[0].v)]); break;
-    case Opcode::Load16: guest_access(in, 0, false); movzx(d.cvt32(), word[host_address(in.args[0].v)]); break;
-    case Opcode::Load32: guest_access(in, 0, false); mov(d.cvt32(), dword[host_address(in.args[0].v)]); break;
-    case Opcode::Load64: guest_access(in, 0, false); mov(d, qword[host_address(in.args[0].v)]); break;
+    // (the accesses are encoded directly: host_encoding.h, as Xbyak encodes them; the opcode
+    // table lists each access's four sizes in order)
+    static_assert(unsigned(Opcode::Load64) - unsigned(Opcode::Load8) == 3 &&
+                  unsigned(Opcode::Store64) - unsigned(Opcode::Store8) == 3);
+    case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64: {
+      guest_access(in, 0, false);
+      const auto [index, disp] = guest_index(in.args[0].v);
+      enc::load_guest(*this, 1u << (unsigned(in.op) - unsigned(Opcode::Load8)), d.getIdx(), index, disp);
+      break;
+    }
     case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64: {
       if (i == deferred_push_) break;  // (a call's push, after the jump-cache probe: block_exits.cpp)
-      static constexpr unsigned kBits[] = {8, 16, 32, 64};
-      unsigned bits = kBits[unsigned(in.op) - unsigned(Opcode::Store8)];
+      const unsigned size = 1u << (unsigned(in.op) - unsigned(Opcode::Store8));
       guest_access(in, 0, true);
-      const Xbyak::AddressFrame& frame = bits == 8 ? byte : bits == 16 ? word : bits == 32 ? dword : qword;
-      Xbyak::Address m = frame[host_address(in.args[0].v)];
-      uint64_t c = imm_arg(in, 1) ? const_of(in.args[1].v) : 0;
-      // (Xbyak wants a narrow immediate zero-extended, a 64-bit one sign-extended from 32)
-      if (imm_arg(in, 1)) mov(m, bits == 64 ? c : c & ((uint64_t(1) << bits) - 1));
-      else mov(m, sized(A(1), bits / 8));
+      const auto [index, disp] = guest_index(in.args[0].v);
+      // (a 64-bit store's constant fits a sign-extended imm32: takes_imm)
+      if (imm_arg(in, 1)) enc::store_guest_imm(*this, size, uint32_t(const_of(in.args[1].v)), index, disp);
+      else enc::store_guest(*this, size, A(1).getIdx(), index, disp);
       break;
     }
     case Opcode::AtomicXadd: case Opcode::AtomicXchg: case Opcode::AtomicCmpXchg: atomic(in, d); break;

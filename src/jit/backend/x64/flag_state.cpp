@@ -62,7 +62,7 @@ void BlockEmitter::store_flags(uint32_t f, uint64_t mask) {
   and_(qword[rbx + kOffFlags], int32_t(~uint32_t(mask)));
   or_(qword[rbx + kOffFlags], r11);
   if (all && cpu_flags_pending_) {  // overwritten: the older lazy flags are dead
-    mov(word[rbx + kOffLazyOp], 0);     // (both layers)
+    enc::mov_cpu_imm(*this, 2, kOffLazyOp, 0);     // (both layers)
     cpu_flags_pending_ = false;
   }
 }
@@ -76,7 +76,7 @@ void BlockEmitter::flush_base_flags(uint32_t now) {
 void BlockEmitter::settle_cpu_flags() {
   if (!cpu_flags_pending_) return;
   Xbyak::Label done;
-  cmp(word[rbx + kOffLazyOp], 0);  // either layer
+  enc::cmp_cpu_imm(*this, 2, kOffLazyOp, 0);  // either layer
   je(done);
   call(rt_.settle_flags);
   L(done);
@@ -107,7 +107,7 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
                                       bool pending) {
   const bool has_base = base.op != FlagsRecipe::None;
   if (leaves_lazy_flags(r.op) && mask == flag::ARITH && !has_base) {
-    mov(word[rbx + kOffLazyOp], lazy_flags_code(r.op, r.size));  // (no inc/dec layer)
+    enc::mov_cpu_imm(*this, 2, kOffLazyOp, lazy_flags_code(r.op, r.size));  // (no inc/dec layer)
     store_lazy_operands(r);
     return true;
   }
@@ -116,16 +116,16 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
     // rol): both layers at once, so no older flags need settling. An imul stays a recipe; a
     // rotate's CF and OF are computed now and left as a value.
     if (r.op == FlagsRecipe::Imul) {
-      mov(word[rbx + kOffLazyOp], lazy_flags_code(base.op, base.size) | lazy_imul_code(r.size) << 8);
-      mov(qword[rbx + kOffIncDecA], Reg64(r.a));
-      if (r.b >= 0) mov(qword[rbx + kOffIncDecB], Reg64(r.b));
-      else mov(qword[rbx + kOffIncDecB], sized_imm(r.imm, r.size));
+      enc::mov_cpu_imm(*this, 2, kOffLazyOp, lazy_flags_code(base.op, base.size) | lazy_imul_code(r.size) << 8);
+      emit_cpu_mov(*this, false, kOffIncDecA, Reg64(r.a));
+      if (r.b >= 0) emit_cpu_mov(*this, false, kOffIncDecB, Reg64(r.b));
+      else enc::mov_cpu_imm(*this, 8, kOffIncDecB, uint32_t(sized_imm(r.imm, r.size)));
     } else {
       emit_flags_recipe(*this, r);
       pushfq();
       pop(r11);
-      mov(word[rbx + kOffLazyOp], lazy_flags_code(base.op, base.size) | kLazyPartialCfOf << 8);
-      mov(qword[rbx + kOffIncDecA], r11);
+      enc::mov_cpu_imm(*this, 2, kOffLazyOp, lazy_flags_code(base.op, base.size) | kLazyPartialCfOf << 8);
+      emit_cpu_mov(*this, false, kOffIncDecA, r11);
     }
     store_lazy_operands(base);
     return true;
@@ -135,23 +135,23 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
     // code there, not an inc/dec's flags (those go to rflags first).
     if (pending) {
       Xbyak::Label free;
-      cmp(byte[rbx + kOffIncDecOp], kLazyIncDecCodes);
+      enc::cmp_cpu_imm(*this, 1, kOffIncDecOp, kLazyIncDecCodes);
       ja(free);
-      cmp(byte[rbx + kOffIncDecOp], 0);
+      enc::cmp_cpu_imm(*this, 1, kOffIncDecOp, 0);
       je(free);
       call(rt_.settle_flags);
       L(free);
     }
-    mov(byte[rbx + kOffIncDecOp], lazy_imul_code(r.size));
-    mov(qword[rbx + kOffIncDecA], Reg64(r.a));
-    if (r.b >= 0) mov(qword[rbx + kOffIncDecB], Reg64(r.b));
-    else mov(qword[rbx + kOffIncDecB], sized_imm(r.imm, r.size));
+    enc::mov_cpu_imm(*this, 1, kOffIncDecOp, lazy_imul_code(r.size));
+    emit_cpu_mov(*this, false, kOffIncDecA, Reg64(r.a));
+    if (r.b >= 0) emit_cpu_mov(*this, false, kOffIncDecB, Reg64(r.b));
+    else enc::mov_cpu_imm(*this, 8, kOffIncDecB, uint32_t(sized_imm(r.imm, r.size)));
     return true;
   }
   if (!is_inc_dec(r.op) || mask != kIncDecFlags) return false;
   uint8_t code = lazy_incdec_code(r.op, r.size);
   if (has_base) {
-    mov(word[rbx + kOffLazyOp], lazy_flags_code(base.op, base.size) | code << 8);
+    enc::mov_cpu_imm(*this, 2, kOffLazyOp, lazy_flags_code(base.op, base.size) | code << 8);
     store_lazy_operands(base);
   } else {
     // (CF stays CpuState's.) An older inc/dec in the second layer is covered; a CF|OF or CF
@@ -159,22 +159,22 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
     // earlier block's flags may still be pending.
     if (pending) {
       Xbyak::Label covered;
-      cmp(byte[rbx + kOffIncDecOp], kLazyIncDecCodes);
+      enc::cmp_cpu_imm(*this, 1, kOffIncDecOp, kLazyIncDecCodes);
       jbe(covered);
       call(rt_.settle_flags);
       L(covered);
     }
-    mov(byte[rbx + kOffIncDecOp], code);
+    enc::mov_cpu_imm(*this, 1, kOffIncDecOp, code);
   }
-  mov(qword[rbx + kOffIncDecA], Reg64(r.a));
+  emit_cpu_mov(*this, false, kOffIncDecA, Reg64(r.a));
   return true;
 }
 
 bool BlockEmitter::store_flags_value(const Reg64& d, uint64_t mask, bool pending, uint32_t lazy_f) {
   if (mask == flag::ARITH) {  // all six: the first layer, the second one cleared
     if (lazy_f != kNone) flags_to_r11(lazy_f);
-    mov(word[rbx + kOffLazyOp], kLazyFlagsValue);
-    mov(qword[rbx + kOffLazyA], d);
+    enc::mov_cpu_imm(*this, 2, kOffLazyOp, kLazyFlagsValue);
+    emit_cpu_mov(*this, false, kOffLazyA, d);
     return true;
   }
   const uint8_t code = lazy_partial_code(mask);
@@ -184,30 +184,30 @@ bool BlockEmitter::store_flags_value(const Reg64& d, uint64_t mask, bool pending
     // a CF|OF value covers any CF|OF or CF code (an imul's), a CF value only a CF value.
     Xbyak::Label free;
     if (code == kLazyPartialCfOf) {
-      cmp(byte[rbx + kOffIncDecOp], kLazyIncDecCodes);
+      enc::cmp_cpu_imm(*this, 1, kOffIncDecOp, kLazyIncDecCodes);
       ja(free);
     } else {
-      cmp(byte[rbx + kOffIncDecOp], code);
+      enc::cmp_cpu_imm(*this, 1, kOffIncDecOp, code);
       je(free);
     }
-    cmp(byte[rbx + kOffIncDecOp], 0);
+    enc::cmp_cpu_imm(*this, 1, kOffIncDecOp, 0);
     je(free);
     call(rt_.settle_flags);  // (clobbers r11)
     L(free);
   }
   if (lazy_f != kNone) flags_to_r11(lazy_f);  // (after the call)
-  mov(byte[rbx + kOffIncDecOp], code);  // (over the first layer, or rflags)
-  mov(qword[rbx + kOffIncDecA], d);
+  enc::mov_cpu_imm(*this, 1, kOffIncDecOp, code);  // (over the first layer, or rflags)
+  emit_cpu_mov(*this, false, kOffIncDecA, d);
   return true;
 }
 
 void BlockEmitter::store_lazy_operands(const FlagsRecipe& r) {
-  mov(qword[rbx + kOffLazyA], Reg64(r.a));
+  emit_cpu_mov(*this, false, kOffLazyA, Reg64(r.a));
   if (is_shift(r.op)) {
-    mov(qword[rbx + kOffLazyB], int32_t(r.imm));  // the count
+    enc::mov_cpu_imm(*this, 8, kOffLazyB, uint32_t(int32_t(r.imm)));  // the count
   } else if (r.op != FlagsRecipe::Logic) {
-    if (r.b >= 0) mov(qword[rbx + kOffLazyB], Reg64(r.b));
-    else mov(qword[rbx + kOffLazyB], sized_imm(r.imm, r.size));
+    if (r.b >= 0) emit_cpu_mov(*this, false, kOffLazyB, Reg64(r.b));
+    else enc::mov_cpu_imm(*this, 8, kOffLazyB, uint32_t(sized_imm(r.imm, r.size)));
   }
 }
 

@@ -75,7 +75,7 @@ void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
   } else {
     addr = val(in.args[k].v);
   }
-  cmp(addr, qword[rip + static_cast<const void*>(rt_.window_limit)]);
+  enc::cmp_rip(*this, addr.getIdx(), rt_.window_limit);
   const uint32_t jcc = jcc_to_stub(0x3);  // jae
   SyncRecord rec = snapshot();
   // (cmpxchg rewrites its record after this point: rax parked in r11)

@@ -76,12 +76,21 @@ void select_operands(const ir::Block& b, OperandSelection& sel, bool displacemen
   std::vector<uint8_t>& folded = sel.folded;
   folded.assign(b.insts.size(), 0);
   // (per-thread scratch: no allocation per block once they have grown)
-  static thread_local std::vector<uint32_t> uses, address_uses;
   static thread_local std::vector<uint8_t> reg_use;
-  uses.assign(b.insts.size(), 0);
-  reg_use.assign(b.insts.size(), 0);
-  for (const ir::Inst& in : b.insts) {
+  std::vector<uint32_t>& uses = sel.uses;
+  std::vector<uint32_t>& address_uses = sel.address_uses;
+  const uint32_t n = uint32_t(b.insts.size());
+  uses.assign(n, 0);
+  address_uses.assign(n, 0);
+  sel.self_counting_before.resize(n + 1);
+  reg_use.assign(n, 0);
+  uint32_t self_counting = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const ir::Inst& in = b.insts[i];
+    sel.self_counting_before[i] = self_counting;
     if (in.dead) continue;
+    if (in.op == Opcode::Interpret || in.op == Opcode::RepString) ++self_counting;
+    if (is_plain_access(in.op) && !in.args[0].is_imm) ++address_uses[in.args[0].v];
     for (int k = 0; k < in.nargs; ++k) {
       if (in.args[k].is_imm) continue;
       uint64_t v = in.args[k].v;
@@ -89,6 +98,7 @@ void select_operands(const ir::Block& b, OperandSelection& sel, bool displacemen
       if (is_const(b, v) && !takes_imm(b, in, k, const_of(b, v))) reg_use[v] = 1;
     }
   }
+  sel.self_counting_before[n] = self_counting;
   b.for_each_terminal([&](const ir::Terminal& t) {
     for (ir::Value v : {t.cond, t.dest})
       if (v.valid()) ++uses[v.id], reg_use[v.id] = 1;
@@ -138,9 +148,6 @@ void select_operands(const ir::Block& b, OperandSelection& sel, bool displacemen
     }
   if (!displacements) return;
   // Addresses x + c read only as the address of loads and stores (their argument 0).
-  address_uses.assign(b.insts.size(), 0);
-  for (const ir::Inst& in : b.insts)
-    if (!in.dead && is_plain_access(in.op) && !in.args[0].is_imm) ++address_uses[in.args[0].v];
   for (uint32_t i = 0; i < b.insts.size(); ++i) {
     const ir::Inst& in = b.insts[i];
     if (in.dead || in.op != Opcode::Add || folded[i] || !address_uses[i] || address_uses[i] != uses[i]) continue;

@@ -16,6 +16,11 @@ struct OperandSelection {
   std::vector<uint8_t> folded;
   bool fused_branch = false;  // the Branch terminal is a host cmp/test + jcc on lazy flags
   bool fused_tail_branch = false;  // so is the tail's (ir::Tail)
+  // Counted on the way, for the backend's other walks (one walk instead of four): per value,
+  // its readers (instructions, and the terminals' conditions and destinations) and its reads
+  // as the address of a plain load or store; per position i, the interpreter fallbacks and
+  // rep string helpers (which count their own guest instructions) before i.
+  std::vector<uint32_t> uses, address_uses, self_counting_before;
 };
 
 // `displacements`: an address x + c that only loads and stores read is folded into their
