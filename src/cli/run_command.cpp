@@ -38,7 +38,7 @@ struct RunArgs {
   std::vector<std::string> command;  // PROGRAM ARGS...
   // jit
   uint64_t tc_size_mib = 16;
-  bool no_chain = false, no_jump_cache = false;
+  bool no_chain = false, no_jump_cache = false, no_follow_calls = false;
   std::string debug;     // -d in_asm,op,out_asm,exec
   std::string log_file;  // -D FILE
   bool perfmap = false;  // --perfmap
@@ -62,6 +62,7 @@ jit::JitOptions jit_options(const RunArgs& a) {
   o.tc_size = size_t(a.tc_size_mib) << 20;
   o.chain = !a.no_chain;
   o.jump_cache = !a.no_jump_cache;
+  o.follow_calls = !a.no_follow_calls;
   o.count_insns = a.stats;  // the count is only reported by --stats
   o.tiers.translate_after = a.translate_after;
   if (!a.translate_after_given) o.tiers.startup_translate_after = a.startup_translate_after;
@@ -158,6 +159,7 @@ int run(const RunArgs& a) {
   if (a.no_chain) o.reexec_options.push_back("--no-chain");
   if (a.perfmap) o.reexec_options.push_back("--perfmap");
   if (a.no_jump_cache) o.reexec_options.push_back("--no-jump-cache");
+  if (a.no_follow_calls) o.reexec_options.push_back("--no-follow-calls");
   if (!o.exec_in_place) o.reexec_options.push_back("--exec=reexec");
   if (a.translate_after_given)
     o.reexec_options.push_back(fmt::format("--translate-after={}", a.translate_after));
@@ -217,6 +219,8 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::Range(1, 1024));
   run_cmd->add_flag("--no-chain", args->no_chain, "jit: no direct block chaining");
   run_cmd->add_flag("--no-jump-cache", args->no_jump_cache, "jit: no jump cache for indirect branches");
+  run_cmd->add_flag("--no-follow-calls", args->no_follow_calls,
+                    "jit: end a block at a direct call instead of translating the callee into it");
   run_cmd->add_option("--translate-after", args->translate_after,
                       "jit: interpret a block's first N entries, then translate it (default 8; 0: translate "
                       "at once; env VIREO_TRANSLATE_AFTER sets the default)")

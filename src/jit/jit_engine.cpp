@@ -215,6 +215,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     if (debug_) limits.breakpoints = &debug_->breakpoints;  // (blocks end before them)
     limits.decoded = &interp_;
     limits.translated = &cache_;
+    limits.follow_calls = opts_.follow_calls;
     limits.end_after_store = checked;
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
     // A block that reaches into a checked page (its second page) is checked as a whole.
@@ -545,6 +546,14 @@ void JitEngine::log_block(const ir::Block& before, const ir::Block& after, const
       auto [begin, end] = tb.code_range(k);
       // (then the code at each jmp's target it followed, then its tail's)
       if (k) diag_print(f, "  -> {:#x}{}\n", begin, before.tail.present() && begin == before.tail.guest_pc && k + 1 == tb.code_range_count() ? " (tail)" : "");
+      // (the pointer of a branch through read-only memory: data, not code; translator.cpp)
+      const int prot = mem_.space ? mem_.space->prot_at(begin) : PROT_EXEC;
+      if (end - begin == 8 && prot >= 0 && !(prot & PROT_EXEC)) {
+        uint64_t pointer;
+        std::memcpy(&pointer, mem_.base + begin, 8);
+        diag_print(f, "{:#018x}:  .quad {:#x} (a branch's pointer)\n", begin, pointer);
+        continue;
+      }
       print_code(begin, end);
     }
     diag_print(f, "\n");

@@ -27,6 +27,7 @@ struct JitOptions {
   size_t tc_size = 16 << 20;  // translation cache bytes (--tc-size)
   bool chain = true;          // direct block chaining (--no-chain turns it off)
   bool jump_cache = true;     // indirect-branch jump cache (--no-jump-cache)
+  bool follow_calls = true;   // translate a direct call's callee in its caller's block (--no-follow-calls)
   uint32_t max_block_insns = 64;
   // Count retired guest instructions in CpuState::insn_count (for --stats). Off, blocks skip
   // the counter: its read-modify-write at every block entry is a memory dependency chain

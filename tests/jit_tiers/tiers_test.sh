@@ -20,7 +20,8 @@ promotion)
   step=$(nm "$dir/tier_loop" | awk '$3 == "tier_step" { print $1 }' | sed 's/^0*//')
   [[ -n $step ]] || fail "no tier_step symbol"
   for t in 0 2 32 1000 1001 1000000; do
-    run t$t --translate-after=$t -d in_asm -D "$tmp/t$t.log" -- "$dir/tier_loop" 1000
+    # (--no-follow-calls: the loop's block would hold tier_step's code, followed from its call)
+    run t$t --translate-after=$t --no-follow-calls -d in_asm -D "$tmp/t$t.log" -- "$dir/tier_loop" 1000
     [[ $(cat "$tmp/t$t.out") == "$native" ]] || fail "output differs with --translate-after=$t"
     total=$(stat "guest instructions" "$tmp/t$t.err")
     interp=$(stat "interpreter tier" "$tmp/t$t.err")
@@ -84,7 +85,7 @@ startup)
   # at the --startup-translate-after'th entry: tier_step's 1000 entries stay interpreted with
   # 2000; an explicit --translate-after fixes N; a long run leaves the start-up phase.
   native=$("$dir/tier_loop" 1000)
-  run a --startup-translate-after=2000 -d in_asm -D "$tmp/a.log" -- "$dir/tier_loop" 1000
+  run a --startup-translate-after=2000 --no-follow-calls -d in_asm -D "$tmp/a.log" -- "$dir/tier_loop" 1000
   [[ $(cat "$tmp/a.out") == "$native" ]] || fail "output differs in the start-up phase"
   grep -q "translated after 8, 2000 in the first 300000 insns" "$tmp/a.err" || fail "--stats does not show the start-up phase"
   grep -q "^IN: 0x$(nm "$dir/tier_loop" | awk '$3 == "tier_step" { print $1 }' | sed 's/^0*//')\$" "$tmp/a.log" &&

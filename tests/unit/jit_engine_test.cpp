@@ -314,6 +314,7 @@ TEST(Jit, LoopsChainBlocksAndCallsUseTheJumpCache) {
       jit::JitOptions o;
       o.chain = chain;
       o.jump_cache = jc;
+      o.follow_calls = false;  // (else f is translated into the loop's block: below)
       Machine m;
       m.load(code);
       jit::JitEngine jit(m.as.memory(), o);
@@ -333,6 +334,23 @@ TEST(Jit, LoopsChainBlocksAndCallsUseTheJumpCache) {
         EXPECT_EQ(hits + misses, 0u);
       }
     }
+}
+
+TEST(Jit, ALoopAroundAFollowedCallIsOneBlockLoopingInPlace) {
+  // The loop above with calls followed (docs/jit.md, "Calls followed into their callee"): f's
+  // code is in the loop's block and its return a compare with the continuation, so the loop
+  // is one block looping in place: no chain, no jump-cache lookup.
+  std::vector<uint8_t> code = {0xB9, 0xE8, 0x03, 0x00, 0x00, 0x31, 0xC0, 0x48, 0x01, 0xC8,
+                               0xE8, 0x08, 0x00, 0x00, 0x00, 0xFF, 0xC9, 0x75, 0xF4, 0x0F,
+                               0x05, 0x90, 0x90, 0x90, 0x48, 0x83, 0xC0, 0x01, 0xC3};
+  Machine m;
+  m.load(code);
+  jit::JitEngine jit(m.as.memory(), jit::JitOptions{});
+  ASSERT_EQ(jit.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.gpr[RAX], 1000u * 1001u / 2u + 1000u);
+  EXPECT_EQ(jit.stats().jump_cache_hits + jit.stats().jump_cache_misses, 0u);
+  EXPECT_GE(jit.stats().self_loop_blocks, 1u);
+  EXPECT_LT(jit.stats().block_entries, 10u);
 }
 
 TEST(Jit, TinyCacheFlushesAndStaysCorrect) {

@@ -82,6 +82,33 @@ bool ret(Translator& t, const Insn& in) {
   return true;
 }
 
+}  // namespace
+
+bool is_plain_near_ret(const Insn& in) {
+  return in.mnemonic == ZYDIS_MNEMONIC_RET && in.opcode == 0xC3 && in.opsize != 2;
+}
+
+// A `ret` of a callee the block followed from its `call` (translator.cpp): the return address
+// on the stack is almost always the call's continuation, so the block compares it with that
+// and goes on there in the same path. Anything else (longjmp, a rewritten return address, a
+// callee that popped it) leaves by a side exit to the `ret` itself, before it has done
+// anything: the block at that pc runs it as an ordinary return. So the guest state of the
+// mismatch is the `ret`'s own (rsp not popped), the load of [rsp] faults as the `ret`'s
+// would, and the continuation needs no canonical check (it is the call's next pc).
+void translate_known_return(Translator& t, const Insn& in, uint64_t continuation, uint32_t insns_before) {
+  Value sp = t.ir.get_gpr(RSP);
+  Value target = t.load(sp, 8);
+  Value diff = t.ir.emit(Opcode::FlagsSub, {Arg::val(target), Arg::val(t.constant(continuation)), Arg::imm(8)});
+  Value ne = t.ir.emit(Opcode::TestCond, {Arg::val(diff), Arg::imm(5)});  // NE
+  t.ir.emit(Opcode::ExitIf, {Arg::val(ne), Arg::imm(t.pc), Arg::imm(insns_before)});
+  t.ir.set_gpr(RSP, t.ir.op(Opcode::Add, sp, t.constant(8)));
+  t.ir.jump(continuation);
+  t.ends_block = true;
+  (void)in;
+}
+
+namespace {
+
 bool syscall(Translator& t, const Insn&) {
   // SYSCALL: RCX = next rip, R11 = rflags (as the interpreter does), then the platform runs.
   t.ir.set_gpr(RCX, t.constant(t.next_pc()));

@@ -183,6 +183,38 @@ size_t fetch(const GuestMemory& mem, uint64_t pc, uint8_t* out) {
   return got;
 }
 
+// The pointer a `jmp [abs]`/`call [abs]` goes through (a PLT stub's `jmp [rip+GOT]`,
+// -fno-plt's `call [rip+GOT]`), when it is in guest memory the guest cannot write: a GOT made
+// read-only after relocation (RELRO with BIND_NOW). The branch then goes where the pointer
+// points for as long as the page is as it is now. The block lists the pointer's 8 bytes among
+// the guest code it was translated from (`slot`), so what could change them is what drops
+// code: an mprotect, munmap, mmap or mremap over them invalidates the block (in every thread),
+// a write through a MAP_SHARED alias faults as one to code does (SharedCode::protect), and a
+// checked block compares them at entry. Not a pointer that is not canonical (the branch's #GP
+// stays the indirect form's).
+bool constant_pointer(const GuestMemory& mem, const BlockLimits& limits, const Insn& in, uint64_t& slot,
+                      uint64_t& target) {
+  if (!limits.follow_calls || limits.system_mode || !mem.space) return false;
+  if (in.mnemonic != ZYDIS_MNEMONIC_JMP && in.mnemonic != ZYDIS_MNEMONIC_CALL) return false;
+  const Operand& o = in.op[0];
+  if (in.nops < 1 || o.kind != OpKind::Mem || o.size != 8 || o.base != kNoReg || o.index != kNoReg ||
+      o.seg == SEG_FS || o.seg == SEG_GS || in.addrsize != 8)
+    return false;
+  slot = uint64_t(o.disp);
+  if ((slot & 7) != 0 || !mem.contains(slot, 8)) return false;  // (one page)
+  const int prot = mem.space->prot_at(slot);
+  if (prot < 0 || !(prot & PROT_READ) || (prot & PROT_WRITE)) return false;
+  volatile bool ok = false;  // (set after the sigsetjmp, read after a siglongjmp)
+  GuestFaultScope probe;
+  activate_fault_scope(probe, mem);
+  if (sigsetjmp(probe.env, 0) == 0) {
+    std::memcpy(&target, mem.base + slot, 8);
+    ok = true;
+  }
+  deactivate_fault_scope(probe);
+  return ok && target < (uint64_t(1) << 47);
+}
+
 // Decodes a block's instructions, taking each from the interpreter tier's decode cache when
 // it holds it (decoded from the same bytes): first where the previous one's successor sits in
 // the cache's pool, then through its index. Half of python3 -c pass's translated instructions
@@ -382,6 +414,66 @@ bool ends_at_translated(const BlockLimits& limits, uint64_t pc, uint64_t start) 
   return true;
 }
 
+// Whether translation follows a direct `call` to `target` into the callee, in the same block
+// (user mode, superblocks, not a checked block). The callee must be on the block's first page
+// or on a page that holds translated code already: such a page is write-protected (or
+// checked, and then the engine translates the block again ending after stores), so a write
+// to it by another thread while this block is translated faults and drops the translation,
+// as one to the first page does. And not a call to the block's own start (a loop).
+bool follows_call(const BlockLimits& limits, uint64_t target, uint64_t start) {
+  if (!limits.follow_calls || !limits.superblocks || limits.system_mode || limits.end_after_store) return false;
+  if (limits.breaks_at(target) || target >= (uint64_t(1) << 47)) return false;
+  if ((target >> 12) == (start >> 12)) return true;
+  return limits.translated && limits.translated->pages().count(target >> 12) > 0;
+}
+
+// Whether translation, going on at a followed call's `target`, reaches a plain `ret` (which
+// it matches with the call's continuation) before the block ends: within `budget`
+// instructions, through direct jmps on the page, jmps through constant pointers
+// (constant_pointer) to pages follows_call accepts, and conditional branches whose
+// fall-through translate_block makes a side exit (the same conditions, on `side_exits` so
+// far), with no nested call, indirect branch or interpreter fallback. The decodes come from
+// the interpreter tier's cache, as translation's then do.
+bool reaches_return(const GuestMemory& mem, uint64_t target, const BlockLimits& limits, uint64_t start,
+                    bool tier_ran, uint32_t side_exits, uint32_t budget) {
+  BlockDecoder decoder(limits);
+  uint64_t pc = target, page = target >> 12;
+  for (uint32_t n = 0; n < budget; ++n) {
+    if (limits.breaks_at(pc) || pc == start) return false;
+    uint8_t bytes[15];
+    const size_t got = fetch(mem, pc, bytes);
+    Insn in;
+    if (!decoder.decode(bytes, got, pc, in) || ((pc + in.len - 1) >> 12) != page) return false;
+    if (!frontend_for(in, limits)) return false;  // an interpreter fallback
+    const uint64_t next = pc + in.len;
+    const uint16_t m = in.mnemonic;
+    const bool direct = in.nops > 0 && in.op[0].kind == OpKind::Imm;
+    if (m == ZYDIS_MNEMONIC_RET) return is_plain_near_ret(in);
+    if (m == ZYDIS_MNEMONIC_CALL || m == ZYDIS_MNEMONIC_SYSCALL) return false;
+    if (m == ZYDIS_MNEMONIC_JMP) {
+      uint64_t slot = 0, to = 0;
+      if (direct && (uint64_t(in.op[0].disp) >> 12) == page) {
+        pc = uint64_t(in.op[0].disp);
+      } else if (constant_pointer(mem, limits, in, slot, to) && follows_call(limits, to, start)) {
+        pc = to;
+        page = to >> 12;
+      } else {
+        return false;
+      }
+      continue;
+    }
+    const bool branch = m == ZYDIS_MNEMONIC_JRCXZ || m == ZYDIS_MNEMONIC_JECXZ || m == ZYDIS_MNEMONIC_LOOP ||
+                        std::find(kJccMnemonics.begin(), kJccMnemonics.end(), ZydisMnemonic(m)) != kJccMnemonics.end();
+    if (branch) {  // (translate_block's side-exit conditions)
+      if (side_exits++ >= limits.max_side_exits || (next >> 12) != page || (tier_ran && !decoder.ran(mem, next)) ||
+          ends_at_translated(limits, next, start) || (direct && uint64_t(in.op[0].disp) == start))
+        return false;
+    }
+    pc = next;
+  }
+  return false;
+}
+
 }  // namespace
 
 // System mode: SYSCALL is the guest kernel's (the system interpreter's); rep movs/stos are
@@ -415,6 +507,15 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     return std::any_of(block.code.begin(), block.code.end(), [&](const ir::CodeRange& r) { return at >= r.begin && at < r.end; });
   };
   bool followed = false;
+  // The page the path is on: the first instruction's, then that of a callee it followed
+  // (or of the code a followed callee returned to). Straight-line code and side exits stay
+  // on it, as they stay on the first page of a block that follows no call.
+  uint64_t path_page = pc >> 12;
+  // The continuations of the calls followed whose `ret` the path has not reached, innermost
+  // last (translate_known_return).
+  std::array<uint64_t, kMaxFollowedCalls> returns;
+  uint32_t open_calls = 0, calls_followed = 0;
+  std::vector<ir::CodeRange> pointers;  // the constant pointers of branches (constant_pointer)
   for (uint32_t n = 0;; ++n) {
     if (n > 0 && !followed && n < limits.max_insns && ends_at_translated(limits, pc, block.guest_pc)) {
       ir.set_guest_pc(pc);
@@ -449,7 +550,19 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
       t.sys = limits.system;
       if (FrontendFn s = system_frontend(in)) fn = s;
     }
-    if (!fn || !fn(t, in)) {
+    uint64_t slot = 0, pointee = 0;
+    bool through_pointer = false;
+    Insn direct;  // a branch through a constant pointer, as its direct form (same length)
+    if (fn && open_calls > 0 && is_plain_near_ret(in)) {
+      translate_known_return(t, in, returns[--open_calls], block.guest_insns);
+    } else if (fn && constant_pointer(mem, limits, in, slot, pointee)) {
+      direct = in;
+      direct.op[0].kind = OpKind::Imm;
+      direct.op[0].disp = int64_t(pointee);
+      fn(t, direct);  // (a direct jmp or call: always translated)
+      pointers.push_back({slot, slot + 8});
+      through_pointer = in.mnemonic == ZYDIS_MNEMONIC_JMP;
+    } else if (!fn || !fn(t, in)) {
       t.ir.emit(ir::Opcode::Interpret, {Arg::imm(t.add_fallback())});
       if (changes_control_flow(in.mnemonic)) {
         t.ir.block().term = {ir::Terminal::Kind::Return, 0, 0, {}, {}};
@@ -472,7 +585,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     // translation time; if it does run, it becomes a block of its own.
     const ir::Terminal term = block.term;
     if (t.ends_block && term.kind == ir::Terminal::Kind::Branch && term.fallthrough == pc &&
-        term.target != block.guest_pc && (pc >> 12) == (block.guest_pc >> 12) &&
+        term.target != block.guest_pc && (pc >> 12) == path_page &&
         n + 1 < limits.max_insns && !interpret_all && limits.superblocks &&
         side_exits < limits.max_side_exits && (!tier_ran || decoder.ran(mem, pc)) &&
         !ends_at_translated(limits, pc, block.guest_pc)) {  // (else both ways chain: a Branch)
@@ -485,7 +598,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     // A jmp to elsewhere on the page is followed: the block goes on at its target (code
     // not yet in the block; a jmp to the start stays the terminal, a loop).
     if (t.ends_block && in.mnemonic == ZYDIS_MNEMONIC_JMP && term.kind == ir::Terminal::Kind::Jump &&
-        term.target != block.guest_pc && (term.target >> 12) == (block.guest_pc >> 12) &&
+        term.target != block.guest_pc && (term.target >> 12) == path_page &&
         !translated(term.target) && n + 1 < limits.max_insns && !interpret_all && limits.superblocks) {
       followed = true;
       block.term = {};
@@ -493,15 +606,46 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
       block.code.push_back({pc, pc});
       continue;
     }
+    // A direct call is followed into its callee, and the callee's `ret` back to the call's
+    // continuation (translate_known_return): a call and its return were each a block
+    // boundary (the dirty registers and flags stored, the next block's loads) and the return
+    // a jump-cache probe and an indirect jmp.
+    if (t.ends_block && term.kind == ir::Terminal::Kind::Jump && !interpret_all &&
+        n + 1 < limits.max_insns && term.target != block.guest_pc && !translated(term.target)) {
+      // Only a callee whose path comes back (reaches_return) is followed: one that does not
+      // saves a chained jump, and translating its code into every caller cost python3 a
+      // quarter more translated instructions. A jmp through a constant pointer (a PLT stub)
+      // inside a followed call is followed as a call is; outside one it stays a chained Jump.
+      const bool is_call = in.mnemonic == ZYDIS_MNEMONIC_CALL;
+      const bool call = (is_call || (through_pointer && open_calls > 0)) && open_calls < kMaxFollowedCalls &&
+                        calls_followed < kMaxFollowedCalls && follows_call(limits, term.target, block.guest_pc) &&
+                        reaches_return(mem, term.target, limits, block.guest_pc, tier_ran, side_exits,
+                                       limits.max_insns - n - 1);
+      const bool ret = in.mnemonic == ZYDIS_MNEMONIC_RET;  // (only a known return sets a Jump)
+      if (call || ret) {
+        if (call) {
+          if (!through_pointer) returns[open_calls++] = pc;
+          ++calls_followed;
+        }
+        followed = true;
+        block.term = {};
+        pc = term.target;
+        path_page = pc >> 12;
+        block.code.push_back({pc, pc});
+        continue;
+      }
+    }
     if (t.ends_block) break;
     // Stay within the page of the first instruction (plus the tail of the last instruction),
     // so that invalidating a page finds every block that reads it.
-    if ((pc >> 12) != (block.guest_pc >> 12)) {
+    if ((pc >> 12) != path_page) {
       ir.set_guest_pc(pc);
       ir.jump(pc);  // (chainable: the next block starts on the next page)
       break;
     }
   }
+  // (before the tail's range, which comes last)
+  block.code.insert(block.code.end(), pointers.begin(), pointers.end());
   // The first side exit whose path leads back to the start becomes the block's tail.
   if (limits.end_after_store) return true;
   for (auto [entry, target] : exits)

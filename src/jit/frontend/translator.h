@@ -118,6 +118,17 @@ const FrontendTable& frontend_table();
 // false for the forms left to the interpreter's locked path.
 bool translate_locked(Translator& t, const Insn& in);
 
+// At most this many calls followed in one block (translate_block).
+constexpr uint32_t kMaxFollowedCalls = 4;
+
+// A near `ret` without an immediate at the 64-bit operand size (control.cpp).
+bool is_plain_near_ret(const Insn& in);
+// The `ret` of a callee followed from its direct `call` (translate_block): goes on at
+// `continuation` when the return address is that, else leaves by a side exit to the `ret`'s
+// own pc (`insns_before`: the guest instructions the block ran before it). Sets a Jump to
+// `continuation`, which translate_block follows or keeps as the terminal.
+void translate_known_return(Translator& t, const Insn& in, uint64_t continuation, uint32_t insns_before);
+
 // Reads guest code: returns up to 15 bytes at `pc` (fewer at the end of a mapping).
 // Returns false when `pc` itself is not readable.
 using CodeReader = bool (*)(const GuestMemory& mem, uint64_t pc, uint8_t* out, size_t& len);
@@ -149,6 +160,9 @@ struct BlockLimits {
   // start (a loop, which stays one block looping in place). A quarter of cc1's translated
   // instructions were copies of code other blocks held already (issue 22).
   const CodeCache* translated = nullptr;
+  // Translation follows a direct `call` into its callee and the callee's `ret` back
+  // (translate_block; --no-follow-calls).
+  bool follow_calls = true;
   bool breaks_at(uint64_t pc) const {
     return breakpoints && std::binary_search(breakpoints->begin(), breakpoints->end(), pc);
   }

@@ -1,5 +1,5 @@
 // A function called N times from a loop: the jit's dispatcher reaches its first block exactly
-// N times (every call ends a block), which the tier tests count.
+// N times (every call ends a block, under --no-follow-calls), which the tier tests count.
 #include <stdio.h>
 #include <stdlib.h>
 
