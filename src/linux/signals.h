@@ -64,6 +64,8 @@ void set_signal_thread(ThreadSignals* t);
 bool mirrored_on_host(int sig);
 // Installs the recording host handler for `sig` (the guest installed a handler for it).
 void install_recording_handler(int sig);
+// Sets the host disposition of `sig` from the guest's again (host glibc took it: threads.cpp).
+void remirror_disposition(Process& p, int sig);
 
 // Pending signals of the calling thread not held by the host kernel: its own and the
 // process-directed ones Vireo holds, with their siginfo.

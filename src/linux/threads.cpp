@@ -7,6 +7,7 @@
 #include <linux/sched.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -74,6 +75,11 @@ int64_t Process::clone_thread(const CloneRequest& req) {
   // The host thread starts with every signal blocked; it takes its guest mask once its
   // pending set is in place.
   uint64_t old = block_all_host_signals();
+  // A process's first pthread_create makes host glibc install its own SIGSETXID (33) handler
+  // (late_init in nptl/pthread_create.c), over whatever the guest's disposition had put there:
+  // a guest that signals 33 (Go's AllThreadsSyscall does) would then run glibc's setxid
+  // handler inside Vireo. The guest's disposition is set again after that creation.
+  bool first_host_thread = __libc_single_threaded;
   pthread_t host;
   int err = pthread_create(
       &host, &attr,
@@ -97,6 +103,7 @@ int64_t Process::clone_thread(const CloneRequest& req) {
         return nullptr;
       },
       &start);
+  if (first_host_thread) remirror_disposition(*this, 33);
   ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, 8L);
   pthread_attr_destroy(&attr);
   if (err) {

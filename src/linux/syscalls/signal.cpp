@@ -39,6 +39,16 @@ void mirror_disposition(int sig, const KernelSigaction& ka) {
   ::syscall(SYS_rt_sigaction, sig, &host, nullptr, 8L);
 }
 
+}  // namespace
+
+void remirror_disposition(Process& p, int sig) {
+  std::lock_guard lock(p.sigactions_mu);
+  const auto& g = p.sigactions[sig];
+  mirror_disposition(sig, KernelSigaction{g.handler, g.flags, g.restorer, g.mask});
+}
+
+namespace {
+
 int64_t sys_rt_sigaction(Process& p, const SyscallArgs& a) {
   int sig = int(a.a[0]);
   if (sig < 1 || sig > 64 || a.a[3] != 8) return -EINVAL;
