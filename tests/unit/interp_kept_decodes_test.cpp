@@ -11,6 +11,9 @@ namespace vireo::test {
 namespace {
 
 constexpr uint64_t kOther = 0x30000;  // a second code page
+// Where its copy of the code starts: not at the page's start, whose index slots (rip mod
+// 2,048) and tags (rip mod 65,536) kCode's code takes.
+constexpr uint64_t kOtherCode = kOther + 0x400;
 
 // Both code pages show a file, as a program's text does (inode `inode`, kCode's 64 KiB from
 // offset 0 and kOther's page from offset 0x10000): the kept decodes are reused only where the
@@ -29,11 +32,11 @@ std::shared_ptr<KeptDecodes> first_image(size_t tier_slots, uint64_t& misses) {
   m.load(code);
   EXPECT_EQ(m.as.mmap(kOther, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
             int64_t(kOther));
-  std::memcpy(m.as.host(kOther), code.data(), code.size());
+  std::memcpy(m.as.host(kOtherCode), code.data(), code.size());
   name_code(m, 42);
   Interpreter in(m.as.memory(), tier_slots);
   EXPECT_FALSE(in.reused_decodes());
-  for (uint64_t at : {kCode, kOther}) {
+  for (uint64_t at : {kCode, kOtherCode}) {
     m.cpu.rip = at;
     EXPECT_EQ(in.run(m.cpu), StopReason::Syscall);
   }
@@ -49,7 +52,7 @@ void second_image(Machine& m, int other_prot, uint64_t inode = 42) {
   m.load(code);
   ASSERT_EQ(m.as.mmap(kOther, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
             int64_t(kOther));
-  std::memcpy(m.as.host(kOther), code.data(), code.size());
+  std::memcpy(m.as.host(kOtherCode), code.data(), code.size());
   if (other_prot != (PROT_READ | PROT_WRITE)) ASSERT_EQ(m.as.mprotect(kOther, 0x1000, other_prot), 0);
   name_code(m, inode);
 }
@@ -67,7 +70,7 @@ TEST(InterpKeptDecodes, TheNextImageReusesThemWhereAllTheirCodeIsExecutable) {
     Interpreter in(m.as.memory(), slots);
     offer_kept_decodes(nullptr);
     EXPECT_TRUE(in.reused_decodes());
-    for (uint64_t at : {kCode, kOther}) {
+    for (uint64_t at : {kCode, kOtherCode}) {
       m.cpu.rip = at;
       ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
     }
@@ -91,11 +94,11 @@ TEST(InterpKeptDecodes, AnImageWhereOldCodeIsNotExecutableReusesNone) {
     EXPECT_FALSE(in.reused_decodes());
     ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
     EXPECT_EQ(in.decode_misses(), 101u);
-    m.cpu.rip = kOther;
+    m.cpu.rip = kOtherCode;
     ASSERT_EQ(in.run(m.cpu), StopReason::Fault);
     EXPECT_EQ(m.cpu.fault.vector, VEC_PF);
-    EXPECT_EQ(m.cpu.fault.address, kOther);
-    EXPECT_EQ(m.cpu.rip, kOther);
+    EXPECT_EQ(m.cpu.fault.address, kOtherCode);
+    EXPECT_EQ(m.cpu.rip, kOtherCode);
   }
 }
 
