@@ -2,12 +2,15 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "cpu/cpu_state.h"
 #include "cpu/debug_target.h"
 
 namespace vireo {
+
+struct KeptDecodes;  // interp/interpreter.h
 
 class Engine {
  public:
@@ -36,6 +39,9 @@ class Engine {
   // between runs. (The caller's to say: a pthread_atfork handler's counter would be one more
   // copy-on-write fault in every child.)
   virtual void forked() {}
+  // An in-place execve (issue 22) is about to drop this engine: the decode cache it hands to
+  // the next image's engine (offer_kept_decodes), or null (interp/kept_decodes.cpp).
+  virtual std::shared_ptr<KeptDecodes> keep_decodes() { return nullptr; }
   // A debugger's breakpoints, watchpoints and single-step for this CPU (cpu/debug_target.h),
   // read by the engine while it runs; null when none is attached. Called between runs, by the
   // thread that runs the engine. Returns false (and leaves them off) if the engine cannot
@@ -45,5 +51,9 @@ class Engine {
     return !d;
   }
 };
+
+// A decode cache for the next Interpreter constructed with a pool of its size to take over
+// (an in-place execve offers the old image's around the new image's load, then null).
+void offer_kept_decodes(std::shared_ptr<KeptDecodes> kept);
 
 }  // namespace vireo

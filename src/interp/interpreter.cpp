@@ -56,21 +56,28 @@ std::unique_ptr<T[], Interpreter::Unmap> Interpreter::map_array(size_t n, bool p
 }
 
 Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries, size_t pool_entries)
-    : index_(map_array<uint64_t>(cache_entries ? cache_entries : kIndexStart, true)),
-      index_mask_((cache_entries ? cache_entries : kIndexStart) - 1),
+    : Interpreter(mem, cache_entries, pool_entries,
+                  take_kept(mem, pool_entries ? pool_entries : cache_entries ? kTierPoolSize : kPoolSize)) {}
+
+// (`kept`: an in-place execve's old decode cache, taken over instead of mapping a new one.)
+Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries, size_t pool_entries,
+                         std::shared_ptr<KeptDecodes> kept)
+    : index_(kept ? std::move(kept->index) : map_array<uint64_t>(cache_entries ? cache_entries : kIndexStart, true)),
+      index_mask_(kept ? kept->index_mask : (cache_entries ? cache_entries : kIndexStart) - 1),
       pool_size_(pool_entries ? pool_entries : cache_entries ? kTierPoolSize : kPoolSize),
-      pool_(map_array<CacheEntry>(pool_size_, false, true)),
+      pool_(kept ? std::move(kept->pool) : map_array<CacheEntry>(pool_size_, false, true)),
       pool_end_(pool_.get()),
       grow_at_misses_(index_mask_ + 1 < kIndexMax ? kGrowAfterMisses : 0),
       tier_pool_(cache_entries != 0) {
   // (The index keeps a tag in a pointer's top 16 bits: user-space addresses are below 2^47.)
   if (reinterpret_cast<uintptr_t>(pool_.get() + pool_size_) > kIndexPointer)
     throw std::runtime_error("the decode pool is mapped above 2^48");
-  memo_ = map_array<uint64_t>(kMemoStart, true);
+  memo_ = kept ? std::move(kept->memo) : map_array<uint64_t>(kMemoStart, true);
   if (pool_size_ > kBigIndexAt) big_index_at_ = pool_.get() + kBigIndexAt;
   x_.mem = mem;
   x_.scope = &scope_;
   x_.interp = this;
+  if (kept) reuse_kept(*kept);  // (constructed with them only if kept_fits)
   install_host_fault_handlers();
 }
 
@@ -120,6 +127,7 @@ Interpreter::CacheEntry* Interpreter::allocate_entry() {
   if (pool_next_ == pool_size_) [[unlikely]] {
     pool_next_ = 0;
     ++pool_wraps_;
+    ++epoch_;
     inherited_end_ = nullptr;  // (what is decoded from now on is this process's own)
   }
   CacheEntry* e = &pool_[pool_next_];
@@ -193,7 +201,7 @@ inline const Insn* Interpreter::fetch(CpuState& cpu) {
     std::memcpy(&w0, x_.mem.base + rip, 8);
     std::memcpy(&w1, x_.mem.base + rip + 8, 8);
     if (decoded_from(e->insn, w0, w1)) [[likely]] {
-      if (prev && e != prev + 1) prev->next = e;
+      link(prev, e);
       last_ = e;
       return &e->insn;
     }
@@ -276,7 +284,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   if (e && e->rip == rip && x_.mem.contains(rip, e->insn.len) &&
       std::memcmp(e->insn.bytes, x_.mem.base + rip, e->insn.len) == 0 && executable(rip) &&
       executable(rip + e->insn.len - 1)) {
-    if (prev && e != prev + 1) prev->next = e;
+    link(prev, e);
     last_ = e;
     return &e->insn;
   }
@@ -342,7 +350,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   e->rip = rip;
   e->next = nullptr;
   e->heads = 0;
-  e->wrap = uint32_t(pool_wraps_);
+  e->wrap = epoch_;
   ++pool_next_;
   if (e + 1 > pool_end_) {
     pool_end_ = e + 1;
@@ -356,7 +364,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   const unsigned len = e->insn.len;
   note_code_page(rip >> 12);
   note_code_page((rip + len - 1) >> 12);
-  if (last_ && e != last_ + 1) last_->next = e;
+  link(last_, e);
   last_ = e;
   return &e->insn;
 }
@@ -420,20 +428,21 @@ bool Interpreter::tier_head(CpuState& cpu, const Insn* in) {
   if (run.restart_first) [[unlikely]] {
     run.restart_first = false;
     e->heads = 1;
-    e->wrap = uint32_t(pool_wraps_);
+    e->wrap = epoch_;
     return false;
   }
   // A due head's count is not stored again: after a fork (a shell's subshells) every store to
   // a pool page is a copy-on-write fault, in the parent and in the child.
   const bool store = !run.keep_inherited || !inherited_end_ || e >= inherited_end_;
   uint32_t n = e->heads;
-  if (n < kDue && e->wrap != uint32_t(pool_wraps_)) n = 0;  // counted before the pool wrapped
+  // Counted before the pool wrapped, or (a due head too) by the image before an execve.
+  if (e->wrap != epoch_ && (n < kDue || e->wrap < image_epoch_)) n = 0;
   if (n < kDue) {
     if (n == 0 && run.translated && run.translated(run.ctx, cpu.rip)) n = kDue - 1;
     if (++n < run.translate_at) {
       if (store) {
         e->heads = n;
-        e->wrap = uint32_t(pool_wraps_);
+        e->wrap = epoch_;
       }
       return false;
     }

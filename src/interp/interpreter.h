@@ -50,6 +50,8 @@ class Interpreter final : public Engine {
   void invalidate(uint64_t addr, uint64_t len) override;
   void merge_stats(const Engine& other) override;
   bool set_debug(DebugControls* d, std::string* why = nullptr) override;  // (debug_checks.cpp)
+  // A forked child: the pool's entries so far are the parent's (link, mark_inherited).
+  void forked() override { mark_inherited(); }
 
   // Stop after this many more instructions (difftest, tests); 0 = no limit.
   void set_instruction_limit(uint64_t n) { limit_ = n; }
@@ -93,6 +95,16 @@ class Interpreter final : public Engine {
   // The entries decoded so far are inherited (the jit's forked child: TierRun::keep_inherited).
   void mark_inherited() { inherited_end_ = pool_end_; }
 
+  // An in-place execve (issue 22): the decode cache is handed to the next image's engine
+  // instead of being dropped (interp/kept_decodes.cpp). keep_decodes() moves it out of this
+  // engine (user mode only; null otherwise), which is then only destroyed; an Interpreter
+  // constructed while offer_kept_decodes() (cpu/engine.h) holds a cache of its pool size
+  // takes it over, keeping the entries on pages executable in the new image.
+  std::shared_ptr<KeptDecodes> keep_decodes() override;
+  // This engine took over a kept decode cache: its entries so far are inherited
+  // (mark_inherited), and head counts and due heads from the old image read as 0.
+  bool reused_decodes() const { return reused_; }
+
   // Called by the #UD path for a mnemonic without a handler: reported once per mnemonic.
   void report_unimplemented(const Insn& in);
 
@@ -131,6 +143,15 @@ class Interpreter final : public Engine {
   SystemMode* system_mode() const { return sys_.get(); }
 
  private:
+  friend struct KeptDecodes;
+  Interpreter(const GuestMemory& mem, size_t cache_entries, size_t pool_entries, std::shared_ptr<KeptDecodes> kept);
+  // The kept cache offered for a pool of `pool_size` entries in the image `mem` shows, if it
+  // fits it (taken: offered once), or null.
+  static std::shared_ptr<KeptDecodes> take_kept(const GuestMemory& mem, size_t pool_size);
+  // Whether every page `k` holds decodes from is executable in this engine's (new) image.
+  bool kept_fits(const KeptDecodes& k) const;
+  void reuse_kept(KeptDecodes& k);
+  bool reused_ = false;
   // The decode cache (Bochs keeps one too; system mode's is interp/system/fetch.cpp). Entries
   // are allocated from a pool in the order code is first run, so straight-line code sits in
   // consecutive entries: the next instruction is the entry after this one, checked by its rip,
@@ -152,8 +173,9 @@ class Interpreter final : public Engine {
     // bytes instead of 120; a count beside the entry, where the cache line is loaded anyway,
     // costs nothing to find, where a table of counts was a cache miss per block entry.)
     uint32_t heads;
-    // The pool's wrap (pool_wraps_, truncated) when `heads` was counted: a count from an
-    // earlier wrap is 0 (a due head stays due). (In the padding before `insn`: free.)
+    // The epoch (epoch_: the pool's wraps and execves) when `heads` was counted: a count from
+    // an earlier epoch is 0 (a due head stays due past a wrap). (In the padding before
+    // `insn`: free.)
     uint32_t wrap;
     Insn insn;
   };
@@ -227,10 +249,22 @@ class Interpreter final : public Engine {
   CacheEntry* pool_end_ = nullptr;  // past the last entry ever written (pool_ + pool_size_ once it wrapped)
   size_t pool_next_ = 0;            // the entry the next decode overwrites
   CacheEntry* inherited_end_ = nullptr;  // mark_inherited's pool_end_ (null once the pool wraps)
+  // Remembers `e` as `prev`'s successor, unless `prev` is inherited: a forked child's pool
+  // pages are its parent's, copy-on-write, and a shell's child that stored the links of its
+  // own control flow there took ~130 page copies before its execve (issue 22). An inherited
+  // entry's other successors are found through the index instead.
+  void link(CacheEntry* prev, CacheEntry* e) {
+    if (prev && e != prev + 1 && prev >= inherited_end_) prev->next = e;
+  }
   CacheEntry* last_ = nullptr;  // the entry fetched last (a hint: always checked)
   uint64_t grow_at_misses_ = 0;  // 0: the index does not grow (it is kIndexMax slots)
   bool tier_pool_ = false;  // the jit's tier's (stats: its wraps restart the head counts)
   uint64_t pool_wraps_ = 0;
+  // What a head count is valid in: moves on at each wrap of the pool and when a kept cache is
+  // reused after an execve; a due head stays due past a wrap, not past an execve (image_epoch_:
+  // the first epoch of this image).
+  uint32_t epoch_ = 0;
+  uint32_t image_epoch_ = 0;
   void grow_index(size_t to = 0);
   // The interp engine's pool (kPoolSize entries) holds more than kIndexMax: once kBigIndexAt
   // of its entries are in use (big_index_at_; null: not again) the index grows to kIndexBig
@@ -293,7 +327,16 @@ class Interpreter final : public Engine {
   // an old range) are of pages that never held code (issue 22).
   static constexpr size_t kCodePageBits = 1 << 16;
   uint64_t code_pages_[kCodePageBits / 64] = {};
-  void note_code_page(uint64_t page) { code_pages_[(page / 64) % (kCodePageBits / 64)] |= uint64_t(1) << (page % 64); }
+  void note_code_page(uint64_t page) {
+    code_pages_[(page / 64) % (kCodePageBits / 64)] |= uint64_t(1) << (page % 64);
+    if (page - code_run_.first >= code_run_.second - code_run_.first) note_code_run(page);
+  }
+  // The same pages exactly, as runs [first, second) of page numbers in address order (few:
+  // a program's text, its loader's, the vDSO), and the run noted last: an in-place execve
+  // reuses the decodes only if every run is executable in the new image (kept_decodes.cpp).
+  std::vector<std::pair<uint64_t, uint64_t>> code_runs_;
+  std::pair<uint64_t, uint64_t> code_run_{0, 0};
+  void note_code_run(uint64_t page);
   bool may_hold_code(uint64_t addr, uint64_t len) const;
   uint64_t limit_ = 0;
   bool stop_at_branch_ = false;
@@ -311,6 +354,27 @@ class Interpreter final : public Engine {
   std::unique_ptr<SystemMode> sys_;
   static constexpr uint64_t kUnlimitedSteps = ~uint64_t(0);
   uint64_t steps_left_ = kUnlimitedSteps;  // run_system_steps
+};
+
+// A decode cache between two images of one process (Interpreter::keep_decodes): the pool, its
+// index, the memo and the page bitmap, as the old image's engine left them.
+struct KeptDecodes {
+  std::unique_ptr<uint64_t[], Interpreter::Unmap> index, memo;
+  std::unique_ptr<Interpreter::CacheEntry[], Interpreter::Unmap> pool;
+  size_t index_mask = 0, memo_mask = 0, pool_size = 0, pool_next = 0;
+  Interpreter::CacheEntry* pool_end = nullptr;
+  Interpreter::CacheEntry* big_index_at = nullptr;
+  uint32_t epoch = 0;
+  uint64_t code_pages[Interpreter::kCodePageBits / 64];
+  std::vector<std::pair<uint64_t, uint64_t>> code_runs;
+  // What the old image's executable mappings showed: [start, end), the file (or a name such
+  // as "[vdso]") and where its offset 0 would be (start - offset).
+  struct Source {
+    uint64_t start, end, base;
+    std::string name;
+    uint64_t dev, inode;
+  };
+  std::vector<Source> sources;
 };
 
 }  // namespace vireo

@@ -70,6 +70,9 @@ JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
   rt_.range_fault[1] = tramp_.range_fault[1];
   rt_.link_exit = tramp_.link_exit;
   install_host_fault_handlers();
+  // The tier took over the decode cache of the image before an in-place execve: a new process
+  // as a forked child is, whose kept entries are its parent's (interp/kept_decodes.cpp).
+  if (interp_.reused_decodes()) tiering_.new_process();
   if (opts_.perfmap) {
     auto at = [](const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); };
     uint64_t enter = at(reinterpret_cast<const void*>(tramp_.enter));

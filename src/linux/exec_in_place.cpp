@@ -130,7 +130,10 @@ void Process::exec_in_place(const std::string& program, std::vector<std::string>
   t.clear_child_tid = 0;
 
   // The old image goes: its translations and decode caches first (the jit lifts its write
-  // protection in the old window), the engines' shared code with them, then the window.
+  // protection in the old window), the engines' shared code with them, then the window. The
+  // decode cache is kept for the new image's engine, which keeps what is executable in it
+  // (interp/kept_decodes.cpp).
+  std::shared_ptr<KeptDecodes> kept = t.engine->keep_decodes();
   t.engine.reset();
   reset_stats(t);
   as_.reset();
@@ -138,13 +141,16 @@ void Process::exec_in_place(const std::string& program, std::vector<std::string>
   opts_.program = program;
   opts_.argv = std::move(argv);
   opts_.env = std::move(env);
+  offer_kept_decodes(std::move(kept));
   try {
     load_image(t, execfn);
   } catch (const std::exception& e) {
+    offer_kept_decodes(nullptr);
     // Past the point of no return: Linux kills the new process with SIGSEGV (bprm_execve).
     diag_print(stderr, "vireo: execve of {}: {}\n", program, e.what());
     die_by_signal(*this, SIGSEGV, 0, false);
   }
+  offer_kept_decodes(nullptr);  // (taken by the new engine, or not of its kind)
 }
 
 }  // namespace vireo
