@@ -228,6 +228,28 @@ class Interpreter final : public Engine {
   size_t pool_next_ = 0;            // the entry the next decode overwrites
   CacheEntry* inherited_end_ = nullptr;  // mark_inherited's pool_end_ (null once the pool wraps)
   CacheEntry* last_ = nullptr;  // the entry fetched last (a hint: always checked)
+  // The young forked child's own decodes (fetch_slow): looked up after the index, on the slow
+  // path. Tagged pointers like the index's; allocated at the child's first decode (32 KB).
+  std::unique_ptr<uint64_t[], Unmap> own_index_;
+  static constexpr size_t kOwnIndexSize = 1 << 12;
+  size_t own_slot(uint64_t rip) const { return (rip ^ (rip >> 17)) & (kOwnIndexSize - 1); }
+  CacheEntry* own_indexed(uint64_t rip) const {
+    const uint64_t s = own_index_[own_slot(rip)];
+    return (s & ~kIndexPointer) == tag_of(rip) ? reinterpret_cast<CacheEntry*>(s & kIndexPointer) : nullptr;
+  }
+  // `next` hints are stored only into entries at or above this (the pool's start, or the end
+  // of what a young forked child inherited: TierRun::keep_inherited).
+  CacheEntry* hint_floor_ = nullptr;
+  // Remembers `e` as the successor of `prev` (the entry fetched before it) other than the next
+  // entry. Not stored again when it is there already: a hint found by the fetch is the common
+  // case, and the store dirtied the entry's cache line for nothing; in a forked child, where
+  // the pool's pages are the parent's until written, each such store copied a 4 KiB page
+  // (bash_script under the jit: 26,000 of its 136,000 page faults). Nor into an entry a young
+  // forked child inherited, like its head counts (jit/tiering.h): that child follows the
+  // branch through the index instead.
+  void link_next(CacheEntry* prev, CacheEntry* e) {
+    if (prev && e != prev + 1 && prev->next != e && prev >= hint_floor_) prev->next = e;
+  }
   uint64_t grow_at_misses_ = 0;  // 0: the index does not grow (it is kIndexMax slots)
   bool tier_pool_ = false;  // the jit's tier's (stats: its wraps restart the head counts)
   uint64_t pool_wraps_ = 0;
