@@ -249,14 +249,30 @@ class Interpreter final : public Engine {
   CacheEntry* pool_end_ = nullptr;  // past the last entry ever written (pool_ + pool_size_ once it wrapped)
   size_t pool_next_ = 0;            // the entry the next decode overwrites
   CacheEntry* inherited_end_ = nullptr;  // mark_inherited's pool_end_ (null once the pool wraps)
-  // Remembers `e` as `prev`'s successor, unless `prev` is inherited: a forked child's pool
-  // pages are its parent's, copy-on-write, and a shell's child that stored the links of its
-  // own control flow there took ~130 page copies before its execve (issue 22). An inherited
-  // entry's other successors are found through the index instead.
-  void link(CacheEntry* prev, CacheEntry* e) {
-    if (prev && e != prev + 1 && prev >= inherited_end_) prev->next = e;
-  }
   CacheEntry* last_ = nullptr;  // the entry fetched last (a hint: always checked)
+  // The young forked child's own decodes (fetch_slow): looked up after the index, on the slow
+  // path. Tagged pointers like the index's; allocated at the child's first decode (32 KB).
+  std::unique_ptr<uint64_t[], Unmap> own_index_;
+  static constexpr size_t kOwnIndexSize = 1 << 12;
+  size_t own_slot(uint64_t rip) const { return (rip ^ (rip >> 17)) & (kOwnIndexSize - 1); }
+  CacheEntry* own_indexed(uint64_t rip) const {
+    const uint64_t s = own_index_[own_slot(rip)];
+    return (s & ~kIndexPointer) == tag_of(rip) ? reinterpret_cast<CacheEntry*>(s & kIndexPointer) : nullptr;
+  }
+  // The start of the entries a decode indexes in the shared index and memo: the pool's start,
+  // or, in a young forked child (TierRun::keep_inherited), the end of what it inherited; below
+  // it the child's own decodes go to own_index_ (allocate).
+  CacheEntry* index_floor_ = nullptr;
+  // Remembers `e` as the successor of `prev` (the entry fetched before it) other than the next
+  // entry. Not stored again when it is there already: a hint found by the fetch is the common
+  // case, and the store dirtied the entry's cache line for nothing. Nor into an entry a forked
+  // child inherited (below inherited_end_): those pool pages are its parent's, copy-on-write,
+  // and each such store copied a 4 KiB page (bash_script under the jit: 26,000 of its 136,000
+  // page faults; a shell's child took ~130 page copies before its execve). The child finds an
+  // inherited entry's other successors through the index instead.
+  void link(CacheEntry* prev, CacheEntry* e) {
+    if (prev && e != prev + 1 && prev->next != e && prev >= inherited_end_) prev->next = e;
+  }
   uint64_t grow_at_misses_ = 0;  // 0: the index does not grow (it is kIndexMax slots)
   bool tier_pool_ = false;  // the jit's tier's (stats: its wraps restart the head counts)
   uint64_t pool_wraps_ = 0;

@@ -317,6 +317,7 @@ StopReason JitEngine::interpret_cold(CpuState& cpu, bool restart, bool& due) {
   run.keep_inherited = tiering_.keeps_parent_counts();
   StopReason r = interp_.run_tier(cpu, run);
   tiering_.stats.interp_entries += run.heads;
+  ++tiering_.stats.interp_runs;
   tiering_.stats.interp_insns += cpu.insn_count - before;
   due = r == StopReason::InstructionLimit && run.due;
   return r;
@@ -604,6 +605,7 @@ void JitEngine::merge_stats(const Engine& other) {
   const TierStats& tt = o->tiering_.stats;
   ts.interp_insns += tt.interp_insns;
   ts.interp_entries += tt.interp_entries;
+  ts.interp_runs += tt.interp_runs;
   ts.pages_demoted += tt.pages_demoted;
   ts.demoted_entries += tt.demoted_entries;
   s.fallbacks_by_mnemonic.add(t.fallbacks_by_mnemonic);
@@ -628,6 +630,7 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   else
     fmt::print(out, "  interpreter tier:     {} insns, {} block entries (translated after {})\n", ts.interp_insns,
                ts.interp_entries, to.translate_after);
+  fmt::print(out, "  interpreter tier runs: {} (cold code handed over by the dispatcher)\n", ts.interp_runs);
   fmt::print(out, "  translated tier:      {} insns\n", s.translated_insns);
   fmt::print(out, "  cache flushes:        {}\n", s.flushes);
   fmt::print(out, "  block entries (dispatcher): {}\n", s.block_entries);

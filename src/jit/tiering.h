@@ -61,6 +61,7 @@ struct TierOptions {
 struct TierStats {
   uint64_t interp_insns = 0;     // guest instructions run by the interpreter tier
   uint64_t interp_entries = 0;   // block heads the interpreter tier entered
+  uint64_t interp_runs = 0;      // times the dispatcher handed cold code to the interpreter tier
   uint64_t pages_demoted = 0;    // SMC demotions
   uint64_t demoted_entries = 0;  // interpreter-tier entries on demoted pages
 };
