@@ -268,13 +268,7 @@ bool ConstantFolding::forward(const ir::Block& b, uint32_t i, ir::Inst& in, std:
 void fold_constants(ir::Block& b) {
   std::vector<uint32_t>& alias = identity_aliases(b.insts.size());
   detail::ConstantFolding step(b);
-  for (uint32_t i = 0; i < b.insts.size(); ++i) {
-    ir::Inst& in = b.insts[i];
-    if (in.dead) continue;
-    detail::alias_args(in, alias);
-    step.forward(b, i, in, alias);
-  }
-  b.for_each_terminal([&](ir::Terminal& t) { alias_terminal(t, alias); });
+  detail::walk_forward(b, alias, [&](uint32_t i, ir::Inst& in) { step.forward(b, i, in, alias); });
 }
 
 }  // namespace vireo::jit::passes

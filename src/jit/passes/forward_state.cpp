@@ -139,13 +139,7 @@ void GuestStateForwarding::backward(ir::Inst& in) {
 void forward_guest_state(ir::Block& b) {
   std::vector<uint32_t>& alias = identity_aliases(b.insts.size());
   detail::GuestStateForwarding step(b);
-  for (uint32_t i = 0; i < b.insts.size(); ++i) {
-    ir::Inst& in = b.insts[i];
-    if (in.dead) continue;
-    detail::alias_args(in, alias);
-    step.forward(b, i, in, alias);
-  }
-  b.for_each_terminal([&](ir::Terminal& t) { alias_terminal(t, alias); });
+  detail::walk_forward(b, alias, [&](uint32_t i, ir::Inst& in) { step.forward(b, i, in, alias); });
   // Dead SetGpr: overwritten later with no read or sync point in between.
   for (size_t i = b.insts.size(); i-- > 0;)
     if (!b.insts[i].dead) step.backward(b.insts[i]);

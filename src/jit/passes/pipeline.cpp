@@ -33,13 +33,9 @@ void optimize(ir::Block& b) {
   {
     detail::GuestStateForwarding forwarding(b);
     detail::ConstantFolding folding(b);
-    for (uint32_t i = 0; i < n; ++i) {
-      ir::Inst& in = b.insts[i];
-      if (in.dead) continue;
-      detail::alias_args(in, alias);
+    detail::walk_forward(b, alias, [&](uint32_t i, ir::Inst& in) {
       if (!forwarding.forward(b, i, in, alias)) folding.forward(b, i, in, alias);
-    }
-    b.for_each_terminal([&](ir::Terminal& t) { alias_terminal(t, alias); });
+    });
     detail::ZeroExtensions zero_ext(b);
     for (uint32_t i = n; i-- > 0;) {
       ir::Inst& in = b.insts[i];
@@ -49,13 +45,9 @@ void optimize(ir::Block& b) {
     }
     zero_ext.start_forward(n);
     detail::DeadFlagsAndCode dead(n);
-    for (uint32_t i = 0; i < n; ++i) {
-      ir::Inst& in = b.insts[i];
-      if (in.dead) continue;
-      detail::alias_args(in, alias);
+    detail::walk_forward(b, alias, [&](uint32_t i, ir::Inst& in) {
       if (!zero_ext.forward(i, in, alias)) dead.count(in);
-    }
-    b.for_each_terminal([&](ir::Terminal& t) { alias_terminal(t, alias); });
+    });
     dead.count_terminals(b);
     for (uint32_t i = n; i-- > 0;)
       if (!b.insts[i].dead) dead.backward(i, b.insts[i]);

@@ -23,6 +23,20 @@ inline void alias_args(ir::Inst& in, const std::vector<uint32_t>& alias) {
     if (!in.args[a].is_imm) in.args[a].v = alias[in.args[a].v];
 }
 
+// One forward walk: each live instruction's arguments through the alias map, then
+// `step(i, in)`; then the terminals' values through the map.
+template <class Step>
+void walk_forward(ir::Block& b, const std::vector<uint32_t>& alias, Step&& step) {
+  const uint32_t n = uint32_t(b.insts.size());
+  for (uint32_t i = 0; i < n; ++i) {
+    ir::Inst& in = b.insts[i];
+    if (in.dead) continue;
+    alias_args(in, alias);
+    step(i, in);
+  }
+  b.for_each_terminal([&](ir::Terminal& t) { alias_terminal(t, alias); });
+}
+
 // forward_guest_state (forward_state.cpp).
 class GuestStateForwarding {
  public:

@@ -151,13 +151,7 @@ void eliminate_zero_extensions(ir::Block& b) {
     if (!b.insts[i].dead) step.backward(i, b.insts[i]);
   std::vector<uint32_t>& alias = identity_aliases(n);
   step.start_forward(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    ir::Inst& in = b.insts[i];
-    if (in.dead) continue;
-    detail::alias_args(in, alias);
-    step.forward(i, in, alias);
-  }
-  b.for_each_terminal([&](ir::Terminal& t) { alias_terminal(t, alias); });
+  detail::walk_forward(b, alias, [&](uint32_t i, ir::Inst& in) { step.forward(i, in, alias); });
 }
 
 }  // namespace vireo::jit::passes
