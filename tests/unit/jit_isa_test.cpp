@@ -1,7 +1,8 @@
 // Instructions that real programs' hot paths ran as interpreter fallbacks (helper/isa: xz's
 // CRC64 uses PCLMULQDQ, OpenSSL and Python's hashlib SHA-NI and AES-NI, glibc's strcspn/strspn
-// and cc1's lexer SSE4.2's pcmpistri/pcmpestri): under the JIT each is now the host's own
-// instruction, checked here against the interpreter. (vireo-difftest's aes, pclmul, sha,
+// and cc1's lexer SSE4.2's pcmpistri/pcmpestri, Go's math/big BMI2's mulx): under the JIT
+// each is now the host's own instruction (mulx: the IR's multiply), checked here against the
+// interpreter. (vireo-difftest's aes, pclmul, sha,
 // sse4.1 and sse4.2 families check them against native execution.)
 #include <sys/platform/x86.h>
 
@@ -45,6 +46,11 @@ std::vector<Case> cases() {
       // constant lengths: the op's length operands are then constants in host registers
       {"mov eax, 5; mov edx, -9; pcmpestri xmm0, xmm1, 0x18",
        {0xB8, 0x05, 0x00, 0x00, 0x00, 0xBA, 0xF7, 0xFF, 0xFF, 0xFF, 0x66, 0x0F, 0x3A, 0x61, 0xC1, 0x18}, sse42},
+      // BMI2 mulx (Go's math/big, GMP): hi:lo = rdx * src, without the host's mulx
+      {"mulx r8, r9, r10", {0xC4, 0x42, 0xB3, 0xF6, 0xC2}, true},
+      {"mulx eax, ecx, [rbx+4]", {0xC4, 0xE2, 0x73, 0xF6, 0x43, 0x04}, true},
+      {"mulx rax, rax, rdx (one destination: the high half)", {0xC4, 0xE2, 0xFB, 0xF6, 0xC2}, true},
+      {"mulx rdx, rsi, [rbx]", {0xC4, 0xE2, 0xCB, 0xF6, 0x13}, true},
       {"blendvps xmm1, xmm2, <xmm0>", {0x66, 0x0F, 0x38, 0x14, 0xCA}, true},
       {"pblendvb xmm3, [rbx], <xmm0>", {0x66, 0x0F, 0x38, 0x10, 0x1B}, true},
   };

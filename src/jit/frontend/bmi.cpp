@@ -1,8 +1,9 @@
 // Frontend, BMI1 and BMI2 general-register forms (mirror src/interp/bit.cpp and bmi2.cpp):
 // andn, blsi/blsmsk/blsr, sarx/shlx/shrx, rorx and bzhi. glibc's AVX2 string functions end in
 // bzhi/blsmsk/sarx/shlx, and -march=x86-64-v3 code uses shlx/sarx/rorx for every variable
-// shift and andn in hash rounds, so these must not leave translated code. bextr, pdep/pext
-// (a bit loop in the interpreter) and mulx stay on the fallback.
+// shift and andn in hash rounds, so these must not leave translated code; mulx is the inner
+// loop of big-number code (Go's math/big, GMP). bextr and pdep/pext (a bit loop in the
+// interpreter) stay on the fallback.
 #include <Zydis/Mnemonic.h>
 
 #include "cpu/cpu_state.h"
@@ -49,6 +50,21 @@ bool rorx(Translator& t, const Insn& in) {
   }
   uint64_t desc = uint64_t(ShiftKind::Ror) | (size << 8) | (uint64_t(n) << 16);
   t.write(d, size, t.ir.emit(Opcode::Shift, {Arg::imm(desc), Arg::val(v)}));
+  return true;
+}
+
+// mulx hi, lo, src: hi:lo = rDX * src, unsigned; flags untouched (no flags op is emitted).
+// lo is written first: with both destinations one register, it holds the high half (SDM,
+// MULX), as in the interpreter (bmi2.cpp).
+bool mulx(Translator& t, const Insn& in) {
+  if (!gpr_dest(in, 3) || !is_gpr(in.op[1]) || !gpr_or_mem(in.op[2])) return false;
+  const unsigned size = in.op[0].size;
+  const Operand rdx{OpKind::Reg, uint8_t(size), RegClass::Gpr, RDX, kNoReg, kNoReg, kNoReg, 1, 0};
+  Value b = t.read(in.op[2], size);
+  Value a = t.read(rdx, size);
+  Value hi = t.ir.emit(Opcode::MulHigh, {Arg::imm(size), Arg::val(a), Arg::val(b)});
+  t.write(in.op[1], size, t.ir.op(Opcode::Mul, a, b));
+  t.write(in.op[0], size, hi);
   return true;
 }
 
@@ -122,6 +138,7 @@ void register_frontend_bmi(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_BLSR] = bls<Bls::Reset>;
   t[ZYDIS_MNEMONIC_RORX] = rorx;
   t[ZYDIS_MNEMONIC_BZHI] = bzhi;
+  t[ZYDIS_MNEMONIC_MULX] = mulx;
 }
 
 }  // namespace vireo::jit
