@@ -73,7 +73,6 @@ Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries, size_t po
   if (reinterpret_cast<uintptr_t>(pool_.get() + pool_size_) > kIndexPointer)
     throw std::runtime_error("the decode pool is mapped above 2^48");
   memo_ = kept ? std::move(kept->memo) : map_array<uint64_t>(kMemoStart, true);
-  index_floor_ = pool_.get();
   if (pool_size_ > kBigIndexAt) big_index_at_ = pool_.get() + kBigIndexAt;
   x_.mem = mem;
   x_.scope = &scope_;
@@ -130,7 +129,6 @@ Interpreter::CacheEntry* Interpreter::allocate_entry() {
     ++pool_wraps_;
     ++epoch_;
     inherited_end_ = nullptr;  // (what is decoded from now on is this process's own)
-    index_floor_ = pool_.get();
   }
   CacheEntry* e = &pool_[pool_next_];
   e->rip = kDeadRip;
@@ -365,7 +363,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
       grow_index(kIndexBig);
     }
   }
-  if (index_floor_ == pool_.get()) {
+  if (!young_child()) {
     set_indexed(rip, e);
     memo_note(e);
   } else {
@@ -408,9 +406,7 @@ StopReason Interpreter::run(CpuState& cpu) {
 StopReason Interpreter::run_tier(CpuState& cpu, TierRun& run) {
   run.due = false;
   tier_ = &run;
-  if (run.keep_inherited && inherited_end_) index_floor_ = inherited_end_;
   StopReason r = enter<true>(cpu);
-  index_floor_ = pool_.get();
   tier_ = nullptr;
   return r;
 }

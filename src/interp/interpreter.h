@@ -259,10 +259,9 @@ class Interpreter final : public Engine {
     const uint64_t s = own_index_[own_slot(rip)];
     return (s & ~kIndexPointer) == tag_of(rip) ? reinterpret_cast<CacheEntry*>(s & kIndexPointer) : nullptr;
   }
-  // The start of the entries a decode indexes in the shared index and memo: the pool's start,
-  // or, in a young forked child (TierRun::keep_inherited), the end of what it inherited; below
-  // it the child's own decodes go to own_index_ (allocate).
-  CacheEntry* index_floor_ = nullptr;
+  // A young forked child is running (TierRun::keep_inherited, with entries still inherited): its
+  // decodes go to own_index_, not to the shared index and memo (allocate).
+  bool young_child() const { return tier_ && tier_->keep_inherited && inherited_end_; }
   // Remembers `e` as the successor of `prev` (the entry fetched before it) other than the next
   // entry. Not stored again when it is there already: a hint found by the fetch is the common
   // case, and the store dirtied the entry's cache line for nothing. Nor into an entry a forked
