@@ -48,4 +48,10 @@ bool has_side_effects(ir::Opcode op);
 // fault or that runs the interpreter.
 bool is_sync_point(ir::Opcode op);
 
+// The largest value v can hold whatever the block's inputs (UINT64_MAX when the IR does not
+// bound it): constants, zero-extensions, narrow loads, 32-bit operations, and sums, constant
+// left shifts and products of those that cannot wrap (value_bounds.cpp). The backend drops
+// the window range check of an address bounded below the window's end.
+uint64_t upper_bound(const ir::Block& b, uint32_t v);
+
 }  // namespace vireo::jit::passes

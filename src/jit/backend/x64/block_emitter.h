@@ -410,6 +410,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // addresses folded into an access, whose base must be live).
   std::pair<uint32_t, int64_t> address_root(uint32_t v) const;
   bool range_already_checked(uint32_t v);
+  bool below_window_end(uint32_t v) const;
   // The access's address is its operand k (its register may already hold the result).
   // The memory-access interface: afterwards the access is [r15 + address]. User mode: r15 =
   // guest_base and a range check (emitter.cpp); system mode (rt_.tlb_table): an inline

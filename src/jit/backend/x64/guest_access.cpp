@@ -5,6 +5,7 @@
 // System mode's accesses go through the softmmu lookup instead (memory_softmmu.cpp).
 #include "jit/backend/x64/block_emitter.h"
 #include "jit/backend/x64/emit_sse.h"
+#include "jit/passes/passes.h"
 
 namespace vireo::jit::x64_detail {
 
@@ -53,6 +54,14 @@ bool BlockEmitter::range_already_checked(uint32_t v) {
   return false;
 }
 
+// An address the IR bounds below the window's end (a constant, a table at a constant address
+// indexed by a narrow value) cannot fail the check: the window's limit is fixed for the life
+// of the guest memory the block is translated for. An access running past the end from such
+// an address still faults in the guard, as one covered by an earlier check does.
+bool BlockEmitter::below_window_end(uint32_t v) const {
+  return passes::upper_bound(b_, v) < rt_.mem->limit;
+}
+
 bool BlockEmitter::alignment_already_checked(uint32_t v) {
   auto [base, disp] = address_root(v);
   for (auto [b, d] : checked_alignments_)
@@ -63,7 +72,8 @@ bool BlockEmitter::alignment_already_checked(uint32_t v) {
 
 void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
   if (rt_.tlb_table) return softmmu_access(in, k, write);
-  if (range_already_checked(uint32_t(in.args[k].v)) || (copy_ == 1 && induction_covered(uint32_t(in.args[k].v)))) {
+  if (range_already_checked(uint32_t(in.args[k].v)) || (copy_ == 1 && induction_covered(uint32_t(in.args[k].v))) ||
+      below_window_end(uint32_t(in.args[k].v))) {
     out_.sync.push_back(snapshot());
     return;
   }
