@@ -11,8 +11,10 @@ namespace vireo::jit {
 
 // d = the quotient of high:low / divisor at the width of `desc` (size | signed << 8),
 // zero-extended. Uses r11 as scratch; rax and rdx are saved and restored around it.
+// `high_is_sign`: the IR proves high the sign of low (a 64-bit `cqo; idiv`): the dividend is
+// then built with the host's own cqo and only the divisor is checked.
 void emit_div(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& d,
               const Xbyak::Reg64& high, const Xbyak::Reg64& low, const Xbyak::Reg64& divisor,
-              const Xbyak::Label& slow);
+              const Xbyak::Label& slow, bool high_is_sign = false);
 
 }  // namespace vireo::jit

@@ -551,7 +551,14 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       if (i == b_.tail.entry) enter_tail(i, in);
       else side_exit(i, in);
       break;
-    case Opcode::Div: emit_div(*this, imm(0), d, A(1), A(2), A(3), interpreter_exit(in, imm(0) >> 16)); break;
+    case Opcode::Div: {
+      // (the frontend's cqo is Sar(rax, 63): then high is the sign of low by construction)
+      const ir::Inst& h = b_.insts[in.args[1].v];
+      const bool high_is_sign = h.op == Opcode::Sar && !h.args[0].is_imm && h.args[0].v == in.args[2].v &&
+                                (h.args[1].is_imm ? h.args[1].v : is_const(h.args[1].v) ? const_of(h.args[1].v) : 0) == 63;
+      emit_div(*this, imm(0), d, A(1), A(2), A(3), interpreter_exit(in, imm(0) >> 16), high_is_sign);
+      break;
+    }
     case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
     case Opcode::SseToGpr: case Opcode::SseToGprM: case Opcode::SseFlagsRR: case Opcode::SseFlagsRM:
       sse(in, d);
