@@ -109,4 +109,29 @@ void emit_mul_wide(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const
   g.mov(d, g.r11);
 }
 
+void emit_pdep_pext(Xbyak::CodeGenerator& g, bool deposit, unsigned size, const Reg64& d, const Reg64& a,
+                    const Reg64& b) {
+  // (VEX three-operand forms: the destination may be either source)
+  if (size == 8) {
+    if (deposit) g.pdep(d, a, b);
+    else g.pext(d, a, b);
+  } else {
+    if (deposit) g.pdep(d.cvt32(), a.cvt32(), b.cvt32());
+    else g.pext(d.cvt32(), a.cvt32(), b.cvt32());
+  }
+}
+
+void emit_crc32(Xbyak::CodeGenerator& g, unsigned size, const Reg64& d, const Reg64& a, const Reg64& b) {
+  // (r11, not d: d may be b's register. The 32-bit forms zero the upper half, and so does
+  // the 64-bit one: SDM CRC32, "DEST[63:32] <- 0")
+  g.mov(g.r11d, a.cvt32());
+  switch (size) {
+    case 1: g.crc32(g.r11d, b.cvt8()); break;
+    case 2: g.crc32(g.r11d, b.cvt16()); break;
+    case 4: g.crc32(g.r11d, b.cvt32()); break;
+    default: g.crc32(g.r11, b); break;
+  }
+  g.mov(d, g.r11);
+}
+
 }  // namespace vireo::jit

@@ -30,4 +30,14 @@ void emit_shift_double(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg6
                        const Xbyak::Reg64& a, const Xbyak::Reg64& b, const Xbyak::Reg64& count,
                        bool flags);
 
+// d = Pdep or Pext (size 4 or 8) of source a under mask b: BMI2's own instruction (the
+// frontend emits the ops only where the host has BMI2). No scratch, no flags.
+void emit_pdep_pext(Xbyak::CodeGenerator& g, bool deposit, unsigned size, const Xbyak::Reg64& d,
+                    const Xbyak::Reg64& a, const Xbyak::Reg64& b);
+
+// d = Crc32 of the CRC in a's low 32 bits and the low `size` bytes of b: SSE4.2's crc32
+// (emitted only where the host has it). Uses r11 as scratch.
+void emit_crc32(Xbyak::CodeGenerator& g, unsigned size, const Xbyak::Reg64& d, const Xbyak::Reg64& a,
+                const Xbyak::Reg64& b);
+
 }  // namespace vireo::jit

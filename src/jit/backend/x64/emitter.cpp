@@ -504,6 +504,8 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     case Opcode::BitOp: case Opcode::FlagsBitOp: emit_bit_op(*this, imm(0), d, A(1), A(2), in.op == Opcode::FlagsBitOp); break;
     case Opcode::ShiftDouble: case Opcode::FlagsShiftDouble: emit_shift_double(*this, imm(0), d, A(1), A(2), A(3), in.op == Opcode::FlagsShiftDouble); break;
     case Opcode::RotateCarry: case Opcode::FlagsRotateCarry: emit_rotate_carry(*this, imm(0), d, A(1), A(2), A(3), in.op == Opcode::FlagsRotateCarry); break;
+    case Opcode::Pdep: case Opcode::Pext: emit_pdep_pext(*this, in.op == Opcode::Pdep, unsigned(imm(0)), d, A(1), A(2)); break;
+    case Opcode::Crc32: emit_crc32(*this, unsigned(imm(0)), d, A(1), A(2)); break;
     case Opcode::MulHigh: case Opcode::FlagsMulWide: emit_mul_wide(*this, imm(0), d, A(1), A(2), in.op == Opcode::FlagsMulWide); break;
     case Opcode::BoolToU64: copy(d, A(0)); break;  // (TestCond leaves 0 or 1 in 64 bits)
     case Opcode::Select:

@@ -1,0 +1,51 @@
+// Frontend, ADX (mirrors src/interp/adx.cpp): adcx and adox, the add-with-carry of two
+// interleaved carry chains (Go's math/big and GMP multiply with mulx, adcx and adox).
+// adcx carries through CF and adox through OF; each writes that one flag and leaves the
+// other five as they were (SDM Vol. 2, ADCX, ADOX: no flag is undefined).
+//
+// Both are the IR's adc (Adc and FlagsAdc, run as one host adc) with the carry-in moved into
+// bit 0 and the carry-out moved back to the flag they own: for adox, OF (bit 11) is shifted
+// down into CF's place and the carry-out up into OF's, so no new IR op is needed and the
+// flag liveness passes see an ordinary partial SetFlags.
+#include <Zydis/Mnemonic.h>
+
+#include "cpu/cpu_state.h"
+#include "jit/frontend/translator.h"
+
+namespace vireo::jit {
+
+using ir::Arg;
+using ir::Opcode;
+
+namespace {
+
+constexpr unsigned kOfBit = 11;  // RFLAGS.OF
+static_assert(flag::OF == 1u << kOfBit && flag::CF == 1u);
+
+template <uint64_t carry_flag>
+bool add_through(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  const Operand& s = in.op[1];
+  if (in.nops < 2 || d.kind != OpKind::Reg || d.rclass != RegClass::Gpr || (d.size != 4 && d.size != 8)) return false;
+  if (!Translator::is_integer_operand(s)) return false;
+  const unsigned size = d.size;
+  Value b = t.read(s, size);
+  Value a = t.read(d, size);
+  Value fl = t.ir.flags_for(carry_flag);
+  // (Adc takes its carry from bit 0 of a flags value)
+  Value carry_in = carry_flag == flag::CF ? fl : t.ir.op(Opcode::Shr, fl, t.constant(kOfBit));
+  Value r = t.ir.emit(Opcode::Adc, {Arg::val(a), Arg::val(b), Arg::val(carry_in), Arg::imm(size)});
+  Value f = t.ir.emit(Opcode::FlagsAdc, {Arg::val(a), Arg::val(b), Arg::val(carry_in), Arg::imm(size)});
+  t.write(d, size, r);
+  t.ir.set_flags(carry_flag, carry_flag == flag::CF ? f : t.ir.op(Opcode::Shl, f, t.constant(kOfBit)));
+  return true;
+}
+
+}  // namespace
+
+void register_frontend_adx(FrontendTable& t) {
+  t[ZYDIS_MNEMONIC_ADCX] = add_through<flag::CF>;
+  t[ZYDIS_MNEMONIC_ADOX] = add_through<flag::OF>;
+}
+
+}  // namespace vireo::jit
