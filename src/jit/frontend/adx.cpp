@@ -22,22 +22,30 @@ namespace {
 constexpr unsigned kOfBit = 11;  // RFLAGS.OF
 static_assert(flag::OF == 1u << kOfBit && flag::CF == 1u);
 
+// The flags value each one sets covers both CF and OF: the carry it computed in its own flag,
+// the other flag copied from the flags before it. So in an interleaved chain (adcx, adox,
+// adcx, ...) each finds the flags it reads in the last SetFlags, a host register, instead of
+// merging partial flags through CpuState (GetFlags) at every step.
 template <uint64_t carry_flag>
 bool add_through(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
   const Operand& s = in.op[1];
   if (in.nops < 2 || d.kind != OpKind::Reg || d.rclass != RegClass::Gpr || (d.size != 4 && d.size != 8)) return false;
   if (!Translator::is_integer_operand(s)) return false;
+  constexpr uint64_t other_flag = carry_flag == flag::CF ? flag::OF : flag::CF;
   const unsigned size = d.size;
   Value b = t.read(s, size);
   Value a = t.read(d, size);
-  Value fl = t.ir.flags_for(carry_flag);
+  Value fl = t.ir.flags_for(flag::CF | flag::OF);
   // (Adc takes its carry from bit 0 of a flags value)
   Value carry_in = carry_flag == flag::CF ? fl : t.ir.op(Opcode::Shr, fl, t.constant(kOfBit));
   Value r = t.ir.emit(Opcode::Adc, {Arg::val(a), Arg::val(b), Arg::val(carry_in), Arg::imm(size)});
   Value f = t.ir.emit(Opcode::FlagsAdc, {Arg::val(a), Arg::val(b), Arg::val(carry_in), Arg::imm(size)});
   t.write(d, size, r);
-  t.ir.set_flags(carry_flag, carry_flag == flag::CF ? f : t.ir.op(Opcode::Shl, f, t.constant(kOfBit)));
+  Value carry_out = carry_flag == flag::CF ? f : t.ir.op(Opcode::Shl, f, t.constant(kOfBit));
+  Value both = t.ir.op(Opcode::Or, t.ir.op(Opcode::And, carry_out, t.constant(carry_flag)),
+                       t.ir.op(Opcode::And, fl, t.constant(other_flag)));
+  t.ir.set_flags(flag::CF | flag::OF, both);
   return true;
 }
 
