@@ -3,10 +3,9 @@
 // adcx carries through CF and adox through OF; each writes that one flag and leaves the
 // other five as they were (SDM Vol. 2, ADCX, ADOX: no flag is undefined).
 //
-// Both are the IR's adc (Adc and FlagsAdc, run as one host adc) with the carry-in moved into
-// bit 0 and the carry-out moved back to the flag they own: for adox, OF (bit 11) is shifted
-// down into CF's place and the carry-out up into OF's, so no new IR op is needed and the
-// flag liveness passes see an ordinary partial SetFlags.
+// Both are the AddThrough op (the sum) and FlagsAddThrough (the flags value with the carry
+// bit replaced: CF for adcx, OF for adox), which the backend runs as one host adc with the
+// carry moved in and out through that bit (emit_add_through).
 #include <Zydis/Mnemonic.h>
 
 #include "cpu/cpu_state.h"
@@ -19,41 +18,35 @@ using ir::Opcode;
 
 namespace {
 
-constexpr unsigned kOfBit = 11;  // RFLAGS.OF
-static_assert(flag::OF == 1u << kOfBit && flag::CF == 1u);
-
-// The flags value each one sets covers both CF and OF: the carry it computed in its own flag,
-// the other flag copied from the flags before it. So in an interleaved chain (adcx, adox,
-// adcx, ...) each finds the flags it reads in the last SetFlags, a host register, instead of
-// merging partial flags through CpuState (GetFlags) at every step.
-template <uint64_t carry_flag>
+// The flags value each one sets covers both CF and OF: its own carry, and the other flag as
+// it was. So in an interleaved chain (adcx, adox, adcx, ...) each finds the flags it reads in
+// the last SetFlags, a host register, instead of merging partial flags through CpuState
+// (GetFlags) at every step.
+template <unsigned carry_bit>
 bool add_through(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
   const Operand& s = in.op[1];
   if (in.nops < 2 || d.kind != OpKind::Reg || d.rclass != RegClass::Gpr || (d.size != 4 && d.size != 8)) return false;
   if (!Translator::is_integer_operand(s)) return false;
-  constexpr uint64_t other_flag = carry_flag == flag::CF ? flag::OF : flag::CF;
   const unsigned size = d.size;
   Value b = t.read(s, size);
   Value a = t.read(d, size);
   Value fl = t.ir.flags_for(flag::CF | flag::OF);
-  // (Adc takes its carry from bit 0 of a flags value)
-  Value carry_in = carry_flag == flag::CF ? fl : t.ir.op(Opcode::Shr, fl, t.constant(kOfBit));
-  Value r = t.ir.emit(Opcode::Adc, {Arg::val(a), Arg::val(b), Arg::val(carry_in), Arg::imm(size)});
-  Value f = t.ir.emit(Opcode::FlagsAdc, {Arg::val(a), Arg::val(b), Arg::val(carry_in), Arg::imm(size)});
+  const Arg desc = Arg::imm(size | carry_bit << 8);
+  Value r = t.ir.emit(Opcode::AddThrough, {desc, Arg::val(a), Arg::val(b), Arg::val(fl)});
+  Value f = t.ir.emit(Opcode::FlagsAddThrough, {desc, Arg::val(a), Arg::val(b), Arg::val(fl)});
   t.write(d, size, r);
-  Value carry_out = carry_flag == flag::CF ? f : t.ir.op(Opcode::Shl, f, t.constant(kOfBit));
-  Value both = t.ir.op(Opcode::Or, t.ir.op(Opcode::And, carry_out, t.constant(carry_flag)),
-                       t.ir.op(Opcode::And, fl, t.constant(other_flag)));
-  t.ir.set_flags(flag::CF | flag::OF, both);
+  t.ir.set_flags(flag::CF | flag::OF, f);
   return true;
 }
+
+static_assert(flag::CF == 1u << 0 && flag::OF == 1u << 11);
 
 }  // namespace
 
 void register_frontend_adx(FrontendTable& t) {
-  t[ZYDIS_MNEMONIC_ADCX] = add_through<flag::CF>;
-  t[ZYDIS_MNEMONIC_ADOX] = add_through<flag::OF>;
+  t[ZYDIS_MNEMONIC_ADCX] = add_through<0>;
+  t[ZYDIS_MNEMONIC_ADOX] = add_through<11>;
 }
 
 }  // namespace vireo::jit

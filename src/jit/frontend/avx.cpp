@@ -1,4 +1,5 @@
-// Frontend, VEX (AVX, AVX2, FMA3, F16C; mirrors src/interp/avx_*.cpp, fma.cpp, f16c.cpp).
+// Frontend, VEX (AVX, AVX2, FMA3, F16C, and the VEX forms of AES-NI, VAES and VPCLMULQDQ;
+// mirrors src/interp/avx_*.cpp, fma.cpp, f16c.cpp, aes.cpp, pclmul.cpp).
 // As the SSE family (sse.cpp), a guest VEX instruction is re-emitted as the same host
 // instruction; being one generic shape, it is described to the backend by its own bytes
 // (avx_forms.h), not by a table of forms. Forms analyze_vex() refuses go to the interpreter.

@@ -109,6 +109,34 @@ void emit_mul_wide(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const
   g.mov(d, g.r11);
 }
 
+void emit_add_through_value(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& a,
+                            const Reg64& b, const Reg64& fl) {
+  const unsigned size = unsigned(desc & 0xFF), bit = unsigned((desc >> 8) & 63);
+  g.bt(fl, bit);  // the carry in (mov leaves CF alone)
+  g.mov(g.r11, a);
+  g.adc(sized(g.r11, size), sized(b, size));  // (a 32-bit adc zero-extends)
+  g.mov(d, g.r11);
+}
+
+void emit_add_through_flags(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& s, const Reg64& a,
+                            const Reg64& b, const Reg64& fl) {
+  const unsigned size = unsigned(desc & 0xFF), bit = unsigned((desc >> 8) & 63);
+  // The flags' carry bit is worked on in bit 0 of r11 (rotated there and back), so that
+  // adc's carry out goes straight into it: no other scratch register, no RFLAGS capture.
+  g.mov(g.r11, fl);
+  if (bit) g.ror(g.r11, int(bit));
+  g.btr(g.r11, 0);  // CF = the carry in; the bit cleared
+  // The sum, in s: a's or b's register perhaps (a + b is b + a); fl is read already.
+  if (s.getIdx() == b.getIdx()) {
+    g.adc(sized(s, size), sized(a, size));
+  } else {
+    if (s.getIdx() != a.getIdx()) g.mov(s, a);
+    g.adc(sized(s, size), sized(b, size));
+  }
+  g.adc(g.r11, 0);  // the carry out into the cleared bit
+  if (bit) g.rol(g.r11, int(bit));
+}
+
 void emit_pdep_pext(Xbyak::CodeGenerator& g, bool deposit, unsigned size, const Reg64& d, const Reg64& a,
                     const Reg64& b) {
   // (VEX three-operand forms: the destination may be either source)
