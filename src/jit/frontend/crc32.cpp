@@ -1,8 +1,8 @@
 // Frontend, SSE4.2's crc32 (mirrors crc32 in src/interp/sse_int_ext.cpp): CRC-32C of 1, 2, 4
 // or 8 source bytes folded into a general register. The host's own instruction where it has
-// SSE4.2 (checked once: CPUID traps in a VM), else the interpreter's bit loop. iSCSI, ext4,
-// btrfs and leveldb-style checksums (and zlib-ng, gcc's hash tables where built for it) run
-// it once per 8 bytes of data. Flags untouched.
+// SSE4.2 (checked once: CPUID traps in a VM), else the interpreter's bit loop. CRC-32C
+// checksums (iSCSI, ext4 and btrfs metadata, leveldb/rocksdb blocks) run it once per 8 bytes
+// of data; none of the programs of docs/performance.md's survey did. Flags untouched.
 #include <Zydis/Mnemonic.h>
 #include <sys/platform/x86.h>
 
