@@ -199,6 +199,7 @@ const std::vector<Entry>& table() {
       // (pcmpestri/m with REX.W read RAX/RDX: the encoder picks the plain form; the unit test
       // jit_isa_test covers REX.W)
       {Family::Sse42, "x,xM,b", {M(PCMPISTRI), M(PCMPESTRI), M(PCMPISTRM), M(PCMPESTRM)}},
+      {Family::Sse42, "d,rm", {M(CRC32)}},  // (helper/isa2: the JIT runs the host's crc32)
       {Family::Sha, "x,xM", {M(SHA1NEXTE), M(SHA1MSG1), M(SHA1MSG2), M(SHA256MSG1), M(SHA256MSG2),
                              M(SHA256RNDS2)}},
       {Family::Sha, "x,xM,x", {M(SHA256RNDS2)}},  // the implicit XMM0, if the encoder wants it shown

@@ -2,6 +2,8 @@
 // on host YMM registers (frontend/avx.cpp, backend/x64/emit_avx.cpp), so none may fall back.
 // Full 256-bit state is compared (CpuState::ymm_hi too). The cross-check against native
 // hardware is vireo-difftest's avx, avx2, fma and f16c families under --engine jit.
+#include <sys/platform/x86.h>
+
 #include <functional>
 
 #include "cpu/cpuid.h"
@@ -102,6 +104,29 @@ TEST(JitAvx, FloatFormsAreTranslatedAndMatchInterpreter) {
   run_translated(kFloatForms, 12, [](CpuState& s) {
     s.mxcsr = 0x1F80 | uint32_t(s.gpr[RDX] & 3) << 13;  // every rounding mode (FMA, conversions)
   });
+}
+
+// The VEX forms of AES-NI (OpenSSL's AES-GCM), VAES and VPCLMULQDQ (helper/isa2): the
+// host's own instruction where it has them (frontend/avx.cpp, isa_enabled).
+const Code kCryptoForms = {
+    0xC4, 0xE2, 0x71, 0xDC, 0xC2,              // vaesenc xmm0, xmm1, xmm2
+    0xC4, 0xE2, 0x79, 0xDD, 0x5B, 0x10,        // vaesenclast xmm3, xmm0, [rbx+0x10]
+    0xC4, 0xE2, 0x61, 0xDE, 0xE1,              // vaesdec xmm4, xmm3, xmm1
+    0xC4, 0xE2, 0x59, 0xDF, 0xEA,              // vaesdeclast xmm5, xmm4, xmm2
+    0xC4, 0xE2, 0x79, 0xDB, 0xF5,              // vaesimc xmm6, xmm5
+    0xC4, 0xE3, 0x79, 0xDF, 0xFE, 0x1B,        // vaeskeygenassist xmm7, xmm6, 0x1b
+    0xC4, 0x62, 0x75, 0xDC, 0xC2,              // vaesenc ymm8, ymm1, ymm2 (VAES)
+    0xC4, 0x62, 0x3D, 0xDD, 0x4B, 0x20,        // vaesenclast ymm9, ymm8, [rbx+0x20]
+    0xC4, 0x62, 0x35, 0xDE, 0xD1,              // vaesdec ymm10, ymm9, ymm1
+    0xC4, 0x63, 0x2D, 0x44, 0xDA, 0x11,        // vpclmulqdq ymm11, ymm10, ymm2, 0x11 (VPCLMULQDQ)
+    0xC4, 0x63, 0x21, 0x44, 0x23, 0x01,        // vpclmulqdq xmm12, xmm11, [rbx], 0x01
+};
+
+TEST(JitAvx, CryptoFormsAreTranslatedAndMatchInterpreter) {
+  if (!CPU_FEATURE_ACTIVE(AES) || !CPU_FEATURE_ACTIVE(VAES) || !CPU_FEATURE_ACTIVE(VPCLMULQDQ) ||
+      !CPU_FEATURE_ACTIVE(PCLMULQDQ))
+    GTEST_SKIP() << "the host lacks AES-NI, VAES or VPCLMULQDQ (then they are interpreter fallbacks)";
+  run_translated(kCryptoForms, 12);
 }
 
 // A loop in place: its YMM registers are held in host registers across iterations while their

@@ -1,8 +1,10 @@
-// Frontend, VEX (AVX, AVX2, FMA3, F16C; mirrors src/interp/avx_*.cpp, fma.cpp, f16c.cpp).
+// Frontend, VEX (AVX, AVX2, FMA3, F16C, and the VEX forms of AES-NI, VAES and VPCLMULQDQ;
+// mirrors src/interp/avx_*.cpp, fma.cpp, f16c.cpp, aes.cpp, pclmul.cpp).
 // As the SSE family (sse.cpp), a guest VEX instruction is re-emitted as the same host
 // instruction; being one generic shape, it is described to the backend by its own bytes
 // (avx_forms.h), not by a table of forms. Forms analyze_vex() refuses go to the interpreter.
 #include <Zydis/Zydis.h>
+#include <sys/platform/x86.h>
 
 #include <bitset>
 
@@ -25,13 +27,22 @@ std::bitset<ZYDIS_MNEMONIC_MAX_VALUE + 1>& registered() {
 }
 
 // The guest CPU model has the instruction's extension (the interpreter raises #UD otherwise).
+// The crypto forms must also be the host's: the model `max` may advertise what the host lacks
+// (the interpreter computes them in C++). OpenSSL's AES-GCM runs vaesenc (VEX.128, or VEX.256
+// where the CPU has VAES) 5 million times in `openssl speed -seconds 1 aes-128-gcm`.
 bool isa_enabled(ZydisISASet isa) {
   const CpuFeatures& c = advertised_features();
   if (!(c.leaf1_ecx & cpuid_bits::AVX)) return false;
+  // (read once: CPUID traps in a VM)
+  static const bool host_aes = CPU_FEATURE_ACTIVE(AES), host_vaes = CPU_FEATURE_ACTIVE(VAES),
+                    host_vpclmul = CPU_FEATURE_ACTIVE(VPCLMULQDQ);
   switch (isa) {
     case ZYDIS_ISA_SET_AVX2: return c.leaf7_ebx & cpuid_bits::AVX2_BIT;
     case ZYDIS_ISA_SET_FMA: return c.leaf1_ecx & cpuid_bits::FMA;
     case ZYDIS_ISA_SET_F16C: return c.leaf1_ecx & cpuid_bits::F16C;
+    case ZYDIS_ISA_SET_AVXAES: return host_aes && (c.leaf1_ecx & cpuid_bits::AES);
+    case ZYDIS_ISA_SET_VAES: return host_vaes && host_aes && (c.leaf7_ecx & cpuid_bits::VAES);
+    case ZYDIS_ISA_SET_VPCLMULQDQ: return host_vpclmul && (c.leaf7_ecx & cpuid_bits::VPCLMULQDQ);
     default: return true;
   }
 }

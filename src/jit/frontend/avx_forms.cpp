@@ -41,6 +41,9 @@ bool analyze_vex(const uint8_t* bytes, unsigned len, VexForm& f) {
   if (zi.encoding != ZYDIS_INSTRUCTION_ENCODING_VEX || excluded(zi.mnemonic)) return false;
   switch (zi.meta.isa_set) {
     case ZYDIS_ISA_SET_AVX: case ZYDIS_ISA_SET_AVX2: case ZYDIS_ISA_SET_FMA: case ZYDIS_ISA_SET_F16C: break;
+    // (the VEX forms of AES-NI, VEX.128 and VEX.256 VAES, VEX.256 VPCLMULQDQ: isa_enabled
+    // requires the host to have them too)
+    case ZYDIS_ISA_SET_AVXAES: case ZYDIS_ISA_SET_VAES: case ZYDIS_ISA_SET_VPCLMULQDQ: break;
     default: return false;
   }
   for (int i = 0; i < zi.operand_count; ++i) {

@@ -2,9 +2,10 @@
 // andn, blsi/blsmsk/blsr, sarx/shlx/shrx, rorx and bzhi. glibc's AVX2 string functions end in
 // bzhi/blsmsk/sarx/shlx, and -march=x86-64-v3 code uses shlx/sarx/rorx for every variable
 // shift and andn in hash rounds, so these must not leave translated code; mulx is the inner
-// loop of big-number code (Go's math/big, GMP). bextr and pdep/pext (a bit loop in the
-// interpreter) stay on the fallback.
+// loop of big-number code (Go's math/big, GMP). pdep/pext (a bit loop in the interpreter) are
+// the host's own where it has BMI2, fallbacks elsewhere. bextr stays on the fallback.
 #include <Zydis/Mnemonic.h>
+#include <sys/platform/x86.h>
 
 #include "cpu/cpu_state.h"
 #include "jit/frontend/shift_kind.h"
@@ -65,6 +66,19 @@ bool mulx(Translator& t, const Insn& in) {
   Value hi = t.ir.emit(Opcode::MulHigh, {Arg::imm(size), Arg::val(a), Arg::val(b)});
   t.write(in.op[1], size, t.ir.op(Opcode::Mul, a, b));
   t.write(in.op[0], size, hi);
+  return true;
+}
+
+// pdep/pext dest, src, mask: the host's own instruction where it has BMI2 (checked once;
+// CPUID traps in a VM), otherwise the interpreter's bit loop. Flags untouched.
+template <Opcode op>
+bool deposit_extract(Translator& t, const Insn& in) {
+  static const bool host_bmi2 = CPU_FEATURE_ACTIVE(BMI2);
+  if (!host_bmi2 || !gpr_dest(in, 3) || !is_gpr(in.op[1]) || !gpr_or_mem(in.op[2])) return false;
+  const unsigned size = in.op[0].size;
+  Value mask = t.read(in.op[2], size);
+  Value src = t.read(in.op[1], size);
+  t.write(in.op[0], size, t.ir.emit(op, {Arg::imm(size), Arg::val(src), Arg::val(mask)}));
   return true;
 }
 
@@ -139,6 +153,8 @@ void register_frontend_bmi(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_RORX] = rorx;
   t[ZYDIS_MNEMONIC_BZHI] = bzhi;
   t[ZYDIS_MNEMONIC_MULX] = mulx;
+  t[ZYDIS_MNEMONIC_PDEP] = deposit_extract<Opcode::Pdep>;
+  t[ZYDIS_MNEMONIC_PEXT] = deposit_extract<Opcode::Pext>;
 }
 
 }  // namespace vireo::jit

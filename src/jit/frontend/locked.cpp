@@ -3,7 +3,10 @@
 // AtomicCmpXchg), so that they are atomic with respect to other guest threads at native cost:
 // lock add/sub/inc/dec/xadd (an xadd of the operand, the result and flags computed from the
 // old value), lock cmpxchg, and xchg with memory. The other locked forms (and, or, xor, bt*,
-// neg, not, adc, sbb, cmpxchg8b/16b) are left to the interpreter's locked path.
+// neg, not, adc, sbb, cmpxchg8b/16b) are left to the interpreter's locked path, but for the
+// identities `lock or m, 0`, `lock xor m, 0` and `lock and m, -1`: the full-fence idiom
+// (`lock orq $0, (%rsp)`: sqlite, and compilers' seq_cst fences), which is a locked write of
+// the unchanged value, i.e. `lock xadd m, 0`.
 #include "cpu/cpu_state.h"
 #include "jit/frontend/translator.h"
 
@@ -56,6 +59,22 @@ bool add_like(Translator& t, const Insn& in) {
   return true;
 }
 
+// lock or/xor m, 0 and lock and m, -1: memory keeps its value, flags are those of the old
+// value as a logic result (CF = OF = 0, AF = 0 as FlagsLogic has it, as the interpreter's).
+// A locked add of 0 is the same locked access (a write, a full fence) with the old value.
+bool logic_identity(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  const Operand& s = in.op[1];
+  if (s.kind != OpKind::Imm) return false;
+  const unsigned size = d.size;
+  const uint64_t mask = size == 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * size)) - 1;
+  const uint64_t v = uint64_t(s.disp) & mask;  // (immediates arrive sign-extended)
+  if (in.mnemonic == ZYDIS_MNEMONIC_AND ? v != mask : v != 0) return false;
+  Value old = atomic(t, Opcode::AtomicXadd, t.address(d), t.constant(0), size);
+  t.ir.set_flags(flag::ARITH, t.ir.emit(Opcode::FlagsLogic, {Arg::val(old), Arg::imm(size)}));
+  return true;
+}
+
 // xchg m, r (or r, m): the old memory value goes to the register. No flags.
 bool xchg(Translator& t, const Insn& in) {
   const bool mem_first = in.op[0].kind == OpKind::Mem;
@@ -97,6 +116,8 @@ bool translate_locked(Translator& t, const Insn& in) {
   switch (in.mnemonic) {
     case ZYDIS_MNEMONIC_XCHG: return xchg(t, in);
     case ZYDIS_MNEMONIC_CMPXCHG: return in.op[0].kind == OpKind::Mem && cmpxchg(t, in);
+    case ZYDIS_MNEMONIC_OR: case ZYDIS_MNEMONIC_XOR: case ZYDIS_MNEMONIC_AND:
+      return in.op[0].kind == OpKind::Mem && logic_identity(t, in);
     default: return in.op[0].kind == OpKind::Mem && add_like(t, in);
   }
 }

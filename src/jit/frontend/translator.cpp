@@ -127,6 +127,8 @@ const FrontendTable& frontend_table() {
     register_frontend_shift_muldiv(t);
     register_frontend_bit(t);
     register_frontend_bmi(t);
+    register_frontend_adx(t);
+    register_frontend_crc32(t);
     register_frontend_atomic(t);
     register_frontend_string(t);
     register_frontend_flag_ops(t);

@@ -108,6 +108,8 @@ void register_frontend_sse(FrontendTable& t);
 void register_frontend_shift_muldiv(FrontendTable& t);
 void register_frontend_bit(FrontendTable& t);
 void register_frontend_bmi(FrontendTable& t);
+void register_frontend_adx(FrontendTable& t);
+void register_frontend_crc32(FrontendTable& t);
 void register_frontend_atomic(FrontendTable& t);
 void register_frontend_string(FrontendTable& t);
 void register_frontend_flag_ops(FrontendTable& t);

@@ -25,6 +25,14 @@ SNIPPET(bsr_value, FLAGS_IN(0x8d5) "mov $0x12, %eax; mov $0x10, %esi; bsr %rsi, 
 SNIPPET(tzcnt_all_set, FLAGS_IN(0x8d5) "mov $0x40, %esi; tzcnt %esi, %eax;" READ_BACK)
 SNIPPET(tzcnt_zero, FLAGS_IN(0x8d4) "xor %esi, %esi; tzcnt %rsi, %rax;" READ_BACK)
 SNIPPET(lzcnt_all_set, FLAGS_IN(0x8d5) "mov $1, %esi; lzcnt %si, %ax;" READ_BACK)
+// adcx/adox write only their own carry flag (helper/isa2: the jit moves the carry through one
+// bit of its flags value); `lock or $0` (the fence idiom) leaves AF as the host's `or` does.
+SNIPPET(adcx_keeps, FLAGS_IN(0x8d4) "mov $-1, %rax; mov $1, %esi; adcx %rsi, %rax;" READ_BACK)
+SNIPPET(adox_keeps, FLAGS_IN(0x0d5) "mov $-1, %rax; mov $1, %esi; adox %rsi, %rax;" READ_BACK)
+SNIPPET(adcx_adox_chain, FLAGS_IN(0x801)
+        "mov $-1, %rax; mov $-1, %rsi; mov $0, %edi; adcx %rdi, %rax; adox %rdi, %rsi;"
+        "adcx %rax, %rax; adox %esi, %esi;" READ_BACK)
+SNIPPET(lock_or_fence, FLAGS_IN(0x8d5) "push $0x10; lock orq $0, (%rsp); pop %rsi;" READ_BACK)
 
 int main(void) {
   setup();
@@ -45,5 +53,9 @@ int main(void) {
   RUN(tzcnt_all_set, R(0));
   RUN(tzcnt_zero, R(0));
   RUN(lzcnt_all_set, R(0));
+  RUN(adcx_keeps, R(0));
+  RUN(adox_keeps, R(0));
+  RUN(adcx_adox_chain, R(0));
+  RUN(lock_or_fence, R(0));
   return 0;
 }

@@ -109,4 +109,57 @@ void emit_mul_wide(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const
   g.mov(d, g.r11);
 }
 
+void emit_add_through_value(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& a,
+                            const Reg64& b, const Reg64& fl) {
+  const unsigned size = unsigned(desc & 0xFF), bit = unsigned((desc >> 8) & 63);
+  g.bt(fl, bit);  // the carry in (mov leaves CF alone)
+  g.mov(g.r11, a);
+  g.adc(sized(g.r11, size), sized(b, size));  // (a 32-bit adc zero-extends)
+  g.mov(d, g.r11);
+}
+
+void emit_add_through_flags(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& s, const Reg64& a,
+                            const Reg64& b, const Reg64& fl) {
+  const unsigned size = unsigned(desc & 0xFF), bit = unsigned((desc >> 8) & 63);
+  // The flags' carry bit is worked on in bit 0 of r11 (rotated there and back), so that
+  // adc's carry out goes straight into it: no other scratch register, no RFLAGS capture.
+  g.mov(g.r11, fl);
+  if (bit) g.ror(g.r11, int(bit));
+  g.btr(g.r11, 0);  // CF = the carry in; the bit cleared
+  // The sum, in s: a's or b's register perhaps (a + b is b + a); fl is read already.
+  if (s.getIdx() == b.getIdx()) {
+    g.adc(sized(s, size), sized(a, size));
+  } else {
+    if (s.getIdx() != a.getIdx()) g.mov(s, a);
+    g.adc(sized(s, size), sized(b, size));
+  }
+  g.adc(g.r11, 0);  // the carry out into the cleared bit
+  if (bit) g.rol(g.r11, int(bit));
+}
+
+void emit_pdep_pext(Xbyak::CodeGenerator& g, bool deposit, unsigned size, const Reg64& d, const Reg64& a,
+                    const Reg64& b) {
+  // (VEX three-operand forms: the destination may be either source)
+  if (size == 8) {
+    if (deposit) g.pdep(d, a, b);
+    else g.pext(d, a, b);
+  } else {
+    if (deposit) g.pdep(d.cvt32(), a.cvt32(), b.cvt32());
+    else g.pext(d.cvt32(), a.cvt32(), b.cvt32());
+  }
+}
+
+void emit_crc32(Xbyak::CodeGenerator& g, unsigned size, const Reg64& d, const Reg64& a, const Reg64& b) {
+  // (r11, not d: d may be b's register. The 32-bit forms zero the upper half, and so does
+  // the 64-bit one: SDM CRC32, "DEST[63:32] <- 0")
+  g.mov(g.r11d, a.cvt32());
+  switch (size) {
+    case 1: g.crc32(g.r11d, b.cvt8()); break;
+    case 2: g.crc32(g.r11d, b.cvt16()); break;
+    case 4: g.crc32(g.r11d, b.cvt32()); break;
+    default: g.crc32(g.r11, b); break;
+  }
+  g.mov(d, g.r11);
+}
+
 }  // namespace vireo::jit

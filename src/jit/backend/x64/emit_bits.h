@@ -30,4 +30,23 @@ void emit_shift_double(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg6
                        const Xbyak::Reg64& a, const Xbyak::Reg64& b, const Xbyak::Reg64& count,
                        bool flags);
 
+// d = AddThrough(desc, a, b, fl): a + b with the carry in bit `bit` of fl (desc = size |
+// bit << 8). d may be any operand's register. Uses r11.
+void emit_add_through_value(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& d,
+                            const Xbyak::Reg64& a, const Xbyak::Reg64& b, const Xbyak::Reg64& fl);
+// FlagsAddThrough(desc, a, b, fl), left in r11, with the same sum in s (which may be any
+// operand's register). Only movs that keep r11 may come between it and the use of r11.
+void emit_add_through_flags(Xbyak::CodeGenerator& g, uint64_t desc, const Xbyak::Reg64& s,
+                            const Xbyak::Reg64& a, const Xbyak::Reg64& b, const Xbyak::Reg64& fl);
+
+// d = Pdep or Pext (size 4 or 8) of source a under mask b: BMI2's own instruction (the
+// frontend emits the ops only where the host has BMI2). No scratch, no flags.
+void emit_pdep_pext(Xbyak::CodeGenerator& g, bool deposit, unsigned size, const Xbyak::Reg64& d,
+                    const Xbyak::Reg64& a, const Xbyak::Reg64& b);
+
+// d = Crc32 of the CRC in a's low 32 bits and the low `size` bytes of b: SSE4.2's crc32
+// (emitted only where the host has it). Uses r11 as scratch.
+void emit_crc32(Xbyak::CodeGenerator& g, unsigned size, const Xbyak::Reg64& d, const Xbyak::Reg64& a,
+                const Xbyak::Reg64& b);
+
 }  // namespace vireo::jit

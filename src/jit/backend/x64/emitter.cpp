@@ -504,6 +504,30 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     case Opcode::BitOp: case Opcode::FlagsBitOp: emit_bit_op(*this, imm(0), d, A(1), A(2), in.op == Opcode::FlagsBitOp); break;
     case Opcode::ShiftDouble: case Opcode::FlagsShiftDouble: emit_shift_double(*this, imm(0), d, A(1), A(2), A(3), in.op == Opcode::FlagsShiftDouble); break;
     case Opcode::RotateCarry: case Opcode::FlagsRotateCarry: emit_rotate_carry(*this, imm(0), d, A(1), A(2), A(3), in.op == Opcode::FlagsRotateCarry); break;
+    case Opcode::AddThrough: case Opcode::FlagsAddThrough: {
+      // The flags op right after the value op, on the same operands: both from one host adc
+      // (as for Adc and FlagsAdc above); the flags' register is taken once the value is in d
+      // (an eviction then spills the value, not a register yet to be written).
+      if (in.op == Opcode::FlagsAddThrough) {
+        emit_add_through_flags(*this, imm(0), d, A(1), A(2), A(3));  // (the sum in d, then the flags)
+        mov(d, r11);
+        break;
+      }
+      uint32_t j = i + 1;
+      while (j < b_.insts.size() && (b_.insts[j].dead || folded_[j])) ++j;
+      if (j < b_.main_end() && b_.insts[j].op == Opcode::FlagsAddThrough &&
+          std::equal(in.args, in.args + in.nargs, b_.insts[j].args,
+                     [](const ir::Arg& x, const ir::Arg& y) { return x.is_imm == y.is_imm && x.v == y.v; })) {
+        emit_add_through_flags(*this, imm(0), d, A(1), A(2), A(3));
+        mov(alloc(j, i), r11);  // (alloc's spills are movs from the block's registers: r11 kept)
+        pre_emitted_[j] = 1;
+      } else {
+        emit_add_through_value(*this, imm(0), d, A(1), A(2), A(3));
+      }
+      break;
+    }
+    case Opcode::Pdep: case Opcode::Pext: emit_pdep_pext(*this, in.op == Opcode::Pdep, unsigned(imm(0)), d, A(1), A(2)); break;
+    case Opcode::Crc32: emit_crc32(*this, unsigned(imm(0)), d, A(1), A(2)); break;
     case Opcode::MulHigh: case Opcode::FlagsMulWide: emit_mul_wide(*this, imm(0), d, A(1), A(2), in.op == Opcode::FlagsMulWide); break;
     case Opcode::BoolToU64: copy(d, A(0)); break;  // (TestCond leaves 0 or 1 in 64 bits)
     case Opcode::Select:
