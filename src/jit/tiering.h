@@ -95,7 +95,7 @@ class Tiering {
   // `live_blocks` blocks in the translation cache (TierOptions::blocks_per_doubling).
   uint32_t threshold(size_t live_blocks = 0) const {
     if (in_startup()) return o_.startup_translate_after;
-    if (!o_.blocks_per_doubling) return o_.translate_after;
+    if (live_blocks < o_.blocks_per_doubling || !o_.blocks_per_doubling) return o_.translate_after;  // (no division)
     const size_t doublings = std::min<size_t>(TierOptions::kMaxDoublings, live_blocks / o_.blocks_per_doubling);
     return o_.translate_after << doublings;
   }
