@@ -50,6 +50,9 @@ struct RunArgs {
   // instructions (jit/tiering.h; docs/performance.md "Start-up", "Interpreter tier on the
   // engine's loop"); 0: no start-up phase.
   uint32_t startup_translate_after = 256;
+  // --blocks-per-doubling N: without --translate-after, N doubles for every this many blocks
+  // in the translation cache, up to 8 times (jit/tiering.h); 0: it stays.
+  uint32_t blocks_per_doubling = 8192;
   // gdb: -g PORT|PATH waits for gdb before the first instruction; what a vanished gdb leaves
   std::string gdb;
   std::string gdb_disconnect = "run";
@@ -65,7 +68,10 @@ jit::JitOptions jit_options(const RunArgs& a) {
   o.follow_calls = !a.no_follow_calls;
   o.count_insns = a.stats;  // the count is only reported by --stats
   o.tiers.translate_after = a.translate_after;
-  if (!a.translate_after_given) o.tiers.startup_translate_after = a.startup_translate_after;
+  if (!a.translate_after_given) {
+    o.tiers.startup_translate_after = a.startup_translate_after;
+    o.tiers.blocks_per_doubling = a.blocks_per_doubling;
+  }
   for (size_t pos = 0; pos <= a.debug.size() && !a.debug.empty();) {
     size_t comma = a.debug.find(',', pos);
     std::string item = a.debug.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
@@ -165,6 +171,8 @@ int run(const RunArgs& a) {
     o.reexec_options.push_back(fmt::format("--translate-after={}", a.translate_after));
   if (a.startup_translate_after != RunArgs{}.startup_translate_after)
     o.reexec_options.push_back(fmt::format("--startup-translate-after={}", a.startup_translate_after));
+  if (a.blocks_per_doubling != RunArgs{}.blocks_per_doubling)
+    o.reexec_options.push_back(fmt::format("--blocks-per-doubling={}", a.blocks_per_doubling));
   if (!a.sysroot.empty()) set_sysroot(a.sysroot);
   else if (const char* env = std::getenv("VIREO_LD_PREFIX")) set_sysroot(env);
   Process p(std::move(o));
@@ -228,6 +236,10 @@ void add_run_command(CLI::App& app) {
   run_cmd->add_option("--startup-translate-after", args->startup_translate_after,
                       "jit: without --translate-after, translate at the Nth entry during a thread's first "
                       "300,000 interpreter-tier instructions, and a forked child's (default 256; 0: no start-up phase)")
+      ->check(CLI::Range(0, 1 << 30));
+  run_cmd->add_option("--blocks-per-doubling", args->blocks_per_doubling,
+                      "jit: without --translate-after, N doubles for every this many blocks in the "
+                      "translation cache, up to 8 times N (default 8192; 0: N stays)")
       ->check(CLI::Range(0, 1 << 30));
   run_cmd->add_option("-d", args->debug, "jit: log items, comma-separated: in_asm,op,out_asm,exec");
   run_cmd->add_option("-D", args->log_file, "jit: write the -d log to FILE instead of stderr");

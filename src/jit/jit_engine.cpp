@@ -308,7 +308,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
 StopReason JitEngine::interpret_cold(CpuState& cpu, bool restart, bool& due) {
   const uint64_t before = cpu.insn_count;
   Interpreter::TierRun run;
-  run.translate_at = std::max<uint32_t>(1, tiering_.threshold());
+  run.translate_at = std::max<uint32_t>(1, tiering_.threshold(cache_.block_count()));
   if (uint64_t left = tiering_.insns_until_steady()) run.yield_at_insn = before + left;
   run.yield_flag = member_ ? &member_->pending : nullptr;
   run.translated = [](void* self, uint64_t pc) { return static_cast<JitEngine*>(self)->cache_.lookup(pc) != nullptr; };
@@ -453,7 +453,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
         // that is due for translation — this one, if the tier stopped here just now.
         StopReason r = StopReason::None;  // (None: translate)
         bool due = false;
-        const uint32_t n = std::max<uint32_t>(1, tiering_.threshold());
+        const uint32_t n = std::max<uint32_t>(1, tiering_.threshold(cache_.block_count()));
         if (at_due || !tiering_.interpreter_tier()) {
           if (!tiering_.due(cpu.rip, at_due ? n : 1)) r = interpret_cold(cpu, true, due);  // (a demoted page)
         } else {
@@ -630,6 +630,9 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   else
     fmt::print(out, "  interpreter tier:     {} insns, {} block entries (translated after {})\n", ts.interp_insns,
                ts.interp_entries, to.translate_after);
+  if (to.blocks_per_doubling && to.translate_after)
+    fmt::print(out, "  tier threshold:       {} at exit ({} blocks in the cache; N doubles every {})\n",
+               tiering_.threshold(cache_.block_count()), cache_.block_count(), to.blocks_per_doubling);
   fmt::print(out, "  interpreter tier runs: {} (cold code handed over by the dispatcher)\n", ts.interp_runs);
   fmt::print(out, "  translated tier:      {} insns\n", s.translated_insns);
   fmt::print(out, "  cache flushes:        {}\n", s.flushes);

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <unordered_map>
 
@@ -45,6 +46,18 @@ struct TierOptions {
   // long; bash_script's exec'd programs are served as well by 300,000: docs/performance.md,
   // "Cold code, fourth pass")
   uint64_t startup_insns = 300'000;
+  // Big programs (issue 22, docs/performance.md "Big cold programs and peak RSS"): N doubles
+  // for every `blocks_per_doubling` blocks in the translation cache, up to kMaxDoublings
+  // times (0: N stays). Each translated block costs ~700 bytes for as long as it lives (~290
+  // of host code, ~400 of records: exit slots, the pc map, the block table), the interpreter
+  // tier nothing beyond its fixed decode pool; a program with this many blocks is one whose
+  // cold code is large (cc1: 51,000 blocks at N = 8, 80.8 MiB peak RSS of which 35 MB is
+  // translations), and there the blocks entered 8-63 times cost as much CPU to translate
+  // as to interpret. Programs with fewer blocks (python's start-up 7,200, sqlite 2,900,
+  // codegen 20,000 at 16,384 per doubling: its last 3,600 at N = 16) are not or barely
+  // touched. (`vireo run`: 16,384 unless --translate-after fixes N.)
+  uint32_t blocks_per_doubling = 0;
+  static constexpr unsigned kMaxDoublings = 3;
   // SMC write faults on one page, while it holds translated code, before it is demoted.
   uint32_t demote_after_faults = 4;
   // Entries of a demoted page's code before it is translated again (doubled per demotion).
@@ -78,8 +91,14 @@ class Tiering {
   void note_code_write(uint64_t addr);
 
   bool interpreter_tier() const { return o_.translate_after != 0; }
-  // The entry count at which a cold block is translated now (start-up phase or not).
-  uint32_t threshold() const { return in_startup() ? o_.startup_translate_after : o_.translate_after; }
+  // The entry count at which a cold block is translated now (start-up phase or not), with
+  // `live_blocks` blocks in the translation cache (TierOptions::blocks_per_doubling).
+  uint32_t threshold(size_t live_blocks = 0) const {
+    if (in_startup()) return o_.startup_translate_after;
+    if (live_blocks < o_.blocks_per_doubling || !o_.blocks_per_doubling) return o_.translate_after;  // (no division)
+    const size_t doublings = std::min<size_t>(TierOptions::kMaxDoublings, live_blocks / o_.blocks_per_doubling);
+    return o_.translate_after << doublings;
+  }
   // Interpreter-tier instructions until threshold() changes (the start-up phase ends), or 0.
   uint64_t insns_until_steady() const { return in_startup() ? o_.startup_insns - age() : 0; }
   // The engine runs in a forked child: a new process, whose start-up phase starts now.

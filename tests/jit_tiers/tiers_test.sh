@@ -100,6 +100,25 @@ startup)
   echo "startup: 300000 calls: interpreter $interp insns, translated $jit"
   [[ $interp -ge 300000 && $jit -gt 1000000 ]] || fail "the start-up phase did not end after 300,000 instructions"
   ;;
+doubling)
+  # N doubles for every --blocks-per-doubling blocks in the translation cache, up to 8 times
+  # N: with one block per doubling, once 3 blocks are translated tier_step (40 calls) is not
+  # translated at N = 64; without doubling it is, at N = 8. Outputs are native's.
+  native=$("$dir/tier_loop" 40)
+  step=$(nm "$dir/tier_loop" | awk '$3 == "tier_step" { print $1 }' | sed 's/^0*//')
+  for d in 0 1; do
+    run d$d --startup-translate-after=0 --blocks-per-doubling=$d --no-follow-calls -d in_asm -D "$tmp/d$d.log" -- \
+      "$dir/tier_loop" 40
+    [[ $(cat "$tmp/d$d.out") == "$native" ]] || fail "output differs with --blocks-per-doubling=$d"
+  done
+  grep -q "^IN: 0x$step\$" "$tmp/d0.log" || fail "tier_step not translated at N = 8"
+  grep -q "^IN: 0x$step\$" "$tmp/d1.log" && fail "tier_step translated with N doubled"
+  grep -q "tier threshold: *64 at exit" "$tmp/d1.err" || fail "--stats does not show N doubled 3 times"
+  grep -q "tier threshold" "$tmp/d0.err" && fail "--stats shows a doubling that is off"
+  i0=$(stat "interpreter tier" "$tmp/d0.err") i1=$(stat "interpreter tier" "$tmp/d1.err")
+  echo "doubling: interpreter tier $i0 insns at N = 8, $i1 with N doubled"
+  [[ $i1 -gt $i0 ]] || fail "doubling N interpreted no more"
+  ;;
 stats_closed_stderr)
   # A guest that closes its stderr (coreutils do at exit): --stats prints nothing and the exit
   # status stays the guest's (the report used to abort Vireo).

@@ -91,3 +91,22 @@ TEST(JitTiering, WithoutAStartUpPhaseAForkedChildCountsEverything) {
   t.new_process();
   EXPECT_FALSE(t.keeps_parent_counts());
 }
+
+TEST(JitTiering, NDoublesWithTheBlocksInTheCacheUpToEightTimes) {
+  Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000,
+                        .blocks_per_doubling = 100});
+  EXPECT_EQ(t.threshold(5000), 256u);  // (the start-up phase's N is not raised)
+  t.stats.interp_insns = 1000;
+  EXPECT_EQ(t.threshold(0), 8u);
+  EXPECT_EQ(t.threshold(99), 8u);
+  EXPECT_EQ(t.threshold(100), 16u);
+  EXPECT_EQ(t.threshold(250), 32u);
+  EXPECT_EQ(t.threshold(300), 64u);
+  EXPECT_EQ(t.threshold(1000000), 64u);
+  EXPECT_EQ(t.threshold(10), 8u);  // (after a flush, or blocks dropped: N comes down again)
+}
+
+TEST(JitTiering, NStaysWithoutADoublingStep) {
+  Tiering t(TierOptions{.translate_after = 8});
+  EXPECT_EQ(t.threshold(1000000), 8u);
+}
