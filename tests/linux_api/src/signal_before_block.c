@@ -20,6 +20,7 @@
  * checked. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -57,12 +58,10 @@ static void* sender(void* arg) {
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL);  /* kill() must pick the main thread */
   for (int round = 1; round <= ROUNDS; round++) {
-    while (atomic_load(&announced) != round) {
-    }
+    while (atomic_load(&announced) != round) sched_yield();  /* (yields: 2 cores, loaded) */
     if (source == PROCESS) kill(getpid(), sig);
     else pthread_kill(main_thread, sig);
-    while (atomic_load(&finished) != round) {
-    }
+    while (atomic_load(&finished) != round) sched_yield();
   }
   return NULL;
 }
