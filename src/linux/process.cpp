@@ -19,6 +19,7 @@
 #include "gdb/user_target.h"
 #include "linux/initial_stack.h"
 #include "linux/maps_registry.h"
+#include "linux/safe_syscall.h"
 #include "linux/signals.h"
 #include "linux/syscalls/syscall_table.h"
 #include "linux/threads.h"
@@ -179,6 +180,7 @@ void Process::run_thread(GuestThread& t) {
 void Process::handle_syscall(GuestThread& t) {
   CpuState& cpu = t.cpu;
   uint64_t nr = cpu.gpr[RAX];
+  t.signals.woken.store(false, std::memory_order_relaxed);  // (about this call's interruption only)
   // A signal that arrived before the syscall is delivered before it, as natively; the syscall
   // instruction runs again after the handler returns. (rt_sigreturn first restores the mask.)
   if (nr != SYS_rt_sigreturn && (pending_signals() & ~t.sigmask)) {
@@ -213,6 +215,16 @@ void Process::handle_syscall(GuestThread& t) {
   // (like strace -f: each line names the thread; an execve that replaced the image in place
   // traced itself while its arguments were still there)
   if (std::exchange(image_replaced_, false)) return;
+  if (result == kRestartSys) {
+    // A blocking host call that never started: a signal came just before it (safe_syscall.h).
+    // As if the signal had come before the syscall instruction: the run loop delivers it, and
+    // the instruction runs again after the handler (SA_RESTART has no say: nothing was
+    // interrupted). Neither traced nor counted: natively the call happens once, afterwards.
+    --t.syscall_counts[nr];
+    cpu.rip -= 2;
+    cpu.gpr[RAX] = nr;
+    return;
+  }
   if (opts_.strace) diag_print(diag_stream(), "{} {}\n", t.tid, format_syscall(*this, nr, a, result));
   if (result == -EINTR && nr != SYS_rt_sigreturn && restart_after_signal(t, nr)) return;
   cpu.gpr[RAX] = uint64_t(result);
@@ -220,8 +232,16 @@ void Process::handle_syscall(GuestThread& t) {
 
 // A host call interrupted by a signal for a guest handler: with SA_RESTART (and a call Linux
 // restarts) the handler's frame resumes at the syscall instruction again, rax = the number.
+// A call that only Vireo's wake-up interrupted (signals.h, wake_thread) for a signal this
+// thread does not take after all runs again, as Linux restarts a call no handler interrupted.
 bool Process::restart_after_signal(GuestThread& t, uint64_t nr) {
+  const bool woken = take_woken();
   uint64_t ready = pending_signals() & ~t.sigmask;
+  if (!ready && woken) {
+    t.cpu.rip -= 2;
+    t.cpu.gpr[RAX] = nr;
+    return true;
+  }
   if (!ready || !restartable_syscall(nr)) return false;
   const SigAction& sa = sigactions[next_signal(ready)];
   if (sa.handler == uint64_t(SIG_DFL) || sa.handler == uint64_t(SIG_IGN) || !(sa.flags & SA_RESTART))

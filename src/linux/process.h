@@ -115,7 +115,7 @@ class Process {
   // The live thread with host TID `tid`, with the thread list locked while f runs; false if none.
   bool with_thread(pid_t tid, const std::function<void(GuestThread&)>& f);
   // Raises the exit request of every thread that does not block `sig`, so that one of them
-  // takes a process-directed signal Vireo holds.
+  // takes a process-directed signal Vireo holds, and wakes the first from a blocking host call.
   void wake_threads_for(int sig);
   // Around a host fork: Vireo's locks; in the child, only the calling thread is left.
   void before_fork();

@@ -2,6 +2,7 @@
 // mask, and death by a signal. Frames and delivery are in signal_frame.cpp.
 #include "linux/signals.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "gdb/user_target.h"
 #include "linux/maps_registry.h"
 #include "linux/process.h"
+#include "linux/safe_syscall.h"
 #include "linux/threads.h"
 #include "support/diag_stream.h"
 
@@ -32,7 +34,7 @@ thread_local ThreadSignals* t_signals = nullptr;
 std::atomic<uint64_t> g_process_pending{0};
 GuestSiginfo g_process_info[65];
 
-void on_host_signal(int sig, siginfo_t* si, void*) {
+void on_host_signal(int sig, siginfo_t* si, void* ucontext) {
   ThreadSignals* t = t_signals;
   if (!t) {  // (a host thread without a guest thread blocks every signal; just in case)
     std::memcpy(&g_process_info[sig], si, sizeof(GuestSiginfo));
@@ -42,6 +44,41 @@ void on_host_signal(int sig, siginfo_t* si, void*) {
   std::memcpy(&t->info[sig], si, sizeof(GuestSiginfo));
   t->pending.fetch_or(sigbit(sig));
   if (CpuState* c = t->cpu) c->exit_request = 1;
+  // Just before a blocking host call's `syscall` instruction: the call must not start.
+  divert_safe_syscall(ucontext);
+}
+
+// The host signal wake_thread sends: never blocked on a guest thread's host (kHostOwned), never
+// the guest's (a guest SIGFPE is recorded by Vireo, never raised on the host), and told apart
+// from a real one by its sender: Vireo itself, by tgkill.
+constexpr int kWakeSignal = SIGFPE;
+
+void on_wake_signal(int sig, siginfo_t* si, void* ucontext) {
+  const int saved_errno = errno;
+  if (si->si_code != SI_TKILL || si->si_pid != ::getpid()) {
+    // A real SIGFPE (a fault in Vireo's own code) or one sent from outside: it ends Vireo, as
+    // it did before this handler existed. A fault runs its instruction again on return, now
+    // with the default action; a sent signal is sent again (held until we return).
+    struct { uint64_t handler, flags, restorer, mask; } dfl{uint64_t(SIG_DFL), 0, 0, 0};
+    ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, 8L);
+    if (si->si_code <= 0) ::syscall(SYS_tgkill, ::getpid(), ::gettid(), sig);
+    errno = saved_errno;
+    return;
+  }
+  // The sender raised our exit request first: before the call, the stub must not make it;
+  // in it, EINTR, and the run loop knows the interruption was only this wake-up.
+  if (ThreadSignals* t = t_signals; t && !divert_safe_syscall(ucontext) &&
+                                    interrupted_safe_syscall(ucontext))
+    t->woken.store(true);
+  errno = saved_errno;
+}
+
+void install_wake_handler() {
+  struct sigaction sa {};
+  sa.sa_sigaction = on_wake_signal;
+  sa.sa_flags = SA_SIGINFO;  // (no SA_RESTART: the wake-up must end a blocking call)
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(kWakeSignal, &sa, nullptr);
 }
 
 // Vireo's own signals, never blocked on the host: SIGSEGV/SIGBUS report guest memory faults to
@@ -104,16 +141,37 @@ uint64_t pending_signals() {
   return mine | g_process_pending.load();
 }
 
-void add_pending(int sig, const GuestSiginfo& info) {
-  if (!t_signals) return add_process_pending(sig, info);
-  add_thread_pending(*t_signals, sig, info);
-}
-
-void add_thread_pending(ThreadSignals& t, int sig, const GuestSiginfo& info) {
+namespace {
+void record_pending(ThreadSignals& t, int sig, const GuestSiginfo& info) {
   t.info[sig] = info;
   t.pending.fetch_or(sigbit(sig));
   if (CpuState* c = t.cpu) c->exit_request = 1;
 }
+}  // namespace
+
+void add_pending(int sig, const GuestSiginfo& info) {
+  if (!t_signals) return add_process_pending(sig, info);
+  record_pending(*t_signals, sig, info);
+}
+
+void add_thread_pending(GuestThread& t, int sig, const GuestSiginfo& info) {
+  record_pending(t.signals, sig, info);
+  // (a signal it blocks must not end its call: Linux would not interrupt it either)
+  if (!(t.sigmask & sigbit(sig))) wake_thread(t);
+}
+
+bool wake_thread(GuestThread& t) {
+  if (&t.signals == t_signals || !t.tid) return false;
+  return ::syscall(SYS_tgkill, ::getpid(), t.tid, kWakeSignal) == 0;
+}
+
+const volatile uint32_t* signal_arrived_word() {
+  static const volatile uint32_t never = 0;
+  ThreadSignals* t = t_signals;
+  return t && t->cpu ? &t->cpu->exit_request : &never;
+}
+
+bool take_woken() { return t_signals && t_signals->woken.exchange(false); }
 
 void add_process_pending(int sig, const GuestSiginfo& info) {
   g_process_info[sig] = info;
@@ -160,6 +218,7 @@ void set_guest_mask(Process& p, uint64_t mask) {
 }
 
 void init_guest_signals(Process& p) {
+  install_wake_handler();
   // The mask is inherited across fork and execve: the guest starts with the one we were given.
   uint64_t inherited = 0;
   ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, nullptr, &inherited, 8L);

@@ -12,7 +12,11 @@
 //    SIGTRAP), so a blocked signal stays pending in the host kernel, exactly as it would for the
 //    guest natively, and sigpending/sigsuspend/sigtimedwait mostly pass through.
 //  - Signals the host cannot hold for us (guest faults; kill to self of a non-mirrored signal)
-//    are pending here, in the same set.
+//    are pending here, in the same set. One made pending for another thread also wakes that
+//    thread from a blocking host call with a host signal of Vireo's own (wake_thread).
+//  - Blocking host calls go through safe_syscall.h's stub, which tests cpu.exit_request (raised
+//    with every pending signal) and which the host handler diverts when the signal lands just
+//    before the `syscall` instruction: a signal is never left waiting behind a call that blocks.
 #pragma once
 
 #include <atomic>
@@ -23,6 +27,7 @@ namespace vireo {
 
 class Process;
 struct CpuState;
+struct GuestThread;
 
 // The kernel's siginfo (128 bytes; the x86-64 host siginfo_t has the same layout).
 struct GuestSiginfo {
@@ -48,6 +53,11 @@ struct ThreadSignals {
   std::atomic<uint64_t> pending{0};
   GuestSiginfo info[65];
   CpuState* cpu = nullptr;  // whose exit_request a new signal raises
+  // Set when wake_thread's host signal interrupted a blocking call of this thread: the call
+  // returned EINTR for a signal Vireo holds, which the thread may not take after all (another
+  // thread took a process-directed one, or it was blocked meanwhile). Cleared as each guest
+  // syscall starts, taken by Process::restart_after_signal.
+  std::atomic<bool> woken{false};
 };
 
 // The signals a guest can never block or catch.
@@ -72,10 +82,19 @@ void remirror_disposition(Process& p, int sig);
 uint64_t pending_signals();
 // Makes `sig` pending for the calling thread (a fault, a signal a thread sends itself).
 void add_pending(int sig, const GuestSiginfo& info);
-// Makes `sig` pending for thread `t` and raises its exit request (tgkill to a sibling).
-void add_thread_pending(ThreadSignals& t, int sig, const GuestSiginfo& info);
+// Makes `sig` pending for thread `t` and raises its exit request (tgkill to a sibling); a
+// sibling that does not block `sig` is woken from a blocking host call (wake_thread).
+void add_thread_pending(GuestThread& t, int sig, const GuestSiginfo& info);
+// Interrupts thread `t`'s blocking host call, if it is in one (not the calling thread: false),
+// with a host SIGFPE sent by tgkill: a guest's SIGFPE never reaches the host (Vireo records
+// it), and the handler tells this one from a real fault by its sender, our own pid. Its exit
+// request must be raised first: the wake-up only ends the call, the run loop finds the signal.
+bool wake_thread(GuestThread& t);
+// The word safe_syscall.h's stub tests before a blocking host call: the calling thread's
+// cpu.exit_request (a word that is always zero on a host thread without a guest thread).
+const volatile uint32_t* signal_arrived_word();
 // Makes `sig` pending for the process: whichever thread does not block it takes it (the
-// caller raises their exit requests).
+// caller raises their exit requests and wakes one: Process::wake_threads_for).
 void add_process_pending(int sig, const GuestSiginfo& info);
 void clear_pending();  // a forked child starts with none
 // Takes `sig` off the calling thread's pending set (else the process's) and returns its siginfo.
@@ -115,6 +134,10 @@ int64_t signal_return(Process& p);
 // qemu-user reports those; a plain terminating signal (SIGPIPE, SIGTERM, SIGINT, ...) ends the
 // guest silently, as it ends a native process: `sort | head` must not add a line to stderr.
 [[noreturn]] void die_by_signal(Process& p, int sig, uint64_t address, bool message = true);
+
+// Whether wake_thread's signal interrupted the calling thread's blocking host call of this
+// syscall (then cleared).
+bool take_woken();
 
 // Syscall restart after an interruption (-EINTR from the host): whether `nr` is restarted
 // under SA_RESTART (Linux never restarts sleeps, waits for signals, poll/select/epoll).

@@ -218,8 +218,12 @@ bool Process::with_thread(pid_t tid, const std::function<void(GuestThread&)>& f)
 }
 
 void Process::wake_threads_for(int sig) {
+  bool woken = false;
   for_each_thread([&](GuestThread& t) {
-    if (!(t.sigmask & sigbit(sig))) t.cpu.exit_request = 1;
+    if (t.sigmask & sigbit(sig)) return;
+    t.cpu.exit_request = 1;
+    // One of them is also woken from a blocking host call, as Linux wakes the one it picks.
+    if (!woken) woken = wake_thread(t);
   });
 }
 

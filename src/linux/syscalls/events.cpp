@@ -45,20 +45,20 @@ void* event_buffer(Process& p, uint64_t addr, uint64_t maxevents) {
 }
 
 int64_t sys_epoll_wait(Process& p, const SyscallArgs& a) {
-  return host_call(SYS_epoll_wait, a.a[0], hp(event_buffer(p, a.a[1], a.a[2])), a.a[2], a.a[3]);
+  return blocking_call(SYS_epoll_wait, a.a[0], hp(event_buffer(p, a.a[1], a.a[2])), a.a[2], a.a[3]);
 }
 
 int64_t sys_epoll_pwait(Process& p, const SyscallArgs& a) {
   void* events = event_buffer(p, a.a[1], a.a[2]);
   return wait_with_guest_mask(p, a.a[4], a.a[5], [&](uint64_t* mask) {
-    return host_call(SYS_epoll_pwait, a.a[0], hp(events), a.a[2], a.a[3], hp(mask), 8);
+    return blocking_call(SYS_epoll_pwait, a.a[0], hp(events), a.a[2], a.a[3], hp(mask), 8);
   });
 }
 int64_t sys_epoll_pwait2(Process& p, const SyscallArgs& a) {
   void* events = event_buffer(p, a.a[1], a.a[2]);
   void* timeout = host_opt(p, a.a[3], 16);
   return wait_with_guest_mask(p, a.a[4], a.a[5], [&](uint64_t* mask) {
-    return host_call(SYS_epoll_pwait2, a.a[0], hp(events), a.a[2], hp(timeout), hp(mask), 8);
+    return blocking_call(SYS_epoll_pwait2, a.a[0], hp(events), a.a[2], hp(timeout), hp(mask), 8);
   });
 }
 

@@ -22,11 +22,11 @@ namespace vireo {
 namespace {
 
 int64_t sys_splice(Process& p, const SyscallArgs& a) {
-  return host_call(SYS_splice, a.a[0], hp(host_opt(p, a.a[1], 8)), a.a[2], hp(host_opt(p, a.a[3], 8)),
-                   a.a[4], a.a[5]);
+  return blocking_call(SYS_splice, a.a[0], hp(host_opt(p, a.a[1], 8)), a.a[2], hp(host_opt(p, a.a[3], 8)),
+                       a.a[4], a.a[5]);
 }
 int64_t sys_tee(Process&, const SyscallArgs& a) {
-  return host_call(SYS_tee, a.a[0], a.a[1], a.a[2], a.a[3]);
+  return blocking_call(SYS_tee, a.a[0], a.a[1], a.a[2], a.a[3]);
 }
 int64_t sys_vmsplice(Process& p, const SyscallArgs& a) {
   if (a.a[2] > 1024) return -EINVAL;  // UIO_MAXIOV
@@ -36,7 +36,7 @@ int64_t sys_vmsplice(Process& p, const SyscallArgs& a) {
     if (!copy_from_guest(p, pair, a.a[1] + i * 16, 16)) return -EFAULT;
     iov[i] = {host_arg(p, pair[0], pair[1]), pair[1]};
   }
-  return host_call(SYS_vmsplice, a.a[0], hp(iov.data()), iov.size(), a.a[3]);
+  return blocking_call(SYS_vmsplice, a.a[0], hp(iov.data()), iov.size(), a.a[3]);
 }
 
 // openat2(dirfd, path, how, size): struct open_how grows by appending fields; a larger struct
@@ -54,7 +54,7 @@ int64_t sys_openat2(Process& p, const SyscallArgs& a) {
   }
   std::string path;
   if (int r = guest_path(p, a.a[1], path)) return r;
-  return host_call(SYS_openat2, a.a[0], hp(path.c_str()), hp(&how), kVer0);
+  return blocking_call(SYS_openat2, a.a[0], hp(path.c_str()), hp(&how), kVer0);
 }
 
 int64_t sys_close_range(Process&, const SyscallArgs& a) {

@@ -1,7 +1,8 @@
 // File-descriptor system calls: I/O, seeking, duplication, pipes, fcntl, terminal ioctls,
 // polling. Guest fds are host fds, so these pass through to the host kernel; guest buffers are
 // handed over as host pointers into the guest window (host_arg), where a bad guest pointer makes
-// the host kernel itself answer EFAULT.
+// the host kernel itself answer EFAULT. The calls that can block on a pipe, socket, terminal
+// or lock go through blocking_call (host_call.h).
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
@@ -22,7 +23,7 @@
 
 #include "linux/guest_access.h"
 #include "linux/process.h"
-#include "linux/syscalls/host_result.h"
+#include "linux/syscalls/host_call.h"
 #include "linux/syscalls/mask_wait.h"
 #include "linux/syscalls/syscall_table.h"
 #include "support/fork_safe_mutex.h"
@@ -39,18 +40,18 @@ int64_t host_syscall(long nr, long a = 0, long b = 0, long c = 0, long d = 0, lo
 long L(void* p) { return long(reinterpret_cast<uintptr_t>(p)); }
 
 int64_t sys_read(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_read, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]));
+  return blocking_call(SYS_read, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]));
 }
 int64_t sys_write(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_write, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]));
+  return blocking_call(SYS_write, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]));
 }
 int64_t sys_pread64(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_pread64, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]),
-                      long(a.a[3]));
+  return blocking_call(SYS_pread64, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]),
+                       long(a.a[3]));
 }
 int64_t sys_pwrite64(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_pwrite64, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]),
-                      long(a.a[3]));
+  return blocking_call(SYS_pwrite64, long(a.a[0]), L(host_arg(p, a.a[1], a.a[2])), long(a.a[2]),
+                       long(a.a[3]));
 }
 
 // Translates a guest iovec array into host iovecs. Returns -errno or the count.
@@ -69,8 +70,8 @@ template <long NR>
 int64_t sys_vector_io(Process& p, const SyscallArgs& a) {
   std::vector<iovec> iov;
   if (int64_t r = guest_iov(p, a.a[1], a.a[2], iov); r < 0) return r;
-  return host_syscall(NR, long(a.a[0]), L(iov.data()), long(iov.size()), long(a.a[3]),
-                      long(a.a[4]), long(a.a[5]));
+  return blocking_call(NR, long(a.a[0]), L(iov.data()), long(iov.size()), long(a.a[3]),
+                       long(a.a[4]), long(a.a[5]));
 }
 
 // Calls whose arguments are all plain integers pass straight through.
@@ -78,6 +79,11 @@ template <long NR>
 int64_t sys_plain(Process&, const SyscallArgs& a) {
   return host_syscall(NR, long(a.a[0]), long(a.a[1]), long(a.a[2]), long(a.a[3]), long(a.a[4]),
                       long(a.a[5]));
+}
+
+// flock(2) waits for the lock unless LOCK_NB.
+int64_t sys_flock(Process&, const SyscallArgs& a) {
+  return blocking_call(SYS_flock, long(a.a[0]), long(a.a[1]));
 }
 
 int64_t sys_pipe2(Process& p, const SyscallArgs& a) {
@@ -90,10 +96,11 @@ int64_t sys_pipe(Process& p, const SyscallArgs& a) {
 int64_t sys_fcntl(Process& p, const SyscallArgs& a) {
   int cmd = int(a.a[1]);
   switch (cmd) {
-    // Commands that take a pointer to struct flock (same layout on guest and host).
+    // Commands that take a pointer to struct flock (same layout on guest and host); F_SETLKW
+    // and F_OFD_SETLKW wait for the lock.
     case F_GETLK: case F_SETLK: case F_SETLKW:
     case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
-      return host_syscall(SYS_fcntl, long(a.a[0]), cmd, L(host_arg(p, a.a[2], sizeof(struct flock))));
+      return blocking_call(SYS_fcntl, long(a.a[0]), cmd, L(host_arg(p, a.a[2], sizeof(struct flock))));
     case F_GETOWN_EX: case F_SETOWN_EX:
       return host_syscall(SYS_fcntl, long(a.a[0]), cmd, L(host_arg(p, a.a[2], sizeof(f_owner_ex))));
     case F_DUPFD: case F_DUPFD_CLOEXEC: case F_GETFD: case F_SETFD: case F_GETFL: case F_SETFL:
@@ -152,7 +159,7 @@ int64_t ioctl_ifconf(Process& p, int fd, uint64_t addr) {
   struct ifconf h {};
   h.ifc_len = g.len;
   h.ifc_buf = static_cast<char*>(host_opt(p, g.buf, uint32_t(std::max(g.len, 0))));
-  int64_t r = host_syscall(SYS_ioctl, fd, SIOCGIFCONF, L(&h));
+  int64_t r = blocking_call(SYS_ioctl, fd, SIOCGIFCONF, L(&h));
   if (r < 0) return r;
   g.len = h.ifc_len;
   return write_guest(p, addr, g) ? r : -EFAULT;
@@ -162,17 +169,19 @@ int64_t ioctl_ifconf(Process& p, int fd, uint64_t addr) {
 // passing an untranslated guest pointer to the host could make the kernel write into Vireo's
 // own memory. The interface-changing socket ioctls (SIOCSIF*) are refused with EPERM, as for a
 // caller without CAP_NET_ADMIN: Vireo does not hand the host's network configuration to a guest.
+// Some wait (TCSBRK, TCSETSW: until the terminal's output drains), so all go through
+// blocking_call.
 int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
   // ioctl(unsigned int fd, unsigned int cmd, unsigned long arg): the kernel takes 32 bits of the
   // command, and musl passes it as a sign-extended int (0x80081272 arrives as 0xffffffff80081272).
   unsigned long req = uint32_t(a.a[1]);
   for (const SizedIoctl& k : kBlockIoctls)
     if (k.req == req)
-      return host_syscall(SYS_ioctl, long(a.a[0]), long(req),
-                          k.size ? L(host_arg(p, a.a[2], k.size)) : 0);
+      return blocking_call(SYS_ioctl, long(a.a[0]), long(req),
+                           k.size ? L(host_arg(p, a.a[2], k.size)) : 0);
   size_t size;
   switch (req) {
-    case kFICLONE: return host_syscall(SYS_ioctl, long(a.a[0]), long(req), long(a.a[2]));
+    case kFICLONE: return blocking_call(SYS_ioctl, long(a.a[0]), long(req), long(a.a[2]));
     case SIOCGIFCONF: return ioctl_ifconf(p, int(a.a[0]), a.a[2]);
     case SIOCGIFNAME: case SIOCGIFINDEX: case SIOCGIFFLAGS: case SIOCGIFADDR:
     case SIOCGIFDSTADDR: case SIOCGIFBRDADDR: case SIOCGIFNETMASK: case SIOCGIFMETRIC:
@@ -202,9 +211,9 @@ int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
     case kTCGETS2: case kTCSETS2: case kTCSETSW2: case kTCSETSF2: size = 44; break;
     case FIOCLEX: case FIONCLEX: case TIOCNOTTY: case TIOCEXCL: case TIOCNXCL: case TIOCCONS:
     case TIOCSBRK: case TIOCCBRK:
-      return host_syscall(SYS_ioctl, long(a.a[0]), long(req), 0);
+      return blocking_call(SYS_ioctl, long(a.a[0]), long(req), 0);
     case TCFLSH: case TCXONC: case TCSBRK: case TCSBRKP: case TIOCSCTTY: case TIOCGPTPEER:
-      return host_syscall(SYS_ioctl, long(a.a[0]), long(req), long(a.a[2]));
+      return blocking_call(SYS_ioctl, long(a.a[0]), long(req), long(a.a[2]));
     default:
       // A command not listed: the kernel looks the descriptor up first (EBADF), then answers
       // ENOTTY for a command the file does not know, silently. Programs probe ioctls on
@@ -212,14 +221,14 @@ int64_t sys_ioctl(Process& p, const SyscallArgs& a) {
       if (host_syscall(SYS_fcntl, long(int(a.a[0])), F_GETFD) < 0) return -EBADF;
       return -ENOTTY;
   }
-  return host_syscall(SYS_ioctl, long(a.a[0]), long(req), L(host_arg(p, a.a[2], size)));
+  return blocking_call(SYS_ioctl, long(a.a[0]), long(req), L(host_arg(p, a.a[2], size)));
 }
 
 // nfds is an unsigned int: the kernel sees only the low 32 bits of the register.
 int64_t sys_poll(Process& p, const SyscallArgs& a) {
   const uint32_t nfds = uint32_t(a.a[1]);
-  return host_syscall(SYS_poll, L(host_arg(p, a.a[0], uint64_t(nfds) * sizeof(pollfd))),
-                      long(nfds), long(int(a.a[2])));
+  return blocking_call(SYS_poll, L(host_arg(p, a.a[0], uint64_t(nfds) * sizeof(pollfd))),
+                       long(nfds), long(int(a.a[2])));
 }
 
 int64_t sys_ppoll(Process& p, const SyscallArgs& a) {
@@ -227,15 +236,15 @@ int64_t sys_ppoll(Process& p, const SyscallArgs& a) {
   void* fds = host_arg(p, a.a[0], uint64_t(nfds) * sizeof(pollfd));
   void* timeout = host_opt(p, a.a[2], 16);
   return wait_with_guest_mask(p, a.a[3], a.a[4], [&](uint64_t* mask) {
-    return host_syscall(SYS_ppoll, L(fds), long(nfds), L(timeout), L(mask), 8);
+    return blocking_call(SYS_ppoll, L(fds), long(nfds), L(timeout), L(mask), 8);
   });
 }
 
 int64_t sys_select(Process& p, const SyscallArgs& a) {
   size_t bytes = (std::min<uint64_t>(a.a[0], FD_SETSIZE * 8) + 63) / 64 * 8;
-  return host_syscall(SYS_select, long(a.a[0]), L(host_opt(p, a.a[1], bytes)),
-                      L(host_opt(p, a.a[2], bytes)), L(host_opt(p, a.a[3], bytes)),
-                      L(host_opt(p, a.a[4], 16)));
+  return blocking_call(SYS_select, long(a.a[0]), L(host_opt(p, a.a[1], bytes)),
+                       L(host_opt(p, a.a[2], bytes)), L(host_opt(p, a.a[3], bytes)),
+                       L(host_opt(p, a.a[4], 16)));
 }
 
 int64_t sys_pselect6(Process& p, const SyscallArgs& a) {
@@ -247,19 +256,19 @@ int64_t sys_pselect6(Process& p, const SyscallArgs& a) {
   void* timeout = host_opt(p, a.a[4], 16);
   return wait_with_guest_mask(p, sig[0], sig[1], [&](uint64_t* mask) {
     uint64_t host_sig[2] = {reinterpret_cast<uint64_t>(mask), 8};
-    return host_syscall(SYS_pselect6, long(a.a[0]), L(r), L(w), L(e), L(timeout),
-                        mask ? L(host_sig) : 0);
+    return blocking_call(SYS_pselect6, long(a.a[0]), L(r), L(w), L(e), L(timeout),
+                         mask ? L(host_sig) : 0);
   });
 }
 
 int64_t sys_sendfile(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_sendfile, long(a.a[0]), long(a.a[1]), L(host_opt(p, a.a[2], 8)),
-                      long(a.a[3]));
+  return blocking_call(SYS_sendfile, long(a.a[0]), long(a.a[1]), L(host_opt(p, a.a[2], 8)),
+                       long(a.a[3]));
 }
 
 int64_t sys_copy_file_range(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_copy_file_range, long(a.a[0]), L(host_opt(p, a.a[1], 8)), long(a.a[2]),
-                      L(host_opt(p, a.a[3], 8)), long(a.a[4]), long(a.a[5]));
+  return blocking_call(SYS_copy_file_range, long(a.a[0]), L(host_opt(p, a.a[1], 8)), long(a.a[2]),
+                       L(host_opt(p, a.a[3], 8)), long(a.a[4]), long(a.a[5]));
 }
 
 int64_t sys_getdents64(Process& p, const SyscallArgs& a) {
@@ -296,7 +305,7 @@ void register_fs_fd_syscalls(SyscallTable& t) {
   t[SYS_pipe2] = {"pipe2", sys_pipe2, {Arg::Ptr, Arg::Hex}};
   t[SYS_fcntl] = {"fcntl", sys_fcntl, {Arg::Fd, Arg::Int, Arg::Hex}};
   t[SYS_ioctl] = {"ioctl", sys_ioctl, {Arg::Fd, Arg::Hex, Arg::Hex}};
-  t[SYS_flock] = {"flock", sys_plain<SYS_flock>, {Arg::Fd, Arg::Hex}};
+  t[SYS_flock] = {"flock", sys_flock, {Arg::Fd, Arg::Hex}};
   t[SYS_fsync] = {"fsync", sys_plain<SYS_fsync>, {Arg::Fd}};
   t[SYS_fdatasync] = {"fdatasync", sys_plain<SYS_fdatasync>, {Arg::Fd}};
   t[SYS_syncfs] = {"syncfs", sys_plain<SYS_syncfs>, {Arg::Fd}};

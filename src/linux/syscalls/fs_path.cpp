@@ -1,6 +1,7 @@
 // Path-based file-system system calls: open, stat, access, directories, links, renames,
 // permissions, times. Paths are read with guest_path() (which also redirects /proc/self/exe to
-// the guest program); everything else passes through to the host kernel.
+// the guest program); everything else passes through to the host kernel. Opening a FIFO waits
+// for the other end: the opens go through blocking_call (host_call.h).
 #include <fcntl.h>
 #include <linux/stat.h>
 #include <sys/stat.h>
@@ -14,7 +15,7 @@
 #include "linux/process.h"
 #include "linux/procfs.h"
 #include "linux/syscalls/guest_path.h"
-#include "linux/syscalls/host_result.h"
+#include "linux/syscalls/host_call.h"
 #include "linux/syscalls/syscall_table.h"
 
 namespace vireo {
@@ -35,16 +36,16 @@ long S(const std::string& s) { return L(s.c_str()); }
 int64_t sys_open(Process& p, const SyscallArgs& a) {
   PATH_ARG(path, 0);
   if (auto fd = procfs_open(p, path, int(a.a[1]))) return *fd;
-  return host_syscall(SYS_openat, AT_FDCWD, S(path), long(a.a[1]), long(a.a[2]));
+  return blocking_call(SYS_openat, AT_FDCWD, S(path), long(a.a[1]), long(a.a[2]));
 }
 int64_t sys_creat(Process& p, const SyscallArgs& a) {
   PATH_ARG(path, 0);
-  return host_syscall(SYS_openat, AT_FDCWD, S(path), O_CREAT | O_WRONLY | O_TRUNC, long(a.a[1]));
+  return blocking_call(SYS_openat, AT_FDCWD, S(path), O_CREAT | O_WRONLY | O_TRUNC, long(a.a[1]));
 }
 int64_t sys_openat(Process& p, const SyscallArgs& a) {
   PATH_ARG(path, 1);
   if (auto fd = procfs_open(p, path, int(a.a[2]))) return *fd;
-  return host_syscall(SYS_openat, long(a.a[0]), S(path), long(a.a[2]), long(a.a[3]));
+  return blocking_call(SYS_openat, long(a.a[0]), S(path), long(a.a[2]), long(a.a[3]));
 }
 
 int64_t sys_stat(Process& p, const SyscallArgs& a) {

@@ -4,7 +4,8 @@
 // futex is the host futex at the same word: the host kernel does the waiting, the waking, the
 // requeueing and the priority inheritance (whose futex words hold TIDs), private futexes work
 // among the guest's threads (one host process) and shared ones among processes (MAP_SHARED
-// memory). Vireo only translates the addresses and checks them against the guest window.
+// memory). Vireo only translates the addresses and checks them against the guest window. The
+// waits block, so every futex call goes through blocking_call (host_call.h).
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -13,7 +14,7 @@
 
 #include "linux/guest_access.h"
 #include "linux/process.h"
-#include "linux/syscalls/host_result.h"
+#include "linux/syscalls/host_call.h"
 #include "linux/syscalls/syscall_table.h"
 
 #ifndef FUTEX_LOCK_PI2
@@ -57,7 +58,7 @@ int64_t sys_futex(Process& p, const SyscallArgs& a) {
     default:
       return -ENOSYS;  // as Linux answers an unknown futex operation
   }
-  return host_result(::syscall(SYS_futex, uaddr, op, long(a.a[2]), fourth, uaddr2, long(a.a[5])));
+  return blocking_call(SYS_futex, L(uaddr), op, long(a.a[2]), fourth, L(uaddr2), long(a.a[5]));
 }
 
 // futex_waitv(waiters, nr_futexes, flags, timeout, clockid): the array holds guest addresses.
@@ -76,8 +77,8 @@ int64_t sys_futex_waitv(Process& p, const SyscallArgs& a) {
     void* host = guest_ptr(p, w[i].uaddr, 1);
     w[i].uaddr = host ? uint64_t(reinterpret_cast<uintptr_t>(host)) : ~uint64_t(0) << 48;
   }
-  return host_result(::syscall(SYS_futex_waitv, w, long(n), long(a.a[2]),
-                               L(host_opt(p, a.a[3], sizeof(struct timespec))), long(a.a[4])));
+  return blocking_call(SYS_futex_waitv, L(w), long(n), long(a.a[2]),
+                       L(host_opt(p, a.a[3], sizeof(struct timespec))), long(a.a[4]));
 }
 
 }  // namespace

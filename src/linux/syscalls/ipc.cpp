@@ -119,10 +119,10 @@ int64_t sys_shmctl(Process& p, const SyscallArgs& a) {
 int64_t sys_msgget(Process&, const SyscallArgs& a) { return host_call(SYS_msgget, a.a[0], a.a[1]); }
 int64_t sys_msgsnd(Process& p, const SyscallArgs& a) {
   // struct msgbuf: long mtype, then msgsz bytes of text.
-  return host_call(SYS_msgsnd, a.a[0], hp(host_arg(p, a.a[1], a.a[2] + 8)), a.a[2], a.a[3]);
+  return blocking_call(SYS_msgsnd, a.a[0], hp(host_arg(p, a.a[1], a.a[2] + 8)), a.a[2], a.a[3]);
 }
 int64_t sys_msgrcv(Process& p, const SyscallArgs& a) {
-  return host_call(SYS_msgrcv, a.a[0], hp(host_arg(p, a.a[1], a.a[2] + 8)), a.a[2], a.a[3], a.a[4]);
+  return blocking_call(SYS_msgrcv, a.a[0], hp(host_arg(p, a.a[1], a.a[2] + 8)), a.a[2], a.a[3], a.a[4]);
 }
 int64_t sys_msgctl(Process& p, const SyscallArgs& a) {
   int cmd = int(a.a[1]) & ~IPC_64;
@@ -137,12 +137,12 @@ int64_t sys_semget(Process&, const SyscallArgs& a) {
   return host_call(SYS_semget, a.a[0], a.a[1], a.a[2]);
 }
 int64_t sys_semtimedop(Process& p, const SyscallArgs& a) {
-  return host_call(SYS_semtimedop, a.a[0], hp(host_arg(p, a.a[1], a.a[2] * sizeof(struct sembuf))),
-                   a.a[2], hp(host_opt(p, a.a[3], 16)));
+  return blocking_call(SYS_semtimedop, a.a[0], hp(host_arg(p, a.a[1], a.a[2] * sizeof(struct sembuf))),
+                       a.a[2], hp(host_opt(p, a.a[3], 16)));
 }
 int64_t sys_semop(Process& p, const SyscallArgs& a) {
-  return host_call(SYS_semtimedop, a.a[0], hp(host_arg(p, a.a[1], a.a[2] * sizeof(struct sembuf))),
-                   a.a[2], 0);
+  return blocking_call(SYS_semtimedop, a.a[0], hp(host_arg(p, a.a[1], a.a[2] * sizeof(struct sembuf))),
+                       a.a[2], 0);
 }
 
 // semctl(id, num, cmd, union semun arg): the fourth argument is a value (SETVAL), a pointer to a
@@ -179,12 +179,12 @@ int64_t sys_mq_unlink(Process& p, const SyscallArgs& a) {
   return host_call(SYS_mq_unlink, hp(name.c_str()));
 }
 int64_t sys_mq_timedsend(Process& p, const SyscallArgs& a) {
-  return host_call(SYS_mq_timedsend, a.a[0], hp(host_arg(p, a.a[1], a.a[2])), a.a[2], a.a[3],
-                   hp(host_opt(p, a.a[4], 16)));
+  return blocking_call(SYS_mq_timedsend, a.a[0], hp(host_arg(p, a.a[1], a.a[2])), a.a[2], a.a[3],
+                       hp(host_opt(p, a.a[4], 16)));
 }
 int64_t sys_mq_timedreceive(Process& p, const SyscallArgs& a) {
-  return host_call(SYS_mq_timedreceive, a.a[0], hp(host_arg(p, a.a[1], a.a[2])), a.a[2],
-                   hp(host_opt(p, a.a[3], 4)), hp(host_opt(p, a.a[4], 16)));
+  return blocking_call(SYS_mq_timedreceive, a.a[0], hp(host_arg(p, a.a[1], a.a[2])), a.a[2],
+                       hp(host_opt(p, a.a[3], 4)), hp(host_opt(p, a.a[4], 16)));
 }
 // mq_notify's struct sigevent: SIGEV_SIGNAL and SIGEV_NONE work as for timer_create; glibc's
 // SIGEV_THREAD is built on a netlink socket (sigev_value points into the guest and is only

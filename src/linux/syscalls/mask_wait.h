@@ -2,7 +2,9 @@
 //
 // As for rt_sigsuspend (syscalls/signal.cpp), the host signals are blocked while we look at the
 // signals Vireo holds itself, and the host call swaps in the host mask that mirrors the
-// temporary one atomically, so a signal arriving in between is not lost. When a signal
+// temporary one atomically, so a signal arriving in between is not lost (and `wait` makes its
+// call with blocking_call, whose test of the exit request catches the signals Vireo holds
+// itself, and the wait without a mask too: host_call.h). When a signal
 // interrupts the wait, the temporary mask stays the guest's until the handler's frame is built,
 // and the frame saves the old one: the handler runs "as though the mask were set with
 // sigprocmask around the wait" (epoll_wait(2), ppoll(2)), and the old mask is back after it.

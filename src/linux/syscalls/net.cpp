@@ -10,6 +10,7 @@
 //
 // SCM_RIGHTS carries host fds, which are the guest's; SCM_CREDENTIALS carries host pids, which
 // are the guest's too. Calls on a non-socket fd answer ENOTSOCK from the host, as on Linux.
+// connect, accept and the sends and receives can wait: they go through blocking_call.
 #include <linux/filter.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -105,7 +106,7 @@ int64_t sys_bind(Process& p, const SyscallArgs& a) {
   return host_call(SYS_bind, a.a[0], hp(host_opt(p, a.a[1], uint32_t(a.a[2]))), a.a[2]);
 }
 int64_t sys_connect(Process& p, const SyscallArgs& a) {
-  return host_call(SYS_connect, a.a[0], hp(host_opt(p, a.a[1], uint32_t(a.a[2]))), a.a[2]);
+  return blocking_call(SYS_connect, a.a[0], hp(host_opt(p, a.a[1], uint32_t(a.a[2]))), a.a[2]);
 }
 int64_t sys_listen(Process&, const SyscallArgs& a) { return host_call(SYS_listen, a.a[0], a.a[1]); }
 int64_t sys_shutdown(Process&, const SyscallArgs& a) {
@@ -115,7 +116,7 @@ int64_t sys_shutdown(Process&, const SyscallArgs& a) {
 int64_t sys_accept4(Process& p, const SyscallArgs& a) {
   void *addr, *len;
   if (int64_t r = addr_and_len(p, a.a[1], a.a[2], addr, len)) return r;
-  return host_call(SYS_accept4, a.a[0], hp(addr), hp(len), a.a[3]);
+  return blocking_call(SYS_accept4, a.a[0], hp(addr), hp(len), a.a[3]);
 }
 int64_t sys_accept(Process& p, const SyscallArgs& a) {
   SyscallArgs b = a;
@@ -133,25 +134,25 @@ int64_t sys_sockname(Process& p, const SyscallArgs& a) {
 }
 
 int64_t sys_sendto(Process& p, const SyscallArgs& a) {
-  return host_call(SYS_sendto, a.a[0], hp(host_arg(p, a.a[1], a.a[2])), a.a[2], a.a[3],
-                   hp(host_opt(p, a.a[4], uint32_t(a.a[5]))), a.a[5]);
+  return blocking_call(SYS_sendto, a.a[0], hp(host_arg(p, a.a[1], a.a[2])), a.a[2], a.a[3],
+                       hp(host_opt(p, a.a[4], uint32_t(a.a[5]))), a.a[5]);
 }
 int64_t sys_recvfrom(Process& p, const SyscallArgs& a) {
   void *addr, *len;
   if (int64_t r = addr_and_len(p, a.a[4], a.a[5], addr, len)) return r;
-  return host_call(SYS_recvfrom, a.a[0], hp(host_arg(p, a.a[1], a.a[2])), a.a[2], a.a[3],
-                   hp(addr), hp(len));
+  return blocking_call(SYS_recvfrom, a.a[0], hp(host_arg(p, a.a[1], a.a[2])), a.a[2], a.a[3],
+                       hp(addr), hp(len));
 }
 
 int64_t sys_sendmsg(Process& p, const SyscallArgs& a) {
   HostMsg m;
   if (int64_t r = host_msghdr(p, a.a[1], m)) return r;
-  return host_call(SYS_sendmsg, a.a[0], hp(&m.h), a.a[2]);
+  return blocking_call(SYS_sendmsg, a.a[0], hp(&m.h), a.a[2]);
 }
 int64_t sys_recvmsg(Process& p, const SyscallArgs& a) {
   HostMsg m;
   if (int64_t r = host_msghdr(p, a.a[1], m)) return r;
-  int64_t n = host_call(SYS_recvmsg, a.a[0], hp(&m.h), a.a[2]);
+  int64_t n = blocking_call(SYS_recvmsg, a.a[0], hp(&m.h), a.a[2]);
   if (n >= 0 && !write_back_msghdr(p, a.a[1], m.h)) return -EFAULT;
   return n;
 }
@@ -174,8 +175,8 @@ int64_t sys_mmsg(Process& p, const SyscallArgs& a) {
     hosts[i].msg_len = 0;
   }
   int64_t n = NR == SYS_sendmmsg
-                  ? host_call(NR, a.a[0], hp(hosts.data()), vlen, a.a[3])
-                  : host_call(NR, a.a[0], hp(hosts.data()), vlen, a.a[3], hp(host_opt(p, a.a[4], 16)));
+                  ? blocking_call(NR, a.a[0], hp(hosts.data()), vlen, a.a[3])
+                  : blocking_call(NR, a.a[0], hp(hosts.data()), vlen, a.a[3], hp(host_opt(p, a.a[4], 16)));
   for (int64_t i = 0; i < n; ++i) {
     uint64_t g = a.a[1] + uint64_t(i) * sizeof(GuestMmsghdr);
     if (NR == SYS_recvmmsg && !write_back_msghdr(p, g, hosts[i].msg_hdr)) return -EFAULT;

@@ -18,7 +18,7 @@
 #include "linux/process.h"
 #include "linux/signals.h"
 #include "linux/threads.h"
-#include "linux/syscalls/host_result.h"
+#include "linux/syscalls/host_call.h"
 #include "linux/syscalls/syscall_table.h"
 #include "support/diag_stream.h"
 
@@ -236,13 +236,13 @@ int64_t sys_clone3(Process& p, const SyscallArgs& a) {
 }
 
 int64_t sys_wait4(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_wait4, long(a.a[0]), L(host_opt(p, a.a[1], 4)), long(a.a[2]),
-                      L(host_opt(p, a.a[3], sizeof(struct rusage))));
+  return blocking_call(SYS_wait4, long(a.a[0]), L(host_opt(p, a.a[1], 4)), long(a.a[2]),
+                       L(host_opt(p, a.a[3], sizeof(struct rusage))));
 }
 
 int64_t sys_waitid(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_waitid, long(a.a[0]), long(a.a[1]), L(host_opt(p, a.a[2], sizeof(siginfo_t))),
-                      long(a.a[3]), L(host_opt(p, a.a[4], sizeof(struct rusage))));
+  return blocking_call(SYS_waitid, long(a.a[0]), long(a.a[1]), L(host_opt(p, a.a[2], sizeof(siginfo_t))),
+                       long(a.a[3]), L(host_opt(p, a.a[4], sizeof(struct rusage))));
 }
 
 // ---- kill ----
@@ -271,7 +271,7 @@ int64_t signal_self(Process& p, int sig, int code, GuestThread* target,
   info.set_u32(0, uint32_t(::getpid()));
   info.set_u32(4, uint32_t(::getuid()));
   if (target) {
-    add_thread_pending(target->signals, sig, info);
+    add_thread_pending(*target, sig, info);
   } else if (!(p.thread().sigmask & sigbit(sig))) {
     add_pending(sig, info);
   } else {

@@ -16,7 +16,7 @@
 #include "linux/process.h"
 #include "linux/signals.h"
 #include "linux/threads.h"
-#include "linux/syscalls/host_result.h"
+#include "linux/syscalls/host_call.h"
 #include "linux/syscalls/syscall_table.h"
 
 namespace vireo {
@@ -122,14 +122,21 @@ int64_t sys_sigaltstack(Process& p, const SyscallArgs& a) {
 // Waits with a temporary guest mask until a signal for a guest handler (or a fatal one)
 // arrives. The host signals are blocked while we look at our own pending set, and the host
 // sigsuspend unblocks them atomically, so a signal arriving in between is not lost. The
-// temporary mask stays in force until the handler's frame is built; the frame saves the old one.
+// signals Vireo holds itself come with a raised exit request, which the stub tests, and a
+// wake-up signal the host never blocks (signals.h); a wake-up for a signal this thread does
+// not take after all waits again. The temporary mask stays in force until the handler's frame
+// is built; the frame saves the old one.
 int64_t suspend_with(Process& p, uint64_t temp) {
   temp &= ~kUnblockable;
   uint64_t all = host_mask_for(~uint64_t(0)), prev;
   ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &prev, 8L);
-  if (!(pending_signals() & ~temp)) {
+  while (!(pending_signals() & ~temp)) {
     uint64_t wait_mask = host_mask_for(temp);
-    ::syscall(SYS_rt_sigsuspend, &wait_mask, 8L);
+    if (blocking_call(SYS_rt_sigsuspend, hp(&wait_mask), 8) == kRestartSys) {
+      // (the exit request was up: the run loop serves it, then the guest waits again)
+      ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &prev, nullptr, 8L);
+      return kRestartSys;
+    }
   }
   p.thread().saved_mask = p.thread().sigmask;
   p.thread().mask_saved = true;
@@ -160,8 +167,8 @@ int64_t sys_rt_sigtimedwait(Process& p, const SyscallArgs& a) {
     return sig;
   }
   uint64_t host_set = host_mask_for(set);
-  return host_result(::syscall(SYS_rt_sigtimedwait, &host_set, host_opt(p, a.a[1], 128),
-                               host_opt(p, a.a[2], 16), 8L));
+  return blocking_call(SYS_rt_sigtimedwait, hp(&host_set), hp(host_opt(p, a.a[1], 128)),
+                       hp(host_opt(p, a.a[2], 16)), 8);
 }
 
 int64_t sys_rt_sigreturn(Process& p, const SyscallArgs&) { return signal_return(p); }

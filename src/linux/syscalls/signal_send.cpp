@@ -33,7 +33,7 @@ bool kept_for_self(Process& p, int sig, pid_t tid, GuestSiginfo& info) {
   } else if (tid == 0) {
     add_process_pending(sig, info);
     p.wake_threads_for(sig);
-  } else if (!p.with_thread(tid, [&](GuestThread& t) { add_thread_pending(t.signals, sig, info); })) {
+  } else if (!p.with_thread(tid, [&](GuestThread& t) { add_thread_pending(t, sig, info); })) {
     return false;  // not one of ours after all: the host answers (ESRCH)
   }
   return true;

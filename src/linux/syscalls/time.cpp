@@ -9,7 +9,7 @@
 #include "linux/guest_access.h"
 #include "linux/process.h"
 #include "linux/vdso/vdso_mapping.h"
-#include "linux/syscalls/host_result.h"
+#include "linux/syscalls/host_call.h"
 #include "linux/syscalls/syscall_table.h"
 
 namespace vireo {
@@ -37,11 +37,11 @@ int64_t sys_time(Process& p, const SyscallArgs& a) {
   return now;
 }
 int64_t sys_nanosleep(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_nanosleep, L(host_arg(p, a.a[0], 16)), L(host_opt(p, a.a[1], 16)));
+  return blocking_call(SYS_nanosleep, L(host_arg(p, a.a[0], 16)), L(host_opt(p, a.a[1], 16)));
 }
 int64_t sys_clock_nanosleep(Process& p, const SyscallArgs& a) {
-  return host_syscall(SYS_clock_nanosleep, long(a.a[0]), long(a.a[1]), L(host_arg(p, a.a[2], 16)),
-                      L(host_opt(p, a.a[3], 16)));
+  return blocking_call(SYS_clock_nanosleep, long(a.a[0]), long(a.a[1]), L(host_arg(p, a.a[2], 16)),
+                       L(host_opt(p, a.a[3], 16)));
 }
 int64_t sys_times(Process& p, const SyscallArgs& a) {
   return host_syscall(SYS_times, L(host_opt(p, a.a[0], sizeof(struct tms))));

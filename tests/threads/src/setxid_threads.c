@@ -7,28 +7,36 @@
 // As root, the effective ids change to 65534 and back; otherwise they are set to what they
 // are (the same broadcast either way).
 //
-// The workers wait for the change spinning on a flag (with sched_yield), not in a blocking
-// call: Vireo sees a signal that arrives just before a thread enters a blocking host call
-// only when that call returns (docs/usage.md, threads, "Limits"), so a worker blocked in a futex when the
-// broadcast came would never answer it, and the setresuid would wait for it forever. This
-// test is about whose handler of 33 runs; that race is a known limit, not what it checks.
+// The workers wait for the change blocked in a futex (pthread_barrier_wait, or a condition
+// variable in every other round), so the broadcast's signal often arrives just as a
+// worker enters its futex wait. Before Vireo's blocking host calls went through its
+// safe_syscall stub (src/linux/safe_syscall.h), a signal in that window was seen only when the
+// wait returned, which it never did: the set*id waited for that thread's handler forever
+// (2-8 hangs in 100 runs, either engine).
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define THREADS 4
 
-static pthread_barrier_t checked;
-static int changed;  // the main thread's set*id calls have returned
+static pthread_barrier_t changed, checked;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int use_cond, go;  // this round's workers wait on cv until go
 static uid_t want_uid;
 static gid_t want_gid;
 static int agree;
 
 static void* worker(void* arg) {
-  while (!__atomic_load_n(&changed, __ATOMIC_ACQUIRE)) sched_yield();
+  if (use_cond) {
+    pthread_mutex_lock(&mu);
+    while (!go) pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+  } else {
+    pthread_barrier_wait(&changed);
+  }
   // Raw calls: the thread's own credentials, not a value a library might cache.
   uid_t r, e, s;
   gid_t gr, ge, gs;
@@ -40,19 +48,29 @@ static void* worker(void* arg) {
 }
 
 // uid_first: on the way back, the euid must be 0 again before the egid may change.
-static int round_of(uid_t uid, gid_t gid, int uid_first) {
+static int round_of(uid_t uid, gid_t gid, int uid_first, int cond) {
   agree = 0;
   want_uid = uid;
   want_gid = gid;
+  use_cond = cond;
+  go = 0;
   pthread_t t[THREADS];
-  __atomic_store_n(&changed, 0, __ATOMIC_RELEASE);
+  pthread_barrier_init(&changed, NULL, THREADS + 1);
   pthread_barrier_init(&checked, NULL, THREADS + 1);
   for (int i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, worker, NULL);
   int ok = uid_first ? setresuid(-1, uid, -1) == 0 && setresgid(-1, gid, -1) == 0
                      : setresgid(-1, gid, -1) == 0 && setresuid(-1, uid, -1) == 0;
-  __atomic_store_n(&changed, 1, __ATOMIC_RELEASE);
+  if (cond) {
+    pthread_mutex_lock(&mu);
+    go = 1;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+  } else {
+    pthread_barrier_wait(&changed);
+  }
   pthread_barrier_wait(&checked);
   for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+  pthread_barrier_destroy(&changed);
   pthread_barrier_destroy(&checked);
   return ok ? agree : -1;
 }
@@ -60,11 +78,14 @@ static int round_of(uid_t uid, gid_t gid, int uid_first) {
 int main(void) {
   uid_t uid = geteuid();
   gid_t gid = getegid();
-  printf("same ids: %d of %d threads agree\n", round_of(uid, gid, 0), THREADS);
-  if (uid == 0) {
-    printf("to 65534: %d of %d threads agree\n", round_of(65534, 65534, 0), THREADS);
-    // Back: the saved set-user-ID is still 0, so the unprivileged euid may return to it.
-    printf("back: %d of %d threads agree\n", round_of(uid, gid, 1), THREADS);
+  for (int cond = 0; cond < 2; cond++) {
+    const char* how = cond ? "condition variable" : "barrier";
+    printf("%s, same ids: %d of %d threads agree\n", how, round_of(uid, gid, 0, cond), THREADS);
+    if (uid == 0) {
+      printf("%s, to 65534: %d of %d threads agree\n", how, round_of(65534, 65534, 0, cond), THREADS);
+      // Back: the saved set-user-ID is still 0, so the unprivileged euid may return to it.
+      printf("%s, back: %d of %d threads agree\n", how, round_of(uid, gid, 1, cond), THREADS);
+    }
   }
   return 0;
 }
