@@ -25,6 +25,9 @@ class Engine {
   // [addr, addr+len) was newly mapped where nothing was (a non-fixed mmap, brk growth): an
   // engine that protects pages for gdb's watchpoints (the jit) protects the ones it holds.
   virtual void mapped(uint64_t addr, uint64_t len) {}
+  // [addr, addr+len) is a new MAP_SHARED view of a file: an engine whose code from the file's
+  // other views relied on write-protecting the views it knew (the jit) drops that code.
+  virtual void shared_file_mapped(uint64_t addr, uint64_t len) {}
   // The platform is about to write [addr, addr+len) on the guest's behalf (a read() into
   // guest memory, a signal frame): an engine that write-protects code pages must let it.
   virtual void prepare_guest_write(uint64_t addr, uint64_t len) {}

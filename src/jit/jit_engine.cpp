@@ -99,6 +99,16 @@ void JitEngine::invalidate(uint64_t addr, uint64_t len) {
   for (uint64_t page : aliased) stats_.invalidations += cache_.invalidate(page, 4096);
 }
 
+// Only the code pages translated from other views of the same file: a storm of views of one
+// file (Go's TestMemmoveOverflow maps 49,152) walked every other view at every mmap, and each
+// walk's invalidations were queued for every other thread until their queues overflowed into
+// full cache flushes.
+void JitEngine::shared_file_mapped(uint64_t addr, uint64_t len) {
+  std::vector<uint64_t> code_pages;
+  shared_->file_viewed(addr, len, code_pages);
+  for (uint64_t page : code_pages) invalidate(page, 4096);
+}
+
 void JitEngine::prepare_guest_write(uint64_t addr, uint64_t len) {
   watch_kernel_access(addr, len);
   if (len == 0 || !member_) return;

@@ -97,6 +97,7 @@ class JitEngine final : public Engine {
   void print_stats(std::FILE* out, double seconds) const override;
   void invalidate(uint64_t addr, uint64_t len) override;
   void mapped(uint64_t addr, uint64_t len) override;  // (jit/watch_step.cpp)
+  void shared_file_mapped(uint64_t addr, uint64_t len) override;
   void prepare_guest_write(uint64_t addr, uint64_t len) override;
   void prepare_guest_read(uint64_t addr, uint64_t len) override;  // (watch_step.cpp)
   void merge_stats(const Engine& other) override;
