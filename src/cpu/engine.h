@@ -34,6 +34,11 @@ class Engine {
   // ... or to read it (a struct a system call takes): an engine that protects pages for
   // gdb's watchpoints (the jit) lets it.
   virtual void prepare_guest_read(uint64_t addr, uint64_t len) {}
+  // This engine's guest thread ended: returns whether it may run a later thread of the same
+  // process (a new clone takes it, with what it translated and decoded, instead of building
+  // an engine: issue 22, thread start-up). It lets go of the ended thread's CpuState; its
+  // --stats counters stay in it. An engine that returns false is destroyed.
+  virtual bool park() { return false; }
   // Adds `other`'s --stats counters to this engine's (an engine of the same kind: the
   // engine of a guest thread that ended, so that --stats adds up all threads).
   virtual void merge_stats(const Engine& other) {}

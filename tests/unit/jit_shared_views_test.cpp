@@ -1,7 +1,8 @@
 // SharedCode's bookkeeping for storms of mappings (docs/performance.md, "Mapping storms and
 // thread start"): invalidations queued for another thread that meet coalesce instead of
 // overflowing into a full flush; a new shared view of a file finds the code of the file's
-// other views without walking them.
+// other views without walking them; an engine handed on to a new thread takes its exit
+// request.
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -89,6 +90,28 @@ TEST(JitSharedViews, ANewViewFindsOnlyCodeOfTheSameFilesOtherViews) {
   EXPECT_TRUE(code_pages.empty());
   ::close(code_fd);
   ::close(data_fd);
+  shared.leave(a);
+  shared.leave(b);
+}
+
+TEST(JitSharedViews, AParkedMembersRequestsGoToItsNewThread) {
+  Machine m;
+  jit::SharedCode shared(m.as.memory());
+  volatile uint32_t request_a = 0, old_thread = 0, parked = 0, new_thread = 0;
+  jit::SharedCode::Member* a = shared.join(&request_a);
+  jit::SharedCode::Member* b = shared.join(&old_thread);
+  std::vector<uint64_t> aliased;
+  shared.rebind(b, &parked);  // (b's thread ended: JitEngine::park)
+  shared.invalidate_range(a, kCode, 4096, aliased);
+  EXPECT_EQ(old_thread, 0u);
+  EXPECT_EQ(parked, 1u);
+  shared.rebind(b, &new_thread);  // (a new thread runs the engine)
+  EXPECT_TRUE(b->pending.load());  // (dropped at its first dispatch)
+  shared.invalidate_range(a, kData, 4096, aliased);
+  EXPECT_EQ(new_thread, 1u);
+  Ranges ranges;
+  EXPECT_FALSE(shared.take(b, ranges));
+  EXPECT_EQ(ranges, (Ranges{{kCode, 4096}, {kData, 4096}}));
   shared.leave(a);
   shared.leave(b);
 }

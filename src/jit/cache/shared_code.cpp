@@ -28,6 +28,11 @@ void SharedCode::leave(Member* m) {
   std::erase_if(members_, [&](auto& p) { return p.get() == m; });
 }
 
+void SharedCode::rebind(Member* m, volatile uint32_t* exit_request) {
+  std::lock_guard g(mu_);
+  m->exit_request = exit_request;
+}
+
 bool SharedCode::protect(Member* m, uint64_t page) {
   if (!mem_.space) return false;  // (system mode: no host protection)
   std::lock_guard g(mu_);

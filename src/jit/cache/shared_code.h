@@ -41,6 +41,8 @@ class SharedCode {
 
   Member* join(volatile uint32_t* exit_request);
   void leave(Member* m);
+  // `m`'s engine runs for another thread now (JitEngine::park): its exit request is that one.
+  void rebind(Member* m, volatile uint32_t* exit_request);
 
   // `m` is about to hold code from guest page `page`: write-protect it on the host if the
   // guest may write it, and so every writable page that shows the same file page through
