@@ -264,9 +264,10 @@ void Process::after_fork(bool child) {
     if (debugged && me->engine) me->engine->set_debug(nullptr);
     // Their engines go with them (their host threads do not exist here).
     others.clear();
-    // Idle engines are left, not freed: their memory is the parent's, shared copy-on-write,
-    // and freeing it would copy it (the child usually execs soon).
-    for (auto& e : idle_engines_) (void)e.release();
+    // So do the idle engines. (Not left unfreed: each holds the process's SharedCode, and the
+    // engine factory makes a new one for an in-place execve's image only when no engine holds
+    // the old one; a child of node that exec'd then protected pages through the old image's
+    // freed address space.)
     idle_engines_.clear();
     return;
   }

@@ -2,8 +2,9 @@
 // while the main thread changes that code between them: rewritten in place (an RWX page), and
 // replaced by a new mapping at the same address. Under Vireo a new thread may run on an ended
 // thread's engine (Engine::park) with that thread's translations: what was invalidated while
-// no thread ran the engine must not run again. Then batches of threads at once. Every result
-// is independent of scheduling.
+// no thread ran the engine must not run again. Then batches of threads at once, and a fork
+// whose child executes a shell (the child's image must not inherit the ended threads'
+// engines). Every result is independent of scheduling.
 // Usage: thread_churn [ROUNDS]   (default 300)
 #include <pthread.h>
 #include <stdint.h>
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static uint8_t* code;  // one page: `mov eax, imm32; ret`, the imm32 the version
 
@@ -69,5 +72,14 @@ int main(int argc, char** argv) {
     }
   }
   printf("%d rounds, %d batches: checksum %ld, %ld threads ran stale code\n", rounds, rounds / 10, checksum, stale);
+  fflush(stdout);
+  pid_t child = fork();
+  if (child == 0) {
+    execl("/bin/sh", "sh", "-c", "i=0; while [ $i -lt 300 ]; do i=$((i+1)); done; echo child $i", (char*)0);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  printf("child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
   return stale != 0;
 }
