@@ -5,6 +5,8 @@
   from the second thread, which should be as large under the jit as natively.
 - mutex_pingpong: two threads handing a token over through a mutex and condition variables
   (every hand-over is a futex wait and wake); ratios to native.
+- thread_start: 1,000 threads created and joined one after another, each doing almost nothing
+  (what starting a thread costs).
 
 Usage: bench/threads.py [--reps N] [--engines jit,interp]   (prints a Markdown table)
 """
@@ -21,7 +23,7 @@ VIREO = os.path.join(ROOT, "build", "vireo")
 
 def build():
     os.makedirs(BIN, exist_ok=True)
-    for name in ("par_matmul", "mutex_pingpong"):
+    for name in ("par_matmul", "mutex_pingpong", "thread_start"):
         src = os.path.join(ROOT, "bench", "threads", name + ".c")
         out = os.path.join(BIN, name)
         if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
@@ -47,7 +49,8 @@ def main():
         runners.append((f"vireo-{e}", [VIREO, "run", f"--engine={e}"]))
     cases = [("par_matmul 1 thread", ["par_matmul", "800", "1"]),
              ("par_matmul 2 threads", ["par_matmul", "800", "2"]),
-             ("mutex_pingpong", ["mutex_pingpong", "20000"])]
+             ("mutex_pingpong", ["mutex_pingpong", "20000"]),
+             ("thread_start 1000", ["thread_start", "1000"])]
     times = {(r, c): [] for r, _ in runners for c, _ in cases}
     expected = {}
     for _ in range(args.reps):  # interleaved: noise spreads over every runner

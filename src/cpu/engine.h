@@ -25,12 +25,20 @@ class Engine {
   // [addr, addr+len) was newly mapped where nothing was (a non-fixed mmap, brk growth): an
   // engine that protects pages for gdb's watchpoints (the jit) protects the ones it holds.
   virtual void mapped(uint64_t addr, uint64_t len) {}
+  // [addr, addr+len) is a new MAP_SHARED view of a file: an engine whose code from the file's
+  // other views relied on write-protecting the views it knew (the jit) drops that code.
+  virtual void shared_file_mapped(uint64_t addr, uint64_t len) {}
   // The platform is about to write [addr, addr+len) on the guest's behalf (a read() into
   // guest memory, a signal frame): an engine that write-protects code pages must let it.
   virtual void prepare_guest_write(uint64_t addr, uint64_t len) {}
   // ... or to read it (a struct a system call takes): an engine that protects pages for
   // gdb's watchpoints (the jit) lets it.
   virtual void prepare_guest_read(uint64_t addr, uint64_t len) {}
+  // This engine's guest thread ended: returns whether it may run a later thread of the same
+  // process (a new clone takes it, with what it translated and decoded, instead of building
+  // an engine: issue 22, thread start-up). It lets go of the ended thread's CpuState; its
+  // --stats counters stay in it. An engine that returns false is destroyed.
+  virtual bool park() { return false; }
   // Adds `other`'s --stats counters to this engine's (an engine of the same kind: the
   // engine of a guest thread that ended, so that --stats adds up all threads).
   virtual void merge_stats(const Engine& other) {}

@@ -50,6 +50,8 @@ class Interpreter final : public Engine {
   void invalidate(uint64_t addr, uint64_t len) override;
   void merge_stats(const Engine& other) override;
   bool set_debug(DebugControls* d, std::string* why = nullptr) override;  // (debug_checks.cpp)
+  // (its decodes are the process's; each run binds the CpuState it is given)
+  bool park() override { return debug_ == nullptr && !sys_; }
   // A forked child: the pool's entries so far are the parent's (link, mark_inherited).
   void forked() override { mark_inherited(); }
 

@@ -99,6 +99,16 @@ void JitEngine::invalidate(uint64_t addr, uint64_t len) {
   for (uint64_t page : aliased) stats_.invalidations += cache_.invalidate(page, 4096);
 }
 
+// Only the code pages translated from other views of the same file: a storm of views of one
+// file (Go's TestMemmoveOverflow maps 49,152) walked every other view at every mmap, and each
+// walk's invalidations were queued for every other thread until their queues overflowed into
+// full cache flushes.
+void JitEngine::shared_file_mapped(uint64_t addr, uint64_t len) {
+  std::vector<uint64_t> code_pages;
+  shared_->file_viewed(addr, len, code_pages);
+  for (uint64_t page : code_pages) invalidate(page, 4096);
+}
+
 void JitEngine::prepare_guest_write(uint64_t addr, uint64_t len) {
   watch_kernel_access(addr, len);
   if (len == 0 || !member_) return;
@@ -389,6 +399,17 @@ StopReason JitEngine::debug_dispatch(CpuState& cpu, bool& handled) {
   return r;
 }
 
+// A thread's engine handed on to the process's next new thread (Process::clone_thread): its
+// translations, decodes and caches are the same process's, valid for any of its threads, so
+// the next thread neither builds an engine (the decode pool's huge page, the index, the code
+// cache's mapping, the trampolines) nor translates the start-up code again. Invalidations
+// queued meanwhile are dropped at its next dispatch, before any block runs.
+bool JitEngine::park() {
+  if (debug_) return false;
+  if (member_) shared_->rebind(member_, &parked_exit_request_);
+  return true;
+}
+
 // A forked child is a new process, young whatever its parent's age (jit/tiering.h).
 void JitEngine::forked() {
   tiering_.new_process();
@@ -399,6 +420,7 @@ void JitEngine::forked() {
 StopReason JitEngine::run(CpuState& cpu) {
   // (the CpuState of an engine's thread never moves: other threads raise its exit request)
   if (!member_) member_ = shared_->join(&cpu.exit_request);
+  else if (member_->exit_request != &cpu.exit_request) shared_->rebind(member_, &cpu.exit_request);  // (park())
   if (!kernel_lifted_.empty()) settle_kernel_lifts();
   for (;;) {
     activate_fault_scope(scope_, mem_);

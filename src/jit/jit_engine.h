@@ -97,6 +97,8 @@ class JitEngine final : public Engine {
   void print_stats(std::FILE* out, double seconds) const override;
   void invalidate(uint64_t addr, uint64_t len) override;
   void mapped(uint64_t addr, uint64_t len) override;  // (jit/watch_step.cpp)
+  void shared_file_mapped(uint64_t addr, uint64_t len) override;
+  bool park() override;
   void prepare_guest_write(uint64_t addr, uint64_t len) override;
   void prepare_guest_read(uint64_t addr, uint64_t len) override;  // (watch_step.cpp)
   void merge_stats(const Engine& other) override;
@@ -141,6 +143,8 @@ class JitEngine final : public Engine {
   uint64_t insns_at_enter_ = 0;  // cpu.insn_count when translated code was last entered
   std::shared_ptr<SharedCode> shared_;
   SharedCode::Member* member_ = nullptr;
+  // Where other threads raise this engine's exit request while no thread runs it (park()).
+  volatile uint32_t parked_exit_request_ = 0;
   DebugControls* debug_ = nullptr;  // a debugger's controls, or null
   StopReason debug_dispatch(CpuState& cpu, bool& handled);  // joined at the first run (its CpuState known then)
   // gdb watchpoints by page protection (watch_step.cpp).

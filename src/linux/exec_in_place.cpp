@@ -99,6 +99,7 @@ void Process::reset_stats(GuestThread& t) {
   retired_insns_ = 0;
   retired_syscalls_.clear();
   retired_engine_stats_.reset();
+  idle_engines_.clear();  // (the old image's, before its address space goes)
   threads_started_ = 1;
   t.syscall_counts.clear();
   start_ = std::chrono::steady_clock::now();

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstdlib>
@@ -97,6 +98,12 @@ std::string exe_of(const std::string& proc_dir) {
   return n > 0 ? std::string(buf, size_t(n)) : std::string();
 }
 
+uint64_t now_ns() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
 uint64_t coarse_now_ns() {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -119,6 +126,15 @@ std::atomic<bool> stale{true};           // a new process, a fork child, a new i
 std::atomic<Header*> live_map{nullptr};  // pub.map, for the request check
 std::atomic<uint64_t> first_due_ns{0};   // when a process without a record publishes anyway
 constexpr uint64_t kFirstDelayNs = 10'000'000;
+// A record of thousands of mappings costs milliseconds (its text is rebuilt whole). Written at
+// every blocking call after a change, a storm of mmaps between futex waits (Go's
+// TestMemmoveOverflow: 49,152 views, its other threads waiting all the while) spent most of
+// its time here. So a record that cost more than kCostlyNs is written again, at a blocking
+// call, only once kCostFactor times its cost has passed; a change meanwhile is owed, and
+// written at the first system call (blocking or not) past that time, or when a reader asks.
+constexpr uint64_t kCostlyNs = 1'000'000;
+constexpr uint64_t kCostFactor = 10;
+std::atomic<uint64_t> next_due_ns{0};  // (0: no costly record to space out)
 pid_t owner_pid = 0;  // the process whose Process publishes (see publish_guest_maps)
 
 // Files of processes that are gone (killed before they could remove theirs). Only now and
@@ -137,21 +153,29 @@ void sweep() {
   ::closedir(d);
 }
 
+// The publisher maps its file once, over the most a record can hold, and only lengthens the
+// file as the record grows: other threads read the header through live_map without the lock
+// (publish_guest_maps' request check), so the mapping must not move while they may (a storm
+// of mmaps grew the record, and a thread checking for requests read the unmapped old one).
+constexpr size_t kSpan = kTextOffset + 2 * 4096 + kMaxText;  // (exe path, auxv, maps text)
+
 bool map_file(size_t need) {
-  size_t cap = std::max<size_t>(16384, (need * 2 + 4095) & ~size_t(4095));
+  if (need > kSpan) return false;
+  size_t cap = std::min(kSpan, std::max<size_t>(16384, (need * 2 + 4095) & ~size_t(4095)));
   // Never truncated nor shrunk: a reader may have the file mapped (a file left by an earlier
   // process with this pid is rewritten, its old record failing the reader's checks meanwhile).
   int fd = ::open(file_of(pub.pid).c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return false;
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && size_t(st.st_size) > cap) cap = size_t(st.st_size);
-  void* m = (size_t(st.st_size) == cap || ::ftruncate(fd, off_t(cap)) == 0)
-                ? ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
-                : MAP_FAILED;
+  if (::fstat(fd, &st) == 0 && size_t(st.st_size) > cap) cap = std::min(kSpan, size_t(st.st_size));
+  bool ok = size_t(st.st_size) >= cap || ::ftruncate(fd, off_t(cap)) == 0;
+  if (ok && !pub.map) {
+    void* m = ::mmap(nullptr, kSpan, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ok = m != MAP_FAILED;
+    if (ok) pub.map = static_cast<Header*>(m);
+  }
   ::close(fd);
-  if (m == MAP_FAILED) return false;
-  if (pub.map) ::munmap(pub.map, pub.cap);
-  pub.map = static_cast<Header*>(m);
+  if (!ok) return false;
   pub.cap = cap;
   live_map.store(pub.map, std::memory_order_release);
   return true;
@@ -181,7 +205,7 @@ bool may_block(Process& p, uint64_t nr) {
 void write_record(Process& p, uint64_t gen) {
   const pid_t me = ::getpid();
   if (pub.pid != me) {  // a new process (or a fork child, which must not write its parent's file)
-    if (pub.map) ::munmap(pub.map, pub.cap);
+    if (pub.map) ::munmap(pub.map, kSpan);  // (only this thread runs in a fork child)
     pub = Published{me, {}, pub.exe, nullptr, 0};  // (a fork child: the same image)
     if ((me & 15) == 0) sweep();
   }
@@ -194,6 +218,7 @@ void write_record(Process& p, uint64_t gen) {
     pub.exe = ::realpath(p.exe_path.c_str(), canon) ? std::string(canon) : p.exe_path;
   }
   const std::string& exe = pub.exe;
+  const uint64_t t0 = now_ns();
   const std::string maps = procfs_maps(p);  // (a change meanwhile has a newer generation)
   const std::vector<uint64_t>& auxv = guest_layout().auxv;
   const size_t auxv_len = auxv.size() * 8;
@@ -223,6 +248,8 @@ void write_record(Process& p, uint64_t gen) {
   h->seq.fetch_add(1, std::memory_order_release);  // even: whole
   published_generation.store(gen, std::memory_order_relaxed);
   stale.store(false, std::memory_order_relaxed);
+  const uint64_t t1 = now_ns(), cost = t1 - t0;
+  next_due_ns.store(cost > kCostlyNs ? t1 + kCostFactor * cost : 0, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -278,6 +305,8 @@ void publish_guest_maps(Process& p, uint64_t nr) {
         due = ~uint64_t(0);
       }
       if (coarse_now_ns() < due && !may_block(p, nr)) return;
+    } else if (const uint64_t due = next_due_ns.load(std::memory_order_relaxed); due != 0) {
+      if (now_ns() < due) return;  // (a costly record: owed until then, see kCostlyNs)
     } else if (nr == SYS_mmap || nr == SYS_munmap || nr == SYS_mprotect || nr == SYS_mremap ||
                nr == SYS_brk || nr == SYS_madvise || !may_block(p, nr)) {
       return;

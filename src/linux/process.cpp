@@ -278,6 +278,10 @@ void Process::print_stats(const char* ending) {
       if (!total) total = t->engine.get();
       else total->merge_stats(*t->engine);
     }
+    for (auto& e : idle_engines_) {
+      if (!total) total = e.get();
+      else total->merge_stats(*e);
+    }
     if (!total) return;
     diag_print(out, "vireo --stats (engine {}):\n", total->name());
     if (ending) diag_print(out, "  image ended by:       {}\n", ending);

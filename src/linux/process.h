@@ -166,6 +166,10 @@ class Process {
   uint64_t retired_insns_ = 0;
   std::map<uint64_t, uint64_t> retired_syscalls_;
   std::unique_ptr<Engine> retired_engine_stats_;
+  // Engines of ended threads, for the next new threads to take (Engine::park; threads.cpp).
+  std::vector<std::unique_ptr<Engine>> idle_engines_;
+  static constexpr size_t kMaxIdleEngines = 8;
+  std::unique_ptr<Engine> engine_for_new_thread();
   // Set when the main thread, alone, ends the process (the run loop returns the status).
   bool exited_ = false;
   int exit_status_ = 0;

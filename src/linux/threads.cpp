@@ -60,7 +60,7 @@ int64_t Process::clone_thread(const CloneRequest& req) {
   nt->sigmask = parent.sigmask;
   nt->altstack.reset();
   if (req.flags & CLONE_CHILD_CLEARTID) nt->clear_child_tid = req.child_tid;
-  nt->engine = opts_.make_engine(as_->memory());
+  nt->engine = engine_for_new_thread();
   GuestThread* raw = nt.get();
   {
     std::lock_guard g(threads_mu_);
@@ -118,6 +118,22 @@ int64_t Process::clone_thread(const CloneRequest& req) {
   return start.tid;
 }
 
+// An ended thread's engine if one is idle (Engine::park): a new thread under the jit cost
+// ~0.4 ms of CPU to build its engine (its decode pool's 2 MiB huge page cleared, the index
+// and memo populated, the trampolines generated, all unmapped again at its end) and to
+// translate the thread start-up code again.
+std::unique_ptr<Engine> Process::engine_for_new_thread() {
+  {
+    std::lock_guard g(threads_mu_);
+    if (!idle_engines_.empty()) {
+      std::unique_ptr<Engine> e = std::move(idle_engines_.back());
+      idle_engines_.pop_back();
+      return e;
+    }
+  }
+  return opts_.make_engine(as_->memory());
+}
+
 void Process::exit_thread(int code) {
   GuestThread& t = thread();
   t.exiting = true;
@@ -171,6 +187,11 @@ void Process::retire_stats(GuestThread& t) {
   retired_insns_ += t.cpu.insn_count;
   for (auto& [nr, n] : t.syscall_counts) retired_syscalls_[nr] += n;
   if (!t.engine) return;
+  // Kept for the next new thread, counters and all (print_stats adds the idle engines' too).
+  if (!threads_.empty() && !debugger && idle_engines_.size() < kMaxIdleEngines && t.engine->park()) {
+    idle_engines_.push_back(std::move(t.engine));
+    return;
+  }
   if (!opts_.stats) {
     // Nothing will print the engine's counters: the first thread to end built an engine to
     // hold them (a JitEngine: decode pool, code cache, trampolines, ~6 mmap calls), and a last
@@ -247,6 +268,11 @@ void Process::after_fork(bool child) {
     if (debugged && me->engine) me->engine->set_debug(nullptr);
     // Their engines go with them (their host threads do not exist here).
     others.clear();
+    // So do the idle engines. (Not left unfreed: each holds the process's SharedCode, and the
+    // engine factory makes a new one for an in-place execve's image only when no engine holds
+    // the old one; a child of node that exec'd then protected pages through the old image's
+    // freed address space.)
+    idle_engines_.clear();
     return;
   }
   unlock_all_after_fork(false);

@@ -145,18 +145,15 @@ std::vector<uint64_t> AddressSpace::shared_aliases(uint64_t page) const {
   return out;
 }
 
-std::vector<std::pair<uint64_t, uint64_t>> AddressSpace::other_shared_views(uint64_t addr) const {
+bool AddressSpace::shared_file_page(uint64_t page, FilePage& out) const {
   std::lock_guard g(mu_);
-  std::vector<std::pair<uint64_t, uint64_t>> out;
-  auto it = regions_.upper_bound(addr);
-  if (it == regions_.begin() || std::prev(it)->second.end <= addr) return out;
+  auto it = regions_.upper_bound(page);
+  if (it == regions_.begin() || std::prev(it)->second.end <= page) return false;
   --it;
-  const Origin o = it->second.origin;
-  if (!o.shared || !o.inode) return out;
-  for (auto& [start, r] : regions_)
-    if (r.origin.shared && r.origin.inode == o.inode && r.origin.dev == o.dev && !(start <= addr && addr < r.end))
-      out.emplace_back(start, r.end);
-  return out;
+  const Origin& o = it->second.origin;
+  if (!o.shared || !o.inode) return false;
+  out = {o.dev, o.inode, o.offset + (page - it->first)};
+  return true;
 }
 
 namespace {

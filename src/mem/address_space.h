@@ -68,8 +68,12 @@ class AddressSpace {
   // Other guest pages that show the same page of the same file as `page` through MAP_SHARED
   // mappings (a second view of a memfd or file): writes through one are seen through all.
   std::vector<uint64_t> shared_aliases(uint64_t page) const;
-  // The other MAP_SHARED mappings [start, end) of the file that the mapping at `addr` shows.
-  std::vector<std::pair<uint64_t, uint64_t>> other_shared_views(uint64_t addr) const;
+  // The file page that `page` shows through a MAP_SHARED mapping of a file (dev, inode and
+  // the page's offset in it); false for any other page (private, anonymous, unmapped).
+  struct FilePage {
+    uint64_t dev = 0, inode = 0, offset = 0;
+  };
+  bool shared_file_page(uint64_t page, FilePage& out) const;
 
   // The guest's protection (PROT_*) of the page holding `addr`, or -1 if it is unmapped.
   int prot_at(uint64_t addr) const;

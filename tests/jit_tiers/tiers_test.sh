@@ -119,6 +119,19 @@ doubling)
   echo "doubling: interpreter tier $i0 insns at N = 8, $i1 with N doubled"
   [[ $i1 -gt $i0 ]] || fail "doubling N interpreted no more"
   ;;
+mmap_storm)
+  # A storm of MAP_SHARED|MAP_FIXED views of one file (Go's TestMemmoveOverflow's shape) while
+  # another thread runs translated code: no thread's cache is flushed (each view's
+  # invalidation used to be queued for the other thread until its queue overflowed into a
+  # flush, and every view of the file was walked and invalidated at each mmap).
+  native=$("$dir/mmap_storm" 4096)
+  run m --translate-after=0 -- "$dir/mmap_storm" 4096
+  [[ $(cat "$tmp/m.out") == "$native" ]] || fail "output differs"
+  flushes=$(stat "cache flushes" "$tmp/m.err")
+  threads=$(stat "guest threads" "$tmp/m.err")
+  echo "mmap_storm 4096: $flushes cache flushes, $threads threads"
+  [[ $threads -eq 2 && $flushes -eq 0 ]] || fail "the storm flushed a translation cache"
+  ;;
 stats_closed_stderr)
   # A guest that closes its stderr (coreutils do at exit): --stats prints nothing and the exit
   # status stays the guest's (the report used to abort Vireo).

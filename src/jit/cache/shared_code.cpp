@@ -28,6 +28,11 @@ void SharedCode::leave(Member* m) {
   std::erase_if(members_, [&](auto& p) { return p.get() == m; });
 }
 
+void SharedCode::rebind(Member* m, volatile uint32_t* exit_request) {
+  std::lock_guard g(mu_);
+  m->exit_request = exit_request;
+}
+
 bool SharedCode::protect(Member* m, uint64_t page) {
   if (!mem_.space) return false;  // (system mode: no host protection)
   std::lock_guard g(mu_);
@@ -38,8 +43,11 @@ bool SharedCode::protect(Member* m, uint64_t page) {
     int prot = mem_.space->prot_at(page);
     if (prot < 0) return false;
     std::vector<uint64_t> writable_aliases;
-    for (uint64_t a : mem_.space->shared_aliases(page))
-      if (int ap = mem_.space->prot_at(a); ap >= 0 && (ap & PROT_WRITE)) writable_aliases.push_back(a);
+    if (AddressSpace::FilePage fp; mem_.space->shared_file_page(page, fp)) {
+      file_code_.insert(page);
+      for (uint64_t a : mem_.space->shared_aliases(page))
+        if (int ap = mem_.space->prot_at(a); ap >= 0 && (ap & PROT_WRITE)) writable_aliases.push_back(a);
+    }
     if (!(prot & PROT_WRITE) && writable_aliases.empty()) return false;
     if ((prot & PROT_WRITE) && ::mprotect(mem_.base + page, 4096, watch_.mask(page, prot) & ~PROT_WRITE) != 0) return false;
     for (uint64_t a : writable_aliases) {
@@ -99,6 +107,19 @@ void SharedCode::drop_page(uint64_t page) {
 }
 
 void SharedCode::tell(Member* m, uint64_t addr, uint64_t len) {
+  // A range that meets the one queued last extends it: a run of mmaps or munmaps side by side
+  // (either way up) stays one range instead of overflowing the queue into a full flush.
+  if (!m->queue.empty() && !m->drop_all) {
+    auto& [qa, ql] = m->queue.back();
+    const uint64_t end = addr + len, qend = qa + ql;
+    if (end >= addr && qend >= qa && addr <= qend && qa <= end) {
+      qa = std::min(qa, addr);
+      ql = std::max(qend, end) - qa;
+      m->pending.store(true, std::memory_order_release);
+      if (m->exit_request) *m->exit_request = 1;
+      return;
+    }
+  }
   if (m->queue.size() >= kMaxQueued) m->drop_all = true;
   else m->queue.emplace_back(addr, len);
   m->pending.store(true, std::memory_order_release);
@@ -168,6 +189,23 @@ void SharedCode::invalidate_range(Member* m, uint64_t addr, uint64_t len, std::v
   }
   // The guest's mmap/mprotect set the host protection to its own: watched pages get theirs back.
   for (uint64_t page : watch_.pages_in(addr, len)) apply_protection(page);
+}
+
+void SharedCode::file_viewed(uint64_t addr, uint64_t len, std::vector<uint64_t>& code_pages) {
+  if (!mem_.space) return;
+  std::lock_guard g(mu_);
+  AddressSpace::FilePage view;
+  if (file_code_.empty() || !mem_.space->shared_file_page(addr, view)) return;
+  for (auto it = file_code_.begin(); it != file_code_.end();) {
+    AddressSpace::FilePage fp;
+    const bool shows_file = mem_.space->shared_file_page(*it, fp);
+    if (shows_file && (fp.dev != view.dev || fp.inode != view.inode || *it - addr < len)) {
+      ++it;  // (another file's code, or the new view's own: invalidated as any MAP_FIXED range)
+      continue;
+    }
+    if (shows_file) code_pages.push_back(*it);  // (noted again when translated again)
+    it = file_code_.erase(it);
+  }
 }
 
 void SharedCode::release_all(Member* m) {

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -40,6 +41,8 @@ class SharedCode {
 
   Member* join(volatile uint32_t* exit_request);
   void leave(Member* m);
+  // `m`'s engine runs for another thread now (JitEngine::park): its exit request is that one.
+  void rebind(Member* m, volatile uint32_t* exit_request);
 
   // `m` is about to hold code from guest page `page`: write-protect it on the host if the
   // guest may write it, and so every writable page that shows the same file page through
@@ -68,6 +71,11 @@ class SharedCode {
   // code there; the pages' protection is the guest's again. `code_pages` gets the code pages
   // elsewhere that aliased the range (the caller drops its code there too).
   void invalidate_range(Member* m, uint64_t addr, uint64_t len, std::vector<uint64_t>& code_pages);
+  // [addr, addr + len) is a new MAP_SHARED view of a file: the code pages translated (by any
+  // translator) from the file's other views were protected without this view, so they go to
+  // `code_pages` for the caller to invalidate everywhere. Costs the code pages ever translated
+  // from shared file views (few), not the file's views (Go's TestMemmoveOverflow: 49,152).
+  void file_viewed(uint64_t addr, uint64_t len, std::vector<uint64_t>& code_pages);
   // `m` dropped all its code (a full cache flush): its pages need no protection for it.
   void release_all(Member* m);
   // What other threads queued for `m`: the ranges to drop, or all (returns true).
@@ -107,6 +115,9 @@ class SharedCode {
   std::unordered_map<uint64_t, std::vector<Member*>> pages_;
   // Code page -> the writable aliases protected for it, and alias page -> its code pages.
   std::unordered_map<uint64_t, std::vector<uint64_t>> aliases_, alias_code_;
+  // Pages that showed a MAP_SHARED view of a file when code was translated from them (kept
+  // until a new view of the file, or until they show something else).
+  std::set<uint64_t> file_code_;
   WatchPages watch_;
   std::atomic<bool> watching_{false};
   // Checked pages (never protected again), and the faults counted towards checking a page.

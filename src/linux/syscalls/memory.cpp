@@ -30,8 +30,7 @@ int64_t sys_mmap(Process& p, const SyscallArgs& a) {
   else if (r >= 0) p.engine().mapped(uint64_t(r), a.a[1]);
   // A new shared view of a file: code translated from its other views was protected without
   // this one, so it is dropped (translated again, it protects every view).
-  if (r >= 0 && (flags & MAP_TYPE) != MAP_PRIVATE && fd >= 0)
-    for (auto [start, end] : p.as().other_shared_views(uint64_t(r))) p.engine().invalidate(start, end - start);
+  if (r >= 0 && (flags & MAP_TYPE) != MAP_PRIVATE && fd >= 0) p.engine().shared_file_mapped(uint64_t(r), a.a[1]);
   return r;
 }
 
