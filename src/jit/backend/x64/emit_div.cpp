@@ -39,13 +39,28 @@ void check_signed(Xbyak::CodeGenerator& g, unsigned size, Xbyak::Label& fail, bo
   g.L(fits);
 }
 
+// The quotient (in r11) to `d` with rax and rdx restored; `fail` restores them too and leaves
+// for `slow`, where the interpreter runs the instruction (#DE, or a dividend too wide).
+void finish(Xbyak::CodeGenerator& g, const Reg64& d, Xbyak::Label& fail, const Xbyak::Label& slow) {
+  Xbyak::Label done;
+  g.pop(g.rdx);
+  g.pop(g.rax);
+  g.mov(d, g.r11);
+  g.jmp(done);
+  g.L(fail);
+  g.pop(g.rdx);
+  g.pop(g.rax);
+  g.jmp(slow, Xbyak::CodeGenerator::T_NEAR);
+  g.L(done);
+}
+
 }  // namespace
 
 void emit_div(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& high,
               const Reg64& low, const Reg64& divisor, const Xbyak::Label& slow, bool high_is_sign) {
   unsigned size = unsigned(desc & 0xFF);
   bool is_signed = (desc >> 8) & 1;
-  Xbyak::Label fail, done;
+  Xbyak::Label fail;
   if (high_is_sign && is_signed && size == 8) {
     // `cqo; idiv`: rdx is the host's cqo of the low half, which is `high`; no stack round
     // trip of the operands and no compare of high with the sign (lua's `%`: 20 host
@@ -58,15 +73,7 @@ void emit_div(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg6
     g.cqo();
     g.idiv(g.r11);
     g.mov(g.r11, g.rax);
-    g.pop(g.rdx);
-    g.pop(g.rax);
-    g.mov(d, g.r11);
-    g.jmp(done);
-    g.L(fail);
-    g.pop(g.rdx);
-    g.pop(g.rax);
-    g.jmp(slow, Xbyak::CodeGenerator::T_NEAR);
-    g.L(done);
+    finish(g, d, fail, slow);
     return;
   }
   // rax and rdx may hold other live values: keep them on the stack (no call happens here, so
@@ -100,15 +107,7 @@ void emit_div(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg6
     case 4: g.mov(g.r11d, g.eax); break;
     default: g.mov(g.r11, g.rax); break;
   }
-  g.pop(g.rdx);
-  g.pop(g.rax);
-  g.mov(d, g.r11);
-  g.jmp(done);
-  g.L(fail);
-  g.pop(g.rdx);
-  g.pop(g.rax);
-  g.jmp(slow, Xbyak::CodeGenerator::T_NEAR);
-  g.L(done);
+  finish(g, d, fail, slow);
 }
 
 }  // namespace vireo::jit
