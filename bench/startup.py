@@ -38,8 +38,9 @@ def main():
     if not os.path.exists(b("forkexec")):
         sys.exit("startup: run bench/run.py first (it builds the workloads)")
     runners = [("native", [])]
-    for v in args.vireo or [bench.VIREO]:
-        path, *opts = v.split()
+    given = args.vireo or [bench.VIREO]
+    for v, copy in zip(given, bench.fresh_copies(given)):
+        path, *opts = copy.split()
         for e in ("interp", "jit"):
             runners.append((f"{v} {e}", [path, "run", "--engine", e] + opts))
     print("| case | " + " | ".join(n for n, _ in runners) + " |")

@@ -53,12 +53,13 @@ def main():
             if (w.group == "core" and w.kind != "startup" or args.extended and w.name in EXTENDED)
             and (not only or w.name in only)]
     vireos = args.vireo or [bench.VIREO]
+    copies = bench.fresh_copies(vireos)
     names = ["native"] + [f"jit {i + 1}" for i in range(len(vireos))] + (["qemu"] if args.qemu else [])
     times = {(w.name, n): [] for w in work for n in names}
     for _ in range(args.reps):
         for w in work:
             argv = [w.program] + scaled(w, w.full, args.scale)
-            cmds = [argv] + [[v, "run", "--engine", "jit"] + argv for v in vireos]
+            cmds = [argv] + [[v, "run", "--engine", "jit"] + argv for v in copies]
             if args.qemu:
                 cmds.append(["qemu-x86_64"] + argv)
             for n, c in zip(names, cmds):
