@@ -2,11 +2,11 @@
 // become the host's own locked instruction on the guest address (AtomicXadd, AtomicXchg,
 // AtomicCmpXchg), so that they are atomic with respect to other guest threads at native cost:
 // lock add/sub/inc/dec/xadd (an xadd of the operand, the result and flags computed from the
-// old value), lock cmpxchg, and xchg with memory. The other locked forms (and, or, xor, bt*,
-// neg, not, adc, sbb, cmpxchg8b/16b) are left to the interpreter's locked path, but for the
-// identities `lock or m, 0`, `lock xor m, 0` and `lock and m, -1`: the full-fence idiom
-// (`lock orq $0, (%rsp)`: sqlite, and compilers' seq_cst fences), which is a locked write of
-// the unchanged value, i.e. `lock xadd m, 0`.
+// old value), lock cmpxchg, xchg with memory, and lock and/or/xor (a compare-and-swap of the
+// result; the identities `lock or m, 0`, `lock xor m, 0` and `lock and m, -1`, the full-fence
+// idiom of sqlite and compilers' seq_cst fences, a locked write of the unchanged value, i.e.
+// `lock xadd m, 0`). The other locked forms (bt*, neg, not, adc, sbb, cmpxchg8b/16b) are left
+// to the interpreter's locked path.
 #include "cpu/cpu_state.h"
 #include "jit/frontend/translator.h"
 
@@ -75,6 +75,32 @@ bool logic_identity(Translator& t, const Insn& in) {
   return true;
 }
 
+// lock and/or/xor m, x (not an identity: Go's atomic.Or8/And8, C's atomic_fetch_or whose
+// result is unused): the result of the value a locked access read, swapped in by a locked
+// cmpxchg. The read is a `lock xadd m, 0`, a write access as the instruction's own is (a
+// fault's error code says write, as the interpreter's). When another thread wrote the word
+// in between, the swap fails and the block leaves by a side exit to this instruction before
+// any of its effects, which runs it again. Not in a loop's tail (no count of instructions for
+// its side exits here): the interpreter's locked path there.
+bool logic(Translator& t, const Insn& in) {
+  const Operand& d = in.op[0];
+  const Operand& s = in.op[1];
+  if (t.insns_before < 0 || !Translator::is_integer_operand(s)) return false;
+  const unsigned size = d.size;
+  const Opcode op = in.mnemonic == ZYDIS_MNEMONIC_AND ? Opcode::And
+                    : in.mnemonic == ZYDIS_MNEMONIC_OR ? Opcode::Or : Opcode::Xor;
+  Value src = t.read(s, size);
+  Value addr = t.address(d);
+  Value old = atomic(t, Opcode::AtomicXadd, addr, t.constant(0), size);
+  Value result = t.ir.op(op, old, src);  // (both zero-extended from `size`: so is the result)
+  Value seen = t.ir.emit(Opcode::AtomicCmpXchg, {Arg::val(addr), Arg::val(old), Arg::val(result), Arg::imm(size)});
+  Value diff = t.ir.emit(Opcode::FlagsSub, {Arg::val(seen), Arg::val(old), Arg::imm(size)});
+  Value lost = t.ir.emit(Opcode::TestCond, {Arg::val(diff), Arg::imm(5)});  // NE
+  t.ir.emit(Opcode::ExitIf, {Arg::val(lost), Arg::imm(t.pc), Arg::imm(uint64_t(t.insns_before))});
+  t.ir.set_flags(flag::ARITH, t.ir.emit(Opcode::FlagsLogic, {Arg::val(result), Arg::imm(size)}));
+  return true;
+}
+
 // xchg m, r (or r, m): the old memory value goes to the register. No flags.
 bool xchg(Translator& t, const Insn& in) {
   const bool mem_first = in.op[0].kind == OpKind::Mem;
@@ -117,7 +143,7 @@ bool translate_locked(Translator& t, const Insn& in) {
     case ZYDIS_MNEMONIC_XCHG: return xchg(t, in);
     case ZYDIS_MNEMONIC_CMPXCHG: return in.op[0].kind == OpKind::Mem && cmpxchg(t, in);
     case ZYDIS_MNEMONIC_OR: case ZYDIS_MNEMONIC_XOR: case ZYDIS_MNEMONIC_AND:
-      return in.op[0].kind == OpKind::Mem && logic_identity(t, in);
+      return in.op[0].kind == OpKind::Mem && (logic_identity(t, in) || logic(t, in));
     default: return in.op[0].kind == OpKind::Mem && add_like(t, in);
   }
 }

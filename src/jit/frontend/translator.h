@@ -51,6 +51,9 @@ class Translator {
   uint64_t next_pc() const { return pc + in.len; }
   bool ends_block = false;     // set when the instruction set the block's terminal
   const SystemContext* sys = nullptr;  // system mode: the block's privilege (frontend/system.cpp)
+  // The guest instructions of the block before this one, for a side exit back to it (ExitIf's
+  // count); -1 where none may be taken (a loop's tail).
+  int64_t insns_before = -1;
 
   // Operand access, mirroring Exec::read/write: values are zero-extended to 64 bits.
   Value read(const Operand& o, unsigned size);

@@ -1,8 +1,9 @@
 // Atomic guest instructions between threads: 8 threads x 1,000,000 `lock add` and `lock
 // cmpxchg` loops, with `lock xadd`, a counter straddling a cache line (a split lock) and an
-// `xchg` spinlock released by a plain store every 16th iteration. Any lost update shows in
-// the totals. (The spinlock yields while it waits: 8 threads on fewer cores would otherwise
-// spin through whole time slices of a preempted holder.)
+// `xchg` spinlock released by a plain store every 16th iteration, and lock bts/btr/or/and/xor
+// on words all threads change. Any lost update shows in the totals. (The spinlock yields
+// while it waits: 8 threads on fewer cores would otherwise spin through whole time slices of
+// a preempted holder.)
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -20,6 +21,9 @@ static int spinlock;
 static _Alignas(16) uint64_t pair[2];  // updated as one 16-byte value by lock cmpxchg16b
 static uint64_t bits;                   // lock bts/btr: each thread owns one bit
 static uint64_t or_mask;                // lock or
+static uint64_t shared_bits;            // lock or / lock and: each thread sets and clears its bit
+static long bit_lost;                   // times a thread found its own bit cleared while it held it
+static unsigned char toggles;           // lock xor: each thread toggles its bit
 // A 4-byte counter at offset 62 of a 64-byte aligned line: it straddles two cache lines.
 static _Alignas(64) unsigned char line[128];
 
@@ -59,6 +63,14 @@ static void* worker(void* arg) {
       __asm__ volatile("lock btsq %1, %0" : "+m"(bits) : "r"(id) : "cc", "memory");
       __asm__ volatile("lock btrq %1, %0" : "+m"(bits) : "r"(id) : "cc", "memory");
       __asm__ volatile("lock orq %1, %0" : "+m"(or_mask) : "r"(1UL << (8 + id)) : "cc", "memory");
+      // lock or / lock and of this thread's bit in a word every thread changes, and lock xor
+      // toggling it in a byte: a lost update leaves a bit set, clears a bit its owner holds,
+      // or breaks a toggle's parity (each bit is toggled an even number of times).
+      __asm__ volatile("lock orq %1, %0" : "+m"(shared_bits) : "r"(1UL << id) : "cc", "memory");
+      if (!(__atomic_load_n(&shared_bits, __ATOMIC_RELAXED) & (1UL << id)))
+        __atomic_fetch_add(&bit_lost, 1, __ATOMIC_RELAXED);
+      __asm__ volatile("lock andq %1, %0" : "+m"(shared_bits) : "r"(~(1UL << id)) : "cc", "memory");
+      __asm__ volatile("lock xorb %1, %0" : "+m"(toggles) : "q"((unsigned char)(1u << id)) : "cc", "memory");
     }
   }
   return arg;
@@ -77,10 +89,11 @@ int main(void) {
   printf("xchg lock:  %ld\n", spin_protected);
   printf("cmpxchg16b: %lu %lu\n", (unsigned long)pair[0], (unsigned long)pair[1]);
   printf("bts/btr:    %#lx, or: %#lx\n", (unsigned long)bits, (unsigned long)or_mask);
+  printf("or/and:     %#lx, lost %ld, xor: %#x\n", (unsigned long)shared_bits, bit_lost, toggles);
   const long sixteenth = (long)THREADS * (ITERS / 16);
   int ok = add_counter == (long)THREADS * ITERS && cas_counter == add_counter && xadd_counter == sixteenth &&
            split == (uint32_t)sixteenth && spin_protected == sixteenth && pair[0] == (uint64_t)sixteenth &&
-           pair[1] == 2 * (uint64_t)sixteenth && bits == 0 && or_mask == 0xFF00;
+           pair[1] == 2 * (uint64_t)sixteenth && bits == 0 && or_mask == 0xFF00 && shared_bits == 0 && bit_lost == 0 && toggles == 0;
   printf("%s\n", ok ? "exact" : "LOST UPDATES");
   return ok ? 0 : 1;
 }
