@@ -56,15 +56,8 @@ Outcome run_on(bool jit, const std::vector<uint8_t>& code, const CpuState& start
 }
 
 void expect_same(const Outcome& jit, const Outcome& ref) {
-  EXPECT_EQ(jit.r, ref.r);
-  EXPECT_EQ(jit.cpu.rip, ref.cpu.rip);
-  for (int r = 0; r < 16; ++r) EXPECT_EQ(jit.cpu.gpr[r], ref.cpu.gpr[r]) << "gpr " << r;
-  EXPECT_EQ(jit.cpu.rflags, ref.cpu.rflags);
+  expect_same_stop(jit.r, jit.cpu, ref.r, ref.cpu);
   EXPECT_TRUE(jit.data == ref.data);
-  if (jit.r == StopReason::Fault && ref.r == StopReason::Fault) {
-    EXPECT_EQ(jit.cpu.fault.vector, ref.cpu.fault.vector);
-    EXPECT_EQ(jit.cpu.fault.address, ref.cpu.fault.address);
-  }
 }
 
 // `main` at kCode, `callee` at kCode + at (on another page when at >= 0x1000).

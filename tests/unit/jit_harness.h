@@ -84,6 +84,19 @@ struct Pair {
   }
 };
 
+// Two runs of the same code that must end the same: the stop, rip, the general registers,
+// the flags, and a fault's vector and address.
+inline void expect_same_stop(StopReason jit_r, const CpuState& jit, StopReason ref_r, const CpuState& ref) {
+  EXPECT_EQ(jit_r, ref_r);
+  EXPECT_EQ(jit.rip, ref.rip);
+  for (int r = 0; r < 16; ++r) EXPECT_EQ(jit.gpr[r], ref.gpr[r]) << "gpr " << r;
+  EXPECT_EQ(jit.rflags, ref.rflags);
+  if (jit_r == StopReason::Fault && ref_r == StopReason::Fault) {
+    EXPECT_EQ(jit.fault.vector, ref.fault.vector);
+    EXPECT_EQ(jit.fault.address, ref.fault.address);
+  }
+}
+
 inline CpuState random_state(uint64_t seed) {
   std::mt19937_64 rng(seed);
   CpuState s{};
@@ -101,6 +114,38 @@ inline std::vector<uint8_t> cat(std::initializer_list<std::vector<uint8_t>> part
   std::vector<uint8_t> v;
   for (auto& p : parts) v.insert(v.end(), p.begin(), p.end());
   return v;
+}
+
+// A row of a table of instruction forms: the JIT translates it where the host has what it
+// needs (`host_feature`) and may leave it to the interpreter otherwise.
+struct IsaCase {
+  const char* name;
+  std::vector<uint8_t> bytes;
+  bool host_feature;
+};
+
+// `code`, then `syscall`, on both engines from `state(seed)` for seeds 1..`seeds`: the JIT stops
+// at the syscall with the interpreter's state, and without a fallback where `translated`.
+template <class MakeState>
+void expect_matches_interpreter(const std::vector<uint8_t>& code, uint64_t seeds, MakeState state,
+                                bool translated, const char* name = "code") {
+  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+    SCOPED_TRACE(testing::Message() << name << ", seed " << seed);
+    Pair p;
+    p.run(cat({code, kSyscall}), state(seed));
+    ASSERT_EQ(p.jit.r, StopReason::Syscall);
+    if (translated) EXPECT_EQ(p.jit_fallbacks, 0u);
+    p.expect_same();
+  }
+}
+
+// Each row of `cases` as expect_matches_interpreter checks it; the first fatal failure ends it.
+template <class MakeState>
+void expect_cases_match_interpreter(const std::vector<IsaCase>& cases, uint64_t seeds, MakeState state) {
+  for (const IsaCase& c : cases) {
+    expect_matches_interpreter(c.bytes, seeds, state, c.host_feature, c.name);
+    if (testing::Test::HasFatalFailure()) return;
+  }
 }
 
 }  // namespace vireo::test

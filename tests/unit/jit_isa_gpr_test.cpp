@@ -13,13 +13,7 @@ namespace {
 
 using Code = std::vector<uint8_t>;
 
-struct Case {
-  const char* name;
-  Code bytes;
-  bool host_feature;  // the host runs it (otherwise the JIT leaves it to the interpreter)
-};
-
-std::vector<Case> cases() {
+std::vector<IsaCase> cases() {
   const bool bmi2 = CPU_FEATURE_ACTIVE(BMI2), sse42 = CPU_FEATURE_ACTIVE(SSE4_2);
   const Code all_ones_rcx = {0x48, 0xC7, 0xC1, 0xFF, 0xFF, 0xFF, 0xFF};  // mov rcx, -1
   return {
@@ -69,18 +63,7 @@ std::vector<Case> cases() {
   };
 }
 
-TEST(JitIsaGpr, TranslatedAndSameAsInterpreter) {
-  for (const Case& c : cases()) {
-    for (uint64_t seed = 1; seed <= 32; ++seed) {
-      SCOPED_TRACE(testing::Message() << c.name << ", seed " << seed);
-      Pair p;
-      p.run(cat({c.bytes, kSyscall}), random_state(seed));
-      ASSERT_EQ(p.jit.r, StopReason::Syscall);
-      if (c.host_feature) EXPECT_EQ(p.jit_fallbacks, 0u);
-      p.expect_same();
-    }
-  }
-}
+TEST(JitIsaGpr, TranslatedAndSameAsInterpreter) { expect_cases_match_interpreter(cases(), 32, random_state); }
 
 // Go's math/big inner loop shape: mulx, then the two chains interleaved, each carry living in
 // its own flag across the other's add, in a block that loops in place (dec's flags between
@@ -97,16 +80,12 @@ TEST(JitIsaGpr, InterleavedCarryChainsInALoopMatchInterpreter) {
       0x0F, 0x90, 0xC2,                    // seto dl
       0x40, 0x0F, 0x92, 0xC6,              // setb sil
   };
-  for (uint64_t seed = 1; seed <= 16; ++seed) {
-    SCOPED_TRACE(testing::Message() << "seed " << seed);
+  const auto state = [](uint64_t seed) {
     CpuState s = random_state(seed);
-    s.gpr[RDI] = 41;
-    Pair p;
-    p.run(cat({loop, kSyscall}), s);
-    ASSERT_EQ(p.jit.r, StopReason::Syscall);
-    if (CPU_FEATURE_ACTIVE(BMI2) && CPU_FEATURE_ACTIVE(SSE4_2)) EXPECT_EQ(p.jit_fallbacks, 0u);
-    p.expect_same();
-  }
+    s.gpr[RDI] = 41;  // the loop's count
+    return s;
+  };
+  expect_matches_interpreter(loop, 16, state, CPU_FEATURE_ACTIVE(BMI2) && CPU_FEATURE_ACTIVE(SSE4_2));
 }
 
 // OpenSSL's bn_mulx4x_mont inner block (libcrypto 3.0, `openssl speed rsa2048`): 65
@@ -139,17 +118,13 @@ TEST(JitIsaGpr, OpensslMontgomeryBlockMatchesInterpreter) {
       0xA3, 0xF6, 0xC0, 0x4C, 0x89, 0xF2, 0xF3, 0x4C, 0x0F, 0x38, 0xF6, 0xDB, 0x66, 0x4D, 0x0F, 0x38,
       0xF6, 0xDC,
   };
-  for (uint64_t seed = 1; seed <= 24; ++seed) {
-    SCOPED_TRACE(testing::Message() << "seed " << seed);
+  const auto state = [](uint64_t seed) {
     CpuState s = random_state(seed);
     s.gpr[RSI] = kData + 0x200;  // the multiplicand's limbs
     s.gpr[RDI] = kData + 0x400;  // the product's
-    Pair p;
-    p.run(cat({block, kSyscall}), s);
-    ASSERT_EQ(p.jit.r, StopReason::Syscall);
-    EXPECT_EQ(p.jit_fallbacks, 0u);
-    p.expect_same();
-  }
+    return s;
+  };
+  expect_matches_interpreter(block, 24, state, true);
 }
 
 // A memory source that runs into an unmapped page: #PF at the instruction, with the state of

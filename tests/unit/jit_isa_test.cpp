@@ -13,13 +13,7 @@ namespace {
 
 using Code = std::vector<uint8_t>;
 
-struct Case {
-  const char* name;
-  Code bytes;
-  bool host_feature;  // the host runs it (otherwise the JIT leaves it to the interpreter)
-};
-
-std::vector<Case> cases() {
+std::vector<IsaCase> cases() {
   const bool clmul = CPU_FEATURE_ACTIVE(PCLMULQDQ), aes = CPU_FEATURE_ACTIVE(AES), sha = CPU_FEATURE_ACTIVE(SHA),
              sse42 = CPU_FEATURE_ACTIVE(SSE4_2);
   return {
@@ -73,18 +67,7 @@ CpuState state(uint64_t seed) {
   return s;
 }
 
-TEST(JitIsa, TranslatedAndSameAsInterpreter) {
-  for (const Case& c : cases()) {
-    for (uint64_t seed = 1; seed <= 24; ++seed) {
-      SCOPED_TRACE(testing::Message() << c.name << ", seed " << seed);
-      Pair p;
-      p.run(cat({c.bytes, kSyscall}), state(seed));
-      ASSERT_EQ(p.jit.r, StopReason::Syscall);
-      if (c.host_feature) EXPECT_EQ(p.jit_fallbacks, 0u);
-      p.expect_same();
-    }
-  }
-}
+TEST(JitIsa, TranslatedAndSameAsInterpreter) { expect_cases_match_interpreter(cases(), 24, state); }
 
 // Several in one block, with values flowing between them and through general registers: the
 // string compares' saved and restored RAX/RCX/RDX around live values.
@@ -101,15 +84,8 @@ TEST(JitIsa, OneBlockOfThemMatchesInterpreter) {
       {0x66, 0x0F, 0x3A, 0x15, 0x53, 0x09, 0x03},        // pextrw [rbx+9], xmm2, 3
       {0x0F, 0x38, 0xCB, 0xD1},                          // sha256rnds2 xmm2, xmm1, <xmm0>
   });
-  for (uint64_t seed = 1; seed <= 40; ++seed) {
-    SCOPED_TRACE(testing::Message() << "seed " << seed);
-    Pair p;
-    p.run(cat({block, kSyscall}), state(seed));
-    ASSERT_EQ(p.jit.r, StopReason::Syscall);
-    if (CPU_FEATURE_ACTIVE(PCLMULQDQ) && CPU_FEATURE_ACTIVE(SHA) && CPU_FEATURE_ACTIVE(SSE4_2))
-      EXPECT_EQ(p.jit_fallbacks, 0u);
-    p.expect_same();
-  }
+  expect_matches_interpreter(block, 40, state,
+                             CPU_FEATURE_ACTIVE(PCLMULQDQ) && CPU_FEATURE_ACTIVE(SHA) && CPU_FEATURE_ACTIVE(SSE4_2));
 }
 
 // The implicit XMM0 in a block that loops in place: read only (loaded where it is read), and

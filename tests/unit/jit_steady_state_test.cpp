@@ -48,14 +48,7 @@ Outcome run_on(bool jit, const std::vector<uint8_t>& code, const CpuState& start
 
 void expect_same(const Outcome& jit, const Outcome& ref, const std::string& what) {
   SCOPED_TRACE(what);
-  EXPECT_EQ(jit.r, ref.r);
-  EXPECT_EQ(jit.cpu.rip, ref.cpu.rip);
-  for (int r = 0; r < 16; ++r) EXPECT_EQ(jit.cpu.gpr[r], ref.cpu.gpr[r]) << "gpr " << r;
-  EXPECT_EQ(jit.cpu.rflags, ref.cpu.rflags);
-  if (jit.r == StopReason::Fault && ref.r == StopReason::Fault) {
-    EXPECT_EQ(jit.cpu.fault.vector, ref.cpu.fault.vector);
-    EXPECT_EQ(jit.cpu.fault.address, ref.cpu.fault.address);
-  }
+  expect_same_stop(jit.r, jit.cpu, ref.r, ref.cpu);
 }
 
 // l: mov rax,[rdi]; add rdi,8; add rdx,rax; dec ecx; jnz l; syscall
