@@ -53,9 +53,9 @@ struct TierOptions {
   // tier nothing beyond its fixed decode pool; a program with this many blocks is one whose
   // cold code is large (cc1: 51,000 blocks at N = 8, 80.8 MiB peak RSS of which 35 MB is
   // translations), and there the blocks entered 8-63 times cost as much CPU to translate
-  // as to interpret. Programs with fewer blocks (python's start-up 7,200, sqlite 2,900,
-  // codegen 20,000 at 16,384 per doubling: its last 3,600 at N = 16) are not or barely
-  // touched. (`vireo run`: 16,384 unless --translate-after fixes N.)
+  // as to interpret. Programs with fewer live blocks (python's start-up 7,200, sqlite 2,900;
+  // codegen translates 20,000 but drops its stale ones, 4,100 live at exit) are not touched.
+  // (`vireo run`: 8,192 unless --translate-after fixes N.)
   uint32_t blocks_per_doubling = 0;
   static constexpr unsigned kMaxDoublings = 3;
   // SMC write faults on one page, while it holds translated code, before it is demoted.
