@@ -158,6 +158,35 @@ TEST(JitHostEncoding, GuestLoadsAndStores) {
   }
 }
 
+TEST(JitHostEncoding, GuestAccessesWithAScaledIndexOrNoIndex) {
+  // [r15 + index*scale + disp] (a table at a constant address) and [r15 + disp] (a constant
+  // address): index -1 is none.
+  auto p = std::make_unique<Pair>();
+  auto& t = p->theirs;
+  for (int index = -1; index < 16; ++index) {
+    if (index == Xbyak::Operand::RSP) continue;
+    for (int scale : {1, 2, 4, 8}) {
+      if (index < 0 && scale != 1) continue;
+      for (int32_t disp : kDisps)
+        for (int r = 0; r < 16; ++r) {
+          const Reg64 reg(r);
+          const Xbyak::RegExp a = index < 0 ? t.r15 + disp : t.r15 + Reg64(index) * scale + disp;
+          enc::load_guest(p->ours, 1, r, index, disp, scale);
+          t.movzx(reg.cvt32(), t.byte[a]);
+          enc::load_guest(p->ours, 8, r, index, disp, scale);
+          t.mov(reg, t.qword[a]);
+          enc::store_guest(p->ours, 2, r, index, disp, scale);
+          t.mov(t.word[a], reg.cvt16());
+          enc::store_guest(p->ours, 4, r, index, disp, scale);
+          t.mov(t.dword[a], reg.cvt32());
+          enc::store_guest_imm(p->ours, 8, 0x12345678, index, disp, scale);
+          t.mov(t.qword[a], 0x12345678);
+          p->expect_same("guest access, scaled index or none");
+        }
+    }
+  }
+}
+
 // Past the buffer's end an encoding fails as Xbyak's own do (the emitter then flushes the
 // translation cache and emits the block again): ERR_CODE_IS_TOO_BIG.
 TEST(JitHostEncoding, FullBufferThrowsAsXbyakDoes) {

@@ -60,6 +60,7 @@ struct Outcome {
   StopReason r;
   CpuState cpu;
   std::vector<uint8_t> last_page;
+  std::vector<uint8_t> data;  // the data page (kData)
   uint64_t host_bytes = 0;  // (jit) host code translated
 };
 
@@ -85,6 +86,7 @@ Outcome run_on(bool jit, const std::vector<uint8_t>& code, const CpuState& start
   }
   o.cpu = m.cpu;
   if (last_page) o.last_page.assign(m.as.host(top - 0x1000), m.as.host(top));
+  o.data.assign(m.as.host(kData), m.as.host(kData) + 0x1000);
   return o;
 }
 
@@ -92,6 +94,7 @@ void expect_same(const Outcome& jit, const Outcome& ref, const std::string& what
   SCOPED_TRACE(what);
   expect_same_stop(jit.r, jit.cpu, ref.r, ref.cpu);
   EXPECT_TRUE(jit.last_page == ref.last_page);
+  EXPECT_TRUE(jit.data == ref.data);
 }
 
 std::vector<uint8_t> movabs_rsi(uint64_t v) {
@@ -192,6 +195,78 @@ TEST(JitValueBounds, ConstantAddressesFaultAtTheirOwnAddress) {
     Outcome jit = run_on(true, c.code, s, true), ref = run_on(false, c.code, s, true);
     expect_same(jit, ref, c.what);
     EXPECT_EQ(jit.r, c.faults ? StopReason::Fault : StopReason::Syscall) << c.what;
+  }
+}
+
+TEST(JitValueBounds, AFoldedDisplacementChecksItsBaseAndTheStubTheAddress) {
+  // mov rax, [rsi + disp] (or the store mov [rsi + disp], rax) after add rdi, rcx (flags live
+  // at the access): the check compares rsi alone with the window's limit, and a base past it
+  // goes to the stub, which checks rsi + disp itself. So a base past the window whose address
+  // wraps or steps back into it still reaches the access, and one whose address does not
+  // faults where the interpreter's does; a base inside whose address runs past the window's
+  // end faults in the guard at that address.
+  const uint64_t top = AddressSpace::kWindowSize;
+  auto access = [](bool store, int32_t disp) {
+    return cat({{0x48, 0x01, 0xCF},
+                {0x48, uint8_t(store ? 0x89 : 0x8B), 0x86, uint8_t(disp), uint8_t(disp >> 8), uint8_t(disp >> 16),
+                 uint8_t(disp >> 24)},
+                kSyscall});
+  };
+  const struct {
+    uint64_t rsi;
+    int32_t disp;
+    bool faults;
+    const char* what;
+  } cases[] = {
+      {kData + 0x100, 0x40, false, "inside"},
+      {uint64_t(0) - 0x1000, 0x1000 + int32_t(kData) + 0x20, false, "a base past the window wrapping into it"},
+      {top + 8, -0x10, false, "a base past the window stepping back to its last qword"},
+      {top + 0x100, -0x10, true, "a base past the window staying past it"},
+      {top - 8, 0x10, true, "a base inside running past the window's end"},
+      {uint64_t(0) - 0x20, 0x8, true, "a base past the window wrapping to just below 0"},
+      {kData + 0x100, 0x7FFF'0000, true, "a displacement past the guard's reach"},
+  };
+  for (bool store : {false, true})
+    for (const auto& c : cases) {
+      CpuState s = random_state(11);
+      s.gpr[RSI] = c.rsi;
+      Outcome jit = run_on(true, access(store, c.disp), s, true), ref = run_on(false, access(store, c.disp), s, true);
+      expect_same(jit, ref, std::string(store ? "store: " : "load: ") + c.what);
+      EXPECT_EQ(jit.r, c.faults ? StopReason::Fault : StopReason::Syscall) << c.what;
+    }
+}
+
+TEST(JitValueBounds, ATableAtAConstantAddressIsOneHostAccess) {
+  // add rdi, rcx; movzx eax, cl (or mov eax, ecx: unbounded, checked); mov rdx, [rax*8 +
+  // table] (or the store mov [rax*8 + table], rdx); syscall. The scaled index and the table's
+  // address are the host access's ([r15 + rax*8 + table]); the slots past the data page fault
+  // at their own address, with the add's flags as the interpreter leaves them. Also a store
+  // to a constant address, mov dword [table], edx.
+  const uint32_t table = uint32_t(kData) + 0xFC00;
+  auto code = [&](bool store, bool dword_index) {
+    const std::vector<uint8_t> index = dword_index ? std::vector<uint8_t>{0x89, 0xC8} : std::vector<uint8_t>{0x0F, 0xB6, 0xC1};
+    return cat({{0x48, 0x01, 0xCF}, index,
+                {0x48, uint8_t(store ? 0x89 : 0x8B), 0x14, 0xC5, uint8_t(table), uint8_t(table >> 8),
+                 uint8_t(table >> 16), uint8_t(table >> 24)},
+                kSyscall});
+  };
+  for (bool store : {false, true})
+    for (bool dword_index : {false, true})
+      for (uint64_t cl : {0u, 3u, 127u, 128u, 255u}) {
+        CpuState s = random_state(cl + 7 * store + 13 * dword_index);
+        s.gpr[RCX] = dword_index ? cl * 0x1000 : (s.gpr[RCX] & ~uint64_t(0xFF)) | cl;
+        Outcome jit = run_on(true, code(store, dword_index), s, false), ref = run_on(false, code(store, dword_index), s, false);
+        expect_same(jit, ref, std::string(store ? "store" : "load") + (dword_index ? " dword" : " byte") + " index " +
+                                  std::to_string(cl));
+        EXPECT_EQ(jit.r, (dword_index ? cl * 0x1000 : cl) * 8 < 0x400 ? StopReason::Syscall : StopReason::Fault);
+      }
+  for (uint32_t a : {uint32_t(kData) + 0x10, uint32_t(kData) + 0xFFFE, uint32_t(kData) + 0x10000}) {
+    const auto st = cat({{0x48, 0x01, 0xCF}, {0x89, 0x14, 0x25, uint8_t(a), uint8_t(a >> 8), uint8_t(a >> 16), uint8_t(a >> 24)},
+                         kSyscall});
+    CpuState s = random_state(a);
+    Outcome jit = run_on(true, st, s, false), ref = run_on(false, st, s, false);
+    expect_same(jit, ref, "store to a constant address");
+    EXPECT_EQ(jit.r, a == kData + 0x10 ? StopReason::Syscall : StopReason::Fault);
   }
 }
 

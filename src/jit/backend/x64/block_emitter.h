@@ -416,19 +416,27 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // guest_base and a range check (emitter.cpp); system mode (rt_.tlb_table): an inline
   // softmmu TLB lookup leaves the page's addend in r15 (memory_softmmu.cpp).
   void guest_access(const ir::Inst& in, int k, bool write);
-  // An address folded into its accesses (OperandSelection: x + c).
+  // An address folded into its accesses (OperandSelection: x + c, (i << s) + c).
   bool folded_address(uint64_t v) const { return folded_[v] && b_.insts[v].op == Opcode::Add; }
-  // The host address of a load's or store's guest address v: r15 + v, or r15 + x + c.
-  Xbyak::RegExp host_address(uint64_t v) const {
-    if (!folded_address(v)) return r15 + val(v);
-    auto [x, c] = base_and_displacement(uint32_t(v));
-    return r15 + val(x) + int32_t(c);
+  // The value whose register a folded address reads: x, or the scaled index i.
+  uint64_t folded_address_reg(uint64_t v) const {
+    const uint64_t x = base_and_displacement(uint32_t(v)).first;
+    return folded_[x] && b_.insts[x].op == Opcode::Shl ? b_.insts[x].args[0].v : x;
   }
-  // The same as (index register, displacement): [r15 + index + disp].
-  std::pair<int, int32_t> guest_index(uint64_t v) const {
-    if (!folded_address(v)) return {val(v).getIdx(), 0};
+  // A load's or store's host operand [r15 + index*scale + disp] for its guest address v: v
+  // itself, a folded x + c or (i << s) + c, or a folded constant (index -1: none).
+  struct GuestOperand {
+    int index;
+    int scale;
+    int32_t disp;
+  };
+  GuestOperand guest_index(uint64_t v) const {
+    if (folded_[v] && is_const(v)) return {-1, 1, int32_t(const_of(v))};
+    if (!folded_address(v)) return {val(v).getIdx(), 1, 0};
     auto [x, c] = base_and_displacement(uint32_t(v));
-    return {val(x).getIdx(), int32_t(c)};
+    if (folded_[x] && b_.insts[x].op == Opcode::Shl)
+      return {val(b_.insts[x].args[0].v).getIdx(), 1 << const_of(b_.insts[x].args[1].v), int32_t(c)};
+    return {val(x).getIdx(), 1, int32_t(c)};
   }
   void softmmu_access(const ir::Inst& in, int k, bool write);
   void softmmu_slow_paths();
@@ -564,6 +572,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     static constexpr uint32_t kNoAccess = ~0u;
     uint32_t jcc_end = 0;  // the end of the check's jcc rel32 to the stub, patched at the stub
     uint32_t skipped = 0;  // system mode: instructions the entry counted that do not run
+    // The check compared addr_reg, the base of the access's address addr_reg + recheck_disp
+    // (guest_access.cpp): the stub checks the address itself before it reports the fault.
+    bool recheck = false;
+    int32_t recheck_disp = 0;
   };
   // A jcc rel32 (0F 80+cc) or jmp rel32 (E9) to a stub out of line, patched when out_of_line
   // places the stub (`land`; Xbyak labels cost hash-table work each, and there is one of these

@@ -659,7 +659,14 @@ void BlockEmitter::out_of_line() {
   for (const RangeFault& f : range_fault_info_) {
     rewrite(f.jcc_end - 4, uint32_t(getSize() - f.jcc_end), 4);
     if (f.access != RangeFault::kNoAccess) {
-      push(Reg64(f.addr_reg));
+      if (f.recheck) {  // (the base failed the check: the address may not)
+        lea(r11, ptr[Reg64(f.addr_reg) + f.recheck_disp]);
+        enc::cmp_rip(*this, 11, rt_.window_limit);
+        enc::jcc_abs(*this, 0x2, getCode() + f.access);  // jb: inside the window after all
+        push(r11);
+      } else {
+        push(Reg64(f.addr_reg));
+      }
       lea(r11, ptr[rip + static_cast<const void*>(getCode() + f.access)]);
       jmp(rt_.range_fault[f.write], T_NEAR);
       continue;

@@ -161,7 +161,7 @@ void BlockEmitter::compute_last_uses() {
       // A folded shift's operand is read by the instruction it was folded into, and so is a
       // folded address's base.
       if (folded_[v] && b_.insts[v].op == Opcode::Shl) last_use_[b_.insts[v].args[0].v] = i;
-      if (folded_address(v)) last_use_[base_and_displacement(uint32_t(v)).first] = i;
+      if (folded_address(v)) last_use_[folded_address_reg(v)] = i;
       // Flags not computed until a reader needs them: their operands live until then.
       for_flags_inputs(v, [&](uint64_t x) { last_use_[x] = i; });
     }
@@ -270,7 +270,7 @@ void BlockEmitter::for_register_operands(uint64_t v, F fn) const {
   // exit): what they read instead.
   if ((folded_[v] && (op == Opcode::Shl || op == Opcode::TestCond)) || (op == Opcode::TestCond && fused_exit_cond_[v]))
     return for_register_operands(b_.insts[v].args[0].v, fn);
-  if (folded_address(v)) return fn(base_and_displacement(uint32_t(v)).first);
+  if (folded_address(v)) return fn(folded_address_reg(v));
   if (folded_[v]) return;
   if (lazy(v)) return for_flags_inputs(v, fn);
   fn(v);
@@ -294,7 +294,7 @@ void BlockEmitter::release_dying(uint32_t i) {
     if (in.args[a].is_imm) continue;
     uint64_t v = in.args[a].v;
     if (folded_[v] && b_.insts[v].op == Opcode::Shl) v = b_.insts[v].args[0].v;
-    if (folded_address(v)) v = base_and_displacement(uint32_t(v)).first;
+    if (folded_address(v)) v = folded_address_reg(v);
     if (last_use_[v] == i) maybe_free(uint32_t(v), i);
     for_flags_inputs(v, [&](uint64_t x) {
       if (last_use_[x] == i) maybe_free(uint32_t(x), i);
@@ -542,18 +542,18 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
                   unsigned(Opcode::Store64) - unsigned(Opcode::Store8) == 3);
     case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64: {
       guest_access(in, 0, false);
-      const auto [index, disp] = guest_index(in.args[0].v);
-      enc::load_guest(*this, 1u << (unsigned(in.op) - unsigned(Opcode::Load8)), d.getIdx(), index, disp);
+      const GuestOperand a = guest_index(in.args[0].v);
+      enc::load_guest(*this, 1u << (unsigned(in.op) - unsigned(Opcode::Load8)), d.getIdx(), a.index, a.disp, a.scale);
       break;
     }
     case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64: {
       if (i == deferred_push_) break;  // (a call's push, after the jump-cache probe: block_exits.cpp)
       const unsigned size = 1u << (unsigned(in.op) - unsigned(Opcode::Store8));
       guest_access(in, 0, true);
-      const auto [index, disp] = guest_index(in.args[0].v);
+      const GuestOperand a = guest_index(in.args[0].v);
       // (a 64-bit store's constant fits a sign-extended imm32: takes_imm)
-      if (imm_arg(in, 1)) enc::store_guest_imm(*this, size, uint32_t(const_of(in.args[1].v)), index, disp);
-      else enc::store_guest(*this, size, A(1).getIdx(), index, disp);
+      if (imm_arg(in, 1)) enc::store_guest_imm(*this, size, uint32_t(const_of(in.args[1].v)), a.index, a.disp, a.scale);
+      else enc::store_guest(*this, size, A(1).getIdx(), a.index, a.disp, a.scale);
       break;
     }
     case Opcode::AtomicXadd: case Opcode::AtomicXchg: case Opcode::AtomicCmpXchg: atomic(in, d); break;

@@ -77,11 +77,31 @@ void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
     out_.sync.push_back(snapshot());
     return;
   }
-  // A folded address x + c is checked in r11 (the stub pushes it before it uses r11).
+  // A folded address x + c within the guards' reach of x is checked as x: x < limit puts
+  // x + c below limit + guard (or at worst a guard below 0), where the host faults as the
+  // guest does, the argument range_already_checked makes for a nearby check. Only x >= limit
+  // can fail where x + c would pass (x + c wrapping, or c < 0): the stub computes x + c and,
+  // when that is inside the window, goes back to the access (RangeFault::recheck). Other
+  // folded addresses are computed and checked in r11 (the stub pushes it before it uses r11).
   Reg64 addr = r11;
-  if (folded_address(in.args[k].v)) {
-    auto [x, c] = base_and_displacement(uint32_t(in.args[k].v));
-    lea(r11, ptr[val(x) + int32_t(c)]);
+  int32_t recheck_disp = 0;
+  bool recheck = false;
+  const uint64_t v = in.args[k].v;
+  if (folded_[v] && is_const(v)) {
+    mov(r11, int64_t(int32_t(const_of(v))));
+  } else if (folded_address(v)) {
+    auto [x, c] = base_and_displacement(uint32_t(v));
+    const uint64_t reach = rt_.mem->guard > 64 ? rt_.mem->guard - 64 : 0;
+    if (folded_[x]) {  // (i << s) + c
+      const GuestOperand a = guest_index(v);
+      lea(r11, ptr[Reg64(a.index) * a.scale + a.disp]);
+    } else if (rt_.range_fault[write] && uint64_t(c < 0 ? -c : c) <= reach) {
+      addr = val(x);
+      recheck_disp = int32_t(c);
+      recheck = true;
+    } else {
+      lea(r11, ptr[val(x) + int32_t(c)]);
+    }
   } else {
     addr = val(in.args[k].v);
   }
@@ -94,6 +114,8 @@ void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
   else
     range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, rec, VEC_PF});
   range_fault_info_.back().jcc_end = jcc;
+  range_fault_info_.back().recheck = recheck;
+  range_fault_info_.back().recheck_disp = recheck_disp;
   out_.sync.push_back(std::move(rec));
 }
 

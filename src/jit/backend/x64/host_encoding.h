@@ -159,6 +159,15 @@ inline void jmp_abs(Xbyak::CodeGenerator& g, const void* target) {
   x.put(g);
 }
 
+// jcc rel32 (0F 80+cc) to target.
+inline void jcc_abs(Xbyak::CodeGenerator& g, int cc, const void* target) {
+  const int64_t disp = reinterpret_cast<const uint8_t*>(target) - g.getCurr();
+  if (disp != int64_t(int32_t(disp))) throw Xbyak::Error(Xbyak::ERR_OFFSET_IS_TOO_BIG);
+  Insn x;
+  x.u8(0x0F).u8(uint8_t(0x80 | cc)).u32(uint32_t(disp - 6));
+  x.put(g);
+}
+
 // jcc rel32 (0F 80+cc) or, with cc < 0, jmp rel32 (E9), its displacement 0 (patched later).
 inline void jump_rel32_unset(Xbyak::CodeGenerator& g, int cc) {
   Insn x;
@@ -168,48 +177,51 @@ inline void jump_rel32_unset(Xbyak::CodeGenerator& g, int cc) {
   x.put(g);
 }
 
-// ---- guest memory accesses: [r15 + index + disp] (index not rsp) ----
-// The ModRM, SIB and displacement of [r15 + index + disp] with `reg` in the reg field: base
-// r15 (no forced displacement: its low bits are not rbp's), scale 1.
-inline void guest_operand(Insn& x, int reg, int index, int32_t disp) {
+// ---- guest memory accesses: [r15 + index*scale + disp] (index not rsp; -1: none) ----
+// The ModRM, SIB and displacement of [r15 + index*scale + disp] with `reg` in the reg field:
+// base r15 (no forced displacement: its low bits are not rbp's); without an index, r15 in
+// the ModRM and no SIB (its low bits are not rsp's either).
+inline void guest_operand(Insn& x, int reg, int index, int32_t disp, int scale = 1) {
   const bool short_disp = disp >= -128 && disp <= 127;
-  x.u8((disp == 0 ? 0x00 : short_disp ? 0x40 : 0x80) | (reg & 7) << 3 | 4);
-  x.u8((index & 7) << 3 | 7);
+  const int ss = scale == 8 ? 3 : scale == 4 ? 2 : scale == 2 ? 1 : 0;
+  x.u8((disp == 0 ? 0x00 : short_disp ? 0x40 : 0x80) | (reg & 7) << 3 | (index < 0 ? 7 : 4));
+  if (index >= 0) x.u8(ss << 6 | (index & 7) << 3 | 7);
   if (disp == 0) return;
   if (short_disp) x.u8(uint8_t(int8_t(disp)));
   else x.u32(uint32_t(disp));
 }
 // The REX of such an access (always present: B for r15): W, R for `reg`, X for the index.
 inline void guest_rex(Insn& x, bool w, int reg, int index) {
-  x.u8(0x41 | (w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (index >= 8 ? 2 : 0));
+  x.u8(0x41 | (w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (index >= 8 ? 2 : 0));  // (index -1: no X)
 }
 // d = the zero-extended 1, 2 or 4 bytes, or the 8 bytes, at [r15 + index + disp] (movzx r32 /
 // mov r32 / mov r64).
-inline void load_guest(Xbyak::CodeGenerator& g, unsigned size, int d, int index, int32_t disp) {
+inline void load_guest(Xbyak::CodeGenerator& g, unsigned size, int d, int index, int32_t disp, int scale = 1) {
   Insn x;
   guest_rex(x, size == 8, d, index);
   if (size == 1) x.u8(0x0F).u8(0xB6);
   else if (size == 2) x.u8(0x0F).u8(0xB7);
   else x.u8(0x8B);
-  guest_operand(x, d, index, disp);
+  guest_operand(x, d, index, disp, scale);
   x.put(g);
 }
 // The low `size` bytes of register s to [r15 + index + disp] (the REX makes 4-7 spl..dil).
-inline void store_guest(Xbyak::CodeGenerator& g, unsigned size, int s, int index, int32_t disp) {
+inline void store_guest(Xbyak::CodeGenerator& g, unsigned size, int s, int index, int32_t disp, int scale = 1) {
   Insn x;
   if (size == 2) x.u8(0x66);
   guest_rex(x, size == 8, s, index);
   x.u8(size == 1 ? 0x88 : 0x89);
-  guest_operand(x, s, index, disp);
+  guest_operand(x, s, index, disp, scale);
   x.put(g);
 }
 // mov size [r15 + index + disp], imm (a qword's imm32 sign-extended).
-inline void store_guest_imm(Xbyak::CodeGenerator& g, unsigned size, uint32_t imm, int index, int32_t disp) {
+inline void store_guest_imm(Xbyak::CodeGenerator& g, unsigned size, uint32_t imm, int index, int32_t disp,
+                            int scale = 1) {
   Insn x;
   if (size == 2) x.u8(0x66);
   guest_rex(x, size == 8, 0, index);
   x.u8(size == 1 ? 0xC6 : 0xC7);
-  guest_operand(x, 0, index, disp);
+  guest_operand(x, 0, index, disp, scale);
   if (size == 1) x.u8(uint8_t(imm));
   else if (size == 2) x.u16(uint16_t(imm));
   else x.u32(imm);

@@ -95,7 +95,10 @@ void select_operands(const ir::Block& b, OperandSelection& sel, bool displacemen
       if (in.args[k].is_imm) continue;
       uint64_t v = in.args[k].v;
       ++uses[v];
-      if (is_const(b, v) && !takes_imm(b, in, k, const_of(b, v))) reg_use[v] = 1;
+      // (with displacements, a constant address is the displacement of [r15 + disp32])
+      if (is_const(b, v) && !takes_imm(b, in, k, const_of(b, v)) &&
+          !(displacements && k == 0 && is_plain_access(in.op) && fits_s32(const_of(b, v))))
+        reg_use[v] = 1;
     }
   }
   sel.self_counting_before[n] = self_counting;
@@ -147,14 +150,17 @@ void select_operands(const ir::Block& b, OperandSelection& sel, bool displacemen
       if (clear) folded[g] = 1;
     }
   if (!displacements) return;
-  // Addresses x + c read only as the address of loads and stores (their argument 0).
+  // Addresses x + c read only as the address of loads and stores (their argument 0), x a
+  // register or a scaled index folded into the sum ([r15 + i*s + c]: a table at a constant
+  // address).
   for (uint32_t i = 0; i < b.insts.size(); ++i) {
     const ir::Inst& in = b.insts[i];
     if (in.dead || in.op != Opcode::Add || folded[i] || !address_uses[i] || address_uses[i] != uses[i]) continue;
     if (in.args[0].is_imm || in.args[1].is_imm) continue;
     const int k = is_const(b, in.args[1].v) ? 1 : 0;  // the constant
     const uint64_t x = in.args[1 - k].v, c = in.args[k].v;
-    if (!is_const(b, c) || is_const(b, x) || folded[x] || !fits_s32(const_of(b, c))) continue;
+    if (!is_const(b, c) || is_const(b, x) || (folded[x] && b.insts[x].op != Opcode::Shl) || !fits_s32(const_of(b, c)))
+      continue;
     folded[i] = 1;
   }
 }

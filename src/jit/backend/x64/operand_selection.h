@@ -23,8 +23,9 @@ struct OperandSelection {
   std::vector<uint32_t> uses, address_uses, self_counting_before;
 };
 
-// `displacements`: an address x + c that only loads and stores read is folded into their
-// host address ([r15 + x + c]; user mode, where the access is one host instruction).
+// `displacements`: an address x + c or (i << s) + c that only loads and stores read is folded
+// into their host address ([r15 + x + c], [r15 + i*2^s + c]; user mode, where the access is
+// one host instruction), and so is a constant address c ([r15 + c]; c a sign-extended imm32).
 // `gpr_reads`: a GetGpr read only by the ZeroExt32 right after it (no write of the register,
 // no interpreter call between) is folded into it: a 32-bit load from CpuState.
 OperandSelection select_operands(const ir::Block& b, bool displacements = false, bool gpr_reads = false);
