@@ -76,6 +76,22 @@ bool with_carry(Translator& t, const Insn& in) {
   if (!Translator::is_integer_operand(d) || !Translator::is_integer_operand(s)) return false;
   unsigned size = d.size;
   RmwDestination dest(t, d, size);
+  // sbb r, r is 0 - CF whatever r holds, and adc/sbb x, 0 is x + CF / x - CF, flags included:
+  // with a carry-in of 0 or 1 (bit 4 and the sign bit clear) the carry or borrow out, the
+  // overflow and the adjust bit are the plain add's or sub's with CF as the operand. So they
+  // are an Add/Sub and recomputable flags (a recipe) instead of a host adc/sbb whose flags are
+  // captured with pushfq (python's dispatch: neg cx; sbb sil, sil; or sil, [rsp+0xb0]).
+  const bool same = !add && s.kind == OpKind::Reg && d.kind == OpKind::Reg && s.reg == d.reg &&
+                    s.rclass == d.rclass && s.size == d.size;
+  if (same || (s.kind == OpKind::Imm && s.disp == 0)) {
+    Value cf = t.ir.op(Opcode::BoolToU64, t.ir.emit(Opcode::TestCond, {Arg::val(t.ir.flags_for(flag::CF)), Arg::imm(2)}));  // B
+    Value a = same ? t.constant(0) : dest.read(t);
+    Value r = t.ir.op(add ? Opcode::Add : Opcode::Sub, a, cf);
+    Value f = t.ir.emit(add ? Opcode::FlagsAdd : Opcode::FlagsSub, {Arg::val(a), Arg::val(cf), Arg::imm(size)});
+    dest.write(t, r);
+    t.ir.set_flags(flag::ARITH, f);
+    return true;
+  }
   Value a = dest.read(t);
   Value b = t.read(s, size);
   Value fl = t.ir.flags_for(flag::CF);
