@@ -541,9 +541,28 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     static_assert(unsigned(Opcode::Load64) - unsigned(Opcode::Load8) == 3 &&
                   unsigned(Opcode::Store64) - unsigned(Opcode::Store8) == 3);
     case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64: {
+      const unsigned size = 1u << (unsigned(in.op) - unsigned(Opcode::Load8));
+      // movsx r, [m]: the sign extension right after, the load's only reader, is the host
+      // access's own (movsx/movsxd from memory), its register taken before the access so
+      // that nothing is emitted between the access's sync record and the access.
+      uint32_t j = i + 1;
+      while (j < b_.insts.size() && (b_.insts[j].dead || folded_[j])) ++j;
+      const Opcode sext = size == 1 ? Opcode::SignExt8 : size == 2 ? Opcode::SignExt16 : Opcode::SignExt32;
+      if (size < 8 && j < b_.main_end() && b_.insts[j].op == sext && !b_.insts[j].args[0].is_imm &&
+          b_.insts[j].args[0].v == i && lease_.s->sel.uses[i] == 1 && !pre_emitted_[j]) {
+        const Reg64 e = alloc(j, i);
+        guest_access(in, 0, false);
+        const GuestOperand a = guest_index(in.args[0].v);
+        const Xbyak::RegExp m = a.index < 0 ? r15 + a.disp : r15 + Reg64(a.index) * a.scale + a.disp;
+        if (size == 1) movsx(e, byte[m]);
+        else if (size == 2) movsx(e, word[m]);
+        else movsxd(e, dword[m]);
+        pre_emitted_[j] = 1;
+        break;
+      }
       guest_access(in, 0, false);
       const GuestOperand a = guest_index(in.args[0].v);
-      enc::load_guest(*this, 1u << (unsigned(in.op) - unsigned(Opcode::Load8)), d.getIdx(), a.index, a.disp, a.scale);
+      enc::load_guest(*this, size, d.getIdx(), a.index, a.disp, a.scale);
       break;
     }
     case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64: {
