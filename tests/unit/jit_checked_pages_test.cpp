@@ -106,6 +106,53 @@ TEST(JitCheckedPages, ACheckedBlockRunsTheNewBytesAfterAnUnseenRewrite) {
 }
 
 
+// The entry check of code above 2 GiB (a guest JIT's mmap'd arena) compares through r11 with
+// short displacements, each immediate in the short (sign-extended byte) or the long form: a
+// function of 11 bytes (three compares, the last overlapping) rewritten in its first and its
+// last bytes, with values of each form, is seen each time.
+TEST(JitCheckedPages, EntryChecksOfFarCodeSeeEveryRewrittenByte) {
+  constexpr uint64_t kFar = 0x100000000, kFn = kFar + 0x40;
+  Machine m;
+  m.as.mmap(kFar, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  Code caller = {0x48, 0xB8};  // mov rax, kFn ; call rax ; mov rcx, kFn + 0x80 ; mov byte [rcx], 0x90 ; syscall
+  for (int k = 0; k < 8; ++k) caller.push_back(uint8_t(kFn >> 8 * k));
+  caller.insert(caller.end(), {0xFF, 0xD0, 0x48, 0xB9});
+  for (int k = 0; k < 8; ++k) caller.push_back(uint8_t((kFn + 0x80) >> 8 * k));
+  caller.insert(caller.end(), {0xC6, 0x01, 0x90, 0x0F, 0x05});
+  m.load(caller);
+  auto write_fn = [&](uint32_t a, uint32_t b) {  // mov eax, a ; add eax, b ; ret
+    uint8_t* p = m.as.host(kFn);
+    p[0] = 0xB8;
+    std::memcpy(p + 1, &a, 4);
+    p[5] = 0x05;
+    std::memcpy(p + 6, &b, 4);
+    p[10] = 0xC3;
+  };
+  write_fn(1, 2);
+  jit::JitEngine e(m.as.memory(), {});  // (every block translated at its first entry)
+  auto call = [&] {
+    m.cpu.rip = kCode;
+    m.cpu.gpr[RSP] = kData + 0x8000;
+    return e.run(m.cpu);
+  };
+  for (uint32_t i = 0; i < jit::SharedCode::kCheckAfterFaults; ++i) {
+    ASSERT_EQ(call(), StopReason::Syscall);
+    EXPECT_EQ(m.cpu.gpr[RAX], 3u);
+  }
+  const uint32_t values[] = {5, 0x7F, 0x80, 0xFFFFFF80, 0xFFFFFF7F, 0x12345678, 0x100, 0};
+  uint32_t a = 1, b = 2;
+  for (int round = 0; round < 3; ++round)
+    for (uint32_t v : values) {
+      if (round != 1) a = v;  // (the first compare's bytes; round 1 leaves them)
+      if (round != 0) b = v + 1;  // (the overlapping last compare's)
+      write_fn(a, b);
+      ASSERT_EQ(call(), StopReason::Syscall);
+      EXPECT_EQ(m.cpu.gpr[RAX], uint32_t(a + b)) << "round " << round << " value " << std::hex << v;
+    }
+  EXPECT_EQ(e.stats().smc_write_faults, uint64_t(jit::SharedCode::kCheckAfterFaults));
+  EXPECT_GE(e.stats().checked_stale, 20u);
+}
+
 // Flags of a CF|OF write (rol, imul) over the same block's full flags write (xor), entered with
 // an earlier block's flags still lazy: the block leaves both layers (the xor's recipe, the
 // rotate's CF and OF) without settling the older flags. Exact at the exit, at a side exit, and
@@ -133,6 +180,42 @@ TEST(JitCheckedPages, CfOfWriteOverTheBlocksOwnFlagsMatchesInterpreter) {
       EXPECT_EQ(p.jit_fallbacks, 0u);
       p.expect_same();
     }
+}
+
+// A rotate's CF and OF left as a value are captured without pushfq (flag_state.cpp,
+// cf_of_to_r11: seto, adc, imul into rflags' places). Every operand size, counts of 1, 3,
+// width - 1 and 16 (a byte or a word rotated by 16: the value is unchanged, CF and OF are
+// still written) or half the width, operands giving each CF/OF pair; the rotate alone, over the
+// block's own xor, read back in the block by pushfq, and before a branch on OF.
+TEST(JitCheckedPages, RotateCfOfCapturedWithoutPushfqMatchesInterpreter) {
+  struct Size {
+    Code prefix;
+    unsigned bits;
+  };
+  const Size sizes[] = {{{}, 8}, {{0x66}, 16}, {{}, 32}, {{0x48}, 64}};
+  const Code xor_imm = {0x35, 0x6F, 0x7D, 0xBD, 0x99};  // xor eax, 0x99BD7D6F
+  const Code read_back = {0x9C, 0x5A};                  // pushfq ; pop rdx
+  const Code branch_of = {0x70, 0x02, 0xFF, 0xC1};      // jo +2 ; inc ecx
+  const uint64_t values[] = {0, 1, 0x80, 0x81, 0x8000, 0x4001, 0x80000000, 0x40000001,
+                             0x8000000000000000, 0xC000000000000001, 0x123456789ABCDEF0};
+  for (const Size& z : sizes)
+    for (uint8_t modrm : {uint8_t(0xC0), uint8_t(0xC8)})  // rol, ror (eax/ax/al/rax)
+      for (unsigned count : {1u, 3u, z.bits - 1, z.bits <= 16 ? 16u : z.bits / 2}) {
+        Code rot = z.prefix;
+        rot.insert(rot.end(), {uint8_t(z.bits == 8 ? 0xC0 : 0xC1), modrm, uint8_t(count)});
+        for (const Code& before : {Code{}, xor_imm})
+          for (const Code& after : {Code{}, read_back, branch_of})
+            for (uint64_t v : values) {
+              CpuState s = random_state(v + count);
+              s.gpr[RAX] = v;
+              Pair p;
+              p.run(cat({before, rot, after, kSyscall}), s);
+              SCOPED_TRACE(testing::Message() << z.bits << "-bit " << (modrm == 0xC0 ? "rol" : "ror") << " by "
+                                              << count << " of " << std::hex << v << " after "
+                                              << before.size() << " bytes, then " << after.size());
+              p.expect_same();
+            }
+      }
 }
 
 }  // namespace

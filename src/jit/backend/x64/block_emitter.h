@@ -300,8 +300,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       if (!folded_[in.args[k].v]) fn(in.args[k].v);
   }
   FlagsRecipe recipe(uint64_t f) const;
-  // r11 = the flags value f (computed now if it is lazy).
-  void flags_to_r11(uint64_t f);
+  // r11 = the flags value f (computed now if it is lazy), of which the bits `mask` are used.
+  void flags_to_r11(uint64_t f, uint64_t mask = flag::ARITH);
   void pin_flags(uint32_t f) {
     if (lazy(f)) for_flags_inputs(f, [&](uint64_t x) { pin(uint32_t(x)); });
     else pin(f);
