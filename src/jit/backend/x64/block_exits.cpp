@@ -533,12 +533,12 @@ bool BlockEmitter::deferrable_push(uint32_t check, uint32_t push, uint32_t rsp_s
 // On the miss path, the guest state all in CpuState (flags lazy there; a deferred push not
 // made yet).
 void BlockEmitter::deferred_canonical_check(const Reg64& target) {
-  Xbyak::Label ok;
+  Forward ok;
   mov(r11, target);
   shl(r11, 16);
   sar(r11, 16);
   cmp(r11, target);
-  je(ok, T_NEAR);
+  jcc_fwd(0x4, ok);  // je
   if (deferred_rsp_step_) sub(qword[rbx + kOffGpr + 8 * RSP], deferred_rsp_step_);
   if (target.getIdx() != rsi.getIdx()) mov(rsi, target);
   mov(rdi, rbx);
@@ -547,7 +547,7 @@ void BlockEmitter::deferred_canonical_check(const Reg64& target) {
   mov(rax, uint64_t(rt_.range_fault_helper));
   call(rax);
   exit_with(kExitFault);
-  L(ok);
+  land(ok);
 }
 
 // A call's push of its return address, made once the target is known canonical (a jump-cache
@@ -602,8 +602,8 @@ void BlockEmitter::out_of_line() {
   }
   if (!to_leave_with_r11_.empty()) {
     for (uint32_t end : to_leave_with_r11_) land(end);
-    mov(eax, r11d);
-    jmp(rt_.exit_stub, T_NEAR);
+    enc::mov_rr(*this, Xbyak::Operand::EAX, Xbyak::Operand::R11D, false);
+    enc::jmp_abs(*this, rt_.exit_stub);
   }
   for (size_t k = 0; k < side_exits_.size(); ++k) {
     land(side_exits_[k].jcc_end);
@@ -622,8 +622,8 @@ void BlockEmitter::out_of_line() {
     rewrite(link_jmp_ends_[k] - 4, uint32_t(getSize() - link_jmp_ends_[k]), 4);
     link_slots_[k]->unlinked = const_cast<uint8_t*>(getCurr());
     if (rt_.link_exit) {  // (the trampoline takes the target pc from the slot)
-      mov(rdx, uint64_t(link_slots_[k]));
-      jmp(rt_.link_exit, T_NEAR);
+      enc::mov_r64_imm(*this, Xbyak::Operand::RDX, uint64_t(link_slots_[k]));
+      enc::jmp_abs(*this, rt_.link_exit);
       continue;
     }
     const uint64_t target = link_slots_[k]->target_pc;
@@ -659,9 +659,9 @@ void BlockEmitter::out_of_line() {
   for (const RangeFault& f : range_fault_info_) {
     rewrite(f.jcc_end - 4, uint32_t(getSize() - f.jcc_end), 4);
     if (f.access != RangeFault::kNoAccess) {
-      push(Reg64(f.addr_reg));
-      lea(r11, ptr[rip + static_cast<const void*>(getCode() + f.access)]);
-      jmp(rt_.range_fault[f.write], T_NEAR);
+      enc::push_r64(*this, f.addr_reg);
+      enc::lea_rip(*this, Xbyak::Operand::R11, getCode() + f.access);
+      enc::jmp_abs(*this, rt_.range_fault[f.write]);
       continue;
     }
     write_back(f.state);
