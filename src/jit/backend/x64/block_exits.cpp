@@ -203,7 +203,7 @@ uint16_t BlockEmitter::xmm_regs_used() const {
 }
 
 void BlockEmitter::back_edge() {
-  cmp(dword[rbx + kOffExitRequest], 0);
+  enc::cmp_cpu_imm(*this, 4, kOffExitRequest, 0);
   const uint32_t request = jcc_to_stub(0x5);  // jne
   // Register moves (a parallel copy: a value may be another loop register's), then the
   // registers written with a constant or spilled: from CpuState.
@@ -269,7 +269,7 @@ void BlockEmitter::exit_to(uint64_t pc) {
 
 void BlockEmitter::edge_request_check(uint64_t target) {
   if (!edge_checks() || target > b_.guest_pc) return;
-  cmp(dword[rbx + kOffExitRequest], 0);
+  enc::cmp_cpu_imm(*this, 4, kOffExitRequest, 0);
   edge_requests_.emplace_back(jcc_to_stub(0x5), target);  // jne
 }
 
@@ -413,13 +413,13 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
         imul(slot.cvt32(), dest.cvt32(), int(CodeCache::kJumpHashMul));
         shr(slot.cvt32(), int(32 - rt_.jump_cache_bits));
         shl(slot.cvt32(), 4);
-        mov(table, uint64_t(rt_.jump_cache));
+        enc::mov_r64_imm(*this, table.getIdx(), uint64_t(rt_.jump_cache));
         cmp(qword[table + slot], dest);
         // (rel32 past a deferred push: its check and store lengthen the hit path)
         const uint32_t miss = push ? jcc_to_stub(0x5) : jcc8(0x5);  // jne
         uint32_t request = 0;
         if (edge_checks()) {  // (a request leaves through the miss path, to the dispatcher)
-          cmp(dword[rbx + kOffExitRequest], 0);
+          enc::cmp_cpu_imm(*this, 4, kOffExitRequest, 0);
           request = push ? jcc_to_stub(0x5) : jcc8(0x5);
         }
         count_lookup(rt_.jump_cache_hits);
