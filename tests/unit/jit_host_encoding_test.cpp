@@ -108,6 +108,11 @@ TEST(JitHostEncoding, RipRelativeCompareAndJumps) {
       enc::jmp_abs(p->ours, p->ours.getCurr() + off);
       p->theirs.jmp(static_cast<const void*>(p->theirs.getCurr() + off), Xbyak::CodeGenerator::T_NEAR);
       p->expect_same("cmp r, [rip + x] / jmp x");
+      enc::lea_rip(p->ours, r, p->ours.getCurr() + off);
+      p->theirs.lea(Reg64(r), p->theirs.ptr[p->theirs.rip + static_cast<const void*>(p->theirs.getCurr() + off)]);
+      enc::push_r64(p->ours, r);
+      p->theirs.push(Reg64(r));
+      p->expect_same("lea r, [rip + x] / push r");
     }
 }
 

@@ -2,8 +2,10 @@
 // translator takes instructions from the interpreter tier's decode cache, following its pool
 // where the index lost them; it does not make a superblock go on into a fall-through the tier
 // never ran; invalidating a block clears its jump-cache slot without scanning the cache; and
-// the backend's per-thread scratch carries nothing from one block to the next.
+// the backend's per-thread scratch carries nothing from one block to the next; the fetch's
+// per-thread fault scope comes back from a fault.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstring>
@@ -16,6 +18,7 @@
 #include "jit/frontend/translator.h"
 #include "jit/ir/ir.h"
 #include "jit_harness.h"
+#include "mem/host_fault.h"
 
 namespace vireo::test {
 
@@ -123,6 +126,31 @@ TEST(JitTranslationCost, DecodeCacheEntriesLostFromTheIndexAreFoundInThePool) {
   const ir::Block cached = translate(m, &tier), decoded = translate(m, nullptr);
   EXPECT_EQ(cached.guest_insns, 5u);  // nop, nop, jmp (followed: on the page), nop, syscall
   EXPECT_EQ(ir::print(cached), ir::print(decoded));
+}
+
+// The frontend's fetch reads an instruction's bytes under a fault scope kept per thread (not
+// built per instruction). A fetch that faults in the host (here a page the guest maps but the
+// host cannot read, as a file mapping past its end) ends the block before the instruction,
+// and the scope, left by siglongjmp, serves the next fetches: the same block again, then an
+// ordinary one.
+TEST(JitTranslationCost, FetchFaultScopeServesTheFetchesAfterAFault) {
+  install_host_fault_handlers();
+  Machine m;
+  // add rax, 1 at the end of the first page, then add rbx, 2 across into the second; syscall
+  const uint64_t at = kCode + 0x1000 - 6;
+  const uint8_t code[] = {0x48, 0x83, 0xC0, 0x01, 0x48, 0x83, 0xC3, 0x02, 0x0F, 0x05};
+  std::memcpy(m.as.host(at), code, sizeof code);
+  m.load(kBranchy);
+  uint8_t* second = m.as.host(kCode + 0x1000);
+  ASSERT_EQ(mprotect(second, 4096, PROT_NONE), 0);
+  jit::BlockLimits limits;
+  for (int k = 0; k < 2; ++k) {
+    const ir::Block b = translate_at(m, at, limits);
+    EXPECT_EQ(b.guest_insns, 1u) << "attempt " << k;
+  }
+  EXPECT_EQ(translated_insns(m, nullptr), 5u);  // (kBranchy's path to its first syscall)
+  ASSERT_EQ(mprotect(second, 4096, PROT_READ | PROT_WRITE), 0);
+  EXPECT_EQ(translate_at(m, at, limits).guest_insns, 2u);  // readable again: both adds (then the syscall)
 }
 
 TEST(JitTranslationCost, RemovingABlockClearsItsJumpCacheSlot) {

@@ -173,7 +173,9 @@ size_t fetch(const GuestMemory& mem, uint64_t pc, uint8_t* out) {
     else if ((pc & 4095) + avail > 4096 && !exec((pc | 4095) + 1)) avail = 4096 - (pc & 4095);
   }
   size_t got = 0;
-  GuestFaultScope probe;
+  // (one per thread, not one per call: its HostFault, ~450 bytes zeroed by its constructor, is
+  // only written by a fault; fetch runs for every instruction translated, and is not reentered)
+  thread_local GuestFaultScope probe;
   activate_fault_scope(probe, mem);
   if (sigsetjmp(probe.env, 0) == 0) {
     while (got < avail) {

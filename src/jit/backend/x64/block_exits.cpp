@@ -203,7 +203,7 @@ uint16_t BlockEmitter::xmm_regs_used() const {
 }
 
 void BlockEmitter::back_edge() {
-  cmp(dword[rbx + kOffExitRequest], 0);
+  enc::cmp_cpu_imm(*this, 4, kOffExitRequest, 0);
   const uint32_t request = jcc_to_stub(0x5);  // jne
   // Register moves (a parallel copy: a value may be another loop register's), then the
   // registers written with a constant or spilled: from CpuState.
@@ -269,7 +269,7 @@ void BlockEmitter::exit_to(uint64_t pc) {
 
 void BlockEmitter::edge_request_check(uint64_t target) {
   if (!edge_checks() || target > b_.guest_pc) return;
-  cmp(dword[rbx + kOffExitRequest], 0);
+  enc::cmp_cpu_imm(*this, 4, kOffExitRequest, 0);
   edge_requests_.emplace_back(jcc_to_stub(0x5), target);  // jne
 }
 
@@ -413,13 +413,13 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
         imul(slot.cvt32(), dest.cvt32(), int(CodeCache::kJumpHashMul));
         shr(slot.cvt32(), int(32 - rt_.jump_cache_bits));
         shl(slot.cvt32(), 4);
-        mov(table, uint64_t(rt_.jump_cache));
+        enc::mov_r64_imm(*this, table.getIdx(), uint64_t(rt_.jump_cache));
         cmp(qword[table + slot], dest);
         // (rel32 past a deferred push: its check and store lengthen the hit path)
         const uint32_t miss = push ? jcc_to_stub(0x5) : jcc8(0x5);  // jne
         uint32_t request = 0;
         if (edge_checks()) {  // (a request leaves through the miss path, to the dispatcher)
-          cmp(dword[rbx + kOffExitRequest], 0);
+          enc::cmp_cpu_imm(*this, 4, kOffExitRequest, 0);
           request = push ? jcc_to_stub(0x5) : jcc8(0x5);
         }
         count_lookup(rt_.jump_cache_hits);
@@ -533,12 +533,12 @@ bool BlockEmitter::deferrable_push(uint32_t check, uint32_t push, uint32_t rsp_s
 // On the miss path, the guest state all in CpuState (flags lazy there; a deferred push not
 // made yet).
 void BlockEmitter::deferred_canonical_check(const Reg64& target) {
-  Xbyak::Label ok;
+  Forward ok;
   mov(r11, target);
   shl(r11, 16);
   sar(r11, 16);
   cmp(r11, target);
-  je(ok, T_NEAR);
+  jcc_fwd(0x4, ok);  // je
   if (deferred_rsp_step_) sub(qword[rbx + kOffGpr + 8 * RSP], deferred_rsp_step_);
   if (target.getIdx() != rsi.getIdx()) mov(rsi, target);
   mov(rdi, rbx);
@@ -547,7 +547,7 @@ void BlockEmitter::deferred_canonical_check(const Reg64& target) {
   mov(rax, uint64_t(rt_.range_fault_helper));
   call(rax);
   exit_with(kExitFault);
-  L(ok);
+  land(ok);
 }
 
 // A call's push of its return address, made once the target is known canonical (a jump-cache
@@ -602,8 +602,8 @@ void BlockEmitter::out_of_line() {
   }
   if (!to_leave_with_r11_.empty()) {
     for (uint32_t end : to_leave_with_r11_) land(end);
-    mov(eax, r11d);
-    jmp(rt_.exit_stub, T_NEAR);
+    enc::mov_rr(*this, Xbyak::Operand::EAX, Xbyak::Operand::R11D, false);
+    enc::jmp_abs(*this, rt_.exit_stub);
   }
   for (size_t k = 0; k < side_exits_.size(); ++k) {
     land(side_exits_[k].jcc_end);
@@ -622,8 +622,8 @@ void BlockEmitter::out_of_line() {
     rewrite(link_jmp_ends_[k] - 4, uint32_t(getSize() - link_jmp_ends_[k]), 4);
     link_slots_[k]->unlinked = const_cast<uint8_t*>(getCurr());
     if (rt_.link_exit) {  // (the trampoline takes the target pc from the slot)
-      mov(rdx, uint64_t(link_slots_[k]));
-      jmp(rt_.link_exit, T_NEAR);
+      enc::mov_r64_imm(*this, Xbyak::Operand::RDX, uint64_t(link_slots_[k]));
+      enc::jmp_abs(*this, rt_.link_exit);
       continue;
     }
     const uint64_t target = link_slots_[k]->target_pc;
@@ -663,12 +663,12 @@ void BlockEmitter::out_of_line() {
         lea(r11, ptr[Reg64(f.addr_reg) + f.recheck_disp]);
         enc::cmp_rip(*this, 11, rt_.window_limit);
         enc::jcc_abs(*this, 0x2, getCode() + f.access);  // jb: inside the window after all
-        push(r11);
+        enc::push_r64(*this, 11);
       } else {
-        push(Reg64(f.addr_reg));
+        enc::push_r64(*this, f.addr_reg);
       }
-      lea(r11, ptr[rip + static_cast<const void*>(getCode() + f.access)]);
-      jmp(rt_.range_fault[f.write], T_NEAR);
+      enc::lea_rip(*this, Xbyak::Operand::R11, getCode() + f.access);
+      enc::jmp_abs(*this, rt_.range_fault[f.write]);
       continue;
     }
     write_back(f.state);

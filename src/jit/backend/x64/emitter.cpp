@@ -151,19 +151,25 @@ uint16_t BlockEmitter::loop_regs_mask() const {
 
 void BlockEmitter::compute_last_uses() {
   const uint32_t end = uint32_t(b_.insts.size());
-  for (uint32_t i = 0; i < b_.insts.size(); ++i) {
-    const ir::Inst& in = b_.insts[i];
-    if (in.dead || folded_[i]) continue;
+  // (through local pointers: the stores would otherwise make the compiler load each vector's
+  // data pointer again for every operand)
+  const ir::Inst* insts = b_.insts.data();
+  const uint8_t* folded = folded_.data();
+  uint32_t* last = last_use_.data();
+  for (uint32_t i = 0; i < end; ++i) {
+    const ir::Inst& in = insts[i];
+    if (in.dead || folded[i]) continue;
     for (int a = 0; a < in.nargs; ++a) {
       if (in.args[a].is_imm) continue;
-      uint64_t v = in.args[a].v;
-      last_use_[v] = i;
+      const uint64_t v = in.args[a].v;
+      last[v] = i;
+      const ir::Inst& d = insts[v];
       // A folded shift's operand is read by the instruction it was folded into, and so is a
       // folded address's base.
-      if (folded_[v] && b_.insts[v].op == Opcode::Shl) last_use_[b_.insts[v].args[0].v] = i;
-      if (folded_address(v)) last_use_[folded_address_reg(v)] = i;
+      if (folded[v] && d.op == Opcode::Shl) last[d.args[0].v] = i;
+      if (folded_address(v)) last[folded_address_reg(v)] = i;
       // Flags not computed until a reader needs them: their operands live until then.
-      for_flags_inputs(v, [&](uint64_t x) { last_use_[x] = i; });
+      if (recomputable(d.op)) for_flags_inputs(v, [&](uint64_t x) { last[x] = i; });
     }
   }
   // A terminal reads its values at its position: the block's own at main_end() (before its
@@ -296,9 +302,10 @@ void BlockEmitter::release_dying(uint32_t i) {
     if (folded_[v] && b_.insts[v].op == Opcode::Shl) v = b_.insts[v].args[0].v;
     if (folded_address(v)) v = folded_address_reg(v);
     if (last_use_[v] == i) maybe_free(uint32_t(v), i);
-    for_flags_inputs(v, [&](uint64_t x) {
-      if (last_use_[x] == i) maybe_free(uint32_t(x), i);
-    });
+    if (recomputable(b_.insts[v].op))
+      for_flags_inputs(v, [&](uint64_t x) {
+        if (last_use_[x] == i) maybe_free(uint32_t(x), i);
+      });
   }
   // A value nothing uses (e.g. a load kept for its fault) frees its register at once.
   if (last_use_[i] <= i) maybe_free(i, i);

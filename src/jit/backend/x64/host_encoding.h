@@ -10,8 +10,9 @@
 //
 // Forms: `op size [rbx + disp], imm` (rbx = CpuState*: its lazy-flags fields, guest
 // registers, the exit request), `mov r64, r64` / `mov r32, r32`, `mov r64, imm`,
-// `mov r32, imm32`, `cmp r64, [rip + target]`, `jmp target` (rel32), and the guest loads and
-// stores through [r15 + index + disp] (r15 = the guest window's base).
+// `mov r32, imm32`, `cmp r64, [rip + target]`, `lea r64, [rip + target]`, `push r64`,
+// `jmp target` (rel32), and the guest loads and stores through [r15 + index + disp] (r15 =
+// the guest window's base).
 #pragma once
 
 #include <xbyak/xbyak.h>
@@ -147,6 +148,24 @@ inline void cmp_rip(Xbyak::CodeGenerator& g, int r, const void* target) {
   if (disp != int64_t(int32_t(disp))) throw Xbyak::Error(Xbyak::ERR_OFFSET_IS_TOO_BIG);
   Insn x;
   x.u8(0x48 | (r >= 8 ? 4 : 0)).u8(0x3B).u8(0x05 | (r & 7) << 3).u32(uint32_t(disp));
+  x.put(g);
+}
+
+// lea r64, [rip + target] (REX.W 8D /r, mod 00 rm 101: disp32 from the instruction's end):
+// a range-check stub's address of its access.
+inline void lea_rip(Xbyak::CodeGenerator& g, int r, const void* target) {
+  const int64_t disp = reinterpret_cast<const uint8_t*>(target) - (g.getCurr() + 7);
+  if (disp != int64_t(int32_t(disp))) throw Xbyak::Error(Xbyak::ERR_OFFSET_IS_TOO_BIG);
+  Insn x;
+  x.u8(0x48 | (r >= 8 ? 4 : 0)).u8(0x8D).u8(0x05 | (r & 7) << 3).u32(uint32_t(disp));
+  x.put(g);
+}
+
+// push r64 (50+r, REX.B for r8-r15).
+inline void push_r64(Xbyak::CodeGenerator& g, int r) {
+  Insn x;
+  if (r >= 8) x.u8(0x41);
+  x.u8(0x50 | (r & 7));
   x.put(g);
 }
 

@@ -35,8 +35,16 @@ void select_operands(const ir::Block& b, OperandSelection& sel, bool displacemen
 // Whether argument k of `in`, the constant v, can be encoded as an immediate there.
 bool takes_imm(const ir::Block& b, const ir::Inst& in, int k, uint64_t v);
 
-// Flags values the backend computes only where they are read (see FlagsRecipe).
-bool is_recomputable_flags(ir::Opcode op);
+// Flags values the backend computes only where they are read (see FlagsRecipe). Inline: the
+// emitter asks it of every operand in its walks (last uses, releases, lazy values).
+inline bool is_recomputable_flags(ir::Opcode op) {
+  switch (op) {
+    case ir::Opcode::FlagsAdd: case ir::Opcode::FlagsSub: case ir::Opcode::FlagsLogic: case ir::Opcode::FlagsInc:
+    case ir::Opcode::FlagsDec: case ir::Opcode::FlagsShift: case ir::Opcode::FlagsImul:
+      return true;
+    default: return false;
+  }
+}
 bool is_commutative(ir::Opcode op);
 // Add32, Sub32, ...: the 32-bit host forms.
 bool is_32bit_form(ir::Opcode op);
