@@ -53,6 +53,9 @@ struct RunArgs {
   // --blocks-per-doubling N: without --translate-after, N doubles for every this many blocks
   // in the translation cache, up to 8 times (jit/tiering.h); 0: it stays.
   uint32_t blocks_per_doubling = 8192;
+  // --startup-translate-insns N: in the start-up phase a due block is translated once its
+  // entries times its length reach N instructions (jit/tiering.h); 0: when due.
+  uint32_t startup_translate_insns = 32768;
   // gdb: -g PORT|PATH waits for gdb before the first instruction; what a vanished gdb leaves
   std::string gdb;
   std::string gdb_disconnect = "run";
@@ -71,6 +74,7 @@ jit::JitOptions jit_options(const RunArgs& a) {
   if (!a.translate_after_given) {
     o.tiers.startup_translate_after = a.startup_translate_after;
     o.tiers.blocks_per_doubling = a.blocks_per_doubling;
+    o.tiers.startup_translate_insns = a.startup_translate_insns;
   }
   for (size_t pos = 0; pos <= a.debug.size() && !a.debug.empty();) {
     size_t comma = a.debug.find(',', pos);
@@ -171,6 +175,8 @@ int run(const RunArgs& a) {
     o.reexec_options.push_back(fmt::format("--translate-after={}", a.translate_after));
   if (a.startup_translate_after != RunArgs{}.startup_translate_after)
     o.reexec_options.push_back(fmt::format("--startup-translate-after={}", a.startup_translate_after));
+  if (a.startup_translate_insns != RunArgs{}.startup_translate_insns)
+    o.reexec_options.push_back(fmt::format("--startup-translate-insns={}", a.startup_translate_insns));
   if (a.blocks_per_doubling != RunArgs{}.blocks_per_doubling)
     o.reexec_options.push_back(fmt::format("--blocks-per-doubling={}", a.blocks_per_doubling));
   if (!a.sysroot.empty()) set_sysroot(a.sysroot);
@@ -236,6 +242,10 @@ void add_run_command(CLI::App& app) {
   run_cmd->add_option("--startup-translate-after", args->startup_translate_after,
                       "jit: without --translate-after, translate at the Nth entry during a thread's first "
                       "300,000 interpreter-tier instructions, and a forked child's (default 256; 0: no start-up phase)")
+      ->check(CLI::Range(0, 1 << 30));
+  run_cmd->add_option("--startup-translate-insns", args->startup_translate_insns,
+                      "jit: without --translate-after, translate a block due in the start-up phase once its "
+                      "entries times its length reach N instructions (default 32768; 0: when due)")
       ->check(CLI::Range(0, 1 << 30));
   run_cmd->add_option("--blocks-per-doubling", args->blocks_per_doubling,
                       "jit: without --translate-after, N doubles for every this many blocks in the "

@@ -91,6 +91,17 @@ class Interpreter final : public Engine {
     bool due = false;
   };
   StopReason run_tier(CpuState& cpu, TierRun& run);
+  // The head the last run_tier stopped at, due, counts from 0 again (the jit chose to interpret
+  // it for now: jit/tiering.h, pays_to_translate). Its own entry, the one the run fetched: a
+  // head may have another entry for the same rip (its index slot was lost and it was decoded
+  // again), and restart_first counts the entry the next run's fetch finds, which left this
+  // one due at every entry.
+  void cool_due_head() {
+    if (last_ && last_->heads >= kDue) {
+      last_->heads = 0;
+      last_->wrap = epoch_;
+    }
+  }
   // Due heads count from 0 again (the jit dropped all its translations: what was translated
   // is interpreted N times before it is translated again, as when it was new).
   void cool_due_heads();

@@ -45,34 +45,44 @@ Trampolines trampolines_of(CodeCache& cache) {
 }  // namespace
 
 JitEngine::JitEngine(const GuestMemory& mem, JitOptions opts)
-    : mem_(mem), opts_(opts), interp_(mem, opts.tiers.interp_cache_entries), cache_(opts.tc_size), tramp_(trampolines_of(cache_)),
-      tiering_(opts.tiers) {
+    : mem_(mem), opts_(opts), interp_(mem, opts.tiers.interp_cache_entries),
+      cache_(opts.tc_size, CodeCache::Mapping::Lazily), tiering_(opts.tiers) {
   if (opts_.log_exec) opts_.chain = opts_.jump_cache = false;  // every block entry is seen
-  rt_.exit_stub = tramp_.exit_stub;
-  rt_.settle_flags = tramp_.settle_flags;
   rt_.fallback_helper = reinterpret_cast<void*>(&fallback_helper);
   rt_.range_fault_helper = reinterpret_cast<void*>(&range_fault_helper);
   rt_.rep_string_helper = reinterpret_cast<void*>(&rep_string_helper);
   rt_.mem = &mem_;
-  rt_.jump_cache = cache_.jump_cache();
   rt_.jump_cache_bits = CodeCache::kUserJumpCacheBits;
   rt_.use_jump_cache = opts_.jump_cache;
   rt_.count_insns = opts_.count_insns;
   rt_.jump_cache_hits = &stats_.jump_cache_hits;
   rt_.jump_cache_misses = &stats_.jump_cache_misses;
   rt_.self_loops = opts_.chain;  // (a loop in place is a block chained to itself)
-  // (stored only when it changes: a kept trampoline page is often a forked parent's, shared
-  // copy-on-write; the same guest window has the same limit)
-  if (*tramp_.window_limit != mem_.limit) *tramp_.window_limit = mem_.limit;
   shared_ = opts_.shared ? opts_.shared : std::make_shared<SharedCode>(mem_);
-  rt_.window_limit = tramp_.window_limit;
-  rt_.range_fault[0] = tramp_.range_fault[0];
-  rt_.range_fault[1] = tramp_.range_fault[1];
-  rt_.link_exit = tramp_.link_exit;
   install_host_fault_handlers();
   // The tier took over the decode cache of the image before an in-place execve: a new process
   // as a forked child is, whose kept entries are its parent's (interp/kept_decodes.cpp).
   if (interp_.reused_decodes()) tiering_.new_process();
+  // (the code cache, its trampolines and their runtime fields: at the first translation,
+  // map_code_cache)
+}
+
+// The code cache's mapping and the trampolines, made at the first translation: an engine whose
+// process never gets hot (most exec'd programs of a shell script) costs what the interp
+// engine's does (issue 22, "Start-up, tenth pass").
+void JitEngine::map_code_cache() {
+  cache_.map();
+  tramp_ = trampolines_of(cache_);
+  rt_.exit_stub = tramp_.exit_stub;
+  rt_.settle_flags = tramp_.settle_flags;
+  rt_.jump_cache = cache_.jump_cache();
+  // (stored only when it changes: a kept trampoline page is often a forked parent's, shared
+  // copy-on-write; the same guest window has the same limit)
+  if (*tramp_.window_limit != mem_.limit) *tramp_.window_limit = mem_.limit;
+  rt_.window_limit = tramp_.window_limit;
+  rt_.range_fault[0] = tramp_.range_fault[0];
+  rt_.range_fault[1] = tramp_.range_fault[1];
+  rt_.link_exit = tramp_.link_exit;
   if (opts_.perfmap) {
     auto at = [](const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); };
     uint64_t enter = at(reinterpret_cast<const void*>(tramp_.enter));
@@ -206,6 +216,8 @@ StopReason JitEngine::step_writer(CpuState& cpu) {
 
 TranslatedBlock* JitEngine::translate(uint64_t pc) {
   auto t0 = std::chrono::steady_clock::now();
+  if (!cache_.mapped()) [[unlikely]]
+    map_code_cache();
   // A block the backend cannot allocate registers for is translated again shorter (the rest
   // becomes the next block), and only as a last resort as interpreter fallbacks.
   // The first attempt makes a superblock (side exits at conditional branches); the second
@@ -321,7 +333,9 @@ StopReason JitEngine::interpret_cold(CpuState& cpu, bool restart, bool& due) {
   run.translate_at = std::max<uint32_t>(1, tiering_.threshold(cache_.block_count()));
   if (uint64_t left = tiering_.insns_until_steady()) run.yield_at_insn = before + left;
   run.yield_flag = member_ ? &member_->pending : nullptr;
-  run.translated = [](void* self, uint64_t pc) { return static_cast<JitEngine*>(self)->cache_.lookup(pc) != nullptr; };
+  // (with no block in the cache the answer is no: most short processes translate nothing)
+  if (cache_.block_count())
+    run.translated = [](void* self, uint64_t pc) { return static_cast<JitEngine*>(self)->cache_.lookup(pc) != nullptr; };
   run.ctx = this;
   run.restart_first = restart;
   run.keep_inherited = tiering_.keeps_parent_counts();
@@ -331,6 +345,45 @@ StopReason JitEngine::interpret_cold(CpuState& cpu, bool restart, bool& due) {
   tiering_.stats.interp_insns += cpu.insn_count - before;
   due = r == StopReason::InstructionLimit && run.due;
   return r;
+}
+
+namespace {
+
+// Instructions after which the code at the next address is another block's (the translator
+// ends a block there; a conditional branch's fall-through continues it).
+bool ends_straight_line(uint16_t mnemonic) {
+  switch (mnemonic) {
+    case ZYDIS_MNEMONIC_JMP: case ZYDIS_MNEMONIC_CALL: case ZYDIS_MNEMONIC_RET:
+    case ZYDIS_MNEMONIC_SYSCALL: case ZYDIS_MNEMONIC_SYSENTER: case ZYDIS_MNEMONIC_INT:
+    case ZYDIS_MNEMONIC_INT1: case ZYDIS_MNEMONIC_INT3: case ZYDIS_MNEMONIC_INTO:
+    case ZYDIS_MNEMONIC_IRET: case ZYDIS_MNEMONIC_IRETD: case ZYDIS_MNEMONIC_IRETQ:
+    case ZYDIS_MNEMONIC_UD0: case ZYDIS_MNEMONIC_UD1: case ZYDIS_MNEMONIC_UD2: case ZYDIS_MNEMONIC_HLT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+// The straight-line instructions from the head at `pc` (through conditional branches, up to
+// a block's length), as the interpreter tier decoded them: what one entry of its block runs,
+// about. Only from pc's page (mapped: the tier has just run from it); 1 at least.
+uint32_t JitEngine::block_insns_at(uint64_t pc) const {
+  const uint64_t page_end = (pc | 4095) + 1;
+  uint32_t n = 0;
+  const Insn* prev = nullptr;
+  for (uint64_t at = pc; n < opts_.max_block_insns && at < page_end && at < mem_.limit;) {
+    const size_t avail = size_t(std::min<uint64_t>({15, page_end - at, mem_.limit - at}));
+    const Insn* in = prev ? interp_.cached_decode_after(prev, at, mem_.base + at, avail)
+                          : interp_.cached_decode(at, mem_.base + at, avail);
+    if (!in) break;
+    ++n;
+    if (ends_straight_line(in->mnemonic)) break;
+    prev = in;
+    at += in->len;
+  }
+  return std::max<uint32_t>(n, 1);
 }
 
 StopReason JitEngine::host_fault(CpuState& cpu) {
@@ -477,7 +530,12 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
         bool due = false;
         const uint32_t n = std::max<uint32_t>(1, tiering_.threshold(cache_.block_count()));
         if (at_due || !tiering_.interpreter_tier()) {
-          if (!tiering_.due(cpu.rip, at_due ? n : 1)) r = interpret_cold(cpu, true, due);  // (a demoted page)
+          if (!tiering_.due(cpu.rip, at_due ? n : 1)) {
+            r = interpret_cold(cpu, true, due);  // (a demoted page)
+          } else if (at_due && !tiering_.pays_to_translate(cpu.rip, block_insns_at(cpu.rip))) {
+            interp_.cool_due_head();  // (a young process's small loop: N more entries first)
+            r = interpret_cold(cpu, false, due);
+          }
         } else {
           r = interpret_cold(cpu, false, due);
         }
@@ -630,6 +688,7 @@ void JitEngine::merge_stats(const Engine& other) {
   ts.interp_runs += tt.interp_runs;
   ts.pages_demoted += tt.pages_demoted;
   ts.demoted_entries += tt.demoted_entries;
+  ts.startup_deferrals += tt.startup_deferrals;
   s.fallbacks_by_mnemonic.add(t.fallbacks_by_mnemonic);
   interp_.merge_stats(o->interp_);
 }
@@ -652,6 +711,9 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
   else
     fmt::print(out, "  interpreter tier:     {} insns, {} block entries (translated after {})\n", ts.interp_insns,
                ts.interp_entries, to.translate_after);
+  if (to.startup_translate_after && to.translate_after && to.startup_translate_insns)
+    fmt::print(out, "  start-up deferrals:   {} (due blocks interpreted again: entries x length below {} insns)\n",
+               ts.startup_deferrals, to.startup_translate_insns);
   if (to.blocks_per_doubling && to.translate_after)
     fmt::print(out, "  tier threshold:       {} at exit ({} blocks in the cache; N doubles every {})\n",
                tiering_.threshold(cache_.block_count()), cache_.block_count(), to.blocks_per_doubling);

@@ -114,6 +114,8 @@ class JitEngine final : public Engine {
 
  private:
   TranslatedBlock* translate(uint64_t pc);
+  void map_code_cache();  // (at the first translation)
+  uint32_t block_insns_at(uint64_t pc) const;  // (the start-up phase's due heads: Tiering::pays_to_translate)
   uint16_t flags_hint_ = 0;  // CpuState's lazy flags word when translated code last returned
   // The interpreter tier (jit/tiering.h): Interpreter::run_tier until a head is due (`due`:
   // it stopped at one, at cpu.rip); `restart`: cpu.rip is a due head to interpret all the same.
@@ -135,7 +137,7 @@ class JitEngine final : public Engine {
   JitOptions opts_;
   Interpreter interp_;
   CodeCache cache_;
-  Trampolines tramp_;
+  Trampolines tramp_{};  // (made with the cache's mapping: map_code_cache)
   Runtime rt_;
   GuestFaultScope scope_;
   JitStats stats_;

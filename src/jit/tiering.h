@@ -46,6 +46,21 @@ struct TierOptions {
   // long; bash_script's exec'd programs are served as well by 300,000: docs/performance.md,
   // "Cold code, fourth pass")
   uint64_t startup_insns = 300'000;
+  // In the start-up phase a due head is translated only once its entries so far times its
+  // block's length (its straight-line instructions, from the tier's decode cache) reach this
+  // many instructions; until then it counts another `startup_translate_after` entries (0:
+  // translated when due). A young process's first translations are its dearest: the code
+  // cache is mapped, the trampolines made, the translator's code and data faulted in (an
+  // exec'd `tr` translating 2 blocks took ~0.5 ms more CPU than translating none), and the
+  // small loops every process runs at its start (a static glibc's tunables parser: 3 blocks of
+  // 6-14 instructions, ~12,000 instructions after their 256th entry; a dynamic program's
+  // loader hashing and comparing symbol names, strlen) do not run long enough after to pay
+  // for it: by that the jit lost to the interp engine on every exec-heavy workload
+  // (docs/performance.md, "Start-up, tenth pass"). With 32,768 neither `true`, `busybox true`
+  // nor an exec'd `tr` translates anything; a loop that has run this much (~0.15 ms of
+  // interpreting) is one likely to run as much again. (`vireo run`: 32,768; 8,192 still
+  // translated 2 blocks of `true` and 6 of `tr`.)
+  uint32_t startup_translate_insns = 0;
   // Big programs (issue 22, docs/performance.md "Big cold programs and peak RSS"): N doubles
   // for every `blocks_per_doubling` blocks in the translation cache, up to kMaxDoublings
   // times (0: N stays). Each translated block costs ~700 bytes for as long as it lives (~290
@@ -77,6 +92,7 @@ struct TierStats {
   uint64_t interp_runs = 0;      // times the dispatcher handed cold code to the interpreter tier
   uint64_t pages_demoted = 0;    // SMC demotions
   uint64_t demoted_entries = 0;  // interpreter-tier entries on demoted pages
+  uint64_t startup_deferrals = 0;  // due heads interpreted again in the start-up phase (pays_to_translate)
 };
 
 class Tiering {
@@ -87,6 +103,10 @@ class Tiering {
   // threshold in the interpreter tier, or 1 at each entry without that tier. True: translate
   // it now; false: interpret it (its page is demoted).
   bool due(uint64_t pc, uint32_t entries);
+  // The head at `pc` is due, with `block_insns` instructions in its block: whether translating
+  // it pays yet (TierOptions::startup_translate_insns; always after the start-up phase).
+  // False: it is interpreted for another threshold() entries, then asked again.
+  bool pays_to_translate(uint64_t pc, uint32_t block_insns);
   // A guest write hit translated code on the page holding `addr`; may demote the page.
   void note_code_write(uint64_t addr);
 
@@ -129,6 +149,9 @@ class Tiering {
   };
   TierOptions o_;
   std::unordered_map<uint64_t, PageState> pages_;   // page number -> SMC history
+  // Start-up heads interpreted again (pays_to_translate): pc -> times, each after
+  // startup_translate_after more entries. (A few tens per process: most heads never get due.)
+  std::unordered_map<uint64_t, uint32_t> deferred_;
 };
 
 }  // namespace vireo::jit

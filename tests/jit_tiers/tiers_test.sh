@@ -100,6 +100,25 @@ startup)
   echo "startup: 300000 calls: interpreter $interp insns, translated $jit"
   [[ $interp -ge 300000 && $jit -gt 1000000 ]] || fail "the start-up phase did not end after 300,000 instructions"
   ;;
+startup_budget)
+  # In the start-up phase a due block is translated only once its entries times its length
+  # reach --startup-translate-insns (default 32,768): tier_step's 1000 entries of 3
+  # instructions are due at the 256th, interpreted again and never translated; with 0 it is
+  # translated at its 256th entry. Outputs are native's, and --stats shows the deferrals.
+  native=$("$dir/tier_loop" 1000)
+  step=$(nm "$dir/tier_loop" | awk '$3 == "tier_step" { print $1 }' | sed 's/^0*//')
+  for b in default 0; do
+    opt=(); [[ $b == 0 ]] && opt=(--startup-translate-insns=0)
+    run u$b "${opt[@]}" --no-follow-calls -d in_asm -D "$tmp/u$b.log" -- "$dir/tier_loop" 1000
+    [[ $(cat "$tmp/u$b.out") == "$native" ]] || fail "output differs with start-up budget $b"
+  done
+  grep -q "^IN: 0x$step\$" "$tmp/udefault.log" && fail "tier_step translated below the start-up budget"
+  grep -q "^IN: 0x$step\$" "$tmp/u0.log" || fail "tier_step not translated at its 256th entry without a budget"
+  deferred=$(stat "start-up deferrals" "$tmp/udefault.err")
+  echo "startup_budget: $deferred start-up deferrals"
+  [[ -n $deferred && $deferred -ge 3 ]] || fail "--stats shows no start-up deferrals"
+  grep -q "start-up deferrals" "$tmp/u0.err" && fail "--stats shows deferrals with the budget off"
+  ;;
 doubling)
   # N doubles for every --blocks-per-doubling blocks in the translation cache, up to 8 times
   # N: with one block per doubling, once 3 blocks are translated tier_step (40 calls) is not

@@ -59,26 +59,36 @@ void CodeCache::drop_blocks() {
 
 const void* CodeCache::spare_mapping() { return g_spare.load(std::memory_order_acquire); }
 
-CodeCache::CodeCache(size_t size) : size_(size) {
+// A lazy cache's filter before map(): no bit set, never written.
+alignas(64) static const uint64_t kNoFilter[(size_t(1) << 15) / 64] = {};
+
+CodeCache::CodeCache(size_t size, Mapping when) : size_(size) {
+  static_assert(sizeof kNoFilter * 8 == size_t(1) << kFilterLog2);
+  filter_ = const_cast<uint64_t*>(kNoFilter);  // (read only until map() points it at the aux)
+  if (when == Mapping::Now) map();
+}
+
+void CodeCache::map() {
+  if (mapped()) return;
   // One mapping for the trampoline page, the aux and the code: blocks reach the trampolines
   // with rel32 jumps, and separate mappings may land anywhere (with threads, each engine has
   // its own).
-  uint8_t* map = g_spare.exchange(nullptr, std::memory_order_acq_rel);
-  if (map && spare_size(map) != map_bytes()) {
-    munmap(map, spare_size(map));
-    map = nullptr;
+  uint8_t* region = g_spare.exchange(nullptr, std::memory_order_acq_rel);
+  if (region && spare_size(region) != map_bytes()) {
+    munmap(region, spare_size(region));
+    region = nullptr;
   }
-  if (!map) {
+  if (!region) {
     void* p = mmap(nullptr, map_bytes(), PROT_READ | PROT_WRITE | PROT_EXEC,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) throw std::runtime_error("cannot allocate the translation cache");
-    map = static_cast<uint8_t*>(p);
+    region = static_cast<uint8_t*>(p);
     const size_t n = map_bytes();  // (in the note: for a later reuse)
-    std::memcpy(map + kTrampolineCodeBytes, &n, sizeof n);
+    std::memcpy(region + kTrampolineCodeBytes, &n, sizeof n);
   }
-  trampolines_ = map;
-  aux_ = map + kTrampolineBytes;
-  base_ = cursor_ = map + kTrampolineBytes + kAuxMapBytes;
+  trampolines_ = region;
+  aux_ = region + kTrampolineBytes;
+  base_ = cursor_ = region + kTrampolineBytes + kAuxMapBytes;
   jump_cache_ = static_cast<JumpCacheEntry*>(aux_);
   filter_ = reinterpret_cast<uint64_t*>(jump_cache_ + kUserJumpCacheSize);
   jump_cache_[0].guest_pc = empty_jump_tag(0);  // (every other slot's empty tag is 0)
@@ -86,6 +96,7 @@ CodeCache::CodeCache(size_t size) : size_(size) {
 
 CodeCache::~CodeCache() {
   drop_blocks();
+  if (!mapped()) return;
   // Kept for the next cache: its aux and the code written so far become zero pages again (no
   // stale jump cache entry or code survives; an untouched page costs nothing), the
   // trampoline page stays as it is.
@@ -98,6 +109,7 @@ CodeCache::~CodeCache() {
 }
 
 void CodeCache::reset_aux() {
+  if (!mapped()) return;  // (nothing written: a lazy cache's filter is the shared zeros)
   // (zero pages again; a failure leaves the pages as they were, so clear them by hand)
   if (madvise(aux_, kAuxBytes, MADV_DONTNEED) != 0) std::memset(aux_, 0, kAuxBytes);
   jump_cache_[0].guest_pc = empty_jump_tag(0);

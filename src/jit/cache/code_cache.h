@@ -45,8 +45,19 @@ class CodeCache {
   // and jump cache are zero again (madvise), its trampoline page is kept. That saves each
   // exec two mmaps, two munmaps and the trampolines' generation (issue 22, "Start-up, seventh
   // pass"). One mapping is kept at most.
-  explicit CodeCache(size_t size);
+  //
+  // `Mapping::Lazily` (the user-mode jit): nothing is mapped until map(). Most processes of
+  // exec-heavy work (an exec'd `true`, a shell's subshell) translate nothing, and the mapping,
+  // the trampolines and the aux page's first store were what the jit engine cost such a
+  // process over the interp engine (issue 22, "Start-up, tenth pass"). Until then lookups
+  // find nothing (a zero filter), invalidations and flushes have nothing to drop.
+  enum class Mapping { Now, Lazily };
+  explicit CodeCache(size_t size, Mapping when = Mapping::Now);
   ~CodeCache();
+  // Whether the mapping is there (always, but for a lazy cache before map()).
+  bool mapped() const { return trampolines_ != nullptr; }
+  // Maps the cache (or takes a recycled mapping): before the first block's code is written.
+  void map();
   CodeCache(const CodeCache&) = delete;
   CodeCache& operator=(const CodeCache&) = delete;
 
@@ -154,10 +165,10 @@ class CodeCache {
   void* aux_ = nullptr;
   JumpCacheEntry* jump_cache_ = nullptr;
   uint64_t* filter_ = nullptr;
-  uint8_t* trampolines_;
-  uint8_t* base_;
+  uint8_t* trampolines_ = nullptr;  // (null: not mapped yet)
+  uint8_t* base_ = nullptr;
   size_t size_;
-  uint8_t* cursor_;
+  uint8_t* cursor_ = nullptr;
   uint8_t* high_water_ = nullptr;  // the furthest the cursor reached before a flush
   uint8_t* inherited_end_ = nullptr;  // blocks whose code lies below are a fork parent's
   void drop_blocks();  // (destruction)
