@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "cpu/decode_template.h"
 #include "interp/dispatch.h"
 #include "mem/address_space.h"
 #include "interp/memory_fault.h"
@@ -263,17 +264,19 @@ const Interpreter::CacheEntry* Interpreter::memo_find(const uint8_t* buf, size_t
   for (unsigned k = 0; k < 4; ++k) h[k] = memo_hash(w0, 4 - k);
   for (unsigned k = 0; k < 4; ++k) slot[k] = memo_[memo_slot(h[k])];
   for (unsigned k = 0; k < 4; ++k) {
-    const unsigned probe = 4 - k;  // the length hashed: 4 stands for 4 or more
+    const unsigned probe = 4 - k;  // the shape length hashed: 4 stands for 4 or more
     if (probe > got || (slot[k] & ~kIndexPointer) != memo_tag(h[k])) continue;
     const CacheEntry* src = reinterpret_cast<const CacheEntry*>(slot[k] & kIndexPointer);
     if (!src) continue;  // (an empty slot, where the tag is 0)
-    const unsigned len = src->insn.len;
-    // A dead entry's rip is lost, and the moved operands need it; an entry being filled (the
-    // one allocate_entry returned) is dead.
-    if (src->rip == kDeadRip || len == 0 || len > got || (probe == 4 ? len < 4 : len != probe) ||
-        (src->insn.rip_ops & kRipOpsFixed))
-      continue;
-    return decoded_from(src->insn, w0, w1) ? src : nullptr;  // (only one length could match)
+    const unsigned len = src->insn.len, shape = src->insn.shape_len;
+    // An entry being filled (the one allocate_entry returned) is dead, and a dead one may be
+    // half-written.
+    if (src->rip == kDeadRip || len == 0 || len > got || (probe == 4 ? shape < 4 : shape != probe)) continue;
+    // Its shape's bytes are these bytes' first (the instruction is then as long as it).
+    uint64_t c0, c1;
+    std::memcpy(&c0, src->insn.bytes, 8);
+    std::memcpy(&c1, src->insn.bytes + 8, 8);
+    if ((((w0 ^ c0) & kLengthMasks.lo[shape]) | ((w1 ^ c1) & kLengthMasks.hi[shape])) == 0) return src;
   }
   return nullptr;
 }
@@ -336,12 +339,11 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   // The entry is filled in at the pool's cursor, which moves on only once it is complete.
   e = allocate_entry();
   if (const CacheEntry* same = memo_find(buf, got)) {
-    // The same bytes, decoded at another address: the same instruction (and handler), with
-    // the operands computed from the address moved (their sums wrap as the decoder's do).
+    // The same shape, decoded at another address: the same instruction (and handler), with
+    // the displacement and immediates read from these bytes and the operands computed from
+    // the address moved (their sums wrap as the decoder's do).
     e->insn = same->insn;
-    const uint64_t delta = rip - same->rip;
-    for (unsigned i = 0, ops = e->insn.rip_ops; ops; ++i, ops >>= 1)
-      if (ops & 1) e->insn.op[i].disp = int64_t(uint64_t(e->insn.op[i].disp) + delta);
+    apply_template(e->insn, buf, rip);
     ++memo_hits_;
   } else {
     if (!decoder_.decode(buf, got, rip, e->insn)) {
@@ -547,7 +549,7 @@ void Interpreter::report_unimplemented(const Insn& in) {
 void Interpreter::print_stats(std::FILE* out, double seconds) const {
   if (sys_) return print_system_stats(out, seconds);
   fmt::print(out, "  decode cache misses:  {}\n", decode_misses_);
-  if (memo_hits_) fmt::print(out, "  decodes copied:       {} (the same bytes decoded at another address)\n", memo_hits_);
+  if (memo_hits_) fmt::print(out, "  decodes copied:       {} (the same shape decoded at another address)\n", memo_hits_);
   if (pool_wraps_)
     fmt::print(out, "  decode pool wraps:    {} ({} entries{})\n", pool_wraps_, pool_size_,
                tier_pool_ ? ", head counts restarted at each" : "");
