@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "cpu/decode_template.h"
+#include "cpu/shape_length.h"
 #include "interp/dispatch.h"
 #include "mem/address_space.h"
 #include "interp/memory_fault.h"
@@ -254,24 +255,41 @@ bool Interpreter::executable(uint64_t addr) const {
   return true;
 }
 
+uint64_t Interpreter::memo_hash(uint64_t w0, uint64_t w1, unsigned shape) {
+  return (w0 & kLengthMasks.lo[shape]) * 0x9E3779B97F4A7C15ull +
+         ((w1 & kLengthMasks.hi[shape]) ^ shape) * 0xC2B2AE3D27D4EB4Full;
+}
+
+void Interpreter::memo_note(const CacheEntry* e) {
+  const unsigned shape = e->insn.shape_len;
+  if (!shape) return;
+  uint64_t w0, w1;
+  std::memcpy(&w0, e->insn.bytes, 8);
+  std::memcpy(&w1, e->insn.bytes + 8, 8);
+  const uint64_t h = memo_hash(w0, w1, shape), tag = memo_tag(h);
+  uint64_t* const bucket = &memo_[memo_bucket(h)];
+  // The newest first; the older of the two is dropped, unless the first is this shape's own.
+  if ((bucket[0] & ~kIndexPointer) != tag) bucket[1] = bucket[0];
+  bucket[0] = tag | reinterpret_cast<uintptr_t>(e);
+}
+
 const Interpreter::CacheEntry* Interpreter::memo_find(const uint8_t* buf, size_t got) const {
   uint64_t w0, w1;
   std::memcpy(&w0, buf, 8);
   std::memcpy(&w1, buf + 8, 8);
-  // The four slots are loaded before any is looked at: each may be a cache miss, and four
-  // independent loads overlap where four in turn would not.
-  uint64_t h[4], slot[4];
-  for (unsigned k = 0; k < 4; ++k) h[k] = memo_hash(w0, 4 - k);
-  for (unsigned k = 0; k < 4; ++k) slot[k] = memo_[memo_slot(h[k])];
-  for (unsigned k = 0; k < 4; ++k) {
-    const unsigned probe = 4 - k;  // the shape length hashed: 4 stands for 4 or more
-    if (probe > got || (slot[k] & ~kIndexPointer) != memo_tag(h[k])) continue;
-    const CacheEntry* src = reinterpret_cast<const CacheEntry*>(slot[k] & kIndexPointer);
+  const unsigned shape = guess_shape_length(buf);
+  if (shape > got) return nullptr;
+  const uint64_t h = memo_hash(w0, w1, shape), tag = memo_tag(h);
+  const uint64_t* const bucket = &memo_[memo_bucket(h)];
+  for (unsigned k = 0; k < 2; ++k) {
+    const uint64_t slot = bucket[k];
+    if ((slot & ~kIndexPointer) != tag) continue;
+    const CacheEntry* src = reinterpret_cast<const CacheEntry*>(slot & kIndexPointer);
     if (!src) continue;  // (an empty slot, where the tag is 0)
-    const unsigned len = src->insn.len, shape = src->insn.shape_len;
     // An entry being filled (the one allocate_entry returned) is dead, and a dead one may be
     // half-written.
-    if (src->rip == kDeadRip || len == 0 || len > got || (probe == 4 ? shape < 4 : shape != probe)) continue;
+    const unsigned len = src->insn.len;
+    if (src->rip == kDeadRip || len == 0 || len > got || src->insn.shape_len != shape) continue;
     // Its shape's bytes are these bytes' first (the instruction is then as long as it).
     uint64_t c0, c1;
     std::memcpy(&c0, src->insn.bytes, 8);
