@@ -8,6 +8,7 @@
 
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
+#include "cpu/decode_template.h"
 
 namespace vireo {
 
@@ -200,6 +201,9 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
   // `shl rax, cl`. Hidden operands (mul's rdx:rax, string registers) stay implicit.
   const RegisterMap& regs = register_map();
   uint8_t n = 0;
+  uint8_t op_src = 0;    // (Insn::op_src)
+  unsigned imms = 0;     // immediates met so far among the operands
+  bool shaped = zi.opcode_map != ZYDIS_OPCODE_MAP_0F0F;  // (3DNow!: the opcode follows the operands)
   for (uint8_t i = 0; i < zi.operand_count_visible && n < 4; ++i) {
     const ZydisDecodedOperand& z = zo[i];
     Operand& o = out.op[n++];
@@ -209,12 +213,14 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
       case ZYDIS_OPERAND_TYPE_REGISTER:
         o.kind = OpKind::Reg;
         map_register(regs, z.reg.value, o.rclass, o.reg);
+        if (z.encoding == ZYDIS_OPERAND_ENCODING_IS4) shaped = false;  // (a register in imm8[7:4])
         break;
       case ZYDIS_OPERAND_TYPE_MEMORY: {
         o.kind = OpKind::Mem;
         o.seg = seg_index(z.mem.segment);
         o.scale = z.mem.scale ? z.mem.scale : 1;
         o.disp = z.mem.disp.has_displacement ? z.mem.disp.value : 0;
+        if (z.mem.disp.has_displacement) op_src |= uint8_t(kSrcDisp << (2 * (n - 1)));
         if (z.mem.base == ZYDIS_REGISTER_RIP || z.mem.base == ZYDIS_REGISTER_EIP) {
           // RIP-relative: the address is fixed for this instruction at this rip.
           uint64_t a = rip + zi.length + uint64_t(o.disp);
@@ -231,9 +237,16 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
       case ZYDIS_OPERAND_TYPE_POINTER:
         o.kind = OpKind::Imm;
         o.disp = int64_t(z.ptr.offset) | (int64_t(z.ptr.segment) << 32);
+        shaped = false;
         break;
       case ZYDIS_OPERAND_TYPE_IMMEDIATE:
         o.kind = OpKind::Imm;
+        // Encoded in the instruction (not the `1` of `shl rax, 1`): the next immediate.
+        if (z.encoding != ZYDIS_OPERAND_ENCODING_NONE) {
+          if (imms < 2) op_src |= uint8_t((kSrcImm0 + imms) << (2 * (n - 1)));
+          else shaped = false;
+          ++imms;
+        }
         if (z.imm.is_relative) {
           o.disp = int64_t(rip + zi.length + z.imm.value.u);  // branch target
           rip_ops |= uint8_t(1u << (n - 1));
@@ -246,7 +259,40 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
   }
   out.nops = n;
   out.rip_ops = rip_ops;
+  set_layout(zi, shaped, op_src, bytes, rip, out);
   return true;
+}
+
+// Insn's layout fields (cpu/decode_template.h): the shape is what precedes the displacement
+// and the immediates, which must run to the instruction's end. The layout is kept only if
+// reading the values back from these very bytes gives the decode just made, so that an
+// operand whose value is not plainly its bytes (were there one) is never patched wrongly.
+void Decoder::set_layout(const ZydisDecodedInstruction& zi, bool shaped, uint8_t op_src,
+                         const uint8_t* bytes, uint64_t rip, Insn& out) {
+  out.shape_len = 0;
+  out.disp_len = uint8_t(zi.raw.disp.size / 8);
+  out.imm_len[0] = uint8_t(zi.raw.imm[0].size / 8);
+  out.imm_len[1] = uint8_t(zi.raw.imm[1].size / 8);
+  out.imm_signed = uint8_t((zi.raw.imm[0].is_signed ? 1 : 0) | (zi.raw.imm[1].is_signed ? 2 : 0));
+  out.op_src = op_src;
+  const unsigned tail = out.disp_len + out.imm_len[0] + out.imm_len[1];
+  if (!shaped || (out.rip_ops & kRipOpsFixed) || tail >= zi.length) return;
+  const unsigned shape = zi.length - tail;
+  if ((out.disp_len && zi.raw.disp.offset != shape) ||
+      (out.imm_len[0] && zi.raw.imm[0].offset != shape + out.disp_len) ||
+      (out.imm_len[1] && (!out.imm_len[0] || zi.raw.imm[1].offset != shape + out.disp_len + out.imm_len[0])))
+    return;
+  // Every address-relative operand has bytes of its own to move.
+  for (unsigned i = 0; i < 4; ++i)
+    if ((out.rip_ops & (1u << i)) && ((op_src >> (2 * i)) & 3) == kSrcKept) return;
+  Insn check = out;
+  check.shape_len = uint8_t(shape);
+  uint8_t raw[16] = {};
+  std::memcpy(raw, bytes, zi.length);
+  apply_template(check, raw, rip);
+  for (unsigned i = 0; i < 4; ++i)
+    if (check.op[i].disp != out.op[i].disp) return;
+  out.shape_len = uint8_t(shape);
 }
 
 std::string disassemble(const uint8_t* bytes, size_t avail, uint64_t rip, CpuMode mode) {

@@ -26,6 +26,8 @@ class Decoder {
                    ZydisDecodedOperand* operands) const;
 
  private:
+  static void set_layout(const ZydisDecodedInstruction& zi, bool shaped, uint8_t op_src,
+                         const uint8_t* bytes, uint64_t rip, Insn& out);
   ZydisDecoder decoder_;
   ZydisDecoder no_mpx_;  // for 0F 1A / 0F 1B only (decoder.cpp, hint NOPs)
 };

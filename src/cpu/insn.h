@@ -70,7 +70,23 @@ struct Insn {
   // same bytes at another address is this one with those moved (interp's decode memo);
   // kRipOpsFixed: one of them cannot be moved (EIP-relative: truncated to 32 bits).
   uint8_t rip_ops;
+  // The layout of the instruction's bytes, for the decode memo (cpu/decode_template.h): the
+  // first `shape_len` bytes (prefixes, opcode, ModRM, SIB) decide everything but the values
+  // of the displacement and immediates that follow them, so the decode of other bytes with
+  // the same shape is this one with those values read again. 0: not usable so (an operand
+  // taken from an immediate's bits, 3DNow!'s opcode after its operands, EIP-relative).
+  // (In what was padding before op[]: an Insn is still 104 bytes.)
+  uint8_t shape_len;
+  uint8_t disp_len;     // displacement bytes after the shape: 0, 1, 2, 4 or 8
+  uint8_t imm_len[2];   // the immediates' bytes after it (enter, extrq: two)
+  uint8_t imm_signed;   // bit k: immediate k is sign-extended
+  uint8_t op_src;       // 2 bits per operand: where its disp comes from (kSrc*)
   Operand op[4];
 };
+static_assert(sizeof(Insn) == 104, "the decode cache's entries are 128 bytes");
+
+// Insn::op_src's values: the operand's disp is kept, or read from the displacement or an
+// immediate (and moved by the instruction's end address when its rip_ops bit is set).
+inline constexpr uint8_t kSrcKept = 0, kSrcDisp = 1, kSrcImm0 = 2, kSrcImm1 = 3;
 
 }  // namespace vireo

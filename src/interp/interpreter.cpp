@@ -8,6 +8,8 @@
 
 #include <cstring>
 
+#include "cpu/decode_template.h"
+#include "cpu/shape_length.h"
 #include "interp/dispatch.h"
 #include "mem/address_space.h"
 #include "interp/memory_fault.h"
@@ -253,27 +255,46 @@ bool Interpreter::executable(uint64_t addr) const {
   return true;
 }
 
+uint64_t Interpreter::memo_hash(uint64_t w0, uint64_t w1, unsigned shape) {
+  return (w0 & kLengthMasks.lo[shape]) * 0x9E3779B97F4A7C15ull +
+         ((w1 & kLengthMasks.hi[shape]) ^ shape) * 0xC2B2AE3D27D4EB4Full;
+}
+
+void Interpreter::memo_note(const CacheEntry* e) {
+  const unsigned shape = e->insn.shape_len;
+  if (!shape) return;
+  uint64_t w0, w1;
+  std::memcpy(&w0, e->insn.bytes, 8);
+  std::memcpy(&w1, e->insn.bytes + 8, 8);
+  const uint64_t h = memo_hash(w0, w1, shape), tag = memo_tag(h);
+  uint64_t* const bucket = &memo_[memo_bucket(h)];
+  // The newest first; the older of the two is dropped, unless the first is this shape's own.
+  if ((bucket[0] & ~kIndexPointer) != tag) bucket[1] = bucket[0];
+  bucket[0] = tag | reinterpret_cast<uintptr_t>(e);
+}
+
 const Interpreter::CacheEntry* Interpreter::memo_find(const uint8_t* buf, size_t got) const {
   uint64_t w0, w1;
   std::memcpy(&w0, buf, 8);
   std::memcpy(&w1, buf + 8, 8);
-  // The four slots are loaded before any is looked at: each may be a cache miss, and four
-  // independent loads overlap where four in turn would not.
-  uint64_t h[4], slot[4];
-  for (unsigned k = 0; k < 4; ++k) h[k] = memo_hash(w0, 4 - k);
-  for (unsigned k = 0; k < 4; ++k) slot[k] = memo_[memo_slot(h[k])];
-  for (unsigned k = 0; k < 4; ++k) {
-    const unsigned probe = 4 - k;  // the length hashed: 4 stands for 4 or more
-    if (probe > got || (slot[k] & ~kIndexPointer) != memo_tag(h[k])) continue;
-    const CacheEntry* src = reinterpret_cast<const CacheEntry*>(slot[k] & kIndexPointer);
+  const unsigned shape = guess_shape_length(buf);
+  if (shape > got) return nullptr;
+  const uint64_t h = memo_hash(w0, w1, shape), tag = memo_tag(h);
+  const uint64_t* const bucket = &memo_[memo_bucket(h)];
+  for (unsigned k = 0; k < 2; ++k) {
+    const uint64_t slot = bucket[k];
+    if ((slot & ~kIndexPointer) != tag) continue;
+    const CacheEntry* src = reinterpret_cast<const CacheEntry*>(slot & kIndexPointer);
     if (!src) continue;  // (an empty slot, where the tag is 0)
+    // An entry being filled (the one allocate_entry returned) is dead, and a dead one may be
+    // half-written.
     const unsigned len = src->insn.len;
-    // A dead entry's rip is lost, and the moved operands need it; an entry being filled (the
-    // one allocate_entry returned) is dead.
-    if (src->rip == kDeadRip || len == 0 || len > got || (probe == 4 ? len < 4 : len != probe) ||
-        (src->insn.rip_ops & kRipOpsFixed))
-      continue;
-    return decoded_from(src->insn, w0, w1) ? src : nullptr;  // (only one length could match)
+    if (src->rip == kDeadRip || len == 0 || len > got || src->insn.shape_len != shape) continue;
+    // Its shape's bytes are these bytes' first (the instruction is then as long as it).
+    uint64_t c0, c1;
+    std::memcpy(&c0, src->insn.bytes, 8);
+    std::memcpy(&c1, src->insn.bytes + 8, 8);
+    if ((((w0 ^ c0) & kLengthMasks.lo[shape]) | ((w1 ^ c1) & kLengthMasks.hi[shape])) == 0) return src;
   }
   return nullptr;
 }
@@ -336,12 +357,11 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   // The entry is filled in at the pool's cursor, which moves on only once it is complete.
   e = allocate_entry();
   if (const CacheEntry* same = memo_find(buf, got)) {
-    // The same bytes, decoded at another address: the same instruction (and handler), with
-    // the operands computed from the address moved (their sums wrap as the decoder's do).
+    // The same shape, decoded at another address: the same instruction (and handler), with
+    // the displacement and immediates read from these bytes and the operands computed from
+    // the address moved (their sums wrap as the decoder's do).
     e->insn = same->insn;
-    const uint64_t delta = rip - same->rip;
-    for (unsigned i = 0, ops = e->insn.rip_ops; ops; ++i, ops >>= 1)
-      if (ops & 1) e->insn.op[i].disp = int64_t(uint64_t(e->insn.op[i].disp) + delta);
+    apply_template(e->insn, buf, rip);
     ++memo_hits_;
   } else {
     if (!decoder_.decode(buf, got, rip, e->insn)) {
@@ -547,7 +567,7 @@ void Interpreter::report_unimplemented(const Insn& in) {
 void Interpreter::print_stats(std::FILE* out, double seconds) const {
   if (sys_) return print_system_stats(out, seconds);
   fmt::print(out, "  decode cache misses:  {}\n", decode_misses_);
-  if (memo_hits_) fmt::print(out, "  decodes copied:       {} (the same bytes decoded at another address)\n", memo_hits_);
+  if (memo_hits_) fmt::print(out, "  decodes copied:       {} (the same shape decoded at another address)\n", memo_hits_);
   if (pool_wraps_)
     fmt::print(out, "  decode pool wraps:    {} ({} entries{})\n", pool_wraps_, pool_size_,
                tier_pool_ ? ", head counts restarted at each" : "");

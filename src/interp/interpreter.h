@@ -317,38 +317,36 @@ class Interpreter final : public Engine {
   void set_indexed(uint64_t rip, const CacheEntry* e) {
     index_[slot_of(rip)] = tag_of(rip) | reinterpret_cast<uintptr_t>(e);
   }
-  // The decode memo. An instruction's decode depends on its bytes alone, but for the operands
-  // computed from its address (Insn::rip_ops), and programs repeat the same instructions at
-  // many addresses (cc1's text: 5 million instructions, 880,000 distinct encodings; python's
-  // start-up under the jit: 60% of its decodes are of bytes decoded before). A miss first
-  // looks for an entry decoded from the same bytes and copies it (the address's operands
-  // moved) instead of calling Zydis: ~150-400 host cycles against ~650-1,300 (issue 22).
-  // It is found by a hash of its first min(length, 4) bytes: the length is not known before
-  // decoding, so the probes try 4, 3, 2 and 1, and at most one can match, since no
-  // instruction's bytes start with a whole shorter instruction. Slots are tagged pointers
+  // The decode memo. An instruction's decode depends on its shape alone (its bytes before the
+  // displacement and immediates: cpu/decode_template.h), but for those values and the
+  // operands computed from its address, and programs repeat the same shapes at many addresses
+  // with other values (every `call rel32`, every `mov reg, [rbp+d]`). A miss first looks for
+  // an entry decoded from the same shape and copies it (the values read from the new bytes)
+  // instead of calling Zydis: ~150-400 host cycles against ~650-1,300 (issue 22). (Until
+  // 2026-12-06 the memo was keyed on the whole bytes: python's start-up under the jit copied
+  // 85,000 of its 155,000 decodes.)
+  // It is found by a hash of its shape's bytes. The shape's length is not known before
+  // decoding: cpu/shape_length.h guesses it from the prefixes, opcode and ModRM (one probe;
+  // probing each possible length, 4, 3, 2 and 1 bytes hashed, was four slot loads, half of
+  // `memo_find`'s time), and a candidate is used only if its own shape is that long and its
+  // bytes are these bytes' first. Slots are tagged pointers
   // into the pool, like the index's: hints, each checked against the entry's bytes and
-  // lost when the entry is overwritten. Small (4,096 slots, 16,384 once the index grows),
-  // so that it stays in the host's caches: probing a larger one cost more in cache misses
-  // than its extra hits saved.
+  // lost when the entry is overwritten. Two to a bucket (16 bytes, one cache line: two
+  // shapes whose hashes meet both stay), the newest first. Small (4,096 slots, 16,384 once
+  // the index grows), so that it stays in the host's caches: probing a larger one cost more
+  // in cache misses than its extra hits saved.
   std::unique_ptr<uint64_t[], Unmap> memo_;
   static constexpr size_t kMemoStart = 1 << 12;
   static constexpr size_t kMemoMax = 1 << 14;
   size_t memo_mask_ = kMemoStart - 1;
   uint64_t memo_hits_ = 0;
-  static uint64_t memo_hash(uint64_t w0, unsigned len) {
-    const uint64_t key = (w0 & ((uint64_t(1) << (8 * len)) - 1)) | (uint64_t(len) << 32);
-    return key * 0x9E3779B97F4A7C15ull;
-  }
-  size_t memo_slot(uint64_t h) const { return (h >> 20) & memo_mask_; }
+  // The hash of the `shape` bytes of the 16 at w0, w1 (little endian).
+  static uint64_t memo_hash(uint64_t w0, uint64_t w1, unsigned shape);
+  size_t memo_bucket(uint64_t h) const { return (h >> 20) & memo_mask_ & ~size_t(1); }
   static uint64_t memo_tag(uint64_t h) { return h & ~kIndexPointer; }
   // An entry decoded from the bytes at `buf` (`got` of them readable), or null.
   const CacheEntry* memo_find(const uint8_t* buf, size_t got) const;
-  void memo_note(const CacheEntry* e) {
-    uint64_t w0;
-    std::memcpy(&w0, e->insn.bytes, 8);
-    const uint64_t h = memo_hash(w0, e->insn.len < 4 ? e->insn.len : 4);
-    memo_[memo_slot(h)] = memo_tag(h) | reinterpret_cast<uintptr_t>(e);
-  }
+  void memo_note(const CacheEntry* e);
   // Which guest pages may have entries in the cache, hashed (page mod kCodePageBits): a set
   // bit only means "maybe". invalidate() walks the pool only when its range touches a set bit;
   // most invalidations (mprotect of RELRO and data, munmap of buffers, every guest mmap over
