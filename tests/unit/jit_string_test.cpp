@@ -1,6 +1,7 @@
 // String instructions under the JIT against the interpreter: rep movs/stos and repe/repne
 // cmps/scas through the helper in both directions (overlapping copies, page-crossing counts, faults past the mapping), the
-// non-rep forms as loads and stores, and rep stos overwriting the code it runs in.
+// non-rep forms as loads and stores, rep with rCX = 0, faults in the middle of a rep, and rep
+// stos overwriting the code it runs in.
 #include "jit_harness.h"
 
 namespace vireo::test {
@@ -57,6 +58,91 @@ TEST(JitString, MovsStosLodsMatchInterpreter) {
       EXPECT_EQ(p.jit_fallbacks, 0u);  // everything runs translated
       p.expect_same();
     }
+  }
+}
+
+// rCX = 0: the helper returns before its fault scope and window checks, so an operand that
+// is unmapped, past the guest window or not canonical changes nothing and stays translated
+// (before, one past the window went to the interpreter); the flags an `add` left pending
+// before it are those after it.
+TEST(JitString, RepWithZeroCountDoesNothingWhereverItPoints) {
+  const std::vector<Code> insns = {
+      {0xF3, 0xA4},        // rep movsb
+      {0xF3, 0x48, 0xA5},  // rep movsq
+      {0xF3, 0xAA},        // rep stosb
+      {0xF3, 0x48, 0xAB},  // rep stosq
+      {0xF3, 0xA6},        // repe cmpsb
+      {0xF2, 0xAE},        // repne scasb
+  };
+  const uint64_t where[] = {0x40000, uint64_t(1) << 46, uint64_t(1) << 62, 0x8000'0000'0000'0000};
+  for (const Code& insn : insns) {
+    for (uint64_t a : where) {
+      for (bool df : {false, true}) {
+        CpuState s = random_state(a ^ insn.back());
+        s.gpr[RCX] = 0;
+        s.gpr[RSI] = a;
+        s.gpr[RDI] = a + 64;
+        if (df) s.rflags |= flag::DF;
+        Pair p;
+        p.run(cat({{0x01, 0xD8}, insn, kSyscall}), s);  // add eax, ebx; the rep; syscall
+        SCOPED_TRACE(testing::Message() << "insn byte 0x" << std::hex << int(insn.back()) << " at " << a
+                                        << (df ? " DF" : ""));
+        ASSERT_EQ(p.jit.r, StopReason::Syscall);
+        EXPECT_EQ(p.jit.cpu.gpr[RSI], a);
+        EXPECT_EQ(p.jit.cpu.gpr[RDI], a + 64);
+        EXPECT_EQ(p.jit_fallbacks, 0u);  // (rcx is the syscall's return address by then)
+        p.expect_same();
+      }
+    }
+  }
+}
+
+// A fault in the middle of a rep leaves rCX/rSI/rDI at the faulting iteration, as the
+// interpreter (and the CPU) leave them: upwards into the unmapped page after the data, and
+// with DF = 1 a source running down out of the code pages. Each one after another, in one
+// thread: the helper's fault scope (one per thread) serves the next after a fault.
+TEST(JitString, FaultInTheMiddleOfARepLeavesTheIterationsDone) {
+  struct Case {
+    Code insn;
+    bool df;
+    uint64_t rsi, rdi, rcx;  // at the start
+    uint64_t fault_at, rsi_after, rdi_after, rcx_after;
+    bool is_write;
+  };
+  const uint64_t end = kData + 0x10000;  // the first unmapped byte above the data
+  const Case cases[] = {
+      {{0xF3, 0x48, 0xAB}, false, 0, end - 40, 100, end, 0, end, 95, true},          // rep stosq
+      {{0xF3, 0xAA}, false, 0, end - 3, 10, end, 0, end, 7, true},                   // rep stosb
+      {{0xF3, 0x48, 0xA5}, false, kData, end - 16, 9, end, kData + 16, end, 7, true},  // rep movsq
+      {{0xF3, 0xA4}, false, end - 5, kData, 300, end, end, kData + 5, 295, false},   // rep movsb
+      // DF = 1: the source down out of the code pages (0x10000) into the unmapped page below
+      {{0xF3, 0x48, 0xA5}, true, kCode + 16, kData + 0x800, 100, kCode - 8, kCode - 8, kData + 0x800 - 24,
+       97, false},
+      {{0xF3, 0x48, 0xAB}, true, 0, kData + 0x800, 0x80, 0, 0, kData + 0x800 - 0x400, 0, true},  // no fault
+  };
+  for (const Case& c : cases) {
+    CpuState s = random_state(c.rcx);
+    s.gpr[RSI] = c.rsi ? c.rsi : s.gpr[RSI];
+    s.gpr[RDI] = c.rdi;
+    s.gpr[RCX] = c.rcx;
+    if (c.df) s.rflags |= flag::DF;
+    const uint64_t rsi_after = c.rsi ? c.rsi_after : s.gpr[RSI];
+    Pair p;
+    p.run(cat({c.insn, kSyscall}), s);
+    SCOPED_TRACE(testing::Message() << "insn byte 0x" << std::hex << int(c.insn.back()) << " rdi " << c.rdi
+                                    << (c.df ? " DF" : ""));
+    ASSERT_EQ(p.jit.r, c.fault_at ? StopReason::Fault : StopReason::Syscall);
+    if (c.fault_at) {
+      EXPECT_EQ(p.jit.cpu.rip, kCode);  // at the instruction, which restarts it
+      EXPECT_EQ(p.jit.cpu.fault.address, c.fault_at);
+      EXPECT_EQ(p.jit.cpu.fault.is_write, c.is_write);
+      EXPECT_EQ(p.ref.cpu.fault.address, c.fault_at);
+    }
+    EXPECT_EQ(p.jit.cpu.gpr[RSI], rsi_after);
+    EXPECT_EQ(p.jit.cpu.gpr[RDI], c.rdi_after);
+    if (c.fault_at) EXPECT_EQ(p.jit.cpu.gpr[RCX], c.rcx_after);  // (else the syscall's return address)
+    EXPECT_EQ(p.jit_fallbacks, 0u);
+    p.expect_same();
   }
 }
 
