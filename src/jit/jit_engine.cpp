@@ -532,7 +532,8 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
         if (at_due || !tiering_.interpreter_tier()) {
           if (!tiering_.due(cpu.rip, at_due ? n : 1)) {
             r = interpret_cold(cpu, true, due);  // (a demoted page)
-          } else if (at_due && !tiering_.pays_to_translate(cpu.rip, block_insns_at(cpu.rip))) {
+          } else if (at_due && tiering_.weighs_due_heads() &&
+                     !tiering_.pays_to_translate(cpu.rip, block_insns_at(cpu.rip))) {
             interp_.cool_due_head();  // (a young process's small loop: N more entries first)
             r = interpret_cold(cpu, false, due);
           }

@@ -107,6 +107,14 @@ class Tiering {
   // it pays yet (TierOptions::startup_translate_insns; always after the start-up phase).
   // False: it is interpreted for another threshold() entries, then asked again.
   bool pays_to_translate(uint64_t pc, uint32_t block_insns);
+  // Whether due heads are still weighed by pays_to_translate (the start-up phase, with a
+  // budget), so that a caller measures a head's block only then; false from then on, and the
+  // heads deferred are forgotten.
+  bool weighs_due_heads() {
+    if (o_.startup_translate_insns && in_startup()) return true;
+    if (!deferred_.empty()) deferred_.clear();
+    return false;
+  }
   // A guest write hit translated code on the page holding `addr`; may demote the page.
   void note_code_write(uint64_t addr);
 
