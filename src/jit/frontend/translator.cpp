@@ -418,6 +418,47 @@ bool ends_at_translated(const BlockLimits& limits, uint64_t pc, uint64_t start) 
   return true;
 }
 
+// Whether a conditional branch back to earlier code (a loop's back edge) is followed: the
+// block goes on at its target and the fall-through (the loop's exit) becomes the side exit.
+// For a block that starts inside a loop, not at its head (the code a call in the loop body
+// returns to), the back edge and the head up to the call were two blocks a trip: the values
+// the loop carries went through CpuState between them (codegen's sum, cpp_virtual's index).
+// Not a branch to the block's own start (the block loops in place), nor one on another page.
+// Whether the instruction before `start` is a call that ends there (2 to 7 bytes: `call reg`,
+// `call [reg+disp]`, `call rel32`, `call [rip+disp]`, `call [table+reg*8]`): a block starting
+// there is most likely the code that call returns to. A guess (the bytes before may be the
+// tail of another instruction); only which blocks follow a back edge depends on it.
+bool after_call(const GuestMemory& mem, uint64_t start) {
+  constexpr unsigned kBefore = 7;
+  if ((start & 4095) < kBefore) return false;  // (the page before: a block there is rare)
+  uint8_t bytes[15];
+  if (fetch(mem, start - kBefore, bytes) < kBefore) return false;
+  static const Decoder decoder(CpuMode::Long64);
+  for (unsigned len = 2; len <= kBefore; ++len) {
+    Insn in;
+    if (decoder.decode(bytes + kBefore - len, len, start - len, in) && in.len == len &&
+        in.mnemonic == ZYDIS_MNEMONIC_CALL)
+      return true;
+  }
+  return false;
+}
+
+bool follows_back_edge(const GuestMemory& mem, const BlockLimits& limits, const ir::Block& block,
+                       const ir::Terminal& term, uint64_t pc, uint64_t path_page, uint32_t n, uint32_t side_exits,
+                       bool interpret_all) {
+  if (term.kind != ir::Terminal::Kind::Branch || !term.cond.valid() || term.fallthrough != pc) return false;
+  if (!limits.superblocks || limits.system_mode || limits.end_after_store || interpret_all) return false;
+  if (term.target >= pc || term.target == block.guest_pc || (term.target >> 12) != path_page) return false;
+  if (limits.breaks_at(term.target) || n + 1 >= limits.max_insns || side_exits >= limits.max_side_exits) return false;
+  return block.insts[term.cond.id].op == Opcode::TestCond && after_call(mem, block.guest_pc);
+}
+
+// The negation of a TestCond (x86 condition codes pair up as cc and cc ^ 1).
+ir::Value negated_condition(ir::Builder& ir, ir::Value cond) {
+  const ir::Inst c = ir.block().insts[cond.id];
+  return ir.emit(Opcode::TestCond, {c.args[0], Arg::imm(c.args[1].v ^ 1)});
+}
+
 // Whether translation follows a direct `call` to `target` into the callee, in the same block
 // (user mode, superblocks, not a checked block). The callee must be on the block's first page
 // or on a page that holds translated code already: such a page is write-protected (or
@@ -589,6 +630,18 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     // the block (not in its decode cache): translating code that may never run cost python3 -c pass 10% of its
     // translation time; if it does run, it becomes a block of its own.
     const ir::Terminal term = block.term;
+    if (t.ends_block && follows_back_edge(mem, limits, block, term, pc, path_page, n, side_exits, interpret_all) &&
+        (!tier_ran || decoder.ran(mem, term.target)) && !translated(term.target)) {
+      ++side_exits;
+      const ir::Value exit_cond = negated_condition(t.ir, term.cond);
+      exits.emplace_back(uint32_t(block.insts.size()), pc);  // (the ExitIf's index: a tail candidate)
+      t.ir.emit(Opcode::ExitIf, {Arg::val(exit_cond), Arg::imm(pc), Arg::imm(block.guest_insns)});
+      block.term = {};
+      followed = true;
+      pc = term.target;
+      block.code.push_back({pc, pc});
+      continue;
+    }
     if (t.ends_block && term.kind == ir::Terminal::Kind::Branch && term.fallthrough == pc &&
         term.target != block.guest_pc && (pc >> 12) == path_page &&
         n + 1 < limits.max_insns && !interpret_all && limits.superblocks &&
