@@ -418,12 +418,6 @@ bool ends_at_translated(const BlockLimits& limits, uint64_t pc, uint64_t start) 
   return true;
 }
 
-// Whether a conditional branch back to earlier code (a loop's back edge) is followed: the
-// block goes on at its target and the fall-through (the loop's exit) becomes the side exit.
-// For a block that starts inside a loop, not at its head (the code a call in the loop body
-// returns to), the back edge and the head up to the call were two blocks a trip: the values
-// the loop carries went through CpuState between them (codegen's sum, cpp_virtual's index).
-// Not a branch to the block's own start (the block loops in place), nor one on another page.
 // Whether the instruction before `start` is a call that ends there (2 to 7 bytes: `call reg`,
 // `call [reg+disp]`, `call rel32`, `call [rip+disp]`, `call [table+reg*8]`): a block starting
 // there is most likely the code that call returns to. A guess (the bytes before may be the
@@ -443,6 +437,12 @@ bool after_call(const GuestMemory& mem, uint64_t start) {
   return false;
 }
 
+// Whether a conditional branch back to earlier code (a loop's back edge) is followed: the
+// block goes on at its target and the fall-through (the loop's exit) becomes the side exit.
+// For a block that starts inside a loop, not at its head (the code a call in the loop body
+// returns to), the back edge and the head up to the call were two blocks a trip: the values
+// the loop carries went through CpuState between them (codegen's sum, cpp_virtual's index).
+// Not a branch to the block's own start (the block loops in place), nor one on another page.
 bool follows_back_edge(const GuestMemory& mem, const BlockLimits& limits, const ir::Block& block,
                        const ir::Terminal& term, uint64_t pc, uint64_t path_page, uint32_t n, uint32_t side_exits,
                        bool interpret_all) {
