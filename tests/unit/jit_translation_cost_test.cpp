@@ -153,6 +153,32 @@ TEST(JitTranslationCost, FetchFaultScopeServesTheFetchesAfterAFault) {
   EXPECT_EQ(translate_at(m, at, limits).guest_insns, 2u);  // readable again: both adds (then the syscall)
 }
 
+// The translator reads a block's code a window (256 bytes) at a time, not an instruction at
+// a time: an instruction that runs past the window's end is read whole, from a window of its
+// own, and the block is the one a read at each instruction's pc gives.
+TEST(JitTranslationCost, InstructionAcrossTheFetchWindowIsReadWhole) {
+  std::vector<uint8_t> code;
+  for (int k = 0; k < 50; ++k) code.insert(code.end(), {0x05, 0x01, 0x00, 0x00, 0x00});  // add eax, 1
+  code.insert(code.end(), {0x48, 0x83, 0xC0, 0x01});  // add rax, 1 (kCode + 250)
+  // mov rcx, 0x1122334455667788 at kCode + 254: bytes 254..263, across the window's end (256)
+  code.insert(code.end(), {0x48, 0xB9, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11});
+  code.insert(code.end(), {0x0F, 0x05});  // syscall
+  Machine m;
+  m.load(code);
+  jit::BlockLimits limits;
+  const ir::Block b = translate_at(m, kCode, limits);
+  EXPECT_EQ(b.guest_insns, 53u);
+  ASSERT_FALSE(b.code.empty());
+  EXPECT_EQ(b.code.front().end, kCode + code.size());
+  bool moved = false;
+  for (const ir::Inst& in : b.insts)
+    moved |= in.op == ir::Opcode::Const && in.args[0].v == 0x1122334455667788ull;
+  EXPECT_TRUE(moved) << ir::print(b);
+  // The same instruction read from a window that starts at it.
+  const ir::Block at_mov = translate_at(m, kCode + 254, limits);
+  EXPECT_EQ(at_mov.guest_insns, 2u);
+}
+
 TEST(JitTranslationCost, RemovingABlockClearsItsJumpCacheSlot) {
   jit::CodeCache c(1 << 20);
   auto add = [&](uint64_t pc) { return add_block(c, pc, {}); };

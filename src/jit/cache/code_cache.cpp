@@ -60,7 +60,7 @@ void CodeCache::drop_blocks() {
 const void* CodeCache::spare_mapping() { return g_spare.load(std::memory_order_acquire); }
 
 // A lazy cache's filter before map(): no bit set, never written.
-alignas(64) static const uint64_t kNoFilter[(size_t(1) << 15) / 64] = {};
+alignas(64) static const uint64_t kNoFilter[(size_t(1) << 18) / 64] = {};
 
 CodeCache::CodeCache(size_t size, Mapping when) : size_(size) {
   static_assert(sizeof kNoFilter * 8 == size_t(1) << kFilterLog2);

@@ -163,28 +163,60 @@ bool changes_control_flow(uint16_t m) {
   }
 }
 
-// Copies up to 15 code bytes, stopping before an unreadable or non-executable page (the
-// interpreter then raises the fetch fault, with the guest's pc).
-size_t fetch(const GuestMemory& mem, uint64_t pc, uint8_t* out) {
-  size_t avail = mem.contains(pc, 1) ? std::min<uint64_t>(15, mem.limit - pc) : 0;
-  if (mem.space) {
+// The code bytes a translation reads, a window at a time: up to 15 bytes at a pc, stopping
+// before an unreadable or non-executable page (the interpreter then raises the fetch fault,
+// with the guest's pc). Reading them one instruction at a time took a page-protection lookup,
+// a fault scope and a sigsetjmp per instruction (3% of cc1's translation); a window of
+// kBytes is read at once, and the instructions in it are served from it. What an instruction
+// sees is what a read at its own pc would: the window ends where such a read would stop (a
+// page not executable or not readable, the end of guest memory), and an instruction that
+// runs past a window cut short only by kBytes is read again in a window of its own.
+class CodeWindow {
+ public:
+  static constexpr size_t kBytes = 256;
+  // The bytes at `pc` (at most 15; 0 if none can be read): `bytes` points into the window.
+  size_t at(const GuestMemory& mem, uint64_t pc, const uint8_t*& bytes) {
+    if (pc - begin_ >= end_ - begin_ || (end_ - pc < 15 && !stops_)) fill(mem, pc);
+    bytes = buf_ + (pc - begin_);
+    return size_t(std::min<uint64_t>(15, end_ - pc));
+  }
+
+ private:
+  void fill(const GuestMemory& mem, uint64_t pc);
+  uint64_t begin_ = 0, end_ = 0;  // [begin_, end_) read into buf_
+  bool stops_ = false;  // whether a read at pc would stop at end_ too (not only kBytes cut it)
+  uint8_t buf_[kBytes];
+};
+
+void CodeWindow::fill(const GuestMemory& mem, uint64_t pc) {
+  size_t avail = mem.contains(pc, 1) ? std::min<uint64_t>(kBytes, mem.limit - pc) : 0;
+  if (mem.space) {  // (kBytes < a page: the window reaches one page boundary at most)
     auto exec = [&](uint64_t a) { int p = mem.space->prot_at(a); return p >= 0 && (p & PROT_EXEC); };
     if (!exec(pc)) avail = 0;
     else if ((pc & 4095) + avail > 4096 && !exec((pc | 4095) + 1)) avail = 4096 - (pc & 4095);
   }
-  size_t got = 0;
-  // (one per thread, not one per call: its HostFault, ~450 bytes zeroed by its constructor, is
-  // only written by a fault; fetch runs for every instruction translated, and is not reentered)
+  // Read a page at a time: a host fault (a page of a file mapping past its end) stops the read
+  // at the start of the page that faulted, as a byte-by-byte read would stop.
+  const size_t first = std::min<size_t>(avail, 4096 - (pc & 4095));
+  volatile size_t got = 0;  // (read after a siglongjmp)
+  // (one per thread, not one per window: its HostFault, ~450 bytes zeroed by its constructor,
+  // is only written by a fault; a window is not read from inside another's read)
   thread_local GuestFaultScope probe;
   activate_fault_scope(probe, mem);
   if (sigsetjmp(probe.env, 0) == 0) {
-    while (got < avail) {
-      out[got] = mem.base[pc + got];
-      ++got;
-    }
+    // (the barriers keep each count after its page's copy and before the next's)
+    std::memcpy(buf_, mem.base + pc, first);
+    asm volatile("" ::: "memory");
+    got = first;
+    asm volatile("" ::: "memory");
+    std::memcpy(buf_ + first, mem.base + pc + first, avail - first);
+    asm volatile("" ::: "memory");
+    got = avail;
   }
   deactivate_fault_scope(probe);
-  return got;
+  begin_ = pc;
+  end_ = pc + got;
+  stops_ = got < kBytes;
 }
 
 // The pointer a `jmp [abs]`/`call [abs]` goes through (a PLT stub's `jmp [rip+GOT]`,
@@ -227,6 +259,8 @@ bool constant_pointer(const GuestMemory& mem, const BlockLimits& limits, const I
 class BlockDecoder {
  public:
   explicit BlockDecoder(const BlockLimits& limits) : limits_(limits) {}
+  // The code bytes at `pc` (CodeWindow::at).
+  size_t fetch(const GuestMemory& mem, uint64_t pc, const uint8_t*& bytes) { return window_.at(mem, pc, bytes); }
   bool decode(const uint8_t* bytes, size_t got, uint64_t pc, Insn& in) {
     static const Decoder decoder(CpuMode::Long64);
     if (got == 0) return false;
@@ -249,11 +283,12 @@ class BlockDecoder {
  private:
   const BlockLimits& limits_;
   const Insn* last_ = nullptr;  // the cache's entry of the instruction decoded last, if any
+  CodeWindow window_;
 };
 
 bool BlockDecoder::ran(const GuestMemory& mem, uint64_t pc) {
   if (!limits_.decoded) return true;
-  uint8_t bytes[15];
+  const uint8_t* bytes;
   const size_t got = fetch(mem, pc, bytes);
   if (got == 0) return false;
   const Insn* cached = last_ ? limits_.decoded->cached_decode_after(last_, pc, bytes, got)
@@ -287,8 +322,8 @@ bool may_lead_back(const GuestMemory& mem, uint64_t target, uint64_t start, cons
   for (uint32_t n = 0; n < kMaxTailInsns; ++n) {
     if (limits.breaks_at(pc)) return false;
     if (pc == start) return true;
-    uint8_t bytes[15];
-    size_t got = fetch(mem, pc, bytes);
+    const uint8_t* bytes;
+    size_t got = decoder.fetch(mem, pc, bytes);
     Insn& in = path.insns[path.count];
     if (!decoder.decode(bytes, got, pc, in) || !on_page(pc + in.len - 1, start)) return false;
     ++path.count;
@@ -343,8 +378,8 @@ bool try_tail(const GuestMemory& mem, uint32_t entry, uint64_t target, const Blo
     if (n < path.count) {
       in = path.insns[n];  // (decoded by may_lead_back, on the page)
     } else {
-      uint8_t bytes[15];
-      size_t got = fetch(mem, pc, bytes);
+      const uint8_t* bytes;
+      size_t got = decoder.fetch(mem, pc, bytes);
       if (!decoder.decode(bytes, got, pc, in) || !on_page(pc + in.len - 1, start)) break;
     }
     FrontendFn fn = frontend_for(in, limits);
@@ -485,8 +520,8 @@ bool reaches_return(const GuestMemory& mem, uint64_t target, const BlockLimits& 
   uint64_t pc = target, page = target >> 12;
   for (uint32_t n = 0; n < budget; ++n) {
     if (limits.breaks_at(pc) || pc == start) return false;
-    uint8_t bytes[15];
-    const size_t got = fetch(mem, pc, bytes);
+    const uint8_t* bytes;
+    const size_t got = decoder.fetch(mem, pc, bytes);
     Insn in;
     if (!decoder.decode(bytes, got, pc, in) || ((pc + in.len - 1) >> 12) != page) return false;
     if (!frontend_for(in, limits)) return false;  // an interpreter fallback
@@ -567,8 +602,8 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
       ir.jump(pc);  // (chainable)
       break;
     }
-    uint8_t bytes[15];
-    size_t got = fetch(mem, pc, bytes);
+    const uint8_t* bytes;
+    size_t got = decoder.fetch(mem, pc, bytes);
     Insn in;
     bool ok = decoder.decode(bytes, got, pc, in);
     if (n == 0) tier_ran = decoder.hit();
