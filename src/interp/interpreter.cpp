@@ -426,6 +426,7 @@ StopReason Interpreter::run(CpuState& cpu) {
 StopReason Interpreter::run_tier(CpuState& cpu, TierRun& run) {
   run.due = false;
   tier_ = &run;
+  set_tier_fast();
   StopReason r = enter<true>(cpu);
   tier_ = nullptr;
   return r;
@@ -447,8 +448,37 @@ StopReason Interpreter::enter(CpuState& cpu) {
   return r;
 }
 
+namespace {
+const std::atomic<bool> kNeverYield{false};
+}  // namespace
+
+// What tier_counts counts in the loop (TierFast), from the run's TierRun.
+void Interpreter::set_tier_fast() {
+  const TierRun& run = *tier_;
+  TierFast& f = tier_fast_;
+  f.from = run.translated ? 1 : 0;
+  f.below = run.restart_first || run.translate_at < f.from + 2 ? 0 : run.translate_at - 1 - f.from;
+  f.store_from = run.keep_inherited && inherited_end_ ? inherited_end_ : nullptr;
+  f.yield_at_insn = run.yield_at_insn;
+  f.yield_flag = run.yield_flag ? run.yield_flag : &kNeverYield;
+}
+
+// The common head, counted without a call (TierFast): true if counted, false to ask tier_head.
+// (The same decisions as tier_head's for such a head: not due after this entry, stored.)
+inline bool Interpreter::tier_counts(const CpuState& cpu, const Insn* in) {
+  CacheEntry* const e = last_;
+  const TierFast& f = tier_fast_;
+  if (!e || &e->insn != in || e->wrap != epoch_ || e->heads - f.from >= f.below || e < f.store_from ||
+      cpu.insn_count >= f.yield_at_insn || f.yield_flag->load(std::memory_order_relaxed))
+    return false;
+  ++e->heads;
+  ++tier_->heads;
+  return true;
+}
+
 // A block head in the tier (run_tier): counted in its decode-cache entry, where the fetch just
-// loaded the line. Out of line: one in several instructions is a head.
+// loaded the line. Out of line: one in several instructions is a head, and most are counted
+// by tier_counts in the loop.
 bool Interpreter::tier_head(CpuState& cpu, const Insn* in) {
   TierRun& run = *tier_;
   // (never at the run's first head: the caller has just looked)
@@ -460,6 +490,7 @@ bool Interpreter::tier_head(CpuState& cpu, const Insn* in) {
   if (!e || &e->insn != in) return false;  // (the vsyscall page's emulated calls)
   if (run.restart_first) [[unlikely]] {
     run.restart_first = false;
+    set_tier_fast();  // (the fast path was off for this head)
     e->heads = 1;
     e->wrap = epoch_;
     return false;
@@ -505,7 +536,7 @@ StopReason Interpreter::loop(CpuState& cpu) {
     if (!plain && debug_ && debug_breakpoint(cpu)) [[unlikely]]
       return StopReason::Debug;
     const Insn* in = fetch(cpu);
-    if (tier && head && tier_head(cpu, in)) [[unlikely]]
+    if (tier && head && !tier_counts(cpu, in) && tier_head(cpu, in)) [[unlikely]]
       return StopReason::InstructionLimit;
     const uint64_t flags_before = cpu.rflags;
     if (flags_before & flag::AC) [[unlikely]]

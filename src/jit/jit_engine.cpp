@@ -522,15 +522,17 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
     TranslatedBlock* b = nullptr;
     const bool at_due = std::exchange(due_pc, kNoPc) == cpu.rip;
     if (!unmasked && !step) {
-      b = cache_.lookup(cpu.rip);
+      // (not asked while the cache is empty: the empty filter is a page of the binary's, which
+      // a forked child faults in again: most exec'd processes translate nothing)
+      b = cache_.block_count() ? cache_.lookup(cpu.rip) : nullptr;
       if (!b) {
         // Cold code (jit/tiering.h): the interpreter tier runs it until it reaches a block head
         // that is due for translation — this one, if the tier stopped here just now.
         StopReason r = StopReason::None;  // (None: translate)
         bool due = false;
-        const uint32_t n = std::max<uint32_t>(1, tiering_.threshold(cache_.block_count()));
         if (at_due || !tiering_.interpreter_tier()) {
-          if (!tiering_.due(cpu.rip, at_due ? n : 1)) {
+          const uint32_t n = at_due ? std::max<uint32_t>(1, tiering_.threshold(cache_.block_count())) : 1;
+          if (!tiering_.due(cpu.rip, n)) {
             r = interpret_cold(cpu, true, due);  // (a demoted page)
           } else if (at_due && tiering_.weighs_due_heads() &&
                      !tiering_.pays_to_translate(cpu.rip, block_insns_at(cpu.rip))) {

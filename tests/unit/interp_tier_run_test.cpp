@@ -201,6 +201,44 @@ TEST(InterpTierRun, CodeDecodedAfterTheMarkCountsAsUsual) {
   EXPECT_EQ(m.cpu.insn_count, 1u + 4u * 2u);  // as in StopsBeforeAHeadAtItsNthEntry
 }
 
+// Most heads are counted in the loop itself (Interpreter::tier_counts), the rest by tier_head:
+// for every N, with and without a translation cache to ask (which moves a head's first count
+// to tier_head), and a due head restarted, the run stops at the same instruction and counts
+// the same heads as N's arithmetic says.
+TEST(InterpTierRun, EveryNStopsAtTheSameEntryWhoeverCounts) {
+  for (uint32_t n = 1; n <= 6; ++n) {
+    for (bool ask : {false, true}) {
+      Machine m;
+      m.load(kLoop);
+      Interpreter in(m.as.memory(), 2048);
+      Interpreter::TierRun run;
+      run.translate_at = n;
+      if (ask) run.translated = [](void*, uint64_t) { return false; };
+      ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit) << n;
+      // The mov is the run's first head (due at once when N = 1); L is due at its Nth entry
+      // as a head, its (N+1)th iteration.
+      if (n == 1) {
+        EXPECT_EQ(m.cpu.insn_count, 0u);
+        EXPECT_EQ(run.heads, 0u);
+        continue;
+      }
+      EXPECT_TRUE(run.due);
+      EXPECT_EQ(m.cpu.rip, kL) << n;
+      EXPECT_EQ(m.cpu.insn_count, 1u + n * 2u) << n << " ask " << ask;
+      EXPECT_EQ(run.heads, 1u + (n - 1)) << n << " ask " << ask;
+      // Restarted: counted from 1 again, due at its Nth entry.
+      Interpreter::TierRun restart;
+      restart.translate_at = n;
+      restart.restart_first = true;
+      if (ask) restart.translated = run.translated;
+      ASSERT_EQ(in.run_tier(m.cpu, restart), StopReason::InstructionLimit);
+      EXPECT_TRUE(restart.due);
+      EXPECT_EQ(m.cpu.insn_count, 1u + n * 2u + (n - 1) * 2u) << n << " ask " << ask;
+      EXPECT_EQ(restart.heads, n - 1u);
+    }
+  }
+}
+
 // The jit engine's dispatcher with the tier: the loop's head is translated at its Nth entry,
 // and the instructions each tier ran add up.
 TEST(InterpTierRun, TheJitTranslatesAHeadAtItsNthEntry) {

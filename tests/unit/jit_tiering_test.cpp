@@ -103,6 +103,11 @@ TEST(JitTiering, NDoublesWithTheBlocksInTheCacheUpToEightTimes) {
   EXPECT_EQ(t.threshold(250), 32u);
   EXPECT_EQ(t.threshold(300), 64u);
   EXPECT_EQ(t.threshold(1000000), 64u);
+  // (each step's edges: computed without a division)
+  EXPECT_EQ(t.threshold(199), 16u);
+  EXPECT_EQ(t.threshold(200), 32u);
+  EXPECT_EQ(t.threshold(299), 32u);
+  EXPECT_EQ(t.threshold(301), 64u);
   EXPECT_EQ(t.threshold(10), 8u);  // (after a flush, or blocks dropped: N comes down again)
 }
 
