@@ -460,8 +460,9 @@ bool ends_at_translated(const BlockLimits& limits, uint64_t pc, uint64_t start) 
 bool after_call(const GuestMemory& mem, uint64_t start) {
   constexpr unsigned kBefore = 7;
   if ((start & 4095) < kBefore) return false;  // (the page before: a block there is rare)
-  uint8_t bytes[15];
-  if (fetch(mem, start - kBefore, bytes) < kBefore) return false;
+  CodeWindow window;  // (its own: the block decoder's window stays where the block is)
+  const uint8_t* bytes;
+  if (window.at(mem, start - kBefore, bytes) < kBefore) return false;
   static const Decoder decoder(CpuMode::Long64);
   for (unsigned len = 2; len <= kBefore; ++len) {
     Insn in;
