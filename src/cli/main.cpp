@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 
 #include <cstring>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/commands.h"
@@ -16,23 +18,26 @@ int main(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "run") != 0) vireo::cli::add_boot_command(app);
   // `vireo run [opts] -- PROGRAM ...`: `run` parses in CLI11's prefix mode (the first
   // positional ends option parsing), where a literal "--" would instead turn PROGRAM into an
-  // unexpected positional; drop the first "--" after `run`, it means nothing more here.
+  // unexpected positional; drop the first "--" after `run`, it means nothing more here. Which
+  // options take a value (`--engine jit`, `-d in_asm`) is asked of run's own option table, so an
+  // option added later needs no list here.
   std::vector<char*> args(argv, argv + argc);
-  for (size_t i = 1; i + 1 < args.size(); ++i) {
-    if (std::strcmp(args[i], "run") != 0) continue;
-    for (size_t j = i + 1; j < args.size(); ++j) {
+  if (args.size() > 2 && std::strcmp(args[1], "run") == 0) {
+    const CLI::App* run = app.get_subcommand("run");
+    for (size_t j = 2; j < args.size(); ++j) {
       if (std::strcmp(args[j], "--") == 0) {
         args.erase(args.begin() + long(j));
         break;
       }
-      bool takes_value = !std::strcmp(args[j], "-E") || !std::strcmp(args[j], "-U") ||
-                         !std::strcmp(args[j], "--engine") || !std::strcmp(args[j], "--argv0") ||
-                         !std::strcmp(args[j], "--tc-size") || !std::strcmp(args[j], "-d") ||
-                         !std::strcmp(args[j], "-D") || !std::strcmp(args[j], "--translate-after");
-      if (takes_value) ++j;
-      else if (args[j][0] != '-') break;  // PROGRAM: a later "--" is the guest's
+      if (args[j][0] != '-') break;  // PROGRAM: a later "--" is the guest's
+      // (`--name=value` and `-dvalue` carry their value)
+      const std::string_view arg = args[j];
+      const std::string name(arg.starts_with("--") ? arg.substr(0, arg.find('=')) : arg.substr(0, 2));
+      const CLI::Option* opt = run->get_option_no_throw(name);
+      // (prefix mode would take an unknown option for the program to run)
+      if (!opt) return app.exit(CLI::ExtrasError({std::string(arg)}));
+      if (name.size() == arg.size() && opt->get_type_size() > 0 && opt->get_expected_min() > 0) ++j;
     }
-    break;
   }
   CLI11_PARSE(app, int(args.size()), args.data());
   return 0;
