@@ -174,6 +174,34 @@ TEST(InterpDecodeMemo, ABigPoolsMemoKeepsItsOwnTemplates) {
   }
 }
 
+TEST(InterpDecodeMemo, AForkedChildCountsOnlyItsOwnDecodesTowardTheTemplates) {
+  // The block, 20,000 nops, syscall; the engine is forked (its 20,009 entries inherited);
+  // then 20,016 nops (the pool of 40,016 wraps, overwriting the first block's entries), the
+  // block again, syscall. The pool's position passes 32,768 but the child's own decodes do
+  // not reach kTemplatesAt: the memo keeps its pointers (a shell's children each mapped
+  // 512 KB of templates), so the second block finds its sources overwritten and is decoded
+  // again, but its nop (and the syscall, whose entry is still there).
+  constexpr size_t kPool = 40016, kFirst = 20000, kSecond = 20016;
+  std::vector<uint8_t> code;
+  for (auto& i : kBlock) code.insert(code.end(), i.begin(), i.end());
+  code.insert(code.end(), kFirst, 0x90);
+  code.insert(code.end(), {0x0F, 0x05});
+  code.insert(code.end(), kSecond, 0x90);
+  for (auto& i : kBlock) code.insert(code.end(), i.begin(), i.end());
+  code.insert(code.end(), {0x0F, 0x05});
+  ASSERT_LT(code.size(), size_t(0x10000));
+  Machine m;
+  m.load(code);
+  Interpreter in(m.as.memory(), 0, kPool);
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  const size_t block = kBlock.size();
+  EXPECT_EQ(in.decode_misses(), block + kFirst + 1);
+  in.forked();
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(in.decode_misses(), block + kFirst + 1 + kSecond + block + 1);
+  EXPECT_EQ(in.decode_copies(), kFirst + kSecond + 2);
+}
+
 TEST(InterpDecodeMemo, ThePoolsIndexGrowsPastItsUsualMostForABigPool) {
   // 200,000 nops and a syscall under the interp engine (a pool of 262,144 entries): past
   // 196,608 entries in use the index grows to 524,288 slots, with every entry in it (and not
