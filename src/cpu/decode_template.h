@@ -45,31 +45,47 @@ inline int64_t read_value(const uint8_t* p, unsigned n, bool sign) {
 
 }  // namespace decode_template_detail
 
-// Makes `in`, a decode of bytes with the same shape (in.shape_len != 0, the same first
-// shape_len bytes as `bytes`), the decode of `bytes` at `rip`. `bytes` has 16 readable bytes
-// (those past the instruction are not kept).
-inline void apply_template(Insn& in, const uint8_t* bytes, uint64_t rip) {
+// The decode of `bytes` at `rip` from `t`, a decode of bytes with the same shape
+// (t.shape_len != 0, the same first shape_len bytes as `bytes`), into `out` (which may be
+// `t`). `bytes` has 16 readable bytes (those past the instruction are not kept). The layout
+// is read from `t` before `out` is written: the interpreter's decode memo copies a template
+// into a pool entry, and reading the layout back from the entry just written stalled on the
+// stores (cc1 under the jit: a fifth of `fetch_slow`'s samples).
+inline void apply_template(Insn& out, const Insn& t, const uint8_t* bytes, uint64_t rip) {
   using decode_template_detail::read_value;
-  const unsigned len = in.len;
-  uint8_t raw[16] = {};
-  std::memcpy(raw, bytes, len);
-  std::memcpy(in.bytes, raw, sizeof in.bytes);
-  const uint8_t* const disp = bytes + in.shape_len;
-  const uint8_t* const imm0 = disp + in.disp_len;
-  const uint8_t* const imm1 = imm0 + in.imm_len[0];
+  const unsigned len = t.len, src_bits = t.op_src, rip_ops = t.rip_ops, sign = t.imm_signed;
+  const uint8_t* const disp = bytes + t.shape_len;
+  const unsigned disp_len = t.disp_len, imm0_len = t.imm_len[0], imm1_len = t.imm_len[1];
+  if (&out != &t) out = t;
+  // Insn::bytes: the instruction's `len` bytes, zeros after them (two fixed-size stores, the
+  // second over bytes 7-14, instead of a copy of `len` bytes).
+  uint64_t w0, w1;
+  std::memcpy(&w0, bytes, 8);
+  std::memcpy(&w1, bytes + 8, 8);
+  if (len < 8) w0 &= (uint64_t(1) << (8 * len)) - 1;
+  w1 = len <= 8 ? 0 : w1 & ((uint64_t(1) << (8 * (len - 8))) - 1);
+  const uint64_t w7 = (w0 >> 56) | (w1 << 8);
+  std::memcpy(out.bytes, &w0, 8);
+  std::memcpy(out.bytes + 7, &w7, 8);
+  static_assert(sizeof out.bytes == 15);
+  const uint8_t* const imm0 = disp + disp_len;
+  const uint8_t* const imm1 = imm0 + imm0_len;
   const uint64_t end = rip + len;
-  for (unsigned i = 0, src = in.op_src; src; ++i, src >>= 2) {
+  for (unsigned i = 0, src = src_bits; src; ++i, src >>= 2) {
     int64_t v;
     switch (src & 3) {
-      case kSrcDisp: v = read_value(disp, in.disp_len, true); break;
-      case kSrcImm0: v = read_value(imm0, in.imm_len[0], in.imm_signed & 1); break;
-      case kSrcImm1: v = read_value(imm1, in.imm_len[1], in.imm_signed & 2); break;
+      case kSrcDisp: v = read_value(disp, disp_len, true); break;
+      case kSrcImm0: v = read_value(imm0, imm0_len, sign & 1); break;
+      case kSrcImm1: v = read_value(imm1, imm1_len, sign & 2); break;
       default: continue;
     }
-    in.op[i].disp = in.rip_ops & (1u << i) ? int64_t(end + uint64_t(v)) : v;
+    out.op[i].disp = rip_ops & (1u << i) ? int64_t(end + uint64_t(v)) : v;
   }
   // (An operand computed from the address with no bytes of its own does not exist: every
   // relative operand is a displacement or an immediate, so op_src covers rip_ops.)
 }
+
+// The same in place: `in` becomes the decode of `bytes` at `rip`.
+inline void apply_template(Insn& in, const uint8_t* bytes, uint64_t rip) { apply_template(in, in, bytes, rip); }
 
 }  // namespace vireo

@@ -75,6 +75,7 @@ Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries, size_t po
   if (reinterpret_cast<uintptr_t>(pool_.get() + pool_size_) > kIndexPointer)
     throw std::runtime_error("the decode pool is mapped above 2^48");
   memo_ = kept ? std::move(kept->memo) : map_array<uint64_t>(kMemoStart, true);
+  if (kept) templates_ = std::move(kept->templates);
   if (pool_size_ > kBigIndexAt) big_index_at_ = pool_.get() + kBigIndexAt;
   x_.mem = mem;
   x_.scope = &scope_;
@@ -91,13 +92,13 @@ void Interpreter::Unmap::operator()(void* p) const {
 
 // The cold code is more than the index holds: an index 8 times larger, pointing at every entry
 // of the pool (each is a decode saved: an exec'd dynamic program grows its index in its loader).
-// (`to`: that many slots, for a pool larger than kIndexMax: big_index_at_.) The memo grows
-// with the index's first step, to kMemoMax.
+// (`to`: that many slots, for a pool larger than kIndexMax: big_index_at_.) The memo's
+// pointers grow with the index's first step, to kMemoMax (unless it holds templates already).
 void Interpreter::grow_index(size_t to) {
   const size_t slots = to ? to : std::min(kIndexMax, (index_mask_ + 1) * 8);
   index_ = map_array<uint64_t>(slots, true);
   index_mask_ = slots - 1;
-  const bool memo_grows = memo_mask_ + 1 < kMemoMax;
+  const bool memo_grows = !templates_ && memo_mask_ + 1 < kMemoMax;
   if (memo_grows) {
     memo_ = map_array<uint64_t>(kMemoMax, true);
     memo_mask_ = kMemoMax - 1;
@@ -105,7 +106,7 @@ void Interpreter::grow_index(size_t to) {
   for (CacheEntry* e = pool_.get(); e < pool_end_; ++e) {
     if (e->rip == kDeadRip) continue;
     set_indexed(e->rip, e);
-    if (memo_grows) memo_note(e);
+    if (memo_grows) memo_note(e, false);
   }
   if (!to) grow_at_misses_ = slots < kIndexMax ? decode_misses_ + kGrowAfterMisses : 0;
 }
@@ -260,27 +261,74 @@ uint64_t Interpreter::memo_hash(uint64_t w0, uint64_t w1, unsigned shape) {
          ((w1 & kLengthMasks.hi[shape]) ^ shape) * 0xC2B2AE3D27D4EB4Full;
 }
 
-void Interpreter::memo_note(const CacheEntry* e) {
+void Interpreter::memo_note(const CacheEntry* e, bool copied) {
+  if (templates_) {
+    // (A copy has its template's shape, in the memo already.)
+    if (!copied) note_template(e->insn);
+    return;
+  }
   const unsigned shape = e->insn.shape_len;
   if (!shape) return;
   uint64_t w0, w1;
   std::memcpy(&w0, e->insn.bytes, 8);
   std::memcpy(&w1, e->insn.bytes + 8, 8);
   const uint64_t h = memo_hash(w0, w1, shape), tag = memo_tag(h);
-  uint64_t* const bucket = &memo_[memo_bucket(h)];
+  uint64_t* const bucket = &memo_[memo_bucket(h, memo_mask_)];
   // The newest first; the older of the two is dropped, unless the first is this shape's own.
   if ((bucket[0] & ~kIndexPointer) != tag) bucket[1] = bucket[0];
   bucket[0] = tag | reinterpret_cast<uintptr_t>(e);
 }
 
-const Interpreter::CacheEntry* Interpreter::memo_find(const uint8_t* buf, size_t got) const {
+void Interpreter::note_template(const Insn& in) {
+  const unsigned shape = in.shape_len;
+  if (!shape) return;
+  uint64_t w0, w1;
+  std::memcpy(&w0, in.bytes, 8);
+  std::memcpy(&w1, in.bytes + 8, 8);
+  MemoSlot* const bucket = &templates_[memo_bucket(memo_hash(w0, w1, shape), kTemplateSlots - 1)];
+  // The newest first; the older of the two is dropped.
+  bucket[1] = bucket[0];
+  bucket[0].insn = in;
+}
+
+// The memo's templates, from the decodes its pointers still lead to (the older of each bucket
+// first, so that the newer stays first where two meet again). The pointer form is dropped.
+void Interpreter::start_templates() {
+  templates_ = map_array<MemoSlot>(kTemplateSlots, true);
+  for (size_t b = 0; b <= memo_mask_; b += 2)
+    for (size_t k = 2; k-- > 0;) {
+      const uint64_t slot = memo_[b + k];
+      const CacheEntry* src = reinterpret_cast<const CacheEntry*>(slot & kIndexPointer);
+      if (src && src->rip != kDeadRip && src->insn.len) note_template(src->insn);
+    }
+  memo_.reset();
+}
+
+const Insn* Interpreter::memo_find(const uint8_t* buf, size_t got) const {
   uint64_t w0, w1;
   std::memcpy(&w0, buf, 8);
   std::memcpy(&w1, buf + 8, 8);
   const unsigned shape = guess_shape_length(buf);
   if (shape > got) return nullptr;
-  const uint64_t h = memo_hash(w0, w1, shape), tag = memo_tag(h);
-  const uint64_t* const bucket = &memo_[memo_bucket(h)];
+  const uint64_t h = memo_hash(w0, w1, shape);
+  // Its shape's bytes are these bytes' first (the instruction is then as long as it).
+  auto same_shape = [&](const Insn& t) {
+    uint64_t c0, c1;
+    std::memcpy(&c0, t.bytes, 8);
+    std::memcpy(&c1, t.bytes + 8, 8);
+    return (((w0 ^ c0) & kLengthMasks.lo[shape]) | ((w1 ^ c1) & kLengthMasks.hi[shape])) == 0;
+  };
+  if (templates_) {
+    const MemoSlot* const bucket = &templates_[memo_bucket(h, kTemplateSlots - 1)];
+    for (unsigned k = 0; k < 2; ++k) {
+      const Insn& t = bucket[k].insn;
+      // (An empty slot has shape 0; the guess is 1 at least.)
+      if (t.shape_len == shape && t.len <= got && same_shape(t)) return &t;
+    }
+    return nullptr;
+  }
+  const uint64_t tag = memo_tag(h);
+  const uint64_t* const bucket = &memo_[memo_bucket(h, memo_mask_)];
   for (unsigned k = 0; k < 2; ++k) {
     const uint64_t slot = bucket[k];
     if ((slot & ~kIndexPointer) != tag) continue;
@@ -290,11 +338,7 @@ const Interpreter::CacheEntry* Interpreter::memo_find(const uint8_t* buf, size_t
     // half-written.
     const unsigned len = src->insn.len;
     if (src->rip == kDeadRip || len == 0 || len > got || src->insn.shape_len != shape) continue;
-    // Its shape's bytes are these bytes' first (the instruction is then as long as it).
-    uint64_t c0, c1;
-    std::memcpy(&c0, src->insn.bytes, 8);
-    std::memcpy(&c1, src->insn.bytes + 8, 8);
-    if ((((w0 ^ c0) & kLengthMasks.lo[shape]) | ((w1 ^ c1) & kLengthMasks.hi[shape])) == 0) return src;
+    if (same_shape(src->insn)) return &src->insn;
   }
   return nullptr;
 }
@@ -356,12 +400,12 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   }
   // The entry is filled in at the pool's cursor, which moves on only once it is complete.
   e = allocate_entry();
-  if (const CacheEntry* same = memo_find(buf, got)) {
+  const Insn* const same = memo_find(buf, got);
+  if (same) {
     // The same shape, decoded at another address: the same instruction (and handler), with
     // the displacement and immediates read from these bytes and the operands computed from
     // the address moved (their sums wrap as the decoder's do).
-    e->insn = same->insn;
-    apply_template(e->insn, buf, rip);
+    apply_template(e->insn, *same, buf, rip);
     ++memo_hits_;
   } else {
     if (!decoder_.decode(buf, got, rip, e->insn)) {
@@ -371,13 +415,26 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
     }
     e->insn.fn = handler_for(e->insn);
   }
+  const bool copied = same != nullptr;
   e->rip = rip;
   e->next = nullptr;
   e->heads = 0;
   e->wrap = epoch_;
   ++pool_next_;
+  // The next decode's entry, for writing: the cursor's entries were written a whole pool ago
+  // and are out of the host's caches, and the copy into them stalled on both lines.
+  if (pool_next_ < pool_size_) {
+    __builtin_prefetch(&pool_[pool_next_], 1);
+    __builtin_prefetch(reinterpret_cast<const char*>(&pool_[pool_next_]) + 64, 1);
+  }
   if (e + 1 > pool_end_) {
     pool_end_ = e + 1;
+    // (Counted from what a forked child or an exec'd image inherited: a shell's children
+    // that ran on past their parent's entries each mapped the 512 KB of templates, 9,000
+    // page faults more in bash_script under the interp engine.)
+    if (pool_end_ - (inherited_end_ ? inherited_end_ : pool_.get()) == ptrdiff_t(kTemplatesAt) && !templates_)
+        [[unlikely]]
+      start_templates();
     if (pool_end_ == big_index_at_) [[unlikely]] {
       big_index_at_ = nullptr;
       grow_index(kIndexBig);
@@ -385,7 +442,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   }
   if (!young_child()) {
     set_indexed(rip, e);
-    memo_note(e);
+    memo_note(e, copied);
   } else {
     // A young forked child (TierRun::keep_inherited): the index's and the memo's pages are its
     // parent's until written, and a decode's stores land anywhere in them, a page copy each

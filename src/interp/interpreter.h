@@ -202,8 +202,9 @@ class Interpreter final : public Engine {
   // decoded: python's start-up, 145,000 distinct instructions, uses 18 MB of it). 524,288
   // until the pool was overwritten oldest first instead of emptied: cc1 (gcc -O2 -c, 670,000
   // distinct instructions) then took the same CPU in half the pool and 33 MB less peak RSS
-  // (docs/performance.md, "Decode cache").
-  static constexpr size_t kPoolSize = 1 << 18;
+  // (docs/performance.md, "Decode cache"). Less the memo's templates' 512 KB (kTemplateSlots
+  // entries' worth), which a program that fills this much of its pool also maps.
+  static constexpr size_t kPoolSize = (1 << 18) - (1 << 12);
   // Both indexes start at kIndexStart slots and grow to kIndexMax. The interp engine's was
   // 131,072 slots (1 MB) from the start until 2026-12-06, mapped unpopulated: the decodes of
   // a short process write to slots all over it, a page fault on each page they land in
@@ -216,8 +217,9 @@ class Interpreter final : public Engine {
   static constexpr size_t kIndexMax = 1 << 17;
   // The jit's interpreter tier's pool is smaller (65,536 entries, 8.4 MB at most: with 131,072
   // a python3 -c pass under the jit peaked at 37.7 MiB, above qemu-x86_64's 37.1, and at
-  // 30.3 MiB with this size, in the same time).
-  static constexpr size_t kTierPoolSize = 1 << 16;
+  // 30.3 MiB with this size, in the same time). Less the memo's templates' 512 KB, as above
+  // (cc1: 1,216,000 -> 1,248,000 decode misses, peak RSS as before the templates).
+  static constexpr size_t kTierPoolSize = (1 << 16) - (1 << 12);
   // (8,192: hello world's 5,300 misses keep the small index; the dynamic programs a shell
   // script execs, their loader and libc start-up, grow it early.)
   static constexpr uint64_t kGrowAfterMisses = 8192;
@@ -329,24 +331,42 @@ class Interpreter final : public Engine {
   // decoding: cpu/shape_length.h guesses it from the prefixes, opcode and ModRM (one probe;
   // probing each possible length, 4, 3, 2 and 1 bytes hashed, was four slot loads, half of
   // `memo_find`'s time), and a candidate is used only if its own shape is that long and its
-  // bytes are these bytes' first. Slots are tagged pointers
-  // into the pool, like the index's: hints, each checked against the entry's bytes and
-  // lost when the entry is overwritten. Two to a bucket (16 bytes, one cache line: two
-  // shapes whose hashes meet both stay), the newest first. Small (4,096 slots, 16,384 once
-  // the index grows), so that it stays in the host's caches: probing a larger one cost more
-  // in cache misses than its extra hits saved.
+  // bytes are these bytes' first. Two to a bucket, the newest first.
+  //
+  // Two forms. First the memo holds tagged pointers into the pool, like the index's: hints,
+  // checked against the entry's bytes, lost when the entry is overwritten (4,096 slots,
+  // 32 KB; 16,384 once the index grows), while the pool is small and in the host's caches.
+  // Then it holds templates itself (templates_: copies of the decodes Zydis made): following a
+  // pointer into an 8-32 MB pool was a second dependent cache miss after the slot's (cc1
+  // under the jit: `memo_find` 7% of its CPU, half of it on the entry), where a template is
+  // one load, and it is not lost when the pool overwrites its source. They start once this
+  // process image decoded kTemplatesAt entries of its own (a pool past the host's L2; a
+  // shell's children keep the pointers and their 32 KB). (Templates from the start held fewer
+  // shapes in the same 32 KB: hello world called Zydis 860 more times.)
   std::unique_ptr<uint64_t[], Unmap> memo_;
   static constexpr size_t kMemoStart = 1 << 12;
   static constexpr size_t kMemoMax = 1 << 14;
   size_t memo_mask_ = kMemoStart - 1;
+  struct alignas(64) MemoSlot {
+    Insn insn;  // shape_len 0: empty
+  };
+  static_assert(sizeof(MemoSlot) == 128);
+  // 4,096 templates, 512 KB: cc1 copies 1,076,000 of its 1,216,000 decodes (8,192: 1,133,000
+  // for 0.7 MB more peak RSS; 16,384: 1,169,000, 2 MB more).
+  std::unique_ptr<MemoSlot[], Unmap> templates_;
+  static constexpr size_t kTemplateSlots = 1 << 12;
+  static constexpr size_t kTemplatesAt = 1 << 15;
   uint64_t memo_hits_ = 0;
   // The hash of the `shape` bytes of the 16 at w0, w1 (little endian).
   static uint64_t memo_hash(uint64_t w0, uint64_t w1, unsigned shape);
-  size_t memo_bucket(uint64_t h) const { return (h >> 20) & memo_mask_ & ~size_t(1); }
+  static size_t memo_bucket(uint64_t h, size_t mask) { return (h >> 20) & mask & ~size_t(1); }
   static uint64_t memo_tag(uint64_t h) { return h & ~kIndexPointer; }
-  // An entry decoded from the bytes at `buf` (`got` of them readable), or null.
-  const CacheEntry* memo_find(const uint8_t* buf, size_t got) const;
-  void memo_note(const CacheEntry* e);
+  // A decode of the same shape as the bytes at `buf` (`got` of them readable), or null.
+  const Insn* memo_find(const uint8_t* buf, size_t got) const;
+  // Remembers `e`'s decode, just made (by Zydis, or copied: the pointer form keeps the newest).
+  void memo_note(const CacheEntry* e, bool copied);
+  void note_template(const Insn& in);
+  void start_templates();  // (fetch_slow, at kTemplatesAt entries)
   // Which guest pages may have entries in the cache, hashed (page mod kCodePageBits): a set
   // bit only means "maybe". invalidate() walks the pool only when its range touches a set bit;
   // most invalidations (mprotect of RELRO and data, munmap of buffers, every guest mmap over
@@ -402,6 +422,7 @@ class Interpreter final : public Engine {
 // index, the memo and the page bitmap, as the old image's engine left them.
 struct KeptDecodes {
   std::unique_ptr<uint64_t[], Interpreter::Unmap> index, memo;
+  std::unique_ptr<Interpreter::MemoSlot[], Interpreter::Unmap> templates;
   std::unique_ptr<Interpreter::CacheEntry[], Interpreter::Unmap> pool;
   size_t index_mask = 0, memo_mask = 0, pool_size = 0, pool_next = 0;
   Interpreter::CacheEntry* pool_end = nullptr;

@@ -109,6 +109,7 @@ std::shared_ptr<KeptDecodes> Interpreter::keep_decodes() {
   k->sources = executable_sources(*x_.mem.space);
   k->index = std::move(index_);
   k->memo = std::move(memo_);
+  k->templates = std::move(templates_);
   k->pool = std::move(pool_);
   // (this engine is only destroyed now; an invalidate() on the way finds an empty pool)
   pool_end_ = nullptr;

@@ -65,6 +65,12 @@ struct Checker {
   void compare(const Insn& tmpl, const uint8_t* bytes, uint64_t rip, const Insn& fresh) {
     Insn copy = tmpl;
     apply_template(copy, bytes, rip);
+    // The copying form (the interpreter's memo: the layout read from the template, the entry
+    // it fills left with another instruction's fields) gives the same, byte for byte.
+    Insn into;
+    std::memset(&into, 0xA5, sizeof into);
+    apply_template(into, tmpl, bytes, rip);
+    if (std::memcmp(&into, &copy, sizeof into) != 0) mismatch(bytes, fresh.len, rip, "the copying form differs");
     copy.fn = fresh.fn;
     ++checked;
     const std::string d = difference(copy, fresh);

@@ -1,7 +1,8 @@
 // The decode cache's memo (interp/interpreter.h): a miss on bytes decoded before at another
 // address copies that decode, with the operands computed from the address moved, instead of
-// decoding again; the copy must be exactly what the decoder gives. And the interp engine's
-// index grows past kIndexMax slots once its pool holds more entries than that.
+// decoding again; the copy must be exactly what the decoder gives, from a pool entry's decode
+// (a small pool's memo) or from the memo's own templates (a big pool's). And the
+// interp engine's index grows past kIndexMax slots once its pool holds more entries than that.
 #include <gtest/gtest.h>
 
 #include <sys/mman.h>
@@ -128,6 +129,77 @@ TEST(InterpDecodeMemo, AnOverwrittenSourceIsNotCopied) {
   ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
   EXPECT_EQ(in.decode_copies(), 4u);  // the nops after the first
   EXPECT_EQ(m.cpu.gpr[RAX], kCode + 7 + 5 + 7 + 0x10);
+}
+
+TEST(InterpDecodeMemo, ABigPoolsMemoKeepsItsOwnTemplates) {
+  // The block, 32,800 nops, the block again, syscall, in a pool of 32,776 entries: the memo
+  // turns into templates at 32,768 entries in use (kTemplatesAt), taking the first block's
+  // decodes from the pool, and the nops then overwrite the first block's entries. The second
+  // block is still copied (but the EIP-relative lea), exactly as the decoder decodes it at its
+  // address. (With pointers into the pool it was decoded again.)
+  constexpr size_t kPool = 32776, kNops = 32800;
+  std::vector<uint8_t> code;
+  for (auto& i : kBlock) code.insert(code.end(), i.begin(), i.end());
+  code.insert(code.end(), kNops, 0x90);
+  std::vector<uint64_t> rips;
+  for (auto& i : kBlock) {
+    rips.push_back(kCode + code.size());
+    code.insert(code.end(), i.begin(), i.end());
+  }
+  code.insert(code.end(), {0x0F, 0x05});
+  ASSERT_LT(code.size(), size_t(0x10000));
+  Machine m;
+  m.load(code);
+  m.cpu.gpr[RBX] = 5;
+  m.cpu.gpr[RDI] = 0;
+  Interpreter in(m.as.memory(), 0, kPool);
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  const size_t block = kBlock.size();
+  EXPECT_EQ(in.decode_misses(), block + kNops + block + 1);
+  // The first block is all first decodes (its nop too); then every nop, and the second block
+  // but its EIP-relative lea.
+  EXPECT_EQ(in.decode_copies(), kNops + (block - 1));
+  EXPECT_EQ(in.cached_decode(kCode, m.as.host(kCode), 15), nullptr);  // (overwritten)
+  EXPECT_EQ(m.cpu.gpr[RAX], rips[0] + 7 + 0x10 + 1);
+  EXPECT_EQ(m.cpu.gpr[RDX], (rips[7] + 8 + 0x20) & 0xFFFFFFFFu);
+  EXPECT_EQ(m.cpu.gpr[RDI], 10u);
+  Decoder d;
+  for (uint64_t rip : rips) {
+    const uint8_t* bytes = m.as.host(rip);
+    const Insn* cached = in.cached_decode(rip, bytes, 15);
+    ASSERT_NE(cached, nullptr);
+    Insn fresh;
+    ASSERT_TRUE(d.decode(bytes, 15, rip, fresh));
+    expect_same_decode(*cached, fresh, rip);
+  }
+}
+
+TEST(InterpDecodeMemo, AForkedChildCountsOnlyItsOwnDecodesTowardTheTemplates) {
+  // The block, 20,000 nops, syscall; the engine is forked (its 20,009 entries inherited);
+  // then 20,016 nops (the pool of 40,016 wraps, overwriting the first block's entries), the
+  // block again, syscall. The pool's position passes 32,768 but the child's own decodes do
+  // not reach kTemplatesAt: the memo keeps its pointers (a shell's children each mapped
+  // 512 KB of templates), so the second block finds its sources overwritten and is decoded
+  // again, but its nop (and the syscall, whose entry is still there).
+  constexpr size_t kPool = 40016, kFirst = 20000, kSecond = 20016;
+  std::vector<uint8_t> code;
+  for (auto& i : kBlock) code.insert(code.end(), i.begin(), i.end());
+  code.insert(code.end(), kFirst, 0x90);
+  code.insert(code.end(), {0x0F, 0x05});
+  code.insert(code.end(), kSecond, 0x90);
+  for (auto& i : kBlock) code.insert(code.end(), i.begin(), i.end());
+  code.insert(code.end(), {0x0F, 0x05});
+  ASSERT_LT(code.size(), size_t(0x10000));
+  Machine m;
+  m.load(code);
+  Interpreter in(m.as.memory(), 0, kPool);
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  const size_t block = kBlock.size();
+  EXPECT_EQ(in.decode_misses(), block + kFirst + 1);
+  in.forked();
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(in.decode_misses(), block + kFirst + 1 + kSecond + block + 1);
+  EXPECT_EQ(in.decode_copies(), kFirst + kSecond + 2);
 }
 
 TEST(InterpDecodeMemo, ThePoolsIndexGrowsPastItsUsualMostForABigPool) {
