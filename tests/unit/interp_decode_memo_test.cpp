@@ -41,6 +41,19 @@ void expect_same_decode(const Insn& got, const Insn& want, uint64_t rip) {
   }
 }
 
+// The cache's entry at each of `rips` is there and is what the decoder decodes at that address.
+void expect_cached_as_decoded(Interpreter& in, Machine& m, const std::vector<uint64_t>& rips) {
+  Decoder d;
+  for (uint64_t rip : rips) {
+    const uint8_t* bytes = m.as.host(rip);
+    const Insn* cached = in.cached_decode(rip, bytes, 15);
+    ASSERT_NE(cached, nullptr);
+    Insn fresh;
+    ASSERT_TRUE(d.decode(bytes, 15, rip, fresh));
+    expect_same_decode(*cached, fresh, rip);
+  }
+}
+
 // Instructions of each length class the memo probes (1, 2, 3, 4 and more bytes), with
 // address-relative operands of both kinds and one it must not move:
 const std::vector<std::vector<uint8_t>> kBlock = {
@@ -103,15 +116,7 @@ TEST(InterpDecodeMemo, ACopyIsExactlyTheDecodeAtItsAddress) {
     EXPECT_EQ(m.cpu.gpr[RAX], second + 7 + 0x10 + 1);
     EXPECT_EQ(m.cpu.gpr[RDX], (rips[7] + 8 + 0x20) & 0xFFFFFFFFu);
     EXPECT_EQ(m.cpu.gpr[RDI], 10u);
-    Decoder d;
-    for (uint64_t rip : rips) {
-      const uint8_t* bytes = m.as.host(rip);
-      const Insn* cached = in.cached_decode(rip, bytes, 15);
-      ASSERT_NE(cached, nullptr);
-      Insn fresh;
-      ASSERT_TRUE(d.decode(bytes, 15, rip, fresh));
-      expect_same_decode(*cached, fresh, rip);
-    }
+    expect_cached_as_decoded(in, m, rips);
   }
 }
 
@@ -163,15 +168,7 @@ TEST(InterpDecodeMemo, ABigPoolsMemoKeepsItsOwnTemplates) {
   EXPECT_EQ(m.cpu.gpr[RAX], rips[0] + 7 + 0x10 + 1);
   EXPECT_EQ(m.cpu.gpr[RDX], (rips[7] + 8 + 0x20) & 0xFFFFFFFFu);
   EXPECT_EQ(m.cpu.gpr[RDI], 10u);
-  Decoder d;
-  for (uint64_t rip : rips) {
-    const uint8_t* bytes = m.as.host(rip);
-    const Insn* cached = in.cached_decode(rip, bytes, 15);
-    ASSERT_NE(cached, nullptr);
-    Insn fresh;
-    ASSERT_TRUE(d.decode(bytes, 15, rip, fresh));
-    expect_same_decode(*cached, fresh, rip);
-  }
+  expect_cached_as_decoded(in, m, rips);
 }
 
 TEST(InterpDecodeMemo, AForkedChildCountsOnlyItsOwnDecodesTowardTheTemplates) {
