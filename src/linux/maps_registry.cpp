@@ -254,6 +254,8 @@ void write_record(Process& p, uint64_t gen) {
 
 }  // namespace
 
+void settle_registry_before_fork() { registry_dir(); }  // (waits out another thread's initialization)
+
 void unpublish_guest_maps() {
   if (pub.pid && pub.pid == ::getpid() && !registry_dir().empty()) ::unlink(file_of(pub.pid).c_str());
 }

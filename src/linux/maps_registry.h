@@ -49,6 +49,12 @@ void publish_guest_maps(Process& p, uint64_t nr);
 // At the process's end: its file goes.
 void unpublish_guest_maps();
 
+// Before a host fork of a threaded guest: the registry's directory name (a function-local
+// static whose initializer makes system calls) is settled, so that the child never inherits
+// it half-initialized by a thread that does not exist there (its guard stays pending and the
+// child's first publication waits forever: fork_exec_threads hung once in CI).
+void settle_registry_before_fork();
+
 // A new guest image was loaded in this process (execve): the record describes the old one, so
 // it is withdrawn until the next publication.
 void withdraw_guest_record();

@@ -248,7 +248,10 @@ void Process::wake_threads_for(int sig) {
   });
 }
 
-void Process::before_fork() { lock_all_for_fork(); }
+void Process::before_fork() {
+  if (!__libc_single_threaded) settle_registry_before_fork();  // (before the locks: it may wait)
+  lock_all_for_fork();
+}
 
 void Process::after_fork(bool child) {
   if (child) {
