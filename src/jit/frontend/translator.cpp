@@ -256,13 +256,18 @@ bool constant_pointer(const GuestMemory& mem, const BlockLimits& limits, const I
 // the cache's pool, then through its index. Half of python3 -c pass's translated instructions
 // were decoded by Zydis again with the index alone: its 16,384 direct-mapped slots had lost
 // them to conflicts while the pool still held them.
+// Zydis for long mode, shared by the block decoder and after_call's look behind a block.
+const Decoder& long_mode_decoder() {
+  static const Decoder decoder(CpuMode::Long64);
+  return decoder;
+}
+
 class BlockDecoder {
  public:
   explicit BlockDecoder(const BlockLimits& limits) : limits_(limits) {}
   // The code bytes at `pc` (CodeWindow::at).
   size_t fetch(const GuestMemory& mem, uint64_t pc, const uint8_t*& bytes) { return window_.at(mem, pc, bytes); }
   bool decode(const uint8_t* bytes, size_t got, uint64_t pc, Insn& in) {
-    static const Decoder decoder(CpuMode::Long64);
     if (got == 0) return false;
     if (limits_.decoded) {
       const Insn* cached = last_ ? limits_.decoded->cached_decode_after(last_, pc, bytes, got)
@@ -273,7 +278,7 @@ class BlockDecoder {
         return true;
       }
     }
-    return decoder.decode(bytes, got, pc, in);
+    return long_mode_decoder().decode(bytes, got, pc, in);
   }
   // Whether the instruction decoded last came from the interpreter tier's decode cache.
   bool hit() const { return last_ != nullptr; }
@@ -463,10 +468,9 @@ bool after_call(const GuestMemory& mem, uint64_t start) {
   CodeWindow window;  // (its own: the block decoder's window stays where the block is)
   const uint8_t* bytes;
   if (window.at(mem, start - kBefore, bytes) < kBefore) return false;
-  static const Decoder decoder(CpuMode::Long64);
   for (unsigned len = 2; len <= kBefore; ++len) {
     Insn in;
-    if (decoder.decode(bytes + kBefore - len, len, start - len, in) && in.len == len &&
+    if (long_mode_decoder().decode(bytes + kBefore - len, len, start - len, in) && in.len == len &&
         in.mnemonic == ZYDIS_MNEMONIC_CALL)
       return true;
   }
