@@ -95,6 +95,33 @@ TEST(JitBackEdges, OnlyAfterACallNorToTheBlocksStartNorWithoutSuperblocks) {
   EXPECT_EQ(head.term.kind, ir::Terminal::Kind::Indirect);
 }
 
+// after_call recognizes the calls that end at the block's start whatever their prefixes and
+// form (it decodes only bytes whose opcode, past prefixes, is a call's): `call [rbx+8]`,
+// `rex.w call rax`, and not the same bytes' length of other instructions.
+TEST(JitBackEdges, AnyFormOfCallBeforeTheStartIsACall) {
+  std::vector<jit::FallbackSite> fallbacks;
+  for (std::vector<uint8_t> call : {std::vector<uint8_t>{0xFF, 0x53, 0x08}, {0x48, 0xFF, 0xD0}, {0x41, 0xFF, 0xD5}}) {
+    Machine m;
+    std::vector<uint8_t> code = loop_with_call();
+    std::copy(call.begin(), call.end(), code.begin() + 7);
+    m.load(code);
+    ir::Block b;
+    ASSERT_TRUE(jit::translate_block(m.as.memory(), kCont, {}, b, fallbacks, false));
+    EXPECT_EQ(b.code.size(), 2u) << std::hex << int(call[0]) << " " << int(call[1]);
+    EXPECT_EQ(exit_targets(b), (std::vector<uint64_t>{kCode + 0x1C, kNotTaken}));
+  }
+  for (std::vector<uint8_t> other : {std::vector<uint8_t>{0x48, 0x01, 0xC3}, {0xFF, 0xC0, 0x90}, {0x66, 0xFF, 0xC0}}) {
+    Machine m;
+    std::vector<uint8_t> code = loop_with_call();
+    std::copy(other.begin(), other.end(), code.begin() + 7);
+    m.load(code);
+    ir::Block b;
+    ASSERT_TRUE(jit::translate_block(m.as.memory(), kCont, {}, b, fallbacks, false));
+    // (as with nops there: the jcc's fall-through goes on, its side exit the back edge)
+    EXPECT_EQ(exit_targets(b), (std::vector<uint64_t>{kCode + 0x1C, kHead, kCode + 0x1C})) << std::hex << int(other[0]);
+  }
+}
+
 TEST(JitBackEdges, EveryConditionMatchesTheInterpreter) {
   // Each jcc (70..7F) as the back edge; the flags of cmp rax, rbx decide, r12 ends the loop.
   for (uint8_t jcc = 0x70; jcc <= 0x7F; ++jcc) {

@@ -1,6 +1,7 @@
 #include "jit/frontend/translator.h"
 
 #include "jit/frontend/system.h"
+#include "jit/frontend/translation_decodes.h"
 
 #include <sys/mman.h>
 
@@ -10,6 +11,7 @@
 
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
+#include "cpu/shape_length.h"  // (is_legacy_prefix)
 #include "interp/dispatch.h"
 #include "interp/interpreter.h"
 #include "jit/cache/code_cache.h"
@@ -255,12 +257,9 @@ bool constant_pointer(const GuestMemory& mem, const BlockLimits& limits, const I
 // it holds it (decoded from the same bytes): first where the previous one's successor sits in
 // the cache's pool, then through its index. Half of python3 -c pass's translated instructions
 // were decoded by Zydis again with the index alone: its 16,384 direct-mapped slots had lost
-// them to conflicts while the pool still held them.
-// Zydis for long mode, shared by the block decoder and after_call's look behind a block.
-const Decoder& long_mode_decoder() {
-  static const Decoder decoder(CpuMode::Long64);
-  return decoder;
-}
+// them to conflicts while the pool still held them. The others come from the translator's
+// own decodes (TranslationDecodes: the same pc and bytes decoded before, by a look-ahead or
+// another translation, or a shape decoded before), Zydis last.
 
 class BlockDecoder {
  public:
@@ -278,7 +277,7 @@ class BlockDecoder {
         return true;
       }
     }
-    return long_mode_decoder().decode(bytes, got, pc, in);
+    return TranslationDecodes::of_thread().decode(bytes, got, pc, in);
   }
   // Whether the instruction decoded last came from the interpreter tier's decode cache.
   bool hit() const { return last_ != nullptr; }
@@ -468,10 +467,17 @@ bool after_call(const GuestMemory& mem, uint64_t start) {
   CodeWindow window;  // (its own: the block decoder's window stays where the block is)
   const uint8_t* bytes;
   if (window.at(mem, start - kBefore, bytes) < kBefore) return false;
+  static const Decoder decoder(CpuMode::Long64);
   for (unsigned len = 2; len <= kBefore; ++len) {
+    // Only bytes whose opcode (after prefixes) is a call's can decode as one: E8 (rel32), FF
+    // (/2 and /3 by ModRM) or 9A (far, invalid here). The others were six Zydis calls a back
+    // edge, most of follows_back_edge's time.
+    const uint8_t* at = bytes + kBefore - len;
+    unsigned i = 0;
+    while (i < len && (shape_detail::is_legacy_prefix(at[i]) || (at[i] & 0xF0) == 0x40)) ++i;
+    if (i == len || (at[i] != 0xE8 && at[i] != 0xFF && at[i] != 0x9A)) continue;
     Insn in;
-    if (long_mode_decoder().decode(bytes + kBefore - len, len, start - len, in) && in.len == len &&
-        in.mnemonic == ZYDIS_MNEMONIC_CALL)
+    if (decoder.decode(at, len, start - len, in) && in.len == len && in.mnemonic == ZYDIS_MNEMONIC_CALL)
       return true;
   }
   return false;
@@ -485,12 +491,14 @@ bool after_call(const GuestMemory& mem, uint64_t start) {
 // Not a branch to the block's own start (the block loops in place), nor one on another page.
 bool follows_back_edge(const GuestMemory& mem, const BlockLimits& limits, const ir::Block& block,
                        const ir::Terminal& term, uint64_t pc, uint64_t path_page, uint32_t n, uint32_t side_exits,
-                       bool interpret_all) {
+                       bool interpret_all, int8_t& starts_after_call) {
   if (term.kind != ir::Terminal::Kind::Branch || !term.cond.valid() || term.fallthrough != pc) return false;
   if (!limits.superblocks || limits.system_mode || limits.end_after_store || interpret_all) return false;
   if (term.target >= pc || term.target == block.guest_pc || (term.target >> 12) != path_page) return false;
   if (limits.breaks_at(term.target) || n + 1 >= limits.max_insns || side_exits >= limits.max_side_exits) return false;
-  return block.insts[term.cond.id].op == Opcode::TestCond && after_call(mem, block.guest_pc);
+  if (block.insts[term.cond.id].op != Opcode::TestCond) return false;
+  if (starts_after_call < 0) starts_after_call = after_call(mem, block.guest_pc);  // (once a translation)
+  return starts_after_call;
 }
 
 // The negation of a TestCond (x86 condition codes pair up as cc and cc ^ 1).
@@ -601,6 +609,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
   std::array<uint64_t, kMaxFollowedCalls> returns;
   uint32_t open_calls = 0, calls_followed = 0;
   std::vector<ir::CodeRange> pointers;  // the constant pointers of branches (constant_pointer)
+  int8_t starts_after_call = -1;  // after_call(block.guest_pc), once asked (-1: not yet)
   for (uint32_t n = 0;; ++n) {
     if (n > 0 && !followed && n < limits.max_insns && ends_at_translated(limits, pc, block.guest_pc)) {
       ir.set_guest_pc(pc);
@@ -670,7 +679,8 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     // the block (not in its decode cache): translating code that may never run cost python3 -c pass 10% of its
     // translation time; if it does run, it becomes a block of its own.
     const ir::Terminal term = block.term;
-    if (t.ends_block && follows_back_edge(mem, limits, block, term, pc, path_page, n, side_exits, interpret_all) &&
+    if (t.ends_block && follows_back_edge(mem, limits, block, term, pc, path_page, n, side_exits, interpret_all,
+                                          starts_after_call) &&
         (!tier_ran || decoder.ran(mem, term.target)) && !translated(term.target)) {
       ++side_exits;
       const ir::Value exit_cond = negated_condition(t.ir, term.cond);

@@ -1,0 +1,94 @@
+#include "jit/frontend/translation_decodes.h"
+
+#include <cstring>
+#include <new>
+#include <type_traits>
+
+#include "cpu/decode_template.h"
+#include "cpu/decoder.h"
+#include "cpu/shape_length.h"
+
+namespace vireo::jit {
+
+namespace {
+
+const Decoder& long_mode() {
+  static const Decoder decoder(CpuMode::Long64);
+  return decoder;
+}
+
+// The first `n` (0..15) of the 16 little-endian bytes w0, w1.
+uint64_t low_mask(unsigned n) { return n >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * n)) - 1; }
+uint64_t high_mask(unsigned n) { return n <= 8 ? 0 : (uint64_t(1) << (8 * (n - 8))) - 1; }
+
+size_t template_index(uint64_t w0, uint64_t w1, unsigned shape, size_t slots) {
+  const uint64_t h = (w0 & low_mask(shape)) * 0x9E3779B97F4A7C15ull +
+                     ((w1 & high_mask(shape)) ^ shape) * 0xC2B2AE3D27D4EB4Full;
+  return (h >> 32) & (slots - 1);
+}
+
+}  // namespace
+
+// (Slot and Insn are plain data, all zero when empty: calloc's zero pages are touched
+// only as they are used.)
+static_assert(std::is_trivially_copyable_v<Insn>);
+TranslationDecodes::TranslationDecodes()
+    : slots_(static_cast<Slot*>(std::calloc(kSlots, sizeof(Slot)))),
+      templates_(static_cast<Insn*>(std::calloc(kTemplates, sizeof(Insn)))) {
+  if (!slots_ || !templates_) throw std::bad_alloc();
+}
+
+TranslationDecodes& TranslationDecodes::of_thread() {
+  thread_local TranslationDecodes decodes;
+  return decodes;
+}
+
+const Insn* TranslationDecodes::find_template(const uint8_t* buf, size_t got) const {
+  const unsigned shape = guess_shape_length(buf);
+  if (shape > got) return nullptr;
+  uint64_t w0, w1;
+  std::memcpy(&w0, buf, 8);
+  std::memcpy(&w1, buf + 8, 8);
+  const Insn& t = templates_[template_index(w0, w1, shape, kTemplates)];
+  if (t.shape_len != shape || t.len > got) return nullptr;  // (an empty slot: shape 0)
+  uint64_t c0, c1;
+  std::memcpy(&c0, t.bytes, 8);
+  std::memcpy(&c1, t.bytes + 7, 8);
+  c1 >>= 8;  // (bytes 8-14)
+  return (((w0 ^ c0) & low_mask(shape)) | ((w1 ^ c1) & high_mask(shape))) == 0 ? &t : nullptr;
+}
+
+void TranslationDecodes::note_template(const Insn& in) {
+  const unsigned shape = in.shape_len;
+  if (!shape) return;
+  uint64_t w0, w1;
+  std::memcpy(&w0, in.bytes, 8);
+  std::memcpy(&w1, in.bytes + 7, 8);
+  w1 >>= 8;
+  templates_[template_index(w0, w1, shape, kTemplates)] = in;
+}
+
+bool TranslationDecodes::decode(const uint8_t* bytes, size_t got, uint64_t pc, Insn& in) {
+  Slot& s = slots_[(pc * 0x9E3779B97F4A7C15ull) >> 40 & (kSlots - 1)];
+  if (s.pc == pc && s.insn.len != 0 && s.insn.len <= got && std::memcmp(s.insn.bytes, bytes, s.insn.len) == 0) {
+    ++same_pc_;
+    in = s.insn;
+    return true;
+  }
+  // (16 bytes, those past `got` zero, for the template's two 8-byte reads)
+  uint8_t buf[16] = {};
+  std::memcpy(buf, bytes, got);
+  if (const Insn* t = find_template(buf, got)) {
+    ++same_shape_;
+    apply_template(in, *t, buf, pc);
+  } else {
+    ++zydis_;
+    if (!long_mode().decode(buf, got, pc, in)) return false;
+    note_template(in);
+  }
+  s.pc = pc;
+  s.insn = in;
+  return true;
+}
+
+}  // namespace vireo::jit
