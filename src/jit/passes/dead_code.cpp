@@ -18,11 +18,7 @@ thread_local std::vector<uint32_t> uses;  // (per-thread scratch)
 
 DeadFlagsAndCode::DeadFlagsAndCode(size_t n) : live_(flag::ARITH) {  // (live at the block's end)
   uses.assign(n, 0);
-}
-
-void DeadFlagsAndCode::count(const ir::Inst& in) {
-  for (int a = 0; a < in.nargs; ++a)
-    if (!in.args[a].is_imm) ++uses[in.args[a].v];
+  uses_ = uses.data();
 }
 
 void DeadFlagsAndCode::count_terminals(const ir::Block& b) {

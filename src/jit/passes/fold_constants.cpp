@@ -73,17 +73,6 @@ uint64_t logic_operand(const ir::Block& b, uint64_t v, uint64_t size) {
   }
 }
 
-// A pure computation: the same operation on the same operands gives the same value anywhere
-// in the block (not a read of guest state, memory or a side effect).
-bool is_pure(Opcode op) {
-  if (has_side_effects(op)) return false;
-  switch (op) {
-    case Opcode::GetGpr: case Opcode::GetFlags: case Opcode::GetXmm: case Opcode::GetSegBase:
-    case Opcode::GetCpuField: case Opcode::LoadHost64: case Opcode::ReadTsc:  // (system mode)
-      return false;
-    default: return ir::info(op).result != ir::Type::Void;
-  }
-}
 
 // Whether ConstantFolding::forward can change an instruction of operation `op` at all: fold()
 // computes it, one of forward's rewrites matches it, or it is pure (value numbering). The
@@ -103,7 +92,7 @@ bool may_rewrite(Opcode op) {
         case Opcode::MergeLow: case Opcode::Add: case Opcode::Or: case Opcode::Shl: case Opcode::Shr:
           t[k] = true;
           break;
-        default: t[k] = fold(o, operands, 0, r) || is_pure(o);
+        default: t[k] = fold(o, operands, 0, r) || detail::has_trait(o, detail::kPure);
       }
     }
     return t;
@@ -279,7 +268,7 @@ bool ConstantFolding::forward(const ir::Block& b, uint32_t i, ir::Inst& in, std:
       }
       if (in.dead) return true;
     }
-    if (is_pure(in.op)) {
+    if (has_trait(in.op, kPure)) {
       const uint32_t earlier = seen.find_or_add(b, i);
       if (earlier != i) {
         alias[i] = earlier;

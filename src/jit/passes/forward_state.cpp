@@ -11,46 +11,6 @@ namespace vireo::jit::passes {
 using ir::Opcode;
 using ir::Value;
 
-bool has_side_effects(Opcode op) {
-  switch (op) {
-    case Opcode::SetGpr: case Opcode::SetFlags: case Opcode::SetXmm: case Opcode::SetRip:
-    case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64:
-    case Opcode::Store128: case Opcode::Interpret: case Opcode::RepString: case Opcode::Div:
-    case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
-    case Opcode::Load128: case Opcode::ExitIf: case Opcode::TailStart: case Opcode::CheckCanonical:
-    case Opcode::AtomicXadd: case Opcode::AtomicXchg: case Opcode::AtomicCmpXchg:
-    case Opcode::SetCpuField: case Opcode::StoreHost32: case Opcode::CheckAligned16:  // (system mode)
-    // Every SSE op can set sticky MXCSR exception flags, even one whose value is dead
-    // (comisd whose flags are overwritten, cvttsd2si whose result is unused).
-    case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
-    case Opcode::SseToGpr: case Opcode::SseToGprM: case Opcode::SseFlagsRR: case Opcode::SseFlagsRM:
-    case Opcode::SseStrIdx: case Opcode::SseStrIdxM:  // (read guest XMM state: never numbered)
-    case Opcode::VexRR: case Opcode::VexRM: case Opcode::VexFromGpr: case Opcode::VexToGpr:
-    case Opcode::VexToGprM: case Opcode::VexFlags: case Opcode::VexFlagsM: case Opcode::VexZeroUpper:
-      return true;
-    default: return false;
-  }
-}
-
-bool is_sync_point(Opcode op) {
-  switch (op) {
-    case Opcode::Store8: case Opcode::Store16: case Opcode::Store32: case Opcode::Store64:
-    case Opcode::Store128: case Opcode::Interpret: case Opcode::RepString: case Opcode::Div:
-    case Opcode::Load8: case Opcode::Load16: case Opcode::Load32: case Opcode::Load64:
-    case Opcode::Load128:
-    case Opcode::AtomicXadd: case Opcode::AtomicXchg: case Opcode::AtomicCmpXchg:
-    case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseToGprM: case Opcode::SseFlagsRM:
-    case Opcode::SseStrIdxM:
-    // (every VEX op: where the AVX state is off it leaves the block through the interpreter)
-    case Opcode::VexRR: case Opcode::VexRM: case Opcode::VexFromGpr: case Opcode::VexToGpr:
-    case Opcode::VexToGprM: case Opcode::VexFlags: case Opcode::VexFlagsM: case Opcode::VexZeroUpper:
-    case Opcode::CheckCanonical: case Opcode::CheckAligned16:
-    case Opcode::ExitIf:  // (the guest state must be exact where the block may leave)
-      return true;
-    default: return false;
-  }
-}
-
 using ir::flags_read_by;
 
 namespace detail {

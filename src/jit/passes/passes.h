@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "jit/ir/ir.h"
+#include "jit/passes/op_traits.h"
 
 namespace vireo::jit::passes {
 
@@ -43,10 +44,10 @@ void optimize(ir::Block& b);
 
 // True for instructions with effects beyond their value (state writes, memory, fallbacks,
 // and loads, which can fault).
-bool has_side_effects(ir::Opcode op);
+inline bool has_side_effects(ir::Opcode op) { return detail::has_trait(op, detail::kSideEffects); }
 // True for instructions at which the guest state in CpuState must be exact: anything that can
 // fault or that runs the interpreter.
-bool is_sync_point(ir::Opcode op);
+inline bool is_sync_point(ir::Opcode op) { return detail::has_trait(op, detail::kSyncPoint); }
 
 // The largest value v can hold whatever the block's inputs (UINT64_MAX when the IR does not
 // bound it): constants, zero-extensions, narrow loads, 32-bit operations, and sums, constant

@@ -80,11 +80,16 @@ class ZeroExtensions {
 class DeadFlagsAndCode {
  public:
   explicit DeadFlagsAndCode(size_t n);
-  void count(const ir::Inst& in);
+  // (inline: a call per instruction from the pipeline's forward walk)
+  void count(const ir::Inst& in) {
+    for (int a = 0; a < in.nargs; ++a)
+      if (!in.args[a].is_imm) ++uses_[in.args[a].v];
+  }
   void count_terminals(const ir::Block& b);
   void backward(uint32_t i, ir::Inst& in);
 
  private:
+  uint32_t* uses_;  // per value: its readers not deleted (per-thread scratch, dead_code.cpp)
   uint64_t live_;  // flags bits live after the instruction the backward walk is at
 };
 
