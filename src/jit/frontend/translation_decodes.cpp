@@ -29,13 +29,14 @@ size_t template_index(uint64_t w0, uint64_t w1, unsigned shape, size_t slots) {
 
 }  // namespace
 
-// (Slot and Insn are plain data, all zero when empty: calloc's zero pages are touched
+// (Insn is plain data, all zero when empty: calloc's zero pages are touched
 // only as they are used.)
 static_assert(std::is_trivially_copyable_v<Insn>);
 TranslationDecodes::TranslationDecodes()
-    : slots_(static_cast<Slot*>(std::calloc(kSlots, sizeof(Slot)))),
+    : pcs_(static_cast<uint64_t*>(std::calloc(kSlots, sizeof(uint64_t)))),
+      slots_(static_cast<Insn*>(std::calloc(kSlots, sizeof(Insn)))),
       templates_(static_cast<Insn*>(std::calloc(kTemplates, sizeof(Insn)))) {
-  if (!slots_ || !templates_) throw std::bad_alloc();
+  if (!pcs_ || !slots_ || !templates_) throw std::bad_alloc();
 }
 
 TranslationDecodes& TranslationDecodes::of_thread() {
@@ -69,10 +70,11 @@ void TranslationDecodes::note_template(const Insn& in) {
 }
 
 bool TranslationDecodes::decode(const uint8_t* bytes, size_t got, uint64_t pc, Insn& in) {
-  Slot& s = slots_[(pc * 0x9E3779B97F4A7C15ull) >> 40 & (kSlots - 1)];
-  if (s.pc == pc && s.insn.len != 0 && s.insn.len <= got && std::memcmp(s.insn.bytes, bytes, s.insn.len) == 0) {
+  const size_t k = (pc * 0x9E3779B97F4A7C15ull) >> 40 & (kSlots - 1);
+  Insn& s = slots_[k];
+  if (pcs_[k] == pc && s.len != 0 && s.len <= got && std::memcmp(s.bytes, bytes, s.len) == 0) {
     ++same_pc_;
-    in = s.insn;
+    in = s;
     return true;
   }
   // (16 bytes, those past `got` zero, for the template's two 8-byte reads)
@@ -86,8 +88,8 @@ bool TranslationDecodes::decode(const uint8_t* bytes, size_t got, uint64_t pc, I
     if (!long_mode().decode(buf, got, pc, in)) return false;
     note_template(in);
   }
-  s.pc = pc;
-  s.insn = in;
+  pcs_[k] = pc;
+  s = in;
   return true;
 }
 
