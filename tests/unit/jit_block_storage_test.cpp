@@ -72,6 +72,25 @@ TEST(JitCompactVec, OwnsMoveOnlyElementsAndMovesThem) {
   EXPECT_EQ(*count, 0);
 }
 
+TEST(JitCompactVec, ReserveMakesRoomOnceAndKeepsTheElements) {
+  CompactVec<std::pair<uint32_t, uint64_t>> v;
+  v.reserve(5);  // (from nothing: room for exactly what was asked)
+  EXPECT_EQ(v.capacity(), 5u);
+  EXPECT_TRUE(v.empty());
+  for (uint32_t i = 0; i < 3; ++i) v.emplace_back(i, uint64_t(i) * 7);
+  const auto* before = &v[0];
+  v.reserve(4);  // (enough room already: nothing moves)
+  EXPECT_EQ(&v[0], before);
+  EXPECT_EQ(v.capacity(), 5u);
+  v.reserve(40);
+  EXPECT_EQ(v.capacity(), 40u);
+  ASSERT_EQ(v.size(), 3u);
+  for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(v[i], std::make_pair(i, uint64_t(i) * 7));
+  for (uint32_t i = 3; i < 41; ++i) v.emplace_back(i, uint64_t(i) * 7);  // past it: grows by doubling again
+  EXPECT_EQ(v.capacity(), 80u);
+  for (uint32_t i = 0; i < 41; ++i) EXPECT_EQ(v[i].second, uint64_t(i) * 7);
+}
+
 TEST(JitSlabPool, ReusesFreedObjectsAndKeepsLiveOnesDistinctAndAligned) {
   SlabPool pool(40);
   EXPECT_EQ(pool.object_size(), 48u);

@@ -7,6 +7,7 @@
 // pointer into one across a push (ExitSlots are separate objects for that reason).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -55,6 +56,11 @@ class CompactVec {
     ++h_->n;
     return *at;
   }
+  // Room for `cap` elements in one allocation (the emitter's lists, sized from the block up
+  // front instead of grown 1, 2, 4, ...: each growth was a malloc, a move and a free).
+  void reserve(size_t cap) {
+    if (cap > capacity()) grow(uint32_t(cap));
+  }
   void push_back(const T& v) { emplace_back(v); }
   void push_back(T&& v) { emplace_back(std::move(v)); }
   // Destroys the elements, keeps the storage (the emitter refills it after a retry).
@@ -91,9 +97,9 @@ class CompactVec {
   // The elements start after the header, aligned for T.
   static constexpr size_t kData = (sizeof(Header) + alignof(T) - 1) / alignof(T) * alignof(T);
   T* data() const { return h_ ? reinterpret_cast<T*>(reinterpret_cast<char*>(h_) + kData) : nullptr; }
-  void grow() {
+  void grow(uint32_t at_least = 0) {
     // 1, 2, 4, ...: most lists of a block hold one to three entries.
-    const uint32_t cap = h_ ? h_->cap * 2 : 1;
+    const uint32_t cap = std::max(h_ ? h_->cap * 2 : 1, at_least);
     Header* h = static_cast<Header*>(::operator new(kData + size_t(cap) * sizeof(T)));
     h->n = uint32_t(size());
     h->cap = cap;

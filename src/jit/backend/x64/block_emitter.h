@@ -87,7 +87,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
                const Runtime& rt, TranslatedBlock& out, bool allow_self_loop, uint16_t flags_hint,
                unsigned max_loop_regs = 16)
       : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out) {
-    reg_of_.assign(b.insts.size(), -1);
+    reg_of_.assign(std::max<size_t>(b.insts.size(), 1), -1);  // (snapshot reads reg_of_[0])
     last_use_.assign(b.insts.size(), 0);
     slot_of_.assign(b.insts.size(), -1);
     needed_at_.assign(b.insts.size(), kNone);
@@ -624,6 +624,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   uint16_t slots_used_ = 0;
   std::vector<uint32_t>& needed_at_ = lease_.s->needed_at; // per value: the instruction that reads it in a register now
   std::vector<uint8_t>& folded_ = lease_.s->sel.folded;  // constants taken as immediates, shifts taken as lea scales
+  // Per value, set by compute_last_uses: read as itself in a register (not folded, not lazy
+  // flags, not a TestCond that a jcc may take). The walks over operands (last uses, reloads,
+  // releases) take these, most operands, without a look at the defining instruction.
+  std::vector<uint8_t>& simple_ = lease_.s->simple;
   bool fused_branch_ = false;    // the Branch's TestCond is folded into a host jcc
   bool fused_tail_branch_ = false;  // ... the tail's
   // What enter_tail saves for emit_tail: everything the allocation and lazy state track.
@@ -677,7 +681,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     std::vector<int> reg_of;
     std::vector<uint32_t> last_use, needed_at, link_jmp_ends;
     std::vector<int8_t> slot_of, coalesce_into;
-    std::vector<uint8_t> hoisted, pre_emitted, exit_cond, fused_exit_cond;
+    std::vector<uint8_t> hoisted, pre_emitted, exit_cond, fused_exit_cond, simple;
     OperandSelection sel;
     std::vector<ExitSlot*> link_slots;
     std::vector<RangeFault> range_faults;

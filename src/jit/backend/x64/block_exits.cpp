@@ -693,10 +693,11 @@ void BlockEmitter::write_back(const SyncRecord& state) {
   for (unsigned x = 0; x < 16; ++x)
     if (state.xmm_dirty & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
   if (state.flags_reg >= 0 || state.flags_recipe.op != FlagsRecipe::None) {
-    Xbyak::Label cpu_flags;
+    // (a patched jz rel32, the encoding of Xbyak's near label, without a label's hash-table work)
+    uint32_t cpu_flags = 0;
     if (state.flags_if >= 0) {  // (the first iteration of a loop that carries flags: CpuState's)
       test(Xbyak::Reg32(state.flags_if), Xbyak::Reg32(state.flags_if));
-      jz(cpu_flags, T_NEAR);
+      cpu_flags = jcc_to_stub(0x4);  // jz
     }
     call(rt_.settle_flags);  // (rflags keeps the bits outside the mask)
     if (state.base_recipe.op != FlagsRecipe::None) {
@@ -717,7 +718,7 @@ void BlockEmitter::write_back(const SyncRecord& state) {
     and_(r11, uint32_t(state.flags_mask));
     and_(qword[rbx + kOffFlags], int32_t(~uint32_t(state.flags_mask)));
     or_(qword[rbx + kOffFlags], r11);
-    L(cpu_flags);
+    if (cpu_flags) land(cpu_flags);
   }
 }
 

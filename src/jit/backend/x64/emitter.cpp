@@ -42,6 +42,14 @@ void BlockEmitter::run() {
   select_operands(b_, sel, !rt_.tlb_table && rt_.range_fault[0] && rt_.range_fault[1], !self_loop_);
   fused_branch_ = sel.fused_branch;
   fused_tail_branch_ = sel.fused_tail_branch;
+  if (!rt_.tlb_table) {
+    // Room for the pc map (an entry per guest instruction) and the accesses' sync records at
+    // once: grown one by one they were a malloc, a copy and a free per doubling. (User mode
+    // packs both once the block is emitted, so the room does not outlive the emission; system
+    // mode keeps the lists as they are.)
+    out_.pc_map.reserve(b_.guest_insns + (b_.tail.present() ? b_.tail.guest_insns : 0));
+    out_.sync.reserve(sel.plain_accesses);
+  }
   if (self_loop_) {
     hoist_entry_reads();
     find_dead_at_loop_head();
@@ -108,19 +116,21 @@ void BlockEmitter::run() {
 
 void BlockEmitter::emit_range(uint32_t from, uint32_t to) {
   uint64_t last_pc = ~uint64_t(0);
+  CompactVec<SyncRecord>& sync = out_.sync;
   for (uint32_t i = from; i < to; ++i) {
     const ir::Inst& in = b_.insts[i];
-    if (in.dead || folded_[i] || hoisted_[i]) continue;  // folded into users, or loaded before the loop
+    // (one branch: folded into users, or loaded before the loop)
+    if (in.dead | folded_[i] | hoisted_[i]) continue;
     if (in.guest_pc != last_pc) {
       out_.pc_map.emplace_back(uint32_t(getSize()), in.guest_pc);
       last_pc = in.guest_pc;
     }
-    const size_t sync_before = out_.sync.size();
+    const size_t sync_before = sync.size();
     emit(i, in);
     // The access an op's sync record stands for may come after other host instructions of the
     // op (an SSE op's emission): the record covers the op's code up to the next record.
-    for (size_t k = sync_before; k < out_.sync.size(); ++k)
-      out_.sync[k].host_end = k + 1 < out_.sync.size() ? out_.sync[k + 1].host_offset : uint32_t(getSize());
+    for (size_t k = sync_before, n = sync.size(); k < n; ++k)
+      sync[k].host_end = k + 1 < n ? sync[k + 1].host_offset : uint32_t(getSize());
     release_dying(i);
   }
 }
@@ -156,13 +166,18 @@ void BlockEmitter::compute_last_uses() {
   const ir::Inst* insts = b_.insts.data();
   const uint8_t* folded = folded_.data();
   uint32_t* last = last_use_.data();
+  simple_.resize(end);
+  uint8_t* simple = simple_.data();
   for (uint32_t i = 0; i < end; ++i) {
     const ir::Inst& in = insts[i];
+    // (what folding decided is final here: see simple_)
+    simple[i] = !folded[i] && !recomputable(in.op) && in.op != Opcode::TestCond;
     if (in.dead || folded[i]) continue;
     for (int a = 0; a < in.nargs; ++a) {
       if (in.args[a].is_imm) continue;
       const uint64_t v = in.args[a].v;
       last[v] = i;
+      if (simple[v]) continue;  // (defined before i: its byte is set)
       const ir::Inst& d = insts[v];
       // A folded shift's operand is read by the instruction it was folded into, and so is a
       // folded address's base.
@@ -271,6 +286,7 @@ void BlockEmitter::reload(uint32_t v, uint32_t now) {
 
 template <class F>
 void BlockEmitter::for_register_operands(uint64_t v, F fn) const {
+  if (simple_[v]) return fn(v);
   const Opcode op = b_.insts[v].op;
   // A shift folded into an address, or a condition folded into a jcc (a fused branch or side
   // exit): what they read instead.
@@ -299,6 +315,10 @@ void BlockEmitter::release_dying(uint32_t i) {
   for (int a = 0; a < in.nargs; ++a) {
     if (in.args[a].is_imm) continue;
     uint64_t v = in.args[a].v;
+    if (simple_[v]) {  // (none of the cases below)
+      if (last_use_[v] == i) maybe_free(uint32_t(v), i);
+      continue;
+    }
     if (folded_[v] && b_.insts[v].op == Opcode::Shl) v = b_.insts[v].args[0].v;
     if (folded_address(v)) v = folded_address_reg(v);
     if (last_use_[v] == i) maybe_free(uint32_t(v), i);
@@ -358,8 +378,16 @@ void BlockEmitter::spill_dirty(uint32_t now) {
 
 SyncRecord BlockEmitter::snapshot() {
   SyncRecord s{uint32_t(getSize()), {}, -1, 0};
-  for (unsigned r = 0; r < 16; ++r)
-    if (dirty_gpr_[r] != kNone) s.gprs.emplace_back(uint8_t(r), uint8_t(reg_of_[dirty_gpr_[r]]));
+  // (without a branch per register: each is written, and counted only if dirty; reg_of_ has
+  // at least one element for the index of a clean one)
+  const int* reg_of = reg_of_.data();
+  uint8_t n = 0;
+  for (unsigned r = 0; r < 16; ++r) {
+    const uint32_t v = dirty_gpr_[r];
+    s.gprs.v[n] = {uint8_t(r), uint8_t(reg_of[v != kNone ? v : 0])};
+    n += v != kNone;
+  }
+  s.gprs.n = n;
   if (dirty_flags_ != kNone) {
     if (lazy(dirty_flags_)) s.flags_recipe = recipe(dirty_flags_);
     else s.flags_reg = int8_t(reg_of_[dirty_flags_]);
@@ -392,7 +420,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
   if (recomputable(in.op)) return;  // computed where it is read (lazy flags)
   if (in.op != Opcode::TestCond && in.op != Opcode::SetFlags)
     for (int k = 0; k < in.nargs; ++k)
-      if (!in.args[k].is_imm && lazy(in.args[k].v) && !(k == 2 && reads_carry_only(in.op)))
+      if (!in.args[k].is_imm && !simple_[in.args[k].v] && lazy(in.args[k].v) && !(k == 2 && reads_carry_only(in.op)))
         materialize(uint32_t(in.args[k].v), i);
   Reg64 d = ir::info(in.op).result == ir::Type::Void ? r11 : alloc_result(i, in);
   switch (in.op) {

@@ -21,6 +21,7 @@ struct OperandSelection {
   // as the address of a plain load or store; per position i, the interpreter fallbacks and
   // rep string helpers (which count their own guest instructions) before i.
   std::vector<uint32_t> uses, address_uses, self_counting_before;
+  uint32_t plain_accesses = 0;  // loads and stores (each has a sync record)
 };
 
 // `displacements`: an address x + c or (i << s) + c that only loads and stores read is folded
