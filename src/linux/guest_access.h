@@ -1,8 +1,8 @@
 // Safe access to guest memory from the syscall layer.
 //
 // A guest can hand the kernel any pointer; copying through it must give -EFAULT, never a Vireo
-// crash. These helpers check the address against the guest window and copy with
-// process_vm_readv/writev on our own pid, which fails with EFAULT instead of faulting.
+// crash. These helpers check the address against the guest window and copy under a guest
+// fault scope (mem/host_fault.h): a fault on the way makes them fail instead of crashing.
 #pragma once
 
 #include <cstddef>
@@ -32,8 +32,8 @@ void* host_opt(Process& p, uint64_t addr, size_t len);
 int read_guest_path(Process& p, uint64_t addr, std::string& out);
 
 // Reads many small pieces of the same guest pages with one copy per page: execve's argv and
-// envp (a pointer, then a string, each a process_vm_readv of ~4 us here: some 80 per execve of
-// a shell's environment, issue 22). Answers as copy_from_guest and read_guest_string do, and
+// envp (a pointer, then a string, each a process_vm_readv of ~4 us here when copies were
+// made that way: some 80 per execve of a shell's environment, issue 22). Answers as copy_from_guest and read_guest_string do, and
 // tells the engine of the same ranges they would (prepare_guest_read: gdb's watchpoints see
 // the kernel's reads); the guest must not change the pages meanwhile (execve's arguments).
 class GuestPageReader {

@@ -11,6 +11,7 @@
 #include "interp/interpreter.h"
 #include "linux/guest_access.h"
 #include "linux/process.h"
+#include "mem/host_fault.h"
 
 namespace vireo {
 namespace {
@@ -78,4 +79,34 @@ TEST_F(GuestPageReaderTest, StringsAnswerAsReadGuestString) {
 }
 
 }  // namespace
+// copy_from_guest and copy_to_guest copy under a guest fault scope: a page the guest may not
+// read or write (PROT_NONE, read-only for a write) or a hole makes them fail, where a host
+// fault would have ended Vireo, and a copy that runs into such a page fails as a whole.
+TEST_F(GuestPageReaderTest, CopiesFailAtPagesTheGuestMayNotTouch) {
+  constexpr uint64_t kRo = 0x20000, kNone = 0x21000;
+  ASSERT_EQ(p->as().mmap(kRo, 0x1000, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), int64_t(kRo));
+  ASSERT_EQ(p->as().mmap(kNone, 0x1000, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), int64_t(kNone));
+  const uint64_t v = 0x1122334455667788u;
+  uint64_t got = 0;
+  EXPECT_FALSE(write_guest(*p, kRo, v));
+  ASSERT_TRUE(read_guest(*p, kRo, got));
+  EXPECT_EQ(got, 0u);  // (nothing written)
+  EXPECT_FALSE(read_guest(*p, kNone, got));
+  EXPECT_FALSE(write_guest(*p, kNone, v));
+  EXPECT_FALSE(read_guest(*p, kHole, got));
+  EXPECT_FALSE(write_guest(*p, kHole, v));
+  // Across a boundary into a page that refuses the access.
+  EXPECT_FALSE(read_guest(*p, kNone - 4, got));
+  EXPECT_FALSE(write_guest(*p, kRo - 4, v));
+  EXPECT_FALSE(write_guest(*p, kRw + 0x1ffc, v));
+  // Where the guest may, the bytes arrive, and the scope is gone again afterwards.
+  ASSERT_TRUE(write_guest(*p, kRw + 0x1ffc - 4, v));
+  ASSERT_TRUE(read_guest(*p, kRw + 0x1ffc - 4, got));
+  EXPECT_EQ(got, v);
+  EXPECT_EQ(current_fault_scope(), nullptr);
+  std::string s;
+  EXPECT_FALSE(read_guest_string(*p, kNone, s));
+  EXPECT_EQ(current_fault_scope(), nullptr);
+}
+
 }  // namespace vireo
