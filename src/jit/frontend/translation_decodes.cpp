@@ -10,12 +10,12 @@
 
 namespace vireo::jit {
 
-namespace {
-
-const Decoder& long_mode() {
+const Decoder& long_mode_decoder() {
   static const Decoder decoder(CpuMode::Long64);
   return decoder;
 }
+
+namespace {
 
 // The first `n` (0..15) of the 16 little-endian bytes w0, w1.
 uint64_t low_mask(unsigned n) { return n >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * n)) - 1; }
@@ -85,7 +85,7 @@ bool TranslationDecodes::decode(const uint8_t* bytes, size_t got, uint64_t pc, I
     apply_template(in, *t, buf, pc);
   } else {
     ++zydis_;
-    if (!long_mode().decode(buf, got, pc, in)) return false;
+    if (!long_mode_decoder().decode(buf, got, pc, in)) return false;
     note_template(in);
   }
   pcs_[k] = pc;

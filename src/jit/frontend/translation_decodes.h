@@ -18,7 +18,15 @@
 
 #include "cpu/insn.h"
 
+namespace vireo {
+class Decoder;
+}
+
 namespace vireo::jit {
+
+// Zydis for long mode: the translator's one (TranslationDecodes' last resort, after_call's
+// look behind a block).
+const Decoder& long_mode_decoder();
 
 class TranslationDecodes {
  public:

@@ -467,7 +467,6 @@ bool after_call(const GuestMemory& mem, uint64_t start) {
   CodeWindow window;  // (its own: the block decoder's window stays where the block is)
   const uint8_t* bytes;
   if (window.at(mem, start - kBefore, bytes) < kBefore) return false;
-  static const Decoder decoder(CpuMode::Long64);
   for (unsigned len = 2; len <= kBefore; ++len) {
     // Only bytes whose opcode (after prefixes) is a call's can decode as one: E8 (rel32), FF
     // (/2 and /3 by ModRM) or 9A (far, invalid here). The others were six Zydis calls a back
@@ -477,7 +476,8 @@ bool after_call(const GuestMemory& mem, uint64_t start) {
     while (i < len && (shape_detail::is_legacy_prefix(at[i]) || (at[i] & 0xF0) == 0x40)) ++i;
     if (i == len || (at[i] != 0xE8 && at[i] != 0xFF && at[i] != 0x9A)) continue;
     Insn in;
-    if (decoder.decode(at, len, start - len, in) && in.len == len && in.mnemonic == ZYDIS_MNEMONIC_CALL)
+    if (long_mode_decoder().decode(at, len, start - len, in) && in.len == len &&
+        in.mnemonic == ZYDIS_MNEMONIC_CALL)
       return true;
   }
   return false;
