@@ -468,6 +468,8 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
 // this instruction runs. (Prefetches only: nothing is read that could fault, and a guess that
 // is wrong costs a line of the cache.)
 void Interpreter::prefetch_ahead(const Insn& in, uint64_t rip, const uint8_t* buf, size_t got) const {
+  // (Not for a short process: its index, 16-128 KB, and its pointer memo stay in the caches.)
+  if (index_mask_ + 1 < kIndexMax && !templates_) return;
   const uint64_t next = rip + in.len;
   __builtin_prefetch(&index_[slot_of(next)]);
   // A relative branch's target (a call into a function not run yet, a jump over cold code).
