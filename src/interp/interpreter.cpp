@@ -380,7 +380,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   // An instruction may not run on into a page that is not executable.
   const bool nx_next = (rip & 4095) + avail > 4096 && !executable((rip | 4095) + 1);
   if (nx_next) avail = 4096 - (rip & 4095);
-  uint8_t buf[16] = {};
+  uint8_t buf[32] = {};  // (16 read by the decode and the memo; 32 by prefetch_ahead)
   // Copy up to the first unmapped byte (an instruction may end right before an unmapped
   // page): the first byte faults for real if unmapped; the rest of its page then cannot.
   size_t got = 0;
@@ -456,7 +456,37 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   note_code_page((rip + len - 1) >> 12);
   link(last_, e);
   last_ = e;
+  prefetch_ahead(e->insn, rip, buf, got);
   return &e->insn;
+}
+
+// Cold code is decoded a run at a time: the instruction after one just decoded is most often
+// new too, and its fetch then waits on two cache misses in a row, the index slot (a 1 MB
+// table at most) and the memo's bucket (512 KB of templates), neither in the host's L2 beside
+// a big program's data and the pool (cc1 under the jit: the slot's load a third of the tier
+// loop's samples, the bucket's four fifths of `memo_find`'s). Both are asked for now, while
+// this instruction runs. (Prefetches only: nothing is read that could fault, and a guess that
+// is wrong costs a line of the cache.)
+void Interpreter::prefetch_ahead(const Insn& in, uint64_t rip, const uint8_t* buf, size_t got) const {
+  // (Not for a short process: its index, 16-128 KB, and its pointer memo stay in the caches.)
+  if (index_mask_ + 1 < kIndexMax && !templates_) return;
+  const uint64_t next = rip + in.len;
+  __builtin_prefetch(&index_[slot_of(next)]);
+  // A relative branch's target (a call into a function not run yet, a jump over cold code).
+  if ((in.rip_ops & 1) && in.op[0].kind == OpKind::Imm) __builtin_prefetch(&index_[slot_of(uint64_t(in.op[0].disp))]);
+  // The memo's bucket for the next instruction's shape, once the memo holds templates
+  // (before, it is small and in the caches, and a short process would pay the hash for
+  // nothing), when its shape is among the bytes this decode read (`buf`: `got` of them, zeros
+  // after). (Not read from guest memory again: another thread may unmap the page meanwhile,
+  // and the fault would be this instruction's.)
+  if (!templates_ || in.len >= got) return;
+  const uint8_t* const b = buf + in.len;
+  const unsigned shape = guess_shape_length(b);
+  if (shape > got - in.len) return;
+  uint64_t w0, w1;
+  std::memcpy(&w0, b, 8);
+  std::memcpy(&w1, b + 8, 8);
+  __builtin_prefetch(&templates_[memo_bucket(memo_hash(w0, w1, shape), kTemplateSlots - 1)]);
 }
 
 StopReason Interpreter::fault_stop(CpuState& cpu, int how) {

@@ -231,6 +231,9 @@ class Interpreter final : public Engine {
   bool tier_head(CpuState& cpu, const Insn* in);  // true: stop before this head
   const Insn* fetch(CpuState& cpu);  // inline fast path in loop()
   const Insn* fetch_slow(CpuState& cpu, CacheEntry* e);
+  // Asks the host's caches for what the fetch after a decode at `rip` will load (fetch_slow:
+  // `buf` holds the `got` bytes it read at rip, then zeros up to 32).
+  void prefetch_ahead(const Insn& in, uint64_t rip, const uint8_t* buf, size_t got) const;
   bool executable(uint64_t addr) const;
   mutable uint64_t exec_page_ = ~uint64_t(0);        // executable() found this page executable
   mutable uint64_t exec_generation_ = ~uint64_t(0);  // at this generation of the address space

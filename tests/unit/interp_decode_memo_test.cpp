@@ -235,5 +235,41 @@ TEST(InterpDecodeMemo, ThePoolsIndexGrowsPastItsUsualMostForABigPool) {
   EXPECT_EQ(in.decode_misses(), 150001u + 50001u + 1u);
 }
 
+TEST(InterpDecodeMemo, ADecodeLooksAheadOnlyAtTheBytesItRead) {
+  // Once the memo holds templates, each decode asks the caches for the next instruction's
+  // bucket, hashing that instruction's shape from the bytes the decode read (not from guest
+  // memory again). Straight-line code of many shapes past kTemplatesAt, ending in a syscall at
+  // the very end of the mapping (the page after it unmapped: a read there would be a fault):
+  // it runs as before, each instruction copied exactly as the decoder decodes it.
+  constexpr uint64_t kBig = 0x100000, kSize = 0x9000;
+  Machine m;
+  m.as.mmap(kBig, kSize, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  uint8_t* const code = m.as.host(kBig);
+  std::memset(code, 0x90, kSize);
+  size_t at = 0;
+  std::vector<uint64_t> rips;
+  // 33,000 nops (the templates start at 32,768 decodes), then the block's shapes again and
+  // again up to the end.
+  at = 33000;
+  while (at + 16 < kSize - 2)
+    for (auto& i : kBlock) {
+      if (at + i.size() > kSize - 2) break;
+      rips.push_back(kBig + at);
+      std::memcpy(code + at, i.data(), i.size());
+      at += i.size();
+    }
+  code[kSize - 2] = 0x0F;
+  code[kSize - 1] = 0x05;
+  m.cpu.rip = kBig;
+  m.cpu.gpr[RBX] = 1;
+  Interpreter in(m.as.memory());
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.rip, kBig + kSize);
+  expect_cached_as_decoded(in, m, rips);
+  // (Every instruction but the first nop, the block's first shapes and its EIP-relative lea
+  // each time, is a copy.)
+  EXPECT_GE(in.decode_copies(), in.decode_misses() - rips.size() / kBlock.size() - kBlock.size() - 2);
+}
+
 }  // namespace
 }  // namespace vireo::test
