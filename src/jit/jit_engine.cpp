@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "cpu/cpuid.h"
 #include "cpu/decoder.h"
 #include "interp/dispatch.h"
 #include "interp/memory_fault.h"
@@ -475,6 +476,8 @@ StopReason JitEngine::run(CpuState& cpu) {
   if (!member_) member_ = shared_->join(&cpu.exit_request);
   else if (member_->exit_request != &cpu.exit_request) shared_->rebind(member_, &cpu.exit_request);  // (park())
   if (!kernel_lifted_.empty()) settle_kernel_lifts();
+  // (user mode: fixed for the process; every thread's are the same)
+  rt_.vex_enabled = (cpu.xcr0 & xstate::AVX) && (cpu.cr4 & kCr4OsXsave);
   for (;;) {
     activate_fault_scope(scope_, mem_);
     StopReason r;

@@ -154,6 +154,33 @@ TEST(JitAvx, LoopInPlaceMixingVexAndLegacySse) {
   }
 }
 
+// AVX disabled in the thread's XCR0 or CR4.OSXSAVE (possible here, not in a user-mode process,
+// where they never change): the engine keeps each VEX run's check, and both engines raise
+// #UD at the first VEX instruction, in a block and in a loop in place. Enabled, the check is
+// left out (Runtime::vex_enabled) and the loop runs translated (LoopInPlaceMixingVexAndLegacySse).
+TEST(JitAvx, VexIsUndefinedWhereXcr0OrCr4DisableIt) {
+  const Code code = {
+      0xFF, 0xC1,              // L: inc ecx
+      0xC5, 0xFD, 0xFE, 0xC1,  //    vpaddd ymm0, ymm0, ymm1
+      0xFF, 0xCA,              //    dec edx
+      0x75, 0xF6,              //    jnz L
+  };
+  for (int how = 0; how < 2; ++how) {
+    CpuState s = avx_state(11 + how);
+    if (how == 0) s.xcr0 = xstate::X87 | xstate::SSE;  // no AVX state
+    else s.cr4 &= ~kCr4OsXsave;
+    s.gpr[RDX] = 3;
+    Pair p;
+    p.run(cat({code, kSyscall}), s);
+    ASSERT_EQ(p.ref.r, StopReason::Fault);
+    EXPECT_EQ(p.jit.r, StopReason::Fault);
+    EXPECT_EQ(p.jit.cpu.fault.vector, VEC_UD);
+    EXPECT_EQ(p.jit.cpu.rip, kCode + 2);
+    p.expect_same();
+    expect_same_ymm(p);
+  }
+}
+
 // vmovdqa ymm, m256 needs 32-byte alignment: a 16-byte aligned operand is #GP(0) at the
 // instruction, with the state before it (SDM Vol. 1, 14.9).
 TEST(JitAvx, MisalignedVmovdqaFaultsPrecisely) {

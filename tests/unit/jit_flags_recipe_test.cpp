@@ -4,7 +4,11 @@
 // Every way there is to read them must see the interpreter's flags, bit for bit.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "cpu/flags.h"
+#include "jit/backend/x64/emitter.h"
+#include "jit/cache/code_cache.h"
 #include "jit/cache/translated_block.h"
 #include "jit_harness.h"
 
@@ -149,6 +153,68 @@ TEST(JitFlagsRecipe, AdcSbbChainsAreExactAtFaultsExitsAndTheNextBlock) {
       p.run(cat({chain, end, kSyscall}), s);
       p.expect_same();
     }
+}
+
+}  // namespace
+}  // namespace vireo::test
+
+namespace vireo::test {
+namespace {
+
+// The settle_flags trampoline (translated code's settle_lazy_flags) against the C++ one, for
+// every code of both layers and operands that set and clear each flag: it captures the host's
+// flags with lahf and seto (no pushfq), which must give the same six bits, AF and the OF of a
+// multi-bit shift included.
+TEST(JitFlagsRecipe, SettleTrampolineMatchesSettleLazyFlags) {
+  jit::CodeCache cache(1 << 20);
+  const jit::Trampolines t = jit::make_trampolines(cache.trampoline_page());
+  auto run_trampoline = [&](CpuState& c) {
+    // (below the red zone; rbx = the CpuState, as in translated code; rax and rcx kept)
+    asm volatile(
+        "sub $128, %%rsp\n\tpush %%rbx\n\tmov %0, %%rbx\n\tcall *%1\n\tpop %%rbx\n\tadd $128, %%rsp"
+        :
+        : "D"(&c), "S"(t.settle_flags)
+        : "r11", "memory", "cc");
+  };
+  std::mt19937_64 rng(2026);
+  const uint64_t interesting[] = {0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x80000000,
+                                  0xFFFFFFFF, 0x7FFFFFFFFFFFFFFF, 0x8000000000000000, ~uint64_t(0), 0x0F, 0x10};
+  auto operand = [&] { return rng() % 3 == 0 ? interesting[rng() % 16] : rng() >> (rng() % 64); };
+  std::vector<uint8_t> first = {0};
+  for (int k = 1; k <= jit::kLazyFlagsCodes + 1; ++k) first.push_back(uint8_t(k));  // (+ kLazyFlagsValue)
+  for (int k = 0; k < jit::kLazyShiftCodes; ++k) first.push_back(uint8_t(jit::kLazyShiftFirst + k));
+  std::vector<uint8_t> second = {0};
+  for (int k = 1; k <= jit::kLazyIncDecCodes; ++k) second.push_back(uint8_t(k));
+  second.push_back(jit::kLazyPartialCfOf);
+  second.push_back(jit::kLazyPartialCf);
+  for (unsigned size : {2u, 4u, 8u}) second.push_back(jit::lazy_imul_code(size));
+  int checked = 0;
+  for (uint8_t op : first)
+    for (uint8_t op2 : second)
+      for (int n = 0; n < 24; ++n) {
+        CpuState c{};
+        c.rflags = flag::FIXED1 | (rng() & (flag::ARITH | flag::DF));
+        c.lazy_flags_op = op;
+        c.lazy_flags_a = operand();
+        c.lazy_flags_b = operand();
+        if (op >= jit::kLazyShiftFirst) {  // a count of an immediate shift: 1 to width - 1
+          const unsigned width = 8u << ((op - jit::kLazyShiftFirst) % 4);
+          c.lazy_flags_b = 1 + rng() % (width - 1);
+        }
+        c.lazy_incdec_op = op2;
+        c.lazy_incdec_a = operand();
+        c.lazy_incdec_b = operand();
+        CpuState ref = c;
+        jit::settle_lazy_flags(ref);
+        run_trampoline(c);
+        ASSERT_EQ(c.rflags, ref.rflags) << "codes " << int(op) << "/" << int(op2) << ", operands " << std::hex
+                                        << c.lazy_flags_a << " " << c.lazy_flags_b << " " << c.lazy_incdec_a << " "
+                                        << c.lazy_incdec_b;
+        EXPECT_EQ(c.lazy_flags_op, 0);
+        EXPECT_EQ(c.lazy_incdec_op, 0);
+        ++checked;
+      }
+  EXPECT_GT(checked, 3000);
 }
 
 }  // namespace

@@ -146,6 +146,57 @@ TEST(JitString, FaultInTheMiddleOfARepLeavesTheIterationsDone) {
   }
 }
 
+// rep movs/stos neither read nor write the flags, so the block leaves its flags lazy across
+// the helper call (and the helper does not settle them): flags of every lazy kind (both
+// layers, a shift, an imul's or a rotate's CF|OF, a captured adc, a bt's CF) written before
+// the rep, in its block or in the one before, are the same after it (lahf, seto, and a
+// partial write by inc over them, which must settle what is still pending), and at a fault in
+// the middle of it; against the interpreter.
+TEST(JitString, FlagsWrittenBeforeARepMovsStosSurviveIt) {
+  const std::vector<Code> writers = {
+      {0x01, 0xD8},                    // add eax, ebx
+      {0x39, 0xDA},                    // cmp edx, ebx
+      {0x48, 0x85, 0xD2},              // test rdx, rdx
+      {0x01, 0xD8, 0xFF, 0xC2},        // add eax, ebx; inc edx (two layers)
+      {0xFF, 0xCA},                    // dec edx (over older flags)
+      {0xC1, 0xE2, 0x03},              // shl edx, 3
+      {0x0F, 0xAF, 0xD3},              // imul edx, ebx (CF|OF)
+      {0x31, 0xDA, 0xC1, 0xC2, 0x05},  // xor edx, ebx; rol edx, 5
+      {0x11, 0xDA},                    // adc edx, ebx
+      {0x0F, 0xBA, 0xE2, 0x03},        // bt edx, 3 (CF)
+  };
+  const std::vector<Code> reps = {
+      {0xF3, 0xAA},        // rep stosb
+      {0xF3, 0x48, 0xAB},  // rep stosq
+      {0xF3, 0xA4},        // rep movsb
+      {0xF3, 0x48, 0xA5},  // rep movsq
+  };
+  // lahf; seto r8b; mov r10, rax; inc r9d; lahf; seto r11b
+  const Code readers = {0x9F, 0x41, 0x0F, 0x90, 0xC0, 0x49, 0x89, 0xC2, 0x41, 0xFF, 0xC1, 0x9F, 0x41, 0x0F, 0x90, 0xC3};
+  const uint64_t end = kData + 0x10000;  // the first unmapped byte above the data
+  for (const Code& w : writers) {
+    for (const Code& rep : reps) {
+      for (int variant = 0; variant < 6; ++variant) {
+        const bool other_block = variant & 1;  // the flags pending in CpuState from the block before
+        const int count = variant / 2;         // 0: rcx = 0, 1: some, 2: runs into the unmapped page
+        CpuState s = random_state(uint64_t(variant) * 131 + w.size() * 17 + rep.back());
+        s.gpr[RSI] = kData + 0x800;
+        s.gpr[RDI] = count == 2 ? end - 24 : kData + 0x1000;
+        s.gpr[RCX] = count == 0 ? 0 : count == 1 ? 37 : 100;
+        // jmp rel32 +0: the rep starts another block (a direct jmp ends the block)
+        const Code split = other_block ? Code{0xE9, 0, 0, 0, 0} : Code{};
+        Pair p;
+        p.run(cat({w, split, rep, readers, kSyscall}), s);
+        SCOPED_TRACE(testing::Message() << "writer " << w.size() << " bytes, 0x" << std::hex << int(w[0])
+                                        << ", rep 0x" << int(rep.back()) << std::dec << ", variant " << variant);
+        ASSERT_EQ(p.jit.r, count == 2 ? StopReason::Fault : StopReason::Syscall);
+        EXPECT_EQ(p.jit_fallbacks, 0u);
+        p.expect_same();  // (rflags included: at the fault, the writer's flags)
+      }
+    }
+  }
+}
+
 TEST(JitString, RepStosOverwritingItsOwnBlockTakesEffect) {
   // lea rdi, [rip+9]; mov ecx, 5; mov al, 0x90; rep stosb (over the next instruction);
   // mov eax, 1 (becomes five nops); syscall

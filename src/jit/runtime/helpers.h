@@ -3,6 +3,8 @@
 // an ExitCode: kExitDispatch (0) to continue in the block, anything else to leave it.
 #pragma once
 
+#include <Zydis/Mnemonic.h>
+
 #include <cstdint>
 
 #include "cpu/cpu_state.h"
@@ -35,5 +37,15 @@ struct RangeFaultFrame {
 
 // rep movs/stos (a RepString op): see rep_string.cpp.
 uint32_t rep_string_helper(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem);
+// Whether a RepString op's instruction (its Zydis mnemonic) writes the flags: cmps and scas.
+// rep_string_helper settles CpuState's lazy flags for those only.
+inline bool rep_writes_flags(unsigned mnemonic) {
+  switch (mnemonic) {
+    case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD: case ZYDIS_MNEMONIC_MOVSQ:
+    case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD: case ZYDIS_MNEMONIC_STOSQ:
+      return false;
+    default: return true;  // cmps, scas (and anything else: it goes to the interpreter, which settles)
+  }
+}
 
 }  // namespace vireo::jit

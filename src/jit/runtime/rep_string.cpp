@@ -248,6 +248,7 @@ uint32_t rep(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
 
 template <class T, bool is_cmps>
 uint32_t rep_compare(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
+  settle_lazy_flags(*cpu);  // (each iteration writes the six flags into rflags)
   return guarded(cpu, f, mem, [&](uint32_t& exit) {
     return run_compare<T, is_cmps>(*cpu, *mem, exit, f->pc, f->insn.prefixes & pfx::REP);
   });
@@ -256,7 +257,10 @@ uint32_t rep_compare(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
 }  // namespace
 
 uint32_t rep_string_helper(CpuState* cpu, FallbackInsn* f, const GuestMemory* mem) {
-  settle_lazy_flags(*cpu);  // (the block's code takes CpuState's flags as merged after this)
+  // CpuState's lazy flags stay lazy unless the instruction writes flags (cmps/scas settle
+  // them, and so does the interpreter's fallback_helper): movs and stos neither read nor
+  // write them, and the block that called leaves its own flags lazy before the call (the
+  // backend's call_helper; every exit from translated code settles them).
   // rCX = 0: no iteration, no access, no flag changed, for every form (SDM Vol. 2, REP), so
   // neither a fault scope nor the window checks (the interpreter, too, does nothing then).
   // A third of cpp_virtual's calls (libgcc's unwinder copying empty ranges).

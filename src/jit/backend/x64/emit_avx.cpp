@@ -73,12 +73,16 @@ void BlockEmitter::vex(uint32_t i, const ir::Inst& in, const Reg64& d) {
     // AVX instructions are #UD unless XCR0 enables the SSE and AVX state and CR4.OSXSAVE is
     // set (SDM Vol. 1, 14.3): checked where a run of VEX ops starts (nothing inside a run
     // changes them); otherwise the interpreter runs the instruction and raises the #UD.
-    const uint64_t fallback = in.args[in.op == Opcode::VexZeroUpper ? 1 : 2].v;
-    Xbyak::Label& ud = interpreter_exit(in, fallback);
-    test(byte[rbx + kOffXcr0], uint8_t(xstate::AVX));
-    jz(ud, T_NEAR);
-    test(byte[rbx + kOffCr4 + 2], uint8_t(kCr4OsXsave >> 16));
-    jz(ud, T_NEAR);
+    // (User mode never changes them: Runtime::vex_enabled. A loop in place of glibc's AVX2
+    // memmove or strlen checked them at every iteration.)
+    if (!rt_.vex_enabled) {
+      const uint64_t fallback = in.args[in.op == Opcode::VexZeroUpper ? 1 : 2].v;
+      Xbyak::Label& ud = interpreter_exit(in, fallback);
+      test(byte[rbx + kOffXcr0], uint8_t(xstate::AVX));
+      jz(ud, T_NEAR);
+      test(byte[rbx + kOffCr4 + 2], uint8_t(kCr4OsXsave >> 16));
+      jz(ud, T_NEAR);
+    }
   }
   if (in.op == Opcode::VexZeroUpper) {
     // Every host upper half zero, then stored as the guest's.

@@ -6,6 +6,7 @@
 #include "jit/backend/x64/emit_bits.h"
 #include "jit/backend/x64/emit_div.h"
 #include "jit/backend/x64/emit_sse.h"
+#include "jit/runtime/helpers.h"
 
 namespace vireo::jit {
 
@@ -763,6 +764,17 @@ void BlockEmitter::sse(const ir::Inst& in, const Reg64& d) {
 }
 
 void BlockEmitter::call_helper(uint32_t i, void* helper, FallbackInsn* f) {
+  // rep movs/stos neither read nor write the flags: the block's are left lazy, as at an exit
+  // (no capture with pushfq, no settling before the call; user mode's helper leaves them,
+  // the system engine's settles them), and CpuState may hold lazy flags after the call.
+  const bool flags_stay_lazy = b_.insts[i].op == Opcode::RepString && !rep_writes_flags(f->insn.mnemonic);
+  if (flags_stay_lazy) {
+    const uint32_t dirty = dirty_flags_, base = base_flags_;
+    if (leave_flags_lazy()) {
+      if (dirty != kNone) unpin_flags(dirty, i);
+      if (base != kNone) unpin_flags(base, i);
+    }
+  }
   write_back_all(i);  // the helper reads and writes CpuState
   xmm_loaded_ = 0;    // and the host XMM registers are caller-saved: reload after it
   // Keep values that live past the call in caller-saved registers safe on the stack.
@@ -782,7 +794,7 @@ void BlockEmitter::call_helper(uint32_t i, void* helper, FallbackInsn* f) {
   for (auto it = saved.rbegin(); it != saved.rend(); ++it) pop(Reg64(*it));
   test(r11d, r11d);
   to_leave_with_r11_.push_back(jcc_to_stub(0x5));  // jnz
-  cpu_flags_pending_ = false;  // (the helper settled them)
+  cpu_flags_pending_ = flags_stay_lazy;  // (otherwise the helper settled them)
 }
 
 }  // namespace x64_detail

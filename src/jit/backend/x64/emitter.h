@@ -44,6 +44,9 @@ struct Runtime {
   // A block whose exit leads back to its own start loops in place (JitOptions::chain): guest
   // registers it reads stay in host registers across iterations.
   bool self_loops = true;
+  // User mode, where XCR0 and CR4 never change (XSETBV is #GP at CPL 3): the translating
+  // thread's XCR0 and CR4.OSXSAVE enable AVX, so a VEX op's #UD check is left out.
+  bool vex_enabled = false;
   const uint64_t* window_limit;  // Trampolines::window_limit
   // User mode: Trampolines::range_fault[write] (null: each range check's out-of-line path
   // calls range_fault_helper itself, with the guest state written back first).
