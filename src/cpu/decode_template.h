@@ -45,6 +45,36 @@ inline int64_t read_value(const uint8_t* p, unsigned n, bool sign) {
 
 }  // namespace decode_template_detail
 
+// Which bytes of two 8-byte little-endian words at an instruction's address belong to its
+// first `n` bytes (n = 0..15): lo[n] of the first word, hi[n] of the second.
+struct ByteMasks {
+  uint64_t lo[16], hi[16];
+};
+inline constexpr ByteMasks kByteMasks = [] {
+  ByteMasks m{};
+  for (unsigned n = 0; n < 16; ++n) {
+    m.lo[n] = n >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * n)) - 1;
+    m.hi[n] = n <= 8 ? 0 : (uint64_t(1) << (8 * (n - 8))) - 1;
+  }
+  return m;
+}();
+
+// A hash of an instruction's shape (its first `shape` bytes, in w0 and w1 as above, and the
+// length): the key of the interpreter's decode memo and of the translator's own templates.
+inline uint64_t shape_hash(uint64_t w0, uint64_t w1, unsigned shape) {
+  return (w0 & kByteMasks.lo[shape]) * 0x9E3779B97F4A7C15ull +
+         ((w1 & kByteMasks.hi[shape]) ^ shape) * 0xC2B2AE3D27D4EB4Full;
+}
+
+// Whether the first `n` bytes of `t`'s Insn::bytes are those of w0 and w1.
+inline bool same_first_bytes(const Insn& t, uint64_t w0, uint64_t w1, unsigned n) {
+  uint64_t c0, c1;
+  std::memcpy(&c0, t.bytes, 8);
+  std::memcpy(&c1, t.bytes + 7, 8);
+  c1 >>= 8;  // (bytes 8-14)
+  return (((w0 ^ c0) & kByteMasks.lo[n]) | ((w1 ^ c1) & kByteMasks.hi[n])) == 0;
+}
+
 // The decode of `bytes` at `rip` from `t`, a decode of bytes with the same shape
 // (t.shape_len != 0, the same first shape_len bytes as `bytes`), into `out` (which may be
 // `t`). `bytes` has 16 readable bytes (those past the instruction are not kept). The layout

@@ -157,20 +157,6 @@ void Interpreter::invalidate(uint64_t addr, uint64_t len) {
 
 namespace {
 
-// Which bytes of two 8-byte words at an instruction's address belong to an instruction of
-// each length.
-struct LengthMasks {
-  uint64_t lo[16], hi[16];
-};
-constexpr LengthMasks kLengthMasks = [] {
-  LengthMasks m{};
-  for (unsigned len = 0; len < 16; ++len) {
-    m.lo[len] = len >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * len)) - 1;
-    m.hi[len] = len <= 8 ? 0 : (uint64_t(1) << (8 * (len - 8))) - 1;
-  }
-  return m;
-}();
-
 // Whether `in` was decoded from the instruction bytes whose first 16 bytes are w0, w1 (little
 // endian): its length of them equal its Insn::bytes (read with the byte after them, which no
 // mask keeps).
@@ -179,7 +165,7 @@ inline bool decoded_from(const Insn& in, uint64_t w0, uint64_t w1) {
   std::memcpy(&c0, in.bytes, 8);
   std::memcpy(&c1, in.bytes + 8, 8);
   const unsigned len = in.len;
-  return (((w0 ^ c0) & kLengthMasks.lo[len]) | ((w1 ^ c1) & kLengthMasks.hi[len])) == 0;
+  return (((w0 ^ c0) & kByteMasks.lo[len]) | ((w1 ^ c1) & kByteMasks.hi[len])) == 0;
 }
 
 }  // namespace
@@ -257,8 +243,7 @@ bool Interpreter::executable(uint64_t addr) const {
 }
 
 uint64_t Interpreter::memo_hash(uint64_t w0, uint64_t w1, unsigned shape) {
-  return (w0 & kLengthMasks.lo[shape]) * 0x9E3779B97F4A7C15ull +
-         ((w1 & kLengthMasks.hi[shape]) ^ shape) * 0xC2B2AE3D27D4EB4Full;
+  return shape_hash(w0, w1, shape);
 }
 
 void Interpreter::memo_note(const CacheEntry* e, bool copied) {
@@ -316,7 +301,7 @@ const Insn* Interpreter::memo_find(const uint8_t* buf, size_t got) const {
     uint64_t c0, c1;
     std::memcpy(&c0, t.bytes, 8);
     std::memcpy(&c1, t.bytes + 8, 8);
-    return (((w0 ^ c0) & kLengthMasks.lo[shape]) | ((w1 ^ c1) & kLengthMasks.hi[shape])) == 0;
+    return (((w0 ^ c0) & kByteMasks.lo[shape]) | ((w1 ^ c1) & kByteMasks.hi[shape])) == 0;
   };
   if (templates_) {
     const MemoSlot* const bucket = &templates_[memo_bucket(h, kTemplateSlots - 1)];

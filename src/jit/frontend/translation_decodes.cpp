@@ -17,14 +17,8 @@ const Decoder& long_mode_decoder() {
 
 namespace {
 
-// The first `n` (0..15) of the 16 little-endian bytes w0, w1.
-uint64_t low_mask(unsigned n) { return n >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * n)) - 1; }
-uint64_t high_mask(unsigned n) { return n <= 8 ? 0 : (uint64_t(1) << (8 * (n - 8))) - 1; }
-
 size_t template_index(uint64_t w0, uint64_t w1, unsigned shape, size_t slots) {
-  const uint64_t h = (w0 & low_mask(shape)) * 0x9E3779B97F4A7C15ull +
-                     ((w1 & high_mask(shape)) ^ shape) * 0xC2B2AE3D27D4EB4Full;
-  return (h >> 32) & (slots - 1);
+  return (shape_hash(w0, w1, shape) >> 32) & (slots - 1);
 }
 
 }  // namespace
@@ -52,11 +46,7 @@ const Insn* TranslationDecodes::find_template(const uint8_t* buf, size_t got) co
   std::memcpy(&w1, buf + 8, 8);
   const Insn& t = templates_[template_index(w0, w1, shape, kTemplates)];
   if (t.shape_len != shape || t.len > got) return nullptr;  // (an empty slot: shape 0)
-  uint64_t c0, c1;
-  std::memcpy(&c0, t.bytes, 8);
-  std::memcpy(&c1, t.bytes + 7, 8);
-  c1 >>= 8;  // (bytes 8-14)
-  return (((w0 ^ c0) & low_mask(shape)) | ((w1 ^ c1) & high_mask(shape))) == 0 ? &t : nullptr;
+  return same_first_bytes(t, w0, w1, shape) ? &t : nullptr;
 }
 
 void TranslationDecodes::note_template(const Insn& in) {
