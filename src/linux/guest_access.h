@@ -32,9 +32,9 @@ void* host_opt(Process& p, uint64_t addr, size_t len);
 int read_guest_path(Process& p, uint64_t addr, std::string& out);
 
 // Reads many small pieces of the same guest pages with one copy per page: execve's argv and
-// envp (a pointer, then a string, each a process_vm_readv of ~4 us here when copies were
-// made that way: some 80 per execve of a shell's environment, issue 22). Answers as copy_from_guest and read_guest_string do, and
-// tells the engine of the same ranges they would (prepare_guest_read: gdb's watchpoints see
+// envp (a pointer, then a string: some 80 per execve of a shell's environment, each once a
+// process_vm_readv of ~4 us, issue 22). Answers as copy_from_guest and read_guest_string do,
+// and tells the engine of the same ranges they would (prepare_guest_read: gdb's watchpoints see
 // the kernel's reads); the guest must not change the pages meanwhile (execve's arguments).
 class GuestPageReader {
  public:

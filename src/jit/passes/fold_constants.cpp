@@ -73,7 +73,6 @@ uint64_t logic_operand(const ir::Block& b, uint64_t v, uint64_t size) {
   }
 }
 
-
 // Whether ConstantFolding::forward can change an instruction of operation `op` at all: fold()
 // computes it, one of forward's rewrites matches it, or it is pure (value numbering). The
 // others (guest state reads and writes, accesses, exits: about half of a block's
