@@ -6,6 +6,7 @@
 #include <Zydis/Mnemonic.h>
 
 #include "cpu/flags.h"
+#include "cpu/host_quirks.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
 
@@ -58,20 +59,22 @@ void bt(Exec& x, const Insn& in) {
 
 // bsf/bsr: ZF = (source == 0); on a zero source the destination is left unchanged, as
 // AMD documents and Intel hardware does (the SDM says "undefined"). CF/OF/SF/AF/PF are
-// undefined: this host clears them except PF, the parity of the result's low byte (a zero
-// source counts as result 0, whatever the destination keeps) (docs/difftest.md).
+// undefined and the vendors differ (cpu/host_quirks.h): AMD hardware keeps them; Intel
+// hardware clears them except PF, the parity of the result's low byte (a zero source counts
+// as result 0, whatever the destination keeps) (docs/difftest.md).
 template <bool forward>
 void bsf_bsr(Exec& x, const Insn& in) {
   const Operand& d = in.op[0];
+  const uint64_t written = host_bit_scan_keeps_flags() ? flag::ZF : flag::ARITH;
   by_size(d.size, [&]<class T>() {
     T v = T(x.read(in, in.op[1]));
     if (v == 0) {
-      flags::set_arith(*x.cpu, flag::ZF | flag::PF);
+      flags::set_arith(*x.cpu, flag::ZF | flag::PF, written);
       return;
     }
     unsigned r = forward ? unsigned(__builtin_ctzll(v)) : unsigned(63 - __builtin_clzll(v));
     x.write(in, d, r);
-    flags::set_arith(*x.cpu, flags::szp<uint8_t>(uint8_t(r)) & flag::PF);
+    flags::set_arith(*x.cpu, flags::szp<uint8_t>(uint8_t(r)) & flag::PF, written);
   });
 }
 

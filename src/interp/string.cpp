@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "cpu/flags.h"
+#include "cpu/host_quirks.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
 #include "interp/sse_dispatch_shared.h"
@@ -172,9 +173,11 @@ void compare(Exec& x, const Insn& in) {
   constexpr unsigned N = sizeof(T);
   int64_t step = s.step(N);
   // Which operand is read first decides which fault is reported when both would fault. The
-  // manual does not say; this host reads ES:rDI first, except for repe cmpsb, which reads the
-  // source first (measured: random-code difftest, tests/exactness error_codes).
-  const bool source_first = is_cmps && N == 1 && (in.prefixes & pfx::REP);
+  // manuals do not say; hardware reads ES:rDI first, except for repe cmpsb on an Intel host,
+  // which reads the source first (measured: random-code difftest, tests/exactness error_codes;
+  // cpu/host_quirks.h).
+  const bool source_first = is_cmps && N == 1 && (in.prefixes & pfx::REP) &&
+                            host_repe_cmpsb_reads_source_first();
   auto one = [&] {
     T a = source_first ? x.load<T>(s.src()) : T(0);
     T b = x.load<T>(s.dst());

@@ -2,6 +2,7 @@
 // tzcnt/lzcnt/popcnt. Each runs as the host's own instruction at the guest width; only the
 // flags the SDM defines are committed (the interpreter keeps the undefined ones, and so do we).
 #include "cpu/cpu_state.h"
+#include "cpu/host_quirks.h"
 #include "jit/frontend/bit_kind.h"
 #include "jit/frontend/translator.h"
 
@@ -53,8 +54,9 @@ bool bt(Translator& t, const Insn& in) {
 }
 
 // bsf/bsr: ZF = (source == 0); on a zero source the destination register is left entirely
-// unchanged (as the interpreter and the hardware do). CF/OF/SF/AF/PF undefined: the host's
-// (bit.cpp in the interpreter spells the rule out).
+// unchanged (as the interpreter and the hardware do). CF/OF/SF/AF/PF undefined: the host's,
+// which an AMD host keeps (the guest's then, not the host's before the bsf) and an Intel host
+// computes (bit.cpp in the interpreter spells the rule out; cpu/host_quirks.h).
 template <BitKind kind>
 bool bit_scan(Translator& t, const Insn& in) {
   const Operand& d = in.op[0];
@@ -68,7 +70,7 @@ bool bit_scan(Translator& t, const Insn& in) {
   Value zero_source = t.ir.emit(Opcode::TestCond, {Arg::val(f), Arg::imm(4)});  // ZF (E)
   Value updated = t.register_after_write(d, r);
   t.ir.set_gpr(d.reg, t.ir.emit(Opcode::Select, {Arg::val(zero_source), Arg::val(old), Arg::val(updated)}));
-  t.ir.set_flags(flag::ARITH, f);
+  t.ir.set_flags(host_bit_scan_keeps_flags() ? flag::ZF : flag::ARITH, f);
   return true;
 }
 

@@ -22,6 +22,7 @@
 #include <type_traits>
 
 #include "cpu/flags.h"
+#include "cpu/host_quirks.h"
 #include "jit/backend/x64/emitter.h"
 #include "jit/cache/translated_block.h"
 #include "jit/runtime/helpers.h"
@@ -187,6 +188,8 @@ bool run_compare(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t
   };
   if (!fits(rdi) || (is_cmps && !fits(rsi))) return false;
   uint64_t step = down ? -uint64_t(N) : N;
+  // The order of the two reads decides which fault is reported: interp/string.cpp says why.
+  const bool source_first = is_cmps && N == 1 && while_equal && host_repe_cmpsb_reads_source_first();
   while (uint64_t count = rcx) {
     if (cpu.exit_request) {
       cpu.rip = pc;
@@ -194,8 +197,6 @@ bool run_compare(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t
       return true;
     }
     asm volatile("" : : : "memory");  // the registers are in CpuState before a load faults
-    // The order of the two reads decides which fault is reported: interp/string.cpp says why.
-    const bool source_first = is_cmps && N == 1 && while_equal;  // (repe cmpsb)
     T a = source_first ? *reinterpret_cast<const volatile T*>(mem.base + rsi) : T(0);
     T b = *reinterpret_cast<const volatile T*>(mem.base + rdi);
     if (!source_first) a = is_cmps ? *reinterpret_cast<const volatile T*>(mem.base + rsi) : T(cpu.gpr[RAX]);

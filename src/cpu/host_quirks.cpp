@@ -1,0 +1,87 @@
+#include "cpu/host_quirks.h"
+
+#include <sys/mman.h>
+
+#include <csetjmp>
+#include <cstdint>
+
+#include "cpu/cpu_state.h"
+#include "mem/host_fault.h"
+
+namespace vireo {
+
+namespace {
+
+// The host's flags after `bsf` of a non-zero source run with every arithmetic flag set. The
+// stack pointer steps over the red zone first: the compiler may keep locals there, and pushfq
+// writes below rsp.
+[[gnu::noinline]] uint64_t host_flags_after_bsf() {
+  uint64_t in = flag::CF | flag::PF | flag::AF | flag::ZF | flag::SF | flag::OF | 2;
+  uint64_t src = 0x10, dst = 0, out;
+  asm volatile(
+      "lea -128(%%rsp), %%rsp\n\t"
+      "pushfq\n\t"
+      "push %[in]\n\t"
+      "popfq\n\t"
+      "bsf %[src], %[dst]\n\t"
+      "pushfq\n\t"
+      "pop %[out]\n\t"
+      "popfq\n\t"
+      "lea 128(%%rsp), %%rsp"
+      : [out] "=&r"(out), [dst] "+r"(dst)
+      : [in] "r"(in), [src] "r"(src)
+      : "cc", "memory");
+  return out;
+}
+
+// A host `repe cmpsb` of one byte with rSI at the first of two PROT_NONE pages and rDI at the
+// second: the fault's address says which was read first. Through a guest fault scope whose
+// window is the two pages, as the engines' own accesses to guest memory are.
+bool probe_repe_cmpsb_source_first() {
+  constexpr uint64_t kPage = 4096;
+  void* p = mmap(nullptr, 2 * kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  install_host_fault_handlers();
+  GuestMemory window;
+  window.base = static_cast<uint8_t*>(p);
+  window.limit = 2 * kPage;
+  static thread_local GuestFaultScope scope;  // (a HostFault is large: not on the stack)
+  // The kernel runs the fault's handler with a fresh FPU state, which siglongjmp keeps: MXCSR
+  // and the x87 control word are the caller's (callee-saved in the psABI; the jit keeps the
+  // guest's MXCSR in the host's), so they are put back.
+  uint32_t mxcsr;
+  uint16_t fcw;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
+  bool source_first = false;
+  if (sigsetjmp(scope.env, 0)) {
+    deactivate_fault_scope(scope);
+    asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
+    source_first = scope.fault.guest_addr < kPage;
+  } else {
+    activate_fault_scope(scope, window);
+    uint8_t* src = window.base;
+    uint8_t* dst = window.base + kPage;
+    uint64_t count = 1;
+    asm volatile("cld\n\trepe cmpsb" : "+S"(src), "+D"(dst), "+c"(count) : : "cc", "memory");
+    deactivate_fault_scope(scope);  // (not reached: both operands fault)
+  }
+  munmap(p, 2 * kPage);
+  return source_first;
+}
+
+}  // namespace
+
+bool host_bit_scan_keeps_flags() {
+  static const bool keeps = [] {
+    constexpr uint64_t undefined = flag::CF | flag::OF | flag::SF | flag::AF;
+    return (host_flags_after_bsf() & undefined) == undefined;
+  }();
+  return keeps;
+}
+
+bool host_repe_cmpsb_reads_source_first() {
+  static const bool source_first = probe_repe_cmpsb_source_first();
+  return source_first;
+}
+
+}  // namespace vireo

@@ -1,0 +1,22 @@
+// Behaviour the manuals leave undefined and CPUs implement differently: not only the vendors,
+// AMD's own generations disagree (two AMD EPYC hosts of this project: one with Intel's rules
+// below, one with the other rules). Native execution is Vireo's oracle (difftest,
+// tests/exactness), so the engines do what this host does, measured on the host itself; the
+// kvm engine gets it from the hardware.
+#pragma once
+
+namespace vireo {
+
+// bsf/bsr, whatever the source: some hosts write ZF only and keep CF, OF, SF, AF and PF; others
+// (Intel's, some AMD's) clear CF, OF, SF and AF and set PF from the result's low byte. Probed
+// once by running the host's own bsf.
+bool host_bit_scan_keeps_flags();
+
+// Which memory operand `repe cmpsb` reads first, which decides the fault reported when both
+// would fault: some hosts read the source (DS:rSI) first for this one form and ES:rDI first
+// for every other cmps/scas, others read ES:rDI first for all of them. Probed on the first
+// call by a host `repe cmpsb` between two inaccessible pages (a fault and a few mappings, so
+// only processes that run a `repe cmpsb` pay it).
+bool host_repe_cmpsb_reads_source_first();
+
+}  // namespace vireo
