@@ -86,16 +86,20 @@ int main(void) {
   printf("escaped: %d\n", escaped);
   CHECK(escaped == 50);
 
-  /* Generated code: `lea rax, [rdi + imm8]; ret`, called hot, then rewritten. */
-  uint8_t* page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  /* Generated code, W^X: `lea rax, [rdi + imm8]; ret` written, made executable, called hot,
+   * then made writable, rewritten, executable again (a guessed target's code replaced). */
+  uint8_t* page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   CHECK(page != MAP_FAILED);
   const uint8_t code[] = {0x48, 0x8D, 0x47, 0x05, 0xC3};  /* lea rax, [rdi+5]; ret */
   memcpy(page, code, sizeof code);
+  CHECK(mprotect(page, 4096, PROT_READ | PROT_EXEC) == 0);
   long g1 = apply((op_t)page, n);
+  CHECK(mprotect(page, 4096, PROT_READ | PROT_WRITE) == 0);
   page[3] = 0x09;  /* lea rax, [rdi+9] */
-  long g2 = apply((op_t)page, n);
   memcpy(page + 64, code, sizeof code);
   page[64 + 3] = 0x02;
+  CHECK(mprotect(page, 4096, PROT_READ | PROT_EXEC) == 0);
+  long g2 = apply((op_t)page, n);
   long g3 = apply((op_t)(page + 64), n);  /* another target on the same page */
   printf("generated: %ld %ld %ld\n", g1, g2, g3);
   long eg1 = 0, eg2 = 0, eg3 = 0;
