@@ -100,8 +100,9 @@ class Evaluator {
       ok = true;
     }
     deactivate_fault_scope(probe);
+    if (!ok) return false;
     out = v;
-    return ok;
+    return true;
   }
 
   const GuestMemory& mem_;
