@@ -215,7 +215,7 @@ StopReason JitEngine::step_writer(CpuState& cpu) {
   return r == StopReason::InstructionLimit ? StopReason::None : r;
 }
 
-TranslatedBlock* JitEngine::translate(uint64_t pc) {
+TranslatedBlock* JitEngine::translate(uint64_t pc, const CpuState* entry) {
   auto t0 = std::chrono::steady_clock::now();
   if (!cache_.mapped()) [[unlikely]]
     map_code_cache();
@@ -242,6 +242,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc) {
     limits.decoded = &interp_;
     limits.translated = &cache_;
     limits.follow_calls = opts_.follow_calls;
+    limits.entry = entry;
     limits.end_after_store = checked;
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
     // A block that reaches into a checked page (its second page) is checked as a whole.
@@ -553,7 +554,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
           continue;
         }
         if (r != StopReason::None) return r;
-        b = translate(cpu.rip);
+        b = translate(cpu.rip, &cpu);
       }
     }
     if (!b) {

@@ -113,7 +113,8 @@ class JitEngine final : public Engine {
   const TierStats& tier_stats() const { return tiering_.stats; }
 
  private:
-  TranslatedBlock* translate(uint64_t pc);
+  // `entry`: the state the block is about to start in, if known (indirect calls' guesses).
+  TranslatedBlock* translate(uint64_t pc, const CpuState* entry = nullptr);
   void map_code_cache();  // (at the first translation)
   uint32_t block_insns_at(uint64_t pc) const;  // (the start-up phase's due heads: Tiering::pays_to_translate)
   uint16_t flags_hint_ = 0;  // CpuState's lazy flags word when translated code last returned

@@ -2,6 +2,7 @@
 // call, ret, syscall. Each ends the block with a typed terminal.
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
+#include "jit/frontend/call_guess.h"
 #include "jit/frontend/translator.h"
 
 namespace vireo::jit {
@@ -59,11 +60,28 @@ bool call(Translator& t, const Insn& in) {
   const Operand& o = in.op[0];
   if (o.kind != OpKind::Imm && !(Translator::is_integer_operand(o) && o.size == 8)) return false;
   Value target = o.kind == OpKind::Imm ? Value{} : t.read(o, 8);  // read before rsp moves
-  if (target.valid()) t.ir.emit(Opcode::CheckCanonical, {Arg::val(target)});
+  // An indirect call whose target the block's entry state tells (call_guess.h) is the direct
+  // call to that guess behind a compare: a chainable exit (or the callee followed into the
+  // block, translate_block) instead of the jump-cache probe and an indirect host jmp. Any
+  // other target leaves by a side exit to the call itself, before it has done anything, as
+  // a followed callee's mismatched `ret` does: the block at the call's pc (never guessed: it
+  // is that block's first instruction) runs it as an ordinary indirect call. The guess is
+  // canonical, so the compare also proves the target canonical.
+  uint64_t guess = 0;
+  if (target.valid() && t.guess_entry && t.insns_before > 0)
+    guess = guess_call_target(*t.guess_mem, *t.guess_entry, t.ir.block(), target);
+  if (guess) {
+    Value diff = t.ir.emit(Opcode::FlagsSub, {Arg::val(target), Arg::val(t.constant(guess)), Arg::imm(8)});
+    Value ne = t.ir.emit(Opcode::TestCond, {Arg::val(diff), Arg::imm(5)});  // NE
+    t.ir.emit(Opcode::ExitIf, {Arg::val(ne), Arg::imm(t.pc), Arg::imm(uint64_t(t.insns_before))});
+  } else if (target.valid()) {
+    t.ir.emit(Opcode::CheckCanonical, {Arg::val(target)});
+  }
   Value sp = t.ir.op(Opcode::Sub, t.ir.get_gpr(RSP), t.constant(8));
   t.store(sp, 8, t.constant(t.next_pc()));
   t.ir.set_gpr(RSP, sp);
   if (o.kind == OpKind::Imm) t.ir.jump(uint64_t(o.disp));
+  else if (guess) t.ir.jump(guess);
   else t.ir.indirect(target);
   t.ends_block = true;
   return true;

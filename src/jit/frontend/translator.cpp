@@ -636,6 +636,10 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     const size_t insts_before = block.insts.size();
     Translator t(ir, in, pc, fallbacks);
     t.insns_before = block.guest_insns;
+    if (limits.entry && limits.follow_calls && !limits.system_mode && mem.space) {
+      t.guess_mem = &mem;
+      t.guess_entry = limits.entry;
+    }
     // A locked read-modify-write must be atomic with respect to other guest threads: host
     // atomics (locked.cpp), or the interpreter's locked path (interp/locked.cpp).
     FrontendFn fn = interpret_all ? nullptr : is_locked_rmw(in) ? translate_locked : table[in.mnemonic];

@@ -20,6 +20,7 @@
 
 namespace vireo {
 class Interpreter;
+struct CpuState;
 }
 
 namespace vireo::jit {
@@ -54,6 +55,10 @@ class Translator {
   // The guest instructions of the block before this one, for a side exit back to it (ExitIf's
   // count); -1 where none may be taken (a loop's tail).
   int64_t insns_before = -1;
+  // The guest memory and the state the block starts with, where an indirect call's target
+  // may be guessed (call_guess.h; user mode, the dispatcher about to run the block); else null.
+  const GuestMemory* guess_mem = nullptr;
+  const CpuState* guess_entry = nullptr;
 
   // Operand access, mirroring Exec::read/write: values are zero-extended to 64 bits.
   Value read(const Operand& o, unsigned size);
@@ -168,6 +173,9 @@ struct BlockLimits {
   // Translation follows a direct `call` into its callee and the callee's `ret` back
   // (translate_block; --no-follow-calls).
   bool follow_calls = true;
+  // The guest state the block will start with (the dispatcher translates it to run it now),
+  // or null: an indirect call's target computed from it is guessed (call_guess.h).
+  const CpuState* entry = nullptr;
   bool breaks_at(uint64_t pc) const {
     return breakpoints && std::binary_search(breakpoints->begin(), breakpoints->end(), pc);
   }
