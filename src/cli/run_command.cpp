@@ -70,6 +70,7 @@ jit::JitOptions jit_options(const RunArgs& a) {
   o.jump_cache = !a.no_jump_cache;
   o.follow_calls = !a.no_follow_calls;
   o.count_insns = a.stats;  // the count is only reported by --stats
+  o.time_translation = a.stats;  // (likewise the translation time)
   o.tiers.translate_after = a.translate_after;
   if (!a.translate_after_given) {
     o.tiers.startup_translate_after = a.startup_translate_after;

@@ -216,7 +216,7 @@ StopReason JitEngine::step_writer(CpuState& cpu) {
 }
 
 TranslatedBlock* JitEngine::translate(uint64_t pc, const CpuState* entry) {
-  auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = opts_.time_translation ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   if (!cache_.mapped()) [[unlikely]]
     map_code_cache();
   // A block the backend cannot allocate registers for is translated again shorter (the rest
@@ -246,10 +246,12 @@ TranslatedBlock* JitEngine::translate(uint64_t pc, const CpuState* entry) {
     limits.end_after_store = checked;
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
     // A block that reaches into a checked page (its second page) is checked as a whole.
+    // (Its first page was protected above; one that became checked since is found when the
+    // block is registered, below.)
     if (member_ && mem_.space && !checked)
       for (const ir::CodeRange& r : block.code)
         for (uint64_t page = r.begin & ~uint64_t(4095); r.end > r.begin && page < r.end; page += 4096)
-          checked |= shared_->protect(member_, page);
+          if (page != (pc & ~uint64_t(4095))) checked |= shared_->protect(member_, page);
     if (checked && !limits.end_after_store) {
       --attempt;  // (the same attempt again, ending after stores)
       continue;
@@ -318,7 +320,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc, const CpuState* entry) {
       attempt = -1;
       continue;
     }
-    stats_.translate_time += std::chrono::steady_clock::now() - t0;
+    if (opts_.time_translation) stats_.translate_time += std::chrono::steady_clock::now() - t0;
     return raw;
   }
   throw std::runtime_error(fmt::format("jit: cannot translate the block at {:#x} ({})", pc, last_error));

@@ -131,6 +131,30 @@ TEST(JitBlockStorage, BlocksAndExitSlotsAreCompact) {
   EXPECT_EQ(tb->guest_pages(), std::vector<uint64_t>{1});
 }
 
+// guest_pages() holds up to PageList::kInline pages inline and the rest in a vector: either
+// way the pages of every range, ascending, each once (the code cache registers and removes a
+// block under them, the engine protects them).
+TEST(JitBlockStorage, GuestPagesAreEachPageOnceAscendingInlineOrNot) {
+  for (unsigned ranges = 1; ranges <= 12; ++ranges) {
+    auto tb = std::make_unique<TranslatedBlock>();
+    std::vector<uint64_t> want;
+    for (unsigned i = 0; i < ranges; ++i) {
+      // Descending, each spanning two pages, each overlapping the one added before it.
+      const uint64_t begin = 0x40000 - 0x1000 * i + 0xff0;
+      tb->guest_code.emplace_back(begin, begin + 0x20);
+      want.push_back(begin >> 12);
+      want.push_back((begin >> 12) + 1);
+    }
+    tb->guest_code.emplace_back(0x80000, 0x80000);  // (an empty range has no page)
+    std::sort(want.begin(), want.end());
+    want.erase(std::unique(want.begin(), want.end()), want.end());
+    const TranslatedBlock::PageList pages = tb->guest_pages();
+    EXPECT_EQ(pages.size(), want.size()) << ranges;
+    EXPECT_EQ(pages, want) << ranges;
+    EXPECT_EQ(std::vector<uint64_t>(pages), want) << ranges;
+  }
+}
+
 }  // namespace
 }  // namespace vireo::jit
 

@@ -164,15 +164,47 @@ struct TranslatedBlock {
     }
     return false;
   }
-  // The guest page numbers (address >> 12) of the code ranges, ascending, each once.
-  std::vector<uint64_t> guest_pages() const {
-    std::vector<uint64_t> pages;
+  // The guest page numbers (address >> 12) of the code ranges, ascending, each once. Held
+  // inline up to PageList::kInline pages: a block's ranges are mostly on one or two pages,
+  // and a vector was a malloc and a free each time the cache registered, protected or
+  // removed a block.
+  class PageList {
+   public:
+    static constexpr size_t kInline = 8;
+    void push_back(uint64_t p) {
+      if (n_ < kInline) {
+        small_[n_++] = p;
+        return;
+      }
+      if (more_.empty()) more_.assign(small_.begin(), small_.end());
+      more_.push_back(p);
+    }
+    const uint64_t* begin() const { return more_.empty() ? small_.data() : more_.data(); }
+    const uint64_t* end() const { return more_.empty() ? small_.data() + n_ : more_.data() + more_.size(); }
+    size_t size() const { return size_t(end() - begin()); }
+    operator std::vector<uint64_t>() const { return {begin(), end()}; }
+    bool operator==(const std::vector<uint64_t>& v) const { return std::equal(begin(), end(), v.begin(), v.end()); }
+    void sort_unique() {
+      uint64_t* b = more_.empty() ? small_.data() : more_.data();
+      uint64_t* e = b + size();
+      std::sort(b, e);
+      const size_t kept = size_t(std::unique(b, e) - b);
+      if (more_.empty()) n_ = uint32_t(kept);
+      else more_.resize(kept);
+    }
+
+   private:
+    std::array<uint64_t, kInline> small_;
+    uint32_t n_ = 0;
+    std::vector<uint64_t> more_;  // all of them, once past kInline
+  };
+  PageList guest_pages() const {
+    PageList pages;
     for (size_t i = 0; i < code_range_count(); ++i) {
       auto [begin, end] = code_range(i);
       for (uint64_t p = begin >> 12; end > begin && p <= (end - 1) >> 12; ++p) pages.push_back(p);
     }
-    std::sort(pages.begin(), pages.end());
-    pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+    pages.sort_unique();
     return pages;
   }
   // Host offset -> guest pc of the instruction whose code starts there, ascending, so a host

@@ -609,10 +609,13 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     rewrite(end - 1, d, 1);
   }
   // Stubs every block had whether or not anything jumped to them: placed only when used.
-  std::vector<uint32_t> to_exit_request_, to_leave_with_r11_;
+  // (The jumps' lists are the thread's scratch: a checked block's five entry compares grew a
+  // vector of its own through four mallocs.)
+  std::vector<uint32_t>& to_exit_request_ = lease_.s->to_exit_request;
+  std::vector<uint32_t>& to_leave_with_r11_ = lease_.s->to_leave_with_r11;
   // A checked block's entry compares (entry_check.cpp): their jne's ends, to the kExitStale exit.
   void check_entry_bytes();
-  std::vector<uint32_t> to_stale_;
+  std::vector<uint32_t>& to_stale_ = lease_.s->to_stale;
 
   const ir::Block& b_;
   std::vector<std::unique_ptr<FallbackInsn>>& fb_;
@@ -679,7 +682,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
  public:
   struct Scratch {
     std::vector<int> reg_of;
-    std::vector<uint32_t> last_use, needed_at, link_jmp_ends;
+    std::vector<uint32_t> last_use, needed_at, link_jmp_ends, to_exit_request, to_leave_with_r11, to_stale;
     std::vector<int8_t> slot_of, coalesce_into;
     std::vector<uint8_t> hoisted, pre_emitted, exit_cond, fused_exit_cond, simple;
     OperandSelection sel;
@@ -687,6 +690,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     std::vector<RangeFault> range_faults;
     void clear_lists() {
       link_jmp_ends.clear();
+      to_exit_request.clear();
+      to_leave_with_r11.clear();
+      to_stale.clear();
       link_slots.clear();
       range_faults.clear();
     }
