@@ -665,8 +665,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   int loop_reg_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
   uint16_t written_ = 0;  // guest registers the block has set so far
   Xbyak::Label loop_head_;
-  std::vector<uint8_t>& exit_cond_ = lease_.s->exit_cond;       // a TestCond only an ExitIf reads
-  std::vector<uint8_t>& fused_exit_cond_ = lease_.s->fused_exit_cond; // ... emitted as the ExitIf's own jcc
+  std::vector<uint8_t>& exit_cond_ = lease_.s->exit_cond;       // a TestCond only an ExitIf (or a Select) reads
+  std::vector<uint8_t>& fused_exit_cond_ = lease_.s->fused_exit_cond; // ... emitted as its jcc (cmovcc)
   std::vector<SideExit> side_exits_;
   std::vector<std::pair<uint32_t, int64_t>> checked_ranges_;  // (base value, displacement) checked
   std::vector<std::pair<uint32_t, int64_t>> checked_alignments_;  // ... found 16-byte aligned
