@@ -242,6 +242,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // The result's register: the register of an operand that dies here when the operation can
   // be done in place (two-address form), else a free one.
   Reg64 alloc_result(uint32_t i, const ir::Inst& in);
+  // Guest register g is written again after instruction i with nothing between that could
+  // read it, leave the block or record its location (only pure computations).
+  bool overwritten_unobserved(unsigned g, uint32_t i) const;
 
   Reg64 val(uint64_t id) const {
     if (reg_of_[id] < 0) throw std::runtime_error("jit backend: value has no register");

@@ -6,6 +6,7 @@
 #include "jit/backend/x64/emit_bits.h"
 #include "jit/backend/x64/emit_div.h"
 #include "jit/backend/x64/emit_sse.h"
+#include "jit/passes/passes.h"
 #include "jit/runtime/helpers.h"
 
 namespace vireo::jit {
@@ -221,12 +222,48 @@ void BlockEmitter::compute_last_uses() {
   }
 }
 
+bool BlockEmitter::overwritten_unobserved(unsigned g, uint32_t i) const {
+  // (bounded: a guest register rewritten this close is the common case, `shl rbx, 4; add rbx, r10`)
+  const uint32_t end = std::min<uint32_t>(b_.main_end(), i + 48);
+  for (uint32_t k = i + 1; k < end; ++k) {
+    const ir::Inst& x = b_.insts[k];
+    if (x.dead || folded_[k]) continue;
+    if (x.op == Opcode::SetGpr) {
+      if (!x.args[0].is_imm || (x.args[0].v & 15) != g) continue;
+      return true;
+    }
+    if (x.op == Opcode::SetFlags) continue;
+    if (x.op == Opcode::GetGpr) {
+      if ((x.args[0].v & 15) == g) return false;
+      continue;
+    }
+    // Anything that may leave the block, record a sync point, call out or read the flags'
+    // state could look at g's home; only pure computations are passed over.
+    if (!passes::detail::has_trait(x.op, passes::detail::kPure)) return false;
+  }
+  return false;
+}
+
 Reg64 BlockEmitter::alloc_result(uint32_t i, const ir::Inst& in) {
   auto dying = [&](int k) {
     if (k >= in.nargs || in.args[k].is_imm || folded_[in.args[k].v]) return -1;
     uint32_t v = uint32_t(in.args[k].v);
     int r = reg_of_[v];
-    return r >= 0 && owner_[r] == v && last_use_[v] == i && pins_[r] == 0 ? r : -1;
+    if (r < 0 || owner_[r] != v || last_use_[v] != i) return -1;
+    if (pins_[r] == 0) return r;
+    // Pinned only as the dirty value of one guest register that is written again before
+    // anything can look at it (`movzx ebx, bl; ...; shl rbx, 4; add rbx, r10`: the shift's
+    // operand is rbx's value until the add): the guest register is left without a dirty
+    // value in between, and the result takes the register in place (no copy).
+    // (i itself only computes: a load's sync record, taken after this, must see g's value)
+    if (pins_[r] != 1 || self_loop_ || !passes::detail::has_trait(in.op, passes::detail::kPure)) return -1;
+    int g = -1;
+    for (unsigned x = 0; x < 16; ++x)
+      if (dirty_gpr_[x] == v) g = g < 0 ? int(x) : 16;
+    if (g < 0 || g == 16 || !overwritten_unobserved(unsigned(g), i)) return -1;
+    dirty_gpr_[g] = kNone;
+    pins_[r] = 0;
+    return r;
   };
   int r = -1;
   const unsigned ops = in_place_operands(in.op);
