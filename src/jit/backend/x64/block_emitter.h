@@ -242,6 +242,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // The result's register: the register of an operand that dies here when the operation can
   // be done in place (two-address form), else a free one.
   Reg64 alloc_result(uint32_t i, const ir::Inst& in);
+  // Guest register g is written again after instruction i with nothing between that could
+  // read it, leave the block or record its location (only pure computations).
+  bool overwritten_unobserved(unsigned g, uint32_t i) const;
 
   Reg64 val(uint64_t id) const {
     if (reg_of_[id] < 0) throw std::runtime_error("jit backend: value has no register");
@@ -668,8 +671,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   int loop_reg_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
   uint16_t written_ = 0;  // guest registers the block has set so far
   Xbyak::Label loop_head_;
-  std::vector<uint8_t>& exit_cond_ = lease_.s->exit_cond;       // a TestCond only an ExitIf reads
-  std::vector<uint8_t>& fused_exit_cond_ = lease_.s->fused_exit_cond; // ... emitted as the ExitIf's own jcc
+  std::vector<uint8_t>& exit_cond_ = lease_.s->exit_cond;       // a TestCond only an ExitIf (or a Select) reads
+  std::vector<uint8_t>& fused_exit_cond_ = lease_.s->fused_exit_cond; // ... emitted as its jcc (cmovcc)
   std::vector<SideExit> side_exits_;
   std::vector<std::pair<uint32_t, int64_t>> checked_ranges_;  // (base value, displacement) checked
   std::vector<std::pair<uint32_t, int64_t>> checked_alignments_;  // ... found 16-byte aligned

@@ -16,7 +16,8 @@ void BlockEmitter::find_exit_conditions() {
     return n;
   };
   for (const ir::Inst& in : b_.insts) {
-    if (in.dead || in.op != Opcode::ExitIf) continue;
+    // (a Select's condition likewise: a host cmovcc, emitter.cpp)
+    if (in.dead || (in.op != Opcode::ExitIf && in.op != Opcode::Select)) continue;
     uint32_t c = uint32_t(in.args[0].v);
     if (b_.insts[c].op == Opcode::TestCond && uses[c] - dest_uses(c) == 1 && !b_.insts[c].args[0].is_imm)
       exit_cond_[c] = 1;

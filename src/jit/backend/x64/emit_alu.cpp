@@ -209,6 +209,17 @@ void emit_setcc(Xbyak::CodeGenerator& g, uint8_t cc, const Xbyak::Reg8& r) {
   }
 }
 
+void emit_cmov(Xbyak::CodeGenerator& g, uint8_t cc, const Reg64& d, const Reg64& s) {
+  switch (cc & 15) {
+    case 0: g.cmovo(d, s); break;   case 1: g.cmovno(d, s); break;  case 2: g.cmovb(d, s); break;
+    case 3: g.cmovnb(d, s); break;  case 4: g.cmovz(d, s); break;   case 5: g.cmovnz(d, s); break;
+    case 6: g.cmovbe(d, s); break;  case 7: g.cmovnbe(d, s); break; case 8: g.cmovs(d, s); break;
+    case 9: g.cmovns(d, s); break;  case 10: g.cmovp(d, s); break;  case 11: g.cmovnp(d, s); break;
+    case 12: g.cmovl(d, s); break;  case 13: g.cmovnl(d, s); break; case 14: g.cmovle(d, s); break;
+    default: g.cmovnle(d, s); break;
+  }
+}
+
 void emit_jcc(Xbyak::CodeGenerator& g, uint8_t cc, const Xbyak::Label& l) {
   constexpr auto T_NEAR = Xbyak::CodeGenerator::T_NEAR;
   switch (cc & 15) {

@@ -40,6 +40,8 @@ void emit_flags_recipe(Xbyak::CodeGenerator& g, const FlagsRecipe& r);
 // setcc / jcc on condition code cc (SDM Vol. 1, Appendix B) of the host flags.
 void emit_setcc(Xbyak::CodeGenerator& g, uint8_t cc, const Xbyak::Reg8& r);
 void emit_jcc(Xbyak::CodeGenerator& g, uint8_t cc, const Xbyak::Label& l);
+// cmovcc d, s (64-bit) on condition code cc of the host flags.
+void emit_cmov(Xbyak::CodeGenerator& g, uint8_t cc, const Xbyak::Reg64& d, const Xbyak::Reg64& s);
 // `mov r, [rbx + disp]` (load) or `mov [rbx + disp], r`: a CpuState field (rbx = CpuState*).
 // Encoded here, byte for byte as Xbyak encodes it (REX.W 8B/89; mod 00, 01 or 10 with rm =
 // rbx), because it is the backend's most common instruction (every exit's write-back) and

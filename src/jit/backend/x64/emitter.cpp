@@ -6,6 +6,7 @@
 #include "jit/backend/x64/emit_bits.h"
 #include "jit/backend/x64/emit_div.h"
 #include "jit/backend/x64/emit_sse.h"
+#include "jit/passes/passes.h"
 #include "jit/runtime/helpers.h"
 
 namespace vireo::jit {
@@ -208,14 +209,39 @@ void BlockEmitter::compute_last_uses() {
       if (hoisted_[i]) last_use_[i] = end;  // the loop register, reserved to the back edge
     plan_coalescing(head_last_use);
   }
-  // A side exit's condition re-run from lazy flags at the ExitIf: their operands live to it.
+  // A side exit's condition re-run from lazy flags at the ExitIf (a Select's at the Select):
+  // their operands live to it.
   for (uint32_t i = 0; i < end; ++i) {
     const ir::Inst& in = b_.insts[i];
-    if (in.dead || in.op != Opcode::ExitIf || !exit_cond_[in.args[0].v]) continue;
+    if (in.dead || (in.op != Opcode::ExitIf && in.op != Opcode::Select) || in.args[0].is_imm ||
+        !exit_cond_[in.args[0].v])
+      continue;
     uint64_t f = b_.insts[in.args[0].v].args[0].v;
     last_use_[f] = std::max(last_use_[f], i);  // (a loop register lives to the end anyway)
     for_flags_inputs(f, [&](uint64_t x) { last_use_[x] = std::max(last_use_[x], i); });
   }
+}
+
+bool BlockEmitter::overwritten_unobserved(unsigned g, uint32_t i) const {
+  // (bounded: a guest register rewritten this close is the common case, `shl rbx, 4; add rbx, r10`)
+  const uint32_t end = std::min<uint32_t>(b_.main_end(), i + 48);
+  for (uint32_t k = i + 1; k < end; ++k) {
+    const ir::Inst& x = b_.insts[k];
+    if (x.dead || folded_[k]) continue;
+    if (x.op == Opcode::SetGpr) {
+      if (!x.args[0].is_imm || (x.args[0].v & 15) != g) continue;
+      return true;
+    }
+    if (x.op == Opcode::SetFlags) continue;
+    if (x.op == Opcode::GetGpr) {
+      if ((x.args[0].v & 15) == g) return false;
+      continue;
+    }
+    // Anything that may leave the block, record a sync point, call out or read the flags'
+    // state could look at g's home; only pure computations are passed over.
+    if (!passes::detail::has_trait(x.op, passes::detail::kPure)) return false;
+  }
+  return false;
 }
 
 Reg64 BlockEmitter::alloc_result(uint32_t i, const ir::Inst& in) {
@@ -223,7 +249,21 @@ Reg64 BlockEmitter::alloc_result(uint32_t i, const ir::Inst& in) {
     if (k >= in.nargs || in.args[k].is_imm || folded_[in.args[k].v]) return -1;
     uint32_t v = uint32_t(in.args[k].v);
     int r = reg_of_[v];
-    return r >= 0 && owner_[r] == v && last_use_[v] == i && pins_[r] == 0 ? r : -1;
+    if (r < 0 || owner_[r] != v || last_use_[v] != i) return -1;
+    if (pins_[r] == 0) return r;
+    // Pinned only as the dirty value of one guest register that is written again before
+    // anything can look at it (`movzx ebx, bl; ...; shl rbx, 4; add rbx, r10`: the shift's
+    // operand is rbx's value until the add): the guest register is left without a dirty
+    // value in between, and the result takes the register in place (no copy).
+    // (i itself only computes: a load's sync record, taken after this, must see g's value)
+    if (pins_[r] != 1 || self_loop_ || !passes::detail::has_trait(in.op, passes::detail::kPure)) return -1;
+    int g = -1;
+    for (unsigned x = 0; x < 16; ++x)
+      if (dirty_gpr_[x] == v) g = g < 0 ? int(x) : 16;
+    if (g < 0 || g == 16 || !overwritten_unobserved(unsigned(g), i)) return -1;
+    dirty_gpr_[g] = kNone;
+    pins_[r] = 0;
+    return r;
   };
   int r = -1;
   const unsigned ops = in_place_operands(in.op);
@@ -322,6 +362,8 @@ void BlockEmitter::release_dying(uint32_t i) {
     }
     if (folded_[v] && b_.insts[v].op == Opcode::Shl) v = b_.insts[v].args[0].v;
     if (folded_address(v)) v = folded_address_reg(v);
+    // A Select's fused condition: the flags it re-ran (and their operands) die here too.
+    if (in.op == Opcode::Select && a == 0 && fused_exit_cond_[v]) v = b_.insts[v].args[0].v;
     if (last_use_[v] == i) maybe_free(uint32_t(v), i);
     if (recomputable(b_.insts[v].op))
       for_flags_inputs(v, [&](uint64_t x) {
@@ -567,6 +609,27 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     case Opcode::MulHigh: case Opcode::FlagsMulWide: emit_mul_wide(*this, imm(0), d, A(1), A(2), in.op == Opcode::FlagsMulWide); break;
     case Opcode::BoolToU64: copy(d, A(0)); break;  // (TestCond leaves 0 or 1 in 64 bits)
     case Opcode::Select:
+      if (fused_exit_cond_[in.args[0].v]) {
+        // cmovcc: the condition's flags operation re-run and the host cmov on its flags (no
+        // setcc, movzx and test of a 0/1 value), as a fused side exit's jcc does.
+        const ir::Inst& tc = b_.insts[in.args[0].v];
+        const uint64_t f = tc.args[0].v;
+        uint8_t cc = uint8_t(tc.args[1].v);
+        // (d is a new register, none of the operands': a Select is not computed in place)
+        const bool direct = d.getIdx() != A(1).getIdx() && lazy(f);  // (mov keeps the flags)
+        if (lazy(f)) {
+          emit_flags_recipe(*this, recipe(f));  // (writes r11 at most)
+        } else {  // (materialized for another reader since): the 0/1 condition in d
+          emit_test_cond(*this, d, val(f), cc);
+          test(d.cvt32(), d.cvt32());
+          cc = 0x5;  // nz
+        }
+        const Reg64 t = direct ? d : r11;
+        if (t.getIdx() != A(2).getIdx()) mov(t, A(2));
+        emit_cmov(*this, cc, t, A(1));
+        if (!direct) mov(d, r11);
+        break;
+      }
       mov(r11, A(2));
       test(A(0), A(0));
       cmovnz(r11, A(1));
