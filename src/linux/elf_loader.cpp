@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "linux/sysroot.h"
@@ -268,7 +269,8 @@ ExecKind classify_executable(const std::string& path) {
   return classify_executable(path, fd, m, n);
 }
 
-ExecKind classify_executable(const std::string& path, int fd, const void* head, size_t head_len) {
+ExecKind classify_executable(const std::string& path, int fd, const void* head, size_t head_len,
+                             int* kept_fd) {
   Image im;
   if (fd < 0 || head_len < SELFMAG || std::memcmp(head, ELFMAG, SELFMAG) != 0) {
     Fd owned{fd};
@@ -281,7 +283,12 @@ ExecKind classify_executable(const std::string& path, int fd, const void* head, 
   } catch (const ElfError&) {
     return ExecKind::OtherElf;
   }
-  if (interp.empty()) return ExecKind::StaticX86_64;
+  // (the program's descriptor handed on for the load, where it is wanted)
+  auto runs = [&](ExecKind k) {
+    if (kept_fd) *kept_fd = std::exchange(im.f.fd, -1);
+    return k;
+  };
+  if (interp.empty()) return runs(ExecKind::StaticX86_64);
   // Linux answers ENOENT for a missing interpreter; it opens it with open_exec().
   Image in;
   try {
@@ -290,12 +297,12 @@ ExecKind classify_executable(const std::string& path, int fd, const void* head, 
     return ::access(sysroot_path(interp).c_str(), F_OK) == 0 ? ExecKind::OtherElf
                                                              : ExecKind::MissingInterpreter;
   }
-  return ExecKind::Dynamic;
+  return runs(ExecKind::Dynamic);
 }
 
-LoadedElf load_elf(const std::string& path, AddressSpace& as) {
+LoadedElf load_elf(const std::string& path, AddressSpace& as, int fd) {
   Image im;
-  open_image(im, path);
+  open_image(im, path, fd);
   LoadedElf out{};
   out.interp_path = interpreter_of(im);
   for (auto& p : im.ph)

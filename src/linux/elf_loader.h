@@ -42,8 +42,9 @@ struct LoadedElf {
 };
 
 // Maps `path` (and its interpreter, looked up through the sysroot) into `as`. Throws ElfError
-// with a message naming the problem.
-LoadedElf load_elf(const std::string& path, AddressSpace& as);
+// with a message naming the problem. `fd`: `path` opened already (execve's checks opened it:
+// classify_executable's `kept_fd`), taken over and closed here; -1 to open it.
+LoadedElf load_elf(const std::string& path, AddressSpace& as, int fd = -1);
 
 // True if the file starts like an ELF file (used by execve to decide what it is handed).
 bool looks_like_elf(const std::string& path);
@@ -59,6 +60,9 @@ enum class ExecKind {
 ExecKind classify_executable(const std::string& path);
 // The same for a file execve has open already (`fd`, taken over and closed here) and whose
 // first `head_len` bytes it has read into `head`: one open of the program per execve, not three.
-ExecKind classify_executable(const std::string& path, int fd, const void* head, size_t head_len);
+// With `kept_fd`, a program that can run (StaticX86_64, Dynamic) stays open there, for the load
+// (load_elf's `fd`): the in-place execve then opens it once, not twice.
+ExecKind classify_executable(const std::string& path, int fd, const void* head, size_t head_len,
+                             int* kept_fd = nullptr);
 
 }  // namespace vireo

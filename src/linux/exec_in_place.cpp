@@ -45,8 +45,9 @@ namespace {
 // do_close_on_exec: every FD_CLOEXEC descriptor goes. Vireo keeps no close-on-exec descriptor
 // of its own open across a guest system call (the -D log, the perf map and the --strace
 // stream are not close-on-exec: support/diag_stream.h; a debugged process re-executes
-// instead), so all of them are the guest's.
-void close_on_exec_fds() {
+// instead), so all of them are the guest's, but for `keep`: the new program, which execve's
+// checks opened (Linux's bprm holds its file the same way).
+void close_on_exec_fds(int keep) {
   DIR* d = ::opendir("/proc/self/fd");
   if (!d) return;
   const int own = ::dirfd(d);
@@ -54,7 +55,7 @@ void close_on_exec_fds() {
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     int fd = std::atoi(e->d_name);
-    if (fd == own) continue;
+    if (fd == own || fd == keep) continue;
     int flags = ::fcntl(fd, F_GETFD);
     if (flags >= 0 && (flags & FD_CLOEXEC)) doomed.push_back(fd);
   }
@@ -105,13 +106,13 @@ void Process::reset_stats(GuestThread& t) {
   start_ = std::chrono::steady_clock::now();
 }
 
-void Process::exec_in_place(const std::string& program, std::vector<std::string> argv,
-                            std::vector<std::string> env, const std::string& execfn) {
+void Process::exec_in_place(const std::string& program, int program_fd,
+                            std::vector<std::string> argv, std::vector<std::string> env, const std::string& execfn) {
   GuestThread& t = thread();
   if (opts_.stats) print_stats("execve");
   image_replaced_ = true;
 
-  close_on_exec_fds();
+  close_on_exec_fds(program_fd);
   if (std::exchange(posix_timers_created, false)) delete_posix_timers();
   // flush_signal_handlers(current, 0)
   for (int sig = 1; sig < 65; ++sig) {
@@ -144,7 +145,7 @@ void Process::exec_in_place(const std::string& program, std::vector<std::string>
   opts_.env = std::move(env);
   offer_kept_decodes(std::move(kept));
   try {
-    load_image(t, execfn);
+    load_image(t, execfn, program_fd);
   } catch (const std::exception& e) {
     offer_kept_decodes(nullptr);
     // Past the point of no return: Linux kills the new process with SIGSEGV (bprm_execve).

@@ -82,9 +82,9 @@ void Process::load() {
   load_image(t, opts_.execfn.empty() ? opts_.program : opts_.execfn);
 }
 
-void Process::load_image(GuestThread& t, const std::string& execfn) {
+void Process::load_image(GuestThread& t, const std::string& execfn, int program_fd) {
   as_ = std::make_shared<AddressSpace>();
-  LoadedElf elf = load_elf(opts_.program, *as_);
+  LoadedElf elf = load_elf(opts_.program, *as_, program_fd);
   as_->set_brk_start(elf.brk);
   reset_user_state(t.cpu);
   exe_path = elf.real_path;

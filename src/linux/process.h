@@ -126,9 +126,10 @@ class Process {
   // see exec_in_place.cpp), or nullptr if it can.
   const char* exec_in_place_blocker();
   // execve after its point of no return: the guest's image is replaced by `program` (a host
-  // path already checked by execve), with `argv`, `env`, and AT_EXECFN `execfn`. A failure
-  // from here kills the process with SIGSEGV, as Linux's bprm_execve does.
-  void exec_in_place(const std::string& program, std::vector<std::string> argv,
+  // path already checked by execve; `program_fd` it opened for the checks, taken over, or -1),
+  // with `argv`, `env`, and AT_EXECFN `execfn`. A failure from here kills the process with
+  // SIGSEGV, as Linux's bprm_execve does.
+  void exec_in_place(const std::string& program, int program_fd, std::vector<std::string> argv,
                      std::vector<std::string> env, const std::string& execfn);
 
   // --stats output, if asked for and not printed yet (a guest dying by a signal prints it
@@ -151,8 +152,9 @@ class Process {
   void retire_stats(GuestThread& t);  // (threads_mu_ held)
   GuestThread& start_main_thread();
   // The program opts_ names, with its argv and env, into a new address space, `t` at its entry
-  // with a fresh engine (at start-up and by an in-place execve). AT_EXECFN is `execfn`.
-  void load_image(GuestThread& t, const std::string& execfn);
+  // with a fresh engine (at start-up and by an in-place execve). AT_EXECFN is `execfn`;
+  // `program_fd`: the program opened already (taken over), or -1.
+  void load_image(GuestThread& t, const std::string& execfn, int program_fd = -1);
 
   RunOptions opts_;
   std::shared_ptr<AddressSpace> as_;  // (shared with a CLONE_VM|CLONE_VFORK child's Process)

@@ -277,6 +277,26 @@ int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, int
   return int64_t(addr);
 }
 
+int64_t AddressSpace::map_shared_view(uint64_t addr, void* view, uint64_t len, int prot) {
+  std::lock_guard g(mu_);
+  len = page_align_up(len);
+  if ((addr & (kPageSize - 1)) || len == 0 || !contains(addr, len)) return -EINVAL;
+  // (the view keeps its own protection: the new one is `prot`'s before the guest sees it)
+  // A failure leaves [addr, addr + len) unmapped (mremap unmaps the target before it checks
+  // the source: mm/mremap.c, mremap_to), a reserved hole of the window again.
+  void* p = ::mremap(view, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, host(addr));
+  if (p == MAP_FAILED || ::mprotect(p, len, host_prot(prot)) != 0) {
+    const int e = errno;
+    reserve(addr, len);
+    forget(addr, addr + len);
+    return -e;
+  }
+  Origin o;
+  o.shared = true;
+  record(addr, addr + len, prot, std::move(o));
+  return int64_t(addr);
+}
+
 int64_t AddressSpace::munmap(uint64_t addr, uint64_t len) {
   std::lock_guard g(mu_);
   if ((addr & (kPageSize - 1)) || len == 0) return -EINVAL;

@@ -49,6 +49,12 @@ class AddressSpace {
   // /proc/self/fd); the ELF loader names its segments itself (set_origin) and skips them.
   int64_t mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t offset,
                bool name_file = true);
+  // Places at `addr` (MAP_FIXED, inside the window) a second view of `len` bytes of Vireo's own
+  // MAP_SHARED mapping at `view`: the same pages (mremap with an old size of 0), `prot` for the
+  // guest, shown as shared memory. -errno if the host refuses (`view` not a shared mapping):
+  // the range is unmapped then. (The vDSO's data page of a new image after an in-place
+  // execve: no memfd made and mapped again.)
+  int64_t map_shared_view(uint64_t addr, void* view, uint64_t len, int prot);
   int64_t munmap(uint64_t addr, uint64_t len);
   int64_t mprotect(uint64_t addr, uint64_t len, int prot);
   int64_t mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,

@@ -71,6 +71,35 @@ TEST(LinuxAddressSpace, MremapGrowsInPlaceOrMovesKeepingContents) {
   EXPECT_EQ(as.mremap(0x500000, 4096, 8192, MREMAP_MAYMOVE, 0), -EFAULT);  // nothing there
 }
 
+// A second view of a shared page (the vDSO's data page of an image exec'd in place): the
+// same bytes both ways, the guest's protection, recorded as shared memory; a private mapping
+// (which mremap cannot duplicate: the place is left unmapped) and a place outside the window
+// are refused.
+TEST(LinuxAddressSpace, SharedViewIsTheSamePageWithTheGuestsProtection) {
+  AddressSpace as;
+  void* view = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(view, MAP_FAILED);
+  ASSERT_EQ(as.mmap(0x100000, 2 * 4096, kRW, kAnon | MAP_FIXED, -1, 0), 0x100000);
+  ASSERT_EQ(as.map_shared_view(0x100000, view, 4096, PROT_READ), 0x100000);
+  std::memcpy(view, "clock", 6);
+  EXPECT_STREQ(reinterpret_cast<const char*>(as.host(0x100000)), "clock");
+  EXPECT_TRUE(as.is_mapped(0x100000, 4096, PROT_READ));
+  EXPECT_FALSE(as.is_mapped(0x100000, 4096, PROT_WRITE));
+  EXPECT_TRUE(as.is_mapped(0x101000, 4096, kRW));  // (the rest of the placeholder stays)
+  bool shared = false;
+  for (const auto& m : as.mappings())
+    if (m.start == 0x100000) shared = m.origin.shared && m.end == 0x101000;
+  EXPECT_TRUE(shared);
+  void* priv = ::mmap(nullptr, 4096, kRW, kAnon, -1, 0);
+  ASSERT_NE(priv, MAP_FAILED);
+  EXPECT_LT(as.map_shared_view(0x101000, priv, 4096, PROT_READ), 0);
+  EXPECT_FALSE(as.is_mapped(0x101000, 1));  // (unmapped, as the host left it)
+  EXPECT_EQ(as.mmap(0x101000, 4096, kRW, kAnon | MAP_FIXED_NOREPLACE, -1, 0), 0x101000);
+  EXPECT_EQ(as.map_shared_view(AddressSpace::kWindowSize, view, 4096, PROT_READ), -EINVAL);
+  ::munmap(priv, 4096);
+  ::munmap(view, 4096);
+}
+
 TEST(LinuxAddressSpace, BrkGrowsShrinksAndRefusesToOverlap) {
   AddressSpace as;
   as.set_brk_start(0x600123);

@@ -42,13 +42,16 @@ size_t CodeCache::abandoned_blocks() { return g_abandoned.load(std::memory_order
 
 void CodeCache::drop_blocks() {
   size_t inherited = 0;
-  if (inherited_end_)
+  if (inherited_end_ && inserted_since_fork_ == 0)
+    inherited = count_;
+  else if (inherited_end_)
     for (const BlockSlot& s : table_) inherited += s.block && s.block->code < inherited_end_;
   const size_t before = g_abandoned.load(std::memory_order_relaxed);
   if (inherited && before + inherited <= kAbandonCap) {
     g_abandoned.store(before + inherited, std::memory_order_relaxed);
-    for (const BlockSlot& s : table_)
-      if (s.block && s.block->code >= inherited_end_) delete s.block;  // (this process's own)
+    if (inserted_since_fork_)
+      for (const BlockSlot& s : table_)
+        if (s.block && s.block->code >= inherited_end_) delete s.block;  // (this process's own)
     abandon(table_);
     abandon(by_host_);
     abandon(pages_);
@@ -117,6 +120,7 @@ void CodeCache::reset_aux() {
 
 void CodeCache::insert(std::unique_ptr<TranslatedBlock> owned) {
   TranslatedBlock* b = owned.release();
+  ++inserted_since_fork_;
   for (uint64_t page : b->guest_pages()) {
     // (blocks translated one after another are mostly on one page: its list is remembered
     // instead of hashed for again; the map's nodes do not move while they exist)

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "linux/elf_loader.h"
@@ -60,8 +61,12 @@ int64_t read_string_array(Process& p, uint64_t addr, std::vector<std::string>& o
 // through a descriptor the kernel's /dev/fd/N name (fs/exec.c, alloc_bprm). `fd_closes` says that
 // descriptor is close-on-exec: the interpreter could not open the script, so Linux refuses
 // (BINPRM_FLAGS_PATH_INACCESSIBLE, fs/binfmt_script.c).
+//
+// `program_fd`: the program, left open (close-on-exec) for the in-place load, which then does
+// not open it again; -1 on failure.
 int64_t resolve_program(std::string path, std::vector<std::string>& args, std::string& program,
-                        std::string script_name, bool fd_closes) {
+                        std::string script_name, bool fd_closes, int& program_fd) {
+  program_fd = -1;
   for (int depth = 0;; ++depth) {
     if (depth > 4) return -ELOOP;
     struct stat st;
@@ -101,7 +106,7 @@ int64_t resolve_program(std::string path, std::vector<std::string>& args, std::s
       continue;
     }
     // The ELF checks read the same open file (one open per execve's look, not three).
-    switch (classify_executable(path, fd, head, n > 0 ? size_t(n) : 0)) {
+    switch (classify_executable(path, fd, head, n > 0 ? size_t(n) : 0, &program_fd)) {
       case ExecKind::StaticX86_64:
       case ExecKind::Dynamic: program = path; return 0;
       // What Linux answers when a program's ELF interpreter cannot be found.
@@ -182,7 +187,15 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, const std::stri
   if (int64_t e = read_string_array(p, envp_addr, env)) return e;
   if (path.empty()) return -ENOENT;
   std::string program;
-  if (int64_t e = resolve_program(path, args, program, script_name, fd_closes)) return e;
+  int program_fd = -1;
+  if (int64_t e = resolve_program(path, args, program, script_name, fd_closes, program_fd))
+    return e;
+  struct CloseFd {
+    int& fd;
+    ~CloseFd() {
+      if (fd >= 0) ::close(fd);
+    }
+  } close_program{program_fd};  // (unless exec_in_place took it)
   if (!args_fit(args, env)) return -E2BIG;
   int held = -1;
   program = pin_program(program, held);
@@ -193,7 +206,7 @@ int64_t do_execve(Process& p, uint64_t nr, const SyscallArgs& a, const std::stri
     // (traced here: the arguments are gone once the image is)
     if (o.strace) diag_print(diag_stream(), "{} {}\n", p.thread().tid, format_syscall(p, nr, a, 0));
     // AT_EXECFN is the name execve was given, as Linux's bprm->filename (fs/exec.c).
-    p.exec_in_place(program, std::move(args), std::move(env), name);
+    p.exec_in_place(program, std::exchange(program_fd, -1), std::move(args), std::move(env), name);
     if (held_exe_fd >= 0) ::close(held_exe_fd);  // the old image's file
     held_exe_fd = held;
     return 0;
