@@ -217,9 +217,16 @@ class Interpreter final : public Engine {
   static constexpr size_t kIndexMax = 1 << 17;
   // The jit's interpreter tier's pool is smaller (65,536 entries, 8.4 MB at most: with 131,072
   // a python3 -c pass under the jit peaked at 37.7 MiB, above qemu-x86_64's 37.1, and at
-  // 30.3 MiB with this size, in the same time). Less the memo's templates' 512 KB, as above
-  // (cc1: 1,216,000 -> 1,248,000 decode misses, peak RSS as before the templates).
-  static constexpr size_t kTierPoolSize = (1 << 16) - (1 << 12);
+  // 30.3 MiB with 65,536, in the same time). Less the memo's templates' 512 KB, as above
+  // (cc1: 1,216,000 -> 1,248,000 decode misses, peak RSS as before the templates). 40,960
+  // entries (5 MB) since 2026-12-07: cc1 and python3 -c pass peak 3 MiB lower, in the same
+  // CPU: their ~15-18% more decode misses are mostly the memo's copies (~0.1 us each), and the
+  // more frequent wraps restart more head counts, so ~3-4% fewer blocks are translated (cc1
+  // 27,978 -> 27,120, python 7,296 -> 7,020), which pays for them (docs/performance.md,
+  // "Cold code, decode pool and fetch"). Not below kTemplatesAt: the memo would never turn
+  // into templates (28,672 entries: cc1 5 MiB lower but its Zydis calls as before the
+  // templates, and slower in 5 of 6 pairs).
+  static constexpr size_t kTierPoolSize = (1 << 15) + (1 << 13);
   // (8,192: hello world's 5,300 misses keep the small index; the dynamic programs a shell
   // script execs, their loader and libc start-up, grow it early.)
   static constexpr uint64_t kGrowAfterMisses = 8192;

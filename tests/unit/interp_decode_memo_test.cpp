@@ -7,6 +7,8 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
+
 #include "cpu/decoder.h"
 #include "jit_harness.h"
 
@@ -269,6 +271,54 @@ TEST(InterpDecodeMemo, ADecodeLooksAheadOnlyAtTheBytesItRead) {
   // (Every instruction but the first nop, the block's first shapes and its EIP-relative lea
   // each time, is a copy.)
   EXPECT_GE(in.decode_copies(), in.decode_misses() - rips.size() / kBlock.size() - kBlock.size() - 2);
+}
+
+}  // namespace
+}  // namespace vireo::test
+
+namespace vireo::test {
+namespace {
+
+TEST(InterpDecodeMemo, AMissReadsTheBytesUpToThePagesEndExactly) {
+  // A miss copies the instruction's bytes from guest memory: 16 at once when they lie in the
+  // page, else byte by byte up to its end. `movabs rax, imm64` (10 bytes) at each offset
+  // around that boundary of the mapping's last page (the page after it unmapped), nops after
+  // it, a syscall in the last two bytes: it runs, with its own immediate, and every decode
+  // in the cache is what the decoder decodes there.
+  constexpr uint64_t kPage = 0x200000;
+  for (unsigned before_end = 12; before_end <= 20; ++before_end) {
+    SCOPED_TRACE(testing::Message() << "movabs at " << before_end << " bytes before the end");
+    Machine m;
+    m.as.mmap(kPage, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    uint8_t* const code = m.as.host(kPage);
+    std::memset(code, 0x90, 4096);
+    const uint64_t at = 4096 - before_end;
+    const uint8_t movabs[10] = {0x48, 0xB8, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, uint8_t(before_end)};
+    std::memcpy(code + at, movabs, sizeof movabs);
+    code[4094] = 0x0F;
+    code[4095] = 0x05;
+    for (size_t slots : {size_t(0), size_t(2048)}) {
+      m.cpu.rip = kPage + at;
+      m.cpu.gpr[RAX] = 0;
+      Interpreter in(m.as.memory(), slots);
+      ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+      EXPECT_EQ(m.cpu.rip, kPage + 4096);
+      EXPECT_EQ(m.cpu.gpr[RAX], 0x0077665544332211ull | (uint64_t(before_end) << 56));
+      std::vector<uint64_t> rips = {kPage + at};
+      for (uint64_t r = at + 10; r <= 4094; ++r) rips.push_back(kPage + r);
+      Decoder d;
+      for (uint64_t rip : rips) {
+        // (no byte past the mapping is read: the next page is not there)
+        const size_t avail = std::min<uint64_t>(15, kPage + 4096 - rip);
+        const uint8_t* bytes = m.as.host(rip);
+        const Insn* cached = in.cached_decode(rip, bytes, avail);
+        ASSERT_NE(cached, nullptr);
+        Insn fresh;
+        ASSERT_TRUE(d.decode(bytes, avail, rip, fresh));
+        expect_same_decode(*cached, fresh, rip);
+      }
+    }
+  }
 }
 
 }  // namespace
