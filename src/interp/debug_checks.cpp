@@ -5,8 +5,8 @@
 // Watchpoints, as the hardware's data breakpoints (SDM Vol. 3, 18.2.4), fire after the
 // accessing instruction: an explicit memory operand of the instruction that overlaps the
 // watched range is an access (read or write); a watched value that changed under an
-// instruction that accesses memory its operands do not name (push, call, string
-// instructions...) is a write. The value may also change under any instruction because
+// instruction that accesses memory its operands do not name (string instructions, enter,
+// iret...) is a write; the stack slot of a push, pop, call, ret or leave is named exactly. The value may also change under any instruction because
 // another guest thread wrote it meanwhile: that is the other thread's hit, not this one's, so
 // an instruction without implicit accesses never reports a change. (A system call's effect is
 // not an instruction's and is not reported.)
@@ -43,6 +43,38 @@ bool implicit_memory(uint16_t m) {
   }
 }
 
+// The stack slot a push, pop, call, ret, pushf, popf or leave accesses, named as exactly as an
+// explicit operand: another thread's write to a watched value while this instruction runs is
+// then not taken for this one's (the jit's interpreter tier runs a thread's cold code with
+// these checks while another thread writes the watched variable: gdb.run.jit.thread_watch).
+bool stack_slot(const Insn& in, const CpuState& cpu, uint64_t& addr, uint32_t& len) {
+  const uint64_t rsp = cpu.gpr[RSP];
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_PUSH: case ZYDIS_MNEMONIC_PUSHF: case ZYDIS_MNEMONIC_PUSHFQ:
+      len = in.opsize == 2 ? 2 : 8;
+      addr = rsp - len;
+      return true;
+    case ZYDIS_MNEMONIC_CALL:
+      len = 8;
+      addr = rsp - 8;
+      return true;
+    case ZYDIS_MNEMONIC_POP: case ZYDIS_MNEMONIC_POPF: case ZYDIS_MNEMONIC_POPFQ:
+      len = in.opsize == 2 ? 2 : 8;
+      addr = rsp;
+      return true;
+    case ZYDIS_MNEMONIC_RET:
+      len = 8;
+      addr = rsp;
+      return true;
+    case ZYDIS_MNEMONIC_LEAVE:
+      len = 8;
+      addr = cpu.gpr[RBP];
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 bool Interpreter::set_debug(DebugControls* d, std::string*) {
@@ -61,6 +93,12 @@ void Interpreter::debug_before(const Insn& in) {
   watch_touched_.clear();
   if (debug_->watchpoints.empty()) return;
   watch_implicit_ = implicit_memory(in.mnemonic);
+  uint64_t slot;
+  uint32_t slot_len;
+  if (in.addrsize == 8 && stack_slot(in, *x_.cpu, slot, slot_len)) {  // (64-bit mode: SS base 0)
+    watch_implicit_ = false;
+    watch_touched_.push_back({slot, slot_len});
+  }
   // lea and the hint nops name memory without accessing it.
   if (in.mnemonic != ZYDIS_MNEMONIC_LEA && in.mnemonic != ZYDIS_MNEMONIC_NOP &&
       in.mnemonic != ZYDIS_MNEMONIC_PREFETCH && in.mnemonic != ZYDIS_MNEMONIC_PREFETCHW)

@@ -49,6 +49,7 @@ class InterpHarness {
   }
 
   uint8_t* data() { return as_.host(kData); }
+  Interpreter& interp() { return interp_; }
   AddressSpace& as() { return as_; }
 
   CpuState cpu{};
