@@ -11,7 +11,7 @@
 namespace vireo {
 
 namespace {
-// A plain copy under a guest fault scope (mem/host_fault.h): a guest page that is unmapped,
+// A plain copy under a guest fault scope (mem/host_fault.h, guarded_copy): a guest page that is unmapped,
 // PROT_NONE, read-only (for a write) or past a mapped file's end faults, and the scope's
 // handler ends the copy, as the engines' own guest accesses end. It was a process_vm_readv or
 // process_vm_writev on our own pid, each after a getpid: ~4 us a copy on this host, some 60
@@ -20,20 +20,7 @@ namespace {
 // guest's and nothing of Vireo's is reached. As with process_vm_writev, a write that faults
 // part-way leaves the bytes before the faulting page written.
 bool transfer(Process& p, void* local, uint64_t guest, size_t len, bool to_guest) {
-  if (len == 0) return true;
-  if (!p.as().contains(guest, len)) return false;
-  install_host_fault_handlers();  // (the engines install them; a Process without one yet too)
-  void* host = p.as().host(guest);
-  GuestFaultScope scope;
-  activate_fault_scope(scope, p.as().memory());
-  if (sigsetjmp(scope.env, 0)) {
-    deactivate_fault_scope(scope);
-    return false;
-  }
-  if (to_guest) std::memcpy(host, local, len);
-  else std::memcpy(local, host, len);
-  deactivate_fault_scope(scope);
-  return true;
+  return guarded_copy(p.as().memory(), local, guest, len, to_guest);
 }
 }  // namespace
 

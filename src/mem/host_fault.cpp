@@ -81,4 +81,21 @@ void activate_fault_scope(GuestFaultScope& scope, const GuestMemory& mem) {
 
 void deactivate_fault_scope(GuestFaultScope& scope) { t_scope = scope.prev; }
 
+bool guarded_copy(const GuestMemory& mem, void* local, uint64_t guest, size_t len, bool to_guest) {
+  if (len == 0) return true;
+  if (!mem.base || !mem.contains(guest, len)) return false;
+  install_host_fault_handlers();  // (the engines install them; a Process without one yet too)
+  uint8_t* host = mem.host(guest);
+  GuestFaultScope scope;
+  activate_fault_scope(scope, mem);
+  if (sigsetjmp(scope.env, 0)) {
+    deactivate_fault_scope(scope);
+    return false;
+  }
+  if (to_guest) std::memcpy(host, local, len);
+  else std::memcpy(local, host, len);
+  deactivate_fault_scope(scope);
+  return true;
+}
+
 }  // namespace vireo

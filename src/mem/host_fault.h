@@ -7,6 +7,7 @@
 #pragma once
 
 #include <csetjmp>
+#include <cstddef>
 #include <cstdint>
 
 #include "mem/guest_memory.h"
@@ -47,5 +48,11 @@ GuestFaultScope*& current_fault_scope();
 // Use with: if (sigsetjmp(scope.env, 0)) { ...fault... } (SA_NODEFER keeps SIGSEGV unblocked).
 void activate_fault_scope(GuestFaultScope& scope, const GuestMemory& mem);
 void deactivate_fault_scope(GuestFaultScope& scope);
+
+// A plain copy between guest memory and the host under a guest fault scope: false when
+// [guest, guest + len) is outside the window or an access faults (a page the guest may not
+// read or write, a hole, a mapped file's page past its end). A write that faults part-way
+// leaves the bytes before the faulting page written.
+bool guarded_copy(const GuestMemory& mem, void* local, uint64_t guest, size_t len, bool to_guest);
 
 }  // namespace vireo

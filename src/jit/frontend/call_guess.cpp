@@ -10,9 +10,6 @@
 // makes no guess.
 #include "jit/frontend/call_guess.h"
 
-#include <csetjmp>
-#include <cstring>
-
 #include <sys/mman.h>
 
 #include "cpu/cpu_state.h"
@@ -90,17 +87,8 @@ class Evaluator {
       loads_ = 1;
       return value(uint32_t(s.args[1].v), out, depth + 1);
     }
-    if (!mem_.base || !mem_.contains(addr, 8)) return false;
-    volatile bool ok = false;  // (set after the sigsetjmp, read after a siglongjmp)
     uint64_t v = 0;
-    GuestFaultScope probe;
-    activate_fault_scope(probe, mem_);
-    if (sigsetjmp(probe.env, 0) == 0) {
-      std::memcpy(&v, mem_.base + addr, 8);
-      ok = true;
-    }
-    deactivate_fault_scope(probe);
-    if (!ok) return false;
+    if (!guarded_copy(mem_, &v, addr, 8, false)) return false;
     out = v;
     return true;
   }

@@ -242,15 +242,7 @@ bool constant_pointer(const GuestMemory& mem, const BlockLimits& limits, const I
   if ((slot & 7) != 0 || !mem.contains(slot, 8)) return false;  // (one page)
   const int prot = mem.space->prot_at(slot);
   if (prot < 0 || !(prot & PROT_READ) || (prot & PROT_WRITE)) return false;
-  volatile bool ok = false;  // (set after the sigsetjmp, read after a siglongjmp)
-  GuestFaultScope probe;
-  activate_fault_scope(probe, mem);
-  if (sigsetjmp(probe.env, 0) == 0) {
-    std::memcpy(&target, mem.base + slot, 8);
-    ok = true;
-  }
-  deactivate_fault_scope(probe);
-  return ok && target < (uint64_t(1) << 47);
+  return guarded_copy(mem, &target, slot, 8, false) && target < (uint64_t(1) << 47);
 }
 
 // Decodes a block's instructions, taking each from the interpreter tier's decode cache when
