@@ -37,11 +37,11 @@ GuestSiginfo g_process_info[65];
 void on_host_signal(int sig, siginfo_t* si, void* ucontext) {
   ThreadSignals* t = t_signals;
   if (!t) {  // (a host thread without a guest thread blocks every signal; just in case)
-    std::memcpy(&g_process_info[sig], si, sizeof(GuestSiginfo));
+    std::memcpy(static_cast<void*>(&g_process_info[sig]), si, sizeof(GuestSiginfo));
     g_process_pending.fetch_or(sigbit(sig));
     return;
   }
-  std::memcpy(&t->info[sig], si, sizeof(GuestSiginfo));
+  std::memcpy(static_cast<void*>(&t->info[sig]), si, sizeof(GuestSiginfo));
   t->pending.fetch_or(sigbit(sig));
   if (CpuState* c = t->cpu) c->exit_request = 1;
   // Just before a blocking host call's `syscall` instruction: the call must not start.

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <type_traits>
 #include <cstring>
 
 namespace vireo {
@@ -42,6 +43,8 @@ struct GuestSiginfo {
   }
 };
 static_assert(sizeof(GuestSiginfo) == 128);
+// (the host handler fills one with a memcpy of the host's siginfo_t)
+static_assert(std::is_trivially_copyable_v<GuestSiginfo>);
 
 inline constexpr uint64_t sigbit(int sig) { return uint64_t(1) << (sig - 1); }
 

@@ -49,12 +49,7 @@ void on_host_fault(int signo, siginfo_t* si, void* ctx) {
   raise(signo);
 }
 
-}  // namespace
-
-void install_host_fault_handlers() {
-  static bool installed = false;
-  if (installed) return;
-  installed = true;
+void install_handlers_once() {
   // An alternate stack lets us report even a host stack overflow.
   static char altstack[64 * 1024];
   stack_t ss{};
@@ -69,6 +64,17 @@ void install_host_fault_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGSEGV, &sa, nullptr);
   sigaction(SIGBUS, &sa, nullptr);
+}
+}  // namespace
+
+void install_host_fault_handlers() {
+  // Once per process, from whichever thread asks first (each engine, and a guarded copy from
+  // any guest thread): a function-local static's initialisation is the lock.
+  static const bool installed = [] {
+    install_handlers_once();
+    return true;
+  }();
+  (void)installed;
 }
 
 GuestFaultScope*& current_fault_scope() { return t_scope; }

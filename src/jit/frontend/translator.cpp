@@ -190,15 +190,11 @@ class CodeWindow {
   uint8_t buf_[kBytes];
 };
 
-void CodeWindow::fill(const GuestMemory& mem, uint64_t pc) {
-  size_t avail = mem.contains(pc, 1) ? std::min<uint64_t>(kBytes, mem.limit - pc) : 0;
-  if (mem.space) {  // (kBytes < a page: the window reaches one page boundary at most)
-    auto exec = [&](uint64_t a) { int p = mem.space->prot_at(a); return p >= 0 && (p & PROT_EXEC); };
-    if (!exec(pc)) avail = 0;
-    else if ((pc & 4095) + avail > 4096 && !exec((pc | 4095) + 1)) avail = 4096 - (pc & 4095);
-  }
-  // Read a page at a time: a host fault (a page of a file mapping past its end) stops the read
-  // at the start of the page that faulted, as a byte-by-byte read would stop.
+// Copies [pc, pc + avail) of guest memory into `buf` a page at a time and returns how many
+// bytes it copied: a host fault (a page of a file mapping past its end) stops the read at the
+// start of the page that faulted, as a byte-by-byte read would stop. (Its own function: nothing
+// it keeps in a register is assigned again after the sigsetjmp.)
+size_t read_until_fault(const GuestMemory& mem, uint8_t* buf, uint64_t pc, size_t avail) {
   const size_t first = std::min<size_t>(avail, 4096 - (pc & 4095));
   volatile size_t got = 0;  // (read after a siglongjmp)
   // (one per thread, not one per window: its HostFault, ~450 bytes zeroed by its constructor,
@@ -207,15 +203,26 @@ void CodeWindow::fill(const GuestMemory& mem, uint64_t pc) {
   activate_fault_scope(probe, mem);
   if (sigsetjmp(probe.env, 0) == 0) {
     // (the barriers keep each count after its page's copy and before the next's)
-    std::memcpy(buf_, mem.base + pc, first);
+    std::memcpy(buf, mem.base + pc, first);
     asm volatile("" ::: "memory");
     got = first;
     asm volatile("" ::: "memory");
-    std::memcpy(buf_ + first, mem.base + pc + first, avail - first);
+    std::memcpy(buf + first, mem.base + pc + first, avail - first);
     asm volatile("" ::: "memory");
     got = avail;
   }
   deactivate_fault_scope(probe);
+  return got;
+}
+
+void CodeWindow::fill(const GuestMemory& mem, uint64_t pc) {
+  size_t avail = mem.contains(pc, 1) ? std::min<uint64_t>(kBytes, mem.limit - pc) : 0;
+  if (mem.space) {  // (kBytes < a page: the window reaches one page boundary at most)
+    auto exec = [&](uint64_t a) { int p = mem.space->prot_at(a); return p >= 0 && (p & PROT_EXEC); };
+    if (!exec(pc)) avail = 0;
+    else if ((pc & 4095) + avail > 4096 && !exec((pc | 4095) + 1)) avail = 4096 - (pc & 4095);
+  }
+  const size_t got = read_until_fault(mem, buf_, pc, avail);
   begin_ = pc;
   end_ = pc + got;
   stops_ = got < kBytes;
