@@ -3,7 +3,6 @@
 #include <Zydis/Zydis.h>
 
 #include <algorithm>
-#include <csetjmp>
 
 #include "cpu/decoder.h"
 #include "mem/host_fault.h"
@@ -12,19 +11,20 @@ namespace vireo {
 
 namespace {
 
+// Built before main (see jit/frontend/translation_decodes.cpp's for why not at first use).
+const Decoder g_decoder(CpuMode::Long64);
+
 // The instruction at `rip`, read with faults tolerated (it ran, so it is normally readable).
 bool decode_at(const GuestMemory& mem, uint64_t rip, Insn& in, ZydisDecodedInstruction& zi,
                ZydisDecodedOperand* zo) {
-  static const Decoder decoder(CpuMode::Long64);
   uint8_t bytes[15];
-  size_t got = 0;
+  // Up to 15 bytes, stopping where a byte-by-byte read would fault: at the page that faults.
   const size_t avail = mem.contains(rip, 1) ? std::min<uint64_t>(15, mem.limit - rip) : 0;
-  GuestFaultScope probe;
-  activate_fault_scope(probe, mem);
-  if (sigsetjmp(probe.env, 0) == 0)
-    while (got < avail) { bytes[got] = mem.base[rip + got]; ++got; }
-  deactivate_fault_scope(probe);
-  return got && decoder.decode(bytes, got, rip, in) && decoder.decode_full(bytes, got, zi, zo);
+  const size_t first = std::min<size_t>(avail, 4096 - (rip & 4095));
+  size_t n = 0;
+  if (guarded_copy(mem, bytes, rip, first, false))
+    n = first < avail && guarded_copy(mem, bytes + first, rip + first, avail - first, false) ? avail : first;
+  return n && g_decoder.decode(bytes, n, rip, in) && g_decoder.decode_full(bytes, n, zi, zo);
 }
 
 uint64_t operand_address(const CpuState& cpu, const Insn& in, const Operand& o) {

@@ -29,14 +29,19 @@ bool excluded(ZydisMnemonic m) {
 
 }  // namespace
 
+namespace {
+// Built before main, as translation_decodes.cpp's decoder is (a function-local static's guard
+// would be left held in a child forked while another guest thread was initialising it).
+const ZydisDecoder g_vex_decoder = [] {
+  ZydisDecoder d;
+  ZydisDecoderInit(&d, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  return d;
+}();
+}  // namespace
+
 bool analyze_vex(const uint8_t* bytes, unsigned len, VexForm& f) {
-  static const ZydisDecoder dec = [] {
-    ZydisDecoder d;
-    ZydisDecoderInit(&d, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-    return d;
-  }();
   f = VexForm{};
-  if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes, len, &f.zi, f.zo))) return false;
+  if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&g_vex_decoder, bytes, len, &f.zi, f.zo))) return false;
   const ZydisDecodedInstruction& zi = f.zi;
   if (zi.encoding != ZYDIS_INSTRUCTION_ENCODING_VEX || excluded(zi.mnemonic)) return false;
   switch (zi.meta.isa_set) {

@@ -10,10 +10,13 @@
 
 namespace vireo::jit {
 
-const Decoder& long_mode_decoder() {
-  static const Decoder decoder(CpuMode::Long64);
-  return decoder;
-}
+namespace {
+// Built before main, not at first use: a function-local static's guard would be left held in a
+// child forked while another guest thread was initialising it.
+const Decoder g_long_mode_decoder(CpuMode::Long64);
+}  // namespace
+
+const Decoder& long_mode_decoder() { return g_long_mode_decoder; }
 
 namespace {
 
