@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 
 #include "cli/commands.h"
@@ -215,15 +216,35 @@ int run(const RunArgs& a) {
   ::_exit(status);
 }
 
-}  // namespace
-
-void add_run_command(CLI::App& app) {
-  auto args = std::make_shared<RunArgs>();
+// RunArgs before any option: the defaults, and VIREO_TRANSLATE_AFTER's.
+RunArgs initial_run_args() {
+  RunArgs a;
   // (the tests of the translator itself run every block translated: VIREO_TRANSLATE_AFTER=0)
   if (const char* e = std::getenv("VIREO_TRANSLATE_AFTER"); e && *e) {
-    args->translate_after = uint32_t(std::atoi(e));
-    args->translate_after_given = true;
+    a.translate_after = uint32_t(std::atoi(e));
+    a.translate_after_given = true;
   }
+  return a;
+}
+
+}  // namespace
+
+void run_if_without_options(int argc, char** argv) {
+  // `vireo run PROGRAM ARGS...` or `vireo run -- PROGRAM ARGS...`: what CLI11 would make of
+  // it is the defaults and PROGRAM onwards verbatim (prefix mode). Building the run command's
+  // option table and parsing with it was a sixth of each start's instructions (issue 22,
+  // "Start-up, thirteenth pass"); anything else (an option, `-`, an empty PROGRAM, no PROGRAM)
+  // is left to CLI11, its errors and --help included.
+  int first = 2;
+  if (first < argc && std::strcmp(argv[first], "--") == 0) ++first;
+  if (first >= argc || argv[first][0] == '-' || argv[first][0] == '\0') return;
+  RunArgs a = initial_run_args();
+  a.command.assign(argv + first, argv + argc);
+  std::exit(run(a));
+}
+
+void add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>(initial_run_args());
   CLI::App* run_cmd = app.add_subcommand("run", "Run an x86-64 Linux program (user mode)");
   run_cmd->add_option("--engine", args->engine, "Execution engine: jit (default), interp")
       ->check(CLI::IsMember({"interp", "jit"}));
