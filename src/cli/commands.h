@@ -7,8 +7,9 @@ namespace vireo::cli {
 
 void add_run_command(CLI::App& app);   // run_command.cpp: user mode
 void add_boot_command(CLI::App& app);  // boot_command.cpp: system mode
-// `vireo run [--] PROGRAM ARGS...` with no option runs PROGRAM without CLI11 (and does not
-// return); with options it returns, and CLI11 parses them.
-void run_if_without_options(int argc, char** argv);
+// `vireo run` in its plain forms (no option, or the one-word options a re-executing execve
+// writes) runs the program without CLI11, and does not return; otherwise it returns, and
+// CLI11 parses the command line.
+void run_if_plain(int argc, char** argv);
 
 }  // namespace vireo::cli
