@@ -250,12 +250,22 @@ bool plain_number(std::string_view v, int64_t lo, int64_t hi, int64_t& out) {
   return out >= lo && out <= hi;
 }
 
+// The long options of `vireo run` that take a value (the others read here are flags).
+bool takes_value(std::string_view name) {
+  for (std::string_view o : {"--engine", "--exec", "--cpu", "--argv0", "--execfn", "--altstack-flags", "--tc-size",
+                             "--translate-after", "--startup-translate-after", "--startup-translate-insns",
+                             "--blocks-per-doubling"})
+    if (name == o) return true;
+  return false;
+}
+
 // `vireo run` as a re-executing execve writes it (linux/syscalls/exec.cpp: `--engine=E`,
 // `--argv0=A`, `--execfn=N`, `--altstack-flags=F`, the flags and `--name=value` tuning it
-// repeats, `-LDIR`, then `-- PROGRAM ARGS...`) and as people type it without options (`vireo
-// run PROGRAM ARGS...`): each word one option, each option once, every value one CLI11 takes
-// as it is. Fills `a` and says whether that was all; anything else (an option in two words, a
-// value CLI11 would refuse or read otherwise, --help, no PROGRAM) is left to CLI11.
+// repeats, `-LDIR`, then `-- PROGRAM ARGS...`), as the benchmarks write it (`--engine jit`)
+// and as people type it without options (`vireo run PROGRAM ARGS...`): each option once, every
+// value one CLI11 takes as it is. Fills `a` and says whether that was all; anything else (an
+// option this does not read, a value CLI11 would refuse or read otherwise, a value that looks
+// like an option, --help, no PROGRAM) is left to CLI11.
 bool parse_plain(int argc, char** argv, RunArgs& a) {
   uint32_t seen = 0;
   auto once = [&](int bit) { return !(std::exchange(seen, seen | (1u << bit)) & (1u << bit)); };
@@ -271,8 +281,13 @@ bool parse_plain(int argc, char** argv, RunArgs& a) {
     }
     int64_t n = 0;
     const size_t eq = w.find('=');
-    const std::string_view name = w.substr(0, eq), v = eq == w.npos ? std::string_view() : w.substr(eq + 1);
-    const bool valued = eq != w.npos && !v.empty();
+    const std::string_view name = w.substr(0, eq);
+    std::string_view v = eq == w.npos ? std::string_view() : w.substr(eq + 1);
+    // `--name value` (bench/run.py's `--engine jit`): the next word, unless it looks like an
+    // option (CLI11's to judge)
+    if (eq == w.npos && takes_value(name) && i + 1 < argc && argv[i + 1][0] != '\0' && argv[i + 1][0] != '-')
+      v = argv[++i];
+    const bool valued = !v.empty();
     if (w == "--stats" && once(0)) a.stats = true;
     else if (w == "--strace" && once(1)) a.strace = true;
     else if (w == "--no-chain" && once(2)) a.no_chain = true;
@@ -297,6 +312,8 @@ bool parse_plain(int argc, char** argv, RunArgs& a) {
     else if (name == "--blocks-per-doubling" && plain_number(v, 0, 1 << 30, n) && once(16))
       a.blocks_per_doubling = uint32_t(n);
     else if (w.starts_with("-L") && w.size() > 2 && w[2] != '=' && once(17)) a.sysroot = w.substr(2);
+    else if (w == "-L" && i + 1 < argc && argv[i + 1][0] != '\0' && argv[i + 1][0] != '-' && once(17))
+      a.sysroot = argv[++i];
     else return false;
   }
   return false;  // no PROGRAM
