@@ -230,10 +230,6 @@ RunArgs initial_run_args() {
   return a;
 }
 
-}  // namespace
-
-namespace {
-
 // A canonical decimal ("0" or no leading zero, optionally negative) within [lo, hi]: what
 // CLI11 reads as the same number and its Range check passes. Anything else is CLI11's to
 // judge (hex, octal, signs, spaces, out of range: its own error message).
