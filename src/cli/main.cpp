@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  if (argc > 2 && std::strcmp(argv[1], "run") == 0) vireo::cli::run_if_plain(argc, argv);
   CLI::App app{"Vireo: an x86-64 virtual machine"};
   app.require_subcommand(1);
   vireo::cli::add_run_command(app);
