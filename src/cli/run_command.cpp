@@ -8,8 +8,6 @@
 #include <cstdlib>
 #include <cstdint>
 #include <cstring>
-#include <string_view>
-#include <utility>
 #include <stdexcept>
 
 #include "cli/commands.h"
@@ -230,97 +228,26 @@ RunArgs initial_run_args() {
   return a;
 }
 
-// A canonical decimal ("0" or no leading zero, optionally negative) within [lo, hi]: what
-// CLI11 reads as the same number and its Range check passes. Anything else is CLI11's to
-// judge (hex, octal, signs, spaces, out of range: its own error message).
-bool plain_number(std::string_view v, int64_t lo, int64_t hi, int64_t& out) {
-  const bool neg = v.starts_with('-');
-  if (neg) v.remove_prefix(1);
-  if (v.empty() || v.size() > 10 || (v[0] == '0' && v.size() > 1)) return false;
-  int64_t n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return false;
-    n = n * 10 + (c - '0');
-  }
-  out = neg ? -n : n;
-  return out >= lo && out <= hi;
-}
-
-// The long options of `vireo run` that take a value (the others read here are flags).
-bool takes_value(std::string_view name) {
-  for (std::string_view o : {"--engine", "--exec", "--cpu", "--argv0", "--execfn", "--altstack-flags", "--tc-size",
-                             "--translate-after", "--startup-translate-after", "--startup-translate-insns",
-                             "--blocks-per-doubling"})
-    if (name == o) return true;
-  return false;
-}
-
-// `vireo run` as a re-executing execve writes it (linux/syscalls/exec.cpp: `--engine=E`,
-// `--argv0=A`, `--execfn=N`, `--altstack-flags=F`, the flags and `--name=value` tuning it
-// repeats, `-LDIR`, then `-- PROGRAM ARGS...`), as the benchmarks write it (`--engine jit`)
-// and as people type it without options (`vireo run PROGRAM ARGS...`): each option once, every
-// value one CLI11 takes as it is. Fills `a` and says whether that was all; anything else (an
-// option this does not read, a value CLI11 would refuse or read otherwise, a value that looks
-// like an option, --help, no PROGRAM) is left to CLI11.
+// `vireo run [--] PROGRAM ARGS...`, as people type it: no option of vireo's, so nothing for
+// CLI11 to read but where PROGRAM starts. Fills `a` and says whether the command line was that
+// form; anything else (any option, --help, no PROGRAM, a PROGRAM named like an option) is
+// CLI11's, with its answers and errors. (Options are read by CLI11 only: a second reader of
+// them would have to stay in step with its rules, ranges and errors.)
 bool parse_plain(int argc, char** argv, RunArgs& a) {
-  uint32_t seen = 0;
-  auto once = [&](int bit) { return !(std::exchange(seen, seen | (1u << bit)) & (1u << bit)); };
-  for (int i = 2; i < argc; ++i) {
-    const std::string_view w = argv[i];
-    if (w == "--" || w.empty() || w[0] != '-') {
-      if (w == "--") ++i;  // (main.cpp: the first "--" ends vireo's options)
-      // PROGRAM, and everything after it the guest's (CLI11's prefix mode); one that is
-      // empty or looks like an option is CLI11's to judge
-      if (i >= argc || argv[i][0] == '\0' || argv[i][0] == '-') return false;
-      a.command.assign(argv + i, argv + argc);
-      return true;
-    }
-    int64_t n = 0;
-    const size_t eq = w.find('=');
-    const std::string_view name = w.substr(0, eq);
-    std::string_view v = eq == w.npos ? std::string_view() : w.substr(eq + 1);
-    // `--name value` (bench/run.py's `--engine jit`): the next word, unless it looks like an
-    // option (CLI11's to judge)
-    if (eq == w.npos && takes_value(name) && i + 1 < argc && argv[i + 1][0] != '\0' && argv[i + 1][0] != '-')
-      v = argv[++i];
-    const bool valued = !v.empty();
-    if (w == "--stats" && once(0)) a.stats = true;
-    else if (w == "--strace" && once(1)) a.strace = true;
-    else if (w == "--no-chain" && once(2)) a.no_chain = true;
-    else if (w == "--no-jump-cache" && once(3)) a.no_jump_cache = true;
-    else if (w == "--no-follow-calls" && once(4)) a.no_follow_calls = true;
-    else if (w == "--perfmap" && once(5)) a.perfmap = true;
-    else if (name == "--engine" && (v == "interp" || v == "jit") && once(6)) a.engine = v;
-    else if (name == "--exec" && (v == "inplace" || v == "reexec") && once(7)) a.exec = v;
-    else if (name == "--cpu" && valued && once(8)) a.cpu = v;
-    else if (name == "--argv0" && valued && once(9)) a.argv0 = v;
-    else if (name == "--execfn" && valued && once(10)) a.execfn = v;
-    else if (name == "--altstack-flags" && plain_number(v, INT32_MIN, INT32_MAX, n) && once(11))
-      a.altstack_flags = int32_t(n);
-    else if (name == "--tc-size" && plain_number(v, 1, 1024, n) && once(12)) a.tc_size_mib = uint64_t(n);
-    else if (name == "--translate-after" && plain_number(v, 0, 1 << 30, n) && once(13)) {
-      a.translate_after = uint32_t(n);
-      a.translate_after_given = true;
-    } else if (name == "--startup-translate-after" && plain_number(v, 0, 1 << 30, n) && once(14))
-      a.startup_translate_after = uint32_t(n);
-    else if (name == "--startup-translate-insns" && plain_number(v, 0, 1 << 30, n) && once(15))
-      a.startup_translate_insns = uint32_t(n);
-    else if (name == "--blocks-per-doubling" && plain_number(v, 0, 1 << 30, n) && once(16))
-      a.blocks_per_doubling = uint32_t(n);
-    else if (w.starts_with("-L") && w.size() > 2 && w[2] != '=' && once(17)) a.sysroot = w.substr(2);
-    else if (w == "-L" && i + 1 < argc && argv[i + 1][0] != '\0' && argv[i + 1][0] != '-' && once(17))
-      a.sysroot = argv[++i];
-    else return false;
-  }
-  return false;  // no PROGRAM
+  int i = 2;
+  if (i < argc && std::strcmp(argv[i], "--") == 0) ++i;  // (main.cpp: the first "--" ends vireo's options)
+  // PROGRAM, and everything after it the guest's (CLI11's prefix mode)
+  if (i >= argc || argv[i][0] == '\0' || argv[i][0] == '-') return false;
+  a.command.assign(argv + i, argv + argc);
+  return true;
 }
 
 }  // namespace
 
 void run_if_plain(int argc, char** argv) {
-  // Building the run command's option table in CLI11 and parsing with it was a sixth of each
-  // start's instructions, ~0.2 ms (issue 22, "Start-up, thirteenth pass"), in every `vireo
-  // run` and every execve that re-executes vireo; for the plain forms the result is the same.
+  // Building the run command's option table in CLI11 and parsing with it was half of vireo's
+  // instructions before the guest's first, ~0.15 ms (issue 22, "Start-up, thirteenth pass"); a
+  // command line without options needs none of it.
   RunArgs a = initial_run_args();
   if (parse_plain(argc, argv, a)) std::exit(run(a));
 }
