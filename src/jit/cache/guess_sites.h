@@ -13,10 +13,10 @@ namespace vireo::jit {
 
 class GuessSites {
  public:
-  // Misses at one site before it is no longer guessed. Each costs a round trip through the
-  // dispatcher (~0.2 us) where a chained miss cost a few ns over the probe it replaced, so
-  // a site pays at most a few us for being guessed wrongly; one that misses rarely (a second
-  // callback once in a while) keeps its guess for a long time.
+  // Misses at one site before it is no longer guessed. Each is a round trip through the
+  // dispatcher (a chained miss was only a side exit and the call's own block), so a site
+  // pays for at most this many before it is an ordinary indirect call; one that misses
+  // rarely (a second callback once in a while) keeps its guess for a long time.
   static constexpr uint32_t kMissesToDrop = 16;
 
   // Whether the call at guest pc `site` may be guessed.
