@@ -18,6 +18,7 @@
 #include "interp/dispatch.h"
 #include "interp/memory_fault.h"
 #include "mem/address_space.h"
+#include "jit/frontend/call_guess.h"
 #include "jit/passes/passes.h"
 #include "jit/runtime/helpers.h"
 #include "support/diag_stream.h"
@@ -243,6 +244,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc, const CpuState* entry) {
     limits.translated = &cache_;
     limits.follow_calls = opts_.follow_calls;
     limits.entry = entry;
+    limits.guess_sites = &guess_sites_;
     limits.end_after_store = checked;
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
     // A block that reaches into a checked page (its second page) is checked as a whole.
@@ -304,6 +306,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc, const CpuState* entry) {
     stats_.host_bytes += tb->code_size;
     if (tb->self_loop) ++stats_.self_loop_blocks;
     if (block.tail.present()) ++stats_.tail_blocks;
+    if (entry) stats_.guessed_calls += count_guessed_calls(block);
     if (logging) log_block(before, block, *tb);
     if (opts_.perfmap) {
       fmt::print(opts_.perfmap, "{:x} {:x} guest:{:#x}\n", uint64_t(tb->code), tb->code_size, tb->guest_pc);
@@ -610,6 +613,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
         }
         return StopReason::Fault;
       case kExitRequest: break;  // the loop top returns ExitRequest
+      case kExitGuessMiss: guess_missed(cpu.rip, static_cast<TranslatedBlock*>(link)); break;
       case kExitStale:  // a checked block found its guest bytes changed: drop it, run the new code
         ++stats_.checked_stale;
         drop_block_code(cache_.lookup(cpu.rip));
@@ -617,6 +621,18 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
       default: return StopReason(code - kExitStop);
     }
   }
+}
+
+// A guessed call's target was not the guess: the block left for the call (cpu.rip), which
+// runs next as an ordinary indirect call. A site that keeps missing takes its block with it
+// (and any other block through the block's start): the block translated there next makes
+// that call an ordinary one (guess_sites.h).
+void JitEngine::guess_missed(uint64_t site, TranslatedBlock* b) {
+  ++stats_.guess_misses;
+  const GuessSites::Miss m = guess_sites_.missed(site);
+  if (m == GuessSites::Miss::Counted) return;
+  if (m == GuessSites::Miss::Dropped) ++stats_.guess_sites_dropped;
+  stats_.guess_blocks_dropped += cache_.invalidate(b->guest_pc, 1);
 }
 
 void JitEngine::log_block(const ir::Block& before, const ir::Block& after, const TranslatedBlock& tb) {
@@ -686,7 +702,9 @@ void JitEngine::merge_stats(const Engine& other) {
                               {&s.smc_write_faults, &t.smc_write_faults},
                               {&s.smc_invalidated_blocks, &t.smc_invalidated_blocks},
                               {&s.checked_blocks, &t.checked_blocks}, {&s.checked_stale, &t.checked_stale},
-                              {&s.watch_faults, &t.watch_faults}})
+                              {&s.watch_faults, &t.watch_faults}, {&s.guessed_calls, &t.guessed_calls},
+                              {&s.guess_misses, &t.guess_misses}, {&s.guess_sites_dropped, &t.guess_sites_dropped},
+                              {&s.guess_blocks_dropped, &t.guess_blocks_dropped}})
     *mine += *theirs;
   s.translate_time += t.translate_time;
   s.translated_insns += t.translated_insns;
@@ -738,6 +756,9 @@ void JitEngine::print_stats(std::FILE* out, double seconds) const {
     fmt::print(out, "  jump cache:           {} lookups, {} hits ({:.1f}%)\n", lookups, s.jump_cache_hits,
                lookups ? 100.0 * double(s.jump_cache_hits) / double(lookups) : 0.0);
   }
+  // (guess_sites.h: a site dropped after its guard's misses is translated without a guess)
+  fmt::print(out, "  guessed calls:        {} translated, {} guard misses, {} sites dropped ({} blocks)\n",
+             s.guessed_calls, s.guess_misses, s.guess_sites_dropped, s.guess_blocks_dropped);
   fmt::print(out, "  blocks looping in place: {}\n", s.self_loop_blocks);
   fmt::print(out, "  blocks with a tail:   {}\n", s.tail_blocks);
   fmt::print(out, "  invalidated blocks:   {}\n", s.invalidations);

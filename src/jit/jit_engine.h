@@ -16,6 +16,7 @@
 #include "interp/interpreter.h"
 #include "jit/backend/x64/emitter.h"
 #include "jit/cache/code_cache.h"
+#include "jit/cache/guess_sites.h"
 #include "jit/cache/shared_code.h"
 #include "jit/frontend/translator.h"
 #include "jit/tiering.h"
@@ -85,6 +86,9 @@ struct JitStats {
   // Checked pages (docs/jit.md): blocks translated with an entry check, and their stale exits.
   uint64_t checked_blocks = 0, checked_stale = 0;
   uint64_t watch_faults = 0;  // accesses to gdb-watched pages, run in the interpreter
+  // Indirect calls guessed at translation time (call_guess.h, guess_sites.h): the guesses
+  // translated, their guards' misses, the sites no longer guessed and the blocks dropped so.
+  uint64_t guessed_calls = 0, guess_misses = 0, guess_sites_dropped = 0, guess_blocks_dropped = 0;
   std::chrono::nanoseconds translate_time{0};
   uint64_t translated_insns = 0;  // guest instructions run in translated code (under --stats)
   FallbackCounts fallbacks_by_mnemonic;
@@ -126,6 +130,7 @@ class JitEngine final : public Engine {
   StopReason interpret_cold(CpuState& cpu, bool restart, bool& due);
   StopReason host_fault(CpuState& cpu);
   StopReason dispatch(CpuState& cpu);
+  void guess_missed(uint64_t site, TranslatedBlock* b);  // (kExitGuessMiss)
   // Self-modifying code: pages holding translated code are write-protected on the host
   // (through shared_, since any thread may write them).
   // Returns whether one of its pages is checked (not protected: its blocks check their bytes).
@@ -141,6 +146,7 @@ class JitEngine final : public Engine {
   JitOptions opts_;
   Interpreter interp_;
   CodeCache cache_;
+  GuessSites guess_sites_;  // (kept across flushes: a site that kept missing stays unguessed)
   Trampolines tramp_{};  // (made with the cache's mapping: map_code_cache)
   Runtime rt_;
   GuestFaultScope scope_;

@@ -14,6 +14,9 @@ struct Outcome {
   CpuState cpu;
   std::vector<uint8_t> data;
   uint64_t lookups = 0;
+  struct {
+    uint64_t guessed_calls = 0, guess_misses = 0, guess_sites_dropped = 0, guess_blocks_dropped = 0;
+  } stats;
 };
 
 // The code is made read-only (a program's text: only code the guest cannot write is guessed)
@@ -37,6 +40,7 @@ Outcome run_on(bool jit, const std::vector<uint8_t>& code, const CpuState& start
   if (jit) {
     const jit::JitStats& s = static_cast<jit::JitEngine&>(*e).stats();
     o.lookups = s.jump_cache_hits + s.jump_cache_misses;
+    o.stats = {s.guessed_calls, s.guess_misses, s.guess_sites_dropped, s.guess_blocks_dropped};
   }
   return o;
 }
@@ -103,6 +107,63 @@ TEST(JitGuessedCalls, ASiteThatAlternatesTargetsLeavesForTheCallOnAMiss) {
   expect_same(jit, ref);
   EXPECT_EQ(jit.r, StopReason::Syscall);
   EXPECT_EQ(jit.cpu.gpr[RDX], 20u * 0x11 + 20u * 0x22);
+}
+
+// A site that keeps missing (guess_sites.h): each miss is counted, and after
+// GuessSites::kMissesToDrop of them the block goes and the site is translated without a guess.
+// So the misses stop: as many in a run of 2,000 trips as in one of 200.
+TEST(JitGuessedCalls, ASiteThatKeepsMissingIsDroppedAndNoLongerGuessed) {
+  const auto code = loop_program(cat({{0xB8, 0x11, 0x00, 0x00, 0x00}, kXchgR13R14, {0xC3}}),
+                                 cat({{0xB8, 0x22, 0x00, 0x00, 0x00}, kXchgR13R14, {0xC3}}));
+  uint64_t misses[2] = {};
+  for (int k = 0; k < 2; ++k) {
+    CpuState s = state(5);
+    const uint32_t trips = k == 0 ? 200 : 2000;
+    s.gpr[RCX] = trips;
+    const Outcome jit = run_on(true, code, s), ref = run_on(false, code, s);
+    expect_same(jit, ref);
+    EXPECT_EQ(jit.r, StopReason::Syscall);
+    EXPECT_EQ(jit.cpu.gpr[RDX], trips / 2 * (0x11u + 0x22u));
+    EXPECT_GE(jit.stats.guessed_calls, 1u);
+    EXPECT_EQ(jit.stats.guess_sites_dropped, 1u);
+    EXPECT_GE(jit.stats.guess_blocks_dropped, 1u);
+    EXPECT_GE(jit.stats.guess_misses, uint64_t(jit::GuessSites::kMissesToDrop));
+    // (a block translated with the guess before the drop may miss once more, and goes too)
+    EXPECT_LE(jit.stats.guess_misses, uint64_t(jit::GuessSites::kMissesToDrop) + jit.stats.guess_blocks_dropped);
+    // From then on the call and its return go through the jump cache.
+    EXPECT_GE(jit.lookups, trips);
+    misses[k] = jit.stats.guess_misses;
+  }
+  EXPECT_EQ(misses[0], misses[1]);
+}
+
+// A monomorphic site counts its guess and no miss; the dropped-site set stays empty.
+TEST(JitGuessedCalls, AMonomorphicSiteNeverMisses) {
+  const auto code = loop_program({0xB8, 0x11, 0x00, 0x00, 0x00, 0xC3}, {0xC3});
+  CpuState s = state(6);
+  s.gpr[RCX] = 500;
+  const Outcome jit = run_on(true, code, s);
+  EXPECT_EQ(jit.cpu.gpr[RDX], 500u * 0x11);
+  EXPECT_GE(jit.stats.guessed_calls, 1u);
+  EXPECT_EQ(jit.stats.guess_misses, 0u);
+  EXPECT_EQ(jit.stats.guess_sites_dropped, 0u);
+}
+
+// A site whose target changes once (a phase: a callback pointer replaced for good) misses
+// until it is dropped, then runs as an ordinary indirect call to the new target.
+TEST(JitGuessedCalls, ASiteWhoseTargetChangesForGoodIsDropped) {
+  // f: mov eax, 0x11; cmp ecx, 100; jne +3; xchg r13, r14; ret — after the first 300 trips
+  // (rcx from 400 down to 100), f hands the site to g for the rest. g: mov eax, 0x22; ret.
+  const auto code = loop_program(cat({{0xB8, 0x11, 0x00, 0x00, 0x00, 0x83, 0xF9, 0x64, 0x75, 0x03}, kXchgR13R14, {0xC3}}),
+                                 {0xB8, 0x22, 0x00, 0x00, 0x00, 0xC3});
+  CpuState s = state(7);
+  s.gpr[RCX] = 400;
+  const Outcome jit = run_on(true, code, s), ref = run_on(false, code, s);
+  expect_same(jit, ref);
+  EXPECT_EQ(jit.cpu.gpr[RDX], 301u * 0x11 + 99u * 0x22);
+  EXPECT_EQ(jit.stats.guess_sites_dropped, 1u);
+  EXPECT_GE(jit.stats.guess_misses, uint64_t(jit::GuessSites::kMissesToDrop));
+  EXPECT_LE(jit.stats.guess_misses, uint64_t(jit::GuessSites::kMissesToDrop) + jit.stats.guess_blocks_dropped);
 }
 
 TEST(JitGuessedCalls, AMissToANonCanonicalTargetIsTheCallsGP) {

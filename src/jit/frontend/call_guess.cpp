@@ -116,4 +116,11 @@ uint64_t guess_call_target(const GuestMemory& mem, const CpuState& entry, const 
   return prot >= 0 && (prot & PROT_EXEC) && !(prot & PROT_WRITE) ? guess : 0;
 }
 
+uint32_t count_guessed_calls(const ir::Block& block) {
+  uint32_t n = 0;
+  for (const ir::Inst& in : block.insts)
+    n += !in.dead && in.op == Opcode::ExitIf && (in.args[2].v & ir::kGuessMissExit);
+  return n;
+}
+
 }  // namespace vireo::jit

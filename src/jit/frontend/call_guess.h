@@ -17,4 +17,7 @@ namespace vireo::jit {
 // `entry`, when it is a register or one load at registers plus constants; else 0.
 uint64_t guess_call_target(const GuestMemory& mem, const CpuState& entry, const ir::Block& block, ir::Value target);
 
+// The guessed calls of a translated block (its ExitIfs marked ir::kGuessMissExit), for --stats.
+uint32_t count_guessed_calls(const ir::Block& block);
+
 }  // namespace vireo::jit

@@ -2,6 +2,7 @@
 // call, ret, syscall. Each ends the block with a typed terminal.
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
+#include "jit/cache/guess_sites.h"
 #include "jit/frontend/call_guess.h"
 #include "jit/frontend/translator.h"
 
@@ -67,13 +68,15 @@ bool call(Translator& t, const Insn& in) {
   // a followed callee's mismatched `ret` does: the block at the call's pc (never guessed: it
   // is that block's first instruction) runs it as an ordinary indirect call. The guess is
   // canonical, so the compare also proves the target canonical.
+  // The miss leaves through the dispatcher, which counts it: a site that keeps missing is
+  // dropped with its block and guessed no more (guess_sites.h).
   uint64_t guess = 0;
-  if (target.valid() && t.guess_entry && t.insns_before > 0)
+  if (target.valid() && t.guess_entry && t.insns_before > 0 && (!t.guess_sites || t.guess_sites->guessable(t.pc)))
     guess = guess_call_target(*t.guess_mem, *t.guess_entry, t.ir.block(), target);
   if (guess) {
     Value diff = t.ir.emit(Opcode::FlagsSub, {Arg::val(target), Arg::val(t.constant(guess)), Arg::imm(8)});
     Value ne = t.ir.emit(Opcode::TestCond, {Arg::val(diff), Arg::imm(5)});  // NE
-    t.ir.emit(Opcode::ExitIf, {Arg::val(ne), Arg::imm(t.pc), Arg::imm(uint64_t(t.insns_before))});
+    t.ir.emit(Opcode::ExitIf, {Arg::val(ne), Arg::imm(t.pc), Arg::imm(uint64_t(t.insns_before) | ir::kGuessMissExit)});
   } else if (target.valid()) {
     t.ir.emit(Opcode::CheckCanonical, {Arg::val(target)});
   }

@@ -638,6 +638,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
     if (limits.entry && limits.follow_calls && !limits.system_mode && mem.space) {
       t.guess_mem = &mem;
       t.guess_entry = limits.entry;
+      t.guess_sites = limits.guess_sites;
     }
     // A locked read-modify-write must be atomic with respect to other guest threads: host
     // atomics (locked.cpp), or the interpreter's locked path (interp/locked.cpp).

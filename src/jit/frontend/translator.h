@@ -29,6 +29,7 @@ using ir::Value;
 
 struct SystemContext;  // (frontend/system.h)
 class CodeCache;       // (cache/code_cache.h)
+class GuessSites;      // (cache/guess_sites.h)
 
 // An instruction the translated code runs in the interpreter, wholly (an Interpret op) or on
 // the slow path of a translated one (Div, RepString).
@@ -59,6 +60,7 @@ class Translator {
   // may be guessed (call_guess.h; user mode, the dispatcher about to run the block); else null.
   const GuestMemory* guess_mem = nullptr;
   const CpuState* guess_entry = nullptr;
+  const GuessSites* guess_sites = nullptr;  // the sites not to guess (BlockLimits::guess_sites)
 
   // Operand access, mirroring Exec::read/write: values are zero-extended to 64 bits.
   Value read(const Operand& o, unsigned size);
@@ -176,6 +178,8 @@ struct BlockLimits {
   // The guest state the block will start with (the dispatcher translates it to run it now),
   // or null: an indirect call's target computed from it is guessed (call_guess.h).
   const CpuState* entry = nullptr;
+  // The indirect-call sites whose guesses kept missing (guess_sites.h), or null.
+  const GuessSites* guess_sites = nullptr;
   bool breaks_at(uint64_t pc) const {
     return breakpoints && std::binary_search(breakpoints->begin(), breakpoints->end(), pc);
   }

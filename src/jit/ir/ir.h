@@ -34,6 +34,11 @@ struct Inst {
   uint64_t guest_pc = 0;
 };
 
+// In an ExitIf's count (its third argument): the exit is an indirect call's guess that
+// missed (frontend/control.cpp). It leaves through the dispatcher, which counts it
+// (jit/cache/guess_sites.h), instead of chaining to the call.
+constexpr uint64_t kGuessMissExit = uint64_t(1) << 63;
+
 // How a block ends (dynarmic's "terminal"): where control goes next.
 struct Terminal {
   enum class Kind : uint8_t {

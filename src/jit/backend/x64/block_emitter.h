@@ -556,6 +556,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     uint64_t skipped;  // guest instructions of the block after the exit
     uint32_t jcc_end;    // the end of its jcc rel32, patched at its stub
     bool flags_pending;  // cpu_flags_pending_ there
+    bool guess_miss;     // ir::kGuessMissExit: to the dispatcher, never chained
   };
 
   struct InterpreterExit {

@@ -41,8 +41,10 @@ void BlockEmitter::side_exit(uint32_t i, const ir::Inst& in) {
   // tail's exits, those of the tail's path (its entry made the count that path's).
   const bool in_tail = b_.tail.present() && i > b_.tail.start;
   uint64_t path = in_tail ? b_.tail.guest_insns : b_.guest_insns;
-  uint64_t skipped = path - in.args[2].v - self_counting(i + 1, in_tail ? uint32_t(b_.insts.size()) : b_.main_end());
-  side_exits_.push_back({snapshot(), in.args[1].v, skipped, jcc_end, cpu_flags_pending_});
+  const uint64_t count = in.args[2].v & ~ir::kGuessMissExit;
+  uint64_t skipped = path - count - self_counting(i + 1, in_tail ? uint32_t(b_.insts.size()) : b_.main_end());
+  side_exits_.push_back({snapshot(), in.args[1].v, skipped, jcc_end, cpu_flags_pending_,
+                         (in.args[2].v & ir::kGuessMissExit) != 0});
 }
 
 BlockEmitter::State BlockEmitter::save() const {
@@ -611,6 +613,12 @@ void BlockEmitter::out_of_line() {
     write_back_for_exit(side_exits_[k].state, side_exits_[k].flags_pending);
     if (rt_.count_insns && side_exits_[k].skipped)  // (the entry counted the whole block)
       sub(qword[rbx + kOffInsnCount], int32_t(side_exits_[k].skipped));
+    if (side_exits_[k].guess_miss) {  // (the dispatcher counts it: jit/cache/guess_sites.h)
+      set_rip(side_exits_[k].target);
+      enc::mov_r64_imm(*this, Xbyak::Operand::RDX, uint64_t(&out_));
+      exit_with(kExitGuessMiss);
+      continue;
+    }
     chainable_exit(side_exits_[k].target);
   }
   // (after the side exits: their chainable exits may add some)

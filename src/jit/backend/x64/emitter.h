@@ -24,6 +24,8 @@ enum ExitCode : uint32_t {
   kExitInterpret = 5, // system mode: run the instruction at cpu.rip in the interpreter (a
                       // softmmu slow path: TLB miss it cannot fill, MMIO, page crossing, fault)
   kExitStale = 6,     // user mode: a checked block's guest bytes changed; cpu.rip = its start
+  kExitGuessMiss = 7, // a guessed indirect call's target differed (ir::kGuessMissExit): cpu.rip =
+                      // the call's, rdx = the TranslatedBlock* (jit/cache/guess_sites.h)
   kExitStop = 0x100,  // + StopReason: an interpreter fallback stopped (HLT, ...)
 };
 
