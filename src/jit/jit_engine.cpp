@@ -536,6 +536,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
         // that is due for translation — this one, if the tier stopped here just now.
         StopReason r = StopReason::None;  // (None: translate)
         bool due = false;
+        const uint64_t insns_before = cpu.insn_count;
         if (at_due || !tiering_.interpreter_tier()) {
           const uint32_t n = at_due ? std::max<uint32_t>(1, tiering_.threshold(cache_.block_count())) : 1;
           if (!tiering_.due(cpu.rip, n)) {
@@ -549,6 +550,10 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
           r = interpret_cold(cpu, false, due);
         }
         if (due) due_pc = cpu.rip;
+        // The block the tier stopped at was reached by the tier, not by the translated exit
+        // that missed: filling the jump cache for it evicted a slot that an indirect branch
+        // may use for nothing (cc1: ~860,000 tier runs, each followed by such a fill).
+        if (cpu.insn_count != insns_before) fill_jump_cache = false;
         if (r == StopReason::InstructionLimit) continue;
         if (r == StopReason::Fault && cpu.fault.vector == VEC_PF && cpu.fault.is_write &&
             handle_code_write(cpu.fault.address)) {
