@@ -105,6 +105,15 @@ class Interpreter final : public Engine {
   // Due heads count from 0 again (the jit dropped all its translations: what was translated
   // is interpreted N times before it is translated again, as when it was new).
   void cool_due_heads();
+  // Asks the host's caches for what a fetch at `rip` loads first: its index slot and the guest
+  // code. The jit's dispatcher calls it when translated code leaves for a pc that is most
+  // often cold (a return to an interpreted caller), so that these two misses overlap with its
+  // own look-up of the translation cache instead of following it (cc1 hands 859,000 such pcs
+  // to the interpreter tier).
+  void prefetch_fetch(uint64_t rip) const {
+    if (index_) __builtin_prefetch(&index_[slot_of(rip)]);
+    if (rip < x_.mem.limit) __builtin_prefetch(x_.mem.base + rip);
+  }
   // The entries decoded so far are inherited (the jit's forked child: TierRun::keep_inherited).
   void mark_inherited() { inherited_end_ = pool_end_; }
 

@@ -591,7 +591,10 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
     flags_hint_ = uint16_t(cpu.lazy_flags_op | cpu.lazy_incdec_op << 8);  // for the next translation
     settle_lazy_flags(cpu);
     switch (code) {
-      case kExitDispatch: fill_jump_cache = true; break;
+      case kExitDispatch:
+        fill_jump_cache = true;
+        interp_.prefetch_fetch(cpu.rip);  // (most often cold: a return to an interpreted caller)
+        break;
       case kExitLink: {
         if (!opts_.chain) break;
         if (debug_ && debug_->is_breakpoint(cpu.rip)) break;  // (never chained: the loop top stops)
@@ -599,6 +602,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
         // A target still in the interpreter tier is linked once it is translated (the
         // loop top counts this entry).
         TranslatedBlock* to = cache_.lookup(cpu.rip);
+        if (!to) interp_.prefetch_fetch(cpu.rip);
         // A flush while translating the target destroyed the slot's block: nothing to patch.
         if (to && flushes == stats_.flushes) {
           cache_.link(static_cast<ExitSlot*>(link), to);
