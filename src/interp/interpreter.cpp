@@ -508,6 +508,7 @@ StopReason Interpreter::run_tier(CpuState& cpu, TierRun& run) {
   run.due = false;
   tier_ = &run;
   set_tier_fast();
+  if (CacheEntry* const from = std::exchange(tier_resume_, nullptr)) last_ = from;
   StopReason r = enter<true>(cpu);
   tier_ = nullptr;
   return r;
@@ -616,9 +617,12 @@ StopReason Interpreter::loop(CpuState& cpu) {
     x_.insn_rip = cpu.rip;
     if (!plain && debug_ && debug_breakpoint(cpu)) [[unlikely]]
       return StopReason::Debug;
+    CacheEntry* const from = last_;  // (the tier's: where a stop resumes, tier_resume_)
     const Insn* in = fetch(cpu);
-    if (tier && head && !tier_counts(cpu, in) && tier_head(cpu, in)) [[unlikely]]
+    if (tier && head && !tier_counts(cpu, in) && tier_head(cpu, in)) [[unlikely]] {
+      tier_resume_ = from;
       return StopReason::InstructionLimit;
+    }
     const uint64_t flags_before = cpu.rflags;
     if (flags_before & flag::AC) [[unlikely]]
       alignment_check(x_, *in);

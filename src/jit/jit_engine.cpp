@@ -539,6 +539,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
         // that is due for translation — this one, if the tier stopped here just now.
         StopReason r = StopReason::None;  // (None: translate)
         bool due = false;
+        const uint64_t insns_before = cpu.insn_count;
         if (at_due || !tiering_.interpreter_tier()) {
           const uint32_t n = at_due ? std::max<uint32_t>(1, tiering_.threshold(cache_.block_count())) : 1;
           if (!tiering_.due(cpu.rip, n)) {
@@ -552,6 +553,10 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
           r = interpret_cold(cpu, false, due);
         }
         if (due) due_pc = cpu.rip;
+        // The block the tier stopped at was reached by the tier, not by the translated exit
+        // that missed: filling the jump cache for it evicted a slot that an indirect branch
+        // may use for nothing (cc1: ~860,000 tier runs, each followed by such a fill).
+        if (cpu.insn_count != insns_before) fill_jump_cache = false;
         if (r == StopReason::InstructionLimit) continue;
         if (r == StopReason::Fault && cpu.fault.vector == VEC_PF && cpu.fault.is_write &&
             handle_code_write(cpu.fault.address)) {
@@ -589,7 +594,10 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
     flags_hint_ = uint16_t(cpu.lazy_flags_op | cpu.lazy_incdec_op << 8);  // for the next translation
     settle_lazy_flags(cpu);
     switch (code) {
-      case kExitDispatch: fill_jump_cache = true; break;
+      case kExitDispatch:
+        fill_jump_cache = true;
+        interp_.prefetch_fetch(cpu.rip);  // (most often cold: a return to an interpreted caller)
+        break;
       case kExitLink: {
         if (!opts_.chain) break;
         if (debug_ && debug_->is_breakpoint(cpu.rip)) break;  // (never chained: the loop top stops)
@@ -597,6 +605,7 @@ StopReason JitEngine::dispatch(CpuState& cpu) {
         // A target still in the interpreter tier is linked once it is translated (the
         // loop top counts this entry).
         TranslatedBlock* to = cache_.lookup(cpu.rip);
+        if (!to) interp_.prefetch_fetch(cpu.rip);
         // A flush while translating the target destroyed the slot's block: nothing to patch.
         if (to && flushes == stats_.flushes) {
           cache_.link(static_cast<ExitSlot*>(link), to);

@@ -257,5 +257,58 @@ TEST(InterpTierRun, TheJitTranslatesAHeadAtItsNthEntry) {
   EXPECT_EQ(t.interp_insns + jit.stats().translated_insns, m.cpu.insn_count);
 }
 
+
+TEST(InterpTierRun, AReturnFromTranslatedCodeResumesAtTheCallersNextInstructionAsItIsNow) {
+  // call F ; mov eax, 1 ; syscall, with F (ret) at +0x40. A run stopping at F (due) resumes,
+  // after the jit ran F, from the call's entry (Interpreter::tier_resume_), whose next entry
+  // in the pool is the mov: a hint, checked against the bytes now in memory like any other.
+  Machine m;
+  m.load({0xE8, 0x3B, 0, 0, 0, 0xB8, 1, 0, 0, 0, 0x0F, 0x05});
+  *m.as.host(kCode + 0x40) = 0xC3;  // F: ret
+  *m.as.host(kCode + 0x20) = 0x0F;  // (a syscall for F's first run)
+  *m.as.host(kCode + 0x21) = 0x05;
+  Interpreter in(m.as.memory(), 2048);
+  const uint64_t rsp = m.cpu.gpr[RSP];
+  // F first (so that the call's fall-through is decoded right after the call), returning to
+  // the syscall at +0x20; then the whole program once: F entered twice.
+  m.cpu.rip = kCode + 0x40;
+  m.cpu.gpr[RSP] = rsp - 8;
+  const uint64_t to_syscall = kCode + 0x20;
+  std::memcpy(m.as.host(rsp - 8), &to_syscall, 8);
+  Interpreter::TierRun first;
+  first.translate_at = 1000;
+  ASSERT_EQ(in.run_tier(m.cpu, first), StopReason::Syscall);
+  m.cpu.rip = kCode;
+  m.cpu.gpr[RSP] = rsp;
+  Interpreter::TierRun whole;
+  whole.translate_at = 1000;
+  ASSERT_EQ(in.run_tier(m.cpu, whole), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.gpr[RAX], 1u);
+  const uint64_t misses = in.decode_misses();
+  for (uint8_t imm : {1, 9}) {
+    // F's third entry is due: the run stops there, after the call.
+    m.cpu.rip = kCode;
+    m.cpu.gpr[RSP] = rsp;
+    m.cpu.gpr[RAX] = 0;
+    Interpreter::TierRun to_f;
+    to_f.translate_at = imm == 1 ? 3 : 4;  // (kCode, entered 2 then 3 times before, must not be due)
+    ASSERT_EQ(in.run_tier(m.cpu, to_f), StopReason::InstructionLimit);
+    ASSERT_TRUE(to_f.due);
+    ASSERT_EQ(m.cpu.rip, kCode + 0x40);
+    // The jit runs F's translation (a ret); meanwhile the mov's immediate may change.
+    m.cpu.rip = kCode + 5;
+    m.cpu.gpr[RSP] += 8;
+    *m.as.host(kCode + 6) = imm;
+    Interpreter::TierRun back;
+    back.translate_at = 1000;
+    const uint64_t insns = m.cpu.insn_count;
+    ASSERT_EQ(in.run_tier(m.cpu, back), StopReason::Syscall);
+    EXPECT_EQ(m.cpu.gpr[RAX], imm);
+    EXPECT_EQ(m.cpu.insn_count, insns + 2);
+    // The same bytes are found again; changed ones are decoded again (once).
+    EXPECT_EQ(in.decode_misses(), misses + (imm == 1 ? 0 : 1));
+  }
+}
+
 }  // namespace
 }  // namespace vireo::test
