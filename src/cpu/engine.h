@@ -47,6 +47,9 @@ class Engine {
   // between runs. (The caller's to say: a pthread_atfork handler's counter would be one more
   // copy-on-write fault in every child.)
   virtual void forked() {}
+  // The same host fork, in the parent: its memory is now shared copy-on-write with the child
+  // until the child execs or exits (called as forked() is, by the forking thread).
+  virtual void fork_parent() {}
   // An in-place execve (issue 22) is about to drop this engine: the decode cache it hands to
   // the next image's engine (offer_kept_decodes), or null (interp/kept_decodes.cpp).
   virtual std::shared_ptr<KeptDecodes> keep_decodes() { return nullptr; }

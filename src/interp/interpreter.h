@@ -86,6 +86,10 @@ class Interpreter final : public Engine {
     // forked child: those pool pages are its parent's, copy-on-write, and each store was a
     // page copy; jit/tiering.h).
     bool keep_inherited = false;
+    // With keep_inherited, the run's new decodes are indexed in a table of its own, not in the
+    // shared index and memo (young_child): a forked child's. A forking parent's are indexed as
+    // usual (the parent lives on: a small table of its own would miss for the rest of its run).
+    bool own_decodes = true;
     // Out: the heads entered (the tier's block entries); whether the run stopped at a due head.
     uint64_t heads = 0;
     bool due = false;
@@ -114,8 +118,13 @@ class Interpreter final : public Engine {
     if (index_) __builtin_prefetch(&index_[slot_of(rip)]);
     if (rip < x_.mem.limit) __builtin_prefetch(x_.mem.base + rip);
   }
-  // The entries decoded so far are inherited (the jit's forked child: TierRun::keep_inherited).
-  void mark_inherited() { inherited_end_ = pool_end_; }
+  // The entries decoded so far are inherited (the jit's forked child, or its parent after the
+  // fork: TierRun::keep_inherited).
+  // (Stored only when it changes: a parent marks at each fork in its start-up, and its child's
+  // mark then finds the same end unless the parent decoded since: no page copy for it.)
+  void mark_inherited() {
+    if (inherited_end_ != pool_end_) inherited_end_ = pool_end_;
+  }
 
   // An in-place execve (issue 22): the decode cache is handed to the next image's engine
   // instead of being dropped (interp/kept_decodes.cpp). keep_decodes() moves it out of this
@@ -136,6 +145,7 @@ class Interpreter final : public Engine {
   uint64_t decode_misses() const { return decode_misses_; }
   // Misses served by copying the decode of the same bytes at another address (the memo).
   uint64_t decode_copies() const { return memo_hits_; }
+  bool has_own_index() const { return own_index_ != nullptr; }  // (a young child's: young_child)
 
   // The decode cache's instruction at `rip` if it was decoded from these bytes (at least its
   // length of them), else null: the jit's translator reuses what its interpreter tier decoded.
@@ -302,7 +312,7 @@ class Interpreter final : public Engine {
   }
   // A young forked child is running (TierRun::keep_inherited, with entries still inherited): its
   // decodes go to own_index_, not to the shared index and memo (allocate).
-  bool young_child() const { return tier_ && tier_->keep_inherited && inherited_end_; }
+  bool young_child() const { return tier_ && tier_->keep_inherited && tier_->own_decodes && inherited_end_; }
   // Remembers `e` as the successor of `prev` (the entry fetched before it) other than the next
   // entry. Not stored again when it is there already: a hint found by the fetch is the common
   // case, and the store dirtied the entry's cache line for nothing. Nor into an entry a forked

@@ -345,7 +345,8 @@ StopReason JitEngine::interpret_cold(CpuState& cpu, bool restart, bool& due) {
     run.translated = [](void* self, uint64_t pc) { return static_cast<JitEngine*>(self)->cache_.lookup(pc) != nullptr; };
   run.ctx = this;
   run.restart_first = restart;
-  run.keep_inherited = tiering_.keeps_parent_counts();
+  run.keep_inherited = tiering_.keeps_parent_counts() || tiering_.keeps_shared_counts();
+  run.own_decodes = tiering_.keeps_parent_counts();
   StopReason r = interp_.run_tier(cpu, run);
   tiering_.stats.interp_entries += run.heads;
   ++tiering_.stats.interp_runs;
@@ -475,6 +476,12 @@ void JitEngine::forked() {
   tiering_.new_process();
   interp_.mark_inherited();  // (the decode pool's pages so far are shared with the parent)
   cache_.mark_inherited();  // (so are the blocks: left, not freed, at an execve)
+}
+
+// The parent of a host fork: the counts of what it decoded so far are on pages it now shares
+// with the child (Tiering::parent_forked).
+void JitEngine::fork_parent() {
+  if (tiering_.parent_forked()) interp_.mark_inherited();
 }
 
 StopReason JitEngine::run(CpuState& cpu) {

@@ -110,6 +110,7 @@ class JitEngine final : public Engine {
   void prepare_guest_read(uint64_t addr, uint64_t len) override;  // (watch_step.cpp)
   void merge_stats(const Engine& other) override;
   void forked() override;
+  void fork_parent() override;
   std::shared_ptr<KeptDecodes> keep_decodes() override { return interp_.keep_decodes(); }
   // Breakpoints end blocks (the dispatcher checks them, chaining never jumps to one);
   // single-steps run in the interpreter, which checks them per instruction; watchpoints

@@ -145,6 +145,19 @@ class Tiering {
   // (or runs translated, if its parent translated it); code the child decodes itself is
   // counted as usual, and a child that lives past its start-up counts everything again.
   bool keeps_parent_counts() const { return forked_ && in_startup(); }
+  // The engine's process forked a child; true if, from now on in its start-up phase, it does
+  // not store the entry counts of the code decoded before the fork either (keeps_shared_counts).
+  // The parent's pool pages are then shared with the child: the first count stored on each
+  // copied it (or, the child gone, took a fault to make it writable again), every fork
+  // again: busybox sh running a loop of 150 execs took 15 such faults per fork, forkexec 5
+  // (docs/performance.md, "Fork and exec, thirteenth pass"). Counting there waits for the
+  // end of the phase, as a forked child's does; a parent past its start-up counts as before.
+  bool parent_forked() {
+    if (!in_startup()) return false;
+    forked_parent_ = true;
+    return true;
+  }
+  bool keeps_shared_counts() const { return forked_parent_ && in_startup(); }
   const TierOptions& options() const { return o_; }
   TierStats stats;
 
@@ -153,6 +166,7 @@ class Tiering {
   bool in_startup() const { return o_.startup_translate_after && age() < o_.startup_insns; }
   uint64_t born_at_ = 0;  // stats.interp_insns when this process started (its parent's, after fork)
   bool forked_ = false;   // this process is a fork of the one that made the engine
+  bool forked_parent_ = false;  // this process forked in its start-up phase (parent_forked)
   struct PageState {
     uint32_t faults = 0;         // SMC write faults since the page was last (re)promoted
     uint32_t demotions = 0;

@@ -43,7 +43,8 @@ void lock_all_for_fork() {
   // runs with no Vireo lock held). Every lock is free, and the child finds it so, untouched.
   // Taking and releasing them would only write each one's page after the fork: a copy-on-write
   // fault per page in the parent and one in the child (up to ~16 per fork under the jit).
-  g_locked = !__libc_single_threaded;
+  // (stored only when it changes: a page of the parent's, shared with the child from the fork on)
+  if (g_locked != !__libc_single_threaded) g_locked = !__libc_single_threaded;
   if (!g_locked) return;
   registry_mutex().lock();
   for (ForkSafeMutex* m : registry()) m->lock();

@@ -92,6 +92,73 @@ TEST(InterpForkedChild, RunningItsParentsCodeCopiesNoneOfTheDecodeCache) {
   EXPECT_EQ(grown, 0);
 }
 
+// The forking parent's side (TierRun::keep_inherited without own_decodes): after a fork it
+// shares the same pages with its child, and its run over the code it decoded before stores
+// nothing there either (run here in a child of the test, whose pages are shared the same way).
+TEST(InterpForkedChild, AForkingParentsRunCopiesNoneOfTheDecodeCache) {
+  Machine m;
+  m.load(calls_program());
+  Interpreter in(m.as.memory(), 1 << 14);
+  Interpreter::TierRun first;
+  first.translate_at = 1u << 20;
+  ASSERT_EQ(in.run_tier(m.cpu, first), StopReason::Syscall);
+  const uint64_t misses = in.decode_misses();
+  in.mark_inherited();
+  const CpuState start = [&] {
+    CpuState c = m.cpu;
+    c.rip = kCode;
+    c.insn_count = 0;
+    return c;
+  }();
+  auto run = [&](bool keep) {
+    return in_child([&] {
+      m.cpu = start;
+      Interpreter::TierRun parent;
+      parent.translate_at = 1u << 20;
+      parent.keep_inherited = keep;
+      parent.own_decodes = false;
+      const long before = minor_faults();
+      if (in.run_tier(m.cpu, parent) != StopReason::Syscall || in.decode_misses() != misses) return 254;
+      return int(std::min<long>(minor_faults() - before, 253));
+    });
+  };
+  const int kept = run(true);
+  EXPECT_LT(kept, 24);
+  // Counting as before the fork writes every call's head count: a page copy per ~32 entries.
+  const int counted = run(false);
+  EXPECT_GT(counted, kept + 30);
+}
+
+// A forking parent's new decodes go to the shared index and memo (own_decodes off): found again
+// and copied from as before the fork, with no index of its own.
+TEST(InterpForkedChild, AForkingParentsNewDecodesAreIndexedAsUsual) {
+  Machine m;
+  std::vector<uint8_t> code(0x300, 0x90);
+  const std::vector<uint8_t> small = {0xB8, 1, 0, 0, 0, 0x83, 0xC0, 0x02, 0x0F, 0x05};
+  std::copy(small.begin(), small.end(), code.begin());
+  std::copy(small.begin(), small.end(), code.begin() + 0x100);
+  std::copy(small.begin(), small.end(), code.begin() + 0x200);
+  m.load(code);
+  Interpreter in(m.as.memory(), 2048);
+  auto run = [&](uint64_t at, bool keep) {
+    m.cpu.rip = at;
+    Interpreter::TierRun r;
+    r.translate_at = 1000;
+    r.keep_inherited = keep;
+    r.own_decodes = false;
+    EXPECT_EQ(in.run_tier(m.cpu, r), StopReason::Syscall);
+    EXPECT_EQ(m.cpu.gpr[RAX], 3u);
+  };
+  run(kCode, false);
+  in.mark_inherited();
+  run(kCode + 0x100, true);
+  EXPECT_EQ(in.decode_misses(), 6u);
+  EXPECT_EQ(in.decode_copies(), 3u);
+  run(kCode + 0x100, true);
+  EXPECT_EQ(in.decode_misses(), 6u);
+  EXPECT_FALSE(in.has_own_index());
+}
+
 // mov eax, 1 ; add eax, 2 ; syscall — the same bytes at two addresses.
 const std::vector<uint8_t> kSmall = {0xB8, 1, 0, 0, 0, 0x83, 0xC0, 0x02, 0x0F, 0x05};
 

@@ -86,6 +86,30 @@ TEST(JitTiering, AYoungForkedChildKeepsItsParentsCounts) {
   EXPECT_TRUE(t.keeps_parent_counts());
 }
 
+// The parent side of a fork (JitEngine::fork_parent): young, it stops storing the counts of what
+// it decoded before the fork (those pages are shared with the child now) until its start-up
+// phase ends; past its start-up, a fork changes nothing.
+TEST(JitTiering, AYoungForkingParentKeepsItsSharedCountsUntilItGrowsUp) {
+  Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000});
+  EXPECT_FALSE(t.keeps_shared_counts());
+  t.stats.interp_insns = 400;
+  EXPECT_TRUE(t.parent_forked());
+  EXPECT_TRUE(t.keeps_shared_counts());
+  EXPECT_FALSE(t.keeps_parent_counts());  // (a parent: its new decodes are indexed as usual)
+  EXPECT_EQ(t.threshold(), 256u);         // (its phase goes on: the fork does not restart it)
+  EXPECT_EQ(t.insns_until_steady(), 600u);
+  t.stats.interp_insns = 1000;
+  EXPECT_FALSE(t.keeps_shared_counts());
+  EXPECT_FALSE(t.parent_forked());
+  EXPECT_FALSE(t.keeps_shared_counts());
+}
+
+TEST(JitTiering, WithoutAStartUpPhaseAForkingParentCountsEverything) {
+  Tiering t(TierOptions{.translate_after = 8});
+  EXPECT_FALSE(t.parent_forked());
+  EXPECT_FALSE(t.keeps_shared_counts());
+}
+
 TEST(JitTiering, WithoutAStartUpPhaseAForkedChildCountsEverything) {
   Tiering t(TierOptions{.translate_after = 8});
   t.new_process();

@@ -104,7 +104,12 @@ class CodeCache {
   // (slab free lists, malloc's headers), ~60 copy-on-write faults per exec of a shell's child
   // (issue 22, "Start-up, seventh pass"). Memory left so is counted in the process and what
   // it forks (abandoned_blocks()): past kAbandonCap blocks, they are freed again.
-  void mark_inherited() { inherited_end_ = cursor_, inserted_since_fork_ = 0; }
+  // (Stored only when it changes: in a child that execs at once the write was a page copy of
+  // its own, for a parent that translated nothing since its last fork.)
+  void mark_inherited() {
+    if (inherited_end_ != cursor_) inherited_end_ = cursor_;
+    if (inserted_since_fork_) inserted_since_fork_ = 0;
+  }
   static constexpr size_t kAbandonCap = 16384;  // (~600 bytes each: ~10 MB at most)
   static size_t abandoned_blocks();
 

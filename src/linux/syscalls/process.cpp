@@ -153,6 +153,9 @@ int64_t fork_guest(Process& p, int exit_signal, bool hold_parent) {
     if (hold[0] >= 0) ::close(hold[0]);  // hold[1] stays open until exec or exit
     return 0;
   }
+  // The parent's engine: its memory is shared with the child from now on (cpu/engine.h). (The
+  // forking thread's only: another thread's engine is that thread's to touch.)
+  if (GuestThread* me = current_thread(); me && me->engine) me->engine->fork_parent();
   if (hold[0] >= 0) {
     ::close(hold[1]);
     char c;
