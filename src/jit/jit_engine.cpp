@@ -243,6 +243,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc, const CpuState* entry) {
     limits.translated = &cache_;
     limits.follow_calls = opts_.follow_calls;
     limits.entry = entry;
+    limits.jump_tables = opts_.chain && opts_.jump_cache;
     limits.end_after_store = checked;
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
     // A block that reaches into a checked page (its second page) is checked as a whole.

@@ -59,6 +59,9 @@ class Translator {
   // may be guessed (call_guess.h; user mode, the dispatcher about to run the block); else null.
   const GuestMemory* guess_mem = nullptr;
   const CpuState* guess_entry = nullptr;
+  // The guest memory where a `jmp` through a read-only jump table may become a dispatch
+  // through the block's own table of exits (jump_table.h; user mode, chaining on); else null.
+  const GuestMemory* table_mem = nullptr;
 
   // Operand access, mirroring Exec::read/write: values are zero-extended to 64 bits.
   Value read(const Operand& o, unsigned size);
@@ -176,6 +179,9 @@ struct BlockLimits {
   // The guest state the block will start with (the dispatcher translates it to run it now),
   // or null: an indirect call's target computed from it is guessed (call_guess.h).
   const CpuState* entry = nullptr;
+  // A `jmp` through a read-only jump table becomes a multi-way chainable exit
+  // (jump_table.h): the engine chains blocks and has a jump cache.
+  bool jump_tables = false;
   bool breaks_at(uint64_t pc) const {
     return breakpoints && std::binary_search(breakpoints->begin(), breakpoints->end(), pc);
   }
