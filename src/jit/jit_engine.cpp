@@ -648,6 +648,10 @@ void JitEngine::log_block(const ir::Block& before, const ir::Block& after, const
         diag_print(f, "{:#018x}:  .quad {:#x} (a branch's pointer)\n", begin, pointer);
         continue;
       }
+      if (prot >= 0 && !(prot & PROT_EXEC)) {  // (a jump table the block dispatches through: jump_table.h)
+        diag_print(f, "{:#018x}:  .data {} bytes (a jump table)\n", begin, end - begin);
+        continue;
+      }
       print_code(begin, end);
     }
     diag_print(f, "\n");
