@@ -210,8 +210,8 @@ void CodeCache::patch_jmp(uint8_t* at, const uint8_t* to) {
 }
 
 void CodeCache::patch_exit(ExitSlot* slot, const uint8_t* to) {
-  if (!slot->table_entry) return patch_jmp(slot->jmp, to);
-  __atomic_store_n(reinterpret_cast<uint64_t*>(slot->jmp), uint64_t(reinterpret_cast<uintptr_t>(to)), __ATOMIC_RELAXED);
+  if (!slot->table_entry()) return patch_jmp(slot->jmp, to);
+  __atomic_store_n(slot->entry(), uint64_t(reinterpret_cast<uintptr_t>(to)), __ATOMIC_RELAXED);
 }
 
 void CodeCache::link(ExitSlot* slot, TranslatedBlock* to) {

@@ -503,10 +503,9 @@ void BlockEmitter::emit_exit_table() {
       continue;
     }
     auto slot = std::make_unique<ExitSlot>();
-    slot->jmp = const_cast<uint8_t*>(getCurr());
+    slot->jmp = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(getCurr()) | ExitSlot::kTableEntry);
     slot->unlinked = const_cast<uint8_t*>(link);
     slot->target_pc = target;
-    slot->table_entry = true;
     slots[k] = slot.get();
     out_.exits.push_back(std::move(slot));
     dq(uint64_t(reinterpret_cast<uintptr_t>(link)));
