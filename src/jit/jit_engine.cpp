@@ -245,6 +245,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc, const CpuState* entry) {
     limits.follow_calls = opts_.follow_calls;
     limits.entry = entry;
     limits.guess_sites = &guess_sites_;
+    limits.jump_tables = opts_.chain && opts_.jump_cache;
     limits.end_after_store = checked;
     if (!translate_block(mem_, pc, limits, block, fallbacks, interpret_all)) return nullptr;
     // A block that reaches into a checked page (its second page) is checked as a whole.
@@ -677,6 +678,10 @@ void JitEngine::log_block(const ir::Block& before, const ir::Block& after, const
         uint64_t pointer;
         std::memcpy(&pointer, mem_.base + begin, 8);
         diag_print(f, "{:#018x}:  .quad {:#x} (a branch's pointer)\n", begin, pointer);
+        continue;
+      }
+      if (prot >= 0 && !(prot & PROT_EXEC)) {  // (a jump table the block dispatches through: jump_table.h)
+        diag_print(f, "{:#018x}:  .data {} bytes (a jump table)\n", begin, end - begin);
         continue;
       }
       print_code(begin, end);

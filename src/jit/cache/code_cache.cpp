@@ -209,8 +209,13 @@ void CodeCache::patch_jmp(uint8_t* at, const uint8_t* to) {
   std::memcpy(at + 1, &rel, 4);
 }
 
+void CodeCache::patch_exit(ExitSlot* slot, const uint8_t* to) {
+  if (!slot->table_entry()) return patch_jmp(slot->jmp, to);
+  __atomic_store_n(slot->entry(), uint64_t(reinterpret_cast<uintptr_t>(to)), __ATOMIC_RELAXED);
+}
+
 void CodeCache::link(ExitSlot* slot, TranslatedBlock* to) {
-  patch_jmp(slot->jmp, to->code);
+  patch_exit(slot, to->code);
   slot->linked = to;
   to->incoming.push_back(slot);
 }
@@ -218,7 +223,7 @@ void CodeCache::link(ExitSlot* slot, TranslatedBlock* to) {
 void CodeCache::remove(TranslatedBlock* b) {
   // Unlink every chain that leads into b, and forget b's own outgoing links.
   for (ExitSlot* s : b->incoming) {
-    patch_jmp(s->jmp, s->unlinked);
+    patch_exit(s, s->unlinked);
     s->linked = nullptr;
   }
   for (size_t i = 0; i < b->exit_count(); ++i)

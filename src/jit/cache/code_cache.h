@@ -151,6 +151,8 @@ class CodeCache {
   void erase_block(TranslatedBlock* b);  // out of table_ and by_host_, destroyed
   void grow_table();
   static void patch_jmp(uint8_t* at, const uint8_t* to);
+  // Points an exit (a jmp rel32, or an entry of a table of exits) at `to`.
+  static void patch_exit(ExitSlot* slot, const uint8_t* to);
 
   // A bit per hash of a guest pc with a block (set at insert, cleared only at flush: a stale
   // bit costs a lookup in blocks_, no more). The interpreter tier's cold entries missed in

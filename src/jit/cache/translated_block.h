@@ -37,11 +37,18 @@ struct FallbackInsn {
 // dispatcher to link it, and is then patched to jump straight to the successor.
 // (From a SlabPool, 32 bytes each: translated code holds its address, so it cannot live in a
 // list that moves.)
+// An entry of a block's table of exits (a jump-table dispatch, frontend/jump_table.h) is one
+// too: `jmp` is then the 8-byte host address the block's `jmp [exits + index*8]` reads, with
+// kTableEntry set (a host address has bit 63 clear; the slot stays 32 bytes), patched with
+// an aligned store (atomic for a thread running the block).
 struct ExitSlot {
-  uint8_t* jmp;           // address of the E9 rel32 instruction
+  uint8_t* jmp;           // address of the E9 rel32 instruction (or of the table entry)
   uint8_t* unlinked;      // where it jumps while unlinked (the block's link stub)
   uint64_t target_pc;     // guest pc it leads to
   struct TranslatedBlock* linked = nullptr;
+  static constexpr uintptr_t kTableEntry = uintptr_t(1) << 63;
+  bool table_entry() const { return (reinterpret_cast<uintptr_t>(jmp) & kTableEntry) != 0; }
+  uint64_t* entry() const { return reinterpret_cast<uint64_t*>(reinterpret_cast<uintptr_t>(jmp) & ~kTableEntry); }
   static void* operator new(size_t size);
   static void operator delete(void* p);
 };

@@ -4,6 +4,7 @@
 #include "cpu/cpu_state.h"
 #include "jit/cache/guess_sites.h"
 #include "jit/frontend/call_guess.h"
+#include "jit/frontend/jump_table.h"
 #include "jit/frontend/translator.h"
 
 namespace vireo::jit {
@@ -19,8 +20,13 @@ bool jmp(Translator& t, const Insn& in) {
     t.ir.jump(uint64_t(o.disp));
   } else if (Translator::is_integer_operand(o) && o.size == 8) {
     Value target = t.read(o, 8);
+    // A dispatch through a read-only jump table: a chainable exit per entry (jump_table.h).
+    // (its guard's side exit, if any, comes before the canonical check, which stays last
+    // before the terminal: block_exits.cpp defers it to the miss path)
+    const Value index = translate_jump_table(t, target);
     t.ir.emit(Opcode::CheckCanonical, {Arg::val(target)});
     t.ir.indirect(target);
+    t.ir.block().term.cond = index;
   } else {
     return false;  // far jumps
   }

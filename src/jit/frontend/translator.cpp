@@ -640,6 +640,7 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
       t.guess_entry = limits.entry;
       t.guess_sites = limits.guess_sites;
     }
+    if (limits.jump_tables && !limits.system_mode && !limits.end_after_store && mem.space) t.table_mem = &mem;
     // A locked read-modify-write must be atomic with respect to other guest threads: host
     // atomics (locked.cpp), or the interpreter's locked path (interp/locked.cpp).
     FrontendFn fn = interpret_all ? nullptr : is_locked_rmw(in) ? translate_locked : table[in.mnemonic];
@@ -758,6 +759,8 @@ bool translate_block(const GuestMemory& mem, uint64_t pc, const BlockLimits& lim
   }
   // (before the tail's range, which comes last)
   block.code.insert(block.code.end(), pointers.begin(), pointers.end());
+  if (const ir::JumpTable& j = block.jump_table; j.present())  // (jump_table.h: data the block depends on)
+    block.code.push_back({j.at, j.at + j.entry_size * j.targets.size()});
   // The first side exit whose path leads back to the start becomes the block's tail.
   if (limits.end_after_store) return true;
   for (auto [entry, target] : exits)

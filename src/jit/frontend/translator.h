@@ -61,6 +61,9 @@ class Translator {
   const GuestMemory* guess_mem = nullptr;
   const CpuState* guess_entry = nullptr;
   const GuessSites* guess_sites = nullptr;  // the sites not to guess (BlockLimits::guess_sites)
+  // The guest memory where a `jmp` through a read-only jump table may become a dispatch
+  // through the block's own table of exits (jump_table.h; user mode, chaining on); else null.
+  const GuestMemory* table_mem = nullptr;
 
   // Operand access, mirroring Exec::read/write: values are zero-extended to 64 bits.
   Value read(const Operand& o, unsigned size);
@@ -180,6 +183,9 @@ struct BlockLimits {
   const CpuState* entry = nullptr;
   // The indirect-call sites whose guesses kept missing (guess_sites.h), or null.
   const GuessSites* guess_sites = nullptr;
+  // A `jmp` through a read-only jump table becomes a multi-way chainable exit
+  // (jump_table.h): the engine chains blocks and has a jump cache.
+  bool jump_tables = false;
   bool breaks_at(uint64_t pc) const {
     return breakpoints && std::binary_search(breakpoints->begin(), breakpoints->end(), pc);
   }

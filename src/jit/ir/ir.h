@@ -45,7 +45,8 @@ struct Terminal {
     None,       // not yet set (the verifier rejects it)
     Jump,       // to a known guest pc: `target` (chainable)
     Branch,     // `cond` ? target : fallthrough (both chainable)
-    Indirect,   // to the guest pc in value `dest` (jump cache)
+    Indirect,   // to the guest pc in value `dest` (jump cache); with `cond` valid, a dispatch
+                // through the block's JumpTable, `cond` its index (frontend/jump_table.h)
     Syscall,    // return to the platform: SYSCALL executed, rip = target
     Exit,       // return to the dispatcher with rip = target
     Return,     // return to the dispatcher; rip is already in the guest state (after a
@@ -81,6 +82,16 @@ struct CodeRange {
   uint64_t begin = 0, end = 0;
 };
 
+// A read-only guest jump table the block's Indirect terminal dispatches through
+// (frontend/jump_table.h): entry i's target, read at translation time. The table's bytes are
+// among the block's code ranges, so whatever could change them drops the block.
+struct JumpTable {
+  uint64_t at = 0;                // guest address of entry 0
+  uint32_t entry_size = 0;        // 8 (absolute) or 4 (rel32 from `at`)
+  std::vector<uint64_t> targets;  // one per index value the terminal's `cond` can take
+  bool present() const { return !targets.empty(); }
+};
+
 struct Block {
   uint64_t guest_pc = 0;      // first guest instruction
   uint32_t guest_insns = 0;   // guest instructions covered
@@ -89,6 +100,7 @@ struct Block {
   std::vector<Inst> insts;
   Terminal term;
   Tail tail;
+  JumpTable jump_table;
 
   // Empties it for the next translation, keeping the vectors' storage: a fresh block
   // allocated (and first touched) ~40 KB of instructions per translation.
@@ -99,6 +111,9 @@ struct Block {
     insts.clear();
     term = {};
     tail = {};
+    jump_table.at = 0;
+    jump_table.entry_size = 0;
+    jump_table.targets.clear();
   }
 
   // Where the block's own instructions end: its terminal's position.

@@ -11,7 +11,9 @@ std::string print_terminal(const Terminal& t) {
     case Terminal::Kind::Jump: return fmt::format("  -> jump {:#x}\n", t.target);
     case Terminal::Kind::Branch:
       return fmt::format("  -> if %{} then {:#x} else {:#x}\n", t.cond.id, t.target, t.fallthrough);
-    case Terminal::Kind::Indirect: return fmt::format("  -> indirect %{}\n", t.dest.id);
+    case Terminal::Kind::Indirect:
+      if (t.cond.valid()) return fmt::format("  -> indirect %{} (jump table at index %{})\n", t.dest.id, t.cond.id);
+      return fmt::format("  -> indirect %{}\n", t.dest.id);
     case Terminal::Kind::Syscall: return fmt::format("  -> syscall, resume {:#x}\n", t.target);
     case Terminal::Kind::Exit: return fmt::format("  -> exit to dispatcher at {:#x}\n", t.target);
     case Terminal::Kind::Return: return "  -> return to dispatcher (rip in state)\n";

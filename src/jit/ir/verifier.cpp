@@ -24,7 +24,13 @@ std::string check_terminal(const Block& b, const Terminal& t, size_t end) {
   switch (t.kind) {
     case Terminal::Kind::None: return "block has no terminal";
     case Terminal::Kind::Branch: return check_value(b, end, t.cond, Type::U1, "branch condition");
-    case Terminal::Kind::Indirect: return check_value(b, end, t.dest, Type::U64, "indirect target");
+    case Terminal::Kind::Indirect: {
+      if (t.cond.valid()) {  // (a jump table's index: frontend/jump_table.h)
+        if (&t != &b.term || !b.jump_table.present()) return "jump-table index without the block's table";
+        if (std::string e = check_value(b, end, t.cond, Type::U64, "jump-table index"); !e.empty()) return e;
+      }
+      return check_value(b, end, t.dest, Type::U64, "indirect target");
+    }
     default: return "";
   }
 }

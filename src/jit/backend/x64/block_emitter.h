@@ -542,6 +542,17 @@ class BlockEmitter : public Xbyak::CodeGenerator {
 
   // The block's terminal, or its tail's (`fused`: the branch's TestCond is a host jcc).
   void terminal(const ir::Terminal& t, bool fused);
+  // A dispatch through the block's jump table (frontend/jump_table.h): `jmp [exits +
+  // index*8]`, one chainable exit per entry; the table of exits, the ExitSlot of each and the
+  // link stub of the unlinked ones go after the out-of-line code (block_exits.cpp).
+  void jump_table_dispatch(const Reg64& index, uint32_t& avoid);
+  void emit_exit_table();
+  struct ExitTable {
+    bool on = false;
+    int index = -1;                 // the index's host register
+    const uint8_t* miss = nullptr;  // the jump-cache probe (an entry no block can be chained to)
+    Xbyak::Label exits, slots;
+  } exit_table_;
 
   void out_of_line();
 

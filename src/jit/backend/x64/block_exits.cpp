@@ -409,6 +409,13 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
         load_gpr(sp, RSP);
         add(qword[rbx + kOffGpr + 8 * RSP], 8);
       }
+      // (a jmp: no deferred push; the tables' entries are host addresses, user mode)
+      if (&t == &b_.term && t.cond.valid() && b_.jump_table.present() && rt_.use_jump_cache && rt_.link_exit &&
+          !push && !rt_.tlb_table) {
+        const Reg64 index = val(t.cond.id);
+        avoid |= 1u << index.getIdx();
+        jump_table_dispatch(index, avoid);
+      }
       if (rt_.use_jump_cache) {
         const Reg64 slot = scratch(), table = scratch();
         // The slot of CodeCache::jump_cache_index, 16 bytes each. A hit goes straight to the
@@ -448,6 +455,65 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
     case ir::Terminal::Kind::Return: exit_with(kExitDispatch); break;
     case ir::Terminal::Kind::None: throw std::runtime_error("jit backend: block without terminal");
   }
+}
+
+// A dispatch through a read-only jump table (frontend/jump_table.h): everything is home, the
+// index in a register. Each entry of the block's table of exits holds the host address it
+// goes to: the entry block once chained, the link stub until then (which asks the dispatcher
+// to chain it, CodeCache::link), or the jump-cache probe that follows for a target no block
+// can start at (not canonical: the probe's miss path raises the #GP). A pending exit request
+// goes to the probe too, which checks it. No hash, no compare: the host `jmp` depends on the
+// index only, not on the guest table's load.
+void BlockEmitter::jump_table_dispatch(const Reg64& index, uint32_t& avoid) {
+  Reg64 exits = rax;
+  for (int r : kPool)
+    if (!(avoid & (1u << r))) {
+      exits = Reg64(r);
+      break;
+    }
+  Xbyak::Label probe;
+  if (edge_checks()) {
+    enc::cmp_cpu_imm(*this, 4, kOffExitRequest, 0);
+    jne(probe, T_NEAR);
+  }
+  lea(exits, ptr[rip + exit_table_.exits]);
+  jmp(qword[exits + index * 8]);
+  L(probe);
+  exit_table_.on = true;
+  exit_table_.index = index.getIdx();
+  exit_table_.miss = getCurr();
+}
+
+// After the out-of-line code (so that -d out_asm lists the block's code before its data): the
+// link stub, then the table of exits (8-byte aligned: each entry is patched with one store,
+// atomic for another thread running the block), then each entry's ExitSlot for the stub.
+void BlockEmitter::emit_exit_table() {
+  if (!exit_table_.on) return;
+  const Reg64 index(exit_table_.index);
+  const uint8_t* link = getCurr();
+  lea(r11, ptr[rip + exit_table_.slots]);
+  mov(rdx, qword[r11 + index * 8]);  // (the trampoline takes the target pc from the slot)
+  enc::jmp_abs(*this, rt_.link_exit);
+  align(8);
+  L(exit_table_.exits);
+  const std::vector<uint64_t>& targets = b_.jump_table.targets;
+  std::vector<const ExitSlot*> slots(targets.size(), nullptr);
+  for (size_t k = 0; k < targets.size(); ++k) {
+    const uint64_t target = targets[k];
+    if (target == 0 || target >= (uint64_t(1) << 47)) {  // (no block starts there)
+      dq(uint64_t(reinterpret_cast<uintptr_t>(exit_table_.miss)));
+      continue;
+    }
+    auto slot = std::make_unique<ExitSlot>();
+    slot->jmp = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(getCurr()) | ExitSlot::kTableEntry);
+    slot->unlinked = const_cast<uint8_t*>(link);
+    slot->target_pc = target;
+    slots[k] = slot.get();
+    out_.exits.push_back(std::move(slot));
+    dq(uint64_t(reinterpret_cast<uintptr_t>(link)));
+  }
+  L(exit_table_.slots);
+  for (const ExitSlot* slot : slots) dq(uint64_t(reinterpret_cast<uintptr_t>(slot)));
 }
 
 // `jmp rax` (an interpreter's dispatch, a switch's jump table, a PLT stub's `jmp [got]`) and
@@ -695,6 +761,7 @@ void BlockEmitter::out_of_line() {
     call(rax);
     exit_with(kExitFault);
   }
+  emit_exit_table();
 }
 
 void BlockEmitter::write_back(const SyncRecord& state) {
