@@ -342,7 +342,8 @@ void BlockEmitter::branch_test(const ir::Terminal& t, bool fused, Forward& not_t
 void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
   const uint64_t start = b_.guest_pc;
   if (slots_used_) {  // (its condition's or target's value spilled: back into a register)
-    ir::Inst use{Opcode::ExitIf};
+    ir::Inst use{};
+    use.op = Opcode::ExitIf;
     for (ir::Value v : {t.cond, t.dest})
       if (v.valid()) use.args[use.nargs++] = ir::Arg::val(v);
     reload_operands(uint32_t(b_.insts.size()), use);

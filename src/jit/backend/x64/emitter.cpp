@@ -420,7 +420,8 @@ void BlockEmitter::spill_dirty(uint32_t now) {
 }
 
 SyncRecord BlockEmitter::snapshot() {
-  SyncRecord s{uint32_t(getSize()), {}, -1, 0};
+  SyncRecord s{};  // (flags_reg -1, the rest empty)
+  s.host_offset = uint32_t(getSize());
   // (without a branch per register: each is written, and counted only if dirty; reg_of_ has
   // at least one element for the index of a clean one)
   const int* reg_of = reg_of_.data();
