@@ -27,7 +27,8 @@ class ForkSafeMutex {
   std::recursive_mutex m_;
 };
 
-// Around a host fork: takes every ForkSafeMutex (in creation order), then releases them all:
+// Around a host fork: takes every ForkSafeMutex (all at once, never waiting for one while
+// holding another), then releases them all:
 // the parent unlocks them; the child, whose one thread is not their owner as far as a
 // recursive mutex knows (its TID is new), makes each a fresh unlocked mutex.
 void lock_all_for_fork();

@@ -56,5 +56,26 @@ TEST(ForkSafeMutex, ThreadedForkWaitsForHeldLocks) {
   t.join();
 }
 
+// Another thread nests the locks in the order opposite to their creation (as SharedCode::protect
+// nests the shared code's and the address space's): it holds the later one while the fork
+// begins, then takes the earlier one. The fork must not hold the earlier one while it waits for
+// the later one (a deadlock: the alarm would kill the test).
+TEST(ForkSafeMutex, ThreadedForkDoesNotHoldOneLockWhileWaitingForAnother) {
+  ForkSafeMutex first, second;  // (created in this order)
+  std::atomic<bool> held{false};
+  std::thread t([&] {
+    std::lock_guard outer(second);
+    held = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the fork is waiting by now
+    std::lock_guard inner(first);
+  });
+  while (!held) std::this_thread::yield();
+  ::alarm(20);
+  int code = guest_like_fork([&] { return first.try_lock() && second.try_lock() ? 0 : 1; });
+  ::alarm(0);
+  EXPECT_EQ(code, 0);
+  t.join();
+}
+
 }  // namespace
 }  // namespace vireo
