@@ -39,6 +39,15 @@ long minor_faults() {
   return u.ru_minflt;
 }
 
+// The state after the first run, pointed at the code's start again (a second run over the same
+// code, in a child).
+CpuState restart_state(const CpuState& after) {
+  CpuState c = after;
+  c.rip = kCode;
+  c.insn_count = 0;
+  return c;
+}
+
 // Runs `child` in a forked process and returns what it returned (0-255).
 template <class F>
 int in_child(F child) {
@@ -60,12 +69,7 @@ TEST(InterpForkedChild, RunningItsParentsCodeCopiesNoneOfTheDecodeCache) {
   const uint64_t misses = in.decode_misses();
   ASSERT_EQ(misses, kCalls + 2u);
   in.mark_inherited();
-  const CpuState start = [&] {
-    CpuState c = m.cpu;
-    c.rip = kCode;
-    c.insn_count = 0;
-    return c;
-  }();
+  const CpuState start = restart_state(m.cpu);
   // Faults of a keep_inherited run over the same code, in a child: the calls' ~47 pages of
   // entries (their hints, their head counts) are not written; the function's entry is (its
   // hint to the return address changes at every call). What the child does write (its CpuState, the
@@ -104,12 +108,7 @@ TEST(InterpForkedChild, AForkingParentsRunCopiesNoneOfTheDecodeCache) {
   ASSERT_EQ(in.run_tier(m.cpu, first), StopReason::Syscall);
   const uint64_t misses = in.decode_misses();
   in.mark_inherited();
-  const CpuState start = [&] {
-    CpuState c = m.cpu;
-    c.rip = kCode;
-    c.insn_count = 0;
-    return c;
-  }();
+  const CpuState start = restart_state(m.cpu);
   auto run = [&](bool keep) {
     return in_child([&] {
       m.cpu = start;
