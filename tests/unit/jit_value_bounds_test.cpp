@@ -37,6 +37,10 @@ TEST(JitValueBounds, NarrowValuesAndTheirScaledSumsAreBounded) {
             0xFFFFu * 24);
   EXPECT_EQ(upper_bound(b, ir.op(Opcode::Or, index, ir.constant(0x100)).id), 0x1FFu);
   EXPECT_EQ(upper_bound(b, ir.op(Opcode::Shr, index, ir.get_gpr(1)).id), 0xFFu);
+  // (a zero-extension keeps a tighter bound of its operand: lua's `and eax, 0x7f`)
+  EXPECT_EQ(upper_bound(b, ir.op(Opcode::ZeroExt32, ir.op(Opcode::And, ir.get_gpr(2), ir.constant(0x7F))).id), 0x7Fu);
+  EXPECT_EQ(upper_bound(b, ir.op(Opcode::ZeroExt8, ir.op(Opcode::And, ir.get_gpr(2), ir.constant(0xF))).id), 0xFu);
+  EXPECT_EQ(upper_bound(b, ir.op(Opcode::ZeroExt16, ir.op(Opcode::And, ir.get_gpr(2), ir.constant(0x1FFFF))).id), 0xFFFFu);
 }
 
 TEST(JitValueBounds, GuestRegistersAndSumsThatCanWrapAreNot) {

@@ -42,9 +42,14 @@ uint64_t bound_of(const ir::Block& b, uint32_t v, int depth) {
   auto arg = [&](int k) { return arg_bound(b, in.args[k], depth + 1); };
   switch (in.op) {
     case Opcode::Const: return in.args[0].v;
-    case Opcode::ZeroExt8: case Opcode::Load8: return 0xFF;
-    case Opcode::ZeroExt16: case Opcode::Load16: return 0xFFFF;
-    case Opcode::ZeroExt32: case Opcode::Load32:
+    case Opcode::Load8: return 0xFF;
+    case Opcode::Load16: return 0xFFFF;
+    // (a zero-extension only clears bits: lua's dispatch index `and eax, 0x7f` is
+    // ZeroExt32(And(x, 0x7f)), bounded by the mask, which makes its jump table one)
+    case Opcode::ZeroExt8: return std::min<uint64_t>(arg(0), 0xFF);
+    case Opcode::ZeroExt16: return std::min<uint64_t>(arg(0), 0xFFFF);
+    case Opcode::ZeroExt32: return std::min<uint64_t>(arg(0), 0xFFFF'FFFF);
+    case Opcode::Load32:
     case Opcode::Add32: case Opcode::Sub32: case Opcode::Or32: case Opcode::Xor32:
     case Opcode::Mul32: case Opcode::Not32: case Opcode::Neg32:
       return 0xFFFF'FFFF;
