@@ -131,6 +131,21 @@ TEST(JitAvx, CryptoFormsAreTranslatedAndMatchInterpreter) {
 
 // A loop in place: its YMM registers are held in host registers across iterations while their
 // upper halves stay in CpuState; legacy SSE in the loop keeps them, vzeroupper clears them.
+// Registers first read after a 256-bit op in the same run of VEX ops: their low halves are
+// loaded VEX-encoded (emit_avx.cpp: a legacy movdqa with a dirty host upper half stalls), which
+// zeroes the host upper half; a wide read after that must take the guest's upper half again.
+TEST(JitAvx, RegistersFirstReadInADirtyRunKeepTheirUpperHalves) {
+  const Code run = {
+      0xC4, 0xE2, 0x7D, 0x78, 0xC0,  // vpbroadcastb ymm0, xmm0 (the host's upper halves dirty)
+      0xC5, 0xF1, 0xEF, 0xC9,        // vpxor xmm1, xmm1, xmm1
+      0xC5, 0xE5, 0xFC, 0xD0,        // vpaddb ymm2, ymm3, ymm0 (ymm3 read wide)
+      0xC5, 0xD1, 0xFC, 0xE0,        // vpaddb xmm4, xmm5, xmm0 (xmm5's low half only)
+      0xC5, 0xD5, 0xEB, 0xF2,        // vpor ymm6, ymm5, ymm2 (then ymm5 wide)
+      0xC5, 0xC5, 0xF8, 0xFD,        // vpsubb ymm7, ymm7, ymm5
+  };
+  run_translated(run, 6);
+}
+
 TEST(JitAvx, LoopInPlaceMixingVexAndLegacySse) {
   const Code loop = {
       0xC5, 0xFD, 0xFE, 0xC1,  // L: vpaddd ymm0, ymm0, ymm1
