@@ -546,13 +546,28 @@ void Interpreter::set_tier_fast() {
 }
 
 // The common head, counted without a call (TierFast): true if counted, false to ask tier_head.
-// (The same decisions as tier_head's for such a head: not due after this entry, stored.)
+// (The same decisions as tier_head's for such a head: not due after this entry, stored; or,
+// inherited, read and not stored.)
 inline bool Interpreter::tier_counts(const CpuState& cpu, const Insn* in) {
   CacheEntry* const e = last_;
   const TierFast& f = tier_fast_;
-  if (!e || &e->insn != in || e->wrap != epoch_ || e->heads - f.from >= f.below || e < f.store_from ||
-      cpu.insn_count >= f.yield_at_insn || f.yield_flag->load(std::memory_order_relaxed))
+  if (!e || &e->insn != in || cpu.insn_count >= f.yield_at_insn || f.yield_flag->load(std::memory_order_relaxed))
     return false;
+  if (e < f.store_from) [[unlikely]] {
+    // Inherited (a young forked child's, a forking parent's, an image's that kept the decodes
+    // of the one before its execve): read, not stored. Every such head went to tier_head, ~70
+    // instructions each: 290,000 in a `busybox true` exec'd by busybox sh, whose decodes are
+    // all its parent's (docs/performance.md, "Fork and exec, fourteenth pass"). As tier_head
+    // reads it: a count from before a wrap, or from the image before an execve, is 0; a due
+    // head (kDue) stays due past a wrap. Due, or 0 with translations to ask about: tier_head.
+    const uint32_t n = e->wrap == epoch_                           ? e->heads
+                       : e->heads < kDue || e->wrap < image_epoch_ ? 0
+                                                                   : kDue;
+    if (n - f.from >= f.below) return false;
+    ++tier_->heads;
+    return true;
+  }
+  if (e->wrap != epoch_ || e->heads - f.from >= f.below) return false;
   ++e->heads;
   ++tier_->heads;
   return true;

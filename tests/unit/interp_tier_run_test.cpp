@@ -188,6 +188,44 @@ TEST(InterpTierRun, InheritedCountsAreReadNotStored) {
   EXPECT_EQ(m.cpu.insn_count, 1u + 2u + 50u * 2u);
 }
 
+// An inherited head is counted in the loop (tier_counts) as tier_head counts it, read and not
+// stored: for N on both sides of the parent's count, with and without a translation cache to
+// ask, the run stops at the same entry (or not at all), counts the same heads, and leaves the
+// parent's count as it was.
+TEST(InterpTierRun, InheritedHeadsStopWhereTierHeadWouldAndStoreNothing) {
+  for (uint32_t n : {3u, 99u, 100u, 101u, 150u}) {  // (N > 2: the mov, counted once by the parent, is not due)
+    for (bool ask : {false, true}) {
+      Machine m;
+      m.load(kLoop);
+      Interpreter in(m.as.memory(), 2048);
+      Interpreter::TierRun parent;
+      parent.translate_at = 1000;
+      ASSERT_EQ(in.run_tier(m.cpu, parent), StopReason::Syscall);  // L counted 99 times
+      in.mark_inherited();
+      for (int round = 0; round < 2; ++round) {  // (the second finds the same counts)
+        m.cpu.rip = kCode;
+        m.cpu.insn_count = 0;
+        Interpreter::TierRun child;
+        child.translate_at = n;
+        child.keep_inherited = true;
+        if (ask) child.translated = [](void*, uint64_t) { return false; };
+        const StopReason r = in.run_tier(m.cpu, child);
+        if (n <= 100) {  // 99 + 1 reaches N at L's first entry as a head
+          ASSERT_EQ(r, StopReason::InstructionLimit) << n << " ask " << ask;
+          EXPECT_TRUE(child.due);
+          EXPECT_EQ(m.cpu.rip, kL);
+          EXPECT_EQ(m.cpu.insn_count, 1u + 2u) << n << " ask " << ask;
+          EXPECT_EQ(child.heads, 1u) << n << " ask " << ask;
+        } else {
+          ASSERT_EQ(r, StopReason::Syscall) << n << " ask " << ask;
+          EXPECT_FALSE(child.due);
+          EXPECT_EQ(child.heads, 1u + 99u) << n << " ask " << ask;
+        }
+      }
+    }
+  }
+}
+
 TEST(InterpTierRun, CodeDecodedAfterTheMarkCountsAsUsual) {
   Machine m;
   m.load(kLoop);
