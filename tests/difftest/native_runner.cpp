@@ -120,6 +120,36 @@ void* map_fixed(uint64_t addr, uint64_t len, int prot) {
   return p;
 }
 
+// Runs one case natively from its input state; its end state comes back through the signal
+// handler (every case ends in a signal: the ud2 after it, a fault, or the CPU-time limit).
+void run_case(const Case& c, CaseResult* result) {
+  auto* code = reinterpret_cast<uint8_t*>(kCodeAddr);
+  auto* scratch = reinterpret_cast<uint8_t*>(kScratchAddr);
+  std::memcpy(code, c.code, kMaxCode);  // (random code may run past its end: all of it)
+  std::memset(code + kMaxCode, 0, kCodeSize - kMaxCode);  // as the engine's runner does
+  code[c.code_len] = 0x0F;  // ud2
+  code[c.code_len + 1] = 0x0B;
+  std::memcpy(scratch, c.scratch, kScratchSize);
+  Ctrl* k = ctrl();
+  std::memcpy(k->gpr, c.in.gpr, sizeof k->gpr);
+  // Only the compared flags are loaded; bit 1 reads as one, IF cannot change in user mode.
+  k->rflags = (c.in.rflags & kFlagsCompared) | flag::FIXED1 | flag::IF;
+  k->code = c.in.rip;
+  k->stack_top = kCtrlAddr + kCtrlSize;
+  to_fxsave(c.in, k->fx);
+  std::memcpy(k->ymm_hi, c.in.ymm_hi, sizeof k->ymm_hi);
+  g_result = result;
+  std::memset(&result->state, 0, sizeof result->state);
+  // Random code may loop: 20 ms of CPU time, then SIGVTALRM ends the case (EndKind::Other).
+  itimerval t{};
+  t.it_value.tv_usec = 20000;
+  setitimer(ITIMER_VIRTUAL, &t, nullptr);
+  if (sigsetjmp(g_env, 1) == 0) difftest_native_enter();
+  t.it_value.tv_usec = 0;
+  setitimer(ITIMER_VIRTUAL, &t, nullptr);
+  std::memcpy(result->scratch, scratch, kScratchSize);
+}
+
 [[noreturn]] void child_main(const Case* cases, size_t first, size_t n, CaseResult* results,
                              volatile size_t* done, std::pair<void*, size_t> drop) {
   if (drop.second) munmap(drop.first, drop.second);
@@ -135,33 +165,15 @@ void* map_fixed(uint64_t addr, uint64_t len, int prot) {
   for (int sig : {SIGILL, SIGFPE, SIGSEGV, SIGBUS, SIGTRAP, SIGVTALRM}) sigaction(sig, &sa, nullptr);
   alarm(30);  // straight-line code cannot hang; this only guards against harness bugs
 
-  auto* code = reinterpret_cast<uint8_t*>(kCodeAddr);
-  auto* scratch = reinterpret_cast<uint8_t*>(kScratchAddr);
   for (size_t i = first; i < n; ++i) {
-    const Case& c = cases[i];
-    std::memcpy(code, c.code, kMaxCode);  // (random code may run past its end: all of it)
-    std::memset(code + kMaxCode, 0, kCodeSize - kMaxCode);  // as the engine's runner does
-    code[c.code_len] = 0x0F;  // ud2
-    code[c.code_len + 1] = 0x0B;
-    std::memcpy(scratch, c.scratch, kScratchSize);
-    Ctrl* k = ctrl();
-    std::memcpy(k->gpr, c.in.gpr, sizeof k->gpr);
-    // Only the compared flags are loaded; bit 1 reads as one, IF cannot change in user mode.
-    k->rflags = (c.in.rflags & kFlagsCompared) | flag::FIXED1 | flag::IF;
-    k->code = c.in.rip;
-    k->stack_top = kCtrlAddr + kCtrlSize;
-    to_fxsave(c.in, k->fx);
-    std::memcpy(k->ymm_hi, c.in.ymm_hi, sizeof k->ymm_hi);
-    g_result = &results[i];
-    std::memset(&results[i].state, 0, sizeof results[i].state);
-    // Random code may loop: 20 ms of CPU time, then SIGVTALRM ends the case (EndKind::Other).
-    itimerval t{};
-    t.it_value.tv_usec = 20000;
-    setitimer(ITIMER_VIRTUAL, &t, nullptr);
-    if (sigsetjmp(g_env, 1) == 0) difftest_native_enter();
-    t.it_value.tv_usec = 0;
-    setitimer(ITIMER_VIRTUAL, &t, nullptr);
-    std::memcpy(results[i].scratch, scratch, kScratchSize);
+    // A case whose CPU-time limit ran out is run once more: a host may charge a process's
+    // first split-locked access (a LOCK operand across a cache line, as `lock xadd [r15-2]`)
+    // tens of milliseconds of user time (seen: ~80 ms under a nested hypervisor, then ~50 us
+    // each), which ends a straight-line sequence at its locked instruction. The second run
+    // finds that cost paid; code that really loops ends the same way twice.
+    run_case(cases[i], &results[i]);
+    if (results[i].end == EndKind::Other && results[i].detail == SIGVTALRM)
+      run_case(cases[i], &results[i]);
     *done = i + 1;
   }
   _exit(0);
