@@ -175,13 +175,13 @@ TEST(InterpDecodeCache, ATierPoolThatKeepsWrappingGrowsAndKeepsItsEntries) {
     Interpreter in(m.as.memory(), tier ? 2048 : 0, kSmallPool, tier ? 2 * kSmallPool : 0);
     int runs = 0;
     for (; runs < 20 && in.decode_pool_entries() == kSmallPool; ++runs) {
-      EXPECT_LT(in.decode_pool_wraps(), 5u + !tier * 20u);
+      if (tier) EXPECT_LT(in.decode_pool_wraps(), 5u);  // (it grows at the 6th fill)
       m.cpu.rip = kCode;
       ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
     }
     if (!tier) {
       EXPECT_EQ(in.decode_pool_entries(), kSmallPool);
-      EXPECT_GT(in.decode_pool_wraps(), 20u);
+      EXPECT_GT(in.decode_pool_wraps(), 20u);  // (~1.6 a run)
       continue;
     }
     ASSERT_EQ(in.decode_pool_entries(), 2 * kSmallPool);
