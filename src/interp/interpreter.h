@@ -36,9 +36,12 @@ class Interpreter final : public Engine {
   // slots, a large program's cold code (python's start-up) gets 16,384, then 131,072.
   // `pool_entries` (tests): the decode pool's size instead of the engine's or the tier's.
   // cache_entries != 0 is the jit's interpreter tier (its smaller pool).
-  Interpreter(const GuestMemory& mem, size_t cache_entries, size_t pool_entries = 0);
+  // `pool_max` (tests): the most entries the pool grows to (grow_pool); 0: pool_entries' own
+  // (no growth) when that is given, else the engine's or the tier's.
+  Interpreter(const GuestMemory& mem, size_t cache_entries, size_t pool_entries = 0, size_t pool_max = 0);
   size_t decode_cache_entries() const { return index_mask_ + 1; }
   size_t decode_pool_entries() const { return pool_size_; }
+  uint64_t decode_pool_wraps() const { return pool_wraps_; }
   // System mode (interp/system/): guest-physical RAM and the machine's bus; `int_log` gets one
   // line per interrupt or exception (-d int), or is null.
   Interpreter(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, std::FILE* int_log);
@@ -176,10 +179,11 @@ class Interpreter final : public Engine {
 
  private:
   friend struct KeptDecodes;
-  Interpreter(const GuestMemory& mem, size_t cache_entries, size_t pool_entries, std::shared_ptr<KeptDecodes> kept);
-  // The kept cache offered for a pool of `pool_size` entries in the image `mem` shows, if it
-  // fits it (taken: offered once), or null.
-  static std::shared_ptr<KeptDecodes> take_kept(const GuestMemory& mem, size_t pool_size);
+  Interpreter(const GuestMemory& mem, size_t cache_entries, size_t pool_entries, size_t pool_max,
+              std::shared_ptr<KeptDecodes> kept);
+  // The kept cache offered for a pool mapped for `pool_max` entries in the image `mem` shows,
+  // if it fits it (taken: offered once), or null.
+  static std::shared_ptr<KeptDecodes> take_kept(const GuestMemory& mem, size_t pool_max, bool tier);
   // Whether every page `k` holds decodes from is executable in this engine's (new) image.
   bool kept_fits(const KeptDecodes& k) const;
   void reuse_kept(KeptDecodes& k);
@@ -246,6 +250,19 @@ class Interpreter final : public Engine {
   // into templates (28,672 entries: cc1 5 MiB lower but its Zydis calls as before the
   // templates, and slower in 5 of 6 pairs).
   static constexpr size_t kTierPoolSize = (1 << 15) + (1 << 13);
+  // The tier's pool doubles (grow_pool), up to kTierPoolMax entries, in a program that keeps
+  // wrapping it: the kGrowAfterWraps-th time it is full at one size (after 5 wraps) it goes on
+  // into the entries after its end instead of overwriting its oldest. (All kTierPoolMax
+  // entries are mapped at the start, MAP_NORESERVE and untouched: growing moves no entry, so
+  // no pointer into the pool changes, and a forked child shares nothing more.) cc1 under the
+  // jit wraps 40,960 entries 36 times; python's start-up and python_dict 4 times, sqlite,
+  // codegen and cold_funcs once or twice: only cc1 grows (after 245,760 decodes: 1.49 -> 1.14
+  // M decode misses, 36 -> 16 wraps, ~8% less CPU, +6 MiB peak RSS). Up to 163,840 or 258,048
+  // entries it was no faster (0.98 and 0.93 M misses, but more blocks translated) for 11 and
+  // 26 MiB more; python's start-up grown at its 2nd wrap was level, 5 MiB higher
+  // (docs/performance.md, "The tier's decode pool grows").
+  static constexpr size_t kTierPoolMax = 2 * kTierPoolSize;
+  static constexpr uint32_t kGrowAfterWraps = 6;
   // (8,192: hello world's 5,300 misses keep the small index; the dynamic programs a shell
   // script execs, their loader and libc start-up, grow it early.)
   static constexpr uint64_t kGrowAfterMisses = 8192;
@@ -279,7 +296,8 @@ class Interpreter final : public Engine {
     void operator()(void* p) const;
   };
   template <class T>
-  static std::unique_ptr<T[], Unmap> map_array(size_t n, bool populate, bool huge = false);  // n zero-filled T
+  // n zero-filled T; `huge`: the first that many on transparent huge pages (map_zeroed_huge)
+  static std::unique_ptr<T[], Unmap> map_array(size_t n, bool populate, size_t huge = 0);
   // Each slot: an entry's address, and in its top 16 bits (free in a user-space pointer) a tag
   // of the rip it was stored for (tag_of). A slot that belongs to another rip, a conflict, is
   // told apart without loading its entry: the tier's index path ends in a decode on most of its
@@ -288,7 +306,8 @@ class Interpreter final : public Engine {
   // (issue 22, docs/performance.md, "Cold code of big programs").
   std::unique_ptr<uint64_t[], Unmap> index_;
   size_t index_mask_ = kIndexStart - 1;
-  size_t pool_size_ = kPoolSize;  // (before pool_: its size)
+  size_t pool_size_ = kPoolSize;  // (before pool_: its size, where it wraps)
+  size_t pool_max_ = kPoolSize;   // (before pool_: the entries mapped, what pool_size_ may grow to)
   std::unique_ptr<CacheEntry[], Unmap> pool_;
   CacheEntry* pool_end_ = nullptr;  // past the last entry ever written (pool_ + pool_size_ once it wrapped)
   size_t pool_next_ = 0;            // the entry the next decode overwrites
@@ -326,6 +345,11 @@ class Interpreter final : public Engine {
   uint64_t grow_at_misses_ = 0;  // 0: the index does not grow (it is kIndexMax slots)
   bool tier_pool_ = false;  // the jit's tier's (stats: its wraps restart the head counts)
   uint64_t pool_wraps_ = 0;
+  uint32_t wraps_at_size_ = 0;  // times the pool was full since it last grew (grow_pool)
+  uint32_t pool_growths_ = 0;
+  // The pool, full, goes on into the entries after its end instead of wrapping (true), or not.
+  bool grow_pool();
+  static size_t pool_mapped(size_t cache_entries, size_t pool_entries, size_t pool_max);
   // What a head count is valid in: moves on at each wrap of the pool and when a kept cache is
   // reused after an execve; a due head stays due past a wrap, not past an execve (image_epoch_:
   // the first epoch of this image).
@@ -460,7 +484,9 @@ struct KeptDecodes {
   std::unique_ptr<uint64_t[], Interpreter::Unmap> index, memo;
   std::unique_ptr<Interpreter::MemoSlot[], Interpreter::Unmap> templates;
   std::unique_ptr<Interpreter::CacheEntry[], Interpreter::Unmap> pool;
-  size_t index_mask = 0, memo_mask = 0, pool_size = 0, pool_next = 0;
+  size_t index_mask = 0, memo_mask = 0, pool_size = 0, pool_max = 0, pool_next = 0;
+  uint32_t wraps_at_size = 0, pool_growths = 0;
+  bool tier = false;  // the jit's tier's (Interpreter::tier_pool_)
   Interpreter::CacheEntry* pool_end = nullptr;
   Interpreter::CacheEntry* big_index_at = nullptr;
   uint32_t epoch = 0;

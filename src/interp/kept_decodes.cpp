@@ -57,8 +57,8 @@ std::vector<KeptDecodes::Source> executable_sources(const AddressSpace& space) {
 
 void offer_kept_decodes(std::shared_ptr<KeptDecodes> kept) { g_offered = std::move(kept); }
 
-std::shared_ptr<KeptDecodes> Interpreter::take_kept(const GuestMemory& mem, size_t pool_size) {
-  if (!g_offered || g_offered->pool_size != pool_size || !mem.space) return nullptr;
+std::shared_ptr<KeptDecodes> Interpreter::take_kept(const GuestMemory& mem, size_t pool_max, bool tier) {
+  if (!g_offered || g_offered->pool_max != pool_max || g_offered->tier != tier || !mem.space) return nullptr;
   std::shared_ptr<KeptDecodes> k = std::exchange(g_offered, nullptr);
   // The executable runs of the new image, in address order, neighbours joined.
   std::vector<std::pair<uint64_t, uint64_t>> exec;
@@ -98,6 +98,10 @@ std::shared_ptr<KeptDecodes> Interpreter::keep_decodes() {
   if (sys_ || !x_.mem.space || !pool_ || debug_) return nullptr;
   auto k = std::make_shared<KeptDecodes>();
   k->pool_size = pool_size_;
+  k->pool_max = pool_max_;
+  k->wraps_at_size = wraps_at_size_;
+  k->pool_growths = pool_growths_;
+  k->tier = tier_pool_;
   k->pool_next = pool_next_;
   k->pool_end = pool_end_;
   k->big_index_at = big_index_at_;
@@ -120,6 +124,8 @@ std::shared_ptr<KeptDecodes> Interpreter::keep_decodes() {
 
 void Interpreter::reuse_kept(KeptDecodes& k) {
   pool_next_ = k.pool_next;
+  wraps_at_size_ = k.wraps_at_size;
+  pool_growths_ = k.pool_growths;
   pool_end_ = k.pool_end;
   big_index_at_ = k.big_index_at;
   memo_mask_ = k.memo_mask;

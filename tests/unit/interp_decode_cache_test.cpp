@@ -163,6 +163,46 @@ TEST(InterpDecodeCache, TheTiersFullPoolIsOverwrittenOldestFirstToo) {
   EXPECT_EQ(m.cpu.rip, kCode + 102);
 }
 
+TEST(InterpDecodeCache, ATierPoolThatKeepsWrappingGrowsAndKeepsItsEntries) {
+  // The tier's pool of 64 entries, mapped for 128 (grow_pool): runs of 101 decodes (nops
+  // 0..99 and the syscall, each run overwriting what the one before left of them) fill it
+  // again and again. The first 5 times it wraps; the 6th time (Interpreter::kGrowAfterWraps)
+  // it doubles instead, and from then on all 101 fit: a run decodes nothing and it no longer
+  // wraps. The interp engine's pool of 64 (mapped for 64) keeps wrapping.
+  for (bool tier : {true, false}) {
+    Machine m;
+    m.load(nops_then_syscall());
+    Interpreter in(m.as.memory(), tier ? 2048 : 0, kSmallPool, tier ? 2 * kSmallPool : 0);
+    int runs = 0;
+    for (; runs < 20 && in.decode_pool_entries() == kSmallPool; ++runs) {
+      if (tier) EXPECT_LT(in.decode_pool_wraps(), 5u);  // (it grows at the 6th fill)
+      m.cpu.rip = kCode;
+      ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    }
+    if (!tier) {
+      EXPECT_EQ(in.decode_pool_entries(), kSmallPool);
+      EXPECT_GT(in.decode_pool_wraps(), 20u);  // (~1.6 a run)
+      continue;
+    }
+    ASSERT_EQ(in.decode_pool_entries(), 2 * kSmallPool);
+    EXPECT_EQ(in.decode_pool_wraps(), 5u);
+    // The run that grew it decoded the rest of the 101 into the new entries; the next runs
+    // decode nothing, and every instruction still runs.
+    for (int again = 0; again < 3; ++again) {
+      const uint64_t misses = in.decode_misses(), insns = m.cpu.insn_count;
+      m.cpu.rip = kCode;
+      ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+      EXPECT_EQ(m.cpu.insn_count - insns, 101u);
+      if (again) EXPECT_EQ(in.decode_misses(), misses) << again;
+    }
+    EXPECT_EQ(in.decode_pool_wraps(), 5u);
+    EXPECT_EQ(in.decode_pool_entries(), 2 * kSmallPool);
+    // Entries on both sides of the old end are found by cached_decode (the index).
+    const uint8_t* bytes = m.as.host(kCode);
+    for (uint64_t at : {0u, 50u, 99u, 100u}) EXPECT_NE(in.cached_decode(kCode + at, bytes + at, 15), nullptr) << at;
+  }
+}
+
 TEST(InterpDecodeCache, AnIndexSlotTellsWhichRipItHolds) {
   // The index keeps a tag of the rip beside each entry's address. Nops 0..100 and the syscall
   // in a pool of 64: nop 10's slot (of 2,048) still holds nop 10's tag, but its entry has

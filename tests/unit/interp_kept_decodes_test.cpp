@@ -146,5 +146,49 @@ TEST(InterpKeptDecodes, OnlyAnEngineWithAPoolOfTheSameSizeTakesThem) {
   offer_kept_decodes(nullptr);
 }
 
+TEST(InterpKeptDecodes, AGrownTierPoolIsKeptAtItsSize) {
+  // A tier pool of 64 entries mapped for 128, grown by 101 decodes run again and again
+  // (Interpreter::grow_pool), is taken by the next image's tier engine of the same mapping, at
+  // 128 entries: the code decodes nothing there. An engine mapped for another size does not
+  // take it.
+  std::vector<uint8_t> code(100, 0x90);
+  code.insert(code.end(), {0x0F, 0x05});
+  std::shared_ptr<KeptDecodes> kept;
+  {
+    Machine m;
+    m.load(code);
+    ASSERT_EQ(m.as.mmap(kOther, 0x1000, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+              int64_t(kOther));
+    name_code(m, 42);
+    Interpreter in(m.as.memory(), 2048, 64, 128);
+    for (int runs = 0; runs < 20 && in.decode_pool_entries() == 64; ++runs) {
+      m.cpu.rip = kCode;
+      ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    }
+    ASSERT_EQ(in.decode_pool_entries(), 128u);
+    // (The run that grew it left some of the first nops overwritten: once more, and all 101
+    // are in the pool.)
+    m.cpu.rip = kCode;
+    ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    kept = in.keep_decodes();
+    ASSERT_NE(kept, nullptr);
+  }
+  Machine m;
+  second_image(m, PROT_READ | PROT_EXEC);
+  offer_kept_decodes(kept);
+  {
+    Interpreter other(m.as.memory(), 2048, 64);  // mapped for 64: not this cache
+    EXPECT_FALSE(other.reused_decodes());
+  }
+  Interpreter in(m.as.memory(), 2048, 64, 128);
+  ASSERT_TRUE(in.reused_decodes());
+  EXPECT_EQ(in.decode_pool_entries(), 128u);
+  const uint64_t misses = in.decode_misses();
+  ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+  EXPECT_EQ(m.cpu.insn_count, 101u);
+  EXPECT_EQ(in.decode_misses(), misses);
+  offer_kept_decodes(nullptr);
+}
+
 }  // namespace
 }  // namespace vireo::test

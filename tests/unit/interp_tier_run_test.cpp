@@ -148,6 +148,39 @@ TEST(InterpTierRun, HeadCountsStartAfreshWhenThePoolWraps) {
   }
 }
 
+TEST(InterpTierRun, HeadCountsGoOnWhenThePoolGrows) {
+  // The same, with a pool of 64 entries that may grow to 128 (Interpreter::grow_pool): filler
+  // at +0x100 (382 nops and a syscall: 383 decodes) wraps it 5 times and leaves one entry
+  // free; A's nop takes it, and A's syscall, the 6th time the pool is full, makes it grow
+  // instead of wrapping. Nothing was overwritten, so A's count goes on: its third entry, after
+  // more filler (at +0x300: 10 nops and a syscall, in the new entries), is due, as in a pool
+  // that never filled.
+  std::vector<uint8_t> code(0x400, 0x90);
+  code[0x001] = 0x0F, code[0x002] = 0x05;
+  code[0x100 + 382] = 0x0F, code[0x100 + 383] = 0x05;
+  code[0x300 + 10] = 0x0F, code[0x300 + 11] = 0x05;
+  Machine m;
+  m.load(code);
+  Interpreter in(m.as.memory(), 2048, 64, 128);
+  auto tier = [&](uint64_t at) {
+    m.cpu.rip = at;
+    Interpreter::TierRun run;
+    run.translate_at = 3;
+    StopReason r = in.run_tier(m.cpu, run);
+    return r == StopReason::InstructionLimit && run.due ? 0 : int(r == StopReason::Syscall);
+  };
+  ASSERT_EQ(tier(kCode + 0x100), 1);
+  EXPECT_EQ(in.decode_pool_wraps(), 5u);
+  EXPECT_EQ(in.decode_pool_entries(), 64u);
+  ASSERT_EQ(tier(kCode), 1);  // A's first entry; the pool grows at its syscall
+  EXPECT_EQ(in.decode_pool_entries(), 128u);
+  ASSERT_EQ(tier(kCode), 1);  // its second
+  ASSERT_EQ(tier(kCode + 0x300), 1);
+  EXPECT_EQ(in.decode_misses(), 383u + 2u + 11u);
+  EXPECT_EQ(in.decode_pool_wraps(), 5u);
+  EXPECT_EQ(tier(kCode), 0);  // the third: due
+}
+
 // The jit's young forked child (TierRun::keep_inherited): the counts of heads decoded before
 // mark_inherited() are read but not stored (their pool pages are shared with the parent,
 // copy-on-write); what is decoded afterwards counts as usual.
