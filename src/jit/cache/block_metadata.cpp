@@ -4,6 +4,7 @@
 // most take a byte. The block's code ranges and exit slots go in front of them, fixed too
 // once the block is emitted (translated_block.h).
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "jit/cache/translated_block.h"
@@ -164,6 +165,7 @@ void TranslatedBlock::pack_metadata() {
     off = r.host_offset;
   }
   const size_t size = size_t(out.p - base);
+  assert(size <= room);  // (kMaxPcEntryBytes and kMaxSyncBytes bound every entry)
   packed_sync_bytes = uint32_t(size - list_bytes - packed_pc_bytes);
   packed.reset(size == 0 ? nullptr : new uint8_t[size]);
   if (size) std::memcpy(packed.get(), base, size);
