@@ -83,5 +83,38 @@ TEST(JitBlockMetadata, PackedPcMapAndSyncRecordsAnswerAsTheVectorsDid) {
   }
 }
 
+// pack_metadata writes into room reserved for the most each entry can take: entries at
+// their largest (every field present, every delta and value at its widest) round-trip whole.
+TEST(JitBlockMetadata, EntriesAtTheirLargestRoundTrip) {
+  TranslatedBlock b;
+  b.guest_pc = 0x7fff'ffff'f000;
+  b.code = reinterpret_cast<uint8_t*>(uintptr_t(0x7f0000000000));
+  b.pc_map.emplace_back(0xFFFF'FFF0u, 0);                  // a 32-bit offset, a 47-bit step down
+  b.pc_map.emplace_back(0xFFFF'FFFFu, ~uint64_t(0) >> 1);  // and a 63-bit one up
+  for (int i = 0; i < 40; ++i) {
+    SyncRecord r;
+    r.host_offset = i == 0 ? 0 : 0xFFFF'0000u + uint32_t(i);
+    r.host_end = i == 0 ? 0xFFFF'FFFFu : 0;  // the widest span
+    for (unsigned g = 0; g < 16; ++g) r.gprs.emplace_back(uint8_t(g), uint8_t(15 - g));
+    r.flags_mask = ~uint64_t(0);
+    r.flags_recipe = {FlagsRecipe::Imul, 8, 15, -1, ~uint64_t(0)};
+    r.flags_if = 14;
+    r.base_recipe = {FlagsRecipe::Sub, 8, 13, 12, ~uint64_t(0)};
+    r.xmm_dirty = 0xFFFF;
+    b.sync.push_back(r);
+  }
+  std::vector<SyncRecord> before(b.sync.begin(), b.sync.end());
+  b.pack_metadata();
+  EXPECT_EQ(b.guest_pc_at(uint64_t(b.code) + 0xFFFF'FFF0u), 0u);
+  EXPECT_EQ(b.guest_pc_at(uint64_t(b.code) + 0xFFFF'FFFFu), ~uint64_t(0) >> 1);
+  for (const SyncRecord& want : before) {
+    SyncRecord r;
+    ASSERT_TRUE(b.find_sync(want.host_offset, r));
+    if (want.host_offset == before.back().host_offset) {
+      EXPECT_TRUE(same(r, want));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vireo::jit

@@ -73,12 +73,12 @@ uint64_t logic_operand(const ir::Block& b, uint64_t v, uint64_t size) {
   }
 }
 
-// Whether ConstantFolding::forward can change an instruction of operation `op` at all: fold()
-// computes it, one of forward's rewrites matches it, or it is pure (value numbering). The
-// others (guest state reads and writes, accesses, exits: about half of a block's
-// instructions) leave at once, before their operands' definitions are read: forward was 5% of
-// cc1's translation. (A rewrite added to forward for another operation adds it to the list.)
-bool may_rewrite(Opcode op) {
+// Per opcode: whether ConstantFolding::rewrite can change an instruction of that operation at
+// all: fold() computes it, one of rewrite's rules matches it, or it is pure (value numbering).
+// The others (guest state reads and writes, accesses, exits: about half of a block's
+// instructions) leave at once, before their operands' definitions are read: they were 5% of
+// cc1's translation. (A rule added to rewrite for another operation adds it to the list.)
+const bool* may_rewrite() {
   static const std::array<bool, size_t(Opcode::Count)> table = [] {
     std::array<bool, size_t(Opcode::Count)> t{};
     for (size_t k = 0; k < t.size(); ++k) {
@@ -96,7 +96,7 @@ bool may_rewrite(Opcode op) {
     }
     return t;
   }();
-  return table[size_t(op)];
+  return table.data();
 }
 
 // Value numbering's table: pure instructions by (operation, operands), open addressing over
@@ -164,12 +164,12 @@ namespace {
 thread_local ValueTable seen;  // (per-thread scratch)
 }  // namespace
 
-ConstantFolding::ConstantFolding(const ir::Block& b) { seen.reset(b); }
+ConstantFolding::ConstantFolding(const ir::Block& b) : may_rewrite_(may_rewrite()) { seen.reset(b); }
 
-bool ConstantFolding::forward(const ir::Block& b, uint32_t i, ir::Inst& in, std::vector<uint32_t>& alias) {
+void ConstantFolding::start_tail() { seen.clear(); }
+
+bool ConstantFolding::rewrite(const ir::Block& b, uint32_t i, ir::Inst& in, std::vector<uint32_t>& alias) {
   {
-    if (in.op == Opcode::TailStart) seen.clear();  // (the tail sees no value defined after its ExitIf)
-    if (!may_rewrite(in.op)) return false;
     uint64_t vals[4] = {};
     bool all_const = true, any_value = false;
     uint64_t imm = 0;

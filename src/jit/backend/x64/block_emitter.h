@@ -525,7 +525,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // the compare. System mode keeps the entry check (where interrupts are taken).
   bool edge_checks() const { return !rt_.tlb_table; }
   void edge_request_check(uint64_t target);
-  std::vector<std::pair<uint32_t, uint64_t>> edge_requests_;  // their jne's end, the exit's target pc
+  std::vector<std::pair<uint32_t, uint64_t>>& edge_requests_ = lease_.s->edge_requests;  // their jne's end, the exit's target pc
   // Under --stats: one more jump-cache hit or miss.
   void count_lookup(uint64_t* counter);
   // The canonical-address check of an indirect branch's target, made on the jump cache's miss
@@ -685,9 +685,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   Xbyak::Label loop_head_;
   std::vector<uint8_t>& exit_cond_ = lease_.s->exit_cond;       // a TestCond only an ExitIf (or a Select) reads
   std::vector<uint8_t>& fused_exit_cond_ = lease_.s->fused_exit_cond; // ... emitted as its jcc (cmovcc)
-  std::vector<SideExit> side_exits_;
-  std::vector<std::pair<uint32_t, int64_t>> checked_ranges_;  // (base value, displacement) checked
-  std::vector<std::pair<uint32_t, int64_t>> checked_alignments_;  // ... found 16-byte aligned
+  std::vector<SideExit>& side_exits_ = lease_.s->side_exits;
+  std::vector<std::pair<uint32_t, int64_t>>& checked_ranges_ = lease_.s->checked_ranges;  // (base value, displacement) checked
+  std::vector<std::pair<uint32_t, int64_t>>& checked_alignments_ = lease_.s->checked_alignments;  // ... found 16-byte aligned
   bool cpu_flags_pending_ = true;  // CpuState may hold lazy flags of an earlier block
   uint64_t dirty_flags_mask_ = 0;
   std::vector<uint32_t>& link_jmp_ends_ = lease_.s->link_jmp_ends;  // each chainable exit's jmp rel32 (its end)
@@ -703,6 +703,12 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     OperandSelection sel;
     std::vector<ExitSlot*> link_slots;
     std::vector<RangeFault> range_faults;
+    // (and the lists of side exits, checked addresses, edge checks and interpreter exits:
+    // grown from empty in every emitter, they were ~4 of the ~17 mallocs of a block)
+    std::vector<SideExit> side_exits;
+    std::vector<std::pair<uint32_t, int64_t>> checked_ranges, checked_alignments;
+    std::vector<std::pair<uint32_t, uint64_t>> edge_requests;
+    std::vector<InterpreterExit> interpreter_exits;
     void clear_lists() {
       link_jmp_ends.clear();
       to_exit_request.clear();
@@ -710,9 +716,14 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       to_stale.clear();
       link_slots.clear();
       range_faults.clear();
+      side_exits.clear();
+      checked_ranges.clear();
+      checked_alignments.clear();
+      edge_requests.clear();
+      interpreter_exits.clear();
     }
   };  // (a list: empty costs no allocation)
-  std::vector<InterpreterExit> interpreter_exits_;
+  std::vector<InterpreterExit>& interpreter_exits_ = lease_.s->interpreter_exits;
 };
 
 }  // namespace vireo::jit::x64_detail
