@@ -259,7 +259,7 @@ namespace {
 // `vireo run`'s options, in the order `vireo run --help` lists them: each one's CLI11 name and
 // how it is added to the command (its type, help and check). CLI11 alone reads them. Adding an
 // option to a CLI11 command costs ~15,000 instructions (two Option objects, their names split
-// and compared with every earlier option's), ~380,000 for all 24, half of vireo's instructions
+// and compared with every earlier option's), ~380,000 for all 24, 45% of vireo's instructions
 // before the guest's first: the command gets only those its command line names
 // (add_run_command; issue 22, docs/performance.md "Start-up, fourteenth pass").
 struct RunOption {
