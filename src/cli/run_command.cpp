@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "gdb/user_target.h"
@@ -252,72 +254,199 @@ void run_if_plain(int argc, char** argv) {
   if (parse_plain(argc, argv, a)) std::exit(run(a));
 }
 
-void add_run_command(CLI::App& app) {
+namespace {
+
+// `vireo run`'s options, in the order `vireo run --help` lists them: each one's CLI11 name and
+// how it is added to the command (its type, help and check). CLI11 alone reads them. Adding an
+// option to a CLI11 command costs ~15,000 instructions (two Option objects, their names split
+// and compared with every earlier option's), ~380,000 for all 24, 45% of vireo's instructions
+// before the guest's first: the command gets only those its command line names
+// (add_run_command; issue 22, docs/performance.md "Start-up, fourteenth pass").
+struct RunOption {
+  const char* name;
+  CLI::Option* (*add)(CLI::App& cmd, RunArgs& a, const char* name);
+};
+
+constexpr RunOption kRunOptions[] = {
+    {"--engine",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_option(n, a.engine, "Execution engine: jit (default), interp")->check(CLI::IsMember({"interp", "jit"}));
+     }},
+    {"--cpu",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_option(n, a.cpu,
+                           "CPU model the guest sees (or VIREO_CPU): default (= max: every feature Vireo "
+                           "implements), max, x86-64-v3, x86-64-v2, x86-64");
+     }},
+    {"--tc-size",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_option(n, a.tc_size_mib, "jit: translation cache size in MiB (default 16)")->check(CLI::Range(1, 1024));
+     }},
+    {"--no-chain",
+     [](CLI::App& c, RunArgs& a, const char* n) { return c.add_flag(n, a.no_chain, "jit: no direct block chaining"); }},
+    {"--no-jump-cache",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_flag(n, a.no_jump_cache, "jit: no jump cache for indirect branches");
+     }},
+    {"--no-follow-calls",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_flag(n, a.no_follow_calls, "jit: end a block at a direct call instead of translating the callee into it");
+     }},
+    {"--translate-after",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c
+           .add_option(n, a.translate_after,
+                       "jit: interpret a block's first N entries, then translate it (default 8; 0: translate "
+                       "at once; env VIREO_TRANSLATE_AFTER sets the default)")
+           ->check(CLI::Range(0, 1 << 30));
+     }},
+    {"--startup-translate-after",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c
+           .add_option(n, a.startup_translate_after,
+                       "jit: without --translate-after, translate at the Nth entry during a thread's first "
+                       "300,000 interpreter-tier instructions, and a forked child's (default 256; 0: no start-up phase)")
+           ->check(CLI::Range(0, 1 << 30));
+     }},
+    {"--startup-translate-insns",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c
+           .add_option(n, a.startup_translate_insns,
+                       "jit: without --translate-after, translate a block due in the start-up phase once its "
+                       "entries times its length reach N instructions (default 32768; 0: when due)")
+           ->check(CLI::Range(0, 1 << 30));
+     }},
+    {"--blocks-per-doubling",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c
+           .add_option(n, a.blocks_per_doubling,
+                       "jit: without --translate-after, N doubles for every this many blocks in the "
+                       "translation cache, up to 8 times N (default 8192; 0: N stays)")
+           ->check(CLI::Range(0, 1 << 30));
+     }},
+    {"-d",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_option(n, a.debug, "jit: log items, comma-separated: in_asm,op,out_asm,exec");
+     }},
+    {"-D",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_option(n, a.log_file, "jit: write the -d log to FILE instead of stderr");
+     }},
+    {"--perfmap",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_flag(n, a.perfmap, "jit: write /tmp/perf-PID.map (each block's host code, named guest:PC) for perf report");
+     }},
+    {"-g",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_option(n, a.gdb,
+                           "Wait for gdb on 127.0.0.1:PORT (0: any free port, printed) or a Unix socket PATH "
+                           "before the first instruction");
+     }},
+    {"--gdb-disconnect",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_option(n, a.gdb_disconnect, "What a gdb that disconnects without detaching leaves: run (default) or kill")
+           ->check(CLI::IsMember({"run", "kill"}));
+     }},
+    {"--exec",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c
+           .add_option(n, a.exec,
+                       "How a guest execve replaces the program: inplace (default: in this process; "
+                       "vfork children and multi-threaded processes re-execute vireo) or reexec (always "
+                       "re-execute vireo, for comparison)")
+           ->check(CLI::IsMember({"inplace", "reexec"}));
+     }},
+    {"--stats",
+     [](CLI::App& c, RunArgs& a, const char* n) { return c.add_flag(n, a.stats, "Print execution statistics at exit"); }},
+    {"--strace",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_flag(n, a.strace, "Print each system call with arguments and result");
+     }},
+    {"-E",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_option(n, a.set_env, "Set VAR=VAL in the guest environment")->allow_extra_args(false);
+     }},
+    {"-U",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_option(n, a.unset_env, "Remove VAR from the guest environment")->allow_extra_args(false);
+     }},
+    {"--argv0",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_option(n, a.argv0, "argv[0] for the guest (default: PROGRAM)");
+     }},
+    {"--execfn",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_option(n, a.execfn, "AT_EXECFN for the guest, the name its execve was given (default: PROGRAM)");
+     }},
+    // (internal: an execve that re-executes vireo carries the thread's sigaltstack flags, which
+    // Linux keeps across execve)
+    {"--altstack-flags",
+     [](CLI::App& c, RunArgs& a, const char* n) { return c.add_option(n, a.altstack_flags)->group(""); }},
+    {"-L",
+     [](CLI::App& c, RunArgs& a, const char* n) {
+       return c.add_option(n, a.sysroot,
+                           "Sysroot: absolute paths the guest names (its ELF interpreter, libraries, "
+                           "files) are looked up under DIR first (default: $VIREO_LD_PREFIX, else /)");
+     }},
+};
+constexpr size_t kRunOptionCount = sizeof kRunOptions / sizeof kRunOptions[0];
+
+}  // namespace
+
+void add_run_command(CLI::App& app, std::vector<char*>* words) {
   auto args = std::make_shared<RunArgs>(initial_run_args());
   CLI::App* run_cmd = app.add_subcommand("run", "Run an x86-64 Linux program (user mode)");
-  run_cmd->add_option("--engine", args->engine, "Execution engine: jit (default), interp")
-      ->check(CLI::IsMember({"interp", "jit"}));
-  run_cmd->add_option("--cpu", args->cpu,
-                      "CPU model the guest sees (or VIREO_CPU): default (= max: every feature Vireo "
-                      "implements), max, x86-64-v3, x86-64-v2, x86-64");
-  run_cmd->add_option("--tc-size", args->tc_size_mib, "jit: translation cache size in MiB (default 16)")
-      ->check(CLI::Range(1, 1024));
-  run_cmd->add_flag("--no-chain", args->no_chain, "jit: no direct block chaining");
-  run_cmd->add_flag("--no-jump-cache", args->no_jump_cache, "jit: no jump cache for indirect branches");
-  run_cmd->add_flag("--no-follow-calls", args->no_follow_calls,
-                    "jit: end a block at a direct call instead of translating the callee into it");
-  run_cmd->add_option("--translate-after", args->translate_after,
-                      "jit: interpret a block's first N entries, then translate it (default 8; 0: translate "
-                      "at once; env VIREO_TRANSLATE_AFTER sets the default)")
-      ->check(CLI::Range(0, 1 << 30));
-  run_cmd->add_option("--startup-translate-after", args->startup_translate_after,
-                      "jit: without --translate-after, translate at the Nth entry during a thread's first "
-                      "300,000 interpreter-tier instructions, and a forked child's (default 256; 0: no start-up phase)")
-      ->check(CLI::Range(0, 1 << 30));
-  run_cmd->add_option("--startup-translate-insns", args->startup_translate_insns,
-                      "jit: without --translate-after, translate a block due in the start-up phase once its "
-                      "entries times its length reach N instructions (default 32768; 0: when due)")
-      ->check(CLI::Range(0, 1 << 30));
-  run_cmd->add_option("--blocks-per-doubling", args->blocks_per_doubling,
-                      "jit: without --translate-after, N doubles for every this many blocks in the "
-                      "translation cache, up to 8 times N (default 8192; 0: N stays)")
-      ->check(CLI::Range(0, 1 << 30));
-  run_cmd->add_option("-d", args->debug, "jit: log items, comma-separated: in_asm,op,out_asm,exec");
-  run_cmd->add_option("-D", args->log_file, "jit: write the -d log to FILE instead of stderr");
-  run_cmd->add_flag("--perfmap", args->perfmap, "jit: write /tmp/perf-PID.map (each block's host code, named guest:PC) for perf report");
-  run_cmd->add_option("-g", args->gdb,
-                      "Wait for gdb on 127.0.0.1:PORT (0: any free port, printed) or a Unix socket PATH "
-                      "before the first instruction");
-  run_cmd->add_option("--gdb-disconnect", args->gdb_disconnect,
-                      "What a gdb that disconnects without detaching leaves: run (default) or kill")
-      ->check(CLI::IsMember({"run", "kill"}));
-  run_cmd->add_option("--exec", args->exec,
-                      "How a guest execve replaces the program: inplace (default: in this process; "
-                      "vfork children and multi-threaded processes re-execute vireo) or reexec (always "
-                      "re-execute vireo, for comparison)")
-      ->check(CLI::IsMember({"inplace", "reexec"}));
-  run_cmd->add_flag("--stats", args->stats, "Print execution statistics at exit");
-  run_cmd->add_flag("--strace", args->strace, "Print each system call with arguments and result");
-  run_cmd->add_option("-E", args->set_env, "Set VAR=VAL in the guest environment")
-      ->allow_extra_args(false);
-  run_cmd->add_option("-U", args->unset_env, "Remove VAR from the guest environment")
-      ->allow_extra_args(false);
-  run_cmd->add_option("--argv0", args->argv0, "argv[0] for the guest (default: PROGRAM)");
-  run_cmd->add_option("--execfn", args->execfn,
-                      "AT_EXECFN for the guest, the name its execve was given (default: PROGRAM)");
-  // (internal: an execve that re-executes vireo carries the thread's sigaltstack flags, which
-  // Linux keeps across execve)
-  run_cmd->add_option("--altstack-flags", args->altstack_flags)->group("");
-  run_cmd->add_option("-L", args->sysroot,
-                      "Sysroot: absolute paths the guest names (its ELF interpreter, libraries, "
-                      "files) are looked up under DIR first (default: $VIREO_LD_PREFIX, else /)");
+  CLI::Option* added[kRunOptionCount] = {};
+  auto add = [&](size_t i) {
+    if (!added[i]) added[i] = kRunOptions[i].add(*run_cmd, *args, kRunOptions[i].name);
+    return added[i];
+  };
+  bool all = true;
+  if (words) {
+    // `vireo run [opts] [--] PROGRAM ...`: the options named before PROGRAM are added, and only
+    // they, unless a word there is not one of the table's (-h, --help) or there is no PROGRAM,
+    // or one named like an option: then all of them, for CLI11's help and errors. Which option
+    // takes a value (`--engine jit`, `-d in_asm`; `--name=value` and `-dvalue` carry theirs) is
+    // asked of the option itself.
+    // `run` parses in CLI11's prefix mode (the first positional ends option parsing), where a
+    // literal "--" would instead turn PROGRAM into an unexpected positional: the first "--"
+    // after `run` is dropped, it means nothing more here.
+    std::vector<char*>& w = *words;
+    bool other = false;
+    size_t j = 2;
+    for (; j < w.size(); ++j) {
+      if (std::strcmp(w[j], "--") == 0) {
+        w.erase(w.begin() + long(j));
+        break;
+      }
+      if (w[j][0] != '-') break;  // PROGRAM: a later "--" is the guest's
+      const std::string_view arg = w[j];
+      const std::string name(arg.starts_with("--") ? arg.substr(0, arg.find('=')) : arg.substr(0, 2));
+      size_t i = 0;
+      while (i < kRunOptionCount && name != kRunOptions[i].name) ++i;
+      const CLI::Option* opt = i < kRunOptionCount ? add(i) : run_cmd->get_option_no_throw(name);
+      // (prefix mode would take an unknown option for the program to run)
+      if (!opt) throw CLI::ExtrasError({std::string(arg)});
+      other = other || i == kRunOptionCount;
+      if (name.size() == arg.size() && opt->get_type_size() > 0 && opt->get_expected_min() > 0) ++j;
+    }
+    all = other || j >= w.size() || w[j][0] == '-';
+  }
+  if (all) {
+    for (size_t i = 0; i < kRunOptionCount; ++i) {
+      if (added[i]) run_cmd->remove_option(added[i]);  // (again, in the table's order)
+      added[i] = nullptr;
+      add(i);
+    }
+  }
   // PROGRAM and everything after it belong to the guest, options included: CLI11's prefix
   // mode stops option parsing at the first positional and leaves the rest in remaining().
   run_cmd->prefix_command();
   run_cmd->footer("PROGRAM [ARGS...]: the program and its arguments; everything after PROGRAM "
                   "is passed to the guest.");
   run_cmd->final_callback([args, run_cmd] {
-    if (run_cmd->count("--translate-after")) args->translate_after_given = true;
+    if (const CLI::Option* o = run_cmd->get_option_no_throw("--translate-after"); o && o->count())
+      args->translate_after_given = true;
     args->command = run_cmd->remaining();
     if (!args->command.empty() && args->command.front() == "--") args->command.erase(args->command.begin());
     if (args->command.empty()) throw CLI::RequiredError("PROGRAM");
