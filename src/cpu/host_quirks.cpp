@@ -1,12 +1,15 @@
 #include "cpu/host_quirks.h"
 
 #include <sys/mman.h>
+#include <sys/platform/x86.h>
 
 #include <csetjmp>
 #include <cstdint>
+#include <cstring>
 
 #include "cpu/cpu_state.h"
 #include "mem/host_fault.h"
+#include "mem/host_fault_gp.h"
 
 namespace vireo {
 
@@ -69,6 +72,113 @@ bool probe_repe_cmpsb_source_first() {
   return source_first;
 }
 
+// A host `sha1msg1 xmm, [misaligned]` under a fault scope that takes a #GP: true if it faults.
+// MXCSR and the x87 control word are put back as in probe_repe_cmpsb_source_first.
+bool probe_sha_checks_alignment() {
+  if (!CPU_FEATURE_ACTIVE(SHA)) return true;  // (not measurable: the SDM's rule)
+  install_host_fault_handlers();
+  alignas(16) static uint8_t buf[32];
+  GuestMemory window;
+  window.base = buf;
+  window.limit = sizeof buf;
+  static thread_local GuestFaultScope scope;
+  GuestFaultScope* const outer_gp_scope = set_gp_scope(&scope);
+  uint32_t mxcsr;
+  uint16_t fcw;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
+  bool faults = false;
+  if (sigsetjmp(scope.env, 0)) {
+    deactivate_fault_scope(scope);
+    asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
+    faults = take_host_gp();
+  } else {
+    activate_fault_scope(scope, window);
+    asm volatile("sha1msg1 1(%0), %%xmm0" : : "r"(buf) : "xmm0", "memory");
+    deactivate_fault_scope(scope);
+  }
+  set_gp_scope(outer_gp_scope);
+  return faults;
+}
+
+// A host `vpgatherdd xmm0, [base + xmm1*4], xmm2` whose element 2 (mask 0x80000001) reads the
+// PROT_NONE second page, element 3 masked off with a non-zero mask (0x12345678): the mask the
+// fault leaves, from the signal context, says which rule the host follows.
+bool probe_gather_fault_normalizes_mask() {
+  if (!CPU_FEATURE_ACTIVE(AVX2)) return false;  // (no gathers for the guest either)
+  constexpr uint64_t kPage = 4096;
+  void* p = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  mprotect(static_cast<uint8_t*>(p) + kPage, kPage, PROT_NONE);
+  install_host_fault_handlers();
+  GuestMemory window;
+  window.base = static_cast<uint8_t*>(p);
+  window.limit = 2 * kPage;
+  static thread_local GuestFaultScope scope;
+  alignas(16) static const uint32_t kIndex[4] = {0, 1, kPage / 4, 2};
+  alignas(16) static const uint32_t kMask[4] = {0x80000000u, 0x7FFFFFFFu, 0x80000001u, 0x12345678u};
+  uint32_t mxcsr;
+  uint16_t fcw;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
+  bool normalizes = false;
+  if (sigsetjmp(scope.env, 0)) {
+    deactivate_fault_scope(scope);
+    asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
+    uint32_t mask[4];
+    std::memcpy(mask, scope.fault.host_xmm[2], sizeof mask);
+    normalizes = mask[2] == 0xFFFFFFFFu && mask[3] == 0;
+  } else {
+    activate_fault_scope(scope, window);
+    asm volatile(
+        "vmovdqa (%1), %%xmm1\n\t"
+        "vmovdqa (%2), %%xmm2\n\t"
+        "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+        "vpgatherdd %%xmm2, (%0,%%xmm1,4), %%xmm0"
+        :
+        : "r"(window.base), "r"(kIndex), "r"(kMask)
+        : "xmm0", "xmm1", "xmm2", "memory");
+    deactivate_fault_scope(scope);  // (not reached: element 2 faults)
+  }
+  munmap(p, 2 * kPage);
+  return normalizes;
+}
+
+// A host `vcvtps2ph [PROT_NONE page], xmm0, 0` of 1e-10 (inexact and tiny in binary16: PE, UE)
+// with MXCSR's flags clear: the MXCSR saved at the fault says whether they were recorded.
+bool probe_f16c_store_fault_keeps_mxcsr_flags() {
+  if (!CPU_FEATURE_ACTIVE(F16C)) return false;  // (no F16C for the guest either)
+  constexpr uint64_t kPage = 4096;
+  void* p = mmap(nullptr, kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  install_host_fault_handlers();
+  GuestMemory window;
+  window.base = static_cast<uint8_t*>(p);
+  window.limit = kPage;
+  static thread_local GuestFaultScope scope;
+  alignas(16) static const float kIn[4] = {1e-10f, 1e-10f, 1e-10f, 1e-10f};
+  uint32_t mxcsr;
+  uint16_t fcw;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
+  const uint32_t quiet = (mxcsr & ~0x3Fu) | 0x1F80;  // flags clear, every exception masked
+  bool keeps = false;
+  if (sigsetjmp(scope.env, 0)) {
+    deactivate_fault_scope(scope);
+    keeps = (scope.fault.host_mxcsr & 0x3F) != 0;
+  } else {
+    activate_fault_scope(scope, window);
+    asm volatile(
+        "ldmxcsr %2\n\t"
+        "vmovaps (%1), %%xmm0\n\t"
+        "vcvtps2ph $0, %%xmm0, (%0)"
+        :
+        : "r"(window.base), "r"(kIn), "m"(quiet)
+        : "xmm0", "memory");
+    deactivate_fault_scope(scope);  // (not reached: the page is PROT_NONE)
+  }
+  asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
+  munmap(p, kPage);
+  return keeps;
+}
+
 }  // namespace
 
 bool host_bit_scan_keeps_flags() {
@@ -82,6 +192,21 @@ bool host_bit_scan_keeps_flags() {
 bool host_repe_cmpsb_reads_source_first() {
   static const bool source_first = probe_repe_cmpsb_source_first();
   return source_first;
+}
+
+bool host_sha_checks_alignment() {
+  static const bool checks = probe_sha_checks_alignment();
+  return checks;
+}
+
+bool host_gather_fault_normalizes_mask() {
+  static const bool normalizes = probe_gather_fault_normalizes_mask();
+  return normalizes;
+}
+
+bool host_f16c_store_fault_keeps_mxcsr_flags() {
+  static const bool keeps = probe_f16c_store_fault_keeps_mxcsr_flags();
+  return keeps;
 }
 
 }  // namespace vireo

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "cpu/host_quirks.h"
 #include "interp/avx_common.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
@@ -65,8 +66,10 @@ void maskmov(Exec& x, const Insn& in) {
 // The gathers (SDM Vol. 2, VGATHERDPS/VGATHERDPD/VGATHERQPS/VGATHERQPD, VPGATHERDD/..QQ):
 // element j is loaded from base + sign_extend(index[j]) * scale + disp if the sign bit of
 // mask[j] is set; each element's mask is cleared as it completes (loaded or not, in order), so
-// that a fault on element j leaves elements 0..j-1 done and their masks zero, and elements
-// j.. with their masks as they were (as this host leaves them; tested against it). At the end
+// that a fault on element j leaves elements 0..j-1 done and their masks zero. Elements j.. keep
+// their masks as they were on some hosts (AMD Zen); others (Intel's) leave all ones in each
+// pending element's mask and zero in each masked-off one (cpu/host_quirks.h probes it; the
+// SDM leaves it open; Engines/AvxComplete.GatherFaultStateMatchesHost checks it). At the end
 // the whole mask register is zero, and the destination bits above the gathered elements are
 // zero. The index register is a vector (VSIB), which Insn does not keep: the instruction is
 // decoded again for it.
@@ -102,6 +105,9 @@ void gather(Exec& x, const Insn& in) {
   const unsigned used = n * Esize;
   std::memset(dest + used, 0, 32 - used);
   std::memset(mask + used, 0, 32 - used);
+  static const bool normalize = host_gather_fault_normalizes_mask();
+  if (normalize)  // (the sign bits decide which elements load: they are kept)
+    for (unsigned j = 0; j < n; ++j) std::memset(mask + j * Esize, element_on(mask, j, Esize) ? 0xFF : 0, Esize);
   auto commit = [&] {
     std::memcpy(&c.xmm[d], dest, 16);
     std::memcpy(&c.ymm_hi[d], dest + 16, 16);

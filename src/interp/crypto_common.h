@@ -14,8 +14,8 @@ namespace vireo::crypto {
 
 // Legacy SSE form: dest = f(dest, src); a 16-byte memory source must be aligned (SDM Vol. 1,
 // 11.6.7 / the instructions' "Exceptions Type 4"); bits 255:128 of the destination are kept.
-// `align`: SHA-NI takes a misaligned memory operand on this host (AMD Zen), where the SDM lists
-// the alignment #GP for it too; native execution is the oracle (docs/difftest.md).
+// `align`: SHA-NI takes a misaligned memory operand on some hosts (AMD Zen), where the SDM lists
+// the alignment #GP for it too; native execution is the oracle (cpu/host_quirks.h).
 template <class F>
 inline void legacy2(Exec& x, const Insn& in, F f, sse::Align align = sse::Align::Required) {
   Xmm a = sse::xreg(x, in.op[0]);

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "cpu/cpuid.h"
+#include "cpu/host_quirks.h"
 #include "interp/avx_common.h"
 #include "interp/dispatch.h"
 #include "interp/sse_host.h"
@@ -74,18 +75,24 @@ void vcvtps2ph(Exec& x, const Insn& in) {
   avx::check_enabled(x);
   check_host(x);
   avx::Ymm s = avx::read(x, in, in.op[1]);
-  // A memory destination that faults does so before MXCSR records anything (as natively):
-  // probe it first.
-  if (in.op[0].kind == OpKind::Mem) {
+  // A memory destination that faults writes nothing (not even the bytes on a first page that
+  // is writable) and, depending on the host, faults before or after MXCSR records the
+  // conversion's flags (cpu/host_quirks.h; the SDM does not order them): probe it first or
+  // after committing them.
+  static const bool flags_first = host_f16c_store_fault_keeps_mxcsr_flags();
+  auto probe_destination = [&] {
+    if (in.op[0].kind != OpKind::Mem) return;
     const uint64_t la = x.linear(in, in.op[0]);
     x.probe_write(la);  // a read-only first page, too
     x.host_ptr(la, in.op[0].size, true);
-  }
+  };
+  if (!flags_first) probe_destination();
   const Ps2PhFn f = kPs2Ph[in.op[2].disp & 7];
   uint32_t csr = sse::host_csr_for(x);
   uint64_t lo = sse::lanes<uint64_t>(f(s.lo, csr))[0], hi = 0;
   if (avx::wide(in.op[1])) hi = sse::lanes<uint64_t>(f(s.hi, csr))[0];
   sse::commit_fp_flags(x, csr);
+  if (flags_first) probe_destination();
   avx::Ymm r{};
   r.lo = sse::pack<uint64_t>({lo, hi});
   // A register destination is always an XMM register (VEX.128 rule: bits 255:128 zeroed); a

@@ -1,4 +1,5 @@
 #include "mem/host_fault.h"
+#include "mem/host_fault_gp.h"
 
 #include <signal.h>
 #include <ucontext.h>
@@ -12,21 +13,28 @@ namespace vireo {
 namespace {
 
 thread_local GuestFaultScope* t_scope = nullptr;
+thread_local GuestFaultScope* t_gp_scope = nullptr;  // (host_fault_gp.h)
+thread_local bool t_took_gp = false;
 
 void on_host_fault(int signo, siginfo_t* si, void* ctx) {
   GuestFaultScope* s = t_scope;
   auto addr = reinterpret_cast<uintptr_t>(si->si_addr);
   if (s && s->mem) {
     auto base = reinterpret_cast<uintptr_t>(s->mem->base);
+    auto* uc = static_cast<ucontext_t*>(ctx);
+    // A #GP reaches us as SIGSEGV, SI_KERNEL, address 0, trap number 13 (Linux
+    // arch/x86/kernel/traps.c, exc_general_protection).
+    const bool gp = signo == SIGSEGV && si->si_code == SI_KERNEL && uc->uc_mcontext.gregs[REG_TRAPNO] == 13;
     // (the window and its guards; below the window, addr - base wraps to the guest address
     // of an access that wrapped below 0)
     const uint64_t off = addr - base;
-    if (off < s->mem->limit + s->mem->guard || (s->mem->guard && off >= -s->mem->guard)) {
-      auto* uc = static_cast<ucontext_t*>(ctx);
+    const bool in_window = off < s->mem->limit + s->mem->guard || (s->mem->guard && off >= -s->mem->guard);
+    if (gp ? s == t_gp_scope : in_window) {
+      t_took_gp = gp;
       // Page-fault error code bit 1: the access was a write (SDM Vol. 3, 4.7).
       s->fault.error_code = uint32_t(uc->uc_mcontext.gregs[REG_ERR]);
       s->fault.is_write = (s->fault.error_code & 2) != 0;
-      s->fault.guest_addr = off;
+      s->fault.guest_addr = gp ? 0 : off;
       s->fault.signo = signo;
       s->fault.host_pc = uint64_t(uc->uc_mcontext.gregs[REG_RIP]);
       static constexpr int kOrder[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
@@ -78,6 +86,18 @@ void install_host_fault_handlers() {
 }
 
 GuestFaultScope*& current_fault_scope() { return t_scope; }
+
+GuestFaultScope* set_gp_scope(GuestFaultScope* scope) {
+  GuestFaultScope* prev = t_gp_scope;
+  t_gp_scope = scope;
+  return prev;
+}
+
+bool take_host_gp() {
+  const bool gp = t_took_gp;
+  t_took_gp = false;
+  return gp;
+}
 
 void activate_fault_scope(GuestFaultScope& scope, const GuestMemory& mem) {
   scope.mem = &mem;
