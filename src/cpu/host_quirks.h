@@ -27,8 +27,8 @@ struct HostFlagRules {
   // OF of a shift/rotate/shld/shrd by more than 1: the count-1 formula applied to the first
   // one-bit step, i.e. to the original operand (Intel), else to the last step (AMD).
   bool shift_of_from_first_step;
-  // rol/ror by an immediate whose masked count is above 1: OF kept (Intel; by CL it follows
-  // the rule above), else written as by CL.
+  // rol/ror of a register by an immediate whose masked count is above 1: OF kept (Intel; by
+  // CL or in memory it follows the rule above), else written as by CL.
   bool rotate_imm_keeps_of;
   // AF after a shift/shld/shrd by a non-zero count: set (AMD) or cleared (Intel).
   bool shift_sets_af;

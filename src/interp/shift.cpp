@@ -10,7 +10,8 @@
 //    non-zero count (shl/shr/sar/shld/shrd);
 //  * rotates change only CF and OF; rcl/rcr whose count is a multiple of 9 or 17 (8/16-bit)
 //    keep CF and the value, and OF too (Intel) or set it from them (AMD); rol/ror by an
-//    immediate above 1 keep OF on Intel's parts (by CL they follow the first-step rule).
+//    immediate above 1 keep OF on Intel's parts when the destination is a register (by CL, or
+//    in memory, they follow the first-step rule).
 // Which rule: host_flag_rules() (cpu/host_quirks.h), the host's own instructions run once.
 // (docs/difftest.md, "Undefined flags"; the jit runs the host instruction.)
 //
@@ -54,8 +55,10 @@ void shift(Exec& x, const Insn& in) {
     T a = T(x.read(in, d));
     // The OF rule's one-bit step: the first (the original operand) or the last.
     const bool first_step = host.shift_of_from_first_step && count > 1;
-    // rol/ror by an immediate (C0/C1 ib) above 1: OF kept on some hosts.
-    const bool imm_keeps_of = host.rotate_imm_keeps_of && count > 1 && (in.opcode == 0xC0 || in.opcode == 0xC1);
+    // rol/ror of a register by an immediate (C0/C1 ib) above 1: OF kept on some hosts (a
+    // memory destination follows the CL forms' rule there).
+    const bool imm_keeps_of = host.rotate_imm_keeps_of && count > 1 && d.kind == OpKind::Reg &&
+                              (in.opcode == 0xC0 || in.opcode == 0xC1);
     uint64_t fl = x.cpu->rflags;
     bool cf_in = fl & flag::CF;
     T r = a;

@@ -20,12 +20,17 @@ bool shift(Translator& t, const Insn& in) {
   if (in.nops < 2) return false;
   unsigned size = d.size;
   bool rotate = kind == ShiftKind::Rol || kind == ShiftKind::Ror;
-  if (in.op[1].kind == OpKind::Reg) {
+  // A rotate in memory by an immediate above 1 where the host's register form keeps OF
+  // (host_flag_rules()): the memory form's OF follows the CL forms' rule, so it runs by CL.
+  const bool imm_by_cl = rotate && in.op[1].kind == OpKind::Imm && d.kind == OpKind::Mem &&
+                         (unsigned(in.op[1].disp) & (size == 8 ? 63 : 31)) > 1 &&
+                         host_flag_rules().rotate_imm_keeps_of;
+  if (in.op[1].kind == OpKind::Reg || imm_by_cl) {
     // Count in CL: known only at run time, so a zero count (flags unchanged) is left to the
     // host instruction itself.
     RmwDestination dest(t, d, size);
     Value a = dest.read(t);
-    Value count = t.read(in.op[1], 1);
+    Value count = imm_by_cl ? t.constant(unsigned(in.op[1].disp) & (size == 8 ? 63 : 31)) : t.read(in.op[1], 1);
     Value old = t.ir.emit(Opcode::GetFlags, {});
     uint64_t desc = uint64_t(kind) | (size << 8);
     Value r = t.ir.emit(Opcode::ShiftCl, {Arg::imm(desc), Arg::val(a), Arg::val(count)});
@@ -52,7 +57,7 @@ bool shift(Translator& t, const Insn& in) {
   // Rotates write only CF and OF; shifts write all six (AF undefined: the host's value). A
   // rotate by more than 1 keeps OF on some hosts (host_flag_rules()): the recipe's OF is then
   // whatever the host had, not the guest's, so only CF is taken.
-  const bool keeps_of = rotate && count > 1 && host_flag_rules().rotate_imm_keeps_of;
+  const bool keeps_of = rotate && count > 1 && host_flag_rules().rotate_imm_keeps_of;  // (a register)
   t.ir.set_flags(keeps_of ? flag::CF : rotate ? (flag::CF | flag::OF) : flag::ARITH, f);
   return true;
 }
