@@ -179,6 +179,34 @@ bool probe_f16c_store_fault_keeps_mxcsr_flags() {
   return keeps;
 }
 
+// RFLAGS after `insn` (AT&T, operands %rax/%rcx/%rdx as the caller sets them) run from `in`.
+#define VIREO_HOST_FLAGS_AFTER(insn, in, rax, rcx, rdx)                                        \
+  [](uint64_t fl, uint64_t a, uint64_t c, uint64_t d) {                                        \
+    asm volatile("lea -128(%%rsp), %%rsp\n\tpush %[fl]\n\tpopfq\n\t" insn                    \
+                 "\n\tpushfq\n\tpop %[fl]\n\tlea 128(%%rsp), %%rsp"                            \
+                 : [fl] "+r"(fl), "+a"(a), "+c"(c), "+d"(d) : : "cc", "memory");             \
+    return fl;                                                                                 \
+  }(in, rax, rcx, rdx)
+
+HostFlagRules probe_flag_rules() {
+  constexpr uint64_t all = flag::ARITH | 2, none = 2;
+  HostFlagRules r;
+  // shl $2 of 0x80000000: the first step overflows (1 -> 0 in the sign), the last does not.
+  r.shift_of_from_first_step = VIREO_HOST_FLAGS_AFTER("shll $2, %%eax", none, 0x80000000u, 0, 0) & flag::OF;
+  // rol $2 of 0x80000000 from OF set: the first step overflows, the last does not either way.
+  r.rotate_imm_keeps_of = VIREO_HOST_FLAGS_AFTER("roll $2, %%eax", none | flag::OF, 0x40000000u, 0, 0) & flag::OF;
+  r.shift_sets_af = VIREO_HOST_FLAGS_AFTER("shll $2, %%eax", none, 1, 0, 0) & flag::AF;
+  // rcl $9 of 0x40 with CF clear and OF set: one more step would give OF = 0.
+  r.rotate_carry_wrap_keeps_of = VIREO_HOST_FLAGS_AFTER("rclb $9, %%al", none | flag::OF, 0x40, 0, 0) & flag::OF;
+  // 3 * 7 from all flags set: AMD keeps ZF.
+  r.mul_sets_sf_pf = !(VIREO_HOST_FLAGS_AFTER("mull %%ecx", all, 3, 7, 0) & flag::ZF);
+  // 21 / 7 from all flags set: AMD clears ZF.
+  r.div_keeps_flags = VIREO_HOST_FLAGS_AFTER("divl %%ecx", all, 21, 7, 0) & flag::ZF;
+  r.lzcnt_clears_of = !(VIREO_HOST_FLAGS_AFTER("lzcntl %%ecx, %%eax", all, 0, 1, 0) & flag::OF);
+  return r;
+}
+#undef VIREO_HOST_FLAGS_AFTER
+
 }  // namespace
 
 bool host_bit_scan_keeps_flags() {
@@ -207,6 +235,11 @@ bool host_gather_fault_normalizes_mask() {
 bool host_f16c_store_fault_keeps_mxcsr_flags() {
   static const bool keeps = probe_f16c_store_fault_keeps_mxcsr_flags();
   return keeps;
+}
+
+const HostFlagRules& host_flag_rules() {
+  static const HostFlagRules rules = probe_flag_rules();
+  return rules;
 }
 
 }  // namespace vireo

@@ -38,4 +38,30 @@ bool host_gather_fault_normalizes_mask();
 // call by a host vcvtps2ph of an inexact value into a PROT_NONE page (a fault and a mapping).
 bool host_f16c_store_fault_keeps_mxcsr_flags();
 
+// The undefined flags of shifts, rotates, mul/imul, div/idiv and lzcnt/tzcnt, where Intel's parts and
+// the project's AMD EPYC hosts differ (measured on both; SDM Vol. 2 SAL/SAR/SHL/SHR,
+// RCL/RCR/ROL/ROR, SHLD/SHRD, MUL/IMUL, DIV/IDIV, LZCNT/TZCNT leave them undefined). Each is one host
+// instruction run once from known flags.
+struct HostFlagRules {
+  // OF of a shift/rotate/shld/shrd by more than 1: the count-1 formula applied to the first
+  // one-bit step, i.e. to the original operand (Intel), else to the last step (AMD).
+  bool shift_of_from_first_step;
+  // rol/ror of a register by an immediate whose masked count is above 1: OF kept (Intel; by
+  // CL or in memory it follows the rule above), else written as by CL.
+  bool rotate_imm_keeps_of;
+  // AF after a shift/shld/shrd by a non-zero count: set (AMD) or cleared (Intel).
+  bool shift_sets_af;
+  // rcl/rcr of a byte/word by a non-zero multiple of 9/17 (value and CF unchanged): OF kept
+  // (Intel) or written as for one more rotate step (AMD).
+  bool rotate_carry_wrap_keeps_of;
+  // mul/imul (every form): SF from the low half's sign, PF from its low byte, ZF and AF
+  // cleared (Intel), else SF, ZF, AF and PF kept (AMD).
+  bool mul_sets_sf_pf;
+  // div/idiv: all six flags kept (Intel), else CF and OF kept, SF, ZF, PF cleared, AF set.
+  bool div_keeps_flags;
+  // lzcnt/tzcnt: OF cleared with SF, AF and PF (Intel), else OF kept.
+  bool lzcnt_clears_of;
+};
+const HostFlagRules& host_flag_rules();
+
 }  // namespace vireo

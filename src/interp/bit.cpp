@@ -85,8 +85,9 @@ void popcnt(Exec& x, const Insn& in) {
   flags::set_arith(*x.cpu, v == 0 ? flag::ZF : 0);
 }
 
-// lzcnt/tzcnt: CF = (source == 0), ZF = (result == 0); OF/SF/AF/PF undefined: this host
-// clears SF, AF and PF and keeps OF (docs/difftest.md, "Undefined flags").
+// lzcnt/tzcnt: CF = (source == 0), ZF = (result == 0); OF/SF/AF/PF undefined: the host
+// clears SF, AF and PF, and OF too on Intel's parts, not on AMD EPYC's (host_flag_rules();
+// docs/difftest.md, "Undefined flags").
 template <bool leading>
 void lzcnt_tzcnt(Exec& x, const Insn& in) {
   const Operand& d = in.op[0];
@@ -99,7 +100,8 @@ void lzcnt_tzcnt(Exec& x, const Insn& in) {
     else r = unsigned(__builtin_ctzll(v));
     x.write(in, d, r);
     uint64_t f = (v == 0 ? flag::CF : 0) | (r == 0 ? flag::ZF : 0);
-    flags::set_arith(*x.cpu, f, flag::CF | flag::ZF | flag::SF | flag::AF | flag::PF);
+    const uint64_t of = host_flag_rules().lzcnt_clears_of ? flag::OF : 0;
+    flags::set_arith(*x.cpu, f, flag::CF | flag::ZF | flag::SF | flag::AF | flag::PF | of);
   });
 }
 

@@ -1,13 +1,16 @@
 // Multiply and divide: mul, imul (one-, two- and three-operand forms), div, idiv.
 //
 // Flags (SDM Vol. 2, MUL/IMUL/DIV/IDIV): after mul/imul only CF and OF are defined (set when
-// the product does not fit the destination); SF/ZF/AF/PF are undefined and kept unchanged, as
-// this host (AMD EPYC) does for every form. div/idiv leave all flags undefined; this host
-// keeps CF and OF, clears SF, ZF and PF and sets AF, whatever the operands: so do we. (docs/difftest.md, "Undefined flags": the jit follows the same rules.) Division raises #DE on a zero divisor and on a quotient that does not
+// the product does not fit the destination); SF/ZF/AF/PF are undefined: kept unchanged, as
+// AMD EPYC hosts do for every form, or SF and PF from the low half and ZF and AF cleared, as
+// Intel's do (host_flag_rules()). div/idiv leave all flags undefined; AMD EPYC hosts
+// keep CF and OF, clear SF, ZF and PF and set AF, whatever the operands, Intel's keep all six:
+// so do we, by host_flag_rules() (cpu/host_quirks.h). (docs/difftest.md, "Undefined flags": the jit follows the same rules.) Division raises #DE on a zero divisor and on a quotient that does not
 // fit (including INT_MIN / -1), before any register is written.
 #include <Zydis/Mnemonic.h>
 
 #include "cpu/flags.h"
+#include "cpu/host_quirks.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
 
@@ -35,8 +38,13 @@ void write_acc_pair(Exec& x, T lo, T hi) {
 
 template <class T>
 void set_mul_flags(Exec& x, T lo, bool overflow) {
-  (void)lo;
-  x.cpu->rflags = (x.cpu->rflags & ~(flag::CF | flag::OF)) | (overflow ? flag::CF | flag::OF : 0);
+  uint64_t f = overflow ? flag::CF | flag::OF : 0;
+  uint64_t mask = flag::CF | flag::OF;
+  if (host_flag_rules().mul_sets_sf_pf) {  // SF and PF of the low half, ZF and AF cleared
+    f |= flags::szp<T>(T(lo)) & (flag::SF | flag::PF);
+    mask = flag::ARITH;
+  }
+  flags::set_arith(*x.cpu, f, mask);
 }
 
 void mul(Exec& x, const Insn& in) {
@@ -88,6 +96,7 @@ void imul(Exec& x, const Insn& in) {
 }
 
 void set_div_flags(Exec& x) {
+  if (host_flag_rules().div_keeps_flags) return;
   x.cpu->rflags = (x.cpu->rflags & ~(flag::SF | flag::ZF | flag::PF)) | flag::AF;
 }
 

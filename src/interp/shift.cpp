@@ -5,10 +5,14 @@
 //  * a masked count of 0 leaves every flag unchanged, but the destination is still written
 //    (so a 32-bit register destination has its upper half cleared, as the host does);
 //  * OF is defined only for a count of 1; for larger counts it is the count-1 formula
-//    applied to the last one-bit step, as this host (AMD EPYC) does; AF is undefined and this
-//    host sets it for every shift with a non-zero count (shl/shr/sar/shld/shrd);
+//    applied to the last one-bit step (AMD EPYC) or to the first, i.e. to the original
+//    operand (Intel); AF is undefined: set (AMD) or cleared (Intel) by every shift with a
+//    non-zero count (shl/shr/sar/shld/shrd);
 //  * rotates change only CF and OF; rcl/rcr whose count is a multiple of 9 or 17 (8/16-bit)
-//    keep CF and the value but still set OF from them, as this host does.
+//    keep CF and the value, and OF too (Intel) or set it from them (AMD); rol/ror by an
+//    immediate above 1 keep OF on Intel's parts when the destination is a register (by CL, or
+//    in memory, they follow the first-step rule).
+// Which rule: host_flag_rules() (cpu/host_quirks.h), the host's own instructions run once.
 // (docs/difftest.md, "Undefined flags"; the jit runs the host instruction.)
 //
 // Zydis keeps the count operand explicit only for the imm8 forms; the "1" (D0/D1) and "CL"
@@ -16,6 +20,7 @@
 #include <Zydis/Mnemonic.h>
 
 #include "cpu/flags.h"
+#include "cpu/host_quirks.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
 
@@ -42,10 +47,18 @@ template <Sh op>
 void shift(Exec& x, const Insn& in) {
   const Operand& d = in.op[0];
   unsigned count = shift_count(x, in) & count_mask(d.size);
+  const HostFlagRules& host = host_flag_rules();
+  const uint64_t af = host.shift_sets_af ? flag::AF : 0;
   by_size(d.size, [&]<class T>() {
     constexpr unsigned W = sizeof(T) * 8;
     constexpr uint64_t msb = flags::sign_bit<T>();
     T a = T(x.read(in, d));
+    // The OF rule's one-bit step: the first (the original operand) or the last.
+    const bool first_step = host.shift_of_from_first_step && count > 1;
+    // rol/ror of a register by an immediate (C0/C1 ib) above 1: OF kept on some hosts (a
+    // memory destination follows the CL forms' rule there).
+    const bool imm_keeps_of = host.rotate_imm_keeps_of && count > 1 && d.kind == OpKind::Reg &&
+                              (in.opcode == 0xC0 || in.opcode == 0xC1);
     uint64_t fl = x.cpu->rflags;
     bool cf_in = fl & flag::CF;
     T r = a;
@@ -58,17 +71,18 @@ void shift(Exec& x, const Insn& in) {
           unsigned __int128 wide = (unsigned __int128)a << count;
           r = T(wide);
           bool cf = (wide >> W) & 1;
-          f = flags::szp<T>(r) | (cf ? flag::CF : 0) | flag::AF;
-          if (bool(r & msb) != cf) f |= flag::OF;
+          f = flags::szp<T>(r) | (cf ? flag::CF : 0) | af;
+          const bool of = first_step ? bool(a & msb) != bool(a & (msb >> 1)) : bool(r & msb) != cf;
+          if (of) f |= flag::OF;
           mask = flag::ARITH;
           break;
         }
         case Sh::Shr: {
           r = count >= W ? T(0) : T(a >> count);
           bool cf = count > W ? false : ((a >> (count - 1)) & 1);
-          f = flags::szp<T>(r) | (cf ? flag::CF : 0) | flag::AF;
-          // OF = MSB of the operand of the last one-bit step (the original for count 1).
-          const T before_last = count - 1 >= W ? T(0) : T(a >> (count - 1));
+          f = flags::szp<T>(r) | (cf ? flag::CF : 0) | af;
+          // OF = MSB of the operand of the first or last one-bit step.
+          const T before_last = first_step ? a : count - 1 >= W ? T(0) : T(a >> (count - 1));
           if (before_last & msb) f |= flag::OF;
           mask = flag::ARITH;
           break;
@@ -78,7 +92,7 @@ void shift(Exec& x, const Insn& in) {
           unsigned c = count >= W ? W - 1 : count;  // beyond the width: all sign bits
           r = T(s >> c);
           bool cf = count >= W ? s < 0 : ((s >> (count - 1)) & 1);
-          f = flags::szp<T>(r) | (cf ? flag::CF : 0) | flag::AF;  // OF = 0
+          f = flags::szp<T>(r) | (cf ? flag::CF : 0) | af;  // OF = 0
           mask = flag::ARITH;
           break;
         }
@@ -86,16 +100,18 @@ void shift(Exec& x, const Insn& in) {
           unsigned c = count % W;
           r = c ? T((a << c) | (a >> (W - c))) : a;
           bool cf = r & 1;
-          f = (cf ? flag::CF : 0) | ((bool(r & msb) != cf) ? flag::OF : 0);
-          mask = flag::CF | flag::OF;
+          const bool of = first_step ? bool(a & msb) != bool(a & (msb >> 1)) : bool(r & msb) != cf;
+          f = (cf ? flag::CF : 0) | (of ? flag::OF : 0);
+          mask = imm_keeps_of ? flag::CF : flag::CF | flag::OF;
           break;
         }
         case Sh::Ror: {
           unsigned c = count % W;
           r = c ? T((a >> c) | (a << (W - c))) : a;
           bool hi = r & msb, hi2 = r & (msb >> 1);
-          f = (hi ? flag::CF : 0) | ((hi != hi2) ? flag::OF : 0);
-          mask = flag::CF | flag::OF;
+          const bool of = first_step ? bool(a & 1) != bool(a & msb) : hi != hi2;
+          f = (hi ? flag::CF : 0) | (of ? flag::OF : 0);
+          mask = imm_keeps_of ? flag::CF : flag::CF | flag::OF;
           break;
         }
         case Sh::Rcl:
@@ -103,7 +119,8 @@ void shift(Exec& x, const Insn& in) {
           // Rotate through carry is a rotate of the W+1-bit value CF:dest, so 8/16-bit counts
           // are taken modulo 9/17 (SDM RCL/RCR "tempCOUNT").
           unsigned c = count % (W + 1);
-          if (c == 0) {  // value and CF unchanged; OF from them as for a rotate by W+1
+          if (c == 0) {  // value and CF unchanged; OF kept or from them as for a rotate by W+1
+            if (host.rotate_carry_wrap_keeps_of) break;
             bool of = op == Sh::Rcl ? (bool(a & msb) != cf_in) : (bool(a & msb) != bool(a & (msb >> 1)));
             f = of ? flag::OF : 0;
             mask = flag::OF;
@@ -117,6 +134,8 @@ void shift(Exec& x, const Insn& in) {
           bool cf = (v >> W) & 1;
           bool of = op == Sh::Rcl ? (bool(r & msb) != cf)
                                   : (bool(r & msb) != bool(r & (msb >> 1)));
+          if (first_step)  // rcl by 1: bit W-2 into the sign; rcr by 1: CF into it
+            of = op == Sh::Rcl ? bool(a & msb) != bool(a & (msb >> 1)) : bool(a & msb) != cf_in;
           f = (cf ? flag::CF : 0) | (of ? flag::OF : 0);
           mask = flag::CF | flag::OF;
           break;
@@ -181,9 +200,12 @@ void shift_double(Exec& x, const Insn& in) {
       // CF: the last bit shifted out, i.e. the edge bit of the one-bit-shorter result.
       const T prev = double_shift<T, left>(a, b, count - 1);
       const bool cf = left ? bool(prev & msb) : bool(prev & 1);
-      f = flags::szp<T>(r) | (cf ? flag::CF : 0) | flag::AF;
-      // OF: a sign change in the last one-bit step (defined for count 1).
-      if (bool(r & msb) != bool(prev & msb)) f |= flag::OF;
+      const HostFlagRules& host = host_flag_rules();
+      f = flags::szp<T>(r) | (cf ? flag::CF : 0) | (host.shift_sets_af ? flag::AF : 0);
+      // OF: a sign change in the first or the last one-bit step (defined for count 1).
+      const T before = host.shift_of_from_first_step ? a : prev;
+      const T after = host.shift_of_from_first_step ? double_shift<T, left>(a, b, 1) : r;
+      if (bool(after & msb) != bool(before & msb)) f |= flag::OF;
       mask = flag::ARITH;
     }
     x.write(in, d, r);

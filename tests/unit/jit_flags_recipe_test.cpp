@@ -7,6 +7,7 @@
 #include <random>
 
 #include "cpu/flags.h"
+#include "cpu/host_quirks.h"
 #include "jit/backend/x64/emitter.h"
 #include "jit/cache/code_cache.h"
 #include "jit/cache/translated_block.h"
@@ -91,6 +92,9 @@ TEST(JitFlagsRecipe, ImulLeftInCpuStateReachesTheInterpreterTier) {
   // iteration's exit as CpuState's imul code, the jnz reads the dec's ZF under them); jnz body;
   // then code entered once, so run by the interpreter tier: seto bl; setc cl; setz dl;
   // pushfq; pop r9; syscall.
+  // Where imul writes SF/ZF/AF/PF too (host_flag_rules(): Intel's parts), no dec's ZF stays
+  // under it and this loop would never end: the layering tested here does not exist there.
+  if (host_flag_rules().mul_sets_sf_pf) GTEST_SKIP() << "this host's imul writes ZF";
   const std::vector<uint8_t> start = {0x41, 0xBC, 0x05, 0x00, 0x00, 0x00};
   const std::vector<uint8_t> after = {0x0F, 0x90, 0xC3, 0x0F, 0x92, 0xC1, 0x0F, 0x94, 0xC2, 0x9C, 0x41, 0x59};
   for (size_t k = 0; k < 6; ++k)

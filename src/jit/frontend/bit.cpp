@@ -75,7 +75,8 @@ bool bit_scan(Translator& t, const Insn& in) {
 }
 
 // tzcnt/lzcnt: CF = (source == 0), ZF = (result == 0); of the undefined ones the host's
-// instruction clears SF, AF and PF, and OF is kept (as interp/bit.cpp).
+// instruction clears SF, AF and PF, and OF too on Intel's parts, kept on AMD EPYC's
+// (host_flag_rules(); as interp/bit.cpp).
 // popcnt: ZF = (source == 0) and the other five cleared.
 template <BitKind kind>
 bool bit_count(Translator& t, const Insn& in) {
@@ -86,7 +87,8 @@ bool bit_count(Translator& t, const Insn& in) {
   Value src = t.read(s, size);
   Value f = bit_op(t, Opcode::FlagsBitOp, kind, size, src, src);
   t.write(d, size, bit_op(t, Opcode::BitOp, kind, size, src, src));
-  t.ir.set_flags(kind == BitKind::Popcnt ? flag::ARITH : (flag::ARITH & ~flag::OF), f);
+  const bool writes_of = kind == BitKind::Popcnt || host_flag_rules().lzcnt_clears_of;
+  t.ir.set_flags(writes_of ? flag::ARITH : (flag::ARITH & ~flag::OF), f);
   return true;
 }
 

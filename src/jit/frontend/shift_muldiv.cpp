@@ -2,6 +2,7 @@
 // shl/sal/shr/sar/rol/ror/rcl/rcr by an immediate, by 1 or by CL, shld/shrd, imul (all
 // forms), mul, div and idiv.
 #include "cpu/cpu_state.h"
+#include "cpu/host_quirks.h"
 #include "jit/frontend/shift_kind.h"
 #include "jit/frontend/translator.h"
 
@@ -19,12 +20,17 @@ bool shift(Translator& t, const Insn& in) {
   if (in.nops < 2) return false;
   unsigned size = d.size;
   bool rotate = kind == ShiftKind::Rol || kind == ShiftKind::Ror;
-  if (in.op[1].kind == OpKind::Reg) {
+  // A rotate in memory by an immediate above 1 where the host's register form keeps OF
+  // (host_flag_rules()): the memory form's OF follows the CL forms' rule, so it runs by CL.
+  const bool imm_by_cl = rotate && in.op[1].kind == OpKind::Imm && d.kind == OpKind::Mem &&
+                         (unsigned(in.op[1].disp) & (size == 8 ? 63 : 31)) > 1 &&
+                         host_flag_rules().rotate_imm_keeps_of;
+  if (in.op[1].kind == OpKind::Reg || imm_by_cl) {
     // Count in CL: known only at run time, so a zero count (flags unchanged) is left to the
     // host instruction itself.
     RmwDestination dest(t, d, size);
     Value a = dest.read(t);
-    Value count = t.read(in.op[1], 1);
+    Value count = imm_by_cl ? t.constant(unsigned(in.op[1].disp) & (size == 8 ? 63 : 31)) : t.read(in.op[1], 1);
     Value old = t.ir.emit(Opcode::GetFlags, {});
     uint64_t desc = uint64_t(kind) | (size << 8);
     Value r = t.ir.emit(Opcode::ShiftCl, {Arg::imm(desc), Arg::val(a), Arg::val(count)});
@@ -48,8 +54,11 @@ bool shift(Translator& t, const Insn& in) {
   Value r = t.ir.emit(Opcode::Shift, {Arg::imm(desc), Arg::val(a)});
   Value f = t.ir.emit(Opcode::FlagsShift, {Arg::imm(desc), Arg::val(a)});
   dest.write(t, r);
-  // Rotates write only CF and OF; shifts write all six (AF undefined: the host's value).
-  t.ir.set_flags(rotate ? (flag::CF | flag::OF) : flag::ARITH, f);
+  // Rotates write only CF and OF; shifts write all six (AF undefined: the host's value). A
+  // rotate by more than 1 keeps OF on some hosts (host_flag_rules()): the recipe's OF is then
+  // whatever the host had, not the guest's, so only CF is taken.
+  const bool keeps_of = rotate && count > 1 && host_flag_rules().rotate_imm_keeps_of;  // (a register)
+  t.ir.set_flags(keeps_of ? flag::CF : rotate ? (flag::CF | flag::OF) : flag::ARITH, f);
   return true;
 }
 
@@ -132,7 +141,8 @@ bool rotate_carry(Translator& t, const Insn& in) {
 }
 
 // One-operand mul/imul: rDX:rAX = rAX * r/m (AX = AL * r/m8). CF = OF = the high half is
-// significant; SF/ZF/AF/PF undefined: kept, as the interpreter does (muldiv.cpp).
+// significant; SF/ZF/AF/PF undefined: kept, or the host's (host_flag_rules()), as the
+// interpreter does (muldiv.cpp); the host's flags are captured whole.
 template <bool is_signed>
 bool mul_wide(Translator& t, const Insn& in) {
   const Operand& s = in.op[0];
@@ -155,13 +165,13 @@ bool mul_wide(Translator& t, const Insn& in) {
     t.write(rax, size, t.ir.op(Opcode::Mul, a, b));
     t.write(rdx, size, hi);
   }
-  t.ir.set_flags(flag::CF | flag::OF, f);
+  t.ir.set_flags(host_flag_rules().mul_sets_sf_pf ? flag::ARITH : flag::CF | flag::OF, f);
   return true;
 }
 
 // div/idiv r/m: rAX = quotient and rDX = remainder of rDX:rAX / r/m (AL and AH of AX / r/m8).
-// The flags are undefined: CF and OF kept, SF/ZF/PF cleared and AF set, as the interpreter
-// does (this host's rule). The Div op divides on the
+// The flags are undefined: as the interpreter does, the host's rule (host_flag_rules()): all
+// kept (Intel), or CF and OF kept, SF/ZF/PF cleared and AF set (AMD EPYC). The Div op divides on the
 // host when that cannot fault, else runs the instruction in the interpreter (#DE).
 template <bool is_signed>
 bool divide(Translator& t, const Insn& in) {
@@ -183,7 +193,8 @@ bool divide(Translator& t, const Insn& in) {
   else rest.reg = RDX;
   t.write(acc, size, q);
   t.write(rest, size, r);
-  t.ir.set_flags(flag::SF | flag::ZF | flag::PF | flag::AF, t.constant(flag::AF));
+  if (!host_flag_rules().div_keeps_flags)  // (else all six kept, as Intel's parts do)
+    t.ir.set_flags(flag::SF | flag::ZF | flag::PF | flag::AF, t.constant(flag::AF));
   return true;
 }
 
@@ -201,8 +212,15 @@ bool imul(Translator& t, const Insn& in) {
     b = t.read(in.op[1], size);
   }
   Value r = t.ir.op(Opcode::Mul, a, b);
-  Value f = t.ir.emit(Opcode::FlagsImul, {Arg::val(a), Arg::val(b), Arg::imm(size)});
   t.write(d, size, r);
+  if (host_flag_rules().mul_sets_sf_pf) {
+    // SF/ZF/AF/PF written too, from the low half: as the one-operand imul's, whose CF and OF
+    // (the high half is not the low's sign) are this form's (the product does not fit).
+    const uint64_t desc = size | (uint64_t(1) << 8);
+    t.ir.set_flags(flag::ARITH, t.ir.emit(Opcode::FlagsMulWide, {Arg::imm(desc), Arg::val(a), Arg::val(b)}));
+    return true;
+  }
+  Value f = t.ir.emit(Opcode::FlagsImul, {Arg::val(a), Arg::val(b), Arg::imm(size)});
   t.ir.set_flags(flag::CF | flag::OF, f);  // (SF/ZF/AF/PF kept, as for mul_wide)
   return true;
 }
