@@ -7,7 +7,6 @@
 #include <random>
 
 #include "cpu/flags.h"
-#include "cpu/host_quirks.h"
 #include "jit/backend/x64/emitter.h"
 #include "jit/cache/code_cache.h"
 #include "jit/cache/translated_block.h"
@@ -89,23 +88,25 @@ TEST(JitFlagsRecipe, ImulIsExactWhereverItsFlagsAreRead) {
 
 TEST(JitFlagsRecipe, ImulLeftInCpuStateReachesTheInterpreterTier) {
   // mov r12d, 5; body: dec r12d; imul (translated after two entries; its flags leave each
-  // iteration's exit as CpuState's imul code, the jnz reads the dec's ZF under them); jnz body;
-  // then code entered once, so run by the interpreter tier: seto bl; setc cl; setz dl;
-  // pushfq; pop r9; syscall.
-  // Where imul writes SF/ZF/AF/PF too (host_flag_rules(): Intel's parts), no dec's ZF stays
-  // under it and this loop would never end: the layering tested here does not exist there.
-  if (host_flag_rules().mul_sets_sf_pf) GTEST_SKIP() << "this host's imul writes ZF";
+  // iteration's exit as CpuState's imul code, over the dec's where imul keeps SF..PF);
+  // xchg rcx, r12; jrcxz out; xchg rcx, r12; jmp body; out: xchg rcx, r12; then code entered
+  // once, so run by the interpreter tier: seto bl; setc cl; setz dl; pushfq; pop r9; syscall.
+  // The loop tests its counter with jrcxz, which reads no flags: where imul writes ZF too
+  // (host_flag_rules(): Intel's parts) a jnz after it would never see the dec's.
   const std::vector<uint8_t> start = {0x41, 0xBC, 0x05, 0x00, 0x00, 0x00};
+  const std::vector<uint8_t> swap = {0x4C, 0x87, 0xE1};  // xchg rcx, r12
   const std::vector<uint8_t> after = {0x0F, 0x90, 0xC3, 0x0F, 0x92, 0xC1, 0x0F, 0x94, 0xC2, 0x9C, 0x41, 0x59};
   for (size_t k = 0; k < 6; ++k)
     for (uint64_t seed = 1; seed <= 8; ++seed) {
       std::vector<uint8_t> body = cat({{0x41, 0xFF, 0xCC}, kImulProducers[k]});
-      std::vector<uint8_t> loop = {0x75, uint8_t(-int(body.size() + 2))};
+      const int back = -int(body.size() + 2 * swap.size() + 4);
+      std::vector<uint8_t> loop = cat({swap, {0xE3, uint8_t(swap.size() + 2)}, swap, {0xEB, uint8_t(back)}, swap});
       jit::JitOptions o;
       o.tiers.translate_after = 2;
       Pair p;
       p.run(cat({start, body, loop, after, kSyscall}), imul_state(seed), o);
       SCOPED_TRACE("producer " + std::to_string(k) + ", seed " + std::to_string(seed));
+      EXPECT_EQ(p.jit.cpu.gpr[R12], 0u);
       p.expect_same();
     }
 }
