@@ -97,6 +97,9 @@ void register_system(DispatchTable& t) {
   t[ZYDIS_MNEMONIC_UD0] = ud;
   t[ZYDIS_MNEMONIC_UD1] = ud;
   t[ZYDIS_MNEMONIC_UD2] = ud;
+  // GETSEC raises #UD while CR4.SMXE is 0 (SDM Vol. 2, GETSEC[...], "Protected Mode
+  // Exceptions"), which Linux leaves clear (only tboot sets it): SIGILL, as natively.
+  t[ZYDIS_MNEMONIC_GETSEC] = ud;
   for (auto m : {ZYDIS_MNEMONIC_HLT, ZYDIS_MNEMONIC_CLI, ZYDIS_MNEMONIC_STI,
                  ZYDIS_MNEMONIC_IN, ZYDIS_MNEMONIC_OUT, ZYDIS_MNEMONIC_INSB,
                  ZYDIS_MNEMONIC_INSW, ZYDIS_MNEMONIC_INSD, ZYDIS_MNEMONIC_OUTSB,
