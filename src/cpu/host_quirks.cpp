@@ -69,6 +69,52 @@ bool probe_repe_cmpsb_source_first() {
   return source_first;
 }
 
+// A host `repne scasb` started with CF set whose first comparison (0x22 - 0x11) clears CF and
+// whose second byte is on a PROT_NONE page: CF at the fault says whether the first
+// comparison's flags were written. Through a guest fault scope, as above.
+bool probe_rep_compare_fault_keeps_flags() {
+  constexpr uint64_t kPage = 4096;
+  void* p = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  if (mprotect(static_cast<uint8_t*>(p) + kPage, kPage, PROT_NONE) != 0) {
+    munmap(p, 2 * kPage);
+    return false;
+  }
+  install_host_fault_handlers();
+  GuestMemory window;
+  window.base = static_cast<uint8_t*>(p);
+  window.limit = 2 * kPage;
+  window.base[kPage - 1] = 0x11;
+  static thread_local GuestFaultScope scope;
+  uint32_t mxcsr;
+  uint16_t fcw;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
+  bool keeps = false;
+  if (sigsetjmp(scope.env, 0)) {
+    deactivate_fault_scope(scope);
+    asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
+    keeps = scope.fault.host_rflags & flag::CF;
+  } else {
+    activate_fault_scope(scope, window);
+    uint8_t* dst = window.base + kPage - 1;
+    uint64_t count = 2, in = flag::CF | 2;
+    // (rsp steps over the red zone for the pushed flags; a fault returns through sigsetjmp,
+    // which restores rsp)
+    asm volatile(
+        "lea -128(%%rsp), %%rsp\n\t"
+        "push %[in]\n\t"
+        "popfq\n\t"
+        "repne scasb\n\t"
+        "lea 128(%%rsp), %%rsp"
+        : "+D"(dst), "+c"(count)
+        : "a"(uint64_t(0x22)), [in] "r"(in)
+        : "cc", "memory");
+    deactivate_fault_scope(scope);  // (not reached: the second byte faults)
+  }
+  munmap(p, 2 * kPage);
+  return keeps;
+}
+
 }  // namespace
 
 bool host_bit_scan_keeps_flags() {
@@ -82,6 +128,11 @@ bool host_bit_scan_keeps_flags() {
 bool host_repe_cmpsb_reads_source_first() {
   static const bool source_first = probe_repe_cmpsb_source_first();
   return source_first;
+}
+
+bool host_rep_compare_fault_keeps_flags() {
+  static const bool keeps = probe_rep_compare_fault_keeps_flags();
+  return keeps;
 }
 
 }  // namespace vireo

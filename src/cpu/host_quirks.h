@@ -19,4 +19,12 @@ bool host_bit_scan_keeps_flags();
 // only processes that run a `repe cmpsb` pay it).
 bool host_repe_cmpsb_reads_source_first();
 
+// The flags a fault in the middle of a rep/repe/repne cmps or scas leaves: some hosts (the
+// earlier AMD EPYC CI hosts) leave those of the last completed comparison, others (an Intel
+// Xeon, family 6 model 207: every form, 1 to 4096 comparisons before the fault) the flags the
+// instruction started with: they write RFLAGS only when the instruction ends. The SDM says
+// neither. Probed on the first call by a host `repne scasb` whose second byte faults (a fault
+// and a few mappings, only in processes that run a rep cmps/scas).
+bool host_rep_compare_fault_keeps_flags();
+
 }  // namespace vireo
