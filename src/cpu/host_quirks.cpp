@@ -115,6 +115,40 @@ bool probe_rep_compare_fault_keeps_flags() {
   return keeps;
 }
 
+// A host `movsxd cx, dword ptr [p]` with p two bytes below a PROT_NONE page: no fault means
+// it read two bytes. Through a guest fault scope, as above.
+bool probe_movsxd16_reads_two_bytes() {
+  constexpr uint64_t kPage = 4096;
+  void* p = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  if (mprotect(static_cast<uint8_t*>(p) + kPage, kPage, PROT_NONE) != 0) {
+    munmap(p, 2 * kPage);
+    return false;
+  }
+  install_host_fault_handlers();
+  GuestMemory window;
+  window.base = static_cast<uint8_t*>(p);
+  window.limit = 2 * kPage;
+  static thread_local GuestFaultScope scope;
+  uint32_t mxcsr;
+  uint16_t fcw;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
+  bool two = false;
+  if (sigsetjmp(scope.env, 0)) {
+    deactivate_fault_scope(scope);
+    asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
+  } else {
+    activate_fault_scope(scope, window);
+    const uint8_t* at = window.base + kPage - 2;
+    uint64_t out = 0;
+    asm volatile(".byte 0x66, 0x63, 0x08" : "+c"(out) : "a"(at) : "memory");  // movsxd cx, [rax]
+    deactivate_fault_scope(scope);
+    two = true;
+  }
+  munmap(p, 2 * kPage);
+  return two;
+}
+
 }  // namespace
 
 bool host_bit_scan_keeps_flags() {
@@ -133,6 +167,11 @@ bool host_repe_cmpsb_reads_source_first() {
 bool host_rep_compare_fault_keeps_flags() {
   static const bool keeps = probe_rep_compare_fault_keeps_flags();
   return keeps;
+}
+
+bool host_movsxd16_reads_two_bytes() {
+  static const bool two = probe_movsxd16_reads_two_bytes();
+  return two;
 }
 
 }  // namespace vireo

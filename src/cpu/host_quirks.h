@@ -27,4 +27,10 @@ bool host_repe_cmpsb_reads_source_first();
 // and a few mappings, only in processes that run a rep cmps/scas).
 bool host_rep_compare_fault_keeps_flags();
 
+// How much memory `movsxd r16, m32` (66 63 /r, no REX.W) reads: Intel's SDM lists the form as
+// MOVSXD r16, r/m16 and an Intel Xeon (family 6, model 207) reads two bytes; the earlier AMD
+// hosts read four (a fault on the upper two). The result is the low 16 bits either way.
+// Probed once by a host `movsxd cx, [p]` whose upper two bytes are on a PROT_NONE page.
+bool host_movsxd16_reads_two_bytes();
+
 }  // namespace vireo
