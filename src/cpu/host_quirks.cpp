@@ -1,7 +1,11 @@
 #include "cpu/host_quirks.h"
 
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <csetjmp>
 #include <cstdint>
 
@@ -149,6 +153,41 @@ bool probe_movsxd16_reads_two_bytes() {
   return two;
 }
 
+// The child's SIGSEGV: exit 0 for a #GP (si_code SI_KERNEL), 1 for a page fault.
+void on_far_ret_fault(int, siginfo_t* si, void*) { _exit(si->si_code == SI_KERNEL ? 0 : 1); }
+
+bool probe_far_ret_checks_cs_first() {
+  constexpr uint64_t kPage = 4096;
+  void* p = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  bool cs_first = false;
+  if (mprotect(static_cast<uint8_t*>(p) + kPage, kPage, PROT_NONE) == 0) {
+    // RIP and CS in the page's last 16 bytes; SS:RSP would be on the next page.
+    auto* sp = reinterpret_cast<uint64_t*>(static_cast<uint8_t*>(p) + kPage - 16);
+    sp[0] = 0;
+    sp[1] = 0x10;  // (RPL 0)
+    pid_t pid = fork();
+    if (pid == 0) {  // (only async-signal-safe calls here: the parent may have threads)
+      static uint8_t altstack[1 << 16];
+      stack_t ss{};
+      ss.ss_sp = altstack;
+      ss.ss_size = sizeof altstack;
+      sigaltstack(&ss, nullptr);
+      struct sigaction sa {};
+      sa.sa_sigaction = on_far_ret_fault;
+      sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+      sigaction(SIGSEGV, &sa, nullptr);
+      asm volatile("mov %0, %%rsp\n\tlretq" : : "r"(sp) : "memory");
+      _exit(2);
+    }
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    cs_first = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  munmap(p, 2 * kPage);
+  return cs_first;
+}
+
 }  // namespace
 
 bool host_bit_scan_keeps_flags() {
@@ -172,6 +211,11 @@ bool host_rep_compare_fault_keeps_flags() {
 bool host_movsxd16_reads_two_bytes() {
   static const bool two = probe_movsxd16_reads_two_bytes();
   return two;
+}
+
+bool host_far_ret_checks_cs_first() {
+  static const bool cs_first = probe_far_ret_checks_cs_first();
+  return cs_first;
 }
 
 }  // namespace vireo

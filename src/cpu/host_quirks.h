@@ -33,4 +33,12 @@ bool host_rep_compare_fault_keeps_flags();
 // Probed once by a host `movsxd cx, [p]` whose upper two bytes are on a PROT_NONE page.
 bool host_movsxd16_reads_two_bytes();
 
+// A far return whose CS has RPL != CPL (a return to another privilege level): the AMD hosts
+// read the SS:RSP slots above the released bytes before they check CS (a page fault there
+// comes first); an Intel Xeon (family 6, model 207) checks CS first: #GP(selector). Probed
+// once, only by processes that run such a far return, in a forked child (the #GP is SIGSEGV
+// with SI_KERNEL, which the guest fault scopes do not catch) doing `lretq` to CS 0x10 with
+// the SS:RSP slots on a PROT_NONE page.
+bool host_far_ret_checks_cs_first();
+
 }  // namespace vireo
