@@ -1,8 +1,12 @@
 #include "cpu/host_quirks.h"
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/platform/x86.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <csetjmp>
 #include <cstdint>
 #include <cstring>
@@ -207,6 +211,121 @@ HostFlagRules probe_flag_rules() {
 }
 #undef VIREO_HOST_FLAGS_AFTER
 
+// A host `repne scasb` started with CF set whose first comparison (0x22 - 0x11) clears CF and
+// whose second byte is on a PROT_NONE page: CF at the fault says whether the first
+// comparison's flags were written. Through a guest fault scope, as above.
+bool probe_rep_compare_fault_keeps_flags() {
+  constexpr uint64_t kPage = 4096;
+  void* p = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  if (mprotect(static_cast<uint8_t*>(p) + kPage, kPage, PROT_NONE) != 0) {
+    munmap(p, 2 * kPage);
+    return false;
+  }
+  install_host_fault_handlers();
+  GuestMemory window;
+  window.base = static_cast<uint8_t*>(p);
+  window.limit = 2 * kPage;
+  window.base[kPage - 1] = 0x11;
+  static thread_local GuestFaultScope scope;
+  uint32_t mxcsr;
+  uint16_t fcw;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
+  bool keeps = false;
+  if (sigsetjmp(scope.env, 0)) {
+    deactivate_fault_scope(scope);
+    asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
+    keeps = scope.fault.host_rflags & flag::CF;
+  } else {
+    activate_fault_scope(scope, window);
+    uint8_t* dst = window.base + kPage - 1;
+    uint64_t count = 2, in = flag::CF | 2;
+    // (rsp steps over the red zone for the pushed flags; a fault returns through sigsetjmp,
+    // which restores rsp)
+    asm volatile(
+        "lea -128(%%rsp), %%rsp\n\t"
+        "push %[in]\n\t"
+        "popfq\n\t"
+        "repne scasb\n\t"
+        "lea 128(%%rsp), %%rsp"
+        : "+D"(dst), "+c"(count)
+        : "a"(uint64_t(0x22)), [in] "r"(in)
+        : "cc", "memory");
+    deactivate_fault_scope(scope);  // (not reached: the second byte faults)
+  }
+  munmap(p, 2 * kPage);
+  return keeps;
+}
+
+// A host `movsxd cx, dword ptr [p]` with p two bytes below a PROT_NONE page: no fault means
+// it read two bytes. Through a guest fault scope, as above.
+bool probe_movsxd16_reads_two_bytes() {
+  constexpr uint64_t kPage = 4096;
+  void* p = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  if (mprotect(static_cast<uint8_t*>(p) + kPage, kPage, PROT_NONE) != 0) {
+    munmap(p, 2 * kPage);
+    return false;
+  }
+  install_host_fault_handlers();
+  GuestMemory window;
+  window.base = static_cast<uint8_t*>(p);
+  window.limit = 2 * kPage;
+  static thread_local GuestFaultScope scope;
+  uint32_t mxcsr;
+  uint16_t fcw;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
+  bool two = false;
+  if (sigsetjmp(scope.env, 0)) {
+    deactivate_fault_scope(scope);
+    asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
+  } else {
+    activate_fault_scope(scope, window);
+    const uint8_t* at = window.base + kPage - 2;
+    uint64_t out = 0;
+    asm volatile(".byte 0x66, 0x63, 0x08" : "+c"(out) : "a"(at) : "memory");  // movsxd cx, [rax]
+    deactivate_fault_scope(scope);
+    two = true;
+  }
+  munmap(p, 2 * kPage);
+  return two;
+}
+
+// The child's SIGSEGV: exit 0 for a #GP (si_code SI_KERNEL), 1 for a page fault.
+void on_far_ret_fault(int, siginfo_t* si, void*) { _exit(si->si_code == SI_KERNEL ? 0 : 1); }
+
+bool probe_far_ret_checks_cs_first() {
+  constexpr uint64_t kPage = 4096;
+  void* p = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  bool cs_first = false;
+  if (mprotect(static_cast<uint8_t*>(p) + kPage, kPage, PROT_NONE) == 0) {
+    // RIP and CS in the page's last 16 bytes; SS:RSP would be on the next page.
+    auto* sp = reinterpret_cast<uint64_t*>(static_cast<uint8_t*>(p) + kPage - 16);
+    sp[0] = 0;
+    sp[1] = 0x10;  // (RPL 0)
+    pid_t pid = fork();
+    if (pid == 0) {  // (only async-signal-safe calls here: the parent may have threads)
+      static uint8_t altstack[1 << 16];
+      stack_t ss{};
+      ss.ss_sp = altstack;
+      ss.ss_size = sizeof altstack;
+      sigaltstack(&ss, nullptr);
+      struct sigaction sa {};
+      sa.sa_sigaction = on_far_ret_fault;
+      sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+      sigaction(SIGSEGV, &sa, nullptr);
+      asm volatile("mov %0, %%rsp\n\tlretq" : : "r"(sp) : "memory");
+      _exit(2);
+    }
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    cs_first = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  munmap(p, 2 * kPage);
+  return cs_first;
+}
+
 }  // namespace
 
 bool host_bit_scan_keeps_flags() {
@@ -240,6 +359,21 @@ bool host_f16c_store_fault_keeps_mxcsr_flags() {
 const HostFlagRules& host_flag_rules() {
   static const HostFlagRules rules = probe_flag_rules();
   return rules;
+}
+
+bool host_rep_compare_fault_keeps_flags() {
+  static const bool keeps = probe_rep_compare_fault_keeps_flags();
+  return keeps;
+}
+
+bool host_movsxd16_reads_two_bytes() {
+  static const bool two = probe_movsxd16_reads_two_bytes();
+  return two;
+}
+
+bool host_far_ret_checks_cs_first() {
+  static const bool cs_first = probe_far_ret_checks_cs_first();
+  return cs_first;
 }
 
 }  // namespace vireo

@@ -4,6 +4,7 @@
 
 #include "cpu/condition_codes.h"
 #include "cpu/flags.h"
+#include "cpu/host_quirks.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
 #include "interp/user_segments.h"
@@ -31,6 +32,16 @@ void movzx(Exec& x, const Insn& in) { x.write(in, in.op[0], x.read(in, in.op[1])
 void movsx(Exec& x, const Insn& in) {
   uint64_t v = uint64_t(Exec::sign_extend(x.read(in, in.op[1]), in.op[1].size));
   x.write(in, in.op[0], v);
+}
+
+// movsxd r16, m32: reads two bytes or four as the host does (cpu/host_quirks.h); the result
+// is the source's low 16 bits either way.
+void movsxd(Exec& x, const Insn& in) {
+  if (in.op[0].size != 2 || in.op[1].kind != OpKind::Mem || !host_movsxd16_reads_two_bytes())
+    return movsx(x, in);
+  Operand src = in.op[1];
+  src.size = 2;
+  x.write(in, in.op[0], x.read(in, src));
 }
 
 void lea(Exec& x, const Insn& in) { x.write(in, in.op[0], x.offset(in, in.op[1])); }
@@ -107,7 +118,7 @@ void register_move(DispatchTable& t) {
   t[ZYDIS_MNEMONIC_MOV] = mov;
   t[ZYDIS_MNEMONIC_MOVZX] = movzx;
   t[ZYDIS_MNEMONIC_MOVSX] = movsx;
-  t[ZYDIS_MNEMONIC_MOVSXD] = movsx;
+  t[ZYDIS_MNEMONIC_MOVSXD] = movsxd;
   t[ZYDIS_MNEMONIC_LEA] = lea;
   t[ZYDIS_MNEMONIC_XCHG] = xchg;
   t[ZYDIS_MNEMONIC_BSWAP] = bswap;

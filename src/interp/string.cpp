@@ -191,12 +191,21 @@ void compare(Exec& x, const Insn& in) {
     return;
   }
   bool while_equal = in.prefixes & pfx::REP;
+  // A fault part way leaves the flags the instruction started with on some hosts, those of
+  // the last comparison on others (cpu/host_quirks.h): for the first, each comparison's flags
+  // are held back and written when the instruction ends (or yields, to restart).
+  const bool keep_flags = host_rep_compare_fault_keeps_flags();
+  const uint64_t at_start = x.cpu->rflags;
+  uint64_t last = at_start;
   while (uint64_t count = s.reg(RCX)) {
-    if (s.should_yield()) return;
+    if (s.should_yield()) break;
     one();
     s.set(RCX, count - 1);
-    if (bool(x.cpu->rflags & flag::ZF) != while_equal) return;
+    last = x.cpu->rflags;
+    if (keep_flags) x.cpu->rflags = at_start;
+    if (bool(last & flag::ZF) != while_equal) break;
   }
+  x.cpu->rflags = last;
 }
 
 // movsd/cmpsd: string forms have no visible operands; the SSE forms (F2 0F 10/11, F2 0F C2)

@@ -97,6 +97,15 @@ void register_system(DispatchTable& t) {
   t[ZYDIS_MNEMONIC_UD0] = ud;
   t[ZYDIS_MNEMONIC_UD1] = ud;
   t[ZYDIS_MNEMONIC_UD2] = ud;
+  // GETSEC raises #UD while CR4.SMXE is 0 (SDM Vol. 2, GETSEC[...], "Protected Mode
+  // Exceptions"), which Linux leaves clear (only tboot sets it): SIGILL, as natively.
+  t[ZYDIS_MNEMONIC_GETSEC] = ud;
+  // VIA PadLock (0F A6, 0F A7): undefined opcodes on the Intel and AMD CPUs Vireo models
+  // (empty in the SDM's opcode map): #UD, SIGILL as natively.
+  for (auto m : {ZYDIS_MNEMONIC_XSTORE, ZYDIS_MNEMONIC_XCRYPT_CBC, ZYDIS_MNEMONIC_XCRYPT_CFB,
+                 ZYDIS_MNEMONIC_XCRYPT_CTR, ZYDIS_MNEMONIC_XCRYPT_ECB, ZYDIS_MNEMONIC_XCRYPT_OFB,
+                 ZYDIS_MNEMONIC_XSHA1, ZYDIS_MNEMONIC_XSHA256, ZYDIS_MNEMONIC_MONTMUL})
+    t[m] = ud;
   for (auto m : {ZYDIS_MNEMONIC_HLT, ZYDIS_MNEMONIC_CLI, ZYDIS_MNEMONIC_STI,
                  ZYDIS_MNEMONIC_IN, ZYDIS_MNEMONIC_OUT, ZYDIS_MNEMONIC_INSB,
                  ZYDIS_MNEMONIC_INSW, ZYDIS_MNEMONIC_INSD, ZYDIS_MNEMONIC_OUTSB,

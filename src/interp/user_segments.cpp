@@ -14,6 +14,7 @@
 #include <Zydis/Mnemonic.h>
 #include <fmt/format.h>
 
+#include "cpu/host_quirks.h"
 #include "interp/dispatch.h"
 #include "interp/interpreter.h"
 #include "interp/memory_fault.h"
@@ -76,11 +77,12 @@ void far_ret(Exec& x, const Insn& in) {
   const uint64_t rip = x.load_sized(sp, size);
   const uint64_t release = in.nops ? uint64_t(in.op[0].disp) & 0xFFFF : 0;
   // A CS whose RPL is not the CPL asks for a return to another privilege level, which pops
-  // SS:RSP from above the released bytes: this host reads those two slots, SS's first, before
+  // SS:RSP from above the released bytes: the AMD hosts read those two slots, SS's first, before
   // it checks CS at all (measured natively for every selector kind, GDT or LDT, null or not,
   // RPL 0-2, both operand sizes, with or without imm16; tests/exactness far_ret_*). With RPL
-  // = CPL = 3 the CS checks come first and nothing more is read.
-  if ((cs & 3) != 3) {
+  // = CPL = 3 the CS checks come first and nothing more is read. Other hosts check CS first
+  // whatever its RPL (cpu/host_quirks.h): #GP(selector), as RPL < CPL.
+  if ((cs & 3) != 3 && !host_far_ret_checks_cs_first()) {
     const uint64_t top = sp + 2 * size + release;
     // (under EFLAGS.AC these reads are alignment-checked too: #AC before the page fault)
     const bool ac = (x.cpu->rflags & flag::AC) && !x.sys;

@@ -30,11 +30,16 @@ class NativeRunner {
   // a large PROT_NONE reservation that the fork would otherwise carry into the oracle, where
   // a wild access inside it gets SEGV_ACCERR instead of the SEGV_MAPERR of an empty address.
   void unmap_in_child(void* addr, size_t len) { drop_ = {addr, len}; }
+  // A limit on each case's user CPU time (0: none), for code that may loop (random code):
+  // a case over it ends with EndKind::Other, detail SIGVTALRM, if it exceeds it three times
+  // in a row (one overrun can be the host's accounting, not the code: native_runner.cpp).
+  void set_cpu_limit_ms(unsigned ms) { cpu_limit_ms_ = ms; }
 
  private:
   struct Shared;
   Shared* shared_ = nullptr;
   std::pair<void*, size_t> drop_{nullptr, 0};
+  unsigned cpu_limit_ms_ = 0;
 };
 
 }  // namespace vireo::difftest

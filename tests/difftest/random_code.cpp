@@ -202,6 +202,7 @@ std::vector<std::string> differences(const Case& c, CaseResult& n, CaseResult& e
 
 uint64_t run_random_code(const RandomCodeOptions& o) {
   NativeRunner native;  // first: its fixed mappings must exist before the AddressSpace
+  native.set_cpu_limit_ms(20);  // random code may loop
   EngineRunner engine(o.engine);
   {
     auto [addr, len] = engine.window();

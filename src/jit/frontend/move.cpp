@@ -4,6 +4,7 @@
 
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
+#include "cpu/host_quirks.h"
 #include "cpu/no_effect_mnemonics.h"
 #include "jit/frontend/shift_kind.h"
 #include "jit/frontend/translator.h"
@@ -33,6 +34,17 @@ bool movsx(Translator& t, const Insn& in) {
   if (!Translator::is_integer_operand(in.op[1]) || in.op[0].kind != OpKind::Reg) return false;
   Value v = t.sign_extend(t.read(in.op[1], in.op[1].size), in.op[1].size);
   t.write(in.op[0], in.op[0].size, v);
+  return true;
+}
+
+// movsxd r16, m32: as interp/move.cpp's movsxd (cpu/host_quirks.h).
+bool movsxd(Translator& t, const Insn& in) {
+  if (in.op[0].size != 2 || in.op[1].kind != OpKind::Mem || !host_movsxd16_reads_two_bytes())
+    return movsx(t, in);
+  if (in.op[0].kind != OpKind::Reg) return false;
+  Operand src = in.op[1];
+  src.size = 2;
+  t.write(in.op[0], 2, t.read(src, 2));
   return true;
 }
 
@@ -143,7 +155,7 @@ void register_frontend_move(FrontendTable& t) {
   t[ZYDIS_MNEMONIC_MOV] = mov;
   t[ZYDIS_MNEMONIC_MOVZX] = movzx;
   t[ZYDIS_MNEMONIC_MOVSX] = movsx;
-  t[ZYDIS_MNEMONIC_MOVSXD] = movsx;
+  t[ZYDIS_MNEMONIC_MOVSXD] = movsxd;
   t[ZYDIS_MNEMONIC_LEA] = lea;
   for (auto m : kNoEffectMnemonics) t[m] = nop;
   t[ZYDIS_MNEMONIC_CBW] = cbw_family;

@@ -190,8 +190,13 @@ bool run_compare(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t
   uint64_t step = down ? -uint64_t(N) : N;
   // The order of the two reads decides which fault is reported: interp/string.cpp says why.
   const bool source_first = is_cmps && N == 1 && while_equal && host_repe_cmpsb_reads_source_first();
+  // The flags a fault part way leaves: as interp/string.cpp's compare (cpu/host_quirks.h).
+  const bool keep_flags = host_rep_compare_fault_keeps_flags();
+  const uint64_t at_start = cpu.rflags;
+  uint64_t last = at_start;
   while (uint64_t count = rcx) {
     if (cpu.exit_request) {
+      cpu.rflags = last;
       cpu.rip = pc;
       exit = kExitRequest;
       return true;
@@ -204,8 +209,11 @@ bool run_compare(CpuState& cpu, const GuestMemory& mem, uint32_t& exit, uint64_t
     if constexpr (is_cmps) rsi += step;
     rdi += step;
     rcx = count - 1;
-    if (bool(cpu.rflags & flag::ZF) != while_equal) break;
+    last = cpu.rflags;
+    if (keep_flags) cpu.rflags = at_start;
+    if (bool(last & flag::ZF) != while_equal) break;
   }
+  cpu.rflags = last;
   return true;
 }
 
