@@ -326,6 +326,62 @@ bool probe_far_ret_checks_cs_first() {
   return cs_first;
 }
 
+bool probe_maskmovdqu_checks_high_half_first() {
+  constexpr uint64_t kPage = 4096;
+  void* p = mmap(nullptr, kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  install_host_fault_handlers();
+  GuestMemory window;
+  window.base = static_cast<uint8_t*>(p);
+  window.limit = kPage;
+  static thread_local GuestFaultScope scope;
+  bool high_first = false;
+  if (sigsetjmp(scope.env, 0)) {
+    deactivate_fault_scope(scope);
+    high_first = scope.fault.guest_addr == 8;
+  } else {
+    activate_fault_scope(scope, window);
+    // An all-zero mask at the start of the PROT_NONE page: the fault names byte 0 or byte 8.
+    asm volatile("pxor %%xmm0, %%xmm0\n\tmaskmovdqu %%xmm0, %%xmm0" : : "D"(p) : "xmm0", "memory");
+    deactivate_fault_scope(scope);
+  }
+  munmap(p, kPage);
+  return high_first;
+}
+
+bool probe_iret_checks_cs_first() {
+  constexpr uint64_t kPage = 4096;
+  void* p = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  bool cs_first = false;
+  if (mprotect(static_cast<uint8_t*>(p) + kPage, kPage, PROT_NONE) == 0) {
+    // RIP, CS (null) and RFLAGS in the page's last 24 bytes; RSP and SS on the next page.
+    auto* sp = reinterpret_cast<uint64_t*>(static_cast<uint8_t*>(p) + kPage - 24);
+    sp[0] = 0;
+    sp[1] = 0;
+    sp[2] = 0x202;
+    pid_t pid = fork();
+    if (pid == 0) {  // (only async-signal-safe calls here, as in the far return's probe)
+      static uint8_t altstack[1 << 16];
+      stack_t ss{};
+      ss.ss_sp = altstack;
+      ss.ss_size = sizeof altstack;
+      sigaltstack(&ss, nullptr);
+      struct sigaction sa {};
+      sa.sa_sigaction = on_far_ret_fault;
+      sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+      sigaction(SIGSEGV, &sa, nullptr);
+      asm volatile("mov %0, %%rsp\n\tiretq" : : "r"(sp) : "memory");
+      _exit(2);
+    }
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    cs_first = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  munmap(p, 2 * kPage);
+  return cs_first;
+}
+
 }  // namespace
 
 bool host_bit_scan_keeps_flags() {
@@ -373,6 +429,16 @@ bool host_movsxd16_reads_two_bytes() {
 
 bool host_far_ret_checks_cs_first() {
   static const bool cs_first = probe_far_ret_checks_cs_first();
+  return cs_first;
+}
+
+bool host_maskmovdqu_checks_high_half_first() {
+  static const bool high_first = probe_maskmovdqu_checks_high_half_first();
+  return high_first;
+}
+
+bool host_iret_checks_cs_first() {
+  static const bool cs_first = probe_iret_checks_cs_first();
   return cs_first;
 }
 

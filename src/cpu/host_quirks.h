@@ -86,4 +86,21 @@ bool host_movsxd16_reads_two_bytes();
 // the SS:RSP slots on a PROT_NONE page.
 bool host_far_ret_checks_cs_first();
 
+// The fault maskmovdqu reports: the SDM leaves faults on masked-off bytes to the
+// implementation. Every host measured checks all 16 bytes for writing whatever the mask; the
+// AMD hosts report the first byte that cannot be written, an Intel Xeon (family 6, model 207)
+// checks the high 8 bytes before the low 8 and reports the first unwritable byte of the half
+// that faults (rDI + 8 when all 16 bytes are on one unmapped page). Probed once by a host
+// maskmovdqu with an all-zero mask at the start of a PROT_NONE page (a fault scope).
+bool host_maskmovdqu_checks_high_half_first();
+
+// iretq at CPL 3 (SDM Vol. 2, IRET, "IA-32e-MODE"; the manual gives no order for the stack
+// reads and checks): the AMD hosts read all five slots (RFLAGS, CS, RIP, SS, RSP), then check
+// CS, RIP's canonical form, then SS. An Intel Xeon (family 6, model 207) reads RFLAGS, CS
+// and RIP, checks CS, then reads SS and RSP and checks SS before RIP's canonical form (both
+// measured natively; tests/exactness far_return iretq_*). Probed once, only by processes that
+// run an iret, in a forked child doing `iretq` with a null CS and the SS:RSP slots on a
+// PROT_NONE page (#GP first, or the page fault); the SS-before-RIP order goes with it.
+bool host_iret_checks_cs_first();
+
 }  // namespace vireo

@@ -6,6 +6,7 @@
 // MMX operand reaches xreg() or Exec::write() and raises #UD.
 #include <Zydis/Mnemonic.h>
 
+#include "cpu/host_quirks.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
 #include "interp/sse_common.h"
@@ -121,11 +122,22 @@ void maskmovdqu(Exec& x, const Insn& in) {
   const Xmm& m = xreg(x, in.op[1]);
   uint64_t a = x.gpr(RDI);
   if (in.addrsize == 4) a = uint32_t(a);
-  // This host checks all 16 bytes for writing, whatever the mask (even an all-zero mask
-  // faults), and reports rDI or the second page's start (the manual leaves masked-off bytes'
-  // faults to the implementation; tests/exactness error_codes maskmovdqu_*).
-  x.probe_write(a);
-  if ((a & 4095) > 4096 - 16) x.probe_write((a | 4095) + 1);
+  // The hosts check all 16 bytes for writing, whatever the mask (even an all-zero mask
+  // faults); the manual leaves masked-off bytes' faults to the implementation. A fault names
+  // the first byte that cannot be written, of all 16 or, where the host checks the high half
+  // first (cpu/host_quirks.h), of the high 8 bytes and then of the low 8
+  // (tests/exactness error_codes maskmovdqu_*).
+  const uint64_t mask = in.addrsize == 4 ? 0xFFFFFFFF : ~uint64_t(0);
+  auto check = [&](uint64_t at, unsigned len) {
+    x.probe_write(at);
+    if ((at & 4095) > 4096 - len) x.probe_write(((at | 4095) + 1) & mask);
+  };
+  if (host_maskmovdqu_checks_high_half_first()) {
+    check((a + 8) & mask, 8);
+    check(a, 8);
+  } else {
+    check(a, 16);
+  }
   for (int i = 0; i < 16; ++i)
     if (m.u8[i] & 0x80) x.store<uint8_t>(a + i, v.u8[i]);
 }

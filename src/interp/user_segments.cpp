@@ -120,20 +120,27 @@ void iret(Exec& x, const Insn& in) {
   if (x.cpu->rflags & flag::NT) x.raise_gp(0);  // task return: not in IA-32e mode
   const unsigned size = in.opsize;
   const uint64_t sp = x.gpr(RSP);
-  // This host reads the five slots in this order (a fault names the first unmapped one):
+  // The AMD hosts read the five slots in this order (a fault names the first unmapped one):
   // RFLAGS, then CS before RIP and SS before RSP; all five before any check. Then CS is
   // checked, then RIP's canonical form, then SS (measured natively, tests/exactness iret_*).
+  // Others (cpu/host_quirks.h) check CS before they read SS and RSP, and SS before RIP.
+  const bool cs_first = host_iret_checks_cs_first();
   const uint64_t fl = x.load_sized(sp + 2 * size, size);
   const uint16_t cs = uint16_t(x.load_sized(sp + size, size));
   const uint64_t rip = x.load_sized(sp, size);
+  bool long_cs = cs_first && check_return_cs(x, cs);
   const uint16_t ss = uint16_t(x.load_sized(sp + 4 * size, size));
   const uint64_t new_sp = x.load_sized(sp + 3 * size, size);
-  const bool long_cs = check_return_cs(x, cs);
-  // The new RIP must be canonical for a 64-bit CS, within the 4 GiB limit for a 32-bit one.
-  if (long_cs) canonical_rip(x, rip);
-  else if (rip > 0xFFFFFFFF) x.raise_gp(0);
+  if (!cs_first) long_cs = check_return_cs(x, cs);
+  auto check_rip = [&] {
+    // The new RIP must be canonical for a 64-bit CS, within the 4 GiB limit for a 32-bit one.
+    if (long_cs) canonical_rip(x, rip);
+    else if (rip > 0xFFFFFFFF) x.raise_gp(0);
+  };
+  if (!cs_first) check_rip();
   if ((ss & 0xFFFC) == 0) x.raise_gp(0);  // a null SS only below CPL 3
   if ((ss & 3) != (cs & 3) || descriptor(ss) != Desc::Data) x.raise_gp(selector_error(ss));
+  if (cs_first) check_rip();
   if (!long_cs) unsupported_compat(x, in);
   x.cpu->rip = rip;
   // CPL 3 > IOPL 0: IF, IOPL, VM, VIF and VIP keep their values; a 16-bit iret loads only
