@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/platform/x86.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -382,6 +383,37 @@ bool probe_iret_checks_cs_first() {
   return cs_first;
 }
 
+// A host `movdqu` from an odd address with EFLAGS.AC set (Linux sets CR0.AM), in a forked child:
+// exit status 0 if it ended normally, killed by SIGBUS if it raised #AC. No handler: Linux
+// delivers a signal with AC still set (arch/x86/kernel/signal.c clears only DF, RF and TF),
+// so a handler's own misaligned accesses would fault again; the child is made undumpable
+// instead (no core file). The stack pointer steps over the red zone first (pushfq writes
+// below rsp).
+bool probe_unaligned_sse_moves_skip_ac() {
+  alignas(16) static uint8_t buf[32];
+  pid_t pid = fork();
+  if (pid == 0) {  // (only async-signal-safe calls here: the parent may have threads)
+    prctl(PR_SET_DUMPABLE, 0);
+    asm volatile(
+        "lea -128(%%rsp), %%rsp\n\t"
+        "pushfq\n\t"
+        "orl $0x40000, (%%rsp)\n\t"
+        "popfq\n\t"
+        "movdqu (%0), %%xmm0\n\t"
+        "pushfq\n\t"
+        "andl $~0x40000, (%%rsp)\n\t"
+        "popfq\n\t"
+        "lea 128(%%rsp), %%rsp"
+        :
+        : "r"(buf + 1)
+        : "xmm0", "cc", "memory");
+    _exit(0);
+  }
+  int status = 0;
+  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 }  // namespace
 
 bool host_bit_scan_keeps_flags() {
@@ -440,6 +472,11 @@ bool host_maskmovdqu_checks_high_half_first() {
 bool host_iret_checks_cs_first() {
   static const bool cs_first = probe_iret_checks_cs_first();
   return cs_first;
+}
+
+bool host_unaligned_sse_moves_skip_ac() {
+  static const bool skip = probe_unaligned_sse_moves_skip_ac();
+  return skip;
 }
 
 }  // namespace vireo

@@ -103,4 +103,12 @@ bool host_maskmovdqu_checks_high_half_first();
 // PROT_NONE page (#GP first, or the page fault); the SS-before-RIP order goes with it.
 bool host_iret_checks_cs_first();
 
+// Whether the explicitly unaligned 16-byte SSE moves (movups, movupd, movdqu, lddqu) of a
+// misaligned operand raise #AC at CPL 3 with EFLAGS.AC set. The SDM (Vol. 3, 6.15, Table 6-24)
+// leaves alignment checking of 128-bit SSE accesses to the implementation; the earlier AMD
+// hosts raised #AC, an Intel Xeon (family 6, model 207) does not (the move ends normally).
+// Probed once, only by processes that run with EFLAGS.AC, in a forked child (the #AC is a
+// SIGBUS, which no guest fault scope catches) doing a host `movdqu` from an odd address.
+bool host_unaligned_sse_moves_skip_ac();
+
 }  // namespace vireo

@@ -4,6 +4,7 @@
 
 #include <Zydis/Mnemonic.h>
 
+#include "cpu/host_quirks.h"
 #include "cpu/no_effect_mnemonics.h"
 #include "interp/memory_fault.h"
 
@@ -50,7 +51,7 @@ bool string_operands(const Insn& in, StringOperands& s) {
 
 // The alignment #AC requires of an explicit memory operand, measured on this host (tests/
 // exactness alignment_check): 0 = none. The operand's size for 2, 4 and 8 bytes; the unaligned
-// SSE moves check 16 bytes; the x87 environment and state images 4 (their 32-bit layout's
+// SSE moves check 16 bytes where the host does (host_unaligned_sse_moves_skip_ac); the x87 environment and state images 4 (their 32-bit layout's
 // field size), an 80-bit real 8, fxsave/fxrstor 4 (then the 16-byte rule is their own #GP).
 // Operands that are not accessed (lea, nops, prefetches, cache hints) and instructions that
 // #GP at CPL 3 before touching memory (the system ones; sgdt & co. are emulated by Linux
@@ -70,7 +71,9 @@ unsigned required_alignment(const Insn& in, const Operand& o) {
       return 0;
     case ZYDIS_MNEMONIC_MOVUPS: case ZYDIS_MNEMONIC_MOVUPD: case ZYDIS_MNEMONIC_MOVDQU:
     case ZYDIS_MNEMONIC_LDDQU:
-      return 16;
+      // 128-bit SSE accesses are alignment-checked at the implementation's choice (SDM Vol. 3,
+      // 6.15): hosts differ, so the host's answer.
+      return host_unaligned_sse_moves_skip_ac() ? 0 : 16;
     case ZYDIS_MNEMONIC_FNSAVE: case ZYDIS_MNEMONIC_FRSTOR: case ZYDIS_MNEMONIC_FNSTENV:
     case ZYDIS_MNEMONIC_FLDENV: case ZYDIS_MNEMONIC_FXSAVE: case ZYDIS_MNEMONIC_FXSAVE64:
     case ZYDIS_MNEMONIC_FXRSTOR: case ZYDIS_MNEMONIC_FXRSTOR64:
