@@ -9,6 +9,7 @@
 #include "cpu/condition_codes.h"
 #include "cpu/cpu_state.h"
 #include "cpu/decode_template.h"
+#include "cpu/host_quirks.h"
 
 namespace vireo {
 
@@ -159,11 +160,15 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
   // without it (62h is BOUND, invalid in 64-bit mode). The AVX handlers assume XMM/YMM0-15.
   if (zi.encoding == ZYDIS_INSTRUCTION_ENCODING_EVEX || zi.encoding == ZYDIS_INSTRUCTION_ENCODING_MVEX)
     return false;
-  // 0F 0D is the prefetch group: with a register operand it is #UD, not the NOP Zydis names.
-  if (zi.opcode_map == ZYDIS_OPCODE_MAP_0F && zi.opcode == 0x0D && zi.raw.modrm.mod == 3) return false;
-  // F3 with REX.B before 90 is xchg r8, rax (REX.B names r8; F3 means nothing to xchg), not
-  // pause: decode it again with the F3s turned into DS prefixes, which mean nothing either.
-  if (zi.mnemonic == ZYDIS_MNEMONIC_PAUSE && zi.raw.rex.B) {
+  // 0F 0D is the prefetch group: with a register operand it is the NOP Zydis names on some
+  // hosts (Intel's reserved-NOP hint space) and #UD on others (AMD): as the host does.
+  if (zi.opcode_map == ZYDIS_OPCODE_MAP_0F && zi.opcode == 0x0D && zi.raw.modrm.mod == 3 &&
+      !host_prefetch_reg_is_nop())
+    return false;
+  // F3 with REX.B before 90 is xchg r8, rax on some hosts (REX.B names r8; F3 means nothing
+  // to xchg), pause on others (host_pause_rex_b_is_xchg): for xchg, decode it again with the
+  // F3s turned into DS prefixes, which mean nothing either.
+  if (zi.mnemonic == ZYDIS_MNEMONIC_PAUSE && zi.raw.rex.B && host_pause_rex_b_is_xchg()) {
     uint8_t copy[15];
     const size_t n = std::min<size_t>(zi.length, sizeof copy);
     std::memcpy(copy, bytes, n);

@@ -327,6 +327,67 @@ bool probe_far_ret_checks_cs_first() {
   return cs_first;
 }
 
+// The child's SIGILL: exit 1 (#UD). Caught rather than left to the default action, which
+// would dump a core.
+void on_prefetch_reg_ud(int) { _exit(1); }
+
+bool probe_prefetch_reg_is_nop() {
+  pid_t pid = fork();
+  if (pid == 0) {  // (only async-signal-safe calls here: the parent may have threads)
+    struct sigaction sa {};
+    sa.sa_handler = on_prefetch_reg_ud;
+    sigaction(SIGILL, &sa, nullptr);
+    asm volatile(".byte 0x0f, 0x0d, 0xc3" ::: "memory");  // 0F 0D /0 with a register operand (ebx)
+    _exit(0);
+  }
+  int status = 0;
+  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// The child's SIGSEGV after its call to a non-canonical target: exit 0 if the return address
+// was written (a #GP, si_code SI_KERNEL, with the slot non-zero), else 1.
+volatile uint64_t* call_probe_slot;
+void on_call_nc_fault(int, siginfo_t* si, void*) {
+  _exit(si->si_code == SI_KERNEL && *call_probe_slot != 0 ? 0 : 1);
+}
+
+bool probe_call_nc_writes_return_address() {
+  constexpr uint64_t kPage = 4096;
+  void* p = mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  auto* top = static_cast<uint8_t*>(p) + kPage / 2;
+  call_probe_slot = reinterpret_cast<volatile uint64_t*>(top - 8);
+  *call_probe_slot = 0;
+  pid_t pid = fork();
+  if (pid == 0) {  // (only async-signal-safe calls here: the parent may have threads)
+    static uint8_t altstack[1 << 16];
+    stack_t ss{};
+    ss.ss_sp = altstack;
+    ss.ss_size = sizeof altstack;
+    sigaltstack(&ss, nullptr);
+    struct sigaction sa {};
+    sa.sa_sigaction = on_call_nc_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigaction(SIGSEGV, &sa, nullptr);
+    asm volatile("mov %0, %%rsp\n\tcall *%1" : : "r"(top), "r"(0x8000000000001000ull) : "memory");
+    _exit(2);
+  }
+  int status = 0;
+  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  munmap(p, kPage);
+  return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// `f3 49 90` run with rax = 1, r8 = 2: swapped (xchg r8, rax) or not (pause).
+[[gnu::noinline]] bool probe_pause_rex_b_is_xchg() {
+  uint64_t a = 1, b = 2;
+  asm volatile("xchg %0, %%rax\n\txchg %1, %%r8\n\t.byte 0xf3, 0x49, 0x90\n\t"
+               "xchg %0, %%rax\n\txchg %1, %%r8"
+               : "+r"(a), "+r"(b) : : "rax", "r8");
+  return a == 2;
+}
+
 bool probe_maskmovdqu_checks_high_half_first() {
   constexpr uint64_t kPage = 4096;
   void* p = mmap(nullptr, kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -477,6 +538,21 @@ bool host_iret_checks_cs_first() {
 bool host_unaligned_sse_moves_skip_ac() {
   static const bool skip = probe_unaligned_sse_moves_skip_ac();
   return skip;
+}
+
+bool host_prefetch_reg_is_nop() {
+  static const bool nop = probe_prefetch_reg_is_nop();
+  return nop;
+}
+
+bool host_call_nc_writes_return_address() {
+  static const bool writes = probe_call_nc_writes_return_address();
+  return writes;
+}
+
+bool host_pause_rex_b_is_xchg() {
+  static const bool xchg = probe_pause_rex_b_is_xchg();
+  return xchg;
 }
 
 }  // namespace vireo

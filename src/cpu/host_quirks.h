@@ -111,4 +111,25 @@ bool host_iret_checks_cs_first();
 // SIGBUS, which no guest fault scope catches) doing a host `movdqu` from an odd address.
 bool host_unaligned_sse_moves_skip_ac();
 
+// 0F 0D (the prefetch group: PREFETCH, PREFETCHW, PREFETCHWT1 in its memory forms) with a
+// register operand: the AMD hosts raise #UD (AMD APM Vol. 3, PREFETCHW: "the register form
+// is invalid"); an Intel Xeon (family 6, model 207) runs it as a NOP (SDM Vol. 2, NOP and the
+// opcode map: 0F 0D /r and 0F 18-1F /r are the reserved-NOP hint space). Probed once, only by
+// processes that decode such an instruction, in a forked child running `0f 0d c3`.
+bool host_prefetch_reg_is_nop();
+
+// A near call to a non-canonical target (SDM Vol. 2, CALL: "IF tempRIP is not canonical
+// THEN #GP(0)", with no order against the push): every host checks the push first (its #PF
+// wins); an Intel Xeon (family 6, model 207) also writes the return address below rsp before
+// the #GP (rsp unchanged), the AMD hosts write nothing (tests/exactness noncanonical_branch).
+// Probed once, only by processes whose call faults so, in a forked child doing `call *%rax`
+// to 0x8000000000001000 and reading the slot from its SIGSEGV handler.
+bool host_call_nc_writes_return_address();
+
+// `f3 REX.B 90`: the AMD hosts run it as xchg r8, rax (REX.B names r8; F3 means nothing to
+// xchg); an Intel Xeon (family 6, model 207) runs it as pause, leaving both registers (SDM
+// Vol. 2, PAUSE is F3 90, XCHG r64, rAX is REX.W/REX.B 90: the combination is not listed).
+// Probed once by running it (no fault either way).
+bool host_pause_rex_b_is_xchg();
+
 }  // namespace vireo

@@ -4,6 +4,7 @@
 
 #include "cpu/condition_codes.h"
 #include "cpu/flags.h"
+#include "cpu/host_quirks.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
 #include "interp/user_segments.h"
@@ -15,15 +16,17 @@ namespace {
 // Branch target of operand 0: relative immediates were resolved to absolute at decode time.
 // A non-canonical target faults at the branch (#GP(0), SDM Vol. 2, JMP/CALL "64-Bit Mode
 // Exceptions"), not at the fetch that would follow.
-// A call checks its push before the target (this host: a call through a non-canonical pointer
-// with an unusable stack is the push's #PF; tests/exactness noncanonical_branch).
+// A call checks its push before the target (a call through a non-canonical pointer with an
+// unusable stack is the push's #PF; tests/exactness noncanonical_branch), and on some hosts
+// writes the return address there too before the #GP (host_call_nc_writes_return_address).
 uint64_t target(Exec& x, const Insn& in, bool pushes = false) {
   const Operand& o = in.op[0];
   const uint64_t t = o.kind == OpKind::Imm ? uint64_t(o.disp) : x.read(in, o);
   if (uint64_t(int64_t(t << 16) >> 16) != t) {
     if (pushes) {
       const uint64_t slot = x.gpr(RSP) - 8;
-      if ((slot & 4095) > 4088) x.probe_second_page(slot);
+      if (host_call_nc_writes_return_address()) x.store<uint64_t>(slot, x.cpu->rip);
+      else if ((slot & 4095) > 4088) x.probe_second_page(slot);
       else x.probe_write(slot);
     }
     x.raise_gp(0);

@@ -3,10 +3,13 @@
 #include <sys/mman.h>
 #include <xmmintrin.h>
 
+#include <algorithm>
 #include <csetjmp>
 #include <csignal>
 #include <cstring>
 
+#include "cpu/decoder.h"
+#include "cpu/host_quirks.h"
 #include "interp/interpreter.h"
 #include "interp/memory_fault.h"
 #include "jit/backend/x64/emitter.h"
@@ -78,8 +81,22 @@ uint32_t range_fault_helper(CpuState* cpu, uint64_t addr, uint64_t pc, uint64_t 
     const GuestFaultScope* scope = current_fault_scope();
     if (scope && scope->mem && scope->mem->space && is_near_call(*scope->mem, pc)) {
       const uint64_t slot = cpu->gpr[RSP] - 8;
-      if (!scope->mem->contains(slot, 8) || !scope->mem->space->is_mapped(slot, 8, PROT_WRITE))
+      if (!scope->mem->contains(slot, 8) || !scope->mem->space->is_mapped(slot, 8, PROT_WRITE)) {
         cpu->fault = memory_fault(*cpu, *scope->mem, slot, pf::W);
+      } else if (host_call_nc_writes_return_address()) {
+        // This host writes the return address before the #GP (rsp unchanged), as the
+        // interpreter: the call's length from a decode (a rare path).
+        static const Decoder decoder;
+        Insn in;
+        // (up to the end of its page unless the next one is readable: a call there did run)
+        uint64_t avail = std::min<uint64_t>(15, 4096 - (pc & 4095));
+        if (avail < 15 && scope->mem->contains(pc, 15) && scope->mem->space->is_mapped(pc + avail, 1, PROT_READ))
+          avail = 15;
+        if (decoder.decode(scope->mem->host(pc), avail, pc, in)) {
+          const uint64_t ret = pc + in.len;
+          std::memcpy(scope->mem->host(slot), &ret, 8);
+        }
+      }
     }
   } else {
     // Outside the guest window: not present, or not canonical (#GP/#SS); the interpreter's
