@@ -292,6 +292,33 @@ bool probe_movsxd16_reads_two_bytes() {
   return two;
 }
 
+// Runs `body` in a forked child (only async-signal-safe calls there: the parent may have
+// threads) and tells whether the child exited with status 0; a body that returns exits 2.
+template <class Body>
+bool child_exits_zero(Body body) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    body();
+    _exit(2);
+  }
+  int status = 0;
+  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// In a probe's child: `handler` takes `sig` on an alternate stack (the probe moved rsp).
+void catch_on_altstack(int sig, void (*handler)(int, siginfo_t*, void*)) {
+  static uint8_t altstack[1 << 16];
+  stack_t ss{};
+  ss.ss_sp = altstack;
+  ss.ss_size = sizeof altstack;
+  sigaltstack(&ss, nullptr);
+  struct sigaction sa {};
+  sa.sa_sigaction = handler;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigaction(sig, &sa, nullptr);
+}
+
 // The child's SIGSEGV: exit 0 for a #GP (si_code SI_KERNEL), 1 for a page fault.
 void on_far_ret_fault(int, siginfo_t* si, void*) { _exit(si->si_code == SI_KERNEL ? 0 : 1); }
 
@@ -305,23 +332,10 @@ bool probe_far_ret_checks_cs_first() {
     auto* sp = reinterpret_cast<uint64_t*>(static_cast<uint8_t*>(p) + kPage - 16);
     sp[0] = 0;
     sp[1] = 0x10;  // (RPL 0)
-    pid_t pid = fork();
-    if (pid == 0) {  // (only async-signal-safe calls here: the parent may have threads)
-      static uint8_t altstack[1 << 16];
-      stack_t ss{};
-      ss.ss_sp = altstack;
-      ss.ss_size = sizeof altstack;
-      sigaltstack(&ss, nullptr);
-      struct sigaction sa {};
-      sa.sa_sigaction = on_far_ret_fault;
-      sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-      sigaction(SIGSEGV, &sa, nullptr);
+    cs_first = child_exits_zero([sp] {
+      catch_on_altstack(SIGSEGV, on_far_ret_fault);
       asm volatile("mov %0, %%rsp\n\tlretq" : : "r"(sp) : "memory");
-      _exit(2);
-    }
-    int status = 0;
-    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    cs_first = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    });
   }
   munmap(p, 2 * kPage);
   return cs_first;
@@ -332,17 +346,13 @@ bool probe_far_ret_checks_cs_first() {
 void on_prefetch_reg_ud(int) { _exit(1); }
 
 bool probe_prefetch_reg_is_nop() {
-  pid_t pid = fork();
-  if (pid == 0) {  // (only async-signal-safe calls here: the parent may have threads)
+  return child_exits_zero([] {
     struct sigaction sa {};
     sa.sa_handler = on_prefetch_reg_ud;
     sigaction(SIGILL, &sa, nullptr);
     asm volatile(".byte 0x0f, 0x0d, 0xc3" ::: "memory");  // 0F 0D /0 with a register operand (ebx)
     _exit(0);
-  }
-  int status = 0;
-  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-  return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  });
 }
 
 // The child's SIGSEGV after its call to a non-canonical target: exit 0 if the return address
@@ -359,24 +369,12 @@ bool probe_call_nc_writes_return_address() {
   auto* top = static_cast<uint8_t*>(p) + kPage / 2;
   call_probe_slot = reinterpret_cast<volatile uint64_t*>(top - 8);
   *call_probe_slot = 0;
-  pid_t pid = fork();
-  if (pid == 0) {  // (only async-signal-safe calls here: the parent may have threads)
-    static uint8_t altstack[1 << 16];
-    stack_t ss{};
-    ss.ss_sp = altstack;
-    ss.ss_size = sizeof altstack;
-    sigaltstack(&ss, nullptr);
-    struct sigaction sa {};
-    sa.sa_sigaction = on_call_nc_fault;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigaction(SIGSEGV, &sa, nullptr);
+  const bool writes = child_exits_zero([top] {
+    catch_on_altstack(SIGSEGV, on_call_nc_fault);
     asm volatile("mov %0, %%rsp\n\tcall *%1" : : "r"(top), "r"(0x8000000000001000ull) : "memory");
-    _exit(2);
-  }
-  int status = 0;
-  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  });
   munmap(p, kPage);
-  return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return writes;
 }
 
 // `f3 49 90` run with rax = 1, r8 = 2: swapped (xchg r8, rax) or not (pause).
@@ -422,23 +420,10 @@ bool probe_iret_checks_cs_first() {
     sp[0] = 0;
     sp[1] = 0;
     sp[2] = 0x202;
-    pid_t pid = fork();
-    if (pid == 0) {  // (only async-signal-safe calls here, as in the far return's probe)
-      static uint8_t altstack[1 << 16];
-      stack_t ss{};
-      ss.ss_sp = altstack;
-      ss.ss_size = sizeof altstack;
-      sigaltstack(&ss, nullptr);
-      struct sigaction sa {};
-      sa.sa_sigaction = on_far_ret_fault;
-      sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-      sigaction(SIGSEGV, &sa, nullptr);
+    cs_first = child_exits_zero([sp] {
+      catch_on_altstack(SIGSEGV, on_far_ret_fault);
       asm volatile("mov %0, %%rsp\n\tiretq" : : "r"(sp) : "memory");
-      _exit(2);
-    }
-    int status = 0;
-    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    cs_first = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    });
   }
   munmap(p, 2 * kPage);
   return cs_first;
@@ -452,8 +437,7 @@ bool probe_iret_checks_cs_first() {
 // below rsp).
 bool probe_unaligned_sse_moves_skip_ac() {
   alignas(16) static uint8_t buf[32];
-  pid_t pid = fork();
-  if (pid == 0) {  // (only async-signal-safe calls here: the parent may have threads)
+  return child_exits_zero([] {
     prctl(PR_SET_DUMPABLE, 0);
     asm volatile(
         "lea -128(%%rsp), %%rsp\n\t"
@@ -469,10 +453,7 @@ bool probe_unaligned_sse_moves_skip_ac() {
         : "r"(buf + 1)
         : "xmm0", "cc", "memory");
     _exit(0);
-  }
-  int status = 0;
-  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-  return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  });
 }
 
 }  // namespace
