@@ -7,6 +7,8 @@
 
 #include <cstring>
 
+#include "cpu/host_quirks.h"
+
 namespace vireo {
 
 using namespace cpuid_bits;
@@ -191,7 +193,13 @@ static CpuidResult base_cpuid(uint32_t leaf, uint32_t subleaf, CpuidView view) {
     case 7:
       // FSGSBASE is user mode's only: system mode's CR4 has no FSGSBASE bit yet, and a kernel
       // that saw the feature would set it.
-      if (subleaf == 0) return {0, sys ? f.leaf7_ebx & ~FSGSBASE : f.leaf7_ebx, f.leaf7_ecx, 0};
+      // The x87 pointer bits tell the guest what both engines do, which is what the host does.
+      if (subleaf == 0) {
+        const HostX87PointerRules& x87 = host_x87_pointer_rules();
+        const uint32_t x87_bits = (x87.data_on_exception_only ? FDP_EXCPTN_ONLY : 0) |
+                                  (x87.selectors_zero ? FCS_FDS_DEPRECATED : 0);
+        return {0, (sys ? f.leaf7_ebx & ~FSGSBASE : f.leaf7_ebx) | x87_bits, f.leaf7_ecx, 0};
+      }
       return {0, 0, 0, 0};
     case 0xD: return sys ? CpuidResult{0, 0, 0, 0} : xstate_leaf(subleaf);
     case 0x80000000: return {0x80000008, 0, 0, 0};

@@ -26,6 +26,9 @@ inline constexpr uint32_t XSAVE = 1u << 26, OSXSAVE = 1u << 27, AVX = 1u << 28, 
 inline constexpr uint32_t BMI1 = 1u << 3;
 inline constexpr uint32_t FSGSBASE = 1u << 0, BMI2 = 1u << 8, RDSEED = 1u << 18, ADX = 1u << 19;
 inline constexpr uint32_t AVX2_BIT = 1u << 5;  // AVX2 (helper/avx)
+// Not features but x87 behaviour (SDM Vol. 1, 8.1.8): FDP/FDS/FOP only on an unmasked exception;
+// FCS/FDS stored as 0. Reported as the host does (cpu/host_quirks.h, host_x87_pointer_rules).
+inline constexpr uint32_t FDP_EXCPTN_ONLY = 1u << 6, FCS_FDS_DEPRECATED = 1u << 13;
 // leaf 7 (subleaf 0) ECX
 inline constexpr uint32_t RDPID = 1u << 22;
 // FMA3, F16C and the crypto extensions (issue 17): leaf 1 ECX; leaf 7 EBX; leaf 7 ECX

@@ -456,6 +456,28 @@ bool probe_unaligned_sse_moves_skip_ac() {
   });
 }
 
+// The host's 28-byte fnstenv image after one x87 store to memory (a non-control instruction
+// with a memory operand, no exception) from the 64-bit code segment.
+HostX87PointerRules probe_x87_pointer_rules() {
+  alignas(16) uint8_t env[28] = {};
+  float out = 0;
+  uint16_t fcw;
+  asm volatile("fnstcw %0" : "=m"(fcw));
+  asm volatile("fninit\n\tfld1\n\tfstps %0\n\tfnstenv %1\n\tfldcw %2"
+               : "=m"(out), "=m"(env)
+               : "m"(fcw)
+               : "memory");
+  uint32_t w16, fdp, w24;
+  std::memcpy(&w16, env + 16, 4);  // FCS | FOP << 16
+  std::memcpy(&fdp, env + 20, 4);
+  std::memcpy(&w24, env + 24, 4);  // FDS
+  HostX87PointerRules r;
+  r.selectors_zero = (w16 & 0xFFFF) == 0;  // CS is never a null selector here
+  r.data_on_exception_only = fdp != uint32_t(reinterpret_cast<uintptr_t>(&out));
+  r.fop_on_exception_only = (w16 >> 16) == 0;  // fstps m32 (D9 /3) has a non-zero FOP
+  return r;
+}
+
 }  // namespace
 
 bool host_bit_scan_keeps_flags() {
@@ -534,6 +556,11 @@ bool host_call_nc_writes_return_address() {
 bool host_pause_rex_b_is_xchg() {
   static const bool xchg = probe_pause_rex_b_is_xchg();
   return xchg;
+}
+
+const HostX87PointerRules& host_x87_pointer_rules() {
+  static const HostX87PointerRules rules = probe_x87_pointer_rules();
+  return rules;
 }
 
 }  // namespace vireo

@@ -132,4 +132,17 @@ bool host_call_nc_writes_return_address();
 // Probed once by running it (no fault either way).
 bool host_pause_rex_b_is_xchg();
 
+// The x87 last-instruction/data pointers (SDM Vol. 1, 8.1.8 and 8.1.9.1; CPUID.(EAX=7,ECX=0):
+// EBX bit 6 FDP_EXCPTN_ONLY, bit 13 "deprecates FPU CS and FPU DS"). The AMD hosts record FOP,
+// FCS, FDP and FDS on every non-control x87 instruction; this Intel Xeon (family 6, model 207)
+// stores FCS and FDS as 0 (even after fldenv loaded other values) and leaves FOP, FDP and FDS
+// alone unless the instruction raises an unmasked exception; FIP is recorded on both. Measured
+// once by a host `fninit; fld1; fstps m32; fnstenv` (no fault): what it stores is the rule.
+struct HostX87PointerRules {
+  bool selectors_zero = false;          // FCS and FDS always read as 0
+  bool data_on_exception_only = false;  // FDP/FDS updated only on an unmasked exception
+  bool fop_on_exception_only = false;   // FOP likewise
+};
+const HostX87PointerRules& host_x87_pointer_rules();
+
 }  // namespace vireo

@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "cpu/host_quirks.h"
 #include "interp/dispatch.h"
 #include "interp/exec.h"
 #include "interp/x87_native.h"
@@ -56,13 +57,17 @@ void execute(Exec& x, const Insn& in) {
   if (kStore && e.is_mem() && !(raised & ~s.fcw & (x87::EXC_MASK & ~x87::PE)))
     std::memcpy(x.host_ptr(la, size, true), buf, size);
 
-  // Non-control instruction: record the last instruction and data pointers (SDM Vol. 1, 8.1.8).
-  s.fop = e.fop();
+  // Non-control instruction: record the last instruction and data pointers (SDM Vol. 1, 8.1.8)
+  // as this host does: with FDP_EXCPTN_ONLY, FOP/FDP/FDS only on an unmasked exception, and
+  // FCS/FDS as 0 where the CPU deprecates them (cpu/host_quirks.h, host_x87_pointer_rules).
+  const HostX87PointerRules& rules = host_x87_pointer_rules();
+  const bool unmasked = raised & ~s.fcw & x87::EXC_MASK;
+  if (!rules.fop_on_exception_only || unmasked) s.fop = e.fop();
   s.fip = x.insn_rip;
-  s.fcs = x.cpu->seg[SEG_CS].selector;
-  if (e.is_mem()) {
+  s.fcs = rules.selectors_zero ? 0 : x.cpu->seg[SEG_CS].selector;
+  if (e.is_mem() && (!rules.data_on_exception_only || unmasked)) {
     s.fdp = la;
-    s.fds = x.cpu->seg[SEG_DS].selector;
+    s.fds = rules.selectors_zero ? 0 : x.cpu->seg[SEG_DS].selector;
   }
   x.cpu->x87 = s;
   x.cpu->rflags = fl;  // only FCOMI/FUCOMI(P) change the arithmetic flags

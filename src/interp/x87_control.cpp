@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "cpu/host_quirks.h"
 #include "interp/exec.h"
 #include "interp/interpreter.h"
 #include "interp/x87_native.h"
@@ -100,8 +101,10 @@ void load_env(X87State& s, const uint8_t* p, unsigned size) {
     if (((tw >> (2 * i)) & 3) == 3) s.tag_empty |= uint8_t(1u << i);
   s.fip = fip;
   s.fdp = fdp;
-  s.fcs = fcs;
-  s.fds = fds;
+  // Where the CPU deprecates FCS/FDS they read as 0 whatever was loaded (host_x87_pointer_rules).
+  const bool zero = host_x87_pointer_rules().selectors_zero;
+  s.fcs = zero ? 0 : fcs;
+  s.fds = zero ? 0 : fds;
   s.fop = fop & 0x7FF;
   set_status_word(s, sw);
 }

@@ -3,6 +3,8 @@
 // asked the same question.
 #include <random>
 
+#include "cpu/cpuid.h"
+#include "cpu/host_quirks.h"
 #include "interp_x87_seq.h"
 
 namespace vireo::test {
@@ -183,9 +185,11 @@ TEST(InterpX87State, FxsaveStoresGuestPointersAndChecksAlignment) {
   std::memcpy(&fdp, img + 16, 8);
   EXPECT_EQ(fsw, 7u << 11);
   EXPECT_EQ(img[4], 0x80);
-  EXPECT_EQ(fop, 0x32E);  // DB 2E
+  // FOP and FDP as this host records them (no exception here): cpu/host_quirks.h.
+  const HostX87PointerRules& rules = host_x87_pointer_rules();
+  EXPECT_EQ(fop, rules.fop_on_exception_only ? 0 : 0x32E);  // DB 2E
   EXPECT_EQ(fip, InterpHarness::kCode);
-  EXPECT_EQ(fdp, InterpHarness::kData);
+  EXPECT_EQ(fdp, rules.data_on_exception_only ? 0 : InterpHarness::kData);
   long double st0;
   std::memcpy(&st0, img + 32, 10);
   EXPECT_EQ(st0, 3.5L);
@@ -216,6 +220,37 @@ TEST(InterpX87State, FxsaveStoresGuestPointersAndChecksAlignment) {
   EXPECT_EQ(h.cpu.x87.tag_empty, 0x7F);
   EXPECT_EQ(h.cpu.xmm[3].u64[0], 0x1122334455667788ull);
   EXPECT_EQ(h.cpu.x87.fip, InterpHarness::kCode);
+}
+
+// The x87 pointer rules follow the host (cpu/host_quirks.h): an fnstenv after a non-control
+// instruction with a memory operand stores the host's FCS/FOP/FDP/FDS choices, and the guest's
+// CPUID leaf 7 reports them with the host's own bits (EBX 6 FDP_EXCPTN_ONLY, 13 FCS/FDS).
+TEST(InterpX87State, PointerFieldsFollowTheHostAndItsCpuidBits) {
+  const HostX87PointerRules& rules = host_x87_pointer_rules();
+  unsigned a, b, c, d;
+  asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+  EXPECT_EQ(rules.data_on_exception_only, bool(b & cpuid_bits::FDP_EXCPTN_ONLY));
+  EXPECT_EQ(rules.selectors_zero, bool(b & cpuid_bits::FCS_FDS_DEPRECATED));
+  const uint32_t guest = cpuid(7, 0).ebx;
+  EXPECT_EQ(bool(guest & cpuid_bits::FDP_EXCPTN_ONLY), rules.data_on_exception_only);
+  EXPECT_EQ(bool(guest & cpuid_bits::FCS_FDS_DEPRECATED), rules.selectors_zero);
+
+  X87Runner r;
+  InterpHarness& h = r.h;
+  reset_user_state(h.cpu);
+  std::memset(h.data(), 0, 0x100);
+  h.cpu.gpr[RDI] = InterpHarness::kData + 0x40;
+  h.cpu.gpr[RSI] = InterpHarness::kData;
+  // fninit; fld1; fstp dword [rsi]; fnstenv [rdi]
+  ASSERT_EQ(h.run({0xDB, 0xE3, 0xD9, 0xE8, 0xD9, 0x1E, 0xD9, 0x37}), StopReason::None);
+  uint32_t w16, fdp, fds;
+  std::memcpy(&w16, h.data() + 0x40 + 16, 4);
+  std::memcpy(&fdp, h.data() + 0x40 + 20, 4);
+  std::memcpy(&fds, h.data() + 0x40 + 24, 4);
+  EXPECT_EQ(w16 & 0xFFFF, rules.selectors_zero ? 0u : h.cpu.seg[SEG_CS].selector);
+  EXPECT_EQ(w16 >> 16, rules.fop_on_exception_only ? 0u : 0x11Eu);  // D9 1E
+  EXPECT_EQ(fdp, rules.data_on_exception_only ? 0u : uint32_t(InterpHarness::kData));
+  if (rules.selectors_zero) EXPECT_EQ(fds & 0xFFFF, 0u);
 }
 
 }  // namespace vireo::test
