@@ -42,6 +42,29 @@ namespace {
   return out;
 }
 
+// Runs `body` (host instructions on `window`'s memory) under a guest fault scope, as the
+// engines' own accesses to guest memory are, and returns the fault it took, or nullptr if it
+// ended normally. The kernel runs the fault's handler with a fresh FPU state, which siglongjmp
+// keeps: MXCSR and the x87 control word are the caller's (callee-saved in the psABI; the jit
+// keeps the guest's MXCSR in the host's), so they are put back.
+template <class Body>
+const HostFault* fault_of(const GuestMemory& window, Body body) {
+  install_host_fault_handlers();
+  static thread_local GuestFaultScope scope;  // (a HostFault is large: not on the stack)
+  uint32_t mxcsr;
+  uint16_t fcw;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
+  if (sigsetjmp(scope.env, 0)) {
+    deactivate_fault_scope(scope);
+    asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
+    return &scope.fault;
+  }
+  activate_fault_scope(scope, window);
+  body();
+  deactivate_fault_scope(scope);
+  return nullptr;
+}
+
 // A host `repe cmpsb` of one byte with rSI at the first of two PROT_NONE pages and rDI at the
 // second: the fault's address says which was read first. Through a guest fault scope whose
 // window is the two pages, as the engines' own accesses to guest memory are.
@@ -49,30 +72,16 @@ bool probe_repe_cmpsb_source_first() {
   constexpr uint64_t kPage = 4096;
   void* p = mmap(nullptr, 2 * kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return false;
-  install_host_fault_handlers();
   GuestMemory window;
   window.base = static_cast<uint8_t*>(p);
   window.limit = 2 * kPage;
-  static thread_local GuestFaultScope scope;  // (a HostFault is large: not on the stack)
-  // The kernel runs the fault's handler with a fresh FPU state, which siglongjmp keeps: MXCSR
-  // and the x87 control word are the caller's (callee-saved in the psABI; the jit keeps the
-  // guest's MXCSR in the host's), so they are put back.
-  uint32_t mxcsr;
-  uint16_t fcw;
-  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
-  bool source_first = false;
-  if (sigsetjmp(scope.env, 0)) {
-    deactivate_fault_scope(scope);
-    asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
-    source_first = scope.fault.guest_addr < kPage;
-  } else {
-    activate_fault_scope(scope, window);
+  const HostFault* fault = fault_of(window, [&] {
     uint8_t* src = window.base;
     uint8_t* dst = window.base + kPage;
     uint64_t count = 1;
     asm volatile("cld\n\trepe cmpsb" : "+S"(src), "+D"(dst), "+c"(count) : : "cc", "memory");
-    deactivate_fault_scope(scope);  // (not reached: both operands fault)
-  }
+  });
+  const bool source_first = fault && fault->guest_addr < kPage;
   munmap(p, 2 * kPage);
   return source_first;
 }
@@ -223,22 +232,11 @@ bool probe_rep_compare_fault_keeps_flags() {
     munmap(p, 2 * kPage);
     return false;
   }
-  install_host_fault_handlers();
   GuestMemory window;
   window.base = static_cast<uint8_t*>(p);
   window.limit = 2 * kPage;
   window.base[kPage - 1] = 0x11;
-  static thread_local GuestFaultScope scope;
-  uint32_t mxcsr;
-  uint16_t fcw;
-  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
-  bool keeps = false;
-  if (sigsetjmp(scope.env, 0)) {
-    deactivate_fault_scope(scope);
-    asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
-    keeps = scope.fault.host_rflags & flag::CF;
-  } else {
-    activate_fault_scope(scope, window);
+  const HostFault* fault = fault_of(window, [&] {
     uint8_t* dst = window.base + kPage - 1;
     uint64_t count = 2, in = flag::CF | 2;
     // (rsp steps over the red zone for the pushed flags; a fault returns through sigsetjmp,
@@ -252,8 +250,8 @@ bool probe_rep_compare_fault_keeps_flags() {
         : "+D"(dst), "+c"(count)
         : "a"(uint64_t(0x22)), [in] "r"(in)
         : "cc", "memory");
-    deactivate_fault_scope(scope);  // (not reached: the second byte faults)
-  }
+  });
+  const bool keeps = fault && (fault->host_rflags & flag::CF);
   munmap(p, 2 * kPage);
   return keeps;
 }
@@ -268,26 +266,14 @@ bool probe_movsxd16_reads_two_bytes() {
     munmap(p, 2 * kPage);
     return false;
   }
-  install_host_fault_handlers();
   GuestMemory window;
   window.base = static_cast<uint8_t*>(p);
   window.limit = 2 * kPage;
-  static thread_local GuestFaultScope scope;
-  uint32_t mxcsr;
-  uint16_t fcw;
-  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
-  bool two = false;
-  if (sigsetjmp(scope.env, 0)) {
-    deactivate_fault_scope(scope);
-    asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
-  } else {
-    activate_fault_scope(scope, window);
+  const bool two = !fault_of(window, [&] {
     const uint8_t* at = window.base + kPage - 2;
     uint64_t out = 0;
     asm volatile(".byte 0x66, 0x63, 0x08" : "+c"(out) : "a"(at) : "memory");  // movsxd cx, [rax]
-    deactivate_fault_scope(scope);
-    two = true;
-  }
+  });
   munmap(p, 2 * kPage);
   return two;
 }
@@ -390,21 +376,14 @@ bool probe_maskmovdqu_checks_high_half_first() {
   constexpr uint64_t kPage = 4096;
   void* p = mmap(nullptr, kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return false;
-  install_host_fault_handlers();
   GuestMemory window;
   window.base = static_cast<uint8_t*>(p);
   window.limit = kPage;
-  static thread_local GuestFaultScope scope;
-  bool high_first = false;
-  if (sigsetjmp(scope.env, 0)) {
-    deactivate_fault_scope(scope);
-    high_first = scope.fault.guest_addr == 8;
-  } else {
-    activate_fault_scope(scope, window);
-    // An all-zero mask at the start of the PROT_NONE page: the fault names byte 0 or byte 8.
+  // An all-zero mask at the start of the PROT_NONE page: the fault names byte 0 or byte 8.
+  const HostFault* fault = fault_of(window, [p] {
     asm volatile("pxor %%xmm0, %%xmm0\n\tmaskmovdqu %%xmm0, %%xmm0" : : "D"(p) : "xmm0", "memory");
-    deactivate_fault_scope(scope);
-  }
+  });
+  const bool high_first = fault && fault->guest_addr == 8;
   munmap(p, kPage);
   return high_first;
 }
