@@ -123,25 +123,12 @@ bool probe_gather_fault_normalizes_mask() {
   void* p = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return false;
   mprotect(static_cast<uint8_t*>(p) + kPage, kPage, PROT_NONE);
-  install_host_fault_handlers();
   GuestMemory window;
   window.base = static_cast<uint8_t*>(p);
   window.limit = 2 * kPage;
-  static thread_local GuestFaultScope scope;
   alignas(16) static const uint32_t kIndex[4] = {0, 1, kPage / 4, 2};
   alignas(16) static const uint32_t kMask[4] = {0x80000000u, 0x7FFFFFFFu, 0x80000001u, 0x12345678u};
-  uint32_t mxcsr;
-  uint16_t fcw;
-  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fcw));
-  bool normalizes = false;
-  if (sigsetjmp(scope.env, 0)) {
-    deactivate_fault_scope(scope);
-    asm volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(mxcsr), "m"(fcw));
-    uint32_t mask[4];
-    std::memcpy(mask, scope.fault.host_xmm[2], sizeof mask);
-    normalizes = mask[2] == 0xFFFFFFFFu && mask[3] == 0;
-  } else {
-    activate_fault_scope(scope, window);
+  const HostFault* fault = fault_of(window, [&] {
     asm volatile(
         "vmovdqa (%1), %%xmm1\n\t"
         "vmovdqa (%2), %%xmm2\n\t"
@@ -150,7 +137,12 @@ bool probe_gather_fault_normalizes_mask() {
         :
         : "r"(window.base), "r"(kIndex), "r"(kMask)
         : "xmm0", "xmm1", "xmm2", "memory");
-    deactivate_fault_scope(scope);  // (not reached: element 2 faults)
+  });
+  bool normalizes = false;
+  if (fault) {
+    uint32_t mask[4];
+    std::memcpy(mask, fault->host_xmm[2], sizeof mask);
+    normalizes = mask[2] == 0xFFFFFFFFu && mask[3] == 0;
   }
   munmap(p, 2 * kPage);
   return normalizes;
