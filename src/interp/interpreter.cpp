@@ -12,6 +12,7 @@
 #include "interp/dispatch.h"
 #include "mem/address_space.h"
 #include "interp/memory_fault.h"
+#include "interp/pool_head.h"
 #include "interp/user_traps.h"
 #include "interp/system/system_mode.h"
 #include "linux/vdso/vsyscall.h"
@@ -32,26 +33,47 @@ void* map_zeroed(size_t bytes, bool populate) {
   return p;
 }
 
-// The same, starting on a 2 MiB boundary and backed by transparent huge pages where the host
-// allows them (`madvise` mode, Debian's default). The pool is written from its start, one
-// 120-byte entry per instruction first run: a static glibc program's start-up decodes ~5,000
-// instructions, 600 KB, which cost ~150 page faults of ~1.4 us (a third of them clearing the
-// page) against one 2 MiB fault of ~40 us (issue 22). A forked child that writes into it copies
-// 4 KiB, not 2 MiB (Linux splits a huge page on copy-on-write). Only the first `advised` bytes
-// are asked for huge pages: a pool that may grow (the tier's) asks for the rest when it grows
-// (grow_pool); otherwise the 2 MiB page its end lies in would be filled where 4 KiB pages were
-// (python3 -c pass under the jit: 1 MiB more peak RSS).
+// The same, for the decode pool: transparent huge pages where the host allows them
+// (`madvise` mode, Debian's default), on 2 MiB boundaries, but for the pool's head: its first
+// `head` bytes (set_decode_pool_head, per image: kPoolHead for a static program, 0 for a
+// dynamic one) end on a 2 MiB boundary and are on 4 KiB pages, prefaulted a chunk at a time as
+// decodes reach them (Interpreter::populate_pool_head). The pool is written from its start,
+// one 128-byte entry per instruction first run, and a huge page is cleared whole at its first
+// touch (~0.3-0.4 ms of CPU on a host under a nested hypervisor): a program that runs a few
+// instructions paid all of it, and hello world's ~5,000 decodes (640 KB) took less CPU in 10
+// MADV_POPULATE_WRITE calls of 64 KB. A dynamic program's loader and libc start-up decode
+// ~11,000 (1.4 MB), past the head: there the head's 256 pages cost more than the huge page
+// they save, so its pool has none (issue 22, docs/performance.md, "Start-up, fifteenth
+// pass"). A forked child that writes into it copies 4 KiB, not 2 MiB (Linux splits a huge page
+// on copy-on-write). Only the first `advised` bytes are asked for huge pages: a pool that may
+// grow (the tier's) asks for the rest when it grows (grow_pool); advising its whole mapping
+// filled a 2 MiB page where the small pool's end had none (python3 -c pass under the jit: 1
+// MiB more peak RSS). (The head's size is not stored: the pool starts that far below a 2 MiB
+// boundary, pool_head.)
+constexpr size_t kHugePage = size_t(2) << 20;
+size_t g_next_pool_head = Interpreter::kPoolHead;
+
+size_t pool_head(const void* pool) { return -reinterpret_cast<uintptr_t>(pool) & (kHugePage - 1); }
+
+void advise_huge(char* pool, size_t from, size_t to) {
+  from = std::max(from, pool_head(pool));
+  if (to > from) ::madvise(pool + from, to - from, MADV_HUGEPAGE);  // (EINVAL without THP: 4 KiB pages)
+}
+
 void* map_zeroed_huge(size_t bytes, size_t advised) {
-  constexpr size_t kHuge = size_t(2) << 20;
-  char* p = static_cast<char*>(map_zeroed(bytes + kHuge, false));
-  char* a = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1));
+  const size_t head = g_next_pool_head;
+  char* p = static_cast<char*>(map_zeroed(bytes + kHugePage, false));
+  const uintptr_t boundary = (reinterpret_cast<uintptr_t>(p) + head + kHugePage - 1) & ~(kHugePage - 1);
+  char* a = reinterpret_cast<char*>(boundary - head);
   if (a > p) ::munmap(p, size_t(a - p));
-  if (a + bytes < p + bytes + kHuge) ::munmap(a + bytes, size_t(p + bytes + kHuge - (a + bytes)));
-  ::madvise(a, advised, MADV_HUGEPAGE);  // (EINVAL where THP is not built in: 4 KiB pages then)
+  if (a + bytes < p + bytes + kHugePage) ::munmap(a + bytes, size_t(p + bytes + kHugePage - (a + bytes)));
+  advise_huge(a, 0, advised);
   return a;
 }
 
 }  // namespace
+
+void set_decode_pool_head(size_t bytes) { g_next_pool_head = bytes & (kHugePage - 1) & ~size_t(4095); }
 
 template <class T>
 std::unique_ptr<T[], Interpreter::Unmap> Interpreter::map_array(size_t n, bool populate, size_t huge) {
@@ -94,6 +116,7 @@ Interpreter::Interpreter(const GuestMemory& mem, size_t cache_entries, size_t po
   x_.scope = &scope_;
   x_.interp = this;
   if (kept) reuse_kept(*kept);  // (constructed with them only if kept_fits)
+  start_populating();
   install_host_fault_handlers();
 }
 
@@ -146,9 +169,32 @@ Interpreter::CacheEntry* Interpreter::allocate_entry() {
     ++epoch_;
     inherited_end_ = nullptr;  // (what is decoded from now on is this process's own)
   }
+  if (pool_next_ == populate_at_) [[unlikely]]
+    populate_pool_head();
   CacheEntry* e = &pool_[pool_next_];
   e->rip = kDeadRip;
   return e;
+}
+
+// The next entry is the first that reaches past the prefaulted part of the pool's head
+// (map_zeroed_huge): the next kPoolChunk bytes of it are faulted in by one madvise instead of
+// a page fault each (16 traps of ~1-2 us each on a host under a nested hypervisor). Where
+// MADV_POPULATE_WRITE is unknown (Linux before 5.14) the call fails and the pages fault as
+// they are written. (`populated_` starts on a page boundary: start_populating.)
+void Interpreter::populate_pool_head() {
+  const size_t head = std::min(pool_head(pool_.get()), pool_max_ * sizeof(CacheEntry));
+  const size_t to = std::min(populated_ + kPoolChunk, head);
+  ::madvise(reinterpret_cast<char*>(pool_.get()) + populated_, to - populated_, MADV_POPULATE_WRITE);
+  populated_ = to;
+  populate_at_ = to < head ? to / sizeof(CacheEntry) : SIZE_MAX;  // (the entry byte `to` is in)
+}
+
+// Where the prefaulting of the pool's head goes on from: its start for a new pool, the page of
+// the next entry for a kept one (whose pages up to there are in), nowhere once past the head.
+void Interpreter::start_populating() {
+  populated_ = pool_next_ * sizeof(CacheEntry) & ~size_t(4095);
+  const bool wrapped = pool_end_ != pool_.get() + pool_next_;
+  populate_at_ = !wrapped && populated_ < pool_head(pool_.get()) ? pool_next_ : SIZE_MAX;
 }
 
 // The pool is full: the kGrowAfterWraps-th time since it last grew (the first ones wrapped),
@@ -167,8 +213,7 @@ bool Interpreter::grow_pool() {
   const size_t old = pool_size_;
   pool_size_ = std::min(pool_size_ * 2, pool_max_);
   // (The new entries' pages on huge pages too: map_zeroed_huge. From the page the old end is in.)
-  const uintptr_t from = reinterpret_cast<uintptr_t>(pool_.get() + old) & ~uintptr_t(4095);
-  ::madvise(reinterpret_cast<void*>(from), reinterpret_cast<uintptr_t>(pool_.get() + pool_size_) - from, MADV_HUGEPAGE);
+  advise_huge(reinterpret_cast<char*>(pool_.get()), old * sizeof(CacheEntry) & ~size_t(4095), pool_size_ * sizeof(CacheEntry));
   if (pool_size_ > kBigIndexAt && !big_index_at_ && pool_end_ < pool_.get() + kBigIndexAt)
     big_index_at_ = pool_.get() + kBigIndexAt;
   // (pool_next_ is the old size: the next entry is the first of the new ones.) The head counts

@@ -42,6 +42,14 @@ class Interpreter final : public Engine {
   size_t decode_cache_entries() const { return index_mask_ + 1; }
   size_t decode_pool_entries() const { return pool_size_; }
   uint64_t decode_pool_wraps() const { return pool_wraps_; }
+  // A static program's decode pool's first bytes, on 4 KiB pages prefaulted as decodes reach
+  // them; past them, and in a dynamic program's pool from its start, transparent huge pages
+  // (interpreter.cpp, map_zeroed_huge; pool_head.h). Hello world's decodes fit.
+  static constexpr size_t kPoolHead = size_t(1) << 20;
+  static constexpr size_t kPoolChunk = size_t(64) << 10;  // (populate_pool_head)
+  // (tests: where the pool is mapped, and an entry's size)
+  const void* decode_pool() const { return pool_.get(); }
+  static constexpr size_t decode_entry_bytes() { return sizeof(CacheEntry); }
   // System mode (interp/system/): guest-physical RAM and the machine's bus; `int_log` gets one
   // line per interrupt or exception (-d int), or is null.
   Interpreter(machine::SystemBus& bus, uint8_t* ram, uint64_t ram_size, std::FILE* int_log);
@@ -366,6 +374,12 @@ class Interpreter final : public Engine {
   static constexpr size_t kBigIndexAt = kIndexMax + kIndexMax / 2;
   CacheEntry* big_index_at_ = nullptr;
   CacheEntry* allocate_entry();
+  // The pool's head, prefaulted kPoolChunk bytes at a time (populate_pool_head) up to
+  // `populated_`: the next is due when entry `populate_at_` is allocated (SIZE_MAX: no more).
+  size_t populated_ = 0;
+  size_t populate_at_ = SIZE_MAX;
+  void populate_pool_head();
+  void start_populating();
   size_t slot_of(uint64_t rip) const { return (rip ^ (rip >> 17)) & index_mask_; }
   static constexpr uint64_t kIndexPointer = (uint64_t(1) << 48) - 1;
   static uint64_t tag_of(uint64_t rip) { return (rip & 0xFFFF) << 48; }

@@ -15,7 +15,9 @@
 #include <mutex>
 
 #include "cpu/decoder.h"
+#include "interp/interpreter.h"
 #include "interp/memory_fault.h"
+#include "interp/pool_head.h"
 #include "gdb/user_target.h"
 #include "linux/initial_stack.h"
 #include "linux/maps_registry.h"
@@ -90,6 +92,8 @@ void Process::load_image(GuestThread& t, const std::string& execfn, int program_
   exe_path = elf.real_path;
   t.cpu.gpr[RSP] = build_initial_stack(*as_, elf, opts_.argv, opts_.env, execfn);
   t.cpu.rip = elf.entry;
+  // A dynamic program's loader decodes past a prefaulted pool head: huge pages from its start.
+  set_decode_pool_head(elf.interp_base ? 0 : Interpreter::kPoolHead);
   t.engine = opts_.make_engine(as_->memory());
 }
 

@@ -6,10 +6,20 @@
 
 #include <sys/mman.h>
 
+#include "interp/pool_head.h"
 #include "jit_harness.h"
 
 namespace vireo::test {
 namespace {
+
+// Whether the host knows MADV_POPULATE_WRITE (Linux 5.14): without it the pool's pages fault
+// as they are written.
+bool has_populate_write() {
+  void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  const bool known = p != MAP_FAILED && ::madvise(p, 4096, MADV_POPULATE_WRITE) == 0;
+  if (p != MAP_FAILED) ::munmap(p, 4096);
+  return known;
+}
 
 TEST(InterpDecodeCache, GrowsAfterManyMissesAndKeepsItsEntries) {
   // 9,000 one-byte nops then syscall: 9,001 distinct instructions, each a compulsory miss in
@@ -200,6 +210,50 @@ TEST(InterpDecodeCache, ATierPoolThatKeepsWrappingGrowsAndKeepsItsEntries) {
     // Entries on both sides of the old end are found by cached_decode (the index).
     const uint8_t* bytes = m.as.host(kCode);
     for (uint64_t at : {0u, 50u, 99u, 100u}) EXPECT_NE(in.cached_decode(kCode + at, bytes + at, 15), nullptr) << at;
+  }
+}
+
+// Which of `pages` 4 KiB pages from `at` are resident (mincore).
+std::vector<bool> resident(const void* at, size_t pages) {
+  std::vector<unsigned char> v(pages);
+  EXPECT_EQ(::mincore(const_cast<void*>(at), pages * 4096, v.data()), 0);
+  std::vector<bool> r(pages);
+  for (size_t i = 0; i < pages; ++i) r[i] = v[i] & 1;
+  return r;
+}
+
+TEST(InterpDecodeCache, ThePoolsHeadIsPrefaultedAChunkAtATime) {
+  // A static program's pool (set_decode_pool_head, Process::load_image): its first kPoolHead
+  // bytes are on 4 KiB pages, written in by one madvise per kPoolChunk as the decodes reach
+  // them; the rest starts on a 2 MiB boundary (where huge pages may back it). Nops then
+  // syscall, in the engine's and the tier's default pools: nothing is resident before the
+  // first decode; after 4,001 decodes (500 KB) exactly the chunks the entries reach are (and no
+  // page past them). A dynamic program's pool (head 0) starts on a 2 MiB boundary.
+  {
+    set_decode_pool_head(0);
+    Machine m;
+    Interpreter in(m.as.memory(), 2048);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(in.decode_pool()) % (size_t(2) << 20), 0u);
+  }
+  set_decode_pool_head(Interpreter::kPoolHead);
+  if (!has_populate_write()) GTEST_SKIP() << "no MADV_POPULATE_WRITE on this host";
+  constexpr size_t kNops = 4000;
+  std::vector<uint8_t> code(kNops, 0x90);
+  code.insert(code.end(), {0x0F, 0x05});
+  constexpr size_t kPages = Interpreter::kPoolHead / 4096;
+  for (size_t slots : {size_t(0), size_t(2048)}) {
+    Machine m;
+    m.load(code);
+    Interpreter in(m.as.memory(), slots);
+    const auto* pool = static_cast<const char*>(in.decode_pool());
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(pool + Interpreter::kPoolHead) % (size_t(2) << 20), 0u);
+    for (bool r : resident(pool, kPages)) EXPECT_FALSE(r);
+    ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    const size_t written = (kNops + 1) * Interpreter::decode_entry_bytes();
+    const size_t chunks = (written + Interpreter::kPoolChunk - 1) / Interpreter::kPoolChunk;
+    ASSERT_LT(chunks * Interpreter::kPoolChunk, Interpreter::kPoolHead);
+    const std::vector<bool> r = resident(pool, kPages);
+    for (size_t i = 0; i < kPages; ++i) EXPECT_EQ(r[i], i < chunks * Interpreter::kPoolChunk / 4096) << slots << " " << i;
   }
 }
 
