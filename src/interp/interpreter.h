@@ -271,6 +271,8 @@ class Interpreter final : public Engine {
   StopReason enter(CpuState& cpu);
   template <bool plain, bool tier>
   StopReason loop(CpuState& cpu);
+  template <bool plain>
+  StopReason step(CpuState& cpu, const Insn* in);  // (loop's: one fetched instruction run)
   bool tier_head(CpuState& cpu, const Insn* in);  // true: stop before this head
   const Insn* fetch(CpuState& cpu);  // inline fast path in loop()
   const Insn* fetch_slow(CpuState& cpu, CacheEntry* e);
