@@ -138,6 +138,30 @@ bool Decoder::decode_full(const uint8_t* bytes, size_t avail, ZydisDecodedInstru
   return ZYAN_SUCCESS(ZydisDecoderDecodeFull(d, bytes, avail, &insn, operands));
 }
 
+namespace {
+
+// pfx::MAY_BRANCH: Zydis's categories of control transfer (every instruction Zydis says writes
+// RIP is in one: jmp, call, ret, jcc, loop, jrcxz, syscall, sysenter, sysret, int, int1, int3,
+// iret, xbegin; tests/unit/cpu_may_branch_test.cpp holds them to it), and a string instruction
+// with a rep prefix (its handler sets rip back to itself to yield, interp/string.cpp). The
+// rest complete at the next instruction or end the run (a fault, a stop they ask for).
+bool may_branch(ZydisInstructionCategory category, uint8_t prefixes) {
+  switch (category) {
+    case ZYDIS_CATEGORY_COND_BR:
+    case ZYDIS_CATEGORY_UNCOND_BR:
+    case ZYDIS_CATEGORY_CALL:
+    case ZYDIS_CATEGORY_RET:
+    case ZYDIS_CATEGORY_SYSCALL:
+    case ZYDIS_CATEGORY_SYSRET:
+    case ZYDIS_CATEGORY_INTERRUPT: return true;
+    case ZYDIS_CATEGORY_STRINGOP:
+    case ZYDIS_CATEGORY_IOSTRINGOP: return prefixes & (pfx::REP | pfx::REPNE);
+    default: return false;
+  }
+}
+
+}  // namespace
+
 bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out) const {
   ZydisDecodedInstruction zi;
   ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
@@ -197,6 +221,7 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
   if (zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE)) prefixes |= pfx::REP;
   if (zi.attributes & ZYDIS_ATTRIB_HAS_REPNE) prefixes |= pfx::REPNE;
   if (zi.attributes & ZYDIS_ATTRIB_HAS_REX && (zi.raw.rex.W)) prefixes |= pfx::REX_W;
+  if (may_branch(zi.meta.category, prefixes)) prefixes |= pfx::MAY_BRANCH;
   out.prefixes = prefixes;
   uint8_t rip_ops = 0;
   for (Operand& o : out.op) o = Operand{};

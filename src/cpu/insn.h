@@ -51,6 +51,12 @@ inline constexpr uint8_t REP = 1;    // F3 (rep / repe / repz)
 inline constexpr uint8_t REPNE = 2;  // F2 (repne / repnz)
 inline constexpr uint8_t LOCK = 4;
 inline constexpr uint8_t REX_W = 8;
+// Not a prefix: the instruction may complete with rip elsewhere than at the next instruction
+// (a jump, call, return, jcc, loop, jrcxz, system call, interrupt or its return, and a rep
+// string instruction, which leaves rip on itself when it yields between iterations). Set by
+// the decoder from the opcode alone (so the decode memo's templates carry it). The
+// interpreter's tier loop looks for a block head (rip not the fall-through) only after these.
+inline constexpr uint8_t MAY_BRANCH = 16;
 }  // namespace pfx
 
 struct Insn {
@@ -60,7 +66,7 @@ struct Insn {
   uint8_t opsize;      // operand size in bytes (Zydis operand_width / 8)
   uint8_t addrsize;    // address size in bytes
   uint8_t nops;        // visible operand count
-  uint8_t prefixes;    // pfx bits
+  uint8_t prefixes;    // pfx bits (and pfx::MAY_BRANCH)
   uint8_t cc;          // condition code 0..15 for jcc/setcc/cmovcc (SDM Vol. 1, B.1)
   uint8_t opcode;      // the last opcode byte (distinguishes forms of one mnemonic)
   uint8_t map;         // opcode map: 0 = one-byte, 1 = 0F, 2 = 0F38, 3 = 0F3A

@@ -279,6 +279,8 @@ class Interpreter final : public Engine {
   StopReason enter(CpuState& cpu);
   template <bool plain, bool tier>
   StopReason loop(CpuState& cpu);
+  template <bool plain>
+  StopReason step(CpuState& cpu, const Insn* in);  // (loop's: one fetched instruction run)
   bool tier_head(CpuState& cpu, const Insn* in);  // true: stop before this head
   const Insn* fetch(CpuState& cpu);  // inline fast path in loop()
   const Insn* fetch_slow(CpuState& cpu, CacheEntry* e);
@@ -495,7 +497,7 @@ class Interpreter final : public Engine {
 // A decode cache between two images of one process (Interpreter::keep_decodes): the pool, its
 // index, the memo and the page bitmap, as the old image's engine left them.
 struct KeptDecodes {
-  std::unique_ptr<uint64_t[], Interpreter::Unmap> index, memo;
+  std::unique_ptr<uint64_t[], Interpreter::Unmap> index, memo, own_index;
   std::unique_ptr<Interpreter::MemoSlot[], Interpreter::Unmap> templates;
   std::unique_ptr<Interpreter::CacheEntry[], Interpreter::Unmap> pool;
   size_t index_mask = 0, memo_mask = 0, pool_size = 0, pool_max = 0, pool_next = 0;
