@@ -4,7 +4,9 @@
 // hardware is vireo-difftest's avx, avx2, fma and f16c families under --engine jit.
 #include <sys/platform/x86.h>
 
+#include <chrono>
 #include <functional>
+#include <thread>
 
 #include "cpu/cpuid.h"
 #include "jit_harness.h"
@@ -360,6 +362,43 @@ TEST(JitAvx, VexLoopLeavingTheWindowFaultsPrecisely) {
     s.gpr[RAX] = 0x5000'0000'0000;
     s.gpr[RCX] = 50;
   }, StopReason::Fault, VEC_PF);
+}
+
+// An exit request (how a signal for the guest stops translated code) at the back edge of a
+// loop that is one VEX run: the upper halves go home with the rest of the state. The loop
+// counts its iterations at [rbx+8]; ymm0 must be its start plus that many times ymm1, lane
+// by lane, in all 256 bits.
+TEST(JitAvx, VexLoopStoppedByAnExitRequestStoresItsUpperHalves) {
+  const Code loop = {
+      0xC5, 0xFD, 0xD4, 0xC1,        // L: vpaddq ymm0, ymm0, ymm1
+      0x48, 0x83, 0x43, 0x08, 0x01,  //    add qword [rbx+8], 1
+      0xEB, 0xF5,                    //    jmp L
+  };
+  Machine m;
+  m.load(loop);
+  const CpuState start = avx_state(5);
+  m.cpu = start;
+  m.cpu.rip = kCode;
+  m.cpu.gpr[RSP] = kData + 0x8000;
+  m.cpu.gpr[RBX] = kData;
+  const volatile uint64_t* count = reinterpret_cast<const volatile uint64_t*>(m.as.host(kData + 8));
+  jit::JitEngine jit(m.as.memory(), {});
+  std::thread t([&] {
+    for (int i = 0; i < 10000 && *count < 100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    m.cpu.exit_request = 1;
+  });
+  const StopReason r = jit.run(m.cpu);
+  t.join();
+  ASSERT_EQ(r, StopReason::ExitRequest);
+  EXPECT_GE(jit.stats().self_loop_blocks, 1u);
+  EXPECT_EQ(m.cpu.rip, kCode);
+  const uint64_t n = *count;
+  EXPECT_GE(n, 100u);
+  for (int q = 0; q < 2; ++q) {
+    EXPECT_EQ(m.cpu.xmm[0].u64[q], start.xmm[0].u64[q] + n * start.xmm[1].u64[q]) << "low qword " << q;
+    EXPECT_EQ(m.cpu.ymm_hi[0].u64[q], start.ymm_hi[0].u64[q] + n * start.ymm_hi[1].u64[q]) << "high qword " << q;
+    EXPECT_EQ(m.cpu.ymm_hi[1].u64[q], start.ymm_hi[1].u64[q]);
+  }
 }
 
 TEST(JitAvx, VzeroallIsTranslated) {
