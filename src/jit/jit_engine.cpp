@@ -440,6 +440,8 @@ StopReason JitEngine::host_fault(CpuState& cpu) {
         cpu.rflags = (cpu.rflags & ~it->flags_mask) | (it->flags_recipe.eval(f.host_regs) & it->flags_mask);
       for (unsigned x = 0; x < 16; ++x)
         if (it->xmm_dirty & (1u << x)) std::memcpy(&cpu.xmm[x], f.host_xmm[x], sizeof cpu.xmm[x]);
+      for (unsigned x = 0; x < 16; ++x)  // (a loop of VEX ops: backend/x64/emit_avx.cpp)
+        if (it->ymm_hi_dirty & (1u << x)) std::memcpy(&cpu.ymm_hi[x], f.host_ymm_hi[x], sizeof cpu.ymm_hi[x]);
     }
   }
   if (gp) {

@@ -1,6 +1,7 @@
 #include "mem/host_fault.h"
 #include "mem/host_fault_gp.h"
 
+#include <cpuid.h>
 #include <signal.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -15,6 +16,28 @@ namespace {
 thread_local GuestFaultScope* t_scope = nullptr;
 thread_local GuestFaultScope* t_gp_scope = nullptr;  // (host_fault_gp.h)
 thread_local bool t_took_gp = false;
+
+// Where the signal frame's XSAVE area keeps the YMM upper halves: the standard format's AVX
+// component (CPUID.(EAX=0DH,ECX=2):EBX, SDM Vol. 1, 13.4.3); 0 if the host has none.
+uint32_t g_ymm_hi_offset = 0;
+
+// The upper halves of host ymm0-15 from a signal context: behind the legacy 512 bytes, when
+// the kernel says the frame is an XSAVE image (its software bytes' magic, Linux
+// arch/x86/include/uapi/asm/sigcontext.h) and the AVX component is not in its initial state
+// (XSTATE_BV bit 2; else all zero).
+void ymm_upper_halves(const ucontext_t* uc, uint8_t (&out)[16][16]) {
+  std::memset(out, 0, sizeof out);
+  const auto* fp = reinterpret_cast<const uint8_t*>(uc->uc_mcontext.fpregs);
+  if (!fp || !g_ymm_hi_offset) return;
+  uint32_t magic, size;
+  std::memcpy(&magic, fp + 464, 4);   // _fpx_sw_bytes.magic1
+  std::memcpy(&size, fp + 464 + 4, 4);  // .extended_size
+  constexpr uint32_t kMagic1 = 0x46505853;
+  if (magic != kMagic1 || size < g_ymm_hi_offset + sizeof out) return;
+  uint64_t xstate_bv;
+  std::memcpy(&xstate_bv, fp + 512, 8);
+  if (xstate_bv & 4) std::memcpy(out, fp + g_ymm_hi_offset, sizeof out);
+}
 
 void on_host_fault(int signo, siginfo_t* si, void* ctx) {
   GuestFaultScope* s = t_scope;
@@ -44,6 +67,7 @@ void on_host_fault(int signo, siginfo_t* si, void* ctx) {
       s->fault.host_rflags = uint64_t(uc->uc_mcontext.gregs[REG_EFL]);
       s->fault.host_mxcsr = uc->uc_mcontext.fpregs ? uc->uc_mcontext.fpregs->mxcsr : 0x1F80;
       if (uc->uc_mcontext.fpregs) memcpy(s->fault.host_xmm, uc->uc_mcontext.fpregs->_xmm, sizeof s->fault.host_xmm);
+      ymm_upper_halves(uc, s->fault.host_ymm_hi);
       siglongjmp(s->env, 1);
     }
   }
@@ -58,6 +82,9 @@ void on_host_fault(int signo, siginfo_t* si, void* ctx) {
 }
 
 void install_handlers_once() {
+  uint32_t a, b, c, d;
+  if (__get_cpuid_count(0xD, 0, &a, &b, &c, &d) && (a & 4) && __get_cpuid_count(0xD, 2, &a, &b, &c, &d))
+    g_ymm_hi_offset = b;
   // An alternate stack lets us report even a host stack overflow.
   static char altstack[64 * 1024];
   stack_t ss{};

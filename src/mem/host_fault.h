@@ -29,6 +29,9 @@ struct HostFault {
   uint32_t host_mxcsr;
   // Host XMM registers at the fault: the JIT keeps guest XMM registers in them within a block.
   alignas(16) uint8_t host_xmm[16][16];
+  // Their YMM upper halves (zero when the context has no AVX state): a loop of VEX ops keeps
+  // guest upper halves in them (jit/backend/x64/emit_avx.cpp).
+  alignas(16) uint8_t host_ymm_hi[16][16];
 };
 
 struct GuestFaultScope {

@@ -4,7 +4,9 @@
 // hardware is vireo-difftest's avx, avx2, fma and f16c families under --engine jit.
 #include <sys/platform/x86.h>
 
+#include <chrono>
 #include <functional>
+#include <thread>
 
 #include "cpu/cpuid.h"
 #include "jit_harness.h"
@@ -229,6 +231,174 @@ TEST(JitAvx, LoadAcrossTheEndOfMemoryFaultsPrecisely) {
   EXPECT_EQ(p.jit.cpu.fault.vector, VEC_PF);
   p.expect_same();
   expect_same_ymm(p);
+}
+
+// A loop in place that is one run of VEX ops (glibc's AVX2 memmove and strlen loops) keeps the
+// guest's upper halves in host registers across iterations and stores them only where it is
+// left (emit_avx.cpp, vex_loop_). Each test runs the loop for several iterations, then leaves
+// it: by its exit, or by a fault in a later iteration, where all 256 bits of all sixteen
+// registers must be what the guest had at the faulting instruction.
+void run_vex_loop(const Code& loop, uint64_t seeds, const std::function<void(CpuState&)>& setup,
+                  StopReason expect, uint8_t vector = 0) {
+  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+    CpuState s = avx_state(seed);
+    setup(s);
+    Pair p;
+    p.run(cat({loop, kSyscall}), s);
+    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    EXPECT_EQ(p.jit_fallbacks, 0u);
+    EXPECT_GE(p.jit_self_loops, 1u);
+    ASSERT_EQ(p.ref.r, expect);
+    EXPECT_EQ(p.jit.r, expect);
+    if (expect == StopReason::Fault) {
+      EXPECT_EQ(p.jit.cpu.fault.vector, vector);
+      EXPECT_EQ(p.jit.cpu.fault.vector, p.ref.cpu.fault.vector);
+      EXPECT_EQ(p.jit.cpu.fault.address, p.ref.cpu.fault.address);
+    }
+    p.expect_same();
+    expect_same_ymm(p);
+  }
+}
+
+// memmove's loop, forward, with a running sum: the fourth iteration's third load crosses the
+// end of the data (a host fault, the signal context's XSAVE area) after this iteration's first
+// two loads and the sum's update.
+TEST(JitAvx, VexLoopFaultingInALaterIterationKeepsEveryUpperHalf) {
+  const Code loop = {
+      0xC5, 0xFE, 0x6F, 0x0E,        // L: vmovdqu ymm1, [rsi]
+      0xC5, 0xFE, 0x6F, 0x56, 0x20,  //    vmovdqu ymm2, [rsi+0x20]
+      0xC5, 0xD5, 0xFC, 0xE9,        //    vpaddb ymm5, ymm5, ymm1
+      0xC5, 0xFE, 0x6F, 0x5E, 0x40,  //    vmovdqu ymm3, [rsi+0x40]
+      0xC5, 0xFE, 0x6F, 0x66, 0x60,  //    vmovdqu ymm4, [rsi+0x60]
+      0x48, 0x83, 0xEE, 0x80,        //    sub rsi, -0x80
+      0xC5, 0xFE, 0x7F, 0x0F,        //    vmovdqu [rdi], ymm1
+      0xC5, 0xFE, 0x7F, 0x57, 0x20,  //    vmovdqu [rdi+0x20], ymm2
+      0xC5, 0xFE, 0x7F, 0x5F, 0x40,  //    vmovdqu [rdi+0x40], ymm3
+      0xC5, 0xFE, 0x7F, 0x67, 0x60,  //    vmovdqu [rdi+0x60], ymm4
+      0x48, 0x83, 0xEF, 0x80,        //    sub rdi, -0x80
+      0xFF, 0xC9,                    //    dec ecx
+      0x75, 0xCA,                    //    jnz L
+  };
+  run_vex_loop(loop, 6, [](CpuState& s) {
+    s.gpr[RSI] = kData + 0x10000 - 0x1C0;
+    s.gpr[RDI] = kData + 0x1000;
+    s.gpr[RCX] = 100;
+  }, StopReason::Fault, VEC_PF);
+}
+
+// The same loop run to its end (exit_to stores the upper halves), over the data's first bytes.
+TEST(JitAvx, VexLoopLeftByItsExitStoresItsUpperHalves) {
+  const Code loop = {
+      0xC5, 0xFE, 0x6F, 0x0E,        // L: vmovdqu ymm1, [rsi]
+      0xC5, 0xF5, 0xFC, 0x56, 0x20,  //    vpaddb ymm2, ymm1, [rsi+0x20]
+      0xC5, 0xD5, 0xEF, 0xEA,        //    vpxor ymm5, ymm5, ymm2
+      0xC5, 0xE1, 0xFC, 0xD9,        //    vpaddb xmm3, xmm3, xmm1 (VEX.128: zeroes 255:128)
+      0xC5, 0xFE, 0x7F, 0x17,        //    vmovdqu [rdi], ymm2
+      0x48, 0x83, 0xEE, 0xC0,        //    sub rsi, -0x40
+      0x48, 0x83, 0xC7, 0x20,        //    add rdi, 0x20
+      0xFF, 0xC9,                    //    dec ecx
+      0x75, 0xDF,                    //    jnz L
+  };
+  run_vex_loop(loop, 6, [](CpuState& s) {
+    s.gpr[RSI] = kData;
+    s.gpr[RDI] = kData + 0x2000;
+    s.gpr[RCX] = 3 + s.gpr[RDX] % 6;
+  }, StopReason::Syscall);
+}
+
+// strlen's loop (aligned loads, compares into a mask, `sub rdi, -0x40`, test and branch) over
+// the data's first 256 bytes, each value once: it stops in the iteration that finds ymm0's byte.
+TEST(JitAvx, VexLoopLikeStrlenMatchesInterpreter) {
+  const Code loop = {
+      0xC5, 0xFD, 0x6F, 0x0F,        // L: vmovdqa ymm1, [rdi]
+      0xC5, 0xFD, 0x74, 0xD1,        //    vpcmpeqb ymm2, ymm0, ymm1
+      0xC5, 0xFD, 0x6F, 0x5F, 0x20,  //    vmovdqa ymm3, [rdi+0x20]
+      0xC5, 0xFD, 0x74, 0xE3,        //    vpcmpeqb ymm4, ymm0, ymm3
+      0xC5, 0xED, 0xEB, 0xEC,        //    vpor ymm5, ymm2, ymm4
+      0xC5, 0xFD, 0xD7, 0xCD,        //    vpmovmskb ecx, ymm5
+      0x48, 0x83, 0xEF, 0xC0,        //    sub rdi, -0x40
+      0x85, 0xC9,                    //    test ecx, ecx
+      0x74, 0xDF,                    //    jz L
+  };
+  run_vex_loop(loop, 6, [](CpuState& s) {
+    const uint8_t byte = uint8_t(7 * (130 + 20 * (s.gpr[RDX] % 5)));  // at 130..210: the third or fourth iteration
+    std::memset(&s.xmm[0], byte, sizeof s.xmm[0]);
+    std::memset(&s.ymm_hi[0], byte, sizeof s.ymm_hi[0]);
+    s.gpr[RDI] = kData;
+  }, StopReason::Syscall);
+}
+
+// vmovdqa whose address steps by 16: the second iteration's is misaligned, #GP(0) through the
+// check's out-of-line path (its sync record's upper halves), after the sum's update.
+TEST(JitAvx, VexLoopMisalignedInALaterIterationFaultsPrecisely) {
+  const Code loop = {
+      0xC5, 0xD5, 0xFC, 0xEE,        // L: vpaddb ymm5, ymm5, ymm6
+      0xC5, 0xFD, 0x6F, 0x0E,        //    vmovdqa ymm1, [rsi]
+      0xC5, 0xCD, 0xEF, 0xF1,        //    vpxor ymm6, ymm6, ymm1
+      0x48, 0x83, 0xC6, 0x10,        //    add rsi, 0x10
+      0xFF, 0xC9,                    //    dec ecx
+      0x75, 0xEC,                    //    jnz L
+  };
+  run_vex_loop(loop, 6, [](CpuState& s) {
+    s.gpr[RSI] = kData + 0x40;
+    s.gpr[RCX] = 50;
+  }, StopReason::Fault, VEC_GP);
+}
+
+// An address outside the guest window in the second iteration: the range check's fault path
+// (the range-fault frame's upper halves).
+TEST(JitAvx, VexLoopLeavingTheWindowFaultsPrecisely) {
+  const Code loop = {
+      0xC5, 0xD5, 0xFC, 0xEE,        // L: vpaddb ymm5, ymm5, ymm6
+      0xC5, 0xFE, 0x6F, 0x0C, 0x16,  //    vmovdqu ymm1, [rsi+rdx]
+      0xC5, 0xCD, 0xEF, 0xF1,        //    vpxor ymm6, ymm6, ymm1
+      0x48, 0x01, 0xC6,              //    add rsi, rax
+      0xFF, 0xC9,                    //    dec ecx
+      0x75, 0xEC,                    //    jnz L
+  };
+  run_vex_loop(loop, 6, [](CpuState& s) {
+    s.gpr[RSI] = 0;
+    s.gpr[RDX] = kData;
+    s.gpr[RAX] = 0x5000'0000'0000;
+    s.gpr[RCX] = 50;
+  }, StopReason::Fault, VEC_PF);
+}
+
+// An exit request (how a signal for the guest stops translated code) at the back edge of a
+// loop that is one VEX run: the upper halves go home with the rest of the state. The loop
+// counts its iterations at [rbx+8]; ymm0 must be its start plus that many times ymm1, lane
+// by lane, in all 256 bits.
+TEST(JitAvx, VexLoopStoppedByAnExitRequestStoresItsUpperHalves) {
+  const Code loop = {
+      0xC5, 0xFD, 0xD4, 0xC1,        // L: vpaddq ymm0, ymm0, ymm1
+      0x48, 0x83, 0x43, 0x08, 0x01,  //    add qword [rbx+8], 1
+      0xEB, 0xF5,                    //    jmp L
+  };
+  Machine m;
+  m.load(loop);
+  const CpuState start = avx_state(5);
+  m.cpu = start;
+  m.cpu.rip = kCode;
+  m.cpu.gpr[RSP] = kData + 0x8000;
+  m.cpu.gpr[RBX] = kData;
+  const volatile uint64_t* count = reinterpret_cast<const volatile uint64_t*>(m.as.host(kData + 8));
+  jit::JitEngine jit(m.as.memory(), {});
+  std::thread t([&] {
+    for (int i = 0; i < 10000 && *count < 100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    m.cpu.exit_request = 1;
+  });
+  const StopReason r = jit.run(m.cpu);
+  t.join();
+  ASSERT_EQ(r, StopReason::ExitRequest);
+  EXPECT_GE(jit.stats().self_loop_blocks, 1u);
+  EXPECT_EQ(m.cpu.rip, kCode);
+  const uint64_t n = *count;
+  EXPECT_GE(n, 100u);
+  for (int q = 0; q < 2; ++q) {
+    EXPECT_EQ(m.cpu.xmm[0].u64[q], start.xmm[0].u64[q] + n * start.xmm[1].u64[q]) << "low qword " << q;
+    EXPECT_EQ(m.cpu.ymm_hi[0].u64[q], start.ymm_hi[0].u64[q] + n * start.ymm_hi[1].u64[q]) << "high qword " << q;
+    EXPECT_EQ(m.cpu.ymm_hi[1].u64[q], start.ymm_hi[1].u64[q]);
+  }
 }
 
 TEST(JitAvx, VzeroallIsTranslated) {

@@ -73,12 +73,15 @@ FlagsRecipe get_recipe(Reader& in) {
 
 // One record; `prev_offset` is the previous record's host offset (0 for the first).
 // The most one record takes: its offset, span and header, 16 locations, the flags' register,
-// mask, recipe and condition, the base recipe, the XMM mask.
-constexpr size_t kMaxSyncBytes = 2 * kMaxUleb + 1 + 16 + 1 + kMaxUleb + kMaxRecipeBytes + 1 + kMaxRecipeBytes + 2;
+// mask, recipe and condition, the base recipe, the XMM and YMM masks.
+constexpr size_t kMaxSyncBytes = 2 * kMaxUleb + 1 + 16 + 1 + kMaxUleb + kMaxRecipeBytes + 1 + kMaxRecipeBytes + 2 + 2;
 void put_sync(Writer& out, const SyncRecord& r, uint32_t prev_offset) {
   out.uleb(r.host_offset - prev_offset);
-  // host_end: 0 (the record covers only its host offset), else 1 + its distance from it.
-  out.uleb(r.host_end ? 1 + zigzag(int64_t(r.host_end) - int64_t(r.host_offset)) : 0);
+  // host_end: 0 (the record covers only its host offset), else 1 + its distance from it;
+  // shifted left by one, the low bit telling whether the YMM upper-half mask follows the XMM
+  // one (a loop of VEX ops: backend/x64/emit_avx.cpp).
+  const bool ymm = r.ymm_hi_dirty != 0;
+  out.uleb((r.host_end ? 1 + zigzag(int64_t(r.host_end) - int64_t(r.host_offset)) : 0) << 1 | (ymm ? 1 : 0));
   const bool flags = r.flags_reg >= 0 || r.flags_recipe.op != FlagsRecipe::None;
   out.byte(uint8_t(r.gprs.size()) | (flags ? kHasFlags : 0) |
            (r.base_recipe.op != FlagsRecipe::None ? kHasBase : 0) | (r.xmm_dirty ? kHasXmm : 0));
@@ -96,13 +99,17 @@ void put_sync(Writer& out, const SyncRecord& r, uint32_t prev_offset) {
     out.byte(uint8_t(r.xmm_dirty));
     out.byte(uint8_t(r.xmm_dirty >> 8));
   }
+  if (ymm) {
+    out.byte(uint8_t(r.ymm_hi_dirty));
+    out.byte(uint8_t(r.ymm_hi_dirty >> 8));
+  }
 }
 constexpr size_t kMaxPcEntryBytes = 2 * kMaxUleb;
 
 SyncRecord get_sync(Reader& in, uint32_t prev_offset) {
   SyncRecord r;
   r.host_offset = prev_offset + uint32_t(in.uleb());
-  const uint64_t span = in.uleb();
+  const uint64_t coded = in.uleb(), span = coded >> 1;
   r.host_end = span ? uint32_t(int64_t(r.host_offset) + unzigzag(span - 1)) : 0;
   const uint8_t head = in.byte();
   for (unsigned i = 0; i < (head & kCountMask) && i < 16; ++i) {
@@ -121,6 +128,10 @@ SyncRecord get_sync(Reader& in, uint32_t prev_offset) {
   if (head & kHasXmm) {
     r.xmm_dirty = in.byte();
     r.xmm_dirty |= uint16_t(in.byte()) << 8;
+  }
+  if (coded & 1) {
+    r.ymm_hi_dirty = in.byte();
+    r.ymm_hi_dirty |= uint16_t(in.byte()) << 8;
   }
   return r;
 }

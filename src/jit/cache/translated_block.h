@@ -137,6 +137,7 @@ struct SyncRecord {
   // a loop's carried flags (backend/x64/flag_state.cpp, plan_carried_flags).
   int8_t flags_if = -1;
   uint16_t xmm_dirty = 0;  // guest XMM registers newer in host xmm(same number) than in CpuState
+  uint16_t ymm_hi_dirty = 0;  // guest YMM upper halves newer in host ymm(same number) (a VEX loop)
   uint32_t host_end = 0;   // the end of the op's code that the record covers (0: only host_offset)
 };
 

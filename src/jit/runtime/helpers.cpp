@@ -68,6 +68,7 @@ void range_fault_unwind(const RangeFaultFrame* frame, uint64_t addr, uint64_t wr
   f.host_rflags = 0;
   f.host_mxcsr = frame->mxcsr;
   std::memcpy(f.host_xmm, frame->xmm, sizeof f.host_xmm);
+  std::memcpy(f.host_ymm_hi, frame->ymm_hi, sizeof f.host_ymm_hi);
   siglongjmp(scope->env, 1);
 }
 

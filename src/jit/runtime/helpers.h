@@ -27,6 +27,7 @@ struct RangeFaultFrame {
   alignas(16) uint8_t xmm[16][16];
   uint32_t mxcsr;
   uint32_t pad[3];
+  uint8_t ymm_hi[16][16];  // their upper halves (on a host with AVX; a loop of VEX ops keeps guest ones there)
 };
 
 // A guest address outside the guest window at a translated access: recorded in the current

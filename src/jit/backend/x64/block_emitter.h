@@ -194,6 +194,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   bool plan_peeling(bool carrying);
   // In the second copy: the address value v moves by a bounded constant step per iteration.
   bool induction_covered(uint32_t v) const;
+  // v moves by a constant step per iteration (0: the same every iteration) of a loop register.
+  bool induction_step(uint32_t v, int64_t& step) const;
+  // In the second copy: v moves by a multiple of `align` (a power of two) per iteration, so
+  // the first copy's alignment check of the same access (#GP of vmovdqa & co.) covers it.
+  bool induction_aligned(uint32_t v, unsigned align) const;
   bool peel_ = false;
   int copy_ = 0;                 // 0: the first copy (or not peeled), 1: the second
   bool carried_at_back_[2] = {false, false};  // each copy's back edge left the flags carried
@@ -356,6 +361,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void write_back_xmm() {
     for (unsigned x = 0; x < 16; ++x)
       if (xmm_dirty_ & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
+    if (vex_loop_) leave_vex_loop();  // (every caller leaves the loop: its upper halves too)
   }
   // Only values whose last use is strictly in the past: the instruction being emitted still
   // reads its own arguments.
@@ -492,6 +498,15 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // the #GP, and gives back the instructions the block's entry counted that do not run.
   void gp_check_stub(const Xbyak::Reg64& a, const ir::Inst& in, bool write, uint32_t jcc);  // emit_system.cpp
   void end_vex_run(uint32_t i);
+  // A loop in place that is one run of VEX ops (emit_avx.cpp): upper halves loaded before the
+  // head and kept in the host across iterations, stored (ymm_hi_dirty_) and cleared with
+  // vzeroupper only where the loop is left.
+  bool plan_vex_loop() const;
+  void load_vex_loop_upper_halves();  // before the head (the low halves loaded)
+  void enter_vex_loop_head();         // the state at each head
+  void leave_vex_loop();              // the dirty upper halves home, vzeroupper (state kept)
+  bool vex_loop_ = false;
+  uint16_t ymm_hi_dirty_ = 0;  // upper halves newer in host ymm n than in CpuState::ymm_hi
   uint16_t ymm_upper_valid_ = 0;
   bool vex_upper_dirty_ = false;  // a host upper half may be nonzero (vzeroupper at the run's end)
   uint32_t vex_run_next_ = kNone;  // the VEX op the current run continues with

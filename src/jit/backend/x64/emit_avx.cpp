@@ -12,6 +12,14 @@
 // SSE/AVX transition, Intel's optimization manual, 15.3): a run of VEX ops separated only by
 // general-register work keeps them (and skips reloading an upper half it already holds); the
 // run ends with vzeroupper before anything else (SSE ops, helpers, exits).
+//
+// A loop in place whose whole body is such a run (glibc's AVX2 memmove, strlen, memchr loops)
+// is one run across its back edge (vex_loop_): the upper halves of every register the loop
+// names are loaded before its head and then cached like the low halves, dirty from the start
+// (ymm_hi_dirty_), stored only where the loop is left (exit_to, the exit request, the
+// out-of-line paths through their sync records) and followed by vzeroupper there. A host fault
+// or range fault inside the loop takes them from the host: SyncRecord::ymm_hi_dirty, read from
+// the signal context's XSAVE area (mem/host_fault.cpp) or the range-fault frame.
 #include "jit/backend/x64/emit_avx.h"
 
 #include "jit/backend/x64/block_emitter.h"
@@ -67,8 +75,41 @@ bool keeps_vector_state(Opcode op) {
 
 }  // namespace
 
+bool BlockEmitter::plan_vex_loop() const {
+  // (user mode: no softmmu helper call returns into the body; AVX known enabled: no #UD check;
+  // no tail, whose way back to the head would need the same state)
+  if (!self_loop_ || rt_.tlb_table || !rt_.vex_enabled || b_.tail.present()) return false;
+  bool any = false;
+  for (uint32_t i = 0; i < b_.main_end(); ++i) {
+    const ir::Inst& in = b_.insts[i];
+    if (in.dead || folded_[i] || hoisted_[i]) continue;
+    if (in.op == Opcode::VexZeroUpper) return false;  // (stores all sixteen: a run of its own)
+    if (is_vex_op(in.op)) any = true;
+    else if (!keeps_vector_state(in.op)) return false;
+  }
+  return any;
+}
+
+void BlockEmitter::enter_vex_loop_head() {
+  ymm_upper_valid_ = ymm_hi_dirty_ = xmm_loaded_;
+  vex_upper_dirty_ = true;
+  vex_run_next_ = kNone;
+}
+
+void BlockEmitter::load_vex_loop_upper_halves() {
+  for (unsigned r = 0; r < 16; ++r)
+    if (xmm_loaded_ & (1u << r)) vinserti128(Xbyak::Ymm(int(r)), Xbyak::Ymm(int(r)), upper_half(r), 1);
+  enter_vex_loop_head();
+}
+
+void BlockEmitter::leave_vex_loop() {
+  for (unsigned r = 0; r < 16; ++r)
+    if (ymm_hi_dirty_ & (1u << r)) vextracti128(upper_half(r), Xbyak::Ymm(int(r)), 1);
+  vzeroupper();
+}
+
 void BlockEmitter::vex(uint32_t i, const ir::Inst& in, const Reg64& d) {
-  if (vex_run_next_ != i) {
+  if (vex_run_next_ != i && !vex_loop_) {
     ymm_upper_valid_ = 0;  // (the host's upper halves are not ours)
     // AVX instructions are #UD unless XCR0 enables the SSE and AVX state and CR4.OSXSAVE is
     // set (SDM Vol. 1, 14.3): checked where a run of VEX ops starts (nothing inside a run
@@ -150,7 +191,9 @@ void BlockEmitter::vex(uint32_t i, const ir::Inst& in, const Reg64& d) {
 
   if (f.mem >= 0) {
     // vmovdqa & co.: a misaligned operand is #GP(0) (SDM Vol. 1, 14.9), before the access.
-    if (f.align > 1 && !(f.align == 16 && alignment_already_checked(uint32_t(in.args[3].v)))) {
+    // (in a peeled loop's second copy not when the address steps by a multiple of it)
+    const uint32_t a = uint32_t(in.args[3].v);
+    if (f.align > 1 && !induction_aligned(a, f.align) && !(f.align == 16 && alignment_already_checked(a))) {
       test(addr.cvt8(), f.align - 1);
       gp_check_stub(addr, in, f.mem_write, jcc_to_stub(0x5));  // jnz
     }
@@ -160,7 +203,8 @@ void BlockEmitter::vex(uint32_t i, const ir::Inst& in, const Reg64& d) {
   if (f.dst >= 0) {
     const uint16_t bit = uint16_t(1u << f.dst);
     xmm_out(unsigned(f.dst));
-    vextracti128(upper_half(unsigned(f.dst)), Xbyak::Ymm(f.dst), 1);
+    if (vex_loop_) ymm_hi_dirty_ |= bit;  // (stored where the loop is left)
+    else vextracti128(upper_half(unsigned(f.dst)), Xbyak::Ymm(f.dst), 1);
     ymm_upper_valid_ |= bit;
     if (f.dst_wide) vex_upper_dirty_ = true;
   }
@@ -171,6 +215,7 @@ void BlockEmitter::vex(uint32_t i, const ir::Inst& in, const Reg64& d) {
 // Whether the run of VEX ops goes on after op i: the next VEX op with only general-register
 // work before it. If not, the host's upper halves are cleared here.
 void BlockEmitter::end_vex_run(uint32_t i) {
+  if (vex_loop_) return;  // (the run goes on across the back edge)
   vex_run_next_ = kNone;
   for (uint32_t j = i + 1; j < b_.insts.size(); ++j) {
     const ir::Inst& n = b_.insts[j];

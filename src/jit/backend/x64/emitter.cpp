@@ -90,6 +90,8 @@ void BlockEmitter::run() {
     for (unsigned x = 0; x < 16; ++x)
       if (xmm & (1u << x)) movdqa(Xbyak::Xmm(int(x)), guest_xmm(x));
     xmm_loaded_ = xmm_dirty_ = xmm;
+    vex_loop_ = plan_vex_loop();
+    if (vex_loop_) load_vex_loop_upper_halves();
     const bool carry = plan_carried_flags();
     planned_carry_ = carry;
     peel_ = plan_peeling(carry);
@@ -104,9 +106,13 @@ void BlockEmitter::run() {
     // The second copy starts from the same allocation state at its head.
     restore(head);
     carried_active_ = carried_active;
-    ymm_upper_valid_ = 0;
-    vex_upper_dirty_ = false;
-    vex_run_next_ = kNone;
+    if (vex_loop_) {
+      enter_vex_loop_head();
+    } else {
+      ymm_upper_valid_ = 0;
+      vex_upper_dirty_ = false;
+      vex_run_next_ = kNone;
+    }
     copy_ = 1;
     L(loop_head2_);
   }
@@ -446,6 +452,7 @@ SyncRecord BlockEmitter::snapshot() {
     s.flags_if = int8_t(carried_ind_);
   }
   s.xmm_dirty = xmm_dirty_;
+  s.ymm_hi_dirty = ymm_hi_dirty_;
   return s;
 }
 

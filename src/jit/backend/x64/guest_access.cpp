@@ -172,7 +172,7 @@ void BlockEmitter::atomic(const ir::Inst& in, const Reg64& d) {
 
 Xbyak::Address BlockEmitter::guest_mem(const ir::Inst& in, int k, const SseBits& f, bool write) {
   const Reg64 addr = val(in.args[k].v);
-  if (f.align && !alignment_already_checked(uint32_t(in.args[k].v))) {
+  if (f.align && !induction_aligned(uint32_t(in.args[k].v), 16) && !alignment_already_checked(uint32_t(in.args[k].v))) {
     test(addr.cvt8(), 15);
     gp_check_stub(addr, in, write, jcc_to_stub(0x5));  // jnz
   }

@@ -85,7 +85,7 @@ bool BlockEmitter::plan_peeling(bool carrying) {
   return false;
 }
 
-bool BlockEmitter::induction_covered(uint32_t v) const {
+bool BlockEmitter::induction_step(uint32_t v, int64_t& step) const {
   auto [x, d] = base_and_displacement(v);
   (void)d;  // (the step matters, not where the access is relative to the register)
   // x is a loop register's value at the head, or the value the back edge moves into it.
@@ -94,17 +94,31 @@ bool BlockEmitter::induction_covered(uint32_t v) const {
     if (loop_reg_[g] >= 0 && hoisted_of_[g] >= 0 && (uint32_t(hoisted_of_[g]) == x || final_of_[g] == x)) r = int(g);
   if (r < 0) return false;
   const uint32_t h = uint32_t(hoisted_of_[r]), fin = final_of_[r];
+  step = 0;
   if (fin == kNone) return true;  // (never written: the same address in every iteration)
   if (fin == kNone - 1) return false;
   const ir::Inst& a = b_.insts[fin];
-  if (a.op != Opcode::Add || a.args[0].is_imm || a.args[1].is_imm) return false;
-  for (int k = 0; k < 2; ++k)
+  if ((a.op != Opcode::Add && a.op != Opcode::Sub) || a.args[0].is_imm || a.args[1].is_imm) return false;
+  // x + c, c + x, or x - c (glibc's AVX2 loops step with `sub rdi, -0x80`: the shorter imm8)
+  for (int k = 0; k < (a.op == Opcode::Add ? 2 : 1); ++k)
     if (a.args[k].v == h && is_const(a.args[1 - k].v)) {
-      const int64_t step = int64_t(const_of(a.args[1 - k].v));
-      const uint64_t reach = rt_.mem->guard > 64 ? rt_.mem->guard - 64 : 0;
-      return uint64_t(step < 0 ? -step : step) <= reach;
+      step = int64_t(const_of(a.args[1 - k].v));
+      if (a.op == Opcode::Sub) step = int64_t(0 - uint64_t(step));
+      return true;
     }
   return false;
+}
+
+bool BlockEmitter::induction_covered(uint32_t v) const {
+  int64_t step;
+  if (!induction_step(v, step)) return false;
+  const uint64_t reach = rt_.mem->guard > 64 ? rt_.mem->guard - 64 : 0;
+  return (step < 0 ? 0 - uint64_t(step) : uint64_t(step)) <= reach;
+}
+
+bool BlockEmitter::induction_aligned(uint32_t v, unsigned align) const {
+  int64_t step;
+  return copy_ == 1 && induction_step(v, step) && (uint64_t(step) & (align - 1)) == 0;
 }
 
 }  // namespace vireo::jit::x64_detail

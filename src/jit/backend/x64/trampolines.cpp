@@ -1,6 +1,7 @@
 #include <sys/mman.h>
 
 #include <xbyak/xbyak.h>
+#include <xbyak/xbyak_util.h>
 
 #include <cstddef>
 #include <stdexcept>
@@ -62,11 +63,17 @@ Trampolines make_trampolines(void* mem) {
     // [rsp] = the guest address, r11 = the access's host address: a RangeFaultFrame on the
     // stack, then range_fault_unwind (which does not return).
     void unwind_range_fault(int write) {
-      constexpr int kXmm = offsetof(RangeFaultFrame, xmm), kMxcsr = offsetof(RangeFaultFrame, mxcsr);
+      constexpr int kXmm = offsetof(RangeFaultFrame, xmm), kMxcsr = offsetof(RangeFaultFrame, mxcsr),
+                    kYmmHi = offsetof(RangeFaultFrame, ymm_hi);
       sub(rsp, int(sizeof(RangeFaultFrame)));
       for (int r = 0; r < 16; ++r)
         if (r != Xbyak::Operand::RSP) mov(qword[rsp + 8 * r], Xbyak::Reg64(r));
       for (int x = 0; x < 16; ++x) movdqu(xword[rsp + kXmm + 16 * x], Xbyak::Xmm(x));
+      // (a loop of VEX ops keeps guest upper halves in the host: backend/x64/emit_avx.cpp)
+      if (Xbyak::util::Cpu().has(Xbyak::util::Cpu::tAVX)) {
+        for (int x = 0; x < 16; ++x) vextractf128(xword[rsp + kYmmHi + 16 * x], Xbyak::Ymm(x), 1);
+        vzeroupper();
+      }
       stmxcsr(dword[rsp + kMxcsr]);
       mov(rdi, rsp);
       mov(rsi, qword[rsp + int(sizeof(RangeFaultFrame))]);
