@@ -14,7 +14,10 @@ run-time code generation and a large program of cold functions. Times are user +
 seconds of the whole process tree (the machine is shared: wall time counts other people's work);
 --wall reports wall-clock time instead. qemu-x86_64 runs only the first process of an exec-heavy
 workload under emulation (it does not follow execve; its children run natively): its figures
-there are marked "(first process)".
+there are marked "(first process)". gcc_compile is the exception: under qemu the driver runs with
+gcc's `-wrapper bench/out/bin/qemu_wrapper` (bench/tools/qemu_wrapper.c), which runs cc1 and as
+under qemu-x86_64 too, so the whole compile is emulated; its figures are marked "(every process,
+gcc -wrapper)". The native and Vireo command lines are the same as ever.
 
 Usage: bench/run.py [--quick] [--reps N] [--engines interp,...] [--only a,b] [--group core|user] [--update-docs]
        [--baseline OTHER/vireo]
@@ -43,11 +46,14 @@ SLOW_ENGINES = {"interp"}
 
 
 class Workload:
-    def __init__(self, name, program, full, small, quick=None, kind="C", group="core", execs=False):
+    def __init__(self, name, program, full, small, quick=None, kind="C", group="core", execs=False, qemu_args=()):
         self.name, self.program, self.kind, self.group = name, program, kind, group
         self.full, self.small = full, small
         self.quick = quick if quick is not None else small
         self.execs = execs  # runs other programs (qemu-x86_64 emulates only the first process)
+        # Arguments put before the input's under qemu-x86_64 only: they make the program run its
+        # children under qemu too (gcc's -wrapper), so that no process of the workload runs natively.
+        self.qemu_args = list(qemu_args)
 
 
 PYTHON = "/usr/bin/python3"
@@ -56,6 +62,9 @@ SQLITE = "/usr/bin/sqlite3"
 XZ = "/usr/bin/xz"
 BASH = "/bin/bash"
 GCC = "/usr/bin/gcc"
+# gcc -wrapper PROG runs each subprocess (cc1, as) as `PROG subprocess args`; this one runs it under
+# qemu-x86_64, looking `as` up in PATH (gcc passes it without a path, and qemu does not search).
+QEMU_WRAPPER = os.path.join(BIN, "qemu_wrapper")
 
 BASH_SCRIPT = ('for i in $(seq {n}); do x=$(echo $i | tr 0-9 a-j); y=$( (echo "$x"; echo $i) | wc -l); '
                'echo "$x $y"; done | sort | uniq -c | wc -l')
@@ -102,7 +111,7 @@ def workloads(data):
         Workload("gcc_compile", GCC, ["-O2", "-c", os.path.join(ROOT, "bench", "workloads", "nbody.c"), "-o", "/dev/null"],
                  ["-O2", "-c", os.path.join(ROOT, "bench", "workloads", "nbody.c"), "-o", "/dev/null"],
                  ["-O0", "-c", os.path.join(ROOT, "bench", "workloads", "hello.c"), "-o", "/dev/null"],
-                 group="user", execs=True),
+                 group="user", execs=True, qemu_args=["-wrapper", QEMU_WRAPPER]),
         Workload("python_start", PYTHON, ["-c", "pass"], ["-c", "pass"], group="user"),
         Workload("python_dict", PYTHON, ["-c", PY_COMPUTE.format(n=1000000)], ["-c", PY_COMPUTE.format(n=20000)],
                  group="user"),
@@ -224,16 +233,24 @@ def run_measured(argv):
 
 
 def runners(engines, have_qemu):
-    r = [("native", lambda prog, args: [prog] + args, False)]
+    """(name, command maker, slow): the maker turns a workload and its input's arguments into argv."""
+    r = [("native", lambda w, args: [w.program] + args, False)]
     if have_qemu:
-        r.append(("qemu-x86_64", lambda prog, args: ["qemu-x86_64", prog] + args, False))
+        r.append(("qemu-x86_64", lambda w, args: ["qemu-x86_64", w.program] + w.qemu_args + args, False))
     for e in engines:
-        r.append((f"vireo-{e}", (lambda e: lambda prog, args: [VIREO, "run", "--engine", e, prog] + args)(e),
+        r.append((f"vireo-{e}", (lambda e: lambda w, args: [VIREO, "run", "--engine", e, w.program] + args)(e),
                   e in SLOW_ENGINES))
         if BASELINE:  # the same engine of another build, interleaved with this one's
-            r.append((f"base-{e}", (lambda e: lambda prog, args: [BASELINE, "run", "--engine", e, prog] + args)(e),
+            r.append((f"base-{e}", (lambda e: lambda w, args: [BASELINE, "run", "--engine", e, w.program] + args)(e),
                       e in SLOW_ENGINES))
     return r
+
+
+def qemu_mark(w):
+    """How qemu-x86_64 ran an exec-heavy workload: all of it, or its first process only."""
+    if w.qemu_args:
+        return " (every process, gcc -wrapper)"
+    return " (first process)" if w.execs else ""
 
 
 def parse_stats(text):
@@ -300,7 +317,7 @@ def main():
         for name, mk, slow in rs:
             a = inputs(w, slow)
             ref = subprocess.run([w.program] + a, capture_output=True).stdout
-            got = subprocess.run(mk(w.program, a), capture_output=True)
+            got = subprocess.run(mk(w, a), capture_output=True)
             outputs_ok[(w.name, name)] = got.stdout == ref and got.returncode == 0
 
     times, rss = {}, {}
@@ -308,7 +325,7 @@ def main():
         for w in wl:
             for name, mk, slow in rs:
                 a = inputs(w, slow)
-                secs, maxrss, _ = run_measured(mk(w.program, a))
+                secs, maxrss, _ = run_measured(mk(w, a))
                 times.setdefault((w.name, name), []).append(secs)
                 rss[(w.name, name)] = max(rss.get((w.name, name), 0), maxrss)
                 if slow and not args.quick:  # native on the scaled input, for the ratio
@@ -322,7 +339,7 @@ def main():
         for name, mk, slow in rs:
             if not name.startswith(("vireo-", "base-")):
                 continue
-            cmd = mk(w.program, inputs(w, slow))
+            cmd = mk(w, inputs(w, slow))
             cmd.insert(cmd.index("run") + 1, "--stats")
             err = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).stderr
             stats[(w.name, name)] = parse_stats(err.decode(errors="replace"))
@@ -346,8 +363,8 @@ def main():
                 if w.group == "core":
                     core_ratios[name].append(ratio if ok else None)
             mark = "" if ok else " **wrong output**"
-            if name == "qemu-x86_64" and w.execs:
-                mark += " (first process)"
+            if name == "qemu-x86_64":
+                mark += qemu_mark(w)
             scaled = " (scaled)" if (slow and not args.quick and w.small != w.full) else ""
             row.append(f"{t:.3f}s" if name == "native" else f"{t:.3f}s ×{ratio:.1f}{scaled}{mark}")
             entry["runners"][name] = {"seconds": t, "ratio": ratio, "ok": ok, "scaled": bool(scaled),
@@ -366,7 +383,8 @@ def main():
 
     rss_lines = ["| workload | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for w in wl:
-        rss_lines.append("| " + w.name + " | " + " | ".join(f"{rss[(w.name, n)] / 1024:.1f} MiB" for n in names) + " |")
+        rss_lines.append("| " + w.name + " | " + " | ".join(
+            f"{rss[(w.name, n)] / 1024:.1f} MiB" + (qemu_mark(w) if n == "qemu-x86_64" else "") for n in names) + " |")
 
     stat_lines = []
     for name in names:
@@ -390,7 +408,9 @@ def main():
     header = (f"Command: `{cmd.strip()}` — {reps} repetition(s), medians of {what}; ratio = time / native "
               f"time on the same input. Runs marked (scaled) used the scaled-down input and are compared "
               f"with native on that input. qemu-x86_64 (first process): it emulates the first program "
-              f"only; the programs it execs run natively.\n")
+              f"only; the programs it execs run natively. qemu-x86_64 (every process, gcc -wrapper): "
+              f"gcc_compile's driver runs under qemu with `-wrapper` bench/tools/qemu_wrapper, which runs "
+              f"cc1 and as under qemu-x86_64 as well, so the whole compile is emulated.\n")
     md = "\n".join([header, *lines, "", "Peak RSS:", "", *rss_lines, *stat_lines, ""])
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "results.md"), "w") as f:

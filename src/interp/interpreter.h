@@ -258,7 +258,7 @@ class Interpreter final : public Engine {
   // into templates (28,672 entries: cc1 5 MiB lower but its Zydis calls as before the
   // templates, and slower in 5 of 6 pairs).
   static constexpr size_t kTierPoolSize = (1 << 15) + (1 << 13);
-  // The tier's pool doubles (grow_pool), up to kTierPoolMax entries, in a program that keeps
+  // The tier's pool grows (grow_pool: doubles, capped at kTierPoolMax entries) in a program that keeps
   // wrapping it: the kGrowAfterWraps-th time it is full at one size (after 5 wraps) it goes on
   // into the entries after its end instead of overwriting its oldest. (All kTierPoolMax
   // entries are mapped at the start, MAP_NORESERVE and untouched: growing moves no entry, so
@@ -268,8 +268,11 @@ class Interpreter final : public Engine {
   // M decode misses, 36 -> 16 wraps, ~8% less CPU, +6 MiB peak RSS). Up to 163,840 or 258,048
   // entries it was no faster (0.98 and 0.93 M misses, but more blocks translated) for 11 and
   // 26 MiB more; python's start-up grown at its 2nd wrap was level, 5 MiB higher
-  // (docs/performance.md, "The tier's decode pool grows").
-  static constexpr size_t kTierPoolMax = 2 * kTierPoolSize;
+  // (docs/performance.md, "The tier's decode pool grows"). 65,536 entries (1.6 times) since
+  // helper/rss: cc1 level in CPU against 81,920 (9 of 18 pairs lower; decode misses 1.14 ->
+  // 1.23 M, 350 fewer blocks translated), 2.1 MiB lower peak RSS (docs/performance.md, "Peak
+  // RSS: a real qemu peer for gcc_compile").
+  static constexpr size_t kTierPoolMax = kTierPoolSize + (1 << 14) + (1 << 13);
   static constexpr uint32_t kGrowAfterWraps = 6;
   // (8,192: hello world's 5,300 misses keep the small index; the dynamic programs a shell
   // script execs, their loader and libc start-up, grow it early.)
