@@ -66,7 +66,7 @@ void string_io(Exec& x, const Insn& in) {
   const bool rep = in.prefixes & (pfx::REP | pfx::REPNE);
   const int64_t step = (c.rflags & flag::DF) ? -int64_t(N) : int64_t(N);
   const unsigned idx = is_in ? unsigned(RDI) : unsigned(RSI);
-  const uint64_t base = x.seg_base(is_in ? SEG_ES : string_source_segment(in));
+  const uint64_t base = x.seg_base(is_in ? uint8_t(SEG_ES) : string_source_segment(in));
   for (;;) {
     if (rep && Exec::truncate(c.gpr[RCX], asz) == 0) break;
     uint64_t la = base + Exec::truncate(c.gpr[idx], asz);
