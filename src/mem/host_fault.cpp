@@ -6,6 +6,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 
@@ -18,8 +19,22 @@ thread_local GuestFaultScope* t_gp_scope = nullptr;  // (host_fault_gp.h)
 thread_local bool t_took_gp = false;
 
 // Where the signal frame's XSAVE area keeps the YMM upper halves: the standard format's AVX
-// component (CPUID.(EAX=0DH,ECX=2):EBX, SDM Vol. 1, 13.4.3); 0 if the host has none.
-uint32_t g_ymm_hi_offset = 0;
+// component (CPUID.(EAX=0DH,ECX=2):EBX, SDM Vol. 1, 13.4.3); 0 if the host has none. Asked at
+// the first fault that needs it, not at start-up: CPUID traps to the hypervisor on the hosts
+// Vireo runs on, and most processes never fault (CPUID is an instruction, safe in a handler).
+std::atomic<uint32_t> g_ymm_hi_offset{~0u};
+
+uint32_t ymm_hi_offset() {
+  uint32_t off = g_ymm_hi_offset.load(std::memory_order_relaxed);
+  if (off == ~0u) {
+    uint32_t a, b, c, d;
+    off = 0;
+    if (__get_cpuid_count(0xD, 0, &a, &b, &c, &d) && (a & 4) && __get_cpuid_count(0xD, 2, &a, &b, &c, &d))
+      off = b;
+    g_ymm_hi_offset.store(off, std::memory_order_relaxed);
+  }
+  return off;
+}
 
 // The upper halves of host ymm0-15 from a signal context: behind the legacy 512 bytes, when
 // the kernel says the frame is an XSAVE image (its software bytes' magic, Linux
@@ -28,15 +43,17 @@ uint32_t g_ymm_hi_offset = 0;
 void ymm_upper_halves(const ucontext_t* uc, uint8_t (&out)[16][16]) {
   std::memset(out, 0, sizeof out);
   const auto* fp = reinterpret_cast<const uint8_t*>(uc->uc_mcontext.fpregs);
-  if (!fp || !g_ymm_hi_offset) return;
+  if (!fp) return;
+  const uint32_t off = ymm_hi_offset();
+  if (!off) return;
   uint32_t magic, size;
   std::memcpy(&magic, fp + 464, 4);   // _fpx_sw_bytes.magic1
   std::memcpy(&size, fp + 464 + 4, 4);  // .extended_size
   constexpr uint32_t kMagic1 = 0x46505853;
-  if (magic != kMagic1 || size < g_ymm_hi_offset + sizeof out) return;
+  if (magic != kMagic1 || size < off + sizeof out) return;
   uint64_t xstate_bv;
   std::memcpy(&xstate_bv, fp + 512, 8);
-  if (xstate_bv & 4) std::memcpy(out, fp + g_ymm_hi_offset, sizeof out);
+  if (xstate_bv & 4) std::memcpy(out, fp + off, sizeof out);
 }
 
 void on_host_fault(int signo, siginfo_t* si, void* ctx) {
@@ -82,9 +99,6 @@ void on_host_fault(int signo, siginfo_t* si, void* ctx) {
 }
 
 void install_handlers_once() {
-  uint32_t a, b, c, d;
-  if (__get_cpuid_count(0xD, 0, &a, &b, &c, &d) && (a & 4) && __get_cpuid_count(0xD, 2, &a, &b, &c, &d))
-    g_ymm_hi_offset = b;
   // An alternate stack lets us report even a host stack overflow.
   static char altstack[64 * 1024];
   stack_t ss{};
