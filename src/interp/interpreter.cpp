@@ -711,11 +711,8 @@ template <bool plain, bool tier>
 StopReason Interpreter::loop(CpuState& cpu) {
   if constexpr (!tier) {
     for (;;) {
-      if (cpu.exit_request) [[unlikely]]
-        return StopReason::ExitRequest;
-      x_.insn_rip = cpu.rip;
-      if (!plain && debug_ && debug_breakpoint(cpu)) [[unlikely]]
-        return StopReason::Debug;
+      if (StopReason r = before_fetch<plain>(cpu); r != StopReason::None) [[unlikely]]
+        return r;
       if (StopReason r = step<plain>(cpu, fetch(cpu)); r != StopReason::None) [[unlikely]]
         return r;
     }
@@ -729,11 +726,8 @@ StopReason Interpreter::loop(CpuState& cpu) {
     // after every instruction, a third of what the tier cost over the interp engine's loop;
     // docs/performance.md, "Fork and exec, fifteenth pass").
     for (;;) {
-      if (cpu.exit_request) [[unlikely]]
-        return StopReason::ExitRequest;
-      x_.insn_rip = cpu.rip;
-      if (!plain && debug_ && debug_breakpoint(cpu)) [[unlikely]]
-        return StopReason::Debug;
+      if (StopReason r = before_fetch<plain>(cpu); r != StopReason::None) [[unlikely]]
+        return r;
       CacheEntry* const from = last_;  // (where a stop resumes, tier_resume_)
       const Insn* in = fetch(cpu);
       if (!tier_counts(cpu, in) && tier_head(cpu, in)) [[unlikely]] {
@@ -744,15 +738,24 @@ StopReason Interpreter::loop(CpuState& cpu) {
         if (StopReason r = step<plain>(cpu, in); r != StopReason::None) [[unlikely]]
           return r;
         if ((in->prefixes & pfx::MAY_BRANCH) && cpu.rip != x_.insn_rip + in->len) break;
-        if (cpu.exit_request) [[unlikely]]
-          return StopReason::ExitRequest;
-        x_.insn_rip = cpu.rip;
-        if (!plain && debug_ && debug_breakpoint(cpu)) [[unlikely]]
-          return StopReason::Debug;
+        if (StopReason r = before_fetch<plain>(cpu); r != StopReason::None) [[unlikely]]
+          return r;
         in = fetch(cpu);
       }
     }
   }
+}
+
+// What loop tests before fetching an instruction (rip is the instruction's): an exit request,
+// and the debugger's breakpoints. StopReason::None to go on.
+template <bool plain>
+[[gnu::always_inline]] inline StopReason Interpreter::before_fetch(CpuState& cpu) {
+  if (cpu.exit_request) [[unlikely]]
+    return StopReason::ExitRequest;
+  x_.insn_rip = cpu.rip;
+  if (!plain && debug_ && debug_breakpoint(cpu)) [[unlikely]]
+    return StopReason::Debug;
+  return StopReason::None;
 }
 
 // One instruction fetched by loop, run: StopReason::None to go on.

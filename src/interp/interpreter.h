@@ -284,6 +284,8 @@ class Interpreter final : public Engine {
   StopReason loop(CpuState& cpu);
   template <bool plain>
   StopReason step(CpuState& cpu, const Insn* in);  // (loop's: one fetched instruction run)
+  template <bool plain>
+  StopReason before_fetch(CpuState& cpu);  // (loop's: the stops before an instruction)
   bool tier_head(CpuState& cpu, const Insn* in);  // true: stop before this head
   const Insn* fetch(CpuState& cpu);  // inline fast path in loop()
   const Insn* fetch_slow(CpuState& cpu, CacheEntry* e);
