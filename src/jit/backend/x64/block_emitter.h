@@ -505,6 +505,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void load_vex_loop_upper_halves();  // before the head (the low halves loaded)
   void enter_vex_loop_head();         // the state at each head
   void leave_vex_loop();              // the dirty upper halves home, vzeroupper (state kept)
+  void store_upper_halves(uint16_t dirty);  // those of `dirty` home, then vzeroupper
   bool vex_loop_ = false;
   uint16_t ymm_hi_dirty_ = 0;  // upper halves newer in host ymm n than in CpuState::ymm_hi
   uint16_t ymm_upper_valid_ = 0;

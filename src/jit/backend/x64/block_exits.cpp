@@ -769,12 +769,7 @@ void BlockEmitter::write_back(const SyncRecord& state) {
   for (auto [guest, host] : state.gprs) store_gpr(guest, Reg64(host));
   for (unsigned x = 0; x < 16; ++x)
     if (state.xmm_dirty & (1u << x)) movdqa(guest_xmm(x), Xbyak::Xmm(int(x)));
-  if (state.ymm_hi_dirty) {  // (a loop that is one VEX run: emit_avx.cpp)
-    for (unsigned x = 0; x < 16; ++x)
-      if (state.ymm_hi_dirty & (1u << x))
-        vextracti128(xword[rbx + int(offsetof(CpuState, ymm_hi)) + 16 * int(x)], Xbyak::Ymm(int(x)), 1);
-    vzeroupper();
-  }
+  if (state.ymm_hi_dirty) store_upper_halves(state.ymm_hi_dirty);  // (a loop that is one VEX run: emit_avx.cpp)
   if (state.flags_reg >= 0 || state.flags_recipe.op != FlagsRecipe::None) {
     // (a patched jz rel32, the encoding of Xbyak's near label, without a label's hash-table work)
     uint32_t cpu_flags = 0;

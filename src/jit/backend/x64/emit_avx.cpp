@@ -102,9 +102,11 @@ void BlockEmitter::load_vex_loop_upper_halves() {
   enter_vex_loop_head();
 }
 
-void BlockEmitter::leave_vex_loop() {
+void BlockEmitter::leave_vex_loop() { store_upper_halves(ymm_hi_dirty_); }
+
+void BlockEmitter::store_upper_halves(uint16_t dirty) {
   for (unsigned r = 0; r < 16; ++r)
-    if (ymm_hi_dirty_ & (1u << r)) vextracti128(upper_half(r), Xbyak::Ymm(int(r)), 1);
+    if (dirty & (1u << r)) vextracti128(upper_half(r), Xbyak::Ymm(int(r)), 1);
   vzeroupper();
 }
 
