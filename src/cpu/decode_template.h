@@ -43,7 +43,35 @@ inline int64_t read_value(const uint8_t* p, unsigned n, bool sign) {
   }
 }
 
+// The value of an operand whose Insn::op_src bits are `src` (not kSrcKept), in an instruction
+// whose displacement (`disp_len` bytes) starts at `disp`, its immediates (`imm0_len`,
+// `imm1_len`, sign-extended per bit of `sign`) after it, and which ends at address `end`.
+inline int64_t operand_value(unsigned src, bool rip_relative, const uint8_t* disp, unsigned disp_len,
+                             unsigned imm0_len, unsigned imm1_len, unsigned sign, uint64_t end) {
+  int64_t v;
+  switch (src & 3) {
+    case kSrcDisp: v = read_value(disp, disp_len, true); break;
+    case kSrcImm0: v = read_value(disp + disp_len, imm0_len, sign & 1); break;
+    default: v = read_value(disp + disp_len + imm0_len, imm1_len, sign & 2); break;
+  }
+  return rip_relative ? int64_t(end + uint64_t(v)) : v;
+}
+
 }  // namespace decode_template_detail
+
+// Whether `in`'s layout (shape_len aside) reads back from `bytes` (its own `in.len` bytes; no
+// more are read) at `rip` as the operands it holds: the decoder keeps a layout only then, so
+// that an operand whose value is not plainly its bytes (were there one) is never patched
+// wrongly. What apply_template computes for a copy, without one.
+inline bool layout_reads_back(const Insn& in, unsigned shape, const uint8_t* bytes, uint64_t rip) {
+  const uint64_t end = rip + in.len;
+  for (unsigned i = 0, src = in.op_src; src; ++i, src >>= 2)
+    if ((src & 3) != kSrcKept &&
+        decode_template_detail::operand_value(src, in.rip_ops & (1u << i), bytes + shape, in.disp_len, in.imm_len[0],
+                                              in.imm_len[1], in.imm_signed, end) != in.op[i].disp)
+      return false;
+  return true;
+}
 
 // Which bytes of two 8-byte little-endian words at an instruction's address belong to its
 // first `n` bytes (n = 0..15): lo[n] of the first word, hi[n] of the second.
@@ -82,7 +110,6 @@ inline bool same_first_bytes(const Insn& t, uint64_t w0, uint64_t w1, unsigned n
 // into a pool entry, and reading the layout back from the entry just written stalled on the
 // stores (cc1 under the jit: a fifth of `fetch_slow`'s samples).
 inline void apply_template(Insn& out, const Insn& t, const uint8_t* bytes, uint64_t rip) {
-  using decode_template_detail::read_value;
   const unsigned len = t.len, src_bits = t.op_src, rip_ops = t.rip_ops, sign = t.imm_signed;
   const uint8_t* const disp = bytes + t.shape_len;
   const unsigned disp_len = t.disp_len, imm0_len = t.imm_len[0], imm1_len = t.imm_len[1];
@@ -98,19 +125,11 @@ inline void apply_template(Insn& out, const Insn& t, const uint8_t* bytes, uint6
   std::memcpy(out.bytes, &w0, 8);
   std::memcpy(out.bytes + 7, &w7, 8);
   static_assert(sizeof out.bytes == 15);
-  const uint8_t* const imm0 = disp + disp_len;
-  const uint8_t* const imm1 = imm0 + imm0_len;
   const uint64_t end = rip + len;
-  for (unsigned i = 0, src = src_bits; src; ++i, src >>= 2) {
-    int64_t v;
-    switch (src & 3) {
-      case kSrcDisp: v = read_value(disp, disp_len, true); break;
-      case kSrcImm0: v = read_value(imm0, imm0_len, sign & 1); break;
-      case kSrcImm1: v = read_value(imm1, imm1_len, sign & 2); break;
-      default: continue;
-    }
-    out.op[i].disp = rip_ops & (1u << i) ? int64_t(end + uint64_t(v)) : v;
-  }
+  for (unsigned i = 0, src = src_bits; src; ++i, src >>= 2)
+    if ((src & 3) != kSrcKept)
+      out.op[i].disp = decode_template_detail::operand_value(src, rip_ops & (1u << i), disp, disp_len, imm0_len,
+                                                             imm1_len, sign, end);
   // (An operand computed from the address with no bytes of its own does not exist: every
   // relative operand is a displacement or an immediate, so op_src covers rip_ops.)
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "cpu/condition_codes.h"
@@ -160,6 +161,26 @@ bool may_branch(ZydisInstructionCategory category, uint8_t prefixes) {
   }
 }
 
+// Insn::bytes: the instruction's `len` bytes (`avail` readable at `bytes`), zeros after them,
+// as two 8-byte stores over bytes 0-7 and 7-14 (a copy of `len` bytes into a zeroed buffer
+// and the buffer's copy were a tenth of the decoder's own instructions, issue 22).
+void set_bytes(Insn& out, const uint8_t* bytes, unsigned len, size_t avail) {
+  static_assert(sizeof out.bytes == 15);
+  uint64_t w0 = 0, w7 = 0;
+  if (len >= 8) {
+    std::memcpy(&w0, bytes, 8);
+    std::memcpy(&w7, bytes + len - 8, 8);  // bytes len-8 .. len-1: 7 .. len-1 are its top ones
+    w7 >>= 8 * (15 - len);
+  } else if (avail >= 8) {
+    std::memcpy(&w0, bytes, 8);
+    w0 &= (uint64_t(1) << (8 * len)) - 1;
+  } else {
+    for (unsigned i = 0; i < len; ++i) w0 |= uint64_t(bytes[i]) << (8 * i);
+  }
+  std::memcpy(out.bytes, &w0, 8);
+  std::memcpy(out.bytes + 7, &w7, 8);
+}
+
 }  // namespace
 
 bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out) const {
@@ -178,8 +199,9 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
     d = &no_mpx_;
     ok = ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(d, &ctx, bytes, avail, &zi));
   }
-  if (!ok || !ZYAN_SUCCESS(ZydisDecoderDecodeOperands(d, &ctx, &zi, zo, std::min<ZyanU8>(zi.operand_count_visible, 4))))
-    return false;
+  if (!ok) return false;
+  const ZyanU8 kept_ops = std::min<ZyanU8>(zi.operand_count_visible, 4);
+  if (kept_ops && !ZYAN_SUCCESS(ZydisDecoderDecodeOperands(d, &ctx, &zi, zo, kept_ops))) return false;
   // No AVX-512 (nor Xeon Phi's MVEX) is advertised: an EVEX instruction is #UD, as on a CPU
   // without it (62h is BOUND, invalid in 64-bit mode). The AVX handlers assume XMM/YMM0-15.
   if (zi.encoding == ZYDIS_INSTRUCTION_ENCODING_EVEX || zi.encoding == ZYDIS_INSTRUCTION_ENCODING_MVEX)
@@ -213,9 +235,7 @@ bool Decoder::decode(const uint8_t* bytes, size_t avail, uint64_t rip, Insn& out
   out.opcode = zi.opcode;
   out.map = uint8_t(zi.opcode_map);
   out.cc = kConditionCodes[zi.mnemonic];
-  uint8_t raw[sizeof out.bytes] = {};
-  std::memcpy(raw, bytes, std::min<size_t>(zi.length, sizeof raw));
-  std::memcpy(out.bytes, raw, sizeof raw);
+  set_bytes(out, bytes, zi.length, avail);
   uint8_t prefixes = 0;
   if (zi.attributes & ZYDIS_ATTRIB_HAS_LOCK) prefixes |= pfx::LOCK;
   if (zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE)) prefixes |= pfx::REP;
@@ -313,16 +333,11 @@ void Decoder::set_layout(const ZydisDecodedInstruction& zi, bool shaped, uint8_t
       (out.imm_len[1] && (!out.imm_len[0] || zi.raw.imm[1].offset != shape + out.disp_len + out.imm_len[0])))
     return;
   // Every address-relative operand has bytes of its own to move.
-  for (unsigned i = 0; i < 4; ++i)
-    if ((out.rip_ops & (1u << i)) && ((op_src >> (2 * i)) & 3) == kSrcKept) return;
-  Insn check = out;
-  check.shape_len = uint8_t(shape);
-  uint8_t raw[16] = {};
-  std::memcpy(raw, bytes, zi.length);
-  apply_template(check, raw, rip);
-  for (unsigned i = 0; i < 4; ++i)
-    if (check.op[i].disp != out.op[i].disp) return;
-  out.shape_len = uint8_t(shape);
+  for (unsigned r = out.rip_ops; r; r &= r - 1)
+    if (((op_src >> (2 * std::countr_zero(r))) & 3) == kSrcKept) return;
+  // (Checked in place: a copy of the Insn run through apply_template was a third of the
+  // decoder's own instructions, issue 22.)
+  if (layout_reads_back(out, shape, bytes, rip)) out.shape_len = uint8_t(shape);
 }
 
 std::string disassemble(const uint8_t* bytes, size_t avail, uint64_t rip, CpuMode mode) {
