@@ -720,6 +720,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     std::vector<std::pair<uint32_t, int64_t>> checked_ranges, checked_alignments;
     std::vector<std::pair<uint32_t, uint64_t>> edge_requests;
     std::vector<InterpreterExit> interpreter_exits;
+    std::vector<void*> slot_room;  // a jump table's exit slots, allocated at once
     void clear_lists() {
       link_jmp_ends.clear();
       to_exit_request.clear();
