@@ -115,6 +115,33 @@ TEST(JitSlabPool, ReusesFreedObjectsAndKeepsLiveOnesDistinctAndAligned) {
   EXPECT_EQ(pool.chunks(), chunks);  // the freed ones were reused, no new chunk
 }
 
+// allocate(n, out) (a jump table's exit slots under one lock) hands out what n calls of
+// allocate() would have, in the same order: freed objects first, then carved ones.
+TEST(JitSlabPool, AllocatingManyAtOnceIsAllocatingOneByOne) {
+  SlabPool one(24), many(24);
+  std::vector<void*> a, b;
+  for (int i = 0; i < 3000; ++i) a.push_back(one.allocate());
+  b.resize(3000);
+  many.allocate(b.size(), b.data());
+  for (size_t i = 0; i < a.size(); i += 3) one.deallocate(a[i]);
+  for (size_t i = 0; i < b.size(); i += 3) many.deallocate(b[i]);
+  std::vector<void*> a2, b2(2000);
+  for (int i = 0; i < 2000; ++i) a2.push_back(one.allocate());
+  many.allocate(b2.size(), b2.data());
+  EXPECT_EQ(many.live(), one.live());
+  EXPECT_EQ(many.chunks(), one.chunks());
+  std::set<void*> seen;
+  for (size_t i = 0; i < b.size(); ++i)
+    if (i % 3) EXPECT_TRUE(seen.insert(b[i]).second);
+  for (size_t i = 0; i < b2.size(); ++i) {
+    EXPECT_TRUE(seen.insert(b2[i]).second);  // distinct from every live one
+    // the same position in its pool's order as the one-by-one pool's object
+    if (i < 1000) EXPECT_EQ(std::find(b.begin(), b.end(), b2[i]) - b.begin(), std::find(a.begin(), a.end(), a2[i]) - a.begin());
+  }
+  many.allocate(0, nullptr);  // (nothing: a table whose targets are all misses)
+  EXPECT_EQ(many.live(), one.live());
+}
+
 TEST(JitBlockStorage, BlocksAndExitSlotsAreCompact) {
   // (sizes the record was cut to; a field added should be placed where it costs no padding)
   EXPECT_LE(sizeof(TranslatedBlock), 120u);

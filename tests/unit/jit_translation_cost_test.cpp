@@ -197,9 +197,11 @@ TEST(JitTranslationCost, RemovingABlockClearsItsJumpCacheSlot) {
 }
 
 
-// The emitter's vectors are per-thread scratch, reused from block to block, and its forward
-// jumps are patched rel32s: a block emitted after a bigger one (a loop in place with accesses,
-// spills of nothing, side exits) comes out byte for byte as it did first, at the same place.
+// The emitter (its Xbyak generator, labels and per-block members) and its vectors are the
+// thread's, reused from block to block (BlockEmitter::begin_block), and its forward jumps are
+// patched rel32s: a block emitted after a bigger one (a loop in place with accesses, spills of
+// nothing, side exits) comes out byte for byte as it did first, at the same place, and the
+// loop after the smaller one as it did first.
 TEST(JitTranslationCost, EmitterScratchCarriesNothingFromBlockToBlock) {
   // loop: add rax, [rbx] ; mov [rbx+8], rax ; add rbx, 8 ; dec rcx ; jnz loop ; syscall
   const std::vector<uint8_t> kLoop = {0x48, 0x03, 0x03, 0x48, 0x89, 0x43, 0x08, 0x48, 0x83,
@@ -248,7 +250,12 @@ TEST(JitTranslationCost, EmitterScratchCarriesNothingFromBlockToBlock) {
     e.self_loop = out.self_loop;
     return e;
   };
-  const Emitted first = emit(branchy), big = emit(loop), again = emit(branchy);
+  const Emitted first = emit(branchy), big = emit(loop), again = emit(branchy), big_again = emit(loop);
+  EXPECT_EQ(big_again.code, big.code);
+  EXPECT_EQ(big_again.pcs, big.pcs);
+  EXPECT_EQ(big_again.syncs, big.syncs);
+  EXPECT_EQ(big_again.exits, big.exits);
+  EXPECT_TRUE(big_again.self_loop);
   EXPECT_TRUE(big.self_loop);
   EXPECT_GT(big.syncs, 0u);
   EXPECT_GT(big.code.size(), 0u);

@@ -23,5 +23,6 @@ void* TranslatedBlock::operator new(size_t size) {
 void TranslatedBlock::operator delete(void* p) { block_pool().deallocate(p); }
 void* ExitSlot::operator new(size_t) { return exit_pool().allocate(); }
 void ExitSlot::operator delete(void* p) { exit_pool().deallocate(p); }
+void ExitSlot::allocate(size_t n, void** out) { exit_pool().allocate(n, out); }
 
 }  // namespace vireo::jit

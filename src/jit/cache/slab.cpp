@@ -13,6 +13,15 @@ SlabPool::~SlabPool() {
 
 void* SlabPool::allocate() {
   std::lock_guard lock(mu_);
+  return allocate_locked();
+}
+
+void SlabPool::allocate(size_t n, void** out) {
+  std::lock_guard lock(mu_);
+  for (size_t k = 0; k < n; ++k) out[k] = allocate_locked();
+}
+
+void* SlabPool::allocate_locked() {
   ++live_;
   if (free_) {
     Free* f = free_;

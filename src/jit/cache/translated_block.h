@@ -51,6 +51,9 @@ struct ExitSlot {
   uint64_t* entry() const { return reinterpret_cast<uint64_t*>(reinterpret_cast<uintptr_t>(jmp) & ~kTableEntry); }
   static void* operator new(size_t size);
   static void operator delete(void* p);
+  // Room for n slots under one lock of their pool (block_alloc.cpp): each is made there with
+  // placement new and freed by operator delete as any other.
+  static void allocate(size_t n, void** out);
 };
 
 // Guest flags not computed yet (QEMU's lazy cc_op): the operation that sets them and where

@@ -83,21 +83,15 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   } lease_;
 
  public:
-  BlockEmitter(const ir::Block& b, std::vector<std::unique_ptr<FallbackInsn>>& fb, CodeCache& cache,
-               const Runtime& rt, TranslatedBlock& out, bool allow_self_loop, uint16_t flags_hint,
-               unsigned max_loop_regs = 16)
-      : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()), b_(b), fb_(fb), rt_(rt), out_(out) {
-    reg_of_.assign(std::max<size_t>(b.insts.size(), 1), -1);  // (snapshot reads reg_of_[0])
-    last_use_.assign(b.insts.size(), 0);
-    slot_of_.assign(b.insts.size(), -1);
-    needed_at_.assign(b.insts.size(), kNone);
-    hoisted_.assign(b.insts.size(), 0);
-    coalesce_into_.assign(b.insts.size(), -1);
-    pre_emitted_.assign(b.insts.size(), 0);
-    self_loop_ = allow_self_loop && rt.self_loops && loops_to_itself(b);
-    max_loop_regs_ = max_loop_regs;
-    if (!self_loop_) find_branch_on_entry_flags(flags_hint);
-  }
+  // One emitter serves a thread's blocks one after another (emit_block): Xbyak's
+  // CodeGenerator, whose constructor initializes ~330 register members and a label manager,
+  // and whose destructor tears the manager down, was 4-7% of a block's translation when an
+  // emitter was made per block. begin_block resets everything a block's emission reads.
+  explicit BlockEmitter(CodeCache& cache) : Xbyak::CodeGenerator(cache.free_bytes(), cache.begin()) {}
+  // Starts a block in `cache`'s free room: every per-block member as a new emitter's.
+  void begin_block(const ir::Block& b, std::vector<std::unique_ptr<FallbackInsn>>& fb,
+                   CodeCache& cache, const Runtime& rt, TranslatedBlock& out,
+                   bool allow_self_loop, uint16_t flags_hint, unsigned max_loop_regs = 16);
 
   void run();
 
@@ -238,8 +232,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   std::vector<int8_t>& coalesce_into_ = lease_.s->coalesce_into;  // per value: the guest register whose loop register it takes
   int hoisted_of_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 
-  bool is_const(uint64_t id) const { return b_.insts[id].op == Opcode::Const; }
-  uint64_t const_of(uint64_t id) const { return b_.insts[id].args[0].v; }
+  bool is_const(uint64_t id) const { return b_->insts[id].op == Opcode::Const; }
+  uint64_t const_of(uint64_t id) const { return b_->insts[id].args[0].v; }
   static bool commutative(Opcode op) { return is_commutative(op); }
   static bool is32(Opcode op) { return is_32bit_form(op); }
   bool imm_arg(const ir::Inst& in, int k) const { return folded_[in.args[k].v] && is_const(in.args[k].v); }
@@ -294,10 +288,10 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // until then its operands stay in their registers (pinned while the flags are dirty) and
   // a sync record carries the recipe ----
   static bool recomputable(Opcode op) { return is_recomputable_flags(op); }
-  bool lazy(uint64_t f) const { return recomputable(b_.insts[f].op) && reg_of_[f] < 0; }
+  bool lazy(uint64_t f) const { return recomputable(b_->insts[f].op) && reg_of_[f] < 0; }
   template <class F>
   void for_flags_inputs(uint64_t f, F fn) const {
-    const ir::Inst& in = b_.insts[f];
+    const ir::Inst& in = b_->insts[f];
     if (!recomputable(in.op)) return;
     if (in.op == Opcode::FlagsShift) {  // (the count is in the desc)
       if (!folded_[in.args[1].v]) fn(in.args[1].v);
@@ -422,15 +416,15 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   bool below_window_end(uint32_t v) const;
   // The access's address is its operand k (its register may already hold the result).
   // The memory-access interface: afterwards the access is [r15 + address]. User mode: r15 =
-  // guest_base and a range check (emitter.cpp); system mode (rt_.tlb_table): an inline
+  // guest_base and a range check (emitter.cpp); system mode (rt_->tlb_table): an inline
   // softmmu TLB lookup leaves the page's addend in r15 (memory_softmmu.cpp).
   void guest_access(const ir::Inst& in, int k, bool write);
   // An address folded into its accesses (OperandSelection: x + c, (i << s) + c).
-  bool folded_address(uint64_t v) const { return folded_[v] && b_.insts[v].op == Opcode::Add; }
+  bool folded_address(uint64_t v) const { return folded_[v] && b_->insts[v].op == Opcode::Add; }
   // The value whose register a folded address reads: x, or the scaled index i.
   uint64_t folded_address_reg(uint64_t v) const {
     const uint64_t x = base_and_displacement(uint32_t(v)).first;
-    return folded_[x] && b_.insts[x].op == Opcode::Shl ? b_.insts[x].args[0].v : x;
+    return folded_[x] && b_->insts[x].op == Opcode::Shl ? b_->insts[x].args[0].v : x;
   }
   // A load's or store's host operand [r15 + index*scale + disp] for its guest address v: v
   // itself, a folded x + c or (i << s) + c, or a folded constant (index -1: none).
@@ -443,8 +437,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     if (folded_[v] && is_const(v)) return {-1, 1, int32_t(const_of(v))};
     if (!folded_address(v)) return {val(v).getIdx(), 1, 0};
     auto [x, c] = base_and_displacement(uint32_t(v));
-    if (folded_[x] && b_.insts[x].op == Opcode::Shl)
-      return {val(b_.insts[x].args[0].v).getIdx(), 1 << const_of(b_.insts[x].args[1].v), int32_t(c)};
+    if (folded_[x] && b_->insts[x].op == Opcode::Shl)
+      return {val(b_->insts[x].args[0].v).getIdx(), 1 << const_of(b_->insts[x].args[1].v), int32_t(c)};
     return {val(x).getIdx(), 1, int32_t(c)};
   }
   void softmmu_access(const ir::Inst& in, int k, bool write);
@@ -519,14 +513,14 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // The slow path of a translated instruction (Div): the guest state at the instruction goes
   // to CpuState, the interpreter runs it and the block is left with its exit code.
   Xbyak::Label& interpreter_exit(const ir::Inst& in, uint64_t fallback) {
-    interpreter_exits_.push_back({snapshot(), fb_[fallback].get()});
+    interpreter_exits_.push_back({snapshot(), (*fb_)[fallback].get()});
     return interpreter_exit_labels_.emplace_back();
   }
 
   // ---- block ends ----
   void exit_with(uint32_t code) {
     enc::mov_r32_imm(*this, Xbyak::Operand::EAX, code);
-    enc::jmp_abs(*this, rt_.exit_stub);
+    enc::jmp_abs(*this, rt_->exit_stub);
   }
   void set_rip(uint64_t pc) {
     enc::mov_r64_imm(*this, Xbyak::Operand::R11, pc);
@@ -539,7 +533,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // an edge (their start pcs cannot all increase around it), so a pending request still stops
   // every loop; straight-line chains (python's bytecode handlers, a call's way down) skip
   // the compare. System mode keeps the entry check (where interrupts are taken).
-  bool edge_checks() const { return !rt_.tlb_table; }
+  bool edge_checks() const { return !rt_->tlb_table; }
   void edge_request_check(uint64_t target);
   std::vector<std::pair<uint32_t, uint64_t>>& edge_requests_ = lease_.s->edge_requests;  // their jne's end, the exit's target pc
   // Under --stats: one more jump-cache hit or miss.
@@ -648,10 +642,11 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   void check_entry_bytes();
   std::vector<uint32_t>& to_stale_ = lease_.s->to_stale;
 
-  const ir::Block& b_;
-  std::vector<std::unique_ptr<FallbackInsn>>& fb_;
-  const Runtime& rt_;
-  TranslatedBlock& out_;
+  // The block being emitted and where (begin_block).
+  const ir::Block* b_ = nullptr;
+  std::vector<std::unique_ptr<FallbackInsn>>* fb_ = nullptr;
+  const Runtime* rt_ = nullptr;
+  TranslatedBlock* out_ = nullptr;
   std::vector<int>& reg_of_ = lease_.s->reg_of;
   std::vector<uint32_t>& last_use_ = lease_.s->last_use;
   std::vector<int8_t>& slot_of_ = lease_.s->slot_of;     // per value: its spill slot while spilled, else -1
@@ -725,6 +720,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     std::vector<std::pair<uint32_t, int64_t>> checked_ranges, checked_alignments;
     std::vector<std::pair<uint32_t, uint64_t>> edge_requests;
     std::vector<InterpreterExit> interpreter_exits;
+    std::vector<void*> slot_room;  // a jump table's exit slots, allocated at once
     void clear_lists() {
       link_jmp_ends.clear();
       to_exit_request.clear();

@@ -1,4 +1,6 @@
 // BlockEmitter, block ends: the terminal, side exits, loops in place, the branch on entry flags, and the out-of-line paths.
+#include <cstring>
+
 #include "jit/backend/x64/block_emitter.h"
 #include "jit/backend/x64/emit_avx.h"
 #include "jit/passes/passes.h"
@@ -6,20 +8,20 @@
 namespace vireo::jit::x64_detail {
 
 void BlockEmitter::find_exit_conditions() {
-  exit_cond_.assign(b_.insts.size(), 0);
-  fused_exit_cond_.assign(b_.insts.size(), 0);
+  exit_cond_.assign(b_->insts.size(), 0);
+  fused_exit_cond_.assign(b_->insts.size(), 0);
   // (the use counts are select_operands', which also counts the terminals' destinations)
   const std::vector<uint32_t>& uses = lease_.s->sel.uses;
   auto dest_uses = [&](uint32_t c) {
     uint32_t n = 0;
-    b_.for_each_terminal([&](const ir::Terminal& t) { n += t.dest.valid() && t.dest.id == c; });
+    b_->for_each_terminal([&](const ir::Terminal& t) { n += t.dest.valid() && t.dest.id == c; });
     return n;
   };
-  for (const ir::Inst& in : b_.insts) {
+  for (const ir::Inst& in : b_->insts) {
     // (a Select's condition likewise: a host cmovcc, emitter.cpp)
     if (in.dead || (in.op != Opcode::ExitIf && in.op != Opcode::Select)) continue;
     uint32_t c = uint32_t(in.args[0].v);
-    if (b_.insts[c].op == Opcode::TestCond && uses[c] - dest_uses(c) == 1 && !b_.insts[c].args[0].is_imm)
+    if (b_->insts[c].op == Opcode::TestCond && uses[c] - dest_uses(c) == 1 && !b_->insts[c].args[0].is_imm)
       exit_cond_[c] = 1;
   }
 }
@@ -27,7 +29,7 @@ void BlockEmitter::find_exit_conditions() {
 uint32_t BlockEmitter::exit_jcc(const ir::Inst& in) {
   uint32_t c = uint32_t(in.args[0].v);
   if (fused_exit_cond_[c]) {
-    const ir::Inst& tc = b_.insts[c];
+    const ir::Inst& tc = b_->insts[c];
     emit_flags_recipe(*this, recipe(tc.args[0].v));
     return jcc_to_stub(uint8_t(tc.args[1].v));
   }
@@ -39,10 +41,10 @@ void BlockEmitter::side_exit(uint32_t i, const ir::Inst& in) {
   const uint32_t jcc_end = exit_jcc(in);
   // The instructions the entry counted that this exit skips (fallbacks count themselves); a
   // tail's exits, those of the tail's path (its entry made the count that path's).
-  const bool in_tail = b_.tail.present() && i > b_.tail.start;
-  uint64_t path = in_tail ? b_.tail.guest_insns : b_.guest_insns;
+  const bool in_tail = b_->tail.present() && i > b_->tail.start;
+  uint64_t path = in_tail ? b_->tail.guest_insns : b_->guest_insns;
   const uint64_t count = in.args[2].v & ~ir::kGuessMissExit;
-  uint64_t skipped = path - count - self_counting(i + 1, in_tail ? uint32_t(b_.insts.size()) : b_.main_end());
+  uint64_t skipped = path - count - self_counting(i + 1, in_tail ? uint32_t(b_->insts.size()) : b_->main_end());
   side_exits_.push_back({snapshot(), in.args[1].v, skipped, jcc_end, cpu_flags_pending_,
                          (in.args[2].v & ir::kGuessMissExit) != 0});
 }
@@ -82,7 +84,7 @@ void BlockEmitter::enter_tail(uint32_t i, const ir::Inst& in) {
 }
 
 void BlockEmitter::emit_tail() {
-  const uint32_t start = b_.tail.start;
+  const uint32_t start = b_->tail.start;
   land(tail_jcc_end_);
   restore(at_tail_);
   // Registers of values that only the block's own code after the ExitIf, or its terminal,
@@ -90,13 +92,13 @@ void BlockEmitter::emit_tail() {
   for (int r : kPool)
     if ((used_ & (1u << r)) && pins_[r] == 0 && last_use_[owner_[r]] <= start) used_ &= ~(1u << r);
   // The entry counted the block's own instructions; this path runs the tail's instead.
-  if (rt_.count_insns) {
-    int64_t delta = int64_t(b_.tail.guest_insns) - int64_t(b_.guest_insns) +
-                    int64_t(self_counting(b_.tail.entry + 1, start));
+  if (rt_->count_insns) {
+    int64_t delta = int64_t(b_->tail.guest_insns) - int64_t(b_->guest_insns) +
+                    int64_t(self_counting(b_->tail.entry + 1, start));
     if (delta) add(qword[rbx + kOffInsnCount], int32_t(delta));
   }
-  emit_range(start + 1, uint32_t(b_.insts.size()));
-  terminal(b_.tail.term, fused_tail_branch_);
+  emit_range(start + 1, uint32_t(b_->insts.size()));
+  terminal(b_->tail.term, fused_tail_branch_);
 }
 
 void BlockEmitter::write_back_for_exit(const SyncRecord& s, bool flags_pending) {
@@ -122,21 +124,21 @@ bool BlockEmitter::loops_to_itself(const ir::Block& b) {
 }
 
 void BlockEmitter::find_branch_on_entry_flags(uint16_t hint) {
-  const ir::Terminal& t = b_.term;
+  const ir::Terminal& t = b_->term;
   if (hint == 0 || (hint >> 8) != 0 || hint > kLazyFlagsCodes) return;
   if (t.kind != ir::Terminal::Kind::Branch || !t.cond.valid()) return;
-  const ir::Inst& c = b_.insts[t.cond.id];
+  const ir::Inst& c = b_->insts[t.cond.id];
   if (c.op != Opcode::TestCond || c.args[0].is_imm) return;
   uint32_t g = uint32_t(c.args[0].v);
-  if (b_.insts[g].op != Opcode::GetFlags) return;
+  if (b_->insts[g].op != Opcode::GetFlags) return;
   // Nothing after the GetFlags may change the flags, and the two are only the branch's.
-  for (uint32_t i = g + 1; i < b_.insts.size(); ++i) {
-    const ir::Inst& in = b_.insts[i];
+  for (uint32_t i = g + 1; i < b_->insts.size(); ++i) {
+    const ir::Inst& in = b_->insts[i];
     if (in.dead) continue;
     if (in.op == Opcode::SetFlags || in.op == Opcode::Interpret || in.op == Opcode::RepString) return;
   }
-  for (uint32_t i = 0; i < b_.insts.size(); ++i) {
-    const ir::Inst& in = b_.insts[i];
+  for (uint32_t i = 0; i < b_->insts.size(); ++i) {
+    const ir::Inst& in = b_->insts[i];
     if (in.dead || i == t.cond.id) continue;
     for (int a = 0; a < in.nargs; ++a)
       if (!in.args[a].is_imm && (in.args[a].v == g || in.args[a].v == t.cond.id)) return;
@@ -145,7 +147,7 @@ void BlockEmitter::find_branch_on_entry_flags(uint16_t hint) {
 }
 
 void BlockEmitter::branch_on_entry_flags(Forward& not_taken) {
-  const uint8_t cc = uint8_t(b_.insts[b_.term.cond.id].args[1].v);
+  const uint8_t cc = uint8_t(b_->insts[b_->term.cond.id].args[1].v);
   const unsigned k = entry_flags_hint_ - 1u, size = 1u << (k % 4);
   Forward slow, taken;
   cmp(word[rbx + kOffLazyOp], entry_flags_hint_);
@@ -160,7 +162,7 @@ void BlockEmitter::branch_on_entry_flags(Forward& not_taken) {
   jcc_fwd(cc ^ 1, not_taken);
   jmp_fwd(taken);
   land(slow);
-  call(rt_.settle_flags);
+  call(rt_->settle_flags);
   mov(rax, qword[rbx + kOffFlags]);
   emit_test_cond(*this, rcx, rax, cc);
   test(rcx, rcx);
@@ -170,8 +172,8 @@ void BlockEmitter::branch_on_entry_flags(Forward& not_taken) {
 
 void BlockEmitter::hoist_entry_reads() {
   uint16_t written = 0, read = 0;
-  for (uint32_t i = 0; i < b_.insts.size(); ++i) {
-    const ir::Inst& in = b_.insts[i];
+  for (uint32_t i = 0; i < b_->insts.size(); ++i) {
+    const ir::Inst& in = b_->insts[i];
     if (in.dead) continue;
     unsigned r = unsigned(in.args[0].v & 15);
     if (in.op == Opcode::SetGpr) written |= uint16_t(1u << r);
@@ -187,7 +189,7 @@ void BlockEmitter::hoist_entry_reads() {
 uint16_t BlockEmitter::xmm_regs_used() const {
   uint16_t m = 0;
   auto add = [&](uint64_t r) { m |= uint16_t(1u << (r & 15)); };
-  for (const ir::Inst& in : b_.insts) {
+  for (const ir::Inst& in : b_->insts) {
     if (in.dead) continue;
     switch (in.op) {
       case Opcode::SseRR:
@@ -256,12 +258,12 @@ void BlockEmitter::back_edge() {
   // moves, and what the back edge left out), and the block is left at its start.
   land(request);
   leave_flags_lazy();
-  write_back_all(uint32_t(b_.insts.size()), false);
+  write_back_all(uint32_t(b_->insts.size()), false);
   to_exit_request_.push_back(jmp_to_stub());
 }
 
 void BlockEmitter::exit_to(uint64_t pc) {
-  if (self_loop_ && pc == b_.guest_pc) return back_edge();
+  if (self_loop_ && pc == b_->guest_pc) return back_edge();
   if (self_loop_) {  // leaving the loop: its registers' current values go home
     for (unsigned r = 0; r < 16; ++r)
       if (loop_reg_[r] >= 0 && dirty_gpr_[r] != kNone) store_gpr(r, val(dirty_gpr_[r]));
@@ -271,7 +273,7 @@ void BlockEmitter::exit_to(uint64_t pc) {
 }
 
 void BlockEmitter::edge_request_check(uint64_t target) {
-  if (!edge_checks() || target > b_.guest_pc) return;
+  if (!edge_checks() || target > b_->guest_pc) return;
   enc::cmp_cpu_imm(*this, 4, kOffExitRequest, 0);
   edge_requests_.emplace_back(jcc_to_stub(0x5), target);  // jne
 }
@@ -287,13 +289,13 @@ void BlockEmitter::chainable_exit(uint64_t target) {
   dd(0);
   link_jmp_ends_.push_back(uint32_t(getSize()));
   link_slots_.push_back(slot.get());
-  out_.exits.push_back(std::move(slot));
+  out_->exits.push_back(std::move(slot));
 }
 
 void BlockEmitter::find_dead_at_loop_head() {
   uint16_t read = 0;
-  for (uint32_t i = 0; i < b_.main_end(); ++i) {
-    const ir::Inst& in = b_.insts[i];
+  for (uint32_t i = 0; i < b_->main_end(); ++i) {
+    const ir::Inst& in = b_->insts[i];
     if (in.dead) continue;
     const unsigned r = unsigned(in.args[0].v & 15);
     if (in.op == Opcode::GetGpr) read |= uint16_t(1u << r);
@@ -313,16 +315,16 @@ void BlockEmitter::end_writes(bool back) {
   // (a loop in place writes its loop registers back only where it leaves: exit_to)
   uint16_t keep = self_loop_ ? loop_regs_mask() : 0;
   if (back) keep |= dead_at_head_gprs_;
-  write_back_all(uint32_t(b_.insts.size()), false, keep, self_loop_, keep_flags);
+  write_back_all(uint32_t(b_->insts.size()), false, keep, self_loop_, keep_flags);
 }
 
 void BlockEmitter::branch_test(const ir::Terminal& t, bool fused, Forward& not_taken) {
-  if (entry_flags_hint_ && &t == &b_.term) return branch_on_entry_flags(not_taken);
+  if (entry_flags_hint_ && &t == &b_->term) return branch_on_entry_flags(not_taken);
   if (!fused) {
     test(val(t.cond.id), val(t.cond.id));
     return jcc_fwd(0x4, not_taken);  // jz
   }
-  const ir::Inst& c = b_.insts[t.cond.id];
+  const ir::Inst& c = b_->insts[t.cond.id];
   uint64_t f = c.args[0].v;
   uint8_t cc = uint8_t(c.args[1].v);
   if (lazy(f)) {
@@ -340,13 +342,13 @@ void BlockEmitter::branch_test(const ir::Terminal& t, bool fused, Forward& not_t
 }
 
 void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
-  const uint64_t start = b_.guest_pc;
+  const uint64_t start = b_->guest_pc;
   if (slots_used_) {  // (its condition's or target's value spilled: back into a register)
     ir::Inst use{};
     use.op = Opcode::ExitIf;
     for (ir::Value v : {t.cond, t.dest})
       if (v.valid()) use.args[use.nargs++] = ir::Arg::val(v);
-    reload_operands(uint32_t(b_.insts.size()), use);
+    reload_operands(uint32_t(b_->insts.size()), use);
   }
   const bool to_pc = t.kind == ir::Terminal::Kind::Jump || t.kind == ir::Terminal::Kind::Branch;
   const bool loops = self_loop_ && t.leads_to(start);
@@ -368,13 +370,13 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
     return exit_to(t.fallthrough);
   }
   // (a block whose tail loops may end in any other way than to a pc: then everything goes)
-  const bool push = t.kind == ir::Terminal::Kind::Indirect && &t == &b_.term && deferred_push_ != kNone;
+  const bool push = t.kind == ir::Terminal::Kind::Indirect && &t == &b_->term && deferred_push_ != kNone;
   if (to_pc) {
     end_writes(false);
   } else {
     leave_flags_lazy();
     // (a deferred push: rsp goes home after the push, on each way out)
-    write_back_all(uint32_t(b_.insts.size()), false, push ? uint16_t(1u << RSP) : uint16_t(0));
+    write_back_all(uint32_t(b_->insts.size()), false, push ? uint16_t(1u << RSP) : uint16_t(0));
   }
   switch (t.kind) {
     case ir::Terminal::Kind::Jump: exit_to(t.target); break;
@@ -400,8 +402,8 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
         throw std::runtime_error("jit backend: no scratch register at an indirect exit");
       };
       Reg64 sp = dest;
-      if (push && dirty_gpr_[RSP] == b_.insts[deferred_push_].args[0].v) {
-        sp = val(b_.insts[deferred_push_].args[0].v);
+      if (push && dirty_gpr_[RSP] == b_->insts[deferred_push_].args[0].v) {
+        sp = val(b_->insts[deferred_push_].args[0].v);
         avoid |= 1u << sp.getIdx();
       } else if (push) {
         // (the terminal's reload of a spilled target wrote rsp home to free a register: its
@@ -411,20 +413,20 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
         add(qword[rbx + kOffGpr + 8 * RSP], 8);
       }
       // (a jmp: no deferred push; the tables' entries are host addresses, user mode)
-      if (&t == &b_.term && t.cond.valid() && b_.jump_table.present() && rt_.use_jump_cache && rt_.link_exit &&
-          !push && !rt_.tlb_table) {
+      if (&t == &b_->term && t.cond.valid() && b_->jump_table.present() && rt_->use_jump_cache && rt_->link_exit &&
+          !push && !rt_->tlb_table) {
         const Reg64 index = val(t.cond.id);
         avoid |= 1u << index.getIdx();
         jump_table_dispatch(index, avoid);
       }
-      if (rt_.use_jump_cache) {
+      if (rt_->use_jump_cache) {
         const Reg64 slot = scratch(), table = scratch();
         // The slot of CodeCache::jump_cache_index, 16 bytes each. A hit goes straight to the
         // block: no translated code reads CpuState::rip, which only a miss needs.
         imul(slot.cvt32(), dest.cvt32(), int(CodeCache::kJumpHashMul));
-        shr(slot.cvt32(), int(32 - rt_.jump_cache_bits));
+        shr(slot.cvt32(), int(32 - rt_->jump_cache_bits));
         shl(slot.cvt32(), 4);
-        enc::mov_r64_imm(*this, table.getIdx(), uint64_t(rt_.jump_cache));
+        enc::mov_r64_imm(*this, table.getIdx(), uint64_t(rt_->jump_cache));
         cmp(qword[table + slot], dest);
         // (rel32 past a deferred push: its check and store lengthen the hit path)
         const uint32_t miss = push ? jcc_to_stub(0x5) : jcc8(0x5);  // jne
@@ -433,7 +435,7 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
           enc::cmp_cpu_imm(*this, 4, kOffExitRequest, 0);
           request = push ? jcc_to_stub(0x5) : jcc8(0x5);
         }
-        count_lookup(rt_.jump_cache_hits);
+        count_lookup(rt_->jump_cache_hits);
         if (push) deferred_push(sp);  // (a hit is a translated block's pc: canonical)
         jmp(qword[table + slot + 8]);
         if (push) {
@@ -443,8 +445,8 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
           land8(miss);
           if (request) land8(request);
         }
-        count_lookup(rt_.jump_cache_misses);
-        if (&t == &b_.term && deferred_canonical_ != kNone) deferred_canonical_check(dest);
+        count_lookup(rt_->jump_cache_misses);
+        if (&t == &b_->term && deferred_canonical_ != kNone) deferred_canonical_check(dest);
       }
       if (push) deferred_push(sp);
       emit_cpu_mov(*this, false, kOffRip, dest);
@@ -494,27 +496,43 @@ void BlockEmitter::emit_exit_table() {
   const uint8_t* link = getCurr();
   lea(r11, ptr[rip + exit_table_.slots]);
   mov(rdx, qword[r11 + index * 8]);  // (the trampoline takes the target pc from the slot)
-  enc::jmp_abs(*this, rt_.link_exit);
+  enc::jmp_abs(*this, rt_->link_exit);
   align(8);
   L(exit_table_.exits);
-  const std::vector<uint64_t>& targets = b_.jump_table.targets;
-  std::vector<const ExitSlot*> slots(targets.size(), nullptr);
-  for (size_t k = 0; k < targets.size(); ++k) {
+  const std::vector<uint64_t>& targets = b_->jump_table.targets;
+  const size_t n = targets.size();
+  // The two tables (an entry and a slot per target) are written straight into the buffer,
+  // the room checked once: `dq` put each of their bytes through `db` and its bounds check
+  // (python's bytecode switch has ~240 targets: 4% of its start-up's translation was here).
+  if (maxSize_ - getSize() < 16 * n) throw Xbyak::Error(Xbyak::ERR_CODE_IS_TOO_BIG);
+  uint8_t* const entries = const_cast<uint8_t*>(getCurr());
+  uint8_t* const slots = entries + 8 * n;
+  const uint64_t unlinked = uint64_t(reinterpret_cast<uintptr_t>(link));
+  const uint64_t miss = uint64_t(reinterpret_cast<uintptr_t>(exit_table_.miss));
+  auto chainable = [](uint64_t target) { return target != 0 && target < (uint64_t(1) << 47); };  // (else no block starts there)
+  // The slots' room under one lock of their pool, not one per slot.
+  std::vector<void*>& room = lease_.s->slot_room;
+  room.resize(size_t(std::count_if(targets.begin(), targets.end(), chainable)));
+  ExitSlot::allocate(room.size(), room.data());
+  size_t made = 0;
+  for (size_t k = 0; k < n; ++k) {
     const uint64_t target = targets[k];
-    if (target == 0 || target >= (uint64_t(1) << 47)) {  // (no block starts there)
-      dq(uint64_t(reinterpret_cast<uintptr_t>(exit_table_.miss)));
-      continue;
+    uint64_t entry = miss, slot_at = 0;
+    if (chainable(target)) {
+      std::unique_ptr<ExitSlot> slot(::new (room[made++]) ExitSlot{});
+      slot->jmp = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(entries + 8 * k) | ExitSlot::kTableEntry);
+      slot->unlinked = const_cast<uint8_t*>(link);
+      slot->target_pc = target;
+      slot_at = uint64_t(reinterpret_cast<uintptr_t>(slot.get()));
+      out_->exits.push_back(std::move(slot));
+      entry = unlinked;
     }
-    auto slot = std::make_unique<ExitSlot>();
-    slot->jmp = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(getCurr()) | ExitSlot::kTableEntry);
-    slot->unlinked = const_cast<uint8_t*>(link);
-    slot->target_pc = target;
-    slots[k] = slot.get();
-    out_.exits.push_back(std::move(slot));
-    dq(uint64_t(reinterpret_cast<uintptr_t>(link)));
+    std::memcpy(entries + 8 * k, &entry, 8);
+    std::memcpy(slots + 8 * k, &slot_at, 8);
   }
+  setSize(getSize() + 8 * n);
   L(exit_table_.slots);
-  for (const ExitSlot* slot : slots) dq(uint64_t(reinterpret_cast<uintptr_t>(slot)));
+  setSize(getSize() + 8 * n);
 }
 
 // `jmp rax` (an interpreter's dispatch, a switch's jump table, a PLT stub's `jmp [got]`) and
@@ -524,22 +542,22 @@ void BlockEmitter::emit_exit_table() {
 // changes the guest state but a ret's rsp step, which the failure path takes back: five host
 // instructions less per indirect branch (lua's and sqlite's bytecode dispatch, python's).
 void BlockEmitter::find_deferred_canonical() {
-  if (rt_.tlb_table || !rt_.use_jump_cache || b_.tail.present() || self_loop_) return;
-  if (b_.term.kind != ir::Terminal::Kind::Indirect || !b_.term.dest.valid()) return;
-  const uint32_t end = b_.main_end();
+  if (rt_->tlb_table || !rt_->use_jump_cache || b_->tail.present() || self_loop_) return;
+  if (b_->term.kind != ir::Terminal::Kind::Indirect || !b_->term.dest.valid()) return;
+  const uint32_t end = b_->main_end();
   uint32_t check = kNone;
   for (uint32_t i = end; i-- > 0;) {
-    const ir::Inst& in = b_.insts[i];
+    const ir::Inst& in = b_->insts[i];
     if (in.dead) continue;
     if (in.op == Opcode::CheckCanonical) {
-      if (!in.args[0].is_imm && in.args[0].v == b_.term.dest.id) check = i;
+      if (!in.args[0].is_imm && in.args[0].v == b_->term.dest.id) check = i;
       break;
     }
   }
   if (check == kNone) return;
   uint32_t rsp_set = kNone, push = kNone;
   for (uint32_t i = check + 1; i < end; ++i) {
-    const ir::Inst& in = b_.insts[i];
+    const ir::Inst& in = b_->insts[i];
     if (in.dead) continue;
     if (in.op == Opcode::SetGpr && (in.args[0].v & 15) == RSP && rsp_set == kNone) {
       rsp_set = i;
@@ -563,7 +581,7 @@ void BlockEmitter::find_deferred_canonical() {
     // rsp at the check: the last SetGpr of it before, else the block's read of it.
     uint32_t before = kNone;
     for (uint32_t i = check; i-- > 0;) {
-      const ir::Inst& in = b_.insts[i];
+      const ir::Inst& in = b_->insts[i];
       if (in.dead) continue;
       if (in.op == Opcode::Interpret || in.op == Opcode::RepString) return;
       if ((in.op == Opcode::SetGpr || in.op == Opcode::GetGpr) && (in.args[0].v & 15) == RSP) {
@@ -571,8 +589,8 @@ void BlockEmitter::find_deferred_canonical() {
         break;
       }
     }
-    if (before == kNone || b_.insts[rsp_set].args[1].is_imm) return;
-    auto [root, disp] = address_root(uint32_t(b_.insts[rsp_set].args[1].v));
+    if (before == kNone || b_->insts[rsp_set].args[1].is_imm) return;
+    auto [root, disp] = address_root(uint32_t(b_->insts[rsp_set].args[1].v));
     auto [root_before, disp_before] = address_root(before);
     step = disp - disp_before;
     if (root != root_before || step == 0 || step > 0x10008 || step < -0x10008) return;
@@ -587,15 +605,15 @@ void BlockEmitter::find_deferred_canonical() {
 // the block sets rsp before (so no newer value of it waits in a register), and the address is
 // a register value (not folded into the store), which rsp's SetGpr keeps live to the end.
 bool BlockEmitter::deferrable_push(uint32_t check, uint32_t push, uint32_t rsp_set) const {
-  const ir::Inst& st = b_.insts[push];
-  if (rsp_set == kNone || st.args[0].is_imm || b_.insts[rsp_set].args[1].is_imm) return false;
-  if (b_.insts[rsp_set].args[1].v != st.args[0].v || folded_address(st.args[0].v)) return false;
+  const ir::Inst& st = b_->insts[push];
+  if (rsp_set == kNone || st.args[0].is_imm || b_->insts[rsp_set].args[1].is_imm) return false;
+  if (b_->insts[rsp_set].args[1].v != st.args[0].v || folded_address(st.args[0].v)) return false;
   if (!st.args[1].is_imm && !is_const(st.args[1].v)) return false;
   auto [root, disp] = address_root(uint32_t(st.args[0].v));
-  const ir::Inst& r = b_.insts[root];
+  const ir::Inst& r = b_->insts[root];
   if (disp != -8 || r.op != Opcode::GetGpr || (r.args[0].v & 15) != RSP) return false;
   for (uint32_t i = 0; i < check; ++i)
-    if (!b_.insts[i].dead && b_.insts[i].op == Opcode::SetGpr && (b_.insts[i].args[0].v & 15) == RSP)
+    if (!b_->insts[i].dead && b_->insts[i].op == Opcode::SetGpr && (b_->insts[i].args[0].v & 15) == RSP)
       return false;
   return true;
 }
@@ -612,9 +630,9 @@ void BlockEmitter::deferred_canonical_check(const Reg64& target) {
   if (deferred_rsp_step_) sub(qword[rbx + kOffGpr + 8 * RSP], deferred_rsp_step_);
   if (target.getIdx() != rsi.getIdx()) mov(rsi, target);
   mov(rdi, rbx);
-  mov(rdx, b_.insts[deferred_canonical_].guest_pc);
+  mov(rdx, b_->insts[deferred_canonical_].guest_pc);
   mov(ecx, uint32_t(VEC_GP) << 8);
-  mov(rax, uint64_t(rt_.range_fault_helper));
+  mov(rax, uint64_t(rt_->range_fault_helper));
   call(rax);
   exit_with(kExitFault);
   land(ok);
@@ -627,7 +645,7 @@ void BlockEmitter::deferred_canonical_check(const Reg64& target) {
 // CpuState already, so the push's sync record is the state before the call (nothing dirty),
 // and its range check or host fault reports the push as before. Then rsp goes home.
 void BlockEmitter::deferred_push(const Reg64& sp) {
-  const ir::Inst& st = b_.insts[deferred_push_];
+  const ir::Inst& st = b_->insts[deferred_push_];
   uint32_t dirty[16];
   std::copy(std::begin(dirty_gpr_), std::end(dirty_gpr_), dirty);
   std::fill(std::begin(dirty_gpr_), std::end(dirty_gpr_), kNone);
@@ -642,7 +660,7 @@ void BlockEmitter::deferred_push(const Reg64& sp) {
   } else {
     mov(r11, c);
     mov(qword[r15 + sp], r11);
-    out_.sync.back().host_end = uint32_t(getSize());  // (the record covers the store too)
+    out_->sync.back().host_end = uint32_t(getSize());  // (the record covers the store too)
   }
   checked_ranges_ = checked;
   std::copy(std::begin(dirty), std::end(dirty), dirty_gpr_);
@@ -654,7 +672,7 @@ void BlockEmitter::deferred_push(const Reg64& sp) {
 }
 
 void BlockEmitter::count_lookup(uint64_t* counter) {
-  if (!rt_.count_insns || !counter) return;  // (only --stats reads it)
+  if (!rt_->count_insns || !counter) return;  // (only --stats reads it)
   mov(r11, uint64_t(counter));
   inc(qword[r11]);
 }
@@ -662,27 +680,27 @@ void BlockEmitter::count_lookup(uint64_t* counter) {
 void BlockEmitter::out_of_line() {
   if (!to_exit_request_.empty()) {
     for (uint32_t end : to_exit_request_) land(end);
-    set_rip(b_.guest_pc);
+    set_rip(b_->guest_pc);
     exit_with(kExitRequest);
   }
   if (!to_stale_.empty()) {
     for (uint32_t end : to_stale_) land(end);
-    set_rip(b_.guest_pc);
+    set_rip(b_->guest_pc);
     exit_with(kExitStale);
   }
   if (!to_leave_with_r11_.empty()) {
     for (uint32_t end : to_leave_with_r11_) land(end);
     enc::mov_rr(*this, Xbyak::Operand::EAX, Xbyak::Operand::R11D, false);
-    enc::jmp_abs(*this, rt_.exit_stub);
+    enc::jmp_abs(*this, rt_->exit_stub);
   }
   for (size_t k = 0; k < side_exits_.size(); ++k) {
     land(side_exits_[k].jcc_end);
     write_back_for_exit(side_exits_[k].state, side_exits_[k].flags_pending);
-    if (rt_.count_insns && side_exits_[k].skipped)  // (the entry counted the whole block)
+    if (rt_->count_insns && side_exits_[k].skipped)  // (the entry counted the whole block)
       sub(qword[rbx + kOffInsnCount], int32_t(side_exits_[k].skipped));
     if (side_exits_[k].guess_miss) {  // (the dispatcher counts it: jit/cache/guess_sites.h)
       set_rip(side_exits_[k].target);
-      enc::mov_r64_imm(*this, Xbyak::Operand::RDX, uint64_t(&out_));
+      enc::mov_r64_imm(*this, Xbyak::Operand::RDX, uint64_t(out_));
       exit_with(kExitGuessMiss);
       continue;
     }
@@ -697,25 +715,25 @@ void BlockEmitter::out_of_line() {
   for (size_t k = 0; k < link_slots_.size(); ++k) {
     rewrite(link_jmp_ends_[k] - 4, uint32_t(getSize() - link_jmp_ends_[k]), 4);
     link_slots_[k]->unlinked = const_cast<uint8_t*>(getCurr());
-    if (rt_.link_exit) {  // (the trampoline takes the target pc from the slot)
+    if (rt_->link_exit) {  // (the trampoline takes the target pc from the slot)
       enc::mov_r64_imm(*this, Xbyak::Operand::RDX, uint64_t(link_slots_[k]));
-      enc::jmp_abs(*this, rt_.link_exit);
+      enc::jmp_abs(*this, rt_->link_exit);
       continue;
     }
     const uint64_t target = link_slots_[k]->target_pc;
-    if (rt_.tlb_table && rt_.use_jump_cache && (target ^ b_.guest_pc) >> 12) {
+    if (rt_->tlb_table && rt_->use_jump_cache && (target ^ b_->guest_pc) >> 12) {
       // System mode: a successor on another page is never chained (docs/jit.md), so its
       // exit looks the jump cache up first, as an indirect branch does (QEMU's
       // lookup_and_goto_ptr); the cache holds only blocks of the current translation.
       Xbyak::Label miss;
       mov(rax, target);
-      mov(rdx, uint64_t(reinterpret_cast<uintptr_t>(rt_.jump_cache + CodeCache::jump_cache_index(target, CodeCache::kJumpCacheBits))));
+      mov(rdx, uint64_t(reinterpret_cast<uintptr_t>(rt_->jump_cache + CodeCache::jump_cache_index(target, CodeCache::kJumpCacheBits))));
       cmp(qword[rdx], rax);
       jne(miss);
-      count_lookup(rt_.jump_cache_hits);
+      count_lookup(rt_->jump_cache_hits);
       jmp(qword[rdx + 8]);
       L(miss);
-      count_lookup(rt_.jump_cache_misses);
+      count_lookup(rt_->jump_cache_misses);
     }
     set_rip(link_slots_[k]->target_pc);
     mov(rdx, uint64_t(link_slots_[k]));
@@ -727,9 +745,9 @@ void BlockEmitter::out_of_line() {
     write_back(interpreter_exits_[k].state);
     mov(rdi, rbx);
     mov(rsi, uint64_t(interpreter_exits_[k].insn));
-    mov(rax, uint64_t(rt_.fallback_helper));
+    mov(rax, uint64_t(rt_->fallback_helper));
     call(rax);
-    jmp(rt_.exit_stub, T_NEAR);
+    jmp(rt_->exit_stub, T_NEAR);
   }
   softmmu_slow_paths();
   for (const RangeFault& f : range_fault_info_) {
@@ -737,20 +755,20 @@ void BlockEmitter::out_of_line() {
     if (f.access != RangeFault::kNoAccess) {
       if (f.recheck) {  // (the base failed the check: the address may not)
         lea(r11, ptr[Reg64(f.addr_reg) + f.recheck_disp]);
-        enc::cmp_rip(*this, 11, rt_.window_limit);
+        enc::cmp_rip(*this, 11, rt_->window_limit);
         enc::jcc_abs(*this, 0x2, getCode() + f.access);  // jb: inside the window after all
         enc::push_r64(*this, 11);
       } else {
         enc::push_r64(*this, f.addr_reg);
       }
       enc::lea_rip(*this, Xbyak::Operand::R11, getCode() + f.access);
-      enc::jmp_abs(*this, rt_.range_fault[f.write]);
+      enc::jmp_abs(*this, rt_->range_fault[f.write]);
       continue;
     }
     write_back(f.state);
-    if (rt_.tlb_table) {  // system mode (a misaligned SSE operand): the interpreter raises it
+    if (rt_->tlb_table) {  // system mode (a misaligned SSE operand): the interpreter raises it
       set_rip(f.pc);
-      if (rt_.count_insns && f.skipped) sub(qword[rbx + kOffInsnCount], int32_t(f.skipped));
+      if (rt_->count_insns && f.skipped) sub(qword[rbx + kOffInsnCount], int32_t(f.skipped));
       exit_with(kExitInterpret);
       continue;
     }
@@ -758,7 +776,7 @@ void BlockEmitter::out_of_line() {
     mov(rdi, rbx);
     mov(rdx, f.pc);
     mov(ecx, uint32_t(f.write) | (uint32_t(f.vector) << 8));
-    mov(rax, uint64_t(rt_.range_fault_helper));
+    mov(rax, uint64_t(rt_->range_fault_helper));
     call(rax);
     exit_with(kExitFault);
   }
@@ -777,7 +795,7 @@ void BlockEmitter::write_back(const SyncRecord& state) {
       test(Xbyak::Reg32(state.flags_if), Xbyak::Reg32(state.flags_if));
       cpu_flags = jcc_to_stub(0x4);  // jz
     }
-    call(rt_.settle_flags);  // (rflags keeps the bits outside the mask)
+    call(rt_->settle_flags);  // (rflags keeps the bits outside the mask)
     if (state.base_recipe.op != FlagsRecipe::None) {
       emit_flags_recipe(*this, state.base_recipe);
       pushfq();

@@ -78,10 +78,10 @@ bool keeps_vector_state(Opcode op) {
 bool BlockEmitter::plan_vex_loop() const {
   // (user mode: no softmmu helper call returns into the body; AVX known enabled: no #UD check;
   // no tail, whose way back to the head would need the same state)
-  if (!self_loop_ || rt_.tlb_table || !rt_.vex_enabled || b_.tail.present()) return false;
+  if (!self_loop_ || rt_->tlb_table || !rt_->vex_enabled || b_->tail.present()) return false;
   bool any = false;
-  for (uint32_t i = 0; i < b_.main_end(); ++i) {
-    const ir::Inst& in = b_.insts[i];
+  for (uint32_t i = 0; i < b_->main_end(); ++i) {
+    const ir::Inst& in = b_->insts[i];
     if (in.dead || folded_[i] || hoisted_[i]) continue;
     if (in.op == Opcode::VexZeroUpper) return false;  // (stores all sixteen: a run of its own)
     if (is_vex_op(in.op)) any = true;
@@ -118,7 +118,7 @@ void BlockEmitter::vex(uint32_t i, const ir::Inst& in, const Reg64& d) {
     // changes them); otherwise the interpreter runs the instruction and raises the #UD.
     // (User mode never changes them: Runtime::vex_enabled. A loop in place of glibc's AVX2
     // memmove or strlen checked them at every iteration.)
-    if (!rt_.vex_enabled) {
+    if (!rt_->vex_enabled) {
       const uint64_t fallback = in.args[in.op == Opcode::VexZeroUpper ? 1 : 2].v;
       Xbyak::Label& ud = interpreter_exit(in, fallback);
       test(byte[rbx + kOffXcr0], uint8_t(xstate::AVX));
@@ -219,8 +219,8 @@ void BlockEmitter::vex(uint32_t i, const ir::Inst& in, const Reg64& d) {
 void BlockEmitter::end_vex_run(uint32_t i) {
   if (vex_loop_) return;  // (the run goes on across the back edge)
   vex_run_next_ = kNone;
-  for (uint32_t j = i + 1; j < b_.insts.size(); ++j) {
-    const ir::Inst& n = b_.insts[j];
+  for (uint32_t j = i + 1; j < b_->insts.size(); ++j) {
+    const ir::Inst& n = b_->insts[j];
     if (n.dead) continue;
     if (is_vex_op(n.op)) {
       vex_run_next_ = j;

@@ -31,8 +31,8 @@ void BlockEmitter::gp_check_stub(const Xbyak::Reg64& a, const ir::Inst& in, bool
   range_fault_info_.push_back({a.getIdx(), in.guest_pc, write, snapshot(), VEC_GP});
   RangeFault& f = range_fault_info_.back();
   f.jcc_end = jcc;
-  // (every emitted op is b_.insts[i]; the interpreter runs this one, so it is not given back)
-  f.skipped = insns_counted_from(uint32_t(&in - b_.insts.data()));
+  // (every emitted op is b_->insts[i]; the interpreter runs this one, so it is not given back)
+  f.skipped = insns_counted_from(uint32_t(&in - b_->insts.data()));
 }
 
 }  // namespace vireo::jit::x64_detail

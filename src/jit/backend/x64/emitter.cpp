@@ -36,21 +36,106 @@ BlockEmitter::ScratchLease::~ScratchLease() {
   }
 }
 
+void BlockEmitter::begin_block(const ir::Block& b, std::vector<std::unique_ptr<FallbackInsn>>& fb,
+                               CodeCache& cache, const Runtime& rt, TranslatedBlock& out,
+                               bool allow_self_loop, uint16_t flags_hint, unsigned max_loop_regs) {
+  // Xbyak's side: the labels' lists first (their labels leave the manager they joined), then
+  // the size, the jump list and the label manager (CodeGenerator::reset), then the buffer:
+  // the cache's free room, as the constructor's user buffer (CodeArray's members).
+  softmmu_slow_labels_.clear();
+  softmmu_retry_labels_.clear();
+  interpreter_exit_labels_.clear();
+  reset();
+  top_ = cache.begin();
+  maxSize_ = cache.free_bytes();
+  // A label the manager did not define (a jump to it was emitted before a retried attempt
+  // threw) still holds its old id: cleared, as a new Label.
+  loop_head_.clear();
+  loop_head2_.clear();
+  exit_table_.exits.clear();
+  exit_table_.slots.clear();
+  lease_.s->clear_lists();
+  softmmu_slow_.clear();
+
+  b_ = &b;
+  fb_ = &fb;
+  rt_ = &rt;
+  out_ = &out;
+  // Every per-block member at its initializer in the class (block_emitter.h), in its order
+  // there; at_tail_ is written by enter_tail before emit_tail reads it.
+  dead_at_head_flags_ = false;
+  dead_at_head_gprs_ = 0;
+  peel_ = false;
+  copy_ = 0;
+  carried_at_back_[0] = carried_at_back_[1] = false;
+  std::fill(std::begin(final_of_), std::end(final_of_), kNone);
+  carried_flags_ = kNone;
+  carried_gpr_[0] = carried_gpr_[1] = 0;
+  carried_hoisted_[0] = carried_hoisted_[1] = kNone;
+  carried_imm_ = false;
+  carried_ = FlagsRecipe{};
+  carried_ind_ = -1;
+  carried_active_ = false;
+  carry_back_ = false;
+  allow_carried_flags_ = true;
+  planned_carry_ = false;
+  std::fill(std::begin(hoisted_of_), std::end(hoisted_of_), -1);
+  vex_loop_ = false;
+  ymm_hi_dirty_ = 0;
+  ymm_upper_valid_ = 0;
+  vex_upper_dirty_ = false;
+  vex_run_next_ = kNone;
+  deferred_canonical_ = kNone;
+  deferred_rsp_step_ = 0;
+  deferred_push_ = kNone;
+  exit_table_.on = false;
+  exit_table_.index = -1;
+  exit_table_.miss = nullptr;
+  slots_used_ = 0;
+  fused_branch_ = false;
+  fused_tail_branch_ = false;
+  tail_jcc_end_ = 0;
+  used_ = 0;
+  std::fill(std::begin(pins_), std::end(pins_), 0);
+  std::fill(std::begin(owner_), std::end(owner_), kNone);
+  xmm_loaded_ = xmm_dirty_ = 0;
+  std::fill(std::begin(dirty_gpr_), std::end(dirty_gpr_), kNone);
+  dirty_flags_ = kNone;
+  base_flags_ = kNone;
+  entry_flags_hint_ = 0;
+  std::fill(std::begin(loop_reg_), std::end(loop_reg_), -1);
+  written_ = 0;
+  cpu_flags_pending_ = true;
+  dirty_flags_mask_ = 0;
+
+  const size_t n = b.insts.size();
+  reg_of_.assign(std::max<size_t>(n, 1), -1);  // (snapshot reads reg_of_[0])
+  last_use_.assign(n, 0);
+  slot_of_.assign(n, -1);
+  needed_at_.assign(n, kNone);
+  hoisted_.assign(n, 0);
+  coalesce_into_.assign(n, -1);
+  pre_emitted_.assign(n, 0);
+  self_loop_ = allow_self_loop && rt.self_loops && loops_to_itself(b);
+  max_loop_regs_ = max_loop_regs;
+  if (!self_loop_) find_branch_on_entry_flags(flags_hint);
+}
+
 void BlockEmitter::run() {
   // (displacements folded into accesses in user mode with the range-fault trampolines, whose
   // stub takes the address from r11, where a folded address's check computes it)
   // (a loop in place keeps the registers it reads in loop registers: no reads folded there)
   OperandSelection& sel = lease_.s->sel;  // (sel.folded is folded_)
-  select_operands(b_, sel, !rt_.tlb_table && rt_.range_fault[0] && rt_.range_fault[1], !self_loop_);
+  select_operands(*b_, sel, !rt_->tlb_table && rt_->range_fault[0] && rt_->range_fault[1], !self_loop_);
   fused_branch_ = sel.fused_branch;
   fused_tail_branch_ = sel.fused_tail_branch;
-  if (!rt_.tlb_table) {
+  if (!rt_->tlb_table) {
     // Room for the pc map (an entry per guest instruction) and the accesses' sync records at
     // once: grown one by one they were a malloc, a copy and a free per doubling. (User mode
     // packs both once the block is emitted, so the room does not outlive the emission; system
     // mode keeps the lists as they are.)
-    out_.pc_map.reserve(b_.guest_insns + (b_.tail.present() ? b_.tail.guest_insns : 0));
-    out_.sync.reserve(sel.plain_accesses);
+    out_->pc_map.reserve(b_->guest_insns + (b_->tail.present() ? b_->tail.guest_insns : 0));
+    out_->sync.reserve(sel.plain_accesses);
   }
   if (self_loop_) {
     hoist_entry_reads();
@@ -59,11 +144,11 @@ void BlockEmitter::run() {
   find_exit_conditions();
   find_deferred_canonical();
   if (entry_flags_hint_) {  // the branch's GetFlags and TestCond: part of the terminal
-    folded_[b_.term.cond.id] = 1;
-    folded_[b_.insts[b_.term.cond.id].args[0].v] = 1;
+    folded_[b_->term.cond.id] = 1;
+    folded_[b_->insts[b_->term.cond.id].args[0].v] = 1;
   }
   compute_last_uses();
-  if (rt_.entry_check) check_entry_bytes();  // (before anything of the block runs)
+  if (rt_->entry_check) check_entry_bytes();  // (before anything of the block runs)
   // Exit check at block entry (design: interrupt/exit checks at TB entry), then count the
   // block's guest instructions. User mode checks on the edges that can close a cycle instead
   // (edge_request_check): a block entered by a forward chain needs none.
@@ -73,9 +158,9 @@ void BlockEmitter::run() {
   }
   count_insns();
   if (self_loop_) {  // the guest registers the block reads, loaded once for all iterations
-    for (uint32_t i = 0; i < b_.insts.size(); ++i)
+    for (uint32_t i = 0; i < b_->insts.size(); ++i)
       if (hoisted_[i]) {
-        unsigned r = unsigned(b_.insts[i].args[0].v & 15);
+        unsigned r = unsigned(b_->insts[i].args[0].v & 15);
         Reg64 h = alloc(i);
         loop_reg_[r] = h.getIdx();
         load_gpr(h, r);
@@ -101,8 +186,8 @@ void BlockEmitter::run() {
   if (peel_) {
     const State head = save();
     const bool carried_active = carried_active_;
-    emit_range(0, b_.main_end());
-    terminal(b_.term, fused_branch_);
+    emit_range(0, b_->main_end());
+    terminal(b_->term, fused_branch_);
     // The second copy starts from the same allocation state at its head.
     restore(head);
     carried_active_ = carried_active;
@@ -116,21 +201,21 @@ void BlockEmitter::run() {
     copy_ = 1;
     L(loop_head2_);
   }
-  emit_range(0, b_.main_end());
-  terminal(b_.term, fused_branch_);
-  if (b_.tail.present()) emit_tail();
+  emit_range(0, b_->main_end());
+  terminal(b_->term, fused_branch_);
+  if (b_->tail.present()) emit_tail();
   out_of_line();
 }
 
 void BlockEmitter::emit_range(uint32_t from, uint32_t to) {
   uint64_t last_pc = ~uint64_t(0);
-  CompactVec<SyncRecord>& sync = out_.sync;
+  CompactVec<SyncRecord>& sync = out_->sync;
   for (uint32_t i = from; i < to; ++i) {
-    const ir::Inst& in = b_.insts[i];
+    const ir::Inst& in = b_->insts[i];
     // (one branch: folded into users, or loaded before the loop)
     if (in.dead | folded_[i] | hoisted_[i]) continue;
     if (in.guest_pc != last_pc) {
-      out_.pc_map.emplace_back(uint32_t(getSize()), in.guest_pc);
+      out_->pc_map.emplace_back(uint32_t(getSize()), in.guest_pc);
       last_pc = in.guest_pc;
     }
     const size_t sync_before = sync.size();
@@ -156,8 +241,8 @@ uint32_t BlockEmitter::self_counting(uint32_t from, uint32_t to) const {
 }
 
 void BlockEmitter::count_insns() {
-  const uint32_t fallbacks = self_counting(0, uint32_t(b_.insts.size()));
-  if (rt_.count_insns && b_.guest_insns > fallbacks) enc::alu_cpu_imm(*this, 0, 8, kOffInsnCount, int32_t(b_.guest_insns - fallbacks));
+  const uint32_t fallbacks = self_counting(0, uint32_t(b_->insts.size()));
+  if (rt_->count_insns && b_->guest_insns > fallbacks) enc::alu_cpu_imm(*this, 0, 8, kOffInsnCount, int32_t(b_->guest_insns - fallbacks));
 }
 
 uint16_t BlockEmitter::loop_regs_mask() const {
@@ -168,10 +253,10 @@ uint16_t BlockEmitter::loop_regs_mask() const {
 }
 
 void BlockEmitter::compute_last_uses() {
-  const uint32_t end = uint32_t(b_.insts.size());
+  const uint32_t end = uint32_t(b_->insts.size());
   // (through local pointers: the stores would otherwise make the compiler load each vector's
   // data pointer again for every operand)
-  const ir::Inst* insts = b_.insts.data();
+  const ir::Inst* insts = b_->insts.data();
   const uint8_t* folded = folded_.data();
   uint32_t* last = last_use_.data();
   simple_.resize(end);
@@ -202,13 +287,13 @@ void BlockEmitter::compute_last_uses() {
     if (t.cond.valid()) use(t.cond.id);
     if (t.dest.valid()) use(t.dest.id);
     if (fused) {
-      uint64_t f = b_.insts[t.cond.id].args[0].v;
+      uint64_t f = b_->insts[t.cond.id].args[0].v;
       use(f);
       for_flags_inputs(f, use);
     }
   };
-  terminal_uses(b_.term, fused_branch_, b_.main_end());
-  if (b_.tail.present()) terminal_uses(b_.tail.term, fused_tail_branch_, end);
+  terminal_uses(b_->term, fused_branch_, b_->main_end());
+  if (b_->tail.present()) terminal_uses(b_->tail.term, fused_tail_branch_, end);
   if (self_loop_) {
     std::vector<uint32_t> head_last_use(last_use_);
     for (uint32_t i = 0; i < end; ++i)
@@ -218,11 +303,11 @@ void BlockEmitter::compute_last_uses() {
   // A side exit's condition re-run from lazy flags at the ExitIf (a Select's at the Select):
   // their operands live to it.
   for (uint32_t i = 0; i < end; ++i) {
-    const ir::Inst& in = b_.insts[i];
+    const ir::Inst& in = b_->insts[i];
     if (in.dead || (in.op != Opcode::ExitIf && in.op != Opcode::Select) || in.args[0].is_imm ||
         !exit_cond_[in.args[0].v])
       continue;
-    uint64_t f = b_.insts[in.args[0].v].args[0].v;
+    uint64_t f = b_->insts[in.args[0].v].args[0].v;
     last_use_[f] = std::max(last_use_[f], i);  // (a loop register lives to the end anyway)
     for_flags_inputs(f, [&](uint64_t x) { last_use_[x] = std::max(last_use_[x], i); });
   }
@@ -230,9 +315,9 @@ void BlockEmitter::compute_last_uses() {
 
 bool BlockEmitter::overwritten_unobserved(unsigned g, uint32_t i) const {
   // (bounded: a guest register rewritten this close is the common case, `shl rbx, 4; add rbx, r10`)
-  const uint32_t end = std::min<uint32_t>(b_.main_end(), i + 48);
+  const uint32_t end = std::min<uint32_t>(b_->main_end(), i + 48);
   for (uint32_t k = i + 1; k < end; ++k) {
-    const ir::Inst& x = b_.insts[k];
+    const ir::Inst& x = b_->insts[k];
     if (x.dead || folded_[k]) continue;
     if (x.op == Opcode::SetGpr) {
       if (!x.args[0].is_imm || (x.args[0].v & 15) != g) continue;
@@ -307,7 +392,7 @@ bool BlockEmitter::evict(uint32_t now) {
     if (!(used_ & (1u << r)) || pins_[r]) continue;
     uint32_t v = owner_[r];
     if (v == kNone || reg_of_[v] != r || needed_at_[v] == now || hoisted_[v] || coalesce_into_[v] >= 0 ||
-        recomputable(b_.insts[v].op) ||
+        recomputable(b_->insts[v].op) ||
         last_use_[v] <= now)
       continue;
     if (victim < 0 || last_use_[v] > last_use_[owner_[victim]]) victim = r;
@@ -334,11 +419,11 @@ void BlockEmitter::reload(uint32_t v, uint32_t now) {
 template <class F>
 void BlockEmitter::for_register_operands(uint64_t v, F fn) const {
   if (simple_[v]) return fn(v);
-  const Opcode op = b_.insts[v].op;
+  const Opcode op = b_->insts[v].op;
   // A shift folded into an address, or a condition folded into a jcc (a fused branch or side
   // exit): what they read instead.
   if ((folded_[v] && (op == Opcode::Shl || op == Opcode::TestCond)) || (op == Opcode::TestCond && fused_exit_cond_[v]))
-    return for_register_operands(b_.insts[v].args[0].v, fn);
+    return for_register_operands(b_->insts[v].args[0].v, fn);
   if (folded_address(v)) return fn(folded_address_reg(v));
   if (folded_[v]) return;
   if (lazy(v)) return for_flags_inputs(v, fn);
@@ -358,7 +443,7 @@ void BlockEmitter::reload_operands(uint32_t i, const ir::Inst& in) {
 }
 
 void BlockEmitter::release_dying(uint32_t i) {
-  const ir::Inst& in = b_.insts[i];
+  const ir::Inst& in = b_->insts[i];
   for (int a = 0; a < in.nargs; ++a) {
     if (in.args[a].is_imm) continue;
     uint64_t v = in.args[a].v;
@@ -366,12 +451,12 @@ void BlockEmitter::release_dying(uint32_t i) {
       if (last_use_[v] == i) maybe_free(uint32_t(v), i);
       continue;
     }
-    if (folded_[v] && b_.insts[v].op == Opcode::Shl) v = b_.insts[v].args[0].v;
+    if (folded_[v] && b_->insts[v].op == Opcode::Shl) v = b_->insts[v].args[0].v;
     if (folded_address(v)) v = folded_address_reg(v);
     // A Select's fused condition: the flags it re-ran (and their operands) die here too.
-    if (in.op == Opcode::Select && a == 0 && fused_exit_cond_[v]) v = b_.insts[v].args[0].v;
+    if (in.op == Opcode::Select && a == 0 && fused_exit_cond_[v]) v = b_->insts[v].args[0].v;
     if (last_use_[v] == i) maybe_free(uint32_t(v), i);
-    if (recomputable(b_.insts[v].op))
+    if (recomputable(b_->insts[v].op))
       for_flags_inputs(v, [&](uint64_t x) {
         if (last_use_[x] == i) maybe_free(uint32_t(x), i);
       });
@@ -510,7 +595,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     case Opcode::ZeroExt16: movzx(d.cvt32(), A(0).cvt16()); break;
     case Opcode::ZeroExt32:
       if (folded_[in.args[0].v]) {  // a folded GetGpr: the register's low half, zero-extended
-        const unsigned r = unsigned(b_.insts[in.args[0].v].args[0].v & 15);
+        const unsigned r = unsigned(b_->insts[in.args[0].v].args[0].v & 15);
         if (dirty_gpr_[r] != kNone) enc::mov_rr(*this, d.getIdx(), val(dirty_gpr_[r]).getIdx(), false);
         else mov(d.cvt32(), dword[rbx + kOffGpr + 8 * int(r)]);
         break;
@@ -576,10 +661,10 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       // from this one host instruction (instead of re-running the carry and the adc/sbb).
       if (in.op == Opcode::Adc || in.op == Opcode::Sbb) {
         uint32_t j = i + 1;
-        while (j < b_.insts.size() && (b_.insts[j].dead || folded_[j])) ++j;
+        while (j < b_->insts.size() && (b_->insts[j].dead || folded_[j])) ++j;
         const Opcode flags_op = in.op == Opcode::Adc ? Opcode::FlagsAdc : Opcode::FlagsSbb;
-        if (j < b_.main_end() && b_.insts[j].op == flags_op && b_.insts[j].nargs == in.nargs &&
-            std::equal(in.args, in.args + in.nargs, b_.insts[j].args,
+        if (j < b_->main_end() && b_->insts[j].op == flags_op && b_->insts[j].nargs == in.nargs &&
+            std::equal(in.args, in.args + in.nargs, b_->insts[j].args,
                        [](const ir::Arg& x, const ir::Arg& y) { return x.is_imm == y.is_imm && x.v == y.v; })) {
           capture_flags(alloc(j, i));
           pre_emitted_[j] = 1;
@@ -600,9 +685,9 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
         break;
       }
       uint32_t j = i + 1;
-      while (j < b_.insts.size() && (b_.insts[j].dead || folded_[j])) ++j;
-      if (j < b_.main_end() && b_.insts[j].op == Opcode::FlagsAddThrough &&
-          std::equal(in.args, in.args + in.nargs, b_.insts[j].args,
+      while (j < b_->insts.size() && (b_->insts[j].dead || folded_[j])) ++j;
+      if (j < b_->main_end() && b_->insts[j].op == Opcode::FlagsAddThrough &&
+          std::equal(in.args, in.args + in.nargs, b_->insts[j].args,
                      [](const ir::Arg& x, const ir::Arg& y) { return x.is_imm == y.is_imm && x.v == y.v; })) {
         emit_add_through_flags(*this, imm(0), d, A(1), A(2), A(3));
         mov(alloc(j, i), r11);  // (alloc's spills are movs from the block's registers: r11 kept)
@@ -620,7 +705,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       if (fused_exit_cond_[in.args[0].v]) {
         // cmovcc: the condition's flags operation re-run and the host cmov on its flags (no
         // setcc, movzx and test of a 0/1 value), as a fused side exit's jcc does.
-        const ir::Inst& tc = b_.insts[in.args[0].v];
+        const ir::Inst& tc = b_->insts[in.args[0].v];
         const uint64_t f = tc.args[0].v;
         uint8_t cc = uint8_t(tc.args[1].v);
         // (d is a new register, none of the operands': a Select is not computed in place)
@@ -653,10 +738,10 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       // access's own (movsx/movsxd from memory), its register taken before the access so
       // that nothing is emitted between the access's sync record and the access.
       uint32_t j = i + 1;
-      while (j < b_.insts.size() && (b_.insts[j].dead || folded_[j])) ++j;
+      while (j < b_->insts.size() && (b_->insts[j].dead || folded_[j])) ++j;
       const Opcode sext = size == 1 ? Opcode::SignExt8 : size == 2 ? Opcode::SignExt16 : Opcode::SignExt32;
-      if (size < 8 && j < b_.main_end() && b_.insts[j].op == sext && !b_.insts[j].args[0].is_imm &&
-          b_.insts[j].args[0].v == i && lease_.s->sel.uses[i] == 1 && !pre_emitted_[j]) {
+      if (size < 8 && j < b_->main_end() && b_->insts[j].op == sext && !b_->insts[j].args[0].is_imm &&
+          b_->insts[j].args[0].v == i && lease_.s->sel.uses[i] == 1 && !pre_emitted_[j]) {
         const Reg64 e = alloc(j, i);
         guest_access(in, 0, false);
         const GuestOperand a = guest_index(in.args[0].v);
@@ -684,8 +769,8 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     }
     case Opcode::AtomicXadd: case Opcode::AtomicXchg: case Opcode::AtomicCmpXchg: atomic(in, d); break;
     // (guest_access leaves the sync record at the offset of the access just emitted)
-    case Opcode::Interpret: call_helper(i, rt_.fallback_helper, fb_[in.args[0].v].get()); break;
-    case Opcode::RepString: call_helper(i, rt_.rep_string_helper, fb_[in.args[0].v].get()); break;
+    case Opcode::Interpret: call_helper(i, rt_->fallback_helper, (*fb_)[in.args[0].v].get()); break;
+    case Opcode::RepString: call_helper(i, rt_->rep_string_helper, (*fb_)[in.args[0].v].get()); break;
     case Opcode::CheckCanonical: {
       if (i == deferred_canonical_) break;  // (on the terminal's jump-cache miss path)
       // Canonical: bits 63..47 all equal, so sign-extending from bit 47 changes nothing.
@@ -698,12 +783,12 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       break;
     }
     case Opcode::ExitIf:
-      if (i == b_.tail.entry) enter_tail(i, in);
+      if (i == b_->tail.entry) enter_tail(i, in);
       else side_exit(i, in);
       break;
     case Opcode::Div: {
       // (the frontend's cqo is Sar(rax, 63): then high is the sign of low by construction)
-      const ir::Inst& h = b_.insts[in.args[1].v];
+      const ir::Inst& h = b_->insts[in.args[1].v];
       const bool high_is_sign = h.op == Opcode::Sar && !h.args[0].is_imm && h.args[0].v == in.args[2].v &&
                                 (h.args[1].is_imm ? h.args[1].v : is_const(h.args[1].v) ? const_of(h.args[1].v) : 0) == 63;
       emit_div(*this, imm(0), d, A(1), A(2), A(3), interpreter_exit(in, imm(0) >> 16), high_is_sign);
@@ -748,8 +833,8 @@ void BlockEmitter::add_op(const ir::Inst& in, const Reg64& d) {
     if (imm_arg(in, k)) {
       disp = int32_t(const_of(v));
     } else if (folded_[v]) {  // x << s
-      index = val(b_.insts[v].args[0].v).getIdx();
-      scale = 1 << const_of(b_.insts[v].args[1].v);
+      index = val(b_->insts[v].args[0].v).getIdx();
+      scale = 1 << const_of(b_->insts[v].args[1].v);
     } else if (base < 0) {
       base = val(v).getIdx();
     } else {
@@ -768,7 +853,7 @@ void BlockEmitter::binary(const ir::Inst& in, const Reg64& d) {
 }
 
 void BlockEmitter::shift(const ir::Inst& in, const Reg64& d) {
-  const ir::Inst& c = b_.insts[in.args[1].v];
+  const ir::Inst& c = b_->insts[in.args[1].v];
   if (c.op != Opcode::Const) throw std::runtime_error("jit backend: variable shift count");
   uint8_t n = uint8_t(c.args[0].v);
   copy(d, val(in.args[0].v));
@@ -838,7 +923,7 @@ void BlockEmitter::call_helper(uint32_t i, void* helper, FallbackInsn* f) {
   // rep movs/stos neither read nor write the flags: the block's are left lazy, as at an exit
   // (no capture with pushfq, no settling before the call; user mode's helper leaves them,
   // the system engine's settles them), and CpuState may hold lazy flags after the call.
-  const bool flags_stay_lazy = b_.insts[i].op == Opcode::RepString && !rep_writes_flags(f->insn.mnemonic);
+  const bool flags_stay_lazy = b_->insts[i].op == Opcode::RepString && !rep_writes_flags(f->insn.mnemonic);
   if (flags_stay_lazy) {
     const uint32_t dirty = dirty_flags_, base = base_flags_;
     if (leave_flags_lazy()) {
@@ -856,7 +941,7 @@ void BlockEmitter::call_helper(uint32_t i, void* helper, FallbackInsn* f) {
   if (saved.size() & 1) sub(rsp, 8);
   mov(rdi, rbx);
   mov(rsi, uint64_t(f));
-  mov(rdx, uint64_t(rt_.mem));
+  mov(rdx, uint64_t(rt_->mem));
   mov(rax, uint64_t(helper));
   call(rax);
   // The result goes to r11 first: restoring the saved registers may overwrite rax.
@@ -883,11 +968,30 @@ bool emit_block(ir::Block& block, std::vector<std::unique_ptr<FallbackInsn>>& fa
   // (The second attempt is the first's again when the first planned no carried flags: skipped.)
   static constexpr std::pair<unsigned, bool> kAttempts[] = {{16u, true}, {16u, false}, {6u, false}, {0u, false}};
   bool repeat_without_carry = true;
+  // The thread's emitter (a nested call, not made today, would make one of its own).
+  thread_local std::unique_ptr<BlockEmitter> thread_emitter;
+  thread_local bool emitter_busy = false;
+  std::unique_ptr<BlockEmitter> own;
+  BlockEmitter* emitter;
+  if (emitter_busy) {
+    own = std::make_unique<BlockEmitter>(cache);
+    emitter = own.get();
+  } else {
+    if (!thread_emitter) thread_emitter = std::make_unique<BlockEmitter>(cache);
+    emitter = thread_emitter.get();
+  }
+  struct Busy {
+    bool& busy;
+    bool was;
+    explicit Busy(bool& b) : busy(b), was(b) { busy = true; }
+    ~Busy() { busy = was; }
+  } busy(emitter_busy);
+  BlockEmitter& e = *emitter;
   for (auto [loop_regs, carry_flags] : kAttempts) {
     if (loop_regs == 16 && !carry_flags && !repeat_without_carry) continue;
     const bool allow_self_loop = loop_regs > 0;
     try {
-      BlockEmitter e(block, fallbacks, cache, rt, out, allow_self_loop, flags_hint, loop_regs);
+      e.begin_block(block, fallbacks, cache, rt, out, allow_self_loop, flags_hint, loop_regs);
       e.allow_carried_flags(carry_flags);
       try {
         e.run();

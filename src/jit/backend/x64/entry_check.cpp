@@ -33,8 +33,8 @@ void cmp_dword_imm(Xbyak::CodeGenerator& g, int base, int32_t disp, uint32_t imm
 }  // namespace
 
 void BlockEmitter::check_entry_bytes() {
-  const uint8_t* base = rt_.mem->base;
-  for (auto [begin, end] : *rt_.entry_check) {
+  const uint8_t* base = rt_->mem->base;
+  for (auto [begin, end] : *rt_->entry_check) {
     if (end <= begin) continue;
     const uint64_t len = end - begin;
     // (guest addresses below 2 GiB fit a displacement from r15, the guest base)

@@ -4,7 +4,7 @@
 namespace vireo::jit::x64_detail {
 
 FlagsRecipe BlockEmitter::recipe(uint64_t f) const {
-  const ir::Inst& in = b_.insts[f];
+  const ir::Inst& in = b_->insts[f];
   FlagsRecipe r;
   if (in.op == Opcode::FlagsShift) {  // desc = kind | size << 8 | count << 16
     const uint64_t desc = in.args[0].v;
@@ -96,7 +96,7 @@ void BlockEmitter::settle_cpu_flags() {
   Xbyak::Label done;
   enc::cmp_cpu_imm(*this, 2, kOffLazyOp, 0);  // either layer
   je(done);
-  call(rt_.settle_flags);
+  call(rt_->settle_flags);
   L(done);
   cpu_flags_pending_ = false;
 }
@@ -156,7 +156,7 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
       ja(free);
       enc::cmp_cpu_imm(*this, 1, kOffIncDecOp, 0);
       je(free);
-      call(rt_.settle_flags);
+      call(rt_->settle_flags);
       L(free);
     }
     enc::mov_cpu_imm(*this, 1, kOffIncDecOp, lazy_imul_code(r.size));
@@ -178,7 +178,7 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
       Xbyak::Label covered;
       enc::cmp_cpu_imm(*this, 1, kOffIncDecOp, kLazyIncDecCodes);
       jbe(covered);
-      call(rt_.settle_flags);
+      call(rt_->settle_flags);
       L(covered);
     }
     enc::mov_cpu_imm(*this, 1, kOffIncDecOp, code);
@@ -209,7 +209,7 @@ bool BlockEmitter::store_flags_value(const Reg64& d, uint64_t mask, bool pending
     }
     enc::cmp_cpu_imm(*this, 1, kOffIncDecOp, 0);
     je(free);
-    call(rt_.settle_flags);  // (clobbers r11)
+    call(rt_->settle_flags);  // (clobbers r11)
     L(free);
   }
   if (lazy_f != kNone) flags_to_r11(lazy_f, mask);  // (after the call)
@@ -277,14 +277,14 @@ void BlockEmitter::merge_flags_into(const Reg64& d, uint32_t f, uint64_t mask) {
 }
 
 bool BlockEmitter::plan_carried_flags() {
-  if (!allow_carried_flags_ || !self_loop_ || dead_at_head_flags_ || rt_.tlb_table || b_.tail.present())
+  if (!allow_carried_flags_ || !self_loop_ || dead_at_head_flags_ || rt_->tlb_table || b_->tail.present())
     return false;
   // From the head to the first full flags write: nothing may read the flags or leave the
   // block but a fault at an access (its sync record or its write_back know the indicator).
-  const uint32_t end = b_.main_end();
+  const uint32_t end = b_->main_end();
   bool written = false;
   for (uint32_t i = 0; i < end && !written; ++i) {
-    const ir::Inst& in = b_.insts[i];
+    const ir::Inst& in = b_->insts[i];
     if (in.dead) continue;
     switch (in.op) {
       case Opcode::SetFlags:
@@ -305,17 +305,17 @@ bool BlockEmitter::plan_carried_flags() {
   std::fill(std::begin(hoisted_of), std::end(hoisted_of), kNone);
   std::fill(std::begin(final_of), std::end(final_of), kNone);
   for (uint32_t i = 0; i < end; ++i) {
-    const ir::Inst& in = b_.insts[i];
+    const ir::Inst& in = b_->insts[i];
     if (in.dead) continue;
     const unsigned r = unsigned(in.args[0].v & 15);
     if (in.op == Opcode::SetFlags) last = i;
     else if (in.op == Opcode::SetGpr) final_of[r] = uint32_t(in.args[1].v);
     else if (in.op == Opcode::GetGpr && hoisted_[i]) hoisted_of[r] = i;
   }
-  const ir::Inst& set = b_.insts[last];
+  const ir::Inst& set = b_->insts[last];
   if (set.args[0].v != flag::ARITH) return false;
   const uint32_t f = uint32_t(set.args[1].v);
-  const ir::Inst& fl = b_.insts[f];
+  const ir::Inst& fl = b_->insts[f];
   if (fl.op != Opcode::FlagsAdd && fl.op != Opcode::FlagsSub && fl.op != Opcode::FlagsLogic) return false;
   const int n = fl.op == Opcode::FlagsLogic ? 1 : 2;
   carried_imm_ = false;
@@ -360,7 +360,7 @@ void BlockEmitter::start_carried_flags() {
     ++pins_[carried_ind_];
     xor_(Xbyak::Reg32(carried_ind_), Xbyak::Reg32(carried_ind_));  // the first iteration: CpuState's
   }
-  const ir::Inst& fl = b_.insts[carried_flags_];
+  const ir::Inst& fl = b_->insts[carried_flags_];
   carried_ = FlagsRecipe{};
   carried_.op = fl.op == Opcode::FlagsAdd ? FlagsRecipe::Add : fl.op == Opcode::FlagsSub ? FlagsRecipe::Sub
                                                                                          : FlagsRecipe::Logic;
@@ -389,7 +389,7 @@ bool BlockEmitter::carries_flags_now() const {
       dirty_flags_mask_ != flag::ARITH || !lazy(dirty_flags_))
     return false;
   // Each operand is the value the back edge moves into its guest register's loop register.
-  const ir::Inst& fl = b_.insts[carried_flags_];
+  const ir::Inst& fl = b_->insts[carried_flags_];
   const int n = carried_.op == FlagsRecipe::Logic ? 1 : carried_imm_ ? 1 : 2;
   for (int k = 0; k < n; ++k) {
     const unsigned r = carried_gpr_[k];

@@ -10,7 +10,7 @@
 namespace vireo::jit::x64_detail {
 
 std::pair<uint32_t, int64_t> BlockEmitter::base_and_displacement(uint32_t v) const {
-  const ir::Inst& d = b_.insts[v];
+  const ir::Inst& d = b_->insts[v];
   if (d.op == Opcode::Add && !d.args[0].is_imm && !d.args[1].is_imm) {
     for (int k = 0; k < 2; ++k)
       if (is_const(d.args[k].v) && !is_const(d.args[1 - k].v))
@@ -24,7 +24,7 @@ std::pair<uint32_t, int64_t> BlockEmitter::address_root(uint32_t v) const {
   // 0x58`, ret's pop. Each value is a fixed number (SSA), whether its register lives or not.
   int64_t disp = 0;
   for (int depth = 0; depth < 64; ++depth) {
-    const ir::Inst& d = b_.insts[v];
+    const ir::Inst& d = b_->insts[v];
     if (d.op != Opcode::Add && d.op != Opcode::Sub) break;
     auto constant = [&](int k, int64_t& c) {
       if (d.args[k].is_imm) c = int64_t(d.args[k].v);
@@ -47,7 +47,7 @@ std::pair<uint32_t, int64_t> BlockEmitter::address_root(uint32_t v) const {
 
 bool BlockEmitter::range_already_checked(uint32_t v) {
   auto [base, disp] = address_root(v);
-  const uint64_t reach = rt_.mem->guard > 64 ? rt_.mem->guard - 64 : 0;
+  const uint64_t reach = rt_->mem->guard > 64 ? rt_->mem->guard - 64 : 0;
   for (auto [b, d] : checked_ranges_)
     if (b == base && (disp >= d ? uint64_t(disp - d) : uint64_t(d - disp)) <= reach) return true;
   checked_ranges_.emplace_back(base, disp);
@@ -59,7 +59,7 @@ bool BlockEmitter::range_already_checked(uint32_t v) {
 // of the guest memory the block is translated for. An access running past the end from such
 // an address still faults in the guard, as one covered by an earlier check does.
 bool BlockEmitter::below_window_end(uint32_t v) const {
-  return passes::upper_bound(b_, v) < rt_.mem->limit;
+  return passes::upper_bound(*b_, v) < rt_->mem->limit;
 }
 
 bool BlockEmitter::alignment_already_checked(uint32_t v) {
@@ -71,10 +71,10 @@ bool BlockEmitter::alignment_already_checked(uint32_t v) {
 }
 
 void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
-  if (rt_.tlb_table) return softmmu_access(in, k, write);
+  if (rt_->tlb_table) return softmmu_access(in, k, write);
   if (range_already_checked(uint32_t(in.args[k].v)) || (copy_ == 1 && induction_covered(uint32_t(in.args[k].v))) ||
       below_window_end(uint32_t(in.args[k].v))) {
-    out_.sync.push_back(snapshot());
+    out_->sync.push_back(snapshot());
     return;
   }
   // A folded address x + c within the guards' reach of x is checked as x: x < limit puts
@@ -91,11 +91,11 @@ void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
     mov(r11, int64_t(int32_t(const_of(v))));
   } else if (folded_address(v)) {
     auto [x, c] = base_and_displacement(uint32_t(v));
-    const uint64_t reach = rt_.mem->guard > 64 ? rt_.mem->guard - 64 : 0;
+    const uint64_t reach = rt_->mem->guard > 64 ? rt_->mem->guard - 64 : 0;
     if (folded_[x]) {  // (i << s) + c
       const GuestOperand a = guest_index(v);
       lea(r11, ptr[Reg64(a.index) * a.scale + a.disp]);
-    } else if (rt_.range_fault[write] && uint64_t(c < 0 ? -c : c) <= reach) {
+    } else if (rt_->range_fault[write] && uint64_t(c < 0 ? -c : c) <= reach) {
       addr = val(x);
       recheck_disp = int32_t(c);
       recheck = true;
@@ -105,18 +105,18 @@ void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
   } else {
     addr = val(in.args[k].v);
   }
-  enc::cmp_rip(*this, addr.getIdx(), rt_.window_limit);
+  enc::cmp_rip(*this, addr.getIdx(), rt_->window_limit);
   const uint32_t jcc = jcc_to_stub(0x3);  // jae
   SyncRecord rec = snapshot();
   // (cmpxchg rewrites its record after this point: rax parked in r11)
-  if (rt_.range_fault[write] && in.op != Opcode::AtomicCmpXchg)
+  if (rt_->range_fault[write] && in.op != Opcode::AtomicCmpXchg)
     range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, {}, VEC_PF, rec.host_offset});
   else
     range_fault_info_.push_back({addr.getIdx(), in.guest_pc, write, rec, VEC_PF});
   range_fault_info_.back().jcc_end = jcc;
   range_fault_info_.back().recheck = recheck;
   range_fault_info_.back().recheck_disp = recheck_disp;
-  out_.sync.push_back(std::move(rec));
+  out_->sync.push_back(std::move(rec));
 }
 
 // A locked read-modify-write: the host's own locked instruction on the guest address, so
@@ -150,7 +150,7 @@ void BlockEmitter::atomic(const ir::Inst& in, const Reg64& d) {
   guest_access(in, 0, true);
   mov(r11, rax);
   if (expected.getIdx() != 0) mov(rax, expected);
-  SyncRecord& rec = out_.sync.back();
+  SyncRecord& rec = out_->sync.back();
   rec.host_offset = uint32_t(getSize());
   for (auto& [guest, host] : rec.gprs)
     if (host == 0) host = 11;

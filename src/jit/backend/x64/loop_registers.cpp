@@ -20,20 +20,20 @@ unsigned in_place_operands(Opcode op) {
 }
 
 void BlockEmitter::plan_coalescing(const std::vector<uint32_t>& head_last_use) {
-  const uint32_t end = uint32_t(b_.insts.size());
+  const uint32_t end = uint32_t(b_->insts.size());
   for (uint32_t i = 0; i < end; ++i)
-    if (hoisted_[i]) hoisted_of_[b_.insts[i].args[0].v & 15] = int(i);
-  if (b_.tail.present()) return;  // (the tail's back edge may carry other values)
+    if (hoisted_[i]) hoisted_of_[b_->insts[i].args[0].v & 15] = int(i);
+  if (b_->tail.present()) return;  // (the tail's back edge may carry other values)
   for (unsigned r = 0; r < 16; ++r) {
     const int h = hoisted_of_[r];
     if (h < 0) continue;
     // The last write of r: its value is what the back edge moves into the loop register.
     uint32_t s = kNone;
-    for (uint32_t i = uint32_t(h) + 1; i < b_.main_end(); ++i)
-      if (!b_.insts[i].dead && b_.insts[i].op == Opcode::SetGpr && (b_.insts[i].args[0].v & 15) == r) s = i;
-    if (s == kNone || imm_arg(b_.insts[s], 1)) continue;
-    const uint32_t v = uint32_t(b_.insts[s].args[1].v);
-    const ir::Inst& d = b_.insts[v];
+    for (uint32_t i = uint32_t(h) + 1; i < b_->main_end(); ++i)
+      if (!b_->insts[i].dead && b_->insts[i].op == Opcode::SetGpr && (b_->insts[i].args[0].v & 15) == r) s = i;
+    if (s == kNone || imm_arg(b_->insts[s], 1)) continue;
+    const uint32_t v = uint32_t(b_->insts[s].args[1].v);
+    const ir::Inst& d = b_->insts[v];
     if (v <= uint32_t(h) || d.dead || folded_[v] || hoisted_[v] || !in_place_operands(d.op) ||
         head_last_use[uint32_t(h)] > v)
       continue;
@@ -42,7 +42,7 @@ void BlockEmitter::plan_coalescing(const std::vector<uint32_t>& head_last_use) {
     // a read of r).
     bool clear = true;
     for (uint32_t k = v + 1; k < s && clear; ++k) {
-      const ir::Inst& x = b_.insts[k];
+      const ir::Inst& x = b_->insts[k];
       if (x.dead || folded_[k]) continue;
       if (passes::is_sync_point(x.op) || x.op == Opcode::ExitIf || x.op == Opcode::GetFlags ||
           ((x.op == Opcode::GetGpr || x.op == Opcode::SetGpr) && (x.args[0].v & 15) == r))
@@ -69,15 +69,15 @@ bool BlockEmitter::coalesce_now(uint32_t i, const ir::Inst& in, int& r) {
 }
 
 bool BlockEmitter::plan_peeling(bool carrying) {
-  if (!self_loop_ || rt_.tlb_table || b_.tail.present()) return false;
-  for (uint32_t i = 0; i < b_.main_end(); ++i) {
-    const ir::Inst& in = b_.insts[i];
+  if (!self_loop_ || rt_->tlb_table || b_->tail.present()) return false;
+  for (uint32_t i = 0; i < b_->main_end(); ++i) {
+    const ir::Inst& in = b_->insts[i];
     if (!in.dead && in.op == Opcode::SetGpr && !imm_arg(in, 1)) final_of_[in.args[0].v & 15] = uint32_t(in.args[1].v);
     else if (!in.dead && in.op == Opcode::SetGpr) final_of_[in.args[0].v & 15] = kNone - 1;  // (a constant)
   }
   if (carrying) return true;
-  for (uint32_t i = 0; i < b_.main_end(); ++i) {
-    const ir::Inst& in = b_.insts[i];
+  for (uint32_t i = 0; i < b_->main_end(); ++i) {
+    const ir::Inst& in = b_->insts[i];
     if (in.dead || !passes::is_sync_point(in.op)) continue;
     for (int k = 0; k < in.nargs; ++k)
       if (!in.args[k].is_imm && induction_covered(uint32_t(in.args[k].v))) return true;
@@ -97,7 +97,7 @@ bool BlockEmitter::induction_step(uint32_t v, int64_t& step) const {
   step = 0;
   if (fin == kNone) return true;  // (never written: the same address in every iteration)
   if (fin == kNone - 1) return false;
-  const ir::Inst& a = b_.insts[fin];
+  const ir::Inst& a = b_->insts[fin];
   if ((a.op != Opcode::Add && a.op != Opcode::Sub) || a.args[0].is_imm || a.args[1].is_imm) return false;
   // x + c, c + x, or x - c (glibc's AVX2 loops step with `sub rdi, -0x80`: the shorter imm8)
   for (int k = 0; k < (a.op == Opcode::Add ? 2 : 1); ++k)
@@ -112,7 +112,7 @@ bool BlockEmitter::induction_step(uint32_t v, int64_t& step) const {
 bool BlockEmitter::induction_covered(uint32_t v) const {
   int64_t step;
   if (!induction_step(v, step)) return false;
-  const uint64_t reach = rt_.mem->guard > 64 ? rt_.mem->guard - 64 : 0;
+  const uint64_t reach = rt_->mem->guard > 64 ? rt_->mem->guard - 64 : 0;
   return (step < 0 ? 0 - uint64_t(step) : uint64_t(step)) <= reach;
 }
 

@@ -55,42 +55,42 @@ constexpr int kCallerSaved[] = {Xbyak::Operand::RAX, Xbyak::Operand::RCX, Xbyak:
 static_assert(std::size(kCallerSaved) % 2 == 0, "the host stack stays 16-byte aligned");
 
 uint32_t BlockEmitter::insns_counted_from(uint32_t i) const {
-  const bool in_tail = i >= b_.main_end();
-  const std::vector<uint64_t>* pcs = in_tail ? rt_.tail_insn_pcs : rt_.insn_pcs;
+  const bool in_tail = i >= b_->main_end();
+  const std::vector<uint64_t>* pcs = in_tail ? rt_->tail_insn_pcs : rt_->insn_pcs;
   if (!pcs) return 0;
-  auto at = std::find(pcs->begin(), pcs->end(), b_.insts[i].guest_pc);
+  auto at = std::find(pcs->begin(), pcs->end(), b_->insts[i].guest_pc);
   if (at == pcs->end()) return 0;
   const auto n = uint32_t(pcs->end() - at);
   // (fallbacks count themselves)
-  const uint32_t fallbacks = self_counting(i, in_tail ? uint32_t(b_.insts.size()) : b_.main_end());
+  const uint32_t fallbacks = self_counting(i, in_tail ? uint32_t(b_->insts.size()) : b_->main_end());
   return n > fallbacks ? n - fallbacks : 0;
 }
 
 void BlockEmitter::softmmu_access(const ir::Inst& in, int k, bool write) {
   const Reg64 addr = val(in.args[k].v);
   const unsigned size = access_size(in);
-  const auto i = uint32_t(&in - b_.insts.data());
+  const auto i = uint32_t(&in - b_->insts.data());
   Xbyak::Label& retry = softmmu_retry_labels_.emplace_back();
   Xbyak::Label& slow = softmmu_slow_labels_.emplace_back();
   L(retry);
   mov(r15, addr);
   shr(r15, 7);
   and_(r15d, (softmmu::Tlb::kEntries - 1) << 5);
-  mov(r11, uint64_t(reinterpret_cast<uintptr_t>(rt_.tlb_table)));
+  mov(r11, uint64_t(reinterpret_cast<uintptr_t>(rt_->tlb_table)));
   add(r15, r11);
   lea(r11, ptr[addr + int(size - 1)]);
   and_(r11, -4096);
   cmp(r11, qword[r15 + int(write ? offsetof(softmmu::JitTlbEntry, write_tag) : offsetof(softmmu::JitTlbEntry, read_tag))]);
   jne(slow, T_NEAR);
-  if (rt_.count_insns && rt_.tlb_hits) {
-    mov(r11, uint64_t(reinterpret_cast<uintptr_t>(rt_.tlb_hits)));
+  if (rt_->count_insns && rt_->tlb_hits) {
+    mov(r11, uint64_t(reinterpret_cast<uintptr_t>(rt_->tlb_hits)));
     inc(qword[r11]);
   }
   mov(r15, qword[r15 + int(offsetof(softmmu::JitTlbEntry, addend))]);
   SyncRecord rec = snapshot();
-  softmmu_slow_.push_back({addr.getIdx(), size | uint32_t(write) << 8 | uint32_t(rt_.tlb_user) << 9, in.guest_pc, rec,
+  softmmu_slow_.push_back({addr.getIdx(), size | uint32_t(write) << 8 | uint32_t(rt_->tlb_user) << 9, in.guest_pc, rec,
                            insns_counted_from(i)});
-  out_.sync.push_back(std::move(rec));
+  out_->sync.push_back(std::move(rec));
 }
 
 void BlockEmitter::softmmu_slow_paths() {
@@ -100,12 +100,12 @@ void BlockEmitter::softmmu_slow_paths() {
     L(*slow);
     mov(r11, Reg64(s.addr_reg));
     mov(r15d, s.how);
-    call(rt_.tlb_fill_thunk);
+    call(rt_->tlb_fill_thunk);
     test(r11d, r11d);
     jnz(*retry, T_NEAR);
     write_back(s.state);
     set_rip(s.pc);
-    if (rt_.count_insns && s.skipped) sub(qword[rbx + kOffInsnCount], int32_t(s.skipped));
+    if (rt_->count_insns && s.skipped) sub(qword[rbx + kOffInsnCount], int32_t(s.skipped));
     exit_with(kExitInterpret);
   }
 }
