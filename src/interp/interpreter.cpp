@@ -142,7 +142,7 @@ void Interpreter::grow_index(size_t to) {
   for (CacheEntry* e = pool_.get(); e < pool_end_; ++e) {
     if (e->rip == kDeadRip) continue;
     set_indexed(e->rip, e);
-    if (memo_grows) memo_note(e, false);
+    if (memo_grows) memo_note(e, false, MemoKey{});
   }
   if (!to) grow_at_misses_ = slots < kIndexMax ? decode_misses_ + kGrowAfterMisses : 0;
 }
@@ -330,7 +330,7 @@ uint64_t Interpreter::memo_hash(uint64_t w0, uint64_t w1, unsigned shape) {
   return shape_hash(w0, w1, shape);
 }
 
-void Interpreter::memo_note(const CacheEntry* e, bool copied) {
+void Interpreter::memo_note(const CacheEntry* e, bool copied, MemoKey key) {
   if (templates_) {
     // (A copy has its template's shape, in the memo already.)
     if (!copied) note_template(e->insn);
@@ -338,10 +338,14 @@ void Interpreter::memo_note(const CacheEntry* e, bool copied) {
   }
   const unsigned shape = e->insn.shape_len;
   if (!shape) return;
-  uint64_t w0, w1;
-  std::memcpy(&w0, e->insn.bytes, 8);
-  std::memcpy(&w1, e->insn.bytes + 8, 8);
-  const uint64_t h = memo_hash(w0, w1, shape), tag = memo_tag(h);
+  uint64_t h = key.hash;
+  if (key.shape != shape) {  // (the guess was not the decode's shape, or there was none)
+    uint64_t w0, w1;
+    std::memcpy(&w0, e->insn.bytes, 8);
+    std::memcpy(&w1, e->insn.bytes + 8, 8);
+    h = memo_hash(w0, w1, shape);
+  }
+  const uint64_t tag = memo_tag(h);
   uint64_t* const bucket = &memo_[memo_bucket(h, memo_mask_)];
   // The newest first; the older of the two is dropped, unless the first is this shape's own.
   if ((bucket[0] & ~kIndexPointer) != tag) bucket[1] = bucket[0];
@@ -373,13 +377,14 @@ void Interpreter::start_templates() {
   memo_.reset();
 }
 
-const Insn* Interpreter::memo_find(const uint8_t* buf, size_t got) const {
+const Insn* Interpreter::memo_find(const uint8_t* buf, size_t got, MemoKey& key) const {
   uint64_t w0, w1;
   std::memcpy(&w0, buf, 8);
   std::memcpy(&w1, buf + 8, 8);
   const unsigned shape = guess_shape_length(buf);
   if (shape > got) return nullptr;
   const uint64_t h = memo_hash(w0, w1, shape);
+  key = {shape, h};
   // Its shape's bytes are these bytes' first (the instruction is then as long as it).
   auto same_shape = [&](const Insn& t) {
     uint64_t c0, c1;
@@ -478,7 +483,8 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   }
   // The entry is filled in at the pool's cursor, which moves on only once it is complete.
   e = allocate_entry();
-  const Insn* const same = memo_find(buf, got);
+  MemoKey key;
+  const Insn* const same = memo_find(buf, got, key);
   if (same) {
     // The same shape, decoded at another address: the same instruction (and handler), with
     // the displacement and immediates read from these bytes and the operands computed from
@@ -520,7 +526,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   }
   if (!young_child()) {
     set_indexed(rip, e);
-    memo_note(e, copied);
+    memo_note(e, copied, key);
   } else {
     // A young forked child (TierRun::keep_inherited): the index's and the memo's pages are its
     // parent's until written, and a decode's stores land anywhere in them, a page copy each

@@ -442,10 +442,17 @@ class Interpreter final : public Engine {
   static uint64_t memo_hash(uint64_t w0, uint64_t w1, unsigned shape);
   static size_t memo_bucket(uint64_t h, size_t mask) { return (h >> 20) & mask & ~size_t(1); }
   static uint64_t memo_tag(uint64_t h) { return h & ~kIndexPointer; }
-  // A decode of the same shape as the bytes at `buf` (`got` of them readable), or null.
-  const Insn* memo_find(const uint8_t* buf, size_t got) const;
-  // Remembers `e`'s decode, just made (by Zydis, or copied: the pointer form keeps the newest).
-  void memo_note(const CacheEntry* e, bool copied);
+  // The memo's key of the bytes at a miss: their shape's guessed length and its hash.
+  struct MemoKey {
+    unsigned shape = 0;  // 0: none (more than the bytes read)
+    uint64_t hash = 0;
+  };
+  // A decode of the same shape as the bytes at `buf` (`got` of them readable), or null; `key`
+  // is set to the key it looked up.
+  const Insn* memo_find(const uint8_t* buf, size_t got, MemoKey& key) const;
+  // Remembers `e`'s decode, just made (by Zydis, or copied: the pointer form keeps the newest);
+  // `key`: memo_find's for its bytes (its hash is e's when the shapes agree).
+  void memo_note(const CacheEntry* e, bool copied, MemoKey key);
   void note_template(const Insn& in);
   void start_templates();  // (fetch_slow, at kTemplatesAt entries)
   // Which guest pages may have entries in the cache, hashed (page mod kCodePageBits): a set
