@@ -136,6 +136,20 @@ class Tiering {
   void new_process() {
     born_at_ = stats.interp_insns;
     forked_ = true;
+    phase_open_ = o_.startup_translate_after != 0;
+  }
+  // True once when the start-up phase has ended (a forked child's too): the caller then
+  // restarts the interpreter tier's head counts (Interpreter::restart_head_counts). Counted
+  // towards the phase's N (256), they were all due at once under the steady N (8): every
+  // head entered 8 times in the start-up code was translated at its next entry, whether it
+  // ran again or not. A short program that lives just past the phase (an exec'd `wc -l`:
+  // 304,000 instructions) translated 47 blocks to run 1,952 instructions in them, ~3 ms more
+  // CPU than the interp engine per run (docs/performance.md, "Fork and exec, sixteenth
+  // pass"). Counted afresh, a head is translated after 8 entries in the steady state.
+  bool startup_ended() {
+    if (!phase_open_ || in_startup()) return false;
+    phase_open_ = false;
+    return true;
   }
   // A forked child in its start-up phase does not store the entry counts of the code its
   // parent decoded (Interpreter::TierRun::keep_inherited): those decode-pool pages are shared
@@ -173,6 +187,7 @@ class Tiering {
     uint64_t entries_left = 0;   // > 0: demoted, interpreted until this many more entries
   };
   TierOptions o_;
+  bool phase_open_ = o_.startup_translate_after != 0;  // startup_ended has not said so yet (after o_)
   std::unordered_map<uint64_t, PageState> pages_;   // page number -> SMC history
   // Start-up heads interpreted again (pays_to_translate): pc -> times, each after
   // startup_translate_after more entries. (A few tens per process: most heads never get due.)

@@ -61,6 +61,33 @@ TEST(JitTiering, TheStartUpPhaseEndsAfterItsInstructions) {
   EXPECT_EQ(t.insns_until_steady(), 0u);
 }
 
+// The end of the start-up phase is told once (the jit then restarts the tier's head counts:
+// Interpreter::restart_head_counts), and once more for each forked child's own phase.
+TEST(JitTiering, TheEndOfTheStartUpPhaseIsToldOnce) {
+  Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000});
+  EXPECT_FALSE(t.startup_ended());
+  t.stats.interp_insns = 999;
+  EXPECT_FALSE(t.startup_ended());
+  t.stats.interp_insns = 1000;
+  EXPECT_TRUE(t.startup_ended());
+  EXPECT_FALSE(t.startup_ended());
+  t.stats.interp_insns = 5000;
+  EXPECT_FALSE(t.startup_ended());
+  t.new_process();  // (a forked child: its own phase)
+  EXPECT_FALSE(t.startup_ended());
+  t.stats.interp_insns = 6000;
+  EXPECT_TRUE(t.startup_ended());
+  EXPECT_FALSE(t.startup_ended());
+}
+
+TEST(JitTiering, WithoutAStartUpPhaseItsEndIsNeverTold) {
+  Tiering t(TierOptions{.translate_after = 8});
+  t.stats.interp_insns = 1'000'000;
+  EXPECT_FALSE(t.startup_ended());
+  t.new_process();
+  EXPECT_FALSE(t.startup_ended());
+}
+
 TEST(JitTiering, AForkedChildStartsItsOwnStartUpPhase) {
   Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000});
   t.stats.interp_insns = 5000;
