@@ -307,6 +307,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc, const CpuState* entry) {
     }
     tb->pack_metadata();
     ++stats_.blocks_translated;
+    tiering_.note_translation();
     stats_.guest_insns_translated += tb->guest_insns;
     stats_.host_bytes += tb->code_size;
     if (tb->self_loop) ++stats_.self_loop_blocks;

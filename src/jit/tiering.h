@@ -131,7 +131,11 @@ class Tiering {
     return o_.translate_after << doublings;
   }
   // Interpreter-tier instructions until threshold() changes (the start-up phase ends), or 0.
-  uint64_t insns_until_steady() const { return in_startup() ? o_.startup_insns - age() : 0; }
+  // (0 too past its instructions with nothing translated yet: the phase ends at a translation)
+  uint64_t insns_until_steady() const { return young() ? o_.startup_insns - age() : 0; }
+  // A block was translated in this process (or its parent, before a fork: the translator's
+  // code and data are in memory, the cache mapped).
+  void note_translation() { translated_ = true; }
   // The engine runs in a forked child: a new process, whose start-up phase starts now.
   void new_process() {
     born_at_ = stats.interp_insns;
@@ -158,7 +162,7 @@ class Tiering {
   // tier alone, docs/performance.md "Tiers, exec-heavy pass"). Such code is interpreted there
   // (or runs translated, if its parent translated it); code the child decodes itself is
   // counted as usual, and a child that lives past its start-up counts everything again.
-  bool keeps_parent_counts() const { return forked_ && in_startup(); }
+  bool keeps_parent_counts() const { return forked_ && young(); }
   // The engine's process forked a child; true if, from now on in its start-up phase, it does
   // not store the entry counts of the code decoded before the fork either (keeps_shared_counts).
   // The parent's pool pages are then shared with the child: the first count stored on each
@@ -167,20 +171,32 @@ class Tiering {
   // (docs/performance.md, "Fork and exec, thirteenth pass"). Counting there waits for the
   // end of the phase, as a forked child's does; a parent past its start-up counts as before.
   bool parent_forked() {
-    if (!in_startup()) return false;
+    if (!young()) return false;
     forked_parent_ = true;
     return true;
   }
-  bool keeps_shared_counts() const { return forked_parent_ && in_startup(); }
+  bool keeps_shared_counts() const { return forked_parent_ && young(); }
   const TierOptions& options() const { return o_; }
   TierStats stats;
 
  private:
   uint64_t age() const { return stats.interp_insns - born_at_; }  // interpreter-tier instructions
-  bool in_startup() const { return o_.startup_translate_after && age() < o_.startup_insns; }
+  // The start-up phase: the process's first startup_insns instructions in the tier, and after
+  // them until its first translation (note_translation). A process's first translation is its
+  // dearest (the code cache mapped, the trampolines made, the translator's code and data
+  // faulted in: ~1 ms here), and one that has found no block worth it by the phase's budget
+  // (startup_translate_insns) in its first 300,000 instructions is most often one about to
+  // exit (an exec'd `date`, `sort` or `expr`, 300,000-350,000 instructions, translated 8-150
+  // blocks at N = 8 to run 300-27,000 instructions in them: docs/performance.md, "Fork and
+  // exec, sixteenth pass"). A long one finds its hot loop by the budget as it would have in
+  // its first 300,000.
+  bool in_startup() const { return o_.startup_translate_after && (young() || !translated_); }
+  // Its first startup_insns instructions (what a forked process's counts follow).
+  bool young() const { return o_.startup_translate_after && age() < o_.startup_insns; }
   uint64_t born_at_ = 0;  // stats.interp_insns when this process started (its parent's, after fork)
   bool forked_ = false;   // this process is a fork of the one that made the engine
   bool forked_parent_ = false;  // this process forked in its start-up phase (parent_forked)
+  bool translated_ = false;  // note_translation (kept by a forked child: its cache is its parent's)
   struct PageState {
     uint32_t faults = 0;         // SMC write faults since the page was last (re)promoted
     uint32_t demotions = 0;
