@@ -37,7 +37,8 @@ struct TierOptions {
   // instead (0: no start-up phase). Exec-heavy work is mostly short processes (a dynamic
   // program's loader and libc start-up: 0.1-1 M instructions) whose blocks run tens of times
   // at most, where translating at the 8th entry does not pay; a long run gets N soon enough.
-  // A forked child starts its own phase (a shell's subshells are short processes too).
+  // A forked child starts its own phase (a shell's subshells are short processes too). With
+  // nothing translated by then, the phase goes on until the first translation (in_startup).
   // (`vireo run`: 256; 64 until the interpreter tier ran the interp engine's loop, which made
   // interpreting cheaper: docs/performance.md, "Interpreter tier on the engine's loop".)
   uint32_t startup_translate_after = 0;
