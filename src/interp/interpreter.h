@@ -120,6 +120,9 @@ class Interpreter final : public Engine {
   // Due heads count from 0 again (the jit dropped all its translations: what was translated
   // is interpreted N times before it is translated again, as when it was new).
   void cool_due_heads();
+  // Every head's count but a due one's starts from 0 again (the jit's start-up phase ended and
+  // its N with it: jit/tiering.h, Tiering::startup_ended_late). A new epoch: nothing is written.
+  void restart_head_counts() { ++epoch_; }
   // Asks the host's caches for what a fetch at `rip` loads first: its index slot and the guest
   // code. The jit's dispatcher calls it when translated code leaves for a pc that is most
   // often cold (a return to an interpreted caller), so that these two misses overlap with its

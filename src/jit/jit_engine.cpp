@@ -307,6 +307,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc, const CpuState* entry) {
     }
     tb->pack_metadata();
     ++stats_.blocks_translated;
+    tiering_.note_translation();
     stats_.guest_insns_translated += tb->guest_insns;
     stats_.host_bytes += tb->code_size;
     if (tb->self_loop) ++stats_.self_loop_blocks;
@@ -341,6 +342,7 @@ TranslatedBlock* JitEngine::translate(uint64_t pc, const CpuState* entry) {
 // translated code returns), so the hand-over needs nothing else.
 StopReason JitEngine::interpret_cold(CpuState& cpu, bool restart, bool& due) {
   const uint64_t before = cpu.insn_count;
+  if (tiering_.startup_ended_late()) interp_.restart_head_counts();  // (N drops from 256 to 8)
   Interpreter::TierRun run;
   run.translate_at = std::max<uint32_t>(1, tiering_.threshold(cache_.block_count()));
   if (uint64_t left = tiering_.insns_until_steady()) run.yield_at_insn = before + left;

@@ -37,7 +37,8 @@ struct TierOptions {
   // instead (0: no start-up phase). Exec-heavy work is mostly short processes (a dynamic
   // program's loader and libc start-up: 0.1-1 M instructions) whose blocks run tens of times
   // at most, where translating at the 8th entry does not pay; a long run gets N soon enough.
-  // A forked child starts its own phase (a shell's subshells are short processes too).
+  // A forked child starts its own phase (a shell's subshells are short processes too). With
+  // nothing translated by then, the phase goes on until the first translation (in_startup).
   // (`vireo run`: 256; 64 until the interpreter tier ran the interp engine's loop, which made
   // interpreting cheaper: docs/performance.md, "Interpreter tier on the engine's loop".)
   uint32_t startup_translate_after = 0;
@@ -131,11 +132,37 @@ class Tiering {
     return o_.translate_after << doublings;
   }
   // Interpreter-tier instructions until threshold() changes (the start-up phase ends), or 0.
-  uint64_t insns_until_steady() const { return in_startup() ? o_.startup_insns - age() : 0; }
+  // (past its instructions with nothing translated yet: until kLateStartups times them)
+  uint64_t insns_until_steady() const {
+    return !in_startup() ? 0 : young() ? o_.startup_insns - age() : o_.startup_insns * kLateStartups - age();
+  }
+  // A block was translated in this process (or its parent, before a fork: the translator's
+  // code and data are in memory, the cache mapped).
+  void note_translation() {
+    if (!translated_ && !young()) late_ = true;
+    translated_ = true;
+  }
   // The engine runs in a forked child: a new process, whose start-up phase starts now.
   void new_process() {
     born_at_ = stats.interp_insns;
     forked_ = true;
+    phase_open_ = o_.startup_translate_after != 0;
+    late_ = false;
+  }
+  // True once when the start-up phase has ended late, at the process's first translation
+  // past its instructions (in_startup): the caller then restarts the interpreter tier's head
+  // counts (Interpreter::restart_head_counts). Counted towards the phase's N (256), they were
+  // all due at once under the steady N (8): every head entered 8 times in the start-up code
+  // was translated at its next entry, whether it ran again or not (an exec'd `wc -l`, 304,000
+  // instructions, translated 47 blocks to run 1,952 instructions in them when the phase ended
+  // at 300,000: docs/performance.md, "Fork and exec, sixteenth pass"). Not when the phase ends
+  // on time, in a process that translated in it: its hot code is known, and counting it
+  // afresh kept it in the tier for 8 more entries (busybox sh's loop of execs: each count
+  // stored on a pool page shared with the last fork copied it, +17 page faults a fork).
+  bool startup_ended_late() {
+    if (!phase_open_ || in_startup()) return false;
+    phase_open_ = false;
+    return late_;
   }
   // A forked child in its start-up phase does not store the entry counts of the code its
   // parent decoded (Interpreter::TierRun::keep_inherited): those decode-pool pages are shared
@@ -144,7 +171,7 @@ class Tiering {
   // tier alone, docs/performance.md "Tiers, exec-heavy pass"). Such code is interpreted there
   // (or runs translated, if its parent translated it); code the child decodes itself is
   // counted as usual, and a child that lives past its start-up counts everything again.
-  bool keeps_parent_counts() const { return forked_ && in_startup(); }
+  bool keeps_parent_counts() const { return forked_ && young(); }
   // The engine's process forked a child; true if, from now on in its start-up phase, it does
   // not store the entry counts of the code decoded before the fork either (keeps_shared_counts).
   // The parent's pool pages are then shared with the child: the first count stored on each
@@ -153,26 +180,45 @@ class Tiering {
   // (docs/performance.md, "Fork and exec, thirteenth pass"). Counting there waits for the
   // end of the phase, as a forked child's does; a parent past its start-up counts as before.
   bool parent_forked() {
-    if (!in_startup()) return false;
+    if (!young()) return false;
     forked_parent_ = true;
     return true;
   }
-  bool keeps_shared_counts() const { return forked_parent_ && in_startup(); }
+  bool keeps_shared_counts() const { return forked_parent_ && young(); }
   const TierOptions& options() const { return o_; }
   TierStats stats;
 
  private:
   uint64_t age() const { return stats.interp_insns - born_at_; }  // interpreter-tier instructions
-  bool in_startup() const { return o_.startup_translate_after && age() < o_.startup_insns; }
+  // The start-up phase: the process's first startup_insns instructions in the tier, and after
+  // them until its first translation (note_translation). A process's first translation is its
+  // dearest (the code cache mapped, the trampolines made, the translator's code and data
+  // faulted in: ~1 ms here), and one that has found no block worth it by the phase's budget
+  // (startup_translate_insns) in its first 300,000 instructions is most often one about to
+  // exit (an exec'd `date`, `sort` or `expr`, 300,000-350,000 instructions, translated 8-150
+  // blocks at N = 8 to run 300-27,000 instructions in them: docs/performance.md, "Fork and
+  // exec, sixteenth pass"). A long one finds its hot loop by the budget as it would have in
+  // its first 300,000.
+  // (At most kLateStartups times its instructions: a phase N nothing reaches, an explicit
+  // --startup-translate-after, must not keep a long run in the tier.)
+  bool in_startup() const {
+    return o_.startup_translate_after && (young() || (!translated_ && age() < o_.startup_insns * kLateStartups));
+  }
+  static constexpr uint64_t kLateStartups = 4;
+  // Its first startup_insns instructions (what a forked process's counts follow).
+  bool young() const { return o_.startup_translate_after && age() < o_.startup_insns; }
   uint64_t born_at_ = 0;  // stats.interp_insns when this process started (its parent's, after fork)
   bool forked_ = false;   // this process is a fork of the one that made the engine
   bool forked_parent_ = false;  // this process forked in its start-up phase (parent_forked)
+  bool translated_ = false;  // note_translation (kept by a forked child: its cache is its parent's)
+  bool late_ = false;  // the first translation came after the phase's instructions
   struct PageState {
     uint32_t faults = 0;         // SMC write faults since the page was last (re)promoted
     uint32_t demotions = 0;
     uint64_t entries_left = 0;   // > 0: demoted, interpreted until this many more entries
   };
   TierOptions o_;
+  bool phase_open_ = o_.startup_translate_after != 0;  // startup_ended_late has not said so yet (after o_)
   std::unordered_map<uint64_t, PageState> pages_;   // page number -> SMC history
   // Start-up heads interpreted again (pays_to_translate): pc -> times, each after
   // startup_translate_after more entries. (A few tens per process: most heads never get due.)

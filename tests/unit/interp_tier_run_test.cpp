@@ -110,6 +110,34 @@ TEST(InterpTierRun, DueHeadsCooledCountAgain) {
   EXPECT_EQ(m.cpu.insn_count, 7u + 2u * 2u);  // entries 1 and 2 run, the third is due
 }
 
+// The jit's start-up phase ended (Interpreter::restart_head_counts): counts restart from 0,
+// a due head stays due.
+TEST(InterpTierRun, RestartedHeadCountsCountAgainButDueHeadsStayDue) {
+  Machine m;
+  m.load(kLoop);
+  Interpreter in(m.as.memory(), 2048);
+  Interpreter::TierRun run;
+  run.translate_at = 5;
+  run.yield_at_insn = 7;  // mov, then L counted twice (its first iteration falls through to it)
+  ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit);
+  EXPECT_FALSE(run.due);
+  EXPECT_EQ(m.cpu.insn_count, 7u);
+  in.restart_head_counts();
+  Interpreter::TierRun again;
+  again.translate_at = 5;
+  ASSERT_EQ(in.run_tier(m.cpu, again), StopReason::InstructionLimit);
+  EXPECT_TRUE(again.due);
+  // Without the restart L (2 entries counted) was due at its third entry from here (11
+  // instructions); restarted, at its fifth.
+  EXPECT_EQ(m.cpu.insn_count, 7u + 4u * 2u);
+  in.restart_head_counts();
+  Interpreter::TierRun due;
+  due.translate_at = 5;
+  ASSERT_EQ(in.run_tier(m.cpu, due), StopReason::InstructionLimit);
+  EXPECT_TRUE(due.due);
+  EXPECT_EQ(m.cpu.insn_count, 15u);  // still due: it stops at once
+}
+
 TEST(InterpTierRun, HeadCountsStartAfreshWhenThePoolWraps) {
   // A head A (nop ; syscall at kCode) entered twice, N = 3, in a 64-entry pool. Filler code (at
   // +0x100: 59 nops and a syscall) fills the pool before A; more filler (at +0x200: 10 nops and

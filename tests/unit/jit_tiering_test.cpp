@@ -52,6 +52,7 @@ TEST(JitTiering, ADueHeadOnADemotedPageCountsAllItsEntries) {
 
 TEST(JitTiering, TheStartUpPhaseEndsAfterItsInstructions) {
   Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 64, .startup_insns = 1000});
+  t.note_translation();
   EXPECT_EQ(t.threshold(), 64u);
   EXPECT_EQ(t.insns_until_steady(), 1000u);
   t.stats.interp_insns = 600;
@@ -61,8 +62,82 @@ TEST(JitTiering, TheStartUpPhaseEndsAfterItsInstructions) {
   EXPECT_EQ(t.insns_until_steady(), 0u);
 }
 
+// Past its instructions with nothing translated, the phase goes on until the first
+// translation (a process about to exit does not pay for the translator's first use).
+TEST(JitTiering, TheStartUpPhaseGoesOnUntilTheFirstTranslation) {
+  Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000,
+                        .startup_translate_insns = 4096});
+  t.stats.interp_insns = 1500;
+  EXPECT_EQ(t.threshold(), 256u);
+  EXPECT_EQ(t.insns_until_steady(), 2500u);  // (at most 4 times its instructions)
+  EXPECT_TRUE(t.weighs_due_heads());
+  EXPECT_FALSE(t.pays_to_translate(0x1000, 4));  // 256 x 4 < 4,096: still weighed
+  EXPECT_FALSE(t.startup_ended_late());
+  EXPECT_FALSE(t.keeps_parent_counts());  // (counts follow the instructions alone)
+  t.note_translation();
+  EXPECT_EQ(t.threshold(), 8u);
+  EXPECT_TRUE(t.startup_ended_late());
+  EXPECT_TRUE(t.pays_to_translate(0x1000, 4));
+  // A forked child keeps it (its parent's cache): its phase ends after its instructions.
+  t.new_process();
+  EXPECT_EQ(t.threshold(), 256u);
+  t.stats.interp_insns = 2500;
+  EXPECT_EQ(t.threshold(), 8u);
+}
+
+// A late end of the start-up phase (at the first translation, past its instructions) is told
+// once: the jit then restarts the tier's head counts (Interpreter::restart_head_counts). An end
+// on time, in a process that translated in its phase, is not (its hot code is known).
+TEST(JitTiering, ALateEndOfTheStartUpPhaseIsToldOnce) {
+  Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000});
+  t.stats.interp_insns = 999;
+  EXPECT_FALSE(t.startup_ended_late());
+  t.stats.interp_insns = 1000;
+  EXPECT_FALSE(t.startup_ended_late());  // (nothing translated: the phase goes on)
+  t.note_translation();
+  EXPECT_TRUE(t.startup_ended_late());
+  EXPECT_FALSE(t.startup_ended_late());
+  t.stats.interp_insns = 5000;
+  EXPECT_FALSE(t.startup_ended_late());
+  t.new_process();  // (a forked child: its own phase, its parent's translations)
+  EXPECT_FALSE(t.startup_ended_late());
+  t.stats.interp_insns = 6000;
+  EXPECT_FALSE(t.startup_ended_late());  // (ended on time)
+}
+
+// With nothing ever translated (a phase N nothing reaches), the phase ends at 4 times its
+// instructions.
+TEST(JitTiering, ALateStartUpPhaseEndsAtFourTimesItsInstructions) {
+  Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 1'000'000, .startup_insns = 1000});
+  t.stats.interp_insns = 3999;
+  EXPECT_EQ(t.threshold(), 1'000'000u);
+  EXPECT_EQ(t.insns_until_steady(), 1u);
+  t.stats.interp_insns = 4000;
+  EXPECT_EQ(t.threshold(), 8u);
+  EXPECT_EQ(t.insns_until_steady(), 0u);
+  EXPECT_FALSE(t.startup_ended_late());
+}
+
+TEST(JitTiering, AnEndOfTheStartUpPhaseOnTimeIsNotTold) {
+  Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000});
+  t.stats.interp_insns = 500;
+  t.note_translation();
+  t.stats.interp_insns = 1000;
+  EXPECT_EQ(t.threshold(), 8u);
+  EXPECT_FALSE(t.startup_ended_late());
+}
+
+TEST(JitTiering, WithoutAStartUpPhaseItsEndIsNeverTold) {
+  Tiering t(TierOptions{.translate_after = 8});
+  t.stats.interp_insns = 1'000'000;
+  EXPECT_FALSE(t.startup_ended_late());
+  t.new_process();
+  EXPECT_FALSE(t.startup_ended_late());
+}
+
 TEST(JitTiering, AForkedChildStartsItsOwnStartUpPhase) {
   Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000});
+  t.note_translation();
   t.stats.interp_insns = 5000;
   EXPECT_EQ(t.threshold(), 8u);
   t.new_process();  // (the engine after a host fork)
@@ -119,6 +194,7 @@ TEST(JitTiering, WithoutAStartUpPhaseAForkedChildCountsEverything) {
 TEST(JitTiering, NDoublesWithTheBlocksInTheCacheUpToEightTimes) {
   Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000,
                         .blocks_per_doubling = 100});
+  t.note_translation();
   EXPECT_EQ(t.threshold(5000), 256u);  // (the start-up phase's N is not raised)
   t.stats.interp_insns = 1000;
   EXPECT_EQ(t.threshold(0), 8u);

@@ -77,6 +77,7 @@ TEST(JitYoungProcess, AStartUpBlockIsAskedAgainUntilEntriesTimesLengthReachTheBu
   EXPECT_FALSE(t.pays_to_translate(0x3000, 0));
   // Past the start-up phase N alone decides.
   t.stats.interp_insns = o.startup_insns;
+  t.note_translation();
   EXPECT_TRUE(t.pays_to_translate(0x3000, 1));
   EXPECT_TRUE(t.pays_to_translate(0x1000, 6));
   // A budget of 0: due is due.
