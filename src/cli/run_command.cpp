@@ -50,9 +50,9 @@ struct RunArgs {
   // (jit/tiering.h; chosen by measurement, docs/performance.md "Tiers"); 0: always translated.
   uint32_t translate_after = 8;
   bool translate_after_given = false;  // --translate-after or VIREO_TRANSLATE_AFTER: N is fixed
-  // --startup-translate-after N: N during a thread's first 300,000 interpreter-tier
-  // instructions (jit/tiering.h; docs/performance.md "Start-up", "Interpreter tier on the
-  // engine's loop"); 0: no start-up phase.
+  // --startup-translate-after N: N during a thread's start-up phase: its first 300,000
+  // interpreter-tier instructions, then until its first translation, at most 1,200,000
+  // (jit/tiering.h; docs/jit.md "Tiers"); 0: no start-up phase.
   uint32_t startup_translate_after = 256;
   // --blocks-per-doubling N: without --translate-after, N doubles for every this many blocks
   // in the translation cache, up to 8 times (jit/tiering.h); 0: it stays.
@@ -304,8 +304,9 @@ constexpr RunOption kRunOptions[] = {
      [](CLI::App& c, RunArgs& a, const char* n) {
        return c
            .add_option(n, a.startup_translate_after,
-                       "jit: without --translate-after, translate at the Nth entry during a thread's first "
-                       "300,000 interpreter-tier instructions, and a forked child's (default 256; 0: no start-up phase)")
+                       "jit: without --translate-after, translate at the Nth entry during a thread's or forked child's "
+                       "start-up: its first 300,000 interpreter-tier instructions, then until its first translation, "
+                       "at most 1,200,000 (default 256; 0: no start-up phase)")
            ->check(CLI::Range(0, 1 << 30));
      }},
     {"--startup-translate-insns",
