@@ -21,6 +21,7 @@
 #include "cpu/decode_template.h"
 #include "cpu/decoder.h"
 #include "cpu/host_quirks.h"
+#include "elf_text.h"
 
 namespace vireo::test {
 namespace {
@@ -226,33 +227,11 @@ struct Comparer {
   }
 };
 
-std::vector<std::pair<uint64_t, std::vector<uint8_t>>> text_of(const char* path) {
-  std::ifstream f(path, std::ios::binary);
-  std::vector<uint8_t> file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> out;
-  if (file.size() < sizeof(Elf64_Ehdr)) return out;
-  Elf64_Ehdr eh;
-  std::memcpy(&eh, file.data(), sizeof eh);
-  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) return out;
-  for (unsigned i = 0; i < eh.e_shnum; ++i) {
-    Elf64_Shdr sh;
-    const size_t at = eh.e_shoff + size_t(i) * eh.e_shentsize;
-    if (at + sizeof sh > file.size()) break;
-    std::memcpy(&sh, file.data() + at, sizeof sh);
-    if (sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR) || sh.sh_offset + sh.sh_size > file.size())
-      continue;
-    std::vector<uint8_t> bytes(file.begin() + long(sh.sh_offset), file.begin() + long(sh.sh_offset + sh.sh_size));
-    bytes.resize(bytes.size() + 16, 0);
-    out.emplace_back(sh.sh_addr, std::move(bytes));
-  }
-  return out;
-}
-
 TEST(CpuDecoderReference, EveryInstructionOfRealProgramsDecodesAsTheReferenceDoes) {
   Comparer c;
   size_t programs = 0;
   for (const char* path : {"/usr/bin/python3", "/usr/lib/x86_64-linux-gnu/libc.so.6"}) {
-    auto sections = text_of(path);
+    auto sections = elf_text_sections(path);
     if (sections.empty()) continue;
     ++programs;
     for (auto& [addr, bytes] : sections)
