@@ -133,5 +133,57 @@ TEST(JitDivision, SlowPathContinuesAfterTheInstruction) {
   p.expect_same();
 }
 
+
+TEST(JitDivision, RemainderTakenFromTheHostDivisionMatchesTheInterpreter) {
+  // The frontend's remainder, low - q * divisor, is the host division's own (rdx) where its
+  // readers allow: 64-bit (exact), 32-bit (zero-extended), 16-bit (its low half read only).
+  // Read as a whole register, through flags, merged into a word, in an address, and with
+  // other values live in rax and rdx's host registers; each against the interpreter.
+  const std::vector<Code> forms = {
+      {0x48, 0x99, 0x48, 0xF7, 0xFE, 0x48, 0x8D, 0x0C, 0x02, 0x48, 0x89, 0xD0},  // cqo; idiv rsi; lea rcx, [rdx+rax]; mov rax, rdx
+      {0x31, 0xD2, 0xF7, 0xF1, 0x85, 0xD2, 0x41, 0x89, 0xD0, 0x4C, 0x01, 0xCA},  // xor edx, edx; div ecx; test edx, edx; mov r8d, edx; add rdx, r9
+      {0x66, 0x99, 0x66, 0xF7, 0xFE, 0x66, 0x41, 0x89, 0xD2, 0x66, 0x01, 0xD0},  // cwd; idiv si; mov r10w, dx; add ax, dx
+      {0x49, 0x89, 0xD3, 0x31, 0xD2, 0x49, 0xF7, 0xF1, 0x48, 0x6B, 0xD2, 0x03, 0x4C, 0x01, 0xD8},  // mov r11, rdx; xor edx, edx; div r9; imul rdx, rdx, 3; add rax, r11
+      {0x99, 0xF7, 0x7B, 0x04, 0x44, 0x8D, 0x62, 0x01},  // cdq; idiv dword [rbx+4]; lea r12d, [rdx+1]
+  };
+  for (const Code& f : forms) {
+    for (uint64_t seed = 1; seed <= 40; ++seed) {
+      CpuState s = random_state(seed);
+      switch (seed % 6) {
+        case 0: s.gpr[RCX] = s.gpr[R9] = s.gpr[RSI] = 0; break;  // #DE
+        case 1: s.gpr[RCX] = s.gpr[R9] = s.gpr[RSI] = ~uint64_t(0); break;
+        case 2: s.gpr[RAX] = uint64_t(-1000003); s.gpr[RCX] = s.gpr[R9] = s.gpr[RSI] = 1000; break;  // negative remainders
+        case 3: s.gpr[RAX] = 0x7FFF'FFFF'8000'7FFFull; s.gpr[RCX] = s.gpr[R9] = s.gpr[RSI] = 0xFFFF'FFFF'FFFF'FF07ull; break;
+        default: break;
+      }
+      Pair p;
+      p.run(cat({f, kSyscall}), s);
+      SCOPED_TRACE(testing::Message() << "form ending 0x" << std::hex << int(f.back()) << " seed " << std::dec << seed);
+      EXPECT_EQ(p.jit.r, p.ref.r);
+      if (p.ref.r == StopReason::Fault) EXPECT_EQ(p.jit.cpu.fault.vector, VEC_DE);
+      p.expect_same();
+    }
+  }
+}
+
+TEST(JitDivision, RemainderInALoopMatchesTheInterpreter) {
+  // lua's `i % 1000` shape, as a loop in place: rcx counts down, rax = rcx, cqo; idiv rsi;
+  // r8 += rdx (the remainder, also left in rdx at the exit).
+  // loop: mov rax, rcx; cqo; idiv rsi; add r8, rdx; sub rcx, 1; jnz loop; syscall
+  const Code code = cat({{0x48, 0x89, 0xC8, 0x48, 0x99, 0x48, 0xF7, 0xFE, 0x49, 0x01, 0xD0, 0x48, 0x83, 0xE9, 0x01,
+                          0x75, 0xEF},
+                         kSyscall});
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    CpuState s = random_state(seed);
+    s.gpr[RCX] = 300 + seed;
+    s.gpr[RSI] = seed % 2 ? 7 : uint64_t(-13);
+    Pair p;
+    p.run(code, s);
+    ASSERT_EQ(p.jit.r, StopReason::Syscall);
+    EXPECT_EQ(p.jit_fallbacks, 0u);
+    p.expect_same();
+  }
+}
+
 }  // namespace
 }  // namespace vireo::test

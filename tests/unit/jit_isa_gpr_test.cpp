@@ -65,6 +65,31 @@ std::vector<IsaCase> cases() {
 
 TEST(JitIsaGpr, TranslatedAndSameAsInterpreter) { expect_cases_match_interpreter(cases(), 32, random_state); }
 
+TEST(JitIsaGpr, NarrowMergesAndScaledCopiesMatchInterpreter) {
+  // The backend's lowering of word and byte writes into a register whose upper bits are
+  // already clear (a movzx, a narrow load) as a movzx of the new bytes, the zero-extension of
+  // such a merge as a copy, a movzx of a register's low word or byte as a movzx from CpuState
+  // or its host register, and a shift by 1..3 into another register as one lea (sqlite's
+  // big-endian `movzx; rol r16, 8; and r16, m16; movzx`, gcc's multiply by 7).
+  const std::vector<IsaCase> narrow = {
+      {"movzx edi, word [rbx]; rol di, 8; and di, [rbx+2]; movzx edi, di",
+       {0x0F, 0xB7, 0x3B, 0x66, 0xC1, 0xC7, 0x08, 0x66, 0x23, 0x7B, 0x02, 0x0F, 0xB7, 0xFF}, true},
+      {"movzx eax, byte [rbx+3]; mov al, cl; movzx ecx, al", {0x0F, 0xB6, 0x43, 0x03, 0x88, 0xC8, 0x0F, 0xB6, 0xC8}, true},
+      {"movzx eax, byte [rbx+3]; mov ax, cx; movzx ecx, al; movzx edx, ax",
+       {0x0F, 0xB6, 0x43, 0x03, 0x66, 0x89, 0xC8, 0x0F, 0xB6, 0xC8, 0x0F, 0xB7, 0xD0}, true},
+      {"movzx eax, word [rbx+3]; mov al, cl; movzx edx, ax", {0x0F, 0xB7, 0x43, 0x03, 0x88, 0xC8, 0x0F, 0xB7, 0xD0}, true},
+      {"mov al, cl; movzx edx, ax", {0x88, 0xC8, 0x0F, 0xB7, 0xD0}, true},
+      // a register's low word or byte read from CpuState, or from its dirty host register
+      {"movzx eax, ax; movzx r9d, r10w; movzx esi, dil", {0x0F, 0xB7, 0xC0, 0x45, 0x0F, 0xB7, 0xCA, 0x40, 0x0F, 0xB6, 0xF7}, true},
+      {"add rcx, rdx; movzx esi, cl; movzx edi, cx", {0x48, 0x01, 0xD1, 0x0F, 0xB6, 0xF1, 0x0F, 0xB7, 0xF9}, true},
+      {"lea rax, [rdx*8]; sub rax, rdx; lea r8, [rdx+rdx]; lea r9, [r8*4]; add r9, rdx",
+       {0x48, 0x8D, 0x04, 0xD5, 0, 0, 0, 0, 0x48, 0x29, 0xD0, 0x4C, 0x8D, 0x04, 0x12, 0x4E, 0x8D, 0x0C, 0x85, 0, 0, 0, 0,
+        0x49, 0x01, 0xD1},
+       true},
+  };
+  expect_cases_match_interpreter(narrow, 16, random_state);
+}
+
 // Go's math/big inner loop shape: mulx, then the two chains interleaved, each carry living in
 // its own flag across the other's add, in a block that loops in place (dec's flags between
 // iterations: OF written, CF kept).

@@ -91,6 +91,28 @@ TEST(JitOperandSelection, DisplacementsAndRegisterReadsFoldOnlyWhenAsked) {
   EXPECT_EQ(sel.plain_accesses, 0u);
 }
 
+TEST(JitOperandSelection, NarrowZeroExtensionsOfARegisterFoldItsRead) {
+  // `movzx eax, ax` and `movzx ecx, cl`: a movzx from CpuState (or the dirty host register),
+  // not a 64-bit load and a movzx; a GetGpr something else reads too stays a register.
+  ir::Block b;
+  ir::Builder ir(b);
+  const Value word = ir.get_gpr(0), byte = ir.get_gpr(1), shared = ir.get_gpr(2);
+  const Value w = ir.op(Opcode::ZeroExt16, word);
+  const Value c = ir.op(Opcode::ZeroExt8, byte);
+  const Value s8 = ir.op(Opcode::ZeroExt8, shared);
+  ir.set_gpr(0, w);
+  ir.set_gpr(1, c);
+  ir.set_gpr(3, s8);
+  ir.set_gpr(4, shared);
+  b.guest_insns = 4;
+  ir.jump(0x1000);
+  const OperandSelection sel = select_operands(b, true, true);
+  EXPECT_TRUE(sel.folded[word.id]);
+  EXPECT_TRUE(sel.folded[byte.id]);
+  EXPECT_FALSE(sel.folded[shared.id]);
+  EXPECT_FALSE(select_operands(b, true, false).folded[word.id]);  // (not in a loop in place)
+}
+
 TEST(JitOperandSelection, CountsFallbacksBeforeEachPositionAndFusesABranchOnLazyFlags) {
   ir::Block b;
   ir::Builder ir(b);

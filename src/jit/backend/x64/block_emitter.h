@@ -389,6 +389,15 @@ class BlockEmitter : public Xbyak::CodeGenerator {
 
   void shift(const ir::Inst& in, const Reg64& d);
 
+  // Whether value v is below 2^(8 * bytes) (a narrow load, a zero-extension, merges of the
+  // low bytes into one): a MergeLow of `bytes` into it is then a zero-extension.
+  bool upper_clear(uint64_t v, unsigned bytes) const;
+
+  // The frontend's remainder of the Div at i, `low - q * divisor` (the Mul and the Sub right
+  // after it), when the host division's own remainder can stand for it: the Sub's index (its
+  // Mul's in `mul`), else kNone. `rem32`: the value is the remainder's low 32 bits.
+  uint32_t remainder_of_div(uint32_t i, const ir::Inst& in, uint32_t& mul, bool& rem32) const;
+
   // The host computed the same operation: its RFLAGS are the guest's arithmetic flags.
   void capture_flags(const Reg64& d) {
     pushfq();

@@ -39,12 +39,25 @@ void check_signed(Xbyak::CodeGenerator& g, unsigned size, Xbyak::Label& fail, bo
   g.L(fits);
 }
 
-// The quotient (in r11) to `d` with rax and rdx restored; `fail` restores them too and leaves
-// for `slow`, where the interpreter runs the instruction (#DE, or a dividend too wide).
-void finish(Xbyak::CodeGenerator& g, const Reg64& d, Xbyak::Label& fail, const Xbyak::Label& slow) {
+// The quotient (in r11) to `d` and, when `rem` is a register, the remainder (in rdx, DX for
+// words) to `rem`, with rax and rdx restored but where one of them is `rem`; `fail` restores
+// both and leaves for `slow`, where the interpreter runs the instruction (#DE, or a dividend too
+// wide). `rem32`: the remainder's low 32 bits, zero-extended (the IR's Sub32, or a 32-bit
+// division's). A word's remainder is zero-extended too (its readers take its low half only).
+void finish(Xbyak::CodeGenerator& g, unsigned size, const Reg64& d, int rem, bool rem32, Xbyak::Label& fail,
+            const Xbyak::Label& slow) {
   Xbyak::Label done;
-  g.pop(g.rdx);
-  g.pop(g.rax);
+  if (rem >= 0) {
+    const Reg64 r(rem);
+    if (size == 2) g.movzx(r.cvt32(), g.dx);
+    else if (size == 4 || rem32) g.mov(r.cvt32(), g.edx);  // (in place too: the upper half cleared)
+    else if (rem != g.rdx.getIdx()) g.mov(r, g.rdx);
+  }
+  // (lea keeps the flags and drops a saved register the remainder now holds)
+  if (rem == g.rdx.getIdx()) g.lea(g.rsp, g.ptr[g.rsp + 8]);
+  else g.pop(g.rdx);
+  if (rem == g.rax.getIdx()) g.lea(g.rsp, g.ptr[g.rsp + 8]);
+  else g.pop(g.rax);
   g.mov(d, g.r11);
   g.jmp(done);
   g.L(fail);
@@ -57,7 +70,8 @@ void finish(Xbyak::CodeGenerator& g, const Reg64& d, Xbyak::Label& fail, const X
 }  // namespace
 
 void emit_div(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg64& high,
-              const Reg64& low, const Reg64& divisor, const Xbyak::Label& slow, bool high_is_sign) {
+              const Reg64& low, const Reg64& divisor, const Xbyak::Label& slow, bool high_is_sign, int rem,
+              bool rem32) {
   unsigned size = unsigned(desc & 0xFF);
   bool is_signed = (desc >> 8) & 1;
   Xbyak::Label fail;
@@ -73,7 +87,7 @@ void emit_div(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg6
     g.cqo();
     g.idiv(g.r11);
     g.mov(g.r11, g.rax);
-    finish(g, d, fail, slow);
+    finish(g, size, d, rem, rem32, fail, slow);
     return;
   }
   // rax and rdx may hold other live values: keep them on the stack (no call happens here, so
@@ -107,7 +121,7 @@ void emit_div(Xbyak::CodeGenerator& g, uint64_t desc, const Reg64& d, const Reg6
     case 4: g.mov(g.r11d, g.eax); break;
     default: g.mov(g.r11, g.rax); break;
   }
-  finish(g, d, fail, slow);
+  finish(g, size, d, rem, rem32, fail, slow);
 }
 
 }  // namespace vireo::jit

@@ -591,8 +591,28 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       mov(d, qword[rbx + int(offsetof(CpuState, seg) + imm(0) * sizeof(Segment) + offsetof(Segment, base))]);
       break;
     case Opcode::Const: enc::mov_r64_imm(*this, d.getIdx(), imm(0)); break;
-    case Opcode::ZeroExt8: movzx(d.cvt32(), A(0).cvt8()); break;
-    case Opcode::ZeroExt16: movzx(d.cvt32(), A(0).cvt16()); break;
+    // (of a merge into a value already as narrow, as a 16-bit op on a movzx'd register
+    // leaves it: `movzx edi, word [m]; rol di, 8; and di, [m2]; movzx edi, di`, nothing to clear)
+    case Opcode::ZeroExt8: case Opcode::ZeroExt16: {
+      const unsigned bytes = in.op == Opcode::ZeroExt8 ? 1 : 2;
+      if (folded_[in.args[0].v]) {  // a folded GetGpr: the register's low byte or word
+        const unsigned r = unsigned(b_->insts[in.args[0].v].args[0].v & 15);
+        if (dirty_gpr_[r] != kNone) {
+          const Reg64 v = val(dirty_gpr_[r]);
+          if (bytes == 1) movzx(d.cvt32(), v.cvt8());
+          else movzx(d.cvt32(), v.cvt16());
+        } else if (bytes == 1) {
+          movzx(d.cvt32(), byte[rbx + kOffGpr + 8 * int(r)]);
+        } else {
+          movzx(d.cvt32(), word[rbx + kOffGpr + 8 * int(r)]);
+        }
+        break;
+      }
+      if (b_->insts[in.args[0].v].op == Opcode::MergeLow && upper_clear(in.args[0].v, bytes)) copy(d, A(0));
+      else if (bytes == 1) movzx(d.cvt32(), A(0).cvt8());
+      else movzx(d.cvt32(), A(0).cvt16());
+      break;
+    }
     case Opcode::ZeroExt32:
       if (folded_[in.args[0].v]) {  // a folded GetGpr: the register's low half, zero-extended
         const unsigned r = unsigned(b_->insts[in.args[0].v].args[0].v & 15);
@@ -608,6 +628,11 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
     case Opcode::MergeLow:
       if (d.getIdx() == A(1).getIdx()) {  // (cannot happen: d is A(0)'s or a free register)
         throw std::runtime_error("jit backend: MergeLow into its second operand");
+      }
+      if (upper_clear(in.args[0].v, unsigned(imm(2)))) {  // (nothing of the old value is left)
+        if (imm(2) == 1) movzx(d.cvt32(), A(1).cvt8());
+        else movzx(d.cvt32(), A(1).cvt16());
+        break;
       }
       copy(d, A(0));
       if (imm(2) == 1) mov(d.cvt8(), A(1).cvt8());
@@ -791,7 +816,17 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       const ir::Inst& h = b_->insts[in.args[1].v];
       const bool high_is_sign = h.op == Opcode::Sar && !h.args[0].is_imm && h.args[0].v == in.args[2].v &&
                                 (h.args[1].is_imm ? h.args[1].v : is_const(h.args[1].v) ? const_of(h.args[1].v) : 0) == 63;
-      emit_div(*this, imm(0), d, A(1), A(2), A(3), interpreter_exit(in, imm(0) >> 16), high_is_sign);
+      // The remainder's register is taken before anything of the division is emitted (an
+      // eviction then spills another value; the quotient's register is not given up).
+      uint32_t mul = kNone;
+      bool rem32 = false;
+      int rem = -1;
+      if (const uint32_t s = remainder_of_div(i, in, mul, rem32); s != kNone) {
+        needed_at_[i] = i;
+        rem = alloc(s, i).getIdx();
+        pre_emitted_[mul] = pre_emitted_[s] = 1;
+      }
+      emit_div(*this, imm(0), d, A(1), A(2), A(3), interpreter_exit(in, imm(0) >> 16), high_is_sign, rem, rem32);
       break;
     }
     case Opcode::SseRR: case Opcode::SseRM: case Opcode::SseStore: case Opcode::SseRG:
@@ -852,11 +887,76 @@ void BlockEmitter::binary(const ir::Inst& in, const Reg64& d) {
   emit_binary(*this, in.op, d, val(in.args[ka].v), val(in.args[kb].v).getIdx(), 0);
 }
 
+bool BlockEmitter::upper_clear(uint64_t v, unsigned bytes) const {
+  // A merge at least as narrow keeps the bits above `bytes` of its first operand.
+  for (int depth = 0; depth < 8; ++depth) {
+    const ir::Inst& x = b_->insts[v];
+    if (x.op != Opcode::MergeLow || x.args[0].is_imm || x.args[2].v > bytes) break;
+    v = x.args[0].v;
+  }
+  return passes::upper_bound(*b_, uint32_t(v)) <= (bytes == 1 ? 0xFFu : 0xFFFFu);
+}
+
+uint32_t BlockEmitter::remainder_of_div(uint32_t i, const ir::Inst& in, uint32_t& mul, bool& rem32) const {
+  const unsigned size = unsigned(in.args[0].v & 0xFF);
+  if (size == 1 || in.args[2].is_imm || in.args[3].is_imm) return kNone;  // (a byte's is in AH)
+  const uint32_t n = b_->main_end();
+  auto next = [&](uint32_t k) {
+    while (++k < n && b_->insts[k].dead) {}
+    return k;
+  };
+  auto usable = [&](uint32_t k) { return k < n && !folded_[k] && !hoisted_[k] && !pre_emitted_[k]; };
+  // (frontend/shift_muldiv.cpp, divide: Mul(q, divisor), then Sub(low, that))
+  const uint32_t m = next(i);
+  if (!usable(m)) return kNone;
+  const ir::Inst& mi = b_->insts[m];
+  const uint64_t low = in.args[2].v, divisor = in.args[3].v;
+  auto is = [](const ir::Arg& a, uint64_t v) { return !a.is_imm && a.v == v; };
+  if ((mi.op != Opcode::Mul && mi.op != Opcode::Mul32) || lease_.s->sel.uses[m] != 1 ||
+      !((is(mi.args[0], i) && is(mi.args[1], divisor)) || (is(mi.args[0], divisor) && is(mi.args[1], i))))
+    return kNone;
+  const uint32_t s = next(m);
+  if (!usable(s)) return kNone;
+  const ir::Inst& si = b_->insts[s];
+  if ((si.op != Opcode::Sub && si.op != Opcode::Sub32) || !is(si.args[0], low) || !is(si.args[1], m) ||
+      coalesce_into_[s] >= 0)
+    return kNone;
+  mul = m;
+  // Both are the remainder modulo 2^(8 * size). The host's is zero-extended from the width:
+  // exactly the Sub's value for 64-bit operands, and the Sub32's for 32- and 64-bit ones.
+  // Otherwise (a Sub of 32-bit operands, any word's) the two differ above the width, so every
+  // reader must take no more than the low `size` bytes.
+  rem32 = si.op == Opcode::Sub32;
+  if ((size == 8 && !rem32) || (rem32 && size >= 4)) return s;
+  uint32_t readers = 0;
+  for (uint32_t k = s + 1; k < b_->insts.size(); ++k) {
+    const ir::Inst& x = b_->insts[k];
+    if (x.dead) continue;
+    for (int a = 0; a < x.nargs; ++a) {
+      if (!is(x.args[a], s)) continue;
+      const unsigned width = x.op == Opcode::ZeroExt8 ? 1 : x.op == Opcode::ZeroExt16 ? 2 : x.op == Opcode::ZeroExt32 ? 4
+                             : x.op == Opcode::MergeLow && a == 1 ? unsigned(x.args[2].v) : 0;
+      if (width == 0 || width > size) return kNone;
+      ++readers;
+    }
+  }
+  // (a terminal's reader is counted in uses, not found above)
+  return readers == lease_.s->sel.uses[s] ? s : kNone;
+}
+
 void BlockEmitter::shift(const ir::Inst& in, const Reg64& d) {
   const ir::Inst& c = b_->insts[in.args[1].v];
   if (c.op != Opcode::Const) throw std::runtime_error("jit backend: variable shift count");
   uint8_t n = uint8_t(c.args[0].v);
-  copy(d, val(in.args[0].v));
+  const Reg64 a = val(in.args[0].v);
+  if (in.op == Opcode::Shl && n >= 1 && n <= 3 && d.getIdx() != a.getIdx()) {
+    // Into another register (the operand lives on): one lea, not a mov and a shl (`lea rax,
+    // [rdx*8]; sub rax, rdx`, a multiply by 7, is mov, shl, mov, sub otherwise).
+    if (n == 1) lea(d, ptr[a + a]);
+    else lea(d, ptr[a * (1 << n)]);
+    return;
+  }
+  copy(d, a);
   if (n >= 64) {
     if (in.op == Opcode::Sar) sar(d, 63);
     else xor_(d.cvt32(), d.cvt32());

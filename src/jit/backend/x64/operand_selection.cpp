@@ -101,7 +101,8 @@ void select_operands(const ir::Block& b, OperandSelection& sel, bool displacemen
     kind[i] = in.op == Opcode::Const && !in.dead ? kConst : 0;
     if (in.dead) continue;
     candidates[ncandidates] = i;
-    ncandidates += in.op == Opcode::Add || in.op == Opcode::Add32 || in.op == Opcode::ZeroExt32;
+    ncandidates += in.op == Opcode::Add || in.op == Opcode::Add32 || in.op == Opcode::ZeroExt32 ||
+                   in.op == Opcode::ZeroExt16 || in.op == Opcode::ZeroExt8;
     if (in.op == Opcode::Interpret || in.op == Opcode::RepString) ++self_counting;
     const bool access = is_plain_access(in.op);
     accesses += access;
@@ -165,9 +166,9 @@ void select_operands(const ir::Block& b, OperandSelection& sel, bool displacemen
             folded[i] = 1;
         }
         break;
-      case Opcode::ZeroExt32: {
+      case Opcode::ZeroExt32: case Opcode::ZeroExt16: case Opcode::ZeroExt8: {
         // A GetGpr read only by this zero extension, the register not written in between: a
-        // 32-bit load from CpuState.
+        // 32-bit load from CpuState (a movzx of its low word or byte: `movzx eax, ax`).
         if (!gpr_reads || in.args[0].is_imm) break;
         const uint32_t g = uint32_t(in.args[0].v);
         const ir::Inst& get = insts[g];

@@ -27,8 +27,9 @@ struct OperandSelection {
 // `displacements`: an address x + c or (i << s) + c that only loads and stores read is folded
 // into their host address ([r15 + x + c], [r15 + i*2^s + c]; user mode, where the access is
 // one host instruction), and so is a constant address c ([r15 + c]; c a sign-extended imm32).
-// `gpr_reads`: a GetGpr read only by the ZeroExt32 right after it (no write of the register,
-// no interpreter call between) is folded into it: a 32-bit load from CpuState.
+// `gpr_reads`: a GetGpr read only by a ZeroExt32, ZeroExt16 or ZeroExt8 after it (no write of
+// the register, no interpreter call between) is folded into it: a 32-bit load (a movzx) from
+// CpuState.
 OperandSelection select_operands(const ir::Block& b, bool displacements = false, bool gpr_reads = false);
 // The same into `sel`, reusing its vector's memory (the backend's, from block to block).
 void select_operands(const ir::Block& b, OperandSelection& sel, bool displacements, bool gpr_reads);
