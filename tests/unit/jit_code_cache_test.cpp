@@ -169,46 +169,6 @@ TEST(JitCodeCache, ARecycledMappingKeepsOnlyItsTrampolines) {
   }
 }
 
-// The code starts on a 2 MiB boundary (the trampoline page and the aux right below it, one
-// mapping), and what was written in the first 2 MiB is still there, readable and writable,
-// once the code passes them (commit's MADV_COLLAPSE, which may or may not make a huge page
-// on this host: only the contents are checked), as is code past them (MADV_HUGEPAGE), in
-// a fresh mapping and in the same mapping recycled.
-TEST(JitCodeCache, CodeStartsOnA2MiBBoundaryAndSurvivesItsHugePages) {
-  constexpr size_t kSize = 7 << 20;  // (a size no other test uses: their caches are not taken)
-  constexpr size_t kHuge = CodeCache::kHugePageBytes;
-  for (int round = 0; round < 2; ++round) {  // (the second takes the first's mapping)
-    CodeCache c(kSize);
-    uint8_t* base = c.begin();
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(base) % kHuge, 0u);
-    EXPECT_EQ(c.trampoline_page() + CodeCache::kTrampolineBytes <= base, true);
-    EXPECT_LT(size_t(base - c.trampoline_page()), size_t(1) << 20);  // (rel32 reach, one mapping)
-    EXPECT_EQ(c.free_bytes(), kSize);
-    for (size_t i = 0; i < kSize; i += 4096) ASSERT_EQ(base[i], 0) << "stale code at +" << i;
-    // Blocks up to just below 2 MiB, each written with its own pattern, then one across.
-    uint32_t pc = 0x400000;
-    std::vector<std::pair<uint8_t*, uint8_t>> written;
-    while (c.begin() + 4096 < base + kHuge) {
-      uint8_t* at = c.begin();
-      std::memset(at, uint8_t(pc >> 4), 4096);
-      written.emplace_back(at, uint8_t(pc >> 4));
-      add(c, pc, 4, 4096);
-      pc += 16;
-    }
-    std::memset(c.begin(), 0xCC, 8192);
-    add(c, pc, 4, 8192);  // (crosses 2 MiB: the first chunk is collapsed here)
-    std::memset(c.begin(), 0x5A, kHuge + 4096);  // (into the advised part)
-    add(c, pc + 16, 4, kHuge + 4096);
-    for (auto [at, v] : written)
-      for (size_t i = 0; i < 4096; i += 511) ASSERT_EQ(at[i], v) << "code changed at +" << (at - base + i);
-    EXPECT_EQ(base[kHuge + 1000], 0xCC);
-    EXPECT_EQ(base[2 * kHuge + 4000], 0x5A);
-    base[100] = 0x90;  // (still writable: chaining patches code in place)
-    EXPECT_EQ(base[100], 0x90);
-    EXPECT_EQ(c.lookup(0x400000)->code, base);
-  }
-}
-
 TEST(JitCodeCache, AMappingOfAnotherSizeIsNotTaken) {
   uint8_t* page;
   {

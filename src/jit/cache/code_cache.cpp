@@ -10,10 +10,6 @@
 #include <new>
 #include <stdexcept>
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25  // (Linux 6.1; older C libraries lack the name)
-#endif
-
 namespace vireo::jit {
 
 namespace {
@@ -86,37 +82,19 @@ void CodeCache::map() {
     region = nullptr;
   }
   if (!region) {
-    // (2 MiB more, then trimmed so that the code starts on a 2 MiB boundary: kHugePageBytes)
-    const size_t n = map_bytes(), padded = n + kHugePageBytes;
-    void* p = mmap(nullptr, padded, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+    void* p = mmap(nullptr, map_bytes(), PROT_READ | PROT_WRITE | PROT_EXEC,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) throw std::runtime_error("cannot allocate the translation cache");
-    uint8_t* raw = static_cast<uint8_t*>(p);
-    const uintptr_t code = (uintptr_t(raw) + kTrampolineBytes + kAuxMapBytes + kHugePageBytes - 1) &
-                           ~uintptr_t(kHugePageBytes - 1);
-    region = reinterpret_cast<uint8_t*>(code - kTrampolineBytes - kAuxMapBytes);
-    if (region > raw) munmap(raw, size_t(region - raw));
-    if (raw + padded > region + n) munmap(region + n, size_t(raw + padded - (region + n)));
-    // (advice only: a host without THP says EINVAL and keeps 4 KiB pages; a recycled
-    // mapping keeps its advice, as it keeps its alignment)
-    if (size_ > kHugePageBytes)
-      madvise(region + kTrampolineBytes + kAuxMapBytes + kHugePageBytes, size_ - kHugePageBytes, MADV_HUGEPAGE);
-    std::memcpy(region + kTrampolineCodeBytes, &n, sizeof n);  // (in the note: for a later reuse)
+    region = static_cast<uint8_t*>(p);
+    const size_t n = map_bytes();  // (in the note: for a later reuse)
+    std::memcpy(region + kTrampolineCodeBytes, &n, sizeof n);
   }
   trampolines_ = region;
   aux_ = region + kTrampolineBytes;
   base_ = cursor_ = region + kTrampolineBytes + kAuxMapBytes;
-  collapse_at_ = size_ > kHugePageBytes ? kHugePageBytes : SIZE_MAX;
   jump_cache_ = static_cast<JumpCacheEntry*>(aux_);
   filter_ = reinterpret_cast<uint64_t*>(jump_cache_ + kUserJumpCacheSize);
   jump_cache_[0].guest_pc = empty_jump_tag(0);  // (every other slot's empty tag is 0)
-}
-
-void CodeCache::collapse_first_chunk() {
-  collapse_at_ = SIZE_MAX;  // (once a mapping: a flush writes the same pages again)
-  // (Linux 6.1; the copy of 2 MiB once, for a process that translated that much. A failure,
-  // a host without THP or memory too fragmented, leaves the 4 KiB pages.)
-  madvise(base_, kHugePageBytes, MADV_COLLAPSE);
 }
 
 CodeCache::~CodeCache() {

@@ -74,18 +74,7 @@ class CodeCache {
   static const void* spare_mapping();
   uint8_t* end() const { return base_ + size_; }
   size_t free_bytes() const { return size_t(end() - cursor_); }
-  void commit(size_t used) {
-    cursor_ += used;
-    if (size_t(cursor_ - base_) >= collapse_at_) [[unlikely]]
-      collapse_first_chunk();
-  }
-  // The code's 2 MiB pages: the code starts on a 2 MiB boundary; past its first 2 MiB it is
-  // advised as huge pages (MADV_HUGEPAGE), and the first 2 MiB become one once the code
-  // passes them (MADV_COLLAPSE). A process with less code keeps 4 KiB pages (no 2 MiB page
-  // to clear at its first block, no larger RSS). Why: a big program's hot translated code is
-  // spread over megabytes (python_dict's 3.3 MB), one iTLB entry per 4 KiB; on this host, a
-  // guest of a nested hypervisor, a TLB miss walks two levels of page tables.
-  static constexpr size_t kHugePageBytes = size_t(2) << 20;
+  void commit(size_t used) { cursor_ += used; }
 
   TranslatedBlock* lookup(uint64_t pc) const {
     // Most lookups are of cold code with no block (the dispatcher asks at every entry of the
@@ -193,10 +182,6 @@ class CodeCache {
   size_t size_;
   uint8_t* cursor_ = nullptr;
   uint8_t* high_water_ = nullptr;  // the furthest the cursor reached before a flush
-  // Code bytes past which the first 2 MiB are collapsed into a huge page (commit), or
-  // SIZE_MAX: a cache of at most 2 MiB, or done.
-  size_t collapse_at_ = SIZE_MAX;
-  void collapse_first_chunk();
   uint8_t* inherited_end_ = nullptr;  // blocks whose code lies below are a fork parent's
   // Blocks inserted since mark_inherited(). None (a shell's child that exec'd without
   // translating): every block in table_ is the parent's, and drop_blocks() need not read each
