@@ -7,7 +7,7 @@ namespace vireo::jit::x64_detail {
 // lands in the padding before lazy_flags_a and is always 0: `mov word [rbx + off], imm16` has a
 // length-changing prefix (66h with an imm16), which stalls the host's legacy decoder for ~3
 // cycles every time the instruction is decoded outside the uop cache, and a program with
-// megabytes of hot translated code (python's) runs mostly from the legacy decoder. One byte
+// megabytes of hot translated code (python's) runs largely from the legacy decoder. One byte
 // more. (An exit's lazy flags store this, 17,000 times in python's translated code.)
 static_assert(offsetof(CpuState, lazy_flags_a) >= kOffLazyOp + 4, "the lazy codes' dword store writes only padding");
 void BlockEmitter::store_lazy_codes(uint16_t codes) { enc::mov_cpu_imm(*this, 4, kOffLazyOp, codes); }
@@ -89,7 +89,7 @@ void BlockEmitter::store_flags(uint32_t f, uint64_t mask) {
   and_(qword[rbx + kOffFlags], int32_t(~uint32_t(mask)));
   or_(qword[rbx + kOffFlags], r11);
   if (all && cpu_flags_pending_) {  // overwritten: the older lazy flags are dead
-    store_lazy_codes(0);     // (both layers)
+    store_lazy_codes(0);  // (both layers)
     cpu_flags_pending_ = false;
   }
 }
