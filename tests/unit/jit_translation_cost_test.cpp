@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 
@@ -65,6 +66,25 @@ jit::TranslatedBlock* add_block(jit::CodeCache& c, uint64_t pc, std::vector<uint
   c.insert(std::move(b));
   return raw;
 }
+
+// A code cache, its trampolines and a user-mode Runtime over `m`'s memory: what emit_block
+// needs to emit a block (which then is not run).
+struct EmitRig {
+  jit::CodeCache cache{1 << 20};
+  jit::Runtime rt{};
+  explicit EmitRig(Machine& m) {
+    const jit::Trampolines t = jit::make_trampolines(cache.trampoline_page());
+    rt.exit_stub = t.exit_stub;
+    rt.settle_flags = t.settle_flags;
+    rt.mem = &m.as.memory();
+    rt.jump_cache = cache.jump_cache();
+    rt.jump_cache_bits = jit::CodeCache::kUserJumpCacheBits;
+    rt.window_limit = t.window_limit;
+    rt.range_fault[0] = t.range_fault[0];
+    rt.range_fault[1] = t.range_fault[1];
+    rt.link_exit = t.link_exit;
+  }
+};
 
 }  // namespace
 
@@ -213,18 +233,9 @@ TEST(JitTranslationCost, EmitterScratchCarriesNothingFromBlockToBlock) {
   const ir::Block loop = translate(m, nullptr);
   ASSERT_GT(loop.insts.size(), 0u);
 
-  jit::CodeCache cache(1 << 20);
-  const jit::Trampolines t = jit::make_trampolines(cache.trampoline_page());
-  jit::Runtime rt{};
-  rt.exit_stub = t.exit_stub;
-  rt.settle_flags = t.settle_flags;
-  rt.mem = &m.as.memory();
-  rt.jump_cache = cache.jump_cache();
-  rt.jump_cache_bits = jit::CodeCache::kUserJumpCacheBits;
-  rt.window_limit = t.window_limit;
-  rt.range_fault[0] = t.range_fault[0];
-  rt.range_fault[1] = t.range_fault[1];
-  rt.link_exit = t.link_exit;
+  EmitRig rig(m);
+  jit::CodeCache& cache = rig.cache;
+  jit::Runtime& rt = rig.rt;
   struct Emitted {
     std::vector<uint8_t> code;
     size_t pcs = 0, syncs = 0, exits = 0;
@@ -288,6 +299,40 @@ TEST(JitTranslationCost, CpuMovEncodesAsXbyakDoes) {
     }
 }
 
+
+// The lazy flags' codes go to CpuState as one dword (both layers' bytes and two bytes of
+// padding, always 0), never as `mov word [rbx + 0x390], imm16`: a 66h prefix with an imm16
+// changes the instruction's length, and the host's legacy decoder stalls ~3 cycles on it
+// every time (flag_state.cpp, store_lazy_codes). kBranchy's side exit and its syscall leave
+// the `test`'s and the `add`'s flags lazy.
+TEST(JitTranslationCost, LazyFlagsCodesAreStoredWithoutALengthChangingPrefix) {
+  static_assert(offsetof(CpuState, lazy_incdec_op) == offsetof(CpuState, lazy_flags_op) + 1);
+  static_assert(offsetof(CpuState, lazy_flags_a) >= offsetof(CpuState, lazy_flags_op) + 4);
+  std::vector<uint8_t> code;
+  {  // (its 64 TiB guest window gone before the two engines below make theirs)
+    Machine m;
+    m.load(kBranchy);
+    ir::Block b = translate(m, nullptr);
+    EmitRig rig(m);
+    std::vector<std::unique_ptr<jit::FallbackInsn>> fallbacks;
+    jit::TranslatedBlock out;
+    ASSERT_TRUE(jit::emit_block(b, fallbacks, rig.cache, rig.rt, out));
+    code.assign(out.code, out.code + out.code_size);
+  }
+  const int32_t off = int32_t(offsetof(CpuState, lazy_flags_op));
+  uint8_t d[4];
+  std::memcpy(d, &off, 4);
+  const uint8_t word_store[] = {0x66, 0xC7, 0x83, d[0], d[1], d[2], d[3]};
+  const uint8_t dword_store[] = {0xC7, 0x83, d[0], d[1], d[2], d[3]};
+  EXPECT_EQ(std::search(code.begin(), code.end(), std::begin(word_store), std::end(word_store)), code.end());
+  auto at = std::search(code.begin(), code.end(), std::begin(dword_store), std::end(dword_store));
+  ASSERT_NE(at, code.end());
+  ASSERT_LE(at + 10, code.end());
+  EXPECT_EQ(at[8], 0);  // (the padding's two bytes)
+  EXPECT_EQ(at[9], 0);
+  // And run: the engines agree on the flags either way out leaves.
+  expect_matches_interpreter(kBranchy, 16, random_state, /*translated=*/true);
+}
 
 namespace {
 

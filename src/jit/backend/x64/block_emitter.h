@@ -321,6 +321,7 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   // ---- flags left lazy in CpuState by an earlier block (CpuState::lazy_flags_op): merged
   // into rflags before this block reads rflags or keeps some of its bits ----
   void settle_cpu_flags();
+  void store_lazy_codes(uint16_t codes);  // lazy_flags_op and lazy_incdec_op (flag_state.cpp)
   // At the block's exit: dirty lazy flags of an add/sub/logic operation go to CpuState as
   // the operation and its operands instead of being computed (the next block usually
   // overwrites them). So do those of an inc/dec (CpuState's second layer), with the

@@ -3,6 +3,15 @@
 
 namespace vireo::jit::x64_detail {
 
+// Both layers' codes at once (lazy_flags_op, then lazy_incdec_op), as a dword whose upper half
+// lands in the padding before lazy_flags_a and is always 0: `mov word [rbx + off], imm16` has a
+// length-changing prefix (66h with an imm16), which stalls the host's legacy decoder for ~3
+// cycles every time the instruction is decoded outside the uop cache, and a program with
+// megabytes of hot translated code (python's) runs largely from the legacy decoder. One byte
+// more. (An exit's lazy flags store this, 17,000 times in python's translated code.)
+static_assert(offsetof(CpuState, lazy_flags_a) >= kOffLazyOp + 4, "the lazy codes' dword store writes only padding");
+void BlockEmitter::store_lazy_codes(uint16_t codes) { enc::mov_cpu_imm(*this, 4, kOffLazyOp, codes); }
+
 FlagsRecipe BlockEmitter::recipe(uint64_t f) const {
   const ir::Inst& in = b_->insts[f];
   FlagsRecipe r;
@@ -80,7 +89,7 @@ void BlockEmitter::store_flags(uint32_t f, uint64_t mask) {
   and_(qword[rbx + kOffFlags], int32_t(~uint32_t(mask)));
   or_(qword[rbx + kOffFlags], r11);
   if (all && cpu_flags_pending_) {  // overwritten: the older lazy flags are dead
-    enc::mov_cpu_imm(*this, 2, kOffLazyOp, 0);     // (both layers)
+    store_lazy_codes(0);  // (both layers)
     cpu_flags_pending_ = false;
   }
 }
@@ -125,7 +134,7 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
                                       bool pending) {
   const bool has_base = base.op != FlagsRecipe::None;
   if (leaves_lazy_flags(r.op) && mask == flag::ARITH && !has_base) {
-    enc::mov_cpu_imm(*this, 2, kOffLazyOp, lazy_flags_code(r.op, r.size));  // (no inc/dec layer)
+    store_lazy_codes(lazy_flags_code(r.op, r.size));  // (no inc/dec layer)
     store_lazy_operands(r);
     return true;
   }
@@ -134,14 +143,14 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
     // rol): both layers at once, so no older flags need settling. An imul stays a recipe; a
     // rotate's CF and OF are computed now and left as a value.
     if (r.op == FlagsRecipe::Imul) {
-      enc::mov_cpu_imm(*this, 2, kOffLazyOp, lazy_flags_code(base.op, base.size) | lazy_imul_code(r.size) << 8);
+      store_lazy_codes(lazy_flags_code(base.op, base.size) | lazy_imul_code(r.size) << 8);
       emit_cpu_mov(*this, false, kOffIncDecA, Reg64(r.a));
       if (r.b >= 0) emit_cpu_mov(*this, false, kOffIncDecB, Reg64(r.b));
       else enc::mov_cpu_imm(*this, 8, kOffIncDecB, uint32_t(sized_imm(r.imm, r.size)));
     } else {
       emit_flags_recipe(*this, r);
       cf_of_to_r11(*this);
-      enc::mov_cpu_imm(*this, 2, kOffLazyOp, lazy_flags_code(base.op, base.size) | kLazyPartialCfOf << 8);
+      store_lazy_codes(lazy_flags_code(base.op, base.size) | kLazyPartialCfOf << 8);
       emit_cpu_mov(*this, false, kOffIncDecA, r11);
     }
     store_lazy_operands(base);
@@ -168,7 +177,7 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
   if (!is_inc_dec(r.op) || mask != kIncDecFlags) return false;
   uint8_t code = lazy_incdec_code(r.op, r.size);
   if (has_base) {
-    enc::mov_cpu_imm(*this, 2, kOffLazyOp, lazy_flags_code(base.op, base.size) | code << 8);
+    store_lazy_codes(lazy_flags_code(base.op, base.size) | code << 8);
     store_lazy_operands(base);
   } else {
     // (CF stays CpuState's.) An older inc/dec in the second layer is covered; a CF|OF or CF
@@ -190,7 +199,7 @@ bool BlockEmitter::store_flags_lazily(const FlagsRecipe& r, uint64_t mask, const
 bool BlockEmitter::store_flags_value(const Reg64& d, uint64_t mask, bool pending, uint32_t lazy_f) {
   if (mask == flag::ARITH) {  // all six: the first layer, the second one cleared
     if (lazy_f != kNone) flags_to_r11(lazy_f);
-    enc::mov_cpu_imm(*this, 2, kOffLazyOp, kLazyFlagsValue);
+    store_lazy_codes(kLazyFlagsValue);
     emit_cpu_mov(*this, false, kOffLazyA, d);
     return true;
   }
