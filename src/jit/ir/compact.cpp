@@ -18,7 +18,8 @@ void compact(Block& b) {
   for (uint32_t i = k; i < n; ++i) {
     Inst& in = b.insts[i];
     if (in.dead) continue;
-    for (int a = 0; a < in.nargs; ++a)
+    const int nargs = in.nargs;  // (read once: a byte, loaded again after every store otherwise)
+    for (int a = 0; a < nargs; ++a)
       if (!in.args[a].is_imm) in.args[a].v = to[in.args[a].v];
     if (i == b.tail.start) start = j;
     if (i == b.tail.entry) entry = j;
