@@ -83,13 +83,13 @@ class Builder {
     // Field by field: the caller has just stored each Arg's flag byte and value apart, and a
     // 16-byte load of the whole Arg cannot be forwarded from those two stores (it waits for
     // them to reach the cache: a third of this function's time in codegen's translations).
-    uint8_t n = 0;
+    Arg* out = i.args;
     for (const Arg& a : args) {
-      i.args[n].is_imm = a.is_imm;
-      i.args[n].v = a.v;
-      ++n;
+      out->is_imm = a.is_imm;
+      out->v = a.v;
+      ++out;
     }
-    i.nargs = n;
+    i.nargs = uint8_t(args.size());
     i.guest_pc = pc_;
     const Value v{uint32_t(b_.insts.size() - 1)};
     if (caching_ && op == Opcode::GetGpr && i.args[0].v < 16) state_.gpr[i.args[0].v] = v;
