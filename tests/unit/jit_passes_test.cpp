@@ -1,6 +1,9 @@
 // The IR passes on hand-built blocks: what each removes, and what it must keep.
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 #include "jit/ir/builder.h"
 #include "jit/passes/passes.h"
 
@@ -149,6 +152,51 @@ TEST(JitPasses, FlagsKeptByAShiftStayWhenSomethingReadsThem) {
   passes::optimize(b);
   EXPECT_EQ(verify(b), "");
   for (Value v : {first, old1, f1}) EXPECT_FALSE(b.insts[v.id].dead) << print(b);
+}
+
+TEST(JitPasses, EachFoldingRuleRewritesItsOwnOperationsOnly) {
+  // fold_constants asks its rules by operation (one switch): each identity for the operations
+  // it holds for, and not for the others (x ^ 0 is x, Xor32(x, 0) is x zero-extended).
+  Block b;
+  Builder ir(b);
+  Value x = ir.get_gpr(0), y = ir.get_gpr(1);
+  Value cond = ir.emit(Opcode::TestCond, {Arg::val(ir.emit(Opcode::GetFlags, {})), Arg::imm(4)});
+  Value zero = ir.constant(0), one = ir.constant(1), c8 = ir.constant(8), m8 = ir.constant(uint64_t(-8));
+  std::vector<std::pair<uint32_t, uint32_t>> to;  // (SetGpr, the value it must end up reading)
+  std::vector<uint32_t> kept;                      // (SetGpr whose value must stay)
+  auto set = [&](Value v) {
+    ir.set_gpr(5, v);
+    return uint32_t(b.insts.size() - 1);
+  };
+  for (Opcode o : {Opcode::Xor, Opcode::Xor32, Opcode::Sub, Opcode::Sub32})
+    to.push_back({set(ir.op(o, x, x)), zero.id});
+  for (Opcode o : {Opcode::Add, Opcode::Sub, Opcode::Or, Opcode::Xor, Opcode::Shl, Opcode::Shr})
+    to.push_back({set(ir.op(o, x, zero)), x.id});
+  to.push_back({set(ir.op(Opcode::Add, zero, x)), x.id});
+  for (Opcode o : {Opcode::Sub, Opcode::Or, Opcode::Xor, Opcode::Xor32, Opcode::Or32, Opcode::Sub32, Opcode::And,
+                   Opcode::Sar})
+    kept.push_back(set(ir.op(o, zero, x)));
+  for (Opcode o : {Opcode::Xor32, Opcode::Or32, Opcode::Sub32, Opcode::Add32, Opcode::And, Opcode::Sar})
+    kept.push_back(set(ir.op(o, x, zero)));
+  to.push_back({set(ir.op(Opcode::Add, c8, m8)), zero.id});  // folded, then numbered
+  to.push_back({set(ir.op(Opcode::Add, ir.op(Opcode::Add, y, c8), m8)), y.id});  // (y + 8) + -8
+  to.push_back({set(ir.op(Opcode::Add, m8, ir.op(Opcode::Add, c8, y))), y.id});
+  to.push_back({set(ir.emit(Opcode::Select, {Arg::val(zero), Arg::val(x), Arg::val(y)})), y.id});
+  to.push_back({set(ir.emit(Opcode::Select, {Arg::val(one), Arg::val(x), Arg::val(y)})), x.id});
+  Value setcc = ir.emit(Opcode::Select, {Arg::val(cond), Arg::val(one), Arg::val(zero)});
+  kept.push_back(set(setcc));
+  Value sum = ir.op(Opcode::Add, x, y);
+  to.push_back({set(ir.op(Opcode::Add, x, y)), sum.id});  // value numbering
+  ir.exit_to(0);
+  passes::fold_constants(b);
+  EXPECT_EQ(verify(b), "");
+  for (auto [at, want] : to) EXPECT_EQ(b.insts[at].args[1].v, want) << "at %" << at << "\n" << print(b);
+  for (uint32_t at : kept) {
+    const Inst& v = b.insts[b.insts[at].args[1].v];
+    EXPECT_FALSE(v.dead) << "at %" << at << "\n" << print(b);
+    EXPECT_NE(v.op, Opcode::Const) << "at %" << at << "\n" << print(b);
+  }
+  EXPECT_EQ(b.insts[setcc.id].op, Opcode::BoolToU64);
 }
 
 }  // namespace

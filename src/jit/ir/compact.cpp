@@ -18,8 +18,9 @@ void compact(Block& b) {
   for (uint32_t i = k; i < n; ++i) {
     Inst& in = b.insts[i];
     if (in.dead) continue;
-    for (int a = 0; a < in.nargs; ++a)
-      if (!in.args[a].is_imm) in.args[a].v = to[in.args[a].v];
+    // (to the end read once: `nargs` is a byte, loaded again after every store otherwise)
+    for (Arg *a = in.args, *end = in.args + in.nargs; a != end; ++a)
+      if (!a->is_imm) a->v = to[a->v];
     if (i == b.tail.start) start = j;
     if (i == b.tail.entry) entry = j;
     to[i] = j;

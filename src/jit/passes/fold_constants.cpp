@@ -154,6 +154,27 @@ class ValueTable {
   size_t mask_ = 0;
 };
 
+// Identities with one constant operand: x + 0, x - 0, x | 0, x ^ 0, x << 0, x >> 0 (for the
+// operations rewrite asks it of): `in` is x.
+bool zero_identity(const ir::Block& b, uint32_t i, ir::Inst& in, std::vector<uint32_t>& alias, uint64_t* vals) {
+  if (in.args[1].is_imm || !is_const(b, in.args[1].v, vals[1]) || vals[1] != 0) return false;
+  alias[i] = uint32_t(in.args[0].v);
+  in.dead = true;
+  return true;
+}
+
+// Per opcode: fold() computes it (from constant operands).
+const bool* foldable() {
+  static const std::array<bool, size_t(Opcode::Count)> table = [] {
+    std::array<bool, size_t(Opcode::Count)> t{};
+    const uint64_t operands[4] = {};
+    uint64_t r;
+    for (size_t k = 0; k < t.size(); ++k) t[k] = fold(Opcode(k), operands, 0, r);
+    return t;
+  }();
+  return table.data();
+}
+
 }  // namespace
 
 namespace detail {
@@ -164,13 +185,16 @@ namespace {
 thread_local ValueTable seen;  // (per-thread scratch)
 }  // namespace
 
-ConstantFolding::ConstantFolding(const ir::Block& b) : may_rewrite_(may_rewrite()) { seen.reset(b); }
+ConstantFolding::ConstantFolding(const ir::Block& b) : may_rewrite_(may_rewrite()), foldable_(foldable()) {
+  seen.reset(b);
+}
 
 void ConstantFolding::start_tail() { seen.clear(); }
 
 bool ConstantFolding::rewrite(const ir::Block& b, uint32_t i, ir::Inst& in, std::vector<uint32_t>& alias) {
-  {
-    uint64_t vals[4] = {};
+  uint64_t vals[4] = {};
+  // An operation fold() computes, on constants only: a constant.
+  if (foldable_[size_t(in.op)]) {
     bool all_const = true, any_value = false;
     uint64_t imm = 0;
     for (int a = 0; a < in.nargs; ++a) {
@@ -187,17 +211,28 @@ bool ConstantFolding::rewrite(const ir::Block& b, uint32_t i, ir::Inst& in, std:
       in.nargs = 1;
       in.args[0] = ir::Arg::imm(r);
     }
-    // x ^ x and x - x (xor eax, eax; sub eax, eax): 0, whatever x is.
-    if ((in.op == Opcode::Xor || in.op == Opcode::Xor32 || in.op == Opcode::Sub || in.op == Opcode::Sub32) &&
-        !in.args[0].is_imm && !in.args[1].is_imm && in.args[0].v == in.args[1].v) {
-      in.op = Opcode::Const;
-      in.nargs = 1;
-      in.args[0] = ir::Arg::imm(0);
-    }
-    // The flags of a logic result read only its low `size` bytes: `test eax, eax` is the flags
-    // of eax itself, not of eax & eax zero-extended (which cost a copy and an `and`).
-    if (in.op == Opcode::FlagsLogic && !in.args[0].is_imm) in.args[0].v = logic_operand(b, in.args[0].v, in.args[1].v);
-    if (in.op == Opcode::Select) {
+  }
+  // The rules by operation (one switch: asked one after another, the rules' tests of the
+  // opcode were a third of this function's instructions). A rule that changes the operation
+  // leaves one that no rule below it matches (a constant, BoolToU64), as when they were asked
+  // in sequence.
+  switch (in.op) {
+    case Opcode::Xor: case Opcode::Xor32: case Opcode::Sub: case Opcode::Sub32:
+      // x ^ x and x - x (xor eax, eax; sub eax, eax): 0, whatever x is.
+      if (!in.args[0].is_imm && !in.args[1].is_imm && in.args[0].v == in.args[1].v) {
+        in.op = Opcode::Const;
+        in.nargs = 1;
+        in.args[0] = ir::Arg::imm(0);
+        break;
+      }
+      if ((in.op == Opcode::Xor || in.op == Opcode::Sub) && zero_identity(b, i, in, alias, vals)) return true;
+      break;
+    case Opcode::FlagsLogic:
+      // The flags of a logic result read only its low `size` bytes: `test eax, eax` is the
+      // flags of eax itself, not of eax & eax zero-extended (which cost a copy and an `and`).
+      if (!in.args[0].is_imm) in.args[0].v = logic_operand(b, in.args[0].v, in.args[1].v);
+      break;
+    case Opcode::Select: {
       // A constant condition picks its operand; Select(c, 1, 0) (setcc) is the condition as
       // a number.
       uint64_t t, f, c;
@@ -210,15 +245,18 @@ bool ConstantFolding::rewrite(const ir::Block& b, uint32_t i, ir::Inst& in, std:
         in.op = Opcode::BoolToU64;
         in.nargs = 1;
       }
+      break;
     }
-    // `test al, 1`: the byte zero-extended, masked with a constant that fits the byte, and
-    // zero-extended again is the mask of the whole register.
-    if ((in.op == Opcode::And32 || in.op == Opcode::And) && !in.args[1].is_imm && is_const(b, in.args[1].v, vals[1])) {
-      const ir::Inst& x = b.insts[in.args[0].v];
-      if ((x.op == Opcode::ZeroExt8 && vals[1] <= 0xFF) || (x.op == Opcode::ZeroExt16 && vals[1] <= 0xFFFF))
-        in.args[0].v = x.args[0].v;
-    }
-    if (in.op == Opcode::ZeroExt8 || in.op == Opcode::ZeroExt16) {
+    case Opcode::And32: case Opcode::And:
+      // `test al, 1`: the byte zero-extended, masked with a constant that fits the byte, and
+      // zero-extended again is the mask of the whole register.
+      if (!in.args[1].is_imm && is_const(b, in.args[1].v, vals[1])) {
+        const ir::Inst& x = b.insts[in.args[0].v];
+        if ((x.op == Opcode::ZeroExt8 && vals[1] <= 0xFF) || (x.op == Opcode::ZeroExt16 && vals[1] <= 0xFFFF))
+          in.args[0].v = x.args[0].v;
+      }
+      break;
+    case Opcode::ZeroExt8: case Opcode::ZeroExt16: {
       const ir::Inst& x = b.insts[in.args[0].v];
       uint64_t mask;
       if ((x.op == Opcode::And32 || x.op == Opcode::And) && !x.args[1].is_imm && is_const(b, x.args[1].v, mask) &&
@@ -227,32 +265,31 @@ bool ConstantFolding::rewrite(const ir::Block& b, uint32_t i, ir::Inst& in, std:
         in.dead = true;
         return true;
       }
+      break;
     }
-    // `xor eax, eax; setcc al`: the low byte of a value whose other bits are zero, over zero,
-    // is that value.
-    if (in.op == Opcode::MergeLow && !in.args[0].is_imm && is_const(b, in.args[0].v, vals[0]) && vals[0] == 0) {
-      const Opcode low = b.insts[in.args[1].v].op;
-      if (low == Opcode::BoolToU64 || low == Opcode::ZeroExt8 || (low == Opcode::ZeroExt16 && in.args[2].v == 2)) {
+    case Opcode::MergeLow:
+      // `xor eax, eax; setcc al`: the low byte of a value whose other bits are zero, over
+      // zero, is that value.
+      if (!in.args[0].is_imm && is_const(b, in.args[0].v, vals[0]) && vals[0] == 0) {
+        const Opcode low = b.insts[in.args[1].v].op;
+        if (low == Opcode::BoolToU64 || low == Opcode::ZeroExt8 || (low == Opcode::ZeroExt16 && in.args[2].v == 2)) {
+          alias[i] = uint32_t(in.args[1].v);
+          in.dead = true;
+          return true;
+        }
+      }
+      break;
+    case Opcode::Or: case Opcode::Shl: case Opcode::Shr:
+      if (zero_identity(b, i, in, alias, vals)) return true;
+      break;
+    case Opcode::Add:
+      if (zero_identity(b, i, in, alias, vals)) return true;
+      if (!in.args[0].is_imm && is_const(b, in.args[0].v, vals[0]) && vals[0] == 0) {
         alias[i] = uint32_t(in.args[1].v);
         in.dead = true;
         return true;
       }
-    }
-    // Identities with one constant operand: x + 0, x - 0, x | 0, x ^ 0, x << 0.
-    if ((in.op == Opcode::Add || in.op == Opcode::Sub || in.op == Opcode::Or ||
-         in.op == Opcode::Xor || in.op == Opcode::Shl || in.op == Opcode::Shr) &&
-        !in.args[1].is_imm && is_const(b, in.args[1].v, vals[1]) && vals[1] == 0) {
-      alias[i] = uint32_t(in.args[0].v);
-      in.dead = true;
-      return true;
-    }
-    if (in.op == Opcode::Add && !in.args[0].is_imm && is_const(b, in.args[0].v, vals[0]) && vals[0] == 0) {
-      alias[i] = uint32_t(in.args[1].v);
-      in.dead = true;
-      return true;
-    }
-    // (x + c) - ... + (-c): `lea rsi, [rcx+8]` then an access at [rsi-8] is an access at rcx.
-    if (in.op == Opcode::Add) {
+      // (x + c) - ... + (-c): `lea rsi, [rcx+8]` then an access at [rsi-8] is an access at rcx.
       for (int k = 0; k < 2; ++k) {
         uint64_t c2, c1;
         if (in.args[k].is_imm || in.args[1 - k].is_imm || !is_const(b, in.args[k].v, c2)) continue;
@@ -266,14 +303,15 @@ bool ConstantFolding::rewrite(const ir::Block& b, uint32_t i, ir::Inst& in, std:
           }
       }
       if (in.dead) return true;
-    }
-    if (has_trait(in.op, kPure)) {
-      const uint32_t earlier = seen.find_or_add(b, i);
-      if (earlier != i) {
-        alias[i] = earlier;
-        in.dead = true;
-        return true;
-      }
+      break;
+    default: break;
+  }
+  if (has_trait(in.op, kPure)) {
+    const uint32_t earlier = seen.find_or_add(b, i);
+    if (earlier != i) {
+      alias[i] = earlier;
+      in.dead = true;
+      return true;
     }
   }
   return false;

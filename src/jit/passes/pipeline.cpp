@@ -45,9 +45,15 @@ void optimize(ir::Block& b) {
     }
     zero_ext.start_forward(n);
     detail::DeadFlagsAndCode dead(n);
-    detail::walk_forward(b, alias, [&](uint32_t i, ir::Inst& in) {
-      if (!zero_ext.forward(i, in, alias)) dead.count(in);
-    });
+    // (walk_forward with the aliasing and the counting fused: what the zero-extension step
+    // deletes, a ZeroExt32 become its operand, has its count taken back)
+    for (uint32_t i = 0; i < n; ++i) {
+      ir::Inst& in = b.insts[i];
+      if (in.dead) continue;
+      dead.alias_and_count(in, alias.data());
+      if (zero_ext.forward(i, in, alias)) dead.uncount(in);
+    }
+    b.for_each_terminal([&](ir::Terminal& t) { alias_terminal(t, alias); });
     dead.count_terminals(b);
     for (uint32_t i = n; i-- > 0;)
       if (!b.insts[i].dead) dead.backward(i, b.insts[i]);

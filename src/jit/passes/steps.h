@@ -24,10 +24,13 @@ namespace vireo::jit::passes::detail {
 // per-thread vector's guard and data pointer loaded again in each, a quarter of the
 // pipeline's instructions.)
 
-// The arguments of `in` through the alias map.
+// The arguments of `in` through the alias map. (The steps' loops over arguments run from
+// `args` to its end, read once: `nargs` is a byte, which the compiler must otherwise load
+// again after every store through the loop.)
 inline void alias_args(ir::Inst& in, const std::vector<uint32_t>& alias) {
-  for (int a = 0; a < in.nargs; ++a)
-    if (!in.args[a].is_imm) in.args[a].v = alias[in.args[a].v];
+  const uint32_t* map = alias.data();
+  for (ir::Arg *a = in.args, *end = in.args + in.nargs; a != end; ++a)
+    if (!a->is_imm) a->v = map[a->v];
 }
 
 // One forward walk: each live instruction's arguments through the alias map, then
@@ -145,6 +148,7 @@ class ConstantFolding {
   void start_tail();
   bool rewrite(const ir::Block& b, uint32_t i, ir::Inst& in, std::vector<uint32_t>& alias);
   const bool* may_rewrite_;  // per opcode: rewrite can change it (fold_constants.cpp)
+  const bool* foldable_;     // per opcode: fold() computes it from constant operands
 };
 
 // eliminate_zero_extensions (zero_extensions.cpp): the demand backward, then the
@@ -170,10 +174,11 @@ class ZeroExtensions {
       case ZeroExtFacts::kIfDemanded:
         if (!demanded_[i]) return;
         [[fallthrough]];
-      case ZeroExtFacts::kAlways:
-        for (int k = 0; k < in.nargs; ++k)
-          if (!in.args[k].is_imm) demanded_[in.args[k].v] = 1;
+      case ZeroExtFacts::kAlways: {
+        for (const ir::Arg *a = in.args, *end = in.args + in.nargs; a != end; ++a)
+          if (!a->is_imm) demanded_[a->v] = 1;
         return;
+      }
       default: backward_by_argument(i, in);
     }
   }
@@ -200,8 +205,19 @@ class DeadFlagsAndCode {
   explicit DeadFlagsAndCode(size_t n);
   // (inline: a call per instruction from the pipeline's forward walk)
   void count(const ir::Inst& in) {
-    for (int a = 0; a < in.nargs; ++a)
-      if (!in.args[a].is_imm) ++uses_[in.args[a].v];
+    for (const ir::Arg *a = in.args, *end = in.args + in.nargs; a != end; ++a)
+      if (!a->is_imm) ++uses_[a->v];
+  }
+  // The pipeline's third walk: the arguments through the alias map and counted in one loop
+  // (a loop over the arguments fewer per instruction); `uncount` takes back the counts of an
+  // instruction a later step of the walk deletes.
+  void alias_and_count(ir::Inst& in, const uint32_t* map) {
+    for (ir::Arg *a = in.args, *end = in.args + in.nargs; a != end; ++a)
+      if (!a->is_imm) ++uses_[a->v = map[a->v]];
+  }
+  void uncount(const ir::Inst& in) {
+    for (const ir::Arg *a = in.args, *end = in.args + in.nargs; a != end; ++a)
+      if (!a->is_imm) --uses_[a->v];
   }
   void count_terminals(const ir::Block& b);
   // By the time the walk reaches an instruction, every reader of its value (all later, SSA)
