@@ -1,6 +1,7 @@
 #include "interp/known_shapes.h"
 
-#include <algorithm>
+#include <array>
+#include <iterator>
 
 #include "cpu/decode_template.h"
 
@@ -25,6 +26,22 @@ constexpr Insn kInsns[] = {
 
 static_assert(std::size(kHashes) == std::size(kInsns));
 
+// Where the hashes with each value of their top kBucketBits bits start (the table is sorted by
+// hash): a look-up scans one bucket, ~1 entry, instead of a binary search's 12 steps (~160
+// host instructions a look-up, a tenth of what a known shape saves).
+constexpr unsigned kBucketBits = 12;
+constexpr size_t kEntries = std::size(kHashes);
+static_assert(kEntries < (1u << 16));
+constexpr std::array<uint16_t, (1u << kBucketBits) + 1> kBucketStart = [] {
+  std::array<uint16_t, (1u << kBucketBits) + 1> start{};
+  size_t i = 0;
+  for (size_t b = 0; b <= (1u << kBucketBits); ++b) {
+    while (i < kEntries && (kHashes[i] >> (64 - kBucketBits)) < b) ++i;
+    start[b] = uint16_t(i);
+  }
+  return start;
+}();
+
 }  // namespace
 
 const KnownShapes& known_shapes() {
@@ -33,9 +50,10 @@ const KnownShapes& known_shapes() {
 }
 
 const Insn* known_shape(uint64_t w0, uint64_t w1, unsigned shape, uint64_t hash) {
-  const uint64_t* const end = std::end(kHashes);
-  for (const uint64_t* p = std::lower_bound(std::begin(kHashes), end, hash); p != end && *p == hash; ++p) {
-    const Insn& t = kInsns[p - kHashes];
+  const size_t b = hash >> (64 - kBucketBits);
+  for (size_t i = kBucketStart[b], end = kBucketStart[b + 1]; i < end; ++i) {
+    if (kHashes[i] != hash) continue;
+    const Insn& t = kInsns[i];
     uint64_t c0, c1;
     std::memcpy(&c0, t.bytes, 8);
     std::memcpy(&c1, t.bytes + 8, 8);
