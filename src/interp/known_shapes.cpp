@@ -1,5 +1,6 @@
 #include "interp/known_shapes.h"
 
+#include <algorithm>
 #include <array>
 #include <iterator>
 
@@ -26,17 +27,29 @@ constexpr Insn kInsns[] = {
 
 static_assert(std::size(kHashes) == std::size(kInsns));
 
-// Where the hashes with each value of their top kBucketBits bits start (the table is sorted by
-// hash): a look-up scans one bucket, ~1 entry, instead of a binary search's 12 steps (~160
-// host instructions a look-up, a tenth of what a known shape saves).
-constexpr unsigned kBucketBits = 12;
+// The entries by hash (the table is in the order of use, the most used first, so that a
+// short process maps only its first pages): pairs sorted at compile time, and where the pairs
+// with each value of the hash's top kBucketBits bits start. A look-up scans one bucket, ~1
+// pair, where a binary search took 12 steps (~160 host instructions, a tenth of what a known
+// shape saves).
 constexpr size_t kEntries = std::size(kHashes);
 static_assert(kEntries < (1u << 16));
+struct ByHash {
+  uint64_t hash;
+  uint64_t index;
+};
+constexpr std::array<ByHash, kEntries> kByHash = [] {
+  std::array<ByHash, kEntries> a{};
+  for (size_t i = 0; i < kEntries; ++i) a[i] = {kHashes[i], i};
+  std::sort(a.begin(), a.end(), [](const ByHash& x, const ByHash& y) { return x.hash < y.hash; });
+  return a;
+}();
+constexpr unsigned kBucketBits = 12;
 constexpr std::array<uint16_t, (1u << kBucketBits) + 1> kBucketStart = [] {
   std::array<uint16_t, (1u << kBucketBits) + 1> start{};
   size_t i = 0;
   for (size_t b = 0; b <= (1u << kBucketBits); ++b) {
-    while (i < kEntries && (kHashes[i] >> (64 - kBucketBits)) < b) ++i;
+    while (i < kEntries && (kByHash[i].hash >> (64 - kBucketBits)) < b) ++i;
     start[b] = uint16_t(i);
   }
   return start;
@@ -52,8 +65,8 @@ const KnownShapes& known_shapes() {
 const Insn* known_shape(uint64_t w0, uint64_t w1, unsigned shape, uint64_t hash) {
   const size_t b = hash >> (64 - kBucketBits);
   for (size_t i = kBucketStart[b], end = kBucketStart[b + 1]; i < end; ++i) {
-    if (kHashes[i] != hash) continue;
-    const Insn& t = kInsns[i];
+    if (kByHash[i].hash != hash) continue;
+    const Insn& t = kInsns[kByHash[i].index];
     uint64_t c0, c1;
     std::memcpy(&c0, t.bytes, 8);
     std::memcpy(&c1, t.bytes + 8, 8);

@@ -11,8 +11,10 @@
 // and ld.so has the same few thousand shapes in every process.
 //
 // Each entry is the decode of its shape's bytes followed by zeros at kKnownShapeRip, exactly as
-// Decoder::decode gives it but for `fn` (null: the caller's handler_for), sorted by its shape's
-// memo hash (shape_hash). tests/unit/interp_known_shapes_test.cpp checks every entry against
+// Decoder::decode gives it but for `fn` (null: the caller's handler_for); the shapes most
+// programs decode come first (a short process's look-ups then map the table's first pages
+// only), and a look-up goes through an index by the shape's memo hash (shape_hash) made at
+// compile time. tests/unit/interp_known_shapes_test.cpp checks every entry against
 // the decoder (a table made by another Zydis or another decoder fails it) and regenerates the
 // table (its DISABLED_ test, from a list of shapes: docs/interp.md, "The decode memo").
 // Shapes whose decode depends on the host (0F 0D with a register operand, F3 90 with REX.B:
@@ -30,7 +32,7 @@ namespace vireo {
 inline constexpr uint64_t kKnownShapeRip = 0x10000;
 
 struct KnownShapes {
-  std::span<const uint64_t> hashes;  // ascending; hashes[i] is insns[i]'s shape_hash
+  std::span<const uint64_t> hashes;  // hashes[i] is insns[i]'s shape_hash
   std::span<const Insn> insns;
 };
 const KnownShapes& known_shapes();
