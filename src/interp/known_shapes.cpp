@@ -36,20 +36,32 @@ constexpr size_t kEntries = std::size(kHashes);
 static_assert(kEntries < (1u << 16));
 struct ByHash {
   uint64_t hash;
-  uint64_t index;
+  uint16_t index;
 };
 constexpr std::array<ByHash, kEntries> kByHash = [] {
   std::array<ByHash, kEntries> a{};
-  for (size_t i = 0; i < kEntries; ++i) a[i] = {kHashes[i], i};
+  for (size_t i = 0; i < kEntries; ++i) a[i] = {kHashes[i], uint16_t(i)};
   std::sort(a.begin(), a.end(), [](const ByHash& x, const ByHash& y) { return x.hash < y.hash; });
   return a;
+}();
+// (Apart, 10 bytes an entry instead of 16: the pairs' padding was 26 KB of the binary, and of a
+// process's RSS once fault-around mapped it.)
+constexpr std::array<uint64_t, kEntries> kSortedHashes = [] {
+  std::array<uint64_t, kEntries> h{};
+  for (size_t i = 0; i < kEntries; ++i) h[i] = kByHash[i].hash;
+  return h;
+}();
+constexpr std::array<uint16_t, kEntries> kSortedIndex = [] {
+  std::array<uint16_t, kEntries> x{};
+  for (size_t i = 0; i < kEntries; ++i) x[i] = kByHash[i].index;
+  return x;
 }();
 constexpr unsigned kBucketBits = 12;
 constexpr std::array<uint16_t, (1u << kBucketBits) + 1> kBucketStart = [] {
   std::array<uint16_t, (1u << kBucketBits) + 1> start{};
   size_t i = 0;
   for (size_t b = 0; b <= (1u << kBucketBits); ++b) {
-    while (i < kEntries && (kByHash[i].hash >> (64 - kBucketBits)) < b) ++i;
+    while (i < kEntries && (kSortedHashes[i] >> (64 - kBucketBits)) < b) ++i;
     start[b] = uint16_t(i);
   }
   return start;
@@ -57,16 +69,13 @@ constexpr std::array<uint16_t, (1u << kBucketBits) + 1> kBucketStart = [] {
 
 }  // namespace
 
-const KnownShapes& known_shapes() {
-  static constexpr KnownShapes table{kHashes, kInsns};
-  return table;
-}
+std::span<const Insn> known_shapes() { return kInsns; }
 
 const Insn* known_shape(uint64_t w0, uint64_t w1, unsigned shape, uint64_t hash) {
   const size_t b = hash >> (64 - kBucketBits);
   for (size_t i = kBucketStart[b], end = kBucketStart[b + 1]; i < end; ++i) {
-    if (kByHash[i].hash != hash) continue;
-    const Insn& t = kInsns[kByHash[i].index];
+    if (kSortedHashes[i] != hash) continue;
+    const Insn& t = kInsns[kSortedIndex[i]];
     uint64_t c0, c1;
     std::memcpy(&c0, t.bytes, 8);
     std::memcpy(&c1, t.bytes + 8, 8);

@@ -31,11 +31,8 @@ namespace vireo {
 
 inline constexpr uint64_t kKnownShapeRip = 0x10000;
 
-struct KnownShapes {
-  std::span<const uint64_t> hashes;  // hashes[i] is insns[i]'s shape_hash
-  std::span<const Insn> insns;
-};
-const KnownShapes& known_shapes();
+// The table (its entries' hashes are shape_hash of their bytes).
+std::span<const Insn> known_shapes();
 
 // The known decode of the shape of the `shape` bytes in w0 and w1 (the first two 8-byte words
 // of an instruction, little-endian), whose shape_hash is `hash`; null if it is not known.

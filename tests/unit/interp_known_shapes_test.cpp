@@ -35,12 +35,11 @@ void words_of(const uint8_t* bytes, uint64_t& w0, uint64_t& w1) {
 }
 
 TEST(InterpKnownShapes, EveryEntryIsTheDecodersAndIsFoundByItsBytes) {
-  const KnownShapes& t = known_shapes();
-  ASSERT_EQ(t.hashes.size(), t.insns.size());
-  ASSERT_GT(t.insns.size(), 1000u);
+  const std::span<const Insn> t = known_shapes();
+  ASSERT_GT(t.size(), 1000u);
   Decoder dec;
-  for (size_t i = 0; i < t.insns.size(); ++i) {
-    const Insn& k = t.insns[i];
+  for (size_t i = 0; i < t.size(); ++i) {
+    const Insn& k = t[i];
     SCOPED_TRACE(testing::Message() << "entry " << i << ": " << hex_bytes(k.bytes, k.len));
     EXPECT_EQ(k.fn, nullptr);
     ASSERT_TRUE(may_be_known_shape(k));
@@ -50,23 +49,23 @@ TEST(InterpKnownShapes, EveryEntryIsTheDecodersAndIsFoundByItsBytes) {
     ASSERT_EQ(guess_shape_length(buf), k.shape_len);
     uint64_t w0, w1;
     words_of(buf, w0, w1);
-    ASSERT_EQ(shape_hash(w0, w1, k.shape_len), t.hashes[i]);
+    const uint64_t hash = shape_hash(w0, w1, k.shape_len);
     Insn d;
     std::memset(&d, 0xA5, sizeof d);
     ASSERT_TRUE(dec.decode(buf, 15, kKnownShapeRip, d));
     EXPECT_TRUE(same_decode(d, k)) << disassemble(buf, 15, kKnownShapeRip);
-    EXPECT_EQ(known_shape(w0, w1, k.shape_len, t.hashes[i]), &k);
+    EXPECT_EQ(known_shape(w0, w1, k.shape_len, hash), &k);
   }
 }
 
 // A copy of an entry at another address, with random displacement and immediate bytes after
 // its shape, is the decoder's decode there (as the memo's copies are).
 TEST(InterpKnownShapes, ACopyIsTheDecodeAtAnotherAddress) {
-  const KnownShapes& t = known_shapes();
+  const std::span<const Insn> t = known_shapes();
   Decoder dec;
   std::mt19937_64 rng(22);
-  for (size_t i = 0; i < t.insns.size(); ++i) {
-    const Insn& k = t.insns[i];
+  for (size_t i = 0; i < t.size(); ++i) {
+    const Insn& k = t[i];
     for (int n = 0; n < 4; ++n) {
       uint8_t buf[16];
       for (auto& b : buf) b = uint8_t(rng());
@@ -89,7 +88,7 @@ TEST(InterpKnownShapes, AnUnknownShapeIsNotFound) {
   words_of(ud2, w0, w1);
   EXPECT_EQ(known_shape(w0, w1, 2, shape_hash(w0, w1, 2)), nullptr);
   // (a known shape asked with another length)
-  const Insn& k = known_shapes().insns[0];
+  const Insn& k = known_shapes()[0];
   words_of(k.bytes, w0, w1);
   const unsigned other = k.shape_len == 1 ? 2 : k.shape_len - 1;
   EXPECT_EQ(known_shape(w0, w1, other, shape_hash(w0, w1, other)), nullptr);
