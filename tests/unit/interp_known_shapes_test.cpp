@@ -17,7 +17,9 @@
 #include "cpu/decode_template.h"
 #include "cpu/decoder.h"
 #include "cpu/shape_length.h"
+#include "interp/interpreter.h"
 #include "interp/known_shapes.h"
+#include "jit_harness.h"
 
 namespace vireo::test {
 namespace {
@@ -92,6 +94,48 @@ TEST(InterpKnownShapes, AnUnknownShapeIsNotFound) {
   words_of(k.bytes, w0, w1);
   const unsigned other = k.shape_len == 1 ? 2 : k.shape_len - 1;
   EXPECT_EQ(known_shape(w0, w1, other, shape_hash(w0, w1, other)), nullptr);
+}
+
+// In the engine: a miss on a known shape the memo has not seen copies the table's entry (the
+// interp engine's cache and the tier's), and the copy runs as the decode would.
+TEST(InterpKnownShapes, TheEngineCopiesAKnownShapeOnItsFirstMiss) {
+  // lea rax, [rip + 0x10] ; add rax, 1 ; mov edi, 7 ; syscall
+  const std::vector<std::vector<uint8_t>> insns = {
+      {0x48, 0x8D, 0x05, 0x10, 0x00, 0x00, 0x00}, {0x48, 0x83, 0xC0, 0x01}, {0xBF, 0x07, 0x00, 0x00, 0x00}, {0x0F, 0x05}};
+  std::vector<uint8_t> code;
+  uint64_t known = 0;
+  for (const auto& i : insns) {
+    uint8_t buf[16] = {};
+    std::memcpy(buf, i.data(), i.size());
+    uint64_t w0, w1;
+    words_of(buf, w0, w1);
+    const unsigned shape = guess_shape_length(buf);
+    known += known_shape(w0, w1, shape, shape_hash(w0, w1, shape)) != nullptr;
+    code.insert(code.end(), i.begin(), i.end());
+  }
+  ASSERT_GE(known, 3u);  // (the table's most common shapes: regenerate it with them)
+  for (size_t slots : {size_t(0), size_t(2048)}) {
+    SCOPED_TRACE(testing::Message() << "index " << slots);
+    Machine m;
+    m.load(code);
+    Interpreter in(m.as.memory(), slots);
+    ASSERT_EQ(in.run(m.cpu), StopReason::Syscall);
+    EXPECT_EQ(in.known_shape_copies(), known);
+    EXPECT_EQ(in.decode_copies(), 0u);
+    EXPECT_EQ(m.cpu.gpr[RAX], kCode + 7 + 0x10 + 1);
+    EXPECT_EQ(m.cpu.gpr[RDI], 7u);
+    // Each cached instruction is the decoder's at its address.
+    Decoder dec;
+    uint64_t rip = kCode;
+    for (const auto& i : insns) {
+      const Insn* got = in.cached_decode(rip, m.as.host(rip), i.size());
+      ASSERT_NE(got, nullptr);
+      Insn want;
+      ASSERT_TRUE(dec.decode(m.as.host(rip), 15, rip, want));
+      EXPECT_TRUE(same_decode(*got, want)) << hex_bytes(i.data(), i.size());
+      rip += i.size();
+    }
+  }
 }
 
 // The generator: VIREO_SHAPES_IN names a file of shapes, one a line in hex, the most used
