@@ -10,6 +10,7 @@
 #include "cpu/decode_template.h"
 #include "cpu/shape_length.h"
 #include "interp/dispatch.h"
+#include "interp/known_shapes.h"
 #include "mem/address_space.h"
 #include "interp/memory_fault.h"
 #include "interp/pool_head.h"
@@ -417,6 +418,14 @@ const Insn* Interpreter::memo_find(const uint8_t* buf, size_t got, MemoKey& key)
   return nullptr;
 }
 
+const Insn* Interpreter::find_known_shape(const uint8_t* buf, size_t got, const MemoKey& key) {
+  uint64_t w0, w1;
+  std::memcpy(&w0, buf, 8);
+  std::memcpy(&w1, buf + 8, 8);
+  const Insn* const k = known_shape(w0, w1, key.shape, key.hash);
+  return k && k->len <= got ? k : nullptr;
+}
+
 const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   uint64_t rip = cpu.rip;
   CacheEntry* const prev = last_;
@@ -485,12 +494,19 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   e = allocate_entry();
   MemoKey key;
   const Insn* const same = memo_find(buf, got, key);
+  const Insn* known = nullptr;
   if (same) {
     // The same shape, decoded at another address: the same instruction (and handler), with
     // the displacement and immediates read from these bytes and the operands computed from
     // the address moved (their sums wrap as the decoder's do).
     apply_template(e->insn, *same, buf, rip);
     ++memo_hits_;
+  } else if (key.shape && (known = find_known_shape(buf, got, key))) {
+    // A shape of the start-up code of most programs, decoded when Vireo was built
+    // (known_shapes.h): copied as above; its handler is this entry's own.
+    apply_template(e->insn, *known, buf, rip);
+    e->insn.fn = handler_for(e->insn);
+    ++known_hits_;
   } else {
     if (!decoder_.decode(buf, got, rip, e->insn)) {
       // Undecodable: #UD, or #PF if the instruction runs into an unmapped page.
@@ -499,6 +515,7 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
     }
     e->insn.fn = handler_for(e->insn);
   }
+  // (A copy of a known shape is noted as a decode: it is not in the memo yet.)
   const bool copied = same != nullptr;
   e->rip = rip;
   e->next = nullptr;
@@ -812,6 +829,7 @@ void Interpreter::merge_stats(const Engine& other) {
   if (!o) return;
   decode_misses_ += o->decode_misses_;
   memo_hits_ += o->memo_hits_;
+  known_hits_ += o->known_hits_;
   pool_wraps_ += o->pool_wraps_;
   for (auto& [m, n] : o->unimplemented_) unimplemented_[m] += n;
 }
@@ -827,6 +845,7 @@ void Interpreter::print_stats(std::FILE* out, double seconds) const {
   if (sys_) return print_system_stats(out, seconds);
   fmt::print(out, "  decode cache misses:  {}\n", decode_misses_);
   if (memo_hits_) fmt::print(out, "  decodes copied:       {} (the same shape decoded at another address)\n", memo_hits_);
+  if (known_hits_) fmt::print(out, "  known shapes copied:  {} (decodes made when Vireo was built)\n", known_hits_);
   if (pool_wraps_)
     fmt::print(out, "  decode pool wraps:    {} ({} entries{})\n", pool_wraps_, pool_size_,
                tier_pool_ ? ", head counts restarted at each" : "");

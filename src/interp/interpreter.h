@@ -159,6 +159,8 @@ class Interpreter final : public Engine {
   uint64_t decode_misses() const { return decode_misses_; }
   // Misses served by copying the decode of the same bytes at another address (the memo).
   uint64_t decode_copies() const { return memo_hits_; }
+  // Misses served by copying a decode made when Vireo was built (interp/known_shapes.h).
+  uint64_t known_shape_copies() const { return known_hits_; }
   bool has_own_index() const { return own_index_ != nullptr; }  // (a young child's: young_child)
 
   // The decode cache's instruction at `rip` if it was decoded from these bytes (at least its
@@ -441,6 +443,7 @@ class Interpreter final : public Engine {
   static constexpr size_t kTemplateSlots = 1 << 12;
   static constexpr size_t kTemplatesAt = 1 << 15;
   uint64_t memo_hits_ = 0;
+  uint64_t known_hits_ = 0;
   // The hash of the `shape` bytes of the 16 at w0, w1 (little endian).
   static uint64_t memo_hash(uint64_t w0, uint64_t w1, unsigned shape);
   static size_t memo_bucket(uint64_t h, size_t mask) { return (h >> 20) & mask & ~size_t(1); }
@@ -453,6 +456,8 @@ class Interpreter final : public Engine {
   // A decode of the same shape as the bytes at `buf` (`got` of them readable), or null; `key`
   // is set to the key it looked up.
   const Insn* memo_find(const uint8_t* buf, size_t got, MemoKey& key) const;
+  // A known shape (interp/known_shapes.h) for memo_find's key, at most `got` bytes long.
+  static const Insn* find_known_shape(const uint8_t* buf, size_t got, const MemoKey& key);
   // Remembers `e`'s decode, just made (by Zydis, or copied: the pointer form keeps the newest);
   // `key`: memo_find's for its bytes (its hash is e's when the shapes agree).
   void memo_note(const CacheEntry* e, bool copied, MemoKey key);
