@@ -261,7 +261,7 @@ namespace {
 // option to a CLI11 command costs ~15,000 instructions (two Option objects, their names split
 // and compared with every earlier option's), ~380,000 for all 24, 45% of vireo's instructions
 // before the guest's first: the command gets only those its command line names
-// (add_run_command; issue 22, docs/performance.md "Start-up, fourteenth pass").
+// (add_run_command; issue 22, docs/performance-history.md "Start-up, fourteenth pass").
 struct RunOption {
   const char* name;
   CLI::Option* (*add)(CLI::App& cmd, RunArgs& a, const char* name);

@@ -44,7 +44,7 @@ void* map_zeroed(size_t bytes, bool populate) {
 // instructions paid all of it, and hello world's ~5,000 decodes (640 KB) took less CPU in 10
 // MADV_POPULATE_WRITE calls of 64 KB. A dynamic program's loader and libc start-up decode
 // ~11,000 (1.4 MB), past the head: there the head's 256 pages cost more than the huge page
-// they save, so its pool has none (issue 22, docs/performance.md, "Start-up, fifteenth
+// they save, so its pool has none (issue 22, docs/performance-history.md, "Start-up, fifteenth
 // pass"). A forked child that writes into it copies 4 KiB, not 2 MiB (Linux splits a huge page
 // on copy-on-write). Only the first `advised` bytes are asked for huge pages: a pool that may
 // grow (the tier's) asks for the rest when it grows (grow_pool); advising its whole mapping
@@ -161,7 +161,7 @@ void Interpreter::grow_index(size_t to) {
 // that is only lukewarm then counts again instead of reaching N over the whole run.
 // Overwriting with the counts kept decoded 17% less on python's start-up but translated 5%
 // more blocks and cost 4% more CPU; emptying decoded again the 41,000 instructions of python's
-// start-up that were still in the pool after a wrap (docs/performance.md, "Decode cache" and
+// start-up that were still in the pool after a wrap (docs/performance-history.md, "Decode cache" and
 // "Interpreter on cold code").
 Interpreter::CacheEntry* Interpreter::allocate_entry() {
   if (pool_next_ == pool_size_ && !grow_pool()) [[unlikely]] {
@@ -664,7 +664,7 @@ inline bool Interpreter::tier_counts(const CpuState& cpu, const Insn* in) {
     // Inherited (a young forked child's, a forking parent's, an image's that kept the decodes
     // of the one before its execve): read, not stored. Every such head went to tier_head, ~70
     // instructions each: 290,000 in a `busybox true` exec'd by busybox sh, whose decodes are
-    // all its parent's (docs/performance.md, "Fork and exec, fourteenth pass"). As tier_head
+    // all its parent's (docs/performance-history.md, "Fork and exec, fourteenth pass"). As tier_head
     // reads it: a count from before a wrap, or from the image before an execve, is 0; a due
     // head (kDue) stays due past a wrap. Due, or 0 with translations to ask about: tier_head.
     const uint32_t n = e->wrap == epoch_                           ? e->heads
@@ -747,7 +747,7 @@ StopReason Interpreter::loop(CpuState& cpu) {
     // straight-line instructions pay one byte's test, not a head test each (an exec'd busybox
     // true under the jit: 145,000 host instructions fewer in this loop than with rip compared
     // after every instruction, a third of what the tier cost over the interp engine's loop;
-    // docs/performance.md, "Fork and exec, fifteenth pass").
+    // docs/performance-history.md, "Fork and exec, fifteenth pass").
     for (;;) {
       if (StopReason r = before_fetch<plain>(cpu); r != StopReason::None) [[unlikely]]
         return r;

@@ -238,13 +238,13 @@ class Interpreter final : public Engine {
   // decoded: python's start-up, 145,000 distinct instructions, uses 18 MB of it). 524,288
   // until the pool was overwritten oldest first instead of emptied: cc1 (gcc -O2 -c, 670,000
   // distinct instructions) then took the same CPU in half the pool and 33 MB less peak RSS
-  // (docs/performance.md, "Decode cache"). Less the memo's templates' 512 KB (kTemplateSlots
+  // (docs/performance-history.md, "Decode cache"). Less the memo's templates' 512 KB (kTemplateSlots
   // entries' worth), which a program that fills this much of its pool also maps.
   static constexpr size_t kPoolSize = (1 << 18) - (1 << 12);
   // Both indexes start at kIndexStart slots and grow to kIndexMax. The interp engine's was
   // 131,072 slots (1 MB) from the start until 2026-12-06, mapped unpopulated: the decodes of
   // a short process write to slots all over it, a page fault on each page they land in
-  // (docs/performance.md, "Interpreter on cold code"). The tier's maximum was
+  // (docs/performance-history.md, "Interpreter on cold code"). The tier's maximum was
   // 16,384 until the tier ran the engine's loop: a head that lost its index slot was decoded
   // again, its count lost, and the index path's entry loads were the tier's loop's main stall
   // (bash_script in the tier alone went from 1.58 to 1.50 s CPU, for 1.5 MB more peak RSS in
@@ -258,7 +258,7 @@ class Interpreter final : public Engine {
   // entries (5 MB) since 2026-12-07: cc1 and python3 -c pass peak 3 MiB lower, in the same
   // CPU: their ~15-18% more decode misses are mostly the memo's copies (~0.1 us each), and the
   // more frequent wraps restart more head counts, so ~3-4% fewer blocks are translated (cc1
-  // 27,978 -> 27,120, python 7,296 -> 7,020), which pays for them (docs/performance.md,
+  // 27,978 -> 27,120, python 7,296 -> 7,020), which pays for them (docs/performance-history.md,
   // "Cold code, decode pool and fetch"). Not below kTemplatesAt: the memo would never turn
   // into templates (28,672 entries: cc1 5 MiB lower but its Zydis calls as before the
   // templates, and slower in 5 of 6 pairs).
@@ -273,9 +273,9 @@ class Interpreter final : public Engine {
   // M decode misses, 36 -> 16 wraps, ~8% less CPU, +6 MiB peak RSS). Up to 163,840 or 258,048
   // entries it was no faster (0.98 and 0.93 M misses, but more blocks translated) for 11 and
   // 26 MiB more; python's start-up grown at its 2nd wrap was level, 5 MiB higher
-  // (docs/performance.md, "The tier's decode pool grows"). 65,536 entries (1.6 times) since
+  // (docs/performance-history.md, "The tier's decode pool grows"). 65,536 entries (1.6 times) since
   // helper/rss: cc1 level in CPU against 81,920 (9 of 18 pairs lower; decode misses 1.14 ->
-  // 1.23 M, 350 fewer blocks translated), 2.1 MiB lower peak RSS (docs/performance.md, "Peak
+  // 1.23 M, 350 fewer blocks translated), 2.1 MiB lower peak RSS (docs/performance-history.md, "Peak
   // RSS: a real qemu peer for gcc_compile").
   static constexpr size_t kTierPoolMax = kTierPoolSize + (1 << 14) + (1 << 13);
   static constexpr uint32_t kGrowAfterWraps = 6;
@@ -323,7 +323,7 @@ class Interpreter final : public Engine {
   // told apart without loading its entry: the tier's index path ends in a decode on most of its
   // loads (python3 -c pass: 155,000 of 203,000; cc1: 960,000 of 1.2 million), and loading the
   // other rip's entry, a random 128 bytes of an 8 MB pool, was the tier loop's largest stall
-  // (issue 22, docs/performance.md, "Cold code of big programs").
+  // (issue 22, docs/performance-history.md, "Cold code of big programs").
   std::unique_ptr<uint64_t[], Unmap> index_;
   size_t index_mask_ = kIndexStart - 1;
   size_t pool_size_ = kPoolSize;  // (before pool_: its size, where it wraps)

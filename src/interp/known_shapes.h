@@ -6,7 +6,7 @@
 // Why: a short process decodes each of its instructions once, and the memo copies only shapes
 // the process decoded before: hello world's ~5,100 decode misses made ~1,350 real decodes,
 // ~1,700 host instructions each (1,306 of them Zydis's), a quarter of the instructions of an
-// exec'd static program's whole run (issue 22, docs/performance.md, "Decoding, third pass" and
+// exec'd static program's whole run (issue 22, docs/performance-history.md, "Decoding, third pass" and
 // "Start-up, sixteenth pass"). The start-up code of static and dynamic glibc programs, busybox
 // and ld.so has the same few thousand shapes in every process.
 //

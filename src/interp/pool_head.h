@@ -5,7 +5,7 @@
 // (linux/process.cpp, load_image): a static program's start-up decodes ~5,000 instructions,
 // which fit in Interpreter::kPoolHead without a 2 MiB page to clear; a dynamic one's loader and
 // libc start-up ~11,000, past it, where the prefaulted head cost more than the huge page it
-// saved (docs/performance.md, "Start-up, fifteenth pass").
+// saved (docs/performance-history.md, "Start-up, fifteenth pass").
 #include <cstddef>
 
 namespace vireo {

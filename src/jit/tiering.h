@@ -40,11 +40,11 @@ struct TierOptions {
   // A forked child starts its own phase (a shell's subshells are short processes too). With
   // nothing translated by then, the phase goes on until the first translation (in_startup).
   // (`vireo run`: 256; 64 until the interpreter tier ran the interp engine's loop, which made
-  // interpreting cheaper: docs/performance.md, "Interpreter tier on the engine's loop".)
+  // interpreting cheaper: docs/performance-history.md, "Interpreter tier on the engine's loop".)
   uint32_t startup_translate_after = 0;
   // (1,000,000 until the fourth cold-code pass: python3 -c pass runs 1.7 M instructions in the
   // interpreter tier, 0.95 M of them with no start-up phase, and paid ~10% for a phase that
-  // long; bash_script's exec'd programs are served as well by 300,000: docs/performance.md,
+  // long; bash_script's exec'd programs are served as well by 300,000: docs/performance-history.md,
   // "Cold code, fourth pass")
   uint64_t startup_insns = 300'000;
   // In the start-up phase a due head is translated only once its entries so far times its
@@ -57,12 +57,12 @@ struct TierOptions {
   // 6-14 instructions, ~12,000 instructions after their 256th entry; a dynamic program's
   // loader hashing and comparing symbol names, strlen) do not run long enough after to pay
   // for it: by that the jit lost to the interp engine on every exec-heavy workload
-  // (docs/performance.md, "Start-up, tenth pass"). With 32,768 neither `true`, `busybox true`
+  // (docs/performance-history.md, "Start-up, tenth pass"). With 32,768 neither `true`, `busybox true`
   // nor an exec'd `tr` translates anything; a loop that has run this much (~0.15 ms of
   // interpreting) is one likely to run as much again. (`vireo run`: 32,768; 8,192 still
   // translated 2 blocks of `true` and 6 of `tr`.)
   uint32_t startup_translate_insns = 0;
-  // Big programs (issue 22, docs/performance.md "Big cold programs and peak RSS"): N doubles
+  // Big programs (issue 22, docs/performance-history.md "Big cold programs and peak RSS"): N doubles
   // for every `blocks_per_doubling` blocks in the translation cache, up to kMaxDoublings
   // times (0: N stays). Each translated block costs ~700 bytes for as long as it lives (~290
   // of host code, ~400 of records: exit slots, the pc map, the block table), the interpreter
@@ -155,7 +155,7 @@ class Tiering {
   // all due at once under the steady N (8): every head entered 8 times in the start-up code
   // was translated at its next entry, whether it ran again or not (an exec'd `wc -l`, 304,000
   // instructions, translated 47 blocks to run 1,952 instructions in them when the phase ended
-  // at 300,000: docs/performance.md, "Fork and exec, sixteenth pass"). Not when the phase ends
+  // at 300,000: docs/performance-history.md, "Fork and exec, sixteenth pass"). Not when the phase ends
   // on time, in a process that translated in it: its hot code is known, and counting it
   // afresh kept it in the tier for 8 more entries (busybox sh's loop of execs: each count
   // stored on a pool page shared with the last fork copied it, +17 page faults a fork).
@@ -168,7 +168,7 @@ class Tiering {
   // parent decoded (Interpreter::TierRun::keep_inherited): those decode-pool pages are shared
   // with the parent copy-on-write, and a shell's subshell that stored its counts there copied
   // a 4 KiB page per store on a new page, ~1 ms per subshell (7% of bash_script's CPU with the
-  // tier alone, docs/performance.md "Tiers, exec-heavy pass"). Such code is interpreted there
+  // tier alone, docs/performance-history.md "Tiers, exec-heavy pass"). Such code is interpreted there
   // (or runs translated, if its parent translated it); code the child decodes itself is
   // counted as usual, and a child that lives past its start-up counts everything again.
   bool keeps_parent_counts() const { return forked_ && young(); }
@@ -177,7 +177,7 @@ class Tiering {
   // The parent's pool pages are then shared with the child: the first count stored on each
   // copied it (or, the child gone, took a fault to make it writable again), every fork
   // again: busybox sh running a loop of 150 execs took 15 such faults per fork, forkexec 5
-  // (docs/performance.md, "Fork and exec, thirteenth pass"). Counting there waits for the
+  // (docs/performance-history.md, "Fork and exec, thirteenth pass"). Counting there waits for the
   // end of the phase, as a forked child's does; a parent past its start-up counts as before.
   bool parent_forked() {
     if (!young()) return false;
@@ -196,7 +196,7 @@ class Tiering {
   // faulted in: ~1 ms here), and one that has found no block worth it by the phase's budget
   // (startup_translate_insns) in its first 300,000 instructions is most often one about to
   // exit (an exec'd `date`, `sort` or `expr`, 300,000-350,000 instructions, translated 8-150
-  // blocks at N = 8 to run 300-27,000 instructions in them: docs/performance.md, "Fork and
+  // blocks at N = 8 to run 300-27,000 instructions in them: docs/performance-history.md, "Fork and
   // exec, sixteenth pass"). A long one finds its hot loop by the budget as it would have in
   // its first 300,000.
   // (At most kLateStartups times its instructions: a phase N nothing reaches, an explicit

@@ -141,7 +141,7 @@ TEST(InterpKnownShapes, TheEngineCopiesAKnownShapeOnItsFirstMiss) {
 
 // The generator: VIREO_SHAPES_IN names a file of shapes, one a line in hex, the most used
 // first (e.g. what a throwaway build printed for each of its real decodes, counted over
-// several programs' start-ups: docs/performance.md, "Start-up, seventeenth pass"); the table is
+// several programs' start-ups: docs/performance-history.md, "Start-up, seventeenth pass"); the table is
 // written to VIREO_SHAPES_OUT (src/interp/known_shapes.inc).
 // Run: vireo-unit-tests --gtest_also_run_disabled_tests --gtest_filter='*PrintTheTable'
 TEST(InterpKnownShapes, DISABLED_PrintTheTable) {

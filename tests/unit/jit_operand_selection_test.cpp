@@ -1,6 +1,6 @@
 // Operand selection (backend/x64/operand_selection.cpp): which values the x64 backend takes
 // into their readers' host instructions. Its walks were merged for translation cost
-// (docs/performance.md, "Translation cost, eighth pass"): these pin down each fold and what
+// (docs/performance-history.md, "Translation cost, eighth pass"): these pin down each fold and what
 // stops it, and the counts the emitter's other walks take from it.
 #include <gtest/gtest.h>
 

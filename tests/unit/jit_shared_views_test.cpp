@@ -1,4 +1,4 @@
-// SharedCode's bookkeeping for storms of mappings (docs/performance.md, "Mapping storms and
+// SharedCode's bookkeeping for storms of mappings (docs/performance-history.md, "Mapping storms and
 // thread start"): invalidations queued for another thread that meet coalesce instead of
 // overflowing into a full flush; a new shared view of a file finds the code of the file's
 // other views without walking them; an engine handed on to a new thread takes its exit

@@ -1,4 +1,4 @@
-// What translating a block costs (issue 22, docs/performance.md "Translation cost"): the
+// What translating a block costs (issue 22, docs/performance-history.md "Translation cost"): the
 // translator takes instructions from the interpreter tier's decode cache, following its pool
 // where the index lost them; it does not make a superblock go on into a fall-through the tier
 // never ran; invalidating a block clears its jump-cache slot without scanning the cache; and

@@ -1,4 +1,4 @@
-// What the jit engine costs a young process (issue 22, docs/performance.md "Start-up, tenth
+// What the jit engine costs a young process (issue 22, docs/performance-history.md "Start-up, tenth
 // pass"): its code cache is mapped only at its first translation, and in the start-up phase a
 // due block is translated only once its entries times its length reach the start-up budget
 // (TierOptions::startup_translate_insns). Results stay exact either way.

@@ -1,7 +1,7 @@
 // Per-opcode facts the passes ask of every instruction they walk (and the backend of some),
 // as one load from a table of bits instead of a call to a switch each: has_side_effects,
 // is_sync_point and is_pure were three calls per instruction in the pipeline's walks, a tenth
-// of its time on cc1 (docs/performance.md, "Translation cost, eighth pass").
+// of its time on cc1 (docs/performance-history.md, "Translation cost, eighth pass").
 #pragma once
 
 #include <array>

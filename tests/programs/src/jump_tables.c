@@ -1,5 +1,5 @@
 /* Dispatch through jump tables (a translator may read a read-only table when it translates the
- * jump; docs/performance.md, "Steady state, interpreter loops"): a switch over a byte opcode (a
+ * jump; docs/performance-history.md, "Steady state, interpreter loops"): a switch over a byte opcode (a
  * table of offsets in .rodata) and a computed goto through a table of label addresses, each run
  * hot; then the label table is rewritten in place (its page made writable and read-only
  * again), so that the translated dispatch's computed slots are stale, and run again; then a

@@ -2,7 +2,7 @@
 // Xbyak encodes them (tests/unit/jit_host_encoding_test.cpp compares every form with Xbyak's
 // over all registers and displacement and immediate classes). Xbyak builds an Operand, an
 // Address and a RegExp for each, checks them and computes the REX prefix generically: a
-// visible share of translation (docs/performance.md, "Translation cost, fifth pass": these
+// visible share of translation (docs/performance-history.md, "Translation cost, fifth pass": these
 // forms through Xbyak cost 11% more translation time, `--translate-after 0` python3 -c pass,
 // 14 pairs). These build the instruction's bytes locally and append them at once (Insn::put):
 // one check of the code buffer's limit per instruction instead of one call of CodeArray::db
