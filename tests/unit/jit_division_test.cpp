@@ -18,6 +18,17 @@ int64_t sign_extend(uint64_t v, unsigned size) {
   return size == 8 ? int64_t(v) : int64_t(v << (64 - 8 * size)) >> (64 - 8 * size);
 }
 
+// `f` then a syscall under both engines from `s`: the same stop, #DE where the interpreter
+// faults, the same state after.
+Pair run_form(const Code& f, const CpuState& s) {
+  Pair p;
+  p.run(cat({f, kSyscall}), s);
+  EXPECT_EQ(p.jit.r, p.ref.r);
+  if (p.ref.r == StopReason::Fault) EXPECT_EQ(p.jit.cpu.fault.vector, VEC_DE);
+  p.expect_same();
+  return p;
+}
+
 TEST(JitDivision, MatchesInterpreterOnFastAndSlowPaths) {
   const std::vector<Form> forms = {
       {{0x48, 0xF7, 0xF1}, 8, false},        // div rcx
@@ -91,13 +102,9 @@ TEST(JitDivision, CqoThenIdivMatchesTheInterpreter) {
         case 4: s.gpr[RAX] = 1000003; s.gpr[RCX] = s.gpr[R9] = uint64_t(-1000); break;
         default: break;
       }
-      Pair p;
-      p.run(cat({f, kSyscall}), s);
       SCOPED_TRACE(testing::Message() << "form ending 0x" << std::hex << int(f.back()) << " seed " << std::dec << seed);
-      EXPECT_EQ(p.jit.r, p.ref.r);
-      if (p.ref.r == StopReason::Fault) EXPECT_EQ(p.jit.cpu.fault.vector, VEC_DE);
-      else EXPECT_EQ(p.jit_fallbacks, 0u);  // (a cqo'd dividend never needs the interpreter)
-      p.expect_same();
+      const Pair p = run_form(f, s);
+      if (p.ref.r != StopReason::Fault) EXPECT_EQ(p.jit_fallbacks, 0u);  // (a cqo'd dividend never needs the interpreter)
     }
   }
 }
@@ -133,7 +140,6 @@ TEST(JitDivision, SlowPathContinuesAfterTheInstruction) {
   p.expect_same();
 }
 
-
 TEST(JitDivision, RemainderTakenFromTheHostDivisionMatchesTheInterpreter) {
   // The frontend's remainder, low - q * divisor, is the host division's own (rdx) where its
   // readers allow: 64-bit (exact), 32-bit (zero-extended), 16-bit (its low half read only).
@@ -156,12 +162,8 @@ TEST(JitDivision, RemainderTakenFromTheHostDivisionMatchesTheInterpreter) {
         case 3: s.gpr[RAX] = 0x7FFF'FFFF'8000'7FFFull; s.gpr[RCX] = s.gpr[R9] = s.gpr[RSI] = 0xFFFF'FFFF'FFFF'FF07ull; break;
         default: break;
       }
-      Pair p;
-      p.run(cat({f, kSyscall}), s);
       SCOPED_TRACE(testing::Message() << "form ending 0x" << std::hex << int(f.back()) << " seed " << std::dec << seed);
-      EXPECT_EQ(p.jit.r, p.ref.r);
-      if (p.ref.r == StopReason::Fault) EXPECT_EQ(p.jit.cpu.fault.vector, VEC_DE);
-      p.expect_same();
+      run_form(f, s);
     }
   }
 }
