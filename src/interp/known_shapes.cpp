@@ -10,7 +10,7 @@ namespace vireo {
 
 namespace {
 
-// (Generated: tests/unit/interp_known_shapes_test.cpp, DISABLED_PrintTheTable.)
+// (Generated: tools/gen_known_shapes.cpp.)
 #define K(hash, ...) hash
 constexpr uint64_t kHashes[] = {
 #include "interp/known_shapes.inc"

@@ -15,8 +15,8 @@
 // programs decode come first (a short process's look-ups then map the table's first pages
 // only), and a look-up goes through an index by the shape's memo hash (shape_hash) made at
 // compile time. tests/unit/interp_known_shapes_test.cpp checks every entry against
-// the decoder (a table made by another Zydis or another decoder fails it) and regenerates the
-// table (its DISABLED_ test, from a list of shapes: docs/interp.md, "The decode memo").
+// the decoder (a table made by another Zydis or another decoder fails it);
+// tools/gen_known_shapes.cpp regenerates the table (docs/interp.md, "The decode memo").
 // Shapes whose decode depends on the host (0F 0D with a register operand, F3 90 with REX.B:
 // cpu/decoder.cpp) are never in it.
 #pragma once
