@@ -15,12 +15,18 @@ namespace {
 const std::vector<uint8_t> kLoop = {0xBA, 100, 0, 0, 0, 0xFF, 0xCA, 0x75, 0xFC, 0x0F, 0x05};
 constexpr uint64_t kL = kCode + 5;
 
+// A run of the tier whose heads are due at their `translate_at`th entry.
+Interpreter::TierRun tier_run(uint32_t translate_at) {
+  Interpreter::TierRun run;
+  run.translate_at = translate_at;
+  return run;
+}
+
 TEST(InterpTierRun, StopsBeforeAHeadAtItsNthEntry) {
   Machine m;
   m.load(kLoop);
   Interpreter in(m.as.memory(), 2048);
-  Interpreter::TierRun run;
-  run.translate_at = 4;
+  Interpreter::TierRun run = tier_run(4);
   ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit);
   EXPECT_TRUE(run.due);
   EXPECT_EQ(m.cpu.rip, kL);
@@ -29,23 +35,20 @@ TEST(InterpTierRun, StopsBeforeAHeadAtItsNthEntry) {
   EXPECT_EQ(m.cpu.gpr[RDX], 96u);
   EXPECT_EQ(run.heads, 1u + 3u);  // the mov, and L three times
   // A due head stays due: entered again, the run stops at once.
-  Interpreter::TierRun again;
-  again.translate_at = 4;
+  Interpreter::TierRun again = tier_run(4);
   ASSERT_EQ(in.run_tier(m.cpu, again), StopReason::InstructionLimit);
   EXPECT_TRUE(again.due);
   EXPECT_EQ(m.cpu.insn_count, 9u);
   // Restarted (the jit chose to interpret it), it runs as its first entry and is due at its
   // fourth.
-  Interpreter::TierRun restart;
-  restart.translate_at = 4;
+  Interpreter::TierRun restart = tier_run(4);
   restart.restart_first = true;
   ASSERT_EQ(in.run_tier(m.cpu, restart), StopReason::InstructionLimit);
   EXPECT_TRUE(restart.due);
   EXPECT_EQ(m.cpu.insn_count, 9u + 3u * 2u);
   EXPECT_EQ(m.cpu.gpr[RDX], 93u);
   // With a high N it runs to the syscall: every instruction counted once.
-  Interpreter::TierRun rest;
-  rest.translate_at = 1000;
+  Interpreter::TierRun rest = tier_run(1000);
   rest.restart_first = true;
   ASSERT_EQ(in.run_tier(m.cpu, rest), StopReason::Syscall);
   EXPECT_FALSE(rest.due);
@@ -61,8 +64,7 @@ TEST(InterpTierRun, AHeadTranslatedUnderAnotherEntryIsDueAtOnce) {
   m.load(kLoop);
   Interpreter in(m.as.memory(), 2048);
   std::set<uint64_t> asked;
-  Interpreter::TierRun run;
-  run.translate_at = 50;
+  Interpreter::TierRun run = tier_run(50);
   run.ctx = &asked;
   run.translated = [](void* ctx, uint64_t pc) {
     static_cast<std::set<uint64_t>*>(ctx)->insert(pc);
@@ -79,8 +81,7 @@ TEST(InterpTierRun, YieldsAtAHeadOnceItsInstructionsAreRun) {
   Machine m;
   m.load(kLoop);
   Interpreter in(m.as.memory(), 2048);
-  Interpreter::TierRun run;
-  run.translate_at = 1000;
+  Interpreter::TierRun run = tier_run(1000);
   run.yield_at_insn = 10;
   ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit);
   EXPECT_FALSE(run.due);
@@ -88,8 +89,7 @@ TEST(InterpTierRun, YieldsAtAHeadOnceItsInstructionsAreRun) {
   EXPECT_EQ(m.cpu.insn_count, 11u);  // the first head at or after 10 instructions
   // A raised flag (another thread's invalidation) stops it at the next head too.
   std::atomic<bool> flag{true};
-  Interpreter::TierRun flagged;
-  flagged.translate_at = 1000;
+  Interpreter::TierRun flagged = tier_run(1000);
   flagged.yield_flag = &flag;
   ASSERT_EQ(in.run_tier(m.cpu, flagged), StopReason::InstructionLimit);
   EXPECT_EQ(m.cpu.insn_count, 13u);  // (never at the run's first head)
@@ -99,13 +99,11 @@ TEST(InterpTierRun, DueHeadsCooledCountAgain) {
   Machine m;
   m.load(kLoop);
   Interpreter in(m.as.memory(), 2048);
-  Interpreter::TierRun run;
-  run.translate_at = 3;
+  Interpreter::TierRun run = tier_run(3);
   ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit);
   EXPECT_EQ(m.cpu.insn_count, 1u + 3u * 2u);
   in.cool_due_heads();
-  Interpreter::TierRun again;
-  again.translate_at = 3;
+  Interpreter::TierRun again = tier_run(3);
   ASSERT_EQ(in.run_tier(m.cpu, again), StopReason::InstructionLimit);
   EXPECT_EQ(m.cpu.insn_count, 7u + 2u * 2u);  // entries 1 and 2 run, the third is due
 }
@@ -116,23 +114,20 @@ TEST(InterpTierRun, RestartedHeadCountsCountAgainButDueHeadsStayDue) {
   Machine m;
   m.load(kLoop);
   Interpreter in(m.as.memory(), 2048);
-  Interpreter::TierRun run;
-  run.translate_at = 5;
+  Interpreter::TierRun run = tier_run(5);
   run.yield_at_insn = 7;  // mov, then L counted twice (its first iteration falls through to it)
   ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit);
   EXPECT_FALSE(run.due);
   EXPECT_EQ(m.cpu.insn_count, 7u);
   in.restart_head_counts();
-  Interpreter::TierRun again;
-  again.translate_at = 5;
+  Interpreter::TierRun again = tier_run(5);
   ASSERT_EQ(in.run_tier(m.cpu, again), StopReason::InstructionLimit);
   EXPECT_TRUE(again.due);
   // Without the restart L (2 entries counted) was due at its third entry from here (11
   // instructions); restarted, at its fifth.
   EXPECT_EQ(m.cpu.insn_count, 7u + 4u * 2u);
   in.restart_head_counts();
-  Interpreter::TierRun due;
-  due.translate_at = 5;
+  Interpreter::TierRun due = tier_run(5);
   ASSERT_EQ(in.run_tier(m.cpu, due), StopReason::InstructionLimit);
   EXPECT_TRUE(due.due);
   EXPECT_EQ(m.cpu.insn_count, 15u);  // still due: it stops at once
@@ -155,8 +150,7 @@ TEST(InterpTierRun, HeadCountsStartAfreshWhenThePoolWraps) {
     Interpreter in(m.as.memory(), 2048, kPool);
     auto tier = [&](uint64_t at) {
       m.cpu.rip = at;
-      Interpreter::TierRun run;
-      run.translate_at = 3;
+      Interpreter::TierRun run = tier_run(3);
       StopReason r = in.run_tier(m.cpu, run);
       return r == StopReason::InstructionLimit && run.due ? 0 : int(r == StopReason::Syscall);
     };
@@ -192,8 +186,7 @@ TEST(InterpTierRun, HeadCountsGoOnWhenThePoolGrows) {
   Interpreter in(m.as.memory(), 2048, 64, 128);
   auto tier = [&](uint64_t at) {
     m.cpu.rip = at;
-    Interpreter::TierRun run;
-    run.translate_at = 3;
+    Interpreter::TierRun run = tier_run(3);
     StopReason r = in.run_tier(m.cpu, run);
     return r == StopReason::InstructionLimit && run.due ? 0 : int(r == StopReason::Syscall);
   };
@@ -216,8 +209,7 @@ TEST(InterpTierRun, InheritedCountsAreReadNotStored) {
   Machine m;
   m.load(kLoop);
   Interpreter in(m.as.memory(), 2048);
-  Interpreter::TierRun parent;
-  parent.translate_at = 1000;
+  Interpreter::TierRun parent = tier_run(1000);
   ASSERT_EQ(in.run_tier(m.cpu, parent), StopReason::Syscall);  // L counted 99 times
   in.mark_inherited();
   auto restart = [&] {
@@ -226,24 +218,21 @@ TEST(InterpTierRun, InheritedCountsAreReadNotStored) {
   };
   // Kept: every entry of L reads 99 and counts 100, short of 150, and nothing is stored.
   restart();
-  Interpreter::TierRun child;
-  child.translate_at = 150;
+  Interpreter::TierRun child = tier_run(150);
   child.keep_inherited = true;
   ASSERT_EQ(in.run_tier(m.cpu, child), StopReason::Syscall);
   EXPECT_FALSE(child.due);
   EXPECT_EQ(child.heads, 1u + 99u);
   // A count the parent brought to the threshold is due all the same.
   restart();
-  Interpreter::TierRun near;
-  near.translate_at = 100;
+  Interpreter::TierRun near = tier_run(100);
   near.keep_inherited = true;
   ASSERT_EQ(in.run_tier(m.cpu, near), StopReason::InstructionLimit);
   EXPECT_TRUE(near.due);
   EXPECT_EQ(m.cpu.insn_count, 1u + 2u);  // mov, the first iteration; L's first entry is due
   // Stored again (the child grew up): L counts on from 99 and is due at its 51st entry.
   restart();
-  Interpreter::TierRun grown;
-  grown.translate_at = 150;
+  Interpreter::TierRun grown = tier_run(150);
   ASSERT_EQ(in.run_tier(m.cpu, grown), StopReason::InstructionLimit);
   EXPECT_TRUE(grown.due);
   EXPECT_EQ(m.cpu.insn_count, 1u + 2u + 50u * 2u);
@@ -259,15 +248,13 @@ TEST(InterpTierRun, InheritedHeadsStopWhereTierHeadWouldAndStoreNothing) {
       Machine m;
       m.load(kLoop);
       Interpreter in(m.as.memory(), 2048);
-      Interpreter::TierRun parent;
-      parent.translate_at = 1000;
+      Interpreter::TierRun parent = tier_run(1000);
       ASSERT_EQ(in.run_tier(m.cpu, parent), StopReason::Syscall);  // L counted 99 times
       in.mark_inherited();
       for (int round = 0; round < 2; ++round) {  // (the second finds the same counts)
         m.cpu.rip = kCode;
         m.cpu.insn_count = 0;
-        Interpreter::TierRun child;
-        child.translate_at = n;
+        Interpreter::TierRun child = tier_run(n);
         child.keep_inherited = true;
         if (ask) child.translated = [](void*, uint64_t) { return false; };
         const StopReason r = in.run_tier(m.cpu, child);
@@ -292,8 +279,7 @@ TEST(InterpTierRun, CodeDecodedAfterTheMarkCountsAsUsual) {
   m.load(kLoop);
   Interpreter in(m.as.memory(), 2048);
   in.mark_inherited();  // (nothing decoded yet)
-  Interpreter::TierRun run;
-  run.translate_at = 4;
+  Interpreter::TierRun run = tier_run(4);
   run.keep_inherited = true;
   ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit);
   EXPECT_TRUE(run.due);
@@ -310,8 +296,7 @@ TEST(InterpTierRun, EveryNStopsAtTheSameEntryWhoeverCounts) {
       Machine m;
       m.load(kLoop);
       Interpreter in(m.as.memory(), 2048);
-      Interpreter::TierRun run;
-      run.translate_at = n;
+      Interpreter::TierRun run = tier_run(n);
       if (ask) run.translated = [](void*, uint64_t) { return false; };
       ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit) << n;
       // The mov is the run's first head (due at once when N = 1); L is due at its Nth entry
@@ -326,8 +311,7 @@ TEST(InterpTierRun, EveryNStopsAtTheSameEntryWhoeverCounts) {
       EXPECT_EQ(m.cpu.insn_count, 1u + n * 2u) << n << " ask " << ask;
       EXPECT_EQ(run.heads, 1u + (n - 1)) << n << " ask " << ask;
       // Restarted: counted from 1 again, due at its Nth entry.
-      Interpreter::TierRun restart;
-      restart.translate_at = n;
+      Interpreter::TierRun restart = tier_run(n);
       restart.restart_first = true;
       if (ask) restart.translated = run.translated;
       ASSERT_EQ(in.run_tier(m.cpu, restart), StopReason::InstructionLimit);
@@ -374,13 +358,11 @@ TEST(InterpTierRun, AReturnFromTranslatedCodeResumesAtTheCallersNextInstructionA
   m.cpu.gpr[RSP] = rsp - 8;
   const uint64_t to_syscall = kCode + 0x20;
   std::memcpy(m.as.host(rsp - 8), &to_syscall, 8);
-  Interpreter::TierRun first;
-  first.translate_at = 1000;
+  Interpreter::TierRun first = tier_run(1000);
   ASSERT_EQ(in.run_tier(m.cpu, first), StopReason::Syscall);
   m.cpu.rip = kCode;
   m.cpu.gpr[RSP] = rsp;
-  Interpreter::TierRun whole;
-  whole.translate_at = 1000;
+  Interpreter::TierRun whole = tier_run(1000);
   ASSERT_EQ(in.run_tier(m.cpu, whole), StopReason::Syscall);
   EXPECT_EQ(m.cpu.gpr[RAX], 1u);
   const uint64_t misses = in.decode_misses();
@@ -389,8 +371,7 @@ TEST(InterpTierRun, AReturnFromTranslatedCodeResumesAtTheCallersNextInstructionA
     m.cpu.rip = kCode;
     m.cpu.gpr[RSP] = rsp;
     m.cpu.gpr[RAX] = 0;
-    Interpreter::TierRun to_f;
-    to_f.translate_at = imm == 1 ? 3 : 4;  // (kCode, entered 2 then 3 times before, must not be due)
+    Interpreter::TierRun to_f = tier_run(imm == 1 ? 3 : 4);  // (kCode, entered 2 then 3 times before, must not be due)
     ASSERT_EQ(in.run_tier(m.cpu, to_f), StopReason::InstructionLimit);
     ASSERT_TRUE(to_f.due);
     ASSERT_EQ(m.cpu.rip, kCode + 0x40);
@@ -398,8 +379,7 @@ TEST(InterpTierRun, AReturnFromTranslatedCodeResumesAtTheCallersNextInstructionA
     m.cpu.rip = kCode + 5;
     m.cpu.gpr[RSP] += 8;
     *m.as.host(kCode + 6) = imm;
-    Interpreter::TierRun back;
-    back.translate_at = 1000;
+    Interpreter::TierRun back = tier_run(1000);
     const uint64_t insns = m.cpu.insn_count;
     ASSERT_EQ(in.run_tier(m.cpu, back), StopReason::Syscall);
     EXPECT_EQ(m.cpu.gpr[RAX], imm);
