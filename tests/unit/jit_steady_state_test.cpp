@@ -202,6 +202,31 @@ TEST(JitDisplacement, FoldedAddressesAreCheckedAndFaultAtTheirOwnAddress) {
   }
 }
 
+TEST(JitRangeChecks, TheLimitRegisterSurvivesHelperCallsAndIsNoGuestRegister) {
+  // mov ecx,4; rep stosb (a helper call); mov rax,[rsi]; syscall. Range checks compare with host r14
+  // (the window's limit, loaded at entry; block_emitter.h, kLimitReg): after the helper it
+  // still holds the limit, and the guest's own r14 (any value) has no part in the check. rsi
+  // at the window's end faults there (rax, rcx, rdi exact); just below it, the load passes.
+  const std::vector<uint8_t> code = {0xB9, 0x04, 0x00, 0x00, 0x00, 0xF3, 0xAA,
+                                     0x48, 0x8B, 0x06, 0x0F, 0x05};
+  const uint64_t top = AddressSpace::kWindowSize;
+  auto setup = [&](Machine& m) {
+    m.as.mmap(top - 0x1000, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  };
+  for (uint64_t guest_r14 : {uint64_t(0), top, ~uint64_t(0)})
+    for (auto [rsi, faults] : {std::pair{top, true}, std::pair{top - 8, false}, std::pair{~uint64_t(0) - 0x7, true}}) {
+      CpuState s = random_state(rsi ^ guest_r14);
+      s.gpr[RSI] = rsi;
+      s.gpr[RDI] = top - 0x1000;
+      s.gpr[R14] = guest_r14;
+      s.rflags &= ~uint64_t(flag::DF);
+      Outcome jit = run_on(true, code, s, setup), ref = run_on(false, code, s, setup);
+      expect_same(jit, ref, "rsi " + std::to_string(rsi) + ", guest r14 " + std::to_string(guest_r14));
+      EXPECT_EQ(jit.r, faults ? StopReason::Fault : StopReason::Syscall);
+      if (rsi == top) EXPECT_EQ(jit.cpu.fault.address, top);
+    }
+}
+
 TEST(JitGprReads, ThirtyTwoBitReadsOfCpuStateAreExactBesideDirtyRegistersAndFaults) {
   // mov eax,ecx; add rcx,rdx; mov r8d,ecx; mov edx,[rbx]; mov r9d,esi; add r9d,edi; syscall:
   // 32-bit reads straight from CpuState (ecx, esi, edi), one of a dirty register (ecx after

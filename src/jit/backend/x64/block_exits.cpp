@@ -426,7 +426,11 @@ void BlockEmitter::terminal(const ir::Terminal& t, bool fused) {
         imul(slot.cvt32(), dest.cvt32(), int(CodeCache::kJumpHashMul));
         shr(slot.cvt32(), int(32 - rt_->jump_cache_bits));
         shl(slot.cvt32(), 4);
-        enc::mov_r64_imm(*this, table.getIdx(), uint64_t(rt_->jump_cache));
+        // (the jump cache shares the code cache's mapping: within a rel32 of the code, and
+        // `lea table, [rip + d]` is 7 bytes against the 10 of `mov table, imm64`)
+        const int64_t to_table = reinterpret_cast<const uint8_t*>(rt_->jump_cache) - (getCurr() + 7);
+        if (to_table == int64_t(int32_t(to_table))) enc::lea_rip(*this, table.getIdx(), rt_->jump_cache);
+        else enc::mov_r64_imm(*this, table.getIdx(), uint64_t(rt_->jump_cache));
         cmp(qword[table + slot], dest);
         // (rel32 past a deferred push: its check and store lengthen the hit path)
         const uint32_t miss = push ? jcc_to_stub(0x5) : jcc8(0x5);  // jne
@@ -755,7 +759,7 @@ void BlockEmitter::out_of_line() {
     if (f.access != RangeFault::kNoAccess) {
       if (f.recheck) {  // (the base failed the check: the address may not)
         lea(r11, ptr[Reg64(f.addr_reg) + f.recheck_disp]);
-        enc::cmp_rip(*this, 11, rt_->window_limit);
+        enc::cmp_rr(*this, 11, kLimitReg);
         enc::jcc_abs(*this, 0x2, getCode() + f.access);  // jb: inside the window after all
         enc::push_r64(*this, 11);
       } else {

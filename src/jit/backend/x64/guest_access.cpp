@@ -105,7 +105,7 @@ void BlockEmitter::guest_access(const ir::Inst& in, int k, bool write) {
   } else {
     addr = val(in.args[k].v);
   }
-  enc::cmp_rip(*this, addr.getIdx(), rt_->window_limit);
+  enc::cmp_rr(*this, addr.getIdx(), kLimitReg);
   const uint32_t jcc = jcc_to_stub(0x3);  // jae
   SyncRecord rec = snapshot();
   // (cmpxchg rewrites its record after this point: rax parked in r11)

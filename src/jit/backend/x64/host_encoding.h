@@ -142,12 +142,11 @@ inline void mov_r64_imm(Xbyak::CodeGenerator& g, int r, uint64_t imm) {
   x.put(g);
 }
 
-// cmp r64, [rip + target] (REX.W 3B /r, mod 00 rm 101: disp32 from the instruction's end).
-inline void cmp_rip(Xbyak::CodeGenerator& g, int r, const void* target) {
-  const int64_t disp = reinterpret_cast<const uint8_t*>(target) - (g.getCurr() + 7);
-  if (disp != int64_t(int32_t(disp))) throw Xbyak::Error(Xbyak::ERR_OFFSET_IS_TOO_BIG);
+// cmp a, b at 64 bits (REX.W 39 /r: b in the reg field, as Xbyak encodes it): a range
+// check's compare with the limit register.
+inline void cmp_rr(Xbyak::CodeGenerator& g, int a, int b) {
   Insn x;
-  x.u8(0x48 | (r >= 8 ? 4 : 0)).u8(0x3B).u8(0x05 | (r & 7) << 3).u32(uint32_t(disp));
+  x.u8(0x48 | (b >= 8 ? 4 : 0) | (a >= 8 ? 1 : 0)).u8(0x39).u8(0xC0 | (b & 7) << 3 | (a & 7));
   x.put(g);
 }
 

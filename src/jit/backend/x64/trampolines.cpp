@@ -19,6 +19,7 @@ using namespace Xbyak::util;
 Trampolines make_trampolines(void* mem) {
   struct Gen : Xbyak::CodeGenerator {
     uint8_t* exit_stub;
+    Xbyak::Label limit;
     // (not into the page's note: code_cache.h)
     explicit Gen(void* m) : Xbyak::CodeGenerator(CodeCache::kTrampolineCodeBytes, m) {
       // enter(rdi = cpu, rsi = guest_base, rdx = code, rcx = link_out)
@@ -26,6 +27,7 @@ Trampolines make_trampolines(void* mem) {
       push(rcx);  // 7 pushes after the return address: rsp is 16-byte aligned in blocks
       mov(rbx, rdi);
       mov(r15, rsi);
+      mov(r14, ptr[rip + limit]);  // (range checks compare with r14: block_emitter.h, kLimitReg)
       // Translated SSE code runs under the guest's MXCSR (the dispatcher only enters with all
       // exceptions masked); the exit stub saves it back and restores the host's.
       ldmxcsr(dword[rbx + int(offsetof(CpuState, mxcsr))]);
@@ -44,6 +46,7 @@ Trampolines make_trampolines(void* mem) {
       settle_flags = const_cast<uint8_t*>(getCurr());
       settle();
       align(8);
+      L(limit);
       window_limit = reinterpret_cast<uint64_t*>(const_cast<uint8_t*>(getCurr()));
       dq(0);
       align(16);
