@@ -1,9 +1,9 @@
 // The `vireo` subcommands; each file in src/cli/ adds one.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <vector>
+
+#include "cli/cli11.h"
 
 namespace vireo::cli {
 

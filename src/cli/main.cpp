@@ -1,6 +1,4 @@
 // vireo: an x86-64 virtual machine. `vireo run` (user mode) and `vireo boot` (system mode).
-#include <CLI/CLI.hpp>
-
 #include <cstring>
 #include <string>
 #include <vector>
@@ -9,6 +7,7 @@
 
 int main(int argc, char** argv) {
   if (argc > 2 && std::strcmp(argv[1], "run") == 0) vireo::cli::run_if_plain(argc, argv);
+  vireo::init_iostreams();  // (CLI11 prints help and errors on them: support/lazy_iostreams.h)
   CLI::App app{"Vireo: an x86-64 virtual machine"};
   app.require_subcommand(1);
   std::vector<char*> args(argv, argv + argc);
