@@ -314,12 +314,19 @@ const Insn& vsyscall_insn() {
 // is remembered with the address space's generation (which every change of a mapping or a
 // protection moves on): a cold run decodes page after page of new code, and the address
 // space's own cache of the region looked up last missed on most of an exec'd /bin/true's
-// 11,600 decodes (the lock and a tree walk each: 4% of its instructions, issue 22).
-bool Interpreter::executable(uint64_t addr) const {
+// 11,600 decodes (the lock and a tree walk each: 4% of its instructions, issue 22). That check
+// is inline in the miss path (fetch_slow); as a call it was ~22 host instructions a miss.
+inline bool Interpreter::executable(uint64_t addr) const {
   const AddressSpace* space = x_.mem.space;
   if (!space) return true;
+  if ((addr >> 12) == exec_page_ && space->generation() == exec_generation_) [[likely]]
+    return true;
+  return executable_slow(addr);
+}
+
+bool Interpreter::executable_slow(uint64_t addr) const {
+  const AddressSpace* space = x_.mem.space;
   const uint64_t page = addr >> 12, generation = space->generation();
-  if (page == exec_page_ && generation == exec_generation_) return true;
   int prot = space->prot_at(addr);
   if (prot < 0 || !(prot & PROT_EXEC)) return false;
   exec_page_ = page;
@@ -378,7 +385,8 @@ void Interpreter::start_templates() {
   memo_.reset();
 }
 
-const Insn* Interpreter::memo_find(const uint8_t* buf, size_t got, MemoKey& key) const {
+// (Inlined in fetch_slow, its one caller: a call was ~15 of its host instructions a miss.)
+[[gnu::always_inline]] inline const Insn* Interpreter::memo_find(const uint8_t* buf, size_t got, MemoKey& key) const {
   uint64_t w0, w1;
   std::memcpy(&w0, buf, 8);
   std::memcpy(&w1, buf + 8, 8);
@@ -494,19 +502,21 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
   e = allocate_entry();
   MemoKey key;
   const Insn* const same = memo_find(buf, got, key);
-  const Insn* known = nullptr;
-  if (same) {
+  // Else a shape of the start-up code of most programs, decoded when Vireo was built
+  // (known_shapes.h).
+  const Insn* const from = same ? same : key.shape ? find_known_shape(buf, got, key) : nullptr;
+  if (from) {
     // The same shape, decoded at another address: the same instruction (and handler), with
     // the displacement and immediates read from these bytes and the operands computed from
-    // the address moved (their sums wrap as the decoder's do).
-    apply_template(e->insn, *same, buf, rip);
-    ++memo_hits_;
-  } else if (key.shape && (known = find_known_shape(buf, got, key))) {
-    // A shape of the start-up code of most programs, decoded when Vireo was built
-    // (known_shapes.h): copied as above; its handler is this entry's own.
-    apply_template(e->insn, *known, buf, rip);
-    e->insn.fn = handler_for(e->insn);
-    ++known_hits_;
+    // the address moved (their sums wrap as the decoder's do). A known shape's handler is
+    // this entry's own.
+    apply_template(e->insn, *from, buf, rip);
+    if (same) {
+      ++memo_hits_;
+    } else {
+      e->insn.fn = handler_for(e->insn);
+      ++known_hits_;
+    }
   } else {
     if (!decoder_.decode(buf, got, rip, e->insn)) {
       // Undecodable: #UD, or #PF if the instruction runs into an unmapped page.
@@ -552,9 +562,10 @@ const Insn* Interpreter::fetch_slow(CpuState& cpu, CacheEntry* e) {
     if (!own_index_) own_index_ = map_array<uint64_t>(kOwnIndexSize, true);
     own_index_[own_slot(rip)] = tag_of(rip) | reinterpret_cast<uintptr_t>(e);
   }
-  const unsigned len = e->insn.len;
-  note_code_page(rip >> 12);
-  note_code_page((rip + len - 1) >> 12);
+  const uint64_t page = rip >> 12, end_page = (rip + e->insn.len - 1) >> 12;
+  note_code_page(page);
+  if (end_page != page) [[unlikely]]
+    note_code_page(end_page);
   link(last_, e);
   last_ = e;
   prefetch_ahead(e->insn, rip, buf, got);

@@ -298,6 +298,7 @@ class Interpreter final : public Engine {
   // `buf` holds the `got` bytes it read at rip, then zeros up to 32).
   void prefetch_ahead(const Insn& in, uint64_t rip, const uint8_t* buf, size_t got) const;
   bool executable(uint64_t addr) const;
+  bool executable_slow(uint64_t addr) const;  // (executable's, for another page than the last)
   mutable uint64_t exec_page_ = ~uint64_t(0);        // executable() found this page executable
   mutable uint64_t exec_generation_ = ~uint64_t(0);  // at this generation of the address space
   StopReason fault_stop(CpuState& cpu, int how);
