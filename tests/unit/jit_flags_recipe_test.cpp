@@ -8,7 +8,6 @@
 
 #include "cpu/flags.h"
 #include "jit/backend/x64/emitter.h"
-#include "jit/backend/x64/host_encoding.h"
 #include "jit/cache/code_cache.h"
 #include "jit/cache/translated_block.h"
 #include "jit_harness.h"
@@ -175,10 +174,9 @@ TEST(JitFlagsRecipe, SettleTrampolineMatchesSettleLazyFlags) {
   jit::CodeCache cache(1 << 20);
   const jit::Trampolines t = jit::make_trampolines(cache.trampoline_page());
   auto run_trampoline = [&](CpuState& c) {
-    // (below the red zone; rbx = the CpuState + its bias, as in translated code; rax and rcx kept)
-    static_assert(jit::enc::kCpuBias == 128);
+    // (below the red zone; rbx = the CpuState, as in translated code; rax and rcx kept)
     asm volatile(
-        "sub $128, %%rsp\n\tpush %%rbx\n\tlea 128(%0), %%rbx\n\tcall *%1\n\tpop %%rbx\n\tadd $128, %%rsp"
+        "sub $128, %%rsp\n\tpush %%rbx\n\tmov %0, %%rbx\n\tcall *%1\n\tpop %%rbx\n\tadd $128, %%rsp"
         :
         : "D"(&c), "S"(t.settle_flags)
         : "r11", "memory", "cc");

@@ -319,7 +319,7 @@ TEST(JitTranslationCost, LazyFlagsCodesAreStoredWithoutALengthChangingPrefix) {
     ASSERT_TRUE(jit::emit_block(b, fallbacks, rig.cache, rig.rt, out));
     code.assign(out.code, out.code + out.code_size);
   }
-  const int32_t off = jit::enc::cpu_disp(offsetof(CpuState, lazy_flags_op));  // (rbx is biased)
+  const int32_t off = int32_t(offsetof(CpuState, lazy_flags_op));
   uint8_t d[4];
   std::memcpy(d, &off, 4);
   const uint8_t word_store[] = {0x66, 0xC7, 0x83, d[0], d[1], d[2], d[3]};

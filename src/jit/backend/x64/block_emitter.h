@@ -28,19 +28,19 @@ namespace vireo::jit::x64_detail {
 using ir::Opcode;
 using Xbyak::Reg64;
 
-inline constexpr int kOffGpr = enc::cpu_disp(offsetof(CpuState, gpr));
-inline constexpr int kOffRip = enc::cpu_disp(offsetof(CpuState, rip));
-inline constexpr int kOffFlags = enc::cpu_disp(offsetof(CpuState, rflags));
-inline constexpr int kOffExitRequest = enc::cpu_disp(offsetof(CpuState, exit_request));
-inline constexpr int kOffInsnCount = enc::cpu_disp(offsetof(CpuState, insn_count));
-inline constexpr int kOffXmm = enc::cpu_disp(offsetof(CpuState, xmm));
-inline constexpr int kOffLazyOp = enc::cpu_disp(offsetof(CpuState, lazy_flags_op));
-inline constexpr int kOffLazyA = enc::cpu_disp(offsetof(CpuState, lazy_flags_a));
-inline constexpr int kOffLazyB = enc::cpu_disp(offsetof(CpuState, lazy_flags_b));
-inline constexpr int kOffIncDecOp = enc::cpu_disp(offsetof(CpuState, lazy_incdec_op));
-inline constexpr int kOffIncDecA = enc::cpu_disp(offsetof(CpuState, lazy_incdec_a));
-inline constexpr int kOffIncDecB = enc::cpu_disp(offsetof(CpuState, lazy_incdec_b));
-inline constexpr int kOffSpill = enc::cpu_disp(offsetof(CpuState, jit_spill));
+inline constexpr int kOffGpr = offsetof(CpuState, gpr);
+inline constexpr int kOffRip = offsetof(CpuState, rip);
+inline constexpr int kOffFlags = offsetof(CpuState, rflags);
+inline constexpr int kOffExitRequest = offsetof(CpuState, exit_request);
+inline constexpr int kOffInsnCount = offsetof(CpuState, insn_count);
+inline constexpr int kOffXmm = offsetof(CpuState, xmm);
+inline constexpr int kOffLazyOp = offsetof(CpuState, lazy_flags_op);
+inline constexpr int kOffLazyA = offsetof(CpuState, lazy_flags_a);
+inline constexpr int kOffLazyB = offsetof(CpuState, lazy_flags_b);
+inline constexpr int kOffIncDecOp = offsetof(CpuState, lazy_incdec_op);
+inline constexpr int kOffIncDecA = offsetof(CpuState, lazy_incdec_a);
+inline constexpr int kOffIncDecB = offsetof(CpuState, lazy_incdec_b);
+inline constexpr int kOffSpill = offsetof(CpuState, jit_spill);
 inline constexpr unsigned kSpillSlots = sizeof(CpuState::jit_spill) / 8;
 static_assert(kOffIncDecOp == kOffLazyOp + 1, "a 16-bit access covers both lazy layers");
 inline constexpr uint64_t kIncDecFlags = flag::ARITH & ~flag::CF;  // what inc and dec write

@@ -633,7 +633,7 @@ void BlockEmitter::deferred_canonical_check(const Reg64& target) {
   jcc_fwd(0x4, ok);  // je
   if (deferred_rsp_step_) sub(qword[rbx + kOffGpr + 8 * RSP], deferred_rsp_step_);
   if (target.getIdx() != rsi.getIdx()) mov(rsi, target);
-  lea(rdi, ptr[rbx - enc::kCpuBias]);
+  mov(rdi, rbx);
   mov(rdx, b_->insts[deferred_canonical_].guest_pc);
   mov(ecx, uint32_t(VEC_GP) << 8);
   mov(rax, uint64_t(rt_->range_fault_helper));
@@ -747,7 +747,7 @@ void BlockEmitter::out_of_line() {
   for (size_t k = 0; k < interpreter_exits_.size(); ++k, ++label) {
     L(*label);
     write_back(interpreter_exits_[k].state);
-    lea(rdi, ptr[rbx - enc::kCpuBias]);
+    mov(rdi, rbx);
     mov(rsi, uint64_t(interpreter_exits_[k].insn));
     mov(rax, uint64_t(rt_->fallback_helper));
     call(rax);
@@ -777,7 +777,7 @@ void BlockEmitter::out_of_line() {
       continue;
     }
     mov(rsi, Reg64(f.addr_reg));
-    lea(rdi, ptr[rbx - enc::kCpuBias]);
+    mov(rdi, rbx);
     mov(rdx, f.pc);
     mov(ecx, uint32_t(f.write) | (uint32_t(f.vector) << 8));
     mov(rax, uint64_t(rt_->range_fault_helper));

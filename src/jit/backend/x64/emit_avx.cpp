@@ -51,8 +51,8 @@ namespace x64_detail {
 
 namespace {
 
-constexpr int kOffYmmHi = enc::cpu_disp(offsetof(CpuState, ymm_hi));
-constexpr int kOffXcr0 = enc::cpu_disp(offsetof(CpuState, xcr0)), kOffCr4 = enc::cpu_disp(offsetof(CpuState, cr4));
+constexpr int kOffYmmHi = offsetof(CpuState, ymm_hi);
+constexpr int kOffXcr0 = offsetof(CpuState, xcr0), kOffCr4 = offsetof(CpuState, cr4);
 static_assert(kCr4OsXsave == 1u << 18, "CR4.OSXSAVE is bit 2 of CR4's third byte");
 
 Xbyak::Address upper_half(unsigned r) { return Xbyak::util::xword[Xbyak::util::rbx + kOffYmmHi + 16 * int(r)]; }

@@ -11,7 +11,7 @@ using namespace Xbyak::util;
 void BlockEmitter::system_store(const ir::Inst& in) {
   const Xbyak::Reg64 v = val(in.args[1].v);
   if (in.op == Opcode::SetCpuField) {
-    mov(qword[rbx + enc::cpu_disp(in.args[0].v)], v);
+    mov(qword[rbx + int(in.args[0].v)], v);
   } else {  // StoreHost32
     mov(r11, in.args[0].v);
     mov(dword[r11], v.cvt32());

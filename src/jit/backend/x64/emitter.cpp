@@ -588,7 +588,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       if ((imm(0) & flag::ARITH) == flag::ARITH) end_carried_flags(i);
       break;
     case Opcode::GetSegBase:
-      mov(d, qword[rbx + enc::cpu_disp(offsetof(CpuState, seg) + imm(0) * sizeof(Segment) + offsetof(Segment, base))]);
+      mov(d, qword[rbx + int(offsetof(CpuState, seg) + imm(0) * sizeof(Segment) + offsetof(Segment, base))]);
       break;
     case Opcode::Const: enc::mov_r64_imm(*this, d.getIdx(), imm(0)); break;
     // (of a merge into a value already as narrow, as a 16-bit op on a movzx'd register
@@ -835,7 +835,7 @@ void BlockEmitter::emit(uint32_t i, const ir::Inst& in) {
       break;
     case Opcode::SseStrIdx: case Opcode::SseStrIdxM: sse_string(in, d); break;  // emit_sse_string.cpp
     // ---- system mode (frontend/system.cpp) ----
-    case Opcode::GetCpuField: mov(d, qword[rbx + enc::cpu_disp(imm(0))]); break;
+    case Opcode::GetCpuField: mov(d, qword[rbx + int(imm(0))]); break;
     case Opcode::LoadHost64:
       mov(r11, imm(0));
       mov(d, qword[r11]);
@@ -1039,7 +1039,7 @@ void BlockEmitter::call_helper(uint32_t i, void* helper, FallbackInsn* f) {
     if ((used_ & (1u << r)) && caller_saved(r)) saved.push_back(r);
   for (int r : saved) push(Reg64(r));
   if (saved.size() & 1) sub(rsp, 8);
-  lea(rdi, ptr[rbx - enc::kCpuBias]);
+  mov(rdi, rbx);
   mov(rsi, uint64_t(f));
   mov(rdx, uint64_t(rt_->mem));
   mov(rax, uint64_t(helper));

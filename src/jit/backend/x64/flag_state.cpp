@@ -9,7 +9,7 @@ namespace vireo::jit::x64_detail {
 // cycles every time the instruction is decoded outside the uop cache, and a program with
 // megabytes of hot translated code (python's) runs largely from the legacy decoder. One byte
 // more. (An exit's lazy flags store this, 17,000 times in python's translated code.)
-static_assert(kOffLazyA >= kOffLazyOp + 4, "the lazy codes' dword store writes only padding");
+static_assert(offsetof(CpuState, lazy_flags_a) >= kOffLazyOp + 4, "the lazy codes' dword store writes only padding");
 void BlockEmitter::store_lazy_codes(uint16_t codes) { enc::mov_cpu_imm(*this, 4, kOffLazyOp, codes); }
 
 FlagsRecipe BlockEmitter::recipe(uint64_t f) const {

@@ -22,15 +22,6 @@
 
 namespace vireo::jit::enc {
 
-// Translated code holds rbx = (char*)&cpu + kCpuBias, not &cpu: a disp8 reaches
-// [rbx - 128, rbx + 127], so the bias puts CpuState's first 256 bytes in reach of the short
-// form: the guest registers (offsets 0..127, now rbx - 128..-1), rip (offset 128, now [rbx]
-// with no displacement at all: every block exit stores it), rflags and the segment bases.
-// Unbiased, rip and rflags take a disp32 (3 bytes more each). Every [rbx + x] the backend
-// emits takes its x from cpu_disp; a helper's CpuState* argument is `lea rdi, [rbx - 128]`.
-inline constexpr int kCpuBias = 128;
-constexpr int32_t cpu_disp(uint64_t offset) { return int32_t(offset) - kCpuBias; }
-
 // One instruction's bytes (at most 15), appended to the code buffer at once.
 class Insn {
  public:

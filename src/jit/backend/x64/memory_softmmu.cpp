@@ -123,7 +123,7 @@ size_t emit_tlb_fill_thunk(uint8_t* at, size_t room, void* helper) {
       for (int r : x64_detail::kCallerSaved) push(Xbyak::Reg64(r));
       sub(rsp, 264);
       for (int x = 0; x < 16; ++x) movdqu(ptr[rsp + 16 * x], Xbyak::Xmm(x));
-      lea(rdi, ptr[rbx - enc::kCpuBias]);
+      mov(rdi, rbx);
       mov(rsi, r11);
       mov(edx, r15d);
       mov(rax, uint64_t(reinterpret_cast<uintptr_t>(helper)));

@@ -25,16 +25,16 @@ Trampolines make_trampolines(void* mem) {
       // enter(rdi = cpu, rsi = guest_base, rdx = code, rcx = link_out)
       push(rbp); push(rbx); push(r12); push(r13); push(r14); push(r15);
       push(rcx);  // 7 pushes after the return address: rsp is 16-byte aligned in blocks
-      lea(rbx, ptr[rdi + enc::kCpuBias]);  // (biased: host_encoding.h, kCpuBias)
+      mov(rbx, rdi);
       mov(r15, rsi);
       mov(r14, ptr[rip + limit]);  // (range checks compare with r14: block_emitter.h, kLimitReg)
       // Translated SSE code runs under the guest's MXCSR (the dispatcher only enters with all
       // exceptions masked); the exit stub saves it back and restores the host's.
-      ldmxcsr(dword[rbx + enc::cpu_disp(offsetof(CpuState, mxcsr))]);
+      ldmxcsr(dword[rbx + int(offsetof(CpuState, mxcsr))]);
       jmp(rdx);
       align(16);
       exit_stub = const_cast<uint8_t*>(getCurr());
-      stmxcsr(dword[rbx + enc::cpu_disp(offsetof(CpuState, mxcsr))]);
+      stmxcsr(dword[rbx + int(offsetof(CpuState, mxcsr))]);
       push(0x1F80);  // the host's default MXCSR
       ldmxcsr(dword[rsp]);
       add(rsp, 8);
@@ -52,7 +52,7 @@ Trampolines make_trampolines(void* mem) {
       align(16);
       link_exit = const_cast<uint8_t*>(getCurr());
       mov(r11, qword[rdx + int(offsetof(ExitSlot, target_pc))]);
-      mov(qword[rbx + enc::cpu_disp(offsetof(CpuState, rip))], r11);
+      mov(qword[rbx + int(offsetof(CpuState, rip))], r11);
       mov(eax, uint32_t(kExitLink));
       jmp(static_cast<const void*>(exit_stub), T_NEAR);
       for (int write = 0; write < 2; ++write) {
@@ -92,12 +92,11 @@ Trampolines make_trampolines(void* mem) {
     // table over lazy_flags_op, RFLAGS merged into CpuState::rflags; then the same for the
     // inc/dec layer above it (lazy_incdec_op), which keeps CF.
     void settle() {
-      constexpr int kOp = enc::cpu_disp(offsetof(CpuState, lazy_flags_op)),
-                    kA = enc::cpu_disp(offsetof(CpuState, lazy_flags_a)),
-                    kB = enc::cpu_disp(offsetof(CpuState, lazy_flags_b)),
-                    kIncDecOp = enc::cpu_disp(offsetof(CpuState, lazy_incdec_op)),
-                    kIncDecA = enc::cpu_disp(offsetof(CpuState, lazy_incdec_a)),
-                    kIncDecB = enc::cpu_disp(offsetof(CpuState, lazy_incdec_b));
+      constexpr int kOp = offsetof(CpuState, lazy_flags_op), kA = offsetof(CpuState, lazy_flags_a),
+                    kB = offsetof(CpuState, lazy_flags_b),
+                    kIncDecOp = offsetof(CpuState, lazy_incdec_op),
+                    kIncDecA = offsetof(CpuState, lazy_incdec_a),
+                    kIncDecB = offsetof(CpuState, lazy_incdec_b);
       static_assert(kIncDecOp == kOp + 1, "one 16-bit test covers both layers");
       Xbyak::Label table, incdec_table, merge, incdec, incdec_merge, done, none;
       movzx(r11d, word[rbx + kOp]);
@@ -206,8 +205,8 @@ Trampolines make_trampolines(void* mem) {
     // CpuState::rflags = (rflags & ~mask) | (rax & mask); clobbers rax.
     void merge_value(uint64_t mask) {
       and_(eax, uint32_t(mask));
-      and_(qword[rbx + enc::cpu_disp(offsetof(CpuState, rflags))], int32_t(~uint32_t(mask)));
-      or_(qword[rbx + enc::cpu_disp(offsetof(CpuState, rflags))], rax);
+      and_(qword[rbx + offsetof(CpuState, rflags)], int32_t(~uint32_t(mask)));
+      or_(qword[rbx + offsetof(CpuState, rflags)], rax);
     }
   } g(mem);
   g.ready();
