@@ -80,6 +80,7 @@ jit::JitOptions jit_options(const RunArgs& a) {
     o.tiers.startup_translate_after = a.startup_translate_after;
     o.tiers.blocks_per_doubling = a.blocks_per_doubling;
     o.tiers.startup_translate_insns = a.startup_translate_insns;
+    o.tiers.startup_uncounted_insns = a.startup_translate_after ? 16384 : 0;  // (jit/tiering.h)
   }
   for (size_t pos = 0; pos <= a.debug.size() && !a.debug.empty();) {
     size_t comma = a.debug.find(',', pos);

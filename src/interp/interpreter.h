@@ -91,6 +91,12 @@ class Interpreter final : public Engine {
     // pool was emptied or its index slot reused): such a head is due at once.
     bool (*translated)(void* ctx, uint64_t pc) = nullptr;
     void* ctx = nullptr;
+    // Run without counting heads until cpu.insn_count reaches this (the interp engine's loop,
+    // the instruction count tested before each fetch), then count from the next instruction,
+    // the run's first head (a young process's first instructions:
+    // jit::TierOptions::startup_uncounted_insns). Nothing stops at a translated head meanwhile:
+    // the jit asks for it only while nothing is translated.
+    uint64_t uncounted_until = 0;
     // The first head's count restarts at 1 and it runs (the jit chose to interpret a due head).
     bool restart_first = false;
     // Counts in entries decoded before mark_inherited() are read, not stored (the jit's young
@@ -499,6 +505,8 @@ class Interpreter final : public Engine {
     const std::atomic<bool>* yield_flag = nullptr;  // never null while a run runs
   } tier_fast_;
   void set_tier_fast();
+  template <bool plain>
+  StopReason uncounted(CpuState& cpu, uint64_t n);
   inline bool tier_counts(const CpuState& cpu, const Insn* in);
   // A debugger's controls (debug_checks.cpp), null when none: one test per instruction.
   DebugControls* debug_ = nullptr;

@@ -350,6 +350,7 @@ StopReason JitEngine::interpret_cold(CpuState& cpu, bool restart, bool& due) {
   // (with no block in the cache the answer is no: most short processes translate nothing)
   if (cache_.block_count())
     run.translated = [](void* self, uint64_t pc) { return static_cast<JitEngine*>(self)->cache_.lookup(pc) != nullptr; };
+  else if (uint64_t left = tiering_.uncounted_insns_left()) run.uncounted_until = before + left;
   run.ctx = this;
   run.restart_first = restart;
   run.keep_inherited = tiering_.keeps_parent_counts() || tiering_.keeps_shared_counts();

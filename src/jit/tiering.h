@@ -62,6 +62,21 @@ struct TierOptions {
   // interpreting) is one likely to run as much again. (`vireo run`: 32,768; 8,192 still
   // translated 2 blocks of `true` and 6 of `tr`.)
   uint32_t startup_translate_insns = 0;
+  // A young process's first `startup_uncounted_insns` instructions in the tier, while nothing
+  // is translated, run without head counts (Interpreter::TierRun::uncounted_until): the
+  // interp engine's loop with a count down per instruction. In the start-up phase a head is
+  // translated only once its entries times its block's length reach startup_translate_insns
+  // (32,768), so counting a process's first instructions finds little: the head counts and
+  // the branch test after each instruction were almost all of what the jit engine cost more
+  // than the interp engine in a short exec'd program (~230,000 of ~264,000 host instructions
+  // for `true`). A loop hot from a process's start is counted from here on. (`vireo run`:
+  // 16,384, half the budget, with the start-up phase; 0: counted from the first instruction.
+  // 32,768 saved more, but moved python3's start-up past a cliff: ld.so's symbol-lookup loop,
+  // counted from its first entries, reaches the budget at ~339,000 instructions, and without
+  // its first ~27,000 it did not, so python's first translation came at 563,000 and it
+  // interpreted 225,000 instructions more: docs/performance-history.md, "The tier's gap to the
+  // interp engine".)
+  uint32_t startup_uncounted_insns = 0;
   // Big programs (issue 22, docs/performance-history.md "Big cold programs and peak RSS"): N doubles
   // for every `blocks_per_doubling` blocks in the translation cache, up to kMaxDoublings
   // times (0: N stays). Each translated block costs ~700 bytes for as long as it lives (~290
@@ -135,6 +150,12 @@ class Tiering {
   // (past its instructions with nothing translated yet: until kLateStartups times them)
   uint64_t insns_until_steady() const {
     return !in_startup() ? 0 : young() ? o_.startup_insns - age() : o_.startup_insns * kLateStartups - age();
+  }
+  // Tier instructions this process may still run without head counts
+  // (TierOptions::startup_uncounted_insns), or 0. (The caller asks only while nothing is
+  // translated: code that has translations must be counted to be found.)
+  uint64_t uncounted_insns_left() const {
+    return in_startup() && age() < o_.startup_uncounted_insns ? o_.startup_uncounted_insns - age() : 0;
   }
   // A block was translated in this process (or its parent, before a fork: the translator's
   // code and data are in memory, the cache mapped).

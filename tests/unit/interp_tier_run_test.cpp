@@ -95,6 +95,39 @@ TEST(InterpTierRun, YieldsAtAHeadOnceItsInstructionsAreRun) {
   EXPECT_EQ(m.cpu.insn_count, 13u);  // (never at the run's first head)
 }
 
+// A young process's first instructions run uncounted (TierRun::uncounted_until,
+// jit::TierOptions::startup_uncounted_insns): no head is counted or due before the bound; the
+// instruction the bound stops at is counted as the run's first head, and L from its next entry.
+TEST(InterpTierRun, UncountedInstructionsCountNoHead) {
+  Machine m;
+  m.load(kLoop);
+  Interpreter in(m.as.memory(), 2048);
+  Interpreter::TierRun run = tier_run(4);
+  run.uncounted_until = 1 + 10 * 2;  // mov, then 10 iterations: L due at its 4th entry had it counted
+  ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::InstructionLimit);
+  EXPECT_TRUE(run.due);
+  EXPECT_EQ(m.cpu.rip, kL);
+  // L at the bound (its 11th iteration) is the first head counted (1), then due at its 4th count.
+  EXPECT_EQ(m.cpu.insn_count, 21u + 3u * 2u);
+  EXPECT_EQ(m.cpu.gpr[RDX], 87u);
+  EXPECT_EQ(run.heads, 3u);
+}
+
+// A stop inside the uncounted stretch (here the syscall) returns as it would counted, every
+// instruction run once and no head counted.
+TEST(InterpTierRun, AStopInTheUncountedStretchReturns) {
+  Machine m;
+  m.load(kLoop);
+  Interpreter in(m.as.memory(), 2048);
+  Interpreter::TierRun run = tier_run(4);
+  run.uncounted_until = 1000;
+  ASSERT_EQ(in.run_tier(m.cpu, run), StopReason::Syscall);
+  EXPECT_FALSE(run.due);
+  EXPECT_EQ(m.cpu.insn_count, 1u + 100u * 2u + 1u);
+  EXPECT_EQ(m.cpu.gpr[RDX], 0u);
+  EXPECT_EQ(run.heads, 0u);
+}
+
 TEST(InterpTierRun, DueHeadsCooledCountAgain) {
   Machine m;
   m.load(kLoop);

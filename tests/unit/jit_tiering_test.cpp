@@ -215,3 +215,19 @@ TEST(JitTiering, NStaysWithoutADoublingStep) {
   Tiering t(TierOptions{.translate_after = 8});
   EXPECT_EQ(t.threshold(1000000), 8u);
 }
+
+// A process's first startup_uncounted_insns tier instructions run without head counts; a
+// forked child gets its own; nothing without a start-up phase.
+TEST(JitTiering, AYoungProcessRunsItsFirstInstructionsUncounted) {
+  Tiering t(TierOptions{.translate_after = 8, .startup_translate_after = 256, .startup_insns = 1000,
+                        .startup_uncounted_insns = 300});
+  EXPECT_EQ(t.uncounted_insns_left(), 300u);
+  t.stats.interp_insns = 100;
+  EXPECT_EQ(t.uncounted_insns_left(), 200u);
+  t.stats.interp_insns = 300;
+  EXPECT_EQ(t.uncounted_insns_left(), 0u);
+  t.new_process();  // (a forked child)
+  EXPECT_EQ(t.uncounted_insns_left(), 300u);
+  Tiering off(TierOptions{.translate_after = 8, .startup_uncounted_insns = 300});
+  EXPECT_EQ(off.uncounted_insns_left(), 0u);
+}
