@@ -44,7 +44,7 @@ class Interpreter final : public Engine {
   uint64_t decode_pool_wraps() const { return pool_wraps_; }
   // A static program's decode pool's first bytes, on 4 KiB pages prefaulted as decodes reach
   // them; past them, and in a dynamic program's pool from its start, transparent huge pages
-  // (interpreter.cpp, map_zeroed_huge; pool_head.h). Hello world's decodes fit.
+  // (decode_pool.cpp, map_zeroed_huge; pool_head.h). Hello world's decodes fit.
   static constexpr size_t kPoolHead = size_t(1) << 20;
   static constexpr size_t kPoolChunk = size_t(64) << 10;  // (populate_pool_head)
   // (tests: where the pool is mapped, and an entry's size)

@@ -1,5 +1,5 @@
 #pragma once
-// How the decode pools mapped from now on start (interp/interpreter.cpp, map_zeroed_huge):
+// How the decode pools mapped from now on start (interp/decode_pool.cpp, map_zeroed_huge):
 // their first `bytes` on 4 KiB pages, prefaulted as decodes reach them, then transparent huge
 // pages; 0: huge pages from the first entry. Set per image before its engine is made
 // (linux/process.cpp, load_image): a static program's start-up decodes ~5,000 instructions,
