@@ -53,6 +53,12 @@ inline constexpr int kPool[] = {Xbyak::Operand::RAX, Xbyak::Operand::RCX, Xbyak:
                                 Xbyak::Operand::R9,  Xbyak::Operand::R10, Xbyak::Operand::R12,
                                 Xbyak::Operand::R13, Xbyak::Operand::RBP};
 inline constexpr int kLimitReg = Xbyak::Operand::R14;
+constexpr bool in_pool(int r) {
+  for (int p : kPool)
+    if (p == r) return true;
+  return false;
+}
+static_assert(!in_pool(kLimitReg), "the limit register is never given out");
 inline bool caller_saved(int r) {
   return r != Xbyak::Operand::R12 && r != Xbyak::Operand::R13 && r != Xbyak::Operand::R14 &&
          r != Xbyak::Operand::RBP;
